@@ -1,0 +1,5 @@
+import { probeGpu } from './gpu-probe';
+
+self.onmessage = async () => {
+  self.postMessage(await probeGpu());
+};

@@ -1,0 +1,139 @@
+import { WebvlError } from '../../errors';
+import type { Backend, BackendName, RunStats, Session, SessionOptions } from '../backend';
+import type { DeviceTensor, DType, HostTensor, Tensor, TensorData } from '../tensor';
+import { getOrt, type Ort } from './ort-env';
+
+type OrtTensor = InstanceType<Ort['Tensor']>;
+type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+
+/** A GPU-resident ORT output, handed on to the next ORT graph without a read-back. */
+class OrtDeviceTensor implements DeviceTensor {
+  readonly location = 'gpu';
+  constructor(readonly ortTensor: OrtTensor) {}
+  get dtype(): DType {
+    return this.ortTensor.type as DType;
+  }
+  get dims(): readonly number[] {
+    return this.ortTensor.dims;
+  }
+  async download(): Promise<HostTensor> {
+    const data = (await this.ortTensor.getData()) as TensorData;
+    return { location: 'cpu', dtype: this.dtype, dims: [...this.dims], data };
+  }
+  dispose(): void {
+    this.ortTensor.dispose();
+  }
+}
+
+async function toOrtTensor(ort: Ort, t: Tensor): Promise<OrtTensor> {
+  if (t instanceof OrtDeviceTensor) return t.ortTensor;
+  const host = t.location === 'cpu' ? t : await t.download();
+  return new ort.Tensor(host.dtype, host.data, host.dims);
+}
+
+function bytesOf(t: OrtTensor): number {
+  return (t.data as ArrayBufferView).byteLength;
+}
+
+/** Maps ORT's failures to our typed errors, keeping ORT's message for the details. */
+export function ortError(e: unknown, label: string): WebvlError {
+  const message = e instanceof Error ? e.message : String(e);
+  if (/protobuf|parse|invalid model|Load model|ModelProto|failed to load/i.test(message)) {
+    return new WebvlError('INVALID_MODEL', `${label}: onnxruntime-web could not load the model: ${message}`);
+  }
+  if (/input|dims|shape|type/i.test(message)) {
+    return new WebvlError('INVALID_INPUT', `${label}: ${message}`);
+  }
+  return new WebvlError('INTERNAL', `${label}: ${message}`);
+}
+
+class OrtSessionWrapper implements Session {
+  private stats: RunStats | undefined;
+  constructor(
+    private readonly ort: Ort,
+    private readonly session: OrtSession,
+    private readonly label: string,
+  ) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    for (const name of this.session.inputNames) {
+      if (!(name in feeds)) {
+        throw new WebvlError('INVALID_INPUT', `${this.label}: missing input '${name}'`, {
+          expected: this.inputNames,
+        });
+      }
+    }
+    const ortFeeds: Record<string, OrtTensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = await toOrtTensor(this.ort, t);
+    let results: Record<string, OrtTensor>;
+    try {
+      results = (await this.session.run(ortFeeds)) as Record<string, OrtTensor>;
+    } catch (e) {
+      throw ortError(e, this.label);
+    }
+    const out: Record<string, Tensor> = {};
+    let bytesRead = 0;
+    for (const [name, t] of Object.entries(results)) {
+      if (t.location === 'gpu-buffer') {
+        out[name] = new OrtDeviceTensor(t);
+      } else {
+        bytesRead += bytesOf(t);
+        out[name] = {
+          location: 'cpu',
+          dtype: t.type as DType,
+          dims: [...t.dims],
+          data: t.data as TensorData,
+        };
+      }
+    }
+    this.stats = { bytesRead };
+    return out;
+  }
+
+  lastRunStats(): RunStats | undefined {
+    return this.stats;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** onnxruntime-web with its `webgpu` or `wasm` execution provider: our fallback and our reference. */
+export class OrtBackend implements Backend {
+  constructor(readonly name: Extract<BackendName, 'ort-webgpu' | 'wasm'>) {}
+
+  describe(): string {
+    const ort = getOrt();
+    return this.name === 'wasm'
+      ? `onnxruntime-web ${ort.env.versions.web} wasm (${ort.env.wasm.numThreads} threads)`
+      : `onnxruntime-web ${ort.env.versions.web} webgpu`;
+  }
+
+  async load(model: Uint8Array, options: SessionOptions = {}): Promise<Session> {
+    const ort = getOrt();
+    const label = options.label ?? 'model';
+    const provider = this.name === 'wasm' ? 'wasm' : 'webgpu';
+    const keep = new Set(this.name === 'ort-webgpu' ? (options.keepOnDevice ?? []) : []);
+    let session: OrtSession;
+    try {
+      session = await ort.InferenceSession.create(model, {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        preferredOutputLocation: keep.size
+          ? Object.fromEntries([...keep].map((n) => [n, 'gpu-buffer' as const]))
+          : undefined,
+      });
+    } catch (e) {
+      throw ortError(e, label);
+    }
+    return new OrtSessionWrapper(ort, session, label);
+  }
+}

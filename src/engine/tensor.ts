@@ -1,0 +1,69 @@
+import { WebvlError } from '../errors';
+
+export type DType = 'float32' | 'float16' | 'int32' | 'int64' | 'uint8' | 'int8' | 'bool';
+
+export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
+
+/** A tensor whose data lives in CPU memory. */
+export interface HostTensor {
+  readonly location: 'cpu';
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  readonly data: TensorData;
+}
+
+/**
+ * A tensor that stays on the GPU between graphs (vision tokens → ITM/decoder, KV cache across steps).
+ * `download()` reads it back; `dispose()` returns its buffer to the owner's pool.
+ */
+export interface DeviceTensor {
+  readonly location: 'gpu';
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  download(): Promise<HostTensor>;
+  dispose(): void;
+}
+
+export type Tensor = HostTensor | DeviceTensor;
+
+export function sizeOf(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+const CTORS = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  bool: Uint8Array,
+} as const;
+
+export function hostTensor(
+  dtype: DType,
+  dims: readonly number[],
+  data?: TensorData | ArrayLike<number>,
+): HostTensor {
+  const n = sizeOf(dims);
+  let arr: TensorData;
+  if (data === undefined) {
+    arr = new CTORS[dtype](n);
+  } else if (ArrayBuffer.isView(data)) {
+    arr = data as TensorData;
+  } else if (dtype === 'int64') {
+    arr = BigInt64Array.from(Array.from(data as ArrayLike<number>, (v) => BigInt(v)));
+  } else {
+    arr = new CTORS[dtype](data as ArrayLike<number>);
+  }
+  if (arr.length !== n) {
+    throw new WebvlError('INVALID_INPUT', `tensor data has ${arr.length} elements, dims [${dims}] need ${n}`);
+  }
+  return { location: 'cpu', dtype, dims: [...dims], data: arr };
+}
+
+export async function toHost(t: Tensor): Promise<HostTensor> {
+  return t.location === 'cpu' ? t : t.download();
+}

@@ -1,0 +1,32 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'vite';
+import { staticDirs } from './scripts/vite-plugin-static-dirs.ts';
+
+// Cross-origin isolation: ORT's wasm threads need SharedArrayBuffer.
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+export default defineConfig({
+  plugins: [
+    staticDirs([
+      {
+        prefix: '/ort/',
+        dir: resolve(import.meta.dirname, 'node_modules/onnxruntime-web/dist'),
+        exclude: /\.map$/,
+      },
+      { prefix: '/models/', dir: resolve(import.meta.dirname, 'models'), exclude: /^train(\/|$)/ },
+    ]),
+  ],
+  server: { headers: isolation, fs: { allow: ['.'] } },
+  preview: { headers: isolation },
+  worker: { format: 'es' },
+  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  build: {
+    target: 'es2022',
+    rollupOptions: {
+      input: { main: resolve(import.meta.dirname, 'index.html') },
+    },
+  },
+});
