@@ -1,0 +1,45 @@
+// The contract between the engine's executor and its kernels (src/engine/webgpu/ops/*).
+// A kernel is a function that checks its views and records one or more programs; a program is
+// WGSL + workgroup count + bindings (the shape of ratchet's and onnxruntime's WebGPU ops).
+import type { DType } from '../tensor';
+
+/** A contiguous, row-major tensor in a GPU buffer. */
+export interface GpuView {
+  readonly buffer: GPUBuffer;
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  /** Byte offset into `buffer` (multiple of the adapter's minStorageBufferOffsetAlignment). */
+  readonly offset?: number;
+}
+
+export interface ProgramSpec {
+  /** Debug label, also counted in stats. */
+  readonly label: string;
+  /** Complete WGSL source (a shaders/*.wgsl file after specialization). */
+  readonly wgsl: string;
+  /** Identifies the compiled pipeline: same key → same pipeline, compiled once. */
+  readonly cacheKey: string;
+  readonly entryPoint?: string;
+  readonly workgroups: readonly [number, number?, number?];
+  /** Storage bindings of @group(0), in @binding order starting at 0. */
+  readonly bindings: readonly GpuView[];
+  /** If present, bound as a uniform buffer at @binding(bindings.length). */
+  readonly uniforms?: ArrayBuffer;
+}
+
+export interface KernelFeatures {
+  readonly shaderF16: boolean;
+  readonly subgroups: boolean;
+  readonly maxInvocationsPerWorkgroup: number;
+  readonly maxWorkgroupStorageSize: number;
+  readonly maxComputeWorkgroupsPerDimension: number;
+}
+
+export interface KernelContext {
+  readonly device: GPUDevice;
+  readonly features: KernelFeatures;
+  /** Records one dispatch into the run's command encoder (pipeline from cache, bind group built here). */
+  record(program: ProgramSpec): void;
+  /** Scratch buffer valid for the current run only (returned to the pool when the run ends). */
+  scratch(dtype: DType, dims: readonly number[]): GpuView;
+}
