@@ -1,0 +1,217 @@
+// Fetches the files of one model folder: manifest first (sizes + hashes), then each file from the cache or
+// the network with byte-level progress, checked against its SHA-256 before anything uses it.
+import { WebvlError } from '../errors';
+import { type ByteCache, openDefaultCache } from './byte-cache';
+import { MANIFEST_FILE, type ModelManifest, parseManifest, sha256Hex } from './manifest';
+
+export interface LoadProgress {
+  /** Model folder URL (with trailing slash). */
+  readonly model: string;
+  /** File being loaded, relative to the folder. */
+  readonly file: string;
+  readonly fileLoaded: number;
+  readonly fileTotal: number;
+  /** Bytes of all requested files loaded so far, and their total from the manifest. */
+  readonly loaded: number;
+  readonly total: number;
+  readonly fromCache: boolean;
+}
+
+export type ProgressListener = (p: LoadProgress) => void;
+
+export interface ModelStoreOptions {
+  /** Origins other than the page's own that model URLs may come from (e.g. 'https://cdn.example'). */
+  allowedOrigins?: readonly string[];
+  /** Defaults to Cache Storage; `null` disables caching. */
+  cache?: ByteCache | null;
+  fetch?: typeof fetch;
+  /** Base for relative model URLs; defaults to the page/worker location. */
+  baseUrl?: string;
+}
+
+/** Resolves a model folder URL and refuses origins that were not allowed. */
+export function resolveModelUrl(
+  modelUrl: string,
+  baseUrl: string,
+  allowedOrigins: readonly string[] = [],
+): URL {
+  let url: URL;
+  try {
+    url = new URL(modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`, baseUrl);
+  } catch {
+    throw new WebvlError('INVALID_INPUT', `not a URL: ${modelUrl}`);
+  }
+  const own = new URL(baseUrl).origin;
+  if (url.origin !== own && !allowedOrigins.includes(url.origin)) {
+    throw new WebvlError(
+      'INVALID_INPUT',
+      `model URL ${url.href} is not on this origin (${own}); pass allowedOrigins to permit it`,
+      { reason: 'cross-origin', origin: url.origin },
+    );
+  }
+  return url;
+}
+
+async function readWithProgress(
+  response: Response,
+  expected: number,
+  onBytes: (loaded: number) => void,
+): Promise<Uint8Array> {
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onBytes(bytes.length);
+    return bytes;
+  }
+  // The manifest says how big the file is, so one buffer; a longer stream is already a mismatch.
+  let buffer = new Uint8Array(expected);
+  let loaded = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (loaded + value.length > buffer.length) {
+      const grown = new Uint8Array(Math.max(loaded + value.length, buffer.length * 2));
+      grown.set(buffer.subarray(0, loaded));
+      buffer = grown;
+    }
+    buffer.set(value, loaded);
+    loaded += value.length;
+    onBytes(loaded);
+  }
+  return loaded === buffer.length ? buffer : buffer.slice(0, loaded);
+}
+
+/** One model folder: its manifest and verified file bytes. */
+export class ModelStore {
+  private constructor(
+    readonly url: URL,
+    readonly manifest: ModelManifest,
+    private readonly cache: ByteCache | null,
+    private readonly fetchFn: typeof fetch,
+  ) {}
+
+  /** Reads the manifest (from the cache when present, so a second visit makes no request). */
+  static async open(modelUrl: string, options: ModelStoreOptions = {}): Promise<ModelStore> {
+    const base = options.baseUrl ?? globalThis.location?.href ?? 'http://localhost/';
+    const url = resolveModelUrl(modelUrl, base, options.allowedOrigins);
+    const cache = options.cache === undefined ? ((await openDefaultCache()) ?? null) : options.cache;
+    const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+    const manifestUrl = new URL(MANIFEST_FILE, url).href;
+    let text: string | undefined;
+    const cached = await cache?.match(manifestUrl);
+    if (cached) text = await cached.text();
+    let fromNetwork = false;
+    if (text === undefined) {
+      const res = await fetchOrThrow(fetchFn, manifestUrl);
+      text = await res.text();
+      fromNetwork = true;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new WebvlError('INVALID_MODEL', `${manifestUrl} is not JSON`);
+    }
+    const manifest = parseManifest(json, manifestUrl);
+    if (fromNetwork) await cache?.put(manifestUrl, new Response(text));
+    return new ModelStore(url, manifest, cache, fetchFn);
+  }
+
+  has(file: string): boolean {
+    return file in this.manifest.files;
+  }
+
+  /** Total bytes of the given files per the manifest. */
+  sizeOf(files: readonly string[]): number {
+    return files.reduce((s, f) => s + this.entry(f).size, 0);
+  }
+
+  private entry(file: string) {
+    const e = this.manifest.files[file];
+    if (!e) throw new WebvlError('MODEL_NOT_FOUND', `${this.url.href} has no file '${file}' in its manifest`);
+    return e;
+  }
+
+  /**
+   * Loads several files in order, reporting bytes as they arrive. Each file is verified before it is
+   * returned; a cached file that fails the check is evicted and the load is refused.
+   */
+  async loadFiles(files: readonly string[], onProgress?: ProgressListener): Promise<Map<string, Uint8Array>> {
+    const total = this.sizeOf(files);
+    let done = 0;
+    const out = new Map<string, Uint8Array>();
+    for (const file of files) {
+      const bytes = await this.loadFile(file, (fileLoaded, fromCache) =>
+        onProgress?.({
+          model: this.url.href,
+          file,
+          fileLoaded,
+          fileTotal: this.entry(file).size,
+          loaded: done + fileLoaded,
+          total,
+          fromCache,
+        }),
+      );
+      done += bytes.length;
+      out.set(file, bytes);
+    }
+    return out;
+  }
+
+  async loadFile(file: string, onBytes?: (loaded: number, fromCache: boolean) => void): Promise<Uint8Array> {
+    const { size, sha256 } = this.entry(file);
+    const fileUrl = new URL(file, this.url).href;
+    const cached = await this.cache?.match(fileUrl);
+    if (cached) {
+      const bytes = new Uint8Array(await cached.arrayBuffer());
+      if ((await sha256Hex(bytes)) !== sha256) {
+        // Someone or something changed the stored bytes: never run them, and do not keep them.
+        await this.cache?.delete(fileUrl);
+        throw new WebvlError('INTEGRITY_MISMATCH', `cached ${fileUrl} does not match its manifest hash`, {
+          file,
+          source: 'cache',
+        });
+      }
+      onBytes?.(bytes.length, true);
+      return bytes;
+    }
+    const res = await fetchOrThrow(this.fetchFn, fileUrl);
+    const bytes = await readWithProgress(res, size, (n) => onBytes?.(n, false));
+    if (bytes.length !== size || (await sha256Hex(bytes)) !== sha256) {
+      throw new WebvlError('INTEGRITY_MISMATCH', `${fileUrl} does not match its manifest hash`, {
+        file,
+        source: 'network',
+        expectedSize: size,
+        size: bytes.length,
+      });
+    }
+    await this.cache?.put(fileUrl, new Response(bytes as Uint8Array<ArrayBuffer>));
+    return bytes;
+  }
+
+  async loadJson<T>(file: string): Promise<T> {
+    const bytes = await this.loadFile(file);
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes)) as T;
+    } catch {
+      throw new WebvlError('INVALID_MODEL', `${this.url.href}${file} is not JSON`);
+    }
+  }
+}
+
+async function fetchOrThrow(fetchFn: typeof fetch, url: string): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetchFn(url);
+  } catch (e) {
+    throw new WebvlError('MODEL_NOT_FOUND', `could not fetch ${url}: ${(e as Error).message}`);
+  }
+  if (!res.ok) {
+    throw new WebvlError('MODEL_NOT_FOUND', `${url}: HTTP ${res.status}`, { status: res.status });
+  }
+  // Dev servers and SPA hosts answer unknown paths with index.html and a 200; no model file is HTML.
+  if ((res.headers.get('content-type') ?? '').startsWith('text/html')) {
+    throw new WebvlError('MODEL_NOT_FOUND', `${url}: the server answered with an HTML page (no such file)`);
+  }
+  return res;
+}
