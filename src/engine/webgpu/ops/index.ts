@@ -1,0 +1,106 @@
+// Our WGSL kernels, as the executor calls them.
+//
+// Calling convention: `kernel(ctx, ...inputs, ...outputs, params)`. Each kernel checks dtypes and dims of its
+// views (WebvlError 'INVALID_INPUT' on mismatch) and records one or a few programs through `ctx.record`. Outputs
+// must be allocated by the caller with the exact dims the kernel documents; kernels never allocate outputs.
+//
+// GPU dtype conventions (WGSL has no 64-bit or 8-bit storage types):
+// - 'float32' → f32; 'float16' → f16 (only where the adapter has shader-f16; f32 is always available).
+// - 'int32', 'int64', 'bool', 'uint8', 'int8' → one i32 per element. int64 tensors are downcast to i32 when
+//   uploaded (token ids, shapes and indices all fit) and widened back on download; bool is 0/1.
+// - resizeNormalize's image input is the exception: RGBA8 pixels packed four bytes per u32 ('uint8' view whose
+//   dims are [height, width, 4]; its buffer holds width*height u32 words).
+
+/**
+ * argmax(ctx, x, out): per row over the last axis; out has x.dims without the last axis (int32, first maximal
+ * index on ties). topk(ctx, x, values, indices, params): per row over the last axis; values/indices
+ * [..., k], sorted (largest first by default), lower index first on ties.
+ */
+export { argmax, topk } from './argmax-topk';
+/**
+ * attention(ctx, q, k, v, mask, out, params): out = softmax(scale · q kᵀ + mask [+ causal]) v, flash-style in
+ * one dispatch (online softmax, K/V tiles in workgroup memory, no Sq×Sk matrix in global memory).
+ * q/k/v may be any views of buffers, described as 4-D [B, H, S, D] with element strides (params.q/k/v) —
+ * packed QKV, [B, S, H*D] or [B, H, S, D] all work without a copy. D ≤ 128.
+ * mask: null or a float32 additive mask of rank ≤ 4 broadcast to [B, H, Sq, Sk] (e.g. [B,1,1,Sk], [B,1,Sq,Sk],
+ * [1,1,Sq,Sk], [Sq,Sk]). Rows whose keys are all masked with a finite value (-10000, -3.4e38) give what ONNX
+ * Softmax gives; rows where every score is -inf give 0.
+ * KV cache: k and v are ONE buffer each holding past + new keys ([B, H, past+Sq, D], e.g. ONNX's present_key
+ * produced by Concat, or a preallocated cache the executor writes into with `concat`/`copyStrided` and then
+ * views with Sk = past + Sq); pastLength defaults to Sk − Sq, so causal decoding needs no extra parameter.
+ */
+export { attention } from './attention';
+/**
+ * binary(ctx, a, b, out, op): NumPy broadcasting, out dims = broadcast(a, b). Arithmetic on float32 or the i32
+ * family (same dtype both sides); comparisons write 'bool'; And/Or/Xor on bool.
+ * where(ctx, cond, x, y, out): out = cond ? x : y, three-way broadcasting.
+ */
+export { binary, where } from './binary';
+/**
+ * conv2d(ctx, x, w, bias, out, params): NCHW, x [N, Cin, H, W], w [Cout, Cin/group, kH, kW], bias [Cout] or
+ * null; out [N, Cout, Ho, Wo]. Strides, pads, dilations, groups, fused activation.
+ */
+export { conv2d } from './conv2d';
+/**
+ * Data movement, all one strided-copy program:
+ * transpose(ctx, x, out, perm) — any perm (default reversed);
+ * slice(ctx, x, out, params) — ONNX Slice (negative starts/ends/steps, clamped);
+ * expand(ctx, x, out) — broadcast x to out.dims (ONNX Expand; caller computes out dims);
+ * concat(ctx, inputs, out, axis) — one dispatch per input;
+ * copyStrided(ctx, src, srcStrides, srcStart, dst, dstStrides, dstStart, dims) — the general form (e.g. to
+ * append new K/V into a preallocated cache).
+ * All work for any dtype (copies 32-bit words).
+ */
+export { concat, copyStrided, expand, slice, transpose } from './copy';
+/**
+ * gather(ctx, data, indices, out, axis): ONNX Gather (embeddings: axis 0). indices: i32 family, negative
+ * indices wrap. out dims = data[:axis] + indices + data[axis+1:].
+ */
+export { gather } from './gather';
+/**
+ * layerNorm(ctx, x, gamma, beta, residual, out, sumOut, params): over the last axis,
+ * out = (y − mean(y)) / sqrt(var(y) + eps) · gamma + beta with y = x (+ residual when given).
+ * gamma/beta: [C]; beta may be null. residual: same dims as x or null. sumOut: null or a view that receives y
+ * (pre-LN transformers need the residual sum for the next skip connection).
+ */
+export { layerNorm } from './layer-norm';
+/**
+ * matmul(ctx, a, b, bias, out, params): out = act(alpha · A×B + bias).
+ * a [..., M, K], b [..., K, N] (or [..., N, K] with transposeB); batch dims broadcast NumPy-style; a rank-1 a is
+ * [1, K] and a rank-1 b is [K, 1] with that dim dropped from out, as ONNX MatMul says. bias: [N] or null.
+ * out: [...broadcast batch, M, N], float32. Tiled in workgroup memory; any M, N, K.
+ * linear(ctx, x, w, bias, out, params): the same function, named for the fused MatMul+Add(+activation).
+ */
+export { linear, matmul } from './matmul';
+/** reduce(ctx, x, out, params): ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over axes, keepdims. */
+export { reduce } from './reduce';
+/**
+ * resizeNormalize(ctx, image, out, params): RGBA8 image → optional crop → bilinear resize to out's H×W
+ * (half-pixel centres, no antialiasing) → ·rescale → (x − mean) / std per channel → out [1, 3, H, W] float32.
+ */
+export { resizeNormalize } from './resize-normalize';
+/** softmax(ctx, x, out, axis): numerically stable softmax along any axis (negative allowed). float32. */
+export { softmax } from './softmax';
+export type {
+  Activation,
+  AttentionParams,
+  BinaryOp,
+  Conv2dParams,
+  LayerNormParams,
+  MatmulParams,
+  ReduceOp,
+  ReduceParams,
+  ResizeNormalizeParams,
+  SliceParams,
+  Strided4,
+  TopKParams,
+  UnaryOp,
+  UnaryParams,
+} from './types';
+/**
+ * unary(ctx, x, out, params): elementwise op (see UnaryOp); float32 (Abs/Neg/Relu/Sign also int; Not on bool).
+ * gelu(ctx, x, out, approximate): 'none' (erf), 'tanh', or 'quick' (x·sigmoid(1.702x)).
+ * cast(ctx, x, out): between float32 and the i32 family (int32/int64/bool/...); float→int truncates toward 0,
+ * anything→bool is (x != 0).
+ */
+export { cast, gelu, unary } from './unary';

@@ -1,0 +1,155 @@
+// Parameter types of our kernels (see ./index.ts for the functions and the GPU dtype conventions).
+import type { GpuView } from '../kernel-context';
+
+/** Epilogue activations that matmul/linear can fuse. */
+export type Activation = 'none' | 'relu' | 'gelu-erf' | 'gelu-tanh' | 'quick-gelu';
+
+export interface MatmulParams {
+  /** B is stored as [.., N, K] (Gemm transB=1, or a Linear weight as PyTorch stores it). */
+  readonly transposeB?: boolean;
+  /** Applied after bias. */
+  readonly activation?: Activation;
+  /** Multiplies A×B before bias (Gemm alpha). Default 1. */
+  readonly alpha?: number;
+}
+
+/**
+ * A 4-D logical view [B, H, S, D] onto a buffer with element strides, so that a Reshape/Transpose in front of
+ * attention costs nothing. `start` is an element offset (need not be aligned, unlike GpuView.offset), e.g. to
+ * point K at the second third of a packed QKV projection.
+ */
+export interface Strided4 {
+  readonly shape: readonly [number, number, number, number];
+  readonly strides: readonly [number, number, number, number];
+  readonly start?: number;
+}
+
+export interface AttentionParams {
+  /** Logical [B, H, Sq, D] layout of q within its view; default: contiguous q.dims (must then be 4-D). */
+  readonly q?: Strided4;
+  /** Logical [B, H, Sk, D] layout of k; default contiguous. Sk here is the number of keys actually attended. */
+  readonly k?: Strided4;
+  /** Logical [B, H, Sk, D] layout of v; default contiguous. */
+  readonly v?: Strided4;
+  /**
+   * Element strides [b, h, s, d] and start of the output. Default: [B, Sq, H*D] contiguous (heads merged),
+   * i.e. strides [Sq*H*D, D, H*D, 1] — what follows attention in every transformer.
+   */
+  readonly out?: { readonly strides: readonly [number, number, number, number]; readonly start?: number };
+  /** Multiplies q·k. Default 1/sqrt(D). */
+  readonly scale?: number;
+  /** Query i (0-based in this call) attends keys 0 … pastLength + i. */
+  readonly causal?: boolean;
+  /** Number of cached keys in front of this call's queries (KV-cache decoding). Default Sk − Sq. */
+  readonly pastLength?: number;
+}
+
+export interface LayerNormParams {
+  /** Default 1e-5. */
+  readonly epsilon?: number;
+}
+
+export type UnaryOp =
+  | 'Identity'
+  | 'Abs'
+  | 'Neg'
+  | 'Relu'
+  | 'Sigmoid'
+  | 'Tanh'
+  | 'Erf'
+  | 'Exp'
+  | 'Log'
+  | 'Sqrt'
+  | 'Reciprocal'
+  | 'Floor'
+  | 'Ceil'
+  | 'Round'
+  | 'Sin'
+  | 'Cos'
+  | 'Sign'
+  | 'Not'
+  | 'Gelu'
+  | 'GeluTanh'
+  | 'QuickGelu'
+  | 'LeakyRelu'
+  | 'Clip'
+  | 'HardSigmoid'
+  | 'Softplus';
+
+export interface UnaryParams {
+  readonly op: UnaryOp;
+  /** LeakyRelu alpha (0.01), Clip min (-inf), HardSigmoid alpha (0.2). */
+  readonly alpha?: number;
+  /** Clip max (+inf), HardSigmoid beta (0.5). */
+  readonly beta?: number;
+}
+
+export type BinaryOp =
+  | 'Add'
+  | 'Sub'
+  | 'Mul'
+  | 'Div'
+  | 'Pow'
+  | 'Max'
+  | 'Min'
+  | 'Mod'
+  | 'Equal'
+  | 'Less'
+  | 'LessOrEqual'
+  | 'Greater'
+  | 'GreaterOrEqual'
+  | 'And'
+  | 'Or'
+  | 'Xor';
+
+export type ReduceOp = 'Sum' | 'Mean' | 'Max' | 'Min' | 'Prod' | 'L2' | 'L1' | 'SumSquare' | 'LogSumExp';
+
+export interface ReduceParams {
+  readonly op: ReduceOp;
+  /** Axes to reduce (negative allowed). Empty/undefined = all axes (ONNX noop_with_empty_axes=0). */
+  readonly axes?: readonly number[];
+  /** Default true (ONNX default). */
+  readonly keepdims?: boolean;
+}
+
+export interface SliceParams {
+  readonly starts: readonly number[];
+  readonly ends: readonly number[];
+  /** Default 0 … starts.length−1. */
+  readonly axes?: readonly number[];
+  /** Default all 1; negative steps allowed. */
+  readonly steps?: readonly number[];
+}
+
+export interface Conv2dParams {
+  /** [sh, sw], default [1, 1]. */
+  readonly strides?: readonly [number, number];
+  /** [top, left, bottom, right] as ONNX orders them, default zeros. */
+  readonly pads?: readonly [number, number, number, number];
+  /** [dh, dw], default [1, 1]. */
+  readonly dilations?: readonly [number, number];
+  /** Default 1. Cin and Cout must be divisible by it. */
+  readonly group?: number;
+  readonly activation?: Activation;
+}
+
+export interface TopKParams {
+  readonly k: number;
+  /** Default true (largest first). Ties: lower index first, as ONNX requires. */
+  readonly largest?: boolean;
+}
+
+export interface ResizeNormalizeParams {
+  /** Source image size in pixels; the image view holds width*height RGBA8 pixels packed one per u32. */
+  readonly srcWidth: number;
+  readonly srcHeight: number;
+  /** Crop rectangle in source pixels (applied before resizing). Default: whole image. */
+  readonly crop?: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
+  /** Multiplies 0–255 values before mean/std. Default 1/255. */
+  readonly rescale?: number;
+  /** Per channel (R, G, B). Default [0, 0, 0] and [1, 1, 1]. */
+  readonly mean?: readonly [number, number, number];
+  readonly std?: readonly [number, number, number];
+}
+
+export type { GpuView };
