@@ -1,0 +1,153 @@
+// RGBA pixels → NCHW float32 on the CPU: bilinear resize with PIL's antialiasing (the filter widens when
+// shrinking, as Pillow's Image.resize does), optional centre crop, rescale, per-channel normalize.
+import { WebvlError } from '../errors';
+import { outputSize, type PreprocessPlan, resizedSize } from './preprocessor-config';
+
+export interface RgbaImage {
+  readonly width: number;
+  readonly height: number;
+  /** width*height*4 bytes, row-major RGBA (ImageData layout). */
+  readonly data: Uint8Array | Uint8ClampedArray;
+}
+
+export function checkImage(img: RgbaImage): void {
+  const ok =
+    Number.isInteger(img.width) &&
+    Number.isInteger(img.height) &&
+    img.width > 0 &&
+    img.height > 0 &&
+    img.data?.length === img.width * img.height * 4;
+  if (!ok) {
+    throw new WebvlError('BAD_IMAGE', `image is ${img.width}×${img.height} with ${img.data?.length} bytes`);
+  }
+}
+
+interface Taps {
+  /** First input index per output index. */
+  readonly start: Int32Array;
+  readonly count: Int32Array;
+  /** count[i] weights for output i, at i*maxTaps. */
+  readonly weights: Float64Array;
+  readonly maxTaps: number;
+}
+
+/** Pillow's bilinear ("triangle") taps for one axis; support grows with the downscale factor. */
+function bilinearTaps(inSize: number, outSize: number): Taps {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = 1 * filterScale;
+  const maxTaps = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float64Array(outSize * maxTaps);
+  for (let o = 0; o < outSize; o++) {
+    const center = (o + 0.5) * scale;
+    const lo = Math.max(0, Math.trunc(center - support + 0.5));
+    const hi = Math.min(inSize, Math.trunc(center + support + 0.5));
+    let total = 0;
+    for (let j = lo; j < hi; j++) {
+      const w = Math.max(0, 1 - Math.abs((j - center + 0.5) / filterScale));
+      weights[o * maxTaps + (j - lo)] = w;
+      total += w;
+    }
+    for (let j = 0; j < hi - lo; j++) if (total !== 0) weights[o * maxTaps + j] /= total;
+    start[o] = lo;
+    count[o] = hi - lo;
+  }
+  return { start, count, weights, maxTaps };
+}
+
+/** Planar float RGB [3, H, W] in 0..255 from RGBA (alpha dropped, like PIL's convert('RGB')). */
+function toPlanarRgb(img: RgbaImage): Float64Array {
+  const n = img.width * img.height;
+  const out = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    out[i] = img.data[i * 4];
+    out[n + i] = img.data[i * 4 + 1];
+    out[2 * n + i] = img.data[i * 4 + 2];
+  }
+  return out;
+}
+
+/**
+ * Separable resize of planar [3, h, w] → [3, oh, ow]. Like Pillow, the horizontal pass runs first and its
+ * result is rounded and clamped to 8 bits before the vertical pass, so we land within ±1 level of PIL.
+ */
+function resizePlanar(src: Float64Array, h: number, w: number, oh: number, ow: number): Float64Array {
+  if (h === oh && w === ow) return src;
+  const tx = bilinearTaps(w, ow);
+  const ty = bilinearTaps(h, oh);
+  const mid = new Float64Array(3 * h * ow);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < ow; x++) {
+        let acc = 0;
+        for (let k = 0; k < tx.count[x]; k++)
+          acc += tx.weights[x * tx.maxTaps + k] * src[(c * h + y) * w + tx.start[x] + k];
+        mid[(c * h + y) * ow + x] = w === ow ? acc : clamp8(acc);
+      }
+    }
+  }
+  if (h === oh) return mid;
+  const out = new Float64Array(3 * oh * ow);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < oh; y++) {
+      for (let x = 0; x < ow; x++) {
+        let acc = 0;
+        for (let k = 0; k < ty.count[y]; k++)
+          acc += ty.weights[y * ty.maxTaps + k] * mid[(c * h + ty.start[y] + k) * ow + x];
+        out[(c * oh + y) * ow + x] = clamp8(acc);
+      }
+    }
+  }
+  return out;
+}
+
+function clamp8(v: number): number {
+  return Math.min(255, Math.max(0, Math.round(v)));
+}
+
+/** [3, H, W] float32 for one image, following the plan (resize → crop → rescale → normalize). */
+export function preprocessRgba(
+  img: RgbaImage,
+  plan: PreprocessPlan,
+): { data: Float32Array; height: number; width: number } {
+  checkImage(img);
+  const [rh, rw] = resizedSize(plan, img.height, img.width);
+  const resized = resizePlanar(toPlanarRgb(img), img.height, img.width, rh, rw);
+  const [oh, ow] = outputSize(plan, img.height, img.width);
+  // Centre crop offsets as transformers computes them (floor of the half difference).
+  const top = Math.floor((rh - oh) / 2);
+  const left = Math.floor((rw - ow) / 2);
+  const out = new Float32Array(3 * oh * ow);
+  for (let c = 0; c < 3; c++) {
+    const scale = plan.rescale / plan.std[c];
+    const shift = plan.mean[c] / plan.std[c];
+    for (let y = 0; y < oh; y++) {
+      const sy = y + top;
+      for (let x = 0; x < ow; x++) {
+        const sx = x + left;
+        // Padding with 0 where a crop is larger than the image (transformers pads the same way).
+        const v = sy >= 0 && sy < rh && sx >= 0 && sx < rw ? resized[(c * rh + sy) * rw + sx] : 0;
+        out[(c * oh + y) * ow + x] = v * scale - shift;
+      }
+    }
+  }
+  return { data: out, height: oh, width: ow };
+}
+
+/** Stacks several preprocessed images into one NCHW batch (all must have the same output size). */
+export function preprocessBatch(
+  images: readonly RgbaImage[],
+  plan: PreprocessPlan,
+): { data: Float32Array; dims: [number, number, number, number] } {
+  if (images.length === 0) throw new WebvlError('BAD_IMAGE', 'no images given');
+  const parts = images.map((im) => preprocessRgba(im, plan));
+  const { height, width } = parts[0];
+  if (parts.some((p) => p.height !== height || p.width !== width)) {
+    throw new WebvlError('BAD_IMAGE', 'images in one batch must preprocess to one size');
+  }
+  const data = new Float32Array(parts.length * 3 * height * width);
+  parts.forEach((p, i) => data.set(p.data, i * p.data.length));
+  return { data, dims: [parts.length, 3, height, width] };
+}
