@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import * as protoModule from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import type { HostTensor } from '../../../src/engine/tensor';
+import { type Graph, topologicalOrder } from '../../../src/engine/webgpu/ir';
+import { decodeModel } from '../../../src/engine/webgpu/onnx-decode';
+import { WebvlError } from '../../../src/errors';
+
+type OnnxNs = typeof protoModule.onnx;
+const onnx: OnnxNs =
+  (protoModule as unknown as { onnx?: OnnxNs }).onnx ??
+  (protoModule as unknown as { default: { onnx: OnnxNs } }).default.onnx;
+
+const FIXTURE = readFileSync('e2e/fixtures/transformer-block/model.onnx');
+
+function initializer(g: Graph, name: string): HostTensor {
+  const t = g.initializers.get(name);
+  if (!t) throw new Error(`no initializer ${name}`);
+  return t;
+}
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof WebvlError ? e.code : `not a WebvlError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+/** Encodes a one-node model whose initializers use the given TensorProto fields. */
+function modelWith(tensors: protoModule.onnx.ITensorProto[]): Uint8Array {
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'g',
+      node: [{ opType: 'Identity', input: [tensors[0].name as string], output: ['y'], name: 'id' }],
+      initializer: tensors,
+      output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+describe('decodeModel', () => {
+  it('decodes the transformer-block fixture: inputs with symbolic dims, initializers as typed arrays', () => {
+    const g = decodeModel(FIXTURE);
+    expect(g.opset).toBe(17);
+    expect(g.inputs.map((v) => [v.name, v.dtype, v.shape])).toEqual([
+      ['x', 'float32', ['batch', 'seq', 32]],
+      ['attention_mask', 'int64', ['batch', 'seq']],
+    ]);
+    expect(g.outputs.map((v) => v.name)).toEqual(['y']);
+    expect(g.nodes.length).toBe(46);
+    const wq = initializer(g, 'wq');
+    expect(wq.dims).toEqual([32, 32]);
+    expect(wq.data).toBeInstanceOf(Float32Array);
+    // Values read by onnx.numpy_helper in Python: wq.flat[:3] and wq.flat[-1].
+    const wqData = wq.data as Float32Array;
+    expect(wqData[0]).toBeCloseTo(0.12339713, 7);
+    expect(wqData[2]).toBeCloseTo(0.28458074, 7);
+    expect(wqData[1023]).toBeCloseTo(0.14263214, 7);
+    const heads = initializer(g, 'heads_shape');
+    expect(Array.from(heads.data as BigInt64Array, Number)).toEqual([0, 0, 4, 8]);
+    const eps = initializer(g, 'eps');
+    expect((eps.data as Float32Array)[0]).toBeCloseTo(1e-5, 10);
+    expect(topologicalOrder(g).length).toBe(46);
+  });
+
+  it('reads typed fields (float_data, int64_data), float16 bit patterns and external data', () => {
+    const ext = new Uint8Array(16);
+    new DataView(ext.buffer).setFloat32(8, 1.5, true);
+    new DataView(ext.buffer).setFloat32(12, -2.25, true);
+    const bytes = modelWith([
+      { name: 'f', dataType: 1, dims: [2], floatData: [0.5, -3] },
+      { name: 'i', dataType: 7, dims: [3], int64Data: [1, -2, 3000000000] },
+      { name: 'h', dataType: 10, dims: [2], int32Data: [0x3c00, 0xc000] },
+      {
+        name: 'e',
+        dataType: 1,
+        dims: [2],
+        dataLocation: 1,
+        externalData: [
+          { key: 'location', value: 'w.bin' },
+          { key: 'offset', value: '8' },
+          { key: 'length', value: '8' },
+        ],
+      },
+    ]);
+    const g = decodeModel(bytes, { 'w.bin': ext });
+    expect(Array.from(initializer(g, 'f').data as Float32Array)).toEqual([0.5, -3]);
+    expect(Array.from(initializer(g, 'i').data as BigInt64Array)).toEqual([1n, -2n, 3000000000n]);
+    const h = initializer(g, 'h');
+    expect(h.dtype).toBe('float16');
+    expect(Array.from(h.data as Uint16Array)).toEqual([0x3c00, 0xc000]);
+    expect(Array.from(initializer(g, 'e').data as Float32Array)).toEqual([1.5, -2.25]);
+    expect(codeOf(() => decodeModel(bytes))).toBe('INVALID_MODEL'); // external file missing
+  });
+
+  it('rejects truncated and corrupt bytes with INVALID_MODEL', () => {
+    expect(codeOf(() => decodeModel(FIXTURE.subarray(0, FIXTURE.length - 100)))).toBe('INVALID_MODEL');
+    const corrupt = Uint8Array.from(FIXTURE);
+    for (let i = 10; i < 60; i++) corrupt[i] = 0xff;
+    expect(codeOf(() => decodeModel(corrupt))).toBe('INVALID_MODEL');
+    expect(codeOf(() => decodeModel(new Uint8Array([1, 2, 3])))).toBe('INVALID_MODEL');
+  });
+
+  it('rejects raw data whose length does not match the dims', () => {
+    const bytes = modelWith([{ name: 'f', dataType: 1, dims: [3], rawData: new Uint8Array(8) }]);
+    expect(codeOf(() => decodeModel(bytes))).toBe('INVALID_MODEL');
+  });
+});
+
+describe('topologicalOrder', () => {
+  const node = (name: string, inputs: string[], outputs: string[]) => ({
+    name,
+    opType: 'Relu',
+    domain: '',
+    attrs: {},
+    inputs,
+    outputs,
+  });
+  const graph = (nodes: ReturnType<typeof node>[]): Graph => ({
+    nodes,
+    initializers: new Map(),
+    inputs: [{ name: 'x', dtype: 'float32', shape: [2] }],
+    outputs: [{ name: 'z', dtype: 'float32' }],
+    valueInfo: new Map(),
+    opset: 17,
+  });
+
+  it('orders nodes listed out of order', () => {
+    const g = graph([node('b', ['y'], ['z']), node('a', ['x'], ['y'])]);
+    expect(topologicalOrder(g).map((n) => n.name)).toEqual(['a', 'b']);
+  });
+
+  it('detects cycles and dangling reads with INVALID_MODEL', () => {
+    expect(codeOf(() => topologicalOrder(graph([node('a', ['z'], ['y']), node('b', ['y'], ['z'])])))).toBe(
+      'INVALID_MODEL',
+    );
+    expect(codeOf(() => topologicalOrder(graph([node('a', ['nope'], ['z'])])))).toBe('INVALID_MODEL');
+  });
+});
