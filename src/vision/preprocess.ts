@@ -148,6 +148,6 @@ export function preprocessBatch(
     throw new WebvlError('BAD_IMAGE', 'images in one batch must preprocess to one size');
   }
   const data = new Float32Array(parts.length * 3 * height * width);
-  parts.forEach((p, i) => data.set(p.data, i * p.data.length));
+  for (const [i, p] of parts.entries()) data.set(p.data, i * p.data.length);
   return { data, dims: [parts.length, 3, height, width] };
 }
