@@ -17,6 +17,8 @@ export default defineConfig({
         exclude: /\.map$/,
       },
       { prefix: '/models/', dir: resolve(import.meta.dirname, 'models'), exclude: /^train(\/|$)/ },
+      // ONNX backend node tests (Debian libonnx-testdata) for `npm run conformance`.
+      { prefix: '/onnx-node-tests/', dir: '/usr/share/libonnx-testdata/data/node', devOnly: true },
     ]),
   ],
   server: { headers: isolation, fs: { allow: ['.'] } },

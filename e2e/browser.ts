@@ -33,7 +33,12 @@ export async function launch(extraArgs: string[] = []): Promise<BrowserSession> 
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('console', (m) => {
-    if (m.type() === 'error' || process.env.WEBVL_DEBUG) console.log(`[page:${m.type()}] ${m.text()}`);
+    // 404s are expected (probing for optional files); everything else that is an error gets printed.
+    const expected404 = m
+      .text()
+      .startsWith('Failed to load resource: the server responded with a status of 404');
+    if ((m.type() === 'error' && !expected404) || process.env.WEBVL_DEBUG)
+      console.log(`[page:${m.type()}] ${m.text()}`);
   });
   page.on('pageerror', (e) => console.log(`[pageerror] ${e.message}`));
   return {

@@ -12,6 +12,8 @@ export interface StaticDir {
   dir: string;
   /** Skip files whose path (relative to dir) matches. */
   exclude?: RegExp;
+  /** Serve in dev only; never copied into the build (test data). */
+  devOnly?: boolean;
 }
 
 const MIME: Record<string, string> = {
@@ -34,7 +36,12 @@ function middleware(dirs: StaticDir[]): Connect.NextHandleFunction {
     const rel = normalize(url.slice(hit.prefix.length));
     if (rel.startsWith('..') || hit.exclude?.test(rel)) return next();
     const file = join(hit.dir, rel);
-    if (!existsSync(file) || !statSync(file).isFile()) return next();
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      // A miss under our prefix is a real 404, not Vite's index.html fallback.
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
     res.setHeader('Content-Type', MIME[extname(file)] ?? 'application/octet-stream');
     res.setHeader('Content-Length', String(statSync(file).size));
     // Workers started from these files (ORT's wasm threads) must be cross-origin isolated themselves.
@@ -56,10 +63,10 @@ export function staticDirs(dirs: StaticDir[]): Plugin {
       server.middlewares.use(middleware(dirs));
     },
     configurePreviewServer(server) {
-      server.middlewares.use(middleware(dirs));
+      server.middlewares.use(middleware(dirs.filter((d) => !d.devOnly)));
     },
     async writeBundle() {
-      for (const d of dirs) {
+      for (const d of dirs.filter((x) => !x.devOnly)) {
         await cp(d.dir, join(outDir, d.prefix), {
           recursive: true,
           filter: (src) => !d.exclude?.test(src.slice(d.dir.length + 1)),

@@ -1,0 +1,109 @@
+// Conformance page: runs ONNX backend node tests through a Backend and reports pass / fail / unsupported.
+import { onnx } from 'onnx-proto';
+import type { Backend, BackendName } from '../src/engine/backend';
+import { OrtBackend } from '../src/engine/ort/ort-backend';
+import { type HostTensor, toHost } from '../src/engine/tensor';
+import { isWebvlError } from '../src/errors';
+import { allClose } from './compare';
+import { decodeTensorProto } from './tensor-proto';
+
+export type Status = 'pass' | 'fail' | 'unsupported';
+export interface CaseResult {
+  status: Status;
+  ops: string[];
+  dtype: string;
+  reason?: string;
+}
+
+interface ClaimingBackend extends Backend {
+  supportedOps?(): readonly string[];
+}
+
+async function makeBackend(name: BackendName): Promise<ClaimingBackend> {
+  if (name === 'webgpu') {
+    const path = '/src/engine/webgpu/backend.ts';
+    const mod = (await import(/* @vite-ignore */ path)) as { WebGpuBackend: new () => ClaimingBackend };
+    return new mod.WebGpuBackend();
+  }
+  return new OrtBackend(name);
+}
+
+async function fetchBytes(url: string): Promise<Uint8Array | null> {
+  const r = await fetch(url);
+  return r.ok ? new Uint8Array(await r.arrayBuffer()) : null;
+}
+
+async function loadSet(test: string, prefix: 'input' | 'output'): Promise<(HostTensor | null)[]> {
+  const out: (HostTensor | null)[] = [];
+  for (let i = 0; ; i++) {
+    const bytes = await fetchBytes(`/onnx-node-tests/${test}/test_data_set_0/${prefix}_${i}.pb`);
+    if (!bytes) return out;
+    out.push(decodeTensorProto(bytes));
+  }
+}
+
+async function runCase(backend: ClaimingBackend, test: string): Promise<CaseResult> {
+  const bytes = await fetchBytes(`/onnx-node-tests/${test}/model.onnx`);
+  if (!bytes) return { status: 'fail', ops: [], dtype: '?', reason: 'model.onnx missing' };
+  const model = onnx.ModelProto.decode(bytes);
+  const graph = model.graph!;
+  const ops = [...new Set(graph.node.map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType!)))];
+  const [inputs, expected] = await Promise.all([loadSet(test, 'input'), loadSet(test, 'output')]);
+  const dtype = [...new Set(expected.map((t) => t?.dtype ?? 'other'))].join('+');
+  const claimed = backend.supportedOps?.();
+  if (claimed && !ops.every((op) => claimed.includes(op))) {
+    return {
+      status: 'unsupported',
+      ops,
+      dtype,
+      reason: `not claimed: ${ops.filter((o) => !claimed.includes(o))}`,
+    };
+  }
+  if (inputs.some((t) => t === null) || expected.some((t) => t === null)) {
+    return { status: 'unsupported', ops, dtype, reason: 'tensor dtype outside webvl (double/string/…)' };
+  }
+  const inputNames = graph.input
+    .map((v) => v.name!)
+    .filter((n) => !graph.initializer.some((i) => i.name === n));
+  const feeds = Object.fromEntries(inputNames.map((n, i) => [n, inputs[i]!]));
+  try {
+    const session = await backend.load(bytes, { label: test });
+    try {
+      const outputs = await session.run(feeds);
+      for (let i = 0; i < expected.length; i++) {
+        const name = graph.output[i].name!;
+        if (!outputs[name]) return { status: 'fail', ops, dtype, reason: `no output '${name}'` };
+        const diff = allClose(await toHost(outputs[name]), expected[i]!);
+        if (diff) return { status: 'fail', ops, dtype, reason: `${name}: ${diff}` };
+      }
+    } finally {
+      await session.release();
+    }
+  } catch (e) {
+    if (isWebvlError(e) && e.code === 'UNSUPPORTED_OP')
+      return { status: 'unsupported', ops, dtype, reason: e.message };
+    return { status: 'fail', ops, dtype, reason: e instanceof Error ? e.message : String(e) };
+  }
+  return { status: 'pass', ops, dtype };
+}
+
+let backendPromise: Promise<ClaimingBackend> | undefined;
+
+const api = {
+  async run(tests: string[], backendName: BackendName): Promise<Record<string, CaseResult>> {
+    backendPromise ??= makeBackend(backendName);
+    const backend = await backendPromise;
+    const results: Record<string, CaseResult> = {};
+    for (const t of tests) results[t] = await runCase(backend, t);
+    return results;
+  },
+};
+
+declare global {
+  interface Window {
+    webvlConformance: typeof api;
+    webvlReady: boolean;
+  }
+}
+window.webvlConformance = api;
+window.webvlReady = true;

@@ -1,0 +1,114 @@
+// npm run conformance [-- --backend webgpu|ort-webgpu|wasm] [--filter REGEX]
+// Runs the ONNX backend node tests (Debian libonnx-testdata) through a backend in headless Chromium and writes
+// conformance/results.json ({ test: "pass" | "fail" | "unsupported" }) and conformance/summary.md.
+import { readdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { launch, openPage } from '../e2e/browser';
+import { startDevServer } from '../e2e/server';
+import type { BackendName } from '../src/engine/backend';
+import type { CaseResult } from './page';
+
+const TEST_ROOT = '/usr/share/libonnx-testdata/data/node';
+const BATCH = 20;
+
+const { values } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'webgpu' },
+    filter: { type: 'string', default: '' },
+    out: { type: 'string', default: 'conformance' },
+  },
+});
+const backend = values.backend as BackendName;
+const filter = new RegExp(values.filter ?? '');
+const tests = readdirSync(TEST_ROOT)
+  .filter((t) => filter.test(t))
+  .sort();
+
+const server = await startDevServer();
+let browser = await launch();
+await openPage(browser.page, server.url, 'conformance/index.html');
+const results: Record<string, CaseResult> = {};
+const started = performance.now();
+
+for (let i = 0; i < tests.length; i += BATCH) {
+  const batch = tests.slice(i, i + BATCH);
+  try {
+    Object.assign(
+      results,
+      await browser.page.evaluate(([names, b]) => window.webvlConformance.run(names, b), [
+        batch,
+        backend,
+      ] as const),
+    );
+  } catch (e) {
+    // A crash takes the batch down: run its tests one by one on a fresh page to pin the culprit.
+    for (const t of batch) {
+      try {
+        await browser.close();
+        browser = await launch();
+        await openPage(browser.page, server.url, 'conformance/index.html');
+        Object.assign(
+          results,
+          await browser.page.evaluate(([names, b]) => window.webvlConformance.run(names, b), [
+            [t],
+            backend,
+          ] as const),
+        );
+      } catch (inner) {
+        results[t] = {
+          status: 'fail',
+          ops: [],
+          dtype: '?',
+          reason: `page crashed: ${String(inner ?? e).slice(0, 200)}`,
+        };
+      }
+    }
+  }
+  process.stdout.write(`\r${Math.min(i + BATCH, tests.length)}/${tests.length}`);
+}
+await browser.close();
+await server.close();
+
+const seconds = (performance.now() - started) / 1000;
+const statuses = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.status]));
+const count = (s: string) => Object.values(statuses).filter((x) => x === s).length;
+const failures = Object.entries(results).filter(([, r]) => r.status === 'fail');
+const float32Failures = failures.filter(([, r]) => r.dtype === 'float32');
+
+const byOp = new Map<string, { pass: number; fail: number }>();
+for (const r of Object.values(results)) {
+  if (r.status === 'unsupported') continue;
+  for (const op of r.ops) {
+    const e = byOp.get(op) ?? { pass: 0, fail: 0 };
+    e[r.status] += 1;
+    byOp.set(op, e);
+  }
+}
+const summary = [
+  `# ONNX node-test conformance: backend \`${backend}\``,
+  '',
+  `${tests.length} tests from \`${TEST_ROOT}\`: **${count('pass')} pass, ${count('fail')} fail, ${count('unsupported')} unsupported** (${seconds.toFixed(0)} s).`,
+  '',
+  '| op | pass | fail |',
+  '| --- | --- | --- |',
+  ...[...byOp.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([op, c]) => `| ${op} | ${c.pass} | ${c.fail} |`),
+  '',
+  failures.length ? '## Failures' : '',
+  ...failures.map(([t, r]) => `- \`${t}\` (${r.dtype}): ${r.reason}`),
+  '',
+].join('\n');
+
+const suffix = backend === 'webgpu' ? '' : `-${backend}`;
+writeFileSync(`${values.out}/results${suffix}.json`, `${JSON.stringify(statuses, null, 1)}\n`);
+writeFileSync(`${values.out}/summary${suffix}.md`, summary);
+console.log(
+  `\n${count('pass')} passed, ${count('fail')} failed, ${count('unsupported')} unsupported (${backend})`,
+);
+if (float32Failures.length) {
+  console.log(
+    `float32 failures of claimed ops:\n${float32Failures.map(([t, r]) => `  ${t}: ${r.reason}`).join('\n')}`,
+  );
+}
+process.exit(failures.length ? 1 : 0);
