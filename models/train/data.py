@@ -73,16 +73,18 @@ class Sampler:
     def batch(self, bs: int):
         idx = self.rng.integers(0, len(self.scenes), size=bs)
         imgs = self.images[idx].copy()
-        caps, negs, kinds = [], [], []
+        caps, negs, kinds, scs = [], [], [], []
         for j, i in enumerate(idx):
             sc = self.scenes[i]
             if self.flip and self.rng.random() < 0.5:
                 imgs[j] = imgs[j, :, ::-1]
                 sc = hflip_scene(sc)
             caps.append(sc["caption"])
+            scs.append(sc)
             k = swap_kind(sc, self.rng)
             kinds.append(k)
             negs.append(world.swap_caption(sc, k, self.rng))
+        self.last_scenes = scs
         return imgs, caps, negs, kinds
 
 
