@@ -19,6 +19,16 @@ export default defineConfig({
       { prefix: '/models/', dir: resolve(import.meta.dirname, 'models'), exclude: /^train(\/|$)/ },
       // ONNX backend node tests (Debian libonnx-testdata) for `npm run conformance`.
       { prefix: '/onnx-node-tests/', dir: '/usr/share/libonnx-testdata/data/node', devOnly: true },
+      // transformers.js brings its own onnxruntime-web build; the benchmark serves its wasm locally.
+      {
+        prefix: '/tjs-ort/',
+        dir: resolve(
+          import.meta.dirname,
+          'node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist',
+        ),
+        exclude: /\.map$/,
+        devOnly: true,
+      },
     ]),
   ],
   server: { headers: isolation, fs: { allow: ['.'] } },

@@ -1,0 +1,163 @@
+// Benchmark page: every engine runs the same graphs on the same inputs in this one page.
+import type { Backend } from '../src/engine/backend';
+import { OrtBackend } from '../src/engine/ort/ort-backend';
+import { type HostTensor, hostTensor, type Tensor, toHost } from '../src/engine/tensor';
+import type { EngineName, FeedSpec, GraphRowSpec, RowResult } from './spec';
+import { relativeDiff, summarize } from './stats';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function makeFeeds(specs: FeedSpec[]): Record<string, HostTensor> {
+  const rand = rng(1234);
+  const feeds: Record<string, HostTensor> = {};
+  for (const f of specs) {
+    const n = f.dims.reduce((a, b) => a * b, 1);
+    const values = Array.from({ length: n }, () => {
+      if (f.fill !== undefined) return f.fill;
+      if (f.dtype === 'float32') return rand() * 2 - 1;
+      const low = f.low ?? 0;
+      return low + Math.floor(rand() * ((f.high ?? 2) - low));
+    });
+    feeds[f.name] = hostTensor(f.dtype, f.dims, values);
+  }
+  return feeds;
+}
+
+async function makeBackend(engine: Exclude<EngineName, 'transformers.js'>): Promise<Backend> {
+  if (engine === 'webgpu') {
+    const path = '/src/engine/webgpu/backend.ts';
+    const mod = (await import(/* @vite-ignore */ path)) as { WebGpuBackend: new () => Backend };
+    return new mod.WebGpuBackend();
+  }
+  return new OrtBackend(engine);
+}
+
+/** Reference outputs from ORT wasm, by row id, for cross-checking the other engines. */
+const wasmReference = new Map<string, Float32Array>();
+
+async function firstOutput(outputs: Record<string, Tensor>, names: readonly string[]): Promise<Float32Array> {
+  const host = await Promise.all(names.map((n) => toHost(outputs[n])));
+  return host[0].data as Float32Array;
+}
+
+async function timeRepeats(
+  repeats: number,
+  once: () => Promise<void>,
+): Promise<{ warmupMs: number; times: number[] }> {
+  const t0 = performance.now();
+  await once();
+  const warmupMs = performance.now() - t0;
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t = performance.now();
+    await once();
+    times.push(performance.now() - t);
+  }
+  return { warmupMs, times };
+}
+
+async function benchBackend(
+  row: GraphRowSpec,
+  engine: Exclude<EngineName, 'transformers.js'>,
+  repeats: number,
+) {
+  const backend = await makeBackend(engine);
+  const bytes = new Uint8Array(await (await fetch(row.model)).arrayBuffer());
+  const session = await backend.load(bytes, { label: row.id });
+  const feeds = makeFeeds(row.feeds);
+  let last: Float32Array = new Float32Array();
+  try {
+    const { warmupMs, times } = await timeRepeats(repeats, async () => {
+      // Read every output back: that is what a caller of the graph pays for.
+      last = await firstOutput(await session.run(feeds), session.outputNames);
+    });
+    const stats = session.lastRunStats();
+    return { warmupMs, times, last, dispatches: stats?.dispatches, bytesRead: stats?.bytesRead };
+  } finally {
+    await session.release();
+  }
+}
+
+async function benchTransformers(row: GraphRowSpec, repeats: number) {
+  if (!row.transformers) throw new Error('no transformers.js mapping for this row');
+  const tjs = await import('@huggingface/transformers');
+  tjs.env.allowRemoteModels = false;
+  tjs.env.allowLocalModels = true;
+  tjs.env.localModelPath = '/models/';
+  const onnxEnv = tjs.env.backends.onnx as { wasm?: { wasmPaths?: string } };
+  if (onnxEnv.wasm) onnxEnv.wasm.wasmPaths = `${location.origin}/tjs-ort/`;
+  const cls = tjs[row.transformers.cls];
+  const model = await cls.from_pretrained(row.transformers.folder, { device: 'wasm', dtype: 'fp32' });
+  const feeds = makeFeeds(row.feeds);
+  const inputs = Object.fromEntries(
+    Object.entries(feeds).map(([k, t]) => [k, new tjs.Tensor(t.dtype, t.data as Float32Array, [...t.dims])]),
+  );
+  let last: Float32Array = new Float32Array();
+  const { warmupMs, times } = await timeRepeats(repeats, async () => {
+    const out = (await model(inputs)) as Record<string, { data: Float32Array }>;
+    last = (out.image_embeds ?? out.text_embeds).data;
+  });
+  await model.dispose();
+  return { warmupMs, times, last, dispatches: undefined, bytesRead: undefined };
+}
+
+async function benchRow(row: GraphRowSpec, engine: EngineName, repeats: number): Promise<RowResult> {
+  try {
+    const r =
+      engine === 'transformers.js'
+        ? await benchTransformers(row, repeats)
+        : await benchBackend(row, engine, repeats);
+    if (engine === 'wasm') wasmReference.set(row.id, r.last);
+    const ref = wasmReference.get(row.id);
+    const s = summarize(r.times);
+    return {
+      id: row.id,
+      engine,
+      warmupMs: r.warmupMs,
+      medianMs: s.median,
+      p90Ms: s.p90,
+      repeats: s.n,
+      dispatches: r.dispatches,
+      bytesRead: r.bytesRead,
+      maxRelDiffVsWasm: ref && engine !== 'wasm' ? relativeDiff(r.last, ref) : undefined,
+    };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    return {
+      id: row.id,
+      engine,
+      warmupMs: Number.NaN,
+      medianMs: Number.NaN,
+      p90Ms: Number.NaN,
+      repeats: 0,
+      error,
+    };
+  }
+}
+
+async function adapterInfo(): Promise<Record<string, string | boolean>> {
+  const adapter = await navigator.gpu?.requestAdapter();
+  if (!adapter) return { description: 'no WebGPU adapter' };
+  const i = adapter.info;
+  return { vendor: i.vendor, architecture: i.architecture, description: i.description, device: i.device };
+}
+
+const api = { benchRow, adapterInfo };
+
+declare global {
+  interface Window {
+    webvlBench: typeof api;
+    webvlReady: boolean;
+  }
+}
+window.webvlBench = api;
+window.webvlReady = true;

@@ -1,0 +1,53 @@
+// The benchmark rows: graphs from e2e/fixtures and models/, with inputs shaped as each model expects.
+import { existsSync, readFileSync } from 'node:fs';
+import type { GraphRowSpec } from './spec';
+
+interface ModelConfig {
+  vocab_size?: number;
+  text_config?: { vocab_size?: number };
+  projection_dim?: number;
+}
+
+function readConfig(folder: string): ModelConfig | undefined {
+  const path = `models/${folder}/config.json`;
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ModelConfig) : undefined;
+}
+
+function textFeeds(batch: number, seq: number, vocab: number): GraphRowSpec['feeds'] {
+  return [
+    { name: 'input_ids', dtype: 'int64', dims: [batch, seq], low: 5, high: vocab },
+    { name: 'attention_mask', dtype: 'int64', dims: [batch, seq], fill: 1 },
+  ];
+}
+
+export function benchRows(quick: boolean): GraphRowSpec[] {
+  const rows: GraphRowSpec[] = [
+    {
+      id: 'fixture transformer-block (b2×7, d32)',
+      model: '/e2e/fixtures/transformer-block/model.onnx',
+      feeds: [
+        { name: 'x', dtype: 'float32', dims: [2, 7, 32] },
+        { name: 'attention_mask', dtype: 'int64', dims: [2, 7], fill: 1 },
+      ],
+    },
+  ];
+  const clip = readConfig('clip-tiny');
+  if (clip && existsSync('models/clip-tiny/onnx/vision_model.onnx')) {
+    const vocab = clip.text_config?.vocab_size ?? clip.vocab_size ?? 64;
+    for (const batch of quick ? [1] : [1, 8]) {
+      rows.push({
+        id: `clip-tiny image encoder b${batch}`,
+        model: '/models/clip-tiny/onnx/vision_model.onnx',
+        feeds: [{ name: 'pixel_values', dtype: 'float32', dims: [batch, 3, 64, 64] }],
+        transformers: { folder: 'clip-tiny', cls: 'CLIPVisionModelWithProjection' },
+      });
+      rows.push({
+        id: `clip-tiny text encoder b${batch}`,
+        model: '/models/clip-tiny/onnx/text_model.onnx',
+        feeds: textFeeds(batch, 16, vocab),
+        transformers: { folder: 'clip-tiny', cls: 'CLIPTextModelWithProjection' },
+      });
+    }
+  }
+  return rows;
+}

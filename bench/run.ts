@@ -1,0 +1,68 @@
+// npm run bench [-- --quick] [--repeats N] [--browser PATH] [--flags "--extra --chromium --flags"]
+// One page, one run: every engine on every row, same inputs; JSON + markdown under bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { launch, openPage } from '../e2e/browser';
+import { startDevServer } from '../e2e/server';
+import { markdownReport } from './report';
+import { benchRows } from './rows';
+import type { EngineName, RowResult } from './spec';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    repeats: { type: 'string' },
+    browser: { type: 'string' },
+    flags: { type: 'string', default: '' },
+  },
+});
+if (values.browser) process.env.WEBVL_CHROMIUM = values.browser;
+const quick = values.quick ?? false;
+const repeats = Number(values.repeats ?? (quick ? 2 : 10));
+// ORT wasm first: it is the reference the others are cross-checked against.
+const engines: EngineName[] = ['wasm', 'webgpu', 'ort-webgpu', 'transformers.js'];
+const MAX_REL_DIFF = 1e-3;
+
+const server = await startDevServer();
+const browser = await launch(values.flags ? values.flags.split(/\s+/).filter(Boolean) : []);
+await openPage(browser.page, server.url, 'bench/index.html');
+const adapter = await browser.page.evaluate(() => window.webvlBench.adapterInfo());
+const results: RowResult[] = [];
+for (const row of benchRows(quick)) {
+  for (const engine of engines) {
+    if (engine === 'transformers.js' && !row.transformers) continue;
+    const r = await browser.page.evaluate(([rw, e, n]) => window.webvlBench.benchRow(rw, e, n), [
+      row,
+      engine,
+      repeats,
+    ] as const);
+    results.push(r);
+    console.log(`${row.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(2)} ms`}`);
+  }
+}
+const browserVersion = browser.context.browser()?.version() ?? 'chromium';
+await browser.close();
+await server.close();
+
+const adapterName = String(adapter.description || adapter.architecture || adapter.vendor || 'unknown');
+const date = new Date().toISOString().slice(0, 10);
+const slug = `${date}-${adapterName.replace(/[^a-zA-Z0-9]+/g, '-').toLowerCase()}${quick ? '-quick' : ''}`;
+const dir = quick ? '.tmp/bench' : 'bench/results';
+mkdirSync(dir, { recursive: true });
+const report = { date, adapter, browser: browserVersion, repeats, results };
+writeFileSync(`${dir}/${slug}.json`, `${JSON.stringify(report, null, 1)}\n`);
+const md = markdownReport(
+  results,
+  `## Benchmark ${date}: ${adapterName} (${JSON.stringify(adapter)}), ${browserVersion}`,
+);
+writeFileSync(`${dir}/${slug}.md`, md);
+console.log(md);
+
+// A fast wrong answer must not win: every engine's output must agree with ORT wasm.
+const wrong = results.filter(
+  (r) => r.maxRelDiffVsWasm !== undefined && !(r.maxRelDiffVsWasm <= MAX_REL_DIFF),
+);
+for (const r of wrong)
+  console.log(`MISMATCH ${r.id} · ${r.engine}: rel diff ${r.maxRelDiffVsWasm} vs ORT wasm`);
+const failedReference = results.filter((r) => r.engine === 'wasm' && r.error);
+process.exit(wrong.length || failedReference.length ? 1 : 0);

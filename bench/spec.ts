@@ -1,0 +1,36 @@
+// What one benchmark row is, shared by the Node runner and the page.
+export type EngineName = 'webgpu' | 'ort-webgpu' | 'wasm' | 'transformers.js';
+
+export interface FeedSpec {
+  name: string;
+  dtype: 'float32' | 'int64';
+  dims: number[];
+  /** float32: uniform in [-1, 1); int64: uniform integers in [low, high). The same seed gives every engine the same input. */
+  low?: number;
+  high?: number;
+  /** Fill with this constant instead (attention masks). */
+  fill?: number;
+}
+
+export interface GraphRowSpec {
+  id: string;
+  /** URL of the .onnx file, same origin. */
+  model: string;
+  feeds: FeedSpec[];
+  /** For transformers.js rows: the model folder id under /models/ and the class to load. */
+  transformers?: { folder: string; cls: 'CLIPVisionModelWithProjection' | 'CLIPTextModelWithProjection' };
+}
+
+export interface RowResult {
+  id: string;
+  engine: EngineName;
+  warmupMs: number;
+  medianMs: number;
+  p90Ms: number;
+  repeats: number;
+  dispatches?: number;
+  bytesRead?: number;
+  /** Largest relative difference of the first output against ORT wasm on the same inputs. */
+  maxRelDiffVsWasm?: number;
+  error?: string;
+}

@@ -1,0 +1,21 @@
+/** Median and p90 of a sample (nearest-rank), in the sample's unit. */
+export function summarize(samples: readonly number[]): { median: number; p90: number; n: number } {
+  if (samples.length === 0) return { median: Number.NaN, p90: Number.NaN, n: 0 };
+  const s = [...samples].sort((a, b) => a - b);
+  const rank = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+  const mid = s.length >> 1;
+  return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, p90: rank(0.9), n: s.length };
+}
+
+/** Largest |a-b| / (max|b| + 1e-6) over two float arrays: a scale-aware cross-check between engines. */
+export function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= worst)) worst = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
+  }
+  return worst / (scale + 1e-6);
+}
