@@ -1,0 +1,39 @@
+// The pass pipeline for one input-shape signature: shapes + folding, then fusions, then dead code.
+import { cloneGraph, type Graph } from './ir';
+import type { TypedShape } from './op-shapes';
+import { eliminateDeadCode } from './passes/dead-code';
+import { fuseAttention } from './passes/fuse-attention';
+import { fuseGelu } from './passes/fuse-gelu';
+import { fuseLayerNorm } from './passes/fuse-layernorm';
+import { fuseLinear } from './passes/fuse-linear';
+import { inferShapes } from './passes/infer-shapes';
+
+export interface PassCounts {
+  attention: number;
+  layerNorm: number;
+  gelu: number;
+  linear: number;
+  deadNodes: number;
+}
+
+export interface Specialized {
+  readonly graph: Graph;
+  readonly shapes: Map<string, TypedShape>;
+  readonly counts: PassCounts;
+}
+
+/** Runs every pass on a copy of `source` for concrete input dims. */
+export function specialize(
+  source: Graph,
+  inputDims: Readonly<Record<string, readonly number[]>>,
+): Specialized {
+  const graph = cloneGraph(source);
+  const shapes = inferShapes(graph, inputDims);
+  let deadNodes = eliminateDeadCode(graph);
+  const gelu = fuseGelu(graph);
+  const layerNorm = fuseLayerNorm(graph, shapes);
+  const linear = fuseLinear(graph, shapes);
+  const attention = fuseAttention(graph, shapes);
+  deadNodes += eliminateDeadCode(graph);
+  return { graph, shapes, counts: { attention, layerNorm, gelu, linear, deadNodes } };
+}

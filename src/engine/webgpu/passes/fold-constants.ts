@@ -1,0 +1,65 @@
+// Constant folding: a node whose inputs are all known at plan time is evaluated on the CPU and becomes an
+// initializer (shape arithmetic: Shape → Gather → Concat → Reshape …, masks built from constants).
+import type { HostTensor } from '../../tensor';
+import { evaluate, fromValues, size, toValues, type Values } from '../const-eval';
+import { attrInt, type Graph, type Node, topologicalOrder } from '../ir';
+import type { TypedShape } from '../op-shapes';
+
+/** Larger results stay on the GPU: folding is for shape arithmetic and small masks, not weights. */
+export const MAX_FOLDED_ELEMENTS = 1 << 20;
+
+function constantInputs(graph: Graph, node: Node): (Values | undefined)[] | undefined {
+  const values: (Values | undefined)[] = [];
+  for (const name of node.inputs) {
+    if (!name) {
+      values.push(undefined);
+      continue;
+    }
+    const t = graph.initializers.get(name);
+    if (!t) return undefined;
+    values.push(toValues(t));
+  }
+  return values;
+}
+
+function shapeOf(node: Node, dims: readonly number[]): HostTensor {
+  const rank = dims.length;
+  const norm = (a: number) => Math.min(Math.max(a < 0 ? a + rank : a, 0), rank);
+  const part = dims.slice(norm(attrInt(node, 'start', 0)), norm(attrInt(node, 'end', rank)));
+  return { location: 'cpu', dtype: 'int64', dims: [part.length], data: BigInt64Array.from(part, BigInt) };
+}
+
+/**
+ * Folds one node if it can: `Shape` whenever its input's shape is known (from `shapes`), anything else when
+ * all its inputs are constants and const-eval handles the op. The node's outputs become initializers; the
+ * caller drops the node. Returns whether it folded.
+ */
+export function tryFold(graph: Graph, node: Node, shapes?: ReadonlyMap<string, TypedShape>): boolean {
+  if (node.domain !== '' && node.domain !== 'ai.onnx') return false;
+  if (node.opType === 'Shape') {
+    const s = shapes?.get(node.inputs[0]) ?? graph.initializers.get(node.inputs[0]);
+    if (!s) return false;
+    graph.initializers.set(node.outputs[0], shapeOf(node, s.dims));
+    return true;
+  }
+  const inputs = constantInputs(graph, node);
+  if (!inputs) return false;
+  const results = evaluate(node, inputs, graph.opset);
+  if (!results || results.some((r) => size(r.dims) > MAX_FOLDED_ELEMENTS)) return false;
+  results.forEach((r, i) => {
+    if (node.outputs[i]) graph.initializers.set(node.outputs[i], fromValues(r));
+  });
+  return true;
+}
+
+/** Folds every node whose inputs are constants (no input shapes needed). Returns the number folded. */
+export function foldConstants(graph: Graph): number {
+  const kept: Node[] = [];
+  let folded = 0;
+  for (const node of topologicalOrder(graph)) {
+    if (node.opType !== 'Shape' && tryFold(graph, node)) folded++;
+    else kept.push(node);
+  }
+  graph.nodes = kept;
+  return folded;
+}

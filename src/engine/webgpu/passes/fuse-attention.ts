@@ -1,0 +1,340 @@
+// Attention fusion: MatMul(Q, Kᵀ) → [Mul|Div scale] → [Add mask] → Softmax → MatMul(·, V), with the
+// Reshape/Transpose chains that split heads in front and merge them behind, → one webvl Attention node.
+// Q, K and V become strided views of the projections (no transpose copies), and the output is written
+// straight into the merged-heads layout. com.microsoft MultiHeadAttention / Attention lower to the same node.
+import { strides as contiguous } from '../const-eval';
+import { attrFloat, attrInt, attrInts, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
+import type { TypedShape } from '../op-shapes';
+import { GraphView, replaceNodes } from './pattern';
+
+/** Largest head size the attention kernel takes. */
+export const MAX_HEAD_DIM = 128;
+
+interface View4 {
+  source: string;
+  dims: number[];
+  strides: number[];
+  start: number;
+}
+
+function isContiguous(dims: readonly number[], strides: readonly number[]): boolean {
+  const c = contiguous(dims);
+  return dims.every((d, i) => d === 1 || c[i] === strides[i]);
+}
+
+const VIEW_OPS = new Set(['Reshape', 'Transpose', 'Unsqueeze', 'Squeeze', 'Flatten', 'Identity']);
+
+/**
+ * Describes `value` as a strided view of the tensor before its chain of Reshape/Transpose nodes, so the
+ * kernel can read it in place. Stops at the first reshape of a non-contiguous view.
+ */
+function resolveView(
+  v: GraphView,
+  value: string,
+  shapes: ReadonlyMap<string, TypedShape>,
+): View4 | undefined {
+  const chain: Node[] = [];
+  let cur = value;
+  for (;;) {
+    const p = v.producer.get(cur);
+    if (!p || p.domain !== '' || !VIEW_OPS.has(p.opType) || v.isConstant(p.inputs[0])) break;
+    chain.unshift(p);
+    cur = p.inputs[0];
+  }
+  let source = cur;
+  let dims = [...(shapes.get(cur)?.dims ?? [])];
+  let strides = contiguous(dims);
+  for (const node of chain) {
+    const outDims = [...(shapes.get(node.outputs[0])?.dims ?? [])];
+    if (node.opType === 'Transpose') {
+      const perm = attrInts(node, 'perm') ?? dims.map((_, i) => dims.length - 1 - i);
+      strides = perm.map((p) => strides[p]);
+      dims = perm.map((p) => dims[p]);
+    } else {
+      if (!isContiguous(dims, strides)) {
+        source = node.inputs[0];
+        dims = [...(shapes.get(source)?.dims ?? [])];
+      }
+      dims = outDims;
+      strides = contiguous(dims);
+    }
+  }
+  if (dims.length !== 4) return undefined;
+  return { source, dims, strides, start: 0 };
+}
+
+function attention(
+  name: string,
+  q: View4,
+  k: View4,
+  v: View4,
+  mask: string,
+  out: string,
+  outDims: readonly number[],
+  outStrides: readonly number[],
+  scale: number,
+  causal: boolean,
+): Node {
+  const ints = (value: readonly number[]) => ({ type: 'ints' as const, value: [...value] });
+  return {
+    name,
+    opType: 'Attention',
+    domain: WEBVL_DOMAIN,
+    attrs: {
+      q_shape: ints(q.dims),
+      q_strides: ints(q.strides),
+      q_start: { type: 'int', value: q.start },
+      k_shape: ints(k.dims),
+      k_strides: ints(k.strides),
+      k_start: { type: 'int', value: k.start },
+      v_shape: ints(v.dims),
+      v_strides: ints(v.strides),
+      v_start: { type: 'int', value: v.start },
+      out_dims: ints(outDims),
+      out_strides: ints(outStrides),
+      scale: { type: 'float', value: scale },
+      causal: { type: 'int', value: causal ? 1 : 0 },
+    },
+    inputs: [q.source, k.source, v.source, mask],
+    outputs: [out],
+  };
+}
+
+/** A scalar constant multiplier in front of `value` (Mul by c or Div by c), absorbed into the scale. */
+function scalarScale(
+  v: GraphView,
+  node: Node | undefined,
+  value: string,
+): { factor: number; input: string } | undefined {
+  if (!node || !v.usedOnlyBy(node.outputs[0], v.consumers.get(node.outputs[0]) ?? [])) return undefined;
+  if (node.opType === 'Mul') {
+    for (const i of node.inputs) {
+      const c = v.scalar(i);
+      const other = v.other(node, i);
+      if (c !== undefined && other !== undefined) return { factor: c, input: other };
+    }
+  }
+  if (node.opType === 'Div' && node.inputs[0] !== value) {
+    const c = v.scalar(node.inputs[1]);
+    if (c !== undefined) return { factor: 1 / c, input: node.inputs[0] };
+  }
+  return undefined;
+}
+
+function broadcastsTo(mask: readonly number[], target: readonly number[]): boolean {
+  if (mask.length > 4) return false;
+  const off = target.length - mask.length;
+  return mask.every((d, i) => d === 1 || d === target[off + i]);
+}
+
+function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string, TypedShape>): boolean {
+  const v = new GraphView(graph);
+  const sDims = shapes.get(softmax.inputs[0])?.dims;
+  if (!sDims || sDims.length !== 4) return false;
+  const axis = attrInt(softmax, 'axis', graph.opset >= 13 ? -1 : 1);
+  if (axis !== -1 && axis !== 3) return false;
+  const chain: Node[] = [softmax];
+  let cur = softmax.inputs[0];
+  let scale = 1;
+  let mask = '';
+  // Optional additive mask.
+  const add = v.producedBy(cur, 'Add');
+  if (add) {
+    for (const [i, s] of add.inputs.entries()) {
+      const p = v.producer.get(s);
+      if (
+        p &&
+        (p.opType === 'MatMul' || p.opType === 'Mul' || p.opType === 'Div') &&
+        v.onlyConsumer(s) === add
+      ) {
+        const m = add.inputs[1 - i];
+        const mt = shapes.get(m);
+        if (mt?.dtype === 'float32' && broadcastsTo(mt.dims, sDims)) {
+          mask = m;
+          cur = s;
+          chain.push(add);
+          break;
+        }
+      }
+    }
+    if (!mask) return false;
+  }
+  // Optional scale after QKᵀ.
+  const scaleNode = v.producer.get(cur);
+  if (scaleNode && (scaleNode.opType === 'Mul' || scaleNode.opType === 'Div') && v.onlyConsumer(cur)) {
+    const s = scalarScale(v, scaleNode, cur);
+    if (!s) return false;
+    scale *= s.factor;
+    cur = s.input;
+    chain.push(scaleNode);
+  }
+  const qk = v.producedBy(cur, 'MatMul');
+  if (!qk || !v.onlyConsumer(cur)) return false;
+  chain.push(qk);
+  const pv = v.onlyConsumer(softmax.outputs[0], 'MatMul');
+  if (!pv || pv.inputs[0] !== softmax.outputs[0]) return false;
+  for (const n of chain.slice(1)) if (!v.usedOnlyBy(n.outputs[0], chain)) return false;
+
+  // Scalar multipliers applied to Q (and K) before the product, as CLIP's exporter writes them.
+  let [qIn, kIn] = qk.inputs;
+  for (const side of [0, 1] as const) {
+    const value = side === 0 ? qIn : kIn;
+    const p = v.producer.get(value);
+    const s = p && v.onlyConsumer(value) === qk ? scalarScale(v, p, value) : undefined;
+    if (s && shapes.get(s.input)?.dims.length === shapes.get(value)?.dims.length) {
+      scale *= s.factor;
+      if (side === 0) qIn = s.input;
+      else kIn = s.input;
+    }
+  }
+  const q = resolveView(v, qIn, shapes);
+  const kT = resolveView(v, kIn, shapes);
+  const val = resolveView(v, pv.inputs[1], shapes);
+  if (!q || !kT || !val) return false;
+  const k: View4 = {
+    ...kT,
+    dims: [kT.dims[0], kT.dims[1], kT.dims[3], kT.dims[2]],
+    strides: [kT.strides[0], kT.strides[1], kT.strides[3], kT.strides[2]],
+  };
+  const [b, h, sq, d] = q.dims;
+  const sk = k.dims[2];
+  const same = (x: View4, dd: number) =>
+    x.dims[0] === b && x.dims[1] === h && x.dims[2] === sk && x.dims[3] === dd;
+  if (!same(k, d) || !same(val, val.dims[3]) || d > MAX_HEAD_DIM || val.dims[3] > MAX_HEAD_DIM) return false;
+  for (const x of [q, k, val]) if (shapes.get(x.source)?.dtype !== 'float32') return false;
+  const dv = val.dims[3];
+
+  // Output: merge heads in place when Transpose(0,2,1,3) [→ Reshape to [B, Sq, H·Dv]] follows.
+  let out = pv.outputs[0];
+  let outDims: readonly number[] = [b, h, sq, dv];
+  const outNodes: Node[] = [];
+  let outStrides = contiguous(outDims);
+  const tr = v.onlyConsumer(out, 'Transpose');
+  const perm = tr && attrInts(tr, 'perm');
+  if (tr && perm && perm.join() === '0,2,1,3') {
+    out = tr.outputs[0];
+    outNodes.push(tr);
+    outDims = [b, sq, h, dv];
+    outStrides = [sq * h * dv, dv, h * dv, 1];
+    const rs = v.onlyConsumer(out, 'Reshape');
+    const rsDims = rs && shapes.get(rs.outputs[0])?.dims;
+    if (rs && rsDims && rsDims.join() === [b, sq, h * dv].join()) {
+      out = rs.outputs[0];
+      outNodes.push(rs);
+      outDims = rsDims;
+    }
+  }
+  const fused = attention(`${qk.name}_attention`, q, k, val, mask, out, outDims, outStrides, scale, false);
+  // The head-split chains in front are left for dead-code elimination (other readers may still need them).
+  replaceNodes(graph, [...chain, pv, ...outNodes], fused);
+  return true;
+}
+
+/** com.microsoft MultiHeadAttention with separate Q/K/V [B, S, H·D] and no bias/padding mask. */
+function fuseMultiHeadAttention(graph: Graph, node: Node, shapes: ReadonlyMap<string, TypedShape>): boolean {
+  const [query, key, value, bias, keyPadding, attnBias] = node.inputs;
+  if (bias || keyPadding || !key || !value) return false;
+  const heads = attrInt(node, 'num_heads', 0);
+  const qd = shapes.get(query)?.dims;
+  const kd = shapes.get(key)?.dims;
+  if (!qd || !kd || qd.length !== 3 || kd.length !== 3 || heads <= 0) return false;
+  const [b, sq, hidden] = qd;
+  const sk = kd[1];
+  const d = hidden / heads;
+  if (d > MAX_HEAD_DIM || !Number.isInteger(d)) return false;
+  const view = (source: string, s: number): View4 => ({
+    source,
+    dims: [b, heads, s, d],
+    strides: [s * hidden, d, hidden, 1],
+    start: 0,
+  });
+  const scale = attrFloat(node, 'scale', 1 / Math.sqrt(d)) || 1 / Math.sqrt(d);
+  const out = [b, sq, hidden];
+  const fused = attention(
+    node.name,
+    view(query, sq),
+    view(key, sk),
+    view(value, sk),
+    attnBias ?? '',
+    node.outputs[0],
+    out,
+    [sq * hidden, d, hidden, 1],
+    scale,
+    false,
+  );
+  replaceNodes(graph, [node], fused);
+  return true;
+}
+
+/** com.microsoft Attention: packed QKV projection (one Linear) + attention on strided views of it. */
+function fuseMsAttention(graph: Graph, node: Node, shapes: ReadonlyMap<string, TypedShape>): boolean {
+  const [input, weights, bias, maskIndex, past, attnBias] = node.inputs;
+  if (maskIndex || past || node.outputs[1]) return false;
+  const heads = attrInt(node, 'num_heads', 0);
+  const xd = shapes.get(input)?.dims;
+  const wd = shapes.get(weights)?.dims;
+  if (!xd || !wd || xd.length !== 3 || wd.length !== 2 || heads <= 0 || attrInts(node, 'qkv_hidden_sizes'))
+    return false;
+  const [b, s] = xd;
+  const hidden = wd[1] / 3;
+  const d = hidden / heads;
+  if (!Number.isInteger(d) || d > MAX_HEAD_DIM) return false;
+  const qkv = freshName('qkv');
+  const projection: Node = {
+    name: `${node.name}_qkv`,
+    opType: 'Linear',
+    domain: WEBVL_DOMAIN,
+    attrs: { transB: { type: 'int', value: 0 }, activation: { type: 'string', value: 'none' } },
+    inputs: [input, weights, bias ?? ''],
+    outputs: [qkv],
+  };
+  const view = (start: number): View4 => ({
+    source: qkv,
+    dims: [b, heads, s, d],
+    strides: [s * 3 * hidden, d, 3 * hidden, 1],
+    start,
+  });
+  const scale = attrFloat(node, 'scale', 1 / Math.sqrt(d)) || 1 / Math.sqrt(d);
+  const causal = attrInt(node, 'unidirectional', 0) === 1;
+  const fused = attention(
+    node.name,
+    view(0),
+    view(hidden),
+    view(2 * hidden),
+    attnBias ?? '',
+    node.outputs[0],
+    [b, s, hidden],
+    [s * hidden, d, hidden, 1],
+    scale,
+    causal,
+  );
+  replaceNodes(graph, [node], projection);
+  graph.nodes.splice(graph.nodes.indexOf(projection) + 1, 0, fused);
+  return true;
+}
+
+/** Returns the number of attention blocks fused. Needs inferred shapes; run dead-code elimination after. */
+export function fuseAttention(graph: Graph, shapes: Map<string, TypedShape>): number {
+  let fused = 0;
+  for (const node of [...graph.nodes]) {
+    if (!graph.nodes.includes(node)) continue;
+    let ok = false;
+    if (node.domain === '' && node.opType === 'Softmax') ok = fuseDecomposed(graph, node, shapes);
+    else if (node.domain === 'com.microsoft' && node.opType === 'MultiHeadAttention')
+      ok = fuseMultiHeadAttention(graph, node, shapes);
+    else if (node.domain === 'com.microsoft' && node.opType === 'Attention') {
+      ok = fuseMsAttention(graph, node, shapes);
+      if (ok) {
+        const x = shapes.get(node.inputs[0]);
+        const w = shapes.get(node.inputs[1]);
+        if (x && w)
+          shapes.set(graph.nodes.find((n) => n.name === `${node.name}_qkv`)?.outputs[0] ?? '', {
+            dtype: x.dtype,
+            dims: [...x.dims.slice(0, -1), w.dims[1]],
+          });
+      }
+    }
+    if (ok) fused++;
+  }
+  return fused;
+}
