@@ -35,13 +35,17 @@ function bytesOf(t: OrtTensor): number {
   return (t.data as ArrayBufferView).byteLength;
 }
 
-/** Maps ORT's failures to our typed errors, keeping ORT's message for the details. */
-export function ortError(e: unknown, label: string): WebvlError {
+/** Maps ORT's failures to our typed errors, keeping ORT's message. At load time every failure is the model's. */
+export function ortError(e: unknown, label: string, phase: 'load' | 'run'): WebvlError {
   const message = e instanceof Error ? e.message : String(e);
-  if (/protobuf|parse|invalid model|Load model|ModelProto|failed to load/i.test(message)) {
-    return new WebvlError('INVALID_MODEL', `${label}: onnxruntime-web could not load the model: ${message}`);
+  if (phase === 'load') {
+    const unsupported =
+      /could not find an implementation|not implemented|unsupported op|no opset import for domain/i;
+    return unsupported.test(message)
+      ? new WebvlError('UNSUPPORTED_OP', `${label}: onnxruntime-web has no kernel for an op: ${message}`)
+      : new WebvlError('INVALID_MODEL', `${label}: onnxruntime-web could not load the model: ${message}`);
   }
-  if (/input|dims|shape|type/i.test(message)) {
+  if (/input|dims|shape|type|size/i.test(message)) {
     return new WebvlError('INVALID_INPUT', `${label}: ${message}`);
   }
   return new WebvlError('INTERNAL', `${label}: ${message}`);
@@ -76,7 +80,7 @@ class OrtSessionWrapper implements Session {
     try {
       results = (await this.session.run(ortFeeds)) as Record<string, OrtTensor>;
     } catch (e) {
-      throw ortError(e, this.label);
+      throw ortError(e, this.label, 'run');
     }
     const out: Record<string, Tensor> = {};
     let bytesRead = 0;
@@ -132,7 +136,7 @@ export class OrtBackend implements Backend {
           : undefined,
       });
     } catch (e) {
-      throw ortError(e, label);
+      throw ortError(e, label, 'load');
     }
     return new OrtSessionWrapper(ort, session, label);
   }
