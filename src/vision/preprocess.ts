@@ -151,3 +151,28 @@ export function preprocessBatch(
   for (const [i, p] of parts.entries()) data.set(p.data, i * p.data.length);
   return { data, dims: [parts.length, 3, height, width] };
 }
+
+/**
+ * The image at the model's input size (resize + crop, before rescale/normalize), as 8-bit RGBA. Our
+ * resize rounds to 8 bits anyway, so preprocessing this copy gives exactly the tensor of the original;
+ * the index stores it to re-encode candidates for ITM re-ranking.
+ */
+export function resizeToModel(img: RgbaImage, plan: PreprocessPlan): RgbaImage {
+  checkImage(img);
+  const [rh, rw] = resizedSize(plan, img.height, img.width);
+  const resized = resizePlanar(toPlanarRgb(img), img.height, img.width, rh, rw);
+  const [oh, ow] = outputSize(plan, img.height, img.width);
+  const top = Math.floor((rh - oh) / 2);
+  const left = Math.floor((rw - ow) / 2);
+  const data = new Uint8ClampedArray(oh * ow * 4);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      const sy = y + top;
+      const sx = x + left;
+      const inside = sy >= 0 && sy < rh && sx >= 0 && sx < rw;
+      for (let c = 0; c < 3; c++) data[(y * ow + x) * 4 + c] = inside ? resized[(c * rh + sy) * rw + sx] : 0;
+      data[(y * ow + x) * 4 + 3] = 255;
+    }
+  }
+  return { width: ow, height: oh, data };
+}

@@ -1,0 +1,86 @@
+// Public types of the webvl API, shared by the page-side client and the worker.
+import type { BackendName } from '../engine/backend';
+import type { AdapterSummary, BackendChoice, ModelPlacement } from '../engine/select';
+import type { LoadProgress } from '../models/model-store';
+import type { CapFiltItem } from '../pipelines/capfilt';
+import type { CaptionResult, CaptionToken } from '../pipelines/caption';
+import type { LabelScore } from '../pipelines/classify';
+import type { MatchScore } from '../pipelines/match';
+import type { RetrievalHit } from '../pipelines/retrieve';
+import type { Timings } from '../pipelines/timings';
+
+export type {
+  BackendChoice,
+  BackendName,
+  CapFiltItem,
+  CaptionResult,
+  CaptionToken,
+  LabelScore,
+  LoadProgress,
+  MatchScore,
+  RetrievalHit,
+  Timings,
+};
+
+export interface RuntimeOptions {
+  /** 'auto' (default) picks per device and per model; see RuntimeInfo.backendReason. */
+  backend?: BackendChoice;
+  /** Byte-level progress of model downloads (cache hits report too, with fromCache). */
+  onProgress?: (p: LoadProgress) => void;
+  /** Origins other than the page's own that model and image URLs may come from. */
+  allowedOrigins?: string[];
+  /** Keep the embedding index matrix on the GPU when WebGPU exists (default true). */
+  indexOnGpu?: boolean;
+}
+
+export interface LoadedModelInfo {
+  readonly url: string;
+  readonly kind: 'clip' | 'blip';
+  readonly bytes: number;
+  readonly loadMs: number;
+  readonly placements: readonly ModelPlacement[];
+  /** Model input size [height, width]. */
+  readonly imageSize: readonly [number, number];
+  readonly maxTextTokens: number;
+}
+
+export interface RuntimeInfo {
+  readonly backend: BackendName;
+  readonly backendReason: string;
+  readonly backendDescription: string;
+  readonly webgpu: boolean;
+  readonly adapter?: AdapterSummary;
+  readonly crossOriginIsolated: boolean;
+  readonly model?: LoadedModelInfo;
+  /** Stage timings (ms) of the last request. */
+  readonly lastTimings?: Timings;
+}
+
+export interface Timed<T> {
+  readonly result: T;
+  readonly timings: Timings;
+}
+
+export interface CaptionCallOptions {
+  maxTokens?: number;
+  /** 1 (default) = greedy; more = beam search. */
+  numBeams?: number;
+  onToken?: (t: CaptionToken) => void;
+  signal?: AbortSignal;
+}
+
+export interface IndexSearchOptions {
+  k?: number;
+  /** Re-rank the ITC candidates with the ITM head (BLIP models). */
+  rerank?: boolean;
+  /** How many ITC candidates to re-rank (default 2·k). */
+  candidates?: number;
+}
+
+export interface CapFiltOptions {
+  /** ITM probability a caption needs to be kept. */
+  threshold: number;
+  /** Web text that came with each image, filtered alongside the synthetic caption. */
+  texts?: (string | undefined)[];
+  signal?: AbortSignal;
+}

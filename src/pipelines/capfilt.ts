@@ -1,0 +1,61 @@
+// CapFilt (BLIP): the captioner writes a synthetic caption for each image and the ITM filter keeps a caption
+// (synthetic, or the image's given web text) only when its match probability reaches the threshold.
+import { WebvlError } from '../errors';
+import type { RgbaImage } from '../vision/preprocess';
+import { captionGreedy } from './caption';
+import { disposeTensor, encodeImages } from './encode';
+import { itmProbabilities } from './itm';
+import type { LoadedModel } from './loaded-model';
+import type { Stopwatch } from './timings';
+
+export interface CapFiltItem {
+  /** The captioner's caption and its ITM probability. */
+  readonly caption: string;
+  readonly captionScore: number;
+  readonly captionKept: boolean;
+  /** The text that came with the image, if any, and whether the filter keeps it. */
+  readonly text?: string;
+  readonly textScore?: number;
+  readonly textKept?: boolean;
+}
+
+export async function capfilt(
+  model: LoadedModel,
+  images: readonly RgbaImage[],
+  texts: readonly (string | undefined)[] | undefined,
+  threshold: number,
+  signal: AbortSignal | undefined,
+  watch: Stopwatch,
+): Promise<CapFiltItem[]> {
+  if (!(threshold >= 0 && threshold <= 1))
+    throw new WebvlError('INVALID_INPUT', 'threshold must be in [0, 1]');
+  if (texts && texts.length !== images.length)
+    throw new WebvlError('INVALID_INPUT', 'one text per image, or none');
+  const out: CapFiltItem[] = [];
+  for (const [i, image] of images.entries()) {
+    if (signal?.aborted) throw new WebvlError('ABORTED', 'capfilt was cancelled');
+    // Encode once; the same tokens feed the captioner and the filter.
+    const enc = await encodeImages(model, [image], watch);
+    try {
+      const cap = await captionGreedy(model, enc.tokens, { signal }, watch);
+      const given = texts?.[i];
+      const candidates = given ? [cap.text, given] : [cap.text];
+      const probs = await itmProbabilities(
+        model,
+        enc.tokens,
+        candidates.map(() => 0),
+        candidates,
+        watch,
+      );
+      out.push({
+        caption: cap.text,
+        captionScore: probs[0],
+        captionKept: probs[0] >= threshold,
+        ...(given ? { text: given, textScore: probs[1], textKept: probs[1] >= threshold } : {}),
+      });
+    } finally {
+      disposeTensor(enc.tokens);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,218 @@
+// Caption decoding with the exported decoder pair: decoder_model runs the [DEC] prefix and returns the KV
+// cache (present.*); decoder_with_past takes one token and the cache per step. Greedy keeps the cache as
+// the backend returned it (GPU-resident on WebGPU backends) and disposes each step's old cache. Beam search
+// reorders the cache rows between steps, which we do on the host (tiny models, a few beams).
+import type { Session } from '../engine/backend';
+import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
+import { WebvlError } from '../errors';
+import { disposeTensor, gatherRows } from './encode';
+import type { LoadedModel } from './loaded-model';
+import { argmax, logSoftmax } from './math';
+import type { Stopwatch } from './timings';
+
+export interface CaptionToken {
+  /** Token chosen at this step (for beam search: the last token of the best hypothesis). */
+  readonly tokenId: number;
+  /** Caption so far. */
+  readonly text: string;
+  readonly step: number;
+}
+
+export interface CaptionOptions {
+  maxTokens?: number;
+  numBeams?: number;
+  onToken?: (t: CaptionToken) => void;
+  signal?: AbortSignal;
+}
+
+export interface CaptionResult {
+  readonly text: string;
+  readonly tokenIds: number[];
+  /** Sum of token log-probabilities of the returned caption. */
+  readonly logProb: number;
+}
+
+type Cache = Record<string, Tensor>;
+
+function pastName(presentName: string): string {
+  return presentName.replace(/^present(_key_values)?\./, 'past_key_values.');
+}
+
+function feeds(session: Session, ids: HostTensor, states: Tensor, past: Cache | undefined, pastLen: number) {
+  const f: Record<string, Tensor> = {};
+  const [batch, seq] = ids.dims;
+  for (const name of session.inputNames) {
+    if (name === 'input_ids') f[name] = ids;
+    else if (name === 'encoder_hidden_states') f[name] = states;
+    else if (name === 'attention_mask')
+      f[name] = hostTensor(
+        'int64',
+        [batch, pastLen + seq],
+        new BigInt64Array(batch * (pastLen + seq)).fill(1n),
+      );
+    else if (name === 'encoder_attention_mask') {
+      const n = states.dims[1];
+      f[name] = hostTensor('int64', [batch, n], new BigInt64Array(batch * n).fill(1n));
+    } else if (name.startsWith('past_key_values.')) {
+      const t = past?.[name];
+      if (!t)
+        throw new WebvlError('INVALID_MODEL', `decoder input '${name}' has no matching present.* output`);
+      f[name] = t;
+    } else
+      throw new WebvlError('INVALID_MODEL', `decoder has an input we do not know how to feed: '${name}'`);
+  }
+  return f;
+}
+
+function splitOutputs(out: Record<string, Tensor>): { logits: Tensor; cache: Cache } {
+  const cache: Cache = {};
+  for (const [name, t] of Object.entries(out)) if (name.startsWith('present')) cache[pastName(name)] = t;
+  if (!out.logits) throw new WebvlError('INVALID_MODEL', 'decoder has no logits output');
+  return { logits: out.logits, cache };
+}
+
+function disposeCache(c: Cache | undefined): void {
+  for (const t of Object.values(c ?? {})) disposeTensor(t);
+}
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
+}
+
+/** Logits of the last position of every row: [B, S, V] → B rows of V. */
+async function lastLogits(t: Tensor): Promise<Float32Array[]> {
+  const h = await toHost(t);
+  disposeTensor(t);
+  const [b, s, v] = h.dims;
+  const data = h.data as Float32Array;
+  return Array.from({ length: b }, (_, i) => data.subarray((i * s + s - 1) * v, (i * s + s) * v));
+}
+
+function decoders(model: LoadedModel) {
+  if (!model.decoder || !model.decoderWithPast || !model.generation) {
+    throw new WebvlError(
+      'UNSUPPORTED_MODEL',
+      `${model.url} has no caption decoder (a CLIP model); load a BLIP model`,
+    );
+  }
+  return { first: model.decoder, step: model.decoderWithPast, gen: model.generation };
+}
+
+export async function captionGreedy(
+  model: LoadedModel,
+  states: Tensor,
+  options: CaptionOptions,
+  watch: Stopwatch,
+): Promise<CaptionResult> {
+  const { first, step, gen } = decoders(model);
+  const maxTokens = options.maxTokens ?? gen.maxLength;
+  const ids: number[] = [];
+  let logProb = 0;
+  let cache: Cache | undefined;
+  try {
+    let input = hostTensor('int64', [1, 1], [gen.bosTokenId]);
+    for (let t = 0; t < maxTokens; t++) {
+      checkAbort(options.signal);
+      const session = t === 0 ? first : step;
+      const out = await watch.time('decode', () => session.run(feeds(session, input, states, cache, t)));
+      const { logits, cache: next } = splitOutputs(out);
+      disposeCache(cache);
+      cache = next;
+      const [row] = await lastLogits(logits);
+      const tok = argmax(row);
+      logProb += logSoftmax(row)[tok];
+      if (tok === gen.eosTokenId) break;
+      ids.push(tok);
+      options.onToken?.({ tokenId: tok, text: model.tokenizer.decode(ids), step: t });
+      input = hostTensor('int64', [1, 1], [tok]);
+    }
+  } finally {
+    disposeCache(cache);
+  }
+  return { text: model.tokenizer.decode(ids), tokenIds: ids, logProb };
+}
+
+interface Beam {
+  readonly ids: number[];
+  readonly logProb: number;
+}
+
+/**
+ * Beam search with length-normalised scores (sum log p / length, Hugging Face's length_penalty = 1).
+ * Stops when `numBeams` hypotheses have ended or after maxTokens steps.
+ */
+export async function captionBeam(
+  model: LoadedModel,
+  states: Tensor,
+  options: CaptionOptions,
+  watch: Stopwatch,
+): Promise<CaptionResult> {
+  const { first, step, gen } = decoders(model);
+  const numBeams = options.numBeams ?? 3;
+  const maxTokens = options.maxTokens ?? gen.maxLength;
+  const hostStates = await toHost(states);
+  const finished: Beam[] = [];
+  let beams: Beam[] = [{ ids: [], logProb: 0 }];
+  let cache: Record<string, HostTensor> = {};
+  const score = (b: Beam) => b.logProb / Math.max(1, b.ids.length + 1);
+  for (let t = 0; t < maxTokens && beams.length; t++) {
+    checkAbort(options.signal);
+    const session = t === 0 ? first : step;
+    const input = hostTensor(
+      'int64',
+      [beams.length, 1],
+      t === 0 ? [gen.bosTokenId] : beams.map((b) => b.ids[b.ids.length - 1]),
+    );
+    const enc = gatherRows(
+      hostStates,
+      beams.map(() => 0),
+    );
+    const out = await watch.time('decode', () => session.run(feeds(session, input, enc, cache, t)));
+    const { logits, cache: next } = splitOutputs(out);
+    const rows = await lastLogits(logits);
+    const candidates: { parent: number; tok: number; logProb: number }[] = [];
+    rows.forEach((row, parent) => {
+      const lp = logSoftmax(row);
+      // Only the best numBeams tokens of each beam can make the global top 2·numBeams.
+      const order = Array.from(lp.keys())
+        .sort((a, b) => lp[b] - lp[a])
+        .slice(0, 2 * numBeams);
+      for (const tok of order) candidates.push({ parent, tok, logProb: beams[parent].logProb + lp[tok] });
+    });
+    candidates.sort((a, b) => b.logProb - a.logProb);
+    const kept: { parent: number; beam: Beam }[] = [];
+    for (const c of candidates) {
+      if (kept.length >= numBeams) break;
+      const ids = [...beams[c.parent].ids];
+      if (c.tok === gen.eosTokenId) {
+        if (finished.length < numBeams) finished.push({ ids, logProb: c.logProb });
+        continue;
+      }
+      ids.push(c.tok);
+      kept.push({ parent: c.parent, beam: { ids, logProb: c.logProb } });
+    }
+    const hostCache: Record<string, HostTensor> = {};
+    for (const [name, tensor] of Object.entries(next)) {
+      const h = await toHost(tensor);
+      disposeTensor(tensor);
+      hostCache[name] = gatherRows(
+        h,
+        kept.map((k) => k.parent),
+      );
+    }
+    cache = hostCache;
+    beams = kept.map((k) => k.beam);
+    if (beams.length) {
+      const best = beams[0];
+      options.onToken?.({
+        tokenId: best.ids[best.ids.length - 1],
+        text: model.tokenizer.decode(best.ids),
+        step: t,
+      });
+    }
+    if (finished.length >= numBeams) break;
+  }
+  const pool = finished.length ? finished : beams;
+  const best = pool.reduce((a, b) => (score(b) > score(a) ? b : a));
+  return { text: model.tokenizer.decode(best.ids), tokenIds: best.ids, logProb: best.logProb };
+}

@@ -1,0 +1,50 @@
+// CLIP-style zero-shot classification: normalised image and prompt embeddings, cosine × exp(logit_scale),
+// softmax over the labels.
+import { WebvlError } from '../errors';
+import type { EncodedImages } from './encode';
+import { encodeTexts } from './encode';
+import type { LoadedModel } from './loaded-model';
+import { dotRows, normalizeRows, softmax } from './math';
+import type { Stopwatch } from './timings';
+
+export interface LabelScore {
+  readonly label: string;
+  /** Softmax probability over the given labels. */
+  readonly probability: number;
+  /** Cosine similarity of image and prompt. */
+  readonly cosine: number;
+}
+
+export const DEFAULT_TEMPLATE = 'a {}';
+
+export function promptsFor(labels: readonly string[], template = DEFAULT_TEMPLATE): string[] {
+  if (!Array.isArray(labels) || labels.length === 0) throw new WebvlError('EMPTY_LABELS', 'no labels given');
+  const clean = labels.map((l) => (typeof l === 'string' ? l.trim() : ''));
+  if (clean.some((l) => l === '')) throw new WebvlError('EMPTY_LABELS', 'a label is empty');
+  if (new Set(clean).size !== clean.length) throw new WebvlError('INVALID_INPUT', 'labels must be distinct');
+  if (!template.includes('{}'))
+    throw new WebvlError('INVALID_INPUT', "template must contain '{}' where the label goes");
+  return clean.map((l) => template.replaceAll('{}', l));
+}
+
+/** Scores for image row `row` of `images` against the labels, sorted best first. */
+export async function classifyEncoded(
+  model: LoadedModel,
+  images: EncodedImages,
+  row: number,
+  labels: readonly string[],
+  template: string | undefined,
+  watch: Stopwatch,
+): Promise<LabelScore[]> {
+  const prompts = promptsFor(labels, template);
+  const texts = await encodeTexts(model, prompts, watch);
+  if (texts.dim !== images.dim)
+    throw new WebvlError('INVALID_MODEL', 'image and text embeddings differ in size');
+  const img = normalizeRows(images.embeds.subarray(row * images.dim, (row + 1) * images.dim), 1, images.dim);
+  const txt = normalizeRows(texts.embeds, texts.count, texts.dim);
+  const cos = dotRows(img, 1, txt, texts.count, texts.dim)[0];
+  const probs = softmax(cos.map((c) => c * model.scale));
+  return labels
+    .map((label, i) => ({ label: label.trim(), probability: probs[i], cosine: cos[i] }))
+    .sort((a, b) => b.probability - a.probability);
+}

@@ -1,0 +1,154 @@
+// A model folder turned into sessions + tokenizer + preprocessing plan. Which graphs are loaded follows the
+// folder: CLIP has vision + text; the BLIP family adds ITM and the caption decoder (with and without past).
+import type { Session } from '../engine/backend';
+import type { BackendSelector } from '../engine/select';
+import { WebvlError } from '../errors';
+import type { ModelStore, ProgressListener } from '../models/model-store';
+import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
+import {
+  type PreprocessorConfigJson,
+  type PreprocessPlan,
+  planPreprocess,
+} from '../vision/preprocessor-config';
+
+export type ModelKind = 'clip' | 'blip';
+
+export interface GenerationConfig {
+  readonly bosTokenId: number;
+  readonly eosTokenId: number;
+  readonly padTokenId: number;
+  readonly maxLength: number;
+}
+
+export interface LoadedModel {
+  readonly url: string;
+  readonly kind: ModelKind;
+  readonly tokenizer: TextTokenizer;
+  readonly plan: PreprocessPlan;
+  /** exp(logit_scale): the temperature ITC similarities are multiplied by. */
+  readonly scale: number;
+  /** First token the ITM encoder expects in place of [CLS], when the model says so. */
+  readonly itmBosTokenId?: number;
+  readonly vision: Session;
+  readonly text: Session;
+  readonly itm?: Session;
+  readonly decoder?: Session;
+  readonly decoderWithPast?: Session;
+  readonly generation?: GenerationConfig;
+  /** Total bytes of the files loaded. */
+  readonly bytes: number;
+  release(): Promise<void>;
+}
+
+const GRAPHS = {
+  vision: 'onnx/vision_model.onnx',
+  text: 'onnx/text_model.onnx',
+  itm: 'onnx/itm_model.onnx',
+  decoder: 'onnx/decoder_model.onnx',
+  decoderWithPast: 'onnx/decoder_with_past_model.onnx',
+} as const;
+
+interface ConfigJson {
+  logit_scale?: number;
+  model_type?: string;
+  itm_bos_token_id?: number;
+}
+
+interface GenerationConfigJson {
+  bos_token_id?: number;
+  decoder_start_token_id?: number;
+  eos_token_id?: number | number[];
+  pad_token_id?: number;
+  max_length?: number;
+}
+
+function toGeneration(g: GenerationConfigJson): GenerationConfig {
+  const bos = g.bos_token_id ?? g.decoder_start_token_id;
+  const eos = Array.isArray(g.eos_token_id) ? g.eos_token_id[0] : g.eos_token_id;
+  if (bos === undefined || eos === undefined) {
+    throw new WebvlError('INVALID_MODEL', 'generation_config.json needs bos_token_id and eos_token_id');
+  }
+  return { bosTokenId: bos, eosTokenId: eos, padTokenId: g.pad_token_id ?? 0, maxLength: g.max_length ?? 32 };
+}
+
+/** Names of outputs worth keeping on the GPU for a graph (image tokens, KV cache). */
+function deviceOutputs(key: keyof typeof GRAPHS, outputNames: readonly string[]): string[] {
+  if (key === 'vision') return outputNames.filter((n) => n === 'last_hidden_state');
+  if (key === 'decoder' || key === 'decoderWithPast')
+    return outputNames.filter((n) => n.startsWith('present'));
+  return [];
+}
+
+export async function loadModel(
+  store: ModelStore,
+  selector: BackendSelector,
+  onProgress?: ProgressListener,
+): Promise<LoadedModel> {
+  const kind: ModelKind = store.has(GRAPHS.itm) || store.has(GRAPHS.decoder) ? 'blip' : 'clip';
+  const jsonFiles = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'];
+  if (kind === 'blip') jsonFiles.push('generation_config.json');
+  const graphKeys = (Object.keys(GRAPHS) as (keyof typeof GRAPHS)[]).filter(
+    (k) => kind === 'blip' || k === 'vision' || k === 'text',
+  );
+  for (const k of graphKeys) {
+    if (!store.has(GRAPHS[k]))
+      throw new WebvlError('MODEL_NOT_FOUND', `${store.url.href} lacks ${GRAPHS[k]}`);
+  }
+  const files = [...jsonFiles, ...graphKeys.map((k) => GRAPHS[k])];
+  const bytes = await store.loadFiles(files, onProgress);
+  const json = <T>(f: string): T => {
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes.get(f))) as T;
+    } catch {
+      throw new WebvlError('INVALID_MODEL', `${store.url.href}${f} is not JSON`);
+    }
+  };
+  const config = json<ConfigJson>('config.json');
+  if (typeof config.logit_scale !== 'number') {
+    throw new WebvlError('INVALID_MODEL', 'config.json has no numeric logit_scale');
+  }
+  const tokenizer = TextTokenizer.fromJson(
+    json<object>('tokenizer.json'),
+    json<TokenizerConfigJson>('tokenizer_config.json'),
+  );
+  const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
+
+  const sessions: Partial<Record<keyof typeof GRAPHS, Session>> = {};
+  try {
+    for (const k of graphKeys) {
+      const model = bytes.get(GRAPHS[k])!;
+      let session = await selector.load(model, { label: k });
+      const keep = selector.decision.name === 'wasm' ? [] : deviceOutputs(k, session.outputNames);
+      if (keep.length) {
+        // Output names are only known once loaded; reload asking the backend to keep those on the GPU.
+        await session.release();
+        session = await selector.load(model, { label: k, keepOnDevice: keep });
+      }
+      sessions[k] = session;
+    }
+  } catch (e) {
+    await Promise.all(Object.values(sessions).map((s) => s.release()));
+    throw e;
+  }
+  let total = 0;
+  for (const b of bytes.values()) total += b.length;
+  return {
+    url: store.url.href,
+    kind,
+    tokenizer,
+    plan,
+    scale: Math.exp(config.logit_scale),
+    itmBosTokenId: config.itm_bos_token_id,
+    vision: sessions.vision!,
+    text: sessions.text!,
+    itm: sessions.itm,
+    decoder: sessions.decoder,
+    decoderWithPast: sessions.decoderWithPast,
+    generation:
+      kind === 'blip' ? toGeneration(json<GenerationConfigJson>('generation_config.json')) : undefined,
+    bytes: total,
+    async release() {
+      await Promise.all(Object.values(sessions).map((s) => s.release()));
+    },
+  };
+}

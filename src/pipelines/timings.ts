@@ -1,0 +1,14 @@
+// Per-request stage timings (ms), returned with every result so the demo and benchmarks can show them.
+export type Timings = Record<string, number>;
+
+export class Stopwatch {
+  readonly timings: Timings = {};
+  async time<T>(stage: string, f: () => Promise<T> | T): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      this.timings[stage] = (this.timings[stage] ?? 0) + (performance.now() - t0);
+    }
+  }
+}

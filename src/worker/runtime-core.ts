@@ -1,0 +1,327 @@
+// Everything the worker does, as a plain class (so it reads without the messaging around it). One request
+// runs at a time — sessions are not re-entrant — and every failure becomes a typed error while the worker
+// keeps serving.
+
+import type { LoadedModelInfo, RuntimeInfo, Timed } from '../api/types';
+import type { BackendChoice, BackendSelector } from '../engine/select';
+import { type DeviceProbe, probeDevice, BackendSelector as Selector } from '../engine/select';
+import { WebvlError } from '../errors';
+import { EmbeddingIndex } from '../index/embedding-index';
+import { requestIndexDevice } from '../index/gpu-topk';
+import { IdbIndexStorage, type IndexStorage, MemoryIndexStorage } from '../index/storage';
+import { ModelStore, type ProgressListener } from '../models/model-store';
+import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
+import { type CaptionResult, type CaptionToken, captionBeam, captionGreedy } from '../pipelines/caption';
+import { classifyEncoded, type LabelScore } from '../pipelines/classify';
+import { disposeTensor, encodeImages, encodeTexts } from '../pipelines/encode';
+import { type LoadedModel, loadModel } from '../pipelines/loaded-model';
+import { type MatchScore, matchEncoded } from '../pipelines/match';
+import { normalizeRows } from '../pipelines/math';
+import { type RetrievalHit, retrieve } from '../pipelines/retrieve';
+import { Stopwatch, type Timings } from '../pipelines/timings';
+import { decodeWireImage, type WireImage } from '../vision/image-input';
+import { type RgbaImage, resizeToModel } from '../vision/preprocess';
+import { outputSize, type PreprocessPlan } from '../vision/preprocessor-config';
+
+export interface CoreOptions {
+  backend: BackendChoice;
+  allowedOrigins: string[];
+  indexOnGpu: boolean;
+}
+
+export interface IndexItemWire {
+  readonly id: string;
+  readonly image: WireImage;
+  readonly meta?: Record<string, unknown>;
+}
+
+export class RuntimeCore {
+  private selector: BackendSelector | undefined;
+  private probe: DeviceProbe | undefined;
+  private model: LoadedModel | undefined;
+  private modelInfo: LoadedModelInfo | undefined;
+  private lastTimings: Timings | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly aborts = new Map<number, AbortController>();
+  private readonly indexes = new Map<string, Promise<EmbeddingIndex>>();
+  private indexDevice: Promise<GPUDevice | undefined> | undefined;
+  private readonly storage: IndexStorage =
+    typeof indexedDB === 'undefined' ? new MemoryIndexStorage() : new IdbIndexStorage();
+
+  constructor(private readonly options: CoreOptions) {}
+
+  /** Runs requests one after another; a failed one does not block the next. */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async getSelector(): Promise<BackendSelector> {
+    this.probe ??= await probeDevice();
+    this.selector ??= await Selector.create(this.options.backend);
+    return this.selector;
+  }
+
+  private requireModel(): LoadedModel {
+    if (!this.model) throw new WebvlError('NOT_LOADED', 'no model loaded; call load(modelUrl) first');
+    return this.model;
+  }
+
+  private allowUrl = (url: URL): boolean =>
+    url.origin === globalThis.location?.origin || this.options.allowedOrigins.includes(url.origin);
+
+  private async pixels(wire: WireImage): Promise<RgbaImage> {
+    return decodeWireImage(wire, this.allowUrl);
+  }
+
+  private async timed<T>(f: (watch: Stopwatch) => Promise<T>): Promise<Timed<T>> {
+    const watch = new Stopwatch();
+    const result = await watch.time('total', () => f(watch));
+    this.lastTimings = watch.timings;
+    return { result, timings: watch.timings };
+  }
+
+  async info(): Promise<RuntimeInfo> {
+    const selector = await this.getSelector();
+    return {
+      backend: selector.decision.name,
+      backendReason: selector.decision.reason,
+      backendDescription: await selector.describe(),
+      webgpu: this.probe?.webgpu ?? false,
+      adapter: this.probe?.adapter,
+      crossOriginIsolated: globalThis.crossOriginIsolated === true,
+      model: this.modelInfo,
+      lastTimings: this.lastTimings,
+    };
+  }
+
+  load(modelUrl: string, onProgress?: ProgressListener): Promise<LoadedModelInfo> {
+    return this.serial(async () => {
+      const t0 = performance.now();
+      const selector = await this.getSelector();
+      const store = await ModelStore.open(modelUrl, { allowedOrigins: this.options.allowedOrigins });
+      const model = await loadModel(store, selector, onProgress);
+      await this.model?.release();
+      this.model = model;
+      const plan: PreprocessPlan = model.plan;
+      const size = plan.resize?.kind === 'exact' ? outputSize(plan, 1, 1) : outputSize(plan, 64, 64);
+      this.modelInfo = {
+        url: model.url,
+        kind: model.kind,
+        bytes: model.bytes,
+        loadMs: performance.now() - t0,
+        placements: dedupe(selector.placements),
+        imageSize: size,
+        maxTextTokens: model.tokenizer.maxLength,
+      };
+      return this.modelInfo;
+    });
+  }
+
+  unload(): Promise<void> {
+    return this.serial(async () => {
+      await this.model?.release();
+      this.model = undefined;
+      this.modelInfo = undefined;
+    });
+  }
+
+  classify(image: WireImage, labels: string[], template?: string): Promise<Timed<LabelScore[]>> {
+    return this.serial(() =>
+      this.timed(async (watch) => {
+        const model = this.requireModel();
+        const img = await watch.time('decode-image', () => this.pixels(image));
+        const enc = await encodeImages(model, [img], watch);
+        try {
+          return await classifyEncoded(model, enc, 0, labels, template, watch);
+        } finally {
+          disposeTensor(enc.tokens);
+        }
+      }),
+    );
+  }
+
+  embedImage(image: WireImage): Promise<Timed<Float32Array>> {
+    return this.serial(() =>
+      this.timed(async (watch) => {
+        const model = this.requireModel();
+        const enc = await encodeImages(model, [await this.pixels(image)], watch);
+        disposeTensor(enc.tokens);
+        return normalizeRows(enc.embeds, 1, enc.dim);
+      }),
+    );
+  }
+
+  embedText(texts: string[]): Promise<Timed<Float32Array[]>> {
+    return this.serial(() =>
+      this.timed(async (watch) => {
+        const t = await encodeTexts(this.requireModel(), texts, watch);
+        const n = normalizeRows(t.embeds, t.count, t.dim);
+        return Array.from({ length: t.count }, (_, i) => n.slice(i * t.dim, (i + 1) * t.dim));
+      }),
+    );
+  }
+
+  match(image: WireImage, texts: string[]): Promise<Timed<MatchScore[]>> {
+    return this.serial(() =>
+      this.timed(async (watch) => {
+        const model = this.requireModel();
+        const enc = await encodeImages(model, [await this.pixels(image)], watch);
+        try {
+          return await matchEncoded(model, enc, 0, texts, watch);
+        } finally {
+          disposeTensor(enc.tokens);
+        }
+      }),
+    );
+  }
+
+  private signalFor(requestId: number | undefined): AbortSignal | undefined {
+    if (requestId === undefined) return undefined;
+    const c = new AbortController();
+    this.aborts.set(requestId, c);
+    return c.signal;
+  }
+
+  abort(requestId: number): void {
+    this.aborts.get(requestId)?.abort();
+  }
+
+  caption(
+    image: WireImage,
+    options: { maxTokens?: number; numBeams?: number },
+    onToken: ((t: CaptionToken) => void) | undefined,
+    requestId: number | undefined,
+  ): Promise<Timed<CaptionResult>> {
+    const signal = this.signalFor(requestId);
+    return this.serial(() =>
+      this.timed(async (watch) => {
+        if (signal?.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
+        const model = this.requireModel();
+        const enc = await encodeImages(model, [await this.pixels(image)], watch);
+        try {
+          const opts = { maxTokens: options.maxTokens, numBeams: options.numBeams, onToken, signal };
+          return (options.numBeams ?? 1) > 1
+            ? await captionBeam(model, enc.tokens, opts, watch)
+            : await captionGreedy(model, enc.tokens, opts, watch);
+        } finally {
+          disposeTensor(enc.tokens);
+        }
+      }),
+    ).finally(() => requestId !== undefined && this.aborts.delete(requestId));
+  }
+
+  capfilt(
+    images: WireImage[],
+    texts: (string | undefined)[] | undefined,
+    threshold: number,
+    requestId: number | undefined,
+  ): Promise<Timed<CapFiltItem[]>> {
+    const signal = this.signalFor(requestId);
+    return this.serial(() =>
+      this.timed(async (watch) => {
+        const model = this.requireModel();
+        const pixels = await Promise.all(images.map((w) => this.pixels(w)));
+        return capfilt(model, pixels, texts, threshold, signal, watch);
+      }),
+    ).finally(() => requestId !== undefined && this.aborts.delete(requestId));
+  }
+
+  // --- index ---------------------------------------------------------------------------------------
+
+  private index(name: string): Promise<EmbeddingIndex> {
+    let idx = this.indexes.get(name);
+    if (!idx) {
+      idx = (async () => {
+        if (this.options.indexOnGpu) this.indexDevice ??= requestIndexDevice();
+        const device = this.options.indexOnGpu ? await this.indexDevice : undefined;
+        return EmbeddingIndex.open(name, { storage: this.storage, device });
+      })();
+      idx.catch(() => this.indexes.delete(name));
+      this.indexes.set(name, idx);
+    }
+    return idx;
+  }
+
+  async indexOpen(name: string): Promise<{ size: number; backend: 'gpu' | 'cpu' }> {
+    const idx = await this.index(name);
+    return { size: idx.size(), backend: idx.backend };
+  }
+
+  indexAdd(name: string, items: IndexItemWire[]): Promise<Timed<number>> {
+    return this.serial(() =>
+      this.timed(async (watch) => {
+        const model = this.requireModel();
+        if (!Array.isArray(items) || items.length === 0)
+          throw new WebvlError('INVALID_INPUT', 'no items to add');
+        // Decode and embed everything first: a bad image anywhere aborts the batch before the index changes.
+        const small = await watch.time('decode-image', () =>
+          Promise.all(items.map(async (it) => resizeToModel(await this.pixels(it.image), model.plan))),
+        );
+        const embeds: Float32Array[] = [];
+        const BATCH = 16;
+        for (let i = 0; i < small.length; i += BATCH) {
+          const enc = await encodeImages(model, small.slice(i, i + BATCH), watch);
+          disposeTensor(enc.tokens);
+          for (let r = 0; r < enc.count; r++) embeds.push(enc.embeds.slice(r * enc.dim, (r + 1) * enc.dim));
+        }
+        const idx = await this.index(name);
+        return watch.time('index', () =>
+          idx.add(
+            items.map((it, i) => ({
+              id: it.id,
+              vector: embeds[i],
+              payload: new Uint8Array(
+                small[i].data.buffer,
+                small[i].data.byteOffset,
+                small[i].data.byteLength,
+              ),
+              meta: it.meta,
+            })),
+          ),
+        );
+      }),
+    );
+  }
+
+  indexSearch(
+    name: string,
+    query: string,
+    options: { k?: number; rerank?: boolean; candidates?: number },
+  ): Promise<Timed<RetrievalHit[]>> {
+    return this.serial(() =>
+      this.timed(async (watch) => {
+        const model = this.requireModel();
+        const idx = await this.index(name);
+        const size = this.modelInfo?.imageSize ?? [64, 64];
+        return retrieve(
+          model,
+          idx,
+          query,
+          { k: options.k ?? 5, rerank: options.rerank, candidates: options.candidates },
+          size,
+          watch,
+        );
+      }),
+    );
+  }
+
+  async indexRemove(name: string, ids: string[]): Promise<number> {
+    return (await this.index(name)).remove(ids);
+  }
+
+  async indexSize(name: string): Promise<number> {
+    return (await this.index(name)).size();
+  }
+
+  async indexClear(name: string): Promise<void> {
+    await (await this.index(name)).clear();
+  }
+}
+
+function dedupe<T extends { label: string }>(xs: readonly T[]): T[] {
+  const m = new Map<string, T>();
+  for (const x of xs) m.set(x.label, x);
+  return [...m.values()];
+}

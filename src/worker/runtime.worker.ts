@@ -1,0 +1,66 @@
+// The module worker behind createRuntime(): exposes RuntimeCore over Comlink. Every method converts its
+// failure into a plain WireError (structured-clone safe) for the page to turn back into a WebvlError.
+import * as Comlink from 'comlink';
+import type { LoadProgress } from '../models/model-store';
+import type { CaptionToken } from '../pipelines/caption';
+import type { WireImage } from '../vision/image-input';
+import { toWireError } from './errors';
+import { type CoreOptions, type IndexItemWire, RuntimeCore } from './runtime-core';
+
+let core: RuntimeCore | undefined;
+
+function ready(): RuntimeCore {
+  if (!core) throw new Error('runtime worker used before init()');
+  return core;
+}
+
+async function guard<T>(f: () => Promise<T> | T): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    // Thrown as a plain object: Comlink passes non-Error values through structured clone unchanged.
+    throw toWireError(e);
+  }
+}
+
+const api = {
+  init: (options: CoreOptions) =>
+    guard(() => {
+      core = new RuntimeCore(options);
+    }),
+  info: () => guard(() => ready().info()),
+  load: (url: string, onProgress?: (p: LoadProgress) => void) => guard(() => ready().load(url, onProgress)),
+  unload: () => guard(() => ready().unload()),
+  classify: (image: WireImage, labels: string[], template?: string) =>
+    guard(() => ready().classify(image, labels, template)),
+  embedImage: (image: WireImage) => guard(() => ready().embedImage(image)),
+  embedText: (texts: string[]) => guard(() => ready().embedText(texts)),
+  match: (image: WireImage, texts: string[]) => guard(() => ready().match(image, texts)),
+  caption: (
+    image: WireImage,
+    options: { maxTokens?: number; numBeams?: number },
+    onToken: ((t: CaptionToken) => void) | undefined,
+    requestId: number | undefined,
+  ) => guard(() => ready().caption(image, options, onToken, requestId)),
+  capfilt: (
+    images: WireImage[],
+    texts: (string | undefined)[] | undefined,
+    threshold: number,
+    requestId?: number,
+  ) => guard(() => ready().capfilt(images, texts, threshold, requestId)),
+  abort: (requestId: number) => guard(() => ready().abort(requestId)),
+  indexOpen: (name: string) => guard(() => ready().indexOpen(name)),
+  indexAdd: (name: string, items: IndexItemWire[]) => guard(() => ready().indexAdd(name, items)),
+  indexSearch: (
+    name: string,
+    query: string,
+    options: { k?: number; rerank?: boolean; candidates?: number },
+  ) => guard(() => ready().indexSearch(name, query, options)),
+  indexRemove: (name: string, ids: string[]) => guard(() => ready().indexRemove(name, ids)),
+  indexSize: (name: string) => guard(() => ready().indexSize(name)),
+  indexClear: (name: string) => guard(() => ready().indexClear(name)),
+};
+
+export type WorkerApi = typeof api;
+
+Comlink.expose(api);
