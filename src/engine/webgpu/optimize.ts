@@ -1,4 +1,5 @@
 // The pass pipeline for one input-shape signature: shapes + folding, then fusions, then dead code.
+import type { HostTensor } from '../tensor';
 import { cloneGraph, type Graph } from './ir';
 import type { TypedShape } from './op-shapes';
 import { eliminateDeadCode } from './passes/dead-code';
@@ -20,6 +21,8 @@ export interface Specialized {
   readonly graph: Graph;
   readonly shapes: Map<string, TypedShape>;
   readonly counts: PassCounts;
+  /** The model's own initializers (uploaded once per session), as opposed to ones folded for this plan. */
+  readonly sourceInitializers: ReadonlySet<HostTensor>;
 }
 
 /** Runs every pass on a copy of `source` for concrete input dims. */
@@ -35,5 +38,10 @@ export function specialize(
   const linear = fuseLinear(graph, shapes);
   const attention = fuseAttention(graph, shapes);
   deadNodes += eliminateDeadCode(graph);
-  return { graph, shapes, counts: { attention, layerNorm, gelu, linear, deadNodes } };
+  return {
+    graph,
+    shapes,
+    counts: { attention, layerNorm, gelu, linear, deadNodes },
+    sourceInitializers: new Set(source.initializers.values()),
+  };
 }

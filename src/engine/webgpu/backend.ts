@@ -1,0 +1,131 @@
+// Our WebGPU backend: ONNX decode → IR → passes → plan → WGSL kernels.
+import { WebvlError } from '../../errors';
+import type { Backend, SessionOptions } from '../backend';
+import { BufferPool } from './buffer-pool';
+import { opKey } from './ir';
+import type { KernelFeatures } from './kernel-context';
+import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './lowering';
+import { decodeModel, type ExternalData } from './onnx-decode';
+import { PipelineCache } from './pipeline-cache';
+import { type EngineDevice, WebGpuSession } from './session';
+
+export { supportedOps };
+
+export interface WebGpuBackendOptions {
+  /** The WebGPU entry point; default `navigator.gpu` (in Node, pass `create([])` from the `webgpu` package). */
+  readonly gpu?: GPU;
+  /** An already created device to share (e.g. with the image preprocessing or the embedding index). */
+  readonly device?: GPUDevice;
+}
+
+export interface WebGpuLoadOptions extends SessionOptions {
+  /** External-data files of the model, by the file name its tensors reference. */
+  readonly externalData?: ExternalData;
+}
+
+/** Ops of a graph that our engine has no way to run, as `domain:Op` keys ('Op' for the default domain). */
+export function unsupportedOps(ops: Iterable<{ opType: string; domain: string }>): string[] {
+  const missing = new Set<string>();
+  for (const n of ops) {
+    const key = opKey(n);
+    const isDefault = n.domain === '' || n.domain === 'ai.onnx';
+    const ok = isDefault
+      ? VIEW_OPS.has(n.opType) ||
+        FOLD_ONLY_OPS.has(n.opType) ||
+        n.opType === 'LayerNormalization' ||
+        !!lowering(n)
+      : SUPPORTED_CONTRIB_OPS.has(key);
+    if (!ok) missing.add(key);
+  }
+  return [...missing].sort();
+}
+
+async function acquireDevice(gpu: GPU | undefined): Promise<{ device: GPUDevice; description: string }> {
+  const entry = gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!entry) throw new WebvlError('NO_WEBGPU', 'WebGPU is not available (navigator.gpu is missing)');
+  const adapter = await entry.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new WebvlError('NO_WEBGPU', 'navigator.gpu.requestAdapter() returned no adapter');
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures,
+    // Take what the adapter offers: models need large storage buffers and full workgroups.
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    },
+  });
+  const info = adapter.info;
+  const description =
+    [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+  return { device, description };
+}
+
+function featuresOf(device: GPUDevice): KernelFeatures {
+  return {
+    shaderF16: device.features.has('shader-f16'),
+    subgroups: device.features.has('subgroups'),
+    maxInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+    maxWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
+    maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+  };
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu';
+  private engine: Promise<EngineDevice> | undefined;
+  private adapterDescription = 'WebGPU (device not acquired yet)';
+
+  constructor(private readonly options: WebGpuBackendOptions = {}) {}
+
+  describe(): string {
+    return `webvl WebGPU engine on ${this.adapterDescription}`;
+  }
+
+  /** The device, acquired on first use and shared by every session of this backend. */
+  engineDevice(): Promise<EngineDevice> {
+    if (!this.engine) {
+      this.engine = (async () => {
+        let device = this.options.device;
+        if (!device) {
+          const acquired = await acquireDevice(this.options.gpu);
+          device = acquired.device;
+          this.adapterDescription = acquired.description;
+        }
+        return {
+          device,
+          features: featuresOf(device),
+          pipelines: new PipelineCache(device),
+          pool: new BufferPool(device),
+        };
+      })();
+      this.engine.catch(() => {
+        this.engine = undefined; // let a later call retry
+      });
+    }
+    return this.engine;
+  }
+
+  async load(model: Uint8Array, options: WebGpuLoadOptions = {}): Promise<WebGpuSession> {
+    const graph = decodeModel(model, options.externalData);
+    const missing = unsupportedOps(graph.nodes);
+    if (missing.length > 0) {
+      throw new WebvlError(
+        'UNSUPPORTED_OP',
+        `${options.label ?? 'model'}: our WebGPU engine lacks ${missing.join(', ')}`,
+        {
+          ops: missing,
+        },
+      );
+    }
+    const engine = await this.engineDevice();
+    return new WebGpuSession(engine, graph, options);
+  }
+}

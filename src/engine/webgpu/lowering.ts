@@ -1,0 +1,262 @@
+// Lowering: for every op the engine claims, how its node becomes kernel calls (src/engine/webgpu/ops).
+// View ops (Reshape, Squeeze, …) have no lowering: the planner aliases their output to their input buffer.
+import { WebvlError } from '../../errors';
+import type { Values } from './const-eval';
+import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from './ir';
+import type { GpuView, KernelContext } from './kernel-context';
+import { REDUCE_OPS, UNARY_OPS } from './op-shapes';
+import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from './ops';
+import * as ops from './ops';
+
+export interface LowerArgs {
+  readonly ctx: KernelContext;
+  readonly node: Node;
+  /** Input views; null for omitted optional inputs. */
+  readonly inputs: readonly (GpuView | null)[];
+  readonly outputs: readonly GpuView[];
+  /** Constant value of input i, when known at plan time. */
+  constant(i: number): Values | undefined;
+  readonly opset: number;
+}
+
+type Lowering = (a: LowerArgs) => void;
+
+/** Ops that only reinterpret dims: output shares its input's buffer, no dispatch. */
+export const VIEW_OPS: ReadonlySet<string> = new Set([
+  'Reshape',
+  'Flatten',
+  'Squeeze',
+  'Unsqueeze',
+  'Identity',
+  'Dropout',
+]);
+
+/** Ops that exist only to be folded on the CPU (their inputs are shapes/constants in practice). */
+export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set(['Shape', 'ConstantOfShape', 'Range', 'Trilu']);
+
+function unsupported(node: Node, why: string): never {
+  throw new WebvlError('UNSUPPORTED_OP', `${opKey(node)} node '${node.name}': ${why}`, {
+    ops: [opKey(node)],
+  });
+}
+
+function need(a: LowerArgs, i: number): GpuView {
+  const v = a.inputs[i];
+  if (!v) return unsupported(a.node, `input ${i} is missing`);
+  return v;
+}
+
+function constInts(a: LowerArgs, i: number): number[] | undefined {
+  const v = a.constant(i);
+  return v ? Array.from(v.data) : undefined;
+}
+
+function lastAxis(a: LowerArgs, axis: number): void {
+  const rank = need(a, 0).dims.length;
+  if (axis !== -1 && axis !== rank - 1) unsupported(a.node, `only the last axis is supported (axis=${axis})`);
+}
+
+function strided(node: Node, prefix: 'q' | 'k' | 'v'): Strided4 {
+  const shape = attrInts(node, `${prefix}_shape`) ?? [];
+  const strides = attrInts(node, `${prefix}_strides`) ?? [];
+  return {
+    shape: [shape[0], shape[1], shape[2], shape[3]],
+    strides: [strides[0], strides[1], strides[2], strides[3]],
+    start: attrInt(node, `${prefix}_start`, 0),
+  };
+}
+
+const LOWERINGS: Record<string, Lowering> = {
+  MatMul: (a) => ops.matmul(a.ctx, need(a, 0), need(a, 1), null, a.outputs[0]),
+  Gemm: (a) => {
+    if (attrInt(a.node, 'transA', 0) !== 0) unsupported(a.node, 'transA=1 is not supported');
+    const c = a.inputs[2];
+    if (c && (attrFloat(a.node, 'beta', 1) !== 1 || c.dims.length !== 1))
+      unsupported(a.node, 'only a [N] bias with beta=1');
+    ops.matmul(a.ctx, need(a, 0), need(a, 1), c, a.outputs[0], {
+      transposeB: attrInt(a.node, 'transB', 0) === 1,
+      alpha: attrFloat(a.node, 'alpha', 1),
+    });
+  },
+  'webvl:Linear': (a) =>
+    ops.linear(a.ctx, need(a, 0), need(a, 1), a.inputs[2] ?? null, a.outputs[0], {
+      transposeB: attrInt(a.node, 'transB', 0) === 1,
+      activation: attrString(a.node, 'activation', 'none') as Activation,
+    }),
+  'webvl:Gelu': (a) =>
+    ops.gelu(
+      a.ctx,
+      need(a, 0),
+      a.outputs[0],
+      attrString(a.node, 'approximate', 'none') as 'none' | 'tanh' | 'quick',
+    ),
+  'webvl:LayerNorm': (a) =>
+    ops.layerNorm(a.ctx, need(a, 0), need(a, 1), a.inputs[2] ?? null, null, a.outputs[0], null, {
+      epsilon: attrFloat(a.node, 'epsilon', 1e-5),
+    }),
+  'webvl:Attention': (a) => {
+    const outStrides = attrInts(a.node, 'out_strides') ?? [];
+    ops.attention(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.inputs[3] ?? null, a.outputs[0], {
+      q: strided(a.node, 'q'),
+      k: strided(a.node, 'k'),
+      v: strided(a.node, 'v'),
+      out: { strides: [outStrides[0], outStrides[1], outStrides[2], outStrides[3]] },
+      scale: attrFloat(a.node, 'scale', 1),
+      causal: attrInt(a.node, 'causal', 0) === 1,
+    });
+  },
+  Softmax: (a) => {
+    const axis = attrInt(a.node, 'axis', a.opset >= 13 ? -1 : 1);
+    // Before opset 13 Softmax flattened to 2-D at `axis`; that equals a per-axis softmax only on the last axis.
+    if (a.opset < 13) lastAxis(a, axis);
+    ops.softmax(a.ctx, need(a, 0), a.outputs[0], axis);
+  },
+  Transpose: (a) => ops.transpose(a.ctx, need(a, 0), a.outputs[0], attrInts(a.node, 'perm')),
+  Concat: (a) =>
+    ops.concat(
+      a.ctx,
+      a.inputs.map((v, i) => v ?? need(a, i)),
+      a.outputs[0],
+      attrInt(a.node, 'axis', 0),
+    ),
+  Slice: (a) => {
+    const starts = a.opset >= 10 ? constInts(a, 1) : (attrInts(a.node, 'starts') as number[] | undefined);
+    const ends = a.opset >= 10 ? constInts(a, 2) : (attrInts(a.node, 'ends') as number[] | undefined);
+    if (!starts || !ends) return unsupported(a.node, 'starts/ends must be constant');
+    const axes = a.opset >= 10 ? constInts(a, 3) : attrInts(a.node, 'axes');
+    const steps = a.opset >= 10 ? constInts(a, 4) : undefined;
+    ops.slice(a.ctx, need(a, 0), a.outputs[0], { starts, ends, axes, steps });
+  },
+  Expand: (a) => ops.expand(a.ctx, need(a, 0), a.outputs[0]),
+  Gather: (a) => ops.gather(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'axis', 0)),
+  Where: (a) => ops.where(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
+  Cast: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0]),
+  Conv: (a) => {
+    const x = need(a, 0);
+    if (x.dims.length !== 4) unsupported(a.node, 'only 2-D convolution');
+    const s = attrInts(a.node, 'strides') ?? [1, 1];
+    const p = attrInts(a.node, 'pads') ?? [0, 0, 0, 0];
+    const d = attrInts(a.node, 'dilations') ?? [1, 1];
+    ops.conv2d(a.ctx, x, need(a, 1), a.inputs[2] ?? null, a.outputs[0], {
+      strides: [s[0], s[1]],
+      pads: [p[0], p[1], p[2], p[3]],
+      dilations: [d[0], d[1]],
+      group: attrInt(a.node, 'group', 1),
+    });
+  },
+  ArgMax: (a) => {
+    lastAxis(a, attrInt(a.node, 'axis', 0));
+    if (attrInt(a.node, 'select_last_index', 0) === 1) unsupported(a.node, 'select_last_index=1');
+    const x = need(a, 0);
+    // The kernel writes x.dims minus the last axis; keepdims only changes how those elements are viewed.
+    const out = { ...a.outputs[0], dims: x.dims.slice(0, -1) };
+    ops.argmax(a.ctx, x, out);
+  },
+  TopK: (a) => {
+    lastAxis(a, attrInt(a.node, 'axis', -1));
+    const k = constInts(a, 1)?.[0];
+    if (k === undefined) return unsupported(a.node, 'k must be constant');
+    ops.topk(a.ctx, need(a, 0), a.outputs[0], a.outputs[1], {
+      k,
+      largest: attrInt(a.node, 'largest', 1) === 1,
+    });
+  },
+};
+
+const BINARY_OPS: readonly BinaryOp[] = [
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Max',
+  'Min',
+  'Mod',
+  'Equal',
+  'Less',
+  'LessOrEqual',
+  'Greater',
+  'GreaterOrEqual',
+  'And',
+  'Or',
+  'Xor',
+];
+for (const op of BINARY_OPS) {
+  LOWERINGS[op] = (a) => {
+    if (a.inputs.length !== 2) unsupported(a.node, 'only the two-input form');
+    ops.binary(a.ctx, need(a, 0), need(a, 1), a.outputs[0], op);
+  };
+}
+
+for (const op of UNARY_OPS) {
+  LOWERINGS[op] = (a) => {
+    const n = a.node;
+    let alpha: number | undefined;
+    let beta: number | undefined;
+    if (op === 'LeakyRelu') alpha = attrFloat(n, 'alpha', 0.01);
+    if (op === 'HardSigmoid') {
+      alpha = attrFloat(n, 'alpha', 0.2);
+      beta = attrFloat(n, 'beta', 0.5);
+    }
+    if (op === 'Clip') {
+      const lo =
+        a.opset >= 11
+          ? n.inputs[1]
+            ? a.constant(1)?.data[0]
+            : Number.NEGATIVE_INFINITY
+          : attrFloat(n, 'min', -Infinity);
+      const hi =
+        a.opset >= 11
+          ? n.inputs[2]
+            ? a.constant(2)?.data[0]
+            : Number.POSITIVE_INFINITY
+          : attrFloat(n, 'max', Infinity);
+      if (lo === undefined || hi === undefined) unsupported(n, 'min/max must be constant');
+      [alpha, beta] = [lo, hi];
+    }
+    if (op === 'Gelu') {
+      ops.gelu(
+        a.ctx,
+        need(a, 0),
+        a.outputs[0],
+        attrString(n, 'approximate', 'none') === 'tanh' ? 'tanh' : 'none',
+      );
+      return;
+    }
+    ops.unary(a.ctx, need(a, 0), a.outputs[0], { op: op as UnaryOp, alpha, beta });
+  };
+}
+
+for (const op of REDUCE_OPS) {
+  LOWERINGS[op] = (a) => {
+    const fromInput = a.opset >= 18 || (op === 'ReduceSum' && a.opset >= 13);
+    let axes = fromInput ? (a.node.inputs[1] ? constInts(a, 1) : undefined) : attrInts(a.node, 'axes');
+    if (fromInput && a.node.inputs[1] && !axes) unsupported(a.node, 'axes must be constant');
+    if ((!axes || axes.length === 0) && attrInt(a.node, 'noop_with_empty_axes', 0) === 1) axes = [];
+    if (axes && axes.length === 0 && attrInt(a.node, 'noop_with_empty_axes', 0) === 1) {
+      ops.unary(a.ctx, need(a, 0), a.outputs[0], { op: 'Identity' });
+      return;
+    }
+    ops.reduce(a.ctx, need(a, 0), a.outputs[0], {
+      op: op.slice('Reduce'.length) as ReduceOp,
+      axes,
+      keepdims: attrInt(a.node, 'keepdims', 1) === 1,
+    });
+  };
+}
+
+export function lowering(node: Pick<Node, 'opType' | 'domain'>): Lowering | undefined {
+  return LOWERINGS[opKey(node)];
+}
+
+/** Every ONNX op (default domain) a graph may contain for our backend to take it. */
+export function supportedOps(): string[] {
+  const own = Object.keys(LOWERINGS).filter((k) => !k.includes(':'));
+  return [...new Set([...own, ...VIEW_OPS, ...FOLD_ONLY_OPS, 'LayerNormalization'])].sort();
+}
+
+/** Ops outside the default domain that load() accepts (lowered by the fusion passes). */
+export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
+  'com.microsoft:MultiHeadAttention',
+  'com.microsoft:Attention',
+]);

@@ -1,0 +1,46 @@
+// Compute pipelines compiled once per kernel cacheKey, for the lifetime of the device.
+import { WebvlError } from '../../errors';
+import type { ProgramSpec } from './kernel-context';
+
+export class PipelineCache {
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private readonly ready = new Map<string, GPUComputePipeline>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  /** Compiles (or finds) the pipeline for `spec`; rejects with INTERNAL on a WGSL or layout error. */
+  prepare(spec: ProgramSpec): Promise<GPUComputePipeline> {
+    const key = `${spec.cacheKey}|${spec.entryPoint ?? 'main'}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: spec.wgsl, label: spec.label });
+      p = this.device
+        .createComputePipelineAsync({
+          label: spec.label,
+          layout: 'auto',
+          // Without an entry point WebGPU takes the module's only one.
+          compute: spec.entryPoint ? { module, entryPoint: spec.entryPoint } : { module },
+        })
+        .then(
+          (pipeline) => {
+            this.ready.set(key, pipeline);
+            return pipeline;
+          },
+          (e: unknown) => {
+            this.pipelines.delete(key);
+            throw new WebvlError(
+              'INTERNAL',
+              `kernel '${spec.label}' failed to compile: ${e instanceof Error ? e.message : String(e)}`,
+            );
+          },
+        );
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Number of distinct pipelines compiled. */
+  get size(): number {
+    return this.ready.size;
+  }
+}

@@ -1,0 +1,383 @@
+// A plan: one specialized graph turned into a fixed list of dispatches over fixed buffers. Built once per
+// input-shape signature; a run then only writes inputs, encodes the dispatches and reads outputs.
+import { WebvlError } from '../../errors';
+import { type DType, type HostTensor, sizeOf } from '../tensor';
+import type { BufferPool } from './buffer-pool';
+import { toValues } from './const-eval';
+import { type Node, opKey, topologicalOrder } from './ir';
+import type { GpuView, KernelContext, KernelFeatures, ProgramSpec } from './kernel-context';
+import { FOLD_ONLY_OPS, lowering, VIEW_OPS } from './lowering';
+import type { Specialized } from './optimize';
+import type { PipelineCache } from './pipeline-cache';
+
+export const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** Bytes per element on the GPU: f32 and the i32 family are 4 bytes (see ops/index.ts), f16 is 2. */
+export function gpuElementBytes(dtype: DType): number {
+  return dtype === 'float16' ? 2 : 4;
+}
+
+/** Converts host data into what the kernels read: f32 stays, float16 widens to f32, integers/bools → i32. */
+export function toGpuData(t: HostTensor): Float32Array | Int32Array {
+  if (t.dtype === 'float32') return t.data as Float32Array;
+  if (t.dtype === 'float16') return Float32Array.from(toValues(t).data);
+  const out = new Int32Array(t.data.length);
+  if (t.data instanceof BigInt64Array) {
+    for (let i = 0; i < out.length; i++) {
+      const v = t.data[i];
+      out[i] = v > 2147483647n ? 2147483647 : v < -2147483648n ? -2147483648 : Number(v);
+    }
+  } else {
+    out.set(t.data as ArrayLike<number>);
+  }
+  return out;
+}
+
+/** Device-wide objects a plan builds on. */
+export interface PlanDeps {
+  readonly device: GPUDevice;
+  readonly features: KernelFeatures;
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+  /** GPU copy of a model initializer, uploaded once per session (keyed by the tensor object). */
+  weight(t: HostTensor): GPUBuffer;
+}
+
+interface Storage {
+  buffer?: GPUBuffer;
+  bytes: number;
+  lastUse: number;
+  kind: 'input' | 'output' | 'temp' | 'const';
+}
+
+interface ValueSlot {
+  storage: Storage;
+  dtype: DType;
+  dims: readonly number[];
+}
+
+interface Dispatch {
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly workgroups: readonly [number, number, number];
+}
+
+export interface PlanStep {
+  readonly op: string;
+  readonly name: string;
+  readonly dispatches: number;
+}
+
+export interface PlanOutput {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  /** Set when the output is a constant (folded completely): no GPU work needed. */
+  readonly constant?: HostTensor;
+  readonly buffer?: GPUBuffer;
+  readonly bytes: number;
+}
+
+export interface PlanInput {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  readonly buffer: GPUBuffer;
+  readonly bytes: number;
+}
+
+function alignUp(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+export class Plan {
+  readonly steps: PlanStep[] = [];
+  readonly inputs: PlanInput[] = [];
+  readonly outputs: PlanOutput[] = [];
+  private dispatchList: Dispatch[] = [];
+  private readonly owned: GPUBuffer[] = [];
+  private readonly pooled: GPUBuffer[] = [];
+
+  private constructor(
+    private readonly deps: PlanDeps,
+    readonly specialized: Specialized,
+  ) {}
+
+  get dispatchCount(): number {
+    return this.dispatchList.length;
+  }
+
+  /** Builds the plan: buffer lifetimes → reuse, kernels recorded, pipelines compiled, bind groups made. */
+  static async build(deps: PlanDeps, specialized: Specialized): Promise<Plan> {
+    const plan = new Plan(deps, specialized);
+    try {
+      const programs = plan.record();
+      await plan.finish(programs);
+    } catch (e) {
+      plan.release();
+      throw e;
+    }
+    return plan;
+  }
+
+  private record(): ProgramSpec[] {
+    const { graph, shapes } = this.specialized;
+    const { device, pool } = this.deps;
+    const order = topologicalOrder(graph);
+    const slots = new Map<string, ValueSlot>();
+    const shapeOf = (name: string) => {
+      const s = shapes.get(name);
+      if (!s) throw new WebvlError('INTERNAL', `no shape inferred for '${name}'`);
+      return s;
+    };
+    const newSlot = (name: string, kind: Storage['kind']): ValueSlot => {
+      const s = shapeOf(name);
+      if (s.dtype === 'float16' && kind !== 'const') {
+        throw new WebvlError('UNSUPPORTED_OP', `float16 value '${name}': the engine computes in float32`, {
+          ops: ['Cast'],
+        });
+      }
+      const bytes = Math.max(
+        4,
+        sizeOf(s.dims) * gpuElementBytes(s.dtype === 'float16' ? 'float32' : s.dtype),
+      );
+      const slot: ValueSlot = {
+        storage: { bytes, lastUse: -1, kind },
+        dtype: s.dtype === 'float16' ? 'float32' : s.dtype,
+        dims: s.dims,
+      };
+      slots.set(name, slot);
+      return slot;
+    };
+    for (const input of graph.inputs) {
+      const slot = newSlot(input.name, 'input');
+      const buffer = pool.acquire(slot.storage.bytes, STORAGE_USAGE, `input ${input.name}`);
+      this.pooled.push(buffer);
+      slot.storage.buffer = buffer;
+      this.inputs.push({
+        name: input.name,
+        dtype: slot.dtype,
+        dims: slot.dims,
+        buffer,
+        bytes: slot.storage.bytes,
+      });
+    }
+    const constantSlot = (name: string): ValueSlot | undefined => {
+      const t = graph.initializers.get(name);
+      if (!t) return undefined;
+      const slot = newSlot(name, 'const');
+      if (this.specialized.sourceInitializers.has(t)) slot.storage.buffer = this.deps.weight(t);
+      else {
+        // Folded at plan time: owned by this plan.
+        const data = toGpuData(t);
+        const buffer = device.createBuffer({
+          size: alignUp(Math.max(4, data.byteLength), 4),
+          usage: STORAGE_USAGE,
+          label: name,
+        });
+        device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+        this.owned.push(buffer);
+        slot.storage.buffer = buffer;
+      }
+      return slot;
+    };
+
+    // Pass 1: decide which values alias which storage and when each storage is last read.
+    const outputNames = new Set(graph.outputs.map((o) => o.name));
+    const isView = (n: Node) => (n.domain === '' || n.domain === 'ai.onnx') && VIEW_OPS.has(n.opType);
+    order.forEach((node, step) => {
+      for (const name of node.inputs) {
+        if (!name) continue;
+        const slot = slots.get(name) ?? constantSlot(name);
+        if (!slot) throw new WebvlError('INTERNAL', `value '${name}' read before it is produced`);
+        slot.storage.lastUse = Math.max(slot.storage.lastUse, step);
+      }
+      if (isView(node)) {
+        const src = slots.get(node.inputs[0]) as ValueSlot;
+        const s = shapeOf(node.outputs[0]);
+        slots.set(node.outputs[0], { storage: src.storage, dtype: src.dtype, dims: s.dims });
+        return;
+      }
+      if (FOLD_ONLY_OPS.has(node.opType) || !lowering(node)) {
+        throw new WebvlError(
+          'UNSUPPORTED_OP',
+          `${opKey(node)} node '${node.name}' cannot run on the GPU here`,
+          { ops: [opKey(node)] },
+        );
+      }
+      for (const o of node.outputs) if (o) newSlot(o, outputNames.has(o) ? 'output' : 'temp');
+    });
+    for (const o of graph.outputs) {
+      const slot = slots.get(o.name) ?? constantSlot(o.name);
+      if (!slot) throw new WebvlError('INVALID_MODEL', `graph output '${o.name}' is never produced`);
+      slot.storage.lastUse = Number.POSITIVE_INFINITY;
+    }
+
+    // Pass 2: assign buffers (temps reuse freed ones) and record kernels node by node.
+    const free: GPUBuffer[] = [];
+    const takeBuffer = (storage: Storage, label: string): GPUBuffer => {
+      let best = -1;
+      for (let i = 0; i < free.length; i++) {
+        const size = free[i].size;
+        if (size >= storage.bytes && size <= storage.bytes * 4 && (best < 0 || size < free[best].size))
+          best = i;
+      }
+      if (best >= 0) return free.splice(best, 1)[0];
+      const buffer = pool.acquire(storage.bytes, STORAGE_USAGE, label);
+      this.pooled.push(buffer);
+      return buffer;
+    };
+    const programs: ProgramSpec[] = [];
+    const ctx = this.kernelContext(programs);
+    const view = (slot: ValueSlot): GpuView => ({
+      buffer: slot.storage.buffer as GPUBuffer,
+      dtype: slot.dtype,
+      dims: slot.dims,
+    });
+    order.forEach((node, step) => {
+      const before = programs.length;
+      if (!isView(node)) {
+        const outputs = node.outputs.map((o) => {
+          const slot = slots.get(o) as ValueSlot;
+          if (!slot.storage.buffer) slot.storage.buffer = takeBuffer(slot.storage, o);
+          return view(slot);
+        });
+        const inputs = node.inputs.map((name) => (name ? view(slots.get(name) as ValueSlot) : null));
+        const fn = lowering(node);
+        fn?.({
+          ctx,
+          node,
+          inputs,
+          outputs,
+          opset: graph.opset,
+          constant: (i) => {
+            const t = node.inputs[i] ? graph.initializers.get(node.inputs[i]) : undefined;
+            return t && toValues(t);
+          },
+        });
+      }
+      this.steps.push({ op: opKey(node), name: node.name, dispatches: programs.length - before });
+      // Storage whose last reader was this node is free for the next nodes' outputs.
+      const released = new Set<Storage>();
+      for (const name of node.inputs) {
+        const st = name ? slots.get(name)?.storage : undefined;
+        if (st && st.kind === 'temp' && st.lastUse === step && st.buffer && !released.has(st)) {
+          released.add(st);
+          free.push(st.buffer);
+        }
+      }
+      for (const o of node.outputs) {
+        const st = slots.get(o)?.storage;
+        // Outputs nobody reads (e.g. an unused second output) are free at once.
+        if (st && st.kind === 'temp' && st.lastUse < 0 && st.buffer && !released.has(st))
+          free.push(st.buffer);
+      }
+    });
+    for (const o of graph.outputs) {
+      const slot = slots.get(o.name) as ValueSlot;
+      const t = graph.initializers.get(o.name);
+      if (t) this.outputs.push({ name: o.name, dtype: t.dtype, dims: t.dims, constant: t, bytes: 0 });
+      else {
+        this.outputs.push({
+          name: o.name,
+          dtype: slot.dtype,
+          dims: slot.dims,
+          buffer: slot.storage.buffer,
+          bytes: sizeOf(slot.dims) * gpuElementBytes(slot.dtype),
+        });
+      }
+    }
+    return programs;
+  }
+
+  private kernelContext(programs: ProgramSpec[]): KernelContext {
+    const { device, features } = this.deps;
+    return {
+      device,
+      features,
+      record: (program) => {
+        programs.push(program);
+      },
+      scratch: (dtype, dims) => {
+        const bytes = Math.max(4, sizeOf(dims) * gpuElementBytes(dtype));
+        const buffer = this.deps.pool.acquire(bytes, STORAGE_USAGE, 'scratch');
+        this.pooled.push(buffer);
+        return { buffer, dtype, dims };
+      },
+    };
+  }
+
+  private async finish(programs: ProgramSpec[]): Promise<void> {
+    const { device, pipelines } = this.deps;
+    const pipelineList = await Promise.all(programs.map((p) => pipelines.prepare(p)));
+    // All uniforms of the plan live in one buffer, each program's slice 256-byte aligned.
+    const align = device.limits.minUniformBufferOffsetAlignment;
+    let total = 0;
+    const offsets = programs.map((p) => {
+      if (!p.uniforms) return -1;
+      const at = total;
+      total = alignUp(total + alignUp(p.uniforms.byteLength, 16), align);
+      return at;
+    });
+    let uniformBuffer: GPUBuffer | undefined;
+    if (total > 0) {
+      uniformBuffer = device.createBuffer({
+        size: total,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        label: 'plan uniforms',
+      });
+      this.owned.push(uniformBuffer);
+      const bytes = new Uint8Array(total);
+      programs.forEach((p, i) => {
+        if (p.uniforms) bytes.set(new Uint8Array(p.uniforms), offsets[i]);
+      });
+      device.queue.writeBuffer(uniformBuffer, 0, bytes);
+    }
+    device.pushErrorScope('validation');
+    this.dispatchList = programs.map((p, i) => {
+      const entries: GPUBindGroupEntry[] = p.bindings.map((v, binding) => ({
+        binding,
+        resource: {
+          buffer: v.buffer,
+          offset: v.offset ?? 0,
+          size: Math.max(4, alignUp(sizeOf(v.dims) * gpuElementBytes(v.dtype), 4)),
+        },
+      }));
+      if (p.uniforms && uniformBuffer) {
+        entries.push({
+          binding: p.bindings.length,
+          resource: { buffer: uniformBuffer, offset: offsets[i], size: alignUp(p.uniforms.byteLength, 16) },
+        });
+      }
+      const bindGroup = device.createBindGroup({
+        label: p.label,
+        layout: pipelineList[i].getBindGroupLayout(0),
+        entries,
+      });
+      const [x, y = 1, z = 1] = p.workgroups;
+      return { pipeline: pipelineList[i], bindGroup, workgroups: [x, y, z] as const };
+    });
+    const error = await device.popErrorScope();
+    if (error) throw new WebvlError('INTERNAL', `plan build failed: ${error.message}`);
+  }
+
+  /** Records every dispatch of the plan into one compute pass. */
+  encode(encoder: GPUCommandEncoder): void {
+    if (this.dispatchList.length === 0) return;
+    const pass = encoder.beginComputePass();
+    for (const d of this.dispatchList) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+    }
+    pass.end();
+  }
+
+  release(): void {
+    for (const b of this.owned) b.destroy();
+    for (const b of this.pooled) this.deps.pool.release(b);
+    this.owned.length = 0;
+    this.pooled.length = 0;
+    this.dispatchList = [];
+  }
+}

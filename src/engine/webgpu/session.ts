@@ -1,0 +1,215 @@
+// A loaded model on our engine: plans cached per input-shape signature, one command encoder per run,
+// outputs read back or kept on the GPU, feeds taken from the GPU without a read-back.
+import { WebvlError } from '../../errors';
+import type { RunStats, Session, SessionOptions } from '../backend';
+import { type DType, type HostTensor, sizeOf, type Tensor } from '../tensor';
+import type { BufferPool } from './buffer-pool';
+import { WebGpuDeviceTensor } from './device-tensor';
+import type { Graph } from './ir';
+import type { KernelFeatures } from './kernel-context';
+import { type PassCounts, specialize } from './optimize';
+import type { PipelineCache } from './pipeline-cache';
+import { Plan, type PlanDeps, STORAGE_USAGE, toGpuData } from './plan';
+import { readBack } from './readback';
+
+/** Plans kept per session (each holds its intermediate buffers); the least recently used goes first. */
+export const MAX_CACHED_PLANS = 6;
+
+/** What a plan looks like after the passes: for tests, benchmarks and `runtime.info()`. */
+export interface PlanDescription {
+  /** Input dims signature the plan was built for. */
+  readonly signature: string;
+  readonly dispatches: number;
+  /** Nodes after fusion, per op ('webvl:Attention', 'MatMul', …). */
+  readonly opCounts: Record<string, number>;
+  readonly passes: PassCounts;
+  readonly steps: readonly { op: string; name: string; dispatches: number }[];
+  readonly pipelinesCompiled: number;
+}
+
+export interface EngineDevice {
+  readonly device: GPUDevice;
+  readonly features: KernelFeatures;
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+}
+
+const FLOAT_DTYPES: readonly DType[] = ['float32', 'float16'];
+
+function compatible(expected: DType, given: DType): boolean {
+  if (expected === given) return true;
+  // int32/int64 both live as i32 on the GPU; accept either for integer inputs (token ids, masks).
+  return (
+    !FLOAT_DTYPES.includes(expected) &&
+    !FLOAT_DTYPES.includes(given) &&
+    expected !== 'bool' &&
+    given !== 'bool'
+  );
+}
+
+export class WebGpuSession implements Session {
+  private readonly plans = new Map<string, Plan>();
+  private readonly weights = new Map<HostTensor, GPUBuffer>();
+  private stats: RunStats | undefined;
+  private lastPlan: Plan | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private released = false;
+  private readonly keepOnDevice: ReadonlySet<string>;
+  private readonly label: string;
+
+  constructor(
+    private readonly engine: EngineDevice,
+    private readonly graph: Graph,
+    options: SessionOptions = {},
+  ) {
+    this.keepOnDevice = new Set(options.keepOnDevice ?? []);
+    this.label = options.label ?? 'model';
+  }
+
+  get inputNames(): readonly string[] {
+    return this.graph.inputs.map((v) => v.name);
+  }
+
+  get outputNames(): readonly string[] {
+    return this.graph.outputs.map((v) => v.name);
+  }
+
+  lastRunStats(): RunStats | undefined {
+    return this.stats;
+  }
+
+  /** The plan of the last run (after fusion), or undefined before the first run. */
+  describePlan(): PlanDescription | undefined {
+    const plan = this.lastPlan;
+    if (!plan) return undefined;
+    const opCounts: Record<string, number> = {};
+    for (const s of plan.steps) opCounts[s.op] = (opCounts[s.op] ?? 0) + 1;
+    const signature = [...this.plans.entries()].find(([, p]) => p === plan)?.[0] ?? '';
+    return {
+      signature,
+      dispatches: plan.dispatchCount,
+      opCounts,
+      passes: plan.specialized.counts,
+      steps: plan.steps,
+      pipelinesCompiled: this.engine.pipelines.size,
+    };
+  }
+
+  run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    // Runs share the plan's buffers, so they must not interleave.
+    const result = this.queue.then(() => this.runNow(feeds));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private checkFeeds(feeds: Readonly<Record<string, Tensor>>): Record<string, readonly number[]> {
+    if (this.released) throw new WebvlError('NOT_LOADED', `${this.label}: session has been released`);
+    const dims: Record<string, readonly number[]> = {};
+    for (const input of this.graph.inputs) {
+      const t = feeds[input.name];
+      if (!t) {
+        throw new WebvlError('INVALID_INPUT', `${this.label}: missing input '${input.name}'`, {
+          expected: this.inputNames,
+        });
+      }
+      if (!compatible(input.dtype, t.dtype)) {
+        throw new WebvlError(
+          'INVALID_INPUT',
+          `${this.label}: input '${input.name}' should be ${input.dtype}, got ${t.dtype}`,
+        );
+      }
+      dims[input.name] = t.dims;
+    }
+    return dims;
+  }
+
+  private async planFor(dims: Record<string, readonly number[]>): Promise<Plan> {
+    const signature = this.graph.inputs.map((v) => `${v.name}:${dims[v.name].join('x')}`).join(';');
+    const cached = this.plans.get(signature);
+    if (cached) {
+      this.plans.delete(signature); // re-insert: Map order doubles as LRU order
+      this.plans.set(signature, cached);
+      return cached;
+    }
+    const specialized = specialize(this.graph, dims);
+    const deps: PlanDeps = { ...this.engine, weight: (t) => this.weight(t) };
+    const plan = await Plan.build(deps, specialized);
+    this.plans.set(signature, plan);
+    while (this.plans.size > MAX_CACHED_PLANS) {
+      const [oldest, old] = this.plans.entries().next().value as [string, Plan];
+      this.plans.delete(oldest);
+      old.release();
+    }
+    return plan;
+  }
+
+  private weight(t: HostTensor): GPUBuffer {
+    let buffer = this.weights.get(t);
+    if (!buffer) {
+      const data = toGpuData(t);
+      const { device } = this.engine;
+      buffer = device.createBuffer({
+        size: Math.max(4, Math.ceil(data.byteLength / 4) * 4),
+        usage: STORAGE_USAGE,
+      });
+      device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      this.weights.set(t, buffer);
+    }
+    return buffer;
+  }
+
+  private async runNow(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    const dims = this.checkFeeds(feeds);
+    const plan = await this.planFor(dims);
+    const { device, pool } = this.engine;
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: this.label });
+    for (const input of plan.inputs) {
+      const t = feeds[input.name];
+      if (t instanceof WebGpuDeviceTensor) {
+        if (t.device !== device)
+          throw new WebvlError('INVALID_INPUT', `input '${input.name}' lives on another GPU device`);
+        // Same GPU representation for every dtype we accept as compatible: a plain copy suffices.
+        encoder.copyBufferToBuffer(t.buffer, 0, input.buffer, 0, Math.min(t.bytes, input.bytes));
+      } else {
+        const host = t.location === 'cpu' ? t : await t.download(); // another backend's GPU tensor
+        if (sizeOf(host.dims) === 0) continue;
+        const data = toGpuData(host);
+        device.queue.writeBuffer(input.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      }
+    }
+    plan.encode(encoder);
+    const out: Record<string, Tensor> = {};
+    const pending: [string, () => Promise<HostTensor>][] = [];
+    let bytesRead = 0;
+    for (const o of plan.outputs) {
+      if (o.constant) {
+        out[o.name] = o.constant;
+      } else if (this.keepOnDevice.has(o.name)) {
+        const buffer = pool.acquire(o.bytes, STORAGE_USAGE, `output ${o.name}`);
+        encoder.copyBufferToBuffer(o.buffer as GPUBuffer, 0, buffer, 0, Math.max(4, o.bytes));
+        out[o.name] = new WebGpuDeviceTensor(device, buffer, o.dtype, o.dims, o.bytes, pool);
+      } else {
+        bytesRead += o.bytes;
+        pending.push([o.name, readBack(device, encoder, o.buffer as GPUBuffer, o.bytes, o.dtype, o.dims)]);
+      }
+    }
+    device.queue.submit([encoder.finish()]);
+    const error = await device.popErrorScope();
+    if (error) throw new WebvlError('INTERNAL', `${this.label}: GPU validation error: ${error.message}`);
+    for (const [name, read] of pending) out[name] = await read();
+    this.stats = { dispatches: plan.dispatchCount, bytesRead };
+    this.lastPlan = plan;
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.queue;
+    this.released = true;
+    for (const plan of this.plans.values()) plan.release();
+    this.plans.clear();
+    for (const b of this.weights.values()) b.destroy();
+    this.weights.clear();
+    this.lastPlan = undefined;
+  }
+}
