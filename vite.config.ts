@@ -8,6 +8,20 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+// Strict CSP for the built app (preview and any static host that copies it): no eval, no inline script, and
+// nothing fetched from another origin. 'wasm-unsafe-eval' is what WebAssembly compilation needs, nothing more.
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data: blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 export default defineConfig({
   plugins: [
     staticDirs([
@@ -32,7 +46,7 @@ export default defineConfig({
     ]),
   ],
   server: { headers: isolation, fs: { allow: ['.'] } },
-  preview: { headers: isolation },
+  preview: { headers: { ...isolation, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   build: {
