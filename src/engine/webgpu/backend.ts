@@ -2,7 +2,7 @@
 import { WebvlError } from '../../errors';
 import type { Backend, SessionOptions } from '../backend';
 import { BufferPool } from './buffer-pool';
-import { opKey } from './ir';
+import { type Graph, opKey } from './ir';
 import type { KernelFeatures } from './kernel-context';
 import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './lowering';
 import { decodeModel, type ExternalData } from './onnx-decode';
@@ -114,7 +114,11 @@ export class WebGpuBackend implements Backend {
   }
 
   async load(model: Uint8Array, options: WebGpuLoadOptions = {}): Promise<WebGpuSession> {
-    const graph = decodeModel(model, options.externalData);
+    return this.loadGraph(decodeModel(model, options.externalData), options);
+  }
+
+  /** Same as load() for a graph already in IR form (tests build small graphs directly). */
+  async loadGraph(graph: Graph, options: SessionOptions = {}): Promise<WebGpuSession> {
     const missing = unsupportedOps(graph.nodes);
     if (missing.length > 0) {
       throw new WebvlError(

@@ -4,13 +4,14 @@ import { WebvlError } from '../../errors';
 import { type DType, type HostTensor, sizeOf } from '../tensor';
 import type { BufferPool } from './buffer-pool';
 import { toValues } from './const-eval';
+import { BUFFER_COPY_DST, BUFFER_COPY_SRC, BUFFER_STORAGE, BUFFER_UNIFORM } from './gpu-flags';
 import { type Node, opKey, topologicalOrder } from './ir';
 import type { GpuView, KernelContext, KernelFeatures, ProgramSpec } from './kernel-context';
 import { FOLD_ONLY_OPS, lowering, VIEW_OPS } from './lowering';
 import type { Specialized } from './optimize';
 import type { PipelineCache } from './pipeline-cache';
 
-export const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+export const STORAGE_USAGE = BUFFER_STORAGE | BUFFER_COPY_SRC | BUFFER_COPY_DST;
 
 /** Bytes per element on the GPU: f32 and the i32 family are 4 bytes (see ops/index.ts), f16 is 2. */
 export function gpuElementBytes(dtype: DType): number {
@@ -323,7 +324,7 @@ export class Plan {
     if (total > 0) {
       uniformBuffer = device.createBuffer({
         size: total,
-        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        usage: BUFFER_UNIFORM | BUFFER_COPY_DST,
         label: 'plan uniforms',
       });
       this.owned.push(uniformBuffer);

@@ -1,5 +1,6 @@
 // GPU → CPU copies: a staging buffer per read, mapped after submit, converted to the host dtype.
 import type { DType, HostTensor, TensorData } from '../tensor';
+import { BUFFER_COPY_DST, BUFFER_MAP_READ, MAP_MODE_READ } from './gpu-flags';
 
 /** Turns the GPU form (f32, or one i32 per element) back into the host dtype's typed array. */
 export function fromGpuData(dtype: DType, bytes: ArrayBuffer, count: number): TensorData {
@@ -32,12 +33,12 @@ export function readBack(
   const size = Math.max(4, Math.ceil(bytes / 4) * 4);
   const staging = device.createBuffer({
     size,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    usage: BUFFER_MAP_READ | BUFFER_COPY_DST,
     label: 'readback',
   });
   encoder.copyBufferToBuffer(source, 0, staging, 0, size);
   return async () => {
-    await staging.mapAsync(GPUMapMode.READ);
+    await staging.mapAsync(MAP_MODE_READ);
     const count = dims.reduce((a, b) => a * b, 1);
     const data = fromGpuData(dtype, staging.getMappedRange(), count);
     staging.unmap();

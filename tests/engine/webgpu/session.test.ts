@@ -1,0 +1,102 @@
+// The executor end to end in Node: plan, buffer reuse, plan cache, GPU-resident outputs as feeds.
+import { afterAll, describe, expect, it } from 'vitest';
+import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import type { WebGpuDeviceTensor } from '../../../src/engine/webgpu/device-tensor';
+import type { Graph, Node } from '../../../src/engine/webgpu/ir';
+import { nodeGpu } from './gpu';
+
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+afterAll(async () => (await backend.engineDevice()).device.destroy());
+
+function node(opType: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node {
+  return { name: outputs[0], opType, domain: '', attrs, inputs, outputs };
+}
+
+/** y = Transpose(Reshape(x·2 + b, [B, 2, C/2]), perm 0,2,1); m = Cast(mask) + 1 (float). */
+function graph(): Graph {
+  return {
+    nodes: [
+      node('Mul', ['x', 'two'], ['x2']),
+      node('Add', ['x2', 'b'], ['xb']),
+      node('Reshape', ['xb', 'shape'], ['r']),
+      node('Transpose', ['r'], ['y'], { perm: { type: 'ints', value: [0, 2, 1] } }),
+      node('Cast', ['mask'], ['mf'], { to: { type: 'int', value: 1 } }),
+      node('Add', ['mf', 'one'], ['m']),
+    ],
+    initializers: new Map<string, HostTensor>([
+      ['two', hostTensor('float32', [], [2])],
+      ['one', hostTensor('float32', [], [1])],
+      ['b', hostTensor('float32', [4], [0.5, -1, 2, 3])],
+      ['shape', hostTensor('int64', [3], [0, 2, 2])],
+    ]),
+    inputs: [
+      { name: 'x', dtype: 'float32', shape: ['batch', 4] },
+      { name: 'mask', dtype: 'int64', shape: ['batch', 3] },
+    ],
+    outputs: [
+      { name: 'y', dtype: 'float32' },
+      { name: 'm', dtype: 'float32' },
+    ],
+    valueInfo: new Map(),
+    opset: 17,
+  };
+}
+
+/** The same computation with plain loops. */
+function expected(x: Float32Array, batch: number, mask: number[]): { y: number[]; m: number[] } {
+  const b = [0.5, -1, 2, 3];
+  const y: number[] = [];
+  for (let n = 0; n < batch; n++) {
+    const xb = [0, 1, 2, 3].map((c) => x[n * 4 + c] * 2 + b[c]);
+    // r[n] is [[xb0, xb1], [xb2, xb3]]; transposed: [[xb0, xb2], [xb1, xb3]]
+    y.push(xb[0], xb[2], xb[1], xb[3]);
+  }
+  return { y, m: mask.map((v) => v + 1) };
+}
+
+describe('WebGpuSession', () => {
+  it('runs a small graph, caches the plan per shape signature, reports stats', async () => {
+    const session = await backend.loadGraph(graph());
+    for (const batch of [2, 3, 2]) {
+      const x = Float32Array.from({ length: batch * 4 }, (_, i) => Math.sin(i) * 3);
+      const mask = Array.from({ length: batch * 3 }, (_, i) => i % 2);
+      const out = await session.run({
+        x: hostTensor('float32', [batch, 4], x),
+        mask: hostTensor('int64', [batch, 3], mask),
+      });
+      const want = expected(x, batch, mask);
+      const y = out.y as HostTensor;
+      expect(y.dims).toEqual([batch, 2, 2]);
+      Array.from(y.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(want.y[i], 5));
+      expect(Array.from((out.m as HostTensor).data as Float32Array)).toEqual(want.m);
+      // Reshape is free; Mul, Add, Transpose, Cast, Add are one dispatch each.
+      expect(session.lastRunStats()).toEqual({ dispatches: 5, bytesRead: batch * 4 * 4 + batch * 3 * 4 });
+    }
+    expect(session.describePlan()?.signature).toBe('x:2x4;mask:2x3');
+    await session.release();
+  });
+
+  it('keeps outputs on the GPU and takes them back as feeds without a read-back', async () => {
+    // z = x·2 + b keeps x's shape, so z can be fed back in as x.
+    const g = graph();
+    g.outputs = [{ name: 'xb', dtype: 'float32' }];
+    const session = await backend.loadGraph(g, { keepOnDevice: ['xb'] });
+    const x = Float32Array.from({ length: 8 }, (_, i) => i - 3);
+    const mask = hostTensor('int64', [2, 3], [1, 0, 1, 1, 1, 0]);
+    const first = await session.run({ x: hostTensor('float32', [2, 4], x), mask });
+    const z = first.xb as WebGpuDeviceTensor;
+    expect(z.location).toBe('gpu');
+    expect(z.dims).toEqual([2, 4]);
+    expect(session.lastRunStats()?.bytesRead).toBe(0);
+    const second = await session.run({ x: z, mask });
+    expect(session.lastRunStats()?.bytesRead).toBe(0);
+    const result = await (second.xb as WebGpuDeviceTensor).download();
+    const b = [0.5, -1, 2, 3];
+    const want = Array.from(x, (v, i) => (v * 2 + b[i % 4]) * 2 + b[i % 4]);
+    expect(Array.from(result.data as Float32Array)).toEqual(want);
+    z.dispose();
+    (second.xb as WebGpuDeviceTensor).dispose();
+    await session.release();
+  });
+});
