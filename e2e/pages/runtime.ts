@@ -1,0 +1,168 @@
+// Test page for the runtime API: drives createRuntime() and exposes helpers to Playwright as window.rtTest.
+import { createRuntime, type Runtime } from '../../src/api/runtime';
+import type { BackendChoice, LoadProgress } from '../../src/api/types';
+import { WebvlError } from '../../src/errors';
+import { MODEL_CACHE_NAME } from '../../src/models/byte-cache';
+import * as ref from './runtime-reference';
+
+let rt: Runtime | undefined;
+let progress: LoadProgress[] = [];
+
+function runtime(): Runtime {
+  if (!rt) throw new Error('call rtTest.create() first');
+  return rt;
+}
+
+async function pngBlob(url: string): Promise<Blob> {
+  return (await fetch(url)).blob();
+}
+
+/** Runs f and returns the WebvlError code it failed with (or 'resolved' / 'untyped: …'). */
+async function codeOf(f: () => Promise<unknown>): Promise<string> {
+  try {
+    await f();
+  } catch (e) {
+    return e instanceof WebvlError ? e.code : `untyped: ${String(e)}`;
+  }
+  return 'resolved';
+}
+
+const api = {
+  ref,
+  codeOf,
+  async create(backend: BackendChoice = 'wasm') {
+    rt?.dispose();
+    progress = [];
+    rt = await createRuntime({ backend, onProgress: (p) => progress.push(p) });
+    return rt.info();
+  },
+  dispose() {
+    rt?.dispose();
+    rt = undefined;
+  },
+  info: () => runtime().info(),
+  async load(url: string) {
+    progress = [];
+    const info = await runtime().load(url);
+    return { info, progress };
+  },
+  loadCode: (url: string) => codeOf(() => runtime().load(url)),
+  unload: () => runtime().unload(),
+  async classify(png: string, labels: string[], template?: string) {
+    return runtime().classify(await pngBlob(png), labels, { template });
+  },
+  /** Classifies an ImageBitmap and reports whether the caller's bitmap was detached (transferred). */
+  async classifyBitmapTransfers(png: string, labels: string[]) {
+    const bmp = await createImageBitmap(await pngBlob(png));
+    const scores = await runtime().classify(bmp, labels);
+    return { scores, widthAfter: bmp.width };
+  },
+  async classifyFromCanvas(png: string, labels: string[]) {
+    const bmp = await createImageBitmap(await pngBlob(png));
+    const canvas = document.createElement('canvas');
+    canvas.width = bmp.width;
+    canvas.height = bmp.height;
+    canvas.getContext('2d')!.drawImage(bmp, 0, 0);
+    return runtime().classify(canvas, labels);
+  },
+  classifyUrl: (png: string, labels: string[]) => runtime().classify(png, labels),
+  async embedImage(png: string) {
+    return Array.from(await runtime().embedImage(await pngBlob(png)));
+  },
+  async embedText(texts: string[]) {
+    return (await runtime().embedText(texts)).map((v) => Array.from(v));
+  },
+  async match(png: string, texts: string[]) {
+    return runtime().match(await pngBlob(png), texts);
+  },
+  async caption(png: string, options: { maxTokens?: number; numBeams?: number } = {}) {
+    const tokens: string[] = [];
+    const result = await runtime().caption(await pngBlob(png), {
+      ...options,
+      onToken: (t) => tokens.push(t.text),
+    });
+    return { ...result, streamed: tokens };
+  },
+  /** Aborts from inside the first onToken callback; returns the error code and how many tokens came. */
+  async captionCancelled(png: string) {
+    const ctl = new AbortController();
+    let seen = 0;
+    const code = await codeOf(() =>
+      runtime().caption(png, {
+        maxTokens: 64,
+        signal: ctl.signal,
+        onToken: () => {
+          seen++;
+          ctl.abort();
+        },
+      }),
+    );
+    return { code, seen };
+  },
+  async capfilt(pngs: string[], threshold: number, texts?: string[]) {
+    const blobs = await Promise.all(pngs.map(pngBlob));
+    return runtime().capfilt(blobs, { threshold, texts });
+  },
+  async indexAdd(name: string, items: { id: string; png: string; meta?: Record<string, unknown> }[]) {
+    const index = await runtime().openIndex(name);
+    const withImages = await Promise.all(
+      items.map(async (it) => ({ id: it.id, image: await pngBlob(it.png), meta: it.meta })),
+    );
+    return { size: await index.add(withImages), backend: index.backend };
+  },
+  async indexAddCode(name: string, items: { id: string; png?: string; bytes?: number[] }[]) {
+    const index = await runtime().openIndex(name);
+    const withImages = await Promise.all(
+      items.map(async (it) => ({
+        id: it.id,
+        image: it.png
+          ? await pngBlob(it.png)
+          : new Blob([new Uint8Array(it.bytes ?? [])], { type: 'image/png' }),
+      })),
+    );
+    return codeOf(() => index.add(withImages));
+  },
+  async indexSearch(name: string, query: string, k: number, rerank = false) {
+    return (await runtime().openIndex(name)).search(query, { k, rerank });
+  },
+  async indexOp(name: string, op: 'size' | 'clear' | 'remove', ids: string[] = []) {
+    const index = await runtime().openIndex(name);
+    if (op === 'size') return index.size();
+    if (op === 'clear') return index.clear();
+    return index.remove(ids);
+  },
+  errorCodes: {
+    badImage: () =>
+      codeOf(async () =>
+        runtime().classify(new Blob([new Uint8Array([1, 2, 3, 4])], { type: 'image/png' }), ['red']),
+      ),
+    emptyLabels: (png: string) => codeOf(async () => runtime().classify(png, [])),
+    emptyText: () => codeOf(async () => runtime().embedText([''])),
+    notLoaded: (png: string) => codeOf(async () => runtime().classify(png, ['red'])),
+    crossOriginModel: () => codeOf(() => runtime().load('https://example.com/models/clip-tiny/')),
+  },
+  cache: {
+    async tamper(fileUrl: string) {
+      const cache = await caches.open(MODEL_CACHE_NAME);
+      const hit = await cache.match(fileUrl);
+      if (!hit) return false;
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      await cache.put(fileUrl, new Response(bytes));
+      return true;
+    },
+    has: async (fileUrl: string) =>
+      (await (await caches.open(MODEL_CACHE_NAME)).match(fileUrl)) !== undefined,
+    clear: () => caches.delete(MODEL_CACHE_NAME),
+  },
+};
+
+declare global {
+  interface Window {
+    rtTest: typeof api;
+    webvlReady: boolean;
+  }
+}
+
+window.rtTest = api;
+window.webvlReady = true;
