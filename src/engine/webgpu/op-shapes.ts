@@ -234,6 +234,13 @@ const SHAPES: Record<string, ShapeFn> = {
       { dtype: 'int64', dims },
     ];
   },
+  // Contrib ops the attention pass lowers: outputs [B, S, hidden] like the query (packed QKV: a third of W).
+  'com.microsoft:MultiHeadAttention': (c) => [input(c, 0)],
+  'com.microsoft:Attention': (c) => {
+    const x = input(c, 0);
+    const w = input(c, 1).dims;
+    return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), w[w.length - 1] / 3] }];
+  },
   // Our fused ops (domain webvl), created by the fusion passes.
   'webvl:Linear': (c) => {
     const x = input(c, 0);

@@ -68,7 +68,7 @@ describe('WebGpuSession', () => {
       const want = expected(x, batch, mask);
       const y = out.y as HostTensor;
       expect(y.dims).toEqual([batch, 2, 2]);
-      Array.from(y.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(want.y[i], 5));
+      for (const [i, v] of Array.from(y.data as Float32Array).entries()) expect(v).toBeCloseTo(want.y[i], 5);
       expect(Array.from((out.m as HostTensor).data as Float32Array)).toEqual(want.m);
       // Reshape is free; Mul, Add, Transpose, Cast, Add are one dispatch each.
       expect(session.lastRunStats()).toEqual({ dispatches: 5, bytesRead: batch * 4 * 4 + batch * 3 * 4 });
