@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures import common, transformer_block  # noqa: E402
+from fixtures import common, cross_attention_block, decoder_step, tiny_vit, transformer_block  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent / "e2e" / "fixtures"
 
-BUILDERS = [transformer_block.build]
+BUILDERS = [transformer_block.build, cross_attention_block.build, decoder_step.build, tiny_vit.build]
 
 if __name__ == "__main__":
     for build in BUILDERS:

@@ -120,6 +120,54 @@ describe('transformer-block fixture through the passes', () => {
   });
 });
 
+function loadJsonFixture(name: string) {
+  const ref = JSON.parse(readFileSync(`e2e/fixtures/${name}/reference.json`, 'utf8')) as Record<
+    string,
+    Record<string, JsonTensor>
+  >;
+  const tensors = (o: Record<string, JsonTensor>) =>
+    Object.fromEntries(
+      Object.entries(o).map(([k, t]) => [
+        k,
+        hostTensor(t.dtype === 'int64' ? 'int64' : 'float32', t.dims, t.data),
+      ]),
+    );
+  return {
+    graph: decodeModel(readFileSync(`e2e/fixtures/${name}/model.onnx`)),
+    inputs: tensors(ref.inputs),
+    outputs: tensors(ref.outputs),
+  };
+}
+
+describe('the other fixtures through the passes (fused graph vs NumPy)', () => {
+  const cases: [string, Record<string, number>][] = [
+    [
+      'cross-attention-block',
+      { 'webvl:Attention': 1, 'webvl:LayerNorm': 2, 'webvl:Linear': 6, Mul: 1, Add: 2 },
+    ],
+    [
+      'decoder-step',
+      { 'webvl:Attention': 1, 'webvl:LayerNorm': 1, 'webvl:Linear': 4, Concat: 2, Transpose: 2 },
+    ],
+    [
+      'tiny-vit',
+      { 'webvl:Attention': 1, 'webvl:LayerNorm': 4, 'webvl:Linear': 6, Conv: 1, MatMul: 1, Gather: 1 },
+    ],
+  ];
+  for (const [name, expectedOps] of cases) {
+    it(`${name}: fused as expected, same outputs as NumPy`, () => {
+      const fx = loadJsonFixture(name);
+      const dims = Object.fromEntries(Object.entries(fx.inputs).map(([k, t]) => [k, t.dims]));
+      const s = specialize(fx.graph, dims);
+      expect(ops(s.graph)).toMatchObject(expectedOps);
+      // No scale Mul or Softmax left next to the attention: the scale went into the fused node.
+      expect(ops(s.graph).Softmax).toBeUndefined();
+      const got = interpret(s.graph, fx.inputs);
+      for (const [k, want] of Object.entries(fx.outputs)) expect(maxDiff(got[k], want)).toBeLessThan(1e-5);
+    });
+  }
+});
+
 describe('GELU forms', () => {
   const x = { name: 'x', dtype: 'float32' as const, shape: [2, 5] };
   const feeds = { x: hostTensor('float32', [2, 5], randn(10, 7)) };

@@ -134,6 +134,33 @@ function reduceMeanLast(node: Node, x: Values, graph: Graph): Values {
   return { ...x, dims: [...x.dims.slice(0, -1), 1], data: out };
 }
 
+function conv(node: Node, x: Values, w: Values, b: Values | undefined): Values {
+  const [n, c, hh, ww] = x.dims;
+  const [o, , kh, kw] = w.dims;
+  const [sh, sw] = attrInts(node, 'strides') ?? [1, 1];
+  const [pt, pl] = attrInts(node, 'pads') ?? [0, 0, 0, 0];
+  const pads = attrInts(node, 'pads') ?? [0, 0, 0, 0];
+  const oh = Math.floor((hh + pads[0] + pads[2] - kh) / sh) + 1;
+  const ow = Math.floor((ww + pads[1] + pads[3] - kw) / sw) + 1;
+  const out = new Float64Array(n * o * oh * ow);
+  for (let ni = 0; ni < n; ni++)
+    for (let oi = 0; oi < o; oi++)
+      for (let y = 0; y < oh; y++)
+        for (let x0 = 0; x0 < ow; x0++) {
+          let s = b ? b.data[oi] : 0;
+          for (let ci = 0; ci < c; ci++)
+            for (let i = 0; i < kh; i++)
+              for (let j = 0; j < kw; j++) {
+                const yy = y * sh - pt + i;
+                const xx = x0 * sw - pl + j;
+                if (yy < 0 || xx < 0 || yy >= hh || xx >= ww) continue;
+                s += x.data[((ni * c + ci) * hh + yy) * ww + xx] * w.data[((oi * c + ci) * kh + i) * kw + j];
+              }
+          out[((ni * o + oi) * oh + y) * ow + x0] = s;
+        }
+  return { dtype: 'float32', dims: [n, o, oh, ow], data: out };
+}
+
 /** Runs `graph` on `feeds`, returning every graph output. Throws on ops it does not know. */
 export function interpret(graph: Graph, feeds: Record<string, HostTensor>): Record<string, HostTensor> {
   const env = new Map<string, Values>();
@@ -189,6 +216,9 @@ export function interpret(graph: Graph, feeds: Record<string, HostTensor>): Reco
       }
       case 'webvl:Attention':
         outs = [attention(node, x, ins[1] as Values, ins[2] as Values, ins[3])];
+        break;
+      case 'Conv':
+        outs = [conv(node, x, ins[1] as Values, ins[2])];
         break;
       case 'Shape':
         outs = [{ dtype: 'int64', dims: [x.dims.length], data: Float64Array.from(x.dims) }];

@@ -189,6 +189,20 @@ function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string,
   }
   const q = resolveView(v, qIn, shapes);
   const kT = resolveView(v, kIn, shapes);
+  // A scalar multiplier in front of the head split (e.g. (x·Wq + b)·scale, then Reshape/Transpose).
+  for (const view of [q, kT]) {
+    if (!view || view.source === qIn || view.source === kIn) continue;
+    const p = v.producer.get(view.source);
+    const readers = v.consumers.get(view.source) ?? [];
+    const s =
+      p && readers.length === 1 && VIEW_OPS.has(readers[0].opType)
+        ? scalarScale(v, p, view.source)
+        : undefined;
+    if (s && shapes.get(s.input)?.dims.join() === shapes.get(view.source)?.dims.join()) {
+      scale *= s.factor;
+      view.source = s.input;
+    }
+  }
   const val = resolveView(v, pv.inputs[1], shapes);
   if (!q || !kT || !val) return false;
   const k: View4 = {
