@@ -38,7 +38,11 @@ export async function refPixels(modelUrl: string, pngUrl: string): Promise<Float
   return out;
 }
 
-function ids(rows: number[][]): { ids: BigInt64Array; mask: BigInt64Array; dims: number[] } {
+function ids(rows: ReadonlyArray<readonly number[]>): {
+  ids: BigInt64Array;
+  mask: BigInt64Array;
+  dims: number[];
+} {
   const L = Math.max(...rows.map((r) => r.length));
   const out = new BigInt64Array(rows.length * L);
   const mask = new BigInt64Array(rows.length * L);
@@ -64,7 +68,10 @@ export async function refImageTokens(modelUrl: string, pngUrl: string) {
   return { embeds: out.image_embeds.data as Float32Array, tokens: out.last_hidden_state };
 }
 
-export async function refTextEmbeds(modelUrl: string, tokenIds: number[][]): Promise<Float32Array[]> {
+export async function refTextEmbeds(
+  modelUrl: string,
+  tokenIds: ReadonlyArray<readonly number[]>,
+): Promise<Float32Array[]> {
   const ort = getOrt();
   const text = await session(`${modelUrl}onnx/text_model.onnx`);
   const t = ids(tokenIds);
@@ -81,7 +88,7 @@ export async function refTextEmbeds(modelUrl: string, tokenIds: number[][]): Pro
 export async function refClassify(
   modelUrl: string,
   pngUrl: string,
-  promptIds: number[][],
+  promptIds: ReadonlyArray<readonly number[]>,
 ): Promise<number[]> {
   const config = await (await fetch(`${modelUrl}config.json`)).json();
   const img = unit((await refImageTokens(modelUrl, pngUrl)).embeds);
@@ -94,7 +101,11 @@ export async function refClassify(
 }
 
 /** ITM match probabilities, one image against several token rows. */
-export async function refItm(modelUrl: string, pngUrl: string, tokenIds: number[][]): Promise<number[]> {
+export async function refItm(
+  modelUrl: string,
+  pngUrl: string,
+  tokenIds: ReadonlyArray<readonly number[]>,
+): Promise<number[]> {
   const ort = getOrt();
   const itm = await session(`${modelUrl}onnx/itm_model.onnx`);
   const { tokens } = await refImageTokens(modelUrl, pngUrl);
@@ -143,7 +154,7 @@ export async function refGreedyCaption(modelUrl: string, pngUrl: string, maxToke
 export async function refSequenceLogProb(
   modelUrl: string,
   pngUrl: string,
-  tokenIds: number[],
+  tokenIds: readonly number[],
   withEos: boolean,
 ) {
   const ort = getOrt();

@@ -12,6 +12,7 @@ import type {
   CapFiltOptions,
   CaptionCallOptions,
   CaptionResult,
+  CaptionToken,
   IndexSearchOptions,
   LabelScore,
   LoadedModelInfo,
@@ -143,7 +144,13 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     async caption(image, opts = {}) {
       const id = linkSignal(api, opts.signal);
       const w = await wire(image);
-      const onToken = opts.onToken ? Comlink.proxy(opts.onToken) : undefined;
+      const user = opts.onToken;
+      const signal = opts.signal;
+      // Returns "stop?" to the worker, which awaits it each step.
+      const onToken =
+        user || signal
+          ? Comlink.proxy((t: CaptionToken) => (user?.(t), signal?.aborted === true))
+          : undefined;
       return result(
         await remote(() =>
           api.caption(w, { maxTokens: opts.maxTokens, numBeams: opts.numBeams }, onToken, id),

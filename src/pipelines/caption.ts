@@ -18,11 +18,24 @@ export interface CaptionToken {
   readonly step: number;
 }
 
+/**
+ * Called per step and awaited, so tokens reach the caller in order before the result does. Returning true
+ * cancels (the page-side client returns its AbortSignal's state, which makes cancelling from inside the
+ * callback deterministic even though the worker's messages travel on another channel).
+ */
+export type TokenListener = (t: CaptionToken) => void | boolean | Promise<void | boolean>;
+
 export interface CaptionOptions {
   maxTokens?: number;
   numBeams?: number;
-  onToken?: (t: CaptionToken) => void;
+  onToken?: TokenListener;
   signal?: AbortSignal;
+}
+
+async function emit(options: CaptionOptions, t: CaptionToken): Promise<void> {
+  const stop = await options.onToken?.(t);
+  if (stop === true) throw new WebvlError('ABORTED', 'caption was cancelled');
+  checkAbort(options.signal);
 }
 
 export interface CaptionResult {
@@ -123,7 +136,7 @@ export async function captionGreedy(
       logProb += logSoftmax(row)[tok];
       if (tok === gen.eosTokenId) break;
       ids.push(tok);
-      options.onToken?.({ tokenId: tok, text: model.tokenizer.decode(ids), step: t });
+      await emit(options, { tokenId: tok, text: model.tokenizer.decode(ids), step: t });
       input = hostTensor('int64', [1, 1], [tok]);
     }
   } finally {

@@ -11,7 +11,7 @@ import { requestIndexDevice } from '../index/gpu-topk';
 import { IdbIndexStorage, type IndexStorage, MemoryIndexStorage } from '../index/storage';
 import { ModelStore, type ProgressListener } from '../models/model-store';
 import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
-import { type CaptionResult, type CaptionToken, captionBeam, captionGreedy } from '../pipelines/caption';
+import { type CaptionResult, captionBeam, captionGreedy, type TokenListener } from '../pipelines/caption';
 import { classifyEncoded, type LabelScore } from '../pipelines/classify';
 import { disposeTensor, encodeImages, encodeTexts } from '../pipelines/encode';
 import { type LoadedModel, loadModel } from '../pipelines/loaded-model';
@@ -191,7 +191,7 @@ export class RuntimeCore {
   caption(
     image: WireImage,
     options: { maxTokens?: number; numBeams?: number },
-    onToken: ((t: CaptionToken) => void) | undefined,
+    onToken: TokenListener | undefined,
     requestId: number | undefined,
   ): Promise<Timed<CaptionResult>> {
     const signal = this.signalFor(requestId);

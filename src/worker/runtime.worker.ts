@@ -2,7 +2,7 @@
 // failure into a plain WireError (structured-clone safe) for the page to turn back into a WebvlError.
 import * as Comlink from 'comlink';
 import type { LoadProgress } from '../models/model-store';
-import type { CaptionToken } from '../pipelines/caption';
+import type { TokenListener } from '../pipelines/caption';
 import type { WireImage } from '../vision/image-input';
 import { toWireError } from './errors';
 import { type CoreOptions, type IndexItemWire, RuntimeCore } from './runtime-core';
@@ -39,7 +39,7 @@ const api = {
   caption: (
     image: WireImage,
     options: { maxTokens?: number; numBeams?: number },
-    onToken: ((t: CaptionToken) => void) | undefined,
+    onToken: TokenListener | undefined,
     requestId: number | undefined,
   ) => guard(() => ready().caption(image, options, onToken, requestId)),
   capfilt: (
