@@ -91,9 +91,18 @@ const LOWERINGS: Record<string, Lowering> = {
       attrString(a.node, 'approximate', 'none') as 'none' | 'tanh' | 'quick',
     ),
   'webvl:LayerNorm': (a) =>
-    ops.layerNorm(a.ctx, need(a, 0), need(a, 1), a.inputs[2] ?? null, null, a.outputs[0], null, {
-      epsilon: attrFloat(a.node, 'epsilon', 1e-5),
-    }),
+    ops.layerNorm(
+      a.ctx,
+      need(a, 0),
+      need(a, 1),
+      a.inputs[2] ?? null,
+      a.inputs[3] ?? null,
+      a.outputs[0],
+      a.outputs[1] ?? null,
+      {
+        epsilon: attrFloat(a.node, 'epsilon', 1e-5),
+      },
+    ),
   'webvl:Attention': (a) => {
     const outStrides = attrInts(a.node, 'out_strides') ?? [];
     ops.attention(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.inputs[3] ?? null, a.outputs[0], {

@@ -248,7 +248,8 @@ const SHAPES: Record<string, ShapeFn> = {
     const n = attrInt(c.node, 'transB', 0) ? w[0] : w[w.length - 1];
     return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), n] }];
   },
-  'webvl:LayerNorm': (c) => [input(c, 0)],
+  // Second output (when present): the residual sum x + residual.
+  'webvl:LayerNorm': (c) => [input(c, 0), input(c, 0)],
   'webvl:Gelu': same,
   'webvl:Attention': (c) => {
     const dims = attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims');

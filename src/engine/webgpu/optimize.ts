@@ -7,11 +7,14 @@ import { fuseAttention } from './passes/fuse-attention';
 import { fuseGelu } from './passes/fuse-gelu';
 import { fuseLayerNorm } from './passes/fuse-layernorm';
 import { fuseLinear } from './passes/fuse-linear';
+import { fuseResidualLayerNorm } from './passes/fuse-residual-layernorm';
 import { inferShapes } from './passes/infer-shapes';
 
 export interface PassCounts {
   attention: number;
   layerNorm: number;
+  /** Residual adds computed inside a LayerNorm. */
+  residualLayerNorm: number;
   gelu: number;
   linear: number;
   deadNodes: number;
@@ -37,11 +40,12 @@ export function specialize(
   const layerNorm = fuseLayerNorm(graph, shapes);
   const linear = fuseLinear(graph, shapes);
   const attention = fuseAttention(graph, shapes);
+  const residualLayerNorm = fuseResidualLayerNorm(graph, shapes);
   deadNodes += eliminateDeadCode(graph);
   return {
     graph,
     shapes,
-    counts: { attention, layerNorm, gelu, linear, deadNodes },
+    counts: { attention, layerNorm, residualLayerNorm, gelu, linear, deadNodes },
     sourceInitializers: new Set(source.initializers.values()),
   };
 }

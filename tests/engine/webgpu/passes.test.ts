@@ -85,10 +85,10 @@ describe('transformer-block fixture through the passes', () => {
   };
   const expected = hostTensor('float32', ref.outputs.y.dims, ref.outputs.y.data);
 
-  it('fuses one attention, two layer norms, one GELU, six linears; 46 nodes → 15', () => {
+  it('fuses one attention, two layer norms (one with the residual add), one GELU, six linears; 46 nodes → 14', () => {
     const s = specialize(source, { x: [2, 7, 32], attention_mask: [2, 7] });
     expect(source.nodes.length).toBe(46);
-    expect(s.counts).toMatchObject({ attention: 1, layerNorm: 2, gelu: 1, linear: 6 });
+    expect(s.counts).toMatchObject({ attention: 1, layerNorm: 2, residualLayerNorm: 1, gelu: 1, linear: 6 });
     expect(ops(s.graph)).toEqual({
       'webvl:LayerNorm': 2,
       'webvl:Linear': 6,
@@ -97,8 +97,11 @@ describe('transformer-block fixture through the passes', () => {
       Cast: 1,
       Sub: 1,
       Mul: 1,
-      Add: 2,
+      Add: 1,
     });
+    const ln2 = s.graph.nodes.find((n) => n.opType === 'LayerNorm' && n.outputs[0] === 'h2');
+    expect(ln2?.inputs).toEqual(['x', 'ln2_g', 'ln2_b', 'o1']);
+    expect(ln2?.outputs).toEqual(['h2', 'r1']); // r1 is the next skip connection's input
     expect(
       s.graph.nodes.find((n) => n.opType === 'Linear' && n.outputs[0] === 'g4')?.attrs.activation,
     ).toEqual({
@@ -143,7 +146,7 @@ describe('the other fixtures through the passes (fused graph vs NumPy)', () => {
   const cases: [string, Record<string, number>][] = [
     [
       'cross-attention-block',
-      { 'webvl:Attention': 1, 'webvl:LayerNorm': 2, 'webvl:Linear': 6, Mul: 1, Add: 2 },
+      { 'webvl:Attention': 1, 'webvl:LayerNorm': 2, 'webvl:Linear': 6, Mul: 1, Add: 1 },
     ],
     [
       'decoder-step',

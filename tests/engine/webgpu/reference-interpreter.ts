@@ -182,11 +182,18 @@ export function interpret(graph: Graph, feeds: Record<string, HostTensor>): Reco
         outs = [reduceMeanLast(node, x, graph)];
         break;
       case 'LayerNormalization':
-      case 'webvl:LayerNorm':
         outs = [
           lastAxisRows(x, (r) => layerNormRow(r, ins[1] as Values, ins[2], attrFloat(node, 'epsilon', 1e-5))),
         ];
         break;
+      case 'webvl:LayerNorm': {
+        // Optional residual (input 3) is added first; output 1 is that sum.
+        const r = ins[3];
+        const sum = r ? { ...x, data: x.data.map((v, i) => v + r.data[i]) } : x;
+        const eps = attrFloat(node, 'epsilon', 1e-5);
+        outs = [lastAxisRows(sum, (row) => layerNormRow(row, ins[1] as Values, ins[2], eps)), sum];
+        break;
+      }
       case 'webvl:Gelu':
         outs = [{ ...x, data: x.data.map((v) => gelu(v, attrString(node, 'approximate', 'none'))) }];
         break;
