@@ -505,6 +505,33 @@ export function evaluate(
         { dtype: x.dtype, dims: keep ? x.dims.map(() => 1) : [], data: Float64Array.of(narrow(x.dtype, v)) },
       ];
     }
+    case 'CumSum': {
+      const axisValue = inputs[1];
+      if (!x || !axisValue) return undefined;
+      const axis = normAxis(axisValue.data[0], x.dims.length);
+      const exclusive = attrInt(node, 'exclusive', 0) === 1;
+      const reverse = attrInt(node, 'reverse', 0) === 1;
+      const inner = size(x.dims.slice(axis + 1));
+      const d = x.dims[axis];
+      const outer = size(x.dims.slice(0, axis));
+      const data = new Float64Array(x.data.length);
+      for (let o = 0; o < outer; o++)
+        for (let i = 0; i < inner; i++) {
+          let acc = 0;
+          for (let step = 0; step < d; step++) {
+            const j = reverse ? d - 1 - step : step;
+            const at = (o * d + j) * inner + i;
+            if (exclusive) {
+              data[at] = acc;
+              acc += x.data[at];
+            } else {
+              acc += x.data[at];
+              data[at] = acc;
+            }
+          }
+        }
+      return [{ ...x, data }];
+    }
     case 'Clip': {
       if (!x) return undefined;
       const lo = opset >= 11 ? (inputs[1]?.data[0] ?? -Infinity) : attrFloat(node, 'min', -Infinity);

@@ -32,7 +32,13 @@ export const VIEW_OPS: ReadonlySet<string> = new Set([
 ]);
 
 /** Ops that exist only to be folded on the CPU (their inputs are shapes/constants in practice). */
-export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set(['Shape', 'ConstantOfShape', 'Range', 'Trilu']);
+export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set([
+  'Shape',
+  'ConstantOfShape',
+  'Range',
+  'Trilu',
+  'CumSum',
+]);
 
 function unsupported(node: Node, why: string): never {
   throw new WebvlError('UNSUPPORTED_OP', `${opKey(node)} node '${node.name}': ${why}`, {

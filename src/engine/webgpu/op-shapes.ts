@@ -199,6 +199,7 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: input(c, 0).dtype, dims: [Math.max(Math.ceil((l - s) / d), 0)] }];
   },
   Trilu: same,
+  CumSum: same,
   Conv: (c) => {
     const x = input(c, 0).dims;
     const w = input(c, 1).dims;

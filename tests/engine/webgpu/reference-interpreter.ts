@@ -224,6 +224,42 @@ export function interpret(graph: Graph, feeds: Record<string, HostTensor>): Reco
       case 'webvl:Attention':
         outs = [attention(node, x, ins[1] as Values, ins[2] as Values, ins[3])];
         break;
+      case 'Gemm': {
+        const w = ins[1] as Values;
+        const wt = attrInt(node, 'transB', 0)
+          ? evaluate({ ...node, opType: 'Transpose', attrs: {} }, [w], 17)?.[0]
+          : w;
+        const y = matmul(x, wt as Values);
+        const c = ins[2];
+        const n = y.dims[1];
+        const alpha = attrFloat(node, 'alpha', 1);
+        const beta = attrFloat(node, 'beta', 1);
+        outs = [
+          {
+            ...y,
+            data: y.data.map((v, i) => alpha * v + (c ? beta * c.data[c.data.length === n ? i % n : i] : 0)),
+          },
+        ];
+        break;
+      }
+      case 'ReduceSum': {
+        const axesIn = ins[1] ? Array.from(ins[1].data) : x.dims.map((_, i) => i);
+        const axes = new Set(axesIn.map((a) => (a < 0 ? a + x.dims.length : a)));
+        const keep = attrInt(node, 'keepdims', 1) === 1;
+        const outDims = x.dims.map((d, i) => (axes.has(i) ? 1 : d));
+        const out = new Float64Array(size(outDims));
+        const inStr = strides(x.dims);
+        const outStr = strides(outDims);
+        for (let i = 0; i < x.data.length; i++) {
+          let o = 0;
+          for (let d = 0; d < x.dims.length; d++) {
+            if (!axes.has(d)) o += (Math.floor(i / inStr[d]) % x.dims[d]) * outStr[d];
+          }
+          out[o] += x.data[i];
+        }
+        outs = [{ ...x, dims: keep ? outDims : x.dims.filter((_, d) => !axes.has(d)), data: out }];
+        break;
+      }
       case 'Conv':
         outs = [conv(node, x, ins[1] as Values, ins[2])];
         break;
