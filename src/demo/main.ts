@@ -1,18 +1,75 @@
-// Demo entry point; the panels arrive with the runtime (issue 5). For now it reports the WebGPU adapter.
-const app = document.getElementById('app');
+// webvl demo: zero-shot classification (CLIP), captioning, retrieval and CapFilt (BLIP), each model in its own
+// runtime worker; progress bars while models load; offline after the first visit.
+import { createRuntime, type Runtime } from '../api/runtime';
+import type { LoadProgress } from '../api/types';
+import { byId, errorText, h } from './dom';
+import { loadGallery } from './gallery';
+import { createImagePicker } from './image-picker';
+import { enableOffline } from './offline';
+import { capfiltPanel, captionPanel, classifyPanel, renderDeviceInfo, retrievalPanel } from './panels';
 
-async function describeGpu(): Promise<string> {
-  if (!navigator.gpu) return 'WebGPU is not available in this browser.';
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return 'WebGPU is present but no adapter was found.';
-  const { vendor, architecture, description } = adapter.info;
-  return `WebGPU adapter: ${[vendor, architecture, description].filter(Boolean).join(' · ')}`;
+const MODELS = { clip: 'models/clip-tiny/', blip: 'models/blip-tiny/' } as const;
+
+function progressBar(label: string): { element: HTMLElement; update(p: LoadProgress): void } {
+  const bar = h('progress', { value: '0', max: '1', id: `progress-${label}` });
+  const text = h('span', {}, ' waiting');
+  return {
+    element: h('div', {}, `${label}: `, bar, text),
+    update(p) {
+      bar.max = p.total;
+      bar.value = p.loaded;
+      text.textContent = ` ${(p.loaded / 1e6).toFixed(2)} / ${(p.total / 1e6).toFixed(2)} MB${p.fromCache ? ' (from cache)' : ''} — ${p.file}`;
+    },
+  };
 }
 
-if (app) {
-  app.innerHTML = '<h1>webvl</h1><p id="gpu">Looking for a GPU…</p>';
-  describeGpu().then((text) => {
-    const el = document.getElementById('gpu');
-    if (el) el.textContent = text;
+async function main(): Promise<void> {
+  const app = byId('app');
+  const status = h('p', { id: 'status' }, 'starting…');
+  const loading = h('section', { class: 'panel', id: 'loading' }, h('h2', {}, 'Models'));
+  app.replaceChildren(
+    h('h1', {}, 'webvl — vision-language models in your browser'),
+    status,
+    h(
+      'section',
+      { class: 'panel' },
+      h('h2', {}, 'Device, backend, timings'),
+      h('div', { id: 'device' }, '…'),
+    ),
+    loading,
+  );
+  const offline = await enableOffline();
+  const backend = (new URLSearchParams(location.search).get('backend') ?? 'auto') as
+    | 'auto'
+    | 'wasm'
+    | 'ort-webgpu'
+    | 'webgpu';
+  const runtimes: Record<string, Runtime> = {};
+  const loads = Object.entries(MODELS).map(async ([name, url]) => {
+    const bar = progressBar(name);
+    loading.append(bar.element);
+    const rt = await createRuntime({ backend, onProgress: bar.update });
+    runtimes[name] = rt;
+    await rt.load(`${import.meta.env.BASE_URL}${url}`);
+    return rt;
   });
+  const [clip, blip] = await Promise.all(loads);
+  const gallery = await loadGallery(200);
+  const picker = createImagePicker(gallery);
+  app.append(
+    picker.element,
+    classifyPanel(clip, picker),
+    captionPanel(blip, picker),
+    retrievalPanel(blip, gallery),
+    capfiltPanel(blip, gallery),
+  );
+  await renderDeviceInfo(runtimes);
+  document.addEventListener('click', () => void renderDeviceInfo(runtimes), { capture: false });
+  status.textContent = `ready · ${offline}`;
+  status.dataset.ready = 'true';
 }
+
+main().catch((e) => {
+  const s = document.getElementById('status');
+  if (s) s.textContent = `failed: ${errorText(e)}`;
+});

@@ -23,7 +23,7 @@ export interface CaptionToken {
  * cancels (the page-side client returns its AbortSignal's state, which makes cancelling from inside the
  * callback deterministic even though the worker's messages travel on another channel).
  */
-export type TokenListener = (t: CaptionToken) => void | boolean | Promise<void | boolean>;
+export type TokenListener = (t: CaptionToken) => undefined | boolean | Promise<undefined | boolean>;
 
 export interface CaptionOptions {
   maxTokens?: number;

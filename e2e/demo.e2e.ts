@@ -1,0 +1,127 @@
+// The demo as `npm run demo` serves it (vite build + vite preview): load it, use every panel, then cut the
+// network (context.setOffline), reload, and use classification, captioning and search again.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { build, type PreviewServer, preview } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserSession, launch } from './browser';
+
+let browser: BrowserSession;
+let server: PreviewServer;
+let outDir: string;
+let url: string;
+
+const gallery = readFileSync('models/data/gallery/captions.jsonl', 'utf8')
+  .trim()
+  .split('\n')
+  .map(
+    (l) => JSON.parse(l) as { file: string; caption: string; objects: { colour: string; shape: string }[] },
+  );
+
+beforeAll(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'webvl-demo-'));
+  await build({ configFile: 'vite.config.ts', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  server = await preview({
+    configFile: 'vite.config.ts',
+    logLevel: 'warn',
+    build: { outDir },
+    preview: { port: 0, host: '127.0.0.1', strictPort: false },
+  });
+  const address = server.httpServer.address();
+  if (!address || typeof address === 'string') throw new Error('preview server has no port');
+  // wasm: SwiftShader's WebGPU is far slower than wasm for these models ('auto' would pick wasm too).
+  url = `http://127.0.0.1:${address.port}/?backend=wasm`;
+  browser = await launch();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => server?.httpServer.close(() => resolve()));
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+async function ready(page: Page): Promise<void> {
+  await page.waitForSelector('#status[data-ready="true"]', { timeout: 120_000 });
+}
+
+async function classifyTop(page: Page): Promise<string> {
+  await page.evaluate(() => {
+    delete document.getElementById('classify-out')!.dataset.top;
+  });
+  await page.click('#classify-run');
+  await page.waitForSelector('#classify-out[data-top]', { timeout: 60_000 });
+  return page.$eval('#classify-out', (el) => (el as HTMLElement).dataset.top ?? '');
+}
+
+async function caption(page: Page): Promise<string> {
+  await page.click('#caption-run');
+  await page.waitForFunction(() => !!document.getElementById('caption-out')?.dataset.done, null, {
+    timeout: 60_000,
+  });
+  return page.$eval('#caption-out', (el) => (el as HTMLElement).dataset.done ?? '');
+}
+
+async function search(page: Page, query: string): Promise<string[]> {
+  await page.fill('#query', query);
+  await page.evaluate(() => {
+    document.getElementById('search-out')!.textContent = '';
+  });
+  await page.click('#search-run');
+  await page.waitForSelector('#search-out .hit', { timeout: 60_000 });
+  return page.$$eval('#search-out .hit', (els) => els.map((e) => (e as HTMLElement).dataset.id ?? ''));
+}
+
+describe('demo (built, served by vite preview)', () => {
+  let online: { top: string; caption: string; hits: string[] };
+
+  it('loads with progress bars, shows the device panel, and every panel answers', async () => {
+    const { page } = browser;
+    await page.goto(url);
+    await ready(page);
+    for (const m of ['clip', 'blip']) {
+      const [value, max] = await page.$eval(`#progress-${m}`, (el) => [
+        (el as HTMLProgressElement).value,
+        (el as HTMLProgressElement).max,
+      ]);
+      expect(value).toBe(max);
+      expect(max).toBeGreaterThan(1e6);
+    }
+    expect(await page.textContent('#device')).toContain('backend wasm');
+
+    const truth = gallery[0].objects[0];
+    const top = await classifyTop(page);
+    // Colour is what the shipped CLIP gets right on every scene we measured (see e2e/runtime.e2e.ts).
+    expect(top.split(' ')[0]).toBe(truth.colour);
+
+    const cap = await caption(page);
+    expect(cap.length).toBeGreaterThan(0);
+
+    await page.click('#index-build');
+    await page.waitForSelector('#index-status[data-size="200"]', { timeout: 120_000 });
+    const hits = await search(page, gallery[5].caption);
+    expect(hits).toHaveLength(5);
+
+    await page.click('#capfilt-run');
+    await page.waitForSelector('#capfilt-out .capfilt', { timeout: 60_000 });
+    expect(await page.$$eval('#capfilt-out .capfilt', (els) => els.length)).toBe(4);
+    online = { top, caption: cap, hits };
+  });
+
+  it('works offline after the first visit: reload with the network cut, classify/caption/search again', async () => {
+    const { page, context } = browser;
+    await context.setOffline(true);
+    try {
+      await page.reload();
+      await ready(page);
+      expect(await classifyTop(page)).toBe(online.top);
+      expect(await caption(page)).toBe(online.caption);
+      // The index persisted in IndexedDB, so search works without rebuilding it.
+      expect(await page.$eval('#index-status', (el) => (el as HTMLElement).dataset.size)).toBe('200');
+      expect(await search(page, gallery[5].caption)).toEqual(online.hits);
+    } finally {
+      await context.setOffline(false);
+    }
+  });
+});
