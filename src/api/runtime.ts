@@ -149,7 +149,10 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       // Returns "stop?" to the worker, which awaits it each step.
       const onToken =
         user || signal
-          ? Comlink.proxy((t: CaptionToken) => (user?.(t), signal?.aborted === true))
+          ? Comlink.proxy((t: CaptionToken) => {
+              user?.(t);
+              return signal?.aborted === true;
+            })
           : undefined;
       return result(
         await remote(() =>
