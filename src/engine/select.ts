@@ -5,6 +5,7 @@
 import { WebvlError } from '../errors';
 import type { Backend, BackendName, Session, SessionOptions } from './backend';
 import { OrtBackend } from './ort/ort-backend';
+import type { Tensor } from './tensor';
 
 export type BackendChoice = BackendName | 'auto';
 
@@ -99,17 +100,21 @@ export interface ModelPlacement {
   readonly reason: string;
 }
 
+type BackendFactory = (name: BackendName) => Promise<Backend>;
+
 /**
- * Loads graphs onto the decided backend, falling back per model: a graph our engine refuses goes to
- * onnxruntime-web webgpu (when the decision was 'auto'). Every placement is recorded with its reason.
+ * Loads graphs onto the decided backend, falling back per model: in 'auto' mode a graph our engine refuses
+ * (UNSUPPORTED_OP at load, or at its first run) goes to onnxruntime-web webgpu. Every placement is recorded
+ * with its reason.
  */
 export class BackendSelector {
-  readonly placements: ModelPlacement[] = [];
+  private readonly placed = new Map<string, ModelPlacement>();
   private readonly backends = new Map<BackendName, Promise<Backend>>();
 
   constructor(
     readonly decision: BackendDecision,
     private readonly auto: boolean,
+    private readonly factory: BackendFactory = createBackend,
   ) {}
 
   static async create(choice: BackendChoice): Promise<BackendSelector> {
@@ -117,10 +122,15 @@ export class BackendSelector {
     return new BackendSelector(decision, choice === 'auto');
   }
 
+  /** Where each graph (by label) runs, and why. */
+  get placements(): ModelPlacement[] {
+    return [...this.placed.values()];
+  }
+
   private backend(name: BackendName): Promise<Backend> {
     let b = this.backends.get(name);
     if (!b) {
-      b = createBackend(name);
+      b = this.factory(name);
       // A failed start is not cached, so a later load can try again.
       b.catch(() => this.backends.delete(name));
       this.backends.set(name, b);
@@ -132,22 +142,73 @@ export class BackendSelector {
     return (await this.backend(this.decision.name).catch(() => undefined))?.describe() ?? this.decision.name;
   }
 
+  private canFallBack(e: unknown): e is WebvlError {
+    return (
+      this.auto && this.decision.name === 'webgpu' && e instanceof WebvlError && e.code === 'UNSUPPORTED_OP'
+    );
+  }
+
+  private async loadOnOrt(model: Uint8Array, options: SessionOptions & { label: string }, why: WebvlError) {
+    const session = await (await this.backend('ort-webgpu')).load(model, options);
+    this.placed.set(options.label, {
+      label: options.label,
+      backend: 'ort-webgpu',
+      reason: `webvl engine: ${why.message} → onnxruntime-web webgpu`,
+    });
+    return session;
+  }
+
   async load(model: Uint8Array, options: SessionOptions & { label: string }): Promise<Session> {
     const first = this.decision.name;
+    let session: Session;
     try {
-      const session = await (await this.backend(first)).load(model, options);
-      this.placements.push({ label: options.label, backend: first, reason: this.decision.reason });
-      return session;
+      session = await (await this.backend(first)).load(model, options);
     } catch (e) {
-      const unsupported = e instanceof WebvlError && e.code === 'UNSUPPORTED_OP';
-      if (!(this.auto && first === 'webgpu' && unsupported)) throw e;
-      const session = await (await this.backend('ort-webgpu')).load(model, options);
-      this.placements.push({
-        label: options.label,
-        backend: 'ort-webgpu',
-        reason: `webvl engine: ${(e as WebvlError).message} → onnxruntime-web webgpu`,
-      });
-      return session;
+      if (!this.canFallBack(e)) throw e;
+      return this.loadOnOrt(model, options, e);
     }
+    this.placed.set(options.label, { label: options.label, backend: first, reason: this.decision.reason });
+    return this.auto && first === 'webgpu'
+      ? new FallbackSession(
+          session,
+          (why) => this.loadOnOrt(model, options, why),
+          (e) => this.canFallBack(e),
+        )
+      : session;
+  }
+}
+
+/**
+ * Our engine may accept a graph and only find at run time that a kernel is missing; in 'auto' mode that
+ * first failure moves the graph to onnxruntime-web for good and the run is repeated there.
+ */
+class FallbackSession implements Session {
+  constructor(
+    private inner: Session,
+    private readonly reload: (why: WebvlError) => Promise<Session>,
+    private readonly canFallBack: (e: unknown) => e is WebvlError,
+  ) {}
+  get inputNames() {
+    return this.inner.inputNames;
+  }
+  get outputNames() {
+    return this.inner.outputNames;
+  }
+  async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    try {
+      return await this.inner.run(feeds);
+    } catch (e) {
+      if (!this.canFallBack(e)) throw e;
+      const old = this.inner;
+      this.inner = await this.reload(e);
+      await old.release();
+      return this.inner.run(feeds);
+    }
+  }
+  lastRunStats() {
+    return this.inner.lastRunStats();
+  }
+  release() {
+    return this.inner.release();
   }
 }

@@ -111,7 +111,7 @@ export class RuntimeCore {
         kind: model.kind,
         bytes: model.bytes,
         loadMs: performance.now() - t0,
-        placements: dedupe(selector.placements),
+        placements: selector.placements,
         imageSize: size,
         maxTextTokens: model.tokenizer.maxLength,
       };
@@ -318,10 +318,4 @@ export class RuntimeCore {
   async indexClear(name: string): Promise<void> {
     await (await this.index(name)).clear();
   }
-}
-
-function dedupe<T extends { label: string }>(xs: readonly T[]): T[] {
-  const m = new Map<string, T>();
-  for (const x of xs) m.set(x.label, x);
-  return [...m.values()];
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decideBackend } from '../../src/engine/select';
-import type { WebvlError } from '../../src/errors';
+import type { Backend, BackendName, Session } from '../../src/engine/backend';
+import { BackendSelector, decideBackend } from '../../src/engine/select';
+import { type HostTensor, hostTensor } from '../../src/engine/tensor';
+import { WebvlError } from '../../src/errors';
 
 const adapter = (vendor: string, architecture: string, software = false) => ({
   webgpu: true,
@@ -28,5 +30,53 @@ describe('decideBackend', () => {
     } catch (e) {
       expect((e as WebvlError).code).toBe('NO_WEBGPU');
     }
+  });
+});
+
+describe('BackendSelector per-model fallback', () => {
+  // Fake backends: 'webgpu' refuses graphs whose first byte is 1 at load, and 2 at run; ORT runs anything.
+  function fakeBackend(name: BackendName): Backend {
+    return {
+      name,
+      describe: () => name,
+      async load(model: Uint8Array): Promise<Session> {
+        if (name === 'webgpu' && model[0] === 1) throw new WebvlError('UNSUPPORTED_OP', 'op Foo');
+        return {
+          inputNames: ['x'],
+          outputNames: ['y'],
+          async run() {
+            if (name === 'webgpu' && model[0] === 2) throw new WebvlError('UNSUPPORTED_OP', 'kernel Bar');
+            return { y: hostTensor('float32', [1], [name === 'webgpu' ? 1 : 2]) };
+          },
+          lastRunStats: () => undefined,
+          release: async () => undefined,
+        };
+      },
+    };
+  }
+  const hw = { name: 'webgpu' as const, reason: 'hardware adapter' };
+  const run = async (s: Session) => ((await s.run({})).y as HostTensor).data[0];
+
+  it('auto: a graph refused at load or at its first run moves to ORT webgpu, with the reason recorded', async () => {
+    const sel = new BackendSelector(hw, true, async (n) => fakeBackend(n));
+    const ok = await sel.load(new Uint8Array([0]), { label: 'vision' });
+    const refusedAtLoad = await sel.load(new Uint8Array([1]), { label: 'text' });
+    const refusedAtRun = await sel.load(new Uint8Array([2]), { label: 'itm' });
+    expect(await run(ok)).toBe(1);
+    expect(await run(refusedAtLoad)).toBe(2);
+    expect(await run(refusedAtRun)).toBe(2);
+    expect(await run(refusedAtRun)).toBe(2);
+    const where = Object.fromEntries(sel.placements.map((p) => [p.label, p.backend]));
+    expect(where).toEqual({ vision: 'webgpu', text: 'ort-webgpu', itm: 'ort-webgpu' });
+    expect(sel.placements.find((p) => p.label === 'itm')?.reason).toContain('kernel Bar');
+  });
+
+  it('an explicit webgpu choice never falls back silently', async () => {
+    const sel = new BackendSelector({ name: 'webgpu', reason: 'requested' }, false, async (n) =>
+      fakeBackend(n),
+    );
+    await expect(sel.load(new Uint8Array([1]), { label: 'text' })).rejects.toThrow('op Foo');
+    const s = await sel.load(new Uint8Array([2]), { label: 'itm' });
+    await expect(s.run({})).rejects.toThrow('kernel Bar');
   });
 });
