@@ -26,12 +26,15 @@ export class PipelineCache {
             this.ready.set(key, pipeline);
             return pipeline;
           },
-          (e: unknown) => {
+          async (e: unknown) => {
             this.pipelines.delete(key);
-            throw new WebvlError(
-              'INTERNAL',
-              `kernel '${spec.label}' failed to compile: ${e instanceof Error ? e.message : String(e)}`,
-            );
+            // The WGSL compiler's own messages say what is wrong; the pipeline error only says "invalid".
+            const info = await module.getCompilationInfo().catch(() => undefined);
+            const messages = (info?.messages ?? [])
+              .map((m) => `${m.lineNum}:${m.linePos} ${m.message}`)
+              .join('; ');
+            const why = e instanceof Error ? e.message : String(e);
+            throw new WebvlError('INTERNAL', `kernel '${spec.label}' failed to compile: ${messages || why}`);
           },
         );
       this.pipelines.set(key, p);
