@@ -43,4 +43,29 @@ describe('our WebGPU engine on the fixtures', () => {
     expect(r.secondRunDispatches).toBe(13);
     expect(r.bytesRead).toBe(2 * 7 * 32 * 4);
   });
+
+  it('cross-attention-block: 5 queries over 9 keys with key padding, Tanh GELU fused', async () => {
+    const r = await run('cross-attention-block');
+    expectClose(r, 'cross-attention-block');
+    expect(r.plan?.opCounts['webvl:Attention']).toBe(1);
+    expect(r.plan?.opCounts.Softmax).toBeUndefined();
+    expect(r.plan?.passes.gelu).toBe(1);
+  });
+
+  it('decoder-step: past key/values concatenated, causal mask folded from shapes, present K/V out', async () => {
+    const r = await run('decoder-step');
+    expectClose(r, 'decoder-step');
+    const ops = r.plan?.opCounts ?? {};
+    expect(ops['webvl:Attention']).toBe(1);
+    // The mask (Shape → ConstantOfShape → Trilu …) was folded on the CPU: none of it runs on the GPU.
+    for (const op of ['Trilu', 'ConstantOfShape', 'Shape', 'Softmax']) expect(ops[op]).toBeUndefined();
+  });
+
+  it('tiny-vit: Conv patch embedding, CLS token from Shape/Expand, QuickGELU, CLS pooling', async () => {
+    const r = await run('tiny-vit');
+    expectClose(r, 'tiny-vit');
+    expect(r.plan?.opCounts['webvl:Attention']).toBe(1);
+    expect(r.plan?.opCounts.Conv).toBe(1);
+    expect(r.plan?.passes.gelu).toBe(1);
+  });
 });

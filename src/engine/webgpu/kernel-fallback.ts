@@ -5,6 +5,8 @@ import { isWebvlError } from '../../errors';
 import type { KernelContext } from './kernel-context';
 import * as ops from './ops';
 import { attentionCore } from './ops/attention-core';
+import { conv2dCore } from './ops/conv2d-core';
+import { gatherCore } from './ops/gather-core';
 import { layerNormCore } from './ops/layer-norm-core';
 import { matmulCore } from './ops/matmul-core';
 
@@ -36,14 +38,14 @@ export const matmul = withFallback('matmul', ops.matmul, matmulCore);
 export const linear = withFallback('linear', ops.linear, matmulCore);
 export const layerNorm = withFallback('layerNorm', ops.layerNorm, layerNormCore);
 export const attention = withFallback('attention', ops.attention, attentionCore);
+export const conv2d = withFallback('conv2d', ops.conv2d, conv2dCore);
+export const gather = withFallback('gather', ops.gather, gatherCore);
 export const {
   argmax,
   binary,
   cast,
   concat,
-  conv2d,
   expand,
-  gather,
   gelu,
   reduce,
   slice,
