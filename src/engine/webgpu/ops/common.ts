@@ -141,9 +141,10 @@ export class UniformWriter {
 
 /** WGSL text of a float literal that always parses as f32 (e.g. `1.0`, not `1`). */
 export function f32Literal(x: number): string {
-  if (Number.isNaN(x)) return 'bitcast<f32>(0x7fc00000u)';
-  if (x === Number.POSITIVE_INFINITY) return 'bitcast<f32>(0x7f800000u)';
-  if (x === Number.NEGATIVE_INFINITY) return 'bitcast<f32>(0xff800000u)';
+  // WGSL has no constant NaN/Inf; the largest finite f32 stands in for ±Inf.
+  if (Number.isNaN(x)) invalid('NaN cannot be a WGSL constant');
+  if (x >= 3.4028234663852886e38) return '3.4028234663852886e38';
+  if (x <= -3.4028234663852886e38) return '-3.4028234663852886e38';
   const s = String(x);
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }

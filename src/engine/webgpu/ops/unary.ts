@@ -1,20 +1,127 @@
-import { WebvlError } from '../../../errors';
+// Elementwise unary ops, GELU and Cast (shaders/unary.wgsl + shaders/activations.wgsl).
+import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
+import unaryWgsl from '../../../../shaders/unary.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
-import type { UnaryParams } from './types';
+import {
+  ELEMENTWISE_WORKGROUP,
+  elementCount,
+  expectDims,
+  grid1d,
+  invalid,
+  specialize,
+  UniformWriter,
+  type WgslScalar,
+  wgslScalar,
+} from './common';
+import type { UnaryOp, UnaryParams } from './types';
 
-export function unary(_ctx: KernelContext, _x: GpuView, _out: GpuView, _params: UnaryParams): void {
-  throw new WebvlError('INTERNAL', 'kernel not implemented yet');
+/** WGSL for each op on `v` (f32); `u.alpha`/`u.beta` carry the op's attributes. */
+const FLOAT_EXPR: Record<UnaryOp, string> = {
+  Identity: 'v',
+  Abs: 'abs(v)',
+  Neg: '-v',
+  Relu: 'max(v, 0.0)',
+  Sigmoid: 'sigmoid_f32(v)',
+  Tanh: 'tanh_f32(v)',
+  Erf: 'erf_f32(v)',
+  Exp: 'exp(v)',
+  Log: 'log(v)',
+  Sqrt: 'sqrt(v)',
+  Reciprocal: '1.0 / v',
+  Floor: 'floor(v)',
+  Ceil: 'ceil(v)',
+  // ONNX Round is round-half-to-even, which is exactly WGSL round().
+  Round: 'round(v)',
+  Sin: 'sin(v)',
+  Cos: 'cos(v)',
+  Sign: 'sign(v)',
+  Not: 'select(0.0, 1.0, v == 0.0)',
+  Gelu: 'gelu_erf(v)',
+  GeluTanh: 'gelu_tanh(v)',
+  QuickGelu: 'quick_gelu(v)',
+  LeakyRelu: 'select(v * u.alpha, v, v >= 0.0)',
+  Clip: 'clamp(v, u.alpha, u.beta)',
+  HardSigmoid: 'clamp(u.alpha * v + u.beta, 0.0, 1.0)',
+  // log1p(exp(v)) without overflow for large v.
+  Softplus: 'select(log(1.0 + exp(v)), v, v > 20.0)',
+};
+
+/** Ops that also make sense on the i32 family (ints and bools). */
+const INT_EXPR: Partial<Record<UnaryOp, string>> = {
+  Identity: 'v',
+  Abs: 'abs(v)',
+  Neg: '-v',
+  Relu: 'max(v, 0)',
+  Sign: 'sign(v)',
+  Not: 'select(0, 1, v == 0)',
+  Clip: 'clamp(v, i32(u.alpha), i32(u.beta))',
+};
+
+const DEFAULT_ALPHA: Partial<Record<UnaryOp, number>> = { LeakyRelu: 0.01, Clip: -3.4e38, HardSigmoid: 0.2 };
+const DEFAULT_BETA: Partial<Record<UnaryOp, number>> = { Clip: 3.4e38, HardSigmoid: 0.5 };
+
+function recordElementwise(
+  ctx: KernelContext,
+  label: string,
+  x: GpuView,
+  out: GpuView,
+  types: { in: WgslScalar; out: WgslScalar },
+  expr: string,
+  alpha: number,
+  beta: number,
+): void {
+  expectDims(`${label} output`, out, x.dims);
+  const n = elementCount(x.dims);
+  if (n === 0) return;
+  const wgsl = specialize(activationsWgsl + unaryWgsl, { IN: types.in, OUT: types.out, EXPR: expr });
+  ctx.record({
+    label,
+    wgsl,
+    cacheKey: `unary|${types.in}|${types.out}|${expr}`,
+    workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WORKGROUP)),
+    bindings: [x, out],
+    uniforms: new UniformWriter().u32s([n]).f32s([alpha, beta]).finish(),
+  });
 }
+
+export function unary(ctx: KernelContext, x: GpuView, out: GpuView, params: UnaryParams): void {
+  const { op } = params;
+  if (x.dtype !== out.dtype) invalid(`${op}: output dtype ${out.dtype} differs from input ${x.dtype}`);
+  if (x.dtype === 'float16') invalid(`${op}: float16 is not supported by the unary kernel yet`);
+  const scalar = wgslScalar(x.dtype);
+  const expr = scalar === 'f32' ? FLOAT_EXPR[op] : INT_EXPR[op];
+  if (expr === undefined) invalid(`${op} is not defined for ${x.dtype}`);
+  const alpha = params.alpha ?? DEFAULT_ALPHA[op] ?? 0;
+  const beta = params.beta ?? DEFAULT_BETA[op] ?? 0;
+  recordElementwise(ctx, op, x, out, { in: scalar, out: scalar }, expr, alpha, beta);
+}
+
+const GELU_OP = { none: 'Gelu', tanh: 'GeluTanh', quick: 'QuickGelu' } as const;
 
 export function gelu(
-  _ctx: KernelContext,
-  _x: GpuView,
-  _out: GpuView,
-  _approximate: 'none' | 'tanh' | 'quick' = 'none',
+  ctx: KernelContext,
+  x: GpuView,
+  out: GpuView,
+  approximate: 'none' | 'tanh' | 'quick' = 'none',
 ): void {
-  throw new WebvlError('INTERNAL', 'kernel not implemented yet');
+  if (x.dtype !== 'float32') invalid(`Gelu needs float32, got ${x.dtype}`);
+  unary(ctx, x, out, { op: GELU_OP[approximate] });
 }
 
-export function cast(_ctx: KernelContext, _x: GpuView, _out: GpuView): void {
-  throw new WebvlError('INTERNAL', 'kernel not implemented yet');
+export function cast(ctx: KernelContext, x: GpuView, out: GpuView): void {
+  if (x.dtype === 'float16' || out.dtype === 'float16') invalid('Cast to/from float16 is not supported yet');
+  const from = wgslScalar(x.dtype);
+  const to = wgslScalar(out.dtype);
+  let expr: string;
+  if (out.dtype === 'bool') {
+    expr = from === 'f32' ? 'select(0, 1, v != 0.0)' : 'select(0, 1, v != 0)';
+  } else if (from === to) {
+    expr = 'v';
+  } else if (to === 'i32') {
+    // WGSL f32→i32 truncates toward zero and saturates, as ONNX Cast does for in-range values.
+    expr = 'i32(v)';
+  } else {
+    expr = 'f32(v)';
+  }
+  recordElementwise(ctx, `Cast(${x.dtype}→${out.dtype})`, x, out, { in: from, out: to }, expr, 0, 0);
 }

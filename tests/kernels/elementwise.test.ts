@@ -1,0 +1,227 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  binaryCpu,
+  castCpu,
+  erf,
+  unaryCpu,
+  unaryScalar,
+  whereCpu,
+} from '../../src/engine/webgpu/cpu/elementwise';
+import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
+import { binary, cast, gelu, unary, where } from '../../src/engine/webgpu/ops';
+import type { BinaryOp, UnaryOp } from '../../src/engine/webgpu/ops/types';
+import { WebvlError } from '../../src/errors';
+import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
+
+let gpu: TestGpu;
+beforeAll(async () => {
+  gpu = await TestGpu.create();
+});
+afterAll(() => gpu?.device.destroy());
+
+describe('CPU twins against hand-computed values', () => {
+  it('erf matches tabulated values', () => {
+    // Abramowitz & Stegun table 7.1.
+    expect(erf(0)).toBe(0);
+    expect(erf(0.5)).toBeCloseTo(0.5204998778, 9);
+    expect(erf(1)).toBeCloseTo(0.8427007929, 9);
+    expect(erf(-2)).toBeCloseTo(-0.995322265, 9);
+    expect(erf(3.5)).toBeCloseTo(0.9999992569, 9);
+  });
+  it('gelu, sigmoid, round-half-even and clip', () => {
+    expect(unaryScalar('Gelu', 1)).toBeCloseTo(0.8413447461, 9);
+    expect(unaryScalar('GeluTanh', 1)).toBeCloseTo(0.8411919906, 9);
+    expect(unaryScalar('Sigmoid', 0)).toBe(0.5);
+    expect(unaryScalar('Round', 2.5)).toBe(2);
+    expect(unaryScalar('Round', -1.5)).toBe(-2);
+    expect(unaryScalar('Clip', 5, -1, 2)).toBe(2);
+  });
+  it('binary broadcasting, integer division and modulo', () => {
+    const a = cpuTensor([2, 1], [1, 2]);
+    const b = cpuTensor([3], [10, 20, 30]);
+    expect(Array.from(binaryCpu('Add', a, b).data)).toEqual([11, 21, 31, 12, 22, 32]);
+    expect(binaryCpu('Add', a, b).dims).toEqual([2, 3]);
+    const i = cpuTensor([2], [-7, 7]);
+    const j = cpuTensor([2], [2, -2]);
+    expect(Array.from(binaryCpu('Div', i, j, true).data)).toEqual([-3, -3]);
+    expect(Array.from(binaryCpu('Mod', i, j, true).data)).toEqual([1, -1]);
+    const w = whereCpu(cpuTensor([2], [1, 0]), cpuTensor([1], [5]), cpuTensor([2, 1], [7, 8]));
+    expect(Array.from(w.data)).toEqual([5, 7, 5, 8]);
+    expect(Array.from(castCpu(cpuTensor([3], [-1.7, 2.9, 0]), 'int').data)).toEqual([-1, 2, 0]);
+  });
+});
+
+const FLOAT_UNARY: { op: UnaryOp; lo: number; hi: number; alpha?: number; beta?: number }[] = [
+  { op: 'Abs', lo: -3, hi: 3 },
+  { op: 'Neg', lo: -3, hi: 3 },
+  { op: 'Relu', lo: -3, hi: 3 },
+  { op: 'Sigmoid', lo: -20, hi: 20 },
+  { op: 'Tanh', lo: -60, hi: 60 },
+  { op: 'Erf', lo: -4, hi: 4 },
+  { op: 'Exp', lo: -10, hi: 10 },
+  { op: 'Log', lo: 0.01, hi: 100 },
+  { op: 'Sqrt', lo: 0, hi: 100 },
+  { op: 'Reciprocal', lo: 0.1, hi: 10 },
+  { op: 'Floor', lo: -5, hi: 5 },
+  { op: 'Ceil', lo: -5, hi: 5 },
+  { op: 'Sin', lo: -3, hi: 3 },
+  { op: 'Cos', lo: -3, hi: 3 },
+  { op: 'Gelu', lo: -6, hi: 6 },
+  { op: 'GeluTanh', lo: -6, hi: 6 },
+  { op: 'QuickGelu', lo: -6, hi: 6 },
+  { op: 'LeakyRelu', lo: -3, hi: 3, alpha: 0.2 },
+  { op: 'Clip', lo: -3, hi: 3, alpha: -1, beta: 0.5 },
+  { op: 'HardSigmoid', lo: -6, hi: 6 },
+  { op: 'Softplus', lo: -10, hi: 30 },
+];
+
+describe('unary kernels vs CPU twin', () => {
+  it.each(FLOAT_UNARY)('$op', async ({ op, lo, hi, alpha, beta }) => {
+    const rand = rng(op.length * 7919);
+    const n = 1037; // not a multiple of the workgroup size
+    const x = randomArray(n, rand, lo, hi);
+    const gx = gpu.upload('float32', [n], x);
+    const gy = gpu.empty('float32', [n]);
+    unary(gpu, gx, gy, { op, alpha, beta });
+    const got = await gpu.read(gy);
+    const want = unaryCpu(op, cpuTensor([n], x), alpha, beta).data;
+    // WGSL allows sin/cos an absolute error of 2^-11 on [-π, π]; SwiftShader uses it (~1e-4).
+    expect(maxError(got, want)).toBeLessThan(op === 'Sin' || op === 'Cos' ? 5e-4 : 2e-6);
+    gpu.release();
+  });
+
+  it('gelu() picks the right variant', async () => {
+    const x = randomArray(300, rng(3), -4, 4);
+    const gx = gpu.upload('float32', [300], x);
+    const gy = gpu.empty('float32', [300]);
+    gelu(gpu, gx, gy, 'tanh');
+    expect(maxError(await gpu.read(gy), unaryCpu('GeluTanh', cpuTensor([300], x)).data)).toBeLessThan(2e-6);
+    gpu.release();
+  });
+
+  it('integer Neg/Abs and bool Not', async () => {
+    const xs = [-5, 0, 7, -2147483647];
+    const gx = gpu.upload('int32', [4], xs);
+    const gy = gpu.empty('int32', [4]);
+    unary(gpu, gx, gy, { op: 'Abs' });
+    expect(Array.from(await gpu.read(gy))).toEqual(xs.map(Math.abs));
+    const gb = gpu.upload('bool', [3], [1, 0, 1]);
+    const gn = gpu.empty('bool', [3]);
+    unary(gpu, gb, gn, { op: 'Not' });
+    expect(Array.from(await gpu.read(gn))).toEqual([0, 1, 0]);
+    gpu.release();
+  });
+
+  it('cast float↔int↔bool', async () => {
+    const x = [-2.7, -0.2, 0, 0.9, 3.5, 1e6];
+    const gx = gpu.upload('float32', [6], x);
+    const gi = gpu.empty('int64', [6]);
+    const gb = gpu.empty('bool', [6]);
+    const gf = gpu.empty('float32', [6]);
+    cast(gpu, gx, gi);
+    cast(gpu, gx, gb);
+    cast(gpu, gi, gf);
+    const fx = Float32Array.from(x);
+    expect(Array.from(await gpu.read(gi))).toEqual(Array.from(castCpu(cpuTensor([6], fx), 'int').data));
+    expect(Array.from(await gpu.read(gb))).toEqual(Array.from(castCpu(cpuTensor([6], fx), 'bool').data));
+    expect(Array.from(await gpu.read(gf))).toEqual(Array.from(castCpu(cpuTensor([6], fx), 'int').data));
+    gpu.release();
+  });
+
+  it('rejects mismatched output dims with INVALID_INPUT', () => {
+    const gx = gpu.upload('float32', [4], [1, 2, 3, 4]);
+    const gy = gpu.empty('float32', [5]);
+    try {
+      unary(gpu, gx, gy, { op: 'Exp' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(WebvlError);
+      expect((e as WebvlError).code).toBe('INVALID_INPUT');
+    }
+    gpu.release();
+  });
+});
+
+const SHAPES: [number[], number[]][] = [
+  [
+    [3, 17],
+    [3, 17],
+  ],
+  [[2, 3, 17], [17]],
+  [
+    [4, 1, 5],
+    [1, 3, 1],
+  ],
+  [[1], [6, 7]],
+  [
+    [2, 1, 3, 1, 2],
+    [5, 1, 4, 1],
+  ],
+];
+
+describe('binary kernels vs CPU twin (NumPy broadcasting)', () => {
+  const ops: BinaryOp[] = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Equal', 'Less', 'Greater'];
+  it.each(ops)('%s over broadcast shapes', async (op) => {
+    const rand = rng(op.charCodeAt(0) * 31 + op.length);
+    for (const [da, db] of SHAPES) {
+      const na = da.reduce((p, q) => p * q, 1);
+      const nb = db.reduce((p, q) => p * q, 1);
+      let a = randomArray(na, rand, -3, 3);
+      let b = randomArray(nb, rand, -3, 3);
+      if (op === 'Pow') {
+        // Negative bases with integral exponents (x² in decomposed LayerNorm) and positive bases with any.
+        b = Float32Array.from(b, (v, i) => (i % 2 === 0 ? Math.round(v) : v));
+        a = Float32Array.from(a, (v, i) => (i % 3 === 0 ? v : Math.abs(v) + 0.1));
+      }
+      if (op === 'Equal') b = Float32Array.from(b, (v, i) => (i % 2 ? a[i % na] : v));
+      const compare = op === 'Equal' || op === 'Less' || op === 'Greater';
+      const want = binaryCpu(op, cpuTensor(da, a), cpuTensor(db, b));
+      const ga = gpu.upload('float32', da, a);
+      const gb = gpu.upload('float32', db, b);
+      const go = gpu.empty(compare ? 'bool' : 'float32', want.dims);
+      binary(gpu, ga, gb, go, op);
+      const got = await gpu.read(go);
+      // Pow mixes negative bases and fractional exponents → NaN in both (checked by maxError's NaN rule).
+      if (compare) expect(Array.from(got)).toEqual(Array.from(want.data));
+      else expect(maxError(got, want.data)).toBeLessThan(op === 'Pow' ? 1e-5 : 1e-6);
+      gpu.release();
+    }
+  });
+
+  it('int32 Div/Mod follow ONNX integer semantics', async () => {
+    const a = [-7, 7, -7, 7, 9, -9];
+    const b = [2, -2, -2, 2, 4, 4];
+    for (const op of ['Div', 'Mod', 'Add', 'Mul'] as const) {
+      const go = gpu.empty('int32', [6]);
+      binary(gpu, gpu.upload('int32', [6], a), gpu.upload('int32', [6], b), go, op);
+      const want = binaryCpu(op, cpuTensor([6], a), cpuTensor([6], b), true).data;
+      expect(Array.from(await gpu.read(go))).toEqual(Array.from(want));
+    }
+    gpu.release();
+  });
+
+  it('rejects incompatible shapes', () => {
+    const ga = gpu.upload('float32', [3], [1, 2, 3]);
+    const gb = gpu.upload('float32', [2], [1, 2]);
+    expect(() => binary(gpu, ga, gb, gpu.empty('float32', [3]), 'Add')).toThrow(WebvlError);
+    gpu.release();
+  });
+
+  it('where with three-way broadcasting', async () => {
+    const rand = rng(11);
+    const cond = Array.from({ length: 5 }, () => (rand() > 0.5 ? 1 : 0));
+    const x = randomArray(4 * 5, rand);
+    const y = randomArray(3 * 1 * 1, rand);
+    const want = whereCpu(cpuTensor([5], cond), cpuTensor([4, 5], x), cpuTensor([3, 1, 1], y));
+    const go = gpu.empty('float32', want.dims);
+    where(
+      gpu,
+      gpu.upload('bool', [5], cond),
+      gpu.upload('float32', [4, 5], x),
+      gpu.upload('float32', [3, 1, 1], y),
+      go,
+    );
+    expect(maxError(await gpu.read(go), want.data)).toBe(0);
+    gpu.release();
+  });
+});
