@@ -462,6 +462,28 @@ describe('BLIP through the runtime (wasm backend)', () => {
   });
 });
 
+describe('index top-k kernel (shaders/index-topk.wgsl) in the browser vs the CPU path', () => {
+  for (const [n, d, k, dup] of [
+    [1000, 64, 10, false],
+    [2000, 128, 64, true],
+    [5, 16, 64, false],
+  ] as const) {
+    it(`n=${n} d=${d} k=${k}${dup ? ' with duplicate rows (ties)' : ''}`, async () => {
+      const results = await browser.page.evaluate(
+        ([a, b, c, e]) => window.rtTest.gpuVsCpuTopK(a, b, c, 11, e),
+        [n, d, k, dup] as const,
+      );
+      for (const { gpu, cpu } of results) {
+        expect(gpu.map((h) => h.row)).toEqual(cpu.map((h) => h.row));
+        gpu.forEach((h, i) => {
+          expect(Math.abs(h.score - cpu[i].score)).toBeLessThan(1e-5);
+        });
+        expect(gpu).toHaveLength(Math.min(n, k));
+      }
+    });
+  }
+});
+
 describe('GPU backends through the runtime (SwiftShader: one small request each)', () => {
   it("'auto' on a software adapter picks wasm and says why", async () => {
     const info = await browser.page.evaluate(() => window.rtTest.create('auto'));

@@ -2,8 +2,43 @@
 import { createRuntime, type Runtime } from '../../src/api/runtime';
 import type { BackendChoice, LoadProgress } from '../../src/api/types';
 import { WebvlError } from '../../src/errors';
+import { cpuTopK, normalized } from '../../src/index/cpu-topk';
+import { GpuMatrix } from '../../src/index/gpu-topk';
 import { MODEL_CACHE_NAME } from '../../src/models/byte-cache';
 import * as ref from './runtime-reference';
+
+/** shaders/index-topk.wgsl on this page's WebGPU device vs the CPU path, on seeded random unit rows. */
+async function gpuVsCpuTopK(n: number, d: number, k: number, seed: number, duplicateRows: boolean) {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const m = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) {
+    // With duplicates, every 7th row copies row r-1: equal scores whose order must go to the lower row.
+    const v =
+      duplicateRows && r % 7 === 0 && r > 0
+        ? m.slice((r - 1) * d, r * d)
+        : normalized(Array.from({ length: d }, rand))!;
+    m.set(v, r * d);
+  }
+  const adapter = await navigator.gpu.requestAdapter();
+  const device = await adapter!.requestDevice();
+  const g = new GpuMatrix(device, d, 64);
+  // Uneven batches so the buffer grows several times.
+  for (let at = 0; at < n; at += 300) g.writeRows(at, m.subarray(at * d, Math.min(n, at + 300) * d));
+  const results = [];
+  for (let q = 0; q < 3; q++) {
+    const query = normalized(Array.from({ length: d }, rand))!;
+    const gpu = await g.search(query, n, k);
+    const cpu = cpuTopK(m, n, d, query, k);
+    results.push({ gpu, cpu });
+  }
+  g.destroy();
+  device.destroy();
+  return results;
+}
 
 let rt: Runtime | undefined;
 let progress: LoadProgress[] = [];
@@ -29,6 +64,7 @@ async function codeOf(f: () => Promise<unknown>): Promise<string> {
 
 const api = {
   ref,
+  gpuVsCpuTopK,
   codeOf,
   async create(backend: BackendChoice = 'wasm') {
     rt?.dispose();
