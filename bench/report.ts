@@ -21,8 +21,9 @@ export function markdownReport(results: RowResult[], heading: string): string {
     heading,
     '',
     'Median ms per run (p90), outputs read back. Ratios: how many times faster ours is (other ÷ ours).',
+    'Dispatches: our GPU dispatches per run / nodes in the ONNX graph (what an unfused runtime launches; ORT fuses some).',
     '',
-    '| row | ours (webgpu) | ORT webgpu | ORT wasm | transformers.js | ours vs ORT webgpu | ours vs ORT wasm | ours vs transformers.js | dispatches ours / ORT nodes |',
+    '| row | ours (webgpu) | ORT webgpu | ORT wasm | transformers.js | ours vs ORT webgpu | ours vs ORT wasm | ours vs transformers.js | dispatches ours / ONNX nodes |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const id of ids) {

@@ -9,7 +9,8 @@ export interface DevServer {
 export async function startDevServer(): Promise<DevServer> {
   const server: ViteDevServer = await createServer({
     configFile: 'vite.config.ts',
-    server: { port: 0, host: '127.0.0.1' },
+    // No HMR and no file watching: a test or benchmark page must never be reloaded under it.
+    server: { port: 0, host: '127.0.0.1', hmr: false, watch: null },
     logLevel: 'warn',
   });
   await server.listen();
