@@ -84,7 +84,9 @@ async function benchBackend(
     const stats = session.lastRunStats();
     // ORT does not report its kernel launches; its graph's node count (before ORT's own fusions) stands in.
     const dispatches =
-      engine === 'webgpu' ? stats?.dispatches : onnx.ModelProto.decode(bytes).graph?.node.length;
+      engine === 'webgpu'
+        ? stats?.dispatches
+        : (onnx.ModelProto.decode(bytes).graph?.node?.length ?? undefined);
     return { warmupMs, times, last, dispatches, bytesRead: stats?.bytesRead };
   } finally {
     await session.release();
