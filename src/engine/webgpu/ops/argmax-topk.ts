@@ -1,17 +1,72 @@
-import { WebvlError } from '../../../errors';
+// Per-row ArgMax and TopK over the last axis (shaders/argmax-topk.wgsl).
+import argmaxTopkWgsl from '../../../../shaders/argmax-topk.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
+import {
+  elementCount,
+  expectDims,
+  expectFloat32,
+  grid1d,
+  invalid,
+  specialize,
+  UniformWriter,
+} from './common';
 import type { TopKParams } from './types';
 
-export function argmax(_ctx: KernelContext, _x: GpuView, _out: GpuView): void {
-  throw new WebvlError('INTERNAL', 'kernel not implemented yet');
+function recordTopK(
+  ctx: KernelContext,
+  label: string,
+  x: GpuView,
+  values: GpuView,
+  indices: GpuView,
+  k: number,
+  largest: boolean,
+): void {
+  const len = x.dims[x.dims.length - 1];
+  const rows = elementCount(x.dims) / Math.max(len, 1);
+  if (rows === 0 || k === 0) return;
+  ctx.record({
+    label,
+    wgsl: specialize(argmaxTopkWgsl, { BETTER: largest ? 'v > w' : 'v < w' }),
+    cacheKey: `topk|${largest}`,
+    workgroups: grid1d(rows),
+    bindings: [x, values, indices],
+    uniforms: new UniformWriter().u32s([rows, len, k]).finish(),
+  });
+}
+
+function checkRows(op: string, x: GpuView): void {
+  expectFloat32(`${op} input`, x);
+  if (x.dims.length === 0) invalid(`${op}: input must have at least one axis`);
+  if (x.dims[x.dims.length - 1] === 0) invalid(`${op}: empty last axis`);
+}
+
+export function argmax(ctx: KernelContext, x: GpuView, out: GpuView): void {
+  checkRows('ArgMax', x);
+  if (out.dtype === 'float32' || out.dtype === 'float16')
+    invalid(`ArgMax writes integers, output is ${out.dtype}`);
+  expectDims('ArgMax output', out, x.dims.slice(0, -1));
+  // The kernel always writes values too; ArgMax parks them in scratch.
+  const values = ctx.scratch('float32', x.dims.slice(0, -1));
+  recordTopK(ctx, 'ArgMax', x, values, out, 1, true);
 }
 
 export function topk(
-  _ctx: KernelContext,
-  _x: GpuView,
-  _values: GpuView,
-  _indices: GpuView,
-  _params: TopKParams,
+  ctx: KernelContext,
+  x: GpuView,
+  values: GpuView,
+  indices: GpuView,
+  params: TopKParams,
 ): void {
-  throw new WebvlError('INTERNAL', 'kernel not implemented yet');
+  checkRows('TopK', x);
+  const len = x.dims[x.dims.length - 1];
+  if (!Number.isInteger(params.k) || params.k < 0 || params.k > len) {
+    invalid(`TopK: k=${params.k} must be an integer in [0, ${len}]`);
+  }
+  const outDims = [...x.dims.slice(0, -1), params.k];
+  expectFloat32('TopK values', values);
+  expectDims('TopK values', values, outDims);
+  expectDims('TopK indices', indices, outDims);
+  if (indices.dtype === 'float32' || indices.dtype === 'float16')
+    invalid('TopK indices must be an integer view');
+  recordTopK(ctx, 'TopK', x, values, indices, params.k, params.largest ?? true);
 }

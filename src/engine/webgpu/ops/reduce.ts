@@ -1,7 +1,117 @@
-import { WebvlError } from '../../../errors';
+// ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over any axes (shaders/reduce.wgsl).
+import reduceWgsl from '../../../../shaders/reduce.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
-import type { ReduceParams } from './types';
+import {
+  contiguousStrides,
+  expectDims,
+  expectFloat32,
+  grid1d,
+  invalid,
+  specialize,
+  UniformWriter,
+} from './common';
+import type { ReduceOp, ReduceParams } from './types';
 
-export function reduce(_ctx: KernelContext, _x: GpuView, _out: GpuView, _params: ReduceParams): void {
-  throw new WebvlError('INTERNAL', 'kernel not implemented yet');
+interface ReduceSpec {
+  init: string;
+  pre: string;
+  combine: string;
+  final: string;
+}
+
+const SPECS: Record<Exclude<ReduceOp, 'LogSumExp'>, ReduceSpec> = {
+  Sum: { init: '0.0', pre: 'x[idx]', combine: 'a + b', final: 'total' },
+  Mean: { init: '0.0', pre: 'x[idx]', combine: 'a + b', final: 'total / n' },
+  Max: { init: '-3.402823e38', pre: 'x[idx]', combine: 'max(a, b)', final: 'total' },
+  Min: { init: '3.402823e38', pre: 'x[idx]', combine: 'min(a, b)', final: 'total' },
+  Prod: { init: '1.0', pre: 'x[idx]', combine: 'a * b', final: 'total' },
+  L1: { init: '0.0', pre: 'abs(x[idx])', combine: 'a + b', final: 'total' },
+  L2: { init: '0.0', pre: 'x[idx] * x[idx]', combine: 'a + b', final: 'sqrt(total)' },
+  SumSquare: { init: '0.0', pre: 'x[idx] * x[idx]', combine: 'a + b', final: 'total' },
+};
+
+/** Output dims of a reduction (ONNX: no axes = all axes). */
+export function reducedDims(dims: readonly number[], params: ReduceParams): number[] {
+  const axes = normalizedAxes(dims.length, params.axes);
+  const keep = params.keepdims ?? true;
+  const out: number[] = [];
+  dims.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keep) out.push(1);
+  });
+  return out;
+}
+
+function normalizedAxes(rank: number, axes?: readonly number[]): number[] {
+  if (!axes || axes.length === 0) return Array.from({ length: rank }, (_, i) => i);
+  const out = axes.map((a) => (a < 0 ? a + rank : a));
+  if (out.some((a) => a < 0 || a >= rank)) invalid(`Reduce: axes [${axes}] out of range for rank ${rank}`);
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+export function reduce(ctx: KernelContext, x: GpuView, out: GpuView, params: ReduceParams): void {
+  expectFloat32(`Reduce${params.op} input`, x);
+  expectFloat32(`Reduce${params.op} output`, out);
+  if (x.dims.length > 8) invalid(`Reduce: rank ${x.dims.length} exceeds 8`);
+  expectDims(`Reduce${params.op} output`, out, reducedDims(x.dims, params));
+  const axes = normalizedAxes(x.dims.length, params.axes);
+  const strides = contiguousStrides(x.dims);
+  const kept = x.dims.map((_, i) => i).filter((i) => !axes.includes(i));
+  const keptDims = kept.map((i) => x.dims[i]);
+  const redDims = axes.map((i) => x.dims[i]);
+  const outputs = keptDims.reduce((a, b) => a * b, 1);
+  const reduced = redDims.reduce((a, b) => a * b, 1);
+  if (outputs === 0) return;
+  const uniforms = new UniformWriter()
+    .u32s([outputs, reduced, kept.length, axes.length])
+    .u32Array(keptDims, 2)
+    .u32Array(
+      kept.map((i) => strides[i]),
+      2,
+    )
+    .u32Array(redDims, 2)
+    .u32Array(
+      axes.map((i) => strides[i]),
+      2,
+    )
+    .finish();
+  const record = (spec: ReduceSpec, input: GpuView, output: GpuView, label: string) =>
+    ctx.record({
+      label,
+      wgsl: specialize(reduceWgsl, {
+        INIT: spec.init,
+        PRE: spec.pre,
+        COMBINE: spec.combine,
+        FINAL: spec.final,
+      }),
+      cacheKey: `reduce|${spec.init}|${spec.pre}|${spec.combine}|${spec.final}`,
+      workgroups: grid1d(outputs),
+      bindings: [input, output],
+      uniforms,
+    });
+  if (params.op !== 'LogSumExp') {
+    record(SPECS[params.op], x, out, `Reduce${params.op}`);
+    return;
+  }
+  // LogSumExp = max + log Σ exp(x − max): a max pass into `out`, then a pass that reads it back per output.
+  // The second pass binds `out` read-only through a scratch copy, so it never aliases its own output.
+  const maxes = ctx.scratch('float32', out.dims);
+  record(SPECS.Max, x, maxes, 'ReduceLogSumExp(max)');
+  const lse = specialize(reduceWgsl, {
+    INIT: '0.0',
+    PRE: 'exp(x[idx] - m[o])',
+    COMBINE: 'a + b',
+    FINAL: 'm[o] + log(total)',
+  }).replace(
+    '@group(0) @binding(2) var<uniform> u: Params;',
+    '@group(0) @binding(3) var<uniform> u: Params;\n@group(0) @binding(2) var<storage, read> m: array<f32>;',
+  );
+  ctx.record({
+    label: 'ReduceLogSumExp',
+    wgsl: lse,
+    cacheKey: 'reduce|logsumexp',
+    workgroups: grid1d(outputs),
+    bindings: [x, out, maxes],
+    uniforms,
+  });
 }

@@ -1,6 +1,25 @@
-import { WebvlError } from '../../../errors';
+// Softmax along any axis (shaders/softmax.wgsl).
+import softmaxWgsl from '../../../../shaders/softmax.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
+import { elementCount, expectDims, expectFloat32, grid1d, invalid, UniformWriter } from './common';
 
-export function softmax(_ctx: KernelContext, _x: GpuView, _out: GpuView, _axis = -1): void {
-  throw new WebvlError('INTERNAL', 'kernel not implemented yet');
+export function softmax(ctx: KernelContext, x: GpuView, out: GpuView, axis = -1): void {
+  expectFloat32('Softmax input', x);
+  expectFloat32('Softmax output', out);
+  expectDims('Softmax output', out, x.dims);
+  const rank = x.dims.length;
+  const ax = axis < 0 ? axis + rank : axis;
+  if (ax < 0 || ax >= rank) invalid(`Softmax: axis ${axis} out of range for rank ${rank}`);
+  const axisLen = x.dims[ax];
+  const inner = elementCount(x.dims.slice(ax + 1));
+  const rows = elementCount(x.dims) / Math.max(axisLen, 1);
+  if (rows === 0 || axisLen === 0) return;
+  ctx.record({
+    label: 'Softmax',
+    wgsl: softmaxWgsl,
+    cacheKey: 'softmax',
+    workgroups: grid1d(rows),
+    bindings: [x, out],
+    uniforms: new UniformWriter().u32s([rows, axisLen, inner]).finish(),
+  });
 }

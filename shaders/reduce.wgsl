@@ -1,0 +1,72 @@
+// Reductions over any set of axes. One workgroup per output element; its threads stride over the reduced
+// elements. Kept and reduced coordinates are decoded from per-group dims/strides (uniforms), so any axes work
+// without a transpose. The placeholders INIT, PRE (maps each element), COMBINE (of `a` and `b`) and FINAL (of
+// `total` and the count `n`) specialize the op.
+const WG: u32 = 64u;
+
+struct Params {
+  outputs: u32,
+  reduced: u32,
+  kept_rank: u32,
+  red_rank: u32,
+  kept_dims: array<vec4<u32>, 2>,
+  kept_strides: array<vec4<u32>, 2>,
+  red_dims: array<vec4<u32>, 2>,
+  red_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<uniform> u: Params;
+
+var<workgroup> scratch: array<f32, WG>;
+
+fn combine(a: f32, b: f32) -> f32 {
+  return {{COMBINE}};
+}
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) groups: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let o = wid.y * groups.x + wid.x;
+  if (o >= u.outputs) {
+    return;
+  }
+  var rem = o;
+  var base = 0u;
+  for (var k = 0u; k < u.kept_rank; k++) {
+    let d = u.kept_rank - 1u - k;
+    let dim = u.kept_dims[d / 4u][d % 4u];
+    base += (rem % dim) * u.kept_strides[d / 4u][d % 4u];
+    rem /= dim;
+  }
+  var acc: f32 = {{INIT}};
+  for (var r = lid; r < u.reduced; r += WG) {
+    var rr = r;
+    var idx = base;
+    for (var k = 0u; k < u.red_rank; k++) {
+      let d = u.red_rank - 1u - k;
+      let dim = u.red_dims[d / 4u][d % 4u];
+      idx += (rr % dim) * u.red_strides[d / 4u][d % 4u];
+      rr /= dim;
+    }
+    let v = {{PRE}};
+    acc = combine(acc, v);
+  }
+  scratch[lid] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      scratch[lid] = combine(scratch[lid], scratch[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let total = scratch[0];
+    let n = f32(u.reduced);
+    y[o] = {{FINAL}};
+  }
+}

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { argmaxCpu, topkCpu } from '../../src/engine/webgpu/cpu/argmax-topk';
+import { reduceCpu } from '../../src/engine/webgpu/cpu/reduce';
+import { softmaxCpu } from '../../src/engine/webgpu/cpu/softmax';
+import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
+import { argmax, reduce, softmax, topk } from '../../src/engine/webgpu/ops';
+import { reducedDims } from '../../src/engine/webgpu/ops/reduce';
+import type { ReduceOp } from '../../src/engine/webgpu/ops/types';
+import { WebvlError } from '../../src/errors';
+import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
+
+let gpu: TestGpu;
+beforeAll(async () => {
+  gpu = await TestGpu.create();
+});
+afterAll(() => gpu?.device.destroy());
+
+describe('CPU twins against hand-computed values', () => {
+  it('softmax of [0, ln 2, ln 3] is [1/6, 2/6, 3/6], on either axis', () => {
+    const s = softmaxCpu(cpuTensor([3], [0, Math.LN2, Math.log(3)]));
+    expect(Array.from(s.data).map((v) => v * 6)).toEqual([1, 2, 3].map((v) => expect.closeTo(v, 12)));
+    const t = softmaxCpu(cpuTensor([2, 1], [0, 0]), 0);
+    expect(Array.from(t.data)).toEqual([0.5, 0.5]);
+  });
+  it('reductions', () => {
+    const x = cpuTensor([2, 3], [1, 2, 3, 4, 5, 6]);
+    expect(Array.from(reduceCpu(x, 'Sum', [1]).data)).toEqual([6, 15]);
+    expect(Array.from(reduceCpu(x, 'Mean', [0]).data)).toEqual([2.5, 3.5, 4.5]);
+    expect(Array.from(reduceCpu(x, 'Prod').data)).toEqual([720]);
+    expect(reduceCpu(x, 'Max', [1], false).dims).toEqual([2]);
+    expect(reduceCpu(x, 'L2', [1]).data[0]).toBeCloseTo(Math.sqrt(14), 12);
+  });
+  it('topk and argmax break ties toward the lower index', () => {
+    const x = cpuTensor([2, 4], [1, 3, 3, 0, -1, -5, -1, 2]);
+    expect(Array.from(topkCpu(x, 2).indices.data)).toEqual([1, 2, 3, 0]);
+    expect(Array.from(topkCpu(x, 2, false).values.data)).toEqual([0, 1, -5, -1]);
+    expect(Array.from(argmaxCpu(x).data)).toEqual([1, 3]);
+  });
+});
+
+describe('softmax kernel vs CPU twin', () => {
+  it.each([
+    { dims: [3, 7], axis: -1 },
+    { dims: [2, 4, 257], axis: 2 },
+    { dims: [2, 5, 3], axis: 1 },
+    { dims: [6, 2, 2], axis: 0 },
+    { dims: [1, 1, 50, 50], axis: 3 },
+  ])('$dims axis $axis', async ({ dims, axis }) => {
+    const n = dims.reduce((a, b) => a * b, 1);
+    const x = randomArray(n, rng(n), -8, 8);
+    // A -10000 additive mask on some entries, as exported attention masks use.
+    for (let i = 0; i < n; i += 5) x[i] -= 10000;
+    const out = gpu.empty('float32', dims);
+    softmax(gpu, gpu.upload('float32', dims, x), out, axis);
+    expect(maxError(await gpu.read(out), softmaxCpu(cpuTensor(dims, x), axis).data)).toBeLessThan(1e-6);
+    gpu.release();
+  });
+});
+
+describe('reduce kernel vs CPU twin', () => {
+  const ops: ReduceOp[] = ['Sum', 'Mean', 'Max', 'Min', 'Prod', 'L1', 'L2', 'SumSquare', 'LogSumExp'];
+  const cases: { dims: number[]; axes?: number[]; keepdims?: boolean }[] = [
+    { dims: [3, 70], axes: [-1] },
+    { dims: [4, 5, 6], axes: [0, 2], keepdims: false },
+    { dims: [2, 3, 4], axes: [1] },
+    { dims: [5, 7] },
+  ];
+  it.each(ops)('%s', async (op) => {
+    const rand = rng(op.length * 13);
+    for (const { dims, axes, keepdims } of cases) {
+      const n = dims.reduce((a, b) => a * b, 1);
+      // Prod over many elements must stay finite: values near ±1.
+      const x = op === 'Prod' ? randomArray(n, rand, 0.9, 1.1) : randomArray(n, rand, -2, 2);
+      const want = reduceCpu(cpuTensor(dims, x), op, axes, keepdims);
+      expect(reducedDims(dims, { op, axes, keepdims })).toEqual(want.dims);
+      const out = gpu.empty('float32', want.dims);
+      reduce(gpu, gpu.upload('float32', dims, x), out, { op, axes, keepdims });
+      expect(maxError(await gpu.read(out), want.data)).toBeLessThan(1e-5);
+      gpu.release();
+    }
+  });
+
+  it('rejects a wrongly shaped output', () => {
+    const x = gpu.upload('float32', [2, 3], [1, 2, 3, 4, 5, 6]);
+    expect(() => reduce(gpu, x, gpu.empty('float32', [2]), { op: 'Sum', axes: [1] })).toThrow(WebvlError);
+    gpu.release();
+  });
+});
+
+describe('argmax/topk kernels vs CPU twin', () => {
+  it('argmax over rows with ties and odd lengths', async () => {
+    const rand = rng(77);
+    for (const dims of [
+      [5, 1],
+      [3, 1000],
+      [2, 3, 257],
+    ]) {
+      const n = dims.reduce((a, b) => a * b, 1);
+      // Coarse values so ties happen.
+      const x = Float32Array.from(randomArray(n, rand, 0, 20), Math.floor);
+      const want = argmaxCpu(cpuTensor(dims, x));
+      const out = gpu.empty('int64', want.dims);
+      argmax(gpu, gpu.upload('float32', dims, x), out);
+      expect(Array.from(await gpu.read(out))).toEqual(Array.from(want.data));
+      gpu.release();
+    }
+  });
+
+  it.each([
+    { dims: [4, 10], k: 3, largest: true },
+    { dims: [3, 1000], k: 10, largest: true },
+    { dims: [2, 257], k: 257, largest: false },
+    { dims: [1, 5000], k: 5, largest: true },
+  ])('topk $dims k=$k largest=$largest', async ({ dims, k, largest }) => {
+    const n = dims.reduce((a, b) => a * b, 1);
+    const x = Float32Array.from(randomArray(n, rng(n + k), -50, 50), (v) => Math.round(v * 4) / 4);
+    const want = topkCpu(cpuTensor(dims, x), k, largest);
+    const values = gpu.empty('float32', want.values.dims);
+    const indices = gpu.empty('int32', want.indices.dims);
+    topk(gpu, gpu.upload('float32', dims, x), values, indices, { k, largest });
+    expect(Array.from(await gpu.read(indices))).toEqual(Array.from(want.indices.data));
+    expect(Array.from(await gpu.read(values))).toEqual(Array.from(want.values.data));
+    gpu.release();
+  });
+});
