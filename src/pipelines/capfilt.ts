@@ -39,19 +39,33 @@ export async function capfilt(
     try {
       const cap = await captionGreedy(model, enc.tokens, { signal }, watch);
       const given = texts?.[i];
-      const candidates = given ? [cap.text, given] : [cap.text];
-      const probs = await itmProbabilities(
-        model,
-        enc.tokens,
-        candidates.map(() => 0),
-        candidates,
-        watch,
-      );
+      // A captioner that stops at once gives an empty caption: nothing to score, so the filter drops it.
+      const candidates = [cap.text, given ?? ''].filter((t) => t.trim() !== '');
+      const probs = candidates.length
+        ? await itmProbabilities(
+            model,
+            enc.tokens,
+            candidates.map(() => 0),
+            candidates,
+            watch,
+          )
+        : [];
+      const scoreOf = (t: string | undefined) => {
+        const at = t === undefined || t.trim() === '' ? -1 : candidates.indexOf(t);
+        return at < 0 ? 0 : probs[at];
+      };
+      const captionScore = scoreOf(cap.text);
       out.push({
         caption: cap.text,
-        captionScore: probs[0],
-        captionKept: probs[0] >= threshold,
-        ...(given ? { text: given, textScore: probs[1], textKept: probs[1] >= threshold } : {}),
+        captionScore,
+        captionKept: cap.text.trim() !== '' && captionScore >= threshold,
+        ...(given === undefined
+          ? {}
+          : {
+              text: given,
+              textScore: scoreOf(given),
+              textKept: given.trim() !== '' && scoreOf(given) >= threshold,
+            }),
       });
     } finally {
       disposeTensor(enc.tokens);
