@@ -2,7 +2,7 @@
 // written by scripts/make_fixtures.py and against onnxruntime-web (wasm).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type BrowserSession, launch, openPage } from './browser';
-import type { FixtureResult } from './pages/engine';
+import type { FixtureResult, ModelResult } from './pages/engine';
 
 let browser: BrowserSession;
 
@@ -68,4 +68,50 @@ describe('our WebGPU engine on the fixtures', () => {
     expect(r.plan?.opCounts.Conv).toBe(1);
     expect(r.plan?.passes.gelu).toBe(1);
   });
+});
+
+const past = (len: number) =>
+  Object.fromEntries(
+    [0, 1, 2].flatMap((l) => [
+      [`past_key_values.${l}.key`, [2, 4, len, 32]],
+      [`past_key_values.${l}.value`, [2, 4, len, 32]],
+    ]),
+  ) as Record<string, number[]>;
+
+const MODELS: [string, Record<string, number[]>, number][] = [
+  ['clip-tiny/onnx/vision_model.onnx', { pixel_values: [2, 3, 64, 64] }, 4],
+  ['clip-tiny/onnx/text_model.onnx', { input_ids: [2, 9], attention_mask: [2, 9] }, 3],
+  ['blip-tiny/onnx/vision_model.onnx', { pixel_values: [2, 3, 64, 64] }, 4],
+  ['blip-tiny/onnx/text_model.onnx', { input_ids: [2, 9], attention_mask: [2, 9] }, 3],
+  [
+    'blip-tiny/onnx/itm_model.onnx',
+    { input_ids: [2, 9], attention_mask: [2, 9], encoder_hidden_states: [2, 65, 128] },
+    7,
+  ],
+  ['blip-tiny/onnx/decoder_model.onnx', { input_ids: [2, 5], encoder_hidden_states: [2, 65, 128] }, 6],
+  [
+    'blip-tiny/onnx/decoder_with_past_model.onnx',
+    { input_ids: [2, 1], encoder_hidden_states: [2, 65, 128], ...past(5) },
+    6,
+  ],
+];
+
+describe('our WebGPU engine on the exported models vs ORT wasm', () => {
+  for (const [path, dims, attentions] of MODELS) {
+    it(`${path}: every output within 1e-4 of ORT wasm, ${attentions} fused attention nodes`, async () => {
+      const r: ModelResult = await browser.page.evaluate(([p, d]) => window.webvlEngine.runModel(p, d), [
+        path,
+        dims,
+      ] as const);
+      console.log(
+        `${path}: dispatches ${r.dispatches}, ours ${r.msOursWarm.toFixed(1)} ms, ORT wasm ${r.msOrt.toFixed(1)} ms, ` +
+          `${JSON.stringify(r.outputs)}`,
+      );
+      for (const [output, d] of Object.entries(r.outputs)) {
+        expect(d.relToMax, `${output} vs ORT wasm`).toBeLessThanOrEqual(1e-4);
+      }
+      expect(r.plan?.opCounts['webvl:Attention']).toBe(attentions);
+      expect(r.plan?.opCounts.Softmax).toBeUndefined();
+    });
+  }
 });

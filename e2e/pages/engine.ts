@@ -1,7 +1,7 @@
 // Engine test page: runs ONNX graphs through our WebGPU engine and through onnxruntime-web (wasm), and
 // compares both with the fixture's NumPy reference. Exposed to Playwright as window.webvlEngine.
 import { OrtBackend } from '../../src/engine/ort/ort-backend';
-import { type HostTensor, type Tensor, toHost } from '../../src/engine/tensor';
+import { type HostTensor, hostTensor, type Tensor, toHost } from '../../src/engine/tensor';
 import { WebGpuBackend } from '../../src/engine/webgpu/backend';
 import type { PlanDescription } from '../../src/engine/webgpu/session';
 import { loadFixture } from './fixtures';
@@ -86,6 +86,69 @@ async function runFixture(name: string): Promise<FixtureResult> {
   };
 }
 
+function rand(n: number, seed: number): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return (s / 2147483648) * 2 - 1;
+  });
+}
+
+export interface ModelResult {
+  /** Per output: ours vs ORT wasm. */
+  outputs: Record<string, Diff>;
+  dispatches: number | undefined;
+  plan: PlanDescription | undefined;
+  msOursWarm: number;
+  msOrt: number;
+}
+
+/**
+ * Runs one exported model (under /models/) through our engine and ORT wasm on deterministic inputs: token ids
+ * in [1, 20), attention masks with the last two positions of the last row padded, floats in [-1, 1).
+ */
+async function runModel(path: string, dims: Record<string, number[]>): Promise<ModelResult> {
+  const bytes = new Uint8Array(await (await fetch(`/models/${path}`)).arrayBuffer());
+  const session = await ours.load(bytes, { label: path });
+  const feeds: Record<string, HostTensor> = {};
+  session.inputNames.forEach((name, k) => {
+    const d = dims[name];
+    if (!d) throw new Error(`no dims given for input ${name}`);
+    const n = d.reduce((a, b) => a * b, 1);
+    if (name === 'attention_mask') {
+      feeds[name] = hostTensor(
+        'int64',
+        d,
+        Array.from({ length: n }, (_, i) => (i >= n - 2 ? 0 : 1)),
+      );
+    } else if (/ids/.test(name)) {
+      feeds[name] = hostTensor(
+        'int64',
+        d,
+        Array.from({ length: n }, (_, i) => 1 + ((i * 7 + 3) % 19)),
+      );
+    } else {
+      feeds[name] = hostTensor('float32', d, rand(n, 11 + k));
+    }
+  });
+  const mine = await hostAll(await session.run(feeds));
+  const dispatches = session.lastRunStats()?.dispatches;
+  const plan = session.describePlan();
+  let t0 = performance.now();
+  await session.run(feeds);
+  const msOursWarm = performance.now() - t0;
+  await session.release();
+  const ortSession = await new OrtBackend('wasm').load(bytes, { label: path });
+  await ortSession.run(feeds);
+  t0 = performance.now();
+  const theirs = await hostAll(await ortSession.run(feeds));
+  const msOrt = performance.now() - t0;
+  await ortSession.release();
+  const outputs: Record<string, Diff> = {};
+  for (const [k, v] of Object.entries(theirs)) outputs[k] = diff(mine[k], v);
+  return { outputs, dispatches, plan, msOursWarm, msOrt };
+}
+
 /** Loads a model our engine must refuse, and reports the error code and the ops it names. */
 async function loadError(name: string): Promise<{ code: string; ops: unknown } | null> {
   const fx = await loadFixture(name);
@@ -98,7 +161,7 @@ async function loadError(name: string): Promise<{ code: string; ops: unknown } |
   }
 }
 
-const api = { runFixture, loadError };
+const api = { runFixture, runModel, loadError };
 
 declare global {
   interface Window {

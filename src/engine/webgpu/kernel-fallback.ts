@@ -9,6 +9,7 @@ import { conv2dCore } from './ops/conv2d-core';
 import { gatherCore } from './ops/gather-core';
 import { layerNormCore } from './ops/layer-norm-core';
 import { matmulCore } from './ops/matmul-core';
+import { reduceCore } from './ops/reduce-core';
 
 /** Which implementation each kernel name ended up using (for describePlan and tests). */
 export const kernelSource = new Map<string, 'library' | 'core'>();
@@ -40,18 +41,6 @@ export const layerNorm = withFallback('layerNorm', ops.layerNorm, layerNormCore)
 export const attention = withFallback('attention', ops.attention, attentionCore);
 export const conv2d = withFallback('conv2d', ops.conv2d, conv2dCore);
 export const gather = withFallback('gather', ops.gather, gatherCore);
-export const {
-  argmax,
-  binary,
-  cast,
-  concat,
-  expand,
-  gelu,
-  reduce,
-  slice,
-  softmax,
-  topk,
-  transpose,
-  unary,
-  where,
-} = ops;
+export const reduce = withFallback('reduce', ops.reduce, reduceCore);
+export const { argmax, binary, cast, concat, expand, gelu, slice, softmax, topk, transpose, unary, where } =
+  ops;

@@ -7,7 +7,7 @@ import { toValues } from './const-eval';
 import { BUFFER_COPY_DST, BUFFER_COPY_SRC, BUFFER_STORAGE, BUFFER_UNIFORM } from './gpu-flags';
 import { type Node, opKey, topologicalOrder } from './ir';
 import type { GpuView, KernelContext, KernelFeatures, ProgramSpec } from './kernel-context';
-import { FOLD_ONLY_OPS, lowering, VIEW_OPS } from './lowering';
+import { FOLD_ONLY_OPS, type LowerArgs, lowering, VIEW_OPS } from './lowering';
 import type { Specialized } from './optimize';
 import type { PipelineCache } from './pipeline-cache';
 
@@ -245,7 +245,7 @@ export class Plan {
         });
         const inputs = node.inputs.map((name) => (name ? view(slots.get(name) as ValueSlot) : null));
         const fn = lowering(node);
-        fn?.({
+        const args: LowerArgs = {
           ctx,
           node,
           inputs,
@@ -255,7 +255,15 @@ export class Plan {
             const t = node.inputs[i] ? graph.initializers.get(node.inputs[i]) : undefined;
             return t && toValues(t);
           },
-        });
+        };
+        try {
+          fn?.(args);
+        } catch (e) {
+          // Say which node failed: kernel errors only know their own views.
+          if (e instanceof WebvlError)
+            throw new WebvlError(e.code, `${opKey(node)} node '${node.name}': ${e.message}`, e.details);
+          throw e;
+        }
       }
       this.steps.push({ op: opKey(node), name: node.name, dispatches: programs.length - before });
       // Storage whose last reader was this node is free for the next nodes' outputs.
