@@ -1,0 +1,205 @@
+// Evaluation page: measures a model through the public runtime API (what users get), on a split written by
+// models/train/gen.py or scripts/make_eval_split.py (PNG files + captions.jsonl).
+
+import type { BackendChoice } from '../src/api/types';
+import { createRuntime, type Runtime } from '../src/index';
+import { bleu4, ciderD, recallAtK, topK } from './metrics';
+
+interface SceneObject {
+  colour: string;
+  shape: string;
+  size: string;
+}
+export interface SceneRecord {
+  file: string;
+  caption: string;
+  objects: SceneObject[];
+  negatives?: Partial<Record<'colour' | 'shape' | 'relation', string>>;
+}
+
+const SIZES = ['small', 'large'];
+const RERANK_K = 16;
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+async function embedTexts(rt: Runtime, texts: readonly string[]): Promise<Map<string, Float32Array>> {
+  const unique = [...new Set(texts)];
+  const out = new Map<string, Float32Array>();
+  for (let i = 0; i < unique.length; i += 64) {
+    const chunk = unique.slice(i, i + 64);
+    (await rt.embedText(chunk)).forEach((e, j) => out.set(chunk[j], e));
+  }
+  return out;
+}
+
+/** p(match) for each (image, text) pair, one match() call per image (its tokens are encoded once). */
+async function itmScores(
+  rt: Runtime,
+  images: Blob[],
+  pairs: [number, string][],
+): Promise<Map<string, number>> {
+  const byImage = new Map<number, Set<string>>();
+  for (const [i, t] of pairs) (byImage.get(i) ?? byImage.set(i, new Set()).get(i)!).add(t);
+  const out = new Map<string, number>();
+  for (const [i, texts] of byImage) {
+    const list = [...texts];
+    (await rt.match(images[i], list)).forEach((m, j) => out.set(`${i}\u0000${list[j]}`, m.probability));
+  }
+  return out;
+}
+
+export interface EvalOptions {
+  model: string;
+  data: string;
+  backend: BackendChoice;
+  limit?: number;
+  captions?: boolean;
+}
+
+async function evaluate(opts: EvalOptions) {
+  const t0 = performance.now();
+  const records = (await (await fetch(`${opts.data}/captions.jsonl`)).text())
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as SceneRecord)
+    .slice(0, opts.limit);
+  const images = await Promise.all(records.map(async (r) => (await fetch(`${opts.data}/${r.file}`)).blob()));
+  const rt = await createRuntime({ backend: opts.backend });
+  const loaded = await rt.load(opts.model);
+  const info = await rt.info();
+  const isBlip = loaded.kind === 'blip';
+  const caps = records.map((r) => r.caption);
+
+  const ie: Float32Array[] = [];
+  for (const im of images) ie.push(await rt.embedImage(im));
+
+  // Zero-shot: single-object scenes against every "a {size} {colour} {shape}" prompt.
+  const colours = [...new Set(records.flatMap((r) => r.objects.map((o) => o.colour)))].sort();
+  const shapes = [...new Set(records.flatMap((r) => r.objects.map((o) => o.shape)))].sort();
+  const prompts = SIZES.flatMap((s) =>
+    colours.flatMap((c) => shapes.map((h) => ({ s, c, h, text: `a ${s} ${c} ${h}` }))),
+  );
+  const te = await embedTexts(rt, [
+    ...prompts.map((p) => p.text),
+    ...caps,
+    ...records.flatMap((r) => Object.values(r.negatives ?? {})),
+  ]);
+  const single = records.map((r, i) => [r, i] as const).filter(([r]) => r.objects.length === 1);
+  const zs = { colour: 0, shape: 0, size: 0, object: 0 };
+  for (const [r, i] of single) {
+    const p =
+      prompts[
+        topK(
+          prompts.map((q) => dot(ie[i], te.get(q.text)!)),
+          1,
+        )[0]
+      ];
+    const o = r.objects[0];
+    zs.colour += +(p.c === o.colour);
+    zs.shape += +(p.h === o.shape);
+    zs.size += +(p.s === o.size);
+    zs.object += +(p.s === o.size && p.c === o.colour && p.h === o.shape);
+  }
+  const zeroShot = {
+    n_images: single.length,
+    ...Object.fromEntries(Object.entries(zs).map(([k, v]) => [k, round(v / single.length)])),
+  };
+
+  // Retrieval: a hit is a retrieved caption / image whose caption text equals the query's.
+  const sim = ie.map((e) => caps.map((c) => dot(e, te.get(c)!)));
+  const relevant = (q: number, g: number) => caps[q] === caps[g];
+  const i2tOrder = sim.map((row) => topK(row, RERANK_K));
+  const t2iOrder = caps.map((_, t) =>
+    topK(
+      sim.map((row) => row[t]),
+      RERANK_K,
+    ),
+  );
+  const recalls = (i2t: number[][], t2i: number[][]) => ({
+    i2t: { 'R@1': round(recallAtK(i2t, relevant, 1)), 'R@5': round(recallAtK(i2t, relevant, 5)) },
+    t2i: { 'R@1': round(recallAtK(t2i, relevant, 1)), 'R@5': round(recallAtK(t2i, relevant, 5)) },
+  });
+  const retrieval: Record<string, unknown> = { n: caps.length, itc: recalls(i2tOrder, t2iOrder) };
+
+  // Hard negatives: the true caption against the same caption with one colour / shape / relation swapped.
+  const hard: Record<string, Record<string, number>> = {};
+  const kinds = ['colour', 'shape', 'relation'] as const;
+  const hnPairs: [number, string][] = [];
+  for (const kind of kinds) {
+    const idx = records.map((r, i) => [r.negatives?.[kind], i] as const).filter(([n]) => n !== undefined);
+    const wins = idx.filter(([neg, i]) => dot(ie[i], te.get(caps[i])!) > dot(ie[i], te.get(neg!)!)).length;
+    hard[kind] = { n: idx.length, itc: round(wins / Math.max(1, idx.length)) };
+    for (const [neg, i] of idx) hnPairs.push([i, caps[i]], [i, neg!]);
+  }
+
+  let captioning: Record<string, unknown> | undefined;
+  if (isBlip) {
+    const pairs: [number, string][] = [...hnPairs];
+    i2tOrder.forEach((row, i) => {
+      for (const g of row) pairs.push([i, caps[g]]);
+    });
+    t2iOrder.forEach((row, t) => {
+      for (const i of row) pairs.push([i, caps[t]]);
+    });
+    const itm = await itmScores(rt, images, pairs);
+    const p = (i: number, t: string) => itm.get(`${i}\u0000${t}`)!;
+    const stable = (xs: number[], score: (x: number) => number) =>
+      xs
+        .map((x, r) => [x, score(x), r] as const)
+        .sort((a, b) => b[1] - a[1] || a[2] - b[2])
+        .map(([x]) => x);
+    const i2tRerank = i2tOrder.map((row, i) => stable(row, (g) => p(i, caps[g])));
+    const t2iRerank = t2iOrder.map((row, t) => stable(row, (i) => p(i, caps[t])));
+    retrieval[`itc_top${RERANK_K}_itm_rerank`] = recalls(i2tRerank, t2iRerank);
+    for (const kind of kinds) {
+      const idx = records.map((r, i) => [r.negatives?.[kind], i] as const).filter(([n]) => n !== undefined);
+      hard[kind].itm = round(
+        idx.filter(([neg, i]) => p(i, caps[i]) > p(i, neg!)).length / Math.max(1, idx.length),
+      );
+    }
+    if (opts.captions !== false) {
+      captioning = {};
+      for (const [name, numBeams] of [
+        ['greedy', 1],
+        ['beam3', 3],
+      ] as const) {
+        const hyps: string[] = [];
+        for (const im of images) hyps.push((await rt.caption(im, { numBeams })).text);
+        captioning[name] = {
+          exact_match: round(hyps.filter((h, i) => h === caps[i]).length / hyps.length),
+          bleu4: round(bleu4(hyps, caps)),
+          cider_d: round(ciderD(hyps, caps)),
+          examples: hyps.slice(0, 8).map((h, i) => ({ ref: caps[i], hyp: h })),
+        };
+      }
+    }
+  }
+  rt.dispose();
+  return {
+    model: opts.model,
+    data: opts.data,
+    n: records.length,
+    backend: info.backend,
+    backendReason: info.backendReason,
+    seconds: round((performance.now() - t0) / 1000),
+    zero_shot: zeroShot,
+    retrieval,
+    hard_negatives: hard,
+    captioning,
+  };
+}
+
+const api = { evaluate };
+declare global {
+  interface Window {
+    webvlEval: typeof api;
+    webvlReady: boolean;
+  }
+}
+window.webvlEval = api;
+window.webvlReady = true;
