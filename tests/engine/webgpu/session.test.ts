@@ -99,4 +99,41 @@ describe('WebGpuSession', () => {
     (second.xb as WebGpuDeviceTensor).dispose();
     await session.release();
   });
+
+  it('reuses buffers across a long chain: 11 intermediates live in 2 buffers', async () => {
+    // y = Neg(Sigmoid(Neg(Sigmoid(…x)))) — 12 nodes, each value dead after the next node reads it.
+    const nodes: Node[] = [];
+    let prev = 'x';
+    for (let i = 0; i < 12; i++) {
+      const out = i === 11 ? 'y' : `t${i}`;
+      nodes.push(node(i % 2 === 0 ? 'Sigmoid' : 'Neg', [prev], [out]));
+      prev = out;
+    }
+    const g: Graph = {
+      nodes,
+      initializers: new Map(),
+      inputs: [{ name: 'x', dtype: 'float32', shape: [4096] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      valueInfo: new Map(),
+      opset: 17,
+    };
+    const pool = (await backend.engineDevice()).pool;
+    const session = await backend.loadGraph(g);
+    const before = pool.createdCount;
+    const x = Float32Array.from({ length: 4096 }, (_, i) => Math.cos(i) * 5);
+    const out = await session.run({ x: hostTensor('float32', [4096], x) });
+    // Input + output + two ping-pong temporaries at most (the pool may already hold some from earlier tests).
+    expect(pool.createdCount - before).toBeLessThanOrEqual(4);
+    expect(session.describePlan()?.dispatches).toBe(12);
+    const want = Array.from(x, (v) => {
+      let t = v;
+      for (let i = 0; i < 12; i++) t = i % 2 === 0 ? 1 / (1 + Math.exp(-t)) : -t;
+      return t;
+    });
+    const got = Array.from((out.y as HostTensor).data as Float32Array);
+    got.forEach((v, i) => {
+      expect(v).toBeCloseTo(want[i], 6);
+    });
+    await session.release();
+  });
 });

@@ -1,0 +1,92 @@
+// WebGpuBackend.load(): what it refuses, and with which typed error, before any GPU work.
+import * as protoModule from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { supportedOps, unsupportedOps, WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import { WebvlError } from '../../../src/errors';
+
+type OnnxNs = typeof protoModule.onnx;
+const onnx: OnnxNs =
+  (protoModule as unknown as { onnx?: OnnxNs }).onnx ??
+  (protoModule as unknown as { default: { onnx: OnnxNs } }).default.onnx;
+
+function model(ops: { opType: string; domain?: string }[]): Uint8Array {
+  const f32 = (name: string) => ({
+    name,
+    type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 4 }] } } },
+  });
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'g',
+        node: ops.map((o, i) => ({
+          opType: o.opType,
+          domain: o.domain ?? '',
+          name: `n${i}`,
+          input: [i === 0 ? 'x' : `v${i - 1}`],
+          output: [i === ops.length - 1 ? 'y' : `v${i}`],
+        })),
+        input: [f32('x')],
+        output: [f32('y')],
+      },
+    }),
+  ).finish();
+}
+
+async function loadError(bytes: Uint8Array): Promise<WebvlError> {
+  // No GPU is given: load() must reject before it ever asks for a device.
+  const backend = new WebGpuBackend({ gpu: undefined });
+  try {
+    await backend.load(bytes);
+  } catch (e) {
+    if (e instanceof WebvlError) return e;
+    throw e;
+  }
+  throw new Error('load() accepted the model');
+}
+
+describe('WebGpuBackend.load', () => {
+  it('rejects ops it cannot run with UNSUPPORTED_OP, naming them', async () => {
+    const e = await loadError(
+      model([{ opType: 'Relu' }, { opType: 'Einsum' }, { opType: 'Foo', domain: 'com.example' }]),
+    );
+    expect(e.code).toBe('UNSUPPORTED_OP');
+    expect(e.details?.ops).toEqual(['Einsum', 'com.example:Foo']);
+  });
+
+  it('rejects corrupt bytes with INVALID_MODEL', async () => {
+    const bytes = model([{ opType: 'Relu' }]);
+    expect((await loadError(bytes.subarray(0, bytes.length - 7))).code).toBe('INVALID_MODEL');
+  });
+
+  it('asks for a device only for models it can run (no WebGPU here → NO_WEBGPU)', async () => {
+    const g = globalThis as { navigator?: unknown };
+    const saved = g.navigator;
+    Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true });
+    try {
+      expect((await loadError(model([{ opType: 'Relu' }, { opType: 'Softmax' }]))).code).toBe('NO_WEBGPU');
+    } finally {
+      Object.defineProperty(globalThis, 'navigator', { value: saved, configurable: true });
+    }
+  });
+
+  it('claims the ONNX ops of the transformer models, and unsupportedOps agrees with supportedOps', () => {
+    const claimed = supportedOps();
+    for (const op of [
+      'MatMul',
+      'Gemm',
+      'Softmax',
+      'LayerNormalization',
+      'Gather',
+      'Conv',
+      'Erf',
+      'Reshape',
+      'Shape',
+    ]) {
+      expect(claimed).toContain(op);
+    }
+    expect(unsupportedOps(claimed.map((opType) => ({ opType, domain: '' })))).toEqual([]);
+    expect(unsupportedOps([{ opType: 'LSTM', domain: '' }])).toEqual(['LSTM']);
+  });
+});
