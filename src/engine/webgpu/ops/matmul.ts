@@ -1,16 +1,105 @@
-import { WebvlError } from '../../../errors';
+// Batched matmul / linear with bias and fused activation (shaders/matmul.wgsl).
+import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
+import matmulWgsl from '../../../../shaders/matmul.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
-import type { MatmulParams } from './types';
+import { broadcastDims, broadcastStrides, expectDims, expectFloat32, invalid, UniformWriter } from './common';
+import type { Activation, MatmulParams } from './types';
 
-export function matmul(
-  _ctx: KernelContext,
-  _a: GpuView,
-  _b: GpuView,
-  _bias: GpuView | null,
-  _out: GpuView,
-  _params: MatmulParams = {},
-): void {
-  throw new WebvlError('INTERNAL', 'kernel not implemented yet');
+const TILE = 32;
+const MAX_BATCH_RANK = 8;
+
+/** The `act` uniform of matmul.wgsl / conv2d.wgsl for each fused activation. */
+export const ACTIVATION_CODE: Record<Activation, number> = {
+  none: 0,
+  relu: 1,
+  'gelu-erf': 2,
+  'gelu-tanh': 3,
+  'quick-gelu': 4,
+};
+
+export interface MatmulGeometry {
+  m: number;
+  n: number;
+  k: number;
+  batchDims: number[];
+  outDims: number[];
+  aBatchStrides: number[];
+  bBatchStrides: number[];
 }
 
+/** Shapes of an ONNX MatMul (rank-1 operands promoted and their dim dropped again from the output). */
+export function matmulGeometry(
+  aDims: readonly number[],
+  bDims: readonly number[],
+  transposeB: boolean,
+): MatmulGeometry {
+  if (aDims.length === 0 || bDims.length === 0) invalid('MatMul: scalar operands are not allowed');
+  const a2 = aDims.length === 1 ? [1, aDims[0]] : [...aDims];
+  const b2 = bDims.length === 1 ? (transposeB ? [1, bDims[0]] : [bDims[0], 1]) : [...bDims];
+  const m = a2[a2.length - 2];
+  const k = a2[a2.length - 1];
+  const kb = transposeB ? b2[b2.length - 1] : b2[b2.length - 2];
+  const n = transposeB ? b2[b2.length - 2] : b2[b2.length - 1];
+  if (k !== kb) invalid(`MatMul: inner dims differ ([${aDims}] × [${bDims}]${transposeB ? 'ᵀ' : ''})`);
+  const aBatch = a2.slice(0, -2);
+  const bBatch = b2.slice(0, -2);
+  const batchDims = broadcastDims(aBatch, bBatch);
+  if (batchDims.length > MAX_BATCH_RANK)
+    invalid(`MatMul: batch rank ${batchDims.length} exceeds ${MAX_BATCH_RANK}`);
+  const outDims = [...batchDims];
+  if (aDims.length > 1) outDims.push(m);
+  if (bDims.length > 1) outDims.push(n);
+  return {
+    m,
+    n,
+    k,
+    batchDims,
+    outDims,
+    aBatchStrides: broadcastStrides(aBatch, batchDims).map((s) => s * m * k),
+    bBatchStrides: broadcastStrides(bBatch, batchDims).map((s) => s * k * n),
+  };
+}
+
+export function matmul(
+  ctx: KernelContext,
+  a: GpuView,
+  b: GpuView,
+  bias: GpuView | null,
+  out: GpuView,
+  params: MatmulParams = {},
+): void {
+  expectFloat32('MatMul A', a);
+  expectFloat32('MatMul B', b);
+  expectFloat32('MatMul output', out);
+  const transposeB = params.transposeB ?? false;
+  const g = matmulGeometry(a.dims, b.dims, transposeB);
+  expectDims('MatMul output', out, g.outDims);
+  if (bias) {
+    expectFloat32('MatMul bias', bias);
+    const nb = bias.dims.reduce((x, y) => x * y, 1);
+    if (nb !== g.n && nb !== 1) invalid(`MatMul bias has dims [${bias.dims}], expected [${g.n}] or a scalar`);
+  }
+  const batch = g.batchDims.reduce((x, y) => x * y, 1);
+  if (g.m === 0 || g.n === 0 || batch === 0) return;
+  if (batch > ctx.features.maxComputeWorkgroupsPerDimension) invalid(`MatMul: batch ${batch} too large`);
+  const activation = params.activation ?? 'none';
+  const biasLen = bias ? bias.dims.reduce((x, y) => x * y, 1) : 0;
+  ctx.record({
+    label: bias || activation !== 'none' ? 'Linear' : 'MatMul',
+    wgsl: activationsWgsl + matmulWgsl,
+    cacheKey: 'matmul',
+    workgroups: [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch],
+    bindings: [a, b, bias ?? a, out],
+    uniforms: new UniformWriter()
+      .u32s([g.m, g.n, g.k, g.batchDims.length])
+      .f32s([params.alpha ?? 1])
+      .u32s([transposeB ? 1 : 0, bias ? 1 : 0, ACTIVATION_CODE[activation], biasLen])
+      .u32Array(g.batchDims, 2)
+      .u32Array(g.aBatchStrides, 2)
+      .u32Array(g.bBatchStrides, 2)
+      .finish(),
+  });
+}
+
+/** MatMul + Add (+ activation) fused: the same kernel, named for the pattern the engine lowers to it. */
 export const linear = matmul;

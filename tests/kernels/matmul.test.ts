@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matmulCpu } from '../../src/engine/webgpu/cpu/matmul';
+import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
+import { linear, matmul } from '../../src/engine/webgpu/ops';
+import type { Activation } from '../../src/engine/webgpu/ops/types';
+import { WebvlError } from '../../src/errors';
+import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
+
+let gpu: TestGpu;
+beforeAll(async () => {
+  gpu = await TestGpu.create();
+});
+afterAll(() => gpu?.device.destroy());
+
+describe('CPU twin against hand-computed values', () => {
+  it('2×2 product, transposed B, bias, relu, rank-1 operands, batch broadcasting', () => {
+    const a = cpuTensor([2, 2], [1, 2, 3, 4]);
+    const b = cpuTensor([2, 2], [5, 6, 7, 8]);
+    expect(Array.from(matmulCpu(a, b).data)).toEqual([19, 22, 43, 50]);
+    expect(Array.from(matmulCpu(a, b, { transposeB: true }).data)).toEqual([17, 23, 39, 53]);
+    const bias = cpuTensor([2], [-20, -60]);
+    expect(Array.from(matmulCpu(a, b, { bias, activation: 'relu' }).data)).toEqual([0, 0, 23, 0]);
+    const v = cpuTensor([2], [1, 1]);
+    expect(matmulCpu(v, b).dims).toEqual([2]);
+    expect(Array.from(matmulCpu(v, b).data)).toEqual([12, 14]);
+    expect(Array.from(matmulCpu(a, v).data)).toEqual([3, 7]);
+    const batched = matmulCpu(
+      cpuTensor([2, 1, 1, 2], [1, 0, 0, 1]),
+      cpuTensor([3, 2, 1], [1, 2, 3, 4, 5, 6]),
+    );
+    expect(batched.dims).toEqual([2, 3, 1, 1]);
+    expect(Array.from(batched.data)).toEqual([1, 3, 5, 2, 4, 6]);
+  });
+});
+
+interface Case {
+  a: number[];
+  b: number[];
+  transposeB?: boolean;
+  bias?: boolean;
+  activation?: Activation;
+  alpha?: number;
+}
+
+const CASES: Case[] = [
+  { a: [1, 1], b: [1, 1] },
+  { a: [5, 7], b: [7, 3] },
+  { a: [33, 65], b: [65, 17], bias: true },
+  { a: [64, 32], b: [96, 32], transposeB: true, bias: true, activation: 'gelu-erf' },
+  { a: [2, 50, 64], b: [64, 130], bias: true, activation: 'gelu-tanh' },
+  { a: [2, 3, 9, 16], b: [2, 3, 16, 9] },
+  { a: [2, 1, 7, 5], b: [1, 3, 5, 11], activation: 'relu' },
+  { a: [3, 1, 40], b: [40, 70], transposeB: false, bias: true, activation: 'quick-gelu' },
+  { a: [40], b: [40, 6] },
+  { a: [4, 6, 40], b: [40] },
+  { a: [31, 33], b: [35, 33], transposeB: true, alpha: 0.125 },
+];
+
+describe('matmul kernel vs CPU twin', () => {
+  it.each(CASES)('$a × $b transB=$transposeB bias=$bias act=$activation', async (c) => {
+    const rand = rng(c.a.join('').length * 101 + c.b.length);
+    const na = c.a.reduce((x, y) => x * y, 1);
+    const nb = c.b.reduce((x, y) => x * y, 1);
+    const av = randomArray(na, rand);
+    const bv = randomArray(nb, rand);
+    const n = c.transposeB ? c.b[c.b.length - 2] : c.b.length === 1 ? 1 : c.b[c.b.length - 1];
+    const biasv = randomArray(n, rand);
+    const want = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bv), {
+      bias: c.bias ? cpuTensor([n], biasv) : undefined,
+      transposeB: c.transposeB,
+      activation: c.activation,
+      alpha: c.alpha,
+    });
+    const out = gpu.empty('float32', want.dims);
+    (c.bias ? linear : matmul)(
+      gpu,
+      gpu.upload('float32', c.a, av),
+      gpu.upload('float32', c.b, bv),
+      c.bias ? gpu.upload('float32', [n], biasv) : null,
+      out,
+      { transposeB: c.transposeB, activation: c.activation, alpha: c.alpha },
+    );
+    expect(gpu.recorded.length).toBe(1);
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(2e-6);
+    gpu.release();
+  });
+
+  it('rejects mismatched inner dims and wrong output dims', () => {
+    const a = gpu.upload('float32', [2, 3], new Float32Array(6));
+    const b = gpu.upload('float32', [4, 2], new Float32Array(8));
+    expect(() => matmul(gpu, a, b, null, gpu.empty('float32', [2, 2]))).toThrow(WebvlError);
+    const b2 = gpu.upload('float32', [3, 2], new Float32Array(6));
+    expect(() => matmul(gpu, a, b2, null, gpu.empty('float32', [3, 2]))).toThrow(WebvlError);
+    gpu.release();
+  });
+});
