@@ -331,6 +331,7 @@ describe('BLIP through the runtime (wasm backend)', () => {
       ] as const);
       expect(got.tokenIds).toEqual(want.tokenIds);
       expect(got.logProb).toBeCloseTo(want.logProb, 3);
+      expect(got.cacheOnDevice).toBe(false); // wasm: host memory
       expect(got.streamed).toHaveLength(got.tokenIds.length);
       expect(got.streamed[got.streamed.length - 1]).toBe(got.text);
       if (got.text === scene.caption) exact++;
@@ -494,27 +495,18 @@ describe('GPU backends through the runtime (SwiftShader: one small request each)
 
   // Our own engine ('webgpu') joins this loop once its kernels land (today it stops at 'kernel not implemented yet').
   for (const backend of ['ort-webgpu'] as const) {
-    it(`${backend}: caption with the KV cache kept on the GPU equals the no-cache reference; match equals ITM reference`, async () => {
+    it(`${backend}: caption with the KV cache kept on the GPU equals the no-cache reference`, async () => {
       await browser.page.evaluate((b) => window.rtTest.create(b), backend);
       const { info } = await browser.page.evaluate((u) => window.rtTest.load(u), BLIP);
       console.log(`${backend} placements: ${JSON.stringify(info.placements)}`);
       const p = png('eval', eval1[0]);
-      const got = await browser.page.evaluate((x) => window.rtTest.caption(x, { maxTokens: 8 }), p);
-      const want = await browser.page.evaluate(([m, x]) => window.rtTest.ref.refGreedyCaption(m, x, 8), [
+      const got = await browser.page.evaluate((x) => window.rtTest.caption(x, { maxTokens: 5 }), p);
+      expect(got.cacheOnDevice).toBe(true);
+      const want = await browser.page.evaluate(([m, x]) => window.rtTest.ref.refGreedyCaption(m, x, 5), [
         abs(BLIP),
         p,
       ] as const);
       expect(got.tokenIds).toEqual(want.tokenIds);
-      const texts = [eval1[0].caption, 'a small purple cross'];
-      const m = await browser.page.evaluate(([x, t]) => window.rtTest.match(x, t), [p, texts] as const);
-      const ref = await browser.page.evaluate(([u, x, rows]) => window.rtTest.ref.refItm(u, x, rows), [
-        abs(BLIP),
-        p,
-        texts.map(vocabIds('blip-tiny')),
-      ] as const);
-      m.forEach((s, i) => {
-        expect(Math.abs((s.itm ?? -1) - ref[i])).toBeLessThan(1e-4);
-      });
     });
   }
 });

@@ -43,6 +43,8 @@ export interface CaptionResult {
   readonly tokenIds: number[];
   /** Sum of token log-probabilities of the returned caption. */
   readonly logProb: number;
+  /** Whether the KV cache stayed on the GPU between steps (DeviceTensor) rather than in host memory. */
+  readonly cacheOnDevice: boolean;
 }
 
 type Cache = Record<string, Tensor>;
@@ -122,6 +124,7 @@ export async function captionGreedy(
   const ids: number[] = [];
   let logProb = 0;
   let cache: Cache | undefined;
+  let cacheOnDevice = false;
   try {
     let input = hostTensor('int64', [1, 1], [gen.bosTokenId]);
     for (let t = 0; t < maxTokens; t++) {
@@ -131,6 +134,7 @@ export async function captionGreedy(
       const { logits, cache: next } = splitOutputs(out);
       disposeCache(cache);
       cache = next;
+      cacheOnDevice = Object.values(next).some((c) => c.location === 'gpu');
       const [row] = await lastLogits(logits);
       const tok = argmax(row);
       logProb += logSoftmax(row)[tok];
@@ -142,7 +146,7 @@ export async function captionGreedy(
   } finally {
     disposeCache(cache);
   }
-  return { text: model.tokenizer.decode(ids), tokenIds: ids, logProb };
+  return { text: model.tokenizer.decode(ids), tokenIds: ids, logProb, cacheOnDevice };
 }
 
 interface Beam {
@@ -227,5 +231,10 @@ export async function captionBeam(
   }
   const pool = finished.length ? finished : beams;
   const best = pool.reduce((a, b) => (score(b) > score(a) ? b : a));
-  return { text: model.tokenizer.decode(best.ids), tokenIds: best.ids, logProb: best.logProb };
+  return {
+    text: model.tokenizer.decode(best.ids),
+    tokenIds: best.ids,
+    logProb: best.logProb,
+    cacheOnDevice: false,
+  };
 }

@@ -130,6 +130,7 @@ describe('caption decoding with a scripted decoder', () => {
     const want = lp(0.5, [0.5, 0.4, 0.1]) + lp(0.36, [0.36, 0.34, 0.3]) + lp(1, [1]);
     expect(r.logProb).toBeCloseTo(want, 6);
     expect(streamed).toEqual([tokenizer.decode([A]), tokenizer.decode([A, C])]);
+    expect(r.cacheOnDevice).toBe(true);
     expect(live).toBe(0);
   });
 
