@@ -1,15 +1,117 @@
-import { WebvlError } from '../../../errors';
+// Fused attention (shaders/attention.wgsl): one dispatch per call, any strided q/k/v/out layout.
+import attentionWgsl from '../../../../shaders/attention.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
-import type { AttentionParams } from './types';
+import {
+  broadcastStrides,
+  contiguousStrides,
+  elementCount,
+  expectFloat32,
+  invalid,
+  specialize,
+  UniformWriter,
+} from './common';
+import type { AttentionParams, Strided4 } from './types';
+
+/** Query rows (= threads) per workgroup. */
+const BR = 32;
+const MAX_HEAD_SIZE = 128;
+
+function layoutOf(name: string, view: GpuView, given: Strided4 | undefined): Required<Strided4> {
+  if (given) return { shape: given.shape, strides: given.strides, start: given.start ?? 0 };
+  if (view.dims.length !== 4)
+    invalid(`Attention: ${name} must be 4-D [B, H, S, D] or come with a strided layout`);
+  const s = contiguousStrides(view.dims);
+  return {
+    shape: [view.dims[0], view.dims[1], view.dims[2], view.dims[3]],
+    strides: [s[0], s[1], s[2], s[3]],
+    start: 0,
+  };
+}
+
+/** Throws unless every element the layout addresses lies inside the view. */
+function checkInside(
+  name: string,
+  view: GpuView,
+  shape: readonly number[],
+  strides: readonly number[],
+  start: number,
+) {
+  if (strides.some((s) => s < 0 || !Number.isInteger(s)))
+    invalid(`Attention: ${name} strides must be non-negative integers`);
+  let last = start;
+  shape.forEach((d, i) => {
+    last += (d - 1) * strides[i];
+  });
+  if (start < 0 || last >= elementCount(view.dims)) {
+    invalid(`Attention: ${name} layout reaches element ${last}, view has ${elementCount(view.dims)}`, {
+      shape,
+      strides,
+      start,
+    });
+  }
+}
 
 export function attention(
-  _ctx: KernelContext,
-  _q: GpuView,
-  _k: GpuView,
-  _v: GpuView,
-  _mask: GpuView | null,
-  _out: GpuView,
-  _params: AttentionParams = {},
+  ctx: KernelContext,
+  q: GpuView,
+  k: GpuView,
+  v: GpuView,
+  mask: GpuView | null,
+  out: GpuView,
+  params: AttentionParams = {},
 ): void {
-  throw new WebvlError('INTERNAL', 'kernel not implemented yet');
+  for (const [name, view] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+    ['output', out],
+  ] as const)
+    expectFloat32(`Attention ${name}`, view);
+  const ql = layoutOf('q', q, params.q);
+  const kl = layoutOf('k', k, params.k);
+  const vl = layoutOf('v', v, params.v);
+  const [B, H, Sq, D] = ql.shape;
+  const Sk = kl.shape[2];
+  if (kl.shape[0] !== B || kl.shape[1] !== H || kl.shape[3] !== D) {
+    invalid(`Attention: k shape [${kl.shape}] does not match q [${ql.shape}]`);
+  }
+  if (vl.shape[0] !== B || vl.shape[1] !== H || vl.shape[2] !== Sk || vl.shape[3] !== D) {
+    invalid(`Attention: v shape [${vl.shape}] does not match k [${kl.shape}]`);
+  }
+  if (D < 1 || D > MAX_HEAD_SIZE) invalid(`Attention: head size ${D} outside 1…${MAX_HEAD_SIZE}`);
+  checkInside('q', q, ql.shape, ql.strides, ql.start);
+  checkInside('k', k, kl.shape, kl.strides, kl.start);
+  checkInside('v', v, vl.shape, vl.strides, vl.start);
+  const oStrides = params.out?.strides ?? [Sq * H * D, D, H * D, 1];
+  const oStart = params.out?.start ?? 0;
+  checkInside('output', out, ql.shape, oStrides, oStart);
+
+  let mStrides = [0, 0, 0, 0];
+  if (mask) {
+    expectFloat32('Attention mask', mask);
+    if (mask.dims.length > 4) invalid(`Attention: mask rank ${mask.dims.length} exceeds 4`);
+    mStrides = broadcastStrides(mask.dims, [B, H, Sq, Sk]);
+  }
+  const past = params.pastLength ?? Sk - Sq;
+  if (params.causal && (past < 0 || past + Sq > Sk)) {
+    invalid(`Attention: causal with pastLength ${past} needs past + Sq (${past + Sq}) ≤ Sk (${Sk})`);
+  }
+  if (B === 0 || H === 0 || Sq === 0) return;
+  if (Sk === 0) invalid('Attention: no keys');
+  // Keys per tile: K and V tiles together must fit the 16 KiB most adapters leave comfortably.
+  const BC = D <= 64 ? 32 : 16;
+  ctx.record({
+    label: 'Attention',
+    wgsl: specialize(attentionWgsl, { D, BR, BC }),
+    cacheKey: `attention|${D}|${BR}|${BC}`,
+    workgroups: [Math.ceil(Sq / BR), H, B],
+    bindings: [q, k, v, mask ?? q, out],
+    uniforms: new UniformWriter()
+      .u32s([B, H, Sq, Sk, Math.max(past, 0), params.causal ? 1 : 0, mask ? 1 : 0])
+      .f32s([params.scale ?? 1 / Math.sqrt(D)])
+      .u32s([ql.start, kl.start, vl.start, oStart])
+      .u32s([...ql.strides, ...kl.strides, ...vl.strides, ...oStrides, ...mStrides])
+      .u32s([0])
+      .finish(),
+  });
 }

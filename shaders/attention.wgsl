@@ -1,0 +1,136 @@
+// Flash-style attention in one pass: out = softmax(scale · q kᵀ + mask [+ causal]) v.
+// Workgroup = BR query rows of one (batch, head); each thread owns one query row: its q (pre-scaled) and output
+// accumulator live in registers, and it keeps a running max `m` and running sum `l` (online softmax). K/V are
+// walked in tiles of BC keys staged in workgroup memory by all threads together, so each key/value is read from
+// global memory once per workgroup and no Sq×Sk score matrix ever exists.
+// Every tensor is addressed through element strides (start + b·s0 + h·s1 + s·s2 + d·s3), so q/k/v/out may be
+// slices of packed projections, [B, S, H·D] or [B, H, S, D] memory alike, and the mask broadcasts with stride 0.
+// Placeholders: D (head size), BR (rows per workgroup = threads), BC (keys per tile).
+const D: u32 = {{D}}u;
+const BR: u32 = {{BR}}u;
+const BC: u32 = {{BC}}u;
+// Lowest finite f32: the initial running max. A score of -inf (an -inf mask) never becomes the max and gets
+// weight exp(-inf) = 0; a row with only -inf scores ends with l = 0 and writes 0.
+const LOWEST: f32 = -3.4028234663852886e38;
+
+struct Params {
+  batch: u32,
+  heads: u32,
+  sq: u32,
+  sk: u32,
+  past: u32,
+  causal: u32,
+  has_mask: u32,
+  scale: f32,
+  q_start: u32,
+  k_start: u32,
+  v_start: u32,
+  o_start: u32,
+  q_strides: vec4<u32>,
+  k_strides: vec4<u32>,
+  v_strides: vec4<u32>,
+  o_strides: vec4<u32>,
+  m_strides: vec4<u32>,
+  m_start: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<uniform> u: Params;
+
+var<workgroup> k_tile: array<f32, BC * D>;
+var<workgroup> v_tile: array<f32, BC * D>;
+
+@compute @workgroup_size(BR)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.z;
+  let h = wid.y;
+  let row0 = wid.x * BR;
+  let row = row0 + lid;
+  let valid = row < u.sq;
+
+  var qr: array<f32, D>;
+  var acc: array<f32, D>;
+  let q_base = u.q_start + b * u.q_strides.x + h * u.q_strides.y + row * u.q_strides.z;
+  for (var d = 0u; d < D; d++) {
+    acc[d] = 0.0;
+    qr[d] = 0.0;
+    if (valid) {
+      qr[d] = q[q_base + d * u.q_strides.w] * u.scale;
+    }
+  }
+  var m = LOWEST;
+  var l = 0.0;
+
+  // Keys this workgroup needs at all (uniform): causal rows see keys ≤ past + row.
+  var kv_end = u.sk;
+  if (u.causal != 0u) {
+    kv_end = min(u.sk, u.past + min(row0 + BR, u.sq));
+  }
+  // Last key this thread's row may see.
+  var my_end = kv_end;
+  if (u.causal != 0u) {
+    my_end = min(kv_end, u.past + row + 1u);
+  }
+  let k_base = u.k_start + b * u.k_strides.x + h * u.k_strides.y;
+  let v_base = u.v_start + b * u.v_strides.x + h * u.v_strides.y;
+  let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;
+
+  for (var t0 = 0u; t0 < kv_end; t0 += BC) {
+    let tile_len = min(BC, kv_end - t0);
+    for (var e = lid; e < BC * D; e += BR) {
+      let j = e / D;
+      let d = e % D;
+      var kv = 0.0;
+      var vv = 0.0;
+      if (j < tile_len) {
+        kv = k[k_base + (t0 + j) * u.k_strides.z + d * u.k_strides.w];
+        vv = v[v_base + (t0 + j) * u.v_strides.z + d * u.v_strides.w];
+      }
+      k_tile[e] = kv;
+      v_tile[e] = vv;
+    }
+    workgroupBarrier();
+    if (valid) {
+      let n = min(tile_len, select(0u, my_end - t0, my_end > t0));
+      for (var j = 0u; j < n; j++) {
+        var s = 0.0;
+        for (var d = 0u; d < D; d++) {
+          s = fma(qr[d], k_tile[j * D + d], s);
+        }
+        if (u.has_mask != 0u) {
+          s += mask[m_base + (t0 + j) * u.m_strides.w];
+        }
+        if (s > m) {
+          // New running max: rescale what has been accumulated so far.
+          let corr = exp(m - s);
+          l *= corr;
+          for (var d = 0u; d < D; d++) {
+            acc[d] *= corr;
+          }
+          m = s;
+        }
+        let p = exp(s - m);
+        l += p;
+        for (var d = 0u; d < D; d++) {
+          acc[d] = fma(p, v_tile[j * D + d], acc[d]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  if (valid) {
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    let o_base = u.o_start + b * u.o_strides.x + h * u.o_strides.y + row * u.o_strides.z;
+    for (var d = 0u; d < D; d++) {
+      out[o_base + d * u.o_strides.w] = acc[d] * inv;
+    }
+  }
+}
