@@ -36,6 +36,18 @@ export class BufferPool {
     return this.created;
   }
 
+  /** Buffers handed out and not yet released (tests check it returns to 0: nothing leaks). */
+  get inUseCount(): number {
+    return this.live.size;
+  }
+
+  /** Buffers kept for reuse: alive on the device by design, destroyed with the pool. */
+  get idleCount(): number {
+    let n = 0;
+    for (const list of this.free.values()) n += list.length;
+    return n;
+  }
+
   destroy(): void {
     for (const list of this.free.values()) for (const b of list) b.destroy();
     for (const b of this.live) b.destroy();
