@@ -11,9 +11,9 @@ afterAll(async () => browser?.close());
 const TYPED = ['INVALID_MODEL', 'UNSUPPORTED_OP', 'INVALID_INPUT'];
 
 describe('hostile model files', () => {
-  for (const backend of ['wasm', 'ort-webgpu'] as const) {
+  for (const backend of ['wasm', 'ort-webgpu', 'webgpu'] as const) {
     it(`${backend}: every broken model gives a typed error in bounded time, and the backend keeps serving`, async () => {
-      const { outcomes, afterwards } = await browser.page.evaluate(
+      const { outcomes, afterwards, liveBefore, gpu } = await browser.page.evaluate(
         (b) => window.webvlReliability.runHostile(b, 20_000),
         backend,
       );
@@ -25,6 +25,14 @@ describe('hostile model files', () => {
         expect(allowed, `${o.name} → ${o.outcome}`).toContain(o.outcome);
       }
       expect(afterwards.maxAbs).toBeLessThanOrEqual(1e-4);
+      if (backend === 'webgpu') {
+        // Our engine: every session released, so no pooled buffer is in use, and the only GPU buffers still
+        // alive on the page are the ones the pool keeps for reuse.
+        console.log(`webgpu buffers: ${liveBefore} before, ${JSON.stringify(gpu)} after the corpus`);
+        expect(gpu).toBeDefined();
+        expect(gpu?.poolInUse).toBe(0);
+        expect(gpu?.live).toBe(liveBefore + (gpu?.poolIdle ?? Number.NaN));
+      }
     });
   }
 });

@@ -13,13 +13,47 @@ export interface HostileOutcome {
   ms: number;
 }
 
+/**
+ * Live GPU buffers on this page, counted at the WebGPU API itself (every createBuffer not yet destroyed), so
+ * a buffer leaked anywhere — pool, plan, weights, read-back staging — shows up, whoever created it.
+ */
+const liveBuffers = new Set<GPUBuffer>();
+{
+  const create = GPUDevice.prototype.createBuffer;
+  GPUDevice.prototype.createBuffer = function (this: GPUDevice, d: GPUBufferDescriptor) {
+    const b = create.call(this, d);
+    liveBuffers.add(b);
+    return b;
+  };
+  const destroy = GPUBuffer.prototype.destroy;
+  GPUBuffer.prototype.destroy = function (this: GPUBuffer) {
+    liveBuffers.delete(this);
+    destroy.call(this);
+  };
+}
+
+interface PoolCounts {
+  inUseCount: number;
+  idleCount: number;
+}
+interface EngineBackend extends Backend {
+  engineDevice(): Promise<{ pool: PoolCounts }>;
+}
+
 async function makeBackend(name: BackendName): Promise<Backend> {
   if (name === 'webgpu') {
     const path = '/src/engine/webgpu/backend.ts';
-    const mod = (await import(/* @vite-ignore */ path)) as { WebGpuBackend: new () => Backend };
+    const mod = (await import(/* @vite-ignore */ path)) as { WebGpuBackend: new () => EngineBackend };
     return new mod.WebGpuBackend();
   }
   return new OrtBackend(name);
+}
+
+/** After every session is released: buffers still alive, and how many of them the pool keeps for reuse. */
+async function gpuCounts(backend: Backend) {
+  if (backend.name !== 'webgpu') return undefined;
+  const { pool } = await (backend as EngineBackend).engineDevice();
+  return { live: liveBuffers.size, poolIdle: pool.idleCount, poolInUse: pool.inUseCount };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
@@ -29,6 +63,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
 async function runHostile(backendName: BackendName, timeoutMs: number) {
   const backend = await makeBackend(backendName);
   const fx = await loadFixture('transformer-block');
+  const liveBefore = liveBuffers.size;
   const outcomes: HostileOutcome[] = [];
   for (const m of hostileModels(fx.model)) {
     const t0 = performance.now();
@@ -63,7 +98,7 @@ async function runHostile(backendName: BackendName, timeoutMs: number) {
   // Still serving: the good model gives the NumPy reference afterwards.
   const y = await toHost((await good.run(fx.inputs)).y);
   await good.release();
-  return { outcomes, afterwards: compare(y, fx.outputs.y) };
+  return { outcomes, afterwards: compare(y, fx.outputs.y), liveBefore, gpu: await gpuCounts(backend) };
 }
 
 const api = { runHostile };
