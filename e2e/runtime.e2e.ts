@@ -173,7 +173,7 @@ describe('CLIP through the runtime (wasm backend)', () => {
     expect(shape / scenes.length).toBeGreaterThanOrEqual(CLIP_MIN_SHAPE);
   });
 
-  it('accepts ImageBitmap (transferred: detached afterwards), canvas and same-origin URL with equal results', async () => {
+  it('accepts ImageBitmap / ImageData (transferred: detached afterwards), canvas, OffscreenCanvas, RGBA object and same-origin URL with equal results', async () => {
     const p = png('eval', eval1[0]);
     const labels = COMBOS.slice(0, 6);
     const fromBlob = await browser.page.evaluate(([x, l]) => window.rtTest.classify(x, l), [
@@ -192,8 +192,20 @@ describe('CLIP through the runtime (wasm backend)', () => {
       p,
       labels,
     ] as const);
+    const pixels = await browser.page.evaluate(([x, l]) => window.rtTest.classifyPixelForms(x, l), [
+      p,
+      labels,
+    ] as const);
     expect(bitmap.widthAfter).toBe(0);
-    for (const other of [bitmap.scores, canvas, url]) {
+    expect(pixels.imageDataLengthAfter).toBe(0);
+    for (const other of [
+      bitmap.scores,
+      canvas,
+      url,
+      pixels.fromImageData,
+      pixels.fromOffscreen,
+      pixels.fromRgba,
+    ]) {
       expect(other.map((x) => x.label)).toEqual(fromBlob.map((x) => x.label));
       other.forEach((x, i) => {
         expect(Math.abs(x.probability - fromBlob[i].probability)).toBeLessThan(1e-6);

@@ -102,6 +102,25 @@ const api = {
     return runtime().classify(canvas, labels);
   },
   classifyUrl: (png: string, labels: string[]) => runtime().classify(png, labels),
+  /** ImageData (its buffer is transferred: length 0 afterwards), OffscreenCanvas, and a plain RGBA object. */
+  async classifyPixelForms(png: string, labels: string[]) {
+    const bmp = await createImageBitmap(await pngBlob(png), {
+      colorSpaceConversion: 'none',
+      premultiplyAlpha: 'none',
+    });
+    const off = new OffscreenCanvas(bmp.width, bmp.height);
+    const ctx = off.getContext('2d')!;
+    ctx.drawImage(bmp, 0, 0);
+    const imageData = ctx.getImageData(0, 0, bmp.width, bmp.height);
+    const rgba = { width: bmp.width, height: bmp.height, data: new Uint8Array(imageData.data) };
+    const fromImageData = await runtime().classify(imageData, labels);
+    return {
+      fromImageData,
+      imageDataLengthAfter: imageData.data.length,
+      fromOffscreen: await runtime().classify(off, labels),
+      fromRgba: await runtime().classify(rgba, labels),
+    };
+  },
   async embedImage(png: string) {
     return Array.from(await runtime().embedImage(await pngBlob(png)));
   },
