@@ -9,6 +9,7 @@ import { fuseLayerNorm } from './passes/fuse-layernorm';
 import { fuseLinear } from './passes/fuse-linear';
 import { fuseResidualLayerNorm } from './passes/fuse-residual-layernorm';
 import { inferShapes } from './passes/infer-shapes';
+import { mergeProjections } from './passes/merge-projections';
 
 export interface PassCounts {
   attention: number;
@@ -17,6 +18,8 @@ export interface PassCounts {
   residualLayerNorm: number;
   gelu: number;
   linear: number;
+  /** Linear nodes saved by merging Q/K/V projections that share their input. */
+  mergedProjections: number;
   deadNodes: number;
 }
 
@@ -41,11 +44,15 @@ export function specialize(
   const linear = fuseLinear(graph, shapes);
   const attention = fuseAttention(graph, shapes);
   const residualLayerNorm = fuseResidualLayerNorm(graph, shapes);
+  // The head-split chains the attention pass bypassed are still there; drop them so the projections'
+  // only readers are the attention nodes.
+  deadNodes += eliminateDeadCode(graph);
+  const mergedProjections = mergeProjections(graph, shapes);
   deadNodes += eliminateDeadCode(graph);
   return {
     graph,
     shapes,
-    counts: { attention, layerNorm, residualLayerNorm, gelu, linear, deadNodes },
+    counts: { attention, layerNorm, residualLayerNorm, gelu, linear, mergedProjections, deadNodes },
     sourceInitializers: new Set(source.initializers.values()),
   };
 }

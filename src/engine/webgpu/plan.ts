@@ -127,7 +127,8 @@ export class Plan {
     const order = topologicalOrder(graph);
     const slots = new Map<string, ValueSlot>();
     const shapeOf = (name: string) => {
-      const s = shapes.get(name);
+      // Constants created by passes carry their own dims.
+      const s = shapes.get(name) ?? graph.initializers.get(name);
       if (!s) throw new WebvlError('INTERNAL', `no shape inferred for '${name}'`);
       return s;
     };

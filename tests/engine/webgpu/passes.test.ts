@@ -85,13 +85,20 @@ describe('transformer-block fixture through the passes', () => {
   };
   const expected = hostTensor('float32', ref.outputs.y.dims, ref.outputs.y.data);
 
-  it('fuses one attention, two layer norms (one with the residual add), one GELU, six linears; 46 nodes → 14', () => {
+  it('fuses one attention, two layer norms (one with the residual add), one GELU, Q/K/V merged: 6 linears → 4; 46 nodes → 12', () => {
     const s = specialize(source, { x: [2, 7, 32], attention_mask: [2, 7] });
     expect(source.nodes.length).toBe(46);
-    expect(s.counts).toMatchObject({ attention: 1, layerNorm: 2, residualLayerNorm: 1, gelu: 1, linear: 6 });
+    expect(s.counts).toMatchObject({
+      attention: 1,
+      layerNorm: 2,
+      residualLayerNorm: 1,
+      gelu: 1,
+      linear: 6,
+      mergedProjections: 2,
+    });
     expect(ops(s.graph)).toEqual({
       'webvl:LayerNorm': 2,
-      'webvl:Linear': 6,
+      'webvl:Linear': 4,
       'webvl:Attention': 1,
       Unsqueeze: 1,
       Cast: 1,
@@ -146,7 +153,7 @@ describe('the other fixtures through the passes (fused graph vs NumPy)', () => {
   const cases: [string, Record<string, number>][] = [
     [
       'cross-attention-block',
-      { 'webvl:Attention': 1, 'webvl:LayerNorm': 2, 'webvl:Linear': 6, Mul: 1, Add: 1 },
+      { 'webvl:Attention': 1, 'webvl:LayerNorm': 2, 'webvl:Linear': 5, Mul: 1, Add: 1 },
     ],
     [
       'decoder-step',
@@ -154,7 +161,7 @@ describe('the other fixtures through the passes (fused graph vs NumPy)', () => {
     ],
     [
       'tiny-vit',
-      { 'webvl:Attention': 1, 'webvl:LayerNorm': 4, 'webvl:Linear': 6, Conv: 1, MatMul: 1, Gather: 1 },
+      { 'webvl:Attention': 1, 'webvl:LayerNorm': 4, 'webvl:Linear': 4, Conv: 1, MatMul: 1, Gather: 1 },
     ],
   ];
   for (const [name, expectedOps] of cases) {
