@@ -1,6 +1,8 @@
 // A WebGPU entry point for Node tests: the `webgpu` package (Dawn) on SwiftShader's Vulkan.
-// Needs LD_LIBRARY_PATH=/usr/lib/chromium and VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.
+// The Vulkan loader reads VK_ICD_FILENAMES when the adapter is requested, so setting it here is enough.
 import { create, globals } from 'webgpu';
+
+process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 let gpu: GPU | undefined;
 
