@@ -14,9 +14,17 @@ function rng(seed: number): () => number {
   };
 }
 
-function mutate(base: Uint8Array, edit: (m: onnx.ModelProto) => void): Uint8Array {
+interface Parts {
+  graph: onnx.IGraphProto;
+  nodes: onnx.INodeProto[];
+  initializers: onnx.ITensorProto[];
+}
+
+function mutate(base: Uint8Array, edit: (p: Parts) => void): Uint8Array {
   const m = onnx.ModelProto.decode(base);
-  edit(m);
+  const graph = m.graph;
+  if (!graph?.node || !graph.initializer) throw new Error('base model has no graph');
+  edit({ graph, nodes: graph.node, initializers: graph.initializer });
   return onnx.ModelProto.encode(m).finish();
 }
 
@@ -40,14 +48,14 @@ export function hostileModels(base: Uint8Array, seed = 7): HostileModel[] {
   }
   out.push({
     name: 'initializer declares more elements than its data holds',
-    bytes: mutate(base, (m) => {
-      m.graph!.initializer[0].dims = [4096, 4096];
+    bytes: mutate(base, ({ initializers }) => {
+      initializers[0].dims = [4096, 4096];
     }),
   });
   out.push({
     name: 'initializer declares 2 GB (536870912 float32) with no data',
-    bytes: mutate(base, (m) => {
-      const t = m.graph!.initializer[0];
+    bytes: mutate(base, ({ initializers }) => {
+      const t = initializers[0];
       t.dims = [536870912];
       t.rawData = new Uint8Array(0);
       t.floatData = [];
@@ -55,35 +63,35 @@ export function hostileModels(base: Uint8Array, seed = 7): HostileModel[] {
   });
   out.push({
     name: 'graph input with a huge declared dim',
-    bytes: mutate(base, (m) => {
-      const shape = m.graph!.input[0].type!.tensorType!.shape!;
-      shape.dim[0] = onnx.TensorShapeProto.Dimension.create({ dimValue: 1e12 });
+    bytes: mutate(base, ({ graph }) => {
+      const dim = graph.input?.[0]?.type?.tensorType?.shape?.dim;
+      if (!dim) throw new Error('base model input has no shape');
+      dim[0] = onnx.TensorShapeProto.Dimension.create({ dimValue: 1e12 });
     }),
   });
   out.push({
     name: 'cyclic graph (first node consumes the last node output)',
-    bytes: mutate(base, (m) => {
-      const nodes = m.graph!.node;
-      nodes[0].input = [nodes[nodes.length - 1].output[0]];
+    bytes: mutate(base, ({ nodes }) => {
+      nodes[0].input = [(nodes[nodes.length - 1].output ?? [])[0]];
     }),
   });
   out.push({
     name: 'initializer dtype says int64 but holds float bytes',
-    bytes: mutate(base, (m) => {
-      const t = m.graph!.initializer[0];
+    bytes: mutate(base, ({ initializers }) => {
+      const t = initializers[0];
       t.dataType = onnx.TensorProto.DataType.INT64;
     }),
   });
   out.push({
     name: 'unknown op type',
-    bytes: mutate(base, (m) => {
-      m.graph!.node[1].opType = 'NoSuchOpAnywhere';
+    bytes: mutate(base, ({ nodes }) => {
+      nodes[1].opType = 'NoSuchOpAnywhere';
     }),
   });
   out.push({
     name: 'node input that nothing produces',
-    bytes: mutate(base, (m) => {
-      m.graph!.node[2].input[0] = 'a_value_nobody_makes';
+    bytes: mutate(base, ({ nodes }) => {
+      (nodes[2].input ?? [])[0] = 'a_value_nobody_makes';
     }),
   });
   return out;
