@@ -5,6 +5,8 @@
 // Transposed B, bias and activation are uniforms, not specializations: the branches are uniform (cheap) and one
 // pipeline serves every MatMul/Gemm/Linear of a model (SwiftShader spends ~2 s compiling each variant).
 // Without a bias the executor binds A again in its slot (read-only aliasing is allowed) and has_bias is 0.
+// Two variants differ only in how tiles are staged: scalar loads (any shape) or vec4 loads (K, and N unless B
+// is transposed, multiples of 4).
 const TILE: u32 = 32u;
 const WG: u32 = 64u;
 
@@ -27,8 +29,7 @@ struct Params {
   b_batch_strides: array<vec4<u32>, 2>,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+// a (binding 0), b (binding 1) and stage_tiles() come from matmul-load-scalar.wgsl or matmul-load-vec4.wgsl.
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> u: Params;
@@ -88,36 +89,7 @@ fn main(
   }
 
   for (var k0 = 0u; k0 < u.k; k0 += TILE) {
-    // Stage A[row0.., k0..] and B[k0.., col0..]: 1024 words each, 16 per thread, consecutive threads on
-    // consecutive addresses along the contiguous axis.
-    for (var t = 0u; t < 16u; t++) {
-      let e = lid + t * WG;
-      let r = e / TILE;
-      let c = e % TILE;
-      let gm = row0 + r;
-      let gk = k0 + c;
-      var av = 0.0;
-      if (gm < u.m && gk < u.k) {
-        av = a[a_base + gm * u.k + gk];
-      }
-      a_tile[r][c] = av;
-      var bv = 0.0;
-      if (u.trans_b != 0u) {
-        // B is [N, K]: walk k fastest; the tile is still stored [k][n].
-        let gn = col0 + r;
-        if (gn < u.n && gk < u.k) {
-          bv = b[b_base + gn * u.k + gk];
-        }
-        b_tile[c][r] = bv;
-      } else {
-        let gk2 = k0 + r;
-        let gn = col0 + c;
-        if (gk2 < u.k && gn < u.n) {
-          bv = b[b_base + gk2 * u.n + gn];
-        }
-        b_tile[r][c] = bv;
-      }
-    }
+    stage_tiles(lid, row0, col0, k0, a_base, b_base);
     workgroupBarrier();
     for (var kk = 0u; kk < TILE; kk++) {
       var av4: array<f32, 4>;

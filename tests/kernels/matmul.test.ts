@@ -54,6 +54,9 @@ const CASES: Case[] = [
   { a: [40], b: [40, 6] },
   { a: [4, 6, 40], b: [40] },
   { a: [31, 33], b: [35, 33], transposeB: true, alpha: 0.125 },
+  // K (and N, or B transposed) multiples of 4 take the vec4-staging variant; ragged M/N/K against the tile.
+  { a: [2, 1, 33, 36], b: [3, 36, 20], bias: true, activation: 'relu' },
+  { a: [5, 68], b: [13, 68], transposeB: true },
 ];
 
 describe('matmul kernel vs CPU twin', () => {

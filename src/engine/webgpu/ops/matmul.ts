@@ -1,6 +1,8 @@
 // Batched matmul / linear with bias and fused activation (shaders/matmul.wgsl).
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import matmulWgsl from '../../../../shaders/matmul.wgsl?raw';
+import loadScalarWgsl from '../../../../shaders/matmul-load-scalar.wgsl?raw';
+import loadVec4Wgsl from '../../../../shaders/matmul-load-vec4.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
 import { broadcastDims, broadcastStrides, expectDims, expectFloat32, invalid, UniformWriter } from './common';
 import type { Activation, MatmulParams } from './types';
@@ -84,10 +86,12 @@ export function matmul(
   if (batch > ctx.features.maxComputeWorkgroupsPerDimension) invalid(`MatMul: batch ${batch} too large`);
   const activation = params.activation ?? 'none';
   const biasLen = bias ? bias.dims.reduce((x, y) => x * y, 1) : 0;
+  // vec4 staging when every row of A and B starts on a 16-byte boundary (views themselves are 256-aligned).
+  const vec4 = g.k % 4 === 0 && (transposeB || g.n % 4 === 0);
   ctx.record({
     label: bias || activation !== 'none' ? 'Linear' : 'MatMul',
-    wgsl: activationsWgsl + matmulWgsl,
-    cacheKey: 'matmul',
+    wgsl: activationsWgsl + matmulWgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl),
+    cacheKey: vec4 ? 'matmul|vec4' : 'matmul|scalar',
     workgroups: [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch],
     bindings: [a, b, bias ?? a, out],
     uniforms: new UniformWriter()
