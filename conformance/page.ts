@@ -48,7 +48,28 @@ async function runCase(backend: ClaimingBackend, test: string): Promise<CaseResu
   const model = onnx.ModelProto.decode(bytes);
   const graph = model.graph!;
   const ops = [...new Set(graph.node.map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType!)))];
-  const [inputs, expected] = await Promise.all([loadSet(test, 'input'), loadSet(test, 'output')]);
+  // Sequence / optional / map values are outside webvl's tensor-only engine.
+  const nonTensor = [...graph.input, ...graph.output].filter((v) => !v.type?.tensorType);
+  if (nonTensor.length) {
+    return {
+      status: 'unsupported',
+      ops,
+      dtype: 'non-tensor',
+      reason: `non-tensor values: ${nonTensor.map((v) => v.name)}`,
+    };
+  }
+  let inputs: (HostTensor | null)[];
+  let expected: (HostTensor | null)[];
+  try {
+    [inputs, expected] = await Promise.all([loadSet(test, 'input'), loadSet(test, 'output')]);
+  } catch (e) {
+    return {
+      status: 'unsupported',
+      ops,
+      dtype: '?',
+      reason: `test data not decodable as tensors: ${String(e)}`,
+    };
+  }
   const dtype = [...new Set(expected.map((t) => t?.dtype ?? 'other'))].join('+');
   const claimed = backend.supportedOps?.();
   if (claimed && !ops.every((op) => claimed.includes(op))) {
