@@ -81,6 +81,27 @@ const CASES: Case[] = [
   { name: 'fully finfo.min-masked rows', B: 2, H: 1, Sq: 5, Sk: 6, D: 8, mask: 'fullrow-min' },
   { name: 'fully -inf-masked rows give zeros', B: 2, H: 1, Sq: 5, Sk: 6, D: 8, mask: 'fullrow-inf' },
   { name: 'D64 S257 causal', B: 2, H: 2, Sq: 257, Sk: 257, D: 64, causal: true },
+  // Sq ≤ DECODE_MAX_QUERIES takes the split-keys kernel; the Sq = 1 cases above do too.
+  {
+    name: 'split-keys: 3 queries after past 64, full mask',
+    B: 2,
+    H: 2,
+    Sq: 3,
+    Sk: 67,
+    D: 32,
+    causal: true,
+    mask: 'full',
+  },
+  { name: 'split-keys: fully -inf-masked rows', B: 2, H: 1, Sq: 4, Sk: 6, D: 8, mask: 'fullrow-inf' },
+  {
+    name: 'split-keys: fully -10000-masked rows, cross',
+    B: 2,
+    H: 2,
+    Sq: 4,
+    Sk: 129,
+    D: 16,
+    mask: 'fullrow-10000',
+  },
 ];
 
 function makeMask(c: Case, rand: () => number): { dims: number[]; data: Float32Array } | undefined {

@@ -61,6 +61,7 @@ const CASES: Case[] = [
 
 describe('matmul kernel vs CPU twin', () => {
   it.each(CASES)('$a × $b transB=$transposeB bias=$bias act=$activation', async (c) => {
+    gpu.release();
     const rand = rng(c.a.join('').length * 101 + c.b.length);
     const na = c.a.reduce((x, y) => x * y, 1);
     const nb = c.b.reduce((x, y) => x * y, 1);

@@ -1,5 +1,6 @@
 // Fused attention (shaders/attention.wgsl): one dispatch per call, any strided q/k/v/out layout.
 import attentionWgsl from '../../../../shaders/attention.wgsl?raw';
+import attentionDecodeWgsl from '../../../../shaders/attention-decode.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
 import {
   broadcastStrides,
@@ -15,6 +16,11 @@ import type { AttentionParams, Strided4 } from './types';
 /** Query rows (= threads) per workgroup. */
 const BR = 32;
 const MAX_HEAD_SIZE = 128;
+/**
+ * Up to this many query rows, use attention-decode.wgsl (a workgroup per query row, keys split across its
+ * threads): the tiled kernel would run one busy thread per workgroup, walking all keys alone.
+ */
+export const DECODE_MAX_QUERIES = 4;
 
 function layoutOf(name: string, view: GpuView, given: Strided4 | undefined): Required<Strided4> {
   if (given) return { shape: given.shape, strides: given.strides, start: given.start ?? 0 };
@@ -100,11 +106,18 @@ export function attention(
   if (Sk === 0) invalid('Attention: no keys');
   // Keys per tile: K and V tiles together must fit the 16 KiB most adapters leave comfortably.
   const BC = D <= 64 ? 32 : 16;
+  const decode = Sq <= DECODE_MAX_QUERIES;
+  if (
+    Sq > ctx.features.maxComputeWorkgroupsPerDimension ||
+    H > ctx.features.maxComputeWorkgroupsPerDimension
+  ) {
+    invalid(`Attention: ${Sq} queries × ${H} heads exceed the workgroup grid`);
+  }
   ctx.record({
     label: 'Attention',
-    wgsl: specialize(attentionWgsl, { D, BR, BC }),
-    cacheKey: `attention|${D}|${BR}|${BC}`,
-    workgroups: [Math.ceil(Sq / BR), H, B],
+    wgsl: decode ? specialize(attentionDecodeWgsl, { D }) : specialize(attentionWgsl, { D, BR, BC }),
+    cacheKey: decode ? `attention-decode|${D}` : `attention|${D}|${BR}|${BC}`,
+    workgroups: decode ? [Sq, H, B] : [Math.ceil(Sq / BR), H, B],
     bindings: [q, k, v, mask ?? q, out],
     uniforms: new UniformWriter()
       .u32s([B, H, Sq, Sk, Math.max(past, 0), params.causal ? 1 : 0, mask ? 1 : 0])

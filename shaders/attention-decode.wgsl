@@ -1,0 +1,120 @@
+// Attention for a few query rows (decoding with a KV cache: Sq = 1, or short prefills). The tiled kernel
+// (attention.wgsl) gives one thread per query row, which would leave one busy thread per workgroup here; this
+// one gives each (batch, head, query row) a workgroup of WG threads that split the keys among themselves
+// (thread t takes keys t, t + WG, …), each keeping its own online-softmax state (m, l, acc), and merges the WG
+// partial states at the end: M = max m_t, out = Σ_t e^{m_t − M} acc_t / Σ_t e^{m_t − M} l_t.
+// Same uniforms, bindings and semantics as attention.wgsl. Placeholders: D (head size).
+const D: u32 = {{D}}u;
+const WG: u32 = 32u;
+const LOWEST: f32 = -3.4028234663852886e38;
+
+struct Params {
+  batch: u32,
+  heads: u32,
+  sq: u32,
+  sk: u32,
+  past: u32,
+  causal: u32,
+  has_mask: u32,
+  scale: f32,
+  q_start: u32,
+  k_start: u32,
+  v_start: u32,
+  o_start: u32,
+  q_strides: vec4<u32>,
+  k_strides: vec4<u32>,
+  v_strides: vec4<u32>,
+  o_strides: vec4<u32>,
+  m_strides: vec4<u32>,
+  m_start: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<uniform> u: Params;
+
+var<workgroup> part_m: array<f32, WG>;
+var<workgroup> part_l: array<f32, WG>;
+var<workgroup> part_acc: array<f32, WG * D>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x;
+  let h = wid.y;
+  let b = wid.z;
+
+  var qr: array<f32, D>;
+  var acc: array<f32, D>;
+  let q_base = u.q_start + b * u.q_strides.x + h * u.q_strides.y + row * u.q_strides.z;
+  for (var d = 0u; d < D; d++) {
+    qr[d] = q[q_base + d * u.q_strides.w] * u.scale;
+    acc[d] = 0.0;
+  }
+  var m = LOWEST;
+  var l = 0.0;
+  var end = u.sk;
+  if (u.causal != 0u) {
+    end = min(u.sk, u.past + row + 1u);
+  }
+  let k_base = u.k_start + b * u.k_strides.x + h * u.k_strides.y;
+  let v_base = u.v_start + b * u.v_strides.x + h * u.v_strides.y;
+  let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;
+  for (var j = lid; j < end; j += WG) {
+    let kj = k_base + j * u.k_strides.z;
+    var s = 0.0;
+    for (var d = 0u; d < D; d++) {
+      s = fma(qr[d], k[kj + d * u.k_strides.w], s);
+    }
+    if (u.has_mask != 0u) {
+      s += mask[m_base + j * u.m_strides.w];
+    }
+    if (s > m) {
+      let corr = exp(m - s);
+      l *= corr;
+      for (var d = 0u; d < D; d++) {
+        acc[d] *= corr;
+      }
+      m = s;
+    }
+    let p = exp(s - m);
+    l += p;
+    let vj = v_base + j * u.v_strides.z;
+    for (var d = 0u; d < D; d++) {
+      acc[d] = fma(p, v[vj + d * u.v_strides.w], acc[d]);
+    }
+  }
+
+  // Merge the WG partial states.
+  part_m[lid] = m;
+  workgroupBarrier();
+  var big_m = LOWEST;
+  for (var t = 0u; t < WG; t++) {
+    big_m = max(big_m, part_m[t]);
+  }
+  // A thread that saw no keys (or only -inf scores) has l = 0 and contributes nothing.
+  let w = select(0.0, exp(m - big_m), l > 0.0);
+  part_l[lid] = l * w;
+  for (var d = 0u; d < D; d++) {
+    part_acc[lid * D + d] = acc[d] * w;
+  }
+  workgroupBarrier();
+  var total_l = 0.0;
+  for (var t = 0u; t < WG; t++) {
+    total_l += part_l[t];
+  }
+  let inv = select(0.0, 1.0 / total_l, total_l > 0.0);
+  let o_base = u.o_start + b * u.o_strides.x + h * u.o_strides.y + row * u.o_strides.z;
+  for (var d = lid; d < D; d += WG) {
+    var sum = 0.0;
+    for (var t = 0u; t < WG; t++) {
+      sum += part_acc[t * D + d];
+    }
+    out[o_base + d * u.o_strides.w] = sum * inv;
+  }
+}
