@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attentionCpu } from '../../src/engine/webgpu/cpu/attention';
 import { softmaxCpu } from '../../src/engine/webgpu/cpu/softmax';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
+import type { GpuView } from '../../src/engine/webgpu/kernel-context';
 import { attention } from '../../src/engine/webgpu/ops';
+import type { AttentionParams } from '../../src/engine/webgpu/ops/types';
 import { WebvlError } from '../../src/errors';
 import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
 
@@ -157,10 +159,10 @@ describe('attention kernel vs CPU twin', () => {
       },
     );
 
-    let qView;
-    let kView;
-    let vView;
-    let layouts;
+    let qView: GpuView;
+    let kView: GpuView;
+    let vView: GpuView;
+    let layouts: Pick<AttentionParams, 'q' | 'k' | 'v'>;
     if (c.packed) {
       // [B, S, 3, H, D] memory, as one fused QKV projection writes it.
       const S = Sq;

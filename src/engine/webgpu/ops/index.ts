@@ -5,7 +5,8 @@
 // must be allocated by the caller with the exact dims the kernel documents; kernels never allocate outputs.
 //
 // GPU dtype conventions (WGSL has no 64-bit or 8-bit storage types):
-// - 'float32' → f32; 'float16' → f16 (only where the adapter has shader-f16; f32 is always available).
+// - 'float32' → f32. 'float16' views are rejected with INVALID_INPUT for now (no kernel has an f16 variant yet;
+//   SwiftShader has no shader-f16 to test one on), so the executor must keep tensors in float32.
 // - 'int32', 'int64', 'bool', 'uint8', 'int8' → one i32 per element. int64 tensors are downcast to i32 when
 //   uploaded (token ids, shapes and indices all fit) and widened back on download; bool is 0/1.
 // - resizeNormalize's image input is the exception: RGBA8 pixels packed four bytes per u32 ('uint8' view whose
@@ -26,8 +27,11 @@ export { argmax, topk } from './argmax-topk';
  * [1,1,Sq,Sk], [Sq,Sk]). Rows whose keys are all masked with a finite value (-10000, -3.4e38) give what ONNX
  * Softmax gives; rows where every score is -inf give 0.
  * KV cache: k and v are ONE buffer each holding past + new keys ([B, H, past+Sq, D], e.g. ONNX's present_key
- * produced by Concat, or a preallocated cache the executor writes into with `concat`/`copyStrided` and then
- * views with Sk = past + Sq); pastLength defaults to Sk − Sq, so causal decoding needs no extra parameter.
+ * produced by Concat, or a preallocated cache [B, H, capacity, D] that the executor appends into with
+ * `copyStrided` and then views through params.k/v with shape Sk = past + Sq and the cache's strides);
+ * pastLength defaults to Sk − Sq, so causal decoding needs no extra parameter.
+ * Up to 4 query rows (decoding) it records attention-decode.wgsl (a workgroup per row, keys split over its
+ * threads); otherwise attention.wgsl (32 query rows per workgroup, K/V tiles of 32 keys). Always one dispatch.
  */
 export { attention } from './attention';
 /**
@@ -61,14 +65,16 @@ export { gather } from './gather';
  * layerNorm(ctx, x, gamma, beta, residual, out, sumOut, params): over the last axis,
  * out = (y − mean(y)) / sqrt(var(y) + eps) · gamma + beta with y = x (+ residual when given).
  * gamma/beta: [C]; beta may be null. residual: same dims as x or null. sumOut: null or a view that receives y
- * (pre-LN transformers need the residual sum for the next skip connection).
+ * (pre-LN transformers need the residual sum for the next skip connection); sumOut requires a residual.
  */
 export { layerNorm } from './layer-norm';
 /**
  * matmul(ctx, a, b, bias, out, params): out = act(alpha · A×B + bias).
  * a [..., M, K], b [..., K, N] (or [..., N, K] with transposeB); batch dims broadcast NumPy-style; a rank-1 a is
  * [1, K] and a rank-1 b is [K, 1] with that dim dropped from out, as ONNX MatMul says. bias: [N] or null.
- * out: [...broadcast batch, M, N], float32. Tiled in workgroup memory; any M, N, K.
+ * out: [...broadcast batch, M, N], float32. 32×32 tiles in workgroup memory, 4×4 outputs per thread; vec4
+ * staging loads when K (and N, unless B is transposed) are multiples of 4; any M, N, K. One dispatch; two
+ * pipelines in all (scalar / vec4), as transB, bias and activation are uniforms.
  * linear(ctx, x, w, bias, out, params): the same function, named for the fused MatMul+Add(+activation).
  */
 export { linear, matmul } from './matmul';
