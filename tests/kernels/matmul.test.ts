@@ -57,6 +57,10 @@ const CASES: Case[] = [
   // K (and N, or B transposed) multiples of 4 take the vec4-staging variant; ragged M/N/K against the tile.
   { a: [2, 1, 33, 36], b: [3, 36, 20], bias: true, activation: 'relu' },
   { a: [5, 68], b: [13, 68], transposeB: true },
+  // M = 1 takes the matrix-vector kernel (both B layouts, K past one 256-chunk, N past one workgroup).
+  { a: [2, 1, 300], b: [300, 270], bias: true, activation: 'gelu-erf' },
+  { a: [1, 1, 77], b: [19, 77], transposeB: true, bias: true },
+  { a: [3, 1, 64], b: [3, 64, 64], alpha: 0.5 },
 ];
 
 describe('matmul kernel vs CPU twin', () => {

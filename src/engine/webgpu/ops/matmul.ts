@@ -1,5 +1,6 @@
 // Batched matmul / linear with bias and fused activation (shaders/matmul.wgsl).
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
+import gemvWgsl from '../../../../shaders/gemv.wgsl?raw';
 import matmulWgsl from '../../../../shaders/matmul.wgsl?raw';
 import loadScalarWgsl from '../../../../shaders/matmul-load-scalar.wgsl?raw';
 import loadVec4Wgsl from '../../../../shaders/matmul-load-vec4.wgsl?raw';
@@ -8,6 +9,9 @@ import { broadcastDims, broadcastStrides, expectDims, expectFloat32, invalid, Un
 import type { Activation, MatmulParams } from './types';
 
 const TILE = 32;
+/** Output columns per gemv.wgsl workgroup: one per thread, or 8 (32 lanes each) when B is transposed. */
+const GEMV_COLUMNS = 256;
+const GEMV_COLUMNS_TRANSPOSED = 8;
 const MAX_BATCH_RANK = 8;
 
 /** The `act` uniform of matmul.wgsl / conv2d.wgsl for each fused activation. */
@@ -88,11 +92,21 @@ export function matmul(
   const biasLen = bias ? bias.dims.reduce((x, y) => x * y, 1) : 0;
   // vec4 staging when every row of A and B starts on a 16-byte boundary (views themselves are 256-aligned).
   const vec4 = g.k % 4 === 0 && (transposeB || g.n % 4 === 0);
+  // One output row: a matrix-vector product (gemv.wgsl) instead of 32×32 tiles that would be 31/32 idle.
+  const gemv = g.m === 1;
+  let wgsl = activationsWgsl + matmulWgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
+  let cacheKey = vec4 ? 'matmul|vec4' : 'matmul|scalar';
+  let workgroups: [number, number, number] = [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch];
+  if (gemv) {
+    wgsl = activationsWgsl + gemvWgsl;
+    cacheKey = 'matmul|gemv';
+    workgroups = [Math.ceil(g.n / (transposeB ? GEMV_COLUMNS_TRANSPOSED : GEMV_COLUMNS)), 1, batch];
+  }
   ctx.record({
     label: bias || activation !== 'none' ? 'Linear' : 'MatMul',
-    wgsl: activationsWgsl + matmulWgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl),
-    cacheKey: vec4 ? 'matmul|vec4' : 'matmul|scalar',
-    workgroups: [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch],
+    wgsl,
+    cacheKey,
+    workgroups,
     bindings: [a, b, bias ?? a, out],
     uniforms: new UniformWriter()
       .u32s([g.m, g.n, g.k, g.batchDims.length])

@@ -1,0 +1,123 @@
+// Matrix-vector product for M = 1 (decoding steps, pooled embeddings): out[b, n] = act(alpha · a[b, :] · B[b][:, n]
+// + bias[n]). The 32×32-tile matmul would keep 1 row of its 32 busy here.
+// B as [K, N]: one thread per output column, threads of a workgroup on consecutive columns (coalesced rows of
+// B), a[b, k0..k0+256) staged in workgroup memory. B as [N, K] (transposed): 8 columns per workgroup, 32
+// lanes per column striding over k (coalesced), then a tree sum over the lanes.
+// Same Params layout and bindings as matmul.wgsl (a, b, bias, out, u).
+const WG: u32 = 256u;
+const LANES: u32 = 32u;
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  batch_rank: u32,
+  alpha: f32,
+  trans_b: u32,
+  has_bias: u32,
+  act: u32,
+  bias_len: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+  batch_dims: array<vec4<u32>, 2>,
+  a_batch_strides: array<vec4<u32>, 2>,
+  b_batch_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> u: Params;
+
+var<workgroup> a_chunk: array<f32, WG>;
+var<workgroup> partial: array<f32, WG>;
+
+fn activation(v: f32) -> f32 {
+  switch u.act {
+    case 1u: {
+      return max(v, 0.0);
+    }
+    case 2u: {
+      return gelu_erf(v);
+    }
+    case 3u: {
+      return gelu_tanh(v);
+    }
+    case 4u: {
+      return quick_gelu(v);
+    }
+    default: {
+      return v;
+    }
+  }
+}
+
+fn finish(v: f32, n: u32) -> f32 {
+  var r = v * u.alpha;
+  if (u.has_bias != 0u) {
+    r += bias[select(n, 0u, u.bias_len == 1u)];
+  }
+  return activation(r);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  var rem = wid.z;
+  var a_base = 0u;
+  var b_base = 0u;
+  for (var kk = 0u; kk < u.batch_rank; kk++) {
+    let d = u.batch_rank - 1u - kk;
+    let dim = u.batch_dims[d / 4u][d % 4u];
+    let c = rem % dim;
+    rem /= dim;
+    a_base += c * u.a_batch_strides[d / 4u][d % 4u];
+    b_base += c * u.b_batch_strides[d / 4u][d % 4u];
+  }
+  let out_base = wid.z * u.n;
+
+  if (u.trans_b == 0u) {
+    let n = wid.x * WG + lid;
+    var acc = 0.0;
+    for (var k0 = 0u; k0 < u.k; k0 += WG) {
+      var av = 0.0;
+      if (k0 + lid < u.k) {
+        av = a[a_base + k0 + lid];
+      }
+      a_chunk[lid] = av;
+      workgroupBarrier();
+      if (n < u.n) {
+        let len = min(WG, u.k - k0);
+        for (var t = 0u; t < len; t++) {
+          acc = fma(a_chunk[t], b[b_base + (k0 + t) * u.n + n], acc);
+        }
+      }
+      workgroupBarrier();
+    }
+    if (n < u.n) {
+      out[out_base + n] = finish(acc, n);
+    }
+  } else {
+    let col = lid / LANES;
+    let lane = lid % LANES;
+    let n = wid.x * (WG / LANES) + col;
+    var acc = 0.0;
+    if (n < u.n) {
+      for (var k = lane; k < u.k; k += LANES) {
+        acc = fma(a[a_base + k], b[b_base + n * u.k + k], acc);
+      }
+    }
+    partial[lid] = acc;
+    workgroupBarrier();
+    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+      if (lane < s) {
+        partial[lid] += partial[lid + s];
+      }
+      workgroupBarrier();
+    }
+    if (lane == 0u && n < u.n) {
+      out[out_base + n] = finish(partial[lid], n);
+    }
+  }
+}
