@@ -2,7 +2,7 @@
 // written by scripts/make_fixtures.py and against onnxruntime-web (wasm).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type BrowserSession, launch, openPage } from './browser';
-import type { FixtureResult, ModelResult } from './pages/engine';
+import type { BenchResult, FixtureResult, ModelResult } from './pages/engine';
 
 let browser: BrowserSession;
 
@@ -114,6 +114,23 @@ describe('our WebGPU engine on the exported models vs ORT wasm', () => {
       }
       expect(r.plan?.opCounts['webvl:Attention']).toBe(attentions);
       expect(r.plan?.opCounts.Softmax).toBeUndefined();
+    });
+  }
+});
+
+describe('ours vs ORT webgpu on the same page (SwiftShader: timings are informative, not asserted)', () => {
+  for (const [path, dims] of [MODELS[1], MODELS[4]]) {
+    it(`${path}: same outputs as ORT webgpu, far fewer dispatches`, async () => {
+      const r: BenchResult = await browser.page.evaluate(([p, d]) => window.webvlEngine.benchModel(p, d, 3), [
+        path,
+        dims,
+      ] as const);
+      console.log(`${path}: ${JSON.stringify(r)}`);
+      for (const [output, d] of Object.entries(r.oursVsOrtWebgpu)) {
+        expect(d.relToMax, `${output} vs ORT webgpu`).toBeLessThanOrEqual(1e-4);
+      }
+      // Counted at GPUComputePassEncoder.dispatchWorkgroups for both engines.
+      expect(r.dispatches.ours).toBeLessThan(r.dispatches.ortWebgpu / 2);
     });
   }
 });

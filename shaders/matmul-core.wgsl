@@ -1,19 +1,19 @@
 // Batched matmul with bias and activation epilogue: out[b, m, n] = act(alpha · Σk A[b, m, k]·B[b, k, n] + bias[n]).
-// 16×16 output tile per workgroup, K walked in 16-wide tiles staged in workgroup memory. Batch dims are
-// broadcast through per-batch element offsets (batch strides 0 where an operand is broadcast).
-// Placeholders (filled by matmul-core.ts): B layout, optional bias binding, activation body.
+// Each invocation computes a 4×4 output block straight from global memory: no workgroup memory and no
+// barriers, which software adapters (SwiftShader emulates barriers with coroutines) run far faster, while
+// the 4×4 block still reuses every loaded A and B value four times. Batch dims are broadcast through
+// per-batch element offsets (stride 0 where an operand is broadcast).
 struct Params {
   m: u32,
   n: u32,
   k: u32,
   batch: u32,
-  // Batch index decomposition: up to 4 broadcast batch dims (outer → inner), with A and B strides per dim.
   bdims: vec4<u32>,
   astr: vec4<u32>,
   bstr: vec4<u32>,
   alpha: f32,
-  _p0: u32,
-  _p1: u32,
+  blocks_n: u32,
+  blocks_m: u32,
   _p2: u32,
 }
 
@@ -21,10 +21,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 {{BIAS_DECL}}
-
-const TILE: u32 = 16u;
-var<workgroup> ta: array<array<f32, 16>, 16>;
-var<workgroup> tb: array<array<f32, 16>, 16>;
 
 fn erf_f32(x: f32) -> f32 {
   let ax = abs(x);
@@ -38,10 +34,23 @@ fn activate(x: f32) -> f32 {
   {{ACT}}
 }
 
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let batch = wid.z;
-  // Element offsets of this batch in A and B.
+fn load_b(boff: u32, kk: u32, col: u32) -> f32 {
+  if (col >= u.n) {
+    return 0.0;
+  }
+  return {{B_LOAD}};
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = (wid.y * groups.x + wid.x) * 64u + lid;
+  let per_batch = u.blocks_n * u.blocks_m;
+  if (t >= per_batch * u.batch) {
+    return;
+  }
+  let batch = t / per_batch;
+  let bn = t % u.blocks_n;
+  let bm = (t / u.blocks_n) % u.blocks_m;
   var rem = batch;
   var aoff = 0u;
   var boff = 0u;
@@ -52,28 +61,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     aoff += idx * u.astr[d];
     boff += idx * u.bstr[d];
   }
-  let row = wid.y * TILE + lid.y;
-  let col = wid.x * TILE + lid.x;
-  var acc = 0.0;
-  let tiles = (u.k + TILE - 1u) / TILE;
-  for (var t = 0u; t < tiles; t++) {
-    let ka = t * TILE + lid.x;
-    ta[lid.y][lid.x] = select(0.0, a[aoff + row * u.k + ka], row < u.m && ka < u.k);
-    let kb = t * TILE + lid.y;
-    var bv = 0.0;
-    if (col < u.n && kb < u.k) {
-      bv = {{B_LOAD}};
+  let row0 = bm * 4u;
+  let col0 = bn * 4u;
+  var acc: array<vec4<f32>, 4>;
+  for (var kk = 0u; kk < u.k; kk++) {
+    let bv = vec4<f32>(load_b(boff, kk, col0), load_b(boff, kk, col0 + 1u), load_b(boff, kk, col0 + 2u), load_b(boff, kk, col0 + 3u));
+    for (var r = 0u; r < 4u; r++) {
+      let row = min(row0 + r, u.m - 1u);
+      acc[r] += a[aoff + row * u.k + kk] * bv;
     }
-    tb[lid.y][lid.x] = bv;
-    workgroupBarrier();
-    for (var i = 0u; i < TILE; i++) {
-      acc += ta[lid.y][i] * tb[i][lid.x];
-    }
-    workgroupBarrier();
   }
-  if (row < u.m && col < u.n) {
-    var v = u.alpha * acc;
-    {{BIAS_ADD}}
-    out[(batch * u.m + row) * u.n + col] = activate(v);
+  for (var r = 0u; r < 4u; r++) {
+    let row = row0 + r;
+    if (row >= u.m) {
+      break;
+    }
+    for (var c = 0u; c < 4u; c++) {
+      let col = col0 + c;
+      if (col < u.n) {
+        var v = u.alpha * acc[r][c];
+        {{BIAS_ADD}}
+        out[(batch * u.m + row) * u.n + col] = activate(v);
+      }
+    }
   }
 }

@@ -94,6 +94,31 @@ function rand(n: number, seed: number): Float32Array {
   });
 }
 
+/** Deterministic feeds for a model's inputs, by name pattern (see runModel). */
+function makeFeeds(path: string, dims: Record<string, number[]>): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {};
+  Object.keys(dims).forEach((name, k) => {
+    const d = dims[name];
+    const n = d.reduce((a, b) => a * b, 1);
+    if (name === 'attention_mask') {
+      feeds[name] = hostTensor(
+        'int64',
+        d,
+        Array.from({ length: n }, (_, i) => (i >= n - 2 ? 0 : 1)),
+      );
+    } else if (/ids/.test(name)) {
+      feeds[name] = hostTensor(
+        'int64',
+        d,
+        Array.from({ length: n }, (_, i) => 1 + ((i * 7 + 3) % 19)),
+      );
+    } else {
+      feeds[name] = hostTensor('float32', d, rand(n, 11 + k + path.length));
+    }
+  });
+  return feeds;
+}
+
 export interface ModelResult {
   /** Per output: ours vs ORT wasm. */
   outputs: Record<string, Diff>;
@@ -110,27 +135,7 @@ export interface ModelResult {
 async function runModel(path: string, dims: Record<string, number[]>): Promise<ModelResult> {
   const bytes = new Uint8Array(await (await fetch(`/models/${path}`)).arrayBuffer());
   const session = await ours.load(bytes, { label: path });
-  const feeds: Record<string, HostTensor> = {};
-  session.inputNames.forEach((name, k) => {
-    const d = dims[name];
-    if (!d) throw new Error(`no dims given for input ${name}`);
-    const n = d.reduce((a, b) => a * b, 1);
-    if (name === 'attention_mask') {
-      feeds[name] = hostTensor(
-        'int64',
-        d,
-        Array.from({ length: n }, (_, i) => (i >= n - 2 ? 0 : 1)),
-      );
-    } else if (/ids/.test(name)) {
-      feeds[name] = hostTensor(
-        'int64',
-        d,
-        Array.from({ length: n }, (_, i) => 1 + ((i * 7 + 3) % 19)),
-      );
-    } else {
-      feeds[name] = hostTensor('float32', d, rand(n, 11 + k));
-    }
-  });
+  const feeds = makeFeeds(path, dims);
   const mine = await hostAll(await session.run(feeds));
   const dispatches = session.lastRunStats()?.dispatches;
   const plan = session.describePlan();
@@ -149,6 +154,60 @@ async function runModel(path: string, dims: Record<string, number[]>): Promise<M
   return { outputs, dispatches, plan, msOursWarm, msOrt };
 }
 
+/** Counts compute dispatches any WebGPU user in this page records while `fn` runs. */
+async function countDispatches<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const proto = GPUComputePassEncoder.prototype;
+  const original = proto.dispatchWorkgroups;
+  let count = 0;
+  proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...args: Parameters<typeof original>) {
+    count++;
+    return original.apply(this, args);
+  };
+  try {
+    return [await fn(), count];
+  } finally {
+    proto.dispatchWorkgroups = original;
+  }
+}
+
+export interface BenchResult {
+  /** Best of `repeats` warm runs, in ms. */
+  ms: { ours: number; ortWebgpu: number; wasm: number };
+  /** Dispatches of one warm run, counted at GPUComputePassEncoder.dispatchWorkgroups. */
+  dispatches: { ours: number; ortWebgpu: number };
+  oursVsOrtWebgpu: Record<string, Diff>;
+}
+
+/** Same inputs as runModel; times warm runs of ours, ORT webgpu and ORT wasm. */
+async function benchModel(path: string, dims: Record<string, number[]>, repeats = 3): Promise<BenchResult> {
+  const bytes = new Uint8Array(await (await fetch(`/models/${path}`)).arrayBuffer());
+  const feeds = makeFeeds(path, dims);
+  const time = async (
+    session: Awaited<ReturnType<WebGpuBackend['load']>> | Awaited<ReturnType<OrtBackend['load']>>,
+  ) => {
+    await hostAll(await session.run(feeds)); // warm-up (compiles, plans)
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < repeats; i++) {
+      const t0 = performance.now();
+      await hostAll(await session.run(feeds));
+      best = Math.min(best, performance.now() - t0);
+    }
+    const [outputs, dispatches] = await countDispatches(async () => hostAll(await session.run(feeds)));
+    await session.release();
+    return { best, dispatches, outputs };
+  };
+  const mine = await time(await ours.load(bytes, { label: path }));
+  const gpu = await time(await new OrtBackend('ort-webgpu').load(bytes, { label: path }));
+  const cpu = await time(await new OrtBackend('wasm').load(bytes, { label: path }));
+  const oursVsOrtWebgpu: Record<string, Diff> = {};
+  for (const [k, v] of Object.entries(gpu.outputs)) oursVsOrtWebgpu[k] = diff(mine.outputs[k], v);
+  return {
+    ms: { ours: mine.best, ortWebgpu: gpu.best, wasm: cpu.best },
+    dispatches: { ours: mine.dispatches, ortWebgpu: gpu.dispatches },
+    oursVsOrtWebgpu,
+  };
+}
+
 /** Loads a model our engine must refuse, and reports the error code and the ops it names. */
 async function loadError(name: string): Promise<{ code: string; ops: unknown } | null> {
   const fx = await loadFixture(name);
@@ -161,7 +220,7 @@ async function loadError(name: string): Promise<{ code: string; ops: unknown } |
   }
 }
 
-const api = { runFixture, runModel, loadError };
+const api = { runFixture, runModel, benchModel, loadError };
 
 declare global {
   interface Window {

@@ -16,6 +16,21 @@ export interface WebGpuBackendOptions {
   readonly gpu?: GPU;
   /** An already created device to share (e.g. with the image preprocessing or the embedding index). */
   readonly device?: GPUDevice;
+  /**
+   * Whether the adapter is a software one (picks barrier-free kernels, see kernel-fallback.ts). Default: detected
+   * from the adapter; false for a device passed in without this flag.
+   */
+  readonly softwareAdapter?: boolean;
+}
+
+/** SwiftShader and other CPU adapters: flagged as fallback adapters, or named so. */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  const name = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`;
+  return (
+    info?.isFallbackAdapter === true || legacy === true || /swiftshader|llvmpipe|warp|software/i.test(name)
+  );
 }
 
 export interface WebGpuLoadOptions extends SessionOptions {
@@ -40,7 +55,9 @@ export function unsupportedOps(ops: Iterable<{ opType: string; domain: string }>
   return [...missing].sort();
 }
 
-async function acquireDevice(gpu: GPU | undefined): Promise<{ device: GPUDevice; description: string }> {
+async function acquireDevice(
+  gpu: GPU | undefined,
+): Promise<{ device: GPUDevice; description: string; software: boolean }> {
   const entry = gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!entry) throw new WebvlError('NO_WEBGPU', 'WebGPU is not available (navigator.gpu is missing)');
   const adapter = await entry.requestAdapter({ powerPreference: 'high-performance' });
@@ -65,11 +82,12 @@ async function acquireDevice(gpu: GPU | undefined): Promise<{ device: GPUDevice;
   const info = adapter.info;
   const description =
     [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
-  return { device, description };
+  return { device, description, software: isSoftwareAdapter(adapter) };
 }
 
-function featuresOf(device: GPUDevice): KernelFeatures {
+function featuresOf(device: GPUDevice, softwareAdapter: boolean): KernelFeatures {
   return {
+    softwareAdapter,
     shaderF16: device.features.has('shader-f16'),
     subgroups: device.features.has('subgroups'),
     maxInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
@@ -94,14 +112,16 @@ export class WebGpuBackend implements Backend {
     if (!this.engine) {
       this.engine = (async () => {
         let device = this.options.device;
+        let software = this.options.softwareAdapter ?? false;
         if (!device) {
           const acquired = await acquireDevice(this.options.gpu);
           device = acquired.device;
           this.adapterDescription = acquired.description;
+          software = this.options.softwareAdapter ?? acquired.software;
         }
         return {
           device,
-          features: featuresOf(device),
+          features: featuresOf(device, software),
           pipelines: new PipelineCache(device),
           pool: new BufferPool(device),
         };

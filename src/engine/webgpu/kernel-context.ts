@@ -33,6 +33,12 @@ export interface KernelFeatures {
   readonly maxInvocationsPerWorkgroup: number;
   readonly maxWorkgroupStorageSize: number;
   readonly maxComputeWorkgroupsPerDimension: number;
+  /**
+   * The adapter is a software rasterizer (SwiftShader, WARP…: `isFallbackAdapter` or its name says so). There,
+   * workgroup barriers cost far more than global-memory reads, so the engine prefers barrier-free variants
+   * where it has measured them faster. Optional: absent means a hardware adapter.
+   */
+  readonly softwareAdapter?: boolean;
 }
 
 export interface KernelContext {

@@ -7,7 +7,6 @@ import type { BufferPool } from './buffer-pool';
 import { WebGpuDeviceTensor } from './device-tensor';
 import type { Graph } from './ir';
 import type { KernelFeatures } from './kernel-context';
-import { kernelSource } from './kernel-fallback';
 import { type PassCounts, specialize } from './optimize';
 import type { PipelineCache } from './pipeline-cache';
 import { Plan, type PlanDeps, STORAGE_USAGE, toGpuData } from './plan';
@@ -27,7 +26,7 @@ export interface PlanDescription {
   readonly steps: readonly { op: string; name: string; dispatches: number }[];
   readonly pipelinesCompiled: number;
   /** Per kernel: the library's implementation (./ops) or the engine's own fallback (ops/*-core). */
-  readonly kernels: Record<string, 'library' | 'core'>;
+  readonly kernels: Readonly<Record<string, 'library' | 'core'>>;
 }
 
 export interface EngineDevice {
@@ -95,7 +94,7 @@ export class WebGpuSession implements Session {
       passes: plan.specialized.counts,
       steps: plan.steps,
       pipelinesCompiled: this.engine.pipelines.size,
-      kernels: Object.fromEntries(kernelSource),
+      kernels: plan.kernels,
     };
   }
 

@@ -38,12 +38,13 @@ export function layerNormCore(
   const uniforms = new ArrayBuffer(16);
   new Uint32Array(uniforms).set([rows, cols]);
   new Float32Array(uniforms)[2] = params.epsilon ?? 1e-5;
-  const gx = Math.min(rows, 65535);
+  const groups = Math.ceil(rows / 64);
+  const gx = Math.min(Math.max(groups, 1), 65535);
   ctx.record({
     label: 'layer-norm-core',
     wgsl: source,
     cacheKey: `layer-norm-core:${beta !== null}:${residual !== null}:${sumOut !== null}`,
-    workgroups: [gx, Math.ceil(rows / gx)],
+    workgroups: [gx, Math.ceil(groups / gx) || 1],
     bindings,
     uniforms,
   });

@@ -81,7 +81,7 @@ export function matmulCore(
         : '@group(0) @binding(3) var<uniform> u: Params;',
     )
     .replaceAll('{{BIAS_ADD}}', bias ? 'v += bias[col];' : '')
-    .replaceAll('{{B_LOAD}}', transB ? 'b[boff + col * u.k + kb]' : 'b[boff + kb * u.n + col]')
+    .replaceAll('{{B_LOAD}}', transB ? 'b[boff + col * u.k + kk]' : 'b[boff + kk * u.n + col]')
     .replaceAll('{{ACT}}', ACT[activation]);
   const uniforms = new ArrayBuffer(80);
   const u32 = new Uint32Array(uniforms);
@@ -90,11 +90,16 @@ export function matmulCore(
   u32.set(aStr, 8);
   u32.set(bStr, 12);
   new Float32Array(uniforms)[16] = params.alpha ?? 1;
+  const blocksN = Math.ceil(n / 4);
+  const blocksM = Math.ceil(m / 4);
+  u32.set([blocksN, blocksM], 17);
+  const groups = Math.ceil((blocksN * blocksM * batchCount) / 64);
+  const gx = Math.min(Math.max(groups, 1), 65535);
   ctx.record({
     label: 'matmul-core',
     wgsl: source,
     cacheKey: `matmul-core:${transB}:${bias !== null}:${activation}`,
-    workgroups: [Math.ceil(n / 16), Math.ceil(m / 16), batchCount],
+    workgroups: [gx, Math.ceil(groups / gx) || 1],
     bindings: bias ? [a, b, out, bias] : [a, b, out],
     uniforms,
   });

@@ -1,0 +1,48 @@
+// The transformer-block fixture through the whole engine in Node (SwiftShader), once with the library's
+// matmul/layer-norm kernels and once with the engine's barrier-free core ones: both match NumPy.
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import { nodeGpu } from './gpu';
+
+interface JsonTensor {
+  dtype: string;
+  dims: number[];
+  data: number[];
+}
+
+const ref = JSON.parse(readFileSync('e2e/fixtures/transformer-block/reference.json', 'utf8')) as Record<
+  string,
+  Record<string, JsonTensor>
+>;
+const model = readFileSync('e2e/fixtures/transformer-block/model.onnx');
+const feeds = {
+  x: hostTensor('float32', ref.inputs.x.dims, ref.inputs.x.data),
+  attention_mask: hostTensor('int64', ref.inputs.attention_mask.dims, ref.inputs.attention_mask.data),
+};
+const backends: WebGpuBackend[] = [];
+afterAll(async () => {
+  for (const b of backends) (await b.engineDevice()).device.destroy();
+});
+
+describe('kernel choice', () => {
+  for (const software of [false, true]) {
+    it(`softwareAdapter=${software}: ${software ? 'core' : 'library'} matmul and layer norm, same result`, async () => {
+      const backend = new WebGpuBackend({ gpu: nodeGpu(), softwareAdapter: software });
+      backends.push(backend);
+      const session = await backend.load(model);
+      const y = (await session.run(feeds)).y as HostTensor;
+      let maxAbs = 0;
+      (y.data as Float32Array).forEach((v, i) => {
+        maxAbs = Math.max(maxAbs, Math.abs(v - ref.outputs.y.data[i]));
+      });
+      expect(maxAbs).toBeLessThan(1e-5);
+      const kernels = session.describePlan()?.kernels ?? {};
+      expect(kernels.linear).toBe(software ? 'core' : 'library');
+      expect(kernels.layerNorm).toBe(software ? 'core' : 'library');
+      expect(kernels.attention).toBe('library');
+      await session.release();
+    });
+  }
+});
