@@ -1,13 +1,11 @@
 // The kernels the lowering calls: the kernel library (./ops), or the engine's own barrier-free `*-core`
-// versions (a) on software adapters for the kernels where the core version measured faster there
-// (SwiftShader, Node `webgpu`: matmul 2.4–3.7×, layer norm ~18×; the library's flash attention was faster,
-// so it keeps it), and (b) wherever a library kernel still throws "not implemented yet".
+// versions on software adapters, for the kernels where the core version measured faster there (SwiftShader,
+// one dispatch each: matmul 2.4–3.7×, layer norm ~18×, last-axis ReduceSum ~12×; the library's flash attention,
+// conv2d and gather were as fast or faster, so they have no core version). A library kernel that still throws
+// "not implemented yet" also falls back to the core version where there is one.
 import { isWebvlError } from '../../errors';
 import type { KernelContext } from './kernel-context';
 import * as ops from './ops';
-import { attentionCore } from './ops/attention-core';
-import { conv2dCore } from './ops/conv2d-core';
-import { gatherCore } from './ops/gather-core';
 import { layerNormCore } from './ops/layer-norm-core';
 import { matmulCore } from './ops/matmul-core';
 import { reduceCore } from './ops/reduce-core';
@@ -34,14 +32,15 @@ function isStub(e: unknown): boolean {
   return isWebvlError(e) && e.code === 'INTERNAL' && /not implemented yet/.test(e.message);
 }
 
-function withFallback<A extends unknown[]>(
+function withCore<A extends unknown[]>(
   name: string,
   library: (ctx: KernelContext, ...args: A) => void,
   core: (ctx: KernelContext, ...args: A) => void,
-  coreOnSoftware = false,
+  /** Whether the core version handles these arguments (e.g. dtype) and should run on software adapters. */
+  coreOnSoftware: (...args: A) => boolean,
 ): (ctx: KernelContext, ...args: A) => void {
   return (ctx, ...args) => {
-    if (coreOnSoftware && ctx.features.softwareAdapter) {
+    if (ctx.features.softwareAdapter && coreOnSoftware(...args)) {
       core(ctx, ...args);
       choose(ctx, name, 'core');
       return;
@@ -57,12 +56,26 @@ function withFallback<A extends unknown[]>(
   };
 }
 
-export const matmul = withFallback('matmul', ops.matmul, matmulCore, true);
-export const linear = withFallback('linear', ops.linear, matmulCore, true);
-export const layerNorm = withFallback('layerNorm', ops.layerNorm, layerNormCore, true);
-export const attention = withFallback('attention', ops.attention, attentionCore);
-export const conv2d = withFallback('conv2d', ops.conv2d, conv2dCore);
-export const gather = withFallback('gather', ops.gather, gatherCore);
-export const reduce = withFallback('reduce', ops.reduce, reduceCore);
-export const { argmax, binary, cast, concat, expand, gelu, slice, softmax, topk, transpose, unary, where } =
-  ops;
+const always = () => true;
+
+export const matmul = withCore('matmul', ops.matmul, matmulCore, always);
+export const linear = withCore('linear', ops.linear, matmulCore, always);
+export const layerNorm = withCore('layerNorm', ops.layerNorm, layerNormCore, always);
+export const reduce = withCore('reduce', ops.reduce, reduceCore, (x) => x.dtype === 'float32');
+export {
+  argmax,
+  attention,
+  binary,
+  cast,
+  concat,
+  conv2d,
+  expand,
+  gather,
+  gelu,
+  slice,
+  softmax,
+  topk,
+  transpose,
+  unary,
+  where,
+} from './ops';

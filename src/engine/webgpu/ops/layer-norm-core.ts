@@ -1,5 +1,5 @@
-// The engine's own layer norm (shaders/layer-norm-core.wgsl), used while ./layer-norm.ts is not yet
-// implemented (see ../kernel-fallback.ts). Same signature and semantics as ./layer-norm.ts.
+// The engine's barrier-free layer norm (shaders/layer-norm-core.wgsl), chosen on software adapters and while
+// ./layer-norm.ts is a stub (see ../kernel-fallback.ts). Same signature and semantics as ./layer-norm.ts.
 import wgsl from '../../../../shaders/layer-norm-core.wgsl?raw';
 import { WebvlError } from '../../../errors';
 import type { GpuView, KernelContext } from '../kernel-context';

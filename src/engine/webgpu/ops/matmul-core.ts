@@ -1,5 +1,5 @@
-// The engine's own matmul/linear kernel (shaders/matmul-core.wgsl), used while ./matmul.ts is not yet
-// implemented (see ../kernel-fallback.ts). Same signature and semantics as ./matmul.ts.
+// The engine's barrier-free matmul/linear (shaders/matmul-core.wgsl), chosen on software adapters and while
+// ./matmul.ts is a stub (see ../kernel-fallback.ts). Same signature and semantics as ./matmul.ts.
 import wgsl from '../../../../shaders/matmul-core.wgsl?raw';
 import { WebvlError } from '../../../errors';
 import type { GpuView, KernelContext } from '../kernel-context';

@@ -1,5 +1,5 @@
-// The engine's own reductions (shaders/reduce-core.wgsl), used while ./reduce.ts is not yet implemented
-// (see ../kernel-fallback.ts). Same signature and semantics as ./reduce.ts (float32).
+// The engine's barrier-free reductions (shaders/reduce-core.wgsl), chosen on software adapters for float32 and
+// while ./reduce.ts is a stub (see ../kernel-fallback.ts). Same semantics as ./reduce.ts, float32 only.
 import wgsl from '../../../../shaders/reduce-core.wgsl?raw';
 import { WebvlError } from '../../../errors';
 import type { GpuView, KernelContext } from '../kernel-context';
