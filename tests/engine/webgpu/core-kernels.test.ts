@@ -28,7 +28,8 @@ function upload(dims: number[], values?: Float32Array): GpuView {
     size: Math.max(16, n * 4),
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
-  if (values) device.queue.writeBuffer(buffer, 0, values);
+  if (values)
+    device.queue.writeBuffer(buffer, 0, values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);
   return { buffer, dtype: 'float32', dims };
 }
 
