@@ -1,6 +1,8 @@
 // LayerNorm over the last axis with an optional fused residual add: y = x (+ residual);
-// out = (y − mean) / sqrt(var + eps) · gamma (+ beta). One workgroup per row; two-pass statistics (mean, then
-// Σ(y − mean)²) for accuracy, reductions in workgroup memory. Missing optional inputs are bound as aliases of
+// out = (y − mean) / sqrt(var + eps) · gamma (+ beta). One workgroup per row and ONE barrier per row (barriers
+// dominate on software adapters): every thread accumulates Σd and Σd² of d = y − y[0] (shifting by a sample of
+// the row keeps E[d²] − E[d]² free of the cancellation E[y²] − E[y]² suffers at large means), writes the pair to
+// workgroup memory, and after the barrier each thread sums all WG pairs itself. Missing optional inputs are bound as aliases of
 // x/gamma and skipped through uniforms. SUM_DECL/SUM_STORE add a binding that receives y (the residual stream).
 const WG: u32 = 64u;
 
@@ -22,7 +24,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 {{SUM_DECL}}
 
-var<workgroup> scratch: array<f32, WG>;
+var<workgroup> partial: array<vec2<f32>, WG>;
 
 fn load(i: u32) -> f32 {
   var y = x[i];
@@ -30,20 +32,6 @@ fn load(i: u32) -> f32 {
     y += residual[i];
   }
   return y;
-}
-
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
-  scratch[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      scratch[lid] += scratch[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let total = scratch[0];
-  workgroupBarrier();
-  return total;
 }
 
 @compute @workgroup_size(WG)
@@ -57,19 +45,25 @@ fn main(
     return;
   }
   let base = row * u.cols;
-  var s = 0.0;
+  let shift = load(base);
+  var acc = vec2<f32>(0.0);
   for (var c = lid; c < u.cols; c += WG) {
     let y = load(base + c);
-    s += y;
     {{SUM_STORE}}
+    let d = y - shift;
+    acc += vec2<f32>(d, d * d);
   }
-  let mean = workgroup_sum(s, lid) / f32(u.cols);
-  var s2 = 0.0;
-  for (var c = lid; c < u.cols; c += WG) {
-    let dv = load(base + c) - mean;
-    s2 += dv * dv;
+  partial[lid] = acc;
+  workgroupBarrier();
+  var total = vec2<f32>(0.0);
+  for (var t = 0u; t < WG; t++) {
+    total += partial[t];
   }
-  let inv_std = inverseSqrt(workgroup_sum(s2, lid) / f32(u.cols) + u.eps);
+  let n = f32(u.cols);
+  let mean_d = total.x / n;
+  let variance = max(total.y / n - mean_d * mean_d, 0.0);
+  let mean = shift + mean_d;
+  let inv_std = inverseSqrt(variance + u.eps);
   for (var c = lid; c < u.cols; c += WG) {
     var r = (load(base + c) - mean) * inv_std * gamma[c];
     if (u.has_beta != 0u) {

@@ -56,16 +56,14 @@ fn main(
     let v = {{PRE}};
     acc = combine(acc, v);
   }
+  // One barrier: thread 0 combines all WG partials itself (barriers dominate on software adapters).
   scratch[lid] = acc;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      scratch[lid] = combine(scratch[lid], scratch[lid + s]);
-    }
-    workgroupBarrier();
-  }
   if (lid == 0u) {
-    let total = scratch[0];
+    var total = scratch[0];
+    for (var t = 1u; t < WG; t++) {
+      total = combine(total, scratch[t]);
+    }
     let n = f32(u.reduced);
     y[o] = {{FINAL}};
   }

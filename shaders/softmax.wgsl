@@ -1,5 +1,6 @@
 // Softmax along one axis. The tensor is viewed as [outer, axis, inner]; one workgroup per (outer, inner) row,
-// threads stride over the axis. Max-subtracted (numerically stable), tree reductions in workgroup memory.
+// threads stride over the axis. Max-subtracted (numerically stable). Each reduction is one barrier: threads
+// write partials, then every thread combines all WG of them (barriers dominate on software adapters).
 const WG: u32 = 64u;
 
 struct Params {
@@ -13,7 +14,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> u: Params;
 
-var<workgroup> scratch: array<f32, WG>;
+var<workgroup> part_max: array<f32, WG>;
+var<workgroup> part_sum: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -32,32 +34,55 @@ fn main(
   for (var j = lid; j < u.axis_len; j += WG) {
     m = max(m, x[base + j * step]);
   }
-  scratch[lid] = m;
+  part_max[lid] = m;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      scratch[lid] = max(scratch[lid], scratch[lid + s]);
-    }
-    workgroupBarrier();
+  var row_max = part_max[0];
+  for (var t = 1u; t < WG; t++) {
+    row_max = max(row_max, part_max[t]);
   }
-  let row_max = scratch[0];
-  workgroupBarrier();
 
   var sum = 0.0;
   for (var j = lid; j < u.axis_len; j += WG) {
     sum += exp(x[base + j * step] - row_max);
   }
-  scratch[lid] = sum;
+  part_sum[lid] = sum;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      scratch[lid] += scratch[lid + s];
-    }
-    workgroupBarrier();
+  var total = 0.0;
+  for (var t = 0u; t < WG; t++) {
+    total += part_sum[t];
   }
-  let inv = 1.0 / scratch[0];
+  let inv = 1.0 / total;
   for (var j = lid; j < u.axis_len; j += WG) {
     let idx = base + j * step;
     y[idx] = exp(x[idx] - row_max) * inv;
+  }
+}
+
+// Barrier-free variant for software adapters (SwiftShader), where workgroup barriers cost far more than the
+// arithmetic: one thread per row, three passes over it (max, sum, write). Rows are u.rows; WG rows per group.
+@compute @workgroup_size(WG)
+fn main_rows(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) groups: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let row = (wid.y * groups.x + wid.x) * WG + lid;
+  if (row >= u.rows) {
+    return;
+  }
+  let base = (row / u.inner) * u.axis_len * u.inner + row % u.inner;
+  let step = u.inner;
+  var m = -3.402823e38;
+  for (var j = 0u; j < u.axis_len; j++) {
+    m = max(m, x[base + j * step]);
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < u.axis_len; j++) {
+    sum += exp(x[base + j * step] - m);
+  }
+  let inv = 1.0 / sum;
+  for (var j = 0u; j < u.axis_len; j++) {
+    let idx = base + j * step;
+    y[idx] = exp(x[idx] - m) * inv;
   }
 }

@@ -3,6 +3,7 @@ import { argmaxCpu, topkCpu } from '../../src/engine/webgpu/cpu/argmax-topk';
 import { reduceCpu } from '../../src/engine/webgpu/cpu/reduce';
 import { softmaxCpu } from '../../src/engine/webgpu/cpu/softmax';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
+import type { KernelContext } from '../../src/engine/webgpu/kernel-context';
 import { argmax, reduce, softmax, topk } from '../../src/engine/webgpu/ops';
 import { reducedDims } from '../../src/engine/webgpu/ops/reduce';
 import type { ReduceOp } from '../../src/engine/webgpu/ops/types';
@@ -39,19 +40,34 @@ describe('CPU twins against hand-computed values', () => {
 });
 
 describe('softmax kernel vs CPU twin', () => {
-  it.each([
+  const cases = [
     { dims: [3, 7], axis: -1 },
     { dims: [2, 4, 257], axis: 2 },
     { dims: [2, 5, 3], axis: 1 },
     { dims: [6, 2, 2], axis: 0 },
     { dims: [1, 1, 50, 50], axis: 3 },
-  ])('$dims axis $axis', async ({ dims, axis }) => {
+  ];
+  // Software adapters take the barrier-free row-per-thread variant; test both.
+  it.each(
+    cases.flatMap((c) => [
+      { ...c, software: false },
+      { ...c, software: true },
+    ]),
+  )('$dims axis $axis software=$software', async ({ dims, axis, software }) => {
+    const ctx: KernelContext = software
+      ? {
+          device: gpu.device,
+          features: { ...gpu.features, softwareAdapter: true },
+          record: (p) => gpu.record(p),
+          scratch: (d, s) => gpu.scratch(d, s),
+        }
+      : gpu;
     const n = dims.reduce((a, b) => a * b, 1);
     const x = randomArray(n, rng(n), -8, 8);
     // A -10000 additive mask on some entries, as exported attention masks use.
     for (let i = 0; i < n; i += 5) x[i] -= 10000;
     const out = gpu.empty('float32', dims);
-    softmax(gpu, gpu.upload('float32', dims, x), out, axis);
+    softmax(ctx, gpu.upload('float32', dims, x), out, axis);
     expect(maxError(await gpu.read(out), softmaxCpu(cpuTensor(dims, x), axis).data)).toBeLessThan(1e-6);
     gpu.release();
   });

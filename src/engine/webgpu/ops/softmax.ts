@@ -3,6 +3,9 @@ import softmaxWgsl from '../../../../shaders/softmax.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
 import { elementCount, expectDims, expectFloat32, grid1d, invalid, UniformWriter } from './common';
 
+/** Rows per workgroup of the row-per-thread variant (its workgroup size). */
+const ROWS_PER_GROUP = 64;
+
 export function softmax(ctx: KernelContext, x: GpuView, out: GpuView, axis = -1): void {
   expectFloat32('Softmax input', x);
   expectFloat32('Softmax output', out);
@@ -14,11 +17,14 @@ export function softmax(ctx: KernelContext, x: GpuView, out: GpuView, axis = -1)
   const inner = elementCount(x.dims.slice(ax + 1));
   const rows = elementCount(x.dims) / Math.max(axisLen, 1);
   if (rows === 0 || axisLen === 0) return;
+  // Software adapters: one thread per row, no barriers (see main_rows in the shader).
+  const rowPerThread = ctx.features.softwareAdapter === true;
   ctx.record({
     label: 'Softmax',
     wgsl: softmaxWgsl,
-    cacheKey: 'softmax',
-    workgroups: grid1d(rows),
+    entryPoint: rowPerThread ? 'main_rows' : 'main',
+    cacheKey: rowPerThread ? 'softmax|rows' : 'softmax',
+    workgroups: grid1d(rowPerThread ? Math.ceil(rows / ROWS_PER_GROUP) : rows),
     bindings: [x, out],
     uniforms: new UniformWriter().u32s([rows, axisLen, inner]).finish(),
   });
