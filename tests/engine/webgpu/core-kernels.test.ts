@@ -127,6 +127,29 @@ describe('core kernels vs float64 loops', () => {
     expect(maxDiff(got, want)).toBeLessThan(2e-5);
   });
 
+  it('matmul vec4 path (K, N multiples of 4): [2, 6, 16] × [16, 12] + bias, ReLU', async () => {
+    const [m, k, n] = [6, 16, 12];
+    const a = data(2 * m * k, 9);
+    const b = data(k * n, 10);
+    const bias = data(n, 11);
+    const out = upload([2, m, n]);
+    const [got] = await run(
+      (ctx) =>
+        matmulCore(ctx, upload([2, m, k], a), upload([k, n], b), upload([n], bias), out, {
+          activation: 'relu',
+        }),
+      [out],
+    );
+    const want: number[] = [];
+    for (let i = 0; i < 2 * m; i++)
+      for (let c = 0; c < n; c++) {
+        let s = bias[c];
+        for (let t = 0; t < k; t++) s += a[i * k + t] * b[t * n + c];
+        want.push(Math.max(s, 0));
+      }
+    expect(maxDiff(got, want)).toBeLessThan(2e-5);
+  });
+
   it('layer norm with residual add and residual-sum output', async () => {
     const [rows, cols] = [6, 33];
     const x = data(rows * cols, 4);

@@ -1,6 +1,7 @@
 // The engine's barrier-free matmul/linear (shaders/matmul-core.wgsl), chosen on software adapters and while
 // ./matmul.ts is a stub (see ../kernel-fallback.ts). Same signature and semantics as ./matmul.ts.
 import wgsl from '../../../../shaders/matmul-core.wgsl?raw';
+import wgslVec4 from '../../../../shaders/matmul-core-vec4.wgsl?raw';
 import { WebvlError } from '../../../errors';
 import type { GpuView, KernelContext } from '../kernel-context';
 import type { Activation, MatmulParams } from './types';
@@ -73,14 +74,16 @@ export function matmulCore(
     fail(`output [${out.dims}] has the wrong size`);
   if (bias && bias.dims.reduce((x, y) => x * y, 1) !== n) fail(`bias must have ${n} elements`);
   const activation = params.activation ?? 'none';
-  const source = wgsl
+  // vec4 variant: whole vec4s of A rows and B rows (K, N multiples of 4, B not transposed).
+  const vec4 = !transB && k % 4 === 0 && n % 4 === 0;
+  const source = (vec4 ? wgslVec4 : wgsl)
     .replaceAll(
       '{{BIAS_DECL}}',
       bias
-        ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;\n@group(0) @binding(4) var<uniform> u: Params;'
+        ? `@group(0) @binding(3) var<storage, read> bias: array<${vec4 ? 'vec4<f32>' : 'f32'}>;\n@group(0) @binding(4) var<uniform> u: Params;`
         : '@group(0) @binding(3) var<uniform> u: Params;',
     )
-    .replaceAll('{{BIAS_ADD}}', bias ? 'v += bias[col];' : '')
+    .replaceAll('{{BIAS_ADD}}', bias ? (vec4 ? 'v += bias[bn];' : 'v += bias[col];') : '')
     .replaceAll('{{B_LOAD}}', transB ? 'b[boff + col * u.k + kk]' : 'b[boff + kk * u.n + col]')
     .replaceAll('{{ACT}}', ACT[activation]);
   const uniforms = new ArrayBuffer(80);
@@ -98,7 +101,7 @@ export function matmulCore(
   ctx.record({
     label: 'matmul-core',
     wgsl: source,
-    cacheKey: `matmul-core:${transB}:${bias !== null}:${activation}`,
+    cacheKey: `matmul-core:${vec4 ? 'vec4' : 'scalar'}:${transB}:${bias !== null}:${activation}`,
     workgroups: [gx, Math.ceil(groups / gx) || 1],
     bindings: bias ? [a, b, out, bias] : [a, b, out],
     uniforms,

@@ -1,0 +1,92 @@
+// matmul-core.wgsl for K and N multiples of 4 with B stored [K, N]: A and B are read as vec4, four K steps per
+// iteration, 4×4 output block per invocation, no workgroup memory or barriers. Same Params and semantics.
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  batch: u32,
+  bdims: vec4<u32>,
+  astr: vec4<u32>,
+  bstr: vec4<u32>,
+  alpha: f32,
+  blocks_n: u32,
+  blocks_m: u32,
+  _p2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
+{{BIAS_DECL}}
+
+fn erf_f32(x: f32) -> f32 {
+  let ax = abs(x);
+  let t = 1.0 / (1.0 + 0.3275911 * ax);
+  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  let y = 1.0 - poly * exp(-ax * ax);
+  return select(y, -y, x < 0.0);
+}
+
+fn activate(x: f32) -> f32 {
+  {{ACT}}
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = (wid.y * groups.x + wid.x) * 64u + lid;
+  let per_batch = u.blocks_n * u.blocks_m;
+  if (t >= per_batch * u.batch) {
+    return;
+  }
+  let batch = t / per_batch;
+  let bn = t % u.blocks_n;
+  let bm = (t / u.blocks_n) % u.blocks_m;
+  var rem = batch;
+  var aoff = 0u;
+  var boff = 0u;
+  for (var d = 3i; d >= 0; d--) {
+    let size = u.bdims[d];
+    let idx = rem % size;
+    rem = rem / size;
+    aoff += idx * u.astr[d];
+    boff += idx * u.bstr[d];
+  }
+  let row0 = bm * 4u;
+  let n4 = u.n / 4u;
+  let k4 = u.k / 4u;
+  // Rows past M repeat the last row (results discarded), so the loop has no bounds checks.
+  let r0 = (aoff + min(row0, u.m - 1u) * u.k) / 4u;
+  let r1 = (aoff + min(row0 + 1u, u.m - 1u) * u.k) / 4u;
+  let r2 = (aoff + min(row0 + 2u, u.m - 1u) * u.k) / 4u;
+  let r3 = (aoff + min(row0 + 3u, u.m - 1u) * u.k) / 4u;
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  var bi = boff / 4u + bn;
+  for (var kk = 0u; kk < k4; kk++) {
+    let b0 = b[bi];
+    let b1 = b[bi + n4];
+    let b2 = b[bi + 2u * n4];
+    let b3 = b[bi + 3u * n4];
+    bi += 4u * n4;
+    let a0 = a[r0 + kk];
+    let a1 = a[r1 + kk];
+    let a2 = a[r2 + kk];
+    let a3 = a[r3 + kk];
+    c0 += a0.x * b0 + a0.y * b1 + a0.z * b2 + a0.w * b3;
+    c1 += a1.x * b0 + a1.y * b1 + a1.z * b2 + a1.w * b3;
+    c2 += a2.x * b0 + a2.y * b1 + a2.z * b2 + a2.w * b3;
+    c3 += a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;
+  }
+  let rows = array<vec4<f32>, 4>(c0, c1, c2, c3);
+  for (var r = 0u; r < 4u; r++) {
+    let row = row0 + r;
+    if (row >= u.m) {
+      break;
+    }
+    var v = u.alpha * rows[r];
+    {{BIAS_ADD}}
+    out[(batch * u.m + row) * n4 + bn] = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+  }
+}
