@@ -72,3 +72,37 @@ fn main(
     out[base + c] = r;
   }
 }
+
+// Barrier-free variant for software adapters (SwiftShader), where workgroup barriers cost far more than the
+// arithmetic: one thread per row, the same shifted sums, then one pass writing the result.
+@compute @workgroup_size(WG)
+fn main_rows(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) groups: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let row = (wid.y * groups.x + wid.x) * WG + lid;
+  if (row >= u.rows) {
+    return;
+  }
+  let base = row * u.cols;
+  let shift = load(base);
+  var acc = vec2<f32>(0.0);
+  for (var c = 0u; c < u.cols; c++) {
+    let y = load(base + c);
+    {{SUM_STORE}}
+    let d = y - shift;
+    acc += vec2<f32>(d, d * d);
+  }
+  let n = f32(u.cols);
+  let mean_d = acc.x / n;
+  let mean = shift + mean_d;
+  let inv_std = inverseSqrt(max(acc.y / n - mean_d * mean_d, 0.0) + u.eps);
+  for (var c = 0u; c < u.cols; c++) {
+    var r = (load(base + c) - mean) * inv_std * gamma[c];
+    if (u.has_beta != 0u) {
+      r += beta[c];
+    }
+    out[base + c] = r;
+  }
+}

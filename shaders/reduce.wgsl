@@ -68,3 +68,40 @@ fn main(
     y[o] = {{FINAL}};
   }
 }
+
+// Barrier-free variant for software adapters (SwiftShader): one thread per output element walks all of its
+// reduced elements alone.
+@compute @workgroup_size(WG)
+fn main_rows(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) groups: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let o = (wid.y * groups.x + wid.x) * WG + lid;
+  if (o >= u.outputs) {
+    return;
+  }
+  var rem = o;
+  var base = 0u;
+  for (var k = 0u; k < u.kept_rank; k++) {
+    let d = u.kept_rank - 1u - k;
+    let dim = u.kept_dims[d / 4u][d % 4u];
+    base += (rem % dim) * u.kept_strides[d / 4u][d % 4u];
+    rem /= dim;
+  }
+  var total: f32 = {{INIT}};
+  for (var r = 0u; r < u.reduced; r++) {
+    var rr = r;
+    var idx = base;
+    for (var k = 0u; k < u.red_rank; k++) {
+      let d = u.red_rank - 1u - k;
+      let dim = u.red_dims[d / 4u][d % 4u];
+      idx += (rr % dim) * u.red_strides[d / 4u][d % 4u];
+      rr /= dim;
+    }
+    let v = {{PRE}};
+    total = combine(total, v);
+  }
+  let n = f32(u.reduced);
+  y[o] = {{FINAL}};
+}

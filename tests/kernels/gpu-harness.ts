@@ -169,6 +169,8 @@ export class TestGpu implements KernelContext {
 
   /** Frees buffers made since the last call (keeps memory flat across many cases). */
   release(): void {
+    // Drop work recorded but never run (a test that failed midway), so it cannot reference freed buffers.
+    this.encoder = null;
     for (const b of this.transient.splice(0)) b.destroy();
     this.recorded.length = 0;
   }
@@ -208,4 +210,14 @@ export function maxError(actual: ArrayLike<number>, expected: ArrayLike<number>)
     if (!(err <= worst)) worst = err;
   }
   return worst;
+}
+
+/** The same device presented as a software adapter, so kernels take their barrier-free variants. */
+export function asSoftwareAdapter(gpu: TestGpu): KernelContext {
+  return {
+    device: gpu.device,
+    features: { ...gpu.features, softwareAdapter: true },
+    record: (program) => gpu.record(program),
+    scratch: (dtype, dims) => gpu.scratch(dtype, dims),
+  };
 }

@@ -3,7 +3,7 @@ import { layerNormCpu } from '../../src/engine/webgpu/cpu/layer-norm';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
 import { layerNorm } from '../../src/engine/webgpu/ops';
 import { WebvlError } from '../../src/errors';
-import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
+import { asSoftwareAdapter, maxError, randomArray, rng, TestGpu } from './gpu-harness';
 
 let gpu: TestGpu;
 beforeAll(async () => {
@@ -28,43 +28,55 @@ describe('CPU twin against hand-computed values', () => {
 });
 
 describe('layerNorm kernel vs CPU twin', () => {
-  it.each([
+  const cases = [
     { dims: [3, 7], beta: true, residual: false, sum: false },
     { dims: [2, 50, 64], beta: true, residual: true, sum: true },
     { dims: [5, 257], beta: false, residual: true, sum: false },
     { dims: [1, 768], beta: true, residual: false, sum: false, offset: 1000 },
-  ])('$dims beta=$beta residual=$residual sum=$sum', async ({ dims, beta, residual, sum, offset }) => {
-    const rand = rng(dims.reduce((a, b) => a * b, 1));
-    const n = dims.reduce((a, b) => a * b, 1);
-    const cols = dims[dims.length - 1];
-    // A large common offset checks that the statistics are two-pass (E[x²] − E[x]² would cancel badly).
-    const x = Float32Array.from(randomArray(n, rand, -3, 3), (v) => v + (offset ?? 0));
-    const r = randomArray(n, rand, -1, 1);
-    const g = randomArray(cols, rand, 0.5, 1.5);
-    const bt = randomArray(cols, rand, -1, 1);
-    const want = layerNormCpu(
-      cpuTensor(dims, x),
-      cpuTensor([cols], g),
-      beta ? cpuTensor([cols], bt) : undefined,
-      residual ? cpuTensor(dims, r) : undefined,
-      1e-5,
-    );
-    const out = gpu.empty('float32', dims);
-    const sumOut = sum ? gpu.empty('float32', dims) : null;
-    layerNorm(
-      gpu,
-      gpu.upload('float32', dims, x),
-      gpu.upload('float32', [cols], g),
-      beta ? gpu.upload('float32', [cols], bt) : null,
-      residual ? gpu.upload('float32', dims, r) : null,
-      out,
-      sumOut,
-      { epsilon: 1e-5 },
-    );
-    expect(maxError(await gpu.read(out), want.out.data)).toBeLessThan(offset ? 5e-4 : 5e-6);
-    if (sumOut) expect(maxError(await gpu.read(sumOut), want.sum.data)).toBeLessThan(1e-6);
-    gpu.release();
-  });
+    { dims: [130, 32], beta: true, residual: true, sum: true },
+  ];
+  // Software adapters take the barrier-free row-per-thread variant; test both.
+  it.each(
+    cases.flatMap((c) => [
+      { ...c, software: false },
+      { ...c, software: true },
+    ]),
+  )(
+    '$dims beta=$beta residual=$residual sum=$sum software=$software',
+    async ({ dims, beta, residual, sum, offset, software }) => {
+      const ctx = software ? asSoftwareAdapter(gpu) : gpu;
+      const rand = rng(dims.reduce((a, b) => a * b, 1));
+      const n = dims.reduce((a, b) => a * b, 1);
+      const cols = dims[dims.length - 1];
+      // A large common offset checks that the statistics are two-pass (E[x²] − E[x]² would cancel badly).
+      const x = Float32Array.from(randomArray(n, rand, -3, 3), (v) => v + (offset ?? 0));
+      const r = randomArray(n, rand, -1, 1);
+      const g = randomArray(cols, rand, 0.5, 1.5);
+      const bt = randomArray(cols, rand, -1, 1);
+      const want = layerNormCpu(
+        cpuTensor(dims, x),
+        cpuTensor([cols], g),
+        beta ? cpuTensor([cols], bt) : undefined,
+        residual ? cpuTensor(dims, r) : undefined,
+        1e-5,
+      );
+      const out = gpu.empty('float32', dims);
+      const sumOut = sum ? gpu.empty('float32', dims) : null;
+      layerNorm(
+        ctx,
+        gpu.upload('float32', dims, x),
+        gpu.upload('float32', [cols], g),
+        beta ? gpu.upload('float32', [cols], bt) : null,
+        residual ? gpu.upload('float32', dims, r) : null,
+        out,
+        sumOut,
+        { epsilon: 1e-5 },
+      );
+      expect(maxError(await gpu.read(out), want.out.data)).toBeLessThan(offset ? 5e-4 : 5e-6);
+      if (sumOut) expect(maxError(await gpu.read(sumOut), want.sum.data)).toBeLessThan(1e-6);
+      gpu.release();
+    },
+  );
 
   it('rejects a gamma of the wrong length', () => {
     const x = gpu.upload('float32', [2, 4], new Float32Array(8));

@@ -3,12 +3,11 @@ import { argmaxCpu, topkCpu } from '../../src/engine/webgpu/cpu/argmax-topk';
 import { reduceCpu } from '../../src/engine/webgpu/cpu/reduce';
 import { softmaxCpu } from '../../src/engine/webgpu/cpu/softmax';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
-import type { KernelContext } from '../../src/engine/webgpu/kernel-context';
 import { argmax, reduce, softmax, topk } from '../../src/engine/webgpu/ops';
 import { reducedDims } from '../../src/engine/webgpu/ops/reduce';
 import type { ReduceOp } from '../../src/engine/webgpu/ops/types';
 import { WebvlError } from '../../src/errors';
-import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
+import { asSoftwareAdapter, maxError, randomArray, rng, TestGpu } from './gpu-harness';
 
 let gpu: TestGpu;
 beforeAll(async () => {
@@ -54,14 +53,7 @@ describe('softmax kernel vs CPU twin', () => {
       { ...c, software: true },
     ]),
   )('$dims axis $axis software=$software', async ({ dims, axis, software }) => {
-    const ctx: KernelContext = software
-      ? {
-          device: gpu.device,
-          features: { ...gpu.features, softwareAdapter: true },
-          record: (p) => gpu.record(p),
-          scratch: (d, s) => gpu.scratch(d, s),
-        }
-      : gpu;
+    const ctx = software ? asSoftwareAdapter(gpu) : gpu;
     const n = dims.reduce((a, b) => a * b, 1);
     const x = randomArray(n, rng(n), -8, 8);
     // A -10000 additive mask on some entries, as exported attention masks use.
@@ -81,8 +73,14 @@ describe('reduce kernel vs CPU twin', () => {
     { dims: [2, 3, 4], axes: [1] },
     { dims: [5, 7] },
   ];
-  it.each(ops)('%s', async (op) => {
+  it.each(
+    ops.flatMap((op) => [
+      { op, software: false },
+      { op, software: true },
+    ]),
+  )('$op software=$software', async ({ op, software }) => {
     const rand = rng(op.length * 13);
+    const ctx = software ? asSoftwareAdapter(gpu) : gpu;
     for (const { dims, axes, keepdims } of cases) {
       const n = dims.reduce((a, b) => a * b, 1);
       // Prod over many elements must stay finite: values near ±1.
@@ -90,7 +88,7 @@ describe('reduce kernel vs CPU twin', () => {
       const want = reduceCpu(cpuTensor(dims, x), op, axes, keepdims);
       expect(reducedDims(dims, { op, axes, keepdims })).toEqual(want.dims);
       const out = gpu.empty('float32', want.dims);
-      reduce(gpu, gpu.upload('float32', dims, x), out, { op, axes, keepdims });
+      reduce(ctx, gpu.upload('float32', dims, x), out, { op, axes, keepdims });
       expect(maxError(await gpu.read(out), want.data)).toBeLessThan(1e-5);
       gpu.release();
     }

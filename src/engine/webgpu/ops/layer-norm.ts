@@ -12,6 +12,9 @@ import {
 } from './common';
 import type { LayerNormParams } from './types';
 
+/** Rows per workgroup of the row-per-thread variant (its workgroup size). */
+const ROWS_PER_GROUP = 64;
+
 export function layerNorm(
   ctx: KernelContext,
   x: GpuView,
@@ -47,6 +50,8 @@ export function layerNorm(
   const rows = cols === 0 ? 0 : elementCount(x.dims) / cols;
   if (rows === 0) return;
   const hasSum = sumOut !== null;
+  // Software adapters: one thread per row, no barriers (main_rows in the shader).
+  const rowPerThread = ctx.features.softwareAdapter === true;
   ctx.record({
     label: residual ? 'AddLayerNorm' : 'LayerNorm',
     wgsl: specialize(layerNormWgsl, {
@@ -55,8 +60,9 @@ export function layerNorm(
         : '@group(0) @binding(5) var<uniform> u: Params;',
       SUM_STORE: hasSum ? 'sum_out[base + c] = y;' : '',
     }),
-    cacheKey: `layernorm|${hasSum}`,
-    workgroups: grid1d(rows),
+    entryPoint: rowPerThread ? 'main_rows' : 'main',
+    cacheKey: `layernorm|${hasSum}|${rowPerThread}`,
+    workgroups: grid1d(rowPerThread ? Math.ceil(rows / ROWS_PER_GROUP) : rows),
     bindings: [x, residual ?? x, gamma, beta ?? gamma, out, ...(sumOut ? [sumOut] : [])],
     uniforms: new UniformWriter()
       .u32s([rows, cols])

@@ -12,6 +12,9 @@ import {
 } from './common';
 import type { ReduceOp, ReduceParams } from './types';
 
+/** Outputs per workgroup of the one-thread-per-output variant (its workgroup size). */
+const OUTPUTS_PER_GROUP = 64;
+
 interface ReduceSpec {
   init: string;
   pre: string;
@@ -75,6 +78,10 @@ export function reduce(ctx: KernelContext, x: GpuView, out: GpuView, params: Red
       2,
     )
     .finish();
+  // Software adapters: one thread per output, no barriers (main_rows in the shader).
+  const rowPerThread = ctx.features.softwareAdapter === true;
+  const entryPoint = rowPerThread ? 'main_rows' : 'main';
+  const workgroups = grid1d(rowPerThread ? Math.ceil(outputs / OUTPUTS_PER_GROUP) : outputs);
   const record = (spec: ReduceSpec, input: GpuView, output: GpuView, label: string) =>
     ctx.record({
       label,
@@ -84,8 +91,9 @@ export function reduce(ctx: KernelContext, x: GpuView, out: GpuView, params: Red
         COMBINE: spec.combine,
         FINAL: spec.final,
       }),
-      cacheKey: `reduce|${spec.init}|${spec.pre}|${spec.combine}|${spec.final}`,
-      workgroups: grid1d(outputs),
+      entryPoint,
+      cacheKey: `reduce|${entryPoint}|${spec.init}|${spec.pre}|${spec.combine}|${spec.final}`,
+      workgroups,
       bindings: [input, output],
       uniforms,
     });
@@ -93,8 +101,8 @@ export function reduce(ctx: KernelContext, x: GpuView, out: GpuView, params: Red
     record(SPECS[params.op], x, out, `Reduce${params.op}`);
     return;
   }
-  // LogSumExp = max + log Σ exp(x − max): a max pass into `out`, then a pass that reads it back per output.
-  // The second pass binds `out` read-only through a scratch copy, so it never aliases its own output.
+  // LogSumExp = max + log Σ exp(x − max): a max pass into a scratch view, then a pass that reads those maxima
+  // (bound read-only as `m`) and writes `out`.
   const maxes = ctx.scratch('float32', out.dims);
   record(SPECS.Max, x, maxes, 'ReduceLogSumExp(max)');
   const lse = specialize(reduceWgsl, {
@@ -109,8 +117,9 @@ export function reduce(ctx: KernelContext, x: GpuView, out: GpuView, params: Red
   ctx.record({
     label: 'ReduceLogSumExp',
     wgsl: lse,
-    cacheKey: 'reduce|logsumexp',
-    workgroups: grid1d(outputs),
+    entryPoint,
+    cacheKey: `reduce|${entryPoint}|logsumexp`,
+    workgroups,
     bindings: [x, out, maxes],
     uniforms,
   });
