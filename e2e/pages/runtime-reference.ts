@@ -100,6 +100,28 @@ export async function refClassify(
   return e.map((x) => x / z);
 }
 
+/** Prompt ensemble: per label, the re-normalised mean of its unit prompt embeddings over the templates. */
+export async function refClassifyEnsemble(
+  modelUrl: string,
+  pngUrl: string,
+  idsByTemplate: ReadonlyArray<ReadonlyArray<readonly number[]>>,
+): Promise<number[]> {
+  const config = await (await fetch(`${modelUrl}config.json`)).json();
+  const img = unit((await refImageTokens(modelUrl, pngUrl)).embeds);
+  const perTemplate = await Promise.all(
+    idsByTemplate.map(async (rows) => (await refTextEmbeds(modelUrl, rows)).map(unit)),
+  );
+  const logits = idsByTemplate[0].map((_, label) => {
+    const mean = img.map((_, j) => perTemplate.reduce((a, t) => a + t[label][j], 0));
+    const n = Math.hypot(...mean);
+    return Math.exp(config.logit_scale) * mean.reduce((a, x, j) => a + (x / n) * img[j], 0);
+  });
+  const m = Math.max(...logits);
+  const e = logits.map((l) => Math.exp(l - m));
+  const z = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / z);
+}
+
 /** ITM match probabilities, one image against several token rows. */
 export async function refItm(
   modelUrl: string,

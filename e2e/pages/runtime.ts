@@ -84,7 +84,7 @@ const api = {
   },
   loadCode: (url: string) => codeOf(() => runtime().load(url)),
   unload: () => runtime().unload(),
-  async classify(png: string, labels: string[], template?: string) {
+  async classify(png: string, labels: string[], template?: string | readonly string[]) {
     return runtime().classify(await pngBlob(png), labels, { template });
   },
   /** Classifies an ImageBitmap and reports whether the caller's bitmap was detached (transferred). */

@@ -49,7 +49,8 @@ export interface Runtime {
   classify(
     image: ImageInput,
     labels: readonly string[],
-    options?: { template?: string },
+    /** `template` contains '{}' for the label; an array of templates is a prompt ensemble. */
+    options?: { template?: string | readonly string[] },
   ): Promise<LabelScore[]>;
   /** Unit-length image embedding. */
   embedImage(image: ImageInput): Promise<Float32Array>;
@@ -106,13 +107,28 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     name: 'webvl-runtime',
   });
   const api = Comlink.wrap<WorkerApi>(worker);
-  await remote(() =>
+  // A worker script that fails to load would leave every call pending forever; fail them instead.
+  const crashed = new Promise<never>((_, reject) => {
+    worker.addEventListener('error', (e) => {
+      reject(
+        new WebvlError('INTERNAL', `the runtime worker failed: ${e.message || 'could not load its script'}`),
+      );
+    });
+  });
+  crashed.catch(() => undefined);
+  const started = remote(() =>
     api.init({
       backend: options.backend ?? 'auto',
       allowedOrigins: options.allowedOrigins ?? [],
       indexOnGpu: options.indexOnGpu ?? true,
     }),
   );
+  try {
+    await Promise.race([started, crashed]);
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
   let last: Timed<unknown>['timings'] | undefined;
   const result = <T>(t: Timed<T>): T => {
     last = t.timings;
@@ -128,7 +144,15 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     unload: () => remote(() => api.unload()),
     async classify(image, labels, opts = {}) {
       const w = await wire(image);
-      return result(await remote(() => api.classify(w, [...labels], opts.template)));
+      return result(
+        await remote(() =>
+          api.classify(
+            w,
+            [...labels],
+            typeof opts.template === 'string' || !opts.template ? opts.template : [...opts.template],
+          ),
+        ),
+      );
     },
     async embedImage(image) {
       const w = await wire(image);

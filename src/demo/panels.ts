@@ -14,8 +14,12 @@ function timingsOf(rt: Runtime): string {
 
 export function classifyPanel(rt: Runtime, picker: ImagePicker): HTMLElement {
   const labels = h('textarea', { id: 'labels', rows: '4', cols: '40' });
-  labels.value = COLOURS.flatMap((c) => SHAPES.map((s) => `${c} ${s}`)).join(', ');
-  const template = h('input', { id: 'template', value: 'a large {}', size: '20' });
+  // Size × colour × shape, read through the template "a {}" into prompts shaped like the training captions.
+  labels.value = ['large', 'small']
+    .flatMap((z) => COLOURS.flatMap((c) => SHAPES.map((s) => `${z} ${c} ${s}`)))
+    .join(', ');
+  // Templates separated by '|' form a prompt ensemble.
+  const template = h('input', { id: 'template', value: 'a {}', size: '24' });
   const out = h('div', { id: 'classify-out', class: 'out' });
   const run = h('button', { id: 'classify-run', type: 'button' }, 'Classify');
   run.addEventListener('click', async () => {
@@ -25,7 +29,11 @@ export function classifyPanel(rt: Runtime, picker: ImagePicker): HTMLElement {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const scores = await rt.classify(await picker.current(), list, { template: template.value });
+      const templates = template.value
+        .split('|')
+        .map((t) => t.trim())
+        .filter(Boolean);
+      const scores = await rt.classify(await picker.current(), list, { template: templates });
       out.replaceChildren(
         ...scores
           .slice(0, 5)
@@ -50,7 +58,7 @@ export function classifyPanel(rt: Runtime, picker: ImagePicker): HTMLElement {
     h('h2', {}, 'Zero-shot classification (CLIP)'),
     h('p', {}, 'Labels (comma separated): '),
     labels,
-    h('p', {}, 'Prompt template: ', template, ' ', run),
+    h('p', {}, "Prompt templates ('|' between them): ", template, ' ', run),
     out,
   );
 }

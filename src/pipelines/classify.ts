@@ -27,22 +27,34 @@ export function promptsFor(labels: readonly string[], template = DEFAULT_TEMPLAT
   return clean.map((l) => template.replaceAll('{}', l));
 }
 
-/** Scores for image row `row` of `images` against the labels, sorted best first. */
+/**
+ * Scores for image row `row` of `images` against the labels, sorted best first. Several templates are a
+ * prompt ensemble (as in CLIP): each label's text embedding is the re-normalised mean of its unit prompt
+ * embeddings, one per template.
+ */
 export async function classifyEncoded(
   model: LoadedModel,
   images: EncodedImages,
   row: number,
   labels: readonly string[],
-  template: string | undefined,
+  template: string | readonly string[] | undefined,
   watch: Stopwatch,
 ): Promise<LabelScore[]> {
-  const prompts = promptsFor(labels, template);
+  const templates = typeof template === 'string' || template === undefined ? [template] : [...template];
+  if (templates.length === 0) throw new WebvlError('INVALID_INPUT', 'no templates given');
+  const prompts = templates.flatMap((t) => promptsFor(labels, t));
   const texts = await encodeTexts(model, prompts, watch);
   if (texts.dim !== images.dim)
     throw new WebvlError('INVALID_MODEL', 'image and text embeddings differ in size');
-  const img = normalizeRows(images.embeds.subarray(row * images.dim, (row + 1) * images.dim), 1, images.dim);
-  const txt = normalizeRows(texts.embeds, texts.count, texts.dim);
-  const cos = dotRows(img, 1, txt, texts.count, texts.dim)[0];
+  const d = texts.dim;
+  const unit = normalizeRows(texts.embeds, texts.count, d);
+  const mean = new Float32Array(labels.length * d);
+  for (let t = 0; t < templates.length; t++) {
+    for (let i = 0; i < labels.length * d; i++) mean[i] += unit[t * labels.length * d + i];
+  }
+  const txt = normalizeRows(mean, labels.length, d);
+  const img = normalizeRows(images.embeds.subarray(row * d, (row + 1) * d), 1, d);
+  const cos = dotRows(img, 1, txt, labels.length, d)[0];
   const probs = softmax(cos.map((c) => c * model.scale));
   return labels
     .map((label, i) => ({ label: label.trim(), probability: probs[i], cosine: cos[i] }))

@@ -45,6 +45,8 @@ export class RuntimeCore {
   private readonly aborts = new Map<number, AbortController>();
   private readonly indexes = new Map<string, Promise<EmbeddingIndex>>();
   private indexDevice: Promise<GPUDevice | undefined> | undefined;
+  /** GPU devices of this worker lost so far (destroyed, driver reset): a request that fails after one is DEVICE_LOST. */
+  private deviceLosses = 0;
   private readonly storage: IndexStorage =
     typeof indexedDB === 'undefined' ? new MemoryIndexStorage() : new IdbIndexStorage();
 
@@ -52,9 +54,48 @@ export class RuntimeCore {
 
   /** Runs requests one after another; a failed one does not block the next. */
   private serial<T>(f: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(f);
+    const run = this.queue.then(() => this.reportDeviceLoss(f));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Runs f; if it fails because a GPU device was lost while it ran, the failure is DEVICE_LOST. Recovery is
+   * already under way by then (see indexDeviceFor): the next request gets a fresh device.
+   */
+  private async reportDeviceLoss<T>(f: () => Promise<T>): Promise<T> {
+    const losses = this.deviceLosses;
+    try {
+      return await f();
+    } catch (e) {
+      // device.lost resolves in a task of its own; let it land before deciding.
+      await new Promise((r) => setTimeout(r, 0));
+      if (this.deviceLosses === losses || (e instanceof WebvlError && e.code !== 'INTERNAL')) throw e;
+      throw new WebvlError(
+        'DEVICE_LOST',
+        `the GPU device was lost during the request; retry it (${String(e)})`,
+      );
+    }
+  }
+
+  /**
+   * The index device, acquired once. When it is lost, indexes are dropped (their GPU matrices are gone) and
+   * reopened from IndexedDB, on a new device, by the next request that uses them.
+   */
+  private indexDeviceFor(): Promise<GPUDevice | undefined> {
+    if (!this.indexDevice) {
+      const acquired: Promise<GPUDevice | undefined> = requestIndexDevice().then((device) => {
+        void device?.lost.then(() => {
+          this.deviceLosses++;
+          if (this.indexDevice !== acquired) return;
+          this.indexDevice = undefined;
+          this.indexes.clear();
+        });
+        return device;
+      });
+      this.indexDevice = acquired;
+    }
+    return this.indexDevice;
   }
 
   private async getSelector(): Promise<BackendSelector> {
@@ -127,7 +168,7 @@ export class RuntimeCore {
     });
   }
 
-  classify(image: WireImage, labels: string[], template?: string): Promise<Timed<LabelScore[]>> {
+  classify(image: WireImage, labels: string[], template?: string | string[]): Promise<Timed<LabelScore[]>> {
     return this.serial(() =>
       this.timed(async (watch) => {
         const model = this.requireModel();
@@ -234,8 +275,7 @@ export class RuntimeCore {
     let idx = this.indexes.get(name);
     if (!idx) {
       idx = (async () => {
-        if (this.options.indexOnGpu) this.indexDevice ??= requestIndexDevice();
-        const device = this.options.indexOnGpu ? await this.indexDevice : undefined;
+        const device = this.options.indexOnGpu ? await this.indexDeviceFor() : undefined;
         return EmbeddingIndex.open(name, { storage: this.storage, device });
       })();
       idx.catch(() => this.indexes.delete(name));

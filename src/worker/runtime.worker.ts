@@ -31,7 +31,7 @@ const api = {
   info: () => guard(() => ready().info()),
   load: (url: string, onProgress?: (p: LoadProgress) => void) => guard(() => ready().load(url, onProgress)),
   unload: () => guard(() => ready().unload()),
-  classify: (image: WireImage, labels: string[], template?: string) =>
+  classify: (image: WireImage, labels: string[], template?: string | string[]) =>
     guard(() => ready().classify(image, labels, template)),
   embedImage: (image: WireImage) => guard(() => ready().embedImage(image)),
   embedText: (texts: string[]) => guard(() => ready().embedText(texts)),
