@@ -119,7 +119,7 @@ describe('our WebGPU engine on the exported models vs ORT wasm', () => {
 });
 
 describe('ours vs ORT webgpu on the same page (SwiftShader: timings are informative, not asserted)', () => {
-  for (const [path, dims] of [MODELS[1], MODELS[4]]) {
+  for (const [path, dims] of [MODELS[0], MODELS[1], MODELS[4]]) {
     it(`${path}: same outputs as ORT webgpu, far fewer dispatches`, async () => {
       const r: BenchResult = await browser.page.evaluate(([p, d]) => window.webvlEngine.benchModel(p, d, 3), [
         path,

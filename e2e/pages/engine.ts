@@ -208,19 +208,7 @@ async function benchModel(path: string, dims: Record<string, number[]>, repeats 
   };
 }
 
-/** Loads a model our engine must refuse, and reports the error code and the ops it names. */
-async function loadError(name: string): Promise<{ code: string; ops: unknown } | null> {
-  const fx = await loadFixture(name);
-  try {
-    await ours.load(fx.model);
-    return null;
-  } catch (e) {
-    const err = e as { code?: string; details?: { ops?: unknown } };
-    return { code: err.code ?? String(e), ops: err.details?.ops };
-  }
-}
-
-const api = { runFixture, runModel, benchModel, loadError };
+const api = { runFixture, runModel, benchModel };
 
 declare global {
   interface Window {
