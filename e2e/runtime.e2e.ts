@@ -12,7 +12,8 @@ const CLIP = '/models/clip-tiny/';
 const CLIP_MIN_COLOUR = 0.9;
 const CLIP_MIN_SHAPE = 0.5;
 const BLIP_MIN_CAPTION_EXACT = 0.3;
-const INDEX_MIN_R5 = 0.3;
+const INDEX_MIN_R1 = 0.7;
+const INDEX_MIN_R5 = 0.9;
 const BLIP = '/models/blip-tiny/';
 
 interface Scene {
@@ -454,6 +455,7 @@ describe('BLIP through the runtime (wasm backend)', () => {
       if (hits.some((h) => h.id === q.file)) r5++;
     }
     console.log(`index (40 gallery images, ITC): R@1 ${r1}/${queries.length}, R@5 ${r5}/${queries.length}`);
+    expect(r1 / queries.length).toBeGreaterThanOrEqual(INDEX_MIN_R1);
     expect(r5 / queries.length).toBeGreaterThanOrEqual(INDEX_MIN_R5);
 
     const q = queries[0];
