@@ -4,7 +4,7 @@ import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
 import { linear, matmul } from '../../src/engine/webgpu/ops';
 import type { Activation } from '../../src/engine/webgpu/ops/types';
 import { WebvlError } from '../../src/errors';
-import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
+import { asSoftwareAdapter, maxError, randomArray, rng, TestGpu } from './gpu-harness';
 
 let gpu: TestGpu;
 beforeAll(async () => {
@@ -64,34 +64,43 @@ const CASES: Case[] = [
 ];
 
 describe('matmul kernel vs CPU twin', () => {
-  it.each(CASES)('$a × $b transB=$transposeB bias=$bias act=$activation', async (c) => {
-    gpu.release();
-    const rand = rng(c.a.join('').length * 101 + c.b.length);
-    const na = c.a.reduce((x, y) => x * y, 1);
-    const nb = c.b.reduce((x, y) => x * y, 1);
-    const av = randomArray(na, rand);
-    const bv = randomArray(nb, rand);
-    const n = c.transposeB ? c.b[c.b.length - 2] : c.b.length === 1 ? 1 : c.b[c.b.length - 1];
-    const biasv = randomArray(n, rand);
-    const want = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bv), {
-      bias: c.bias ? cpuTensor([n], biasv) : undefined,
-      transposeB: c.transposeB,
-      activation: c.activation,
-      alpha: c.alpha,
-    });
-    const out = gpu.empty('float32', want.dims);
-    (c.bias ? linear : matmul)(
-      gpu,
-      gpu.upload('float32', c.a, av),
-      gpu.upload('float32', c.b, bv),
-      c.bias ? gpu.upload('float32', [n], biasv) : null,
-      out,
-      { transposeB: c.transposeB, activation: c.activation, alpha: c.alpha },
-    );
-    expect(gpu.recorded.length).toBe(1);
-    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(2e-6);
-    gpu.release();
-  });
+  // Every case on the hardware path; on the software-adapter path (barrier-free variant) those with M > 1.
+  const withSoftware = [
+    ...CASES.map((c) => ({ ...c, software: false })),
+    ...CASES.filter((c) => c.a.length > 1 && c.a[c.a.length - 2] > 1).map((c) => ({ ...c, software: true })),
+  ];
+  it.each(withSoftware)(
+    '$a × $b transB=$transposeB bias=$bias act=$activation software=$software',
+    async (c) => {
+      gpu.release();
+      const ctx = c.software ? asSoftwareAdapter(gpu) : gpu;
+      const rand = rng(c.a.join('').length * 101 + c.b.length);
+      const na = c.a.reduce((x, y) => x * y, 1);
+      const nb = c.b.reduce((x, y) => x * y, 1);
+      const av = randomArray(na, rand);
+      const bv = randomArray(nb, rand);
+      const n = c.transposeB ? c.b[c.b.length - 2] : c.b.length === 1 ? 1 : c.b[c.b.length - 1];
+      const biasv = randomArray(n, rand);
+      const want = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bv), {
+        bias: c.bias ? cpuTensor([n], biasv) : undefined,
+        transposeB: c.transposeB,
+        activation: c.activation,
+        alpha: c.alpha,
+      });
+      const out = gpu.empty('float32', want.dims);
+      (c.bias ? linear : matmul)(
+        ctx,
+        gpu.upload('float32', c.a, av),
+        gpu.upload('float32', c.b, bv),
+        c.bias ? gpu.upload('float32', [n], biasv) : null,
+        out,
+        { transposeB: c.transposeB, activation: c.activation, alpha: c.alpha },
+      );
+      expect(gpu.recorded.length).toBe(1);
+      expect(maxError(await gpu.read(out), want.data)).toBeLessThan(2e-6);
+      gpu.release();
+    },
+  );
 
   it('rejects mismatched inner dims and wrong output dims', () => {
     const a = gpu.upload('float32', [2, 3], new Float32Array(6));

@@ -2,6 +2,7 @@
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import gemvWgsl from '../../../../shaders/gemv.wgsl?raw';
 import matmulWgsl from '../../../../shaders/matmul.wgsl?raw';
+import matmulDirectWgsl from '../../../../shaders/matmul-direct.wgsl?raw';
 import loadScalarWgsl from '../../../../shaders/matmul-load-scalar.wgsl?raw';
 import loadVec4Wgsl from '../../../../shaders/matmul-load-vec4.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
@@ -97,6 +98,11 @@ export function matmul(
   let wgsl = activationsWgsl + matmulWgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
   let cacheKey = vec4 ? 'matmul|vec4' : 'matmul|scalar';
   let workgroups: [number, number, number] = [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch];
+  if (ctx.features.softwareAdapter === true && !gemv) {
+    // Software adapters: the barrier-free variant (same grid and uniforms).
+    wgsl = activationsWgsl + matmulDirectWgsl;
+    cacheKey = 'matmul|direct';
+  }
   if (gemv) {
     wgsl = activationsWgsl + gemvWgsl;
     cacheKey = 'matmul|gemv';
