@@ -74,3 +74,34 @@ fn main(
     }
   }
 }
+
+// Barrier-free variant for software adapters (SwiftShader): one thread per row runs the k rounds alone.
+@compute @workgroup_size(64)
+fn main_rows(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) groups: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let row = (wid.y * groups.x + wid.x) * 64u + lid;
+  if (row >= u.rows) {
+    return;
+  }
+  let base = row * u.len;
+  var prev_v = 0.0;
+  var prev_i = NONE;
+  for (var r = 0u; r < u.k; r++) {
+    var bv = 0.0;
+    var bi = NONE;
+    for (var j = 0u; j < u.len; j++) {
+      let v = x[base + j];
+      if ((prev_i == NONE || better(prev_v, prev_i, v, j)) && better(v, j, bv, bi)) {
+        bv = v;
+        bi = j;
+      }
+    }
+    values[row * u.k + r] = bv;
+    indices[row * u.k + r] = i32(bi);
+    prev_v = bv;
+    prev_i = bi;
+  }
+}

@@ -102,7 +102,8 @@ describe('reduce kernel vs CPU twin', () => {
 });
 
 describe('argmax/topk kernels vs CPU twin', () => {
-  it('argmax over rows with ties and odd lengths', async () => {
+  it.each([false, true])('argmax over rows with ties and odd lengths, software=%s', async (software) => {
+    const ctx = software ? asSoftwareAdapter(gpu) : gpu;
     const rand = rng(77);
     for (const dims of [
       [5, 1],
@@ -114,7 +115,7 @@ describe('argmax/topk kernels vs CPU twin', () => {
       const x = Float32Array.from(randomArray(n, rand, 0, 20), Math.floor);
       const want = argmaxCpu(cpuTensor(dims, x));
       const out = gpu.empty('int64', want.dims);
-      argmax(gpu, gpu.upload('float32', dims, x), out);
+      argmax(ctx, gpu.upload('float32', dims, x), out);
       expect(Array.from(await gpu.read(out))).toEqual(Array.from(want.data));
       gpu.release();
     }
@@ -125,13 +126,16 @@ describe('argmax/topk kernels vs CPU twin', () => {
     { dims: [3, 1000], k: 10, largest: true },
     { dims: [2, 257], k: 257, largest: false },
     { dims: [1, 5000], k: 5, largest: true },
-  ])('topk $dims k=$k largest=$largest', async ({ dims, k, largest }) => {
+    { dims: [70, 33], k: 4, largest: true, software: true },
+    { dims: [3, 1000], k: 10, largest: false, software: true },
+  ])('topk $dims k=$k largest=$largest software=$software', async ({ dims, k, largest, software }) => {
+    const ctx = software ? asSoftwareAdapter(gpu) : gpu;
     const n = dims.reduce((a, b) => a * b, 1);
     const x = Float32Array.from(randomArray(n, rng(n + k), -50, 50), (v) => Math.round(v * 4) / 4);
     const want = topkCpu(cpuTensor(dims, x), k, largest);
     const values = gpu.empty('float32', want.values.dims);
     const indices = gpu.empty('int32', want.indices.dims);
-    topk(gpu, gpu.upload('float32', dims, x), values, indices, { k, largest });
+    topk(ctx, gpu.upload('float32', dims, x), values, indices, { k, largest });
     expect(Array.from(await gpu.read(indices))).toEqual(Array.from(want.indices.data));
     expect(Array.from(await gpu.read(values))).toEqual(Array.from(want.values.data));
     gpu.release();

@@ -12,6 +12,9 @@ import {
 } from './common';
 import type { TopKParams } from './types';
 
+/** Rows per workgroup of the row-per-thread variant (its workgroup size). */
+const ROWS_PER_GROUP = 64;
+
 function recordTopK(
   ctx: KernelContext,
   label: string,
@@ -24,11 +27,14 @@ function recordTopK(
   const len = x.dims[x.dims.length - 1];
   const rows = elementCount(x.dims) / Math.max(len, 1);
   if (rows === 0 || k === 0) return;
+  // Software adapters: one thread per row, no barriers (main_rows in the shader).
+  const rowPerThread = ctx.features.softwareAdapter === true;
   ctx.record({
     label,
     wgsl: specialize(argmaxTopkWgsl, { BETTER: largest ? 'v > w' : 'v < w' }),
-    cacheKey: `topk|${largest}`,
-    workgroups: grid1d(rows),
+    entryPoint: rowPerThread ? 'main_rows' : 'main',
+    cacheKey: `topk|${largest}|${rowPerThread}`,
+    workgroups: grid1d(rowPerThread ? Math.ceil(rows / ROWS_PER_GROUP) : rows),
     bindings: [x, values, indices],
     uniforms: new UniformWriter().u32s([rows, len, k]).finish(),
   });
