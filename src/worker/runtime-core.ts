@@ -47,6 +47,7 @@ export class RuntimeCore {
   private indexDevice: Promise<GPUDevice | undefined> | undefined;
   /** GPU devices of this worker lost so far (destroyed, driver reset): a request that fails after one is DEVICE_LOST. */
   private deviceLosses = 0;
+  private currentIndexDevice: GPUDevice | undefined;
   private readonly storage: IndexStorage =
     typeof indexedDB === 'undefined' ? new MemoryIndexStorage() : new IdbIndexStorage();
 
@@ -68,8 +69,11 @@ export class RuntimeCore {
     try {
       return await f();
     } catch (e) {
-      // device.lost resolves in a task of its own; let it land before deciding.
-      await new Promise((r) => setTimeout(r, 0));
+      // device.lost resolves in a task of its own, possibly after the failure it caused: give it a moment.
+      const device = this.currentIndexDevice;
+      if (this.deviceLosses === losses && device) {
+        await Promise.race([device.lost, new Promise((r) => setTimeout(r, 100))]);
+      }
       if (this.deviceLosses === losses || (e instanceof WebvlError && e.code !== 'INTERNAL')) throw e;
       throw new WebvlError(
         'DEVICE_LOST',
@@ -85,6 +89,7 @@ export class RuntimeCore {
   private indexDeviceFor(): Promise<GPUDevice | undefined> {
     if (!this.indexDevice) {
       const acquired: Promise<GPUDevice | undefined> = requestIndexDevice().then((device) => {
+        this.currentIndexDevice = device;
         void device?.lost.then(() => {
           this.deviceLosses++;
           if (this.indexDevice !== acquired) return;
