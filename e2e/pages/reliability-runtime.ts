@@ -1,0 +1,432 @@
+// Reliability page for the runtime API (createRuntime → module worker): hostile media and text, a long mixed
+// load with a reference computed up-front, worker termination during index.add, read-back of IndexedDB.
+import { createRuntime, type IndexHandle, type Runtime } from '../../src/api/runtime';
+import type { LabelScore, MatchScore } from '../../src/api/types';
+import { WebvlError } from '../../src/errors';
+import type { ImageInput } from '../../src/vision/image-input';
+
+let rt: Runtime | undefined;
+
+function runtime(): Runtime {
+  if (!rt) throw new Error('call relRt.create() first');
+  return rt;
+}
+
+const blobOf = async (url: string): Promise<Blob> => (await fetch(url)).blob();
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+export interface Outcome {
+  name: string;
+  /** 'result', a WebvlError code, 'untyped: …' or 'timeout'. */
+  outcome: string;
+  ms: number;
+  /** A short description of the result, for the test to check (probabilities sum to 1, unit norms, …). */
+  summary?: Summary;
+}
+
+interface Summary {
+  count: number;
+  /** Sum of probabilities (classify) or undefined. */
+  probabilitySum?: number;
+  allFinite: boolean;
+  top?: string;
+  /** L2 norms of embeddings (embedText). */
+  norms?: number[];
+  /** label → cosine, for the labels the caller asked to see. */
+  cosines?: Record<string, number>;
+}
+
+function summarize(v: unknown, watch: readonly string[]): Summary {
+  if (Array.isArray(v) && v.length > 0 && v[0] instanceof Float32Array) {
+    const rows = v as Float32Array[];
+    return {
+      count: rows.length,
+      allFinite: rows.every((r) => r.every(Number.isFinite)),
+      norms: rows.map((r) => Math.hypot(...r)),
+    };
+  }
+  if (Array.isArray(v) && v.length > 0 && typeof (v[0] as LabelScore).probability === 'number') {
+    const s = v as LabelScore[];
+    const want = new Set(watch);
+    const cosines: Record<string, number> = {};
+    for (const x of s) if (want.has(x.label)) cosines[x.label] = x.cosine;
+    return {
+      count: s.length,
+      probabilitySum: s.reduce((a, x) => a + x.probability, 0),
+      allFinite: s.every((x) => Number.isFinite(x.probability) && Number.isFinite(x.cosine)),
+      top: [...s].sort((a, b) => b.probability - a.probability)[0].label,
+      cosines,
+    };
+  }
+  if (Array.isArray(v)) {
+    const s = v as MatchScore[];
+    return {
+      count: s.length,
+      allFinite: s.every((x) => Number.isFinite(x.itc) && (x.itm === undefined || Number.isFinite(x.itm))),
+    };
+  }
+  return { count: 1, allFinite: true };
+}
+
+async function attempt(
+  name: string,
+  f: () => Promise<unknown>,
+  timeoutMs: number,
+  watch: readonly string[] = [],
+): Promise<Outcome> {
+  const t0 = performance.now();
+  const r = await withTimeout(
+    f().then(
+      (v) => ({ outcome: 'result', summary: summarize(v, watch) }),
+      (e: unknown) => ({
+        outcome: e instanceof WebvlError ? e.code : `untyped: ${String(e)}`,
+        summary: undefined,
+      }),
+    ),
+    timeoutMs,
+  );
+  const ms = performance.now() - t0;
+  return r === 'timeout' ? { name, outcome: 'timeout', ms } : { name, ...r, ms };
+}
+
+const MEDIA = '/e2e/pages/reliability-media/';
+
+/** Every hostile image through classify; each case bounded by `timeoutMs`. */
+async function hostileMedia(goodPng: string, labels: string[], timeoutMs: number): Promise<Outcome[]> {
+  const good = new Uint8Array(await (await blobOf(goodPng)).arrayBuffer());
+  const cases: [string, () => Promise<ImageInput>][] = [
+    ['zero-byte blob', async () => new Blob([], { type: 'image/png' })],
+    ['corrupt PNG (first half of a valid file)', async () => new Blob([good.slice(0, good.length >> 1)])],
+    [
+      'corrupt PNG (valid header, random body)',
+      async () => {
+        const b = good.slice();
+        for (let i = 64; i < b.length; i++) b[i] = (i * 2654435761) >>> 24;
+        return new Blob([b], { type: 'image/png' });
+      },
+    ],
+    ['text file as Blob', async () => new Blob(['a red circle\n'.repeat(50)], { type: 'text/plain' })],
+    ['1×1 PNG', () => blobOf(`${MEDIA}one-pixel.png`)],
+    ['8000×8000 PNG', () => blobOf(`${MEDIA}huge-8000.png`)],
+    ['animated GIF (first frame: a red triangle)', () => blobOf(`${MEDIA}animated.gif`)],
+    ['SVG Blob', () => blobOf(`${MEDIA}scene.svg`)],
+    ['transparent PNG', () => blobOf(`${MEDIA}transparent.png`)],
+    ['RGBA object, data too short', async () => ({ width: 4, height: 4, data: new Uint8Array(7) })],
+    ['RGBA object, 0×0', async () => ({ width: 0, height: 0, data: new Uint8Array(0) })],
+    ['URL that 404s', async () => `${MEDIA}no-such-file.png`],
+  ];
+  const out: Outcome[] = [];
+  for (const [name, make] of cases) {
+    out.push(await attempt(name, async () => runtime().classify(await make(), labels), timeoutMs));
+  }
+  return out;
+}
+
+/** Hostile text through embedText, classify and match; `watch` labels report their cosines. */
+async function hostileText(png: string, combos: string[], timeoutMs: number): Promise<Outcome[]> {
+  const image = await blobOf(png);
+  const long = 'a red circle '.repeat(8000).slice(0, 100_000);
+  const mixed = 'a red 円 star ★ красный квадрат 🚀 مرحبا नमस्ते \u200b\u0301 circle';
+  const many = [...combos, ...Array.from({ length: 10_000 - combos.length }, (_, i) => `thing number ${i}`)];
+  const r = runtime();
+  return [
+    await attempt('embedText: empty string', () => r.embedText(''), timeoutMs),
+    await attempt('embedText: whitespace only', () => r.embedText(' \n\t  \u00a0'), timeoutMs),
+    await attempt('embedText: empty list', () => r.embedText([]), timeoutMs),
+    await attempt('embedText: 100,000 characters', () => r.embedText(long), timeoutMs),
+    await attempt('embedText: mixed scripts and emoji', () => r.embedText(mixed), timeoutMs),
+    await attempt('classify: empty label list', () => r.classify(image, []), timeoutMs),
+    await attempt(
+      'classify: an empty label among good ones',
+      () => r.classify(image, ['', 'red circle']),
+      timeoutMs,
+    ),
+    await attempt(
+      'classify: 100,000-character label',
+      () => r.classify(image, [long, 'red circle']),
+      timeoutMs,
+    ),
+    await attempt('classify: mixed-script label', () => r.classify(image, [mixed, combos[0]]), timeoutMs),
+    await attempt('classify: 10,000 labels', () => r.classify(image, many), timeoutMs, combos),
+    await attempt('classify: the 36 colour-shape labels', () => r.classify(image, combos), timeoutMs, combos),
+    await attempt('match: empty text list', () => r.match(image, []), timeoutMs),
+    await attempt('match: mixed-script text', () => r.match(image, [mixed]), timeoutMs),
+    await attempt('match: 100,000-character text', () => r.match(image, [long]), timeoutMs),
+  ];
+}
+
+// --- load -------------------------------------------------------------------------------------------
+
+type Op = 'classify' | 'match' | 'caption' | 'search';
+const OPS: readonly Op[] = ['classify', 'match', 'caption', 'search'];
+
+interface LoadSetup {
+  images: Blob[];
+  labels: string[];
+  texts: string[];
+  queries: string[];
+  index: IndexHandle;
+  /** JSON of the result of each (op, input) pair, computed once, sequentially, before the load. */
+  reference: Map<string, string>;
+}
+
+let load: LoadSetup | undefined;
+
+function callFor(i: number): { op: Op; input: number; key: string } {
+  const op = OPS[i % OPS.length];
+  const input = Math.floor(i / OPS.length) % 4;
+  return { op, input, key: `${op}:${input}` };
+}
+
+async function runOp(s: LoadSetup, op: Op, input: number, signal?: AbortSignal): Promise<string> {
+  const r = runtime();
+  switch (op) {
+    case 'classify':
+      return JSON.stringify(await r.classify(s.images[input], s.labels));
+    case 'match':
+      return JSON.stringify(await r.match(s.images[input], s.texts));
+    case 'caption': {
+      const c = await r.caption(s.images[input], { maxTokens: 4, signal });
+      return JSON.stringify([c.text, c.tokenIds]);
+    }
+    case 'search':
+      return JSON.stringify(await s.index.search(s.queries[input], { k: 3 }));
+  }
+}
+
+async function prepareLoad(pngs: string[], labels: string[], texts: string[], queries: string[]) {
+  const images = await Promise.all(pngs.slice(0, 4).map(blobOf));
+  const indexName = `load-${Date.now()}`;
+  const index = await runtime().openIndex(indexName);
+  await index.add(await Promise.all(pngs.map(async (p, i) => ({ id: `img${i}`, image: await blobOf(p) }))));
+  const s: LoadSetup = { images, labels, texts, queries, index, reference: new Map() };
+  for (let i = 0; i < OPS.length * 4; i++) {
+    const { op, input, key } = callFor(i);
+    s.reference.set(key, await runOp(s, op, input));
+  }
+  load = s;
+  return { references: s.reference.size, indexBackend: index.backend };
+}
+
+interface LoadReport {
+  calls: number;
+  mismatches: string[];
+  /** Completions that came before a call submitted earlier (the queue is FIFO: should be 0). */
+  outOfOrder: number;
+  /** Caption calls aborted after their first token: how they ended. */
+  aborted: { expected: number; codes: Record<string, number> };
+  /** Longest time (ms) a call waited from submission to result. */
+  maxLatencyMs: number;
+  ms: number;
+}
+
+/**
+ * Calls [start, start+count) of the fixed schedule, `concurrency` in flight. Every 25th call is a caption
+ * aborted from its first token (expects ABORTED); the rest are compared to the reference.
+ */
+async function runLoad(start: number, count: number, concurrency: number): Promise<LoadReport> {
+  const s = load;
+  if (!s) throw new Error('prepareLoad first');
+  const mismatches: string[] = [];
+  const codes: Record<string, number> = {};
+  let expectedAborts = 0;
+  let next = start;
+  let lastCompleted = -1;
+  let outOfOrder = 0;
+  let maxLatencyMs = 0;
+  const t0 = performance.now();
+  const one = async (i: number) => {
+    const { op, input, key } = callFor(i);
+    const submitted = performance.now();
+    if (i % 25 === 24) {
+      expectedAborts++;
+      const ctl = new AbortController();
+      const code = await runtime()
+        .caption(s.images[input], { maxTokens: 16, signal: ctl.signal, onToken: () => ctl.abort() })
+        .then(
+          () => 'resolved',
+          (e: unknown) => (e instanceof WebvlError ? e.code : `untyped: ${String(e)}`),
+        );
+      codes[code] = (codes[code] ?? 0) + 1;
+    } else {
+      const got = await runOp(s, op, input);
+      if (got !== s.reference.get(key)) mismatches.push(`call ${i} ${key}: ${got.slice(0, 200)}`);
+    }
+    if (i < lastCompleted) outOfOrder++;
+    lastCompleted = Math.max(lastCompleted, i);
+    maxLatencyMs = Math.max(maxLatencyMs, performance.now() - submitted);
+  };
+  const lane = async () => {
+    while (next < start + count) await one(next++);
+  };
+  // Lanes start one task apart, so call i is posted to the worker before call i+1 (some calls post after
+  // a few microtasks, others at once: started in one tick, a later call could be posted first).
+  const lanes: Promise<void>[] = [];
+  for (let c = 0; c < concurrency; c++) {
+    lanes.push(lane());
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  await Promise.all(lanes);
+  return {
+    calls: count,
+    mismatches,
+    outOfOrder,
+    aborted: { expected: expectedAborts, codes },
+    maxLatencyMs,
+    ms: performance.now() - t0,
+  };
+}
+
+// --- index durability -------------------------------------------------------------------------------
+
+interface IdbRow {
+  index: string;
+  id: string;
+  vector: Float32Array;
+}
+
+/** Rows of an index straight from IndexedDB (not through the runtime): id → sum and length of its vector. */
+async function idbRows(name: string): Promise<Record<string, { len: number; sum: number; finite: boolean }>> {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const req = indexedDB.open('webvl-index');
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  try {
+    if (!db.objectStoreNames.contains('entries')) return {};
+    const rows = await new Promise<IdbRow[]>((resolve, reject) => {
+      const req = db.transaction('entries', 'readonly').objectStore('entries').getAll();
+      req.onsuccess = () => resolve(req.result as IdbRow[]);
+      req.onerror = () => reject(req.error);
+    });
+    const out: Record<string, { len: number; sum: number; finite: boolean }> = {};
+    for (const r of rows) {
+      if (r.index !== name) continue;
+      out[r.id] = {
+        len: r.vector.length,
+        sum: r.vector.reduce((a, x) => a + x, 0),
+        finite: r.vector.every(Number.isFinite),
+      };
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+async function create(modelUrl: string) {
+  rt?.dispose();
+  rt = await createRuntime({ backend: 'wasm' });
+  await rt.load(modelUrl);
+  return rt.info();
+}
+
+/**
+ * Adds `warmIds` (timed: T ms), then starts index.add of `ids` in the same worker and terminates it at
+ * `fraction`·T; resolves how the second add ended.
+ */
+async function addThenTerminate(
+  name: string,
+  warmIds: string[],
+  ids: string[],
+  pngs: string[],
+  fraction: number,
+) {
+  const r = runtime();
+  const warm = await addBatch(name, warmIds, pngs);
+  const delayMs = warm.ms * fraction;
+  const index = await r.openIndex(name);
+  const items = await Promise.all(
+    ids.map(async (id, i) => ({ id, image: await blobOf(pngs[i % pngs.length]) })),
+  );
+  const t0 = performance.now();
+  const added = index.add(items).then(
+    (n) => `added (size ${n})`,
+    (e: unknown) => (e instanceof WebvlError ? e.code : `untyped: ${String(e)}`),
+  );
+  const ended = await withTimeout(added, delayMs);
+  r.dispose();
+  rt = undefined;
+  return { ended: ended === 'timeout' ? 'terminated' : ended, atMs: performance.now() - t0, warmMs: warm.ms };
+}
+
+async function addBatch(name: string, ids: string[], pngs: string[]) {
+  const index = await runtime().openIndex(name);
+  const items = await Promise.all(
+    ids.map(async (id, i) => ({ id, image: await blobOf(pngs[i % pngs.length]) })),
+  );
+  const t0 = performance.now();
+  const size = await index.add(items);
+  return { size, ms: performance.now() - t0 };
+}
+
+async function indexState(name: string, query: string) {
+  const index = await runtime().openIndex(name);
+  const size = await index.size();
+  const hits = size > 0 ? await index.search(query, { k: 3 }) : [];
+  return { size, hits: hits.map((h) => h.id) };
+}
+
+type SearchOutcome = { outcome: string; message?: string; hits: { id: string; itc: number }[] };
+let pendingSearch: Promise<SearchOutcome> | undefined;
+
+/** Starts an index search and returns at once (the test destroys the GPU device while it runs). */
+function startSearch(name: string, query: string, k: number): void {
+  pendingSearch = runtime()
+    .openIndex(name)
+    .then((index) => index.search(query, { k }))
+    .then(
+      (hits) => ({ outcome: 'result', hits: hits.map((h) => ({ id: h.id, itc: h.itc })) }),
+      (e: unknown) => ({
+        outcome: e instanceof WebvlError ? e.code : `untyped: ${String(e)}`,
+        message: String(e),
+        hits: [],
+      }),
+    );
+}
+
+async function search(name: string, query: string, k: number): Promise<SearchOutcome> {
+  startSearch(name, query, k);
+  return finishSearch();
+}
+
+function finishSearch(): Promise<SearchOutcome> {
+  if (!pendingSearch) throw new Error('no search started');
+  return pendingSearch;
+}
+
+const api = {
+  create,
+  startSearch,
+  finishSearch,
+  search,
+  dispose() {
+    rt?.dispose();
+    rt = undefined;
+  },
+  classify: async (png: string, labels: string[]) => runtime().classify(await blobOf(png), labels),
+  hostileMedia,
+  hostileText,
+  prepareLoad,
+  runLoad,
+  idbRows,
+  addThenTerminate,
+  addBatch,
+  indexState,
+};
+
+declare global {
+  interface Window {
+    relRt: typeof api;
+    webvlReady: boolean;
+  }
+}
+window.relRt = api;
+window.webvlReady = true;
