@@ -2,7 +2,7 @@
 import { WebvlError } from '../../errors';
 import type { Backend, SessionOptions } from '../backend';
 import { BufferPool } from './buffer-pool';
-import { type Graph, opKey } from './ir';
+import { type Graph, type Node, opKey } from './ir';
 import type { KernelFeatures } from './kernel-context';
 import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './lowering';
 import { decodeModel, type ExternalData } from './onnx-decode';
@@ -38,19 +38,48 @@ export interface WebGpuLoadOptions extends SessionOptions {
   readonly externalData?: ExternalData;
 }
 
+/**
+ * Forms of otherwise supported ops that the engine cannot run, decidable from the node alone (so load()
+ * rejects them and the runtime falls back to ORT before the first run).
+ */
+function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs'>): boolean {
+  const attr = (name: string) => {
+    const a = n.attrs[name];
+    return a && (a.type === 'int' || a.type === 'float') ? a.value : undefined;
+  };
+  if (n.domain === 'com.microsoft' && n.opType === 'Attention') {
+    // mask_index / past inputs, and unequal Q/K/V hidden sizes, are not lowered.
+    return !!n.inputs[3] || !!n.inputs[4] || n.attrs.qkv_hidden_sizes !== undefined;
+  }
+  if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
+    return !!n.inputs[3] || !!n.inputs[4];
+  // A positive LayerNormalization axis may or may not be the last one; only -1 is certain.
+  if (n.opType === 'LayerNormalization') return (attr('axis') ?? -1) !== -1;
+  // float16 activations: the engine computes in float32 (float16 initializers are widened on upload).
+  if (n.opType === 'Cast') return attr('to') === 10;
+  return false;
+}
+
+type OpRef = Pick<Node, 'opType' | 'domain'> & Partial<Pick<Node, 'attrs' | 'inputs'>>;
+
 /** Ops of a graph that our engine has no way to run, as `domain:Op` keys ('Op' for the default domain). */
-export function unsupportedOps(ops: Iterable<{ opType: string; domain: string }>): string[] {
+export function unsupportedOps(ops: Iterable<OpRef>): string[] {
   const missing = new Set<string>();
   for (const n of ops) {
     const key = opKey(n);
     const isDefault = n.domain === '' || n.domain === 'ai.onnx';
-    const ok = isDefault
+    const known = isDefault
       ? VIEW_OPS.has(n.opType) ||
         FOLD_ONLY_OPS.has(n.opType) ||
         n.opType === 'LayerNormalization' ||
         !!lowering(n)
       : SUPPORTED_CONTRIB_OPS.has(key);
-    if (!ok) missing.add(key);
+    if (
+      !known ||
+      unsupportedForm({ opType: n.opType, domain: n.domain, attrs: n.attrs ?? {}, inputs: n.inputs ?? [] })
+    ) {
+      missing.add(key);
+    }
   }
   return [...missing].sort();
 }
@@ -139,6 +168,16 @@ export class WebGpuBackend implements Backend {
 
   /** Same as load() for a graph already in IR form (tests build small graphs directly). */
   async loadGraph(graph: Graph, options: SessionOptions = {}): Promise<WebGpuSession> {
+    const halfInput = graph.inputs.find((v) => v.dtype === 'float16');
+    if (halfInput) {
+      throw new WebvlError(
+        'UNSUPPORTED_OP',
+        `input '${halfInput.name}' is float16; the engine computes in float32`,
+        {
+          ops: ['float16 input'],
+        },
+      );
+    }
     const missing = unsupportedOps(graph.nodes);
     if (missing.length > 0) {
       throw new WebvlError(

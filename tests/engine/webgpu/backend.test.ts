@@ -55,6 +55,33 @@ describe('WebGpuBackend.load', () => {
     expect(e.details?.ops).toEqual(['Einsum', 'com.example:Foo']);
   });
 
+  it('rejects unsupported forms of supported ops at load time (LayerNormalization axis, Cast to float16)', () => {
+    const ln = (axis: number) => ({
+      opType: 'LayerNormalization',
+      domain: '',
+      attrs: { axis: { type: 'int' as const, value: axis } },
+      inputs: ['x', 'g'],
+    });
+    expect(unsupportedOps([ln(-1)])).toEqual([]);
+    expect(unsupportedOps([ln(1)])).toEqual(['LayerNormalization']);
+    const cast = (to: number) => ({
+      opType: 'Cast',
+      domain: '',
+      attrs: { to: { type: 'int' as const, value: to } },
+      inputs: ['x'],
+    });
+    expect(unsupportedOps([cast(1)])).toEqual([]);
+    expect(unsupportedOps([cast(10)])).toEqual(['Cast']);
+    const msAttention = (inputs: string[]) => ({
+      opType: 'Attention',
+      domain: 'com.microsoft',
+      attrs: {},
+      inputs,
+    });
+    expect(unsupportedOps([msAttention(['x', 'w', 'b'])])).toEqual([]);
+    expect(unsupportedOps([msAttention(['x', 'w', 'b', 'mask_index'])])).toEqual(['com.microsoft:Attention']);
+  });
+
   it('rejects corrupt bytes with INVALID_MODEL', async () => {
     const bytes = model([{ opType: 'Relu' }]);
     expect((await loadError(bytes.subarray(0, bytes.length - 7))).code).toBe('INVALID_MODEL');
