@@ -95,6 +95,25 @@ describe('demo (built, served by vite preview)', () => {
     // Colour is what the shipped CLIP gets right on every scene we measured (see e2e/runtime.e2e.ts).
     expect(top.split(' ')[1]).toBe(truth.colour);
 
+    // Upload: another gallery scene through the file input.
+    const other = gallery.find((g) => g.objects.length === 1 && g.objects[0].colour !== truth.colour)!;
+    await page.setInputFiles('#upload', `models/data/gallery/${other.file}`);
+    expect((await classifyTop(page)).split(' ')[1]).toBe(other.objects[0].colour);
+
+    // Draw: a blue blob on the black canvas (the colour picker's value is set like a user would).
+    await page.$eval('#draw-colour', (el) => {
+      (el as HTMLInputElement).value = '#2040e0';
+    });
+    const b = (await (await page.$('#draw'))!.boundingBox())!;
+    await page.mouse.move(b.x + b.width * 0.4, b.y + b.height * 0.4);
+    await page.mouse.down();
+    for (let i = 0; i <= 10; i++)
+      await page.mouse.move(b.x + b.width * (0.4 + i * 0.02), b.y + b.height * (0.4 + i * 0.02));
+    await page.mouse.up();
+    expect((await classifyTop(page)).split(' ')[1]).toBe('blue');
+
+    // Back to the first gallery image for captioning.
+    await page.click(`#picker img[data-file="${gallery[0].file}"]`);
     const cap = await caption(page);
     expect(cap.length).toBeGreaterThan(0);
 
