@@ -494,16 +494,41 @@ export function evaluate(
       return [{ dtype: x.dtype, dims: x.dims, data }];
     }
     case 'ReduceProd':
-    case 'ReduceSum': {
-      // Only the whole-tensor form appears in shape arithmetic (e.g. number of elements).
+    case 'ReduceSum':
+    case 'ReduceMean':
+    case 'ReduceMax':
+    case 'ReduceMin': {
+      // Shape arithmetic (number of elements, positions from a mask of ones) over any axes.
       if (!x) return undefined;
-      const axes = opset >= 13 && op === 'ReduceSum' ? ints(y) : attrInts(node, 'axes');
-      if (axes && axes.length > 0 && !(x.dims.length === 1 && axes.length === 1)) return undefined;
+      const fromInput = opset >= 18 || (op === 'ReduceSum' && opset >= 13);
+      const listed = fromInput ? ints(y) : attrInts(node, 'axes');
+      if (listed && listed.length === 0 && attrInt(node, 'noop_with_empty_axes', 0) === 1) return [x];
+      const rank = x.dims.length;
+      const axes = new Set(
+        (listed && listed.length > 0 ? listed : x.dims.map((_, i) => i)).map((a) => normAxis(a, rank)),
+      );
       const keep = attrInt(node, 'keepdims', 1) === 1;
-      const v = op === 'ReduceProd' ? x.data.reduce((a, b) => a * b, 1) : x.data.reduce((a, b) => a + b, 0);
-      return [
-        { dtype: x.dtype, dims: keep ? x.dims.map(() => 1) : [], data: Float64Array.of(narrow(x.dtype, v)) },
-      ];
+      const outDims = x.dims.map((d, i) => (axes.has(i) ? 1 : d));
+      const n = size(outDims);
+      const init =
+        op === 'ReduceProd' ? 1 : op === 'ReduceMax' ? -Infinity : op === 'ReduceMin' ? Infinity : 0;
+      const out = new Float64Array(n).fill(init);
+      const inStrides = strides(x.dims);
+      const outStrides = strides(outDims);
+      for (let i = 0; i < x.data.length; i++) {
+        let o = 0;
+        for (let d = 0; d < rank; d++) {
+          if (!axes.has(d)) o += (Math.floor(i / inStrides[d]) % x.dims[d]) * outStrides[d];
+        }
+        const v = x.data[i];
+        if (op === 'ReduceProd') out[o] *= v;
+        else if (op === 'ReduceMax') out[o] = Math.max(out[o], v);
+        else if (op === 'ReduceMin') out[o] = Math.min(out[o], v);
+        else out[o] += v;
+      }
+      const count = x.data.length / Math.max(n, 1);
+      const data = out.map((v) => narrow(x.dtype, op === 'ReduceMean' ? v / count : v));
+      return [{ dtype: x.dtype, dims: keep ? outDims : x.dims.filter((_, i) => !axes.has(i)), data }];
     }
     case 'CumSum': {
       const axisValue = inputs[1];

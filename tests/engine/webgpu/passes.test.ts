@@ -264,6 +264,29 @@ describe('constant folding and dead code', () => {
     expect(copy.initializers.has('zero')).toBe(false);
   });
 
+  it('folds reductions over any axes (positions from a mask of ones: ReduceSum over axis 1)', () => {
+    const g = graph(
+      [
+        node('ConstantOfShape', ['shape'], ['ones'], {
+          value: { type: 'tensor', value: hostTensor('int64', [1], [1]) },
+        }),
+        node('ReduceSum', ['ones', 'axis1'], ['len'], { keepdims: { type: 'int', value: 0 } }),
+        node('ReduceMax', ['m'], ['mx'], { axes: { type: 'ints', value: [0] } }),
+      ],
+      {
+        shape: hostTensor('int64', [2], [2, 5]),
+        axis1: hostTensor('int64', [1], [1]),
+        m: hostTensor('float32', [2, 3], [1, 9, 3, 4, 2, 6]),
+      },
+      [],
+      ['len', 'mx'],
+    );
+    expect(foldConstants(g)).toBe(3);
+    expect(Array.from(g.initializers.get('len')?.data as BigInt64Array, Number)).toEqual([5, 5]);
+    expect(g.initializers.get('mx')?.dims).toEqual([1, 3]);
+    expect(Array.from(g.initializers.get('mx')?.data as Float32Array)).toEqual([4, 9, 6]);
+  });
+
   it('folds int64 arithmetic, Equal/Where, Range, ConstantOfShape and Expand on constants', () => {
     const g = graph(
       [
