@@ -69,6 +69,7 @@ export {
   cast,
   concat,
   conv2d,
+  copyStrided,
   expand,
   gather,
   gelu,

@@ -120,6 +120,28 @@ const LOWERINGS: Record<string, Lowering> = {
       causal: attrInt(a.node, 'causal', 0) === 1,
     });
   },
+  'webvl:StridedConcat': (a) => {
+    // One strided copy per input into its slice of the output (transposed inputs read in place).
+    const out = a.outputs[0];
+    const rank = out.dims.length;
+    const axis =
+      attrInt(a.node, 'axis', 0) < 0 ? attrInt(a.node, 'axis', 0) + rank : attrInt(a.node, 'axis', 0);
+    const outStrides = new Array<number>(rank);
+    let acc = 1;
+    for (let d = rank - 1; d >= 0; d--) {
+      outStrides[d] = acc;
+      acc *= out.dims[d];
+    }
+    let offset = 0;
+    a.inputs.forEach((src, i) => {
+      const dims = attrInts(a.node, `dims_${i}`) ?? [];
+      const strides = attrInts(a.node, `strides_${i}`) ?? [];
+      if (!src) unsupported(a.node, `input ${i} is missing`);
+      if (dims.every((d) => d > 0))
+        ops.copyStrided(a.ctx, src, strides, 0, out, outStrides, offset * outStrides[axis], dims);
+      offset += dims[axis];
+    });
+  },
   Softmax: (a) => {
     const axis = attrInt(a.node, 'axis', a.opset >= 13 ? -1 : 1);
     // Before opset 13 Softmax flattened to 2-D at `axis`; that equals a per-axis softmax only on the last axis.

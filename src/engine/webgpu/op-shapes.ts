@@ -252,6 +252,9 @@ const SHAPES: Record<string, ShapeFn> = {
   // Second output (when present): the residual sum x + residual.
   'webvl:LayerNorm': (c) => [input(c, 0), input(c, 0)],
   'webvl:Gelu': same,
+  'webvl:StridedConcat': (c) => [
+    { dtype: input(c, 0).dtype, dims: attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims') },
+  ],
   'webvl:Attention': (c) => {
     const dims = attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims');
     return [{ dtype: input(c, 0).dtype, dims }];

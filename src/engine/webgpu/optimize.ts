@@ -8,6 +8,7 @@ import { fuseGelu } from './passes/fuse-gelu';
 import { fuseLayerNorm } from './passes/fuse-layernorm';
 import { fuseLinear } from './passes/fuse-linear';
 import { fuseResidualLayerNorm } from './passes/fuse-residual-layernorm';
+import { fuseTransposeConcat } from './passes/fuse-transpose-concat';
 import { inferShapes } from './passes/infer-shapes';
 import { mergeProjections } from './passes/merge-projections';
 
@@ -20,6 +21,8 @@ export interface PassCounts {
   linear: number;
   /** Linear nodes saved by merging Q/K/V projections that share their input. */
   mergedProjections: number;
+  /** Transposes copied straight into a Concat's output (KV-cache appends). */
+  transposeConcat: number;
   deadNodes: number;
 }
 
@@ -44,6 +47,7 @@ export function specialize(
   const linear = fuseLinear(graph, shapes);
   const attention = fuseAttention(graph, shapes);
   const residualLayerNorm = fuseResidualLayerNorm(graph, shapes);
+  const transposeConcat = fuseTransposeConcat(graph, shapes);
   // The head-split chains the attention pass bypassed are still there; drop them so the projections'
   // only readers are the attention nodes.
   deadNodes += eliminateDeadCode(graph);
@@ -52,7 +56,16 @@ export function specialize(
   return {
     graph,
     shapes,
-    counts: { attention, layerNorm, residualLayerNorm, gelu, linear, mergedProjections, deadNodes },
+    counts: {
+      attention,
+      layerNorm,
+      residualLayerNorm,
+      gelu,
+      linear,
+      mergedProjections,
+      transposeConcat,
+      deadNodes,
+    },
     sourceInitializers: new Set(source.initializers.values()),
   };
 }

@@ -224,6 +224,33 @@ export function interpret(graph: Graph, feeds: Record<string, HostTensor>): Reco
       case 'webvl:Attention':
         outs = [attention(node, x, ins[1] as Values, ins[2] as Values, ins[3])];
         break;
+      case 'webvl:StridedConcat': {
+        // Input i is read as a view: dims_i with element strides strides_i over its source tensor.
+        const outDims = attrInts(node, 'out_dims') as number[];
+        const axis =
+          attrInt(node, 'axis', 0) < 0 ? attrInt(node, 'axis', 0) + outDims.length : attrInt(node, 'axis', 0);
+        const out = new Float64Array(size(outDims));
+        const outStr = strides(outDims);
+        let offset = 0;
+        ins.forEach((src, i) => {
+          const dims = attrInts(node, `dims_${i}`) as number[];
+          const st = attrInts(node, `strides_${i}`) as number[];
+          const own = strides(dims);
+          for (let e = 0; e < size(dims); e++) {
+            let from = 0;
+            let to = 0;
+            dims.forEach((d, k) => {
+              const idx = Math.floor(e / own[k]) % d;
+              from += idx * st[k];
+              to += (idx + (k === axis ? offset : 0)) * outStr[k];
+            });
+            out[to] = (src as Values).data[from];
+          }
+          offset += dims[axis];
+        });
+        outs = [{ dtype: x.dtype, dims: outDims, data: out }];
+        break;
+      }
       case 'Gemm': {
         const w = ins[1] as Values;
         const wt = attrInt(node, 'transB', 0)

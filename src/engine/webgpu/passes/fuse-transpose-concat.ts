@@ -1,0 +1,53 @@
+// Transpose → Concat fusion: inputs of a Concat that are transposes (the new keys/values a decoder step appends
+// to its KV cache: Reshape → Transpose → Concat(past, new)) are copied into the output straight from the
+// untransposed tensor with strided copies, so the transposed copy is never materialized.
+import { strides as contiguous } from '../const-eval';
+import { attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
+import type { TypedShape } from '../op-shapes';
+import { GraphView, replaceNodes } from './pattern';
+
+/** Returns the number of transposes absorbed. */
+export function fuseTransposeConcat(graph: Graph, shapes: ReadonlyMap<string, TypedShape>): number {
+  let absorbed = 0;
+  for (const concat of [...graph.nodes]) {
+    if (concat.domain !== '' || concat.opType !== 'Concat') continue;
+    const v = new GraphView(graph);
+    const outDims = shapes.get(concat.outputs[0])?.dims;
+    if (!outDims || concat.inputs.some((i) => !i || v.isConstant(i))) continue;
+    const removed: Node[] = [];
+    const attrs: Node['attrs'] = {
+      axis: { type: 'int', value: attrInt(concat, 'axis', 0) },
+      out_dims: { type: 'ints', value: [...outDims] },
+    };
+    const sources = concat.inputs.map((input, i) => {
+      const dims = shapes.get(input)?.dims ?? [];
+      const tr = v.producedBy(input, 'Transpose');
+      const srcDims = tr ? shapes.get(tr.inputs[0])?.dims : undefined;
+      if (tr && srcDims && v.onlyConsumer(input) === concat && !v.isConstant(tr.inputs[0])) {
+        const perm = attrInts(tr, 'perm') ?? srcDims.map((_, d) => srcDims.length - 1 - d);
+        const own = contiguous(srcDims);
+        attrs[`strides_${i}`] = { type: 'ints', value: perm.map((p) => own[p]) };
+        removed.push(tr);
+        return tr.inputs[0];
+      }
+      attrs[`strides_${i}`] = { type: 'ints', value: contiguous(dims) };
+      return input;
+    });
+    if (removed.length === 0) continue;
+    const fused: Node = {
+      name: `${concat.name}_strided`,
+      opType: 'StridedConcat',
+      domain: WEBVL_DOMAIN,
+      attrs,
+      inputs: sources,
+      outputs: [...concat.outputs],
+    };
+    // Each input's logical dims are the Concat input's dims; keep them for the lowering.
+    concat.inputs.forEach((input, i) => {
+      fused.attrs[`dims_${i}`] = { type: 'ints', value: [...(shapes.get(input)?.dims ?? [])] };
+    });
+    replaceNodes(graph, [...removed, concat], fused);
+    absorbed += removed.length;
+  }
+  return absorbed;
+}
