@@ -398,3 +398,26 @@ describe('device loss: GPUDevice.destroy() in the worker (clip-tiny, wasm, index
     await page().evaluate(() => window.relRt.dispose());
   });
 });
+
+describe('model origin policy', () => {
+  it('a model on another origin is refused unless the caller allows that origin, then it loads and classifies', async () => {
+    // The same dev server under another host name is another origin (localhost vs 127.0.0.1).
+    const other = new URL(inject('baseUrl'));
+    other.hostname = other.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+    const url = new URL(CLIP, other).href;
+    const refused = await page().evaluate(([u]) => window.relRt.loadFrom(u, []), [url] as const);
+    expect(refused).toBe('INVALID_INPUT');
+    const allowed = await page().evaluate(([u, o]) => window.relRt.loadFrom(u, [o]), [
+      url,
+      other.origin,
+    ] as const);
+    expect(allowed).toBe('loaded');
+    const known = single[0];
+    const scores = await page().evaluate(([p, l]) => window.relRt.classify(p, l), [
+      png(known),
+      COMBOS,
+    ] as const);
+    expect(scores).toHaveLength(COMBOS.length);
+    await page().evaluate(() => window.relRt.dispose());
+  });
+});

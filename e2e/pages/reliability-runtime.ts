@@ -402,8 +402,21 @@ function finishSearch(): Promise<SearchOutcome> {
   return pendingSearch;
 }
 
+/** Loads a model from `modelUrl` in a fresh runtime allowing `allowedOrigins`: 'loaded' or the error code. */
+async function loadFrom(modelUrl: string, allowedOrigins: string[]): Promise<string> {
+  rt?.dispose();
+  rt = await createRuntime({ backend: 'wasm', allowedOrigins });
+  try {
+    await rt.load(modelUrl);
+    return 'loaded';
+  } catch (e) {
+    return e instanceof WebvlError ? e.code : `untyped: ${String(e)}`;
+  }
+}
+
 const api = {
   create,
+  loadFrom,
   startSearch,
   finishSearch,
   search,
