@@ -3,7 +3,9 @@ import { onnx } from 'onnx-proto';
 import type { Backend } from '../src/engine/backend';
 import { OrtBackend } from '../src/engine/ort/ort-backend';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../src/engine/tensor';
-import type { EngineName, FeedSpec, GraphRowSpec, RowResult } from './spec';
+import { cpuTopK } from '../src/index/cpu-topk';
+import { GpuMatrix, requestIndexDevice } from '../src/index/gpu-topk';
+import type { EngineName, FeedSpec, GraphRowSpec, IndexRowSpec, RowResult } from './spec';
 import { relativeDiff, summarize } from './stats';
 
 function rng(seed: number): () => number {
@@ -33,7 +35,7 @@ function makeFeeds(specs: FeedSpec[]): Record<string, HostTensor> {
   return feeds;
 }
 
-async function makeBackend(engine: Exclude<EngineName, 'transformers.js'>): Promise<Backend> {
+async function makeBackend(engine: 'webgpu' | 'ort-webgpu' | 'wasm'): Promise<Backend> {
   if (engine === 'webgpu') {
     const path = '/src/engine/webgpu/backend.ts';
     const mod = (await import(/* @vite-ignore */ path)) as { WebGpuBackend: new () => Backend };
@@ -66,11 +68,7 @@ async function timeRepeats(
   return { warmupMs, times };
 }
 
-async function benchBackend(
-  row: GraphRowSpec,
-  engine: Exclude<EngineName, 'transformers.js'>,
-  repeats: number,
-) {
+async function benchBackend(row: GraphRowSpec, engine: 'webgpu' | 'ort-webgpu' | 'wasm', repeats: number) {
   const backend = await makeBackend(engine);
   const bytes = new Uint8Array(await (await fetch(row.model)).arrayBuffer());
   const session = await backend.load(bytes, { label: row.id });
@@ -116,7 +114,11 @@ async function benchTransformers(row: GraphRowSpec, repeats: number) {
   return { warmupMs, times, last, dispatches: undefined, bytesRead: undefined };
 }
 
-async function benchRow(row: GraphRowSpec, engine: EngineName, repeats: number): Promise<RowResult> {
+async function benchRow(
+  row: GraphRowSpec,
+  engine: Exclude<EngineName, 'js-cpu'>,
+  repeats: number,
+): Promise<RowResult> {
   try {
     const r =
       engine === 'transformers.js'
@@ -134,7 +136,7 @@ async function benchRow(row: GraphRowSpec, engine: EngineName, repeats: number):
       repeats: s.n,
       dispatches: r.dispatches,
       bytesRead: r.bytesRead,
-      maxRelDiffVsWasm: ref && engine !== 'wasm' ? relativeDiff(r.last, ref) : undefined,
+      maxRelDiffVsReference: ref && engine !== 'wasm' ? relativeDiff(r.last, ref) : undefined,
     };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
@@ -157,7 +159,79 @@ async function adapterInfo(): Promise<Record<string, string | boolean>> {
   return { vendor: i.vendor, architecture: i.architecture, description: i.description, device: i.device };
 }
 
-const api = { benchRow, adapterInfo };
+function unitRows(n: number, dim: number, rand: () => number): Float32Array {
+  const m = new Float32Array(n * dim);
+  for (let r = 0; r < n; r++) {
+    let ss = 0;
+    for (let j = 0; j < dim; j++) {
+      const x = rand() * 2 - 1;
+      m[r * dim + j] = x;
+      ss += x * x;
+    }
+    const inv = 1 / Math.sqrt(ss);
+    for (let j = 0; j < dim; j++) m[r * dim + j] *= inv;
+  }
+  return m;
+}
+
+/** Index search: ours (one WGSL top-k over the GPU-resident matrix) and exact JS top-k, same vectors. */
+async function benchIndex(row: IndexRowSpec, repeats: number): Promise<RowResult[]> {
+  const rand = rng(99);
+  const matrix = unitRows(row.rows, row.dim, rand);
+  const queries = Array.from({ length: repeats + 1 }, () => unitRows(1, row.dim, rand));
+  const device = await requestIndexDevice();
+  const results: RowResult[] = [];
+  const cpuHits = queries.map((q) => cpuTopK(matrix, row.rows, row.dim, q, row.k));
+  let qi = 0;
+  const cpu = await timeRepeats(repeats, async () => {
+    cpuTopK(matrix, row.rows, row.dim, queries[qi++ % queries.length], row.k);
+  });
+  const s = summarize(cpu.times);
+  results.push({
+    id: row.id,
+    engine: 'js-cpu',
+    warmupMs: cpu.warmupMs,
+    medianMs: s.median,
+    p90Ms: s.p90,
+    repeats: s.n,
+  });
+  if (!device) return results;
+  const gpu = new GpuMatrix(device, row.dim, row.rows);
+  try {
+    gpu.writeRows(0, matrix);
+    let worst = 0;
+    qi = 0;
+    const timed = await timeRepeats(repeats, async () => {
+      const i = qi++ % queries.length;
+      const hits = await gpu.search(queries[i], row.rows, row.k);
+      worst = Math.max(
+        worst,
+        relativeDiff(
+          hits.map((h) => h.score),
+          cpuHits[i].map((h) => h.score),
+        ),
+      );
+    });
+    const g = summarize(timed.times);
+    results.push({
+      id: row.id,
+      engine: 'webgpu',
+      warmupMs: timed.warmupMs,
+      medianMs: g.median,
+      p90Ms: g.p90,
+      repeats: g.n,
+      dispatches: 1,
+      bytesRead: row.k * 8,
+      maxRelDiffVsReference: worst,
+    });
+  } finally {
+    gpu.destroy();
+    device.destroy();
+  }
+  return results;
+}
+
+const api = { benchRow, benchIndex, adapterInfo };
 
 declare global {
   interface Window {

@@ -1,7 +1,7 @@
 // Markdown for a benchmark run: one row per graph, one column per engine, then the ratios that matter.
 import type { EngineName, RowResult } from './spec';
 
-const ENGINES: EngineName[] = ['webgpu', 'ort-webgpu', 'wasm', 'transformers.js'];
+const ENGINES: EngineName[] = ['webgpu', 'ort-webgpu', 'wasm', 'transformers.js', 'js-cpu'];
 
 function cell(r: RowResult | undefined): string {
   if (!r) return '—';
@@ -23,8 +23,8 @@ export function markdownReport(results: RowResult[], heading: string): string {
     'Median ms per run (p90), outputs read back. Ratios: how many times faster ours is (other ÷ ours).',
     'Dispatches: our GPU dispatches per run / nodes in the ONNX graph (what an unfused runtime launches; ORT fuses some).',
     '',
-    '| row | ours (webgpu) | ORT webgpu | ORT wasm | transformers.js | ours vs ORT webgpu | ours vs ORT wasm | ours vs transformers.js | dispatches ours / ONNX nodes |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| row | ours (webgpu) | ORT webgpu | ORT wasm | transformers.js | plain JS (CPU) | ours vs ORT webgpu | ours vs ORT wasm | ours vs transformers.js | dispatches ours / ONNX nodes |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const id of ids) {
     const ours = find(id, 'webgpu');
@@ -35,7 +35,10 @@ export function markdownReport(results: RowResult[], heading: string): string {
     );
   }
   lines.push('', 'Warm-up (first run, includes pipeline compilation), ms:', '');
-  lines.push('| row | ours | ORT webgpu | ORT wasm | transformers.js |', '| --- | --- | --- | --- | --- |');
+  lines.push(
+    '| row | ours | ORT webgpu | ORT wasm | transformers.js | plain JS |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
   for (const id of ids) {
     const w = ENGINES.map((e) => {
       const r = find(id, e);

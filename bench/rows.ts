@@ -1,6 +1,6 @@
 // The benchmark rows: graphs from e2e/fixtures and models/, with inputs shaped as each model expects.
 import { existsSync, readFileSync } from 'node:fs';
-import type { GraphRowSpec } from './spec';
+import type { GraphRowSpec, IndexRowSpec } from './spec';
 
 interface ModelConfig {
   vocab_size?: number;
@@ -50,4 +50,10 @@ export function benchRows(quick: boolean): GraphRowSpec[] {
     }
   }
   return rows;
+}
+
+export function indexRows(quick: boolean): IndexRowSpec[] {
+  const dim = readConfig('blip-tiny')?.projection_dim ?? readConfig('clip-tiny')?.projection_dim ?? 128;
+  const sizes = quick ? [10_000] : [10_000, 100_000];
+  return sizes.map((rows) => ({ id: `index search ${rows / 1000}k × ${dim}, top-10`, rows, dim, k: 10 }));
 }

@@ -1,5 +1,13 @@
 // What one benchmark row is, shared by the Node runner and the page.
-export type EngineName = 'webgpu' | 'ort-webgpu' | 'wasm' | 'transformers.js';
+export type EngineName = 'webgpu' | 'ort-webgpu' | 'wasm' | 'transformers.js' | 'js-cpu';
+
+/** Index search over random unit vectors: ours on the GPU (WGSL top-k) vs exact top-k in plain JS. */
+export interface IndexRowSpec {
+  id: string;
+  rows: number;
+  dim: number;
+  k: number;
+}
 
 export interface FeedSpec {
   name: string;
@@ -30,7 +38,7 @@ export interface RowResult {
   repeats: number;
   dispatches?: number;
   bytesRead?: number;
-  /** Largest relative difference of the first output against ORT wasm on the same inputs. */
-  maxRelDiffVsWasm?: number;
+  /** Largest relative difference of the first output against the reference engine (ORT wasm; JS for the index). */
+  maxRelDiffVsReference?: number;
   error?: string;
 }
