@@ -27,6 +27,8 @@ export type TokenListener = (t: CaptionToken) => undefined | boolean | Promise<u
 
 export interface CaptionOptions {
   maxTokens?: number;
+  /** Greedy only: the end token is not chosen before this many tokens (Hugging Face's min_new_tokens). */
+  minTokens?: number;
   numBeams?: number;
   onToken?: TokenListener;
   signal?: AbortSignal;
@@ -136,6 +138,7 @@ export async function captionGreedy(
       cache = next;
       cacheOnDevice = Object.values(next).some((c) => c.location === 'gpu');
       const [row] = await lastLogits(logits);
+      if (t < (options.minTokens ?? 0)) row[gen.eosTokenId] = Number.NEGATIVE_INFINITY;
       const tok = argmax(row);
       logProb += logSoftmax(row)[tok];
       if (tok === gen.eosTokenId) break;
