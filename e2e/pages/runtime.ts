@@ -197,17 +197,20 @@ const api = {
     crossOriginModel: () => codeOf(() => runtime().load('https://example.com/models/clip-tiny/')),
   },
   cache: {
+    // Files are cached under `<url>?sha256=<hash>`; these find a file's entry by its URL.
     async tamper(fileUrl: string) {
       const cache = await caches.open(MODEL_CACHE_NAME);
-      const hit = await cache.match(fileUrl);
-      if (!hit) return false;
-      const bytes = new Uint8Array(await hit.arrayBuffer());
+      const key = (await cache.keys()).find((r) => r.url.startsWith(`${fileUrl}?sha256=`));
+      if (!key) return false;
+      const bytes = new Uint8Array(await (await cache.match(key))!.arrayBuffer());
       bytes[Math.floor(bytes.length / 2)] ^= 0xff;
-      await cache.put(fileUrl, new Response(bytes));
+      await cache.put(key, new Response(bytes));
       return true;
     },
     has: async (fileUrl: string) =>
-      (await (await caches.open(MODEL_CACHE_NAME)).match(fileUrl)) !== undefined,
+      (await (await caches.open(MODEL_CACHE_NAME)).keys()).some((r) =>
+        r.url.startsWith(`${fileUrl}?sha256=`),
+      ),
     clear: () => caches.delete(MODEL_CACHE_NAME),
   },
 };

@@ -44,7 +44,14 @@ export interface IndexHandle {
 
 export interface Runtime {
   info(): Promise<RuntimeInfo>;
-  load(modelUrl: string, options?: { onProgress?: (p: LoadProgress) => void }): Promise<LoadedModelInfo>;
+  /**
+   * Loads a model folder (manifest.json + files). Cached files are used when present, so a second load
+   * makes no request; `refresh: true` re-reads the manifest from the network to pick up a re-exported model.
+   */
+  load(
+    modelUrl: string,
+    options?: { onProgress?: (p: LoadProgress) => void; refresh?: boolean },
+  ): Promise<LoadedModelInfo>;
   unload(): Promise<void>;
   classify(
     image: ImageInput,
@@ -139,7 +146,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     info: () => remote(() => api.info()),
     async load(modelUrl, loadOptions = {}) {
       const listener = loadOptions.onProgress ?? options.onProgress;
-      return remote(() => api.load(modelUrl, listener ? Comlink.proxy(listener) : undefined));
+      return remote(() =>
+        api.load(modelUrl, listener ? Comlink.proxy(listener) : undefined, loadOptions.refresh === true),
+      );
     },
     unload: () => remote(() => api.unload()),
     async classify(image, labels, opts = {}) {

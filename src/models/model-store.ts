@@ -27,6 +27,17 @@ export interface ModelStoreOptions {
   fetch?: typeof fetch;
   /** Base for relative model URLs; defaults to the page/worker location. */
   baseUrl?: string;
+  /**
+   * Fetch the manifest from the network even when a cached one exists (to pick up a re-exported model).
+   * Files are cached under their hash, so unchanged files still come from the cache. Default false: the
+   * cached manifest is used, so a second load makes no request at all.
+   */
+  refresh?: boolean;
+}
+
+/** Cache key of a file: its URL plus its hash, so a re-exported file never meets the old bytes. */
+export function cacheKey(fileUrl: string, sha256: string): string {
+  return `${fileUrl}?sha256=${sha256}`;
 }
 
 /** Resolves a model folder URL and refuses origins that were not allowed. */
@@ -98,7 +109,7 @@ export class ModelStore {
     const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
     const manifestUrl = new URL(MANIFEST_FILE, url).href;
     let text: string | undefined;
-    const cached = await cache?.match(manifestUrl);
+    const cached = options.refresh ? undefined : await cache?.match(manifestUrl);
     if (cached) text = await cached.text();
     let fromNetwork = false;
     if (text === undefined) {
@@ -161,12 +172,13 @@ export class ModelStore {
   async loadFile(file: string, onBytes?: (loaded: number, fromCache: boolean) => void): Promise<Uint8Array> {
     const { size, sha256 } = this.entry(file);
     const fileUrl = new URL(file, this.url).href;
-    const cached = await this.cache?.match(fileUrl);
+    const key = cacheKey(fileUrl, sha256);
+    const cached = await this.cache?.match(key);
     if (cached) {
       const bytes = new Uint8Array(await cached.arrayBuffer());
       if ((await sha256Hex(bytes)) !== sha256) {
         // Someone or something changed the stored bytes: never run them, and do not keep them.
-        await this.cache?.delete(fileUrl);
+        await this.cache?.delete(key);
         throw new WebvlError('INTEGRITY_MISMATCH', `cached ${fileUrl} does not match its manifest hash`, {
           file,
           source: 'cache',
@@ -185,7 +197,7 @@ export class ModelStore {
         size: bytes.length,
       });
     }
-    await this.cache?.put(fileUrl, new Response(bytes as Uint8Array<ArrayBuffer>));
+    await this.cache?.put(key, new Response(bytes as Uint8Array<ArrayBuffer>));
     return bytes;
   }
 

@@ -48,6 +48,10 @@ export class RuntimeCore {
   /** GPU devices of this worker lost so far (destroyed, driver reset): a request that fails after one is DEVICE_LOST. */
   private deviceLosses = 0;
   private currentIndexDevice: GPUDevice | undefined;
+  /** Devices the loaded model's sessions run on (our engine's), watched for loss. */
+  private modelDevices: GPUDevice[] = [];
+  /** Set when a model device is lost: the next request re-creates the backends and reloads the model first. */
+  private modelDeviceLost = false;
   private readonly storage: IndexStorage =
     typeof indexedDB === 'undefined' ? new MemoryIndexStorage() : new IdbIndexStorage();
 
@@ -65,14 +69,15 @@ export class RuntimeCore {
    * already under way by then (see indexDeviceFor): the next request gets a fresh device.
    */
   private async reportDeviceLoss<T>(f: () => Promise<T>): Promise<T> {
+    if (this.modelDeviceLost) await this.recoverModel();
     const losses = this.deviceLosses;
     try {
       return await f();
     } catch (e) {
       // device.lost resolves in a task of its own, possibly after the failure it caused: give it a moment.
-      const device = this.currentIndexDevice;
-      if (this.deviceLosses === losses && device) {
-        await Promise.race([device.lost, new Promise((r) => setTimeout(r, 100))]);
+      const watched = [this.currentIndexDevice, ...this.modelDevices].filter((d) => d !== undefined);
+      if (this.deviceLosses === losses && watched.length > 0) {
+        await Promise.race([...watched.map((d) => d.lost), new Promise((r) => setTimeout(r, 100))]);
       }
       if (this.deviceLosses === losses || (e instanceof WebvlError && e.code !== 'INTERNAL')) throw e;
       throw new WebvlError(
@@ -80,6 +85,38 @@ export class RuntimeCore {
         `the GPU device was lost during the request; retry it (${String(e)})`,
       );
     }
+  }
+
+  /** Watches the GPU devices the selector's backends run on; a loss marks the model for reloading. */
+  private async watchModelDevices(selector: BackendSelector): Promise<void> {
+    const devices = await selector.gpuDevices();
+    this.modelDevices = devices;
+    for (const d of devices) {
+      void d.lost.then(() => {
+        if (this.selector !== selector) return;
+        this.deviceLosses++;
+        this.modelDeviceLost = true;
+      });
+    }
+  }
+
+  /** After a device loss: new backends (new devices), the same model loaded again (from Cache Storage). */
+  private async recoverModel(): Promise<void> {
+    const url = this.modelInfo?.url;
+    const old = this.model;
+    this.selector = undefined;
+    this.modelDevices = [];
+    this.model = undefined;
+    await old?.release().catch(() => undefined);
+    if (!url) {
+      this.modelDeviceLost = false;
+      return;
+    }
+    const selector = await this.getSelector();
+    const store = await ModelStore.open(url, { allowedOrigins: this.options.allowedOrigins });
+    this.model = await loadModel(store, selector);
+    this.modelDeviceLost = false;
+    await this.watchModelDevices(selector);
   }
 
   /**
@@ -142,14 +179,16 @@ export class RuntimeCore {
     };
   }
 
-  load(modelUrl: string, onProgress?: ProgressListener): Promise<LoadedModelInfo> {
+  load(modelUrl: string, onProgress?: ProgressListener, refresh = false): Promise<LoadedModelInfo> {
     return this.serial(async () => {
       const t0 = performance.now();
       const selector = await this.getSelector();
-      const store = await ModelStore.open(modelUrl, { allowedOrigins: this.options.allowedOrigins });
+      const store = await ModelStore.open(modelUrl, { allowedOrigins: this.options.allowedOrigins, refresh });
       const model = await loadModel(store, selector, onProgress);
       await this.model?.release();
       this.model = model;
+      this.modelDeviceLost = false;
+      await this.watchModelDevices(selector);
       const plan: PreprocessPlan = model.plan;
       const size = plan.resize?.kind === 'exact' ? outputSize(plan, 1, 1) : outputSize(plan, 64, 64);
       this.modelInfo = {

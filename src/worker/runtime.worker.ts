@@ -29,7 +29,8 @@ const api = {
       core = new RuntimeCore(options);
     }),
   info: () => guard(() => ready().info()),
-  load: (url: string, onProgress?: (p: LoadProgress) => void) => guard(() => ready().load(url, onProgress)),
+  load: (url: string, onProgress?: (p: LoadProgress) => void, refresh?: boolean) =>
+    guard(() => ready().load(url, onProgress, refresh)),
   unload: () => guard(() => ready().unload()),
   classify: (image: WireImage, labels: string[], template?: string | string[]) =>
     guard(() => ready().classify(image, labels, template)),
