@@ -50,7 +50,8 @@ async function main(): Promise<void> {
     loading.append(bar.element);
     const rt = await createRuntime({ backend, onProgress: bar.update });
     runtimes[name] = rt;
-    await rt.load(`${import.meta.env.BASE_URL}${url}`);
+    // Online: revalidate the manifest (one small request) to pick up re-exported weights; offline: cache only.
+    await rt.load(`${import.meta.env.BASE_URL}${url}`, { refresh: navigator.onLine });
     return rt;
   });
   const [clip, blip] = await Promise.all(loads);

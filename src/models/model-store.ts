@@ -109,9 +109,21 @@ export class ModelStore {
     const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
     const manifestUrl = new URL(MANIFEST_FILE, url).href;
     let text: string | undefined;
-    const cached = options.refresh ? undefined : await cache?.match(manifestUrl);
-    if (cached) text = await cached.text();
     let fromNetwork = false;
+    if (options.refresh) {
+      // Revalidate, but stay usable offline: an unreachable network falls back to the cached manifest.
+      try {
+        text = await (await fetchOrThrow(fetchFn, manifestUrl)).text();
+        fromNetwork = true;
+      } catch (e) {
+        const stale = await cache?.match(manifestUrl);
+        if (!stale) throw e;
+        text = await stale.text();
+      }
+    } else {
+      const cached = await cache?.match(manifestUrl);
+      if (cached) text = await cached.text();
+    }
     if (text === undefined) {
       const res = await fetchOrThrow(fetchFn, manifestUrl);
       text = await res.text();

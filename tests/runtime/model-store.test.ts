@@ -113,6 +113,12 @@ describe('ModelStore', () => {
       'models/m/manifest.json',
       'models/m/onnx/m.onnx',
     ]);
+    // Offline (every fetch fails): refresh falls back to the cached manifest and the cached files.
+    const offline = (async () => {
+      throw new TypeError('Failed to fetch');
+    }) as typeof fetch;
+    const off = await ModelStore.open('/models/m', { baseUrl: BASE, cache, fetch: offline, refresh: true });
+    expect(await off.loadFile('onnx/m.onnx')).toEqual(newer);
   });
 
   it('reports byte progress that ends at the file sizes, then serves the second load from the cache', async () => {
