@@ -1,11 +1,15 @@
 // Benchmark page: every engine runs the same graphs on the same inputs in this one page.
 import { onnx } from 'onnx-proto';
-import type { Backend } from '../src/engine/backend';
-import { OrtBackend } from '../src/engine/ort/ort-backend';
+import { BackendSelector } from '../src/engine/select';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../src/engine/tensor';
 import { cpuTopK } from '../src/index/cpu-topk';
 import { GpuMatrix, requestIndexDevice } from '../src/index/gpu-topk';
-import type { EngineName, FeedSpec, GraphRowSpec, IndexRowSpec, RowResult } from './spec';
+import { ModelStore } from '../src/models/model-store';
+import { captionGreedy } from '../src/pipelines/caption';
+import { encodeImages } from '../src/pipelines/encode';
+import { loadModel } from '../src/pipelines/loaded-model';
+import { Stopwatch } from '../src/pipelines/timings';
+import type { CaptionRowSpec, FeedSpec, GraphEngine, GraphRowSpec, IndexRowSpec, RowResult } from './spec';
 import { relativeDiff, summarize } from './stats';
 
 function rng(seed: number): () => number {
@@ -35,15 +39,6 @@ function makeFeeds(specs: FeedSpec[]): Record<string, HostTensor> {
   return feeds;
 }
 
-async function makeBackend(engine: 'webgpu' | 'ort-webgpu' | 'wasm'): Promise<Backend> {
-  if (engine === 'webgpu') {
-    const path = '/src/engine/webgpu/backend.ts';
-    const mod = (await import(/* @vite-ignore */ path)) as { WebGpuBackend: new () => Backend };
-    return new mod.WebGpuBackend();
-  }
-  return new OrtBackend(engine);
-}
-
 /** Reference outputs from ORT wasm, by row id, for cross-checking the other engines. */
 const wasmReference = new Map<string, Float32Array>();
 
@@ -68,10 +63,12 @@ async function timeRepeats(
   return { warmupMs, times };
 }
 
-async function benchBackend(row: GraphRowSpec, engine: 'webgpu' | 'ort-webgpu' | 'wasm', repeats: number) {
-  const backend = await makeBackend(engine);
+async function benchBackend(row: GraphRowSpec, engine: GraphEngine, repeats: number) {
+  // The same selector users get: a fixed backend, or 'auto' with its per-device choice and ORT fallback.
+  const selector = await BackendSelector.create(engine);
   const bytes = new Uint8Array(await (await fetch(row.model)).arrayBuffer());
-  const session = await backend.load(bytes, { label: row.id });
+  const session = await selector.load(bytes, { label: row.id });
+  const chosen = selector.placements.map((p) => `${p.backend} (${p.reason})`).join('; ');
   const feeds = makeFeeds(row.feeds);
   let last: Float32Array = new Float32Array();
   try {
@@ -82,10 +79,10 @@ async function benchBackend(row: GraphRowSpec, engine: 'webgpu' | 'ort-webgpu' |
     const stats = session.lastRunStats();
     // ORT does not report its kernel launches; its graph's node count (before ORT's own fusions) stands in.
     const dispatches =
-      engine === 'webgpu'
+      engine === 'webgpu' || selector.decision.name === 'webgpu'
         ? stats?.dispatches
         : (onnx.ModelProto.decode(bytes).graph?.node?.length ?? undefined);
-    return { warmupMs, times, last, dispatches, bytesRead: stats?.bytesRead };
+    return { warmupMs, times, last, dispatches, bytesRead: stats?.bytesRead, chosen };
   } finally {
     await session.release();
   }
@@ -111,12 +108,12 @@ async function benchTransformers(row: GraphRowSpec, repeats: number) {
     last = (out.image_embeds ?? out.text_embeds).data;
   });
   await model.dispose();
-  return { warmupMs, times, last, dispatches: undefined, bytesRead: undefined };
+  return { warmupMs, times, last, dispatches: undefined, bytesRead: undefined, chosen: undefined };
 }
 
 async function benchRow(
   row: GraphRowSpec,
-  engine: Exclude<EngineName, 'js-cpu'>,
+  engine: GraphEngine | 'transformers.js',
   repeats: number,
 ): Promise<RowResult> {
   try {
@@ -136,6 +133,7 @@ async function benchRow(
       repeats: s.n,
       dispatches: r.dispatches,
       bytesRead: r.bytesRead,
+      chosen: r.chosen,
       maxRelDiffVsReference: ref && engine !== 'wasm' ? relativeDiff(r.last, ref) : undefined,
     };
   } catch (e) {
@@ -231,7 +229,83 @@ async function benchIndex(row: IndexRowSpec, repeats: number): Promise<RowResult
   return results;
 }
 
-const api = { benchRow, benchIndex, adapterInfo };
+async function rgbaOf(url: string) {
+  const bitmap = await createImageBitmap(await (await fetch(url)).blob());
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const g = canvas.getContext('2d')!;
+  g.drawImage(bitmap, 0, 0);
+  return g.getImageData(0, 0, bitmap.width, bitmap.height);
+}
+
+const captionReference = new Map<string, number[]>();
+
+/** Greedy captioning for exactly `tokens` tokens: time to first token, then each token's own time. */
+async function benchCaption(row: CaptionRowSpec, engine: GraphEngine, repeats: number): Promise<RowResult> {
+  const fail = (error: string): RowResult => ({
+    id: row.id,
+    engine,
+    warmupMs: Number.NaN,
+    medianMs: Number.NaN,
+    p90Ms: Number.NaN,
+    repeats: 0,
+    error,
+  });
+  try {
+    const selector = await BackendSelector.create(engine);
+    const model = await loadModel(await ModelStore.open(row.model), selector);
+    const image = await rgbaOf(row.image);
+    const once = async () => {
+      const watch = new Stopwatch();
+      const t0 = performance.now();
+      const stamps: number[] = [];
+      const enc = await encodeImages(model, [image], watch);
+      const out = await captionGreedy(
+        model,
+        enc.tokens,
+        {
+          maxTokens: row.tokens,
+          minTokens: row.tokens,
+          onToken: () => {
+            stamps.push(performance.now());
+            return undefined;
+          },
+        },
+        watch,
+      );
+      if (enc.tokens.location === 'gpu') enc.tokens.dispose();
+      return {
+        total: performance.now() - t0,
+        steps: stamps.map((t, i) => t - (i ? stamps[i - 1] : t0)),
+        ids: out.tokenIds,
+      };
+    };
+    const w0 = performance.now();
+    const first = await once();
+    const warmupMs = performance.now() - w0;
+    const runs: Awaited<ReturnType<typeof once>>[] = [];
+    for (let i = 0; i < repeats; i++) runs.push(await once());
+    if (engine === 'wasm') captionReference.set(row.id, first.ids);
+    const ref = captionReference.get(row.id);
+    const s = summarize(runs.map((r) => r.total));
+    return {
+      id: row.id,
+      engine,
+      warmupMs,
+      medianMs: s.median,
+      p90Ms: s.p90,
+      repeats: s.n,
+      ttftMs: summarize(runs.map((r) => r.steps[0])).median,
+      perTokenMs: first.steps.map((_, t) => summarize(runs.map((r) => r.steps[t])).median),
+      chosen: selector.placements.map((p) => p.backend).join(','),
+      // Same tokens as ORT wasm, or a mismatch flagged as a relative difference of 1.
+      maxRelDiffVsReference: ref && engine !== 'wasm' ? +(ref.join(',') !== first.ids.join(',')) : undefined,
+    };
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+}
+
+const api = { benchRow, benchIndex, benchCaption, adapterInfo };
 
 declare global {
   interface Window {

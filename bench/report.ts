@@ -1,7 +1,7 @@
 // Markdown for a benchmark run: one row per graph, one column per engine, then the ratios that matter.
 import type { EngineName, RowResult } from './spec';
 
-const ENGINES: EngineName[] = ['webgpu', 'ort-webgpu', 'wasm', 'transformers.js', 'js-cpu'];
+const ENGINES: EngineName[] = ['webgpu', 'ort-webgpu', 'wasm', 'auto', 'transformers.js', 'js-cpu'];
 
 function cell(r: RowResult | undefined): string {
   if (!r) return '—';
@@ -23,8 +23,8 @@ export function markdownReport(results: RowResult[], heading: string): string {
     'Median ms per run (p90), outputs read back. Ratios: how many times faster ours is (other ÷ ours).',
     'Dispatches: our GPU dispatches per run / nodes in the ONNX graph (what an unfused runtime launches; ORT fuses some).',
     '',
-    '| row | ours (webgpu) | ORT webgpu | ORT wasm | transformers.js | plain JS (CPU) | ours vs ORT webgpu | ours vs ORT wasm | ours vs transformers.js | dispatches ours / ONNX nodes |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| row | ours (webgpu) | ORT webgpu | ORT wasm | webvl auto | transformers.js | plain JS (CPU) | ours vs ORT webgpu | ours vs ORT wasm | ours vs transformers.js | dispatches ours / ONNX nodes |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const id of ids) {
     const ours = find(id, 'webgpu');
@@ -45,6 +45,27 @@ export function markdownReport(results: RowResult[], heading: string): string {
       return r && !r.error ? r.warmupMs.toFixed(1) : '—';
     });
     lines.push(`| ${id} | ${w.join(' | ')} |`);
+  }
+  const captions = results.filter((r) => r.perTokenMs?.length);
+  if (captions.length) {
+    const n = Math.max(...captions.map((r) => r.perTokenMs!.length));
+    lines.push('', 'Captioning, median ms per token (token 1 includes encoding the image):', '');
+    lines.push(
+      `| engine | ${Array.from({ length: n }, (_, i) => i + 1).join(' | ')} | token ${n} ÷ token 2 |`,
+    );
+    lines.push(`| --- | ${Array.from({ length: n + 1 }, () => '---').join(' | ')} |`);
+    for (const r of captions) {
+      const t = r.perTokenMs!;
+      lines.push(
+        `| ${r.engine} | ${t.map((x) => x.toFixed(1)).join(' | ')} | ${(t[n - 1] / t[1]).toFixed(2)} |`,
+      );
+    }
+  }
+  const auto = results.filter((r) => r.engine === 'auto' && r.chosen);
+  if (auto.length) {
+    lines.push('', 'What `auto` chose:', '');
+    for (const r of [...new Map(auto.map((x) => [x.chosen, x])).values()])
+      lines.push(`- ${r.id}: ${r.chosen}`);
   }
   return `${lines.join('\n')}\n`;
 }

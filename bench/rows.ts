@@ -1,10 +1,11 @@
 // The benchmark rows: graphs from e2e/fixtures and models/, with inputs shaped as each model expects.
 import { existsSync, readFileSync } from 'node:fs';
-import type { GraphRowSpec, IndexRowSpec } from './spec';
+import type { CaptionRowSpec, GraphRowSpec, IndexRowSpec } from './spec';
 
 interface ModelConfig {
   vocab_size?: number;
   text_config?: { vocab_size?: number };
+  vision_config?: { num_image_tokens?: number; hidden_size?: number };
   projection_dim?: number;
 }
 
@@ -49,6 +50,19 @@ export function benchRows(quick: boolean): GraphRowSpec[] {
       });
     }
   }
+  const blip = readConfig('blip-tiny');
+  if (blip && existsSync('models/blip-tiny/onnx/itm_model.onnx')) {
+    const tokens = blip.vision_config?.num_image_tokens ?? 65;
+    const width = blip.vision_config?.hidden_size ?? 128;
+    rows.push({
+      id: 'blip-tiny ITM, 1 image × 8 texts',
+      model: '/models/blip-tiny/onnx/itm_model.onnx',
+      feeds: [
+        ...textFeeds(8, 16, blip.text_config?.vocab_size ?? blip.vocab_size ?? 28),
+        { name: 'encoder_hidden_states', dtype: 'float32', dims: [8, tokens, width] },
+      ],
+    });
+  }
   return rows;
 }
 
@@ -56,4 +70,16 @@ export function indexRows(quick: boolean): IndexRowSpec[] {
   const dim = readConfig('blip-tiny')?.projection_dim ?? readConfig('clip-tiny')?.projection_dim ?? 128;
   const sizes = quick ? [10_000] : [10_000, 100_000];
   return sizes.map((rows) => ({ id: `index search ${rows / 1000}k × ${dim}, top-10`, rows, dim, k: 10 }));
+}
+
+export function captionRows(): CaptionRowSpec[] {
+  if (!existsSync('models/blip-tiny/onnx/decoder_with_past_model.onnx')) return [];
+  return [
+    {
+      id: 'blip-tiny caption, greedy 16 tokens',
+      model: '/models/blip-tiny/',
+      image: '/models/data/eval/00001.png',
+      tokens: 16,
+    },
+  ];
 }

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { launch, openPage } from '../e2e/browser';
 import { startDevServer } from '../e2e/server';
 import { markdownReport } from './report';
-import { benchRows, indexRows } from './rows';
+import { benchRows, captionRows, indexRows } from './rows';
 import type { RowResult } from './spec';
 
 const { values } = parseArgs({
@@ -20,7 +20,7 @@ if (values.browser) process.env.WEBVL_CHROMIUM = values.browser;
 const quick = values.quick ?? false;
 const repeats = Number(values.repeats ?? (quick ? 2 : 10));
 // ORT wasm first: it is the reference the others are cross-checked against.
-const engines = ['wasm', 'webgpu', 'ort-webgpu', 'transformers.js'] as const;
+const engines = ['wasm', 'webgpu', 'ort-webgpu', 'auto', 'transformers.js'] as const;
 const MAX_REL_DIFF = 1e-3;
 
 const server = await startDevServer();
@@ -38,6 +38,19 @@ for (const row of benchRows(quick)) {
     ] as const);
     results.push(r);
     console.log(`${row.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(2)} ms`}`);
+  }
+}
+for (const row of captionRows()) {
+  for (const engine of ['wasm', 'webgpu', 'ort-webgpu', 'auto'] as const) {
+    const r = await browser.page.evaluate(([rw, e, n]) => window.webvlBench.benchCaption(rw, e, n), [
+      row,
+      engine,
+      quick ? 1 : Math.max(3, Math.round(repeats / 3)),
+    ] as const);
+    results.push(r);
+    console.log(
+      `${row.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(1)} ms, ttft ${r.ttftMs?.toFixed(1)}`}`,
+    );
   }
 }
 for (const row of indexRows(quick)) {

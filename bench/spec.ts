@@ -1,5 +1,15 @@
 // What one benchmark row is, shared by the Node runner and the page.
-export type EngineName = 'webgpu' | 'ort-webgpu' | 'wasm' | 'transformers.js' | 'js-cpu';
+export type EngineName = 'webgpu' | 'ort-webgpu' | 'wasm' | 'auto' | 'transformers.js' | 'js-cpu';
+/** Engines that run ONNX graphs through webvl's Backend interface ('auto' = what webvl picks for users). */
+export type GraphEngine = 'webgpu' | 'ort-webgpu' | 'wasm' | 'auto';
+
+/** Greedy captioning of one image for a fixed number of tokens, through the caption pipeline. */
+export interface CaptionRowSpec {
+  id: string;
+  model: string;
+  image: string;
+  tokens: number;
+}
 
 /** Index search over random unit vectors: ours on the GPU (WGSL top-k) vs exact top-k in plain JS. */
 export interface IndexRowSpec {
@@ -40,5 +50,10 @@ export interface RowResult {
   bytesRead?: number;
   /** Largest relative difference of the first output against the reference engine (ORT wasm; JS for the index). */
   maxRelDiffVsReference?: number;
+  /** Captioning: median time to the first token (image encoding included) and per token 1..N. */
+  ttftMs?: number;
+  perTokenMs?: number[];
+  /** For 'auto': the backend it chose, and why. */
+  chosen?: string;
   error?: string;
 }
