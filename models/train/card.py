@@ -21,6 +21,8 @@ def main():
     out = ["| file | bytes |", "| --- | ---: |"]
     for root, _, files in sorted(os.walk(d)):
         for f in sorted(files):
+            if f in ("README.md", "manifest.json"):
+                continue
             p = os.path.join(root, f)
             out.append(f"| `{os.path.relpath(p, d)}` | {os.path.getsize(p):,} |")
     out.append("")
