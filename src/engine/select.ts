@@ -138,6 +138,19 @@ export class BackendSelector {
     return b;
   }
 
+  /** GPU devices of the backends started so far that expose one (our engine), for device-loss handling. */
+  async gpuDevices(): Promise<GPUDevice[]> {
+    const out: GPUDevice[] = [];
+    for (const started of this.backends.values()) {
+      const b = (await started.catch(() => undefined)) as
+        | (Backend & { engineDevice?: () => Promise<{ device: GPUDevice }> })
+        | undefined;
+      const engine = await b?.engineDevice?.().catch(() => undefined);
+      if (engine) out.push(engine.device);
+    }
+    return out;
+  }
+
   async describe(): Promise<string> {
     return (await this.backend(this.decision.name).catch(() => undefined))?.describe() ?? this.decision.name;
   }
