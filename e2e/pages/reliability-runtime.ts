@@ -1,7 +1,7 @@
 // Reliability page for the runtime API (createRuntime → module worker): hostile media and text, a long mixed
 // load with a reference computed up-front, worker termination during index.add, read-back of IndexedDB.
 import { createRuntime, type IndexHandle, type Runtime } from '../../src/api/runtime';
-import type { LabelScore, MatchScore } from '../../src/api/types';
+import type { BackendChoice, LabelScore, MatchScore } from '../../src/api/types';
 import { WebvlError } from '../../src/errors';
 import type { ImageInput } from '../../src/vision/image-input';
 
@@ -321,10 +321,11 @@ async function idbRows(name: string): Promise<Record<string, { len: number; sum:
   }
 }
 
-async function create(modelUrl: string) {
+/** A new runtime (new worker) with `modelUrl` loaded; '' loads nothing (call load() later). */
+async function create(modelUrl: string, backend: BackendChoice = 'wasm') {
   rt?.dispose();
-  rt = await createRuntime({ backend: 'wasm' });
-  await rt.load(modelUrl);
+  rt = await createRuntime({ backend });
+  if (modelUrl) await rt.load(modelUrl);
   return rt.info();
 }
 
@@ -414,8 +415,36 @@ async function loadFrom(modelUrl: string, allowedOrigins: string[]): Promise<str
   }
 }
 
+type ClassifyOutcome = { outcome: string; message?: string; scores: LabelScore[] };
+let pendingClassify: Promise<ClassifyOutcome> | undefined;
+
+/** Starts a classify and returns at once (the test destroys the GPU device while it runs). */
+async function startClassify(png: string, labels: string[]): Promise<void> {
+  const image = await blobOf(png);
+  pendingClassify = runtime()
+    .classify(image, labels)
+    .then(
+      (scores) => ({ outcome: 'result', scores }),
+      (e: unknown) => ({
+        outcome: e instanceof WebvlError ? e.code : `untyped: ${String(e)}`,
+        message: String(e),
+        scores: [],
+      }),
+    );
+}
+
+function finishClassify(): Promise<ClassifyOutcome> {
+  if (!pendingClassify) throw new Error('no classify started');
+  return pendingClassify;
+}
+
 const api = {
   create,
+  load: async (modelUrl: string) => {
+    await runtime().load(modelUrl);
+  },
+  startClassify,
+  finishClassify,
   loadFrom,
   startSearch,
   finishSearch,
