@@ -5,7 +5,10 @@ import { Tokenizer } from '@huggingface/tokenizers';
 
 const dir = process.argv[2];
 const cases = JSON.parse(readFileSync(process.argv[3], 'utf8'));
-const tk = new Tokenizer(JSON.parse(readFileSync(`${dir}/tokenizer.json`, 'utf8')), JSON.parse(readFileSync(`${dir}/tokenizer_config.json`, 'utf8')));
+const tk = new Tokenizer(
+  JSON.parse(readFileSync(`${dir}/tokenizer.json`, 'utf8')),
+  JSON.parse(readFileSync(`${dir}/tokenizer_config.json`, 'utf8')),
+);
 let bad = 0;
 for (const c of cases) {
   const ids = Array.from(tk.encode(c.text).ids);

@@ -30,7 +30,10 @@ for (const c of spec.cases) {
     const enc = tensor(c.encoder_hidden_states);
     const B = c.encoder_hidden_states.dims[0];
     const sp = await session(resolve(base, c.model_with_past));
-    let out = await s.run({ input_ids: new ort.Tensor('int64', new BigInt64Array(B).fill(BigInt(c.bos)), [B, 1]), encoder_hidden_states: enc });
+    let out = await s.run({
+      input_ids: new ort.Tensor('int64', new BigInt64Array(B).fill(BigInt(c.bos)), [B, 1]),
+      encoder_hidden_states: enc,
+    });
     const toks = Array.from({ length: B }, () => []);
     const done = new Array(B).fill(false);
     for (let step = 0; step < c.max_new; step++) {
@@ -62,7 +65,8 @@ for (const c of spec.cases) {
   const out = await s.run(feeds);
   const errs = {};
   for (const [k, v] of Object.entries(c.expected)) {
-    if (JSON.stringify(Array.from(out[k].dims)) !== JSON.stringify(v.dims)) throw new Error(`${c.name}.${k}: dims ${out[k].dims} vs ${v.dims}`);
+    if (JSON.stringify(Array.from(out[k].dims)) !== JSON.stringify(v.dims))
+      throw new Error(`${c.name}.${k}: dims ${out[k].dims} vs ${v.dims}`);
     errs[k] = maxErr(out[k].data, v.data);
   }
   report[c.name] = errs;
