@@ -57,36 +57,38 @@ function byteMutation(rand: () => number): Uint8Array {
 /** Well-formed protobuf with semantically hostile content: wrong dims, attributes, wiring, dtypes. */
 function structuralMutation(rand: () => number): Uint8Array {
   const m = onnx.ModelProto.decode(BASE);
-  const g = m.graph!;
-  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
+  const g = m.graph as onnx.GraphProto;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const nodes = g.node as onnx.NodeProto[];
+  const inits = g.initializer as onnx.TensorProto[];
   for (let k = 0; k < 1 + Math.floor(rand() * 3); k++) {
     switch (Math.floor(rand() * 6)) {
       case 0:
-        pick(g.initializer).dims = [Math.floor(rand() * 70000), Math.floor(rand() * 3)];
+        pick(inits).dims = [Math.floor(rand() * 70000), Math.floor(rand() * 3)];
         break;
       case 1: {
-        const node = pick(g.node);
-        if (node.attribute.length) {
-          const a = pick(node.attribute);
+        const attrs = (pick(nodes).attribute ?? []) as onnx.AttributeProto[];
+        if (attrs.length) {
+          const a = pick(attrs);
           a.i = Math.floor(rand() * 20) - 10;
-          a.ints = a.ints.map(() => Math.floor(rand() * 10) - 5);
+          a.ints = (a.ints ?? []).map(() => Math.floor(rand() * 10) - 5);
           a.f = rand() * 2 - 1;
         }
         break;
       }
       case 2: {
-        const node = pick(g.node);
-        node.input[Math.floor(rand() * node.input.length)] = pick(g.node).output[0];
+        const inputs = pick(nodes).input ?? [];
+        inputs[Math.floor(rand() * inputs.length)] = (pick(nodes).output ?? [''])[0];
         break;
       }
       case 3:
-        pick(g.initializer).dataType = pick([1, 6, 7, 9, 10, 11, 16]);
+        pick(inits).dataType = pick([1, 6, 7, 9, 10, 11, 16]);
         break;
       case 4:
-        pick(g.node).opType = pick(['Add', 'MatMul', 'Softmax', 'Reshape', 'Gather', 'Transpose', 'Concat']);
+        pick(nodes).opType = pick(['Add', 'MatMul', 'Softmax', 'Reshape', 'Gather', 'Transpose', 'Concat']);
         break;
       default:
-        g.node.splice(Math.floor(rand() * g.node.length), 1);
+        nodes.splice(Math.floor(rand() * nodes.length), 1);
     }
   }
   return onnx.ModelProto.encode(m).finish();
