@@ -318,6 +318,47 @@ describe('index durability: worker terminated during index.add (clip-tiny, wasm)
       // Keep the index comparable across trials: what landed is now part of "before".
       Object.assign(rowsBefore, rows);
     }
+    // Deterministic mid-write: the worker's IDBObjectStore.put is wrapped (test-only, through Playwright) so
+    // that after queuing half the batch it signals the page and spins; the page terminates it right then.
+    const w = runtimeWorker();
+    await w.evaluate((half) => {
+      const put = IDBObjectStore.prototype.put;
+      let n = 0;
+      IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+        const req = put.call(this, value, key);
+        if (++n === half) {
+          new BroadcastChannel('rel-mid-write').postMessage('mid-write');
+          const t = Date.now();
+          while (Date.now() - t < 5_000) {
+            // hold the transaction open until the page terminates this worker
+          }
+        }
+        return req;
+      };
+    }, BATCH / 2);
+    const mid = await page().evaluate(([n, i, p, c]) => window.relRt.addTerminateOnSignal(n, i, p, c), [
+      name,
+      ids('mid', BATCH),
+      pngs,
+      'rel-mid-write',
+    ] as const);
+    expect(mid).toBe('terminated inside the transaction');
+    const terminatedAt = Date.now();
+    await page().evaluate((m) => window.relRt.create(m), CLIP);
+    const rowsMid = await page().evaluate((n) => window.relRt.idbRows(n), name);
+    const landedMid = Object.keys(rowsMid).filter((id) => id.startsWith('mid-')).length;
+    outcomes.push(`terminated after ${BATCH / 2} of ${BATCH} puts were queued: ${landedMid} rows landed`);
+    expect(landedMid).toBe(0);
+    expect(rowsMid).toEqual(rowsBefore);
+    const stateMid = await page().evaluate(([n, q]) => window.relRt.indexState(n, q), [
+      name,
+      single[0].caption,
+    ] as const);
+    expect(stateMid.size).toBe(Object.keys(rowsBefore).length);
+    expect(stateMid.hits).toHaveLength(3);
+    // Had terminate() not stopped the spinning worker, it would have committed by now (5 s spin).
+    await new Promise((r) => setTimeout(r, Math.max(0, 6_000 - (Date.now() - terminatedAt))));
+    expect(await page().evaluate((n) => window.relRt.idbRows(n), name)).toEqual(rowsBefore);
     console.log(`durability trials: ${outcomes.join('; ')}`);
     await page().evaluate(() => window.relRt.dispose());
   });

@@ -358,6 +358,34 @@ async function addThenTerminate(
   return { ended: ended === 'timeout' ? 'terminated' : ended, atMs: performance.now() - t0, warmMs: warm.ms };
 }
 
+/**
+ * Starts index.add of `ids` and terminates the worker as soon as a message arrives on BroadcastChannel
+ * `channel` (the test makes the worker send one from inside its IndexedDB transaction); resolves how it ended.
+ */
+async function addTerminateOnSignal(name: string, ids: string[], pngs: string[], channel: string) {
+  const r = runtime();
+  const index = await r.openIndex(name);
+  const items = await Promise.all(
+    ids.map(async (id, i) => ({ id, image: await blobOf(pngs[i % pngs.length]) })),
+  );
+  const bc = new BroadcastChannel(channel);
+  const signalled = new Promise<'signalled'>((resolve) => {
+    bc.onmessage = () => {
+      r.dispose(); // at once, while the worker is still inside the transaction
+      resolve('signalled');
+    };
+  });
+  const added = index.add(items).then(
+    (n) => `added (size ${n})`,
+    (e: unknown) => (e instanceof WebvlError ? e.code : `untyped: ${String(e)}`),
+  );
+  const ended = await withTimeout(Promise.race([signalled, added]), 120_000);
+  bc.close();
+  if (ended !== 'signalled') r.dispose();
+  rt = undefined;
+  return ended === 'signalled' ? 'terminated inside the transaction' : ended;
+}
+
 async function addBatch(name: string, ids: string[], pngs: string[]) {
   const index = await runtime().openIndex(name);
   const items = await Promise.all(
@@ -460,6 +488,7 @@ const api = {
   runLoad,
   idbRows,
   addThenTerminate,
+  addTerminateOnSignal,
   addBatch,
   indexState,
 };
