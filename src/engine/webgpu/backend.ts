@@ -17,7 +17,7 @@ export interface WebGpuBackendOptions {
   /** An already created device to share (e.g. with the image preprocessing or the embedding index). */
   readonly device?: GPUDevice;
   /**
-   * Whether the adapter is a software one (picks barrier-free kernels, see kernel-fallback.ts). Default: detected
+   * Whether the adapter is a software one (the kernels take their barrier-free variants). Default: detected
    * from the adapter; false for a device passed in without this flag.
    */
   readonly softwareAdapter?: boolean;

@@ -4,9 +4,9 @@ import { WebvlError } from '../../errors';
 import type { Values } from './const-eval';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from './ir';
 import type { GpuView, KernelContext } from './kernel-context';
-import * as ops from './kernel-fallback';
 import { REDUCE_OPS, UNARY_OPS } from './op-shapes';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from './ops';
+import * as ops from './ops';
 
 export interface LowerArgs {
   readonly ctx: KernelContext;

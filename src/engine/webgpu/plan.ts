@@ -7,7 +7,6 @@ import { toValues } from './const-eval';
 import { BUFFER_COPY_DST, BUFFER_COPY_SRC, BUFFER_STORAGE, BUFFER_UNIFORM } from './gpu-flags';
 import { type Node, opKey, topologicalOrder } from './ir';
 import type { GpuView, KernelContext, KernelFeatures, ProgramSpec } from './kernel-context';
-import { type KernelSource, kernelChoices } from './kernel-fallback';
 import { FOLD_ONLY_OPS, type LowerArgs, lowering, VIEW_OPS } from './lowering';
 import type { Specialized } from './optimize';
 import type { PipelineCache } from './pipeline-cache';
@@ -96,8 +95,8 @@ export class Plan {
   readonly steps: PlanStep[] = [];
   readonly inputs: PlanInput[] = [];
   readonly outputs: PlanOutput[] = [];
-  /** Library or core implementation, per kernel used (see kernel-fallback.ts). */
-  kernels: Readonly<Record<string, KernelSource>> = {};
+  /** The distinct pipeline cache keys of the plan's programs (which kernel variants it runs). */
+  programKeys: readonly string[] = [];
   private dispatchList: Dispatch[] = [];
   private readonly owned: GPUBuffer[] = [];
   private readonly pooled: GPUBuffer[] = [];
@@ -300,7 +299,7 @@ export class Plan {
         });
       }
     }
-    this.kernels = kernelChoices(ctx);
+    this.programKeys = [...new Set(programs.map((p) => p.cacheKey))];
     return programs;
   }
 

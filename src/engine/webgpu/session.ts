@@ -25,8 +25,8 @@ export interface PlanDescription {
   readonly passes: PassCounts;
   readonly steps: readonly { op: string; name: string; dispatches: number }[];
   readonly pipelinesCompiled: number;
-  /** Per kernel: the library's implementation (./ops) or the engine's own fallback (ops/*-core). */
-  readonly kernels: Readonly<Record<string, 'library' | 'core'>>;
+  /** Distinct pipeline cache keys of the plan's programs: which kernel variants run (e.g. `matmul|direct|…`). */
+  readonly programKeys: readonly string[];
 }
 
 export interface EngineDevice {
@@ -94,7 +94,7 @@ export class WebGpuSession implements Session {
       passes: plan.specialized.counts,
       steps: plan.steps,
       pipelinesCompiled: this.engine.pipelines.size,
-      kernels: plan.kernels,
+      programKeys: plan.programKeys,
     };
   }
 

@@ -1,5 +1,5 @@
-// The transformer-block fixture through the whole engine in Node (SwiftShader), once with the library's
-// matmul/layer-norm kernels and once with the engine's barrier-free core ones: both match NumPy.
+// The transformer-block fixture through the whole engine in Node (SwiftShader), once with the kernels' default
+// variants and once with their software-adapter (barrier-free) variants: both match NumPy.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 describe('kernel choice', () => {
   for (const software of [false, true]) {
-    it(`softwareAdapter=${software}: ${software ? 'core' : 'library'} matmul and layer norm, same result`, async () => {
+    it(`softwareAdapter=${software}: ${software ? 'barrier-free' : 'tiled/workgroup'} matmul and layer norm, same result`, async () => {
       const backend = new WebGpuBackend({ gpu: nodeGpu(), softwareAdapter: software });
       backends.push(backend);
       const session = await backend.load(model);
@@ -38,9 +38,11 @@ describe('kernel choice', () => {
         maxAbs = Math.max(maxAbs, Math.abs(v - ref.outputs.y.data[i]));
       });
       expect(maxAbs).toBeLessThan(1e-5);
-      const kernels = session.describePlan()?.kernels ?? {};
-      expect(kernels.linear).toBe(software ? 'core' : 'library');
-      expect(kernels.layerNorm).toBe(software ? 'core' : 'library');
+      const keys = session.describePlan()?.programKeys ?? [];
+      expect(keys.some((k) => k.startsWith('matmul|direct|'))).toBe(software);
+      expect(keys.some((k) => /^matmul\|(vec4|scalar|gemv)$/.test(k))).toBe(!software);
+      expect(keys.some((k) => /^layernorm\|\w+\|true$/.test(k))).toBe(software);
+      expect(keys.some((k) => /^layernorm\|\w+\|false$/.test(k))).toBe(!software);
       await session.release();
     });
   }

@@ -1,12 +1,26 @@
-// Batched matmul / linear with bias and fused activation (shaders/matmul.wgsl).
+// Batched matmul / linear with bias and fused activation: tiled (shaders/matmul.wgsl), one output row
+// (shaders/gemv.wgsl), and on software adapters the barrier-free 4×4-block variant (shaders/matmul-direct*.wgsl,
+// measured 1.5–7× faster than the tiled kernel and gemv on SwiftShader at CLIP/BLIP shapes: see
+// tests/kernels/software-variants.bench.ts).
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import gemvWgsl from '../../../../shaders/gemv.wgsl?raw';
 import matmulWgsl from '../../../../shaders/matmul.wgsl?raw';
 import matmulDirectWgsl from '../../../../shaders/matmul-direct.wgsl?raw';
+import matmulDirectScalarWgsl from '../../../../shaders/matmul-direct-scalar.wgsl?raw';
+import matmulDirectVec4Wgsl from '../../../../shaders/matmul-direct-vec4.wgsl?raw';
 import loadScalarWgsl from '../../../../shaders/matmul-load-scalar.wgsl?raw';
 import loadVec4Wgsl from '../../../../shaders/matmul-load-vec4.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
-import { broadcastDims, broadcastStrides, expectDims, expectFloat32, invalid, UniformWriter } from './common';
+import {
+  broadcastDims,
+  broadcastStrides,
+  expectDims,
+  expectFloat32,
+  grid1d,
+  invalid,
+  specialize,
+  UniformWriter,
+} from './common';
 import type { Activation, MatmulParams } from './types';
 
 const TILE = 32;
@@ -14,6 +28,19 @@ const TILE = 32;
 const GEMV_COLUMNS = 256;
 const GEMV_COLUMNS_TRANSPOSED = 8;
 const MAX_BATCH_RANK = 8;
+/** Batch rank of matmul-direct.wgsl (its bdims/astr/bstr are vec4s). */
+const DIRECT_BATCH_RANK = 4;
+/** Invocations per matmul-direct workgroup, one 4×4 output block each. */
+const DIRECT_GROUP = 64;
+
+/** The body of matmul-direct.wgsl's activate() for each fused activation (functions of activations.wgsl). */
+const DIRECT_ACTIVATION: Record<Activation, string> = {
+  none: 'return x;',
+  relu: 'return max(x, 0.0);',
+  'gelu-erf': 'return gelu_erf(x);',
+  'gelu-tanh': 'return gelu_tanh(x);',
+  'quick-gelu': 'return quick_gelu(x);',
+};
 
 /** The `act` uniform of matmul.wgsl / conv2d.wgsl for each fused activation. */
 export const ACTIVATION_CODE: Record<Activation, number> = {
@@ -98,10 +125,9 @@ export function matmul(
   let wgsl = activationsWgsl + matmulWgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
   let cacheKey = vec4 ? 'matmul|vec4' : 'matmul|scalar';
   let workgroups: [number, number, number] = [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch];
-  if (ctx.features.softwareAdapter === true && !gemv) {
-    // Software adapters: the barrier-free variant (same grid and uniforms).
-    wgsl = activationsWgsl + matmulDirectWgsl;
-    cacheKey = 'matmul|direct';
+  if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && biasLen !== 1) {
+    matmulDirect(ctx, a, b, bias, out, g, transposeB, activation, params.alpha ?? 1);
+    return;
   }
   if (gemv) {
     wgsl = activationsWgsl + gemvWgsl;
@@ -127,3 +153,48 @@ export function matmul(
 
 /** MatMul + Add (+ activation) fused: the same kernel, named for the pattern the engine lowers to it. */
 export const linear = matmul;
+
+/** Software adapters: 4×4 output blocks per invocation, no workgroup memory or barriers (matmul-direct*.wgsl). */
+function matmulDirect(
+  ctx: KernelContext,
+  a: GpuView,
+  b: GpuView,
+  bias: GpuView | null,
+  out: GpuView,
+  g: MatmulGeometry,
+  transposeB: boolean,
+  activation: Activation,
+  alpha: number,
+): void {
+  // vec4 loads: whole vec4s of A rows and B rows (K, N multiples of 4, B stored [K, N]).
+  const vec4 = !transposeB && g.k % 4 === 0 && g.n % 4 === 0;
+  const pad = DIRECT_BATCH_RANK - g.batchDims.length;
+  const batch = g.batchDims.reduce((x, y) => x * y, 1);
+  const blocksN = Math.ceil(g.n / 4);
+  const blocksM = Math.ceil(g.m / 4);
+  const wgsl =
+    activationsWgsl +
+    specialize(matmulDirectWgsl + (vec4 ? matmulDirectVec4Wgsl : matmulDirectScalarWgsl), {
+      ACT: DIRECT_ACTIVATION[activation],
+      BIAS_DECL: bias
+        ? `@group(0) @binding(3) var<storage, read> bias: array<${vec4 ? 'vec4<f32>' : 'f32'}>;\n@group(0) @binding(4) var<uniform> u: Params;`
+        : '@group(0) @binding(3) var<uniform> u: Params;',
+      BIAS_ADD: bias ? (vec4 ? 'v += bias[bn];' : 'v += bias[col];') : '',
+      B_LOAD: transposeB ? 'b[boff + col * u.k + kk]' : 'b[boff + kk * u.n + col]',
+    });
+  ctx.record({
+    label: bias || activation !== 'none' ? 'Linear' : 'MatMul',
+    wgsl,
+    cacheKey: `matmul|direct|${vec4 ? 'vec4' : 'scalar'}|${transposeB}|${bias !== null}|${activation}`,
+    workgroups: grid1d(Math.ceil((blocksN * blocksM * batch) / DIRECT_GROUP)),
+    bindings: bias ? [a, b, out, bias] : [a, b, out],
+    uniforms: new UniformWriter()
+      .u32s([g.m, g.n, g.k, batch])
+      .u32s([...new Array<number>(pad).fill(1), ...g.batchDims])
+      .u32s([...new Array<number>(pad).fill(0), ...g.aBatchStrides])
+      .u32s([...new Array<number>(pad).fill(0), ...g.bBatchStrides])
+      .f32s([alpha])
+      .u32s([blocksN, blocksM, 0])
+      .finish(),
+  });
+}

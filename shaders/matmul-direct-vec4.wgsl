@@ -1,56 +1,11 @@
-// matmul-core.wgsl for K and N multiples of 4 with B stored [K, N]: A and B are read as vec4, four K steps per
-// iteration, 4×4 output block per invocation, no workgroup memory or barriers. Same Params and semantics.
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  batch: u32,
-  bdims: vec4<u32>,
-  astr: vec4<u32>,
-  bstr: vec4<u32>,
-  alpha: f32,
-  blocks_n: u32,
-  blocks_m: u32,
-  _p2: u32,
-}
-
+// matmul-direct.wgsl for K and N multiples of 4 with B stored [K, N]: A and B are read as vec4, four K steps
+// per iteration.
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
 {{BIAS_DECL}}
 
-fn erf_f32(x: f32) -> f32 {
-  let ax = abs(x);
-  let t = 1.0 / (1.0 + 0.3275911 * ax);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  let y = 1.0 - poly * exp(-ax * ax);
-  return select(y, -y, x < 0.0);
-}
-
-fn activate(x: f32) -> f32 {
-  {{ACT}}
-}
-
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let t = (wid.y * groups.x + wid.x) * 64u + lid;
-  let per_batch = u.blocks_n * u.blocks_m;
-  if (t >= per_batch * u.batch) {
-    return;
-  }
-  let batch = t / per_batch;
-  let bn = t % u.blocks_n;
-  let bm = (t / u.blocks_n) % u.blocks_m;
-  var rem = batch;
-  var aoff = 0u;
-  var boff = 0u;
-  for (var d = 3i; d >= 0; d--) {
-    let size = u.bdims[d];
-    let idx = rem % size;
-    rem = rem / size;
-    aoff += idx * u.astr[d];
-    boff += idx * u.bstr[d];
-  }
+fn compute_block(batch: u32, bn: u32, bm: u32, aoff: u32, boff: u32) {
   let row0 = bm * 4u;
   let n4 = u.n / 4u;
   let k4 = u.k / 4u;
