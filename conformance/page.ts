@@ -46,7 +46,7 @@ async function runCase(backend: ClaimingBackend, test: string): Promise<CaseResu
   const bytes = await fetchBytes(`/onnx-node-tests/${test}/model.onnx`);
   if (!bytes) return { status: 'fail', ops: [], dtype: '?', reason: 'model.onnx missing' };
   const model = onnx.ModelProto.decode(bytes);
-  const graph = model.graph!;
+  const graph = model.graph as onnx.GraphProto;
   const ops = [...new Set(graph.node.map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType!)))];
   // Sequence / optional / map values are outside webvl's tensor-only engine.
   const nonTensor = [...graph.input, ...graph.output].filter((v) => !v.type?.tensorType);

@@ -35,7 +35,7 @@ for (let i = 0; i < tests.length; i += BATCH) {
   try {
     Object.assign(
       results,
-      await browser.page.evaluate(([names, b]) => window.webvlConformance.run(names, b), [
+      await browser.page.evaluate(([names, b]) => window.webvlConformance.run([...names], b), [
         batch,
         backend,
       ] as const),
@@ -49,7 +49,7 @@ for (let i = 0; i < tests.length; i += BATCH) {
         await openPage(browser.page, server.url, 'conformance/index.html');
         Object.assign(
           results,
-          await browser.page.evaluate(([names, b]) => window.webvlConformance.run(names, b), [
+          await browser.page.evaluate(([names, b]) => window.webvlConformance.run([...names], b), [
             [t],
             backend,
           ] as const),

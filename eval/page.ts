@@ -32,7 +32,8 @@ async function embedTexts(rt: Runtime, texts: readonly string[]): Promise<Map<st
   const out = new Map<string, Float32Array>();
   for (let i = 0; i < unique.length; i += 64) {
     const chunk = unique.slice(i, i + 64);
-    (await rt.embedText(chunk)).forEach((e, j) => out.set(chunk[j], e));
+    const embeds = await rt.embedText(chunk);
+    for (const [j, e] of embeds.entries()) out.set(chunk[j], e);
   }
   return out;
 }
@@ -48,7 +49,11 @@ async function itmScores(
   const out = new Map<string, number>();
   for (const [i, texts] of byImage) {
     const list = [...texts];
-    (await rt.match(images[i], list)).forEach((m, j) => out.set(`${i}\u0000${list[j]}`, m.probability));
+    const scores = await rt.match(images[i], list);
+    for (const [j, m] of scores.entries()) {
+      if (m.itm === undefined) throw new Error('match() gave no ITM probability: not a BLIP model');
+      out.set(`${i}\u0000${list[j]}`, m.itm);
+    }
   }
   return out;
 }
