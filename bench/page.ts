@@ -218,7 +218,7 @@ async function benchIndex(row: IndexRowSpec, repeats: number): Promise<RowResult
       medianMs: g.median,
       p90Ms: g.p90,
       repeats: g.n,
-      dispatches: 1,
+      dispatches: 2,
       bytesRead: row.k * 8,
       maxRelDiffVsReference: worst,
     });

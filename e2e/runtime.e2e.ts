@@ -507,6 +507,8 @@ describe('index top-k kernel (shaders/index-topk.wgsl) in the browser vs the CPU
     [1000, 64, 10, false],
     [2000, 128, 64, true],
     [5, 16, 64, false],
+    // Many workgroups in the partial pass, ties across chunk boundaries, then the merge pass.
+    [12000, 128, 64, true],
   ] as const) {
     it(`n=${n} d=${d} k=${k}${dup ? ' with duplicate rows (ties)' : ''}`, async () => {
       const results = await browser.page.evaluate(

@@ -1,5 +1,6 @@
-// The index's embedding matrix kept in one GPU buffer, searched with shaders/index-topk.wgsl. Rows are
-// written in place as entries are added (and the last row moved into a hole on removal), so the matrix
+// The index's embedding matrix kept in one GPU buffer, searched with shaders/index-topk.wgsl (a partial
+// top-k per chunk of rows over many workgroups, then one merge workgroup: two dispatches, one submit). Rows
+// are written in place as entries are added (and the last row moved into a hole on removal), so the matrix
 // is never re-uploaded whole; the buffer doubles when it fills. Every buffer is reused across searches,
 // so memory stays flat however many queries run.
 import topkWgsl from '../../shaders/index-topk.wgsl?raw';
@@ -9,6 +10,8 @@ import type { Hit } from './cpu-topk';
 /** The kernel's private top-k list length (MAX_K in the shader). */
 export const GPU_MAX_K = 64;
 const HIT_BYTES = 8;
+/** Rows one workgroup of the partial pass scores (4 per invocation). */
+const ROWS_PER_WORKGROUP = 1024;
 
 export class GpuMatrix {
   private matrix: GPUBuffer;
@@ -16,8 +19,11 @@ export class GpuMatrix {
   private readonly query: GPUBuffer;
   private readonly hits: GPUBuffer;
   private readonly readback: GPUBuffer;
-  private readonly params: GPUBuffer;
-  private readonly pipeline: GPUComputePipeline;
+  private candidates: GPUBuffer;
+  private readonly partialParams: GPUBuffer;
+  private readonly mergeParams: GPUBuffer;
+  private readonly partial: GPUComputePipeline;
+  private readonly merge: GPUComputePipeline;
   private searching: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -39,15 +45,32 @@ export class GpuMatrix {
       size: GPU_MAX_K * HIT_BYTES,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
-    this.params = device.createBuffer({
-      label: 'index params',
-      size: 16,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    });
-    this.pipeline = device.createComputePipeline({
-      label: 'index top-k',
-      layout: 'auto',
-      compute: { module: device.createShaderModule({ code: topkWgsl }), entryPoint: 'main' },
+    const uniform = () =>
+      device.createBuffer({
+        label: 'index params',
+        size: 16,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
+    this.partialParams = uniform();
+    this.mergeParams = uniform();
+    this.candidates = this.newCandidates(this.capacity);
+    const module = device.createShaderModule({ code: topkWgsl });
+    const pipeline = (entryPoint: string) =>
+      device.createComputePipeline({
+        label: `index top-k ${entryPoint}`,
+        layout: 'auto',
+        compute: { module, entryPoint },
+      });
+    this.partial = pipeline('partial');
+    this.merge = pipeline('merge');
+  }
+
+  private newCandidates(rows: number): GPUBuffer {
+    const groups = Math.ceil(rows / ROWS_PER_WORKGROUP);
+    return this.device.createBuffer({
+      label: 'index candidates',
+      size: groups * GPU_MAX_K * HIT_BYTES,
+      usage: GPUBufferUsage.STORAGE,
     });
   }
 
@@ -72,6 +95,8 @@ export class GpuMatrix {
       this.matrix.destroy();
       this.matrix = bigger;
       this.capacity = cap;
+      this.candidates.destroy();
+      this.candidates = this.newCandidates(cap);
     }
     this.device.queue.writeBuffer(this.matrix, at * this.dim * 4, rows as Float32Array<ArrayBuffer>);
   }
@@ -90,18 +115,36 @@ export class GpuMatrix {
     if (kk > GPU_MAX_K) throw new WebvlError('INVALID_INPUT', `k must be ≤ ${GPU_MAX_K} on the GPU path`);
     const { device } = this;
     device.queue.writeBuffer(this.query, 0, query as Float32Array<ArrayBuffer>);
-    device.queue.writeBuffer(this.params, 0, new Uint32Array([n, this.dim, kk, 0]));
-    const bind = device.createBindGroup({
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [this.matrix, this.query, this.hits, this.params].map((buffer, binding) => ({
-        binding,
-        resource: { buffer },
-      })),
-    });
+    const groups = Math.ceil(n / ROWS_PER_WORKGROUP);
+    device.queue.writeBuffer(this.partialParams, 0, new Uint32Array([n, this.dim, kk, ROWS_PER_WORKGROUP]));
+    device.queue.writeBuffer(this.mergeParams, 0, new Uint32Array([groups * kk, this.dim, kk, 0]));
+    const bind = (pipeline: GPUComputePipeline, entries: [number, GPUBuffer][]) =>
+      device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })),
+      });
     const enc = device.createCommandEncoder({ label: 'index search' });
     const pass = enc.beginComputePass();
-    pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, bind);
+    pass.setPipeline(this.partial);
+    pass.setBindGroup(
+      0,
+      bind(this.partial, [
+        [0, this.matrix],
+        [1, this.query],
+        [2, this.candidates],
+        [3, this.partialParams],
+      ]),
+    );
+    pass.dispatchWorkgroups(groups);
+    pass.setPipeline(this.merge);
+    pass.setBindGroup(
+      0,
+      bind(this.merge, [
+        [2, this.hits],
+        [3, this.mergeParams],
+        [4, this.candidates],
+      ]),
+    );
     pass.dispatchWorkgroups(1);
     pass.end();
     enc.copyBufferToBuffer(this.hits, 0, this.readback, 0, kk * HIT_BYTES);
@@ -117,7 +160,16 @@ export class GpuMatrix {
   }
 
   destroy(): void {
-    for (const b of [this.matrix, this.query, this.hits, this.readback, this.params]) b.destroy();
+    for (const b of [
+      this.matrix,
+      this.candidates,
+      this.query,
+      this.hits,
+      this.readback,
+      this.partialParams,
+      this.mergeParams,
+    ])
+      b.destroy();
   }
 }
 
