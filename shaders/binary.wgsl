@@ -1,4 +1,4 @@
-// Elementwise binary ops with NumPy broadcasting: out[i] = OP(a[ia], b[ib]), where ia/ib come from out's
+// Elementwise binary ops with NumPy broadcasting: out[i] = OP(a[ia], b[ib]) (b may have its own scalar type: Pow), where ia/ib come from out's
 // coordinates and per-input strides (0 on broadcast dims). When {{SAME_SHAPE}} is true all three are walked
 // linearly (the common case: no index arithmetic at all).
 struct Params {
@@ -12,7 +12,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> a: array<{{IN}}>;
-@group(0) @binding(1) var<storage, read> b: array<{{IN}}>;
+@group(0) @binding(1) var<storage, read> b: array<{{IN_B}}>;
 @group(0) @binding(2) var<storage, read_write> out: array<{{OUT}}>;
 @group(0) @binding(3) var<uniform> u: Params;
 
@@ -37,7 +37,34 @@ fn pow_onnx(x: f32, y: f32) -> f32 {
   return select(r, -r, fract(y * 0.5) != 0.0);
 }
 
-fn apply(x: {{IN}}, y: {{IN}}) -> {{OUT}} {
+// Integer power by squaring (wrapping like C). Negative exponents: 1/x^|y| truncated toward zero.
+fn pow_int(x: i32, y: i32) -> i32 {
+  if (y < 0) {
+    if (x == 1) {
+      return 1;
+    }
+    if (x == -1) {
+      return select(1, -1, (y & 1) != 0);
+    }
+    return 0;
+  }
+  var r = 1;
+  var base = x;
+  var e = y;
+  loop {
+    if (e == 0) {
+      break;
+    }
+    if ((e & 1) != 0) {
+      r = r * base;
+    }
+    base = base * base;
+    e = e >> 1u;
+  }
+  return r;
+}
+
+fn apply(x: {{IN}}, y: {{IN_B}}) -> {{OUT}} {
   return {{EXPR}};
 }
 

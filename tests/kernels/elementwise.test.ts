@@ -191,12 +191,56 @@ describe('binary kernels vs CPU twin (NumPy broadcasting)', () => {
   it('int32 Div/Mod follow ONNX integer semantics', async () => {
     const a = [-7, 7, -7, 7, 9, -9];
     const b = [2, -2, -2, 2, 4, 4];
-    for (const op of ['Div', 'Mod', 'Add', 'Mul'] as const) {
+    for (const op of ['Div', 'Mod', 'FMod', 'Add', 'Mul'] as const) {
       const go = gpu.empty('int32', [6]);
       binary(gpu, gpu.upload('int32', [6], a), gpu.upload('int32', [6], b), go, op);
       const want = binaryCpu(op, cpuTensor([6], a), cpuTensor([6], b), true).data;
       expect(Array.from(await gpu.read(go))).toEqual(Array.from(want));
     }
+    gpu.release();
+  });
+
+  it('FMod keeps the dividend sign, Mod the divisor sign (hand-computed)', async () => {
+    const a = [-7, 7, -7, 7];
+    const b = [2, -2, -2, 2];
+    const want: Record<'Mod' | 'FMod', number[]> = { Mod: [1, -1, -1, 1], FMod: [-1, 1, -1, 1] };
+    for (const op of ['Mod', 'FMod'] as const) {
+      const go = gpu.empty('int32', [4]);
+      binary(gpu, gpu.upload('int32', [4], a), gpu.upload('int32', [4], b), go, op);
+      expect(Array.from(await gpu.read(go))).toEqual(want[op]);
+      expect(Array.from(binaryCpu(op, cpuTensor([4], a), cpuTensor([4], b), true).data)).toEqual(want[op]);
+    }
+    gpu.release();
+  });
+
+  it('Pow: integer, float^int and int^float operands', async () => {
+    const ints = [2, -3, 5, 1, 0, -2];
+    const exps = [10, 3, 0, 7, 2, 5];
+    // int32 ^ int32: exact by squaring.
+    const gi = gpu.empty('int32', [6]);
+    binary(gpu, gpu.upload('int32', [6], ints), gpu.upload('int32', [6], exps), gi, 'Pow');
+    expect(Array.from(await gpu.read(gi))).toEqual([1024, -27, 1, 1, 0, -32]);
+    // float32 ^ int32 → float32.
+    const base = [1.5, -2, 0.25, 3, -0.5, 2];
+    const gf = gpu.empty('float32', [6]);
+    binary(gpu, gpu.upload('float32', [6], base), gpu.upload('int32', [6], exps), gf, 'Pow');
+    const wantF = binaryCpu('Pow', cpuTensor([6], base), cpuTensor([6], exps)).data;
+    expect(maxError(await gpu.read(gf), wantF)).toBeLessThan(1e-6);
+    // int32 ^ float32 → int32 (integral exponents exact, others truncated).
+    const fexp = [10, 3, 0.5, 7, 2, 5];
+    const gm = gpu.empty('int32', [6]);
+    binary(gpu, gpu.upload('int32', [6], [2, -3, 9, 1, 0, -2]), gpu.upload('float32', [6], fexp), gm, 'Pow');
+    expect(Array.from(await gpu.read(gm))).toEqual([1024, -27, 3, 1, 0, -32]);
+    // Other ops still require equal dtypes.
+    expect(() =>
+      binary(
+        gpu,
+        gpu.upload('float32', [1], [1]),
+        gpu.upload('int32', [1], [1]),
+        gpu.empty('float32', [1]),
+        'Add',
+      ),
+    ).toThrow(WebvlError);
     gpu.release();
   });
 

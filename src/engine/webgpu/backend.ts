@@ -42,7 +42,7 @@ export interface WebGpuLoadOptions extends SessionOptions {
  * Forms of otherwise supported ops that the engine cannot run, decidable from the node alone (so load()
  * rejects them and the runtime falls back to ORT before the first run).
  */
-function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs'>): boolean {
+function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' | 'outputs'>): boolean {
   const attr = (name: string) => {
     const a = n.attrs[name];
     return a && (a.type === 'int' || a.type === 'float') ? a.value : undefined;
@@ -53,14 +53,18 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs'>
   }
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
     return !!n.inputs[3] || !!n.inputs[4];
-  // A positive LayerNormalization axis may or may not be the last one; only -1 is certain.
-  if (n.opType === 'LayerNormalization') return (attr('axis') ?? -1) !== -1;
+  // A positive LayerNormalization axis may or may not be the last one; only -1 is certain. Its optional Mean /
+  // InvStdDev outputs are not produced.
+  if (n.opType === 'LayerNormalization')
+    return (attr('axis') ?? -1) !== -1 || n.outputs.slice(1).some((o) => o !== '');
+  // Dropout in training mode is random (the engine only runs inference: y = x, mask all true).
+  if (n.opType === 'Dropout') return !!n.inputs[2];
   // float16 activations: the engine computes in float32 (float16 initializers are widened on upload).
   if (n.opType === 'Cast') return attr('to') === 10;
   return false;
 }
 
-type OpRef = Pick<Node, 'opType' | 'domain'> & Partial<Pick<Node, 'attrs' | 'inputs'>>;
+type OpRef = Pick<Node, 'opType' | 'domain'> & Partial<Pick<Node, 'attrs' | 'inputs' | 'outputs'>>;
 
 /** Ops of a graph that our engine has no way to run, as `domain:Op` keys ('Op' for the default domain). */
 export function unsupportedOps(ops: Iterable<OpRef>): string[] {
@@ -76,7 +80,13 @@ export function unsupportedOps(ops: Iterable<OpRef>): string[] {
       : SUPPORTED_CONTRIB_OPS.has(key);
     if (
       !known ||
-      unsupportedForm({ opType: n.opType, domain: n.domain, attrs: n.attrs ?? {}, inputs: n.inputs ?? [] })
+      unsupportedForm({
+        opType: n.opType,
+        domain: n.domain,
+        attrs: n.attrs ?? {},
+        inputs: n.inputs ?? [],
+        outputs: n.outputs ?? [],
+      })
     ) {
       missing.add(key);
     }

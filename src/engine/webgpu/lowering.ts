@@ -4,7 +4,7 @@ import { WebvlError } from '../../errors';
 import type { Values } from './const-eval';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from './ir';
 import type { GpuView, KernelContext } from './kernel-context';
-import { REDUCE_OPS, UNARY_OPS } from './op-shapes';
+import { convPads, REDUCE_OPS, UNARY_OPS } from './op-shapes';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from './ops';
 import * as ops from './ops';
 
@@ -172,7 +172,7 @@ const LOWERINGS: Record<string, Lowering> = {
     const x = need(a, 0);
     if (x.dims.length !== 4) unsupported(a.node, 'only 2-D convolution');
     const s = attrInts(a.node, 'strides') ?? [1, 1];
-    const p = attrInts(a.node, 'pads') ?? [0, 0, 0, 0];
+    const p = convPads(a.node, x.dims, need(a, 1).dims);
     const d = attrInts(a.node, 'dilations') ?? [1, 1];
     ops.conv2d(a.ctx, x, need(a, 1), a.inputs[2] ?? null, a.outputs[0], {
       strides: [s[0], s[1]],
@@ -221,7 +221,8 @@ const BINARY_OPS: readonly BinaryOp[] = [
 for (const op of BINARY_OPS) {
   LOWERINGS[op] = (a) => {
     if (a.inputs.length !== 2) unsupported(a.node, 'only the two-input form');
-    ops.binary(a.ctx, need(a, 0), need(a, 1), a.outputs[0], op);
+    const fmod = op === 'Mod' && attrInt(a.node, 'fmod', 0) === 1;
+    ops.binary(a.ctx, need(a, 0), need(a, 1), a.outputs[0], fmod ? 'FMod' : op);
   };
 }
 

@@ -55,6 +55,30 @@ function constInts(c: ShapeContext, i: number, what: string): number[] {
 
 const same: ShapeFn = (c) => [input(c, 0)];
 
+/**
+ * A 2-D Conv's pads [top, left, bottom, right]: the `pads` attribute, zeros for auto_pad VALID, and for
+ * SAME_UPPER / SAME_LOWER the total padding that makes out = ceil(in / stride), split with the odd pixel at
+ * the end (UPPER) or the start (LOWER).
+ */
+export function convPads(node: Node, x: readonly number[], w: readonly number[]): readonly number[] {
+  const autoPad = node.attrs.auto_pad;
+  const mode = autoPad?.type === 'string' ? autoPad.value : 'NOTSET';
+  if (mode === 'NOTSET') return attrInts(node, 'pads') ?? [0, 0, 0, 0];
+  if (mode === 'VALID') return [0, 0, 0, 0];
+  const strides = attrInts(node, 'strides') ?? [1, 1];
+  const dil = attrInts(node, 'dilations') ?? [1, 1];
+  const pads = [0, 0, 0, 0];
+  for (let i = 0; i < 2; i++) {
+    const k = (w[2 + i] - 1) * dil[i] + 1;
+    const out = Math.ceil(x[2 + i] / strides[i]);
+    const total = Math.max((out - 1) * strides[i] + k - x[2 + i], 0);
+    const small = Math.floor(total / 2);
+    pads[i] = mode === 'SAME_LOWER' ? total - small : small;
+    pads[i + 2] = total - pads[i];
+  }
+  return pads;
+}
+
 const broadcast =
   (dtype?: DType): ShapeFn =>
   (c) => {
@@ -206,12 +230,7 @@ const SHAPES: Record<string, ShapeFn> = {
     if (x.length !== 4) fail(c, 'only 2-D convolution (NCHW) is supported');
     const strides = attrInts(c.node, 'strides') ?? [1, 1];
     const dil = attrInts(c.node, 'dilations') ?? [1, 1];
-    let pads = attrInts(c.node, 'pads') ?? [0, 0, 0, 0];
-    const autoPad = c.node.attrs.auto_pad;
-    if (autoPad?.type === 'string' && autoPad.value !== 'NOTSET' && autoPad.value !== 'VALID') {
-      fail(c, `auto_pad ${autoPad.value} is not supported`);
-    }
-    if (autoPad?.type === 'string' && autoPad.value === 'VALID') pads = [0, 0, 0, 0];
+    const pads = convPads(c.node, x, w);
     const out = [0, 1].map((i) => {
       const k = (w[2 + i] - 1) * dil[i] + 1;
       return Math.floor((x[2 + i] + pads[i] + pads[i + 2] - k) / strides[i]) + 1;

@@ -55,7 +55,7 @@ describe('WebGpuBackend.load', () => {
     expect(e.details?.ops).toEqual(['Einsum', 'com.example:Foo']);
   });
 
-  it('rejects unsupported forms of supported ops at load time (LayerNormalization axis, Cast to float16)', () => {
+  it('rejects unsupported forms of supported ops at load time (LayerNormalization axis/Mean output, training Dropout, Cast to float16)', () => {
     const ln = (axis: number) => ({
       opType: 'LayerNormalization',
       domain: '',
@@ -64,6 +64,19 @@ describe('WebGpuBackend.load', () => {
     });
     expect(unsupportedOps([ln(-1)])).toEqual([]);
     expect(unsupportedOps([ln(1)])).toEqual(['LayerNormalization']);
+    // The optional Mean / InvStdDev outputs are not produced.
+    expect(unsupportedOps([{ ...ln(-1), outputs: ['y', 'mean', 'inv'] }])).toEqual(['LayerNormalization']);
+    expect(unsupportedOps([{ ...ln(-1), outputs: ['y', '', ''] }])).toEqual([]);
+    // Dropout runs as inference (y = x, mask all true); a training_mode input may make it random.
+    const dropout = (inputs: string[]) => ({
+      opType: 'Dropout',
+      domain: '',
+      attrs: {},
+      inputs,
+      outputs: ['y', 'z'],
+    });
+    expect(unsupportedOps([dropout(['x', 'ratio'])])).toEqual([]);
+    expect(unsupportedOps([dropout(['x', 'ratio', 'training_mode'])])).toEqual(['Dropout']);
     const cast = (to: number) => ({
       opType: 'Cast',
       domain: '',

@@ -136,4 +136,68 @@ describe('WebGpuSession', () => {
     });
     await session.release();
   });
+
+  it('ONNX forms: Dropout mask output, Conv auto_pad SAME_*, Mod fmod=1 on int64, Pow with mixed dtypes', async () => {
+    const g: Graph = {
+      nodes: [
+        node('Dropout', ['x'], ['xd', 'keep']),
+        // 1×1×3×3 ones kernel over a 1×1×4×4 input, stride 2: SAME_* pads 1 pixel in total per axis.
+        node('Conv', ['img', 'w'], ['upper'], {
+          auto_pad: { type: 'string', value: 'SAME_UPPER' },
+          strides: { type: 'ints', value: [2, 2] },
+        }),
+        node('Conv', ['img', 'w'], ['lower'], {
+          auto_pad: { type: 'string', value: 'SAME_LOWER' },
+          strides: { type: 'ints', value: [2, 2] },
+        }),
+        node('Mod', ['i', 'j'], ['fmod'], { fmod: { type: 'int', value: 1 } }),
+        node('Mod', ['i', 'j'], ['pymod']),
+        node('Pow', ['xd', 'i'], ['pf']),
+      ],
+      initializers: new Map<string, HostTensor>([
+        ['w', hostTensor('float32', [1, 1, 3, 3], new Array(9).fill(1))],
+        ['j', hostTensor('int64', [4], [2, -2, -2, 2])],
+      ]),
+      inputs: [
+        { name: 'x', dtype: 'float32', shape: [4] },
+        { name: 'img', dtype: 'float32', shape: [1, 1, 4, 4] },
+        { name: 'i', dtype: 'int64', shape: [4] },
+      ],
+      outputs: ['xd', 'keep', 'upper', 'lower', 'fmod', 'pymod', 'pf'].map((name) => ({
+        name,
+        dtype:
+          name === 'keep'
+            ? ('bool' as const)
+            : name.endsWith('mod')
+              ? ('int64' as const)
+              : ('float32' as const),
+      })),
+      valueInfo: new Map(),
+      opset: 17,
+    };
+    const session = await backend.loadGraph(g);
+    const img = Array.from({ length: 16 }, (_, k) => k);
+    const out = await session.run({
+      x: hostTensor('float32', [4], [1.5, -2, 0.5, 3]),
+      img: hostTensor('float32', [1, 1, 4, 4], img),
+      i: hostTensor('int64', [4], [-7, 7, -7, 3]),
+    });
+    const values = (name: string) => Array.from((out[name] as HostTensor).data, Number);
+    expect(values('xd')).toEqual([1.5, -2, 0.5, 3]);
+    expect(values('keep')).toEqual([1, 1, 1, 1]);
+    // Sums of the 3×3 windows: SAME_UPPER pads [0, 0] before and [1, 1] after, SAME_LOWER [1, 1] before.
+    const window = (r0: number, c0: number) => {
+      let s = 0;
+      for (let r = r0; r < r0 + 3; r++)
+        for (let c = c0; c < c0 + 3; c++) if (r >= 0 && r < 4 && c >= 0 && c < 4) s += img[r * 4 + c];
+      return s;
+    };
+    expect(values('upper')).toEqual([window(0, 0), window(0, 2), window(2, 0), window(2, 2)]);
+    expect(values('lower')).toEqual([window(-1, -1), window(-1, 1), window(1, -1), window(1, 1)]);
+    expect(values('fmod')).toEqual([-1, 1, -1, 1]);
+    expect(values('pymod')).toEqual([1, -1, -1, 1]);
+    const pf = values('pf');
+    for (const [k, v] of [1.5 ** -7, (-2) ** 7, 0.5 ** -7, 3 ** 3].entries()) expect(pf[k]).toBeCloseTo(v, 4);
+    await session.release();
+  });
 });

@@ -106,13 +106,16 @@ export function binaryScalar(op: BinaryOp, x: number, y: number, integer = false
     case 'Div':
       return integer ? Math.trunc(x / y) : x / y;
     case 'Pow':
-      return x ** y;
+      // Integer results (an integer base) truncate toward zero, like C's cast of pow().
+      return integer ? Math.trunc(x ** y) : x ** y;
     case 'Max':
       return Math.max(x, y);
     case 'Min':
       return Math.min(x, y);
     case 'Mod':
       return integer ? x - Math.floor(x / y) * y : x % y;
+    case 'FMod':
+      return x % y;
     case 'Equal':
       return x === y ? 1 : 0;
     case 'Less':

@@ -30,6 +30,7 @@ const ARITH_F32: Partial<Record<BinaryOp, string>> = {
   Min: 'min(x, y)',
   // C fmod (ONNX Mod with fmod=1, the only mode ONNX allows for floats).
   Mod: 'x - trunc(x / y) * y',
+  FMod: 'x - trunc(x / y) * y',
 };
 
 const ARITH_I32: Partial<Record<BinaryOp, string>> = {
@@ -42,6 +43,9 @@ const ARITH_I32: Partial<Record<BinaryOp, string>> = {
   Min: 'min(x, y)',
   // ONNX Mod with fmod=0 on ints: the result takes the divisor's sign (Python %).
   Mod: 'select(x % y, x % y + y, (x % y != 0) && ((x % y < 0) != (y < 0)))',
+  // ONNX Mod with fmod=1 on ints: C's truncating remainder (the dividend's sign), which WGSL's % is.
+  FMod: 'x % y',
+  Pow: 'pow_int(x, y)',
   And: 'select(0, 1, x != 0 && y != 0)',
   Or: 'select(0, 1, x != 0 || y != 0)',
   Xor: 'select(0, 1, (x != 0) != (y != 0))',
@@ -59,13 +63,25 @@ function rankCheck(op: string, dims: readonly number[]): void {
   if (dims.length > MAX_RANK) invalid(`${op}: rank ${dims.length} exceeds ${MAX_RANK}`);
 }
 
+/**
+ * Pow with operands of different dtypes (ONNX Pow has T for the base and T1 for the exponent; the output is T):
+ * float base with integer exponent, or integer base with float exponent (integral exponents exactly).
+ */
+const POW_MIXED: Record<string, string> = {
+  'f32|i32': 'pow_onnx(x, f32(y))',
+  'i32|f32': 'select(i32(pow_onnx(f32(x), y)), pow_int(x, i32(y)), y == floor(y))',
+};
+
 export function binary(ctx: KernelContext, a: GpuView, b: GpuView, out: GpuView, op: BinaryOp): void {
-  if (a.dtype !== b.dtype) invalid(`${op}: operand dtypes differ (${a.dtype}, ${b.dtype})`);
-  if (a.dtype === 'float16') invalid(`${op}: float16 is not supported by the binary kernel yet`);
+  const mixed = a.dtype !== b.dtype;
+  if (mixed && op !== 'Pow') invalid(`${op}: operand dtypes differ (${a.dtype}, ${b.dtype})`);
+  if (a.dtype === 'float16' || b.dtype === 'float16')
+    invalid(`${op}: float16 is not supported by the binary kernel yet`);
   const dims = broadcastDims(a.dims, b.dims);
   rankCheck(op, dims);
   expectDims(`${op} output`, out, dims);
   const scalar = wgslScalar(a.dtype);
+  const scalarB = wgslScalar(b.dtype);
   const cmp = COMPARE[op];
   let expr: string | undefined;
   let outScalar = scalar;
@@ -74,18 +90,29 @@ export function binary(ctx: KernelContext, a: GpuView, b: GpuView, out: GpuView,
     outScalar = 'i32';
     if (out.dtype !== 'bool') invalid(`${op} writes bool, output is ${out.dtype}`);
   } else {
-    expr = scalar === 'f32' ? ARITH_F32[op] : ARITH_I32[op];
+    expr =
+      scalar !== scalarB
+        ? POW_MIXED[`${scalar}|${scalarB}`]
+        : scalar === 'f32'
+          ? ARITH_F32[op]
+          : ARITH_I32[op];
     if (out.dtype !== a.dtype) invalid(`${op}: output dtype ${out.dtype} differs from inputs ${a.dtype}`);
   }
-  if (expr === undefined) invalid(`${op} is not defined for ${a.dtype}`);
+  if (expr === undefined) invalid(`${op} is not defined for ${a.dtype}${mixed ? `, ${b.dtype}` : ''}`);
   const n = elementCount(dims);
   if (n === 0) return;
   const same = sameDims(a.dims, dims) && sameDims(b.dims, dims);
-  const wgsl = specialize(binaryWgsl, { IN: scalar, OUT: outScalar, EXPR: expr, SAME_SHAPE: String(same) });
+  const wgsl = specialize(binaryWgsl, {
+    IN: scalar,
+    IN_B: scalarB,
+    OUT: outScalar,
+    EXPR: expr,
+    SAME_SHAPE: String(same),
+  });
   ctx.record({
     label: op,
     wgsl,
-    cacheKey: `binary|${scalar}|${outScalar}|${expr}|${same}`,
+    cacheKey: `binary|${scalar}|${scalarB}|${outScalar}|${expr}|${same}`,
     workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WORKGROUP)),
     bindings: [a, b, out],
     uniforms: new UniformWriter()

@@ -93,6 +93,8 @@ export type BinaryOp =
   | 'Max'
   | 'Min'
   | 'Mod'
+  /** ONNX Mod with fmod=1: C's truncating remainder (the dividend's sign), also on integers. */
+  | 'FMod'
   | 'Equal'
   | 'Less'
   | 'LessOrEqual'

@@ -42,6 +42,18 @@ export function tryFold(graph: Graph, node: Node, shapes?: ReadonlyMap<string, T
     graph.initializers.set(node.outputs[0], shapeOf(node, s.dims));
     return true;
   }
+  if (node.opType === 'Dropout' && node.outputs[1]) {
+    // Inference Dropout (training_mode inputs are rejected at load): y = x, and the mask output is all true,
+    // a constant once x's dims are known. The node stays, as the view op y = x.
+    const x = shapes?.get(node.inputs[0]) ?? graph.initializers.get(node.inputs[0]);
+    if (!x) return false;
+    graph.initializers.set(
+      node.outputs[1],
+      fromValues({ dtype: 'bool', dims: x.dims, data: new Float64Array(size(x.dims)).fill(1) }),
+    );
+    node.outputs = [node.outputs[0]];
+    return false;
+  }
   const inputs = constantInputs(graph, node);
   if (!inputs) return false;
   const results = evaluate(node, inputs, graph.opset);

@@ -67,6 +67,9 @@ export function inferShapes(
   }
   graph.nodes = kept;
   for (const o of graph.outputs) {
+    // A graph output may be a constant the folding made (e.g. Dropout's mask).
+    const init = graph.initializers.get(o.name);
+    if (!shapes.has(o.name) && init) shapes.set(o.name, { dtype: init.dtype, dims: init.dims });
     const s = shapes.get(o.name);
     if (!s) throw new WebvlError('INVALID_MODEL', `graph output '${o.name}' is never produced`);
     if (sizeOf(s.dims) < 0) throw new WebvlError('INVALID_MODEL', `graph output '${o.name}' has bad dims`);
