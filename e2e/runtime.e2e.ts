@@ -534,8 +534,8 @@ describe('GPU backends through the runtime (SwiftShader: one small request each)
     expect(info.backendReason).toContain('software');
   });
 
-  // Our own engine ('webgpu') joins this loop once its kernels land (today it stops at 'kernel not implemented yet').
-  for (const backend of ['ort-webgpu'] as const) {
+  // Our engine keeps the cache as its own GPU-resident tensors; ORT's webgpu provider as gpu-buffer outputs.
+  for (const backend of ['webgpu', 'ort-webgpu'] as const) {
     it(`${backend}: caption with the KV cache kept on the GPU equals the no-cache reference`, async () => {
       await browser.page.evaluate((b) => window.rtTest.create(b), backend);
       const { info } = await browser.page.evaluate((u) => window.rtTest.load(u), BLIP);
