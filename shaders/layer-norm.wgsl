@@ -3,7 +3,8 @@
 // dominate on software adapters): every thread accumulates Σd and Σd² of d = y − y[0] (shifting by a sample of
 // the row keeps E[d²] − E[d]² free of the cancellation E[y²] − E[y]² suffers at large means), writes the pair to
 // workgroup memory, and after the barrier each thread sums all WG pairs itself. Missing optional inputs are bound as aliases of
-// x/gamma and skipped through uniforms. SUM_DECL/SUM_STORE add a binding that receives y (the residual stream).
+// x/gamma and skipped through uniforms. DECLS adds the optional outputs: sum_out receives y (the residual stream,
+// SUM_STORE), mean_out / inv_std_out one value per row (STATS_STORE), then the uniforms.
 const WG: u32 = 64u;
 
 struct Params {
@@ -22,7 +23,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
-{{SUM_DECL}}
+{{DECLS}}
 
 var<workgroup> partial: array<vec2<f32>, WG>;
 
@@ -64,6 +65,9 @@ fn main(
   let variance = max(total.y / n - mean_d * mean_d, 0.0);
   let mean = shift + mean_d;
   let inv_std = inverseSqrt(variance + u.eps);
+  if (lid == 0u) {
+    {{STATS_STORE}}
+  }
   for (var c = lid; c < u.cols; c += WG) {
     var r = (load(base + c) - mean) * inv_std * gamma[c];
     if (u.has_beta != 0u) {
@@ -98,6 +102,7 @@ fn main_rows(
   let mean_d = acc.x / n;
   let mean = shift + mean_d;
   let inv_std = inverseSqrt(max(acc.y / n - mean_d * mean_d, 0.0) + u.eps);
+  {{STATS_STORE}}
   for (var c = 0u; c < u.cols; c++) {
     var r = (load(base + c) - mean) * inv_std * gamma[c];
     if (u.has_beta != 0u) {

@@ -25,6 +25,19 @@ describe('CPU twin against hand-computed values', () => {
     expect(out.data[1]).toBeCloseTo(0, 12);
     expect(out.data[2]).toBeCloseTo(10 + Math.sqrt(1.5), 12);
   });
+
+  it('mean 2 and 1/sqrt(var + eps) = 1/sqrt(2/3 + 0.5) of the row [1, 2, 3], dims [1, 1]', () => {
+    const { mean, invStdDev } = layerNormCpu(
+      cpuTensor([1, 3], [1, 2, 3]),
+      cpuTensor([3], [1, 1, 1]),
+      undefined,
+      undefined,
+      0.5,
+    );
+    expect(mean.dims).toEqual([1, 1]);
+    expect(mean.data[0]).toBeCloseTo(2, 12);
+    expect(invStdDev.data[0]).toBeCloseTo(1 / Math.sqrt(2 / 3 + 0.5), 12);
+  });
 });
 
 describe('layerNorm kernel vs CPU twin', () => {
@@ -34,6 +47,8 @@ describe('layerNorm kernel vs CPU twin', () => {
     { dims: [5, 257], beta: false, residual: true, sum: false },
     { dims: [1, 768], beta: true, residual: false, sum: false, offset: 1000 },
     { dims: [130, 32], beta: true, residual: true, sum: true },
+    { dims: [2, 3, 70], beta: true, residual: false, sum: false, stats: true },
+    { dims: [4, 9], beta: false, residual: true, sum: true, stats: true, offset: 100 },
   ];
   // Software adapters take the barrier-free row-per-thread variant; test both.
   it.each(
@@ -42,8 +57,8 @@ describe('layerNorm kernel vs CPU twin', () => {
       { ...c, software: true },
     ]),
   )(
-    '$dims beta=$beta residual=$residual sum=$sum software=$software',
-    async ({ dims, beta, residual, sum, offset, software }) => {
+    '$dims beta=$beta residual=$residual sum=$sum stats=$stats software=$software',
+    async ({ dims, beta, residual, sum, stats, offset, software }) => {
       const ctx = software ? asSoftwareAdapter(gpu) : gpu;
       const rand = rng(dims.reduce((a, b) => a * b, 1));
       const n = dims.reduce((a, b) => a * b, 1);
@@ -62,6 +77,10 @@ describe('layerNorm kernel vs CPU twin', () => {
       );
       const out = gpu.empty('float32', dims);
       const sumOut = sum ? gpu.empty('float32', dims) : null;
+      const statsDims = [...dims.slice(0, -1), 1];
+      const statsOut = stats
+        ? { mean: gpu.empty('float32', statsDims), invStdDev: gpu.empty('float32', statsDims) }
+        : null;
       layerNorm(
         ctx,
         gpu.upload('float32', dims, x),
@@ -71,9 +90,16 @@ describe('layerNorm kernel vs CPU twin', () => {
         out,
         sumOut,
         { epsilon: 1e-5 },
+        statsOut,
       );
       expect(maxError(await gpu.read(out), want.out.data)).toBeLessThan(offset ? 5e-4 : 5e-6);
       if (sumOut) expect(maxError(await gpu.read(sumOut), want.sum.data)).toBeLessThan(1e-6);
+      if (statsOut) {
+        expect(maxError(await gpu.read(statsOut.mean), want.mean.data)).toBeLessThan(1e-6);
+        expect(maxError(await gpu.read(statsOut.invStdDev), want.invStdDev.data)).toBeLessThan(
+          offset ? 5e-4 : 5e-6,
+        );
+      }
       gpu.release();
     },
   );

@@ -96,7 +96,9 @@ const LOWERINGS: Record<string, Lowering> = {
       a.outputs[0],
       attrString(a.node, 'approximate', 'none') as 'none' | 'tanh' | 'quick',
     ),
-  'webvl:LayerNorm': (a) =>
+  'webvl:LayerNorm': (a) => {
+    // Outputs: [y, residual sum?], or with stats=1 [y, mean, invStdDev] (LayerNormalization's optional outputs).
+    const stats = attrInt(a.node, 'stats', 0) === 1;
     ops.layerNorm(
       a.ctx,
       need(a, 0),
@@ -104,11 +106,13 @@ const LOWERINGS: Record<string, Lowering> = {
       a.inputs[2] ?? null,
       a.inputs[3] ?? null,
       a.outputs[0],
-      a.outputs[1] ?? null,
+      stats ? null : (a.outputs[1] ?? null),
       {
         epsilon: attrFloat(a.node, 'epsilon', 1e-5),
       },
-    ),
+      stats ? { mean: a.outputs[1], invStdDev: a.outputs[2] } : null,
+    );
+  },
   'webvl:Attention': (a) => {
     const outStrides = attrInts(a.node, 'out_strides') ?? [];
     ops.attention(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.inputs[3] ?? null, a.outputs[0], {

@@ -151,7 +151,12 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: input(c, 0).dtype, dims: [m, n] }];
   },
   Softmax: same,
-  LayerNormalization: (c) => [input(c, 0)],
+  LayerNormalization: (c) => {
+    const x = input(c, 0);
+    // Mean / InvStdDev: float32 (stash_type 1), the normalized axes kept as 1s (axis −1 only).
+    const stats = { dtype: 'float32' as const, dims: [...x.dims.slice(0, -1), 1] };
+    return [x, stats, stats];
+  },
   Transpose: (c) => {
     const x = input(c, 0);
     const perm = attrInts(c.node, 'perm') ?? x.dims.map((_, i) => x.dims.length - 1 - i);
@@ -269,7 +274,12 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), n] }];
   },
   // Second output (when present): the residual sum x + residual.
-  'webvl:LayerNorm': (c) => [input(c, 0), input(c, 0)],
+  'webvl:LayerNorm': (c) => {
+    const x = input(c, 0);
+    if (attrInt(c.node, 'stats', 0) !== 1) return [x, x];
+    const stats = { dtype: 'float32' as const, dims: [...x.dims.slice(0, -1), 1] };
+    return [x, stats, stats];
+  },
   'webvl:Gelu': same,
   'webvl:StridedConcat': (c) => [
     { dtype: input(c, 0).dtype, dims: attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims') },

@@ -2,6 +2,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import { layerNormCpu } from '../../../src/engine/webgpu/cpu/layer-norm';
+import { cpuTensor } from '../../../src/engine/webgpu/cpu/tensor';
 import type { WebGpuDeviceTensor } from '../../../src/engine/webgpu/device-tensor';
 import type { Graph, Node } from '../../../src/engine/webgpu/ir';
 import { nodeGpu } from './gpu';
@@ -198,6 +200,47 @@ describe('WebGpuSession', () => {
     expect(values('pymod')).toEqual([1, -1, -1, 1]);
     const pf = values('pf');
     for (const [k, v] of [1.5 ** -7, (-2) ** 7, 0.5 ** -7, 3 ** 3].entries()) expect(pf[k]).toBeCloseTo(v, 4);
+    await session.release();
+  });
+
+  it('LayerNormalization with its Mean and InvStdDev outputs (fused, stats=1) matches the CPU twin', async () => {
+    const x = [1, 2, 3, 4, -1, 0.5, 8, 2];
+    const gamma = [1, 0.5, 2, -1];
+    const beta = [0, 1, 0, 0.25];
+    const session = await backend.loadGraph({
+      nodes: [
+        node('LayerNormalization', ['x', 'g', 'b'], ['y', 'mean', 'inv'], {
+          epsilon: { type: 'float', value: 0.01 },
+        }),
+      ],
+      initializers: new Map<string, HostTensor>([
+        ['g', hostTensor('float32', [4], gamma)],
+        ['b', hostTensor('float32', [4], beta)],
+      ]),
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2, 4] }],
+      outputs: ['y', 'mean', 'inv'].map((name) => ({ name, dtype: 'float32' as const })),
+      valueInfo: new Map(),
+      opset: 17,
+    });
+    const out = await session.run({ x: hostTensor('float32', [2, 4], x) });
+    const want = layerNormCpu(
+      cpuTensor([2, 4], x),
+      cpuTensor([4], gamma),
+      cpuTensor([4], beta),
+      undefined,
+      0.01,
+    );
+    expect(session.describePlan()?.opCounts).toEqual({ 'webvl:LayerNorm': 1 });
+    for (const [name, w] of [
+      ['y', want.out],
+      ['mean', want.mean],
+      ['inv', want.invStdDev],
+    ] as const) {
+      const got = out[name] as HostTensor;
+      expect(got.dims).toEqual(w.dims);
+      for (const [i, v] of Array.from(got.data as Float32Array).entries())
+        expect(v).toBeCloseTo(w.data[i], 5);
+    }
     await session.release();
   });
 });

@@ -24,6 +24,8 @@ export function layerNorm(
   out: GpuView,
   sumOut: GpuView | null,
   params: LayerNormParams = {},
+  /** Per-row mean and 1/sqrt(var + eps) (LayerNormalization's Mean / InvStdDev), dims x.dims[..-1] + [1]. */
+  stats: { mean: GpuView; invStdDev: GpuView } | null = null,
 ): void {
   expectFloat32('LayerNorm input', x);
   expectFloat32('LayerNorm gamma', gamma);
@@ -48,22 +50,37 @@ export function layerNorm(
     expectDims('LayerNorm sum output', sumOut, x.dims);
   }
   const rows = cols === 0 ? 0 : elementCount(x.dims) / cols;
+  if (stats) {
+    for (const [name, v] of [
+      ['mean', stats.mean],
+      ['invStdDev', stats.invStdDev],
+    ] as const) {
+      expectFloat32(`LayerNorm ${name} output`, v);
+      if (elementCount(v.dims) !== rows)
+        invalid(`LayerNorm: ${name} has dims [${v.dims}], expected ${rows} values`);
+    }
+  }
   if (rows === 0) return;
   const hasSum = sumOut !== null;
+  const extra = [...(sumOut ? [sumOut] : []), ...(stats ? [stats.mean, stats.invStdDev] : [])];
+  const names = [...(sumOut ? ['sum_out'] : []), ...(stats ? ['mean_out', 'inv_std_out'] : [])];
+  const decls = names.map(
+    (n, i) => `@group(0) @binding(${5 + i}) var<storage, read_write> ${n}: array<f32>;`,
+  );
+  decls.push(`@group(0) @binding(${5 + names.length}) var<uniform> u: Params;`);
   // Software adapters: one thread per row, no barriers (main_rows in the shader).
   const rowPerThread = ctx.features.softwareAdapter === true;
   ctx.record({
     label: residual ? 'AddLayerNorm' : 'LayerNorm',
     wgsl: specialize(layerNormWgsl, {
-      SUM_DECL: hasSum
-        ? '@group(0) @binding(5) var<storage, read_write> sum_out: array<f32>;\n@group(0) @binding(6) var<uniform> u: Params;'
-        : '@group(0) @binding(5) var<uniform> u: Params;',
+      DECLS: decls.join('\n'),
       SUM_STORE: hasSum ? 'sum_out[base + c] = y;' : '',
+      STATS_STORE: stats ? 'mean_out[row] = mean;\n    inv_std_out[row] = inv_std;' : '',
     }),
     entryPoint: rowPerThread ? 'main_rows' : 'main',
-    cacheKey: `layernorm|${hasSum}|${rowPerThread}`,
+    cacheKey: `layernorm|${hasSum}|${rowPerThread}${stats ? '|stats' : ''}`,
     workgroups: grid1d(rowPerThread ? Math.ceil(rows / ROWS_PER_GROUP) : rows),
-    bindings: [x, residual ?? x, gamma, beta ?? gamma, out, ...(sumOut ? [sumOut] : [])],
+    bindings: [x, residual ?? x, gamma, beta ?? gamma, out, ...extra],
     uniforms: new UniformWriter()
       .u32s([rows, cols])
       .f32s([params.epsilon ?? 1e-5])

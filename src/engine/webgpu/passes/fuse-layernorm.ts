@@ -4,14 +4,17 @@ import { attrFloat, attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } fro
 import type { TypedShape } from '../op-shapes';
 import { GraphView, near, replaceNodes } from './pattern';
 
-function layerNorm(name: string, inputs: string[], out: string, epsilon: number): Node {
+/** `stats`: LayerNormalization's Mean and InvStdDev outputs (outputs 1 and 2, with attribute stats=1). */
+function layerNorm(name: string, inputs: string[], out: string, epsilon: number, stats?: string[]): Node {
   return {
     name,
     opType: 'LayerNorm',
     domain: WEBVL_DOMAIN,
-    attrs: { epsilon: { type: 'float', value: epsilon } },
+    attrs: stats
+      ? { epsilon: { type: 'float', value: epsilon }, stats: { type: 'int', value: 1 } }
+      : { epsilon: { type: 'float', value: epsilon } },
     inputs,
-    outputs: [out],
+    outputs: stats ? [out, ...stats] : [out],
   };
 }
 
@@ -81,15 +84,14 @@ export function fuseLayerNorm(graph: Graph, shapes: ReadonlyMap<string, TypedSha
     if (node.opType === 'LayerNormalization') {
       const rank = shapes.get(node.inputs[0])?.dims.length ?? 0;
       const axis = attrInt(node, 'axis', -1);
-      // Only the normalized-over-last-axis form, and only when Mean/InvStdDev outputs are unused.
+      // Only the normalized-over-last-axis form; Mean and InvStdDev both or neither (load() refuses others).
       if (axis !== -1 && axis !== rank - 1) continue;
-      if (node.outputs.slice(1).some((o) => o && (new GraphView(graph).consumers.get(o)?.length ?? 0) > 0))
-        continue;
+      const stats = node.outputs[1] && node.outputs[2] ? [node.outputs[1], node.outputs[2]] : undefined;
       const inputs = [node.inputs[0], node.inputs[1], node.inputs[2] ?? ''];
       replaceNodes(
         graph,
         [node],
-        layerNorm(node.name, inputs, node.outputs[0], attrFloat(node, 'epsilon', 1e-5)),
+        layerNorm(node.name, inputs, node.outputs[0], attrFloat(node, 'epsilon', 1e-5), stats),
       );
       fused++;
       continue;

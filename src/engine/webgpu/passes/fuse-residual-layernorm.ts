@@ -9,7 +9,8 @@ import { GraphView, replaceNodes } from './pattern';
 export function fuseResidualLayerNorm(graph: Graph, shapes: ReadonlyMap<string, TypedShape>): number {
   let fused = 0;
   for (const ln of [...graph.nodes]) {
-    if (ln.domain !== WEBVL_DOMAIN || ln.opType !== 'LayerNorm' || ln.inputs[3]) continue;
+    if (ln.domain !== WEBVL_DOMAIN || ln.opType !== 'LayerNorm' || ln.inputs[3] || ln.outputs.length > 1)
+      continue;
     const v = new GraphView(graph);
     const add = v.producedBy(ln.inputs[0], 'Add');
     if (!add || add.inputs.some((i) => v.isConstant(i))) continue;
