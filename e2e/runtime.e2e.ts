@@ -507,22 +507,24 @@ describe('index top-k kernel (shaders/index-topk.wgsl) in the browser vs the CPU
     [1000, 64, 10, false],
     [2000, 128, 64, true],
     [5, 16, 64, false],
-    // Many workgroups in the partial pass, ties across chunk boundaries, then the merge pass.
     [12000, 128, 64, true],
   ] as const) {
-    it(`n=${n} d=${d} k=${k}${dup ? ' with duplicate rows (ties)' : ''}`, async () => {
-      const results = await browser.page.evaluate(
-        ([a, b, c, e]) => window.rtTest.gpuVsCpuTopK(a, b, c, 11, e),
-        [n, d, k, dup] as const,
-      );
-      for (const { gpu, cpu } of results) {
-        expect(gpu.map((h) => h.row)).toEqual(cpu.map((h) => h.row));
-        gpu.forEach((h, i) => {
-          expect(Math.abs(h.score - cpu[i].score)).toBeLessThan(1e-5);
-        });
-        expect(gpu).toHaveLength(Math.min(n, k));
-      }
-    });
+    // Both layouts of the search: many partial workgroups + merge (GPUs), one workgroup (software adapters).
+    for (const one of [false, true]) {
+      it(`n=${n} d=${d} k=${k}${dup ? ' with duplicate rows (ties)' : ''}, ${one ? 'one workgroup' : 'many workgroups'}`, async () => {
+        const results = await browser.page.evaluate(
+          ([a, b, c, e, o]) => window.rtTest.gpuVsCpuTopK(a, b, c, 11, e, o),
+          [n, d, k, dup, one] as const,
+        );
+        for (const { gpu, cpu } of results) {
+          expect(gpu.map((h) => h.row)).toEqual(cpu.map((h) => h.row));
+          gpu.forEach((h, i) => {
+            expect(Math.abs(h.score - cpu[i].score)).toBeLessThan(1e-5);
+          });
+          expect(gpu).toHaveLength(Math.min(n, k));
+        }
+      });
+    }
   }
 });
 

@@ -8,7 +8,14 @@ import { MODEL_CACHE_NAME } from '../../src/models/byte-cache';
 import * as ref from './runtime-reference';
 
 /** shaders/index-topk.wgsl on this page's WebGPU device vs the CPU path, on seeded random unit rows. */
-async function gpuVsCpuTopK(n: number, d: number, k: number, seed: number, duplicateRows: boolean) {
+async function gpuVsCpuTopK(
+  n: number,
+  d: number,
+  k: number,
+  seed: number,
+  duplicateRows: boolean,
+  oneWorkgroup?: boolean,
+) {
   let s = seed >>> 0;
   const rand = () => {
     s = (s * 1664525 + 1013904223) >>> 0;
@@ -25,7 +32,7 @@ async function gpuVsCpuTopK(n: number, d: number, k: number, seed: number, dupli
   }
   const adapter = await navigator.gpu.requestAdapter();
   const device = await adapter!.requestDevice();
-  const g = new GpuMatrix(device, d, 64);
+  const g = new GpuMatrix(device, d, 64, oneWorkgroup);
   // Uneven batches so the buffer grows several times.
   for (let at = 0; at < n; at += 300) g.writeRows(at, m.subarray(at * d, Math.min(n, at + 300) * d));
   const results = [];

@@ -2,7 +2,9 @@
 // can show the decision. Rules (DESIGN.md): no WebGPU → wasm; a software/fallback adapter (SwiftShader,
 // llvmpipe, WARP) runs compute far slower than ORT's wasm, so → wasm; a real GPU → our engine ('webgpu'),
 // and a model our engine rejects (UNSUPPORTED_OP, or the engine not built yet) → onnxruntime-web's webgpu.
+
 import { WebvlError } from '../errors';
+import { isSoftwareAdapter } from './adapter-kind';
 import type { Backend, BackendName, Session, SessionOptions } from './backend';
 import { OrtBackend } from './ort/ort-backend';
 import type { Tensor } from './tensor';
@@ -27,8 +29,6 @@ export interface BackendDecision {
   readonly reason: string;
 }
 
-const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|software|basic render|warp/i;
-
 export async function probeDevice(): Promise<DeviceProbe> {
   const gpu = globalThis.navigator?.gpu;
   if (!gpu) return { webgpu: false };
@@ -40,15 +40,13 @@ export async function probeDevice(): Promise<DeviceProbe> {
   }
   if (!adapter) return { webgpu: false };
   const info = adapter.info ?? ({} as GPUAdapterInfo);
-  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`;
   return {
     webgpu: true,
     adapter: {
       vendor: info.vendor ?? '',
       architecture: info.architecture ?? '',
       description: info.description ?? '',
-      software: fallback || SOFTWARE.test(text),
+      software: isSoftwareAdapter(adapter),
     },
   };
 }

@@ -4,6 +4,7 @@
 // is never re-uploaded whole; the buffer doubles when it fills. Every buffer is reused across searches,
 // so memory stays flat however many queries run.
 import topkWgsl from '../../shaders/index-topk.wgsl?raw';
+import { isSoftwareDevice } from '../engine/adapter-kind';
 import { WebvlError } from '../errors';
 import type { Hit } from './cpu-topk';
 
@@ -24,12 +25,16 @@ export class GpuMatrix {
   private readonly mergeParams: GPUBuffer;
   private readonly partial: GPUComputePipeline;
   private readonly merge: GPUComputePipeline;
+  /** Software adapters pay per workgroup barrier round: there one workgroup scans all rows. */
+  private readonly oneWorkgroup: boolean;
   private searching: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly device: GPUDevice,
     readonly dim: number,
     initialRows = 256,
+    /** Scan all rows in one workgroup (default: on software adapters only). */
+    oneWorkgroup = isSoftwareDevice(device),
   ) {
     this.capacity = Math.max(1, initialRows);
     this.matrix = this.newMatrix(this.capacity);
@@ -53,6 +58,7 @@ export class GpuMatrix {
       });
     this.partialParams = uniform();
     this.mergeParams = uniform();
+    this.oneWorkgroup = oneWorkgroup;
     this.candidates = this.newCandidates(this.capacity);
     const module = device.createShaderModule({ code: topkWgsl });
     const pipeline = (entryPoint: string) =>
@@ -115,8 +121,9 @@ export class GpuMatrix {
     if (kk > GPU_MAX_K) throw new WebvlError('INVALID_INPUT', `k must be ≤ ${GPU_MAX_K} on the GPU path`);
     const { device } = this;
     device.queue.writeBuffer(this.query, 0, query as Float32Array<ArrayBuffer>);
-    const groups = Math.ceil(n / ROWS_PER_WORKGROUP);
-    device.queue.writeBuffer(this.partialParams, 0, new Uint32Array([n, this.dim, kk, ROWS_PER_WORKGROUP]));
+    const groups = this.oneWorkgroup ? 1 : Math.ceil(n / ROWS_PER_WORKGROUP);
+    const chunk = Math.ceil(n / groups);
+    device.queue.writeBuffer(this.partialParams, 0, new Uint32Array([n, this.dim, kk, chunk]));
     device.queue.writeBuffer(this.mergeParams, 0, new Uint32Array([groups * kk, this.dim, kk, 0]));
     const bind = (pipeline: GPUComputePipeline, entries: [number, GPUBuffer][]) =>
       device.createBindGroup({

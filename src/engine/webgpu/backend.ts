@@ -1,5 +1,7 @@
 // Our WebGPU backend: ONNX decode → IR → passes → plan → WGSL kernels.
+
 import { WebvlError } from '../../errors';
+import { isSoftwareAdapter } from '../adapter-kind';
 import type { Backend, SessionOptions } from '../backend';
 import { BufferPool } from './buffer-pool';
 import { type Graph, type Node, opKey } from './ir';
@@ -23,15 +25,7 @@ export interface WebGpuBackendOptions {
   readonly softwareAdapter?: boolean;
 }
 
-/** SwiftShader and other CPU adapters: flagged as fallback adapters, or named so. */
-export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
-  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
-  const name = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`;
-  return (
-    info?.isFallbackAdapter === true || legacy === true || /swiftshader|llvmpipe|warp|software/i.test(name)
-  );
-}
+export { isSoftwareAdapter } from '../adapter-kind';
 
 export interface WebGpuLoadOptions extends SessionOptions {
   /** External-data files of the model, by the file name its tensors reference. */
