@@ -131,6 +131,8 @@ export class OrtBackend implements Backend {
       session = await ort.InferenceSession.create(model, {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
+        // Errors only: ORT otherwise warns on every webgpu session that shape ops run on the CPU (by design).
+        logSeverityLevel: 3,
         preferredOutputLocation: keep.size
           ? Object.fromEntries([...keep].map((n) => [n, 'gpu-buffer' as const]))
           : undefined,
