@@ -36,8 +36,8 @@ export function markdownReport(results: RowResult[], heading: string): string {
   }
   lines.push('', 'Warm-up (first run, includes pipeline compilation), ms:', '');
   lines.push(
-    '| row | ours | ORT webgpu | ORT wasm | transformers.js | plain JS |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| row | ours | ORT webgpu | ORT wasm | webvl auto | transformers.js | plain JS |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const id of ids) {
     const w = ENGINES.map((e) => {

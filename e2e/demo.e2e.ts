@@ -1,16 +1,13 @@
 // The demo as `npm run demo` serves it (vite build + vite preview): load it, use every panel, then cut the
 // network (context.setOffline), reload, and use classification, captioning and search again.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { build, type PreviewServer, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserSession, launch } from './browser';
+import { type DevServer, startBuiltDemo } from './server';
 
 let browser: BrowserSession;
-let server: PreviewServer;
-let outDir: string;
+let server: DevServer;
 let url: string;
 
 const gallery = readFileSync('models/data/gallery/captions.jsonl', 'utf8')
@@ -21,25 +18,15 @@ const gallery = readFileSync('models/data/gallery/captions.jsonl', 'utf8')
   );
 
 beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'webvl-demo-'));
-  await build({ configFile: 'vite.config.ts', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  server = await preview({
-    configFile: 'vite.config.ts',
-    logLevel: 'warn',
-    build: { outDir },
-    preview: { port: 0, host: '127.0.0.1', strictPort: false },
-  });
-  const address = server.httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('preview server has no port');
+  server = await startBuiltDemo();
   // wasm: SwiftShader's WebGPU is far slower than wasm for these models ('auto' would pick wasm too).
-  url = `http://127.0.0.1:${address.port}/?backend=wasm`;
+  url = `${server.url}?backend=wasm`;
   browser = await launch();
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => server?.httpServer.close(() => resolve()));
-  rmSync(outDir, { recursive: true, force: true });
+  await server?.close();
 });
 
 async function ready(page: Page): Promise<void> {

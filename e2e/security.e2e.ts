@@ -1,17 +1,14 @@
 // The built demo under the strict Content-Security-Policy that `vite preview` sends: classify, caption and
 // search must run with no CSP violation, no console error, and no request leaving the page's origin (page and
 // worker requests alike, seen at the browser context).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build, type PreviewServer, preview } from 'vite';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../vite.config';
 import { type BrowserSession, launch } from './browser';
+import { type DevServer, startBuiltDemo } from './server';
 
 let browser: BrowserSession;
-let server: PreviewServer;
-let outDir: string;
+let server: DevServer;
 let origin: string;
 const galleryColour = (
   JSON.parse(readFileSync('models/data/gallery/captions.jsonl', 'utf8').split('\n')[0]) as {
@@ -20,24 +17,14 @@ const galleryColour = (
 ).objects[0].colour;
 
 beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'webvl-security-'));
-  await build({ configFile: 'vite.config.ts', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  server = await preview({
-    configFile: 'vite.config.ts',
-    logLevel: 'warn',
-    build: { outDir },
-    preview: { port: 0, host: '127.0.0.1', strictPort: false },
-  });
-  const address = server.httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('preview server has no port');
-  origin = `http://127.0.0.1:${address.port}`;
+  server = await startBuiltDemo();
+  origin = new URL(server.url).origin;
   browser = await launch();
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => server?.httpServer.close(() => resolve()));
-  rmSync(outDir, { recursive: true, force: true });
+  await server?.close();
 });
 
 describe('security: the built demo under its CSP', () => {
