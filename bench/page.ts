@@ -9,6 +9,7 @@ import { captionGreedy } from '../src/pipelines/caption';
 import { encodeImages } from '../src/pipelines/encode';
 import { loadModel } from '../src/pipelines/loaded-model';
 import { Stopwatch } from '../src/pipelines/timings';
+import { measurePeak, trackGpuMemory } from './gpu-memory';
 import type { CaptionRowSpec, FeedSpec, GraphEngine, GraphRowSpec, IndexRowSpec, RowResult } from './spec';
 import { relativeDiff, summarize } from './stats';
 
@@ -47,6 +48,16 @@ async function firstOutput(outputs: Record<string, Tensor>, names: readonly stri
   return host[0].data as Float32Array;
 }
 
+/** What one engine's timed runs of a graph row produced. */
+interface GraphRun {
+  warmupMs: number;
+  times: number[];
+  last: Float32Array;
+  dispatches?: number;
+  bytesRead?: number;
+  chosen?: string;
+}
+
 async function timeRepeats(
   repeats: number,
   once: () => Promise<void>,
@@ -63,7 +74,7 @@ async function timeRepeats(
   return { warmupMs, times };
 }
 
-async function benchBackend(row: GraphRowSpec, engine: GraphEngine, repeats: number) {
+async function benchBackend(row: GraphRowSpec, engine: GraphEngine, repeats: number): Promise<GraphRun> {
   // The same selector users get: a fixed backend, or 'auto' with its per-device choice and ORT fallback.
   const selector = await BackendSelector.create(engine);
   const bytes = new Uint8Array(await (await fetch(row.model)).arrayBuffer());
@@ -88,7 +99,7 @@ async function benchBackend(row: GraphRowSpec, engine: GraphEngine, repeats: num
   }
 }
 
-async function benchTransformers(row: GraphRowSpec, repeats: number) {
+async function benchTransformers(row: GraphRowSpec, repeats: number): Promise<GraphRun> {
   if (!row.transformers) throw new Error('no transformers.js mapping for this row');
   const tjs = await import('@huggingface/transformers');
   tjs.env.allowRemoteModels = false;
@@ -108,7 +119,7 @@ async function benchTransformers(row: GraphRowSpec, repeats: number) {
     last = (out.image_embeds ?? out.text_embeds).data;
   });
   await model.dispose();
-  return { warmupMs, times, last, dispatches: undefined, bytesRead: undefined, chosen: undefined };
+  return { warmupMs, times, last };
 }
 
 async function benchRow(
@@ -117,10 +128,9 @@ async function benchRow(
   repeats: number,
 ): Promise<RowResult> {
   try {
-    const r =
-      engine === 'transformers.js'
-        ? await benchTransformers(row, repeats)
-        : await benchBackend(row, engine, repeats);
+    const { result: r, peakBytes } = await measurePeak(() =>
+      engine === 'transformers.js' ? benchTransformers(row, repeats) : benchBackend(row, engine, repeats),
+    );
     if (engine === 'wasm') wasmReference.set(row.id, r.last);
     const ref = wasmReference.get(row.id);
     const s = summarize(r.times);
@@ -133,6 +143,7 @@ async function benchRow(
       repeats: s.n,
       dispatches: r.dispatches,
       bytesRead: r.bytesRead,
+      peakGpuBytes: peakBytes,
       chosen: r.chosen,
       maxRelDiffVsReference: ref && engine !== 'wasm' ? relativeDiff(r.last, ref) : undefined,
     };
@@ -283,7 +294,10 @@ async function benchCaption(row: CaptionRowSpec, engine: GraphEngine, repeats: n
     const first = await once();
     const warmupMs = performance.now() - w0;
     const runs: Awaited<ReturnType<typeof once>>[] = [];
-    for (let i = 0; i < repeats; i++) runs.push(await once());
+    const { peakBytes } = await measurePeak(async () => {
+      for (let i = 0; i < repeats; i++) runs.push(await once());
+    });
+    await model.release();
     if (engine === 'wasm') captionReference.set(row.id, first.ids);
     const ref = captionReference.get(row.id);
     const s = summarize(runs.map((r) => r.total));
@@ -296,6 +310,8 @@ async function benchCaption(row: CaptionRowSpec, engine: GraphEngine, repeats: n
       repeats: s.n,
       ttftMs: summarize(runs.map((r) => r.steps[0])).median,
       perTokenMs: first.steps.map((_, t) => summarize(runs.map((r) => r.steps[t])).median),
+      // Peak while decoding (the model's weights, loaded before, are not counted).
+      peakGpuBytes: peakBytes,
       chosen: selector.placements.map((p) => p.backend).join(','),
       // Same tokens as ORT wasm, or a mismatch flagged as a relative difference of 1.
       maxRelDiffVsReference: ref && engine !== 'wasm' ? +(ref.join(',') !== first.ids.join(',')) : undefined,
@@ -305,6 +321,7 @@ async function benchCaption(row: CaptionRowSpec, engine: GraphEngine, repeats: n
   }
 }
 
+trackGpuMemory();
 const api = { benchRow, benchIndex, benchCaption, adapterInfo };
 
 declare global {

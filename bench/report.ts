@@ -46,6 +46,19 @@ export function markdownReport(results: RowResult[], heading: string): string {
     });
     lines.push(`| ${id} | ${w.join(' | ')} |`);
   }
+  lines.push(
+    '',
+    'Peak GPU memory a row adds while it runs (MB; buffers created by any engine in the page):',
+    '',
+  );
+  lines.push('| row | ours | ORT webgpu |', '| --- | --- | --- |');
+  for (const id of ids) {
+    const mb = (e: EngineName) => {
+      const b = find(id, e)?.peakGpuBytes;
+      return b === undefined ? '—' : (b / 2 ** 20).toFixed(2);
+    };
+    lines.push(`| ${id} | ${mb('webgpu')} | ${mb('ort-webgpu')} |`);
+  }
   const captions = results.filter((r) => r.perTokenMs?.length);
   if (captions.length) {
     const n = Math.max(...captions.map((r) => r.perTokenMs!.length));

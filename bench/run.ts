@@ -45,7 +45,7 @@ for (const row of captionRows()) {
     const r = await browser.page.evaluate(([rw, e, n]) => window.webvlBench.benchCaption(rw, e, n), [
       row,
       engine,
-      quick ? 1 : Math.max(3, Math.round(repeats / 3)),
+      quick ? 1 : repeats,
     ] as const);
     results.push(r);
     console.log(

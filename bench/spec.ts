@@ -53,6 +53,8 @@ export interface RowResult {
   /** Captioning: median time to the first token (image encoding included) and per token 1..N. */
   ttftMs?: number;
   perTokenMs?: number[];
+  /** Peak bytes of GPU buffers alive during the row above those alive before it (0 for CPU engines). */
+  peakGpuBytes?: number;
   /** For 'auto': the backend it chose, and why. */
   chosen?: string;
   error?: string;

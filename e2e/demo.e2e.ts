@@ -20,7 +20,7 @@ const gallery = readFileSync('models/data/gallery/captions.jsonl', 'utf8')
 beforeAll(async () => {
   server = await startBuiltDemo();
   // wasm: SwiftShader's WebGPU is far slower than wasm for these models ('auto' would pick wasm too).
-  url = `${server.url}?backend=wasm`;
+  url = `${server.url}?backend=wasm&gallery=200`;
   browser = await launch();
 }, 180_000);
 

@@ -46,7 +46,7 @@ describe('security: the built demo under its CSP', () => {
       });
     });
 
-    const response = await page.goto(`${origin}/?backend=wasm`);
+    const response = await page.goto(`${origin}/?backend=wasm&gallery=200`);
     // The test means nothing unless the page really is served with the strict policy.
     expect(response?.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
     await page.waitForSelector('#status[data-ready="true"]', { timeout: 120_000 });

@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     loading,
   );
   const offline = await enableOffline();
-  const backend = (new URLSearchParams(location.search).get('backend') ?? 'auto') as
+  const params = new URLSearchParams(location.search);
+  const backend = (params.get('backend') ?? 'auto') as
     | 'auto'
     | 'wasm'
     | 'ort-webgpu'
@@ -55,7 +56,8 @@ async function main(): Promise<void> {
     return rt;
   });
   const [clip, blip] = await Promise.all(loads);
-  const gallery = await loadGallery(200);
+  // The whole shipped gallery (1,000 scenes) by default; ?gallery=N indexes fewer (the browser tests use 200).
+  const gallery = await loadGallery(Number(params.get('gallery') ?? 1000));
   const picker = createImagePicker(gallery);
   app.append(
     picker.element,
