@@ -40,11 +40,7 @@ async function main(): Promise<void> {
   );
   const offline = await enableOffline();
   const params = new URLSearchParams(location.search);
-  const backend = (params.get('backend') ?? 'auto') as
-    | 'auto'
-    | 'wasm'
-    | 'ort-webgpu'
-    | 'webgpu';
+  const backend = (params.get('backend') ?? 'auto') as 'auto' | 'wasm' | 'ort-webgpu' | 'webgpu';
   const runtimes: Record<string, Runtime> = {};
   const loads = Object.entries(MODELS).map(async ([name, url]) => {
     const bar = progressBar(name);
