@@ -1,5 +1,6 @@
 // Benchmark page: every engine runs the same graphs on the same inputs in this one page.
 import { onnx } from 'onnx-proto';
+import { measurePeak, trackGpuBuffers } from '../e2e/pages/gpu-buffers';
 import { BackendSelector } from '../src/engine/select';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../src/engine/tensor';
 import { cpuTopK } from '../src/index/cpu-topk';
@@ -9,7 +10,6 @@ import { captionGreedy } from '../src/pipelines/caption';
 import { encodeImages } from '../src/pipelines/encode';
 import { loadModel } from '../src/pipelines/loaded-model';
 import { Stopwatch } from '../src/pipelines/timings';
-import { measurePeak, trackGpuMemory } from './gpu-memory';
 import type { CaptionRowSpec, FeedSpec, GraphEngine, GraphRowSpec, IndexRowSpec, RowResult } from './spec';
 import { relativeDiff, summarize } from './stats';
 
@@ -38,6 +38,12 @@ function makeFeeds(specs: FeedSpec[]): Record<string, HostTensor> {
     feeds[f.name] = hostTensor(f.dtype, f.dims, values);
   }
   return feeds;
+}
+
+/** A row whose engine threw: no timings, the error's message instead. */
+function failedRow(id: string, engine: RowResult['engine'], e: unknown): RowResult {
+  const error = e instanceof Error ? e.message : String(e);
+  return { id, engine, warmupMs: Number.NaN, medianMs: Number.NaN, p90Ms: Number.NaN, repeats: 0, error };
 }
 
 /** Reference outputs from ORT wasm, by row id, for cross-checking the other engines. */
@@ -148,16 +154,7 @@ async function benchRow(
       maxRelDiffVsReference: ref && engine !== 'wasm' ? relativeDiff(r.last, ref) : undefined,
     };
   } catch (e) {
-    const error = e instanceof Error ? e.message : String(e);
-    return {
-      id: row.id,
-      engine,
-      warmupMs: Number.NaN,
-      medianMs: Number.NaN,
-      p90Ms: Number.NaN,
-      repeats: 0,
-      error,
-    };
+    return failedRow(row.id, engine, e);
   }
 }
 
@@ -252,15 +249,6 @@ const captionReference = new Map<string, number[]>();
 
 /** Greedy captioning for exactly `tokens` tokens: time to first token, then each token's own time. */
 async function benchCaption(row: CaptionRowSpec, engine: GraphEngine, repeats: number): Promise<RowResult> {
-  const fail = (error: string): RowResult => ({
-    id: row.id,
-    engine,
-    warmupMs: Number.NaN,
-    medianMs: Number.NaN,
-    p90Ms: Number.NaN,
-    repeats: 0,
-    error,
-  });
   try {
     const selector = await BackendSelector.create(engine);
     const model = await loadModel(await ModelStore.open(row.model), selector);
@@ -317,11 +305,11 @@ async function benchCaption(row: CaptionRowSpec, engine: GraphEngine, repeats: n
       maxRelDiffVsReference: ref && engine !== 'wasm' ? +(ref.join(',') !== first.ids.join(',')) : undefined,
     };
   } catch (e) {
-    return fail(e instanceof Error ? e.message : String(e));
+    return failedRow(row.id, engine, e);
   }
 }
 
-trackGpuMemory();
+trackGpuBuffers();
 const api = { benchRow, benchIndex, benchCaption, adapterInfo };
 
 declare global {

@@ -1,9 +1,10 @@
 // Reliability page: feeds the hostile corpus to a backend and checks it keeps serving afterwards.
 import type { Backend, BackendName } from '../../src/engine/backend';
-import { OrtBackend } from '../../src/engine/ort/ort-backend';
+import { createBackend } from '../../src/engine/select';
 import { toHost } from '../../src/engine/tensor';
 import { isWebvlError } from '../../src/errors';
 import { compare, loadFixture } from './fixtures';
+import { liveGpuBuffers, trackGpuBuffers } from './gpu-buffers';
 import { hostileModels } from './hostile-corpus';
 
 export interface HostileOutcome {
@@ -13,24 +14,7 @@ export interface HostileOutcome {
   ms: number;
 }
 
-/**
- * Live GPU buffers on this page, counted at the WebGPU API itself (every createBuffer not yet destroyed), so
- * a buffer leaked anywhere — pool, plan, weights, read-back staging — shows up, whoever created it.
- */
-const liveBuffers = new Set<GPUBuffer>();
-{
-  const create = GPUDevice.prototype.createBuffer;
-  GPUDevice.prototype.createBuffer = function (this: GPUDevice, d: GPUBufferDescriptor) {
-    const b = create.call(this, d);
-    liveBuffers.add(b);
-    return b;
-  };
-  const destroy = GPUBuffer.prototype.destroy;
-  GPUBuffer.prototype.destroy = function (this: GPUBuffer) {
-    liveBuffers.delete(this);
-    destroy.call(this);
-  };
-}
+trackGpuBuffers();
 
 interface PoolCounts {
   inUseCount: number;
@@ -40,20 +24,11 @@ interface EngineBackend extends Backend {
   engineDevice(): Promise<{ pool: PoolCounts }>;
 }
 
-async function makeBackend(name: BackendName): Promise<Backend> {
-  if (name === 'webgpu') {
-    const path = '/src/engine/webgpu/backend.ts';
-    const mod = (await import(/* @vite-ignore */ path)) as { WebGpuBackend: new () => EngineBackend };
-    return new mod.WebGpuBackend();
-  }
-  return new OrtBackend(name);
-}
-
 /** After every session is released: buffers still alive, and how many of them the pool keeps for reuse. */
 async function gpuCounts(backend: Backend) {
   if (backend.name !== 'webgpu') return undefined;
   const { pool } = await (backend as EngineBackend).engineDevice();
-  return { live: liveBuffers.size, poolIdle: pool.idleCount, poolInUse: pool.inUseCount };
+  return { live: liveGpuBuffers().count, poolIdle: pool.idleCount, poolInUse: pool.inUseCount };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
@@ -61,9 +36,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
 }
 
 async function runHostile(backendName: BackendName, timeoutMs: number) {
-  const backend = await makeBackend(backendName);
+  const backend = await createBackend(backendName);
   const fx = await loadFixture('transformer-block');
-  const liveBefore = liveBuffers.size;
+  const liveBefore = liveGpuBuffers().count;
   const outcomes: HostileOutcome[] = [];
   for (const m of hostileModels(fx.model)) {
     const t0 = performance.now();

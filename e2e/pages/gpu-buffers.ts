@@ -1,17 +1,21 @@
-// Counts the bytes of GPU buffers alive in this page, whichever engine created them, so every row can report
-// the peak it added over its start (buffers still alive at the end of a row are released by the engines).
-let live = 0;
+// Counts the GPU buffers alive in this page, whoever created them (our engine, onnxruntime-web, the index), by
+// wrapping GPUDevice.createBuffer and GPUBuffer.destroy: leak checks read the count, benchmarks the peak bytes.
+let installed = false;
+let count = 0;
+let bytes = 0;
 let peak = 0;
 const sizes = new WeakMap<GPUBuffer, number>();
 
-export function trackGpuMemory(): void {
-  if (typeof GPUDevice === 'undefined') return;
+export function trackGpuBuffers(): void {
+  if (installed || typeof GPUDevice === 'undefined') return;
+  installed = true;
   const create = GPUDevice.prototype.createBuffer;
   GPUDevice.prototype.createBuffer = function (this: GPUDevice, descriptor: GPUBufferDescriptor): GPUBuffer {
     const buffer = create.call(this, descriptor);
     sizes.set(buffer, descriptor.size);
-    live += descriptor.size;
-    peak = Math.max(peak, live);
+    count += 1;
+    bytes += descriptor.size;
+    peak = Math.max(peak, bytes);
     return buffer;
   };
   const destroy = GPUBuffer.prototype.destroy;
@@ -19,16 +23,22 @@ export function trackGpuMemory(): void {
     const size = sizes.get(this);
     if (size !== undefined) {
       sizes.delete(this);
-      live -= size;
+      count -= 1;
+      bytes -= size;
     }
     return destroy.call(this);
   };
 }
 
+/** Buffers created since tracking began and not yet destroyed. */
+export function liveGpuBuffers(): { count: number; bytes: number } {
+  return { count, bytes };
+}
+
 /** Runs `f` and returns its result with the peak number of GPU bytes alive above what was alive before. */
 export async function measurePeak<T>(f: () => Promise<T>): Promise<{ result: T; peakBytes: number }> {
-  const base = live;
-  peak = live;
+  const base = bytes;
+  peak = bytes;
   const result = await f();
   return { result, peakBytes: peak - base };
 }
