@@ -131,6 +131,29 @@ const api = {
   async embedImage(png: string) {
     return Array.from(await runtime().embedImage(await pngBlob(png)));
   },
+  /** Embeds the PNG scaled (nearest neighbour, in JS) to width×height, so preprocessing has to resize it. */
+  async embedScaled(png: string, width: number, height: number) {
+    const bmp = await createImageBitmap(await pngBlob(png), {
+      colorSpaceConversion: 'none',
+      premultiplyAlpha: 'none',
+    });
+    const c = new OffscreenCanvas(bmp.width, bmp.height);
+    const ctx = c.getContext('2d')!;
+    ctx.drawImage(bmp, 0, 0);
+    const src = ctx.getImageData(0, 0, bmp.width, bmp.height);
+    const data = new Uint8ClampedArray(width * height * 4);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const sx = Math.floor((x * src.width) / width);
+        const sy = Math.floor((y * src.height) / height);
+        data.set(
+          src.data.subarray((sy * src.width + sx) * 4, (sy * src.width + sx) * 4 + 4),
+          (y * width + x) * 4,
+        );
+      }
+    }
+    return Array.from(await runtime().embedImage({ width, height, data }));
+  },
   async embedText(texts: string[]) {
     return (await runtime().embedText(texts)).map((v) => Array.from(v));
   },

@@ -41,6 +41,8 @@ export interface LoadedModelInfo {
   readonly placements: readonly ModelPlacement[];
   /** Model input size [height, width]. */
   readonly imageSize: readonly [number, number];
+  /** Where images are resized and normalized: on the vision graph's GPU (our engine) or on the CPU. */
+  readonly preprocessing: 'gpu' | 'cpu';
   readonly maxTextTokens: number;
 }
 

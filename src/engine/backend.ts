@@ -1,3 +1,4 @@
+import type { PixelPipeline } from './pixels';
 import type { Tensor } from './tensor';
 
 /** Backends that can run an ONNX graph. `webgpu` is ours; the `ort-*` ones are onnxruntime-web. */
@@ -33,4 +34,6 @@ export interface Backend {
   load(model: Uint8Array, options?: SessionOptions): Promise<Session>;
   /** Human-readable description of the device this backend runs on. */
   describe(): string;
+  /** Image preprocessing on this backend's device, for GPU backends that have it (else the CPU does it). */
+  pixelPipeline?(): Promise<PixelPipeline>;
 }

@@ -7,6 +7,7 @@ import { WebvlError } from '../errors';
 import { isSoftwareAdapter } from './adapter-kind';
 import type { Backend, BackendName, Session, SessionOptions } from './backend';
 import { OrtBackend } from './ort/ort-backend';
+import type { PixelPipeline } from './pixels';
 import type { Tensor } from './tensor';
 
 export type BackendChoice = BackendName | 'auto';
@@ -147,6 +148,14 @@ export class BackendSelector {
       if (engine) out.push(engine.device);
     }
     return out;
+  }
+
+  /** Image preprocessing on the device of the backend a graph was placed on, if that backend has it. */
+  async pixelPipeline(label: string): Promise<PixelPipeline | undefined> {
+    const placed = this.placed.get(label);
+    if (!placed) return undefined;
+    const backend = await this.backend(placed.backend);
+    return backend.pixelPipeline?.();
   }
 
   async describe(): Promise<string> {

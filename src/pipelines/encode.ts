@@ -3,6 +3,7 @@
 // caption decoder of the same request.
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
+import { pixelJobs } from '../vision/pixel-jobs';
 import { preprocessBatch, type RgbaImage } from '../vision/preprocess';
 import type { LoadedModel } from './loaded-model';
 import type { Stopwatch } from './timings';
@@ -21,10 +22,13 @@ export async function encodeImages(
   images: readonly RgbaImage[],
   watch: Stopwatch,
 ): Promise<EncodedImages> {
-  const batch = await watch.time('preprocess', () => preprocessBatch(images, model.plan));
-  const out = await watch.time('vision', () =>
-    model.vision.run({ pixel_values: hostTensor('float32', batch.dims, batch.data) }),
-  );
+  const pixelValues = await watch.time('preprocess', () => preprocess(model, images));
+  let out: Record<string, Tensor>;
+  try {
+    out = await watch.time('vision', () => model.vision.run({ pixel_values: pixelValues }));
+  } finally {
+    disposeTensor(pixelValues);
+  }
   const embedsT = out.image_embeds;
   const tokens = out.last_hidden_state;
   if (!embedsT) throw new WebvlError('INVALID_MODEL', 'vision model has no image_embeds output');
@@ -36,6 +40,16 @@ export async function encodeImages(
     embeds: embeds.data as Float32Array,
     tokens,
   };
+}
+
+/** pixel_values [N, 3, H, W]: on the vision graph's GPU when its backend can, else on the CPU. */
+async function preprocess(model: LoadedModel, images: readonly RgbaImage[]): Promise<Tensor> {
+  if (model.pixels) {
+    const { jobs, spec } = pixelJobs(images, model.plan);
+    if (jobs.every((j) => model.pixels?.fits(j))) return model.pixels.run(jobs, spec);
+  }
+  const batch = preprocessBatch(images, model.plan);
+  return hostTensor('float32', batch.dims, batch.data);
 }
 
 export function disposeTensor(t: Tensor | undefined): void {

@@ -1,6 +1,7 @@
 // A model folder turned into sessions + tokenizer + preprocessing plan. Which graphs are loaded follows the
 // folder: CLIP has vision + text; the BLIP family adds ITM and the caption decoder (with and without past).
 import type { Session } from '../engine/backend';
+import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
 import type { ModelStore, ProgressListener } from '../models/model-store';
@@ -30,6 +31,8 @@ export interface LoadedModel {
   /** First token the ITM encoder expects in place of [CLS], when the model says so. */
   readonly itmBosTokenId?: number;
   readonly vision: Session;
+  /** Preprocessing on the vision graph's GPU, when its backend has it (our engine); else the CPU does it. */
+  readonly pixels?: PixelPipeline;
   readonly text: Session;
   readonly itm?: Session;
   readonly decoder?: Session;
@@ -132,6 +135,7 @@ export async function loadModel(
   }
   let total = 0;
   for (const b of bytes.values()) total += b.length;
+  const pixels = await selector.pixelPipeline('vision');
   return {
     url: store.url.href,
     kind,
@@ -140,6 +144,7 @@ export async function loadModel(
     scale: Math.exp(config.logit_scale),
     itmBosTokenId: config.itm_bos_token_id,
     vision: sessions.vision!,
+    pixels,
     text: sessions.text!,
     itm: sessions.itm,
     decoder: sessions.decoder,

@@ -22,7 +22,7 @@ export function checkImage(img: RgbaImage): void {
   }
 }
 
-interface Taps {
+export interface Taps {
   /** First input index per output index. */
   readonly start: Int32Array;
   readonly count: Int32Array;
@@ -31,8 +31,11 @@ interface Taps {
   readonly maxTaps: number;
 }
 
-/** Pillow's bilinear ("triangle") taps for one axis; support grows with the downscale factor. */
-function bilinearTaps(inSize: number, outSize: number): Taps {
+/**
+ * Pillow's bilinear ("triangle") taps for one axis; support grows with the downscale factor. Shared with the
+ * GPU path (src/vision/gpu-preprocess.ts), so both resample with the same weights.
+ */
+export function bilinearTaps(inSize: number, outSize: number): Taps {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = 1 * filterScale;
@@ -107,22 +110,56 @@ function clamp8(v: number): number {
   return Math.min(255, Math.max(0, Math.round(v)));
 }
 
+/** Where one image goes: resized size, output size and the centre-crop offsets into the resized image. */
+export interface Placement {
+  readonly resized: readonly [number, number];
+  readonly output: readonly [number, number];
+  readonly top: number;
+  readonly left: number;
+}
+
+export function placeImage(plan: PreprocessPlan, height: number, width: number): Placement {
+  const resized = resizedSize(plan, height, width);
+  const output = outputSize(plan, height, width);
+  // Centre crop offsets as transformers computes them (floor of the half difference).
+  return {
+    resized,
+    output,
+    top: Math.floor((resized[0] - output[0]) / 2),
+    left: Math.floor((resized[1] - output[1]) / 2),
+  };
+}
+
+/** Per-channel affine map of 0..255 values: v · scale[c] − shift[c] (rescale, then normalize). */
+export function channelAffine(plan: PreprocessPlan): {
+  scale: [number, number, number];
+  shift: [number, number, number];
+} {
+  const per = (f: (c: number) => number): [number, number, number] => [f(0), f(1), f(2)];
+  return {
+    scale: per((c) => plan.rescale / plan.std[c]),
+    shift: per((c) => plan.mean[c] / plan.std[c]),
+  };
+}
+
 /** [3, H, W] float32 for one image, following the plan (resize → crop → rescale → normalize). */
 export function preprocessRgba(
   img: RgbaImage,
   plan: PreprocessPlan,
 ): { data: Float32Array; height: number; width: number } {
   checkImage(img);
-  const [rh, rw] = resizedSize(plan, img.height, img.width);
+  const {
+    resized: [rh, rw],
+    output: [oh, ow],
+    top,
+    left,
+  } = placeImage(plan, img.height, img.width);
   const resized = resizePlanar(toPlanarRgb(img), img.height, img.width, rh, rw);
-  const [oh, ow] = outputSize(plan, img.height, img.width);
-  // Centre crop offsets as transformers computes them (floor of the half difference).
-  const top = Math.floor((rh - oh) / 2);
-  const left = Math.floor((rw - ow) / 2);
+  const affine = channelAffine(plan);
   const out = new Float32Array(3 * oh * ow);
   for (let c = 0; c < 3; c++) {
-    const scale = plan.rescale / plan.std[c];
-    const shift = plan.mean[c] / plan.std[c];
+    const scale = affine.scale[c];
+    const shift = affine.shift[c];
     for (let y = 0; y < oh; y++) {
       const sy = y + top;
       for (let x = 0; x < ow; x++) {
@@ -159,11 +196,13 @@ export function preprocessBatch(
  */
 export function resizeToModel(img: RgbaImage, plan: PreprocessPlan): RgbaImage {
   checkImage(img);
-  const [rh, rw] = resizedSize(plan, img.height, img.width);
+  const {
+    resized: [rh, rw],
+    output: [oh, ow],
+    top,
+    left,
+  } = placeImage(plan, img.height, img.width);
   const resized = resizePlanar(toPlanarRgb(img), img.height, img.width, rh, rw);
-  const [oh, ow] = outputSize(plan, img.height, img.width);
-  const top = Math.floor((rh - oh) / 2);
-  const left = Math.floor((rw - ow) / 2);
   const data = new Uint8ClampedArray(oh * ow * 4);
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {

@@ -198,6 +198,7 @@ export class RuntimeCore {
         loadMs: performance.now() - t0,
         placements: selector.placements,
         imageSize: size,
+        preprocessing: model.pixels ? 'gpu' : 'cpu',
         maxTextTokens: model.tokenizer.maxLength,
       };
       return this.modelInfo;

@@ -61,7 +61,9 @@ export class TestGpu implements KernelContext {
   }
 
   record(program: ProgramSpec): void {
-    let pipeline = this.pipelines.get(program.cacheKey);
+    // Same key as the engine's PipelineCache: one module may have several entry points.
+    const key = `${program.cacheKey}|${program.entryPoint ?? 'main'}`;
+    let pipeline = this.pipelines.get(key);
     if (!pipeline) {
       this.device.pushErrorScope('validation');
       const module = this.device.createShaderModule({ code: program.wgsl, label: program.label });
@@ -78,7 +80,7 @@ export class TestGpu implements KernelContext {
           return `${program.label}: ${err.message}\n${lines}`;
         }),
       );
-      this.pipelines.set(program.cacheKey, pipeline);
+      this.pipelines.set(key, pipeline);
     }
     const entries: GPUBindGroupEntry[] = program.bindings.map((view, binding) => ({
       binding,

@@ -9,6 +9,7 @@ import type { KernelFeatures } from './kernel-context';
 import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './lowering';
 import { decodeModel, type ExternalData } from './onnx-decode';
 import { PipelineCache } from './pipeline-cache';
+import { GpuPixelPipeline } from './pixel-pipeline';
 import { type EngineDevice, WebGpuSession } from './session';
 
 export { supportedOps };
@@ -164,6 +165,10 @@ export class WebGpuBackend implements Backend {
       });
     }
     return this.engine;
+  }
+
+  async pixelPipeline(): Promise<GpuPixelPipeline> {
+    return new GpuPixelPipeline(await this.engineDevice());
   }
 
   async load(model: Uint8Array, options: WebGpuLoadOptions = {}): Promise<WebGpuSession> {

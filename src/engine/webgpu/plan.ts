@@ -4,7 +4,8 @@ import { WebvlError } from '../../errors';
 import { type DType, type HostTensor, sizeOf } from '../tensor';
 import type { BufferPool } from './buffer-pool';
 import { toValues } from './const-eval';
-import { BUFFER_COPY_DST, BUFFER_COPY_SRC, BUFFER_STORAGE, BUFFER_UNIFORM } from './gpu-flags';
+import { alignUp, buildDispatches, type Dispatch, encodeDispatches, gpuElementBytes } from './dispatch';
+import { BUFFER_COPY_DST, BUFFER_COPY_SRC, BUFFER_STORAGE } from './gpu-flags';
 import { type Node, opKey, topologicalOrder } from './ir';
 import type { GpuView, KernelContext, KernelFeatures, ProgramSpec } from './kernel-context';
 import { FOLD_ONLY_OPS, type LowerArgs, lowering, VIEW_OPS } from './lowering';
@@ -12,11 +13,6 @@ import type { Specialized } from './optimize';
 import type { PipelineCache } from './pipeline-cache';
 
 export const STORAGE_USAGE = BUFFER_STORAGE | BUFFER_COPY_SRC | BUFFER_COPY_DST;
-
-/** Bytes per element on the GPU: f32 and the i32 family are 4 bytes (see ops/index.ts), f16 is 2. */
-export function gpuElementBytes(dtype: DType): number {
-  return dtype === 'float16' ? 2 : 4;
-}
 
 /** Converts host data into what the kernels read: f32 stays, float16 widens to f32, integers/bools → i32. */
 export function toGpuData(t: HostTensor): Float32Array | Int32Array {
@@ -57,12 +53,6 @@ interface ValueSlot {
   dims: readonly number[];
 }
 
-interface Dispatch {
-  readonly pipeline: GPUComputePipeline;
-  readonly bindGroup: GPUBindGroup;
-  readonly workgroups: readonly [number, number, number];
-}
-
 export interface PlanStep {
   readonly op: string;
   readonly name: string;
@@ -85,10 +75,6 @@ export interface PlanInput {
   readonly dims: readonly number[];
   readonly buffer: GPUBuffer;
   readonly bytes: number;
-}
-
-function alignUp(n: number, a: number): number {
-  return Math.ceil(n / a) * a;
 }
 
 export class Plan {
@@ -321,69 +307,14 @@ export class Plan {
   }
 
   private async finish(programs: ProgramSpec[]): Promise<void> {
-    const { device, pipelines } = this.deps;
-    const pipelineList = await Promise.all(programs.map((p) => pipelines.prepare(p)));
-    // All uniforms of the plan live in one buffer, each program's slice 256-byte aligned.
-    const align = device.limits.minUniformBufferOffsetAlignment;
-    let total = 0;
-    const offsets = programs.map((p) => {
-      if (!p.uniforms) return -1;
-      const at = total;
-      total = alignUp(total + alignUp(p.uniforms.byteLength, 16), align);
-      return at;
-    });
-    let uniformBuffer: GPUBuffer | undefined;
-    if (total > 0) {
-      uniformBuffer = device.createBuffer({
-        size: total,
-        usage: BUFFER_UNIFORM | BUFFER_COPY_DST,
-        label: 'plan uniforms',
-      });
-      this.owned.push(uniformBuffer);
-      const bytes = new Uint8Array(total);
-      programs.forEach((p, i) => {
-        if (p.uniforms) bytes.set(new Uint8Array(p.uniforms), offsets[i]);
-      });
-      device.queue.writeBuffer(uniformBuffer, 0, bytes);
-    }
-    device.pushErrorScope('validation');
-    this.dispatchList = programs.map((p, i) => {
-      const entries: GPUBindGroupEntry[] = p.bindings.map((v, binding) => ({
-        binding,
-        resource: {
-          buffer: v.buffer,
-          offset: v.offset ?? 0,
-          size: Math.max(4, alignUp(sizeOf(v.dims) * gpuElementBytes(v.dtype), 4)),
-        },
-      }));
-      if (p.uniforms && uniformBuffer) {
-        entries.push({
-          binding: p.bindings.length,
-          resource: { buffer: uniformBuffer, offset: offsets[i], size: alignUp(p.uniforms.byteLength, 16) },
-        });
-      }
-      const bindGroup = device.createBindGroup({
-        label: p.label,
-        layout: pipelineList[i].getBindGroupLayout(0),
-        entries,
-      });
-      const [x, y = 1, z = 1] = p.workgroups;
-      return { pipeline: pipelineList[i], bindGroup, workgroups: [x, y, z] as const };
-    });
-    const error = await device.popErrorScope();
-    if (error) throw new WebvlError('INTERNAL', `plan build failed: ${error.message}`);
+    const built = await buildDispatches(this.deps.device, this.deps.pipelines, programs);
+    if (built.uniformBuffer) this.owned.push(built.uniformBuffer);
+    this.dispatchList = built.dispatches;
   }
 
   /** Records every dispatch of the plan into one compute pass. */
   encode(encoder: GPUCommandEncoder): void {
-    if (this.dispatchList.length === 0) return;
-    const pass = encoder.beginComputePass();
-    for (const d of this.dispatchList) {
-      pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
-    }
-    pass.end();
+    encodeDispatches(encoder, this.dispatchList);
   }
 
   release(): void {

@@ -81,10 +81,11 @@ export { linear, matmul } from './matmul';
 /** reduce(ctx, x, out, params): ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over axes, keepdims. */
 export { reduce } from './reduce';
 /**
- * resizeNormalize(ctx, image, out, params): RGBA8 image → optional crop → bilinear resize to out's H×W
- * (half-pixel centres, no antialiasing) → ·rescale → (x − mean) / std per channel → out [1, 3, H, W] float32.
+ * resizeNormalize(ctx, image, taps, out, params): RGBA8 image → separable resample with the given taps (Pillow's
+ * order: horizontal, round to 8 bits, vertical, round) → crop window → v·scale − shift per channel → image
+ * `batchIndex` of out [N, 3, H, W] float32. Two dispatches. packResampleTaps lays out the taps view.
  */
-export { resizeNormalize } from './resize-normalize';
+export { packResampleTaps, resizeNormalize } from './resize-normalize';
 /** softmax(ctx, x, out, axis): numerically stable softmax along any axis (negative allowed). float32. */
 export { softmax } from './softmax';
 export type {
@@ -94,8 +95,10 @@ export type {
   Conv2dParams,
   LayerNormParams,
   MatmulParams,
+  PackedTapsLayout,
   ReduceOp,
   ReduceParams,
+  ResampleTaps,
   ResizeNormalizeParams,
   SliceParams,
   Strided4,

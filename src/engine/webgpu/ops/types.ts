@@ -1,4 +1,5 @@
 // Parameter types of our kernels (see ./index.ts for the functions and the GPU dtype conventions).
+import type { ResampleTaps } from '../../pixels';
 import type { GpuView } from '../kernel-context';
 
 /** Epilogue activations that matmul/linear can fuse. */
@@ -141,17 +142,33 @@ export interface TopKParams {
   readonly largest?: boolean;
 }
 
+/** Where packResampleTaps put each axis in the taps buffer. */
+export interface PackedTapsLayout {
+  readonly maxTapsX: number;
+  readonly maxTapsY: number;
+  /** First element of the y axis. */
+  readonly yBase: number;
+  /** Total float32 elements. */
+  readonly length: number;
+}
+
 export interface ResizeNormalizeParams {
   /** Source image size in pixels; the image view holds width*height RGBA8 pixels packed one per u32. */
   readonly srcWidth: number;
   readonly srcHeight: number;
-  /** Crop rectangle in source pixels (applied before resizing). Default: whole image. */
-  readonly crop?: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
-  /** Multiplies 0–255 values before mean/std. Default 1/255. */
-  readonly rescale?: number;
-  /** Per channel (R, G, B). Default [0, 0, 0] and [1, 1, 1]. */
-  readonly mean?: readonly [number, number, number];
-  readonly std?: readonly [number, number, number];
+  /** Size after resizing (the taps' output sizes), before the crop to out's H×W. */
+  readonly resizedWidth: number;
+  readonly resizedHeight: number;
+  /** Offset of the output window in the resized image (a centre crop; negative offsets pad with 0). */
+  readonly top: number;
+  readonly left: number;
+  /** Layout of the taps view, from packResampleTaps. */
+  readonly taps: PackedTapsLayout;
+  /** Per channel (R, G, B): out = v · scale − shift for 0–255 values v. */
+  readonly scale: readonly [number, number, number];
+  readonly shift: readonly [number, number, number];
+  /** Which image of out's batch to write. Default 0. */
+  readonly batchIndex?: number;
 }
 
-export type { GpuView };
+export type { GpuView, ResampleTaps };

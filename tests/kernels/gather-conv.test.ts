@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unaryScalar } from '../../src/engine/webgpu/cpu/elementwise';
 import { conv2dCpu, gatherCpu } from '../../src/engine/webgpu/cpu/gather-conv';
-import { resizeNormalizeCpu } from '../../src/engine/webgpu/cpu/resize-normalize';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
-import { conv2d, gather, resizeNormalize } from '../../src/engine/webgpu/ops';
+import { conv2d, gather } from '../../src/engine/webgpu/ops';
 import { conv2dOutputDims } from '../../src/engine/webgpu/ops/conv2d';
 import { WebvlError } from '../../src/errors';
 import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
@@ -26,13 +25,6 @@ describe('CPU twins against hand-computed values', () => {
     expect(Array.from(conv2dCpu(x, w, { pads: [1, 1, 0, 0] }).data)).toEqual([1, 3, 4, 10]);
     const patches = conv2dCpu(cpuTensor([1, 1, 2, 4], [1, 2, 3, 4, 5, 6, 7, 8]), w, { strides: [2, 2] });
     expect(Array.from(patches.data)).toEqual([14, 22]);
-  });
-  it('resize: 2×1 → 4×1 interpolates with half-pixel centres; mean/std applied', () => {
-    const rgba = Uint8Array.from([0, 0, 0, 255, 200, 100, 40, 255]);
-    const out = resizeNormalizeCpu(rgba, 2, 1, 4, 1, { rescale: 1, mean: [0, 50, 0], std: [1, 2, 1] });
-    // Output x centres map to source 0 (clamped), 0.25, 0.75, 1 (clamped).
-    expect(Array.from(out.data.subarray(0, 4))).toEqual([0, 50, 150, 200]);
-    expect(Array.from(out.data.subarray(4, 8))).toEqual([-25, -12.5, 12.5, 25]);
   });
 });
 
@@ -111,30 +103,6 @@ describe('conv2d kernel vs CPU twin', () => {
     expect(() => conv2d(gpu, x, w, null, gpu.empty('float32', [1, 2, 4, 4]), { group: 2 })).toThrow(
       WebvlError,
     );
-    gpu.release();
-  });
-});
-
-describe('resizeNormalize kernel vs CPU twin', () => {
-  it.each([
-    { w: 37, h: 23, ow: 16, oh: 16 },
-    { w: 20, h: 30, ow: 45, oh: 33, crop: { x: 3, y: 5, width: 14, height: 20 } },
-    { w: 64, h: 64, ow: 64, oh: 64 },
-  ])('$w×$h → $ow×$oh', async ({ w, h, ow, oh, crop }) => {
-    const rand = rng(w * h);
-    const rgba = Uint8Array.from({ length: w * h * 4 }, () => Math.floor(rand() * 256));
-    const mean: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
-    const std: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
-    const want = resizeNormalizeCpu(rgba, w, h, ow, oh, { crop, mean, std });
-    const words = new Uint32Array(rgba.buffer);
-    const image = gpu.upload(
-      'uint8',
-      [h, w],
-      Int32Array.from(words, (v) => v | 0),
-    );
-    const out = gpu.empty('float32', [1, 3, oh, ow]);
-    resizeNormalize(gpu, image, out, { srcWidth: w, srcHeight: h, crop, mean, std });
-    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(2e-5);
     gpu.release();
   });
 });
