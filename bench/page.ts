@@ -251,7 +251,7 @@ const captionReference = new Map<string, number[]>();
 async function benchCaption(row: CaptionRowSpec, engine: GraphEngine, repeats: number): Promise<RowResult> {
   try {
     const selector = await BackendSelector.create(engine);
-    const model = await loadModel(await ModelStore.open(row.model), selector);
+    const model = await loadModel(await ModelStore.open(row.model), selector, 'fp32');
     const image = await rgbaOf(row.image);
     const once = async () => {
       const watch = new Stopwatch();

@@ -68,6 +68,12 @@ const COMBOS = COLOURS.flatMap((c) => SHAPES.map((s) => `${c} ${s}`));
 const SIZED = ['large', 'small'].flatMap((z) => COMBOS.map((c) => `${z} ${c}`));
 const png = (split: string, s: Scene) => `/models/data/${split}/${s.file}`;
 const eval1 = readScenes('eval').filter((s) => s.objects.length === 1);
+const unit = (v: ArrayLike<number>) => {
+  const n = Math.hypot(...Array.from(v));
+  return Array.from(v, (x) => x / n);
+};
+const maxDiff = (a: readonly number[], b: readonly number[]) =>
+  Math.max(...a.map((x, i) => Math.abs(x - b[i])));
 
 function manifestSize(model: string, files: string[]): number {
   const m = JSON.parse(readFileSync(`models/${model}/manifest.json`, 'utf8'));
@@ -528,6 +534,32 @@ describe('index top-k kernel (shaders/index-topk.wgsl) in the browser vs the CPU
   }
 });
 
+describe("dtype 'fp16': onnx/*_fp16.onnx, float16 weights widened in the graph", () => {
+  for (const backend of ['wasm', 'webgpu'] as const) {
+    it(`${backend}: fetches only the fp16 graphs; embeddings equal ORT on that file and stay near fp32`, async () => {
+      const p = png('eval', eval1[2]);
+      await browser.page.evaluate((b) => window.rtTest.create(b), backend);
+      const { info, progress } = await browser.page.evaluate((u) => window.rtTest.load(u, 'fp16'), CLIP);
+      expect(info.dtype).toBe('fp16');
+      const graphs = [...new Set(progress.map((e) => e.file))].filter((f) => f.endsWith('.onnx')).sort();
+      expect(graphs).toEqual(['onnx/text_model_fp16.onnx', 'onnx/vision_model_fp16.onnx']);
+      const got = await browser.page.evaluate((x) => window.rtTest.embedImage(x), p);
+      const [ref16, ref32] = await browser.page.evaluate(
+        async ([m, x]) => [
+          Array.from((await window.rtTest.ref.refImageTokens(m, x, 'vision_model_fp16')).embeds),
+          Array.from((await window.rtTest.ref.refImageTokens(m, x)).embeds),
+        ],
+        [abs(CLIP), p] as const,
+      );
+      expect(maxDiff(got, unit(ref16))).toBeLessThan(1e-4);
+      const drift = maxDiff(unit(ref16), unit(ref32));
+      console.log(`${backend} fp16: max |Δ| vs ORT fp16 ${maxDiff(got, unit(ref16))}, fp16 vs fp32 ${drift}`);
+      expect(drift).toBeGreaterThan(0); // the weights really are different
+      expect(drift).toBeLessThan(0.02);
+    });
+  }
+});
+
 describe('GPU backends through the runtime (SwiftShader: one small request each)', () => {
   it("'auto' on a software adapter picks wasm and says why", async () => {
     const info = await browser.page.evaluate(() => window.rtTest.create('auto'));
@@ -537,11 +569,6 @@ describe('GPU backends through the runtime (SwiftShader: one small request each)
   });
 
   it('webgpu: images are preprocessed on the GPU, matching the ORT reference (model size) and the CPU path (resized)', async () => {
-    const unit = (v: ArrayLike<number>) => {
-      const n = Math.hypot(...Array.from(v));
-      return Array.from(v, (x) => x / n);
-    };
-    const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
     const p = png('eval', eval1[0]);
     await browser.page.evaluate(() => window.rtTest.create('webgpu'));
     const { info } = await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);

@@ -60,9 +60,9 @@ function unit(v: Float32Array): number[] {
   return Array.from(v, (x) => x / n);
 }
 
-export async function refImageTokens(modelUrl: string, pngUrl: string) {
+export async function refImageTokens(modelUrl: string, pngUrl: string, graph = 'vision_model') {
   const ort = getOrt();
-  const vision = await session(`${modelUrl}onnx/vision_model.onnx`);
+  const vision = await session(`${modelUrl}onnx/${graph}.onnx`);
   const px = await refPixels(modelUrl, pngUrl);
   const out = await vision.run({ pixel_values: new ort.Tensor('float32', px, [1, 3, 64, 64]) });
   return { embeds: out.image_embeds.data as Float32Array, tokens: out.last_hidden_state };

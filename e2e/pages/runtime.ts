@@ -1,6 +1,6 @@
 // Test page for the runtime API: drives createRuntime() and exposes helpers to Playwright as window.rtTest.
 import { createRuntime, type Runtime } from '../../src/api/runtime';
-import type { BackendChoice, LoadProgress } from '../../src/api/types';
+import type { BackendChoice, LoadProgress, ModelDType } from '../../src/api/types';
 import { WebvlError } from '../../src/errors';
 import { cpuTopK, normalized } from '../../src/index/cpu-topk';
 import { GpuMatrix } from '../../src/index/gpu-topk';
@@ -84,9 +84,9 @@ const api = {
     rt = undefined;
   },
   info: () => runtime().info(),
-  async load(url: string) {
+  async load(url: string, dtype?: ModelDType) {
     progress = [];
-    const info = await runtime().load(url);
+    const info = await runtime().load(url, { dtype });
     return { info, progress };
   },
   loadCode: (url: string) => codeOf(() => runtime().load(url)),

@@ -16,6 +16,7 @@ import type {
   IndexSearchOptions,
   LabelScore,
   LoadedModelInfo,
+  LoadOptions,
   LoadProgress,
   MatchScore,
   RetrievalHit,
@@ -48,10 +49,7 @@ export interface Runtime {
    * Loads a model folder (manifest.json + files). Cached files are used when present, so a second load
    * makes no request; `refresh: true` re-reads the manifest from the network to pick up a re-exported model.
    */
-  load(
-    modelUrl: string,
-    options?: { onProgress?: (p: LoadProgress) => void; refresh?: boolean },
-  ): Promise<LoadedModelInfo>;
+  load(modelUrl: string, options?: LoadOptions): Promise<LoadedModelInfo>;
   unload(): Promise<void>;
   classify(
     image: ImageInput,
@@ -147,7 +145,10 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     async load(modelUrl, loadOptions = {}) {
       const listener = loadOptions.onProgress ?? options.onProgress;
       return remote(() =>
-        api.load(modelUrl, listener ? Comlink.proxy(listener) : undefined, loadOptions.refresh === true),
+        api.load(modelUrl, listener ? Comlink.proxy(listener) : undefined, {
+          refresh: loadOptions.refresh === true,
+          dtype: loadOptions.dtype ?? 'fp32',
+        }),
       );
     },
     unload: () => remote(() => api.unload()),

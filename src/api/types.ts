@@ -5,6 +5,7 @@ import type { LoadProgress } from '../models/model-store';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
 import type { LabelScore } from '../pipelines/classify';
+import type { ModelDType } from '../pipelines/loaded-model';
 import type { MatchScore } from '../pipelines/match';
 import type { RetrievalHit } from '../pipelines/retrieve';
 import type { Timings } from '../pipelines/timings';
@@ -18,9 +19,18 @@ export type {
   LabelScore,
   LoadProgress,
   MatchScore,
+  ModelDType,
   RetrievalHit,
   Timings,
 };
+
+export interface LoadOptions {
+  onProgress?: (p: LoadProgress) => void;
+  /** Re-read the manifest from the network to pick up a re-exported model. */
+  refresh?: boolean;
+  /** Default 'fp32'. A folder without the variant rejects with MODEL_NOT_FOUND. */
+  dtype?: ModelDType;
+}
 
 export interface RuntimeOptions {
   /** 'auto' (default) picks per device and per model; see RuntimeInfo.backendReason. */
@@ -36,6 +46,7 @@ export interface RuntimeOptions {
 export interface LoadedModelInfo {
   readonly url: string;
   readonly kind: 'clip' | 'blip';
+  readonly dtype: ModelDType;
   readonly bytes: number;
   readonly loadMs: number;
   readonly placements: readonly ModelPlacement[];

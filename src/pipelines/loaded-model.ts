@@ -14,6 +14,12 @@ import {
 
 export type ModelKind = 'clip' | 'blip';
 
+/**
+ * Which weights of a model folder to load, as transformers.js names them: 'fp32' = onnx/<graph>.onnx,
+ * 'fp16' = onnx/<graph>_fp16.onnx (float16 weights widened by Cast nodes: half the download; compute stays f32).
+ */
+export type ModelDType = 'fp32' | 'fp16';
+
 export interface GenerationConfig {
   readonly bosTokenId: number;
   readonly eosTokenId: number;
@@ -43,6 +49,7 @@ export interface LoadedModel {
   release(): Promise<void>;
 }
 
+/** Graph files of the fp32 variant; other dtypes add a suffix (transformers.js naming). */
 const GRAPHS = {
   vision: 'onnx/vision_model.onnx',
   text: 'onnx/text_model.onnx',
@@ -82,22 +89,30 @@ function deviceOutputs(key: keyof typeof GRAPHS, outputNames: readonly string[])
   return [];
 }
 
+function graphFile(key: keyof typeof GRAPHS, dtype: ModelDType): string {
+  return dtype === 'fp32' ? GRAPHS[key] : GRAPHS[key].replace(/\.onnx$/, `_${dtype}.onnx`);
+}
+
 export async function loadModel(
   store: ModelStore,
   selector: BackendSelector,
+  dtype: ModelDType,
   onProgress?: ProgressListener,
 ): Promise<LoadedModel> {
-  const kind: ModelKind = store.has(GRAPHS.itm) || store.has(GRAPHS.decoder) ? 'blip' : 'clip';
+  const has = (k: keyof typeof GRAPHS) => store.has(graphFile(k, 'fp32')) || store.has(graphFile(k, dtype));
+  const kind: ModelKind = has('itm') || has('decoder') ? 'blip' : 'clip';
   const jsonFiles = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'];
   if (kind === 'blip') jsonFiles.push('generation_config.json');
   const graphKeys = (Object.keys(GRAPHS) as (keyof typeof GRAPHS)[]).filter(
     (k) => kind === 'blip' || k === 'vision' || k === 'text',
   );
   for (const k of graphKeys) {
-    if (!store.has(GRAPHS[k]))
-      throw new WebvlError('MODEL_NOT_FOUND', `${store.url.href} lacks ${GRAPHS[k]}`);
+    if (!store.has(graphFile(k, dtype))) {
+      const what = dtype === 'fp32' ? '' : ` (no ${dtype} variant)`;
+      throw new WebvlError('MODEL_NOT_FOUND', `${store.url.href} lacks ${graphFile(k, dtype)}${what}`);
+    }
   }
-  const files = [...jsonFiles, ...graphKeys.map((k) => GRAPHS[k])];
+  const files = [...jsonFiles, ...graphKeys.map((k) => graphFile(k, dtype))];
   const bytes = await store.loadFiles(files, onProgress);
   const json = <T>(f: string): T => {
     try {
@@ -119,7 +134,7 @@ export async function loadModel(
   const sessions: Partial<Record<keyof typeof GRAPHS, Session>> = {};
   try {
     for (const k of graphKeys) {
-      const model = bytes.get(GRAPHS[k])!;
+      const model = bytes.get(graphFile(k, dtype))!;
       let session = await selector.load(model, { label: k });
       const keep = selector.decision.name === 'wasm' ? [] : deviceOutputs(k, session.outputNames);
       if (keep.length) {

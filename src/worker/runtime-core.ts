@@ -14,7 +14,7 @@ import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
 import { type CaptionResult, captionBeam, captionGreedy, type TokenListener } from '../pipelines/caption';
 import { classifyEncoded, type LabelScore } from '../pipelines/classify';
 import { disposeTensor, encodeImages, encodeTexts } from '../pipelines/encode';
-import { type LoadedModel, loadModel } from '../pipelines/loaded-model';
+import { type LoadedModel, loadModel, type ModelDType } from '../pipelines/loaded-model';
 import { type MatchScore, matchEncoded } from '../pipelines/match';
 import { normalizeRows } from '../pipelines/math';
 import { type RetrievalHit, retrieve } from '../pipelines/retrieve';
@@ -22,6 +22,11 @@ import { Stopwatch, type Timings } from '../pipelines/timings';
 import { decodeWireImage, type WireImage } from '../vision/image-input';
 import { type RgbaImage, resizeToModel } from '../vision/preprocess';
 import { outputSize, type PreprocessPlan } from '../vision/preprocessor-config';
+
+export interface WorkerLoadOptions {
+  readonly refresh?: boolean;
+  readonly dtype?: ModelDType;
+}
 
 export interface CoreOptions {
   backend: BackendChoice;
@@ -114,7 +119,7 @@ export class RuntimeCore {
     }
     const selector = await this.getSelector();
     const store = await ModelStore.open(url, { allowedOrigins: this.options.allowedOrigins });
-    this.model = await loadModel(store, selector);
+    this.model = await loadModel(store, selector, this.modelInfo?.dtype ?? 'fp32');
     this.modelDeviceLost = false;
     await this.watchModelDevices(selector);
   }
@@ -179,12 +184,16 @@ export class RuntimeCore {
     };
   }
 
-  load(modelUrl: string, onProgress?: ProgressListener, refresh = false): Promise<LoadedModelInfo> {
+  load(
+    modelUrl: string,
+    onProgress?: ProgressListener,
+    { refresh = false, dtype = 'fp32' }: WorkerLoadOptions = {},
+  ): Promise<LoadedModelInfo> {
     return this.serial(async () => {
       const t0 = performance.now();
       const selector = await this.getSelector();
       const store = await ModelStore.open(modelUrl, { allowedOrigins: this.options.allowedOrigins, refresh });
-      const model = await loadModel(store, selector, onProgress);
+      const model = await loadModel(store, selector, dtype, onProgress);
       await this.model?.release();
       this.model = model;
       this.modelDeviceLost = false;
@@ -194,6 +203,7 @@ export class RuntimeCore {
       this.modelInfo = {
         url: model.url,
         kind: model.kind,
+        dtype,
         bytes: model.bytes,
         loadMs: performance.now() - t0,
         placements: selector.placements,

@@ -5,7 +5,7 @@ import type { LoadProgress } from '../models/model-store';
 import type { TokenListener } from '../pipelines/caption';
 import type { WireImage } from '../vision/image-input';
 import { toWireError } from './errors';
-import { type CoreOptions, type IndexItemWire, RuntimeCore } from './runtime-core';
+import { type CoreOptions, type IndexItemWire, RuntimeCore, type WorkerLoadOptions } from './runtime-core';
 
 let core: RuntimeCore | undefined;
 
@@ -29,8 +29,8 @@ const api = {
       core = new RuntimeCore(options);
     }),
   info: () => guard(() => ready().info()),
-  load: (url: string, onProgress?: (p: LoadProgress) => void, refresh?: boolean) =>
-    guard(() => ready().load(url, onProgress, refresh)),
+  load: (url: string, onProgress?: (p: LoadProgress) => void, options?: WorkerLoadOptions) =>
+    guard(() => ready().load(url, onProgress, options)),
   unload: () => guard(() => ready().unload()),
   classify: (image: WireImage, labels: string[], template?: string | string[]) =>
     guard(() => ready().classify(image, labels, template)),
