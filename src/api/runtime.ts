@@ -17,7 +17,6 @@ import type {
   LabelScore,
   LoadedModelInfo,
   LoadOptions,
-  LoadProgress,
   MatchScore,
   RetrievalHit,
   RuntimeInfo,
