@@ -26,7 +26,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+// B (binding 1) comes from matmul-b-f32.wgsl or matmul-b-f16.wgsl (b_at).
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> u: Params;
@@ -90,7 +90,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (n < u.n) {
         let len = min(WG, u.k - k0);
         for (var t = 0u; t < len; t++) {
-          acc = fma(a_chunk[t], b[b_base + (k0 + t) * u.n + n], acc);
+          acc = fma(a_chunk[t], b_at(b_base + (k0 + t) * u.n + n), acc);
         }
       }
       workgroupBarrier();
@@ -105,7 +105,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var acc = 0.0;
     if (n < u.n) {
       for (var k = lane; k < u.k; k += LANES) {
-        acc = fma(a[a_base + k], b[b_base + n * u.k + k], acc);
+        acc = fma(a[a_base + k], b_at(b_base + n * u.k + k), acc);
       }
     }
     partial[lid] = acc;

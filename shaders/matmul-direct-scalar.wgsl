@@ -1,6 +1,6 @@
 // matmul-direct.wgsl for any K and N and B stored [K, N] or [N, K] ({{B_LOAD}}).
 @group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+// B (binding 1) comes from matmul-b-f32.wgsl or matmul-b-f16.wgsl (b_at).
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 {{BIAS_DECL}}
 

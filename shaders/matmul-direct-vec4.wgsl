@@ -1,7 +1,7 @@
 // matmul-direct.wgsl for K and N multiples of 4 with B stored [K, N]: A and B are read as vec4, four K steps
 // per iteration.
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+// B (binding 1) comes from matmul-b-f32x4.wgsl or matmul-b-f16x4.wgsl (b4_at).
 @group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
 {{BIAS_DECL}}
 
@@ -20,10 +20,10 @@ fn compute_block(batch: u32, bn: u32, bm: u32, aoff: u32, boff: u32) {
   var c3 = vec4<f32>(0.0);
   var bi = boff / 4u + bn;
   for (var kk = 0u; kk < k4; kk++) {
-    let b0 = b[bi];
-    let b1 = b[bi + n4];
-    let b2 = b[bi + 2u * n4];
-    let b3 = b[bi + 3u * n4];
+    let b0 = b4_at(bi);
+    let b1 = b4_at(bi + n4);
+    let b2 = b4_at(bi + 2u * n4);
+    let b3 = b4_at(bi + 3u * n4);
     bi += 4u * n4;
     let a0 = a[r0 + kk];
     let a1 = a[r1 + kk];

@@ -1,7 +1,7 @@
 // Tile staging for matmul.wgsl with scalar loads: any M, N, K. A[row0.., k0..] and B[k0.., col0..] are 1024
 // words each, 16 per thread; consecutive threads read consecutive addresses along the contiguous axis.
 @group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+// B comes from matmul-b-f32.wgsl or matmul-b-f16.wgsl (b_at).
 
 fn stage_tiles(lid: u32, row0: u32, col0: u32, k0: u32, a_base: u32, b_base: u32) {
   for (var t = 0u; t < 16u; t++) {
@@ -20,14 +20,14 @@ fn stage_tiles(lid: u32, row0: u32, col0: u32, k0: u32, a_base: u32, b_base: u32
       // B is [N, K]: walk k fastest; the tile is still stored [k][n].
       let gn = col0 + r;
       if (gn < u.n && gk < u.k) {
-        bv = b[b_base + gn * u.k + gk];
+        bv = b_at(b_base + gn * u.k + gk);
       }
       b_tile[c][r] = bv;
     } else {
       let gk2 = k0 + r;
       let gn = col0 + c;
       if (gk2 < u.k && gn < u.n) {
-        bv = b[b_base + gk2 * u.n + gn];
+        bv = b_at(b_base + gk2 * u.n + gn);
       }
       b_tile[r][c] = bv;
     }

@@ -1,7 +1,7 @@
 // Tile staging for matmul.wgsl with vec4 loads: needs K % 4 == 0 and (unless B is transposed) N % 4 == 0, so
 // every vec4 is either wholly inside or wholly outside the matrix. 256 vec4 per tile, 4 per thread.
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+// B comes from matmul-b-f32x4.wgsl or matmul-b-f16x4.wgsl (b4_at).
 
 fn stage_tiles(lid: u32, row0: u32, col0: u32, k0: u32, a_base: u32, b_base: u32) {
   for (var t = 0u; t < 4u; t++) {
@@ -21,7 +21,7 @@ fn stage_tiles(lid: u32, row0: u32, col0: u32, k0: u32, a_base: u32, b_base: u32
     if (u.trans_b != 0u) {
       let gn = col0 + r;
       if (gn < u.n && k0 + c < u.k) {
-        bv = b[(b_base + gn * u.k + k0 + c) / 4u];
+        bv = b4_at((b_base + gn * u.k + k0 + c) / 4u);
       }
       b_tile[c][r] = bv.x;
       b_tile[c + 1u][r] = bv.y;
@@ -30,7 +30,7 @@ fn stage_tiles(lid: u32, row0: u32, col0: u32, k0: u32, a_base: u32, b_base: u32
     } else {
       let gk = k0 + r;
       if (gk < u.k && col0 + c < u.n) {
-        bv = b[(b_base + gk * u.n + col0 + c) / 4u];
+        bv = b4_at((b_base + gk * u.n + col0 + c) / 4u);
       }
       b_tile[r][c] = bv.x;
       b_tile[r][c + 1u] = bv.y;

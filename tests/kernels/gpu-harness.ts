@@ -110,13 +110,21 @@ export class TestGpu implements KernelContext {
     return this.empty(dtype, dims);
   }
 
-  /** Uploads host data; int dtypes are stored as i32 words, as the kernels expect. */
+  /**
+   * Uploads host data; int dtypes are stored as i32 words, as the kernels expect; float16 values are rounded
+   * to half precision and packed two per word.
+   */
   upload(dtype: DType, dims: readonly number[], data: ArrayLike<number>): GpuView {
     const n = dims.reduce((a, b) => a * b, 1);
     if (data.length !== n) throw new Error(`upload: ${data.length} values for dims [${dims}]`);
-    const words = dtype === 'float32' ? Float32Array.from(data) : Int32Array.from(data);
+    const words =
+      dtype === 'float32'
+        ? Float32Array.from(data)
+        : dtype === 'float16'
+          ? Uint16Array.from(data, toHalfBits)
+          : Int32Array.from(data);
     const buffer = this.device.createBuffer({
-      size: Math.max(16, Math.ceil((n * 4) / 16) * 16),
+      size: Math.max(16, Math.ceil(words.byteLength / 16) * 16),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       mappedAtCreation: true,
     });
@@ -222,4 +230,34 @@ export function asSoftwareAdapter(gpu: TestGpu): KernelContext {
     record: (program) => gpu.record(program),
     scratch: (dtype, dims) => gpu.scratch(dtype, dims),
   };
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half bits of x, rounded to nearest even (the rounding numpy's astype(float16) does). */
+export function toHalfBits(x: number): number {
+  f32[0] = x;
+  const bits = u32[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  let mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rest > mid || (rest === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  e = half; // carry into the exponent is the correct result (may become inf)
+  return sign | e;
 }

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { halfToFloat } from '../../src/engine/webgpu/const-eval';
 import { matmulCpu } from '../../src/engine/webgpu/cpu/matmul';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
 import { linear, matmul } from '../../src/engine/webgpu/ops';
 import type { Activation } from '../../src/engine/webgpu/ops/types';
 import { WebvlError } from '../../src/errors';
-import { asSoftwareAdapter, maxError, randomArray, rng, TestGpu } from './gpu-harness';
+import { asSoftwareAdapter, maxError, randomArray, rng, TestGpu, toHalfBits } from './gpu-harness';
 
 let gpu: TestGpu;
 beforeAll(async () => {
@@ -101,6 +102,51 @@ describe('matmul kernel vs CPU twin', () => {
       gpu.release();
     },
   );
+
+  // float16 weights (B packed two per word, widened on load): every variant that reads B, against the CPU twin
+  // on the same half-rounded values, so the only difference left is f32 accumulation order.
+  const HALF_CASES = [
+    { a: [5, 7], b: [7, 3] }, // tiled, scalar loads
+    { a: [2, 50, 64], b: [64, 132], bias: true, activation: 'gelu-tanh' as Activation }, // tiled, vec4 loads
+    { a: [64, 32], b: [96, 32], transposeB: true, bias: true }, // tiled vec4, B transposed
+    { a: [2, 1, 300], b: [300, 270], bias: true }, // gemv
+    { a: [1, 1, 77], b: [19, 77], transposeB: true }, // gemv, B transposed
+    { a: [33, 65], b: [65, 17], bias: true }, // odd element count: the last word is half padding
+  ];
+  const halfCases = [
+    ...HALF_CASES.map((c) => ({ ...c, software: false })),
+    ...HALF_CASES.map((c) => ({ ...c, software: true })),
+  ];
+  it.each(halfCases)('float16 B: $a × $b transB=$transposeB software=$software', async (c) => {
+    gpu.release();
+    const ctx = c.software ? asSoftwareAdapter(gpu) : gpu;
+    const rand = rng(c.a.join('').length * 7 + c.b.length);
+    const na = c.a.reduce((x, y) => x * y, 1);
+    const nb = c.b.reduce((x, y) => x * y, 1);
+    const av = randomArray(na, rand);
+    const bHalf = Float64Array.from(randomArray(nb, rand), (x) => halfToFloat(toHalfBits(x)));
+    const n = c.transposeB ? c.b[c.b.length - 2] : c.b[c.b.length - 1];
+    const biasv = randomArray(n, rand);
+    const want = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bHalf), {
+      bias: c.bias ? cpuTensor([n], biasv) : undefined,
+      transposeB: c.transposeB,
+      activation: c.activation,
+    });
+    const out = gpu.empty('float32', want.dims);
+    const b = gpu.upload('float16', c.b, bHalf);
+    expect(b.buffer.size).toBeLessThan(nb * 4); // really stored as halves
+    (c.bias ? linear : matmul)(
+      ctx,
+      gpu.upload('float32', c.a, av),
+      b,
+      c.bias ? gpu.upload('float32', [n], biasv) : null,
+      out,
+      { transposeB: c.transposeB, activation: c.activation },
+    );
+    // f32 accumulation-order noise only (K up to 300): the same bound as float32 B, with K-sized headroom.
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(5e-6);
+    gpu.release();
+  });
 
   it('rejects mismatched inner dims and wrong output dims', () => {
     const a = gpu.upload('float32', [2, 3], new Float32Array(6));

@@ -10,6 +10,7 @@ import { fuseLinear } from './passes/fuse-linear';
 import { fuseResidualLayerNorm } from './passes/fuse-residual-layernorm';
 import { fuseTransposeConcat } from './passes/fuse-transpose-concat';
 import { inferShapes } from './passes/infer-shapes';
+import { keepHalfWeights } from './passes/keep-half-weights';
 import { mergeProjections } from './passes/merge-projections';
 
 export interface PassCounts {
@@ -24,6 +25,8 @@ export interface PassCounts {
   /** Transposes copied straight into a Concat's output (KV-cache appends). */
   transposeConcat: number;
   deadNodes: number;
+  /** float16 weights kept in half precision for the matmul kernels (their widening Casts dropped). */
+  halfWeights: number;
 }
 
 export interface Specialized {
@@ -40,6 +43,7 @@ export function specialize(
   inputDims: Readonly<Record<string, readonly number[]>>,
 ): Specialized {
   const graph = cloneGraph(source);
+  const halfWeights = keepHalfWeights(graph);
   const shapes = inferShapes(graph, inputDims);
   let deadNodes = eliminateDeadCode(graph);
   const gelu = fuseGelu(graph);
@@ -65,6 +69,7 @@ export function specialize(
       mergedProjections,
       transposeConcat,
       deadNodes,
+      halfWeights,
     },
     sourceInitializers: new Set(source.initializers.values()),
   };

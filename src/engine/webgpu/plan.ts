@@ -6,7 +6,7 @@ import type { BufferPool } from './buffer-pool';
 import { toValues } from './const-eval';
 import { alignUp, buildDispatches, type Dispatch, encodeDispatches, gpuElementBytes } from './dispatch';
 import { BUFFER_COPY_DST, BUFFER_COPY_SRC, BUFFER_STORAGE } from './gpu-flags';
-import { type Node, opKey, topologicalOrder } from './ir';
+import { type Graph, type Node, opKey, topologicalOrder, WEBVL_DOMAIN } from './ir';
 import type { GpuView, KernelContext, KernelFeatures, ProgramSpec } from './kernel-context';
 import { FOLD_ONLY_OPS, type LowerArgs, lowering, VIEW_OPS } from './lowering';
 import type { Specialized } from './optimize';
@@ -30,14 +30,44 @@ export function toGpuData(t: HostTensor): Float32Array | Int32Array {
   return out;
 }
 
+/** float16 data as uploaded for the matmul kernels' half-precision B: raw halves, padded to whole u32 words. */
+export function toGpuHalfData(t: HostTensor): Uint16Array {
+  const halves = t.data as Uint16Array;
+  if (halves.length % 2 === 0) return halves;
+  const padded = new Uint16Array(halves.length + 1);
+  padded.set(halves);
+  return padded;
+}
+
+/** Names of float16 constants that only ever serve as B of a matmul (kept half; see keep-half-weights.ts). */
+function halfWeightNames(graph: Graph): Set<string> {
+  const out = new Set<string>();
+  const bad = new Set<string>();
+  for (const n of graph.nodes) {
+    const matmul =
+      ((n.domain === '' || n.domain === 'ai.onnx') && (n.opType === 'MatMul' || n.opType === 'Gemm')) ||
+      (n.domain === WEBVL_DOMAIN && n.opType === 'Linear');
+    n.inputs.forEach((name, slot) => {
+      if (graph.initializers.get(name)?.dtype !== 'float16') return;
+      if (matmul && slot === 1) out.add(name);
+      else bad.add(name);
+    });
+  }
+  for (const name of bad) out.delete(name);
+  return out;
+}
+
 /** Device-wide objects a plan builds on. */
 export interface PlanDeps {
   readonly device: GPUDevice;
   readonly features: KernelFeatures;
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
-  /** GPU copy of a model initializer, uploaded once per session (keyed by the tensor object). */
-  weight(t: HostTensor): GPUBuffer;
+  /**
+   * GPU copy of a model initializer, uploaded once per session (keyed by the tensor object): float32 words, or
+   * for `half` the float16 tensor's raw halves.
+   */
+  weight(t: HostTensor, half?: boolean): GPUBuffer;
 }
 
 interface Storage {
@@ -113,6 +143,7 @@ export class Plan {
     const { graph, shapes } = this.specialized;
     const { device, pool } = this.deps;
     const order = topologicalOrder(graph);
+    const halfWeights = halfWeightNames(graph);
     const slots = new Map<string, ValueSlot>();
     const shapeOf = (name: string) => {
       // Constants created by passes carry their own dims.
@@ -122,6 +153,15 @@ export class Plan {
     };
     const newSlot = (name: string, kind: Storage['kind']): ValueSlot => {
       const s = shapeOf(name);
+      if (kind === 'const' && halfWeights.has(name)) {
+        const slot: ValueSlot = {
+          storage: { bytes: alignUp(Math.max(4, sizeOf(s.dims) * 2), 4), lastUse: -1, kind },
+          dtype: 'float16',
+          dims: s.dims,
+        };
+        slots.set(name, slot);
+        return slot;
+      }
       if (s.dtype === 'float16' && kind !== 'const') {
         throw new WebvlError('UNSUPPORTED_OP', `float16 value '${name}': the engine computes in float32`, {
           ops: ['Cast'],
@@ -156,10 +196,11 @@ export class Plan {
       const t = graph.initializers.get(name);
       if (!t) return undefined;
       const slot = newSlot(name, 'const');
-      if (this.specialized.sourceInitializers.has(t)) slot.storage.buffer = this.deps.weight(t);
+      const half = slot.dtype === 'float16';
+      if (this.specialized.sourceInitializers.has(t)) slot.storage.buffer = this.deps.weight(t, half);
       else {
-        // Folded at plan time: owned by this plan.
-        const data = toGpuData(t);
+        // Folded (or merged) at plan time: owned by this plan.
+        const data = half ? toGpuHalfData(t) : toGpuData(t);
         const buffer = device.createBuffer({
           size: alignUp(Math.max(4, data.byteLength), 4),
           usage: STORAGE_USAGE,

@@ -9,7 +9,7 @@ import type { Graph } from './ir';
 import type { KernelFeatures } from './kernel-context';
 import { type PassCounts, specialize } from './optimize';
 import type { PipelineCache } from './pipeline-cache';
-import { Plan, type PlanDeps, STORAGE_USAGE, toGpuData } from './plan';
+import { Plan, type PlanDeps, STORAGE_USAGE, toGpuData, toGpuHalfData } from './plan';
 import { readBack } from './readback';
 
 /** Plans kept per session (each holds its intermediate buffers); the least recently used goes first. */
@@ -52,6 +52,7 @@ function compatible(expected: DType, given: DType): boolean {
 export class WebGpuSession implements Session {
   private readonly plans = new Map<string, Plan>();
   private readonly weights = new Map<HostTensor, GPUBuffer>();
+  private readonly halfWeights = new Map<HostTensor, GPUBuffer>();
   private stats: RunStats | undefined;
   private lastPlan: Plan | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -135,7 +136,7 @@ export class WebGpuSession implements Session {
       return cached;
     }
     const specialized = specialize(this.graph, dims);
-    const deps: PlanDeps = { ...this.engine, weight: (t) => this.weight(t) };
+    const deps: PlanDeps = { ...this.engine, weight: (t, half) => this.weight(t, half === true) };
     const plan = await Plan.build(deps, specialized);
     this.plans.set(signature, plan);
     while (this.plans.size > MAX_CACHED_PLANS) {
@@ -146,17 +147,18 @@ export class WebGpuSession implements Session {
     return plan;
   }
 
-  private weight(t: HostTensor): GPUBuffer {
-    let buffer = this.weights.get(t);
+  private weight(t: HostTensor, half: boolean): GPUBuffer {
+    const cache = half ? this.halfWeights : this.weights;
+    let buffer = cache.get(t);
     if (!buffer) {
-      const data = toGpuData(t);
+      const data = half ? toGpuHalfData(t) : toGpuData(t);
       const { device } = this.engine;
       buffer = device.createBuffer({
         size: Math.max(4, Math.ceil(data.byteLength / 4) * 4),
         usage: STORAGE_USAGE,
       });
       device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-      this.weights.set(t, buffer);
+      cache.set(t, buffer);
     }
     return buffer;
   }
@@ -211,8 +213,10 @@ export class WebGpuSession implements Session {
     this.released = true;
     for (const plan of this.plans.values()) plan.release();
     this.plans.clear();
-    for (const b of this.weights.values()) b.destroy();
-    this.weights.clear();
+    for (const cache of [this.weights, this.halfWeights]) {
+      for (const b of cache.values()) b.destroy();
+      cache.clear();
+    }
     this.lastPlan = undefined;
   }
 }

@@ -40,7 +40,7 @@ describe('kernel choice', () => {
       expect(maxAbs).toBeLessThan(1e-5);
       const keys = session.describePlan()?.programKeys ?? [];
       expect(keys.some((k) => k.startsWith('matmul|direct|'))).toBe(software);
-      expect(keys.some((k) => /^matmul\|(vec4|scalar|gemv)$/.test(k))).toBe(!software);
+      expect(keys.some((k) => /^matmul\|(vec4|scalar|gemv)\|b32$/.test(k))).toBe(!software);
       expect(keys.some((k) => /^layernorm\|\w+\|true$/.test(k))).toBe(software);
       expect(keys.some((k) => /^layernorm\|\w+\|false$/.test(k))).toBe(!software);
       await session.release();

@@ -5,8 +5,8 @@
 // must be allocated by the caller with the exact dims the kernel documents; kernels never allocate outputs.
 //
 // GPU dtype conventions (WGSL has no 64-bit or 8-bit storage types):
-// - 'float32' → f32. 'float16' views are rejected with INVALID_INPUT for now (no kernel has an f16 variant yet;
-//   SwiftShader has no shader-f16 to test one on), so the executor must keep tensors in float32.
+// - 'float32' → f32. 'float16' is a storage format for matmul/linear B only (weights): two halves per u32 word,
+//   widened to f32 on load with unpack2x16float (no shader-f16 needed); other kernels reject float16 views.
 // - 'int32', 'int64', 'bool', 'uint8', 'int8' → one i32 per element. int64 tensors are downcast to i32 when
 //   uploaded (token ids, shapes and indices all fit) and widened back on download; bool is 0/1.
 // - resizeNormalize's image input is the exception: RGBA8 pixels packed four bytes per u32 ('uint8' view whose

@@ -6,6 +6,10 @@
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import gemvWgsl from '../../../../shaders/gemv.wgsl?raw';
 import matmulWgsl from '../../../../shaders/matmul.wgsl?raw';
+import bF16Wgsl from '../../../../shaders/matmul-b-f16.wgsl?raw';
+import bF16x4Wgsl from '../../../../shaders/matmul-b-f16x4.wgsl?raw';
+import bF32Wgsl from '../../../../shaders/matmul-b-f32.wgsl?raw';
+import bF32x4Wgsl from '../../../../shaders/matmul-b-f32x4.wgsl?raw';
 import matmulDirectWgsl from '../../../../shaders/matmul-direct.wgsl?raw';
 import matmulDirectScalarWgsl from '../../../../shaders/matmul-direct-scalar.wgsl?raw';
 import matmulDirectVec4Wgsl from '../../../../shaders/matmul-direct-vec4.wgsl?raw';
@@ -42,6 +46,15 @@ const DIRECT_ACTIVATION: Record<Activation, string> = {
   'gelu-tanh': 'return gelu_tanh(x);',
   'quick-gelu': 'return quick_gelu(x);',
 };
+
+/** B's storage (float32, or float16 weights widened on load) for element-wise and vec4 reads. */
+function bAccess(b: GpuView, vec4: boolean): { wgsl: string; key: string } {
+  const half = b.dtype === 'float16';
+  return {
+    wgsl: vec4 ? (half ? bF16x4Wgsl : bF32x4Wgsl) : half ? bF16Wgsl : bF32Wgsl,
+    key: half ? 'b16' : 'b32',
+  };
+}
 
 /** The `act` uniform of matmul.wgsl / conv2d.wgsl for each fused activation. */
 export const ACTIVATION_CODE: Record<Activation, number> = {
@@ -104,7 +117,8 @@ export function matmul(
   params: MatmulParams = {},
 ): void {
   expectFloat32('MatMul A', a);
-  expectFloat32('MatMul B', b);
+  // B may hold float16 weights (two per u32 word), read through matmul-b-f16*.wgsl.
+  if (b.dtype !== 'float16') expectFloat32('MatMul B', b);
   expectFloat32('MatMul output', out);
   const transposeB = params.transposeB ?? false;
   const g = matmulGeometry(a.dims, b.dims, transposeB);
@@ -123,16 +137,18 @@ export function matmul(
   const vec4 = g.k % 4 === 0 && (transposeB || g.n % 4 === 0);
   // One output row: a matrix-vector product (gemv.wgsl) instead of 32×32 tiles that would be 31/32 idle.
   const gemv = g.m === 1;
-  let wgsl = activationsWgsl + matmulWgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
-  let cacheKey = vec4 ? 'matmul|vec4' : 'matmul|scalar';
+  const tiledB = bAccess(b, vec4);
+  let wgsl = activationsWgsl + matmulWgsl + tiledB.wgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
+  let cacheKey = `${vec4 ? 'matmul|vec4' : 'matmul|scalar'}|${tiledB.key}`;
   let workgroups: [number, number, number] = [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch];
   if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && biasLen !== 1) {
     matmulDirect(ctx, a, b, bias, out, g, transposeB, activation, params.alpha ?? 1);
     return;
   }
   if (gemv) {
-    wgsl = activationsWgsl + gemvWgsl;
-    cacheKey = 'matmul|gemv';
+    const gemvB = bAccess(b, false);
+    wgsl = activationsWgsl + gemvWgsl + gemvB.wgsl;
+    cacheKey = `matmul|gemv|${gemvB.key}`;
     workgroups = [Math.ceil(g.n / (transposeB ? GEMV_COLUMNS_TRANSPOSED : GEMV_COLUMNS)), 1, batch];
   }
   ctx.record({
@@ -173,20 +189,22 @@ function matmulDirect(
   const batch = g.batchDims.reduce((x, y) => x * y, 1);
   const blocksN = Math.ceil(g.n / 4);
   const blocksM = Math.ceil(g.m / 4);
+  const bRead = bAccess(b, vec4);
   const wgsl =
     activationsWgsl +
+    bRead.wgsl +
     specialize(matmulDirectWgsl + (vec4 ? matmulDirectVec4Wgsl : matmulDirectScalarWgsl), {
       ACT: DIRECT_ACTIVATION[activation],
       BIAS_DECL: bias
         ? `@group(0) @binding(3) var<storage, read> bias: array<${vec4 ? 'vec4<f32>' : 'f32'}>;\n@group(0) @binding(4) var<uniform> u: Params;`
         : '@group(0) @binding(3) var<uniform> u: Params;',
       BIAS_ADD: bias ? (vec4 ? 'v += bias[bn];' : 'v += bias[col];') : '',
-      B_LOAD: transposeB ? 'b[boff + col * u.k + kk]' : 'b[boff + kk * u.n + col]',
+      B_LOAD: transposeB ? 'b_at(boff + col * u.k + kk)' : 'b_at(boff + kk * u.n + col)',
     });
   ctx.record({
     label: bias || activation !== 'none' ? 'Linear' : 'MatMul',
     wgsl,
-    cacheKey: `matmul|direct|${vec4 ? 'vec4' : 'scalar'}|${transposeB}|${bias !== null}|${activation}`,
+    cacheKey: `matmul|direct|${vec4 ? 'vec4' : 'scalar'}|${bRead.key}|${transposeB}|${bias !== null}|${activation}`,
     workgroups: grid1d(Math.ceil((blocksN * blocksM * batch) / DIRECT_GROUP)),
     bindings: bias ? [a, b, out, bias] : [a, b, out],
     uniforms: new UniformWriter()

@@ -6,9 +6,10 @@ import { attrInt, attrInts, attrString, freshName, type Graph, type Node, WEBVL_
 import type { TypedShape } from '../op-shapes';
 import { GraphView } from './pattern';
 
+/** A constant [K, N] weight, float32 or float16 (kept half by keep-half-weights). */
 function weight(v: GraphView, node: Node): HostTensor | undefined {
   const w = v.graph.initializers.get(node.inputs[1]);
-  return w && w.dtype === 'float32' && w.dims.length === 2 ? w : undefined;
+  return w && (w.dtype === 'float32' || w.dtype === 'float16') && w.dims.length === 2 ? w : undefined;
 }
 
 /** Maps an element stride/start of a view on a [rows, n] tensor to the same element of [rows, total] at `offset`. */
@@ -47,7 +48,8 @@ export function mergeProjections(graph: Graph, shapes: Map<string, TypedShape>):
         (r) => r.domain === WEBVL_DOMAIN && r.opType === 'Attention' && r.inputs.indexOf(n.outputs[0]) <= 2,
       );
     if (!onlyAttention) continue;
-    const key = `${n.inputs[0]}|${n.inputs[2] ? 'bias' : 'nobias'}|${weight(v, n)?.dims[0]}`;
+    const w = weight(v, n);
+    const key = `${n.inputs[0]}|${n.inputs[2] ? 'bias' : 'nobias'}|${w?.dims[0]}|${w?.dtype}`;
     groups.set(key, [...(groups.get(key) ?? []), n]);
   }
   let removed = 0;
@@ -82,14 +84,15 @@ export function mergeProjections(graph: Graph, shapes: Map<string, TypedShape>):
       }
     }
     if (!ok) continue;
-    const mergedW = new Float32Array(k * total);
+    const dtype = weights[0].dtype;
+    const mergedW = dtype === 'float16' ? new Uint16Array(k * total) : new Float32Array(k * total);
     weights.forEach((w, gi) => {
-      const data = w.data as Float32Array;
+      const data = w.data as typeof mergedW;
       for (let r = 0; r < k; r++)
         mergedW.set(data.subarray(r * widths[gi], (r + 1) * widths[gi]), r * total + offsets[gi]);
     });
     const wName = freshName('merged_w');
-    graph.initializers.set(wName, { location: 'cpu', dtype: 'float32', dims: [k, total], data: mergedW });
+    graph.initializers.set(wName, { location: 'cpu', dtype, dims: [k, total], data: mergedW });
     let bName = '';
     if (group[0].inputs[2]) {
       const mergedB = new Float32Array(total);
