@@ -59,6 +59,18 @@ async function pngBlob(url: string): Promise<Blob> {
   return (await fetch(url)).blob();
 }
 
+/** The PNG's exact pixels (no colour conversion or premultiplication) on an OffscreenCanvas. */
+async function pngPixels(url: string): Promise<{ canvas: OffscreenCanvas; pixels: ImageData }> {
+  const bmp = await createImageBitmap(await pngBlob(url), {
+    colorSpaceConversion: 'none',
+    premultiplyAlpha: 'none',
+  });
+  const canvas = new OffscreenCanvas(bmp.width, bmp.height);
+  const ctx = canvas.getContext('2d')!;
+  ctx.drawImage(bmp, 0, 0);
+  return { canvas, pixels: ctx.getImageData(0, 0, bmp.width, bmp.height) };
+}
+
 /** Runs f and returns the WebvlError code it failed with (or 'resolved' / 'untyped: …'). */
 async function codeOf(f: () => Promise<unknown>): Promise<string> {
   try {
@@ -111,15 +123,8 @@ const api = {
   classifyUrl: (png: string, labels: string[]) => runtime().classify(png, labels),
   /** ImageData (its buffer is transferred: length 0 afterwards), OffscreenCanvas, and a plain RGBA object. */
   async classifyPixelForms(png: string, labels: string[]) {
-    const bmp = await createImageBitmap(await pngBlob(png), {
-      colorSpaceConversion: 'none',
-      premultiplyAlpha: 'none',
-    });
-    const off = new OffscreenCanvas(bmp.width, bmp.height);
-    const ctx = off.getContext('2d')!;
-    ctx.drawImage(bmp, 0, 0);
-    const imageData = ctx.getImageData(0, 0, bmp.width, bmp.height);
-    const rgba = { width: bmp.width, height: bmp.height, data: new Uint8Array(imageData.data) };
+    const { canvas: off, pixels: imageData } = await pngPixels(png);
+    const rgba = { width: imageData.width, height: imageData.height, data: new Uint8Array(imageData.data) };
     const fromImageData = await runtime().classify(imageData, labels);
     return {
       fromImageData,
@@ -133,14 +138,7 @@ const api = {
   },
   /** Embeds the PNG scaled (nearest neighbour, in JS) to width×height, so preprocessing has to resize it. */
   async embedScaled(png: string, width: number, height: number) {
-    const bmp = await createImageBitmap(await pngBlob(png), {
-      colorSpaceConversion: 'none',
-      premultiplyAlpha: 'none',
-    });
-    const c = new OffscreenCanvas(bmp.width, bmp.height);
-    const ctx = c.getContext('2d')!;
-    ctx.drawImage(bmp, 0, 0);
-    const src = ctx.getImageData(0, 0, bmp.width, bmp.height);
+    const { pixels: src } = await pngPixels(png);
     const data = new Uint8ClampedArray(width * height * 4);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {

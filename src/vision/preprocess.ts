@@ -142,11 +142,11 @@ export function channelAffine(plan: PreprocessPlan): {
   };
 }
 
-/** [3, H, W] float32 for one image, following the plan (resize → crop → rescale → normalize). */
-export function preprocessRgba(
+/** Resize then centre crop: planar [3, oh, ow] 8-bit values (0 where a crop is larger than the image). */
+function resizeAndCrop(
   img: RgbaImage,
   plan: PreprocessPlan,
-): { data: Float32Array; height: number; width: number } {
+): { planes: Float64Array; height: number; width: number } {
   checkImage(img);
   const {
     resized: [rh, rw],
@@ -155,22 +155,34 @@ export function preprocessRgba(
     left,
   } = placeImage(plan, img.height, img.width);
   const resized = resizePlanar(toPlanarRgb(img), img.height, img.width, rh, rw);
-  const affine = channelAffine(plan);
-  const out = new Float32Array(3 * oh * ow);
+  const planes = new Float64Array(3 * oh * ow);
   for (let c = 0; c < 3; c++) {
-    const scale = affine.scale[c];
-    const shift = affine.shift[c];
     for (let y = 0; y < oh; y++) {
       const sy = y + top;
       for (let x = 0; x < ow; x++) {
         const sx = x + left;
         // Padding with 0 where a crop is larger than the image (transformers pads the same way).
-        const v = sy >= 0 && sy < rh && sx >= 0 && sx < rw ? resized[(c * rh + sy) * rw + sx] : 0;
-        out[(c * oh + y) * ow + x] = v * scale - shift;
+        if (sy >= 0 && sy < rh && sx >= 0 && sx < rw)
+          planes[(c * oh + y) * ow + x] = resized[(c * rh + sy) * rw + sx];
       }
     }
   }
-  return { data: out, height: oh, width: ow };
+  return { planes, height: oh, width: ow };
+}
+
+/** [3, H, W] float32 for one image, following the plan (resize → crop → rescale → normalize). */
+export function preprocessRgba(
+  img: RgbaImage,
+  plan: PreprocessPlan,
+): { data: Float32Array; height: number; width: number } {
+  const { planes, height, width } = resizeAndCrop(img, plan);
+  const { scale, shift } = channelAffine(plan);
+  const plane = height * width;
+  const data = Float32Array.from(
+    planes,
+    (v, i) => v * scale[Math.floor(i / plane)] - shift[Math.floor(i / plane)],
+  );
+  return { data, height, width };
 }
 
 /** Stacks several preprocessed images into one NCHW batch (all must have the same output size). */
@@ -195,23 +207,12 @@ export function preprocessBatch(
  * the index stores it to re-encode candidates for ITM re-ranking.
  */
 export function resizeToModel(img: RgbaImage, plan: PreprocessPlan): RgbaImage {
-  checkImage(img);
-  const {
-    resized: [rh, rw],
-    output: [oh, ow],
-    top,
-    left,
-  } = placeImage(plan, img.height, img.width);
-  const resized = resizePlanar(toPlanarRgb(img), img.height, img.width, rh, rw);
-  const data = new Uint8ClampedArray(oh * ow * 4);
-  for (let y = 0; y < oh; y++) {
-    for (let x = 0; x < ow; x++) {
-      const sy = y + top;
-      const sx = x + left;
-      const inside = sy >= 0 && sy < rh && sx >= 0 && sx < rw;
-      for (let c = 0; c < 3; c++) data[(y * ow + x) * 4 + c] = inside ? resized[(c * rh + sy) * rw + sx] : 0;
-      data[(y * ow + x) * 4 + 3] = 255;
-    }
+  const { planes, height, width } = resizeAndCrop(img, plan);
+  const plane = height * width;
+  const data = new Uint8ClampedArray(plane * 4);
+  for (let i = 0; i < plane; i++) {
+    for (let c = 0; c < 3; c++) data[i * 4 + c] = planes[c * plane + i];
+    data[i * 4 + 3] = 255;
   }
-  return { width: ow, height: oh, data };
+  return { width, height, data };
 }

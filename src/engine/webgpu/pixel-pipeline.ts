@@ -5,9 +5,30 @@ import type { PixelBatchSpec, PixelJob, PixelPipeline } from '../pixels';
 import { WebGpuDeviceTensor } from './device-tensor';
 import { buildDispatches, encodeDispatches, gpuElementBytes } from './dispatch';
 import type { KernelContext, ProgramSpec } from './kernel-context';
-import { packResampleTaps, resizeNormalize } from './ops';
+import { type PackedTapsLayout, packResampleTaps, type ResizeNormalizeParams, resizeNormalize } from './ops';
 import { STORAGE_USAGE } from './plan';
 import type { EngineDevice } from './session';
+
+/** The kernel's parameters for one image of a batch. */
+export function resizeParams(
+  job: PixelJob,
+  spec: PixelBatchSpec,
+  taps: PackedTapsLayout,
+  batchIndex = 0,
+): ResizeNormalizeParams {
+  return {
+    srcWidth: job.width,
+    srcHeight: job.height,
+    resizedHeight: job.resized[0],
+    resizedWidth: job.resized[1],
+    top: job.top,
+    left: job.left,
+    taps,
+    scale: spec.scale,
+    shift: spec.shift,
+    batchIndex,
+  };
+}
 
 export class GpuPixelPipeline implements PixelPipeline {
   constructor(private readonly engine: EngineDevice) {}
@@ -55,18 +76,7 @@ export class GpuPixelPipeline implements PixelPipeline {
           { buffer: upload(job.data, 'image'), dtype: 'uint8', dims: [job.height, job.width] },
           { buffer: upload(taps.data, 'taps'), dtype: 'float32', dims: [taps.data.length] },
           { buffer: out, dtype: 'float32', dims },
-          {
-            srcWidth: job.width,
-            srcHeight: job.height,
-            resizedHeight: job.resized[0],
-            resizedWidth: job.resized[1],
-            top: job.top,
-            left: job.left,
-            taps: taps.layout,
-            scale: spec.scale,
-            shift: spec.shift,
-            batchIndex,
-          },
+          resizeParams(job, spec, taps.layout, batchIndex),
         );
       });
       device.pushErrorScope('validation');
