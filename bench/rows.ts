@@ -42,6 +42,14 @@ export function benchRows(quick: boolean): GraphRowSpec[] {
         feeds: [{ name: 'pixel_values', dtype: 'float32', dims: [batch, 3, 64, 64] }],
         transformers: { folder: 'clip-tiny', cls: 'CLIPVisionModelWithProjection' },
       });
+      if (!quick && existsSync('models/clip-tiny/onnx/vision_model_fp16.onnx')) {
+        // The same graph with float16 weights (Cast nodes widen them; our engine keeps them half on the GPU).
+        rows.push({
+          id: `clip-tiny image encoder b${batch}, fp16 weights`,
+          model: '/models/clip-tiny/onnx/vision_model_fp16.onnx',
+          feeds: [{ name: 'pixel_values', dtype: 'float32', dims: [batch, 3, 64, 64] }],
+        });
+      }
       rows.push({
         id: `clip-tiny text encoder b${batch}`,
         model: '/models/clip-tiny/onnx/text_model.onnx',

@@ -1,4 +1,5 @@
-// npm run bench [-- --quick] [--repeats N] [--browser PATH] [--flags "--extra --chromium --flags"]
+// npm run bench [-- --quick] [--repeats N] [--only TEXT] [--browser PATH] [--flags "--extra --chromium --flags"]
+// --only runs just the rows whose id contains TEXT (results get a -only suffix).
 // One page, one run: every engine on every row, same inputs; JSON + markdown under bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -14,8 +15,12 @@ const { values } = parseArgs({
     repeats: { type: 'string' },
     browser: { type: 'string' },
     flags: { type: 'string', default: '' },
+    only: { type: 'string' },
   },
 });
+const only = values.only;
+const chosen = <T extends { id: string }>(rows: T[]): T[] =>
+  only ? rows.filter((r) => r.id.includes(only)) : rows;
 if (values.browser) process.env.WEBVL_CHROMIUM = values.browser;
 const quick = values.quick ?? false;
 const repeats = Number(values.repeats ?? (quick ? 2 : 10));
@@ -28,7 +33,7 @@ const browser = await launch(values.flags ? values.flags.split(/\s+/).filter(Boo
 await openPage(browser.page, server.url, 'bench/index.html');
 const adapter = await browser.page.evaluate(() => window.webvlBench.adapterInfo());
 const results: RowResult[] = [];
-for (const row of benchRows(quick)) {
+for (const row of chosen(benchRows(quick))) {
   for (const engine of engines) {
     if (engine === 'transformers.js' && !row.transformers) continue;
     const r = await browser.page.evaluate(([rw, e, n]) => window.webvlBench.benchRow(rw, e, n), [
@@ -40,7 +45,7 @@ for (const row of benchRows(quick)) {
     console.log(`${row.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(2)} ms`}`);
   }
 }
-for (const row of captionRows()) {
+for (const row of chosen(captionRows())) {
   for (const engine of ['wasm', 'webgpu', 'ort-webgpu', 'auto'] as const) {
     const r = await browser.page.evaluate(([rw, e, n]) => window.webvlBench.benchCaption(rw, e, n), [
       row,
@@ -53,7 +58,7 @@ for (const row of captionRows()) {
     );
   }
 }
-for (const row of indexRows(quick)) {
+for (const row of chosen(indexRows(quick))) {
   const rs = await browser.page.evaluate(([rw, n]) => window.webvlBench.benchIndex(rw, n), [
     row,
     repeats,
@@ -68,7 +73,7 @@ await server.close();
 
 const adapterName = String(adapter.description || adapter.architecture || adapter.vendor || 'unknown');
 const date = new Date().toISOString().slice(0, 10);
-const slug = `${date}-${adapterName.replace(/[^a-zA-Z0-9]+/g, '-').toLowerCase()}${quick ? '-quick' : ''}`;
+const slug = `${date}-${adapterName.replace(/[^a-zA-Z0-9]+/g, '-').toLowerCase()}${quick ? '-quick' : ''}${only ? '-only' : ''}`;
 const dir = quick ? '.tmp/bench' : 'bench/results';
 mkdirSync(dir, { recursive: true });
 const report = { date, adapter, browser: browserVersion, repeats, results };
