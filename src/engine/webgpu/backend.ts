@@ -71,6 +71,7 @@ export function unsupportedOps(ops: Iterable<OpRef>): string[] {
       ? VIEW_OPS.has(n.opType) ||
         FOLD_ONLY_OPS.has(n.opType) ||
         n.opType === 'LayerNormalization' ||
+        n.opType === 'Constant' || // decoded into an initializer
         !!lowering(n)
       : SUPPORTED_CONTRIB_OPS.has(key);
     if (

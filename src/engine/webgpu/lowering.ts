@@ -294,7 +294,8 @@ export function lowering(node: Pick<Node, 'opType' | 'domain'>): Lowering | unde
 /** Every ONNX op (default domain) a graph may contain for our backend to take it. */
 export function supportedOps(): string[] {
   const own = Object.keys(LOWERINGS).filter((k) => !k.includes(':'));
-  return [...new Set([...own, ...VIEW_OPS, ...FOLD_ONLY_OPS, 'LayerNormalization'])].sort();
+  // Constant nodes become initializers when the model is decoded (onnx-decode.ts).
+  return [...new Set([...own, ...VIEW_OPS, ...FOLD_ONLY_OPS, 'LayerNormalization', 'Constant'])].sort();
 }
 
 /** Ops outside the default domain that load() accepts (lowered by the fusion passes). */
