@@ -229,7 +229,7 @@ export async function renderDeviceInfo(runtimes: Record<string, Runtime>): Promi
         `WebGPU ${info.webgpu ? `yes, ${a?.vendor} ${a?.architecture}${a?.software ? ' (software)' : ''}` : 'no'}; `,
         `cross-origin isolated ${info.crossOriginIsolated}; `,
         info.model
-          ? `model ${info.model.url} (${(info.model.bytes / 1e6).toFixed(1)} MB, loaded in ${info.model.loadMs.toFixed(0)} ms)`
+          ? `model ${info.model.url} (${info.model.dtype}, ${(info.model.bytes / 1e6).toFixed(1)} MB, loaded in ${info.model.loadMs.toFixed(0)} ms; preprocessing on the ${info.model.preprocessing.toUpperCase()})`
           : 'no model',
         info.lastTimings ? h('br') : '',
         info.lastTimings ? h('small', {}, `last request: ${fmtMs(info.lastTimings)}`) : '',
