@@ -593,6 +593,26 @@ describe('GPU backends through the runtime (SwiftShader: one small request each)
     expect(maxDiff(gpuResized, gpuModelSize)).toBeGreaterThan(1e-3);
   });
 
+  it("ort-webgpu: our resize kernel runs on onnxruntime-web's device and feeds it a gpu-buffer tensor", async () => {
+    const p = png('eval', eval1[1]);
+    await browser.page.evaluate(() => window.rtTest.create('ort-webgpu'));
+    const { info } = await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
+    expect(info.preprocessing).toBe('gpu');
+    const got = await browser.page.evaluate((x) => window.rtTest.embedImage(x), p);
+    const ref = await browser.page.evaluate(
+      async ([m, x]) => Array.from((await window.rtTest.ref.refImageTokens(m, x)).embeds),
+      [abs(CLIP), p] as const,
+    );
+    expect(maxDiff(got, unit(ref))).toBeLessThan(1e-4);
+    // Resized input: the same as the CPU path (Pillow taps on both; a rare pixel may move by one level).
+    const resized = await browser.page.evaluate((x) => window.rtTest.embedScaled(x, 150, 110), p);
+    await browser.page.evaluate(() => window.rtTest.create('wasm'));
+    await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
+    const cpuResized = await browser.page.evaluate((x) => window.rtTest.embedScaled(x, 150, 110), p);
+    expect(maxDiff(resized, cpuResized)).toBeLessThan(2e-3);
+    expect(maxDiff(resized, got)).toBeGreaterThan(1e-3);
+  });
+
   // Our engine keeps the cache as its own GPU-resident tensors; ORT's webgpu provider as gpu-buffer outputs.
   for (const backend of ['webgpu', 'ort-webgpu'] as const) {
     it(`${backend}: caption with the KV cache kept on the GPU equals the no-cache reference`, async () => {

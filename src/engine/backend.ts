@@ -34,6 +34,6 @@ export interface Backend {
   load(model: Uint8Array, options?: SessionOptions): Promise<Session>;
   /** Human-readable description of the device this backend runs on. */
   describe(): string;
-  /** Image preprocessing on this backend's device, for GPU backends that have it (else the CPU does it). */
-  pixelPipeline?(): Promise<PixelPipeline>;
+  /** Image preprocessing on this backend's device, for GPU backends (undefined: the CPU does it). */
+  pixelPipeline?(): Promise<PixelPipeline | undefined>;
 }

@@ -1,6 +1,8 @@
 import { WebvlError } from '../../errors';
 import type { Backend, BackendName, RunStats, Session, SessionOptions } from '../backend';
+import type { PixelBatchSpec, PixelJob, PixelPipeline } from '../pixels';
 import type { DeviceTensor, DType, HostTensor, Tensor, TensorData } from '../tensor';
+import type { GpuPixelPipeline } from '../webgpu/pixel-pipeline';
 import { getOrt, type Ort } from './ort-env';
 
 type OrtTensor = InstanceType<Ort['Tensor']>;
@@ -110,9 +112,52 @@ class OrtSessionWrapper implements Session {
   }
 }
 
+/**
+ * Preprocessing on onnxruntime-web's own WebGPU device with our kernel (src/engine/webgpu/pixel-pipeline.ts):
+ * the result is handed to ORT as a gpu-buffer tensor, so pixel values never visit the CPU on this backend either.
+ */
+class OrtPixelPipeline implements PixelPipeline {
+  constructor(
+    private readonly ort: Ort,
+    private readonly inner: GpuPixelPipeline,
+  ) {}
+
+  fits(job: PixelJob): boolean {
+    return this.inner.fits(job);
+  }
+
+  async run(jobs: readonly PixelJob[], spec: PixelBatchSpec): Promise<Tensor> {
+    const t = await this.inner.run(jobs, spec);
+    const ortTensor = this.ort.Tensor.fromGpuBuffer(t.buffer, {
+      dataType: 'float32',
+      dims: [...t.dims],
+      dispose: () => t.dispose(),
+    });
+    return new OrtDeviceTensor(ortTensor);
+  }
+}
+
 /** onnxruntime-web with its `webgpu` or `wasm` execution provider: our fallback and our reference. */
 export class OrtBackend implements Backend {
+  private pixels: Promise<PixelPipeline | undefined> | undefined;
+
   constructor(readonly name: Extract<BackendName, 'ort-webgpu' | 'wasm'>) {}
+
+  /** On 'ort-webgpu', once a session exists (ORT has made its device): our resize kernel on ORT's device. */
+  pixelPipeline(): Promise<PixelPipeline | undefined> {
+    if (this.name !== 'ort-webgpu') return Promise.resolve(undefined);
+    this.pixels ??= (async () => {
+      const ort = getOrt();
+      const device = await ort.env.webgpu.device;
+      // The engine module is loaded on demand, as select.ts does, so wasm-only pages never fetch it.
+      const [{ engineOnDevice }, { GpuPixelPipeline }] = await Promise.all([
+        import('../webgpu/backend'),
+        import('../webgpu/pixel-pipeline'),
+      ]);
+      return new OrtPixelPipeline(ort, new GpuPixelPipeline(engineOnDevice(device)));
+    })();
+    return this.pixels;
+  }
 
   describe(): string {
     const ort = getOrt();

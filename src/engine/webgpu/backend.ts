@@ -131,6 +131,16 @@ function featuresOf(device: GPUDevice, softwareAdapter: boolean): KernelFeatures
   };
 }
 
+/** Engine objects on a device someone else made (onnxruntime-web's, for preprocessing on its device). */
+export function engineOnDevice(device: GPUDevice, softwareAdapter = false): EngineDevice {
+  return {
+    device,
+    features: featuresOf(device, softwareAdapter),
+    pipelines: new PipelineCache(device),
+    pool: new BufferPool(device),
+  };
+}
+
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   private engine: Promise<EngineDevice> | undefined;
@@ -154,12 +164,7 @@ export class WebGpuBackend implements Backend {
           this.adapterDescription = acquired.description;
           software = this.options.softwareAdapter ?? acquired.software;
         }
-        return {
-          device,
-          features: featuresOf(device, software),
-          pipelines: new PipelineCache(device),
-          pool: new BufferPool(device),
-        };
+        return engineOnDevice(device, software);
       })();
       this.engine.catch(() => {
         this.engine = undefined; // let a later call retry
