@@ -1,4 +1,4 @@
-// Scalar activation helpers shared by unary, matmul and conv2d (prepended to those programs).
+// Scalar activation helpers shared by unary, matmul, gemv and conv2d (prepended to those programs).
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, below f32 resolution near 1). WGSL has no erf.
 fn erf_f32(x: f32) -> f32 {
@@ -28,4 +28,26 @@ fn gelu_tanh(x: f32) -> f32 {
 
 fn quick_gelu(x: f32) -> f32 {
   return x * sigmoid_f32(1.702 * x);
+}
+
+// The fused activation of matmul, gemv and conv2d, chosen by a uniform code (one pipeline serves them all):
+// 0 none, 1 relu, 2 gelu-erf, 3 gelu-tanh, 4 quick-gelu.
+fn activate_code(code: u32, v: f32) -> f32 {
+  switch code {
+    case 1u: {
+      return max(v, 0.0);
+    }
+    case 2u: {
+      return gelu_erf(v);
+    }
+    case 3u: {
+      return gelu_tanh(v);
+    }
+    case 4u: {
+      return quick_gelu(v);
+    }
+    default: {
+      return v;
+    }
+  }
 }

@@ -3,41 +3,10 @@
 // one gives each (batch, head, query row) a workgroup of WG threads that split the keys among themselves
 // (thread t takes keys t, t + WG, …), each keeping its own online-softmax state (m, l, acc), and merges the WG
 // partial states at the end: M = max m_t, out = Σ_t e^{m_t − M} acc_t / Σ_t e^{m_t − M} l_t.
-// Same uniforms, bindings and semantics as attention.wgsl. Placeholders: D (head size).
+// Same uniforms and bindings (attention-io.wgsl, prepended) and semantics as attention.wgsl. Placeholders: D
+// (head size).
 const D: u32 = {{D}}u;
 const WG: u32 = 32u;
-const LOWEST: f32 = -3.4028234663852886e38;
-
-struct Params {
-  batch: u32,
-  heads: u32,
-  sq: u32,
-  sk: u32,
-  past: u32,
-  causal: u32,
-  has_mask: u32,
-  scale: f32,
-  q_start: u32,
-  k_start: u32,
-  v_start: u32,
-  o_start: u32,
-  q_strides: vec4<u32>,
-  k_strides: vec4<u32>,
-  v_strides: vec4<u32>,
-  o_strides: vec4<u32>,
-  m_strides: vec4<u32>,
-  m_start: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
-}
-
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> mask: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<uniform> u: Params;
 
 var<workgroup> part_m: array<f32, WG>;
 var<workgroup> part_l: array<f32, WG>;

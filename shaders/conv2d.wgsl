@@ -30,25 +30,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> u: Params;
 
-fn activation(v: f32) -> f32 {
-  switch u.act {
-    case 1u: {
-      return max(v, 0.0);
-    }
-    case 2u: {
-      return gelu_erf(v);
-    }
-    case 3u: {
-      return gelu_tanh(v);
-    }
-    case 4u: {
-      return quick_gelu(v);
-    }
-    default: {
-      return v;
-    }
-  }
-}
 
 @compute @workgroup_size(256)
 fn main(
@@ -89,5 +70,5 @@ fn main(
   if (u.has_bias != 0u) {
     acc += bias[co];
   }
-  out[i] = activation(acc);
+  out[i] = activate_code(u.act, acc);
 }

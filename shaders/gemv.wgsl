@@ -3,63 +3,22 @@
 // B as [K, N]: one thread per output column, threads of a workgroup on consecutive columns (coalesced rows of
 // B), a[b, k0..k0+256) staged in workgroup memory. B as [N, K] (transposed): 8 columns per workgroup, 32
 // lanes per column striding over k (coalesced), then a tree sum over the lanes.
-// Same Params layout and bindings as matmul.wgsl (a, b, bias, out, u).
+// Params, bias, out and u: matmul-io.wgsl, prepended (the same layout as matmul.wgsl).
 const WG: u32 = 256u;
 const LANES: u32 = 32u;
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  batch_rank: u32,
-  alpha: f32,
-  trans_b: u32,
-  has_bias: u32,
-  act: u32,
-  bias_len: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
-  batch_dims: array<vec4<u32>, 2>,
-  a_batch_strides: array<vec4<u32>, 2>,
-  b_batch_strides: array<vec4<u32>, 2>,
-}
-
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 // B (binding 1) comes from matmul-b-f32.wgsl or matmul-b-f16.wgsl (b_at).
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> u: Params;
 
 var<workgroup> a_chunk: array<f32, WG>;
 var<workgroup> partial: array<f32, WG>;
-
-fn activation(v: f32) -> f32 {
-  switch u.act {
-    case 1u: {
-      return max(v, 0.0);
-    }
-    case 2u: {
-      return gelu_erf(v);
-    }
-    case 3u: {
-      return gelu_tanh(v);
-    }
-    case 4u: {
-      return quick_gelu(v);
-    }
-    default: {
-      return v;
-    }
-  }
-}
 
 fn finish(v: f32, n: u32) -> f32 {
   var r = v * u.alpha;
   if (u.has_bias != 0u) {
     r += bias[select(n, 0u, u.bias_len == 1u)];
   }
-  return activation(r);
+  return activate_code(u.act, r);
 }
 
 @compute @workgroup_size(WG)

@@ -9,53 +9,11 @@
 // is transposed, multiples of 4).
 const TILE: u32 = 32u;
 const WG: u32 = 64u;
-
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  batch_rank: u32,
-  alpha: f32,
-  trans_b: u32,
-  has_bias: u32,
-  /** 0 none, 1 relu, 2 gelu-erf, 3 gelu-tanh, 4 quick-gelu; bias_len 1 broadcasts a scalar bias. */
-  act: u32,
-  bias_len: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
-  batch_dims: array<vec4<u32>, 2>,
-  a_batch_strides: array<vec4<u32>, 2>,
-  b_batch_strides: array<vec4<u32>, 2>,
-}
-
-// a (binding 0), b (binding 1) and stage_tiles() come from matmul-load-scalar.wgsl or matmul-load-vec4.wgsl.
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> u: Params;
+// Params, bias, out and u: matmul-io.wgsl, prepended. a (binding 0), b (binding 1) and stage_tiles() come from
+// matmul-load-scalar.wgsl or matmul-load-vec4.wgsl.
 
 var<workgroup> a_tile: array<array<f32, TILE>, TILE>;
 var<workgroup> b_tile: array<array<f32, TILE>, TILE>;
-
-fn activation(v: f32) -> f32 {
-  switch u.act {
-    case 1u: {
-      return max(v, 0.0);
-    }
-    case 2u: {
-      return gelu_erf(v);
-    }
-    case 3u: {
-      return gelu_tanh(v);
-    }
-    case 4u: {
-      return quick_gelu(v);
-    }
-    default: {
-      return v;
-    }
-  }
-}
 
 @compute @workgroup_size(8, 8, 1)
 fn main(
@@ -120,7 +78,7 @@ fn main(
         if (u.has_bias != 0u) {
           v += bias[select(gn, 0u, u.bias_len == 1u)];
         }
-        out[out_base + gm * u.n + gn] = activation(v);
+        out[out_base + gm * u.n + gn] = activate_code(u.act, v);
       }
     }
   }

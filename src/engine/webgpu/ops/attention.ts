@@ -1,6 +1,7 @@
 // Fused attention (shaders/attention.wgsl): one dispatch per call, any strided q/k/v/out layout.
 import attentionWgsl from '../../../../shaders/attention.wgsl?raw';
 import attentionDecodeWgsl from '../../../../shaders/attention-decode.wgsl?raw';
+import attentionIoWgsl from '../../../../shaders/attention-io.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
 import {
   broadcastStrides,
@@ -115,7 +116,9 @@ export function attention(
   }
   ctx.record({
     label: 'Attention',
-    wgsl: decode ? specialize(attentionDecodeWgsl, { D }) : specialize(attentionWgsl, { D, BR, BC }),
+    wgsl:
+      attentionIoWgsl +
+      (decode ? specialize(attentionDecodeWgsl, { D }) : specialize(attentionWgsl, { D, BR, BC })),
     cacheKey: decode ? `attention-decode|${D}` : `attention|${D}|${BR}|${BC}`,
     workgroups: decode ? [Sq, H, B] : [Math.ceil(Sq / BR), H, B],
     bindings: [q, k, v, mask ?? q, out],

@@ -6,6 +6,7 @@
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import gemvWgsl from '../../../../shaders/gemv.wgsl?raw';
 import matmulWgsl from '../../../../shaders/matmul.wgsl?raw';
+import matmulIoWgsl from '../../../../shaders/matmul-io.wgsl?raw';
 import bF16Wgsl from '../../../../shaders/matmul-b-f16.wgsl?raw';
 import bF16x4Wgsl from '../../../../shaders/matmul-b-f16x4.wgsl?raw';
 import bF32Wgsl from '../../../../shaders/matmul-b-f32.wgsl?raw';
@@ -138,7 +139,7 @@ export function matmul(
   // One output row: a matrix-vector product (gemv.wgsl) instead of 32×32 tiles that would be 31/32 idle.
   const gemv = g.m === 1;
   const tiledB = bAccess(b, vec4);
-  let wgsl = activationsWgsl + matmulWgsl + tiledB.wgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
+  let wgsl = activationsWgsl + matmulIoWgsl + matmulWgsl + tiledB.wgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
   let cacheKey = `${vec4 ? 'matmul|vec4' : 'matmul|scalar'}|${tiledB.key}`;
   let workgroups: [number, number, number] = [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch];
   if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && biasLen !== 1) {
@@ -147,7 +148,7 @@ export function matmul(
   }
   if (gemv) {
     const gemvB = bAccess(b, false);
-    wgsl = activationsWgsl + gemvWgsl + gemvB.wgsl;
+    wgsl = activationsWgsl + matmulIoWgsl + gemvWgsl + gemvB.wgsl;
     cacheKey = `matmul|gemv|${gemvB.key}`;
     workgroups = [Math.ceil(g.n / (transposeB ? GEMV_COLUMNS_TRANSPOSED : GEMV_COLUMNS)), 1, batch];
   }

@@ -1,0 +1,36 @@
+// Uniforms and bindings shared by attention.wgsl and attention-decode.wgsl (prepended to either by
+// ops/attention.ts). Every tensor is addressed as start + b·s0 + h·s1 + s·s2 + d·s3.
+// Lowest finite f32: the initial running max. A score of -inf (an -inf mask) never becomes the max and gets
+// weight exp(-inf) = 0; a row with only -inf scores ends with l = 0 and writes 0.
+const LOWEST: f32 = -3.4028234663852886e38;
+
+struct Params {
+  batch: u32,
+  heads: u32,
+  sq: u32,
+  sk: u32,
+  past: u32,
+  causal: u32,
+  has_mask: u32,
+  scale: f32,
+  q_start: u32,
+  k_start: u32,
+  v_start: u32,
+  o_start: u32,
+  q_strides: vec4<u32>,
+  k_strides: vec4<u32>,
+  v_strides: vec4<u32>,
+  o_strides: vec4<u32>,
+  m_strides: vec4<u32>,
+  m_start: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<uniform> u: Params;
