@@ -21,6 +21,32 @@ struct Params {
 
 var<workgroup> scratch: array<f32, WG>;
 
+// Offset of output o's first element: its kept coordinates through kept_strides.
+fn kept_base(o: u32) -> u32 {
+  var rem = o;
+  var base = 0u;
+  for (var k = 0u; k < u.kept_rank; k++) {
+    let d = u.kept_rank - 1u - k;
+    let dim = u.kept_dims[d / 4u][d % 4u];
+    base += (rem % dim) * u.kept_strides[d / 4u][d % 4u];
+    rem /= dim;
+  }
+  return base;
+}
+
+// Offset of the r-th reduced element of the output starting at `base`.
+fn reduced_index(base: u32, r: u32) -> u32 {
+  var rr = r;
+  var idx = base;
+  for (var k = 0u; k < u.red_rank; k++) {
+    let d = u.red_rank - 1u - k;
+    let dim = u.red_dims[d / 4u][d % 4u];
+    idx += (rr % dim) * u.red_strides[d / 4u][d % 4u];
+    rr /= dim;
+  }
+  return idx;
+}
+
 fn combine(a: f32, b: f32) -> f32 {
   return {{COMBINE}};
 }
@@ -35,24 +61,10 @@ fn main(
   if (o >= u.outputs) {
     return;
   }
-  var rem = o;
-  var base = 0u;
-  for (var k = 0u; k < u.kept_rank; k++) {
-    let d = u.kept_rank - 1u - k;
-    let dim = u.kept_dims[d / 4u][d % 4u];
-    base += (rem % dim) * u.kept_strides[d / 4u][d % 4u];
-    rem /= dim;
-  }
+  let base = kept_base(o);
   var acc: f32 = {{INIT}};
   for (var r = lid; r < u.reduced; r += WG) {
-    var rr = r;
-    var idx = base;
-    for (var k = 0u; k < u.red_rank; k++) {
-      let d = u.red_rank - 1u - k;
-      let dim = u.red_dims[d / 4u][d % 4u];
-      idx += (rr % dim) * u.red_strides[d / 4u][d % 4u];
-      rr /= dim;
-    }
+    let idx = reduced_index(base, r);
     let v = {{PRE}};
     acc = combine(acc, v);
   }
@@ -81,24 +93,10 @@ fn main_rows(
   if (o >= u.outputs) {
     return;
   }
-  var rem = o;
-  var base = 0u;
-  for (var k = 0u; k < u.kept_rank; k++) {
-    let d = u.kept_rank - 1u - k;
-    let dim = u.kept_dims[d / 4u][d % 4u];
-    base += (rem % dim) * u.kept_strides[d / 4u][d % 4u];
-    rem /= dim;
-  }
+  let base = kept_base(o);
   var total: f32 = {{INIT}};
   for (var r = 0u; r < u.reduced; r++) {
-    var rr = r;
-    var idx = base;
-    for (var k = 0u; k < u.red_rank; k++) {
-      let d = u.red_rank - 1u - k;
-      let dim = u.red_dims[d / 4u][d % 4u];
-      idx += (rr % dim) * u.red_strides[d / 4u][d % 4u];
-      rr /= dim;
-    }
+    let idx = reduced_index(base, r);
     let v = {{PRE}};
     total = combine(total, v);
   }
