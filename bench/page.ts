@@ -10,19 +10,9 @@ import { captionGreedy } from '../src/pipelines/caption';
 import { encodeImages } from '../src/pipelines/encode';
 import { loadModel } from '../src/pipelines/loaded-model';
 import { Stopwatch } from '../src/pipelines/timings';
+import { rng } from '../tests/support/random';
 import type { CaptionRowSpec, FeedSpec, GraphEngine, GraphRowSpec, IndexRowSpec, RowResult } from './spec';
 import { relativeDiff, summarize } from './stats';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeFeeds(specs: FeedSpec[]): Record<string, HostTensor> {
   const rand = rng(1234);

@@ -1,17 +1,10 @@
 // A seeded corpus of broken and hostile ONNX files, derived from a valid model, for the reliability tests.
 import { onnx } from 'onnx-proto';
+import { rng } from '../../tests/support/random';
 
 export interface HostileModel {
   name: string;
   bytes: Uint8Array;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
 }
 
 interface Parts {

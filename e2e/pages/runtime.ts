@@ -5,6 +5,7 @@ import { WebvlError } from '../../src/errors';
 import { cpuTopK, normalized } from '../../src/index/cpu-topk';
 import { GpuMatrix } from '../../src/index/gpu-topk';
 import { MODEL_CACHE_NAME } from '../../src/models/byte-cache';
+import { rng } from '../../tests/support/random';
 import * as ref from './runtime-reference';
 
 /** shaders/index-topk.wgsl on this page's WebGPU device vs the CPU path, on seeded random unit rows. */
@@ -16,11 +17,8 @@ async function gpuVsCpuTopK(
   duplicateRows: boolean,
   oneWorkgroup?: boolean,
 ) {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
+  const uniform = rng(seed);
+  const rand = () => uniform() - 0.5;
   const m = new Float32Array(n * d);
   for (let r = 0; r < n; r++) {
     // With duplicates, every 7th row copies row r-1: equal scores whose order must go to the lower row.

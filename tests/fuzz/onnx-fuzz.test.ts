@@ -6,14 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeModel } from '../../src/engine/webgpu/onnx-decode';
 import { specialize } from '../../src/engine/webgpu/optimize';
 import { isWebvlError } from '../../src/errors';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
+import { rng } from '../support/random';
 
 const BASE = new Uint8Array(readFileSync('e2e/fixtures/transformer-block/model.onnx'));
 const ITERATIONS = 1000;

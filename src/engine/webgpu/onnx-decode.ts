@@ -47,6 +47,10 @@ export function onnxDType(code: number, what: string): DType {
   const dtype = ONNX_DTYPES[code];
   if (dtype === undefined) {
     if (code === DOUBLE) return 'float32'; // doubles are narrowed to float32 (see tensorFromProto)
+    // TensorProto.DataType runs from 1 (FLOAT) to 23 (FLOAT4E2M1): anything else is a corrupt file.
+    if (!(Number.isInteger(code) && code >= 1 && code <= 23)) {
+      throw invalid(`${what}: ${code} is not an ONNX data type`, { dataType: code });
+    }
     throw new WebvlError('UNSUPPORTED_MODEL', `${what}: ONNX data type ${code} is not supported`, {
       dataType: code,
     });

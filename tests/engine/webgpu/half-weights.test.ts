@@ -6,6 +6,7 @@ import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import { decodeModel } from '../../../src/engine/webgpu/onnx-decode';
 import { specialize } from '../../../src/engine/webgpu/optimize';
+import { uniformFloats } from '../../support/random';
 import { nodeGpu } from './gpu';
 import { interpret } from './reference-interpreter';
 
@@ -14,14 +15,8 @@ afterAll(async () => {
   for (const b of backends) (await b.engineDevice()).device.destroy();
 });
 
-function pixels(seed: number): HostTensor {
-  let s = seed;
-  const data = Float32Array.from({ length: 3 * 64 * 64 }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s / 2147483648) * 4 - 2;
-  });
-  return hostTensor('float32', [1, 3, 64, 64], data);
-}
+const pixels = (seed: number): HostTensor =>
+  hostTensor('float32', [1, 3, 64, 64], uniformFloats(3 * 64 * 64, seed, -2, 2));
 
 function relError(got: Float32Array, want: Float32Array): number {
   let scale = 0;

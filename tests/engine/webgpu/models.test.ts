@@ -7,15 +7,10 @@ import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import type { Graph } from '../../../src/engine/webgpu/ir';
 import { decodeModel } from '../../../src/engine/webgpu/onnx-decode';
 import { specialize } from '../../../src/engine/webgpu/optimize';
+import { uniformFloats } from '../../support/random';
 import { interpret } from './reference-interpreter';
 
-function rand(n: number, seed: number): Float32Array {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s / 2147483648) * 2 - 1;
-  });
-}
+const rand = (n: number, seed: number) => uniformFloats(n, seed);
 
 /** Random feeds for a model's inputs: token ids in [1, 20), masks of ones with padding on row 1, floats. */
 function feedsFor(g: Graph, dims: Record<string, number[]>): Record<string, HostTensor> {

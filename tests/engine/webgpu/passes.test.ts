@@ -9,6 +9,7 @@ import { specialize } from '../../../src/engine/webgpu/optimize';
 import { eliminateDeadCode } from '../../../src/engine/webgpu/passes/dead-code';
 import { foldConstants } from '../../../src/engine/webgpu/passes/fold-constants';
 import { inferShapes } from '../../../src/engine/webgpu/passes/infer-shapes';
+import { uniformFloats } from '../../support/random';
 import { interpret } from './reference-interpreter';
 
 function maxDiff(a: HostTensor, b: HostTensor): number {
@@ -59,13 +60,7 @@ function graph(
   };
 }
 
-function randn(n: number, seed: number): Float32Array {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s / 2147483648) * 4 - 2;
-  });
-}
+const randn = (n: number, seed: number) => uniformFloats(n, seed, -2, 2);
 
 interface JsonTensor {
   dtype: string;
