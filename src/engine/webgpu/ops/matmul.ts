@@ -6,7 +6,6 @@
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import gemvWgsl from '../../../../shaders/gemv.wgsl?raw';
 import matmulWgsl from '../../../../shaders/matmul.wgsl?raw';
-import matmulIoWgsl from '../../../../shaders/matmul-io.wgsl?raw';
 import bF16Wgsl from '../../../../shaders/matmul-b-f16.wgsl?raw';
 import bF16x4Wgsl from '../../../../shaders/matmul-b-f16x4.wgsl?raw';
 import bF32Wgsl from '../../../../shaders/matmul-b-f32.wgsl?raw';
@@ -14,6 +13,7 @@ import bF32x4Wgsl from '../../../../shaders/matmul-b-f32x4.wgsl?raw';
 import matmulDirectWgsl from '../../../../shaders/matmul-direct.wgsl?raw';
 import matmulDirectScalarWgsl from '../../../../shaders/matmul-direct-scalar.wgsl?raw';
 import matmulDirectVec4Wgsl from '../../../../shaders/matmul-direct-vec4.wgsl?raw';
+import matmulIoWgsl from '../../../../shaders/matmul-io.wgsl?raw';
 import loadScalarWgsl from '../../../../shaders/matmul-load-scalar.wgsl?raw';
 import loadVec4Wgsl from '../../../../shaders/matmul-load-vec4.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
@@ -139,7 +139,8 @@ export function matmul(
   // One output row: a matrix-vector product (gemv.wgsl) instead of 32×32 tiles that would be 31/32 idle.
   const gemv = g.m === 1;
   const tiledB = bAccess(b, vec4);
-  let wgsl = activationsWgsl + matmulIoWgsl + matmulWgsl + tiledB.wgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
+  let wgsl =
+    activationsWgsl + matmulIoWgsl + matmulWgsl + tiledB.wgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
   let cacheKey = `${vec4 ? 'matmul|vec4' : 'matmul|scalar'}|${tiledB.key}`;
   let workgroups: [number, number, number] = [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch];
   if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && biasLen !== 1) {
