@@ -65,13 +65,20 @@ def swap_kind(sc: dict, rng: np.random.Generator) -> str:
 class Sampler:
     """Random batches: images (float, normalized), captions, swapped-attribute captions."""
 
-    def __init__(self, images: np.ndarray, scenes: list[dict], seed: int = 0, flip: bool = True):
+    def __init__(self, images: np.ndarray, scenes: list[dict], seed: int = 0, flip: bool = True, relation_frac: float = 0.0):
         self.images, self.scenes = images, scenes
         self.rng = np.random.default_rng(seed)
         self.flip = flip
+        # relation_frac > 0: that share of each batch is drawn from scenes with a spatial relation (on top of the
+        # ones the uniform draw brings), to put more of the signal on relations.
+        self.relation_frac = relation_frac
+        self.with_relation = np.array([i for i, sc in enumerate(scenes) if sc["relation"] is not None])
 
     def batch(self, bs: int):
         idx = self.rng.integers(0, len(self.scenes), size=bs)
+        if self.relation_frac > 0:
+            pick = self.rng.random(bs) < self.relation_frac
+            idx[pick] = self.rng.choice(self.with_relation, size=int(pick.sum()))
         imgs = self.images[idx].copy()
         caps, negs, kinds, scs = [], [], [], []
         for j, i in enumerate(idx):

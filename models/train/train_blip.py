@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--cache", default="train0,train1")
     ap.add_argument("--out", default=os.path.join(common.RUNS, "blip"))
     ap.add_argument("--save-every", type=int, default=50)
+    ap.add_argument("--relation-frac", type=float, default=0.0, help="extra share of each batch drawn from relation scenes")
+    ap.add_argument("--relation-weight", type=float, default=1.0, help="ITM loss weight of relation-swapped negatives")
     a = ap.parse_args()
     torch.manual_seed(0)
     cfg = dict(common.CFG, vocab=len(tok.VOCAB))
@@ -57,7 +59,7 @@ def main():
         print("init from", a.init, "missing", len(missing), "unexpected", len(unexpected), flush=True)
     print("params", nets.count(model), flush=True)
     imgs, scenes = data.load(a.cache.split(","))
-    samp = data.Sampler(imgs, scenes, seed=2)
+    samp = data.Sampler(imgs, scenes, seed=2, relation_frac=a.relation_frac)
     rng = np.random.default_rng(3)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     clock = common.Clock(a.minutes)
@@ -103,7 +105,11 @@ def main():
         # drop "swapped" negatives that equal the true caption (cannot happen, but be safe) and duplicates of text
         fused = model.text.fuse(th[t_sel], mask[t_sel], vh[v_sel])
         logits = model.itm(fused[:, 0])
-        l_itm = F.cross_entropy(logits, labels, weight=itm_w)
+        # Class-weighted CE (positives x2), with relation-swapped negatives optionally weighted up.
+        w = itm_w[labels].clone()
+        has_rel = torch.tensor([sc["relation"] is not None for sc in samp.last_scenes])
+        w[4 * B :][has_rel] *= a.relation_weight
+        l_itm = (F.cross_entropy(logits, labels, reduction="none") * w).sum() / w.sum()
 
         # --- LM
         dids, dtgt = dec_batch(caps)
