@@ -185,6 +185,8 @@ describe('GpuPixelPipeline (the runtime path)', () => {
     expect(exactShare).toBeGreaterThan(0.99);
     tensor.dispose();
     expect(pool.inUseCount).toBe(0);
+    // Only the output returns to the pool; per-image buffers (sized by the photo) are destroyed, not kept.
+    expect(pool.idleCount).toBe(1);
     pool.destroy();
   });
 

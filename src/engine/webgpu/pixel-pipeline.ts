@@ -43,12 +43,22 @@ export class GpuPixelPipeline implements PixelPipeline {
     const dims = [jobs.length, 3, spec.output[0], spec.output[1]];
     const bytes = dims.reduce((a, b) => a * b, 1) * 4;
     const out = pool.acquire(bytes, STORAGE_USAGE, 'pixel_values');
+    // Per-request buffers (pixels, taps, the horizontal pass) are sized exactly and destroyed after submit, not
+    // pooled: one huge photo must not leave a buffer of its size class behind.
     const temps: GPUBuffer[] = [];
+    const buffer = (size: number, label: string): GPUBuffer => {
+      const b = device.createBuffer({
+        size: Math.max(4, Math.ceil(size / 4) * 4),
+        usage: STORAGE_USAGE,
+        label,
+      });
+      temps.push(b);
+      return b;
+    };
     const upload = (data: ArrayBufferView, label: string): GPUBuffer => {
-      const buffer = pool.acquire(data.byteLength, STORAGE_USAGE, label);
-      temps.push(buffer);
-      device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-      return buffer;
+      const b = buffer(data.byteLength, label);
+      device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+      return b;
     };
     const programs: ProgramSpec[] = [];
     const ctx: KernelContext = {
@@ -57,9 +67,7 @@ export class GpuPixelPipeline implements PixelPipeline {
       record: (program) => programs.push(program),
       scratch: (dtype, scratchDims) => {
         const n = scratchDims.reduce((a, b) => a * b, 1);
-        const buffer = pool.acquire(Math.max(4, n * gpuElementBytes(dtype)), STORAGE_USAGE, 'scratch');
-        temps.push(buffer);
-        return { buffer, dtype, dims: scratchDims };
+        return { buffer: buffer(n * gpuElementBytes(dtype), 'scratch'), dtype, dims: scratchDims };
       },
     };
     try {
@@ -79,8 +87,8 @@ export class GpuPixelPipeline implements PixelPipeline {
           resizeParams(job, spec, taps.layout, batchIndex),
         );
       });
-      device.pushErrorScope('validation');
       const built = await buildDispatches(device, pipelines, programs);
+      device.pushErrorScope('validation');
       const encoder = device.createCommandEncoder({ label: 'preprocess' });
       encodeDispatches(encoder, built.dispatches);
       device.queue.submit([encoder.finish()]);
@@ -92,7 +100,7 @@ export class GpuPixelPipeline implements PixelPipeline {
       pool.release(out);
       throw e;
     } finally {
-      for (const b of temps) pool.release(b);
+      for (const b of temps) b.destroy();
     }
     return new WebGpuDeviceTensor(device, out, 'float32', dims, bytes, pool);
   }

@@ -9,7 +9,7 @@ import type { Graph } from './ir';
 import type { KernelFeatures } from './kernel-context';
 import { type PassCounts, specialize } from './optimize';
 import type { PipelineCache } from './pipeline-cache';
-import { Plan, type PlanDeps, STORAGE_USAGE, toGpuData, toGpuHalfData } from './plan';
+import { Plan, type PlanDeps, type PlanInput, STORAGE_USAGE, toGpuData, toGpuHalfData } from './plan';
 import { readBack } from './readback';
 
 /** Plans kept per session (each holds its intermediate buffers); the least recently used goes first. */
@@ -167,18 +167,26 @@ export class WebGpuSession implements Session {
     const dims = this.checkFeeds(feeds);
     const plan = await this.planFor(dims);
     const { device, pool } = this.engine;
-    device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder({ label: this.label });
+    // Everything that can fail or wait happens before the error scope opens, so scopes never interleave.
+    const sources: { input: PlanInput; gpu?: WebGpuDeviceTensor; host?: HostTensor }[] = [];
     for (const input of plan.inputs) {
       const t = feeds[input.name];
       if (t instanceof WebGpuDeviceTensor) {
         if (t.device !== device)
           throw new WebvlError('INVALID_INPUT', `input '${input.name}' lives on another GPU device`);
-        // Same GPU representation for every dtype we accept as compatible: a plain copy suffices.
-        encoder.copyBufferToBuffer(t.buffer, 0, input.buffer, 0, Math.min(t.bytes, input.bytes));
+        sources.push({ input, gpu: t });
       } else {
         const host = t.location === 'cpu' ? t : await t.download(); // another backend's GPU tensor
-        if (sizeOf(host.dims) === 0) continue;
+        sources.push({ input, host });
+      }
+    }
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: this.label });
+    for (const { input, gpu, host } of sources) {
+      if (gpu) {
+        // Same GPU representation for every dtype we accept as compatible: a plain copy suffices.
+        encoder.copyBufferToBuffer(gpu.buffer, 0, input.buffer, 0, Math.min(gpu.bytes, input.bytes));
+      } else if (host && sizeOf(host.dims) > 0) {
         const data = toGpuData(host);
         device.queue.writeBuffer(input.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
       }
