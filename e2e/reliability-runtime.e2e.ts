@@ -212,6 +212,30 @@ async function heapMeter(): Promise<() => Promise<{ page: number; worker: number
   };
 }
 
+describe('callbacks handed to the worker are released', () => {
+  it('onToken and onProgress closures are garbage-collected after their calls (no Comlink port stays open)', async () => {
+    await page().evaluate((m) => window.relRt.create(m), BLIP);
+    const calls = 5;
+    await page().evaluate(([p, m, n]) => window.relRt.callbackCalls(p, m, n), [
+      png(single[0]),
+      BLIP,
+      calls,
+    ] as const);
+    const cdp = await browser.context.newCDPSession(page());
+    let collected = 0;
+    // Finalizers run in a task after the GC that found the object dead: collect, yield, look, a few times.
+    for (let round = 0; round < 10 && collected < calls + 1; round++) {
+      await cdp.send('HeapProfiler.collectGarbage');
+      await page().waitForTimeout(100);
+      collected = await page().evaluate(() => window.relRt.callbacksCollected());
+    }
+    console.log(`callbacks collected: ${collected} of ${calls + 1}`);
+    expect(collected).toBe(calls + 1);
+    await cdp.detach();
+    await page().evaluate(() => window.relRt.dispose());
+  });
+});
+
 describe('load: mixed calls with 4 in flight (blip-tiny, wasm)', () => {
   it(`${LOAD_CALLS} calls (classify, match, caption ≤4 tokens, index search) equal the up-front reference; FIFO; aborts honoured; buffers and heap flat`, async () => {
     const tStart = Date.now();

@@ -466,8 +466,29 @@ function finishClassify(): Promise<ClassifyOutcome> {
   return pendingClassify;
 }
 
+// Counts callbacks the page's GC has reclaimed: a callback still reachable from an open Comlink port never is.
+let callbacksCollected = 0;
+const callbackRegistry = new FinalizationRegistry<number>(() => {
+  callbacksCollected++;
+});
+
+/** `n` captions and one load, each with its own callback, registered to be counted once collected. */
+async function callbackCalls(png: string, modelUrl: string, n: number): Promise<void> {
+  const image = await blobOf(png);
+  for (let i = 0; i < n; i++) {
+    const onToken = () => undefined;
+    callbackRegistry.register(onToken, i);
+    await runtime().caption(image, { maxTokens: 2, onToken });
+  }
+  const onProgress = () => undefined;
+  callbackRegistry.register(onProgress, n);
+  await runtime().load(modelUrl, { onProgress });
+}
+
 const api = {
   create,
+  callbackCalls,
+  callbacksCollected: () => callbacksCollected,
   load: async (modelUrl: string) => {
     await runtime().load(modelUrl);
   },

@@ -38,6 +38,18 @@ def dec_batch(caps):
     return torch.from_numpy(ids), torch.from_numpy(tgt)
 
 
+def sincos_2d(grid: int, dim: int) -> torch.Tensor:
+    """[grid*grid, dim] 2-D sine-cosine position codes (MAE's layout: first half from y, second from x)."""
+    quarter = dim // 4
+    omega = 1.0 / 10000 ** (torch.arange(quarter, dtype=torch.float32) / quarter)
+    ys, xs = torch.meshgrid(torch.arange(grid, dtype=torch.float32), torch.arange(grid, dtype=torch.float32), indexing="ij")
+    parts = []
+    for p in (ys.reshape(-1), xs.reshape(-1)):
+        a = p[:, None] * omega[None, :]
+        parts += [torch.sin(a), torch.cos(a)]
+    return torch.cat(parts, 1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=35)
@@ -49,6 +61,8 @@ def main():
     ap.add_argument("--save-every", type=int, default=50)
     ap.add_argument("--relation-frac", type=float, default=0.0, help="extra share of each batch drawn from relation scenes")
     ap.add_argument("--relation-weight", type=float, default=1.0, help="ITM loss weight of relation-swapped negatives")
+    ap.add_argument("--pos-sincos", type=float, default=0.0,
+                    help="add this scale of 2-D sine-cosine codes to the vision position embeddings at start")
     a = ap.parse_args()
     torch.manual_seed(0)
     cfg = dict(common.CFG, vocab=len(tok.VOCAB))
@@ -57,11 +71,21 @@ def main():
         st = torch.load(a.init, map_location="cpu")["state"]
         missing, unexpected = model.load_state_dict(st, strict=False)
         print("init from", a.init, "missing", len(missing), "unexpected", len(unexpected), flush=True)
+    if a.pos_sincos:
+        # Learned position embeddings start as random codes; relations need coordinates the text side can read
+        # linearly, so give the patch tokens (not [CLS]) explicit x/y codes on top.
+        with torch.no_grad():
+            n = model.vision.pos.shape[1] - 1
+            model.vision.pos[0, 1:] += a.pos_sincos * sincos_2d(int(n**0.5), model.vision.pos.shape[2])
     print("params", nets.count(model), flush=True)
     imgs, scenes = data.load(a.cache.split(","))
     samp = data.Sampler(imgs, scenes, seed=2, relation_frac=a.relation_frac)
     rng = np.random.default_rng(3)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
+    # No weight decay on biases, norms, embeddings and position codes (it would erode the position signal).
+    decay, keep = [], []
+    for name, p in model.named_parameters():
+        (keep if p.ndim < 2 or "pos" in name or "cls" in name or "tok" in name else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": keep, "weight_decay": 0.0}], lr=a.lr)
     clock = common.Clock(a.minutes)
     ck = os.path.join(a.out, "model.pt")
     step = 0

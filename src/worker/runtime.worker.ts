@@ -23,6 +23,18 @@ async function guard<T>(f: () => Promise<T> | T): Promise<T> {
   }
 }
 
+/**
+ * Callbacks arrive as Comlink proxies, each holding a MessagePort whose other end keeps the caller's function
+ * alive on the page. Release them when the call is over, or every caption/load leaks a port on both sides.
+ */
+async function releasing<T>(callback: unknown, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } finally {
+    (callback as { [Comlink.releaseProxy]?: () => void } | undefined)?.[Comlink.releaseProxy]?.();
+  }
+}
+
 const api = {
   init: (options: CoreOptions) =>
     guard(() => {
@@ -30,7 +42,7 @@ const api = {
     }),
   info: () => guard(() => ready().info()),
   load: (url: string, onProgress?: (p: LoadProgress) => void, options?: WorkerLoadOptions) =>
-    guard(() => ready().load(url, onProgress, options)),
+    releasing(onProgress, () => guard(() => ready().load(url, onProgress, options))),
   unload: () => guard(() => ready().unload()),
   classify: (image: WireImage, labels: string[], template?: string | string[]) =>
     guard(() => ready().classify(image, labels, template)),
@@ -42,7 +54,7 @@ const api = {
     options: { maxTokens?: number; numBeams?: number },
     onToken: TokenListener | undefined,
     requestId: number | undefined,
-  ) => guard(() => ready().caption(image, options, onToken, requestId)),
+  ) => releasing(onToken, () => guard(() => ready().caption(image, options, onToken, requestId))),
   capfilt: (
     images: WireImage[],
     texts: (string | undefined)[] | undefined,
