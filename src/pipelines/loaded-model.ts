@@ -37,7 +37,7 @@ export interface LoadedModel {
   /** First token the ITM encoder expects in place of [CLS], when the model says so. */
   readonly itmBosTokenId?: number;
   readonly vision: Session;
-  /** Preprocessing on the vision graph's GPU, when its backend has it (our engine); else the CPU does it. */
+  /** Preprocessing on the vision graph's GPU, when its backend has it (a WebGPU backend); else the CPU does it. */
   readonly pixels?: PixelPipeline;
   readonly text: Session;
   readonly itm?: Session;
@@ -150,7 +150,8 @@ export async function loadModel(
   }
   let total = 0;
   for (const b of bytes.values()) total += b.length;
-  const pixels = await selector.pixelPipeline('vision');
+  // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
+  const pixels = await selector.pixelPipeline('vision').catch(() => undefined);
   return {
     url: store.url.href,
     kind,
