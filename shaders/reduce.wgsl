@@ -21,30 +21,27 @@ struct Params {
 
 var<workgroup> scratch: array<f32, WG>;
 
-// Offset of output o's first element: its kept coordinates through kept_strides.
-fn kept_base(o: u32) -> u32 {
-  var rem = o;
-  var base = 0u;
-  for (var k = 0u; k < u.kept_rank; k++) {
-    let d = u.kept_rank - 1u - k;
-    let dim = u.kept_dims[d / 4u][d % 4u];
-    base += (rem % dim) * u.kept_strides[d / 4u][d % 4u];
+// base + the element offset of linear index i over (dims, strides), the last axis fastest.
+fn strided_offset(i: u32, base: u32, rank: u32, dims: array<vec4<u32>, 2>, strides: array<vec4<u32>, 2>) -> u32 {
+  var rem = i;
+  var at = base;
+  for (var k = 0u; k < rank; k++) {
+    let d = rank - 1u - k;
+    let dim = dims[d / 4u][d % 4u];
+    at += (rem % dim) * strides[d / 4u][d % 4u];
     rem /= dim;
   }
-  return base;
+  return at;
+}
+
+// Offset of output o's first element: its kept coordinates through kept_strides.
+fn kept_base(o: u32) -> u32 {
+  return strided_offset(o, 0u, u.kept_rank, u.kept_dims, u.kept_strides);
 }
 
 // Offset of the r-th reduced element of the output starting at `base`.
 fn reduced_index(base: u32, r: u32) -> u32 {
-  var rr = r;
-  var idx = base;
-  for (var k = 0u; k < u.red_rank; k++) {
-    let d = u.red_rank - 1u - k;
-    let dim = u.red_dims[d / 4u][d % 4u];
-    idx += (rr % dim) * u.red_strides[d / 4u][d % 4u];
-    rr /= dim;
-  }
-  return idx;
+  return strided_offset(r, base, u.red_rank, u.red_dims, u.red_strides);
 }
 
 fn combine(a: f32, b: f32) -> f32 {
