@@ -22,7 +22,7 @@ export function checkImage(img: RgbaImage): void {
   }
 }
 
-export interface Taps {
+interface Taps {
   /** First input index per output index. */
   readonly start: Int32Array;
   readonly count: Int32Array;
@@ -33,7 +33,7 @@ export interface Taps {
 
 /**
  * Pillow's bilinear ("triangle") taps for one axis; support grows with the downscale factor. Shared with the
- * GPU path (src/vision/gpu-preprocess.ts), so both resample with the same weights.
+ * GPU path (src/vision/pixel-jobs.ts), so both resample with the same weights.
  */
 export function bilinearTaps(inSize: number, outSize: number): Taps {
   const scale = inSize / outSize;
