@@ -568,50 +568,37 @@ describe('GPU backends through the runtime (SwiftShader: one small request each)
     expect(info.backendReason).toContain('software');
   });
 
-  it('webgpu: images are preprocessed on the GPU, matching the ORT reference (model size) and the CPU path (resized)', async () => {
-    const p = png('eval', eval1[0]);
-    await browser.page.evaluate(() => window.rtTest.create('webgpu'));
-    const { info } = await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
-    expect(info.preprocessing).toBe('gpu');
-    const gpuModelSize = await browser.page.evaluate((x) => window.rtTest.embedImage(x), p);
-    const ref = await browser.page.evaluate(
-      async ([m, x]) => Array.from((await window.rtTest.ref.refImageTokens(m, x)).embeds),
-      [abs(CLIP), p] as const,
-    );
-    expect(maxDiff(gpuModelSize, unit(ref))).toBeLessThan(1e-4);
-    const gpuResized = await browser.page.evaluate((x) => window.rtTest.embedScaled(x, 150, 110), p);
-    await browser.page.evaluate(() => window.rtTest.create('wasm'));
-    const cpu = await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
-    expect(cpu.info.preprocessing).toBe('cpu');
-    const cpuResized = await browser.page.evaluate((x) => window.rtTest.embedScaled(x, 150, 110), p);
-    // Same Pillow taps on both paths; f32 vs f64 can move a rare pixel by one level.
-    console.log(
-      `GPU vs CPU preprocessing, 150×110 → 64×64: max |Δembedding| ${maxDiff(gpuResized, cpuResized)}`,
-    );
-    expect(maxDiff(gpuResized, cpuResized)).toBeLessThan(2e-3);
-    // And the resize is real: the embedding moved away from the model-sized image's.
-    expect(maxDiff(gpuResized, gpuModelSize)).toBeGreaterThan(1e-3);
-  });
-
-  it("ort-webgpu: our resize kernel runs on onnxruntime-web's device and feeds it a gpu-buffer tensor", async () => {
-    const p = png('eval', eval1[1]);
-    await browser.page.evaluate(() => window.rtTest.create('ort-webgpu'));
-    const { info } = await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
-    expect(info.preprocessing).toBe('gpu');
-    const got = await browser.page.evaluate((x) => window.rtTest.embedImage(x), p);
-    const ref = await browser.page.evaluate(
-      async ([m, x]) => Array.from((await window.rtTest.ref.refImageTokens(m, x)).embeds),
-      [abs(CLIP), p] as const,
-    );
-    expect(maxDiff(got, unit(ref))).toBeLessThan(1e-4);
-    // Resized input: the same as the CPU path (Pillow taps on both; a rare pixel may move by one level).
-    const resized = await browser.page.evaluate((x) => window.rtTest.embedScaled(x, 150, 110), p);
-    await browser.page.evaluate(() => window.rtTest.create('wasm'));
-    await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
-    const cpuResized = await browser.page.evaluate((x) => window.rtTest.embedScaled(x, 150, 110), p);
-    expect(maxDiff(resized, cpuResized)).toBeLessThan(2e-3);
-    expect(maxDiff(resized, got)).toBeGreaterThan(1e-3);
-  });
+  // Our engine runs the resize kernel on its own device; for ort-webgpu it runs on onnxruntime-web's device and
+  // hands ORT a gpu-buffer tensor.
+  for (const [backend, scene] of [
+    ['webgpu', eval1[0]],
+    ['ort-webgpu', eval1[1]],
+  ] as const) {
+    it(`${backend}: images are preprocessed on the GPU, matching the ORT reference (model size) and the CPU path (resized)`, async () => {
+      const p = png('eval', scene);
+      await browser.page.evaluate((b) => window.rtTest.create(b), backend);
+      const { info } = await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
+      expect(info.preprocessing).toBe('gpu');
+      const gpuModelSize = await browser.page.evaluate((x) => window.rtTest.embedImage(x), p);
+      const ref = await browser.page.evaluate(
+        async ([m, x]) => Array.from((await window.rtTest.ref.refImageTokens(m, x)).embeds),
+        [abs(CLIP), p] as const,
+      );
+      expect(maxDiff(gpuModelSize, unit(ref))).toBeLessThan(1e-4);
+      const gpuResized = await browser.page.evaluate((x) => window.rtTest.embedScaled(x, 150, 110), p);
+      await browser.page.evaluate(() => window.rtTest.create('wasm'));
+      const cpu = await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
+      expect(cpu.info.preprocessing).toBe('cpu');
+      const cpuResized = await browser.page.evaluate((x) => window.rtTest.embedScaled(x, 150, 110), p);
+      // Same Pillow taps on both paths; f32 vs f64 can move a rare pixel by one level.
+      console.log(
+        `${backend} GPU vs CPU preprocessing, 150×110 → 64×64: max |Δembedding| ${maxDiff(gpuResized, cpuResized)}`,
+      );
+      expect(maxDiff(gpuResized, cpuResized)).toBeLessThan(2e-3);
+      // And the resize is real: the embedding moved away from the model-sized image's.
+      expect(maxDiff(gpuResized, gpuModelSize)).toBeGreaterThan(1e-3);
+    });
+  }
 
   // Our engine keeps the cache as its own GPU-resident tensors; ORT's webgpu provider as gpu-buffer outputs.
   for (const backend of ['webgpu', 'ort-webgpu'] as const) {

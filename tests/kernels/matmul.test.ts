@@ -64,24 +64,29 @@ const CASES: Case[] = [
   { a: [3, 1, 64], b: [3, 64, 64], alpha: 0.5 },
 ];
 
+/** Every case on the hardware path (tiled / gemv) and on the software-adapter path (matmul-direct). */
+function onBothPaths<T extends object>(cases: T[]): (T & { software: boolean })[] {
+  return [...cases.map((c) => ({ ...c, software: false })), ...cases.map((c) => ({ ...c, software: true }))];
+}
+
+/** Seeded operands of a case: A, B and a bias of length N, drawn in that order. */
+function operands(c: Case, seed: number) {
+  const rand = rng(seed);
+  const size = (dims: number[]) => dims.reduce((x, y) => x * y, 1);
+  const av = randomArray(size(c.a), rand);
+  const bv = randomArray(size(c.b), rand);
+  const n = c.transposeB ? c.b[c.b.length - 2] : c.b.length === 1 ? 1 : c.b[c.b.length - 1];
+  return { av, bv, n, biasv: randomArray(n, rand) };
+}
+
 describe('matmul kernel vs CPU twin', () => {
-  // Every case on the hardware path (tiled / gemv) and on the software-adapter path (matmul-direct).
-  const withSoftware = [
-    ...CASES.map((c) => ({ ...c, software: false })),
-    ...CASES.map((c) => ({ ...c, software: true })),
-  ];
+  const withSoftware = onBothPaths(CASES);
   it.each(withSoftware)(
     '$a × $b transB=$transposeB bias=$bias act=$activation software=$software',
     async (c) => {
       gpu.release();
       const ctx = c.software ? asSoftwareAdapter(gpu) : gpu;
-      const rand = rng(c.a.join('').length * 101 + c.b.length);
-      const na = c.a.reduce((x, y) => x * y, 1);
-      const nb = c.b.reduce((x, y) => x * y, 1);
-      const av = randomArray(na, rand);
-      const bv = randomArray(nb, rand);
-      const n = c.transposeB ? c.b[c.b.length - 2] : c.b.length === 1 ? 1 : c.b[c.b.length - 1];
-      const biasv = randomArray(n, rand);
+      const { av, bv, n, biasv } = operands(c, c.a.join('').length * 101 + c.b.length);
       const want = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bv), {
         bias: c.bias ? cpuTensor([n], biasv) : undefined,
         transposeB: c.transposeB,
@@ -113,20 +118,13 @@ describe('matmul kernel vs CPU twin', () => {
     { a: [1, 1, 77], b: [19, 77], transposeB: true }, // gemv, B transposed
     { a: [33, 65], b: [65, 17], bias: true }, // odd element count: the last word is half padding
   ];
-  const halfCases = [
-    ...HALF_CASES.map((c) => ({ ...c, software: false })),
-    ...HALF_CASES.map((c) => ({ ...c, software: true })),
-  ];
+  const halfCases = onBothPaths<Case>(HALF_CASES);
   it.each(halfCases)('float16 B: $a × $b transB=$transposeB software=$software', async (c) => {
     gpu.release();
     const ctx = c.software ? asSoftwareAdapter(gpu) : gpu;
-    const rand = rng(c.a.join('').length * 7 + c.b.length);
-    const na = c.a.reduce((x, y) => x * y, 1);
-    const nb = c.b.reduce((x, y) => x * y, 1);
-    const av = randomArray(na, rand);
-    const bHalf = Float64Array.from(randomArray(nb, rand), (x) => halfToFloat(toHalfBits(x)));
-    const n = c.transposeB ? c.b[c.b.length - 2] : c.b[c.b.length - 1];
-    const biasv = randomArray(n, rand);
+    const { av, bv, n, biasv } = operands(c, c.a.join('').length * 7 + c.b.length);
+    const bHalf = Float64Array.from(bv, (x) => halfToFloat(toHalfBits(x)));
+    const nb = bv.length;
     const want = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bHalf), {
       bias: c.bias ? cpuTensor([n], biasv) : undefined,
       transposeB: c.transposeB,
