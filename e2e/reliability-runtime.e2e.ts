@@ -184,25 +184,40 @@ async function countWorkerBuffers(w: Worker): Promise<() => Promise<number>> {
  */
 async function heapMeter(): Promise<() => Promise<{ page: number; worker: number }>> {
   const cdp = await browser.context.newCDPSession(page());
-  let sessionId: string | undefined;
+  // Runtime workers in attach order. A worker an earlier test disposed may still be listed (its detach event can
+  // come late), so a session that is gone is dropped and the next newest is tried.
+  const sessions: string[] = [];
   let nextId = 1;
   const pending = new Map<number, (v: { usedSize?: number }) => void>();
   cdp.on('Target.attachedToTarget', (e) => {
     if (e.targetInfo.type === 'worker' && e.targetInfo.url.includes('runtime.worker'))
-      sessionId = e.sessionId;
+      sessions.push(e.sessionId);
+  });
+  cdp.on('Target.detachedFromTarget', (e) => {
+    const at = sessions.indexOf(e.sessionId ?? '');
+    if (at >= 0) sessions.splice(at, 1);
   });
   cdp.on('Target.receivedMessageFromTarget', (e) => {
     const m = JSON.parse(e.message) as { id?: number; result?: { usedSize?: number } };
     if (m.id !== undefined) pending.get(m.id)?.(m.result ?? {});
   });
   await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
-  const toWorker = (method: string) =>
-    new Promise<{ usedSize?: number }>((resolve, reject) => {
-      if (!sessionId) return reject(new Error('not attached to the runtime worker'));
+  const toWorker = async (method: string): Promise<{ usedSize?: number }> => {
+    while (sessions.length > 0) {
+      const sessionId = sessions[sessions.length - 1];
       const id = nextId++;
-      pending.set(id, resolve);
-      void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) });
-    });
+      const answer = new Promise<{ usedSize?: number }>((resolve) => pending.set(id, resolve));
+      try {
+        await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) });
+      } catch {
+        pending.delete(id);
+        sessions.pop(); // that worker is gone
+        continue;
+      }
+      return answer;
+    }
+    throw new Error('not attached to the runtime worker');
+  };
   return async () => {
     await cdp.send('HeapProfiler.collectGarbage');
     const p = await cdp.send('Runtime.getHeapUsage');

@@ -63,17 +63,19 @@ export class RuntimeCore {
   constructor(private readonly options: CoreOptions) {}
 
   /** Runs requests one after another; a failed one does not block the next. */
-  private serial<T>(f: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => this.reportDeviceLoss(f));
+  /** `retry: false` for requests whose side effects reach the caller as they run (streamed caption tokens). */
+  private serial<T>(f: () => Promise<T>, retry = true): Promise<T> {
+    const run = this.queue.then(() => this.reportDeviceLoss(f, retry));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   /**
-   * Runs f; if it fails because a GPU device was lost while it ran, the failure is DEVICE_LOST. Recovery is
-   * already under way by then (see indexDeviceFor): the next request gets a fresh device.
+   * Runs f; if it fails because a GPU device was lost (while it ran, or just before with the loss not yet
+   * reported), recovery is under way (see indexDeviceFor, watchModelDevices) and f is retried once on the new
+   * device. Without a retry, or when the retry fails too, the failure is DEVICE_LOST.
    */
-  private async reportDeviceLoss<T>(f: () => Promise<T>): Promise<T> {
+  private async reportDeviceLoss<T>(f: () => Promise<T>, retry: boolean): Promise<T> {
     if (this.modelDeviceLost) await this.recoverModel();
     const losses = this.deviceLosses;
     try {
@@ -85,6 +87,7 @@ export class RuntimeCore {
         await Promise.race([...watched.map((d) => d.lost), new Promise((r) => setTimeout(r, 100))]);
       }
       if (this.deviceLosses === losses || (e instanceof WebvlError && e.code !== 'INTERNAL')) throw e;
+      if (retry) return this.reportDeviceLoss(f, false);
       throw new WebvlError(
         'DEVICE_LOST',
         `the GPU device was lost during the request; retry it (${String(e)})`,
@@ -291,20 +294,22 @@ export class RuntimeCore {
     requestId: number | undefined,
   ): Promise<Timed<CaptionResult>> {
     const signal = this.signalFor(requestId);
-    return this.serial(() =>
-      this.timed(async (watch) => {
-        if (signal?.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
-        const model = this.requireModel();
-        const enc = await encodeImages(model, [await this.pixels(image)], watch);
-        try {
-          const opts = { maxTokens: options.maxTokens, numBeams: options.numBeams, onToken, signal };
-          return (options.numBeams ?? 1) > 1
-            ? await captionBeam(model, enc.tokens, opts, watch)
-            : await captionGreedy(model, enc.tokens, opts, watch);
-        } finally {
-          disposeTensor(enc.tokens);
-        }
-      }),
+    return this.serial(
+      () =>
+        this.timed(async (watch) => {
+          if (signal?.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
+          const model = this.requireModel();
+          const enc = await encodeImages(model, [await this.pixels(image)], watch);
+          try {
+            const opts = { maxTokens: options.maxTokens, numBeams: options.numBeams, onToken, signal };
+            return (options.numBeams ?? 1) > 1
+              ? await captionBeam(model, enc.tokens, opts, watch)
+              : await captionGreedy(model, enc.tokens, opts, watch);
+          } finally {
+            disposeTensor(enc.tokens);
+          }
+        }),
+      false, // tokens already streamed to onToken must not be streamed again
     ).finally(() => requestId !== undefined && this.aborts.delete(requestId));
   }
 
