@@ -1,6 +1,8 @@
 // CPU evaluation of the ops constant folding handles: shape arithmetic and small tensors whose inputs
 // are all known at plan time. Values are held as float64 (int64 shapes fit exactly below 2^53).
+
 import { WebvlError } from '../../errors';
+import { halfToFloat } from '../half';
 import type { DType, HostTensor, TensorData } from '../tensor';
 import { attrFloat, attrInt, attrInts, attrTensor, type Node } from './ir';
 
@@ -28,15 +30,6 @@ export function strides(dims: readonly number[]): number[] {
     acc *= dims[i];
   }
   return s;
-}
-
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
 export function toValues(t: HostTensor): Values {

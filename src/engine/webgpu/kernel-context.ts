@@ -39,6 +39,11 @@ export interface KernelFeatures {
    * where it has measured them faster. Optional: absent means a hardware adapter.
    */
   readonly softwareAdapter?: boolean;
+  /**
+   * The session asked for f16 arithmetic (`computePrecision: 'f16'`); kernels that have an f16 form take it
+   * when `shaderF16` is also true. Optional: absent means f32.
+   */
+  readonly f16Compute?: boolean;
 }
 
 export interface KernelContext {

@@ -95,6 +95,7 @@ export type {
   Conv2dParams,
   LayerNormParams,
   MatmulParams,
+  MatmulVariant,
   PackedTapsLayout,
   ReduceOp,
   ReduceParams,

@@ -16,6 +16,7 @@ import matmulDirectVec4Wgsl from '../../../../shaders/matmul-direct-vec4.wgsl?ra
 import matmulIoWgsl from '../../../../shaders/matmul-io.wgsl?raw';
 import loadScalarWgsl from '../../../../shaders/matmul-load-scalar.wgsl?raw';
 import loadVec4Wgsl from '../../../../shaders/matmul-load-vec4.wgsl?raw';
+import matmulTiledWgsl from '../../../../shaders/matmul-tiled.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
 import {
   broadcastDims,
@@ -27,7 +28,7 @@ import {
   specialize,
   UniformWriter,
 } from './common';
-import type { Activation, MatmulParams } from './types';
+import type { Activation, MatmulParams, MatmulVariant } from './types';
 
 const TILE = 32;
 /** Output columns per gemv.wgsl workgroup: one per thread, or 8 (32 lanes each) when B is transposed. */
@@ -38,6 +39,24 @@ const MAX_BATCH_RANK = 8;
 const DIRECT_BATCH_RANK = 4;
 /** Invocations per matmul-direct workgroup, one 4×4 output block each. */
 const DIRECT_GROUP = 64;
+
+/** Large tiles (shaders/matmul-tiled.wgsl): output tile TM×TN, RM×RN per thread, BK-deep slabs. */
+interface TiledShape {
+  readonly tm: number;
+  readonly tn: number;
+  readonly rm: number;
+  readonly rn: number;
+  readonly bk: number;
+}
+const TILED: Record<'tile64' | 'tile128', TiledShape> = {
+  tile64: { tm: 64, tn: 64, rm: 4, rn: 4, bk: 16 },
+  tile128: { tm: 128, tn: 128, rm: 8, rn: 8, bk: 16 },
+};
+/**
+ * A large tile only pays when the grid still fills the GPU: below this many workgroups the 32×32 kernel's
+ * 16× more, smaller workgroups keep more multiprocessors busy (a ViT-B layer at batch 1 is 197 rows).
+ */
+const MIN_LARGE_TILE_WORKGROUPS = 128;
 
 /** The body of matmul-direct.wgsl's activate() for each fused activation (functions of activations.wgsl). */
 const DIRECT_ACTIVATION: Record<Activation, string> = {
@@ -136,22 +155,47 @@ export function matmul(
   const biasLen = bias ? bias.dims.reduce((x, y) => x * y, 1) : 0;
   // vec4 staging when every row of A and B starts on a 16-byte boundary (views themselves are 256-aligned).
   const vec4 = g.k % 4 === 0 && (transposeB || g.n % 4 === 0);
-  // One output row: a matrix-vector product (gemv.wgsl) instead of 32×32 tiles that would be 31/32 idle.
-  const gemv = g.m === 1;
-  const tiledB = bAccess(b, vec4);
-  let wgsl =
-    activationsWgsl + matmulIoWgsl + matmulWgsl + tiledB.wgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
-  let cacheKey = `${vec4 ? 'matmul|vec4' : 'matmul|scalar'}|${tiledB.key}`;
-  let workgroups: [number, number, number] = [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch];
-  if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && biasLen !== 1) {
+  const variant = params.variant ?? chooseVariant(ctx, g, batch, vec4, biasLen);
+  if (variant === 'direct') {
     matmulDirect(ctx, a, b, bias, out, g, transposeB, activation, params.alpha ?? 1);
     return;
   }
-  if (gemv) {
+  let wgsl: string;
+  let cacheKey: string;
+  let workgroups: [number, number, number];
+  if (variant === 'gemv') {
+    // One output row: a matrix-vector product instead of 32×32 tiles that would be 31/32 idle.
     const gemvB = bAccess(b, false);
     wgsl = activationsWgsl + matmulIoWgsl + gemvWgsl + gemvB.wgsl;
     cacheKey = `matmul|gemv|${gemvB.key}`;
     workgroups = [Math.ceil(g.n / (transposeB ? GEMV_COLUMNS_TRANSPOSED : GEMV_COLUMNS)), 1, batch];
+  } else if (variant === 'tile32') {
+    const tiledB = bAccess(b, vec4);
+    wgsl = activationsWgsl + matmulIoWgsl + matmulWgsl + tiledB.wgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
+    cacheKey = `${vec4 ? 'matmul|vec4' : 'matmul|scalar'}|${tiledB.key}`;
+    workgroups = [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch];
+  } else {
+    const half = variant.endsWith('-f16');
+    if (!vec4) invalid(`MatMul: the ${variant} kernel needs K and N multiples of 4`);
+    if (half && !ctx.features.shaderF16) invalid(`MatMul: ${variant} needs the shader-f16 feature`);
+    const t = TILED[half ? (variant.slice(0, -4) as keyof typeof TILED) : (variant as keyof typeof TILED)];
+    const tiledB = bAccess(b, true);
+    wgsl =
+      (half ? 'enable f16;\n' : '') +
+      activationsWgsl +
+      matmulIoWgsl +
+      specialize(matmulTiledWgsl, {
+        TM: t.tm,
+        TN: t.tn,
+        RM: t.rm,
+        RN: t.rn,
+        BK: t.bk,
+        HALF: String(half),
+        CT: half ? 'f16' : 'f32',
+      }) +
+      tiledB.wgsl;
+    cacheKey = `matmul|${variant}|${tiledB.key}`;
+    workgroups = [Math.ceil(g.n / t.tn), Math.ceil(g.m / t.tm), batch];
   }
   ctx.record({
     label: bias || activation !== 'none' ? 'Linear' : 'MatMul',
@@ -168,6 +212,31 @@ export function matmul(
       .u32Array(g.bBatchStrides, 2)
       .finish(),
   });
+}
+
+/**
+ * The kernel for a product: barrier-free blocks on software adapters; on GPUs a matrix-vector kernel for one
+ * row, large tiles where they still fill the GPU (f16 arithmetic when the session asked for it and the
+ * adapter has shader-f16), else 32×32 tiles.
+ */
+function chooseVariant(
+  ctx: KernelContext,
+  g: MatmulGeometry,
+  batch: number,
+  vec4: boolean,
+  biasLen: number,
+): MatmulVariant {
+  if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && biasLen !== 1)
+    return 'direct';
+  if (g.m === 1) return 'gemv';
+  if (!vec4) return 'tile32';
+  const half = ctx.features.shaderF16 && ctx.features.f16Compute === true;
+  for (const name of ['tile128', 'tile64'] as const) {
+    const t = TILED[name];
+    const groups = Math.ceil(g.m / t.tm) * Math.ceil(g.n / t.tn) * batch;
+    if (groups >= MIN_LARGE_TILE_WORKGROUPS) return half ? `${name}-f16` : name;
+  }
+  return 'tile32';
 }
 
 /** MatMul + Add (+ activation) fused: the same kernel, named for the pattern the engine lowers to it. */

@@ -12,7 +12,23 @@ export interface MatmulParams {
   readonly activation?: Activation;
   /** Multiplies A×B before bias (Gemm alpha). Default 1. */
   readonly alpha?: number;
+  /** Forces a kernel (benchmarks and tests); default: chosen by shape and adapter. */
+  readonly variant?: MatmulVariant;
 }
+
+/**
+ * Matmul kernels: `direct` (barrier-free 4×4 blocks, software adapters), `gemv` (one output row), `tile32`
+ * (32×32 tiles), `tile64`/`tile128` (large register-blocked tiles), and their `-f16` forms (f16 arithmetic,
+ * f32 accumulation across slabs; needs shader-f16).
+ */
+export type MatmulVariant =
+  | 'direct'
+  | 'gemv'
+  | 'tile32'
+  | 'tile64'
+  | 'tile128'
+  | 'tile64-f16'
+  | 'tile128-f16';
 
 /**
  * A 4-D logical view [B, H, S, D] onto a buffer with element strides, so that a Reshape/Transpose in front of

@@ -1,0 +1,194 @@
+// npm run bench:node [-- --quick] [--repeats N] [--only TEXT] [--out DIR] [--anchor torch.json] [--skip-kernels]
+// The benchmark in Node, no browser: our engine and onnxruntime-web's WebGPU provider on the same Dawn adapter,
+// onnxruntime-web's wasm (the reference every output is checked against) and onnxruntime's native CPU provider,
+// on the same graphs and inputs as `npm run bench`, plus base-size models, decoding and kernel rows. Writes
+// JSON (the browser bench's schema plus the adapter) and markdown. `--anchor` merges PyTorch CUDA timings
+// (bench/node/torch_anchor.py) as the 'torch-cuda' engine.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { measurePeak, trackGpuBuffers } from '../../e2e/pages/gpu-buffers';
+import { getOrt } from '../../src/engine/ort/ort-env';
+import { WebGpuBackend } from '../../src/engine/webgpu/backend';
+import { requestIndexDevice } from '../../src/index/gpu-topk';
+import { ModelStore } from '../../src/models/model-store';
+import { fillSkeleton } from '../base-models';
+import {
+  type BenchHost,
+  benchCaption,
+  benchDecode,
+  benchGraph,
+  benchIndex,
+  failedRow,
+  graphResult,
+  ReferenceOutputs,
+} from '../core';
+import { KernelBench, kernelSuite } from '../kernels';
+import { markdownReport } from '../report';
+import { baseRows, benchRows, captionRows, decodeRows, indexRows } from '../rows';
+import type { EngineName, GraphRowSpec, RowResult } from '../spec';
+import { adapterInfo, installNodeWebGpu } from './dawn';
+import { loadOrtNode, ortNativeSession } from './ort-native';
+import { decodePng } from './png';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    repeats: { type: 'string' },
+    only: { type: 'string' },
+    out: { type: 'string' },
+    anchor: { type: 'string' },
+    'skip-kernels': { type: 'boolean', default: false },
+    root: { type: 'string', default: process.cwd() },
+  },
+});
+const quick = values.quick ?? false;
+const repeats = Number(values.repeats ?? (quick ? 2 : 10));
+const root = resolve(values.root ?? process.cwd());
+const only = values.only;
+const chosen = <T extends { id: string }>(rows: T[]): T[] =>
+  only ? rows.filter((r) => r.id.includes(only)) : rows;
+const MAX_REL_DIFF = 1e-3;
+const threads = Math.min(4, cpus().length);
+
+const gpu = installNodeWebGpu();
+trackGpuBuffers();
+
+// onnxruntime-web's wasm files: beside this bundle (the device kit) or in node_modules.
+const here = dirname(fileURLToPath(import.meta.url));
+const ortDir = [join(here, 'ort'), join(root, 'node_modules/onnxruntime-web/dist')].find((d) =>
+  existsSync(join(d, 'ort-wasm-simd-threaded.asyncify.wasm')),
+);
+if (!ortDir)
+  throw new Error('onnxruntime-web wasm files not found (node_modules or ./ort beside the bundle)');
+const ort = getOrt();
+ort.env.wasm.wasmPaths = `${ortDir}/`;
+ort.env.wasm.numThreads = threads;
+
+/** URL paths of the repo ('/models/…') as files under the root. */
+const fileOf = (url: string) => join(root, new URL(url, 'http://local/').pathname);
+const fileFetch: typeof fetch = async (input) => {
+  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  const path = fileOf(url);
+  if (!existsSync(path)) return new Response(null, { status: 404 });
+  const bytes = readFileSync(path);
+  return new Response(bytes, { headers: { 'Content-Length': String(bytes.length) } });
+};
+
+const host: BenchHost = {
+  fetchBytes: async (url) => new Uint8Array(readFileSync(fileOf(url))),
+  modelStore: (url) =>
+    ModelStore.open(new URL(url, 'http://local/').href, {
+      baseUrl: 'http://local/',
+      cache: null,
+      fetch: fileFetch,
+    }),
+  rgba: async (url) => decodePng(readFileSync(fileOf(url))),
+  measurePeak,
+  indexDevice: async () => (await requestIndexDevice()) ?? undefined,
+  extraSession: async (engine, bytes) =>
+    engine === 'ort-cpu' ? ortNativeSession(bytes, threads) : undefined,
+};
+
+const adapter = await adapterInfo(gpu);
+const engines: EngineName[] = ['wasm', 'webgpu', 'ort-webgpu'];
+if (await loadOrtNode()) engines.push('ort-cpu');
+console.log(`adapter: ${JSON.stringify(adapter)}; engines: ${engines.join(', ')}; repeats ${repeats}`);
+
+const results: RowResult[] = [];
+const log = (r: RowResult) => {
+  results.push(r);
+  const what = r.variant ? `${r.engine} ${r.variant}` : r.engine;
+  console.log(`${r.id} · ${what}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(3)} ms`}`);
+};
+const reference = new ReferenceOutputs();
+
+const filled = new Map<string, Uint8Array>();
+function modelBytes(row: GraphRowSpec | { model: string; skeleton?: boolean }): Uint8Array {
+  let bytes = filled.get(row.model);
+  if (!bytes) {
+    const raw = new Uint8Array(readFileSync(fileOf(row.model)));
+    bytes = row.skeleton ? fillSkeleton(raw).bytes : raw;
+    filled.set(row.model, bytes);
+  }
+  return bytes;
+}
+
+const graphRows = [...benchRows(quick), ...(quick ? baseRows('tiny', [1]) : baseRows('base', [1, 8]))];
+for (const row of chosen(graphRows)) {
+  for (const engine of engines) {
+    try {
+      const bytes = modelBytes(row);
+      const { result, peakBytes } = await measurePeak(() => benchGraph(host, row, engine, repeats, bytes));
+      log(graphResult(row, engine, result, peakBytes, reference.check(row.id, engine, result.last)));
+    } catch (e) {
+      log(failedRow(row.id, engine, e));
+    }
+  }
+}
+for (const row of chosen(decodeRows(quick ? 'tiny' : 'base', quick ? 4 : 32))) {
+  const bytes = modelBytes({ model: row.model, skeleton: true });
+  for (const engine of engines)
+    log(await benchDecode(host, row, engine, quick ? 1 : Math.min(repeats, 5), bytes, reference));
+}
+filled.clear();
+const captionReference = new Map<string, number[]>();
+for (const row of chosen(captionRows())) {
+  for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const)
+    log(await benchCaption(host, row, engine, quick ? 1 : repeats, captionReference));
+}
+const indexSizes = quick
+  ? undefined
+  : [
+      { rows: 100_000, dim: 256 },
+      { rows: 1_000_000, dim: 256 },
+    ];
+for (const row of chosen(indexRows(quick, indexSizes)))
+  for (const r of await benchIndex(host, row, repeats)) log(r);
+
+if (!values['skip-kernels']) {
+  const engine = await new WebGpuBackend({ gpu }).engineDevice();
+  const suite = kernelSuite(quick);
+  const bench = new KernelBench(engine.device, engine.features, quick ? 2 : 5, quick ? 5 : 40);
+  await bench.run(
+    {
+      ...suite,
+      matmuls: chosen(suite.matmuls),
+      attentions: chosen(suite.attentions),
+    },
+    log,
+  );
+}
+
+if (values.anchor) {
+  const anchor = JSON.parse(readFileSync(values.anchor, 'utf8')) as { results: RowResult[]; device?: string };
+  for (const r of anchor.results) log({ ...r, engine: 'torch-cuda' });
+}
+
+const adapterName = String(adapter.description || adapter.architecture || adapter.vendor || 'unknown');
+const date = new Date().toISOString().slice(0, 10);
+const slug = `${date}-node-${adapterName.replace(/[^a-zA-Z0-9]+/g, '-').toLowerCase()}${quick ? '-quick' : ''}${only ? '-only' : ''}`;
+const dir = values.out ?? (quick ? '.tmp/bench' : 'bench/results');
+mkdirSync(dir, { recursive: true });
+const runtime = `Node.js ${process.version}, Dawn (webgpu npm package), onnxruntime-web ${ort.env.versions.web}`;
+const report = { date, adapter, adapterName, runtime, repeats, results };
+writeFileSync(`${dir}/${slug}.json`, `${JSON.stringify(report, null, 1)}\n`);
+const md = markdownReport(
+  results,
+  `## Benchmark ${date}: ${adapterName} (${JSON.stringify(adapter)}), ${runtime}`,
+);
+writeFileSync(`${dir}/${slug}.md`, md);
+console.log(md);
+console.log(`wrote ${dir}/${slug}.json and .md`);
+
+// A fast wrong answer must not win: every engine's output must agree with the reference (ORT wasm; CPU twins).
+const tolerance = (r: RowResult) => (r.variant?.endsWith('-f16') ? 2e-2 : MAX_REL_DIFF);
+const wrong = results.filter(
+  (r) => r.maxRelDiffVsReference !== undefined && !(r.maxRelDiffVsReference <= tolerance(r)),
+);
+for (const r of wrong)
+  console.log(`MISMATCH ${r.id} · ${r.engine} ${r.variant ?? ''}: rel diff ${r.maxRelDiffVsReference}`);
+const failedReference = results.filter((r) => r.engine === 'wasm' && r.error);
+process.exit(wrong.length || failedReference.length ? 1 : 0);
