@@ -42,6 +42,7 @@ const { values } = parseArgs({
     anchor: { type: 'string' },
     'skip-kernels': { type: 'boolean', default: false },
     root: { type: 'string', default: process.cwd() },
+    'print-suite': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -52,6 +53,24 @@ const chosen = <T extends { id: string }>(rows: T[]): T[] =>
   only ? rows.filter((r) => r.id.includes(only)) : rows;
 const MAX_REL_DIFF = 1e-3;
 const threads = Math.min(4, cpus().length);
+
+const graphRows = chosen([...benchRows(quick), ...(quick ? baseRows('tiny', [1]) : baseRows('base', [1, 8]))]);
+const decodes = chosen(decodeRows(quick ? 'tiny' : 'base', quick ? 4 : 32));
+const indexSizes = quick
+  ? undefined
+  : [
+      { rows: 100_000, dim: 256 },
+      { rows: 1_000_000, dim: 256 },
+    ];
+const indexes = chosen(indexRows(quick, indexSizes));
+const fullSuite = kernelSuite(quick);
+const kernels = { ...fullSuite, matmuls: chosen(fullSuite.matmuls), attentions: chosen(fullSuite.attentions) };
+if (values['print-suite']) {
+  // What the PyTorch anchor (bench/node/torch_anchor.py) measures: the same rows, by the same ids.
+  const suite = { graphRows, decodeRows: decodes, indexRows: indexes, kernels };
+  writeFileSync(values['print-suite'], `${JSON.stringify(suite, null, 1)}\n`);
+  process.exit(0);
+}
 
 const gpu = installNodeWebGpu();
 trackGpuBuffers();
@@ -116,8 +135,7 @@ function modelBytes(row: GraphRowSpec | { model: string; skeleton?: boolean }): 
   return bytes;
 }
 
-const graphRows = [...benchRows(quick), ...(quick ? baseRows('tiny', [1]) : baseRows('base', [1, 8]))];
-for (const row of chosen(graphRows)) {
+for (const row of graphRows) {
   for (const engine of engines) {
     try {
       const bytes = modelBytes(row);
@@ -128,7 +146,7 @@ for (const row of chosen(graphRows)) {
     }
   }
 }
-for (const row of chosen(decodeRows(quick ? 'tiny' : 'base', quick ? 4 : 32))) {
+for (const row of decodes) {
   const bytes = modelBytes({ model: row.model, skeleton: true });
   for (const engine of engines)
     log(await benchDecode(host, row, engine, quick ? 1 : Math.min(repeats, 5), bytes, reference));
@@ -139,27 +157,12 @@ for (const row of chosen(captionRows())) {
   for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const)
     log(await benchCaption(host, row, engine, quick ? 1 : repeats, captionReference));
 }
-const indexSizes = quick
-  ? undefined
-  : [
-      { rows: 100_000, dim: 256 },
-      { rows: 1_000_000, dim: 256 },
-    ];
-for (const row of chosen(indexRows(quick, indexSizes)))
-  for (const r of await benchIndex(host, row, repeats)) log(r);
+for (const row of indexes) for (const r of await benchIndex(host, row, repeats)) log(r);
 
 if (!values['skip-kernels']) {
   const engine = await new WebGpuBackend({ gpu }).engineDevice();
-  const suite = kernelSuite(quick);
   const bench = new KernelBench(engine.device, engine.features, quick ? 2 : 5, quick ? 5 : 40);
-  await bench.run(
-    {
-      ...suite,
-      matmuls: chosen(suite.matmuls),
-      attentions: chosen(suite.attentions),
-    },
-    log,
-  );
+  await bench.run(kernels, log);
 }
 
 if (values.anchor) {
