@@ -102,7 +102,7 @@ async function openSession(
   label: string,
 ): Promise<{ session: Session; chosen?: string; ours: boolean }> {
   const extra = await host.extraSession?.(engine, bytes, label);
-  if (extra) return { session: extra, ours: false };
+  if (extra) return { session: extra, ours: engine === 'webgpu-f16' };
   // The same selector users get: a fixed backend, or 'auto' with its per-device choice and ORT fallback.
   const selector = await BackendSelector.create(engine as GraphEngine);
   const session = await selector.load(bytes, { label });

@@ -4,6 +4,7 @@ import type { EngineName, RowResult } from './spec';
 
 const ENGINES: { name: EngineName; label: string }[] = [
   { name: 'webgpu', label: 'ours (webgpu)' },
+  { name: 'webgpu-f16', label: 'ours, f16 arithmetic' },
   { name: 'ort-webgpu', label: 'ORT webgpu' },
   { name: 'wasm', label: 'ORT wasm' },
   { name: 'ort-cpu', label: 'ORT native CPU' },
@@ -13,7 +14,7 @@ const ENGINES: { name: EngineName; label: string }[] = [
   { name: 'torch-cuda', label: 'PyTorch CUDA' },
 ];
 /** Ratios shown: how many times faster ours is than each of these (other ÷ ours). */
-const VERSUS: EngineName[] = ['ort-webgpu', 'wasm', 'ort-cpu', 'transformers.js', 'torch-cuda'];
+const VERSUS: EngineName[] = ['webgpu-f16', 'ort-webgpu', 'wasm', 'ort-cpu', 'transformers.js', 'torch-cuda'];
 
 function cell(r: RowResult | undefined): string {
   if (!r) return '—';
@@ -27,7 +28,11 @@ function ratio(ours: RowResult | undefined, other: RowResult | undefined): strin
 }
 
 function table(header: string[], rows: string[][]): string[] {
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
 }
 
 /** Kernel rows (one per variant) against the ceilings this run measured: copy bandwidth and best matmul. */
@@ -55,7 +60,9 @@ function kernelSection(kernels: RowResult[]): string[] {
         gflops ? gflops.toFixed(0) : '—',
         gbs ? gbs.toFixed(0) : '—',
         [share, bw].filter(Boolean).join(', ') || '—',
-        t && !t.error ? `${t.medianMs.toFixed(4)} ms${t.flops ? `, ${(t.flops / t.medianMs / 1e6).toFixed(0)} GFLOP/s` : ''}` : '—',
+        t && !t.error
+          ? `${t.medianMs.toFixed(4)} ms${t.flops ? `, ${(t.flops / t.medianMs / 1e6).toFixed(0)} GFLOP/s` : ''}`
+          : '—',
         r.maxRelDiffVsReference === undefined ? '—' : r.maxRelDiffVsReference.toExponential(1),
       ];
     });
@@ -63,7 +70,10 @@ function kernelSection(kernels: RowResult[]): string[] {
     '',
     `Kernels (GPU time per dispatch, many dispatches per submit). Ceilings measured in this run: copy ${bandwidth.toFixed(0)} GB/s (bytes read + written), best matmul ${bestMatmul.toFixed(0)} GFLOP/s.`,
     '',
-    ...table(['kernel', 'variant', 'ms', 'GFLOP/s', 'GB/s', 'of ceiling', 'PyTorch CUDA', 'rel diff vs reference'], rows),
+    ...table(
+      ['kernel', 'variant', 'ms', 'GFLOP/s', 'GB/s', 'of ceiling', 'PyTorch CUDA', 'rel diff vs reference'],
+      rows,
+    ),
   ];
 }
 
@@ -112,7 +122,11 @@ export function markdownReport(results: RowResult[], heading: string): string {
       ]),
     ),
   );
-  lines.push('', 'Peak GPU memory a row adds while it runs (MB; buffers created by any engine in the page):', '');
+  lines.push(
+    '',
+    'Peak GPU memory a row adds while it runs (MB; buffers created by any engine in the page):',
+    '',
+  );
   const mb = (id: string, e: EngineName) => {
     const b = find(id, e)?.peakGpuBytes;
     return b === undefined ? '—' : (b / 2 ** 20).toFixed(2);
@@ -141,7 +155,8 @@ export function markdownReport(results: RowResult[], heading: string): string {
   const auto = graphs.filter((r) => r.engine === 'auto' && r.chosen);
   if (auto.length) {
     lines.push('', 'What `auto` chose:', '');
-    for (const r of [...new Map(auto.map((x) => [x.chosen, x])).values()]) lines.push(`- ${r.id}: ${r.chosen}`);
+    for (const r of [...new Map(auto.map((x) => [x.chosen, x])).values()])
+      lines.push(`- ${r.id}: ${r.chosen}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,8 @@
 // What one benchmark row is, shared by the Node runner and the page.
 export type EngineName =
   | 'webgpu'
+  /** Our engine with f16 arithmetic (computePrecision 'f16', adapters with shader-f16). */
+  | 'webgpu-f16'
   | 'ort-webgpu'
   | 'wasm'
   | 'auto'

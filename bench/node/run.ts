@@ -4,7 +4,7 @@
 // on the same graphs and inputs as `npm run bench`, plus base-size models, decoding and kernel rows. Writes
 // JSON (the browser bench's schema plus the adapter) and markdown. `--anchor` merges PyTorch CUDA timings
 // (bench/node/torch_anchor.py) as the 'torch-cuda' engine.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,11 +26,11 @@ import {
   ReferenceOutputs,
 } from '../core';
 import { KernelBench, kernelSuite } from '../kernels';
-import { markdownReport } from '../report';
 import { baseRows, benchRows, captionRows, decodeRows, indexRows } from '../rows';
 import type { EngineName, GraphRowSpec, RowResult } from '../spec';
 import { adapterInfo, installNodeWebGpu } from './dawn';
 import { loadOrtNode, ortNativeSession } from './ort-native';
+import { mergeAnchor, type NodeReport, reportPaths, writeReport } from './output';
 import { decodePng } from './png';
 
 const { values } = parseArgs({
@@ -43,6 +43,7 @@ const { values } = parseArgs({
     'skip-kernels': { type: 'boolean', default: false },
     root: { type: 'string', default: process.cwd() },
     'print-suite': { type: 'string' },
+    'report-only': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -54,7 +55,10 @@ const chosen = <T extends { id: string }>(rows: T[]): T[] =>
 const MAX_REL_DIFF = 1e-3;
 const threads = Math.min(4, cpus().length);
 
-const graphRows = chosen([...benchRows(quick), ...(quick ? baseRows('tiny', [1]) : baseRows('base', [1, 8]))]);
+const graphRows = chosen([
+  ...benchRows(quick),
+  ...(quick ? baseRows('tiny', [1]) : baseRows('base', [1, 8])),
+]);
 const decodes = chosen(decodeRows(quick ? 'tiny' : 'base', quick ? 4 : 32));
 const indexSizes = quick
   ? undefined
@@ -64,7 +68,19 @@ const indexSizes = quick
     ];
 const indexes = chosen(indexRows(quick, indexSizes));
 const fullSuite = kernelSuite(quick);
-const kernels = { ...fullSuite, matmuls: chosen(fullSuite.matmuls), attentions: chosen(fullSuite.attentions) };
+const kernels = {
+  ...fullSuite,
+  matmuls: chosen(fullSuite.matmuls),
+  attentions: chosen(fullSuite.attentions),
+};
+if (values['report-only']) {
+  // Rewrite a finished (or cut-short) run's report, with the PyTorch anchor merged when given.
+  const path = values['report-only'];
+  const report = JSON.parse(readFileSync(path, 'utf8')) as NodeReport;
+  if (values.anchor) report.results = mergeAnchor(report.results, values.anchor);
+  console.log(writeReport({ json: path, md: path.replace(/\.json$/, '.md') }, report));
+  process.exit(0);
+}
 if (values['print-suite']) {
   // What the PyTorch anchor (bench/node/torch_anchor.py) measures: the same rows, by the same ids.
   const suite = { graphRows, decodeRows: decodes, indexRows: indexes, kernels };
@@ -96,6 +112,7 @@ const fileFetch: typeof fetch = async (input) => {
   return new Response(bytes, { headers: { 'Content-Length': String(bytes.length) } });
 };
 
+let ours16: WebGpuBackend | undefined;
 const host: BenchHost = {
   fetchBytes: async (url) => new Uint8Array(readFileSync(fileOf(url))),
   modelStore: (url) =>
@@ -107,8 +124,12 @@ const host: BenchHost = {
   rgba: async (url) => decodePng(readFileSync(fileOf(url))),
   measurePeak,
   indexDevice: async () => (await requestIndexDevice()) ?? undefined,
-  extraSession: async (engine, bytes) =>
-    engine === 'ort-cpu' ? ortNativeSession(bytes, threads) : undefined,
+  extraSession: async (engine, bytes, label) => {
+    if (engine === 'ort-cpu') return ortNativeSession(bytes, threads);
+    if (engine === 'webgpu-f16')
+      return (ours16 ??= new WebGpuBackend({ gpu, computePrecision: 'f16' })).load(bytes, { label });
+    return undefined;
+  },
 };
 
 const adapter = await adapterInfo(gpu);
@@ -116,11 +137,27 @@ const engines: EngineName[] = ['wasm', 'webgpu', 'ort-webgpu'];
 if (await loadOrtNode()) engines.push('ort-cpu');
 console.log(`adapter: ${JSON.stringify(adapter)}; engines: ${engines.join(', ')}; repeats ${repeats}`);
 
-const results: RowResult[] = [];
+const adapterName = String(adapter.description || adapter.architecture || adapter.vendor || 'unknown');
+const report: NodeReport = {
+  date: new Date().toISOString().slice(0, 10),
+  adapter,
+  adapterName,
+  runtime: `Node.js ${process.version}, Dawn (webgpu npm package), onnxruntime-web ${ort.env.versions.web}`,
+  repeats,
+  partial: true,
+  results: [],
+};
+const paths = reportPaths(
+  values.out ?? (quick ? '.tmp/bench' : 'bench/results'),
+  report,
+  `${quick ? '-quick' : ''}${only ? '-only' : ''}`,
+);
+const results = report.results;
 const log = (r: RowResult) => {
   results.push(r);
   const what = r.variant ? `${r.engine} ${r.variant}` : r.engine;
   console.log(`${r.id} · ${what}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(3)} ms`}`);
+  writeReport(paths, report);
 };
 const reference = new ReferenceOutputs();
 
@@ -135,63 +172,59 @@ function modelBytes(row: GraphRowSpec | { model: string; skeleton?: boolean }): 
   return bytes;
 }
 
-for (const row of graphRows) {
-  for (const engine of engines) {
-    try {
-      const bytes = modelBytes(row);
-      const { result, peakBytes } = await measurePeak(() => benchGraph(host, row, engine, repeats, bytes));
-      log(graphResult(row, engine, result, peakBytes, reference.check(row.id, engine, result.last)));
-    } catch (e) {
-      log(failedRow(row.id, engine, e));
-    }
-  }
-}
-for (const row of decodes) {
-  const bytes = modelBytes({ model: row.model, skeleton: true });
-  for (const engine of engines)
-    log(await benchDecode(host, row, engine, quick ? 1 : Math.min(repeats, 5), bytes, reference));
-}
-filled.clear();
-const captionReference = new Map<string, number[]>();
-for (const row of chosen(captionRows())) {
-  for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const)
-    log(await benchCaption(host, row, engine, quick ? 1 : repeats, captionReference));
-}
-for (const row of indexes) for (const r of await benchIndex(host, row, repeats)) log(r);
-
+// Most telling first (kernels, base-size models, decoding): a run cut short by its time limit keeps those.
 if (!values['skip-kernels']) {
   const engine = await new WebGpuBackend({ gpu }).engineDevice();
   const bench = new KernelBench(engine.device, engine.features, quick ? 2 : 5, quick ? 5 : 40);
   await bench.run(kernels, log);
 }
 
-if (values.anchor) {
-  const anchor = JSON.parse(readFileSync(values.anchor, 'utf8')) as { results: RowResult[]; device?: string };
-  for (const r of anchor.results) log({ ...r, engine: 'torch-cuda' });
+const f16Engines: EngineName[] = adapter.shaderF16 === true ? ['webgpu-f16'] : [];
+async function runGraphRows(rows: GraphRowSpec[]): Promise<void> {
+  for (const row of rows) {
+    for (const engine of row.skeleton ? [...engines, ...f16Engines] : engines) {
+      try {
+        const bytes = modelBytes(row);
+        // CPU engines on base-size models take seconds a run: fewer repeats there.
+        const cpu = engine === 'wasm' || engine === 'ort-cpu';
+        const n = row.skeleton && !quick && cpu ? Math.min(3, repeats) : repeats;
+        const { result, peakBytes } = await measurePeak(() => benchGraph(host, row, engine, n, bytes));
+        log(graphResult(row, engine, result, peakBytes, reference.check(row.id, engine, result.last)));
+      } catch (e) {
+        log(failedRow(row.id, engine, e));
+      }
+    }
+    filled.delete(row.model);
+  }
 }
 
-const adapterName = String(adapter.description || adapter.architecture || adapter.vendor || 'unknown');
-const date = new Date().toISOString().slice(0, 10);
-const slug = `${date}-node-${adapterName.replace(/[^a-zA-Z0-9]+/g, '-').toLowerCase()}${quick ? '-quick' : ''}${only ? '-only' : ''}`;
-const dir = values.out ?? (quick ? '.tmp/bench' : 'bench/results');
-mkdirSync(dir, { recursive: true });
-const runtime = `Node.js ${process.version}, Dawn (webgpu npm package), onnxruntime-web ${ort.env.versions.web}`;
-const report = { date, adapter, adapterName, runtime, repeats, results };
-writeFileSync(`${dir}/${slug}.json`, `${JSON.stringify(report, null, 1)}\n`);
-const md = markdownReport(
-  results,
-  `## Benchmark ${date}: ${adapterName} (${JSON.stringify(adapter)}), ${runtime}`,
-);
-writeFileSync(`${dir}/${slug}.md`, md);
-console.log(md);
-console.log(`wrote ${dir}/${slug}.json and .md`);
+await runGraphRows(graphRows.filter((r) => r.skeleton));
+for (const row of decodes) {
+  const bytes = modelBytes({ model: row.model, skeleton: true });
+  for (const engine of engines)
+    log(await benchDecode(host, row, engine, quick ? 1 : Math.min(repeats, 5), bytes, reference));
+  filled.delete(row.model);
+}
+for (const row of indexes) for (const r of await benchIndex(host, row, repeats)) log(r);
+await runGraphRows(graphRows.filter((r) => !r.skeleton));
+const captionReference = new Map<string, number[]>();
+for (const row of chosen(captionRows())) {
+  for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const)
+    log(await benchCaption(host, row, engine, quick ? 1 : repeats, captionReference));
+}
+
+if (values.anchor) report.results = mergeAnchor(results, values.anchor);
+report.partial = false;
+console.log(writeReport(paths, report));
+console.log(`wrote ${paths.json} and ${paths.md}`);
 
 // A fast wrong answer must not win: every engine's output must agree with the reference (ORT wasm; CPU twins).
-const tolerance = (r: RowResult) => (r.variant?.endsWith('-f16') ? 2e-2 : MAX_REL_DIFF);
-const wrong = results.filter(
+const tolerance = (r: RowResult) =>
+  r.variant?.endsWith('-f16') || r.engine === 'webgpu-f16' ? 2e-2 : MAX_REL_DIFF;
+const wrong = report.results.filter(
   (r) => r.maxRelDiffVsReference !== undefined && !(r.maxRelDiffVsReference <= tolerance(r)),
 );
 for (const r of wrong)
   console.log(`MISMATCH ${r.id} · ${r.engine} ${r.variant ?? ''}: rel diff ${r.maxRelDiffVsReference}`);
-const failedReference = results.filter((r) => r.engine === 'wasm' && r.error);
+const failedReference = report.results.filter((r) => r.engine === 'wasm' && r.error);
 process.exit(wrong.length || failedReference.length ? 1 : 0);

@@ -24,6 +24,11 @@ export interface WebGpuBackendOptions {
    * from the adapter; false for a device passed in without this flag.
    */
   readonly softwareAdapter?: boolean;
+  /**
+   * 'f16': kernels that have an f16-arithmetic form use it where the adapter has shader-f16 (tensors stay f32
+   * in memory; products are summed in f16 over short slabs). Default 'f32'.
+   */
+  readonly computePrecision?: 'f32' | 'f16';
 }
 
 export { isSoftwareAdapter } from '../adapter-kind';
@@ -120,9 +125,10 @@ async function acquireDevice(
   return { device, description, software: isSoftwareAdapter(adapter) };
 }
 
-function featuresOf(device: GPUDevice, softwareAdapter: boolean): KernelFeatures {
+function featuresOf(device: GPUDevice, softwareAdapter: boolean, f16Compute = false): KernelFeatures {
   return {
     softwareAdapter,
+    f16Compute: f16Compute && device.features.has('shader-f16'),
     shaderF16: device.features.has('shader-f16'),
     subgroups: device.features.has('subgroups'),
     maxInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
@@ -132,10 +138,10 @@ function featuresOf(device: GPUDevice, softwareAdapter: boolean): KernelFeatures
 }
 
 /** Engine objects on a device someone else made (onnxruntime-web's, for preprocessing on its device). */
-export function engineOnDevice(device: GPUDevice, softwareAdapter = false): EngineDevice {
+export function engineOnDevice(device: GPUDevice, softwareAdapter = false, f16Compute = false): EngineDevice {
   return {
     device,
-    features: featuresOf(device, softwareAdapter),
+    features: featuresOf(device, softwareAdapter, f16Compute),
     pipelines: new PipelineCache(device),
     pool: new BufferPool(device),
   };
@@ -164,7 +170,7 @@ export class WebGpuBackend implements Backend {
           this.adapterDescription = acquired.description;
           software = this.options.softwareAdapter ?? acquired.software;
         }
-        return engineOnDevice(device, software);
+        return engineOnDevice(device, software, this.options.computePrecision === 'f16');
       })();
       this.engine.catch(() => {
         this.engine = undefined; // let a later call retry
