@@ -14,7 +14,8 @@ import type {
   ProgramSpec,
 } from '../src/engine/webgpu/kernel-context';
 import { attention, copyStrided, matmul } from '../src/engine/webgpu/ops';
-import type { MatmulVariant } from '../src/engine/webgpu/ops/types';
+import { DECODE_MAX_QUERIES } from '../src/engine/webgpu/ops/attention';
+import type { AttentionVariant, MatmulVariant } from '../src/engine/webgpu/ops/types';
 import { PipelineCache } from '../src/engine/webgpu/pipeline-cache';
 import { rng } from '../tests/support/random';
 import { failedRow } from './core';
@@ -324,6 +325,7 @@ export class KernelBench {
 
   async attention(s: AttentionShape): Promise<RowResult[]> {
     const ctx = new Recorder(this.device, this.features);
+    const rows: RowResult[] = [];
     try {
       const { heads: H, headDim: D, queries: Sq, keys: Sk } = s;
       const q = randomData(H * Sq * D, 21);
@@ -332,18 +334,7 @@ export class KernelBench {
       const qv = ctx.buffer('float32', [1, H, Sq, D], q);
       const kv = ctx.buffer('float32', [1, H, Sk, D], k);
       const vv = ctx.buffer('float32', [1, H, Sk, D], v);
-      const out = ctx.buffer('float32', [1, Sq, H * D]);
-      attention(ctx, qv, kv, vv, null, out, { causal: s.causal });
-      const { dispatches, uniforms } = await this.dispatchesOf(ctx);
-      const timed = await timeOnGpu(
-        this.device,
-        (e) => encodeDispatches(e, dispatches),
-        this.batches,
-        this.targetMs,
-      );
-      uniforms?.destroy();
-      const got = await ctx.read(out);
-      // CPU reference on at most 64 queries (the last ones: they see the most keys).
+      // CPU reference on at most 64 queries (the last ones: they see the most keys), as [Sq, H·D] like ours.
       const checkQ = Math.min(Sq, 64);
       const first = Sq - checkQ;
       const want = attentionCpu(
@@ -352,27 +343,41 @@ export class KernelBench {
         cpuTensor([1, H, Sk, D], v),
         { causal: s.causal, pastLength: Sk - Sq + first },
       );
-      // Ours is [Sq, H·D] (heads merged); the twin's is [H, Sq, D].
       const wantRows = new Float32Array(checkQ * H * D);
       for (let h = 0; h < H; h++)
         for (let i = 0; i < checkQ; i++)
           for (let d = 0; d < D; d++) wantRows[(i * H + h) * D + d] = want.data[(h * checkQ + i) * D + d];
-      const gotTail = got.subarray(first * H * D);
       const pairs = s.causal ? (Sq * (2 * Sk - Sq + 1)) / 2 : Sq * Sk;
-      return [
-        kernelRow(
-          s.id,
-          Sq <= 4 ? 'attention-decode' : 'attention',
-          timed,
-          { flops: 4 * H * D * pairs, bytesMoved: 4 * H * D * (2 * Sq + 2 * Sk) },
-          relativeDiff(gotTail, wantRows),
-        ),
-      ];
+      const work = { flops: 4 * H * D * pairs, bytesMoved: 4 * H * D * (2 * Sq + 2 * Sk) };
+      const variants: AttentionVariant[] =
+        Sq <= DECODE_MAX_QUERIES ? ['decode'] : this.features.shaderF16 ? ['tiled', 'tiled-f16'] : ['tiled'];
+      for (const variant of variants) {
+        const one = new Recorder(this.device, this.features);
+        const out = ctx.buffer('float32', [1, Sq, H * D]);
+        try {
+          attention(one, qv, kv, vv, null, out, { causal: s.causal, variant });
+          const { dispatches, uniforms } = await this.dispatchesOf(one);
+          const timed = await timeOnGpu(
+            this.device,
+            (e) => encodeDispatches(e, dispatches),
+            this.batches,
+            this.targetMs,
+          );
+          uniforms?.destroy();
+          const got = (await ctx.read(out)).subarray(first * H * D);
+          rows.push(kernelRow(s.id, `attention ${variant}`, timed, work, relativeDiff(got, wantRows)));
+        } catch (e) {
+          rows.push({ ...failedRow(s.id, 'webgpu', e), variant: `attention ${variant}` });
+        } finally {
+          one.destroy();
+        }
+      }
     } catch (e) {
-      return [{ ...failedRow(s.id, 'webgpu', e), variant: 'attention' }];
+      rows.push({ ...failedRow(s.id, 'webgpu', e), variant: 'attention' });
     } finally {
       ctx.destroy();
     }
+    return rows;
   }
 
   async run(suite: KernelSuite, log: (r: RowResult) => void): Promise<RowResult[]> {

@@ -51,7 +51,10 @@ export class TestGpu implements KernelContext {
         'no WebGPU adapter: dawn.node needs the Vulkan loader (Debian libvulkan1) and SwiftShader (chromium)',
       );
     }
+    // f16 kernels are tested wherever the adapter has shader-f16 (not SwiftShader).
+    const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
     const device = await adapter.requestDevice({
+      requiredFeatures,
       requiredLimits: {
         maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
         maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,

@@ -91,6 +91,7 @@ export { softmax } from './softmax';
 export type {
   Activation,
   AttentionParams,
+  AttentionVariant,
   BinaryOp,
   Conv2dParams,
   LayerNormParams,

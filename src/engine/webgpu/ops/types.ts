@@ -59,7 +59,12 @@ export interface AttentionParams {
   readonly causal?: boolean;
   /** Number of cached keys in front of this call's queries (KV-cache decoding). Default Sk − Sq. */
   readonly pastLength?: number;
+  /** Forces a kernel (benchmarks and tests); default: chosen by the number of queries and the adapter. */
+  readonly variant?: AttentionVariant;
 }
+
+/** `decode` (a workgroup per query row), `tiled` (a thread per query row), `tiled-f16` (shader-f16). */
+export type AttentionVariant = 'decode' | 'tiled' | 'tiled-f16';
 
 export interface LayerNormParams {
   /** Default 1e-5. */
