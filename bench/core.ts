@@ -174,6 +174,23 @@ export function graphResult(
   };
 }
 
+/** One untimed warm-up run (its result kept), then `repeats` runs with the GPU memory peak measured around them. */
+async function warmThenRepeat<T>(host: BenchHost, repeats: number, once: () => Promise<T>) {
+  const w0 = performance.now();
+  const first = await once();
+  const warmupMs = performance.now() - w0;
+  const runs: T[] = [];
+  const { peakBytes } = await host.measurePeak(async () => {
+    for (let i = 0; i < repeats; i++) runs.push(await once());
+  });
+  return { first, warmupMs, runs, peakBytes };
+}
+
+/** Median time of each token position over runs that each timed `count` tokens. */
+function perTokenMedians(count: number, runs: readonly { steps: readonly number[] }[]): number[] {
+  return Array.from({ length: count }, (_, t) => summarize(runs.map((r) => r.steps[t])).median);
+}
+
 export function unitRows(n: number, dim: number, rand: () => number): Float32Array {
   const m = new Float32Array(n * dim);
   for (let r = 0; r < n; r++) {
@@ -285,13 +302,7 @@ export async function benchCaption(
         ids: out.tokenIds,
       };
     };
-    const w0 = performance.now();
-    const first = await once();
-    const warmupMs = performance.now() - w0;
-    const runs: Awaited<ReturnType<typeof once>>[] = [];
-    const { peakBytes } = await host.measurePeak(async () => {
-      for (let i = 0; i < repeats; i++) runs.push(await once());
-    });
+    const { first, warmupMs, runs, peakBytes } = await warmThenRepeat(host, repeats, once);
     await model.release();
     if (engine === 'wasm') reference.set(row.id, first.ids);
     const ref = reference.get(row.id);
@@ -304,7 +315,7 @@ export async function benchCaption(
       p90Ms: s.p90,
       repeats: s.n,
       ttftMs: summarize(runs.map((r) => r.steps[0])).median,
-      perTokenMs: first.steps.map((_, t) => summarize(runs.map((r) => r.steps[t])).median),
+      perTokenMs: perTokenMedians(first.steps.length, runs),
       // Peak while decoding (the model's weights, loaded before, are not counted).
       peakGpuBytes: peakBytes,
       chosen: selector.placements.map((p) => p.backend).join(','),
@@ -386,13 +397,7 @@ export async function benchDecode(
       disposeAll(past);
       return { steps, last, picked };
     };
-    const w0 = performance.now();
-    const first = await once();
-    const warmupMs = performance.now() - w0;
-    const runs: Awaited<ReturnType<typeof once>>[] = [];
-    const { peakBytes } = await host.measurePeak(async () => {
-      for (let i = 0; i < repeats; i++) runs.push(await once());
-    });
+    const { first, warmupMs, runs, peakBytes } = await warmThenRepeat(host, repeats, once);
     const totals = summarize(runs.map((r) => r.steps.reduce((a, b) => a + b, 0)));
     return {
       id: row.id,
@@ -401,7 +406,7 @@ export async function benchDecode(
       medianMs: totals.median,
       p90Ms: totals.p90,
       repeats: totals.n,
-      perTokenMs: first.steps.map((_, t) => summarize(runs.map((r) => r.steps[t])).median),
+      perTokenMs: perTokenMedians(first.steps.length, runs),
       peakGpuBytes: peakBytes,
       maxRelDiffVsReference: reference.check(row.id, engine, first.last),
     };

@@ -6,7 +6,7 @@
 import { halfToFloat, toHalfBits } from '../src/engine/half';
 import { attentionCpu } from '../src/engine/webgpu/cpu/attention';
 import { cpuTensor } from '../src/engine/webgpu/cpu/tensor';
-import { buildDispatches, type Dispatch, encodeDispatches } from '../src/engine/webgpu/dispatch';
+import { buildDispatches, encodeDispatches } from '../src/engine/webgpu/dispatch';
 import type {
   GpuView,
   KernelContext,
@@ -234,9 +234,18 @@ export class KernelBench {
     this.pipelines = new PipelineCache(device);
   }
 
-  private async dispatchesOf(ctx: Recorder): Promise<{ dispatches: Dispatch[]; uniforms?: GPUBuffer }> {
+  /** GPU time of the programs `ctx` recorded, run as one pass. */
+  private async timeRecorded(ctx: Recorder): Promise<{ times: number[]; warmupMs: number }> {
     const built = await buildDispatches(this.device, this.pipelines, ctx.programs);
-    return { dispatches: built.dispatches, uniforms: built.uniformBuffer };
+    try {
+      return await this.time((e) => encodeDispatches(e, built.dispatches));
+    } finally {
+      built.uniformBuffer?.destroy();
+    }
+  }
+
+  private time(encode: (encoder: GPUCommandEncoder) => void) {
+    return timeOnGpu(this.device, encode, this.batches, this.targetMs);
   }
 
   /** Bandwidth ceilings: the driver's buffer-to-buffer copy, and our copy kernel on the same bytes. */
@@ -249,22 +258,10 @@ export class KernelBench {
       const src = ctx.buffer('float32', [n]);
       const dst = ctx.buffer('float32', [n]);
       const moved = { bytesMoved: 2 * bytes };
-      const driver = await timeOnGpu(
-        this.device,
-        (e) => e.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, bytes),
-        this.batches,
-        this.targetMs,
-      );
+      const driver = await this.time((e) => e.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, bytes));
       rows.push(kernelRow(`copy ${bytes >> 20} MiB`, 'copyBufferToBuffer', driver, moved));
       copyStrided(ctx, src, [1], 0, dst, [1], 0, [n]);
-      const { dispatches, uniforms } = await this.dispatchesOf(ctx);
-      const ours = await timeOnGpu(
-        this.device,
-        (e) => encodeDispatches(e, dispatches),
-        this.batches,
-        this.targetMs,
-      );
-      uniforms?.destroy();
+      const ours = await this.timeRecorded(ctx);
       rows.push(kernelRow(`copy ${bytes >> 20} MiB`, 'copy.wgsl', ours, moved));
     } catch (e) {
       rows.push({ ...failedRow(`copy ${bytes >> 20} MiB`, 'webgpu', e), variant: 'copy' });
@@ -297,14 +294,7 @@ export class KernelBench {
         const out = ctx.buffer('float32', [s.m, s.n]);
         try {
           matmul(one, av, bv, null, out, { transposeB: s.transposeB, variant });
-          const { dispatches, uniforms } = await this.dispatchesOf(one);
-          const timed = await timeOnGpu(
-            this.device,
-            (e) => encodeDispatches(e, dispatches),
-            this.batches,
-            this.targetMs,
-          );
-          uniforms?.destroy();
+          const timed = await this.timeRecorded(one);
           const got = await ctx.read(out);
           // Without a CPU reference, the first f32 kernel's output is the reference for the rest.
           reference ??= variant.endsWith('-f16') ? undefined : got;
@@ -356,14 +346,7 @@ export class KernelBench {
         const out = ctx.buffer('float32', [1, Sq, H * D]);
         try {
           attention(one, qv, kv, vv, null, out, { causal: s.causal, variant });
-          const { dispatches, uniforms } = await this.dispatchesOf(one);
-          const timed = await timeOnGpu(
-            this.device,
-            (e) => encodeDispatches(e, dispatches),
-            this.batches,
-            this.targetMs,
-          );
-          uniforms?.destroy();
+          const timed = await this.timeRecorded(one);
           const got = (await ctx.read(out)).subarray(first * H * D);
           rows.push(kernelRow(s.id, `attention ${variant}`, timed, work, relativeDiff(got, wantRows)));
         } catch (e) {

@@ -92,18 +92,9 @@ fn main(
   let row0 = wid.y * TM;
   let col0 = wid.x * TN;
 
-  // Element offsets of this batch's A and B (broadcast batch dims have stride 0).
-  var rem = wid.z;
-  var a_base = 0u;
-  var b_base = 0u;
-  for (var d0 = 0u; d0 < u.batch_rank; d0++) {
-    let d = u.batch_rank - 1u - d0;
-    let dim = u.batch_dims[d / 4u][d % 4u];
-    let c = rem % dim;
-    rem /= dim;
-    a_base += c * u.a_batch_strides[d / 4u][d % 4u];
-    b_base += c * u.b_batch_strides[d / 4u][d % 4u];
-  }
+  let bases = batch_bases(wid.z);
+  let a_base = bases.x;
+  let b_base = bases.y;
 
   var acc: array<array<f32, RN>, RM>;
   for (var i = 0u; i < RM; i++) {
@@ -176,11 +167,7 @@ fn main(
     for (var j = 0u; j < RN; j++) {
       let gn = col0 + tx + THREADS_X * j;
       if (gn < u.n) {
-        var v = acc[i][j] * u.alpha;
-        if (u.has_bias != 0u) {
-          v += bias[select(gn, 0u, u.bias_len == 1u)];
-        }
-        out[out_base + gm * u.n + gn] = activate_code(u.act, v);
+        out[out_base + gm * u.n + gn] = epilogue(acc[i][j], gn);
       }
     }
   }
