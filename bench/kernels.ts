@@ -286,7 +286,7 @@ export class KernelBench {
         flops: 2 * s.m * s.n * s.k,
         bytesMoved: 4 * s.m * s.k + (s.halfB ? 2 : 4) * s.k * s.n + 4 * s.m * s.n,
       };
-      const candidates: MatmulVariant[] = s.m === 1 ? ['gemv'] : [...variants];
+      const candidates: MatmulVariant[] = s.m === 1 ? ['gemv', 'gemv-splitk'] : [...variants];
       for (const variant of candidates) {
         if (variant.endsWith('-f16') && !this.features.shaderF16) continue;
         if (variant === 'direct' && !this.features.softwareAdapter) continue;

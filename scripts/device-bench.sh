@@ -59,6 +59,12 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
   export LD_LIBRARY_PATH="$ROOT/vulkan/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   echo "Vulkan loader from the kit"
 fi
+# NVIDIA's Vulkan ICD is libGLX_nvidia.so.0, which needs GLVND's libraries: bring them where they are missing.
+if [ -d "$KIT/gl" ] && ! ldconfig -p 2>/dev/null | grep -q 'libGLdispatch.so.0'; then
+  for f in "$KIT"/gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  echo "GLVND libraries from the kit"
+fi
 for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
   /etc/vulkan/icd.d/nvidia_icd.json; do
   if [ -f "$icd" ]; then
@@ -86,9 +92,11 @@ stage "Node benchmark"
 timeout "${WEBVL_BENCH_SECONDS:-300}" "${BENCH[@]}" --out "$OUT" ${WEBVL_BENCH_ARGS:-}
 echo "node bench exit $?"
 
-stage "PyTorch CUDA anchor"
-OMP_WAIT_POLICY=PASSIVE PYTHONUNBUFFERED=1 timeout "${WEBVL_ANCHOR_SECONDS:-120}" \
-  python3 bench/node/torch_anchor.py "$OUT/suite.json" "$OUT/torch-anchor.json"
+if [ "${WEBVL_ANCHOR:-1}" != 0 ]; then
+  stage "PyTorch CUDA anchor"
+  OMP_WAIT_POLICY=PASSIVE PYTHONUNBUFFERED=1 timeout "${WEBVL_ANCHOR_SECONDS:-120}" \
+    python3 bench/node/torch_anchor.py "$OUT/suite.json" "$OUT/torch-anchor.json"
+fi
 results=$(ls -t "$OUT"/*-node-*.json 2>/dev/null | head -1)
 if [ -n "$results" ] && [ -f "$OUT/torch-anchor.json" ]; then
   "${BENCH[@]}" --report-only "$results" --anchor "$OUT/torch-anchor.json" --out "$OUT"

@@ -11,9 +11,10 @@ struct Params {
   /** 0 none, 1 relu, 2 gelu-erf, 3 gelu-tanh, 4 quick-gelu; bias_len 1 broadcasts a scalar bias. */
   act: u32,
   bias_len: u32,
+  /** gemv-splitk.wgsl: K chunks, and k per chunk (0 and unused elsewhere). */
+  splits: u32,
+  chunk: u32,
   _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
   batch_dims: array<vec4<u32>, 2>,
   a_batch_strides: array<vec4<u32>, 2>,
   b_batch_strides: array<vec4<u32>, 2>,

@@ -45,7 +45,8 @@ export function installNodeWebGpu(): GPU {
   if (instance) return instance;
   chooseVulkanDriver();
   Object.assign(globalThis, globals);
-  instance = create([]);
+  // Dawn toggles, e.g. WEBVL_DAWN_FLAGS='enable-dawn-features=allow_unsafe_apis'.
+  instance = create((process.env.WEBVL_DAWN_FLAGS ?? '').split(' ').filter(Boolean));
   const nav = { gpu: instance, hardwareConcurrency: cpus().length, userAgent: `Node.js ${process.version}` };
   Object.defineProperty(globalThis, 'navigator', { value: nav, configurable: true, writable: true });
   acceptSharedMemoryViews();

@@ -54,8 +54,9 @@ const quick = values.quick ?? false;
 const repeats = Number(values.repeats ?? (quick ? 2 : 10));
 const root = resolve(values.root ?? process.cwd());
 const only = values.only;
+// --only 'a|b' keeps the rows whose id contains a or b.
 const chosen = <T extends { id: string }>(rows: T[]): T[] =>
-  only ? rows.filter((r) => r.id.includes(only)) : rows;
+  only ? rows.filter((r) => only.split('|').some((part) => r.id.includes(part))) : rows;
 const MAX_REL_DIFF = 1e-3;
 const threads = Math.min(4, cpus().length);
 

@@ -183,6 +183,37 @@ describe('matmul kernel vs CPU twin', () => {
     gpu.release();
   });
 
+  // One row split along K (gemv-splitk): several chunks summed by a second pass, one chunk written directly,
+  // batches (broadcast A), float16 B, bias and activation in the epilogue.
+  const SPLITK_CASES: (Case & { half?: boolean; dispatches: number })[] = [
+    { a: [1, 300], b: [300, 272], bias: true, activation: 'gelu-erf', dispatches: 2 },
+    { a: [2, 1, 64], b: [64, 8], dispatches: 1 },
+    { a: [3, 1, 1, 1000], b: [3, 1000, 132], alpha: 0.5, dispatches: 2 },
+    { a: [1, 1, 513], b: [513, 1028], half: true, bias: true, dispatches: 2 },
+  ];
+  it.each(SPLITK_CASES)('gemv-splitk: $a × $b half B=$half', async (c) => {
+    gpu.release();
+    const { av, bv, n, biasv } = operands(c, c.b[c.b.length - 1] + c.a.length);
+    const bRef = c.half ? Float64Array.from(bv, (x) => halfToFloat(toHalfBits(x))) : bv;
+    const want = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bRef), {
+      bias: c.bias ? cpuTensor([n], biasv) : undefined,
+      activation: c.activation,
+      alpha: c.alpha,
+    });
+    const out = gpu.empty('float32', want.dims);
+    matmul(
+      gpu,
+      gpu.upload('float32', c.a, av),
+      gpu.upload(c.half ? 'float16' : 'float32', c.b, bRef),
+      c.bias ? gpu.upload('float32', [n], biasv) : null,
+      out,
+      { activation: c.activation, alpha: c.alpha, variant: 'gemv-splitk' },
+    );
+    expect(gpu.recorded.length).toBe(c.dispatches);
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(5e-6);
+    gpu.release();
+  });
+
   it('large tiles need vec4-aligned K and N; f16 arithmetic needs shader-f16', () => {
     const a = gpu.upload('float32', [8, 6], new Float32Array(48));
     const b = gpu.upload('float32', [6, 8], new Float32Array(48));

@@ -5,6 +5,7 @@
 // tests/kernels/software-variants.bench.ts).
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import gemvWgsl from '../../../../shaders/gemv.wgsl?raw';
+import gemvSplitKWgsl from '../../../../shaders/gemv-splitk.wgsl?raw';
 import matmulWgsl from '../../../../shaders/matmul.wgsl?raw';
 import bF16Wgsl from '../../../../shaders/matmul-b-f16.wgsl?raw';
 import bF16x4Wgsl from '../../../../shaders/matmul-b-f16x4.wgsl?raw';
@@ -53,10 +54,12 @@ const TILED: Record<'tile64' | 'tile128', TiledShape> = {
   tile128: { tm: 128, tn: 128, rm: 8, rn: 8, bk: 16 },
 };
 /**
- * A large tile only pays when the grid still fills the GPU: below this many workgroups the 32×32 kernel's
- * 16× more, smaller workgroups keep more multiprocessors busy (a ViT-B layer at batch 1 is 197 rows).
+ * Below this many rows the 64×64 tile leaves most of a tile empty; the 32×32 kernel serves them. On an H200
+ * (bench/results/2026-11-28-node-nvidia-h200.md) tile64 beat tile32 at every measured shape (256³: 0.035 vs
+ * 0.043 ms; ViT-B MLP at 197 rows: 0.092 vs 0.136; 4096³: 22.3 vs 7.3 TFLOP/s), and tile128 lost to both by
+ * 10× (its 8×8 register block does not stay in registers there), so it is never chosen by default.
  */
-const MIN_LARGE_TILE_WORKGROUPS = 128;
+const MIN_TILE64_ROWS = 32;
 
 /** The body of matmul-direct.wgsl's activate() for each fused activation (functions of activations.wgsl). */
 const DIRECT_ACTIVATION: Record<Activation, string> = {
@@ -155,9 +158,15 @@ export function matmul(
   const biasLen = bias ? bias.dims.reduce((x, y) => x * y, 1) : 0;
   // vec4 staging when every row of A and B starts on a 16-byte boundary (views themselves are 256-aligned).
   const vec4 = g.k % 4 === 0 && (transposeB || g.n % 4 === 0);
-  const variant = params.variant ?? chooseVariant(ctx, g, batch, vec4, biasLen);
+  const variant = params.variant ?? chooseVariant(ctx, g, transposeB, vec4, biasLen);
   if (variant === 'direct') {
     matmulDirect(ctx, a, b, bias, out, g, transposeB, activation, params.alpha ?? 1);
+    return;
+  }
+  if (variant === 'gemv-splitk') {
+    if (g.m !== 1 || transposeB || g.n % 4 !== 0)
+      invalid('MatMul: the gemv-splitk kernel needs one row, B stored [K, N] and N a multiple of 4');
+    gemvSplitK(ctx, a, b, bias, out, g, params, biasLen, batch);
     return;
   }
   let wgsl: string;
@@ -203,40 +212,105 @@ export function matmul(
     cacheKey,
     workgroups,
     bindings: [a, b, bias ?? a, out],
-    uniforms: new UniformWriter()
-      .u32s([g.m, g.n, g.k, g.batchDims.length])
-      .f32s([params.alpha ?? 1])
-      .u32s([transposeB ? 1 : 0, bias ? 1 : 0, ACTIVATION_CODE[activation], biasLen])
-      .u32Array(g.batchDims, 2)
-      .u32Array(g.aBatchStrides, 2)
-      .u32Array(g.bBatchStrides, 2)
-      .finish(),
+    uniforms: matmulUniforms(g, params, transposeB, biasLen),
+  });
+}
+
+/** matmul-io.wgsl's Params for a product (gemv-splitk also sets its K chunks). */
+function matmulUniforms(
+  g: MatmulGeometry,
+  params: MatmulParams,
+  transposeB: boolean,
+  biasLen: number,
+  split: { splits: number; chunk: number } = { splits: 0, chunk: 0 },
+): ArrayBuffer {
+  return new UniformWriter()
+    .u32s([g.m, g.n, g.k, g.batchDims.length])
+    .f32s([params.alpha ?? 1])
+    .u32s([transposeB ? 1 : 0, biasLen > 0 ? 1 : 0, ACTIVATION_CODE[params.activation ?? 'none'], biasLen])
+    .u32s([split.splits, split.chunk])
+    .u32Array(g.batchDims, 2)
+    .u32Array(g.aBatchStrides, 2)
+    .u32Array(g.bBatchStrides, 2)
+    .finish();
+}
+
+/** Workgroups gemv-splitk aims for: enough to occupy a large GPU many times over. */
+const SPLITK_TARGET_WORKGROUPS = 256;
+/** Columns per gemv-splitk workgroup, and the fewest k a chunk gets. */
+const SPLITK_COLUMNS = 256;
+const SPLITK_MIN_CHUNK = 64;
+
+/** One output row, B [K, N] with N % 4 == 0: K split into chunks over many workgroups, then summed. */
+function gemvSplitK(
+  ctx: KernelContext,
+  a: GpuView,
+  b: GpuView,
+  bias: GpuView | null,
+  out: GpuView,
+  g: MatmulGeometry,
+  params: MatmulParams,
+  biasLen: number,
+  batch: number,
+): void {
+  const columnGroups = Math.ceil(g.n / SPLITK_COLUMNS);
+  const wanted = Math.ceil(SPLITK_TARGET_WORKGROUPS / (columnGroups * batch));
+  const maxSplits = Math.max(1, Math.floor(g.k / SPLITK_MIN_CHUNK));
+  const chunk = Math.ceil(g.k / Math.min(wanted, maxSplits) / 4) * 4;
+  const splits = Math.ceil(g.k / chunk);
+  const bRead = bAccess(b, true);
+  const wgsl = activationsWgsl + matmulIoWgsl + gemvSplitKWgsl + bRead.wgsl;
+  const label = bias || (params.activation ?? 'none') !== 'none' ? 'Linear' : 'MatMul';
+  const uniforms = matmulUniforms(g, params, false, biasLen, { splits, chunk });
+  if (splits === 1) {
+    ctx.record({
+      label,
+      wgsl,
+      cacheKey: `matmul|gemv-splitk|${bRead.key}`,
+      workgroups: [columnGroups, 1, batch],
+      bindings: [a, b, bias ?? a, out],
+      uniforms,
+    });
+    return;
+  }
+  const partials = ctx.scratch('float32', [batch * splits * g.n]);
+  ctx.record({
+    label,
+    wgsl,
+    cacheKey: `matmul|gemv-splitk|${bRead.key}`,
+    workgroups: [columnGroups, splits, batch],
+    bindings: [a, b, bias ?? a, partials],
+    uniforms,
+  });
+  ctx.record({
+    label: `${label} (sum of K chunks)`,
+    wgsl,
+    cacheKey: `matmul|gemv-splitk|${bRead.key}`,
+    entryPoint: 'reduce',
+    workgroups: [Math.ceil(g.n / 256), 1, batch],
+    bindings: [partials, b, bias ?? partials, out],
+    uniforms,
   });
 }
 
 /**
  * The kernel for a product: barrier-free blocks on software adapters; on GPUs a matrix-vector kernel for one
- * row, large tiles where they still fill the GPU (f16 arithmetic when the session asked for it and the
- * adapter has shader-f16), else 32×32 tiles.
+ * row, 64×64 tiles for vec4-aligned products (f16 arithmetic when the session asked for it and the adapter
+ * has shader-f16), else 32×32 tiles.
  */
 function chooseVariant(
   ctx: KernelContext,
   g: MatmulGeometry,
-  batch: number,
+  transposeB: boolean,
   vec4: boolean,
   biasLen: number,
 ): MatmulVariant {
   if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && biasLen !== 1)
     return 'direct';
-  if (g.m === 1) return 'gemv';
-  if (!vec4) return 'tile32';
-  const half = ctx.features.shaderF16 && ctx.features.f16Compute === true;
-  for (const name of ['tile128', 'tile64'] as const) {
-    const t = TILED[name];
-    const groups = Math.ceil(g.m / t.tm) * Math.ceil(g.n / t.tn) * batch;
-    if (groups >= MIN_LARGE_TILE_WORKGROUPS) return half ? `${name}-f16` : name;
-  }
-  return 'tile32';
+  // One row: split K over many workgroups (B [K, N], vec4 columns), else the 256-column kernel.
+  if (g.m === 1) return !transposeB && g.n % 4 === 0 ? 'gemv-splitk' : 'gemv';
+  if (!vec4 || g.m < MIN_TILE64_ROWS) return 'tile32';
+  return ctx.features.shaderF16 && ctx.features.f16Compute === true ? 'tile64-f16' : 'tile64';
 }
 
 /** MatMul + Add (+ activation) fused: the same kernel, named for the pattern the engine lowers to it. */

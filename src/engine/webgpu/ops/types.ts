@@ -17,13 +17,15 @@ export interface MatmulParams {
 }
 
 /**
- * Matmul kernels: `direct` (barrier-free 4×4 blocks, software adapters), `gemv` (one output row), `tile32`
+ * Matmul kernels: `direct` (barrier-free 4×4 blocks, software adapters), `gemv` (one output row, 256 columns a
+ * workgroup), `gemv-splitk` (one row, B [K, N]: K split across workgroups, then summed), `tile32`
  * (32×32 tiles), `tile64`/`tile128` (large register-blocked tiles), and their `-f16` forms (f16 arithmetic,
  * f32 accumulation across slabs; needs shader-f16).
  */
 export type MatmulVariant =
   | 'direct'
   | 'gemv'
+  | 'gemv-splitk'
   | 'tile32'
   | 'tile64'
   | 'tile128'
