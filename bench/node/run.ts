@@ -132,8 +132,10 @@ const host: BenchHost = {
   indexDevice: async () => (await requestIndexDevice()) ?? undefined,
   extraSession: async (engine, bytes, label) => {
     if (engine === 'ort-cpu') return ortNativeSession(bytes, threads);
-    if (engine === 'webgpu-f16')
-      return (ours16 ??= new WebGpuBackend({ gpu, computePrecision: 'f16' })).load(bytes, { label });
+    if (engine === 'webgpu-f16') {
+      ours16 ??= new WebGpuBackend({ gpu, computePrecision: 'f16' });
+      return ours16.load(bytes, { label });
+    }
     return undefined;
   },
 };
