@@ -5,6 +5,7 @@
 #   node.xz           this machine's Node.js binary, stripped (it needs only glibc)
 #   dawn.node.xz      Dawn for Node (the `webgpu` package's native addon) + the package's index.js
 #   libvulkan1_*.deb  the Vulkan loader, from Debian (apt-get download), unpacked there only if missing
+#   gl/*.deb          GLVND (libglvnd0, libglx0, …): NVIDIA's Vulkan ICD is libGLX_nvidia.so.0, which needs them
 #   bench.mjs.xz      the Node benchmark bundle (vite.bench-node.config.ts)
 #   ort/              onnxruntime-web's wasm build used by its WebGPU and wasm providers
 # Then it checks, here: the kit unpacks into a scratch root, the bundle runs under the unpacked Node (a quick
@@ -16,7 +17,7 @@ KIT=.device
 LIMIT=$((64 * 1024 * 1024))
 
 rm -rf "$KIT"
-mkdir -p "$KIT/ort" "$KIT/webgpu"
+mkdir -p "$KIT/ort" "$KIT/webgpu" "$KIT/gl"
 echo "bundling the Node benchmark"
 npx vite build -c vite.bench-node.config.ts --logLevel warn
 xz -T0 -9 -c dist/bench-node/bench.mjs >"$KIT/bench.mjs.xz"
@@ -38,6 +39,7 @@ done
 
 echo "fetching the Vulkan loader (Debian libvulkan1)"
 (cd "$KIT" && apt-get download -qq libvulkan1 2>/dev/null || apt-get download libvulkan1)
+(cd "$KIT/gl" && apt-get download -qq libglvnd0 libglx0 libegl1 libgl1 libopengl0 libgles2 2>/dev/null)
 
 echo "checking: unpack into a scratch root and run a quick row under the unpacked Node"
 scratch=$(mktemp -d)
