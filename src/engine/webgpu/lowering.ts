@@ -171,6 +171,36 @@ const LOWERINGS: Record<string, Lowering> = {
   Expand: (a) => ops.expand(a.ctx, need(a, 0), a.outputs[0]),
   Gather: (a) => ops.gather(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'axis', 0)),
   Where: (a) => ops.where(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
+  GatherND: (a) =>
+    ops.gatherNd(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'batch_dims', 0)),
+  IsNaN: (a) => ops.isNaN(a.ctx, need(a, 0), a.outputs[0]),
+  IsInf: (a) =>
+    ops.isInf(
+      a.ctx,
+      need(a, 0),
+      a.outputs[0],
+      attrInt(a.node, 'detect_positive', 1) === 1,
+      attrInt(a.node, 'detect_negative', 1) === 1,
+    ),
+  Tile: (a) => {
+    const repeats = constInts(a, 1);
+    if (!repeats) return unsupported(a.node, 'repeats must be constant');
+    ops.tile(a.ctx, need(a, 0), a.outputs[0], repeats);
+  },
+  Split: (a) => {
+    // One strided copy per output, each a slice of the input along the axis.
+    const x = need(a, 0);
+    const axis =
+      attrInt(a.node, 'axis', 0) < 0
+        ? attrInt(a.node, 'axis', 0) + x.dims.length
+        : attrInt(a.node, 'axis', 0);
+    let start = 0;
+    a.outputs.forEach((out) => {
+      const n = out.dims[axis];
+      ops.slice(a.ctx, x, out, { starts: [start], ends: [start + n], axes: [axis] });
+      start += n;
+    });
+  },
   Cast: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0]),
   Conv: (a) => {
     const x = need(a, 0);

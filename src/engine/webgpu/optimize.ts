@@ -12,6 +12,7 @@ import { fuseTransposeConcat } from './passes/fuse-transpose-concat';
 import { inferShapes } from './passes/infer-shapes';
 import { keepHalfWeights } from './passes/keep-half-weights';
 import { mergeProjections } from './passes/merge-projections';
+import { bindInputValues } from './run-time-values';
 
 export interface PassCounts {
   attention: number;
@@ -37,12 +38,17 @@ export interface Specialized {
   readonly sourceInitializers: ReadonlySet<HostTensor>;
 }
 
-/** Runs every pass on a copy of `source` for concrete input dims. */
+/**
+ * Runs every pass on a copy of `source` for concrete input dims, and for the values of the inputs in
+ * `inputValues` (shape-steering inputs read at run time: they become constants of this plan only).
+ */
 export function specialize(
   source: Graph,
   inputDims: Readonly<Record<string, readonly number[]>>,
+  inputValues: ReadonlyMap<string, HostTensor> = new Map(),
 ): Specialized {
   const graph = cloneGraph(source);
+  bindInputValues(graph, inputValues);
   const halfWeights = keepHalfWeights(graph);
   const shapes = inferShapes(graph, inputDims);
   let deadNodes = eliminateDeadCode(graph);

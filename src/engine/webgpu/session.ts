@@ -11,6 +11,7 @@ import { type PassCounts, specialize } from './optimize';
 import type { PipelineCache } from './pipeline-cache';
 import { Plan, type PlanDeps, type PlanInput, STORAGE_USAGE, toGpuData, toGpuHalfData } from './plan';
 import { readBack } from './readback';
+import { MAX_STEERING_ELEMENTS, steeringInputs, valuesSignature } from './run-time-values';
 
 /** Plans kept per session (each holds its intermediate buffers); the least recently used goes first. */
 export const MAX_CACHED_PLANS = 6;
@@ -59,6 +60,8 @@ export class WebGpuSession implements Session {
   private released = false;
   private readonly keepOnDevice: ReadonlySet<string>;
   private readonly label: string;
+  /** Inputs whose values steer shapes: read on the host at run() and planned on. */
+  private readonly steering: ReadonlySet<string>;
 
   constructor(
     private readonly engine: EngineDevice,
@@ -67,6 +70,7 @@ export class WebGpuSession implements Session {
   ) {
     this.keepOnDevice = new Set(options.keepOnDevice ?? []);
     this.label = options.label ?? 'model';
+    this.steering = steeringInputs(graph);
   }
 
   get inputNames(): readonly string[] {
@@ -127,15 +131,31 @@ export class WebGpuSession implements Session {
     return dims;
   }
 
-  private async planFor(dims: Record<string, readonly number[]>): Promise<Plan> {
-    const signature = this.graph.inputs.map((v) => `${v.name}:${dims[v.name].join('x')}`).join(';');
+  /** The values of the shape-steering inputs among `feeds` (small ones only; larger ones are data). */
+  private async steeringValues(feeds: Readonly<Record<string, Tensor>>): Promise<Map<string, HostTensor>> {
+    const values = new Map<string, HostTensor>();
+    for (const name of this.steering) {
+      const t = feeds[name];
+      if (!t || sizeOf(t.dims) > MAX_STEERING_ELEMENTS) continue;
+      values.set(name, t.location === 'cpu' ? t : await t.download());
+    }
+    return values;
+  }
+
+  private async planFor(
+    dims: Record<string, readonly number[]>,
+    values: ReadonlyMap<string, HostTensor>,
+  ): Promise<Plan> {
+    const signature =
+      this.graph.inputs.map((v) => `${v.name}:${dims[v.name].join('x')}`).join(';') +
+      (values.size > 0 ? `|${valuesSignature(values)}` : '');
     const cached = this.plans.get(signature);
     if (cached) {
       this.plans.delete(signature); // re-insert: Map order doubles as LRU order
       this.plans.set(signature, cached);
       return cached;
     }
-    const specialized = specialize(this.graph, dims);
+    const specialized = specialize(this.graph, dims, values);
     const deps: PlanDeps = { ...this.engine, weight: (t, half) => this.weight(t, half === true) };
     const plan = await Plan.build(deps, specialized);
     this.plans.set(signature, plan);
@@ -165,7 +185,7 @@ export class WebGpuSession implements Session {
 
   private async runNow(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     const dims = this.checkFeeds(feeds);
-    const plan = await this.planFor(dims);
+    const plan = await this.planFor(dims, await this.steeringValues(feeds));
     const { device, pool } = this.engine;
     // Everything that can fail or wait happens before the error scope opens, so scopes never interleave.
     const sources: { input: PlanInput; gpu?: WebGpuDeviceTensor; host?: HostTensor }[] = [];

@@ -32,8 +32,8 @@ const FLOAT_EXPR: Record<UnaryOp, string> = {
   Ceil: 'ceil(v)',
   // ONNX Round is round-half-to-even, which is exactly WGSL round().
   Round: 'round(v)',
-  Sin: 'sin(v)',
-  Cos: 'cos(v)',
+  Sin: 'sin_f32(v)',
+  Cos: 'cos_f32(v)',
   Sign: 'sign(v)',
   Not: 'select(0.0, 1.0, v == 0.0)',
   Gelu: 'gelu_erf(v)',
@@ -124,4 +124,31 @@ export function cast(ctx: KernelContext, x: GpuView, out: GpuView): void {
     expr = 'f32(v)';
   }
   recordElementwise(ctx, `Cast(${x.dtype}→${out.dtype})`, x, out, { in: from, out: to }, expr, 0, 0);
+}
+
+/** bits & 0x7fffffff of an f32: above 0x7f800000 is NaN, equal is ±infinity (a bit test, since a compiler may
+ * assume v == v). */
+const MAGNITUDE = '(bitcast<u32>(v) & 0x7fffffffu)';
+
+export function isNaN(ctx: KernelContext, x: GpuView, out: GpuView): void {
+  if (x.dtype !== 'float32') invalid(`IsNaN needs float32, got ${x.dtype}`);
+  if (out.dtype !== 'bool') invalid(`IsNaN writes bool, got ${out.dtype}`);
+  recordElementwise(
+    ctx,
+    'IsNaN',
+    x,
+    out,
+    { in: 'f32', out: 'i32' },
+    `select(0, 1, ${MAGNITUDE} > 0x7f800000u)`,
+    0,
+    0,
+  );
+}
+
+export function isInf(ctx: KernelContext, x: GpuView, out: GpuView, positive = true, negative = true): void {
+  if (x.dtype !== 'float32') invalid(`IsInf needs float32, got ${x.dtype}`);
+  if (out.dtype !== 'bool') invalid(`IsInf writes bool, got ${out.dtype}`);
+  const sign = positive && negative ? 'true' : positive ? 'v > 0.0' : negative ? 'v < 0.0' : 'false';
+  const expr = `select(0, 1, ${MAGNITUDE} == 0x7f800000u && ${sign})`;
+  recordElementwise(ctx, 'IsInf', x, out, { in: 'f32', out: 'i32' }, expr, 0, 0);
 }
