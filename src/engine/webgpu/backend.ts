@@ -4,10 +4,11 @@ import { WebvlError } from '../../errors';
 import { isSoftwareAdapter } from '../adapter-kind';
 import type { Backend, SessionOptions } from '../backend';
 import { BufferPool } from './buffer-pool';
-import { type Graph, type Node, opKey } from './ir';
+import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir';
 import type { KernelFeatures } from './kernel-context';
 import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './lowering';
 import { decodeModel, type ExternalData } from './onnx-decode';
+import { packQuantizedWeights } from './passes/pack-quantized';
 import { PipelineCache } from './pipeline-cache';
 import { GpuPixelPipeline } from './pixel-pipeline';
 import { type EngineDevice, WebGpuSession } from './session';
@@ -78,7 +79,9 @@ export function unsupportedOps(ops: Iterable<OpRef>): string[] {
         n.opType === 'LayerNormalization' ||
         n.opType === 'Constant' || // decoded into an initializer
         !!lowering(n)
-      : SUPPORTED_CONTRIB_OPS.has(key);
+      : n.domain === WEBVL_DOMAIN
+        ? !!lowering(n)
+        : SUPPORTED_CONTRIB_OPS.has(key);
     if (
       !known ||
       unsupportedForm({
@@ -199,6 +202,8 @@ export class WebGpuBackend implements Backend {
         },
       );
     }
+    // Quantized weights are packed once here, so what cannot be rewritten is refused just below.
+    packQuantizedWeights(graph);
     const missing = unsupportedOps(graph.nodes);
     if (missing.length > 0) {
       throw new WebvlError(

@@ -7,6 +7,7 @@ import type { GpuView, KernelContext } from './kernel-context';
 import { convPads, REDUCE_OPS, UNARY_OPS } from './op-shapes';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from './ops';
 import * as ops from './ops';
+import { quantLayout } from './passes/pack-quantized';
 
 export interface LowerArgs {
   readonly ctx: KernelContext;
@@ -89,6 +90,21 @@ const LOWERINGS: Record<string, Lowering> = {
       transposeB: attrInt(a.node, 'transB', 0) === 1,
       activation: attrString(a.node, 'activation', 'none') as Activation,
     }),
+  'webvl:QMatMul': (a) => {
+    // B packed by passes/pack-quantized.ts, read as [N, K] and dequantized by the matmul kernels.
+    const node = a.node;
+    const layout = quantLayout(
+      attrInt(node, 'N', 0),
+      attrInt(node, 'K', 0),
+      attrInt(node, 'bits', 4) === 8 ? 8 : 4,
+      attrInt(node, 'block_size', 0),
+    );
+    const b: GpuView = { ...need(a, 1), dims: [layout.n, layout.k], quant: layout };
+    ops.matmul(a.ctx, need(a, 0), b, a.inputs[2] ?? null, a.outputs[0], {
+      transposeB: true,
+      activation: attrString(node, 'activation', 'none') as Activation,
+    });
+  },
   'webvl:Gelu': (a) =>
     ops.gelu(
       a.ctx,
@@ -174,6 +190,15 @@ const LOWERINGS: Record<string, Lowering> = {
   GatherND: (a) =>
     ops.gatherNd(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'batch_dims', 0)),
   IsNaN: (a) => ops.isNaN(a.ctx, need(a, 0), a.outputs[0]),
+  DequantizeLinear: (a) => {
+    // Constant codes were folded at load (pack-quantized.ts); here codes computed at run time (a Gather
+    // from a quantized table), with one scale and zero point.
+    const scale = a.constant(1);
+    const zero = a.node.inputs[2] ? a.constant(2) : undefined;
+    if (!scale || scale.data.length !== 1 || (a.node.inputs[2] && (!zero || zero.data.length !== 1)))
+      return unsupported(a.node, 'only a constant per-tensor scale and zero point');
+    ops.dequantize(a.ctx, need(a, 0), a.outputs[0], scale.data[0], zero?.data[0] ?? 0);
+  },
   IsInf: (a) =>
     ops.isInf(
       a.ctx,

@@ -231,6 +231,7 @@ const SHAPES: Record<string, ShapeFn> = {
   Trilu: same,
   CumSum: same,
   IsNaN: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
+  DequantizeLinear: (c) => [{ dtype: 'float32', dims: input(c, 0).dims }],
   IsInf: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
   Tile: (c) => {
     const x = input(c, 0);
@@ -306,6 +307,10 @@ const SHAPES: Record<string, ShapeFn> = {
     return [x, stats, stats];
   },
   'webvl:Gelu': same,
+  'webvl:QMatMul': (c) => {
+    const x = input(c, 0);
+    return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), attrInt(c.node, 'N', 0)] }];
+  },
   'webvl:StridedConcat': (c) => [
     { dtype: input(c, 0).dtype, dims: attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims') },
   ],

@@ -9,7 +9,15 @@ import type { Graph } from './ir';
 import type { KernelFeatures } from './kernel-context';
 import { type PassCounts, specialize } from './optimize';
 import type { PipelineCache } from './pipeline-cache';
-import { Plan, type PlanDeps, type PlanInput, STORAGE_USAGE, toGpuData, toGpuHalfData } from './plan';
+import {
+  gpuWeightData,
+  Plan,
+  type PlanDeps,
+  type PlanInput,
+  STORAGE_USAGE,
+  toGpuData,
+  type WeightFormat,
+} from './plan';
 import { readBack } from './readback';
 import { MAX_STEERING_ELEMENTS, steeringInputs, valuesSignature } from './run-time-values';
 
@@ -52,8 +60,8 @@ function compatible(expected: DType, given: DType): boolean {
 
 export class WebGpuSession implements Session {
   private readonly plans = new Map<string, Plan>();
-  private readonly weights = new Map<HostTensor, GPUBuffer>();
-  private readonly halfWeights = new Map<HostTensor, GPUBuffer>();
+  /** Model constants on the GPU, per storage format (see plan.ts WeightFormat). */
+  private readonly weights = new Map<WeightFormat | 'words', Map<HostTensor, GPUBuffer>>();
   private stats: RunStats | undefined;
   private lastPlan: Plan | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -156,7 +164,7 @@ export class WebGpuSession implements Session {
       return cached;
     }
     const specialized = specialize(this.graph, dims, values);
-    const deps: PlanDeps = { ...this.engine, weight: (t, half) => this.weight(t, half === true) };
+    const deps: PlanDeps = { ...this.engine, weight: (t, format) => this.weight(t, format) };
     const plan = await Plan.build(deps, specialized);
     this.plans.set(signature, plan);
     while (this.plans.size > MAX_CACHED_PLANS) {
@@ -167,17 +175,23 @@ export class WebGpuSession implements Session {
     return plan;
   }
 
-  private weight(t: HostTensor, half: boolean): GPUBuffer {
-    const cache = half ? this.halfWeights : this.weights;
+  private weight(t: HostTensor, format?: WeightFormat): GPUBuffer {
+    let cache = this.weights.get(format ?? 'words');
+    if (!cache) {
+      cache = new Map();
+      this.weights.set(format ?? 'words', cache);
+    }
     let buffer = cache.get(t);
     if (!buffer) {
-      const data = half ? toGpuHalfData(t) : toGpuData(t);
+      const data = gpuWeightData(t, format);
       const { device } = this.engine;
       buffer = device.createBuffer({
         size: Math.max(4, Math.ceil(data.byteLength / 4) * 4),
         usage: STORAGE_USAGE,
       });
-      device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      // writeBuffer needs whole words; packed bytes may end mid-word.
+      const words = data.byteLength % 4 === 0 ? data : padToWords(data);
+      device.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
       cache.set(t, buffer);
     }
     return buffer;
@@ -241,10 +255,14 @@ export class WebGpuSession implements Session {
     this.released = true;
     for (const plan of this.plans.values()) plan.release();
     this.plans.clear();
-    for (const cache of [this.weights, this.halfWeights]) {
-      for (const b of cache.values()) b.destroy();
-      cache.clear();
-    }
+    for (const cache of this.weights.values()) for (const b of cache.values()) b.destroy();
+    this.weights.clear();
     this.lastPlan = undefined;
   }
+}
+
+function padToWords(data: ArrayBufferView): Uint8Array {
+  const out = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return out;
 }

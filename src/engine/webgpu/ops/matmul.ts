@@ -11,6 +11,7 @@ import bF16Wgsl from '../../../../shaders/matmul-b-f16.wgsl?raw';
 import bF16x4Wgsl from '../../../../shaders/matmul-b-f16x4.wgsl?raw';
 import bF32Wgsl from '../../../../shaders/matmul-b-f32.wgsl?raw';
 import bF32x4Wgsl from '../../../../shaders/matmul-b-f32x4.wgsl?raw';
+import bQuantWgsl from '../../../../shaders/matmul-b-quant.wgsl?raw';
 import matmulDirectWgsl from '../../../../shaders/matmul-direct.wgsl?raw';
 import matmulDirectScalarWgsl from '../../../../shaders/matmul-direct-scalar.wgsl?raw';
 import matmulDirectVec4Wgsl from '../../../../shaders/matmul-direct-vec4.wgsl?raw';
@@ -70,8 +71,25 @@ const DIRECT_ACTIVATION: Record<Activation, string> = {
   'quick-gelu': 'return quick_gelu(x);',
 };
 
-/** B's storage (float32, or float16 weights widened on load) for element-wise and vec4 reads. */
+/**
+ * B's storage (float32, float16 weights widened on load, or packed quantized weights dequantized on load) for
+ * element-wise and vec4 reads.
+ */
 function bAccess(b: GpuView, vec4: boolean): { wgsl: string; key: string } {
+  const q = b.quant;
+  if (q) {
+    return {
+      wgsl: specialize(bQuantWgsl, {
+        K: q.k,
+        BLOCK: q.blockSize,
+        BLOCKS_PER_ROW: q.blocksPerRow,
+        ZERO_POINT_WORD: q.zeroPointWord,
+        CODE_WORD: q.codeWord,
+        BITS: q.bits,
+      }),
+      key: `q${q.bits}|${q.k}|${q.blockSize}|${q.n}`,
+    };
+  }
   const half = b.dtype === 'float16';
   return {
     wgsl: vec4 ? (half ? bF16x4Wgsl : bF32x4Wgsl) : half ? bF16Wgsl : bF32Wgsl,
@@ -140,8 +158,13 @@ export function matmul(
   params: MatmulParams = {},
 ): void {
   expectFloat32('MatMul A', a);
-  // B may hold float16 weights (two per u32 word), read through matmul-b-f16*.wgsl.
-  if (b.dtype !== 'float16') expectFloat32('MatMul B', b);
+  // B may hold float16 weights (two per u32 word), read through matmul-b-f16*.wgsl, or packed quantized ones.
+  if (b.quant) {
+    if (!params.transposeB || b.dims[0] !== b.quant.n || b.dims[1] !== b.quant.k)
+      invalid('MatMul: a quantized B is read as [N, K] (transposed)');
+    if (b.quant.k % 4 !== 0 || b.quant.blockSize % 4 !== 0)
+      invalid('MatMul: quantized B needs K and its block size to be multiples of 4');
+  } else if (b.dtype !== 'float16') expectFloat32('MatMul B', b);
   expectFloat32('MatMul output', out);
   const transposeB = params.transposeB ?? false;
   const g = matmulGeometry(a.dims, b.dims, transposeB);

@@ -152,3 +152,26 @@ export function isInf(ctx: KernelContext, x: GpuView, out: GpuView, positive = t
   const expr = `select(0, 1, ${MAGNITUDE} == 0x7f800000u && ${sign})`;
   recordElementwise(ctx, 'IsInf', x, out, { in: 'f32', out: 'i32' }, expr, 0, 0);
 }
+
+/** DequantizeLinear with one scale and zero point: y = (x − zeroPoint) · scale, 8-bit codes held as i32. */
+export function dequantize(
+  ctx: KernelContext,
+  x: GpuView,
+  out: GpuView,
+  scale: number,
+  zeroPoint: number,
+): void {
+  if (x.dtype !== 'uint8' && x.dtype !== 'int8' && x.dtype !== 'int32')
+    invalid(`DequantizeLinear: codes must be integers, got ${x.dtype}`);
+  if (out.dtype !== 'float32') invalid(`DequantizeLinear writes float32, got ${out.dtype}`);
+  recordElementwise(
+    ctx,
+    'DequantizeLinear',
+    x,
+    out,
+    { in: 'i32', out: 'f32' },
+    '(f32(v) - u.beta) * u.alpha',
+    scale,
+    zeroPoint,
+  );
+}
