@@ -77,6 +77,7 @@ export function unsupportedOps(ops: Iterable<OpRef>): string[] {
       ? VIEW_OPS.has(n.opType) ||
         FOLD_ONLY_OPS.has(n.opType) ||
         n.opType === 'LayerNormalization' ||
+        n.opType === 'SimplifiedLayerNormalization' || // onnxruntime's, rewritten by canonicalize-contrib.ts
         n.opType === 'Constant' || // decoded into an initializer
         !!lowering(n)
       : n.domain === WEBVL_DOMAIN

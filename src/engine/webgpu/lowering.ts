@@ -125,6 +125,7 @@ const LOWERINGS: Record<string, Lowering> = {
       stats ? null : (a.outputs[1] ?? null),
       {
         epsilon: attrFloat(a.node, 'epsilon', 1e-5),
+        rms: attrInt(a.node, 'rms', 0) === 1,
       },
       stats ? { mean: a.outputs[1], invStdDev: a.outputs[2] } : null,
     );
@@ -357,4 +358,12 @@ export function supportedOps(): string[] {
 export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
   'com.microsoft:MultiHeadAttention',
   'com.microsoft:Attention',
+  // Rewritten into standard and fused ops by passes/canonicalize-contrib.ts.
+  'com.microsoft:Gelu',
+  'com.microsoft:QuickGelu',
+  'com.microsoft:BiasGelu',
+  'com.microsoft:FastGelu',
+  'com.microsoft:SkipLayerNormalization',
+  'com.microsoft:SkipSimplifiedLayerNormalization',
+  'com.microsoft:SimplifiedLayerNormalization',
 ]);

@@ -2,12 +2,14 @@
 import type { HostTensor } from '../tensor';
 import { cloneGraph, type Graph } from './ir';
 import type { TypedShape } from './op-shapes';
+import { canonicalizeContrib } from './passes/canonicalize-contrib';
 import { eliminateDeadCode } from './passes/dead-code';
 import { fuseAttention } from './passes/fuse-attention';
 import { fuseGelu } from './passes/fuse-gelu';
 import { fuseLayerNorm } from './passes/fuse-layernorm';
 import { fuseLinear } from './passes/fuse-linear';
 import { fuseResidualLayerNorm } from './passes/fuse-residual-layernorm';
+import { dropNoOpCasts, fuseRmsNorm } from './passes/fuse-rmsnorm';
 import { fuseTransposeConcat } from './passes/fuse-transpose-concat';
 import { inferShapes } from './passes/infer-shapes';
 import { keepHalfWeights } from './passes/keep-half-weights';
@@ -28,6 +30,8 @@ export interface PassCounts {
   deadNodes: number;
   /** float16 weights kept in half precision for the matmul kernels (their widening Casts dropped). */
   halfWeights: number;
+  /** onnxruntime contrib ops rewritten into standard and fused ops. */
+  contrib: number;
 }
 
 export interface Specialized {
@@ -49,11 +53,13 @@ export function specialize(
 ): Specialized {
   const graph = cloneGraph(source);
   bindInputValues(graph, inputValues);
+  const contrib = canonicalizeContrib(graph);
   const halfWeights = keepHalfWeights(graph);
   const shapes = inferShapes(graph, inputDims);
+  dropNoOpCasts(graph, shapes);
   let deadNodes = eliminateDeadCode(graph);
   const gelu = fuseGelu(graph);
-  const layerNorm = fuseLayerNorm(graph, shapes);
+  const layerNorm = fuseLayerNorm(graph, shapes) + fuseRmsNorm(graph, shapes);
   const linear = fuseLinear(graph, shapes);
   const attention = fuseAttention(graph, shapes);
   const residualLayerNorm = fuseResidualLayerNorm(graph, shapes);
@@ -76,6 +82,7 @@ export function specialize(
       transposeConcat,
       deadNodes,
       halfWeights,
+      contrib,
     },
     sourceInitializers: new Set(source.initializers.values()),
   };

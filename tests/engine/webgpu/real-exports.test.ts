@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { relativeDiff } from '../../../bench/stats';
 import { type HostTensor, hostTensor, type TensorData } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
-import { relativeDiff } from '../../../bench/stats';
 import { nodeGpu } from './gpu';
 
 const ROOT = 'tests/corpus/hf';
@@ -60,13 +60,18 @@ async function compare(path: string, family: string) {
   try {
     const feeds = feedsFor(family, session.inputNames);
     const ours = await session.run(feeds);
-    const theirs = await reference.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)])));
+    const theirs = await reference.run(
+      Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)])),
+    );
     const diffs: Record<string, number> = {};
     for (const name of session.outputNames) {
       const a = ours[name] as HostTensor;
       const b = theirs[name];
       expect(a.dims).toEqual(b.dims);
-      diffs[name] = relativeDiff(Array.from(a.data as Exclude<TensorData, BigInt64Array>), b.data as Float32Array);
+      diffs[name] = relativeDiff(
+        Array.from(a.data as Exclude<TensorData, BigInt64Array>),
+        b.data as Float32Array,
+      );
     }
     return { diffs, plan: session.describePlan() };
   } finally {
@@ -117,5 +122,16 @@ describe('real exports on our engine vs onnxruntime-node', () => {
     const { diffs, plan } = await compare(path, family);
     for (const [name, d] of Object.entries(diffs)) expect(d, name).toBeLessThan(3e-2);
     expect(plan?.opCounts['webvl:QMatMul'] ?? 0).toBeGreaterThan(0);
+  });
+});
+
+describe('torch 2.x patterns fuse', () => {
+  it.each([
+    ['llama-hf/onnx/model.onnx', 'llama-hf'],
+    ['llama-hf/onnx-dynamo/model.onnx', 'llama-hf'],
+  ])('%s: every RMSNorm (2 per layer and the final one) is one LayerNorm dispatch', async (path, family) => {
+    const { plan } = await compare(path, family);
+    expect(plan?.opCounts['webvl:LayerNorm']).toBe(5);
+    expect(plan?.opCounts.ReduceMean ?? 0).toBe(0);
   });
 });

@@ -71,6 +71,8 @@ export type AttentionVariant = 'decode' | 'tiled' | 'tiled-f16';
 export interface LayerNormParams {
   /** Default 1e-5. */
   readonly epsilon?: number;
+  /** RMSNorm: no mean subtracted, normalized by sqrt(mean(x²) + epsilon). */
+  readonly rms?: boolean;
 }
 
 export type UnaryOp =
