@@ -67,10 +67,19 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
 
 type OpRef = Pick<Node, 'opType' | 'domain'> & Partial<Pick<Node, 'attrs' | 'inputs' | 'outputs'>>;
 
+/** Nodes of If branches (recursively): they must be runnable too, whichever branch a run takes. */
+function branchNodes(n: OpRef): OpRef[] {
+  if (n.opType !== 'If') return [];
+  return ['then_branch', 'else_branch'].flatMap((name) => {
+    const a = n.attrs?.[name];
+    return a?.type === 'graph' ? a.value.nodes.flatMap((b) => [b, ...branchNodes(b)]) : [];
+  });
+}
+
 /** Ops of a graph that our engine has no way to run, as `domain:Op` keys ('Op' for the default domain). */
 export function unsupportedOps(ops: Iterable<OpRef>): string[] {
   const missing = new Set<string>();
-  for (const n of ops) {
+  for (const n of [...ops].flatMap((o) => [o, ...branchNodes(o)])) {
     const key = opKey(n);
     const isDefault = n.domain === '' || n.domain === 'ai.onnx';
     const known = isDefault
@@ -79,6 +88,7 @@ export function unsupportedOps(ops: Iterable<OpRef>): string[] {
         n.opType === 'LayerNormalization' ||
         n.opType === 'SimplifiedLayerNormalization' || // onnxruntime's, rewritten by canonicalize-contrib.ts
         n.opType === 'Constant' || // decoded into an initializer
+        n.opType === 'If' || // inlined once its condition is known (passes/inline-if.ts)
         !!lowering(n)
       : n.domain === WEBVL_DOMAIN
         ? !!lowering(n)

@@ -12,6 +12,7 @@ import { fuseResidualLayerNorm } from './passes/fuse-residual-layernorm';
 import { dropNoOpCasts, fuseRmsNorm } from './passes/fuse-rmsnorm';
 import { fuseTransposeConcat } from './passes/fuse-transpose-concat';
 import { inferShapes } from './passes/infer-shapes';
+import { inlineIfs } from './passes/inline-if';
 import { keepHalfWeights } from './passes/keep-half-weights';
 import { mergeProjections } from './passes/merge-projections';
 import { bindInputValues } from './run-time-values';
@@ -53,6 +54,7 @@ export function specialize(
 ): Specialized {
   const graph = cloneGraph(source);
   bindInputValues(graph, inputValues);
+  inlineIfs(graph);
   const contrib = canonicalizeContrib(graph);
   const halfWeights = keepHalfWeights(graph);
   const shapes = inferShapes(graph, inputDims);

@@ -30,6 +30,8 @@ const STEERING_INPUTS: Record<string, readonly number[]> = {
   ReduceLogSumExp: [1],
   ReduceLogSum: [1],
   CumSum: [1],
+  // The branch an If takes (passes/inline-if.ts).
+  If: [0],
 };
 
 /** More elements than this and an input is data, not a shape parameter: it stays on the GPU path. */
