@@ -6,7 +6,7 @@ import { WebvlError } from '../errors';
 import type { WireImage } from '../vision/image-input';
 import { type ImageInput, toWireImage } from '../vision/image-input';
 import { fromWire } from '../worker/errors';
-import type { WorkerApi } from '../worker/runtime.worker';
+import type { WorkerApi } from '../worker/worker-api';
 import type {
   CapFiltItem,
   CapFiltOptions,
@@ -110,12 +110,26 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     type: 'module',
     name: 'webvl-runtime',
   });
+  return connectRuntime(worker, options);
+}
+
+/** What the facade talks to: a module worker, or (Node tests) a MessagePort served by createWorkerApi(). */
+export interface RuntimeEndpoint extends Comlink.Endpoint {
+  terminate(): void;
+}
+
+/** @internal The facade over an endpoint that serves the worker API; createRuntime() passes its worker. */
+export async function connectRuntime(
+  worker: RuntimeEndpoint,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
   const api = Comlink.wrap<WorkerApi>(worker);
   // A worker script that fails to load would leave every call pending forever; fail them instead.
   const crashed = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (e) => {
+      const message = (e as ErrorEvent).message;
       reject(
-        new WebvlError('INTERNAL', `the runtime worker failed: ${e.message || 'could not load its script'}`),
+        new WebvlError('INTERNAL', `the runtime worker failed: ${message || 'could not load its script'}`),
       );
     });
   });
