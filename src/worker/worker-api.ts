@@ -64,6 +64,7 @@ export function createWorkerApi() {
     abort: (requestId: number) => guard(() => ready().abort(requestId)),
     indexOpen: (name: string) => guard(() => ready().indexOpen(name)),
     indexAdd: (name: string, items: IndexItemWire[]) => guard(() => ready().indexAdd(name, items)),
+    indexUpsert: (name: string, items: IndexItemWire[]) => guard(() => ready().indexUpsert(name, items)),
     indexSearch: (
       name: string,
       query: string,
@@ -72,6 +73,8 @@ export function createWorkerApi() {
     indexRemove: (name: string, ids: string[]) => guard(() => ready().indexRemove(name, ids)),
     indexSize: (name: string) => guard(() => ready().indexSize(name)),
     indexClear: (name: string) => guard(() => ready().indexClear(name)),
+    /** dispose(): release GPU resources before the page terminates the worker. */
+    shutdown: () => guard(() => core?.shutdown()),
   };
 }
 

@@ -17,7 +17,7 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 export interface ModelServer {
   /** e.g. http://127.0.0.1:41234 */
   readonly origin: string;
-  /** Serves `body` at `path` instead of the file on disk (hostile manifests, truncated files). */
+  /** Serves `body` at `path` instead of the file on disk; under /hostile/<name>/ the rest is clip-tiny's. */
   override(path: string, body: Uint8Array | string): void;
   close(): Promise<void>;
 }
@@ -28,13 +28,15 @@ export async function startModelServer(): Promise<ModelServer> {
   const server: Server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const body = overrides.get(path);
-    const file = normalize(join(ROOT, path));
+    // /hostile/<name>/<file> serves clip-tiny's <file> unless overridden: a model folder with one lie in it.
+    const real = path.replace(/^\/hostile\/[^/]+\//, '/models/clip-tiny/');
+    const file = normalize(join(ROOT, real));
     const type = extname(path) === '.json' ? 'application/json' : 'application/octet-stream';
     if (body !== undefined) {
       res.writeHead(200, { 'content-type': type }).end(body);
       return;
     }
-    if (!file.startsWith(ROOT) || !path.startsWith('/models/')) {
+    if (!file.startsWith(ROOT) || !real.startsWith('/models/')) {
       res.writeHead(404).end();
       return;
     }
