@@ -81,6 +81,12 @@ describe('hostile inputs through createRuntime (clip-tiny, wasm)', () => {
       'transparent PNG': ['result'],
       'RGBA object, data too short': ['BAD_IMAGE'],
       'RGBA object, 0×0': ['BAD_IMAGE'],
+      'RGBA object, Float32Array data': ['BAD_IMAGE'],
+      'RGBA object, Uint16Array data': ['BAD_IMAGE'],
+      'RGBA object, width 2.5': ['BAD_IMAGE'],
+      'RGBA object, side past 16384': ['BAD_IMAGE'],
+      'ImageData of the good image': ['result'],
+      'RGBA object on a SharedArrayBuffer': ['result'],
       'URL that 404s': ['BAD_IMAGE'],
     };
     expect(outcomes.map((o) => o.name).sort()).toEqual(Object.keys(must).sort());
@@ -95,6 +101,10 @@ describe('hostile inputs through createRuntime (clip-tiny, wasm)', () => {
     // The first GIF frame is a red triangle: classified by colour like the PNG it came from.
     const gif = outcomes.find((o) => o.name.startsWith('animated GIF'));
     expect(gif?.summary?.top?.split(' ')[0]).toBe('red');
+    // The good image's own pixels, as ImageData or on a shared buffer, are the good image.
+    for (const name of ['ImageData of the good image', 'RGBA object on a SharedArrayBuffer']) {
+      expect(outcomes.find((o) => o.name === name)?.summary?.top, name).toBe(known.truth);
+    }
     await expectStillServing(known);
   });
 
@@ -118,6 +128,17 @@ describe('hostile inputs through createRuntime (clip-tiny, wasm)', () => {
       'classify: mixed-script label': 'result',
       'classify: 10,000 labels': 'result',
       'classify: the 36 colour-shape labels': 'result',
+      'embedText: NUL': 'INVALID_INPUT',
+      'classify: NUL as a label': 'INVALID_INPUT',
+      'embedText: a lone surrogate': 'INVALID_INPUT',
+      'classify: a lone surrogate as a label': 'INVALID_INPUT',
+      'embedText: bidi controls only': 'INVALID_INPUT',
+      'classify: bidi controls only as a label': 'INVALID_INPUT',
+      'embedText: zero-width characters only': 'INVALID_INPUT',
+      'classify: zero-width characters only as a label': 'INVALID_INPUT',
+      'embedText: a special token spelled out': 'INVALID_INPUT',
+      'classify: a special token spelled out as a label': 'INVALID_INPUT',
+      'classify: two labels that tokenize alike': 'INVALID_INPUT',
       'match: empty text list': 'INVALID_INPUT',
       'match: mixed-script text': 'result',
       'match: 100,000-character text': 'TEXT_TOO_LONG',

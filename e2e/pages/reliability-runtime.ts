@@ -98,6 +98,15 @@ async function attempt(
 
 const MEDIA = '/e2e/pages/reliability-media/';
 
+async function imageDataOf(png: string): Promise<ImageData> {
+  const bitmap = await createImageBitmap(await blobOf(png));
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2d context');
+  ctx.drawImage(bitmap, 0, 0);
+  return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+}
+
 /** Every hostile image through classify; each case bounded by `timeoutMs`. */
 async function hostileMedia(goodPng: string, labels: string[], timeoutMs: number): Promise<Outcome[]> {
   const good = new Uint8Array(await (await blobOf(goodPng)).arrayBuffer());
@@ -120,6 +129,30 @@ async function hostileMedia(goodPng: string, labels: string[], timeoutMs: number
     ['transparent PNG', () => blobOf(`${MEDIA}transparent.png`)],
     ['RGBA object, data too short', async () => ({ width: 4, height: 4, data: new Uint8Array(7) })],
     ['RGBA object, 0×0', async () => ({ width: 0, height: 0, data: new Uint8Array(0) })],
+    // Only bytes are RGBA: typed arrays of other kinds (even of the right length) are refused.
+    [
+      'RGBA object, Float32Array data',
+      async () => ({ width: 8, height: 8, data: new Float32Array(256).fill(0.5) }),
+    ],
+    [
+      'RGBA object, Uint16Array data',
+      async () => ({ width: 8, height: 8, data: new Uint16Array(256).fill(200) }),
+    ],
+    ['RGBA object, width 2.5', async () => ({ width: 2.5, height: 8, data: new Uint8Array(80) })],
+    [
+      'RGBA object, side past 16384',
+      async () => ({ width: 16385, height: 1, data: new Uint8Array(16385 * 4) }),
+    ],
+    ['ImageData of the good image', async () => imageDataOf(goodPng)],
+    [
+      'RGBA object on a SharedArrayBuffer',
+      async () => {
+        const img = await imageDataOf(goodPng);
+        const data = new Uint8Array(new SharedArrayBuffer(img.data.length));
+        data.set(img.data);
+        return { width: img.width, height: img.height, data };
+      },
+    ],
     ['URL that 404s', async () => `${MEDIA}no-such-file.png`],
   ];
   const out: Outcome[] = [];
@@ -134,32 +167,48 @@ async function hostileText(png: string, combos: string[], timeoutMs: number): Pr
   const image = await blobOf(png);
   const long = 'a red circle '.repeat(8000).slice(0, 100_000);
   const mixed = 'a red 円 star ★ красный квадрат 🚀 مرحبا नमस्ते \u200b\u0301 circle';
-  const many = [...combos, ...Array.from({ length: 10_000 - combos.length }, (_, i) => `thing number ${i}`)];
+  // Labels must differ in the tokens the model sees (digits are all [UNK] in this 28-token vocabulary), so
+  // the other labels are distinct four-word phrases over the vocabulary's words.
+  const words =
+    'a above and below blue circle cross diamond green large left of orange purple red right small square star triangle yellow'.split(
+      ' ',
+    );
+  const phrase = (n: number) =>
+    Array.from({ length: 4 }, (_, d) => words[Math.floor(n / words.length ** d) % words.length]).join(' ');
+  const many = [...combos, ...Array.from({ length: 10_000 - combos.length }, (_, i) => phrase(i))];
   const r = runtime();
-  return [
-    await attempt('embedText: empty string', () => r.embedText(''), timeoutMs),
-    await attempt('embedText: whitespace only', () => r.embedText(' \n\t  \u00a0'), timeoutMs),
-    await attempt('embedText: empty list', () => r.embedText([]), timeoutMs),
-    await attempt('embedText: 100,000 characters', () => r.embedText(long), timeoutMs),
-    await attempt('embedText: mixed scripts and emoji', () => r.embedText(mixed), timeoutMs),
-    await attempt('classify: empty label list', () => r.classify(image, []), timeoutMs),
-    await attempt(
-      'classify: an empty label among good ones',
-      () => r.classify(image, ['', 'red circle']),
-      timeoutMs,
-    ),
-    await attempt(
-      'classify: 100,000-character label',
-      () => r.classify(image, [long, 'red circle']),
-      timeoutMs,
-    ),
-    await attempt('classify: mixed-script label', () => r.classify(image, [mixed, combos[0]]), timeoutMs),
-    await attempt('classify: 10,000 labels', () => r.classify(image, many), timeoutMs, combos),
-    await attempt('classify: the 36 colour-shape labels', () => r.classify(image, combos), timeoutMs, combos),
-    await attempt('match: empty text list', () => r.match(image, []), timeoutMs),
-    await attempt('match: mixed-script text', () => r.match(image, [mixed]), timeoutMs),
-    await attempt('match: 100,000-character text', () => r.match(image, [long]), timeoutMs),
+  // Text with nothing for the model to read once the tokenizer drops control and format characters.
+  const nothing = [
+    ['NUL', '\u0000'],
+    ['a lone surrogate', '\ud800'],
+    ['bidi controls only', '\u202e\u202d\u200f'],
+    ['zero-width characters only', '\u200b\u200c\u200d'],
+    ['a special token spelled out', '[PAD]'],
+  ] as const;
+  const cases: [string, () => Promise<unknown>, string[]?][] = [
+    ['embedText: empty string', () => r.embedText('')],
+    ['embedText: whitespace only', () => r.embedText(' \n\t  \u00a0')],
+    ['embedText: empty list', () => r.embedText([])],
+    ['embedText: 100,000 characters', () => r.embedText(long)],
+    ['embedText: mixed scripts and emoji', () => r.embedText(mixed)],
+    ['classify: empty label list', () => r.classify(image, [])],
+    ['classify: an empty label among good ones', () => r.classify(image, ['', 'red circle'])],
+    ['classify: 100,000-character label', () => r.classify(image, [long, 'red circle'])],
+    ['classify: mixed-script label', () => r.classify(image, [mixed, combos[0]])],
+    ['classify: 10,000 labels', () => r.classify(image, many), combos],
+    ['classify: the 36 colour-shape labels', () => r.classify(image, combos), combos],
+    ...nothing.flatMap(([what, text]): [string, () => Promise<unknown>][] => [
+      [`embedText: ${what}`, () => r.embedText(text)],
+      [`classify: ${what} as a label`, () => r.classify(image, [text, combos[0]])],
+    ]),
+    ['classify: two labels that tokenize alike', () => r.classify(image, ['Red Circle', 'red  circle'])],
+    ['match: empty text list', () => r.match(image, [])],
+    ['match: mixed-script text', () => r.match(image, [mixed])],
+    ['match: 100,000-character text', () => r.match(image, [long])],
   ];
+  const out: Outcome[] = [];
+  for (const [name, f, watch] of cases) out.push(await attempt(name, f, timeoutMs, watch));
+  return out;
 }
 
 // --- load -------------------------------------------------------------------------------------------
@@ -323,7 +372,7 @@ async function idbRows(name: string): Promise<Record<string, { len: number; sum:
 
 /** A new runtime (new worker) with `modelUrl` loaded; '' loads nothing (call load() later). */
 async function create(modelUrl: string, backend: BackendChoice = 'wasm') {
-  rt?.dispose();
+  await rt?.dispose(); // the old worker is gone (and its GPU devices destroyed) before a new one starts
   rt = await createRuntime({ backend });
   if (modelUrl) await rt.load(modelUrl);
   return rt.info();
@@ -353,7 +402,7 @@ async function addThenTerminate(
     (e: unknown) => (e instanceof WebvlError ? e.code : `untyped: ${String(e)}`),
   );
   const ended = await withTimeout(added, delayMs);
-  r.dispose();
+  await r.dispose();
   rt = undefined;
   return { ended: ended === 'timeout' ? 'terminated' : ended, atMs: performance.now() - t0, warmMs: warm.ms };
 }
@@ -433,7 +482,7 @@ function finishSearch(): Promise<SearchOutcome> {
 
 /** Loads a model from `modelUrl` in a fresh runtime allowing `allowedOrigins`: 'loaded' or the error code. */
 async function loadFrom(modelUrl: string, allowedOrigins: string[]): Promise<string> {
-  rt?.dispose();
+  await rt?.dispose();
   rt = await createRuntime({ backend: 'wasm', allowedOrigins });
   try {
     await rt.load(modelUrl);
@@ -498,8 +547,8 @@ const api = {
   startSearch,
   finishSearch,
   search,
-  dispose() {
-    rt?.dispose();
+  async dispose() {
+    await rt?.dispose();
     rt = undefined;
   },
   classify: async (png: string, labels: string[]) => runtime().classify(await blobOf(png), labels),

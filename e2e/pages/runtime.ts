@@ -84,13 +84,13 @@ const api = {
   gpuVsCpuTopK,
   codeOf,
   async create(backend: BackendChoice = 'wasm') {
-    rt?.dispose();
+    await rt?.dispose();
     progress = [];
     rt = await createRuntime({ backend, onProgress: (p) => progress.push(p) });
     return rt.info();
   },
-  dispose() {
-    rt?.dispose();
+  async dispose() {
+    await rt?.dispose();
     rt = undefined;
   },
   info: () => runtime().info(),

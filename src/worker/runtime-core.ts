@@ -58,6 +58,29 @@ export interface IndexItemWire {
   readonly meta?: Record<string, unknown>;
 }
 
+/** What info().model reports about a loaded model. */
+function describeModel(
+  model: LoadedModel,
+  selector: BackendSelector,
+  dtype: ModelDType,
+  loadMs: number,
+): LoadedModelInfo {
+  const plan: PreprocessPlan = model.plan;
+  return {
+    url: model.url,
+    kind: model.kind,
+    dtype,
+    bytes: model.bytes,
+    loadMs,
+    placements: selector.placements,
+    imageSize: plan.resize?.kind === 'exact' ? outputSize(plan, 1, 1) : outputSize(plan, 64, 64),
+    preprocessing: model.pixels ? 'gpu' : 'cpu',
+    maxTextTokens: model.tokenizer.maxLength,
+    maxCaptionTokens: model.captionLimits?.maxTokens,
+    maxBeams: model.captionLimits?.maxBeams,
+  };
+}
+
 export class RuntimeCore {
   private selector: BackendSelector | undefined;
   private probe: DeviceProbe | undefined;
@@ -152,11 +175,15 @@ export class RuntimeCore {
       this.modelDeviceLost = false;
       return;
     }
+    const t0 = performance.now();
+    const dtype = this.modelInfo?.dtype ?? 'fp32';
     const selector = await this.getSelector();
     const store = await ModelStore.open(url, { allowedOrigins: this.options.allowedOrigins });
-    this.model = await loadModel(store, selector, this.modelInfo?.dtype ?? 'fp32');
+    this.model = await loadModel(store, selector, dtype);
     this.modelDeviceLost = false;
     await this.watchModelDevices(selector);
+    // Placements and preprocessing may differ now (ORT's WebGPU graphs moved to wasm).
+    this.modelInfo = describeModel(this.model, selector, dtype, performance.now() - t0);
   }
 
   /**
@@ -233,21 +260,7 @@ export class RuntimeCore {
       this.model = model;
       this.modelDeviceLost = false;
       await this.watchModelDevices(selector);
-      const plan: PreprocessPlan = model.plan;
-      const size = plan.resize?.kind === 'exact' ? outputSize(plan, 1, 1) : outputSize(plan, 64, 64);
-      this.modelInfo = {
-        url: model.url,
-        kind: model.kind,
-        dtype,
-        bytes: model.bytes,
-        loadMs: performance.now() - t0,
-        placements: selector.placements,
-        imageSize: size,
-        preprocessing: model.pixels ? 'gpu' : 'cpu',
-        maxTextTokens: model.tokenizer.maxLength,
-        maxCaptionTokens: model.captionLimits?.maxTokens,
-        maxBeams: model.captionLimits?.maxBeams,
-      };
+      this.modelInfo = describeModel(model, selector, dtype, performance.now() - t0);
       return this.modelInfo;
     });
   }
