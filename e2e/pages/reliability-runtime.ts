@@ -132,11 +132,11 @@ async function hostileMedia(goodPng: string, labels: string[], timeoutMs: number
     // Only bytes are RGBA: typed arrays of other kinds (even of the right length) are refused.
     [
       'RGBA object, Float32Array data',
-      async () => ({ width: 8, height: 8, data: new Float32Array(256).fill(0.5) }),
+      async () => ({ width: 8, height: 8, data: new Float32Array(256).fill(0.5) }) as unknown as ImageInput,
     ],
     [
       'RGBA object, Uint16Array data',
-      async () => ({ width: 8, height: 8, data: new Uint16Array(256).fill(200) }),
+      async () => ({ width: 8, height: 8, data: new Uint16Array(256).fill(200) }) as unknown as ImageInput,
     ],
     ['RGBA object, width 2.5', async () => ({ width: 2.5, height: 8, data: new Uint8Array(80) })],
     [
