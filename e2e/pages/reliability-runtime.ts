@@ -212,9 +212,31 @@ async function hostileText(png: string, combos: string[], timeoutMs: number): Pr
 }
 
 // --- load -------------------------------------------------------------------------------------------
+// A fixed schedule: call i runs OPS[i % 16] on input ⌊i / 16⌋ % 4. One cycle of 16 ops uses every call of
+// the API, captions greedy, with beams and aborted, and every index operation on a scratch index that the
+// cycle leaves empty again, so with calls resolving in submission order each (op, input) has one right
+// answer, computed once up front.
 
-type Op = 'classify' | 'match' | 'caption' | 'search';
-const OPS: readonly Op[] = ['classify', 'match', 'caption', 'search'];
+const OPS = [
+  'classify',
+  'match',
+  'embedText',
+  'embedImage',
+  'caption',
+  'captionBeams',
+  'captionAborted',
+  'capfilt',
+  'search',
+  'scratchOpen',
+  'scratchAdd',
+  'scratchUpsert',
+  'scratchSearchRerank',
+  'scratchSize',
+  'scratchRemove',
+  'scratchClear',
+] as const;
+type Op = (typeof OPS)[number];
+export const LOAD_CYCLE = OPS.length;
 
 interface LoadSetup {
   images: Blob[];
@@ -222,6 +244,8 @@ interface LoadSetup {
   texts: string[];
   queries: string[];
   index: IndexHandle;
+  /** Opened once; the cycle's scratchOpen opens it again by name. */
+  scratch: IndexHandle;
   /** JSON of the result of each (op, input) pair, computed once, sequentially, before the load. */
   reference: Map<string, string>;
 }
@@ -234,34 +258,86 @@ function callFor(i: number): { op: Op; input: number; key: string } {
   return { op, input, key: `${op}:${input}` };
 }
 
-async function runOp(s: LoadSetup, op: Op, input: number, signal?: AbortSignal): Promise<string> {
+/** JSON of a result (embeddings as plain arrays), compared with the reference as text. */
+const asJson = (v: unknown) => JSON.stringify(v, (_, x) => (x instanceof Float32Array ? Array.from(x) : x));
+
+/** Runs one scheduled call; 'ABORTED' (or another code) for the aborted caption, JSON of the result otherwise. */
+async function runOp(s: LoadSetup, op: Op, input: number): Promise<string> {
   const r = runtime();
+  const image = s.images[input];
   switch (op) {
     case 'classify':
-      return JSON.stringify(await r.classify(s.images[input], s.labels));
+      return asJson(await r.classify(image, s.labels));
     case 'match':
-      return JSON.stringify(await r.match(s.images[input], s.texts));
+      return asJson(await r.match(image, s.texts));
+    case 'embedText':
+      return asJson(await r.embedText(s.queries[input]));
+    case 'embedImage':
+      return asJson(await r.embedImage(image));
     case 'caption': {
-      const c = await r.caption(s.images[input], { maxTokens: 4, signal });
-      return JSON.stringify([c.text, c.tokenIds]);
+      const c = await r.caption(image, { maxTokens: 4 });
+      return asJson([c.text, c.tokenIds]);
     }
+    case 'captionBeams': {
+      const c = await r.caption(image, { maxTokens: 4, numBeams: 3 });
+      return asJson([c.text, c.tokenIds]);
+    }
+    case 'captionAborted': {
+      const ctl = new AbortController();
+      return r
+        .caption(image, {
+          maxTokens: 16,
+          numBeams: 1 + (input % 2),
+          signal: ctl.signal,
+          onToken: () => ctl.abort(),
+        })
+        .then(
+          () => 'resolved',
+          (e: unknown) => (e instanceof WebvlError ? e.code : `untyped: ${String(e)}`),
+        );
+    }
+    case 'capfilt':
+      return asJson(await r.capfilt([image], { threshold: 0.5, texts: [s.texts[input % s.texts.length]] }));
     case 'search':
-      return JSON.stringify(await s.index.search(s.queries[input], { k: 3 }));
+      return asJson(await s.index.search(s.queries[input], { k: 3 }));
+    case 'scratchOpen': {
+      // One call per op: a second call made after this one resolves would be posted after later ops.
+      const h = await r.openIndex(s.scratch.name);
+      return asJson([h.name, h.backend]);
+    }
+    case 'scratchAdd':
+      return asJson(await s.scratch.add([{ id: `s${input}`, image }]));
+    case 'scratchUpsert':
+      return asJson(
+        await s.scratch.upsert([
+          { id: `s${input}`, image: s.images[(input + 1) % 4], meta: { input } },
+          { id: `t${input}`, image },
+        ]),
+      );
+    case 'scratchSearchRerank':
+      return asJson(await s.scratch.search(s.queries[input], { k: 2, rerank: true }));
+    case 'scratchSize':
+      return asJson(await s.scratch.size());
+    case 'scratchRemove':
+      return asJson(await s.scratch.remove([`s${input}`, 'never-added']));
+    case 'scratchClear':
+      return asJson(await s.scratch.clear());
   }
 }
 
 async function prepareLoad(pngs: string[], labels: string[], texts: string[], queries: string[]) {
   const images = await Promise.all(pngs.slice(0, 4).map(blobOf));
-  const indexName = `load-${Date.now()}`;
-  const index = await runtime().openIndex(indexName);
+  const stamp = Date.now();
+  const index = await runtime().openIndex(`load-${stamp}`);
   await index.add(await Promise.all(pngs.map(async (p, i) => ({ id: `img${i}`, image: await blobOf(p) }))));
-  const s: LoadSetup = { images, labels, texts, queries, index, reference: new Map() };
+  const scratch = await runtime().openIndex(`scratch-${stamp}`);
+  const s: LoadSetup = { images, labels, texts, queries, index, scratch, reference: new Map() };
   for (let i = 0; i < OPS.length * 4; i++) {
     const { op, input, key } = callFor(i);
     s.reference.set(key, await runOp(s, op, input));
   }
   load = s;
-  return { references: s.reference.size, indexBackend: index.backend };
+  return { references: s.reference.size, indexBackend: index.backend, cycle: OPS.length, ops: [...OPS] };
 }
 
 interface LoadReport {
@@ -269,22 +345,25 @@ interface LoadReport {
   mismatches: string[];
   /** Completions that came before a call submitted earlier (the queue is FIFO: should be 0). */
   outOfOrder: number;
-  /** Caption calls aborted after their first token: how they ended. */
+  /** Captions aborted at their first token: how they ended. */
   aborted: { expected: number; codes: Record<string, number> };
   /** Longest time (ms) a call waited from submission to result. */
   maxLatencyMs: number;
+  /** Per op: calls and total ms from submission to result. */
+  perOp: Record<string, { calls: number; ms: number }>;
   ms: number;
 }
 
 /**
- * Calls [start, start+count) of the fixed schedule, `concurrency` in flight. Every 25th call is a caption
- * aborted from its first token (expects ABORTED); the rest are compared to the reference.
+ * Calls [start, start+count) of the fixed schedule, `concurrency` in flight, each compared to the reference
+ * (the aborted captions are counted by how they ended instead).
  */
 async function runLoad(start: number, count: number, concurrency: number): Promise<LoadReport> {
   const s = load;
   if (!s) throw new Error('prepareLoad first');
   const mismatches: string[] = [];
   const codes: Record<string, number> = {};
+  const perOp: Record<string, { calls: number; ms: number }> = {};
   let expectedAborts = 0;
   let next = start;
   let lastCompleted = -1;
@@ -294,41 +373,35 @@ async function runLoad(start: number, count: number, concurrency: number): Promi
   const one = async (i: number) => {
     const { op, input, key } = callFor(i);
     const submitted = performance.now();
-    if (i % 25 === 24) {
+    const got = await runOp(s, op, input).catch((e: unknown) =>
+      e instanceof WebvlError ? `error ${e.code}: ${e.message}` : `untyped: ${String(e)}`,
+    );
+    if (op === 'captionAborted') {
       expectedAborts++;
-      const ctl = new AbortController();
-      const code = await runtime()
-        .caption(s.images[input], { maxTokens: 16, signal: ctl.signal, onToken: () => ctl.abort() })
-        .then(
-          () => 'resolved',
-          (e: unknown) => (e instanceof WebvlError ? e.code : `untyped: ${String(e)}`),
-        );
-      codes[code] = (codes[code] ?? 0) + 1;
-    } else {
-      const got = await runOp(s, op, input);
-      if (got !== s.reference.get(key)) mismatches.push(`call ${i} ${key}: ${got.slice(0, 200)}`);
+      codes[got] = (codes[got] ?? 0) + 1;
+    } else if (got !== s.reference.get(key)) {
+      mismatches.push(`call ${i} ${key}: ${got.slice(0, 200)}`);
     }
     if (i < lastCompleted) outOfOrder++;
     lastCompleted = Math.max(lastCompleted, i);
-    maxLatencyMs = Math.max(maxLatencyMs, performance.now() - submitted);
+    const ms = performance.now() - submitted;
+    maxLatencyMs = Math.max(maxLatencyMs, ms);
+    const stat = (perOp[op] ??= { calls: 0, ms: 0 });
+    stat.calls++;
+    stat.ms += ms;
   };
   const lane = async () => {
     while (next < start + count) await one(next++);
   };
-  // Lanes start one task apart, so call i is posted to the worker before call i+1 (some calls post after
-  // a few microtasks, others at once: started in one tick, a later call could be posted first).
-  const lanes: Promise<void>[] = [];
-  for (let c = 0; c < concurrency; c++) {
-    lanes.push(lane());
-    await new Promise((r) => setTimeout(r, 0));
-  }
-  await Promise.all(lanes);
+  // The runtime posts calls in the order they are made, so lanes may start in the same tick.
+  await Promise.all(Array.from({ length: concurrency }, lane));
   return {
     calls: count,
     mismatches,
     outOfOrder,
     aborted: { expected: expectedAborts, codes },
     maxLatencyMs,
+    perOp,
     ms: performance.now() - t0,
   };
 }

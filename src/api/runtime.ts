@@ -128,6 +128,22 @@ async function wireAll<T>(images: readonly unknown[], build: (w: WireImage, i: n
 
 let nextRequestId = 1;
 
+/**
+ * A caller's callback (onProgress, onToken) that throws is reported like an event listener's exception and
+ * does not change the call: the load or caption goes on.
+ */
+function reporting<A>(callback: (arg: A) => void): (arg: A) => void {
+  return (arg) => {
+    try {
+      callback(arg);
+    } catch (e) {
+      const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+      if (report) report(e);
+      else console.error(e);
+    }
+  };
+}
+
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   runtimeOptions(options); // bad options are refused before a worker is started
   const worker = new Worker(new URL('../worker/runtime.worker.ts', import.meta.url), {
@@ -262,7 +278,7 @@ export async function connectRuntime(
         (a) => {
           const listener = a.onProgress ?? settings.onProgress;
           return remote(() =>
-            api.load(a.url, listener ? Comlink.proxy(listener) : undefined, {
+            api.load(a.url, listener ? Comlink.proxy(reporting(listener)) : undefined, {
               refresh: a.refresh,
               dtype: a.dtype,
             }),
@@ -303,7 +319,7 @@ export async function connectRuntime(
               const onToken =
                 user || signal
                   ? Comlink.proxy((t: CaptionToken) => {
-                      user?.(t);
+                      if (user) reporting(user)(t);
                       return signal?.aborted === true;
                     })
                   : undefined;
