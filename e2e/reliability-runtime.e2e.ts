@@ -318,9 +318,8 @@ describe('load: mixed calls with 4 in flight (blip-tiny, wasm)', () => {
     for (const r of reports) {
       for (const [k, v] of Object.entries(r.aborted.codes)) abortCodes[k] = (abortCodes[k] ?? 0) + v;
       for (const [op, v] of Object.entries(r.perOp)) {
-        const o = (perOp[op] ??= { calls: 0, ms: 0 });
-        o.calls += v.calls;
-        o.ms += v.ms;
+        const o = perOp[op] ?? { calls: 0, ms: 0 };
+        perOp[op] = { calls: o.calls + v.calls, ms: o.ms + v.ms };
       }
     }
     const maxLatencyMs = Math.max(...reports.map((r) => r.maxLatencyMs));

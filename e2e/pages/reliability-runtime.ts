@@ -386,9 +386,8 @@ async function runLoad(start: number, count: number, concurrency: number): Promi
     lastCompleted = Math.max(lastCompleted, i);
     const ms = performance.now() - submitted;
     maxLatencyMs = Math.max(maxLatencyMs, ms);
-    const stat = (perOp[op] ??= { calls: 0, ms: 0 });
-    stat.calls++;
-    stat.ms += ms;
+    const stat = perOp[op] ?? { calls: 0, ms: 0 };
+    perOp[op] = { calls: stat.calls + 1, ms: stat.ms + ms };
   };
   const lane = async () => {
     while (next < start + count) await one(next++);
