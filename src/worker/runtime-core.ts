@@ -32,6 +32,7 @@ import {
   arrayOf,
   integerIn,
   numberIn,
+  oneOf,
   optionalBoolean,
   optionsObject,
   stringOf,
@@ -253,6 +254,8 @@ export class RuntimeCore {
   ): Promise<LoadedModelInfo> {
     return this.serial(async () => {
       const t0 = performance.now();
+      stringOf('modelUrl', modelUrl, 8_192);
+      oneOf('options.dtype', dtype, ['fp32', 'fp16'] as const, 'fp32');
       const selector = await this.getSelector();
       const store = await ModelStore.open(modelUrl, { allowedOrigins: this.options.allowedOrigins, refresh });
       const model = await loadModel(store, selector, dtype, onProgress);
