@@ -84,6 +84,8 @@ describe('defect 1: dispose() with calls in flight (clip-tiny on our engine, ind
     await page().evaluate(() => window.relApi.create('', 'webgpu'));
     await watchWorkerDevices(runtimeWorker()); // before the model (and so the engine's device) is loaded
     await page().evaluate((m) => window.relApi.load(m), CLIP);
+    // A first classify compiles the engine's pipelines, so the one in flight at dispose() is an ordinary one.
+    await page().evaluate(([p, l]) => window.relApi.classify(p, l), [png(0), LABELS] as const);
     const r = await page().evaluate(([p, o]) => window.relApi.disposeInFlight(p, o), [png(0), BLIP] as const);
     console.log(`dispose in flight: ${JSON.stringify(r)}`);
     expect(r.pending).toEqual({

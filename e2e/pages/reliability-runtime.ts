@@ -450,6 +450,24 @@ async function create(modelUrl: string, backend: BackendChoice = 'wasm') {
   return rt.info();
 }
 
+// Test-only: the module workers this page starts, so a durability test can terminate one at once, as a closed
+// tab or a crash would (dispose() would first let the worker finish what it is doing).
+const pageWorkers: Worker[] = [];
+const NativeWorker = window.Worker;
+window.Worker = class extends NativeWorker {
+  constructor(url: string | URL, options?: WorkerOptions) {
+    super(url, options);
+    pageWorkers.push(this);
+  }
+};
+
+/** Terminates the runtime's worker now; the runtime is then disposed (its pending calls reject). */
+function killRuntimeWorker(r: Runtime): void {
+  pageWorkers[pageWorkers.length - 1]?.terminate();
+  void r.dispose();
+  if (rt === r) rt = undefined;
+}
+
 /**
  * Adds `warmIds` (timed: T ms), then starts index.add of `ids` in the same worker and terminates it at
  * `fraction`·T; resolves how the second add ended.
@@ -474,8 +492,7 @@ async function addThenTerminate(
     (e: unknown) => (e instanceof WebvlError ? e.code : `untyped: ${String(e)}`),
   );
   const ended = await withTimeout(added, delayMs);
-  await r.dispose();
-  rt = undefined;
+  killRuntimeWorker(r);
   return { ended: ended === 'timeout' ? 'terminated' : ended, atMs: performance.now() - t0, warmMs: warm.ms };
 }
 
@@ -492,7 +509,7 @@ async function addTerminateOnSignal(name: string, ids: string[], pngs: string[],
   const bc = new BroadcastChannel(channel);
   const signalled = new Promise<'signalled'>((resolve) => {
     bc.onmessage = () => {
-      r.dispose(); // at once, while the worker is still inside the transaction
+      killRuntimeWorker(r); // at once, while the worker is still inside the transaction
       resolve('signalled');
     };
   });
@@ -502,8 +519,7 @@ async function addTerminateOnSignal(name: string, ids: string[], pngs: string[],
   );
   const ended = await withTimeout(Promise.race([signalled, added]), 120_000);
   bc.close();
-  if (ended !== 'signalled') r.dispose();
-  rt = undefined;
+  if (ended !== 'signalled') killRuntimeWorker(r);
   return ended === 'signalled' ? 'terminated inside the transaction' : ended;
 }
 

@@ -86,13 +86,17 @@ export interface Runtime {
   /**
    * Ends the runtime. Calls still pending reject at once with DISPOSED, as does every later call. Resolves
    * once the worker has released its GPU resources (the model's sessions, index matrices, its devices) and
-   * been terminated; a worker busy for longer than a moment is terminated anyway, which frees them too.
+   * been terminated; a worker that cannot answer within 10 s is terminated anyway, which frees them too.
    */
   dispose(): Promise<void>;
 }
 
-/** How long dispose() lets the worker release its GPU resources before terminating it regardless. */
-const SHUTDOWN_GRACE_MS = 2_000;
+/**
+ * How long dispose() lets the worker release its GPU resources before terminating it regardless. Pending
+ * calls are rejected at once either way; only dispose()'s own promise waits (for a worker in the middle of a
+ * long synchronous step, such as compiling a graph's pipelines).
+ */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Worker answers become WebvlErrors; a DataCloneError here can only be an image that cannot move. */
 async function remote<T>(f: () => Promise<T>): Promise<T> {
