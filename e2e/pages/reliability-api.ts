@@ -92,8 +92,9 @@ async function disposeInFlight(png: string, otherModel: string) {
   };
   const after: Record<string, string> = {};
   for (const [k, f] of Object.entries(later)) after[k] = (await outcome(f, 10_000)).code;
-  // The worker's last device report may still be on its way.
-  for (let i = 0; i < 50 && devicesReport.destroyed < devicesReport.created; i++) {
+  // The worker's device reports travel on another channel than dispose()'s answer: wait for the last one.
+  const complete = () => devicesReport.created > 0 && devicesReport.destroyed === devicesReport.created;
+  for (let i = 0; i < 50 && !complete(); i++) {
     await new Promise((res) => setTimeout(res, 100));
   }
   return { pending, after, devices: devicesReport };
