@@ -20,6 +20,9 @@ export const MAX_IMAGE_SIDE = 16_384;
 export const MAX_SEARCH_K = 10_000;
 export const MAX_RERANK_CANDIDATES = 256;
 
+/** Ids in one index.remove call. */
+export const MAX_IDS_PER_REMOVE = 100_000;
+
 /** Index names and entry ids, in UTF-16 code units. */
 export const MAX_INDEX_NAME_LENGTH = 256;
 export const MAX_ID_LENGTH = 1_024;

@@ -4,9 +4,9 @@
 import type { BackendChoice } from '../engine/select';
 import {
   MAX_ID_LENGTH,
+  MAX_IDS_PER_REMOVE,
   MAX_IMAGES_PER_CALL,
   MAX_INDEX_NAME_LENGTH,
-  MAX_SEARCH_K,
   MAX_TEMPLATES,
   MAX_TEXTS_PER_CALL,
 } from '../limits';
@@ -134,4 +134,4 @@ export function searchArguments(query: unknown, v: unknown) {
   return { query: stringOf('query', query, Number.POSITIVE_INFINITY, false), options };
 }
 
-export const removeIds = (v: unknown): string[] => stringsOf('ids', v, MAX_SEARCH_K * 10, MAX_ID_LENGTH);
+export const removeIds = (v: unknown): string[] => stringsOf('ids', v, MAX_IDS_PER_REMOVE, MAX_ID_LENGTH);

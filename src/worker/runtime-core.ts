@@ -12,10 +12,12 @@ import { requestIndexDevice } from '../index/gpu-topk';
 import { IdbIndexStorage, type IndexStorage, MemoryIndexStorage } from '../index/storage';
 import {
   MAX_ID_LENGTH,
+  MAX_IDS_PER_REMOVE,
   MAX_IMAGES_PER_CALL,
   MAX_INDEX_NAME_LENGTH,
   MAX_RERANK_CANDIDATES,
   MAX_SEARCH_K,
+  MAX_TEMPLATES,
   MAX_TEXTS_PER_CALL,
 } from '../limits';
 import { ModelStore, type ProgressListener } from '../models/model-store';
@@ -282,7 +284,7 @@ export class RuntimeCore {
         if (!Array.isArray(labels)) throw new WebvlError('EMPTY_LABELS', 'no labels given');
         stringsOf('labels', labels, MAX_TEXTS_PER_CALL);
         if (template !== undefined && typeof template !== 'string')
-          stringsOf('options.template', template, MAX_TEXTS_PER_CALL);
+          stringsOf('options.template', template, MAX_TEMPLATES);
         const model = this.requireModel();
         const img = await watch.time('decode-image', () => this.pixels(image));
         const enc = await encodeImages(model, [img], watch);
@@ -526,7 +528,7 @@ export class RuntimeCore {
 
   indexRemove(name: string, ids: string[]): Promise<number> {
     return this.serial(async () => {
-      const list = stringsOf('ids', ids, MAX_SEARCH_K * 10, MAX_ID_LENGTH);
+      const list = stringsOf('ids', ids, MAX_IDS_PER_REMOVE, MAX_ID_LENGTH);
       return (await this.namedIndex(name)).remove(list);
     });
   }
