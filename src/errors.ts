@@ -13,6 +13,10 @@ export type WebvlErrorCode =
   | 'DEVICE_LOST'
   | 'ABORTED'
   | 'NOT_LOADED'
+  /** The runtime was disposed: calls pending at that moment and every later call. */
+  | 'DISPOSED'
+  /** index.add() of an id the index already holds (or an id twice in one batch); upsert() replaces. */
+  | 'DUPLICATE_ID'
   | 'INTERNAL';
 
 export class WebvlError extends Error {

@@ -4,6 +4,7 @@ import type { Session } from '../engine/backend';
 import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
+import { graphIo } from '../models/graph-io';
 import type { ModelStore, ProgressListener } from '../models/model-store';
 import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
 import {
@@ -11,6 +12,7 @@ import {
   type PreprocessPlan,
   planPreprocess,
 } from '../vision/preprocessor-config';
+import { type CaptionLimits, captionLimits } from './caption-limits';
 
 export type ModelKind = 'clip' | 'blip';
 
@@ -44,6 +46,8 @@ export interface LoadedModel {
   readonly decoder?: Session;
   readonly decoderWithPast?: Session;
   readonly generation?: GenerationConfig;
+  /** Bounds on caption length and beams (BLIP models). */
+  readonly captionLimits?: CaptionLimits;
   /** Total bytes of the files loaded. */
   readonly bytes: number;
   release(): Promise<void>;
@@ -62,6 +66,20 @@ interface ConfigJson {
   logit_scale?: number;
   model_type?: string;
   itm_bos_token_id?: number;
+  text_config?: { max_position_embeddings?: unknown };
+}
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+
+/** Positions the caption decoder has: the text config's, else the tokenizer's limit, else the generation length. */
+function decoderPositions(
+  config: ConfigJson,
+  tokenizer: TextTokenizer,
+  generation: GenerationConfig,
+): number {
+  const declared = config.text_config?.max_position_embeddings;
+  if (isCount(declared)) return declared;
+  return isCount(tokenizer.maxLength) ? tokenizer.maxLength : generation.maxLength;
 }
 
 interface GenerationConfigJson {
@@ -78,7 +96,15 @@ function toGeneration(g: GenerationConfigJson): GenerationConfig {
   if (bos === undefined || eos === undefined) {
     throw new WebvlError('INVALID_MODEL', 'generation_config.json needs bos_token_id and eos_token_id');
   }
-  return { bosTokenId: bos, eosTokenId: eos, padTokenId: g.pad_token_id ?? 0, maxLength: g.max_length ?? 32 };
+  const maxLength = g.max_length ?? 32;
+  const isId = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  if (!isId(bos) || !isId(eos) || !isCount(maxLength) || maxLength > 100_000) {
+    throw new WebvlError(
+      'INVALID_MODEL',
+      'generation_config.json has token ids or max_length that are not counts',
+    );
+  }
+  return { bosTokenId: bos, eosTokenId: eos, padTokenId: g.pad_token_id ?? 0, maxLength };
 }
 
 /** Names of outputs worth keeping on the GPU for a graph (image tokens, KV cache). */
@@ -130,6 +156,8 @@ export async function loadModel(
     json<TokenizerConfigJson>('tokenizer_config.json'),
   );
   const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
+  const generation =
+    kind === 'blip' ? toGeneration(json<GenerationConfigJson>('generation_config.json')) : undefined;
 
   const sessions: Partial<Record<keyof typeof GRAPHS, Session>> = {};
   try {
@@ -152,6 +180,13 @@ export async function loadModel(
   for (const b of bytes.values()) total += b.length;
   // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
   const pixels = await selector.pixelPipeline('vision').catch(() => undefined);
+  const limits =
+    generation &&
+    captionLimits(
+      decoderPositions(config, tokenizer, generation),
+      graphIo(bytes.get(graphFile('vision', dtype))!),
+      graphIo(bytes.get(graphFile('decoder', dtype))!),
+    );
   return {
     url: store.url.href,
     kind,
@@ -165,8 +200,8 @@ export async function loadModel(
     itm: sessions.itm,
     decoder: sessions.decoder,
     decoderWithPast: sessions.decoderWithPast,
-    generation:
-      kind === 'blip' ? toGeneration(json<GenerationConfigJson>('generation_config.json')) : undefined,
+    generation,
+    captionLimits: limits,
     bytes: total,
     async release() {
       await Promise.all(Object.values(sessions).map((s) => s.release()));
