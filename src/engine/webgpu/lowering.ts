@@ -190,7 +190,7 @@ const LOWERINGS: Record<string, Lowering> = {
   Where: (a) => ops.where(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
   GatherND: (a) =>
     ops.gatherNd(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'batch_dims', 0)),
-  IsNaN: (a) => ops.isNaN(a.ctx, need(a, 0), a.outputs[0]),
+  IsNaN: (a) => ops.isNan(a.ctx, need(a, 0), a.outputs[0]),
   DequantizeLinear: (a) => {
     // Constant codes were folded at load (pack-quantized.ts); here codes computed at run time (a Gather
     // from a quantized table), with one scale and zero point.

@@ -119,4 +119,4 @@ export type {
  * cast(ctx, x, out): between float32 and the i32 family (int32/int64/bool/...); float→int truncates toward 0,
  * anything→bool is (x != 0).
  */
-export { cast, dequantize, gelu, isInf, isNaN, unary } from './unary';
+export { cast, dequantize, gelu, isInf, isNan, unary } from './unary';

@@ -130,7 +130,7 @@ export function cast(ctx: KernelContext, x: GpuView, out: GpuView): void {
  * assume v == v). */
 const MAGNITUDE = '(bitcast<u32>(v) & 0x7fffffffu)';
 
-export function isNaN(ctx: KernelContext, x: GpuView, out: GpuView): void {
+export function isNan(ctx: KernelContext, x: GpuView, out: GpuView): void {
   if (x.dtype !== 'float32') invalid(`IsNaN needs float32, got ${x.dtype}`);
   if (out.dtype !== 'bool') invalid(`IsNaN writes bool, got ${out.dtype}`);
   recordElementwise(
