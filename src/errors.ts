@@ -17,6 +17,8 @@ export type WebvlErrorCode =
   | 'DISPOSED'
   /** index.add() of an id the index already holds (or an id twice in one batch); upsert() replaces. */
   | 'DUPLICATE_ID'
+  /** A model does not fit the GPU: a tensor larger than one buffer binding, or an allocation the GPU refused. */
+  | 'OUT_OF_MEMORY'
   | 'INTERNAL';
 
 export class WebvlError extends Error {

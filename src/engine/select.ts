@@ -188,9 +188,13 @@ export class BackendSelector {
     return (await this.backend(this.decision.name).catch(() => undefined))?.describe() ?? this.decision.name;
   }
 
+  /** In 'auto' mode our engine hands a graph to onnxruntime-web when it lacks an op or the graph does not fit. */
   private canFallBack(e: unknown): e is WebvlError {
     return (
-      this.auto && this.decision.name === 'webgpu' && e instanceof WebvlError && e.code === 'UNSUPPORTED_OP'
+      this.auto &&
+      this.decision.name === 'webgpu' &&
+      e instanceof WebvlError &&
+      (e.code === 'UNSUPPORTED_OP' || e.code === 'OUT_OF_MEMORY')
     );
   }
 

@@ -67,6 +67,24 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
 
 type OpRef = Pick<Node, 'opType' | 'domain'> & Partial<Pick<Node, 'attrs' | 'inputs' | 'outputs'>>;
 
+/** INVALID_MODEL for an If whose branches do not give the outputs it declares (at any depth). */
+function checkIfBranches(nodes: readonly Node[]): void {
+  for (const n of nodes) {
+    if (n.opType !== 'If') continue;
+    for (const name of ['then_branch', 'else_branch']) {
+      const a = n.attrs[name];
+      if (a?.type !== 'graph') throw new WebvlError('INVALID_MODEL', `If node '${n.name}' has no ${name}`);
+      if (a.value.outputs.length !== n.outputs.length) {
+        throw new WebvlError(
+          'INVALID_MODEL',
+          `If node '${n.name}': ${name} gives ${a.value.outputs.length} outputs, the node declares ${n.outputs.length}`,
+        );
+      }
+      checkIfBranches(a.value.nodes);
+    }
+  }
+}
+
 /** Nodes of If branches (recursively): they must be runnable too, whichever branch a run takes. */
 function branchNodes(n: OpRef): OpRef[] {
   if (n.opType !== 'If') return [];
@@ -161,6 +179,30 @@ export function engineOnDevice(device: GPUDevice, softwareAdapter = false, f16Co
   };
 }
 
+/**
+ * Every kernel binds a whole tensor, so a constant larger than one binding cannot run here (a 49,408 × 768
+ * float32 embedding table is 152 MB, above WebGPU's 128 MiB default): OUT_OF_MEMORY at load, before any
+ * upload, so 'auto' can move the graph to onnxruntime-web.
+ */
+function checkFits(graph: Graph, packed: ReadonlySet<string>, device: GPUDevice, label: string): void {
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  for (const [name, t] of graph.initializers) {
+    // As uploaded: f32/i32 words per element, but raw bytes for packed quantized weights, halves for float16.
+    const bytes = packed.has(name)
+      ? t.data.length
+      : t.dtype === 'float16'
+        ? t.data.length * 2
+        : t.data.length * 4;
+    if (bytes > limit) {
+      throw new WebvlError(
+        'OUT_OF_MEMORY',
+        `${label}: tensor '${name}' takes ${bytes} bytes on the GPU, above this device's ${limit}-byte binding limit`,
+        { tensor: name, bytes, limit },
+      );
+    }
+  }
+}
+
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   private engine: Promise<EngineDevice> | undefined;
@@ -213,8 +255,9 @@ export class WebGpuBackend implements Backend {
         },
       );
     }
+    checkIfBranches(graph.nodes);
     // Quantized weights are packed once here, so what cannot be rewritten is refused just below.
-    packQuantizedWeights(graph);
+    const packed = packQuantizedWeights(graph);
     const missing = unsupportedOps(graph.nodes);
     if (missing.length > 0) {
       throw new WebvlError(
@@ -226,6 +269,7 @@ export class WebGpuBackend implements Backend {
       );
     }
     const engine = await this.engineDevice();
+    checkFits(graph, packed, engine.device, options.label ?? 'model');
     return new WebGpuSession(engine, graph, options);
   }
 }

@@ -10,6 +10,7 @@
 // - DequantizeLinear of a constant (quantized embedding tables): folded to float32 here, once.
 // Runs on the source graph before load() checks ops, so what it cannot rewrite is refused there (and the
 // graph falls back to onnxruntime-web).
+import { WebvlError } from '../../../errors';
 import type { HostTensor } from '../../tensor';
 import { toValues, type Values } from '../const-eval';
 import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
@@ -110,10 +111,18 @@ function packNBits(graph: Graph, node: Node): boolean {
   if (k <= 0 || n <= 0 || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) return false;
   const layout = quantLayout(n, k, 4, blockSize);
   const blobBytes = blockSize / 2;
-  if (b.data.length !== n * layout.blocksPerRow * blobBytes) return false;
   const s = toValues(scales).data;
-  if (s.length !== n * layout.blocksPerRow) return false;
-  const zeroBytesPerRow = Math.ceil(layout.blocksPerRow / 2);
+  const zeroBytes = n * Math.ceil(layout.blocksPerRow / 2);
+  const bad =
+    b.data.length !== n * layout.blocksPerRow * blobBytes
+      ? `B has ${b.data.length} bytes, K=${k} N=${n} block_size=${blockSize} need ${n * layout.blocksPerRow * blobBytes}`
+      : s.length !== n * layout.blocksPerRow
+        ? `${s.length} scales for ${n * layout.blocksPerRow} blocks`
+        : zeros && zeros.data.length !== zeroBytes
+          ? `${zeros.data.length} zero-point bytes for ${n * layout.blocksPerRow} blocks`
+          : undefined;
+  if (bad) throw new WebvlError('INVALID_MODEL', `MatMulNBits node '${node.name}': ${bad}`);
+  const zeroBytesPerRow = zeroBytes / n;
   const codes = b.data as Uint8Array;
   const bytes = packQuantizedWeight(
     layout,
@@ -267,17 +276,18 @@ function dropUnreadQuantizers(graph: Graph): void {
   );
 }
 
-/** Returns the number of quantized matmuls packed and dequantizations folded. */
-export function packQuantizedWeights(graph: Graph): number {
-  let count = 0;
-  for (const node of [...graph.nodes]) if (packNBits(graph, node) || foldDequantize(graph, node)) count++;
+/** Packs every quantized matmul it can and folds constant dequantizations; returns the packed weights' names. */
+export function packQuantizedWeights(graph: Graph): Set<string> {
+  const before = new Set(graph.initializers.keys());
+  for (const node of [...graph.nodes]) packNBits(graph, node) || foldDequantize(graph, node);
   let v = new GraphView(graph);
   for (const node of [...graph.nodes]) {
-    if (packDynamicQuant(graph, v, node) || unquantizeDynamicConv(graph, v, node)) {
-      count++;
-      v = new GraphView(graph);
-    }
+    if (packDynamicQuant(graph, v, node) || unquantizeDynamicConv(graph, v, node)) v = new GraphView(graph);
   }
   dropUnreadQuantizers(graph);
-  return count;
+  const packedNames = new Set<string>();
+  for (const n of graph.nodes)
+    if (n.domain === WEBVL_DOMAIN && n.opType === 'QMatMul' && !before.has(n.inputs[1]))
+      packedNames.add(n.inputs[1]);
+  return packedNames;
 }
