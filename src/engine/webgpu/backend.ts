@@ -54,12 +54,8 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
   }
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
     return !!n.inputs[3] || !!n.inputs[4];
-  // A positive LayerNormalization axis may or may not be the last one; only -1 is certain. Its optional Mean /
-  // InvStdDev outputs are produced both or neither.
-  if (n.opType === 'LayerNormalization')
-    return (attr('axis') ?? -1) !== -1 || !!n.outputs[1] !== !!n.outputs[2];
-  // Dropout in training mode is random (the engine only runs inference: y = x, mask all true).
-  if (n.opType === 'Dropout') return !!n.inputs[2];
+  // LayerNormalization's optional Mean / InvStdDev outputs are produced both or neither.
+  if (n.opType === 'LayerNormalization') return !!n.outputs[1] !== !!n.outputs[2];
   // float16 activations: the engine computes in float32 (float16 initializers are widened on upload).
   if (n.opType === 'Cast') return attr('to') === 10;
   return false;

@@ -136,7 +136,6 @@ const reduce: ShapeFn = (c) => {
 
 const SHAPES: Record<string, ShapeFn> = {
   Identity: same,
-  Dropout: (c) => [input(c, 0), { dtype: 'bool', dims: input(c, 0).dims }],
   Cast: (c) => {
     const to = ONNX_TO[attrInt(c.node, 'to', 1)];
     if (!to) fail(c, `cast to ONNX type ${attrInt(c.node, 'to', 1)} is not supported`);
@@ -154,8 +153,9 @@ const SHAPES: Record<string, ShapeFn> = {
   Softmax: same,
   LayerNormalization: (c) => {
     const x = input(c, 0);
-    // Mean / InvStdDev: float32 (stash_type 1), the normalized axes kept as 1s (axis −1 only).
-    const stats = { dtype: 'float32' as const, dims: [...x.dims.slice(0, -1), 1] };
+    // Mean / InvStdDev: float32 (stash_type 1), the normalized axes (axis … last) kept as 1s.
+    const axis = normAxis(attrInt(c.node, 'axis', -1), x.dims.length);
+    const stats = { dtype: 'float32' as const, dims: x.dims.map((d, i) => (i < axis ? d : 1)) };
     return [x, stats, stats];
   },
   Transpose: (c) => {
@@ -231,6 +231,7 @@ const SHAPES: Record<string, ShapeFn> = {
   Trilu: same,
   CumSum: same,
   IsNaN: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
+  Dropout: (c) => [input(c, 0), { dtype: 'bool', dims: input(c, 0).dims }],
   DequantizeLinear: (c) => [{ dtype: 'float32', dims: input(c, 0).dims }],
   IsInf: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
   Tile: (c) => {
@@ -268,6 +269,7 @@ const SHAPES: Record<string, ShapeFn> = {
     });
     return [{ dtype: input(c, 0).dtype, dims: [x[0], w[0], out[0], out[1]] }];
   },
+  ArgMin: (c) => SHAPES.ArgMax(c),
   ArgMax: (c) => {
     const x = input(c, 0);
     const axis = normAxis(attrInt(c.node, 'axis', 0), x.dims.length);

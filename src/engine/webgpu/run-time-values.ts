@@ -30,8 +30,10 @@ const STEERING_INPUTS: Record<string, readonly number[]> = {
   ReduceLogSumExp: [1],
   ReduceLogSum: [1],
   CumSum: [1],
-  // The branch an If takes (passes/inline-if.ts).
+  Trilu: [1],
+  // The branch an If takes (passes/inline-if.ts); whether a Dropout drops.
   If: [0],
+  Dropout: [1, 2],
 };
 
 /** More elements than this and an input is data, not a shape parameter: it stays on the GPU path. */

@@ -55,7 +55,7 @@ export { conv2d } from './conv2d';
  * append new K/V into a preallocated cache).
  * All work for any dtype (copies 32-bit words).
  */
-export { concat, copyStrided, expand, slice, tile, transpose } from './copy';
+export { concat, copyStrided, expand, slice, tile, transpose, trilu } from './copy';
 /**
  * gather(ctx, data, indices, out, axis): ONNX Gather (embeddings: axis 0). indices: i32 family, negative
  * indices wrap. out dims = data[:axis] + indices + data[axis+1:].
