@@ -2,9 +2,10 @@
 // View ops (Reshape, Squeeze, …) have no lowering: the planner aliases their output to their input buffer.
 import { WebvlError } from '../../errors';
 import type { Values } from './const-eval';
+import { einsum } from './einsum';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from './ir';
 import type { GpuView, KernelContext } from './kernel-context';
-import { convPads, REDUCE_OPS, UNARY_OPS } from './op-shapes';
+import { convPads, padAmounts, REDUCE_OPS, UNARY_OPS } from './op-shapes';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from './ops';
 import * as ops from './ops';
 import { broadcastDims } from './ops/common';
@@ -211,6 +212,67 @@ const LOWERINGS: Record<string, Lowering> = {
   GatherND: (a) =>
     ops.gatherNd(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'batch_dims', 0)),
   IsNaN: (a) => ops.isNan(a.ctx, need(a, 0), a.outputs[0]),
+  Pad: (a) => {
+    const x = need(a, 0);
+    const mode = attrString(a.node, 'mode', 'constant');
+    if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge' && mode !== 'wrap')
+      return unsupported(a.node, `mode '${mode}'`);
+    const value =
+      a.opset >= 11 ? (a.node.inputs[2] ? a.constant(2)?.data[0] : 0) : attrFloat(a.node, 'value', 0);
+    if (value === undefined) return unsupported(a.node, 'the constant value must be known at plan time');
+    ops.pad(
+      a.ctx,
+      x,
+      a.outputs[0],
+      padAmounts({ node: a.node, constant: a.constant, opset: a.opset }, x.dims.length),
+      mode,
+      value,
+    );
+  },
+  GatherElements: (a) =>
+    ops.gatherElements(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'axis', 0)),
+  ScatterND: (a) => {
+    const reduction = attrString(a.node, 'reduction', 'none');
+    if (reduction !== 'none' && reduction !== 'add' && reduction !== 'mul')
+      return unsupported(a.node, `reduction '${reduction}'`);
+    ops.scatterNd(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], reduction);
+  },
+  InstanceNormalization: (a) => {
+    // Each (n, c) plane normalized as one LayerNorm row, then the per-channel scale and bias as broadcasts.
+    const x = need(a, 0);
+    const [n, c] = x.dims;
+    const plane = x.dims.slice(2).reduce((p, d) => p * d, 1);
+    const normalized = a.ctx.scratch('float32', x.dims);
+    // The LayerNorm kernel takes a γ: one of ones, made on the GPU by clamping any plane-sized view to [1, 1].
+    const ones = a.ctx.scratch('float32', [plane]);
+    ops.unary(a.ctx, { ...x, dims: [plane] }, ones, { op: 'Clip', alpha: 1, beta: 1 });
+    ops.layerNorm(
+      a.ctx,
+      { ...x, dims: [n * c, plane] },
+      ones,
+      null,
+      null,
+      { ...normalized, dims: [n * c, plane] },
+      null,
+      { epsilon: attrFloat(a.node, 'epsilon', 1e-5) },
+    );
+    const channel = (v: GpuView): GpuView => ({
+      ...v,
+      dims: [c, ...new Array<number>(x.dims.length - 2).fill(1)],
+    });
+    const scaled = a.ctx.scratch('float32', x.dims);
+    ops.binary(a.ctx, normalized, channel(need(a, 1)), scaled, 'Mul');
+    ops.binary(a.ctx, scaled, channel(need(a, 2)), a.outputs[0], 'Add');
+  },
+  Einsum: (a) => {
+    const equation = attrString(a.node, 'equation', '');
+    einsum(
+      a.ctx,
+      equation,
+      a.inputs.map((_, i) => need(a, i)),
+      a.outputs[0],
+    );
+  },
   Trilu: (a) => {
     const k = a.node.inputs[1] ? constInts(a, 1)?.[0] : 0;
     if (k === undefined) return unsupported(a.node, 'k must be known at plan time');

@@ -187,7 +187,12 @@ function attrFromProto(
   const T = onnx.AttributeProto.AttributeType;
   switch (a.type) {
     case T.GRAPH:
-      return a.g ? { type: 'graph', value: decodeGraph(a.g, opset, external) } : undefined;
+      // Loop/Scan bodies have untyped inputs and stay unsupported; If branches are what the engine reads.
+      try {
+        return a.g ? { type: 'graph', value: decodeGraph(a.g, opset, external) } : undefined;
+      } catch {
+        return undefined;
+      }
     case T.INT:
       return { type: 'int', value: toNumber(a.i as LongLike) };
     case T.FLOAT:

@@ -12,6 +12,7 @@ import {
   unsqueezeDims,
   type Values,
 } from './const-eval';
+import { einsumDims } from './einsum';
 import { attrInt, attrInts, attrTensor, type Node, opKey } from './ir';
 
 export interface TypedShape {
@@ -55,6 +56,34 @@ function constInts(c: ShapeContext, i: number, what: string): number[] {
 }
 
 const same: ShapeFn = (c) => [input(c, 0)];
+
+/** Pad's amounts, begins then ends for every axis: the `pads` input (opset 11+, over `axes` in 18+) or attribute. */
+export function padAmounts(c: Pick<ShapeContext, 'node' | 'constant' | 'opset'>, rank: number): number[] {
+  const given = c.opset >= 11 ? c.constant(1) : undefined;
+  if (c.opset >= 11 && !given) {
+    throw new WebvlError('UNSUPPORTED_OP', `Pad node '${c.node.name}': pads must be known at plan time`, {
+      ops: ['Pad'],
+    });
+  }
+  const raw = given ? Array.from(given.data) : [...(attrInts(c.node, 'pads') ?? [])];
+  const axesValue = c.opset >= 18 && c.node.inputs[3] ? c.constant(3) : undefined;
+  if (c.opset >= 18 && c.node.inputs[3] && !axesValue)
+    throw new WebvlError('UNSUPPORTED_OP', `Pad node '${c.node.name}': axes must be known at plan time`, {
+      ops: ['Pad'],
+    });
+  const axes = axesValue ? Array.from(axesValue.data, (a) => normAxis(a, rank)) : [...Array(rank).keys()];
+  if (raw.length !== 2 * axes.length)
+    throw new WebvlError(
+      'INVALID_MODEL',
+      `Pad node '${c.node.name}': ${raw.length} pads for ${axes.length} axes`,
+    );
+  const pads = new Array<number>(2 * rank).fill(0);
+  axes.forEach((a, i) => {
+    pads[a] = raw[i];
+    pads[a + rank] = raw[i + axes.length];
+  });
+  return pads;
+}
 
 /**
  * A 2-D Conv's pads [top, left, bottom, right]: the `pads` attribute, zeros for auto_pad VALID, and for
@@ -231,6 +260,27 @@ const SHAPES: Record<string, ShapeFn> = {
   Trilu: same,
   CumSum: same,
   IsNaN: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
+  Pad: (c) => {
+    const x = input(c, 0);
+    const pads = padAmounts(c, x.dims.length);
+    return [{ dtype: x.dtype, dims: x.dims.map((d, i) => d + pads[i] + pads[i + x.dims.length]) }];
+  },
+  GatherElements: (c) => [{ dtype: input(c, 0).dtype, dims: input(c, 1).dims }],
+  ScatterND: (c) => [input(c, 0)],
+  InstanceNormalization: same,
+  Einsum: (c) => {
+    const equation = c.node.attrs.equation;
+    if (equation?.type !== 'string') fail(c, 'no equation');
+    return [
+      {
+        dtype: input(c, 0).dtype,
+        dims: einsumDims(
+          equation.value,
+          c.inputs.map((_, i) => input(c, i).dims),
+        ),
+      },
+    ];
+  },
   Dropout: (c) => [input(c, 0), { dtype: 'bool', dims: input(c, 0).dims }],
   DequantizeLinear: (c) => [{ dtype: 'float32', dims: input(c, 0).dims }],
   IsInf: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],

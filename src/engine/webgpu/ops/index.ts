@@ -62,6 +62,11 @@ export { concat, copyStrided, expand, slice, tile, transpose, trilu } from './co
  */
 export { gather } from './gather';
 /**
+ * gatherElements(ctx, data, indices, out, axis): ONNX GatherElements (out dims = indices dims).
+ * scatterNd(ctx, data, indices, updates, out, reduction): ONNX ScatterND (none / add / mul) into a copy of data.
+ */
+export { gatherElements, scatterNd } from './gather-elements';
+/**
  * gatherNd(ctx, data, indices, out, batchDims): ONNX GatherND; out dims = indices.dims[..-1] +
  * data.dims[batchDims + k ..] (gatherNdDims). indices: i32 family, negative values wrap.
  */
@@ -83,6 +88,8 @@ export { layerNorm } from './layer-norm';
  * linear(ctx, x, w, bias, out, params): the same function, named for the fused MatMul+Add(+activation).
  */
 export { linear, matmul } from './matmul';
+/** pad(ctx, x, out, pads, mode, value): ONNX Pad (constant / reflect / edge / wrap; negative pads crop). */
+export { pad } from './pad';
 /** reduce(ctx, x, out, params): ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over axes, keepdims. */
 export { reduce } from './reduce';
 /**

@@ -1,0 +1,51 @@
+// float32 graphs of op forms the ONNX node tests cover only in float64 (tests/corpus/ops,
+// scripts/make_op_graphs.py): our engine against onnxruntime-node on the same random inputs.
+import { readdirSync, readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { relativeDiff } from '../../../bench/stats';
+import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import { decodeModel } from '../../../src/engine/webgpu/onnx-decode';
+import { uniformFloats } from '../../support/random';
+import { nodeGpu } from './gpu';
+
+const DIR = 'tests/corpus/ops';
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+afterAll(async () => (await backend.engineDevice()).device.destroy());
+
+describe('op forms vs onnxruntime-node', () => {
+  it.each(readdirSync(DIR).filter((f) => f.endsWith('.onnx')))('%s', async (file) => {
+    const bytes = new Uint8Array(readFileSync(`${DIR}/${file}`));
+    const graph = decodeModel(bytes);
+    const feeds: Record<string, HostTensor> = {};
+    graph.inputs.forEach((v, i) => {
+      const dims = (v.shape ?? []).map(Number);
+      feeds[v.name] = hostTensor(
+        'float32',
+        dims,
+        uniformFloats(
+          dims.reduce((a, b) => a * b, 1),
+          60 + i,
+        ),
+      );
+    });
+    const session = await backend.load(bytes, { label: file });
+    const reference = await ort.InferenceSession.create(bytes);
+    const ours = (await session.run(feeds)).y as HostTensor;
+    const theirs = (
+      await reference.run(
+        Object.fromEntries(
+          Object.entries(feeds).map(([k, t]) => [
+            k,
+            new ort.Tensor('float32', t.data as Float32Array, [...t.dims]),
+          ]),
+        ),
+      )
+    ).y;
+    expect(ours.dims).toEqual(theirs.dims);
+    expect(relativeDiff(ours.data as Float32Array, theirs.data as Float32Array)).toBeLessThan(1e-5);
+    await session.release();
+    await reference.release();
+  });
+});
