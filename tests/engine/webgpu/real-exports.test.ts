@@ -129,9 +129,16 @@ describe('torch 2.x patterns fuse', () => {
   it.each([
     ['llama-hf/onnx/model.onnx', 'llama-hf'],
     ['llama-hf/onnx-dynamo/model.onnx', 'llama-hf'],
-  ])('%s: every RMSNorm (2 per layer and the final one) is one LayerNorm dispatch', async (path, family) => {
-    const { plan } = await compare(path, family);
-    expect(plan?.opCounts['webvl:LayerNorm']).toBe(5);
-    expect(plan?.opCounts.ReduceMean ?? 0).toBe(0);
-  });
+  ])(
+    '%s: every RMSNorm (2 per layer and the final one) is one LayerNorm dispatch, every attention one',
+    async (path, family) => {
+      const { diffs, plan } = await compare(path, family);
+      expect(diffs.logits).toBeLessThan(1e-4);
+      expect(plan?.opCounts['webvl:LayerNorm']).toBe(5);
+      expect(plan?.opCounts.ReduceMean ?? 0).toBe(0);
+      // SDPA's NaN guard (Where(IsNaN(p), 0, p)) and the GQA key/value repeat fold into the fused attention.
+      expect(plan?.opCounts['webvl:Attention']).toBe(2);
+      expect(plan?.opCounts.Softmax ?? 0).toBe(0);
+    },
+  );
 });

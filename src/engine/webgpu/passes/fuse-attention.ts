@@ -121,6 +121,19 @@ function scalarScale(
   return undefined;
 }
 
+/** Where(IsNaN(p), 0, p) reading softmax output `p` (and nothing else reading them): its nodes and output. */
+function nanGuard(v: GraphView, p: string): { nodes: Node[]; out: string } | undefined {
+  const readers = v.consumers.get(p) ?? [];
+  const isNan = readers.find((n) => n.opType === 'IsNaN');
+  const where = readers.find((n) => n.opType === 'Where');
+  if (!isNan || !where || readers.length !== 2) return undefined;
+  if (where.inputs[0] !== isNan.outputs[0] || where.inputs[2] !== p || v.scalar(where.inputs[1]) !== 0)
+    return undefined;
+  if (!v.usedOnlyBy(isNan.outputs[0], [where])) return undefined;
+  // The node read outside the pattern first, as the chain check below expects.
+  return { nodes: [where, isNan], out: where.outputs[0] };
+}
+
 function broadcastsTo(mask: readonly number[], target: readonly number[]): boolean {
   if (mask.length > 4) return false;
   const off = target.length - mask.length;
@@ -171,8 +184,16 @@ function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string,
   const qk = v.producedBy(cur, 'MatMul');
   if (!qk || !v.onlyConsumer(cur)) return false;
   chain.push(qk);
-  const pv = v.onlyConsumer(softmax.outputs[0], 'MatMul');
-  if (!pv || pv.inputs[0] !== softmax.outputs[0]) return false;
+  // torch's SDPA export guards rows that are masked out entirely: Where(IsNaN(p), 0, p). The kernel already
+  // writes 0 for a row whose every score is −inf, so the guard folds in.
+  let probs = softmax.outputs[0];
+  const guard = nanGuard(v, probs);
+  if (guard) {
+    chain.unshift(...guard.nodes);
+    probs = guard.out;
+  }
+  const pv = v.onlyConsumer(probs, 'MatMul');
+  if (!pv || pv.inputs[0] !== probs) return false;
   for (const n of chain.slice(1)) if (!v.usedOnlyBy(n.outputs[0], chain)) return false;
 
   // Scalar multipliers applied to Q (and K) before the product, as CLIP's exporter writes them.
