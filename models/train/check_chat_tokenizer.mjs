@@ -28,7 +28,14 @@ for (const c of cases) {
   const ids = Array.from(tk.encode(text).ids);
   if (JSON.stringify(ids) !== JSON.stringify(c.ids)) {
     bad++;
-    if (bad < 5) console.log('MISMATCH', JSON.stringify(text).slice(0, 300), ids.join(' '), '\nexpected', c.ids.join(' '));
+    if (bad < 5)
+      console.log(
+        'MISMATCH',
+        JSON.stringify(text).slice(0, 300),
+        ids.join(' '),
+        '\nexpected',
+        c.ids.join(' '),
+      );
   }
 }
 console.log(`${cases.length - bad} passed, ${bad} failed`);

@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """Exported llava-tiny / blip2-tiny vs torch: greedy tokens with the KV cache (single- and multi-turn, the later
 turns prefilled on top of the cache through the merged decoder's cached branch), image features and first-step
-logits, on test-split images (seed 91001). Runs the graphs with onnxruntime-node (verify_llava.mjs).
+logits, on test-split images (seed 91001). Runs the graphs with onnxruntime-node (verify_llava.ts, tests/support/llava-ort.ts).
 
   python3 models/train/verify_llava.py models/llava-tiny models/train/runs/llava-s2/model.pt [--reference FILE]
 
 --reference also writes the cases (image index, prompts, torch tokens) for the committed vitest check.
 """
 import argparse
+import base64
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -76,7 +78,7 @@ def main():
     spec = {"max_new": vlm_decode.MAX_NEW, "cases": cases}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
-    r = subprocess.run(["node", os.path.join(common.HERE, "verify_llava.mjs"), a.folder, f.name],
+    r = subprocess.run(["npx", "tsx", os.path.join(common.HERE, "verify_llava.ts"), a.folder, f.name],
                        capture_output=True, text=True)
     os.remove(f.name)
     if r.returncode:
@@ -87,10 +89,12 @@ def main():
             rt["question"], rt["answer"] = t["question"], t["answer"]
     print(json.dumps(rep, indent=1))
     if a.reference:
-        ref = {"split": "test", "seed": SEED, "max_new": vlm_decode.MAX_NEW,
-               "cases": [{"image": c["image"], "turns": [{"question": t["question"], "prompt": t["prompt"],
-                                                          "expected_tokens": t["expected_tokens"], "answer": t["answer"]}
-                                                         for t in c["turns"]]} for c in cases]}
+        # the images travel as zlib-deflated 64x64x3 RGB bytes, base64 (the test preprocesses them itself)
+        ref = {"model": os.path.basename(os.path.normpath(a.folder)), "split": "test", "seed": SEED,
+               "max_new": vlm_decode.MAX_NEW,
+               "cases": [{"image": c["image"], "rgb_zlib_base64": base64.b64encode(zlib.compress(imgs[c["image"]].tobytes(), 9)).decode(),
+                          "turns": [{"question": t["question"], "prompt": t["prompt"], "expected_tokens": t["expected_tokens"],
+                                     "answer": t["answer"]} for t in c["turns"]]} for c in cases]}
         with open(a.reference, "w") as f:
             json.dump(ref, f, indent=1)
     return rep
