@@ -17,7 +17,9 @@ interface Reference {
   }[];
 }
 
-const models = ['llava-tiny', 'blip2-tiny'].filter((name) => existsSync(`tests/models/${name}.reference.json`));
+const models = ['llava-tiny', 'blip2-tiny'].filter((name) =>
+  existsSync(`tests/models/${name}.reference.json`),
+);
 
 describe.each(models)('%s = PyTorch', (name) => {
   const dir = `models/${name}`;
