@@ -174,12 +174,31 @@ class QFormer(nn.Module):
         return self.language_projection(self.ln(x))
 
 
+def deep_stem(dim: int) -> nn.Sequential:
+    """64x64 -> 8x8 tokens through seven 3x3 convs (three of stride 2): each token sees ~45 px, a whole object.
+    With v1's stem (three strided convs, ~13 px) shape had to be assembled by attention across patch tokens and
+    stayed near chance (a third right) after 500 steps."""
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, 1, 1), nn.GELU(), nn.Conv2d(32, 32, 3, 2, 1), nn.GELU(),
+        nn.Conv2d(32, 64, 3, 1, 1), nn.GELU(), nn.Conv2d(64, 64, 3, 2, 1), nn.GELU(),
+        nn.Conv2d(64, 64, 3, 1, 1), nn.GELU(), nn.Conv2d(64, dim, 3, 2, 1), nn.GELU(), nn.Conv2d(dim, dim, 3, 1, 1),
+    )
+
+
+def vision_tower(cfg: dict) -> nets.Vision:
+    """nets.Vision (conv stem, 8x8 patch tokens + [CLS], pre-LN ViT) with the stem cfg names."""
+    v = nets.Vision(cfg["v_dim"], cfg["v_layers"], cfg["heads"], cfg["v_mlp"])
+    if cfg.get("stem") == "deep":
+        v.stem = deep_stem(cfg["v_dim"])
+    return v
+
+
 class TinyVLM(nn.Module):
     """Vision tower (frozen) -> connector (projector over the 64 patch tokens, or Q-Former queries) -> LM."""
 
     def __init__(self, vit_cfg: dict, lm_cfg: dict, connector: str = "projector", qformer_cfg: dict | None = None):
         super().__init__()
-        self.vision = nets.Vision(vit_cfg["v_dim"], vit_cfg["v_layers"], vit_cfg["heads"], vit_cfg["v_mlp"])
+        self.vision = vision_tower(vit_cfg)
         self.lm = LlamaLM(lm_cfg)
         self.connector = connector
         if connector == "projector":

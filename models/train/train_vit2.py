@@ -21,10 +21,11 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import data2  # noqa: E402
+import llava_nets  # noqa: E402
 import nets  # noqa: E402
 from train_blip import sincos_2d  # noqa: E402
 
-VIT_CFG = {"v_dim": 128, "v_layers": 4, "heads": 4, "v_mlp": 256}
+VIT_CFG = {"v_dim": 128, "v_layers": 4, "heads": 4, "v_mlp": 256, "stem": "deep"}
 HEAD_SIZES = {"centre": 1, "colour": 7, "shape": 7, "size": 3, "offset": 2}
 
 
@@ -48,7 +49,7 @@ class DenseHeads(nn.Module):
 
 
 def make_vision(cfg: dict, sincos: float = 0.5) -> nets.Vision:
-    v = nets.Vision(cfg["v_dim"], cfg["v_layers"], cfg["heads"], cfg["v_mlp"])
+    v = llava_nets.vision_tower(cfg)
     with torch.no_grad():  # explicit x/y codes: relations need coordinates later layers can read linearly
         v.pos[0, 1:] += sincos * sincos_2d(data2.GRID, cfg["v_dim"])
     return v
@@ -58,8 +59,11 @@ def losses(out, t):
     centre = torch.from_numpy(t["centre"])
     obj = torch.from_numpy(t["colour"]) > 0
     l = {"centre": F.binary_cross_entropy_with_logits(out["centre"][..., 0], centre, pos_weight=torch.tensor(4.0))}
-    for k in ("colour", "shape", "size"):
-        l[k] = F.cross_entropy(out[k].reshape(-1, HEAD_SIZES[k]), torch.from_numpy(t[k]).reshape(-1))
+    # background vs object is learned by the colour head over all patches; shape and size only where an object is,
+    # so the few object patches are not drowned by easy background
+    l["colour"] = F.cross_entropy(out["colour"].reshape(-1, 7), torch.from_numpy(t["colour"]).reshape(-1))
+    for k in ("shape", "size"):
+        l[k] = 2 * F.cross_entropy(out[k][obj], torch.from_numpy(t[k])[obj])
     m = centre > 0
     l["offset"] = F.mse_loss(out["offset"][m], torch.from_numpy(t["offset"])[m]) * 4
     l["count"] = F.cross_entropy(out["count"], torch.from_numpy(t["count"]))
