@@ -7,6 +7,7 @@ import type { WireImage } from '../vision/image-input';
 import { type ImageInput, toWireImage } from '../vision/image-input';
 import { fromWire } from '../worker/errors';
 import type { WorkerApi } from '../worker/runtime.worker';
+import { resolveOrtWasm } from './ort-location';
 import type {
   CapFiltItem,
   CapFiltOptions,
@@ -23,6 +24,7 @@ import type {
   RuntimeOptions,
   Timed,
 } from './types';
+import { defaultOrtWasm, startRuntimeWorker } from './worker-start';
 
 export interface IndexItem {
   readonly id: string;
@@ -106,10 +108,10 @@ function linkSignal(api: Comlink.Remote<WorkerApi>, signal: AbortSignal | undefi
 }
 
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const worker = new Worker(new URL('../worker/runtime.worker.ts', import.meta.url), {
-    type: 'module',
-    name: 'webvl-runtime',
-  });
+  const ortWasm =
+    resolveOrtWasm(options.ortWasmPaths, globalThis.document?.baseURI ?? globalThis.location.href) ??
+    defaultOrtWasm();
+  const worker = startRuntimeWorker();
   const api = Comlink.wrap<WorkerApi>(worker);
   // A worker script that fails to load would leave every call pending forever; fail them instead.
   const crashed = new Promise<never>((_, reject) => {
@@ -125,6 +127,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       backend: options.backend ?? 'auto',
       allowedOrigins: options.allowedOrigins ?? [],
       indexOnGpu: options.indexOnGpu ?? true,
+      ortWasm,
     }),
   );
   try {
@@ -147,6 +150,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         api.load(modelUrl, listener ? Comlink.proxy(listener) : undefined, {
           refresh: loadOptions.refresh === true,
           dtype: loadOptions.dtype ?? 'fp32',
+          warmUp: loadOptions.warmUp ?? true,
         }),
       );
     },

@@ -1,7 +1,7 @@
 // Public types of the webvl API, shared by the page-side client and the worker.
 import type { BackendName } from '../engine/backend';
 import type { AdapterSummary, BackendChoice, ModelPlacement } from '../engine/select';
-import type { LoadProgress } from '../models/model-store';
+import type { LoadProgress, LoadStage } from '../models/model-store';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
 import type { LabelScore } from '../pipelines/classify';
@@ -18,6 +18,7 @@ export type {
   CaptionToken,
   LabelScore,
   LoadProgress,
+  LoadStage,
   MatchScore,
   ModelDType,
   RetrievalHit,
@@ -30,6 +31,11 @@ export interface LoadOptions {
   refresh?: boolean;
   /** Default 'fp32'. A folder without the variant rejects with MODEL_NOT_FOUND. */
   dtype?: ModelDType;
+  /**
+   * Run every graph once (a grey image, a one-word text) before `load` resolves, so that kernels are compiled
+   * and the first request runs at full speed. Default true.
+   */
+  warmUp?: boolean;
 }
 
 export interface RuntimeOptions {
@@ -41,6 +47,12 @@ export interface RuntimeOptions {
   allowedOrigins?: string[];
   /** Keep the embedding index matrix on the GPU when WebGPU exists (default true). */
   indexOnGpu?: boolean;
+  /**
+   * Where onnxruntime-web's binary (`ort-wasm-simd-threaded.asyncify.wasm`, the one file it loads) is served: a
+   * folder URL, or the file's own URL (ending in `.wasm`), relative to the page. Default: the copy shipped next
+   * to webvl's module, which the app's bundler emits with the app.
+   */
+  ortWasmPaths?: string;
 }
 
 export interface LoadedModelInfo {
@@ -55,6 +67,8 @@ export interface LoadedModelInfo {
   /** Where images are resized and normalized: on the vision graph's GPU (our engine) or on the CPU. */
   readonly preprocessing: 'gpu' | 'cpu';
   readonly maxTextTokens: number;
+  /** Milliseconds spent in each stage of the load; downloading and compiling overlap, so they may add up to more. */
+  readonly stageMs: Readonly<Record<LoadStage, number>>;
 }
 
 export interface RuntimeInfo {
@@ -64,9 +78,18 @@ export interface RuntimeInfo {
   readonly webgpu: boolean;
   readonly adapter?: AdapterSummary;
   readonly crossOriginIsolated: boolean;
+  /** onnxruntime-web's wasm threads, and why that many. */
+  readonly wasm: WasmThreading;
   readonly model?: LoadedModelInfo;
   /** Stage timings (ms) of the last request. */
   readonly lastTimings?: Timings;
+}
+
+export interface WasmThreading {
+  /** 1 unless the page is cross-origin isolated: more threads need SharedArrayBuffer. */
+  readonly threads: number;
+  /** Says which, e.g. that the page lacks the COOP/COEP headers and so wasm runs single-threaded. */
+  readonly reason: string;
 }
 
 export interface Timed<T> {

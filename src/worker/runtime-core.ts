@@ -2,7 +2,8 @@
 // runs at a time — sessions are not re-entrant — and every failure becomes a typed error while the worker
 // keeps serving.
 
-import type { LoadedModelInfo, RuntimeInfo, Timed } from '../api/types';
+import type { LoadedModelInfo, RuntimeInfo, Timed, WasmThreading } from '../api/types';
+import { type OrtWasmLocation, ortWasmThreads, setOrtWasmLocation } from '../engine/ort/ort-env';
 import type { BackendChoice, BackendSelector } from '../engine/select';
 import { type DeviceProbe, probeDevice, BackendSelector as Selector } from '../engine/select';
 import { WebvlError } from '../errors';
@@ -26,18 +27,32 @@ import { outputSize, type PreprocessPlan } from '../vision/preprocessor-config';
 export interface WorkerLoadOptions {
   readonly refresh?: boolean;
   readonly dtype?: ModelDType;
+  readonly warmUp?: boolean;
 }
 
 export interface CoreOptions {
   backend: BackendChoice;
   allowedOrigins: string[];
   indexOnGpu: boolean;
+  /** Where onnxruntime-web's binary is; undefined: ort-env's default. */
+  ortWasm?: OrtWasmLocation;
 }
 
 export interface IndexItemWire {
   readonly id: string;
   readonly image: WireImage;
   readonly meta?: Record<string, unknown>;
+}
+
+function wasmThreading(): WasmThreading {
+  const threads = ortWasmThreads();
+  return {
+    threads,
+    reason:
+      globalThis.crossOriginIsolated === true
+        ? `cross-origin isolated: ${threads} wasm threads`
+        : 'not cross-origin isolated (no COOP/COEP headers): wasm runs single-threaded',
+  };
 }
 
 export class RuntimeCore {
@@ -60,7 +75,9 @@ export class RuntimeCore {
   private readonly storage: IndexStorage =
     typeof indexedDB === 'undefined' ? new MemoryIndexStorage() : new IdbIndexStorage();
 
-  constructor(private readonly options: CoreOptions) {}
+  constructor(private readonly options: CoreOptions) {
+    if (options.ortWasm) setOrtWasmLocation(options.ortWasm);
+  }
 
   /** Runs requests one after another; a failed one does not block the next. */
   /** `retry: false` for requests whose side effects reach the caller as they run (streamed caption tokens). */
@@ -122,7 +139,7 @@ export class RuntimeCore {
     }
     const selector = await this.getSelector();
     const store = await ModelStore.open(url, { allowedOrigins: this.options.allowedOrigins });
-    this.model = await loadModel(store, selector, this.modelInfo?.dtype ?? 'fp32');
+    this.model = await loadModel(store, selector, this.modelInfo?.dtype ?? 'fp32', { warmUp: false });
     this.modelDeviceLost = false;
     await this.watchModelDevices(selector);
   }
@@ -182,6 +199,7 @@ export class RuntimeCore {
       webgpu: this.probe?.webgpu ?? false,
       adapter: this.probe?.adapter,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
+      wasm: wasmThreading(),
       model: this.modelInfo,
       lastTimings: this.lastTimings,
     };
@@ -190,13 +208,13 @@ export class RuntimeCore {
   load(
     modelUrl: string,
     onProgress?: ProgressListener,
-    { refresh = false, dtype = 'fp32' }: WorkerLoadOptions = {},
+    { refresh = false, dtype = 'fp32', warmUp = true }: WorkerLoadOptions = {},
   ): Promise<LoadedModelInfo> {
     return this.serial(async () => {
       const t0 = performance.now();
       const selector = await this.getSelector();
       const store = await ModelStore.open(modelUrl, { allowedOrigins: this.options.allowedOrigins, refresh });
-      const model = await loadModel(store, selector, dtype, onProgress);
+      const model = await loadModel(store, selector, dtype, { onProgress, warmUp });
       await this.model?.release();
       this.model = model;
       this.modelDeviceLost = false;
@@ -213,6 +231,7 @@ export class RuntimeCore {
         imageSize: size,
         preprocessing: model.pixels ? 'gpu' : 'cpu',
         maxTextTokens: model.tokenizer.maxLength,
+        stageMs: model.stageMs,
       };
       return this.modelInfo;
     });

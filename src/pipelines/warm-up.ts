@@ -1,0 +1,36 @@
+// A first run of every graph of a freshly loaded model (a grey image, a one-word text) through the same pipeline
+// code that real requests use. onnxruntime-web's WebGPU provider and our engine build their kernels on a
+// graph's first run with a given shape; doing that during load() means the user's first request does not pay
+// for it, and "loaded" means "usable at full speed".
+
+import { outputSize } from '../vision/preprocessor-config';
+import { captionGreedy } from './caption';
+import { disposeTensor, encodeImages, encodeTexts } from './encode';
+import { itmProbabilities } from './itm';
+import type { GraphKey, LoadedModel } from './loaded-model';
+import { Stopwatch } from './timings';
+
+/** Runs each graph once; `onGraph` hears which graph is about to run. */
+export async function warmUp(model: LoadedModel, onGraph: (graph: GraphKey) => void): Promise<void> {
+  const watch = new Stopwatch();
+  const [height, width] =
+    model.plan.resize?.kind === 'exact' ? outputSize(model.plan, 1, 1) : outputSize(model.plan, 64, 64);
+  const grey = { width, height, data: new Uint8Array(width * height * 4).fill(128) };
+  onGraph('vision');
+  const images = await encodeImages(model, [grey], watch);
+  try {
+    onGraph('text');
+    await encodeTexts(model, ['a'], watch);
+    if (model.itm) {
+      onGraph('itm');
+      await itmProbabilities(model, images.tokens, [0], ['a'], watch);
+    }
+    if (model.decoder && model.decoderWithPast) {
+      onGraph('decoder');
+      // Two tokens: the first step runs decoder_model, the second decoder_with_past_model.
+      await captionGreedy(model, images.tokens, { maxTokens: 2, minTokens: 2 }, watch);
+    }
+  } finally {
+    disposeTensor(images.tokens);
+  }
+}
