@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { InlineConfig, Plugin } from 'vite';
+import { ortSelfReferencesHidden } from './scripts/vite-plugin-ort.ts';
 import { ORT_WASM_FILE } from './src/engine/ort/ort-wasm-file.ts';
 
 const root = import.meta.dirname;
@@ -33,25 +34,6 @@ function libWorkerStart(): Plugin {
     renderChunk(code) {
       let out = code;
       for (const [name, expr] of Object.entries(placeholders)) out = out.replaceAll(name, expr);
-      return out === code ? null : { code: out, map: null };
-    },
-  };
-}
-
-/**
- * onnxruntime-web's bundle names its binary with `new URL('ort-wasm-….wasm', import.meta.url)` for when no
- * wasmPaths is set. We always set it (ort-env.ts), so that branch is dead; left as it is, this build (and the
- * app's) would emit a second 27 MB copy of the binary.
- */
-function ortBinaryUnreferenced(): Plugin {
-  return {
-    name: 'webvl-ort-binary-unreferenced',
-    transform(code, id) {
-      if (!id.includes('onnxruntime-web') || !code.includes(ORT_WASM_FILE)) return null;
-      const out = code.replaceAll(
-        `new URL("${ORT_WASM_FILE}",import.meta.url)`,
-        `new URL("${ORT_WASM_FILE}",self.location.href)`,
-      );
       return out === code ? null : { code: out, map: null };
     },
   };
@@ -116,7 +98,7 @@ export const libMainConfig: InlineConfig = {
 
 export const libWorkerConfig: InlineConfig = {
   ...common,
-  plugins: [ortBinaryUnreferenced(), bundledLicences('webvl.worker.licenses.txt')],
+  plugins: [ortSelfReferencesHidden(), bundledLicences('webvl.worker.licenses.txt')],
   build: {
     ...common.build,
     emptyOutDir: false,

@@ -1,7 +1,9 @@
 // One place that imports onnxruntime-web and says where its wasm binary comes from and how many threads run it.
 import * as ort from 'onnxruntime-web/webgpu';
 
-export { ORT_WASM_FILE } from './ort-wasm-file';
+import { ORT_WASM_FILE } from './ort-wasm-file';
+
+export { ORT_WASM_FILE };
 
 /** A folder URL that holds ORT_WASM_FILE (./ort-wasm-file.ts) (ends with '/'), or the file's own URL. */
 export type OrtWasmLocation = string | { readonly wasm: string };
@@ -34,7 +36,11 @@ export function ortWasmThreads(): number {
 export function getOrt(): typeof ort {
   if (!configured) {
     const where = location ?? defaultLocation();
-    ort.env.wasm.wasmPaths = typeof where === 'string' ? where : { wasm: where.wasm };
+    // Always the file's URL: given a folder, onnxruntime-web would also import its Emscripten glue (.mjs) from
+    // there rather than use the copy inside its bundle, and that would be a second file to ship.
+    ort.env.wasm.wasmPaths = {
+      wasm: typeof where === 'string' ? new URL(ORT_WASM_FILE, where).href : where.wasm,
+    };
     ort.env.wasm.numThreads = ortWasmThreads();
     ort.env.logLevel = 'error';
     configured = true;
