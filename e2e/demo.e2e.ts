@@ -78,7 +78,9 @@ describe('demo (built, served by vite preview)', () => {
       expect(value).toBe(max);
       expect(max).toBeGreaterThan(1e6);
     }
-    await page.waitForFunction(() => document.getElementById('device')?.textContent?.includes('backend wasm'));
+    await page.waitForFunction(() =>
+      document.getElementById('device')?.textContent?.includes('backend wasm'),
+    );
 
     const truth = gallery[0].objects[0];
     const top = await classifyTop(page);

@@ -122,6 +122,24 @@ describe('CLIP through the runtime (wasm backend)', () => {
     expect(requests.count()).toBe(files.length + 1);
     expect(model.kind).toBe('clip');
     expect(model.imageSize).toEqual([64, 64]);
+    // Stages: each file is downloaded then verified; each graph is compiled (while later files may still be
+    // downloading) and, once all are, warmed up; every stage took some time and the split is reported.
+    for (const f of files) {
+      const stages = progress.filter((p) => p.file === f).map((p) => p.stage);
+      expect(stages.indexOf('verifying'), f).toBeGreaterThan(stages.lastIndexOf('downloading'));
+    }
+    for (const graph of ['onnx/vision_model.onnx', 'onnx/text_model.onnx']) {
+      const at = (stage: string) => progress.findIndex((p) => p.file === graph && p.stage === stage);
+      expect(at('compiling'), graph).toBeGreaterThan(at('verifying'));
+      expect(at('warming-up'), graph).toBeGreaterThan(at('compiling'));
+    }
+    expect(progress.filter((p) => p.stage === 'compiling').map((p) => [p.step, p.steps])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    for (const stage of ['downloading', 'verifying', 'compiling', 'warming-up'] as const) {
+      expect(model.stageMs[stage], stage).toBeGreaterThan(0);
+    }
   });
 
   it('second load (new runtime, new worker) makes no network request: everything from Cache Storage', async () => {

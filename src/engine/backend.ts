@@ -36,4 +36,10 @@ export interface Backend {
   describe(): string;
   /** Image preprocessing on this backend's device, for GPU backends (undefined: the CPU does it). */
   pixelPipeline?(): Promise<PixelPipeline | undefined>;
+  /**
+   * Starts what the backend needs before its first load (onnxruntime-web: fetching and compiling its binary,
+   * its threads or device; our engine: the device), so that it overlaps with downloading a model. Never
+   * rejects: a failure shows again, typed, at load().
+   */
+  prepare?(): Promise<void>;
 }

@@ -116,9 +116,15 @@ export class BackendSelector {
     private readonly factory: BackendFactory = createBackend,
   ) {}
 
-  static async create(choice: BackendChoice): Promise<BackendSelector> {
-    const decision = decideBackend(choice, await probeDevice());
+  static async create(choice: BackendChoice, probe?: DeviceProbe): Promise<BackendSelector> {
+    const decision = decideBackend(choice, probe ?? (await probeDevice()));
     return new BackendSelector(decision, choice === 'auto');
+  }
+
+  /** Starts the decided backend ahead of its first load (see Backend.prepare); never rejects. */
+  async prepare(): Promise<void> {
+    const backend = await this.backend(this.decision.name).catch(() => undefined);
+    await backend?.prepare?.();
   }
 
   /** Where each graph (by label) runs, and why. */

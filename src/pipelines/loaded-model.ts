@@ -148,6 +148,9 @@ export async function loadModel(
   }
   const graphOf = new Map(graphKeys.map((k) => [graphFile(k, dtype), k]));
   const files = [...jsonFiles, ...graphOf.keys()];
+  store.sizeOf(files); // a file missing from the manifest is MODEL_NOT_FOUND before anything starts
+  // The backend starts (onnxruntime-web compiles its binary; our engine gets its device) while files download.
+  void selector.prepare();
   const clock = new StageClock();
   let bytesSoFar: LoadProgress | undefined;
   const report = (p: LoadProgress) => {
@@ -159,14 +162,15 @@ export async function loadModel(
   };
   const stageEvent = (stage: LoadStage, k: GraphKey): void => {
     const done = bytesSoFar?.loaded ?? 0;
+    const size = store.sizeOf([graphFile(k, dtype)]); // the graph's bytes are all in by now
     report({
       stage,
       step: graphKeys.indexOf(k) + 1,
       steps: graphKeys.length,
       model: store.url.href,
       file: graphFile(k, dtype),
-      fileLoaded: 0,
-      fileTotal: 0,
+      fileLoaded: size,
+      fileTotal: size,
       loaded: done,
       total: bytesSoFar?.total ?? done,
       fromCache: bytesSoFar?.fromCache ?? false,

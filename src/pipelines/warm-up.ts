@@ -10,26 +10,31 @@ import { itmProbabilities } from './itm';
 import type { GraphKey, LoadedModel } from './loaded-model';
 import { Stopwatch } from './timings';
 
-/** Runs each graph once; `onGraph` hears which graph is about to run. */
+/**
+ * Runs each graph once; `onGraph` hears which graph is about to run. Graphs that do not feed each other run
+ * concurrently (vision with text; then ITM with the decoder, both on the image tokens), so that a GPU backend
+ * compiles their pipelines (createComputePipelineAsync) at the same time rather than one graph after another.
+ */
 export async function warmUp(model: LoadedModel, onGraph: (graph: GraphKey) => void): Promise<void> {
-  const watch = new Stopwatch();
   const [height, width] =
     model.plan.resize?.kind === 'exact' ? outputSize(model.plan, 1, 1) : outputSize(model.plan, 64, 64);
   const grey = { width, height, data: new Uint8Array(width * height * 4).fill(128) };
   onGraph('vision');
-  const images = await encodeImages(model, [grey], watch);
+  const vision = encodeImages(model, [grey], new Stopwatch());
+  onGraph('text');
+  const [images] = await Promise.all([vision, encodeTexts(model, ['a'], new Stopwatch())]);
   try {
-    onGraph('text');
-    await encodeTexts(model, ['a'], watch);
+    const rest: Promise<unknown>[] = [];
     if (model.itm) {
       onGraph('itm');
-      await itmProbabilities(model, images.tokens, [0], ['a'], watch);
+      rest.push(itmProbabilities(model, images.tokens, [0], ['a'], new Stopwatch()));
     }
     if (model.decoder && model.decoderWithPast) {
       onGraph('decoder');
       // Two tokens: the first step runs decoder_model, the second decoder_with_past_model.
-      await captionGreedy(model, images.tokens, { maxTokens: 2, minTokens: 2 }, watch);
+      rest.push(captionGreedy(model, images.tokens, { maxTokens: 2, minTokens: 2 }, new Stopwatch()));
     }
+    await Promise.all(rest);
   } finally {
     disposeTensor(images.tokens);
   }

@@ -57,6 +57,7 @@ function wasmThreading(): WasmThreading {
 
 export class RuntimeCore {
   private selector: BackendSelector | undefined;
+  private selectorStarting: Promise<BackendSelector> | undefined;
   private probe: DeviceProbe | undefined;
   private model: LoadedModel | undefined;
   private modelInfo: LoadedModelInfo | undefined;
@@ -165,10 +166,18 @@ export class RuntimeCore {
     return this.indexDevice;
   }
 
+  /** One selector at a time, even when two requests ask for it at once (a load and an info()). */
   private async getSelector(): Promise<BackendSelector> {
-    this.probe ??= await probeDevice();
-    this.selector ??= await Selector.create(this.options.backend);
-    return this.selector;
+    if (this.selector) return this.selector;
+    this.selectorStarting ??= (async () => {
+      this.probe ??= await probeDevice();
+      const selector = await Selector.create(this.options.backend, this.probe);
+      this.selector = selector;
+      return selector;
+    })().finally(() => {
+      this.selectorStarting = undefined;
+    });
+    return this.selectorStarting;
   }
 
   private requireModel(): LoadedModel {

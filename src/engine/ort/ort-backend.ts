@@ -4,6 +4,7 @@ import type { PixelBatchSpec, PixelJob, PixelPipeline } from '../pixels';
 import type { DeviceTensor, DType, HostTensor, Tensor, TensorData } from '../tensor';
 import type { GpuPixelPipeline } from '../webgpu/pixel-pipeline';
 import { getOrt, type Ort } from './ort-env';
+import { identityModel } from './ort-warm-model';
 
 type OrtTensor = InstanceType<Ort['Tensor']>;
 type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
@@ -140,6 +141,7 @@ class OrtPixelPipeline implements PixelPipeline {
 /** onnxruntime-web with its `webgpu` or `wasm` execution provider: our fallback and our reference. */
 export class OrtBackend implements Backend {
   private pixels: Promise<PixelPipeline | undefined> | undefined;
+  private prepared: Promise<void> | undefined;
 
   constructor(readonly name: Extract<BackendName, 'ort-webgpu' | 'wasm'>) {}
 
@@ -157,6 +159,18 @@ export class OrtBackend implements Backend {
       return new OrtPixelPipeline(ort, new GpuPixelPipeline(engineOnDevice(device)));
     })();
     return this.pixels;
+  }
+
+  /** Initialises onnxruntime-web through a throw-away session on a one-node model (it has no init call). */
+  prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      const provider = this.name === 'wasm' ? 'wasm' : 'webgpu';
+      const session = await getOrt().InferenceSession.create(identityModel(), {
+        executionProviders: [provider],
+      });
+      await session.release();
+    })().catch(() => undefined);
+    return this.prepared;
   }
 
   describe(): string {
