@@ -25,7 +25,9 @@ export type {
   Timings,
 };
 
+/** Options of {@link Runtime.load}. */
 export interface LoadOptions {
+  /** Hears each stage of the load, with byte and file or graph counts; overrides the runtime's `onProgress`. */
   onProgress?: (p: LoadProgress) => void;
   /** Re-read the manifest from the network to pick up a re-exported model. */
   refresh?: boolean;
@@ -38,10 +40,11 @@ export interface LoadOptions {
   warmUp?: boolean;
 }
 
+/** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
   /** 'auto' (default) picks per device and per model; see RuntimeInfo.backendReason. */
   backend?: BackendChoice;
-  /** Byte-level progress of model downloads (cache hits report too, with fromCache). */
+  /** Progress of every load of this runtime (see {@link LoadProgress}). */
   onProgress?: (p: LoadProgress) => void;
   /** Origins other than the page's own that model and image URLs may come from. */
   allowedOrigins?: string[];
@@ -55,36 +58,51 @@ export interface RuntimeOptions {
   ortWasmPaths?: string;
 }
 
+/** What {@link Runtime.load} loaded, and how. */
 export interface LoadedModelInfo {
+  /** The model folder's absolute URL. */
   readonly url: string;
+  /** 'clip': vision and text towers. 'blip': also an ITM head and a caption decoder. */
   readonly kind: 'clip' | 'blip';
   readonly dtype: ModelDType;
+  /** Bytes of the files loaded. */
   readonly bytes: number;
+  /** Milliseconds the load took, from the call to ready. */
   readonly loadMs: number;
+  /** Which backend each graph runs on, and why. */
   readonly placements: readonly ModelPlacement[];
   /** Model input size [height, width]. */
   readonly imageSize: readonly [number, number];
   /** Where images are resized and normalized: on the vision graph's GPU (our engine) or on the CPU. */
   readonly preprocessing: 'gpu' | 'cpu';
+  /** Longest text the model reads, in tokens; longer text is refused with TEXT_TOO_LONG. */
   readonly maxTextTokens: number;
   /** Milliseconds spent in each stage of the load; downloading and compiling overlap, so they may add up to more. */
   readonly stageMs: Readonly<Record<LoadStage, number>>;
 }
 
+/** What a runtime runs on, from {@link Runtime.info}. */
 export interface RuntimeInfo {
+  /** The backend models start on ('auto' resolved). */
   readonly backend: BackendName;
+  /** Why that backend, e.g. "software WebGPU adapter … → onnxruntime-web wasm". */
   readonly backendReason: string;
+  /** The backend and its device in words. */
   readonly backendDescription: string;
+  /** Whether the worker has a WebGPU adapter. */
   readonly webgpu: boolean;
   readonly adapter?: AdapterSummary;
+  /** Whether the page is cross-origin isolated (COOP/COEP), which wasm threads need. */
   readonly crossOriginIsolated: boolean;
   /** onnxruntime-web's wasm threads, and why that many. */
   readonly wasm: WasmThreading;
+  /** The loaded model, if any. */
   readonly model?: LoadedModelInfo;
   /** Stage timings (ms) of the last request. */
   readonly lastTimings?: Timings;
 }
 
+/** How onnxruntime-web's wasm runs: on how many threads, and why. */
 export interface WasmThreading {
   /** 1 unless the page is cross-origin isolated: more threads need SharedArrayBuffer. */
   readonly threads: number;
@@ -92,20 +110,27 @@ export interface WasmThreading {
   readonly reason: string;
 }
 
+/** A result with the stage timings (ms) of the request that produced it. */
 export interface Timed<T> {
   readonly result: T;
   readonly timings: Timings;
 }
 
+/** Options of {@link Runtime.caption}. */
 export interface CaptionCallOptions {
+  /** Longest caption in tokens (default: the model's generation_config max_length). */
   maxTokens?: number;
   /** 1 (default) = greedy; more = beam search. */
   numBeams?: number;
+  /** Hears the caption so far after each step, in order, before the result arrives. */
   onToken?: (t: CaptionToken) => void;
+  /** Aborting it stops the caption with ABORTED. */
   signal?: AbortSignal;
 }
 
+/** Options of {@link IndexHandle.search}. */
 export interface IndexSearchOptions {
+  /** How many hits (default 5). */
   k?: number;
   /** Re-rank the ITC candidates with the ITM head (BLIP models). */
   rerank?: boolean;
@@ -113,10 +138,12 @@ export interface IndexSearchOptions {
   candidates?: number;
 }
 
+/** Options of {@link Runtime.capfilt}. */
 export interface CapFiltOptions {
   /** ITM probability a caption needs to be kept. */
   threshold: number;
   /** Web text that came with each image, filtered alongside the synthetic caption. */
   texts?: (string | undefined)[];
+  /** Aborting it stops the run with ABORTED. */
   signal?: AbortSignal;
 }

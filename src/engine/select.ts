@@ -10,8 +10,10 @@ import { OrtBackend } from './ort/ort-backend';
 import type { PixelPipeline } from './pixels';
 import type { Tensor } from './tensor';
 
+/** A backend, or 'auto': per device and per graph, with the reason in {@link RuntimeInfo.backendReason}. */
 export type BackendChoice = BackendName | 'auto';
 
+/** The WebGPU adapter the worker found. */
 export interface AdapterSummary {
   readonly vendor: string;
   readonly architecture: string;
@@ -93,7 +95,9 @@ export async function createBackend(name: BackendName): Promise<Backend> {
   return name === 'webgpu' ? createOwnBackend() : new OrtBackend(name);
 }
 
+/** Where one graph of a model runs, and why. */
 export interface ModelPlacement {
+  /** The graph: 'vision', 'text', 'itm', 'decoder', 'decoderWithPast'. */
   readonly label: string;
   readonly backend: BackendName;
   readonly reason: string;

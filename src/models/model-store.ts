@@ -11,6 +11,7 @@ import { MANIFEST_FILE, type ModelManifest, parseManifest, sha256Hex } from './m
  */
 export type LoadStage = 'downloading' | 'verifying' | 'compiling' | 'warming-up';
 
+/** One event of a model load: its stage, how far that stage is, and the bytes so far. */
 export interface LoadProgress {
   readonly stage: LoadStage;
   /** 1-based position of `file` among the files (downloading, verifying) or graphs (compiling, warming-up). */
@@ -21,6 +22,7 @@ export interface LoadProgress {
   readonly model: string;
   /** File being loaded, relative to the folder (for compiling and warming-up: the graph's file). */
   readonly file: string;
+  /** Bytes of `file` so far, and its size from the manifest. */
   readonly fileLoaded: number;
   readonly fileTotal: number;
   /** Bytes of all requested files loaded so far, and their total from the manifest. */
