@@ -5,7 +5,7 @@
 
 import { WebvlError } from '../errors';
 import { isSoftwareAdapter } from './adapter-kind';
-import type { Backend, BackendName, Session, SessionOptions } from './backend';
+import type { Backend, BackendName, Session, SessionOptions, TensorShape } from './backend';
 import { OrtBackend } from './ort/ort-backend';
 import type { PixelPipeline } from './pixels';
 import type { Tensor } from './tensor';
@@ -235,6 +235,25 @@ class FallbackSession implements Session {
       return this.inner.run(feeds);
     }
   }
+  /**
+   * Our engine's prepare. A kernel it lacks moves the graph to onnxruntime-web, as a failed run would; that one
+   * prepares on its first run, so undefined says: run it.
+   */
+  async prepare(
+    inputs: Readonly<Record<string, TensorShape>>,
+  ): Promise<Record<string, TensorShape> | undefined> {
+    if (!this.inner.prepare) return undefined;
+    try {
+      return await this.inner.prepare(inputs);
+    } catch (e) {
+      if (!this.canFallBack(e)) throw e;
+      const old = this.inner;
+      this.inner = await this.reload(e);
+      await old.release();
+      return undefined;
+    }
+  }
+
   lastRunStats() {
     return this.inner.lastRunStats();
   }

@@ -5,17 +5,20 @@
 
 import { outputSize } from '../vision/preprocessor-config';
 import { captionGreedy } from './caption';
+import { dryRun } from './dry-run';
 import { disposeTensor, encodeImages, encodeTexts } from './encode';
 import { itmProbabilities } from './itm';
 import type { GraphKey, LoadedModel } from './loaded-model';
 import { Stopwatch } from './timings';
 
 /**
- * Runs each graph once; `onGraph` hears which graph is about to run. Graphs that do not feed each other run
+ * Runs each graph once (through dryRun: where the backend can, it only prepares); `onGraph` hears which graph
+ * is about to run. Graphs that do not feed each other run
  * concurrently (vision with text; then ITM with the decoder, both on the image tokens), so that a GPU backend
  * compiles their pipelines (createComputePipelineAsync) at the same time rather than one graph after another.
  */
-export async function warmUp(model: LoadedModel, onGraph: (graph: GraphKey) => void): Promise<void> {
+export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphKey) => void): Promise<void> {
+  const model = dryRun(loaded);
   const [height, width] =
     model.plan.resize?.kind === 'exact' ? outputSize(model.plan, 1, 1) : outputSize(model.plan, 64, 64);
   const grey = { width, height, data: new Uint8Array(width * height * 4).fill(128) };
