@@ -347,6 +347,42 @@ describe('CLIP through the runtime (wasm backend)', () => {
   });
 });
 
+describe('ortWasmPaths: where onnxruntime-web’s binary is served', () => {
+  it('the file’s URL or its folder loads; a folder without it fails typed, saying where to look', async () => {
+    const scene = eval1[0];
+    const labels = COMBOS.slice(0, 6);
+    await browser.page.evaluate(() => window.rtTest.create('wasm'));
+    await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
+    const byDefault = await browser.page.evaluate(([p, l]) => window.rtTest.classify(p, l), [
+      png('eval', scene),
+      labels,
+    ] as const);
+    for (const where of ['/ort/ort-wasm-simd-threaded.asyncify.wasm', '/ort']) {
+      const requests = countRequests(where.endsWith('.wasm') ? where : '/ort/');
+      await browser.page.evaluate((w) => window.rtTest.create('wasm', w), where);
+      await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
+      requests.stop();
+      expect(requests.count(), where).toBe(1); // the binary, and nothing else of onnxruntime-web's
+      const scores = await browser.page.evaluate(([p, l]) => window.rtTest.classify(p, l), [
+        png('eval', scene),
+        labels,
+      ] as const);
+      expect(scores, where).toEqual(byDefault);
+    }
+    await browser.page.evaluate(() => window.rtTest.create('wasm', '/no-such-folder/'));
+    const failure = await browser.page.evaluate(async (u) => {
+      try {
+        await window.rtTest.load(u);
+        return 'resolved';
+      } catch (e) {
+        return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+      }
+    }, CLIP);
+    expect(failure).toMatch(/^INTERNAL: .*ortWasmPaths/);
+    await browser.page.evaluate(() => window.rtTest.create('wasm'));
+  });
+});
+
 describe('BLIP through the runtime (wasm backend)', () => {
   const ids = vocabIds('blip-tiny');
   beforeAll(async () => {

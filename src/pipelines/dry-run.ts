@@ -6,8 +6,21 @@ import type { Session } from '../engine/backend';
 import { hostTensor, type Tensor } from '../engine/tensor';
 import type { LoadedModel } from './loaded-model';
 
+/** Real runs one at a time: onnxruntime-web's WebGPU provider is not to be entered by two sessions at once. */
+class RunQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  add<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(f);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
 class DryRunSession implements Session {
-  constructor(private readonly inner: Session) {}
+  constructor(
+    private readonly inner: Session,
+    private readonly runs: RunQueue,
+  ) {}
   get inputNames() {
     return this.inner.inputNames;
   }
@@ -16,7 +29,7 @@ class DryRunSession implements Session {
   }
   async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     const shapes = await this.inner.prepare?.(feeds);
-    if (!shapes) return this.inner.run(feeds);
+    if (!shapes) return this.runs.add(() => this.inner.run(feeds));
     return Object.fromEntries(Object.entries(shapes).map(([name, s]) => [name, hostTensor(s.dtype, s.dims)]));
   }
   lastRunStats() {
@@ -28,11 +41,12 @@ class DryRunSession implements Session {
 }
 
 export function dryRun(model: LoadedModel): LoadedModel {
-  const wrap = (s: Session | undefined) => (s ? new DryRunSession(s) : undefined);
+  const runs = new RunQueue();
+  const wrap = (s: Session | undefined) => (s ? new DryRunSession(s, runs) : undefined);
   return {
     ...model,
-    vision: new DryRunSession(model.vision),
-    text: new DryRunSession(model.text),
+    vision: new DryRunSession(model.vision, runs),
+    text: new DryRunSession(model.text, runs),
     itm: wrap(model.itm),
     decoder: wrap(model.decoder),
     decoderWithPast: wrap(model.decoderWithPast),

@@ -150,7 +150,8 @@ export async function loadModel(
   const files = [...jsonFiles, ...graphOf.keys()];
   store.sizeOf(files); // a file missing from the manifest is MODEL_NOT_FOUND before anything starts
   // The backend starts (onnxruntime-web compiles its binary; our engine gets its device) while files download.
-  void selector.prepare();
+  // Sessions wait for it: onnxruntime-web's WebGPU provider refuses to create two sessions at once.
+  const prepared = selector.prepare();
   const clock = new StageClock();
   let bytesSoFar: LoadProgress | undefined;
   const report = (p: LoadProgress) => {
@@ -185,6 +186,7 @@ export async function loadModel(
     compiling = compiling.then(() =>
       clock.time('compiling', async () => {
         stageEvent('compiling', k);
+        await prepared;
         const keep = selector.decision.name === 'wasm' ? [] : deviceOutputs(k, onnxOutputNames(model));
         sessions[k] = await selector.load(
           model,

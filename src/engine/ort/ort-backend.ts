@@ -41,6 +41,14 @@ function bytesOf(t: OrtTensor): number {
 /** Maps ORT's failures to our typed errors, keeping ORT's message. At load time every failure is the model's. */
 export function ortError(e: unknown, label: string, phase: 'load' | 'run'): WebvlError {
   const message = e instanceof Error ? e.message : String(e);
+  if (/no available backend found/i.test(message)) {
+    // onnxruntime-web itself did not start: nothing is wrong with the model.
+    return new WebvlError(
+      'INTERNAL',
+      `${label}: onnxruntime-web could not start; is its binary served where ortWasmPaths points? ${message}`,
+      { reason: 'onnxruntime-web-start' },
+    );
+  }
   if (phase === 'load') {
     const unsupported =
       /could not find an implementation|not implemented|unsupported op|no opset import for domain/i;
