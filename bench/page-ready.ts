@@ -1,4 +1,4 @@
-// npm run bench:page-ready [-- --repeats N] [--backends wasm,webgpu] [--root DIR] [--quick]
+// npm run bench:page-ready [-- --repeats N] [--backends wasm,webgpu] [--compare DIR] [--quick]
 // The "page ready" row: from navigation to both of the demo's models usable (CLIP and BLIP loaded and, where
 // the runtime warms them up, run once), on the demo as `npm run demo` serves it (vite build + vite preview).
 //   cold:       a fresh browser profile (nothing in the HTTP cache, Cache Storage or a service worker);
@@ -6,10 +6,11 @@
 // Each sample also times the first classify and the first caption after ready, so that a runtime which defers
 // work past "ready" is seen paying for it there. Per model, the demo's status line carries the runtime's own
 // split of its load (downloading, verifying, compiling, warming-up), reported as medians.
-// --root builds and serves the demo of another checkout (e.g. an older commit, for before/after figures).
+// --compare DIR also builds and serves the demo of another checkout (e.g. `git archive <commit>` unpacked with a
+// node_modules link) and measures both in alternation, visit for visit, so that both see the same machine load.
 // Writes bench/results/<date>-page-ready.{json,md} (.tmp/bench with --quick).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { launch } from '../e2e/browser';
@@ -20,7 +21,7 @@ const { values } = parseArgs({
   options: {
     repeats: { type: 'string' },
     backends: { type: 'string', default: 'wasm,webgpu,ort-webgpu,auto' },
-    root: { type: 'string' },
+    compare: { type: 'string' },
     quick: { type: 'boolean', default: false },
     label: { type: 'string', default: '' },
   },
@@ -28,7 +29,6 @@ const { values } = parseArgs({
 const repeats = Number(values.repeats ?? (values.quick ? 1 : 3));
 const backends = values.backends.split(',').filter(Boolean);
 const here = process.cwd();
-if (values.root) process.chdir(resolve(values.root));
 
 type Visit = 'cold' | 'from cache';
 interface Sample {
@@ -73,57 +73,79 @@ async function sample(page: Page): Promise<Sample> {
   return { readyMs, firstClassifyMs, firstCaptionMs, stages };
 }
 
-const server = await startBuiltDemo();
-const samples: { backend: string; visit: Visit; sample: Sample }[] = [];
+/** Builds and serves the demo of the checkout at `dir` (its own vite.config.ts and sources). */
+async function serveDemo(dir: string) {
+  process.chdir(dir);
+  try {
+    return await startBuiltDemo();
+  } finally {
+    process.chdir(here);
+  }
+}
+
+const versions = [
+  { name: 'this', server: await serveDemo(here) },
+  ...(values.compare
+    ? [{ name: basename(resolve(values.compare)), server: await serveDemo(resolve(values.compare)) }]
+    : []),
+];
+const samples: { version: string; backend: string; visit: Visit; sample: Sample }[] = [];
 let browserVersion = 'chromium';
 try {
   for (const backend of backends) {
     for (let r = 0; r < repeats; r++) {
-      const browser = await launch();
-      browserVersion = browser.context.browser()?.version() ?? browserVersion;
-      try {
-        const url = `${server.url}?backend=${backend}&gallery=200`;
-        await browser.page.goto(url);
-        const cold = await sample(browser.page);
-        samples.push({ backend, visit: 'cold', sample: cold });
-        await browser.page.reload();
-        const cached = await sample(browser.page);
-        samples.push({ backend, visit: 'from cache', sample: cached });
-        console.log(
-          `${backend} #${r + 1}: cold ${cold.readyMs.toFixed(0)} ms, from cache ${cached.readyMs.toFixed(0)} ms`,
-        );
-      } finally {
-        await browser.close();
+      for (const { name, server } of versions) {
+        const browser = await launch();
+        browserVersion = browser.context.browser()?.version() ?? browserVersion;
+        try {
+          await browser.page.goto(`${server.url}?backend=${backend}&gallery=200`);
+          const cold = await sample(browser.page);
+          samples.push({ version: name, backend, visit: 'cold', sample: cold });
+          await browser.page.reload();
+          const cached = await sample(browser.page);
+          samples.push({ version: name, backend, visit: 'from cache', sample: cached });
+          console.log(
+            `${name} ${backend} #${r + 1}: cold ${cold.readyMs.toFixed(0)} ms, from cache ${cached.readyMs.toFixed(0)} ms`,
+          );
+        } finally {
+          await browser.close();
+        }
       }
     }
   }
 } finally {
-  await server.close();
-  process.chdir(here);
+  for (const v of versions) await v.server.close();
 }
 
-const rows = backends.flatMap((backend) =>
-  (['cold', 'from cache'] as const).map((visit) => {
-    const mine = samples.filter((s) => s.backend === backend && s.visit === visit).map((s) => s.sample);
-    const med = (f: (s: Sample) => number) => summarize(mine.map(f));
-    const models = [...new Set(mine.flatMap((s) => Object.keys(s.stages)))];
-    const stageNames = ['downloading', 'verifying', 'compiling', 'warming-up'];
-    const stages = Object.fromEntries(
-      models.map((m) => [
-        m,
-        Object.fromEntries(stageNames.map((st) => [st, med((s) => s.stages[m]?.[st] ?? Number.NaN).median])),
-      ]),
-    );
-    return {
-      backend,
-      visit,
-      n: mine.length,
-      ready: med((s) => s.readyMs),
-      firstClassify: med((s) => s.firstClassifyMs),
-      firstCaption: med((s) => s.firstCaptionMs),
-      stages,
-    };
-  }),
+const rows = versions.flatMap(({ name: version }) =>
+  backends.flatMap((backend) =>
+    (['cold', 'from cache'] as const).map((visit) => {
+      const mine = samples
+        .filter((s) => s.version === version && s.backend === backend && s.visit === visit)
+        .map((s) => s.sample);
+      const med = (f: (s: Sample) => number) => summarize(mine.map(f));
+      const models = [...new Set(mine.flatMap((s) => Object.keys(s.stages)))];
+      const stageNames = ['downloading', 'verifying', 'compiling', 'warming-up'];
+      const stages = Object.fromEntries(
+        models.map((m) => [
+          m,
+          Object.fromEntries(
+            stageNames.map((st) => [st, med((s) => s.stages[m]?.[st] ?? Number.NaN).median]),
+          ),
+        ]),
+      );
+      return {
+        version,
+        backend,
+        visit,
+        n: mine.length,
+        ready: med((s) => s.readyMs),
+        firstClassify: med((s) => s.firstClassifyMs),
+        firstCaption: med((s) => s.firstCaptionMs),
+        stages,
+      };
+    }),
+  ),
 );
 
 const date = new Date().toISOString().slice(0, 10);
@@ -132,7 +154,7 @@ const slug = `${date}-page-ready${values.label ? `-${values.label}` : ''}`;
 mkdirSync(dir, { recursive: true });
 writeFileSync(
   `${dir}/${slug}.json`,
-  `${JSON.stringify({ date, browser: browserVersion, repeats, root: values.root ?? '.', rows, samples }, null, 1)}\n`,
+  `${JSON.stringify({ date, browser: browserVersion, repeats, compare: values.compare, rows, samples }, null, 1)}\n`,
 );
 const f = (x: number) => (Number.isFinite(x) ? (x / 1000).toFixed(2) : '—');
 const md = [
@@ -141,14 +163,16 @@ const md = [
   'Seconds from navigation to both models usable (median, p90); then the first classify and first caption after',
   'ready. Load stages per model are the runtime’s own split (median seconds; download and compile overlap).',
   '',
-  '| backend | visit | page ready | first classify | first caption | clip: download / verify / compile / warm-up | blip: download / verify / compile / warm-up |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  `Versions: "this" is the checkout the bench ran from${values.compare ? `, "${versions[1].name}" is ${values.compare}, measured in alternation with it` : ''}.`,
+  '',
+  '| version | backend | visit | page ready | first classify | first caption | clip: download / verify / compile / warm-up | blip: download / verify / compile / warm-up |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows.map((r) => {
     const st = (m: string) => {
       const s = r.stages[m];
       return s ? `${f(s.downloading)} / ${f(s.verifying)} / ${f(s.compiling)} / ${f(s['warming-up'])}` : '—';
     };
-    return `| ${r.backend} | ${r.visit} | ${f(r.ready.median)} (p90 ${f(r.ready.p90)}) | ${f(r.firstClassify.median)} | ${f(r.firstCaption.median)} | ${st('clip')} | ${st('blip')} |`;
+    return `| ${r.version} | ${r.backend} | ${r.visit} | ${f(r.ready.median)} (p90 ${f(r.ready.p90)}) | ${f(r.firstClassify.median)} | ${f(r.firstCaption.median)} | ${st('clip')} | ${st('blip')} |`;
   }),
   '',
 ].join('\n');
