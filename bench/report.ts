@@ -1,7 +1,20 @@
-// Markdown for a benchmark run: one row per graph, one column per engine, then the ratios that matter.
+// Markdown for a benchmark run: one row per graph and one column per engine that ran, the ratios that matter,
+// then kernel rows against their ceilings, warm-up, memory and per-token tables.
 import type { EngineName, RowResult } from './spec';
 
-const ENGINES: EngineName[] = ['webgpu', 'ort-webgpu', 'wasm', 'auto', 'transformers.js', 'js-cpu'];
+const ENGINES: { name: EngineName; label: string }[] = [
+  { name: 'webgpu', label: 'ours (webgpu)' },
+  { name: 'webgpu-f16', label: 'ours, f16 arithmetic' },
+  { name: 'ort-webgpu', label: 'ORT webgpu' },
+  { name: 'wasm', label: 'ORT wasm' },
+  { name: 'ort-cpu', label: 'ORT native CPU' },
+  { name: 'auto', label: 'webvl auto' },
+  { name: 'transformers.js', label: 'transformers.js' },
+  { name: 'js-cpu', label: 'plain JS (CPU)' },
+  { name: 'torch-cuda', label: 'PyTorch CUDA' },
+];
+/** Ratios shown: how many times faster ours is than each of these (other ÷ ours). */
+const VERSUS: EngineName[] = ['webgpu-f16', 'ort-webgpu', 'wasm', 'ort-cpu', 'transformers.js', 'torch-cuda'];
 
 function cell(r: RowResult | undefined): string {
   if (!r) return '—';
@@ -14,67 +27,132 @@ function ratio(ours: RowResult | undefined, other: RowResult | undefined): strin
   return `${(other.medianMs / ours.medianMs).toFixed(2)}×`;
 }
 
+function table(header: string[], rows: string[][]): string[] {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
+}
+
+/** Kernel rows (one per variant) against the ceilings this run measured: copy bandwidth and best matmul. */
+function kernelSection(kernels: RowResult[]): string[] {
+  const ok = kernels.filter((r) => !r.error && r.engine === 'webgpu');
+  const copy = ok.filter((r) => r.variant === 'copyBufferToBuffer' && r.bytesMoved);
+  const bandwidth = Math.max(0, ...copy.map((r) => r.bytesMoved! / r.medianMs / 1e6)); // GB/s
+  const matmuls = ok.filter((r) => r.id.startsWith('matmul') && r.flops);
+  const bestMatmul = Math.max(0, ...matmuls.map((r) => r.flops! / r.medianMs / 1e6)); // GFLOP/s
+  const torch = (id: string, variant?: string) =>
+    kernels.find((r) => r.engine === 'torch-cuda' && r.id === id && (variant ? r.variant === variant : true));
+  const rows = kernels
+    .filter((r) => r.engine === 'webgpu')
+    .map((r) => {
+      if (r.error) return [r.id, r.variant ?? '', `error: ${r.error.slice(0, 60)}`, '', '', '', '', ''];
+      const gflops = r.flops ? r.flops / r.medianMs / 1e6 : undefined;
+      const gbs = r.bytesMoved ? r.bytesMoved / r.medianMs / 1e6 : undefined;
+      const t = torch(r.id, r.variant?.endsWith('-f16') ? 'fp16' : 'fp32') ?? torch(r.id);
+      const share = gflops && bestMatmul ? `${((100 * gflops) / bestMatmul).toFixed(0)}% of best matmul` : '';
+      const bw = gbs && bandwidth ? `${((100 * gbs) / bandwidth).toFixed(0)}% of copy` : '';
+      return [
+        r.id,
+        r.variant ?? '',
+        r.medianMs.toFixed(4),
+        gflops ? gflops.toFixed(0) : '—',
+        gbs ? gbs.toFixed(0) : '—',
+        [share, bw].filter(Boolean).join(', ') || '—',
+        t && !t.error
+          ? `${t.medianMs.toFixed(4)} ms${t.flops ? `, ${(t.flops / t.medianMs / 1e6).toFixed(0)} GFLOP/s` : ''}`
+          : '—',
+        r.maxRelDiffVsReference === undefined ? '—' : r.maxRelDiffVsReference.toExponential(1),
+      ];
+    });
+  return [
+    '',
+    `Kernels (GPU time per dispatch, many dispatches per submit). Ceilings measured in this run: copy ${bandwidth.toFixed(0)} GB/s (bytes read + written), best matmul ${bestMatmul.toFixed(0)} GFLOP/s.`,
+    '',
+    ...table(
+      ['kernel', 'variant', 'ms', 'GFLOP/s', 'GB/s', 'of ceiling', 'PyTorch CUDA', 'rel diff vs reference'],
+      rows,
+    ),
+  ];
+}
+
 export function markdownReport(results: RowResult[], heading: string): string {
-  const ids = [...new Set(results.map((r) => r.id))];
-  const find = (id: string, e: EngineName) => results.find((r) => r.id === id && r.engine === e);
+  const kernels = results.filter((r) => r.variant !== undefined);
+  const graphs = results.filter((r) => r.variant === undefined);
+  const ids = [...new Set(graphs.map((r) => r.id))];
+  const find = (id: string, e: EngineName) => graphs.find((r) => r.id === id && r.engine === e);
+  const present = ENGINES.filter((e) => graphs.some((r) => r.engine === e.name));
+  const versus = VERSUS.filter((e) => e !== 'webgpu' && present.some((p) => p.name === e));
   const lines = [
     heading,
     '',
     'Median ms per run (p90), outputs read back. Ratios: how many times faster ours is (other ÷ ours).',
     'Dispatches: our GPU dispatches per run / nodes in the ONNX graph (what an unfused runtime launches; ORT fuses some).',
     '',
-    '| row | ours (webgpu) | ORT webgpu | ORT wasm | webvl auto | transformers.js | plain JS (CPU) | ours vs ORT webgpu | ours vs ORT wasm | ours vs transformers.js | dispatches ours / ONNX nodes |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...table(
+      [
+        'row',
+        ...present.map((e) => e.label),
+        ...versus.map((e) => `ours vs ${ENGINES.find((x) => x.name === e)!.label}`),
+        'dispatches ours / ONNX nodes',
+      ],
+      ids.map((id) => {
+        const ours = find(id, 'webgpu');
+        return [
+          id,
+          ...present.map((e) => cell(find(id, e.name))),
+          ...versus.map((e) => ratio(ours, find(id, e))),
+          `${ours?.dispatches ?? '—'} / ${find(id, 'ort-webgpu')?.dispatches ?? '—'}`,
+        ];
+      }),
+    ),
   ];
-  for (const id of ids) {
-    const ours = find(id, 'webgpu');
-    const cells = ENGINES.map((e) => cell(find(id, e)));
-    const dispatches = `${ours?.dispatches ?? '—'} / ${find(id, 'ort-webgpu')?.dispatches ?? '—'}`;
-    lines.push(
-      `| ${id} | ${cells.join(' | ')} | ${ratio(ours, find(id, 'ort-webgpu'))} | ${ratio(ours, find(id, 'wasm'))} | ${ratio(ours, find(id, 'transformers.js'))} | ${dispatches} |`,
-    );
-  }
+  if (kernels.length) lines.push(...kernelSection(kernels));
   lines.push('', 'Warm-up (first run, includes pipeline compilation), ms:', '');
   lines.push(
-    '| row | ours | ORT webgpu | ORT wasm | webvl auto | transformers.js | plain JS |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...table(
+      ['row', ...present.map((e) => e.label)],
+      ids.map((id) => [
+        id,
+        ...present.map((e) => {
+          const r = find(id, e.name);
+          return r && !r.error ? r.warmupMs.toFixed(1) : '—';
+        }),
+      ]),
+    ),
   );
-  for (const id of ids) {
-    const w = ENGINES.map((e) => {
-      const r = find(id, e);
-      return r && !r.error ? r.warmupMs.toFixed(1) : '—';
-    });
-    lines.push(`| ${id} | ${w.join(' | ')} |`);
-  }
   lines.push(
     '',
     'Peak GPU memory a row adds while it runs (MB; buffers created by any engine in the page):',
     '',
   );
-  lines.push('| row | ours | ORT webgpu |', '| --- | --- | --- |');
+  const mb = (id: string, e: EngineName) => {
+    const b = find(id, e)?.peakGpuBytes;
+    return b === undefined ? '—' : (b / 2 ** 20).toFixed(2);
+  };
+  lines.push(
+    ...table(
+      ['row', 'ours', 'ORT webgpu'],
+      ids.map((id) => [id, mb(id, 'webgpu'), mb(id, 'ort-webgpu')]),
+    ),
+  );
   for (const id of ids) {
-    const mb = (e: EngineName) => {
-      const b = find(id, e)?.peakGpuBytes;
-      return b === undefined ? '—' : (b / 2 ** 20).toFixed(2);
-    };
-    lines.push(`| ${id} | ${mb('webgpu')} | ${mb('ort-webgpu')} |`);
-  }
-  const captions = results.filter((r) => r.perTokenMs?.length);
-  if (captions.length) {
-    const n = Math.max(...captions.map((r) => r.perTokenMs!.length));
-    lines.push('', 'Captioning, median ms per token (token 1 includes encoding the image):', '');
+    const perToken = graphs.filter((r) => r.id === id && r.perTokenMs?.length);
+    if (!perToken.length) continue;
+    const n = Math.max(...perToken.map((r) => r.perTokenMs!.length));
+    lines.push('', `${id}: median ms per token (a caption's token 1 includes encoding the image):`, '');
     lines.push(
-      `| engine | ${Array.from({ length: n }, (_, i) => i + 1).join(' | ')} | token ${n} ÷ token 2 |`,
+      ...table(
+        ['engine', ...Array.from({ length: n }, (_, i) => String(i + 1)), `token ${n} ÷ token 2`],
+        perToken.map((r) => {
+          const t = r.perTokenMs!;
+          return [r.engine, ...t.map((x) => x.toFixed(2)), n > 1 ? (t[n - 1] / t[1]).toFixed(2) : '—'];
+        }),
+      ),
     );
-    lines.push(`| --- | ${Array.from({ length: n + 1 }, () => '---').join(' | ')} |`);
-    for (const r of captions) {
-      const t = r.perTokenMs!;
-      lines.push(
-        `| ${r.engine} | ${t.map((x) => x.toFixed(1)).join(' | ')} | ${(t[n - 1] / t[1]).toFixed(2)} |`,
-      );
-    }
   }
-  const auto = results.filter((r) => r.engine === 'auto' && r.chosen);
+  const auto = graphs.filter((r) => r.engine === 'auto' && r.chosen);
   if (auto.length) {
     lines.push('', 'What `auto` chose:', '');
     for (const r of [...new Map(auto.map((x) => [x.chosen, x])).values()])

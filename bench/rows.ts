@@ -1,6 +1,6 @@
 // The benchmark rows: graphs from e2e/fixtures and models/, with inputs shaped as each model expects.
 import { existsSync, readFileSync } from 'node:fs';
-import type { CaptionRowSpec, GraphRowSpec, IndexRowSpec } from './spec';
+import type { CaptionRowSpec, DecodeRowSpec, GraphRowSpec, IndexRowSpec } from './spec';
 
 interface ModelConfig {
   vocab_size?: number;
@@ -74,10 +74,16 @@ export function benchRows(quick: boolean): GraphRowSpec[] {
   return rows;
 }
 
-export function indexRows(quick: boolean): IndexRowSpec[] {
+export function indexRows(quick: boolean, sizes?: readonly { rows: number; dim: number }[]): IndexRowSpec[] {
   const dim = readConfig('blip-tiny')?.projection_dim ?? readConfig('clip-tiny')?.projection_dim ?? 128;
-  const sizes = quick ? [10_000] : [10_000, 100_000];
-  return sizes.map((rows) => ({ id: `index search ${rows / 1000}k × ${dim}, top-10`, rows, dim, k: 10 }));
+  const chosen =
+    sizes ?? (quick ? [{ rows: 10_000, dim }] : [10_000, 100_000].map((rows) => ({ rows, dim })));
+  return chosen.map(({ rows, dim: d }) => ({
+    id: `index search ${rows >= 1e6 ? `${rows / 1e6}M` : `${rows / 1000}k`} × ${d}, top-10`,
+    rows,
+    dim: d,
+    k: 10,
+  }));
 }
 
 export function captionRows(): CaptionRowSpec[] {
@@ -88,6 +94,67 @@ export function captionRows(): CaptionRowSpec[] {
       model: '/models/blip-tiny/',
       image: '/models/data/eval/00001.png',
       tokens: 16,
+    },
+  ];
+}
+
+/** Base-size architectures (bench/models/export_skeletons.py), or the same graphs at a tiny size. */
+export type BaseSize = 'base' | 'tiny';
+
+const BASE = {
+  base: {
+    image: 224,
+    vDim: 768,
+    tokens: 197,
+    vocab: 30524,
+    textLen: 35,
+    dLayers: 12,
+    dHeads: 16,
+    dHeadDim: 64,
+  },
+  tiny: { image: 32, vDim: 64, tokens: 17, vocab: 512, textLen: 12, dLayers: 2, dHeads: 4, dHeadDim: 16 },
+} as const;
+
+function skeletonUrl(name: string, size: BaseSize): string {
+  return `/bench/models/${name}${size === 'base' ? '' : '-tiny'}.skeleton.onnx`;
+}
+
+export function baseRows(size: BaseSize, batches: readonly number[]): GraphRowSpec[] {
+  const c = BASE[size];
+  const label = size === 'base' ? '' : ' (tiny)';
+  return [
+    ...batches.map((batch) => ({
+      id: `ViT-B/16 image encoder${label} b${batch}`,
+      model: skeletonUrl('vit-b16', size),
+      skeleton: true,
+      feeds: [{ name: 'pixel_values', dtype: 'float32' as const, dims: [batch, 3, c.image, c.image] }],
+    })),
+    {
+      id: `BERT-base ITM${label}, 1 image × 8 texts`,
+      model: skeletonUrl('itm-base', size),
+      skeleton: true,
+      feeds: [
+        ...textFeeds(8, c.textLen, c.vocab),
+        { name: 'encoder_hidden_states', dtype: 'float32', dims: [8, c.tokens, c.vDim] },
+      ],
+    },
+  ];
+}
+
+export function decodeRows(size: BaseSize, tokens: number): DecodeRowSpec[] {
+  const c = BASE[size];
+  return [
+    {
+      id: `decoder ${size === 'base' ? '259M fp16 weights' : '(tiny)'}, ${tokens} tokens after 16`,
+      model: skeletonUrl('decoder-base', size),
+      tokens,
+      pastLength: 16,
+      layers: c.dLayers,
+      heads: c.dHeads,
+      headDim: c.dHeadDim,
+      encoderTokens: c.tokens,
+      encoderDim: c.vDim,
+      vocab: c.vocab,
     },
   ];
 }

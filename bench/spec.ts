@@ -1,5 +1,17 @@
 // What one benchmark row is, shared by the Node runner and the page.
-export type EngineName = 'webgpu' | 'ort-webgpu' | 'wasm' | 'auto' | 'transformers.js' | 'js-cpu';
+export type EngineName =
+  | 'webgpu'
+  /** Our engine with f16 arithmetic (computePrecision 'f16', adapters with shader-f16). */
+  | 'webgpu-f16'
+  | 'ort-webgpu'
+  | 'wasm'
+  | 'auto'
+  | 'transformers.js'
+  | 'js-cpu'
+  /** onnxruntime's native CPU provider (onnxruntime-node, or Python's onnxruntime where Node's is absent). */
+  | 'ort-cpu'
+  /** PyTorch on CUDA: the physical-limit anchor on a GPU machine (bench/node/torch_anchor.py). */
+  | 'torch-cuda';
 /** Engines that run ONNX graphs through webvl's Backend interface ('auto' = what webvl picks for users). */
 export type GraphEngine = 'webgpu' | 'ort-webgpu' | 'wasm' | 'auto';
 
@@ -19,6 +31,22 @@ export interface IndexRowSpec {
   k: number;
 }
 
+/** Token-by-token decoding through a decoder_with_past graph: the KV cache stays on the device between steps. */
+export interface DecodeRowSpec {
+  id: string;
+  model: string;
+  /** Tokens decoded (timed one by one). */
+  tokens: number;
+  /** Cached tokens before the first step (a prompt already processed). */
+  pastLength: number;
+  layers: number;
+  heads: number;
+  headDim: number;
+  encoderTokens: number;
+  encoderDim: number;
+  vocab: number;
+}
+
 export interface FeedSpec {
   name: string;
   dtype: 'float32' | 'int64';
@@ -35,6 +63,8 @@ export interface GraphRowSpec {
   /** URL of the .onnx file, same origin. */
   model: string;
   feeds: FeedSpec[];
+  /** The model is a weightless skeleton (bench/models/*.skeleton.onnx) to fill with seeded weights first. */
+  skeleton?: boolean;
   /** For transformers.js rows: the model folder id under /models/ and the class to load. */
   transformers?: { folder: string; cls: 'CLIPVisionModelWithProjection' | 'CLIPTextModelWithProjection' };
 }
@@ -55,6 +85,11 @@ export interface RowResult {
   perTokenMs?: number[];
   /** Peak bytes of GPU buffers alive during the row above those alive before it (0 for CPU engines). */
   peakGpuBytes?: number;
+  /** Kernel rows: floating-point operations and bytes of memory traffic one run does (for GFLOP/s, GB/s). */
+  flops?: number;
+  bytesMoved?: number;
+  /** Kernel rows: the variant measured (e.g. 'tiled 32', 'tiled 128 f16'). */
+  variant?: string;
   /** For 'auto': the backend it chose, and why. */
   chosen?: string;
   error?: string;

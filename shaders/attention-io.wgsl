@@ -34,3 +34,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read> mask: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> u: Params;
+
+/** Keys that query rows before `rows_end` may see: all of them, or up to past + row when causal. */
+fn visible_keys(rows_end: u32) -> u32 {
+  if (u.causal != 0u) {
+    return min(u.sk, u.past + min(rows_end, u.sq));
+  }
+  return u.sk;
+}

@@ -36,15 +36,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var l = 0.0;
 
   // Keys this workgroup needs at all (uniform): causal rows see keys ≤ past + row.
-  var kv_end = u.sk;
-  if (u.causal != 0u) {
-    kv_end = min(u.sk, u.past + min(row0 + BR, u.sq));
-  }
-  // Last key this thread's row may see.
-  var my_end = kv_end;
-  if (u.causal != 0u) {
-    my_end = min(kv_end, u.past + row + 1u);
-  }
+  // Keys this workgroup needs at all (uniform), and the last one this thread's row may see.
+  let kv_end = visible_keys(row0 + BR);
+  let my_end = min(kv_end, visible_keys(row + 1u));
   let k_base = u.k_start + b * u.k_strides.x + h * u.k_strides.y;
   let v_base = u.v_start + b * u.v_strides.x + h * u.v_strides.y;
   let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;

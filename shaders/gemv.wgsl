@@ -13,27 +13,11 @@ const LANES: u32 = 32u;
 var<workgroup> a_chunk: array<f32, WG>;
 var<workgroup> partial: array<f32, WG>;
 
-fn finish(v: f32, n: u32) -> f32 {
-  var r = v * u.alpha;
-  if (u.has_bias != 0u) {
-    r += bias[select(n, 0u, u.bias_len == 1u)];
-  }
-  return activate_code(u.act, r);
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  var rem = wid.z;
-  var a_base = 0u;
-  var b_base = 0u;
-  for (var kk = 0u; kk < u.batch_rank; kk++) {
-    let d = u.batch_rank - 1u - kk;
-    let dim = u.batch_dims[d / 4u][d % 4u];
-    let c = rem % dim;
-    rem /= dim;
-    a_base += c * u.a_batch_strides[d / 4u][d % 4u];
-    b_base += c * u.b_batch_strides[d / 4u][d % 4u];
-  }
+  let bases = batch_bases(wid.z);
+  let a_base = bases.x;
+  let b_base = bases.y;
   let out_base = wid.z * u.n;
 
   if (u.trans_b == 0u) {
@@ -55,7 +39,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       workgroupBarrier();
     }
     if (n < u.n) {
-      out[out_base + n] = finish(acc, n);
+      out[out_base + n] = epilogue(acc, n);
     }
   } else {
     let col = lid / LANES;
@@ -76,7 +60,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       workgroupBarrier();
     }
     if (lane == 0u && n < u.n) {
-      out[out_base + n] = finish(partial[lid], n);
+      out[out_base + n] = epilogue(partial[lid], n);
     }
   }
 }

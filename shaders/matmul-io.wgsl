@@ -1,4 +1,5 @@
-// Uniforms and the bias/out bindings shared by matmul.wgsl and gemv.wgsl (prepended by ops/matmul.ts).
+// Uniforms, the bias/out bindings, batch addressing and the epilogue shared by matmul.wgsl, matmul-tiled.wgsl and
+// gemv.wgsl (prepended by ops/matmul.ts, after activations.wgsl).
 struct Params {
   m: u32,
   n: u32,
@@ -10,9 +11,10 @@ struct Params {
   /** 0 none, 1 relu, 2 gelu-erf, 3 gelu-tanh, 4 quick-gelu; bias_len 1 broadcasts a scalar bias. */
   act: u32,
   bias_len: u32,
+  /** gemv-splitk.wgsl: K chunks, and k per chunk (0 and unused elsewhere). */
+  splits: u32,
+  chunk: u32,
   _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
   batch_dims: array<vec4<u32>, 2>,
   a_batch_strides: array<vec4<u32>, 2>,
   b_batch_strides: array<vec4<u32>, 2>,
@@ -21,3 +23,26 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> u: Params;
+
+/** Element offsets of batch `z`'s A (x) and B (y) (broadcast batch dims have stride 0). */
+fn batch_bases(z: u32) -> vec2<u32> {
+  var rem = z;
+  var bases = vec2<u32>(0u);
+  for (var i = 0u; i < u.batch_rank; i++) {
+    let d = u.batch_rank - 1u - i;
+    let dim = u.batch_dims[d / 4u][d % 4u];
+    let c = rem % dim;
+    rem /= dim;
+    bases += c * vec2<u32>(u.a_batch_strides[d / 4u][d % 4u], u.b_batch_strides[d / 4u][d % 4u]);
+  }
+  return bases;
+}
+
+/** alpha, bias (per column n, or one scalar) and the fused activation, applied to one output. */
+fn epilogue(v: f32, n: u32) -> f32 {
+  var r = v * u.alpha;
+  if (u.has_bias != 0u) {
+    r += bias[select(n, 0u, u.bias_len == 1u)];
+  }
+  return activate_code(u.act, r);
+}

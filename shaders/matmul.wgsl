@@ -26,18 +26,9 @@ fn main(
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
 
-  // Element offsets of this batch's A and B (broadcast batch dims have stride 0).
-  var rem = wid.z;
-  var a_base = 0u;
-  var b_base = 0u;
-  for (var kk = 0u; kk < u.batch_rank; kk++) {
-    let d = u.batch_rank - 1u - kk;
-    let dim = u.batch_dims[d / 4u][d % 4u];
-    let c = rem % dim;
-    rem /= dim;
-    a_base += c * u.a_batch_strides[d / 4u][d % 4u];
-    b_base += c * u.b_batch_strides[d / 4u][d % 4u];
-  }
+  let bases = batch_bases(wid.z);
+  let a_base = bases.x;
+  let b_base = bases.y;
 
   var acc: array<array<f32, 4>, 4>;
   for (var i = 0u; i < 4u; i++) {
@@ -74,11 +65,7 @@ fn main(
     for (var j = 0u; j < 4u; j++) {
       let gn = col0 + tx + 8u * j;
       if (gn < u.n) {
-        var v = acc[i][j] * u.alpha;
-        if (u.has_bias != 0u) {
-          v += bias[select(gn, 0u, u.bias_len == 1u)];
-        }
-        out[out_base + gm * u.n + gn] = activate_code(u.act, v);
+        out[out_base + gm * u.n + gn] = epilogue(acc[i][j], gn);
       }
     }
   }

@@ -77,6 +77,10 @@ export interface LoadedModelInfo {
   readonly preprocessing: 'gpu' | 'cpu';
   /** Longest text the model reads, in tokens; longer text is refused with TEXT_TOO_LONG. */
   readonly maxTextTokens: number;
+  /** Caption bounds (BLIP models): `maxTokens` from 1 to this (one per decoder position). */
+  readonly maxCaptionTokens?: number;
+  /** Caption bounds: `numBeams` from 1 to this, the beams whose host state fits in 64 MiB at full length. */
+  readonly maxBeams?: number;
   /** Milliseconds spent in each stage of the load; downloading and compiling overlap, so they may add up to more. */
   readonly stageMs: Readonly<Record<LoadStage, number>>;
 }
@@ -118,9 +122,9 @@ export interface Timed<T> {
 
 /** Options of {@link Runtime.caption}. */
 export interface CaptionCallOptions {
-  /** Longest caption in tokens (default: the model's generation_config max_length). */
+  /** An integer from 1 to info().model.maxCaptionTokens; default generation_config's max_length. */
   maxTokens?: number;
-  /** 1 (default) = greedy; more = beam search. */
+  /** 1 (default) = greedy; more = beam search; at most info().model.maxBeams. */
   numBeams?: number;
   /** Hears the caption so far after each step, in order, before the result arrives. */
   onToken?: (t: CaptionToken) => void;
@@ -130,17 +134,17 @@ export interface CaptionCallOptions {
 
 /** Options of {@link IndexHandle.search}. */
 export interface IndexSearchOptions {
-  /** How many hits (default 5). */
+  /** Hits to return: an integer from 1 to 10,000 (256 with rerank); default 5. */
   k?: number;
   /** Re-rank the ITC candidates with the ITM head (BLIP models). */
   rerank?: boolean;
-  /** How many ITC candidates to re-rank (default 2·k). */
+  /** How many ITC candidates to re-rank: from k to 256 (default 2·k, within that). */
   candidates?: number;
 }
 
 /** Options of {@link Runtime.capfilt}. */
 export interface CapFiltOptions {
-  /** ITM probability a caption needs to be kept. */
+  /** ITM probability a caption needs to be kept: a number from 0 to 1. */
   threshold: number;
   /** Web text that came with each image, filtered alongside the synthetic caption. */
   texts?: (string | undefined)[];

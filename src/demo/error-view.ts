@@ -18,6 +18,10 @@ const HINTS: Record<WebvlErrorCode, string> = {
   DEVICE_LOST: 'The GPU was reset. Run the task again; the runtime recovers on a new device.',
   ABORTED: 'Stopped as asked.',
   NOT_LOADED: 'The model is not loaded yet; wait for its status line to say ready.',
+  DISPOSED: 'This runtime was shut down; reload the page.',
+  DUPLICATE_ID: 'The index already holds an image with that id; rebuild the index to start over.',
+  OUT_OF_MEMORY:
+    'The device ran out of memory for this model or request; try the wasm backend (?backend=wasm).',
   INTERNAL: 'Something failed inside webvl. The message below says what; the browser console may say more.',
 };
 

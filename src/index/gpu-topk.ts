@@ -184,7 +184,10 @@ export class GpuMatrix {
 export async function requestIndexDevice(): Promise<GPUDevice | undefined> {
   try {
     const adapter = await globalThis.navigator?.gpu?.requestAdapter();
-    return (await adapter?.requestDevice()) ?? undefined;
+    if (!adapter) return undefined;
+    // The defaults (128 MiB bindings) hold only ~130k rows of 256 floats; take what the adapter offers.
+    const { maxBufferSize, maxStorageBufferBindingSize } = adapter.limits;
+    return await adapter.requestDevice({ requiredLimits: { maxBufferSize, maxStorageBufferBindingSize } });
   } catch {
     return undefined;
   }

@@ -1,6 +1,8 @@
 // CLIP-style zero-shot classification: normalised image and prompt embeddings, cosine × exp(logit_scale),
 // softmax over the labels.
 import { WebvlError } from '../errors';
+import { MAX_TEMPLATES, MAX_TEXTS_PER_CALL } from '../limits';
+import type { TextTokenizer } from '../text/tokenizer';
 import type { EncodedImages } from './encode';
 import { encodeTexts } from './encode';
 import type { LoadedModel } from './loaded-model';
@@ -29,6 +31,28 @@ export function promptsFor(labels: readonly string[], template = DEFAULT_TEMPLAT
 }
 
 /**
+ * Labels are distinct when the model sees different tokens: 'Red Circle' and 'red  circle' are one label to
+ * a lower-casing tokenizer, and would split the probability between two copies of the same prompt.
+ */
+function assertDistinctToModel(tokenizer: TextTokenizer, labels: readonly string[]): void {
+  const byIds = new Map<string, string>();
+  for (const label of labels) {
+    const ids = tokenizer.contentIds(label);
+    if (ids.length === 0) tokenizer.encode(label); // throws the no-tokens error, naming the text
+    const key = ids.join(',');
+    const other = byIds.get(key);
+    if (other !== undefined) {
+      throw new WebvlError(
+        'INVALID_INPUT',
+        `labels ${JSON.stringify(other)} and ${JSON.stringify(label)} are the same text to the model`,
+        { reason: 'duplicate-labels' },
+      );
+    }
+    byIds.set(key, label);
+  }
+}
+
+/**
  * Scores for image row `row` of `images` against the labels, sorted best first. Several templates are a
  * prompt ensemble (as in CLIP): each label's text embedding is the re-normalised mean of its unit prompt
  * embeddings, one per template.
@@ -43,7 +67,16 @@ export async function classifyEncoded(
 ): Promise<LabelScore[]> {
   const templates = typeof template === 'string' || template === undefined ? [template] : [...template];
   if (templates.length === 0) throw new WebvlError('INVALID_INPUT', 'no templates given');
+  if (templates.length > MAX_TEMPLATES)
+    throw new WebvlError('INVALID_INPUT', `${templates.length} templates; at most ${MAX_TEMPLATES}`);
+  if (labels.length * templates.length > MAX_TEXTS_PER_CALL) {
+    throw new WebvlError(
+      'INVALID_INPUT',
+      `${labels.length} labels × ${templates.length} templates is more than ${MAX_TEXTS_PER_CALL} prompts`,
+    );
+  }
   const prompts = templates.flatMap((t) => promptsFor(labels, t));
+  assertDistinctToModel(model.tokenizer, labels);
   const texts = await encodeTexts(model, prompts, watch);
   if (texts.dim !== images.dim)
     throw new WebvlError('INVALID_MODEL', 'image and text embeddings differ in size');

@@ -4,14 +4,15 @@ import type { Session } from '../engine/backend';
 import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
+import { graphIo } from '../models/graph-io';
 import type { LoadProgress, LoadStage, ModelStore, ProgressListener } from '../models/model-store';
-import { onnxOutputNames } from '../models/onnx-outputs';
 import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
 import {
   type PreprocessorConfigJson,
   type PreprocessPlan,
   planPreprocess,
 } from '../vision/preprocessor-config';
+import { type CaptionLimits, captionLimits } from './caption-limits';
 import { warmUp } from './warm-up';
 
 export type ModelKind = 'clip' | 'blip';
@@ -46,6 +47,8 @@ export interface LoadedModel {
   readonly decoder?: Session;
   readonly decoderWithPast?: Session;
   readonly generation?: GenerationConfig;
+  /** Bounds on caption length and beams (BLIP models). */
+  readonly captionLimits?: CaptionLimits;
   /** Total bytes of the files loaded. */
   readonly bytes: number;
   /** Milliseconds spent in each stage of the load (download and compilation overlap, so they may sum to more). */
@@ -74,6 +77,20 @@ interface ConfigJson {
   logit_scale?: number;
   model_type?: string;
   itm_bos_token_id?: number;
+  text_config?: { max_position_embeddings?: unknown };
+}
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+
+/** Positions the caption decoder has: the text config's, else the tokenizer's limit, else the generation length. */
+function decoderPositions(
+  config: ConfigJson,
+  tokenizer: TextTokenizer,
+  generation: GenerationConfig,
+): number {
+  const declared = config.text_config?.max_position_embeddings;
+  if (isCount(declared)) return declared;
+  return isCount(tokenizer.maxLength) ? tokenizer.maxLength : generation.maxLength;
 }
 
 interface GenerationConfigJson {
@@ -90,7 +107,15 @@ function toGeneration(g: GenerationConfigJson): GenerationConfig {
   if (bos === undefined || eos === undefined) {
     throw new WebvlError('INVALID_MODEL', 'generation_config.json needs bos_token_id and eos_token_id');
   }
-  return { bosTokenId: bos, eosTokenId: eos, padTokenId: g.pad_token_id ?? 0, maxLength: g.max_length ?? 32 };
+  const maxLength = g.max_length ?? 32;
+  const isId = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  if (!isId(bos) || !isId(eos) || !isCount(maxLength) || maxLength > 100_000) {
+    throw new WebvlError(
+      'INVALID_MODEL',
+      'generation_config.json has token ids or max_length that are not counts',
+    );
+  }
+  return { bosTokenId: bos, eosTokenId: eos, padTokenId: g.pad_token_id ?? 0, maxLength };
 }
 
 /** Names of outputs worth keeping on the GPU for a graph (image tokens, KV cache). */
@@ -99,6 +124,16 @@ function deviceOutputs(key: GraphKey, outputNames: readonly string[]): string[] 
   if (key === 'decoder' || key === 'decoderWithPast')
     return outputNames.filter((n) => n.startsWith('present'));
   return [];
+}
+
+/**
+ * Output names straight from the ONNX bytes (graph-io.ts), so that a GPU session can be asked to keep some on
+ * the GPU without creating it twice. Bytes that do not parse are the model's fault.
+ */
+function outputNames(model: Uint8Array, label: string): string[] {
+  const io = graphIo(model);
+  if (!io) throw new WebvlError('INVALID_MODEL', `${label}: not an ONNX model (its graph does not parse)`);
+  return [...io.outputs.keys()];
 }
 
 function graphFile(key: GraphKey, dtype: ModelDType): string {
@@ -187,7 +222,7 @@ export async function loadModel(
       clock.time('compiling', async () => {
         stageEvent('compiling', k);
         await prepared;
-        const keep = selector.decision.name === 'wasm' ? [] : deviceOutputs(k, onnxOutputNames(model));
+        const keep = selector.decision.name === 'wasm' ? [] : deviceOutputs(k, outputNames(model, k));
         sessions[k] = await selector.load(
           model,
           keep.length ? { label: k, keepOnDevice: keep } : { label: k },
@@ -229,10 +264,19 @@ export async function loadModel(
       json<TokenizerConfigJson>('tokenizer_config.json'),
     );
     const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
+    const generation =
+      kind === 'blip' ? toGeneration(json<GenerationConfigJson>('generation_config.json')) : undefined;
     let total = 0;
     for (const b of bytes.values()) total += b.length;
     // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
     const pixels = await selector.pixelPipeline('vision').catch(() => undefined);
+    const limits =
+      generation &&
+      captionLimits(
+        decoderPositions(config, tokenizer, generation),
+        graphIo(bytes.get(graphFile('vision', dtype))!),
+        graphIo(bytes.get(graphFile('decoder', dtype))!),
+      );
     model = {
       url: store.url.href,
       kind,
@@ -246,8 +290,8 @@ export async function loadModel(
       itm: sessions.itm,
       decoder: sessions.decoder,
       decoderWithPast: sessions.decoderWithPast,
-      generation:
-        kind === 'blip' ? toGeneration(json<GenerationConfigJson>('generation_config.json')) : undefined,
+      generation,
+      captionLimits: limits,
       bytes: total,
       stageMs: clock.ms,
       async release() {

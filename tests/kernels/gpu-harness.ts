@@ -1,6 +1,7 @@
 // Test-only KernelContext: a real WebGPU device (dawn.node + SwiftShader), pipelines cached by cacheKey, every
 // recorded program dispatched into one command encoder that `run()` submits. Also uploads and reads back.
 import { create, globals } from 'webgpu';
+import { toHalfBits } from '../../src/engine/half';
 import type { DType } from '../../src/engine/tensor';
 import type {
   GpuView,
@@ -50,7 +51,10 @@ export class TestGpu implements KernelContext {
         'no WebGPU adapter: dawn.node needs the Vulkan loader (Debian libvulkan1) and SwiftShader (chromium)',
       );
     }
+    // f16 kernels are tested wherever the adapter has shader-f16 (not SwiftShader).
+    const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
     const device = await adapter.requestDevice({
+      requiredFeatures,
       requiredLimits: {
         maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
         maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
@@ -222,32 +226,4 @@ export function asSoftwareAdapter(gpu: TestGpu): KernelContext {
   };
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE half bits of x, rounded to nearest even (the rounding numpy's astype(float16) does). */
-export function toHalfBits(x: number): number {
-  f32[0] = x;
-  const bits = u32[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = (bits >>> 23) & 0xff;
-  let mant = bits & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rest > mid || (rest === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-  e = half; // carry into the exponent is the correct result (may become inf)
-  return sign | e;
-}
+export { toHalfBits } from '../../src/engine/half';

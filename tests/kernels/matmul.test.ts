@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { halfToFloat } from '../../src/engine/webgpu/const-eval';
+import { halfToFloat } from '../../src/engine/half';
 import { matmulCpu } from '../../src/engine/webgpu/cpu/matmul';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
 import { linear, matmul } from '../../src/engine/webgpu/ops';
@@ -143,6 +143,90 @@ describe('matmul kernel vs CPU twin', () => {
     );
     // f32 accumulation-order noise only (K up to 300): the same bound as float32 B, with K-sized headroom.
     expect(maxError(await gpu.read(out), want.data)).toBeLessThan(5e-6);
+    gpu.release();
+  });
+
+  // Large register-blocked tiles (shaders/matmul-tiled.wgsl), forced: ragged M and N against the 64/128 tiles,
+  // K with a partial last slab, batches, transposed and float16 B, bias and activation.
+  const TILED_CASES: (Case & { half?: boolean })[] = [
+    { a: [130, 36], b: [36, 132] },
+    { a: [2, 70, 64], b: [64, 68], bias: true, activation: 'gelu-erf' },
+    { a: [129, 52], b: [140, 52], transposeB: true, alpha: 0.5 },
+    { a: [3, 1, 65, 20], b: [20, 200], bias: true, activation: 'relu' },
+    { a: [66, 48], b: [48, 132], half: true, bias: true },
+    { a: [67, 40], b: [72, 40], transposeB: true, half: true },
+  ];
+  const tiledCases = (['tile64', 'tile128'] as const).flatMap((variant) =>
+    TILED_CASES.map((c) => ({ ...c, variant })),
+  );
+  it.each(tiledCases)('$variant: $a × $b transB=$transposeB half B=$half', async (c) => {
+    gpu.release();
+    const { av, bv, n, biasv } = operands(c, c.a.length * 31 + c.b[0]);
+    const bRef = c.half ? Float64Array.from(bv, (x) => halfToFloat(toHalfBits(x))) : bv;
+    const want = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bRef), {
+      bias: c.bias ? cpuTensor([n], biasv) : undefined,
+      transposeB: c.transposeB,
+      activation: c.activation,
+      alpha: c.alpha,
+    });
+    const out = gpu.empty('float32', want.dims);
+    matmul(
+      gpu,
+      gpu.upload('float32', c.a, av),
+      gpu.upload(c.half ? 'float16' : 'float32', c.b, bRef),
+      c.bias ? gpu.upload('float32', [n], biasv) : null,
+      out,
+      { transposeB: c.transposeB, activation: c.activation, alpha: c.alpha, variant: c.variant },
+    );
+    expect(gpu.recorded).toEqual([c.bias || c.activation ? 'Linear' : 'MatMul']);
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(5e-6);
+    gpu.release();
+  });
+
+  // One row split along K (gemv-splitk): several chunks summed by a second pass, one chunk written directly,
+  // batches (broadcast A), float16 B, bias and activation in the epilogue.
+  const SPLITK_CASES: (Case & { half?: boolean; dispatches: number })[] = [
+    { a: [1, 300], b: [300, 272], bias: true, activation: 'gelu-erf', dispatches: 2 },
+    { a: [2, 1, 64], b: [64, 8], dispatches: 1 },
+    { a: [3, 1, 1, 1000], b: [3, 1000, 132], alpha: 0.5, dispatches: 2 },
+    { a: [1, 1, 513], b: [513, 1028], half: true, bias: true, dispatches: 2 },
+  ];
+  it.each(SPLITK_CASES)('gemv-splitk: $a × $b half B=$half', async (c) => {
+    gpu.release();
+    const { av, bv, n, biasv } = operands(c, c.b[c.b.length - 1] + c.a.length);
+    const bRef = c.half ? Float64Array.from(bv, (x) => halfToFloat(toHalfBits(x))) : bv;
+    const want = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bRef), {
+      bias: c.bias ? cpuTensor([n], biasv) : undefined,
+      activation: c.activation,
+      alpha: c.alpha,
+    });
+    const out = gpu.empty('float32', want.dims);
+    matmul(
+      gpu,
+      gpu.upload('float32', c.a, av),
+      gpu.upload(c.half ? 'float16' : 'float32', c.b, bRef),
+      c.bias ? gpu.upload('float32', [n], biasv) : null,
+      out,
+      { activation: c.activation, alpha: c.alpha, variant: 'gemv-splitk' },
+    );
+    expect(gpu.recorded.length).toBe(c.dispatches);
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(5e-6);
+    gpu.release();
+  });
+
+  it('large tiles need vec4-aligned K and N; f16 arithmetic needs shader-f16', () => {
+    const a = gpu.upload('float32', [8, 6], new Float32Array(48));
+    const b = gpu.upload('float32', [6, 8], new Float32Array(48));
+    expect(() => matmul(gpu, a, b, null, gpu.empty('float32', [8, 8]), { variant: 'tile64' })).toThrow(
+      /multiples of 4/,
+    );
+    if (!gpu.features.shaderF16) {
+      const a4 = gpu.upload('float32', [8, 8], new Float32Array(64));
+      const b4 = gpu.upload('float32', [8, 8], new Float32Array(64));
+      expect(() =>
+        matmul(gpu, a4, b4, null, gpu.empty('float32', [8, 8]), { variant: 'tile64-f16' }),
+      ).toThrow(/shader-f16/);
+    }
     gpu.release();
   });
 

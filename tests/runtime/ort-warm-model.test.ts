@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { identityModel } from '../../src/engine/ort/ort-warm-model';
 import { decodeModel } from '../../src/engine/webgpu/onnx-decode';
-import { onnxOutputNames } from '../../src/models/onnx-outputs';
+import { graphIo } from '../../src/models/graph-io';
 
 describe('identityModel (hand-encoded ONNX)', () => {
   it('decodes with onnx-proto to y = Identity(x) on float[1], opset 13', () => {
@@ -11,7 +11,9 @@ describe('identityModel (hand-encoded ONNX)', () => {
     expect(g.inputs.map((v) => [v.name, v.dtype, v.shape])).toEqual([['x', 'float32', [1]]]);
     expect(g.outputs.map((v) => v.name)).toEqual(['y']);
     expect(g.opset).toBe(13);
-    expect(onnxOutputNames(identityModel())).toEqual(['y']);
+    const io = graphIo(identityModel());
+    expect(io && [...io.inputs]).toEqual([['x', [1]]]);
+    expect(io && [...io.outputs]).toEqual([['y', [1]]]);
   });
 
   it('onnxruntime (wasm, in Node) loads and runs it', async () => {

@@ -20,7 +20,7 @@ const [match] = await rt.match(image, ['a large blue circle']); // ITC cosine + 
 const [vector] = await rt.embedText('a small green star'); // unit-length Float32Array
 
 const index = await rt.openIndex('example'); // persisted in IndexedDB, searched on the GPU if there is one
-await index.add([{ id: 'scene', image }]); // all or nothing
+await index.upsert([{ id: 'scene', image }]); // all or nothing; add() refuses an id the index holds
 const hits = await index.search('a blue circle', { k: 1, rerank: true }); // ITC top-k, then ITM re-rank
 
 try {

@@ -49,6 +49,11 @@ export function ortError(e: unknown, label: string, phase: 'load' | 'run'): Webv
       { reason: 'onnxruntime-web-start' },
     );
   }
+  // A lost WebGPU device surfaces as a failed buffer map (its message also names size_t, which must not
+  // read as a bad input below).
+  if (/device was lost|device lost|mapAsync/i.test(message)) {
+    return new WebvlError('DEVICE_LOST', `${label}: onnxruntime-web's WebGPU device was lost: ${message}`);
+  }
   if (phase === 'load') {
     const unsupported =
       /could not find an implementation|not implemented|unsupported op|no opset import for domain/i;
@@ -150,8 +155,18 @@ class OrtPixelPipeline implements PixelPipeline {
 export class OrtBackend implements Backend {
   private pixels: Promise<PixelPipeline | undefined> | undefined;
   private prepared: Promise<void> | undefined;
+  private sessionCreated = false;
 
   constructor(readonly name: Extract<BackendName, 'ort-webgpu' | 'wasm'>) {}
+
+  /**
+   * onnxruntime-web's WebGPU device, once a session has made it ('ort-webgpu' only; asking earlier would make
+   * ORT create one), so the runtime can watch it for loss and destroy it when disposed.
+   */
+  async gpuDevice(): Promise<GPUDevice | undefined> {
+    if (this.name !== 'ort-webgpu' || !this.sessionCreated) return undefined;
+    return getOrt().env.webgpu.device;
+  }
 
   /** On 'ort-webgpu', once a session exists (ORT has made its device): our resize kernel on ORT's device. */
   pixelPipeline(): Promise<PixelPipeline | undefined> {
@@ -176,6 +191,7 @@ export class OrtBackend implements Backend {
       const session = await getOrt().InferenceSession.create(identityModel(), {
         executionProviders: [provider],
       });
+      this.sessionCreated = true;
       await session.release();
     })().catch(() => undefined);
     return this.prepared;
@@ -207,6 +223,7 @@ export class OrtBackend implements Backend {
     } catch (e) {
       throw ortError(e, label, 'load');
     }
+    this.sessionCreated = true;
     return new OrtSessionWrapper(ort, session, label);
   }
 }

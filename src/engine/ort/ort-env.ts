@@ -35,12 +35,15 @@ export function ortWasmThreads(): number {
 
 export function getOrt(): typeof ort {
   if (!configured) {
-    const where = location ?? defaultLocation();
-    // Always the file's URL: given a folder, onnxruntime-web would also import its Emscripten glue (.mjs) from
-    // there rather than use the copy inside its bundle, and that would be a second file to ship.
-    ort.env.wasm.wasmPaths = {
-      wasm: typeof where === 'string' ? new URL(ORT_WASM_FILE, where).href : where.wasm,
-    };
+    const where = location ?? (globalThis.location ? defaultLocation() : undefined);
+    // Node (tests, the Node benchmark) without an explicit location: onnxruntime-web finds its files next to
+    // the package. Otherwise always the file's URL: given a folder, onnxruntime-web would also import its
+    // Emscripten glue (.mjs) from there rather than use the copy inside its bundle, a second file to ship.
+    if (where !== undefined) {
+      ort.env.wasm.wasmPaths = {
+        wasm: typeof where === 'string' ? new URL(ORT_WASM_FILE, where).href : where.wasm,
+      };
+    }
     ort.env.wasm.numThreads = ortWasmThreads();
     ort.env.logLevel = 'error';
     configured = true;

@@ -2,6 +2,7 @@
 // A kernel is a function that checks its views and records one or more programs; a program is
 // WGSL + workgroup count + bindings (the shape of ratchet's and onnxruntime's WebGPU ops).
 import type { DType } from '../tensor';
+import type { QuantLayout } from './passes/pack-quantized';
 
 /** A contiguous, row-major tensor in a GPU buffer. */
 export interface GpuView {
@@ -10,6 +11,11 @@ export interface GpuView {
   readonly dims: readonly number[];
   /** Byte offset into `buffer` (multiple of the adapter's minStorageBufferOffsetAlignment). */
   readonly offset?: number;
+  /**
+   * A quantized matmul weight packed as passes/pack-quantized.ts lays it out (scales, zero points, 4- or 8-bit
+   * codes in u32 words); `dims` are then the logical [N, K] of B.
+   */
+  readonly quant?: QuantLayout;
 }
 
 export interface ProgramSpec {
@@ -39,6 +45,11 @@ export interface KernelFeatures {
    * where it has measured them faster. Optional: absent means a hardware adapter.
    */
   readonly softwareAdapter?: boolean;
+  /**
+   * The session asked for f16 arithmetic (`computePrecision: 'f16'`); kernels that have an f16 form take it
+   * when `shaderF16` is also true. Optional: absent means f32.
+   */
+  readonly f16Compute?: boolean;
 }
 
 export interface KernelContext {

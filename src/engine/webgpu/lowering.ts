@@ -7,6 +7,7 @@ import type { GpuView, KernelContext } from './kernel-context';
 import { convPads, REDUCE_OPS, UNARY_OPS } from './op-shapes';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from './ops';
 import * as ops from './ops';
+import { quantLayout } from './passes/pack-quantized';
 
 export interface LowerArgs {
   readonly ctx: KernelContext;
@@ -89,6 +90,21 @@ const LOWERINGS: Record<string, Lowering> = {
       transposeB: attrInt(a.node, 'transB', 0) === 1,
       activation: attrString(a.node, 'activation', 'none') as Activation,
     }),
+  'webvl:QMatMul': (a) => {
+    // B packed by passes/pack-quantized.ts, read as [N, K] and dequantized by the matmul kernels.
+    const node = a.node;
+    const layout = quantLayout(
+      attrInt(node, 'N', 0),
+      attrInt(node, 'K', 0),
+      attrInt(node, 'bits', 4) === 8 ? 8 : 4,
+      attrInt(node, 'block_size', 0),
+    );
+    const b: GpuView = { ...need(a, 1), dims: [layout.n, layout.k], quant: layout };
+    ops.matmul(a.ctx, need(a, 0), b, a.inputs[2] ?? null, a.outputs[0], {
+      transposeB: true,
+      activation: attrString(node, 'activation', 'none') as Activation,
+    });
+  },
   'webvl:Gelu': (a) =>
     ops.gelu(
       a.ctx,
@@ -109,6 +125,7 @@ const LOWERINGS: Record<string, Lowering> = {
       stats ? null : (a.outputs[1] ?? null),
       {
         epsilon: attrFloat(a.node, 'epsilon', 1e-5),
+        rms: attrInt(a.node, 'rms', 0) === 1,
       },
       stats ? { mean: a.outputs[1], invStdDev: a.outputs[2] } : null,
     );
@@ -171,6 +188,45 @@ const LOWERINGS: Record<string, Lowering> = {
   Expand: (a) => ops.expand(a.ctx, need(a, 0), a.outputs[0]),
   Gather: (a) => ops.gather(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'axis', 0)),
   Where: (a) => ops.where(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
+  GatherND: (a) =>
+    ops.gatherNd(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'batch_dims', 0)),
+  IsNaN: (a) => ops.isNan(a.ctx, need(a, 0), a.outputs[0]),
+  DequantizeLinear: (a) => {
+    // Constant codes were folded at load (pack-quantized.ts); here codes computed at run time (a Gather
+    // from a quantized table), with one scale and zero point.
+    const scale = a.constant(1);
+    const zero = a.node.inputs[2] ? a.constant(2) : undefined;
+    if (!scale || scale.data.length !== 1 || (a.node.inputs[2] && (!zero || zero.data.length !== 1)))
+      return unsupported(a.node, 'only a constant per-tensor scale and zero point');
+    ops.dequantize(a.ctx, need(a, 0), a.outputs[0], scale.data[0], zero?.data[0] ?? 0);
+  },
+  IsInf: (a) =>
+    ops.isInf(
+      a.ctx,
+      need(a, 0),
+      a.outputs[0],
+      attrInt(a.node, 'detect_positive', 1) === 1,
+      attrInt(a.node, 'detect_negative', 1) === 1,
+    ),
+  Tile: (a) => {
+    const repeats = constInts(a, 1);
+    if (!repeats) return unsupported(a.node, 'repeats must be constant');
+    ops.tile(a.ctx, need(a, 0), a.outputs[0], repeats);
+  },
+  Split: (a) => {
+    // One strided copy per output, each a slice of the input along the axis.
+    const x = need(a, 0);
+    const axis =
+      attrInt(a.node, 'axis', 0) < 0
+        ? attrInt(a.node, 'axis', 0) + x.dims.length
+        : attrInt(a.node, 'axis', 0);
+    let start = 0;
+    a.outputs.forEach((out) => {
+      const n = out.dims[axis];
+      ops.slice(a.ctx, x, out, { starts: [start], ends: [start + n], axes: [axis] });
+      start += n;
+    });
+  },
   Cast: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0]),
   Conv: (a) => {
     const x = need(a, 0);
@@ -302,4 +358,12 @@ export function supportedOps(): string[] {
 export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
   'com.microsoft:MultiHeadAttention',
   'com.microsoft:Attention',
+  // Rewritten into standard and fused ops by passes/canonicalize-contrib.ts.
+  'com.microsoft:Gelu',
+  'com.microsoft:QuickGelu',
+  'com.microsoft:BiasGelu',
+  'com.microsoft:FastGelu',
+  'com.microsoft:SkipLayerNormalization',
+  'com.microsoft:SkipSimplifiedLayerNormalization',
+  'com.microsoft:SimplifiedLayerNormalization',
 ]);

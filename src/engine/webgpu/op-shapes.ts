@@ -7,6 +7,7 @@ import {
   reshapeDims,
   size,
   sliceRanges,
+  splitSizes,
   squeezeDims,
   unsqueezeDims,
   type Values,
@@ -229,6 +230,31 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   Trilu: same,
   CumSum: same,
+  IsNaN: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
+  DequantizeLinear: (c) => [{ dtype: 'float32', dims: input(c, 0).dims }],
+  IsInf: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
+  Tile: (c) => {
+    const x = input(c, 0);
+    const repeats = constInts(c, 1, 'repeats');
+    if (repeats.length !== x.dims.length) fail(c, `${repeats.length} repeats for rank ${x.dims.length}`);
+    return [{ dtype: x.dtype, dims: x.dims.map((d, i) => d * repeats[i]) }];
+  },
+  Split: (c) => {
+    const x = input(c, 0);
+    const axis = normAxis(attrInt(c.node, 'axis', 0), x.dims.length);
+    return splitSizes(c, x.dims[axis]).map((n) => ({
+      dtype: x.dtype,
+      dims: x.dims.map((d, i) => (i === axis ? n : d)),
+    }));
+  },
+  GatherND: (c) => {
+    const data = input(c, 0);
+    const idx = input(c, 1).dims;
+    const k = idx[idx.length - 1];
+    const b = attrInt(c.node, 'batch_dims', 0);
+    if (k === undefined || b + k > data.dims.length) fail(c, 'index tuples deeper than the data');
+    return [{ dtype: data.dtype, dims: [...idx.slice(0, -1), ...data.dims.slice(b + k)] }];
+  },
   Conv: (c) => {
     const x = input(c, 0).dims;
     const w = input(c, 1).dims;
@@ -281,6 +307,10 @@ const SHAPES: Record<string, ShapeFn> = {
     return [x, stats, stats];
   },
   'webvl:Gelu': same,
+  'webvl:QMatMul': (c) => {
+    const x = input(c, 0);
+    return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), attrInt(c.node, 'N', 0)] }];
+  },
   'webvl:StridedConcat': (c) => [
     { dtype: input(c, 0).dtype, dims: attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims') },
   ],

@@ -1,6 +1,7 @@
 // Fused attention (shaders/attention.wgsl): one dispatch per call, any strided q/k/v/out layout.
 import attentionWgsl from '../../../../shaders/attention.wgsl?raw';
 import attentionDecodeWgsl from '../../../../shaders/attention-decode.wgsl?raw';
+import attentionF16Wgsl from '../../../../shaders/attention-f16.wgsl?raw';
 import attentionIoWgsl from '../../../../shaders/attention-io.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
 import {
@@ -12,7 +13,7 @@ import {
   specialize,
   UniformWriter,
 } from './common';
-import type { AttentionParams, Strided4 } from './types';
+import type { AttentionParams, AttentionVariant, Strided4 } from './types';
 
 /** Query rows (= threads) per workgroup. */
 const BR = 32;
@@ -105,22 +106,24 @@ export function attention(
   }
   if (B === 0 || H === 0 || Sq === 0) return;
   if (Sk === 0) invalid('Attention: no keys');
-  // Keys per tile: K and V tiles together must fit the 16 KiB most adapters leave comfortably.
-  const BC = D <= 64 ? 32 : 16;
-  const decode = Sq <= DECODE_MAX_QUERIES;
   if (
     Sq > ctx.features.maxComputeWorkgroupsPerDimension ||
     H > ctx.features.maxComputeWorkgroupsPerDimension
   ) {
     invalid(`Attention: ${Sq} queries × ${H} heads exceed the workgroup grid`);
   }
+  const variant = params.variant ?? chooseVariant(ctx, Sq, D);
+  if (variant === 'tiled-f16' && (!ctx.features.shaderF16 || D % 4 !== 0))
+    invalid('Attention: the f16 kernel needs shader-f16 and a head size that is a multiple of 4');
+  // Keys per tile: K and V tiles together must fit the 16 KiB most adapters leave comfortably (f16 tiles hold
+  // twice as many keys).
+  const BC = (D <= 64 ? 32 : 16) * (variant === 'tiled-f16' ? 2 : 1);
+  const program = attentionProgram(variant, D, BC, [Math.ceil(Sq / BR), H, B], [Sq, H, B]);
   ctx.record({
     label: 'Attention',
-    wgsl:
-      attentionIoWgsl +
-      (decode ? specialize(attentionDecodeWgsl, { D }) : specialize(attentionWgsl, { D, BR, BC })),
-    cacheKey: decode ? `attention-decode|${D}` : `attention|${D}|${BR}|${BC}`,
-    workgroups: decode ? [Sq, H, B] : [Math.ceil(Sq / BR), H, B],
+    wgsl: (variant === 'tiled-f16' ? 'enable f16;\n' : '') + attentionIoWgsl + program.wgsl,
+    cacheKey: program.cacheKey,
+    workgroups: program.workgroups,
     bindings: [q, k, v, mask ?? q, out],
     uniforms: new UniformWriter()
       .u32s([B, H, Sq, Sk, Math.max(past, 0), params.causal ? 1 : 0, mask ? 1 : 0])
@@ -130,4 +133,41 @@ export function attention(
       .u32s([0])
       .finish(),
   });
+}
+
+/** One query row or a few: the decode kernel; else the tiled one, in f16 when the session asked for it. */
+function chooseVariant(ctx: KernelContext, queries: number, headSize: number): AttentionVariant {
+  if (queries <= DECODE_MAX_QUERIES) return 'decode';
+  return ctx.features.shaderF16 && ctx.features.f16Compute === true && headSize % 4 === 0
+    ? 'tiled-f16'
+    : 'tiled';
+}
+
+function attentionProgram(
+  variant: AttentionVariant,
+  D: number,
+  BC: number,
+  tiledGrid: [number, number, number],
+  decodeGrid: [number, number, number],
+): { wgsl: string; cacheKey: string; workgroups: [number, number, number] } {
+  switch (variant) {
+    case 'decode':
+      return {
+        wgsl: specialize(attentionDecodeWgsl, { D }),
+        cacheKey: `attention-decode|${D}`,
+        workgroups: decodeGrid,
+      };
+    case 'tiled':
+      return {
+        wgsl: specialize(attentionWgsl, { D, BR, BC }),
+        cacheKey: `attention|${D}|${BR}|${BC}`,
+        workgroups: tiledGrid,
+      };
+    case 'tiled-f16':
+      return {
+        wgsl: specialize(attentionF16Wgsl, { D, BR, BC }),
+        cacheKey: `attention-f16|${D}|${BR}|${BC}`,
+        workgroups: tiledGrid,
+      };
+  }
 }

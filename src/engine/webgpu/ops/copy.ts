@@ -179,3 +179,33 @@ export function concat(ctx: KernelContext, inputs: readonly GpuView[], out: GpuV
   if (offset !== out.dims[ax])
     invalid(`Concat: inputs sum to ${offset} on axis ${ax}, output has ${out.dims[ax]}`);
 }
+
+/**
+ * ONNX Tile as one strided copy: the output [r0·d0, r1·d1, …] is the input viewed as [r0, d0, r1, d1, …] with
+ * stride 0 on each repeat axis (so at most MAX_RANK / 2 input axes).
+ */
+export function tile(ctx: KernelContext, x: GpuView, out: GpuView, repeats: readonly number[]): void {
+  const rank = x.dims.length;
+  if (repeats.length !== rank) invalid(`Tile: ${repeats.length} repeats for rank ${rank}`);
+  if (repeats.some((r) => !Number.isInteger(r) || r < 0))
+    invalid('Tile: repeats must be non-negative integers');
+  if (2 * rank > MAX_RANK) invalid(`Tile: rank ${rank} exceeds ${MAX_RANK / 2}`);
+  expectDims(
+    'Tile output',
+    out,
+    x.dims.map((d, i) => d * repeats[i]),
+  );
+  const own = contiguousStrides(x.dims);
+  const dims = x.dims.flatMap((d, i) => [repeats[i], d]);
+  copyStrided(
+    ctx,
+    x,
+    own.flatMap((s) => [0, s]),
+    0,
+    out,
+    contiguousStrides(dims),
+    0,
+    dims,
+    'Tile',
+  );
+}

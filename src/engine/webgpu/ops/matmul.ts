@@ -5,17 +5,20 @@
 // tests/kernels/software-variants.bench.ts).
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import gemvWgsl from '../../../../shaders/gemv.wgsl?raw';
+import gemvSplitKWgsl from '../../../../shaders/gemv-splitk.wgsl?raw';
 import matmulWgsl from '../../../../shaders/matmul.wgsl?raw';
 import bF16Wgsl from '../../../../shaders/matmul-b-f16.wgsl?raw';
 import bF16x4Wgsl from '../../../../shaders/matmul-b-f16x4.wgsl?raw';
 import bF32Wgsl from '../../../../shaders/matmul-b-f32.wgsl?raw';
 import bF32x4Wgsl from '../../../../shaders/matmul-b-f32x4.wgsl?raw';
+import bQuantWgsl from '../../../../shaders/matmul-b-quant.wgsl?raw';
 import matmulDirectWgsl from '../../../../shaders/matmul-direct.wgsl?raw';
 import matmulDirectScalarWgsl from '../../../../shaders/matmul-direct-scalar.wgsl?raw';
 import matmulDirectVec4Wgsl from '../../../../shaders/matmul-direct-vec4.wgsl?raw';
 import matmulIoWgsl from '../../../../shaders/matmul-io.wgsl?raw';
 import loadScalarWgsl from '../../../../shaders/matmul-load-scalar.wgsl?raw';
 import loadVec4Wgsl from '../../../../shaders/matmul-load-vec4.wgsl?raw';
+import matmulTiledWgsl from '../../../../shaders/matmul-tiled.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
 import {
   broadcastDims,
@@ -27,7 +30,7 @@ import {
   specialize,
   UniformWriter,
 } from './common';
-import type { Activation, MatmulParams } from './types';
+import type { Activation, MatmulParams, MatmulVariant } from './types';
 
 const TILE = 32;
 /** Output columns per gemv.wgsl workgroup: one per thread, or 8 (32 lanes each) when B is transposed. */
@@ -39,6 +42,26 @@ const DIRECT_BATCH_RANK = 4;
 /** Invocations per matmul-direct workgroup, one 4×4 output block each. */
 const DIRECT_GROUP = 64;
 
+/** Large tiles (shaders/matmul-tiled.wgsl): output tile TM×TN, RM×RN per thread, BK-deep slabs. */
+interface TiledShape {
+  readonly tm: number;
+  readonly tn: number;
+  readonly rm: number;
+  readonly rn: number;
+  readonly bk: number;
+}
+const TILED: Record<'tile64' | 'tile128', TiledShape> = {
+  tile64: { tm: 64, tn: 64, rm: 4, rn: 4, bk: 16 },
+  tile128: { tm: 128, tn: 128, rm: 8, rn: 8, bk: 16 },
+};
+/**
+ * Below this many rows the 64×64 tile leaves most of a tile empty; the 32×32 kernel serves them. On an H200
+ * (bench/results/2026-11-28-node-nvidia-h200.md) tile64 beat tile32 at every measured shape (256³: 0.035 vs
+ * 0.043 ms; ViT-B MLP at 197 rows: 0.092 vs 0.136; 4096³: 22.3 vs 7.3 TFLOP/s), and tile128 lost to both by
+ * 10× (its 8×8 register block does not stay in registers there), so it is never chosen by default.
+ */
+const MIN_TILE64_ROWS = 32;
+
 /** The body of matmul-direct.wgsl's activate() for each fused activation (functions of activations.wgsl). */
 const DIRECT_ACTIVATION: Record<Activation, string> = {
   none: 'return x;',
@@ -48,8 +71,25 @@ const DIRECT_ACTIVATION: Record<Activation, string> = {
   'quick-gelu': 'return quick_gelu(x);',
 };
 
-/** B's storage (float32, or float16 weights widened on load) for element-wise and vec4 reads. */
+/**
+ * B's storage (float32, float16 weights widened on load, or packed quantized weights dequantized on load) for
+ * element-wise and vec4 reads.
+ */
 function bAccess(b: GpuView, vec4: boolean): { wgsl: string; key: string } {
+  const q = b.quant;
+  if (q) {
+    return {
+      wgsl: specialize(bQuantWgsl, {
+        K: q.k,
+        BLOCK: q.blockSize,
+        BLOCKS_PER_ROW: q.blocksPerRow,
+        ZERO_POINT_WORD: q.zeroPointWord,
+        CODE_WORD: q.codeWord,
+        BITS: q.bits,
+      }),
+      key: `q${q.bits}|${q.k}|${q.blockSize}|${q.n}`,
+    };
+  }
   const half = b.dtype === 'float16';
   return {
     wgsl: vec4 ? (half ? bF16x4Wgsl : bF32x4Wgsl) : half ? bF16Wgsl : bF32Wgsl,
@@ -118,8 +158,13 @@ export function matmul(
   params: MatmulParams = {},
 ): void {
   expectFloat32('MatMul A', a);
-  // B may hold float16 weights (two per u32 word), read through matmul-b-f16*.wgsl.
-  if (b.dtype !== 'float16') expectFloat32('MatMul B', b);
+  // B may hold float16 weights (two per u32 word), read through matmul-b-f16*.wgsl, or packed quantized ones.
+  if (b.quant) {
+    if (!params.transposeB || b.dims[0] !== b.quant.n || b.dims[1] !== b.quant.k)
+      invalid('MatMul: a quantized B is read as [N, K] (transposed)');
+    if (b.quant.k % 4 !== 0 || b.quant.blockSize % 4 !== 0)
+      invalid('MatMul: quantized B needs K and its block size to be multiples of 4');
+  } else if (b.dtype !== 'float16') expectFloat32('MatMul B', b);
   expectFloat32('MatMul output', out);
   const transposeB = params.transposeB ?? false;
   const g = matmulGeometry(a.dims, b.dims, transposeB);
@@ -136,22 +181,53 @@ export function matmul(
   const biasLen = bias ? bias.dims.reduce((x, y) => x * y, 1) : 0;
   // vec4 staging when every row of A and B starts on a 16-byte boundary (views themselves are 256-aligned).
   const vec4 = g.k % 4 === 0 && (transposeB || g.n % 4 === 0);
-  // One output row: a matrix-vector product (gemv.wgsl) instead of 32×32 tiles that would be 31/32 idle.
-  const gemv = g.m === 1;
-  const tiledB = bAccess(b, vec4);
-  let wgsl =
-    activationsWgsl + matmulIoWgsl + matmulWgsl + tiledB.wgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
-  let cacheKey = `${vec4 ? 'matmul|vec4' : 'matmul|scalar'}|${tiledB.key}`;
-  let workgroups: [number, number, number] = [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch];
-  if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && biasLen !== 1) {
+  const variant = params.variant ?? chooseVariant(ctx, g, transposeB, vec4, biasLen);
+  if (variant === 'direct') {
     matmulDirect(ctx, a, b, bias, out, g, transposeB, activation, params.alpha ?? 1);
     return;
   }
-  if (gemv) {
+  if (variant === 'gemv-splitk') {
+    if (g.m !== 1 || transposeB || g.n % 4 !== 0)
+      invalid('MatMul: the gemv-splitk kernel needs one row, B stored [K, N] and N a multiple of 4');
+    gemvSplitK(ctx, a, b, bias, out, g, params, biasLen, batch);
+    return;
+  }
+  let wgsl: string;
+  let cacheKey: string;
+  let workgroups: [number, number, number];
+  if (variant === 'gemv') {
+    // One output row: a matrix-vector product instead of 32×32 tiles that would be 31/32 idle.
     const gemvB = bAccess(b, false);
     wgsl = activationsWgsl + matmulIoWgsl + gemvWgsl + gemvB.wgsl;
     cacheKey = `matmul|gemv|${gemvB.key}`;
     workgroups = [Math.ceil(g.n / (transposeB ? GEMV_COLUMNS_TRANSPOSED : GEMV_COLUMNS)), 1, batch];
+  } else if (variant === 'tile32') {
+    const tiledB = bAccess(b, vec4);
+    wgsl = activationsWgsl + matmulIoWgsl + matmulWgsl + tiledB.wgsl + (vec4 ? loadVec4Wgsl : loadScalarWgsl);
+    cacheKey = `${vec4 ? 'matmul|vec4' : 'matmul|scalar'}|${tiledB.key}`;
+    workgroups = [Math.ceil(g.n / TILE), Math.ceil(g.m / TILE), batch];
+  } else {
+    const half = variant.endsWith('-f16');
+    if (!vec4) invalid(`MatMul: the ${variant} kernel needs K and N multiples of 4`);
+    if (half && !ctx.features.shaderF16) invalid(`MatMul: ${variant} needs the shader-f16 feature`);
+    const t = TILED[half ? (variant.slice(0, -4) as keyof typeof TILED) : (variant as keyof typeof TILED)];
+    const tiledB = bAccess(b, true);
+    wgsl =
+      (half ? 'enable f16;\n' : '') +
+      activationsWgsl +
+      matmulIoWgsl +
+      specialize(matmulTiledWgsl, {
+        TM: t.tm,
+        TN: t.tn,
+        RM: t.rm,
+        RN: t.rn,
+        BK: t.bk,
+        HALF: String(half),
+        CT: half ? 'f16' : 'f32',
+      }) +
+      tiledB.wgsl;
+    cacheKey = `matmul|${variant}|${tiledB.key}`;
+    workgroups = [Math.ceil(g.n / t.tn), Math.ceil(g.m / t.tm), batch];
   }
   ctx.record({
     label: bias || activation !== 'none' ? 'Linear' : 'MatMul',
@@ -159,15 +235,105 @@ export function matmul(
     cacheKey,
     workgroups,
     bindings: [a, b, bias ?? a, out],
-    uniforms: new UniformWriter()
-      .u32s([g.m, g.n, g.k, g.batchDims.length])
-      .f32s([params.alpha ?? 1])
-      .u32s([transposeB ? 1 : 0, bias ? 1 : 0, ACTIVATION_CODE[activation], biasLen])
-      .u32Array(g.batchDims, 2)
-      .u32Array(g.aBatchStrides, 2)
-      .u32Array(g.bBatchStrides, 2)
-      .finish(),
+    uniforms: matmulUniforms(g, params, transposeB, biasLen),
   });
+}
+
+/** matmul-io.wgsl's Params for a product (gemv-splitk also sets its K chunks). */
+function matmulUniforms(
+  g: MatmulGeometry,
+  params: MatmulParams,
+  transposeB: boolean,
+  biasLen: number,
+  split: { splits: number; chunk: number } = { splits: 0, chunk: 0 },
+): ArrayBuffer {
+  return new UniformWriter()
+    .u32s([g.m, g.n, g.k, g.batchDims.length])
+    .f32s([params.alpha ?? 1])
+    .u32s([transposeB ? 1 : 0, biasLen > 0 ? 1 : 0, ACTIVATION_CODE[params.activation ?? 'none'], biasLen])
+    .u32s([split.splits, split.chunk])
+    .u32Array(g.batchDims, 2)
+    .u32Array(g.aBatchStrides, 2)
+    .u32Array(g.bBatchStrides, 2)
+    .finish();
+}
+
+/** Workgroups gemv-splitk aims for: enough to occupy a large GPU many times over. */
+const SPLITK_TARGET_WORKGROUPS = 256;
+/** Columns per gemv-splitk workgroup, and the fewest k a chunk gets. */
+const SPLITK_COLUMNS = 256;
+const SPLITK_MIN_CHUNK = 64;
+
+/** One output row, B [K, N] with N % 4 == 0: K split into chunks over many workgroups, then summed. */
+function gemvSplitK(
+  ctx: KernelContext,
+  a: GpuView,
+  b: GpuView,
+  bias: GpuView | null,
+  out: GpuView,
+  g: MatmulGeometry,
+  params: MatmulParams,
+  biasLen: number,
+  batch: number,
+): void {
+  const columnGroups = Math.ceil(g.n / SPLITK_COLUMNS);
+  const wanted = Math.ceil(SPLITK_TARGET_WORKGROUPS / (columnGroups * batch));
+  const maxSplits = Math.max(1, Math.floor(g.k / SPLITK_MIN_CHUNK));
+  const chunk = Math.ceil(g.k / Math.min(wanted, maxSplits) / 4) * 4;
+  const splits = Math.ceil(g.k / chunk);
+  const bRead = bAccess(b, true);
+  const wgsl = activationsWgsl + matmulIoWgsl + gemvSplitKWgsl + bRead.wgsl;
+  const label = bias || (params.activation ?? 'none') !== 'none' ? 'Linear' : 'MatMul';
+  const uniforms = matmulUniforms(g, params, false, biasLen, { splits, chunk });
+  if (splits === 1) {
+    ctx.record({
+      label,
+      wgsl,
+      cacheKey: `matmul|gemv-splitk|${bRead.key}`,
+      workgroups: [columnGroups, 1, batch],
+      bindings: [a, b, bias ?? a, out],
+      uniforms,
+    });
+    return;
+  }
+  const partials = ctx.scratch('float32', [batch * splits * g.n]);
+  ctx.record({
+    label,
+    wgsl,
+    cacheKey: `matmul|gemv-splitk|${bRead.key}`,
+    workgroups: [columnGroups, splits, batch],
+    bindings: [a, b, bias ?? a, partials],
+    uniforms,
+  });
+  ctx.record({
+    label: `${label} (sum of K chunks)`,
+    wgsl,
+    cacheKey: `matmul|gemv-splitk|${bRead.key}`,
+    entryPoint: 'reduce',
+    workgroups: [Math.ceil(g.n / 256), 1, batch],
+    bindings: [partials, b, bias ?? partials, out],
+    uniforms,
+  });
+}
+
+/**
+ * The kernel for a product: barrier-free blocks on software adapters; on GPUs a matrix-vector kernel for one
+ * row, 64×64 tiles for vec4-aligned products (f16 arithmetic when the session asked for it and the adapter
+ * has shader-f16), else 32×32 tiles.
+ */
+function chooseVariant(
+  ctx: KernelContext,
+  g: MatmulGeometry,
+  transposeB: boolean,
+  vec4: boolean,
+  biasLen: number,
+): MatmulVariant {
+  if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && biasLen !== 1)
+    return 'direct';
+  // One row: split K over many workgroups (B [K, N], vec4 columns), else the 256-column kernel.
+  if (g.m === 1) return !transposeB && g.n % 4 === 0 ? 'gemv-splitk' : 'gemv';
+  if (!vec4 || g.m < MIN_TILE64_ROWS) return 'tile32';
+  return ctx.features.shaderF16 && ctx.features.f16Compute === true ? 'tile64-f16' : 'tile64';
 }
 
 /** MatMul + Add (+ activation) fused: the same kernel, named for the pattern the engine lowers to it. */

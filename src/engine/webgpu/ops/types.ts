@@ -12,7 +12,25 @@ export interface MatmulParams {
   readonly activation?: Activation;
   /** Multiplies A×B before bias (Gemm alpha). Default 1. */
   readonly alpha?: number;
+  /** Forces a kernel (benchmarks and tests); default: chosen by shape and adapter. */
+  readonly variant?: MatmulVariant;
 }
+
+/**
+ * Matmul kernels: `direct` (barrier-free 4×4 blocks, software adapters), `gemv` (one output row, 256 columns a
+ * workgroup), `gemv-splitk` (one row, B [K, N]: K split across workgroups, then summed), `tile32`
+ * (32×32 tiles), `tile64`/`tile128` (large register-blocked tiles), and their `-f16` forms (f16 arithmetic,
+ * f32 accumulation across slabs; needs shader-f16).
+ */
+export type MatmulVariant =
+  | 'direct'
+  | 'gemv'
+  | 'gemv-splitk'
+  | 'tile32'
+  | 'tile64'
+  | 'tile128'
+  | 'tile64-f16'
+  | 'tile128-f16';
 
 /**
  * A 4-D logical view [B, H, S, D] onto a buffer with element strides, so that a Reshape/Transpose in front of
@@ -43,11 +61,18 @@ export interface AttentionParams {
   readonly causal?: boolean;
   /** Number of cached keys in front of this call's queries (KV-cache decoding). Default Sk − Sq. */
   readonly pastLength?: number;
+  /** Forces a kernel (benchmarks and tests); default: chosen by the number of queries and the adapter. */
+  readonly variant?: AttentionVariant;
 }
+
+/** `decode` (a workgroup per query row), `tiled` (a thread per query row), `tiled-f16` (shader-f16). */
+export type AttentionVariant = 'decode' | 'tiled' | 'tiled-f16';
 
 export interface LayerNormParams {
   /** Default 1e-5. */
   readonly epsilon?: number;
+  /** RMSNorm: no mean subtracted, normalized by sqrt(mean(x²) + epsilon). */
+  readonly rms?: boolean;
 }
 
 export type UnaryOp =

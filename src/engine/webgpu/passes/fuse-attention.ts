@@ -5,7 +5,7 @@
 import { strides as contiguous } from '../const-eval';
 import { attrFloat, attrInt, attrInts, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
 import type { TypedShape } from '../op-shapes';
-import { GraphView, replaceNodes } from './pattern';
+import { GraphView, replaceNodes, rewriteEach } from './pattern';
 
 /** Largest head size the attention kernel takes. */
 export const MAX_HEAD_DIM = 128;
@@ -329,9 +329,7 @@ function fuseMsAttention(graph: Graph, node: Node, shapes: ReadonlyMap<string, T
 
 /** Returns the number of attention blocks fused. Needs inferred shapes; run dead-code elimination after. */
 export function fuseAttention(graph: Graph, shapes: Map<string, TypedShape>): number {
-  let fused = 0;
-  for (const node of [...graph.nodes]) {
-    if (!graph.nodes.includes(node)) continue;
+  return rewriteEach(graph, (node) => {
     let ok = false;
     if (node.domain === '' && node.opType === 'Softmax') ok = fuseDecomposed(graph, node, shapes);
     else if (node.domain === 'com.microsoft' && node.opType === 'MultiHeadAttention')
@@ -348,7 +346,6 @@ export function fuseAttention(graph: Graph, shapes: Map<string, TypedShape>): nu
           });
       }
     }
-    if (ok) fused++;
-  }
-  return fused;
+    return ok;
+  });
 }

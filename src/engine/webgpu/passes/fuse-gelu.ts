@@ -2,7 +2,7 @@
 // QuickGELU x·sigmoid(1.702x) and the opset-20 Gelu op → one webvl Gelu node (one dispatch, or an
 // epilogue of the Linear in front of it).
 import { attrString, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
-import { GraphView, near, replaceNodes } from './pattern';
+import { type GraphView, near, replaceNodes, rewriteEach } from './pattern';
 
 type Approximate = 'none' | 'tanh' | 'quick';
 
@@ -117,31 +117,19 @@ function matchQuick(v: GraphView, sigmoid: Node): { x: string; nodes: Node[]; ou
 
 /** Returns the number of GELUs fused. */
 export function fuseGelu(graph: Graph): number {
-  let fused = 0;
-  for (const node of [...graph.nodes]) {
-    if (!graph.nodes.includes(node)) continue;
-    const isDefault = node.domain === '' || node.domain === 'ai.onnx';
-    if (!isDefault) continue;
+  return rewriteEach(graph, (node, view) => {
+    if (node.domain !== '' && node.domain !== 'ai.onnx') return false;
     if (node.opType === 'Gelu') {
       const approximate = attrString(node, 'approximate', 'none') === 'tanh' ? 'tanh' : 'none';
       replaceNodes(graph, [node], gelu(node.name, node.inputs[0], node.outputs[0], approximate));
-      fused++;
-      continue;
+      return true;
     }
-    const v = new GraphView(graph);
-    const match =
-      node.opType === 'Erf'
-        ? matchErf(v, node)
-        : node.opType === 'Tanh'
-          ? matchTanh(v, node)
-          : node.opType === 'Sigmoid'
-            ? matchQuick(v, node)
-            : undefined;
-    if (!match) continue;
+    const matcher = { Erf: matchErf, Tanh: matchTanh, Sigmoid: matchQuick }[node.opType];
+    const match = matcher?.(view(), node);
+    if (!match) return false;
     const approximate: Approximate =
       node.opType === 'Erf' ? 'none' : node.opType === 'Tanh' ? 'tanh' : 'quick';
     replaceNodes(graph, match.nodes, gelu(`${node.name}_gelu`, match.x, match.out, approximate));
-    fused++;
-  }
-  return fused;
+    return true;
+  });
 }

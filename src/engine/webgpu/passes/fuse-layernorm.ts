@@ -2,7 +2,7 @@
 // exporters write: ReduceMean → Sub → Pow(2)|Mul(self) → ReduceMean → Add(eps) → Sqrt → Div → Mul(γ) → Add(β).
 import { attrFloat, attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
 import type { TypedShape } from '../op-shapes';
-import { GraphView, near, replaceNodes } from './pattern';
+import { type GraphView, near, replaceNodes, rewriteEach } from './pattern';
 
 /** `stats`: LayerNormalization's Mean and InvStdDev outputs (outputs 1 and 2, with attribute stats=1). */
 function layerNorm(name: string, inputs: string[], out: string, epsilon: number, stats?: string[]): Node {
@@ -78,14 +78,13 @@ function matchDecomposed(
 
 /** Returns the number of layer norms fused. `shapes` must hold the (inferred) shapes of the graph's values. */
 export function fuseLayerNorm(graph: Graph, shapes: ReadonlyMap<string, TypedShape>): number {
-  let fused = 0;
-  for (const node of [...graph.nodes]) {
-    if (!graph.nodes.includes(node) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+  return rewriteEach(graph, (node, view) => {
+    if (node.domain !== '' && node.domain !== 'ai.onnx') return false;
     if (node.opType === 'LayerNormalization') {
       const rank = shapes.get(node.inputs[0])?.dims.length ?? 0;
       const axis = attrInt(node, 'axis', -1);
       // Only the normalized-over-last-axis form; Mean and InvStdDev both or neither (load() refuses others).
-      if (axis !== -1 && axis !== rank - 1) continue;
+      if (axis !== -1 && axis !== rank - 1) return false;
       const stats = node.outputs[1] && node.outputs[2] ? [node.outputs[1], node.outputs[2]] : undefined;
       const inputs = [node.inputs[0], node.inputs[1], node.inputs[2] ?? ''];
       replaceNodes(
@@ -93,14 +92,12 @@ export function fuseLayerNorm(graph: Graph, shapes: ReadonlyMap<string, TypedSha
         [node],
         layerNorm(node.name, inputs, node.outputs[0], attrFloat(node, 'epsilon', 1e-5), stats),
       );
-      fused++;
-      continue;
+      return true;
     }
-    if (node.opType !== 'Div') continue;
-    const m = matchDecomposed(new GraphView(graph), node, shapes);
-    if (!m) continue;
+    if (node.opType !== 'Div') return false;
+    const m = matchDecomposed(view(), node, shapes);
+    if (!m) return false;
     replaceNodes(graph, m.nodes, layerNorm(`${node.name}_layernorm`, [m.x, m.gamma, m.beta], m.out, m.eps));
-    fused++;
-  }
-  return fused;
+    return true;
+  });
 }

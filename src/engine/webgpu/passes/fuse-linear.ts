@@ -2,7 +2,7 @@
 // matmul kernel runs with the bias and activation in its epilogue (one dispatch instead of two or three).
 import { attrFloat, attrInt, attrString, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
 import type { TypedShape } from '../op-shapes';
-import { GraphView, replaceNodes } from './pattern';
+import { type GraphView, replaceNodes, rewriteEach } from './pattern';
 
 export type LinearActivation = 'none' | 'relu' | 'gelu-erf' | 'gelu-tanh' | 'quick-gelu';
 
@@ -31,20 +31,20 @@ const GELU_ACTIVATION: Record<string, LinearActivation> = {
 
 /** Returns the number of Linear nodes created. */
 export function fuseLinear(graph: Graph, shapes: ReadonlyMap<string, TypedShape>): number {
-  let fused = 0;
-  for (const node of [...graph.nodes]) {
-    if (!graph.nodes.includes(node) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
-    const v = new GraphView(graph);
+  return rewriteEach(graph, (node, view) => {
+    if (node.domain !== '' && node.domain !== 'ai.onnx') return false;
+    if (node.opType !== 'MatMul' && node.opType !== 'Gemm') return false;
+    const v = view();
     let created: Node | undefined;
     let removed: Node[] = [];
     if (node.opType === 'MatMul') {
       const w = shapes.get(node.inputs[1])?.dims;
       const x = shapes.get(node.inputs[0])?.dims;
       if (!w || !x || w.length !== 2 || x.length < 2 || shapes.get(node.inputs[0])?.dtype !== 'float32')
-        continue;
+        return false;
       const add = v.onlyConsumer(node.outputs[0], 'Add');
       const bias = add && v.other(add, node.outputs[0]);
-      if (!add || !bias || !biasVector(v, bias, w[1])) continue;
+      if (!add || !bias || !biasVector(v, bias, w[1])) return false;
       created = linear(`${node.name}_linear`, [node.inputs[0], node.inputs[1], bias], add.outputs[0], 0);
       removed = [node, add];
     } else if (node.opType === 'Gemm') {
@@ -53,12 +53,12 @@ export function fuseLinear(graph: Graph, shapes: ReadonlyMap<string, TypedShape>
         attrFloat(node, 'alpha', 1) !== 1 ||
         attrFloat(node, 'beta', 1) !== 1
       )
-        continue;
+        return false;
       const transB = attrInt(node, 'transB', 0);
       const w = shapes.get(node.inputs[1])?.dims ?? [];
       const n = transB ? w[0] : w[1];
       const bias = node.inputs[2] ?? '';
-      if (bias && !biasVector(v, bias, n)) continue;
+      if (bias && !biasVector(v, bias, n)) return false;
       created = linear(
         `${node.name}_linear`,
         [node.inputs[0], node.inputs[1], bias],
@@ -67,7 +67,7 @@ export function fuseLinear(graph: Graph, shapes: ReadonlyMap<string, TypedShape>
       );
       removed = [node];
     }
-    if (!created) continue;
+    if (!created) return false;
     // Absorb a following activation into the epilogue.
     const next = v.onlyConsumer(created.outputs[0]);
     if (next?.domain === WEBVL_DOMAIN && next.opType === 'Gelu') {
@@ -83,7 +83,6 @@ export function fuseLinear(graph: Graph, shapes: ReadonlyMap<string, TypedShape>
       removed.push(next);
     }
     replaceNodes(graph, removed, created);
-    fused++;
-  }
-  return fused;
+    return true;
+  });
 }

@@ -3,21 +3,20 @@
 import type { Graph } from '../ir';
 import { WEBVL_DOMAIN } from '../ir';
 import type { TypedShape } from '../op-shapes';
-import { GraphView, replaceNodes } from './pattern';
+import { replaceNodes, rewriteEach } from './pattern';
 
 /** Returns the number of residual adds folded into layer norms. */
 export function fuseResidualLayerNorm(graph: Graph, shapes: ReadonlyMap<string, TypedShape>): number {
-  let fused = 0;
-  for (const ln of [...graph.nodes]) {
+  return rewriteEach(graph, (ln, view) => {
     if (ln.domain !== WEBVL_DOMAIN || ln.opType !== 'LayerNorm' || ln.inputs[3] || ln.outputs.length > 1)
-      continue;
-    const v = new GraphView(graph);
+      return false;
+    const v = view();
     const add = v.producedBy(ln.inputs[0], 'Add');
-    if (!add || add.inputs.some((i) => v.isConstant(i))) continue;
+    if (!add || add.inputs.some((i) => v.isConstant(i))) return false;
     const [a, b] = add.inputs;
     const dims = (x: string) => shapes.get(x)?.dims.join();
     const sameShape = dims(a) === dims(add.outputs[0]) && dims(b) === dims(add.outputs[0]);
-    if (!sameShape || shapes.get(a)?.dtype !== 'float32' || shapes.get(b)?.dtype !== 'float32') continue;
+    if (!sameShape || shapes.get(a)?.dtype !== 'float32' || shapes.get(b)?.dtype !== 'float32') return false;
     const sum = add.outputs[0];
     const sumReadElsewhere = v.outputs.has(sum) || (v.consumers.get(sum) ?? []).some((n) => n !== ln);
     const node = {
@@ -27,7 +26,6 @@ export function fuseResidualLayerNorm(graph: Graph, shapes: ReadonlyMap<string, 
       outputs: sumReadElsewhere ? [ln.outputs[0], sum] : [ln.outputs[0]],
     };
     replaceNodes(graph, [add, ln], node);
-    fused++;
-  }
-  return fused;
+    return true;
+  });
 }

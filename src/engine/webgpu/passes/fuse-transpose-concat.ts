@@ -4,16 +4,16 @@
 import { strides as contiguous } from '../const-eval';
 import { attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
 import type { TypedShape } from '../op-shapes';
-import { GraphView, replaceNodes } from './pattern';
+import { replaceNodes, rewriteEach } from './pattern';
 
 /** Returns the number of transposes absorbed. */
 export function fuseTransposeConcat(graph: Graph, shapes: ReadonlyMap<string, TypedShape>): number {
   let absorbed = 0;
-  for (const concat of [...graph.nodes]) {
-    if (concat.domain !== '' || concat.opType !== 'Concat') continue;
-    const v = new GraphView(graph);
+  rewriteEach(graph, (concat, view) => {
+    if (concat.domain !== '' || concat.opType !== 'Concat') return false;
+    const v = view();
     const outDims = shapes.get(concat.outputs[0])?.dims;
-    if (!outDims || concat.inputs.some((i) => !i || v.isConstant(i))) continue;
+    if (!outDims || concat.inputs.some((i) => !i || v.isConstant(i))) return false;
     const removed: Node[] = [];
     const attrs: Node['attrs'] = {
       axis: { type: 'int', value: attrInt(concat, 'axis', 0) },
@@ -33,7 +33,7 @@ export function fuseTransposeConcat(graph: Graph, shapes: ReadonlyMap<string, Ty
       attrs[`strides_${i}`] = { type: 'ints', value: contiguous(dims) };
       return input;
     });
-    if (removed.length === 0) continue;
+    if (removed.length === 0) return false;
     const fused: Node = {
       name: `${concat.name}_strided`,
       opType: 'StridedConcat',
@@ -48,6 +48,7 @@ export function fuseTransposeConcat(graph: Graph, shapes: ReadonlyMap<string, Ty
     });
     replaceNodes(graph, [...removed, concat], fused);
     absorbed += removed.length;
-  }
+    return true;
+  });
   return absorbed;
 }

@@ -1,0 +1,418 @@
+// What a benchmark row does, wherever it runs: the browser page (bench/page.ts) and Node on Dawn
+// (bench/node/run.ts) call these with their own way to fetch bytes, decode images and open sessions.
+import { onnx } from 'onnx-proto';
+import type { Session } from '../src/engine/backend';
+import { BackendSelector } from '../src/engine/select';
+import { type HostTensor, hostTensor, type Tensor, toHost } from '../src/engine/tensor';
+import { cpuTopK } from '../src/index/cpu-topk';
+import { GpuMatrix } from '../src/index/gpu-topk';
+import type { ModelStore } from '../src/models/model-store';
+import { captionGreedy } from '../src/pipelines/caption';
+import { encodeImages } from '../src/pipelines/encode';
+import { loadModel } from '../src/pipelines/loaded-model';
+import { Stopwatch } from '../src/pipelines/timings';
+import type { RgbaImage } from '../src/vision/preprocess';
+import { rng } from '../tests/support/random';
+import type {
+  CaptionRowSpec,
+  DecodeRowSpec,
+  EngineName,
+  FeedSpec,
+  GraphEngine,
+  GraphRowSpec,
+  IndexRowSpec,
+  RowResult,
+} from './spec';
+import { relativeDiff, summarize } from './stats';
+
+/** What the host gives the rows: bytes by URL, an image's pixels, peak GPU memory around a call. */
+export interface BenchHost {
+  fetchBytes(url: string): Promise<Uint8Array>;
+  /** A model folder, as the runtime opens it. */
+  modelStore(url: string): Promise<ModelStore>;
+  rgba(url: string): Promise<RgbaImage>;
+  measurePeak<T>(f: () => Promise<T>): Promise<{ result: T; peakBytes: number }>;
+  /** A GPU device for the index rows (undefined: no WebGPU here). */
+  indexDevice(): Promise<GPUDevice | undefined>;
+  /** Engines outside webvl's selector (onnxruntime-node in Node); undefined: not available here. */
+  extraSession?(engine: EngineName, bytes: Uint8Array, label: string): Promise<Session | undefined>;
+}
+
+export function makeFeeds(specs: readonly FeedSpec[]): Record<string, HostTensor> {
+  const rand = rng(1234);
+  const feeds: Record<string, HostTensor> = {};
+  for (const f of specs) {
+    const n = f.dims.reduce((a, b) => a * b, 1);
+    const values = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      if (f.fill !== undefined) values[i] = f.fill;
+      else if (f.dtype === 'float32') values[i] = rand() * 2 - 1;
+      else {
+        const low = f.low ?? 0;
+        values[i] = low + Math.floor(rand() * ((f.high ?? 2) - low));
+      }
+    }
+    feeds[f.name] = hostTensor(f.dtype, f.dims, values);
+  }
+  return feeds;
+}
+
+/** A row whose engine threw: no timings, the error's message instead. */
+export function failedRow(id: string, engine: EngineName, e: unknown): RowResult {
+  const error = e instanceof Error ? e.message : String(e);
+  return { id, engine, warmupMs: Number.NaN, medianMs: Number.NaN, p90Ms: Number.NaN, repeats: 0, error };
+}
+
+export async function timeRepeats(
+  repeats: number,
+  once: () => Promise<void>,
+): Promise<{ warmupMs: number; times: number[] }> {
+  const t0 = performance.now();
+  await once();
+  const warmupMs = performance.now() - t0;
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t = performance.now();
+    await once();
+    times.push(performance.now() - t);
+  }
+  return { warmupMs, times };
+}
+
+async function firstOutput(outputs: Record<string, Tensor>, names: readonly string[]): Promise<Float32Array> {
+  // Read every output back: that is what a caller of the graph pays for.
+  const host = await Promise.all(names.map((n) => toHost(outputs[n])));
+  return Float32Array.from(host[0].data as ArrayLike<number>);
+}
+
+/** What one engine's timed runs of a graph row produced. */
+export interface GraphRun {
+  warmupMs: number;
+  times: number[];
+  last: Float32Array;
+  dispatches?: number;
+  bytesRead?: number;
+  chosen?: string;
+}
+
+async function openSession(
+  host: BenchHost,
+  engine: EngineName,
+  bytes: Uint8Array,
+  label: string,
+): Promise<{ session: Session; chosen?: string; ours: boolean }> {
+  const extra = await host.extraSession?.(engine, bytes, label);
+  if (extra) return { session: extra, ours: engine === 'webgpu-f16' };
+  // The same selector users get: a fixed backend, or 'auto' with its per-device choice and ORT fallback.
+  const selector = await BackendSelector.create(engine as GraphEngine);
+  const session = await selector.load(bytes, { label });
+  const chosen = selector.placements.map((p) => `${p.backend} (${p.reason})`).join('; ');
+  return { session, chosen, ours: selector.placements.every((p) => p.backend === 'webgpu') };
+}
+
+export async function benchGraph(
+  host: BenchHost,
+  row: GraphRowSpec,
+  engine: EngineName,
+  repeats: number,
+  bytes?: Uint8Array,
+): Promise<GraphRun> {
+  const model = bytes ?? (await host.fetchBytes(row.model));
+  const { session, chosen, ours } = await openSession(host, engine, model, row.id);
+  const feeds = makeFeeds(row.feeds);
+  let last: Float32Array = new Float32Array();
+  try {
+    const { warmupMs, times } = await timeRepeats(repeats, async () => {
+      last = await firstOutput(await session.run(feeds), session.outputNames);
+    });
+    const stats = session.lastRunStats();
+    // ORT does not report its kernel launches; its graph's node count (before ORT's own fusions) stands in.
+    const dispatches = ours
+      ? stats?.dispatches
+      : (onnx.ModelProto.decode(model).graph?.node?.length ?? undefined);
+    return { warmupMs, times, last, dispatches, bytesRead: stats?.bytesRead, chosen };
+  } finally {
+    await session.release();
+  }
+}
+
+/** Cross-checks each engine's output against the reference engine's (ORT wasm) for the same row. */
+export class ReferenceOutputs {
+  private readonly outputs = new Map<string, Float32Array>();
+  constructor(readonly referenceEngine: EngineName = 'wasm') {}
+  /** Records the reference output, or returns the relative difference of another engine's output. */
+  check(id: string, engine: EngineName, output: Float32Array): number | undefined {
+    if (engine === this.referenceEngine) {
+      this.outputs.set(id, output);
+      return undefined;
+    }
+    const ref = this.outputs.get(id);
+    return ref ? relativeDiff(output, ref) : undefined;
+  }
+}
+
+export function graphResult(
+  row: { id: string },
+  engine: EngineName,
+  r: GraphRun,
+  peakBytes: number,
+  maxRelDiffVsReference: number | undefined,
+): RowResult {
+  const s = summarize(r.times);
+  return {
+    id: row.id,
+    engine,
+    warmupMs: r.warmupMs,
+    medianMs: s.median,
+    p90Ms: s.p90,
+    repeats: s.n,
+    dispatches: r.dispatches,
+    bytesRead: r.bytesRead,
+    peakGpuBytes: peakBytes,
+    chosen: r.chosen,
+    maxRelDiffVsReference,
+  };
+}
+
+/** One untimed warm-up run (its result kept), then `repeats` runs with the GPU memory peak measured around them. */
+async function warmThenRepeat<T>(host: BenchHost, repeats: number, once: () => Promise<T>) {
+  const w0 = performance.now();
+  const first = await once();
+  const warmupMs = performance.now() - w0;
+  const runs: T[] = [];
+  const { peakBytes } = await host.measurePeak(async () => {
+    for (let i = 0; i < repeats; i++) runs.push(await once());
+  });
+  return { first, warmupMs, runs, peakBytes };
+}
+
+/** Median time of each token position over runs that each timed `count` tokens. */
+function perTokenMedians(count: number, runs: readonly { steps: readonly number[] }[]): number[] {
+  return Array.from({ length: count }, (_, t) => summarize(runs.map((r) => r.steps[t])).median);
+}
+
+export function unitRows(n: number, dim: number, rand: () => number): Float32Array {
+  const m = new Float32Array(n * dim);
+  for (let r = 0; r < n; r++) {
+    let ss = 0;
+    for (let j = 0; j < dim; j++) {
+      const x = rand() * 2 - 1;
+      m[r * dim + j] = x;
+      ss += x * x;
+    }
+    const inv = 1 / Math.sqrt(ss);
+    for (let j = 0; j < dim; j++) m[r * dim + j] *= inv;
+  }
+  return m;
+}
+
+/** Index search: ours (one WGSL top-k over the GPU-resident matrix) and exact JS top-k, same vectors. */
+export async function benchIndex(host: BenchHost, row: IndexRowSpec, repeats: number): Promise<RowResult[]> {
+  const rand = rng(99);
+  const matrix = unitRows(row.rows, row.dim, rand);
+  const queries = Array.from({ length: repeats + 1 }, () => unitRows(1, row.dim, rand));
+  const results: RowResult[] = [];
+  const cpuHits = queries.map((q) => cpuTopK(matrix, row.rows, row.dim, q, row.k));
+  let qi = 0;
+  const cpu = await timeRepeats(repeats, async () => {
+    cpuTopK(matrix, row.rows, row.dim, queries[qi++ % queries.length], row.k);
+  });
+  const s = summarize(cpu.times);
+  results.push({
+    id: row.id,
+    engine: 'js-cpu',
+    warmupMs: cpu.warmupMs,
+    medianMs: s.median,
+    p90Ms: s.p90,
+    repeats: s.n,
+  });
+  const device = await host.indexDevice();
+  if (!device) return results;
+  const gpu = new GpuMatrix(device, row.dim, row.rows);
+  try {
+    gpu.writeRows(0, matrix);
+    let worst = 0;
+    qi = 0;
+    const timed = await timeRepeats(repeats, async () => {
+      const i = qi++ % queries.length;
+      const hits = await gpu.search(queries[i], row.rows, row.k);
+      worst = Math.max(
+        worst,
+        relativeDiff(
+          hits.map((h) => h.score),
+          cpuHits[i].map((h) => h.score),
+        ),
+      );
+    });
+    const g = summarize(timed.times);
+    results.push({
+      id: row.id,
+      engine: 'webgpu',
+      warmupMs: timed.warmupMs,
+      medianMs: g.median,
+      p90Ms: g.p90,
+      repeats: g.n,
+      dispatches: 2,
+      bytesRead: row.k * 8,
+      // The whole matrix is read once per query: the search is memory-bound.
+      bytesMoved: row.rows * row.dim * 4,
+      maxRelDiffVsReference: worst,
+    });
+  } finally {
+    gpu.destroy();
+    device.destroy();
+  }
+  return results;
+}
+
+/** Greedy captioning for exactly `tokens` tokens: time to first token, then each token's own time. */
+export async function benchCaption(
+  host: BenchHost,
+  row: CaptionRowSpec,
+  engine: GraphEngine,
+  repeats: number,
+  reference: Map<string, number[]>,
+): Promise<RowResult> {
+  try {
+    const selector = await BackendSelector.create(engine);
+    const model = await loadModel(await host.modelStore(row.model), selector, 'fp32');
+    const image = await host.rgba(row.image);
+    const once = async () => {
+      const watch = new Stopwatch();
+      const t0 = performance.now();
+      const stamps: number[] = [];
+      const enc = await encodeImages(model, [image], watch);
+      const out = await captionGreedy(
+        model,
+        enc.tokens,
+        {
+          maxTokens: row.tokens,
+          minTokens: row.tokens,
+          onToken: () => {
+            stamps.push(performance.now());
+            return undefined;
+          },
+        },
+        watch,
+      );
+      if (enc.tokens.location === 'gpu') enc.tokens.dispose();
+      return {
+        total: performance.now() - t0,
+        steps: stamps.map((t, i) => t - (i ? stamps[i - 1] : t0)),
+        ids: out.tokenIds,
+      };
+    };
+    const { first, warmupMs, runs, peakBytes } = await warmThenRepeat(host, repeats, once);
+    await model.release();
+    if (engine === 'wasm') reference.set(row.id, first.ids);
+    const ref = reference.get(row.id);
+    const s = summarize(runs.map((r) => r.total));
+    return {
+      id: row.id,
+      engine,
+      warmupMs,
+      medianMs: s.median,
+      p90Ms: s.p90,
+      repeats: s.n,
+      ttftMs: summarize(runs.map((r) => r.steps[0])).median,
+      perTokenMs: perTokenMedians(first.steps.length, runs),
+      // Peak while decoding (the model's weights, loaded before, are not counted).
+      peakGpuBytes: peakBytes,
+      chosen: selector.placements.map((p) => p.backend).join(','),
+      // Same tokens as ORT wasm, or a mismatch flagged as a relative difference of 1.
+      maxRelDiffVsReference: ref && engine !== 'wasm' ? +(ref.join(',') !== first.ids.join(',')) : undefined,
+    };
+  } catch (e) {
+    return failedRow(row.id, engine, e);
+  }
+}
+
+function argmaxOf(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+function disposeAll(tensors: readonly Tensor[]): void {
+  for (const t of tensors) if (t.location === 'gpu') t.dispose();
+}
+
+/**
+ * Decoding of `tokens` steps through a decoder_with_past graph, the presents of each step fed back as the next
+ * step's past (kept on the GPU by the GPU engines). Each step reads the logits back and takes their argmax, as
+ * greedy decoding does, but feeds a fixed token sequence, so every engine computes the same steps and the last
+ * step's logits can be compared with wasm's.
+ */
+export async function benchDecode(
+  host: BenchHost,
+  row: DecodeRowSpec,
+  engine: EngineName,
+  repeats: number,
+  bytes: Uint8Array,
+  reference: ReferenceOutputs,
+): Promise<RowResult> {
+  const presentNames = Array.from({ length: row.layers }, (_, i) => [
+    `present.${i}.key`,
+    `present.${i}.value`,
+  ]).flat();
+  const pastNames = presentNames.map((n) => n.replace('present', 'past_key_values'));
+  let session: Session | undefined;
+  try {
+    session = (await host.extraSession?.(engine, bytes, row.id)) ?? undefined;
+    if (!session) {
+      const selector = await BackendSelector.create(engine as GraphEngine);
+      session = await selector.load(bytes, { label: row.id, keepOnDevice: presentNames });
+    }
+    const s = session;
+    const feeds = makeFeeds([
+      { name: 'encoder_hidden_states', dtype: 'float32', dims: [1, row.encoderTokens, row.encoderDim] },
+      ...pastNames.map((name) => ({
+        name,
+        dtype: 'float32' as const,
+        dims: [1, row.heads, row.pastLength, row.headDim],
+      })),
+    ]);
+    const once = async () => {
+      let past: Tensor[] = pastNames.map((n) => feeds[n]);
+      const rand = rng(77);
+      const steps: number[] = [];
+      let last: Float32Array = new Float32Array();
+      let picked = 0;
+      for (let t = 0; t < row.tokens; t++) {
+        const t0 = performance.now();
+        const stepFeeds: Record<string, Tensor> = {
+          input_ids: hostTensor('int64', [1, 1], [5 + Math.floor(rand() * (row.vocab - 5))]),
+          encoder_hidden_states: feeds.encoder_hidden_states,
+        };
+        pastNames.forEach((n, i) => {
+          stepFeeds[n] = past[i];
+        });
+        const out = await s.run(stepFeeds);
+        last = Float32Array.from((await toHost(out.logits)).data as Float32Array);
+        picked += argmaxOf(last);
+        steps.push(performance.now() - t0);
+        if (t > 0) disposeAll(past);
+        past = presentNames.map((n) => out[n]);
+      }
+      disposeAll(past);
+      return { steps, last, picked };
+    };
+    const { first, warmupMs, runs, peakBytes } = await warmThenRepeat(host, repeats, once);
+    const totals = summarize(runs.map((r) => r.steps.reduce((a, b) => a + b, 0)));
+    return {
+      id: row.id,
+      engine,
+      warmupMs,
+      medianMs: totals.median,
+      p90Ms: totals.p90,
+      repeats: totals.n,
+      perTokenMs: perTokenMedians(first.steps.length, runs),
+      peakGpuBytes: peakBytes,
+      maxRelDiffVsReference: reference.check(row.id, engine, first.last),
+    };
+  } catch (e) {
+    return failedRow(row.id, engine, e);
+  } finally {
+    await session?.release();
+  }
+}

@@ -1,0 +1,101 @@
+// attention.wgsl with f16 arithmetic (shader-f16; `enable f16;` is prepended): K/V tiles are staged as
+// vec4<f16> (half the workgroup memory and bandwidth of f32), each score is a sum of f16 dot products of four
+// terms added up in f32, and the running max, sum and output accumulator stay f32, so the error does not grow
+// with the number of keys. Same uniforms, bindings and strided addressing as attention.wgsl (attention-io.wgsl,
+// prepended); D is a multiple of 4.
+const D: u32 = {{D}}u;
+const D4: u32 = D / 4u;
+const BR: u32 = {{BR}}u;
+const BC: u32 = {{BC}}u;
+
+var<workgroup> k_tile: array<vec4<f16>, BC * D4>;
+var<workgroup> v_tile: array<vec4<f16>, BC * D4>;
+
+@compute @workgroup_size(BR)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.z;
+  let h = wid.y;
+  let row0 = wid.x * BR;
+  let row = row0 + lid;
+  let valid = row < u.sq;
+
+  var qr: array<vec4<f16>, D4>;
+  var acc: array<vec4<f32>, D4>;
+  let q_base = u.q_start + b * u.q_strides.x + h * u.q_strides.y + row * u.q_strides.z;
+  for (var d4 = 0u; d4 < D4; d4++) {
+    acc[d4] = vec4<f32>(0.0);
+    var x = vec4<f32>(0.0);
+    if (valid) {
+      for (var i = 0u; i < 4u; i++) {
+        x[i] = q[q_base + (4u * d4 + i) * u.q_strides.w] * u.scale;
+      }
+    }
+    qr[d4] = vec4<f16>(x);
+  }
+  var m = LOWEST;
+  var l = 0.0;
+
+  // Keys this workgroup needs at all (uniform), and the last one this thread's row may see.
+  let kv_end = visible_keys(row0 + BR);
+  let my_end = min(kv_end, visible_keys(row + 1u));
+  let k_base = u.k_start + b * u.k_strides.x + h * u.k_strides.y;
+  let v_base = u.v_start + b * u.v_strides.x + h * u.v_strides.y;
+  let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;
+
+  for (var t0 = 0u; t0 < kv_end; t0 += BC) {
+    let tile_len = min(BC, kv_end - t0);
+    for (var e = lid; e < BC * D4; e += BR) {
+      let j = e / D4;
+      let d = (e % D4) * 4u;
+      var kv = vec4<f32>(0.0);
+      var vv = vec4<f32>(0.0);
+      if (j < tile_len) {
+        let kr = k_base + (t0 + j) * u.k_strides.z;
+        let vr = v_base + (t0 + j) * u.v_strides.z;
+        for (var i = 0u; i < 4u; i++) {
+          kv[i] = k[kr + (d + i) * u.k_strides.w];
+          vv[i] = v[vr + (d + i) * u.v_strides.w];
+        }
+      }
+      k_tile[e] = vec4<f16>(kv);
+      v_tile[e] = vec4<f16>(vv);
+    }
+    workgroupBarrier();
+    if (valid) {
+      let n = min(tile_len, select(0u, my_end - t0, my_end > t0));
+      for (var j = 0u; j < n; j++) {
+        var s = 0.0;
+        for (var d4 = 0u; d4 < D4; d4++) {
+          s += f32(dot(qr[d4], k_tile[j * D4 + d4]));
+        }
+        if (u.has_mask != 0u) {
+          s += mask[m_base + (t0 + j) * u.m_strides.w];
+        }
+        if (s > m) {
+          let corr = exp(m - s);
+          l *= corr;
+          for (var d4 = 0u; d4 < D4; d4++) {
+            acc[d4] *= corr;
+          }
+          m = s;
+        }
+        let p = exp(s - m);
+        l += p;
+        for (var d4 = 0u; d4 < D4; d4++) {
+          acc[d4] = fma(vec4<f32>(v_tile[j * D4 + d4]), vec4<f32>(p), acc[d4]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  if (valid) {
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    let o_base = u.o_start + b * u.o_strides.x + h * u.o_strides.y + row * u.o_strides.z;
+    for (var d4 = 0u; d4 < D4; d4++) {
+      for (var i = 0u; i < 4u; i++) {
+        out[o_base + (4u * d4 + i) * u.o_strides.w] = acc[d4][i] * inv;
+      }
+    }
+  }
+}
