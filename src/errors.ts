@@ -21,8 +21,11 @@ export type WebvlErrorCode =
   | 'OUT_OF_MEMORY'
   | 'INTERNAL';
 
+/** What every webvl call rejects with: a message for people and a `code` for programs. */
 export class WebvlError extends Error {
+  /** Which kind of failure; stable across versions, unlike the message. */
   readonly code: WebvlErrorCode;
+  /** Extra facts about the failure when there are some (the file, the op, the limit that was exceeded…). */
   readonly details?: Record<string, unknown>;
 
   constructor(code: WebvlErrorCode, message: string, details?: Record<string, unknown>) {
@@ -38,6 +41,7 @@ export class WebvlError extends Error {
   }
 }
 
+/** True when `e` is a {@link WebvlError} (also for errors re-created from the worker's messages). */
 export function isWebvlError(e: unknown): e is WebvlError {
   return e instanceof WebvlError;
 }

@@ -12,6 +12,7 @@ import {
 } from '../limits';
 import type { LoadProgress } from '../models/model-store';
 import { arrayOf, invalid, oneOf, optionalBoolean, optionsObject, stringOf, stringsOf } from '../validation';
+import { resolveOrtWasm } from './ort-location';
 import { assertSendable } from './sendable';
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'ort-webgpu', 'wasm'];
@@ -48,6 +49,11 @@ export function runtimeOptions(v: unknown) {
     allowedOrigins,
     indexOnGpu: optionalBoolean('options.indexOnGpu', o.indexOnGpu) ?? true,
     onProgress: callbackOf<(p: LoadProgress) => void>('options.onProgress', o.onProgress),
+    // Resolved here, against the page: the worker's own base URL is its script.
+    ortWasm: resolveOrtWasm(
+      o.ortWasmPaths as string | undefined,
+      globalThis.document?.baseURI ?? globalThis.location?.href ?? 'http://localhost/',
+    ),
   };
 }
 
@@ -58,6 +64,7 @@ export function loadArguments(modelUrl: unknown, v: unknown) {
     onProgress: callbackOf<(p: LoadProgress) => void>('options.onProgress', o.onProgress),
     refresh: optionalBoolean('options.refresh', o.refresh) === true,
     dtype: oneOf('options.dtype', o.dtype, ['fp32', 'fp16'] as const, 'fp32'),
+    warmUp: optionalBoolean('options.warmUp', o.warmUp) ?? true,
   };
 }
 

@@ -1,7 +1,7 @@
 // Public types of the webvl API, shared by the page-side client and the worker.
 import type { BackendName } from '../engine/backend';
 import type { AdapterSummary, BackendChoice, ModelPlacement } from '../engine/select';
-import type { LoadProgress } from '../models/model-store';
+import type { LoadProgress, LoadStage } from '../models/model-store';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
 import type { LabelScore } from '../pipelines/classify';
@@ -18,75 +18,121 @@ export type {
   CaptionToken,
   LabelScore,
   LoadProgress,
+  LoadStage,
   MatchScore,
   ModelDType,
   RetrievalHit,
   Timings,
 };
 
+/** Options of {@link Runtime.load}. */
 export interface LoadOptions {
+  /** Hears each stage of the load, with byte and file or graph counts; overrides the runtime's `onProgress`. */
   onProgress?: (p: LoadProgress) => void;
   /** Re-read the manifest from the network to pick up a re-exported model. */
   refresh?: boolean;
   /** Default 'fp32'. A folder without the variant rejects with MODEL_NOT_FOUND. */
   dtype?: ModelDType;
+  /**
+   * Run every graph once (a grey image, a one-word text) before `load` resolves, so that kernels are compiled
+   * and the first request runs at full speed. Default true.
+   */
+  warmUp?: boolean;
 }
 
+/** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
   /** 'auto' (default) picks per device and per model; see RuntimeInfo.backendReason. */
   backend?: BackendChoice;
-  /** Byte-level progress of model downloads (cache hits report too, with fromCache). */
+  /** Progress of every load of this runtime (see {@link LoadProgress}). */
   onProgress?: (p: LoadProgress) => void;
   /** Origins other than the page's own that model and image URLs may come from. */
   allowedOrigins?: string[];
   /** Keep the embedding index matrix on the GPU when WebGPU exists (default true). */
   indexOnGpu?: boolean;
+  /**
+   * Where onnxruntime-web's binary (`ort-wasm-simd-threaded.asyncify.wasm`, the one file it loads) is served: a
+   * folder URL, or the file's own URL (ending in `.wasm`), relative to the page. Default: the copy shipped next
+   * to webvl's module, which the app's bundler emits with the app.
+   */
+  ortWasmPaths?: string;
 }
 
+/** What {@link Runtime.load} loaded, and how. */
 export interface LoadedModelInfo {
+  /** The model folder's absolute URL. */
   readonly url: string;
+  /** 'clip': vision and text towers. 'blip': also an ITM head and a caption decoder. */
   readonly kind: 'clip' | 'blip';
   readonly dtype: ModelDType;
+  /** Bytes of the files loaded. */
   readonly bytes: number;
+  /** Milliseconds the load took, from the call to ready. */
   readonly loadMs: number;
+  /** Which backend each graph runs on, and why. */
   readonly placements: readonly ModelPlacement[];
   /** Model input size [height, width]. */
   readonly imageSize: readonly [number, number];
   /** Where images are resized and normalized: on the vision graph's GPU (our engine) or on the CPU. */
   readonly preprocessing: 'gpu' | 'cpu';
+  /** Longest text the model reads, in tokens; longer text is refused with TEXT_TOO_LONG. */
   readonly maxTextTokens: number;
   /** Caption bounds (BLIP models): `maxTokens` from 1 to this (one per decoder position). */
   readonly maxCaptionTokens?: number;
   /** Caption bounds: `numBeams` from 1 to this, the beams whose host state fits in 64 MiB at full length. */
   readonly maxBeams?: number;
+  /** Milliseconds spent in each stage of the load; downloading and compiling overlap, so they may add up to more. */
+  readonly stageMs: Readonly<Record<LoadStage, number>>;
 }
 
+/** What a runtime runs on, from {@link Runtime.info}. */
 export interface RuntimeInfo {
+  /** The backend models start on ('auto' resolved). */
   readonly backend: BackendName;
+  /** Why that backend, e.g. "software WebGPU adapter … → onnxruntime-web wasm". */
   readonly backendReason: string;
+  /** The backend and its device in words. */
   readonly backendDescription: string;
+  /** Whether the worker has a WebGPU adapter. */
   readonly webgpu: boolean;
   readonly adapter?: AdapterSummary;
+  /** Whether the page is cross-origin isolated (COOP/COEP), which wasm threads need. */
   readonly crossOriginIsolated: boolean;
+  /** onnxruntime-web's wasm threads, and why that many. */
+  readonly wasm: WasmThreading;
+  /** The loaded model, if any. */
   readonly model?: LoadedModelInfo;
   /** Stage timings (ms) of the last request. */
   readonly lastTimings?: Timings;
 }
 
+/** How onnxruntime-web's wasm runs: on how many threads, and why. */
+export interface WasmThreading {
+  /** 1 unless the page is cross-origin isolated: more threads need SharedArrayBuffer. */
+  readonly threads: number;
+  /** Says which, e.g. that the page lacks the COOP/COEP headers and so wasm runs single-threaded. */
+  readonly reason: string;
+}
+
+/** A result with the stage timings (ms) of the request that produced it. */
 export interface Timed<T> {
   readonly result: T;
   readonly timings: Timings;
 }
 
+/** Options of {@link Runtime.caption}. */
 export interface CaptionCallOptions {
   /** An integer from 1 to info().model.maxCaptionTokens; default generation_config's max_length. */
   maxTokens?: number;
   /** 1 (default) = greedy; more = beam search; at most info().model.maxBeams. */
   numBeams?: number;
+  /** Hears the caption so far after each step, in order, before the result arrives. */
   onToken?: (t: CaptionToken) => void;
+  /** Aborting it stops the caption with ABORTED. */
   signal?: AbortSignal;
 }
 
+/** Options of {@link IndexHandle.search}. */
 export interface IndexSearchOptions {
   /** Hits to return: an integer from 1 to 10,000 (256 with rerank); default 5. */
   k?: number;
@@ -96,10 +142,12 @@ export interface IndexSearchOptions {
   candidates?: number;
 }
 
+/** Options of {@link Runtime.capfilt}. */
 export interface CapFiltOptions {
   /** ITM probability a caption needs to be kept: a number from 0 to 1. */
   threshold: number;
   /** Web text that came with each image, filtered alongside the synthetic caption. */
   texts?: (string | undefined)[];
+  /** Aborting it stops the run with ABORTED. */
   signal?: AbortSignal;
 }

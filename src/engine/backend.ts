@@ -1,5 +1,5 @@
 import type { PixelPipeline } from './pixels';
-import type { Tensor } from './tensor';
+import type { DType, Tensor } from './tensor';
 
 /** Backends that can run an ONNX graph. `webgpu` is ours; the `ort-*` ones are onnxruntime-web. */
 export type BackendName = 'webgpu' | 'ort-webgpu' | 'wasm';
@@ -18,11 +18,23 @@ export interface RunStats {
   bytesRead: number;
 }
 
+/** A tensor's type and shape without its data. */
+export interface TensorShape {
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+}
+
 export interface Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   /** Run the graph. Outputs named in `keepOnDevice` may come back as DeviceTensor. */
   run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>>;
+  /**
+   * Builds what a run on inputs of these shapes needs (our engine: the plan and its compiled pipelines) without
+   * running it, and says what the outputs would be. Backends that prepare on their first run omit it (or
+   * resolve to undefined): run them instead.
+   */
+  prepare?(inputs: Readonly<Record<string, TensorShape>>): Promise<Record<string, TensorShape> | undefined>;
   /** Counters from the last run, where the backend can measure them. */
   lastRunStats(): RunStats | undefined;
   release(): Promise<void>;
@@ -36,4 +48,10 @@ export interface Backend {
   describe(): string;
   /** Image preprocessing on this backend's device, for GPU backends (undefined: the CPU does it). */
   pixelPipeline?(): Promise<PixelPipeline | undefined>;
+  /**
+   * Starts what the backend needs before its first load (onnxruntime-web: fetching and compiling its binary,
+   * its threads or device; our engine: the device), so that it overlaps with downloading a model. Never
+   * rejects: a failure shows again, typed, at load().
+   */
+  prepare?(): Promise<void>;
 }

@@ -8,14 +8,19 @@ import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
 import type { Stopwatch } from './timings';
 
+/** One image's CapFilt verdicts. */
 export interface CapFiltItem {
-  /** The captioner's caption and its ITM probability. */
+  /** The captioner's caption. */
   readonly caption: string;
+  /** ITM probability that the caption matches the image. */
   readonly captionScore: number;
+  /** Whether `captionScore` reaches the threshold. */
   readonly captionKept: boolean;
-  /** The text that came with the image, if any, and whether the filter keeps it. */
+  /** The web text that came with the image, if any. */
   readonly text?: string;
+  /** ITM probability that the web text matches the image. */
   readonly textScore?: number;
+  /** Whether `textScore` reaches the threshold. */
   readonly textKept?: boolean;
 }
 

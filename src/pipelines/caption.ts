@@ -11,11 +11,13 @@ import { argmax, logSoftmax } from './math';
 import { nextTask } from './next-task';
 import type { Stopwatch } from './timings';
 
+/** One decoding step of a caption, as {@link CaptionCallOptions.onToken} hears it. */
 export interface CaptionToken {
   /** Token chosen at this step (for beam search: the last token of the best hypothesis). */
   readonly tokenId: number;
   /** Caption so far. */
   readonly text: string;
+  /** 0-based step. */
   readonly step: number;
 }
 
@@ -41,8 +43,10 @@ async function emit(options: CaptionOptions, t: CaptionToken): Promise<void> {
   checkAbort(options.signal);
 }
 
+/** A finished caption. */
 export interface CaptionResult {
   readonly text: string;
+  /** The caption's token ids, without the start and end tokens. */
   readonly tokenIds: number[];
   /** Sum of token log-probabilities of the returned caption. */
   readonly logProb: number;

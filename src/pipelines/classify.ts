@@ -9,6 +9,7 @@ import type { LoadedModel } from './loaded-model';
 import { dotRows, normalizeRows, softmax } from './math';
 import type { Stopwatch } from './timings';
 
+/** One label's score from {@link Runtime.classify}. */
 export interface LabelScore {
   readonly label: string;
   /** Softmax probability over the given labels. */

@@ -5,7 +5,7 @@ import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
 import { graphIo } from '../models/graph-io';
-import type { ModelStore, ProgressListener } from '../models/model-store';
+import type { LoadProgress, LoadStage, ModelStore, ProgressListener } from '../models/model-store';
 import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
 import {
   type PreprocessorConfigJson,
@@ -13,6 +13,7 @@ import {
   planPreprocess,
 } from '../vision/preprocessor-config';
 import { type CaptionLimits, captionLimits } from './caption-limits';
+import { warmUp } from './warm-up';
 
 export type ModelKind = 'clip' | 'blip';
 
@@ -50,17 +51,27 @@ export interface LoadedModel {
   readonly captionLimits?: CaptionLimits;
   /** Total bytes of the files loaded. */
   readonly bytes: number;
+  /** Milliseconds spent in each stage of the load (download and compilation overlap, so they may sum to more). */
+  readonly stageMs: Readonly<Record<LoadStage, number>>;
   release(): Promise<void>;
 }
 
+export interface LoadModelOptions {
+  readonly onProgress?: ProgressListener;
+  /** Run every graph once before returning (default true; see warm-up.ts). */
+  readonly warmUp?: boolean;
+}
+
 /** Graph files of the fp32 variant; other dtypes add a suffix (transformers.js naming). */
-const GRAPHS = {
+export const GRAPHS = {
   vision: 'onnx/vision_model.onnx',
   text: 'onnx/text_model.onnx',
   itm: 'onnx/itm_model.onnx',
   decoder: 'onnx/decoder_model.onnx',
   decoderWithPast: 'onnx/decoder_with_past_model.onnx',
 } as const;
+
+export type GraphKey = keyof typeof GRAPHS;
 
 interface ConfigJson {
   logit_scale?: number;
@@ -108,28 +119,60 @@ function toGeneration(g: GenerationConfigJson): GenerationConfig {
 }
 
 /** Names of outputs worth keeping on the GPU for a graph (image tokens, KV cache). */
-function deviceOutputs(key: keyof typeof GRAPHS, outputNames: readonly string[]): string[] {
+function deviceOutputs(key: GraphKey, outputNames: readonly string[]): string[] {
   if (key === 'vision') return outputNames.filter((n) => n === 'last_hidden_state');
   if (key === 'decoder' || key === 'decoderWithPast')
     return outputNames.filter((n) => n.startsWith('present'));
   return [];
 }
 
-function graphFile(key: keyof typeof GRAPHS, dtype: ModelDType): string {
+/**
+ * Output names straight from the ONNX bytes (graph-io.ts), so that a GPU session can be asked to keep some on
+ * the GPU without creating it twice. Bytes that do not parse are the model's fault.
+ */
+function outputNames(model: Uint8Array, label: string): string[] {
+  const io = graphIo(model);
+  if (!io) throw new WebvlError('INVALID_MODEL', `${label}: not an ONNX model (its graph does not parse)`);
+  return [...io.outputs.keys()];
+}
+
+function graphFile(key: GraphKey, dtype: ModelDType): string {
   return dtype === 'fp32' ? GRAPHS[key] : GRAPHS[key].replace(/\.onnx$/, `_${dtype}.onnx`);
+}
+
+/** Adds up the time spent in each load stage; stages may overlap (a graph compiles while the next downloads). */
+class StageClock {
+  readonly ms: Record<LoadStage, number> = { downloading: 0, verifying: 0, compiling: 0, 'warming-up': 0 };
+  private current: { stage: LoadStage; since: number } | undefined;
+
+  /** Byte progress arrives as a stream of events: time runs in the stage of the latest one. */
+  mark(stage: LoadStage | undefined): void {
+    const now = performance.now();
+    if (this.current) this.ms[this.current.stage] += now - this.current.since;
+    this.current = stage ? { stage, since: now } : undefined;
+  }
+
+  async time<T>(stage: LoadStage, f: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      this.ms[stage] += performance.now() - t0;
+    }
+  }
 }
 
 export async function loadModel(
   store: ModelStore,
   selector: BackendSelector,
   dtype: ModelDType,
-  onProgress?: ProgressListener,
+  { onProgress, warmUp: warm = true }: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const has = (k: keyof typeof GRAPHS) => store.has(graphFile(k, 'fp32')) || store.has(graphFile(k, dtype));
+  const has = (k: GraphKey) => store.has(graphFile(k, 'fp32')) || store.has(graphFile(k, dtype));
   const kind: ModelKind = has('itm') || has('decoder') ? 'blip' : 'clip';
   const jsonFiles = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'];
   if (kind === 'blip') jsonFiles.push('generation_config.json');
-  const graphKeys = (Object.keys(GRAPHS) as (keyof typeof GRAPHS)[]).filter(
+  const graphKeys = (Object.keys(GRAPHS) as GraphKey[]).filter(
     (k) => kind === 'blip' || k === 'vision' || k === 'text',
   );
   for (const k of graphKeys) {
@@ -138,8 +181,71 @@ export async function loadModel(
       throw new WebvlError('MODEL_NOT_FOUND', `${store.url.href} lacks ${graphFile(k, dtype)}${what}`);
     }
   }
-  const files = [...jsonFiles, ...graphKeys.map((k) => graphFile(k, dtype))];
-  const bytes = await store.loadFiles(files, onProgress);
+  const graphOf = new Map(graphKeys.map((k) => [graphFile(k, dtype), k]));
+  const files = [...jsonFiles, ...graphOf.keys()];
+  store.sizeOf(files); // a file missing from the manifest is MODEL_NOT_FOUND before anything starts
+  // The backend starts (onnxruntime-web compiles its binary; our engine gets its device) while files download.
+  // Sessions wait for it: onnxruntime-web's WebGPU provider refuses to create two sessions at once.
+  const prepared = selector.prepare();
+  const clock = new StageClock();
+  let bytesSoFar: LoadProgress | undefined;
+  const report = (p: LoadProgress) => {
+    if (p.stage === 'downloading' || p.stage === 'verifying') {
+      bytesSoFar = p;
+      clock.mark(p.stage);
+    }
+    onProgress?.(p);
+  };
+  const stageEvent = (stage: LoadStage, k: GraphKey): void => {
+    const done = bytesSoFar?.loaded ?? 0;
+    const size = store.sizeOf([graphFile(k, dtype)]); // the graph's bytes are all in by now
+    report({
+      stage,
+      step: graphKeys.indexOf(k) + 1,
+      steps: graphKeys.length,
+      model: store.url.href,
+      file: graphFile(k, dtype),
+      fileLoaded: size,
+      fileTotal: size,
+      loaded: done,
+      total: bytesSoFar?.total ?? done,
+      fromCache: bytesSoFar?.fromCache ?? false,
+    });
+  };
+
+  // Each graph is compiled as soon as its bytes are verified, while the next file downloads; one at a time,
+  // so placements are recorded in graph order.
+  const sessions: Partial<Record<GraphKey, Session>> = {};
+  let compiling: Promise<void> = Promise.resolve();
+  const compile = (k: GraphKey, model: Uint8Array) => {
+    compiling = compiling.then(() =>
+      clock.time('compiling', async () => {
+        stageEvent('compiling', k);
+        await prepared;
+        const keep = selector.decision.name === 'wasm' ? [] : deviceOutputs(k, outputNames(model, k));
+        sessions[k] = await selector.load(
+          model,
+          keep.length ? { label: k, keepOnDevice: keep } : { label: k },
+        );
+      }),
+    );
+    compiling.catch(() => undefined); // awaited below; a failure here must not go unhandled meanwhile
+  };
+  const releaseAll = () =>
+    Promise.all(Object.values(sessions).map((s) => s.release().catch(() => undefined)));
+  let bytes: Map<string, Uint8Array>;
+  try {
+    bytes = await store.loadFiles(files, report, (file, b) => {
+      const k = graphOf.get(file);
+      if (k) compile(k, b);
+    });
+    clock.mark(undefined);
+    await compiling;
+  } catch (e) {
+    await compiling.catch(() => undefined);
+    await releaseAll();
+    throw e;
+  }
   const json = <T>(f: string): T => {
     try {
       return JSON.parse(new TextDecoder().decode(bytes.get(f))) as T;
@@ -147,64 +253,55 @@ export async function loadModel(
       throw new WebvlError('INVALID_MODEL', `${store.url.href}${f} is not JSON`);
     }
   };
-  const config = json<ConfigJson>('config.json');
-  if (typeof config.logit_scale !== 'number') {
-    throw new WebvlError('INVALID_MODEL', 'config.json has no numeric logit_scale');
-  }
-  const tokenizer = TextTokenizer.fromJson(
-    json<object>('tokenizer.json'),
-    json<TokenizerConfigJson>('tokenizer_config.json'),
-  );
-  const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
-  const generation =
-    kind === 'blip' ? toGeneration(json<GenerationConfigJson>('generation_config.json')) : undefined;
-
-  const sessions: Partial<Record<keyof typeof GRAPHS, Session>> = {};
+  let model: LoadedModel;
   try {
-    for (const k of graphKeys) {
-      const model = bytes.get(graphFile(k, dtype))!;
-      let session = await selector.load(model, { label: k });
-      const keep = selector.decision.name === 'wasm' ? [] : deviceOutputs(k, session.outputNames);
-      if (keep.length) {
-        // Output names are only known once loaded; reload asking the backend to keep those on the GPU.
-        await session.release();
-        session = await selector.load(model, { label: k, keepOnDevice: keep });
-      }
-      sessions[k] = session;
+    const config = json<ConfigJson>('config.json');
+    if (typeof config.logit_scale !== 'number') {
+      throw new WebvlError('INVALID_MODEL', 'config.json has no numeric logit_scale');
     }
+    const tokenizer = TextTokenizer.fromJson(
+      json<object>('tokenizer.json'),
+      json<TokenizerConfigJson>('tokenizer_config.json'),
+    );
+    const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
+    const generation =
+      kind === 'blip' ? toGeneration(json<GenerationConfigJson>('generation_config.json')) : undefined;
+    let total = 0;
+    for (const b of bytes.values()) total += b.length;
+    // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
+    const pixels = await selector.pixelPipeline('vision').catch(() => undefined);
+    const limits =
+      generation &&
+      captionLimits(
+        decoderPositions(config, tokenizer, generation),
+        graphIo(bytes.get(graphFile('vision', dtype))!),
+        graphIo(bytes.get(graphFile('decoder', dtype))!),
+      );
+    model = {
+      url: store.url.href,
+      kind,
+      tokenizer,
+      plan,
+      scale: Math.exp(config.logit_scale),
+      itmBosTokenId: config.itm_bos_token_id,
+      vision: sessions.vision!,
+      pixels,
+      text: sessions.text!,
+      itm: sessions.itm,
+      decoder: sessions.decoder,
+      decoderWithPast: sessions.decoderWithPast,
+      generation,
+      captionLimits: limits,
+      bytes: total,
+      stageMs: clock.ms,
+      async release() {
+        await releaseAll();
+      },
+    };
+    if (warm) await clock.time('warming-up', () => warmUp(model, (k) => stageEvent('warming-up', k)));
   } catch (e) {
-    await Promise.all(Object.values(sessions).map((s) => s.release()));
+    await releaseAll();
     throw e;
   }
-  let total = 0;
-  for (const b of bytes.values()) total += b.length;
-  // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
-  const pixels = await selector.pixelPipeline('vision').catch(() => undefined);
-  const limits =
-    generation &&
-    captionLimits(
-      decoderPositions(config, tokenizer, generation),
-      graphIo(bytes.get(graphFile('vision', dtype))!),
-      graphIo(bytes.get(graphFile('decoder', dtype))!),
-    );
-  return {
-    url: store.url.href,
-    kind,
-    tokenizer,
-    plan,
-    scale: Math.exp(config.logit_scale),
-    itmBosTokenId: config.itm_bos_token_id,
-    vision: sessions.vision!,
-    pixels,
-    text: sessions.text!,
-    itm: sessions.itm,
-    decoder: sessions.decoder,
-    decoderWithPast: sessions.decoderWithPast,
-    generation,
-    captionLimits: limits,
-    bytes: total,
-    async release() {
-      await Promise.all(Object.values(sessions).map((s) => s.release()));
-    },
-  };
+  return model;
 }

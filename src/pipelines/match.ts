@@ -6,6 +6,7 @@ import type { LoadedModel } from './loaded-model';
 import { dotRows, normalizeRows } from './math';
 import type { Stopwatch } from './timings';
 
+/** One text's agreement with the image, from {@link Runtime.match}. */
 export interface MatchScore {
   readonly text: string;
   /** Image–text cosine of the contrastive embeddings. */

@@ -10,12 +10,15 @@ import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
 import type { Stopwatch } from './timings';
 
+/** One search hit from {@link IndexHandle.search}. */
 export interface RetrievalHit {
+  /** The entry's id, as given to {@link IndexHandle.add}. */
   readonly id: string;
   /** ITC cosine between the query and the image. */
   readonly itc: number;
   /** ITM match probability (present when re-ranked). */
   readonly itm?: number;
+  /** The entry's meta, as given to {@link IndexHandle.add}. */
   readonly meta?: Readonly<Record<string, unknown>>;
 }
 

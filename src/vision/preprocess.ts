@@ -3,6 +3,7 @@
 import { WebvlError } from '../errors';
 import { outputSize, type PreprocessPlan, resizedSize } from './preprocessor-config';
 
+/** Raw pixels: width × height, 4 bytes per pixel (RGBA), row-major, as in ImageData. */
 export interface RgbaImage {
   readonly width: number;
   readonly height: number;

@@ -3,7 +3,8 @@
 // keeps serving. Arguments are checked again here (the page checked types; ranges that depend on the model
 // are only known here). shutdown() (from dispose()) stops what runs and releases every GPU resource.
 
-import type { LoadedModelInfo, RuntimeInfo, Timed } from '../api/types';
+import type { LoadedModelInfo, RuntimeInfo, Timed, WasmThreading } from '../api/types';
+import { type OrtWasmLocation, ortWasmThreads, setOrtWasmLocation } from '../engine/ort/ort-env';
 import type { BackendChoice, BackendSelector } from '../engine/select';
 import { type DeviceProbe, probeDevice, BackendSelector as Selector } from '../engine/select';
 import { WebvlError } from '../errors';
@@ -47,18 +48,32 @@ import { outputSize, type PreprocessPlan } from '../vision/preprocessor-config';
 export interface WorkerLoadOptions {
   readonly refresh?: boolean;
   readonly dtype?: ModelDType;
+  readonly warmUp?: boolean;
 }
 
 export interface CoreOptions {
   backend: BackendChoice;
   allowedOrigins: string[];
   indexOnGpu: boolean;
+  /** Where onnxruntime-web's binary is; undefined: ort-env's default. */
+  ortWasm?: OrtWasmLocation;
 }
 
 export interface IndexItemWire {
   readonly id: string;
   readonly image: WireImage;
   readonly meta?: Record<string, unknown>;
+}
+
+function wasmThreading(): WasmThreading {
+  const threads = ortWasmThreads();
+  return {
+    threads,
+    reason:
+      globalThis.crossOriginIsolated === true
+        ? `cross-origin isolated: ${threads} wasm threads`
+        : 'not cross-origin isolated (no COOP/COEP headers): wasm runs single-threaded',
+  };
 }
 
 /** What info().model reports about a loaded model. */
@@ -81,11 +96,13 @@ function describeModel(
     maxTextTokens: model.tokenizer.maxLength,
     maxCaptionTokens: model.captionLimits?.maxTokens,
     maxBeams: model.captionLimits?.maxBeams,
+    stageMs: model.stageMs,
   };
 }
 
 export class RuntimeCore {
   private selector: BackendSelector | undefined;
+  private selectorStarting: Promise<BackendSelector> | undefined;
   private probe: DeviceProbe | undefined;
   private model: LoadedModel | undefined;
   private modelInfo: LoadedModelInfo | undefined;
@@ -110,7 +127,9 @@ export class RuntimeCore {
   private readonly storage: IndexStorage =
     typeof indexedDB === 'undefined' ? new MemoryIndexStorage() : new IdbIndexStorage();
 
-  constructor(private readonly options: CoreOptions) {}
+  constructor(private readonly options: CoreOptions) {
+    if (options.ortWasm) setOrtWasmLocation(options.ortWasm);
+  }
 
   /** Runs requests one after another; a failed one does not block the next. */
   /** `retry: false` for requests whose side effects reach the caller as they run (streamed caption tokens). */
@@ -182,7 +201,7 @@ export class RuntimeCore {
     const dtype = this.modelInfo?.dtype ?? 'fp32';
     const selector = await this.getSelector();
     const store = await ModelStore.open(url, { allowedOrigins: this.options.allowedOrigins });
-    this.model = await loadModel(store, selector, dtype);
+    this.model = await loadModel(store, selector, dtype, { warmUp: false });
     this.modelDeviceLost = false;
     await this.watchModelDevices(selector);
     // Placements and preprocessing may differ now (ORT's WebGPU graphs moved to wasm).
@@ -210,10 +229,21 @@ export class RuntimeCore {
     return this.indexDevice;
   }
 
+  /** One selector at a time, even when two requests ask for it at once (a load and an info()). */
   private async getSelector(): Promise<BackendSelector> {
-    this.probe ??= await probeDevice();
-    this.selector ??= await Selector.create(this.options.backend, { ortWebgpu: !this.ortWebgpuLost });
-    return this.selector;
+    if (this.selector) return this.selector;
+    this.selectorStarting ??= (async () => {
+      this.probe ??= await probeDevice();
+      const selector = await Selector.create(this.options.backend, {
+        ortWebgpu: !this.ortWebgpuLost,
+        probe: this.probe,
+      });
+      this.selector = selector;
+      return selector;
+    })().finally(() => {
+      this.selectorStarting = undefined;
+    });
+    return this.selectorStarting;
   }
 
   private requireModel(): LoadedModel {
@@ -244,6 +274,7 @@ export class RuntimeCore {
       webgpu: this.probe?.webgpu ?? false,
       adapter: this.probe?.adapter,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
+      wasm: wasmThreading(),
       model: this.modelInfo,
       lastTimings: this.lastTimings,
     };
@@ -252,7 +283,7 @@ export class RuntimeCore {
   load(
     modelUrl: string,
     onProgress?: ProgressListener,
-    { refresh = false, dtype = 'fp32' }: WorkerLoadOptions = {},
+    { refresh = false, dtype = 'fp32', warmUp = true }: WorkerLoadOptions = {},
   ): Promise<LoadedModelInfo> {
     return this.serial(async () => {
       const t0 = performance.now();
@@ -260,7 +291,7 @@ export class RuntimeCore {
       oneOf('options.dtype', dtype, ['fp32', 'fp16'] as const, 'fp32');
       const selector = await this.getSelector();
       const store = await ModelStore.open(modelUrl, { allowedOrigins: this.options.allowedOrigins, refresh });
-      const model = await loadModel(store, selector, dtype, onProgress);
+      const model = await loadModel(store, selector, dtype, { onProgress, warmUp });
       await this.model?.release();
       this.model = model;
       this.modelDeviceLost = false;

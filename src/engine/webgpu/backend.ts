@@ -229,6 +229,11 @@ export class WebGpuBackend implements Backend {
     return this.engine;
   }
 
+  /** Acquires the device ahead of the first load. */
+  async prepare(): Promise<void> {
+    await this.engineDevice().catch(() => undefined);
+  }
+
   async pixelPipeline(): Promise<GpuPixelPipeline> {
     return new GpuPixelPipeline(await this.engineDevice());
   }

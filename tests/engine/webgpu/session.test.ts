@@ -79,6 +79,35 @@ describe('WebGpuSession', () => {
     await session.release();
   });
 
+  it('prepare builds the plan without running: output shapes as a run gives them, and the run reuses it', async () => {
+    const session = await backend.loadGraph(graph());
+    const { pipelines } = await backend.engineDevice();
+    const shapes = await session.prepare({
+      x: { dtype: 'float32', dims: [3, 4] },
+      mask: { dtype: 'int64', dims: [3, 3] },
+    });
+    expect(shapes).toEqual({
+      y: { dtype: 'float32', dims: [3, 2, 2] },
+      m: { dtype: 'float32', dims: [3, 3] },
+    });
+    expect(session.lastRunStats()).toBeUndefined(); // nothing ran
+    const compiled = pipelines.size;
+    const x = Float32Array.from({ length: 12 }, (_, i) => i / 3);
+    const mask = [1, 0, 1, 0, 0, 1, 1, 1, 0];
+    const out = await session.run({
+      x: hostTensor('float32', [3, 4], x),
+      mask: hostTensor('int64', [3, 3], mask),
+    });
+    expect(pipelines.size).toBe(compiled);
+    expect(session.describePlan()?.signature).toBe('x:3x4;mask:3x3');
+    const want = expected(x, 3, mask);
+    for (const [i, v] of Array.from((out.y as HostTensor).data as Float32Array).entries()) {
+      expect(v).toBeCloseTo(want.y[i], 5);
+    }
+    for (const name of ['y', 'm']) expect(out[name].dims).toEqual(shapes?.[name].dims);
+    await session.release();
+  });
+
   it('keeps outputs on the GPU and takes them back as feeds without a read-back', async () => {
     // z = x·2 + b keeps x's shape, so z can be fed back in as x.
     const g = graph();

@@ -1,0 +1,44 @@
+// A first run of every graph of a freshly loaded model (a grey image, a one-word text) through the same pipeline
+// code that real requests use. onnxruntime-web's WebGPU provider and our engine build their kernels on a
+// graph's first run with a given shape; doing that during load() means the user's first request does not pay
+// for it, and "loaded" means "usable at full speed".
+
+import { outputSize } from '../vision/preprocessor-config';
+import { captionGreedy } from './caption';
+import { dryRun } from './dry-run';
+import { disposeTensor, encodeImages, encodeTexts } from './encode';
+import { itmProbabilities } from './itm';
+import type { GraphKey, LoadedModel } from './loaded-model';
+import { Stopwatch } from './timings';
+
+/**
+ * Runs each graph once (through dryRun: where the backend can, it only prepares); `onGraph` hears which graph
+ * is about to run. Graphs that do not feed each other run
+ * concurrently (vision with text; then ITM with the decoder, both on the image tokens), so that a GPU backend
+ * compiles their pipelines (createComputePipelineAsync) at the same time rather than one graph after another.
+ */
+export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphKey) => void): Promise<void> {
+  const model = dryRun(loaded);
+  const [height, width] =
+    model.plan.resize?.kind === 'exact' ? outputSize(model.plan, 1, 1) : outputSize(model.plan, 64, 64);
+  const grey = { width, height, data: new Uint8Array(width * height * 4).fill(128) };
+  onGraph('vision');
+  const vision = encodeImages(model, [grey], new Stopwatch());
+  onGraph('text');
+  const [images] = await Promise.all([vision, encodeTexts(model, ['a'], new Stopwatch())]);
+  try {
+    const rest: Promise<unknown>[] = [];
+    if (model.itm) {
+      onGraph('itm');
+      rest.push(itmProbabilities(model, images.tokens, [0], ['a'], new Stopwatch()));
+    }
+    if (model.decoder && model.decoderWithPast) {
+      onGraph('decoder');
+      // Two tokens: the first step runs decoder_model, the second decoder_with_past_model.
+      rest.push(captionGreedy(model, images.tokens, { maxTokens: 2, minTokens: 2 }, new Stopwatch()));
+    }
+    await Promise.all(rest);
+  } finally {
+    disposeTensor(images.tokens);
+  }
+}
