@@ -19,7 +19,11 @@ export class GraphView {
       for (const o of n.outputs) if (o && this.producer.get(o) === n) this.producer.delete(o);
       for (const i of n.inputs) {
         const list = i ? this.consumers.get(i) : undefined;
-        if (list) this.consumers.set(i, list.filter((c) => c !== n));
+        if (list)
+          this.consumers.set(
+            i,
+            list.filter((c) => c !== n),
+          );
       }
     }
     for (const n of added) {
@@ -89,7 +93,11 @@ export function rewriteEach(graph: Graph, visit: (node: Node, view: () => GraphV
       rewrites++;
       const now = new Set(graph.nodes);
       // Passes replace nodes rather than edit them, so the removed and added ones are the whole change.
-      if (view) view.update([...live].filter((n) => !now.has(n)), [...now].filter((n) => !live.has(n)));
+      if (view)
+        view.update(
+          [...live].filter((n) => !now.has(n)),
+          [...now].filter((n) => !live.has(n)),
+        );
       live = now;
     }
   }
