@@ -71,9 +71,11 @@ export class TestGpu implements KernelContext {
     if (!pipeline) {
       this.device.pushErrorScope('validation');
       const module = this.device.createShaderModule({ code: program.wgsl, label: program.label });
+      // As the engine's PipelineCache does: no entry point named means the module's only one, so a program
+      // that forgets to name one in a module of several fails here too.
       pipeline = this.device.createComputePipeline({
         layout: 'auto',
-        compute: { module, entryPoint: program.entryPoint ?? 'main' },
+        compute: program.entryPoint ? { module, entryPoint: program.entryPoint } : { module },
         label: program.label,
       });
       this.compileChecks.push(

@@ -308,6 +308,8 @@ function gemvSplitK(
       label,
       wgsl,
       cacheKey: `matmul|gemv-splitk|${bRead.key}`,
+      // The module has two entry points (main, reduce): each program names its own.
+      entryPoint: 'main',
       workgroups: [columnGroups, 1, batch],
       bindings: [a, b, bias ?? a, out],
       uniforms,
@@ -319,6 +321,7 @@ function gemvSplitK(
     label,
     wgsl,
     cacheKey: `matmul|gemv-splitk|${bRead.key}`,
+    entryPoint: 'main',
     workgroups: [columnGroups, splits, batch],
     bindings: [a, b, bias ?? a, partials],
     uniforms,
