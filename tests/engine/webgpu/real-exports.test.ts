@@ -141,4 +141,10 @@ describe('torch 2.x patterns fuse', () => {
       expect(plan?.opCounts.Softmax ?? 0).toBe(0);
     },
   );
+  it('llama-hf/onnx/model.onnx: GQA keys and values are read shared by their query heads, never repeated', async () => {
+    const { diffs, plan } = await compare('llama-hf/onnx/model.onnx', 'llama-hf');
+    expect(diffs.logits).toBeLessThan(1e-4);
+    // The one Expand left broadcasts the attention mask; repeat_kv's per layer (keys and values) are gone.
+    expect(plan?.opCounts.Expand ?? 0).toBe(1);
+  });
 });
