@@ -110,6 +110,7 @@ const LOWERINGS: Record<string, Lowering> = {
     ops.linear(a.ctx, need(a, 0), need(a, 1), a.inputs[2] ?? null, a.outputs[0], {
       transposeB: attrInt(a.node, 'transB', 0) === 1,
       activation: attrString(a.node, 'activation', 'none') as Activation,
+      gate: attrInt(a.node, 'gate', 0) === 1,
     }),
   'webvl:QMatMul': (a) => {
     // B packed by passes/pack-quantized.ts, read as [N, K] and dequantized by the matmul kernels.
@@ -124,8 +125,10 @@ const LOWERINGS: Record<string, Lowering> = {
     ops.matmul(a.ctx, need(a, 0), b, a.inputs[2] ?? null, a.outputs[0], {
       transposeB: true,
       activation: attrString(node, 'activation', 'none') as Activation,
+      gate: attrInt(node, 'gate', 0) === 1,
     });
   },
+  'webvl:Rotary': (a) => ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
   'webvl:Gelu': (a) =>
     ops.gelu(
       a.ctx,

@@ -10,6 +10,7 @@ import { fuseLayerNorm } from './passes/fuse-layernorm';
 import { fuseLinear } from './passes/fuse-linear';
 import { fuseResidualLayerNorm } from './passes/fuse-residual-layernorm';
 import { dropNoOpCasts, fuseRmsNorm } from './passes/fuse-rmsnorm';
+import { fuseRotary } from './passes/fuse-rotary';
 import { fuseTransposeConcat } from './passes/fuse-transpose-concat';
 import { inferShapes } from './passes/infer-shapes';
 import { inlineIfs } from './passes/inline-if';
@@ -23,7 +24,10 @@ export interface PassCounts {
   /** Residual adds computed inside a LayerNorm. */
   residualLayerNorm: number;
   gelu: number;
+  /** Products with a bias, activation or gate (SwiGLU) in their epilogue, and Gemms, as webvl Linear. */
   linear: number;
+  /** Rotary position embeddings (rotate-half form) as one webvl Rotary dispatch. */
+  rotary: number;
   /** Linear nodes saved by merging Q/K/V projections that share their input. */
   mergedProjections: number;
   /** Transposes copied straight into a Concat's output (KV-cache appends). */
@@ -62,6 +66,7 @@ export function specialize(
   let deadNodes = eliminateDeadCode(graph);
   const gelu = fuseGelu(graph);
   const layerNorm = fuseLayerNorm(graph, shapes) + fuseRmsNorm(graph, shapes);
+  const rotary = fuseRotary(graph, shapes);
   const linear = fuseLinear(graph, shapes);
   const attention = fuseAttention(graph, shapes);
   const residualLayerNorm = fuseResidualLayerNorm(graph, shapes);
@@ -80,6 +85,7 @@ export function specialize(
       residualLayerNorm,
       gelu,
       linear,
+      rotary,
       mergedProjections,
       transposeConcat,
       deadNodes,
