@@ -4,11 +4,29 @@ import type { DType, Tensor } from './tensor';
 /** Backends that can run an ONNX graph. `webgpu` is ours; the `ort-*` ones are onnxruntime-web. */
 export type BackendName = 'webgpu' | 'ort-webgpu' | 'wasm';
 
+/**
+ * A generation head appended to a decoder: output {@link NEXT_TOKEN} [batch] (int64) is the token chosen at the
+ * last position of `logits` [batch, seq, vocab], so a step reads back one id, not a vocabulary of logits.
+ * `topK` 1 picks the highest; above 1 draws from the topK best by input {@link SAMPLING} [batch, 4] =
+ * (temperature, top_p, uniform draw in [0, 1), top_k ≤ topK; top_k 1 is greedy). Backends that cannot
+ * (onnxruntime) ignore it: check `session.outputNames`.
+ */
+export interface NextTokenHead {
+  readonly logits: string;
+  readonly topK: number;
+  /** Keep `logits` among the outputs (default: dropped, so it is neither kept nor read back). */
+  readonly keepLogits?: boolean;
+}
+
+export const NEXT_TOKEN = 'next_token';
+export const SAMPLING = 'sampling';
+
 export interface SessionOptions {
   /** Output names that should stay on the GPU (returned as DeviceTensor) instead of being read back. */
   keepOnDevice?: readonly string[];
   /** Free-form label used in errors and stats. */
   label?: string;
+  nextToken?: NextTokenHead;
 }
 
 export interface RunStats {
@@ -40,6 +58,37 @@ export interface Session {
   release(): Promise<void>;
 }
 
+/** The key/value tensors of a decoder: past input names, each [batch, heads, positions, headDim]. */
+export interface KvCacheSpec {
+  readonly names: readonly string[];
+  readonly batch: number;
+  readonly heads: number;
+  readonly headDim: number;
+  readonly capacity: number;
+}
+
+/**
+ * A decoder's key/value cache held at a fixed capacity, so that every generation step has the same input shapes
+ * (one plan) and the cache never leaves the device: the decoder reads all `capacity` slots as its past, the
+ * attention mask hides those at `length` and beyond, and each step's new keys/values are copied into the next
+ * free slots of the cache.
+ */
+export interface KvCache {
+  readonly capacity: number;
+  /** Slots filled. */
+  readonly length: number;
+  /** The cache as past feeds by name, each [batch, heads, capacity, headDim]. Valid until the next append. */
+  pasts(): Record<string, Tensor>;
+  /**
+   * Copies positions [from, from + count) of each present tensor (keyed by its past name) into slots
+   * [length, length + count); length grows by count.
+   */
+  append(presents: Readonly<Record<string, Tensor>>, from: number, count: number): Promise<void>;
+  /** Forgets the slots from `length` on (a chat going back to a shared prefix). */
+  truncate(length: number): void;
+  release(): void;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** Parse, validate and prepare a model. Rejects with a WebvlError (INVALID_MODEL, UNSUPPORTED_OP, …). */
@@ -54,4 +103,6 @@ export interface Backend {
    * rejects: a failure shows again, typed, at load().
    */
   prepare?(): Promise<void>;
+  /** A key/value cache on this backend's device, for backends that keep one there (ours). */
+  kvCache?(spec: KvCacheSpec): Promise<KvCache>;
 }

@@ -2,11 +2,13 @@
 
 import { WebvlError } from '../../errors';
 import { isSoftwareAdapter } from '../adapter-kind';
-import type { Backend, SessionOptions } from '../backend';
+import type { Backend, KvCacheSpec, SessionOptions } from '../backend';
 import { BufferPool } from './buffer-pool';
 import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir';
 import type { KernelFeatures } from './kernel-context';
+import { GpuKvCache } from './kv-cache';
 import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './lowering';
+import { withNextTokenHead } from './next-token-head';
 import { decodeModel, type ExternalData } from './onnx-decode';
 import { packQuantizedWeights } from './passes/pack-quantized';
 import { PipelineCache } from './pipeline-cache';
@@ -234,6 +236,10 @@ export class WebGpuBackend implements Backend {
     await this.engineDevice().catch(() => undefined);
   }
 
+  async kvCache(spec: KvCacheSpec): Promise<GpuKvCache> {
+    return new GpuKvCache(await this.engineDevice(), spec);
+  }
+
   async pixelPipeline(): Promise<GpuPixelPipeline> {
     return new GpuPixelPipeline(await this.engineDevice());
   }
@@ -243,7 +249,8 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Same as load() for a graph already in IR form (tests build small graphs directly). */
-  async loadGraph(graph: Graph, options: SessionOptions = {}): Promise<WebGpuSession> {
+  async loadGraph(source: Graph, options: SessionOptions = {}): Promise<WebGpuSession> {
+    const graph = options.nextToken ? withNextTokenHead(source, options.nextToken) : source;
     checkIfBranches(graph.nodes);
     // Quantized weights are packed once here, so what cannot be rewritten is refused just below.
     const packed = packQuantizedWeights(graph);

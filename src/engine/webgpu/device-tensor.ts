@@ -16,7 +16,8 @@ export class WebGpuDeviceTensor implements DeviceTensor {
     readonly dims: readonly number[],
     /** Bytes of valid data at the start of the buffer. */
     readonly bytes: number,
-    private readonly pool: BufferPool,
+    /** Where the buffer goes back on dispose; none for views of a buffer someone else owns (a KV cache). */
+    private readonly pool?: BufferPool,
   ) {}
 
   get buffer(): GPUBuffer {
@@ -34,6 +35,6 @@ export class WebGpuDeviceTensor implements DeviceTensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.pool.release(this.gpuBuffer);
+    this.pool?.release(this.gpuBuffer);
   }
 }

@@ -128,6 +128,7 @@ const LOWERINGS: Record<string, Lowering> = {
       gate: attrInt(node, 'gate', 0) === 1,
     });
   },
+  'webvl:SampleTopK': (a) => ops.sampleTopK(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
   'webvl:Rotary': (a) => ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
   'webvl:Gelu': (a) =>
     ops.gelu(

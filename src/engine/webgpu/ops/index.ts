@@ -104,6 +104,11 @@ export { packResampleTaps, resizeNormalize } from './resize-normalize';
  * concat(−x[d/2:], x[:d/2])); cos and sin share dims, broadcast to x's. float32.
  */
 export { rotary } from './rotary';
+/**
+ * sampleTopK(ctx, values, indices, sampling, token): per row of TopK's [rows, k] values (best first) and indices,
+ * a token drawn by sampling [rows, 4] = (temperature, top_p, uniform draw in [0, 1), top_k ≤ k); token [rows].
+ */
+export { sampleTopK } from './sample';
 /** softmax(ctx, x, out, axis): numerically stable softmax along any axis (negative allowed). float32. */
 export { softmax } from './softmax';
 export type {
