@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attentionCpu } from '../../src/engine/webgpu/cpu/attention';
 import { softmaxCpu } from '../../src/engine/webgpu/cpu/softmax';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
-import type { GpuView } from '../../src/engine/webgpu/kernel-context';
 import { attention } from '../../src/engine/webgpu/ops';
 import type { AttentionParams } from '../../src/engine/webgpu/ops/types';
+import type { GpuView } from '../../src/engine/webgpu/plan/kernel-context';
 import { WebvlError } from '../../src/errors';
 import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
 

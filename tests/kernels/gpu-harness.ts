@@ -8,7 +8,7 @@ import type {
   KernelContext,
   KernelFeatures,
   ProgramSpec,
-} from '../../src/engine/webgpu/kernel-context';
+} from '../../src/engine/webgpu/plan/kernel-context';
 
 process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
 

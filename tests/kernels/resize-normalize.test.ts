@@ -1,10 +1,10 @@
 // The GPU preprocessing kernel against Pillow/NumPy (the fixture the CPU path is tested on) and against the
 // CPU path itself, then the standalone pipeline the runtime uses (batch, buffers returned to the pool).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BufferPool } from '../../src/engine/webgpu/buffer-pool';
-import { WebGpuDeviceTensor } from '../../src/engine/webgpu/device-tensor';
+import { BufferPool } from '../../src/engine/webgpu/gpu/buffer-pool';
+import { WebGpuDeviceTensor } from '../../src/engine/webgpu/gpu/device-tensor';
+import { PipelineCache } from '../../src/engine/webgpu/gpu/pipeline-cache';
 import { packResampleTaps, resizeNormalize } from '../../src/engine/webgpu/ops';
-import { PipelineCache } from '../../src/engine/webgpu/pipeline-cache';
 import { GpuPixelPipeline, resizeParams } from '../../src/engine/webgpu/pixel-pipeline';
 import { WebvlError } from '../../src/errors';
 import { pixelJobs } from '../../src/vision/pixel-jobs';

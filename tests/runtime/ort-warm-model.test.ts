@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { identityModel } from '../../src/engine/ort/ort-warm-model';
-import { decodeModel } from '../../src/engine/webgpu/onnx-decode';
+import { decodeModel } from '../../src/engine/webgpu/ir/onnx-decode';
 import { graphIo } from '../../src/models/graph-io';
 
 describe('identityModel (hand-encoded ONNX)', () => {

@@ -3,16 +3,16 @@
 import { WebvlError } from '../../errors';
 import { isSoftwareAdapter } from '../adapter-kind';
 import type { Backend, KvCacheSpec, SessionOptions } from '../backend';
-import { BufferPool } from './buffer-pool';
-import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir';
-import type { KernelFeatures } from './kernel-context';
-import { GpuKvCache } from './kv-cache';
-import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './lowering';
-import { withNextTokenHead } from './next-token-head';
-import { decodeModel, type ExternalData } from './onnx-decode';
+import { BufferPool } from './gpu/buffer-pool';
+import { GpuKvCache } from './gpu/kv-cache';
+import { PipelineCache } from './gpu/pipeline-cache';
+import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir/ir';
+import { decodeModel, type ExternalData } from './ir/onnx-decode';
+import { withNextTokenHead } from './passes/next-token-head';
 import { packQuantizedWeights } from './passes/pack-quantized';
-import { PipelineCache } from './pipeline-cache';
 import { GpuPixelPipeline } from './pixel-pipeline';
+import type { KernelFeatures } from './plan/kernel-context';
+import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './plan/lowering';
 import { type EngineDevice, WebGpuSession } from './session';
 
 export { supportedOps };
@@ -46,7 +46,7 @@ export interface WebGpuLoadOptions extends SessionOptions {
  * rejects them and the runtime falls back to ORT before the first run).
  */
 function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' | 'outputs'>): boolean {
-  const attr = (name: string) => {
+  const _attr = (name: string) => {
     const a = n.attrs[name];
     return a && (a.type === 'int' || a.type === 'float') ? a.value : undefined;
   };

@@ -3,12 +3,14 @@
 import { WebvlError } from '../../errors';
 import type { RunStats, Session, SessionOptions, TensorShape } from '../backend';
 import { type DType, type HostTensor, sizeOf, type Tensor } from '../tensor';
-import type { BufferPool } from './buffer-pool';
-import { WebGpuDeviceTensor } from './device-tensor';
-import type { Graph } from './ir';
-import type { KernelFeatures } from './kernel-context';
-import { type PassCounts, specialize } from './optimize';
-import type { PipelineCache } from './pipeline-cache';
+import type { BufferPool } from './gpu/buffer-pool';
+import { WebGpuDeviceTensor } from './gpu/device-tensor';
+import type { PipelineCache } from './gpu/pipeline-cache';
+import { readBack } from './gpu/readback';
+import type { Graph } from './ir/ir';
+import { type PassCounts, specialize } from './passes/optimize';
+import { MAX_STEERING_ELEMENTS, steeringInputs, valuesSignature } from './passes/run-time-values';
+import type { KernelFeatures } from './plan/kernel-context';
 import {
   gpuWeightData,
   Plan,
@@ -17,9 +19,7 @@ import {
   STORAGE_USAGE,
   toGpuData,
   type WeightFormat,
-} from './plan';
-import { readBack } from './readback';
-import { MAX_STEERING_ELEMENTS, steeringInputs, valuesSignature } from './run-time-values';
+} from './plan/plan';
 
 /** Plans kept per session (each holds its intermediate buffers); the least recently used goes first. */
 export const MAX_CACHED_PLANS = 6;

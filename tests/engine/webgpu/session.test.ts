@@ -4,8 +4,8 @@ import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import { layerNormCpu } from '../../../src/engine/webgpu/cpu/layer-norm';
 import { cpuTensor } from '../../../src/engine/webgpu/cpu/tensor';
-import type { WebGpuDeviceTensor } from '../../../src/engine/webgpu/device-tensor';
-import type { Graph, Node } from '../../../src/engine/webgpu/ir';
+import type { WebGpuDeviceTensor } from '../../../src/engine/webgpu/gpu/device-tensor';
+import type { Graph, Node } from '../../../src/engine/webgpu/ir/ir';
 import { nodeGpu } from './gpu';
 
 const backend = new WebGpuBackend({ gpu: nodeGpu() });

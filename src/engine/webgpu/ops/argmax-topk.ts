@@ -1,6 +1,6 @@
 // Per-row ArgMax and TopK over the last axis (shaders/argmax-topk.wgsl).
 import argmaxTopkWgsl from '../../../../shaders/argmax-topk.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   elementCount,
   expectDims,

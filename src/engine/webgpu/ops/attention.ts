@@ -3,7 +3,7 @@ import attentionWgsl from '../../../../shaders/attention.wgsl?raw';
 import attentionDecodeWgsl from '../../../../shaders/attention-decode.wgsl?raw';
 import attentionF16Wgsl from '../../../../shaders/attention-f16.wgsl?raw';
 import attentionIoWgsl from '../../../../shaders/attention-io.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   broadcastStrides,
   contiguousStrides,

@@ -19,7 +19,7 @@ import matmulIoWgsl from '../../../../shaders/matmul-io.wgsl?raw';
 import loadScalarWgsl from '../../../../shaders/matmul-load-scalar.wgsl?raw';
 import loadVec4Wgsl from '../../../../shaders/matmul-load-vec4.wgsl?raw';
 import matmulTiledWgsl from '../../../../shaders/matmul-tiled.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   broadcastDims,
   broadcastStrides,

@@ -1,7 +1,7 @@
 // Rotary position embedding, rotate-half form (shaders/rotary.wgsl): one dispatch for what exports spell as
 // two Slices, a Neg, a Concat, two Muls and an Add per query or key tensor.
 import rotaryWgsl from '../../../../shaders/rotary.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import { MAX_RANK } from './binary';
 import {
   broadcastDims,

@@ -1,7 +1,7 @@
 // Token sampling on the GPU (shaders/sample-topk.wgsl): temperature, top-k (the TopK before it) and top-p, so a
 // generation step reads back one token id rather than a vocabulary of logits.
 import sampleWgsl from '../../../../shaders/sample-topk.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import { expectDims, expectFloat32, grid1d, invalid, UniformWriter } from './common';
 
 /** Threads per workgroup of sample-topk.wgsl (one row each). */

@@ -1,6 +1,6 @@
 // Parameter types of our kernels (see ./index.ts for the functions and the GPU dtype conventions).
 import type { ResampleTaps } from '../../pixels';
-import type { GpuView } from '../kernel-context';
+import type { GpuView } from '../plan/kernel-context';
 
 /** Epilogue activations that matmul/linear can fuse. */
 export type Activation = 'none' | 'relu' | 'gelu-erf' | 'gelu-tanh' | 'quick-gelu' | 'silu';

@@ -2,9 +2,9 @@
 // Reshape/Transpose chains that split heads in front and merge them behind, → one webvl Attention node.
 // Q, K and V become strided views of the projections (no transpose copies), and the output is written
 // straight into the merged-heads layout. com.microsoft MultiHeadAttention / Attention lower to the same node.
-import { strides as contiguous } from '../const-eval';
-import { attrFloat, attrInt, attrInts, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
-import type { TypedShape } from '../op-shapes';
+import { strides as contiguous } from '../ir/const-eval';
+import { attrFloat, attrInt, attrInts, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
 import { GraphView, replaceNodes, rewriteEach } from './pattern';
 
 /** Largest head size the attention kernel takes. */
@@ -37,7 +37,7 @@ function resolveView(
   let cur = value;
   for (;;) {
     const p = v.producer.get(cur);
-    if (!p || p.domain !== '' || !VIEW_OPS.has(p.opType) || v.isConstant(p.inputs[0])) break;
+    if (p?.domain !== '' || !VIEW_OPS.has(p.opType) || v.isConstant(p.inputs[0])) break;
     chain.unshift(p);
     cur = p.inputs[0];
   }
@@ -180,7 +180,7 @@ function broadcastsTo(mask: readonly number[], target: readonly number[]): boole
 function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string, TypedShape>): boolean {
   const v = new GraphView(graph);
   const sDims = shapes.get(softmax.inputs[0])?.dims;
-  if (!sDims || sDims.length !== 4) return false;
+  if (sDims?.length !== 4) return false;
   const axis = attrInt(softmax, 'axis', graph.opset >= 13 ? -1 : 1);
   if (axis !== -1 && axis !== 3) return false;
   const chain: Node[] = [softmax];

@@ -3,8 +3,8 @@
 // A product with no bias and no activation may instead take a Mul by a tensor of its output's dims (SwiGLU's
 // up(x) · silu(gate(x))): the gate is multiplied in the epilogue (input 2, attribute gate = 1). Quantized
 // products (webvl QMatMul, from pack-quantized) take the same bias, activation and gate.
-import { attrFloat, attrInt, attrString, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
-import type { TypedShape } from '../op-shapes';
+import { attrFloat, attrInt, attrString, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
 import type { Activation } from '../ops/types';
 import { type GraphView, replaceNodes, rewriteEach } from './pattern';
 

@@ -1,9 +1,9 @@
 // Rotary fusion: x·cos + rotate_half(x)·sin, where rotate_half(x) = Concat(Neg(Slice(x, d/2:)), Slice(x, :d/2))
 // over the last axis (transformers' apply_rotary_pos_emb, as both torch exporters write it) → one webvl
 // Rotary node (ops/rotary.ts). Seven nodes and six intermediate tensors per query or key become one dispatch.
-import { toValues } from '../const-eval';
-import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
-import type { TypedShape } from '../op-shapes';
+import { toValues } from '../ir/const-eval';
+import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
 import { type GraphView, replaceNodes, rewriteEach } from './pattern';
 
 /** Slice(x, start, end) over the last axis with step 1: [start, end) clamped to d, else undefined. */
@@ -26,7 +26,7 @@ function lastAxisSlice(v: GraphView, node: Node, rank: number, d: number): [numb
 /** Whether `value` is rotate_half(x): Concat(Neg(x[h:]), x[:h]) on the last axis, h = d / 2. */
 function rotateHalf(v: GraphView, value: string, shapes: ReadonlyMap<string, TypedShape>) {
   const cat = v.producedBy(value, 'Concat');
-  if (!cat || cat.inputs.length !== 2) return undefined;
+  if (cat?.inputs.length !== 2) return undefined;
   const neg = v.producedBy(cat.inputs[0], 'Neg');
   const upper = neg && v.producer.get(neg.inputs[0]);
   const lower = v.producer.get(cat.inputs[1]);

@@ -1,6 +1,6 @@
 // Helpers the fusion passes share for walking producer/consumer edges and reading constants.
-import { toValues } from '../const-eval';
-import { consumers, type Graph, type Node, producers } from '../ir';
+import { toValues } from '../ir/const-eval';
+import { consumers, type Graph, type Node, producers } from '../ir/ir';
 
 export class GraphView {
   readonly producer: Map<string, Node>;
@@ -41,7 +41,7 @@ export class GraphView {
   /** The only consumer of `value`, if it has exactly one and is not a graph output. */
   onlyConsumer(value: string, op?: string): Node | undefined {
     const list = this.consumers.get(value);
-    if (!list || list.length !== 1 || this.outputs.has(value)) return undefined;
+    if (list?.length !== 1 || this.outputs.has(value)) return undefined;
     const n = list[0];
     if (op && (n.opType !== op || (n.domain !== '' && n.domain !== 'ai.onnx'))) return undefined;
     return n;
@@ -56,7 +56,7 @@ export class GraphView {
   /** The scalar value of a constant (any shape with one element), else undefined. */
   scalar(value: string): number | undefined {
     const t = this.graph.initializers.get(value);
-    if (!t || t.data.length !== 1) return undefined;
+    if (t?.data.length !== 1) return undefined;
     return toValues(t).data[0];
   }
 

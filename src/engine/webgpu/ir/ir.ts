@@ -1,7 +1,7 @@
 // The engine's intermediate representation: an ONNX graph decoded into plain objects that passes
 // can rewrite freely (no protobuf classes past the decoder).
-import { WebvlError } from '../../errors';
-import type { DType, HostTensor } from '../tensor';
+import { WebvlError } from '../../../errors';
+import type { DType, HostTensor } from '../../tensor';
 
 /** A dimension: a concrete size, or a symbolic name ("batch", "seq") until input shapes are known. */
 export type Dim = number | string;

@@ -1,12 +1,12 @@
 // A decoder's key/value cache on the device at a fixed capacity (engine/backend.ts KvCache): one buffer per
 // past input, [batch, heads, capacity, headDim]; each step's new positions are copied in with buffer copies,
 // one contiguous run per (batch, head).
-import { WebvlError } from '../../errors';
-import type { KvCache, KvCacheSpec } from '../backend';
-import type { Tensor } from '../tensor';
+import { WebvlError } from '../../../errors';
+import type { KvCache, KvCacheSpec } from '../../backend';
+import type { Tensor } from '../../tensor';
+import { STORAGE_USAGE } from '../plan/plan';
+import type { EngineDevice } from '../session';
 import { WebGpuDeviceTensor } from './device-tensor';
-import { STORAGE_USAGE } from './plan';
-import type { EngineDevice } from './session';
 
 const FLOAT_BYTES = 4;
 

@@ -1,7 +1,7 @@
 // Our GPU-resident tensor: a pooled storage buffer that a later run (of any session on the same device)
 // takes as a feed with a GPU copy, never a read-back.
-import { WebvlError } from '../../errors';
-import type { DeviceTensor, DType, HostTensor } from '../tensor';
+import { WebvlError } from '../../../errors';
+import type { DeviceTensor, DType, HostTensor } from '../../tensor';
 import type { BufferPool } from './buffer-pool';
 import { readBack } from './readback';
 

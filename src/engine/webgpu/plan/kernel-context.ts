@@ -1,8 +1,8 @@
 // The contract between the engine's executor and its kernels (src/engine/webgpu/ops/*).
 // A kernel is a function that checks its views and records one or more programs; a program is
 // WGSL + workgroup count + bindings (the shape of ratchet's and onnxruntime's WebGPU ops).
-import type { DType } from '../tensor';
-import type { QuantLayout } from './passes/pack-quantized';
+import type { DType } from '../../tensor';
+import type { QuantLayout } from '../passes/pack-quantized';
 
 /** A contiguous, row-major tensor in a GPU buffer. */
 export interface GpuView {

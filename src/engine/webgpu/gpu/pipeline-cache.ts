@@ -1,6 +1,6 @@
 // Compute pipelines compiled once per kernel cacheKey, for the lifetime of the device.
-import { WebvlError } from '../../errors';
-import type { ProgramSpec } from './kernel-context';
+import { WebvlError } from '../../../errors';
+import type { ProgramSpec } from '../plan/kernel-context';
 
 export class PipelineCache {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();

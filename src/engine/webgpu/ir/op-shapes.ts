@@ -1,6 +1,7 @@
 // Per-op shape functions for concrete input shapes: output dtype and dims of every op the engine claims.
-import { WebvlError } from '../../errors';
-import type { DType } from '../tensor';
+import { WebvlError } from '../../../errors';
+import type { DType } from '../../tensor';
+import { einsumDims } from '../plan/einsum';
 import {
   broadcastShape,
   normAxis,
@@ -12,7 +13,6 @@ import {
   unsqueezeDims,
   type Values,
 } from './const-eval';
-import { einsumDims } from './einsum';
 import { attrInt, attrInts, attrTensor, type Node, opKey } from './ir';
 
 export interface TypedShape {

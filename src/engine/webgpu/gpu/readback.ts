@@ -1,6 +1,6 @@
 // GPU → CPU copies: a staging buffer per read, mapped after submit, converted to the host dtype.
-import { toHalfBits } from '../half';
-import type { DType, HostTensor, TensorData } from '../tensor';
+import { toHalfBits } from '../../half';
+import type { DType, HostTensor, TensorData } from '../../tensor';
 import { BUFFER_COPY_DST, BUFFER_MAP_READ, MAP_MODE_READ } from './gpu-flags';
 
 /** Turns the GPU form (f32, or one i32 per element) back into the host dtype's typed array. */

@@ -1,8 +1,8 @@
 // The generation head (engine/backend.ts NextTokenHead) as graph nodes: the last position's logits, then ArgMax,
 // or TopK and SampleTopK (ops/sample.ts). Added once at load, so every plan of the decoder ends in one token id.
-import { WebvlError } from '../../errors';
-import { NEXT_TOKEN, type NextTokenHead, SAMPLING } from '../backend';
-import { freshName, type Graph, WEBVL_DOMAIN } from './ir';
+import { WebvlError } from '../../../errors';
+import { NEXT_TOKEN, type NextTokenHead, SAMPLING } from '../../backend';
+import { freshName, type Graph, WEBVL_DOMAIN } from '../ir/ir';
 
 /** The most candidates SampleTopK draws from (TopK runs k rounds over the vocabulary). */
 export const MAX_SAMPLING_TOP_K = 256;

@@ -2,9 +2,9 @@
 // two operands are a batched matmul (letters in both operands and the output are the batch, letters in both
 // operands only are contracted), with transposes around it and sums of letters only one operand has.
 // Diagonals (a letter twice in one operand) and ellipses are refused.
-import { WebvlError } from '../../errors';
+import { WebvlError } from '../../../errors';
+import * as ops from '../ops';
 import type { GpuView, KernelContext } from './kernel-context';
-import * as ops from './ops';
 
 export interface EinsumTerms {
   readonly operands: readonly string[];
@@ -80,7 +80,7 @@ function sumOut(ctx: KernelContext, x: GpuView, from: string, keep: string): [Gp
   const kept = [...from].filter((c) => keep.includes(c)).join('');
   const out = ctx.scratch(
     x.dtype,
-    [...from].flatMap((c, i) => (axes.includes(i) ? [] : [x.dims[i]])),
+    [...from].flatMap((_c, i) => (axes.includes(i) ? [] : [x.dims[i]])),
   );
   ops.reduce(ctx, x, out, { op: 'Sum', axes, keepdims: false });
   return [out, kept];

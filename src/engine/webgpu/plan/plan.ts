@@ -1,16 +1,16 @@
 // A plan: one specialized graph turned into a fixed list of dispatches over fixed buffers. Built once per
 // input-shape signature; a run then only writes inputs, encodes the dispatches and reads outputs.
-import { WebvlError } from '../../errors';
-import { type DType, type HostTensor, sizeOf } from '../tensor';
-import type { BufferPool } from './buffer-pool';
-import { toValues } from './const-eval';
+import { WebvlError } from '../../../errors';
+import { type DType, type HostTensor, sizeOf } from '../../tensor';
+import type { BufferPool } from '../gpu/buffer-pool';
+import { BUFFER_COPY_DST, BUFFER_COPY_SRC, BUFFER_STORAGE } from '../gpu/gpu-flags';
+import type { PipelineCache } from '../gpu/pipeline-cache';
+import { toValues } from '../ir/const-eval';
+import { type Graph, type Node, opKey, topologicalOrder, WEBVL_DOMAIN } from '../ir/ir';
+import type { Specialized } from '../passes/optimize';
 import { alignUp, buildDispatches, type Dispatch, encodeDispatches, gpuElementBytes } from './dispatch';
-import { BUFFER_COPY_DST, BUFFER_COPY_SRC, BUFFER_STORAGE } from './gpu-flags';
-import { type Graph, type Node, opKey, topologicalOrder, WEBVL_DOMAIN } from './ir';
 import type { GpuView, KernelContext, KernelFeatures, ProgramSpec } from './kernel-context';
 import { FOLD_ONLY_OPS, type LowerArgs, lowering, VIEW_OPS } from './lowering';
-import type { Specialized } from './optimize';
-import type { PipelineCache } from './pipeline-cache';
 
 export const STORAGE_USAGE = BUFFER_STORAGE | BUFFER_COPY_SRC | BUFFER_COPY_DST;
 

@@ -1,10 +1,10 @@
 // Recorded programs → ready-to-encode dispatches: pipelines from the cache, all uniforms in one buffer (each
 // program's slice aligned), one bind group per program. Shared by plans and the standalone image pipeline.
-import { WebvlError } from '../../errors';
-import { type DType, sizeOf } from '../tensor';
-import { BUFFER_COPY_DST, BUFFER_UNIFORM } from './gpu-flags';
+import { WebvlError } from '../../../errors';
+import { type DType, sizeOf } from '../../tensor';
+import { BUFFER_COPY_DST, BUFFER_UNIFORM } from '../gpu/gpu-flags';
+import type { PipelineCache } from '../gpu/pipeline-cache';
 import type { ProgramSpec } from './kernel-context';
-import type { PipelineCache } from './pipeline-cache';
 
 export interface Dispatch {
   readonly pipeline: GPUComputePipeline;

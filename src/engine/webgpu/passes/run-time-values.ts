@@ -1,8 +1,8 @@
 // Graph inputs whose values steer shapes (a Reshape target, Slice starts, Tile repeats, Split sizes, Clip
 // bounds…) cannot be planned from their dims alone. Such small inputs are read on the host at run() and the
 // plan is specialized on their values, as it is on input dims: they become constants of that plan.
-import type { HostTensor } from '../tensor';
-import { type Graph, type Node, producers } from './ir';
+import type { HostTensor } from '../../tensor';
+import { type Graph, type Node, producers } from '../ir/ir';
 
 /** Input positions, per op, whose values (not just dims) decide output shapes or a kernel's parameters. */
 const STEERING_INPUTS: Record<string, readonly number[]> = {

@@ -1,21 +1,21 @@
 // The pass pipeline for one input-shape signature: shapes + folding, then fusions, then dead code.
-import type { HostTensor } from '../tensor';
-import { cloneGraph, type Graph } from './ir';
-import type { TypedShape } from './op-shapes';
-import { canonicalizeContrib } from './passes/canonicalize-contrib';
-import { eliminateDeadCode } from './passes/dead-code';
-import { fuseAttention } from './passes/fuse-attention';
-import { fuseGelu } from './passes/fuse-gelu';
-import { fuseLayerNorm } from './passes/fuse-layernorm';
-import { fuseLinear } from './passes/fuse-linear';
-import { fuseResidualLayerNorm } from './passes/fuse-residual-layernorm';
-import { dropNoOpCasts, fuseRmsNorm } from './passes/fuse-rmsnorm';
-import { fuseRotary } from './passes/fuse-rotary';
-import { fuseTransposeConcat } from './passes/fuse-transpose-concat';
-import { inferShapes } from './passes/infer-shapes';
-import { inlineIfs } from './passes/inline-if';
-import { keepHalfWeights } from './passes/keep-half-weights';
-import { mergeProjections } from './passes/merge-projections';
+import type { HostTensor } from '../../tensor';
+import { cloneGraph, type Graph } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
+import { canonicalizeContrib } from './canonicalize-contrib';
+import { eliminateDeadCode } from './dead-code';
+import { fuseAttention } from './fuse-attention';
+import { fuseGelu } from './fuse-gelu';
+import { fuseLayerNorm } from './fuse-layernorm';
+import { fuseLinear } from './fuse-linear';
+import { fuseResidualLayerNorm } from './fuse-residual-layernorm';
+import { dropNoOpCasts, fuseRmsNorm } from './fuse-rmsnorm';
+import { fuseRotary } from './fuse-rotary';
+import { fuseTransposeConcat } from './fuse-transpose-concat';
+import { inferShapes } from './infer-shapes';
+import { inlineIfs } from './inline-if';
+import { keepHalfWeights } from './keep-half-weights';
+import { mergeProjections } from './merge-projections';
 import { bindInputValues } from './run-time-values';
 
 export interface PassCounts {

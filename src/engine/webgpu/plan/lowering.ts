@@ -1,15 +1,15 @@
 // Lowering: for every op the engine claims, how its node becomes kernel calls (src/engine/webgpu/ops).
 // View ops (Reshape, Squeeze, …) have no lowering: the planner aliases their output to their input buffer.
-import { WebvlError } from '../../errors';
-import type { Values } from './const-eval';
+import { WebvlError } from '../../../errors';
+import type { Values } from '../ir/const-eval';
+import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from '../ir/ir';
+import { convPads, padAmounts, REDUCE_OPS, UNARY_OPS } from '../ir/op-shapes';
+import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from '../ops';
+import * as ops from '../ops';
+import { broadcastDims } from '../ops/common';
+import { quantLayout } from '../passes/pack-quantized';
 import { einsum } from './einsum';
-import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from './ir';
 import type { GpuView, KernelContext } from './kernel-context';
-import { convPads, padAmounts, REDUCE_OPS, UNARY_OPS } from './op-shapes';
-import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from './ops';
-import * as ops from './ops';
-import { broadcastDims } from './ops/common';
-import { quantLayout } from './passes/pack-quantized';
 
 export interface LowerArgs {
   readonly ctx: KernelContext;

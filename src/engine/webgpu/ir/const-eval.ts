@@ -1,9 +1,9 @@
 // CPU evaluation of the ops constant folding handles: shape arithmetic and small tensors whose inputs
 // are all known at plan time. Values are held as float64 (int64 shapes fit exactly below 2^53).
 
-import { WebvlError } from '../../errors';
-import { halfToFloat } from '../half';
-import type { DType, HostTensor, TensorData } from '../tensor';
+import { WebvlError } from '../../../errors';
+import { halfToFloat } from '../../half';
+import type { DType, HostTensor, TensorData } from '../../tensor';
 import { attrFloat, attrInt, attrInts, attrTensor, type Node } from './ir';
 
 /** A constant in evaluation form. */

@@ -1,8 +1,8 @@
 // ONNX protobuf → IR. Decoding is done by onnx-proto (protobufjs); this module only converts its
 // message objects into our plain IR and typed arrays.
 import * as protoModule from 'onnx-proto';
-import { WebvlError } from '../../errors';
-import type { DType, HostTensor, TensorData } from '../tensor';
+import { WebvlError } from '../../../errors';
+import type { DType, HostTensor, TensorData } from '../../tensor';
 import type { Attr, Dim, Graph, Node, ValueInfo } from './ir';
 
 type OnnxNs = typeof protoModule.onnx;
