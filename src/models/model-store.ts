@@ -63,7 +63,7 @@ export function resolveModelUrl(
   return url;
 }
 
-async function readWithProgress(
+export async function readWithProgress(
   response: Response,
   expected: number,
   onBytes: (loaded: number) => void,
@@ -223,7 +223,7 @@ export class ModelStore {
   }
 }
 
-async function fetchOrThrow(fetchFn: typeof fetch, url: string): Promise<Response> {
+export async function fetchOrThrow(fetchFn: typeof fetch, url: string): Promise<Response> {
   let res: Response;
   try {
     res = await fetchFn(url);
@@ -235,7 +235,10 @@ async function fetchOrThrow(fetchFn: typeof fetch, url: string): Promise<Respons
   }
   // Dev servers and SPA hosts answer unknown paths with index.html and a 200; no model file is HTML.
   if ((res.headers.get('content-type') ?? '').startsWith('text/html')) {
-    throw new WebvlError('MODEL_NOT_FOUND', `${url}: the server answered with an HTML page (no such file)`);
+    throw new WebvlError('MODEL_NOT_FOUND', `${url}: the server answered with an HTML page (no such file)`, {
+      status: res.status,
+      html: true,
+    });
   }
   return res;
 }

@@ -1,0 +1,45 @@
+// Byte progress over a model load that reads its files in batches (the JSON files first, whose contents
+// decide which graphs follow). The total is the sum of the sizes known so far; a file whose size was not
+// announced (no Content-Length) adds its bytes as they arrive, so `loaded` never passes `total`.
+import type { FolderFile } from './model-folder';
+import type { ProgressListener } from './model-store';
+
+export class LoadCounter {
+  private total = 0;
+  private loaded = 0;
+
+  constructor(
+    private readonly model: string,
+    private readonly onProgress?: ProgressListener,
+  ) {}
+
+  /** Bytes of every file read so far. */
+  get bytes(): number {
+    return this.loaded;
+  }
+
+  /** Reads the files one after another, reporting bytes as they arrive. */
+  async read(files: readonly FolderFile[]): Promise<Map<string, Uint8Array>> {
+    this.total += files.reduce((s, f) => s + (f.size ?? 0), 0);
+    const out = new Map<string, Uint8Array>();
+    for (const f of files) {
+      const announced = f.size ?? 0;
+      const bytes = await f.read((fileLoaded, fromCache) => {
+        const fileTotal = Math.max(announced, fileLoaded);
+        this.onProgress?.({
+          model: this.model,
+          file: f.file,
+          fileLoaded,
+          fileTotal,
+          loaded: this.loaded + fileLoaded,
+          total: this.total + fileTotal - announced,
+          fromCache,
+        });
+      });
+      this.total += bytes.length - announced;
+      this.loaded += bytes.length;
+      out.set(f.file, bytes);
+    }
+    return out;
+  }
+}
