@@ -45,8 +45,10 @@ export interface IndexHandle {
 export interface Runtime {
   info(): Promise<RuntimeInfo>;
   /**
-   * Loads a model folder (manifest.json + files). Cached files are used when present, so a second load
-   * makes no request; `refresh: true` re-reads the manifest from the network to pick up a re-exported model.
+   * Loads a model folder: a Hugging Face / transformers.js folder as it is (CLIP, SigLIP, BLIP by config.json),
+   * or one with a manifest.json, whose files are then checked against their SHA-256. A Hub address
+   * (https://huggingface.co/org/name, …/tree/<rev>, …/resolve/<rev>/) works when its origin is allowed. Cached
+   * files are used when present, so a second load makes no request; `refresh: true` asks the network again.
    */
   load(modelUrl: string, options?: LoadOptions): Promise<LoadedModelInfo>;
   unload(): Promise<void>;
@@ -146,7 +148,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       return remote(() =>
         api.load(modelUrl, listener ? Comlink.proxy(listener) : undefined, {
           refresh: loadOptions.refresh === true,
-          dtype: loadOptions.dtype ?? 'fp32',
+          dtype: loadOptions.dtype,
         }),
       );
     },
@@ -189,7 +191,12 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
           : undefined;
       return result(
         await remote(() =>
-          api.caption(w, { maxTokens: opts.maxTokens, numBeams: opts.numBeams }, onToken, id),
+          api.caption(
+            w,
+            { maxTokens: opts.maxTokens, numBeams: opts.numBeams, prompt: opts.prompt },
+            onToken,
+            id,
+          ),
         ),
       );
     },

@@ -5,7 +5,7 @@ import type { LoadProgress } from '../models/model-store';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
 import type { LabelScore } from '../pipelines/classify';
-import type { ModelDType } from '../pipelines/loaded-model';
+import type { DTypeOption, LoadedGraph, ModelDType, ModelKind } from '../pipelines/loaded-model';
 import type { MatchScore } from '../pipelines/match';
 import type { RetrievalHit } from '../pipelines/retrieve';
 import type { Timings } from '../pipelines/timings';
@@ -16,20 +16,29 @@ export type {
   CapFiltItem,
   CaptionResult,
   CaptionToken,
+  DTypeOption,
   LabelScore,
+  LoadedGraph,
   LoadProgress,
   MatchScore,
   ModelDType,
+  ModelKind,
   RetrievalHit,
   Timings,
 };
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
-  /** Re-read the manifest from the network to pick up a re-exported model. */
+  /** Re-read the manifest (or, for a folder without one, its files) from the network to pick up a re-export. */
   refresh?: boolean;
-  /** Default 'fp32'. A folder without the variant rejects with MODEL_NOT_FOUND. */
-  dtype?: ModelDType;
+  /**
+   * Which weights, as transformers.js names them: 'fp32' (onnx/<graph>.onnx), 'fp16', 'q8' / 'quantized',
+   * 'int8', 'uint8', 'q4', 'q4f16', 'bnb4' (onnx/<graph>_<suffix>.onnx); one for every graph or a record by
+   * graph name ({ vision_model: 'fp16', text_model: 'q8' }); 'auto' = transformers.js' device default. Default:
+   * config.json's transformers.js_config.dtype, else 'fp32'. A folder without the file rejects with
+   * MODEL_NOT_FOUND naming it.
+   */
+  dtype?: DTypeOption;
 }
 
 export interface RuntimeOptions {
@@ -45,8 +54,19 @@ export interface RuntimeOptions {
 
 export interface LoadedModelInfo {
   readonly url: string;
-  readonly kind: 'clip' | 'blip';
-  readonly dtype: ModelDType;
+  /** The family config.json names: 'clip', 'siglip' or 'blip'. */
+  readonly kind: ModelKind;
+  /** The dtype asked for (each graph's own is in `graphs`). */
+  readonly dtype: DTypeOption;
+  /** The graph files read, with their dtype; `placements` says where each runs and why. */
+  readonly graphs: readonly LoadedGraph[];
+  /** Whether a manifest.json checked every file's SHA-256 (false: the folder had none). */
+  readonly verified: boolean;
+  /**
+   * How image–text scores are made: softmax (CLIP, BLIP ITC) or sigmoid (SigLIP), with the scale and bias
+   * from config.json, the combined graph's logits, or the model's initial values when neither gives them.
+   */
+  readonly scoring: { readonly kind: 'softmax' | 'sigmoid'; readonly source: string };
   readonly bytes: number;
   readonly loadMs: number;
   readonly placements: readonly ModelPlacement[];
@@ -76,6 +96,8 @@ export interface Timed<T> {
 
 export interface CaptionCallOptions {
   maxTokens?: number;
+  /** Text the caption starts with (BLIP's conditional captioning); the result's text includes it. */
+  prompt?: string;
   /** 1 (default) = greedy; more = beam search. */
   numBeams?: number;
   onToken?: (t: CaptionToken) => void;

@@ -18,6 +18,8 @@ export interface FolderFile {
   /** Size from the manifest, the cache or Content-Length; undefined when the server did not say. */
   readonly size: number | undefined;
   read(onBytes?: FileBytesListener): Promise<Uint8Array>;
+  /** Drops a file opened but not wanted after all (stops its download). */
+  discard?(): void;
 }
 
 export interface ModelFolder {

@@ -112,6 +112,7 @@ export class UnverifiedFolder implements ModelFolder {
     return {
       file,
       size,
+      discard: () => void res.body?.cancel().catch(() => undefined),
       read: async (onBytes) => {
         let bytes: Uint8Array;
         try {

@@ -1,24 +1,35 @@
-// A model folder turned into sessions + tokenizer + preprocessing plan. Which graphs are loaded follows the
-// folder: CLIP has vision + text; the BLIP family adds ITM and the caption decoder (with and without past).
+// A model folder turned into sessions + tokenizer + preprocessing plan. config.json names the family
+// (model-family.ts), which decides the graphs (graph-plan.ts), the scoring and the text padding; the dtype
+// picks each graph's file as transformers.js does (models/dtype.ts).
 import type { Session } from '../engine/backend';
 import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
-import type { ModelStore, ProgressListener } from '../models/model-store';
+import { type DTypeOption, type ModelDType, pickDType } from '../models/dtype';
+import { LoadCounter } from '../models/load-counter';
+import type { FolderFile, ModelFolder } from '../models/model-folder';
+import type { ProgressListener } from '../models/model-store';
 import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
 import {
+  fixedOutputSize,
   type PreprocessorConfigJson,
   type PreprocessPlan,
   planPreprocess,
 } from '../vision/preprocessor-config';
+import { planGraphs } from './graph-plan';
+import {
+  configScoring,
+  embeddingOutput,
+  familyOf,
+  type GraphRole,
+  initialScoring,
+  type ModelConfigJson,
+  type ModelFamily,
+  type Scoring,
+} from './model-family';
 
-export type ModelKind = 'clip' | 'blip';
-
-/**
- * Which weights of a model folder to load, as transformers.js names them: 'fp32' = onnx/<graph>.onnx,
- * 'fp16' = onnx/<graph>_fp16.onnx (float16 weights widened by Cast nodes: half the download; compute stays f32).
- */
-export type ModelDType = 'fp32' | 'fp16';
+export type { DTypeOption, ModelDType };
+export type ModelKind = ModelFamily;
 
 export interface GenerationConfig {
   readonly bosTokenId: number;
@@ -27,41 +38,43 @@ export interface GenerationConfig {
   readonly maxLength: number;
 }
 
+/** One graph of a loaded model: its role, the file read, and that file's dtype. */
+export interface LoadedGraph {
+  readonly role: GraphRole;
+  readonly file: string;
+  readonly dtype: ModelDType;
+}
+
 export interface LoadedModel {
   readonly url: string;
   readonly kind: ModelKind;
   readonly tokenizer: TextTokenizer;
   readonly plan: PreprocessPlan;
-  /** exp(logit_scale): the temperature ITC similarities are multiplied by. */
-  readonly scale: number;
+  /** Input size [H, W] of every image, when the processor fixes one (used to feed the combined graph). */
+  readonly imageSize: readonly [number, number];
+  readonly scoring: Scoring;
+  /** Texts are padded to this many tokens (SigLIP), else to the longest of the batch. */
+  readonly textLength?: number;
+  /** Names of the towers' embedding outputs (image_embeds / text_embeds, SigLIP's pooler_output). */
+  readonly embeddings: { readonly image: string; readonly text: string };
   /** First token the ITM encoder expects in place of [CLS], when the model says so. */
   readonly itmBosTokenId?: number;
-  readonly vision: Session;
+  readonly vision?: Session;
   /** Preprocessing on the vision graph's GPU, when its backend has it (a WebGPU backend); else the CPU does it. */
   readonly pixels?: PixelPipeline;
-  readonly text: Session;
+  readonly text?: Session;
+  /** CLIP/SigLIP's combined graph (input_ids + pixel_values → logits_per_image, both embeddings). */
+  readonly combined?: Session;
   readonly itm?: Session;
   readonly decoder?: Session;
   readonly decoderWithPast?: Session;
   readonly generation?: GenerationConfig;
+  readonly graphs: readonly LoadedGraph[];
+  /** False when the folder had no manifest, so nothing could be checked against a hash. */
+  readonly verified: boolean;
   /** Total bytes of the files loaded. */
   readonly bytes: number;
   release(): Promise<void>;
-}
-
-/** Graph files of the fp32 variant; other dtypes add a suffix (transformers.js naming). */
-const GRAPHS = {
-  vision: 'onnx/vision_model.onnx',
-  text: 'onnx/text_model.onnx',
-  itm: 'onnx/itm_model.onnx',
-  decoder: 'onnx/decoder_model.onnx',
-  decoderWithPast: 'onnx/decoder_with_past_model.onnx',
-} as const;
-
-interface ConfigJson {
-  logit_scale?: number;
-  model_type?: string;
-  itm_bos_token_id?: number;
 }
 
 interface GenerationConfigJson {
@@ -72,104 +85,160 @@ interface GenerationConfigJson {
   max_length?: number;
 }
 
-function toGeneration(g: GenerationConfigJson): GenerationConfig {
-  const bos = g.bos_token_id ?? g.decoder_start_token_id;
-  const eos = Array.isArray(g.eos_token_id) ? g.eos_token_id[0] : g.eos_token_id;
+/**
+ * BLIP's captioning settings as transformers' BlipForConditionalGeneration.generate uses them: it starts from
+ * text_config.bos_token_id and stops at text_config.sep_token_id; generation_config.json fills the rest.
+ */
+function toGeneration(config: ModelConfigJson, g: GenerationConfigJson): GenerationConfig {
+  const t = config.text_config ?? {};
+  const bos = t.bos_token_id ?? g.bos_token_id ?? g.decoder_start_token_id;
+  const eos = t.sep_token_id ?? (Array.isArray(g.eos_token_id) ? g.eos_token_id[0] : g.eos_token_id);
   if (bos === undefined || eos === undefined) {
-    throw new WebvlError('INVALID_MODEL', 'generation_config.json needs bos_token_id and eos_token_id');
+    throw new WebvlError(
+      'INVALID_MODEL',
+      'a BLIP captioning model needs text_config.bos_token_id and sep_token_id (or generation_config.json)',
+    );
   }
-  return { bosTokenId: bos, eosTokenId: eos, padTokenId: g.pad_token_id ?? 0, maxLength: g.max_length ?? 32 };
+  return {
+    bosTokenId: bos,
+    eosTokenId: eos,
+    padTokenId: t.pad_token_id ?? g.pad_token_id ?? 0,
+    maxLength: g.max_length ?? 20,
+  };
 }
 
 /** Names of outputs worth keeping on the GPU for a graph (image tokens, KV cache). */
-function deviceOutputs(key: keyof typeof GRAPHS, outputNames: readonly string[]): string[] {
-  if (key === 'vision') return outputNames.filter((n) => n === 'last_hidden_state');
-  if (key === 'decoder' || key === 'decoderWithPast')
+function deviceOutputs(role: GraphRole, outputNames: readonly string[]): string[] {
+  if (role === 'vision') return outputNames.filter((n) => n === 'last_hidden_state');
+  if (role === 'decoder' || role === 'decoderWithPast')
     return outputNames.filter((n) => n.startsWith('present'));
   return [];
 }
 
-function graphFile(key: keyof typeof GRAPHS, dtype: ModelDType): string {
-  return dtype === 'fp32' ? GRAPHS[key] : GRAPHS[key].replace(/\.onnx$/, `_${dtype}.onnx`);
+function parseJson<T>(folder: ModelFolder, file: string, bytes: Uint8Array | undefined): T {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+  } catch {
+    throw new WebvlError('INVALID_MODEL', `${folder.url.href}${file} is not JSON`);
+  }
+}
+
+async function openRequired(folder: ModelFolder, file: string): Promise<FolderFile> {
+  const f = await folder.open(file);
+  if (!f) throw new WebvlError('MODEL_NOT_FOUND', `${folder.url.href} has no ${file}`, { files: [file] });
+  return f;
+}
+
+/** SigLIP reads the last position, so its text is always padded to the length it was trained with. */
+function textLengthOf(
+  family: ModelFamily,
+  tokenizer: TextTokenizer,
+  config: ModelConfigJson,
+): number | undefined {
+  if (family !== 'siglip') return undefined;
+  if (Number.isFinite(tokenizer.maxLength)) return tokenizer.maxLength;
+  return config.text_config?.max_position_embeddings ?? 64;
+}
+
+export interface LoadModelOptions {
+  /** Which weights, as transformers.js names them (default: config.json's transformers.js_config, else fp32). */
+  readonly dtype?: DTypeOption;
+  readonly onProgress?: ProgressListener;
 }
 
 export async function loadModel(
-  store: ModelStore,
+  folder: ModelFolder,
   selector: BackendSelector,
-  dtype: ModelDType,
-  onProgress?: ProgressListener,
+  { dtype, onProgress }: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const has = (k: keyof typeof GRAPHS) => store.has(graphFile(k, 'fp32')) || store.has(graphFile(k, dtype));
-  const kind: ModelKind = has('itm') || has('decoder') ? 'blip' : 'clip';
-  const jsonFiles = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'];
-  if (kind === 'blip') jsonFiles.push('generation_config.json');
-  const graphKeys = (Object.keys(GRAPHS) as (keyof typeof GRAPHS)[]).filter(
-    (k) => kind === 'blip' || k === 'vision' || k === 'text',
+  const counter = new LoadCounter(folder.url.href, onProgress);
+  // config.json first: it says which family, hence which other files.
+  const configBytes = await counter.read([await openRequired(folder, 'config.json')]);
+  const config = parseJson<ModelConfigJson>(folder, 'config.json', configBytes.get('config.json'));
+  const kind = familyOf(config);
+  const tjsConfig = config['transformers.js_config'] ?? {};
+  if (tjsConfig.use_external_data_format) {
+    throw new WebvlError(
+      'UNSUPPORTED_MODEL',
+      'config.json asks for external weight files (use_external_data_format): webvl reads single-file graphs',
+    );
+  }
+  const [processor, tokenizerFile, tokenizerConfig, generationFile] = await Promise.all([
+    openRequired(folder, 'preprocessor_config.json'),
+    openRequired(folder, 'tokenizer.json'),
+    folder.open('tokenizer_config.json'),
+    kind === 'blip' ? folder.open('generation_config.json') : undefined,
+  ]);
+  const jsons = await counter.read(
+    [processor, tokenizerFile, tokenizerConfig, generationFile].filter((f) => f !== undefined),
   );
-  for (const k of graphKeys) {
-    if (!store.has(graphFile(k, dtype))) {
-      const what = dtype === 'fp32' ? '' : ` (no ${dtype} variant)`;
-      throw new WebvlError('MODEL_NOT_FOUND', `${store.url.href} lacks ${graphFile(k, dtype)}${what}`);
-    }
-  }
-  const files = [...jsonFiles, ...graphKeys.map((k) => graphFile(k, dtype))];
-  const bytes = await store.loadFiles(files, onProgress);
-  const json = <T>(f: string): T => {
-    try {
-      return JSON.parse(new TextDecoder().decode(bytes.get(f))) as T;
-    } catch {
-      throw new WebvlError('INVALID_MODEL', `${store.url.href}${f} is not JSON`);
-    }
-  };
-  const config = json<ConfigJson>('config.json');
-  if (typeof config.logit_scale !== 'number') {
-    throw new WebvlError('INVALID_MODEL', 'config.json has no numeric logit_scale');
-  }
+  const json = <T>(file: string, fallback?: T): T =>
+    jsons.has(file) ? parseJson<T>(folder, file, jsons.get(file)) : (fallback as T);
+  const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
   const tokenizer = TextTokenizer.fromJson(
     json<object>('tokenizer.json'),
-    json<TokenizerConfigJson>('tokenizer_config.json'),
+    json<TokenizerConfigJson>('tokenizer_config.json', {}),
   );
-  const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
 
-  const sessions: Partial<Record<keyof typeof GRAPHS, Session>> = {};
+  const trained = configScoring(kind, config);
+  const backend = selector.decision.name;
+  const graphs = await planGraphs(folder, kind, config, kind === 'blip' || trained !== undefined, (graph) =>
+    pickDType(dtype, tjsConfig.dtype, graph, backend),
+  );
+  const bytes = await counter.read(graphs.map((g) => g.file));
+
+  const sessions: Partial<Record<GraphRole, Session>> = {};
+  const releaseAll = () =>
+    Promise.all(Object.values(sessions).map((s) => s.release().catch(() => undefined)));
   try {
-    for (const k of graphKeys) {
-      const model = bytes.get(graphFile(k, dtype))!;
-      let session = await selector.load(model, { label: k });
-      const keep = selector.decision.name === 'wasm' ? [] : deviceOutputs(k, session.outputNames);
+    for (const g of graphs) {
+      const model = bytes.get(g.file.file)!;
+      let session = await selector.load(model, { label: g.role });
+      const keep = backend === 'wasm' ? [] : deviceOutputs(g.role, session.outputNames);
       if (keep.length) {
         // Output names are only known once loaded; reload asking the backend to keep those on the GPU.
         await session.release();
-        session = await selector.load(model, { label: k, keepOnDevice: keep });
+        session = await selector.load(model, { label: g.role, keepOnDevice: keep });
       }
-      sessions[k] = session;
+      sessions[g.role] = session;
     }
   } catch (e) {
-    await Promise.all(Object.values(sessions).map((s) => s.release()));
+    await releaseAll();
     throw e;
   }
-  let total = 0;
-  for (const b of bytes.values()) total += b.length;
   // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
-  const pixels = await selector.pixelPipeline('vision').catch(() => undefined);
+  const pixels = sessions.vision ? await selector.pixelPipeline('vision').catch(() => undefined) : undefined;
+  const scoring: Scoring =
+    trained ??
+    (sessions.combined
+      ? { ...initialScoring(kind, config), source: 'combined graph' }
+      : initialScoring(kind, config));
+  const side = config.vision_config?.image_size ?? 224;
   return {
-    url: store.url.href,
+    url: folder.url.href,
     kind,
     tokenizer,
     plan,
-    scale: Math.exp(config.logit_scale),
+    imageSize: fixedOutputSize(plan) ?? [side, side],
+    scoring,
+    textLength: textLengthOf(kind, tokenizer, config),
+    embeddings: { image: embeddingOutput(kind, 'vision'), text: embeddingOutput(kind, 'text') },
     itmBosTokenId: config.itm_bos_token_id,
-    vision: sessions.vision!,
+    vision: sessions.vision,
     pixels,
-    text: sessions.text!,
+    text: sessions.text,
+    combined: sessions.combined,
     itm: sessions.itm,
     decoder: sessions.decoder,
     decoderWithPast: sessions.decoderWithPast,
-    generation:
-      kind === 'blip' ? toGeneration(json<GenerationConfigJson>('generation_config.json')) : undefined,
-    bytes: total,
+    generation: sessions.decoder
+      ? toGeneration(config, json<GenerationConfigJson>('generation_config.json', {}))
+      : undefined,
+    graphs: graphs.map((g) => ({ role: g.role, file: g.file.file, dtype: g.dtype })),
+    verified: folder.verified,
+    bytes: counter.bytes,
     async release() {
-      await Promise.all(Object.values(sessions).map((s) => s.release()));
+      await releaseAll();
     },
   };
 }

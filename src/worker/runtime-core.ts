@@ -9,23 +9,24 @@ import { WebvlError } from '../errors';
 import { EmbeddingIndex } from '../index/embedding-index';
 import { requestIndexDevice } from '../index/gpu-topk';
 import { IdbIndexStorage, type IndexStorage, MemoryIndexStorage } from '../index/storage';
-import { ModelStore, type ProgressListener } from '../models/model-store';
+import { checkDTypeOption } from '../models/dtype';
+import { openModelFolder } from '../models/model-folder';
+import type { ProgressListener } from '../models/model-store';
 import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
 import { type CaptionResult, captionBeam, captionGreedy, type TokenListener } from '../pipelines/caption';
-import { classifyEncoded, type LabelScore } from '../pipelines/classify';
-import { disposeTensor, encodeImages, encodeTexts } from '../pipelines/encode';
-import { type LoadedModel, loadModel, type ModelDType } from '../pipelines/loaded-model';
+import { classifyImage, type LabelScore } from '../pipelines/classify';
+import { disposeTensor, encodeImages, encodeTexts, imageTokens } from '../pipelines/encode';
+import { type DTypeOption, type LoadedModel, loadModel } from '../pipelines/loaded-model';
 import { type MatchScore, matchEncoded } from '../pipelines/match';
 import { normalizeRows } from '../pipelines/math';
 import { type RetrievalHit, retrieve } from '../pipelines/retrieve';
 import { Stopwatch, type Timings } from '../pipelines/timings';
 import { decodeWireImage, type WireImage } from '../vision/image-input';
 import { type RgbaImage, resizeToModel } from '../vision/preprocess';
-import { outputSize, type PreprocessPlan } from '../vision/preprocessor-config';
 
 export interface WorkerLoadOptions {
   readonly refresh?: boolean;
-  readonly dtype?: ModelDType;
+  readonly dtype?: DTypeOption;
 }
 
 export interface CoreOptions {
@@ -45,6 +46,8 @@ export class RuntimeCore {
   private probe: DeviceProbe | undefined;
   private model: LoadedModel | undefined;
   private modelInfo: LoadedModelInfo | undefined;
+  /** The dtype option of the last load, to reload the same files after a device loss. */
+  private requestedDType: DTypeOption | undefined;
   private lastTimings: Timings | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly aborts = new Map<number, AbortController>();
@@ -121,8 +124,8 @@ export class RuntimeCore {
       return;
     }
     const selector = await this.getSelector();
-    const store = await ModelStore.open(url, { allowedOrigins: this.options.allowedOrigins });
-    this.model = await loadModel(store, selector, this.modelInfo?.dtype ?? 'fp32');
+    const folder = await openModelFolder(url, { allowedOrigins: this.options.allowedOrigins });
+    this.model = await loadModel(folder, selector, { dtype: this.requestedDType });
     this.modelDeviceLost = false;
     await this.watchModelDevices(selector);
   }
@@ -190,27 +193,33 @@ export class RuntimeCore {
   load(
     modelUrl: string,
     onProgress?: ProgressListener,
-    { refresh = false, dtype = 'fp32' }: WorkerLoadOptions = {},
+    { refresh = false, dtype }: WorkerLoadOptions = {},
   ): Promise<LoadedModelInfo> {
     return this.serial(async () => {
       const t0 = performance.now();
+      const requested = checkDTypeOption(dtype);
       const selector = await this.getSelector();
-      const store = await ModelStore.open(modelUrl, { allowedOrigins: this.options.allowedOrigins, refresh });
-      const model = await loadModel(store, selector, dtype, onProgress);
+      const folder = await openModelFolder(modelUrl, {
+        allowedOrigins: this.options.allowedOrigins,
+        refresh,
+      });
+      const model = await loadModel(folder, selector, { dtype: requested, onProgress });
       await this.model?.release();
       this.model = model;
+      this.requestedDType = requested;
       this.modelDeviceLost = false;
       await this.watchModelDevices(selector);
-      const plan: PreprocessPlan = model.plan;
-      const size = plan.resize?.kind === 'exact' ? outputSize(plan, 1, 1) : outputSize(plan, 64, 64);
       this.modelInfo = {
         url: model.url,
         kind: model.kind,
-        dtype,
+        dtype: requested ?? model.graphs[0]?.dtype ?? 'fp32',
+        graphs: model.graphs,
+        verified: model.verified,
+        scoring: { kind: model.scoring.kind, source: model.scoring.source },
         bytes: model.bytes,
         loadMs: performance.now() - t0,
         placements: selector.placements,
-        imageSize: size,
+        imageSize: model.imageSize,
         preprocessing: model.pixels ? 'gpu' : 'cpu',
         maxTextTokens: model.tokenizer.maxLength,
       };
@@ -231,12 +240,7 @@ export class RuntimeCore {
       this.timed(async (watch) => {
         const model = this.requireModel();
         const img = await watch.time('decode-image', () => this.pixels(image));
-        const enc = await encodeImages(model, [img], watch);
-        try {
-          return await classifyEncoded(model, enc, 0, labels, template, watch);
-        } finally {
-          disposeTensor(enc.tokens);
-        }
+        return classifyImage(model, img, labels, template, watch);
       }),
     );
   }
@@ -289,7 +293,7 @@ export class RuntimeCore {
 
   caption(
     image: WireImage,
-    options: { maxTokens?: number; numBeams?: number },
+    options: { maxTokens?: number; numBeams?: number; prompt?: string },
     onToken: TokenListener | undefined,
     requestId: number | undefined,
   ): Promise<Timed<CaptionResult>> {
@@ -301,10 +305,16 @@ export class RuntimeCore {
           const model = this.requireModel();
           const enc = await encodeImages(model, [await this.pixels(image)], watch);
           try {
-            const opts = { maxTokens: options.maxTokens, numBeams: options.numBeams, onToken, signal };
+            const opts = {
+              maxTokens: options.maxTokens,
+              numBeams: options.numBeams,
+              prompt: options.prompt,
+              onToken,
+              signal,
+            };
             return (options.numBeams ?? 1) > 1
-              ? await captionBeam(model, enc.tokens, opts, watch)
-              : await captionGreedy(model, enc.tokens, opts, watch);
+              ? await captionBeam(model, imageTokens(enc), opts, watch)
+              : await captionGreedy(model, imageTokens(enc), opts, watch);
           } finally {
             disposeTensor(enc.tokens);
           }
