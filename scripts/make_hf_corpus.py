@@ -11,7 +11,8 @@
    tokenizer.json over its 120-id vocabulary).
 3. Tiny random CLIP, SigLIP and BLIP checkpoints (transformers' state-dict names) go through scripts/export_hf.py
    into clip-export, siglip-export and blip-export: what a user's checkpoint would become.
-4. Every folder gets reference-api.json: what the runtime's public API must return for real images and texts
+4. images/: two eval scenes at the corpus models' 32×32 input size.
+5. Every folder gets reference-api.json: what the runtime's public API must return for real images and texts
    (Pillow preprocessing and the folder's tokenizer per scripts/hf_reference.py, then PyTorch), and each export a
    reference.json (seeded graph inputs and PyTorch outputs) in the GPU run's format.
 """
@@ -370,6 +371,16 @@ def base_clip(out, tmp):
     export_hf.main([ckpt, out])
 
 
+def model_sized_images():
+    """32×32 scenes (the corpus models' input size), for comparisons with transformers.js, whose browser build resizes
+    with a canvas rather than Pillow: at the model's size neither resizes."""
+    from PIL import Image
+    os.makedirs(f'{CORPUS}/images', exist_ok=True)
+    for i in range(2):
+        img = Image.open(IMAGES[i]).convert('RGB').resize((32, 32), Image.BICUBIC)
+        img.save(f'{CORPUS}/images/scene-{i}-32.png', optimize=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--base', help='also export a ViT-B/16 CLIP with random weights into this folder')
@@ -380,6 +391,7 @@ def main():
     save_json(f'{CORPUS}/siglip-hf/reference-api.json', dual_reference('siglip', siglip, f'{CORPUS}/siglip-hf'))
     save_json(f'{CORPUS}/blip-hf/reference-api.json',
               blip_reference(itm, cap, f'{CORPUS}/blip-hf', load_json(f'{CORPUS}/blip-hf/config.json')))
+    model_sized_images()
     with tempfile.TemporaryDirectory() as tmp:
         clip_export(tmp)
         siglip_export(tmp)
