@@ -45,7 +45,8 @@ export function makeFeeds(specs: readonly FeedSpec[]): Record<string, HostTensor
     const n = f.dims.reduce((a, b) => a * b, 1);
     const values = new Array<number>(n);
     for (let i = 0; i < n; i++) {
-      if (f.fill !== undefined) values[i] = f.fill;
+      if (f.positions) values[i] = i % f.dims[f.dims.length - 1];
+      else if (f.fill !== undefined) values[i] = f.fill;
       else if (f.dtype === 'float32') values[i] = rand() * 2 - 1;
       else {
         const low = f.low ?? 0;
@@ -152,7 +153,7 @@ export class ReferenceOutputs {
 }
 
 export function graphResult(
-  row: { id: string },
+  row: { id: string; tolerance?: number },
   engine: EngineName,
   r: GraphRun,
   peakBytes: number,
@@ -171,6 +172,7 @@ export function graphResult(
     peakGpuBytes: peakBytes,
     chosen: r.chosen,
     maxRelDiffVsReference,
+    tolerance: row.tolerance,
   };
 }
 

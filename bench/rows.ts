@@ -158,3 +158,51 @@ export function decodeRows(size: BaseSize, tokens: number): DecodeRowSpec[] {
     },
   ];
 }
+
+/**
+ * Real exporters' tiny graphs (tests/corpus: transformers 5.17 + torch 2.11, onnxruntime's q4 / q8 quantizers,
+ * Optimum's merged-decoder layout), one row per dtype, so speed and peak GPU memory compare across dtypes.
+ */
+export function exportRows(): GraphRowSpec[] {
+  const llama = (dtype: string, file: string): GraphRowSpec => ({
+    id: `LLaMA-style decoder (tiny HF export), 9 tokens, ${dtype}`,
+    model: `/tests/corpus/hf/llama-hf/onnx/${file}`,
+    feeds: [
+      { name: 'input_ids', dtype: 'int64', dims: [1, 9], low: 3, high: 256 },
+      { name: 'attention_mask', dtype: 'int64', dims: [1, 9], fill: 1 },
+      { name: 'position_ids', dtype: 'int64', dims: [1, 9], positions: true },
+    ],
+  });
+  const siglip = (dtype: string, file: string): GraphRowSpec => ({
+    id: `SigLIP vision tower (tiny HF export) b4, ${dtype}`,
+    model: `/tests/corpus/hf/siglip-hf/onnx/${file}`,
+    feeds: [{ name: 'pixel_values', dtype: 'float32', dims: [4, 3, 32, 32] }],
+  });
+  const merged = (step: 'first' | 'cached'): GraphRowSpec => ({
+    id: `merged decoder (tiny), ${step} step`,
+    model: '/tests/corpus/merged/decoder_model_merged.onnx',
+    feeds: [
+      { name: 'input_ids', dtype: 'int64', dims: [2, step === 'first' ? 4 : 1], low: 5, high: 64 },
+      { name: 'encoder_hidden_states', dtype: 'float32', dims: [2, 5, 24] },
+      ...[0, 1].flatMap((l) =>
+        ['key', 'value'].map((kv) => ({
+          name: `past_key_values.${l}.${kv}`,
+          dtype: 'float32' as const,
+          dims: [2, 4, step === 'first' ? 0 : 8, 8],
+        })),
+      ),
+      { name: 'use_cache_branch', dtype: 'bool', dims: [1], fill: step === 'first' ? 0 : 1 },
+    ],
+  });
+  // ORT's integer path rounds activations to 8 bits, ours does not (tests/engine/webgpu/real-exports.test.ts).
+  const q8 = (row: GraphRowSpec): GraphRowSpec => ({ ...row, tolerance: 3e-2 });
+  return [
+    llama('fp32', 'model.onnx'),
+    llama('q4', 'model_q4.onnx'),
+    q8(llama('q8', 'model_quantized.onnx')),
+    siglip('fp32', 'vision_model.onnx'),
+    q8(siglip('q8', 'vision_model_quantized.onnx')),
+    merged('first'),
+    merged('cached'),
+  ];
+}

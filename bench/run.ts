@@ -6,8 +6,9 @@ import { parseArgs } from 'node:util';
 import { launch, openPage } from '../e2e/browser';
 import { startDevServer } from '../e2e/server';
 import { markdownReport } from './report';
-import { benchRows, captionRows, indexRows } from './rows';
+import { benchRows, captionRows, exportRows, indexRows } from './rows';
 import type { RowResult } from './spec';
+import { agreesWithReference } from './stats';
 
 const { values } = parseArgs({
   options: {
@@ -26,14 +27,13 @@ const quick = values.quick ?? false;
 const repeats = Number(values.repeats ?? (quick ? 2 : 10));
 // ORT wasm first: it is the reference the others are cross-checked against.
 const engines = ['wasm', 'webgpu', 'ort-webgpu', 'auto', 'transformers.js'] as const;
-const MAX_REL_DIFF = 1e-3;
 
 const server = await startDevServer();
 const browser = await launch(values.flags ? values.flags.split(/\s+/).filter(Boolean) : []);
 await openPage(browser.page, server.url, 'bench/index.html');
 const adapter = await browser.page.evaluate(() => window.webvlBench.adapterInfo());
 const results: RowResult[] = [];
-for (const row of chosen(benchRows(quick))) {
+for (const row of chosen([...benchRows(quick), ...(quick ? [] : exportRows())])) {
   for (const engine of engines) {
     if (engine === 'transformers.js' && !row.transformers) continue;
     const r = await browser.page.evaluate(([rw, e, n]) => window.webvlBench.benchRow(rw, e, n), [
@@ -86,9 +86,7 @@ writeFileSync(`${dir}/${slug}.md`, md);
 console.log(md);
 
 // A fast wrong answer must not win: every engine's output must agree with the reference (ORT wasm; JS top-k).
-const wrong = results.filter(
-  (r) => r.maxRelDiffVsReference !== undefined && !(r.maxRelDiffVsReference <= MAX_REL_DIFF),
-);
+const wrong = results.filter((r) => !agreesWithReference(r));
 for (const r of wrong) console.log(`MISMATCH ${r.id} · ${r.engine}: rel diff ${r.maxRelDiffVsReference}`);
 const failedReference = results.filter((r) => r.engine === 'wasm' && r.error);
 process.exit(wrong.length || failedReference.length ? 1 : 0);

@@ -49,13 +49,15 @@ export interface DecodeRowSpec {
 
 export interface FeedSpec {
   name: string;
-  dtype: 'float32' | 'int64';
+  dtype: 'float32' | 'int64' | 'bool';
   dims: number[];
   /** float32: uniform in [-1, 1); int64: uniform integers in [low, high). The same seed gives every engine the same input. */
   low?: number;
   high?: number;
   /** Fill with this constant instead (attention masks). */
   fill?: number;
+  /** Fill with 0, 1, 2, … along the last axis instead (position ids). */
+  positions?: boolean;
 }
 
 export interface GraphRowSpec {
@@ -63,6 +65,11 @@ export interface GraphRowSpec {
   /** URL of the .onnx file, same origin. */
   model: string;
   feeds: FeedSpec[];
+  /**
+   * Largest relative difference from the reference that still counts as agreement (default 1e-3). Dynamic
+   * 8-bit graphs: ORT quantizes activations, our engine does not (W8A32), so they differ by that rounding.
+   */
+  tolerance?: number;
   /** The model is a weightless skeleton (bench/models/*.skeleton.onnx) to fill with seeded weights first. */
   skeleton?: boolean;
   /** For transformers.js rows: the model folder id under /models/ and the class to load. */
@@ -78,6 +85,8 @@ export interface RowResult {
   repeats: number;
   dispatches?: number;
   bytesRead?: number;
+  /** The row's agreement threshold when it is not the default (see GraphRowSpec.tolerance). */
+  tolerance?: number;
   /** Largest relative difference of the first output against the reference engine (ORT wasm; JS for the index). */
   maxRelDiffVsReference?: number;
   /** Captioning: median time to the first token (image encoding included) and per token 1..N. */

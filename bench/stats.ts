@@ -1,3 +1,17 @@
+import type { RowResult } from './spec';
+
+/** Agreement with the reference engine: relative difference at most 1e-3 (a row may set its own). */
+export const MAX_REL_DIFF = 1e-3;
+/** f16 arithmetic (kernel variants ending in -f16, our engine's f16 engine) rounds to 11-bit mantissas. */
+export const F16_REL_DIFF = 2e-2;
+
+/** Whether a row's output agreed with the reference; rows without a cross-check agree. */
+export function agreesWithReference(r: RowResult): boolean {
+  if (r.maxRelDiffVsReference === undefined) return true;
+  const f16 = r.variant?.endsWith('-f16') || r.engine === 'webgpu-f16';
+  return r.maxRelDiffVsReference <= (r.tolerance ?? (f16 ? F16_REL_DIFF : MAX_REL_DIFF));
+}
+
 /** Median and p90 of a sample (nearest-rank), in the sample's unit. */
 export function summarize(samples: readonly number[]): { median: number; p90: number; n: number } {
   if (samples.length === 0) return { median: Number.NaN, p90: Number.NaN, n: 0 };

@@ -3,6 +3,7 @@ import { onnx } from 'onnx-proto';
 import type { Backend, BackendName } from '../src/engine/backend';
 import { createBackend } from '../src/engine/select';
 import { type HostTensor, toHost } from '../src/engine/tensor';
+import { supportedOps } from '../src/engine/webgpu/lowering';
 import { isWebvlError } from '../src/errors';
 import { allClose } from './compare';
 import { decodeTensorProto } from './tensor-proto';
@@ -90,6 +91,8 @@ async function runCase(backend: Backend, test: string): Promise<CaseResult> {
 let backendPromise: Promise<Backend> | undefined;
 
 const api = {
+  /** What our engine's load() accepts (default-domain ops). */
+  claimedOps: (): string[] => supportedOps(),
   async run(tests: string[], backendName: BackendName): Promise<Record<string, CaseResult>> {
     backendPromise ??= createBackend(backendName);
     const backend = await backendPromise;

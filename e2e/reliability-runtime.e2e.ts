@@ -1,14 +1,19 @@
 // Reliability of the runtime API (createRuntime → module worker, onnxruntime-web wasm backend): hostile
 // images and text, a long mixed load against a reference computed up-front, and worker termination during
-// index.add. Pages: e2e/pages/reliability-runtime.ts. Load size: WEBVL_LOAD_CALLS (default 300 in CI).
-import { readFileSync } from 'node:fs';
+// index.add. Pages: e2e/pages/reliability-runtime.ts. Load size: WEBVL_LOAD_CALLS (default 48 in CI, three
+// cycles of the 16-call schedule); `npm run soak` runs 2,000 and writes WEBVL_SOAK_OUT (e2e/results/soak.json).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type BrowserSession, launch, openPage } from './browser';
 
 const CLIP = '/models/clip-tiny/';
 const BLIP = '/models/blip-tiny/';
-const LOAD_CALLS = Number(process.env.WEBVL_LOAD_CALLS ?? 300);
+/** Calls per cycle of the load schedule (e2e/pages/reliability-runtime.ts OPS); loads are whole cycles. */
+const LOAD_CYCLE = 16;
+const LOAD_CALLS = Math.ceil(Number(process.env.WEBVL_LOAD_CALLS ?? 48) / LOAD_CYCLE) * LOAD_CYCLE;
+const SOAK_OUT = process.env.WEBVL_SOAK_OUT;
 const COLOURS = ['red', 'orange', 'yellow', 'green', 'blue', 'purple'];
 const SHAPES = ['circle', 'square', 'triangle', 'star', 'diamond', 'cross'];
 const COMBOS = COLOURS.flatMap((c) => SHAPES.map((s) => `${c} ${s}`));
@@ -81,6 +86,12 @@ describe('hostile inputs through createRuntime (clip-tiny, wasm)', () => {
       'transparent PNG': ['result'],
       'RGBA object, data too short': ['BAD_IMAGE'],
       'RGBA object, 0×0': ['BAD_IMAGE'],
+      'RGBA object, Float32Array data': ['BAD_IMAGE'],
+      'RGBA object, Uint16Array data': ['BAD_IMAGE'],
+      'RGBA object, width 2.5': ['BAD_IMAGE'],
+      'RGBA object, side past 16384': ['BAD_IMAGE'],
+      'ImageData of the good image': ['result'],
+      'RGBA object on a SharedArrayBuffer': ['result'],
       'URL that 404s': ['BAD_IMAGE'],
     };
     expect(outcomes.map((o) => o.name).sort()).toEqual(Object.keys(must).sort());
@@ -95,6 +106,10 @@ describe('hostile inputs through createRuntime (clip-tiny, wasm)', () => {
     // The first GIF frame is a red triangle: classified by colour like the PNG it came from.
     const gif = outcomes.find((o) => o.name.startsWith('animated GIF'));
     expect(gif?.summary?.top?.split(' ')[0]).toBe('red');
+    // The good image's own pixels, as ImageData or on a shared buffer, are the good image.
+    for (const name of ['ImageData of the good image', 'RGBA object on a SharedArrayBuffer']) {
+      expect(outcomes.find((o) => o.name === name)?.summary?.top, name).toBe(known.truth);
+    }
     await expectStillServing(known);
   });
 
@@ -118,6 +133,17 @@ describe('hostile inputs through createRuntime (clip-tiny, wasm)', () => {
       'classify: mixed-script label': 'result',
       'classify: 10,000 labels': 'result',
       'classify: the 36 colour-shape labels': 'result',
+      'embedText: NUL': 'INVALID_INPUT',
+      'classify: NUL as a label': 'INVALID_INPUT',
+      'embedText: a lone surrogate': 'INVALID_INPUT',
+      'classify: a lone surrogate as a label': 'INVALID_INPUT',
+      'embedText: bidi controls only': 'INVALID_INPUT',
+      'classify: bidi controls only as a label': 'INVALID_INPUT',
+      'embedText: zero-width characters only': 'INVALID_INPUT',
+      'classify: zero-width characters only as a label': 'INVALID_INPUT',
+      'embedText: a special token spelled out': 'INVALID_INPUT',
+      'classify: a special token spelled out as a label': 'INVALID_INPUT',
+      'classify: two labels that tokenize alike': 'INVALID_INPUT',
       'match: empty text list': 'INVALID_INPUT',
       'match: mixed-script text': 'result',
       'match: 100,000-character text': 'TEXT_TOO_LONG',
@@ -251,7 +277,9 @@ describe('callbacks handed to the worker are released', () => {
 });
 
 describe('load: mixed calls with 4 in flight (blip-tiny, wasm)', () => {
-  it(`${LOAD_CALLS} calls (classify, match, caption ≤4 tokens, index search) equal the up-front reference; FIFO; aborts honoured; buffers and heap flat`, async () => {
+  it(`${LOAD_CALLS} calls (every API call: captions greedy, with beams and aborted; every index operation) equal the up-front reference; FIFO; aborts honoured; buffers and heap flat`, {
+    timeout: Math.max(240_000, LOAD_CALLS * 400),
+  }, async () => {
     const tStart = Date.now();
     await page().evaluate((m) => window.relRt.create(m), BLIP);
     const liveBuffers = await countWorkerBuffers(runtimeWorker());
@@ -263,18 +291,19 @@ describe('load: mixed calls with 4 in flight (blip-tiny, wasm)', () => {
       single.slice(0, 3).map((s) => s.caption),
       single.slice(0, 4).map((s) => s.caption),
     ] as const);
-    expect(prep.references).toBe(16);
+    expect(prep.cycle).toBe(LOAD_CYCLE);
+    expect(prep.references).toBe(4 * LOAD_CYCLE);
     console.log(`load: runtime + index + reference ready in ${((Date.now() - tStart) / 1000).toFixed(1)} s`);
-    const warm = Math.min(40, LOAD_CALLS);
+    // Samples are taken at cycle boundaries, where the scratch index is empty again.
+    const warm = Math.min(2 * LOAD_CYCLE, LOAD_CALLS);
+    const chunk = 12 * LOAD_CYCLE;
     const first = await page().evaluate((n) => window.relRt.runLoad(0, n, 4), warm);
-    const tMem = Date.now();
     const mem0 = await heap();
-    console.log(`load: memory measured in ${((Date.now() - tMem) / 1000).toFixed(1)} s`);
     const buf0 = await liveBuffers();
     const samples = [{ after: warm, worker: mem0.worker, page: mem0.page, buffers: buf0 }];
     const reports = [first];
-    for (let at = warm; at < LOAD_CALLS; at += 200) {
-      const n = Math.min(200, LOAD_CALLS - at);
+    for (let at = warm; at < LOAD_CALLS; at += chunk) {
+      const n = Math.min(chunk, LOAD_CALLS - at);
       reports.push(await page().evaluate(([s, c]) => window.relRt.runLoad(s, c, 4), [at, n] as const));
       const m = await heap();
       samples.push({ after: at + n, worker: m.worker, page: m.page, buffers: await liveBuffers() });
@@ -282,19 +311,58 @@ describe('load: mixed calls with 4 in flight (blip-tiny, wasm)', () => {
     const calls = reports.reduce((a, r) => a + r.calls, 0);
     const ms = reports.reduce((a, r) => a + r.ms, 0);
     const mismatches = reports.flatMap((r) => r.mismatches);
+    const outOfOrder = reports.reduce((a, r) => a + r.outOfOrder, 0);
     const aborts = reports.reduce((a, r) => a + r.aborted.expected, 0);
     const abortCodes: Record<string, number> = {};
-    for (const r of reports)
+    const perOp: Record<string, { calls: number; ms: number }> = {};
+    for (const r of reports) {
       for (const [k, v] of Object.entries(r.aborted.codes)) abortCodes[k] = (abortCodes[k] ?? 0) + v;
+      for (const [op, v] of Object.entries(r.perOp)) {
+        const o = perOp[op] ?? { calls: 0, ms: 0 };
+        perOp[op] = { calls: o.calls + v.calls, ms: o.ms + v.ms };
+      }
+    }
+    const maxLatencyMs = Math.max(...reports.map((r) => r.maxLatencyMs));
     const last = samples[samples.length - 1];
     console.log(
       `load: ${calls} calls in ${(ms / 1000).toFixed(1)} s (${(ms / calls).toFixed(1)} ms/call), ` +
-        `max latency ${Math.max(...reports.map((r) => r.maxLatencyMs)).toFixed(0)} ms, index on ${prep.indexBackend}; ` +
+        `max latency ${maxLatencyMs.toFixed(0)} ms, index on ${prep.indexBackend}; ` +
         `aborts ${JSON.stringify(abortCodes)}; memory/buffers after N calls: ${JSON.stringify(samples)}`,
     );
+    if (SOAK_OUT) {
+      const mb = (b: number) => Math.round((b / 2 ** 20) * 100) / 100;
+      const summary = {
+        date: new Date().toISOString().slice(0, 10),
+        model: 'blip-tiny',
+        backend: 'wasm',
+        indexOn: prep.indexBackend,
+        concurrency: 4,
+        calls,
+        cycle: prep.ops,
+        mismatches: mismatches.length,
+        outOfOrder,
+        aborts: { expected: aborts, codes: abortCodes },
+        seconds: Math.round(ms / 100) / 10,
+        msPerCall: Math.round((ms / calls) * 10) / 10,
+        maxLatencyMs: Math.round(maxLatencyMs),
+        meanLatencyMsPerOp: Object.fromEntries(
+          Object.entries(perOp).map(([op, v]) => [op, Math.round((v.ms / v.calls) * 10) / 10]),
+        ),
+        samples: samples.map((x) => ({
+          after: x.after,
+          gpuBuffers: x.buffers,
+          workerHeapMB: mb(x.worker),
+          pageHeapMB: mb(x.page),
+        })),
+      };
+      mkdirSync(dirname(SOAK_OUT), { recursive: true });
+      writeFileSync(SOAK_OUT, `${JSON.stringify(summary, null, 2)}\n`);
+      console.log(`soak results written to ${SOAK_OUT}`);
+    }
     expect(calls).toBe(LOAD_CALLS);
     expect(mismatches).toEqual([]);
-    expect(reports.reduce((a, r) => a + r.outOfOrder, 0)).toBe(0);
+    expect(outOfOrder).toBe(0);
+    expect(aborts).toBe(LOAD_CALLS / LOAD_CYCLE);
     expect(abortCodes).toEqual({ ABORTED: aborts });
     // Flat after warm-up: no GPU buffer accumulates, worker heap within 20% + 4 MB of the warm figure.
     expect(buf0).toBeGreaterThanOrEqual(0);

@@ -1,5 +1,6 @@
 // Per-row ArgMax and TopK over the last axis; one workgroup per row.
-// Order: better value first ({{BETTER}} compares values), then the lower index, so ties resolve as ONNX says.
+// Order: better value first ({{BETTER}} compares values), then ties by index ({{TIE}}: the lower index, as
+// ONNX says, or the higher one for ArgMax/ArgMin's select_last_index).
 // TopK runs k rounds; round r picks the best element strictly after the previous pick in that total order, so
 // nothing has to be marked or copied.
 const WG: u32 = 256u;
@@ -28,7 +29,7 @@ fn better(v: f32, i: u32, w: f32, j: u32) -> bool {
   if (i == NONE) {
     return false;
   }
-  return {{BETTER}} || (v == w && i < j);
+  return {{BETTER}} || (v == w && {{TIE}});
 }
 
 @compute @workgroup_size(WG)

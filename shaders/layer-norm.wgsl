@@ -1,5 +1,6 @@
 // LayerNorm over the last axis with an optional fused residual add: y = x (+ residual);
-// out = (y − mean) / sqrt(var + eps) · gamma (+ beta). One workgroup per row and ONE barrier per row (barriers
+// out = (y − mean) / sqrt(var + eps) · gamma (+ beta); with `rms`, mean = 0 and var = mean(y²) (RMSNorm).
+// One workgroup per row and ONE barrier per row (barriers
 // dominate on software adapters): every thread accumulates Σd and Σd² of d = y − y[0] (shifting by a sample of
 // the row keeps E[d²] − E[d]² free of the cancellation E[y²] − E[y]² suffers at large means), writes the pair to
 // workgroup memory, and after the barrier each thread sums all WG pairs itself. Missing optional inputs are bound as aliases of
@@ -13,7 +14,8 @@ struct Params {
   eps: f32,
   has_residual: u32,
   has_beta: u32,
-  _pad0: u32,
+  /** RMSNorm (SimplifiedLayerNormalization): no mean is subtracted, out = y / sqrt(mean(y²) + eps) · gamma. */
+  rms: u32,
   _pad1: u32,
   _pad2: u32,
 }
@@ -46,7 +48,7 @@ fn main(
     return;
   }
   let base = row * u.cols;
-  let shift = load(base);
+  let shift = select(load(base), 0.0, u.rms != 0u);
   var acc = vec2<f32>(0.0);
   for (var c = lid; c < u.cols; c += WG) {
     let y = load(base + c);
@@ -61,7 +63,7 @@ fn main(
     total += partial[t];
   }
   let n = f32(u.cols);
-  let mean_d = total.x / n;
+  let mean_d = select(total.x / n, 0.0, u.rms != 0u);
   let variance = max(total.y / n - mean_d * mean_d, 0.0);
   let mean = shift + mean_d;
   let inv_std = inverseSqrt(variance + u.eps);
@@ -90,7 +92,7 @@ fn main_rows(
     return;
   }
   let base = row * u.cols;
-  let shift = load(base);
+  let shift = select(load(base), 0.0, u.rms != 0u);
   var acc = vec2<f32>(0.0);
   for (var c = 0u; c < u.cols; c++) {
     let y = load(base + c);
@@ -99,7 +101,7 @@ fn main_rows(
     acc += vec2<f32>(d, d * d);
   }
   let n = f32(u.cols);
-  let mean_d = acc.x / n;
+  let mean_d = select(acc.x / n, 0.0, u.rms != 0u);
   let mean = shift + mean_d;
   let inv_std = inverseSqrt(max(acc.y / n - mean_d * mean_d, 0.0) + u.eps);
   {{STATS_STORE}}

@@ -8,16 +8,19 @@ struct Params {
   alpha: f32,
   trans_b: u32,
   has_bias: u32,
-  /** 0 none, 1 relu, 2 gelu-erf, 3 gelu-tanh, 4 quick-gelu; bias_len 1 broadcasts a scalar bias. */
+  /** 0 none, 1 relu, 2 gelu-erf, 3 gelu-tanh, 4 quick-gelu. */
   act: u32,
   bias_len: u32,
   /** gemv-splitk.wgsl: K chunks, and k per chunk (0 and unused elsewhere). */
   splits: u32,
   chunk: u32,
-  _pad0: u32,
+  /** Gemm's beta: multiplies the bias. */
+  beta: f32,
   batch_dims: array<vec4<u32>, 2>,
   a_batch_strides: array<vec4<u32>, 2>,
   b_batch_strides: array<vec4<u32>, 2>,
+  /** Element strides of the bias along rows (x) and columns (y): [N] is (0, 1), [M, N] (N, 1), [M, 1] (1, 0). */
+  bias_strides: vec4<u32>,
 }
 
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
@@ -38,11 +41,11 @@ fn batch_bases(z: u32) -> vec2<u32> {
   return bases;
 }
 
-/** alpha, bias (per column n, or one scalar) and the fused activation, applied to one output. */
-fn epilogue(v: f32, n: u32) -> f32 {
+/** alpha, beta · bias (any broadcast of [M, N]) and the fused activation, applied to output (m, n). */
+fn epilogue(v: f32, m: u32, n: u32) -> f32 {
   var r = v * u.alpha;
   if (u.has_bias != 0u) {
-    r += bias[select(n, 0u, u.bias_len == 1u)];
+    r += u.beta * bias[m * u.bias_strides.x + n * u.bias_strides.y];
   }
   return activate_code(u.act, r);
 }

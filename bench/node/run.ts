@@ -26,8 +26,9 @@ import {
   ReferenceOutputs,
 } from '../core';
 import { KernelBench, kernelSuite } from '../kernels';
-import { baseRows, benchRows, captionRows, decodeRows, indexRows } from '../rows';
+import { baseRows, benchRows, captionRows, decodeRows, exportRows, indexRows } from '../rows';
 import type { EngineName, GraphRowSpec, RowResult } from '../spec';
+import { agreesWithReference } from '../stats';
 import { adapterInfo, installNodeWebGpu } from './dawn';
 import { loadOrtNode, ortNativeSession } from './ort-native';
 import { mergeAnchor, type NodeReport, reportPaths, writeReport } from './output';
@@ -57,11 +58,15 @@ const only = values.only;
 // --only 'a|b' keeps the rows whose id contains a or b.
 const chosen = <T extends { id: string }>(rows: T[]): T[] =>
   only ? rows.filter((r) => only.split('|').some((part) => r.id.includes(part))) : rows;
-const MAX_REL_DIFF = 1e-3;
 const threads = Math.min(4, cpus().length);
 
 // Quick mode (CI, SwiftShader) keeps one row of each kind; the browser's quick bench covers the project's models.
-const projectRows = quick ? benchRows(true).filter((r) => r.id.startsWith('fixture')) : benchRows(false);
+const projectRows = quick
+  ? [
+      ...benchRows(true).filter((r) => r.id.startsWith('fixture')),
+      ...exportRows().filter((r) => r.id.endsWith('q4')),
+    ]
+  : [...benchRows(false), ...exportRows()];
 const graphRows = chosen([...projectRows, ...(quick ? baseRows('tiny', [1]) : baseRows('base', [1, 8]))]);
 const decodes = chosen(
   decodeRows(quick ? 'tiny' : 'base', Number(values['decode-tokens'] ?? (quick ? 4 : 32))),
@@ -237,11 +242,7 @@ console.log(writeReport(paths, report));
 console.log(`wrote ${paths.json} and ${paths.md}`);
 
 // A fast wrong answer must not win: every engine's output must agree with the reference (ORT wasm; CPU twins).
-const tolerance = (r: RowResult) =>
-  r.variant?.endsWith('-f16') || r.engine === 'webgpu-f16' ? 2e-2 : MAX_REL_DIFF;
-const wrong = report.results.filter(
-  (r) => r.maxRelDiffVsReference !== undefined && !(r.maxRelDiffVsReference <= tolerance(r)),
-);
+const wrong = report.results.filter((r) => !agreesWithReference(r));
 for (const r of wrong)
   console.log(`MISMATCH ${r.id} · ${r.engine} ${r.variant ?? ''}: rel diff ${r.maxRelDiffVsReference}`);
 const failedReference = report.results.filter((r) => r.engine === 'wasm' && r.error);

@@ -98,6 +98,15 @@ async function attempt(
 
 const MEDIA = '/e2e/pages/reliability-media/';
 
+async function imageDataOf(png: string): Promise<ImageData> {
+  const bitmap = await createImageBitmap(await blobOf(png));
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2d context');
+  ctx.drawImage(bitmap, 0, 0);
+  return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+}
+
 /** Every hostile image through classify; each case bounded by `timeoutMs`. */
 async function hostileMedia(goodPng: string, labels: string[], timeoutMs: number): Promise<Outcome[]> {
   const good = new Uint8Array(await (await blobOf(goodPng)).arrayBuffer());
@@ -120,6 +129,30 @@ async function hostileMedia(goodPng: string, labels: string[], timeoutMs: number
     ['transparent PNG', () => blobOf(`${MEDIA}transparent.png`)],
     ['RGBA object, data too short', async () => ({ width: 4, height: 4, data: new Uint8Array(7) })],
     ['RGBA object, 0×0', async () => ({ width: 0, height: 0, data: new Uint8Array(0) })],
+    // Only bytes are RGBA: typed arrays of other kinds (even of the right length) are refused.
+    [
+      'RGBA object, Float32Array data',
+      async () => ({ width: 8, height: 8, data: new Float32Array(256).fill(0.5) }) as unknown as ImageInput,
+    ],
+    [
+      'RGBA object, Uint16Array data',
+      async () => ({ width: 8, height: 8, data: new Uint16Array(256).fill(200) }) as unknown as ImageInput,
+    ],
+    ['RGBA object, width 2.5', async () => ({ width: 2.5, height: 8, data: new Uint8Array(80) })],
+    [
+      'RGBA object, side past 16384',
+      async () => ({ width: 16385, height: 1, data: new Uint8Array(16385 * 4) }),
+    ],
+    ['ImageData of the good image', async () => imageDataOf(goodPng)],
+    [
+      'RGBA object on a SharedArrayBuffer',
+      async () => {
+        const img = await imageDataOf(goodPng);
+        const data = new Uint8Array(new SharedArrayBuffer(img.data.length));
+        data.set(img.data);
+        return { width: img.width, height: img.height, data };
+      },
+    ],
     ['URL that 404s', async () => `${MEDIA}no-such-file.png`],
   ];
   const out: Outcome[] = [];
@@ -134,38 +167,76 @@ async function hostileText(png: string, combos: string[], timeoutMs: number): Pr
   const image = await blobOf(png);
   const long = 'a red circle '.repeat(8000).slice(0, 100_000);
   const mixed = 'a red 円 star ★ красный квадрат 🚀 مرحبا नमस्ते \u200b\u0301 circle';
-  const many = [...combos, ...Array.from({ length: 10_000 - combos.length }, (_, i) => `thing number ${i}`)];
+  // Labels must differ in the tokens the model sees (digits are all [UNK] in this 28-token vocabulary), so
+  // the other labels are distinct four-word phrases over the vocabulary's words.
+  const words =
+    'a above and below blue circle cross diamond green large left of orange purple red right small square star triangle yellow'.split(
+      ' ',
+    );
+  const phrase = (n: number) =>
+    Array.from({ length: 4 }, (_, d) => words[Math.floor(n / words.length ** d) % words.length]).join(' ');
+  const many = [...combos, ...Array.from({ length: 10_000 - combos.length }, (_, i) => phrase(i))];
   const r = runtime();
-  return [
-    await attempt('embedText: empty string', () => r.embedText(''), timeoutMs),
-    await attempt('embedText: whitespace only', () => r.embedText(' \n\t  \u00a0'), timeoutMs),
-    await attempt('embedText: empty list', () => r.embedText([]), timeoutMs),
-    await attempt('embedText: 100,000 characters', () => r.embedText(long), timeoutMs),
-    await attempt('embedText: mixed scripts and emoji', () => r.embedText(mixed), timeoutMs),
-    await attempt('classify: empty label list', () => r.classify(image, []), timeoutMs),
-    await attempt(
-      'classify: an empty label among good ones',
-      () => r.classify(image, ['', 'red circle']),
-      timeoutMs,
-    ),
-    await attempt(
-      'classify: 100,000-character label',
-      () => r.classify(image, [long, 'red circle']),
-      timeoutMs,
-    ),
-    await attempt('classify: mixed-script label', () => r.classify(image, [mixed, combos[0]]), timeoutMs),
-    await attempt('classify: 10,000 labels', () => r.classify(image, many), timeoutMs, combos),
-    await attempt('classify: the 36 colour-shape labels', () => r.classify(image, combos), timeoutMs, combos),
-    await attempt('match: empty text list', () => r.match(image, []), timeoutMs),
-    await attempt('match: mixed-script text', () => r.match(image, [mixed]), timeoutMs),
-    await attempt('match: 100,000-character text', () => r.match(image, [long]), timeoutMs),
+  // Text with nothing for the model to read once the tokenizer drops control and format characters.
+  const nothing = [
+    ['NUL', '\u0000'],
+    ['a lone surrogate', '\ud800'],
+    ['bidi controls only', '\u202e\u202d\u200f'],
+    ['zero-width characters only', '\u200b\u200c\u200d'],
+    ['a special token spelled out', '[PAD]'],
+  ] as const;
+  const cases: [string, () => Promise<unknown>, string[]?][] = [
+    ['embedText: empty string', () => r.embedText('')],
+    ['embedText: whitespace only', () => r.embedText(' \n\t  \u00a0')],
+    ['embedText: empty list', () => r.embedText([])],
+    ['embedText: 100,000 characters', () => r.embedText(long)],
+    ['embedText: mixed scripts and emoji', () => r.embedText(mixed)],
+    ['classify: empty label list', () => r.classify(image, [])],
+    ['classify: an empty label among good ones', () => r.classify(image, ['', 'red circle'])],
+    ['classify: 100,000-character label', () => r.classify(image, [long, 'red circle'])],
+    ['classify: mixed-script label', () => r.classify(image, [mixed, combos[0]])],
+    ['classify: 10,000 labels', () => r.classify(image, many), combos],
+    ['classify: the 36 colour-shape labels', () => r.classify(image, combos), combos],
+    ...nothing.flatMap(([what, text]): [string, () => Promise<unknown>][] => [
+      [`embedText: ${what}`, () => r.embedText(text)],
+      [`classify: ${what} as a label`, () => r.classify(image, [text, combos[0]])],
+    ]),
+    ['classify: two labels that tokenize alike', () => r.classify(image, ['Red Circle', 'red  circle'])],
+    ['match: empty text list', () => r.match(image, [])],
+    ['match: mixed-script text', () => r.match(image, [mixed])],
+    ['match: 100,000-character text', () => r.match(image, [long])],
   ];
+  const out: Outcome[] = [];
+  for (const [name, f, watch] of cases) out.push(await attempt(name, f, timeoutMs, watch));
+  return out;
 }
 
 // --- load -------------------------------------------------------------------------------------------
+// A fixed schedule: call i runs OPS[i % 16] on input ⌊i / 16⌋ % 4. One cycle of 16 ops uses every call of
+// the API, captions greedy, with beams and aborted, and every index operation on a scratch index that the
+// cycle leaves empty again, so with calls resolving in submission order each (op, input) has one right
+// answer, computed once up front.
 
-type Op = 'classify' | 'match' | 'caption' | 'search';
-const OPS: readonly Op[] = ['classify', 'match', 'caption', 'search'];
+const OPS = [
+  'classify',
+  'match',
+  'embedText',
+  'embedImage',
+  'caption',
+  'captionBeams',
+  'captionAborted',
+  'capfilt',
+  'search',
+  'scratchOpen',
+  'scratchAdd',
+  'scratchUpsert',
+  'scratchSearchRerank',
+  'scratchSize',
+  'scratchRemove',
+  'scratchClear',
+] as const;
+type Op = (typeof OPS)[number];
+export const LOAD_CYCLE = OPS.length;
 
 interface LoadSetup {
   images: Blob[];
@@ -173,6 +244,8 @@ interface LoadSetup {
   texts: string[];
   queries: string[];
   index: IndexHandle;
+  /** Opened once; the cycle's scratchOpen opens it again by name. */
+  scratch: IndexHandle;
   /** JSON of the result of each (op, input) pair, computed once, sequentially, before the load. */
   reference: Map<string, string>;
 }
@@ -185,34 +258,86 @@ function callFor(i: number): { op: Op; input: number; key: string } {
   return { op, input, key: `${op}:${input}` };
 }
 
-async function runOp(s: LoadSetup, op: Op, input: number, signal?: AbortSignal): Promise<string> {
+/** JSON of a result (embeddings as plain arrays), compared with the reference as text. */
+const asJson = (v: unknown) => JSON.stringify(v, (_, x) => (x instanceof Float32Array ? Array.from(x) : x));
+
+/** Runs one scheduled call; 'ABORTED' (or another code) for the aborted caption, JSON of the result otherwise. */
+async function runOp(s: LoadSetup, op: Op, input: number): Promise<string> {
   const r = runtime();
+  const image = s.images[input];
   switch (op) {
     case 'classify':
-      return JSON.stringify(await r.classify(s.images[input], s.labels));
+      return asJson(await r.classify(image, s.labels));
     case 'match':
-      return JSON.stringify(await r.match(s.images[input], s.texts));
+      return asJson(await r.match(image, s.texts));
+    case 'embedText':
+      return asJson(await r.embedText(s.queries[input]));
+    case 'embedImage':
+      return asJson(await r.embedImage(image));
     case 'caption': {
-      const c = await r.caption(s.images[input], { maxTokens: 4, signal });
-      return JSON.stringify([c.text, c.tokenIds]);
+      const c = await r.caption(image, { maxTokens: 4 });
+      return asJson([c.text, c.tokenIds]);
     }
+    case 'captionBeams': {
+      const c = await r.caption(image, { maxTokens: 4, numBeams: 3 });
+      return asJson([c.text, c.tokenIds]);
+    }
+    case 'captionAborted': {
+      const ctl = new AbortController();
+      return r
+        .caption(image, {
+          maxTokens: 16,
+          numBeams: 1 + (input % 2),
+          signal: ctl.signal,
+          onToken: () => ctl.abort(),
+        })
+        .then(
+          () => 'resolved',
+          (e: unknown) => (e instanceof WebvlError ? e.code : `untyped: ${String(e)}`),
+        );
+    }
+    case 'capfilt':
+      return asJson(await r.capfilt([image], { threshold: 0.5, texts: [s.texts[input % s.texts.length]] }));
     case 'search':
-      return JSON.stringify(await s.index.search(s.queries[input], { k: 3 }));
+      return asJson(await s.index.search(s.queries[input], { k: 3 }));
+    case 'scratchOpen': {
+      // One call per op: a second call made after this one resolves would be posted after later ops.
+      const h = await r.openIndex(s.scratch.name);
+      return asJson([h.name, h.backend]);
+    }
+    case 'scratchAdd':
+      return asJson(await s.scratch.add([{ id: `s${input}`, image }]));
+    case 'scratchUpsert':
+      return asJson(
+        await s.scratch.upsert([
+          { id: `s${input}`, image: s.images[(input + 1) % 4], meta: { input } },
+          { id: `t${input}`, image },
+        ]),
+      );
+    case 'scratchSearchRerank':
+      return asJson(await s.scratch.search(s.queries[input], { k: 2, rerank: true }));
+    case 'scratchSize':
+      return asJson(await s.scratch.size());
+    case 'scratchRemove':
+      return asJson(await s.scratch.remove([`s${input}`, 'never-added']));
+    case 'scratchClear':
+      return asJson(await s.scratch.clear());
   }
 }
 
 async function prepareLoad(pngs: string[], labels: string[], texts: string[], queries: string[]) {
   const images = await Promise.all(pngs.slice(0, 4).map(blobOf));
-  const indexName = `load-${Date.now()}`;
-  const index = await runtime().openIndex(indexName);
+  const stamp = Date.now();
+  const index = await runtime().openIndex(`load-${stamp}`);
   await index.add(await Promise.all(pngs.map(async (p, i) => ({ id: `img${i}`, image: await blobOf(p) }))));
-  const s: LoadSetup = { images, labels, texts, queries, index, reference: new Map() };
+  const scratch = await runtime().openIndex(`scratch-${stamp}`);
+  const s: LoadSetup = { images, labels, texts, queries, index, scratch, reference: new Map() };
   for (let i = 0; i < OPS.length * 4; i++) {
     const { op, input, key } = callFor(i);
     s.reference.set(key, await runOp(s, op, input));
   }
   load = s;
-  return { references: s.reference.size, indexBackend: index.backend };
+  return { references: s.reference.size, indexBackend: index.backend, cycle: OPS.length, ops: [...OPS] };
 }
 
 interface LoadReport {
@@ -220,22 +345,25 @@ interface LoadReport {
   mismatches: string[];
   /** Completions that came before a call submitted earlier (the queue is FIFO: should be 0). */
   outOfOrder: number;
-  /** Caption calls aborted after their first token: how they ended. */
+  /** Captions aborted at their first token: how they ended. */
   aborted: { expected: number; codes: Record<string, number> };
   /** Longest time (ms) a call waited from submission to result. */
   maxLatencyMs: number;
+  /** Per op: calls and total ms from submission to result. */
+  perOp: Record<string, { calls: number; ms: number }>;
   ms: number;
 }
 
 /**
- * Calls [start, start+count) of the fixed schedule, `concurrency` in flight. Every 25th call is a caption
- * aborted from its first token (expects ABORTED); the rest are compared to the reference.
+ * Calls [start, start+count) of the fixed schedule, `concurrency` in flight, each compared to the reference
+ * (the aborted captions are counted by how they ended instead).
  */
 async function runLoad(start: number, count: number, concurrency: number): Promise<LoadReport> {
   const s = load;
   if (!s) throw new Error('prepareLoad first');
   const mismatches: string[] = [];
   const codes: Record<string, number> = {};
+  const perOp: Record<string, { calls: number; ms: number }> = {};
   let expectedAborts = 0;
   let next = start;
   let lastCompleted = -1;
@@ -245,41 +373,34 @@ async function runLoad(start: number, count: number, concurrency: number): Promi
   const one = async (i: number) => {
     const { op, input, key } = callFor(i);
     const submitted = performance.now();
-    if (i % 25 === 24) {
+    const got = await runOp(s, op, input).catch((e: unknown) =>
+      e instanceof WebvlError ? `error ${e.code}: ${e.message}` : `untyped: ${String(e)}`,
+    );
+    if (op === 'captionAborted') {
       expectedAborts++;
-      const ctl = new AbortController();
-      const code = await runtime()
-        .caption(s.images[input], { maxTokens: 16, signal: ctl.signal, onToken: () => ctl.abort() })
-        .then(
-          () => 'resolved',
-          (e: unknown) => (e instanceof WebvlError ? e.code : `untyped: ${String(e)}`),
-        );
-      codes[code] = (codes[code] ?? 0) + 1;
-    } else {
-      const got = await runOp(s, op, input);
-      if (got !== s.reference.get(key)) mismatches.push(`call ${i} ${key}: ${got.slice(0, 200)}`);
+      codes[got] = (codes[got] ?? 0) + 1;
+    } else if (got !== s.reference.get(key)) {
+      mismatches.push(`call ${i} ${key}: ${got.slice(0, 200)}`);
     }
     if (i < lastCompleted) outOfOrder++;
     lastCompleted = Math.max(lastCompleted, i);
-    maxLatencyMs = Math.max(maxLatencyMs, performance.now() - submitted);
+    const ms = performance.now() - submitted;
+    maxLatencyMs = Math.max(maxLatencyMs, ms);
+    const stat = perOp[op] ?? { calls: 0, ms: 0 };
+    perOp[op] = { calls: stat.calls + 1, ms: stat.ms + ms };
   };
   const lane = async () => {
     while (next < start + count) await one(next++);
   };
-  // Lanes start one task apart, so call i is posted to the worker before call i+1 (some calls post after
-  // a few microtasks, others at once: started in one tick, a later call could be posted first).
-  const lanes: Promise<void>[] = [];
-  for (let c = 0; c < concurrency; c++) {
-    lanes.push(lane());
-    await new Promise((r) => setTimeout(r, 0));
-  }
-  await Promise.all(lanes);
+  // The runtime posts calls in the order they are made, so lanes may start in the same tick.
+  await Promise.all(Array.from({ length: concurrency }, lane));
   return {
     calls: count,
     mismatches,
     outOfOrder,
     aborted: { expected: expectedAborts, codes },
     maxLatencyMs,
+    perOp,
     ms: performance.now() - t0,
   };
 }
@@ -323,10 +444,28 @@ async function idbRows(name: string): Promise<Record<string, { len: number; sum:
 
 /** A new runtime (new worker) with `modelUrl` loaded; '' loads nothing (call load() later). */
 async function create(modelUrl: string, backend: BackendChoice = 'wasm') {
-  rt?.dispose();
+  await rt?.dispose(); // the old worker is gone (and its GPU devices destroyed) before a new one starts
   rt = await createRuntime({ backend });
   if (modelUrl) await rt.load(modelUrl);
   return rt.info();
+}
+
+// Test-only: the module workers this page starts, so a durability test can terminate one at once, as a closed
+// tab or a crash would (dispose() would first let the worker finish what it is doing).
+const pageWorkers: Worker[] = [];
+const NativeWorker = window.Worker;
+window.Worker = class extends NativeWorker {
+  constructor(url: string | URL, options?: WorkerOptions) {
+    super(url, options);
+    pageWorkers.push(this);
+  }
+};
+
+/** Terminates the runtime's worker now; the runtime is then disposed (its pending calls reject). */
+function killRuntimeWorker(r: Runtime): void {
+  pageWorkers[pageWorkers.length - 1]?.terminate();
+  void r.dispose();
+  if (rt === r) rt = undefined;
 }
 
 /**
@@ -353,8 +492,7 @@ async function addThenTerminate(
     (e: unknown) => (e instanceof WebvlError ? e.code : `untyped: ${String(e)}`),
   );
   const ended = await withTimeout(added, delayMs);
-  r.dispose();
-  rt = undefined;
+  killRuntimeWorker(r);
   return { ended: ended === 'timeout' ? 'terminated' : ended, atMs: performance.now() - t0, warmMs: warm.ms };
 }
 
@@ -371,7 +509,7 @@ async function addTerminateOnSignal(name: string, ids: string[], pngs: string[],
   const bc = new BroadcastChannel(channel);
   const signalled = new Promise<'signalled'>((resolve) => {
     bc.onmessage = () => {
-      r.dispose(); // at once, while the worker is still inside the transaction
+      killRuntimeWorker(r); // at once, while the worker is still inside the transaction
       resolve('signalled');
     };
   });
@@ -381,8 +519,7 @@ async function addTerminateOnSignal(name: string, ids: string[], pngs: string[],
   );
   const ended = await withTimeout(Promise.race([signalled, added]), 120_000);
   bc.close();
-  if (ended !== 'signalled') r.dispose();
-  rt = undefined;
+  if (ended !== 'signalled') killRuntimeWorker(r);
   return ended === 'signalled' ? 'terminated inside the transaction' : ended;
 }
 
@@ -433,7 +570,7 @@ function finishSearch(): Promise<SearchOutcome> {
 
 /** Loads a model from `modelUrl` in a fresh runtime allowing `allowedOrigins`: 'loaded' or the error code. */
 async function loadFrom(modelUrl: string, allowedOrigins: string[]): Promise<string> {
-  rt?.dispose();
+  await rt?.dispose();
   rt = await createRuntime({ backend: 'wasm', allowedOrigins });
   try {
     await rt.load(modelUrl);
@@ -498,8 +635,8 @@ const api = {
   startSearch,
   finishSearch,
   search,
-  dispose() {
-    rt?.dispose();
+  async dispose() {
+    await rt?.dispose();
     rt = undefined;
   },
   classify: async (png: string, labels: string[]) => runtime().classify(await blobOf(png), labels),

@@ -84,13 +84,13 @@ const api = {
   gpuVsCpuTopK,
   codeOf,
   async create(backend: BackendChoice = 'wasm') {
-    rt?.dispose();
+    await rt?.dispose();
     progress = [];
     rt = await createRuntime({ backend, onProgress: (p) => progress.push(p) });
     return rt.info();
   },
-  dispose() {
-    rt?.dispose();
+  async dispose() {
+    await rt?.dispose();
     rt = undefined;
   },
   info: () => runtime().info(),
@@ -170,7 +170,7 @@ const api = {
     let seen = 0;
     const code = await codeOf(() =>
       runtime().caption(png, {
-        maxTokens: 64,
+        maxTokens: 32, // blip-tiny's longest caption (its decoder has 32 positions)
         signal: ctl.signal,
         onToken: () => {
           seen++;

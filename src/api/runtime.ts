@@ -1,12 +1,26 @@
-// The page-side client: createRuntime() starts a module worker and returns a typed facade over it. Images
-// are converted to transferable forms and moved (not copied); callbacks cross as Comlink proxies; errors
-// come back as WebvlError with their code.
+// The page-side client: createRuntime() starts a module worker and returns a typed facade over it. Arguments
+// are checked here (api/arguments.ts) before anything is posted; images are converted to transferable forms
+// and moved (not copied); callbacks cross as Comlink proxies; errors come back as WebvlError with their code.
+// Every call runs through a CallGate, so dispose() settles whatever is still pending.
 import * as Comlink from 'comlink';
 import { WebvlError } from '../errors';
 import type { WireImage } from '../vision/image-input';
 import { type ImageInput, toWireImage } from '../vision/image-input';
 import { fromWire } from '../worker/errors';
-import type { WorkerApi } from '../worker/runtime.worker';
+import type { WorkerApi } from '../worker/worker-api';
+import {
+  capfiltArguments,
+  captionArguments,
+  classifyArguments,
+  indexItems,
+  indexName,
+  loadArguments,
+  removeIds,
+  runtimeOptions,
+  searchArguments,
+  textsOf,
+} from './arguments';
+import { CallGate } from './call-gate';
 import type {
   CapFiltItem,
   CapFiltOptions,
@@ -34,8 +48,13 @@ export interface IndexHandle {
   readonly name: string;
   /** 'gpu' when the matrix lives in a GPU buffer and search runs in WGSL. */
   readonly backend: 'gpu' | 'cpu';
-  /** Embeds and stores the images; all of them or none. Resolves to the new size. */
+  /**
+   * Embeds and stores the images; all of them or none. Resolves to the new size. An id the index already
+   * holds (or one id twice in the batch) rejects the whole batch with DUPLICATE_ID; upsert() replaces.
+   */
   add(items: readonly IndexItem[]): Promise<number>;
+  /** Like add(), but an id the index holds is replaced (its image, vector and meta). */
+  upsert(items: readonly IndexItem[]): Promise<number>;
   search(query: string, options?: IndexSearchOptions): Promise<RetrievalHit[]>;
   remove(ids: readonly string[]): Promise<number>;
   size(): Promise<number>;
@@ -66,29 +85,46 @@ export interface Runtime {
   caption(image: ImageInput, options?: CaptionCallOptions): Promise<CaptionResult>;
   capfilt(images: readonly ImageInput[], options: CapFiltOptions): Promise<CapFiltItem[]>;
   openIndex(name: string): Promise<IndexHandle>;
-  /** Stops the worker; the runtime cannot be used afterwards. */
-  dispose(): void;
+  /**
+   * Ends the runtime. Calls still pending reject at once with DISPOSED, as does every later call. Resolves
+   * once the worker has released its GPU resources (the model's sessions, index matrices, its devices) and
+   * been terminated; a worker that cannot answer within 10 s is terminated anyway, which frees them too.
+   */
+  dispose(): Promise<void>;
 }
 
+/**
+ * How long dispose() lets the worker release its GPU resources before terminating it regardless. Pending
+ * calls are rejected at once either way; only dispose()'s own promise waits (for a worker in the middle of a
+ * long synchronous step, such as compiling a graph's pipelines).
+ */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Worker answers become WebvlErrors; a DataCloneError here can only be an image that cannot move. */
 async function remote<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    throw fromWire(e);
+    const error = fromWire(e);
+    if (error instanceof WebvlError) throw error;
+    if (error instanceof Error && error.name === 'DataCloneError') {
+      throw new WebvlError(
+        'BAD_IMAGE',
+        `an image could not be sent to the worker (closed or detached?): ${error.message}`,
+      );
+    }
+    throw new WebvlError('INTERNAL', `the runtime worker failed: ${String(error)}`);
   }
 }
 
-async function wire(image: ImageInput): Promise<WireImage> {
-  const { wire, transfer } = await toWireImage(image);
+async function wire(image: unknown): Promise<WireImage> {
+  const { wire, transfer } = await toWireImage(image as ImageInput);
   return transfer.length ? Comlink.transfer(wire, transfer) : wire;
 }
 
 /** Comlink only transfers what is marked on a top-level argument, so arrays are marked as a whole. */
-async function wireAll<T>(
-  images: readonly ImageInput[],
-  build: (w: WireImage, i: number) => T,
-): Promise<T[]> {
-  const parts = await Promise.all(images.map((im) => toWireImage(im)));
+async function wireAll<T>(images: readonly unknown[], build: (w: WireImage, i: number) => T): Promise<T[]> {
+  const parts = await Promise.all(images.map((im) => toWireImage(im as ImageInput)));
   const out = parts.map((p, i) => build(p.wire, i));
   return Comlink.transfer(
     out,
@@ -98,35 +134,64 @@ async function wireAll<T>(
 
 let nextRequestId = 1;
 
-/** Cancels the worker request when the signal fires; returns the request id to pass along. */
-function linkSignal(api: Comlink.Remote<WorkerApi>, signal: AbortSignal | undefined): number | undefined {
-  if (!signal) return undefined;
-  if (signal.aborted) throw new WebvlError('ABORTED', 'cancelled before it started');
-  const id = nextRequestId++;
-  signal.addEventListener('abort', () => void api.abort(id), { once: true });
-  return id;
+/**
+ * A caller's callback (onProgress, onToken) that throws is reported like an event listener's exception and
+ * does not change the call: the load or caption goes on.
+ */
+function reporting<A>(callback: (arg: A) => void): (arg: A) => void {
+  return (arg) => {
+    try {
+      callback(arg);
+    } catch (e) {
+      const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+      if (report) report(e);
+      else console.error(e);
+    }
+  };
 }
 
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  runtimeOptions(options); // bad options are refused before a worker is started
   const worker = new Worker(new URL('../worker/runtime.worker.ts', import.meta.url), {
     type: 'module',
     name: 'webvl-runtime',
   });
+  return connectRuntime(worker, options);
+}
+
+/** What the facade talks to: a module worker, or (Node tests) a MessagePort served by createWorkerApi(). */
+export interface RuntimeEndpoint extends Comlink.Endpoint {
+  terminate(): void;
+}
+
+/** @internal The facade over an endpoint that serves the worker API; createRuntime() passes its worker. */
+export async function connectRuntime(
+  worker: RuntimeEndpoint,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
+  let settings: ReturnType<typeof runtimeOptions>;
+  try {
+    settings = runtimeOptions(options);
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
   const api = Comlink.wrap<WorkerApi>(worker);
   // A worker script that fails to load would leave every call pending forever; fail them instead.
   const crashed = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (e) => {
+      const message = (e as ErrorEvent).message;
       reject(
-        new WebvlError('INTERNAL', `the runtime worker failed: ${e.message || 'could not load its script'}`),
+        new WebvlError('INTERNAL', `the runtime worker failed: ${message || 'could not load its script'}`),
       );
     });
   });
   crashed.catch(() => undefined);
   const started = remote(() =>
     api.init({
-      backend: options.backend ?? 'auto',
-      allowedOrigins: options.allowedOrigins ?? [],
-      indexOnGpu: options.indexOnGpu ?? true,
+      backend: settings.backend,
+      allowedOrigins: settings.allowedOrigins,
+      indexOnGpu: settings.indexOnGpu,
     }),
   );
   try {
@@ -140,94 +205,196 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     last = t.timings;
     return t.result;
   };
+  const gate = new CallGate();
+  /** A public call: gated (dispose settles it), and a page-side failure that is not typed becomes one. */
+  const call = <T>(f: () => Promise<T>): Promise<T> =>
+    gate.run(async () => {
+      try {
+        return await f();
+      } catch (e) {
+        if (e instanceof WebvlError) throw e;
+        throw new WebvlError('INVALID_INPUT', `the arguments could not be read: ${String(e)}`);
+      }
+    });
 
+  // Messages leave in call order even when an earlier call takes longer to prepare (images are converted
+  // asynchronously), so with the worker's FIFO queue, calls resolve in the order they were made.
+  let lastPost: Promise<void> = Promise.resolve();
+  /** Prepares at once, posts after the previous call has posted. Must be called synchronously by a call. */
+  const ordered = <P, T>(prepare: () => Promise<P>, send: (prepared: P) => Promise<T>): Promise<T> => {
+    const prepared = prepare();
+    const previous = lastPost;
+    let posted!: () => void;
+    lastPost = new Promise<void>((resolve) => {
+      posted = resolve;
+    });
+    return (async () => {
+      try {
+        const p = await prepared;
+        await previous;
+        return await send(p);
+      } finally {
+        void previous.then(posted);
+      }
+    })();
+  };
+  /** A call that only posts: ordered, gated. */
+  const request = <P, T>(prepare: () => Promise<P>, send: (prepared: P) => Promise<T>): Promise<T> =>
+    call(() => ordered(prepare, send));
+
+  /** Runs f with a request id the signal can abort in the worker; the listener goes when the call ends. */
+  const withSignal = async <T>(
+    signal: AbortSignal | undefined,
+    f: (id: number | undefined) => Promise<T>,
+  ) => {
+    if (!signal) return f(undefined);
+    if (signal.aborted) throw new WebvlError('ABORTED', 'cancelled before it started');
+    const id = nextRequestId++;
+    const onAbort = () => {
+      if (!gate.closed) api.abort(id).catch(() => undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await f(id);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  };
+
+  const putItems = (name: string, items: readonly IndexItem[], replace: boolean) =>
+    request(
+      async () => {
+        const checked = indexItems(items);
+        return wireAll(
+          checked.map((it) => it.image),
+          (image, i) => ({ id: checked[i].id, image, meta: checked[i].meta }),
+        );
+      },
+      async (wires) =>
+        result(await remote(() => (replace ? api.indexUpsert(name, wires) : api.indexAdd(name, wires)))),
+    );
+
+  const nothing = async () => undefined;
+  let disposing: Promise<void> | undefined;
   const runtime: Runtime = {
-    info: () => remote(() => api.info()),
-    async load(modelUrl, loadOptions = {}) {
-      const listener = loadOptions.onProgress ?? options.onProgress;
-      return remote(() =>
-        api.load(modelUrl, listener ? Comlink.proxy(listener) : undefined, {
-          refresh: loadOptions.refresh === true,
-          dtype: loadOptions.dtype,
-        }),
-      );
-    },
-    unload: () => remote(() => api.unload()),
-    async classify(image, labels, opts = {}) {
-      const w = await wire(image);
-      return result(
-        await remote(() =>
-          api.classify(
-            w,
-            [...labels],
-            typeof opts.template === 'string' || !opts.template ? opts.template : [...opts.template],
-          ),
-        ),
-      );
-    },
-    async embedImage(image) {
-      const w = await wire(image);
-      return result(await remote(() => api.embedImage(w)));
-    },
-    async embedText(texts) {
-      return result(await remote(() => api.embedText(typeof texts === 'string' ? [texts] : [...texts])));
-    },
-    async match(image, texts) {
-      const w = await wire(image);
-      return result(await remote(() => api.match(w, [...texts])));
-    },
-    async caption(image, opts = {}) {
-      const id = linkSignal(api, opts.signal);
-      const w = await wire(image);
-      const user = opts.onToken;
-      const signal = opts.signal;
-      // Returns "stop?" to the worker, which awaits it each step.
-      const onToken =
-        user || signal
-          ? Comlink.proxy((t: CaptionToken) => {
-              user?.(t);
-              return signal?.aborted === true;
-            })
-          : undefined;
-      return result(
-        await remote(() =>
-          api.caption(
-            w,
-            { maxTokens: opts.maxTokens, numBeams: opts.numBeams, prompt: opts.prompt },
-            onToken,
-            id,
-          ),
-        ),
-      );
-    },
-    async capfilt(images, opts) {
-      const id = linkSignal(api, opts.signal);
-      const wires = await wireAll(images, (w) => w);
-      return result(await remote(() => api.capfilt(wires, opts.texts, opts.threshold, id)));
-    },
-    async openIndex(name) {
-      const opened = await remote(() => api.indexOpen(name));
-      return {
-        name,
-        backend: opened.backend,
-        async add(items) {
-          const wires = await wireAll(
-            items.map((it) => it.image),
-            (image, i) => ({ id: items[i].id, image, meta: items[i].meta }),
+    info: () => request(nothing, () => remote(() => api.info())),
+    load: (modelUrl, loadOptions) =>
+      request(
+        async () => loadArguments(modelUrl, loadOptions),
+        (a) => {
+          const listener = a.onProgress ?? settings.onProgress;
+          return remote(() =>
+            api.load(a.url, listener ? Comlink.proxy(reporting(listener)) : undefined, {
+              refresh: a.refresh,
+              dtype: a.dtype,
+            }),
           );
-          return result(await remote(() => api.indexAdd(name, wires)));
         },
-        async search(query, o = {}) {
-          return result(await remote(() => api.indexSearch(name, query, o)));
+      ),
+    unload: () => request(nothing, () => remote(() => api.unload())),
+    classify: (image, labels, opts) =>
+      request(
+        async () => ({ ...classifyArguments(labels, opts), w: await wire(image) }),
+        async (a) => result(await remote(() => api.classify(a.w, a.labels, a.template))),
+      ),
+    embedImage: (image) =>
+      request(
+        () => wire(image),
+        async (w) => result(await remote(() => api.embedImage(w))),
+      ),
+    embedText: (texts) =>
+      request(
+        async () => textsOf('texts', texts),
+        async (t) => result(await remote(() => api.embedText(t))),
+      ),
+    match: (image, texts) =>
+      request(
+        async () => ({ t: textsOf('texts', texts), w: await wire(image) }),
+        async (a) => result(await remote(() => api.match(a.w, a.t))),
+      ),
+    caption: (image, opts) =>
+      call(() => {
+        const a = captionArguments(opts);
+        return withSignal(a.signal, (id) =>
+          ordered(
+            () => wire(image),
+            async (w) => {
+              const user = a.onToken as ((t: CaptionToken) => void) | undefined;
+              const signal = a.signal;
+              // Returns "stop?" to the worker, which awaits it each step.
+              const onToken =
+                user || signal
+                  ? Comlink.proxy((t: CaptionToken) => {
+                      if (user) reporting(user)(t);
+                      return signal?.aborted === true;
+                    })
+                  : undefined;
+              const numbers = a.numbers as { maxTokens?: number; numBeams?: number };
+              const options = a.prompt === undefined ? numbers : { ...numbers, prompt: a.prompt };
+              return result(await remote(() => api.caption(w, options, onToken, id)));
+            },
+          ),
+        );
+      }),
+    capfilt: (images, opts) =>
+      call(() => {
+        const a = capfiltArguments(images, opts);
+        return withSignal(a.signal, (id) =>
+          ordered(
+            () => wireAll(a.images, (w) => w),
+            async (wires) => result(await remote(() => api.capfilt(wires, a.texts, a.threshold, id))),
+          ),
+        );
+      }),
+    openIndex: (nameArgument) =>
+      request(
+        async () => indexName(nameArgument),
+        async (name) => {
+          const opened = await remote(() => api.indexOpen(name));
+          const handle: IndexHandle = {
+            name,
+            backend: opened.backend,
+            add: (items) => putItems(name, items, false),
+            upsert: (items) => putItems(name, items, true),
+            search: (query, o) =>
+              request(
+                async () => searchArguments(query, o),
+                async (a) =>
+                  result(
+                    await remote(() =>
+                      api.indexSearch(
+                        name,
+                        a.query,
+                        a.options as { k?: number; rerank?: boolean; candidates?: number },
+                      ),
+                    ),
+                  ),
+              ),
+            remove: (ids) =>
+              request(
+                async () => removeIds(ids),
+                (checked) => remote(() => api.indexRemove(name, checked)),
+              ),
+            size: () => request(nothing, () => remote(() => api.indexSize(name))),
+            clear: () => request(nothing, () => remote(() => api.indexClear(name))),
+          };
+          return handle;
         },
-        remove: (ids) => remote(() => api.indexRemove(name, [...ids])),
-        size: () => remote(() => api.indexSize(name)),
-        clear: () => remote(() => api.indexClear(name)),
-      };
-    },
+      ),
     dispose() {
-      api[Comlink.releaseProxy]();
-      worker.terminate();
+      disposing ??= (async () => {
+        gate.close('dispose() was called');
+        // Let the worker release its GPU resources; a worker stuck in a long computation is not waited for.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const grace = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+        });
+        await Promise.race([api.shutdown().catch(() => undefined), grace]);
+        clearTimeout(timer);
+        void Promise.resolve(api[Comlink.releaseProxy]()).catch(() => undefined);
+        worker.terminate();
+      })();
+      return disposing;
     },
   };
   Object.defineProperty(runtime, 'lastTimings', { get: () => last });

@@ -75,6 +75,10 @@ export interface LoadedModelInfo {
   /** Where images are resized and normalized: on the vision graph's GPU (our engine) or on the CPU. */
   readonly preprocessing: 'gpu' | 'cpu';
   readonly maxTextTokens: number;
+  /** Caption bounds (BLIP models): `maxTokens` from 1 to this (one per decoder position). */
+  readonly maxCaptionTokens?: number;
+  /** Caption bounds: `numBeams` from 1 to this, the beams whose host state fits in 64 MiB at full length. */
+  readonly maxBeams?: number;
 }
 
 export interface RuntimeInfo {
@@ -95,25 +99,27 @@ export interface Timed<T> {
 }
 
 export interface CaptionCallOptions {
+  /** An integer from 1 to info().model.maxCaptionTokens; default generation_config's max_length. */
   maxTokens?: number;
   /** Text the caption starts with (BLIP's conditional captioning); the result's text includes it. */
   prompt?: string;
-  /** 1 (default) = greedy; more = beam search. */
+  /** 1 (default) = greedy; more = beam search; at most info().model.maxBeams. */
   numBeams?: number;
   onToken?: (t: CaptionToken) => void;
   signal?: AbortSignal;
 }
 
 export interface IndexSearchOptions {
+  /** Hits to return: an integer from 1 to 10,000 (256 with rerank); default 5. */
   k?: number;
   /** Re-rank the ITC candidates with the ITM head (BLIP models). */
   rerank?: boolean;
-  /** How many ITC candidates to re-rank (default 2·k). */
+  /** How many ITC candidates to re-rank: from k to 256 (default 2·k, within that). */
   candidates?: number;
 }
 
 export interface CapFiltOptions {
-  /** ITM probability a caption needs to be kept. */
+  /** ITM probability a caption needs to be kept: a number from 0 to 1. */
   threshold: number;
   /** Web text that came with each image, filtered alongside the synthetic caption. */
   texts?: (string | undefined)[];

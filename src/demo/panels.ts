@@ -131,8 +131,8 @@ export function retrievalPanel(rt: Runtime, gallery: readonly GalleryItem[]): HT
           meta: { caption: g.caption },
         })),
       );
-      // One batch per 50 images: each lands whole or not at all.
-      for (let i = 0; i < items.length; i += 50) await index.add(items.slice(i, i + 50));
+      // One batch per 50 images: each lands whole or not at all. upsert: building again replaces, not refuses.
+      for (let i = 0; i < items.length; i += 50) await index.upsert(items.slice(i, i + 50));
       await refresh();
     } catch (e) {
       status.textContent = errorText(e);

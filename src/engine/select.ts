@@ -101,6 +101,29 @@ export interface ModelPlacement {
 
 type BackendFactory = (name: BackendName) => Promise<Backend>;
 
+/** A GPU device one of the selector's backends runs on. */
+export interface BackendDevice {
+  readonly backend: BackendName;
+  readonly device: GPUDevice;
+}
+
+/** Backends that expose their device: ours (engineDevice) and onnxruntime-web's WebGPU provider (gpuDevice). */
+type DeviceBackend = Backend & {
+  engineDevice?: () => Promise<{ device: GPUDevice }>;
+  gpuDevice?: () => Promise<GPUDevice | undefined>;
+};
+
+export interface SelectorOptions {
+  /**
+   * False once onnxruntime-web's WebGPU device was lost in this worker: ORT keeps using the lost device for
+   * every later session (checked with 1.30), so its graphs go to ORT's wasm instead.
+   */
+  ortWebgpu?: boolean;
+}
+
+const ORT_WEBGPU_LOST =
+  "onnxruntime-web's WebGPU device was lost and ORT cannot make another in this worker → onnxruntime-web wasm";
+
 /**
  * Loads graphs onto the decided backend, falling back per model: in 'auto' mode a graph our engine refuses
  * (UNSUPPORTED_OP at load, or at its first run) goes to onnxruntime-web webgpu. Every placement is recorded
@@ -114,11 +137,14 @@ export class BackendSelector {
     readonly decision: BackendDecision,
     private readonly auto: boolean,
     private readonly factory: BackendFactory = createBackend,
+    private readonly ortWebgpu = true,
   ) {}
 
-  static async create(choice: BackendChoice): Promise<BackendSelector> {
-    const decision = decideBackend(choice, await probeDevice());
-    return new BackendSelector(decision, choice === 'auto');
+  static async create(choice: BackendChoice, options: SelectorOptions = {}): Promise<BackendSelector> {
+    const ortWebgpu = options.ortWebgpu ?? true;
+    let decision = decideBackend(choice, await probeDevice());
+    if (decision.name === 'ort-webgpu' && !ortWebgpu) decision = { name: 'wasm', reason: ORT_WEBGPU_LOST };
+    return new BackendSelector(decision, choice === 'auto', createBackend, ortWebgpu);
   }
 
   /** Where each graph (by label) runs, and why. */
@@ -137,15 +163,15 @@ export class BackendSelector {
     return b;
   }
 
-  /** GPU devices of the backends started so far that expose one (our engine), for device-loss handling. */
-  async gpuDevices(): Promise<GPUDevice[]> {
-    const out: GPUDevice[] = [];
-    for (const started of this.backends.values()) {
-      const b = (await started.catch(() => undefined)) as
-        | (Backend & { engineDevice?: () => Promise<{ device: GPUDevice }> })
-        | undefined;
-      const engine = await b?.engineDevice?.().catch(() => undefined);
-      if (engine) out.push(engine.device);
+  /** GPU devices of the backends started so far (ours, ORT's WebGPU provider), for device loss and release. */
+  async gpuDevices(): Promise<BackendDevice[]> {
+    const out: BackendDevice[] = [];
+    for (const [name, started] of this.backends) {
+      const b = (await started.catch(() => undefined)) as DeviceBackend | undefined;
+      const device = b?.engineDevice
+        ? (await b.engineDevice().catch(() => undefined))?.device
+        : await b?.gpuDevice?.().catch(() => undefined);
+      if (device) out.push({ backend: name, device });
     }
     return out;
   }
@@ -162,18 +188,23 @@ export class BackendSelector {
     return (await this.backend(this.decision.name).catch(() => undefined))?.describe() ?? this.decision.name;
   }
 
+  /** In 'auto' mode our engine hands a graph to onnxruntime-web when it lacks an op or the graph does not fit. */
   private canFallBack(e: unknown): e is WebvlError {
     return (
-      this.auto && this.decision.name === 'webgpu' && e instanceof WebvlError && e.code === 'UNSUPPORTED_OP'
+      this.auto &&
+      this.decision.name === 'webgpu' &&
+      e instanceof WebvlError &&
+      (e.code === 'UNSUPPORTED_OP' || e.code === 'OUT_OF_MEMORY')
     );
   }
 
   private async loadOnOrt(model: Uint8Array, options: SessionOptions & { label: string }, why: WebvlError) {
-    const session = await (await this.backend('ort-webgpu')).load(model, options);
+    const target = this.ortWebgpu ? 'ort-webgpu' : 'wasm';
+    const session = await (await this.backend(target)).load(model, options);
     this.placed.set(options.label, {
       label: options.label,
-      backend: 'ort-webgpu',
-      reason: `webvl engine: ${why.message} → onnxruntime-web webgpu`,
+      backend: target,
+      reason: `webvl engine: ${why.message} → onnxruntime-web ${this.ortWebgpu ? 'webgpu' : `wasm (${ORT_WEBGPU_LOST})`}`,
     });
     return session;
   }

@@ -66,10 +66,35 @@ export class EmbeddingIndex {
     return r === undefined ? undefined : this.entries[r];
   }
 
-  /** Adds or replaces entries; all of them or none (validation and storage happen before any change). */
+  /**
+   * Adds new entries; all of them or none (validation and storage happen before any change). An id the
+   * index already holds is refused with DUPLICATE_ID: replacing is upsert()'s job, so it is never silent.
+   */
   add(batch: readonly IndexEntryInput[]): Promise<number> {
+    return this.put(batch, false);
+  }
+
+  /** Adds entries and replaces those whose ids exist; all of them or none. */
+  upsert(batch: readonly IndexEntryInput[]): Promise<number> {
+    return this.put(batch, true);
+  }
+
+  /** Ids of `ids` the index already holds, in order. */
+  existing(ids: readonly string[]): string[] {
+    return ids.filter((id) => this.rowOf.has(id));
+  }
+
+  private put(batch: readonly IndexEntryInput[], replace: boolean): Promise<number> {
     return this.serial(async () => {
       const puts = this.validate(batch);
+      const taken = replace ? [] : this.existing(puts.map((p) => p.id));
+      if (taken.length > 0) {
+        throw new WebvlError(
+          'DUPLICATE_ID',
+          `index '${this.name}' already has ${taken.map((id) => `'${id}'`).join(', ')}; use upsert() to replace`,
+          { ids: taken },
+        );
+      }
       await this.options.storage.commit(this.name, puts, []);
       this.applyPuts(puts);
       return this.size();
@@ -133,7 +158,9 @@ export class EmbeddingIndex {
     return batch.map((e, i) => {
       if (typeof e?.id !== 'string' || e.id === '')
         throw new WebvlError('INVALID_INPUT', `entry ${i} has no id`);
-      if (seen.has(e.id)) throw new WebvlError('INVALID_INPUT', `id '${e.id}' appears twice in one batch`);
+      if (seen.has(e.id)) {
+        throw new WebvlError('DUPLICATE_ID', `id '${e.id}' appears twice in one batch`, { ids: [e.id] });
+      }
       seen.add(e.id);
       if (e.vector?.length !== dim || !dim) {
         throw new WebvlError(

@@ -34,14 +34,17 @@ export function graphFile(graph: string, dtype: ModelDType): string {
 }
 
 /** Checks a dtype option that came through the API (structured clone, so anything). */
-export function checkDTypeOption(value: unknown): DTypeOption | undefined {
+export function checkDTypeOption(value: unknown, field = 'dtype'): DTypeOption | undefined {
   if (value === undefined || value === 'auto' || isModelDType(value)) return value;
-  if (typeof value === 'object' && value !== null && Object.values(value).every(isModelDType)) {
-    return value as Readonly<Record<string, ModelDType>>;
+  const record = typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (record && Object.values(value).every(isModelDType)) {
+    return { ...(value as Readonly<Record<string, ModelDType>>) };
   }
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value;
   throw new WebvlError(
     'INVALID_INPUT',
-    `dtype ${JSON.stringify(value)} is not one of ${MODEL_DTYPES.join(', ')}, 'auto' or a record of them by graph`,
+    `${field} ${shown} is not one of ${MODEL_DTYPES.join(', ')}, 'auto', or a record of them by graph name`,
+    { field },
   );
 }
 

@@ -1,6 +1,7 @@
 // The manifest a model folder ships (models/<name>/manifest.json): every file with its size and sha256,
 // so the runtime can show byte-level progress up front and refuse a file whose bytes changed.
 import { WebvlError } from '../errors';
+import { MAX_MODEL_FILE_BYTES } from '../limits';
 
 export interface ManifestEntry {
   /** Size in bytes. */
@@ -28,7 +29,10 @@ export function parseManifest(value: unknown, source: string): ModelManifest {
   for (const [path, entry] of Object.entries(files)) {
     const { size, sha256 } = (entry ?? {}) as { size?: unknown; sha256?: unknown };
     if (path.includes('..') || path.startsWith('/')) throw bad(`path escapes the folder: ${path}`);
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw bad(`size of ${path}`);
+    // Sizes are claims until the bytes arrive; one past the bound is refused before anything is fetched.
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > MAX_MODEL_FILE_BYTES) {
+      throw bad(`size of ${path} must be an integer from 0 to ${MAX_MODEL_FILE_BYTES}; got ${String(size)}`);
+    }
     if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) throw bad(`sha256 of ${path}`);
     out[path] = { size, sha256 };
   }

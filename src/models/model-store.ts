@@ -63,6 +63,14 @@ export function resolveModelUrl(
   return url;
 }
 
+/** First buffer for a streamed file; it doubles as bytes arrive. */
+const FIRST_BUFFER_BYTES = 1 << 16;
+
+/**
+ * Reads the body, reporting bytes as they arrive. The buffer grows with the bytes actually received (the
+ * manifest's size is a claim, not an allocation), and reading stops once the stream passes `expected`: the
+ * result is then longer than the manifest says, which the caller refuses. (Infinity: no size to hold it to.)
+ */
 export async function readWithProgress(
   response: Response,
   expected: number,
@@ -73,21 +81,24 @@ export async function readWithProgress(
     onBytes(bytes.length);
     return bytes;
   }
-  // The manifest says how big the file is, so one buffer; a longer stream is already a mismatch.
-  let buffer = new Uint8Array(expected);
+  let buffer = new Uint8Array(Math.min(expected, FIRST_BUFFER_BYTES));
   let loaded = 0;
   const reader = response.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     if (loaded + value.length > buffer.length) {
-      const grown = new Uint8Array(Math.max(loaded + value.length, buffer.length * 2));
+      const grown = new Uint8Array(Math.max(loaded + value.length, Math.min(expected, buffer.length * 2)));
       grown.set(buffer.subarray(0, loaded));
       buffer = grown;
     }
     buffer.set(value, loaded);
     loaded += value.length;
     onBytes(loaded);
+    if (loaded > expected) {
+      await reader.cancel().catch(() => undefined);
+      break;
+    }
   }
   return loaded === buffer.length ? buffer : buffer.slice(0, loaded);
 }

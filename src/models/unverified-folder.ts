@@ -116,7 +116,8 @@ export class UnverifiedFolder implements ModelFolder {
       read: async (onBytes) => {
         let bytes: Uint8Array;
         try {
-          bytes = await readWithProgress(res, size ?? 0, (n) => onBytes?.(n, false));
+          // No upper bound: a compressed transfer may decode to more than its Content-Length.
+          bytes = await readWithProgress(res, Number.POSITIVE_INFINITY, (n) => onBytes?.(n, false));
         } catch (e) {
           throw new WebvlError('MODEL_NOT_FOUND', `download of ${fileUrl} failed: ${(e as Error).message}`);
         }

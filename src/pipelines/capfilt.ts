@@ -28,7 +28,9 @@ export async function capfilt(
   watch: Stopwatch,
 ): Promise<CapFiltItem[]> {
   if (!(threshold >= 0 && threshold <= 1))
-    throw new WebvlError('INVALID_INPUT', 'threshold must be in [0, 1]');
+    throw new WebvlError('INVALID_INPUT', 'options.threshold must be in [0, 1]', {
+      field: 'options.threshold',
+    });
   if (texts && texts.length !== images.length)
     throw new WebvlError('INVALID_INPUT', 'one text per image, or none');
   const out: CapFiltItem[] = [];
@@ -39,8 +41,11 @@ export async function capfilt(
     try {
       const cap = await captionGreedy(model, imageTokens(enc), { signal }, watch);
       const given = texts?.[i];
-      // A captioner that stops at once gives an empty caption: nothing to score, so the filter drops it.
-      const candidates = [cap.text, given ?? ''].filter((t) => t.trim() !== '');
+      // A captioner that stops at once gives an empty caption, and web text may have nothing the tokenizer
+      // keeps ('\u0000', bidi controls): nothing to score, so the filter drops it.
+      const scorable = (t: string | undefined): t is string =>
+        t !== undefined && model.tokenizer.hasContent(t);
+      const candidates = [cap.text, given].filter(scorable);
       const probs = candidates.length
         ? await itmProbabilities(
             model,
@@ -51,20 +56,20 @@ export async function capfilt(
           )
         : [];
       const scoreOf = (t: string | undefined) => {
-        const at = t === undefined || t.trim() === '' ? -1 : candidates.indexOf(t);
+        const at = scorable(t) ? candidates.indexOf(t) : -1;
         return at < 0 ? 0 : probs[at];
       };
       const captionScore = scoreOf(cap.text);
       out.push({
         caption: cap.text,
         captionScore,
-        captionKept: cap.text.trim() !== '' && captionScore >= threshold,
+        captionKept: scorable(cap.text) && captionScore >= threshold,
         ...(given === undefined
           ? {}
           : {
               text: given,
               textScore: scoreOf(given),
-              textKept: given.trim() !== '' && scoreOf(given) >= threshold,
+              textKept: scorable(given) && scoreOf(given) >= threshold,
             }),
       });
     } finally {

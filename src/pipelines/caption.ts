@@ -11,6 +11,7 @@ import { WebvlError } from '../errors';
 import { disposeTensor, gatherRows } from './encode';
 import type { LoadedModel } from './loaded-model';
 import { argmax, logSoftmax } from './math';
+import { nextTask } from './next-task';
 import type { Stopwatch } from './timings';
 
 export interface CaptionToken {
@@ -103,6 +104,12 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
 }
 
+/** Between decoder steps: let pending messages (an abort) in, then honour the signal. */
+async function stepBoundary(signal: AbortSignal | undefined): Promise<void> {
+  await nextTask();
+  checkAbort(signal);
+}
+
 /** Logits of the last position of every row: [B, S, V] → B rows of V. */
 async function lastLogits(t: Tensor): Promise<Float32Array[]> {
   const h = await toHost(t);
@@ -110,6 +117,12 @@ async function lastLogits(t: Tensor): Promise<Float32Array[]> {
   const [b, s, v] = h.dims;
   const data = h.data as Float32Array;
   return Array.from({ length: b }, (_, i) => data.subarray((i * s + s - 1) * v, (i * s + s) * v));
+}
+
+/** generation_config's max_length, within what the decoder's positions allow. */
+function defaultMaxTokens(model: LoadedModel): number {
+  const gen = model.generation?.maxLength ?? 0;
+  return Math.min(gen, model.captionLimits?.maxTokens ?? gen);
 }
 
 function decoders(model: LoadedModel) {
@@ -131,6 +144,26 @@ function startIds(model: LoadedModel, bos: number, prompt: string | undefined): 
   return [bos, ...model.tokenizer.encode(prompt, false)];
 }
 
+/**
+ * New tokens that fit the decoder's positions after the start: the last one chosen is never fed back, so a
+ * start of s tokens leaves positions − s + 1.
+ */
+function room(model: LoadedModel, start: readonly number[], asked: number): number {
+  const positions = model.captionLimits?.maxTokens ?? Number.POSITIVE_INFINITY;
+  const fits = positions - start.length + 1;
+  if (fits < 1) {
+    throw new WebvlError(
+      'TEXT_TOO_LONG',
+      `the prompt leaves no room in the decoder's ${positions} positions`,
+      {
+        tokens: start.length,
+        maxLength: positions,
+      },
+    );
+  }
+  return Math.min(asked, fits);
+}
+
 /** Caption text: prompt and generated tokens, special tokens dropped. */
 function captionText(model: LoadedModel, start: readonly number[], ids: readonly number[]): string {
   return model.tokenizer.decode([...start.slice(1), ...ids]);
@@ -143,15 +176,15 @@ export async function captionGreedy(
   watch: Stopwatch,
 ): Promise<CaptionResult> {
   const { first, step, gen } = decoders(model);
-  const maxTokens = options.maxTokens ?? gen.maxLength;
   const start = startIds(model, gen.bosTokenId, options.prompt);
+  const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
   const ids: number[] = [];
   let logProb = 0;
   let cache: Cache | undefined;
   let cacheOnDevice = false;
   try {
     for (let t = 0; t < maxTokens; t++) {
-      checkAbort(options.signal);
+      await stepBoundary(options.signal);
       const sequence = [...start, ...ids];
       // With a cache, each step after the first feeds only the newest token.
       const withPast = step !== undefined && t > 0;
@@ -188,9 +221,18 @@ interface Beam {
   readonly logProb: number;
 }
 
+/** The best `k` indices of `values`, best first (ties: lower index first). */
+function topIndices(values: ArrayLike<number>, k: number): number[] {
+  return Array.from({ length: values.length }, (_, i) => i)
+    .sort((a, b) => values[b] - values[a] || a - b)
+    .slice(0, k);
+}
+
 /**
  * Beam search with length-normalised scores (sum log p / length, Hugging Face's length_penalty = 1).
- * Stops when `numBeams` hypotheses have ended or after maxTokens steps.
+ * Stops when `numBeams` hypotheses have ended or after maxTokens steps. The signal is checked between
+ * decoder steps (after yielding, so an abort message can arrive), after each step's run and between beams;
+ * onToken is awaited and may stop the search, as in greedy decoding.
  */
 export async function captionBeam(
   model: LoadedModel,
@@ -200,15 +242,15 @@ export async function captionBeam(
 ): Promise<CaptionResult> {
   const { first, step, gen } = decoders(model);
   const numBeams = options.numBeams ?? 3;
-  const maxTokens = options.maxTokens ?? gen.maxLength;
   const start = startIds(model, gen.bosTokenId, options.prompt);
+  const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
   const hostStates = await toHost(states);
   const finished: Beam[] = [];
   let beams: Beam[] = [{ ids: [], logProb: 0 }];
   let cache: Record<string, HostTensor> = {};
   const score = (b: Beam) => b.logProb / Math.max(1, b.ids.length + 1);
   for (let t = 0; t < maxTokens && beams.length; t++) {
-    checkAbort(options.signal);
+    await stepBoundary(options.signal);
     const withPast = step !== undefined && t > 0;
     const session = withPast ? step : first;
     // All beams have the same length: with a cache each feeds its newest token, else its whole sequence.
@@ -223,16 +265,23 @@ export async function captionBeam(
       session.run(feeds(session, input, enc, withPast ? cache : undefined, pastLen)),
     );
     const { logits, cache: next } = splitOutputs(out);
+    if (options.signal?.aborted) {
+      disposeTensor(logits);
+      disposeCache(next);
+      checkAbort(options.signal);
+    }
     const rows = await lastLogits(logits);
     const candidates: { parent: number; tok: number; logProb: number }[] = [];
-    rows.forEach((row, parent) => {
+    for (const [parent, row] of rows.entries()) {
+      if (options.signal?.aborted) {
+        disposeCache(next);
+        checkAbort(options.signal);
+      }
       const lp = logSoftmax(row);
-      // Only the best numBeams tokens of each beam can make the global top 2·numBeams.
-      const order = Array.from(lp.keys())
-        .sort((a, b) => lp[b] - lp[a])
-        .slice(0, 2 * numBeams);
-      for (const tok of order) candidates.push({ parent, tok, logProb: beams[parent].logProb + lp[tok] });
-    });
+      // Only the best 2·numBeams tokens of each beam can make the global top 2·numBeams.
+      for (const tok of topIndices(lp, 2 * numBeams))
+        candidates.push({ parent, tok, logProb: beams[parent].logProb + lp[tok] });
+    }
     candidates.sort((a, b) => b.logProb - a.logProb);
     const kept: { parent: number; beam: Beam }[] = [];
     for (const c of candidates) {
@@ -262,7 +311,7 @@ export async function captionBeam(
     beams = kept.map((k) => k.beam);
     if (beams.length) {
       const best = beams[0];
-      options.onToken?.({
+      await emit(options, {
         tokenId: best.ids[best.ids.length - 1],
         text: captionText(model, start, best.ids),
         step: t,

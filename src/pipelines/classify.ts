@@ -3,6 +3,8 @@
 // (SigLIP). With a combined graph the logits are its logits_per_image, as transformers.js reads them.
 import { type HostTensor, hostTensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
+import { MAX_TEMPLATES, MAX_TEXTS_PER_CALL } from '../limits';
+import type { TextTokenizer } from '../text/tokenizer';
 import { preprocessBatch, type RgbaImage } from '../vision/preprocess';
 import type { EncodedImages } from './encode';
 import { disposeTensor, encodeImages, encodeTexts, runCombined, tokenizeTexts } from './encode';
@@ -30,9 +32,20 @@ export function promptsFor(labels: readonly string[], template = DEFAULT_TEMPLAT
   return clean.map((l) => template.replaceAll('{}', l));
 }
 
-function templatesOf(template: string | readonly string[] | undefined): (string | undefined)[] {
+function templatesOf(
+  template: string | readonly string[] | undefined,
+  labels: number,
+): (string | undefined)[] {
   const templates = typeof template === 'string' || template === undefined ? [template] : [...template];
   if (templates.length === 0) throw new WebvlError('INVALID_INPUT', 'no templates given');
+  if (templates.length > MAX_TEMPLATES)
+    throw new WebvlError('INVALID_INPUT', `${templates.length} templates; at most ${MAX_TEMPLATES}`);
+  if (labels * templates.length > MAX_TEXTS_PER_CALL) {
+    throw new WebvlError(
+      'INVALID_INPUT',
+      `${labels} labels × ${templates.length} templates is more than ${MAX_TEXTS_PER_CALL} prompts`,
+    );
+  }
   return templates;
 }
 
@@ -58,6 +71,28 @@ function ranked(labels: readonly string[], probs: readonly number[], cos: readon
 }
 
 /**
+ * Labels are distinct when the model sees different tokens: 'Red Circle' and 'red  circle' are one label to
+ * a lower-casing tokenizer, and would split the probability between two copies of the same prompt.
+ */
+function assertDistinctToModel(tokenizer: TextTokenizer, labels: readonly string[]): void {
+  const byIds = new Map<string, string>();
+  for (const label of labels) {
+    const ids = tokenizer.contentIds(label);
+    if (ids.length === 0) tokenizer.encode(label); // throws the no-tokens error, naming the text
+    const key = ids.join(',');
+    const other = byIds.get(key);
+    if (other !== undefined) {
+      throw new WebvlError(
+        'INVALID_INPUT',
+        `labels ${JSON.stringify(other)} and ${JSON.stringify(label)} are the same text to the model`,
+        { reason: 'duplicate-labels' },
+      );
+    }
+    byIds.set(key, label);
+  }
+}
+
+/**
  * Scores for image row `row` of `images` against the labels, sorted best first. Several templates are a
  * prompt ensemble (as in CLIP): each label's text embedding is the re-normalised mean of its unit prompt
  * embeddings, one per template.
@@ -70,8 +105,9 @@ export async function classifyEncoded(
   template: string | readonly string[] | undefined,
   watch: Stopwatch,
 ): Promise<LabelScore[]> {
-  const templates = templatesOf(template);
+  const templates = templatesOf(template, labels.length);
   const prompts = templates.flatMap((t) => promptsFor(labels, t));
+  assertDistinctToModel(model.tokenizer, labels);
   const texts = await encodeTexts(model, prompts, watch);
   if (texts.dim !== images.dim)
     throw new WebvlError('INVALID_MODEL', 'image and text embeddings differ in size');
@@ -120,8 +156,9 @@ async function classifyCombined(
   template: string | readonly string[] | undefined,
   watch: Stopwatch,
 ): Promise<LabelScore[]> {
-  const templates = templatesOf(template);
+  const templates = templatesOf(template, labels.length);
   const prompts = templates.flatMap((t) => promptsFor(labels, t));
+  assertDistinctToModel(model.tokenizer, labels);
   const text = await watch.time('tokenize', () => tokenizeTexts(model, prompts));
   const pixels = await watch.time('preprocess', async () => {
     const b = preprocessBatch([image], model.plan);

@@ -6,6 +6,7 @@ import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
 import { type DTypeOption, type ModelDType, pickDType } from '../models/dtype';
+import { graphIo } from '../models/graph-io';
 import { LoadCounter } from '../models/load-counter';
 import type { FolderFile, ModelFolder } from '../models/model-folder';
 import type { ProgressListener } from '../models/model-store';
@@ -16,6 +17,7 @@ import {
   type PreprocessPlan,
   planPreprocess,
 } from '../vision/preprocessor-config';
+import { type CaptionLimits, captionLimits } from './caption-limits';
 import { planGraphs } from './graph-plan';
 import {
   configScoring,
@@ -69,12 +71,27 @@ export interface LoadedModel {
   readonly decoder?: Session;
   readonly decoderWithPast?: Session;
   readonly generation?: GenerationConfig;
+  /** Bounds on caption length and beams (BLIP models). */
+  readonly captionLimits?: CaptionLimits;
   readonly graphs: readonly LoadedGraph[];
   /** False when the folder had no manifest, so nothing could be checked against a hash. */
   readonly verified: boolean;
   /** Total bytes of the files loaded. */
   readonly bytes: number;
   release(): Promise<void>;
+}
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+
+/** Positions the caption decoder has: the text config's, else the tokenizer's limit, else the generation length. */
+function decoderPositions(
+  config: ModelConfigJson,
+  tokenizer: TextTokenizer,
+  generation: GenerationConfig,
+): number {
+  const declared = config.text_config?.max_position_embeddings;
+  if (isCount(declared)) return declared;
+  return isCount(tokenizer.maxLength) ? tokenizer.maxLength : generation.maxLength;
 }
 
 interface GenerationConfigJson {
@@ -93,18 +110,17 @@ function toGeneration(config: ModelConfigJson, g: GenerationConfigJson): Generat
   const t = config.text_config ?? {};
   const bos = t.bos_token_id ?? g.bos_token_id ?? g.decoder_start_token_id;
   const eos = t.sep_token_id ?? (Array.isArray(g.eos_token_id) ? g.eos_token_id[0] : g.eos_token_id);
-  if (bos === undefined || eos === undefined) {
+  // transformers' GenerationConfig default when the folder has no generation_config.json.
+  const maxLength = g.max_length ?? 20;
+  const pad = t.pad_token_id ?? g.pad_token_id ?? 0;
+  const isId = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  if (!isId(bos) || !isId(eos) || !isId(pad) || !isCount(maxLength) || maxLength > 100_000) {
     throw new WebvlError(
       'INVALID_MODEL',
-      'a BLIP captioning model needs text_config.bos_token_id and sep_token_id (or generation_config.json)',
+      'a BLIP captioning model needs token ids (text_config bos_token_id, sep_token_id, or generation_config.json) and a max_length that are counts',
     );
   }
-  return {
-    bosTokenId: bos,
-    eosTokenId: eos,
-    padTokenId: t.pad_token_id ?? g.pad_token_id ?? 0,
-    maxLength: g.max_length ?? 20,
-  };
+  return { bosTokenId: bos, eosTokenId: eos, padTokenId: pad, maxLength };
 }
 
 /** Names of outputs worth keeping on the GPU for a graph (image tokens, KV cache). */
@@ -186,6 +202,20 @@ export async function loadModel(
     pickDType(dtype, tjsConfig.dtype, graph, backend),
   );
   const bytes = await counter.read(graphs.map((g) => g.file));
+  const generation = graphs.some((g) => g.role === 'decoder')
+    ? toGeneration(config, json<GenerationConfigJson>('generation_config.json', {}))
+    : undefined;
+  const graphBytes = (role: GraphRole) => {
+    const g = graphs.find((x) => x.role === role);
+    return g ? graphIo(bytes.get(g.file.file)!) : undefined;
+  };
+  const limits =
+    generation &&
+    captionLimits(
+      decoderPositions(config, tokenizer, generation),
+      graphBytes('vision'),
+      graphBytes('decoder'),
+    );
 
   const sessions: Partial<Record<GraphRole, Session>> = {};
   const releaseAll = () =>
@@ -231,9 +261,8 @@ export async function loadModel(
     itm: sessions.itm,
     decoder: sessions.decoder,
     decoderWithPast: sessions.decoderWithPast,
-    generation: sessions.decoder
-      ? toGeneration(config, json<GenerationConfigJson>('generation_config.json', {}))
-      : undefined,
+    generation,
+    captionLimits: limits,
     graphs: graphs.map((g) => ({ role: g.role, file: g.file.file, dtype: g.dtype })),
     verified: folder.verified,
     bytes: counter.bytes,

@@ -31,6 +31,20 @@ export interface EncodeOptions {
 // Large sentinel HF writes when a tokenizer has no real limit.
 const NO_LIMIT = 1e12;
 
+/**
+ * Ids of the special tokens that carry no text ([CLS], [SEP], [PAD], …): tokenizer.json's added tokens marked
+ * special, except the unknown token, which stands for characters the vocabulary lacks and so is content.
+ */
+function contentlessIds(tokenizerJson: object): Set<number> {
+  const json = tokenizerJson as { added_tokens?: { id?: unknown; content?: unknown; special?: unknown }[] };
+  const unk = (tokenizerJson as { model?: { unk_token?: unknown } }).model?.unk_token;
+  const ids = new Set<number>();
+  for (const t of json.added_tokens ?? []) {
+    if (t.special === true && typeof t.id === 'number' && t.content !== unk) ids.add(t.id);
+  }
+  return ids;
+}
+
 export class TextTokenizer {
   readonly maxLength: number;
   readonly padId: number;
@@ -38,6 +52,7 @@ export class TextTokenizer {
   private constructor(
     private readonly tokenizer: Tokenizer,
     config: TokenizerConfigJson,
+    private readonly specialIds: ReadonlySet<number>,
   ) {
     const max = config.model_max_length;
     this.maxLength = typeof max === 'number' && max > 0 && max < NO_LIMIT ? max : Number.POSITIVE_INFINITY;
@@ -52,17 +67,42 @@ export class TextTokenizer {
     } catch (e) {
       throw new WebvlError('INVALID_MODEL', `tokenizer.json could not be read: ${(e as Error).message}`);
     }
-    return new TextTokenizer(tok, config);
+    return new TextTokenizer(tok, config, contentlessIds(tokenizerJson));
   }
 
   tokenId(token: string): number | undefined {
     return this.tokenizer.token_to_id(token);
   }
 
-  /** Ids of one text (special tokens per the template unless turned off). */
-  encode(text: string, addSpecialTokens = true): number[] {
+  /**
+   * The ids that carry the text, without special tokens. Two texts with the same content ids are the same
+   * text to the model (case, spacing and characters the normalizer drops make no difference).
+   */
+  contentIds(text: string): number[] {
     if (typeof text !== 'string' || text.trim() === '') {
       throw new WebvlError('INVALID_INPUT', 'text is empty', { reason: 'empty-text' });
+    }
+    return this.tokenizer
+      .encode(text, { add_special_tokens: false })
+      .ids.filter((id) => !this.specialIds.has(id));
+  }
+
+  /** Whether the text has anything for the model to read (see contentIds). */
+  hasContent(text: string): boolean {
+    return typeof text === 'string' && text.trim() !== '' && this.contentIds(text).length > 0;
+  }
+
+  /**
+   * Ids of one text (special tokens per the template unless turned off). Text that leaves only special
+   * tokens (control or format characters, a lone surrogate, '[PAD]') is INVALID_INPUT: nothing to encode.
+   */
+  encode(text: string, addSpecialTokens = true): number[] {
+    if (this.contentIds(text).length === 0) {
+      throw new WebvlError(
+        'INVALID_INPUT',
+        `text ${JSON.stringify(text.slice(0, 40))} has no tokens once special and dropped characters are removed`,
+        { reason: 'no-tokens' },
+      );
     }
     const ids = this.tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
     if (ids.length > this.maxLength) {
@@ -96,7 +136,9 @@ export class TextTokenizer {
     return { inputIds, attentionMask, dims: [rows.length, seqLen], lengths: rows.map((r) => r.length) };
   }
 
+  /** Text of the ids; no ids (a caption that ended at once) is the empty string. */
   decode(ids: readonly number[], skipSpecialTokens = true): string {
+    if (ids.length === 0) return '';
     return this.tokenizer.decode([...ids], { skip_special_tokens: skipSpecialTokens });
   }
 }

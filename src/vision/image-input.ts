@@ -2,6 +2,7 @@
 // it into something transferable (ImageBitmap, ImageData's buffer) or cheap to clone (Blob, URL); in the
 // worker we decode that into RGBA pixels.
 import { WebvlError } from '../errors';
+import { MAX_IMAGE_SIDE } from '../limits';
 import type { RgbaImage } from './preprocess';
 
 /** What callers may pass: files, bitmaps, pixel data, DOM images and canvases, or a same-origin URL. */
@@ -25,9 +26,49 @@ export type WireImage =
 
 const has = (name: string): boolean => typeof (globalThis as Record<string, unknown>)[name] === 'function';
 
-function isRgbaImage(v: unknown): v is RgbaImage {
-  const o = v as RgbaImage;
-  return typeof o === 'object' && o !== null && typeof o.width === 'number' && ArrayBuffer.isView(o.data);
+/** Anything shaped like `{ width, height, data }` is meant as pixels, and is then checked strictly. */
+function looksLikePixels(v: unknown): v is Record<'width' | 'height' | 'data', unknown> {
+  return typeof v === 'object' && v !== null && 'data' in v && 'width' in v && 'height' in v;
+}
+
+const isSide = (n: unknown): n is number =>
+  typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_IMAGE_SIDE;
+
+/**
+ * RGBA pixels must be bytes: a Uint8ClampedArray or Uint8Array of exactly width·height·4 (a Float32Array or
+ * Uint16Array of that length is not 8-bit RGBA, whatever its values). Both sides of the worker check this.
+ */
+export function checkPixels(width: unknown, height: unknown, data: unknown): RgbaImage {
+  if (!(data instanceof Uint8ClampedArray || data instanceof Uint8Array)) {
+    const kind = ArrayBuffer.isView(data) ? data.constructor.name : typeof data;
+    throw new WebvlError(
+      'BAD_IMAGE',
+      `pixel data must be a Uint8ClampedArray or Uint8Array of RGBA bytes; got ${kind}`,
+    );
+  }
+  if (!isSide(width) || !isSide(height)) {
+    throw new WebvlError(
+      'BAD_IMAGE',
+      `pixel width and height must be integers from 1 to ${MAX_IMAGE_SIDE}; got ${String(width)}×${String(height)}`,
+    );
+  }
+  if (data.length !== width * height * 4) {
+    throw new WebvlError('BAD_IMAGE', `pixel buffer is ${data.length} bytes for ${width}×${height} RGBA`);
+  }
+  return { width, height, data };
+}
+
+/** The bytes to send: the caller's buffer moves when the view owns all of it; a shared or partial one is copied. */
+function ownedBytes(data: Uint8ClampedArray | Uint8Array): {
+  data: Uint8ClampedArray | Uint8Array;
+  transfer: Transferable[];
+} {
+  const shared = typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer;
+  if (!shared && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
+    return { data, transfer: [data.buffer as ArrayBuffer] };
+  }
+  const copy = data.slice();
+  return { data: copy, transfer: [copy.buffer as ArrayBuffer] };
 }
 
 /**
@@ -46,9 +87,14 @@ export async function toWireImage(input: ImageInput): Promise<{ wire: WireImage;
     if (has('ImageBitmap') && input instanceof ImageBitmap) {
       return { wire: { kind: 'bitmap', bitmap: input }, transfer: [input] };
     }
-    if ((has('ImageData') && input instanceof ImageData) || isRgbaImage(input)) {
-      const { width, height, data } = input as RgbaImage;
-      return { wire: { kind: 'pixels', width, height, data }, transfer: [data.buffer as ArrayBuffer] };
+    if ((has('ImageData') && input instanceof ImageData) || looksLikePixels(input)) {
+      const { width, height, data } = input as Record<'width' | 'height' | 'data', unknown>;
+      const pixels = checkPixels(width, height, data);
+      const owned = ownedBytes(pixels.data);
+      return {
+        wire: { kind: 'pixels', width: pixels.width, height: pixels.height, data: owned.data },
+        transfer: owned.transfer,
+      };
     }
     if (has('HTMLImageElement') && input instanceof HTMLImageElement) {
       if (!input.complete || input.naturalWidth === 0) {
@@ -98,16 +144,8 @@ async function decodeBlob(blob: Blob): Promise<RgbaImage> {
 /** Worker side: wire image → RGBA pixels. `allowUrl` enforces the same-origin rule for URL inputs. */
 export async function decodeWireImage(wire: WireImage, allowUrl: (url: URL) => boolean): Promise<RgbaImage> {
   switch (wire?.kind) {
-    case 'pixels': {
-      const img = { width: wire.width, height: wire.height, data: wire.data };
-      if (!(img.width > 0 && img.height > 0 && img.data?.length === img.width * img.height * 4)) {
-        throw new WebvlError(
-          'BAD_IMAGE',
-          `pixel buffer is ${img.data?.length} bytes for ${img.width}×${img.height}`,
-        );
-      }
-      return img;
-    }
+    case 'pixels':
+      return checkPixels(wire.width, wire.height, wire.data);
     case 'bitmap':
       return bitmapPixels(wire.bitmap);
     case 'blob':

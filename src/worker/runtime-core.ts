@@ -1,6 +1,7 @@
 // Everything the worker does, as a plain class (so it reads without the messaging around it). One request
 // runs at a time — sessions are not re-entrant — and every failure becomes a typed error while the worker
-// keeps serving.
+// keeps serving. Arguments are checked again here (the page checked types; ranges that depend on the model
+// are only known here). shutdown() (from dispose()) stops what runs and releases every GPU resource.
 
 import type { LoadedModelInfo, RuntimeInfo, Timed } from '../api/types';
 import type { BackendChoice, BackendSelector } from '../engine/select';
@@ -9,6 +10,16 @@ import { WebvlError } from '../errors';
 import { EmbeddingIndex } from '../index/embedding-index';
 import { requestIndexDevice } from '../index/gpu-topk';
 import { IdbIndexStorage, type IndexStorage, MemoryIndexStorage } from '../index/storage';
+import {
+  MAX_ID_LENGTH,
+  MAX_IDS_PER_REMOVE,
+  MAX_IMAGES_PER_CALL,
+  MAX_INDEX_NAME_LENGTH,
+  MAX_RERANK_CANDIDATES,
+  MAX_SEARCH_K,
+  MAX_TEMPLATES,
+  MAX_TEXTS_PER_CALL,
+} from '../limits';
 import { checkDTypeOption } from '../models/dtype';
 import { openModelFolder } from '../models/model-folder';
 import type { ProgressListener } from '../models/model-store';
@@ -21,6 +32,16 @@ import { type MatchScore, matchEncoded } from '../pipelines/match';
 import { normalizeRows } from '../pipelines/math';
 import { type RetrievalHit, retrieve } from '../pipelines/retrieve';
 import { Stopwatch, type Timings } from '../pipelines/timings';
+import {
+  arrayOf,
+  integerIn,
+  numberIn,
+  oneOf,
+  optionalBoolean,
+  optionsObject,
+  stringOf,
+  stringsOf,
+} from '../validation';
 import { decodeWireImage, type WireImage } from '../vision/image-input';
 import { type RgbaImage, resizeToModel } from '../vision/preprocess';
 
@@ -39,6 +60,31 @@ export interface IndexItemWire {
   readonly id: string;
   readonly image: WireImage;
   readonly meta?: Record<string, unknown>;
+}
+
+/** What info().model reports about a loaded model. */
+function describeModel(
+  model: LoadedModel,
+  selector: BackendSelector,
+  dtype: DTypeOption | undefined,
+  loadMs: number,
+): LoadedModelInfo {
+  return {
+    url: model.url,
+    kind: model.kind,
+    dtype: dtype ?? model.graphs[0]?.dtype ?? 'fp32',
+    graphs: model.graphs,
+    verified: model.verified,
+    scoring: { kind: model.scoring.kind, source: model.scoring.source },
+    bytes: model.bytes,
+    loadMs,
+    placements: selector.placements,
+    imageSize: model.imageSize,
+    preprocessing: model.pixels ? 'gpu' : 'cpu',
+    maxTextTokens: model.tokenizer.maxLength,
+    maxCaptionTokens: model.captionLimits?.maxTokens,
+    maxBeams: model.captionLimits?.maxBeams,
+  };
 }
 
 export class RuntimeCore {
@@ -60,6 +106,12 @@ export class RuntimeCore {
   private modelDevices: GPUDevice[] = [];
   /** Set when a model device is lost: the next request re-creates the backends and reloads the model first. */
   private modelDeviceLost = false;
+  /** onnxruntime-web's WebGPU device was lost: ORT cannot make another here, so its graphs move to wasm. */
+  private ortWebgpuLost = false;
+  /** Set by shutdown(): requests still queued, and any later one, are refused with DISPOSED. */
+  private closed = false;
+  /** Aborted by shutdown(), so a long request (caption, capfilt, index.add) stops at its next check. */
+  private readonly lifetime = new AbortController();
   private readonly storage: IndexStorage =
     typeof indexedDB === 'undefined' ? new MemoryIndexStorage() : new IdbIndexStorage();
 
@@ -68,7 +120,10 @@ export class RuntimeCore {
   /** Runs requests one after another; a failed one does not block the next. */
   /** `retry: false` for requests whose side effects reach the caller as they run (streamed caption tokens). */
   private serial<T>(f: () => Promise<T>, retry = true): Promise<T> {
-    const run = this.queue.then(() => this.reportDeviceLoss(f, retry));
+    const run = this.queue.then(() => {
+      if (this.closed) throw new WebvlError('DISPOSED', 'the runtime was disposed');
+      return this.reportDeviceLoss(f, retry);
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -89,7 +144,8 @@ export class RuntimeCore {
       if (this.deviceLosses === losses && watched.length > 0) {
         await Promise.race([...watched.map((d) => d.lost), new Promise((r) => setTimeout(r, 100))]);
       }
-      if (this.deviceLosses === losses || (e instanceof WebvlError && e.code !== 'INTERNAL')) throw e;
+      const maybeLoss = !(e instanceof WebvlError) || e.code === 'INTERNAL' || e.code === 'DEVICE_LOST';
+      if (this.deviceLosses === losses || !maybeLoss || this.closed) throw e;
       if (retry) return this.reportDeviceLoss(f, false);
       throw new WebvlError(
         'DEVICE_LOST',
@@ -98,15 +154,19 @@ export class RuntimeCore {
     }
   }
 
-  /** Watches the GPU devices the selector's backends run on; a loss marks the model for reloading. */
+  /**
+   * Watches the GPU devices the selector's backends run on (ours and onnxruntime-web's WebGPU provider); a
+   * loss marks the model for reloading, on new devices, or on wasm for graphs ORT's WebGPU provider ran.
+   */
   private async watchModelDevices(selector: BackendSelector): Promise<void> {
     const devices = await selector.gpuDevices();
-    this.modelDevices = devices;
-    for (const d of devices) {
-      void d.lost.then(() => {
+    this.modelDevices = devices.map((d) => d.device);
+    for (const { backend, device } of devices) {
+      void device.lost.then(() => {
         if (this.selector !== selector) return;
         this.deviceLosses++;
         this.modelDeviceLost = true;
+        if (backend === 'ort-webgpu') this.ortWebgpuLost = true;
       });
     }
   }
@@ -123,11 +183,15 @@ export class RuntimeCore {
       this.modelDeviceLost = false;
       return;
     }
+    const t0 = performance.now();
+    const dtype = this.requestedDType;
     const selector = await this.getSelector();
     const folder = await openModelFolder(url, { allowedOrigins: this.options.allowedOrigins });
     this.model = await loadModel(folder, selector, { dtype: this.requestedDType });
     this.modelDeviceLost = false;
     await this.watchModelDevices(selector);
+    // Placements and preprocessing may differ now (ORT's WebGPU graphs moved to wasm).
+    this.modelInfo = describeModel(this.model, selector, dtype, performance.now() - t0);
   }
 
   /**
@@ -153,7 +217,7 @@ export class RuntimeCore {
 
   private async getSelector(): Promise<BackendSelector> {
     this.probe ??= await probeDevice();
-    this.selector ??= await Selector.create(this.options.backend);
+    this.selector ??= await Selector.create(this.options.backend, { ortWebgpu: !this.ortWebgpuLost });
     return this.selector;
   }
 
@@ -197,7 +261,8 @@ export class RuntimeCore {
   ): Promise<LoadedModelInfo> {
     return this.serial(async () => {
       const t0 = performance.now();
-      const requested = checkDTypeOption(dtype);
+      stringOf('modelUrl', modelUrl, 8_192);
+      const requested = checkDTypeOption(dtype, 'options.dtype');
       const selector = await this.getSelector();
       const folder = await openModelFolder(modelUrl, {
         allowedOrigins: this.options.allowedOrigins,
@@ -209,20 +274,7 @@ export class RuntimeCore {
       this.requestedDType = requested;
       this.modelDeviceLost = false;
       await this.watchModelDevices(selector);
-      this.modelInfo = {
-        url: model.url,
-        kind: model.kind,
-        dtype: requested ?? model.graphs[0]?.dtype ?? 'fp32',
-        graphs: model.graphs,
-        verified: model.verified,
-        scoring: { kind: model.scoring.kind, source: model.scoring.source },
-        bytes: model.bytes,
-        loadMs: performance.now() - t0,
-        placements: selector.placements,
-        imageSize: model.imageSize,
-        preprocessing: model.pixels ? 'gpu' : 'cpu',
-        maxTextTokens: model.tokenizer.maxLength,
-      };
+      this.modelInfo = describeModel(model, selector, requested, performance.now() - t0);
       return this.modelInfo;
     });
   }
@@ -238,6 +290,10 @@ export class RuntimeCore {
   classify(image: WireImage, labels: string[], template?: string | string[]): Promise<Timed<LabelScore[]>> {
     return this.serial(() =>
       this.timed(async (watch) => {
+        if (!Array.isArray(labels)) throw new WebvlError('EMPTY_LABELS', 'no labels given');
+        stringsOf('labels', labels, MAX_TEXTS_PER_CALL);
+        if (template !== undefined && typeof template !== 'string')
+          stringsOf('options.template', template, MAX_TEMPLATES);
         const model = this.requireModel();
         const img = await watch.time('decode-image', () => this.pixels(image));
         return classifyImage(model, img, labels, template, watch);
@@ -259,6 +315,7 @@ export class RuntimeCore {
   embedText(texts: string[]): Promise<Timed<Float32Array[]>> {
     return this.serial(() =>
       this.timed(async (watch) => {
+        stringsOf('texts', texts, MAX_TEXTS_PER_CALL);
         const t = await encodeTexts(this.requireModel(), texts, watch);
         const n = normalizeRows(t.embeds, t.count, t.dim);
         return Array.from({ length: t.count }, (_, i) => n.slice(i * t.dim, (i + 1) * t.dim));
@@ -269,6 +326,7 @@ export class RuntimeCore {
   match(image: WireImage, texts: string[]): Promise<Timed<MatchScore[]>> {
     return this.serial(() =>
       this.timed(async (watch) => {
+        stringsOf('texts', texts, MAX_TEXTS_PER_CALL);
         const model = this.requireModel();
         const enc = await encodeImages(model, [await this.pixels(image)], watch);
         try {
@@ -280,11 +338,12 @@ export class RuntimeCore {
     );
   }
 
-  private signalFor(requestId: number | undefined): AbortSignal | undefined {
-    if (requestId === undefined) return undefined;
+  /** The request's own signal (abort() from the page) joined with the runtime's (shutdown). */
+  private signalFor(requestId: number | undefined): AbortSignal {
+    if (requestId === undefined) return this.lifetime.signal;
     const c = new AbortController();
     this.aborts.set(requestId, c);
-    return c.signal;
+    return AbortSignal.any([c.signal, this.lifetime.signal]);
   }
 
   abort(requestId: number): void {
@@ -301,18 +360,13 @@ export class RuntimeCore {
     return this.serial(
       () =>
         this.timed(async (watch) => {
-          if (signal?.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
+          if (signal.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
           const model = this.requireModel();
+          const { maxTokens, numBeams, prompt } = this.captionOptions(model, options);
           const enc = await encodeImages(model, [await this.pixels(image)], watch);
           try {
-            const opts = {
-              maxTokens: options.maxTokens,
-              numBeams: options.numBeams,
-              prompt: options.prompt,
-              onToken,
-              signal,
-            };
-            return (options.numBeams ?? 1) > 1
+            const opts = { maxTokens, numBeams, prompt, onToken, signal };
+            return numBeams > 1
               ? await captionBeam(model, imageTokens(enc), opts, watch)
               : await captionGreedy(model, imageTokens(enc), opts, watch);
           } finally {
@@ -321,6 +375,30 @@ export class RuntimeCore {
         }),
       false, // tokens already streamed to onToken must not be streamed again
     ).finally(() => requestId !== undefined && this.aborts.delete(requestId));
+  }
+
+  /**
+   * maxTokens: an integer from 1 to the decoder's positions (default: generation_config's max_length, within
+   * that); numBeams: an integer from 1 to the model's memory-derived bound. Checked before any work is done.
+   */
+  private captionOptions(
+    model: LoadedModel,
+    options: unknown,
+  ): { maxTokens: number; numBeams: number; prompt?: string } {
+    const o = optionsObject('options', options);
+    const limits = model.captionLimits;
+    if (!limits || !model.generation) {
+      throw new WebvlError(
+        'UNSUPPORTED_MODEL',
+        `${model.url} has no caption decoder (a ${model.kind} model); load a BLIP captioning model`,
+      );
+    }
+    const fallback = Math.min(model.generation.maxLength, limits.maxTokens);
+    return {
+      maxTokens: integerIn('options.maxTokens', o.maxTokens, 1, limits.maxTokens, fallback),
+      numBeams: integerIn('options.numBeams', o.numBeams, 1, limits.maxBeams, 1),
+      prompt: o.prompt === undefined ? undefined : stringOf('options.prompt', o.prompt, 10_000),
+    };
   }
 
   capfilt(
@@ -332,6 +410,13 @@ export class RuntimeCore {
     const signal = this.signalFor(requestId);
     return this.serial(() =>
       this.timed(async (watch) => {
+        arrayOf('images', images, MAX_IMAGES_PER_CALL);
+        numberIn('options.threshold', threshold, 0, 1);
+        if (texts !== undefined) {
+          arrayOf('options.texts', texts, MAX_IMAGES_PER_CALL).forEach((t, i) => {
+            if (t !== undefined) stringOf(`options.texts[${i}]`, t, Number.POSITIVE_INFINITY, false);
+          });
+        }
         const model = this.requireModel();
         const pixels = await Promise.all(images.map((w) => this.pixels(w)));
         return capfilt(model, pixels, texts, threshold, signal, watch);
@@ -340,6 +425,8 @@ export class RuntimeCore {
   }
 
   // --- index ---------------------------------------------------------------------------------------
+  // Every index call goes through the same queue as the model's requests, so calls resolve in the order
+  // they were made (a remove() made after an add() sees the added entries).
 
   private index(name: string): Promise<EmbeddingIndex> {
     let idx = this.indexes.get(name);
@@ -354,78 +441,138 @@ export class RuntimeCore {
     return idx;
   }
 
-  async indexOpen(name: string): Promise<{ size: number; backend: 'gpu' | 'cpu' }> {
-    const idx = await this.index(name);
-    return { size: idx.size(), backend: idx.backend };
+  private namedIndex(name: unknown): Promise<EmbeddingIndex> {
+    return this.index(stringOf('name', name, MAX_INDEX_NAME_LENGTH));
+  }
+
+  indexOpen(name: string): Promise<{ size: number; backend: 'gpu' | 'cpu' }> {
+    return this.serial(async () => {
+      const idx = await this.namedIndex(name);
+      return { size: idx.size(), backend: idx.backend };
+    });
   }
 
   indexAdd(name: string, items: IndexItemWire[]): Promise<Timed<number>> {
+    return this.indexPut(name, items, false);
+  }
+
+  indexUpsert(name: string, items: IndexItemWire[]): Promise<Timed<number>> {
+    return this.indexPut(name, items, true);
+  }
+
+  /** add (replace = false: existing ids → DUPLICATE_ID) or upsert; ids are checked before any image is embedded. */
+  private indexPut(name: string, items: IndexItemWire[], replace: boolean): Promise<Timed<number>> {
     return this.serial(() =>
       this.timed(async (watch) => {
         const model = this.requireModel();
-        if (!Array.isArray(items) || items.length === 0)
-          throw new WebvlError('INVALID_INPUT', 'no items to add');
+        const list = arrayOf('items', items, MAX_IMAGES_PER_CALL) as IndexItemWire[];
+        if (list.length === 0) throw new WebvlError('INVALID_INPUT', 'no items to add');
+        const ids = list.map((it, i) =>
+          stringOf(`items[${i}].id`, optionsObject(`items[${i}]`, it).id, MAX_ID_LENGTH),
+        );
+        const idx = await this.namedIndex(name);
+        const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+        const taken = replace ? [] : idx.existing(ids);
+        if (twice.length > 0 || taken.length > 0) {
+          const dup = [...new Set([...twice, ...taken])];
+          throw new WebvlError(
+            'DUPLICATE_ID',
+            twice.length > 0
+              ? `id ${dup.map((id) => `'${id}'`).join(', ')} appears twice in one batch`
+              : `index '${idx.name}' already has ${dup.map((id) => `'${id}'`).join(', ')}; use upsert() to replace`,
+            { ids: dup },
+          );
+        }
         // Decode and embed everything first: a bad image anywhere aborts the batch before the index changes.
         const small = await watch.time('decode-image', () =>
-          Promise.all(items.map(async (it) => resizeToModel(await this.pixels(it.image), model.plan))),
+          Promise.all(list.map(async (it) => resizeToModel(await this.pixels(it.image), model.plan))),
         );
         const embeds: Float32Array[] = [];
         const BATCH = 16;
         for (let i = 0; i < small.length; i += BATCH) {
+          if (this.lifetime.signal.aborted) throw new WebvlError('DISPOSED', 'the runtime was disposed');
           const enc = await encodeImages(model, small.slice(i, i + BATCH), watch);
           disposeTensor(enc.tokens);
           for (let r = 0; r < enc.count; r++) embeds.push(enc.embeds.slice(r * enc.dim, (r + 1) * enc.dim));
         }
-        const idx = await this.index(name);
-        return watch.time('index', () =>
-          idx.add(
-            items.map((it, i) => ({
-              id: it.id,
-              vector: embeds[i],
-              payload: new Uint8Array(
-                small[i].data.buffer,
-                small[i].data.byteOffset,
-                small[i].data.byteLength,
-              ),
-              meta: it.meta,
-            })),
-          ),
-        );
+        const entries = list.map((it, i) => ({
+          id: ids[i],
+          vector: embeds[i],
+          payload: new Uint8Array(small[i].data.buffer, small[i].data.byteOffset, small[i].data.byteLength),
+          meta: it.meta,
+        }));
+        return watch.time('index', () => (replace ? idx.upsert(entries) : idx.add(entries)));
       }),
     );
   }
 
-  indexSearch(
-    name: string,
-    query: string,
-    options: { k?: number; rerank?: boolean; candidates?: number },
-  ): Promise<Timed<RetrievalHit[]>> {
+  /**
+   * k: an integer from 1 to MAX_SEARCH_K (with rerank, to MAX_RERANK_CANDIDATES); candidates: from k to
+   * MAX_RERANK_CANDIDATES (default 2·k, within that).
+   */
+  indexSearch(name: string, query: string, options: unknown): Promise<Timed<RetrievalHit[]>> {
     return this.serial(() =>
       this.timed(async (watch) => {
+        const o = optionsObject('options', options);
+        const rerank = optionalBoolean('options.rerank', o.rerank) === true;
+        const k = integerIn('options.k', o.k, 1, rerank ? MAX_RERANK_CANDIDATES : MAX_SEARCH_K, 5);
+        const candidates = rerank
+          ? integerIn(
+              'options.candidates',
+              o.candidates,
+              k,
+              MAX_RERANK_CANDIDATES,
+              Math.min(2 * k, MAX_RERANK_CANDIDATES),
+            )
+          : integerIn('options.candidates', o.candidates, 1, MAX_RERANK_CANDIDATES, k);
+        const text = stringOf('query', query, Number.POSITIVE_INFINITY, false);
         const model = this.requireModel();
-        const idx = await this.index(name);
+        const idx = await this.namedIndex(name);
         const size = this.modelInfo?.imageSize ?? [64, 64];
-        return retrieve(
-          model,
-          idx,
-          query,
-          { k: options.k ?? 5, rerank: options.rerank, candidates: options.candidates },
-          size,
-          watch,
-        );
+        return retrieve(model, idx, text, { k, rerank, candidates }, size, watch);
       }),
     );
   }
 
-  async indexRemove(name: string, ids: string[]): Promise<number> {
-    return (await this.index(name)).remove(ids);
+  indexRemove(name: string, ids: string[]): Promise<number> {
+    return this.serial(async () => {
+      const list = stringsOf('ids', ids, MAX_IDS_PER_REMOVE, MAX_ID_LENGTH);
+      return (await this.namedIndex(name)).remove(list);
+    });
   }
 
-  async indexSize(name: string): Promise<number> {
-    return (await this.index(name)).size();
+  indexSize(name: string): Promise<number> {
+    return this.serial(async () => (await this.namedIndex(name)).size());
   }
 
-  async indexClear(name: string): Promise<void> {
-    await (await this.index(name)).clear();
+  indexClear(name: string): Promise<void> {
+    return this.serial(async () => {
+      await (await this.namedIndex(name)).clear();
+    });
+  }
+
+  // --- shutdown ------------------------------------------------------------------------------------
+
+  /**
+   * For dispose(): refuse what is queued and anything later, stop the running request at its next check,
+   * then release the model's sessions, the index matrices and destroy every GPU device this worker made
+   * (destroying a device frees all its buffers). The page terminates the worker afterwards.
+   */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.lifetime.abort();
+    for (const c of this.aborts.values()) c.abort();
+    await this.queue;
+    const devices = (await this.selector?.gpuDevices().catch(() => [])) ?? [];
+    this.selector = undefined; // a loss from here on is ours, not one to recover from
+    await this.model?.release().catch(() => undefined);
+    this.model = undefined;
+    this.modelInfo = undefined;
+    for (const idx of this.indexes.values()) (await idx.catch(() => undefined))?.close();
+    this.indexes.clear();
+    const indexDevice = await this.indexDevice?.catch(() => undefined);
+    this.indexDevice = undefined;
+    for (const d of new Set([...devices.map((x) => x.device), indexDevice])) d?.destroy();
   }
 }

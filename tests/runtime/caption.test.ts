@@ -17,9 +17,18 @@ const BOS = 6;
 const EOS = 3;
 const [A, B, C, D, E] = [10, 11, 12, 13, 14];
 
+/** When set, the decoder's first choice is end-of-sequence (an image the model has nothing to say about). */
+let eosFirst = false;
+
 /** Next-token probabilities given the tokens generated so far (after [DEC]). */
 function script(prefix: number[]): Map<number, number> {
   const key = prefix.join(',');
+  if (key === '' && eosFirst)
+    return new Map([
+      [EOS, 0.7],
+      [A, 0.2],
+      [B, 0.1],
+    ]);
   if (key === '')
     return new Map([
       [A, 0.5],
@@ -152,6 +161,80 @@ describe('caption decoding with a scripted decoder', () => {
     }
     expect(code).toBe('ABORTED');
     expect(live).toBe(0);
+  });
+
+  it('end-of-sequence first: an empty caption is a result, greedy and beam, with every tensor released', async () => {
+    eosFirst = true;
+    try {
+      live = 0;
+      const streamed: string[] = [];
+      const g = await captionGreedy(
+        model,
+        states,
+        { onToken: (t) => void streamed.push(t.text) },
+        new Stopwatch(),
+      );
+      expect(g).toMatchObject({ text: '', tokenIds: [] });
+      expect(g.logProb).toBeCloseTo(lp(0.7, [0.7, 0.2, 0.1]), 6);
+      expect(streamed).toEqual([]);
+      // 1 beam finishes at once with EOS and 1 is all that is asked for.
+      const b = await captionBeam(model, states, { numBeams: 1 }, new Stopwatch());
+      expect(b).toMatchObject({ text: '', tokenIds: [] });
+      expect(live).toBe(0);
+    } finally {
+      eosFirst = false;
+    }
+  });
+
+  it('beam search: returning true from onToken cancels with ABORTED at that step, cache released', async () => {
+    live = 0;
+    const steps: number[] = [];
+    let code = '';
+    try {
+      await captionBeam(
+        model,
+        states,
+        {
+          numBeams: 2,
+          onToken: (t) => {
+            steps.push(t.step);
+            return true;
+          },
+        },
+        new Stopwatch(),
+      );
+    } catch (e) {
+      code = e instanceof WebvlError ? e.code : 'untyped';
+    }
+    expect(code).toBe('ABORTED');
+    expect(steps).toEqual([0]);
+    expect(live).toBe(0);
+  });
+
+  it('beam search: an aborted signal stops it before the next decoder step', async () => {
+    const ctl = new AbortController();
+    const steps: number[] = [];
+    let code = '';
+    try {
+      await captionBeam(
+        model,
+        states,
+        {
+          numBeams: 2,
+          signal: ctl.signal,
+          onToken: (t) => {
+            steps.push(t.step);
+            ctl.abort(); // not returned: only the signal says stop
+            return undefined;
+          },
+        },
+        new Stopwatch(),
+      );
+    } catch (e) {
+      code = e instanceof WebvlError ? e.code : 'untyped';
+    }
+    expect(code).toBe('ABORTED');
+    expect(steps).toEqual([0]);
   });
 
   it('maxTokens stops decoding early', async () => {

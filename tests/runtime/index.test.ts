@@ -72,13 +72,42 @@ describe('EmbeddingIndex (IndexedDB via fake-indexeddb)', () => {
     expect((await reopened.search(q, 2)).map((h) => h.id)).toEqual(after.map((h) => h.id));
   });
 
-  it('replaces an entry with the same id instead of duplicating it', async () => {
+  it('add() refuses an id that exists (DUPLICATE_ID, nothing changes, in memory or storage)', async () => {
+    const idx = await EmbeddingIndex.open('b0', { storage });
+    await idx.add([
+      { id: 'x', vector: [1, 0] },
+      { id: 'y', vector: [0, 1] },
+    ]);
+    const dup = idx.add([
+      { id: 'z', vector: [1, 1] },
+      { id: 'x', vector: [0, -1] },
+    ]);
+    expect(await codeOf(dup)).toBe('DUPLICATE_ID');
+    expect(
+      await codeOf(
+        idx.add([
+          { id: 'w', vector: [1, 1] },
+          { id: 'w', vector: [1, 2] },
+        ]),
+      ),
+    ).toBe('DUPLICATE_ID');
+    expect(idx.size()).toBe(2);
+    expect((await idx.search([1, 0], 2)).map((h) => [h.id, h.score])).toEqual([
+      ['x', 1],
+      ['y', 0],
+    ]);
+    const reopened = await EmbeddingIndex.open('b0', { storage });
+    expect(reopened.size()).toBe(2);
+    expect(reopened.entry('z')).toBeUndefined();
+  });
+
+  it('upsert() replaces an entry with the same id instead of duplicating it', async () => {
     const idx = await EmbeddingIndex.open('b', { storage });
     await idx.add([
       { id: 'x', vector: [1, 0] },
       { id: 'y', vector: [0, 1] },
     ]);
-    await idx.add([{ id: 'x', vector: [0, -1] }]);
+    await idx.upsert([{ id: 'x', vector: [0, -1] }]);
     expect(idx.size()).toBe(2);
     const hits = await idx.search([0, 1], 2);
     expect(hits.map((h) => [h.id, h.score])).toEqual([

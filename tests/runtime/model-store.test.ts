@@ -79,6 +79,29 @@ describe('manifest', () => {
     });
   });
 
+  it.each([
+    ['1e12', 1e12],
+    ['2^31 (past the 2 GiB bound)', 2 ** 31],
+    ['-1', -1],
+    ['1.5', 1.5],
+    ['NaN', Number.NaN],
+    ['a string', '10'],
+  ])('rejects a file size of %s with INVALID_MODEL', (_, size) => {
+    let error: unknown;
+    try {
+      parseManifest({ version: 1, files: { 'onnx/m.onnx': { size, sha256: 'a'.repeat(64) } } }, 's');
+    } catch (e) {
+      error = e;
+    }
+    expect((error as WebvlError).code).toBe('INVALID_MODEL');
+    expect(() =>
+      parseManifest(
+        { version: 1, files: { 'onnx/m.onnx': { size: 2 ** 31 - 1, sha256: 'a'.repeat(64) } } },
+        's',
+      ),
+    ).not.toThrow();
+  });
+
   it('rejects paths that escape the folder and malformed hashes', () => {
     expect(() =>
       parseManifest({ version: 1, files: { '../x': { size: 1, sha256: 'a'.repeat(64) } } }, 's'),
@@ -174,6 +197,55 @@ describe('ModelStore', () => {
     });
     expect(await codeOf(store.loadFile('onnx/m.onnx'))).toBe('INTEGRITY_MISMATCH');
     expect([...cache.entries.keys()].some((k) => k.includes('m.onnx'))).toBe(false);
+  });
+
+  it('a size the manifest inflates is not allocated up front: memory follows the bytes that arrive', async () => {
+    const { files, b } = modelFolder();
+    const manifest = JSON.parse(new TextDecoder().decode(files[`${BASE}models/m/manifest.json`]));
+    manifest.files['onnx/m.onnx'].size = 1.5e9;
+    files[`${BASE}models/m/manifest.json`] = new TextEncoder().encode(JSON.stringify(manifest));
+    let peak = 0;
+    const fetchFn = (async (input: RequestInfo | URL) => {
+      const url = String(input);
+      if (!url.endsWith('m.onnx')) return fakeServer(files).fetchFn(input);
+      let at = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(c) {
+          peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+          if (at >= b.length) {
+            c.close();
+            return;
+          }
+          c.enqueue(b.slice(at, at + 100));
+          at += 100;
+        },
+      });
+      return new Response(stream);
+    }) as typeof fetch;
+    const store = await ModelStore.open('/models/m', { baseUrl: BASE, cache: null, fetch: fetchFn });
+    const before = process.memoryUsage().arrayBuffers;
+    expect(await codeOf(store.loadFile('onnx/m.onnx'))).toBe('INTEGRITY_MISMATCH');
+    expect(peak - before).toBeLessThan(100e6);
+  });
+
+  it('a stream longer than the manifest says is cut off as soon as it passes that size', async () => {
+    const { files } = modelFolder();
+    let pulled = 0;
+    const fetchFn = (async (input: RequestInfo | URL) => {
+      if (!String(input).endsWith('m.onnx')) return fakeServer(files).fetchFn(input);
+      const stream = new ReadableStream<Uint8Array>({
+        pull(c) {
+          // 4000 chunks of 1000 bytes at most, so a reader that never stops still ends.
+          if (++pulled > 4000) c.close();
+          else c.enqueue(new Uint8Array(1000));
+        },
+      });
+      return new Response(stream);
+    }) as typeof fetch;
+    const store = await ModelStore.open('/models/m', { baseUrl: BASE, cache: null, fetch: fetchFn });
+    expect(await codeOf(store.loadFile('onnx/m.onnx'))).toBe('INTEGRITY_MISMATCH');
+    // The manifest says 1000 bytes: the second chunk already passes it.
+    expect(pulled).toBeLessThanOrEqual(3);
   });
 
   it('missing model → MODEL_NOT_FOUND; other origins refused unless allowed', async () => {

@@ -91,6 +91,42 @@ describe('TextTokenizer', () => {
   it('decodes ids back to text without special tokens', () => {
     expect(tok.decode([2, 4, 5, 6, 7, 8, 3])).toBe('a red circle bigger');
   });
+
+  it('decodes no ids (a caption that ended at once) to the empty string', () => {
+    expect(tok.decode([])).toBe('');
+    expect(tok.decode([2, 3])).toBe('');
+  });
+
+  // Text whose characters the normalizer drops (controls, lone surrogates, format characters) or that
+  // names only special tokens leaves [CLS] [SEP] alone: there is nothing for the model to read.
+  it.each([
+    ['NUL', '\u0000'],
+    ['a lone surrogate', '\ud800'],
+    ['bidi controls only', '\u202e\u202d\u200e\u200f\u2066\u2069'],
+    ['zero-width characters only', '\u200b\u200c\u200d\u2060\ufeff'],
+    ['C0 and C1 controls', '\u0001\u0007\u001b\u007f\u0085'],
+    ['special tokens spelled out', '[CLS] [SEP] [PAD]'],
+  ])('rejects %s with INVALID_INPUT (no-tokens)', (_, text) => {
+    let error: unknown;
+    try {
+      tok.encode(text);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(WebvlError);
+    expect((error as WebvlError).code).toBe('INVALID_INPUT');
+    expect((error as WebvlError).details?.reason).toBe('no-tokens');
+  });
+
+  it('keeps text the vocabulary lacks: [UNK] stands for real characters', () => {
+    expect(tok.encode('zebra')).toEqual([2, 1, 3]);
+    expect(tok.encode('[UNK]')).toEqual([2, 1, 3]);
+  });
+
+  it('content ids leave out the special tokens and ignore case, spacing and dropped characters', () => {
+    expect(tok.contentIds('A  Red\u200b circle')).toEqual([4, 5, 6]);
+    expect(tok.contentIds('a red circle')).toEqual([4, 5, 6]);
+  });
 });
 
 // The shipped model's tokenizer against the Python tokenizer it was trained with (models/train/tok.py),

@@ -40,6 +40,11 @@ function bytesOf(t: OrtTensor): number {
 /** Maps ORT's failures to our typed errors, keeping ORT's message. At load time every failure is the model's. */
 export function ortError(e: unknown, label: string, phase: 'load' | 'run'): WebvlError {
   const message = e instanceof Error ? e.message : String(e);
+  // A lost WebGPU device surfaces as a failed buffer map (its message also names size_t, which must not
+  // read as a bad input below).
+  if (/device was lost|device lost|mapAsync/i.test(message)) {
+    return new WebvlError('DEVICE_LOST', `${label}: onnxruntime-web's WebGPU device was lost: ${message}`);
+  }
   if (phase === 'load') {
     const unsupported =
       /could not find an implementation|not implemented|unsupported op|no opset import for domain/i;
@@ -140,8 +145,18 @@ class OrtPixelPipeline implements PixelPipeline {
 /** onnxruntime-web with its `webgpu` or `wasm` execution provider: our fallback and our reference. */
 export class OrtBackend implements Backend {
   private pixels: Promise<PixelPipeline | undefined> | undefined;
+  private sessionCreated = false;
 
   constructor(readonly name: Extract<BackendName, 'ort-webgpu' | 'wasm'>) {}
+
+  /**
+   * onnxruntime-web's WebGPU device, once a session has made it ('ort-webgpu' only; asking earlier would make
+   * ORT create one), so the runtime can watch it for loss and destroy it when disposed.
+   */
+  async gpuDevice(): Promise<GPUDevice | undefined> {
+    if (this.name !== 'ort-webgpu' || !this.sessionCreated) return undefined;
+    return getOrt().env.webgpu.device;
+  }
 
   /** On 'ort-webgpu', once a session exists (ORT has made its device): our resize kernel on ORT's device. */
   pixelPipeline(): Promise<PixelPipeline | undefined> {
@@ -185,6 +200,7 @@ export class OrtBackend implements Backend {
     } catch (e) {
       throw ortError(e, label, 'load');
     }
+    this.sessionCreated = true;
     return new OrtSessionWrapper(ort, session, label);
   }
 }

@@ -12,7 +12,8 @@ function ortAssetBase(): string {
 
 export function getOrt(): typeof ort {
   if (!configured) {
-    ort.env.wasm.wasmPaths = ortAssetBase();
+    // Pages and workers load ORT's files from our origin; Node (tests) resolves them next to the package.
+    if (globalThis.location) ort.env.wasm.wasmPaths = ortAssetBase();
     // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers).
     const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
     ort.env.wasm.numThreads = isolated ? Math.min(4, globalThis.navigator?.hardwareConcurrency ?? 1) : 1;

@@ -4,10 +4,11 @@ import { WebvlError } from '../../errors';
 import { isSoftwareAdapter } from '../adapter-kind';
 import type { Backend, SessionOptions } from '../backend';
 import { BufferPool } from './buffer-pool';
-import { type Graph, type Node, opKey } from './ir';
+import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir';
 import type { KernelFeatures } from './kernel-context';
 import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './lowering';
 import { decodeModel, type ExternalData } from './onnx-decode';
+import { packQuantizedWeights } from './passes/pack-quantized';
 import { PipelineCache } from './pipeline-cache';
 import { GpuPixelPipeline } from './pixel-pipeline';
 import { type EngineDevice, WebGpuSession } from './session';
@@ -53,12 +54,8 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
   }
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
     return !!n.inputs[3] || !!n.inputs[4];
-  // A positive LayerNormalization axis may or may not be the last one; only -1 is certain. Its optional Mean /
-  // InvStdDev outputs are produced both or neither.
-  if (n.opType === 'LayerNormalization')
-    return (attr('axis') ?? -1) !== -1 || !!n.outputs[1] !== !!n.outputs[2];
-  // Dropout in training mode is random (the engine only runs inference: y = x, mask all true).
-  if (n.opType === 'Dropout') return !!n.inputs[2];
+  // LayerNormalization's optional Mean / InvStdDev outputs are produced both or neither.
+  if (n.opType === 'LayerNormalization') return !!n.outputs[1] !== !!n.outputs[2];
   // float16 activations: the engine computes in float32 (float16 initializers are widened on upload).
   if (n.opType === 'Cast') return attr('to') === 10;
   return false;
@@ -66,19 +63,50 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
 
 type OpRef = Pick<Node, 'opType' | 'domain'> & Partial<Pick<Node, 'attrs' | 'inputs' | 'outputs'>>;
 
+/** INVALID_MODEL for an If whose branches do not give the outputs it declares (at any depth). */
+function checkIfBranches(nodes: readonly Node[]): void {
+  for (const n of nodes) {
+    if (n.opType !== 'If') continue;
+    for (const name of ['then_branch', 'else_branch']) {
+      const a = n.attrs[name];
+      if (a?.type !== 'graph') throw new WebvlError('INVALID_MODEL', `If node '${n.name}' has no ${name}`);
+      if (a.value.outputs.length !== n.outputs.length) {
+        throw new WebvlError(
+          'INVALID_MODEL',
+          `If node '${n.name}': ${name} gives ${a.value.outputs.length} outputs, the node declares ${n.outputs.length}`,
+        );
+      }
+      checkIfBranches(a.value.nodes);
+    }
+  }
+}
+
+/** Nodes of If branches (recursively): they must be runnable too, whichever branch a run takes. */
+function branchNodes(n: OpRef): OpRef[] {
+  if (n.opType !== 'If') return [];
+  return ['then_branch', 'else_branch'].flatMap((name) => {
+    const a = n.attrs?.[name];
+    return a?.type === 'graph' ? a.value.nodes.flatMap((b) => [b, ...branchNodes(b)]) : [];
+  });
+}
+
 /** Ops of a graph that our engine has no way to run, as `domain:Op` keys ('Op' for the default domain). */
 export function unsupportedOps(ops: Iterable<OpRef>): string[] {
   const missing = new Set<string>();
-  for (const n of ops) {
+  for (const n of [...ops].flatMap((o) => [o, ...branchNodes(o)])) {
     const key = opKey(n);
     const isDefault = n.domain === '' || n.domain === 'ai.onnx';
     const known = isDefault
       ? VIEW_OPS.has(n.opType) ||
         FOLD_ONLY_OPS.has(n.opType) ||
         n.opType === 'LayerNormalization' ||
+        n.opType === 'SimplifiedLayerNormalization' || // onnxruntime's, rewritten by canonicalize-contrib.ts
         n.opType === 'Constant' || // decoded into an initializer
+        n.opType === 'If' || // inlined once its condition is known (passes/inline-if.ts)
         !!lowering(n)
-      : SUPPORTED_CONTRIB_OPS.has(key);
+      : n.domain === WEBVL_DOMAIN
+        ? !!lowering(n)
+        : SUPPORTED_CONTRIB_OPS.has(key);
     if (
       !known ||
       unsupportedForm({
@@ -147,6 +175,30 @@ export function engineOnDevice(device: GPUDevice, softwareAdapter = false, f16Co
   };
 }
 
+/**
+ * Every kernel binds a whole tensor, so a constant larger than one binding cannot run here (a 49,408 × 768
+ * float32 embedding table is 152 MB, above WebGPU's 128 MiB default): OUT_OF_MEMORY at load, before any
+ * upload, so 'auto' can move the graph to onnxruntime-web.
+ */
+function checkFits(graph: Graph, packed: ReadonlySet<string>, device: GPUDevice, label: string): void {
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  for (const [name, t] of graph.initializers) {
+    // As uploaded: f32/i32 words per element, but raw bytes for packed quantized weights, halves for float16.
+    const bytes = packed.has(name)
+      ? t.data.length
+      : t.dtype === 'float16'
+        ? t.data.length * 2
+        : t.data.length * 4;
+    if (bytes > limit) {
+      throw new WebvlError(
+        'OUT_OF_MEMORY',
+        `${label}: tensor '${name}' takes ${bytes} bytes on the GPU, above this device's ${limit}-byte binding limit`,
+        { tensor: name, bytes, limit },
+      );
+    }
+  }
+}
+
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   private engine: Promise<EngineDevice> | undefined;
@@ -199,6 +251,9 @@ export class WebGpuBackend implements Backend {
         },
       );
     }
+    checkIfBranches(graph.nodes);
+    // Quantized weights are packed once here, so what cannot be rewritten is refused just below.
+    const packed = packQuantizedWeights(graph);
     const missing = unsupportedOps(graph.nodes);
     if (missing.length > 0) {
       throw new WebvlError(
@@ -210,6 +265,7 @@ export class WebGpuBackend implements Backend {
       );
     }
     const engine = await this.engineDevice();
+    checkFits(graph, packed, engine.device, options.label ?? 'model');
     return new WebGpuSession(engine, graph, options);
   }
 }

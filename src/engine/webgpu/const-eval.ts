@@ -332,6 +332,34 @@ function transposeValues(x: Values, perm: readonly number[]): Values {
  * Evaluates `node` on constant inputs. Returns undefined when the op is not one we fold (the node then
  * runs on the GPU). `inputs[i]` is undefined for omitted optional inputs.
  */
+/**
+ * Split's output lengths along its axis: the `split` input (opset 13+) or attribute, else equal parts, one per
+ * output (opset 18: `num_outputs`, the last part shorter when the axis does not divide evenly).
+ */
+export function splitSizes(
+  c: { readonly node: Node; readonly opset: number; constant(i: number): Values | undefined },
+  length: number,
+): number[] {
+  const given = c.opset >= 13 ? (c.node.inputs[1] ? c.constant(1) : undefined) : undefined;
+  const sizes: readonly number[] | undefined = given ? Array.from(given.data) : attrInts(c.node, 'split');
+  if (sizes && sizes.length > 0) {
+    if (sizes.reduce((a, b) => a + b, 0) !== length)
+      throw new WebvlError(
+        'INVALID_MODEL',
+        `Split node '${c.node.name}': parts [${sizes}] do not sum to ${length}`,
+      );
+    return [...sizes];
+  }
+  if (c.opset >= 13 && c.node.inputs[1] && !given) {
+    throw new WebvlError('UNSUPPORTED_OP', `Split node '${c.node.name}': split must be known at plan time`, {
+      ops: ['Split'],
+    });
+  }
+  const parts = attrInt(c.node, 'num_outputs', c.node.outputs.length);
+  const each = Math.ceil(length / parts);
+  return Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(each, length - i * each)));
+}
+
 export function evaluate(
   node: Node,
   inputs: readonly (Values | undefined)[],
@@ -549,6 +577,72 @@ export function evaluate(
           }
         }
       return [{ ...x, data }];
+    }
+    case 'IsNaN':
+      return x && [{ dtype: 'bool', dims: x.dims, data: x.data.map((v) => (Number.isNaN(v) ? 1 : 0)) }];
+    case 'IsInf': {
+      if (!x) return undefined;
+      const pos = attrInt(node, 'detect_positive', 1) === 1;
+      const neg = attrInt(node, 'detect_negative', 1) === 1;
+      const hit = (v: number) => (v === Infinity && pos) || (v === -Infinity && neg);
+      return [{ dtype: 'bool', dims: x.dims, data: x.data.map((v) => (hit(v) ? 1 : 0)) }];
+    }
+    case 'Tile': {
+      const reps = ints(y);
+      if (!x || !reps || reps.length !== x.dims.length) return undefined;
+      const dims = x.dims.map((d, i) => d * reps[i]);
+      const own = strides(x.dims);
+      const outStrides = strides(dims);
+      const data = new Float64Array(size(dims));
+      for (let i = 0; i < data.length; i++) {
+        let at = 0;
+        for (let d = 0; d < dims.length; d++)
+          at += ((Math.floor(i / outStrides[d]) % dims[d]) % x.dims[d]) * own[d];
+        data[i] = x.data[at];
+      }
+      return [{ dtype: x.dtype, dims, data }];
+    }
+    case 'Split': {
+      if (!x) return undefined;
+      const axis = normAxis(attrInt(node, 'axis', 0), x.dims.length);
+      const sizes = splitSizes({ node, opset, constant: (i) => inputs[i] }, x.dims[axis]);
+      const outer = size(x.dims.slice(0, axis));
+      const inner = size(x.dims.slice(axis + 1));
+      let start = 0;
+      return sizes.map((n) => {
+        const dims = x.dims.map((d, i) => (i === axis ? n : d));
+        const data = new Float64Array(size(dims));
+        for (let o = 0; o < outer; o++)
+          data.set(
+            x.data.subarray((o * x.dims[axis] + start) * inner, (o * x.dims[axis] + start + n) * inner),
+            o * n * inner,
+          );
+        start += n;
+        return { dtype: x.dtype, dims, data };
+      });
+    }
+    case 'GatherND': {
+      if (!x || !y) return undefined;
+      const b = attrInt(node, 'batch_dims', 0);
+      const k = y.dims[y.dims.length - 1];
+      if (k === undefined || b + k > x.dims.length) return undefined;
+      const dims = [...y.dims.slice(0, -1), ...x.dims.slice(b + k)];
+      const inner = size(x.dims.slice(b + k));
+      const own = strides(x.dims);
+      const tuples = size(y.dims.slice(0, -1));
+      const perBatch = tuples / Math.max(1, size(y.dims.slice(0, b)));
+      const batchStride = b > 0 ? own[b - 1] : 0;
+      const data = new Float64Array(size(dims));
+      for (let t = 0; t < tuples; t++) {
+        let at = Math.floor(t / perBatch) * batchStride;
+        for (let m = 0; m < k; m++) {
+          const dim = x.dims[b + m];
+          const idx = y.data[t * k + m];
+          at += (idx < 0 ? idx + dim : idx) * own[b + m];
+        }
+        data.set(x.data.subarray(at, at + inner), t * inner);
+      }
+      return [{ dtype: x.dtype, dims, data }];
     }
     case 'Clip': {
       if (!x) return undefined;

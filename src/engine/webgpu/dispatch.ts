@@ -61,7 +61,10 @@ export async function buildDispatches(
       resource: {
         buffer: v.buffer,
         offset: v.offset ?? 0,
-        size: Math.max(4, alignUp(sizeOf(v.dims) * gpuElementBytes(v.dtype), 4)),
+        // A packed quantized weight is bound whole: its dims are B's logical [N, K], not its words.
+        size: v.quant
+          ? v.buffer.size - (v.offset ?? 0)
+          : Math.max(4, alignUp(sizeOf(v.dims) * gpuElementBytes(v.dtype), 4)),
       },
     }));
     if (p.uniforms && uniformBuffer) {

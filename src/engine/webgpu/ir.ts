@@ -20,7 +20,9 @@ export type Attr =
   | { readonly type: 'ints'; readonly value: readonly number[] }
   | { readonly type: 'floats'; readonly value: readonly number[] }
   | { readonly type: 'strings'; readonly value: readonly string[] }
-  | { readonly type: 'tensor'; readonly value: HostTensor };
+  | { readonly type: 'tensor'; readonly value: HostTensor }
+  /** A subgraph (If branches); it may read values of the enclosing graph by name. */
+  | { readonly type: 'graph'; readonly value: Graph };
 
 export interface Node {
   name: string;

@@ -2,6 +2,7 @@
 // A kernel is a function that checks its views and records one or more programs; a program is
 // WGSL + workgroup count + bindings (the shape of ratchet's and onnxruntime's WebGPU ops).
 import type { DType } from '../tensor';
+import type { QuantLayout } from './passes/pack-quantized';
 
 /** A contiguous, row-major tensor in a GPU buffer. */
 export interface GpuView {
@@ -10,6 +11,11 @@ export interface GpuView {
   readonly dims: readonly number[];
   /** Byte offset into `buffer` (multiple of the adapter's minStorageBufferOffsetAlignment). */
   readonly offset?: number;
+  /**
+   * A quantized matmul weight packed as passes/pack-quantized.ts lays it out (scales, zero points, 4- or 8-bit
+   * codes in u32 words); `dims` are then the logical [N, K] of B.
+   */
+  readonly quant?: QuantLayout;
 }
 
 export interface ProgramSpec {

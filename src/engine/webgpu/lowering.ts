@@ -7,6 +7,8 @@ import type { GpuView, KernelContext } from './kernel-context';
 import { convPads, REDUCE_OPS, UNARY_OPS } from './op-shapes';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from './ops';
 import * as ops from './ops';
+import { broadcastDims } from './ops/common';
+import { quantLayout } from './passes/pack-quantized';
 
 export interface LowerArgs {
   readonly ctx: KernelContext;
@@ -32,13 +34,7 @@ export const VIEW_OPS: ReadonlySet<string> = new Set([
 ]);
 
 /** Ops that exist only to be folded on the CPU (their inputs are shapes/constants in practice). */
-export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set([
-  'Shape',
-  'ConstantOfShape',
-  'Range',
-  'Trilu',
-  'CumSum',
-]);
+export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set(['Shape', 'ConstantOfShape', 'Range', 'CumSum']);
 
 function unsupported(node: Node, why: string): never {
   throw new WebvlError('UNSUPPORTED_OP', `${opKey(node)} node '${node.name}': ${why}`, {
@@ -72,16 +68,41 @@ function strided(node: Node, prefix: 'q' | 'k' | 'v'): Strided4 {
   };
 }
 
+/** ArgMax / ArgMin over any axis: the axis is moved last (one transpose into scratch) for the row kernel. */
+function argReduce(a: LowerArgs, largest: boolean): void {
+  const x = need(a, 0);
+  const rank = x.dims.length;
+  const axisAttr = attrInt(a.node, 'axis', 0);
+  const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+  let rows = x;
+  if (axis !== rank - 1) {
+    const perm = [...x.dims.keys()].filter((d) => d !== axis).concat(axis);
+    rows = a.ctx.scratch(
+      x.dtype,
+      perm.map((p) => x.dims[p]),
+    );
+    ops.transpose(a.ctx, x, rows, perm);
+  }
+  // keepdims only changes how the output is viewed: its elements are the rows' results in order.
+  const out = { ...a.outputs[0], dims: rows.dims.slice(0, -1) };
+  ops.argmax(a.ctx, rows, out, { largest, lastIndex: attrInt(a.node, 'select_last_index', 0) === 1 });
+}
+
 const LOWERINGS: Record<string, Lowering> = {
   MatMul: (a) => ops.matmul(a.ctx, need(a, 0), need(a, 1), null, a.outputs[0]),
   Gemm: (a) => {
-    if (attrInt(a.node, 'transA', 0) !== 0) unsupported(a.node, 'transA=1 is not supported');
-    const c = a.inputs[2];
-    if (c && (attrFloat(a.node, 'beta', 1) !== 1 || c.dims.length !== 1))
-      unsupported(a.node, 'only a [N] bias with beta=1');
-    ops.matmul(a.ctx, need(a, 0), need(a, 1), c, a.outputs[0], {
+    // transA: A transposed into scratch first; C broadcasts over [M, N] in the matmul epilogue, times beta.
+    let x = need(a, 0);
+    if (attrInt(a.node, 'transA', 0) !== 0) {
+      const t = a.ctx.scratch(x.dtype, [x.dims[1], x.dims[0]]);
+      ops.transpose(a.ctx, x, t, [1, 0]);
+      x = t;
+    }
+    const beta = attrFloat(a.node, 'beta', 1);
+    ops.matmul(a.ctx, x, need(a, 1), beta === 0 ? null : (a.inputs[2] ?? null), a.outputs[0], {
       transposeB: attrInt(a.node, 'transB', 0) === 1,
       alpha: attrFloat(a.node, 'alpha', 1),
+      beta,
     });
   },
   'webvl:Linear': (a) =>
@@ -89,6 +110,21 @@ const LOWERINGS: Record<string, Lowering> = {
       transposeB: attrInt(a.node, 'transB', 0) === 1,
       activation: attrString(a.node, 'activation', 'none') as Activation,
     }),
+  'webvl:QMatMul': (a) => {
+    // B packed by passes/pack-quantized.ts, read as [N, K] and dequantized by the matmul kernels.
+    const node = a.node;
+    const layout = quantLayout(
+      attrInt(node, 'N', 0),
+      attrInt(node, 'K', 0),
+      attrInt(node, 'bits', 4) === 8 ? 8 : 4,
+      attrInt(node, 'block_size', 0),
+    );
+    const b: GpuView = { ...need(a, 1), dims: [layout.n, layout.k], quant: layout };
+    ops.matmul(a.ctx, need(a, 0), b, a.inputs[2] ?? null, a.outputs[0], {
+      transposeB: true,
+      activation: attrString(node, 'activation', 'none') as Activation,
+    });
+  },
   'webvl:Gelu': (a) =>
     ops.gelu(
       a.ctx,
@@ -109,6 +145,7 @@ const LOWERINGS: Record<string, Lowering> = {
       stats ? null : (a.outputs[1] ?? null),
       {
         epsilon: attrFloat(a.node, 'epsilon', 1e-5),
+        rms: attrInt(a.node, 'rms', 0) === 1,
       },
       stats ? { mean: a.outputs[1], invStdDev: a.outputs[2] } : null,
     );
@@ -171,6 +208,95 @@ const LOWERINGS: Record<string, Lowering> = {
   Expand: (a) => ops.expand(a.ctx, need(a, 0), a.outputs[0]),
   Gather: (a) => ops.gather(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'axis', 0)),
   Where: (a) => ops.where(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
+  GatherND: (a) =>
+    ops.gatherNd(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'batch_dims', 0)),
+  IsNaN: (a) => ops.isNan(a.ctx, need(a, 0), a.outputs[0]),
+  Trilu: (a) => {
+    const k = a.node.inputs[1] ? constInts(a, 1)?.[0] : 0;
+    if (k === undefined) return unsupported(a.node, 'k must be known at plan time');
+    ops.trilu(a.ctx, need(a, 0), a.outputs[0], attrInt(a.node, 'upper', 1) === 1, k);
+  },
+  LayerNormalization: (a) => {
+    // Over axes axis … last (fuse-layernorm.ts takes the last-axis form): the same kernel on 2-D views
+    // [rows, cols], γ/β flattened to cols, the statistics one per row.
+    const x = need(a, 0);
+    const rank = x.dims.length;
+    const axisAttr = attrInt(a.node, 'axis', -1);
+    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+    const cols = x.dims.slice(axis).reduce((p, d) => p * d, 1);
+    const rows = x.dims.slice(0, axis).reduce((p, d) => p * d, 1);
+    const flat = (v: GpuView, dims: number[]): GpuView => ({ ...v, dims });
+    const beta = a.inputs[2];
+    const stats = a.outputs[1] && a.outputs[2];
+    ops.layerNorm(
+      a.ctx,
+      flat(x, [rows, cols]),
+      flat(need(a, 1), [cols]),
+      beta ? flat(beta, [cols]) : null,
+      null,
+      flat(a.outputs[0], [rows, cols]),
+      null,
+      { epsilon: attrFloat(a.node, 'epsilon', 1e-5) },
+      stats ? { mean: flat(a.outputs[1], [rows, 1]), invStdDev: flat(a.outputs[2], [rows, 1]) } : null,
+    );
+  },
+  DequantizeLinear: (a) => {
+    // Constant codes were folded at load (pack-quantized.ts); these are codes computed at run time (a Gather
+    // from a quantized table). One constant scale and zero point: one dispatch. Otherwise (per-axis, or values
+    // that arrive as inputs): y = (f32(x) − f32(zero point)) · scale, the per-axis tensors viewed as [C, 1, …].
+    const x = need(a, 0);
+    const scale = a.constant(1);
+    const zero = a.node.inputs[2] ? a.constant(2) : undefined;
+    if (scale?.data.length === 1 && (!a.node.inputs[2] || zero?.data.length === 1)) {
+      ops.dequantize(a.ctx, x, a.outputs[0], scale.data[0], zero?.data[0] ?? 0);
+      return;
+    }
+    const rank = x.dims.length;
+    const axisAttr = attrInt(a.node, 'axis', 1);
+    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+    const s = need(a, 1);
+    const perAxis = s.dims.length === 1 && s.dims[0] !== 1;
+    const along = (v: GpuView): GpuView =>
+      perAxis ? { ...v, dims: [v.dims[0], ...new Array<number>(rank - axis - 1).fill(1)] } : v;
+    const xf = a.ctx.scratch('float32', x.dims);
+    ops.cast(a.ctx, x, xf);
+    let centred = xf;
+    const z = a.inputs[2];
+    if (z) {
+      const zf = a.ctx.scratch('float32', z.dims);
+      ops.cast(a.ctx, z, zf);
+      centred = a.ctx.scratch('float32', x.dims);
+      ops.binary(a.ctx, xf, along(zf), centred, 'Sub');
+    }
+    ops.binary(a.ctx, centred, along(s), a.outputs[0], 'Mul');
+  },
+  IsInf: (a) =>
+    ops.isInf(
+      a.ctx,
+      need(a, 0),
+      a.outputs[0],
+      attrInt(a.node, 'detect_positive', 1) === 1,
+      attrInt(a.node, 'detect_negative', 1) === 1,
+    ),
+  Tile: (a) => {
+    const repeats = constInts(a, 1);
+    if (!repeats) return unsupported(a.node, 'repeats must be constant');
+    ops.tile(a.ctx, need(a, 0), a.outputs[0], repeats);
+  },
+  Split: (a) => {
+    // One strided copy per output, each a slice of the input along the axis.
+    const x = need(a, 0);
+    const axis =
+      attrInt(a.node, 'axis', 0) < 0
+        ? attrInt(a.node, 'axis', 0) + x.dims.length
+        : attrInt(a.node, 'axis', 0);
+    let start = 0;
+    a.outputs.forEach((out) => {
+      const n = out.dims[axis];
+      ops.slice(a.ctx, x, out, { starts: [start], ends: [start + n], axes: [axis] });
+      start += n;
+    });
+  },
   Cast: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0]),
   Conv: (a) => {
     const x = need(a, 0);
@@ -185,14 +311,8 @@ const LOWERINGS: Record<string, Lowering> = {
       group: attrInt(a.node, 'group', 1),
     });
   },
-  ArgMax: (a) => {
-    lastAxis(a, attrInt(a.node, 'axis', 0));
-    if (attrInt(a.node, 'select_last_index', 0) === 1) unsupported(a.node, 'select_last_index=1');
-    const x = need(a, 0);
-    // The kernel writes x.dims minus the last axis; keepdims only changes how those elements are viewed.
-    const out = { ...a.outputs[0], dims: x.dims.slice(0, -1) };
-    ops.argmax(a.ctx, x, out);
-  },
+  ArgMax: (a) => argReduce(a, true),
+  ArgMin: (a) => argReduce(a, false),
   TopK: (a) => {
     lastAxis(a, attrInt(a.node, 'axis', -1));
     const k = constInts(a, 1)?.[0];
@@ -222,11 +342,26 @@ const BINARY_OPS: readonly BinaryOp[] = [
   'Or',
   'Xor',
 ];
+/** Max and Min take any number of inputs: one is a copy, more fold pairwise through scratch tensors. */
+const VARIADIC: ReadonlySet<BinaryOp> = new Set(['Max', 'Min']);
+
 for (const op of BINARY_OPS) {
   LOWERINGS[op] = (a) => {
-    if (a.inputs.length !== 2) unsupported(a.node, 'only the two-input form');
+    const n = a.inputs.length;
+    if (n !== 2 && !(VARIADIC.has(op) && n >= 1)) unsupported(a.node, 'only the two-input form');
+    const out = a.outputs[0];
+    if (n === 1) {
+      ops.expand(a.ctx, need(a, 0), out);
+      return;
+    }
     const fmod = op === 'Mod' && attrInt(a.node, 'fmod', 0) === 1;
-    ops.binary(a.ctx, need(a, 0), need(a, 1), a.outputs[0], fmod ? 'FMod' : op);
+    let acc = need(a, 0);
+    for (let i = 1; i < n; i++) {
+      const x = need(a, i);
+      const target = i === n - 1 ? out : a.ctx.scratch(out.dtype, broadcastDims(acc.dims, x.dims));
+      ops.binary(a.ctx, acc, x, target, fmod ? 'FMod' : op);
+      acc = target;
+    }
   };
 }
 
@@ -302,4 +437,12 @@ export function supportedOps(): string[] {
 export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
   'com.microsoft:MultiHeadAttention',
   'com.microsoft:Attention',
+  // Rewritten into standard and fused ops by passes/canonicalize-contrib.ts.
+  'com.microsoft:Gelu',
+  'com.microsoft:QuickGelu',
+  'com.microsoft:BiasGelu',
+  'com.microsoft:FastGelu',
+  'com.microsoft:SkipLayerNormalization',
+  'com.microsoft:SkipSimplifiedLayerNormalization',
+  'com.microsoft:SimplifiedLayerNormalization',
 ]);

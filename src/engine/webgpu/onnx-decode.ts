@@ -179,9 +179,15 @@ export function tensorFromProto(t: protoModule.onnx.ITensorProto, external?: Ext
 
 const utf8 = new TextDecoder();
 
-function attrFromProto(a: protoModule.onnx.IAttributeProto, external?: ExternalData): Attr | undefined {
+function attrFromProto(
+  a: protoModule.onnx.IAttributeProto,
+  opset: number,
+  external?: ExternalData,
+): Attr | undefined {
   const T = onnx.AttributeProto.AttributeType;
   switch (a.type) {
+    case T.GRAPH:
+      return a.g ? { type: 'graph', value: decodeGraph(a.g, opset, external) } : undefined;
     case T.INT:
       return { type: 'int', value: toNumber(a.i as LongLike) };
     case T.FLOAT:
@@ -197,7 +203,7 @@ function attrFromProto(a: protoModule.onnx.IAttributeProto, external?: ExternalD
     case T.TENSOR:
       return a.t ? { type: 'tensor', value: tensorFromProto(a.t, external) } : undefined;
     default:
-      // Graph/sparse/type attributes (If/Loop bodies…) are not representable; ops using them are unsupported.
+      // Sparse, type and graph-list attributes are not representable; ops using them are unsupported.
       return undefined;
   }
 }
@@ -260,6 +266,11 @@ export function decodeModel(bytes: Uint8Array, external?: ExternalData): Graph {
   const opsetEntry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   const opset = opsetEntry ? toNumber(opsetEntry.version as LongLike) : 0;
 
+  return decodeGraph(g, opset, external);
+}
+
+/** One graph: the model's, or a subgraph (an If branch, whose inputs are empty). */
+function decodeGraph(g: protoModule.onnx.IGraphProto, opset: number, external?: ExternalData): Graph {
   const initializers = new Map<string, HostTensor>();
   for (const t of g.initializer ?? []) {
     if (!t.name) throw invalid('initializer without a name');
@@ -270,7 +281,7 @@ export function decodeModel(bytes: Uint8Array, external?: ExternalData): Graph {
   (g.node ?? []).forEach((n, index) => {
     const attrs: Record<string, Attr> = {};
     for (const a of n.attribute ?? []) {
-      const value = attrFromProto(a, external);
+      const value = attrFromProto(a, opset, external);
       if (a.name && value) attrs[a.name] = value;
     }
     const node: Node = {

@@ -7,6 +7,7 @@ import {
   reshapeDims,
   size,
   sliceRanges,
+  splitSizes,
   squeezeDims,
   unsqueezeDims,
   type Values,
@@ -135,7 +136,6 @@ const reduce: ShapeFn = (c) => {
 
 const SHAPES: Record<string, ShapeFn> = {
   Identity: same,
-  Dropout: (c) => [input(c, 0), { dtype: 'bool', dims: input(c, 0).dims }],
   Cast: (c) => {
     const to = ONNX_TO[attrInt(c.node, 'to', 1)];
     if (!to) fail(c, `cast to ONNX type ${attrInt(c.node, 'to', 1)} is not supported`);
@@ -153,8 +153,9 @@ const SHAPES: Record<string, ShapeFn> = {
   Softmax: same,
   LayerNormalization: (c) => {
     const x = input(c, 0);
-    // Mean / InvStdDev: float32 (stash_type 1), the normalized axes kept as 1s (axis −1 only).
-    const stats = { dtype: 'float32' as const, dims: [...x.dims.slice(0, -1), 1] };
+    // Mean / InvStdDev: float32 (stash_type 1), the normalized axes (axis … last) kept as 1s.
+    const axis = normAxis(attrInt(c.node, 'axis', -1), x.dims.length);
+    const stats = { dtype: 'float32' as const, dims: x.dims.map((d, i) => (i < axis ? d : 1)) };
     return [x, stats, stats];
   },
   Transpose: (c) => {
@@ -229,6 +230,32 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   Trilu: same,
   CumSum: same,
+  IsNaN: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
+  Dropout: (c) => [input(c, 0), { dtype: 'bool', dims: input(c, 0).dims }],
+  DequantizeLinear: (c) => [{ dtype: 'float32', dims: input(c, 0).dims }],
+  IsInf: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
+  Tile: (c) => {
+    const x = input(c, 0);
+    const repeats = constInts(c, 1, 'repeats');
+    if (repeats.length !== x.dims.length) fail(c, `${repeats.length} repeats for rank ${x.dims.length}`);
+    return [{ dtype: x.dtype, dims: x.dims.map((d, i) => d * repeats[i]) }];
+  },
+  Split: (c) => {
+    const x = input(c, 0);
+    const axis = normAxis(attrInt(c.node, 'axis', 0), x.dims.length);
+    return splitSizes(c, x.dims[axis]).map((n) => ({
+      dtype: x.dtype,
+      dims: x.dims.map((d, i) => (i === axis ? n : d)),
+    }));
+  },
+  GatherND: (c) => {
+    const data = input(c, 0);
+    const idx = input(c, 1).dims;
+    const k = idx[idx.length - 1];
+    const b = attrInt(c.node, 'batch_dims', 0);
+    if (k === undefined || b + k > data.dims.length) fail(c, 'index tuples deeper than the data');
+    return [{ dtype: data.dtype, dims: [...idx.slice(0, -1), ...data.dims.slice(b + k)] }];
+  },
   Conv: (c) => {
     const x = input(c, 0).dims;
     const w = input(c, 1).dims;
@@ -242,6 +269,7 @@ const SHAPES: Record<string, ShapeFn> = {
     });
     return [{ dtype: input(c, 0).dtype, dims: [x[0], w[0], out[0], out[1]] }];
   },
+  ArgMin: (c) => SHAPES.ArgMax(c),
   ArgMax: (c) => {
     const x = input(c, 0);
     const axis = normAxis(attrInt(c.node, 'axis', 0), x.dims.length);
@@ -281,6 +309,10 @@ const SHAPES: Record<string, ShapeFn> = {
     return [x, stats, stats];
   },
   'webvl:Gelu': same,
+  'webvl:QMatMul': (c) => {
+    const x = input(c, 0);
+    return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), attrInt(c.node, 'N', 0)] }];
+  },
   'webvl:StridedConcat': (c) => [
     { dtype: input(c, 0).dtype, dims: attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims') },
   ],

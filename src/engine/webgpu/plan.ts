@@ -39,22 +39,38 @@ export function toGpuHalfData(t: HostTensor): Uint16Array {
   return padded;
 }
 
-/** Names of float16 constants that only ever serve as B of a matmul (kept half; see keep-half-weights.ts). */
-function halfWeightNames(graph: Graph): Set<string> {
-  const out = new Set<string>();
+/** How a constant is stored on the GPU when not as the kernels' usual f32 / i32 words. */
+export type WeightFormat = 'half' | 'packed';
+
+/**
+ * Constants stored in another form: float16 ones that only ever serve as B of a matmul stay half
+ * (keep-half-weights.ts); the packed quantized weights of QMatMul nodes go up as their raw bytes
+ * (pack-quantized.ts).
+ */
+function weightFormats(graph: Graph): Map<string, WeightFormat> {
+  const out = new Map<string, WeightFormat>();
   const bad = new Set<string>();
   for (const n of graph.nodes) {
     const matmul =
       ((n.domain === '' || n.domain === 'ai.onnx') && (n.opType === 'MatMul' || n.opType === 'Gemm')) ||
       (n.domain === WEBVL_DOMAIN && n.opType === 'Linear');
+    const quantized = n.domain === WEBVL_DOMAIN && n.opType === 'QMatMul';
     n.inputs.forEach((name, slot) => {
-      if (graph.initializers.get(name)?.dtype !== 'float16') return;
-      if (matmul && slot === 1) out.add(name);
-      else bad.add(name);
+      const t = graph.initializers.get(name);
+      if (quantized && slot === 1 && t) out.set(name, 'packed');
+      else if (t?.dtype === 'float16' && matmul && slot === 1) out.set(name, 'half');
+      else if (t?.dtype === 'float16') bad.add(name);
     });
   }
-  for (const name of bad) out.delete(name);
+  for (const name of bad) if (out.get(name) === 'half') out.delete(name);
   return out;
+}
+
+/** A constant's bytes as uploaded in `format` (whole u32 words). */
+export function gpuWeightData(t: HostTensor, format?: WeightFormat): ArrayBufferView {
+  if (format === 'half') return toGpuHalfData(t);
+  if (format === 'packed') return t.data;
+  return toGpuData(t);
 }
 
 /** Device-wide objects a plan builds on. */
@@ -64,10 +80,10 @@ export interface PlanDeps {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
   /**
-   * GPU copy of a model initializer, uploaded once per session (keyed by the tensor object): float32 words, or
-   * for `half` the float16 tensor's raw halves.
+   * GPU copy of a model initializer, uploaded once per session (keyed by the tensor object and format): f32 /
+   * i32 words, the float16 tensor's raw halves, or a packed quantized weight's raw bytes.
    */
-  weight(t: HostTensor, half?: boolean): GPUBuffer;
+  weight(t: HostTensor, format?: WeightFormat): GPUBuffer;
 }
 
 interface Storage {
@@ -81,6 +97,7 @@ interface ValueSlot {
   storage: Storage;
   dtype: DType;
   dims: readonly number[];
+  format?: WeightFormat;
 }
 
 export interface PlanStep {
@@ -143,7 +160,7 @@ export class Plan {
     const { graph, shapes } = this.specialized;
     const { device, pool } = this.deps;
     const order = topologicalOrder(graph);
-    const halfWeights = halfWeightNames(graph);
+    const formats = weightFormats(graph);
     const slots = new Map<string, ValueSlot>();
     const shapeOf = (name: string) => {
       // Constants created by passes carry their own dims.
@@ -153,11 +170,14 @@ export class Plan {
     };
     const newSlot = (name: string, kind: Storage['kind']): ValueSlot => {
       const s = shapeOf(name);
-      if (kind === 'const' && halfWeights.has(name)) {
+      const format = kind === 'const' ? formats.get(name) : undefined;
+      if (format) {
+        const bytesPerElement = format === 'half' ? 2 : 1;
         const slot: ValueSlot = {
-          storage: { bytes: alignUp(Math.max(4, sizeOf(s.dims) * 2), 4), lastUse: -1, kind },
-          dtype: 'float16',
+          storage: { bytes: alignUp(Math.max(4, sizeOf(s.dims) * bytesPerElement), 4), lastUse: -1, kind },
+          dtype: format === 'half' ? 'float16' : s.dtype,
           dims: s.dims,
+          format,
         };
         slots.set(name, slot);
         return slot;
@@ -196,11 +216,10 @@ export class Plan {
       const t = graph.initializers.get(name);
       if (!t) return undefined;
       const slot = newSlot(name, 'const');
-      const half = slot.dtype === 'float16';
-      if (this.specialized.sourceInitializers.has(t)) slot.storage.buffer = this.deps.weight(t, half);
+      if (this.specialized.sourceInitializers.has(t)) slot.storage.buffer = this.deps.weight(t, slot.format);
       else {
         // Folded (or merged) at plan time: owned by this plan.
-        const data = half ? toGpuHalfData(t) : toGpuData(t);
+        const data = gpuWeightData(t, slot.format);
         const buffer = device.createBuffer({
           size: alignUp(Math.max(4, data.byteLength), 4),
           usage: STORAGE_USAGE,

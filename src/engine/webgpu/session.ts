@@ -9,8 +9,17 @@ import type { Graph } from './ir';
 import type { KernelFeatures } from './kernel-context';
 import { type PassCounts, specialize } from './optimize';
 import type { PipelineCache } from './pipeline-cache';
-import { Plan, type PlanDeps, type PlanInput, STORAGE_USAGE, toGpuData, toGpuHalfData } from './plan';
+import {
+  gpuWeightData,
+  Plan,
+  type PlanDeps,
+  type PlanInput,
+  STORAGE_USAGE,
+  toGpuData,
+  type WeightFormat,
+} from './plan';
 import { readBack } from './readback';
+import { MAX_STEERING_ELEMENTS, steeringInputs, valuesSignature } from './run-time-values';
 
 /** Plans kept per session (each holds its intermediate buffers); the least recently used goes first. */
 export const MAX_CACHED_PLANS = 6;
@@ -51,14 +60,16 @@ function compatible(expected: DType, given: DType): boolean {
 
 export class WebGpuSession implements Session {
   private readonly plans = new Map<string, Plan>();
-  private readonly weights = new Map<HostTensor, GPUBuffer>();
-  private readonly halfWeights = new Map<HostTensor, GPUBuffer>();
+  /** Model constants on the GPU, per storage format (see plan.ts WeightFormat). */
+  private readonly weights = new Map<WeightFormat | 'words', Map<HostTensor, GPUBuffer>>();
   private stats: RunStats | undefined;
   private lastPlan: Plan | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private released = false;
   private readonly keepOnDevice: ReadonlySet<string>;
   private readonly label: string;
+  /** Inputs whose values steer shapes: read on the host at run() and planned on. */
+  private readonly steering: ReadonlySet<string>;
 
   constructor(
     private readonly engine: EngineDevice,
@@ -67,6 +78,7 @@ export class WebGpuSession implements Session {
   ) {
     this.keepOnDevice = new Set(options.keepOnDevice ?? []);
     this.label = options.label ?? 'model';
+    this.steering = steeringInputs(graph);
   }
 
   get inputNames(): readonly string[] {
@@ -127,16 +139,32 @@ export class WebGpuSession implements Session {
     return dims;
   }
 
-  private async planFor(dims: Record<string, readonly number[]>): Promise<Plan> {
-    const signature = this.graph.inputs.map((v) => `${v.name}:${dims[v.name].join('x')}`).join(';');
+  /** The values of the shape-steering inputs among `feeds` (small ones only; larger ones are data). */
+  private async steeringValues(feeds: Readonly<Record<string, Tensor>>): Promise<Map<string, HostTensor>> {
+    const values = new Map<string, HostTensor>();
+    for (const name of this.steering) {
+      const t = feeds[name];
+      if (!t || sizeOf(t.dims) > MAX_STEERING_ELEMENTS) continue;
+      values.set(name, t.location === 'cpu' ? t : await t.download());
+    }
+    return values;
+  }
+
+  private async planFor(
+    dims: Record<string, readonly number[]>,
+    values: ReadonlyMap<string, HostTensor>,
+  ): Promise<Plan> {
+    const signature =
+      this.graph.inputs.map((v) => `${v.name}:${dims[v.name].join('x')}`).join(';') +
+      (values.size > 0 ? `|${valuesSignature(values)}` : '');
     const cached = this.plans.get(signature);
     if (cached) {
       this.plans.delete(signature); // re-insert: Map order doubles as LRU order
       this.plans.set(signature, cached);
       return cached;
     }
-    const specialized = specialize(this.graph, dims);
-    const deps: PlanDeps = { ...this.engine, weight: (t, half) => this.weight(t, half === true) };
+    const specialized = specialize(this.graph, dims, values);
+    const deps: PlanDeps = { ...this.engine, weight: (t, format) => this.weight(t, format) };
     const plan = await Plan.build(deps, specialized);
     this.plans.set(signature, plan);
     while (this.plans.size > MAX_CACHED_PLANS) {
@@ -147,17 +175,23 @@ export class WebGpuSession implements Session {
     return plan;
   }
 
-  private weight(t: HostTensor, half: boolean): GPUBuffer {
-    const cache = half ? this.halfWeights : this.weights;
+  private weight(t: HostTensor, format?: WeightFormat): GPUBuffer {
+    let cache = this.weights.get(format ?? 'words');
+    if (!cache) {
+      cache = new Map();
+      this.weights.set(format ?? 'words', cache);
+    }
     let buffer = cache.get(t);
     if (!buffer) {
-      const data = half ? toGpuHalfData(t) : toGpuData(t);
+      const data = gpuWeightData(t, format);
       const { device } = this.engine;
       buffer = device.createBuffer({
         size: Math.max(4, Math.ceil(data.byteLength / 4) * 4),
         usage: STORAGE_USAGE,
       });
-      device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      // writeBuffer needs whole words; packed bytes may end mid-word.
+      const words = data.byteLength % 4 === 0 ? data : padToWords(data);
+      device.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
       cache.set(t, buffer);
     }
     return buffer;
@@ -165,7 +199,7 @@ export class WebGpuSession implements Session {
 
   private async runNow(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     const dims = this.checkFeeds(feeds);
-    const plan = await this.planFor(dims);
+    const plan = await this.planFor(dims, await this.steeringValues(feeds));
     const { device, pool } = this.engine;
     // Everything that can fail or wait happens before the error scope opens, so scopes never interleave.
     const sources: { input: PlanInput; gpu?: WebGpuDeviceTensor; host?: HostTensor }[] = [];
@@ -221,10 +255,14 @@ export class WebGpuSession implements Session {
     this.released = true;
     for (const plan of this.plans.values()) plan.release();
     this.plans.clear();
-    for (const cache of [this.weights, this.halfWeights]) {
-      for (const b of cache.values()) b.destroy();
-      cache.clear();
-    }
+    for (const cache of this.weights.values()) for (const b of cache.values()) b.destroy();
+    this.weights.clear();
     this.lastPlan = undefined;
   }
+}
+
+function padToWords(data: ArrayBufferView): Uint8Array {
+  const out = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return out;
 }

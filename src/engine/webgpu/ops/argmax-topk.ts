@@ -23,6 +23,7 @@ function recordTopK(
   indices: GpuView,
   k: number,
   largest: boolean,
+  lastIndex = false,
 ): void {
   const len = x.dims[x.dims.length - 1];
   const rows = elementCount(x.dims) / Math.max(len, 1);
@@ -31,9 +32,12 @@ function recordTopK(
   const rowPerThread = ctx.features.softwareAdapter === true;
   ctx.record({
     label,
-    wgsl: specialize(argmaxTopkWgsl, { BETTER: largest ? 'v > w' : 'v < w' }),
+    wgsl: specialize(argmaxTopkWgsl, {
+      BETTER: largest ? 'v > w' : 'v < w',
+      TIE: lastIndex ? 'i > j' : 'i < j',
+    }),
     entryPoint: rowPerThread ? 'main_rows' : 'main',
-    cacheKey: `topk|${largest}|${rowPerThread}`,
+    cacheKey: `topk|${largest}|${lastIndex}|${rowPerThread}`,
     workgroups: grid1d(rowPerThread ? Math.ceil(rows / ROWS_PER_GROUP) : rows),
     bindings: [x, values, indices],
     uniforms: new UniformWriter().u32s([rows, len, k]).finish(),
@@ -46,14 +50,24 @@ function checkRows(op: string, x: GpuView): void {
   if (x.dims[x.dims.length - 1] === 0) invalid(`${op}: empty last axis`);
 }
 
-export function argmax(ctx: KernelContext, x: GpuView, out: GpuView): void {
+/**
+ * The index of each row's largest (or with `largest: false` smallest) element over the last axis; ties go to
+ * the first index, or with `lastIndex` the last one.
+ */
+export function argmax(
+  ctx: KernelContext,
+  x: GpuView,
+  out: GpuView,
+  options: { largest?: boolean; lastIndex?: boolean } = {},
+): void {
   checkRows('ArgMax', x);
   if (out.dtype === 'float32' || out.dtype === 'float16')
     invalid(`ArgMax writes integers, output is ${out.dtype}`);
   expectDims('ArgMax output', out, x.dims.slice(0, -1));
   // The kernel always writes values too; ArgMax parks them in scratch.
   const values = ctx.scratch('float32', x.dims.slice(0, -1));
-  recordTopK(ctx, 'ArgMax', x, values, out, 1, true);
+  const largest = options.largest ?? true;
+  recordTopK(ctx, largest ? 'ArgMax' : 'ArgMin', x, values, out, 1, largest, options.lastIndex);
 }
 
 export function topk(

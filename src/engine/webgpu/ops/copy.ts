@@ -1,6 +1,7 @@
 // Data movement as one strided-copy program (shaders/copy.wgsl): transpose, slice, expand, concat and the
 // general copyStrided (e.g. appending new keys/values into a preallocated KV cache).
 import copyWgsl from '../../../../shaders/copy.wgsl?raw';
+import triluWgsl from '../../../../shaders/trilu.wgsl?raw';
 import type { GpuView, KernelContext } from '../kernel-context';
 import {
   broadcastStrides,
@@ -178,4 +179,57 @@ export function concat(ctx: KernelContext, inputs: readonly GpuView[], out: GpuV
   }
   if (offset !== out.dims[ax])
     invalid(`Concat: inputs sum to ${offset} on axis ${ax}, output has ${out.dims[ax]}`);
+}
+
+/**
+ * ONNX Tile as one strided copy: the output [r0·d0, r1·d1, …] is the input viewed as [r0, d0, r1, d1, …] with
+ * stride 0 on each repeat axis (so at most MAX_RANK / 2 input axes).
+ */
+export function tile(ctx: KernelContext, x: GpuView, out: GpuView, repeats: readonly number[]): void {
+  const rank = x.dims.length;
+  if (repeats.length !== rank) invalid(`Tile: ${repeats.length} repeats for rank ${rank}`);
+  if (repeats.some((r) => !Number.isInteger(r) || r < 0))
+    invalid('Tile: repeats must be non-negative integers');
+  if (2 * rank > MAX_RANK) invalid(`Tile: rank ${rank} exceeds ${MAX_RANK / 2}`);
+  expectDims(
+    'Tile output',
+    out,
+    x.dims.map((d, i) => d * repeats[i]),
+  );
+  const own = contiguousStrides(x.dims);
+  const dims = x.dims.flatMap((d, i) => [repeats[i], d]);
+  copyStrided(
+    ctx,
+    x,
+    own.flatMap((s) => [0, s]),
+    0,
+    out,
+    contiguousStrides(dims),
+    0,
+    dims,
+    'Tile',
+  );
+}
+
+/** ONNX Trilu (shaders/trilu.wgsl): the upper or lower triangle from diagonal k of the last two axes. */
+export function trilu(ctx: KernelContext, x: GpuView, out: GpuView, upper: boolean, k: number): void {
+  if (x.dims.length < 2) invalid('Trilu: input must have at least 2 axes');
+  if (x.dtype === 'float16') invalid('Trilu: float16 is not supported');
+  expectDims('Trilu output', out, x.dims);
+  const n = elementCount(x.dims);
+  if (n === 0) return;
+  const [rows, cols] = x.dims.slice(-2);
+  // Diagonals beyond the matrix behave like its edge (keeps every int32 uniform in range).
+  const kk = Math.max(-rows - 1, Math.min(cols + 1, k));
+  ctx.record({
+    label: 'Trilu',
+    wgsl: triluWgsl,
+    cacheKey: 'trilu',
+    workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WORKGROUP)),
+    bindings: [x, out],
+    uniforms: new UniformWriter()
+      .u32s([n, rows, cols, upper ? 1 : 0])
+      .i32s([kk])
+      .finish(),
+  });
 }

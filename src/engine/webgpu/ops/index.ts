@@ -55,12 +55,17 @@ export { conv2d } from './conv2d';
  * append new K/V into a preallocated cache).
  * All work for any dtype (copies 32-bit words).
  */
-export { concat, copyStrided, expand, slice, transpose } from './copy';
+export { concat, copyStrided, expand, slice, tile, transpose, trilu } from './copy';
 /**
  * gather(ctx, data, indices, out, axis): ONNX Gather (embeddings: axis 0). indices: i32 family, negative
  * indices wrap. out dims = data[:axis] + indices + data[axis+1:].
  */
 export { gather } from './gather';
+/**
+ * gatherNd(ctx, data, indices, out, batchDims): ONNX GatherND; out dims = indices.dims[..-1] +
+ * data.dims[batchDims + k ..] (gatherNdDims). indices: i32 family, negative values wrap.
+ */
+export { gatherNd, gatherNdDims } from './gather-nd';
 /**
  * layerNorm(ctx, x, gamma, beta, residual, out, sumOut, params): over the last axis,
  * out = (y − mean(y)) / sqrt(var(y) + eps) · gamma + beta with y = x (+ residual when given).
@@ -114,4 +119,4 @@ export type {
  * cast(ctx, x, out): between float32 and the i32 family (int32/int64/bool/...); float→int truncates toward 0,
  * anything→bool is (x != 0).
  */
-export { cast, gelu, unary } from './unary';
+export { cast, dequantize, gelu, isInf, isNan, unary } from './unary';

@@ -71,7 +71,7 @@ export function layerNorm(
   // Software adapters: one thread per row, no barriers (main_rows in the shader).
   const rowPerThread = ctx.features.softwareAdapter === true;
   ctx.record({
-    label: residual ? 'AddLayerNorm' : 'LayerNorm',
+    label: `${residual ? 'Add' : ''}${params.rms ? 'RMSNorm' : 'LayerNorm'}`,
     wgsl: specialize(layerNormWgsl, {
       DECLS: decls.join('\n'),
       SUM_STORE: hasSum ? 'sum_out[base + c] = y;' : '',
@@ -84,7 +84,7 @@ export function layerNorm(
     uniforms: new UniformWriter()
       .u32s([rows, cols])
       .f32s([params.epsilon ?? 1e-5])
-      .u32s([residual ? 1 : 0, beta ? 1 : 0])
+      .u32s([residual ? 1 : 0, beta ? 1 : 0, params.rms ? 1 : 0])
       .finish(),
   });
 }

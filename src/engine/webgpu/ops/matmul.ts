@@ -11,6 +11,7 @@ import bF16Wgsl from '../../../../shaders/matmul-b-f16.wgsl?raw';
 import bF16x4Wgsl from '../../../../shaders/matmul-b-f16x4.wgsl?raw';
 import bF32Wgsl from '../../../../shaders/matmul-b-f32.wgsl?raw';
 import bF32x4Wgsl from '../../../../shaders/matmul-b-f32x4.wgsl?raw';
+import bQuantWgsl from '../../../../shaders/matmul-b-quant.wgsl?raw';
 import matmulDirectWgsl from '../../../../shaders/matmul-direct.wgsl?raw';
 import matmulDirectScalarWgsl from '../../../../shaders/matmul-direct-scalar.wgsl?raw';
 import matmulDirectVec4Wgsl from '../../../../shaders/matmul-direct-vec4.wgsl?raw';
@@ -70,8 +71,25 @@ const DIRECT_ACTIVATION: Record<Activation, string> = {
   'quick-gelu': 'return quick_gelu(x);',
 };
 
-/** B's storage (float32, or float16 weights widened on load) for element-wise and vec4 reads. */
+/**
+ * B's storage (float32, float16 weights widened on load, or packed quantized weights dequantized on load) for
+ * element-wise and vec4 reads.
+ */
 function bAccess(b: GpuView, vec4: boolean): { wgsl: string; key: string } {
+  const q = b.quant;
+  if (q) {
+    return {
+      wgsl: specialize(bQuantWgsl, {
+        K: q.k,
+        BLOCK: q.blockSize,
+        BLOCKS_PER_ROW: q.blocksPerRow,
+        ZERO_POINT_WORD: q.zeroPointWord,
+        CODE_WORD: q.codeWord,
+        BITS: q.bits,
+      }),
+      key: `q${q.bits}|${q.k}|${q.blockSize}|${q.n}`,
+    };
+  }
   const half = b.dtype === 'float16';
   return {
     wgsl: vec4 ? (half ? bF16x4Wgsl : bF32x4Wgsl) : half ? bF16Wgsl : bF32Wgsl,
@@ -140,25 +158,29 @@ export function matmul(
   params: MatmulParams = {},
 ): void {
   expectFloat32('MatMul A', a);
-  // B may hold float16 weights (two per u32 word), read through matmul-b-f16*.wgsl.
-  if (b.dtype !== 'float16') expectFloat32('MatMul B', b);
+  // B may hold float16 weights (two per u32 word), read through matmul-b-f16*.wgsl, or packed quantized ones.
+  if (b.quant) {
+    if (!params.transposeB || b.dims[0] !== b.quant.n || b.dims[1] !== b.quant.k)
+      invalid('MatMul: a quantized B is read as [N, K] (transposed)');
+    if (b.quant.k % 4 !== 0 || b.quant.blockSize % 4 !== 0)
+      invalid('MatMul: quantized B needs K and its block size to be multiples of 4');
+  } else if (b.dtype !== 'float16') expectFloat32('MatMul B', b);
   expectFloat32('MatMul output', out);
   const transposeB = params.transposeB ?? false;
   const g = matmulGeometry(a.dims, b.dims, transposeB);
   expectDims('MatMul output', out, g.outDims);
-  if (bias) {
-    expectFloat32('MatMul bias', bias);
-    const nb = bias.dims.reduce((x, y) => x * y, 1);
-    if (nb !== g.n && nb !== 1) invalid(`MatMul bias has dims [${bias.dims}], expected [${g.n}] or a scalar`);
-  }
+  if (bias) expectFloat32('MatMul bias', bias);
+  const biasAt = bias ? biasLayout(bias, g.m, g.n) : null;
   const batch = g.batchDims.reduce((x, y) => x * y, 1);
   if (g.m === 0 || g.n === 0 || batch === 0) return;
   if (batch > ctx.features.maxComputeWorkgroupsPerDimension) invalid(`MatMul: batch ${batch} too large`);
   const activation = params.activation ?? 'none';
-  const biasLen = bias ? bias.dims.reduce((x, y) => x * y, 1) : 0;
   // vec4 staging when every row of A and B starts on a 16-byte boundary (views themselves are 256-aligned).
   const vec4 = g.k % 4 === 0 && (transposeB || g.n % 4 === 0);
-  const variant = params.variant ?? chooseVariant(ctx, g, transposeB, vec4, biasLen);
+  // The software kernel's epilogue adds a per-column bias only.
+  const directBias =
+    !biasAt || (biasAt.rowStride === 0 && biasAt.colStride === 1 && (params.beta ?? 1) === 1);
+  const variant = params.variant ?? chooseVariant(ctx, g, transposeB, vec4, directBias);
   if (variant === 'direct') {
     matmulDirect(ctx, a, b, bias, out, g, transposeB, activation, params.alpha ?? 1);
     return;
@@ -166,7 +188,7 @@ export function matmul(
   if (variant === 'gemv-splitk') {
     if (g.m !== 1 || transposeB || g.n % 4 !== 0)
       invalid('MatMul: the gemv-splitk kernel needs one row, B stored [K, N] and N a multiple of 4');
-    gemvSplitK(ctx, a, b, bias, out, g, params, biasLen, batch);
+    gemvSplitK(ctx, a, b, bias, out, g, params, biasAt, batch);
     return;
   }
   let wgsl: string;
@@ -212,7 +234,7 @@ export function matmul(
     cacheKey,
     workgroups,
     bindings: [a, b, bias ?? a, out],
-    uniforms: matmulUniforms(g, params, transposeB, biasLen),
+    uniforms: matmulUniforms(g, params, transposeB, biasAt),
   });
 }
 
@@ -221,18 +243,37 @@ function matmulUniforms(
   g: MatmulGeometry,
   params: MatmulParams,
   transposeB: boolean,
-  biasLen: number,
+  bias: BiasLayout | null,
   split: { splits: number; chunk: number } = { splits: 0, chunk: 0 },
 ): ArrayBuffer {
   return new UniformWriter()
     .u32s([g.m, g.n, g.k, g.batchDims.length])
     .f32s([params.alpha ?? 1])
-    .u32s([transposeB ? 1 : 0, biasLen > 0 ? 1 : 0, ACTIVATION_CODE[params.activation ?? 'none'], biasLen])
+    .u32s([transposeB ? 1 : 0, bias ? 1 : 0, ACTIVATION_CODE[params.activation ?? 'none'], bias?.length ?? 0])
     .u32s([split.splits, split.chunk])
+    .f32s([params.beta ?? 1])
     .u32Array(g.batchDims, 2)
     .u32Array(g.aBatchStrides, 2)
     .u32Array(g.bBatchStrides, 2)
+    .u32Array(bias ? [bias.rowStride, bias.colStride] : [0, 0], 1)
     .finish();
+}
+
+/** How the bias broadcasts over the [M, N] output (ONNX Gemm's C: scalar, [N], [1, N], [M, 1] or [M, N]). */
+interface BiasLayout {
+  length: number;
+  rowStride: number;
+  colStride: number;
+}
+
+function biasLayout(bias: GpuView, m: number, n: number): BiasLayout {
+  const d = bias.dims;
+  const length = d.reduce((x, y) => x * y, 1);
+  const rows = d.length >= 2 ? d[d.length - 2] : 1;
+  const cols = d.length >= 1 ? d[d.length - 1] : 1;
+  if (length !== rows * cols || (rows !== 1 && rows !== m) || (cols !== 1 && cols !== n))
+    invalid(`MatMul bias has dims [${d}], which do not broadcast to [${m}, ${n}]`);
+  return { length, rowStride: rows === 1 ? 0 : cols, colStride: cols === 1 ? 0 : 1 };
 }
 
 /** Workgroups gemv-splitk aims for: enough to occupy a large GPU many times over. */
@@ -250,7 +291,7 @@ function gemvSplitK(
   out: GpuView,
   g: MatmulGeometry,
   params: MatmulParams,
-  biasLen: number,
+  biasAt: BiasLayout | null,
   batch: number,
 ): void {
   const columnGroups = Math.ceil(g.n / SPLITK_COLUMNS);
@@ -261,7 +302,7 @@ function gemvSplitK(
   const bRead = bAccess(b, true);
   const wgsl = activationsWgsl + matmulIoWgsl + gemvSplitKWgsl + bRead.wgsl;
   const label = bias || (params.activation ?? 'none') !== 'none' ? 'Linear' : 'MatMul';
-  const uniforms = matmulUniforms(g, params, false, biasLen, { splits, chunk });
+  const uniforms = matmulUniforms(g, params, false, biasAt, { splits, chunk });
   if (splits === 1) {
     ctx.record({
       label,
@@ -303,9 +344,9 @@ function chooseVariant(
   g: MatmulGeometry,
   transposeB: boolean,
   vec4: boolean,
-  biasLen: number,
+  directBias: boolean,
 ): MatmulVariant {
-  if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && biasLen !== 1)
+  if (ctx.features.softwareAdapter === true && g.batchDims.length <= DIRECT_BATCH_RANK && directBias)
     return 'direct';
   // One row: split K over many workgroups (B [K, N], vec4 columns), else the 256-column kernel.
   if (g.m === 1) return !transposeB && g.n % 4 === 0 ? 'gemv-splitk' : 'gemv';

@@ -12,6 +12,8 @@ export interface MatmulParams {
   readonly activation?: Activation;
   /** Multiplies A×B before bias (Gemm alpha). Default 1. */
   readonly alpha?: number;
+  /** Multiplies the bias (Gemm beta). Default 1. */
+  readonly beta?: number;
   /** Forces a kernel (benchmarks and tests); default: chosen by shape and adapter. */
   readonly variant?: MatmulVariant;
 }
@@ -71,6 +73,8 @@ export type AttentionVariant = 'decode' | 'tiled' | 'tiled-f16';
 export interface LayerNormParams {
   /** Default 1e-5. */
   readonly epsilon?: number;
+  /** RMSNorm: no mean subtracted, normalized by sqrt(mean(x²) + epsilon). */
+  readonly rms?: boolean;
 }
 
 export type UnaryOp =

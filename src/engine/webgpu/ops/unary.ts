@@ -32,8 +32,8 @@ const FLOAT_EXPR: Record<UnaryOp, string> = {
   Ceil: 'ceil(v)',
   // ONNX Round is round-half-to-even, which is exactly WGSL round().
   Round: 'round(v)',
-  Sin: 'sin(v)',
-  Cos: 'cos(v)',
+  Sin: 'sin_f32(v)',
+  Cos: 'cos_f32(v)',
   Sign: 'sign(v)',
   Not: 'select(0.0, 1.0, v == 0.0)',
   Gelu: 'gelu_erf(v)',
@@ -124,4 +124,54 @@ export function cast(ctx: KernelContext, x: GpuView, out: GpuView): void {
     expr = 'f32(v)';
   }
   recordElementwise(ctx, `Cast(${x.dtype}→${out.dtype})`, x, out, { in: from, out: to }, expr, 0, 0);
+}
+
+/** bits & 0x7fffffff of an f32: above 0x7f800000 is NaN, equal is ±infinity (a bit test, since a compiler may
+ * assume v == v). */
+const MAGNITUDE = '(bitcast<u32>(v) & 0x7fffffffu)';
+
+export function isNan(ctx: KernelContext, x: GpuView, out: GpuView): void {
+  if (x.dtype !== 'float32') invalid(`IsNaN needs float32, got ${x.dtype}`);
+  if (out.dtype !== 'bool') invalid(`IsNaN writes bool, got ${out.dtype}`);
+  recordElementwise(
+    ctx,
+    'IsNaN',
+    x,
+    out,
+    { in: 'f32', out: 'i32' },
+    `select(0, 1, ${MAGNITUDE} > 0x7f800000u)`,
+    0,
+    0,
+  );
+}
+
+export function isInf(ctx: KernelContext, x: GpuView, out: GpuView, positive = true, negative = true): void {
+  if (x.dtype !== 'float32') invalid(`IsInf needs float32, got ${x.dtype}`);
+  if (out.dtype !== 'bool') invalid(`IsInf writes bool, got ${out.dtype}`);
+  const sign = positive && negative ? 'true' : positive ? 'v > 0.0' : negative ? 'v < 0.0' : 'false';
+  const expr = `select(0, 1, ${MAGNITUDE} == 0x7f800000u && ${sign})`;
+  recordElementwise(ctx, 'IsInf', x, out, { in: 'f32', out: 'i32' }, expr, 0, 0);
+}
+
+/** DequantizeLinear with one scale and zero point: y = (x − zeroPoint) · scale, 8-bit codes held as i32. */
+export function dequantize(
+  ctx: KernelContext,
+  x: GpuView,
+  out: GpuView,
+  scale: number,
+  zeroPoint: number,
+): void {
+  if (x.dtype !== 'uint8' && x.dtype !== 'int8' && x.dtype !== 'int32')
+    invalid(`DequantizeLinear: codes must be integers, got ${x.dtype}`);
+  if (out.dtype !== 'float32') invalid(`DequantizeLinear writes float32, got ${out.dtype}`);
+  recordElementwise(
+    ctx,
+    'DequantizeLinear',
+    x,
+    out,
+    { in: 'i32', out: 'f32' },
+    '(f32(v) - u.beta) * u.alpha',
+    scale,
+    zeroPoint,
+  );
 }

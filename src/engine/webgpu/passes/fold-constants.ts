@@ -1,5 +1,6 @@
 // Constant folding: a node whose inputs are all known at plan time is evaluated on the CPU and becomes an
 // initializer (shape arithmetic: Shape → Gather → Concat → Reshape …, masks built from constants).
+import { WebvlError } from '../../../errors';
 import type { HostTensor } from '../../tensor';
 import { evaluate, fromValues, size, toValues, type Values } from '../const-eval';
 import { attrInt, type Graph, type Node, topologicalOrder } from '../ir';
@@ -42,9 +43,26 @@ export function tryFold(graph: Graph, node: Node, shapes?: ReadonlyMap<string, T
     graph.initializers.set(node.outputs[0], shapeOf(node, s.dims));
     return true;
   }
+  if (node.opType === 'Dropout') {
+    // Training mode with a ratio above 0 drops at random: nothing here can reproduce that.
+    const training = node.inputs[2] ? graph.initializers.get(node.inputs[2]) : undefined;
+    const ratio = node.inputs[1] ? graph.initializers.get(node.inputs[1]) : undefined;
+    const random =
+      (node.inputs[2] && !training) ||
+      (training && toValues(training).data[0] !== 0 && (!ratio || toValues(ratio).data[0] !== 0));
+    if (random) {
+      throw new WebvlError(
+        'UNSUPPORTED_OP',
+        `Dropout node '${node.name}': training mode with a ratio above 0 is random`,
+        {
+          ops: ['Dropout'],
+        },
+      );
+    }
+  }
   if (node.opType === 'Dropout' && node.outputs[1]) {
-    // Inference Dropout (training_mode inputs are rejected at load): y = x, and the mask output is all true,
-    // a constant once x's dims are known. The node stays, as the view op y = x.
+    // Inference Dropout (or training with ratio 0): y = x, and the mask output is all true, a constant once
+    // x's dims are known. The node stays, as the view op y = x.
     const x = shapes?.get(node.inputs[0]) ?? graph.initializers.get(node.inputs[0]);
     if (!x) return false;
     graph.initializers.set(

@@ -81,6 +81,11 @@ export function rewriteEach(graph: Graph, visit: (node: Node, view: () => GraphV
 
 /** Replaces `remove` with `add` in the graph's node list, placing `add` where the last removed node was. */
 export function replaceNodes(graph: Graph, remove: readonly Node[], add: Node): void {
+  replaceNodesWith(graph, remove, [add]);
+}
+
+/** replaceNodes() for several new nodes, kept in the given order. */
+export function replaceNodesWith(graph: Graph, remove: readonly Node[], add: readonly Node[]): void {
   const drop = new Set(remove);
   let at = -1;
   graph.nodes.forEach((n, i) => {
@@ -89,7 +94,7 @@ export function replaceNodes(graph: Graph, remove: readonly Node[], add: Node): 
   const out: Node[] = [];
   graph.nodes.forEach((n, i) => {
     if (!drop.has(n)) out.push(n);
-    if (i === at) out.push(add);
+    if (i === at) out.push(...add);
   });
   graph.nodes = out;
 }

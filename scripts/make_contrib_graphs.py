@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Small graphs of onnxruntime's contrib ops (com.microsoft), as its transformer optimizer writes them, for the
+engine tests against onnxruntime-node (tests/engine/webgpu/contrib-ops.test.ts).
+
+  /usr/bin/python3 scripts/make_contrib_graphs.py     # writes tests/corpus/contrib/*.onnx
+"""
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "corpus", "contrib")
+B, S, C = 2, 5, 32
+rng = np.random.default_rng(3)
+
+
+def const(name, shape, scale=0.5, offset=0.0):
+    return numpy_helper.from_array((rng.standard_normal(shape) * scale + offset).astype(np.float32), name)
+
+
+def save(name, nodes, inputs, outputs, inits):
+    g = helper.make_graph(nodes, name, inputs, outputs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(OUT, f"{name}.onnx"))
+    print("wrote", name)
+
+
+def x(name="x", shape=(B, S, C)):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    ms = "com.microsoft"
+    gamma, beta, bias = const("gamma", [C], 0.2, 1.0), const("beta", [C], 0.1), const("bias", [C], 0.3)
+    save("skip_layer_norm", [helper.make_node("SkipLayerNormalization", ["x", "skip", "gamma", "beta", "bias"],
+                                              ["y", "", "", "sum"], domain=ms, epsilon=1e-5)],
+         [x(), x("skip")], [x("y"), x("sum")], [gamma, beta, bias])
+    save("skip_simplified_layer_norm",
+         [helper.make_node("SkipSimplifiedLayerNormalization", ["x", "skip", "gamma"], ["y"], domain=ms, epsilon=1e-6)],
+         [x(), x("skip")], [x("y")], [gamma])
+    save("simplified_layer_norm",
+         [helper.make_node("SimplifiedLayerNormalization", ["x", "gamma"], ["y"], axis=-1, epsilon=1e-6)],
+         [x()], [x("y")], [gamma])
+    w = const("w", [C, 48], 0.2)
+    b48 = const("b48", [48], 0.2)
+    save("matmul_bias_gelu", [helper.make_node("MatMul", ["x", "w"], ["h"]),
+                              helper.make_node("BiasGelu", ["h", "b48"], ["y"], domain=ms)],
+         [x()], [x("y", (B, S, 48))], [w, b48])
+    save("fast_gelu", [helper.make_node("FastGelu", ["x", "bias"], ["y"], domain=ms)], [x()], [x("y")], [bias])
+    save("quick_gelu", [helper.make_node("QuickGelu", ["x"], ["y"], domain=ms, alpha=1.702)], [x()], [x("y")], [])
+    save("ms_gelu", [helper.make_node("Gelu", ["x"], ["y"], domain=ms)], [x()], [x("y")], [])
+
+
+if __name__ == "__main__":
+    main()

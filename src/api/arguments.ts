@@ -1,0 +1,142 @@
+// Page-side reading of public call arguments: types and shapes are checked, and what will be posted is
+// checked to be sendable, before anything reaches the worker. Ranges that depend on the loaded model
+// (maxTokens, numBeams) and on the index are checked in the worker; both name fields the same way.
+import type { BackendChoice } from '../engine/select';
+import {
+  MAX_ID_LENGTH,
+  MAX_IDS_PER_REMOVE,
+  MAX_IMAGES_PER_CALL,
+  MAX_INDEX_NAME_LENGTH,
+  MAX_TEMPLATES,
+  MAX_TEXTS_PER_CALL,
+} from '../limits';
+import { checkDTypeOption } from '../models/dtype';
+import type { LoadProgress } from '../models/model-store';
+import { arrayOf, invalid, oneOf, optionalBoolean, optionsObject, stringOf, stringsOf } from '../validation';
+import { assertSendable } from './sendable';
+
+const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'ort-webgpu', 'wasm'];
+const MAX_URL_LENGTH = 8_192;
+const MAX_TEMPLATE_LENGTH = 10_000;
+
+export function callbackOf<F>(field: string, v: unknown): F | undefined {
+  if (v !== undefined && typeof v !== 'function') throw invalid(field, `must be a function; got ${typeof v}`);
+  return v as F | undefined;
+}
+
+export function signalOf(field: string, v: unknown): AbortSignal | undefined {
+  if (v !== undefined && !(typeof AbortSignal !== 'undefined' && v instanceof AbortSignal)) {
+    throw invalid(field, 'must be an AbortSignal');
+  }
+  return v as AbortSignal | undefined;
+}
+
+export function runtimeOptions(v: unknown) {
+  const o = optionsObject('options', v);
+  const allowedOrigins = stringsOf('options.allowedOrigins', o.allowedOrigins ?? [], 1_000, MAX_URL_LENGTH);
+  allowedOrigins.forEach((origin, i) => {
+    let parsed: string | undefined;
+    try {
+      parsed = new URL(origin).origin;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed !== origin)
+      throw invalid(`options.allowedOrigins[${i}]`, `is not an origin (like 'https://cdn.example')`);
+  });
+  return {
+    backend: oneOf('options.backend', o.backend, BACKENDS, 'auto'),
+    allowedOrigins,
+    indexOnGpu: optionalBoolean('options.indexOnGpu', o.indexOnGpu) ?? true,
+    onProgress: callbackOf<(p: LoadProgress) => void>('options.onProgress', o.onProgress),
+  };
+}
+
+export function loadArguments(modelUrl: unknown, v: unknown) {
+  const o = optionsObject('options', v);
+  return {
+    url: stringOf('modelUrl', modelUrl, MAX_URL_LENGTH),
+    onProgress: callbackOf<(p: LoadProgress) => void>('options.onProgress', o.onProgress),
+    refresh: optionalBoolean('options.refresh', o.refresh) === true,
+    // undefined: config.json's transformers.js_config.dtype, else fp32 (decided once the config is read).
+    dtype: checkDTypeOption(o.dtype, 'options.dtype'),
+  };
+}
+
+/** One text or a list; each must be a string (emptiness and length are the tokenizer's to judge). */
+export function textsOf(field: string, v: unknown): string[] {
+  return typeof v === 'string' ? [v] : stringsOf(field, v, MAX_TEXTS_PER_CALL);
+}
+
+export function classifyArguments(labels: unknown, v: unknown) {
+  const o = optionsObject('options', v);
+  const t = o.template;
+  const template =
+    t === undefined || typeof t === 'string'
+      ? t === undefined
+        ? undefined
+        : stringOf('options.template', t, MAX_TEMPLATE_LENGTH, false)
+      : stringsOf('options.template', t, MAX_TEMPLATES, MAX_TEMPLATE_LENGTH);
+  return { labels: stringsOf('labels', labels, MAX_TEXTS_PER_CALL), template };
+}
+
+export function captionArguments(v: unknown) {
+  const o = optionsObject('options', v);
+  const numbers = { maxTokens: o.maxTokens, numBeams: o.numBeams };
+  assertSendable('options', numbers);
+  const prompt =
+    o.prompt === undefined ? undefined : stringOf('options.prompt', o.prompt, MAX_TEMPLATE_LENGTH);
+  return {
+    numbers,
+    prompt,
+    onToken: callbackOf<(t: never) => void>('options.onToken', o.onToken),
+    signal: signalOf('options.signal', o.signal),
+  };
+}
+
+export function capfiltArguments(images: unknown, v: unknown) {
+  const o = optionsObject('options', v);
+  const texts =
+    o.texts === undefined
+      ? undefined
+      : arrayOf('options.texts', o.texts, MAX_IMAGES_PER_CALL).map((t, i) =>
+          t === undefined ? undefined : stringOf(`options.texts[${i}]`, t, Number.POSITIVE_INFINITY, false),
+        );
+  assertSendable('options.threshold', o.threshold);
+  return {
+    images: arrayOf('images', images, MAX_IMAGES_PER_CALL),
+    threshold: o.threshold as number,
+    texts,
+    signal: signalOf('options.signal', o.signal),
+  };
+}
+
+export const indexName = (v: unknown): string => stringOf('name', v, MAX_INDEX_NAME_LENGTH);
+
+export interface IndexItemArgument {
+  readonly id: string;
+  readonly image: unknown;
+  readonly meta?: Record<string, unknown>;
+}
+
+export function indexItems(v: unknown): IndexItemArgument[] {
+  return arrayOf('items', v, MAX_IMAGES_PER_CALL).map((item, i) => {
+    const it = optionsObject(`items[${i}]`, item);
+    const id = stringOf(`items[${i}].id`, it.id, MAX_ID_LENGTH);
+    if (it.meta !== undefined) {
+      if (typeof it.meta !== 'object' || it.meta === null || Array.isArray(it.meta))
+        throw invalid(`items[${i}].meta`, 'must be an object');
+      assertSendable(`items[${i}].meta`, it.meta);
+    }
+    return { id, image: it.image, meta: it.meta as Record<string, unknown> | undefined };
+  });
+}
+
+export function searchArguments(query: unknown, v: unknown) {
+  const o = optionsObject('options', v);
+  const options = { k: o.k, rerank: o.rerank, candidates: o.candidates };
+  assertSendable('options', options);
+  return { query: stringOf('query', query, Number.POSITIVE_INFINITY, false), options };
+}
+
+export const removeIds = (v: unknown): string[] => stringsOf('ids', v, MAX_IDS_PER_REMOVE, MAX_ID_LENGTH);

@@ -1,0 +1,293 @@
+// Quantized weights, packed once at load: every quantized matmul becomes one webvl QMatMul whose B is a single
+// packed tensor (block scales, block zero points and 4- or 8-bit codes, see packQuantizedWeight), which the
+// matmul kernels dequantize as they read it (shaders/matmul-b-quant.wgsl). Forms:
+// - com.microsoft MatMulNBits (transformers.js q4 / q4f16): 4-bit codes [N, K/block, block/2], scales, packed
+//   4-bit zero points (default 8).
+// - DynamicQuantizeLinear → MatMulInteger → Cast → Mul(scale) (onnxruntime quantize_dynamic: q8 / int8 /
+//   uint8 / quantized): per-tensor or per-column 8-bit weights. The activation's dynamic quantization is
+//   dropped: the product is computed in f32 on the dequantized weights (W8A32), closer to the float model than
+//   ORT's integer path; the difference is that activation rounding (the tolerance tests document).
+// - DequantizeLinear of a constant (quantized embedding tables): folded to float32 here, once.
+// Runs on the source graph before load() checks ops, so what it cannot rewrite is refused there (and the
+// graph falls back to onnxruntime-web).
+import { WebvlError } from '../../../errors';
+import type { HostTensor } from '../../tensor';
+import { toValues, type Values } from '../const-eval';
+import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
+import { GraphView, replaceNodes } from './pattern';
+
+/** Layout of a packed quantized weight, in 32-bit words from the start of the tensor. */
+export interface QuantLayout {
+  /** Output columns N and reduction length K; B is addressed as [N, K] (transposed). */
+  readonly n: number;
+  readonly k: number;
+  readonly bits: 4 | 8;
+  readonly blockSize: number;
+  readonly blocksPerRow: number;
+  /** Word offsets: f32 scales [N·blocks], one zero-point byte per block, then the codes. */
+  readonly zeroPointWord: number;
+  readonly codeWord: number;
+}
+
+export function quantLayout(n: number, k: number, bits: 4 | 8, blockSize: number): QuantLayout {
+  const blocksPerRow = Math.ceil(k / blockSize);
+  const blocks = n * blocksPerRow;
+  return {
+    n,
+    k,
+    bits,
+    blockSize,
+    blocksPerRow,
+    zeroPointWord: blocks,
+    codeWord: blocks + Math.ceil(blocks / 4),
+  };
+}
+
+/**
+ * Packs codes (one per element of B as [N, K], row-major, already unsigned), scales and zero points (one per
+ * block of `blockSize` along K) into one byte tensor: the layout quantLayout() describes.
+ */
+export function packQuantizedWeight(
+  layout: QuantLayout,
+  code: (n: number, k: number) => number,
+  scale: (block: number) => number,
+  zeroPoint: (block: number) => number,
+): Uint8Array {
+  const { n, k, bits, blocksPerRow, zeroPointWord, codeWord } = layout;
+  const codeBytes = Math.ceil((n * k * bits) / 8);
+  const bytes = new Uint8Array(codeWord * 4 + Math.ceil(codeBytes / 4) * 4);
+  const view = new DataView(bytes.buffer);
+  const blocks = n * blocksPerRow;
+  for (let b = 0; b < blocks; b++) {
+    view.setFloat32(b * 4, scale(b), true);
+    bytes[zeroPointWord * 4 + b] = zeroPoint(b);
+  }
+  const base = codeWord * 4;
+  for (let row = 0; row < n; row++) {
+    for (let col = 0; col < k; col++) {
+      const i = row * k + col;
+      const q = code(row, col);
+      if (bits === 8) bytes[base + i] = q;
+      else bytes[base + (i >> 1)] |= (q & 15) << ((i & 1) * 4);
+    }
+  }
+  return bytes;
+}
+
+function qmatmul(name: string, inputs: string[], output: string, layout: QuantLayout): Node {
+  return {
+    name,
+    opType: 'QMatMul',
+    domain: WEBVL_DOMAIN,
+    attrs: {
+      bits: { type: 'int', value: layout.bits },
+      K: { type: 'int', value: layout.k },
+      N: { type: 'int', value: layout.n },
+      block_size: { type: 'int', value: layout.blockSize },
+    },
+    inputs,
+    outputs: [output],
+  };
+}
+
+function packed(graph: Graph, name: string, bytes: Uint8Array): string {
+  const t: HostTensor = { location: 'cpu', dtype: 'uint8', dims: [bytes.length], data: bytes };
+  graph.initializers.set(name, t);
+  return name;
+}
+
+/** MatMulNBits (4-bit, no g_idx) → QMatMul. */
+function packNBits(graph: Graph, node: Node): boolean {
+  if (node.domain !== 'com.microsoft' || node.opType !== 'MatMulNBits') return false;
+  const [a, bName, sName, zName, gIdx, bias] = node.inputs;
+  const b = graph.initializers.get(bName);
+  const scales = graph.initializers.get(sName);
+  const zeros = zName ? graph.initializers.get(zName) : undefined;
+  if (!b || !scales || (zName && !zeros) || gIdx || bias) return false;
+  if (attrInt(node, 'bits', 4) !== 4 || (zeros && zeros.dtype !== 'uint8')) return false;
+  const k = attrInt(node, 'K', 0);
+  const n = attrInt(node, 'N', 0);
+  const blockSize = attrInt(node, 'block_size', 0);
+  if (k <= 0 || n <= 0 || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) return false;
+  const layout = quantLayout(n, k, 4, blockSize);
+  const blobBytes = blockSize / 2;
+  const s = toValues(scales).data;
+  const zeroBytes = n * Math.ceil(layout.blocksPerRow / 2);
+  const bad =
+    b.data.length !== n * layout.blocksPerRow * blobBytes
+      ? `B has ${b.data.length} bytes, K=${k} N=${n} block_size=${blockSize} need ${n * layout.blocksPerRow * blobBytes}`
+      : s.length !== n * layout.blocksPerRow
+        ? `${s.length} scales for ${n * layout.blocksPerRow} blocks`
+        : zeros && zeros.data.length !== zeroBytes
+          ? `${zeros.data.length} zero-point bytes for ${n * layout.blocksPerRow} blocks`
+          : undefined;
+  if (bad) throw new WebvlError('INVALID_MODEL', `MatMulNBits node '${node.name}': ${bad}`);
+  const zeroBytesPerRow = zeroBytes / n;
+  const codes = b.data as Uint8Array;
+  const bytes = packQuantizedWeight(
+    layout,
+    (row, col) => {
+      const blk = Math.floor(col / blockSize);
+      const within = col % blockSize;
+      const byte = codes[(row * layout.blocksPerRow + blk) * blobBytes + (within >> 1)];
+      return (byte >> ((within & 1) * 4)) & 15;
+    },
+    (blk) => s[blk],
+    (blk) => {
+      if (!zeros) return 8;
+      const row = Math.floor(blk / layout.blocksPerRow);
+      const j = blk % layout.blocksPerRow;
+      return ((zeros.data[row * zeroBytesPerRow + (j >> 1)] as number) >> ((j & 1) * 4)) & 15;
+    },
+  );
+  const w = packed(graph, `${bName}_webvl_q4`, bytes);
+  replaceNodes(graph, [node], qmatmul(node.name, [a, w], node.outputs[0], layout));
+  return true;
+}
+
+/** One value per column of an [K, N] weight, from a scalar or [N] constant. */
+function perColumn(v: Values, n: number): ((col: number) => number) | undefined {
+  if (v.data.length === 1) return () => v.data[0];
+  if (v.data.length === n) return (col) => v.data[col];
+  return undefined;
+}
+
+/** The chain onnxruntime's quantize_dynamic writes around an integer op: DQL(x) → op → Cast → Mul(xs · ws). */
+interface DynamicQuantMatch {
+  /** The float input, before quantization. */
+  x: string;
+  weight: HostTensor;
+  weightZero?: HostTensor;
+  weightScale: HostTensor;
+  /** Nodes the float op replaces, and the output it writes. */
+  remove: Node[];
+  out: string;
+}
+
+function matchDynamicQuant(
+  graph: Graph,
+  v: GraphView,
+  node: Node,
+  op: string,
+): DynamicQuantMatch | undefined {
+  if ((node.domain !== '' && node.domain !== 'ai.onnx') || node.opType !== op) return undefined;
+  const [aq, wName, aZero, wZero] = node.inputs;
+  const dql = v.producedBy(aq, 'DynamicQuantizeLinear');
+  const weight = graph.initializers.get(wName);
+  if (!dql || !weight || dql.outputs[2] !== aZero) return undefined;
+  const xScale = dql.outputs[1];
+  const cast = v.onlyConsumer(node.outputs[0], 'Cast');
+  const mul = cast && v.onlyConsumer(cast.outputs[0], 'Mul');
+  const scaleName = mul && v.other(mul, cast.outputs[0]);
+  const scaleMul = scaleName ? v.producedBy(scaleName, 'Mul') : undefined;
+  const wScaleName = scaleMul && v.other(scaleMul, xScale);
+  const weightScale = wScaleName ? graph.initializers.get(wScaleName) : undefined;
+  const weightZero = wZero ? graph.initializers.get(wZero) : undefined;
+  if (!cast || attrInt(cast, 'to', 0) !== 1 || !mul || !scaleMul || !weightScale || (wZero && !weightZero))
+    return undefined;
+  if (weight.dtype !== 'uint8' && weight.dtype !== 'int8') return undefined;
+  const remove = [node, cast, mul];
+  if (v.usedOnlyBy(scaleMul.outputs[0], [mul])) remove.push(scaleMul);
+  return { x: dql.inputs[0], weight, weightZero, weightScale, remove, out: mul.outputs[0] };
+}
+
+/** DynamicQuantizeLinear → MatMulInteger → Cast → Mul(x_scale · w_scale) → QMatMul (8-bit, W8A32). */
+function packDynamicQuant(graph: Graph, v: GraphView, node: Node): boolean {
+  const m = matchDynamicQuant(graph, v, node, 'MatMulInteger');
+  if (!m || m.weight.dims.length !== 2) return false;
+  const [kDim, nDim] = m.weight.dims;
+  const scaleOf = perColumn(toValues(m.weightScale), nDim);
+  const zeroOf = m.weightZero ? perColumn(toValues(m.weightZero), nDim) : () => 0;
+  if (!scaleOf || !zeroOf) return false;
+  // int8 codes become unsigned by adding 128 to codes and zero point alike.
+  const shift = m.weight.dtype === 'int8' ? 128 : 0;
+  const codes = m.weight.data as Uint8Array | Int8Array;
+  const layout = quantLayout(nDim, kDim, 8, kDim);
+  const bytes = packQuantizedWeight(
+    layout,
+    (row, col) => codes[col * nDim + row] + shift,
+    (blk) => scaleOf(blk),
+    (blk) => zeroOf(blk) + shift,
+  );
+  const w = packed(graph, `${node.inputs[1]}_webvl_q8`, bytes);
+  replaceNodes(graph, m.remove, qmatmul(node.name, [m.x, w], m.out, layout));
+  return true;
+}
+
+/** The same chain around ConvInteger (a quantized patch embedding) → Conv on weights dequantized here. */
+function unquantizeDynamicConv(graph: Graph, v: GraphView, node: Node): boolean {
+  const m = matchDynamicQuant(graph, v, node, 'ConvInteger');
+  if (!m || m.weight.dims.length !== 4) return false;
+  const channels = m.weight.dims[0];
+  const perChannel = m.weight.data.length / channels;
+  const scaleOf = perColumn(toValues(m.weightScale), channels);
+  const zeroOf = m.weightZero ? perColumn(toValues(m.weightZero), channels) : () => 0;
+  if (!scaleOf || !zeroOf) return false;
+  const w = toValues(m.weight).data;
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    const c = Math.floor(i / perChannel);
+    out[i] = (w[i] - zeroOf(c)) * scaleOf(c);
+  }
+  const name = `${node.inputs[1]}_webvl_dequantized`;
+  graph.initializers.set(name, { location: 'cpu', dtype: 'float32', dims: m.weight.dims, data: out });
+  replaceNodes(graph, m.remove, {
+    name: node.name,
+    opType: 'Conv',
+    domain: '',
+    attrs: { ...node.attrs },
+    inputs: [m.x, name],
+    outputs: [m.out],
+  });
+  return true;
+}
+
+/** DequantizeLinear whose inputs are all constants → a float32 constant. */
+function foldDequantize(graph: Graph, node: Node): boolean {
+  if ((node.domain !== '' && node.domain !== 'ai.onnx') || node.opType !== 'DequantizeLinear') return false;
+  const [xName, sName, zName] = node.inputs;
+  const x = graph.initializers.get(xName);
+  const s = graph.initializers.get(sName);
+  const z = zName ? graph.initializers.get(zName) : undefined;
+  if (!x || !s || (zName && !z)) return false;
+  const sv = toValues(s).data;
+  const zv = z ? toValues(z).data : new Float64Array(sv.length);
+  const xv = toValues(x);
+  const rank = x.dims.length;
+  const axis = attrInt(node, 'axis', 1) < 0 ? attrInt(node, 'axis', 1) + rank : attrInt(node, 'axis', 1);
+  const inner = x.dims.slice(axis + 1).reduce((p, d) => p * d, 1);
+  if (sv.length !== 1 && (attrInt(node, 'block_size', 0) !== 0 || sv.length !== x.dims[axis])) return false;
+  const out = new Float32Array(xv.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const c = sv.length === 1 ? 0 : Math.floor(i / inner) % x.dims[axis];
+    out[i] = (xv.data[i] - zv[c]) * sv[c];
+  }
+  graph.initializers.set(node.outputs[0], { location: 'cpu', dtype: 'float32', dims: x.dims, data: out });
+  graph.nodes = graph.nodes.filter((n) => n !== node);
+  return true;
+}
+
+/** Dead DynamicQuantizeLinear nodes (every MatMulInteger reading them was packed). */
+function dropUnreadQuantizers(graph: Graph): void {
+  const read = new Set(graph.nodes.flatMap((n) => n.inputs));
+  for (const o of graph.outputs) read.add(o.name);
+  graph.nodes = graph.nodes.filter(
+    (n) => n.opType !== 'DynamicQuantizeLinear' || n.outputs.some((o) => read.has(o)),
+  );
+}
+
+/** Packs every quantized matmul it can and folds constant dequantizations; returns the packed weights' names. */
+export function packQuantizedWeights(graph: Graph): Set<string> {
+  const before = new Set(graph.initializers.keys());
+  for (const node of [...graph.nodes]) packNBits(graph, node) || foldDequantize(graph, node);
+  let v = new GraphView(graph);
+  for (const node of [...graph.nodes]) {
+    if (packDynamicQuant(graph, v, node) || unquantizeDynamicConv(graph, v, node)) v = new GraphView(graph);
+  }
+  dropUnreadQuantizers(graph);
+  const packedNames = new Set<string>();
+  for (const n of graph.nodes)
+    if (n.domain === WEBVL_DOMAIN && n.opType === 'QMatMul' && !before.has(n.inputs[1]))
+      packedNames.add(n.inputs[1]);
+  return packedNames;
+}

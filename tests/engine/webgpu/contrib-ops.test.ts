@@ -1,0 +1,60 @@
+// onnxruntime's contrib ops (tests/corpus/contrib, scripts/make_contrib_graphs.py) on our engine against
+// onnxruntime-node on the same random inputs, and what they turn into: each normalization one LayerNorm
+// dispatch, each bias + GELU absorbed into the matmul epilogue or one GELU.
+import { readdirSync, readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { relativeDiff } from '../../../bench/stats';
+import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import { uniformFloats } from '../../support/random';
+import { nodeGpu } from './gpu';
+
+const DIR = 'tests/corpus/contrib';
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+afterAll(async () => (await backend.engineDevice()).device.destroy());
+
+/** Ops after fusion, for the graphs whose fused form is known. */
+const EXPECTED_OPS: Record<string, Record<string, number>> = {
+  skip_layer_norm: { Add: 1, 'webvl:LayerNorm': 1 },
+  skip_simplified_layer_norm: { 'webvl:LayerNorm': 1 },
+  simplified_layer_norm: { 'webvl:LayerNorm': 1 },
+  matmul_bias_gelu: { 'webvl:Linear': 1 },
+  fast_gelu: { Add: 1, 'webvl:Gelu': 1 },
+  quick_gelu: { 'webvl:Gelu': 1 },
+  ms_gelu: { 'webvl:Gelu': 1 },
+};
+
+describe('contrib ops vs onnxruntime-node', () => {
+  const files = readdirSync(DIR).filter((f) => f.endsWith('.onnx'));
+  it('has a graph for every expected case', () => {
+    expect(files.map((f) => f.replace('.onnx', '')).sort()).toEqual(Object.keys(EXPECTED_OPS).sort());
+  });
+  it.each(files)('%s', async (file) => {
+    const bytes = new Uint8Array(readFileSync(`${DIR}/${file}`));
+    const session = await backend.load(bytes, { label: file });
+    const reference = await ort.InferenceSession.create(bytes);
+    const feeds: Record<string, HostTensor> = {};
+    session.inputNames.forEach((name, i) => {
+      feeds[name] = hostTensor('float32', [2, 5, 32], uniformFloats(2 * 5 * 32, 40 + i, -2, 2));
+    });
+    const ours = await session.run(feeds);
+    const theirs = await reference.run(
+      Object.fromEntries(
+        Object.entries(feeds).map(([k, t]) => [
+          k,
+          new ort.Tensor('float32', t.data as Float32Array, [...t.dims]),
+        ]),
+      ),
+    );
+    for (const name of session.outputNames) {
+      expect(
+        relativeDiff((ours[name] as HostTensor).data as Float32Array, theirs[name].data as Float32Array),
+        name,
+      ).toBeLessThan(1e-5);
+    }
+    expect(session.describePlan()?.opCounts).toEqual(EXPECTED_OPS[file.replace('.onnx', '')]);
+    await session.release();
+    await reference.release();
+  });
+});

@@ -1,0 +1,132 @@
+// What load() refuses in graphs from real exporters, with which typed error, before anything runs.
+import { describe, expect, it } from 'vitest';
+import type { HostTensor } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import type { Graph, Node, ValueInfo } from '../../../src/engine/webgpu/ir';
+import { WebvlError } from '../../../src/errors';
+import { nodeGpu } from './gpu';
+
+const f32 = (name: string, shape: number[]): ValueInfo => ({ name, dtype: 'float32', shape });
+const tensor = (dtype: HostTensor['dtype'], dims: number[], data: HostTensor['data']): HostTensor => ({
+  location: 'cpu',
+  dtype,
+  dims,
+  data,
+});
+
+function graph(
+  nodes: Node[],
+  initializers: [string, HostTensor][],
+  inputs: ValueInfo[] = [f32('x', [2, 64])],
+): Graph {
+  return {
+    nodes,
+    initializers: new Map(initializers),
+    inputs,
+    outputs: [f32('y', [2, 8])],
+    valueInfo: new Map(),
+    opset: 17,
+  };
+}
+
+async function loadError(g: Graph, backend = new WebGpuBackend({ gpu: nodeGpu() })): Promise<WebvlError> {
+  try {
+    await backend.loadGraph(g);
+  } catch (e) {
+    if (e instanceof WebvlError) return e;
+    throw e;
+  }
+  throw new Error('loadGraph() accepted the graph');
+}
+
+describe('load-time checks', () => {
+  it('a MatMulNBits whose packed weights do not fit its K, N and block size is INVALID_MODEL', async () => {
+    const node: Node = {
+      name: 'q4',
+      opType: 'MatMulNBits',
+      domain: 'com.microsoft',
+      attrs: {
+        K: { type: 'int', value: 64 },
+        N: { type: 'int', value: 8 },
+        bits: { type: 'int', value: 4 },
+        block_size: { type: 'int', value: 32 },
+      },
+      inputs: ['x', 'w', 's'],
+      outputs: ['y'],
+    };
+    // 8 columns × 2 blocks × 16 bytes = 256 bytes are needed; give 128, and scales for the right count.
+    const e = await loadError(
+      graph(
+        [node],
+        [
+          ['w', tensor('uint8', [8, 1, 16], new Uint8Array(128))],
+          ['s', tensor('float32', [16], new Float32Array(16))],
+        ],
+      ),
+    );
+    expect(e.code).toBe('INVALID_MODEL');
+    expect(e.message).toMatch(/128 bytes/);
+    // Right bytes, wrong number of scales.
+    const e2 = await loadError(
+      graph(
+        [node],
+        [
+          ['w', tensor('uint8', [8, 2, 16], new Uint8Array(256))],
+          ['s', tensor('float32', [15], new Float32Array(15))],
+        ],
+      ),
+    );
+    expect(e2.code).toBe('INVALID_MODEL');
+    expect(e2.message).toMatch(/15 scales for 16 blocks/);
+  });
+
+  it('an If whose branch gives fewer outputs than the node declares is INVALID_MODEL', async () => {
+    const branch = (op: string): Graph => ({
+      nodes: [{ name: op, opType: op, domain: '', attrs: {}, inputs: ['x'], outputs: ['b'] }],
+      initializers: new Map(),
+      inputs: [],
+      outputs: [f32('b', [2, 64])],
+      valueInfo: new Map(),
+      opset: 17,
+    });
+    const node: Node = {
+      name: 'if',
+      opType: 'If',
+      domain: '',
+      attrs: {
+        then_branch: { type: 'graph', value: branch('Relu') },
+        else_branch: { type: 'graph', value: branch('Neg') },
+      },
+      inputs: ['c'],
+      outputs: ['y', 'z'],
+    };
+    const e = await loadError(
+      graph([node], [], [f32('x', [2, 64]), { name: 'c', dtype: 'bool', shape: [1] }]),
+    );
+    expect(e.code).toBe('INVALID_MODEL');
+    expect(e.message).toMatch(/then_branch gives 1 outputs, the node declares 2/);
+  });
+
+  it('a constant larger than one buffer binding is OUT_OF_MEMORY, before anything is uploaded', async () => {
+    // A device with WebGPU's default limits: 128 MiB per binding.
+    const adapter = await nodeGpu().requestAdapter();
+    const device = await adapter!.requestDevice();
+    const limit = device.limits.maxStorageBufferBindingSize;
+    const n = limit / 4 + 1024;
+    const node: Node = {
+      name: 'mm',
+      opType: 'MatMul',
+      domain: '',
+      attrs: {},
+      inputs: ['x', 'w'],
+      outputs: ['y'],
+    };
+    const e = await loadError(
+      graph([node], [['w', tensor('float32', [64, n / 64], new Float32Array(n))]]),
+      new WebGpuBackend({ device }),
+    );
+    expect(e.code).toBe('OUT_OF_MEMORY');
+    expect(e.details).toMatchObject({ tensor: 'w', bytes: n * 4, limit });
+    device.destroy();
+  });
+});
