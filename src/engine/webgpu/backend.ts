@@ -56,8 +56,6 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     return !!n.inputs[3] || !!n.inputs[4];
   // LayerNormalization's optional Mean / InvStdDev outputs are produced both or neither.
   if (n.opType === 'LayerNormalization') return !!n.outputs[1] !== !!n.outputs[2];
-  // float16 activations: the engine computes in float32 (float16 initializers are widened on upload).
-  if (n.opType === 'Cast') return attr('to') === 10;
   return false;
 }
 
@@ -241,16 +239,6 @@ export class WebGpuBackend implements Backend {
 
   /** Same as load() for a graph already in IR form (tests build small graphs directly). */
   async loadGraph(graph: Graph, options: SessionOptions = {}): Promise<WebGpuSession> {
-    const halfInput = graph.inputs.find((v) => v.dtype === 'float16');
-    if (halfInput) {
-      throw new WebvlError(
-        'UNSUPPORTED_OP',
-        `input '${halfInput.name}' is float16; the engine computes in float32`,
-        {
-          ops: ['float16 input'],
-        },
-      );
-    }
     checkIfBranches(graph.nodes);
     // Quantized weights are packed once here, so what cannot be rewritten is refused just below.
     const packed = packQuantizedWeights(graph);

@@ -297,7 +297,7 @@ const LOWERINGS: Record<string, Lowering> = {
       start += n;
     });
   },
-  Cast: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0]),
+  Cast: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0], attrInt(a.node, 'to', 1) === 10),
   Conv: (a) => {
     const x = need(a, 0);
     if (x.dims.length !== 4) unsupported(a.node, 'only 2-D convolution');

@@ -182,11 +182,8 @@ export class Plan {
         slots.set(name, slot);
         return slot;
       }
-      if (s.dtype === 'float16' && kind !== 'const') {
-        throw new WebvlError('UNSUPPORTED_OP', `float16 value '${name}': the engine computes in float32`, {
-          ops: ['Cast'],
-        });
-      }
+      // float16 values (inputs, activations of fp16 exports) are held as f32: the kernels compute in f32, and
+      // outputs are rounded back to half precision when read (readback.ts) or cast (Cast to float16).
       const bytes = Math.max(
         4,
         sizeOf(s.dims) * gpuElementBytes(s.dtype === 'float16' ? 'float32' : s.dtype),
@@ -336,9 +333,11 @@ export class Plan {
       const t = graph.initializers.get(o.name);
       if (t) this.outputs.push({ name: o.name, dtype: t.dtype, dims: t.dims, constant: t, bytes: 0 });
       else {
+        // A float16 output is held as f32 on the GPU and narrowed to halves when read back.
+        const logical = shapes.get(o.name)?.dtype === 'float16' ? 'float16' : slot.dtype;
         this.outputs.push({
           name: o.name,
-          dtype: slot.dtype,
+          dtype: logical,
           dims: slot.dims,
           buffer: slot.storage.buffer,
           bytes: sizeOf(slot.dims) * gpuElementBytes(slot.dtype),

@@ -1,10 +1,13 @@
 // GPU → CPU copies: a staging buffer per read, mapped after submit, converted to the host dtype.
+import { toHalfBits } from '../half';
 import type { DType, HostTensor, TensorData } from '../tensor';
 import { BUFFER_COPY_DST, BUFFER_MAP_READ, MAP_MODE_READ } from './gpu-flags';
 
 /** Turns the GPU form (f32, or one i32 per element) back into the host dtype's typed array. */
 export function fromGpuData(dtype: DType, bytes: ArrayBuffer, count: number): TensorData {
   if (dtype === 'float32') return new Float32Array(bytes, 0, count).slice();
+  // float16 values live as f32 on the GPU (plan.ts): rounded to halves here.
+  if (dtype === 'float16') return Uint16Array.from(new Float32Array(bytes, 0, count), toHalfBits);
   const i32 = new Int32Array(bytes, 0, count);
   switch (dtype) {
     case 'int32':

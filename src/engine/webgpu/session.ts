@@ -49,6 +49,8 @@ const FLOAT_DTYPES: readonly DType[] = ['float32', 'float16'];
 
 function compatible(expected: DType, given: DType): boolean {
   if (expected === given) return true;
+  // float16 values are held as f32 on the GPU: either kind of float feeds either kind of float input.
+  if (FLOAT_DTYPES.includes(expected) && FLOAT_DTYPES.includes(given)) return true;
   // int32/int64 both live as i32 on the GPU; accept either for integer inputs (token ids, masks).
   return (
     !FLOAT_DTYPES.includes(expected) &&

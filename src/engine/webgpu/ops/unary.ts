@@ -108,8 +108,21 @@ export function gelu(
   unary(ctx, x, out, { op: GELU_OP[approximate] });
 }
 
-export function cast(ctx: KernelContext, x: GpuView, out: GpuView): void {
-  if (x.dtype === 'float16' || out.dtype === 'float16') invalid('Cast to/from float16 is not supported yet');
+/** f32 → the nearest half, as f32 again (pack2x16float rounds; no shader-f16 needed). */
+const ROUND_TO_HALF = 'unpack2x16float(pack2x16float(vec2<f32>(v, 0.0))).x';
+
+/**
+ * Cast between the GPU forms (f32, one i32 per element). `toHalf`: Cast to float16, whose values stay f32 on
+ * the GPU (plan.ts) rounded to half precision.
+ */
+export function cast(ctx: KernelContext, x: GpuView, out: GpuView, toHalf = false): void {
+  if (x.dtype === 'float16' || out.dtype === 'float16') invalid('Cast: float16 views are f32 on the GPU');
+  if (toHalf) {
+    const from = wgslScalar(x.dtype);
+    const expr = ROUND_TO_HALF.replace('v,', from === 'f32' ? 'v,' : 'f32(v),');
+    recordElementwise(ctx, `Cast(${x.dtype}→float16)`, x, out, { in: from, out: 'f32' }, expr, 0, 0);
+    return;
+  }
   const from = wgslScalar(x.dtype);
   const to = wgslScalar(out.dtype);
   let expr: string;
