@@ -315,6 +315,7 @@ def siglip_export(tmp):
     write_checkpoint(ckpt, config, model.state_dict(), f'{CORPUS}/siglip-hf')
     out = f'{CORPUS}/siglip-export'
     export_hf.main([ckpt, out])
+    bnb4_variant(out, 'text_model')
     save_json(f'{out}/reference-api.json', dual_reference('siglip', model, out))
     ids, _, pixels = seeded_inputs(config['text_config']['vocab_size'], 16, config['vision_config']['image_size'])
     with torch.no_grad():
@@ -369,6 +370,53 @@ def base_clip(out, tmp):
                                                    'size': {'shortest_edge': 224},
                                                    'crop_size': {'height': 224, 'width': 224}}, indent=2)
     export_hf.main([ckpt, out])
+
+
+NF4 = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+       -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+       0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0]
+
+
+def bnb4_variant(folder, graph, block_size=16):
+    """onnx/<graph>_bnb4.onnx as transformers.js names bitsandbytes-4-bit files: every MatMul by a constant
+    [K, N] weight becomes com.microsoft MatMulBnb4 (NF4 codes of Bᵀ in blocks of `block_size`, two per byte,
+    high nibble first, with a float absmax per block). A variant webvl's engine has no kernel for, so 'auto' on a
+    GPU must hand the graph to onnxruntime-web."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+    m = onnx.load(f'{folder}/onnx/{graph}.onnx')
+    g = m.graph
+    inits = {i.name: i for i in g.initializer}
+    table = np.array(NF4, dtype=np.float32)
+    nodes = []
+    for n in g.node:
+        w = inits.get(n.input[1]) if n.op_type == 'MatMul' and len(n.input) == 2 else None
+        if w is None or len(w.dims) != 2:
+            nodes.append(n)
+            continue
+        b = numpy_helper.to_array(w).astype(np.float32)  # [K, N]
+        k, nn = b.shape
+        flat = b.T.reshape(-1)  # Bᵀ, [N, K] row-major
+        pad = (-flat.size) % block_size
+        blocks = np.concatenate([flat, np.zeros(pad, np.float32)]).reshape(-1, block_size)
+        absmax = np.abs(blocks).max(axis=1)
+        scaled = blocks / np.where(absmax == 0, 1, absmax)[:, None]
+        codes = np.abs(scaled[..., None] - table).argmin(axis=-1).reshape(-1)[: flat.size].astype(np.uint8)
+        if codes.size % 2:
+            codes = np.concatenate([codes, np.zeros(1, np.uint8)])
+        packed = (codes[0::2] << 4) | codes[1::2]
+        name = n.input[1]
+        g.initializer.remove(inits[name])
+        g.initializer.extend([numpy_helper.from_array(packed, f'{name}_bnb4'),
+                              numpy_helper.from_array(absmax.astype(np.float32), f'{name}_absmax')])
+        nodes.append(helper.make_node('MatMulBnb4', [n.input[0], f'{name}_bnb4', f'{name}_absmax'], list(n.output),
+                                      name=n.name, domain='com.microsoft', K=k, N=nn, block_size=block_size,
+                                      quant_type=1))
+    del g.node[:]
+    g.node.extend(nodes)
+    m.opset_import.append(helper.make_opsetid('com.microsoft', 1))
+    onnx.save(m, f'{folder}/onnx/{graph}_bnb4.onnx')
 
 
 def model_sized_images():

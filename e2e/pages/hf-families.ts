@@ -6,6 +6,7 @@ import { BackendSelector } from '../../src/engine/select';
 import { WebvlError } from '../../src/errors';
 import { MODEL_CACHE_NAME } from '../../src/models/byte-cache';
 import { openModelFolder } from '../../src/models/model-folder';
+import { classifyImage } from '../../src/pipelines/classify';
 import { disposeTensor, encodeImages } from '../../src/pipelines/encode';
 import { loadModel } from '../../src/pipelines/loaded-model';
 import { matchEncoded } from '../../src/pipelines/match';
@@ -119,15 +120,20 @@ const api = {
    * A load through 'auto' as it behaves on a real GPU (our engine first, onnxruntime-web per graph where our
    * engine refuses), which a software adapter would not pick: the placements say which graph went where and why.
    */
-  async autoOnOurEngine(url: string, dtype: DTypeOption, png: string, texts: string[]) {
+  async autoOnOurEngine(url: string, dtype: DTypeOption, png: string, texts: string[], template?: string) {
     const selector = new BackendSelector({ name: 'webgpu', reason: 'test: as on a hardware adapter' }, true);
     const model = await loadModel(await openModelFolder(url), selector, { dtype });
     try {
       const watch = new Stopwatch();
-      const enc = await encodeImages(model, [await pixels(png)], watch);
+      const image = await pixels(png);
+      if (model.kind !== 'blip') {
+        const scores = await classifyImage(model, image, texts, template, watch);
+        return { placements: selector.placements, graphs: model.graphs, scores, kind: 'classify' as const };
+      }
+      const enc = await encodeImages(model, [image], watch);
       const scores = await matchEncoded(model, enc, 0, texts, watch);
       disposeTensor(enc.tokens);
-      return { placements: selector.placements, graphs: model.graphs, scores };
+      return { placements: selector.placements, graphs: model.graphs, scores, kind: 'match' as const };
     } finally {
       await model.release();
     }
