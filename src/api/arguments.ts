@@ -52,10 +52,21 @@ export function runtimeOptions(v: unknown) {
   };
 }
 
+/** A relative model URL means relative to the page, not to the worker script that fetches it. */
+function againstPage(url: string): string {
+  const page = globalThis.location?.href;
+  if (!page) return url;
+  try {
+    return new URL(url, page).href;
+  } catch {
+    return url; // not a URL at all: the worker refuses it with INVALID_INPUT
+  }
+}
+
 export function loadArguments(modelUrl: unknown, v: unknown) {
   const o = optionsObject('options', v);
   return {
-    url: stringOf('modelUrl', modelUrl, MAX_URL_LENGTH),
+    url: againstPage(stringOf('modelUrl', modelUrl, MAX_URL_LENGTH)),
     onProgress: callbackOf<(p: LoadProgress) => void>('options.onProgress', o.onProgress),
     refresh: optionalBoolean('options.refresh', o.refresh) === true,
     // undefined: config.json's transformers.js_config.dtype, else fp32 (decided once the config is read).

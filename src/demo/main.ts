@@ -5,6 +5,7 @@ import type { LoadProgress } from '../api/types';
 import { byId, errorText, h } from './dom';
 import { loadGallery } from './gallery';
 import { createImagePicker } from './image-picker';
+import { modelUrlForm } from './model-url';
 import { enableOffline } from './offline';
 import { capfiltPanel, captionPanel, classifyPanel, renderDeviceInfo, retrievalPanel } from './panels';
 
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
   // The whole shipped gallery (1,000 scenes) by default; ?gallery=N indexes fewer (the browser tests use 200).
   const gallery = await loadGallery(Number(params.get('gallery') ?? 1000));
   const picker = createImagePicker(gallery);
+  loading.append(modelUrlForm(clip, `${import.meta.env.BASE_URL}${MODELS.clip}`));
   app.append(
     picker.element,
     classifyPanel(clip, picker),
