@@ -36,6 +36,8 @@ export default defineConfig({
         exclude: new RegExp(`^(?!${ORT_WASM_FILE.replaceAll('.', '\\.')}$)`),
       },
       { prefix: '/models/', dir: resolve(import.meta.dirname, 'models'), exclude: /^train(\/|$)/ },
+      // Hugging Face-layout test models (tests/corpus/hf) for the browser tests of model families.
+      { prefix: '/corpus/', dir: resolve(import.meta.dirname, 'tests/corpus'), devOnly: true },
       // ONNX backend node tests (Debian libonnx-testdata) for `npm run conformance`.
       { prefix: '/onnx-node-tests/', dir: '/usr/share/libonnx-testdata/data/node', devOnly: true },
       // transformers.js brings its own onnxruntime-web build; the benchmark serves its wasm locally.

@@ -6,9 +6,9 @@ import { BackendSelector } from '../src/engine/select';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../src/engine/tensor';
 import { cpuTopK } from '../src/index/cpu-topk';
 import { GpuMatrix } from '../src/index/gpu-topk';
-import type { ModelStore } from '../src/models/model-store';
+import type { ModelFolder } from '../src/models/model-folder';
 import { captionGreedy } from '../src/pipelines/caption';
-import { encodeImages } from '../src/pipelines/encode';
+import { disposeTensor, encodeImages, imageTokens } from '../src/pipelines/encode';
 import { loadModel } from '../src/pipelines/loaded-model';
 import { Stopwatch } from '../src/pipelines/timings';
 import type { RgbaImage } from '../src/vision/preprocess';
@@ -29,7 +29,7 @@ import { relativeDiff, summarize } from './stats';
 export interface BenchHost {
   fetchBytes(url: string): Promise<Uint8Array>;
   /** A model folder, as the runtime opens it. */
-  modelStore(url: string): Promise<ModelStore>;
+  modelStore(url: string): Promise<ModelFolder>;
   rgba(url: string): Promise<RgbaImage>;
   measurePeak<T>(f: () => Promise<T>): Promise<{ result: T; peakBytes: number }>;
   /** A GPU device for the index rows (undefined: no WebGPU here). */
@@ -277,7 +277,7 @@ export async function benchCaption(
 ): Promise<RowResult> {
   try {
     const selector = await BackendSelector.create(engine);
-    const model = await loadModel(await host.modelStore(row.model), selector, 'fp32');
+    const model = await loadModel(await host.modelStore(row.model), selector, { dtype: 'fp32' });
     const image = await host.rgba(row.image);
     const once = async () => {
       const watch = new Stopwatch();
@@ -286,7 +286,7 @@ export async function benchCaption(
       const enc = await encodeImages(model, [image], watch);
       const out = await captionGreedy(
         model,
-        enc.tokens,
+        imageTokens(enc),
         {
           maxTokens: row.tokens,
           minTokens: row.tokens,
@@ -297,7 +297,7 @@ export async function benchCaption(
         },
         watch,
       );
-      if (enc.tokens.location === 'gpu') enc.tokens.dispose();
+      disposeTensor(enc.tokens);
       return {
         total: performance.now() - t0,
         steps: stamps.map((t, i) => t - (i ? stamps[i - 1] : t0)),

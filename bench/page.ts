@@ -1,7 +1,7 @@
 // Benchmark page: every engine runs the same graphs on the same inputs in this one page (bench/core.ts).
 import { measurePeak, trackGpuBuffers } from '../e2e/pages/gpu-buffers';
 import { requestIndexDevice } from '../src/index/gpu-topk';
-import { ModelStore } from '../src/models/model-store';
+import { openModelFolder } from '../src/models/model-folder';
 import {
   type BenchHost,
   benchGraph,
@@ -25,7 +25,7 @@ async function rgbaOf(url: string) {
 
 const host: BenchHost = {
   fetchBytes: async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer()),
-  modelStore: (url) => ModelStore.open(url),
+  modelStore: (url) => openModelFolder(url),
   rgba: rgbaOf,
   measurePeak,
   indexDevice: async () => (await requestIndexDevice()) ?? undefined,

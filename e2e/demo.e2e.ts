@@ -140,4 +140,30 @@ describe('demo (built, served by vite preview)', () => {
       await context.setOffline(false);
     }
   });
+
+  it('a typed model folder URL replaces the classification model; a missing folder says so', async () => {
+    const { page } = browser;
+    const loadUrl = async (value: string) => {
+      await page.fill('#model-url', value);
+      await page.evaluate(() => {
+        delete document.getElementById('model-url-out')!.dataset.kind;
+      });
+      await page.click('#model-url-load');
+      await page.waitForSelector('#model-url-out[data-kind]', { timeout: 60_000 });
+      return {
+        kind: await page.$eval('#model-url-out', (el) => (el as HTMLElement).dataset.kind),
+        text: await page.textContent('#model-url-out'),
+      };
+    };
+    const missing = await loadUrl('models/no-such-model/');
+    expect(missing.kind).toBe('error');
+    expect(missing.text).toContain('MODEL_NOT_FOUND');
+    const blip = await loadUrl('models/blip-tiny/');
+    expect(blip.text).not.toContain('failed');
+    expect(blip.kind).toBe('blip');
+    expect(blip.text).toContain('verified by its manifest');
+    // blip-tiny's ITC towers classify the first gallery scene's colour too.
+    await page.click(`#picker img[data-file="${gallery[0].file}"]`);
+    expect((await classifyTop(page)).split(' ')[1]).toBe(gallery[0].objects[0].colour);
+  });
 });

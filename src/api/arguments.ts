@@ -10,6 +10,7 @@ import {
   MAX_TEMPLATES,
   MAX_TEXTS_PER_CALL,
 } from '../limits';
+import { checkDTypeOption } from '../models/dtype';
 import type { LoadProgress } from '../models/model-store';
 import { arrayOf, invalid, oneOf, optionalBoolean, optionsObject, stringOf, stringsOf } from '../validation';
 import { resolveOrtWasm } from './ort-location';
@@ -57,13 +58,25 @@ export function runtimeOptions(v: unknown) {
   };
 }
 
+/** A relative model URL means relative to the page, not to the worker script that fetches it. */
+function againstPage(url: string): string {
+  const page = globalThis.location?.href;
+  if (!page) return url;
+  try {
+    return new URL(url, page).href;
+  } catch {
+    return url; // not a URL at all: the worker refuses it with INVALID_INPUT
+  }
+}
+
 export function loadArguments(modelUrl: unknown, v: unknown) {
   const o = optionsObject('options', v);
   return {
-    url: stringOf('modelUrl', modelUrl, MAX_URL_LENGTH),
+    url: againstPage(stringOf('modelUrl', modelUrl, MAX_URL_LENGTH)),
     onProgress: callbackOf<(p: LoadProgress) => void>('options.onProgress', o.onProgress),
     refresh: optionalBoolean('options.refresh', o.refresh) === true,
-    dtype: oneOf('options.dtype', o.dtype, ['fp32', 'fp16'] as const, 'fp32'),
+    // undefined: config.json's transformers.js_config.dtype, else fp32 (decided once the config is read).
+    dtype: checkDTypeOption(o.dtype, 'options.dtype'),
     warmUp: optionalBoolean('options.warmUp', o.warmUp) ?? true,
   };
 }
@@ -89,8 +102,11 @@ export function captionArguments(v: unknown) {
   const o = optionsObject('options', v);
   const numbers = { maxTokens: o.maxTokens, numBeams: o.numBeams };
   assertSendable('options', numbers);
+  const prompt =
+    o.prompt === undefined ? undefined : stringOf('options.prompt', o.prompt, MAX_TEMPLATE_LENGTH);
   return {
     numbers,
+    prompt,
     onToken: callbackOf<(t: never) => void>('options.onToken', o.onToken),
     signal: signalOf('options.signal', o.signal),
   };

@@ -75,8 +75,10 @@ export interface Runtime {
   /** The backend in use and why, the adapter, wasm threading, the loaded model, the last request's timings. */
   info(): Promise<RuntimeInfo>;
   /**
-   * Loads a model folder (manifest.json + files). Cached files are used when present, so a second load
-   * makes no request; `refresh: true` re-reads the manifest from the network to pick up a re-exported model.
+   * Loads a model folder: a Hugging Face / transformers.js folder as it is (CLIP, SigLIP, BLIP by config.json),
+   * or one with a manifest.json, whose files are then checked against their SHA-256. A Hub address
+   * (https://huggingface.co/org/name, …/tree/<rev>, …/resolve/<rev>/) works when its origin is allowed. Cached
+   * files are used when present, so a second load makes no request; `refresh: true` asks the network again.
    */
   load(modelUrl: string, options?: LoadOptions): Promise<LoadedModelInfo>;
   /** Releases the loaded model's sessions. */
@@ -350,7 +352,8 @@ export async function connectRuntime(
                     })
                   : undefined;
               const numbers = a.numbers as { maxTokens?: number; numBeams?: number };
-              return result(await remote(() => api.caption(w, numbers, onToken, id)));
+              const options = a.prompt === undefined ? numbers : { ...numbers, prompt: a.prompt };
+              return result(await remote(() => api.caption(w, options, onToken, id)));
             },
           ),
         );

@@ -5,7 +5,7 @@ import type { LoadProgress, LoadStage } from '../models/model-store';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
 import type { LabelScore } from '../pipelines/classify';
-import type { ModelDType } from '../pipelines/loaded-model';
+import type { DTypeOption, LoadedGraph, ModelDType, ModelKind } from '../pipelines/loaded-model';
 import type { MatchScore } from '../pipelines/match';
 import type { RetrievalHit } from '../pipelines/retrieve';
 import type { Timings } from '../pipelines/timings';
@@ -16,11 +16,14 @@ export type {
   CapFiltItem,
   CaptionResult,
   CaptionToken,
+  DTypeOption,
   LabelScore,
+  LoadedGraph,
   LoadProgress,
   LoadStage,
   MatchScore,
   ModelDType,
+  ModelKind,
   RetrievalHit,
   Timings,
 };
@@ -29,10 +32,16 @@ export type {
 export interface LoadOptions {
   /** Hears each stage of the load, with byte and file or graph counts; overrides the runtime's `onProgress`. */
   onProgress?: (p: LoadProgress) => void;
-  /** Re-read the manifest from the network to pick up a re-exported model. */
+  /** Re-read the manifest (or, for a folder without one, its files) from the network to pick up a re-export. */
   refresh?: boolean;
-  /** Default 'fp32'. A folder without the variant rejects with MODEL_NOT_FOUND. */
-  dtype?: ModelDType;
+  /**
+   * Which weights, as transformers.js names them: 'fp32' (onnx/<graph>.onnx), 'fp16', 'q8' / 'quantized',
+   * 'int8', 'uint8', 'q4', 'q4f16', 'bnb4' (onnx/<graph>_<suffix>.onnx); one for every graph or a record by
+   * graph name ({ vision_model: 'fp16', text_model: 'q8' }); 'auto' = transformers.js' device default. Default:
+   * config.json's transformers.js_config.dtype, else 'fp32'. A folder without the file rejects with
+   * MODEL_NOT_FOUND naming it.
+   */
+  dtype?: DTypeOption;
   /**
    * Run every graph once (a grey image, a one-word text) before `load` resolves, so that kernels are compiled
    * and the first request runs at full speed. Default true.
@@ -62,9 +71,19 @@ export interface RuntimeOptions {
 export interface LoadedModelInfo {
   /** The model folder's absolute URL. */
   readonly url: string;
-  /** 'clip': vision and text towers. 'blip': also an ITM head and a caption decoder. */
-  readonly kind: 'clip' | 'blip';
-  readonly dtype: ModelDType;
+  /** The family config.json names: 'clip', 'siglip' or 'blip'. */
+  readonly kind: ModelKind;
+  /** The dtype asked for (each graph's own is in `graphs`). */
+  readonly dtype: DTypeOption;
+  /** The graph files read, with their dtype; `placements` says where each runs and why. */
+  readonly graphs: readonly LoadedGraph[];
+  /** Whether a manifest.json checked every file's SHA-256 (false: the folder had none). */
+  readonly verified: boolean;
+  /**
+   * How image–text scores are made: softmax (CLIP, BLIP ITC) or sigmoid (SigLIP), with the scale and bias
+   * from config.json, the combined graph's logits, or the model's initial values when neither gives them.
+   */
+  readonly scoring: { readonly kind: 'softmax' | 'sigmoid'; readonly source: string };
   /** Bytes of the files loaded. */
   readonly bytes: number;
   /** Milliseconds the load took, from the call to ready. */
@@ -124,6 +143,8 @@ export interface Timed<T> {
 export interface CaptionCallOptions {
   /** An integer from 1 to info().model.maxCaptionTokens; default generation_config's max_length. */
   maxTokens?: number;
+  /** Text the caption starts with (BLIP's conditional captioning); the result's text includes it. */
+  prompt?: string;
   /** 1 (default) = greedy; more = beam search; at most info().model.maxBeams. */
   numBeams?: number;
   /** Hears the caption so far after each step, in order, before the result arrives. */

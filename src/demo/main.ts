@@ -11,6 +11,7 @@ import { errorView } from './error-view';
 import { loadGallery } from './gallery';
 import { createImagePicker } from './image-picker';
 import { modelStatus } from './model-status';
+import { modelUrlForm } from './model-url';
 import { enableOffline } from './offline';
 import { searchPanel } from './search-panel';
 import { tabs } from './tabs';
@@ -118,6 +119,12 @@ async function main(): Promise<void> {
           { id: 'capfilt', label: 'CapFilt', panel: capfiltPanel(runtimes.blip, gallery, refreshDevice) },
         ]),
       ),
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'own-model-title' },
+      h('h2', { id: 'own-model-title' }, 'Your own model'),
+      modelUrlForm(runtimes.clip, `${import.meta.env.BASE_URL}${MODELS.clip.url}`),
     ),
     deviceDetails,
   );

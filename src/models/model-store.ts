@@ -14,7 +14,10 @@ export type LoadStage = 'downloading' | 'verifying' | 'compiling' | 'warming-up'
 /** One event of a model load: its stage, how far that stage is, and the bytes so far. */
 export interface LoadProgress {
   readonly stage: LoadStage;
-  /** 1-based position of `file` among the files (downloading, verifying) or graphs (compiling, warming-up). */
+  /**
+   * 1-based position of `file` among the files read together (config.json; the other JSON files; the graphs) or
+   * among the graphs (compiling, warming-up).
+   */
   readonly step: number;
   /** How many files or graphs that stage has. */
   readonly steps: number;
@@ -87,9 +90,9 @@ const FIRST_BUFFER_BYTES = 1 << 16;
 /**
  * Reads the body, reporting bytes as they arrive. The buffer grows with the bytes actually received (the
  * manifest's size is a claim, not an allocation), and reading stops once the stream passes `expected`: the
- * result is then longer than the manifest says, which the caller refuses.
+ * result is then longer than the manifest says, which the caller refuses. (Infinity: no size to hold it to.)
  */
-async function readWithProgress(
+export async function readWithProgress(
   response: Response,
   expected: number,
   onBytes: (loaded: number) => void,
@@ -262,7 +265,7 @@ export class ModelStore {
   }
 }
 
-async function fetchOrThrow(fetchFn: typeof fetch, url: string): Promise<Response> {
+export async function fetchOrThrow(fetchFn: typeof fetch, url: string): Promise<Response> {
   let res: Response;
   try {
     res = await fetchFn(url);
@@ -274,7 +277,10 @@ async function fetchOrThrow(fetchFn: typeof fetch, url: string): Promise<Respons
   }
   // Dev servers and SPA hosts answer unknown paths with index.html and a 200; no model file is HTML.
   if ((res.headers.get('content-type') ?? '').startsWith('text/html')) {
-    throw new WebvlError('MODEL_NOT_FOUND', `${url}: the server answered with an HTML page (no such file)`);
+    throw new WebvlError('MODEL_NOT_FOUND', `${url}: the server answered with an HTML page (no such file)`, {
+      status: res.status,
+      html: true,
+    });
   }
   return res;
 }

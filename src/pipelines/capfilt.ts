@@ -3,7 +3,7 @@
 import { WebvlError } from '../errors';
 import type { RgbaImage } from '../vision/preprocess';
 import { captionGreedy } from './caption';
-import { disposeTensor, encodeImages } from './encode';
+import { disposeTensor, encodeImages, imageTokens } from './encode';
 import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
 import type { Stopwatch } from './timings';
@@ -44,7 +44,7 @@ export async function capfilt(
     // Encode once; the same tokens feed the captioner and the filter.
     const enc = await encodeImages(model, [image], watch);
     try {
-      const cap = await captionGreedy(model, enc.tokens, { signal }, watch);
+      const cap = await captionGreedy(model, imageTokens(enc), { signal }, watch);
       const given = texts?.[i];
       // A captioner that stops at once gives an empty caption, and web text may have nothing the tokenizer
       // keeps ('\u0000', bidi controls): nothing to score, so the filter drops it.
@@ -54,7 +54,7 @@ export async function capfilt(
       const probs = candidates.length
         ? await itmProbabilities(
             model,
-            enc.tokens,
+            imageTokens(enc),
             candidates.map(() => 0),
             candidates,
             watch,

@@ -45,8 +45,9 @@ export function dryRun(model: LoadedModel): LoadedModel {
   const wrap = (s: Session | undefined) => (s ? new DryRunSession(s, runs) : undefined);
   return {
     ...model,
-    vision: new DryRunSession(model.vision, runs),
-    text: new DryRunSession(model.text, runs),
+    vision: wrap(model.vision),
+    text: wrap(model.text),
+    combined: wrap(model.combined),
     itm: wrap(model.itm),
     decoder: wrap(model.decoder),
     decoderWithPast: wrap(model.decoderWithPast),

@@ -1,27 +1,38 @@
-// A model folder turned into sessions + tokenizer + preprocessing plan. Which graphs are loaded follows the
-// folder: CLIP has vision + text; the BLIP family adds ITM and the caption decoder (with and without past).
+// A model folder turned into sessions + tokenizer + preprocessing plan. config.json names the family
+// (model-family.ts), which decides the graphs (graph-plan.ts), the scoring and the text padding; the dtype
+// picks each graph's file as transformers.js does (models/dtype.ts).
 import type { Session } from '../engine/backend';
 import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
+import { type DTypeOption, type ModelDType, pickDType } from '../models/dtype';
 import { graphIo } from '../models/graph-io';
-import type { LoadProgress, LoadStage, ModelStore, ProgressListener } from '../models/model-store';
+import { LoadCounter } from '../models/load-counter';
+import type { FolderFile, ModelFolder } from '../models/model-folder';
+import type { LoadProgress, LoadStage, ProgressListener } from '../models/model-store';
 import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
 import {
+  fixedOutputSize,
   type PreprocessorConfigJson,
   type PreprocessPlan,
   planPreprocess,
 } from '../vision/preprocessor-config';
 import { type CaptionLimits, captionLimits } from './caption-limits';
+import { planGraphs } from './graph-plan';
+import {
+  configScoring,
+  embeddingOutput,
+  familyOf,
+  type GraphRole,
+  initialScoring,
+  type ModelConfigJson,
+  type ModelFamily,
+  type Scoring,
+} from './model-family';
 import { warmUp } from './warm-up';
 
-export type ModelKind = 'clip' | 'blip';
-
-/**
- * Which weights of a model folder to load, as transformers.js names them: 'fp32' = onnx/<graph>.onnx,
- * 'fp16' = onnx/<graph>_fp16.onnx (float16 weights widened by Cast nodes: half the download; compute stays f32).
- */
-export type ModelDType = 'fp32' | 'fp16';
+export type { DTypeOption, ModelDType };
+export type ModelKind = ModelFamily;
 
 export interface GenerationConfig {
   readonly bosTokenId: number;
@@ -30,25 +41,42 @@ export interface GenerationConfig {
   readonly maxLength: number;
 }
 
+/** One graph of a loaded model: its role, the file read, and that file's dtype. */
+export interface LoadedGraph {
+  readonly role: GraphRole;
+  readonly file: string;
+  readonly dtype: ModelDType;
+}
+
 export interface LoadedModel {
   readonly url: string;
   readonly kind: ModelKind;
   readonly tokenizer: TextTokenizer;
   readonly plan: PreprocessPlan;
-  /** exp(logit_scale): the temperature ITC similarities are multiplied by. */
-  readonly scale: number;
+  /** Input size [H, W] of every image, when the processor fixes one (used to feed the combined graph). */
+  readonly imageSize: readonly [number, number];
+  readonly scoring: Scoring;
+  /** Texts are padded to this many tokens (SigLIP), else to the longest of the batch. */
+  readonly textLength?: number;
+  /** Names of the towers' embedding outputs (image_embeds / text_embeds, SigLIP's pooler_output). */
+  readonly embeddings: { readonly image: string; readonly text: string };
   /** First token the ITM encoder expects in place of [CLS], when the model says so. */
   readonly itmBosTokenId?: number;
-  readonly vision: Session;
+  readonly vision?: Session;
   /** Preprocessing on the vision graph's GPU, when its backend has it (a WebGPU backend); else the CPU does it. */
   readonly pixels?: PixelPipeline;
-  readonly text: Session;
+  readonly text?: Session;
+  /** CLIP/SigLIP's combined graph (input_ids + pixel_values → logits_per_image, both embeddings). */
+  readonly combined?: Session;
   readonly itm?: Session;
   readonly decoder?: Session;
   readonly decoderWithPast?: Session;
   readonly generation?: GenerationConfig;
   /** Bounds on caption length and beams (BLIP models). */
   readonly captionLimits?: CaptionLimits;
+  readonly graphs: readonly LoadedGraph[];
+  /** False when the folder had no manifest, so nothing could be checked against a hash. */
+  readonly verified: boolean;
   /** Total bytes of the files loaded. */
   readonly bytes: number;
   /** Milliseconds spent in each stage of the load (download and compilation overlap, so they may sum to more). */
@@ -56,35 +84,11 @@ export interface LoadedModel {
   release(): Promise<void>;
 }
 
-export interface LoadModelOptions {
-  readonly onProgress?: ProgressListener;
-  /** Run every graph once before returning (default true; see warm-up.ts). */
-  readonly warmUp?: boolean;
-}
-
-/** Graph files of the fp32 variant; other dtypes add a suffix (transformers.js naming). */
-export const GRAPHS = {
-  vision: 'onnx/vision_model.onnx',
-  text: 'onnx/text_model.onnx',
-  itm: 'onnx/itm_model.onnx',
-  decoder: 'onnx/decoder_model.onnx',
-  decoderWithPast: 'onnx/decoder_with_past_model.onnx',
-} as const;
-
-export type GraphKey = keyof typeof GRAPHS;
-
-interface ConfigJson {
-  logit_scale?: number;
-  model_type?: string;
-  itm_bos_token_id?: number;
-  text_config?: { max_position_embeddings?: unknown };
-}
-
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
 
 /** Positions the caption decoder has: the text config's, else the tokenizer's limit, else the generation length. */
 function decoderPositions(
-  config: ConfigJson,
+  config: ModelConfigJson,
   tokenizer: TextTokenizer,
   generation: GenerationConfig,
 ): number {
@@ -101,29 +105,25 @@ interface GenerationConfigJson {
   max_length?: number;
 }
 
-function toGeneration(g: GenerationConfigJson): GenerationConfig {
-  const bos = g.bos_token_id ?? g.decoder_start_token_id;
-  const eos = Array.isArray(g.eos_token_id) ? g.eos_token_id[0] : g.eos_token_id;
-  if (bos === undefined || eos === undefined) {
-    throw new WebvlError('INVALID_MODEL', 'generation_config.json needs bos_token_id and eos_token_id');
-  }
-  const maxLength = g.max_length ?? 32;
-  const isId = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
-  if (!isId(bos) || !isId(eos) || !isCount(maxLength) || maxLength > 100_000) {
+/**
+ * BLIP's captioning settings as transformers' BlipForConditionalGeneration.generate uses them: it starts from
+ * text_config.bos_token_id and stops at text_config.sep_token_id; generation_config.json fills the rest.
+ */
+function toGeneration(config: ModelConfigJson, g: GenerationConfigJson): GenerationConfig {
+  const t = config.text_config ?? {};
+  const bos = t.bos_token_id ?? g.bos_token_id ?? g.decoder_start_token_id;
+  const eos = t.sep_token_id ?? (Array.isArray(g.eos_token_id) ? g.eos_token_id[0] : g.eos_token_id);
+  // transformers' GenerationConfig default when the folder has no generation_config.json.
+  const maxLength = g.max_length ?? 20;
+  const pad = t.pad_token_id ?? g.pad_token_id ?? 0;
+  const isId = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  if (!isId(bos) || !isId(eos) || !isId(pad) || !isCount(maxLength) || maxLength > 100_000) {
     throw new WebvlError(
       'INVALID_MODEL',
-      'generation_config.json has token ids or max_length that are not counts',
+      'a BLIP captioning model needs token ids (text_config bos_token_id, sep_token_id, or generation_config.json) and a max_length that are counts',
     );
   }
-  return { bosTokenId: bos, eosTokenId: eos, padTokenId: g.pad_token_id ?? 0, maxLength };
-}
-
-/** Names of outputs worth keeping on the GPU for a graph (image tokens, KV cache). */
-function deviceOutputs(key: GraphKey, outputNames: readonly string[]): string[] {
-  if (key === 'vision') return outputNames.filter((n) => n === 'last_hidden_state');
-  if (key === 'decoder' || key === 'decoderWithPast')
-    return outputNames.filter((n) => n.startsWith('present'));
-  return [];
+  return { bosTokenId: bos, eosTokenId: eos, padTokenId: pad, maxLength };
 }
 
 /**
@@ -136,8 +136,45 @@ function outputNames(model: Uint8Array, label: string): string[] {
   return [...io.outputs.keys()];
 }
 
-function graphFile(key: GraphKey, dtype: ModelDType): string {
-  return dtype === 'fp32' ? GRAPHS[key] : GRAPHS[key].replace(/\.onnx$/, `_${dtype}.onnx`);
+/** Names of outputs worth keeping on the GPU for a graph (image tokens, KV cache). */
+function deviceOutputs(role: GraphRole, outputNames: readonly string[]): string[] {
+  if (role === 'vision') return outputNames.filter((n) => n === 'last_hidden_state');
+  if (role === 'decoder' || role === 'decoderWithPast')
+    return outputNames.filter((n) => n.startsWith('present'));
+  return [];
+}
+
+function parseJson<T>(folder: ModelFolder, file: string, bytes: Uint8Array | undefined): T {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+  } catch {
+    throw new WebvlError('INVALID_MODEL', `${folder.url.href}${file} is not JSON`);
+  }
+}
+
+async function openRequired(folder: ModelFolder, file: string): Promise<FolderFile> {
+  const f = await folder.open(file);
+  if (!f) throw new WebvlError('MODEL_NOT_FOUND', `${folder.url.href} has no ${file}`, { files: [file] });
+  return f;
+}
+
+/** SigLIP reads the last position, so its text is always padded to the length it was trained with. */
+function textLengthOf(
+  family: ModelFamily,
+  tokenizer: TextTokenizer,
+  config: ModelConfigJson,
+): number | undefined {
+  if (family !== 'siglip') return undefined;
+  if (Number.isFinite(tokenizer.maxLength)) return tokenizer.maxLength;
+  return config.text_config?.max_position_embeddings ?? 64;
+}
+
+export interface LoadModelOptions {
+  /** Which weights, as transformers.js names them (default: config.json's transformers.js_config, else fp32). */
+  readonly dtype?: DTypeOption;
+  readonly onProgress?: ProgressListener;
+  /** Run every graph once before returning (default true; see warm-up.ts). */
+  readonly warmUp?: boolean;
 }
 
 /** Adds up the time spent in each load stage; stages may overlap (a graph compiles while the next downloads). */
@@ -163,27 +200,10 @@ class StageClock {
 }
 
 export async function loadModel(
-  store: ModelStore,
+  folder: ModelFolder,
   selector: BackendSelector,
-  dtype: ModelDType,
-  { onProgress, warmUp: warm = true }: LoadModelOptions = {},
+  { dtype, onProgress, warmUp: warm = true }: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const has = (k: GraphKey) => store.has(graphFile(k, 'fp32')) || store.has(graphFile(k, dtype));
-  const kind: ModelKind = has('itm') || has('decoder') ? 'blip' : 'clip';
-  const jsonFiles = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'];
-  if (kind === 'blip') jsonFiles.push('generation_config.json');
-  const graphKeys = (Object.keys(GRAPHS) as GraphKey[]).filter(
-    (k) => kind === 'blip' || k === 'vision' || k === 'text',
-  );
-  for (const k of graphKeys) {
-    if (!store.has(graphFile(k, dtype))) {
-      const what = dtype === 'fp32' ? '' : ` (no ${dtype} variant)`;
-      throw new WebvlError('MODEL_NOT_FOUND', `${store.url.href} lacks ${graphFile(k, dtype)}${what}`);
-    }
-  }
-  const graphOf = new Map(graphKeys.map((k) => [graphFile(k, dtype), k]));
-  const files = [...jsonFiles, ...graphOf.keys()];
-  store.sizeOf(files); // a file missing from the manifest is MODEL_NOT_FOUND before anything starts
   // The backend starts (onnxruntime-web compiles its binary; our engine gets its device) while files download.
   // Sessions wait for it: onnxruntime-web's WebGPU provider refuses to create two sessions at once.
   const prepared = selector.prepare();
@@ -196,15 +216,50 @@ export async function loadModel(
     }
     onProgress?.(p);
   };
-  const stageEvent = (stage: LoadStage, k: GraphKey): void => {
+  const counter = new LoadCounter(folder.url.href, report);
+  // config.json first: it says which family, hence which other files.
+  const configBytes = await counter.read([await openRequired(folder, 'config.json')]);
+  const config = parseJson<ModelConfigJson>(folder, 'config.json', configBytes.get('config.json'));
+  const kind = familyOf(config);
+  const tjsConfig = config['transformers.js_config'] ?? {};
+  if (tjsConfig.use_external_data_format) {
+    throw new WebvlError(
+      'UNSUPPORTED_MODEL',
+      'config.json asks for external weight files (use_external_data_format): webvl reads single-file graphs',
+    );
+  }
+  const [processor, tokenizerFile, tokenizerConfig, generationFile] = await Promise.all([
+    openRequired(folder, 'preprocessor_config.json'),
+    openRequired(folder, 'tokenizer.json'),
+    folder.open('tokenizer_config.json'),
+    kind === 'blip' ? folder.open('generation_config.json') : undefined,
+  ]);
+  const jsons = await counter.read(
+    [processor, tokenizerFile, tokenizerConfig, generationFile].filter((f) => f !== undefined),
+  );
+  const json = <T>(file: string, fallback?: T): T =>
+    jsons.has(file) ? parseJson<T>(folder, file, jsons.get(file)) : (fallback as T);
+  const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
+  const tokenizer = TextTokenizer.fromJson(
+    json<object>('tokenizer.json'),
+    json<TokenizerConfigJson>('tokenizer_config.json', {}),
+  );
+
+  const trained = configScoring(kind, config);
+  const backend = selector.decision.name;
+  const graphs = await planGraphs(folder, kind, config, kind === 'blip' || trained !== undefined, (graph) =>
+    pickDType(dtype, tjsConfig.dtype, graph, backend),
+  );
+  const stageEvent = (stage: LoadStage, role: GraphRole): void => {
+    const g = graphs.find((x) => x.role === role);
     const done = bytesSoFar?.loaded ?? 0;
-    const size = store.sizeOf([graphFile(k, dtype)]); // the graph's bytes are all in by now
+    const size = g?.file.size ?? 0;
     report({
       stage,
-      step: graphKeys.indexOf(k) + 1,
-      steps: graphKeys.length,
-      model: store.url.href,
-      file: graphFile(k, dtype),
+      step: graphs.findIndex((x) => x.role === role) + 1,
+      steps: graphs.length,
+      model: folder.url.href,
+      file: g?.file.file ?? role,
       fileLoaded: size,
       fileTotal: size,
       loaded: done,
@@ -212,33 +267,35 @@ export async function loadModel(
       fromCache: bytesSoFar?.fromCache ?? false,
     });
   };
-
-  // Each graph is compiled as soon as its bytes are verified, while the next file downloads; one at a time,
-  // so placements are recorded in graph order.
-  const sessions: Partial<Record<GraphKey, Session>> = {};
+  // Each graph is compiled as soon as its bytes are in, while the next file downloads; one at a time, so
+  // placements are recorded in graph order.
+  const sessions: Partial<Record<GraphRole, Session>> = {};
+  const releaseAll = () =>
+    Promise.all(Object.values(sessions).map((s) => s.release().catch(() => undefined)));
   let compiling: Promise<void> = Promise.resolve();
-  const compile = (k: GraphKey, model: Uint8Array) => {
+  const compile = (role: GraphRole, model: Uint8Array) => {
     compiling = compiling.then(() =>
       clock.time('compiling', async () => {
-        stageEvent('compiling', k);
+        stageEvent('compiling', role);
         await prepared;
-        const keep = selector.decision.name === 'wasm' ? [] : deviceOutputs(k, outputNames(model, k));
-        sessions[k] = await selector.load(
+        const keep = backend === 'wasm' ? [] : deviceOutputs(role, outputNames(model, role));
+        sessions[role] = await selector.load(
           model,
-          keep.length ? { label: k, keepOnDevice: keep } : { label: k },
+          keep.length ? { label: role, keepOnDevice: keep } : { label: role },
         );
       }),
     );
     compiling.catch(() => undefined); // awaited below; a failure here must not go unhandled meanwhile
   };
-  const releaseAll = () =>
-    Promise.all(Object.values(sessions).map((s) => s.release().catch(() => undefined)));
   let bytes: Map<string, Uint8Array>;
   try {
-    bytes = await store.loadFiles(files, report, (file, b) => {
-      const k = graphOf.get(file);
-      if (k) compile(k, b);
-    });
+    bytes = await counter.read(
+      graphs.map((g) => g.file),
+      (file, b) => {
+        const g = graphs.find((x) => x.file.file === file);
+        if (g) compile(g.role, b);
+      },
+    );
     clock.mark(undefined);
     await compiling;
   } catch (e) {
@@ -246,59 +303,61 @@ export async function loadModel(
     await releaseAll();
     throw e;
   }
-  const json = <T>(f: string): T => {
-    try {
-      return JSON.parse(new TextDecoder().decode(bytes.get(f))) as T;
-    } catch {
-      throw new WebvlError('INVALID_MODEL', `${store.url.href}${f} is not JSON`);
-    }
+  const generation = graphs.some((g) => g.role === 'decoder')
+    ? toGeneration(config, json<GenerationConfigJson>('generation_config.json', {}))
+    : undefined;
+  const graphBytes = (role: GraphRole) => {
+    const g = graphs.find((x) => x.role === role);
+    return g ? graphIo(bytes.get(g.file.file)!) : undefined;
   };
+  const limits =
+    generation &&
+    captionLimits(
+      decoderPositions(config, tokenizer, generation),
+      graphBytes('vision'),
+      graphBytes('decoder'),
+    );
+
   let model: LoadedModel;
   try {
-    const config = json<ConfigJson>('config.json');
-    if (typeof config.logit_scale !== 'number') {
-      throw new WebvlError('INVALID_MODEL', 'config.json has no numeric logit_scale');
-    }
-    const tokenizer = TextTokenizer.fromJson(
-      json<object>('tokenizer.json'),
-      json<TokenizerConfigJson>('tokenizer_config.json'),
-    );
-    const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
-    const generation =
-      kind === 'blip' ? toGeneration(json<GenerationConfigJson>('generation_config.json')) : undefined;
-    let total = 0;
-    for (const b of bytes.values()) total += b.length;
     // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
-    const pixels = await selector.pixelPipeline('vision').catch(() => undefined);
-    const limits =
-      generation &&
-      captionLimits(
-        decoderPositions(config, tokenizer, generation),
-        graphIo(bytes.get(graphFile('vision', dtype))!),
-        graphIo(bytes.get(graphFile('decoder', dtype))!),
-      );
+    const pixels = sessions.vision
+      ? await selector.pixelPipeline('vision').catch(() => undefined)
+      : undefined;
+    const scoring: Scoring =
+      trained ??
+      (sessions.combined
+        ? { ...initialScoring(kind, config), source: 'combined graph' }
+        : initialScoring(kind, config));
+    const side = config.vision_config?.image_size ?? 224;
     model = {
-      url: store.url.href,
+      url: folder.url.href,
       kind,
       tokenizer,
       plan,
-      scale: Math.exp(config.logit_scale),
+      imageSize: fixedOutputSize(plan) ?? [side, side],
+      scoring,
+      textLength: textLengthOf(kind, tokenizer, config),
+      embeddings: { image: embeddingOutput(kind, 'vision'), text: embeddingOutput(kind, 'text') },
       itmBosTokenId: config.itm_bos_token_id,
-      vision: sessions.vision!,
+      vision: sessions.vision,
       pixels,
-      text: sessions.text!,
+      text: sessions.text,
+      combined: sessions.combined,
       itm: sessions.itm,
       decoder: sessions.decoder,
       decoderWithPast: sessions.decoderWithPast,
       generation,
       captionLimits: limits,
-      bytes: total,
+      graphs: graphs.map((g) => ({ role: g.role, file: g.file.file, dtype: g.dtype })),
+      verified: folder.verified,
+      bytes: counter.bytes,
       stageMs: clock.ms,
       async release() {
         await releaseAll();
       },
     };
-    if (warm) await clock.time('warming-up', () => warmUp(model, (k) => stageEvent('warming-up', k)));
+    if (warm) await clock.time('warming-up', () => warmUp(model, (role) => stageEvent('warming-up', role)));
   } catch (e) {
     await releaseAll();
     throw e;

@@ -5,7 +5,7 @@
 import { WebvlError } from '../errors';
 import type { EmbeddingIndex, IndexHit } from '../index/embedding-index';
 import type { RgbaImage } from '../vision/preprocess';
-import { disposeTensor, encodeImages, encodeTexts } from './encode';
+import { disposeTensor, encodeImages, encodeTexts, imageTokens } from './encode';
 import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
 import type { Stopwatch } from './timings';
@@ -55,7 +55,7 @@ export async function retrieve(
   try {
     const probs = await itmProbabilities(
       model,
-      enc.tokens,
+      imageTokens(enc),
       hits.map((_, i) => i),
       hits.map(() => query),
       watch,

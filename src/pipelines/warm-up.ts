@@ -8,7 +8,8 @@ import { captionGreedy } from './caption';
 import { dryRun } from './dry-run';
 import { disposeTensor, encodeImages, encodeTexts } from './encode';
 import { itmProbabilities } from './itm';
-import type { GraphKey, LoadedModel } from './loaded-model';
+import type { LoadedModel } from './loaded-model';
+import type { GraphRole } from './model-family';
 import { Stopwatch } from './timings';
 
 /**
@@ -17,28 +18,30 @@ import { Stopwatch } from './timings';
  * concurrently (vision with text; then ITM with the decoder, both on the image tokens), so that a GPU backend
  * compiles their pipelines (createComputePipelineAsync) at the same time rather than one graph after another.
  */
-export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphKey) => void): Promise<void> {
+export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) => void): Promise<void> {
   const model = dryRun(loaded);
   const [height, width] =
     model.plan.resize?.kind === 'exact' ? outputSize(model.plan, 1, 1) : outputSize(model.plan, 64, 64);
   const grey = { width, height, data: new Uint8Array(width * height * 4).fill(128) };
-  onGraph('vision');
+  // A CLIP/SigLIP folder may hold the combined graph instead of the towers: it serves both sides.
+  onGraph(model.vision ? 'vision' : 'combined');
   const vision = encodeImages(model, [grey], new Stopwatch());
-  onGraph('text');
-  const [images] = await Promise.all([vision, encodeTexts(model, ['a'], new Stopwatch())]);
+  if (model.text) onGraph('text');
+  const texts = model.text || model.combined ? encodeTexts(model, ['a'], new Stopwatch()) : undefined;
+  const [images] = await Promise.all([vision, texts]);
   try {
     const rest: Promise<unknown>[] = [];
-    if (model.itm) {
+    if (model.itm && images.tokens) {
       onGraph('itm');
       rest.push(itmProbabilities(model, images.tokens, [0], ['a'], new Stopwatch()));
     }
-    if (model.decoder && model.decoderWithPast) {
+    if (model.decoder && model.decoderWithPast && images.tokens) {
       onGraph('decoder');
       // Two tokens: the first step runs decoder_model, the second decoder_with_past_model.
       rest.push(captionGreedy(model, images.tokens, { maxTokens: 2, minTokens: 2 }, new Stopwatch()));
     }
     await Promise.all(rest);
   } finally {
-    disposeTensor(images.tokens);
+    if (images.tokens) disposeTensor(images.tokens);
   }
 }

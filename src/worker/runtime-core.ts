@@ -21,12 +21,14 @@ import {
   MAX_TEMPLATES,
   MAX_TEXTS_PER_CALL,
 } from '../limits';
-import { ModelStore, type ProgressListener } from '../models/model-store';
+import { checkDTypeOption } from '../models/dtype';
+import { openModelFolder } from '../models/model-folder';
+import type { ProgressListener } from '../models/model-store';
 import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
 import { type CaptionResult, captionBeam, captionGreedy, type TokenListener } from '../pipelines/caption';
-import { classifyEncoded, type LabelScore } from '../pipelines/classify';
-import { disposeTensor, encodeImages, encodeTexts } from '../pipelines/encode';
-import { type LoadedModel, loadModel, type ModelDType } from '../pipelines/loaded-model';
+import { classifyImage, type LabelScore } from '../pipelines/classify';
+import { disposeTensor, encodeImages, encodeTexts, imageTokens } from '../pipelines/encode';
+import { type DTypeOption, type LoadedModel, loadModel } from '../pipelines/loaded-model';
 import { type MatchScore, matchEncoded } from '../pipelines/match';
 import { normalizeRows } from '../pipelines/math';
 import { type RetrievalHit, retrieve } from '../pipelines/retrieve';
@@ -43,11 +45,10 @@ import {
 } from '../validation';
 import { decodeWireImage, type WireImage } from '../vision/image-input';
 import { type RgbaImage, resizeToModel } from '../vision/preprocess';
-import { outputSize, type PreprocessPlan } from '../vision/preprocessor-config';
 
 export interface WorkerLoadOptions {
   readonly refresh?: boolean;
-  readonly dtype?: ModelDType;
+  readonly dtype?: DTypeOption;
   readonly warmUp?: boolean;
 }
 
@@ -80,18 +81,20 @@ function wasmThreading(): WasmThreading {
 function describeModel(
   model: LoadedModel,
   selector: BackendSelector,
-  dtype: ModelDType,
+  dtype: DTypeOption | undefined,
   loadMs: number,
 ): LoadedModelInfo {
-  const plan: PreprocessPlan = model.plan;
   return {
     url: model.url,
     kind: model.kind,
-    dtype,
+    dtype: dtype ?? model.graphs[0]?.dtype ?? 'fp32',
+    graphs: model.graphs,
+    verified: model.verified,
+    scoring: { kind: model.scoring.kind, source: model.scoring.source },
     bytes: model.bytes,
     loadMs,
     placements: selector.placements,
-    imageSize: plan.resize?.kind === 'exact' ? outputSize(plan, 1, 1) : outputSize(plan, 64, 64),
+    imageSize: model.imageSize,
     preprocessing: model.pixels ? 'gpu' : 'cpu',
     maxTextTokens: model.tokenizer.maxLength,
     maxCaptionTokens: model.captionLimits?.maxTokens,
@@ -106,6 +109,8 @@ export class RuntimeCore {
   private probe: DeviceProbe | undefined;
   private model: LoadedModel | undefined;
   private modelInfo: LoadedModelInfo | undefined;
+  /** The dtype option of the last load, to reload the same files after a device loss. */
+  private requestedDType: DTypeOption | undefined;
   private lastTimings: Timings | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly aborts = new Map<number, AbortController>();
@@ -198,10 +203,10 @@ export class RuntimeCore {
       return;
     }
     const t0 = performance.now();
-    const dtype = this.modelInfo?.dtype ?? 'fp32';
+    const dtype = this.requestedDType;
     const selector = await this.getSelector();
-    const store = await ModelStore.open(url, { allowedOrigins: this.options.allowedOrigins });
-    this.model = await loadModel(store, selector, dtype, { warmUp: false });
+    const folder = await openModelFolder(url, { allowedOrigins: this.options.allowedOrigins });
+    this.model = await loadModel(folder, selector, { dtype, warmUp: false });
     this.modelDeviceLost = false;
     await this.watchModelDevices(selector);
     // Placements and preprocessing may differ now (ORT's WebGPU graphs moved to wasm).
@@ -283,20 +288,24 @@ export class RuntimeCore {
   load(
     modelUrl: string,
     onProgress?: ProgressListener,
-    { refresh = false, dtype = 'fp32', warmUp = true }: WorkerLoadOptions = {},
+    { refresh = false, dtype, warmUp = true }: WorkerLoadOptions = {},
   ): Promise<LoadedModelInfo> {
     return this.serial(async () => {
       const t0 = performance.now();
       stringOf('modelUrl', modelUrl, 8_192);
-      oneOf('options.dtype', dtype, ['fp32', 'fp16'] as const, 'fp32');
+      const requested = checkDTypeOption(dtype, 'options.dtype');
       const selector = await this.getSelector();
-      const store = await ModelStore.open(modelUrl, { allowedOrigins: this.options.allowedOrigins, refresh });
-      const model = await loadModel(store, selector, dtype, { onProgress, warmUp });
+      const folder = await openModelFolder(modelUrl, {
+        allowedOrigins: this.options.allowedOrigins,
+        refresh,
+      });
+      const model = await loadModel(folder, selector, { dtype: requested, onProgress, warmUp });
       await this.model?.release();
       this.model = model;
+      this.requestedDType = requested;
       this.modelDeviceLost = false;
       await this.watchModelDevices(selector);
-      this.modelInfo = describeModel(model, selector, dtype, performance.now() - t0);
+      this.modelInfo = describeModel(model, selector, requested, performance.now() - t0);
       return this.modelInfo;
     });
   }
@@ -318,12 +327,7 @@ export class RuntimeCore {
           stringsOf('options.template', template, MAX_TEMPLATES);
         const model = this.requireModel();
         const img = await watch.time('decode-image', () => this.pixels(image));
-        const enc = await encodeImages(model, [img], watch);
-        try {
-          return await classifyEncoded(model, enc, 0, labels, template, watch);
-        } finally {
-          disposeTensor(enc.tokens);
-        }
+        return classifyImage(model, img, labels, template, watch);
       }),
     );
   }
@@ -379,7 +383,7 @@ export class RuntimeCore {
 
   caption(
     image: WireImage,
-    options: { maxTokens?: number; numBeams?: number },
+    options: { maxTokens?: number; numBeams?: number; prompt?: string },
     onToken: TokenListener | undefined,
     requestId: number | undefined,
   ): Promise<Timed<CaptionResult>> {
@@ -389,13 +393,13 @@ export class RuntimeCore {
         this.timed(async (watch) => {
           if (signal.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
           const model = this.requireModel();
-          const { maxTokens, numBeams } = this.captionOptions(model, options);
+          const { maxTokens, numBeams, prompt } = this.captionOptions(model, options);
           const enc = await encodeImages(model, [await this.pixels(image)], watch);
           try {
-            const opts = { maxTokens, numBeams, onToken, signal };
+            const opts = { maxTokens, numBeams, prompt, onToken, signal };
             return numBeams > 1
-              ? await captionBeam(model, enc.tokens, opts, watch)
-              : await captionGreedy(model, enc.tokens, opts, watch);
+              ? await captionBeam(model, imageTokens(enc), opts, watch)
+              : await captionGreedy(model, imageTokens(enc), opts, watch);
           } finally {
             disposeTensor(enc.tokens);
           }
@@ -408,19 +412,23 @@ export class RuntimeCore {
    * maxTokens: an integer from 1 to the decoder's positions (default: generation_config's max_length, within
    * that); numBeams: an integer from 1 to the model's memory-derived bound. Checked before any work is done.
    */
-  private captionOptions(model: LoadedModel, options: unknown): { maxTokens: number; numBeams: number } {
+  private captionOptions(
+    model: LoadedModel,
+    options: unknown,
+  ): { maxTokens: number; numBeams: number; prompt?: string } {
     const o = optionsObject('options', options);
     const limits = model.captionLimits;
     if (!limits || !model.generation) {
       throw new WebvlError(
         'UNSUPPORTED_MODEL',
-        `${model.url} has no caption decoder (a CLIP model); load a BLIP model`,
+        `${model.url} has no caption decoder (a ${model.kind} model); load a BLIP captioning model`,
       );
     }
     const fallback = Math.min(model.generation.maxLength, limits.maxTokens);
     return {
       maxTokens: integerIn('options.maxTokens', o.maxTokens, 1, limits.maxTokens, fallback),
       numBeams: integerIn('options.numBeams', o.numBeams, 1, limits.maxBeams, 1),
+      prompt: o.prompt === undefined ? undefined : stringOf('options.prompt', o.prompt, 10_000),
     };
   }
 

@@ -51,7 +51,7 @@ export function createWorkerApi() {
     match: (image: WireImage, texts: string[]) => guard(() => ready().match(image, texts)),
     caption: (
       image: WireImage,
-      options: { maxTokens?: number; numBeams?: number },
+      options: { maxTokens?: number; numBeams?: number; prompt?: string },
       onToken: TokenListener | undefined,
       requestId: number | undefined,
     ) => releasing(onToken, () => guard(() => ready().caption(image, options, onToken, requestId))),
