@@ -5,8 +5,9 @@ import type { LoadProgress, LoadStage } from '../models/model-store';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
 import type { LabelScore } from '../pipelines/classify';
-import type { DTypeOption, LoadedGraph, ModelDType, ModelKind } from '../pipelines/loaded-model';
+import type { DTypeOption, GraphRole, LoadedGraph, ModelDType, ModelKind } from '../pipelines/loaded-model';
 import type { MatchScore } from '../pipelines/match';
+import type { ModelFamily } from '../pipelines/model-family';
 import type { RetrievalHit } from '../pipelines/retrieve';
 import type { Timings } from '../pipelines/timings';
 
@@ -17,12 +18,14 @@ export type {
   CaptionResult,
   CaptionToken,
   DTypeOption,
+  GraphRole,
   LabelScore,
   LoadedGraph,
   LoadProgress,
   LoadStage,
   MatchScore,
   ModelDType,
+  ModelFamily,
   ModelKind,
   RetrievalHit,
   Timings,
@@ -37,7 +40,7 @@ export interface LoadOptions {
   /**
    * Which weights, as transformers.js names them: 'fp32' (onnx/<graph>.onnx), 'fp16', 'q8' / 'quantized',
    * 'int8', 'uint8', 'q4', 'q4f16', 'bnb4' (onnx/<graph>_<suffix>.onnx); one for every graph or a record by
-   * graph name ({ vision_model: 'fp16', text_model: 'q8' }); 'auto' = transformers.js' device default. Default:
+   * graph name (`{ vision_model: 'fp16', text_model: 'q8' }`); 'auto' = transformers.js' device default. Default:
    * config.json's transformers.js_config.dtype, else 'fp32'. A folder without the file rejects with
    * MODEL_NOT_FOUND naming it.
    */

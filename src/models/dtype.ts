@@ -7,7 +7,7 @@ import { WebvlError } from '../errors';
 /** The dtype names transformers.js uses ('quantized' is the file suffix of q8, accepted as its alias). */
 export type ModelDType = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'quantized' | 'q4' | 'q4f16' | 'bnb4';
 
-/** One dtype for every graph, one per graph name (e.g. { vision_model: 'fp16', text_model: 'q8' }), or 'auto'. */
+/** One dtype for every graph, one per graph name (e.g. `{ vision_model: 'fp16', text_model: 'q8' }`), or 'auto'. */
 export type DTypeOption = ModelDType | 'auto' | Readonly<Record<string, ModelDType>>;
 
 const SUFFIX: Readonly<Record<ModelDType, string>> = {

@@ -31,7 +31,7 @@ import {
 } from './model-family';
 import { warmUp } from './warm-up';
 
-export type { DTypeOption, ModelDType };
+export type { DTypeOption, GraphRole, ModelDType };
 export type ModelKind = ModelFamily;
 
 export interface GenerationConfig {
@@ -43,8 +43,11 @@ export interface GenerationConfig {
 
 /** One graph of a loaded model: its role, the file read, and that file's dtype. */
 export interface LoadedGraph {
+  /** What the graph does in the model ('vision', 'text', 'combined', 'itm', 'decoder', …). */
   readonly role: GraphRole;
+  /** The file read, relative to the folder ('onnx/vision_model_q4.onnx'). */
   readonly file: string;
+  /** That file's dtype. */
   readonly dtype: ModelDType;
 }
 

@@ -11,17 +11,18 @@ import { WebvlError } from '../errors';
 
 export type ModelFamily = 'clip' | 'siglip' | 'blip';
 
-/** Graph roles and their file names (onnx/<name><dtype suffix>.onnx). */
-export const GRAPH_NAMES = {
+/** What a graph does in a model: towers, the combined CLIP/SigLIP graph, BLIP's heads. */
+export type GraphRole = 'vision' | 'text' | 'combined' | 'itm' | 'decoder' | 'decoderWithPast';
+
+/** Graph roles and their file names (`onnx/<name><dtype suffix>.onnx`). */
+export const GRAPH_NAMES: Readonly<Record<GraphRole, string>> = {
   vision: 'vision_model',
   text: 'text_model',
   combined: 'model',
   itm: 'itm_model',
   decoder: 'decoder_model',
   decoderWithPast: 'decoder_with_past_model',
-} as const;
-
-export type GraphRole = keyof typeof GRAPH_NAMES;
+};
 
 export interface ModelConfigJson {
   model_type?: string;
