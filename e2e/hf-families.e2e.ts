@@ -83,8 +83,9 @@ async function serveFolder(pattern: string, folder: string, options: { omit?: Re
 
 const BACKENDS = ['wasm', 'webgpu'] as const;
 
-describe('CLIP as exported for transformers.js (wasm)', () => {
-  const backend = 'wasm' as const;
+// On our engine too: the text tower pools at the end-of-text token with ArgMax over int32 ids, as transformers
+// exports it, which our engine's ArgMax takes exactly (integer compare).
+describe.each(BACKENDS)('CLIP as exported for transformers.js (%s)', (backend) => {
   const ref = reference<DualReference>('clip-export');
 
   it('separate towers (config.json carries the trained logit_scale): classify, embedImage, embedText = PyTorch', async () => {
@@ -138,22 +139,6 @@ describe('CLIP as exported for transformers.js (wasm)', () => {
       record(`clip combined embedImage (${backend})`, rel(embed, ref.imageEmbeds[0]));
     } finally {
       await browser.context.unroute('**/served/clip-combined/**');
-    }
-  });
-});
-
-describe('CLIP on our engine (webgpu)', () => {
-  // The text tower pools at the end-of-text token with ArgMax over int32 ids, as transformers exports it; our
-  // engine runs ArgMax on float32 only so far, so the text side (and the combined graph) awaits that.
-  it('the vision tower: embedImage = PyTorch', async () => {
-    const ref = reference<DualReference>('clip-export');
-    await browser.page.evaluate(() => window.hfTest.create('webgpu'));
-    const { info } = await browser.page.evaluate((u) => window.hfTest.load(u), `${CORPUS}clip-export/`);
-    expect(info.placements.find((p) => p.label === 'vision')?.backend).toBe('webgpu');
-    expect(info.preprocessing).toBe('gpu');
-    for (const [i, image] of ref.images.entries()) {
-      const embed = await browser.page.evaluate((p) => window.hfTest.embedImage(p), png(image));
-      record('clip towers embedImage (webgpu)', rel(embed, ref.imageEmbeds[i]));
     }
   });
 });

@@ -8,7 +8,13 @@ export type WebvlErrorCode =
   | 'INVALID_INPUT'
   | 'BAD_IMAGE'
   | 'EMPTY_LABELS'
+  /** A question (or chat message) with no text in it. */
+  | 'EMPTY_TEXT'
   | 'TEXT_TOO_LONG'
+  /** A conversation that no longer fits the language model's context (too many turns, or too long ones). */
+  | 'CONTEXT_FULL'
+  /** A task the loaded model's architecture cannot do (asking a question of CLIP, captioning with SigLIP…). */
+  | 'UNSUPPORTED_TASK'
   | 'NO_WEBGPU'
   | 'DEVICE_LOST'
   | 'ABORTED'

@@ -6,7 +6,7 @@ import { h } from './dom';
 import { errorCode } from './error-view';
 
 export function modelUrlForm(runtime: Promise<Runtime>, initial: string): HTMLElement {
-  const input = h('input', { id: 'model-url', value: initial, size: '48', 'aria-label': 'model folder URL' });
+  const input = h('input', { id: 'model-url', value: initial, 'aria-label': 'model folder URL' });
   const dtype = h('input', { id: 'model-dtype', value: 'fp32', size: '6', 'aria-label': 'dtype' });
   const out = h('div', { id: 'model-url-out', class: 'out' });
   const load = h('button', { id: 'model-url-load', type: 'submit' }, 'Load');

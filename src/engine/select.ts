@@ -5,7 +5,15 @@
 
 import { WebvlError } from '../errors';
 import { isSoftwareAdapter } from './adapter-kind';
-import type { Backend, BackendName, Session, SessionOptions, TensorShape } from './backend';
+import type {
+  Backend,
+  BackendName,
+  KvCache,
+  KvCacheSpec,
+  Session,
+  SessionOptions,
+  TensorShape,
+} from './backend';
 import { OrtBackend } from './ort/ort-backend';
 import type { PixelPipeline } from './pixels';
 import type { Tensor } from './tensor';
@@ -194,6 +202,15 @@ export class BackendSelector {
     if (!placed) return undefined;
     const backend = await this.backend(placed.backend);
     return backend.pixelPipeline?.();
+  }
+
+  /** A KV cache on the device of the backend a graph was placed on, when that backend keeps one there (ours). */
+  async kvCache(label: string): Promise<((spec: KvCacheSpec) => Promise<KvCache>) | undefined> {
+    const placed = this.placed.get(label);
+    if (!placed) return undefined;
+    const backend = await this.backend(placed.backend);
+    const make = backend.kvCache?.bind(backend);
+    return make && ((spec) => make(spec));
   }
 
   async describe(): Promise<string> {

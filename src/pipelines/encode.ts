@@ -67,7 +67,7 @@ export async function encodeImages(
 }
 
 /** pixel_values [N, 3, H, W]: on the vision graph's GPU when its backend can, else on the CPU. */
-async function preprocess(model: LoadedModel, images: readonly RgbaImage[]): Promise<Tensor> {
+export async function preprocess(model: LoadedModel, images: readonly RgbaImage[]): Promise<Tensor> {
   if (model.pixels) {
     const { jobs, spec } = pixelJobs(images, model.plan);
     if (jobs.every((j) => model.pixels?.fits(j))) return model.pixels.run(jobs, spec);

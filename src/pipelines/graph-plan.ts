@@ -48,6 +48,15 @@ export async function planGraphs(
     for (const x of xs) x.found?.discard?.();
   };
 
+  if (family === 'llava') {
+    const got = await Promise.all((['visionEncoder', 'embedTokens', 'decoderMerged'] as const).map(open));
+    const missing = got.filter((g) => !g.found);
+    if (missing.length) {
+      discard(got);
+      throw notFound(folder, missing);
+    }
+    return planned(got);
+  }
   if (family === 'blip') {
     const heads = blipHeads(config);
     const required: GraphRole[] = ['vision'];

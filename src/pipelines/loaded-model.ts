@@ -1,7 +1,7 @@
 // A model folder turned into sessions + tokenizer + preprocessing plan. config.json names the family
 // (model-family.ts), which decides the graphs (graph-plan.ts), the scoring and the text padding; the dtype
 // picks each graph's file as transformers.js does (models/dtype.ts).
-import type { Session } from '../engine/backend';
+import type { Session, SessionOptions } from '../engine/backend';
 import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
@@ -17,7 +17,10 @@ import {
   type PreprocessPlan,
   planPreprocess,
 } from '../vision/preprocessor-config';
+import type { Vlm } from './ask';
 import { type CaptionLimits, captionLimits } from './caption-limits';
+import type { KvCacheFactory } from './generate/decoder-state';
+import { MAX_TOP_K } from './generate/sampling';
 import { planGraphs } from './graph-plan';
 import {
   configScoring,
@@ -29,6 +32,7 @@ import {
   type ModelFamily,
   type Scoring,
 } from './model-family';
+import { type VlmSpec, vlmSpec } from './vlm-spec';
 import { warmUp } from './warm-up';
 
 export type { DTypeOption, GraphRole, ModelDType };
@@ -77,6 +81,8 @@ export interface LoadedModel {
   readonly generation?: GenerationConfig;
   /** Bounds on caption length and beams (BLIP models). */
   readonly captionLimits?: CaptionLimits;
+  /** A generative VLM's graphs and settings (the llava family): what ask and chat run. */
+  readonly vlm?: Vlm;
   readonly graphs: readonly LoadedGraph[];
   /** False when the folder had no manifest, so nothing could be checked against a hash. */
   readonly verified: boolean;
@@ -139,12 +145,23 @@ function outputNames(model: Uint8Array, label: string): string[] {
   return [...io.outputs.keys()];
 }
 
-/** Names of outputs worth keeping on the GPU for a graph (image tokens, KV cache). */
+/** Names of outputs worth keeping on the GPU for a graph (image tokens and features, embeddings, KV cache). */
 function deviceOutputs(role: GraphRole, outputNames: readonly string[]): string[] {
   if (role === 'vision') return outputNames.filter((n) => n === 'last_hidden_state');
-  if (role === 'decoder' || role === 'decoderWithPast')
+  if (role === 'visionEncoder') return outputNames.filter((n) => n === 'image_features');
+  if (role === 'embedTokens') return outputNames.filter((n) => n === 'inputs_embeds');
+  if (role === 'decoder' || role === 'decoderWithPast' || role === 'decoderMerged')
     return outputNames.filter((n) => n.startsWith('present'));
   return [];
+}
+
+/** Session options of a graph: what to keep on the GPU; a generative decoder also picks its next token there. */
+function sessionOptions(role: GraphRole, keep: string[]): SessionOptions & { label: string } {
+  return {
+    label: role,
+    ...(keep.length ? { keepOnDevice: keep } : {}),
+    ...(role === 'decoderMerged' ? { nextToken: { logits: 'logits', topK: MAX_TOP_K } } : {}),
+  };
 }
 
 function parseJson<T>(folder: ModelFolder, file: string, bytes: Uint8Array | undefined): T {
@@ -178,6 +195,18 @@ export interface LoadModelOptions {
   readonly onProgress?: ProgressListener;
   /** Run every graph once before returning (default true; see warm-up.ts). */
   readonly warmUp?: boolean;
+}
+
+/** The llava family's sessions as the ask pipeline takes them; undefined for other families. */
+function vlmSessions(
+  sessions: Partial<Record<GraphRole, Session>>,
+  kvCache: () => Promise<KvCacheFactory | undefined>,
+  spec: () => VlmSpec,
+): Vlm | undefined {
+  const { visionEncoder, embedTokens, decoderMerged } = sessions;
+  if (!visionEncoder || !embedTokens || !decoderMerged) return undefined;
+  const s = spec();
+  return { spec: s, visionEncoder, embedTokens, decoder: { session: decoderMerged, kv: s.kv, kvCache } };
 }
 
 /** Adds up the time spent in each load stage; stages may overlap (a graph compiles while the next downloads). */
@@ -235,7 +264,7 @@ export async function loadModel(
     openRequired(folder, 'preprocessor_config.json'),
     openRequired(folder, 'tokenizer.json'),
     folder.open('tokenizer_config.json'),
-    kind === 'blip' ? folder.open('generation_config.json') : undefined,
+    kind === 'blip' || kind === 'llava' ? folder.open('generation_config.json') : undefined,
   ]);
   const jsons = await counter.read(
     [processor, tokenizerFile, tokenizerConfig, generationFile].filter((f) => f !== undefined),
@@ -282,10 +311,7 @@ export async function loadModel(
         stageEvent('compiling', role);
         await prepared;
         const keep = backend === 'wasm' ? [] : deviceOutputs(role, outputNames(model, role));
-        sessions[role] = await selector.load(
-          model,
-          keep.length ? { label: role, keepOnDevice: keep } : { label: role },
-        );
+        sessions[role] = await selector.load(model, sessionOptions(role, keep));
       }),
     );
     compiling.catch(() => undefined); // awaited below; a failure here must not go unhandled meanwhile
@@ -324,9 +350,8 @@ export async function loadModel(
   let model: LoadedModel;
   try {
     // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
-    const pixels = sessions.vision
-      ? await selector.pixelPipeline('vision').catch(() => undefined)
-      : undefined;
+    const imageRole = sessions.vision ? 'vision' : sessions.visionEncoder ? 'visionEncoder' : undefined;
+    const pixels = imageRole ? await selector.pixelPipeline(imageRole).catch(() => undefined) : undefined;
     const scoring: Scoring =
       trained ??
       (sessions.combined
@@ -352,6 +377,17 @@ export async function loadModel(
       decoderWithPast: sessions.decoderWithPast,
       generation,
       captionLimits: limits,
+      vlm: vlmSessions(
+        sessions,
+        () => selector.kvCache('decoderMerged'),
+        () =>
+          vlmSpec(
+            config,
+            json<TokenizerConfigJson>('tokenizer_config.json', {}),
+            tokenizer,
+            json('generation_config.json', {}),
+          ),
+      ),
       graphs: graphs.map((g) => ({ role: g.role, file: g.file.file, dtype: g.dtype })),
       verified: folder.verified,
       bytes: counter.bytes,

@@ -6,13 +6,28 @@
 //           (SigLIP pools its last position); embeddings are the towers' pooler_output (attention-pooling head).
 //   blip    webvl's BLIP layout (transformers.js has none): vision_model, text_model (ITC), itm_model,
 //           decoder_model (+ decoder_with_past_model), per the heads config.json names.
+//   llava   transformers.js' LLaVA layout, a generative VLM (also BLIP-2 style, its Q-Former inside the image
+//           encoder): vision_encoder (image features in the language model's width), embed_tokens and
+//           decoder_model_merged; questions through the chat template in tokenizer_config.json.
 // Our models/clip-tiny and models/blip-tiny are clip and blip folders that carry logit_scale in config.json.
 import { WebvlError } from '../errors';
 
-export type ModelFamily = 'clip' | 'siglip' | 'blip';
+export type ModelFamily = 'clip' | 'siglip' | 'blip' | 'llava';
 
-/** What a graph does in a model: towers, the combined CLIP/SigLIP graph, BLIP's heads. */
-export type GraphRole = 'vision' | 'text' | 'combined' | 'itm' | 'decoder' | 'decoderWithPast';
+/**
+ * What a graph does in a model: towers, the combined CLIP/SigLIP graph, BLIP's heads; a generative VLM's image
+ * encoder (with its projector or Q-Former), token embeddings and merged language-model decoder.
+ */
+export type GraphRole =
+  | 'vision'
+  | 'text'
+  | 'combined'
+  | 'itm'
+  | 'decoder'
+  | 'decoderWithPast'
+  | 'visionEncoder'
+  | 'embedTokens'
+  | 'decoderMerged';
 
 /** Graph roles and their file names (`onnx/<name><dtype suffix>.onnx`). */
 export const GRAPH_NAMES: Readonly<Record<GraphRole, string>> = {
@@ -22,6 +37,9 @@ export const GRAPH_NAMES: Readonly<Record<GraphRole, string>> = {
   itm: 'itm_model',
   decoder: 'decoder_model',
   decoderWithPast: 'decoder_with_past_model',
+  visionEncoder: 'vision_encoder',
+  embedTokens: 'embed_tokens',
+  decoderMerged: 'decoder_model_merged',
 };
 
 export interface ModelConfigJson {
@@ -33,12 +51,21 @@ export interface ModelConfigJson {
   logit_bias?: number;
   logit_scale_init_value?: number;
   itm_bos_token_id?: number;
+  /** LLaVA: the token whose embeddings the image features replace, and how many of them an image takes. */
+  image_token_index?: number;
+  image_seq_length?: number;
   text_config?: {
     bos_token_id?: number;
     eos_token_id?: number;
     sep_token_id?: number;
     pad_token_id?: number;
     max_position_embeddings?: number;
+    /** A LLaMA-style language model's shape (LLaVA). */
+    num_hidden_layers?: number;
+    num_attention_heads?: number;
+    num_key_value_heads?: number;
+    hidden_size?: number;
+    head_dim?: number;
   };
   vision_config?: { image_size?: number };
   'transformers.js_config'?: { dtype?: unknown; use_external_data_format?: unknown };
@@ -50,12 +77,13 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   BlipModel: 'blip',
   BlipForImageTextRetrieval: 'blip',
   BlipForConditionalGeneration: 'blip',
+  LlavaForConditionalGeneration: 'llava',
 };
 
 /** The family a config names; UNSUPPORTED_MODEL naming what it says otherwise. */
 export function familyOf(config: ModelConfigJson): ModelFamily {
   const type = config.model_type;
-  if (type === 'clip' || type === 'siglip' || type === 'blip') return type;
+  if (type === 'clip' || type === 'siglip' || type === 'blip' || type === 'llava') return type;
   const architectures = Array.isArray(config.architectures) ? config.architectures : [];
   const known = architectures.map((a) => FAMILY_OF_ARCHITECTURE[a]).find((f) => f !== undefined);
   if (type === undefined && known) return known;
@@ -63,7 +91,7 @@ export function familyOf(config: ModelConfigJson): ModelFamily {
   const archs = architectures.length ? ` (architectures ${architectures.join(', ')})` : '';
   throw new WebvlError(
     'UNSUPPORTED_MODEL',
-    `config.json has ${named}${archs}: webvl runs the clip, siglip and blip families`,
+    `config.json has ${named}${archs}: webvl runs the clip, siglip, blip and llava families`,
     { modelType: type, architectures },
   );
 }

@@ -4,6 +4,7 @@
 // for it, and "loaded" means "usable at full speed".
 
 import { outputSize } from '../vision/preprocessor-config';
+import { answer } from './ask';
 import { captionGreedy } from './caption';
 import { dryRun } from './dry-run';
 import { disposeTensor, encodeImages, encodeTexts } from './encode';
@@ -19,6 +20,7 @@ import { Stopwatch } from './timings';
  * compiles their pipelines (createComputePipelineAsync) at the same time rather than one graph after another.
  */
 export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) => void): Promise<void> {
+  if (loaded.vlm) return warmUpVlm(loaded, onGraph);
   const model = dryRun(loaded);
   const [height, width] =
     model.plan.resize?.kind === 'exact' ? outputSize(model.plan, 1, 1) : outputSize(model.plan, 64, 64);
@@ -44,4 +46,24 @@ export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) =>
   } finally {
     if (images.tokens) disposeTensor(images.tokens);
   }
+}
+
+/**
+ * A generative VLM answers one token about a grey image: the image encoder, the embeddings, the decoder's first
+ * step and (for a second token) its cached step, as a real question runs them. Its merged decoder picks its
+ * branch from an input's value, so it cannot be prepared from shapes alone: these are real runs.
+ */
+async function warmUpVlm(model: LoadedModel, onGraph: (graph: GraphRole) => void): Promise<void> {
+  const [height, width] = outputSize(model.plan, 64, 64);
+  const grey = { width, height, data: new Uint8Array(width * height * 4).fill(128) };
+  onGraph('visionEncoder');
+  const { conversation } = await answer(
+    model,
+    grey,
+    [{ role: 'user', content: 'a' }],
+    undefined,
+    { maxTokens: 2 },
+    new Stopwatch(),
+  );
+  conversation.release();
 }

@@ -3,7 +3,7 @@
 // at a fixed capacity: every step after the first has the same input shapes, so it runs one plan, and nothing but
 // the next token id is read back (the decoder's next-token head). Elsewhere each step feeds the previous step's
 // present tensors as its past, as transformers.js does.
-import { type Backend, type KvCache, NEXT_TOKEN, SAMPLING, type Session } from '../../engine/backend';
+import { type KvCache, type KvCacheSpec, NEXT_TOKEN, SAMPLING, type Session } from '../../engine/backend';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../../engine/tensor';
 import { WebvlError } from '../../errors';
 import { disposeTensor } from '../encode';
@@ -16,10 +16,13 @@ export interface KvShape {
   readonly headDim: number;
 }
 
+export type KvCacheFactory = (spec: KvCacheSpec) => Promise<KvCache>;
+
 export interface DecoderHandle {
   readonly session: Session;
-  readonly backend: Backend;
   readonly kv: KvShape;
+  /** Where the decoder runs now, a KV cache on that device, if its backend keeps one (ours). */
+  kvCache(): Promise<KvCacheFactory | undefined>;
 }
 
 /** Slots added to the cache at a time, so that a plan serves many steps and a conversation grows in few. */
@@ -45,7 +48,8 @@ export class DecoderState {
   /** Exact mode: the last step's present tensors, the next step's past. */
   private presents: Record<string, Tensor> | undefined;
   private readonly draw: () => number;
-  private readonly fixedCapacity: boolean;
+  /** Decided after the first step, once the decoder's placement is settled: the cache factory, or exact mode. */
+  private mode: { factory: KvCacheFactory | undefined } | undefined;
 
   constructor(
     private readonly decoder: DecoderHandle,
@@ -56,17 +60,15 @@ export class DecoderState {
     private readonly cacheBlock = CACHE_BLOCK,
   ) {
     this.draw = drawsFrom(sampling.seed ?? 0);
-    const inputs = decoder.session.inputNames;
-    this.fixedCapacity = !!decoder.backend.kvCache && inputs.includes('position_ids');
   }
 
   get length(): number {
     return this.seen;
   }
 
-  /** Whether steps run at a fixed cache capacity on the device (one plan for every step). */
+  /** Whether steps run at a fixed cache capacity on the device (one plan for every step); known after a feed. */
   get cacheOnDevice(): boolean {
-    return this.fixedCapacity;
+    return this.mode?.factory !== undefined;
   }
 
   /**
@@ -161,7 +163,12 @@ export class DecoderState {
 
   /** Keeps this step's keys/values: into the fixed-capacity cache, or as the next step's past. */
   private async keep(presents: Record<string, Tensor>, from: number, count: number): Promise<void> {
-    if (!this.fixedCapacity) {
+    if (!this.mode) {
+      // Fixed capacity needs positions from an input (a padded past would shift positions taken from its length).
+      const positional = this.decoder.session.inputNames.includes('position_ids');
+      this.mode = { factory: positional ? await this.decoder.kvCache() : undefined };
+    }
+    if (!this.mode.factory) {
       for (const t of Object.values(this.presents ?? {})) disposeTensor(t);
       this.presents = presents;
       return;
@@ -176,10 +183,10 @@ export class DecoderState {
 
   /** A cache with room for `count` more positions, in whole blocks, holding what the old one held. */
   private async grow(count: number): Promise<void> {
-    const { backend, kv } = this.decoder;
+    const { kv } = this.decoder;
     const block = this.cacheBlock;
     const capacity = Math.min(Math.ceil((this.seen + count + 1) / block) * block, this.maxPositions);
-    const next = await (backend.kvCache as NonNullable<Backend['kvCache']>)({
+    const next = await (this.mode?.factory as KvCacheFactory)({
       names: pastNames(kv),
       batch: 1,
       heads: kv.heads,

@@ -4,11 +4,15 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
-import type { Backend, Session } from '../../../src/engine/backend';
+import type { Session } from '../../../src/engine/backend';
 import { type HostTensor, hostTensor, type Tensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import type { WebGpuSession } from '../../../src/engine/webgpu/session';
-import { DecoderState, type KvShape } from '../../../src/pipelines/generate/decoder-state';
+import {
+  type DecoderHandle,
+  DecoderState,
+  type KvShape,
+} from '../../../src/pipelines/generate/decoder-state';
 import { GREEDY, type Sampling } from '../../../src/pipelines/generate/sampling';
 import { nodeGpu } from './gpu';
 
@@ -27,12 +31,13 @@ const embedBytes = new Uint8Array(readFileSync(`${DIR}/onnx/embed_tokens.onnx`))
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
 afterAll(async () => (await backend.engineDevice()).device.destroy());
 
-/** A backend that keeps no cache on its device: the exact-length path every other backend takes. */
-const withoutCache = (b: WebGpuBackend): Backend => ({
-  name: b.name,
-  load: (m, o) => b.load(m, o),
-  describe: () => b.describe(),
+const onOurEngine = (session: Session): DecoderHandle => ({
+  session,
+  kv,
+  kvCache: async () => (spec) => backend.kvCache(spec),
 });
+/** No cache on the device: the exact-length path every other backend takes. */
+const exactLength = (session: Session): DecoderHandle => ({ session, kv, kvCache: async () => undefined });
 
 /** Generates `n` tokens: the prompt, then each token's embedding (embed_tokens, kept on the GPU). */
 async function generate(state: DecoderState, embed: Session, n: number): Promise<number[]> {
@@ -55,8 +60,7 @@ describe('generation with a GPU KV cache', () => {
       nextToken: { logits: 'logits', topK: 8 },
     })) as WebGpuSession;
     const embed = await backend.load(embedBytes, { keepOnDevice: ['inputs_embeds'] });
-    const state = new DecoderState({ session: decoder, backend, kv }, GREEDY, 64);
-    expect(state.cacheOnDevice).toBe(true);
+    const state = new DecoderState(onOurEngine(decoder), GREEDY, 64);
     const signatures = new Set<string>();
     const tokens = [await state.feed(prompt)];
     while (tokens.length < ref.greedy_tokens.length) {
@@ -69,6 +73,7 @@ describe('generation with a GPU KV cache', () => {
       expect(decoder.lastRunStats()?.bytesRead).toBe(4);
     }
     expect(tokens).toEqual(ref.greedy_tokens);
+    expect(state.cacheOnDevice).toBe(true);
     expect(signatures.size).toBe(1);
     const plan = decoder.describePlan();
     expect(plan?.opCounts['webvl:SampleTopK']).toBe(1);
@@ -86,14 +91,14 @@ describe('generation with a GPU KV cache', () => {
       keepOnDevice: presents,
       nextToken: { logits: 'logits', topK: 1 },
     });
-    const small = new DecoderState({ session: grown, backend, kv }, GREEDY, 64, 8);
+    const small = new DecoderState(onOurEngine(grown), GREEDY, 64, 8);
     expect(await generate(small, embed, ref.greedy_tokens.length)).toEqual(ref.greedy_tokens);
     small.release();
     // Exact path: logits read back and the token picked on the host; presents fed back as pasts.
     const plain = await backend.load(decoderBytes, { keepOnDevice: presents });
-    const exact = new DecoderState({ session: plain, backend: withoutCache(backend), kv }, GREEDY, 64);
-    expect(exact.cacheOnDevice).toBe(false);
+    const exact = new DecoderState(exactLength(plain), GREEDY, 64);
     expect(await generate(exact, embed, ref.greedy_tokens.length)).toEqual(ref.greedy_tokens);
+    expect(exact.cacheOnDevice).toBe(false);
     exact.release();
     await grown.release();
     await plain.release();
@@ -126,10 +131,10 @@ describe('generation with a GPU KV cache', () => {
       keepOnDevice: presents,
       nextToken: { logits: 'logits', topK: 8 },
     });
-    const gpuState = new DecoderState({ session: onGpu, backend, kv }, sampling, 64);
+    const gpuState = new DecoderState(onOurEngine(onGpu), sampling, 64);
     const gpuTokens = await generate(gpuState, embed, 10);
     const onHost = await backend.load(decoderBytes, { keepOnDevice: presents });
-    const hostState = new DecoderState({ session: onHost, backend: withoutCache(backend), kv }, sampling, 64);
+    const hostState = new DecoderState(exactLength(onHost), sampling, 64);
     expect(await generate(hostState, embed, 10)).toEqual(gpuTokens);
     // Sampling moved away from the greedy path.
     expect(gpuTokens).not.toEqual(ref.greedy_tokens.slice(0, 10));
@@ -140,7 +145,7 @@ describe('generation with a GPU KV cache', () => {
 
   it('refuses a sequence past its positions', async () => {
     const session = await backend.load(decoderBytes, { nextToken: { logits: 'logits', topK: 1 } });
-    const state = new DecoderState({ session, backend, kv }, GREEDY, 4);
+    const state = new DecoderState(onOurEngine(session), GREEDY, 4);
     await expect(state.feed(prompt)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     await session.release();
   });
