@@ -2,11 +2,14 @@
 // checked to be sendable, before anything reaches the worker. Ranges that depend on the loaded model
 // (maxTokens, numBeams) and on the index are checked in the worker; both name fields the same way.
 import type { BackendChoice } from '../engine/select';
+import { WebvlError } from '../errors';
 import {
+  MAX_CHAT_MESSAGES,
   MAX_ID_LENGTH,
   MAX_IDS_PER_REMOVE,
   MAX_IMAGES_PER_CALL,
   MAX_INDEX_NAME_LENGTH,
+  MAX_MESSAGE_CHARS,
   MAX_TEMPLATES,
   MAX_TEXTS_PER_CALL,
 } from '../limits';
@@ -110,6 +113,31 @@ export function captionArguments(v: unknown) {
     onToken: callbackOf<(t: never) => void>('options.onToken', o.onToken),
     signal: signalOf('options.signal', o.signal),
   };
+}
+
+/** ask/chat: the numbers and sampling go to the worker as they are (it checks each one); callbacks stay here. */
+export function askArguments(v: unknown) {
+  const o = optionsObject('options', v);
+  const numbers = { maxTokens: o.maxTokens, sampling: o.sampling };
+  assertSendable('options', numbers);
+  return {
+    numbers,
+    onToken: callbackOf<(t: never) => void>('options.onToken', o.onToken),
+    signal: signalOf('options.signal', o.signal),
+  };
+}
+
+/** One question as a chat of one user message; a blank question is EMPTY_TEXT before anything is posted. */
+export function questionMessages(question: unknown): { role: 'user'; content: string }[] {
+  const content = stringOf('question', question, MAX_MESSAGE_CHARS, false);
+  if (content.trim() === '') throw new WebvlError('EMPTY_TEXT', 'the question is empty');
+  return [{ role: 'user', content }];
+}
+
+export function chatMessagesArgument(messages: unknown): unknown[] {
+  const list = arrayOf('messages', messages, MAX_CHAT_MESSAGES);
+  assertSendable('messages', list);
+  return list;
 }
 
 export function capfiltArguments(images: unknown, v: unknown) {

@@ -9,12 +9,15 @@ import { type ImageInput, toWireImage } from '../vision/image-input';
 import { fromWire } from '../worker/errors';
 import type { WorkerApi } from '../worker/worker-api';
 import {
+  askArguments,
   capfiltArguments,
   captionArguments,
+  chatMessagesArgument,
   classifyArguments,
   indexItems,
   indexName,
   loadArguments,
+  questionMessages,
   removeIds,
   runtimeOptions,
   searchArguments,
@@ -22,11 +25,15 @@ import {
 } from './arguments';
 import { CallGate } from './call-gate';
 import type {
+  AnswerResult,
+  AnswerToken,
+  AskCallOptions,
   CapFiltItem,
   CapFiltOptions,
   CaptionCallOptions,
   CaptionResult,
   CaptionToken,
+  ChatMessage,
   IndexSearchOptions,
   LabelScore,
   LoadedModelInfo,
@@ -101,6 +108,19 @@ export interface Runtime {
   match(image: ImageInput, texts: readonly string[]): Promise<MatchScore[]>;
   /** Writes a caption (BLIP-family models): greedy, or beam search with `numBeams`; tokens stream to `onToken`. */
   caption(image: ImageInput, options?: CaptionCallOptions): Promise<CaptionResult>;
+  /**
+   * Answers a question about the image (llava-family models, LLaVA or BLIP-2 style); tokens stream to
+   * `onToken`. A blank question is EMPTY_TEXT; one that does not fit the context with the image, TEXT_TOO_LONG;
+   * any other model, UNSUPPORTED_TASK.
+   */
+  ask(image: ImageInput, question: string, options?: AskCallOptions): Promise<AnswerResult>;
+  /**
+   * Answers the last user message of a conversation about the image. Pass the whole conversation each turn
+   * (user and assistant messages, the last one the user's): the runtime keeps the image's features and the
+   * conversation's KV cache, so the next turn about the same image only feeds what is new. A conversation that
+   * no longer fits the context is CONTEXT_FULL.
+   */
+  chat(image: ImageInput, messages: readonly ChatMessage[], options?: AskCallOptions): Promise<AnswerResult>;
   /** BLIP's CapFilt: captions each image, then keeps the captions (and given web texts) that ITM accepts. */
   capfilt(images: readonly ImageInput[], options: CapFiltOptions): Promise<CapFiltItem[]>;
   /** Opens (or creates) the named index, stored in IndexedDB and searched on the GPU when there is one. */
@@ -297,6 +317,33 @@ export async function connectRuntime(
 
   const nothing = async () => undefined;
   let disposing: Promise<void> | undefined;
+  /** ask and chat: the messages, then tokens streamed back through a proxy that also reports the signal. */
+  const converse = (image: ImageInput, messages: () => unknown[], opts: AskCallOptions | undefined) =>
+    call(() => {
+      const list = messages();
+      const a = askArguments(opts);
+      return withSignal(a.signal, (id) =>
+        ordered(
+          () => wire(image),
+          async (w) => {
+            const user = a.onToken as ((t: AnswerToken) => void) | undefined;
+            const signal = a.signal;
+            const onToken =
+              user || signal
+                ? Comlink.proxy((t: AnswerToken) => {
+                    if (user) reporting(user)(t);
+                    return signal?.aborted === true;
+                  })
+                : undefined;
+            const options = a.numbers as { maxTokens?: number; sampling?: AskCallOptions['sampling'] };
+            return result<AnswerResult>(
+              await remote(() => api.chat(w, list as ChatMessage[], options, onToken, id)),
+            );
+          },
+        ),
+      );
+    });
+
   const runtime: Runtime = {
     info: () => request(nothing, () => remote(() => api.info())),
     load: (modelUrl, loadOptions) =>
@@ -358,6 +405,8 @@ export async function connectRuntime(
           ),
         );
       }),
+    ask: (image, question, opts) => converse(image, () => questionMessages(question), opts),
+    chat: (image, messages, opts) => converse(image, () => chatMessagesArgument(messages), opts),
     capfilt: (images, opts) =>
       call(() => {
         const a = capfiltArguments(images, opts);

@@ -2,6 +2,7 @@
 import type { BackendName } from '../engine/backend';
 import type { AdapterSummary, BackendChoice, ModelPlacement } from '../engine/select';
 import type { LoadProgress, LoadStage } from '../models/model-store';
+import type { AnswerResult, AnswerToken, ChatMessage } from '../pipelines/ask';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
 import type { LabelScore } from '../pipelines/classify';
@@ -12,11 +13,14 @@ import type { RetrievalHit } from '../pipelines/retrieve';
 import type { Timings } from '../pipelines/timings';
 
 export type {
+  AnswerResult,
+  AnswerToken,
   BackendChoice,
   BackendName,
   CapFiltItem,
   CaptionResult,
   CaptionToken,
+  ChatMessage,
   DTypeOption,
   GraphRole,
   LabelScore,
@@ -103,6 +107,10 @@ export interface LoadedModelInfo {
   readonly maxCaptionTokens?: number;
   /** Caption bounds: `numBeams` from 1 to this, the beams whose host state fits in 64 MiB at full length. */
   readonly maxBeams?: number;
+  /** Ask/chat bounds (llava-family models): `maxTokens` from 1 to this. */
+  readonly maxAnswerTokens?: number;
+  /** Positions of the language model: a conversation's prompt, image and answers together. */
+  readonly contextLength?: number;
   /** Milliseconds spent in each stage of the load; downloading and compiling overlap, so they may add up to more. */
   readonly stageMs: Readonly<Record<LoadStage, number>>;
 }
@@ -140,6 +148,30 @@ export interface WasmThreading {
 export interface Timed<T> {
   readonly result: T;
   readonly timings: Timings;
+}
+
+/** Sampling instead of greedy decoding, for {@link AskCallOptions}. */
+export interface SamplingOptions {
+  /** Softmax temperature, in (0, 100]; default 1. */
+  temperature?: number;
+  /** Candidates considered per token: an integer from 1 (greedy) to 64; default 64. */
+  topK?: number;
+  /** Nucleus: the most likely candidates whose probability adds up to topP, in (0, 1]; default 1. */
+  topP?: number;
+  /** Seeds the draws (an integer from 0 to 2^32 − 1; default 0): the same seed gives the same answer. */
+  seed?: number;
+}
+
+/** Options of {@link Runtime.ask} and {@link Runtime.chat}. */
+export interface AskCallOptions {
+  /** An integer from 1 to info().model.maxAnswerTokens; default 64, less when the context leaves less. */
+  maxTokens?: number;
+  /** Default greedy. Sampling runs on the GPU with our engine; one token id is read back per step. */
+  sampling?: SamplingOptions;
+  /** Hears the answer so far after each token, in order, before the result arrives. */
+  onToken?: (t: AnswerToken) => void;
+  /** Aborting it stops the answer with ABORTED. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link Runtime.caption}. */

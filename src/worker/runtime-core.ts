@@ -12,10 +12,13 @@ import { EmbeddingIndex } from '../index/embedding-index';
 import { requestIndexDevice } from '../index/gpu-topk';
 import { IdbIndexStorage, type IndexStorage, MemoryIndexStorage } from '../index/storage';
 import {
+  MAX_ANSWER_TOKENS,
+  MAX_CHAT_MESSAGES,
   MAX_ID_LENGTH,
   MAX_IDS_PER_REMOVE,
   MAX_IMAGES_PER_CALL,
   MAX_INDEX_NAME_LENGTH,
+  MAX_MESSAGE_CHARS,
   MAX_RERANK_CANDIDATES,
   MAX_SEARCH_K,
   MAX_TEMPLATES,
@@ -24,10 +27,19 @@ import {
 import { checkDTypeOption } from '../models/dtype';
 import { openModelFolder } from '../models/model-folder';
 import type { ProgressListener } from '../models/model-store';
+import {
+  type AnswerResult,
+  type AnswerToken,
+  answer,
+  type ChatMessage,
+  type Conversation,
+  vlmOf,
+} from '../pipelines/ask';
 import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
 import { type CaptionResult, captionBeam, captionGreedy, type TokenListener } from '../pipelines/caption';
 import { classifyImage, type LabelScore } from '../pipelines/classify';
 import { disposeTensor, encodeImages, encodeTexts, imageTokens } from '../pipelines/encode';
+import { checkSampling, GREEDY, MAX_TOP_K, type Sampling } from '../pipelines/generate/sampling';
 import { type DTypeOption, type LoadedModel, loadModel } from '../pipelines/loaded-model';
 import { type MatchScore, matchEncoded } from '../pipelines/match';
 import { normalizeRows } from '../pipelines/math';
@@ -99,8 +111,41 @@ function describeModel(
     maxTextTokens: model.tokenizer.maxLength,
     maxCaptionTokens: model.captionLimits?.maxTokens,
     maxBeams: model.captionLimits?.maxBeams,
+    maxAnswerTokens: model.vlm ? Math.min(MAX_ANSWER_TOKENS, model.vlm.spec.maxPositions - 1) : undefined,
+    contextLength: model.vlm?.spec.maxPositions,
     stageMs: model.stageMs,
   };
+}
+
+/** A chat message as the worker accepts it: a role and non-empty text within the length limit. */
+function chatMessages(v: unknown): ChatMessage[] {
+  const messages = arrayOf('messages', v, MAX_CHAT_MESSAGES).map((m, i) => {
+    const o = optionsObject(`messages[${i}]`, m);
+    if (o.role === undefined) throw new WebvlError('INVALID_INPUT', `messages[${i}].role is missing`);
+    const role = oneOf(`messages[${i}].role`, o.role, ['user', 'assistant'] as const, 'user');
+    const content = stringOf(`messages[${i}].content`, o.content, MAX_MESSAGE_CHARS, false);
+    if (content.trim() === '') throw new WebvlError('EMPTY_TEXT', `messages[${i}] has no text`, { index: i });
+    return { role, content };
+  });
+  if (messages.length === 0) throw new WebvlError('EMPTY_TEXT', 'no messages: ask a question');
+  if (messages[messages.length - 1].role !== 'user')
+    throw new WebvlError('INVALID_INPUT', 'the last message must be the user’s question');
+  return messages;
+}
+
+/** Sampling options: each number checked (integer where it must be, in range); greedy when absent. */
+function samplingOf(v: unknown): Sampling {
+  if (v === undefined) return GREEDY;
+  const o = optionsObject('options.sampling', v);
+  const s: Sampling = {
+    temperature:
+      o.temperature === undefined ? 1 : numberIn('options.sampling.temperature', o.temperature, 1e-3, 100),
+    topK: integerIn('options.sampling.topK', o.topK, 1, MAX_TOP_K, MAX_TOP_K),
+    topP: o.topP === undefined ? 1 : numberIn('options.sampling.topP', o.topP, 1e-6, 1),
+    seed: integerIn('options.sampling.seed', o.seed, 0, 0xffffffff, 0),
+  };
+  checkSampling(s);
+  return s;
 }
 
 export class RuntimeCore {
@@ -125,6 +170,8 @@ export class RuntimeCore {
   private modelDeviceLost = false;
   /** onnxruntime-web's WebGPU device was lost: ORT cannot make another here, so its graphs move to wasm. */
   private ortWebgpuLost = false;
+  /** The last ask/chat conversation: its image features and KV cache, reused by the next turn about that image. */
+  private conversation: Conversation | undefined;
   /** Set by shutdown(): requests still queued, and any later one, are refused with DISPOSED. */
   private closed = false;
   /** Aborted by shutdown(), so a long request (caption, capfilt, index.add) stops at its next check. */
@@ -197,6 +244,7 @@ export class RuntimeCore {
     this.selector = undefined;
     this.modelDevices = [];
     this.model = undefined;
+    this.endConversation();
     await old?.release().catch(() => undefined);
     if (!url) {
       this.modelDeviceLost = false;
@@ -300,6 +348,7 @@ export class RuntimeCore {
         refresh,
       });
       const model = await loadModel(folder, selector, { dtype: requested, onProgress, warmUp });
+      this.endConversation();
       await this.model?.release();
       this.model = model;
       this.requestedDType = requested;
@@ -312,6 +361,7 @@ export class RuntimeCore {
 
   unload(): Promise<void> {
     return this.serial(async () => {
+      this.endConversation();
       await this.model?.release();
       this.model = undefined;
       this.modelInfo = undefined;
@@ -406,6 +456,59 @@ export class RuntimeCore {
         }),
       false, // tokens already streamed to onToken must not be streamed again
     ).finally(() => requestId !== undefined && this.aborts.delete(requestId));
+  }
+
+  /**
+   * Answers the last user message about the image (ask: one question; chat: the whole conversation so far, whose
+   * earlier turns about the same image are reused from the cache). Tokens stream to onToken.
+   */
+  chat(
+    image: WireImage,
+    messages: unknown,
+    options: { maxTokens?: number; sampling?: unknown },
+    onToken: ((t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>) | undefined,
+    requestId: number | undefined,
+  ): Promise<Timed<AnswerResult>> {
+    const signal = this.signalFor(requestId);
+    return this.serial(
+      () =>
+        this.timed(async (watch) => {
+          if (signal.aborted) throw new WebvlError('ABORTED', 'the answer was cancelled');
+          const model = this.requireModel();
+          const vlm = vlmOf(model);
+          const o = optionsObject('options', options);
+          const maxTokens =
+            o.maxTokens === undefined
+              ? undefined
+              : integerIn(
+                  'options.maxTokens',
+                  o.maxTokens,
+                  1,
+                  Math.min(MAX_ANSWER_TOKENS, vlm.spec.maxPositions - 1),
+                  1,
+                );
+          const sampling = samplingOf(o.sampling);
+          const turns = chatMessages(messages);
+          const pixels = await this.pixels(image);
+          const { result, conversation } = await answer(
+            model,
+            pixels,
+            turns,
+            this.conversation,
+            { maxTokens, sampling, onToken, signal },
+            watch,
+          );
+          if (conversation !== this.conversation) this.endConversation();
+          this.conversation = conversation;
+          return result;
+        }),
+      false, // tokens already streamed to onToken must not be streamed again
+    ).finally(() => requestId !== undefined && this.aborts.delete(requestId));
+  }
+
+  private endConversation(): void {
+    this.conversation?.release();
+    this.conversation = undefined;
   }
 
   /**
@@ -597,6 +700,7 @@ export class RuntimeCore {
     await this.queue;
     const devices = (await this.selector?.gpuDevices().catch(() => [])) ?? [];
     this.selector = undefined; // a loss from here on is ours, not one to recover from
+    this.endConversation();
     await this.model?.release().catch(() => undefined);
     this.model = undefined;
     this.modelInfo = undefined;

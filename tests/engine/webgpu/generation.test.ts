@@ -16,7 +16,7 @@ import {
 import { GREEDY, type Sampling } from '../../../src/pipelines/generate/sampling';
 import { nodeGpu } from './gpu';
 
-const DIR = 'tests/corpus/llama-decoder';
+const DIR = 'tests/corpus/llava-random';
 const ref = JSON.parse(readFileSync(`${DIR}/reference.json`, 'utf8')) as {
   config: { layers: number; kv_heads: number; head_dim: number; vocab: number };
   prompt_embeds: { dims: number[]; data: number[] };
