@@ -19,12 +19,15 @@ import type { VlmSpec } from './vlm-spec';
 
 /** One message of a conversation about an image. */
 export interface ChatMessage {
+  /** Who said it: the user's questions, the model's answers (as it gave them). */
   readonly role: 'user' | 'assistant';
+  /** The text. */
   readonly content: string;
 }
 
-/** One generated token, as {@link AskOptions.onToken} hears it. */
+/** One generated token, as `onToken` hears it. */
 export interface AnswerToken {
+  /** The token generated at this step. */
   readonly tokenId: number;
   /** The answer so far. */
   readonly text: string;
@@ -44,7 +47,9 @@ export interface AskOptions {
 
 /** An answer, and how much of the prompt the conversation's cache already held. */
 export interface AnswerResult {
+  /** The answer. */
   readonly text: string;
+  /** Its token ids, without the end token. */
   readonly tokenIds: number[];
   /** 'eos': the model ended the answer; 'length': maxTokens, or the context, ran out first. */
   readonly stop: 'eos' | 'length';
