@@ -43,6 +43,11 @@ export interface AskOptions {
   /** Awaited per token; returning true stops the answer with ABORTED. */
   readonly onToken?: (t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>;
   readonly signal?: AbortSignal;
+  /**
+   * Benchmarks only: go on past the end token for the full maxTokens (feeding it like any token), so every
+   * engine times the same number of steps.
+   */
+  readonly ignoreEos?: boolean;
 }
 
 /** An answer, and how much of the prompt the conversation's cache already held. */
@@ -285,7 +290,7 @@ export async function answer(
     checkAbort(options.signal);
     let token = await watch.time('prefill', () => feedPositions(vlm, c, positions, reused));
     for (let step = 0; ; step++) {
-      if (token === spec.eosTokenId) {
+      if (token === spec.eosTokenId && !options.ignoreEos) {
         stop = 'eos';
         break;
       }

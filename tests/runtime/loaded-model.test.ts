@@ -80,16 +80,17 @@ describe('family by config.json', () => {
   it('model_type, else architectures; anything else is UNSUPPORTED_MODEL naming it', () => {
     expect(familyOf({ model_type: 'siglip' })).toBe('siglip');
     expect(familyOf({ architectures: ['BlipForConditionalGeneration'] })).toBe('blip');
+    expect(familyOf({ architectures: ['LlavaForConditionalGeneration'] })).toBe('llava');
     const e = (() => {
       try {
-        familyOf({ model_type: 'llava', architectures: ['LlavaForConditionalGeneration'] });
+        familyOf({ model_type: 'qwen2_vl', architectures: ['Qwen2VLForConditionalGeneration'] });
       } catch (x) {
         return x as WebvlError;
       }
     })();
     expect(e?.code).toBe('UNSUPPORTED_MODEL');
-    expect(e?.message).toContain("model_type 'llava'");
-    expect(e?.message).toContain('LlavaForConditionalGeneration');
+    expect(e?.message).toContain("model_type 'qwen2_vl'");
+    expect(e?.message).toContain('Qwen2VLForConditionalGeneration');
   });
 
   it('a folder naming an unknown family is refused before any graph or processor file is asked for', async () => {
