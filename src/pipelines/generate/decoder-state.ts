@@ -184,9 +184,11 @@ export class DecoderState {
   /** A cache with room for `count` more positions, in whole blocks, holding what the old one held. */
   private async grow(count: number): Promise<void> {
     const { kv } = this.decoder;
+    const factory = this.mode?.factory;
+    if (!factory) throw new WebvlError('INTERNAL', 'KV cache: no device cache to grow');
     const block = this.cacheBlock;
     const capacity = Math.min(Math.ceil((this.seen + count + 1) / block) * block, this.maxPositions);
-    const next = await (this.mode?.factory as KvCacheFactory)({
+    const next = await factory({
       names: pastNames(kv),
       batch: 1,
       heads: kv.heads,
