@@ -142,8 +142,8 @@ export async function evaluateVqa(
   );
   const examples: Record<string, { q: string; gold: string; pred: string }[]> = {};
   for (const s of scored) {
-    const list = (examples[s.type] ??= []);
-    if (list.length < 3) list.push({ q: s.question, gold: s.gold, pred: s.pred });
+    examples[s.type] ??= [];
+    if (examples[s.type].length < 3) examples[s.type].push({ q: s.question, gold: s.gold, pred: s.pred });
   }
   result.examples = examples;
   result.answers = scored.map((s) => s.pred);
