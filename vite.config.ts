@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
+import { ortSelfReferencesHidden } from './scripts/vite-plugin-ort.ts';
 import { staticDirs } from './scripts/vite-plugin-static-dirs.ts';
+import { ORT_WASM_FILE } from './src/engine/ort/ort-wasm-file.ts';
 
 // Cross-origin isolation: ORT's wasm threads need SharedArrayBuffer.
 const isolation = {
@@ -24,13 +26,18 @@ export const CONTENT_SECURITY_POLICY = [
 
 export default defineConfig({
   plugins: [
+    ortSelfReferencesHidden(),
     staticDirs([
       {
+        // Only the binary the onnxruntime-web/webgpu bundle loads (its glue code is inside the bundle): 27 MB
+        // instead of the 115 MB of every build variant in onnxruntime-web's dist/.
         prefix: '/ort/',
         dir: resolve(import.meta.dirname, 'node_modules/onnxruntime-web/dist'),
-        exclude: /\.map$/,
+        exclude: new RegExp(`^(?!${ORT_WASM_FILE.replaceAll('.', '\\.')}$)`),
       },
       { prefix: '/models/', dir: resolve(import.meta.dirname, 'models'), exclude: /^train(\/|$)/ },
+      // Hugging Face-layout test models (tests/corpus/hf) for the browser tests of model families.
+      { prefix: '/corpus/', dir: resolve(import.meta.dirname, 'tests/corpus'), devOnly: true },
       // ONNX backend node tests (Debian libonnx-testdata) for `npm run conformance`.
       { prefix: '/onnx-node-tests/', dir: '/usr/share/libonnx-testdata/data/node', devOnly: true },
       // transformers.js brings its own onnxruntime-web build; the benchmark serves its wasm locally.
@@ -47,7 +54,7 @@ export default defineConfig({
   ],
   server: { headers: isolation, fs: { allow: ['.'] } },
   preview: { headers: { ...isolation, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [ortSelfReferencesHidden()] },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   build: {
     target: 'es2022',

@@ -6,14 +6,16 @@ import { BackendSelector } from '../src/engine/select';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../src/engine/tensor';
 import { cpuTopK } from '../src/index/cpu-topk';
 import { GpuMatrix } from '../src/index/gpu-topk';
-import type { ModelStore } from '../src/models/model-store';
+import type { ModelFolder } from '../src/models/model-folder';
+import { answer } from '../src/pipelines/ask';
 import { captionGreedy } from '../src/pipelines/caption';
-import { encodeImages } from '../src/pipelines/encode';
+import { disposeTensor, encodeImages, imageTokens } from '../src/pipelines/encode';
 import { loadModel } from '../src/pipelines/loaded-model';
 import { Stopwatch } from '../src/pipelines/timings';
 import type { RgbaImage } from '../src/vision/preprocess';
 import { rng } from '../tests/support/random';
 import type {
+  AskRowSpec,
   CaptionRowSpec,
   DecodeRowSpec,
   EngineName,
@@ -29,7 +31,7 @@ import { relativeDiff, summarize } from './stats';
 export interface BenchHost {
   fetchBytes(url: string): Promise<Uint8Array>;
   /** A model folder, as the runtime opens it. */
-  modelStore(url: string): Promise<ModelStore>;
+  modelStore(url: string): Promise<ModelFolder>;
   rgba(url: string): Promise<RgbaImage>;
   measurePeak<T>(f: () => Promise<T>): Promise<{ result: T; peakBytes: number }>;
   /** A GPU device for the index rows (undefined: no WebGPU here). */
@@ -277,7 +279,7 @@ export async function benchCaption(
 ): Promise<RowResult> {
   try {
     const selector = await BackendSelector.create(engine);
-    const model = await loadModel(await host.modelStore(row.model), selector, 'fp32');
+    const model = await loadModel(await host.modelStore(row.model), selector, { dtype: 'fp32' });
     const image = await host.rgba(row.image);
     const once = async () => {
       const watch = new Stopwatch();
@@ -286,7 +288,7 @@ export async function benchCaption(
       const enc = await encodeImages(model, [image], watch);
       const out = await captionGreedy(
         model,
-        enc.tokens,
+        imageTokens(enc),
         {
           maxTokens: row.tokens,
           minTokens: row.tokens,
@@ -297,7 +299,7 @@ export async function benchCaption(
         },
         watch,
       );
-      if (enc.tokens.location === 'gpu') enc.tokens.dispose();
+      disposeTensor(enc.tokens);
       return {
         total: performance.now() - t0,
         steps: stamps.map((t, i) => t - (i ? stamps[i - 1] : t0)),
@@ -322,6 +324,82 @@ export async function benchCaption(
       peakGpuBytes: peakBytes,
       chosen: selector.placements.map((p) => p.backend).join(','),
       // Same tokens as ORT wasm, or a mismatch flagged as a relative difference of 1.
+      maxRelDiffVsReference: ref && engine !== 'wasm' ? +(ref.join(',') !== first.ids.join(',')) : undefined,
+    };
+  } catch (e) {
+    return failedRow(row.id, engine, e);
+  }
+}
+
+/** A fixed, non-uniform RGBA test image (a gradient with stripes) of the given size. */
+function testImage(width: number, height: number): RgbaImage {
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    const x = i % width;
+    const y = Math.floor(i / width);
+    data.set([(x * 255) / width, (y * 255) / height, (x + y) % 16 < 8 ? 200 : 40, 255], i * 4);
+  }
+  return { width, height, data };
+}
+
+/**
+ * A question to a generative VLM: a new conversation per run (image encoded, prompt fed), then `tokens`
+ * greedy steps, the end token fed like any other so every engine times the same steps. The answer's token ids
+ * are compared with ORT wasm's.
+ */
+export async function benchAsk(
+  host: BenchHost,
+  row: AskRowSpec,
+  engine: GraphEngine,
+  repeats: number,
+  reference: Map<string, number[]>,
+): Promise<RowResult> {
+  try {
+    const selector = await BackendSelector.create(engine);
+    const model = await loadModel(await host.modelStore(row.model), selector, { dtype: 'fp32' });
+    const image = testImage(96, 80);
+    const once = async () => {
+      const t0 = performance.now();
+      const stamps: number[] = [];
+      const { result, conversation } = await answer(
+        model,
+        image,
+        [{ role: 'user', content: row.question }],
+        undefined,
+        {
+          maxTokens: row.tokens,
+          ignoreEos: true,
+          onToken: () => {
+            stamps.push(performance.now());
+            return undefined;
+          },
+        },
+        new Stopwatch(),
+      );
+      conversation.release();
+      return {
+        total: performance.now() - t0,
+        steps: stamps.map((t, i) => t - (i ? stamps[i - 1] : t0)),
+        ids: result.tokenIds,
+        onDevice: result.cacheOnDevice,
+      };
+    };
+    const { first, warmupMs, runs, peakBytes } = await warmThenRepeat(host, repeats, once);
+    await model.release();
+    if (engine === 'wasm') reference.set(row.id, first.ids);
+    const ref = reference.get(row.id);
+    const s = summarize(runs.map((r) => r.total));
+    return {
+      id: row.id,
+      engine,
+      warmupMs,
+      medianMs: s.median,
+      p90Ms: s.p90,
+      repeats: s.n,
+      ttftMs: summarize(runs.map((r) => r.steps[0])).median,
+      perTokenMs: perTokenMedians(first.steps.length, runs),
+      peakGpuBytes: peakBytes,
+      chosen: `${selector.placements.map((p) => p.backend).join(',')}${first.onDevice ? '; KV cache on the GPU, fixed capacity' : ''}`,
       maxRelDiffVsReference: ref && engine !== 'wasm' ? +(ref.join(',') !== first.ids.join(',')) : undefined,
     };
   } catch (e) {

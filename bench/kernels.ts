@@ -6,17 +6,17 @@
 import { halfToFloat, toHalfBits } from '../src/engine/half';
 import { attentionCpu } from '../src/engine/webgpu/cpu/attention';
 import { cpuTensor } from '../src/engine/webgpu/cpu/tensor';
-import { buildDispatches, encodeDispatches } from '../src/engine/webgpu/dispatch';
+import { PipelineCache } from '../src/engine/webgpu/gpu/pipeline-cache';
+import { attention, copyStrided, matmul } from '../src/engine/webgpu/ops';
+import { DECODE_MAX_QUERIES } from '../src/engine/webgpu/ops/attention';
+import type { AttentionVariant, MatmulVariant } from '../src/engine/webgpu/ops/types';
+import { buildDispatches, encodeDispatches } from '../src/engine/webgpu/plan/dispatch';
 import type {
   GpuView,
   KernelContext,
   KernelFeatures,
   ProgramSpec,
-} from '../src/engine/webgpu/kernel-context';
-import { attention, copyStrided, matmul } from '../src/engine/webgpu/ops';
-import { DECODE_MAX_QUERIES } from '../src/engine/webgpu/ops/attention';
-import type { AttentionVariant, MatmulVariant } from '../src/engine/webgpu/ops/types';
-import { PipelineCache } from '../src/engine/webgpu/pipeline-cache';
+} from '../src/engine/webgpu/plan/kernel-context';
 import { rng } from '../tests/support/random';
 import { failedRow } from './core';
 import type { RowResult } from './spec';

@@ -1,8 +1,9 @@
 // Benchmark page: every engine runs the same graphs on the same inputs in this one page (bench/core.ts).
 import { measurePeak, trackGpuBuffers } from '../e2e/pages/gpu-buffers';
 import { requestIndexDevice } from '../src/index/gpu-topk';
-import { ModelStore } from '../src/models/model-store';
+import { openModelFolder } from '../src/models/model-folder';
 import {
+  benchAsk as askRow,
   type BenchHost,
   benchGraph,
   benchCaption as captionRow,
@@ -13,7 +14,7 @@ import {
   ReferenceOutputs,
   timeRepeats,
 } from './core';
-import type { CaptionRowSpec, GraphEngine, GraphRowSpec, IndexRowSpec, RowResult } from './spec';
+import type { AskRowSpec, CaptionRowSpec, GraphEngine, GraphRowSpec, IndexRowSpec, RowResult } from './spec';
 
 async function rgbaOf(url: string) {
   const bitmap = await createImageBitmap(await (await fetch(url)).blob());
@@ -25,7 +26,7 @@ async function rgbaOf(url: string) {
 
 const host: BenchHost = {
   fetchBytes: async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer()),
-  modelStore: (url) => ModelStore.open(url),
+  modelStore: (url) => openModelFolder(url),
   rgba: rgbaOf,
   measurePeak,
   indexDevice: async () => (await requestIndexDevice()) ?? undefined,
@@ -33,6 +34,7 @@ const host: BenchHost = {
 
 const reference = new ReferenceOutputs();
 const captionReference = new Map<string, number[]>();
+const askReference = new Map<string, number[]>();
 
 async function benchTransformers(row: GraphRowSpec, repeats: number) {
   if (!row.transformers) throw new Error('no transformers.js mapping for this row');
@@ -83,8 +85,11 @@ const benchIndex = (row: IndexRowSpec, repeats: number) => indexRow(host, row, r
 const benchCaption = (row: CaptionRowSpec, engine: GraphEngine, repeats: number) =>
   captionRow(host, row, engine, repeats, captionReference);
 
+const benchAsk = (row: AskRowSpec, engine: GraphEngine, repeats: number) =>
+  askRow(host, row, engine, repeats, askReference);
+
 trackGpuBuffers();
-const api = { benchRow, benchIndex, benchCaption, adapterInfo };
+const api = { benchRow, benchIndex, benchCaption, benchAsk, adapterInfo };
 
 declare global {
   interface Window {

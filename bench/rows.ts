@@ -1,6 +1,6 @@
 // The benchmark rows: graphs from e2e/fixtures and models/, with inputs shaped as each model expects.
 import { existsSync, readFileSync } from 'node:fs';
-import type { CaptionRowSpec, DecodeRowSpec, GraphRowSpec, IndexRowSpec } from './spec';
+import type { AskRowSpec, CaptionRowSpec, DecodeRowSpec, GraphRowSpec, IndexRowSpec } from './spec';
 
 interface ModelConfig {
   vocab_size?: number;
@@ -205,4 +205,25 @@ export function exportRows(): GraphRowSpec[] {
     merged('first'),
     merged('cached'),
   ];
+}
+
+/**
+ * Questions to a generative VLM: llava-tiny and blip2-tiny when models/ has them (32 tokens, so token 32 can be
+ * compared with token 2), else the random-weight test folder (quick runs in npm test).
+ */
+export function askRows(quick: boolean): AskRowSpec[] {
+  const tokens = quick ? 4 : 32;
+  const trained = ['llava-tiny', 'blip2-tiny'].filter((m) =>
+    existsSync(`models/${m}/onnx/decoder_model_merged.onnx`),
+  );
+  const folders =
+    quick || trained.length === 0
+      ? [['llava (random weights)', '/corpus/llava-random/']]
+      : trained.map((m) => [m, `/models/${m}/`]);
+  return folders.map(([name, model]) => ({
+    id: `${name} ask: image + question, then ${tokens} tokens`,
+    model,
+    question: 'how many objects are there?',
+    tokens,
+  }));
 }

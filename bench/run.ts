@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { launch, openPage } from '../e2e/browser';
 import { startDevServer } from '../e2e/server';
 import { markdownReport } from './report';
-import { benchRows, captionRows, exportRows, indexRows } from './rows';
+import { askRows, benchRows, captionRows, exportRows, indexRows } from './rows';
 import type { RowResult } from './spec';
 import { agreesWithReference } from './stats';
 
@@ -55,6 +55,20 @@ for (const row of chosen(captionRows())) {
     results.push(r);
     console.log(
       `${row.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(1)} ms, ttft ${r.ttftMs?.toFixed(1)}`}`,
+    );
+  }
+}
+for (const row of chosen(askRows(quick))) {
+  for (const engine of ['wasm', 'webgpu', 'ort-webgpu', 'auto'] as const) {
+    const r = await browser.page.evaluate(([rw, e, n]) => window.webvlBench.benchAsk(rw, e, n), [
+      row,
+      engine,
+      quick ? 1 : repeats,
+    ] as const);
+    results.push(r);
+    const steps = r.perTokenMs ?? [];
+    console.log(
+      `${row.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(1)} ms, ttft ${r.ttftMs?.toFixed(1)}, token 2 ${steps[1]?.toFixed(1)}, last ${steps.at(-1)?.toFixed(1)} ms`}`,
     );
   }
 }

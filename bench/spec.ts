@@ -23,6 +23,18 @@ export interface CaptionRowSpec {
   tokens: number;
 }
 
+/**
+ * A question about an image to a generative VLM folder (the llava family), through the ask pipeline: image
+ * encoding and prompt (time to the first token), then `tokens` decode steps timed one by one.
+ */
+export interface AskRowSpec {
+  id: string;
+  /** The model folder's URL. */
+  model: string;
+  question: string;
+  tokens: number;
+}
+
 /** Index search over random unit vectors: ours on the GPU (WGSL top-k) vs exact top-k in plain JS. */
 export interface IndexRowSpec {
   id: string;

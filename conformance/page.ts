@@ -2,8 +2,8 @@
 import { onnx } from 'onnx-proto';
 import type { Backend, BackendName } from '../src/engine/backend';
 import { createBackend } from '../src/engine/select';
-import { supportedOps } from '../src/engine/webgpu/lowering';
 import { type HostTensor, toHost } from '../src/engine/tensor';
+import { supportedOps } from '../src/engine/webgpu/plan/lowering';
 import { isWebvlError } from '../src/errors';
 import { allClose } from './compare';
 import { decodeTensorProto } from './tensor-proto';

@@ -1,7 +1,7 @@
 // TensorProto (the ONNX node tests' input_N.pb / output_N.pb) → HostTensor, with the engine's own decoder.
 import { onnx } from 'onnx-proto';
 import type { HostTensor } from '../src/engine/tensor';
-import { tensorFromProto } from '../src/engine/webgpu/onnx-decode';
+import { tensorFromProto } from '../src/engine/webgpu/ir/onnx-decode';
 
 /** The element types webvl models; tests of any other (double, string, complex…) count as unsupported. */
 const WEBVL_TYPES = new Set<number>([

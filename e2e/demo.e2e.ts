@@ -34,6 +34,7 @@ async function ready(page: Page): Promise<void> {
 }
 
 async function classifyTop(page: Page): Promise<string> {
+  await page.click('#tab-classify');
   await page.evaluate(() => {
     delete document.getElementById('classify-out')!.dataset.top;
   });
@@ -43,6 +44,7 @@ async function classifyTop(page: Page): Promise<string> {
 }
 
 async function caption(page: Page): Promise<string> {
+  await page.click('#tab-caption');
   await page.click('#caption-run');
   await page.waitForFunction(() => !!document.getElementById('caption-out')?.dataset.done, null, {
     timeout: 60_000,
@@ -51,6 +53,7 @@ async function caption(page: Page): Promise<string> {
 }
 
 async function search(page: Page, query: string): Promise<string[]> {
+  await page.click('#tab-search');
   await page.fill('#query', query);
   await page.evaluate(() => {
     document.getElementById('search-out')!.textContent = '';
@@ -75,7 +78,9 @@ describe('demo (built, served by vite preview)', () => {
       expect(value).toBe(max);
       expect(max).toBeGreaterThan(1e6);
     }
-    expect(await page.textContent('#device')).toContain('backend wasm');
+    await page.waitForFunction(() =>
+      document.getElementById('device')?.textContent?.includes('backend wasm'),
+    );
 
     const truth = gallery[0].objects[0];
     const top = await classifyTop(page);
@@ -88,6 +93,7 @@ describe('demo (built, served by vite preview)', () => {
     expect((await classifyTop(page)).split(' ')[1]).toBe(other.objects[0].colour);
 
     // Draw: a blue blob on the black canvas (the colour picker's value is set like a user would).
+    await page.click('#draw-details summary');
     await page.$eval('#draw-colour', (el) => {
       (el as HTMLInputElement).value = '#2040e0';
     });
@@ -104,15 +110,19 @@ describe('demo (built, served by vite preview)', () => {
     const cap = await caption(page);
     expect(cap.length).toBeGreaterThan(0);
 
+    await page.click('#tab-search');
     await page.click('#index-build');
     await page.waitForSelector('#index-status[data-size="200"]', { timeout: 120_000 });
     const hits = await search(page, gallery[5].caption);
-    expect(hits).toHaveLength(5);
+    expect(hits).toHaveLength(8);
 
+    await page.click('#tab-capfilt');
     await page.click('#capfilt-run');
     await page.waitForSelector('#capfilt-out .capfilt', { timeout: 60_000 });
     expect(await page.$$eval('#capfilt-out .capfilt', (els) => els.length)).toBe(4);
     online = { top, caption: cap, hits };
+    // The service worker has stored the app shell (it starts once the models are up).
+    await page.waitForSelector('#status[data-offline="true"]', { timeout: 120_000 });
   });
 
   it('works offline after the first visit: reload with the network cut, classify/caption/search again', async () => {
@@ -129,5 +139,31 @@ describe('demo (built, served by vite preview)', () => {
     } finally {
       await context.setOffline(false);
     }
+  });
+
+  it('a typed model folder URL replaces the classification model; a missing folder says so', async () => {
+    const { page } = browser;
+    const loadUrl = async (value: string) => {
+      await page.fill('#model-url', value);
+      await page.evaluate(() => {
+        delete document.getElementById('model-url-out')!.dataset.kind;
+      });
+      await page.click('#model-url-load');
+      await page.waitForSelector('#model-url-out[data-kind]', { timeout: 60_000 });
+      return {
+        kind: await page.$eval('#model-url-out', (el) => (el as HTMLElement).dataset.kind),
+        text: await page.textContent('#model-url-out'),
+      };
+    };
+    const missing = await loadUrl('models/no-such-model/');
+    expect(missing.kind).toBe('error');
+    expect(missing.text).toContain('MODEL_NOT_FOUND');
+    const blip = await loadUrl('models/blip-tiny/');
+    expect(blip.text).not.toContain('failed');
+    expect(blip.kind).toBe('blip');
+    expect(blip.text).toContain('verified by its manifest');
+    // blip-tiny's ITC towers classify the first gallery scene's colour too.
+    await page.click(`#picker img[data-file="${gallery[0].file}"]`);
+    expect((await classifyTop(page)).split(' ')[1]).toBe(gallery[0].objects[0].colour);
   });
 });

@@ -122,6 +122,24 @@ describe('CLIP through the runtime (wasm backend)', () => {
     expect(requests.count()).toBe(files.length + 1);
     expect(model.kind).toBe('clip');
     expect(model.imageSize).toEqual([64, 64]);
+    // Stages: each file is downloaded then verified; each graph is compiled (while later files may still be
+    // downloading) and, once all are, warmed up; every stage took some time and the split is reported.
+    for (const f of files) {
+      const stages = progress.filter((p) => p.file === f).map((p) => p.stage);
+      expect(stages.indexOf('verifying'), f).toBeGreaterThan(stages.lastIndexOf('downloading'));
+    }
+    for (const graph of ['onnx/vision_model.onnx', 'onnx/text_model.onnx']) {
+      const at = (stage: string) => progress.findIndex((p) => p.file === graph && p.stage === stage);
+      expect(at('compiling'), graph).toBeGreaterThan(at('verifying'));
+      expect(at('warming-up'), graph).toBeGreaterThan(at('compiling'));
+    }
+    expect(progress.filter((p) => p.stage === 'compiling').map((p) => [p.step, p.steps])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    for (const stage of ['downloading', 'verifying', 'compiling', 'warming-up'] as const) {
+      expect(model.stageMs[stage], stage).toBeGreaterThan(0);
+    }
   });
 
   it('second load (new runtime, new worker) makes no network request: everything from Cache Storage', async () => {
@@ -326,6 +344,42 @@ describe('CLIP through the runtime (wasm backend)', () => {
     } finally {
       await browser.context.unroute(`**${CLIP}onnx/vision_model.onnx`);
     }
+  });
+});
+
+describe('ortWasmPaths: where onnxruntime-web’s binary is served', () => {
+  it('the file’s URL or its folder loads; a folder without it fails typed, saying where to look', async () => {
+    const scene = eval1[0];
+    const labels = COMBOS.slice(0, 6);
+    await browser.page.evaluate(() => window.rtTest.create('wasm'));
+    await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
+    const byDefault = await browser.page.evaluate(([p, l]) => window.rtTest.classify(p, l), [
+      png('eval', scene),
+      labels,
+    ] as const);
+    for (const where of ['/ort/ort-wasm-simd-threaded.asyncify.wasm', '/ort']) {
+      const requests = countRequests(where.endsWith('.wasm') ? where : '/ort/');
+      await browser.page.evaluate((w) => window.rtTest.create('wasm', w), where);
+      await browser.page.evaluate((u) => window.rtTest.load(u), CLIP);
+      requests.stop();
+      expect(requests.count(), where).toBe(1); // the binary, and nothing else of onnxruntime-web's
+      const scores = await browser.page.evaluate(([p, l]) => window.rtTest.classify(p, l), [
+        png('eval', scene),
+        labels,
+      ] as const);
+      expect(scores, where).toEqual(byDefault);
+    }
+    await browser.page.evaluate(() => window.rtTest.create('wasm', '/no-such-folder/'));
+    const failure = await browser.page.evaluate(async (u) => {
+      try {
+        await window.rtTest.load(u);
+        return 'resolved';
+      } catch (e) {
+        return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+      }
+    }, CLIP);
+    expect(failure).toMatch(/^INTERNAL: .*ortWasmPaths/);
+    await browser.page.evaluate(() => window.rtTest.create('wasm'));
   });
 });
 

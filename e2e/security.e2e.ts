@@ -51,12 +51,14 @@ describe('security: the built demo under its CSP', () => {
     expect(response?.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
     await page.waitForSelector('#status[data-ready="true"]', { timeout: 120_000 });
 
+    await page.click('#tab-classify');
     await page.click('#classify-run');
     await page.waitForSelector('#classify-out[data-top]', { timeout: 60_000 });
     const top = await page.$eval('#classify-out', (el) => (el as HTMLElement).dataset.top ?? '');
     // The demo classifies the first gallery scene: its colour is among the top label's words.
     expect(top.split(' ')).toContain(galleryColour);
 
+    await page.click('#tab-caption');
     await page.click('#caption-run');
     await page.waitForFunction(() => !!document.getElementById('caption-out')?.dataset.done, null, {
       timeout: 60_000,
@@ -65,12 +67,13 @@ describe('security: the built demo under its CSP', () => {
       (await page.$eval('#caption-out', (el) => (el as HTMLElement).dataset.done ?? '')).length,
     ).toBeGreaterThan(0);
 
+    await page.click('#tab-search');
     await page.click('#index-build');
     await page.waitForSelector('#index-status[data-size="200"]', { timeout: 180_000 });
     await page.fill('#query', 'a large red circle');
     await page.click('#search-run');
     await page.waitForSelector('#search-out .hit', { timeout: 60_000 });
-    expect(await page.$$eval('#search-out .hit', (els) => els.length)).toBe(5);
+    expect(await page.$$eval('#search-out .hit', (els) => els.length)).toBe(8);
 
     const violations = await page.evaluate(
       () => (window as unknown as { cspViolations: string[] }).cspViolations,

@@ -4,6 +4,7 @@
 import type { BackendChoice } from '../src/api/types';
 import { createRuntime, type Runtime } from '../src/index';
 import { bleu4, ciderD, recallAtK, topK } from './metrics';
+import { evaluateVqa, type VqaScene } from './vqa';
 
 interface SceneObject {
   colour: string;
@@ -66,8 +67,32 @@ export interface EvalOptions {
   captions?: boolean;
 }
 
+/** A generative VLM (llava family): every question of a scenes.jsonl split (models/train/gen2.py) through chat. */
+async function evaluateAsk(rt: Runtime, opts: EvalOptions, t0: number) {
+  const scenes = (await (await fetch(`${opts.data}/scenes.jsonl`)).text())
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as VqaScene)
+    .slice(0, opts.limit);
+  const images = await Promise.all(scenes.map(async (r) => (await fetch(`${opts.data}/${r.file}`)).blob()));
+  const info = await rt.info();
+  const vqa = await evaluateVqa(rt, scenes, images);
+  rt.dispose();
+  return {
+    model: opts.model,
+    data: opts.data,
+    backend: info.backend,
+    backendReason: info.backendReason,
+    seconds: round((performance.now() - t0) / 1000),
+    vqa,
+  };
+}
+
 async function evaluate(opts: EvalOptions) {
   const t0 = performance.now();
+  const probe = await createRuntime({ backend: opts.backend });
+  if ((await probe.load(opts.model)).kind === 'llava') return evaluateAsk(probe, opts, t0);
+  await probe.dispose();
   const records = (await (await fetch(`${opts.data}/captions.jsonl`)).text())
     .split('\n')
     .filter(Boolean)

@@ -16,6 +16,8 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'auto' },
     limit: { type: 'string' },
     'no-captions': { type: 'boolean', default: false },
+    /** For a generative VLM: which part of metrics-torch.json the split corresponds to (test, comp). */
+    split: { type: 'string' },
   },
 });
 if (!values.model) throw new Error('--model models/<name> is required');
@@ -43,7 +45,25 @@ const json = `${JSON.stringify(result, null, 1)}\n`;
 if (values.json) writeFileSync(values.json, json);
 console.log(json);
 const torchPath = `${values.model}/metrics-torch.json`;
-if (existsSync(torchPath)) {
+const vqa = (result as { vqa?: Record<string, unknown> }).vqa;
+if (vqa && existsSync(torchPath)) {
+  // Side by side with PyTorch on the same split: the headline figures, then every question type.
+  const torch = JSON.parse(readFileSync(torchPath, 'utf8')) as Record<string, Record<string, unknown>>;
+  const split = values.split ?? (values.data?.includes('comp') ? 'comp' : 'test');
+  const t = torch[split] ?? {};
+  const rows: [string, unknown, unknown][] = ['vqa_overall', 'counting', 'relations'].map((k) => [
+    k,
+    vqa[k],
+    t[k],
+  ]);
+  const typesOf = (r: Record<string, unknown>) => (r.per_type ?? {}) as Record<string, { accuracy: number }>;
+  for (const [type, v] of Object.entries(typesOf(vqa)))
+    rows.push([type, v.accuracy, typesOf(t)[type]?.accuracy]);
+  const caps = (r: Record<string, unknown>) => (r.captioning ?? {}) as Record<string, number>;
+  for (const k of ['exact_match', 'bleu4', 'cider_d']) rows.push([`caption ${k}`, caps(vqa)[k], caps(t)[k]]);
+  console.log(`\n| metric (${split}) | runtime | PyTorch |\n| --- | --- | --- |`);
+  for (const [k, a, b] of rows) console.log(`| ${k} | ${a ?? '—'} | ${b ?? '—'} |`);
+} else if (existsSync(torchPath)) {
   console.log(`PyTorch figures for comparison: ${torchPath}`);
   console.log(readFileSync(torchPath, 'utf8').slice(0, 4000));
 }

@@ -45,7 +45,10 @@ self.addEventListener('fetch', (event) => {
       const cache = await caches.open(SHELL);
       try {
         const response = await fetch(event.request);
-        if (response.ok && response.type === 'basic') await cache.put(event.request, response.clone());
+        // Stored in the background: awaiting it would hold back the response until a 27 MB wasm file is
+        // written, and compilation (which streams) would wait for it.
+        if (response.ok && response.type === 'basic')
+          event.waitUntil(cache.put(event.request, response.clone()));
         return response;
       } catch (error) {
         const hit = await cache.match(event.request, { ignoreVary: true });

@@ -69,7 +69,10 @@ export function staticDirs(dirs: StaticDir[]): Plugin {
       for (const d of dirs.filter((x) => !x.devOnly)) {
         await cp(d.dir, join(outDir, d.prefix), {
           recursive: true,
-          filter: (src) => !d.exclude?.test(src.slice(d.dir.length + 1)),
+          filter: (src) => {
+            const rel = src.slice(d.dir.length + 1);
+            return rel === '' || !d.exclude?.test(rel); // '' is the folder itself
+          },
         });
       }
     },

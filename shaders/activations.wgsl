@@ -67,8 +67,12 @@ fn quick_gelu(x: f32) -> f32 {
   return x * sigmoid_f32(1.702 * x);
 }
 
+fn silu(x: f32) -> f32 {
+  return x * sigmoid_f32(x);
+}
+
 // The fused activation of matmul, gemv and conv2d, chosen by a uniform code (one pipeline serves them all):
-// 0 none, 1 relu, 2 gelu-erf, 3 gelu-tanh, 4 quick-gelu.
+// 0 none, 1 relu, 2 gelu-erf, 3 gelu-tanh, 4 quick-gelu, 5 silu.
 fn activate_code(code: u32, v: f32) -> f32 {
   switch code {
     case 1u: {
@@ -82,6 +86,9 @@ fn activate_code(code: u32, v: f32) -> f32 {
     }
     case 4u: {
       return quick_gelu(v);
+    }
+    case 5u: {
+      return silu(v);
     }
     default: {
       return v;

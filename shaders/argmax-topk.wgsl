@@ -1,4 +1,4 @@
-// Per-row ArgMax and TopK over the last axis; one workgroup per row.
+// Per-row ArgMax and TopK over the last axis ({{T}}: f32, or i32 for integer inputs); one workgroup per row.
 // Order: better value first ({{BETTER}} compares values), then ties by index ({{TIE}}: the lower index, as
 // ONNX says, or the higher one for ArgMax/ArgMin's select_last_index).
 // TopK runs k rounds; round r picks the best element strictly after the previous pick in that total order, so
@@ -12,17 +12,17 @@ struct Params {
   _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> values: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<{{T}}>;
+@group(0) @binding(1) var<storage, read_write> values: array<{{T}}>;
 @group(0) @binding(2) var<storage, read_write> indices: array<i32>;
 @group(0) @binding(3) var<uniform> u: Params;
 
-var<workgroup> best_v: array<f32, WG>;
+var<workgroup> best_v: array<{{T}}, WG>;
 var<workgroup> best_i: array<u32, WG>;
 
 const NONE: u32 = 0xffffffffu;
 
-fn better(v: f32, i: u32, w: f32, j: u32) -> bool {
+fn better(v: {{T}}, i: u32, w: {{T}}, j: u32) -> bool {
   if (j == NONE) {
     return i != NONE;
   }
@@ -43,10 +43,10 @@ fn main(
     return;
   }
   let base = row * u.len;
-  var prev_v = 0.0;
+  var prev_v = {{T}}(0);
   var prev_i = NONE;
   for (var r = 0u; r < u.k; r++) {
-    var bv = 0.0;
+    var bv = {{T}}(0);
     var bi = NONE;
     for (var j = lid; j < u.len; j += WG) {
       let v = x[base + j];
@@ -88,10 +88,10 @@ fn main_rows(
     return;
   }
   let base = row * u.len;
-  var prev_v = 0.0;
+  var prev_v = {{T}}(0);
   var prev_i = NONE;
   for (var r = 0u; r < u.k; r++) {
-    var bv = 0.0;
+    var bv = {{T}}(0);
     var bi = NONE;
     for (var j = 0u; j < u.len; j++) {
       let v = x[base + j];

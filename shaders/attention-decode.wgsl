@@ -31,8 +31,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (u.causal != 0u) {
     end = min(u.sk, u.past + row + 1u);
   }
-  let k_base = u.k_start + b * u.k_strides.x + h * u.k_strides.y;
-  let v_base = u.v_start + b * u.v_strides.x + h * u.v_strides.y;
+  let k_base = u.k_start + b * u.k_strides.x + kv_head(h) * u.k_strides.y;
+  let v_base = u.v_start + b * u.v_strides.x + kv_head(h) * u.v_strides.y;
   let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;
   for (var j = lid; j < end; j += WG) {
     let kj = k_base + j * u.k_strides.z;

@@ -38,8 +38,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // Keys this workgroup needs at all (uniform), and the last one this thread's row may see.
   let kv_end = visible_keys(row0 + BR);
   let my_end = min(kv_end, visible_keys(row + 1u));
-  let k_base = u.k_start + b * u.k_strides.x + h * u.k_strides.y;
-  let v_base = u.v_start + b * u.v_strides.x + h * u.v_strides.y;
+  let k_base = u.k_start + b * u.k_strides.x + kv_head(h) * u.k_strides.y;
+  let v_base = u.v_start + b * u.v_strides.x + kv_head(h) * u.v_strides.y;
   let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;
 
   for (var t0 = 0u; t0 < kv_end; t0 += BC) {

@@ -23,7 +23,8 @@ struct Params {
   o_strides: vec4<u32>,
   m_strides: vec4<u32>,
   m_start: u32,
-  _pad0: u32,
+  /** Query heads per key/value head (grouped-query attention; 1 for plain multi-head). */
+  kv_group: u32,
   _pad1: u32,
   _pad2: u32,
 }
@@ -34,6 +35,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read> mask: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> u: Params;
+
+/** The key/value head query head `h` reads (GQA: query heads share a key/value head in groups). */
+fn kv_head(h: u32) -> u32 {
+  return h / max(u.kv_group, 1u);
+}
 
 /** Keys that query rows before `rows_end` may see: all of them, or up to past + row when causal. */
 fn visible_keys(rows_end: u32) -> u32 {

@@ -42,7 +42,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n = n4 * 4u;
   if (u.splits == 1u) {
     for (var i = 0u; i < 4u; i++) {
-      out[wid.z * u.n + n + i] = epilogue(sum[i], 0u, n + i);
+      out[wid.z * u.n + n + i] = epilogue(sum[i], 0u, n + i, wid.z * u.n + n + i);
     }
   } else {
     let at = (wid.z * u.splits + wid.y) * u.n + n;
@@ -66,5 +66,5 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   for (var s = 0u; s < u.splits; s++) {
     sum += a[(wid.z * u.splits + s) * u.n + n];
   }
-  out[wid.z * u.n + n] = epilogue(sum, 0u, n);
+  out[wid.z * u.n + n] = epilogue(sum, 0u, n, wid.z * u.n + n);
 }

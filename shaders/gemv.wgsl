@@ -39,7 +39,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       workgroupBarrier();
     }
     if (n < u.n) {
-      out[out_base + n] = epilogue(acc, 0u, n);
+      out[out_base + n] = epilogue(acc, 0u, n, out_base + n);
     }
   } else {
     let col = lid / LANES;
@@ -60,7 +60,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       workgroupBarrier();
     }
     if (lane == 0u && n < u.n) {
-      out[out_base + n] = epilogue(partial[lid], 0u, n);
+      out[out_base + n] = epilogue(partial[lid], 0u, n, out_base + n);
     }
   }
 }

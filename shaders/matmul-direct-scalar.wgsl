@@ -32,7 +32,8 @@ fn compute_block(batch: u32, bn: u32, bm: u32, aoff: u32, boff: u32) {
       if (col < u.n) {
         var v = u.alpha * acc[r][c];
         {{BIAS_ADD}}
-        out[(batch * u.m + row) * u.n + col] = activate(v);
+        let o = (batch * u.m + row) * u.n + col;
+        out[o] = activate(v){{GATE}};
       }
     }
   }

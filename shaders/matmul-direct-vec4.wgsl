@@ -42,6 +42,7 @@ fn compute_block(batch: u32, bn: u32, bm: u32, aoff: u32, boff: u32) {
     }
     var v = u.alpha * rows[r];
     {{BIAS_ADD}}
-    out[(batch * u.m + row) * n4 + bn] = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+    let o = (batch * u.m + row) * n4 + bn;
+    out[o] = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w)){{GATE}};
   }
 }

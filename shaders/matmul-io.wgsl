@@ -7,8 +7,9 @@ struct Params {
   batch_rank: u32,
   alpha: f32,
   trans_b: u32,
+  /** 0 none, 1 bias added before the activation, 2 a gate of the output's dims multiplied after it. */
   has_bias: u32,
-  /** 0 none, 1 relu, 2 gelu-erf, 3 gelu-tanh, 4 quick-gelu. */
+  /** 0 none, 1 relu, 2 gelu-erf, 3 gelu-tanh, 4 quick-gelu, 5 silu. */
   act: u32,
   bias_len: u32,
   /** gemv-splitk.wgsl: K chunks, and k per chunk (0 and unused elsewhere). */
@@ -41,11 +42,18 @@ fn batch_bases(z: u32) -> vec2<u32> {
   return bases;
 }
 
-/** alpha, beta · bias (any broadcast of [M, N]) and the fused activation, applied to output (m, n). */
-fn epilogue(v: f32, m: u32, n: u32) -> f32 {
+/**
+ * alpha, beta · bias (any broadcast of [M, N]) and the fused activation, applied to output (m, n) at flat index o;
+ * or, with a gate bound instead of the bias, the activation times the gate's element o (SwiGLU: up · silu(gate)).
+ */
+fn epilogue(v: f32, m: u32, n: u32, o: u32) -> f32 {
   var r = v * u.alpha;
-  if (u.has_bias != 0u) {
+  if (u.has_bias == 1u) {
     r += u.beta * bias[m * u.bias_strides.x + n * u.bias_strides.y];
   }
-  return activate_code(u.act, r);
+  r = activate_code(u.act, r);
+  if (u.has_bias == 2u) {
+    r *= bias[o];
+  }
+  return r;
 }

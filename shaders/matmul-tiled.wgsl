@@ -167,7 +167,7 @@ fn main(
     for (var j = 0u; j < RN; j++) {
       let gn = col0 + tx + THREADS_X * j;
       if (gn < u.n) {
-        out[out_base + gm * u.n + gn] = epilogue(acc[i][j], gm, gn);
+        out[out_base + gm * u.n + gn] = epilogue(acc[i][j], gm, gn, out_base + gm * u.n + gn);
       }
     }
   }

@@ -65,7 +65,7 @@ fn main(
     for (var j = 0u; j < 4u; j++) {
       let gn = col0 + tx + 8u * j;
       if (gn < u.n) {
-        out[out_base + gm * u.n + gn] = epilogue(acc[i][j], gm, gn);
+        out[out_base + gm * u.n + gn] = epilogue(acc[i][j], gm, gn, out_base + gm * u.n + gn);
       }
     }
   }

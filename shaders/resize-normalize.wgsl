@@ -1,8 +1,8 @@
 // Image preprocessing as Pillow does it, in two passes: RGBA8 pixels (one u32 each, R in the low byte)
 // → horizontal resample (taps given per output column) → round to 8 bits → vertical resample → round to 8 bits
 // → centre crop / zero pad → v · scale[c] − shift[c] into out [N, 3, OH, OW] at image `out_offset`.
-// Taps (Pillow's antialiased bilinear: the support widens when shrinking) come precomputed from the CPU, so
-// both paths use the same weights; see src/vision/preprocess.ts.
+// Taps (Pillow's antialiased bilinear or bicubic: the support widens when shrinking; bicubic has negative lobes,
+// hence the clamp) come precomputed from the CPU, so both paths use the same weights; see src/vision/preprocess.ts.
 struct Params {
   src_w: u32,
   src_h: u32,

@@ -8,7 +8,13 @@ export type WebvlErrorCode =
   | 'INVALID_INPUT'
   | 'BAD_IMAGE'
   | 'EMPTY_LABELS'
+  /** A question (or chat message) with no text in it. */
+  | 'EMPTY_TEXT'
   | 'TEXT_TOO_LONG'
+  /** A conversation that no longer fits the language model's context (too many turns, or too long ones). */
+  | 'CONTEXT_FULL'
+  /** A task the loaded model's architecture cannot do (asking a question of CLIP, captioning with SigLIP…). */
+  | 'UNSUPPORTED_TASK'
   | 'NO_WEBGPU'
   | 'DEVICE_LOST'
   | 'ABORTED'
@@ -21,8 +27,11 @@ export type WebvlErrorCode =
   | 'OUT_OF_MEMORY'
   | 'INTERNAL';
 
+/** What every webvl call rejects with: a message for people and a `code` for programs. */
 export class WebvlError extends Error {
+  /** Which kind of failure; stable across versions, unlike the message. */
   readonly code: WebvlErrorCode;
+  /** Extra facts about the failure when there are some (the file, the op, the limit that was exceeded…). */
   readonly details?: Record<string, unknown>;
 
   constructor(code: WebvlErrorCode, message: string, details?: Record<string, unknown>) {
@@ -38,6 +47,7 @@ export class WebvlError extends Error {
   }
 }
 
+/** True when `e` is a {@link WebvlError} (also for errors re-created from the worker's messages). */
 export function isWebvlError(e: unknown): e is WebvlError {
   return e instanceof WebvlError;
 }

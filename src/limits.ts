@@ -32,3 +32,12 @@ export const BEAM_MEMORY_BYTES = 64 * 2 ** 20;
 
 /** Beams allowed when the decoder's shapes do not say how large a beam is. */
 export const MAX_BEAMS_UNSIZED = 8;
+
+/** Tokens one answer may generate (ask, chat). */
+export const MAX_ANSWER_TOKENS = 1_024;
+
+/** Messages in one chat call. */
+export const MAX_CHAT_MESSAGES = 256;
+
+/** Characters of one question or chat message. */
+export const MAX_MESSAGE_CHARS = 32_768;

@@ -13,7 +13,7 @@ import { measurePeak, trackGpuBuffers } from '../../e2e/pages/gpu-buffers';
 import { getOrt } from '../../src/engine/ort/ort-env';
 import { WebGpuBackend } from '../../src/engine/webgpu/backend';
 import { requestIndexDevice } from '../../src/index/gpu-topk';
-import { ModelStore } from '../../src/models/model-store';
+import { openModelFolder } from '../../src/models/model-folder';
 import { fillSkeleton } from '../base-models';
 import {
   type BenchHost,
@@ -127,7 +127,7 @@ let ours16: WebGpuBackend | undefined;
 const host: BenchHost = {
   fetchBytes: async (url) => new Uint8Array(readFileSync(fileOf(url))),
   modelStore: (url) =>
-    ModelStore.open(new URL(url, 'http://local/').href, {
+    openModelFolder(new URL(url, 'http://local/').href, {
       baseUrl: 'http://local/',
       cache: null,
       fetch: fileFetch,

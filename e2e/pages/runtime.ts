@@ -83,10 +83,10 @@ const api = {
   ref,
   gpuVsCpuTopK,
   codeOf,
-  async create(backend: BackendChoice = 'wasm') {
+  async create(backend: BackendChoice = 'wasm', ortWasmPaths?: string) {
     await rt?.dispose();
     progress = [];
-    rt = await createRuntime({ backend, onProgress: (p) => progress.push(p) });
+    rt = await createRuntime({ backend, ortWasmPaths, onProgress: (p) => progress.push(p) });
     return rt.info();
   },
   async dispose() {

@@ -2,16 +2,21 @@
 // checked to be sendable, before anything reaches the worker. Ranges that depend on the loaded model
 // (maxTokens, numBeams) and on the index are checked in the worker; both name fields the same way.
 import type { BackendChoice } from '../engine/select';
+import { WebvlError } from '../errors';
 import {
+  MAX_CHAT_MESSAGES,
   MAX_ID_LENGTH,
   MAX_IDS_PER_REMOVE,
   MAX_IMAGES_PER_CALL,
   MAX_INDEX_NAME_LENGTH,
+  MAX_MESSAGE_CHARS,
   MAX_TEMPLATES,
   MAX_TEXTS_PER_CALL,
 } from '../limits';
+import { checkDTypeOption } from '../models/dtype';
 import type { LoadProgress } from '../models/model-store';
 import { arrayOf, invalid, oneOf, optionalBoolean, optionsObject, stringOf, stringsOf } from '../validation';
+import { resolveOrtWasm } from './ort-location';
 import { assertSendable } from './sendable';
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'ort-webgpu', 'wasm'];
@@ -48,16 +53,34 @@ export function runtimeOptions(v: unknown) {
     allowedOrigins,
     indexOnGpu: optionalBoolean('options.indexOnGpu', o.indexOnGpu) ?? true,
     onProgress: callbackOf<(p: LoadProgress) => void>('options.onProgress', o.onProgress),
+    // Resolved here, against the page: the worker's own base URL is its script.
+    ortWasm: resolveOrtWasm(
+      o.ortWasmPaths as string | undefined,
+      globalThis.document?.baseURI ?? globalThis.location?.href ?? 'http://localhost/',
+    ),
   };
+}
+
+/** A relative model URL means relative to the page, not to the worker script that fetches it. */
+function againstPage(url: string): string {
+  const page = globalThis.location?.href;
+  if (!page) return url;
+  try {
+    return new URL(url, page).href;
+  } catch {
+    return url; // not a URL at all: the worker refuses it with INVALID_INPUT
+  }
 }
 
 export function loadArguments(modelUrl: unknown, v: unknown) {
   const o = optionsObject('options', v);
   return {
-    url: stringOf('modelUrl', modelUrl, MAX_URL_LENGTH),
+    url: againstPage(stringOf('modelUrl', modelUrl, MAX_URL_LENGTH)),
     onProgress: callbackOf<(p: LoadProgress) => void>('options.onProgress', o.onProgress),
     refresh: optionalBoolean('options.refresh', o.refresh) === true,
-    dtype: oneOf('options.dtype', o.dtype, ['fp32', 'fp16'] as const, 'fp32'),
+    // undefined: config.json's transformers.js_config.dtype, else fp32 (decided once the config is read).
+    dtype: checkDTypeOption(o.dtype, 'options.dtype'),
+    warmUp: optionalBoolean('options.warmUp', o.warmUp) ?? true,
   };
 }
 
@@ -82,11 +105,39 @@ export function captionArguments(v: unknown) {
   const o = optionsObject('options', v);
   const numbers = { maxTokens: o.maxTokens, numBeams: o.numBeams };
   assertSendable('options', numbers);
+  const prompt =
+    o.prompt === undefined ? undefined : stringOf('options.prompt', o.prompt, MAX_TEMPLATE_LENGTH);
+  return {
+    numbers,
+    prompt,
+    onToken: callbackOf<(t: never) => void>('options.onToken', o.onToken),
+    signal: signalOf('options.signal', o.signal),
+  };
+}
+
+/** ask/chat: the numbers and sampling go to the worker as they are (it checks each one); callbacks stay here. */
+export function askArguments(v: unknown) {
+  const o = optionsObject('options', v);
+  const numbers = { maxTokens: o.maxTokens, sampling: o.sampling };
+  assertSendable('options', numbers);
   return {
     numbers,
     onToken: callbackOf<(t: never) => void>('options.onToken', o.onToken),
     signal: signalOf('options.signal', o.signal),
   };
+}
+
+/** One question as a chat of one user message; a blank question is EMPTY_TEXT before anything is posted. */
+export function questionMessages(question: unknown): { role: 'user'; content: string }[] {
+  const content = stringOf('question', question, MAX_MESSAGE_CHARS, false);
+  if (content.trim() === '') throw new WebvlError('EMPTY_TEXT', 'the question is empty');
+  return [{ role: 'user', content }];
+}
+
+export function chatMessagesArgument(messages: unknown): unknown[] {
+  const list = arrayOf('messages', messages, MAX_CHAT_MESSAGES);
+  assertSendable('messages', list);
+  return list;
 }
 
 export function capfiltArguments(images: unknown, v: unknown) {

@@ -9,12 +9,15 @@ import { type ImageInput, toWireImage } from '../vision/image-input';
 import { fromWire } from '../worker/errors';
 import type { WorkerApi } from '../worker/worker-api';
 import {
+  askArguments,
   capfiltArguments,
   captionArguments,
+  chatMessagesArgument,
   classifyArguments,
   indexItems,
   indexName,
   loadArguments,
+  questionMessages,
   removeIds,
   runtimeOptions,
   searchArguments,
@@ -22,11 +25,15 @@ import {
 } from './arguments';
 import { CallGate } from './call-gate';
 import type {
+  AnswerResult,
+  AnswerToken,
+  AskCallOptions,
   CapFiltItem,
   CapFiltOptions,
   CaptionCallOptions,
   CaptionResult,
   CaptionToken,
+  ChatMessage,
   IndexSearchOptions,
   LabelScore,
   LoadedModelInfo,
@@ -37,13 +44,18 @@ import type {
   RuntimeOptions,
   Timed,
 } from './types';
+import { defaultOrtWasm, startRuntimeWorker } from './worker-start';
 
+/** One image to add to an index. */
 export interface IndexItem {
+  /** Unique within the index (add() refuses an id it holds; upsert() replaces it). */
   readonly id: string;
   readonly image: ImageInput;
+  /** Stored with the entry and returned with search hits. */
   readonly meta?: Record<string, unknown>;
 }
 
+/** A named embedding index of images, persisted in IndexedDB, from {@link Runtime.openIndex}. */
 export interface IndexHandle {
   readonly name: string;
   /** 'gpu' when the matrix lives in a GPU buffer and search runs in WGSL. */
@@ -55,33 +67,63 @@ export interface IndexHandle {
   add(items: readonly IndexItem[]): Promise<number>;
   /** Like add(), but an id the index holds is replaced (its image, vector and meta). */
   upsert(items: readonly IndexItem[]): Promise<number>;
+  /** The images best matching `query`, best first: ITC top-k, optionally re-ranked with ITM. */
   search(query: string, options?: IndexSearchOptions): Promise<RetrievalHit[]>;
+  /** Removes entries by id; resolves to the new size. */
   remove(ids: readonly string[]): Promise<number>;
+  /** Number of entries. */
   size(): Promise<number>;
+  /** Removes every entry. */
   clear(): Promise<void>;
 }
 
+/** A running runtime: one worker, one loaded model at a time. Create one with {@link createRuntime}. */
 export interface Runtime {
+  /** The backend in use and why, the adapter, wasm threading, the loaded model, the last request's timings. */
   info(): Promise<RuntimeInfo>;
   /**
-   * Loads a model folder (manifest.json + files). Cached files are used when present, so a second load
-   * makes no request; `refresh: true` re-reads the manifest from the network to pick up a re-exported model.
+   * Loads a model folder: a Hugging Face / transformers.js folder as it is (CLIP, SigLIP, BLIP by config.json),
+   * or one with a manifest.json, whose files are then checked against their SHA-256. A Hub address
+   * (https://huggingface.co/org/name, …/tree/<rev>, …/resolve/<rev>/) works when its origin is allowed. Cached
+   * files are used when present, so a second load makes no request; `refresh: true` asks the network again.
    */
   load(modelUrl: string, options?: LoadOptions): Promise<LoadedModelInfo>;
+  /** Releases the loaded model's sessions. */
   unload(): Promise<void>;
+  /**
+   * Zero-shot classification: how well each label describes the image, as probabilities over the labels, best
+   * first. `options.template` turns a label into a prompt (`'a photo of a {}'`, where `{}` is the label); an
+   * array of templates is a prompt ensemble (their text embeddings are averaged).
+   */
   classify(
     image: ImageInput,
     labels: readonly string[],
-    /** `template` contains '{}' for the label; an array of templates is a prompt ensemble. */
     options?: { template?: string | readonly string[] },
   ): Promise<LabelScore[]>;
   /** Unit-length image embedding. */
   embedImage(image: ImageInput): Promise<Float32Array>;
   /** Unit-length text embeddings, one per text. */
   embedText(texts: string | readonly string[]): Promise<Float32Array[]>;
+  /** Image–text agreement for each text: ITC cosine and, for models with an ITM head, a match probability. */
   match(image: ImageInput, texts: readonly string[]): Promise<MatchScore[]>;
+  /** Writes a caption (BLIP-family models): greedy, or beam search with `numBeams`; tokens stream to `onToken`. */
   caption(image: ImageInput, options?: CaptionCallOptions): Promise<CaptionResult>;
+  /**
+   * Answers a question about the image (llava-family models, LLaVA or BLIP-2 style); tokens stream to
+   * `onToken`. A blank question is EMPTY_TEXT; one that does not fit the context with the image, TEXT_TOO_LONG;
+   * any other model, UNSUPPORTED_TASK.
+   */
+  ask(image: ImageInput, question: string, options?: AskCallOptions): Promise<AnswerResult>;
+  /**
+   * Answers the last user message of a conversation about the image. Pass the whole conversation each turn
+   * (user and assistant messages, the last one the user's): the runtime keeps the image's features and the
+   * conversation's KV cache, so the next turn about the same image only feeds what is new. A conversation that
+   * no longer fits the context is CONTEXT_FULL.
+   */
+  chat(image: ImageInput, messages: readonly ChatMessage[], options?: AskCallOptions): Promise<AnswerResult>;
+  /** BLIP's CapFilt: captions each image, then keeps the captions (and given web texts) that ITM accepts. */
   capfilt(images: readonly ImageInput[], options: CapFiltOptions): Promise<CapFiltItem[]>;
+  /** Opens (or creates) the named index, stored in IndexedDB and searched on the GPU when there is one. */
   openIndex(name: string): Promise<IndexHandle>;
   /**
    * Ends the runtime. Calls still pending reject at once with DISPOSED, as does every later call. Resolves
@@ -148,13 +190,13 @@ function reporting<A>(callback: (arg: A) => void): (arg: A) => void {
   };
 }
 
+/**
+ * Starts a runtime: a module worker that will load a model and run its graphs. Resolves once the worker is up;
+ * call {@link Runtime.load} next.
+ */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   runtimeOptions(options); // bad options are refused before a worker is started
-  const worker = new Worker(new URL('../worker/runtime.worker.ts', import.meta.url), {
-    type: 'module',
-    name: 'webvl-runtime',
-  });
-  return connectRuntime(worker, options);
+  return connectRuntime(startRuntimeWorker(), options);
 }
 
 /** What the facade talks to: a module worker, or (Node tests) a MessagePort served by createWorkerApi(). */
@@ -190,6 +232,7 @@ export async function connectRuntime(
       backend: settings.backend,
       allowedOrigins: settings.allowedOrigins,
       indexOnGpu: settings.indexOnGpu,
+      ortWasm: settings.ortWasm ?? defaultOrtWasm(),
     }),
   );
   try {
@@ -274,6 +317,33 @@ export async function connectRuntime(
 
   const nothing = async () => undefined;
   let disposing: Promise<void> | undefined;
+  /** ask and chat: the messages, then tokens streamed back through a proxy that also reports the signal. */
+  const converse = (image: ImageInput, messages: () => unknown[], opts: AskCallOptions | undefined) =>
+    call(() => {
+      const list = messages();
+      const a = askArguments(opts);
+      return withSignal(a.signal, (id) =>
+        ordered(
+          () => wire(image),
+          async (w) => {
+            const user = a.onToken as ((t: AnswerToken) => void) | undefined;
+            const signal = a.signal;
+            const onToken =
+              user || signal
+                ? Comlink.proxy((t: AnswerToken) => {
+                    if (user) reporting(user)(t);
+                    return signal?.aborted === true;
+                  })
+                : undefined;
+            const options = a.numbers as { maxTokens?: number; sampling?: AskCallOptions['sampling'] };
+            return result<AnswerResult>(
+              await remote(() => api.chat(w, list as ChatMessage[], options, onToken, id)),
+            );
+          },
+        ),
+      );
+    });
+
   const runtime: Runtime = {
     info: () => request(nothing, () => remote(() => api.info())),
     load: (modelUrl, loadOptions) =>
@@ -285,6 +355,7 @@ export async function connectRuntime(
             api.load(a.url, listener ? Comlink.proxy(reporting(listener)) : undefined, {
               refresh: a.refresh,
               dtype: a.dtype,
+              warmUp: a.warmUp,
             }),
           );
         },
@@ -328,11 +399,14 @@ export async function connectRuntime(
                     })
                   : undefined;
               const numbers = a.numbers as { maxTokens?: number; numBeams?: number };
-              return result(await remote(() => api.caption(w, numbers, onToken, id)));
+              const options = a.prompt === undefined ? numbers : { ...numbers, prompt: a.prompt };
+              return result(await remote(() => api.caption(w, options, onToken, id)));
             },
           ),
         );
       }),
+    ask: (image, question, opts) => converse(image, () => questionMessages(question), opts),
+    chat: (image, messages, opts) => converse(image, () => chatMessagesArgument(messages), opts),
     capfilt: (images, opts) =>
       call(() => {
         const a = capfiltArguments(images, opts);

@@ -1,92 +1,194 @@
 // Public types of the webvl API, shared by the page-side client and the worker.
 import type { BackendName } from '../engine/backend';
 import type { AdapterSummary, BackendChoice, ModelPlacement } from '../engine/select';
-import type { LoadProgress } from '../models/model-store';
+import type { LoadProgress, LoadStage } from '../models/model-store';
+import type { AnswerResult, AnswerToken, ChatMessage } from '../pipelines/ask';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
 import type { LabelScore } from '../pipelines/classify';
-import type { ModelDType } from '../pipelines/loaded-model';
+import type { DTypeOption, GraphRole, LoadedGraph, ModelDType, ModelKind } from '../pipelines/loaded-model';
 import type { MatchScore } from '../pipelines/match';
+import type { ModelFamily } from '../pipelines/model-family';
 import type { RetrievalHit } from '../pipelines/retrieve';
 import type { Timings } from '../pipelines/timings';
 
 export type {
+  AnswerResult,
+  AnswerToken,
   BackendChoice,
   BackendName,
   CapFiltItem,
   CaptionResult,
   CaptionToken,
+  ChatMessage,
+  DTypeOption,
+  GraphRole,
   LabelScore,
+  LoadedGraph,
   LoadProgress,
+  LoadStage,
   MatchScore,
   ModelDType,
+  ModelFamily,
+  ModelKind,
   RetrievalHit,
   Timings,
 };
 
+/** Options of {@link Runtime.load}. */
 export interface LoadOptions {
+  /** Hears each stage of the load, with byte and file or graph counts; overrides the runtime's `onProgress`. */
   onProgress?: (p: LoadProgress) => void;
-  /** Re-read the manifest from the network to pick up a re-exported model. */
+  /** Re-read the manifest (or, for a folder without one, its files) from the network to pick up a re-export. */
   refresh?: boolean;
-  /** Default 'fp32'. A folder without the variant rejects with MODEL_NOT_FOUND. */
-  dtype?: ModelDType;
+  /**
+   * Which weights, as transformers.js names them: 'fp32' (onnx/<graph>.onnx), 'fp16', 'q8' / 'quantized',
+   * 'int8', 'uint8', 'q4', 'q4f16', 'bnb4' (onnx/<graph>_<suffix>.onnx); one for every graph or a record by
+   * graph name (`{ vision_model: 'fp16', text_model: 'q8' }`); 'auto' = transformers.js' device default. Default:
+   * config.json's transformers.js_config.dtype, else 'fp32'. A folder without the file rejects with
+   * MODEL_NOT_FOUND naming it.
+   */
+  dtype?: DTypeOption;
+  /**
+   * Run every graph once (a grey image, a one-word text) before `load` resolves, so that kernels are compiled
+   * and the first request runs at full speed. Default true.
+   */
+  warmUp?: boolean;
 }
 
+/** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
   /** 'auto' (default) picks per device and per model; see RuntimeInfo.backendReason. */
   backend?: BackendChoice;
-  /** Byte-level progress of model downloads (cache hits report too, with fromCache). */
+  /** Progress of every load of this runtime (see {@link LoadProgress}). */
   onProgress?: (p: LoadProgress) => void;
   /** Origins other than the page's own that model and image URLs may come from. */
   allowedOrigins?: string[];
   /** Keep the embedding index matrix on the GPU when WebGPU exists (default true). */
   indexOnGpu?: boolean;
+  /**
+   * Where onnxruntime-web's binary (`ort-wasm-simd-threaded.asyncify.wasm`, the one file it loads) is served: a
+   * folder URL, or the file's own URL (ending in `.wasm`), relative to the page. Default: the copy shipped next
+   * to webvl's module, which the app's bundler emits with the app.
+   */
+  ortWasmPaths?: string;
 }
 
+/** What {@link Runtime.load} loaded, and how. */
 export interface LoadedModelInfo {
+  /** The model folder's absolute URL. */
   readonly url: string;
-  readonly kind: 'clip' | 'blip';
-  readonly dtype: ModelDType;
+  /** The family config.json names: 'clip', 'siglip' or 'blip'. */
+  readonly kind: ModelKind;
+  /** The dtype asked for (each graph's own is in `graphs`). */
+  readonly dtype: DTypeOption;
+  /** The graph files read, with their dtype; `placements` says where each runs and why. */
+  readonly graphs: readonly LoadedGraph[];
+  /** Whether a manifest.json checked every file's SHA-256 (false: the folder had none). */
+  readonly verified: boolean;
+  /**
+   * How image–text scores are made: softmax (CLIP, BLIP ITC) or sigmoid (SigLIP), with the scale and bias
+   * from config.json, the combined graph's logits, or the model's initial values when neither gives them.
+   */
+  readonly scoring: { readonly kind: 'softmax' | 'sigmoid'; readonly source: string };
+  /** Bytes of the files loaded. */
   readonly bytes: number;
+  /** Milliseconds the load took, from the call to ready. */
   readonly loadMs: number;
+  /** Which backend each graph runs on, and why. */
   readonly placements: readonly ModelPlacement[];
   /** Model input size [height, width]. */
   readonly imageSize: readonly [number, number];
   /** Where images are resized and normalized: on the vision graph's GPU (our engine) or on the CPU. */
   readonly preprocessing: 'gpu' | 'cpu';
+  /** Longest text the model reads, in tokens; longer text is refused with TEXT_TOO_LONG. */
   readonly maxTextTokens: number;
   /** Caption bounds (BLIP models): `maxTokens` from 1 to this (one per decoder position). */
   readonly maxCaptionTokens?: number;
   /** Caption bounds: `numBeams` from 1 to this, the beams whose host state fits in 64 MiB at full length. */
   readonly maxBeams?: number;
+  /** Ask/chat bounds (llava-family models): `maxTokens` from 1 to this. */
+  readonly maxAnswerTokens?: number;
+  /** Positions of the language model: a conversation's prompt, image and answers together. */
+  readonly contextLength?: number;
+  /** Milliseconds spent in each stage of the load; downloading and compiling overlap, so they may add up to more. */
+  readonly stageMs: Readonly<Record<LoadStage, number>>;
 }
 
+/** What a runtime runs on, from {@link Runtime.info}. */
 export interface RuntimeInfo {
+  /** The backend models start on ('auto' resolved). */
   readonly backend: BackendName;
+  /** Why that backend, e.g. "software WebGPU adapter … → onnxruntime-web wasm". */
   readonly backendReason: string;
+  /** The backend and its device in words. */
   readonly backendDescription: string;
+  /** Whether the worker has a WebGPU adapter. */
   readonly webgpu: boolean;
   readonly adapter?: AdapterSummary;
+  /** Whether the page is cross-origin isolated (COOP/COEP), which wasm threads need. */
   readonly crossOriginIsolated: boolean;
+  /** onnxruntime-web's wasm threads, and why that many. */
+  readonly wasm: WasmThreading;
+  /** The loaded model, if any. */
   readonly model?: LoadedModelInfo;
   /** Stage timings (ms) of the last request. */
   readonly lastTimings?: Timings;
 }
 
+/** How onnxruntime-web's wasm runs: on how many threads, and why. */
+export interface WasmThreading {
+  /** 1 unless the page is cross-origin isolated: more threads need SharedArrayBuffer. */
+  readonly threads: number;
+  /** Says which, e.g. that the page lacks the COOP/COEP headers and so wasm runs single-threaded. */
+  readonly reason: string;
+}
+
+/** A result with the stage timings (ms) of the request that produced it. */
 export interface Timed<T> {
   readonly result: T;
   readonly timings: Timings;
 }
 
-export interface CaptionCallOptions {
-  /** An integer from 1 to info().model.maxCaptionTokens; default generation_config's max_length. */
+/** Sampling instead of greedy decoding, for {@link AskCallOptions}. */
+export interface SamplingOptions {
+  /** Softmax temperature, in (0, 100]; default 1. */
+  temperature?: number;
+  /** Candidates considered per token: an integer from 1 (greedy) to 64; default 64. */
+  topK?: number;
+  /** Nucleus: the most likely candidates whose probability adds up to topP, in (0, 1]; default 1. */
+  topP?: number;
+  /** Seeds the draws (an integer from 0 to 2^32 − 1; default 0): the same seed gives the same answer. */
+  seed?: number;
+}
+
+/** Options of {@link Runtime.ask} and {@link Runtime.chat}. */
+export interface AskCallOptions {
+  /** An integer from 1 to info().model.maxAnswerTokens; default 64, less when the context leaves less. */
   maxTokens?: number;
-  /** 1 (default) = greedy; more = beam search; at most info().model.maxBeams. */
-  numBeams?: number;
-  onToken?: (t: CaptionToken) => void;
+  /** Default greedy. Sampling runs on the GPU with our engine; one token id is read back per step. */
+  sampling?: SamplingOptions;
+  /** Hears the answer so far after each token, in order, before the result arrives. */
+  onToken?: (t: AnswerToken) => void;
+  /** Aborting it stops the answer with ABORTED. */
   signal?: AbortSignal;
 }
 
+/** Options of {@link Runtime.caption}. */
+export interface CaptionCallOptions {
+  /** An integer from 1 to info().model.maxCaptionTokens; default generation_config's max_length. */
+  maxTokens?: number;
+  /** Text the caption starts with (BLIP's conditional captioning); the result's text includes it. */
+  prompt?: string;
+  /** 1 (default) = greedy; more = beam search; at most info().model.maxBeams. */
+  numBeams?: number;
+  /** Hears the caption so far after each step, in order, before the result arrives. */
+  onToken?: (t: CaptionToken) => void;
+  /** Aborting it stops the caption with ABORTED. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link IndexHandle.search}. */
 export interface IndexSearchOptions {
   /** Hits to return: an integer from 1 to 10,000 (256 with rerank); default 5. */
   k?: number;
@@ -96,10 +198,12 @@ export interface IndexSearchOptions {
   candidates?: number;
 }
 
+/** Options of {@link Runtime.capfilt}. */
 export interface CapFiltOptions {
   /** ITM probability a caption needs to be kept: a number from 0 to 1. */
   threshold: number;
   /** Web text that came with each image, filtered alongside the synthetic caption. */
   texts?: (string | undefined)[];
+  /** Aborting it stops the run with ABORTED. */
   signal?: AbortSignal;
 }

@@ -23,7 +23,23 @@ export function fmtMs(timings: Record<string, number> | undefined): string {
     .join(' · ');
 }
 
-export function errorText(e: unknown): string {
-  const code = (e as { code?: string }).code;
-  return code ? `${code}: ${(e as Error).message}` : String(e);
+export function fmtSeconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+export function fmtMB(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** Runs `job` with `buttons` disabled, so a task cannot be started twice; they come back however it ends. */
+export async function whileRunning<T>(
+  buttons: readonly HTMLButtonElement[],
+  job: () => Promise<T>,
+): Promise<T> {
+  for (const b of buttons) b.disabled = true;
+  try {
+    return await job();
+  } finally {
+    for (const b of buttons) b.disabled = false;
+  }
 }

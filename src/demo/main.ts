@@ -1,74 +1,153 @@
 // webvl demo: zero-shot classification (CLIP), captioning, retrieval and CapFilt (BLIP), each model in its own
-// runtime worker; progress bars while models load; offline after the first visit.
+// runtime worker. The page is usable at once: the image picker works while the models load, each model says
+// which stage it is in, and each task's button comes alive when its model is ready. Offline after a visit.
 import { createRuntime, type Runtime } from '../api/runtime';
-import type { LoadProgress } from '../api/types';
-import { byId, errorText, h } from './dom';
+import { capfiltPanel } from './capfilt-panel';
+import { captionPanel } from './caption-panel';
+import { classifyPanel } from './classify-panel';
+import { renderDeviceInfo } from './device-panel';
+import { fmtSeconds, h } from './dom';
+import { errorView } from './error-view';
 import { loadGallery } from './gallery';
 import { createImagePicker } from './image-picker';
+import { modelStatus } from './model-status';
+import { modelUrlForm } from './model-url';
 import { enableOffline } from './offline';
-import { capfiltPanel, captionPanel, classifyPanel, renderDeviceInfo, retrievalPanel } from './panels';
+import { searchPanel } from './search-panel';
+import { tabs } from './tabs';
+import './style.css';
 
-const MODELS = { clip: 'models/clip-tiny/', blip: 'models/blip-tiny/' } as const;
+const MODELS = {
+  clip: { url: 'models/clip-tiny/', title: 'CLIP', role: 'classification' },
+  blip: { url: 'models/blip-tiny/', title: 'BLIP', role: 'captions, search, CapFilt' },
+} as const;
+type ModelName = keyof typeof MODELS;
+const BACKENDS = ['auto', 'webgpu', 'ort-webgpu', 'wasm'] as const;
 
-function progressBar(label: string): { element: HTMLElement; update(p: LoadProgress): void } {
-  const bar = h('progress', { value: '0', max: '1', id: `progress-${label}` });
-  const text = h('span', {}, ' waiting');
-  return {
-    element: h('div', {}, `${label}: `, bar, text),
-    update(p) {
-      bar.max = p.total;
-      bar.value = p.loaded;
-      text.textContent = ` ${(p.loaded / 1e6).toFixed(2)} / ${(p.total / 1e6).toFixed(2)} MB${p.fromCache ? ' (from cache)' : ''} — ${p.file}`;
-    },
-  };
+function startModel(
+  name: ModelName,
+  backend: (typeof BACKENDS)[number],
+  into: HTMLElement,
+): Promise<Runtime> {
+  const m = MODELS[name];
+  const status = modelStatus(name, m.title, m.role);
+  into.append(status.element);
+  const started = (async () => {
+    const rt = await createRuntime({ backend, onProgress: status.update });
+    // Online: revalidate the manifest (one small request) to pick up re-exported weights; offline: cache only.
+    const info = await rt.load(`${import.meta.env.BASE_URL}${m.url}`, { refresh: navigator.onLine });
+    status.ready(info, performance.now());
+    return rt;
+  })();
+  started.catch((e) => status.failed(e));
+  return started;
+}
+
+function backendPicker(current: string): HTMLElement {
+  const select = h('select', { id: 'backend', 'aria-label': 'backend' });
+  for (const b of BACKENDS)
+    select.append(h('option', b === current ? { value: b, selected: '' } : { value: b }, b));
+  select.addEventListener('change', () => {
+    const params = new URLSearchParams(location.search);
+    params.set('backend', select.value);
+    location.search = params.toString();
+  });
+  return h('label', {}, 'Backend ', select);
 }
 
 async function main(): Promise<void> {
-  const app = byId('app');
-  const status = h('p', { id: 'status' }, 'starting…');
-  const loading = h('section', { class: 'panel', id: 'loading' }, h('h2', {}, 'Models'));
-  app.replaceChildren(
-    h('h1', {}, 'webvl — vision-language models in your browser'),
-    status,
-    h(
-      'section',
-      { class: 'panel' },
-      h('h2', {}, 'Device, backend, timings'),
-      h('div', { id: 'device' }, '…'),
-    ),
-    loading,
-  );
-  const offline = await enableOffline();
+  const app = document.getElementById('app')!;
   const params = new URLSearchParams(location.search);
-  const backend = (params.get('backend') ?? 'auto') as 'auto' | 'wasm' | 'ort-webgpu' | 'webgpu';
-  const runtimes: Record<string, Runtime> = {};
-  const loads = Object.entries(MODELS).map(async ([name, url]) => {
-    const bar = progressBar(name);
-    loading.append(bar.element);
-    const rt = await createRuntime({ backend, onProgress: bar.update });
-    runtimes[name] = rt;
-    // Online: revalidate the manifest (one small request) to pick up re-exported weights; offline: cache only.
-    await rt.load(`${import.meta.env.BASE_URL}${url}`, { refresh: navigator.onLine });
-    return rt;
-  });
-  const [clip, blip] = await Promise.all(loads);
+  const asked = params.get('backend') ?? 'auto';
+  const backend = (BACKENDS as readonly string[]).includes(asked)
+    ? (asked as (typeof BACKENDS)[number])
+    : 'auto';
+  const status = h('p', { id: 'status', class: 'status', 'aria-live': 'polite' }, 'Loading the models…');
+  const models = h('div', { class: 'models', id: 'models' });
+  const device = h('div', { id: 'device' }, 'Appears once the models are loaded.');
+  const deviceDetails = h(
+    'details',
+    { class: 'device', id: 'device-details' },
+    h('summary', {}, 'Device, backend and timings'),
+    backendPicker(backend),
+    device,
+  );
+  app.replaceChildren(
+    h(
+      'header',
+      { class: 'hero' },
+      h('h1', {}, 'webvl ', h('span', { class: 'muted' }, 'vision-language models in your browser')),
+      h(
+        'p',
+        { class: 'tagline' },
+        'Pick an image, then ask two small models about it: which label fits (CLIP), what caption it gets, ' +
+          'and which gallery scenes match a text (BLIP). They run in this tab on WebGPU or WebAssembly; ' +
+          'no image leaves your device.',
+      ),
+      models,
+      status,
+    ),
+  );
+
+  // Start the models first: everything else on the page can happen while they load.
+  const runtimes = { clip: startModel('clip', backend, models), blip: startModel('blip', backend, models) };
+  const loaded: Partial<Record<ModelName, Runtime>> = {};
+  const refreshDevice = () => void renderDeviceInfo(device, loaded).catch(() => undefined);
+  for (const [name, rt] of Object.entries(runtimes) as [ModelName, Promise<Runtime>][]) {
+    rt.then((r) => {
+      loaded[name] = r;
+      refreshDevice();
+    }).catch(() => undefined);
+  }
+
   // The whole shipped gallery (1,000 scenes) by default; ?gallery=N indexes fewer (the browser tests use 200).
   const gallery = await loadGallery(Number(params.get('gallery') ?? 1000));
   const picker = createImagePicker(gallery);
   app.append(
-    picker.element,
-    classifyPanel(clip, picker),
-    captionPanel(blip, picker),
-    retrievalPanel(blip, gallery),
-    capfiltPanel(blip, gallery),
+    h(
+      'main',
+      { class: 'layout' },
+      picker.element,
+      h(
+        'section',
+        { class: 'card tasks', 'aria-labelledby': 'tasks-title' },
+        h('h2', { id: 'tasks-title' }, h('span', { class: 'step' }, '2'), 'Ask about it'),
+        tabs([
+          { id: 'classify', label: 'Classify', panel: classifyPanel(runtimes.clip, picker, refreshDevice) },
+          { id: 'caption', label: 'Caption', panel: captionPanel(runtimes.blip, picker, refreshDevice) },
+          { id: 'search', label: 'Search', panel: searchPanel(runtimes.blip, gallery, refreshDevice) },
+          { id: 'capfilt', label: 'CapFilt', panel: capfiltPanel(runtimes.blip, gallery, refreshDevice) },
+        ]),
+      ),
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'own-model-title' },
+      h('h2', { id: 'own-model-title' }, 'Your own model'),
+      modelUrlForm(runtimes.clip, `${import.meta.env.BASE_URL}${MODELS.clip.url}`),
+    ),
+    deviceDetails,
   );
-  await renderDeviceInfo(runtimes);
-  document.addEventListener('click', () => void renderDeviceInfo(runtimes), { capture: false });
-  status.textContent = `ready · ${offline}`;
+
+  try {
+    await Promise.all(Object.values(runtimes));
+  } catch (e) {
+    status.replaceChildren(errorView(e));
+    return;
+  }
+  const readyAt = performance.now();
+  status.textContent = `Ready in ${fmtSeconds(readyAt)}. Making the page work offline…`;
+  status.dataset.readyAt = readyAt.toFixed(1);
   status.dataset.ready = 'true';
+  // Registered once the models are up, so it never competes with them; the runtime workers' own files
+  // (onnxruntime-web's binary) are not in the page's resource list, so they are named explicitly.
+  const offline = await enableOffline([
+    `${import.meta.env.BASE_URL}ort/ort-wasm-simd-threaded.asyncify.wasm`,
+  ]);
+  status.textContent = `Ready in ${fmtSeconds(readyAt)}. ${offline.message}`;
+  if (offline.ok) status.dataset.offline = 'true';
 }
 
 main().catch((e) => {
-  const s = document.getElementById('status');
-  if (s) s.textContent = `failed: ${errorText(e)}`;
+  document.getElementById('status')?.replaceChildren(errorView(e));
 });

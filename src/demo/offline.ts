@@ -1,7 +1,12 @@
 // Registers the app-shell service worker (public/sw.js). On the first visit the page was loaded before the
-// worker existed, so once it controls the page we hand it the list of what was already fetched.
-export async function enableOffline(): Promise<string> {
-  if (!('serviceWorker' in navigator)) return 'no service worker support: offline use unavailable';
+// worker existed, so once it controls the page we hand it the list of what was already fetched, plus `extra`
+// URLs that only the runtime workers fetched.
+export async function enableOffline(
+  extra: readonly string[] = [],
+): Promise<{ ok: boolean; message: string }> {
+  if (!('serviceWorker' in navigator)) {
+    return { ok: false, message: 'No service worker support: offline use is unavailable.' };
+  }
   try {
     await navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`, {
       scope: import.meta.env.BASE_URL,
@@ -12,15 +17,22 @@ export async function enableOffline(): Promise<string> {
         navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }),
       );
     }
-    const urls = [location.href, ...performance.getEntriesByType('resource').map((e) => e.name)];
+    const urls = [
+      location.href,
+      ...performance.getEntriesByType('resource').map((e) => e.name),
+      ...extra.map((u) => new URL(u, location.href).href),
+    ];
     const channel = new MessageChannel();
     const stored = new Promise((resolve) => {
       channel.port1.onmessage = resolve;
     });
     navigator.serviceWorker.controller?.postMessage({ type: 'precache', urls }, [channel.port2]);
     await stored;
-    return 'offline ready: app shell cached by a service worker, models in Cache Storage';
+    return {
+      ok: true,
+      message: 'Works offline from now on (app in a service worker, models in Cache Storage).',
+    };
   } catch (e) {
-    return `service worker failed: ${(e as Error).message}`;
+    return { ok: false, message: `The service worker failed: ${(e as Error).message}` };
   }
 }

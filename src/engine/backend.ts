@@ -1,14 +1,32 @@
 import type { PixelPipeline } from './pixels';
-import type { Tensor } from './tensor';
+import type { DType, Tensor } from './tensor';
 
 /** Backends that can run an ONNX graph. `webgpu` is ours; the `ort-*` ones are onnxruntime-web. */
 export type BackendName = 'webgpu' | 'ort-webgpu' | 'wasm';
+
+/**
+ * A generation head appended to a decoder: output {@link NEXT_TOKEN} [batch] (int64) is the token chosen at the
+ * last position of `logits` [batch, seq, vocab], so a step reads back one id, not a vocabulary of logits.
+ * `topK` 1 picks the highest; above 1 draws from the topK best by input {@link SAMPLING} [batch, 4] =
+ * (temperature, top_p, uniform draw in [0, 1), top_k ≤ topK; top_k 1 is greedy). Backends that cannot
+ * (onnxruntime) ignore it: check `session.outputNames`.
+ */
+export interface NextTokenHead {
+  readonly logits: string;
+  readonly topK: number;
+  /** Keep `logits` among the outputs (default: dropped, so it is neither kept nor read back). */
+  readonly keepLogits?: boolean;
+}
+
+export const NEXT_TOKEN = 'next_token';
+export const SAMPLING = 'sampling';
 
 export interface SessionOptions {
   /** Output names that should stay on the GPU (returned as DeviceTensor) instead of being read back. */
   keepOnDevice?: readonly string[];
   /** Free-form label used in errors and stats. */
   label?: string;
+  nextToken?: NextTokenHead;
 }
 
 export interface RunStats {
@@ -18,14 +36,57 @@ export interface RunStats {
   bytesRead: number;
 }
 
+/** A tensor's type and shape without its data. */
+export interface TensorShape {
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+}
+
 export interface Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   /** Run the graph. Outputs named in `keepOnDevice` may come back as DeviceTensor. */
   run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>>;
+  /**
+   * Builds what a run on inputs of these shapes needs (our engine: the plan and its compiled pipelines) without
+   * running it, and says what the outputs would be. Backends that prepare on their first run omit it (or
+   * resolve to undefined): run them instead.
+   */
+  prepare?(inputs: Readonly<Record<string, TensorShape>>): Promise<Record<string, TensorShape> | undefined>;
   /** Counters from the last run, where the backend can measure them. */
   lastRunStats(): RunStats | undefined;
   release(): Promise<void>;
+}
+
+/** The key/value tensors of a decoder: past input names, each [batch, heads, positions, headDim]. */
+export interface KvCacheSpec {
+  readonly names: readonly string[];
+  readonly batch: number;
+  readonly heads: number;
+  readonly headDim: number;
+  readonly capacity: number;
+}
+
+/**
+ * A decoder's key/value cache held at a fixed capacity, so that every generation step has the same input shapes
+ * (one plan) and the cache never leaves the device: the decoder reads all `capacity` slots as its past, the
+ * attention mask hides those at `length` and beyond, and each step's new keys/values are copied into the next
+ * free slots of the cache.
+ */
+export interface KvCache {
+  readonly capacity: number;
+  /** Slots filled. */
+  readonly length: number;
+  /** The cache as past feeds by name, each [batch, heads, capacity, headDim]. Valid until the next append. */
+  pasts(): Record<string, Tensor>;
+  /**
+   * Copies positions [from, from + count) of each present tensor (keyed by its past name) into slots
+   * [length, length + count); length grows by count.
+   */
+  append(presents: Readonly<Record<string, Tensor>>, from: number, count: number): Promise<void>;
+  /** Forgets the slots from `length` on (a chat going back to a shared prefix). */
+  truncate(length: number): void;
+  release(): void;
 }
 
 export interface Backend {
@@ -36,4 +97,12 @@ export interface Backend {
   describe(): string;
   /** Image preprocessing on this backend's device, for GPU backends (undefined: the CPU does it). */
   pixelPipeline?(): Promise<PixelPipeline | undefined>;
+  /**
+   * Starts what the backend needs before its first load (onnxruntime-web: fetching and compiling its binary,
+   * its threads or device; our engine: the device), so that it overlaps with downloading a model. Never
+   * rejects: a failure shows again, typed, at load().
+   */
+  prepare?(): Promise<void>;
+  /** A key/value cache on this backend's device, for backends that keep one there (ours). */
+  kvCache?(spec: KvCacheSpec): Promise<KvCache>;
 }

@@ -5,13 +5,23 @@
 
 import { WebvlError } from '../errors';
 import { isSoftwareAdapter } from './adapter-kind';
-import type { Backend, BackendName, Session, SessionOptions } from './backend';
+import type {
+  Backend,
+  BackendName,
+  KvCache,
+  KvCacheSpec,
+  Session,
+  SessionOptions,
+  TensorShape,
+} from './backend';
 import { OrtBackend } from './ort/ort-backend';
 import type { PixelPipeline } from './pixels';
 import type { Tensor } from './tensor';
 
+/** A backend, or 'auto': per device and per graph, with the reason in {@link RuntimeInfo.backendReason}. */
 export type BackendChoice = BackendName | 'auto';
 
+/** The WebGPU adapter the worker found. */
 export interface AdapterSummary {
   readonly vendor: string;
   readonly architecture: string;
@@ -93,7 +103,9 @@ export async function createBackend(name: BackendName): Promise<Backend> {
   return name === 'webgpu' ? createOwnBackend() : new OrtBackend(name);
 }
 
+/** Where one graph of a model runs, and why. */
 export interface ModelPlacement {
+  /** The graph: 'vision', 'text', 'itm', 'decoder', 'decoderWithPast'. */
   readonly label: string;
   readonly backend: BackendName;
   readonly reason: string;
@@ -119,6 +131,8 @@ export interface SelectorOptions {
    * every later session (checked with 1.30), so its graphs go to ORT's wasm instead.
    */
   ortWebgpu?: boolean;
+  /** The worker's device probe, when it already has one (no second requestAdapter). */
+  probe?: DeviceProbe;
 }
 
 const ORT_WEBGPU_LOST =
@@ -142,9 +156,15 @@ export class BackendSelector {
 
   static async create(choice: BackendChoice, options: SelectorOptions = {}): Promise<BackendSelector> {
     const ortWebgpu = options.ortWebgpu ?? true;
-    let decision = decideBackend(choice, await probeDevice());
+    let decision = decideBackend(choice, options.probe ?? (await probeDevice()));
     if (decision.name === 'ort-webgpu' && !ortWebgpu) decision = { name: 'wasm', reason: ORT_WEBGPU_LOST };
     return new BackendSelector(decision, choice === 'auto', createBackend, ortWebgpu);
+  }
+
+  /** Starts the decided backend ahead of its first load (see Backend.prepare); never rejects. */
+  async prepare(): Promise<void> {
+    const backend = await this.backend(this.decision.name).catch(() => undefined);
+    await backend?.prepare?.();
   }
 
   /** Where each graph (by label) runs, and why. */
@@ -182,6 +202,15 @@ export class BackendSelector {
     if (!placed) return undefined;
     const backend = await this.backend(placed.backend);
     return backend.pixelPipeline?.();
+  }
+
+  /** A KV cache on the device of the backend a graph was placed on, when that backend keeps one there (ours). */
+  async kvCache(label: string): Promise<((spec: KvCacheSpec) => Promise<KvCache>) | undefined> {
+    const placed = this.placed.get(label);
+    if (!placed) return undefined;
+    const backend = await this.backend(placed.backend);
+    const make = backend.kvCache?.bind(backend);
+    return make && ((spec) => make(spec));
   }
 
   async describe(): Promise<string> {
@@ -256,6 +285,25 @@ class FallbackSession implements Session {
       return this.inner.run(feeds);
     }
   }
+  /**
+   * Our engine's prepare. A kernel it lacks moves the graph to onnxruntime-web, as a failed run would; that one
+   * prepares on its first run, so undefined says: run it.
+   */
+  async prepare(
+    inputs: Readonly<Record<string, TensorShape>>,
+  ): Promise<Record<string, TensorShape> | undefined> {
+    if (!this.inner.prepare) return undefined;
+    try {
+      return await this.inner.prepare(inputs);
+    } catch (e) {
+      if (!this.canFallBack(e)) throw e;
+      const old = this.inner;
+      this.inner = await this.reload(e);
+      await old.release();
+      return undefined;
+    }
+  }
+
   lastRunStats() {
     return this.inner.lastRunStats();
   }

@@ -4,20 +4,41 @@ import { WebvlError } from '../errors';
 import { type ByteCache, openDefaultCache } from './byte-cache';
 import { MANIFEST_FILE, type ModelManifest, parseManifest, sha256Hex } from './manifest';
 
+/**
+ * What a load is doing: fetching a file's bytes, checking its SHA-256 against the manifest, turning a graph into
+ * a session (onnxruntime-web's session creation; our engine's decode, passes and pipeline compilation), or a
+ * first run of each graph so that the first real request does not pay for it.
+ */
+export type LoadStage = 'downloading' | 'verifying' | 'compiling' | 'warming-up';
+
+/** One event of a model load: its stage, how far that stage is, and the bytes so far. */
 export interface LoadProgress {
+  readonly stage: LoadStage;
+  /**
+   * 1-based position of `file` among the files read together (config.json; the other JSON files; the graphs) or
+   * among the graphs (compiling, warming-up).
+   */
+  readonly step: number;
+  /** How many files or graphs that stage has. */
+  readonly steps: number;
   /** Model folder URL (with trailing slash). */
   readonly model: string;
-  /** File being loaded, relative to the folder. */
+  /** File being loaded, relative to the folder (for compiling and warming-up: the graph's file). */
   readonly file: string;
+  /** Bytes of `file` so far, and its size from the manifest. */
   readonly fileLoaded: number;
   readonly fileTotal: number;
   /** Bytes of all requested files loaded so far, and their total from the manifest. */
   readonly loaded: number;
   readonly total: number;
+  /** The bytes came from Cache Storage (no request). */
   readonly fromCache: boolean;
 }
 
 export type ProgressListener = (p: LoadProgress) => void;
+
+/** Per-file progress from loadFile: bytes so far, where from, and whether they are being fetched or checked. */
+export type FileProgress = (loaded: number, fromCache: boolean, stage: 'downloading' | 'verifying') => void;
 
 export interface ModelStoreOptions {
   /** Origins other than the page's own that model URLs may come from (e.g. 'https://cdn.example'). */
@@ -69,9 +90,9 @@ const FIRST_BUFFER_BYTES = 1 << 16;
 /**
  * Reads the body, reporting bytes as they arrive. The buffer grows with the bytes actually received (the
  * manifest's size is a claim, not an allocation), and reading stops once the stream passes `expected`: the
- * result is then longer than the manifest says, which the caller refuses.
+ * result is then longer than the manifest says, which the caller refuses. (Infinity: no size to hold it to.)
  */
-async function readWithProgress(
+export async function readWithProgress(
   response: Response,
   expected: number,
   onBytes: (loaded: number) => void,
@@ -168,15 +189,23 @@ export class ModelStore {
 
   /**
    * Loads several files in order, reporting bytes as they arrive. Each file is verified before it is
-   * returned; a cached file that fails the check is evicted and the load is refused.
+   * returned (and before `onFile` sees it, so a caller can start using one file while the next downloads);
+   * a cached file that fails the check is evicted and the load is refused.
    */
-  async loadFiles(files: readonly string[], onProgress?: ProgressListener): Promise<Map<string, Uint8Array>> {
+  async loadFiles(
+    files: readonly string[],
+    onProgress?: ProgressListener,
+    onFile?: (file: string, bytes: Uint8Array) => void,
+  ): Promise<Map<string, Uint8Array>> {
     const total = this.sizeOf(files);
     let done = 0;
     const out = new Map<string, Uint8Array>();
-    for (const file of files) {
-      const bytes = await this.loadFile(file, (fileLoaded, fromCache) =>
+    for (const [i, file] of files.entries()) {
+      const bytes = await this.loadFile(file, (fileLoaded, fromCache, stage) =>
         onProgress?.({
+          stage,
+          step: i + 1,
+          steps: files.length,
           model: this.url.href,
           file,
           fileLoaded,
@@ -188,17 +217,19 @@ export class ModelStore {
       );
       done += bytes.length;
       out.set(file, bytes);
+      onFile?.(file, bytes);
     }
     return out;
   }
 
-  async loadFile(file: string, onBytes?: (loaded: number, fromCache: boolean) => void): Promise<Uint8Array> {
+  async loadFile(file: string, onBytes?: FileProgress): Promise<Uint8Array> {
     const { size, sha256 } = this.entry(file);
     const fileUrl = new URL(file, this.url).href;
     const key = cacheKey(fileUrl, sha256);
     const cached = await this.cache?.match(key);
     if (cached) {
       const bytes = new Uint8Array(await cached.arrayBuffer());
+      onBytes?.(bytes.length, true, 'verifying');
       if ((await sha256Hex(bytes)) !== sha256) {
         // Someone or something changed the stored bytes: never run them, and do not keep them.
         await this.cache?.delete(key);
@@ -207,11 +238,11 @@ export class ModelStore {
           source: 'cache',
         });
       }
-      onBytes?.(bytes.length, true);
       return bytes;
     }
     const res = await fetchOrThrow(this.fetchFn, fileUrl);
-    const bytes = await readWithProgress(res, size, (n) => onBytes?.(n, false));
+    const bytes = await readWithProgress(res, size, (n) => onBytes?.(n, false, 'downloading'));
+    onBytes?.(bytes.length, false, 'verifying');
     if (bytes.length !== size || (await sha256Hex(bytes)) !== sha256) {
       throw new WebvlError('INTEGRITY_MISMATCH', `${fileUrl} does not match its manifest hash`, {
         file,
@@ -234,7 +265,7 @@ export class ModelStore {
   }
 }
 
-async function fetchOrThrow(fetchFn: typeof fetch, url: string): Promise<Response> {
+export async function fetchOrThrow(fetchFn: typeof fetch, url: string): Promise<Response> {
   let res: Response;
   try {
     res = await fetchFn(url);
@@ -246,7 +277,10 @@ async function fetchOrThrow(fetchFn: typeof fetch, url: string): Promise<Respons
   }
   // Dev servers and SPA hosts answer unknown paths with index.html and a 200; no model file is HTML.
   if ((res.headers.get('content-type') ?? '').startsWith('text/html')) {
-    throw new WebvlError('MODEL_NOT_FOUND', `${url}: the server answered with an HTML page (no such file)`);
+    throw new WebvlError('MODEL_NOT_FOUND', `${url}: the server answered with an HTML page (no such file)`, {
+      status: res.status,
+      html: true,
+    });
   }
   return res;
 }

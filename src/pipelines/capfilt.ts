@@ -3,19 +3,24 @@
 import { WebvlError } from '../errors';
 import type { RgbaImage } from '../vision/preprocess';
 import { captionGreedy } from './caption';
-import { disposeTensor, encodeImages } from './encode';
+import { disposeTensor, encodeImages, imageTokens } from './encode';
 import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
 import type { Stopwatch } from './timings';
 
+/** One image's CapFilt verdicts. */
 export interface CapFiltItem {
-  /** The captioner's caption and its ITM probability. */
+  /** The captioner's caption. */
   readonly caption: string;
+  /** ITM probability that the caption matches the image. */
   readonly captionScore: number;
+  /** Whether `captionScore` reaches the threshold. */
   readonly captionKept: boolean;
-  /** The text that came with the image, if any, and whether the filter keeps it. */
+  /** The web text that came with the image, if any. */
   readonly text?: string;
+  /** ITM probability that the web text matches the image. */
   readonly textScore?: number;
+  /** Whether `textScore` reaches the threshold. */
   readonly textKept?: boolean;
 }
 
@@ -39,7 +44,7 @@ export async function capfilt(
     // Encode once; the same tokens feed the captioner and the filter.
     const enc = await encodeImages(model, [image], watch);
     try {
-      const cap = await captionGreedy(model, enc.tokens, { signal }, watch);
+      const cap = await captionGreedy(model, imageTokens(enc), { signal }, watch);
       const given = texts?.[i];
       // A captioner that stops at once gives an empty caption, and web text may have nothing the tokenizer
       // keeps ('\u0000', bidi controls): nothing to score, so the filter drops it.
@@ -49,7 +54,7 @@ export async function capfilt(
       const probs = candidates.length
         ? await itmProbabilities(
             model,
-            enc.tokens,
+            imageTokens(enc),
             candidates.map(() => 0),
             candidates,
             watch,

@@ -1,7 +1,10 @@
-// Caption decoding with the exported decoder pair: decoder_model runs the [DEC] prefix and returns the KV
-// cache (present.*); decoder_with_past takes one token and the cache per step. Greedy keeps the cache as
-// the backend returned it (GPU-resident on WebGPU backends) and disposes each step's old cache. Beam search
-// reorders the cache rows between steps, which we do on the host (tiny models, a few beams).
+// Caption decoding, as transformers' BlipForConditionalGeneration.generate: the sequence starts with the
+// decoder's bos ([DEC]) and, with a text prompt, the prompt's tokens; the end token is text_config's
+// sep_token_id. With the exported decoder pair, decoder_model runs the prefix and returns the KV cache
+// (present.*) and decoder_with_past takes one token and the cache per step; a folder with decoder_model
+// alone (no cache outputs) runs it over the whole sequence each step. Greedy keeps the cache as the backend
+// returned it (GPU-resident on WebGPU backends) and disposes each step's old cache. Beam search reorders
+// the cache rows between steps, which we do on the host (tiny models, a few beams).
 import type { Session } from '../engine/backend';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
@@ -11,11 +14,13 @@ import { argmax, logSoftmax } from './math';
 import { nextTask } from './next-task';
 import type { Stopwatch } from './timings';
 
+/** One decoding step of a caption, as {@link CaptionCallOptions.onToken} hears it. */
 export interface CaptionToken {
   /** Token chosen at this step (for beam search: the last token of the best hypothesis). */
   readonly tokenId: number;
   /** Caption so far. */
   readonly text: string;
+  /** 0-based step. */
   readonly step: number;
 }
 
@@ -33,6 +38,8 @@ export interface CaptionOptions {
   numBeams?: number;
   onToken?: TokenListener;
   signal?: AbortSignal;
+  /** Text the caption starts with (BLIP's conditional captioning, e.g. 'a picture of'). */
+  prompt?: string;
 }
 
 async function emit(options: CaptionOptions, t: CaptionToken): Promise<void> {
@@ -41,8 +48,11 @@ async function emit(options: CaptionOptions, t: CaptionToken): Promise<void> {
   checkAbort(options.signal);
 }
 
+/** A finished caption. */
 export interface CaptionResult {
+  /** The caption, starting with the prompt when one was given (as transformers decodes it). */
   readonly text: string;
+  /** The generated tokens (after the prompt). */
   readonly tokenIds: number[];
   /** Sum of token log-probabilities of the returned caption. */
   readonly logProb: number;
@@ -119,13 +129,47 @@ function defaultMaxTokens(model: LoadedModel): number {
 }
 
 function decoders(model: LoadedModel) {
-  if (!model.decoder || !model.decoderWithPast || !model.generation) {
+  if (!model.decoder || !model.generation) {
     throw new WebvlError(
       'UNSUPPORTED_MODEL',
-      `${model.url} has no caption decoder (a CLIP model); load a BLIP model`,
+      `${model.url} has no caption decoder (a ${model.kind} model); load a BLIP captioning model`,
     );
   }
-  return { first: model.decoder, step: model.decoderWithPast, gen: model.generation };
+  // The KV cache needs both graphs and a decoder_model that returns it.
+  const cached =
+    model.decoderWithPast !== undefined && model.decoder.outputNames.some((n) => n.startsWith('present'));
+  return { first: model.decoder, step: cached ? model.decoderWithPast : undefined, gen: model.generation };
+}
+
+/** The decoder's first tokens: bos, then the prompt's (transformers: [CLS] prompt [SEP] → bos prompt). */
+function startIds(model: LoadedModel, bos: number, prompt: string | undefined): number[] {
+  if (prompt === undefined) return [bos];
+  return [bos, ...model.tokenizer.encode(prompt, false)];
+}
+
+/**
+ * New tokens that fit the decoder's positions after the start: the last one chosen is never fed back, so a
+ * start of s tokens leaves positions − s + 1.
+ */
+function room(model: LoadedModel, start: readonly number[], asked: number): number {
+  const positions = model.captionLimits?.maxTokens ?? Number.POSITIVE_INFINITY;
+  const fits = positions - start.length + 1;
+  if (fits < 1) {
+    throw new WebvlError(
+      'TEXT_TOO_LONG',
+      `the prompt leaves no room in the decoder's ${positions} positions`,
+      {
+        tokens: start.length,
+        maxLength: positions,
+      },
+    );
+  }
+  return Math.min(asked, fits);
+}
+
+/** Caption text: prompt and generated tokens, special tokens dropped. */
+function captionText(model: LoadedModel, start: readonly number[], ids: readonly number[]): string {
+  return model.tokenizer.decode([...start.slice(1), ...ids]);
 }
 
 export async function captionGreedy(
@@ -135,34 +179,44 @@ export async function captionGreedy(
   watch: Stopwatch,
 ): Promise<CaptionResult> {
   const { first, step, gen } = decoders(model);
-  const maxTokens = options.maxTokens ?? defaultMaxTokens(model);
+  const start = startIds(model, gen.bosTokenId, options.prompt);
+  const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
   const ids: number[] = [];
   let logProb = 0;
   let cache: Cache | undefined;
   let cacheOnDevice = false;
   try {
-    let input = hostTensor('int64', [1, 1], [gen.bosTokenId]);
     for (let t = 0; t < maxTokens; t++) {
       await stepBoundary(options.signal);
-      const session = t === 0 ? first : step;
-      const out = await watch.time('decode', () => session.run(feeds(session, input, states, cache, t)));
+      const sequence = [...start, ...ids];
+      // With a cache, each step after the first feeds only the newest token.
+      const withPast = step !== undefined && t > 0;
+      const session = withPast ? step : first;
+      const fed = withPast ? sequence.slice(-1) : sequence;
+      const input = hostTensor('int64', [1, fed.length], fed);
+      const pastLen = sequence.length - fed.length;
+      const out = await watch.time('decode', () =>
+        session.run(feeds(session, input, states, withPast ? cache : undefined, pastLen)),
+      );
       const { logits, cache: next } = splitOutputs(out);
       disposeCache(cache);
-      cache = next;
-      cacheOnDevice = Object.values(next).some((c) => c.location === 'gpu');
+      cache = undefined;
+      if (step) {
+        cache = next;
+        cacheOnDevice = Object.values(next).some((c) => c.location === 'gpu');
+      } else disposeCache(next);
       const [row] = await lastLogits(logits);
       if (t < (options.minTokens ?? 0)) row[gen.eosTokenId] = Number.NEGATIVE_INFINITY;
       const tok = argmax(row);
       logProb += logSoftmax(row)[tok];
       if (tok === gen.eosTokenId) break;
       ids.push(tok);
-      await emit(options, { tokenId: tok, text: model.tokenizer.decode(ids), step: t });
-      input = hostTensor('int64', [1, 1], [tok]);
+      await emit(options, { tokenId: tok, text: captionText(model, start, ids), step: t });
     }
   } finally {
     disposeCache(cache);
   }
-  return { text: model.tokenizer.decode(ids), tokenIds: ids, logProb, cacheOnDevice };
+  return { text: captionText(model, start, ids), tokenIds: ids, logProb, cacheOnDevice };
 }
 
 interface Beam {
@@ -191,7 +245,8 @@ export async function captionBeam(
 ): Promise<CaptionResult> {
   const { first, step, gen } = decoders(model);
   const numBeams = options.numBeams ?? 3;
-  const maxTokens = options.maxTokens ?? defaultMaxTokens(model);
+  const start = startIds(model, gen.bosTokenId, options.prompt);
+  const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
   const hostStates = await toHost(states);
   const finished: Beam[] = [];
   let beams: Beam[] = [{ ids: [], logProb: 0 }];
@@ -199,17 +254,19 @@ export async function captionBeam(
   const score = (b: Beam) => b.logProb / Math.max(1, b.ids.length + 1);
   for (let t = 0; t < maxTokens && beams.length; t++) {
     await stepBoundary(options.signal);
-    const session = t === 0 ? first : step;
-    const input = hostTensor(
-      'int64',
-      [beams.length, 1],
-      t === 0 ? [gen.bosTokenId] : beams.map((b) => b.ids[b.ids.length - 1]),
-    );
+    const withPast = step !== undefined && t > 0;
+    const session = withPast ? step : first;
+    // All beams have the same length: with a cache each feeds its newest token, else its whole sequence.
+    const rowsFed = beams.map((b) => (withPast ? [b.ids[b.ids.length - 1]] : [...start, ...b.ids]));
+    const input = hostTensor('int64', [beams.length, rowsFed[0].length], rowsFed.flat());
+    const pastLen = start.length + beams[0].ids.length - rowsFed[0].length;
     const enc = gatherRows(
       hostStates,
       beams.map(() => 0),
     );
-    const out = await watch.time('decode', () => session.run(feeds(session, input, enc, cache, t)));
+    const out = await watch.time('decode', () =>
+      session.run(feeds(session, input, enc, withPast ? cache : undefined, pastLen)),
+    );
     const { logits, cache: next } = splitOutputs(out);
     if (options.signal?.aborted) {
       disposeTensor(logits);
@@ -242,6 +299,10 @@ export async function captionBeam(
     }
     const hostCache: Record<string, HostTensor> = {};
     for (const [name, tensor] of Object.entries(next)) {
+      if (!step) {
+        disposeTensor(tensor);
+        continue;
+      }
       const h = await toHost(tensor);
       disposeTensor(tensor);
       hostCache[name] = gatherRows(
@@ -255,7 +316,7 @@ export async function captionBeam(
       const best = beams[0];
       await emit(options, {
         tokenId: best.ids[best.ids.length - 1],
-        text: model.tokenizer.decode(best.ids),
+        text: captionText(model, start, best.ids),
         step: t,
       });
     }
@@ -264,7 +325,7 @@ export async function captionBeam(
   const pool = finished.length ? finished : beams;
   const best = pool.reduce((a, b) => (score(b) > score(a) ? b : a));
   return {
-    text: model.tokenizer.decode(best.ids),
+    text: captionText(model, start, best.ids),
     tokenIds: best.ids,
     logProb: best.logProb,
     cacheOnDevice: false,

@@ -1,17 +1,21 @@
-// CLIP-style zero-shot classification: normalised image and prompt embeddings, cosine × exp(logit_scale),
-// softmax over the labels.
+// Zero-shot classification: image and prompt embeddings compared by cosine, turned into logits with the
+// model's scale (and SigLIP's bias), then softmax over the labels (CLIP, BLIP ITC) or a sigmoid per label
+// (SigLIP). With a combined graph the logits are its logits_per_image, as transformers.js reads them.
+import { type HostTensor, hostTensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { MAX_TEMPLATES, MAX_TEXTS_PER_CALL } from '../limits';
 import type { TextTokenizer } from '../text/tokenizer';
+import { preprocessBatch, type RgbaImage } from '../vision/preprocess';
 import type { EncodedImages } from './encode';
-import { encodeTexts } from './encode';
+import { disposeTensor, encodeImages, encodeTexts, runCombined, tokenizeTexts } from './encode';
 import type { LoadedModel } from './loaded-model';
 import { dotRows, normalizeRows, softmax } from './math';
 import type { Stopwatch } from './timings';
 
+/** One label's score from {@link Runtime.classify}. */
 export interface LabelScore {
   readonly label: string;
-  /** Softmax probability over the given labels. */
+  /** Softmax probability over the given labels; for SigLIP, the sigmoid of the label's own logit. */
   readonly probability: number;
   /** Cosine similarity of image and prompt. */
   readonly cosine: number;
@@ -27,6 +31,44 @@ export function promptsFor(labels: readonly string[], template = DEFAULT_TEMPLAT
   if (!template.includes('{}'))
     throw new WebvlError('INVALID_INPUT', "template must contain '{}' where the label goes");
   return clean.map((l) => template.replaceAll('{}', l));
+}
+
+function templatesOf(
+  template: string | readonly string[] | undefined,
+  labels: number,
+): (string | undefined)[] {
+  const templates = typeof template === 'string' || template === undefined ? [template] : [...template];
+  if (templates.length === 0) throw new WebvlError('INVALID_INPUT', 'no templates given');
+  if (templates.length > MAX_TEMPLATES)
+    throw new WebvlError('INVALID_INPUT', `${templates.length} templates; at most ${MAX_TEMPLATES}`);
+  if (labels * templates.length > MAX_TEXTS_PER_CALL) {
+    throw new WebvlError(
+      'INVALID_INPUT',
+      `${labels} labels × ${templates.length} templates is more than ${MAX_TEXTS_PER_CALL} prompts`,
+    );
+  }
+  return templates;
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+function scoresOf(model: LoadedModel, logits: readonly number[]): number[] {
+  return model.scoring.kind === 'sigmoid' ? logits.map(sigmoid) : softmax(logits);
+}
+
+/** Mean of each label's unit prompt embeddings over the templates, re-normalised: [labels, dim]. */
+function ensembleTexts(unit: Float32Array, templates: number, labels: number, d: number): Float32Array {
+  const mean = new Float32Array(labels * d);
+  for (let t = 0; t < templates; t++) {
+    for (let i = 0; i < labels * d; i++) mean[i] += unit[t * labels * d + i];
+  }
+  return normalizeRows(mean, labels, d);
+}
+
+function ranked(labels: readonly string[], probs: readonly number[], cos: readonly number[]): LabelScore[] {
+  return labels
+    .map((label, i) => ({ label: label.trim(), probability: probs[i], cosine: cos[i] }))
+    .sort((a, b) => b.probability - a.probability);
 }
 
 /**
@@ -64,32 +106,110 @@ export async function classifyEncoded(
   template: string | readonly string[] | undefined,
   watch: Stopwatch,
 ): Promise<LabelScore[]> {
-  const templates = typeof template === 'string' || template === undefined ? [template] : [...template];
-  if (templates.length === 0) throw new WebvlError('INVALID_INPUT', 'no templates given');
-  if (templates.length > MAX_TEMPLATES)
-    throw new WebvlError('INVALID_INPUT', `${templates.length} templates; at most ${MAX_TEMPLATES}`);
-  if (labels.length * templates.length > MAX_TEXTS_PER_CALL) {
-    throw new WebvlError(
-      'INVALID_INPUT',
-      `${labels.length} labels × ${templates.length} templates is more than ${MAX_TEXTS_PER_CALL} prompts`,
-    );
-  }
+  const templates = templatesOf(template, labels.length);
   const prompts = templates.flatMap((t) => promptsFor(labels, t));
   assertDistinctToModel(model.tokenizer, labels);
   const texts = await encodeTexts(model, prompts, watch);
   if (texts.dim !== images.dim)
     throw new WebvlError('INVALID_MODEL', 'image and text embeddings differ in size');
   const d = texts.dim;
-  const unit = normalizeRows(texts.embeds, texts.count, d);
-  const mean = new Float32Array(labels.length * d);
-  for (let t = 0; t < templates.length; t++) {
-    for (let i = 0; i < labels.length * d; i++) mean[i] += unit[t * labels.length * d + i];
-  }
-  const txt = normalizeRows(mean, labels.length, d);
+  const txt = ensembleTexts(normalizeRows(texts.embeds, texts.count, d), templates.length, labels.length, d);
   const img = normalizeRows(images.embeds.subarray(row * d, (row + 1) * d), 1, d);
   const cos = dotRows(img, 1, txt, labels.length, d)[0];
-  const probs = softmax(cos.map((c) => c * model.scale));
-  return labels
-    .map((label, i) => ({ label: label.trim(), probability: probs[i], cosine: cos[i] }))
-    .sort((a, b) => b.probability - a.probability);
+  const { scale, bias } = model.scoring;
+  return ranked(
+    labels,
+    scoresOf(
+      model,
+      cos.map((c) => c * scale + bias),
+    ),
+    cos,
+  );
+}
+
+/**
+ * logit ≈ s·cos + b fitted over the prompts of one combined run (least squares; CLIP has b = 0): the scale
+ * and bias inside the combined graph, for prompt ensembles, whose mean embeddings the graph never sees.
+ */
+function fitAffine(
+  cos: readonly number[],
+  logits: readonly number[],
+  withBias: boolean,
+): [number, number] | undefined {
+  const n = cos.length;
+  if (!withBias) {
+    const cc = cos.reduce((a, c) => a + c * c, 0);
+    return cc > 1e-12 ? [cos.reduce((a, c, i) => a + c * logits[i], 0) / cc, 0] : undefined;
+  }
+  const mc = cos.reduce((a, c) => a + c, 0) / n;
+  const ml = logits.reduce((a, l) => a + l, 0) / n;
+  const vc = cos.reduce((a, c) => a + (c - mc) ** 2, 0);
+  if (vc < 1e-12) return undefined;
+  const s = cos.reduce((a, c, i) => a + (c - mc) * (logits[i] - ml), 0) / vc;
+  return [s, ml - s * mc];
+}
+
+/** One image against the labels through the combined graph (input_ids + pixel_values → logits_per_image). */
+async function classifyCombined(
+  model: LoadedModel,
+  image: RgbaImage,
+  labels: readonly string[],
+  template: string | readonly string[] | undefined,
+  watch: Stopwatch,
+): Promise<LabelScore[]> {
+  const templates = templatesOf(template, labels.length);
+  const prompts = templates.flatMap((t) => promptsFor(labels, t));
+  assertDistinctToModel(model.tokenizer, labels);
+  const text = await watch.time('tokenize', () => tokenizeTexts(model, prompts));
+  const pixels = await watch.time('preprocess', async () => {
+    const b = preprocessBatch([image], model.plan);
+    return hostTensor('float32', b.dims, b.data);
+  });
+  const out = await watch.time('model', () => runCombined(model, text, pixels));
+  const host = async (name: string): Promise<HostTensor> => {
+    const t = out[name];
+    if (!t) throw new WebvlError('INVALID_MODEL', `the combined graph has no ${name} output`);
+    const h = (await toHost(t)) as HostTensor;
+    disposeTensor(t);
+    return h;
+  };
+  const [logitsT, textT, imageT] = [
+    await host('logits_per_image'),
+    await host('text_embeds'),
+    await host('image_embeds'),
+  ];
+  for (const t of Object.values(out)) disposeTensor(t);
+  const logits = Array.from(logitsT.data as Float32Array);
+  const d = textT.dims[1];
+  const unit = normalizeRows(textT.data as Float32Array, prompts.length, d);
+  const img = normalizeRows(imageT.data as Float32Array, 1, d);
+  const txt = ensembleTexts(unit, templates.length, labels.length, d);
+  const cos = dotRows(img, 1, txt, labels.length, d)[0];
+  if (templates.length === 1) return ranked(labels, scoresOf(model, logits), cos);
+  const promptCos = dotRows(img, 1, unit, prompts.length, d)[0];
+  const fit = fitAffine(promptCos, logits, model.scoring.kind === 'sigmoid');
+  // Every prompt equally similar: the ensemble's logit is the templates' mean.
+  const labelLogits = fit
+    ? cos.map((c) => fit[0] * c + fit[1])
+    : labels.map(
+        (_, i) => templates.reduce((a, _t, t) => a + logits[t * labels.length + i], 0) / templates.length,
+      );
+  return ranked(labels, scoresOf(model, labelLogits), cos);
+}
+
+/** One image against the labels, through the towers or the combined graph, sorted best first. */
+export async function classifyImage(
+  model: LoadedModel,
+  image: RgbaImage,
+  labels: readonly string[],
+  template: string | readonly string[] | undefined,
+  watch: Stopwatch,
+): Promise<LabelScore[]> {
+  if (!model.vision && model.combined) return classifyCombined(model, image, labels, template, watch);
+  const enc = await encodeImages(model, [image], watch);
+  try {
+    return await classifyEncoded(model, enc, 0, labels, template, watch);
+  } finally {
+    disposeTensor(enc.tokens);
+  }
 }

@@ -1,6 +1,8 @@
-// The two towers: images → (image_embeds, image tokens) and texts → text_embeds. An image is encoded once
-// per request; its tokens (last_hidden_state, GPU-resident where the backend allows) feed ITM and the
-// caption decoder of the same request.
+// The two towers: images → (embedding, image tokens) and texts → embedding; a CLIP/SigLIP folder with only
+// the combined graph answers both through it, with a placeholder on the side not asked for. An image is
+// encoded once per request; its tokens (last_hidden_state, GPU-resident where the backend allows) feed ITM
+// and the caption decoder of the same request.
+import type { Session } from '../engine/backend';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { pixelJobs } from '../vision/pixel-jobs';
@@ -13,27 +15,49 @@ export interface EncodedImages {
   readonly dim: number;
   /** [count, dim] as the model outputs them (not normalized). */
   readonly embeds: Float32Array;
-  /** Image tokens [count, N+1, Dv]; dispose() when the request is done. */
-  readonly tokens: Tensor;
+  /** Image tokens [count, N+1, Dv] (absent when a combined graph encoded the images); dispose() when done. */
+  readonly tokens?: Tensor;
 }
+
+/** The image tokens the fusion encoder and the caption decoder read (BLIP models always have them). */
+export function imageTokens(images: EncodedImages): Tensor {
+  if (!images.tokens)
+    throw new WebvlError('INVALID_MODEL', 'the vision graph gave no last_hidden_state (image tokens)');
+  return images.tokens;
+}
+
+const unsupported = (model: LoadedModel, what: string) =>
+  new WebvlError('UNSUPPORTED_MODEL', `${model.url} has no ${what}`, { family: model.kind });
 
 export async function encodeImages(
   model: LoadedModel,
   images: readonly RgbaImage[],
   watch: Stopwatch,
 ): Promise<EncodedImages> {
+  if (!model.vision) {
+    if (!model.combined) throw unsupported(model, 'vision graph');
+    const pixels = await watch.time('preprocess', async () => cpuPixels(model, images));
+    const out = await watch.time('vision', () => runCombined(model, placeholderText(model, 1), pixels));
+    return hostEmbeddings(images.length, out.image_embeds, 'image_embeds');
+  }
+  const vision = model.vision;
   const pixelValues = await watch.time('preprocess', () => preprocess(model, images));
   let out: Record<string, Tensor>;
   try {
-    out = await watch.time('vision', () => model.vision.run({ pixel_values: pixelValues }));
+    out = await watch.time('vision', () => vision.run({ pixel_values: pixelValues }));
   } finally {
     disposeTensor(pixelValues);
   }
-  const embedsT = out.image_embeds;
+  const name = model.embeddings.image;
+  for (const [k, t] of Object.entries(out)) if (k !== name && k !== 'last_hidden_state') disposeTensor(t);
+  const embedsT = out[name];
   const tokens = out.last_hidden_state;
-  if (!embedsT) throw new WebvlError('INVALID_MODEL', 'vision model has no image_embeds output');
+  if (!embedsT) {
+    disposeTensor(tokens);
+    throw new WebvlError('INVALID_MODEL', `vision model has no ${name} output`);
+  }
   const embeds = (await toHost(embedsT)) as HostTensor;
-  if (embedsT.location === 'gpu') embedsT.dispose();
+  disposeTensor(embedsT);
   return {
     count: images.length,
     dim: embeds.dims[1],
@@ -43,17 +67,78 @@ export async function encodeImages(
 }
 
 /** pixel_values [N, 3, H, W]: on the vision graph's GPU when its backend can, else on the CPU. */
-async function preprocess(model: LoadedModel, images: readonly RgbaImage[]): Promise<Tensor> {
+export async function preprocess(model: LoadedModel, images: readonly RgbaImage[]): Promise<Tensor> {
   if (model.pixels) {
     const { jobs, spec } = pixelJobs(images, model.plan);
     if (jobs.every((j) => model.pixels?.fits(j))) return model.pixels.run(jobs, spec);
   }
+  return cpuPixels(model, images);
+}
+
+function cpuPixels(model: LoadedModel, images: readonly RgbaImage[]): HostTensor {
   const batch = preprocessBatch(images, model.plan);
   return hostTensor('float32', batch.dims, batch.data);
 }
 
 export function disposeTensor(t: Tensor | undefined): void {
   if (t?.location === 'gpu') t.dispose();
+}
+
+/** Token ids and mask of a batch of texts, padded as the model expects (SigLIP: to its fixed length). */
+export interface TextBatch {
+  readonly ids: HostTensor;
+  readonly mask: HostTensor;
+}
+
+export function tokenizeTexts(model: LoadedModel, texts: readonly string[]): TextBatch {
+  const enc = model.tokenizer.encodeBatch(texts, { padTo: model.textLength });
+  return {
+    ids: hostTensor('int64', enc.dims, enc.inputIds),
+    mask: hostTensor('int64', enc.dims, enc.attentionMask),
+  };
+}
+
+/** A text input for the combined graph when only the image side is wanted (its outputs are ignored). */
+function placeholderText(model: LoadedModel, count: number): TextBatch {
+  const len = model.textLength ?? 1;
+  const ids = new BigInt64Array(count * len).fill(BigInt(model.tokenizer.padId));
+  return {
+    ids: hostTensor('int64', [count, len], ids),
+    mask: hostTensor('int64', [count, len], new BigInt64Array(count * len).fill(1n)),
+  };
+}
+
+/** The feeds a text graph declares, from ids and mask (token_type_ids, if asked for, are all 0). */
+export function textFeeds(session: Session, text: TextBatch, extra: Record<string, Tensor> = {}) {
+  const feeds: Record<string, Tensor> = {};
+  for (const name of session.inputNames) {
+    if (name === 'input_ids') feeds[name] = text.ids;
+    else if (name === 'attention_mask') feeds[name] = text.mask;
+    else if (name === 'token_type_ids')
+      feeds[name] = hostTensor('int64', text.ids.dims, new BigInt64Array(text.ids.data.length));
+    else if (extra[name]) feeds[name] = extra[name];
+    else
+      throw new WebvlError('INVALID_MODEL', `a text graph asks for an input webvl does not know: '${name}'`);
+  }
+  return feeds;
+}
+
+/** Runs CLIP/SigLIP's combined graph: logits_per_image [images, texts] and both embeddings. */
+export async function runCombined(
+  model: LoadedModel,
+  text: TextBatch,
+  pixelValues: HostTensor,
+): Promise<Record<string, Tensor>> {
+  const combined = model.combined;
+  if (!combined) throw unsupported(model, 'combined graph');
+  return combined.run(textFeeds(combined, text, { pixel_values: pixelValues }));
+}
+
+async function hostEmbeddings(count: number, t: Tensor | undefined, name: string) {
+  if (!t) throw new WebvlError('INVALID_MODEL', `the model has no ${name} output`);
+  const host = (await toHost(t)) as HostTensor;
+  disposeTensor(t);
+  return { count, dim: host.dims[1], embeds: host.data as Float32Array };
 }
 
 export interface EncodedTexts {
@@ -67,18 +152,19 @@ export async function encodeTexts(
   texts: readonly string[],
   watch: Stopwatch,
 ): Promise<EncodedTexts> {
-  const enc = await watch.time('tokenize', () => model.tokenizer.encodeBatch(texts));
-  const out = await watch.time('text', () =>
-    model.text.run({
-      input_ids: hostTensor('int64', enc.dims, enc.inputIds),
-      attention_mask: hostTensor('int64', enc.dims, enc.attentionMask),
-    }),
-  );
-  for (const [name, t] of Object.entries(out)) if (name !== 'text_embeds') disposeTensor(t);
-  if (!out.text_embeds) throw new WebvlError('INVALID_MODEL', 'text model has no text_embeds output');
-  const host = (await toHost(out.text_embeds)) as HostTensor;
-  disposeTensor(out.text_embeds);
-  return { count: texts.length, dim: host.dims[1], embeds: host.data as Float32Array };
+  const text = await watch.time('tokenize', () => tokenizeTexts(model, texts));
+  if (!model.text) {
+    if (!model.combined) throw unsupported(model, 'text encoder (a captioning-only BLIP)');
+    const [h, w] = model.imageSize;
+    const blank = hostTensor('float32', [1, 3, h, w], new Float32Array(3 * h * w));
+    const out = await watch.time('text', () => runCombined(model, text, blank));
+    return hostEmbeddings(texts.length, out.text_embeds, 'text_embeds');
+  }
+  const session = model.text;
+  const out = await watch.time('text', () => session.run(textFeeds(session, text)));
+  const name = model.embeddings.text;
+  for (const [k, t] of Object.entries(out)) if (k !== name) disposeTensor(t);
+  return hostEmbeddings(texts.length, out[name], name);
 }
 
 /** Rows `rows` of a host [B, ...] tensor, gathered (with repeats) into a new host tensor. */

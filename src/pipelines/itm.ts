@@ -22,7 +22,7 @@ export async function itmProbabilities(
   if (!itm)
     throw new WebvlError(
       'UNSUPPORTED_MODEL',
-      `${model.url} has no ITM head (a CLIP model); load a BLIP model`,
+      `${model.url} has no ITM head (a ${model.kind} model); load a BLIP retrieval model`,
     );
   const enc = model.tokenizer.encodeBatch(texts);
   if (model.itmBosTokenId !== undefined) {

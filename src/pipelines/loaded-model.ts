@@ -1,26 +1,42 @@
-// A model folder turned into sessions + tokenizer + preprocessing plan. Which graphs are loaded follows the
-// folder: CLIP has vision + text; the BLIP family adds ITM and the caption decoder (with and without past).
-import type { Session } from '../engine/backend';
+// A model folder turned into sessions + tokenizer + preprocessing plan. config.json names the family
+// (model-family.ts), which decides the graphs (graph-plan.ts), the scoring and the text padding; the dtype
+// picks each graph's file as transformers.js does (models/dtype.ts).
+import type { Session, SessionOptions } from '../engine/backend';
 import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
+import { type DTypeOption, type ModelDType, pickDType } from '../models/dtype';
 import { graphIo } from '../models/graph-io';
-import type { ModelStore, ProgressListener } from '../models/model-store';
+import { LoadCounter } from '../models/load-counter';
+import type { FolderFile, ModelFolder } from '../models/model-folder';
+import type { LoadProgress, LoadStage, ProgressListener } from '../models/model-store';
 import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
 import {
+  fixedOutputSize,
   type PreprocessorConfigJson,
   type PreprocessPlan,
   planPreprocess,
 } from '../vision/preprocessor-config';
+import type { Vlm } from './ask';
 import { type CaptionLimits, captionLimits } from './caption-limits';
+import type { KvCacheFactory } from './generate/decoder-state';
+import { MAX_TOP_K } from './generate/sampling';
+import { planGraphs } from './graph-plan';
+import {
+  configScoring,
+  embeddingOutput,
+  familyOf,
+  type GraphRole,
+  initialScoring,
+  type ModelConfigJson,
+  type ModelFamily,
+  type Scoring,
+} from './model-family';
+import { type VlmSpec, vlmSpec } from './vlm-spec';
+import { warmUp } from './warm-up';
 
-export type ModelKind = 'clip' | 'blip';
-
-/**
- * Which weights of a model folder to load, as transformers.js names them: 'fp32' = onnx/<graph>.onnx,
- * 'fp16' = onnx/<graph>_fp16.onnx (float16 weights widened by Cast nodes: half the download; compute stays f32).
- */
-export type ModelDType = 'fp32' | 'fp16';
+export type { DTypeOption, GraphRole, ModelDType };
+export type ModelKind = ModelFamily;
 
 export interface GenerationConfig {
   readonly bosTokenId: number;
@@ -29,51 +45,59 @@ export interface GenerationConfig {
   readonly maxLength: number;
 }
 
+/** One graph of a loaded model: its role, the file read, and that file's dtype. */
+export interface LoadedGraph {
+  /** What the graph does in the model ('vision', 'text', 'combined', 'itm', 'decoder', …). */
+  readonly role: GraphRole;
+  /** The file read, relative to the folder ('onnx/vision_model_q4.onnx'). */
+  readonly file: string;
+  /** That file's dtype. */
+  readonly dtype: ModelDType;
+}
+
 export interface LoadedModel {
   readonly url: string;
   readonly kind: ModelKind;
   readonly tokenizer: TextTokenizer;
   readonly plan: PreprocessPlan;
-  /** exp(logit_scale): the temperature ITC similarities are multiplied by. */
-  readonly scale: number;
+  /** Input size [H, W] of every image, when the processor fixes one (used to feed the combined graph). */
+  readonly imageSize: readonly [number, number];
+  readonly scoring: Scoring;
+  /** Texts are padded to this many tokens (SigLIP), else to the longest of the batch. */
+  readonly textLength?: number;
+  /** Names of the towers' embedding outputs (image_embeds / text_embeds, SigLIP's pooler_output). */
+  readonly embeddings: { readonly image: string; readonly text: string };
   /** First token the ITM encoder expects in place of [CLS], when the model says so. */
   readonly itmBosTokenId?: number;
-  readonly vision: Session;
+  readonly vision?: Session;
   /** Preprocessing on the vision graph's GPU, when its backend has it (a WebGPU backend); else the CPU does it. */
   readonly pixels?: PixelPipeline;
-  readonly text: Session;
+  readonly text?: Session;
+  /** CLIP/SigLIP's combined graph (input_ids + pixel_values → logits_per_image, both embeddings). */
+  readonly combined?: Session;
   readonly itm?: Session;
   readonly decoder?: Session;
   readonly decoderWithPast?: Session;
   readonly generation?: GenerationConfig;
   /** Bounds on caption length and beams (BLIP models). */
   readonly captionLimits?: CaptionLimits;
+  /** A generative VLM's graphs and settings (the llava family): what ask and chat run. */
+  readonly vlm?: Vlm;
+  readonly graphs: readonly LoadedGraph[];
+  /** False when the folder had no manifest, so nothing could be checked against a hash. */
+  readonly verified: boolean;
   /** Total bytes of the files loaded. */
   readonly bytes: number;
+  /** Milliseconds spent in each stage of the load (download and compilation overlap, so they may sum to more). */
+  readonly stageMs: Readonly<Record<LoadStage, number>>;
   release(): Promise<void>;
-}
-
-/** Graph files of the fp32 variant; other dtypes add a suffix (transformers.js naming). */
-const GRAPHS = {
-  vision: 'onnx/vision_model.onnx',
-  text: 'onnx/text_model.onnx',
-  itm: 'onnx/itm_model.onnx',
-  decoder: 'onnx/decoder_model.onnx',
-  decoderWithPast: 'onnx/decoder_with_past_model.onnx',
-} as const;
-
-interface ConfigJson {
-  logit_scale?: number;
-  model_type?: string;
-  itm_bos_token_id?: number;
-  text_config?: { max_position_embeddings?: unknown };
 }
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
 
 /** Positions the caption decoder has: the text config's, else the tokenizer's limit, else the generation length. */
 function decoderPositions(
-  config: ConfigJson,
+  config: ModelConfigJson,
   tokenizer: TextTokenizer,
   generation: GenerationConfig,
 ): number {
@@ -90,121 +114,292 @@ interface GenerationConfigJson {
   max_length?: number;
 }
 
-function toGeneration(g: GenerationConfigJson): GenerationConfig {
-  const bos = g.bos_token_id ?? g.decoder_start_token_id;
-  const eos = Array.isArray(g.eos_token_id) ? g.eos_token_id[0] : g.eos_token_id;
-  if (bos === undefined || eos === undefined) {
-    throw new WebvlError('INVALID_MODEL', 'generation_config.json needs bos_token_id and eos_token_id');
-  }
-  const maxLength = g.max_length ?? 32;
-  const isId = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
-  if (!isId(bos) || !isId(eos) || !isCount(maxLength) || maxLength > 100_000) {
+/**
+ * BLIP's captioning settings as transformers' BlipForConditionalGeneration.generate uses them: it starts from
+ * text_config.bos_token_id and stops at text_config.sep_token_id; generation_config.json fills the rest.
+ */
+function toGeneration(config: ModelConfigJson, g: GenerationConfigJson): GenerationConfig {
+  const t = config.text_config ?? {};
+  const bos = t.bos_token_id ?? g.bos_token_id ?? g.decoder_start_token_id;
+  const eos = t.sep_token_id ?? (Array.isArray(g.eos_token_id) ? g.eos_token_id[0] : g.eos_token_id);
+  // transformers' GenerationConfig default when the folder has no generation_config.json.
+  const maxLength = g.max_length ?? 20;
+  const pad = t.pad_token_id ?? g.pad_token_id ?? 0;
+  const isId = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  if (!isId(bos) || !isId(eos) || !isId(pad) || !isCount(maxLength) || maxLength > 100_000) {
     throw new WebvlError(
       'INVALID_MODEL',
-      'generation_config.json has token ids or max_length that are not counts',
+      'a BLIP captioning model needs token ids (text_config bos_token_id, sep_token_id, or generation_config.json) and a max_length that are counts',
     );
   }
-  return { bosTokenId: bos, eosTokenId: eos, padTokenId: g.pad_token_id ?? 0, maxLength };
+  return { bosTokenId: bos, eosTokenId: eos, padTokenId: pad, maxLength };
 }
 
-/** Names of outputs worth keeping on the GPU for a graph (image tokens, KV cache). */
-function deviceOutputs(key: keyof typeof GRAPHS, outputNames: readonly string[]): string[] {
-  if (key === 'vision') return outputNames.filter((n) => n === 'last_hidden_state');
-  if (key === 'decoder' || key === 'decoderWithPast')
+/**
+ * Output names straight from the ONNX bytes (graph-io.ts), so that a GPU session can be asked to keep some on
+ * the GPU without creating it twice. Bytes that do not parse are the model's fault.
+ */
+function outputNames(model: Uint8Array, label: string): string[] {
+  const io = graphIo(model);
+  if (!io) throw new WebvlError('INVALID_MODEL', `${label}: not an ONNX model (its graph does not parse)`);
+  return [...io.outputs.keys()];
+}
+
+/** Names of outputs worth keeping on the GPU for a graph (image tokens and features, embeddings, KV cache). */
+function deviceOutputs(role: GraphRole, outputNames: readonly string[]): string[] {
+  if (role === 'vision') return outputNames.filter((n) => n === 'last_hidden_state');
+  if (role === 'visionEncoder') return outputNames.filter((n) => n === 'image_features');
+  if (role === 'embedTokens') return outputNames.filter((n) => n === 'inputs_embeds');
+  if (role === 'decoder' || role === 'decoderWithPast' || role === 'decoderMerged')
     return outputNames.filter((n) => n.startsWith('present'));
   return [];
 }
 
-function graphFile(key: keyof typeof GRAPHS, dtype: ModelDType): string {
-  return dtype === 'fp32' ? GRAPHS[key] : GRAPHS[key].replace(/\.onnx$/, `_${dtype}.onnx`);
+/** Session options of a graph: what to keep on the GPU; a generative decoder also picks its next token there. */
+function sessionOptions(role: GraphRole, keep: string[]): SessionOptions & { label: string } {
+  return {
+    label: role,
+    ...(keep.length ? { keepOnDevice: keep } : {}),
+    ...(role === 'decoderMerged' ? { nextToken: { logits: 'logits', topK: MAX_TOP_K } } : {}),
+  };
+}
+
+function parseJson<T>(folder: ModelFolder, file: string, bytes: Uint8Array | undefined): T {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+  } catch {
+    throw new WebvlError('INVALID_MODEL', `${folder.url.href}${file} is not JSON`);
+  }
+}
+
+async function openRequired(folder: ModelFolder, file: string): Promise<FolderFile> {
+  const f = await folder.open(file);
+  if (!f) throw new WebvlError('MODEL_NOT_FOUND', `${folder.url.href} has no ${file}`, { files: [file] });
+  return f;
+}
+
+/** SigLIP reads the last position, so its text is always padded to the length it was trained with. */
+function textLengthOf(
+  family: ModelFamily,
+  tokenizer: TextTokenizer,
+  config: ModelConfigJson,
+): number | undefined {
+  if (family !== 'siglip') return undefined;
+  if (Number.isFinite(tokenizer.maxLength)) return tokenizer.maxLength;
+  return config.text_config?.max_position_embeddings ?? 64;
+}
+
+export interface LoadModelOptions {
+  /** Which weights, as transformers.js names them (default: config.json's transformers.js_config, else fp32). */
+  readonly dtype?: DTypeOption;
+  readonly onProgress?: ProgressListener;
+  /** Run every graph once before returning (default true; see warm-up.ts). */
+  readonly warmUp?: boolean;
+}
+
+/** The llava family's sessions as the ask pipeline takes them; undefined for other families. */
+function vlmSessions(
+  sessions: Partial<Record<GraphRole, Session>>,
+  kvCache: () => Promise<KvCacheFactory | undefined>,
+  spec: () => VlmSpec,
+): Vlm | undefined {
+  const { visionEncoder, embedTokens, decoderMerged } = sessions;
+  if (!visionEncoder || !embedTokens || !decoderMerged) return undefined;
+  const s = spec();
+  return { spec: s, visionEncoder, embedTokens, decoder: { session: decoderMerged, kv: s.kv, kvCache } };
+}
+
+/** Adds up the time spent in each load stage; stages may overlap (a graph compiles while the next downloads). */
+class StageClock {
+  readonly ms: Record<LoadStage, number> = { downloading: 0, verifying: 0, compiling: 0, 'warming-up': 0 };
+  private current: { stage: LoadStage; since: number } | undefined;
+
+  /** Byte progress arrives as a stream of events: time runs in the stage of the latest one. */
+  mark(stage: LoadStage | undefined): void {
+    const now = performance.now();
+    if (this.current) this.ms[this.current.stage] += now - this.current.since;
+    this.current = stage ? { stage, since: now } : undefined;
+  }
+
+  async time<T>(stage: LoadStage, f: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      this.ms[stage] += performance.now() - t0;
+    }
+  }
 }
 
 export async function loadModel(
-  store: ModelStore,
+  folder: ModelFolder,
   selector: BackendSelector,
-  dtype: ModelDType,
-  onProgress?: ProgressListener,
+  { dtype, onProgress, warmUp: warm = true }: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const has = (k: keyof typeof GRAPHS) => store.has(graphFile(k, 'fp32')) || store.has(graphFile(k, dtype));
-  const kind: ModelKind = has('itm') || has('decoder') ? 'blip' : 'clip';
-  const jsonFiles = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'];
-  if (kind === 'blip') jsonFiles.push('generation_config.json');
-  const graphKeys = (Object.keys(GRAPHS) as (keyof typeof GRAPHS)[]).filter(
-    (k) => kind === 'blip' || k === 'vision' || k === 'text',
-  );
-  for (const k of graphKeys) {
-    if (!store.has(graphFile(k, dtype))) {
-      const what = dtype === 'fp32' ? '' : ` (no ${dtype} variant)`;
-      throw new WebvlError('MODEL_NOT_FOUND', `${store.url.href} lacks ${graphFile(k, dtype)}${what}`);
+  // The backend starts (onnxruntime-web compiles its binary; our engine gets its device) while files download.
+  // Sessions wait for it: onnxruntime-web's WebGPU provider refuses to create two sessions at once.
+  const prepared = selector.prepare();
+  const clock = new StageClock();
+  let bytesSoFar: LoadProgress | undefined;
+  const report = (p: LoadProgress) => {
+    if (p.stage === 'downloading' || p.stage === 'verifying') {
+      bytesSoFar = p;
+      clock.mark(p.stage);
     }
-  }
-  const files = [...jsonFiles, ...graphKeys.map((k) => graphFile(k, dtype))];
-  const bytes = await store.loadFiles(files, onProgress);
-  const json = <T>(f: string): T => {
-    try {
-      return JSON.parse(new TextDecoder().decode(bytes.get(f))) as T;
-    } catch {
-      throw new WebvlError('INVALID_MODEL', `${store.url.href}${f} is not JSON`);
-    }
+    onProgress?.(p);
   };
-  const config = json<ConfigJson>('config.json');
-  if (typeof config.logit_scale !== 'number') {
-    throw new WebvlError('INVALID_MODEL', 'config.json has no numeric logit_scale');
+  const counter = new LoadCounter(folder.url.href, report);
+  // config.json first: it says which family, hence which other files.
+  const configBytes = await counter.read([await openRequired(folder, 'config.json')]);
+  const config = parseJson<ModelConfigJson>(folder, 'config.json', configBytes.get('config.json'));
+  const kind = familyOf(config);
+  const tjsConfig = config['transformers.js_config'] ?? {};
+  if (tjsConfig.use_external_data_format) {
+    throw new WebvlError(
+      'UNSUPPORTED_MODEL',
+      'config.json asks for external weight files (use_external_data_format): webvl reads single-file graphs',
+    );
   }
+  const [processor, tokenizerFile, tokenizerConfig, generationFile] = await Promise.all([
+    openRequired(folder, 'preprocessor_config.json'),
+    openRequired(folder, 'tokenizer.json'),
+    folder.open('tokenizer_config.json'),
+    kind === 'blip' || kind === 'llava' ? folder.open('generation_config.json') : undefined,
+  ]);
+  const jsons = await counter.read(
+    [processor, tokenizerFile, tokenizerConfig, generationFile].filter((f) => f !== undefined),
+  );
+  const json = <T>(file: string, fallback?: T): T =>
+    jsons.has(file) ? parseJson<T>(folder, file, jsons.get(file)) : (fallback as T);
+  const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
   const tokenizer = TextTokenizer.fromJson(
     json<object>('tokenizer.json'),
-    json<TokenizerConfigJson>('tokenizer_config.json'),
+    json<TokenizerConfigJson>('tokenizer_config.json', {}),
   );
-  const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
-  const generation =
-    kind === 'blip' ? toGeneration(json<GenerationConfigJson>('generation_config.json')) : undefined;
 
-  const sessions: Partial<Record<keyof typeof GRAPHS, Session>> = {};
+  const trained = configScoring(kind, config);
+  const backend = selector.decision.name;
+  const graphs = await planGraphs(folder, kind, config, kind === 'blip' || trained !== undefined, (graph) =>
+    pickDType(dtype, tjsConfig.dtype, graph, backend),
+  );
+  const stageEvent = (stage: LoadStage, role: GraphRole): void => {
+    const g = graphs.find((x) => x.role === role);
+    const done = bytesSoFar?.loaded ?? 0;
+    const size = g?.file.size ?? 0;
+    report({
+      stage,
+      step: graphs.findIndex((x) => x.role === role) + 1,
+      steps: graphs.length,
+      model: folder.url.href,
+      file: g?.file.file ?? role,
+      fileLoaded: size,
+      fileTotal: size,
+      loaded: done,
+      total: bytesSoFar?.total ?? done,
+      fromCache: bytesSoFar?.fromCache ?? false,
+    });
+  };
+  // Each graph is compiled as soon as its bytes are in, while the next file downloads; one at a time, so
+  // placements are recorded in graph order.
+  const sessions: Partial<Record<GraphRole, Session>> = {};
+  const releaseAll = () =>
+    Promise.all(Object.values(sessions).map((s) => s.release().catch(() => undefined)));
+  let compiling: Promise<void> = Promise.resolve();
+  const compile = (role: GraphRole, model: Uint8Array) => {
+    compiling = compiling.then(() =>
+      clock.time('compiling', async () => {
+        stageEvent('compiling', role);
+        await prepared;
+        const keep = backend === 'wasm' ? [] : deviceOutputs(role, outputNames(model, role));
+        sessions[role] = await selector.load(model, sessionOptions(role, keep));
+      }),
+    );
+    compiling.catch(() => undefined); // awaited below; a failure here must not go unhandled meanwhile
+  };
+  let bytes: Map<string, Uint8Array>;
   try {
-    for (const k of graphKeys) {
-      const model = bytes.get(graphFile(k, dtype))!;
-      let session = await selector.load(model, { label: k });
-      const keep = selector.decision.name === 'wasm' ? [] : deviceOutputs(k, session.outputNames);
-      if (keep.length) {
-        // Output names are only known once loaded; reload asking the backend to keep those on the GPU.
-        await session.release();
-        session = await selector.load(model, { label: k, keepOnDevice: keep });
-      }
-      sessions[k] = session;
-    }
+    bytes = await counter.read(
+      graphs.map((g) => g.file),
+      (file, b) => {
+        const g = graphs.find((x) => x.file.file === file);
+        if (g) compile(g.role, b);
+      },
+    );
+    clock.mark(undefined);
+    await compiling;
   } catch (e) {
-    await Promise.all(Object.values(sessions).map((s) => s.release()));
+    await compiling.catch(() => undefined);
+    await releaseAll();
     throw e;
   }
-  let total = 0;
-  for (const b of bytes.values()) total += b.length;
-  // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
-  const pixels = await selector.pixelPipeline('vision').catch(() => undefined);
+  const generation = graphs.some((g) => g.role === 'decoder')
+    ? toGeneration(config, json<GenerationConfigJson>('generation_config.json', {}))
+    : undefined;
+  const graphBytes = (role: GraphRole) => {
+    const g = graphs.find((x) => x.role === role);
+    return g ? graphIo(bytes.get(g.file.file)!) : undefined;
+  };
   const limits =
     generation &&
     captionLimits(
       decoderPositions(config, tokenizer, generation),
-      graphIo(bytes.get(graphFile('vision', dtype))!),
-      graphIo(bytes.get(graphFile('decoder', dtype))!),
+      graphBytes('vision'),
+      graphBytes('decoder'),
     );
-  return {
-    url: store.url.href,
-    kind,
-    tokenizer,
-    plan,
-    scale: Math.exp(config.logit_scale),
-    itmBosTokenId: config.itm_bos_token_id,
-    vision: sessions.vision!,
-    pixels,
-    text: sessions.text!,
-    itm: sessions.itm,
-    decoder: sessions.decoder,
-    decoderWithPast: sessions.decoderWithPast,
-    generation,
-    captionLimits: limits,
-    bytes: total,
-    async release() {
-      await Promise.all(Object.values(sessions).map((s) => s.release()));
-    },
-  };
+
+  let model: LoadedModel;
+  try {
+    // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
+    const imageRole = sessions.vision ? 'vision' : sessions.visionEncoder ? 'visionEncoder' : undefined;
+    const pixels = imageRole ? await selector.pixelPipeline(imageRole).catch(() => undefined) : undefined;
+    const scoring: Scoring =
+      trained ??
+      (sessions.combined
+        ? { ...initialScoring(kind, config), source: 'combined graph' }
+        : initialScoring(kind, config));
+    const side = config.vision_config?.image_size ?? 224;
+    model = {
+      url: folder.url.href,
+      kind,
+      tokenizer,
+      plan,
+      imageSize: fixedOutputSize(plan) ?? [side, side],
+      scoring,
+      textLength: textLengthOf(kind, tokenizer, config),
+      embeddings: { image: embeddingOutput(kind, 'vision'), text: embeddingOutput(kind, 'text') },
+      itmBosTokenId: config.itm_bos_token_id,
+      vision: sessions.vision,
+      pixels,
+      text: sessions.text,
+      combined: sessions.combined,
+      itm: sessions.itm,
+      decoder: sessions.decoder,
+      decoderWithPast: sessions.decoderWithPast,
+      generation,
+      captionLimits: limits,
+      vlm: vlmSessions(
+        sessions,
+        () => selector.kvCache('decoderMerged'),
+        () =>
+          vlmSpec(
+            config,
+            json<TokenizerConfigJson>('tokenizer_config.json', {}),
+            tokenizer,
+            json('generation_config.json', {}),
+          ),
+      ),
+      graphs: graphs.map((g) => ({ role: g.role, file: g.file.file, dtype: g.dtype })),
+      verified: folder.verified,
+      bytes: counter.bytes,
+      stageMs: clock.ms,
+      async release() {
+        await releaseAll();
+      },
+    };
+    if (warm) await clock.time('warming-up', () => warmUp(model, (role) => stageEvent('warming-up', role)));
+  } catch (e) {
+    await releaseAll();
+    throw e;
+  }
+  return model;
 }

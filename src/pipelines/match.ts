@@ -1,16 +1,17 @@
 // One image against several texts: ITC cosine (normalised embeddings) and, for BLIP models, ITM probability.
 import { WebvlError } from '../errors';
-import { type EncodedImages, encodeTexts } from './encode';
+import { type EncodedImages, encodeTexts, imageTokens } from './encode';
 import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
 import { dotRows, normalizeRows } from './math';
 import type { Stopwatch } from './timings';
 
+/** One text's agreement with the image, from {@link Runtime.match}. */
 export interface MatchScore {
   readonly text: string;
   /** Image–text cosine of the contrastive embeddings. */
   readonly itc: number;
-  /** Probability that the text describes the image (ITM head); absent for CLIP models. */
+  /** Probability that the text describes the image (ITM head); absent for CLIP and SigLIP models. */
   readonly itm?: number;
 }
 
@@ -28,7 +29,7 @@ export async function matchEncoded(
   const itm = model.itm
     ? await itmProbabilities(
         model,
-        images.tokens,
+        imageTokens(images),
         texts.map(() => row),
         texts,
         watch,

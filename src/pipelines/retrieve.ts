@@ -5,17 +5,20 @@
 import { WebvlError } from '../errors';
 import type { EmbeddingIndex, IndexHit } from '../index/embedding-index';
 import type { RgbaImage } from '../vision/preprocess';
-import { disposeTensor, encodeImages, encodeTexts } from './encode';
+import { disposeTensor, encodeImages, encodeTexts, imageTokens } from './encode';
 import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
 import type { Stopwatch } from './timings';
 
+/** One search hit from {@link IndexHandle.search}. */
 export interface RetrievalHit {
+  /** The entry's id, as given to {@link IndexHandle.add}. */
   readonly id: string;
   /** ITC cosine between the query and the image. */
   readonly itc: number;
   /** ITM match probability (present when re-ranked). */
   readonly itm?: number;
+  /** The entry's meta, as given to {@link IndexHandle.add}. */
   readonly meta?: Readonly<Record<string, unknown>>;
 }
 
@@ -52,7 +55,7 @@ export async function retrieve(
   try {
     const probs = await itmProbabilities(
       model,
-      enc.tokens,
+      imageTokens(enc),
       hits.map((_, i) => i),
       hits.map(() => query),
       watch,

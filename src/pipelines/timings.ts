@@ -1,4 +1,5 @@
 // Per-request stage timings (ms), returned with every result so the demo and benchmarks can show them.
+/** Milliseconds per stage of a request ('decode-image', 'preprocess', 'vision', 'text', 'total', …). */
 export type Timings = Record<string, number>;
 
 export class Stopwatch {

@@ -74,6 +74,19 @@ export class TextTokenizer {
     return this.tokenizer.token_to_id(token);
   }
 
+  tokenOf(id: number): string | undefined {
+    return this.tokenizer.id_to_token(id);
+  }
+
+  /**
+   * Ids of a prompt a chat template has already rendered (its special tokens written out as text, which the
+   * tokenizer's added tokens recognise); nothing is added. Its length is the caller's to check, against the
+   * language model's context rather than the tokenizer's limit.
+   */
+  promptIds(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
   /**
    * The ids that carry the text, without special tokens. Two texts with the same content ids are the same
    * text to the model (case, spacing and characters the normalizer drops make no difference).

@@ -2,7 +2,7 @@
 // Pillow taps as the CPU path in ./preprocess.ts, so the GPU only does the arithmetic.
 import type { PixelBatchSpec, PixelJob } from '../engine/pixels';
 import { WebvlError } from '../errors';
-import { bilinearTaps, channelAffine, checkImage, placeImage, type RgbaImage } from './preprocess';
+import { channelAffine, checkImage, placeImage, type RgbaImage, resampleTaps } from './preprocess';
 import type { PreprocessPlan } from './preprocessor-config';
 
 export function pixelJobs(
@@ -21,8 +21,8 @@ export function pixelJobs(
       width: img.width,
       height: img.height,
       data: img.data,
-      tapsX: bilinearTaps(img.width, places[i].resized[1]),
-      tapsY: bilinearTaps(img.height, places[i].resized[0]),
+      tapsX: resampleTaps(img.width, places[i].resized[1], plan.resample),
+      tapsY: resampleTaps(img.height, places[i].resized[0], plan.resample),
       resized: places[i].resized,
       top: places[i].top,
       left: places[i].left,

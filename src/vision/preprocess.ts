@@ -1,8 +1,9 @@
-// RGBA pixels → NCHW float32 on the CPU: bilinear resize with PIL's antialiasing (the filter widens when
-// shrinking, as Pillow's Image.resize does), optional centre crop, rescale, per-channel normalize.
+// RGBA pixels → NCHW float32 on the CPU: bilinear or bicubic resize with Pillow's antialiasing (the filter
+// widens when shrinking, as Image.resize does), optional centre crop, rescale, per-channel normalize.
 import { WebvlError } from '../errors';
-import { outputSize, type PreprocessPlan, resizedSize } from './preprocessor-config';
+import { outputSize, type PreprocessPlan, type Resample, resizedSize } from './preprocessor-config';
 
+/** Raw pixels: width × height, 4 bytes per pixel (RGBA), row-major, as in ImageData. */
 export interface RgbaImage {
   readonly width: number;
   readonly height: number;
@@ -31,14 +32,31 @@ interface Taps {
   readonly maxTaps: number;
 }
 
+/** Pillow's filters (libImaging/Resample.c): support at scale 1 and the kernel. */
+const FILTERS: Readonly<Record<Resample, { support: number; kernel: (x: number) => number }>> = {
+  bilinear: { support: 1, kernel: (x) => Math.max(0, 1 - Math.abs(x)) },
+  // Keys' cubic with a = -0.5, as Pillow's bicubic_filter.
+  bicubic: {
+    support: 2,
+    kernel: (x) => {
+      const a = -0.5;
+      const t = Math.abs(x);
+      if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+      if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
+      return 0;
+    },
+  },
+};
+
 /**
- * Pillow's bilinear ("triangle") taps for one axis; support grows with the downscale factor. Shared with the
- * GPU path (src/vision/pixel-jobs.ts), so both resample with the same weights.
+ * Pillow's antialiased taps for one axis (precompute_coeffs): the support grows with the downscale factor.
+ * Shared with the GPU path (src/vision/pixel-jobs.ts), so both resample with the same weights.
  */
-export function bilinearTaps(inSize: number, outSize: number): Taps {
+export function resampleTaps(inSize: number, outSize: number, resample: Resample = 'bilinear'): Taps {
+  const filter = FILTERS[resample];
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
-  const support = 1 * filterScale;
+  const support = filter.support * filterScale;
   const maxTaps = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);
   const count = new Int32Array(outSize);
@@ -49,7 +67,7 @@ export function bilinearTaps(inSize: number, outSize: number): Taps {
     const hi = Math.min(inSize, Math.trunc(center + support + 0.5));
     let total = 0;
     for (let j = lo; j < hi; j++) {
-      const w = Math.max(0, 1 - Math.abs((j - center + 0.5) / filterScale));
+      const w = filter.kernel((j - center + 0.5) / filterScale);
       weights[o * maxTaps + (j - lo)] = w;
       total += w;
     }
@@ -76,10 +94,15 @@ function toPlanarRgb(img: RgbaImage): Float64Array {
  * Separable resize of planar [3, h, w] → [3, oh, ow]. Like Pillow, the horizontal pass runs first and its
  * result is rounded and clamped to 8 bits before the vertical pass, so we land within ±1 level of PIL.
  */
-function resizePlanar(src: Float64Array, h: number, w: number, oh: number, ow: number): Float64Array {
+function resizePlanar(
+  src: Float64Array,
+  [h, w]: readonly [number, number],
+  [oh, ow]: readonly [number, number],
+  resample: Resample,
+): Float64Array {
   if (h === oh && w === ow) return src;
-  const tx = bilinearTaps(w, ow);
-  const ty = bilinearTaps(h, oh);
+  const tx = resampleTaps(w, ow, resample);
+  const ty = resampleTaps(h, oh, resample);
   const mid = new Float64Array(3 * h * ow);
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < h; y++) {
@@ -154,7 +177,7 @@ function resizeAndCrop(
     top,
     left,
   } = placeImage(plan, img.height, img.width);
-  const resized = resizePlanar(toPlanarRgb(img), img.height, img.width, rh, rw);
+  const resized = resizePlanar(toPlanarRgb(img), [img.height, img.width], [rh, rw], plan.resample);
   const planes = new Float64Array(3 * oh * ow);
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < oh; y++) {

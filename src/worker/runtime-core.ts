@@ -3,7 +3,8 @@
 // keeps serving. Arguments are checked again here (the page checked types; ranges that depend on the model
 // are only known here). shutdown() (from dispose()) stops what runs and releases every GPU resource.
 
-import type { LoadedModelInfo, RuntimeInfo, Timed } from '../api/types';
+import type { LoadedModelInfo, RuntimeInfo, Timed, WasmThreading } from '../api/types';
+import { type OrtWasmLocation, ortWasmThreads, setOrtWasmLocation } from '../engine/ort/ort-env';
 import type { BackendChoice, BackendSelector } from '../engine/select';
 import { type DeviceProbe, probeDevice, BackendSelector as Selector } from '../engine/select';
 import { WebvlError } from '../errors';
@@ -11,21 +12,35 @@ import { EmbeddingIndex } from '../index/embedding-index';
 import { requestIndexDevice } from '../index/gpu-topk';
 import { IdbIndexStorage, type IndexStorage, MemoryIndexStorage } from '../index/storage';
 import {
+  MAX_ANSWER_TOKENS,
+  MAX_CHAT_MESSAGES,
   MAX_ID_LENGTH,
   MAX_IDS_PER_REMOVE,
   MAX_IMAGES_PER_CALL,
   MAX_INDEX_NAME_LENGTH,
+  MAX_MESSAGE_CHARS,
   MAX_RERANK_CANDIDATES,
   MAX_SEARCH_K,
   MAX_TEMPLATES,
   MAX_TEXTS_PER_CALL,
 } from '../limits';
-import { ModelStore, type ProgressListener } from '../models/model-store';
+import { checkDTypeOption } from '../models/dtype';
+import { openModelFolder } from '../models/model-folder';
+import type { ProgressListener } from '../models/model-store';
+import {
+  type AnswerResult,
+  type AnswerToken,
+  answer,
+  type ChatMessage,
+  type Conversation,
+  vlmOf,
+} from '../pipelines/ask';
 import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
 import { type CaptionResult, captionBeam, captionGreedy, type TokenListener } from '../pipelines/caption';
-import { classifyEncoded, type LabelScore } from '../pipelines/classify';
-import { disposeTensor, encodeImages, encodeTexts } from '../pipelines/encode';
-import { type LoadedModel, loadModel, type ModelDType } from '../pipelines/loaded-model';
+import { classifyImage, type LabelScore } from '../pipelines/classify';
+import { disposeTensor, encodeImages, encodeTexts, imageTokens } from '../pipelines/encode';
+import { checkSampling, GREEDY, MAX_TOP_K, type Sampling } from '../pipelines/generate/sampling';
+import { type DTypeOption, type LoadedModel, loadModel } from '../pipelines/loaded-model';
 import { type MatchScore, matchEncoded } from '../pipelines/match';
 import { normalizeRows } from '../pipelines/math';
 import { type RetrievalHit, retrieve } from '../pipelines/retrieve';
@@ -42,17 +57,19 @@ import {
 } from '../validation';
 import { decodeWireImage, type WireImage } from '../vision/image-input';
 import { type RgbaImage, resizeToModel } from '../vision/preprocess';
-import { outputSize, type PreprocessPlan } from '../vision/preprocessor-config';
 
 export interface WorkerLoadOptions {
   readonly refresh?: boolean;
-  readonly dtype?: ModelDType;
+  readonly dtype?: DTypeOption;
+  readonly warmUp?: boolean;
 }
 
 export interface CoreOptions {
   backend: BackendChoice;
   allowedOrigins: string[];
   indexOnGpu: boolean;
+  /** Where onnxruntime-web's binary is; undefined: ort-env's default. */
+  ortWasm?: OrtWasmLocation;
 }
 
 export interface IndexItemWire {
@@ -61,34 +78,84 @@ export interface IndexItemWire {
   readonly meta?: Record<string, unknown>;
 }
 
+function wasmThreading(): WasmThreading {
+  const threads = ortWasmThreads();
+  return {
+    threads,
+    reason:
+      globalThis.crossOriginIsolated === true
+        ? `cross-origin isolated: ${threads} wasm threads`
+        : 'not cross-origin isolated (no COOP/COEP headers): wasm runs single-threaded',
+  };
+}
+
 /** What info().model reports about a loaded model. */
 function describeModel(
   model: LoadedModel,
   selector: BackendSelector,
-  dtype: ModelDType,
+  dtype: DTypeOption | undefined,
   loadMs: number,
 ): LoadedModelInfo {
-  const plan: PreprocessPlan = model.plan;
   return {
     url: model.url,
     kind: model.kind,
-    dtype,
+    dtype: dtype ?? model.graphs[0]?.dtype ?? 'fp32',
+    graphs: model.graphs,
+    verified: model.verified,
+    scoring: { kind: model.scoring.kind, source: model.scoring.source },
     bytes: model.bytes,
     loadMs,
     placements: selector.placements,
-    imageSize: plan.resize?.kind === 'exact' ? outputSize(plan, 1, 1) : outputSize(plan, 64, 64),
+    imageSize: model.imageSize,
     preprocessing: model.pixels ? 'gpu' : 'cpu',
     maxTextTokens: model.tokenizer.maxLength,
     maxCaptionTokens: model.captionLimits?.maxTokens,
     maxBeams: model.captionLimits?.maxBeams,
+    maxAnswerTokens: model.vlm ? Math.min(MAX_ANSWER_TOKENS, model.vlm.spec.maxPositions - 1) : undefined,
+    contextLength: model.vlm?.spec.maxPositions,
+    stageMs: model.stageMs,
   };
+}
+
+/** A chat message as the worker accepts it: a role and non-empty text within the length limit. */
+function chatMessages(v: unknown): ChatMessage[] {
+  const messages = arrayOf('messages', v, MAX_CHAT_MESSAGES).map((m, i) => {
+    const o = optionsObject(`messages[${i}]`, m);
+    if (o.role === undefined) throw new WebvlError('INVALID_INPUT', `messages[${i}].role is missing`);
+    const role = oneOf(`messages[${i}].role`, o.role, ['user', 'assistant'] as const, 'user');
+    const content = stringOf(`messages[${i}].content`, o.content, MAX_MESSAGE_CHARS, false);
+    if (content.trim() === '') throw new WebvlError('EMPTY_TEXT', `messages[${i}] has no text`, { index: i });
+    return { role, content };
+  });
+  if (messages.length === 0) throw new WebvlError('EMPTY_TEXT', 'no messages: ask a question');
+  if (messages[messages.length - 1].role !== 'user')
+    throw new WebvlError('INVALID_INPUT', 'the last message must be the user’s question');
+  return messages;
+}
+
+/** Sampling options: each number checked (integer where it must be, in range); greedy when absent. */
+function samplingOf(v: unknown): Sampling {
+  if (v === undefined) return GREEDY;
+  const o = optionsObject('options.sampling', v);
+  const s: Sampling = {
+    temperature:
+      o.temperature === undefined ? 1 : numberIn('options.sampling.temperature', o.temperature, 1e-3, 100),
+    topK: integerIn('options.sampling.topK', o.topK, 1, MAX_TOP_K, MAX_TOP_K),
+    topP: o.topP === undefined ? 1 : numberIn('options.sampling.topP', o.topP, 1e-6, 1),
+    seed: integerIn('options.sampling.seed', o.seed, 0, 0xffffffff, 0),
+  };
+  checkSampling(s);
+  return s;
 }
 
 export class RuntimeCore {
   private selector: BackendSelector | undefined;
+  private selectorStarting: Promise<BackendSelector> | undefined;
   private probe: DeviceProbe | undefined;
   private model: LoadedModel | undefined;
   private modelInfo: LoadedModelInfo | undefined;
+  /** The dtype option of the last load, to reload the same files after a device loss. */
+  private requestedDType: DTypeOption | undefined;
   private lastTimings: Timings | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly aborts = new Map<number, AbortController>();
@@ -103,6 +170,8 @@ export class RuntimeCore {
   private modelDeviceLost = false;
   /** onnxruntime-web's WebGPU device was lost: ORT cannot make another here, so its graphs move to wasm. */
   private ortWebgpuLost = false;
+  /** The last ask/chat conversation: its image features and KV cache, reused by the next turn about that image. */
+  private conversation: Conversation | undefined;
   /** Set by shutdown(): requests still queued, and any later one, are refused with DISPOSED. */
   private closed = false;
   /** Aborted by shutdown(), so a long request (caption, capfilt, index.add) stops at its next check. */
@@ -110,7 +179,9 @@ export class RuntimeCore {
   private readonly storage: IndexStorage =
     typeof indexedDB === 'undefined' ? new MemoryIndexStorage() : new IdbIndexStorage();
 
-  constructor(private readonly options: CoreOptions) {}
+  constructor(private readonly options: CoreOptions) {
+    if (options.ortWasm) setOrtWasmLocation(options.ortWasm);
+  }
 
   /** Runs requests one after another; a failed one does not block the next. */
   /** `retry: false` for requests whose side effects reach the caller as they run (streamed caption tokens). */
@@ -173,16 +244,17 @@ export class RuntimeCore {
     this.selector = undefined;
     this.modelDevices = [];
     this.model = undefined;
+    this.endConversation();
     await old?.release().catch(() => undefined);
     if (!url) {
       this.modelDeviceLost = false;
       return;
     }
     const t0 = performance.now();
-    const dtype = this.modelInfo?.dtype ?? 'fp32';
+    const dtype = this.requestedDType;
     const selector = await this.getSelector();
-    const store = await ModelStore.open(url, { allowedOrigins: this.options.allowedOrigins });
-    this.model = await loadModel(store, selector, dtype);
+    const folder = await openModelFolder(url, { allowedOrigins: this.options.allowedOrigins });
+    this.model = await loadModel(folder, selector, { dtype, warmUp: false });
     this.modelDeviceLost = false;
     await this.watchModelDevices(selector);
     // Placements and preprocessing may differ now (ORT's WebGPU graphs moved to wasm).
@@ -210,10 +282,21 @@ export class RuntimeCore {
     return this.indexDevice;
   }
 
+  /** One selector at a time, even when two requests ask for it at once (a load and an info()). */
   private async getSelector(): Promise<BackendSelector> {
-    this.probe ??= await probeDevice();
-    this.selector ??= await Selector.create(this.options.backend, { ortWebgpu: !this.ortWebgpuLost });
-    return this.selector;
+    if (this.selector) return this.selector;
+    this.selectorStarting ??= (async () => {
+      this.probe ??= await probeDevice();
+      const selector = await Selector.create(this.options.backend, {
+        ortWebgpu: !this.ortWebgpuLost,
+        probe: this.probe,
+      });
+      this.selector = selector;
+      return selector;
+    })().finally(() => {
+      this.selectorStarting = undefined;
+    });
+    return this.selectorStarting;
   }
 
   private requireModel(): LoadedModel {
@@ -244,6 +327,7 @@ export class RuntimeCore {
       webgpu: this.probe?.webgpu ?? false,
       adapter: this.probe?.adapter,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
+      wasm: wasmThreading(),
       model: this.modelInfo,
       lastTimings: this.lastTimings,
     };
@@ -252,26 +336,32 @@ export class RuntimeCore {
   load(
     modelUrl: string,
     onProgress?: ProgressListener,
-    { refresh = false, dtype = 'fp32' }: WorkerLoadOptions = {},
+    { refresh = false, dtype, warmUp = true }: WorkerLoadOptions = {},
   ): Promise<LoadedModelInfo> {
     return this.serial(async () => {
       const t0 = performance.now();
       stringOf('modelUrl', modelUrl, 8_192);
-      oneOf('options.dtype', dtype, ['fp32', 'fp16'] as const, 'fp32');
+      const requested = checkDTypeOption(dtype, 'options.dtype');
       const selector = await this.getSelector();
-      const store = await ModelStore.open(modelUrl, { allowedOrigins: this.options.allowedOrigins, refresh });
-      const model = await loadModel(store, selector, dtype, onProgress);
+      const folder = await openModelFolder(modelUrl, {
+        allowedOrigins: this.options.allowedOrigins,
+        refresh,
+      });
+      const model = await loadModel(folder, selector, { dtype: requested, onProgress, warmUp });
+      this.endConversation();
       await this.model?.release();
       this.model = model;
+      this.requestedDType = requested;
       this.modelDeviceLost = false;
       await this.watchModelDevices(selector);
-      this.modelInfo = describeModel(model, selector, dtype, performance.now() - t0);
+      this.modelInfo = describeModel(model, selector, requested, performance.now() - t0);
       return this.modelInfo;
     });
   }
 
   unload(): Promise<void> {
     return this.serial(async () => {
+      this.endConversation();
       await this.model?.release();
       this.model = undefined;
       this.modelInfo = undefined;
@@ -287,12 +377,7 @@ export class RuntimeCore {
           stringsOf('options.template', template, MAX_TEMPLATES);
         const model = this.requireModel();
         const img = await watch.time('decode-image', () => this.pixels(image));
-        const enc = await encodeImages(model, [img], watch);
-        try {
-          return await classifyEncoded(model, enc, 0, labels, template, watch);
-        } finally {
-          disposeTensor(enc.tokens);
-        }
+        return classifyImage(model, img, labels, template, watch);
       }),
     );
   }
@@ -348,7 +433,7 @@ export class RuntimeCore {
 
   caption(
     image: WireImage,
-    options: { maxTokens?: number; numBeams?: number },
+    options: { maxTokens?: number; numBeams?: number; prompt?: string },
     onToken: TokenListener | undefined,
     requestId: number | undefined,
   ): Promise<Timed<CaptionResult>> {
@@ -358,13 +443,13 @@ export class RuntimeCore {
         this.timed(async (watch) => {
           if (signal.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
           const model = this.requireModel();
-          const { maxTokens, numBeams } = this.captionOptions(model, options);
+          const { maxTokens, numBeams, prompt } = this.captionOptions(model, options);
           const enc = await encodeImages(model, [await this.pixels(image)], watch);
           try {
-            const opts = { maxTokens, numBeams, onToken, signal };
+            const opts = { maxTokens, numBeams, prompt, onToken, signal };
             return numBeams > 1
-              ? await captionBeam(model, enc.tokens, opts, watch)
-              : await captionGreedy(model, enc.tokens, opts, watch);
+              ? await captionBeam(model, imageTokens(enc), opts, watch)
+              : await captionGreedy(model, imageTokens(enc), opts, watch);
           } finally {
             disposeTensor(enc.tokens);
           }
@@ -374,22 +459,79 @@ export class RuntimeCore {
   }
 
   /**
+   * Answers the last user message about the image (ask: one question; chat: the whole conversation so far, whose
+   * earlier turns about the same image are reused from the cache). Tokens stream to onToken.
+   */
+  chat(
+    image: WireImage,
+    messages: unknown,
+    options: { maxTokens?: number; sampling?: unknown },
+    onToken: ((t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>) | undefined,
+    requestId: number | undefined,
+  ): Promise<Timed<AnswerResult>> {
+    const signal = this.signalFor(requestId);
+    return this.serial(
+      () =>
+        this.timed(async (watch) => {
+          if (signal.aborted) throw new WebvlError('ABORTED', 'the answer was cancelled');
+          const model = this.requireModel();
+          const vlm = vlmOf(model);
+          const o = optionsObject('options', options);
+          const maxTokens =
+            o.maxTokens === undefined
+              ? undefined
+              : integerIn(
+                  'options.maxTokens',
+                  o.maxTokens,
+                  1,
+                  Math.min(MAX_ANSWER_TOKENS, vlm.spec.maxPositions - 1),
+                  1,
+                );
+          const sampling = samplingOf(o.sampling);
+          const turns = chatMessages(messages);
+          const pixels = await this.pixels(image);
+          const { result, conversation } = await answer(
+            model,
+            pixels,
+            turns,
+            this.conversation,
+            { maxTokens, sampling, onToken, signal },
+            watch,
+          );
+          if (conversation !== this.conversation) this.endConversation();
+          this.conversation = conversation;
+          return result;
+        }),
+      false, // tokens already streamed to onToken must not be streamed again
+    ).finally(() => requestId !== undefined && this.aborts.delete(requestId));
+  }
+
+  private endConversation(): void {
+    this.conversation?.release();
+    this.conversation = undefined;
+  }
+
+  /**
    * maxTokens: an integer from 1 to the decoder's positions (default: generation_config's max_length, within
    * that); numBeams: an integer from 1 to the model's memory-derived bound. Checked before any work is done.
    */
-  private captionOptions(model: LoadedModel, options: unknown): { maxTokens: number; numBeams: number } {
+  private captionOptions(
+    model: LoadedModel,
+    options: unknown,
+  ): { maxTokens: number; numBeams: number; prompt?: string } {
     const o = optionsObject('options', options);
     const limits = model.captionLimits;
     if (!limits || !model.generation) {
       throw new WebvlError(
         'UNSUPPORTED_MODEL',
-        `${model.url} has no caption decoder (a CLIP model); load a BLIP model`,
+        `${model.url} has no caption decoder (a ${model.kind} model); load a BLIP captioning model`,
       );
     }
     const fallback = Math.min(model.generation.maxLength, limits.maxTokens);
     return {
       maxTokens: integerIn('options.maxTokens', o.maxTokens, 1, limits.maxTokens, fallback),
       numBeams: integerIn('options.numBeams', o.numBeams, 1, limits.maxBeams, 1),
+      prompt: o.prompt === undefined ? undefined : stringOf('options.prompt', o.prompt, 10_000),
     };
   }
 
@@ -558,6 +700,7 @@ export class RuntimeCore {
     await this.queue;
     const devices = (await this.selector?.gpuDevices().catch(() => [])) ?? [];
     this.selector = undefined; // a loss from here on is ours, not one to recover from
+    this.endConversation();
     await this.model?.release().catch(() => undefined);
     this.model = undefined;
     this.modelInfo = undefined;

@@ -2,7 +2,9 @@
 // module worker (runtime.worker.ts) or, in Node tests, on one end of a MessageChannel. Every method converts
 // its failure into a plain WireError (structured-clone safe) for the page to turn back into a WebvlError.
 import * as Comlink from 'comlink';
+import type { SamplingOptions } from '../api/types';
 import type { LoadProgress } from '../models/model-store';
+import type { AnswerToken, ChatMessage } from '../pipelines/ask';
 import type { TokenListener } from '../pipelines/caption';
 import type { WireImage } from '../vision/image-input';
 import { toWireError } from './errors';
@@ -51,10 +53,17 @@ export function createWorkerApi() {
     match: (image: WireImage, texts: string[]) => guard(() => ready().match(image, texts)),
     caption: (
       image: WireImage,
-      options: { maxTokens?: number; numBeams?: number },
+      options: { maxTokens?: number; numBeams?: number; prompt?: string },
       onToken: TokenListener | undefined,
       requestId: number | undefined,
     ) => releasing(onToken, () => guard(() => ready().caption(image, options, onToken, requestId))),
+    chat: (
+      image: WireImage,
+      messages: ChatMessage[],
+      options: { maxTokens?: number; sampling?: SamplingOptions },
+      onToken: ((t: AnswerToken) => boolean | undefined) | undefined,
+      requestId: number | undefined,
+    ) => releasing(onToken, () => guard(() => ready().chat(image, messages, options, onToken, requestId))),
     capfilt: (
       images: WireImage[],
       texts: (string | undefined)[] | undefined,

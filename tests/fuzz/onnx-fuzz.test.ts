@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { onnx } from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { decodeModel } from '../../src/engine/webgpu/onnx-decode';
-import { specialize } from '../../src/engine/webgpu/optimize';
+import { decodeModel } from '../../src/engine/webgpu/ir/onnx-decode';
+import { specialize } from '../../src/engine/webgpu/passes/optimize';
 import { isWebvlError } from '../../src/errors';
 import { rng } from '../support/random';
 

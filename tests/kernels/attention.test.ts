@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attentionCpu } from '../../src/engine/webgpu/cpu/attention';
 import { softmaxCpu } from '../../src/engine/webgpu/cpu/softmax';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
-import type { GpuView } from '../../src/engine/webgpu/kernel-context';
 import { attention } from '../../src/engine/webgpu/ops';
 import type { AttentionParams } from '../../src/engine/webgpu/ops/types';
+import type { GpuView } from '../../src/engine/webgpu/plan/kernel-context';
 import { WebvlError } from '../../src/errors';
 import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
 
@@ -242,6 +242,38 @@ describe('attention kernel vs CPU twin', () => {
         v: { shape: [1, 1, 4, 8], strides: [32, 32, 8, 1] },
       }),
     ).toThrow(WebvlError);
+    gpu.release();
+  });
+});
+
+describe('grouped-query attention (query heads share key/value heads)', () => {
+  it.each([
+    { name: 'prefill, 4 query heads on 2 kv heads, causal', Sq: 9, Sk: 9 },
+    { name: 'decode, 6 query heads on 2 kv heads, past 16', Sq: 1, Sk: 17, H: 6 },
+  ])('$name', async ({ Sq, Sk, H = 4 }) => {
+    gpu.release();
+    const [B, Hkv, D] = [2, 2, 16];
+    const rand = rng(Sq * 31 + Sk);
+    const q = randomArray(B * H * Sq * D, rand);
+    const k = randomArray(B * Hkv * Sk * D, rand);
+    const v = randomArray(B * Hkv * Sk * D, rand);
+    const want = attentionCpu(
+      cpuTensor([B, H, Sq, D], q),
+      cpuTensor([B, Hkv, Sk, D], k),
+      cpuTensor([B, Hkv, Sk, D], v),
+      { causal: true },
+    );
+    const out = gpu.empty('float32', [B, H, Sq, D]);
+    attention(
+      gpu,
+      gpu.upload('float32', [B, H, Sq, D], q),
+      gpu.upload('float32', [B, Hkv, Sk, D], k),
+      gpu.upload('float32', [B, Hkv, Sk, D], v),
+      null,
+      out,
+      { causal: true, out: { strides: [H * Sq * D, Sq * D, D, 1] } },
+    );
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(2e-6);
     gpu.release();
   });
 });

@@ -7,8 +7,9 @@ import {
   unaryScalar,
   whereCpu,
 } from '../../src/engine/webgpu/cpu/elementwise';
+import { rotaryCpu } from '../../src/engine/webgpu/cpu/rotary';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
-import { binary, cast, gelu, unary, where } from '../../src/engine/webgpu/ops';
+import { binary, cast, gelu, rotary, unary, where } from '../../src/engine/webgpu/ops';
 import type { BinaryOp, UnaryOp } from '../../src/engine/webgpu/ops/types';
 import { WebvlError } from '../../src/errors';
 import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
@@ -266,6 +267,54 @@ describe('binary kernels vs CPU twin (NumPy broadcasting)', () => {
       go,
     );
     expect(maxError(await gpu.read(go), want.data)).toBe(0);
+    gpu.release();
+  });
+});
+
+describe('rotary embedding kernel', () => {
+  it('CPU twin: a hand-computed pair rotation', () => {
+    // d = 2: rotate_half([a, b]) = [−b, a]; cos = cos θ, sin = sin θ rotate the pair by θ.
+    const t = Math.PI / 6;
+    const out = rotaryCpu(
+      cpuTensor([1, 2], [1, 0]),
+      cpuTensor([1, 2], [Math.cos(t), Math.cos(t)]),
+      cpuTensor([1, 2], [Math.sin(t), Math.sin(t)]),
+    );
+    expect(out.data[0]).toBeCloseTo(Math.cos(t), 12);
+    expect(out.data[1]).toBeCloseTo(Math.sin(t), 12);
+  });
+
+  it.each([
+    { x: [1, 4, 9, 16], cs: [1, 1, 9, 16] }, // LLaMA: [b, heads, s, d] with cos/sin [b, 1, s, d]
+    { x: [2, 3, 5, 8], cs: [5, 8] },
+    { x: [3, 6], cs: [3, 6] },
+  ])('$x with cos/sin $cs against the CPU twin', async (c) => {
+    const rand = rng(c.x.length * 13 + c.cs.length);
+    const size = (d: number[]) => d.reduce((a, b) => a * b, 1);
+    const xv = randomArray(size(c.x), rand);
+    const cv = randomArray(size(c.cs), rand);
+    const sv = randomArray(size(c.cs), rand);
+    const want = rotaryCpu(cpuTensor(c.x, xv), cpuTensor(c.cs, cv), cpuTensor(c.cs, sv));
+    const out = gpu.empty('float32', c.x);
+    rotary(
+      gpu,
+      gpu.upload('float32', c.x, xv),
+      gpu.upload('float32', c.cs, cv),
+      gpu.upload('float32', c.cs, sv),
+      out,
+    );
+    expect(gpu.recorded).toEqual(['Rotary']);
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(1e-6);
+    gpu.release();
+  });
+
+  it('rejects an odd last axis and cos/sin that do not broadcast', () => {
+    const x = gpu.upload('float32', [2, 3], new Float32Array(6));
+    const cs = gpu.upload('float32', [2, 3], new Float32Array(6));
+    expect(() => rotary(gpu, x, cs, cs, gpu.empty('float32', [2, 3]))).toThrow(/even/);
+    const x4 = gpu.upload('float32', [2, 4], new Float32Array(8));
+    const bad = gpu.upload('float32', [3, 4], new Float32Array(12));
+    expect(() => rotary(gpu, x4, bad, bad, gpu.empty('float32', [2, 4]))).toThrow(WebvlError);
     gpu.release();
   });
 });

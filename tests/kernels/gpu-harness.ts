@@ -8,7 +8,7 @@ import type {
   KernelContext,
   KernelFeatures,
   ProgramSpec,
-} from '../../src/engine/webgpu/kernel-context';
+} from '../../src/engine/webgpu/plan/kernel-context';
 
 process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -71,9 +71,11 @@ export class TestGpu implements KernelContext {
     if (!pipeline) {
       this.device.pushErrorScope('validation');
       const module = this.device.createShaderModule({ code: program.wgsl, label: program.label });
+      // As the engine's PipelineCache does: no entry point named means the module's only one, so a program
+      // that forgets to name one in a module of several fails here too.
       pipeline = this.device.createComputePipeline({
         layout: 'auto',
-        compute: { module, entryPoint: program.entryPoint ?? 'main' },
+        compute: program.entryPoint ? { module, entryPoint: program.entryPoint } : { module },
         label: program.label,
       });
       this.compileChecks.push(

@@ -3,7 +3,7 @@ import { halfToFloat } from '../../src/engine/half';
 import { matmulCpu } from '../../src/engine/webgpu/cpu/matmul';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
 import { linear, matmul } from '../../src/engine/webgpu/ops';
-import type { Activation } from '../../src/engine/webgpu/ops/types';
+import type { Activation, MatmulVariant } from '../../src/engine/webgpu/ops/types';
 import { WebvlError } from '../../src/errors';
 import { asSoftwareAdapter, maxError, randomArray, rng, TestGpu, toHalfBits } from './gpu-harness';
 
@@ -210,6 +210,39 @@ describe('matmul kernel vs CPU twin', () => {
       { activation: c.activation, alpha: c.alpha, variant: 'gemv-splitk' },
     );
     expect(gpu.recorded.length).toBe(c.dispatches);
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(5e-6);
+    gpu.release();
+  });
+
+  // SwiGLU's up projection: silu (or no) activation, then times a gate of the output's dims, on every kernel.
+  const GATED_CASES: (Case & { variant?: MatmulVariant; software?: boolean })[] = [
+    { a: [1, 9, 64], b: [64, 176], activation: 'silu', software: true }, // direct, vec4
+    { a: [2, 5, 7], b: [7, 3], software: true }, // direct, scalar
+    { a: [1, 9, 64], b: [176, 64], transposeB: true, activation: 'silu', software: true }, // direct, B transposed
+    { a: [1, 1, 64], b: [64, 176], activation: 'silu', variant: 'gemv-splitk' },
+    { a: [2, 1, 64], b: [176, 64], transposeB: true, variant: 'gemv' },
+    { a: [2, 33, 36], b: [36, 20], activation: 'silu', variant: 'tile32' },
+    { a: [1, 70, 64], b: [64, 68], activation: 'silu', variant: 'tile64' },
+  ];
+  it.each(GATED_CASES)('gate: $a × $b transB=$transposeB act=$activation $variant', async (c) => {
+    gpu.release();
+    const { av, bv } = operands(c, c.a[1] * 7 + c.b[0]);
+    const product = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bv), { transposeB: c.transposeB });
+    const gatev = randomArray(product.data.length, rng(c.b[1]));
+    const want = matmulCpu(cpuTensor(c.a, av), cpuTensor(c.b, bv), {
+      transposeB: c.transposeB,
+      activation: c.activation,
+      gate: cpuTensor(product.dims, gatev),
+    });
+    const out = gpu.empty('float32', want.dims);
+    linear(
+      c.software ? asSoftwareAdapter(gpu) : gpu,
+      gpu.upload('float32', c.a, av),
+      gpu.upload('float32', c.b, bv),
+      gpu.upload('float32', product.dims, gatev),
+      out,
+      { transposeB: c.transposeB, activation: c.activation, variant: c.variant, gate: true },
+    );
     expect(maxError(await gpu.read(out), want.data)).toBeLessThan(5e-6);
     gpu.release();
   });

@@ -140,4 +140,27 @@ describe('argmax/topk kernels vs CPU twin', () => {
     expect(Array.from(await gpu.read(values))).toEqual(Array.from(want.values.data));
     gpu.release();
   });
+
+  // Integer inputs (CLIP's text pooling takes ArgMax over int32 token ids): compared exactly, beyond 2^24 too,
+  // where a float32 detour would round neighbours together.
+  it.each([false, true])('integers: argmax and topk over int32 values, software=%s', async (software) => {
+    const ctx = software ? asSoftwareAdapter(gpu) : gpu;
+    const dims = [3, 77];
+    const rand = rng(9);
+    const x = Array.from({ length: 231 }, () => Math.floor(rand() * 50_000));
+    x[100] = 2 ** 30;
+    x[101] = 2 ** 30 + 64; // float32 rounds it to 2^30: a tie, and index 100 would win
+    x[180] = -7;
+    const want = argmaxCpu(cpuTensor(dims, x));
+    const out = gpu.empty('int64', want.dims);
+    argmax(ctx, gpu.upload('int32', dims, x), out);
+    expect(Array.from(await gpu.read(out))).toEqual(Array.from(want.data));
+    const top = topkCpu(cpuTensor(dims, x), 4, false);
+    const values = gpu.empty('int32', top.values.dims);
+    const indices = gpu.empty('int32', top.indices.dims);
+    topk(ctx, gpu.upload('int32', dims, x), values, indices, { k: 4, largest: false });
+    expect(Array.from(await gpu.read(values))).toEqual(Array.from(top.values.data));
+    expect(Array.from(await gpu.read(indices))).toEqual(Array.from(top.indices.data));
+    gpu.release();
+  });
 });

@@ -1,10 +1,10 @@
 // The GPU preprocessing kernel against Pillow/NumPy (the fixture the CPU path is tested on) and against the
 // CPU path itself, then the standalone pipeline the runtime uses (batch, buffers returned to the pool).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BufferPool } from '../../src/engine/webgpu/buffer-pool';
-import { WebGpuDeviceTensor } from '../../src/engine/webgpu/device-tensor';
+import { BufferPool } from '../../src/engine/webgpu/gpu/buffer-pool';
+import { WebGpuDeviceTensor } from '../../src/engine/webgpu/gpu/device-tensor';
+import { PipelineCache } from '../../src/engine/webgpu/gpu/pipeline-cache';
 import { packResampleTaps, resizeNormalize } from '../../src/engine/webgpu/ops';
-import { PipelineCache } from '../../src/engine/webgpu/pipeline-cache';
 import { GpuPixelPipeline, resizeParams } from '../../src/engine/webgpu/pixel-pipeline';
 import { WebvlError } from '../../src/errors';
 import { pixelJobs } from '../../src/vision/pixel-jobs';
@@ -14,7 +14,12 @@ import {
   type PreprocessPlan,
   planPreprocess,
 } from '../../src/vision/preprocessor-config';
-import { base64Bytes, base64Floats, preprocessFixture } from '../runtime/fixtures/preprocess-fixture';
+import {
+  base64Bytes,
+  base64Floats,
+  levelSize,
+  preprocessFixture,
+} from '../runtime/fixtures/preprocess-fixture';
 import { rng, TestGpu } from './gpu-harness';
 
 const CLIP_NORM = {
@@ -51,18 +56,21 @@ async function kernelPreprocess(img: RgbaImage, plan: PreprocessPlan): Promise<F
   return got;
 }
 
-/** Largest difference in 8-bit levels (after undoing the normalization) and the share of exact values. */
+/**
+ * Largest difference in 8-bit levels (after undoing the normalization) and the share of exact values. `level`
+ * is one input level per channel in output units (default: rescale 1/255 over the CLIP std).
+ */
 function compareLevels(
   got: Float32Array,
   want: Float32Array,
-  std: readonly number[],
+  level: readonly number[] = levelSize({ image_std: CLIP_NORM.image_std }),
   plane = got.length / 3,
 ) {
   expect(got.length).toBe(want.length);
   let maxLevels = 0;
   let exact = 0;
   for (let i = 0; i < got.length; i++) {
-    const levels = (Math.abs(got[i] - want[i]) * std[Math.floor(i / plane) % 3]) / (1 / 255);
+    const levels = Math.abs(got[i] - want[i]) / level[Math.floor(i / plane) % 3];
     maxLevels = Math.max(maxLevels, levels);
     if (levels < 1e-3) exact++;
   }
@@ -91,27 +99,30 @@ describe('resizeNormalize kernel vs Pillow/NumPy', () => {
       const plan = planPreprocess(c.config);
       const img = { width: c.width, height: c.height, data: base64Bytes(c.rgba) };
       const got = await kernelPreprocess(img, plan);
-      const std = c.config.image_std ?? [1, 1, 1];
-      const vsPillow = compareLevels(got, base64Floats(c.expected), std);
+      const level = levelSize(c.config);
+      const vsPillow = compareLevels(got, base64Floats(c.expected), level);
       // Pillow resamples in 8-bit fixed point: at most one level apart, and rarely.
       expect(vsPillow.maxLevels).toBeLessThanOrEqual(1.01);
       expect(vsPillow.exactShare).toBeGreaterThan(0.95);
-      const vsCpu = compareLevels(got, preprocessRgba(img, plan).data, std);
+      const vsCpu = compareLevels(got, preprocessRgba(img, plan).data, level);
       expect(vsCpu.maxLevels).toBeLessThanOrEqual(1.01);
     });
   }
 });
 
 describe('resizeNormalize kernel vs the CPU path', () => {
-  it.each([
-    { name: 'downscale 97×61, shortest edge 32, centre crop 32', w: 97, h: 61, shortest: 32, crop: 32 },
-    { name: 'upscale 13×9 → 40×40', w: 13, h: 9, size: 40 },
-    { name: 'shrink one axis only 64×200 → 64×64', w: 64, h: 200, size: 64 },
-    { name: 'crop larger than the image pads with zeros', w: 30, h: 20, shortest: 20, crop: 24 },
-    { name: 'no resize (model-sized image) is exact', w: 64, h: 64, size: 64 },
-  ])('$name', async ({ w, h, size, shortest, crop }) => {
+  it.each(
+    [
+      { name: 'downscale 97×61, shortest edge 32, centre crop 32', w: 97, h: 61, shortest: 32, crop: 32 },
+      { name: 'upscale 13×9 → 40×40', w: 13, h: 9, size: 40 },
+      { name: 'shrink one axis only 64×200 → 64×64', w: 64, h: 200, size: 64 },
+      { name: 'crop larger than the image pads with zeros', w: 30, h: 20, shortest: 20, crop: 24 },
+      { name: 'no resize (model-sized image) is exact', w: 64, h: 64, size: 64 },
+    ].flatMap((c) => [2, 3].map((resample) => ({ ...c, resample, name: `${c.name}, resample ${resample}` }))),
+  )('$name', async ({ w, h, size, shortest, crop, resample }) => {
     const config: PreprocessorConfigJson = {
       ...CLIP_NORM,
+      resample,
       size: shortest ? { shortest_edge: shortest } : { height: size, width: size },
       do_center_crop: crop !== undefined,
       crop_size: crop ? { height: crop, width: crop } : undefined,
@@ -119,7 +130,7 @@ describe('resizeNormalize kernel vs the CPU path', () => {
     const plan = planPreprocess(config);
     const img = randomImage(w, h, w * 31 + h);
     const got = await kernelPreprocess(img, plan);
-    const { maxLevels, exactShare } = compareLevels(got, preprocessRgba(img, plan).data, CLIP_NORM.image_std);
+    const { maxLevels, exactShare } = compareLevels(got, preprocessRgba(img, plan).data);
     // f32 on the GPU vs f64 on the CPU: only a tie at x.5 before rounding can flip a level.
     expect(maxLevels).toBeLessThanOrEqual(1.01);
     expect(exactShare).toBeGreaterThan(0.99);
@@ -175,12 +186,7 @@ describe('GpuPixelPipeline (the runtime path)', () => {
     expect(pipelines.size).toBe(2); // horizontal + vertical entry points, compiled once for all images
     const host = await tensor.download();
     const want = preprocessBatch(images, plan);
-    const { maxLevels, exactShare } = compareLevels(
-      host.data as Float32Array,
-      want.data,
-      CLIP_NORM.image_std,
-      24 * 24,
-    );
+    const { maxLevels, exactShare } = compareLevels(host.data as Float32Array, want.data, undefined, 24 * 24);
     expect(maxLevels).toBeLessThanOrEqual(1.01);
     expect(exactShare).toBeGreaterThan(0.99);
     tensor.dispose();

@@ -4,9 +4,9 @@
 // hidden 128, MLP 256, merged QKV 384. Each sample records REPS dispatches into one submit and waits for it.
 // Run: npx vitest bench --run tests/kernels/software-variants.bench.ts
 import { afterAll, bench, describe } from 'vitest';
-import type { GpuView, KernelContext } from '../../src/engine/webgpu/kernel-context';
 import { layerNorm, matmul, reduce } from '../../src/engine/webgpu/ops';
 import type { Activation } from '../../src/engine/webgpu/ops/types';
+import type { GpuView, KernelContext } from '../../src/engine/webgpu/plan/kernel-context';
 import { asSoftwareAdapter, randomArray, rng, TestGpu } from './gpu-harness';
 
 const REPS = 20;

@@ -50,7 +50,7 @@ beforeAll(async () => {
   reference = JSON.stringify(await rt.classify(disc('red'), LABELS));
   index = await rt.openIndex('fuzz');
   await index.add([{ id: 'seed', image: disc('blue') }]);
-});
+}, 120_000); // loading (compile and warm-up of five graphs) on a busy 2-core machine can pass 10 s
 
 afterAll(async () => {
   await rt?.dispose();

@@ -47,7 +47,7 @@ beforeAll(async () => {
   rt = await inProcessRuntime(server);
   model = await rt.load(`${server.origin}/models/blip-tiny/`);
   reference = JSON.stringify(await classifyRed());
-});
+}, 120_000); // loading (compile and warm-up of five graphs) on a busy 2-core machine can pass 10 s
 
 afterAll(async () => {
   await rt?.dispose();

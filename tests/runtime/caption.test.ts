@@ -242,3 +242,45 @@ describe('caption decoding with a scripted decoder', () => {
     expect(r.tokenIds).toEqual([A]);
   });
 });
+
+describe('caption decoding without a KV cache (decoder_model alone, as the blip-hf export) and with a prompt', () => {
+  // The same scripted decoder, but the folder has no decoder_with_past: every step runs the whole sequence.
+  const noPast = { ...model, decoderWithPast: undefined } as unknown as LoadedModel;
+
+  it('greedy and beam search give the cached results, and every returned tensor is disposed', async () => {
+    live = 0;
+    const greedy = await captionGreedy(noPast, states, {}, new Stopwatch());
+    expect(greedy.tokenIds).toEqual([A, C]);
+    expect(greedy.logProb).toBeCloseTo(
+      lp(0.5, [0.5, 0.4, 0.1]) + lp(0.36, [0.36, 0.34, 0.3]) + lp(1, [1]),
+      6,
+    );
+    expect(greedy.cacheOnDevice).toBe(false);
+    const beam = await captionBeam(noPast, states, { numBeams: 2 }, new Stopwatch());
+    expect(beam.tokenIds).toEqual([B, E]);
+    expect(live).toBe(0);
+  });
+
+  it("a prompt's tokens follow [DEC] (transformers: [CLS] → bos, [SEP] dropped); the text starts with it", async () => {
+    // 'below' is token 10 = A: after it the script says C (0.36) over D (0.34), then the end.
+    expect(tokenizer.encode('below', false)).toEqual([A]);
+    for (const m of [model, noPast]) {
+      live = 0;
+      const streamed: string[] = [];
+      const r = await captionGreedy(
+        m,
+        states,
+        { prompt: 'below', onToken: (t) => void streamed.push(t.text) },
+        new Stopwatch(),
+      );
+      expect(r.tokenIds).toEqual([C]);
+      expect(r.text).toBe(tokenizer.decode([A, C]));
+      expect(streamed).toEqual([tokenizer.decode([A, C])]);
+      expect(r.logProb).toBeCloseTo(lp(0.36, [0.36, 0.34, 0.3]) + lp(1, [1]), 6);
+      const beam = await captionBeam(m, states, { numBeams: 2, prompt: 'below' }, new Stopwatch());
+      expect(beam.tokenIds).toEqual([C]);
+      expect(beam.text).toBe(tokenizer.decode([A, C]));
+      expect(live).toBe(0);
+    }
+  });
+});

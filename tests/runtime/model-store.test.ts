@@ -160,12 +160,24 @@ describe('ModelStore', () => {
     for (let i = 1; i < events.length; i++)
       expect(events[i].loaded).toBeGreaterThanOrEqual(events[i - 1].loaded);
     expect(server.requests).toHaveLength(3);
+    // Per file: its bytes arrive ('downloading'), then one 'verifying' event as its hash is checked.
+    for (const [i, file] of ['config.json', 'onnx/m.onnx'].entries()) {
+      const mine = events.filter((e) => e.file === file);
+      expect(mine.every((e) => e.step === i + 1 && e.steps === 2)).toBe(true);
+      expect(mine.map((e) => e.stage)).toEqual([...mine.slice(0, -1).map(() => 'downloading'), 'verifying']);
+      expect(mine.at(-1)?.fileLoaded).toBe(mine.at(-1)?.fileTotal);
+    }
 
     const again = await ModelStore.open('/models/m', { baseUrl: BASE, cache, fetch: server.fetchFn });
     const events2: LoadProgress[] = [];
     await again.loadFiles(['config.json', 'onnx/m.onnx'], (p) => events2.push(p));
     expect(server.requests).toHaveLength(3);
     expect(events2.every((e) => e.fromCache)).toBe(true);
+    // From the cache there is nothing to download, only the hash to check.
+    expect(events2.map((e) => [e.file, e.stage])).toEqual([
+      ['config.json', 'verifying'],
+      ['onnx/m.onnx', 'verifying'],
+    ]);
     expect(events2[events2.length - 1].loaded).toBe(a.length + b.length);
   });
 

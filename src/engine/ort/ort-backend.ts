@@ -4,6 +4,7 @@ import type { PixelBatchSpec, PixelJob, PixelPipeline } from '../pixels';
 import type { DeviceTensor, DType, HostTensor, Tensor, TensorData } from '../tensor';
 import type { GpuPixelPipeline } from '../webgpu/pixel-pipeline';
 import { getOrt, type Ort } from './ort-env';
+import { identityModel } from './ort-warm-model';
 
 type OrtTensor = InstanceType<Ort['Tensor']>;
 type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
@@ -40,6 +41,14 @@ function bytesOf(t: OrtTensor): number {
 /** Maps ORT's failures to our typed errors, keeping ORT's message. At load time every failure is the model's. */
 export function ortError(e: unknown, label: string, phase: 'load' | 'run'): WebvlError {
   const message = e instanceof Error ? e.message : String(e);
+  if (/no available backend found/i.test(message)) {
+    // onnxruntime-web itself did not start: nothing is wrong with the model.
+    return new WebvlError(
+      'INTERNAL',
+      `${label}: onnxruntime-web could not start; is its binary served where ortWasmPaths points? ${message}`,
+      { reason: 'onnxruntime-web-start' },
+    );
+  }
   // A lost WebGPU device surfaces as a failed buffer map (its message also names size_t, which must not
   // read as a bad input below).
   if (/device was lost|device lost|mapAsync/i.test(message)) {
@@ -145,6 +154,7 @@ class OrtPixelPipeline implements PixelPipeline {
 /** onnxruntime-web with its `webgpu` or `wasm` execution provider: our fallback and our reference. */
 export class OrtBackend implements Backend {
   private pixels: Promise<PixelPipeline | undefined> | undefined;
+  private prepared: Promise<void> | undefined;
   private sessionCreated = false;
 
   constructor(readonly name: Extract<BackendName, 'ort-webgpu' | 'wasm'>) {}
@@ -172,6 +182,19 @@ export class OrtBackend implements Backend {
       return new OrtPixelPipeline(ort, new GpuPixelPipeline(engineOnDevice(device)));
     })();
     return this.pixels;
+  }
+
+  /** Initialises onnxruntime-web through a throw-away session on a one-node model (it has no init call). */
+  prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      const provider = this.name === 'wasm' ? 'wasm' : 'webgpu';
+      const session = await getOrt().InferenceSession.create(identityModel(), {
+        executionProviders: [provider],
+      });
+      this.sessionCreated = true;
+      await session.release();
+    })().catch(() => undefined);
+    return this.prepared;
   }
 
   describe(): string {

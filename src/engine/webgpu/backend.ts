@@ -2,15 +2,17 @@
 
 import { WebvlError } from '../../errors';
 import { isSoftwareAdapter } from '../adapter-kind';
-import type { Backend, SessionOptions } from '../backend';
-import { BufferPool } from './buffer-pool';
-import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir';
-import type { KernelFeatures } from './kernel-context';
-import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './lowering';
-import { decodeModel, type ExternalData } from './onnx-decode';
+import type { Backend, KvCacheSpec, SessionOptions } from '../backend';
+import { BufferPool } from './gpu/buffer-pool';
+import { GpuKvCache } from './gpu/kv-cache';
+import { PipelineCache } from './gpu/pipeline-cache';
+import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir/ir';
+import { decodeModel, type ExternalData } from './ir/onnx-decode';
+import { withNextTokenHead } from './passes/next-token-head';
 import { packQuantizedWeights } from './passes/pack-quantized';
-import { PipelineCache } from './pipeline-cache';
 import { GpuPixelPipeline } from './pixel-pipeline';
+import type { KernelFeatures } from './plan/kernel-context';
+import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './plan/lowering';
 import { type EngineDevice, WebGpuSession } from './session';
 
 export { supportedOps };
@@ -44,7 +46,7 @@ export interface WebGpuLoadOptions extends SessionOptions {
  * rejects them and the runtime falls back to ORT before the first run).
  */
 function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' | 'outputs'>): boolean {
-  const attr = (name: string) => {
+  const _attr = (name: string) => {
     const a = n.attrs[name];
     return a && (a.type === 'int' || a.type === 'float') ? a.value : undefined;
   };
@@ -229,6 +231,15 @@ export class WebGpuBackend implements Backend {
     return this.engine;
   }
 
+  /** Acquires the device ahead of the first load. */
+  async prepare(): Promise<void> {
+    await this.engineDevice().catch(() => undefined);
+  }
+
+  async kvCache(spec: KvCacheSpec): Promise<GpuKvCache> {
+    return new GpuKvCache(await this.engineDevice(), spec);
+  }
+
   async pixelPipeline(): Promise<GpuPixelPipeline> {
     return new GpuPixelPipeline(await this.engineDevice());
   }
@@ -238,7 +249,8 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Same as load() for a graph already in IR form (tests build small graphs directly). */
-  async loadGraph(graph: Graph, options: SessionOptions = {}): Promise<WebGpuSession> {
+  async loadGraph(source: Graph, options: SessionOptions = {}): Promise<WebGpuSession> {
+    const graph = options.nextToken ? withNextTokenHead(source, options.nextToken) : source;
     checkIfBranches(graph.nodes);
     // Quantized weights are packed once here, so what cannot be rewritten is refused just below.
     const packed = packQuantizedWeights(graph);

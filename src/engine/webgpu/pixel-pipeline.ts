@@ -2,11 +2,11 @@
 // dispatches per image, and the [N, 3, H, W] result left on the GPU as the vision session's feed.
 import { WebvlError } from '../../errors';
 import type { PixelBatchSpec, PixelJob, PixelPipeline } from '../pixels';
-import { WebGpuDeviceTensor } from './device-tensor';
-import { buildDispatches, encodeDispatches, gpuElementBytes } from './dispatch';
-import type { KernelContext, ProgramSpec } from './kernel-context';
+import { WebGpuDeviceTensor } from './gpu/device-tensor';
 import { type PackedTapsLayout, packResampleTaps, type ResizeNormalizeParams, resizeNormalize } from './ops';
-import { STORAGE_USAGE } from './plan';
+import { buildDispatches, encodeDispatches, gpuElementBytes } from './plan/dispatch';
+import type { KernelContext, ProgramSpec } from './plan/kernel-context';
+import { STORAGE_USAGE } from './plan/plan';
 import type { EngineDevice } from './session';
 
 /** The kernel's parameters for one image of a batch. */

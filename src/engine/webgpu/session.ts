@@ -1,14 +1,16 @@
 // A loaded model on our engine: plans cached per input-shape signature, one command encoder per run,
 // outputs read back or kept on the GPU, feeds taken from the GPU without a read-back.
 import { WebvlError } from '../../errors';
-import type { RunStats, Session, SessionOptions } from '../backend';
+import type { RunStats, Session, SessionOptions, TensorShape } from '../backend';
 import { type DType, type HostTensor, sizeOf, type Tensor } from '../tensor';
-import type { BufferPool } from './buffer-pool';
-import { WebGpuDeviceTensor } from './device-tensor';
-import type { Graph } from './ir';
-import type { KernelFeatures } from './kernel-context';
-import { type PassCounts, specialize } from './optimize';
-import type { PipelineCache } from './pipeline-cache';
+import type { BufferPool } from './gpu/buffer-pool';
+import { WebGpuDeviceTensor } from './gpu/device-tensor';
+import type { PipelineCache } from './gpu/pipeline-cache';
+import { readBack } from './gpu/readback';
+import type { Graph } from './ir/ir';
+import { type PassCounts, specialize } from './passes/optimize';
+import { MAX_STEERING_ELEMENTS, steeringInputs, valuesSignature } from './passes/run-time-values';
+import type { KernelFeatures } from './plan/kernel-context';
 import {
   gpuWeightData,
   Plan,
@@ -17,9 +19,7 @@ import {
   STORAGE_USAGE,
   toGpuData,
   type WeightFormat,
-} from './plan';
-import { readBack } from './readback';
-import { MAX_STEERING_ELEMENTS, steeringInputs, valuesSignature } from './run-time-values';
+} from './plan/plan';
 
 /** Plans kept per session (each holds its intermediate buffers); the least recently used goes first. */
 export const MAX_CACHED_PLANS = 6;
@@ -120,7 +120,22 @@ export class WebGpuSession implements Session {
     return result;
   }
 
-  private checkFeeds(feeds: Readonly<Record<string, Tensor>>): Record<string, readonly number[]> {
+  /**
+   * Builds (or finds) the plan for these input shapes, compiling its pipelines, without running it. A graph
+   * whose plan also depends on input values (shape-steering inputs) cannot be prepared from shapes: undefined.
+   */
+  prepare(inputs: Readonly<Record<string, TensorShape>>): Promise<Record<string, TensorShape> | undefined> {
+    const result = this.queue.then(async () => {
+      const dims = this.checkFeeds(inputs);
+      if (this.steering.size > 0) return undefined;
+      const plan = await this.planFor(dims, new Map());
+      return Object.fromEntries(plan.outputs.map((o) => [o.name, { dtype: o.dtype, dims: o.dims }]));
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private checkFeeds(feeds: Readonly<Record<string, TensorShape>>): Record<string, readonly number[]> {
     if (this.released) throw new WebvlError('NOT_LOADED', `${this.label}: session has been released`);
     const dims: Record<string, readonly number[]> = {};
     for (const input of this.graph.inputs) {

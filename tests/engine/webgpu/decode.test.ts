@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import * as protoModule from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../../src/engine/tensor';
-import { type Graph, topologicalOrder } from '../../../src/engine/webgpu/ir';
-import { decodeModel } from '../../../src/engine/webgpu/onnx-decode';
+import { type Graph, topologicalOrder } from '../../../src/engine/webgpu/ir/ir';
+import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
 import { WebvlError } from '../../../src/errors';
 
 type OnnxNs = typeof protoModule.onnx;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
-import type { Graph, Node, ValueInfo } from '../../../src/engine/webgpu/ir';
+import type { Graph, Node, ValueInfo } from '../../../src/engine/webgpu/ir/ir';
 import { WebvlError } from '../../../src/errors';
 import { nodeGpu } from './gpu';
 

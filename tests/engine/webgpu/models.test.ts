@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
-import type { Graph } from '../../../src/engine/webgpu/ir';
-import { decodeModel } from '../../../src/engine/webgpu/onnx-decode';
-import { specialize } from '../../../src/engine/webgpu/optimize';
+import type { Graph } from '../../../src/engine/webgpu/ir/ir';
+import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
+import { specialize } from '../../../src/engine/webgpu/passes/optimize';
 import { uniformFloats } from '../../support/random';
 import { interpret } from './reference-interpreter';
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
-import { decodeModel } from '../../../src/engine/webgpu/onnx-decode';
+import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
 import { uniformFloats } from '../../support/random';
 import { nodeGpu } from './gpu';
 

@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
-import { cloneGraph, type Graph, type Node } from '../../../src/engine/webgpu/ir';
-import { decodeModel } from '../../../src/engine/webgpu/onnx-decode';
-import { specialize } from '../../../src/engine/webgpu/optimize';
+import { cloneGraph, type Graph, type Node } from '../../../src/engine/webgpu/ir/ir';
+import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
 import { eliminateDeadCode } from '../../../src/engine/webgpu/passes/dead-code';
 import { foldConstants } from '../../../src/engine/webgpu/passes/fold-constants';
 import { inferShapes } from '../../../src/engine/webgpu/passes/infer-shapes';
+import { specialize } from '../../../src/engine/webgpu/passes/optimize';
 import { uniformFloats } from '../../support/random';
 import { interpret } from './reference-interpreter';
 

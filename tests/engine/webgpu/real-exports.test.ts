@@ -130,7 +130,7 @@ describe('torch 2.x patterns fuse', () => {
     ['llama-hf/onnx/model.onnx', 'llama-hf'],
     ['llama-hf/onnx-dynamo/model.onnx', 'llama-hf'],
   ])(
-    '%s: every RMSNorm (2 per layer and the final one) is one LayerNorm dispatch, every attention one',
+    '%s: every RMSNorm (2 per layer and the final one) is one LayerNorm dispatch, every attention one, rotary and SwiGLU fused',
     async (path, family) => {
       const { diffs, plan } = await compare(path, family);
       expect(diffs.logits).toBeLessThan(1e-4);
@@ -139,6 +139,18 @@ describe('torch 2.x patterns fuse', () => {
       // SDPA's NaN guard (Where(IsNaN(p), 0, p)) and the GQA key/value repeat fold into the fused attention.
       expect(plan?.opCounts['webvl:Attention']).toBe(2);
       expect(plan?.opCounts.Softmax ?? 0).toBe(0);
+      // Rotary embedding of queries and keys: one dispatch each (no Neg/Slice/Concat of rotate_half left).
+      expect(plan?.opCounts['webvl:Rotary']).toBe(4);
+      expect(plan?.opCounts.Neg ?? 0).toBe(0);
+      // SwiGLU: silu in the gate projection's epilogue, the product in the up projection's.
+      expect(plan?.opCounts['webvl:Linear']).toBe(4);
+      expect(plan?.opCounts.Sigmoid ?? 0).toBe(0);
     },
   );
+  it('llama-hf/onnx/model.onnx: GQA keys and values are read shared by their query heads, never repeated', async () => {
+    const { diffs, plan } = await compare('llama-hf/onnx/model.onnx', 'llama-hf');
+    expect(diffs.logits).toBeLessThan(1e-4);
+    // The one Expand left broadcasts the attention mask; repeat_kv's per layer (keys and values) are gone.
+    expect(plan?.opCounts.Expand ?? 0).toBe(1);
+  });
 });

@@ -9,7 +9,7 @@ import {
   strides,
   toValues,
   type Values,
-} from '../../../src/engine/webgpu/const-eval';
+} from '../../../src/engine/webgpu/ir/const-eval';
 import {
   attrFloat,
   attrInt,
@@ -18,7 +18,7 @@ import {
   type Graph,
   type Node,
   topologicalOrder,
-} from '../../../src/engine/webgpu/ir';
+} from '../../../src/engine/webgpu/ir/ir';
 
 function erf(x: number): number {
   const v = evaluate(

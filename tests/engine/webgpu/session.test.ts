@@ -4,8 +4,8 @@ import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import { layerNormCpu } from '../../../src/engine/webgpu/cpu/layer-norm';
 import { cpuTensor } from '../../../src/engine/webgpu/cpu/tensor';
-import type { WebGpuDeviceTensor } from '../../../src/engine/webgpu/device-tensor';
-import type { Graph, Node } from '../../../src/engine/webgpu/ir';
+import type { WebGpuDeviceTensor } from '../../../src/engine/webgpu/gpu/device-tensor';
+import type { Graph, Node } from '../../../src/engine/webgpu/ir/ir';
 import { nodeGpu } from './gpu';
 
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
@@ -76,6 +76,35 @@ describe('WebGpuSession', () => {
       expect(session.lastRunStats()).toEqual({ dispatches: 5, bytesRead: batch * 4 * 4 + batch * 3 * 4 });
     }
     expect(session.describePlan()?.signature).toBe('x:2x4;mask:2x3');
+    await session.release();
+  });
+
+  it('prepare builds the plan without running: output shapes as a run gives them, and the run reuses it', async () => {
+    const session = await backend.loadGraph(graph());
+    const { pipelines } = await backend.engineDevice();
+    const shapes = await session.prepare({
+      x: { dtype: 'float32', dims: [3, 4] },
+      mask: { dtype: 'int64', dims: [3, 3] },
+    });
+    expect(shapes).toEqual({
+      y: { dtype: 'float32', dims: [3, 2, 2] },
+      m: { dtype: 'float32', dims: [3, 3] },
+    });
+    expect(session.lastRunStats()).toBeUndefined(); // nothing ran
+    const compiled = pipelines.size;
+    const x = Float32Array.from({ length: 12 }, (_, i) => i / 3);
+    const mask = [1, 0, 1, 0, 0, 1, 1, 1, 0];
+    const out = await session.run({
+      x: hostTensor('float32', [3, 4], x),
+      mask: hostTensor('int64', [3, 3], mask),
+    });
+    expect(pipelines.size).toBe(compiled);
+    expect(session.describePlan()?.signature).toBe('x:3x4;mask:3x3');
+    const want = expected(x, 3, mask);
+    for (const [i, v] of Array.from((out.y as HostTensor).data as Float32Array).entries()) {
+      expect(v).toBeCloseTo(want.y[i], 5);
+    }
+    for (const name of ['y', 'm']) expect(out[name].dims).toEqual(shapes?.[name].dims);
     await session.release();
   });
 

@@ -19,6 +19,9 @@ export function attentionCpu(
 ): CpuTensor {
   const [B, H, Sq, D] = q.dims;
   const Sk = k.dims[2];
+  // Grouped-query attention: k/v have fewer heads, each shared by `group` query heads.
+  const Hkv = k.dims[1];
+  const group = H / Hkv;
   const scale = options.scale ?? 1 / Math.sqrt(D);
   const past = options.pastLength ?? Sk - Sq;
   const out = cpuTensor([B, H, Sq, D]);
@@ -28,7 +31,7 @@ export function attentionCpu(
       for (let i = 0; i < Sq; i++) {
         const qo = ((b * H + h) * Sq + i) * D;
         for (let j = 0; j < Sk; j++) {
-          const ko = ((b * H + h) * Sk + j) * D;
+          const ko = ((b * Hkv + Math.floor(h / group)) * Sk + j) * D;
           let s = 0;
           for (let d = 0; d < D; d++) s += q.data[qo + d] * k.data[ko + d];
           s *= scale;
@@ -46,7 +49,8 @@ export function attentionCpu(
         }
         for (let d = 0; d < D; d++) {
           let acc = 0;
-          for (let j = 0; j < Sk; j++) acc += scores[j] * v.data[((b * H + h) * Sk + j) * D + d];
+          for (let j = 0; j < Sk; j++)
+            acc += scores[j] * v.data[((b * Hkv + Math.floor(h / group)) * Sk + j) * D + d];
           out.data[qo + d] = acc / sum;
         }
       }

@@ -9,12 +9,20 @@ const ACT: Record<Activation, (v: number) => number> = {
   'gelu-erf': (v) => unaryScalar('Gelu', v),
   'gelu-tanh': (v) => unaryScalar('GeluTanh', v),
   'quick-gelu': (v) => unaryScalar('QuickGelu', v),
+  silu: (v) => v * unaryScalar('Sigmoid', v),
 };
 
 export function matmulCpu(
   a: CpuTensor,
   b: CpuTensor,
-  options: { bias?: CpuTensor; transposeB?: boolean; activation?: Activation; alpha?: number } = {},
+  options: {
+    bias?: CpuTensor;
+    /** Multiplied into the output after the activation (same dims as the output). */
+    gate?: CpuTensor;
+    transposeB?: boolean;
+    activation?: Activation;
+    alpha?: number;
+  } = {},
 ): CpuTensor {
   const tb = options.transposeB ?? false;
   const aD = a.dims.length === 1 ? [1, a.dims[0]] : a.dims;
@@ -38,7 +46,8 @@ export function matmulCpu(
         for (let t = 0; t < k; t++) s += a.data[ao + i * k + t] * b.data[bo + (tb ? j * k + t : t * n + j)];
         s *= options.alpha ?? 1;
         if (options.bias) s += options.bias.data.length === 1 ? options.bias.data[0] : options.bias.data[j];
-        out[(bi * m + i) * n + j] = act(s);
+        const o = (bi * m + i) * n + j;
+        out[o] = act(s) * (options.gate ? options.gate.data[o] : 1);
       }
     }
   }

@@ -3,7 +3,7 @@ import attentionWgsl from '../../../../shaders/attention.wgsl?raw';
 import attentionDecodeWgsl from '../../../../shaders/attention-decode.wgsl?raw';
 import attentionF16Wgsl from '../../../../shaders/attention-f16.wgsl?raw';
 import attentionIoWgsl from '../../../../shaders/attention-io.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   broadcastStrides,
   contiguousStrides,
@@ -80,10 +80,12 @@ export function attention(
   const vl = layoutOf('v', v, params.v);
   const [B, H, Sq, D] = ql.shape;
   const Sk = kl.shape[2];
-  if (kl.shape[0] !== B || kl.shape[1] !== H || kl.shape[3] !== D) {
+  // Grouped-query attention: k/v have H / group heads, each shared by `group` query heads.
+  const group = H / kl.shape[1];
+  if (kl.shape[0] !== B || !Number.isInteger(group) || kl.shape[3] !== D) {
     invalid(`Attention: k shape [${kl.shape}] does not match q [${ql.shape}]`);
   }
-  if (vl.shape[0] !== B || vl.shape[1] !== H || vl.shape[2] !== Sk || vl.shape[3] !== D) {
+  if (vl.shape[0] !== B || vl.shape[1] !== kl.shape[1] || vl.shape[2] !== Sk || vl.shape[3] !== D) {
     invalid(`Attention: v shape [${vl.shape}] does not match k [${kl.shape}]`);
   }
   if (D < 1 || D > MAX_HEAD_SIZE) invalid(`Attention: head size ${D} outside 1…${MAX_HEAD_SIZE}`);
@@ -130,7 +132,7 @@ export function attention(
       .f32s([params.scale ?? 1 / Math.sqrt(D)])
       .u32s([ql.start, kl.start, vl.start, oStart])
       .u32s([...ql.strides, ...kl.strides, ...vl.strides, ...oStrides, ...mStrides])
-      .u32s([0])
+      .u32s([0, group])
       .finish(),
   });
 }

@@ -1,7 +1,7 @@
 // Elementwise binary ops and Where, NumPy broadcasting (shaders/binary.wgsl, shaders/where.wgsl).
 import binaryWgsl from '../../../../shaders/binary.wgsl?raw';
 import whereWgsl from '../../../../shaders/where.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   broadcastDims,
   broadcastStrides,

@@ -1,7 +1,7 @@
 // Helpers shared by the kernels: validation, dtype mapping, uniform packing, dispatch sizing.
 import { WebvlError } from '../../../errors';
 import type { DType } from '../../tensor';
-import type { GpuView } from '../kernel-context';
+import type { GpuView } from '../plan/kernel-context';
 
 /** Invocations per workgroup for 1-D elementwise programs (SwiftShader allows 256). */
 export const ELEMENTWISE_WORKGROUP = 256;

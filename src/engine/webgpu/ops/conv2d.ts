@@ -1,7 +1,7 @@
 // 2-D convolution, NCHW (shaders/conv2d.wgsl + shaders/activations.wgsl).
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import conv2dWgsl from '../../../../shaders/conv2d.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   ELEMENTWISE_WORKGROUP,
   elementCount,

@@ -2,7 +2,7 @@
 // general copyStrided (e.g. appending new keys/values into a preallocated KV cache).
 import copyWgsl from '../../../../shaders/copy.wgsl?raw';
 import triluWgsl from '../../../../shaders/trilu.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   broadcastStrides,
   contiguousStrides,

@@ -1,7 +1,7 @@
 // ONNX GatherElements (shaders/gather-elements.wgsl) and ScatterND (shaders/scatter-nd.wgsl).
 import gatherElementsWgsl from '../../../../shaders/gather-elements.wgsl?raw';
 import scatterNdWgsl from '../../../../shaders/scatter-nd.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   contiguousStrides,
   ELEMENTWISE_WORKGROUP,

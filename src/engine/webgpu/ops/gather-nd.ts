@@ -1,7 +1,7 @@
 // ONNX GatherND (shaders/gather-nd.wgsl): slices of data picked by index tuples, e.g. the pooled token of each
 // row (`hidden[arange(B), eos_index]`, which torch.export writes as GatherND).
 import gatherNdWgsl from '../../../../shaders/gather-nd.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   contiguousStrides,
   ELEMENTWISE_WORKGROUP,

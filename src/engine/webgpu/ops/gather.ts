@@ -1,6 +1,6 @@
 // ONNX Gather along any axis (shaders/gather.wgsl): embeddings, token selection, index lookups.
 import gatherWgsl from '../../../../shaders/gather.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   ELEMENTWISE_WORKGROUP,
   elementCount,

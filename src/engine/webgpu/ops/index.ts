@@ -79,7 +79,8 @@ export { gatherNd, gatherNdDims } from './gather-nd';
  */
 export { layerNorm } from './layer-norm';
 /**
- * matmul(ctx, a, b, bias, out, params): out = act(alpha · A×B + bias).
+ * matmul(ctx, a, b, bias, out, params): out = act(alpha · A×B + bias), or act(alpha · A×B) · gate when params.gate
+ * says the bias operand is a gate of out's dims.
  * a [..., M, K], b [..., K, N] (or [..., N, K] with transposeB); batch dims broadcast NumPy-style; a rank-1 a is
  * [1, K] and a rank-1 b is [K, 1] with that dim dropped from out, as ONNX MatMul says. bias: [N] or null.
  * out: [...broadcast batch, M, N], float32. 32×32 tiles in workgroup memory, 4×4 outputs per thread; vec4
@@ -98,6 +99,16 @@ export { reduce } from './reduce';
  * `batchIndex` of out [N, 3, H, W] float32. Two dispatches. packResampleTaps lays out the taps view.
  */
 export { packResampleTaps, resizeNormalize } from './resize-normalize';
+/**
+ * rotary(ctx, x, cos, sin, out): out = x·cos + rotate_half(x)·sin over the last axis (rotate_half(x) =
+ * concat(−x[d/2:], x[:d/2])); cos and sin share dims, broadcast to x's. float32.
+ */
+export { rotary } from './rotary';
+/**
+ * sampleTopK(ctx, values, indices, sampling, token): per row of TopK's [rows, k] values (best first) and indices,
+ * a token drawn by sampling [rows, 4] = (temperature, top_p, uniform draw in [0, 1), top_k ≤ k); token [rows].
+ */
+export { sampleTopK } from './sample';
 /** softmax(ctx, x, out, axis): numerically stable softmax along any axis (negative allowed). float32. */
 export { softmax } from './softmax';
 export type {

@@ -1,6 +1,6 @@
 // LayerNorm over the last axis with fused residual add (shaders/layer-norm.wgsl).
 import layerNormWgsl from '../../../../shaders/layer-norm.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   elementCount,
   expectDims,

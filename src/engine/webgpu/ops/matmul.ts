@@ -19,7 +19,7 @@ import matmulIoWgsl from '../../../../shaders/matmul-io.wgsl?raw';
 import loadScalarWgsl from '../../../../shaders/matmul-load-scalar.wgsl?raw';
 import loadVec4Wgsl from '../../../../shaders/matmul-load-vec4.wgsl?raw';
 import matmulTiledWgsl from '../../../../shaders/matmul-tiled.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   broadcastDims,
   broadcastStrides,
@@ -27,6 +27,7 @@ import {
   expectFloat32,
   grid1d,
   invalid,
+  sameDims,
   specialize,
   UniformWriter,
 } from './common';
@@ -69,6 +70,7 @@ const DIRECT_ACTIVATION: Record<Activation, string> = {
   'gelu-erf': 'return gelu_erf(x);',
   'gelu-tanh': 'return gelu_tanh(x);',
   'quick-gelu': 'return quick_gelu(x);',
+  silu: 'return silu(x);',
 };
 
 /**
@@ -104,6 +106,7 @@ export const ACTIVATION_CODE: Record<Activation, number> = {
   'gelu-erf': 2,
   'gelu-tanh': 3,
   'quick-gelu': 4,
+  silu: 5,
 };
 
 export interface MatmulGeometry {
@@ -169,8 +172,10 @@ export function matmul(
   const transposeB = params.transposeB ?? false;
   const g = matmulGeometry(a.dims, b.dims, transposeB);
   expectDims('MatMul output', out, g.outDims);
-  if (bias) expectFloat32('MatMul bias', bias);
-  const biasAt = bias ? biasLayout(bias, g.m, g.n) : null;
+  if (bias) expectFloat32(params.gate ? 'MatMul gate' : 'MatMul bias', bias);
+  if (params.gate && (!bias || !sameDims(bias.dims, g.outDims)))
+    invalid(`MatMul: a gate must have the output's dims [${g.outDims}]`);
+  const biasAt = bias ? biasLayout(bias, g.m, g.n, params.gate) : null;
   const batch = g.batchDims.reduce((x, y) => x * y, 1);
   if (g.m === 0 || g.n === 0 || batch === 0) return;
   if (batch > ctx.features.maxComputeWorkgroupsPerDimension) invalid(`MatMul: batch ${batch} too large`);
@@ -179,10 +184,12 @@ export function matmul(
   const vec4 = g.k % 4 === 0 && (transposeB || g.n % 4 === 0);
   // The software kernel's epilogue adds a per-column bias only.
   const directBias =
-    !biasAt || (biasAt.rowStride === 0 && biasAt.colStride === 1 && (params.beta ?? 1) === 1);
+    !biasAt ||
+    params.gate === true ||
+    (biasAt.rowStride === 0 && biasAt.colStride === 1 && (params.beta ?? 1) === 1);
   const variant = params.variant ?? chooseVariant(ctx, g, transposeB, vec4, directBias);
   if (variant === 'direct') {
-    matmulDirect(ctx, a, b, bias, out, g, transposeB, activation, params.alpha ?? 1);
+    matmulDirect(ctx, a, b, bias, out, g, transposeB, activation, params.alpha ?? 1, params.gate === true);
     return;
   }
   if (variant === 'gemv-splitk') {
@@ -249,7 +256,12 @@ function matmulUniforms(
   return new UniformWriter()
     .u32s([g.m, g.n, g.k, g.batchDims.length])
     .f32s([params.alpha ?? 1])
-    .u32s([transposeB ? 1 : 0, bias ? 1 : 0, ACTIVATION_CODE[params.activation ?? 'none'], bias?.length ?? 0])
+    .u32s([
+      transposeB ? 1 : 0,
+      bias ? (params.gate ? 2 : 1) : 0,
+      ACTIVATION_CODE[params.activation ?? 'none'],
+      bias?.length ?? 0,
+    ])
     .u32s([split.splits, split.chunk])
     .f32s([params.beta ?? 1])
     .u32Array(g.batchDims, 2)
@@ -266,9 +278,11 @@ interface BiasLayout {
   colStride: number;
 }
 
-function biasLayout(bias: GpuView, m: number, n: number): BiasLayout {
+function biasLayout(bias: GpuView, m: number, n: number, gate = false): BiasLayout {
   const d = bias.dims;
   const length = d.reduce((x, y) => x * y, 1);
+  // A gate is read at the output's flat index; its strides go unused.
+  if (gate) return { length, rowStride: n, colStride: 1 };
   const rows = d.length >= 2 ? d[d.length - 2] : 1;
   const cols = d.length >= 1 ? d[d.length - 1] : 1;
   if (length !== rows * cols || (rows !== 1 && rows !== m) || (cols !== 1 && cols !== n))
@@ -308,6 +322,8 @@ function gemvSplitK(
       label,
       wgsl,
       cacheKey: `matmul|gemv-splitk|${bRead.key}`,
+      // The module has two entry points (main, reduce): each program names its own.
+      entryPoint: 'main',
       workgroups: [columnGroups, 1, batch],
       bindings: [a, b, bias ?? a, out],
       uniforms,
@@ -319,6 +335,7 @@ function gemvSplitK(
     label,
     wgsl,
     cacheKey: `matmul|gemv-splitk|${bRead.key}`,
+    entryPoint: 'main',
     workgroups: [columnGroups, splits, batch],
     bindings: [a, b, bias ?? a, partials],
     uniforms,
@@ -368,6 +385,7 @@ function matmulDirect(
   transposeB: boolean,
   activation: Activation,
   alpha: number,
+  gate: boolean,
 ): void {
   // vec4 loads: whole vec4s of A rows and B rows (K, N multiples of 4, B stored [K, N]).
   const vec4 = !transposeB && g.k % 4 === 0 && g.n % 4 === 0;
@@ -384,13 +402,14 @@ function matmulDirect(
       BIAS_DECL: bias
         ? `@group(0) @binding(3) var<storage, read> bias: array<${vec4 ? 'vec4<f32>' : 'f32'}>;\n@group(0) @binding(4) var<uniform> u: Params;`
         : '@group(0) @binding(3) var<uniform> u: Params;',
-      BIAS_ADD: bias ? (vec4 ? 'v += bias[bn];' : 'v += bias[col];') : '',
+      BIAS_ADD: bias && !gate ? (vec4 ? 'v += bias[bn];' : 'v += bias[col];') : '',
+      GATE: gate ? ' * bias[o]' : '',
       B_LOAD: transposeB ? 'b_at(boff + col * u.k + kk)' : 'b_at(boff + kk * u.n + col)',
     });
   ctx.record({
     label: bias || activation !== 'none' ? 'Linear' : 'MatMul',
     wgsl,
-    cacheKey: `matmul|direct|${vec4 ? 'vec4' : 'scalar'}|${bRead.key}|${transposeB}|${bias !== null}|${activation}`,
+    cacheKey: `matmul|direct|${vec4 ? 'vec4' : 'scalar'}|${bRead.key}|${transposeB}|${bias === null ? 'none' : gate ? 'gate' : 'bias'}|${activation}`,
     workgroups: grid1d(Math.ceil((blocksN * blocksM * batch) / DIRECT_GROUP)),
     bindings: bias ? [a, b, out, bias] : [a, b, out],
     uniforms: new UniformWriter()

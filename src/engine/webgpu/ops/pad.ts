@@ -1,6 +1,6 @@
 // ONNX Pad (shaders/pad.wgsl): constant, reflect, edge and wrap modes, negative pads crop.
 import padWgsl from '../../../../shaders/pad.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   contiguousStrides,
   ELEMENTWISE_WORKGROUP,

@@ -1,6 +1,6 @@
 // ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over any axes (shaders/reduce.wgsl).
 import reduceWgsl from '../../../../shaders/reduce.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   contiguousStrides,
   expectDims,

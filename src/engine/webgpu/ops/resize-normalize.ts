@@ -1,7 +1,7 @@
 // Image → model input in two dispatches (shaders/resize-normalize.wgsl): horizontal then vertical resample with
 // precomputed taps, 8-bit rounding between passes as Pillow does, crop and normalize fused into the second.
 import resizeWgsl from '../../../../shaders/resize-normalize.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import { elementCount, expectFloat32, invalid, UniformWriter } from './common';
 import type { PackedTapsLayout, ResampleTaps, ResizeNormalizeParams } from './types';
 

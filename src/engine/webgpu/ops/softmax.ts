@@ -1,6 +1,6 @@
 // Softmax along any axis (shaders/softmax.wgsl).
 import softmaxWgsl from '../../../../shaders/softmax.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import { elementCount, expectDims, expectFloat32, grid1d, invalid, UniformWriter } from './common';
 
 /** Rows per workgroup of the row-per-thread variant (its workgroup size). */

@@ -1,9 +1,9 @@
 // Parameter types of our kernels (see ./index.ts for the functions and the GPU dtype conventions).
 import type { ResampleTaps } from '../../pixels';
-import type { GpuView } from '../kernel-context';
+import type { GpuView } from '../plan/kernel-context';
 
 /** Epilogue activations that matmul/linear can fuse. */
-export type Activation = 'none' | 'relu' | 'gelu-erf' | 'gelu-tanh' | 'quick-gelu';
+export type Activation = 'none' | 'relu' | 'gelu-erf' | 'gelu-tanh' | 'quick-gelu' | 'silu';
 
 export interface MatmulParams {
   /** B is stored as [.., N, K] (Gemm transB=1, or a Linear weight as PyTorch stores it). */
@@ -14,6 +14,11 @@ export interface MatmulParams {
   readonly alpha?: number;
   /** Multiplies the bias (Gemm beta). Default 1. */
   readonly beta?: number;
+  /**
+   * The bias operand is a gate of the output's dims, multiplied after the activation instead of added before
+   * it (SwiGLU's up(x) · silu(gate(x)) in the up projection's epilogue).
+   */
+  readonly gate?: boolean;
   /** Forces a kernel (benchmarks and tests); default: chosen by shape and adapter. */
   readonly variant?: MatmulVariant;
 }

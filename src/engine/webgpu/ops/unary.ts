@@ -1,7 +1,7 @@
 // Elementwise unary ops, GELU and Cast (shaders/unary.wgsl + shaders/activations.wgsl).
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import unaryWgsl from '../../../../shaders/unary.wgsl?raw';
-import type { GpuView, KernelContext } from '../kernel-context';
+import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   ELEMENTWISE_WORKGROUP,
   elementCount,

@@ -3,7 +3,7 @@
 // Add + LayerNorm (the residual fusion folds the Add back in), BiasGelu / FastGelu Add + Gelu (the Linear
 // fusion absorbs both into a matmul epilogue), Gelu / QuickGelu our Gelu, the Simplified (RMS) norms our
 // LayerNorm with rms=1. Runs first, before shapes are inferred.
-import { attrFloat, attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
+import { attrFloat, attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import { replaceNodesWith } from './pattern';
 
 const MS = 'com.microsoft';

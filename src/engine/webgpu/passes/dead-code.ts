@@ -1,6 +1,6 @@
 // Dead-code elimination: drops nodes whose outputs no graph output depends on, and unused initializers.
-import type { Graph, Node } from '../ir';
-import { producers } from '../ir';
+import type { Graph, Node } from '../ir/ir';
+import { producers } from '../ir/ir';
 
 /** Returns the number of nodes removed. */
 export function eliminateDeadCode(graph: Graph): number {

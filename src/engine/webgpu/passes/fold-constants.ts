@@ -2,9 +2,9 @@
 // initializer (shape arithmetic: Shape → Gather → Concat → Reshape …, masks built from constants).
 import { WebvlError } from '../../../errors';
 import type { HostTensor } from '../../tensor';
-import { evaluate, fromValues, size, toValues, type Values } from '../const-eval';
-import { attrInt, type Graph, type Node, topologicalOrder } from '../ir';
-import type { TypedShape } from '../op-shapes';
+import { evaluate, fromValues, size, toValues, type Values } from '../ir/const-eval';
+import { attrInt, type Graph, type Node, topologicalOrder } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
 
 /** Larger results stay on the GPU: folding is for shape arithmetic and small masks, not weights. */
 export const MAX_FOLDED_ELEMENTS = 1 << 20;

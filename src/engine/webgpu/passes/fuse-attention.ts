@@ -2,9 +2,9 @@
 // Reshape/Transpose chains that split heads in front and merge them behind, → one webvl Attention node.
 // Q, K and V become strided views of the projections (no transpose copies), and the output is written
 // straight into the merged-heads layout. com.microsoft MultiHeadAttention / Attention lower to the same node.
-import { strides as contiguous } from '../const-eval';
-import { attrFloat, attrInt, attrInts, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
-import type { TypedShape } from '../op-shapes';
+import { strides as contiguous } from '../ir/const-eval';
+import { attrFloat, attrInt, attrInts, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
 import { GraphView, replaceNodes, rewriteEach } from './pattern';
 
 /** Largest head size the attention kernel takes. */
@@ -37,7 +37,7 @@ function resolveView(
   let cur = value;
   for (;;) {
     const p = v.producer.get(cur);
-    if (!p || p.domain !== '' || !VIEW_OPS.has(p.opType) || v.isConstant(p.inputs[0])) break;
+    if (p?.domain !== '' || !VIEW_OPS.has(p.opType) || v.isConstant(p.inputs[0])) break;
     chain.unshift(p);
     cur = p.inputs[0];
   }
@@ -134,6 +134,43 @@ function nanGuard(v: GraphView, p: string): { nodes: Node[]; out: string } | und
   return { nodes: [where, isNan], out: where.outputs[0] };
 }
 
+/**
+ * GQA's repeat_kv, as torch exports it: Reshape(Expand(Unsqueeze(x, 2), [b, kvh, rep, s, d]), [b, kvh·rep, s, d]).
+ * Returns x, whose heads the attention kernel can share across the repeat instead of reading copies.
+ */
+function unrepeat(v: GraphView, value: string, shapes: ReadonlyMap<string, TypedShape>): string | undefined {
+  const reshape = v.producedBy(value, 'Reshape');
+  const expand = reshape && v.producedBy(reshape.inputs[0], 'Expand');
+  const unsqueeze = expand && v.producedBy(expand.inputs[0], 'Unsqueeze');
+  if (!reshape || !expand || !unsqueeze) return undefined;
+  const x = unsqueeze.inputs[0];
+  const xd = shapes.get(x)?.dims;
+  const ed = shapes.get(expand.outputs[0])?.dims;
+  const rd = shapes.get(value)?.dims;
+  if (!xd || !ed || !rd || xd.length !== 4 || ed.length !== 5 || rd.length !== 4) return undefined;
+  const [b, kvh, s, d] = xd;
+  const fits = ed.join() === [b, kvh, ed[2], s, d].join() && rd.join() === [b, kvh * ed[2], s, d].join();
+  return fits ? x : undefined;
+}
+
+/** Kᵀ as Transpose(0, 1, 3, 2) of repeated keys: the view of the unrepeated keys, transposed the same way. */
+function unrepeatedKeys(
+  v: GraphView,
+  kIn: string,
+  shapes: ReadonlyMap<string, TypedShape>,
+): View4 | undefined {
+  const tr = v.producedBy(kIn, 'Transpose');
+  const keys =
+    tr && attrInts(tr, 'perm')?.join() === '0,1,3,2' ? unrepeat(v, tr.inputs[0], shapes) : undefined;
+  const view = keys ? resolveView(v, keys, shapes) : undefined;
+  if (!view) return undefined;
+  return {
+    ...view,
+    dims: [view.dims[0], view.dims[1], view.dims[3], view.dims[2]],
+    strides: [view.strides[0], view.strides[1], view.strides[3], view.strides[2]],
+  };
+}
+
 function broadcastsTo(mask: readonly number[], target: readonly number[]): boolean {
   if (mask.length > 4) return false;
   const off = target.length - mask.length;
@@ -143,7 +180,7 @@ function broadcastsTo(mask: readonly number[], target: readonly number[]): boole
 function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string, TypedShape>): boolean {
   const v = new GraphView(graph);
   const sDims = shapes.get(softmax.inputs[0])?.dims;
-  if (!sDims || sDims.length !== 4) return false;
+  if (sDims?.length !== 4) return false;
   const axis = attrInt(softmax, 'axis', graph.opset >= 13 ? -1 : 1);
   if (axis !== -1 && axis !== 3) return false;
   const chain: Node[] = [softmax];
@@ -209,7 +246,10 @@ function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string,
     }
   }
   const q = resolveView(v, qIn, shapes);
-  const kT = resolveView(v, kIn, shapes);
+  // GQA: keys and values read unrepeated only when both are, so they keep the same head count.
+  const sharedKeys = unrepeatedKeys(v, kIn, shapes);
+  const sharedValues = sharedKeys && unrepeat(v, pv.inputs[1], shapes);
+  const kT = sharedValues ? sharedKeys : resolveView(v, kIn, shapes);
   // A scalar multiplier in front of the head split (e.g. (x·Wq + b)·scale, then Reshape/Transpose).
   for (const view of [q, kT]) {
     if (!view || view.source === qIn || view.source === kIn) continue;
@@ -224,7 +264,7 @@ function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string,
       view.source = s.input;
     }
   }
-  const val = resolveView(v, pv.inputs[1], shapes);
+  const val = resolveView(v, sharedValues ?? pv.inputs[1], shapes);
   if (!q || !kT || !val) return false;
   const k: View4 = {
     ...kT,
@@ -233,9 +273,17 @@ function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string,
   };
   const [b, h, sq, d] = q.dims;
   const sk = k.dims[2];
+  // Keys/values may have fewer heads, each serving a group of query heads (GQA): the kernel reads them shared.
   const same = (x: View4, dd: number) =>
-    x.dims[0] === b && x.dims[1] === h && x.dims[2] === sk && x.dims[3] === dd;
-  if (!same(k, d) || !same(val, val.dims[3]) || d > MAX_HEAD_DIM || val.dims[3] > MAX_HEAD_DIM) return false;
+    x.dims[0] === b && h % x.dims[1] === 0 && x.dims[2] === sk && x.dims[3] === dd;
+  if (
+    !same(k, d) ||
+    !same(val, val.dims[3]) ||
+    k.dims[1] !== val.dims[1] ||
+    d > MAX_HEAD_DIM ||
+    val.dims[3] > MAX_HEAD_DIM
+  )
+    return false;
   for (const x of [q, k, val]) if (shapes.get(x.source)?.dtype !== 'float32') return false;
   const dv = val.dims[3];
 

@@ -1,7 +1,7 @@
 // GELU fusion: the Erf form 0.5·x·(1+erf(x/√2)), the Tanh form 0.5·x·(1+tanh(√(2/π)(x+0.044715x³))),
 // QuickGELU x·sigmoid(1.702x) and the opset-20 Gelu op → one webvl Gelu node (one dispatch, or an
 // epilogue of the Linear in front of it).
-import { attrString, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
+import { attrString, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import { type GraphView, near, replaceNodes, rewriteEach } from './pattern';
 
 type Approximate = 'none' | 'tanh' | 'quick';

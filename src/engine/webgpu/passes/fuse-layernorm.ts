@@ -1,7 +1,7 @@
 // LayerNorm fusion over the last axis: the opset-17 LayerNormalization op, and the decomposed form older
 // exporters write: ReduceMean → Sub → Pow(2)|Mul(self) → ReduceMean → Add(eps) → Sqrt → Div → Mul(γ) → Add(β).
-import { attrFloat, attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
-import type { TypedShape } from '../op-shapes';
+import { attrFloat, attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
 import { type GraphView, near, replaceNodes, rewriteEach } from './pattern';
 
 /** `stats`: LayerNormalization's Mean and InvStdDev outputs (outputs 1 and 2, with attribute stats=1). */

@@ -1,8 +1,8 @@
 // Residual + LayerNorm fusion: LayerNorm(a + b) becomes one LayerNorm node that adds the residual itself and,
 // when the sum is read elsewhere (the next skip connection of a pre-LN transformer), also writes the sum.
-import type { Graph } from '../ir';
-import { WEBVL_DOMAIN } from '../ir';
-import type { TypedShape } from '../op-shapes';
+import type { Graph } from '../ir/ir';
+import { WEBVL_DOMAIN } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
 import { replaceNodes, rewriteEach } from './pattern';
 
 /** Returns the number of residual adds folded into layer norms. */

@@ -2,8 +2,8 @@
 // Pow(x, 2) | Mul(x, x) → ReduceMean(last axis) → Add(eps) → Sqrt → Reciprocal | Div(1, ·) → Mul(x, ·) → Mul(γ),
 // or with Div(x, sqrt) in place of the last two. One LayerNorm node with rms=1 (one dispatch, no mean pass).
 // Float-to-float Casts (the export's upcasts of f32 values) are dropped first, as they copy for nothing.
-import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
-import type { TypedShape } from '../op-shapes';
+import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
 import { type GraphView, near, replaceNodes, rewriteEach } from './pattern';
 
 const CAST_TO_FLOAT = 1;

@@ -1,9 +1,9 @@
 // Transpose → Concat fusion: inputs of a Concat that are transposes (the new keys/values a decoder step appends
 // to its KV cache: Reshape → Transpose → Concat(past, new)) are copied into the output straight from the
 // untransposed tensor with strided copies, so the transposed copy is never materialized.
-import { strides as contiguous } from '../const-eval';
-import { attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
-import type { TypedShape } from '../op-shapes';
+import { strides as contiguous } from '../ir/const-eval';
+import { attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
 import { replaceNodes, rewriteEach } from './pattern';
 
 /** Returns the number of transposes absorbed. */

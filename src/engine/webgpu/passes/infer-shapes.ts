@@ -2,9 +2,9 @@
 // known it folds, which makes the Reshape/Expand/Slice parameters downstream constant in turn.
 import { WebvlError } from '../../../errors';
 import { sizeOf } from '../../tensor';
-import { toValues } from '../const-eval';
-import { type Graph, type Node, topologicalOrder } from '../ir';
-import { inferNodeShapes, type TypedShape } from '../op-shapes';
+import { toValues } from '../ir/const-eval';
+import { type Graph, type Node, topologicalOrder } from '../ir/ir';
+import { inferNodeShapes, type TypedShape } from '../ir/op-shapes';
 import { tryFold } from './fold-constants';
 
 /**

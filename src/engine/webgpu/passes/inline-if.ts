@@ -3,8 +3,8 @@
 // on the `use_cache_branch` input) get one plan per branch, since run-time-values.ts reads that input on the
 // host and plans on its value. A condition computed from constants is folded here first. What stays an If
 // (a condition from large run-time data) has no kernel: such a plan is refused and the graph falls back.
-import { evaluate, toValues, type Values } from '../const-eval';
-import { type Graph, type Node, producers } from '../ir';
+import { evaluate, toValues, type Values } from '../ir/const-eval';
+import { type Graph, type Node, producers } from '../ir/ir';
 
 /** Folds the value of `name` from constants, following its producers (a few nodes deep at most). */
 function constantValue(graph: Graph, made: Map<string, Node>, name: string, depth = 0): Values | undefined {

@@ -2,7 +2,7 @@
 // it as the B operand of MatMul/Gemm is dropped, and the readers see the float16 tensor itself. The matmul
 // kernels widen B on load (shaders/matmul-b-f16*.wgsl), so the values are exactly what the Cast would give, at
 // half the memory and bandwidth. Any other use (biases, norms, embeddings) keeps the Cast, which folds to f32.
-import { attrInt, type Graph } from '../ir';
+import { attrInt, type Graph } from '../ir/ir';
 
 const FLOAT = 1;
 

@@ -2,8 +2,8 @@
 // cross-attention) become one Linear with concatenated weights, and the attention views read their slice of
 // its output (a column offset and rescaled row strides). One wider matmul instead of two or three.
 import type { HostTensor } from '../../tensor';
-import { attrInt, attrInts, attrString, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
-import type { TypedShape } from '../op-shapes';
+import { attrInt, attrInts, attrString, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
 import { GraphView } from './pattern';
 
 /** A constant [K, N] weight, float32 or float16 (kept half by keep-half-weights). */

@@ -12,8 +12,8 @@
 // graph falls back to onnxruntime-web).
 import { WebvlError } from '../../../errors';
 import type { HostTensor } from '../../tensor';
-import { toValues, type Values } from '../const-eval';
-import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir';
+import { toValues, type Values } from '../ir/const-eval';
+import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import { GraphView, replaceNodes } from './pattern';
 
 /** Layout of a packed quantized weight, in 32-bit words from the start of the tensor. */
@@ -194,7 +194,7 @@ function matchDynamicQuant(
 /** DynamicQuantizeLinear → MatMulInteger → Cast → Mul(x_scale · w_scale) → QMatMul (8-bit, W8A32). */
 function packDynamicQuant(graph: Graph, v: GraphView, node: Node): boolean {
   const m = matchDynamicQuant(graph, v, node, 'MatMulInteger');
-  if (!m || m.weight.dims.length !== 2) return false;
+  if (m?.weight.dims.length !== 2) return false;
   const [kDim, nDim] = m.weight.dims;
   const scaleOf = perColumn(toValues(m.weightScale), nDim);
   const zeroOf = m.weightZero ? perColumn(toValues(m.weightZero), nDim) : () => 0;
@@ -217,7 +217,7 @@ function packDynamicQuant(graph: Graph, v: GraphView, node: Node): boolean {
 /** The same chain around ConvInteger (a quantized patch embedding) → Conv on weights dequantized here. */
 function unquantizeDynamicConv(graph: Graph, v: GraphView, node: Node): boolean {
   const m = matchDynamicQuant(graph, v, node, 'ConvInteger');
-  if (!m || m.weight.dims.length !== 4) return false;
+  if (m?.weight.dims.length !== 4) return false;
   const channels = m.weight.dims[0];
   const perChannel = m.weight.data.length / channels;
   const scaleOf = perColumn(toValues(m.weightScale), channels);

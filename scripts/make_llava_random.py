@@ -1,0 +1,321 @@
+#!/usr/bin/env python3
+"""A random-weight generative VLM folder in transformers.js' LLaVA layout, for the engine's and the ask pipeline's
+tests: vision_encoder.onnx (pixel_values → image_features in the LM's width), embed_tokens.onnx (ids →
+embeddings) and decoder_model_merged.onnx (inputs_embeds, attention_mask, position_ids, past key/values,
+use_cache_branch → logits, present key/values; an If picks the first step or a cached one, as Optimum merges
+them), with config.json, a word-level tokenizer and its chat template. The language model is LLaMA-style:
+RMSNorm, rotary position embeddings, grouped-query attention, SwiGLU, tied embeddings. reference.json holds
+PyTorch's greedy tokens: for prompt embeddings fed directly, and for a two-turn chat about an image.
+
+  /usr/bin/python3 scripts/make_llava_random.py     # writes tests/corpus/llava-random/
+"""
+import json
+import os
+import sys
+import tempfile
+
+import onnx
+import torch
+from onnx import TensorProto, helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "models", "train"))
+import onnxutil  # noqa: E402
+from make_merged_decoder import branch  # noqa: E402
+
+OUT = os.path.join(HERE, "..", "tests", "corpus", "llava-random")
+V, D, L, H, KVH, FF = 96, 32, 2, 4, 2, 88
+IMAGE_SIDE, PATCH = 16, 8  # 2×2 patches: four image features
+N_IMAGE = (IMAGE_SIDE // PATCH) ** 2
+MAX_POSITIONS = 64
+SPECIALS = ["<pad>", "<unk>", "<s>", "</s>", "<image>", "<|user|>", "<|assistant|>"]
+WORDS = [f"w{i}" for i in range(V - len(SPECIALS))]
+VOCAB = SPECIALS + WORDS
+ID = {w: i for i, w in enumerate(VOCAB)}
+BOS, EOS, IMAGE, USER, ASSISTANT = ID["<s>"], ID["</s>"], ID["<image>"], ID["<|user|>"], ID["<|assistant|>"]
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}<|user|>"
+    "{% if loop.first %} <image>{% endif %} {{ message['content'] }}{% else %}<|assistant|> "
+    "{{ message['content'] }}</s>{% endif %}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+HD = D // H
+THETA = 10000.0
+SPREAD = 4.0
+
+
+class RMSNorm(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(1 + 0.1 * torch.randn(D))
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
+
+
+def rotate_half(x):
+    return torch.cat((-x[..., HD // 2:], x[..., : HD // 2]), dim=-1)
+
+
+class Layer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q = torch.nn.Linear(D, H * HD, bias=False)
+        self.k = torch.nn.Linear(D, KVH * HD, bias=False)
+        self.v = torch.nn.Linear(D, KVH * HD, bias=False)
+        self.o = torch.nn.Linear(H * HD, D, bias=False)
+        self.gate = torch.nn.Linear(D, FF, bias=False)
+        self.up = torch.nn.Linear(D, FF, bias=False)
+        self.down = torch.nn.Linear(FF, D, bias=False)
+        self.n1, self.n2 = RMSNorm(), RMSNorm()
+
+    def forward(self, x, cos, sin, mask, past):
+        b, s, _ = x.shape
+        h = self.n1(x)
+        q = self.q(h).view(b, s, H, HD).transpose(1, 2)
+        k = self.k(h).view(b, s, KVH, HD).transpose(1, 2)
+        v = self.v(h).view(b, s, KVH, HD).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
+        present = (k, v)
+        rep = H // KVH
+        kr = k[:, :, None].expand(b, KVH, rep, k.shape[2], HD).reshape(b, H, k.shape[2], HD)
+        vr = v[:, :, None].expand(b, KVH, rep, v.shape[2], HD).reshape(b, H, v.shape[2], HD)
+        att = torch.softmax(q @ kr.transpose(2, 3) / HD ** 0.5 + mask, dim=-1)
+        x = x + self.o((att @ vr).transpose(1, 2).reshape(b, s, D))
+        h = self.n2(x)
+        return x + self.down(torch.nn.functional.silu(self.gate(h)) * self.up(h)), present
+
+
+class LM(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Embedding(V, D)
+        self.layers = torch.nn.ModuleList([Layer() for _ in range(L)])
+        self.norm = RMSNorm()
+
+    def forward(self, inputs_embeds, attention_mask, position_ids, past=None):
+        inv = 1.0 / THETA ** (torch.arange(0, HD, 2, dtype=torch.float32) / HD)
+        freqs = position_ids[..., None].float() * inv
+        emb = torch.cat([freqs, freqs], dim=-1)
+        cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+        s = inputs_embeds.shape[1]
+        total = attention_mask.shape[1]
+        # Causal over absolute slots (queries are the last s of `total`), and the padding mask.
+        i = torch.arange(s)[:, None] + (total - s)
+        j = torch.arange(total)[None, :]
+        allowed = (j <= i)[None, None] & attention_mask[:, None, None, :].bool()
+        mask = (~allowed).to(torch.float32) * torch.finfo(torch.float32).min
+        x = inputs_embeds
+        presents = []
+        for li, layer in enumerate(self.layers):
+            x, p = layer(x, cos, sin, mask, None if past is None else past[li])
+            presents.append(p)
+        return self.norm(x) @ self.embed.weight.T, presents
+
+
+class First(torch.nn.Module):
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, inputs_embeds, attention_mask, position_ids):
+        logits, pres = self.lm(inputs_embeds, attention_mask, position_ids)
+        return (logits, *[t for kv in pres for t in kv])
+
+
+class Cached(First):
+    def forward(self, inputs_embeds, attention_mask, position_ids, *past):
+        pk = [(past[2 * i], past[2 * i + 1]) for i in range(L)]
+        logits, pres = self.lm(inputs_embeds, attention_mask, position_ids, pk)
+        return (logits, *[t for kv in pres for t in kv])
+
+
+class VisionEncoder(torch.nn.Module):
+    """Patches → a linear projection into the LM's width (a stand-in for a ViT and its projector)."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = torch.nn.Conv2d(3, 24, PATCH, stride=PATCH)
+        self.proj = torch.nn.Linear(24, D)
+
+    def forward(self, pixel_values):
+        x = self.patch(pixel_values).flatten(2).transpose(1, 2)
+        return self.proj(torch.nn.functional.gelu(x))
+
+
+class Embed(torch.nn.Module):
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids):
+        return self.lm.embed(input_ids)
+
+
+def greedy(lm, embeds, steps):
+    """Greedy tokens with PyTorch's own KV cache, and the logits of every step."""
+    s = embeds.shape[1]
+    mask = torch.ones(1, s, dtype=torch.int64)
+    logits, past = lm(embeds, mask, torch.arange(s)[None])
+    tokens, rows = [], []
+    for t in range(steps):
+        rows.append(logits[0, -1])
+        tok = int(logits[0, -1].argmax())
+        tokens.append(tok)
+        pos = s + t
+        mask = torch.ones(1, pos + 1, dtype=torch.int64)
+        logits, past = lm(lm.embed(torch.tensor([[tok]])), mask, torch.tensor([[pos]]), past)
+    return tokens, rows
+
+
+def chat_ids(turns):
+    """The ids the chat template renders for [(question, answer or None), …] (one <image> per image feature)."""
+    ids = [BOS]
+    for k, (question, reply) in enumerate(turns):
+        ids += [USER] + ([IMAGE] * N_IMAGE if k == 0 else []) + [ID[w] for w in question.split()]
+        ids += [ASSISTANT]
+        if reply is not None:
+            ids += [ID[w] for w in reply.split()] + [EOS]
+    return ids
+
+
+def answer(lm, vision, pixels, ids, steps):
+    """Greedy tokens for a prompt whose <image> embeddings are replaced by the image features (no cache)."""
+    emb = lm.embed(torch.tensor([ids]))
+    emb[0, torch.tensor(ids) == IMAGE] = vision(pixels)[0]
+    tokens = []
+    for _ in range(steps):
+        n = emb.shape[1]
+        logits, _ = lm(emb, torch.ones(1, n, dtype=torch.int64), torch.arange(n)[None])
+        tok = int(logits[0, -1].argmax())
+        if tok == EOS:
+            break
+        tokens.append(tok)
+        emb = torch.cat([emb, lm.embed(torch.tensor([[tok]]))], dim=1)
+    return tokens
+
+
+def write_folder(lm_config):
+    """config.json, generation, preprocessing and tokenizer files, as a llava folder has them."""
+    def dump(name, obj):
+        with open(os.path.join(OUT, name), "w") as fh:
+            json.dump(obj, fh, indent=2)
+
+    dump("config.json", {
+        "architectures": ["LlavaForConditionalGeneration"], "model_type": "llava",
+        "image_token_index": IMAGE, "image_seq_length": N_IMAGE,
+        "text_config": {"model_type": "llama", "vocab_size": V, "hidden_size": D, "num_hidden_layers": L,
+                        "num_attention_heads": H, "num_key_value_heads": KVH, "head_dim": HD,
+                        "max_position_embeddings": MAX_POSITIONS, "bos_token_id": BOS, "eos_token_id": EOS},
+        "vision_config": {"image_size": IMAGE_SIDE, "patch_size": PATCH},
+    })
+    dump("generation_config.json", {"bos_token_id": BOS, "eos_token_id": EOS, "max_new_tokens": 16})
+    dump("preprocessor_config.json", {
+        "do_resize": True, "size": {"height": IMAGE_SIDE, "width": IMAGE_SIDE}, "resample": 2, "do_rescale": True,
+        "rescale_factor": 1 / 255, "do_normalize": True, "image_mean": [0.5] * 3, "image_std": [0.5] * 3,
+        "do_center_crop": False, "do_convert_rgb": True, "image_processor_type": "CLIPImageProcessor",
+    })
+    dump("tokenizer.json", {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": True} for i, t in enumerate(SPECIALS)],
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                       "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": None,
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "<unk>", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100, "vocab": ID},
+    })
+    dump("tokenizer_config.json", {
+        "model_max_length": MAX_POSITIONS, "pad_token": "<pad>", "unk_token": "<unk>", "bos_token": "<s>",
+        "eos_token": "</s>", "chat_template": CHAT_TEMPLATE,
+    })
+
+
+def main():
+    torch.manual_seed(13)
+    lm = LM().eval()
+    with torch.no_grad():
+        # Larger than nn.Linear's default init, so greedy decoding wanders instead of repeating one token.
+        for name, p in lm.named_parameters():
+            if name.endswith(("q.weight", "k.weight", "v.weight", "o.weight", "up.weight", "gate.weight", "down.weight")):
+                p.mul_(SPREAD)
+    past_names = [f"past_key_values.{i}.{kv}" for i in range(L) for kv in ("key", "value")]
+    present = [f"present.{i}.{kv}" for i in range(L) for kv in ("key", "value")]
+    f = TensorProto.FLOAT
+    os.makedirs(os.path.join(OUT, "onnx"), exist_ok=True)
+    with torch.no_grad(), tempfile.TemporaryDirectory() as tmp:
+        emb = torch.randn(1, 3, D)
+        seq = {0: "batch_size", 1: "sequence_length"}
+        dyn = {"inputs_embeds": seq, "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
+               "position_ids": seq}
+        io = ["inputs_embeds", "attention_mask", "position_ids"]
+        first = os.path.join(tmp, "first.onnx")
+        onnxutil.export(First(lm), (emb, torch.ones(1, 3, dtype=torch.int64), torch.arange(3)[None]), first, io,
+                        ["logits", *present], {**dyn, **{p: {0: "batch_size", 2: "total"} for p in present}})
+        cached = os.path.join(tmp, "cached.onnx")
+        past = [torch.randn(1, KVH, 4, HD) for _ in past_names]
+        onnxutil.export(Cached(lm), (emb, torch.ones(1, 7, dtype=torch.int64), torch.arange(4, 7)[None], *past),
+                        cached, [*io, *past_names], ["logits", *present],
+                        {**dyn, **{p: {0: "batch_size", 2: "past"} for p in past_names},
+                         **{p: {0: "batch_size", 2: "total"} for p in present}})
+        shared = {}
+        then_branch = branch(onnx.load(cached), "with_past/", shared)
+        else_branch = branch(onnx.load(first), "first/", shared)
+        inputs = [helper.make_tensor_value_info("inputs_embeds", f, ["batch_size", "sequence_length", D]),
+                  helper.make_tensor_value_info("attention_mask", TensorProto.INT64,
+                                                ["batch_size", "total_sequence_length"]),
+                  helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+                  *[helper.make_tensor_value_info(p, f, ["batch_size", KVH, "past", HD]) for p in past_names],
+                  helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1])]
+        outputs = [helper.make_tensor_value_info("logits", f, ["batch_size", "sequence_length", V]),
+                   *[helper.make_tensor_value_info(p, f, ["batch_size", KVH, "total", HD]) for p in present]]
+        node = helper.make_node("If", ["use_cache_branch"], ["logits", *present], name="optimum::if",
+                                then_branch=then_branch, else_branch=else_branch)
+        graph = helper.make_graph([node], "merged", inputs, outputs, list(shared.values()))
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        onnx.save(model, os.path.join(OUT, "onnx", "decoder_model_merged.onnx"))
+        onnxutil.export(Embed(lm), (torch.tensor([[1, 2]]),), os.path.join(OUT, "onnx", "embed_tokens.onnx"),
+                        ["input_ids"], ["inputs_embeds"], {"input_ids": seq, "inputs_embeds": seq})
+        torch.manual_seed(17)
+        vision = VisionEncoder().eval()
+        onnxutil.export(vision, (torch.randn(1, 3, IMAGE_SIDE, IMAGE_SIDE),),
+                        os.path.join(OUT, "onnx", "vision_encoder.onnx"), ["pixel_values"], ["image_features"],
+                        {"pixel_values": {0: "batch_size"}, "image_features": {0: "batch_size"}})
+        write_folder(None)
+        # The image: a fixed RGB pattern; pixel_values as the processor makes them (no resize at this size).
+        rgb = (torch.arange(IMAGE_SIDE * IMAGE_SIDE * 3) * 37 % 256).reshape(IMAGE_SIDE, IMAGE_SIDE, 3)
+        pixels = ((rgb.permute(2, 0, 1).float() / 255 - 0.5) / 0.5)[None]
+        q1, q2 = "w3 w10 w7", "w5 w6"
+        turn1 = answer(lm, vision, pixels, chat_ids([(q1, None)]), 6)
+        reply1 = " ".join(VOCAB[t] for t in turn1)
+        turn2 = answer(lm, vision, pixels, chat_ids([(q1, reply1), (q2, None)]), 6)
+
+        torch.manual_seed(21)
+        prompt = torch.randn(1, 6, D)
+        tokens, rows = greedy(lm, prompt, 12)
+    ref = {
+        "config": {"vocab": V, "hidden": D, "layers": L, "heads": H, "kv_heads": KVH, "head_dim": HD},
+        "prompt_embeds": {"dims": list(prompt.shape), "data": prompt.flatten().tolist()},
+        "greedy_tokens": tokens,
+        "step_logits": [r.tolist() for r in rows[:3]],
+        "chat": {
+            "image_rgb": rgb.flatten().tolist(),
+            "questions": [q1, q2],
+            "prompt_ids": [chat_ids([(q1, None)]), chat_ids([(q1, reply1), (q2, None)])],
+            "answers": [turn1, turn2],
+        },
+    }
+    with open(os.path.join(OUT, "reference.json"), "w") as fh:
+        json.dump(ref, fh)
+    print(f"wrote {OUT}: greedy {tokens}; chat answers {turn1}, {turn2}")
+
+
+if __name__ == "__main__":
+    main()

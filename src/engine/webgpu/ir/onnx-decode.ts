@@ -1,0 +1,324 @@
+// ONNX protobuf → IR. Decoding is done by onnx-proto (protobufjs); this module only converts its
+// message objects into our plain IR and typed arrays.
+import * as protoModule from 'onnx-proto';
+import { WebvlError } from '../../../errors';
+import type { DType, HostTensor, TensorData } from '../../tensor';
+import type { Attr, Dim, Graph, Node, ValueInfo } from './ir';
+
+type OnnxNs = typeof protoModule.onnx;
+// onnx-proto is CommonJS: Node's ESM loader exposes it as `default`, bundlers also as a named export.
+const onnx: OnnxNs =
+  (protoModule as unknown as { onnx?: OnnxNs }).onnx ??
+  (protoModule as unknown as { default: { onnx: OnnxNs } }).default.onnx;
+
+type LongLike = number | { toNumber(): number; toString(): string };
+
+/** External data files (the `location` of each tensor) by file name. */
+export type ExternalData = ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
+
+const ONNX_DTYPES: Record<number, DType> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  6: 'int32',
+  7: 'int64',
+  9: 'bool',
+  10: 'float16',
+};
+const DOUBLE = 11;
+
+function toNumber(v: LongLike | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === 'number') return v;
+  const n = v.toNumber();
+  if (!Number.isSafeInteger(n)) return Number(v.toString());
+  return n;
+}
+
+function toBigInt(v: LongLike): bigint {
+  return typeof v === 'number' ? BigInt(v) : BigInt(v.toString());
+}
+
+function invalid(message: string, details?: Record<string, unknown>): WebvlError {
+  return new WebvlError('INVALID_MODEL', message, details);
+}
+
+export function onnxDType(code: number, what: string): DType {
+  const dtype = ONNX_DTYPES[code];
+  if (dtype === undefined) {
+    if (code === DOUBLE) return 'float32'; // doubles are narrowed to float32 (see tensorFromProto)
+    // TensorProto.DataType runs from 1 (FLOAT) to 23 (FLOAT4E2M1): anything else is a corrupt file.
+    if (!(Number.isInteger(code) && code >= 1 && code <= 23)) {
+      throw invalid(`${what}: ${code} is not an ONNX data type`, { dataType: code });
+    }
+    throw new WebvlError('UNSUPPORTED_MODEL', `${what}: ONNX data type ${code} is not supported`, {
+      dataType: code,
+    });
+  }
+  return dtype;
+}
+
+const BYTES: Record<DType, number> = {
+  float32: 4,
+  float16: 2,
+  int32: 4,
+  int64: 8,
+  uint8: 1,
+  int8: 1,
+  bool: 1,
+};
+
+function lookupExternal(external: ExternalData | undefined, file: string): Uint8Array | undefined {
+  if (!external) return undefined;
+  if (external instanceof Map) return external.get(file);
+  return (external as Readonly<Record<string, Uint8Array>>)[file];
+}
+
+/** Typed array of `dtype` over a copy of `bytes` (copied so the view is aligned and owns its memory). */
+function fromBytes(
+  dtype: DType,
+  bytes: Uint8Array,
+  count: number,
+  name: string,
+  double: boolean,
+): TensorData {
+  const width = double ? 8 : BYTES[dtype];
+  if (bytes.byteLength !== count * width) {
+    throw invalid(`tensor '${name}': ${bytes.byteLength} bytes of data, its dims need ${count * width}`);
+  }
+  // Copy into a fresh ArrayBuffer: raw_data may be an unaligned view into the model bytes (Node's
+  // Buffer.slice would even share memory).
+  const own = new Uint8Array(bytes.byteLength);
+  own.set(bytes);
+  const copy = own.buffer;
+  if (double) return Float32Array.from(new Float64Array(copy));
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(copy);
+    case 'float16':
+      return new Uint16Array(copy);
+    case 'int32':
+      return new Int32Array(copy);
+    case 'int64':
+      return new BigInt64Array(copy);
+    case 'int8':
+      return new Int8Array(copy);
+    default:
+      return new Uint8Array(copy);
+  }
+}
+
+function fromTypedFields(
+  dtype: DType,
+  t: protoModule.onnx.ITensorProto,
+  count: number,
+  double: boolean,
+): TensorData {
+  const name = t.name ?? '';
+  let data: TensorData;
+  if (double) data = Float32Array.from(t.doubleData ?? []);
+  else {
+    switch (dtype) {
+      case 'float32':
+        data = Float32Array.from(t.floatData ?? []);
+        break;
+      case 'int64':
+        data = BigInt64Array.from((t.int64Data ?? []) as LongLike[], toBigInt);
+        break;
+      case 'int32':
+        data = Int32Array.from(t.int32Data ?? []);
+        break;
+      case 'float16': // float16 bit patterns travel in int32_data
+        data = Uint16Array.from(t.int32Data ?? []);
+        break;
+      case 'int8':
+        data = Int8Array.from(t.int32Data ?? []);
+        break;
+      default:
+        data = Uint8Array.from(t.int32Data ?? []);
+    }
+  }
+  if (data.length !== count) {
+    throw invalid(`tensor '${name}': ${data.length} values, its dims need ${count}`);
+  }
+  return data;
+}
+
+export function tensorFromProto(t: protoModule.onnx.ITensorProto, external?: ExternalData): HostTensor {
+  const name = t.name ?? '';
+  const code = t.dataType ?? 0;
+  const dtype = onnxDType(code, `tensor '${name}'`);
+  const double = code === DOUBLE;
+  const dims = (t.dims ?? []).map((d) => toNumber(d as LongLike));
+  if (dims.some((d) => d < 0 || !Number.isSafeInteger(d)))
+    throw invalid(`tensor '${name}': bad dims [${dims}]`);
+  const count = dims.reduce((a, b) => a * b, 1);
+  let data: TensorData;
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+    const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const file = entries.get('location') ?? '';
+    const bytes = lookupExternal(external, file);
+    if (!bytes) {
+      throw invalid(`tensor '${name}' lives in external file '${file}', which was not provided`, { file });
+    }
+    const offset = Number(entries.get('offset') ?? '0');
+    const length = entries.has('length') ? Number(entries.get('length')) : bytes.byteLength - offset;
+    if (offset < 0 || length < 0 || offset + length > bytes.byteLength) {
+      throw invalid(
+        `tensor '${name}': external range ${offset}+${length} is outside '${file}' (${bytes.byteLength} bytes)`,
+      );
+    }
+    data = fromBytes(dtype, bytes.subarray(offset, offset + length), count, name, double);
+  } else if (t.rawData && t.rawData.byteLength > 0) {
+    data = fromBytes(dtype, t.rawData, count, name, double);
+  } else {
+    data = fromTypedFields(dtype, t, count, double);
+  }
+  return { location: 'cpu', dtype, dims, data };
+}
+
+const utf8 = new TextDecoder();
+
+function attrFromProto(
+  a: protoModule.onnx.IAttributeProto,
+  opset: number,
+  external?: ExternalData,
+): Attr | undefined {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (a.type) {
+    case T.GRAPH:
+      // Loop/Scan bodies have untyped inputs and stay unsupported; If branches are what the engine reads.
+      try {
+        return a.g ? { type: 'graph', value: decodeGraph(a.g, opset, external) } : undefined;
+      } catch {
+        return undefined;
+      }
+    case T.INT:
+      return { type: 'int', value: toNumber(a.i as LongLike) };
+    case T.FLOAT:
+      return { type: 'float', value: a.f ?? 0 };
+    case T.STRING:
+      return { type: 'string', value: utf8.decode(a.s ?? new Uint8Array()) };
+    case T.INTS:
+      return { type: 'ints', value: (a.ints ?? []).map((v) => toNumber(v as LongLike)) };
+    case T.FLOATS:
+      return { type: 'floats', value: [...(a.floats ?? [])] };
+    case T.STRINGS:
+      return { type: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
+    case T.TENSOR:
+      return a.t ? { type: 'tensor', value: tensorFromProto(a.t, external) } : undefined;
+    default:
+      // Sparse, type and graph-list attributes are not representable; ops using them are unsupported.
+      return undefined;
+  }
+}
+
+function valueInfoFromProto(v: protoModule.onnx.IValueInfoProto): ValueInfo | undefined {
+  const tt = v.type?.tensorType;
+  if (!v.name || !tt) return undefined;
+  const dtype = onnxDType(tt.elemType ?? 0, `value '${v.name}'`);
+  if (!tt.shape) return { name: v.name, dtype };
+  const shape: Dim[] = (tt.shape.dim ?? []).map((d, i) => {
+    if (d.dimParam) return d.dimParam;
+    // protobufjs sets only fields present on the wire as own properties; an absent dim is unknown.
+    if (Object.hasOwn(d, 'dimValue') && d.dimValue !== null) return toNumber(d.dimValue as LongLike);
+    return `${v.name}:${i}`;
+  });
+  return { name: v.name, dtype, shape };
+}
+
+/** Turns `Constant` nodes into initializers, so passes only ever see one kind of constant. */
+function constantValue(n: Node): HostTensor | undefined {
+  const a = n.attrs;
+  const v = a.value;
+  if (v?.type === 'tensor') return v.value;
+  const f = a.value_float;
+  if (f?.type === 'float')
+    return { location: 'cpu', dtype: 'float32', dims: [], data: Float32Array.of(f.value) };
+  const fs = a.value_floats;
+  if (fs?.type === 'floats')
+    return { location: 'cpu', dtype: 'float32', dims: [fs.value.length], data: Float32Array.from(fs.value) };
+  const i = a.value_int;
+  if (i?.type === 'int')
+    return { location: 'cpu', dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(i.value)) };
+  const is = a.value_ints;
+  if (is?.type === 'ints') {
+    return {
+      location: 'cpu',
+      dtype: 'int64',
+      dims: [is.value.length],
+      data: BigInt64Array.from(is.value, BigInt),
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Decodes ONNX model bytes into the IR. Truncated or corrupt bytes, and graphs that are not well formed,
+ * reject with INVALID_MODEL; data types we cannot hold reject with UNSUPPORTED_MODEL.
+ */
+export function decodeModel(bytes: Uint8Array, external?: ExternalData): Graph {
+  let model: protoModule.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw invalid(`not a valid ONNX model: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const g = model.graph;
+  if (!g || ((g.node ?? []).length === 0 && (g.output ?? []).length === 0)) {
+    throw invalid('ONNX model has no graph');
+  }
+  const opsetEntry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  const opset = opsetEntry ? toNumber(opsetEntry.version as LongLike) : 0;
+
+  return decodeGraph(g, opset, external);
+}
+
+/** One graph: the model's, or a subgraph (an If branch, whose inputs are empty). */
+function decodeGraph(g: protoModule.onnx.IGraphProto, opset: number, external?: ExternalData): Graph {
+  const initializers = new Map<string, HostTensor>();
+  for (const t of g.initializer ?? []) {
+    if (!t.name) throw invalid('initializer without a name');
+    initializers.set(t.name, tensorFromProto(t, external));
+  }
+
+  const nodes: Node[] = [];
+  (g.node ?? []).forEach((n, index) => {
+    const attrs: Record<string, Attr> = {};
+    for (const a of n.attribute ?? []) {
+      const value = attrFromProto(a, opset, external);
+      if (a.name && value) attrs[a.name] = value;
+    }
+    const node: Node = {
+      name: n.name || `${n.opType ?? 'node'}_${index}`,
+      opType: n.opType ?? '',
+      domain: n.domain ?? '',
+      attrs,
+      inputs: [...(n.input ?? [])],
+      outputs: [...(n.output ?? [])],
+    };
+    if (!node.opType) throw invalid(`node ${index} has no op type`);
+    if (node.opType === 'Constant' && node.domain === '') {
+      const value = constantValue(node);
+      if (!value) throw invalid(`Constant node '${node.name}' has no value attribute we can read`);
+      initializers.set(node.outputs[0], value);
+      return;
+    }
+    nodes.push(node);
+  });
+
+  const convert = (list: protoModule.onnx.IValueInfoProto[] | null | undefined, what: string): ValueInfo[] =>
+    (list ?? []).map((v) => {
+      const info = valueInfoFromProto(v);
+      if (!info) throw invalid(`graph ${what} '${v.name ?? '?'}' is not a typed tensor`);
+      return info;
+    });
+  const inputs = convert(g.input, 'input').filter((v) => !initializers.has(v.name));
+  const outputs = convert(g.output, 'output');
+  const valueInfo = new Map<string, ValueInfo>();
+  for (const v of g.valueInfo ?? []) {
+    const info = valueInfoFromProto(v);
+    if (info) valueInfo.set(info.name, info);
+  }
+  return { nodes, initializers, inputs, outputs, valueInfo, opset };
+}

@@ -1,0 +1,432 @@
+// Per-op shape functions for concrete input shapes: output dtype and dims of every op the engine claims.
+import { WebvlError } from '../../../errors';
+import type { DType } from '../../tensor';
+import { einsumDims } from '../plan/einsum';
+import {
+  broadcastShape,
+  normAxis,
+  reshapeDims,
+  size,
+  sliceRanges,
+  splitSizes,
+  squeezeDims,
+  unsqueezeDims,
+  type Values,
+} from './const-eval';
+import { attrInt, attrInts, attrTensor, type Node, opKey } from './ir';
+
+export interface TypedShape {
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+}
+
+export interface ShapeContext {
+  readonly node: Node;
+  /** Input types/shapes; undefined for omitted optional inputs. */
+  readonly inputs: readonly (TypedShape | undefined)[];
+  /** The constant value of input i, when it is known at plan time. */
+  constant(i: number): Values | undefined;
+  readonly opset: number;
+}
+
+type ShapeFn = (c: ShapeContext) => TypedShape[];
+
+function fail(c: ShapeContext, why: string): never {
+  throw new WebvlError('INVALID_MODEL', `${c.node.opType} node '${c.node.name}': ${why}`);
+}
+
+function input(c: ShapeContext, i: number): TypedShape {
+  const t = c.inputs[i];
+  if (!t) fail(c, `input ${i} is missing`);
+  return t;
+}
+
+function constInts(c: ShapeContext, i: number, what: string): number[] {
+  const v = c.constant(i);
+  if (!v) {
+    throw new WebvlError(
+      'UNSUPPORTED_OP',
+      `${c.node.opType} node '${c.node.name}': ${what} must be known at plan time`,
+      {
+        ops: [c.node.opType],
+      },
+    );
+  }
+  return Array.from(v.data);
+}
+
+const same: ShapeFn = (c) => [input(c, 0)];
+
+/** Pad's amounts, begins then ends for every axis: the `pads` input (opset 11+, over `axes` in 18+) or attribute. */
+export function padAmounts(c: Pick<ShapeContext, 'node' | 'constant' | 'opset'>, rank: number): number[] {
+  const given = c.opset >= 11 ? c.constant(1) : undefined;
+  if (c.opset >= 11 && !given) {
+    throw new WebvlError('UNSUPPORTED_OP', `Pad node '${c.node.name}': pads must be known at plan time`, {
+      ops: ['Pad'],
+    });
+  }
+  const raw = given ? Array.from(given.data) : [...(attrInts(c.node, 'pads') ?? [])];
+  const axesValue = c.opset >= 18 && c.node.inputs[3] ? c.constant(3) : undefined;
+  if (c.opset >= 18 && c.node.inputs[3] && !axesValue)
+    throw new WebvlError('UNSUPPORTED_OP', `Pad node '${c.node.name}': axes must be known at plan time`, {
+      ops: ['Pad'],
+    });
+  const axes = axesValue ? Array.from(axesValue.data, (a) => normAxis(a, rank)) : [...Array(rank).keys()];
+  if (raw.length !== 2 * axes.length)
+    throw new WebvlError(
+      'INVALID_MODEL',
+      `Pad node '${c.node.name}': ${raw.length} pads for ${axes.length} axes`,
+    );
+  const pads = new Array<number>(2 * rank).fill(0);
+  axes.forEach((a, i) => {
+    pads[a] = raw[i];
+    pads[a + rank] = raw[i + axes.length];
+  });
+  return pads;
+}
+
+/**
+ * A 2-D Conv's pads [top, left, bottom, right]: the `pads` attribute, zeros for auto_pad VALID, and for
+ * SAME_UPPER / SAME_LOWER the total padding that makes out = ceil(in / stride), split with the odd pixel at
+ * the end (UPPER) or the start (LOWER).
+ */
+export function convPads(node: Node, x: readonly number[], w: readonly number[]): readonly number[] {
+  const autoPad = node.attrs.auto_pad;
+  const mode = autoPad?.type === 'string' ? autoPad.value : 'NOTSET';
+  if (mode === 'NOTSET') return attrInts(node, 'pads') ?? [0, 0, 0, 0];
+  if (mode === 'VALID') return [0, 0, 0, 0];
+  const strides = attrInts(node, 'strides') ?? [1, 1];
+  const dil = attrInts(node, 'dilations') ?? [1, 1];
+  const pads = [0, 0, 0, 0];
+  for (let i = 0; i < 2; i++) {
+    const k = (w[2 + i] - 1) * dil[i] + 1;
+    const out = Math.ceil(x[2 + i] / strides[i]);
+    const total = Math.max((out - 1) * strides[i] + k - x[2 + i], 0);
+    const small = Math.floor(total / 2);
+    pads[i] = mode === 'SAME_LOWER' ? total - small : small;
+    pads[i + 2] = total - pads[i];
+  }
+  return pads;
+}
+
+const broadcast =
+  (dtype?: DType): ShapeFn =>
+  (c) => {
+    let dims: readonly number[] = [];
+    for (let i = 0; i < c.inputs.length; i++) {
+      const b = broadcastShape(dims, input(c, i).dims);
+      if (!b) fail(c, `cannot broadcast [${dims}] with [${input(c, i).dims}]`);
+      dims = b;
+    }
+    // Where's result dtype is its x/y dtype, not the condition's.
+    const first = c.node.opType === 'Where' ? input(c, 1) : input(c, 0);
+    return [{ dtype: dtype ?? first.dtype, dims }];
+  };
+
+const ONNX_TO: Record<number, DType> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  6: 'int32',
+  7: 'int64',
+  9: 'bool',
+  10: 'float16',
+};
+
+function matmulDims(c: ShapeContext, a: readonly number[], b: readonly number[]): number[] {
+  const a2 = a.length === 1 ? [1, a[0]] : a;
+  const b2 = b.length === 1 ? [b[0], 1] : b;
+  const k = a2[a2.length - 1];
+  if (b2[b2.length - 2] !== k) fail(c, `inner dims differ: [${a}] × [${b}]`);
+  const batch = broadcastShape(a2.slice(0, -2), b2.slice(0, -2));
+  if (!batch) fail(c, `batch dims do not broadcast: [${a}] × [${b}]`);
+  const out = [...batch];
+  if (a.length > 1) out.push(a2[a2.length - 2]);
+  if (b.length > 1) out.push(b2[b2.length - 1]);
+  return out;
+}
+
+function reduceAxes(c: ShapeContext, rank: number): number[] {
+  const fromInput = c.opset >= 18 || (c.node.opType === 'ReduceSum' && c.opset >= 13);
+  const axes = fromInput ? (c.inputs[1] ? constInts(c, 1, 'axes') : undefined) : attrInts(c.node, 'axes');
+  if (!axes || axes.length === 0) {
+    return attrInt(c.node, 'noop_with_empty_axes', 0) === 1 ? [] : [...Array(rank).keys()];
+  }
+  return axes.map((a) => normAxis(a, rank));
+}
+
+const reduce: ShapeFn = (c) => {
+  const x = input(c, 0);
+  const axes = new Set(reduceAxes(c, x.dims.length));
+  const keep = attrInt(c.node, 'keepdims', 1) === 1;
+  const dims = keep ? x.dims.map((d, i) => (axes.has(i) ? 1 : d)) : x.dims.filter((_, i) => !axes.has(i));
+  return [{ dtype: x.dtype, dims }];
+};
+
+const SHAPES: Record<string, ShapeFn> = {
+  Identity: same,
+  Cast: (c) => {
+    const to = ONNX_TO[attrInt(c.node, 'to', 1)];
+    if (!to) fail(c, `cast to ONNX type ${attrInt(c.node, 'to', 1)} is not supported`);
+    return [{ dtype: to, dims: input(c, 0).dims }];
+  },
+  Where: broadcast(),
+  MatMul: (c) => [{ dtype: input(c, 0).dtype, dims: matmulDims(c, input(c, 0).dims, input(c, 1).dims) }],
+  Gemm: (c) => {
+    const a = input(c, 0).dims;
+    const b = input(c, 1).dims;
+    const m = attrInt(c.node, 'transA', 0) ? a[1] : a[0];
+    const n = attrInt(c.node, 'transB', 0) ? b[0] : b[1];
+    return [{ dtype: input(c, 0).dtype, dims: [m, n] }];
+  },
+  Softmax: same,
+  LayerNormalization: (c) => {
+    const x = input(c, 0);
+    // Mean / InvStdDev: float32 (stash_type 1), the normalized axes (axis … last) kept as 1s.
+    const axis = normAxis(attrInt(c.node, 'axis', -1), x.dims.length);
+    const stats = { dtype: 'float32' as const, dims: x.dims.map((d, i) => (i < axis ? d : 1)) };
+    return [x, stats, stats];
+  },
+  Transpose: (c) => {
+    const x = input(c, 0);
+    const perm = attrInts(c.node, 'perm') ?? x.dims.map((_, i) => x.dims.length - 1 - i);
+    return [{ dtype: x.dtype, dims: perm.map((p) => x.dims[p]) }];
+  },
+  Reshape: (c) => {
+    const x = input(c, 0);
+    const dims = reshapeDims(x.dims, constInts(c, 1, 'the shape'), attrInt(c.node, 'allowzero', 0) === 1);
+    if (!dims) fail(c, `cannot reshape [${x.dims}] to [${constInts(c, 1, 'the shape')}]`);
+    return [{ dtype: x.dtype, dims }];
+  },
+  Flatten: (c) => {
+    const x = input(c, 0);
+    const axis = normAxis(attrInt(c.node, 'axis', 1), x.dims.length);
+    return [{ dtype: x.dtype, dims: [size(x.dims.slice(0, axis)), size(x.dims.slice(axis))] }];
+  },
+  Squeeze: (c) => {
+    const x = input(c, 0);
+    const axes =
+      c.opset >= 13 ? (c.inputs[1] ? constInts(c, 1, 'axes') : undefined) : attrInts(c.node, 'axes');
+    return [{ dtype: x.dtype, dims: squeezeDims(x.dims, axes) }];
+  },
+  Unsqueeze: (c) => {
+    const x = input(c, 0);
+    const axes = c.opset >= 13 ? constInts(c, 1, 'axes') : (attrInts(c.node, 'axes') ?? fail(c, 'no axes'));
+    return [{ dtype: x.dtype, dims: unsqueezeDims(x.dims, axes) }];
+  },
+  Concat: (c) => {
+    const first = input(c, 0);
+    const axis = normAxis(attrInt(c.node, 'axis', 0), first.dims.length);
+    const dims = [...first.dims];
+    dims[axis] = c.inputs.reduce((a, _t, i) => a + input(c, i).dims[axis], 0);
+    return [{ dtype: first.dtype, dims }];
+  },
+  Slice: (c) => {
+    const x = input(c, 0);
+    const starts = constInts(c, 1, 'starts');
+    const ends = constInts(c, 2, 'ends');
+    const axes = c.inputs[3] ? constInts(c, 3, 'axes') : undefined;
+    const steps = c.inputs[4] ? constInts(c, 4, 'steps') : undefined;
+    return [{ dtype: x.dtype, dims: sliceRanges(x.dims, starts, ends, axes, steps).count }];
+  },
+  Gather: (c) => {
+    const data = input(c, 0);
+    const idx = input(c, 1);
+    const axis = normAxis(attrInt(c.node, 'axis', 0), data.dims.length);
+    return [
+      { dtype: data.dtype, dims: [...data.dims.slice(0, axis), ...idx.dims, ...data.dims.slice(axis + 1)] },
+    ];
+  },
+  Expand: (c) => {
+    const x = input(c, 0);
+    const dims = broadcastShape(x.dims, constInts(c, 1, 'the shape'));
+    if (!dims) fail(c, `cannot expand [${x.dims}]`);
+    return [{ dtype: x.dtype, dims }];
+  },
+  Shape: (c) => {
+    const rank = input(c, 0).dims.length;
+    const start = normAxis(attrInt(c.node, 'start', 0), rank);
+    const end = normAxis(attrInt(c.node, 'end', rank), rank);
+    return [{ dtype: 'int64', dims: [Math.max(0, Math.min(end, rank) - Math.max(start, 0))] }];
+  },
+  ConstantOfShape: (c) => {
+    const value = attrTensor(c.node, 'value');
+    return [{ dtype: value?.dtype ?? 'float32', dims: constInts(c, 0, 'the shape') }];
+  },
+  Range: (c) => {
+    const [s, l, d] = [0, 1, 2].map((i) => constInts(c, i, 'start/limit/delta')[0]);
+    return [{ dtype: input(c, 0).dtype, dims: [Math.max(Math.ceil((l - s) / d), 0)] }];
+  },
+  Trilu: same,
+  CumSum: same,
+  IsNaN: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
+  Pad: (c) => {
+    const x = input(c, 0);
+    const pads = padAmounts(c, x.dims.length);
+    return [{ dtype: x.dtype, dims: x.dims.map((d, i) => d + pads[i] + pads[i + x.dims.length]) }];
+  },
+  GatherElements: (c) => [{ dtype: input(c, 0).dtype, dims: input(c, 1).dims }],
+  ScatterND: (c) => [input(c, 0)],
+  InstanceNormalization: same,
+  Einsum: (c) => {
+    const equation = c.node.attrs.equation;
+    if (equation?.type !== 'string') fail(c, 'no equation');
+    return [
+      {
+        dtype: input(c, 0).dtype,
+        dims: einsumDims(
+          equation.value,
+          c.inputs.map((_, i) => input(c, i).dims),
+        ),
+      },
+    ];
+  },
+  Dropout: (c) => [input(c, 0), { dtype: 'bool', dims: input(c, 0).dims }],
+  DequantizeLinear: (c) => [{ dtype: 'float32', dims: input(c, 0).dims }],
+  IsInf: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
+  Tile: (c) => {
+    const x = input(c, 0);
+    const repeats = constInts(c, 1, 'repeats');
+    if (repeats.length !== x.dims.length) fail(c, `${repeats.length} repeats for rank ${x.dims.length}`);
+    return [{ dtype: x.dtype, dims: x.dims.map((d, i) => d * repeats[i]) }];
+  },
+  Split: (c) => {
+    const x = input(c, 0);
+    const axis = normAxis(attrInt(c.node, 'axis', 0), x.dims.length);
+    return splitSizes(c, x.dims[axis]).map((n) => ({
+      dtype: x.dtype,
+      dims: x.dims.map((d, i) => (i === axis ? n : d)),
+    }));
+  },
+  GatherND: (c) => {
+    const data = input(c, 0);
+    const idx = input(c, 1).dims;
+    const k = idx[idx.length - 1];
+    const b = attrInt(c.node, 'batch_dims', 0);
+    if (k === undefined || b + k > data.dims.length) fail(c, 'index tuples deeper than the data');
+    return [{ dtype: data.dtype, dims: [...idx.slice(0, -1), ...data.dims.slice(b + k)] }];
+  },
+  Conv: (c) => {
+    const x = input(c, 0).dims;
+    const w = input(c, 1).dims;
+    if (x.length !== 4) fail(c, 'only 2-D convolution (NCHW) is supported');
+    const strides = attrInts(c.node, 'strides') ?? [1, 1];
+    const dil = attrInts(c.node, 'dilations') ?? [1, 1];
+    const pads = convPads(c.node, x, w);
+    const out = [0, 1].map((i) => {
+      const k = (w[2 + i] - 1) * dil[i] + 1;
+      return Math.floor((x[2 + i] + pads[i] + pads[i + 2] - k) / strides[i]) + 1;
+    });
+    return [{ dtype: input(c, 0).dtype, dims: [x[0], w[0], out[0], out[1]] }];
+  },
+  ArgMin: (c) => SHAPES.ArgMax(c),
+  ArgMax: (c) => {
+    const x = input(c, 0);
+    const axis = normAxis(attrInt(c.node, 'axis', 0), x.dims.length);
+    const keep = attrInt(c.node, 'keepdims', 1) === 1;
+    const dims = keep ? x.dims.map((d, i) => (i === axis ? 1 : d)) : x.dims.filter((_, i) => i !== axis);
+    return [{ dtype: 'int64', dims }];
+  },
+  TopK: (c) => {
+    const x = input(c, 0);
+    const axis = normAxis(attrInt(c.node, 'axis', -1), x.dims.length);
+    const k = constInts(c, 1, 'k')[0];
+    const dims = x.dims.map((d, i) => (i === axis ? k : d));
+    return [
+      { dtype: x.dtype, dims },
+      { dtype: 'int64', dims },
+    ];
+  },
+  // Contrib ops the attention pass lowers: outputs [B, S, hidden] like the query (packed QKV: a third of W).
+  'com.microsoft:MultiHeadAttention': (c) => [input(c, 0)],
+  'com.microsoft:Attention': (c) => {
+    const x = input(c, 0);
+    const w = input(c, 1).dims;
+    return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), w[w.length - 1] / 3] }];
+  },
+  // Our fused ops (domain webvl), created by the fusion passes.
+  'webvl:Linear': (c) => {
+    const x = input(c, 0);
+    const w = input(c, 1).dims;
+    const n = attrInt(c.node, 'transB', 0) ? w[0] : w[w.length - 1];
+    return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), n] }];
+  },
+  // Second output (when present): the residual sum x + residual.
+  'webvl:LayerNorm': (c) => {
+    const x = input(c, 0);
+    if (attrInt(c.node, 'stats', 0) !== 1) return [x, x];
+    const stats = { dtype: 'float32' as const, dims: [...x.dims.slice(0, -1), 1] };
+    return [x, stats, stats];
+  },
+  'webvl:Gelu': same,
+  'webvl:QMatMul': (c) => {
+    const x = input(c, 0);
+    return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), attrInt(c.node, 'N', 0)] }];
+  },
+  'webvl:Rotary': (c) => [input(c, 0)],
+  'webvl:SampleTopK': (c) => [{ dtype: 'int64', dims: input(c, 0).dims.slice(0, -1) }],
+  'webvl:StridedConcat': (c) => [
+    { dtype: input(c, 0).dtype, dims: attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims') },
+  ],
+  'webvl:Attention': (c) => {
+    const dims = attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims');
+    return [{ dtype: input(c, 0).dtype, dims }];
+  },
+};
+
+for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mod']) SHAPES[op] = broadcast();
+for (const op of ['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor']) {
+  SHAPES[op] = broadcast('bool');
+}
+export const UNARY_OPS = [
+  'Abs',
+  'Neg',
+  'Relu',
+  'Sigmoid',
+  'Tanh',
+  'Erf',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Reciprocal',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sin',
+  'Cos',
+  'Sign',
+  'Not',
+  'LeakyRelu',
+  'Clip',
+  'HardSigmoid',
+  'Softplus',
+  'Gelu',
+] as const;
+for (const op of UNARY_OPS) SHAPES[op] = same;
+export const REDUCE_OPS = [
+  'ReduceSum',
+  'ReduceMean',
+  'ReduceMax',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceSumSquare',
+  'ReduceLogSumExp',
+] as const;
+for (const op of REDUCE_OPS) SHAPES[op] = reduce;
+
+export function hasShapeFunction(node: Pick<Node, 'opType' | 'domain'>): boolean {
+  return opKey(node) in SHAPES;
+}
+
+/** Output types/shapes of a node; UNSUPPORTED_OP when the op has no shape function. */
+export function inferNodeShapes(c: ShapeContext): TypedShape[] {
+  const fn = SHAPES[opKey(c.node)];
+  if (!fn) {
+    throw new WebvlError('UNSUPPORTED_OP', `no shape function for ${opKey(c.node)}`, {
+      ops: [opKey(c.node)],
+    });
+  }
+  return fn(c);
+}

@@ -1,0 +1,97 @@
+// The pass pipeline for one input-shape signature: shapes + folding, then fusions, then dead code.
+import type { HostTensor } from '../../tensor';
+import { cloneGraph, type Graph } from '../ir/ir';
+import type { TypedShape } from '../ir/op-shapes';
+import { canonicalizeContrib } from './canonicalize-contrib';
+import { eliminateDeadCode } from './dead-code';
+import { fuseAttention } from './fuse-attention';
+import { fuseGelu } from './fuse-gelu';
+import { fuseLayerNorm } from './fuse-layernorm';
+import { fuseLinear } from './fuse-linear';
+import { fuseResidualLayerNorm } from './fuse-residual-layernorm';
+import { dropNoOpCasts, fuseRmsNorm } from './fuse-rmsnorm';
+import { fuseRotary } from './fuse-rotary';
+import { fuseTransposeConcat } from './fuse-transpose-concat';
+import { inferShapes } from './infer-shapes';
+import { inlineIfs } from './inline-if';
+import { keepHalfWeights } from './keep-half-weights';
+import { mergeProjections } from './merge-projections';
+import { bindInputValues } from './run-time-values';
+
+export interface PassCounts {
+  attention: number;
+  layerNorm: number;
+  /** Residual adds computed inside a LayerNorm. */
+  residualLayerNorm: number;
+  gelu: number;
+  /** Products with a bias, activation or gate (SwiGLU) in their epilogue, and Gemms, as webvl Linear. */
+  linear: number;
+  /** Rotary position embeddings (rotate-half form) as one webvl Rotary dispatch. */
+  rotary: number;
+  /** Linear nodes saved by merging Q/K/V projections that share their input. */
+  mergedProjections: number;
+  /** Transposes copied straight into a Concat's output (KV-cache appends). */
+  transposeConcat: number;
+  deadNodes: number;
+  /** float16 weights kept in half precision for the matmul kernels (their widening Casts dropped). */
+  halfWeights: number;
+  /** onnxruntime contrib ops rewritten into standard and fused ops. */
+  contrib: number;
+}
+
+export interface Specialized {
+  readonly graph: Graph;
+  readonly shapes: Map<string, TypedShape>;
+  readonly counts: PassCounts;
+  /** The model's own initializers (uploaded once per session), as opposed to ones folded for this plan. */
+  readonly sourceInitializers: ReadonlySet<HostTensor>;
+}
+
+/**
+ * Runs every pass on a copy of `source` for concrete input dims, and for the values of the inputs in
+ * `inputValues` (shape-steering inputs read at run time: they become constants of this plan only).
+ */
+export function specialize(
+  source: Graph,
+  inputDims: Readonly<Record<string, readonly number[]>>,
+  inputValues: ReadonlyMap<string, HostTensor> = new Map(),
+): Specialized {
+  const graph = cloneGraph(source);
+  bindInputValues(graph, inputValues);
+  inlineIfs(graph);
+  const contrib = canonicalizeContrib(graph);
+  const halfWeights = keepHalfWeights(graph);
+  const shapes = inferShapes(graph, inputDims);
+  dropNoOpCasts(graph, shapes);
+  let deadNodes = eliminateDeadCode(graph);
+  const gelu = fuseGelu(graph);
+  const layerNorm = fuseLayerNorm(graph, shapes) + fuseRmsNorm(graph, shapes);
+  const rotary = fuseRotary(graph, shapes);
+  const linear = fuseLinear(graph, shapes);
+  const attention = fuseAttention(graph, shapes);
+  const residualLayerNorm = fuseResidualLayerNorm(graph, shapes);
+  const transposeConcat = fuseTransposeConcat(graph, shapes);
+  // The head-split chains the attention pass bypassed are still there; drop them so the projections'
+  // only readers are the attention nodes.
+  deadNodes += eliminateDeadCode(graph);
+  const mergedProjections = mergeProjections(graph, shapes);
+  deadNodes += eliminateDeadCode(graph);
+  return {
+    graph,
+    shapes,
+    counts: {
+      attention,
+      layerNorm,
+      residualLayerNorm,
+      gelu,
+      linear,
+      rotary,
+      mergedProjections,
+      transposeConcat,
+      deadNodes,
+      halfWeights,
+      contrib,
+    },
+    sourceInitializers: new Set(source.initializers.values()),
+  };
+}

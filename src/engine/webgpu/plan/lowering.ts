@@ -1,0 +1,514 @@
+// Lowering: for every op the engine claims, how its node becomes kernel calls (src/engine/webgpu/ops).
+// View ops (Reshape, Squeeze, …) have no lowering: the planner aliases their output to their input buffer.
+import { WebvlError } from '../../../errors';
+import type { Values } from '../ir/const-eval';
+import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from '../ir/ir';
+import { convPads, padAmounts, REDUCE_OPS, UNARY_OPS } from '../ir/op-shapes';
+import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from '../ops';
+import * as ops from '../ops';
+import { broadcastDims } from '../ops/common';
+import { quantLayout } from '../passes/pack-quantized';
+import { einsum } from './einsum';
+import type { GpuView, KernelContext } from './kernel-context';
+
+export interface LowerArgs {
+  readonly ctx: KernelContext;
+  readonly node: Node;
+  /** Input views; null for omitted optional inputs. */
+  readonly inputs: readonly (GpuView | null)[];
+  readonly outputs: readonly GpuView[];
+  /** Constant value of input i, when known at plan time. */
+  constant(i: number): Values | undefined;
+  readonly opset: number;
+}
+
+type Lowering = (a: LowerArgs) => void;
+
+/** Ops that only reinterpret dims: output shares its input's buffer, no dispatch. */
+export const VIEW_OPS: ReadonlySet<string> = new Set([
+  'Reshape',
+  'Flatten',
+  'Squeeze',
+  'Unsqueeze',
+  'Identity',
+  'Dropout',
+]);
+
+/** Ops that exist only to be folded on the CPU (their inputs are shapes/constants in practice). */
+export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set(['Shape', 'ConstantOfShape', 'Range', 'CumSum']);
+
+function unsupported(node: Node, why: string): never {
+  throw new WebvlError('UNSUPPORTED_OP', `${opKey(node)} node '${node.name}': ${why}`, {
+    ops: [opKey(node)],
+  });
+}
+
+function need(a: LowerArgs, i: number): GpuView {
+  const v = a.inputs[i];
+  if (!v) return unsupported(a.node, `input ${i} is missing`);
+  return v;
+}
+
+function constInts(a: LowerArgs, i: number): number[] | undefined {
+  const v = a.constant(i);
+  return v ? Array.from(v.data) : undefined;
+}
+
+function lastAxis(a: LowerArgs, axis: number): void {
+  const rank = need(a, 0).dims.length;
+  if (axis !== -1 && axis !== rank - 1) unsupported(a.node, `only the last axis is supported (axis=${axis})`);
+}
+
+function strided(node: Node, prefix: 'q' | 'k' | 'v'): Strided4 {
+  const shape = attrInts(node, `${prefix}_shape`) ?? [];
+  const strides = attrInts(node, `${prefix}_strides`) ?? [];
+  return {
+    shape: [shape[0], shape[1], shape[2], shape[3]],
+    strides: [strides[0], strides[1], strides[2], strides[3]],
+    start: attrInt(node, `${prefix}_start`, 0),
+  };
+}
+
+/** ArgMax / ArgMin over any axis: the axis is moved last (one transpose into scratch) for the row kernel. */
+function argReduce(a: LowerArgs, largest: boolean): void {
+  const x = need(a, 0);
+  const rank = x.dims.length;
+  const axisAttr = attrInt(a.node, 'axis', 0);
+  const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+  let rows = x;
+  if (axis !== rank - 1) {
+    const perm = [...x.dims.keys()].filter((d) => d !== axis).concat(axis);
+    rows = a.ctx.scratch(
+      x.dtype,
+      perm.map((p) => x.dims[p]),
+    );
+    ops.transpose(a.ctx, x, rows, perm);
+  }
+  // keepdims only changes how the output is viewed: its elements are the rows' results in order.
+  const out = { ...a.outputs[0], dims: rows.dims.slice(0, -1) };
+  ops.argmax(a.ctx, rows, out, { largest, lastIndex: attrInt(a.node, 'select_last_index', 0) === 1 });
+}
+
+const LOWERINGS: Record<string, Lowering> = {
+  MatMul: (a) => ops.matmul(a.ctx, need(a, 0), need(a, 1), null, a.outputs[0]),
+  Gemm: (a) => {
+    // transA: A transposed into scratch first; C broadcasts over [M, N] in the matmul epilogue, times beta.
+    let x = need(a, 0);
+    if (attrInt(a.node, 'transA', 0) !== 0) {
+      const t = a.ctx.scratch(x.dtype, [x.dims[1], x.dims[0]]);
+      ops.transpose(a.ctx, x, t, [1, 0]);
+      x = t;
+    }
+    const beta = attrFloat(a.node, 'beta', 1);
+    ops.matmul(a.ctx, x, need(a, 1), beta === 0 ? null : (a.inputs[2] ?? null), a.outputs[0], {
+      transposeB: attrInt(a.node, 'transB', 0) === 1,
+      alpha: attrFloat(a.node, 'alpha', 1),
+      beta,
+    });
+  },
+  'webvl:Linear': (a) =>
+    ops.linear(a.ctx, need(a, 0), need(a, 1), a.inputs[2] ?? null, a.outputs[0], {
+      transposeB: attrInt(a.node, 'transB', 0) === 1,
+      activation: attrString(a.node, 'activation', 'none') as Activation,
+      gate: attrInt(a.node, 'gate', 0) === 1,
+    }),
+  'webvl:QMatMul': (a) => {
+    // B packed by passes/pack-quantized.ts, read as [N, K] and dequantized by the matmul kernels.
+    const node = a.node;
+    const layout = quantLayout(
+      attrInt(node, 'N', 0),
+      attrInt(node, 'K', 0),
+      attrInt(node, 'bits', 4) === 8 ? 8 : 4,
+      attrInt(node, 'block_size', 0),
+    );
+    const b: GpuView = { ...need(a, 1), dims: [layout.n, layout.k], quant: layout };
+    ops.matmul(a.ctx, need(a, 0), b, a.inputs[2] ?? null, a.outputs[0], {
+      transposeB: true,
+      activation: attrString(node, 'activation', 'none') as Activation,
+      gate: attrInt(node, 'gate', 0) === 1,
+    });
+  },
+  'webvl:SampleTopK': (a) => ops.sampleTopK(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
+  'webvl:Rotary': (a) => ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
+  'webvl:Gelu': (a) =>
+    ops.gelu(
+      a.ctx,
+      need(a, 0),
+      a.outputs[0],
+      attrString(a.node, 'approximate', 'none') as 'none' | 'tanh' | 'quick',
+    ),
+  'webvl:LayerNorm': (a) => {
+    // Outputs: [y, residual sum?], or with stats=1 [y, mean, invStdDev] (LayerNormalization's optional outputs).
+    const stats = attrInt(a.node, 'stats', 0) === 1;
+    ops.layerNorm(
+      a.ctx,
+      need(a, 0),
+      need(a, 1),
+      a.inputs[2] ?? null,
+      a.inputs[3] ?? null,
+      a.outputs[0],
+      stats ? null : (a.outputs[1] ?? null),
+      {
+        epsilon: attrFloat(a.node, 'epsilon', 1e-5),
+        rms: attrInt(a.node, 'rms', 0) === 1,
+      },
+      stats ? { mean: a.outputs[1], invStdDev: a.outputs[2] } : null,
+    );
+  },
+  'webvl:Attention': (a) => {
+    const outStrides = attrInts(a.node, 'out_strides') ?? [];
+    ops.attention(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.inputs[3] ?? null, a.outputs[0], {
+      q: strided(a.node, 'q'),
+      k: strided(a.node, 'k'),
+      v: strided(a.node, 'v'),
+      out: { strides: [outStrides[0], outStrides[1], outStrides[2], outStrides[3]] },
+      scale: attrFloat(a.node, 'scale', 1),
+      causal: attrInt(a.node, 'causal', 0) === 1,
+    });
+  },
+  'webvl:StridedConcat': (a) => {
+    // One strided copy per input into its slice of the output (transposed inputs read in place).
+    const out = a.outputs[0];
+    const rank = out.dims.length;
+    const axis =
+      attrInt(a.node, 'axis', 0) < 0 ? attrInt(a.node, 'axis', 0) + rank : attrInt(a.node, 'axis', 0);
+    const outStrides = new Array<number>(rank);
+    let acc = 1;
+    for (let d = rank - 1; d >= 0; d--) {
+      outStrides[d] = acc;
+      acc *= out.dims[d];
+    }
+    let offset = 0;
+    a.inputs.forEach((src, i) => {
+      const dims = attrInts(a.node, `dims_${i}`) ?? [];
+      const strides = attrInts(a.node, `strides_${i}`) ?? [];
+      if (!src) unsupported(a.node, `input ${i} is missing`);
+      if (dims.every((d) => d > 0))
+        ops.copyStrided(a.ctx, src, strides, 0, out, outStrides, offset * outStrides[axis], dims);
+      offset += dims[axis];
+    });
+  },
+  Softmax: (a) => {
+    const axis = attrInt(a.node, 'axis', a.opset >= 13 ? -1 : 1);
+    // Before opset 13 Softmax flattened to 2-D at `axis`; that equals a per-axis softmax only on the last axis.
+    if (a.opset < 13) lastAxis(a, axis);
+    ops.softmax(a.ctx, need(a, 0), a.outputs[0], axis);
+  },
+  Transpose: (a) => ops.transpose(a.ctx, need(a, 0), a.outputs[0], attrInts(a.node, 'perm')),
+  Concat: (a) =>
+    ops.concat(
+      a.ctx,
+      a.inputs.map((v, i) => v ?? need(a, i)),
+      a.outputs[0],
+      attrInt(a.node, 'axis', 0),
+    ),
+  Slice: (a) => {
+    const starts = a.opset >= 10 ? constInts(a, 1) : (attrInts(a.node, 'starts') as number[] | undefined);
+    const ends = a.opset >= 10 ? constInts(a, 2) : (attrInts(a.node, 'ends') as number[] | undefined);
+    if (!starts || !ends) return unsupported(a.node, 'starts/ends must be constant');
+    const axes = a.opset >= 10 ? constInts(a, 3) : attrInts(a.node, 'axes');
+    const steps = a.opset >= 10 ? constInts(a, 4) : undefined;
+    ops.slice(a.ctx, need(a, 0), a.outputs[0], { starts, ends, axes, steps });
+  },
+  Expand: (a) => ops.expand(a.ctx, need(a, 0), a.outputs[0]),
+  Gather: (a) => ops.gather(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'axis', 0)),
+  Where: (a) => ops.where(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
+  GatherND: (a) =>
+    ops.gatherNd(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'batch_dims', 0)),
+  IsNaN: (a) => ops.isNan(a.ctx, need(a, 0), a.outputs[0]),
+  Pad: (a) => {
+    const x = need(a, 0);
+    const mode = attrString(a.node, 'mode', 'constant');
+    if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge' && mode !== 'wrap')
+      return unsupported(a.node, `mode '${mode}'`);
+    const value =
+      a.opset >= 11 ? (a.node.inputs[2] ? a.constant(2)?.data[0] : 0) : attrFloat(a.node, 'value', 0);
+    if (value === undefined) return unsupported(a.node, 'the constant value must be known at plan time');
+    ops.pad(
+      a.ctx,
+      x,
+      a.outputs[0],
+      padAmounts({ node: a.node, constant: a.constant, opset: a.opset }, x.dims.length),
+      mode,
+      value,
+    );
+  },
+  GatherElements: (a) =>
+    ops.gatherElements(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'axis', 0)),
+  ScatterND: (a) => {
+    const reduction = attrString(a.node, 'reduction', 'none');
+    if (reduction !== 'none' && reduction !== 'add' && reduction !== 'mul')
+      return unsupported(a.node, `reduction '${reduction}'`);
+    ops.scatterNd(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], reduction);
+  },
+  InstanceNormalization: (a) => {
+    // Each (n, c) plane normalized as one LayerNorm row, then the per-channel scale and bias as broadcasts.
+    const x = need(a, 0);
+    const [n, c] = x.dims;
+    const plane = x.dims.slice(2).reduce((p, d) => p * d, 1);
+    const normalized = a.ctx.scratch('float32', x.dims);
+    // The LayerNorm kernel takes a γ: one of ones, made on the GPU by clamping any plane-sized view to [1, 1].
+    const ones = a.ctx.scratch('float32', [plane]);
+    ops.unary(a.ctx, { ...x, dims: [plane] }, ones, { op: 'Clip', alpha: 1, beta: 1 });
+    ops.layerNorm(
+      a.ctx,
+      { ...x, dims: [n * c, plane] },
+      ones,
+      null,
+      null,
+      { ...normalized, dims: [n * c, plane] },
+      null,
+      { epsilon: attrFloat(a.node, 'epsilon', 1e-5) },
+    );
+    const channel = (v: GpuView): GpuView => ({
+      ...v,
+      dims: [c, ...new Array<number>(x.dims.length - 2).fill(1)],
+    });
+    const scaled = a.ctx.scratch('float32', x.dims);
+    ops.binary(a.ctx, normalized, channel(need(a, 1)), scaled, 'Mul');
+    ops.binary(a.ctx, scaled, channel(need(a, 2)), a.outputs[0], 'Add');
+  },
+  Einsum: (a) => {
+    const equation = attrString(a.node, 'equation', '');
+    einsum(
+      a.ctx,
+      equation,
+      a.inputs.map((_, i) => need(a, i)),
+      a.outputs[0],
+    );
+  },
+  Trilu: (a) => {
+    const k = a.node.inputs[1] ? constInts(a, 1)?.[0] : 0;
+    if (k === undefined) return unsupported(a.node, 'k must be known at plan time');
+    ops.trilu(a.ctx, need(a, 0), a.outputs[0], attrInt(a.node, 'upper', 1) === 1, k);
+  },
+  LayerNormalization: (a) => {
+    // Over axes axis … last (fuse-layernorm.ts takes the last-axis form): the same kernel on 2-D views
+    // [rows, cols], γ/β flattened to cols, the statistics one per row.
+    const x = need(a, 0);
+    const rank = x.dims.length;
+    const axisAttr = attrInt(a.node, 'axis', -1);
+    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+    const cols = x.dims.slice(axis).reduce((p, d) => p * d, 1);
+    const rows = x.dims.slice(0, axis).reduce((p, d) => p * d, 1);
+    const flat = (v: GpuView, dims: number[]): GpuView => ({ ...v, dims });
+    const beta = a.inputs[2];
+    const stats = a.outputs[1] && a.outputs[2];
+    ops.layerNorm(
+      a.ctx,
+      flat(x, [rows, cols]),
+      flat(need(a, 1), [cols]),
+      beta ? flat(beta, [cols]) : null,
+      null,
+      flat(a.outputs[0], [rows, cols]),
+      null,
+      { epsilon: attrFloat(a.node, 'epsilon', 1e-5) },
+      stats ? { mean: flat(a.outputs[1], [rows, 1]), invStdDev: flat(a.outputs[2], [rows, 1]) } : null,
+    );
+  },
+  DequantizeLinear: (a) => {
+    // Constant codes were folded at load (pack-quantized.ts); these are codes computed at run time (a Gather
+    // from a quantized table). One constant scale and zero point: one dispatch. Otherwise (per-axis, or values
+    // that arrive as inputs): y = (f32(x) − f32(zero point)) · scale, the per-axis tensors viewed as [C, 1, …].
+    const x = need(a, 0);
+    const scale = a.constant(1);
+    const zero = a.node.inputs[2] ? a.constant(2) : undefined;
+    if (scale?.data.length === 1 && (!a.node.inputs[2] || zero?.data.length === 1)) {
+      ops.dequantize(a.ctx, x, a.outputs[0], scale.data[0], zero?.data[0] ?? 0);
+      return;
+    }
+    const rank = x.dims.length;
+    const axisAttr = attrInt(a.node, 'axis', 1);
+    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+    const s = need(a, 1);
+    const perAxis = s.dims.length === 1 && s.dims[0] !== 1;
+    const along = (v: GpuView): GpuView =>
+      perAxis ? { ...v, dims: [v.dims[0], ...new Array<number>(rank - axis - 1).fill(1)] } : v;
+    const xf = a.ctx.scratch('float32', x.dims);
+    ops.cast(a.ctx, x, xf);
+    let centred = xf;
+    const z = a.inputs[2];
+    if (z) {
+      const zf = a.ctx.scratch('float32', z.dims);
+      ops.cast(a.ctx, z, zf);
+      centred = a.ctx.scratch('float32', x.dims);
+      ops.binary(a.ctx, xf, along(zf), centred, 'Sub');
+    }
+    ops.binary(a.ctx, centred, along(s), a.outputs[0], 'Mul');
+  },
+  IsInf: (a) =>
+    ops.isInf(
+      a.ctx,
+      need(a, 0),
+      a.outputs[0],
+      attrInt(a.node, 'detect_positive', 1) === 1,
+      attrInt(a.node, 'detect_negative', 1) === 1,
+    ),
+  Tile: (a) => {
+    const repeats = constInts(a, 1);
+    if (!repeats) return unsupported(a.node, 'repeats must be constant');
+    ops.tile(a.ctx, need(a, 0), a.outputs[0], repeats);
+  },
+  Split: (a) => {
+    // One strided copy per output, each a slice of the input along the axis.
+    const x = need(a, 0);
+    const axis =
+      attrInt(a.node, 'axis', 0) < 0
+        ? attrInt(a.node, 'axis', 0) + x.dims.length
+        : attrInt(a.node, 'axis', 0);
+    let start = 0;
+    a.outputs.forEach((out) => {
+      const n = out.dims[axis];
+      ops.slice(a.ctx, x, out, { starts: [start], ends: [start + n], axes: [axis] });
+      start += n;
+    });
+  },
+  Cast: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0], attrInt(a.node, 'to', 1) === 10),
+  Conv: (a) => {
+    const x = need(a, 0);
+    if (x.dims.length !== 4) unsupported(a.node, 'only 2-D convolution');
+    const s = attrInts(a.node, 'strides') ?? [1, 1];
+    const p = convPads(a.node, x.dims, need(a, 1).dims);
+    const d = attrInts(a.node, 'dilations') ?? [1, 1];
+    ops.conv2d(a.ctx, x, need(a, 1), a.inputs[2] ?? null, a.outputs[0], {
+      strides: [s[0], s[1]],
+      pads: [p[0], p[1], p[2], p[3]],
+      dilations: [d[0], d[1]],
+      group: attrInt(a.node, 'group', 1),
+    });
+  },
+  ArgMax: (a) => argReduce(a, true),
+  ArgMin: (a) => argReduce(a, false),
+  TopK: (a) => {
+    lastAxis(a, attrInt(a.node, 'axis', -1));
+    const k = constInts(a, 1)?.[0];
+    if (k === undefined) return unsupported(a.node, 'k must be constant');
+    ops.topk(a.ctx, need(a, 0), a.outputs[0], a.outputs[1], {
+      k,
+      largest: attrInt(a.node, 'largest', 1) === 1,
+    });
+  },
+};
+
+const BINARY_OPS: readonly BinaryOp[] = [
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Max',
+  'Min',
+  'Mod',
+  'Equal',
+  'Less',
+  'LessOrEqual',
+  'Greater',
+  'GreaterOrEqual',
+  'And',
+  'Or',
+  'Xor',
+];
+/** Max and Min take any number of inputs: one is a copy, more fold pairwise through scratch tensors. */
+const VARIADIC: ReadonlySet<BinaryOp> = new Set(['Max', 'Min']);
+
+for (const op of BINARY_OPS) {
+  LOWERINGS[op] = (a) => {
+    const n = a.inputs.length;
+    if (n !== 2 && !(VARIADIC.has(op) && n >= 1)) unsupported(a.node, 'only the two-input form');
+    const out = a.outputs[0];
+    if (n === 1) {
+      ops.expand(a.ctx, need(a, 0), out);
+      return;
+    }
+    const fmod = op === 'Mod' && attrInt(a.node, 'fmod', 0) === 1;
+    let acc = need(a, 0);
+    for (let i = 1; i < n; i++) {
+      const x = need(a, i);
+      const target = i === n - 1 ? out : a.ctx.scratch(out.dtype, broadcastDims(acc.dims, x.dims));
+      ops.binary(a.ctx, acc, x, target, fmod ? 'FMod' : op);
+      acc = target;
+    }
+  };
+}
+
+for (const op of UNARY_OPS) {
+  LOWERINGS[op] = (a) => {
+    const n = a.node;
+    let alpha: number | undefined;
+    let beta: number | undefined;
+    if (op === 'LeakyRelu') alpha = attrFloat(n, 'alpha', 0.01);
+    if (op === 'HardSigmoid') {
+      alpha = attrFloat(n, 'alpha', 0.2);
+      beta = attrFloat(n, 'beta', 0.5);
+    }
+    if (op === 'Clip') {
+      const lo =
+        a.opset >= 11
+          ? n.inputs[1]
+            ? a.constant(1)?.data[0]
+            : Number.NEGATIVE_INFINITY
+          : attrFloat(n, 'min', -Infinity);
+      const hi =
+        a.opset >= 11
+          ? n.inputs[2]
+            ? a.constant(2)?.data[0]
+            : Number.POSITIVE_INFINITY
+          : attrFloat(n, 'max', Infinity);
+      if (lo === undefined || hi === undefined) unsupported(n, 'min/max must be constant');
+      [alpha, beta] = [lo, hi];
+    }
+    if (op === 'Gelu') {
+      ops.gelu(
+        a.ctx,
+        need(a, 0),
+        a.outputs[0],
+        attrString(n, 'approximate', 'none') === 'tanh' ? 'tanh' : 'none',
+      );
+      return;
+    }
+    ops.unary(a.ctx, need(a, 0), a.outputs[0], { op: op as UnaryOp, alpha, beta });
+  };
+}
+
+for (const op of REDUCE_OPS) {
+  LOWERINGS[op] = (a) => {
+    const fromInput = a.opset >= 18 || (op === 'ReduceSum' && a.opset >= 13);
+    let axes = fromInput ? (a.node.inputs[1] ? constInts(a, 1) : undefined) : attrInts(a.node, 'axes');
+    if (fromInput && a.node.inputs[1] && !axes) unsupported(a.node, 'axes must be constant');
+    if ((!axes || axes.length === 0) && attrInt(a.node, 'noop_with_empty_axes', 0) === 1) axes = [];
+    if (axes && axes.length === 0 && attrInt(a.node, 'noop_with_empty_axes', 0) === 1) {
+      ops.unary(a.ctx, need(a, 0), a.outputs[0], { op: 'Identity' });
+      return;
+    }
+    ops.reduce(a.ctx, need(a, 0), a.outputs[0], {
+      op: op.slice('Reduce'.length) as ReduceOp,
+      axes,
+      keepdims: attrInt(a.node, 'keepdims', 1) === 1,
+    });
+  };
+}
+
+export function lowering(node: Pick<Node, 'opType' | 'domain'>): Lowering | undefined {
+  return LOWERINGS[opKey(node)];
+}
+
+/** Every ONNX op (default domain) a graph may contain for our backend to take it. */
+export function supportedOps(): string[] {
+  const own = Object.keys(LOWERINGS).filter((k) => !k.includes(':'));
+  // Constant nodes become initializers when the model is decoded (onnx-decode.ts).
+  return [...new Set([...own, ...VIEW_OPS, ...FOLD_ONLY_OPS, 'LayerNormalization', 'Constant'])].sort();
+}
+
+/** Ops outside the default domain that load() accepts (lowered by the fusion passes). */
+export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
+  'com.microsoft:MultiHeadAttention',
+  'com.microsoft:Attention',
+  // Rewritten into standard and fused ops by passes/canonicalize-contrib.ts.
+  'com.microsoft:Gelu',
+  'com.microsoft:QuickGelu',
+  'com.microsoft:BiasGelu',
+  'com.microsoft:FastGelu',
+  'com.microsoft:SkipLayerNormalization',
+  'com.microsoft:SkipSimplifiedLayerNormalization',
+  'com.microsoft:SimplifiedLayerNormalization',
+]);

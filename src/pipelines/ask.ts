@@ -1,0 +1,326 @@
+// Asking about an image with a generative VLM (the llava family, LLaVA- or BLIP-2-style): the chat template
+// renders the conversation, the image encoder's features take the place of the image token, and the decoder
+// answers token by token. The prompt is fed in pieces (text before the image, the image features, the text after),
+// each appended to the decoder's KV cache, so the image features go from the image encoder to the decoder on the
+// device with no splicing and no read-back. A conversation keeps its cache: the next chat turn about the same
+// image feeds only what the previous turns did not (the image is encoded once).
+import { Template } from '@huggingface/jinja';
+import type { Session } from '../engine/backend';
+import { hostTensor, type Tensor } from '../engine/tensor';
+import { WebvlError } from '../errors';
+import type { RgbaImage } from '../vision/preprocess';
+import { disposeTensor, preprocess } from './encode';
+import { type DecoderHandle, DecoderState } from './generate/decoder-state';
+import { GREEDY, type Sampling } from './generate/sampling';
+import type { LoadedModel } from './loaded-model';
+import { nextTask } from './next-task';
+import type { Stopwatch } from './timings';
+import type { VlmSpec } from './vlm-spec';
+
+/** One message of a conversation about an image. */
+export interface ChatMessage {
+  /** Who said it: the user's questions, the model's answers (as it gave them). */
+  readonly role: 'user' | 'assistant';
+  /** The text. */
+  readonly content: string;
+}
+
+/** One generated token, as `onToken` hears it. */
+export interface AnswerToken {
+  /** The token generated at this step. */
+  readonly tokenId: number;
+  /** The answer so far. */
+  readonly text: string;
+  /** 0-based. */
+  readonly step: number;
+}
+
+export interface AskOptions {
+  /** Most tokens to generate (default: what the context leaves, at most 64). */
+  readonly maxTokens?: number;
+  /** Default greedy. */
+  readonly sampling?: Sampling;
+  /** Awaited per token; returning true stops the answer with ABORTED. */
+  readonly onToken?: (t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>;
+  readonly signal?: AbortSignal;
+  /**
+   * Benchmarks only: go on past the end token for the full maxTokens (feeding it like any token), so every
+   * engine times the same number of steps.
+   */
+  readonly ignoreEos?: boolean;
+}
+
+/** An answer, and how much of the prompt the conversation's cache already held. */
+export interface AnswerResult {
+  /** The answer. */
+  readonly text: string;
+  /** Its token ids, without the end token. */
+  readonly tokenIds: number[];
+  /** 'eos': the model ended the answer; 'length': maxTokens, or the context, ran out first. */
+  readonly stop: 'eos' | 'length';
+  /** Positions of the prompt, the image's included. */
+  readonly promptTokens: number;
+  /** Of those, how many an earlier turn had fed already (its KV cache was reused). */
+  readonly reusedTokens: number;
+  /** Whether the KV cache stayed on the GPU at a fixed capacity (one plan for every step). */
+  readonly cacheOnDevice: boolean;
+}
+
+/** Default answer length when the call gives none. */
+const DEFAULT_MAX_TOKENS = 64;
+
+/** What a conversation has fed its decoder: token ids, and the image as one marker per position. */
+const IMAGE_POSITION = -1;
+
+/** The sessions and settings of a loaded llava-family model. */
+export interface Vlm {
+  readonly spec: VlmSpec;
+  readonly visionEncoder: Session;
+  readonly embedTokens: Session;
+  readonly decoder: DecoderHandle;
+}
+
+export function vlmOf(model: LoadedModel): Vlm {
+  if (!model.vlm) {
+    throw new WebvlError(
+      'UNSUPPORTED_TASK',
+      `${model.url} is a ${model.kind} model: it cannot answer questions (load a llava-family model)`,
+      { family: model.kind, task: 'ask' },
+    );
+  }
+  return model.vlm;
+}
+
+/** A conversation about one image: its features on the device and its decoder state, kept between turns. */
+export class Conversation {
+  /** Token ids fed so far (IMAGE_POSITION where the image's features went). */
+  fed: number[] = [];
+
+  constructor(
+    readonly imageKey: string,
+    readonly features: Tensor,
+    public state: DecoderState,
+  ) {}
+
+  /** Starts over on the same image features (a new conversation, or a decoder that cannot rewind). */
+  restart(state: DecoderState): void {
+    this.state.release();
+    this.state = state;
+    this.fed = [];
+  }
+
+  release(): void {
+    this.state.release();
+    disposeTensor(this.features);
+  }
+}
+
+/** A cheap identity for an image (its size and an FNV-1a hash of its pixels): same key, same features. */
+export function imageKey(image: RgbaImage): string {
+  let h = 0x811c9dc5;
+  const d = image.data;
+  for (let i = 0; i < d.length; i++) h = Math.imul(h ^ d[i], 0x01000193);
+  return `${image.width}x${image.height}:${(h >>> 0).toString(16)}`;
+}
+
+/** The conversation rendered by the chat template and tokenized, the image's token run expanded to its positions. */
+export function promptPositions(
+  model: LoadedModel,
+  spec: VlmSpec,
+  messages: readonly ChatMessage[],
+): number[] {
+  const text = new Template(spec.chatTemplate).render({
+    messages: messages.map((m) => ({ role: m.role, content: m.content })),
+    bos_token: spec.bosToken,
+    eos_token: spec.eosToken,
+    add_generation_prompt: true,
+  });
+  const ids = model.tokenizer.promptIds(text);
+  const out: number[] = [];
+  let images = 0;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] !== spec.imageTokenId) {
+      out.push(ids[i]);
+      continue;
+    }
+    // A run of image tokens (one, or already expanded by the template) is where the image goes.
+    while (ids[i + 1] === spec.imageTokenId) i++;
+    out.push(...new Array<number>(spec.imageTokens).fill(IMAGE_POSITION));
+    images++;
+  }
+  if (images !== 1) {
+    throw new WebvlError(
+      'INVALID_INPUT',
+      `the chat template put ${images} images in the prompt; a conversation is about exactly one image`,
+    );
+  }
+  return out;
+}
+
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new WebvlError('ABORTED', 'the answer was cancelled');
+}
+
+async function embed(vlm: Vlm, ids: readonly number[]): Promise<Tensor> {
+  const out = await vlm.embedTokens.run({ input_ids: hostTensor('int64', [1, ids.length], ids) });
+  const embeds = out.inputs_embeds;
+  if (!embeds) throw new WebvlError('INVALID_MODEL', 'embed_tokens has no inputs_embeds output');
+  return embeds;
+}
+
+/** Feeds positions [from, to) of `positions`; returns the token the decoder chose after the last. */
+async function feedPositions(
+  vlm: Vlm,
+  conv: Conversation,
+  positions: readonly number[],
+  from: number,
+): Promise<number> {
+  let token = -1;
+  let at = from;
+  while (at < positions.length) {
+    if (positions[at] === IMAGE_POSITION) {
+      token = await conv.state.feed(conv.features);
+      at += vlm.spec.imageTokens;
+    } else {
+      let end = at;
+      while (end < positions.length && positions[end] !== IMAGE_POSITION) end++;
+      const embeds = await embed(vlm, positions.slice(at, end));
+      try {
+        token = await conv.state.feed(embeds);
+      } finally {
+        disposeTensor(embeds);
+      }
+      at = end;
+    }
+    conv.fed = positions.slice(0, at);
+  }
+  return token;
+}
+
+export async function encodeImageFeatures(
+  model: LoadedModel,
+  vlm: Vlm,
+  image: RgbaImage,
+  watch: Stopwatch,
+): Promise<Tensor> {
+  const pixels = await watch.time('preprocess', () => preprocess(model, [image]));
+  try {
+    const out = await watch.time('vision', () => vlm.visionEncoder.run({ pixel_values: pixels }));
+    for (const [k, t] of Object.entries(out)) if (k !== 'image_features') disposeTensor(t);
+    const features = out.image_features;
+    if (!features || features.dims[1] !== vlm.spec.imageTokens)
+      throw new WebvlError(
+        'INVALID_MODEL',
+        `vision_encoder gave image_features [${features?.dims}], expected [1, ${vlm.spec.imageTokens}, hidden]`,
+      );
+    return features;
+  } finally {
+    disposeTensor(pixels);
+  }
+}
+
+/**
+ * Answers the last user message of `messages` about `image`, reusing `previous` (the last conversation) when it
+ * is about the same image and its fed tokens begin the new prompt. Returns the answer and the conversation to
+ * keep (the caller releases the one it replaces).
+ */
+export async function answer(
+  model: LoadedModel,
+  image: RgbaImage,
+  messages: readonly ChatMessage[],
+  previous: Conversation | undefined,
+  options: AskOptions,
+  watch: Stopwatch,
+): Promise<{ result: AnswerResult; conversation: Conversation }> {
+  const vlm = vlmOf(model);
+  const { spec } = vlm;
+  const positions = promptPositions(model, spec, messages);
+  if (positions.length + 1 > spec.maxPositions) {
+    const [code, what] =
+      messages.length > 1
+        ? (['CONTEXT_FULL', 'the conversation'] as const)
+        : (['TEXT_TOO_LONG', 'the question and the image'] as const);
+    throw new WebvlError(
+      code,
+      `${what} take ${positions.length} positions; the model has ${spec.maxPositions}`,
+      {
+        tokens: positions.length,
+        maxPositions: spec.maxPositions,
+      },
+    );
+  }
+  const room = spec.maxPositions - positions.length;
+  const maxTokens = Math.min(options.maxTokens ?? DEFAULT_MAX_TOKENS, room);
+  const key = imageKey(image);
+
+  // Reuse the previous turns' cache as far as the new prompt begins with what they fed: never a part of the
+  // image, and never everything (the last position must be fed to get a token out).
+  let conv = previous?.imageKey === key ? previous : undefined;
+  let reused = conv ? Math.min(commonPrefix(conv.fed, positions), positions.length - 1) : 0;
+  const imageAt = positions.indexOf(IMAGE_POSITION);
+  if (reused > imageAt && reused < imageAt + spec.imageTokens) reused = imageAt;
+  let fresh: Conversation | undefined;
+  if (conv) {
+    try {
+      conv.state.rewind(reused);
+    } catch {
+      reused = 0; // a decoder that keeps no cache it can rewind starts over, on the same image features
+    }
+    if (reused === 0)
+      conv.restart(new DecoderState(vlm.decoder, options.sampling ?? GREEDY, spec.maxPositions));
+  } else {
+    const features = await encodeImageFeatures(model, vlm, image, watch);
+    fresh = new Conversation(
+      key,
+      features,
+      new DecoderState(vlm.decoder, options.sampling ?? GREEDY, spec.maxPositions),
+    );
+    conv = fresh;
+  }
+  const c = conv;
+  const tokens: number[] = [];
+  let stop: AnswerResult['stop'] = 'length';
+  try {
+    checkAbort(options.signal);
+    let token = await watch.time('prefill', () => feedPositions(vlm, c, positions, reused));
+    for (let step = 0; ; step++) {
+      if (token === spec.eosTokenId && !options.ignoreEos) {
+        stop = 'eos';
+        break;
+      }
+      tokens.push(token);
+      const halt = await options.onToken?.({ tokenId: token, text: model.tokenizer.decode(tokens), step });
+      if (halt === true) throw new WebvlError('ABORTED', 'the answer was cancelled');
+      if (tokens.length >= maxTokens) break;
+      await nextTask();
+      checkAbort(options.signal);
+      const embeds = await embed(vlm, [token]);
+      try {
+        token = await watch.time('decode', () => c.state.feed(embeds));
+      } finally {
+        disposeTensor(embeds);
+      }
+      c.fed.push(tokens[tokens.length - 1]);
+    }
+  } catch (e) {
+    fresh?.release(); // a failed first turn about an image leaves nothing worth keeping
+    throw e;
+  }
+  return {
+    conversation: c,
+    result: {
+      text: model.tokenizer.decode(tokens),
+      tokenIds: tokens,
+      stop,
+      promptTokens: positions.length,
+      reusedTokens: reused,
+      cacheOnDevice: c.state.cacheOnDevice,
+    },
+  };
+}

@@ -1,0 +1,79 @@
+// Choosing the next token: greedy, or temperature + top-k + top-p sampling with a seeded draw. The GPU head
+// (shaders/sample-topk.wgsl) does the same on our engine; this is the host path for other backends, in the
+// same order of operations so both pick the same token for the same draw.
+import { WebvlError } from '../../errors';
+
+export interface Sampling {
+  /** Softmax temperature, > 0. */
+  readonly temperature: number;
+  /** Candidates considered: the topK most likely (1 = greedy). */
+  readonly topK: number;
+  /** Nucleus: the smallest prefix of the candidates whose probability reaches topP, in (0, 1]. */
+  readonly topP: number;
+  /** Seeds the draws, so a seeded answer repeats. */
+  readonly seed?: number;
+}
+
+export const GREEDY: Sampling = { temperature: 1, topK: 1, topP: 1 };
+
+/** The most candidates sampling may consider (the GPU head's TopK runs that many rounds). */
+export const MAX_TOP_K = 64;
+
+export function checkSampling(s: Sampling): void {
+  const bad = (what: string) => {
+    throw new WebvlError('INVALID_INPUT', `sampling: ${what}`);
+  };
+  if (!Number.isFinite(s.temperature) || s.temperature <= 0 || s.temperature > 100)
+    bad(`temperature must be in (0, 100], got ${s.temperature}`);
+  if (!Number.isInteger(s.topK) || s.topK < 1 || s.topK > MAX_TOP_K)
+    bad(`topK must be an integer in [1, ${MAX_TOP_K}], got ${s.topK}`);
+  if (!Number.isFinite(s.topP) || s.topP <= 0 || s.topP > 1) bad(`topP must be in (0, 1], got ${s.topP}`);
+  if (s.seed !== undefined && (!Number.isInteger(s.seed) || s.seed < 0 || s.seed > 0xffffffff))
+    bad(`seed must be an integer in [0, 2^32), got ${s.seed}`);
+}
+
+/** Uniform draws in [0, 1) (mulberry32): small, fast, and the same sequence on every platform. */
+export function drawsFrom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The topK best indices of a row, best first (ties: lower index first, as ONNX TopK). */
+function best(row: ArrayLike<number>, k: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < row.length; i++) {
+    let at = out.length;
+    while (at > 0 && row[out[at - 1]] < row[i]) at--;
+    if (at < k) {
+      out.splice(at, 0, i);
+      if (out.length > k) out.pop();
+    }
+  }
+  return out;
+}
+
+/** The token `draw` in [0, 1) selects from `row`'s logits under `s`. */
+export function pickToken(row: ArrayLike<number>, s: Sampling, draw: number): number {
+  const candidates = best(row, Math.min(s.topK, row.length));
+  if (candidates.length === 1) return candidates[0];
+  const top = row[candidates[0]];
+  const weights = candidates.map((i) => Math.exp((row[i] - top) / s.temperature));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let kept = 0;
+  let mass = 0;
+  do {
+    mass += weights[kept++];
+  } while (kept < candidates.length && mass < s.topP * total);
+  let running = 0;
+  for (let i = 0; i < kept; i++) {
+    running += weights[i];
+    if (running > draw * mass) return candidates[i];
+  }
+  return candidates[kept - 1];
+}

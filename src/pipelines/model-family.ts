@@ -1,0 +1,141 @@
+// Model families, told apart by config.json (model_type, else architectures), each with the graphs it
+// loads, how image–text logits become scores, and how text is padded:
+//   clip    separate towers (onnx/vision_model + onnx/text_model) or the combined onnx/model.onnx
+//           (logits_per_image); softmax over cos · exp(logit_scale).
+//   siglip  the same graphs; sigmoid of cos · exp(logit_scale) + logit_bias; text padded to max_length
+//           (SigLIP pools its last position); embeddings are the towers' pooler_output (attention-pooling head).
+//   blip    webvl's BLIP layout (transformers.js has none): vision_model, text_model (ITC), itm_model,
+//           decoder_model (+ decoder_with_past_model), per the heads config.json names.
+//   llava   transformers.js' LLaVA layout, a generative VLM (also BLIP-2 style, its Q-Former inside the image
+//           encoder): vision_encoder (image features in the language model's width), embed_tokens and
+//           decoder_model_merged; questions through the chat template in tokenizer_config.json.
+// Our models/clip-tiny and models/blip-tiny are clip and blip folders that carry logit_scale in config.json.
+import { WebvlError } from '../errors';
+
+export type ModelFamily = 'clip' | 'siglip' | 'blip' | 'llava';
+
+/**
+ * What a graph does in a model: towers, the combined CLIP/SigLIP graph, BLIP's heads; a generative VLM's image
+ * encoder (with its projector or Q-Former), token embeddings and merged language-model decoder.
+ */
+export type GraphRole =
+  | 'vision'
+  | 'text'
+  | 'combined'
+  | 'itm'
+  | 'decoder'
+  | 'decoderWithPast'
+  | 'visionEncoder'
+  | 'embedTokens'
+  | 'decoderMerged';
+
+/** Graph roles and their file names (`onnx/<name><dtype suffix>.onnx`). */
+export const GRAPH_NAMES: Readonly<Record<GraphRole, string>> = {
+  vision: 'vision_model',
+  text: 'text_model',
+  combined: 'model',
+  itm: 'itm_model',
+  decoder: 'decoder_model',
+  decoderWithPast: 'decoder_with_past_model',
+  visionEncoder: 'vision_encoder',
+  embedTokens: 'embed_tokens',
+  decoderMerged: 'decoder_model_merged',
+};
+
+export interface ModelConfigJson {
+  model_type?: string;
+  architectures?: string[];
+  /** Written by webvl's exporters (and our tiny models): the trained temperature, log-space. */
+  logit_scale?: number;
+  /** SigLIP's trained bias, written by scripts/export_hf.py. */
+  logit_bias?: number;
+  logit_scale_init_value?: number;
+  itm_bos_token_id?: number;
+  /** LLaVA: the token whose embeddings the image features replace, and how many of them an image takes. */
+  image_token_index?: number;
+  image_seq_length?: number;
+  text_config?: {
+    bos_token_id?: number;
+    eos_token_id?: number;
+    sep_token_id?: number;
+    pad_token_id?: number;
+    max_position_embeddings?: number;
+    /** A LLaMA-style language model's shape (LLaVA). */
+    num_hidden_layers?: number;
+    num_attention_heads?: number;
+    num_key_value_heads?: number;
+    hidden_size?: number;
+    head_dim?: number;
+  };
+  vision_config?: { image_size?: number };
+  'transformers.js_config'?: { dtype?: unknown; use_external_data_format?: unknown };
+}
+
+const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
+  CLIPModel: 'clip',
+  SiglipModel: 'siglip',
+  BlipModel: 'blip',
+  BlipForImageTextRetrieval: 'blip',
+  BlipForConditionalGeneration: 'blip',
+  LlavaForConditionalGeneration: 'llava',
+};
+
+/** The family a config names; UNSUPPORTED_MODEL naming what it says otherwise. */
+export function familyOf(config: ModelConfigJson): ModelFamily {
+  const type = config.model_type;
+  if (type === 'clip' || type === 'siglip' || type === 'blip' || type === 'llava') return type;
+  const architectures = Array.isArray(config.architectures) ? config.architectures : [];
+  const known = architectures.map((a) => FAMILY_OF_ARCHITECTURE[a]).find((f) => f !== undefined);
+  if (type === undefined && known) return known;
+  const named = type !== undefined ? `model_type '${type}'` : 'no model_type';
+  const archs = architectures.length ? ` (architectures ${architectures.join(', ')})` : '';
+  throw new WebvlError(
+    'UNSUPPORTED_MODEL',
+    `config.json has ${named}${archs}: webvl runs the clip, siglip, blip and llava families`,
+    { modelType: type, architectures },
+  );
+}
+
+/** The heads a BLIP folder has by its architectures (none named: both, as our blip-tiny). */
+export function blipHeads(config: ModelConfigJson): { retrieval: boolean; captioning: boolean } {
+  const a = Array.isArray(config.architectures) ? config.architectures : [];
+  const retrieval = a.includes('BlipForImageTextRetrieval') || a.includes('BlipModel');
+  const captioning = a.includes('BlipForConditionalGeneration');
+  return retrieval || captioning ? { retrieval, captioning } : { retrieval: true, captioning: true };
+}
+
+/** How image–text logits are made and turned into scores. */
+export interface Scoring {
+  readonly kind: 'softmax' | 'sigmoid';
+  /** exp(logit_scale). */
+  readonly scale: number;
+  readonly bias: number;
+  /** Where scale and bias came from: config.json, or the model's initial values (no trained ones given). */
+  readonly source: 'config' | 'initial values' | 'combined graph';
+}
+
+/** Scoring from config.json's trained values, when it carries them (webvl exports, our tiny models). */
+export function configScoring(family: ModelFamily, config: ModelConfigJson): Scoring | undefined {
+  if (typeof config.logit_scale !== 'number') return undefined;
+  if (family !== 'siglip') {
+    return { kind: 'softmax', scale: Math.exp(config.logit_scale), bias: 0, source: 'config' };
+  }
+  if (typeof config.logit_bias !== 'number') return undefined;
+  return { kind: 'sigmoid', scale: Math.exp(config.logit_scale), bias: config.logit_bias, source: 'config' };
+}
+
+/**
+ * The models' initial values, for folders whose trained ones are nowhere to be read (separate towers without
+ * a combined graph; BLIP's retrieval head, whose ITC temperature transformers does not keep).
+ */
+export function initialScoring(family: ModelFamily, config: ModelConfigJson): Scoring {
+  if (family === 'siglip') return { kind: 'sigmoid', scale: 10, bias: -10, source: 'initial values' };
+  const init = typeof config.logit_scale_init_value === 'number' ? config.logit_scale_init_value : 2.6592;
+  return { kind: 'softmax', scale: Math.exp(init), bias: 0, source: 'initial values' };
+}
+
+/** The output of a tower that is its embedding. */
+export function embeddingOutput(family: ModelFamily, role: 'vision' | 'text'): string {
+  if (family === 'siglip') return 'pooler_output';
+  return role === 'vision' ? 'image_embeds' : 'text_embeds';
+}

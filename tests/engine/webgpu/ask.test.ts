@@ -1,0 +1,150 @@
+// Asking about an image on our engine, through the model loader and the ask pipeline, with a random-weight
+// llava-layout folder (scripts/make_llava_random.py): the chat template's ids, the answers of a two-turn chat and
+// the reuse of the first turn's KV cache, all against PyTorch's greedy tokens; the typed refusals.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackendSelector } from '../../../src/engine/select';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import { openModelFolder } from '../../../src/models/model-folder';
+import { answer, type Conversation, promptPositions, vlmOf } from '../../../src/pipelines/ask';
+import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
+import { Stopwatch } from '../../../src/pipelines/timings';
+import { fakeServer } from '../../support/fake-folder-server';
+import { nodeGpu } from './gpu';
+
+const DISK = 'tests/corpus/llava-random/';
+const BASE = 'http://app.test/';
+const FILES = [
+  'config.json',
+  'generation_config.json',
+  'preprocessor_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'onnx/vision_encoder.onnx',
+  'onnx/embed_tokens.onnx',
+  'onnx/decoder_model_merged.onnx',
+];
+const ref = JSON.parse(readFileSync(`${DISK}reference.json`, 'utf8')) as {
+  chat: { image_rgb: number[]; questions: string[]; prompt_ids: number[][]; answers: number[][] };
+};
+const side = Math.sqrt(ref.chat.image_rgb.length / 3);
+const image = {
+  width: side,
+  height: side,
+  data: Uint8Array.from({ length: side * side * 4 }, (_, i) =>
+    i % 4 === 3 ? 255 : ref.chat.image_rgb[Math.floor(i / 4) * 3 + (i % 4)],
+  ),
+};
+
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+let model: LoadedModel;
+beforeAll(async () => {
+  const files = Object.fromEntries(
+    FILES.map((f) => [`${BASE}m/${f}`, new Uint8Array(readFileSync(DISK + f))]),
+  );
+  const folder = await openModelFolder('/m', {
+    baseUrl: BASE,
+    cache: null,
+    fetch: fakeServer(files).fetchFn,
+  });
+  const selector = new BackendSelector({ name: 'webgpu', reason: 'test' }, false, async () => backend);
+  model = await loadModel(folder, selector, {});
+});
+afterAll(async () => {
+  await model?.release();
+  (await backend.engineDevice()).device.destroy();
+});
+
+const user = (content: string) => ({ role: 'user' as const, content });
+const words = (ids: number[]) => ids.map((id) => model.tokenizer.tokenOf(id)).join(' ');
+
+describe('ask and chat on our engine', () => {
+  it('the chat template renders the ids PyTorch was given, the image token expanded to its features', () => {
+    const spec = vlmOf(model).spec;
+    const marked = (ids: number[]) => ids.map((id) => (id === spec.imageTokenId ? -1 : id));
+    expect(promptPositions(model, spec, [user(ref.chat.questions[0])])).toEqual(
+      marked(ref.chat.prompt_ids[0]),
+    );
+    const second = [
+      user(ref.chat.questions[0]),
+      { role: 'assistant' as const, content: words(ref.chat.answers[0]) },
+      user(ref.chat.questions[1]),
+    ];
+    expect(promptPositions(model, spec, second)).toEqual(marked(ref.chat.prompt_ids[1]));
+  });
+
+  it('two turns: answers equal PyTorch’s; the second reuses the first turn’s cache on the GPU', async () => {
+    const [q1, q2] = ref.chat.questions;
+    const [a1, a2] = ref.chat.answers;
+    const streamed: number[] = [];
+    const first = await answer(
+      model,
+      image,
+      [user(q1)],
+      undefined,
+      { maxTokens: a1.length, onToken: (t) => void streamed.push(t.tokenId) },
+      new Stopwatch(),
+    );
+    expect(first.result.tokenIds).toEqual(a1);
+    expect(streamed).toEqual(a1);
+    expect(first.result).toMatchObject({ reusedTokens: 0, cacheOnDevice: true, stop: 'length' });
+    expect(first.result.text).toBe(words(a1));
+    const turns = [user(q1), { role: 'assistant' as const, content: first.result.text }, user(q2)];
+    const second = await answer(
+      model,
+      image,
+      turns,
+      first.conversation,
+      { maxTokens: a2.length },
+      new Stopwatch(),
+    );
+    expect(second.result.tokenIds).toEqual(a2);
+    expect(second.conversation).toBe(first.conversation);
+    // Everything the first turn fed: its prompt and the answer tokens but the last (never fed).
+    expect(second.result.reusedTokens).toBe(ref.chat.prompt_ids[0].length + a1.length - 1);
+    // The same conversation from scratch gives the same answer.
+    const fresh = await answer(model, image, turns, undefined, { maxTokens: a2.length }, new Stopwatch());
+    expect(fresh.result.tokenIds).toEqual(a2);
+    expect(fresh.result.reusedTokens).toBe(0);
+    fresh.conversation.release();
+    second.conversation.release();
+  });
+
+  it('another image starts over; a question too long for the context, or a conversation, is refused typed', async () => {
+    let conversation: Conversation | undefined;
+    const other = { ...image, data: image.data.map((v, i) => (i % 4 === 3 ? 255 : 255 - v)) };
+    const a = await answer(model, image, [user('w1')], undefined, { maxTokens: 2 }, new Stopwatch());
+    conversation = a.conversation;
+    const b = await answer(model, other, [user('w1')], conversation, { maxTokens: 2 }, new Stopwatch());
+    expect(b.conversation).not.toBe(conversation);
+    expect(b.result.reusedTokens).toBe(0);
+    conversation.release();
+    conversation = b.conversation;
+    const long = Array.from({ length: 70 }, (_, i) => `w${i % 80}`).join(' ');
+    await expect(answer(model, image, [user(long)], conversation, {}, new Stopwatch())).rejects.toMatchObject(
+      {
+        code: 'TEXT_TOO_LONG',
+      },
+    );
+    const turns = Array.from({ length: 20 }, (_, i) =>
+      i % 2 === 0 ? user('w1 w2 w3') : { role: 'assistant' as const, content: 'w4 w5' },
+    );
+    await expect(
+      answer(model, image, [...turns, user('w9')], conversation, {}, new Stopwatch()),
+    ).rejects.toMatchObject({
+      code: 'CONTEXT_FULL',
+    });
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(
+      answer(model, image, [user('w1')], conversation, { signal: aborted.signal }, new Stopwatch()),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
+    conversation.release();
+  });
+
+  it('a model that is not a generative VLM cannot answer: UNSUPPORTED_TASK', () => {
+    expect(() => vlmOf({ ...model, vlm: undefined })).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_TASK' }),
+    );
+  });
+});
