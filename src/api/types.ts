@@ -2,6 +2,7 @@
 import type { BackendName } from '../engine/backend';
 import type { AdapterSummary, BackendChoice, ModelPlacement } from '../engine/select';
 import type { LoadProgress, LoadStage } from '../models/model-store';
+import type { ArchitectureInfo, RunMode, TaskMode, TaskName } from '../pipelines/architecture';
 import type { AnswerResult, AnswerToken, ChatMessage } from '../pipelines/ask';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
@@ -14,6 +15,7 @@ import type { Timings } from '../pipelines/timings';
 
 export type {
   AnswerResult,
+  ArchitectureInfo,
   AnswerToken,
   BackendChoice,
   BackendName,
@@ -32,6 +34,9 @@ export type {
   ModelFamily,
   ModelKind,
   RetrievalHit,
+  RunMode,
+  TaskMode,
+  TaskName,
   Timings,
 };
 
@@ -78,8 +83,14 @@ export interface RuntimeOptions {
 export interface LoadedModelInfo {
   /** The model folder's absolute URL. */
   readonly url: string;
-  /** The family config.json names: 'clip', 'siglip' or 'blip'. */
+  /** The family config.json names: 'clip', 'siglip', 'blip', 'llava', 'vilt', 'vlmo' or 'coca'. */
   readonly kind: ModelKind;
+  /**
+   * The model's design in the seeds' taxonomy and how each task runs on it: 'dual encoder', 'fusion',
+   * 'single stream' (every image–text pair is a forward pass), …; null for a task it cannot do, which rejects
+   * with UNSUPPORTED_TASK.
+   */
+  readonly architecture: ArchitectureInfo;
   /** The dtype asked for (each graph's own is in `graphs`). */
   readonly dtype: DTypeOption;
   /** The graph files read, with their dtype; `placements` says where each runs and why. */
@@ -107,6 +118,8 @@ export interface LoadedModelInfo {
   readonly maxCaptionTokens?: number;
   /** Caption bounds: `numBeams` from 1 to this, the beams whose host state fits in 64 MiB at full length. */
   readonly maxBeams?: number;
+  /** VQA classifiers (ViLT, VLMo): the answers they choose from. */
+  readonly answers?: readonly string[];
   /** Ask/chat bounds (llava-family models): `maxTokens` from 1 to this. */
   readonly maxAnswerTokens?: number;
   /** Positions of the language model: a conversation's prompt, image and answers together. */
@@ -134,6 +147,11 @@ export interface RuntimeInfo {
   readonly model?: LoadedModelInfo;
   /** Stage timings (ms) of the last request. */
   readonly lastTimings?: Timings;
+  /**
+   * How the last request ran: which mode of the model's architecture (dual encoder, fusion, single stream, …)
+   * and how many image–text pairs took a forward pass each. Absent until a request that scores or generates.
+   */
+  readonly lastRun?: RunMode;
 }
 
 /** How onnxruntime-web's wasm runs: on how many threads, and why. */

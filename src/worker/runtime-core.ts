@@ -4,6 +4,7 @@
 // are only known here). shutdown() (from dispose()) stops what runs and releases every GPU resource.
 
 import type { LoadedModelInfo, RuntimeInfo, Timed, WasmThreading } from '../api/types';
+import { type RunMode, requireTask, unsupportedTask } from '../pipelines/architecture';
 import { type OrtWasmLocation, ortWasmThreads, setOrtWasmLocation } from '../engine/ort/ort-env';
 import type { BackendChoice, BackendSelector } from '../engine/select';
 import { type DeviceProbe, probeDevice, BackendSelector as Selector } from '../engine/select';
@@ -36,6 +37,7 @@ import {
   vlmOf,
 } from '../pipelines/ask';
 import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
+import { answerByClassifier } from '../pipelines/vqa';
 import { type CaptionResult, captionBeam, captionGreedy, type TokenListener } from '../pipelines/caption';
 import { classifyImage, type LabelScore } from '../pipelines/classify';
 import { disposeTensor, encodeImages, encodeTexts, imageTokens } from '../pipelines/encode';
@@ -43,7 +45,7 @@ import { checkSampling, GREEDY, MAX_TOP_K, type Sampling } from '../pipelines/ge
 import { type DTypeOption, type LoadedModel, loadModel } from '../pipelines/loaded-model';
 import { type MatchScore, matchEncoded } from '../pipelines/match';
 import { normalizeRows } from '../pipelines/math';
-import { type RetrievalHit, retrieve } from '../pipelines/retrieve';
+import { type IndexRecord, indexRecords, type RetrievalHit, retrieve } from '../pipelines/retrieve';
 import { Stopwatch, type Timings } from '../pipelines/timings';
 import {
   arrayOf,
@@ -99,6 +101,7 @@ function describeModel(
   return {
     url: model.url,
     kind: model.kind,
+    architecture: model.architecture,
     dtype: dtype ?? model.graphs[0]?.dtype ?? 'fp32',
     graphs: model.graphs,
     verified: model.verified,
@@ -111,6 +114,7 @@ function describeModel(
     maxTextTokens: model.tokenizer.maxLength,
     maxCaptionTokens: model.captionLimits?.maxTokens,
     maxBeams: model.captionLimits?.maxBeams,
+    answers: model.answers,
     maxAnswerTokens: model.vlm ? Math.min(MAX_ANSWER_TOKENS, model.vlm.spec.maxPositions - 1) : undefined,
     contextLength: model.vlm?.spec.maxPositions,
     stageMs: model.stageMs,
@@ -157,6 +161,7 @@ export class RuntimeCore {
   /** The dtype option of the last load, to reload the same files after a device loss. */
   private requestedDType: DTypeOption | undefined;
   private lastTimings: Timings | undefined;
+  private lastRun: RunMode | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly aborts = new Map<number, AbortController>();
   private readonly indexes = new Map<string, Promise<EmbeddingIndex>>();
@@ -315,6 +320,7 @@ export class RuntimeCore {
     const watch = new Stopwatch();
     const result = await watch.time('total', () => f(watch));
     this.lastTimings = watch.timings;
+    this.lastRun = watch.run;
     return { result, timings: watch.timings };
   }
 
@@ -330,6 +336,7 @@ export class RuntimeCore {
       wasm: wasmThreading(),
       model: this.modelInfo,
       lastTimings: this.lastTimings,
+      lastRun: this.lastRun,
     };
   }
 
@@ -386,6 +393,7 @@ export class RuntimeCore {
     return this.serial(() =>
       this.timed(async (watch) => {
         const model = this.requireModel();
+        requireTask(model.url, model.kind, 'embed');
         const enc = await encodeImages(model, [await this.pixels(image)], watch);
         disposeTensor(enc.tokens);
         return normalizeRows(enc.embeds, 1, enc.dim);
@@ -397,7 +405,9 @@ export class RuntimeCore {
     return this.serial(() =>
       this.timed(async (watch) => {
         stringsOf('texts', texts, MAX_TEXTS_PER_CALL);
-        const t = await encodeTexts(this.requireModel(), texts, watch);
+        const model = this.requireModel();
+        requireTask(model.url, model.kind, 'embed');
+        const t = await encodeTexts(model, texts, watch);
         const n = normalizeRows(t.embeds, t.count, t.dim);
         return Array.from({ length: t.count }, (_, i) => n.slice(i * t.dim, (i + 1) * t.dim));
       }),
@@ -475,6 +485,16 @@ export class RuntimeCore {
         this.timed(async (watch) => {
           if (signal.aborted) throw new WebvlError('ABORTED', 'the answer was cancelled');
           const model = this.requireModel();
+          if (model.fusion && model.answers) {
+            // A VQA classifier: options are checked as for any model, but an answer is one class (maxTokens
+            // cannot shorten it) and the classifier's top answer is the answer (sampling does not apply).
+            const o = optionsObject('options', options);
+            if (o.maxTokens !== undefined) integerIn('options.maxTokens', o.maxTokens, 1, MAX_ANSWER_TOKENS, 1);
+            samplingOf(o.sampling);
+            const turns = chatMessages(messages);
+            this.endConversation();
+            return answerByClassifier(model, await this.pixels(image), turns, onToken, watch);
+          }
           const vlm = vlmOf(model);
           const o = optionsObject('options', options);
           const maxTokens =
@@ -521,12 +541,7 @@ export class RuntimeCore {
   ): { maxTokens: number; numBeams: number; prompt?: string } {
     const o = optionsObject('options', options);
     const limits = model.captionLimits;
-    if (!limits || !model.generation) {
-      throw new WebvlError(
-        'UNSUPPORTED_MODEL',
-        `${model.url} has no caption decoder (a ${model.kind} model); load a BLIP captioning model`,
-      );
-    }
+    if (!limits || !model.generation) throw unsupportedTask(model.url, model.kind, 'caption');
     const fallback = Math.min(model.generation.maxLength, limits.maxTokens);
     return {
       maxTokens: integerIn('options.maxTokens', o.maxTokens, 1, limits.maxTokens, fallback),
@@ -621,20 +636,13 @@ export class RuntimeCore {
         const small = await watch.time('decode-image', () =>
           Promise.all(list.map(async (it) => resizeToModel(await this.pixels(it.image), model.plan))),
         );
-        const embeds: Float32Array[] = [];
+        const records: IndexRecord[] = [];
         const BATCH = 16;
         for (let i = 0; i < small.length; i += BATCH) {
           if (this.lifetime.signal.aborted) throw new WebvlError('DISPOSED', 'the runtime was disposed');
-          const enc = await encodeImages(model, small.slice(i, i + BATCH), watch);
-          disposeTensor(enc.tokens);
-          for (let r = 0; r < enc.count; r++) embeds.push(enc.embeds.slice(r * enc.dim, (r + 1) * enc.dim));
+          records.push(...(await indexRecords(model, small.slice(i, i + BATCH), watch)));
         }
-        const entries = list.map((it, i) => ({
-          id: ids[i],
-          vector: embeds[i],
-          payload: new Uint8Array(small[i].data.buffer, small[i].data.byteOffset, small[i].data.byteLength),
-          meta: it.meta,
-        }));
+        const entries = list.map((it, i) => ({ id: ids[i], ...records[i], meta: it.meta }));
         return watch.time('index', () => (replace ? idx.upsert(entries) : idx.add(entries)));
       }),
     );
