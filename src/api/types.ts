@@ -15,8 +15,8 @@ import type { Timings } from '../pipelines/timings';
 
 export type {
   AnswerResult,
-  ArchitectureInfo,
   AnswerToken,
+  ArchitectureInfo,
   BackendChoice,
   BackendName,
   CapFiltItem,
@@ -86,9 +86,10 @@ export interface LoadedModelInfo {
   /** The family config.json names: 'clip', 'siglip', 'blip', 'llava', 'vilt', 'vlmo' or 'coca'. */
   readonly kind: ModelKind;
   /**
-   * The model's design in the seeds' taxonomy and how each task runs on it: 'dual encoder', 'fusion',
-   * 'single stream' (every image–text pair is a forward pass), …; null for a task it cannot do, which rejects
-   * with UNSUPPORTED_TASK.
+   * The model's design in the seeds' taxonomy ('dual encoder', 'fused encoders', 'single stream', 'modality
+   * experts', 'contrastive captioner', 'generative') and the mode each task runs in on it ('dual encoder',
+   * 'single stream': every image–text pair a forward pass, 'dual encoder + fusion', 'decoder', 'classifier');
+   * null for a task it cannot do, which rejects with UNSUPPORTED_TASK.
    */
   readonly architecture: ArchitectureInfo;
   /** The dtype asked for (each graph's own is in `graphs`). */
@@ -149,7 +150,9 @@ export interface RuntimeInfo {
   readonly lastTimings?: Timings;
   /**
    * How the last request ran: which mode of the model's architecture (dual encoder, fusion, single stream, …)
-   * and how many image–text pairs took a forward pass each. Absent until a request that scores or generates.
+   * and how many image–text pairs took a forward pass each. Set by classify, match, embedImage, embedText,
+   * caption, ask, chat and index search; absent before any of them, and after a request of another kind (adding
+   * to an index, CapFilt).
    */
   readonly lastRun?: RunMode;
 }
@@ -186,6 +189,12 @@ export interface AskCallOptions {
   maxTokens?: number;
   /** Default greedy. Sampling runs on the GPU with our engine; one token id is read back per step. */
   sampling?: SamplingOptions;
+  /**
+   * VQA classifiers (ViLT, VLMo): how many of the best answers `AnswerResult.answers` lists, an integer from 1 to
+   * the number of answers the model knows (`info().model.answers`); default 5. A generative model rejects it
+   * with INVALID_INPUT.
+   */
+  topAnswers?: number;
   /** Hears the answer so far after each token, in order, before the result arrives. */
   onToken?: (t: AnswerToken) => void;
   /** Aborting it stops the answer with ABORTED. */

@@ -115,7 +115,9 @@ export function searchPanel(
         const rt = await runtime;
         const hits = await (await open()).search(query.value, { k: K, rerank: rerank.checked });
         const byItm = rerank.checked;
-        const sorted = [...hits].sort((a, b) => (byItm ? (b.itm ?? 0) - (a.itm ?? 0) : 0) || (b.itc ?? 0) - (a.itc ?? 0));
+        const sorted = [...hits].sort(
+          (a, b) => (byItm ? (b.itm ?? 0) - (a.itm ?? 0) : 0) || (b.itc ?? 0) - (a.itc ?? 0),
+        );
         const note = byItm
           ? `Sorted by ITM, the probability that the text describes the image (the top ${2 * K} by ITC, re-ranked).`
           : 'Sorted by ITC, the cosine similarity of the text and image embeddings.';

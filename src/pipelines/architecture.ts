@@ -11,18 +11,12 @@ import type { ModelFamily } from './model-family';
 export type TaskName = 'classify' | 'match' | 'caption' | 'ask' | 'embed' | 'search';
 
 /**
- * How a task runs: 'dual encoder' (embeddings and a dot product), 'fusion' (a forward pass per image–text pair
- * over both), 'single stream' (the same, with no separate encoders at all: every pair from the patch embeddings),
- * 'dual encoder + fusion' (both scores, or fusion re-ranking the dual encoder's candidates), 'decoder'
+ * How a task runs: 'dual encoder' (embeddings and a dot product), 'single stream' (a forward pass per image–text
+ * pair from the image's patch embeddings, with no separate encoders at all), 'dual encoder + fusion' (both
+ * scores, or a fusion encoder re-ranking the dual encoder's candidates, a forward pass per pair), 'decoder'
  * (generated token by token), 'classifier' (a fusion pass and a head over a fixed answer list).
  */
-export type TaskMode =
-  | 'dual encoder'
-  | 'fusion'
-  | 'single stream'
-  | 'dual encoder + fusion'
-  | 'decoder'
-  | 'classifier';
+export type TaskMode = 'dual encoder' | 'single stream' | 'dual encoder + fusion' | 'decoder' | 'classifier';
 
 /** The design of a model and how each task runs on it (null: the architecture cannot do it). */
 export interface ArchitectureInfo {
@@ -34,12 +28,15 @@ export interface ArchitectureInfo {
     | 'modality experts'
     | 'contrastive captioner'
     | 'generative';
+  /** Each call and the mode it runs in on this design; null where the design cannot do it (UNSUPPORTED_TASK). */
   readonly tasks: Readonly<Record<TaskName, TaskMode | null>>;
 }
 
 /** What the last request ran, from {@link RuntimeInfo.lastRun}. */
 export interface RunMode {
+  /** The call that ran ('embed' for embedImage and embedText, 'search' for an index search). */
   readonly task: TaskName;
+  /** How it ran on the model's architecture. */
   readonly mode: TaskMode;
   /** Image–text pairs scored by a forward pass each (0 when only embeddings were compared). */
   readonly pairs: number;
@@ -48,11 +45,25 @@ export interface RunMode {
 const ARCHITECTURES: Readonly<Record<ModelFamily, ArchitectureInfo>> = {
   clip: {
     design: 'dual encoder',
-    tasks: { classify: 'dual encoder', match: 'dual encoder', caption: null, ask: null, embed: 'dual encoder', search: 'dual encoder' },
+    tasks: {
+      classify: 'dual encoder',
+      match: 'dual encoder',
+      caption: null,
+      ask: null,
+      embed: 'dual encoder',
+      search: 'dual encoder',
+    },
   },
   siglip: {
     design: 'dual encoder',
-    tasks: { classify: 'dual encoder', match: 'dual encoder', caption: null, ask: null, embed: 'dual encoder', search: 'dual encoder' },
+    tasks: {
+      classify: 'dual encoder',
+      match: 'dual encoder',
+      caption: null,
+      ask: null,
+      embed: 'dual encoder',
+      search: 'dual encoder',
+    },
   },
   blip: {
     design: 'fused encoders',
@@ -89,7 +100,14 @@ const ARCHITECTURES: Readonly<Record<ModelFamily, ArchitectureInfo>> = {
   },
   coca: {
     design: 'contrastive captioner',
-    tasks: { classify: 'dual encoder', match: 'dual encoder', caption: 'decoder', ask: null, embed: 'dual encoder', search: 'dual encoder' },
+    tasks: {
+      classify: 'dual encoder',
+      match: 'dual encoder',
+      caption: 'decoder',
+      ask: null,
+      embed: 'dual encoder',
+      search: 'dual encoder',
+    },
   },
   llava: {
     design: 'generative',
@@ -111,7 +129,12 @@ const WHY: Readonly<Record<TaskName, string>> = {
 };
 
 /** UNSUPPORTED_TASK for a task the model's architecture cannot do, naming the family and why. */
-export function unsupportedTask(url: string, family: ModelFamily, task: TaskName, why = WHY[task]): WebvlError {
+export function unsupportedTask(
+  url: string,
+  family: ModelFamily,
+  task: TaskName,
+  why = WHY[task],
+): WebvlError {
   return new WebvlError('UNSUPPORTED_TASK', `${url} is a ${family} model: ${why}`, { family, task });
 }
 

@@ -65,8 +65,8 @@ export interface AnswerResult {
   /** Whether the KV cache stayed on the GPU at a fixed capacity (one plan for every step). */
   readonly cacheOnDevice: boolean;
   /**
-   * A VQA classifier's (ViLT, VLMo) best answers with their probabilities, best first; `text` is the first.
-   * Absent for generative models.
+   * A VQA classifier's (ViLT, VLMo) best answers with their probabilities (softmax over every answer it knows),
+   * best first, as many as `options.topAnswers` (default 5); `text` is the first. Absent for generative models.
    */
   readonly answers?: readonly { readonly answer: string; readonly probability: number }[];
 }

@@ -8,8 +8,8 @@ import { WebvlError } from '../errors';
 import { MAX_TEMPLATES, MAX_TEXTS_PER_CALL } from '../limits';
 import type { TextTokenizer } from '../text/tokenizer';
 import { preprocessBatch, type RgbaImage } from '../vision/preprocess';
-import type { EncodedImages } from './encode';
 import { requireTask } from './architecture';
+import type { EncodedImages } from './encode';
 import { disposeTensor, encodeImages, encodeTexts, imageTokens, runCombined, tokenizeTexts } from './encode';
 import { fusionLogits, matchProbabilities } from './fusion';
 import type { LoadedModel } from './loaded-model';
@@ -241,11 +241,11 @@ export async function classifyImage(
   watch: Stopwatch,
 ): Promise<LabelScore[]> {
   const mode = requireTask(model.url, model.kind, 'classify');
+  if (mode !== 'single stream') watch.ran('classify', mode);
   if (!model.vision && model.combined) return classifyCombined(model, image, labels, template, watch);
   const enc = await encodeImages(model, [image], watch);
   try {
     if (mode === 'single stream') return await classifyFusion(model, enc, labels, template, watch);
-    watch.ran('classify', mode);
     return await classifyEncoded(model, enc, 0, labels, template, watch);
   } finally {
     disposeTensor(enc.tokens);

@@ -27,7 +27,10 @@ export interface EncodedImages {
 /** The image tokens the fusion encoder and the caption decoder read (BLIP models always have them). */
 export function imageTokens(images: EncodedImages): Tensor {
   if (!images.tokens)
-    throw new WebvlError('INVALID_MODEL', 'the vision graph gave no image tokens (last_hidden_state or patch_embeds)');
+    throw new WebvlError(
+      'INVALID_MODEL',
+      'the vision graph gave no image tokens (last_hidden_state or patch_embeds)',
+    );
   return images.tokens;
 }
 

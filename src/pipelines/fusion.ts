@@ -13,7 +13,9 @@ export type FusionOutput = 'itm_logits' | 'vqa_logits';
 export const FUSION_BATCH = 32;
 
 /** Row-major host logits of every pair, per output asked for. */
-export type FusionLogits = Partial<Record<FusionOutput, { readonly data: Float32Array; readonly width: number }>>;
+export type FusionLogits = Partial<
+  Record<FusionOutput, { readonly data: Float32Array; readonly width: number }>
+>;
 
 /**
  * Logits of the pairs (image rows[i] of `patches`, texts[i]). GPU-resident patches of one image are fed as they
@@ -43,7 +45,9 @@ export async function fusionLogits(
         if (!t) throw new WebvlError('INVALID_MODEL', `the fusion graph has no ${name} output`);
         const h = (await toHost(t)) as HostTensor;
         widths[name] = h.dims[1];
-        (parts[name] ??= []).push(h.data as Float32Array);
+        const list = parts[name] ?? [];
+        list.push(h.data as Float32Array);
+        parts[name] = list;
       }
     } finally {
       for (const t of Object.values(out)) disposeTensor(t);

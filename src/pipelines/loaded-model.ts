@@ -223,7 +223,10 @@ function patchShapeOf(vision: GraphIo | undefined): [number, number] {
   const dims = vision?.outputs.get('patch_embeds');
   const [, n, d] = dims ?? [];
   if (dims?.length !== 3 || n === undefined || d === undefined) {
-    throw new WebvlError('INVALID_MODEL', 'vision_model must declare patch_embeds as [batch, positions, width]');
+    throw new WebvlError(
+      'INVALID_MODEL',
+      'vision_model must declare patch_embeds as [batch, positions, width]',
+    );
   }
   return [n, d];
 }
@@ -308,7 +311,9 @@ export async function loadModel(
     openRequired(folder, 'preprocessor_config.json'),
     openRequired(folder, 'tokenizer.json'),
     folder.open('tokenizer_config.json'),
-    kind === 'blip' || kind === 'llava' || kind === 'coca' ? folder.open('generation_config.json') : undefined,
+    kind === 'blip' || kind === 'llava' || kind === 'coca'
+      ? folder.open('generation_config.json')
+      : undefined,
   ]);
   const jsons = await counter.read(
     [processor, tokenizerFile, tokenizerConfig, generationFile].filter((f) => f !== undefined),

@@ -29,7 +29,11 @@ export async function matchEncoded(
   let cos: number[] | undefined;
   if (model.embeddings.text !== undefined) {
     const t = await encodeTexts(model, texts, watch);
-    const img = normalizeRows(images.embeds.subarray(row * images.dim, (row + 1) * images.dim), 1, images.dim);
+    const img = normalizeRows(
+      images.embeds.subarray(row * images.dim, (row + 1) * images.dim),
+      1,
+      images.dim,
+    );
     cos = dotRows(img, 1, normalizeRows(t.embeds, t.count, t.dim), t.count, t.dim)[0];
   }
   const pairs = model.itm !== undefined || model.fusion !== undefined;

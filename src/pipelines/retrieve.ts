@@ -157,7 +157,14 @@ async function scoreEveryEntry(
     });
     const patches = hostTensor('float32', [chunk.length, n, d], data);
     const rows = chunk.map((_, j) => j);
-    const out = await fusionLogits(model, patches, rows, rows.map(() => query), ['itm_logits'], watch);
+    const out = await fusionLogits(
+      model,
+      patches,
+      rows,
+      rows.map(() => query),
+      ['itm_logits'],
+      watch,
+    );
     probs.push(...matchProbabilities(out.itm_logits!).probs);
   }
   watch.ran('search', 'single stream', entries.length);

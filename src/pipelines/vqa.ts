@@ -11,7 +11,7 @@ import type { LoadedModel } from './loaded-model';
 import { softmax } from './math';
 import type { Stopwatch } from './timings';
 
-/** How many of the classifier's best answers a result lists. */
+/** How many of the classifier's best answers a result lists, unless the call says (options.topAnswers). */
 export const TOP_ANSWERS = 5;
 
 /** The text the classifier reads for a conversation: every message's text in order, space-separated. */
@@ -25,6 +25,7 @@ export async function answerByClassifier(
   messages: readonly ChatMessage[],
   onToken: ((t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>) | undefined,
   watch: Stopwatch,
+  topAnswers = TOP_ANSWERS,
 ): Promise<AnswerResult> {
   const answers = model.answers;
   if (!answers || !model.fusion) throw new WebvlError('INTERNAL', 'answerByClassifier: not a VQA classifier');
@@ -52,16 +53,21 @@ export async function answerByClassifier(
   const best = order[0][1];
   const text = answers[best];
   watch.ran('ask', 'classifier', 1);
-  // One step: the whole answer at once, its id the answer's index in id2label.
-  if ((await onToken?.({ tokenId: best, text, step: 0 })) === true)
-    throw new WebvlError('ABORTED', 'the answer was cancelled');
+  // The answer is chosen whole; it streams as its tokens, as a generated answer would, so onToken and
+  // tokenIds agree with a generative model's (ids of the tokenizer, the text so far).
+  const tokenIds = model.tokenizer.contentIds(text);
+  for (const [step, tokenId] of tokenIds.entries()) {
+    const sofar = model.tokenizer.decode(tokenIds.slice(0, step + 1));
+    if ((await onToken?.({ tokenId, text: sofar, step })) === true)
+      throw new WebvlError('ABORTED', 'the answer was cancelled');
+  }
   return {
     text,
-    tokenIds: model.tokenizer.contentIds(text),
+    tokenIds,
     stop: 'eos',
     promptTokens: textTokens + patches,
     reusedTokens: 0,
     cacheOnDevice: false,
-    answers: order.slice(0, TOP_ANSWERS).map(([p, i]) => ({ answer: answers[i], probability: p })),
+    answers: order.slice(0, topAnswers).map(([p, i]) => ({ answer: answers[i], probability: p })),
   };
 }

@@ -40,7 +40,9 @@ export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) =>
     }
     if (model.fusion && images.tokens) {
       onGraph('fusion');
-      rest.push(fusionLogits(model, images.tokens, [0], ['a'], ['itm_logits', 'vqa_logits'], new Stopwatch()));
+      rest.push(
+        fusionLogits(model, images.tokens, [0], ['a'], ['itm_logits', 'vqa_logits'], new Stopwatch()),
+      );
     }
     if (model.decoder && model.decoderWithPast && images.tokens) {
       onGraph('decoder');

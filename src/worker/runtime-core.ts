@@ -4,7 +4,6 @@
 // are only known here). shutdown() (from dispose()) stops what runs and releases every GPU resource.
 
 import type { LoadedModelInfo, RuntimeInfo, Timed, WasmThreading } from '../api/types';
-import { type RunMode, requireTask, unsupportedTask } from '../pipelines/architecture';
 import { type OrtWasmLocation, ortWasmThreads, setOrtWasmLocation } from '../engine/ort/ort-env';
 import type { BackendChoice, BackendSelector } from '../engine/select';
 import { type DeviceProbe, probeDevice, BackendSelector as Selector } from '../engine/select';
@@ -28,6 +27,7 @@ import {
 import { checkDTypeOption } from '../models/dtype';
 import { openModelFolder } from '../models/model-folder';
 import type { ProgressListener } from '../models/model-store';
+import { type RunMode, requireTask, unsupportedTask } from '../pipelines/architecture';
 import {
   type AnswerResult,
   type AnswerToken,
@@ -37,7 +37,6 @@ import {
   vlmOf,
 } from '../pipelines/ask';
 import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
-import { answerByClassifier } from '../pipelines/vqa';
 import { type CaptionResult, captionBeam, captionGreedy, type TokenListener } from '../pipelines/caption';
 import { classifyImage, type LabelScore } from '../pipelines/classify';
 import { disposeTensor, encodeImages, encodeTexts, imageTokens } from '../pipelines/encode';
@@ -47,6 +46,7 @@ import { type MatchScore, matchEncoded } from '../pipelines/match';
 import { normalizeRows } from '../pipelines/math';
 import { type IndexRecord, indexRecords, type RetrievalHit, retrieve } from '../pipelines/retrieve';
 import { Stopwatch, type Timings } from '../pipelines/timings';
+import { answerByClassifier, TOP_ANSWERS } from '../pipelines/vqa';
 import {
   arrayOf,
   integerIn,
@@ -393,7 +393,7 @@ export class RuntimeCore {
     return this.serial(() =>
       this.timed(async (watch) => {
         const model = this.requireModel();
-        requireTask(model.url, model.kind, 'embed');
+        watch.ran('embed', requireTask(model.url, model.kind, 'embed'));
         const enc = await encodeImages(model, [await this.pixels(image)], watch);
         disposeTensor(enc.tokens);
         return normalizeRows(enc.embeds, 1, enc.dim);
@@ -406,7 +406,7 @@ export class RuntimeCore {
       this.timed(async (watch) => {
         stringsOf('texts', texts, MAX_TEXTS_PER_CALL);
         const model = this.requireModel();
-        requireTask(model.url, model.kind, 'embed');
+        watch.ran('embed', requireTask(model.url, model.kind, 'embed'));
         const t = await encodeTexts(model, texts, watch);
         const n = normalizeRows(t.embeds, t.count, t.dim);
         return Array.from({ length: t.count }, (_, i) => n.slice(i * t.dim, (i + 1) * t.dim));
@@ -457,6 +457,7 @@ export class RuntimeCore {
           const enc = await encodeImages(model, [await this.pixels(image)], watch);
           try {
             const opts = { maxTokens, numBeams, prompt, onToken, signal };
+            watch.ran('caption', requireTask(model.url, model.kind, 'caption'));
             return numBeams > 1
               ? await captionBeam(model, imageTokens(enc), opts, watch)
               : await captionGreedy(model, imageTokens(enc), opts, watch);
@@ -475,7 +476,7 @@ export class RuntimeCore {
   chat(
     image: WireImage,
     messages: unknown,
-    options: { maxTokens?: number; sampling?: unknown },
+    options: { maxTokens?: number; sampling?: unknown; topAnswers?: number },
     onToken: ((t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>) | undefined,
     requestId: number | undefined,
   ): Promise<Timed<AnswerResult>> {
@@ -485,18 +486,34 @@ export class RuntimeCore {
         this.timed(async (watch) => {
           if (signal.aborted) throw new WebvlError('ABORTED', 'the answer was cancelled');
           const model = this.requireModel();
+          requireTask(model.url, model.kind, 'ask');
           if (model.fusion && model.answers) {
             // A VQA classifier: options are checked as for any model, but an answer is one class (maxTokens
             // cannot shorten it) and the classifier's top answer is the answer (sampling does not apply).
             const o = optionsObject('options', options);
-            if (o.maxTokens !== undefined) integerIn('options.maxTokens', o.maxTokens, 1, MAX_ANSWER_TOKENS, 1);
+            if (o.maxTokens !== undefined)
+              integerIn('options.maxTokens', o.maxTokens, 1, MAX_ANSWER_TOKENS, 1);
             samplingOf(o.sampling);
+            const top = integerIn(
+              'options.topAnswers',
+              o.topAnswers,
+              1,
+              model.answers.length,
+              Math.min(TOP_ANSWERS, model.answers.length),
+            );
             const turns = chatMessages(messages);
             this.endConversation();
-            return answerByClassifier(model, await this.pixels(image), turns, onToken, watch);
+            return answerByClassifier(model, await this.pixels(image), turns, onToken, watch, top);
           }
           const vlm = vlmOf(model);
           const o = optionsObject('options', options);
+          if (o.topAnswers !== undefined) {
+            throw new WebvlError(
+              'INVALID_INPUT',
+              `options.topAnswers applies to VQA classifiers (ViLT, VLMo); ${model.url} generates its answer`,
+              { field: 'options.topAnswers' },
+            );
+          }
           const maxTokens =
             o.maxTokens === undefined
               ? undefined
@@ -520,6 +537,7 @@ export class RuntimeCore {
           );
           if (conversation !== this.conversation) this.endConversation();
           this.conversation = conversation;
+          watch.ran('ask', 'decoder');
           return result;
         }),
       false, // tokens already streamed to onToken must not be streamed again
@@ -567,6 +585,14 @@ export class RuntimeCore {
           });
         }
         const model = this.requireModel();
+        if (!model.decoder || (!model.itm && !model.fusion)) {
+          throw unsupportedTask(
+            model.url,
+            model.kind,
+            'caption',
+            'CapFilt needs a caption decoder and an ITM head (load a BLIP model)',
+          );
+        }
         const pixels = await Promise.all(images.map((w) => this.pixels(w)));
         return capfilt(model, pixels, texts, threshold, signal, watch);
       }),
