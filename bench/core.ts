@@ -10,6 +10,8 @@ import type { ModelFolder } from '../src/models/model-folder';
 import { answer } from '../src/pipelines/ask';
 import { captionGreedy } from '../src/pipelines/caption';
 import { disposeTensor, encodeImages, imageTokens } from '../src/pipelines/encode';
+import { DecoderState, pastNames } from '../src/pipelines/generate/decoder-state';
+import { GREEDY } from '../src/pipelines/generate/sampling';
 import { loadModel } from '../src/pipelines/loaded-model';
 import { Stopwatch } from '../src/pipelines/timings';
 import type { RgbaImage } from '../src/vision/preprocess';
@@ -20,6 +22,7 @@ import type {
   DecodeRowSpec,
   EngineName,
   FeedSpec,
+  GenerateRowSpec,
   GraphEngine,
   GraphRowSpec,
   IndexRowSpec,
@@ -404,6 +407,87 @@ export async function benchAsk(
     };
   } catch (e) {
     return failedRow(row.id, engine, e);
+  }
+}
+
+/**
+ * Token generation through DecoderState, as ask() runs it, on fixed random embeddings (so every engine does the
+ * same steps): prefill, then per-token times. The tokens picked are compared with ORT wasm's.
+ */
+export async function benchGenerate(
+  host: BenchHost,
+  row: GenerateRowSpec,
+  engine: EngineName,
+  repeats: number,
+  bytes: Uint8Array,
+  reference: Map<string, number[]>,
+): Promise<RowResult> {
+  const kv = { layers: row.layers, heads: row.kvHeads, headDim: row.headDim };
+  const presents = pastNames(kv).map((n) => n.replace('past_key_values', 'present'));
+  let session: Session | undefined;
+  try {
+    const label = row.id;
+    const extra = await host.extraSession?.(engine, bytes, label);
+    const selector = extra ? undefined : await BackendSelector.create(engine as GraphEngine);
+    session =
+      extra ??
+      (await selector?.load(bytes, {
+        label,
+        keepOnDevice: presents,
+        nextToken: { logits: 'logits', topK: 1 },
+      }));
+    if (!session) throw new Error(`no session for ${engine}`);
+    const handle = { session, kv, kvCache: async () => selector?.kvCache(label) };
+    const rand = rng(4242);
+    const embeds = (n: number) =>
+      hostTensor(
+        'float32',
+        [1, n, row.hidden],
+        Float32Array.from({ length: n * row.hidden }, () => rand() * 2 - 1),
+      );
+    const prompt = embeds(row.promptTokens);
+    const steps = Array.from({ length: row.tokens }, () => embeds(1));
+    const once = async () => {
+      const state = new DecoderState(handle, GREEDY, row.promptTokens + row.tokens + 1);
+      const times: number[] = [];
+      const ids: number[] = [];
+      try {
+        let t0 = performance.now();
+        ids.push(await state.feed(prompt));
+        times.push(performance.now() - t0);
+        for (const e of steps) {
+          t0 = performance.now();
+          ids.push(await state.feed(e));
+          times.push(performance.now() - t0);
+        }
+        return { steps: times, ids, onDevice: state.cacheOnDevice };
+      } finally {
+        state.release();
+      }
+    };
+    const { first, warmupMs, runs, peakBytes } = await warmThenRepeat(host, repeats, once);
+    if (engine === 'wasm') reference.set(row.id, first.ids);
+    const ref = reference.get(row.id);
+    const total = summarize(runs.map((r) => r.steps.reduce((a, b) => a + b, 0)));
+    return {
+      id: row.id,
+      engine,
+      warmupMs,
+      medianMs: total.median,
+      p90Ms: total.p90,
+      repeats: total.n,
+      ttftMs: summarize(runs.map((r) => r.steps[0])).median,
+      perTokenMs: perTokenMedians(first.steps.length, runs).slice(1),
+      peakGpuBytes: peakBytes,
+      chosen: first.onDevice
+        ? 'KV cache on the GPU at a fixed capacity, token picked on the GPU'
+        : 'presents fed back',
+      maxRelDiffVsReference: ref && engine !== 'wasm' ? +(ref.join(',') !== first.ids.join(',')) : undefined,
+    };
+  } catch (e) {
+    return failedRow(row.id, engine, e);
+  } finally {
+    await session?.release();
   }
 }
 
