@@ -1,8 +1,10 @@
 // Test-only KernelContext: a real WebGPU device (dawn.node + SwiftShader), pipelines cached by cacheKey, every
 // recorded program dispatched into one command encoder that `run()` submits. Also uploads and reads back.
+
 import { create, globals } from 'webgpu';
 import { toHalfBits } from '../../src/engine/half';
 import type { DType } from '../../src/engine/tensor';
+import { withPrelude } from '../../src/engine/webgpu/gpu/wgsl-prelude';
 import type {
   GpuView,
   KernelContext,
@@ -70,7 +72,10 @@ export class TestGpu implements KernelContext {
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
       this.device.pushErrorScope('validation');
-      const module = this.device.createShaderModule({ code: program.wgsl, label: program.label });
+      const module = this.device.createShaderModule({
+        code: withPrelude(program.wgsl),
+        label: program.label,
+      });
       // As the engine's PipelineCache does: no entry point named means the module's only one, so a program
       // that forgets to name one in a module of several fails here too.
       pipeline = this.device.createComputePipeline({
