@@ -121,6 +121,20 @@ export class TestGpu implements KernelContext {
     return this.empty(dtype, dims);
   }
 
+  constant(dtype: DType, dims: readonly number[], data: Float32Array | Int32Array): GpuView {
+    const buffer = this.device.createBuffer({
+      size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      mappedAtCreation: true,
+    });
+    new Uint8Array(buffer.getMappedRange()).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
+    buffer.unmap();
+    this.transient.push(buffer);
+    return { buffer, dtype, dims: [...dims] };
+  }
+
   /**
    * Uploads host data; int dtypes are stored as i32 words, as the kernels expect; float16 values are rounded
    * to half precision and packed two per word.
@@ -230,6 +244,7 @@ export function asSoftwareAdapter(gpu: TestGpu): KernelContext {
     features: { ...gpu.features, softwareAdapter: true },
     record: (program) => gpu.record(program),
     scratch: (dtype, dims) => gpu.scratch(dtype, dims),
+    constant: (dtype, dims, data) => gpu.constant(dtype, dims, data),
   };
 }
 

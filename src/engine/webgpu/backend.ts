@@ -8,6 +8,7 @@ import { GpuKvCache } from './gpu/kv-cache';
 import { PipelineCache } from './gpu/pipeline-cache';
 import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir/ir';
 import { decodeModel, type ExternalData } from './ir/onnx-decode';
+import { resizeFormProblem } from './ir/resize-params';
 import { withNextTokenHead } from './passes/next-token-head';
 import { packQuantizedWeights } from './passes/pack-quantized';
 import { GpuPixelPipeline } from './pixel-pipeline';
@@ -56,6 +57,8 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
   }
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
     return !!n.inputs[3] || !!n.inputs[4];
+  if (n.opType === 'Resize' && (n.domain === '' || n.domain === 'ai.onnx'))
+    return resizeFormProblem({ ...n, name: '' }) !== undefined;
   // LayerNormalization's optional Mean / InvStdDev outputs are produced both or neither.
   if (n.opType === 'LayerNormalization') return !!n.outputs[1] !== !!n.outputs[2];
   return false;

@@ -14,6 +14,7 @@ import {
   type Values,
 } from './const-eval';
 import { attrInt, attrInts, attrTensor, type Node, opKey } from './ir';
+import { resizeParams } from './resize-params';
 
 export interface TypedShape {
   readonly dtype: DType;
@@ -268,6 +269,11 @@ const SHAPES: Record<string, ShapeFn> = {
   GatherElements: (c) => [{ dtype: input(c, 0).dtype, dims: input(c, 1).dims }],
   ScatterND: (c) => [input(c, 0)],
   InstanceNormalization: same,
+  GroupNormalization: same,
+  Resize: (c) => {
+    const x = input(c, 0);
+    return [{ dtype: x.dtype, dims: resizeParams(c.node, x.dims, c.constant, c.opset).outDims }];
+  },
   Einsum: (c) => {
     const equation = c.node.attrs.equation;
     if (equation?.type !== 'string') fail(c, 'no equation');

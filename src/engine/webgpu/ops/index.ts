@@ -72,6 +72,11 @@ export { gatherElements, scatterNd } from './gather-elements';
  */
 export { gatherNd, gatherNdDims } from './gather-nd';
 /**
+ * groupNorm(ctx, x, scale, bias, out, params): GroupNormalization over x [N, C, ...] (statistics per batch and
+ * group of C / groups channels), scale/bias per channel or per group; InstanceNormalization is groups = C.
+ */
+export { type GroupNormParams, groupNorm } from './group-norm';
+/**
  * layerNorm(ctx, x, gamma, beta, residual, out, sumOut, params): over the last axis,
  * out = (y − mean(y)) / sqrt(var(y) + eps) · gamma + beta with y = x (+ residual when given).
  * gamma/beta: [C]; beta may be null. residual: same dims as x or null. sumOut: null or a view that receives y
@@ -93,6 +98,11 @@ export { linear, matmul } from './matmul';
 export { pad } from './pad';
 /** reduce(ctx, x, out, params): ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over axes, keepdims. */
 export { reduce } from './reduce';
+/**
+ * resize(ctx, x, out, params): ONNX Resize (opset 11+) with its parameters resolved (ir/resize-params.ts):
+ * nearest (any 32-bit dtype), linear and cubic (float32) over any axes of rank ≤ 8, every coordinate mode.
+ */
+export { resize } from './resize';
 /**
  * resizeNormalize(ctx, image, taps, out, params): RGBA8 image → separable resample with the given taps (Pillow's
  * order: horizontal, round to 8 bits, vertical, round) → crop window → v·scale − shift per channel → image

@@ -4,6 +4,7 @@ import { WebvlError } from '../../../errors';
 import type { Values } from '../ir/const-eval';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from '../ir/ir';
 import { convPads, padAmounts, REDUCE_OPS, UNARY_OPS } from '../ir/op-shapes';
+import { resizeParams } from '../ir/resize-params';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from '../ops';
 import * as ops from '../ops';
 import { broadcastDims } from '../ops/common';
@@ -241,32 +242,23 @@ const LOWERINGS: Record<string, Lowering> = {
       return unsupported(a.node, `reduction '${reduction}'`);
     ops.scatterNd(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], reduction);
   },
-  InstanceNormalization: (a) => {
-    // Each (n, c) plane normalized as one LayerNorm row, then the per-channel scale and bias as broadcasts.
+  // Statistics per (n, c) plane: group normalization with one channel per group.
+  InstanceNormalization: (a) =>
+    ops.groupNorm(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], {
+      groups: need(a, 0).dims[1],
+      epsilon: attrFloat(a.node, 'epsilon', 1e-5),
+      perChannel: true,
+    }),
+  // Opset 18 gave scale and bias one value per group; 21 made them per channel.
+  GroupNormalization: (a) =>
+    ops.groupNorm(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], {
+      groups: attrInt(a.node, 'num_groups', 0),
+      epsilon: attrFloat(a.node, 'epsilon', 1e-5),
+      perChannel: a.opset >= 21,
+    }),
+  Resize: (a) => {
     const x = need(a, 0);
-    const [n, c] = x.dims;
-    const plane = x.dims.slice(2).reduce((p, d) => p * d, 1);
-    const normalized = a.ctx.scratch('float32', x.dims);
-    // The LayerNorm kernel takes a γ: one of ones, made on the GPU by clamping any plane-sized view to [1, 1].
-    const ones = a.ctx.scratch('float32', [plane]);
-    ops.unary(a.ctx, { ...x, dims: [plane] }, ones, { op: 'Clip', alpha: 1, beta: 1 });
-    ops.layerNorm(
-      a.ctx,
-      { ...x, dims: [n * c, plane] },
-      ones,
-      null,
-      null,
-      { ...normalized, dims: [n * c, plane] },
-      null,
-      { epsilon: attrFloat(a.node, 'epsilon', 1e-5) },
-    );
-    const channel = (v: GpuView): GpuView => ({
-      ...v,
-      dims: [c, ...new Array<number>(x.dims.length - 2).fill(1)],
-    });
-    const scaled = a.ctx.scratch('float32', x.dims);
-    ops.binary(a.ctx, normalized, channel(need(a, 1)), scaled, 'Mul');
-    ops.binary(a.ctx, scaled, channel(need(a, 2)), a.outputs[0], 'Add');
+    ops.resize(a.ctx, x, a.outputs[0], resizeParams(a.node, x.dims, a.constant, a.opset));
   },
   Einsum: (a) => {
     const equation = attrString(a.node, 'equation', '');

@@ -362,6 +362,16 @@ export class Plan {
         this.pooled.push(buffer);
         return { buffer, dtype, dims };
       },
+      constant: (dtype, dims, data) => {
+        const buffer = device.createBuffer({
+          size: alignUp(Math.max(4, data.byteLength), 4),
+          usage: STORAGE_USAGE,
+          label: 'kernel constant',
+        });
+        device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+        this.owned.push(buffer);
+        return { buffer, dtype, dims };
+      },
     };
   }
 
