@@ -52,6 +52,33 @@ def main():
     save("fast_gelu", [helper.make_node("FastGelu", ["x", "bias"], ["y"], domain=ms)], [x()], [x("y")], [bias])
     save("quick_gelu", [helper.make_node("QuickGelu", ["x"], ["y"], domain=ms, alpha=1.702)], [x()], [x("y")], [])
     save("ms_gelu", [helper.make_node("Gelu", ["x"], ["y"], domain=ms)], [x()], [x("y")], [])
+    gather_block_quantized()
+
+
+def gather_block_quantized():
+    """GatherBlockQuantized as transformers.js q4 files hold embeddings: uint8 data (4-bit: two codes a byte,
+    low nibble first), scales [vocab, K / block], optional zero points. Indices are an int64 input [B, S]."""
+    vocab, k = 16, 64
+    ids = helper.make_tensor_value_info("ids", TensorProto.INT64, [B, S])
+    for name, bits, block, zero_points, lead in [
+        ("gather_block_quantized_q4", 4, 16, True, []),
+        ("gather_block_quantized_q4_default_zero", 4, 32, False, []),
+        ("gather_block_quantized_q8", 8, 16, True, []),
+        ("gather_block_quantized_q4_rank3", 4, 16, False, [3]),
+    ]:
+        per_byte = 8 // bits
+        blocks = k // block
+        data = rng.integers(0, 256, [vocab, *lead, k // per_byte]).astype(np.uint8)
+        scales = (rng.random([vocab, *lead, blocks]) * 0.2 + 0.01).astype(np.float32)
+        inits = [numpy_helper.from_array(data, "table"), numpy_helper.from_array(scales, "scales")]
+        inputs = ["table", "ids", "scales"]
+        if zero_points:
+            zp = rng.integers(0, 256, [vocab, *lead, (blocks + per_byte - 1) // per_byte]).astype(np.uint8)
+            inits.append(numpy_helper.from_array(zp, "zero_points"))
+            inputs.append("zero_points")
+        node = helper.make_node("GatherBlockQuantized", inputs, ["y"], domain="com.microsoft", bits=bits,
+                                block_size=block, gather_axis=0, quantize_axis=len(lead) + 1)
+        save(name, [node], [ids], [x("y", (B, S, *lead, k))], inits)
 
 
 if __name__ == "__main__":

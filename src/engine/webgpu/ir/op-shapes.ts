@@ -369,6 +369,11 @@ const SHAPES: Record<string, ShapeFn> = {
     const x = input(c, 0);
     return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), attrInt(c.node, 'N', 0)] }];
   },
+  'webvl:QGather': (c) => {
+    const rowDims = attrInts(c.node, 'row_dims') ?? fail(c, 'no row_dims');
+    const dtype = ONNX_TO[attrInt(c.node, 'to', 1)] ?? 'float32';
+    return [{ dtype, dims: [...input(c, 0).dims, ...rowDims.slice(1)] }];
+  },
   'webvl:Rotary': (c) => [input(c, 0)],
   'webvl:SampleTopK': (c) => [{ dtype: 'int64', dims: input(c, 0).dims.slice(0, -1) }],
   'webvl:StridedConcat': (c) => [

@@ -59,8 +59,10 @@ export { concat, copyStrided, expand, slice, tile, transpose, trilu } from './co
 /**
  * gather(ctx, data, indices, out, axis): ONNX Gather (embeddings: axis 0). indices: i32 family, negative
  * indices wrap. out dims = data[:axis] + indices + data[axis+1:].
+ * gatherQuantized(ctx, table, layout, rowDims, indices, out): rows of a packed 4/8-bit table
+ * (com.microsoft GatherBlockQuantized, packed at load), dequantized as read; out-of-range indices give 0.
  */
-export { gather } from './gather';
+export { gather, gatherQuantized } from './gather';
 /**
  * gatherElements(ctx, data, indices, out, axis): ONNX GatherElements (out dims = indices dims).
  * scatterNd(ctx, data, indices, updates, out, reduction): ONNX ScatterND (none / add / mul) into a copy of data.

@@ -8,12 +8,15 @@
 //   dropped: the product is computed in f32 on the dequantized weights (W8A32), closer to the float model than
 //   ORT's integer path; the difference is that activation rounding (the tolerance tests document).
 // - DequantizeLinear of a constant (quantized embedding tables): folded to float32 here, once.
+// - com.microsoft GatherBlockQuantized (q4 embedding tables): packed the same way, read by webvl QGather
+//   (pack-quantized-gather.ts).
 // Runs on the source graph before load() checks ops, so what it cannot rewrite is refused there (and the
 // graph falls back to onnxruntime-web).
 import { WebvlError } from '../../../errors';
 import type { HostTensor } from '../../tensor';
 import { toValues, type Values } from '../ir/const-eval';
 import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import { packGatherBlockQuantized } from './pack-quantized-gather';
 import { GraphView, replaceNodes } from './pattern';
 
 /** Layout of a packed quantized weight, in 32-bit words from the start of the tensor. */
@@ -296,7 +299,8 @@ function dropUnreadQuantizers(graph: Graph): void {
 /** Packs every quantized matmul it can and folds constant dequantizations; returns the packed weights' names. */
 export function packQuantizedWeights(graph: Graph): Set<string> {
   const before = new Set(graph.initializers.keys());
-  for (const node of [...graph.nodes]) packNBits(graph, node) || foldDequantize(graph, node);
+  for (const node of [...graph.nodes])
+    packNBits(graph, node) || foldDequantize(graph, node) || packGatherBlockQuantized(graph, node);
   // Merged decoders keep their matmuls inside If branches.
   for (const branch of branchesOf(graph))
     for (const node of [...branch.nodes]) packNBits(branch, node, graph);
@@ -308,7 +312,11 @@ export function packQuantizedWeights(graph: Graph): Set<string> {
   const packedNames = new Set<string>();
   for (const g of [graph, ...branchesOf(graph)])
     for (const n of g.nodes)
-      if (n.domain === WEBVL_DOMAIN && n.opType === 'QMatMul' && !before.has(n.inputs[1]))
+      if (
+        n.domain === WEBVL_DOMAIN &&
+        (n.opType === 'QMatMul' || n.opType === 'QGather') &&
+        !before.has(n.inputs[1])
+      )
         packedNames.add(n.inputs[1]);
   return packedNames;
 }

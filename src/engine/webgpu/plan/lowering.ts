@@ -129,6 +129,18 @@ const LOWERINGS: Record<string, Lowering> = {
       gate: attrInt(node, 'gate', 0) === 1,
     });
   },
+  'webvl:QGather': (a) => {
+    // Table packed by passes/pack-quantized-gather.ts; its logical dims are row_dims.
+    const rowDims = attrInts(a.node, 'row_dims') ?? [];
+    const k = rowDims[rowDims.length - 1];
+    const layout = quantLayout(
+      rowDims.reduce((p, d) => p * d, 1) / k,
+      k,
+      attrInt(a.node, 'bits', 4) === 8 ? 8 : 4,
+      attrInt(a.node, 'block_size', 0),
+    );
+    ops.gatherQuantized(a.ctx, need(a, 1), layout, rowDims, need(a, 0), a.outputs[0]);
+  },
   'webvl:SampleTopK': (a) => ops.sampleTopK(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
   'webvl:Rotary': (a) => ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
   'webvl:Gelu': (a) =>
@@ -491,7 +503,11 @@ export function supportedOps(): string[] {
   return [...new Set([...own, ...VIEW_OPS, ...FOLD_ONLY_OPS, 'LayerNormalization', 'Constant'])].sort();
 }
 
-/** Ops outside the default domain that load() accepts (lowered by the fusion passes). */
+/**
+ * Ops outside the default domain that load() accepts (lowered by the fusion passes). MatMulNBits and
+ * GatherBlockQuantized are not listed: load() packs those it can (passes/pack-quantized*.ts) into webvl ops
+ * before it checks, and the rest are refused.
+ */
 export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
   'com.microsoft:MultiHeadAttention',
   'com.microsoft:Attention',
