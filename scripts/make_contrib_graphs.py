@@ -53,6 +53,7 @@ def main():
     save("quick_gelu", [helper.make_node("QuickGelu", ["x"], ["y"], domain=ms, alpha=1.702)], [x()], [x("y")], [])
     save("ms_gelu", [helper.make_node("Gelu", ["x"], ["y"], domain=ms)], [x()], [x("y")], [])
     gather_block_quantized()
+    rotary_embedding()
 
 
 def gather_block_quantized():
@@ -79,6 +80,32 @@ def gather_block_quantized():
         node = helper.make_node("GatherBlockQuantized", inputs, ["y"], domain="com.microsoft", bits=bits,
                                 block_size=block, gather_axis=0, quantize_axis=len(lead) + 1)
         save(name, [node], [ids], [x("y", (B, S, *lead, k))], inits)
+
+
+
+def rotary_embedding():
+    """RotaryEmbedding: 3-D [B, S, H·D] and 4-D [B, H, S, D] inputs, rotate-half and interleaved, a partial
+    rotary_embedding_dim, position ids per token [B, S] or one offset [1]; caches of real angles."""
+    heads, d, positions = 4, 8, 16
+
+    def caches(half):
+        angles = np.arange(positions)[:, None] * (10000.0 ** (-np.arange(half) / half))[None, :]
+        return [numpy_helper.from_array(np.cos(angles).astype(np.float32), "cos_cache"),
+                numpy_helper.from_array(np.sin(angles).astype(np.float32), "sin_cache")]
+
+    for name, shape, attrs, half, pos_shape in [
+        ("rotary_embedding_3d", (B, S, heads * d), dict(num_heads=heads), d // 2, [B, S]),
+        ("rotary_embedding_3d_interleaved", (B, S, heads * d), dict(num_heads=heads, interleaved=1), d // 2,
+         [B, S]),
+        ("rotary_embedding_4d", (B, heads, S, d), dict(), d // 2, [B, S]),
+        ("rotary_embedding_4d_interleaved_offset", (B, heads, S, d), dict(interleaved=1), d // 2, [1]),
+        ("rotary_embedding_partial", (B, S, heads * d), dict(num_heads=heads, rotary_embedding_dim=4), 2, [B, S]),
+        ("rotary_embedding_no_heads", (B, S, heads * d), dict(), d // 2, [B, S]),
+    ]:
+        node = helper.make_node("RotaryEmbedding", ["x", "position_ids", "cos_cache", "sin_cache"], ["y"],
+                                domain="com.microsoft", **attrs)
+        pos = helper.make_tensor_value_info("position_ids", TensorProto.INT64, pos_shape)
+        save(name, [node], [x("x", shape), pos], [x("y", shape)], caches(half))
 
 
 if __name__ == "__main__":

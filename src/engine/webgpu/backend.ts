@@ -47,7 +47,7 @@ export interface WebGpuLoadOptions extends SessionOptions {
  * rejects them and the runtime falls back to ORT before the first run).
  */
 function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' | 'outputs'>): boolean {
-  const _attr = (name: string) => {
+  const attr = (name: string) => {
     const a = n.attrs[name];
     return a && (a.type === 'int' || a.type === 'float') ? a.value : undefined;
   };
@@ -57,6 +57,9 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
   }
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
     return !!n.inputs[3] || !!n.inputs[4];
+  // Packed batching (sequences concatenated without padding) is a RotaryEmbedding form we do not lower.
+  if (n.domain === 'com.microsoft' && n.opType === 'RotaryEmbedding')
+    return (attr('is_packed_batching') ?? 0) !== 0 || !n.inputs[1];
   if (n.opType === 'Resize' && (n.domain === '' || n.domain === 'ai.onnx'))
     return resizeFormProblem({ ...n, name: '' }) !== undefined;
   // LayerNormalization's optional Mean / InvStdDev outputs are produced both or neither.

@@ -29,12 +29,22 @@ const EXPECTED_OPS: Record<string, Record<string, number>> = {
   gather_block_quantized_q4_default_zero: { 'webvl:QGather': 1 },
   gather_block_quantized_q8: { 'webvl:QGather': 1 },
   gather_block_quantized_q4_rank3: { 'webvl:QGather': 1 },
+  rotary_embedding_3d: { 'webvl:Rotary': 1 },
+  rotary_embedding_3d_interleaved: { 'webvl:Rotary': 1 },
+  rotary_embedding_4d: { 'webvl:Rotary': 1 },
+  rotary_embedding_4d_interleaved_offset: { 'webvl:Rotary': 1 },
+  rotary_embedding_partial: { 'webvl:Rotary': 1 },
+  rotary_embedding_no_heads: { 'webvl:Rotary': 1 },
 };
 
-/** Rows of the quantized tables (scripts/make_contrib_graphs.py): int64 inputs are ids in [−rows, rows). */
+/**
+ * Rows of the quantized tables and the rotary caches (scripts/make_contrib_graphs.py): ids are drawn from
+ * [−rows, rows) (negative ones wrap), positions from [0, rows − S) so an offset's tokens stay in the cache.
+ */
 const TABLE_ROWS = 16;
+const SEQ = 5;
 
-/** Random feeds for the graph's declared inputs: floats in [−2, 2), ids (negative ones wrap). */
+/** Random feeds for the graph's declared inputs: floats in [−2, 2), ids and positions. */
 function feedsFor(bytes: Uint8Array): Record<string, HostTensor> {
   const feeds: Record<string, HostTensor> = {};
   decodeModel(bytes).inputs.forEach((v, i) => {
@@ -42,7 +52,8 @@ function feedsFor(bytes: Uint8Array): Record<string, HostTensor> {
     const n = dims.reduce((a, b) => a * b, 1);
     if (v.dtype === 'int64') {
       const rand = rng(70 + i);
-      const ids = BigInt64Array.from({ length: n }, () => BigInt(Math.floor((rand() * 2 - 1) * TABLE_ROWS)));
+      const [lo, hi] = v.name === 'position_ids' ? [0, TABLE_ROWS - SEQ] : [-TABLE_ROWS, TABLE_ROWS];
+      const ids = BigInt64Array.from({ length: n }, () => BigInt(lo + Math.floor(rand() * (hi - lo))));
       feeds[v.name] = hostTensor('int64', dims, ids);
     } else feeds[v.name] = hostTensor('float32', dims, uniformFloats(n, 40 + i, -2, 2));
   });

@@ -114,8 +114,11 @@ export { packResampleTaps, resizeNormalize } from './resize-normalize';
 /**
  * rotary(ctx, x, cos, sin, out): out = x·cos + rotate_half(x)·sin over the last axis (rotate_half(x) =
  * concat(−x[d/2:], x[:d/2])); cos and sin share dims, broadcast to x's. float32.
+ * rotaryCache(ctx, x, cos, sin, positions, out, params): com.microsoft RotaryEmbedding — caches
+ * [positions, R/2] read at each token's position, rotate-half or interleaved pairs, the first R values of each
+ * head rotated ([B, S, H·D] or [B, H, S, D]).
  */
-export { rotary } from './rotary';
+export { type RotaryCacheParams, rotary, rotaryCache } from './rotary';
 /**
  * sampleTopK(ctx, values, indices, sampling, token): per row of TopK's [rows, k] values (best first) and indices,
  * a token drawn by sampling [rows, 4] = (temperature, top_p, uniform draw in [0, 1), top_k ≤ k); token [rows].

@@ -142,7 +142,24 @@ const LOWERINGS: Record<string, Lowering> = {
     ops.gatherQuantized(a.ctx, need(a, 1), layout, rowDims, need(a, 0), a.outputs[0]);
   },
   'webvl:SampleTopK': (a) => ops.sampleTopK(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
-  'webvl:Rotary': (a) => ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
+  'webvl:Rotary': (a) => {
+    if (a.inputs.length < 4) return ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]);
+    // The cache form (canonicalize-contrib.ts: com.microsoft RotaryEmbedding), inputs x, cos, sin, positions.
+    const x = need(a, 0);
+    const cos = need(a, 1);
+    const rank4 = x.dims.length === 4;
+    const rotaryDim = attrInt(a.node, 'rotary_embedding_dim', 0);
+    // onnxruntime: without num_heads (3-D x), the caches give the head size (all of it rotates).
+    const heads = rank4 ? x.dims[1] : attrInt(a.node, 'num_heads', 0) || x.dims[2] / ((cos.dims[1] ?? 0) * 2);
+    const headSize = rank4 ? x.dims[3] : x.dims[2] / heads;
+    ops.rotaryCache(a.ctx, x, cos, need(a, 2), need(a, 3), a.outputs[0], {
+      layout: rank4 ? 'bnsh' : 'bsnh',
+      heads,
+      rotaryDim: rotaryDim || headSize,
+      interleaved: attrInt(a.node, 'interleaved', 0) === 1,
+      rotatedHeads: attrInt(a.node, 'rotated_heads', heads),
+    });
+  },
   'webvl:Gelu': (a) =>
     ops.gelu(
       a.ctx,
@@ -511,6 +528,8 @@ export function supportedOps(): string[] {
 export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
   'com.microsoft:MultiHeadAttention',
   'com.microsoft:Attention',
+  // Rewritten into webvl Rotary's cache form (canonicalize-contrib.ts).
+  'com.microsoft:RotaryEmbedding',
   // Rewritten into standard and fused ops by passes/canonicalize-contrib.ts.
   'com.microsoft:Gelu',
   'com.microsoft:QuickGelu',
