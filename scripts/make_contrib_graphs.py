@@ -3,6 +3,10 @@
 engine tests against onnxruntime-node (tests/engine/webgpu/contrib-ops.test.ts).
 
   /usr/bin/python3 scripts/make_contrib_graphs.py     # writes tests/corpus/contrib/*.onnx
+
+Attention ops (GroupQueryAttention, MultiHeadAttention, Attention with past/present) go to
+tests/corpus/contrib-attention with symbolic dims, for tests/engine/webgpu/contrib-attention.test.ts, which
+runs each graph on several steps (prompt, decode, padded batches).
 """
 import os
 
@@ -11,6 +15,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "corpus", "contrib")
+OUT_ATTENTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "corpus", "contrib-attention")
 B, S, C = 2, 5, 32
 rng = np.random.default_rng(3)
 
@@ -19,11 +24,11 @@ def const(name, shape, scale=0.5, offset=0.0):
     return numpy_helper.from_array((rng.standard_normal(shape) * scale + offset).astype(np.float32), name)
 
 
-def save(name, nodes, inputs, outputs, inits):
+def save(name, nodes, inputs, outputs, inits, out=OUT):
     g = helper.make_graph(nodes, name, inputs, outputs, inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
     m.ir_version = 8
-    onnx.save(m, os.path.join(OUT, f"{name}.onnx"))
+    onnx.save(m, os.path.join(out, f"{name}.onnx"))
     print("wrote", name)
 
 
@@ -54,6 +59,8 @@ def main():
     save("ms_gelu", [helper.make_node("Gelu", ["x"], ["y"], domain=ms)], [x()], [x("y")], [])
     gather_block_quantized()
     rotary_embedding()
+    os.makedirs(OUT_ATTENTION, exist_ok=True)
+    group_query_attention()
 
 
 def gather_block_quantized():
@@ -107,6 +114,50 @@ def rotary_embedding():
         pos = helper.make_tensor_value_info("position_ids", TensorProto.INT64, pos_shape)
         save(name, [node], [x("x", shape), pos], [x("y", shape)], caches(half))
 
+
+
+def rotary_caches(positions, half):
+    angles = np.arange(positions)[:, None] * (10000.0 ** (-np.arange(half) / half))[None, :]
+    return [numpy_helper.from_array(np.cos(angles).astype(np.float32), "cos_cache"),
+            numpy_helper.from_array(np.sin(angles).astype(np.float32), "sin_cache")]
+
+
+def group_query_attention():
+    """GroupQueryAttention with symbolic batch, sequence and past lengths: separate or packed QKV, with and
+    without rotary (rotate-half, interleaved, partial), seqlens_k [B] and total_sequence_length as inputs."""
+    ms = "com.microsoft"
+    f32 = TensorProto.FLOAT
+    for name, heads, kv_heads, d, packed, rotary, extra in [
+        ("gqa", 4, 2, 16, False, None, {}),
+        ("gqa_rotary", 4, 2, 16, False, (0, 8), {}),
+        ("gqa_packed_rotary_interleaved", 4, 1, 32, True, (1, 8), dict(scale=0.3)),
+    ]:
+        inputs = []
+        if packed:
+            inputs.append(helper.make_tensor_value_info("query", f32, ["B", "S", (heads + 2 * kv_heads) * d]))
+        else:
+            inputs += [helper.make_tensor_value_info("query", f32, ["B", "S", heads * d]),
+                       helper.make_tensor_value_info("key", f32, ["B", "S", kv_heads * d]),
+                       helper.make_tensor_value_info("value", f32, ["B", "S", kv_heads * d])]
+        inputs += [helper.make_tensor_value_info("past_key", f32, ["B", kv_heads, "P", d]),
+                   helper.make_tensor_value_info("past_value", f32, ["B", kv_heads, "P", d]),
+                   helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, ["B"]),
+                   helper.make_tensor_value_info("total_sequence_length", TensorProto.INT32, [])]
+        inits = []
+        attrs = dict(num_heads=heads, kv_num_heads=kv_heads, **extra)
+        names = ["query", "" if packed else "key", "" if packed else "value", "past_key", "past_value",
+                 "seqlens_k", "total_sequence_length"]
+        if rotary:
+            interleaved, half = rotary
+            inits += rotary_caches(32, half)
+            names += ["cos_cache", "sin_cache"]
+            attrs.update(do_rotary=1, rotary_interleaved=interleaved)
+        node = helper.make_node("GroupQueryAttention", names, ["output", "present_key", "present_value"],
+                                domain=ms, **attrs)
+        outputs = [helper.make_tensor_value_info("output", f32, ["B", "S", heads * d]),
+                   helper.make_tensor_value_info("present_key", f32, None),
+                   helper.make_tensor_value_info("present_value", f32, None)]
+        save(name, [node], inputs, outputs, inits, OUT_ATTENTION)
 
 if __name__ == "__main__":
     main()

@@ -57,6 +57,16 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
   }
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
     return !!n.inputs[3] || !!n.inputs[4];
+  // GroupQueryAttention: no sliding window, softcap or smooth softmax; none of the newer optional inputs
+  // (position_ids, attention_bias, head_sink) nor the QK output.
+  if (n.domain === 'com.microsoft' && n.opType === 'GroupQueryAttention')
+    return (
+      (attr('local_window_size') ?? -1) !== -1 ||
+      (attr('softcap') ?? 0) !== 0 ||
+      (attr('smooth_softmax') ?? 0) !== 0 ||
+      n.inputs.slice(9).some(Boolean) ||
+      n.outputs.slice(3).some(Boolean)
+    );
   // Packed batching (sequences concatenated without padding) is a RotaryEmbedding form we do not lower.
   if (n.domain === 'com.microsoft' && n.opType === 'RotaryEmbedding')
     return (attr('is_packed_batching') ?? 0) !== 0 || !n.inputs[1];

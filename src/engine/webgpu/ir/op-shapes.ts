@@ -350,7 +350,23 @@ const SHAPES: Record<string, ShapeFn> = {
     const w = input(c, 1).dims;
     return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), w[w.length - 1] / 3] }];
   },
+  // Outputs [B, S, H·D] and the presents [B, Hkv, max(T, past), D]; T (total_sequence_length) must be known.
+  'com.microsoft:GroupQueryAttention': (c) => {
+    const [b, s, width] = input(c, 0).dims;
+    const heads = attrInt(c.node, 'num_heads', 0);
+    const kvHeads = attrInt(c.node, 'kv_num_heads', 0);
+    const headSize = width / (c.inputs[1] ? heads : heads + 2 * kvHeads);
+    if (!Number.isInteger(headSize) || heads <= 0 || kvHeads <= 0)
+      fail(c, `${width} values do not split into ${heads} query and ${kvHeads} key/value heads`);
+    const total = constInts(c, 6, 'total_sequence_length')[0];
+    const cache = Math.max(total, c.inputs[3]?.dims[2] ?? 0);
+    const present = { dtype: input(c, 0).dtype, dims: [b, kvHeads, cache, headSize] };
+    return [{ dtype: input(c, 0).dtype, dims: [b, s, heads * headSize] }, present, present];
+  },
   // Our fused ops (domain webvl), created by the fusion passes.
+  'webvl:KvAppend': (c) => [
+    { dtype: input(c, 1).dtype, dims: attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims') },
+  ],
   'webvl:Linear': (c) => {
     const x = input(c, 0);
     const w = input(c, 1).dims;

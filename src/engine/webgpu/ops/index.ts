@@ -79,6 +79,12 @@ export { gatherNd, gatherNdDims } from './gather-nd';
  */
 export { type GroupNormParams, groupNorm } from './group-norm';
 /**
+ * kvAppend(ctx, past, fresh, seqlens, out, params): a key/value cache [B, H, T, D] after a step — each batch
+ * row's past, then its S new rows (strided view of `fresh`) at seqlens[b] + 1 − S (0 on a first prompt),
+ * zeros after (GroupQueryAttention's presents).
+ */
+export { type KvAppendParams, kvAppend } from './kv-append';
+/**
  * layerNorm(ctx, x, gamma, beta, residual, out, sumOut, params): over the last axis,
  * out = (y − mean(y)) / sqrt(var(y) + eps) · gamma + beta with y = x (+ residual when given).
  * gamma/beta: [C]; beta may be null. residual: same dims as x or null. sumOut: null or a view that receives y

@@ -10,7 +10,8 @@ import { GraphView, replaceNodes, rewriteEach } from './pattern';
 /** Largest head size the attention kernel takes. */
 export const MAX_HEAD_DIM = 128;
 
-interface View4 {
+/** A 4-D [B, H, S, D] view (element strides, start) of a tensor, as webvl Attention reads q, k and v. */
+export interface View4 {
   source: string;
   dims: number[];
   strides: number[];
@@ -63,7 +64,8 @@ function resolveView(
   return { source, dims, strides, start: 0 };
 }
 
-function attention(
+/** A webvl Attention node over q/k/v views, writing `out` through `outStrides` (its dims `outDims`). */
+export function attentionNode(
   name: string,
   q: View4,
   k: View4,
@@ -307,7 +309,18 @@ function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string,
       outDims = rsDims;
     }
   }
-  const fused = attention(`${qk.name}_attention`, q, k, val, mask, out, outDims, outStrides, scale, false);
+  const fused = attentionNode(
+    `${qk.name}_attention`,
+    q,
+    k,
+    val,
+    mask,
+    out,
+    outDims,
+    outStrides,
+    scale,
+    false,
+  );
   // The head-split chains in front are left for dead-code elimination (other readers may still need them).
   replaceNodes(graph, [...chain, pv, ...outNodes], fused);
   return true;
@@ -333,7 +346,7 @@ function fuseMultiHeadAttention(graph: Graph, node: Node, shapes: ReadonlyMap<st
   });
   const scale = attrFloat(node, 'scale', 1 / Math.sqrt(d)) || 1 / Math.sqrt(d);
   const out = [b, sq, hidden];
-  const fused = attention(
+  const fused = attentionNode(
     node.name,
     view(query, sq),
     view(key, sk),
@@ -379,7 +392,7 @@ function fuseMsAttention(graph: Graph, node: Node, shapes: ReadonlyMap<string, T
   });
   const scale = attrFloat(node, 'scale', 1 / Math.sqrt(d)) || 1 / Math.sqrt(d);
   const causal = attrInt(node, 'unidirectional', 0) === 1;
-  const fused = attention(
+  const fused = attentionNode(
     node.name,
     view(0),
     view(hidden),

@@ -196,6 +196,18 @@ const LOWERINGS: Record<string, Lowering> = {
       causal: attrInt(a.node, 'causal', 0) === 1,
     });
   },
+  'webvl:KvAppend': (a) => {
+    const shape = attrInts(a.node, 'fresh_shape') ?? [];
+    const strides = attrInts(a.node, 'fresh_strides') ?? [];
+    ops.kvAppend(a.ctx, a.inputs[0] ?? null, need(a, 1), need(a, 2), a.outputs[0], {
+      fresh: {
+        shape: [shape[0], shape[1], shape[2], shape[3]],
+        strides: [strides[0], strides[1], strides[2], strides[3]],
+        start: attrInt(a.node, 'fresh_start', 0),
+      },
+      first: attrInt(a.node, 'first', 0) === 1,
+    });
+  },
   'webvl:StridedConcat': (a) => {
     // One strided copy per input into its slice of the output (transposed inputs read in place).
     const out = a.outputs[0];
@@ -528,6 +540,8 @@ export function supportedOps(): string[] {
 export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
   'com.microsoft:MultiHeadAttention',
   'com.microsoft:Attention',
+  // Lowered onto webvl Attention, KvAppend and Rotary once shapes are known (passes/lower-gqa.ts).
+  'com.microsoft:GroupQueryAttention',
   // Rewritten into webvl Rotary's cache form (canonicalize-contrib.ts).
   'com.microsoft:RotaryEmbedding',
   // Rewritten into standard and fused ops by passes/canonicalize-contrib.ts.

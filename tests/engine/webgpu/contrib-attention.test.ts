@@ -1,0 +1,105 @@
+// onnxruntime's attention contrib ops (tests/corpus/contrib-attention, scripts/make_contrib_graphs.py) on our
+// engine against onnxruntime-node, step by step: prompts, decoding, right-padded batches, a cache buffer
+// longer than the sequence. Each GroupQueryAttention node must become one webvl Attention dispatch.
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { relativeDiff } from '../../../bench/stats';
+import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
+import { uniformFloats } from '../../support/random';
+import { nodeGpu } from './gpu';
+
+const DIR = 'tests/corpus/contrib-attention';
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+afterAll(async () => (await backend.engineDevice()).device.destroy());
+
+/** The largest relative error seen per graph (the report quotes them). */
+const worst = new Map<string, number>();
+afterAll(() => console.log('max relative error vs onnxruntime-node:', Object.fromEntries(worst)));
+
+interface Step {
+  readonly name: string;
+  readonly batch: number;
+  readonly seq: number;
+  /** Length of the past_key / past_value inputs (a buffer may be longer than any row's past). */
+  readonly past: number;
+  readonly total: number;
+  /** Each row's total length − 1 (onnxruntime's seqlens_k). */
+  readonly seqlens: readonly number[];
+}
+
+const GQA_STEPS: Step[] = [
+  { name: 'prompt', batch: 1, seq: 5, past: 0, total: 5, seqlens: [4] },
+  { name: 'decode', batch: 1, seq: 1, past: 5, total: 6, seqlens: [5] },
+  { name: 'next prompt chunk', batch: 1, seq: 3, past: 4, total: 7, seqlens: [6] },
+  { name: 'right-padded prompt', batch: 2, seq: 5, past: 0, total: 5, seqlens: [4, 2] },
+  { name: 'right-padded decode', batch: 2, seq: 1, past: 5, total: 6, seqlens: [5, 3] },
+  { name: 'decode into a longer buffer', batch: 1, seq: 1, past: 8, total: 6, seqlens: [5] },
+];
+
+const GRAPHS = ['gqa', 'gqa_rotary', 'gqa_packed_rotary_interleaved'];
+
+function ortTensor(t: HostTensor): ort.Tensor {
+  return new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, [...t.dims]);
+}
+
+/** Random floats for the float inputs at this step's dims; seqlens_k and total_sequence_length as given. */
+function feeds(bytes: Uint8Array, step: Step): Record<string, HostTensor> {
+  const dims: Record<string, number> = { B: step.batch, S: step.seq, P: step.past };
+  const out: Record<string, HostTensor> = {};
+  decodeModel(bytes).inputs.forEach((v, i) => {
+    if (v.name === 'seqlens_k')
+      out[v.name] = hostTensor('int32', [step.batch], Int32Array.from(step.seqlens));
+    else if (v.name === 'total_sequence_length')
+      out[v.name] = hostTensor('int32', [], Int32Array.of(step.total));
+    else {
+      const shape = (v.shape ?? []).map((d) => (typeof d === 'number' ? d : dims[d]));
+      const n = shape.reduce((a, b) => a * b, 1);
+      out[v.name] = hostTensor('float32', shape, uniformFloats(n, 90 + i + step.seq * 7 + step.past, -1, 1));
+    }
+  });
+  return out;
+}
+
+/**
+ * The output rows onnxruntime defines: on a right-padded first prompt, positions past a row's length hold
+ * whatever its kernel leaves there; elsewhere every row counts.
+ */
+function definedRows(data: Float32Array, step: Step, width: number): Float32Array {
+  if (step.seq !== step.total) return data;
+  const kept: number[] = [];
+  for (let b = 0; b < step.batch; b++)
+    for (let s = 0; s <= Math.min(step.seqlens[b], step.seq - 1); s++)
+      kept.push(...data.subarray((b * step.seq + s) * width, (b * step.seq + s + 1) * width));
+  return Float32Array.from(kept);
+}
+
+describe('GroupQueryAttention vs onnxruntime-node', () => {
+  for (const graph of GRAPHS) {
+    it.each(GQA_STEPS)(`${graph}: $name`, async (step) => {
+      const bytes = new Uint8Array(readFileSync(`${DIR}/${graph}.onnx`));
+      const session = await backend.load(bytes, { label: graph });
+      const reference = await ort.InferenceSession.create(bytes);
+      const f = feeds(bytes, step);
+      const ours = await session.run(f);
+      const theirs = await reference.run(
+        Object.fromEntries(Object.entries(f).map(([k, t]) => [k, ortTensor(t)])),
+      );
+      for (const name of ['output', 'present_key', 'present_value']) {
+        const a = ours[name] as HostTensor;
+        const e = theirs[name];
+        expect(a.dims, name).toEqual(e.dims);
+        const width = e.dims[e.dims.length - 1] as number;
+        const rows = (x: Float32Array) => (name === 'output' ? definedRows(x, step, width) : x);
+        const err = relativeDiff(rows(a.data as Float32Array), rows(e.data as Float32Array));
+        worst.set(graph, Math.max(worst.get(graph) ?? 0, err));
+        expect(err, name).toBeLessThan(1e-4);
+      }
+      expect(session.describePlan()?.opCounts['webvl:Attention']).toBe(1);
+      await session.release();
+      await reference.release();
+    });
+  }
+});
