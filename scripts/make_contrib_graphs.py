@@ -61,6 +61,8 @@ def main():
     rotary_embedding()
     os.makedirs(OUT_ATTENTION, exist_ok=True)
     group_query_attention()
+    multi_head_attention()
+    packed_attention()
 
 
 def gather_block_quantized():
@@ -158,6 +160,66 @@ def group_query_attention():
                    helper.make_tensor_value_info("present_key", f32, None),
                    helper.make_tensor_value_info("present_value", f32, None)]
         save(name, [node], inputs, outputs, inits, OUT_ATTENTION)
+
+
+def multi_head_attention():
+    """MultiHeadAttention (N = 4 heads of 8): bias with a past and presents, causal; cross attention with a key
+    padding mask ([B, L] 0/1 or [B] lengths) and an attention bias; keys and values already split into heads."""
+    ms = "com.microsoft"
+    f32 = TensorProto.FLOAT
+    heads, d = 4, 8
+    hidden = heads * d
+
+    def tensor(name, shape, elem=f32):
+        return helper.make_tensor_value_info(name, elem, shape)
+
+    bias = numpy_helper.from_array((rng.standard_normal(3 * hidden) * 0.3).astype(np.float32), "bias")
+    outputs = [tensor("output", ["B", "S", hidden]), tensor("present_key", None), tensor("present_value", None)]
+    for name, inputs, names, inits, outs, attrs in [
+        ("mha_bias_past_causal",
+         [tensor("query", ["B", "S", hidden]), tensor("key", ["B", "S", hidden]), tensor("value", ["B", "S", hidden]),
+          tensor("past_key", ["B", heads, "P", d]), tensor("past_value", ["B", heads, "P", d])],
+         ["query", "key", "value", "bias", "", "", "past_key", "past_value"], [bias], outputs, dict(unidirectional=1)),
+        ("mha_presents_bias",
+         [tensor("query", ["B", "S", hidden]), tensor("key", ["B", "L", hidden]), tensor("value", ["B", "L", hidden])],
+         ["query", "key", "value", "bias"], [bias], outputs, dict(scale=0.25)),
+        ("mha_padding_mask_attention_bias",
+         [tensor("query", ["B", "S", hidden]), tensor("key", ["B", "L", hidden]), tensor("value", ["B", "L", hidden]),
+          tensor("key_padding_mask", ["B", "L"], TensorProto.INT32), tensor("attention_bias", [1, heads, "S", "L"])],
+         ["query", "key", "value", "", "key_padding_mask", "attention_bias"], [], outputs[:1], {}),
+        ("mha_key_lengths",
+         [tensor("query", ["B", "S", hidden]), tensor("key", ["B", "L", hidden]), tensor("value", ["B", "L", hidden]),
+          tensor("key_padding_mask", ["B"], TensorProto.INT32)],
+         ["query", "key", "value", "", "key_padding_mask"], [], outputs[:1], {}),
+        ("mha_split_kv",
+         [tensor("query", ["B", "S", hidden]), tensor("key", ["B", heads, "L", d]), tensor("value", ["B", heads, "L", d])],
+         ["query", "key", "value"], [], outputs[:1], {}),
+    ]:
+        node = helper.make_node("MultiHeadAttention", names, [o.name for o in outs], domain=ms, num_heads=heads, **attrs)
+        save(name, [node], inputs, outs, inits, OUT_ATTENTION)
+
+
+def packed_attention():
+    """com.microsoft Attention (packed QKV projection, N = 4 heads of 8): GPT-2 style with past/present and
+    causal masking; BERT style with an attention bias and a present but no past."""
+    ms = "com.microsoft"
+    f32 = TensorProto.FLOAT
+    heads, d = 4, 8
+    hidden = heads * d
+    weights = numpy_helper.from_array((rng.standard_normal([hidden, 3 * hidden]) * 0.2).astype(np.float32), "weights")
+    bias = numpy_helper.from_array((rng.standard_normal(3 * hidden) * 0.2).astype(np.float32), "bias")
+    x = helper.make_tensor_value_info("input", f32, ["B", "S", hidden])
+    out = helper.make_tensor_value_info("output", f32, ["B", "S", hidden])
+    present = helper.make_tensor_value_info("present", f32, None)
+    past = helper.make_tensor_value_info("past", f32, [2, "B", heads, "P", d])
+    node = helper.make_node("Attention", ["input", "weights", "bias", "", "past"], ["output", "present"], domain=ms,
+                            num_heads=heads, unidirectional=1)
+    save("attention_past_causal", [node], [x, past], [out, present], [weights, bias], OUT_ATTENTION)
+    attn_bias = helper.make_tensor_value_info("attention_bias", f32, [1, heads, "S", "S"])
+    node = helper.make_node("Attention", ["input", "weights", "bias", "", "", "attention_bias"], ["output", "present"],
+                            domain=ms, num_heads=heads)
+    save("attention_present_bias", [node], [x, attn_bias], [out, present], [weights, bias], OUT_ATTENTION)
+
 
 if __name__ == "__main__":
     main()

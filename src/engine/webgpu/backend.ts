@@ -52,11 +52,12 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     return a && (a.type === 'int' || a.type === 'float') ? a.value : undefined;
   };
   if (n.domain === 'com.microsoft' && n.opType === 'Attention') {
-    // mask_index / past inputs, and unequal Q/K/V hidden sizes, are not lowered.
-    return !!n.inputs[3] || !!n.inputs[4] || n.attrs.qkv_hidden_sizes !== undefined;
+    // mask_index and past_sequence_length inputs, and unequal Q/K/V hidden sizes, are not lowered.
+    return !!n.inputs[3] || n.inputs.slice(6).some(Boolean) || n.attrs.qkv_hidden_sizes !== undefined;
   }
+  // MultiHeadAttention: not the CUDA decoding inputs (past_sequence_length, cache_indirection) nor the QK output.
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
-    return !!n.inputs[3] || !!n.inputs[4];
+    return n.inputs.slice(8).some(Boolean) || n.outputs.slice(3).some(Boolean);
   // GroupQueryAttention: no sliding window, softcap or smooth softmax; none of the newer optional inputs
   // (position_ids, attention_bias, head_sink) nor the QK output.
   if (n.domain === 'com.microsoft' && n.opType === 'GroupQueryAttention')

@@ -344,11 +344,38 @@ const SHAPES: Record<string, ShapeFn> = {
     ];
   },
   // Contrib ops the attention pass lowers: outputs [B, S, hidden] like the query (packed QKV: a third of W).
-  'com.microsoft:MultiHeadAttention': (c) => [input(c, 0)],
+  // MultiHeadAttention: output [B, S, N·Hv]; presents [B, N, past + L, H] (key/value [B, L, ·] or [B, N, L, H]).
+  'com.microsoft:MultiHeadAttention': (c) => {
+    const q = input(c, 0);
+    const heads = attrInt(c.node, 'num_heads', 0);
+    const k = c.inputs[1]?.dims;
+    const v = c.inputs[2]?.dims;
+    // Packed QKV / KV (5-D, or no key) onnxruntime's CPU kernel does not implement either.
+    if (q.dims.length !== 3 || !k || !v || (k.length !== 3 && k.length !== 4))
+      throw new WebvlError('UNSUPPORTED_OP', `MultiHeadAttention node '${c.node.name}': packed QKV / KV`, {
+        ops: [opKey(c.node)],
+      });
+    const split = k.length === 4;
+    const headSize = q.dims[2] / heads;
+    const vHead = split ? v[3] : v[2] / heads;
+    const total = (split ? k[2] : k[1]) + (c.inputs[6]?.dims[2] ?? 0);
+    return [
+      { dtype: q.dtype, dims: [q.dims[0], q.dims[1], heads * vHead] },
+      { dtype: q.dtype, dims: [q.dims[0], heads, total, headSize] },
+      { dtype: q.dtype, dims: [q.dims[0], heads, total, vHead] },
+    ];
+  },
+  // Attention: output [B, S, hidden]; present [2, B, N, past + S, H].
   'com.microsoft:Attention': (c) => {
     const x = input(c, 0);
     const w = input(c, 1).dims;
-    return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), w[w.length - 1] / 3] }];
+    const hidden = w[w.length - 1] / 3;
+    const heads = attrInt(c.node, 'num_heads', 1);
+    const past = c.inputs[4]?.dims[3] ?? 0;
+    return [
+      { dtype: x.dtype, dims: [...x.dims.slice(0, -1), hidden] },
+      { dtype: x.dtype, dims: [2, x.dims[0], heads, past + x.dims[1], hidden / heads] },
+    ];
   },
   // Outputs [B, S, H·D] and the presents [B, Hkv, max(T, past), D]; T (total_sequence_length) must be known.
   'com.microsoft:GroupQueryAttention': (c) => {

@@ -16,6 +16,8 @@ import { inferShapes } from './infer-shapes';
 import { inlineIfs } from './inline-if';
 import { keepHalfWeights } from './keep-half-weights';
 import { lowerGroupQueryAttention } from './lower-gqa';
+import { lowerMultiHeadAttention } from './lower-mha';
+import { lowerMsAttention } from './lower-ms-attention';
 import { mergeProjections } from './merge-projections';
 import { bindInputValues } from './run-time-values';
 
@@ -65,7 +67,10 @@ export function specialize(
   const shapes = inferShapes(graph, inputDims);
   dropNoOpCasts(graph, shapes);
   // Contrib attention whose lowering depends on shapes (and on total_sequence_length's value).
-  const contribAttention = lowerGroupQueryAttention(graph, shapes);
+  const contribAttention =
+    lowerGroupQueryAttention(graph, shapes) +
+    lowerMultiHeadAttention(graph, shapes) +
+    lowerMsAttention(graph, shapes);
   let deadNodes = eliminateDeadCode(graph);
   const gelu = fuseGelu(graph);
   const layerNorm = fuseLayerNorm(graph, shapes) + fuseRmsNorm(graph, shapes);

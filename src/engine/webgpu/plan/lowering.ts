@@ -226,7 +226,16 @@ const LOWERINGS: Record<string, Lowering> = {
       const strides = attrInts(a.node, `strides_${i}`) ?? [];
       if (!src) unsupported(a.node, `input ${i} is missing`);
       if (dims.every((d) => d > 0))
-        ops.copyStrided(a.ctx, src, strides, 0, out, outStrides, offset * outStrides[axis], dims);
+        ops.copyStrided(
+          a.ctx,
+          src,
+          strides,
+          attrInt(a.node, `start_${i}`, 0),
+          out,
+          outStrides,
+          offset * outStrides[axis],
+          dims,
+        );
       offset += dims[axis];
     });
   },
