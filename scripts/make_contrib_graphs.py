@@ -92,15 +92,16 @@ def gather_block_quantized():
 
 
 
+def rotary_caches(positions, half):
+    angles = np.arange(positions)[:, None] * (10000.0 ** (-np.arange(half) / half))[None, :]
+    return [numpy_helper.from_array(np.cos(angles).astype(np.float32), "cos_cache"),
+            numpy_helper.from_array(np.sin(angles).astype(np.float32), "sin_cache")]
+
+
 def rotary_embedding():
     """RotaryEmbedding: 3-D [B, S, H·D] and 4-D [B, H, S, D] inputs, rotate-half and interleaved, a partial
     rotary_embedding_dim, position ids per token [B, S] or one offset [1]; caches of real angles."""
     heads, d, positions = 4, 8, 16
-
-    def caches(half):
-        angles = np.arange(positions)[:, None] * (10000.0 ** (-np.arange(half) / half))[None, :]
-        return [numpy_helper.from_array(np.cos(angles).astype(np.float32), "cos_cache"),
-                numpy_helper.from_array(np.sin(angles).astype(np.float32), "sin_cache")]
 
     for name, shape, attrs, half, pos_shape in [
         ("rotary_embedding_3d", (B, S, heads * d), dict(num_heads=heads), d // 2, [B, S]),
@@ -114,14 +115,8 @@ def rotary_embedding():
         node = helper.make_node("RotaryEmbedding", ["x", "position_ids", "cos_cache", "sin_cache"], ["y"],
                                 domain="com.microsoft", **attrs)
         pos = helper.make_tensor_value_info("position_ids", TensorProto.INT64, pos_shape)
-        save(name, [node], [x("x", shape), pos], [x("y", shape)], caches(half))
+        save(name, [node], [x("x", shape), pos], [x("y", shape)], rotary_caches(positions, half))
 
-
-
-def rotary_caches(positions, half):
-    angles = np.arange(positions)[:, None] * (10000.0 ** (-np.arange(half) / half))[None, :]
-    return [numpy_helper.from_array(np.cos(angles).astype(np.float32), "cos_cache"),
-            numpy_helper.from_array(np.sin(angles).astype(np.float32), "sin_cache")]
 
 
 def group_query_attention():
