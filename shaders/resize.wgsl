@@ -30,7 +30,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = (wid.y * groups.x + wid.x) * 256u + lid;
+  let i = group_id(wid, groups) * 256u + lid;
   if (i >= u.n) {
     return;
   }
@@ -39,8 +39,8 @@ fn main(
   var rem = i;
   for (var k = 0u; k < u.rank; k++) {
     let a = u.rank - 1u - k;
-    let dim = u.out_dims[a / 4u][a % 4u];
-    let e = (u.first_entry[a / 4u][a % 4u] + rem % dim) * ENTRY;
+    let dim = at8(u.out_dims, a);
+    let e = (at8(u.first_entry, a) + rem % dim) * ENTRY;
     rem /= dim;
     let count = taps[e + 1u];
     if (count == 0u) {
@@ -61,8 +61,8 @@ fn main(
       let count = taps[e + 1u];
       let j = r % count;
       r /= count;
-      let len = i32(u.in_dims[a / 4u][a % 4u]);
-      at += u32(clamp(bitcast<i32>(taps[e]) + i32(j), 0, len - 1)) * u.in_strides[a / 4u][a % 4u];
+      let len = i32(at8(u.in_dims, a));
+      at += u32(clamp(bitcast<i32>(taps[e]) + i32(j), 0, len - 1)) * at8(u.in_strides, a);
       w *= bitcast<f32>(taps[e + 2u + j]);
     }
     if (u.interpolate == 0u) {

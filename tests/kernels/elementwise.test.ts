@@ -333,7 +333,7 @@ describe('rotary embedding from position-indexed caches', () => {
       interleaved: true,
     });
     const want = [Math.cos(t0), Math.sin(t0), -2 * Math.sin(t1), 2 * Math.cos(t1)];
-    want.forEach((w, i) => expect(out.data[i]).toBeCloseTo(w, 12));
+    for (const [i, w] of want.entries()) expect(out.data[i]).toBeCloseTo(w, 12);
   });
 
   it.each<{ dims: number[]; p: RotaryCacheParams; offset: boolean }>([
