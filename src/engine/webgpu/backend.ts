@@ -11,6 +11,7 @@ import { decodeModel, type ExternalData } from './ir/onnx-decode';
 import { resizeFormProblem } from './ir/resize-params';
 import { withNextTokenHead } from './passes/next-token-head';
 import { packQuantizedWeights } from './passes/pack-quantized';
+import { splitOversizedConstants } from './passes/split-oversized';
 import { GpuPixelPipeline } from './pixel-pipeline';
 import type { KernelFeatures } from './plan/kernel-context';
 import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './plan/lowering';
@@ -33,6 +34,12 @@ export interface WebGpuBackendOptions {
    * in memory; products are summed in f16 over short slabs). Default 'f32'.
    */
   readonly computePrecision?: 'f32' | 'f16';
+  /**
+   * Largest tensor, in bytes, one kernel binding may take; default and upper bound: the device's
+   * `maxStorageBufferBindingSize` (and `maxBufferSize`). Constants above it are split at load where their
+   * readers allow (embedding tables, product weights), else the model is refused with OUT_OF_MEMORY.
+   */
+  readonly maxBindingBytes?: number;
 }
 
 export { isSoftwareAdapter } from '../adapter-kind';
@@ -192,13 +199,17 @@ export function engineOnDevice(device: GPUDevice, softwareAdapter = false, f16Co
   };
 }
 
+/** Bytes one binding may take on `device`, capped by the backend option. */
+function bindingLimit(device: GPUDevice, cap = Number.POSITIVE_INFINITY): number {
+  return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, cap);
+}
+
 /**
- * Every kernel binds a whole tensor, so a constant larger than one binding cannot run here (a 49,408 × 768
- * float32 embedding table is 152 MB, above WebGPU's 128 MiB default): OUT_OF_MEMORY at load, before any
- * upload, so 'auto' can move the graph to onnxruntime-web.
+ * Every kernel binds a whole tensor, so a constant larger than one binding that passes/split-oversized.ts
+ * could not split cannot run here: OUT_OF_MEMORY at load, before any upload, so 'auto' can move the graph to
+ * onnxruntime-web.
  */
-function checkFits(graph: Graph, packed: ReadonlySet<string>, device: GPUDevice, label: string): void {
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+function checkFits(graph: Graph, packed: ReadonlySet<string>, limit: number, label: string): void {
   for (const [name, t] of graph.initializers) {
     // As uploaded: f32/i32 words per element, but raw bytes for packed quantized weights, halves for float16.
     const bytes = packed.has(name)
@@ -221,7 +232,11 @@ export class WebGpuBackend implements Backend {
   private engine: Promise<EngineDevice> | undefined;
   private adapterDescription = 'WebGPU (device not acquired yet)';
 
-  constructor(private readonly options: WebGpuBackendOptions = {}) {}
+  constructor(private readonly options: WebGpuBackendOptions = {}) {
+    const cap = options.maxBindingBytes;
+    if (cap !== undefined && !(Number.isSafeInteger(cap) && cap >= 1024))
+      throw new WebvlError('INVALID_INPUT', `maxBindingBytes must be an integer ≥ 1024, got ${cap}`);
+  }
 
   describe(): string {
     return `webvl WebGPU engine on ${this.adapterDescription}`;
@@ -282,7 +297,9 @@ export class WebGpuBackend implements Backend {
       );
     }
     const engine = await this.engineDevice();
-    checkFits(graph, packed, engine.device, options.label ?? 'model');
+    const limit = bindingLimit(engine.device, this.options.maxBindingBytes);
+    splitOversizedConstants(graph, limit, packed);
+    checkFits(graph, packed, limit, options.label ?? 'model');
     return new WebGpuSession(engine, graph, options);
   }
 }

@@ -417,6 +417,10 @@ const SHAPES: Record<string, ShapeFn> = {
     const dtype = ONNX_TO[attrInt(c.node, 'to', 1)] ?? 'float32';
     return [{ dtype, dims: [...input(c, 0).dims, ...rowDims.slice(1)] }];
   },
+  'webvl:GatherRows': (c) => {
+    const piece = input(c, 1);
+    return [{ dtype: piece.dtype, dims: [...input(c, 0).dims, ...piece.dims.slice(1)] }];
+  },
   'webvl:Rotary': (c) => [input(c, 0)],
   'webvl:SampleTopK': (c) => [{ dtype: 'int64', dims: input(c, 0).dims.slice(0, -1) }],
   'webvl:StridedConcat': (c) => [

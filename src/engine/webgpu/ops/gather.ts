@@ -36,7 +36,51 @@ export function gather(ctx: KernelContext, data: GpuView, indices: GpuView, out:
     bindings: [data, indices, out],
     uniforms: new UniformWriter()
       .u32s([n, data.dims[ax], elementCount(data.dims.slice(ax + 1)), elementCount(indices.dims)])
+      .u32s([0, data.dims[ax]])
       .finish(),
+  });
+}
+
+/**
+ * Gather along axis 0 of a table held in pieces of consecutive rows (passes/split-oversized.ts: a table larger
+ * than one binding): one dispatch per piece, each writing the output rows whose ids fall in it.
+ * `rowStarts[p]` is the first row of `pieces[p]`; together they cover [0, rows).
+ */
+export function gatherRows(
+  ctx: KernelContext,
+  pieces: readonly GpuView[],
+  rowStarts: readonly number[],
+  indices: GpuView,
+  out: GpuView,
+): void {
+  if (isFloat(indices.dtype)) invalid(`Gather: indices must be integers, got ${indices.dtype}`);
+  if (pieces.length === 0 || pieces.length !== rowStarts.length)
+    invalid(`Gather: ${pieces.length} table pieces for ${rowStarts.length} row starts`);
+  const first = pieces[0];
+  const inner = elementCount(first.dims.slice(1));
+  let rows = 0;
+  pieces.forEach((p, i) => {
+    if (p.dtype !== first.dtype || elementCount(p.dims.slice(1)) !== inner || rowStarts[i] !== rows)
+      invalid(`Gather: table piece ${i} [${p.dims}] at row ${rowStarts[i]} does not continue the table`);
+    rows += p.dims[0];
+  });
+  if (first.dtype === 'float16') invalid('Gather: float16 data is not supported yet');
+  if (out.dtype !== first.dtype)
+    invalid(`Gather: output dtype ${out.dtype} differs from data ${first.dtype}`);
+  expectDims('Gather output', out, [...indices.dims, ...first.dims.slice(1)]);
+  const n = elementCount(out.dims);
+  if (n === 0) return;
+  pieces.forEach((piece, i) => {
+    ctx.record({
+      label: 'Gather',
+      wgsl: gatherWgsl,
+      cacheKey: 'gather',
+      workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WORKGROUP)),
+      bindings: [piece, indices, out],
+      uniforms: new UniformWriter()
+        .u32s([n, rows, inner, elementCount(indices.dims), rowStarts[i], piece.dims[0]])
+        .finish(),
+    });
   });
 }
 

@@ -61,8 +61,10 @@ export { concat, copyStrided, expand, slice, tile, transpose, trilu } from './co
  * indices wrap. out dims = data[:axis] + indices + data[axis+1:].
  * gatherQuantized(ctx, table, layout, rowDims, indices, out): rows of a packed 4/8-bit table
  * (com.microsoft GatherBlockQuantized, packed at load), dequantized as read; out-of-range indices give 0.
+ * gatherRows(ctx, pieces, rowStarts, indices, out): Gather on axis 0 of a table split into pieces of
+ * consecutive rows, one dispatch per piece.
  */
-export { gather, gatherQuantized } from './gather';
+export { gather, gatherQuantized, gatherRows } from './gather';
 /**
  * gatherElements(ctx, data, indices, out, axis): ONNX GatherElements (out dims = indices dims).
  * scatterNd(ctx, data, indices, updates, out, reduction): ONNX ScatterND (none / add / mul) into a copy of data.

@@ -141,6 +141,15 @@ const LOWERINGS: Record<string, Lowering> = {
     );
     ops.gatherQuantized(a.ctx, need(a, 1), layout, rowDims, need(a, 0), a.outputs[0]);
   },
+  'webvl:GatherRows': (a) =>
+    // passes/split-oversized.ts: indices, then the table's pieces of consecutive rows.
+    ops.gatherRows(
+      a.ctx,
+      a.inputs.slice(1).map((_, i) => need(a, i + 1)),
+      attrInts(a.node, 'row_starts') ?? [],
+      need(a, 0),
+      a.outputs[0],
+    ),
   'webvl:SampleTopK': (a) => ops.sampleTopK(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
   'webvl:Rotary': (a) => {
     if (a.inputs.length < 4) return ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]);
