@@ -7,6 +7,7 @@ import { rng } from '../tests/support/random';
 
 const FILL_PREFIX = 'webvl-fill:';
 const FLOAT = 1;
+const UINT8 = 2;
 const FLOAT16 = 10;
 
 /** Values of one initializer: ones, zeros, or a zero-mean uniform distribution with the given standard deviation. */
@@ -33,6 +34,12 @@ function rawBytes(values: Float32Array, dataType: number): Uint8Array {
   throw new Error(`skeleton initializer of ONNX data type ${dataType} cannot be filled`);
 }
 
+/** Random bytes: packed 4-bit codes of a quantized weight (rule 'bytes'). */
+function fillBytes(n: number, seed: number): Uint8Array {
+  const rand = rng(seed);
+  return Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
+}
+
 export interface FilledModel {
   bytes: Uint8Array;
   /** Weight elements filled (the model's parameter count, near enough). */
@@ -48,10 +55,13 @@ export function fillSkeleton(skeleton: Uint8Array, seed = 7): FilledModel {
     const doc = init.docString ?? '';
     if (!doc.startsWith(FILL_PREFIX)) continue;
     const n = (init.dims ?? []).reduce((a, b) => a * Number(b), 1);
-    const values = fillValues(doc.slice(FILL_PREFIX.length), n, seed * 100_003 + index++);
-    init.rawData = rawBytes(values, init.dataType ?? FLOAT);
+    const rule = doc.slice(FILL_PREFIX.length);
+    const at = seed * 100_003 + index++;
+    const packed = rule === 'bytes' && init.dataType === UINT8;
+    init.rawData = packed ? fillBytes(n, at) : rawBytes(fillValues(rule, n, at), init.dataType ?? FLOAT);
     init.docString = '';
-    parameters += n;
+    // A byte of packed codes holds two 4-bit weights.
+    parameters += packed ? 2 * n : n;
   }
   return { bytes: onnx.ModelProto.encode(model).finish(), parameters };
 }

@@ -10,6 +10,8 @@ import type { ModelFolder } from '../src/models/model-folder';
 import { answer } from '../src/pipelines/ask';
 import { captionGreedy } from '../src/pipelines/caption';
 import { disposeTensor, encodeImages, imageTokens } from '../src/pipelines/encode';
+import { DecoderState, pastNames } from '../src/pipelines/generate/decoder-state';
+import { GREEDY } from '../src/pipelines/generate/sampling';
 import { loadModel } from '../src/pipelines/loaded-model';
 import { Stopwatch } from '../src/pipelines/timings';
 import type { RgbaImage } from '../src/vision/preprocess';
@@ -20,6 +22,7 @@ import type {
   DecodeRowSpec,
   EngineName,
   FeedSpec,
+  GenerateRowSpec,
   GraphEngine,
   GraphRowSpec,
   IndexRowSpec,
@@ -190,6 +193,48 @@ async function warmThenRepeat<T>(host: BenchHost, repeats: number, once: () => P
   return { first, warmupMs, runs, peakBytes };
 }
 
+/** One timed generation: total ms, ms per token (the first includes what comes before it), the token ids. */
+interface TokenRun {
+  total: number;
+  steps: number[];
+  ids: number[];
+}
+
+/**
+ * The row of a generation benchmark: total, time to the first token, per-token medians, and the token ids
+ * against ORT wasm's (recorded when `engine` is wasm; a mismatch counts as a relative difference of 1).
+ */
+function tokenRowResult(
+  row: { id: string },
+  engine: EngineName,
+  measured: { first: TokenRun; warmupMs: number; runs: TokenRun[]; peakBytes: number },
+  reference: Map<string, number[]>,
+  chosen: string,
+): RowResult {
+  const { first, warmupMs, runs, peakBytes } = measured;
+  if (engine === 'wasm') reference.set(row.id, first.ids);
+  const ref = reference.get(row.id);
+  const s = summarize(runs.map((r) => r.total));
+  return {
+    id: row.id,
+    engine,
+    warmupMs,
+    medianMs: s.median,
+    p90Ms: s.p90,
+    repeats: s.n,
+    ttftMs: summarize(runs.map((r) => r.steps[0])).median,
+    perTokenMs: perTokenMedians(first.steps.length, runs),
+    // Peak while generating (the model's weights, loaded before, are not counted).
+    peakGpuBytes: peakBytes,
+    chosen,
+    maxRelDiffVsReference: ref && engine !== 'wasm' ? +(ref.join(',') !== first.ids.join(',')) : undefined,
+  };
+}
+
+/** Step durations from the timestamps at which each token arrived, the first from `t0`. */
+const stepsFrom = (t0: number, stamps: readonly number[]) =>
+  stamps.map((t, i) => t - (i ? stamps[i - 1] : t0));
+
 /** Median time of each token position over runs that each timed `count` tokens. */
 function perTokenMedians(count: number, runs: readonly { steps: readonly number[] }[]): number[] {
   return Array.from({ length: count }, (_, t) => summarize(runs.map((r) => r.steps[t])).median);
@@ -300,32 +345,17 @@ export async function benchCaption(
         watch,
       );
       disposeTensor(enc.tokens);
-      return {
-        total: performance.now() - t0,
-        steps: stamps.map((t, i) => t - (i ? stamps[i - 1] : t0)),
-        ids: out.tokenIds,
-      };
+      return { total: performance.now() - t0, steps: stepsFrom(t0, stamps), ids: out.tokenIds };
     };
-    const { first, warmupMs, runs, peakBytes } = await warmThenRepeat(host, repeats, once);
+    const measured = await warmThenRepeat(host, repeats, once);
     await model.release();
-    if (engine === 'wasm') reference.set(row.id, first.ids);
-    const ref = reference.get(row.id);
-    const s = summarize(runs.map((r) => r.total));
-    return {
-      id: row.id,
+    return tokenRowResult(
+      row,
       engine,
-      warmupMs,
-      medianMs: s.median,
-      p90Ms: s.p90,
-      repeats: s.n,
-      ttftMs: summarize(runs.map((r) => r.steps[0])).median,
-      perTokenMs: perTokenMedians(first.steps.length, runs),
-      // Peak while decoding (the model's weights, loaded before, are not counted).
-      peakGpuBytes: peakBytes,
-      chosen: selector.placements.map((p) => p.backend).join(','),
-      // Same tokens as ORT wasm, or a mismatch flagged as a relative difference of 1.
-      maxRelDiffVsReference: ref && engine !== 'wasm' ? +(ref.join(',') !== first.ids.join(',')) : undefined,
-    };
+      measured,
+      reference,
+      selector.placements.map((p) => p.backend).join(','),
+    );
   } catch (e) {
     return failedRow(row.id, engine, e);
   }
@@ -379,31 +409,95 @@ export async function benchAsk(
       conversation.release();
       return {
         total: performance.now() - t0,
-        steps: stamps.map((t, i) => t - (i ? stamps[i - 1] : t0)),
+        steps: stepsFrom(t0, stamps),
         ids: result.tokenIds,
         onDevice: result.cacheOnDevice,
       };
     };
-    const { first, warmupMs, runs, peakBytes } = await warmThenRepeat(host, repeats, once);
+    const measured = await warmThenRepeat(host, repeats, once);
     await model.release();
-    if (engine === 'wasm') reference.set(row.id, first.ids);
-    const ref = reference.get(row.id);
-    const s = summarize(runs.map((r) => r.total));
-    return {
-      id: row.id,
+    const where = selector.placements.map((p) => p.backend).join(',');
+    return tokenRowResult(
+      row,
       engine,
-      warmupMs,
-      medianMs: s.median,
-      p90Ms: s.p90,
-      repeats: s.n,
-      ttftMs: summarize(runs.map((r) => r.steps[0])).median,
-      perTokenMs: perTokenMedians(first.steps.length, runs),
-      peakGpuBytes: peakBytes,
-      chosen: `${selector.placements.map((p) => p.backend).join(',')}${first.onDevice ? '; KV cache on the GPU, fixed capacity' : ''}`,
-      maxRelDiffVsReference: ref && engine !== 'wasm' ? +(ref.join(',') !== first.ids.join(',')) : undefined,
-    };
+      measured,
+      reference,
+      `${where}${measured.first.onDevice ? '; KV cache on the GPU, fixed capacity' : ''}`,
+    );
   } catch (e) {
     return failedRow(row.id, engine, e);
+  }
+}
+
+/**
+ * Token generation through DecoderState, as ask() runs it, on fixed random embeddings (so every engine does the
+ * same steps): prefill, then per-token times. The tokens picked are compared with ORT wasm's.
+ */
+export async function benchGenerate(
+  host: BenchHost,
+  row: GenerateRowSpec,
+  engine: EngineName,
+  repeats: number,
+  bytes: Uint8Array,
+  reference: Map<string, number[]>,
+): Promise<RowResult> {
+  const kv = { layers: row.layers, heads: row.kvHeads, headDim: row.headDim };
+  const presents = pastNames(kv).map((n) => n.replace('past_key_values', 'present'));
+  let session: Session | undefined;
+  try {
+    const label = row.id;
+    const extra = await host.extraSession?.(engine, bytes, label);
+    const selector = extra ? undefined : await BackendSelector.create(engine as GraphEngine);
+    session =
+      extra ??
+      (await selector?.load(bytes, {
+        label,
+        keepOnDevice: presents,
+        nextToken: { logits: 'logits', topK: 1 },
+      }));
+    if (!session) throw new Error(`no session for ${engine}`);
+    const handle = { session, kv, kvCache: async () => selector?.kvCache(label) };
+    const rand = rng(4242);
+    const embeds = (n: number) =>
+      hostTensor(
+        'float32',
+        [1, n, row.hidden],
+        Float32Array.from({ length: n * row.hidden }, () => rand() * 2 - 1),
+      );
+    const prompt = embeds(row.promptTokens);
+    const steps = Array.from({ length: row.tokens }, () => embeds(1));
+    const once = async () => {
+      const state = new DecoderState(handle, GREEDY, row.promptTokens + row.tokens + 1);
+      const times: number[] = [];
+      const ids: number[] = [];
+      try {
+        let t0 = performance.now();
+        ids.push(await state.feed(prompt));
+        times.push(performance.now() - t0);
+        for (const e of steps) {
+          t0 = performance.now();
+          ids.push(await state.feed(e));
+          times.push(performance.now() - t0);
+        }
+        return { total: times.reduce((a, b) => a + b, 0), steps: times, ids, onDevice: state.cacheOnDevice };
+      } finally {
+        state.release();
+      }
+    };
+    const measured = await warmThenRepeat(host, repeats, once);
+    return tokenRowResult(
+      row,
+      engine,
+      measured,
+      reference,
+      measured.first.onDevice
+        ? 'KV cache on the GPU at a fixed capacity, token picked on the GPU'
+        : 'presents fed back',
+    );
+  } catch (e) {
+    return failedRow(row.id, engine, e);
+  } finally {
+    await session?.release();
   }
 }
 

@@ -114,7 +114,10 @@ class Recorder implements KernelContext {
   scratch(dtype: GpuView['dtype'], dims: readonly number[]): GpuView {
     return this.buffer(dtype, dims);
   }
-  buffer(dtype: GpuView['dtype'], dims: readonly number[], data?: Float32Array): GpuView {
+  constant(dtype: GpuView['dtype'], dims: readonly number[], data: Float32Array | Int32Array): GpuView {
+    return this.buffer(dtype, dims, data);
+  }
+  buffer(dtype: GpuView['dtype'], dims: readonly number[], data?: Float32Array | Int32Array): GpuView {
     const n = dims.reduce((a, b) => a * b, 1);
     const bytes = dtype === 'float16' ? Math.ceil(n / 2) * 4 : n * 4;
     const buffer = this.device.createBuffer({
@@ -123,7 +126,7 @@ class Recorder implements KernelContext {
     });
     this.owned.push(buffer);
     if (data) {
-      const words = dtype === 'float16' ? Uint16Array.from(data, toHalfBits) : data;
+      const words = dtype === 'float16' ? Uint16Array.from(data as Float32Array, toHalfBits) : data;
       this.device.queue.writeBuffer(
         buffer,
         0,

@@ -1,6 +1,13 @@
 // The benchmark rows: graphs from e2e/fixtures and models/, with inputs shaped as each model expects.
 import { existsSync, readFileSync } from 'node:fs';
-import type { AskRowSpec, CaptionRowSpec, DecodeRowSpec, GraphRowSpec, IndexRowSpec } from './spec';
+import type {
+  AskRowSpec,
+  CaptionRowSpec,
+  DecodeRowSpec,
+  GenerateRowSpec,
+  GraphRowSpec,
+  IndexRowSpec,
+} from './spec';
 
 interface ModelConfig {
   vocab_size?: number;
@@ -226,4 +233,21 @@ export function askRows(quick: boolean): AskRowSpec[] {
     question: 'how many objects are there?',
     tokens,
   }));
+}
+
+/** The q4 LLaMA-style merged decoder (bench/models/export_skeletons.py llama): prompt, then `tokens` steps. */
+export function generateRows(size: BaseSize, tokens: number): GenerateRowSpec[] {
+  const base = size === 'base';
+  return [
+    {
+      id: `LLaMA-style decoder ${base ? '~300M, q4' : '(tiny), q4'}: ${base ? 64 : 8} prompt positions, then ${tokens} tokens`,
+      model: skeletonUrl('llama-q4', size),
+      hidden: base ? 1024 : 64,
+      layers: base ? 24 : 2,
+      kvHeads: base ? 4 : 2,
+      headDim: base ? 64 : 16,
+      promptTokens: base ? 64 : 8,
+      tokens,
+    },
+  ];
 }

@@ -35,6 +35,23 @@ export interface AskRowSpec {
   tokens: number;
 }
 
+/**
+ * Generation with a merged decoder fed embeddings (a VLM's language model): a prompt of `promptTokens` random
+ * embeddings, then `tokens` steps, each fed a random embedding, timed one by one. Our engine keeps the KV
+ * cache on the GPU at a fixed capacity and picks tokens there; the others feed presents back as pasts.
+ */
+export interface GenerateRowSpec {
+  id: string;
+  /** A skeleton (bench/models/*.skeleton.onnx) filled with seeded weights. */
+  model: string;
+  hidden: number;
+  layers: number;
+  kvHeads: number;
+  headDim: number;
+  promptTokens: number;
+  tokens: number;
+}
+
 /** Index search over random unit vectors: ours on the GPU (WGSL top-k) vs exact top-k in plain JS. */
 export interface IndexRowSpec {
   id: string;

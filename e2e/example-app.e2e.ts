@@ -56,7 +56,7 @@ afterAll(() => {
 });
 
 describe('examples/vite-app against the packed tarball', () => {
-  it('the tarball holds the library, its self-contained worker, onnxruntime-web’s one binary and the types', () => {
+  it('the tarball holds the library, its self-contained worker, onnxruntime-web’s one binary, the types and the bin', () => {
     const files = run('tar', ['-tzf', tarball], work).trim().split('\n').sort();
     expect(files).toEqual(
       [
@@ -68,6 +68,10 @@ describe('examples/vite-app against the packed tarball', () => {
         'package/dist/lib/webvl.worker.js',
         'package/dist/lib/webvl.worker.licenses.txt',
         'package/dist/lib/ort-wasm-simd-threaded.asyncify.wasm',
+        // npx webvl manifest DIR
+        'package/bin/webvl.mjs',
+        'package/bin/manifest.mjs',
+        'package/bin/manifest.d.mts',
       ].sort(),
     );
     const installed = JSON.parse(readFileSync(join(app, 'node_modules/webvl/package.json'), 'utf8'));

@@ -3,6 +3,10 @@
 engine tests against onnxruntime-node (tests/engine/webgpu/contrib-ops.test.ts).
 
   /usr/bin/python3 scripts/make_contrib_graphs.py     # writes tests/corpus/contrib/*.onnx
+
+Attention ops (GroupQueryAttention, MultiHeadAttention, Attention with past/present) go to
+tests/corpus/contrib-attention with symbolic dims, for tests/engine/webgpu/contrib-attention.test.ts, which
+runs each graph on several steps (prompt, decode, padded batches).
 """
 import os
 
@@ -11,6 +15,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "corpus", "contrib")
+OUT_ATTENTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "corpus", "contrib-attention")
 B, S, C = 2, 5, 32
 rng = np.random.default_rng(3)
 
@@ -19,11 +24,11 @@ def const(name, shape, scale=0.5, offset=0.0):
     return numpy_helper.from_array((rng.standard_normal(shape) * scale + offset).astype(np.float32), name)
 
 
-def save(name, nodes, inputs, outputs, inits):
+def save(name, nodes, inputs, outputs, inits, out=OUT):
     g = helper.make_graph(nodes, name, inputs, outputs, inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
     m.ir_version = 8
-    onnx.save(m, os.path.join(OUT, f"{name}.onnx"))
+    onnx.save(m, os.path.join(out, f"{name}.onnx"))
     print("wrote", name)
 
 
@@ -52,6 +57,163 @@ def main():
     save("fast_gelu", [helper.make_node("FastGelu", ["x", "bias"], ["y"], domain=ms)], [x()], [x("y")], [bias])
     save("quick_gelu", [helper.make_node("QuickGelu", ["x"], ["y"], domain=ms, alpha=1.702)], [x()], [x("y")], [])
     save("ms_gelu", [helper.make_node("Gelu", ["x"], ["y"], domain=ms)], [x()], [x("y")], [])
+    gather_block_quantized()
+    rotary_embedding()
+    os.makedirs(OUT_ATTENTION, exist_ok=True)
+    group_query_attention()
+    multi_head_attention()
+    packed_attention()
+
+
+def gather_block_quantized():
+    """GatherBlockQuantized as transformers.js q4 files hold embeddings: uint8 data (4-bit: two codes a byte,
+    low nibble first), scales [vocab, K / block], optional zero points. Indices are an int64 input [B, S]."""
+    vocab, k = 16, 64
+    ids = helper.make_tensor_value_info("ids", TensorProto.INT64, [B, S])
+    for name, bits, block, zero_points, lead in [
+        ("gather_block_quantized_q4", 4, 16, True, []),
+        ("gather_block_quantized_q4_default_zero", 4, 32, False, []),
+        ("gather_block_quantized_q8", 8, 16, True, []),
+        ("gather_block_quantized_q4_rank3", 4, 16, False, [3]),
+    ]:
+        per_byte = 8 // bits
+        blocks = k // block
+        data = rng.integers(0, 256, [vocab, *lead, k // per_byte]).astype(np.uint8)
+        scales = (rng.random([vocab, *lead, blocks]) * 0.2 + 0.01).astype(np.float32)
+        inits = [numpy_helper.from_array(data, "table"), numpy_helper.from_array(scales, "scales")]
+        inputs = ["table", "ids", "scales"]
+        if zero_points:
+            zp = rng.integers(0, 256, [vocab, *lead, (blocks + per_byte - 1) // per_byte]).astype(np.uint8)
+            inits.append(numpy_helper.from_array(zp, "zero_points"))
+            inputs.append("zero_points")
+        node = helper.make_node("GatherBlockQuantized", inputs, ["y"], domain="com.microsoft", bits=bits,
+                                block_size=block, gather_axis=0, quantize_axis=len(lead) + 1)
+        save(name, [node], [ids], [x("y", (B, S, *lead, k))], inits)
+
+
+
+def rotary_caches(positions, half):
+    angles = np.arange(positions)[:, None] * (10000.0 ** (-np.arange(half) / half))[None, :]
+    return [numpy_helper.from_array(np.cos(angles).astype(np.float32), "cos_cache"),
+            numpy_helper.from_array(np.sin(angles).astype(np.float32), "sin_cache")]
+
+
+def rotary_embedding():
+    """RotaryEmbedding: 3-D [B, S, H·D] and 4-D [B, H, S, D] inputs, rotate-half and interleaved, a partial
+    rotary_embedding_dim, position ids per token [B, S] or one offset [1]; caches of real angles."""
+    heads, d, positions = 4, 8, 16
+
+    for name, shape, attrs, half, pos_shape in [
+        ("rotary_embedding_3d", (B, S, heads * d), dict(num_heads=heads), d // 2, [B, S]),
+        ("rotary_embedding_3d_interleaved", (B, S, heads * d), dict(num_heads=heads, interleaved=1), d // 2,
+         [B, S]),
+        ("rotary_embedding_4d", (B, heads, S, d), dict(), d // 2, [B, S]),
+        ("rotary_embedding_4d_interleaved_offset", (B, heads, S, d), dict(interleaved=1), d // 2, [1]),
+        ("rotary_embedding_partial", (B, S, heads * d), dict(num_heads=heads, rotary_embedding_dim=4), 2, [B, S]),
+        ("rotary_embedding_no_heads", (B, S, heads * d), dict(), d // 2, [B, S]),
+    ]:
+        node = helper.make_node("RotaryEmbedding", ["x", "position_ids", "cos_cache", "sin_cache"], ["y"],
+                                domain="com.microsoft", **attrs)
+        pos = helper.make_tensor_value_info("position_ids", TensorProto.INT64, pos_shape)
+        save(name, [node], [x("x", shape), pos], [x("y", shape)], rotary_caches(positions, half))
+
+
+
+def group_query_attention():
+    """GroupQueryAttention with symbolic batch, sequence and past lengths: separate or packed QKV, with and
+    without rotary (rotate-half, interleaved, partial), seqlens_k [B] and total_sequence_length as inputs."""
+    ms = "com.microsoft"
+    f32 = TensorProto.FLOAT
+    for name, heads, kv_heads, d, packed, rotary, extra in [
+        ("gqa", 4, 2, 16, False, None, {}),
+        ("gqa_rotary", 4, 2, 16, False, (0, 8), {}),
+        ("gqa_packed_rotary_interleaved", 4, 1, 32, True, (1, 8), dict(scale=0.3)),
+    ]:
+        inputs = []
+        if packed:
+            inputs.append(helper.make_tensor_value_info("query", f32, ["B", "S", (heads + 2 * kv_heads) * d]))
+        else:
+            inputs += [helper.make_tensor_value_info("query", f32, ["B", "S", heads * d]),
+                       helper.make_tensor_value_info("key", f32, ["B", "S", kv_heads * d]),
+                       helper.make_tensor_value_info("value", f32, ["B", "S", kv_heads * d])]
+        inputs += [helper.make_tensor_value_info("past_key", f32, ["B", kv_heads, "P", d]),
+                   helper.make_tensor_value_info("past_value", f32, ["B", kv_heads, "P", d]),
+                   helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, ["B"]),
+                   helper.make_tensor_value_info("total_sequence_length", TensorProto.INT32, [])]
+        inits = []
+        attrs = dict(num_heads=heads, kv_num_heads=kv_heads, **extra)
+        names = ["query", "" if packed else "key", "" if packed else "value", "past_key", "past_value",
+                 "seqlens_k", "total_sequence_length"]
+        if rotary:
+            interleaved, half = rotary
+            inits += rotary_caches(32, half)
+            names += ["cos_cache", "sin_cache"]
+            attrs.update(do_rotary=1, rotary_interleaved=interleaved)
+        node = helper.make_node("GroupQueryAttention", names, ["output", "present_key", "present_value"],
+                                domain=ms, **attrs)
+        outputs = [helper.make_tensor_value_info("output", f32, ["B", "S", heads * d]),
+                   helper.make_tensor_value_info("present_key", f32, None),
+                   helper.make_tensor_value_info("present_value", f32, None)]
+        save(name, [node], inputs, outputs, inits, OUT_ATTENTION)
+
+
+def multi_head_attention():
+    """MultiHeadAttention (N = 4 heads of 8): bias with a past and presents, causal; cross attention with a key
+    padding mask ([B, L] 0/1 or [B] lengths) and an attention bias; keys and values already split into heads."""
+    ms = "com.microsoft"
+    f32 = TensorProto.FLOAT
+    heads, d = 4, 8
+    hidden = heads * d
+
+    def tensor(name, shape, elem=f32):
+        return helper.make_tensor_value_info(name, elem, shape)
+
+    bias = numpy_helper.from_array((rng.standard_normal(3 * hidden) * 0.3).astype(np.float32), "bias")
+    outputs = [tensor("output", ["B", "S", hidden]), tensor("present_key", None), tensor("present_value", None)]
+    for name, inputs, names, inits, outs, attrs in [
+        ("mha_bias_past_causal",
+         [tensor("query", ["B", "S", hidden]), tensor("key", ["B", "S", hidden]), tensor("value", ["B", "S", hidden]),
+          tensor("past_key", ["B", heads, "P", d]), tensor("past_value", ["B", heads, "P", d])],
+         ["query", "key", "value", "bias", "", "", "past_key", "past_value"], [bias], outputs, dict(unidirectional=1)),
+        ("mha_presents_bias",
+         [tensor("query", ["B", "S", hidden]), tensor("key", ["B", "L", hidden]), tensor("value", ["B", "L", hidden])],
+         ["query", "key", "value", "bias"], [bias], outputs, dict(scale=0.25)),
+        ("mha_padding_mask_attention_bias",
+         [tensor("query", ["B", "S", hidden]), tensor("key", ["B", "L", hidden]), tensor("value", ["B", "L", hidden]),
+          tensor("key_padding_mask", ["B", "L"], TensorProto.INT32), tensor("attention_bias", [1, heads, "S", "L"])],
+         ["query", "key", "value", "", "key_padding_mask", "attention_bias"], [], outputs[:1], {}),
+        ("mha_key_lengths",
+         [tensor("query", ["B", "S", hidden]), tensor("key", ["B", "L", hidden]), tensor("value", ["B", "L", hidden]),
+          tensor("key_padding_mask", ["B"], TensorProto.INT32)],
+         ["query", "key", "value", "", "key_padding_mask"], [], outputs[:1], {}),
+        ("mha_split_kv",
+         [tensor("query", ["B", "S", hidden]), tensor("key", ["B", heads, "L", d]), tensor("value", ["B", heads, "L", d])],
+         ["query", "key", "value"], [], outputs[:1], {}),
+    ]:
+        node = helper.make_node("MultiHeadAttention", names, [o.name for o in outs], domain=ms, num_heads=heads, **attrs)
+        save(name, [node], inputs, outs, inits, OUT_ATTENTION)
+
+
+def packed_attention():
+    """com.microsoft Attention (packed QKV projection, N = 4 heads of 8): GPT-2 style with past/present and
+    causal masking; BERT style with an attention bias and a present but no past."""
+    ms = "com.microsoft"
+    f32 = TensorProto.FLOAT
+    heads, d = 4, 8
+    hidden = heads * d
+    weights = numpy_helper.from_array((rng.standard_normal([hidden, 3 * hidden]) * 0.2).astype(np.float32), "weights")
+    bias = numpy_helper.from_array((rng.standard_normal(3 * hidden) * 0.2).astype(np.float32), "bias")
+    x = helper.make_tensor_value_info("input", f32, ["B", "S", hidden])
+    out = helper.make_tensor_value_info("output", f32, ["B", "S", hidden])
+    present = helper.make_tensor_value_info("present", f32, None)
+    past = helper.make_tensor_value_info("past", f32, [2, "B", heads, "P", d])
+    node = helper.make_node("Attention", ["input", "weights", "bias", "", "past"], ["output", "present"], domain=ms,
+                            num_heads=heads, unidirectional=1)
+    save("attention_past_causal", [node], [x, past], [out, present], [weights, bias], OUT_ATTENTION)
+    attn_bias = helper.make_tensor_value_info("attention_bias", f32, [1, heads, "S", "S"])
+    node = helper.make_node("Attention", ["input", "weights", "bias", "", "", "attention_bias"], ["output", "present"],
+                            domain=ms, num_heads=heads)
+    save("attention_present_bias", [node], [x, attn_bias], [out, present], [weights, bias], OUT_ATTENTION)
 
 
 if __name__ == "__main__":

@@ -12,17 +12,15 @@ PyTorch's greedy tokens: for prompt embeddings fed directly, and for a two-turn 
 import json
 import os
 import sys
-import tempfile
 
 import onnx
 import torch
-from onnx import TensorProto, helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "models", "train"))
 import onnxutil  # noqa: E402
-from make_merged_decoder import branch  # noqa: E402
+from llama_lm import LM, LmConfig, merged_decoder  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "tests", "corpus", "llava-random")
 V, D, L, H, KVH, FF = 96, 32, 2, 4, 2, 88
@@ -39,99 +37,9 @@ CHAT_TEMPLATE = (
     "{% if loop.first %} <image>{% endif %} {{ message['content'] }}{% else %}<|assistant|> "
     "{{ message['content'] }}</s>{% endif %}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
 )
-HD = D // H
-THETA = 10000.0
 SPREAD = 4.0
-
-
-class RMSNorm(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.weight = torch.nn.Parameter(1 + 0.1 * torch.randn(D))
-
-    def forward(self, x):
-        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
-
-
-def rotate_half(x):
-    return torch.cat((-x[..., HD // 2:], x[..., : HD // 2]), dim=-1)
-
-
-class Layer(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.q = torch.nn.Linear(D, H * HD, bias=False)
-        self.k = torch.nn.Linear(D, KVH * HD, bias=False)
-        self.v = torch.nn.Linear(D, KVH * HD, bias=False)
-        self.o = torch.nn.Linear(H * HD, D, bias=False)
-        self.gate = torch.nn.Linear(D, FF, bias=False)
-        self.up = torch.nn.Linear(D, FF, bias=False)
-        self.down = torch.nn.Linear(FF, D, bias=False)
-        self.n1, self.n2 = RMSNorm(), RMSNorm()
-
-    def forward(self, x, cos, sin, mask, past):
-        b, s, _ = x.shape
-        h = self.n1(x)
-        q = self.q(h).view(b, s, H, HD).transpose(1, 2)
-        k = self.k(h).view(b, s, KVH, HD).transpose(1, 2)
-        v = self.v(h).view(b, s, KVH, HD).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
-        if past is not None:
-            k = torch.cat([past[0], k], dim=2)
-            v = torch.cat([past[1], v], dim=2)
-        present = (k, v)
-        rep = H // KVH
-        kr = k[:, :, None].expand(b, KVH, rep, k.shape[2], HD).reshape(b, H, k.shape[2], HD)
-        vr = v[:, :, None].expand(b, KVH, rep, v.shape[2], HD).reshape(b, H, v.shape[2], HD)
-        att = torch.softmax(q @ kr.transpose(2, 3) / HD ** 0.5 + mask, dim=-1)
-        x = x + self.o((att @ vr).transpose(1, 2).reshape(b, s, D))
-        h = self.n2(x)
-        return x + self.down(torch.nn.functional.silu(self.gate(h)) * self.up(h)), present
-
-
-class LM(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.embed = torch.nn.Embedding(V, D)
-        self.layers = torch.nn.ModuleList([Layer() for _ in range(L)])
-        self.norm = RMSNorm()
-
-    def forward(self, inputs_embeds, attention_mask, position_ids, past=None):
-        inv = 1.0 / THETA ** (torch.arange(0, HD, 2, dtype=torch.float32) / HD)
-        freqs = position_ids[..., None].float() * inv
-        emb = torch.cat([freqs, freqs], dim=-1)
-        cos, sin = emb.cos()[:, None], emb.sin()[:, None]
-        s = inputs_embeds.shape[1]
-        total = attention_mask.shape[1]
-        # Causal over absolute slots (queries are the last s of `total`), and the padding mask.
-        i = torch.arange(s)[:, None] + (total - s)
-        j = torch.arange(total)[None, :]
-        allowed = (j <= i)[None, None] & attention_mask[:, None, None, :].bool()
-        mask = (~allowed).to(torch.float32) * torch.finfo(torch.float32).min
-        x = inputs_embeds
-        presents = []
-        for li, layer in enumerate(self.layers):
-            x, p = layer(x, cos, sin, mask, None if past is None else past[li])
-            presents.append(p)
-        return self.norm(x) @ self.embed.weight.T, presents
-
-
-class First(torch.nn.Module):
-    def __init__(self, lm):
-        super().__init__()
-        self.lm = lm
-
-    def forward(self, inputs_embeds, attention_mask, position_ids):
-        logits, pres = self.lm(inputs_embeds, attention_mask, position_ids)
-        return (logits, *[t for kv in pres for t in kv])
-
-
-class Cached(First):
-    def forward(self, inputs_embeds, attention_mask, position_ids, *past):
-        pk = [(past[2 * i], past[2 * i + 1]) for i in range(L)]
-        logits, pres = self.lm(inputs_embeds, attention_mask, position_ids, pk)
-        return (logits, *[t for kv in pres for t in kv])
+LM_CONFIG = LmConfig(vocab=V, dim=D, layers=L, heads=H, kv_heads=KVH, ffn=FF)
+HD = LM_CONFIG.head_dim
 
 
 class VisionEncoder(torch.nn.Module):
@@ -238,49 +146,16 @@ def write_folder(lm_config):
 
 def main():
     torch.manual_seed(13)
-    lm = LM().eval()
+    lm = LM(LM_CONFIG).eval()
     with torch.no_grad():
         # Larger than nn.Linear's default init, so greedy decoding wanders instead of repeating one token.
         for name, p in lm.named_parameters():
             if name.endswith(("q.weight", "k.weight", "v.weight", "o.weight", "up.weight", "gate.weight", "down.weight")):
                 p.mul_(SPREAD)
-    past_names = [f"past_key_values.{i}.{kv}" for i in range(L) for kv in ("key", "value")]
-    present = [f"present.{i}.{kv}" for i in range(L) for kv in ("key", "value")]
-    f = TensorProto.FLOAT
     os.makedirs(os.path.join(OUT, "onnx"), exist_ok=True)
-    with torch.no_grad(), tempfile.TemporaryDirectory() as tmp:
-        emb = torch.randn(1, 3, D)
+    onnx.save(merged_decoder(lm), os.path.join(OUT, "onnx", "decoder_model_merged.onnx"))
+    with torch.no_grad():
         seq = {0: "batch_size", 1: "sequence_length"}
-        dyn = {"inputs_embeds": seq, "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
-               "position_ids": seq}
-        io = ["inputs_embeds", "attention_mask", "position_ids"]
-        first = os.path.join(tmp, "first.onnx")
-        onnxutil.export(First(lm), (emb, torch.ones(1, 3, dtype=torch.int64), torch.arange(3)[None]), first, io,
-                        ["logits", *present], {**dyn, **{p: {0: "batch_size", 2: "total"} for p in present}})
-        cached = os.path.join(tmp, "cached.onnx")
-        past = [torch.randn(1, KVH, 4, HD) for _ in past_names]
-        onnxutil.export(Cached(lm), (emb, torch.ones(1, 7, dtype=torch.int64), torch.arange(4, 7)[None], *past),
-                        cached, [*io, *past_names], ["logits", *present],
-                        {**dyn, **{p: {0: "batch_size", 2: "past"} for p in past_names},
-                         **{p: {0: "batch_size", 2: "total"} for p in present}})
-        shared = {}
-        then_branch = branch(onnx.load(cached), "with_past/", shared)
-        else_branch = branch(onnx.load(first), "first/", shared)
-        inputs = [helper.make_tensor_value_info("inputs_embeds", f, ["batch_size", "sequence_length", D]),
-                  helper.make_tensor_value_info("attention_mask", TensorProto.INT64,
-                                                ["batch_size", "total_sequence_length"]),
-                  helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
-                  *[helper.make_tensor_value_info(p, f, ["batch_size", KVH, "past", HD]) for p in past_names],
-                  helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1])]
-        outputs = [helper.make_tensor_value_info("logits", f, ["batch_size", "sequence_length", V]),
-                   *[helper.make_tensor_value_info(p, f, ["batch_size", KVH, "total", HD]) for p in present]]
-        node = helper.make_node("If", ["use_cache_branch"], ["logits", *present], name="optimum::if",
-                                then_branch=then_branch, else_branch=else_branch)
-        graph = helper.make_graph([node], "merged", inputs, outputs, list(shared.values()))
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-        model.ir_version = 8
-        onnx.checker.check_model(model)
-        onnx.save(model, os.path.join(OUT, "onnx", "decoder_model_merged.onnx"))
         onnxutil.export(Embed(lm), (torch.tensor([[1, 2]]),), os.path.join(OUT, "onnx", "embed_tokens.onnx"),
                         ["input_ids"], ["inputs_embeds"], {"input_ids": seq, "inputs_embeds": seq})
         torch.manual_seed(17)

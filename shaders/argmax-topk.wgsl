@@ -38,7 +38,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let row = wid.y * groups.x + wid.x;
+  let row = group_id(wid, groups);
   if (row >= u.rows) {
     return;
   }
@@ -83,7 +83,7 @@ fn main_rows(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let row = (wid.y * groups.x + wid.x) * 64u + lid;
+  let row = group_id(wid, groups) * 64u + lid;
   if (row >= u.rows) {
     return;
   }

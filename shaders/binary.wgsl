@@ -74,7 +74,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = (wid.y * groups.x + wid.x) * 256u + lid;
+  let i = group_id(wid, groups) * 256u + lid;
   if (i >= u.n) {
     return;
   }
@@ -86,11 +86,11 @@ fn main(
   var ia = 0u;
   var ib = 0u;
   for (var d = i32(u.rank) - 1; d >= 0; d--) {
-    let dim = u.dims[d / 4][d % 4];
+    let dim = at8(u.dims, u32(d));
     let c = rem % dim;
     rem = rem / dim;
-    ia += c * u.a_strides[d / 4][d % 4];
-    ib += c * u.b_strides[d / 4][d % 4];
+    ia += c * at8(u.a_strides, u32(d));
+    ib += c * at8(u.b_strides, u32(d));
   }
   out[i] = apply(a[ia], b[ib]);
 }

@@ -21,7 +21,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = (wid.y * groups.x + wid.x) * 256u + lid;
+  let i = group_id(wid, groups) * 256u + lid;
   if (i >= u.n) {
     return;
   }
@@ -30,11 +30,11 @@ fn main(
   var dst_index = u.dst_start;
   for (var k = 0u; k < u.rank; k++) {
     let d = u.rank - 1u - k;
-    let dim = u.dims[d / 4u][d % 4u];
+    let dim = at8(u.dims, d);
     let c = rem % dim;
     rem = rem / dim;
-    src_index += i32(c) * u.src_strides[d / 4u][d % 4u];
-    dst_index += c * u.dst_strides[d / 4u][d % 4u];
+    src_index += i32(c) * at8i(u.src_strides, d);
+    dst_index += c * at8(u.dst_strides, d);
   }
   dst[dst_index] = src[u32(src_index)];
 }

@@ -21,7 +21,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = (wid.y * groups.x + wid.x) * 256u + lid;
+  let i = group_id(wid, groups) * 256u + lid;
   if (i >= u.n) {
     return;
   }
@@ -29,17 +29,17 @@ fn main(
   var at = 0u;
   for (var k = 0u; k < u.rank; k++) {
     let d = u.rank - 1u - k;
-    var c = rem % u.dims[d / 4u][d % 4u];
-    rem /= u.dims[d / 4u][d % 4u];
+    var c = rem % at8(u.dims, d);
+    rem /= at8(u.dims, d);
     if (d == u.axis) {
-      let len = i32(u.data_dims[d / 4u][d % 4u]);
+      let len = i32(at8(u.data_dims, d));
       var idx = indices[i];
       if (idx < 0) {
         idx += len;
       }
       c = u32(clamp(idx, 0, len - 1));
     }
-    at += c * u.data_strides[d / 4u][d % 4u];
+    at += c * at8(u.data_strides, d);
   }
   out[i] = data[at];
 }

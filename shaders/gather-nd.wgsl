@@ -28,19 +28,19 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = (wid.y * groups.x + wid.x) * 256u + lid;
+  let i = group_id(wid, groups) * 256u + lid;
   if (i >= u.n) {
     return;
   }
   let t = i / u.inner;
   var at = (t / u.tuples_per_batch) * u.batch_stride + i % u.inner;
   for (var m = 0u; m < u.k; m++) {
-    let dim = i32(u.dims[m / 4u][m % 4u]);
+    let dim = i32(at8(u.dims, m));
     var idx = indices[t * u.k + m];
     if (idx < 0) {
       idx += dim;
     }
-    at += u32(clamp(idx, 0, dim - 1)) * u.strides[m / 4u][m % 4u];
+    at += u32(clamp(idx, 0, dim - 1)) * at8(u.strides, m);
   }
   out[i] = data[at];
 }

@@ -1,11 +1,15 @@
 // ONNX Gather along one axis: data viewed as [outer, axis_len, inner], indices flattened to n_idx;
 // out[o, j, i] = data[o, indices[j], i]. Copies 32-bit words, so any 32-bit dtype works. Negative indices wrap;
 // out-of-range indices (an ONNX error) are clamped rather than read out of bounds.
+// `data` may hold only rows [lo, lo + len) of the axis (a table split over several bindings, one dispatch per
+// piece): elements whose row lies outside are left for another piece's dispatch. A whole table has lo = 0.
 struct Params {
   n: u32,
   axis_len: u32,
   inner: u32,
   n_idx: u32,
+  lo: u32,
+  len: u32,
 }
 
 @group(0) @binding(0) var<storage, read> data: array<u32>;
@@ -19,7 +23,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = (wid.y * groups.x + wid.x) * 256u + lid;
+  let i = group_id(wid, groups) * 256u + lid;
   if (i >= u.n) {
     return;
   }
@@ -32,5 +36,8 @@ fn main(
     idx += i32(u.axis_len);
   }
   let row = u32(clamp(idx, 0, i32(u.axis_len) - 1));
-  out[i] = data[(o * u.axis_len + row) * u.inner + inner_i];
+  if (row < u.lo || row >= u.lo + u.len) {
+    return;
+  }
+  out[i] = data[(o * u.len + row - u.lo) * u.inner + inner_i];
 }

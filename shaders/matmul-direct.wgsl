@@ -26,7 +26,7 @@ fn activate(x: f32) -> f32 {
 // file) reads A from element aoff and B from element boff.
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let t = (wid.y * groups.x + wid.x) * 64u + lid;
+  let t = group_id(wid, groups) * 64u + lid;
   let per_batch = u.blocks_n * u.blocks_m;
   let batch = t / per_batch;
   if (batch >= u.batch) {

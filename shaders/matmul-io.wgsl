@@ -34,10 +34,10 @@ fn batch_bases(z: u32) -> vec2<u32> {
   var bases = vec2<u32>(0u);
   for (var i = 0u; i < u.batch_rank; i++) {
     let d = u.batch_rank - 1u - i;
-    let dim = u.batch_dims[d / 4u][d % 4u];
+    let dim = at8(u.batch_dims, d);
     let c = rem % dim;
     rem /= dim;
-    bases += c * vec2<u32>(u.a_batch_strides[d / 4u][d % 4u], u.b_batch_strides[d / 4u][d % 4u]);
+    bases += c * vec2<u32>(at8(u.a_batch_strides, d), at8(u.b_batch_strides, d));
   }
   return bases;
 }

@@ -22,7 +22,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = (wid.y * groups.x + wid.x) * 256u + lid;
+  let i = group_id(wid, groups) * 256u + lid;
   if (i >= u.n) {
     return;
   }
@@ -31,10 +31,10 @@ fn main(
   var inside = true;
   for (var k = 0u; k < u.rank; k++) {
     let d = u.rank - 1u - k;
-    let c = i32(rem % u.out_dims[d / 4u][d % 4u]);
-    rem /= u.out_dims[d / 4u][d % 4u];
-    let len = i32(u.in_dims[d / 4u][d % 4u]);
-    var src = c - u.pads_begin[d / 4u][d % 4u];
+    let c = i32(rem % at8(u.out_dims, d));
+    rem /= at8(u.out_dims, d);
+    let len = i32(at8(u.in_dims, d));
+    var src = c - at8i(u.pads_begin, d);
     if (src < 0 || src >= len) {
       if (u.mode == 0u) {
         inside = false;
@@ -55,7 +55,7 @@ fn main(
         }
       }
     }
-    at += u32(max(src, 0)) * u.in_strides[d / 4u][d % 4u];
+    at += u32(max(src, 0)) * at8(u.in_strides, d);
   }
   out[i] = select(u.value, x[at], inside);
 }

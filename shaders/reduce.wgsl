@@ -21,19 +21,6 @@ struct Params {
 
 var<workgroup> scratch: array<f32, WG>;
 
-// base + the element offset of linear index i over (dims, strides), the last axis fastest.
-fn strided_offset(i: u32, base: u32, rank: u32, dims: array<vec4<u32>, 2>, strides: array<vec4<u32>, 2>) -> u32 {
-  var rem = i;
-  var at = base;
-  for (var k = 0u; k < rank; k++) {
-    let d = rank - 1u - k;
-    let dim = dims[d / 4u][d % 4u];
-    at += (rem % dim) * strides[d / 4u][d % 4u];
-    rem /= dim;
-  }
-  return at;
-}
-
 // Offset of output o's first element: its kept coordinates through kept_strides.
 fn kept_base(o: u32) -> u32 {
   return strided_offset(o, 0u, u.kept_rank, u.kept_dims, u.kept_strides);
@@ -54,7 +41,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let o = wid.y * groups.x + wid.x;
+  let o = group_id(wid, groups);
   if (o >= u.outputs) {
     return;
   }
@@ -86,7 +73,7 @@ fn main_rows(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let o = (wid.y * groups.x + wid.x) * WG + lid;
+  let o = group_id(wid, groups) * WG + lid;
   if (o >= u.outputs) {
     return;
   }

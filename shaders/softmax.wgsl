@@ -23,7 +23,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let row = wid.y * groups.x + wid.x;
+  let row = group_id(wid, groups);
   if (row >= u.rows) {
     return;
   }
@@ -66,7 +66,7 @@ fn main_rows(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let row = (wid.y * groups.x + wid.x) * WG + lid;
+  let row = group_id(wid, groups) * WG + lid;
   if (row >= u.rows) {
     return;
   }

@@ -22,7 +22,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = (wid.y * groups.x + wid.x) * 256u + lid;
+  let i = group_id(wid, groups) * 256u + lid;
   if (i >= u.n) {
     return;
   }
@@ -31,12 +31,12 @@ fn main(
   var ix = 0u;
   var iy = 0u;
   for (var d = i32(u.rank) - 1; d >= 0; d--) {
-    let dim = u.dims[d / 4][d % 4];
+    let dim = at8(u.dims, u32(d));
     let c = rem % dim;
     rem = rem / dim;
-    ic += c * u.c_strides[d / 4][d % 4];
-    ix += c * u.x_strides[d / 4][d % 4];
-    iy += c * u.y_strides[d / 4][d % 4];
+    ic += c * at8(u.c_strides, u32(d));
+    ix += c * at8(u.x_strides, u32(d));
+    iy += c * at8(u.y_strides, u32(d));
   }
   out[i] = select(y[iy], x[ix], cond[ic] != 0);
 }

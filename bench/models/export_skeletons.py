@@ -8,6 +8,9 @@ The modules are models/train/nets.py's (the layers of our real exports), at thes
   itm-base      BLIP ITM encoder, BERT-base size: 12 layers × 768 with cross-attention to 197 image tokens (~137 M)
   decoder-base  captioning decoder with KV cache: 12 layers × 1024, MLP 4096, cross-attention, vocab 30524,
                 float16 weights (~259 M); exported as decoder_with_past (one token a step)
+  llama-q4      LLaMA-style language model as decoder_model_merged.onnx (If on use_cache_branch; inputs_embeds, as
+                transformers.js' LLaVA layout feeds it): 24 layers × 1024, 16 query / 4 key-value heads, SwiGLU 2816,
+                vocab 32000, every matmul 4-bit (MatMulNBits, block 32, as transformers.js q4 files) (~300 M)
 and each again at a tiny size (suffix -tiny) with the same graph structure, for quick runs on software adapters.
 
   /usr/bin/python3 bench/models/export_skeletons.py            # writes bench/models/*.skeleton.onnx
@@ -23,7 +26,9 @@ import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "models", "train"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
 import fp16  # noqa: E402
+from llama_lm import LM, LmConfig, merged_decoder  # noqa: E402
 import nets  # noqa: E402
 import onnxutil  # noqa: E402
 
@@ -89,10 +94,63 @@ class DecPast(nn.Module):
         return (logits, *[t for kv in pres for t in kv])
 
 
+LLAMA = {
+    "base": LmConfig(vocab=32000, dim=1024, layers=24, heads=16, kv_heads=4, ffn=2816),
+    "tiny": LmConfig(vocab=512, dim=64, layers=2, heads=4, kv_heads=2, ffn=192),
+}
+Q4_BLOCK = 32
+
+
+def matmul_nbits(model: onnx.ModelProto) -> int:
+    """Every MatMul by a constant [K, N] weight, in the graph and its If branches, becomes a 4-bit MatMulNBits
+    (symmetric, block 32: uint8 codes [N, K/32, 16] and float scales [N · K/32], as onnxruntime's quantizer
+    writes them). The codes and scales are placeholders: the skeleton drops them and fills them at run time."""
+    inits = {t.name: t for t in model.graph.initializer}
+    replaced, dropped = 0, set()
+
+    def rewrite(graph):
+        nonlocal replaced
+        for i, node in enumerate(graph.node):
+            for a in node.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    rewrite(a.g)
+            w = inits.get(node.input[1]) if node.op_type == "MatMul" else None
+            if w is None or len(w.dims) != 2 or w.dims[0] % Q4_BLOCK:
+                continue
+            k, n = w.dims
+            blocks = k // Q4_BLOCK
+            codes = onnx.helper.make_tensor(f"{w.name}_q4", onnx.TensorProto.UINT8, [n, blocks, Q4_BLOCK // 2],
+                                            np.zeros(n * blocks * Q4_BLOCK // 2, np.uint8).tobytes(), raw=True)
+            scales = onnx.numpy_helper.from_array(np.zeros(n * blocks, np.float32), f"{w.name}_scales")
+            if codes.name not in inits:
+                model.graph.initializer.extend([codes, scales])
+                inits[codes.name] = codes
+            dropped.add(w.name)
+            q = onnx.helper.make_node("MatMulNBits", [node.input[0], codes.name, scales.name], list(node.output),
+                                      name=f"{node.name}_q4", domain="com.microsoft", K=k, N=n, bits=4,
+                                      block_size=Q4_BLOCK)
+            graph.node.remove(node)
+            graph.node.insert(i, q)
+            replaced += 1
+
+    rewrite(model.graph)
+    used = {i for n in model.graph.node for i in n.input}
+    keep = [t for t in model.graph.initializer if t.name not in dropped]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(keep)
+    model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
+    return replaced
+
+
 def fill_rule(name: str, dims) -> str:
     """LayerNorm scales start at one and biases at zero, as torch initializes them; weights are N(0, 0.02)."""
     lower = name.lower()
-    if len(dims) == 1 and ("ln" in lower or "norm" in lower) and lower.endswith("weight"):
+    if lower.endswith("_q4"):
+        return "bytes"
+    if lower.endswith("_scales"):
+        # (code − 8) has a standard deviation of ~4.6 over uniform codes: weights come out at ~0.02.
+        return "normal:0.0043"
+    if len(dims) == 1 and ("ln" in lower or "norm" in lower or lower.endswith("n1.weight") or lower.endswith("n2.weight")) and lower.endswith("weight"):
         return "ones"
     if len(dims) == 1 and lower.endswith("bias"):
         return "zeros"
@@ -112,6 +170,7 @@ def skeletonize(src: str, dst: str) -> tuple[int, int]:
         init.ClearField("raw_data")
         init.ClearField("float_data")
         init.ClearField("int32_data")
+        init.ClearField("int64_data")
         dropped += 1
     onnx.save(m, dst)
     return dropped, total
@@ -159,5 +218,25 @@ def main():
                ["input_ids", "encoder_hidden_states", *pasts], ["logits", *pres], dyn, True, size)
 
 
+def export_llama(size: str):
+    """The q4 merged decoder: torch's two steps merged under an If, then every matmul 4-bit."""
+    torch.manual_seed(0)
+    lm = LM(LLAMA[size]).eval()
+    model = merged_decoder(lm)
+    replaced = matmul_nbits(model)
+    suffix = "" if size == "base" else "-tiny"
+    dst = os.path.join(HERE, f"llama-q4{suffix}.skeleton.onnx")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.onnx")
+        onnx.save(model, path)
+        dropped, params = skeletonize(path, dst)
+    print(f"{dst}: {replaced} MatMulNBits, {params / 1e6:.1f} M stored values in {dropped} tensors, "
+          f"{os.path.getsize(dst):,} bytes")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["llama"]:
+        for size in SIZES:
+            export_llama(size)
+        sys.exit(0)
     main()

@@ -19,6 +19,7 @@ import {
   type BenchHost,
   benchCaption,
   benchDecode,
+  benchGenerate,
   benchGraph,
   benchIndex,
   failedRow,
@@ -26,7 +27,7 @@ import {
   ReferenceOutputs,
 } from '../core';
 import { KernelBench, kernelSuite } from '../kernels';
-import { baseRows, benchRows, captionRows, decodeRows, exportRows, indexRows } from '../rows';
+import { baseRows, benchRows, captionRows, decodeRows, exportRows, generateRows, indexRows } from '../rows';
 import type { EngineName, GraphRowSpec, RowResult } from '../spec';
 import { agreesWithReference } from '../stats';
 import { adapterInfo, installNodeWebGpu } from './dawn';
@@ -70,6 +71,9 @@ const projectRows = quick
 const graphRows = chosen([...projectRows, ...(quick ? baseRows('tiny', [1]) : baseRows('base', [1, 8]))]);
 const decodes = chosen(
   decodeRows(quick ? 'tiny' : 'base', Number(values['decode-tokens'] ?? (quick ? 4 : 32))),
+);
+const generates = chosen(
+  generateRows(quick ? 'tiny' : 'base', Number(values['decode-tokens'] ?? (quick ? 4 : 32))),
 );
 const indexSizes = quick
   ? undefined
@@ -225,6 +229,15 @@ for (const row of decodes) {
     // The CPU engines are the reference here, not the contest: one timed pass after the warm-up.
     const n = quick || engine === 'wasm' || engine === 'ort-cpu' ? 1 : Math.min(repeats, 5);
     log(await benchDecode(host, row, engine, n, bytes, reference));
+  }
+  filled.delete(row.model);
+}
+const generateReference = new Map<string, number[]>();
+for (const row of generates) {
+  const bytes = modelBytes({ model: row.model, skeleton: true });
+  for (const engine of engines) {
+    const n = quick || engine === 'wasm' || engine === 'ort-cpu' ? 1 : Math.min(repeats, 5);
+    log(await benchGenerate(host, row, engine, n, bytes, generateReference));
   }
   filled.delete(row.model);
 }

@@ -190,14 +190,14 @@ async function feedPositions(
   let at = from;
   while (at < positions.length) {
     if (positions[at] === IMAGE_POSITION) {
-      token = await conv.state.feed(conv.features);
       at += vlm.spec.imageTokens;
+      token = await conv.state.feed(conv.features, at === positions.length);
     } else {
       let end = at;
       while (end < positions.length && positions[end] !== IMAGE_POSITION) end++;
       const embeds = await embed(vlm, positions.slice(at, end));
       try {
-        token = await conv.state.feed(embeds);
+        token = await conv.state.feed(embeds, end === positions.length);
       } finally {
         disposeTensor(embeds);
       }
@@ -289,6 +289,7 @@ export async function answer(
     conv = fresh;
   }
   const c = conv;
+  c.state.setSampling(options.sampling ?? GREEDY);
   const tokens: number[] = [];
   let stop: AnswerResult['stop'] = 'length';
   try {

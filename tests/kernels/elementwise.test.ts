@@ -7,9 +7,10 @@ import {
   unaryScalar,
   whereCpu,
 } from '../../src/engine/webgpu/cpu/elementwise';
-import { rotaryCpu } from '../../src/engine/webgpu/cpu/rotary';
+import { rotaryCacheCpu, rotaryCpu } from '../../src/engine/webgpu/cpu/rotary';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
-import { binary, cast, gelu, rotary, unary, where } from '../../src/engine/webgpu/ops';
+import type { RotaryCacheParams } from '../../src/engine/webgpu/ops';
+import { binary, cast, gelu, rotary, rotaryCache, unary, where } from '../../src/engine/webgpu/ops';
 import type { BinaryOp, UnaryOp } from '../../src/engine/webgpu/ops/types';
 import { WebvlError } from '../../src/errors';
 import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
@@ -315,6 +316,83 @@ describe('rotary embedding kernel', () => {
     const x4 = gpu.upload('float32', [2, 4], new Float32Array(8));
     const bad = gpu.upload('float32', [3, 4], new Float32Array(12));
     expect(() => rotary(gpu, x4, bad, bad, gpu.empty('float32', [2, 4]))).toThrow(WebvlError);
+    gpu.release();
+  });
+});
+
+describe('rotary embedding from position-indexed caches', () => {
+  it('CPU twin: interleaved pairs rotate by their position angle', () => {
+    // One head [a, b, c, d] at position 1: pairs (a, b) and (c, d), angles θ0 and θ1 from cache row 1.
+    const [t0, t1] = [0.3, 1.1];
+    const cos = cpuTensor([2, 2], [1, 1, Math.cos(t0), Math.cos(t1)]);
+    const sin = cpuTensor([2, 2], [0, 0, Math.sin(t0), Math.sin(t1)]);
+    const out = rotaryCacheCpu(cpuTensor([1, 1, 4], [1, 0, 0, 2]), cos, sin, cpuTensor([1], [1]), {
+      layout: 'bsnh',
+      heads: 1,
+      rotaryDim: 4,
+      interleaved: true,
+    });
+    const want = [Math.cos(t0), Math.sin(t0), -2 * Math.sin(t1), 2 * Math.cos(t1)];
+    for (const [i, w] of want.entries()) expect(out.data[i]).toBeCloseTo(w, 12);
+  });
+
+  it.each<{ dims: number[]; p: RotaryCacheParams; offset: boolean }>([
+    { dims: [2, 3, 4 * 8], p: { layout: 'bsnh', heads: 4, rotaryDim: 8, interleaved: false }, offset: false },
+    { dims: [2, 3, 5, 8], p: { layout: 'bnsh', heads: 3, rotaryDim: 8, interleaved: true }, offset: true },
+    {
+      dims: [1, 4, 2 * 16],
+      p: { layout: 'bsnh', heads: 2, rotaryDim: 6, interleaved: false },
+      offset: false,
+    },
+    // A packed QKV: 2 query + 1 key heads rotate, the value head is copied.
+    {
+      dims: [2, 3, 4 * 8],
+      p: { layout: 'bsnh', heads: 4, rotaryDim: 8, interleaved: true, rotatedHeads: 3 },
+      offset: false,
+    },
+  ])('$dims $p.layout, rotary dim $p.rotaryDim, interleaved $p.interleaved', async (c) => {
+    const rand = rng(c.dims.reduce((a, b) => a * b, 1) + c.p.rotaryDim);
+    const n = c.dims.reduce((a, b) => a * b, 1);
+    const [b] = c.dims;
+    const s = c.p.layout === 'bsnh' ? c.dims[1] : c.dims[2];
+    const rows = 12;
+    const half = c.p.rotaryDim / 2;
+    const xv = randomArray(n, rand);
+    const cv = randomArray(rows * half, rand);
+    const sv = randomArray(rows * half, rand);
+    // Positions past the cache clamp to its last row; the offset form counts on from positions[0].
+    const pv = c.offset ? [7] : Array.from({ length: b * s }, (_, i) => (i * 5) % (rows + 2));
+    const pDims = c.offset ? [1] : [b, s];
+    const want = rotaryCacheCpu(
+      cpuTensor(c.dims, xv),
+      cpuTensor([rows, half], cv),
+      cpuTensor([rows, half], sv),
+      cpuTensor(pDims, pv),
+      c.p,
+    );
+    const out = gpu.empty('float32', c.dims);
+    rotaryCache(
+      gpu,
+      gpu.upload('float32', c.dims, xv),
+      gpu.upload('float32', [rows, half], cv),
+      gpu.upload('float32', [rows, half], sv),
+      gpu.upload('int32', pDims, pv),
+      out,
+      c.p,
+    );
+    expect(gpu.recorded).toEqual(['RotaryEmbedding']);
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(1e-6);
+    gpu.release();
+  });
+
+  it('rejects caches that do not match the rotary dim, and an odd rotary dim', () => {
+    const x = gpu.upload('float32', [1, 2, 8], new Float32Array(16));
+    const cache = gpu.upload('float32', [4, 3], new Float32Array(12));
+    const pos = gpu.upload('int32', [1, 2], [0, 1]);
+    const out = gpu.empty('float32', [1, 2, 8]);
+    const p: RotaryCacheParams = { layout: 'bsnh', heads: 1, rotaryDim: 8, interleaved: false };
+    expect(() => rotaryCache(gpu, x, cache, cache, pos, out, p)).toThrow(/caches/);
+    expect(() => rotaryCache(gpu, x, cache, cache, pos, out, { ...p, rotaryDim: 5 })).toThrow(/even/);
     gpu.release();
   });
 });

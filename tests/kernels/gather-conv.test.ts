@@ -1,9 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unaryScalar } from '../../src/engine/webgpu/cpu/elementwise';
-import { conv2dCpu, gatherCpu } from '../../src/engine/webgpu/cpu/gather-conv';
+import {
+  type BlockQuantizedTable,
+  conv2dCpu,
+  gatherBlockQuantizedCpu,
+  gatherCpu,
+} from '../../src/engine/webgpu/cpu/gather-conv';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
-import { conv2d, gather } from '../../src/engine/webgpu/ops';
+import type { Graph } from '../../src/engine/webgpu/ir/ir';
+import { conv2d, gather, gatherQuantized } from '../../src/engine/webgpu/ops';
 import { conv2dOutputDims } from '../../src/engine/webgpu/ops/conv2d';
+import { quantLayout } from '../../src/engine/webgpu/passes/pack-quantized';
+import { packGatherBlockQuantized } from '../../src/engine/webgpu/passes/pack-quantized-gather';
 import { WebvlError } from '../../src/errors';
 import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
 
@@ -46,6 +54,130 @@ describe('gather kernel vs CPU twin', () => {
     gather(gpu, gpu.upload('float32', dims, data), gpu.upload('int64', idx, indices), out, axis);
     expect(maxError(await gpu.read(out), want.data)).toBe(0);
     gpu.release();
+  });
+});
+
+/** A one-node GatherBlockQuantized graph holding `t`, packed by the load-time pass; its packed table. */
+function packed(t: BlockQuantizedTable): { bytes: Uint8Array; rowDims: number[] } {
+  const graph: Graph = {
+    nodes: [
+      {
+        name: 'gbq',
+        opType: 'GatherBlockQuantized',
+        domain: 'com.microsoft',
+        attrs: {
+          bits: { type: 'int', value: t.bits },
+          block_size: { type: 'int', value: t.blockSize },
+          quantize_axis: { type: 'int', value: t.dims.length - 1 },
+        },
+        inputs: ['table', 'ids', 'scales', t.zeroPoints ? 'zeros' : ''],
+        outputs: ['y'],
+      },
+    ],
+    initializers: new Map([
+      ['table', { location: 'cpu', dtype: 'uint8', dims: t.dims, data: t.data }],
+      [
+        'scales',
+        {
+          location: 'cpu',
+          dtype: 'float32',
+          dims: [...t.dims.slice(0, -1), t.scales.length / t.dims.slice(0, -1).reduce((a, b) => a * b, 1)],
+          data: Float32Array.from(t.scales),
+        },
+      ],
+      ...(t.zeroPoints
+        ? ([
+            [
+              'zeros',
+              {
+                location: 'cpu',
+                dtype: 'uint8',
+                dims: [
+                  ...t.dims.slice(0, -1),
+                  t.zeroPoints.length / t.dims.slice(0, -1).reduce((a, b) => a * b, 1),
+                ],
+                data: t.zeroPoints,
+              },
+            ],
+          ] as const)
+        : []),
+    ]),
+    inputs: [{ name: 'ids', dtype: 'int32' }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    valueInfo: new Map(),
+    opset: 17,
+  };
+  expect(packGatherBlockQuantized(graph, graph.nodes[0])).toBe(true);
+  const node = graph.nodes[0];
+  const rowDims = node.attrs.row_dims?.type === 'ints' ? [...node.attrs.row_dims.value] : [];
+  return { bytes: graph.initializers.get(node.inputs[1])?.data as Uint8Array, rowDims };
+}
+
+describe('quantized gather kernel vs CPU twin', () => {
+  it('CPU twin: a hand-computed 4-bit row', () => {
+    // Row 1 holds codes 0x21 → [1, 2, …]; zero point 8, scale 0.5: (1 − 8)·0.5 = −3.5, (2 − 8)·0.5 = −3.
+    const t: BlockQuantizedTable = {
+      data: Uint8Array.from({ length: 16 }, (_, i) => (i < 8 ? 0 : 0x21)),
+      dims: [2, 8],
+      scales: [1, 0.5],
+      bits: 4,
+      blockSize: 16,
+    };
+    const out = gatherBlockQuantizedCpu(t, cpuTensor([2], [-1, 5]));
+    expect(Array.from(out.data.slice(0, 2))).toEqual([-3.5, -3]);
+    expect(Array.from(out.data.slice(16))).toEqual(new Array(16).fill(0)); // index 5 is outside: zeros
+  });
+
+  it.each<{ bits: 4 | 8; blockSize: number; dims: number[]; zeros: boolean }>([
+    { bits: 4, blockSize: 16, dims: [7, 24], zeros: true },
+    { bits: 4, blockSize: 32, dims: [5, 2, 16], zeros: false },
+    { bits: 8, blockSize: 16, dims: [6, 40], zeros: true },
+    { bits: 8, blockSize: 64, dims: [3, 64], zeros: false },
+  ])('$bits-bit, block $blockSize, table $dims, zero points $zeros', async (c) => {
+    const rand = rng(c.dims.reduce((a, b) => a * b, c.bits));
+    const byte = () => Math.floor(rand() * 256);
+    const lines = c.dims.slice(0, -1).reduce((a, b) => a * b, 1);
+    const k = (c.dims[c.dims.length - 1] * 8) / c.bits;
+    const blocks = Math.ceil(k / c.blockSize);
+    const t: BlockQuantizedTable = {
+      data: Uint8Array.from({ length: lines * c.dims[c.dims.length - 1] }, byte),
+      dims: c.dims,
+      scales: randomArray(lines * blocks, rand, 0.01, 0.2),
+      zeroPoints: c.zeros
+        ? Uint8Array.from({ length: lines * Math.ceil(blocks / (8 / c.bits)) }, byte)
+        : undefined,
+      bits: c.bits,
+      blockSize: c.blockSize,
+    };
+    const rows = c.dims[0];
+    const ids = [0, rows - 1, -1, 2, rows, -rows - 1, 1];
+    const want = gatherBlockQuantizedCpu(t, cpuTensor([7], ids));
+    const { bytes, rowDims } = packed(t);
+    const words = new Int32Array(Math.ceil(bytes.length / 4));
+    new Uint8Array(words.buffer).set(bytes);
+    const out = gpu.empty('float32', want.dims);
+    gatherQuantized(
+      gpu,
+      gpu.constant('uint8', [bytes.length], words),
+      quantLayout(lines, k, c.bits, c.blockSize),
+      rowDims,
+      gpu.upload('int32', [7], ids),
+      out,
+    );
+    expect(gpu.recorded).toEqual(['GatherBlockQuantized']);
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(1e-6);
+    gpu.release();
+  });
+
+  it('refuses inconsistent scales at load', () => {
+    const t: BlockQuantizedTable = {
+      data: new Uint8Array(32),
+      dims: [2, 16],
+      scales: [1, 1, 1, 1, 1, 1],
+      bits: 4,
+      blockSize: 16,
+    };
+    expect(() => packed(t)).toThrow(/scales/);
   });
 });
 

@@ -1,8 +1,10 @@
 // Test-only KernelContext: a real WebGPU device (dawn.node + SwiftShader), pipelines cached by cacheKey, every
 // recorded program dispatched into one command encoder that `run()` submits. Also uploads and reads back.
+
 import { create, globals } from 'webgpu';
 import { toHalfBits } from '../../src/engine/half';
 import type { DType } from '../../src/engine/tensor';
+import { withPrelude } from '../../src/engine/webgpu/gpu/wgsl-prelude';
 import type {
   GpuView,
   KernelContext,
@@ -70,7 +72,10 @@ export class TestGpu implements KernelContext {
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
       this.device.pushErrorScope('validation');
-      const module = this.device.createShaderModule({ code: program.wgsl, label: program.label });
+      const module = this.device.createShaderModule({
+        code: withPrelude(program.wgsl),
+        label: program.label,
+      });
       // As the engine's PipelineCache does: no entry point named means the module's only one, so a program
       // that forgets to name one in a module of several fails here too.
       pipeline = this.device.createComputePipeline({
@@ -114,6 +119,20 @@ export class TestGpu implements KernelContext {
 
   scratch(dtype: DType, dims: readonly number[]): GpuView {
     return this.empty(dtype, dims);
+  }
+
+  constant(dtype: DType, dims: readonly number[], data: Float32Array | Int32Array): GpuView {
+    const buffer = this.device.createBuffer({
+      size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      mappedAtCreation: true,
+    });
+    new Uint8Array(buffer.getMappedRange()).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
+    buffer.unmap();
+    this.transient.push(buffer);
+    return { buffer, dtype, dims: [...dims] };
   }
 
   /**
@@ -225,6 +244,7 @@ export function asSoftwareAdapter(gpu: TestGpu): KernelContext {
     features: { ...gpu.features, softwareAdapter: true },
     record: (program) => gpu.record(program),
     scratch: (dtype, dims) => gpu.scratch(dtype, dims),
+    constant: (dtype, dims, data) => gpu.constant(dtype, dims, data),
   };
 }
 

@@ -8,8 +8,10 @@ import { GpuKvCache } from './gpu/kv-cache';
 import { PipelineCache } from './gpu/pipeline-cache';
 import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir/ir';
 import { decodeModel, type ExternalData } from './ir/onnx-decode';
+import { resizeFormProblem } from './ir/resize-params';
 import { withNextTokenHead } from './passes/next-token-head';
 import { packQuantizedWeights } from './passes/pack-quantized';
+import { splitOversizedConstants } from './passes/split-oversized';
 import { GpuPixelPipeline } from './pixel-pipeline';
 import type { KernelFeatures } from './plan/kernel-context';
 import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './plan/lowering';
@@ -32,6 +34,12 @@ export interface WebGpuBackendOptions {
    * in memory; products are summed in f16 over short slabs). Default 'f32'.
    */
   readonly computePrecision?: 'f32' | 'f16';
+  /**
+   * Largest tensor, in bytes, one kernel binding may take; default and upper bound: the device's
+   * `maxStorageBufferBindingSize` (and `maxBufferSize`). Constants above it are split at load where their
+   * readers allow (embedding tables, product weights), else the model is refused with OUT_OF_MEMORY.
+   */
+  readonly maxBindingBytes?: number;
 }
 
 export { isSoftwareAdapter } from '../adapter-kind';
@@ -46,16 +54,32 @@ export interface WebGpuLoadOptions extends SessionOptions {
  * rejects them and the runtime falls back to ORT before the first run).
  */
 function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' | 'outputs'>): boolean {
-  const _attr = (name: string) => {
+  const attr = (name: string) => {
     const a = n.attrs[name];
     return a && (a.type === 'int' || a.type === 'float') ? a.value : undefined;
   };
   if (n.domain === 'com.microsoft' && n.opType === 'Attention') {
-    // mask_index / past inputs, and unequal Q/K/V hidden sizes, are not lowered.
-    return !!n.inputs[3] || !!n.inputs[4] || n.attrs.qkv_hidden_sizes !== undefined;
+    // mask_index and past_sequence_length inputs, and unequal Q/K/V hidden sizes, are not lowered.
+    return !!n.inputs[3] || n.inputs.slice(6).some(Boolean) || n.attrs.qkv_hidden_sizes !== undefined;
   }
+  // MultiHeadAttention: not the CUDA decoding inputs (past_sequence_length, cache_indirection) nor the QK output.
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
-    return !!n.inputs[3] || !!n.inputs[4];
+    return n.inputs.slice(8).some(Boolean) || n.outputs.slice(3).some(Boolean);
+  // GroupQueryAttention: no sliding window, softcap or smooth softmax; none of the newer optional inputs
+  // (position_ids, attention_bias, head_sink) nor the QK output.
+  if (n.domain === 'com.microsoft' && n.opType === 'GroupQueryAttention')
+    return (
+      (attr('local_window_size') ?? -1) !== -1 ||
+      (attr('softcap') ?? 0) !== 0 ||
+      (attr('smooth_softmax') ?? 0) !== 0 ||
+      n.inputs.slice(9).some(Boolean) ||
+      n.outputs.slice(3).some(Boolean)
+    );
+  // Packed batching (sequences concatenated without padding) is a RotaryEmbedding form we do not lower.
+  if (n.domain === 'com.microsoft' && n.opType === 'RotaryEmbedding')
+    return (attr('is_packed_batching') ?? 0) !== 0 || !n.inputs[1];
+  if (n.opType === 'Resize' && (n.domain === '' || n.domain === 'ai.onnx'))
+    return resizeFormProblem({ ...n, name: '' }) !== undefined;
   // LayerNormalization's optional Mean / InvStdDev outputs are produced both or neither.
   if (n.opType === 'LayerNormalization') return !!n.outputs[1] !== !!n.outputs[2];
   return false;
@@ -175,13 +199,17 @@ export function engineOnDevice(device: GPUDevice, softwareAdapter = false, f16Co
   };
 }
 
+/** Bytes one binding may take on `device`, capped by the backend option. */
+function bindingLimit(device: GPUDevice, cap = Number.POSITIVE_INFINITY): number {
+  return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, cap);
+}
+
 /**
- * Every kernel binds a whole tensor, so a constant larger than one binding cannot run here (a 49,408 × 768
- * float32 embedding table is 152 MB, above WebGPU's 128 MiB default): OUT_OF_MEMORY at load, before any
- * upload, so 'auto' can move the graph to onnxruntime-web.
+ * Every kernel binds a whole tensor, so a constant larger than one binding that passes/split-oversized.ts
+ * could not split cannot run here: OUT_OF_MEMORY at load, before any upload, so 'auto' can move the graph to
+ * onnxruntime-web.
  */
-function checkFits(graph: Graph, packed: ReadonlySet<string>, device: GPUDevice, label: string): void {
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+function checkFits(graph: Graph, packed: ReadonlySet<string>, limit: number, label: string): void {
   for (const [name, t] of graph.initializers) {
     // As uploaded: f32/i32 words per element, but raw bytes for packed quantized weights, halves for float16.
     const bytes = packed.has(name)
@@ -204,7 +232,11 @@ export class WebGpuBackend implements Backend {
   private engine: Promise<EngineDevice> | undefined;
   private adapterDescription = 'WebGPU (device not acquired yet)';
 
-  constructor(private readonly options: WebGpuBackendOptions = {}) {}
+  constructor(private readonly options: WebGpuBackendOptions = {}) {
+    const cap = options.maxBindingBytes;
+    if (cap !== undefined && !(Number.isSafeInteger(cap) && cap >= 1024))
+      throw new WebvlError('INVALID_INPUT', `maxBindingBytes must be an integer ≥ 1024, got ${cap}`);
+  }
 
   describe(): string {
     return `webvl WebGPU engine on ${this.adapterDescription}`;
@@ -265,7 +297,9 @@ export class WebGpuBackend implements Backend {
       );
     }
     const engine = await this.engineDevice();
-    checkFits(graph, packed, engine.device, options.label ?? 'model');
+    const limit = bindingLimit(engine.device, this.options.maxBindingBytes);
+    splitOversizedConstants(graph, limit, packed);
+    checkFits(graph, packed, limit, options.label ?? 'model');
     return new WebGpuSession(engine, graph, options);
   }
 }

@@ -69,6 +69,11 @@ export class GpuPixelPipeline implements PixelPipeline {
         const n = scratchDims.reduce((a, b) => a * b, 1);
         return { buffer: buffer(n * gpuElementBytes(dtype), 'scratch'), dtype, dims: scratchDims };
       },
+      constant: (dtype, constantDims, data) => ({
+        buffer: upload(data, 'kernel constant'),
+        dtype,
+        dims: constantDims,
+      }),
     };
     try {
       jobs.forEach((job, batchIndex) => {

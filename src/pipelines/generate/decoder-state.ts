@@ -47,13 +47,13 @@ export class DecoderState {
   private cache: KvCache | undefined;
   /** Exact mode: the last step's present tensors, the next step's past. */
   private presents: Record<string, Tensor> | undefined;
-  private readonly draw: () => number;
+  private draw: () => number;
   /** Decided after the first step, once the decoder's placement is settled: the cache factory, or exact mode. */
   private mode: { factory: KvCacheFactory | undefined } | undefined;
 
   constructor(
     private readonly decoder: DecoderHandle,
-    private readonly sampling: Sampling,
+    private sampling: Sampling,
     /** The most positions this sequence may reach (prompt + generated). */
     private readonly maxPositions: number,
     /** Slots the cache grows by. */
@@ -72,10 +72,21 @@ export class DecoderState {
   }
 
   /**
-   * Feeds `input` (inputs_embeds [1, s, hidden], or input_ids [1, s]) after what was seen, and returns the
-   * token chosen at its last position.
+   * How the next tokens are chosen; the draws restart from its seed, so a request's sampled answer does not
+   * depend on what earlier requests drew or on how much of its prompt a cache already held.
    */
-  async feed(input: Tensor): Promise<number> {
+  setSampling(sampling: Sampling): void {
+    this.sampling = sampling;
+    this.draw = drawsFrom(sampling.seed ?? 0);
+  }
+
+  /**
+   * Feeds `input` (inputs_embeds [1, s, hidden], or input_ids [1, s]) after what was seen, and returns the
+   * token chosen at its last position. `pick` false: the token is not wanted (a prompt piece before the last),
+   * so no draw is spent on it.
+   */
+  async feed(input: Tensor, pick = true): Promise<number> {
+    const u = pick ? this.draw() : 0;
     const s = input.dims[1];
     if (this.seen + s > this.maxPositions)
       throw new WebvlError(
@@ -95,13 +106,13 @@ export class DecoderState {
           BigInt64Array.from({ length: s }, (_, i) => BigInt(this.seen + i)),
         );
       else if (name === 'use_cache_branch') feeds[name] = hostTensor('bool', [1], [pastLength > 0 ? 1 : 0]);
-      else if (name === SAMPLING) feeds[name] = this.samplingFeed();
+      else if (name === SAMPLING) feeds[name] = this.samplingFeed(u);
       else if (!name.startsWith('past_key_values.'))
         throw new WebvlError('INVALID_MODEL', `decoder has an input we do not know how to feed: '${name}'`);
     }
     Object.assign(feeds, this.pasts());
     const out = await session.run(feeds);
-    const token = await this.choose(out);
+    const token = await this.choose(out, u);
     const presents: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(out))
       if (name.startsWith('present')) presents[presentToPast(name)] = t;
@@ -136,9 +147,9 @@ export class DecoderState {
     return hostTensor('int64', [1, m.length], m);
   }
 
-  private samplingFeed(): HostTensor {
+  private samplingFeed(u: number): HostTensor {
     const { temperature, topP, topK } = this.sampling;
-    return hostTensor('float32', [1, 4], [temperature, topP, this.draw(), topK]);
+    return hostTensor('float32', [1, 4], [temperature, topP, u, topK]);
   }
 
   private pasts(): Record<string, Tensor> {
@@ -149,7 +160,7 @@ export class DecoderState {
     return Object.fromEntries(pastNames(this.decoder.kv).map((n) => [n, empty]));
   }
 
-  private async choose(out: Record<string, Tensor>): Promise<number> {
+  private async choose(out: Record<string, Tensor>, u: number): Promise<number> {
     const head = out[NEXT_TOKEN];
     if (head) return Number((await toHost(head)).data[0]);
     const logits = out.logits;
@@ -158,7 +169,7 @@ export class DecoderState {
     disposeTensor(logits);
     const [, s, v] = h.dims;
     const row = (h.data as Float32Array).subarray((s - 1) * v, s * v);
-    return pickToken(row, this.sampling, this.draw());
+    return pickToken(row, this.sampling, u);
   }
 
   /** Keeps this step's keys/values: into the fixed-capacity cache, or as the next step's past. */

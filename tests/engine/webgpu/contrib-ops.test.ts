@@ -1,13 +1,15 @@
 // onnxruntime's contrib ops (tests/corpus/contrib, scripts/make_contrib_graphs.py) on our engine against
 // onnxruntime-node on the same random inputs, and what they turn into: each normalization one LayerNorm
-// dispatch, each bias + GELU absorbed into the matmul epilogue or one GELU.
+// dispatch, each bias + GELU absorbed into the matmul epilogue or one GELU, each quantized embedding lookup one
+// gather from the table kept packed.
 import { readdirSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
-import { uniformFloats } from '../../support/random';
+import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
+import { rng, uniformFloats } from '../../support/random';
 import { nodeGpu } from './gpu';
 
 const DIR = 'tests/corpus/contrib';
@@ -23,7 +25,40 @@ const EXPECTED_OPS: Record<string, Record<string, number>> = {
   fast_gelu: { Add: 1, 'webvl:Gelu': 1 },
   quick_gelu: { 'webvl:Gelu': 1 },
   ms_gelu: { 'webvl:Gelu': 1 },
+  gather_block_quantized_q4: { 'webvl:QGather': 1 },
+  gather_block_quantized_q4_default_zero: { 'webvl:QGather': 1 },
+  gather_block_quantized_q8: { 'webvl:QGather': 1 },
+  gather_block_quantized_q4_rank3: { 'webvl:QGather': 1 },
+  rotary_embedding_3d: { 'webvl:Rotary': 1 },
+  rotary_embedding_3d_interleaved: { 'webvl:Rotary': 1 },
+  rotary_embedding_4d: { 'webvl:Rotary': 1 },
+  rotary_embedding_4d_interleaved_offset: { 'webvl:Rotary': 1 },
+  rotary_embedding_partial: { 'webvl:Rotary': 1 },
+  rotary_embedding_no_heads: { 'webvl:Rotary': 1 },
 };
+
+/**
+ * Rows of the quantized tables and the rotary caches (scripts/make_contrib_graphs.py): ids are drawn from
+ * [−rows, rows) (negative ones wrap), positions from [0, rows − S) so an offset's tokens stay in the cache.
+ */
+const TABLE_ROWS = 16;
+const SEQ = 5;
+
+/** Random feeds for the graph's declared inputs: floats in [−2, 2), ids and positions. */
+function feedsFor(bytes: Uint8Array): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {};
+  decodeModel(bytes).inputs.forEach((v, i) => {
+    const dims = (v.shape ?? []).map(Number);
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (v.dtype === 'int64') {
+      const rand = rng(70 + i);
+      const [lo, hi] = v.name === 'position_ids' ? [0, TABLE_ROWS - SEQ] : [-TABLE_ROWS, TABLE_ROWS];
+      const ids = BigInt64Array.from({ length: n }, () => BigInt(lo + Math.floor(rand() * (hi - lo))));
+      feeds[v.name] = hostTensor('int64', dims, ids);
+    } else feeds[v.name] = hostTensor('float32', dims, uniformFloats(n, 40 + i, -2, 2));
+  });
+  return feeds;
+}
 
 describe('contrib ops vs onnxruntime-node', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.onnx'));
@@ -34,16 +69,13 @@ describe('contrib ops vs onnxruntime-node', () => {
     const bytes = new Uint8Array(readFileSync(`${DIR}/${file}`));
     const session = await backend.load(bytes, { label: file });
     const reference = await ort.InferenceSession.create(bytes);
-    const feeds: Record<string, HostTensor> = {};
-    session.inputNames.forEach((name, i) => {
-      feeds[name] = hostTensor('float32', [2, 5, 32], uniformFloats(2 * 5 * 32, 40 + i, -2, 2));
-    });
+    const feeds = feedsFor(bytes);
     const ours = await session.run(feeds);
     const theirs = await reference.run(
       Object.fromEntries(
         Object.entries(feeds).map(([k, t]) => [
           k,
-          new ort.Tensor('float32', t.data as Float32Array, [...t.dims]),
+          new ort.Tensor(t.dtype as 'float32' | 'int64', t.data as Float32Array | BigInt64Array, [...t.dims]),
         ]),
       ),
     );

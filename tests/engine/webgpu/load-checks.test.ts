@@ -129,4 +129,88 @@ describe('load-time checks', () => {
     expect(e.details).toMatchObject({ tensor: 'w', bytes: n * 4, limit });
     device.destroy();
   });
+
+  it('a GatherBlockQuantized whose scales do not match its table and block size is INVALID_MODEL', async () => {
+    const node: Node = {
+      name: 'embed',
+      opType: 'GatherBlockQuantized',
+      domain: 'com.microsoft',
+      attrs: { bits: { type: 'int', value: 4 }, block_size: { type: 'int', value: 16 } },
+      inputs: ['table', 'ids', 's'],
+      outputs: ['y'],
+    };
+    // 8 rows of 64 4-bit codes (32 bytes) in blocks of 16 need scales [8, 4]; give [8, 2].
+    const e = await loadError(
+      graph(
+        [node],
+        [
+          ['table', tensor('uint8', [8, 32], new Uint8Array(256))],
+          ['s', tensor('float32', [8, 2], new Float32Array(16))],
+        ],
+        [{ name: 'ids', dtype: 'int64', shape: [2] }],
+      ),
+    );
+    expect(e.code).toBe('INVALID_MODEL');
+    expect(e.message).toMatch(/scales are \[8,2\]/);
+  });
+
+  // Forms of claimed ops the engine does not lower are refused at load, so the runtime falls back to ORT.
+  const refused = (opType: string, domain: string, attrs: Node['attrs'], inputs: string[], outputs = ['y']) =>
+    it(`${domain || 'onnx'} ${opType} ${JSON.stringify(Object.fromEntries(Object.entries(attrs).map(([k, a]) => [k, 'value' in a ? a.value : a])))} with inputs ${inputs.join(',')} is UNSUPPORTED_OP`, async () => {
+      const e = await loadError(
+        graph(
+          [{ name: 'n', opType, domain, attrs, inputs, outputs }],
+          [],
+          inputs.filter(Boolean).map((i) => f32(i, [2, 64])),
+        ),
+      );
+      expect(e.code).toBe('UNSUPPORTED_OP');
+      expect(e.details?.ops).toEqual([domain ? `${domain}:${opType}` : opType]);
+    });
+  const gqa = ['q', 'k', 'v', 'pk', 'pv', 'seqlens', 'total'];
+  const heads = { num_heads: { type: 'int', value: 4 }, kv_num_heads: { type: 'int', value: 2 } } as const;
+  refused(
+    'GroupQueryAttention',
+    'com.microsoft',
+    { ...heads, local_window_size: { type: 'int', value: 16 } },
+    gqa,
+  );
+  refused('GroupQueryAttention', 'com.microsoft', { ...heads, softcap: { type: 'float', value: 30 } }, gqa);
+  refused(
+    'GroupQueryAttention',
+    'com.microsoft',
+    { ...heads, smooth_softmax: { type: 'int', value: 1 } },
+    gqa,
+  );
+  refused('GroupQueryAttention', 'com.microsoft', heads, [...gqa, '', '', 'position_ids', 'attention_bias']);
+  refused('MultiHeadAttention', 'com.microsoft', { num_heads: { type: 'int', value: 4 } }, [
+    'q',
+    'k',
+    'v',
+    '',
+    '',
+    '',
+    'pk',
+    'pv',
+    'past_sequence_length',
+    'cache_indirection',
+  ]);
+  refused('Attention', 'com.microsoft', { num_heads: { type: 'int', value: 4 } }, [
+    'x',
+    'w',
+    'b',
+    'mask_index',
+  ]);
+  refused('RotaryEmbedding', 'com.microsoft', { is_packed_batching: { type: 'int', value: 1 } }, [
+    'x',
+    'pos',
+    'cos',
+    'sin',
+  ]);
+  refused('Resize', '', { mode: { type: 'string', value: 'linear' }, antialias: { type: 'int', value: 1 } }, [
+    'x',
+    '',
+    'scales',
+  ]);
+  refused('Resize', '', { mode: { type: 'string', value: 'lanczos' } }, ['x', '', 'scales']);
 });

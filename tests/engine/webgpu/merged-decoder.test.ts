@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fillSkeleton } from '../../../bench/base-models';
 import { relativeDiff } from '../../../bench/stats';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
@@ -62,6 +63,37 @@ describe('merged decoder (If on use_cache_branch)', () => {
       ).toBeLessThan(1e-5);
     expect(session.describePlan()?.signature).toContain('use_cache_branch=1');
     expect(session.describePlan()?.opCounts['webvl:Attention']).toBeGreaterThan(0);
+    await session.release();
+    await reference.release();
+  });
+});
+
+describe('a q4 merged decoder (MatMulNBits inside both If branches, bench/models llama-q4-tiny)', () => {
+  it('packs each weight once for both branches, runs every product packed, and matches onnxruntime-node', async () => {
+    const { bytes: q4 } = fillSkeleton(
+      new Uint8Array(readFileSync('bench/models/llama-q4-tiny.skeleton.onnx')),
+    );
+    const session = await backend.load(q4, { label: 'q4' });
+    const reference = await ort.InferenceSession.create(q4);
+    const embeds = Float32Array.from({ length: 5 * 64 }, (_, i) => Math.sin(i * 0.7));
+    const first: Record<string, HostTensor> = {
+      inputs_embeds: hostTensor('float32', [1, 5, 64], embeds),
+      attention_mask: hostTensor('int64', [1, 5], [1, 1, 1, 1, 1]),
+      position_ids: hostTensor('int64', [1, 5], [0, 1, 2, 3, 4]),
+      use_cache_branch: hostTensor('bool', [1], [0]),
+    };
+    for (const name of pastNames) first[name] = hostTensor('float32', [1, 2, 0, 16], []);
+    const ours = await session.run(first);
+    const theirs = await reference.run(
+      Object.fromEntries(Object.entries(first).map(([k, v]) => [k, toOrt(v)])),
+    );
+    expect(
+      relativeDiff((ours.logits as HostTensor).data as Float32Array, theirs.logits.data as Float32Array),
+    ).toBeLessThan(1e-4);
+    const plan = session.describePlan();
+    // 2 layers × 7 projections and the LM head, every one 4-bit; no MatMulNBits left unpacked.
+    expect(plan?.opCounts['webvl:QMatMul']).toBe(15);
+    expect(plan?.opCounts.MatMul ?? 0).toBe(0);
     await session.release();
     await reference.release();
   });

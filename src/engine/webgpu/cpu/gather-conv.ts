@@ -61,3 +61,48 @@ export function conv2dCpu(x: CpuTensor, w: CpuTensor, o: ConvCpuOptions = {}): C
         }
   return out;
 }
+
+export interface BlockQuantizedTable {
+  /** uint8 storage: two 4-bit codes a byte (low nibble first) or one 8-bit code. */
+  readonly data: Uint8Array;
+  /** Storage dims; the last holds the packed codes. */
+  readonly dims: readonly number[];
+  readonly scales: ArrayLike<number>;
+  readonly zeroPoints?: Uint8Array;
+  readonly bits: 4 | 8;
+  readonly blockSize: number;
+}
+
+/**
+ * GatherBlockQuantized along axis 0 as onnxruntime defines it: (code − zero point) · scale per block of the
+ * last axis, zero point 8 / 128 by default, out-of-range indices giving zeros.
+ */
+export function gatherBlockQuantizedCpu(t: BlockQuantizedTable, indices: CpuTensor): CpuTensor {
+  const perByte = 8 / t.bits;
+  const stored = t.dims[t.dims.length - 1];
+  const k = stored * perByte;
+  const rows = t.dims[0];
+  const lines = t.dims.slice(1, -1).reduce((a, b) => a * b, 1);
+  const blocks = Math.ceil(k / t.blockSize);
+  const zeroPerLine = Math.ceil(blocks / perByte);
+  const nibble = (bytes: Uint8Array, i: number) =>
+    (bytes[Math.floor(i / perByte)] >> ((i % perByte) * t.bits)) & ((1 << t.bits) - 1);
+  const out = cpuTensor([...indices.dims, ...t.dims.slice(1, -1), k]);
+  const rowSize = lines * k;
+  indices.data.forEach((raw, j) => {
+    const idx = raw < 0 ? raw + rows : raw;
+    if (idx < 0 || idx >= rows) return; // zeros
+    for (let line = 0; line < lines; line++) {
+      const l = idx * lines + line;
+      for (let c = 0; c < k; c++) {
+        const b = Math.floor(c / t.blockSize);
+        const code = nibble(t.data.subarray(l * stored, (l + 1) * stored), c);
+        const zero = t.zeroPoints
+          ? nibble(t.zeroPoints.subarray(l * zeroPerLine, (l + 1) * zeroPerLine), b)
+          : 1 << (t.bits - 1);
+        out.data[j * rowSize + line * k + c] = (code - zero) * t.scales[l * blocks + b];
+      }
+    }
+  });
+  return out;
+}

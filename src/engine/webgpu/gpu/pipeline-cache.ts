@@ -1,6 +1,7 @@
 // Compute pipelines compiled once per kernel cacheKey, for the lifetime of the device.
 import { WebvlError } from '../../../errors';
 import type { ProgramSpec } from '../plan/kernel-context';
+import { withPrelude } from './wgsl-prelude';
 
 export class PipelineCache {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
@@ -13,7 +14,7 @@ export class PipelineCache {
     const key = `${spec.cacheKey}|${spec.entryPoint ?? 'main'}`;
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: spec.wgsl, label: spec.label });
+      const module = this.device.createShaderModule({ code: withPrelude(spec.wgsl), label: spec.label });
       p = this.device
         .createComputePipelineAsync({
           label: spec.label,

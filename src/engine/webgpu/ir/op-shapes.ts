@@ -14,6 +14,7 @@ import {
   type Values,
 } from './const-eval';
 import { attrInt, attrInts, attrTensor, type Node, opKey } from './ir';
+import { resizeParams } from './resize-params';
 
 export interface TypedShape {
   readonly dtype: DType;
@@ -268,6 +269,11 @@ const SHAPES: Record<string, ShapeFn> = {
   GatherElements: (c) => [{ dtype: input(c, 0).dtype, dims: input(c, 1).dims }],
   ScatterND: (c) => [input(c, 0)],
   InstanceNormalization: same,
+  GroupNormalization: same,
+  Resize: (c) => {
+    const x = input(c, 0);
+    return [{ dtype: x.dtype, dims: resizeParams(c.node, x.dims, c.constant, c.opset).outDims }];
+  },
   Einsum: (c) => {
     const equation = c.node.attrs.equation;
     if (equation?.type !== 'string') fail(c, 'no equation');
@@ -338,13 +344,56 @@ const SHAPES: Record<string, ShapeFn> = {
     ];
   },
   // Contrib ops the attention pass lowers: outputs [B, S, hidden] like the query (packed QKV: a third of W).
-  'com.microsoft:MultiHeadAttention': (c) => [input(c, 0)],
+  // MultiHeadAttention: output [B, S, N·Hv]; presents [B, N, past + L, H] (key/value [B, L, ·] or [B, N, L, H]).
+  'com.microsoft:MultiHeadAttention': (c) => {
+    const q = input(c, 0);
+    const heads = attrInt(c.node, 'num_heads', 0);
+    const k = c.inputs[1]?.dims;
+    const v = c.inputs[2]?.dims;
+    // Packed QKV / KV (5-D, or no key) onnxruntime's CPU kernel does not implement either.
+    if (q.dims.length !== 3 || !k || !v || (k.length !== 3 && k.length !== 4))
+      throw new WebvlError('UNSUPPORTED_OP', `MultiHeadAttention node '${c.node.name}': packed QKV / KV`, {
+        ops: [opKey(c.node)],
+      });
+    const split = k.length === 4;
+    const headSize = q.dims[2] / heads;
+    const vHead = split ? v[3] : v[2] / heads;
+    const total = (split ? k[2] : k[1]) + (c.inputs[6]?.dims[2] ?? 0);
+    return [
+      { dtype: q.dtype, dims: [q.dims[0], q.dims[1], heads * vHead] },
+      { dtype: q.dtype, dims: [q.dims[0], heads, total, headSize] },
+      { dtype: q.dtype, dims: [q.dims[0], heads, total, vHead] },
+    ];
+  },
+  // Attention: output [B, S, hidden]; present [2, B, N, past + S, H].
   'com.microsoft:Attention': (c) => {
     const x = input(c, 0);
     const w = input(c, 1).dims;
-    return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), w[w.length - 1] / 3] }];
+    const hidden = w[w.length - 1] / 3;
+    const heads = attrInt(c.node, 'num_heads', 1);
+    const past = c.inputs[4]?.dims[3] ?? 0;
+    return [
+      { dtype: x.dtype, dims: [...x.dims.slice(0, -1), hidden] },
+      { dtype: x.dtype, dims: [2, x.dims[0], heads, past + x.dims[1], hidden / heads] },
+    ];
+  },
+  // Outputs [B, S, H·D] and the presents [B, Hkv, max(T, past), D]; T (total_sequence_length) must be known.
+  'com.microsoft:GroupQueryAttention': (c) => {
+    const [b, s, width] = input(c, 0).dims;
+    const heads = attrInt(c.node, 'num_heads', 0);
+    const kvHeads = attrInt(c.node, 'kv_num_heads', 0);
+    const headSize = width / (c.inputs[1] ? heads : heads + 2 * kvHeads);
+    if (!Number.isInteger(headSize) || heads <= 0 || kvHeads <= 0)
+      fail(c, `${width} values do not split into ${heads} query and ${kvHeads} key/value heads`);
+    const total = constInts(c, 6, 'total_sequence_length')[0];
+    const cache = Math.max(total, c.inputs[3]?.dims[2] ?? 0);
+    const present = { dtype: input(c, 0).dtype, dims: [b, kvHeads, cache, headSize] };
+    return [{ dtype: input(c, 0).dtype, dims: [b, s, heads * headSize] }, present, present];
   },
   // Our fused ops (domain webvl), created by the fusion passes.
+  'webvl:KvAppend': (c) => [
+    { dtype: input(c, 1).dtype, dims: attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims') },
+  ],
   'webvl:Linear': (c) => {
     const x = input(c, 0);
     const w = input(c, 1).dims;
@@ -362,6 +411,15 @@ const SHAPES: Record<string, ShapeFn> = {
   'webvl:QMatMul': (c) => {
     const x = input(c, 0);
     return [{ dtype: x.dtype, dims: [...x.dims.slice(0, -1), attrInt(c.node, 'N', 0)] }];
+  },
+  'webvl:QGather': (c) => {
+    const rowDims = attrInts(c.node, 'row_dims') ?? fail(c, 'no row_dims');
+    const dtype = ONNX_TO[attrInt(c.node, 'to', 1)] ?? 'float32';
+    return [{ dtype, dims: [...input(c, 0).dims, ...rowDims.slice(1)] }];
+  },
+  'webvl:GatherRows': (c) => {
+    const piece = input(c, 1);
+    return [{ dtype: piece.dtype, dims: [...input(c, 0).dims, ...piece.dims.slice(1)] }];
   },
   'webvl:Rotary': (c) => [input(c, 0)],
   'webvl:SampleTopK': (c) => [{ dtype: 'int64', dims: input(c, 0).dims.slice(0, -1) }],

@@ -1,5 +1,9 @@
-// ONNX Gather along any axis (shaders/gather.wgsl): embeddings, token selection, index lookups.
+// ONNX Gather along any axis (shaders/gather.wgsl): embeddings, token selection, index lookups; and rows of a
+// packed quantized table (shaders/gather-quant.wgsl over matmul-b-quant.wgsl's dequantizing reader).
 import gatherWgsl from '../../../../shaders/gather.wgsl?raw';
+import gatherQuantWgsl from '../../../../shaders/gather-quant.wgsl?raw';
+import matmulBQuantWgsl from '../../../../shaders/matmul-b-quant.wgsl?raw';
+import type { QuantLayout } from '../passes/pack-quantized';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   ELEMENTWISE_WORKGROUP,
@@ -8,6 +12,7 @@ import {
   grid1d,
   invalid,
   isFloat,
+  specialize,
   UniformWriter,
 } from './common';
 
@@ -31,6 +36,90 @@ export function gather(ctx: KernelContext, data: GpuView, indices: GpuView, out:
     bindings: [data, indices, out],
     uniforms: new UniformWriter()
       .u32s([n, data.dims[ax], elementCount(data.dims.slice(ax + 1)), elementCount(indices.dims)])
+      .u32s([0, data.dims[ax]])
       .finish(),
+  });
+}
+
+/**
+ * Gather along axis 0 of a table held in pieces of consecutive rows (passes/split-oversized.ts: a table larger
+ * than one binding): one dispatch per piece, each writing the output rows whose ids fall in it.
+ * `rowStarts[p]` is the first row of `pieces[p]`; together they cover [0, rows).
+ */
+export function gatherRows(
+  ctx: KernelContext,
+  pieces: readonly GpuView[],
+  rowStarts: readonly number[],
+  indices: GpuView,
+  out: GpuView,
+): void {
+  if (isFloat(indices.dtype)) invalid(`Gather: indices must be integers, got ${indices.dtype}`);
+  if (pieces.length === 0 || pieces.length !== rowStarts.length)
+    invalid(`Gather: ${pieces.length} table pieces for ${rowStarts.length} row starts`);
+  const first = pieces[0];
+  const inner = elementCount(first.dims.slice(1));
+  let rows = 0;
+  pieces.forEach((p, i) => {
+    if (p.dtype !== first.dtype || elementCount(p.dims.slice(1)) !== inner || rowStarts[i] !== rows)
+      invalid(`Gather: table piece ${i} [${p.dims}] at row ${rowStarts[i]} does not continue the table`);
+    rows += p.dims[0];
+  });
+  if (first.dtype === 'float16') invalid('Gather: float16 data is not supported yet');
+  if (out.dtype !== first.dtype)
+    invalid(`Gather: output dtype ${out.dtype} differs from data ${first.dtype}`);
+  expectDims('Gather output', out, [...indices.dims, ...first.dims.slice(1)]);
+  const n = elementCount(out.dims);
+  if (n === 0) return;
+  pieces.forEach((piece, i) => {
+    ctx.record({
+      label: 'Gather',
+      wgsl: gatherWgsl,
+      cacheKey: 'gather',
+      workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WORKGROUP)),
+      bindings: [piece, indices, out],
+      uniforms: new UniformWriter()
+        .u32s([n, rows, inner, elementCount(indices.dims), rowStarts[i], piece.dims[0]])
+        .finish(),
+    });
+  });
+}
+
+/**
+ * Rows of a packed quantized table along axis 0: out [...indices, ...rowDims.slice(1)] (float32) from `table`,
+ * the bytes pack-quantized.ts laid out for `layout` (its [N, K] being the table as [rows · inner / K, K]).
+ */
+export function gatherQuantized(
+  ctx: KernelContext,
+  table: GpuView,
+  layout: QuantLayout,
+  rowDims: readonly number[],
+  indices: GpuView,
+  out: GpuView,
+): void {
+  if (isFloat(indices.dtype)) invalid(`GatherBlockQuantized: indices must be integers, got ${indices.dtype}`);
+  if (out.dtype !== 'float32') invalid(`GatherBlockQuantized: output must be float32, got ${out.dtype}`);
+  const rows = rowDims[0];
+  const inner = elementCount(rowDims.slice(1));
+  if (rows * inner !== layout.n * layout.k)
+    invalid(`GatherBlockQuantized: table [${rowDims}] is not the packed [${layout.n}, ${layout.k}]`);
+  expectDims('GatherBlockQuantized output', out, [...indices.dims, ...rowDims.slice(1)]);
+  const n = elementCount(out.dims);
+  if (n === 0) return;
+  const constants = {
+    K: layout.k,
+    BLOCK: layout.blockSize,
+    BLOCKS_PER_ROW: layout.blocksPerRow,
+    ZERO_POINT_WORD: layout.zeroPointWord,
+    CODE_WORD: layout.codeWord,
+    BITS: layout.bits,
+  };
+  ctx.record({
+    label: 'GatherBlockQuantized',
+    wgsl: specialize(matmulBQuantWgsl, constants) + gatherQuantWgsl,
+    cacheKey: `gather-quant|${Object.values(constants).join('|')}`,
+    workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WORKGROUP)),
+    // The packed table is bound whole (quant set: its dims are not its words).
+    bindings: [indices, { ...table, dims: [layout.n, layout.k], quant: layout }, out],
+    uniforms: new UniformWriter().u32s([n, rows, inner]).finish(),
   });
 }

@@ -59,8 +59,12 @@ export { concat, copyStrided, expand, slice, tile, transpose, trilu } from './co
 /**
  * gather(ctx, data, indices, out, axis): ONNX Gather (embeddings: axis 0). indices: i32 family, negative
  * indices wrap. out dims = data[:axis] + indices + data[axis+1:].
+ * gatherQuantized(ctx, table, layout, rowDims, indices, out): rows of a packed 4/8-bit table
+ * (com.microsoft GatherBlockQuantized, packed at load), dequantized as read; out-of-range indices give 0.
+ * gatherRows(ctx, pieces, rowStarts, indices, out): Gather on axis 0 of a table split into pieces of
+ * consecutive rows, one dispatch per piece.
  */
-export { gather } from './gather';
+export { gather, gatherQuantized, gatherRows } from './gather';
 /**
  * gatherElements(ctx, data, indices, out, axis): ONNX GatherElements (out dims = indices dims).
  * scatterNd(ctx, data, indices, updates, out, reduction): ONNX ScatterND (none / add / mul) into a copy of data.
@@ -71,6 +75,17 @@ export { gatherElements, scatterNd } from './gather-elements';
  * data.dims[batchDims + k ..] (gatherNdDims). indices: i32 family, negative values wrap.
  */
 export { gatherNd, gatherNdDims } from './gather-nd';
+/**
+ * groupNorm(ctx, x, scale, bias, out, params): GroupNormalization over x [N, C, ...] (statistics per batch and
+ * group of C / groups channels), scale/bias per channel or per group; InstanceNormalization is groups = C.
+ */
+export { type GroupNormParams, groupNorm } from './group-norm';
+/**
+ * kvAppend(ctx, past, fresh, seqlens, out, params): a key/value cache [B, H, T, D] after a step — each batch
+ * row's past, then its S new rows (strided view of `fresh`) at seqlens[b] + 1 − S (0 on a first prompt),
+ * zeros after (GroupQueryAttention's presents).
+ */
+export { type KvAppendParams, kvAppend } from './kv-append';
 /**
  * layerNorm(ctx, x, gamma, beta, residual, out, sumOut, params): over the last axis,
  * out = (y − mean(y)) / sqrt(var(y) + eps) · gamma + beta with y = x (+ residual when given).
@@ -94,6 +109,11 @@ export { pad } from './pad';
 /** reduce(ctx, x, out, params): ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over axes, keepdims. */
 export { reduce } from './reduce';
 /**
+ * resize(ctx, x, out, params): ONNX Resize (opset 11+) with its parameters resolved (ir/resize-params.ts):
+ * nearest (any 32-bit dtype), linear and cubic (float32) over any axes of rank ≤ 8, every coordinate mode.
+ */
+export { resize } from './resize';
+/**
  * resizeNormalize(ctx, image, taps, out, params): RGBA8 image → separable resample with the given taps (Pillow's
  * order: horizontal, round to 8 bits, vertical, round) → crop window → v·scale − shift per channel → image
  * `batchIndex` of out [N, 3, H, W] float32. Two dispatches. packResampleTaps lays out the taps view.
@@ -102,8 +122,11 @@ export { packResampleTaps, resizeNormalize } from './resize-normalize';
 /**
  * rotary(ctx, x, cos, sin, out): out = x·cos + rotate_half(x)·sin over the last axis (rotate_half(x) =
  * concat(−x[d/2:], x[:d/2])); cos and sin share dims, broadcast to x's. float32.
+ * rotaryCache(ctx, x, cos, sin, positions, out, params): com.microsoft RotaryEmbedding — caches
+ * [positions, R/2] read at each token's position, rotate-half or interleaved pairs, the first R values of each
+ * head rotated ([B, S, H·D] or [B, H, S, D]).
  */
-export { rotary } from './rotary';
+export { type RotaryCacheParams, rotary, rotaryCache } from './rotary';
 /**
  * sampleTopK(ctx, values, indices, sampling, token): per row of TopK's [rows, k] values (best first) and indices,
  * a token drawn by sampling [rows, 4] = (temperature, top_p, uniform draw in [0, 1), top_k ≤ k); token [rows].

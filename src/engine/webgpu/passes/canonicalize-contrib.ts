@@ -2,7 +2,8 @@
 // standard ops and our fused ones, so the usual passes and kernels serve them: SkipLayerNormalization becomes
 // Add + LayerNorm (the residual fusion folds the Add back in), BiasGelu / FastGelu Add + Gelu (the Linear
 // fusion absorbs both into a matmul epilogue), Gelu / QuickGelu our Gelu, the Simplified (RMS) norms our
-// LayerNorm with rms=1. Runs first, before shapes are inferred.
+// LayerNorm with rms=1, RotaryEmbedding our Rotary in its cache form (positions read on the GPU). Runs first,
+// before shapes are inferred.
 import { attrFloat, attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import { replaceNodesWith } from './pattern';
 
@@ -76,6 +77,26 @@ function rewrite(node: Node): Node[] | undefined {
       }
       nodes.push(layerNorm(node, [input, gamma, beta, residual], sum ? [y, sum] : [y], rms));
       return nodes;
+    }
+    case 'RotaryEmbedding': {
+      // Inputs x, position_ids, cos_cache, sin_cache → Rotary(x, cos, sin, positions); its lowering reads the
+      // layout (3-D [B, S, H·D] or 4-D [B, H, S, D]) off x. onnxruntime ignores `scale`.
+      const [input, positions, cos, sin] = node.inputs;
+      const int = (name: string) => ({ type: 'int' as const, value: attrInt(node, name, 0) });
+      return [
+        {
+          name: node.name,
+          opType: 'Rotary',
+          domain: WEBVL_DOMAIN,
+          attrs: {
+            interleaved: int('interleaved'),
+            num_heads: int('num_heads'),
+            rotary_embedding_dim: int('rotary_embedding_dim'),
+          },
+          inputs: [input, cos, sin, positions],
+          outputs: [out],
+        },
+      ];
     }
     case 'SimplifiedLayerNormalization': {
       if (attrInt(node, 'axis', -1) !== -1 || node.outputs[1]) return undefined;

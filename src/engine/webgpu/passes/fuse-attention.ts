@@ -1,16 +1,18 @@
 // Attention fusion: MatMul(Q, Kᵀ) → [Mul|Div scale] → [Add mask] → Softmax → MatMul(·, V), with the
 // Reshape/Transpose chains that split heads in front and merge them behind, → one webvl Attention node.
 // Q, K and V become strided views of the projections (no transpose copies), and the output is written
-// straight into the merged-heads layout. com.microsoft MultiHeadAttention / Attention lower to the same node.
+// straight into the merged-heads layout. onnxruntime's attention ops lower to the same node (lower-gqa.ts,
+// lower-mha.ts, lower-ms-attention.ts).
 import { strides as contiguous } from '../ir/const-eval';
-import { attrFloat, attrInt, attrInts, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import { attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import type { TypedShape } from '../ir/op-shapes';
 import { GraphView, replaceNodes, rewriteEach } from './pattern';
 
 /** Largest head size the attention kernel takes. */
 export const MAX_HEAD_DIM = 128;
 
-interface View4 {
+/** A 4-D [B, H, S, D] view (element strides, start) of a tensor, as webvl Attention reads q, k and v. */
+export interface View4 {
   source: string;
   dims: number[];
   strides: number[];
@@ -63,7 +65,8 @@ function resolveView(
   return { source, dims, strides, start: 0 };
 }
 
-function attention(
+/** A webvl Attention node over q/k/v views, writing `out` through `outStrides` (its dims `outDims`). */
+export function attentionNode(
   name: string,
   q: View4,
   k: View4,
@@ -307,114 +310,27 @@ function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string,
       outDims = rsDims;
     }
   }
-  const fused = attention(`${qk.name}_attention`, q, k, val, mask, out, outDims, outStrides, scale, false);
+  const fused = attentionNode(
+    `${qk.name}_attention`,
+    q,
+    k,
+    val,
+    mask,
+    out,
+    outDims,
+    outStrides,
+    scale,
+    false,
+  );
   // The head-split chains in front are left for dead-code elimination (other readers may still need them).
   replaceNodes(graph, [...chain, pv, ...outNodes], fused);
   return true;
 }
 
-/** com.microsoft MultiHeadAttention with separate Q/K/V [B, S, H·D] and no bias/padding mask. */
-function fuseMultiHeadAttention(graph: Graph, node: Node, shapes: ReadonlyMap<string, TypedShape>): boolean {
-  const [query, key, value, bias, keyPadding, attnBias] = node.inputs;
-  if (bias || keyPadding || !key || !value) return false;
-  const heads = attrInt(node, 'num_heads', 0);
-  const qd = shapes.get(query)?.dims;
-  const kd = shapes.get(key)?.dims;
-  if (!qd || !kd || qd.length !== 3 || kd.length !== 3 || heads <= 0) return false;
-  const [b, sq, hidden] = qd;
-  const sk = kd[1];
-  const d = hidden / heads;
-  if (d > MAX_HEAD_DIM || !Number.isInteger(d)) return false;
-  const view = (source: string, s: number): View4 => ({
-    source,
-    dims: [b, heads, s, d],
-    strides: [s * hidden, d, hidden, 1],
-    start: 0,
-  });
-  const scale = attrFloat(node, 'scale', 1 / Math.sqrt(d)) || 1 / Math.sqrt(d);
-  const out = [b, sq, hidden];
-  const fused = attention(
-    node.name,
-    view(query, sq),
-    view(key, sk),
-    view(value, sk),
-    attnBias ?? '',
-    node.outputs[0],
-    out,
-    [sq * hidden, d, hidden, 1],
-    scale,
-    false,
-  );
-  replaceNodes(graph, [node], fused);
-  return true;
-}
-
-/** com.microsoft Attention: packed QKV projection (one Linear) + attention on strided views of it. */
-function fuseMsAttention(graph: Graph, node: Node, shapes: ReadonlyMap<string, TypedShape>): boolean {
-  const [input, weights, bias, maskIndex, past, attnBias] = node.inputs;
-  if (maskIndex || past || node.outputs[1]) return false;
-  const heads = attrInt(node, 'num_heads', 0);
-  const xd = shapes.get(input)?.dims;
-  const wd = shapes.get(weights)?.dims;
-  if (!xd || !wd || xd.length !== 3 || wd.length !== 2 || heads <= 0 || attrInts(node, 'qkv_hidden_sizes'))
-    return false;
-  const [b, s] = xd;
-  const hidden = wd[1] / 3;
-  const d = hidden / heads;
-  if (!Number.isInteger(d) || d > MAX_HEAD_DIM) return false;
-  const qkv = freshName('qkv');
-  const projection: Node = {
-    name: `${node.name}_qkv`,
-    opType: 'Linear',
-    domain: WEBVL_DOMAIN,
-    attrs: { transB: { type: 'int', value: 0 }, activation: { type: 'string', value: 'none' } },
-    inputs: [input, weights, bias ?? ''],
-    outputs: [qkv],
-  };
-  const view = (start: number): View4 => ({
-    source: qkv,
-    dims: [b, heads, s, d],
-    strides: [s * 3 * hidden, d, 3 * hidden, 1],
-    start,
-  });
-  const scale = attrFloat(node, 'scale', 1 / Math.sqrt(d)) || 1 / Math.sqrt(d);
-  const causal = attrInt(node, 'unidirectional', 0) === 1;
-  const fused = attention(
-    node.name,
-    view(0),
-    view(hidden),
-    view(2 * hidden),
-    attnBias ?? '',
-    node.outputs[0],
-    [b, s, hidden],
-    [s * hidden, d, hidden, 1],
-    scale,
-    causal,
-  );
-  replaceNodes(graph, [node], projection);
-  graph.nodes.splice(graph.nodes.indexOf(projection) + 1, 0, fused);
-  return true;
-}
-
 /** Returns the number of attention blocks fused. Needs inferred shapes; run dead-code elimination after. */
 export function fuseAttention(graph: Graph, shapes: Map<string, TypedShape>): number {
-  return rewriteEach(graph, (node) => {
-    let ok = false;
-    if (node.domain === '' && node.opType === 'Softmax') ok = fuseDecomposed(graph, node, shapes);
-    else if (node.domain === 'com.microsoft' && node.opType === 'MultiHeadAttention')
-      ok = fuseMultiHeadAttention(graph, node, shapes);
-    else if (node.domain === 'com.microsoft' && node.opType === 'Attention') {
-      ok = fuseMsAttention(graph, node, shapes);
-      if (ok) {
-        const x = shapes.get(node.inputs[0]);
-        const w = shapes.get(node.inputs[1]);
-        if (x && w)
-          shapes.set(graph.nodes.find((n) => n.name === `${node.name}_qkv`)?.outputs[0] ?? '', {
-            dtype: x.dtype,
-            dims: [...x.dims.slice(0, -1), w.dims[1]],
-          });
-      }
-    }
-    return ok;
-  });
+  return rewriteEach(
+    graph,
+    (node) => node.domain === '' && node.opType === 'Softmax' && fuseDecomposed(graph, node, shapes),
+  );
 }

@@ -15,6 +15,9 @@ import { fuseTransposeConcat } from './fuse-transpose-concat';
 import { inferShapes } from './infer-shapes';
 import { inlineIfs } from './inline-if';
 import { keepHalfWeights } from './keep-half-weights';
+import { lowerGroupQueryAttention } from './lower-gqa';
+import { lowerMultiHeadAttention } from './lower-mha';
+import { lowerMsAttention } from './lower-ms-attention';
 import { mergeProjections } from './merge-projections';
 import { bindInputValues } from './run-time-values';
 
@@ -63,6 +66,11 @@ export function specialize(
   const halfWeights = keepHalfWeights(graph);
   const shapes = inferShapes(graph, inputDims);
   dropNoOpCasts(graph, shapes);
+  // Contrib attention whose lowering depends on shapes (and on total_sequence_length's value).
+  const contribAttention =
+    lowerGroupQueryAttention(graph, shapes) +
+    lowerMultiHeadAttention(graph, shapes) +
+    lowerMsAttention(graph, shapes);
   let deadNodes = eliminateDeadCode(graph);
   const gelu = fuseGelu(graph);
   const layerNorm = fuseLayerNorm(graph, shapes) + fuseRmsNorm(graph, shapes);
@@ -90,7 +98,7 @@ export function specialize(
       transposeConcat,
       deadNodes,
       halfWeights,
-      contrib,
+      contrib: contrib + contribAttention,
     },
     sourceInitializers: new Set(source.initializers.values()),
   };

@@ -8,12 +8,15 @@
 //   dropped: the product is computed in f32 on the dequantized weights (W8A32), closer to the float model than
 //   ORT's integer path; the difference is that activation rounding (the tolerance tests document).
 // - DequantizeLinear of a constant (quantized embedding tables): folded to float32 here, once.
+// - com.microsoft GatherBlockQuantized (q4 embedding tables): packed the same way, read by webvl QGather
+//   (pack-quantized-gather.ts).
 // Runs on the source graph before load() checks ops, so what it cannot rewrite is refused there (and the
 // graph falls back to onnxruntime-web).
 import { WebvlError } from '../../../errors';
 import type { HostTensor } from '../../tensor';
 import { toValues, type Values } from '../ir/const-eval';
 import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import { packGatherBlockQuantized } from './pack-quantized-gather';
 import { GraphView, replaceNodes } from './pattern';
 
 /** Layout of a packed quantized weight, in 32-bit words from the start of the tensor. */
@@ -96,13 +99,17 @@ function packed(graph: Graph, name: string, bytes: Uint8Array): string {
   return name;
 }
 
-/** MatMulNBits (4-bit, no g_idx) → QMatMul. */
-function packNBits(graph: Graph, node: Node): boolean {
+/**
+ * MatMulNBits (4-bit, no g_idx) → QMatMul. In an If branch (`graph`), weights may live in the enclosing model
+ * (`top`), where the packed weight goes too, so that both branches of a merged decoder share it.
+ */
+function packNBits(graph: Graph, node: Node, top: Graph = graph): boolean {
   if (node.domain !== 'com.microsoft' || node.opType !== 'MatMulNBits') return false;
   const [a, bName, sName, zName, gIdx, bias] = node.inputs;
-  const b = graph.initializers.get(bName);
-  const scales = graph.initializers.get(sName);
-  const zeros = zName ? graph.initializers.get(zName) : undefined;
+  const get = (name: string) => graph.initializers.get(name) ?? top.initializers.get(name);
+  const b = get(bName);
+  const scales = get(sName);
+  const zeros = zName ? get(zName) : undefined;
   if (!b || !scales || (zName && !zeros) || gIdx || bias) return false;
   if (attrInt(node, 'bits', 4) !== 4 || (zeros && zeros.dtype !== 'uint8')) return false;
   const k = attrInt(node, 'K', 0);
@@ -110,6 +117,12 @@ function packNBits(graph: Graph, node: Node): boolean {
   const blockSize = attrInt(node, 'block_size', 0);
   if (k <= 0 || n <= 0 || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) return false;
   const layout = quantLayout(n, k, 4, blockSize);
+  const packedName = `${bName}_webvl_q4`;
+  if (top.initializers.has(packedName)) {
+    // Packed already, for the other branch.
+    replaceNodes(graph, [node], qmatmul(node.name, [a, packedName], node.outputs[0], layout));
+    return true;
+  }
   const blobBytes = blockSize / 2;
   const s = toValues(scales).data;
   const zeroBytes = n * Math.ceil(layout.blocksPerRow / 2);
@@ -140,9 +153,16 @@ function packNBits(graph: Graph, node: Node): boolean {
       return ((zeros.data[row * zeroBytesPerRow + (j >> 1)] as number) >> ((j & 1) * 4)) & 15;
     },
   );
-  const w = packed(graph, `${bName}_webvl_q4`, bytes);
+  const w = packed(top, packedName, bytes);
   replaceNodes(graph, [node], qmatmul(node.name, [a, w], node.outputs[0], layout));
   return true;
+}
+
+/** The If branches below `graph`, at any depth. */
+function branchesOf(graph: Graph): Graph[] {
+  return graph.nodes.flatMap((n) =>
+    Object.values(n.attrs).flatMap((a) => (a.type === 'graph' ? [a.value, ...branchesOf(a.value)] : [])),
+  );
 }
 
 /** One value per column of an [K, N] weight, from a scalar or [N] constant. */
@@ -279,15 +299,24 @@ function dropUnreadQuantizers(graph: Graph): void {
 /** Packs every quantized matmul it can and folds constant dequantizations; returns the packed weights' names. */
 export function packQuantizedWeights(graph: Graph): Set<string> {
   const before = new Set(graph.initializers.keys());
-  for (const node of [...graph.nodes]) packNBits(graph, node) || foldDequantize(graph, node);
+  for (const node of [...graph.nodes])
+    packNBits(graph, node) || foldDequantize(graph, node) || packGatherBlockQuantized(graph, node);
+  // Merged decoders keep their matmuls inside If branches.
+  for (const branch of branchesOf(graph))
+    for (const node of [...branch.nodes]) packNBits(branch, node, graph);
   let v = new GraphView(graph);
   for (const node of [...graph.nodes]) {
     if (packDynamicQuant(graph, v, node) || unquantizeDynamicConv(graph, v, node)) v = new GraphView(graph);
   }
   dropUnreadQuantizers(graph);
   const packedNames = new Set<string>();
-  for (const n of graph.nodes)
-    if (n.domain === WEBVL_DOMAIN && n.opType === 'QMatMul' && !before.has(n.inputs[1]))
-      packedNames.add(n.inputs[1]);
+  for (const g of [graph, ...branchesOf(graph)])
+    for (const n of g.nodes)
+      if (
+        n.domain === WEBVL_DOMAIN &&
+        (n.opType === 'QMatMul' || n.opType === 'QGather') &&
+        !before.has(n.inputs[1])
+      )
+        packedNames.add(n.inputs[1]);
   return packedNames;
 }

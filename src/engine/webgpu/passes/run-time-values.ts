@@ -2,9 +2,12 @@
 // bounds…) cannot be planned from their dims alone. Such small inputs are read on the host at run() and the
 // plan is specialized on their values, as it is on input dims: they become constants of that plan.
 import type { HostTensor } from '../../tensor';
-import { type Graph, type Node, producers } from '../ir/ir';
+import { type Graph, type Node, opKey, producers } from '../ir/ir';
 
-/** Input positions, per op, whose values (not just dims) decide output shapes or a kernel's parameters. */
+/**
+ * Input positions, per op (lowering-table keys: 'Op', or 'domain:Op' outside the default domain), whose values
+ * (not just dims) decide output shapes or a kernel's parameters.
+ */
 const STEERING_INPUTS: Record<string, readonly number[]> = {
   Reshape: [1],
   Expand: [1],
@@ -34,6 +37,8 @@ const STEERING_INPUTS: Record<string, readonly number[]> = {
   // The branch an If takes (passes/inline-if.ts); whether a Dropout drops.
   If: [0],
   Dropout: [1, 2],
+  // total_sequence_length: the presents' length, and whether a step is a first prompt.
+  'com.microsoft:GroupQueryAttention': [6],
 };
 
 /** More elements than this and an input is data, not a shape parameter: it stays on the GPU path. */
@@ -47,8 +52,7 @@ export function steeringInputs(graph: Graph): Set<string> {
   const seen = new Set<string>();
   const stack: string[] = [];
   for (const node of graph.nodes) {
-    if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
-    for (const i of STEERING_INPUTS[node.opType] ?? []) if (node.inputs[i]) stack.push(node.inputs[i]);
+    for (const i of STEERING_INPUTS[opKey(node)] ?? []) if (node.inputs[i]) stack.push(node.inputs[i]);
   }
   while (stack.length > 0) {
     const value = stack.pop() as string;

@@ -59,4 +59,9 @@ export interface KernelContext {
   record(program: ProgramSpec): void;
   /** Scratch buffer valid for the current run only (returned to the pool when the run ends). */
   scratch(dtype: DType, dims: readonly number[]): GpuView;
+  /**
+   * A read-only buffer holding data the kernel computed on the host when it was recorded (e.g. Resize's
+   * per-axis tap tables), as 32-bit words; it lives as long as the recorded programs.
+   */
+  constant(dtype: DType, dims: readonly number[], data: Float32Array | Int32Array): GpuView;
 }

@@ -4,6 +4,7 @@ import { WebvlError } from '../../../errors';
 import type { Values } from '../ir/const-eval';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from '../ir/ir';
 import { convPads, padAmounts, REDUCE_OPS, UNARY_OPS } from '../ir/op-shapes';
+import { resizeParams } from '../ir/resize-params';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from '../ops';
 import * as ops from '../ops';
 import { broadcastDims } from '../ops/common';
@@ -128,8 +129,46 @@ const LOWERINGS: Record<string, Lowering> = {
       gate: attrInt(node, 'gate', 0) === 1,
     });
   },
+  'webvl:QGather': (a) => {
+    // Table packed by passes/pack-quantized-gather.ts; its logical dims are row_dims.
+    const rowDims = attrInts(a.node, 'row_dims') ?? [];
+    const k = rowDims[rowDims.length - 1];
+    const layout = quantLayout(
+      rowDims.reduce((p, d) => p * d, 1) / k,
+      k,
+      attrInt(a.node, 'bits', 4) === 8 ? 8 : 4,
+      attrInt(a.node, 'block_size', 0),
+    );
+    ops.gatherQuantized(a.ctx, need(a, 1), layout, rowDims, need(a, 0), a.outputs[0]);
+  },
+  'webvl:GatherRows': (a) =>
+    // passes/split-oversized.ts: indices, then the table's pieces of consecutive rows.
+    ops.gatherRows(
+      a.ctx,
+      a.inputs.slice(1).map((_, i) => need(a, i + 1)),
+      attrInts(a.node, 'row_starts') ?? [],
+      need(a, 0),
+      a.outputs[0],
+    ),
   'webvl:SampleTopK': (a) => ops.sampleTopK(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
-  'webvl:Rotary': (a) => ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
+  'webvl:Rotary': (a) => {
+    if (a.inputs.length < 4) return ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]);
+    // The cache form (canonicalize-contrib.ts: com.microsoft RotaryEmbedding), inputs x, cos, sin, positions.
+    const x = need(a, 0);
+    const cos = need(a, 1);
+    const rank4 = x.dims.length === 4;
+    const rotaryDim = attrInt(a.node, 'rotary_embedding_dim', 0);
+    // onnxruntime: without num_heads (3-D x), the caches give the head size (all of it rotates).
+    const heads = rank4 ? x.dims[1] : attrInt(a.node, 'num_heads', 0) || x.dims[2] / ((cos.dims[1] ?? 0) * 2);
+    const headSize = rank4 ? x.dims[3] : x.dims[2] / heads;
+    ops.rotaryCache(a.ctx, x, cos, need(a, 2), need(a, 3), a.outputs[0], {
+      layout: rank4 ? 'bnsh' : 'bsnh',
+      heads,
+      rotaryDim: rotaryDim || headSize,
+      interleaved: attrInt(a.node, 'interleaved', 0) === 1,
+      rotatedHeads: attrInt(a.node, 'rotated_heads', heads),
+    });
+  },
   'webvl:Gelu': (a) =>
     ops.gelu(
       a.ctx,
@@ -166,6 +205,18 @@ const LOWERINGS: Record<string, Lowering> = {
       causal: attrInt(a.node, 'causal', 0) === 1,
     });
   },
+  'webvl:KvAppend': (a) => {
+    const shape = attrInts(a.node, 'fresh_shape') ?? [];
+    const strides = attrInts(a.node, 'fresh_strides') ?? [];
+    ops.kvAppend(a.ctx, a.inputs[0] ?? null, need(a, 1), need(a, 2), a.outputs[0], {
+      fresh: {
+        shape: [shape[0], shape[1], shape[2], shape[3]],
+        strides: [strides[0], strides[1], strides[2], strides[3]],
+        start: attrInt(a.node, 'fresh_start', 0),
+      },
+      first: attrInt(a.node, 'first', 0) === 1,
+    });
+  },
   'webvl:StridedConcat': (a) => {
     // One strided copy per input into its slice of the output (transposed inputs read in place).
     const out = a.outputs[0];
@@ -184,7 +235,16 @@ const LOWERINGS: Record<string, Lowering> = {
       const strides = attrInts(a.node, `strides_${i}`) ?? [];
       if (!src) unsupported(a.node, `input ${i} is missing`);
       if (dims.every((d) => d > 0))
-        ops.copyStrided(a.ctx, src, strides, 0, out, outStrides, offset * outStrides[axis], dims);
+        ops.copyStrided(
+          a.ctx,
+          src,
+          strides,
+          attrInt(a.node, `start_${i}`, 0),
+          out,
+          outStrides,
+          offset * outStrides[axis],
+          dims,
+        );
       offset += dims[axis];
     });
   },
@@ -241,32 +301,23 @@ const LOWERINGS: Record<string, Lowering> = {
       return unsupported(a.node, `reduction '${reduction}'`);
     ops.scatterNd(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], reduction);
   },
-  InstanceNormalization: (a) => {
-    // Each (n, c) plane normalized as one LayerNorm row, then the per-channel scale and bias as broadcasts.
+  // Statistics per (n, c) plane: group normalization with one channel per group.
+  InstanceNormalization: (a) =>
+    ops.groupNorm(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], {
+      groups: need(a, 0).dims[1],
+      epsilon: attrFloat(a.node, 'epsilon', 1e-5),
+      perChannel: true,
+    }),
+  // Opset 18 gave scale and bias one value per group; 21 made them per channel.
+  GroupNormalization: (a) =>
+    ops.groupNorm(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], {
+      groups: attrInt(a.node, 'num_groups', 0),
+      epsilon: attrFloat(a.node, 'epsilon', 1e-5),
+      perChannel: a.opset >= 21,
+    }),
+  Resize: (a) => {
     const x = need(a, 0);
-    const [n, c] = x.dims;
-    const plane = x.dims.slice(2).reduce((p, d) => p * d, 1);
-    const normalized = a.ctx.scratch('float32', x.dims);
-    // The LayerNorm kernel takes a γ: one of ones, made on the GPU by clamping any plane-sized view to [1, 1].
-    const ones = a.ctx.scratch('float32', [plane]);
-    ops.unary(a.ctx, { ...x, dims: [plane] }, ones, { op: 'Clip', alpha: 1, beta: 1 });
-    ops.layerNorm(
-      a.ctx,
-      { ...x, dims: [n * c, plane] },
-      ones,
-      null,
-      null,
-      { ...normalized, dims: [n * c, plane] },
-      null,
-      { epsilon: attrFloat(a.node, 'epsilon', 1e-5) },
-    );
-    const channel = (v: GpuView): GpuView => ({
-      ...v,
-      dims: [c, ...new Array<number>(x.dims.length - 2).fill(1)],
-    });
-    const scaled = a.ctx.scratch('float32', x.dims);
-    ops.binary(a.ctx, normalized, channel(need(a, 1)), scaled, 'Mul');
-    ops.binary(a.ctx, scaled, channel(need(a, 2)), a.outputs[0], 'Add');
+    ops.resize(a.ctx, x, a.outputs[0], resizeParams(a.node, x.dims, a.constant, a.opset));
   },
   Einsum: (a) => {
     const equation = attrString(a.node, 'equation', '');
@@ -499,10 +550,18 @@ export function supportedOps(): string[] {
   return [...new Set([...own, ...VIEW_OPS, ...FOLD_ONLY_OPS, 'LayerNormalization', 'Constant'])].sort();
 }
 
-/** Ops outside the default domain that load() accepts (lowered by the fusion passes). */
+/**
+ * Ops outside the default domain that load() accepts (lowered by the fusion passes). MatMulNBits and
+ * GatherBlockQuantized are not listed: load() packs those it can (passes/pack-quantized*.ts) into webvl ops
+ * before it checks, and the rest are refused.
+ */
 export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
   'com.microsoft:MultiHeadAttention',
   'com.microsoft:Attention',
+  // Lowered onto webvl Attention, KvAppend and Rotary once shapes are known (passes/lower-gqa.ts).
+  'com.microsoft:GroupQueryAttention',
+  // Rewritten into webvl Rotary's cache form (canonicalize-contrib.ts).
+  'com.microsoft:RotaryEmbedding',
   // Rewritten into standard and fused ops by passes/canonicalize-contrib.ts.
   'com.microsoft:Gelu',
   'com.microsoft:QuickGelu',

@@ -44,8 +44,8 @@ export type WeightFormat = 'half' | 'packed';
 
 /**
  * Constants stored in another form: float16 ones that only ever serve as B of a matmul stay half
- * (keep-half-weights.ts); the packed quantized weights of QMatMul nodes go up as their raw bytes
- * (pack-quantized.ts).
+ * (keep-half-weights.ts); the packed quantized weights of QMatMul and QGather nodes (input 1) go up as their
+ * raw bytes (pack-quantized.ts, pack-quantized-gather.ts).
  */
 function weightFormats(graph: Graph): Map<string, WeightFormat> {
   const out = new Map<string, WeightFormat>();
@@ -54,7 +54,7 @@ function weightFormats(graph: Graph): Map<string, WeightFormat> {
     const matmul =
       ((n.domain === '' || n.domain === 'ai.onnx') && (n.opType === 'MatMul' || n.opType === 'Gemm')) ||
       (n.domain === WEBVL_DOMAIN && n.opType === 'Linear');
-    const quantized = n.domain === WEBVL_DOMAIN && n.opType === 'QMatMul';
+    const quantized = n.domain === WEBVL_DOMAIN && (n.opType === 'QMatMul' || n.opType === 'QGather');
     n.inputs.forEach((name, slot) => {
       const t = graph.initializers.get(name);
       if (quantized && slot === 1 && t) out.set(name, 'packed');
@@ -360,6 +360,16 @@ export class Plan {
         const bytes = Math.max(4, sizeOf(dims) * gpuElementBytes(dtype));
         const buffer = this.deps.pool.acquire(bytes, STORAGE_USAGE, 'scratch');
         this.pooled.push(buffer);
+        return { buffer, dtype, dims };
+      },
+      constant: (dtype, dims, data) => {
+        const buffer = device.createBuffer({
+          size: alignUp(Math.max(4, data.byteLength), 4),
+          usage: STORAGE_USAGE,
+          label: 'kernel constant',
+        });
+        device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+        this.owned.push(buffer);
         return { buffer, dtype, dims };
       },
     };

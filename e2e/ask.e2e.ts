@@ -1,0 +1,143 @@
+// Asking about an image through the public API in headless Chromium, on onnxruntime-web wasm and on our engine,
+// with a random-weight model in transformers.js' LLaVA layout (tests/corpus/llava-random,
+// scripts/make_llava_random.py): a two-turn chat whose answers are PyTorch's greedy tokens, the second turn on the
+// first turn's cache; seeded sampling that repeats and agrees across backends; typed refusals; an abort
+// mid-answer; and the worker serving on after each.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type BrowserSession, launch, openPage } from './browser';
+
+const FOLDER = '/corpus/llava-random/';
+const ref = JSON.parse(readFileSync('tests/corpus/llava-random/reference.json', 'utf8')) as {
+  chat: { image_rgb: number[]; questions: string[]; prompt_ids: number[][]; answers: number[][] };
+};
+const side = Math.sqrt(ref.chat.image_rgb.length / 3);
+const rgba = {
+  width: side,
+  height: side,
+  data: Array.from({ length: side * side * 4 }, (_, i) =>
+    i % 4 === 3 ? 255 : ref.chat.image_rgb[Math.floor(i / 4) * 3 + (i % 4)],
+  ),
+};
+const user = (content: string) => ({ role: 'user' as const, content });
+
+let browser: BrowserSession;
+beforeAll(async () => {
+  browser = await launch();
+  await openPage(browser.page, inject('baseUrl'), 'e2e/pages/ask.html');
+});
+afterAll(async () => {
+  await browser?.page.evaluate(() => window.askTest.create('wasm')).catch(() => undefined);
+  await browser?.close();
+});
+
+describe.each(['wasm', 'webgpu'] as const)('ask and chat (%s)', (backend) => {
+  it('a two-turn chat answers with PyTorch’s greedy tokens, streamed; the second turn reuses the first’s cache', async () => {
+    const page = browser.page;
+    await page.evaluate((b) => window.askTest.create(b), backend);
+    const info = await page.evaluate((u) => window.askTest.load(u), FOLDER);
+    expect(info.kind).toBe('llava');
+    expect(info.contextLength).toBe(64);
+    expect(info.placements.every((p) => p.backend === backend)).toBe(true);
+    const [q1, q2] = ref.chat.questions;
+    const [a1, a2] = ref.chat.answers;
+    const first = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      rgba,
+      [user(q1)],
+      a1.length,
+    ] as const);
+    expect(first.result.tokenIds).toEqual(a1);
+    expect(first.streamed).toEqual(a1);
+    expect(first.result.cacheOnDevice).toBe(backend === 'webgpu');
+    const turns = [user(q1), { role: 'assistant' as const, content: first.result.text }, user(q2)];
+    const second = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      rgba,
+      turns,
+      a2.length,
+    ] as const);
+    expect(second.result.tokenIds).toEqual(a2);
+    expect(second.result.reusedTokens).toBe(ref.chat.prompt_ids[0].length + a1.length - 1);
+  });
+
+  it('seeded sampling repeats itself; bad input is typed; an abort stops the answer; the worker serves on', async () => {
+    const page = browser.page;
+    const sampled = (seed: number) =>
+      page.evaluate(
+        ([im, s]) =>
+          window.askTest.chat(im, [{ role: 'user', content: 'w3 w4' }], {
+            maxTokens: 6,
+            sampling: { temperature: 1.5, topK: 20, topP: 0.95, seed: s },
+          }),
+        [rgba, seed] as const,
+      );
+    const a = await sampled(11);
+    expect((await sampled(11)).result.tokenIds).toEqual(a.result.tokenIds);
+    expect((await sampled(12)).result.tokenIds).not.toEqual(a.result.tokenIds);
+    const code = (q: unknown, o?: unknown) =>
+      page.evaluate(([im, qq, oo]) => window.askTest.askCode(im, qq, oo), [rgba, q, o] as const);
+    expect(await code('   ')).toBe('EMPTY_TEXT');
+    expect(await code(Array.from({ length: 70 }, () => 'w1').join(' '))).toBe('TEXT_TOO_LONG');
+    expect(await code('w1', { maxTokens: 0 })).toBe('INVALID_INPUT');
+    expect(await code('w1', { maxTokens: 2.5 })).toBe('INVALID_INPUT');
+    expect(await code('w1', { sampling: { topK: 1000 } })).toBe('INVALID_INPUT');
+    expect(await code('w1', { sampling: { temperature: -1 } })).toBe('INVALID_INPUT');
+    expect(await code('w1', { sampling: { seed: 1.5 } })).toBe('INVALID_INPUT');
+    const long = Array.from({ length: 20 }, (_, i) =>
+      i % 2 ? { role: 'assistant', content: 'w4 w5' } : user('w1 w2 w3'),
+    );
+    expect(
+      await page.evaluate(([im, m]) => window.askTest.chatCode(im, m), [
+        rgba,
+        [...long, user('w9')],
+      ] as const),
+    ).toBe('CONTEXT_FULL');
+    expect(
+      await page.evaluate(([im]) => window.askTest.chatCode(im, [{ role: 'assistant', content: 'w1' }]), [
+        rgba,
+      ] as const),
+    ).toBe('INVALID_INPUT');
+    const aborted = await page.evaluate(([im]) => window.askTest.abortMidStream(im, 'w1 w2'), [
+      rgba,
+    ] as const);
+    expect(aborted.code).toBe('ABORTED');
+    expect(aborted.heard.length).toBeGreaterThan(0);
+    expect(aborted.heard.length).toBeLessThan(6);
+    // Still serving, and still right.
+    const again = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      rgba,
+      [user(ref.chat.questions[0])],
+      ref.chat.answers[0].length,
+    ] as const);
+    expect(again.result.tokenIds).toEqual(ref.chat.answers[0]);
+  });
+});
+
+describe('sampling agrees across backends', () => {
+  it('the same seed draws the same answer on the GPU head and on the host', async () => {
+    const page = browser.page;
+    const answer = async (backend: 'wasm' | 'webgpu') => {
+      await page.evaluate((b) => window.askTest.create(b), backend);
+      await page.evaluate((u) => window.askTest.load(u), FOLDER);
+      return (
+        await page.evaluate(
+          ([im]) =>
+            window.askTest.chat(im, [{ role: 'user', content: 'w7 w8' }], {
+              maxTokens: 6,
+              sampling: { temperature: 0.9, topK: 8, topP: 0.9, seed: 5 },
+            }),
+          [rgba] as const,
+        )
+      ).result.tokenIds;
+    };
+    expect(await answer('webgpu')).toEqual(await answer('wasm'));
+  });
+
+  it('a model that cannot answer is UNSUPPORTED_TASK', async () => {
+    const page = browser.page;
+    await page.evaluate(() => window.askTest.create('wasm'));
+    await page.evaluate((u) => window.askTest.load(u), '/models/clip-tiny/');
+    expect(await page.evaluate(([im]) => window.askTest.askCode(im, 'what is this?'), [rgba] as const)).toBe(
+      'UNSUPPORTED_TASK',
+    );
+  });
+});

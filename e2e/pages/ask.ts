@@ -1,0 +1,79 @@
+// Test page for asking about an image (rt.ask / rt.chat) through the public API, as an app calls it
+// (window.askTest): answers streamed, options checked, errors typed, aborts honoured.
+import { createRuntime, type Runtime } from '../../src/api/runtime';
+import type { AskCallOptions, BackendChoice, ChatMessage } from '../../src/api/types';
+import { WebvlError } from '../../src/errors';
+
+let rt: Runtime | undefined;
+const runtime = () => {
+  if (!rt) throw new Error('call askTest.create() first');
+  return rt;
+};
+const image = (rgba: { width: number; height: number; data: number[] }) => ({
+  width: rgba.width,
+  height: rgba.height,
+  data: Uint8Array.from(rgba.data),
+});
+type Rgba = { width: number; height: number; data: number[] };
+
+async function codeOf(f: () => Promise<unknown>): Promise<string> {
+  try {
+    await f();
+    return 'resolved';
+  } catch (e) {
+    return e instanceof WebvlError ? e.code : `untyped: ${String(e)}`;
+  }
+}
+
+const api = {
+  async create(backend: BackendChoice) {
+    await rt?.dispose();
+    rt = await createRuntime({ backend });
+  },
+  async load(url: string) {
+    return runtime().load(url);
+  },
+  info: () => runtime().info(),
+  /** chat(), with every token onToken heard. */
+  async chat(
+    rgba: Rgba,
+    messages: readonly ChatMessage[],
+    options: Omit<AskCallOptions, 'onToken' | 'signal'> = {},
+  ) {
+    const streamed: number[] = [];
+    const result = await runtime().chat(image(rgba), messages, {
+      ...options,
+      onToken: (t) => void streamed.push(t.tokenId),
+    });
+    return { result, streamed };
+  },
+  askCode: (rgba: Rgba, question: unknown, options?: unknown) =>
+    codeOf(() => runtime().ask(image(rgba), question as string, options as AskCallOptions)),
+  chatCode: (rgba: Rgba, messages: unknown) =>
+    codeOf(() => runtime().chat(image(rgba), messages as ChatMessage[])),
+  /** Aborts after the first token; resolves to the error code and the tokens heard before. */
+  async abortMidStream(rgba: Rgba, question: string) {
+    const ctl = new AbortController();
+    const heard: number[] = [];
+    const code = await codeOf(() =>
+      runtime().ask(image(rgba), question, {
+        maxTokens: 6,
+        signal: ctl.signal,
+        onToken: (t) => {
+          heard.push(t.tokenId);
+          ctl.abort();
+        },
+      }),
+    );
+    return { code, heard };
+  },
+};
+
+declare global {
+  interface Window {
+    askTest: typeof api;
+    webvlReady: boolean;
+  }
+}
+window.askTest = api;
+window.webvlReady = true;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The device tool sends the whole working tree (tracked files and untracked ones git does not ignore) with each
+# call, 64 MiB at most with the kit (.device/). The benchmark needs none of the project's test corpora, fp16
+# model copies or earlier results, so before a device call `on` takes them out of git's index and ignores them
+# locally (nothing is deleted, nothing is committed); `off` puts them back. Always run `off` after the call.
+#   bash scripts/device-slim.sh on|off|size
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXCLUDE=.git/info/exclude
+MARK='# webvl device-slim'
+PATHS=(tests/corpus/hf models/clip-tiny/onnx/model.onnx 'models/*/onnx/*_fp16.onnx' e2e/fixtures bench/results
+  docs examples tests/runtime/fixtures)
+
+size() { # bytes that would travel: tracked + untracked-not-ignored files, and the kit
+  local tree kit
+  tree=$({ git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 -r du -cb 2>/dev/null | tail -1 | cut -f1)
+  kit=$(du -sb .device 2>/dev/null | cut -f1 || echo 0)
+  echo "tree $((tree / 1048576)) MiB + kit $((${kit:-0} / 1048576)) MiB = $(((tree + ${kit:-0}) / 1048576)) MiB of 64"
+}
+
+case "${1:-}" in
+  on)
+    grep -q "$MARK" "$EXCLUDE" 2>/dev/null || { echo "$MARK"; printf '/%s\n' "${PATHS[@]}"; echo "$MARK end"; } >>"$EXCLUDE"
+    # shellcheck disable=SC2086
+    git rm -r -q --cached --ignore-unmatch -- ${PATHS[*]} >/dev/null
+    size
+    ;;
+  off)
+    sed -i "/$MARK/,/$MARK end/d" "$EXCLUDE"
+    git reset -q -- ${PATHS[*]} 2>/dev/null || git reset -q
+    git status --short | head -5
+    size
+    ;;
+  size) size ;;
+  *) echo "usage: $0 on|off|size" >&2; exit 2 ;;
+esac

@@ -1,0 +1,76 @@
+// Rotary position embedding from cos/sin caches indexed by position (com.microsoft RotaryEmbedding, and
+// GroupQueryAttention's do_rotary): x is [B, S, H·D] (heads_first 0) or [B, H, S, D] (heads_first 1); the first
+// `rotary_dim` values of each head rotate, the rest are copied, and heads from `rotated_heads` on are copied
+// whole (the values of a packed QKV). A token's angle row is cos/sin[pos · rotary_dim / 2 …], its position
+// positions[b · S + s] (format 1) or positions[0] + s (format 0), clamped into the cache. Pairs are
+// (i, i + rotary_dim / 2) in the rotate-half form, (2i, 2i + 1) interleaved:
+// out_first = x_first · cos − x_second · sin, out_second = x_second · cos + x_first · sin.
+struct Params {
+  n: u32,
+  heads: u32,
+  seq: u32,
+  head_size: u32,
+  rotary_dim: u32,
+  rotated_heads: u32,
+  heads_first: u32,
+  interleaved: u32,
+  pos_format: u32,
+  cache_rows: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> cos_cache: array<f32>;
+@group(0) @binding(2) var<storage, read> sin_cache: array<f32>;
+@group(0) @binding(3) var<storage, read> positions: array<i32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<uniform> u: Params;
+
+@compute @workgroup_size(256)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) groups: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let i = group_id(wid, groups) * 256u + lid;
+  if (i >= u.n) {
+    return;
+  }
+  let d = i % u.head_size;
+  let t = i / u.head_size;
+  var h: u32;
+  var s: u32;
+  var b: u32;
+  if (u.heads_first == 0u) {
+    h = t % u.heads;
+    s = (t / u.heads) % u.seq;
+    b = t / (u.heads * u.seq);
+  } else {
+    s = t % u.seq;
+    h = (t / u.seq) % u.heads;
+    b = t / (u.seq * u.heads);
+  }
+  if (d >= u.rotary_dim || h >= u.rotated_heads) {
+    out[i] = x[i];
+    return;
+  }
+  var pos = select(positions[0] + i32(s), positions[b * u.seq + s], u.pos_format == 1u);
+  pos = clamp(pos, 0, i32(u.cache_rows) - 1);
+  let half = u.rotary_dim / 2u;
+  var c: u32;
+  var partner: u32;
+  var first: bool;
+  if (u.interleaved != 0u) {
+    c = d / 2u;
+    first = d % 2u == 0u;
+    partner = select(d - 1u, d + 1u, first);
+  } else {
+    c = d % half;
+    first = d < half;
+    partner = select(d - half, d + half, first);
+  }
+  let at = u32(pos) * half + c;
+  let other = x[i - d + partner];
+  out[i] = x[i] * cos_cache[at] + select(other, -other, first) * sin_cache[at];
+}

@@ -1,0 +1,85 @@
+// com.microsoft GatherBlockQuantized (the quantized embedding table of transformers.js q4 / q4f16 files) →
+// webvl QGather on the table packed once at load in the layout the quantized matmuls read (pack-quantized.ts:
+// block scales, zero points, 4- or 8-bit codes), so the table stays packed on the GPU (a 4-bit table takes an
+// eighth of its f32 size plus the scales) and the gather kernel dequantizes only the rows it reads.
+// Forms: uint8 data holding 4-bit (two per byte, low nibble first) or 8-bit codes, gather_axis 0, blocks
+// along the last axis (quantize_axis = last), float32 or float16 scales, optional zero points (4-bit: two per
+// byte; default 8, or 128 for 8-bit codes), as onnxruntime's CPU kernel defines them.
+import { WebvlError } from '../../../errors';
+import type { HostTensor } from '../../tensor';
+import { toValues } from '../ir/const-eval';
+import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import { packQuantizedWeight, quantLayout } from './pack-quantized';
+import { replaceNodes } from './pattern';
+
+function invalid(node: Node, why: string): never {
+  throw new WebvlError('INVALID_MODEL', `GatherBlockQuantized node '${node.name}': ${why}`);
+}
+
+/** Rewrites one GatherBlockQuantized node whose table is constant; false leaves it for load() to refuse. */
+export function packGatherBlockQuantized(graph: Graph, node: Node): boolean {
+  if (node.domain !== 'com.microsoft' || node.opType !== 'GatherBlockQuantized') return false;
+  const [dataName, indices, scalesName, zerosName] = node.inputs;
+  const data = graph.initializers.get(dataName);
+  const scales = graph.initializers.get(scalesName);
+  const zeros = zerosName ? graph.initializers.get(zerosName) : undefined;
+  if (!data || !scales || (zerosName && !zeros) || data.dtype !== 'uint8') return false;
+  const rank = data.dims.length;
+  const axis = (a: number) => (a < 0 ? a + rank : a);
+  const bits = attrInt(node, 'bits', 4);
+  if (rank < 2 || axis(attrInt(node, 'gather_axis', 0)) !== 0) return false;
+  if (axis(attrInt(node, 'quantize_axis', 1)) !== rank - 1 || (bits !== 4 && bits !== 8)) return false;
+  const blockSize = attrInt(node, 'block_size', 128);
+  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)
+    invalid(node, `block_size ${blockSize} is not a power of two ≥ 16`);
+  if (zeros && zeros.dtype !== 'uint8') invalid(node, `zero points are ${zeros.dtype}, data uint8`);
+  const perByte = 8 / bits;
+  const stored = data.dims[rank - 1];
+  const k = stored * perByte;
+  const n = data.dims.slice(0, -1).reduce((a, b) => a * b, 1);
+  const layout = quantLayout(n, k, bits, blockSize);
+  const blocks = layout.blocksPerRow;
+  const expectScales = [...data.dims.slice(0, -1), blocks];
+  if (scales.dims.join() !== expectScales.join())
+    invalid(
+      node,
+      `scales are [${scales.dims}], data [${data.dims}] with block_size ${blockSize} needs [${expectScales}]`,
+    );
+  const zeroPerRow = Math.ceil(blocks / perByte);
+  if (zeros && zeros.dims.join() !== [...data.dims.slice(0, -1), zeroPerRow].join())
+    invalid(node, `zero points are [${zeros.dims}], expected [${[...data.dims.slice(0, -1), zeroPerRow]}]`);
+  const codes = data.data as Uint8Array;
+  const s = toValues(scales).data;
+  const z = zeros?.data as Uint8Array | undefined;
+  const mask = (1 << bits) - 1;
+  const bytes = packQuantizedWeight(
+    layout,
+    (row, col) => (codes[row * stored + Math.floor(col / perByte)] >> ((col % perByte) * bits)) & mask,
+    (blk) => s[blk],
+    (blk) => {
+      if (!z) return 1 << (bits - 1);
+      const row = Math.floor(blk / blocks);
+      const j = blk % blocks;
+      return (z[row * zeroPerRow + Math.floor(j / perByte)] >> ((j % perByte) * bits)) & mask;
+    },
+  );
+  const packedName = `${dataName}_webvl_q${bits}_gather`;
+  const packed: HostTensor = { location: 'cpu', dtype: 'uint8', dims: [bytes.length], data: bytes };
+  graph.initializers.set(packedName, packed);
+  replaceNodes(graph, [node], {
+    name: node.name,
+    opType: 'QGather',
+    domain: WEBVL_DOMAIN,
+    attrs: {
+      bits: { type: 'int', value: bits },
+      block_size: { type: 'int', value: blockSize },
+      // Logical dims of the table (the last one unpacked): the output is indices' dims + row_dims[1:].
+      row_dims: { type: 'ints', value: [...data.dims.slice(0, -1), k] },
+      // float16 scales make a float16 output (held as f32 on the GPU, like every float16 activation).
+      to: { type: 'int', value: scales.dtype === 'float16' ? 10 : 1 },
+    },
+    inputs: [indices, packedName],
+    outputs: [node.outputs[0]],
+  });
+  return true;
+}
