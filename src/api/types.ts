@@ -219,7 +219,11 @@ export interface CaptionCallOptions {
 export interface IndexSearchOptions {
   /** Hits to return: an integer from 1 to 10,000 (256 with rerank); default 5. */
   k?: number;
-  /** Re-rank the ITC candidates with the ITM head (BLIP models). */
+  /**
+   * Re-rank the ITC candidates with a fusion encoder: BLIP's ITM head, VLMo's fusion mode. A model without one
+   * (CLIP, SigLIP, CoCa) rejects it with UNSUPPORTED_TASK; a single-stream model (ViLT) scores every entry by ITM
+   * whatever this says.
+   */
   rerank?: boolean;
   /** How many ITC candidates to re-rank: from k to 256 (default 2·k, within that). */
   candidates?: number;

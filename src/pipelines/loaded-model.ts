@@ -300,6 +300,8 @@ export async function loadModel(
   const configBytes = await counter.read([await openRequired(folder, 'config.json')]);
   const config = parseJson<ModelConfigJson>(folder, 'config.json', configBytes.get('config.json'));
   const kind = familyOf(config);
+  // A VQA classifier's answers are checked before any graph is fetched.
+  const answers = kind === 'vilt' || kind === 'vlmo' ? answersOf(config) : undefined;
   const tjsConfig = config['transformers.js_config'] ?? {};
   if (tjsConfig.use_external_data_format) {
     throw new WebvlError(
@@ -428,7 +430,7 @@ export async function loadModel(
       combined: sessions.combined,
       itm: sessions.itm,
       fusion: sessions.fusion,
-      answers: kind === 'vilt' || kind === 'vlmo' ? answersOf(config) : undefined,
+      answers,
       patchShape: kind === 'vilt' || kind === 'vlmo' ? patchShapeOf(graphBytes('vision')) : undefined,
       decoder: sessions.decoder,
       decoderWithPast: sessions.decoderWithPast,

@@ -489,7 +489,7 @@ describe('our engine’s plans: no fallback, the architectures’ patterns fused
     (await engine.engineDevice()).device.destroy();
   });
 
-  async function loadFolder(f: Family) {
+  async function loadFolder(f: Family, config?: (c: Record<string, unknown>) => void) {
     const base = 'http://app.test/';
     const files: Record<string, Uint8Array> = {};
     const names = ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'];
@@ -501,6 +501,11 @@ describe('our engine’s plans: no fallback, the architectures’ patterns fused
     }[f];
     for (const n of [...names, ...graphs.map((g) => `onnx/${g}.onnx`)])
       files[`${base}m/${n}`] = new Uint8Array(readFileSync(folder(f) + n));
+    if (config) {
+      const c = JSON.parse(readFileSync(`${folder(f)}config.json`, 'utf8'));
+      config(c);
+      files[`${base}m/config.json`] = new TextEncoder().encode(JSON.stringify(c));
+    }
     const modelFolder = await openModelFolder('/m', {
       baseUrl: base,
       cache: null,
@@ -568,6 +573,25 @@ describe('our engine’s plans: no fallback, the architectures’ patterns fused
     expect(f.MatMul).toBeUndefined();
     expect(f['webvl:Gelu']).toBe(1);
     expect(f['webvl:Linear']).toBe(14); // 2 attention (merged QKV + out) ×2, 3 experts × 2, pooler, ITM, VQA ×2
+  });
+
+  it('a VQA model whose config.json does not name every answer is INVALID_MODEL at load', async () => {
+    const failure = (edit: (c: Record<string, unknown>) => void) =>
+      loadFolder('vilt', edit).then(
+        () => 'loaded',
+        (e: unknown) => (e instanceof WebvlError ? e.code : String(e)),
+      );
+    expect(await failure((c) => delete c.id2label)).toBe('INVALID_MODEL');
+    expect(
+      await failure((c) => {
+        delete (c.id2label as Record<string, string>)['7'];
+      }),
+    ).toBe('INVALID_MODEL');
+    expect(
+      await failure((c) => {
+        (c.id2label as Record<string, string>)['3'] = ' ';
+      }),
+    ).toBe('INVALID_MODEL');
   });
 
   it('coca: attentional pooling (learned queries over the image tokens) is one fused attention', async () => {
