@@ -419,6 +419,7 @@ export class RuntimeCore {
       this.timed(async (watch) => {
         stringsOf('texts', texts, MAX_TEXTS_PER_CALL);
         const model = this.requireModel();
+        requireTask(model.url, model.kind, 'match');
         const enc = await encodeImages(model, [await this.pixels(image)], watch);
         try {
           return await matchEncoded(model, enc, 0, texts, watch);
@@ -640,6 +641,7 @@ export class RuntimeCore {
     return this.serial(() =>
       this.timed(async (watch) => {
         const model = this.requireModel();
+        requireTask(model.url, model.kind, 'search');
         const list = arrayOf('items', items, MAX_IMAGES_PER_CALL) as IndexItemWire[];
         if (list.length === 0) throw new WebvlError('INVALID_INPUT', 'no items to add');
         const ids = list.map((it, i) =>

@@ -463,6 +463,24 @@ describe('coca-random: contrastive captioner', () => {
   });
 });
 
+describe('a generative model (llava-random) has no answer list', () => {
+  it('ask: no `answers`; options.topAnswers is INVALID_INPUT; info() says the decoder ran', async () => {
+    await ort.load(`${server.origin}/tests/corpus/llava-random/`);
+    expect((await ort.info()).model?.architecture.tasks).toMatchObject({ ask: 'decoder', match: null });
+    const a = await ort.ask(disc('red') as never, 'w3 w10', { maxTokens: 2 });
+    expect(a.answers).toBeUndefined();
+    expect(await lastRun(ort)).toEqual({ task: 'ask', mode: 'decoder', pairs: 0 });
+    expect(await outcome(() => ort.ask(disc('red') as never, 'w3', { topAnswers: 2 }))).toBe('INVALID_INPUT');
+    expect(await outcome(() => ort.match(disc('red') as never, ['w3']))).toBe('UNSUPPORTED_TASK');
+    expect(await outcome(() => ort.classify(disc('red') as never, ['w3', 'w4']))).toBe('UNSUPPORTED_TASK');
+    expect(await outcome(() => ort.embedImage(disc('red') as never))).toBe('UNSUPPORTED_TASK');
+    expect(await outcome(() => ort.caption(disc('red') as never))).toBe('UNSUPPORTED_TASK');
+    const idx = await ort.openIndex('llava');
+    expect(await outcome(() => idx.add([{ id: 'a', image: disc('red') as never }]))).toBe('UNSUPPORTED_TASK');
+    expect(await outcome(() => idx.search('w3'))).toBe('UNSUPPORTED_TASK');
+  }, 60_000);
+});
+
 describe('our engine’s plans: no fallback, the architectures’ patterns fused', () => {
   // A selector in 'auto' mode: a graph our engine refused would go to onnxruntime-web (wasm here), and its
   // placement would say so.
