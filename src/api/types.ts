@@ -185,9 +185,15 @@ export interface SamplingOptions {
 
 /** Options of {@link Runtime.ask} and {@link Runtime.chat}. */
 export interface AskCallOptions {
-  /** An integer from 1 to info().model.maxAnswerTokens; default 64, less when the context leaves less. */
+  /**
+   * An integer from 1 to info().model.maxAnswerTokens; default 64, less when the context leaves less. A VQA
+   * classifier (ViLT, VLMo) checks it (1 to 1,024) and ignores it: its answer is one entry of its answer list.
+   */
   maxTokens?: number;
-  /** Default greedy. Sampling runs on the GPU with our engine; one token id is read back per step. */
+  /**
+   * Default greedy. Sampling runs on the GPU with our engine; one token id is read back per step. A VQA
+   * classifier checks it and answers with its top answer.
+   */
   sampling?: SamplingOptions;
   /**
    * VQA classifiers (ViLT, VLMo): how many of the best answers `AnswerResult.answers` lists, an integer from 1 to
