@@ -18,9 +18,10 @@ export type FusionLogits = Partial<
 >;
 
 /**
- * Logits of the pairs (image rows[i] of `patches`, texts[i]). GPU-resident patches of one image are fed as they
- * are, one text per run, so they never leave the GPU; host patches (several images, or the index's stored ones)
- * are gathered into batches of FUSION_BATCH pairs.
+ * Logits of the pairs (image rows[i] of `patches`, texts[i]). One text with GPU-resident patches of one image:
+ * fed as they are, never leaving the GPU. Otherwise (several texts or images, or the index's stored patches) the
+ * patches are read to the host once and gathered into batches of FUSION_BATCH pairs, texts padded to the
+ * longest of their batch (the graph's attention mask hides the padding).
  */
 export async function fusionLogits(
   model: LoadedModel,
@@ -54,7 +55,9 @@ export async function fusionLogits(
     }
   };
   const sameImage = rows.every((r) => r === rows[0]);
-  const onDevice = patches.location === 'gpu' && sameImage && patches.dims[0] === 1;
+  // One text: the GPU-resident patches are fed as they are. More: read back once (one image's patch embeddings
+  // are small) and batch FUSION_BATCH pairs a run, rather than one run per text.
+  const onDevice = patches.location === 'gpu' && sameImage && patches.dims[0] === 1 && texts.length === 1;
   const host = onDevice ? undefined : ((await toHost(patches)) as HostTensor);
   const step = onDevice ? 1 : FUSION_BATCH;
   for (let i = 0; i < texts.length; i += step) {
