@@ -1,9 +1,9 @@
 // ViLT (single stream), VLMo (modality experts) and CoCa (contrastive captioner) through the public runtime API in
 // Node, on our engine (backend 'webgpu': Dawn on SwiftShader) and on onnxruntime-web (backend 'wasm'), with the
 // random-weight folders of scripts/make_taxo_random.py (tests/corpus/<family>-random/). The same calls on both
-// runtimes must give the same scores, answers, caption tokens and hits; both are also held to PyTorch's outputs in
-// the folder's reference.json. A task the architecture cannot do is UNSUPPORTED_TASK on both; info() names the
-// mode each request ran in. The last part loads each folder with a selector that may fall back to onnxruntime-web
+// runtimes must give the same scores, answers, caption tokens and hits, and they are held to PyTorch's outputs in
+// the folder's reference.json too. A task the architecture cannot do is UNSUPPORTED_TASK on both (llava-random's
+// too); info() names the mode each request ran in. The last part loads each folder with a selector that may fall back to onnxruntime-web
 // and reads our engine's plans: every graph placed on our engine, attention fused, including CoCa's attentional
 // pooling, VLMo's expert switch and the modality-type embeddings.
 import { readFileSync } from 'node:fs';
