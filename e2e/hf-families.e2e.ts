@@ -407,7 +407,7 @@ describe('dtype variants (transformers.js names) and the fallback to onnxruntime
     expect(itm).toBeLessThan(2e-3);
   });
 
-  it('a bnb4 graph (MatMulBnb4, no kernel in our engine) goes to onnxruntime-web, info says why; scores equal wasm', async () => {
+  it('a bnb4 graph (MatMulBnb4, dequantized at load) runs on our engine; scores equal wasm', async () => {
     const dtype = { text_model: 'bnb4', vision_model: 'fp32' } as const;
     const ref = reference<DualReference>('siglip-export');
     const ours = await browser.page.evaluate(
@@ -416,8 +416,7 @@ describe('dtype variants (transformers.js names) and the fallback to onnxruntime
     );
     const where = Object.fromEntries(ours.placements.map((p) => [p.label, p]));
     expect(where.vision.backend).toBe('webgpu');
-    expect(where.text.backend).toBe('ort-webgpu');
-    expect(where.text.reason).toContain('MatMulBnb4');
+    expect(where.text.backend).toBe('webgpu');
     await browser.page.evaluate(() => window.hfTest.create('wasm'));
     const { info } = await browser.page.evaluate(([u, d]) => window.hfTest.load(u, d), [
       `${CORPUS}siglip-export/`,

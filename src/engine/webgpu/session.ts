@@ -7,9 +7,16 @@ import type { BufferPool } from './gpu/buffer-pool';
 import { WebGpuDeviceTensor } from './gpu/device-tensor';
 import type { PipelineCache } from './gpu/pipeline-cache';
 import { readBack } from './gpu/readback';
-import type { Graph } from './ir/ir';
+import { cloneGraph, type Graph, producers } from './ir/ir';
+import { eliminateDeadCode } from './passes/dead-code';
+import { inlineIfs } from './passes/inline-if';
 import { type PassCounts, specialize } from './passes/optimize';
-import { MAX_STEERING_ELEMENTS, steeringInputs, valuesSignature } from './passes/run-time-values';
+import {
+  bindInputValues,
+  MAX_STEERING_ELEMENTS,
+  steeringInputs,
+  valuesSignature,
+} from './passes/run-time-values';
 import type { KernelFeatures } from './plan/kernel-context';
 import {
   gpuWeightData,
@@ -72,6 +79,10 @@ export class WebGpuSession implements Session {
   private readonly label: string;
   /** Inputs whose values steer shapes: read on the host at run() and planned on. */
   private readonly steering: ReadonlySet<string>;
+  /** Plans that only compute If conditions (see conditionProbe), with the conditions they read back. */
+  private readonly probes = new WeakMap<Plan, readonly string[]>();
+  /** Whether the graph has Ifs (nested ones are reached through a top-level one). */
+  private readonly hasIfs: boolean;
 
   constructor(
     private readonly engine: EngineDevice,
@@ -81,6 +92,7 @@ export class WebGpuSession implements Session {
     this.keepOnDevice = new Set(options.keepOnDevice ?? []);
     this.label = options.label ?? 'model';
     this.steering = steeringInputs(graph);
+    this.hasIfs = graph.nodes.some((n) => n.opType === 'If');
   }
 
   get inputNames(): readonly string[] {
@@ -128,7 +140,9 @@ export class WebGpuSession implements Session {
     const result = this.queue.then(async () => {
       const dims = this.checkFeeds(inputs);
       if (this.steering.size > 0) return undefined;
-      const plan = await this.planFor(dims, new Map());
+      const plan = await this.planFor(dims, new Map(), new Map());
+      // Ifs on run-time data: which branch runs is known only from the data.
+      if (this.probes.has(plan)) return undefined;
       return Object.fromEntries(plan.outputs.map((o) => [o.name, { dtype: o.dtype, dims: o.dims }]));
     });
     this.queue = result.catch(() => undefined);
@@ -167,22 +181,36 @@ export class WebGpuSession implements Session {
     return values;
   }
 
+  /**
+   * The plan for these dims, steering values and If conditions; or, while an If's condition comes from
+   * run-time data and is not among `conditions` yet, a probe plan that computes such conditions (see
+   * conditionProbe).
+   */
   private async planFor(
     dims: Record<string, readonly number[]>,
     values: ReadonlyMap<string, HostTensor>,
+    conditions: ReadonlyMap<string, HostTensor>,
   ): Promise<Plan> {
     const signature =
       this.graph.inputs.map((v) => `${v.name}:${dims[v.name].join('x')}`).join(';') +
-      (values.size > 0 ? `|${valuesSignature(values)}` : '');
+      (values.size > 0 ? `|${valuesSignature(values)}` : '') +
+      (conditions.size > 0 ? `|if:${valuesSignature(conditions)}` : '');
     const cached = this.plans.get(signature);
     if (cached) {
       this.plans.delete(signature); // re-insert: Map order doubles as LRU order
       this.plans.set(signature, cached);
       return cached;
     }
-    const specialized = specialize(this.graph, dims, values);
     const deps: PlanDeps = { ...this.engine, weight: (t, format) => this.weight(t, format) };
-    const plan = await Plan.build(deps, specialized);
+    const probe = this.hasIfs ? conditionProbe(this.graph, values, conditions) : undefined;
+    const plan = probe
+      ? await Plan.build(deps, specialize(probe, dims))
+      : await Plan.build(deps, specialize(this.graph, dims, values, conditions));
+    if (probe)
+      this.probes.set(
+        plan,
+        probe.outputs.map((o) => o.name),
+      );
     this.plans.set(signature, plan);
     while (this.plans.size > MAX_CACHED_PLANS) {
       const [oldest, old] = this.plans.entries().next().value as [string, Plan];
@@ -216,7 +244,24 @@ export class WebGpuSession implements Session {
 
   private async runNow(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     const dims = this.checkFeeds(feeds);
-    const plan = await this.planFor(dims, await this.steeringValues(feeds));
+    const values = await this.steeringValues(feeds);
+    // Ifs whose condition comes from run-time data: probes compute and read back conditions until every If
+    // on the path is decided (nested ones appear as their enclosing branch is inlined).
+    const conditions = new Map<string, HostTensor>();
+    for (;;) {
+      const plan = await this.planFor(dims, values, conditions);
+      const probed = this.probes.get(plan);
+      if (!probed) return this.execute(plan, feeds);
+      const out = await this.execute(plan, feeds);
+      for (const name of probed) conditions.set(name, out[name] as HostTensor);
+    }
+  }
+
+  /** One run of `plan`: feeds uploaded or copied, one command encoder, outputs read back or kept. */
+  private async execute(
+    plan: Plan,
+    feeds: Readonly<Record<string, Tensor>>,
+  ): Promise<Record<string, Tensor>> {
     const { device, pool } = this.engine;
     // Everything that can fail or wait happens before the error scope opens, so scopes never interleave.
     const sources: { input: PlanInput; gpu?: WebGpuDeviceTensor; host?: HostTensor }[] = [];
@@ -276,6 +321,45 @@ export class WebGpuSession implements Session {
     this.weights.clear();
     this.lastPlan = undefined;
   }
+}
+
+/**
+ * When `graph`, with these steering values and known conditions, still has Ifs after inlining (conditions
+ * computed from run-time data), a graph whose outputs are the conditions of those Ifs that no other If feeds;
+ * undefined when every If is decided. Its plan runs before the model's, and the model's is built on what it
+ * reads back, so each run costs one extra read-back of a few bytes.
+ */
+function conditionProbe(
+  graph: Graph,
+  values: ReadonlyMap<string, HostTensor>,
+  conditions: ReadonlyMap<string, HostTensor>,
+): Graph | undefined {
+  const probe = cloneGraph(graph);
+  bindInputValues(probe, values);
+  inlineIfs(probe, conditions);
+  const ifs = probe.nodes.filter((n) => n.opType === 'If');
+  if (ifs.length === 0) return undefined;
+  const made = producers(probe);
+  const fedByIf = (value: string): boolean => {
+    const seen = new Set<string>();
+    const stack = [value];
+    while (stack.length > 0) {
+      const v = stack.pop() as string;
+      const node = made.get(v);
+      if (!node || seen.has(v)) continue;
+      seen.add(v);
+      if (node.opType === 'If') return true;
+      stack.push(...node.inputs.filter(Boolean));
+    }
+    return false;
+  };
+  // In topological order the first If's condition depends on no If, so at least one is ready.
+  const ready = [...new Set(ifs.map((n) => n.inputs[0]).filter((c) => !fedByIf(c)))];
+  probe.outputs = ready.map((name) => ({ name, dtype: 'bool' }));
+  eliminateDeadCode(probe);
+  // The probe's own signature keeps every input, so the plan cache sees the same dims.
+  probe.inputs = graph.inputs.filter((v) => !values.has(v.name));
+  return probe;
 }
 
 function padToWords(data: ArrayBufferView): Uint8Array {

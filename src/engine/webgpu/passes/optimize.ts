@@ -52,16 +52,18 @@ export interface Specialized {
 
 /**
  * Runs every pass on a copy of `source` for concrete input dims, and for the values of the inputs in
- * `inputValues` (shape-steering inputs read at run time: they become constants of this plan only).
+ * `inputValues` (shape-steering inputs read at run time: they become constants of this plan only) and of the
+ * If conditions in `conditions` (computed from run-time data by a probe plan; see session.ts).
  */
 export function specialize(
   source: Graph,
   inputDims: Readonly<Record<string, readonly number[]>>,
   inputValues: ReadonlyMap<string, HostTensor> = new Map(),
+  conditions: ReadonlyMap<string, HostTensor> = new Map(),
 ): Specialized {
   const graph = cloneGraph(source);
   bindInputValues(graph, inputValues);
-  inlineIfs(graph);
+  inlineIfs(graph, conditions);
   const contrib = canonicalizeContrib(graph);
   const halfWeights = keepHalfWeights(graph);
   const shapes = inferShapes(graph, inputDims);
