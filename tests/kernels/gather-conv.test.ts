@@ -201,7 +201,12 @@ describe('conv2d kernel vs CPU twin', () => {
     },
     // Cout per group a multiple of 4: the register-blocked kernel (4 channels × 4 columns a thread), with
     // widths that leave a partial block of columns, strides, groups and a fused activation.
-    { x: [2, 3, 10, 10], w: [8, 3, 3, 3], pads: [1, 1, 1, 1] as [number, number, number, number], bias: true },
+    {
+      x: [2, 3, 10, 10],
+      w: [8, 3, 3, 3],
+      pads: [1, 1, 1, 1] as [number, number, number, number],
+      bias: true,
+    },
     {
       x: [1, 8, 9, 11],
       w: [8, 4, 3, 3],
