@@ -34,8 +34,8 @@ from train_vit2 import VIT_CFG  # noqa: E402
 QF_CFG = {"queries": 16, "dim": 128, "layers": 2, "heads": 4, "mlp": 256}
 
 
-def build(connector: str) -> tuple[llava_nets.TinyVLM, dict]:
-    cfg = {"vit": VIT_CFG, "lm": dict(llava_nets.LM_CFG, vocab=len(tok2.VOCAB)), "connector": connector,
+def build(connector: str, vit_cfg: dict = VIT_CFG) -> tuple[llava_nets.TinyVLM, dict]:
+    cfg = {"vit": vit_cfg, "lm": dict(llava_nets.LM_CFG, vocab=len(tok2.VOCAB)), "connector": connector,
            "qformer": QF_CFG if connector == "qformer" else None}
     return llava_nets.TinyVLM(cfg["vit"], cfg["lm"], connector, cfg["qformer"]), cfg
 
@@ -69,8 +69,9 @@ def main():
     ap.add_argument("--save-every", type=int, default=50)
     a = ap.parse_args()
     torch.manual_seed(a.stage)
-    model, cfg = build(a.connector)
-    vit = torch.load(a.vit, map_location="cpu")["state"]
+    vit_ck = torch.load(a.vit, map_location="cpu")
+    model, cfg = build(a.connector, vit_ck["cfg"])
+    vit = vit_ck["state"]
     model.vision.load_state_dict({k[len("vision."):]: v for k, v in vit.items() if k.startswith("vision.")})
     if a.init:
         missing, unexpected = model.load_state_dict(torch.load(a.init, map_location="cpu")["state"], strict=False)
