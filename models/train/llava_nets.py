@@ -151,24 +151,33 @@ class Projector(nn.Module):
         self.merge, self.grid = merge, grid
         self.linear_1 = nn.Linear(v_dim * merge * merge, dim)
         self.linear_2 = nn.Linear(dim, dim)
+        # one learned code per image token, added to the projector's output (zero = none; train_llava.py starts it
+        # as 2-D sine-cosine codes): the LM reads the 16 tokens as a 1-D sequence under rotary positions, and
+        # left/right/above/below need each token's column and row
+        self.pos = nn.Parameter(torch.zeros(1, (grid // merge) ** 2, dim))
 
     def forward(self, patches):
-        return self.linear_2(F.gelu(self.linear_1(merge_patches(patches, self.grid, self.merge))))
+        return self.linear_2(F.gelu(self.linear_1(merge_patches(patches, self.grid, self.merge)))) + self.pos
 
 
 class QFormer(nn.Module):
     """BLIP-2's Q-Former, small: learned queries; each layer self-attention over the queries, cross-attention to the
     frozen image tokens, MLP (pre-LN); then a linear projection into the LM's embedding width."""
 
-    def __init__(self, n_queries: int, dim: int, layers: int, heads: int, mlp: int, v_dim: int, lm_dim: int):
+    def __init__(self, n_queries: int, dim: int, layers: int, heads: int, mlp: int, v_dim: int, lm_dim: int,
+                 n_tokens: int = 65):
         super().__init__()
         self.query_tokens = nn.Parameter(torch.randn(1, n_queries, dim) * 0.02)
+        # learned codes added to the 65 image tokens the queries attend to (train_llava.py starts them as 2-D
+        # sine-cosine codes on the 64 patch slots): queries find objects by place as well as by content
+        self.image_pos = nn.Parameter(torch.zeros(1, n_tokens, v_dim))
         self.blocks = nn.ModuleList([nets.Block(dim, heads, mlp, cross_dim=v_dim) for _ in range(layers)])
         self.ln = nn.LayerNorm(dim)
         self.language_projection = nn.Linear(dim, lm_dim)
 
     def forward(self, image_tokens):
         x = self.query_tokens.expand(image_tokens.shape[0], -1, -1)
+        image_tokens = image_tokens + self.image_pos
         for b in self.blocks:
             x = b(x, enc=image_tokens)
         return self.language_projection(self.ln(x))

@@ -29,6 +29,7 @@ import data2  # noqa: E402
 import llava_nets  # noqa: E402
 import nets  # noqa: E402
 import tok2  # noqa: E402
+from train_blip import sincos_2d  # noqa: E402
 from train_vit2 import VIT_CFG  # noqa: E402
 
 QF_CFG = {"queries": 16, "dim": 128, "layers": 2, "heads": 4, "mlp": 256}
@@ -54,6 +55,24 @@ def load(path: str) -> tuple[llava_nets.TinyVLM, dict, dict]:
     return m, ck["cfg"], ck["meta"]
 
 
+@torch.no_grad()
+def init_position_codes(model, h, names):
+    for name in names:
+        if name == "projector.pos":
+            p = model.projector
+            p.pos.zero_()
+            rms = p(h[:, 1:]).pow(2).mean().sqrt()
+            codes = sincos_2d(p.grid // p.merge, p.pos.shape[-1])
+            p.pos[0] = codes * (0.5 * rms / codes.pow(2).mean().sqrt())
+        else:
+            q = model.qformer
+            rms = h[:, 1:].pow(2).mean().sqrt()
+            codes = sincos_2d(data2.GRID, q.image_pos.shape[-1])
+            q.image_pos.zero_()
+            q.image_pos[0, 1:] = codes * (0.5 * rms / codes.pow(2).mean().sqrt())
+        print("initialised", name, "rms", round(float(rms), 4), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stage", type=int, default=2, choices=[1, 2])
@@ -76,6 +95,9 @@ def main():
     if a.init:
         missing, unexpected = model.load_state_dict(torch.load(a.init, map_location="cpu")["state"], strict=False)
         print("init from", a.init, "missing", missing, "unexpected", unexpected, flush=True)
+    else:
+        missing = list(model.state_dict())
+    fresh_pos = [k for k in ("projector.pos", "qformer.image_pos") if k in missing]
     frozen = ["vision"] + (["lm"] if a.connector == "qformer" else [])
     for name in frozen:
         getattr(model, name).requires_grad_(False).eval()
@@ -100,6 +122,9 @@ def main():
         imgs, ids, tgt, mask = samp.chat_batch(a.bs, a.max_turns, captions_only=a.stage == 1, n_image=n_img)
         with torch.no_grad():
             h = model.vision(torch.from_numpy(data2.to_pixels(imgs)))
+        if fresh_pos:  # start new position codes as 2-D sine-cosine codes at half the RMS of what they add to
+            init_position_codes(model, h, fresh_pos)
+            fresh_pos = []
         feats = model.projector(h[:, 1:]) if a.connector == "projector" else model.qformer(h)
         logits = model(None, torch.from_numpy(ids), torch.from_numpy(mask), tok2.IMAGE, image_features=feats)
         tgt_t = torch.from_numpy(tgt)
