@@ -86,6 +86,9 @@ def main():
     ap.add_argument("--max-turns", type=int, default=4)
     ap.add_argument("--out", default=os.path.join(common.RUNS, "llava"))
     ap.add_argument("--save-every", type=int, default=50)
+    ap.add_argument("--freeze-lm", action="store_true", help="projector connector: train the projector only")
+    ap.add_argument("--relation-weight", type=float, default=1.0,
+                    help="multiply the share of relation and 'which' questions in the conversations")
     a = ap.parse_args()
     torch.manual_seed(a.stage)
     vit_ck = torch.load(a.vit, map_location="cpu")
@@ -98,7 +101,9 @@ def main():
     else:
         missing = list(model.state_dict())
     fresh_pos = [k for k in ("projector.pos", "qformer.image_pos") if k in missing]
-    frozen = ["vision"] + (["lm"] if a.connector == "qformer" else [])
+    frozen = ["vision"] + (["lm"] if a.connector == "qformer" or a.freeze_lm else [])
+    for t in ("relation", "which"):
+        data2.TYPE_WEIGHTS[t] *= a.relation_weight
     for name in frozen:
         getattr(model, name).requires_grad_(False).eval()
     train = [p for p in model.parameters() if p.requires_grad]
@@ -113,7 +118,8 @@ def main():
     n_img = n_image_tokens(cfg)
     clock = common.Clock(a.minutes)
     ck = os.path.join(a.out, "model.pt")
-    meta = {"stage": a.stage, "connector": a.connector, "bs": a.bs, "lr": a.lr, "init": a.init, "vit": a.vit}
+    meta = {"stage": a.stage, "connector": a.connector, "bs": a.bs, "lr": a.lr, "init": a.init, "vit": a.vit,
+            "freeze_lm": a.freeze_lm or a.connector == "qformer", "relation_weight": a.relation_weight}
     step, seen = 0, 0
     while clock.frac() < 1.0:
         for g in opt.param_groups:
