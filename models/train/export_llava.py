@@ -115,6 +115,13 @@ def config_json(cfg, meta, n_img, name):
         "num_attention_heads": vit["heads"], "hidden_act": "gelu",
         "stem": "conv3x3/2(32)-gelu-conv3x3/2(64)-gelu-conv2x2/2(dim): 8x8 patch tokens + [CLS]",
     }
+    if vit.get("stem") == "factorized":
+        vision_config.update({
+            "hidden_size": vit["v_dim"] + vit["c_dim"], "vit_hidden_size": vit["v_dim"], "colour_hidden_size": vit["c_dim"],
+            "stem": "factorized: a colour-blind ViT on chroma (max - min over RGB; seven 3x3 convs, three of stride 2, "
+                    "-> 8x8 patch tokens + [CLS], pre-LN blocks) concatenated per token with a colour stream (RGB "
+                    "through 1x1 convs; per-pixel weight; weighted mean per 8x8 patch; linear; [CLS] slot = mean)",
+        })
     c = {
         "architectures": ["LlavaForConditionalGeneration"], "model_type": "llava",
         "image_token_index": tok2.IMAGE, "image_seq_length": n_img, "projector_hidden_act": "gelu",

@@ -29,13 +29,14 @@ import data2  # noqa: E402
 import llava_nets  # noqa: E402
 import nets  # noqa: E402
 import tok2  # noqa: E402
+from train_blip import sincos_2d  # noqa: E402
 from train_vit2 import VIT_CFG  # noqa: E402
 
 QF_CFG = {"queries": 16, "dim": 128, "layers": 2, "heads": 4, "mlp": 256}
 
 
-def build(connector: str) -> tuple[llava_nets.TinyVLM, dict]:
-    cfg = {"vit": VIT_CFG, "lm": dict(llava_nets.LM_CFG, vocab=len(tok2.VOCAB)), "connector": connector,
+def build(connector: str, vit_cfg: dict = VIT_CFG) -> tuple[llava_nets.TinyVLM, dict]:
+    cfg = {"vit": vit_cfg, "lm": dict(llava_nets.LM_CFG, vocab=len(tok2.VOCAB)), "connector": connector,
            "qformer": QF_CFG if connector == "qformer" else None}
     return llava_nets.TinyVLM(cfg["vit"], cfg["lm"], connector, cfg["qformer"]), cfg
 
@@ -54,6 +55,24 @@ def load(path: str) -> tuple[llava_nets.TinyVLM, dict, dict]:
     return m, ck["cfg"], ck["meta"]
 
 
+@torch.no_grad()
+def init_position_codes(model, h, names):
+    for name in names:
+        if name == "projector.pos":
+            p = model.projector
+            p.pos.zero_()
+            rms = p(h[:, 1:]).pow(2).mean().sqrt()
+            codes = sincos_2d(p.grid // p.merge, p.pos.shape[-1])
+            p.pos[0] = codes * (0.5 * rms / codes.pow(2).mean().sqrt())
+        else:
+            q = model.qformer
+            rms = h[:, 1:].pow(2).mean().sqrt()
+            codes = sincos_2d(data2.GRID, q.image_pos.shape[-1])
+            q.image_pos.zero_()
+            q.image_pos[0, 1:] = codes * (0.5 * rms / codes.pow(2).mean().sqrt())
+        print("initialised", name, "rms", round(float(rms), 4), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stage", type=int, default=2, choices=[1, 2])
@@ -67,15 +86,24 @@ def main():
     ap.add_argument("--max-turns", type=int, default=4)
     ap.add_argument("--out", default=os.path.join(common.RUNS, "llava"))
     ap.add_argument("--save-every", type=int, default=50)
+    ap.add_argument("--freeze-lm", action="store_true", help="projector connector: train the projector only")
+    ap.add_argument("--relation-weight", type=float, default=1.0,
+                    help="multiply the share of relation and 'which' questions in the conversations")
     a = ap.parse_args()
     torch.manual_seed(a.stage)
-    model, cfg = build(a.connector)
-    vit = torch.load(a.vit, map_location="cpu")["state"]
+    vit_ck = torch.load(a.vit, map_location="cpu")
+    model, cfg = build(a.connector, vit_ck["cfg"])
+    vit = vit_ck["state"]
     model.vision.load_state_dict({k[len("vision."):]: v for k, v in vit.items() if k.startswith("vision.")})
     if a.init:
         missing, unexpected = model.load_state_dict(torch.load(a.init, map_location="cpu")["state"], strict=False)
         print("init from", a.init, "missing", missing, "unexpected", unexpected, flush=True)
-    frozen = ["vision"] + (["lm"] if a.connector == "qformer" else [])
+    else:
+        missing = list(model.state_dict())
+    fresh_pos = [k for k in ("projector.pos", "qformer.image_pos") if k in missing]
+    frozen = ["vision"] + (["lm"] if a.connector == "qformer" or a.freeze_lm else [])
+    for t in ("relation", "which"):
+        data2.TYPE_WEIGHTS[t] *= a.relation_weight
     for name in frozen:
         getattr(model, name).requires_grad_(False).eval()
     train = [p for p in model.parameters() if p.requires_grad]
@@ -90,7 +118,8 @@ def main():
     n_img = n_image_tokens(cfg)
     clock = common.Clock(a.minutes)
     ck = os.path.join(a.out, "model.pt")
-    meta = {"stage": a.stage, "connector": a.connector, "bs": a.bs, "lr": a.lr, "init": a.init, "vit": a.vit}
+    meta = {"stage": a.stage, "connector": a.connector, "bs": a.bs, "lr": a.lr, "init": a.init, "vit": a.vit,
+            "freeze_lm": a.freeze_lm or a.connector == "qformer", "relation_weight": a.relation_weight}
     step, seen = 0, 0
     while clock.frac() < 1.0:
         for g in opt.param_groups:
@@ -99,6 +128,9 @@ def main():
         imgs, ids, tgt, mask = samp.chat_batch(a.bs, a.max_turns, captions_only=a.stage == 1, n_image=n_img)
         with torch.no_grad():
             h = model.vision(torch.from_numpy(data2.to_pixels(imgs)))
+        if fresh_pos:  # start new position codes as 2-D sine-cosine codes at half the RMS of what they add to
+            init_position_codes(model, h, fresh_pos)
+            fresh_pos = []
         feats = model.projector(h[:, 1:]) if a.connector == "projector" else model.qformer(h)
         logits = model(None, torch.from_numpy(ids), torch.from_numpy(mask), tok2.IMAGE, image_features=feats)
         tgt_t = torch.from_numpy(tgt)
