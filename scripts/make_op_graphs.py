@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """float32 graphs of op forms the ONNX node tests only cover in float64 (Einsum) or not at all (Resize's opset
 18-19 forms and modes the node tests skip, GroupNormalization), for the engine tests against onnxruntime-node
-(tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y`.
+(tests/engine/webgpu/op-forms.test.ts), and the tiled pools our engine claims. Every graph reads float inputs and
+writes `y`.
 
   /usr/bin/python3 scripts/make_op_graphs.py      # writes tests/corpus/ops/*.onnx
 """
@@ -106,10 +107,27 @@ def group_norm_graphs():
         save(name, [node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)], [scale, bias], opset)
 
 
+# Pools whose windows tile the input (kernel = strides, no pads): what our engine claims of AveragePool/MaxPool.
+POOLS = {
+    "average_pool_2d_tiled": ("AveragePool", [1, 3, 16, 12], [4, 4]),
+    "average_pool_2d_rect": ("AveragePool", [2, 2, 6, 8], [3, 2]),
+    "average_pool_1d_tiled": ("AveragePool", [2, 3, 10], [2]),
+    "average_pool_3d_tiled": ("AveragePool", [1, 2, 4, 6, 4], [2, 3, 2]),
+    "max_pool_2d_tiled": ("MaxPool", [1, 3, 8, 8], [2, 2]),
+}
+
+
+def pool_graphs():
+    for name, (op, dims, kernel) in POOLS.items():
+        node = helper.make_node(op, ["x"], ["y"], kernel_shape=kernel, strides=kernel)
+        save(name, [node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)], [], 17)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     resize_graphs()
     group_norm_graphs()
+    pool_graphs()
     for name, (eq, shapes) in EINSUM.items():
         inputs = [helper.make_tensor_value_info(f"x{i}", TensorProto.FLOAT, s) for i, s in enumerate(shapes)]
         node = helper.make_node("Einsum", [f"x{i}" for i in range(len(shapes))], ["y"], equation=eq)

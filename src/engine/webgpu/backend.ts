@@ -58,6 +58,27 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     const a = n.attrs[name];
     return a && (a.type === 'int' || a.type === 'float') ? a.value : undefined;
   };
+  if ((n.opType === 'AveragePool' || n.opType === 'MaxPool') && (n.domain === '' || n.domain === 'ai.onnx')) {
+    // Only windows that tile the input: kernel = strides, no pads, dilations, ceil mode or MaxPool indices.
+    const ints = (name: string) => {
+      const a = n.attrs[name];
+      return a?.type === 'ints' ? a.value : undefined;
+    };
+    const kernel = ints('kernel_shape');
+    const autoPad = n.attrs.auto_pad;
+    return (
+      !kernel ||
+      kernel.length < 1 ||
+      kernel.length > 3 ||
+      ints('strides')?.join() !== kernel.join() ||
+      (ints('pads') ?? []).some((p) => p !== 0) ||
+      (ints('dilations') ?? []).some((d) => d !== 1) ||
+      (attr('ceil_mode') ?? 0) !== 0 ||
+      (autoPad?.type === 'string' && autoPad.value !== 'NOTSET' && autoPad.value !== 'VALID') ||
+      (attr('storage_order') ?? 0) !== 0 ||
+      !!n.outputs[1]
+    );
+  }
   if (n.domain === 'com.microsoft' && n.opType === 'Attention') {
     // mask_index and past_sequence_length inputs, and unequal Q/K/V hidden sizes, are not lowered.
     return !!n.inputs[3] || n.inputs.slice(6).some(Boolean) || n.attrs.qkv_hidden_sizes !== undefined;

@@ -80,6 +80,37 @@ describe('load-time checks', () => {
     expect(e2.message).toMatch(/15 scales for 16 blocks/);
   });
 
+  it.each([
+    ['overlapping windows', { kernel_shape: [3, 3], strides: [1, 1] }],
+    ['pads', { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 0, 0] }],
+    ['ceil mode', { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }],
+    ['SAME_UPPER', { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' }],
+  ])(
+    'an AveragePool with %s (only windows that tile the input are claimed) is UNSUPPORTED_OP at load',
+    async (_, attrs) => {
+      const node: Node = {
+        name: 'pool',
+        opType: 'AveragePool',
+        domain: '',
+        attrs: Object.fromEntries(
+          Object.entries(attrs).map(([k, v]) => [
+            k,
+            typeof v === 'string'
+              ? { type: 'string' as const, value: v }
+              : Array.isArray(v)
+                ? { type: 'ints' as const, value: v }
+                : { type: 'int' as const, value: v },
+          ]),
+        ),
+        inputs: ['x'],
+        outputs: ['y'],
+      };
+      const e = await loadError(graph([node], [], [f32('x', [1, 2, 8, 8])]));
+      expect(e.code).toBe('UNSUPPORTED_OP');
+      expect(e.details).toMatchObject({ ops: ['AveragePool'] });
+    },
+  );
+
   it('an If whose branch gives fewer outputs than the node declares is INVALID_MODEL', async () => {
     const branch = (op: string): Graph => ({
       nodes: [{ name: op, opType: op, domain: '', attrs: {}, inputs: ['x'], outputs: ['b'] }],

@@ -164,6 +164,16 @@ const reduce: ShapeFn = (c) => {
   return [{ dtype: x.dtype, dims }];
 };
 
+function poolShape(c: ShapeContext): TypedShape[] {
+  const x = input(c, 0);
+  const kernel = attrInts(c.node, 'kernel_shape') ?? fail(c, 'no kernel_shape');
+  const strides = attrInts(c.node, 'strides') ?? kernel.map(() => 1);
+  if (x.dims.length !== kernel.length + 2) fail(c, `input rank ${x.dims.length}, kernel [${kernel}]`);
+  const spatial = x.dims.slice(2).map((d, i) => Math.floor((d - kernel[i]) / strides[i]) + 1);
+  if (spatial.some((d) => d < 1)) fail(c, `kernel [${kernel}] larger than the input [${x.dims}]`);
+  return [{ dtype: x.dtype, dims: [...x.dims.slice(0, 2), ...spatial] }];
+}
+
 const SHAPES: Record<string, ShapeFn> = {
   Identity: same,
   Cast: (c) => {
@@ -312,6 +322,9 @@ const SHAPES: Record<string, ShapeFn> = {
     if (k === undefined || b + k > data.dims.length) fail(c, 'index tuples deeper than the data');
     return [{ dtype: data.dtype, dims: [...idx.slice(0, -1), ...data.dims.slice(b + k)] }];
   },
+  // Without pads or dilations (the forms load() accepts): floor((d − k) / s) + 1 per spatial axis.
+  AveragePool: (c) => poolShape(c),
+  MaxPool: (c) => poolShape(c),
   Conv: (c) => {
     const x = input(c, 0).dims;
     const w = input(c, 1).dims;

@@ -539,6 +539,30 @@ for (const op of REDUCE_OPS) {
   };
 }
 
+/**
+ * Pools whose windows tile the input (kernel = strides, no pads or dilations: patch averaging such as
+ * AvgPool2d(k)) as one reduction over a view [N, C, d1/k1, k1, d2/k2, k2, …] of the input: no new kernel, one
+ * dispatch. Other forms are refused at load (backend.ts unsupportedForm); spatial sizes that the kernel does not
+ * divide are refused here, once shapes are known.
+ */
+function tiledPool(op: 'Mean' | 'Max'): Lowering {
+  return (a) => {
+    const x = need(a, 0);
+    const kernel = attrInts(a.node, 'kernel_shape') ?? [];
+    const spatial = x.dims.slice(2);
+    if (spatial.some((d, i) => d % kernel[i] !== 0))
+      unsupported(a.node, `spatial dims [${spatial}] are not multiples of the kernel [${kernel}]`);
+    const view = [...x.dims.slice(0, 2), ...spatial.flatMap((d, i) => [d / kernel[i], kernel[i]])];
+    ops.reduce(a.ctx, { ...x, dims: view }, a.outputs[0], {
+      op,
+      axes: spatial.map((_, i) => 3 + 2 * i),
+      keepdims: false,
+    });
+  };
+}
+LOWERINGS.AveragePool = tiledPool('Mean');
+LOWERINGS.MaxPool = tiledPool('Max');
+
 export function lowering(node: Pick<Node, 'opType' | 'domain'>): Lowering | undefined {
   return LOWERINGS[opKey(node)];
 }
