@@ -44,13 +44,18 @@ await server.close();
 const json = `${JSON.stringify(result, null, 1)}\n`;
 if (values.json) writeFileSync(values.json, json);
 console.log(json);
-const torchPath = `${values.model}/metrics-torch.json`;
 const vqa = (result as { vqa?: Record<string, unknown> }).vqa;
+// PyTorch's figures on as many images as this split has: metrics-torch.json, or metrics-torch-<n>.json when the
+// card's figures are on a larger split (the committed v2 eval sets hold the first 200 images of each).
+const sized = `${values.model}/metrics-torch-${vqa?.n_images}.json`;
+const torchPath = vqa && existsSync(sized) ? sized : `${values.model}/metrics-torch.json`;
 if (vqa && existsSync(torchPath)) {
   // Side by side with PyTorch on the same split: the headline figures, then every question type.
   const torch = JSON.parse(readFileSync(torchPath, 'utf8')) as Record<string, Record<string, unknown>>;
   const split = values.split ?? (values.data?.includes('comp') ? 'comp' : 'test');
   const t = torch[split] ?? {};
+  if (t.n_images !== vqa.n_images)
+    console.log(`note: PyTorch's ${split} figures are on ${t.n_images} images, these on ${vqa.n_images}`);
   const rows: [string, unknown, unknown][] = ['vqa_overall', 'counting', 'relations'].map((k) => [
     k,
     vqa[k],
