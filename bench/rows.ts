@@ -215,6 +215,49 @@ export function exportRows(): GraphRowSpec[] {
 }
 
 /**
+ * The seeds' five designs at the sizes models/train/taxo.py trains them (bench/models/export_taxo_skeletons.py),
+ * untrained: speed does not depend on the weights. Scoring 8 captions against one image: a dual encoder encodes
+ * the 8 texts (and the image once); fused encoders and single-stream or fusion-mode models run one forward pass
+ * per pair over the image's 65 tokens.
+ */
+export function taxonomyRows(): GraphRowSpec[] {
+  const VOCAB = 160; // models/train/tokv2.py
+  const texts = (n: number) => textFeeds(n, 16, VOCAB);
+  const tokens = (n: number) => ({ dtype: 'float32' as const, dims: [n, 65, 128] });
+  const row = (id: string, graph: string, feeds: GraphRowSpec['feeds']): GraphRowSpec => ({
+    id,
+    model: `/bench/models/taxo-${graph}.skeleton.onnx`,
+    skeleton: true,
+    feeds,
+  });
+  const image = [{ name: 'pixel_values', dtype: 'float32' as const, dims: [1, 3, 64, 64] }];
+  return [
+    row('taxonomy: CLIP image encoder b1', 'clip-vision', image),
+    row('taxonomy: CLIP text encoder, 8 texts', 'clip-text', texts(8)),
+    row('taxonomy: BLIP ITM, 1 image × 8 texts', 'blip-itm', [
+      ...texts(8),
+      { name: 'encoder_hidden_states', ...tokens(8) },
+    ]),
+    row('taxonomy: ViLT patch embedding b1', 'vilt-vision', image),
+    row('taxonomy: ViLT single stream, 1 image × 8 texts', 'vilt-fusion', [
+      ...texts(8),
+      { name: 'patch_embeds', ...tokens(8) },
+    ]),
+    row('taxonomy: VLMo image expert b1', 'vlmo-vision', image),
+    row('taxonomy: VLMo text expert, 8 texts', 'vlmo-text', texts(8)),
+    row('taxonomy: VLMo fusion mode, 1 image × 8 texts', 'vlmo-fusion', [
+      ...texts(8),
+      { name: 'patch_embeds', ...tokens(8) },
+    ]),
+    row('taxonomy: CoCa image encoder + attentional pooling b1', 'coca-vision', image),
+    row('taxonomy: CoCa decoder, 8-token prompt', 'coca-decoder', [
+      { name: 'input_ids', dtype: 'int64', dims: [1, 8], low: 5, high: VOCAB },
+      { name: 'encoder_hidden_states', dtype: 'float32', dims: [1, 16, 128] },
+    ]),
+  ];
+}
+
+/**
  * Questions to a generative VLM: llava-tiny and blip2-tiny when models/ has them (32 tokens, so token 32 can be
  * compared with token 2), else the random-weight test folder (quick runs in npm test).
  */

@@ -412,7 +412,7 @@ describe('BLIP through the runtime (wasm backend)', () => {
     got.forEach((g, i) => {
       const cos =
         txt[i].reduce((a, x, j) => a + x * img[j], 0) / (Math.hypot(...txt[i]) * Math.hypot(...img));
-      expect(Math.abs(g.itc - cos)).toBeLessThan(1e-5);
+      expect(Math.abs((g.itc ?? Number.NaN) - cos)).toBeLessThan(1e-5);
       expect(Math.abs((g.itm ?? -1) - itm[i])).toBeLessThan(1e-5);
     });
   });
@@ -509,7 +509,7 @@ describe('BLIP through the runtime (wasm backend)', () => {
         .slice(0, 5);
       expect(hits.map((h) => h.id)).toEqual(brute.map((b) => b.id));
       hits.forEach((h, i) => {
-        expect(Math.abs(h.itc - brute[i].s)).toBeLessThan(1e-4);
+        expect(Math.abs((h.itc ?? Number.NaN) - brute[i].s)).toBeLessThan(1e-4);
       });
       if (hits[0].id === q.file) r1++;
       if (hits.some((h) => h.id === q.file)) r5++;

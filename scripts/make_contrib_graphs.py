@@ -58,11 +58,24 @@ def main():
     save("quick_gelu", [helper.make_node("QuickGelu", ["x"], ["y"], domain=ms, alpha=1.702)], [x()], [x("y")], [])
     save("ms_gelu", [helper.make_node("Gelu", ["x"], ["y"], domain=ms)], [x()], [x("y")], [])
     gather_block_quantized()
+    matmul_bnb4()
     rotary_embedding()
     os.makedirs(OUT_ATTENTION, exist_ok=True)
     group_query_attention()
     multi_head_attention()
     packed_attention()
+
+
+def matmul_bnb4():
+    """MatMulBnb4 (transformers.js bnb4) with random codes and block absmax, FP4 (quant_type 0) and NF4 (1)."""
+    k, n, block = C, 48, 16
+    rng = np.random.default_rng(17)  # its own stream: the graphs made after these stay as they were
+    for quant_type, name in ((0, "matmul_bnb4_fp4"), (1, "matmul_bnb4_nf4")):
+        codes = numpy_helper.from_array(rng.integers(0, 256, (n * k) // 2, dtype=np.uint8), "codes")
+        absmax = numpy_helper.from_array(rng.uniform(0.1, 1.0, (n * k) // block).astype(np.float32), "absmax")
+        node = helper.make_node("MatMulBnb4", ["x", "codes", "absmax"], ["y"], domain="com.microsoft", K=k, N=n,
+                                block_size=block, quant_type=quant_type)
+        save(name, [node], [x()], [x("y", (B, S, n))], [codes, absmax])
 
 
 def gather_block_quantized():

@@ -27,7 +27,16 @@ import {
   ReferenceOutputs,
 } from '../core';
 import { KernelBench, kernelSuite } from '../kernels';
-import { baseRows, benchRows, captionRows, decodeRows, exportRows, generateRows, indexRows } from '../rows';
+import {
+  baseRows,
+  benchRows,
+  captionRows,
+  decodeRows,
+  exportRows,
+  generateRows,
+  indexRows,
+  taxonomyRows,
+} from '../rows';
 import type { EngineName, GraphRowSpec, RowResult } from '../spec';
 import { agreesWithReference } from '../stats';
 import { adapterInfo, installNodeWebGpu } from './dawn';
@@ -68,7 +77,11 @@ const projectRows = quick
       ...exportRows().filter((r) => r.id.endsWith('q4')),
     ]
   : [...benchRows(false), ...exportRows()];
-const graphRows = chosen([...projectRows, ...(quick ? baseRows('tiny', [1]) : baseRows('base', [1, 8]))]);
+// The seeds' five designs (untrained skeletons at their training sizes): full runs only, too slow for quick ones.
+const graphRows = chosen([
+  ...projectRows,
+  ...(quick ? baseRows('tiny', [1]) : [...baseRows('base', [1, 8]), ...taxonomyRows()]),
+]);
 const decodes = chosen(
   decodeRows(quick ? 'tiny' : 'base', Number(values['decode-tokens'] ?? (quick ? 4 : 32))),
 );

@@ -56,7 +56,7 @@ function summarize(v: unknown, watch: readonly string[]): Summary {
     const s = v as LabelScore[];
     const want = new Set(watch);
     const cosines: Record<string, number> = {};
-    for (const x of s) if (want.has(x.label)) cosines[x.label] = x.cosine;
+    for (const x of s) if (want.has(x.label)) cosines[x.label] = x.cosine ?? Number.NaN;
     return {
       count: s.length,
       probabilitySum: s.reduce((a, x) => a + x.probability, 0),
@@ -549,7 +549,7 @@ function startSearch(name: string, query: string, k: number): void {
     .openIndex(name)
     .then((index) => index.search(query, { k }))
     .then(
-      (hits) => ({ outcome: 'result', hits: hits.map((h) => ({ id: h.id, itc: h.itc })) }),
+      (hits) => ({ outcome: 'result', hits: hits.map((h) => ({ id: h.id, itc: h.itc ?? Number.NaN })) }),
       (e: unknown) => ({
         outcome: e instanceof WebvlError ? e.code : `untyped: ${String(e)}`,
         message: String(e),

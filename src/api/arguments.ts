@@ -118,7 +118,7 @@ export function captionArguments(v: unknown) {
 /** ask/chat: the numbers and sampling go to the worker as they are (it checks each one); callbacks stay here. */
 export function askArguments(v: unknown) {
   const o = optionsObject('options', v);
-  const numbers = { maxTokens: o.maxTokens, sampling: o.sampling };
+  const numbers = { maxTokens: o.maxTokens, sampling: o.sampling, topAnswers: o.topAnswers };
   assertSendable('options', numbers);
   return {
     numbers,

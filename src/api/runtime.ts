@@ -335,7 +335,7 @@ export async function connectRuntime(
                     return signal?.aborted === true;
                   })
                 : undefined;
-            const options = a.numbers as { maxTokens?: number; sampling?: AskCallOptions['sampling'] };
+            const options = a.numbers as Pick<AskCallOptions, 'maxTokens' | 'sampling' | 'topAnswers'>;
             return result<AnswerResult>(
               await remote(() => api.chat(w, list as ChatMessage[], options, onToken, id)),
             );

@@ -2,6 +2,7 @@
 import type { BackendName } from '../engine/backend';
 import type { AdapterSummary, BackendChoice, ModelPlacement } from '../engine/select';
 import type { LoadProgress, LoadStage } from '../models/model-store';
+import type { ArchitectureInfo, RunMode, TaskMode, TaskName } from '../pipelines/architecture';
 import type { AnswerResult, AnswerToken, ChatMessage } from '../pipelines/ask';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
@@ -15,6 +16,7 @@ import type { Timings } from '../pipelines/timings';
 export type {
   AnswerResult,
   AnswerToken,
+  ArchitectureInfo,
   BackendChoice,
   BackendName,
   CapFiltItem,
@@ -32,6 +34,9 @@ export type {
   ModelFamily,
   ModelKind,
   RetrievalHit,
+  RunMode,
+  TaskMode,
+  TaskName,
   Timings,
 };
 
@@ -78,8 +83,15 @@ export interface RuntimeOptions {
 export interface LoadedModelInfo {
   /** The model folder's absolute URL. */
   readonly url: string;
-  /** The family config.json names: 'clip', 'siglip' or 'blip'. */
+  /** The family config.json names: 'clip', 'siglip', 'blip', 'llava', 'vilt', 'vlmo' or 'coca'. */
   readonly kind: ModelKind;
+  /**
+   * The model's design in the seeds' taxonomy ('dual encoder', 'fused encoders', 'single stream', 'modality
+   * experts', 'contrastive captioner', 'generative') and the mode each task runs in on it ('dual encoder',
+   * 'single stream': every image–text pair a forward pass, 'dual encoder + fusion', 'decoder', 'classifier');
+   * null for a task it cannot do, which rejects with UNSUPPORTED_TASK.
+   */
+  readonly architecture: ArchitectureInfo;
   /** The dtype asked for (each graph's own is in `graphs`). */
   readonly dtype: DTypeOption;
   /** The graph files read, with their dtype; `placements` says where each runs and why. */
@@ -107,6 +119,8 @@ export interface LoadedModelInfo {
   readonly maxCaptionTokens?: number;
   /** Caption bounds: `numBeams` from 1 to this, the beams whose host state fits in 64 MiB at full length. */
   readonly maxBeams?: number;
+  /** VQA classifiers (ViLT, VLMo): the answers they choose from. */
+  readonly answers?: readonly string[];
   /** Ask/chat bounds (llava-family models): `maxTokens` from 1 to this. */
   readonly maxAnswerTokens?: number;
   /** Positions of the language model: a conversation's prompt, image and answers together. */
@@ -134,6 +148,13 @@ export interface RuntimeInfo {
   readonly model?: LoadedModelInfo;
   /** Stage timings (ms) of the last request. */
   readonly lastTimings?: Timings;
+  /**
+   * How the last request ran: which mode of the model's architecture (dual encoder, fusion, single stream, …)
+   * and how many image–text pairs took a forward pass each. Set by classify, match, embedImage, embedText,
+   * caption, ask, chat and index search; absent before any of them, and after a request of another kind (adding
+   * to an index, CapFilt).
+   */
+  readonly lastRun?: RunMode;
 }
 
 /** How onnxruntime-web's wasm runs: on how many threads, and why. */
@@ -164,10 +185,22 @@ export interface SamplingOptions {
 
 /** Options of {@link Runtime.ask} and {@link Runtime.chat}. */
 export interface AskCallOptions {
-  /** An integer from 1 to info().model.maxAnswerTokens; default 64, less when the context leaves less. */
+  /**
+   * An integer from 1 to info().model.maxAnswerTokens; default 64, less when the context leaves less. A VQA
+   * classifier (ViLT, VLMo) checks it (1 to 1,024) and ignores it: its answer is one entry of its answer list.
+   */
   maxTokens?: number;
-  /** Default greedy. Sampling runs on the GPU with our engine; one token id is read back per step. */
+  /**
+   * Default greedy. Sampling runs on the GPU with our engine; one token id is read back per step. A VQA
+   * classifier checks it and answers with its top answer.
+   */
   sampling?: SamplingOptions;
+  /**
+   * VQA classifiers (ViLT, VLMo): how many of the best answers `AnswerResult.answers` lists, an integer from 1 to
+   * the number of answers the model knows (`info().model.answers`); default 5. A generative model rejects it
+   * with INVALID_INPUT.
+   */
+  topAnswers?: number;
   /** Hears the answer so far after each token, in order, before the result arrives. */
   onToken?: (t: AnswerToken) => void;
   /** Aborting it stops the answer with ABORTED. */
@@ -192,7 +225,11 @@ export interface CaptionCallOptions {
 export interface IndexSearchOptions {
   /** Hits to return: an integer from 1 to 10,000 (256 with rerank); default 5. */
   k?: number;
-  /** Re-rank the ITC candidates with the ITM head (BLIP models). */
+  /**
+   * Re-rank the ITC candidates with a fusion encoder: BLIP's ITM head, VLMo's fusion mode. A model without one
+   * (CLIP, SigLIP, CoCa) rejects it with UNSUPPORTED_TASK; a single-stream model (ViLT) scores every entry by ITM
+   * whatever this says.
+   */
   rerank?: boolean;
   /** How many ITC candidates to re-rank: from k to 256 (default 2·k, within that). */
   candidates?: number;

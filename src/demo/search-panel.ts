@@ -19,13 +19,21 @@ function hitCard(hit: RetrievalHit, rank: number, gallery: ReadonlyMap<string, G
     hit.itm === undefined
       ? undefined
       : h('span', { class: byItm ? 'score main' : 'score' }, `ITM ${fmtProbability(hit.itm)}`);
-  const itc = h('span', { class: byItm ? 'score' : 'score main' }, `ITC ${hit.itc.toFixed(3)}`);
+  // A single-stream model (ViLT) has no ITC: its hits carry ITM only.
+  const itc =
+    hit.itc === undefined
+      ? undefined
+      : h('span', { class: byItm ? 'score' : 'score main' }, `ITC ${hit.itc.toFixed(3)}`);
   return h(
     'li',
     { class: 'hit', 'data-id': hit.id },
     h('span', { class: 'rank' }, String(rank)),
     h('img', { src: g?.url ?? '', alt: g?.caption ?? hit.id }),
-    h('span', { class: 'scores' }, ...(byItm && itm ? [itm, itc] : itm ? [itc, itm] : [itc])),
+    h(
+      'span',
+      { class: 'scores' },
+      ...(byItm && itm ? [itm, itc] : [itc, itm]).filter((x): x is HTMLSpanElement => x !== undefined),
+    ),
     h('span', { class: 'hit-caption' }, g?.caption ?? hit.id),
   );
 }
@@ -107,7 +115,9 @@ export function searchPanel(
         const rt = await runtime;
         const hits = await (await open()).search(query.value, { k: K, rerank: rerank.checked });
         const byItm = rerank.checked;
-        const sorted = [...hits].sort((a, b) => (byItm ? (b.itm ?? 0) - (a.itm ?? 0) : 0) || b.itc - a.itc);
+        const sorted = [...hits].sort(
+          (a, b) => (byItm ? (b.itm ?? 0) - (a.itm ?? 0) : 0) || (b.itc ?? 0) - (a.itc ?? 0),
+        );
         const note = byItm
           ? `Sorted by ITM, the probability that the text describes the image (the top ${2 * K} by ITC, re-ranked).`
           : 'Sorted by ITC, the cosine similarity of the text and image embeddings.';

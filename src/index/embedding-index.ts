@@ -61,6 +61,11 @@ export class EmbeddingIndex {
     return this.ids.length;
   }
 
+  /** Every entry, in row order (a single-stream model scores each of them against a query). */
+  all(): readonly StoredEntry[] {
+    return this.entries;
+  }
+
   entry(id: string): StoredEntry | undefined {
     const r = this.rowOf.get(id);
     return r === undefined ? undefined : this.entries[r];

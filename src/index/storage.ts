@@ -4,7 +4,10 @@
 export interface StoredEntry {
   readonly id: string;
   readonly vector: Float32Array;
-  /** Opaque bytes kept with the entry (the runtime keeps the model-size image here for ITM re-ranking). */
+  /**
+   * Opaque bytes kept with the entry: the runtime keeps the model-size image here for ITM re-ranking, or, for a
+   * single-stream model, the image's patch embeddings (float32), which every search pairs with the query.
+   */
   readonly payload?: Uint8Array;
   readonly meta?: Readonly<Record<string, unknown>>;
 }

@@ -64,6 +64,11 @@ export interface AnswerResult {
   readonly reusedTokens: number;
   /** Whether the KV cache stayed on the GPU at a fixed capacity (one plan for every step). */
   readonly cacheOnDevice: boolean;
+  /**
+   * A VQA classifier's (ViLT, VLMo) best answers with their probabilities (softmax over every answer it knows),
+   * best first, as many as `options.topAnswers` (default 5); `text` is the first. Absent for generative models.
+   */
+  readonly answers?: readonly { readonly answer: string; readonly probability: number }[];
 }
 
 /** Default answer length when the call gives none. */
@@ -84,7 +89,7 @@ export function vlmOf(model: LoadedModel): Vlm {
   if (!model.vlm) {
     throw new WebvlError(
       'UNSUPPORTED_TASK',
-      `${model.url} is a ${model.kind} model: it cannot answer questions (load a llava-family model)`,
+      `${model.url} is a ${model.kind} model: it cannot answer questions (load a ViLT, VLMo or llava-family model)`,
       { family: model.kind, task: 'ask' },
     );
   }

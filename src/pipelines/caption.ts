@@ -8,6 +8,7 @@
 import type { Session } from '../engine/backend';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
+import { unsupportedTask } from './architecture';
 import { disposeTensor, gatherRows } from './encode';
 import type { LoadedModel } from './loaded-model';
 import { argmax, logSoftmax } from './math';
@@ -130,10 +131,7 @@ function defaultMaxTokens(model: LoadedModel): number {
 
 function decoders(model: LoadedModel) {
   if (!model.decoder || !model.generation) {
-    throw new WebvlError(
-      'UNSUPPORTED_MODEL',
-      `${model.url} has no caption decoder (a ${model.kind} model); load a BLIP captioning model`,
-    );
+    throw unsupportedTask(model.url, model.kind, 'caption');
   }
   // The KV cache needs both graphs and a decoder_model that returns it.
   const cached =

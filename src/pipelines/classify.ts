@@ -1,13 +1,17 @@
 // Zero-shot classification: image and prompt embeddings compared by cosine, turned into logits with the
 // model's scale (and SigLIP's bias), then softmax over the labels (CLIP, BLIP ITC) or a sigmoid per label
-// (SigLIP). With a combined graph the logits are its logits_per_image, as transformers.js reads them.
+// (SigLIP). With a combined graph the logits are its logits_per_image, as transformers.js reads them. A
+// single-stream model (ViLT) has no embeddings: each prompt is paired with the image in one fusion pass, and
+// the log-odds of a match take the place of the scaled cosine.
 import { type HostTensor, hostTensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { MAX_TEMPLATES, MAX_TEXTS_PER_CALL } from '../limits';
 import type { TextTokenizer } from '../text/tokenizer';
 import { preprocessBatch, type RgbaImage } from '../vision/preprocess';
+import { requireTask } from './architecture';
 import type { EncodedImages } from './encode';
-import { disposeTensor, encodeImages, encodeTexts, runCombined, tokenizeTexts } from './encode';
+import { disposeTensor, encodeImages, encodeTexts, imageTokens, runCombined, tokenizeTexts } from './encode';
+import { fusionLogits, matchProbabilities } from './fusion';
 import type { LoadedModel } from './loaded-model';
 import { dotRows, normalizeRows, softmax } from './math';
 import type { Stopwatch } from './timings';
@@ -15,10 +19,15 @@ import type { Stopwatch } from './timings';
 /** One label's score from {@link Runtime.classify}. */
 export interface LabelScore {
   readonly label: string;
-  /** Softmax probability over the given labels; for SigLIP, the sigmoid of the label's own logit. */
+  /**
+   * Softmax probability over the given labels (of scaled cosines; of ITM log-odds for a single-stream model);
+   * for SigLIP, the sigmoid of the label's own logit.
+   */
   readonly probability: number;
-  /** Cosine similarity of image and prompt. */
-  readonly cosine: number;
+  /** Cosine similarity of image and prompt; absent for a single-stream model (ViLT), which has no embeddings. */
+  readonly cosine?: number;
+  /** ITM probability that the prompt describes the image (single-stream models, mean over the templates). */
+  readonly itm?: number;
 }
 
 export const DEFAULT_TEMPLATE = 'a {}';
@@ -197,6 +206,32 @@ async function classifyCombined(
   return ranked(labels, scoresOf(model, labelLogits), cos);
 }
 
+/**
+ * Single stream: every prompt through the fusion graph with the image's patch embeddings. A label's logit is
+ * its prompts' mean ITM log-odds (the template ensemble), its probability the softmax of those over the labels.
+ */
+async function classifyFusion(
+  model: LoadedModel,
+  images: EncodedImages,
+  labels: readonly string[],
+  template: string | readonly string[] | undefined,
+  watch: Stopwatch,
+): Promise<LabelScore[]> {
+  const templates = templatesOf(template, labels.length);
+  const prompts = templates.flatMap((t) => promptsFor(labels, t));
+  assertDistinctToModel(model.tokenizer, labels);
+  const rows = prompts.map(() => 0);
+  const out = await fusionLogits(model, imageTokens(images), rows, prompts, ['itm_logits'], watch);
+  const { probs, logOdds } = matchProbabilities(out.itm_logits!);
+  const mean = (xs: readonly number[], i: number) =>
+    templates.reduce((a, _t, t) => a + xs[t * labels.length + i], 0) / templates.length;
+  const probability = softmax(labels.map((_, i) => mean(logOdds, i)));
+  watch.ran('classify', 'single stream', prompts.length);
+  return labels
+    .map((label, i) => ({ label: label.trim(), probability: probability[i], itm: mean(probs, i) }))
+    .sort((a, b) => b.probability - a.probability);
+}
+
 /** One image against the labels, through the towers or the combined graph, sorted best first. */
 export async function classifyImage(
   model: LoadedModel,
@@ -205,9 +240,12 @@ export async function classifyImage(
   template: string | readonly string[] | undefined,
   watch: Stopwatch,
 ): Promise<LabelScore[]> {
+  const mode = requireTask(model.url, model.kind, 'classify');
+  if (mode !== 'single stream') watch.ran('classify', mode);
   if (!model.vision && model.combined) return classifyCombined(model, image, labels, template, watch);
   const enc = await encodeImages(model, [image], watch);
   try {
+    if (mode === 'single stream') return await classifyFusion(model, enc, labels, template, watch);
     return await classifyEncoded(model, enc, 0, labels, template, watch);
   } finally {
     disposeTensor(enc.tokens);

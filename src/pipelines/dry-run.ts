@@ -49,6 +49,7 @@ export function dryRun(model: LoadedModel): LoadedModel {
     text: wrap(model.text),
     combined: wrap(model.combined),
     itm: wrap(model.itm),
+    fusion: wrap(model.fusion),
     decoder: wrap(model.decoder),
     decoderWithPast: wrap(model.decoderWithPast),
   };

@@ -12,17 +12,25 @@ import type { Stopwatch } from './timings';
 
 export interface EncodedImages {
   readonly count: number;
+  /** Embedding size; 0 for a model without image embeddings (a single-stream model). */
   readonly dim: number;
-  /** [count, dim] as the model outputs them (not normalized). */
+  /** [count, dim] as the model outputs them (not normalized); empty when the model has none. */
   readonly embeds: Float32Array;
-  /** Image tokens [count, N+1, Dv] (absent when a combined graph encoded the images); dispose() when done. */
+  /**
+   * What pair scoring and captioning read (absent when a combined graph encoded the images); dispose() when
+   * done: image tokens [count, N, Dv] (BLIP's ITM and decoder, CoCa's decoder) or patch embeddings (the
+   * ViLT/VLMo fusion graph's input).
+   */
   readonly tokens?: Tensor;
 }
 
 /** The image tokens the fusion encoder and the caption decoder read (BLIP models always have them). */
 export function imageTokens(images: EncodedImages): Tensor {
   if (!images.tokens)
-    throw new WebvlError('INVALID_MODEL', 'the vision graph gave no last_hidden_state (image tokens)');
+    throw new WebvlError(
+      'INVALID_MODEL',
+      'the vision graph gave no image tokens (last_hidden_state or patch_embeds)',
+    );
   return images.tokens;
 }
 
@@ -49,9 +57,14 @@ export async function encodeImages(
     disposeTensor(pixelValues);
   }
   const name = model.embeddings.image;
-  for (const [k, t] of Object.entries(out)) if (k !== name && k !== 'last_hidden_state') disposeTensor(t);
+  const tokensName = model.embeddings.tokens;
+  for (const [k, t] of Object.entries(out)) if (k !== name && k !== tokensName) disposeTensor(t);
+  const tokens = out[tokensName];
+  if (name === undefined) {
+    if (!tokens) throw new WebvlError('INVALID_MODEL', `vision model has no ${tokensName} output`);
+    return { count: images.length, dim: 0, embeds: new Float32Array(0), tokens };
+  }
   const embedsT = out[name];
-  const tokens = out.last_hidden_state;
   if (!embedsT) {
     disposeTensor(tokens);
     throw new WebvlError('INVALID_MODEL', `vision model has no ${name} output`);
@@ -161,8 +174,9 @@ export async function encodeTexts(
     return hostEmbeddings(texts.length, out.text_embeds, 'text_embeds');
   }
   const session = model.text;
-  const out = await watch.time('text', () => session.run(textFeeds(session, text)));
   const name = model.embeddings.text;
+  if (name === undefined) throw unsupported(model, 'text embedding');
+  const out = await watch.time('text', () => session.run(textFeeds(session, text)));
   for (const [k, t] of Object.entries(out)) if (k !== name) disposeTensor(t);
   return hostEmbeddings(texts.length, out[name], name);
 }

@@ -1,6 +1,8 @@
 // Which graph files of a folder a load reads: the family's graphs in the dtype picked for each. CLIP and
 // SigLIP take the separate towers when config.json carries the trained logit scale (and bias), and the
-// combined onnx/model.onnx otherwise (its logits hold them); BLIP takes the graphs of the heads it names.
+// combined onnx/model.onnx otherwise (its logits hold them); BLIP takes the graphs of the heads it names;
+// ViLT its patch embedding and fusion graph, VLMo its two experts and fusion graph, CoCa its image and text
+// sides and caption decoder (the cached-step decoder optional, as BLIP's).
 // A file the plan needs and the folder lacks is MODEL_NOT_FOUND naming that file.
 import { WebvlError } from '../errors';
 import { graphFile, type ModelDType } from '../models/dtype';
@@ -48,21 +50,7 @@ export async function planGraphs(
     for (const x of xs) x.found?.discard?.();
   };
 
-  if (family === 'llava') {
-    const got = await Promise.all((['visionEncoder', 'embedTokens', 'decoderMerged'] as const).map(open));
-    const missing = got.filter((g) => !g.found);
-    if (missing.length) {
-      discard(got);
-      throw notFound(folder, missing);
-    }
-    return planned(got);
-  }
-  if (family === 'blip') {
-    const heads = blipHeads(config);
-    const required: GraphRole[] = ['vision'];
-    if (heads.retrieval) required.push('text', 'itm');
-    if (heads.captioning) required.push('decoder');
-    const optional: GraphRole[] = heads.captioning ? ['decoderWithPast'] : [];
+  const fixed = async (required: GraphRole[], optional: GraphRole[] = []): Promise<PlannedGraph[]> => {
     const got = await Promise.all([...required, ...optional].map(open));
     const missing = got.filter((g) => !g.found && required.includes(g.role));
     if (missing.length) {
@@ -70,6 +58,17 @@ export async function planGraphs(
       throw notFound(folder, missing);
     }
     return planned(got.filter((g) => g.found));
+  };
+  if (family === 'llava') return fixed(['visionEncoder', 'embedTokens', 'decoderMerged']);
+  if (family === 'vilt') return fixed(['vision', 'fusion']);
+  if (family === 'vlmo') return fixed(['vision', 'text', 'fusion']);
+  if (family === 'coca') return fixed(['vision', 'text', 'decoder'], ['decoderWithPast']);
+  if (family === 'blip') {
+    const heads = blipHeads(config);
+    const required: GraphRole[] = ['vision'];
+    if (heads.retrieval) required.push('text', 'itm');
+    if (heads.captioning) required.push('decoder');
+    return fixed(required, heads.captioning ? ['decoderWithPast'] : []);
   }
 
   const missing: { file: string; dtype: ModelDType }[] = [];

@@ -1,7 +1,9 @@
 // Image–text matching through the fusion encoder: softmax over itm_logits, probability of index 1 (match).
+// BLIP's ITM graph reads the image tokens; ViLT and VLMo's fusion graph (fusion.ts) the patch embeddings.
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
-import { WebvlError } from '../errors';
+import { unsupportedTask } from './architecture';
 import { disposeTensor, gatherRows } from './encode';
+import { fusionLogits, matchProbabilities } from './fusion';
 import type { LoadedModel } from './loaded-model';
 import { softmax } from './math';
 import type { Stopwatch } from './timings';
@@ -18,11 +20,17 @@ export async function itmProbabilities(
   texts: readonly string[],
   watch: Stopwatch,
 ): Promise<number[]> {
+  if (model.fusion) {
+    const out = await fusionLogits(model, tokens, imageRows, texts, ['itm_logits'], watch);
+    return matchProbabilities(out.itm_logits!).probs;
+  }
   const itm = model.itm;
   if (!itm)
-    throw new WebvlError(
-      'UNSUPPORTED_MODEL',
-      `${model.url} has no ITM head (a ${model.kind} model); load a BLIP retrieval model`,
+    throw unsupportedTask(
+      model.url,
+      model.kind,
+      'match',
+      'it has no ITM head (load a BLIP, ViLT or VLMo model)',
     );
   const enc = model.tokenizer.encodeBatch(texts);
   if (model.itmBosTokenId !== undefined) {

@@ -6,7 +6,7 @@ import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
 import { type DTypeOption, type ModelDType, pickDType } from '../models/dtype';
-import { graphIo } from '../models/graph-io';
+import { type GraphIo, graphIo } from '../models/graph-io';
 import { LoadCounter } from '../models/load-counter';
 import type { FolderFile, ModelFolder } from '../models/model-folder';
 import type { LoadProgress, LoadStage, ProgressListener } from '../models/model-store';
@@ -17,6 +17,7 @@ import {
   type PreprocessPlan,
   planPreprocess,
 } from '../vision/preprocessor-config';
+import { type ArchitectureInfo, architectureOf } from './architecture';
 import type { Vlm } from './ask';
 import { type CaptionLimits, captionLimits } from './caption-limits';
 import type { KvCacheFactory } from './generate/decoder-state';
@@ -65,8 +66,15 @@ export interface LoadedModel {
   readonly scoring: Scoring;
   /** Texts are padded to this many tokens (SigLIP), else to the longest of the batch. */
   readonly textLength?: number;
-  /** Names of the towers' embedding outputs (image_embeds / text_embeds, SigLIP's pooler_output). */
-  readonly embeddings: { readonly image: string; readonly text: string };
+  /**
+   * Names of the towers' embedding outputs (image_embeds / text_embeds, SigLIP's pooler_output; none for a
+   * single-stream model), and of the vision output that pair scoring and captioning read: the image tokens
+   * (last_hidden_state: BLIP's ITM and decoder, CoCa's decoder) or the patch embeddings (patch_embeds: the
+   * ViLT/VLMo fusion graph's input).
+   */
+  readonly embeddings: { readonly image?: string; readonly text?: string; readonly tokens: string };
+  /** The design and how each task runs on it (architecture.ts). */
+  readonly architecture: ArchitectureInfo;
   /** First token the ITM encoder expects in place of [CLS], when the model says so. */
   readonly itmBosTokenId?: number;
   readonly vision?: Session;
@@ -76,6 +84,12 @@ export interface LoadedModel {
   /** CLIP/SigLIP's combined graph (input_ids + pixel_values → logits_per_image, both embeddings). */
   readonly combined?: Session;
   readonly itm?: Session;
+  /** ViLT's single-stream transformer or VLMo's fusion mode: [text; patch_embeds] → itm_logits, vqa_logits. */
+  readonly fusion?: Session;
+  /** The VQA classifier's answers, by index (config.json's id2label). */
+  readonly answers?: readonly string[];
+  /** Patch embeddings per image [positions, width], as vision_model declares patch_embeds (ViLT, VLMo). */
+  readonly patchShape?: readonly [number, number];
   readonly decoder?: Session;
   readonly decoderWithPast?: Session;
   readonly generation?: GenerationConfig;
@@ -147,7 +161,7 @@ function outputNames(model: Uint8Array, label: string): string[] {
 
 /** Names of outputs worth keeping on the GPU for a graph (image tokens and features, embeddings, KV cache). */
 function deviceOutputs(role: GraphRole, outputNames: readonly string[]): string[] {
-  if (role === 'vision') return outputNames.filter((n) => n === 'last_hidden_state');
+  if (role === 'vision') return outputNames.filter((n) => n === 'last_hidden_state' || n === 'patch_embeds');
   if (role === 'visionEncoder') return outputNames.filter((n) => n === 'image_features');
   if (role === 'embedTokens') return outputNames.filter((n) => n === 'inputs_embeds');
   if (role === 'decoder' || role === 'decoderWithPast' || role === 'decoderMerged')
@@ -187,6 +201,39 @@ function textLengthOf(
   if (family !== 'siglip') return undefined;
   if (Number.isFinite(tokenizer.maxLength)) return tokenizer.maxLength;
   return config.text_config?.max_position_embeddings ?? 64;
+}
+
+/** id2label as a list: keys 0..n-1, each a non-empty answer (a VQA head needs every index named). */
+function answersOf(config: ModelConfigJson): string[] {
+  const map = config.id2label;
+  const bad = (why: string): never => {
+    throw new WebvlError('INVALID_MODEL', `config.json of a VQA model: id2label ${why}`);
+  };
+  if (!map || typeof map !== 'object') return bad('is missing');
+  const n = Object.keys(map).length;
+  if (n === 0) bad('is empty');
+  return Array.from({ length: n }, (_, i) => {
+    const a = map[String(i)];
+    return typeof a === 'string' && a.trim() !== '' ? a : bad(`has no answer for index ${i}`);
+  });
+}
+
+/** [positions, width] of vision_model's patch_embeds; a ViLT/VLMo graph must fix both (index entries keep them). */
+function patchShapeOf(vision: GraphIo | undefined): [number, number] {
+  const dims = vision?.outputs.get('patch_embeds');
+  const [, n, d] = dims ?? [];
+  if (dims?.length !== 3 || n === undefined || d === undefined) {
+    throw new WebvlError(
+      'INVALID_MODEL',
+      'vision_model must declare patch_embeds as [batch, positions, width]',
+    );
+  }
+  return [n, d];
+}
+
+/** Which vision output the fusion graph or decoder reads. */
+function tokensOutput(family: ModelFamily): string {
+  return family === 'vilt' || family === 'vlmo' ? 'patch_embeds' : 'last_hidden_state';
 }
 
 export interface LoadModelOptions {
@@ -253,6 +300,8 @@ export async function loadModel(
   const configBytes = await counter.read([await openRequired(folder, 'config.json')]);
   const config = parseJson<ModelConfigJson>(folder, 'config.json', configBytes.get('config.json'));
   const kind = familyOf(config);
+  // A VQA classifier's answers are checked before any graph is fetched.
+  const answers = kind === 'vilt' || kind === 'vlmo' ? answersOf(config) : undefined;
   const tjsConfig = config['transformers.js_config'] ?? {};
   if (tjsConfig.use_external_data_format) {
     throw new WebvlError(
@@ -264,7 +313,9 @@ export async function loadModel(
     openRequired(folder, 'preprocessor_config.json'),
     openRequired(folder, 'tokenizer.json'),
     folder.open('tokenizer_config.json'),
-    kind === 'blip' || kind === 'llava' ? folder.open('generation_config.json') : undefined,
+    kind === 'blip' || kind === 'llava' || kind === 'coca'
+      ? folder.open('generation_config.json')
+      : undefined,
   ]);
   const jsons = await counter.read(
     [processor, tokenizerFile, tokenizerConfig, generationFile].filter((f) => f !== undefined),
@@ -366,13 +417,21 @@ export async function loadModel(
       imageSize: fixedOutputSize(plan) ?? [side, side],
       scoring,
       textLength: textLengthOf(kind, tokenizer, config),
-      embeddings: { image: embeddingOutput(kind, 'vision'), text: embeddingOutput(kind, 'text') },
+      embeddings: {
+        image: kind === 'vilt' ? undefined : embeddingOutput(kind, 'vision'),
+        text: kind === 'vilt' ? undefined : embeddingOutput(kind, 'text'),
+        tokens: tokensOutput(kind),
+      },
+      architecture: architectureOf(kind),
       itmBosTokenId: config.itm_bos_token_id,
       vision: sessions.vision,
       pixels,
       text: sessions.text,
       combined: sessions.combined,
       itm: sessions.itm,
+      fusion: sessions.fusion,
+      answers,
+      patchShape: kind === 'vilt' || kind === 'vlmo' ? patchShapeOf(graphBytes('vision')) : undefined,
       decoder: sessions.decoder,
       decoderWithPast: sessions.decoderWithPast,
       generation,

@@ -1,5 +1,7 @@
-// One image against several texts: ITC cosine (normalised embeddings) and, for BLIP models, ITM probability.
+// One image against several texts: ITC cosine (normalised embeddings) where the model has embeddings, and ITM
+// probability where it has a fusion encoder (BLIP's ITM head, ViLT's single stream, VLMo's fusion mode).
 import { WebvlError } from '../errors';
+import { requireTask } from './architecture';
 import { type EncodedImages, encodeTexts, imageTokens } from './encode';
 import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
@@ -9,9 +11,9 @@ import type { Stopwatch } from './timings';
 /** One text's agreement with the image, from {@link Runtime.match}. */
 export interface MatchScore {
   readonly text: string;
-  /** Image–text cosine of the contrastive embeddings. */
-  readonly itc: number;
-  /** Probability that the text describes the image (ITM head); absent for CLIP and SigLIP models. */
+  /** Image–text cosine of the contrastive embeddings; absent for a single-stream model (ViLT), which has none. */
+  readonly itc?: number;
+  /** Probability that the text describes the image (ITM head, fusion pass); absent for CLIP, SigLIP and CoCa. */
   readonly itm?: number;
 }
 
@@ -23,10 +25,19 @@ export async function matchEncoded(
   watch: Stopwatch,
 ): Promise<MatchScore[]> {
   if (!Array.isArray(texts) || texts.length === 0) throw new WebvlError('INVALID_INPUT', 'no texts given');
-  const t = await encodeTexts(model, texts, watch);
-  const img = normalizeRows(images.embeds.subarray(row * images.dim, (row + 1) * images.dim), 1, images.dim);
-  const cos = dotRows(img, 1, normalizeRows(t.embeds, t.count, t.dim), t.count, t.dim)[0];
-  const itm = model.itm
+  const mode = requireTask(model.url, model.kind, 'match');
+  let cos: number[] | undefined;
+  if (model.embeddings.text !== undefined) {
+    const t = await encodeTexts(model, texts, watch);
+    const img = normalizeRows(
+      images.embeds.subarray(row * images.dim, (row + 1) * images.dim),
+      1,
+      images.dim,
+    );
+    cos = dotRows(img, 1, normalizeRows(t.embeds, t.count, t.dim), t.count, t.dim)[0];
+  }
+  const pairs = model.itm !== undefined || model.fusion !== undefined;
+  const itm = pairs
     ? await itmProbabilities(
         model,
         imageTokens(images),
@@ -35,5 +46,6 @@ export async function matchEncoded(
         watch,
       )
     : undefined;
-  return texts.map((text, i) => ({ text, itc: cos[i], itm: itm?.[i] }));
+  watch.ran('match', mode, itm ? texts.length : 0);
+  return texts.map((text, i) => ({ text, itc: cos?.[i], itm: itm?.[i] }));
 }

@@ -9,10 +9,22 @@
 //   llava   transformers.js' LLaVA layout, a generative VLM (also BLIP-2 style, its Q-Former inside the image
 //           encoder): vision_encoder (image features in the language model's width), embed_tokens and
 //           decoder_model_merged; questions through the chat template in tokenizer_config.json.
+//   vilt    single stream (ViLT): vision_model embeds the patches (patch_embeds, with position and modality-type
+//           embeddings), fusion_model runs the one transformer over [text; patches] → itm_logits, vqa_logits.
+//           No embeddings: every image–text pair is a forward pass of fusion_model.
+//   vlmo    mixture of modality experts (VLMo): vision_model is the image expert (image_embeds, and the
+//           patch_embeds fusion reads), text_model the text expert (text_embeds), fusion_model the fusion mode
+//           (itm_logits, vqa_logits); retrieval runs as a dual encoder, ITM and VQA as a fusion encoder.
+//   coca    contrastive captioner (CoCa): vision_model gives image_embeds (the contrastive pooler query) and the
+//           decoder's pooled image tokens (last_hidden_state) in one pass; text_model the unimodal decoder's
+//           embedding; decoder_model (+ decoder_with_past_model) the captioner, fed as BLIP's is.
+// VQA answers of vilt/vlmo are config.json's id2label, as transformers' ViltForQuestionAnswering keeps them.
 // Our models/clip-tiny and models/blip-tiny are clip and blip folders that carry logit_scale in config.json.
 import { WebvlError } from '../errors';
 
-export type ModelFamily = 'clip' | 'siglip' | 'blip' | 'llava';
+export type ModelFamily = 'clip' | 'siglip' | 'blip' | 'llava' | 'vilt' | 'vlmo' | 'coca';
+
+const FAMILIES: readonly ModelFamily[] = ['clip', 'siglip', 'blip', 'llava', 'vilt', 'vlmo', 'coca'];
 
 /**
  * What a graph does in a model: towers, the combined CLIP/SigLIP graph, BLIP's heads; a generative VLM's image
@@ -27,7 +39,8 @@ export type GraphRole =
   | 'decoderWithPast'
   | 'visionEncoder'
   | 'embedTokens'
-  | 'decoderMerged';
+  | 'decoderMerged'
+  | 'fusion';
 
 /** Graph roles and their file names (`onnx/<name><dtype suffix>.onnx`). */
 export const GRAPH_NAMES: Readonly<Record<GraphRole, string>> = {
@@ -40,6 +53,7 @@ export const GRAPH_NAMES: Readonly<Record<GraphRole, string>> = {
   visionEncoder: 'vision_encoder',
   embedTokens: 'embed_tokens',
   decoderMerged: 'decoder_model_merged',
+  fusion: 'fusion_model',
 };
 
 export interface ModelConfigJson {
@@ -68,6 +82,8 @@ export interface ModelConfigJson {
     head_dim?: number;
   };
   vision_config?: { image_size?: number };
+  /** VQA classifiers (vilt, vlmo): answer index → answer text. */
+  id2label?: Record<string, string>;
   'transformers.js_config'?: { dtype?: unknown; use_external_data_format?: unknown };
 }
 
@@ -78,20 +94,26 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   BlipForImageTextRetrieval: 'blip',
   BlipForConditionalGeneration: 'blip',
   LlavaForConditionalGeneration: 'llava',
+  ViltModel: 'vilt',
+  ViltForQuestionAnswering: 'vilt',
+  ViltForImageAndTextRetrieval: 'vilt',
+  VlmoModel: 'vlmo',
+  CoCaModel: 'coca',
 };
 
 /** The family a config names; UNSUPPORTED_MODEL naming what it says otherwise. */
 export function familyOf(config: ModelConfigJson): ModelFamily {
   const type = config.model_type;
-  if (type === 'clip' || type === 'siglip' || type === 'blip' || type === 'llava') return type;
+  const named = FAMILIES.find((f) => f === type);
+  if (named) return named;
   const architectures = Array.isArray(config.architectures) ? config.architectures : [];
   const known = architectures.map((a) => FAMILY_OF_ARCHITECTURE[a]).find((f) => f !== undefined);
   if (type === undefined && known) return known;
-  const named = type !== undefined ? `model_type '${type}'` : 'no model_type';
+  const says = type !== undefined ? `model_type '${type}'` : 'no model_type';
   const archs = architectures.length ? ` (architectures ${architectures.join(', ')})` : '';
   throw new WebvlError(
     'UNSUPPORTED_MODEL',
-    `config.json has ${named}${archs}: webvl runs the clip, siglip, blip and llava families`,
+    `config.json has ${says}${archs}: webvl runs the ${FAMILIES.slice(0, -1).join(', ')} and ${FAMILIES.at(-1)} families`,
     { modelType: type, architectures },
   );
 }

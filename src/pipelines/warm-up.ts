@@ -8,6 +8,7 @@ import { answer } from './ask';
 import { captionGreedy } from './caption';
 import { dryRun } from './dry-run';
 import { disposeTensor, encodeImages, encodeTexts } from './encode';
+import { fusionLogits } from './fusion';
 import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
 import type { GraphRole } from './model-family';
@@ -16,7 +17,7 @@ import { Stopwatch } from './timings';
 /**
  * Runs each graph once (through dryRun: where the backend can, it only prepares); `onGraph` hears which graph
  * is about to run. Graphs that do not feed each other run
- * concurrently (vision with text; then ITM with the decoder, both on the image tokens), so that a GPU backend
+ * concurrently (vision with text; then ITM, fusion and the decoder, all on the image tokens), so that a GPU backend
  * compiles their pipelines (createComputePipelineAsync) at the same time rather than one graph after another.
  */
 export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) => void): Promise<void> {
@@ -36,6 +37,12 @@ export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) =>
     if (model.itm && images.tokens) {
       onGraph('itm');
       rest.push(itmProbabilities(model, images.tokens, [0], ['a'], new Stopwatch()));
+    }
+    if (model.fusion && images.tokens) {
+      onGraph('fusion');
+      rest.push(
+        fusionLogits(model, images.tokens, [0], ['a'], ['itm_logits', 'vqa_logits'], new Stopwatch()),
+      );
     }
     if (model.decoder && model.decoderWithPast && images.tokens) {
       onGraph('decoder');

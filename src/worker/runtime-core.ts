@@ -27,6 +27,7 @@ import {
 import { checkDTypeOption } from '../models/dtype';
 import { openModelFolder } from '../models/model-folder';
 import type { ProgressListener } from '../models/model-store';
+import { type RunMode, requireTask, unsupportedTask } from '../pipelines/architecture';
 import {
   type AnswerResult,
   type AnswerToken,
@@ -43,8 +44,9 @@ import { checkSampling, GREEDY, MAX_TOP_K, type Sampling } from '../pipelines/ge
 import { type DTypeOption, type LoadedModel, loadModel } from '../pipelines/loaded-model';
 import { type MatchScore, matchEncoded } from '../pipelines/match';
 import { normalizeRows } from '../pipelines/math';
-import { type RetrievalHit, retrieve } from '../pipelines/retrieve';
+import { type IndexRecord, indexRecords, type RetrievalHit, retrieve } from '../pipelines/retrieve';
 import { Stopwatch, type Timings } from '../pipelines/timings';
+import { answerByClassifier, TOP_ANSWERS } from '../pipelines/vqa';
 import {
   arrayOf,
   integerIn,
@@ -99,6 +101,7 @@ function describeModel(
   return {
     url: model.url,
     kind: model.kind,
+    architecture: model.architecture,
     dtype: dtype ?? model.graphs[0]?.dtype ?? 'fp32',
     graphs: model.graphs,
     verified: model.verified,
@@ -111,6 +114,7 @@ function describeModel(
     maxTextTokens: model.tokenizer.maxLength,
     maxCaptionTokens: model.captionLimits?.maxTokens,
     maxBeams: model.captionLimits?.maxBeams,
+    answers: model.answers,
     maxAnswerTokens: model.vlm ? Math.min(MAX_ANSWER_TOKENS, model.vlm.spec.maxPositions - 1) : undefined,
     contextLength: model.vlm?.spec.maxPositions,
     stageMs: model.stageMs,
@@ -157,6 +161,7 @@ export class RuntimeCore {
   /** The dtype option of the last load, to reload the same files after a device loss. */
   private requestedDType: DTypeOption | undefined;
   private lastTimings: Timings | undefined;
+  private lastRun: RunMode | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly aborts = new Map<number, AbortController>();
   private readonly indexes = new Map<string, Promise<EmbeddingIndex>>();
@@ -315,6 +320,7 @@ export class RuntimeCore {
     const watch = new Stopwatch();
     const result = await watch.time('total', () => f(watch));
     this.lastTimings = watch.timings;
+    this.lastRun = watch.run;
     return { result, timings: watch.timings };
   }
 
@@ -330,6 +336,7 @@ export class RuntimeCore {
       wasm: wasmThreading(),
       model: this.modelInfo,
       lastTimings: this.lastTimings,
+      lastRun: this.lastRun,
     };
   }
 
@@ -386,6 +393,7 @@ export class RuntimeCore {
     return this.serial(() =>
       this.timed(async (watch) => {
         const model = this.requireModel();
+        watch.ran('embed', requireTask(model.url, model.kind, 'embed'));
         const enc = await encodeImages(model, [await this.pixels(image)], watch);
         disposeTensor(enc.tokens);
         return normalizeRows(enc.embeds, 1, enc.dim);
@@ -397,7 +405,9 @@ export class RuntimeCore {
     return this.serial(() =>
       this.timed(async (watch) => {
         stringsOf('texts', texts, MAX_TEXTS_PER_CALL);
-        const t = await encodeTexts(this.requireModel(), texts, watch);
+        const model = this.requireModel();
+        watch.ran('embed', requireTask(model.url, model.kind, 'embed'));
+        const t = await encodeTexts(model, texts, watch);
         const n = normalizeRows(t.embeds, t.count, t.dim);
         return Array.from({ length: t.count }, (_, i) => n.slice(i * t.dim, (i + 1) * t.dim));
       }),
@@ -409,6 +419,7 @@ export class RuntimeCore {
       this.timed(async (watch) => {
         stringsOf('texts', texts, MAX_TEXTS_PER_CALL);
         const model = this.requireModel();
+        requireTask(model.url, model.kind, 'match');
         const enc = await encodeImages(model, [await this.pixels(image)], watch);
         try {
           return await matchEncoded(model, enc, 0, texts, watch);
@@ -447,6 +458,7 @@ export class RuntimeCore {
           const enc = await encodeImages(model, [await this.pixels(image)], watch);
           try {
             const opts = { maxTokens, numBeams, prompt, onToken, signal };
+            watch.ran('caption', requireTask(model.url, model.kind, 'caption'));
             return numBeams > 1
               ? await captionBeam(model, imageTokens(enc), opts, watch)
               : await captionGreedy(model, imageTokens(enc), opts, watch);
@@ -465,7 +477,7 @@ export class RuntimeCore {
   chat(
     image: WireImage,
     messages: unknown,
-    options: { maxTokens?: number; sampling?: unknown },
+    options: { maxTokens?: number; sampling?: unknown; topAnswers?: number },
     onToken: ((t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>) | undefined,
     requestId: number | undefined,
   ): Promise<Timed<AnswerResult>> {
@@ -475,8 +487,34 @@ export class RuntimeCore {
         this.timed(async (watch) => {
           if (signal.aborted) throw new WebvlError('ABORTED', 'the answer was cancelled');
           const model = this.requireModel();
+          requireTask(model.url, model.kind, 'ask');
+          if (model.fusion && model.answers) {
+            // A VQA classifier: options are checked as for any model, but an answer is one class (maxTokens
+            // cannot shorten it) and the classifier's top answer is the answer (sampling does not apply).
+            const o = optionsObject('options', options);
+            if (o.maxTokens !== undefined)
+              integerIn('options.maxTokens', o.maxTokens, 1, MAX_ANSWER_TOKENS, 1);
+            samplingOf(o.sampling);
+            const top = integerIn(
+              'options.topAnswers',
+              o.topAnswers,
+              1,
+              model.answers.length,
+              Math.min(TOP_ANSWERS, model.answers.length),
+            );
+            const turns = chatMessages(messages);
+            this.endConversation();
+            return answerByClassifier(model, await this.pixels(image), turns, onToken, watch, top);
+          }
           const vlm = vlmOf(model);
           const o = optionsObject('options', options);
+          if (o.topAnswers !== undefined) {
+            throw new WebvlError(
+              'INVALID_INPUT',
+              `options.topAnswers applies to VQA classifiers (ViLT, VLMo); ${model.url} generates its answer`,
+              { field: 'options.topAnswers' },
+            );
+          }
           const maxTokens =
             o.maxTokens === undefined
               ? undefined
@@ -500,6 +538,7 @@ export class RuntimeCore {
           );
           if (conversation !== this.conversation) this.endConversation();
           this.conversation = conversation;
+          watch.ran('ask', 'decoder');
           return result;
         }),
       false, // tokens already streamed to onToken must not be streamed again
@@ -521,12 +560,7 @@ export class RuntimeCore {
   ): { maxTokens: number; numBeams: number; prompt?: string } {
     const o = optionsObject('options', options);
     const limits = model.captionLimits;
-    if (!limits || !model.generation) {
-      throw new WebvlError(
-        'UNSUPPORTED_MODEL',
-        `${model.url} has no caption decoder (a ${model.kind} model); load a BLIP captioning model`,
-      );
-    }
+    if (!limits || !model.generation) throw unsupportedTask(model.url, model.kind, 'caption');
     const fallback = Math.min(model.generation.maxLength, limits.maxTokens);
     return {
       maxTokens: integerIn('options.maxTokens', o.maxTokens, 1, limits.maxTokens, fallback),
@@ -552,6 +586,14 @@ export class RuntimeCore {
           });
         }
         const model = this.requireModel();
+        if (!model.decoder || (!model.itm && !model.fusion)) {
+          throw unsupportedTask(
+            model.url,
+            model.kind,
+            'caption',
+            'CapFilt needs a caption decoder and an ITM head (load a BLIP model)',
+          );
+        }
         const pixels = await Promise.all(images.map((w) => this.pixels(w)));
         return capfilt(model, pixels, texts, threshold, signal, watch);
       }),
@@ -599,6 +641,7 @@ export class RuntimeCore {
     return this.serial(() =>
       this.timed(async (watch) => {
         const model = this.requireModel();
+        requireTask(model.url, model.kind, 'search');
         const list = arrayOf('items', items, MAX_IMAGES_PER_CALL) as IndexItemWire[];
         if (list.length === 0) throw new WebvlError('INVALID_INPUT', 'no items to add');
         const ids = list.map((it, i) =>
@@ -621,20 +664,13 @@ export class RuntimeCore {
         const small = await watch.time('decode-image', () =>
           Promise.all(list.map(async (it) => resizeToModel(await this.pixels(it.image), model.plan))),
         );
-        const embeds: Float32Array[] = [];
+        const records: IndexRecord[] = [];
         const BATCH = 16;
         for (let i = 0; i < small.length; i += BATCH) {
           if (this.lifetime.signal.aborted) throw new WebvlError('DISPOSED', 'the runtime was disposed');
-          const enc = await encodeImages(model, small.slice(i, i + BATCH), watch);
-          disposeTensor(enc.tokens);
-          for (let r = 0; r < enc.count; r++) embeds.push(enc.embeds.slice(r * enc.dim, (r + 1) * enc.dim));
+          records.push(...(await indexRecords(model, small.slice(i, i + BATCH), watch)));
         }
-        const entries = list.map((it, i) => ({
-          id: ids[i],
-          vector: embeds[i],
-          payload: new Uint8Array(small[i].data.buffer, small[i].data.byteOffset, small[i].data.byteLength),
-          meta: it.meta,
-        }));
+        const entries = list.map((it, i) => ({ id: ids[i], ...records[i], meta: it.meta }));
         return watch.time('index', () => (replace ? idx.upsert(entries) : idx.add(entries)));
       }),
     );

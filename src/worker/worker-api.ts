@@ -60,7 +60,7 @@ export function createWorkerApi() {
     chat: (
       image: WireImage,
       messages: ChatMessage[],
-      options: { maxTokens?: number; sampling?: SamplingOptions },
+      options: { maxTokens?: number; sampling?: SamplingOptions; topAnswers?: number },
       onToken: ((t: AnswerToken) => boolean | undefined) | undefined,
       requestId: number | undefined,
     ) => releasing(onToken, () => guard(() => ready().chat(image, messages, options, onToken, requestId))),

@@ -199,6 +199,24 @@ describe('conv2d kernel vs CPU twin', () => {
       pads: [0, 2, 1, 0] as [number, number, number, number],
       bias: true,
     },
+    // Cout per group a multiple of 4: the register-blocked kernel (4 channels × 4 columns a thread), with
+    // widths that leave a partial block of columns, strides, groups and a fused activation.
+    {
+      x: [2, 3, 10, 10],
+      w: [8, 3, 3, 3],
+      pads: [1, 1, 1, 1] as [number, number, number, number],
+      bias: true,
+    },
+    {
+      x: [1, 8, 9, 11],
+      w: [8, 4, 3, 3],
+      group: 2,
+      strides: [2, 2] as [number, number],
+      pads: [1, 0, 1, 2] as [number, number, number, number],
+      relu: true,
+    },
+    { x: [1, 4, 7, 6], w: [12, 4, 2, 3], dilations: [2, 1] as [number, number], bias: true },
+    { x: [1, 3, 16, 16], w: [16, 3, 4, 4], strides: [4, 4] as [number, number], bias: true },
   ])('x $x w $w', async (c) => {
     const rand = rng(c.x.join('').length + c.w[0]);
     const nx = c.x.reduce((a, b) => a * b, 1);

@@ -441,7 +441,7 @@ describe('defect 8: ids that already exist', () => {
     const hits = await index.search('a blue circle', { k: 3 });
     const a = hits.find((h) => h.id === 'a');
     const b = hits.find((h) => h.id === 'b');
-    expect(a && b && Math.abs(a.itc - b.itc)).toBeLessThan(1e-6); // same image now, same score
+    expect(a && b && Math.abs((a.itc ?? Number.NaN) - (b.itc ?? Number.NaN))).toBeLessThan(1e-6); // same image now, same score
     const dupInUpsert = await failure(() =>
       index.upsert([
         { id: 'f', image: disc('red') },

@@ -81,6 +81,9 @@ describe('family by config.json', () => {
     expect(familyOf({ model_type: 'siglip' })).toBe('siglip');
     expect(familyOf({ architectures: ['BlipForConditionalGeneration'] })).toBe('blip');
     expect(familyOf({ architectures: ['LlavaForConditionalGeneration'] })).toBe('llava');
+    expect(familyOf({ architectures: ['ViltForQuestionAnswering'] })).toBe('vilt');
+    expect(familyOf({ model_type: 'vlmo' })).toBe('vlmo');
+    expect(familyOf({ architectures: ['CoCaModel'] })).toBe('coca');
     const e = (() => {
       try {
         familyOf({ model_type: 'qwen2_vl', architectures: ['Qwen2VLForConditionalGeneration'] });
@@ -148,7 +151,11 @@ describe('graphs per family', () => {
     const towers = await load(serve({ ...cfg, logit_scale: 1, logit_bias: -3 }, ALL_CLIP));
     expect(towers.compiled).toEqual({ vision: TOWERS[0], text: TOWERS[1] });
     expect(towers.model.scoring).toMatchObject({ kind: 'sigmoid', scale: Math.E, bias: -3 });
-    expect(towers.model.embeddings).toEqual({ image: 'pooler_output', text: 'pooler_output' });
+    expect(towers.model.embeddings).toEqual({
+      image: 'pooler_output',
+      text: 'pooler_output',
+      tokens: 'last_hidden_state',
+    });
     // No tokenizer_config.json (so no model_max_length): the text tower's positions decide.
     expect(towers.model.textLength).toBe(16);
   });

@@ -1,7 +1,7 @@
 // The public runtime API in Node: the page-side facade (connectRuntime) talks over a real MessageChannel, so
 // every argument is structured-cloned as it would be to a worker, to the worker API served on the other
-// port in this process. Models come from the repository's models/ folder over a local HTTP server;
-// onnxruntime-web runs on wasm; IndexedDB is fake-indexeddb. Images must be RGBA pixel objects (Node
+// port in this process. Models come from the repository's models/ and tests/corpus/ folders over a local HTTP
+// server; onnxruntime-web runs on wasm; IndexedDB is fake-indexeddb. Images must be RGBA pixel objects (Node
 // cannot decode files).
 import 'fake-indexeddb/auto';
 import { readFile } from 'node:fs/promises';
@@ -36,15 +36,15 @@ export async function startModelServer(): Promise<ModelServer> {
       res.writeHead(200, { 'content-type': type }).end(body);
       return;
     }
-    if (!file.startsWith(ROOT) || !real.startsWith('/models/')) {
+    const served = real.startsWith('/models/') || real.startsWith('/tests/corpus/');
+    if (!file.startsWith(ROOT) || !served) {
       res.writeHead(404).end();
       return;
     }
-    try {
-      res.writeHead(200, { 'content-type': type }).end(await readFile(file));
-    } catch {
-      res.writeHead(404).end();
-    }
+    // Read first: a missing file (a folder's optional files are asked for) is a 404, not a broken 200.
+    const bytes = await readFile(file).catch(() => undefined);
+    if (bytes === undefined) res.writeHead(404).end();
+    else res.writeHead(200, { 'content-type': type }).end(bytes);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

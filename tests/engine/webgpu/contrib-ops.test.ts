@@ -1,7 +1,7 @@
 // onnxruntime's contrib ops (tests/corpus/contrib, scripts/make_contrib_graphs.py) on our engine against
 // onnxruntime-node on the same random inputs, and what they turn into: each normalization one LayerNorm
 // dispatch, each bias + GELU absorbed into the matmul epilogue or one GELU, each quantized embedding lookup one
-// gather from the table kept packed.
+// gather from the table kept packed, each bnb4 product one MatMul by the weight dequantized at load.
 import { readdirSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,8 @@ const EXPECTED_OPS: Record<string, Record<string, number>> = {
   fast_gelu: { Add: 1, 'webvl:Gelu': 1 },
   quick_gelu: { 'webvl:Gelu': 1 },
   ms_gelu: { 'webvl:Gelu': 1 },
+  matmul_bnb4_fp4: { MatMul: 1 },
+  matmul_bnb4_nf4: { MatMul: 1 },
   gather_block_quantized_q4: { 'webvl:QGather': 1 },
   gather_block_quantized_q4_default_zero: { 'webvl:QGather': 1 },
   gather_block_quantized_q8: { 'webvl:QGather': 1 },

@@ -113,6 +113,12 @@ describe('real exports on our engine vs onnxruntime-node', () => {
     expect(plan?.opCounts['webvl:QMatMul'] ?? 0).toBeGreaterThan(0);
   });
 
+  it('siglip-export/onnx/text_model_bnb4.onnx (MatMulBnb4 NF4/FP4, dequantized at load) within 1e-4', async () => {
+    const { diffs, plan } = await compare('siglip-export/onnx/text_model_bnb4.onnx', 'siglip-export');
+    for (const [name, d] of Object.entries(diffs)) expect(d, name).toBeLessThan(1e-4);
+    expect(Object.keys(plan?.opCounts ?? {}).some((op) => op.includes('Bnb4'))).toBe(false);
+  });
+
   const Q8: [string, string][] = [
     ['blip-hf/onnx/itm_model_quantized.onnx', 'blip-hf'],
     ['siglip-hf/onnx/vision_model_quantized.onnx', 'siglip-hf'],

@@ -62,15 +62,19 @@ export function conv2d(
   const [sh, sw] = params.strides ?? [1, 1];
   const [pt, pl] = params.pads ?? [0, 0, 0, 0];
   const [dh, dw] = params.dilations ?? [1, 1];
+  // 4 output channels × 4 columns per thread where the channels of a group come in fours.
+  const blocked = (cOut / group) % 4 === 0;
+  const threads = blocked ? (outDims[0] * cOut * outDims[2] * Math.ceil(outDims[3] / 4)) / 4 : total;
   ctx.record({
     label: 'Conv',
     wgsl: activationsWgsl + conv2dWgsl,
     cacheKey: 'conv2d',
-    workgroups: grid1d(Math.ceil(total / ELEMENTWISE_WORKGROUP)),
+    entryPoint: blocked ? 'main_blocked' : 'main',
+    workgroups: grid1d(Math.ceil(threads / ELEMENTWISE_WORKGROUP)),
     bindings: [x, w, bias ?? w, out],
     uniforms: new UniformWriter()
       .u32s([outDims[0], cIn, h, wd, cOut, outDims[2], outDims[3], kh, kw, sh, sw, pt, pl, dh, dw, group])
-      .u32s([bias ? 1 : 0, ACTIVATION_CODE[params.activation ?? 'none'], total])
+      .u32s([bias ? 1 : 0, ACTIVATION_CODE[params.activation ?? 'none'], threads])
       .finish(),
   });
 }

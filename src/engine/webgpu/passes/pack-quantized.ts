@@ -10,6 +10,9 @@
 // - DequantizeLinear of a constant (quantized embedding tables): folded to float32 here, once.
 // - com.microsoft GatherBlockQuantized (q4 embedding tables): packed the same way, read by webvl QGather
 //   (pack-quantized-gather.ts).
+// - com.microsoft MatMulBnb4 (transformers.js bnb4: FP4 / NF4 codes, a lookup table, times block absmax):
+//   dequantized here to a float32 weight and a plain MatMul, exactly as onnxruntime's CPU kernel dequantizes
+//   (not kept packed: the codes are not an affine map, which the quantized matmul kernels read).
 // Runs on the source graph before load() checks ops, so what it cannot rewrite is refused there (and the
 // graph falls back to onnxruntime-web).
 import { WebvlError } from '../../../errors';
@@ -158,6 +161,66 @@ function packNBits(graph: Graph, node: Node, top: Graph = graph): boolean {
   return true;
 }
 
+/** onnxruntime's bnb4 code tables (blockwise_quant_block_bnb4.h): quant_type 0 FP4, 1 NF4. */
+const BNB4_CODES: readonly (readonly number[])[] = [
+  [
+    0, 5.208333333e-3, 0.66666667, 1, 0.33333333, 0.5, 0.16666667, 0.25, -0, -5.208333333e-3, -0.66666667, -1,
+    -0.33333333, -0.5, -0.16666667, -0.25,
+  ],
+  [
+    -1, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+    -0.18477343022823334, -0.09105003625154495, 0, 0.07958029955625534, 0.16093020141124725,
+    0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1,
+  ],
+];
+
+/**
+ * MatMulBnb4 with constant codes and absmax (transB = 1, its default) → MatMul by the dequantized weight, laid
+ * out [K, N]. Codes: B flattened [N, K], two per byte, high nibble first; absmax per block of that flat order.
+ */
+function dequantizeBnb4(graph: Graph, node: Node, top: Graph = graph): boolean {
+  if (node.domain !== 'com.microsoft' || node.opType !== 'MatMulBnb4') return false;
+  const [a, bName, absmaxName] = node.inputs;
+  const get = (name: string) => graph.initializers.get(name) ?? top.initializers.get(name);
+  const b = get(bName);
+  const absmax = get(absmaxName);
+  const quantType = attrInt(node, 'quant_type', -1);
+  if (!b || !absmax || b.dtype !== 'uint8' || attrInt(node, 'transB', 1) !== 1) return false;
+  if (quantType !== 0 && quantType !== 1) return false;
+  const k = attrInt(node, 'K', 0);
+  const n = attrInt(node, 'N', 0);
+  const blockSize = attrInt(node, 'block_size', 0);
+  const scales = toValues(absmax).data;
+  const bad =
+    k <= 0 || n <= 0 || blockSize <= 0 || blockSize % 2 !== 0
+      ? `K=${k} N=${n} block_size=${blockSize}`
+      : b.data.length !== Math.ceil((n * k) / 2)
+        ? `B has ${b.data.length} bytes, N·K/2 = ${Math.ceil((n * k) / 2)}`
+        : scales.length !== Math.ceil((n * k) / blockSize)
+          ? `${scales.length} absmax values for ${Math.ceil((n * k) / blockSize)} blocks`
+          : undefined;
+  if (bad) throw new WebvlError('INVALID_MODEL', `MatMulBnb4 node '${node.name}': ${bad}`);
+  const codes = b.data as Uint8Array;
+  const table = BNB4_CODES[quantType];
+  const w = new Float32Array(k * n);
+  for (let i = 0; i < n * k; i++) {
+    const code = i % 2 === 0 ? codes[i >> 1] >> 4 : codes[i >> 1] & 15;
+    const row = Math.floor(i / k); // B's row: an output column
+    w[(i % k) * n + row] = Math.fround(table[code] * scales[Math.floor(i / blockSize)]);
+  }
+  const weight = `${bName}_webvl_dequantized`;
+  top.initializers.set(weight, { location: 'cpu', dtype: 'float32', dims: [k, n], data: w });
+  replaceNodes(graph, [node], {
+    name: node.name,
+    opType: 'MatMul',
+    domain: '',
+    attrs: {},
+    inputs: [a, weight],
+    outputs: [node.outputs[0]],
+  });
+  return true;
+}
+
 /** The If branches below `graph`, at any depth. */
 function branchesOf(graph: Graph): Graph[] {
   return graph.nodes.flatMap((n) =>
@@ -300,10 +363,14 @@ function dropUnreadQuantizers(graph: Graph): void {
 export function packQuantizedWeights(graph: Graph): Set<string> {
   const before = new Set(graph.initializers.keys());
   for (const node of [...graph.nodes])
-    packNBits(graph, node) || foldDequantize(graph, node) || packGatherBlockQuantized(graph, node);
+    packNBits(graph, node) ||
+      dequantizeBnb4(graph, node) ||
+      foldDequantize(graph, node) ||
+      packGatherBlockQuantized(graph, node);
   // Merged decoders keep their matmuls inside If branches.
   for (const branch of branchesOf(graph))
-    for (const node of [...branch.nodes]) packNBits(branch, node, graph);
+    for (const node of [...branch.nodes])
+      packNBits(branch, node, graph) || dequantizeBnb4(branch, node, graph);
   let v = new GraphView(graph);
   for (const node of [...graph.nodes]) {
     if (packDynamicQuant(graph, v, node) || unquantizeDynamicConv(graph, v, node)) v = new GraphView(graph);

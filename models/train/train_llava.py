@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Train llava-tiny (projector + LM on the frozen v2 vision tower) or blip2-tiny (a Q-Former into the frozen LM).
+
+llava-tiny, as LLaVA does it, in two stages:
+  stage 1 (alignment): 'describe the image' -> caption only. No pretrained LM exists here, so the LM is trained
+           from scratch together with the projector (LLaVA freezes a pretrained LM at this stage).
+  stage 2 (instructions): conversations of 1-4 turns (attribute, count, existence, relation, 'which', describe,
+           follow-ups about 'it'), loss on the assistant's answers; projector + LM trained.
+blip2-tiny: vision tower and LM (llava-tiny's, after stage 2) frozen; only the Q-Former and its projection learn,
+           on the same instruction data.
+
+  nice -n 5 python3 models/train/train_llava.py --stage 1 --minutes 15 --out models/train/runs/llava-s1
+  nice -n 5 python3 models/train/train_llava.py --stage 2 --minutes 70 --init models/train/runs/llava-s1/model.pt \
+      --out models/train/runs/llava-s2
+  nice -n 5 python3 models/train/train_llava.py --connector qformer --minutes 60 \
+      --init models/train/runs/llava-s2/model.pt --out models/train/runs/blip2
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import data2  # noqa: E402
+import llava_nets  # noqa: E402
+import nets  # noqa: E402
+import tok2  # noqa: E402
+from train_vit2 import VIT_CFG  # noqa: E402
+
+QF_CFG = {"queries": 16, "dim": 128, "layers": 2, "heads": 4, "mlp": 256}
+
+
+def build(connector: str) -> tuple[llava_nets.TinyVLM, dict]:
+    cfg = {"vit": VIT_CFG, "lm": dict(llava_nets.LM_CFG, vocab=len(tok2.VOCAB)), "connector": connector,
+           "qformer": QF_CFG if connector == "qformer" else None}
+    return llava_nets.TinyVLM(cfg["vit"], cfg["lm"], connector, cfg["qformer"]), cfg
+
+
+def n_image_tokens(cfg: dict) -> int:
+    if cfg["connector"] == "qformer":
+        return cfg["qformer"]["queries"]
+    return (data2.GRID // llava_nets.MERGE) ** 2
+
+
+def load(path: str) -> tuple[llava_nets.TinyVLM, dict, dict]:
+    ck = torch.load(path, map_location="cpu")
+    m = llava_nets.TinyVLM(ck["cfg"]["vit"], ck["cfg"]["lm"], ck["cfg"]["connector"], ck["cfg"]["qformer"])
+    m.load_state_dict(ck["state"])
+    m.eval()
+    return m, ck["cfg"], ck["meta"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stage", type=int, default=2, choices=[1, 2])
+    ap.add_argument("--connector", default="projector", choices=["projector", "qformer"])
+    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--bs", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--vit", default=os.path.join(common.RUNS, "vit2", "model.pt"))
+    ap.add_argument("--init", default="", help="a train_llava.py checkpoint to start from")
+    ap.add_argument("--cache", default="v2train0,v2train1,v2train2,v2train3")
+    ap.add_argument("--max-turns", type=int, default=4)
+    ap.add_argument("--out", default=os.path.join(common.RUNS, "llava"))
+    ap.add_argument("--save-every", type=int, default=50)
+    a = ap.parse_args()
+    torch.manual_seed(a.stage)
+    model, cfg = build(a.connector)
+    vit = torch.load(a.vit, map_location="cpu")["state"]
+    model.vision.load_state_dict({k[len("vision."):]: v for k, v in vit.items() if k.startswith("vision.")})
+    if a.init:
+        missing, unexpected = model.load_state_dict(torch.load(a.init, map_location="cpu")["state"], strict=False)
+        print("init from", a.init, "missing", missing, "unexpected", unexpected, flush=True)
+    frozen = ["vision"] + (["lm"] if a.connector == "qformer" else [])
+    for name in frozen:
+        getattr(model, name).requires_grad_(False).eval()
+    train = [p for p in model.parameters() if p.requires_grad]
+    print("params", {k: nets.count(getattr(model, k)) for k in ("vision", "lm", a.connector)},
+          "trained", sum(p.numel() for p in train), flush=True)
+    decay, keep = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (keep if p.ndim < 2 or "embed" in name or "query_tokens" in name else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": keep, "weight_decay": 0.0}], lr=a.lr)
+    samp = data2.ChatSampler(*data2.load(a.cache.split(",")), seed=10 + a.stage + (5 if a.connector == "qformer" else 0))
+    n_img = n_image_tokens(cfg)
+    clock = common.Clock(a.minutes)
+    ck = os.path.join(a.out, "model.pt")
+    meta = {"stage": a.stage, "connector": a.connector, "bs": a.bs, "lr": a.lr, "init": a.init, "vit": a.vit}
+    step, seen = 0, 0
+    while clock.frac() < 1.0:
+        for g in opt.param_groups:
+            g["lr"] = common.lr_at(clock.frac(), a.lr, warm=0.03)
+        t0 = time.time()
+        imgs, ids, tgt, mask = samp.chat_batch(a.bs, a.max_turns, captions_only=a.stage == 1, n_image=n_img)
+        with torch.no_grad():
+            h = model.vision(torch.from_numpy(data2.to_pixels(imgs)))
+        feats = model.projector(h[:, 1:]) if a.connector == "projector" else model.qformer(h)
+        logits = model(None, torch.from_numpy(ids), torch.from_numpy(mask), tok2.IMAGE, image_features=feats)
+        tgt_t = torch.from_numpy(tgt)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_t.reshape(-1), ignore_index=-100)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(train, 1.0)
+        opt.step()
+        step += 1
+        seen += a.bs
+        if step % 10 == 0:
+            with torch.no_grad():
+                m = tgt_t >= 0
+                acc = (logits.argmax(-1)[m] == tgt_t[m]).float().mean().item()
+            print(f"step {step} loss {loss.item():.4f} answer_token_acc {acc:.3f} L {ids.shape[1]} "
+                  f"lr {opt.param_groups[0]['lr']:.1e} {time.time() - t0:.2f}s elapsed {clock.elapsed():.0f}s", flush=True)
+        if step % a.save_every == 0:
+            common.save(model, cfg, ck, dict(meta, steps=step, wall_s=round(clock.elapsed())))
+    common.save(model, cfg, ck, dict(meta, steps=step, wall_s=round(clock.elapsed()), done=True))
+    print("done", step, flush=True)
+
+
+if __name__ == "__main__":
+    main()
