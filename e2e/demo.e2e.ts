@@ -57,13 +57,15 @@ async function ask(page: Page, question: string): Promise<{ answer: string; note
   await page.click('#tab-ask');
   await page.waitForSelector('#ask-run:not([disabled])', { timeout: 180_000 });
   await page.fill('#ask-question', question);
-  await page.evaluate(() => {
-    delete document.getElementById('ask-out')!.dataset.done;
-  });
   await page.click('#ask-run');
-  await page.waitForFunction(() => document.getElementById('ask-out')?.dataset.done !== undefined, null, {
-    timeout: 120_000,
-  });
+  // Done when the answer is in (an empty answer would not count), or an error shows.
+  await page.waitForFunction(
+    () => !!document.getElementById('ask-out')?.dataset.done || !!document.querySelector('#ask-out .error'),
+    null,
+    { timeout: 120_000 },
+  );
+  const error = await page.$eval('#ask-out', (el) => el.querySelector('.error')?.textContent ?? '');
+  expect(error).toBe('');
   return {
     answer: await page.$eval('#ask-out', (el) => (el as HTMLElement).dataset.done ?? ''),
     note: (await page.textContent('#ask-out')) ?? '',
