@@ -1,5 +1,5 @@
 // The demo as `npm run demo` serves it (vite build + vite preview): load it, use every panel, then cut the
-// network (context.setOffline), reload, and use classification, captioning and search again.
+// network (context.setOffline), reload, and use classification, captioning, search and Ask again.
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,26 @@ async function caption(page: Page): Promise<string> {
   return page.$eval('#caption-out', (el) => (el as HTMLElement).dataset.done ?? '');
 }
 
+/** Asks about the picked image in the Ask tab (its model loads the first time the tab opens); the answer. */
+async function ask(page: Page, question: string): Promise<{ answer: string; note: string }> {
+  await page.click('#tab-ask');
+  await page.waitForSelector('#ask-run:not([disabled])', { timeout: 180_000 });
+  await page.fill('#ask-question', question);
+  await page.click('#ask-run');
+  // Done when the answer is in (an empty answer would not count), or an error shows.
+  await page.waitForFunction(
+    () => !!document.getElementById('ask-out')?.dataset.done || !!document.querySelector('#ask-out .error'),
+    null,
+    { timeout: 120_000 },
+  );
+  const error = await page.$eval('#ask-out', (el) => el.querySelector('.error')?.textContent ?? '');
+  expect(error).toBe('');
+  return {
+    answer: await page.$eval('#ask-out', (el) => (el as HTMLElement).dataset.done ?? ''),
+    note: (await page.textContent('#ask-out')) ?? '',
+  };
+}
+
 async function search(page: Page, query: string): Promise<string[]> {
   await page.click('#tab-search');
   await page.fill('#query', query);
@@ -64,7 +84,7 @@ async function search(page: Page, query: string): Promise<string[]> {
 }
 
 describe('demo (built, served by vite preview)', () => {
-  let online: { top: string; caption: string; hits: string[] };
+  let online: { top: string; caption: string; hits: string[]; answer: string };
 
   it('loads with progress bars, shows the device panel, and every panel answers', async () => {
     const { page } = browser;
@@ -120,7 +140,15 @@ describe('demo (built, served by vite preview)', () => {
     await page.click('#capfilt-run');
     await page.waitForSelector('#capfilt-out .capfilt', { timeout: 60_000 });
     expect(await page.$$eval('#capfilt-out .capfilt', (els) => els.length)).toBe(4);
-    online = { top, caption: cap, hits };
+    // Ask: the generative model starts with its tab; a follow-up reuses the first turn's cache.
+    await page.click(`#picker img[data-file="${gallery[0].file}"]`);
+    const first = await ask(page, 'how many objects are there?');
+    expect(first.answer.length).toBeGreaterThan(0);
+    expect(await page.$$eval('#ask-log .bubble.assistant', (els) => els.length)).toBe(1);
+    const followUp = await ask(page, 'what colour is the first object?');
+    expect(followUp.answer.length).toBeGreaterThan(0);
+    expect(followUp.note).toMatch(/, [1-9]\d* of them from the last turn/);
+    online = { top, caption: cap, hits, answer: first.answer };
     // The service worker has stored the app shell (it starts once the models are up).
     await page.waitForSelector('#status[data-offline="true"]', { timeout: 120_000 });
   });
@@ -136,6 +164,8 @@ describe('demo (built, served by vite preview)', () => {
       // The index persisted in IndexedDB, so search works without rebuilding it.
       expect(await page.$eval('#index-status', (el) => (el as HTMLElement).dataset.size)).toBe('200');
       expect(await search(page, gallery[5].caption)).toEqual(online.hits);
+      // The Ask model was stored when it loaded: the same greedy answer offline.
+      expect((await ask(page, 'how many objects are there?')).answer).toBe(online.answer);
     } finally {
       await context.setOffline(false);
     }

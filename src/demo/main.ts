@@ -1,7 +1,9 @@
-// webvl demo: zero-shot classification (CLIP), captioning, retrieval and CapFilt (BLIP), each model in its own
-// runtime worker. The page is usable at once: the image picker works while the models load, each model says
-// which stage it is in, and each task's button comes alive when its model is ready. Offline after a visit.
+// webvl demo: zero-shot classification (CLIP), captioning, retrieval and CapFilt (BLIP), questions about the
+// image (llava-tiny), each model in its own runtime worker. The page is usable at once: the image picker works
+// while the models load, each model says which stage it is in, and each task's button comes alive when its
+// model is ready. The Ask model loads when its tab is first opened. Offline after a visit.
 import { createRuntime, type Runtime } from '../api/runtime';
+import { askPanel } from './ask-panel';
 import { capfiltPanel } from './capfilt-panel';
 import { captionPanel } from './caption-panel';
 import { classifyPanel } from './classify-panel';
@@ -20,6 +22,7 @@ import './style.css';
 const MODELS = {
   clip: { url: 'models/clip-tiny/', title: 'CLIP', role: 'classification' },
   blip: { url: 'models/blip-tiny/', title: 'BLIP', role: 'captions, search, CapFilt' },
+  llava: { url: 'models/llava-tiny/', title: 'LLaVA', role: 'questions (loads with the Ask tab)' },
 } as const;
 type ModelName = keyof typeof MODELS;
 const BACKENDS = ['auto', 'webgpu', 'ort-webgpu', 'wasm'] as const;
@@ -80,9 +83,9 @@ async function main(): Promise<void> {
       h(
         'p',
         { class: 'tagline' },
-        'Pick an image, then ask two small models about it: which label fits (CLIP), what caption it gets, ' +
-          'and which gallery scenes match a text (BLIP). They run in this tab on WebGPU or WebAssembly; ' +
-          'no image leaves your device.',
+        'Pick an image, then ask small models about it: which label fits (CLIP), what caption it gets ' +
+          'and which gallery scenes match a text (BLIP), or any question (LLaVA, in the Ask tab). They run in ' +
+          'this tab on WebGPU or WebAssembly; no image leaves your device.',
       ),
       models,
       status,
@@ -93,12 +96,24 @@ async function main(): Promise<void> {
   const runtimes = { clip: startModel('clip', backend, models), blip: startModel('blip', backend, models) };
   const loaded: Partial<Record<ModelName, Runtime>> = {};
   const refreshDevice = () => void renderDeviceInfo(device, loaded).catch(() => undefined);
-  for (const [name, rt] of Object.entries(runtimes) as [ModelName, Promise<Runtime>][]) {
-    rt.then((r) => {
-      loaded[name] = r;
-      refreshDevice();
-    }).catch(() => undefined);
-  }
+  const track = (name: ModelName, rt: Promise<Runtime>) =>
+    rt
+      .then((r) => {
+        loaded[name] = r;
+        refreshDevice();
+      })
+      .catch(() => undefined);
+  for (const [name, rt] of Object.entries(runtimes) as [ModelName, Promise<Runtime>][]) track(name, rt);
+  // The generative model is the largest and only one tab needs it: it starts when that tab is first opened.
+  let startAsk: () => void = () => undefined;
+  const askRuntime = new Promise<Runtime>((resolve, reject) => {
+    startAsk = () => {
+      const rt = startModel('llava', backend, models);
+      track('llava', rt);
+      rt.then(resolve, reject);
+    };
+  });
+  askRuntime.catch(() => undefined);
 
   // The whole shipped gallery (1,000 scenes) by default; ?gallery=N indexes fewer (the browser tests use 200).
   const gallery = await loadGallery(Number(params.get('gallery') ?? 1000));
@@ -117,6 +132,12 @@ async function main(): Promise<void> {
           { id: 'caption', label: 'Caption', panel: captionPanel(runtimes.blip, picker, refreshDevice) },
           { id: 'search', label: 'Search', panel: searchPanel(runtimes.blip, gallery, refreshDevice) },
           { id: 'capfilt', label: 'CapFilt', panel: capfiltPanel(runtimes.blip, gallery, refreshDevice) },
+          {
+            id: 'ask',
+            label: 'Ask',
+            panel: askPanel(askRuntime, picker, refreshDevice),
+            onFirstShow: () => startAsk(),
+          },
         ]),
       ),
     ),

@@ -5,6 +5,8 @@ export interface Tab {
   readonly id: string;
   readonly label: string;
   readonly panel: HTMLElement;
+  /** Called the first time the tab is shown (the Ask tab starts its model then, not with the page). */
+  readonly onFirstShow?: () => void;
 }
 
 export function tabs(list: readonly Tab[]): HTMLElement {
@@ -16,7 +18,12 @@ export function tabs(list: readonly Tab[]): HTMLElement {
       t.label,
     ),
   );
+  const shown = new Set<number>();
   const show = (i: number) => {
+    if (!shown.has(i)) {
+      shown.add(i);
+      list[i].onFirstShow?.();
+    }
     list.forEach((t, j) => {
       t.panel.hidden = i !== j;
       buttons[j].setAttribute('aria-selected', String(i === j));
