@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 EXCLUDE=.git/info/exclude
 MARK='# webvl device-slim'
 PATHS=(tests/corpus/hf models/clip-tiny/onnx/model.onnx 'models/*/onnx/*_fp16.onnx' e2e/fixtures bench/results
-  docs examples tests/runtime/fixtures)
+  docs examples tests/runtime/fixtures models/llava-tiny models/blip2-tiny models/data/v2-test models/data/v2-comp
+  'tests/corpus/*-random' tests/models)
 
 size() { # bytes that would travel: tracked + untracked-not-ignored files, and the kit
   local tree kit
