@@ -102,6 +102,17 @@ function assertDistinctToModel(tokenizer: TextTokenizer, labels: readonly string
   }
 }
 
+/** Every label in every template (template-major), once the labels are known to differ as token ids. */
+function labelPrompts(
+  model: LoadedModel,
+  labels: readonly string[],
+  template: string | readonly string[] | undefined,
+): { templates: readonly (string | undefined)[]; prompts: string[] } {
+  const templates = templatesOf(template, labels.length);
+  assertDistinctToModel(model.tokenizer, labels);
+  return { templates, prompts: templates.flatMap((t) => promptsFor(labels, t)) };
+}
+
 /**
  * Scores for image row `row` of `images` against the labels, sorted best first. Several templates are a
  * prompt ensemble (as in CLIP): each label's text embedding is the re-normalised mean of its unit prompt
@@ -115,9 +126,7 @@ export async function classifyEncoded(
   template: string | readonly string[] | undefined,
   watch: Stopwatch,
 ): Promise<LabelScore[]> {
-  const templates = templatesOf(template, labels.length);
-  const prompts = templates.flatMap((t) => promptsFor(labels, t));
-  assertDistinctToModel(model.tokenizer, labels);
+  const { templates, prompts } = labelPrompts(model, labels, template);
   const texts = await encodeTexts(model, prompts, watch);
   if (texts.dim !== images.dim)
     throw new WebvlError('INVALID_MODEL', 'image and text embeddings differ in size');
@@ -217,9 +226,7 @@ async function classifyFusion(
   template: string | readonly string[] | undefined,
   watch: Stopwatch,
 ): Promise<LabelScore[]> {
-  const templates = templatesOf(template, labels.length);
-  const prompts = templates.flatMap((t) => promptsFor(labels, t));
-  assertDistinctToModel(model.tokenizer, labels);
+  const { templates, prompts } = labelPrompts(model, labels, template);
   const rows = prompts.map(() => 0);
   const out = await fusionLogits(model, imageTokens(images), rows, prompts, ['itm_logits'], watch);
   const { probs, logOdds } = matchProbabilities(out.itm_logits!);
