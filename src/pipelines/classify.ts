@@ -102,15 +102,16 @@ function assertDistinctToModel(tokenizer: TextTokenizer, labels: readonly string
   }
 }
 
-/** Every label in every template (template-major), once the labels are known to differ as token ids. */
+/** Every label in every template (template-major); the labels must differ as token ids. */
 function labelPrompts(
   model: LoadedModel,
   labels: readonly string[],
   template: string | readonly string[] | undefined,
 ): { templates: readonly (string | undefined)[]; prompts: string[] } {
   const templates = templatesOf(template, labels.length);
+  const prompts = templates.flatMap((t) => promptsFor(labels, t));
   assertDistinctToModel(model.tokenizer, labels);
-  return { templates, prompts: templates.flatMap((t) => promptsFor(labels, t)) };
+  return { templates, prompts };
 }
 
 /**
