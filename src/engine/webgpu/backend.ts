@@ -65,9 +65,10 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
       return a?.type === 'ints' ? a.value : undefined;
     };
     const kernel = ints('kernel_shape');
+    // kernel_shape is required: a node without one is a bad model, which shape inference reports.
+    if (!kernel) return false;
     const autoPad = n.attrs.auto_pad;
     return (
-      !kernel ||
       kernel.length < 1 ||
       kernel.length > 3 ||
       ints('strides')?.join() !== kernel.join() ||
