@@ -16,18 +16,25 @@ import {
   UniformWriter,
 } from './common';
 
-export function gather(ctx: KernelContext, data: GpuView, indices: GpuView, out: GpuView, axis = 0): void {
-  const rank = data.dims.length;
-  const ax = axis < 0 ? axis + rank : axis;
-  if (ax < 0 || ax >= rank) invalid(`Gather: axis ${axis} out of range for rank ${rank}`);
+/** The checks every Gather makes of its indices and table dtype. */
+function checkGather(data: GpuView, indices: GpuView, out: GpuView): void {
   if (isFloat(indices.dtype)) invalid(`Gather: indices must be integers, got ${indices.dtype}`);
   if (data.dtype === 'float16') invalid('Gather: float16 data is not supported yet');
   if (out.dtype !== data.dtype) invalid(`Gather: output dtype ${out.dtype} differs from data ${data.dtype}`);
-  const outDims = [...data.dims.slice(0, ax), ...indices.dims, ...data.dims.slice(ax + 1)];
-  expectDims('Gather output', out, outDims);
-  const n = elementCount(outDims);
-  if (n === 0) return;
-  if (data.dims[ax] === 0) invalid('Gather: indexing an empty axis');
+}
+
+/**
+ * One gather.wgsl dispatch: `out` (n elements) from `data` viewed as [outer, len, inner], holding rows
+ * [lo, lo + len) of an axis of `rows` rows (a whole table: lo = 0, len = rows).
+ */
+function recordGather(
+  ctx: KernelContext,
+  data: GpuView,
+  indices: GpuView,
+  out: GpuView,
+  axis: { len: number; inner: number; lo: number; rows: number },
+): void {
+  const n = elementCount(out.dims);
   ctx.record({
     label: 'Gather',
     wgsl: gatherWgsl,
@@ -35,9 +42,26 @@ export function gather(ctx: KernelContext, data: GpuView, indices: GpuView, out:
     workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WORKGROUP)),
     bindings: [data, indices, out],
     uniforms: new UniformWriter()
-      .u32s([n, data.dims[ax], elementCount(data.dims.slice(ax + 1)), elementCount(indices.dims)])
-      .u32s([0, data.dims[ax]])
+      .u32s([n, axis.rows, axis.inner, elementCount(indices.dims), axis.lo, axis.len])
       .finish(),
+  });
+}
+
+export function gather(ctx: KernelContext, data: GpuView, indices: GpuView, out: GpuView, axis = 0): void {
+  const rank = data.dims.length;
+  const ax = axis < 0 ? axis + rank : axis;
+  if (ax < 0 || ax >= rank) invalid(`Gather: axis ${axis} out of range for rank ${rank}`);
+  checkGather(data, indices, out);
+  const outDims = [...data.dims.slice(0, ax), ...indices.dims, ...data.dims.slice(ax + 1)];
+  expectDims('Gather output', out, outDims);
+  if (elementCount(outDims) === 0) return;
+  if (data.dims[ax] === 0) invalid('Gather: indexing an empty axis');
+  const rows = data.dims[ax];
+  recordGather(ctx, data, indices, out, {
+    rows,
+    len: rows,
+    lo: 0,
+    inner: elementCount(data.dims.slice(ax + 1)),
   });
 }
 
@@ -53,10 +77,10 @@ export function gatherRows(
   indices: GpuView,
   out: GpuView,
 ): void {
-  if (isFloat(indices.dtype)) invalid(`Gather: indices must be integers, got ${indices.dtype}`);
   if (pieces.length === 0 || pieces.length !== rowStarts.length)
     invalid(`Gather: ${pieces.length} table pieces for ${rowStarts.length} row starts`);
   const first = pieces[0];
+  checkGather(first, indices, out);
   const inner = elementCount(first.dims.slice(1));
   let rows = 0;
   pieces.forEach((p, i) => {
@@ -64,23 +88,10 @@ export function gatherRows(
       invalid(`Gather: table piece ${i} [${p.dims}] at row ${rowStarts[i]} does not continue the table`);
     rows += p.dims[0];
   });
-  if (first.dtype === 'float16') invalid('Gather: float16 data is not supported yet');
-  if (out.dtype !== first.dtype)
-    invalid(`Gather: output dtype ${out.dtype} differs from data ${first.dtype}`);
   expectDims('Gather output', out, [...indices.dims, ...first.dims.slice(1)]);
-  const n = elementCount(out.dims);
-  if (n === 0) return;
+  if (elementCount(out.dims) === 0) return;
   pieces.forEach((piece, i) => {
-    ctx.record({
-      label: 'Gather',
-      wgsl: gatherWgsl,
-      cacheKey: 'gather',
-      workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WORKGROUP)),
-      bindings: [piece, indices, out],
-      uniforms: new UniformWriter()
-        .u32s([n, rows, inner, elementCount(indices.dims), rowStarts[i], piece.dims[0]])
-        .finish(),
-    });
+    recordGather(ctx, piece, indices, out, { rows, len: piece.dims[0], lo: rowStarts[i], inner });
   });
 }
 
