@@ -2,6 +2,7 @@
 import { measurePeak, trackGpuBuffers } from '../e2e/pages/gpu-buffers';
 import { requestIndexDevice } from '../src/index/gpu-topk';
 import { openModelFolder } from '../src/models/model-folder';
+import { benchArchitecture } from './architectures';
 import {
   benchAsk as askRow,
   type BenchHost,
@@ -89,7 +90,7 @@ const benchAsk = (row: AskRowSpec, engine: GraphEngine, repeats: number) =>
   askRow(host, row, engine, repeats, askReference);
 
 trackGpuBuffers();
-const api = { benchRow, benchIndex, benchCaption, benchAsk, adapterInfo };
+const api = { benchRow, benchIndex, benchCaption, benchAsk, benchArchitecture, adapterInfo };
 
 declare global {
   interface Window {

@@ -1,6 +1,7 @@
 // The benchmark rows: graphs from e2e/fixtures and models/, with inputs shaped as each model expects.
 import { existsSync, readFileSync } from 'node:fs';
 import type {
+  ArchitectureRowSpec,
   AskRowSpec,
   CaptionRowSpec,
   DecodeRowSpec,
@@ -293,4 +294,40 @@ export function generateRows(size: BaseSize, tokens: number): GenerateRowSpec[] 
       tokens,
     },
   ];
+}
+
+/** The architecture comparison's models (trained on shapes world v2), as the README table lists them. */
+const ARCHITECTURES = [
+  { name: 'clip-v2', searchMode: 'dual encoder: one text pass + a dot product per image', rerank: false },
+  { name: 'blip-v2', searchMode: 'dual encoder, then ITM on the top 16', rerank: true },
+  { name: 'vilt-tiny', searchMode: 'single stream: a forward pass per image', rerank: false },
+  {
+    name: 'vlmo-tiny',
+    searchMode: 'experts as a dual encoder, then fusion mode on the top 16',
+    rerank: true,
+  },
+  { name: 'coca-tiny', searchMode: 'dual encoder: one text pass + a dot product per image', rerank: false },
+];
+
+/**
+ * Search and pair latencies of each trained architecture over `gallery` images of models/data/v2-taxo (a
+ * single-stream model over `singleStreamGallery`: it runs a forward pass per image, minutes on a software GPU).
+ */
+export function architectureRows(gallery: number, singleStreamGallery: number): ArchitectureRowSpec[] {
+  const data = 'models/data/v2-taxo';
+  if (!existsSync(`${data}/scenes.jsonl`)) return [];
+  const files = readFileSync(`${data}/scenes.jsonl`, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { file: string }).file);
+  return ARCHITECTURES.filter((a) => existsSync(`models/${a.name}/config.json`)).map((a) => {
+    const n = Math.min(files.length, a.name.startsWith('vilt') ? singleStreamGallery : gallery);
+    return {
+      ...a,
+      model: `/models/${a.name}/`,
+      images: files.slice(0, n).map((f) => `/${data}/${f}`),
+      gallery: n,
+      query: 'a large red circle left of a small blue square',
+    };
+  });
 }

@@ -1,12 +1,13 @@
 // npm run bench [-- --quick] [--repeats N] [--only TEXT] [--browser PATH] [--flags "--extra --chromium --flags"]
 // --only runs just the rows whose id contains TEXT (results get a -only suffix).
+// --gallery N / --single-stream-gallery N: index sizes of the architecture rows (default 1000 / 1000).
 // One page, one run: every engine on every row, same inputs; JSON + markdown under bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { launch, openPage } from '../e2e/browser';
 import { startDevServer } from '../e2e/server';
 import { markdownReport } from './report';
-import { askRows, benchRows, captionRows, exportRows, indexRows } from './rows';
+import { architectureRows, askRows, benchRows, captionRows, exportRows, indexRows } from './rows';
 import type { RowResult } from './spec';
 import { agreesWithReference } from './stats';
 
@@ -17,6 +18,8 @@ const { values } = parseArgs({
     browser: { type: 'string' },
     flags: { type: 'string', default: '' },
     only: { type: 'string' },
+    gallery: { type: 'string', default: '1000' },
+    'single-stream-gallery': { type: 'string', default: '1000' },
   },
 });
 const only = values.only;
@@ -70,6 +73,25 @@ for (const row of chosen(askRows(quick))) {
     console.log(
       `${row.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(1)} ms, ttft ${r.ttftMs?.toFixed(1)}, token 2 ${steps[1]?.toFixed(1)}, last ${steps.at(-1)?.toFixed(1)} ms`}`,
     );
+  }
+}
+// The architecture comparison: trained models only, so not in --quick (CI has no time for 1000-image indexes).
+const architectures = quick
+  ? []
+  : architectureRows(Number(values.gallery), Number(values['single-stream-gallery'])).filter(
+      (r) => !only || r.name.includes(only) || 'architecture'.includes(only),
+    );
+for (const row of architectures) {
+  for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const) {
+    // A search that runs a forward pass per image is timed once (after its warm-up run).
+    const searchRepeats = row.searchMode.startsWith('single stream') ? 1 : repeats;
+    const rs = await browser.page.evaluate(
+      ([rw, e, n, ns]) => window.webvlBench.benchArchitecture(rw, e, n, ns),
+      [row, engine, repeats, searchRepeats] as const,
+    );
+    for (const r of rs)
+      console.log(`${r.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(1)} ms`}`);
+    results.push(...rs);
   }
 }
 for (const row of chosen(indexRows(quick))) {

@@ -132,3 +132,22 @@ export interface RowResult {
   chosen?: string;
   error?: string;
 }
+
+/**
+ * The architecture comparison's latencies through the public API, a trained model folder per row: searching an
+ * index of `gallery` images for one text, and scoring one image–text pair (match with one text).
+ */
+export interface ArchitectureRowSpec {
+  /** Short model name (the folder under models/). */
+  name: string;
+  /** The model folder's URL. */
+  model: string;
+  /** Gallery images, `gallery` of them. */
+  images: string[];
+  gallery: number;
+  /** How search runs on this design (the row id says it). */
+  searchMode: string;
+  /** Re-rank the ITC top `candidates` with the fusion encoder (BLIP, VLMo). */
+  rerank: boolean;
+  query: string;
+}

@@ -1,10 +1,11 @@
 // Evaluation page: measures a model through the public runtime API (what users get), on a split written by
 // models/train/gen.py or scripts/make_eval_split.py (PNG files + captions.jsonl).
 
-import type { BackendChoice } from '../src/api/types';
+import type { BackendChoice, LoadedModelInfo } from '../src/api/types';
 import { createRuntime, type Runtime } from '../src/index';
 import { bleu4, ciderD, recallAtK, topK } from './metrics';
-import { evaluateVqa, type VqaScene } from './vqa';
+import { evaluateTaxonomy, type TaxonomyScene } from './taxonomy';
+import { chatAnswerer, evaluateVqa, type VqaScene } from './vqa';
 
 interface SceneObject {
   colour: string;
@@ -65,6 +66,8 @@ export interface EvalOptions {
   backend: BackendChoice;
   limit?: number;
   captions?: boolean;
+  /** ViLT: queries per direction ranked against the whole gallery (evaluate_taxo.py's --pair-queries). */
+  pairQueries?: number;
 }
 
 /** A generative VLM (llava family): every question of a scenes.jsonl split (models/train/gen2.py) through chat. */
@@ -76,7 +79,7 @@ async function evaluateAsk(rt: Runtime, opts: EvalOptions, t0: number) {
     .slice(0, opts.limit);
   const images = await Promise.all(scenes.map(async (r) => (await fetch(`${opts.data}/${r.file}`)).blob()));
   const info = await rt.info();
-  const vqa = await evaluateVqa(rt, scenes, images);
+  const vqa = await evaluateVqa(scenes, chatAnswerer(rt, images));
   rt.dispose();
   return {
     model: opts.model,
@@ -88,10 +91,49 @@ async function evaluateAsk(rt: Runtime, opts: EvalOptions, t0: number) {
   };
 }
 
+/** The architecture comparison (evaluate_taxo.py's metrics) on a split written by `gen2.py --negatives`. */
+async function evaluateArchitecture(rt: Runtime, loaded: LoadedModelInfo, opts: EvalOptions, t0: number) {
+  const scenes = (await (await fetch(`${opts.data}/scenes.jsonl`)).text())
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as TaxonomyScene)
+    .slice(0, opts.limit);
+  if (!scenes.every((s) => s.negatives))
+    throw new Error(`${opts.data} has no hard negatives: write it with gen2.py --negatives`);
+  const images = await Promise.all(scenes.map(async (r) => (await fetch(`${opts.data}/${r.file}`)).blob()));
+  const info = await rt.info();
+  const tasks = loaded.architecture.tasks;
+  const result = await evaluateTaxonomy(
+    rt,
+    scenes,
+    images,
+    {
+      itc: tasks.embed !== null,
+      itm: tasks.match === 'single stream' || tasks.match === 'dual encoder + fusion',
+      vqa: tasks.ask === 'classifier',
+      caption: tasks.caption !== null,
+    },
+    { pairQueries: opts.pairQueries ?? 20, captions: opts.captions !== false },
+  );
+  await rt.dispose();
+  return {
+    model: opts.model,
+    family: loaded.kind,
+    design: loaded.architecture.design,
+    data: opts.data,
+    backend: info.backend,
+    backendReason: info.backendReason,
+    seconds: round((performance.now() - t0) / 1000),
+    ...result,
+  };
+}
+
 async function evaluate(opts: EvalOptions) {
   const t0 = performance.now();
   const probe = await createRuntime({ backend: opts.backend });
-  if ((await probe.load(opts.model)).kind === 'llava') return evaluateAsk(probe, opts, t0);
+  const probed = await probe.load(opts.model);
+  if (probed.kind === 'llava') return evaluateAsk(probe, opts, t0);
+  if ((await fetch(`${opts.data}/scenes.jsonl`)).ok) return evaluateArchitecture(probe, probed, opts, t0);
   await probe.dispose();
   const records = (await (await fetch(`${opts.data}/captions.jsonl`)).text())
     .split('\n')

@@ -1,6 +1,9 @@
 // npm run eval -- --model models/<name> --data DIR [--json OUT] [--backend auto|webgpu|ort-webgpu|wasm] [--limit N]
+//   [--pair-queries Q]
 // Measures a model through the TypeScript runtime in headless Chromium; prints it beside the PyTorch figures
-// (models/<name>/metrics-torch.json) when those exist.
+// (models/<name>/metrics-torch.json, or metrics-torch-<n>.json for a split of n images) when those exist.
+// On a split with hard negatives (models/data/v2-taxo) any image–text model gets the architecture comparison's
+// metrics (models/train/evaluate_taxo.py).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +21,8 @@ const { values } = parseArgs({
     'no-captions': { type: 'boolean', default: false },
     /** For a generative VLM: which part of metrics-torch.json the split corresponds to (test, comp). */
     split: { type: 'string' },
+    /** ViLT on the architecture comparison: queries per direction scored against every gallery item. */
+    'pair-queries': { type: 'string', default: '20' },
   },
 });
 if (!values.model) throw new Error('--model models/<name> is required');
@@ -37,6 +42,7 @@ const result = await browser.page.evaluate((o) => window.webvlEval.evaluate(o), 
   backend: values.backend as BackendChoice,
   limit: values.limit ? Number(values.limit) : undefined,
   captions: !values['no-captions'],
+  pairQueries: Number(values['pair-queries']),
 });
 await browser.close();
 await server.close();
@@ -44,7 +50,10 @@ await server.close();
 const json = `${JSON.stringify(result, null, 1)}\n`;
 if (values.json) writeFileSync(values.json, json);
 console.log(json);
-const vqa = (result as { vqa?: Record<string, unknown> }).vqa;
+const taxonomy = (result as { split?: { n: number } }).split;
+if (taxonomy)
+  compareTaxonomy(result as Record<string, unknown>, `${values.model}/metrics-torch-${taxonomy.n}.json`);
+const vqa = taxonomy ? undefined : (result as { vqa?: Record<string, unknown> }).vqa;
 // PyTorch's figures on as many images as this split has: metrics-torch.json, or metrics-torch-<n>.json when the
 // card's figures are on a larger split (the committed v2 eval sets hold the first 200 images of each).
 const sized = `${values.model}/metrics-torch-${vqa?.n_images}.json`;
@@ -71,4 +80,43 @@ if (vqa && existsSync(torchPath)) {
 } else if (existsSync(torchPath)) {
   console.log(`PyTorch figures for comparison: ${torchPath}`);
   console.log(readFileSync(torchPath, 'utf8').slice(0, 4000));
+}
+
+/** Every figure the runtime and PyTorch both report for the architecture comparison, side by side. */
+function compareTaxonomy(runtime: Record<string, unknown>, torchPath: string) {
+  if (!existsSync(torchPath)) {
+    console.log(
+      `no PyTorch figures on this split (${torchPath}): evaluate_taxo.py --n <n> --out writes them`,
+    );
+    return;
+  }
+  const leaves = (x: unknown, path: string, out: Map<string, number>) => {
+    if (typeof x === 'number') out.set(path, x);
+    else if (x && typeof x === 'object' && !Array.isArray(x))
+      for (const [k, v] of Object.entries(x)) leaves(v, path ? `${path}.${k}` : k, out);
+    return out;
+  };
+  const pick = (r: Record<string, unknown>) =>
+    leaves(
+      {
+        zero_shot: r.zero_shot,
+        retrieval: r.retrieval,
+        hard_negatives: r.hard_negatives,
+        vqa: r.vqa,
+        captioning: r.captioning,
+      },
+      '',
+      new Map(),
+    );
+  const ours = pick(runtime);
+  const theirs = pick(JSON.parse(readFileSync(torchPath, 'utf8')) as Record<string, unknown>);
+  let differ = 0;
+  console.log(`\n| metric | runtime | PyTorch (${torchPath}) |\n| --- | --- | --- |`);
+  for (const [k, a] of ours) {
+    if (k.includes('majority_baseline')) continue;
+    const b = theirs.get(k);
+    if (b !== undefined && b !== a) differ++;
+    console.log(`| ${k} | ${a} | ${b ?? '—'} |`);
+  }
+  console.log(`\n${differ} of ${ours.size} figures differ from PyTorch's`);
 }

@@ -1,4 +1,4 @@
-// VQA and caption metrics of a generative VLM through the public API (rt.chat), the same definitions as
+// VQA and caption metrics through the public API (rt.chat for a generative VLM, rt.ask for a VQA classifier), the same definitions as
 // models/train/evaluate_vqa.py so runtime and PyTorch figures compare number for number: greedy answers, exact
 // match per question type, 'vqa_overall' over the short-answer types, counting and relations groups, captions
 // ('describe') by exact match, BLEU-4 and CIDEr-D, and the held-out scenes of the comp split by kind.
@@ -81,34 +81,43 @@ export function scoreVqa(items: readonly Scored[]) {
   };
 }
 
-/** Every question of every scene through rt.chat (greedy), then the metrics. */
+/** Answers one question about scene `image` (greedy). */
+export type Answerer = (image: number, qa: QaItem) => Promise<string>;
+
+/** A generative VLM answers through rt.chat, a follow-up's earlier turns as chat messages. */
+export function chatAnswerer(rt: Runtime, images: readonly Blob[]): Answerer {
+  return async (i, qa) => {
+    const messages: ChatMessage[] = [
+      ...(qa.history ?? []).flatMap(([q, a]): ChatMessage[] => [
+        { role: 'user', content: q },
+        { role: 'assistant', content: a },
+      ]),
+      { role: 'user', content: qa.question },
+    ];
+    return (await rt.chat(images[i], messages)).text;
+  };
+}
+
+/** Every question of every scene (those of `types` when given), answered by `answer`, then the metrics. */
 export async function evaluateVqa(
-  rt: Runtime,
   scenes: readonly VqaScene[],
-  images: readonly Blob[],
-  onProgress?: (done: number, total: number) => void,
+  answer: Answerer,
+  options: { types?: readonly string[]; onProgress?: (done: number, total: number) => void } = {},
 ) {
-  const total = scenes.reduce((s, r) => s + r.qa.length, 0);
+  const asked = (qa: QaItem) => !options.types || options.types.includes(qa.type);
+  const total = scenes.reduce((s, r) => s + r.qa.filter(asked).length, 0);
   const scored: (Scored & { question: string })[] = [];
   for (const [i, scene] of scenes.entries()) {
-    for (const qa of scene.qa) {
-      const messages: ChatMessage[] = [
-        ...(qa.history ?? []).flatMap(([q, a]): ChatMessage[] => [
-          { role: 'user', content: q },
-          { role: 'assistant', content: a },
-        ]),
-        { role: 'user', content: qa.question },
-      ];
-      const r = await rt.chat(images[i], messages);
+    for (const qa of scene.qa.filter(asked)) {
       scored.push({
         type: qa.type,
         gold: qa.answer,
-        pred: r.text,
+        pred: await answer(i, qa),
         kind: scene.held_out ?? 'iid',
         objects: scene.objects.length,
         question: qa.question,
       });
-      onProgress?.(scored.length, total);
+      options.onProgress?.(scored.length, total);
     }
   }
   const result: Record<string, unknown> = { n_images: scenes.length, ...scoreVqa(scored) };
@@ -117,22 +126,23 @@ export async function evaluateVqa(
     if (sel.length) result[`held_out_${kind}_scenes`] = scoreVqa(sel);
   }
   const captions = scored.filter((s) => s.type === 'describe');
-  result.captioning = {
-    n: captions.length,
-    exact_match: accuracy(captions.map((c) => c.pred === c.gold)),
-    bleu4: round(
-      bleu4(
-        captions.map((c) => c.pred),
-        captions.map((c) => c.gold),
+  if (captions.length)
+    result.captioning = {
+      n: captions.length,
+      exact_match: accuracy(captions.map((c) => c.pred === c.gold)),
+      bleu4: round(
+        bleu4(
+          captions.map((c) => c.pred),
+          captions.map((c) => c.gold),
+        ),
       ),
-    ),
-    cider_d: round(
-      ciderD(
-        captions.map((c) => c.pred),
-        captions.map((c) => c.gold),
+      cider_d: round(
+        ciderD(
+          captions.map((c) => c.pred),
+          captions.map((c) => c.gold),
+        ),
       ),
-    ),
-  };
+    };
   const byCount = new Map<number, boolean[]>();
   for (const s of scored)
     if (SHORT_TYPES.includes(s.type))
