@@ -90,18 +90,18 @@ def retrieval(m, arch, ie, toks, caps, pair_queries):
         if taxo.has_itm(arch):
             rows = [i for i in range(n) for _ in range(RERANK_K)]
             p = pair_scores(m, toks, rows, [caps[j] for j in i2t.reshape(-1).tolist()]).reshape(n, RERANK_K)
-            i2t_r = torch.gather(i2t, 1, torch.sort(p, 1, descending=True, stable=True).indices)
+            i2t_r = torch.gather(i2t, 1, torch.sort(p, dim=1, descending=True, stable=True).indices)
             p = pair_scores(m, toks, t2i.reshape(-1).tolist(), [caps[q] for q in range(n) for _ in range(RERANK_K)])
-            t2i_r = torch.gather(t2i, 1, torch.sort(p.reshape(n, RERANK_K), 1, descending=True, stable=True).indices)
+            t2i_r = torch.gather(t2i, 1, torch.sort(p.reshape(n, RERANK_K), dim=1, descending=True, stable=True).indices)
             out[f"itc_top{RERANK_K}_itm_rerank"] = {"i2t": recall_rows(i2t_r.tolist(), caps, caps),
                                                     "t2i": recall_rows(t2i_r.tolist(), caps, caps)}
     else:
         # single stream: every pair of the first Q queries with the whole gallery
         q = pair_queries
         p = pair_scores(m, toks, [i for i in range(q) for _ in range(n)], caps * q).reshape(q, n)
-        i2t = torch.sort(p, 1, descending=True, stable=True).indices[:, :5]
+        i2t = torch.sort(p, dim=1, descending=True, stable=True).indices[:, :5]
         p = pair_scores(m, toks, list(range(n)) * q, [caps[t] for t in range(q) for _ in range(n)]).reshape(q, n)
-        t2i = torch.sort(p, 1, descending=True, stable=True).indices[:, :5]
+        t2i = torch.sort(p, dim=1, descending=True, stable=True).indices[:, :5]
         out["itm_all_pairs"] = {"queries": q, "i2t": recall_rows(i2t.tolist(), caps[:q], caps),
                                 "t2i": recall_rows(t2i.tolist(), caps[:q], caps)}
     return out
