@@ -217,6 +217,30 @@ describe('conv2d kernel vs CPU twin', () => {
     },
     { x: [1, 4, 7, 6], w: [12, 4, 2, 3], dilations: [2, 1] as [number, number], bias: true },
     { x: [1, 3, 16, 16], w: [16, 3, 4, 4], strides: [4, 4] as [number, number], bias: true },
+    // Cout per group a multiple of 8: the window kernel (8 channels × 4 columns, window sizes compiled in), on
+    // stem-like 3×3 convolutions with stride 1 and 2, partial column blocks, pads on all sides, groups, dilations.
+    {
+      x: [2, 5, 13, 11],
+      w: [16, 5, 3, 3],
+      strides: [2, 2] as [number, number],
+      pads: [1, 1, 1, 1] as [number, number, number, number],
+      bias: true,
+      relu: true,
+    },
+    {
+      x: [1, 6, 9, 10],
+      w: [16, 3, 3, 3],
+      group: 2,
+      dilations: [2, 2] as [number, number],
+      pads: [2, 1, 2, 3] as [number, number, number, number],
+    },
+    { x: [1, 8, 7, 5], w: [8, 8, 1, 1], bias: true },
+    {
+      x: [1, 3, 12, 14],
+      w: [24, 3, 5, 3],
+      strides: [1, 3] as [number, number],
+      pads: [2, 1, 0, 2] as [number, number, number, number],
+    },
   ])('x $x w $w', async (c) => {
     const rand = rng(c.x.join('').length + c.w[0]);
     const nx = c.x.reduce((a, b) => a * b, 1);

@@ -1,6 +1,7 @@
 // 2-D convolution, NCHW (shaders/conv2d.wgsl + shaders/activations.wgsl).
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import conv2dWgsl from '../../../../shaders/conv2d.wgsl?raw';
+import conv2dWindowWgsl from '../../../../shaders/conv2d-window.wgsl?raw';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   ELEMENTWISE_WORKGROUP,
@@ -9,6 +10,7 @@ import {
   expectFloat32,
   grid1d,
   invalid,
+  specialize,
   UniformWriter,
 } from './common';
 import { ACTIVATION_CODE } from './matmul';
@@ -29,6 +31,11 @@ export function conv2dOutputDims(
   const ow = Math.floor((w + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
   return [n, cOut, oh, ow];
 }
+
+/** Output columns per thread of the blocked kernels (conv2d.wgsl main_blocked, conv2d-window.wgsl). */
+const BLOCK_COLUMNS = 4;
+/** Largest kernel size, stride or dilation compiled into conv2d-window.wgsl (its input span stays small). */
+const MAX_WINDOW_CONSTANT = 8;
 
 export function conv2d(
   ctx: KernelContext,
@@ -62,9 +69,30 @@ export function conv2d(
   const [sh, sw] = params.strides ?? [1, 1];
   const [pt, pl] = params.pads ?? [0, 0, 0, 0];
   const [dh, dw] = params.dilations ?? [1, 1];
+  const perGroup = cOut / group;
+  const uniforms = (threads: number) =>
+    new UniformWriter()
+      .u32s([outDims[0], cIn, h, wd, cOut, outDims[2], outDims[3], kh, kw, sh, sw, pt, pl, dh, dw, group])
+      .u32s([bias ? 1 : 0, ACTIVATION_CODE[params.activation ?? 'none'], threads])
+      .finish();
+  const rowBlocks = outDims[0] * cOut * outDims[2] * Math.ceil(outDims[3] / BLOCK_COLUMNS);
+  if (perGroup % 8 === 0 && Math.max(kh, kw, sh, sw, dh, dw) <= MAX_WINDOW_CONSTANT) {
+    // 8 channels × 4 columns a thread, the window's sizes compiled in (shaders/conv2d-window.wgsl).
+    const window = { KH: kh, KW: kw, SH: sh, SW: sw, DH: dh, DW: dw };
+    ctx.record({
+      label: 'Conv',
+      wgsl: activationsWgsl + conv2dWgsl + specialize(conv2dWindowWgsl, window),
+      cacheKey: `conv2d|window|${Object.values(window).join('x')}`,
+      entryPoint: 'main_window',
+      workgroups: grid1d(Math.ceil(rowBlocks / 8 / ELEMENTWISE_WORKGROUP)),
+      bindings: [x, w, bias ?? w, out],
+      uniforms: uniforms(rowBlocks / 8),
+    });
+    return;
+  }
   // 4 output channels × 4 columns per thread where the channels of a group come in fours.
-  const blocked = (cOut / group) % 4 === 0;
-  const threads = blocked ? (outDims[0] * cOut * outDims[2] * Math.ceil(outDims[3] / 4)) / 4 : total;
+  const blocked = perGroup % 4 === 0;
+  const threads = blocked ? rowBlocks / 4 : total;
   ctx.record({
     label: 'Conv',
     wgsl: activationsWgsl + conv2dWgsl,
@@ -72,9 +100,6 @@ export function conv2d(
     entryPoint: blocked ? 'main_blocked' : 'main',
     workgroups: grid1d(Math.ceil(threads / ELEMENTWISE_WORKGROUP)),
     bindings: [x, w, bias ?? w, out],
-    uniforms: new UniformWriter()
-      .u32s([outDims[0], cIn, h, wd, cOut, outDims[2], outDims[3], kh, kw, sh, sw, pt, pl, dh, dw, group])
-      .u32s([bias ? 1 : 0, ACTIVATION_CODE[params.activation ?? 'none'], threads])
-      .finish(),
+    uniforms: uniforms(threads),
   });
 }
