@@ -4,6 +4,7 @@
 import type { BackendChoice, LoadedModelInfo } from '../src/api/types';
 import { createRuntime, type Runtime } from '../src/index';
 import { bleu4, ciderD, recallAtK, topK } from './metrics';
+import { dot, embedTexts, itmScores } from './scores';
 import { evaluateTaxonomy, type TaxonomyScene } from './taxonomy';
 import { chatAnswerer, evaluateVqa, type VqaScene } from './vqa';
 
@@ -22,43 +23,6 @@ export interface SceneRecord {
 const SIZES = ['small', 'large'];
 const RERANK_K = 16;
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
-
-async function embedTexts(rt: Runtime, texts: readonly string[]): Promise<Map<string, Float32Array>> {
-  const unique = [...new Set(texts)];
-  const out = new Map<string, Float32Array>();
-  for (let i = 0; i < unique.length; i += 64) {
-    const chunk = unique.slice(i, i + 64);
-    const embeds = await rt.embedText(chunk);
-    for (const [j, e] of embeds.entries()) out.set(chunk[j], e);
-  }
-  return out;
-}
-
-/** p(match) for each (image, text) pair, one match() call per image (its tokens are encoded once). */
-async function itmScores(
-  rt: Runtime,
-  images: Blob[],
-  pairs: [number, string][],
-): Promise<Map<string, number>> {
-  const byImage = new Map<number, Set<string>>();
-  for (const [i, t] of pairs) (byImage.get(i) ?? byImage.set(i, new Set()).get(i)!).add(t);
-  const out = new Map<string, number>();
-  for (const [i, texts] of byImage) {
-    const list = [...texts];
-    const scores = await rt.match(images[i], list);
-    for (const [j, m] of scores.entries()) {
-      if (m.itm === undefined) throw new Error('match() gave no ITM probability: not a BLIP model');
-      out.set(`${i}\u0000${list[j]}`, m.itm);
-    }
-  }
-  return out;
-}
 
 export interface EvalOptions {
   model: string;
@@ -218,8 +182,7 @@ async function evaluate(opts: EvalOptions) {
     t2iOrder.forEach((row, t) => {
       for (const i of row) pairs.push([i, caps[t]]);
     });
-    const itm = await itmScores(rt, images, pairs);
-    const p = (i: number, t: string) => itm.get(`${i}\u0000${t}`)!;
+    const p = await itmScores(rt, images, pairs);
     const stable = (xs: number[], score: (x: number) => number) =>
       xs
         .map((x, r) => [x, score(x), r] as const)

@@ -5,6 +5,7 @@
 // (ViLT, VLMo) by ask(), caption decoders (BLIP, CoCa) by caption().
 import type { Runtime } from '../src/index';
 import { bleu4, ciderD, recallAtK, topK } from './metrics';
+import { dot, embedTexts, itmScores } from './scores';
 import { evaluateVqa, type QaItem, SHORT_TYPES, type VqaScene } from './vqa';
 
 /** A line of a split written by `gen2.py --negatives`. */
@@ -24,7 +25,6 @@ const RERANK_K = 16;
 const N_QA = 500;
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
-const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
 
 export interface TaxonomyOptions {
   /** ViLT: queries per direction ranked against the whole gallery, a forward pass per pair. */
@@ -39,38 +39,6 @@ interface Abilities {
   readonly itm: boolean;
   readonly vqa: boolean;
   readonly caption: boolean;
-}
-
-/** p(match) of (image, text) pairs: one match() call per image, its texts together. */
-async function itmScores(
-  rt: Runtime,
-  images: readonly Blob[],
-  pairs: readonly (readonly [number, string])[],
-) {
-  const byImage = new Map<number, Set<string>>();
-  for (const [i, t] of pairs) {
-    const set = byImage.get(i) ?? new Set<string>();
-    byImage.set(i, set.add(t));
-  }
-  const out = new Map<string, number>();
-  for (const [i, texts] of byImage) {
-    const list = [...texts];
-    for (const [j, m] of (await rt.match(images[i], list)).entries()) {
-      if (m.itm === undefined) throw new Error('match() gave no ITM probability');
-      out.set(`${i}\u0000${list[j]}`, m.itm);
-    }
-  }
-  return (i: number, t: string) => out.get(`${i}\u0000${t}`) as number;
-}
-
-async function embedTexts(rt: Runtime, texts: readonly string[]): Promise<Map<string, Float32Array>> {
-  const unique = [...new Set(texts)];
-  const out = new Map<string, Float32Array>();
-  for (let i = 0; i < unique.length; i += 64) {
-    const chunk = unique.slice(i, i + 64);
-    for (const [j, e] of (await rt.embedText(chunk)).entries()) out.set(chunk[j], e);
-  }
-  return out;
 }
 
 /** Indices ordered by score, highest first; ties keep the given order (torch's stable sort). */

@@ -1,0 +1,41 @@
+// Scores through the public API that the evaluations share: text embeddings by unique text, ITM probabilities of
+// (image, text) pairs with one match() call per image.
+import type { Runtime } from '../src/index';
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** p(match) of (image, text) pairs: one match() call per image, its texts together. */
+export async function itmScores(
+  rt: Runtime,
+  images: readonly Blob[],
+  pairs: readonly (readonly [number, string])[],
+) {
+  const byImage = new Map<number, Set<string>>();
+  for (const [i, t] of pairs) {
+    const set = byImage.get(i) ?? new Set<string>();
+    byImage.set(i, set.add(t));
+  }
+  const out = new Map<string, number>();
+  for (const [i, texts] of byImage) {
+    const list = [...texts];
+    for (const [j, m] of (await rt.match(images[i], list)).entries()) {
+      if (m.itm === undefined) throw new Error('match() gave no ITM probability');
+      out.set(`${i}\u0000${list[j]}`, m.itm);
+    }
+  }
+  return (i: number, t: string) => out.get(`${i}\u0000${t}`) as number;
+}
+
+export async function embedTexts(rt: Runtime, texts: readonly string[]): Promise<Map<string, Float32Array>> {
+  const unique = [...new Set(texts)];
+  const out = new Map<string, Float32Array>();
+  for (let i = 0; i < unique.length; i += 64) {
+    const chunk = unique.slice(i, i + 64);
+    for (const [j, e] of (await rt.embedText(chunk)).entries()) out.set(chunk[j], e);
+  }
+  return out;
+}
