@@ -3,7 +3,7 @@
 // engine searches the same entries.
 import type { BackendChoice } from '../src/api/types';
 import { createRuntime } from '../src/index';
-import { failedRow } from './core';
+import { failedRow, timeRepeats } from './core';
 import type { ArchitectureRowSpec, GraphEngine, RowResult } from './spec';
 import { relativeDiff, summarize } from './stats';
 
@@ -36,17 +36,13 @@ async function buildIndex(row: ArchitectureRowSpec): Promise<void> {
   }
 }
 
+/** timeRepeats, keeping the scores of the last run (checked against ORT wasm's). */
 async function timed(repeats: number, once: () => Promise<number[]>) {
-  const t0 = performance.now();
-  const scores = await once();
-  const warmupMs = performance.now() - t0;
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t = performance.now();
-    await once();
-    times.push(performance.now() - t);
-  }
-  return { warmupMs, times, scores };
+  let scores: number[] = [];
+  const t = await timeRepeats(repeats, async () => {
+    scores = await once();
+  });
+  return { ...t, scores };
 }
 
 function result(

@@ -4,7 +4,7 @@
 import type { BackendChoice, LoadedModelInfo } from '../src/api/types';
 import { createRuntime, type Runtime } from '../src/index';
 import { bleu4, ciderD, recallAtK, topK } from './metrics';
-import { dot, embedTexts, itmScores } from './scores';
+import { dot, embedTexts, itmScores, zeroShotAccuracy } from './scores';
 import { evaluateTaxonomy, type TaxonomyScene } from './taxonomy';
 import { chatAnswerer, evaluateVqa, type VqaScene } from './vqa';
 
@@ -126,25 +126,12 @@ async function evaluate(opts: EvalOptions) {
     ...records.flatMap((r) => Object.values(r.negatives ?? {})),
   ]);
   const single = records.map((r, i) => [r, i] as const).filter(([r]) => r.objects.length === 1);
-  const zs = { colour: 0, shape: 0, size: 0, object: 0 };
-  for (const [r, i] of single) {
-    const p =
-      prompts[
-        topK(
-          prompts.map((q) => dot(ie[i], te.get(q.text)!)),
-          1,
-        )[0]
-      ];
-    const o = r.objects[0];
-    zs.colour += +(p.c === o.colour);
-    zs.shape += +(p.h === o.shape);
-    zs.size += +(p.s === o.size);
-    zs.object += +(p.s === o.size && p.c === o.colour && p.h === o.shape);
-  }
-  const zeroShot = {
-    n_images: single.length,
-    ...Object.fromEntries(Object.entries(zs).map(([k, v]) => [k, round(v / single.length)])),
-  };
+  const zeroShot = zeroShotAccuracy(
+    prompts,
+    single.map(([, i]) => i),
+    (i) => records[i].objects[0],
+    (i, text) => dot(ie[i], te.get(text)!),
+  );
 
   // Retrieval: a hit is a retrieved caption / image whose caption text equals the query's.
   const sim = ie.map((e) => caps.map((c) => dot(e, te.get(c)!)));

@@ -1,6 +1,7 @@
 // Scores through the public API that the evaluations share: text embeddings by unique text, ITM probabilities of
 // (image, text) pairs with one match() call per image.
 import type { Runtime } from '../src/index';
+import { topK } from './metrics';
 
 export function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -38,4 +39,44 @@ export async function embedTexts(rt: Runtime, texts: readonly string[]): Promise
     for (const [j, e] of (await rt.embedText(chunk)).entries()) out.set(chunk[j], e);
   }
   return out;
+}
+
+/** A zero-shot prompt "a {size} {colour} {shape}" and the attributes it names. */
+export interface ObjectPrompt {
+  readonly s: string;
+  readonly c: string;
+  readonly h: string;
+  readonly text: string;
+}
+
+/**
+ * Zero-shot accuracy on single-object scenes: the arg-max prompt (ties: the earlier one) per image, scored by
+ * colour, shape, size and the whole object. `images` are the scene indices scored.
+ */
+export function zeroShotAccuracy(
+  prompts: readonly ObjectPrompt[],
+  images: readonly number[],
+  objectOf: (i: number) => { colour: string; shape: string; size: string },
+  score: (i: number, text: string) => number,
+) {
+  const hits = { colour: 0, shape: 0, size: 0, object: 0 };
+  for (const i of images) {
+    const p =
+      prompts[
+        topK(
+          prompts.map((q) => score(i, q.text)),
+          1,
+        )[0]
+      ];
+    const o = objectOf(i);
+    hits.colour += +(p.c === o.colour);
+    hits.shape += +(p.h === o.shape);
+    hits.size += +(p.s === o.size);
+    hits.object += +(p.s === o.size && p.c === o.colour && p.h === o.shape);
+  }
+  const rate = (v: number) => Math.round((v / images.length) * 1e4) / 1e4;
+  return {
+    n_images: images.length,
+    ...Object.fromEntries(Object.entries(hits).map(([k, v]) => [k, rate(v)])),
+  };
 }

@@ -5,7 +5,7 @@
 // (ViLT, VLMo) by ask(), caption decoders (BLIP, CoCa) by caption().
 import type { Runtime } from '../src/index';
 import { bleu4, ciderD, recallAtK, topK } from './metrics';
-import { dot, embedTexts, itmScores } from './scores';
+import { dot, embedTexts, itmScores, zeroShotAccuracy } from './scores';
 import { evaluateVqa, type QaItem, SHORT_TYPES, type VqaScene } from './vqa';
 
 /** A line of a split written by `gen2.py --negatives`. */
@@ -88,25 +88,9 @@ export async function evaluateTaxonomy(
         images,
         single.flatMap((i) => prompts.map((p) => [i, p.text] as const)),
       );
-  const zs = { colour: 0, shape: 0, size: 0, object: 0 };
-  for (const i of single) {
-    const p =
-      prompts[
-        topK(
-          prompts.map((q) => zeroShotScore(i, q.text)),
-          1,
-        )[0]
-      ];
-    const o = scenes[i].objects[0];
-    zs.colour += +(p.c === o.colour);
-    zs.shape += +(p.h === o.shape);
-    zs.size += +(p.s === o.size);
-    zs.object += +(p.s === o.size && p.c === o.colour && p.h === o.shape);
-  }
   const zeroShot = {
-    n_images: single.length,
+    ...zeroShotAccuracy(prompts, single, (i) => scenes[i].objects[0], zeroShotScore),
     scored_by: can.itc ? 'itc' : 'itm',
-    ...Object.fromEntries(Object.entries(zs).map(([k, v]) => [k, round(v / single.length)])),
   };
 
   options.onProgress?.('retrieval');

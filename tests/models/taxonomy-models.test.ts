@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/api/runtime';
 import { nodeGpu } from '../engine/webgpu/gpu';
 import { inProcessRuntime, type ModelServer, startModelServer } from '../support/in-process-runtime';
+import { maxDiff, rgbaOf, unit } from '../support/reference-values';
 
 interface Reference {
   arch: string;
@@ -30,24 +31,7 @@ const MODELS = ['clip-v2', 'blip-v2', 'vilt-tiny', 'vlmo-tiny', 'coca-tiny'].fil
 /** Float32 through a different kernel order than PyTorch's: scores agree to 1e-3. */
 const TORCH = 1e-3;
 
-const rgba = (im: Reference['images'][number]) =>
-  ({
-    width: im.width,
-    height: im.height,
-    data: Uint8ClampedArray.from({ length: im.width * im.height * 4 }, (_, i) =>
-      i % 4 === 3 ? 255 : im.rgb[Math.floor(i / 4) * 3 + (i % 4)],
-    ),
-  }) as never;
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
-const unit = (v: readonly number[]) => {
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-};
+const rgba = (im: Reference['images'][number]) => rgbaOf(im) as never;
 
 let server: ModelServer;
 let ours: Runtime;

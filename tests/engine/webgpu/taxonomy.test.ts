@@ -24,6 +24,7 @@ import { Stopwatch } from '../../../src/pipelines/timings';
 import { fakeServer } from '../../support/fake-folder-server';
 import { disc } from '../../support/images';
 import { inProcessRuntime, type ModelServer, startModelServer } from '../../support/in-process-runtime';
+import { maxDiff, rgbaOf, unit } from '../../support/reference-values';
 import { nodeGpu } from './gpu';
 
 type Family = 'vilt' | 'vlmo' | 'coca';
@@ -41,24 +42,7 @@ interface Reference {
 
 const folder = (f: Family) => `tests/corpus/${f}-random/`;
 const reference = (f: Family) => JSON.parse(readFileSync(`${folder(f)}reference.json`, 'utf8')) as Reference;
-/** The reference image as RGBA, a fresh buffer each call (inputs are transferred to the worker). */
-const rgba = (im: Reference['images'][number]) => ({
-  width: im.width,
-  height: im.height,
-  data: Uint8ClampedArray.from({ length: im.width * im.height * 4 }, (_, i) =>
-    i % 4 === 3 ? 255 : im.rgb[Math.floor(i / 4) * 3 + (i % 4)],
-  ),
-});
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
-const unit = (v: readonly number[]) => {
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-};
+const rgba = (im: Reference['images'][number]) => rgbaOf(im);
 /** The WebvlError code a call rejects with ('result' when it resolves). */
 async function outcome(f: () => Promise<unknown>): Promise<string> {
   try {
