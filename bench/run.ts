@@ -23,11 +23,18 @@ const { values } = parseArgs({
   },
 });
 const only = values.only;
+/** A whole number from 1 to 100,000, or a clear error naming the option. */
+function count(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000)
+    throw new Error(`--${name} must be an integer from 1 to 100000, got ${value}`);
+  return n;
+}
 const chosen = <T extends { id: string }>(rows: T[]): T[] =>
   only ? rows.filter((r) => r.id.includes(only)) : rows;
 if (values.browser) process.env.WEBVL_CHROMIUM = values.browser;
 const quick = values.quick ?? false;
-const repeats = Number(values.repeats ?? (quick ? 2 : 10));
+const repeats = count('repeats', values.repeats ?? (quick ? '2' : '10'));
 // ORT wasm first: it is the reference the others are cross-checked against.
 const engines = ['wasm', 'webgpu', 'ort-webgpu', 'auto', 'transformers.js'] as const;
 
@@ -78,9 +85,10 @@ for (const row of chosen(askRows(quick))) {
 // The architecture comparison: trained models only, so not in --quick (CI has no time for 1000-image indexes).
 const architectures = quick
   ? []
-  : architectureRows(Number(values.gallery), Number(values['single-stream-gallery'])).filter(
-      (r) => !only || r.name.includes(only) || 'architecture'.includes(only),
-    );
+  : architectureRows(
+      count('gallery', values.gallery ?? '1000'),
+      count('single-stream-gallery', values['single-stream-gallery'] ?? '1000'),
+    ).filter((r) => !only || r.name.includes(only) || 'architecture'.includes(only));
 for (const row of architectures) {
   for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const) {
     // A search that runs a forward pass per image is timed once (after its warm-up run).

@@ -4,7 +4,7 @@
 import type { BackendChoice, LoadedModelInfo } from '../src/api/types';
 import { createRuntime, type Runtime } from '../src/index';
 import { bleu4, ciderD, recallAtK, topK } from './metrics';
-import { dot, embedTexts, itmScores, zeroShotAccuracy } from './scores';
+import { dot, embedTexts, itmScores, stableOrder, zeroShotAccuracy } from './scores';
 import { evaluateTaxonomy, type TaxonomyScene } from './taxonomy';
 import { chatAnswerer, evaluateVqa, type VqaScene } from './vqa';
 
@@ -170,13 +170,8 @@ async function evaluate(opts: EvalOptions) {
       for (const i of row) pairs.push([i, caps[t]]);
     });
     const p = await itmScores(rt, images, pairs);
-    const stable = (xs: number[], score: (x: number) => number) =>
-      xs
-        .map((x, r) => [x, score(x), r] as const)
-        .sort((a, b) => b[1] - a[1] || a[2] - b[2])
-        .map(([x]) => x);
-    const i2tRerank = i2tOrder.map((row, i) => stable(row, (g) => p(i, caps[g])));
-    const t2iRerank = t2iOrder.map((row, t) => stable(row, (i) => p(i, caps[t])));
+    const i2tRerank = i2tOrder.map((row, i) => stableOrder(row, (g) => p(i, caps[g])));
+    const t2iRerank = t2iOrder.map((row, t) => stableOrder(row, (i) => p(i, caps[t])));
     retrieval[`itc_top${RERANK_K}_itm_rerank`] = recalls(i2tRerank, t2iRerank);
     for (const kind of kinds) {
       const idx = records.map((r, i) => [r.negatives?.[kind], i] as const).filter(([n]) => n !== undefined);

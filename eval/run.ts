@@ -31,6 +31,16 @@ const repoPath = (p: string) => {
   if (rel.startsWith('..')) throw new Error(`${p} must be inside the repository (the dev server serves it)`);
   return `/${rel}`;
 };
+/** A whole number from 1 to `max`, or a clear error naming the option. */
+const count = (name: string, value: string | undefined, max: number): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new Error(`--${name} must be an integer from 1 to ${max}, got ${value}`);
+  return n;
+};
+const limit = count('limit', values.limit, 100_000);
+const pairQueries = count('pair-queries', values['pair-queries'], 100_000);
 const modelUrl = repoPath(values.model).replace(/^\/models\//, '/models/');
 
 const server = await startDevServer();
@@ -40,9 +50,9 @@ const result = await browser.page.evaluate((o) => window.webvlEval.evaluate(o), 
   model: modelUrl,
   data: repoPath(values.data ?? 'models/data/eval'),
   backend: values.backend as BackendChoice,
-  limit: values.limit ? Number(values.limit) : undefined,
+  limit,
   captions: !values['no-captions'],
-  pairQueries: Number(values['pair-queries']),
+  pairQueries,
 });
 await browser.close();
 await server.close();

@@ -80,3 +80,11 @@ export function zeroShotAccuracy(
     ...Object.fromEntries(Object.entries(hits).map(([k, v]) => [k, rate(v)])),
   };
 }
+
+/** Items ordered by score, highest first; ties keep the given order (torch's stable sort). */
+export function stableOrder(xs: readonly number[], score: (x: number) => number): number[] {
+  return xs
+    .map((x, r) => [x, score(x), r] as const)
+    .sort((a, b) => b[1] - a[1] || a[2] - b[2])
+    .map(([x]) => x);
+}

@@ -5,7 +5,7 @@
 // (ViLT, VLMo) by ask(), caption decoders (BLIP, CoCa) by caption().
 import type { Runtime } from '../src/index';
 import { bleu4, ciderD, recallAtK, topK } from './metrics';
-import { dot, embedTexts, itmScores, zeroShotAccuracy } from './scores';
+import { dot, embedTexts, itmScores, stableOrder, zeroShotAccuracy } from './scores';
 import { evaluateVqa, type QaItem, SHORT_TYPES, type VqaScene } from './vqa';
 
 /** A line of a split written by `gen2.py --negatives`. */
@@ -40,13 +40,6 @@ interface Abilities {
   readonly vqa: boolean;
   readonly caption: boolean;
 }
-
-/** Indices ordered by score, highest first; ties keep the given order (torch's stable sort). */
-const stableOrder = (xs: readonly number[], score: (x: number) => number) =>
-  xs
-    .map((x, r) => [x, score(x), r] as const)
-    .sort((a, b) => b[1] - a[1] || a[2] - b[2])
-    .map(([x]) => x);
 
 export async function evaluateTaxonomy(
   rt: Runtime,

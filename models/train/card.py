@@ -14,10 +14,8 @@ def pct(x):
     return f"{100 * x:.1f}%"
 
 
-def main():
-    name = sys.argv[1]
-    d = os.path.join(HERE, "..", name)
-    m = json.load(open(os.path.join(d, "metrics-torch.json")))
+def files_table(d: str) -> list[str]:
+    """Markdown rows: every file of the model folder d (card and manifest left out) with its size."""
     out = ["| file | bytes |", "| --- | ---: |"]
     for root, _, files in sorted(os.walk(d)):
         for f in sorted(files):
@@ -25,6 +23,14 @@ def main():
                 continue
             p = os.path.join(root, f)
             out.append(f"| `{os.path.relpath(p, d)}` | {os.path.getsize(p):,} |")
+    return out
+
+
+def main():
+    name = sys.argv[1]
+    d = os.path.join(HERE, "..", name)
+    m = json.load(open(os.path.join(d, "metrics-torch.json")))
+    out = files_table(d)
     out.append("")
     splits = [s for s in ("test", "comp") if s in m]
     hdr = "| metric | " + " | ".join(f"{s} (seed {m['splits'][s]['seed']}, n={m['splits'][s]['n']})" for s in splits) + " |"

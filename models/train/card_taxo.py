@@ -9,6 +9,8 @@ import json
 import os
 import sys
 
+from card import files_table
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 DESIGN = {
@@ -130,13 +132,7 @@ def main():
                 f"models/{name} --data models/data/v2-taxo --limit {n}{flag}`) against PyTorch on the same images: "
                 f"{same} of {len(a)} figures equal.", "", "| metric | runtime | PyTorch |", "| --- | --- | --- |"]
         out += [f"| {k} | {fmt(v)} | {fmt(b.get(k))} |" for k, v in a.items()]
-    out += ["", "## Files", "", "| file | bytes |", "| --- | ---: |"]
-    for root, _, files in sorted(os.walk(d)):
-        for f in sorted(files):
-            if f in ("README.md", "manifest.json"):
-                continue
-            p = os.path.join(root, f)
-            out.append(f"| `{os.path.relpath(p, d)}` | {os.path.getsize(p):,} |")
+    out += ["", "## Files", ""] + files_table(d)
     with open(os.path.join(d, "README.md"), "w") as f:
         f.write("\n".join(out) + "\n")
     print("wrote", os.path.join(d, "README.md"))

@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+from card import files_table
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TYPES = ["colour", "shape", "size", "count_all", "count_attr", "exist", "relation", "which", "follow_up"]
 TARGETS = {"vqa_overall": {"test": 0.90, "comp": 0.80}, "counting": {"test": 0.90}, "relations": {"test": 0.90}}
@@ -20,13 +22,7 @@ def main():
     name = sys.argv[1]
     d = os.path.join(HERE, "..", name)
     m = json.load(open(os.path.join(d, "metrics-torch.json")))
-    out = ["| file | bytes |", "| --- | ---: |"]
-    for root, _, files in sorted(os.walk(d)):
-        for f in sorted(files):
-            if f in ("README.md", "manifest.json"):
-                continue
-            p = os.path.join(root, f)
-            out.append(f"| `{os.path.relpath(p, d)}` | {os.path.getsize(p):,} |")
+    out = files_table(d)
     out += ["", "| part | parameters |", "| --- | ---: |"]
     out += [f"| {k} | {v:,} |" for k, v in m["params"].items()]
     splits = [s for s in ("test", "comp") if s in m]
