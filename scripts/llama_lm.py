@@ -1,7 +1,7 @@
 """A LLaMA-style language model (RMSNorm, rotary position embeddings, grouped-query attention, SwiGLU, tied
 embeddings) taking inputs_embeds, as transformers.js' LLaVA layout feeds its decoder, and its export as Optimum's
 decoder_model_merged.onnx: the first step and a cached step exported by torch, then merged into one graph whose
-If on `use_cache_branch` picks one (scripts/make_merged_decoder.py's branch()). Used by the test corpus
+If on `use_cache_branch` picks one (models/train/merge_decoder.py). Used by the test corpus
 (scripts/make_llava_random.py) and the base-size benchmark skeletons (bench/models/export_skeletons.py).
 """
 import os
@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "models", "train"))
 import onnxutil  # noqa: E402
-from make_merged_decoder import branch  # noqa: E402
+import merge_decoder  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -153,20 +153,12 @@ def merged_decoder(lm: LM) -> onnx.ModelProto:
                         cached, [*io, *past_names], ["logits", *present],
                         {**dyn, **{p: {0: "batch_size", 2: "past"} for p in past_names},
                          **{p: {0: "batch_size", 2: "total"} for p in present}})
-        shared = {}
-        then_branch = branch(onnx.load(cached), "with_past/", shared)
-        else_branch = branch(onnx.load(first), "first/", shared)
-    inputs = [helper.make_tensor_value_info("inputs_embeds", f, ["batch_size", "sequence_length", c.dim]),
-              helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"]),
-              helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
-              *[helper.make_tensor_value_info(p, f, ["batch_size", c.kv_heads, "past", hd]) for p in past_names],
-              helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1])]
-    outputs = [helper.make_tensor_value_info("logits", f, ["batch_size", "sequence_length", c.vocab]),
-               *[helper.make_tensor_value_info(p, f, ["batch_size", c.kv_heads, "total", hd]) for p in present]]
-    node = helper.make_node("If", ["use_cache_branch"], ["logits", *present], name="optimum::if",
-                            then_branch=then_branch, else_branch=else_branch)
-    graph = helper.make_graph([node], "merged", inputs, outputs, list(shared.values()))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
+        inputs = [helper.make_tensor_value_info("inputs_embeds", f, ["batch_size", "sequence_length", c.dim]),
+                  helper.make_tensor_value_info("attention_mask", TensorProto.INT64,
+                                                ["batch_size", "total_sequence_length"]),
+                  helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+                  *[helper.make_tensor_value_info(p, f, ["batch_size", c.kv_heads, "past", hd]) for p in past_names]]
+        outputs = [helper.make_tensor_value_info("logits", f, ["batch_size", "sequence_length", c.vocab]),
+                   *[helper.make_tensor_value_info(p, f, ["batch_size", c.kv_heads, "total", hd]) for p in present]]
+        model = merge_decoder.merged(first, cached, inputs, outputs)
     return model

@@ -5,7 +5,6 @@ from a tiny captioning decoder (models/train/nets.py) exported both ways with to
 
   /usr/bin/python3 scripts/make_merged_decoder.py      # writes tests/corpus/merged/decoder_model_merged.onnx
 """
-import hashlib
 import os
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from onnx import TensorProto, helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "models", "train"))
+import merge_decoder  # noqa: E402
 import nets  # noqa: E402
 import onnxutil  # noqa: E402
 
@@ -40,32 +40,6 @@ class Cached(First):
         return (logits, *[t for kv in pres for t in kv])
 
 
-def branch(model: onnx.ModelProto, prefix: str, shared: dict) -> onnx.GraphProto:
-    """The export's graph as an If branch: no inputs, local names prefixed, weights moved to `shared`."""
-    g = model.graph
-    outer = {i.name for i in g.input}
-    local = {o for n in g.node for o in n.output}
-    rename = {}
-    for t in g.initializer:
-        digest = hashlib.sha1(t.raw_data or t.SerializeToString()).hexdigest()[:12]
-        name = f"w_{digest}"
-        rename[t.name] = name
-        if name not in shared:
-            t.name = name
-            shared[name] = t
-    for name in local:
-        rename[name] = prefix + name
-    nodes = []
-    for n in g.node:
-        n.input[:] = [rename.get(i, i) if i not in outer else i for i in n.input]
-        n.output[:] = [rename.get(o, o) for o in n.output]
-        n.name = prefix + (n.name or n.op_type)
-        nodes.append(n)
-    outputs = [helper.make_tensor_value_info(rename.get(o.name, o.name), o.type.tensor_type.elem_type, None)
-               for o in g.output]
-    return helper.make_graph(nodes, prefix.strip("/"), [], outputs)
-
-
 def main():
     torch.manual_seed(5)
     dec = nets.Decoder(V, D, L, H, 2 * D, 32, ENC).eval()
@@ -85,25 +59,16 @@ def main():
                         ["logits", *present],
                         {**dyn, **{p: {0: "batch_size", 2: "past"} for p in past_names},
                          **{p: {0: "batch_size", 2: "total"} for p in present}})
-        shared = {}
-        then_branch = branch(onnx.load(cached), "with_past/", shared)
-        else_branch = branch(onnx.load(first), "first/", shared)
-    f = TensorProto.FLOAT
-    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
-              helper.make_tensor_value_info("encoder_hidden_states", f, ["batch_size", "encoder_sequence_length", ENC]),
-              *[helper.make_tensor_value_info(p, f, ["batch_size", H, "past", D // H]) for p in past_names],
-              helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1])]
-    outputs = [helper.make_tensor_value_info("logits", f, ["batch_size", "sequence_length", V]),
-               *[helper.make_tensor_value_info(p, f, ["batch_size", H, "total", D // H]) for p in present]]
-    node = helper.make_node("If", ["use_cache_branch"], ["logits", *present], name="optimum::if",
-                            then_branch=then_branch, else_branch=else_branch)
-    graph = helper.make_graph([node], "merged", inputs, outputs, list(shared.values()))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    onnx.save(model, OUT)
-    print(f"wrote {OUT}: {os.path.getsize(OUT):,} bytes, {len(shared)} shared initializers")
+        f = TensorProto.FLOAT
+        inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+                  helper.make_tensor_value_info("encoder_hidden_states", f,
+                                                ["batch_size", "encoder_sequence_length", ENC]),
+                  *[helper.make_tensor_value_info(p, f, ["batch_size", H, "past", D // H]) for p in past_names]]
+        outputs = [helper.make_tensor_value_info("logits", f, ["batch_size", "sequence_length", V]),
+                   *[helper.make_tensor_value_info(p, f, ["batch_size", H, "total", D // H]) for p in present]]
+        os.makedirs(os.path.dirname(OUT), exist_ok=True)
+        model = merge_decoder.merge(first, cached, OUT, inputs, outputs)
+    print(f"wrote {OUT}: {os.path.getsize(OUT):,} bytes, {len(model.graph.initializer)} shared initializers")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,23 @@ TASKS = {
 }
 
 
+def rounds(meta: dict) -> list[dict]:
+    """Training rounds: the first from scratch (after the shared vision pre-training), then continuations."""
+    return meta.get("rounds", [{"cpu_minutes": meta["cpu_minutes"], "lr": meta["lr"]}])
+
+
+def schedule(meta: dict) -> str:
+    return "; ".join(f"round {i + 1}: {r['cpu_minutes']:g} CPU-minutes from lr {r['lr']:g}"
+                     for i, r in enumerate(rounds(meta)))
+
+
+def train_commands(arch: str, meta: dict) -> list[str]:
+    cmd = f"TRAIN_THREADS=1 nice -n 15 /usr/bin/python3 models/train/train_taxo.py {arch}"
+    first, *more = rounds(meta)
+    return ([f"{cmd} --cpu-minutes {first['cpu_minutes']:g} --lr {first['lr']:g}"]
+            + [f"{cmd} --resume --cpu-minutes {r['cpu_minutes']:g} --lr {r['lr']:g}" for r in more])
+
+
 def f4(x):
     return "—" if x is None else f"{x:.3f}"
 
@@ -104,12 +121,11 @@ def main():
            f"Runtime tasks: {TASKS[arch]}.", "",
            "## Training", "", LOSSES[arch], "",
            f"Budget: {meta['cpu_minutes']:g} CPU-minutes of process time (the same for all five models of the "
-           f"comparison), batch {meta['bs']}, AdamW at {meta['lr']:g} with a cosine schedule; steps per stage: "
-           + ", ".join(f"{k} {v}" for k, v in meta["stages"].items())
+           f"comparison), batch {meta['bs']}, AdamW with a cosine schedule per round ({schedule(meta)}); steps per "
+           "stage: " + ", ".join(f"{k} {v}" for k, v in meta["stages"].items())
            + f". Data: the v2 training caches (models/train/data2.py), each image with one hard-negative caption "
-           "(binding swap, relation swap or a replaced attribute). Command:", "", "```bash",
-           f"TRAIN_THREADS=1 nice -n 15 /usr/bin/python3 models/train/train_taxo.py {arch} --cpu-minutes "
-           f"{meta['cpu_minutes']:g}",
+           "(binding swap, relation swap or a replaced attribute). Commands:", "", "```bash",
+           *train_commands(arch, meta),
            f"/usr/bin/python3 models/train/export_taxo.py --ckpt models/train/runs/{arch}-v2/model.pt --out models/{name}",
            f"/usr/bin/python3 models/train/evaluate_taxo.py --ckpt models/train/runs/{arch}-v2/model.pt --out "
            f"models/{name}/metrics-torch.json", "```", "",

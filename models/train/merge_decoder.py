@@ -1,7 +1,7 @@
 """decoder_model_merged.onnx as Optimum writes it: one If on `use_cache_branch` whose branches are two torch exports
 of the same decoder (first step without a cache / a step with past key/values), reading the outer graph's inputs and
-sharing its weights (initializers de-duplicated by content). scripts/make_merged_decoder.py builds the engine's
-test graph the same way."""
+sharing its weights (initializers de-duplicated by content). The engine's test graphs (scripts/make_merged_decoder.py,
+scripts/llama_lm.py) are merged here too."""
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +34,9 @@ def branch(model: onnx.ModelProto, prefix: str, shared: dict) -> onnx.GraphProto
     return helper.make_graph(list(g.node), prefix.strip("/"), [], outputs)
 
 
-def merge(first_path: str, cached_path: str, out_path: str, inputs: list, outputs: list) -> onnx.ModelProto:
-    """inputs/outputs: value infos of the merged graph (the If's condition `use_cache_branch` is appended)."""
+def merged(first_path: str, cached_path: str, inputs: list, outputs: list) -> onnx.ModelProto:
+    """The merged model of two exports. inputs/outputs: value infos of the merged graph (the If's condition
+    `use_cache_branch` is appended)."""
     shared: dict = {}
     then_branch = branch(onnx.load(cached_path), "with_past/", shared)
     else_branch = branch(onnx.load(first_path), "first/", shared)
@@ -49,5 +50,11 @@ def merge(first_path: str, cached_path: str, out_path: str, inputs: list, output
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
+    return model
+
+
+def merge(first_path: str, cached_path: str, out_path: str, inputs: list, outputs: list) -> onnx.ModelProto:
+    """merged(), saved to out_path."""
+    model = merged(first_path, cached_path, inputs, outputs)
     onnx.save(model, out_path)
     return model

@@ -293,29 +293,46 @@ def main():
     ap.add_argument("--vit", default=taxo.VIT_CKPT)
     ap.add_argument("--out", default="")
     ap.add_argument("--stages", default="0.1,0.15,0.75", help="VLMo: shares of the budget for image, text, image-text")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue the image-text stage of the checkpoint at --out for --cpu-minutes more (fresh schedule, "
+                         "new data order); VLMo's single-modality stages are not repeated")
     a = ap.parse_args()
-    torch.manual_seed(0)
-    g = torch.Generator().manual_seed(1)
-    cfg = taxo.config(a.arch)
-    m = taxo.build(cfg)
-    taxo.init_from_vit(m, taxo.load_vit(a.vit))
-    print(a.arch, "params", sum(p.numel() for p in m.parameters()), flush=True)
     out = a.out or os.path.join(common.RUNS, f"{a.arch}-v2")
     ck = os.path.join(out, "model.pt")
-    samp = vl2.Batches(*data2.load(a.cache.split(",")), seed=2)
-    meta = {"arch": a.arch, "bs": a.bs, "lr": a.lr, "cpu_minutes": a.cpu_minutes, "vit": a.vit, "stages": {}}
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1)
+    if a.resume:
+        m, cfg, meta = taxo.load(ck)
+        m.train()
+        rounds = meta.setdefault("rounds", [{"cpu_minutes": meta["cpu_minutes"], "lr": meta["lr"]}])
+        rounds.append({"cpu_minutes": a.cpu_minutes, "lr": a.lr})
+        meta.update(cpu_minutes=sum(r["cpu_minutes"] for r in rounds), done=False)
+        torch.manual_seed(len(rounds))
+        g = torch.Generator().manual_seed(len(rounds))
+    else:
+        cfg = taxo.config(a.arch)
+        m = taxo.build(cfg)
+        taxo.init_from_vit(m, taxo.load_vit(a.vit))
+        meta = {"arch": a.arch, "bs": a.bs, "lr": a.lr, "cpu_minutes": a.cpu_minutes, "vit": a.vit, "stages": {}}
+    print(a.arch, "params", sum(p.numel() for p in m.parameters()), flush=True)
+    # a continued round draws a new batch order, so it does not replay the first round's batches
+    samp = vl2.Batches(*data2.load(a.cache.split(",")), seed=2 if not a.resume else 1 + len(meta["rounds"]))
     t_start = time.process_time()
     w_start = time.time()
+    cpu_before, wall_before = meta.get("cpu_s", 0), meta.get("wall_s", 0)
 
     def saver(stage):
         def save(step):
             meta["stages"][stage] = step
-            meta["cpu_s"] = round(time.process_time() - t_start)
-            meta["wall_s"] = round(time.time() - w_start)
+            meta["cpu_s"] = cpu_before + round(time.process_time() - t_start)
+            meta["wall_s"] = wall_before + round(time.time() - w_start)
             common.save(m, cfg, ck, meta)
         return save
 
-    if a.arch == "vlmo":
+    if a.resume:
+        clock = CpuClock(a.cpu_minutes)
+        stage = f"vl (round {len(meta['rounds'])})"
+    elif a.arch == "vlmo":
         shares = [float(x) for x in a.stages.split(",")]
         heads = train_vit2.DenseHeads(cfg["dim"])
         vit_state = torch.load(a.vit, map_location="cpu")["state"]
