@@ -7,9 +7,17 @@ import { failedRow, timeRepeats } from './core';
 import type { ArchitectureRowSpec, GraphEngine, RowResult } from './spec';
 import { relativeDiff, summarize } from './stats';
 
-const built = new Set<string>();
-/** ORT wasm's scores per row id: what the other engines are checked against. */
-const reference = new Map<string, number[]>();
+// bench/run.ts gives every model and engine a fresh page, so what must outlive a page lives in the tab's
+// sessionStorage (new with each browser launch): the models whose index this run built, and ORT wasm's scores per
+// row id, which the other engines are checked against.
+function stored<T>(key: string): Record<string, T> {
+  return JSON.parse(sessionStorage.getItem(key) ?? '{}') as Record<string, T>;
+}
+function store<T>(key: string, name: string, value: T): void {
+  sessionStorage.setItem(key, JSON.stringify({ ...stored<T>(key), [name]: value }));
+}
+const BUILT = 'webvl-bench-built-indexes';
+const REFERENCE = 'webvl-bench-reference-scores';
 
 const indexName = (row: ArchitectureRowSpec) => `bench ${row.name} ${row.gallery}`;
 export const searchRowId = (row: ArchitectureRowSpec) =>
@@ -18,7 +26,7 @@ export const pairRowId = (row: ArchitectureRowSpec) =>
   `${row.name}: one image–text pair (match, image encoding included)`;
 
 async function buildIndex(row: ArchitectureRowSpec): Promise<void> {
-  if (built.has(row.model)) return;
+  if (stored<boolean>(BUILT)[row.model]) return;
   const rt = await createRuntime({ backend: 'wasm' });
   try {
     await rt.load(row.model);
@@ -30,7 +38,7 @@ async function buildIndex(row: ArchitectureRowSpec): Promise<void> {
       await index.add(blobs.map((image, j) => ({ id: String(i + j), image })));
     }
     if ((await index.size()) !== row.gallery) throw new Error(`index holds ${await index.size()} entries`);
-    built.add(row.model);
+    store(BUILT, row.model, true);
   } finally {
     await rt.dispose();
   }
@@ -52,8 +60,8 @@ function result(
   chosen: string,
 ): RowResult {
   const s = summarize(m.times);
-  if (engine === 'wasm') reference.set(id, m.scores);
-  const ref = reference.get(id);
+  if (engine === 'wasm') store(REFERENCE, id, m.scores);
+  const ref = stored<number[]>(REFERENCE)[id];
   return {
     id,
     engine,

@@ -91,8 +91,8 @@ const architectures = quick
     ).filter((r) => !only || r.name.includes(only) || 'architecture'.includes(only));
 for (const row of architectures) {
   for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const) {
-    // A fresh page per model and engine: the 1,000-entry indexes and every earlier runtime's heap and GPU memory
-    // would otherwise weigh on whichever row comes last (on SwiftShader, CoCa's ran up to 3× slower last).
+    // A fresh page per model and engine, so that no row shares its page with an earlier runtime's heap, workers or
+    // 1,000-entry index (architectures.ts keeps what must outlive a page in sessionStorage).
     await openPage(browser.page, server.url, 'bench/index.html');
     // A search that runs a forward pass per image is timed once (after its warm-up run).
     const searchRepeats = row.searchMode.startsWith('single stream') ? 1 : repeats;
