@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { launch } from '../e2e/browser';
 import { startBuiltDemo } from '../e2e/server';
+import { cliCount } from './cli-count';
 import { summarize } from './stats';
 
 const { values } = parseArgs({
@@ -26,7 +27,7 @@ const { values } = parseArgs({
     label: { type: 'string', default: '' },
   },
 });
-const repeats = Number(values.repeats ?? (values.quick ? 1 : 3));
+const repeats = cliCount('repeats', values.repeats ?? (values.quick ? '1' : '3'));
 const backends = values.backends.split(',').filter(Boolean);
 const here = process.cwd();
 

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { launch, openPage } from '../e2e/browser';
 import { startDevServer } from '../e2e/server';
+import { cliCount } from './cli-count';
 import { markdownReport } from './report';
 import { architectureRows, askRows, benchRows, captionRows, exportRows, indexRows } from './rows';
 import type { RowResult } from './spec';
@@ -23,18 +24,11 @@ const { values } = parseArgs({
   },
 });
 const only = values.only;
-/** A whole number from 1 to 100,000, or a clear error naming the option. */
-function count(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000)
-    throw new Error(`--${name} must be an integer from 1 to 100000, got ${value}`);
-  return n;
-}
 const chosen = <T extends { id: string }>(rows: T[]): T[] =>
   only ? rows.filter((r) => r.id.includes(only)) : rows;
 if (values.browser) process.env.WEBVL_CHROMIUM = values.browser;
 const quick = values.quick ?? false;
-const repeats = count('repeats', values.repeats ?? (quick ? '2' : '10'));
+const repeats = cliCount('repeats', values.repeats ?? (quick ? '2' : '10'));
 // ORT wasm first: it is the reference the others are cross-checked against.
 const engines = ['wasm', 'webgpu', 'ort-webgpu', 'auto', 'transformers.js'] as const;
 
@@ -86,8 +80,8 @@ for (const row of chosen(askRows(quick))) {
 const architectures = quick
   ? []
   : architectureRows(
-      count('gallery', values.gallery ?? '1000'),
-      count('single-stream-gallery', values['single-stream-gallery'] ?? '1000'),
+      cliCount('gallery', values.gallery ?? '1000'),
+      cliCount('single-stream-gallery', values['single-stream-gallery'] ?? '1000'),
     ).filter((r) => !only || r.name.includes(only) || 'architecture'.includes(only));
 for (const row of architectures) {
   for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const) {

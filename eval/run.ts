@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cliCount } from '../bench/cli-count';
 import { launch, openPage } from '../e2e/browser';
 import { startDevServer } from '../e2e/server';
 import type { BackendChoice } from '../src/api/types';
@@ -31,16 +32,9 @@ const repoPath = (p: string) => {
   if (rel.startsWith('..')) throw new Error(`${p} must be inside the repository (the dev server serves it)`);
   return `/${rel}`;
 };
-/** A whole number from 1 to `max`, or a clear error naming the option. */
-const count = (name: string, value: string | undefined, max: number): number | undefined => {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new Error(`--${name} must be an integer from 1 to ${max}, got ${value}`);
-  return n;
-};
-const limit = count('limit', values.limit, 100_000);
-const pairQueries = count('pair-queries', values['pair-queries'], 100_000);
+const limit = values.limit === undefined ? undefined : cliCount('limit', values.limit);
+const pairQueries =
+  values['pair-queries'] === undefined ? undefined : cliCount('pair-queries', values['pair-queries']);
 const modelUrl = repoPath(values.model).replace(/^\/models\//, '/models/');
 
 const server = await startDevServer();

@@ -15,6 +15,7 @@ import { WebGpuBackend } from '../../src/engine/webgpu/backend';
 import { requestIndexDevice } from '../../src/index/gpu-topk';
 import { openModelFolder } from '../../src/models/model-folder';
 import { fillSkeleton } from '../base-models';
+import { cliCount } from '../cli-count';
 import {
   type BenchHost,
   benchCaption,
@@ -62,7 +63,7 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick ?? false;
-const repeats = Number(values.repeats ?? (quick ? 2 : 10));
+const repeats = cliCount('repeats', values.repeats ?? (quick ? '2' : '10'));
 const root = resolve(values.root ?? process.cwd());
 const only = values.only;
 // --only 'a|b' keeps the rows whose id contains a or b.
@@ -82,12 +83,9 @@ const graphRows = chosen([
   ...projectRows,
   ...(quick ? baseRows('tiny', [1]) : [...baseRows('base', [1, 8]), ...taxonomyRows()]),
 ]);
-const decodes = chosen(
-  decodeRows(quick ? 'tiny' : 'base', Number(values['decode-tokens'] ?? (quick ? 4 : 32))),
-);
-const generates = chosen(
-  generateRows(quick ? 'tiny' : 'base', Number(values['decode-tokens'] ?? (quick ? 4 : 32))),
-);
+const decodeTokens = cliCount('decode-tokens', values['decode-tokens'] ?? (quick ? '4' : '32'), 4096);
+const decodes = chosen(decodeRows(quick ? 'tiny' : 'base', decodeTokens));
+const generates = chosen(generateRows(quick ? 'tiny' : 'base', decodeTokens));
 const indexSizes = quick
   ? undefined
   : [

@@ -42,7 +42,6 @@ interface Reference {
 
 const folder = (f: Family) => `tests/corpus/${f}-random/`;
 const reference = (f: Family) => JSON.parse(readFileSync(`${folder(f)}reference.json`, 'utf8')) as Reference;
-const rgba = (im: Reference['images'][number]) => rgbaOf(im);
 /** The WebvlError code a call rejects with ('result' when it resolves). */
 async function outcome(f: () => Promise<unknown>): Promise<string> {
   try {
@@ -120,7 +119,7 @@ function sameHits(a: RetrievalHit[], b: RetrievalHit[]) {
 async function embeddingsMatchTorch(ref: Reference) {
   for (const rt of [ours, ort]) {
     for (const [i, im] of ref.images.entries()) {
-      const e = await rt.embedImage(rgba(im) as never);
+      const e = await rt.embedImage(rgbaOf(im) as never);
       expect(maxDiff(e, unit(ref.image_embeds![i]))).toBeLessThan(TORCH);
     }
     const t = await rt.embedText(ref.texts);
@@ -130,8 +129,8 @@ async function embeddingsMatchTorch(ref: Reference) {
     expect(await lastRun(rt)).toEqual({ task: 'embed', mode: 'dual encoder', pairs: 0 });
   }
   const [a, b] = [
-    await ours.embedImage(rgba(ref.images[0]) as never),
-    await ort.embedImage(rgba(ref.images[0]) as never),
+    await ours.embedImage(rgbaOf(ref.images[0]) as never),
+    await ort.embedImage(rgbaOf(ref.images[0]) as never),
   ];
   expect(maxDiff(a, b)).toBeLessThan(SAME);
 }
@@ -139,11 +138,11 @@ async function embeddingsMatchTorch(ref: Reference) {
 async function answersMatch(ref: Reference) {
   for (const q of ref.questions!) {
     const streamed: string[] = [];
-    const a = await ours.chat(rgba(ref.images[1]) as never, q.messages, {
+    const a = await ours.chat(rgbaOf(ref.images[1]) as never, q.messages, {
       topAnswers: 3,
       onToken: (t) => void streamed.push(t.text),
     });
-    const b = await ort.chat(rgba(ref.images[1]) as never, q.messages, { topAnswers: 3 });
+    const b = await ort.chat(rgbaOf(ref.images[1]) as never, q.messages, { topAnswers: 3 });
     expect(a.text).toBe(q.answer);
     expect(b.text).toBe(q.answer);
     expect(a.tokenIds).toEqual(b.tokenIds);
@@ -162,7 +161,7 @@ async function answersMatch(ref: Reference) {
   }
   // ask() is chat() with one user message; the answer list defaults to five.
   const one = ref.questions!.find((q) => q.messages.length === 1)!;
-  const asked = await ours.ask(rgba(ref.images[1]) as never, one.messages[0].content);
+  const asked = await ours.ask(rgbaOf(ref.images[1]) as never, one.messages[0].content);
   expect(asked.text).toBe(one.answer);
   expect(asked.answers).toHaveLength(5);
 }
@@ -200,8 +199,8 @@ describe('vilt-random: single stream', () => {
   });
 
   it('match: ITM from one fusion pass per text, as onnxruntime-web and PyTorch; no ITC', async () => {
-    const a = await ours.match(rgba(ref.images[1]) as never, ref.texts);
-    const b = await ort.match(rgba(ref.images[1]) as never, ref.texts);
+    const a = await ours.match(rgbaOf(ref.images[1]) as never, ref.texts);
+    const b = await ort.match(rgbaOf(ref.images[1]) as never, ref.texts);
     sameMatches(a, b);
     expect(a.every((s) => s.itc === undefined)).toBe(true);
     expect(
@@ -216,8 +215,8 @@ describe('vilt-random: single stream', () => {
   it('classify: each label × template a fusion pass, probabilities as onnxruntime-web', async () => {
     const labels = ['circle', 'diamond', 'cross', 'star'];
     const template = ['a large orange {}', 'a small purple {}'];
-    const a = await ours.classify(rgba(ref.images[1]) as never, labels, { template });
-    const b = await ort.classify(rgba(ref.images[1]) as never, labels, { template });
+    const a = await ours.classify(rgbaOf(ref.images[1]) as never, labels, { template });
+    const b = await ort.classify(rgbaOf(ref.images[1]) as never, labels, { template });
     expect(a.map((x) => x.label)).toEqual(b.map((x) => x.label));
     expect(
       maxDiff(
@@ -245,8 +244,8 @@ describe('vilt-random: single stream', () => {
 
   it('search scores every (query, entry) pair from stored patch embeddings; lastRun says how many', async () => {
     const items = () => [
-      { id: 'scene0', image: rgba(ref.images[0]) as never },
-      { id: 'scene1', image: rgba(ref.images[1]) as never },
+      { id: 'scene0', image: rgbaOf(ref.images[0]) as never },
+      { id: 'scene1', image: rgbaOf(ref.images[1]) as never },
       { id: 'disc', image: disc('blue') as never },
     ];
     const [ia, ib] = await Promise.all([ours.openIndex('vilt-ours'), ort.openIndex('vilt-ort')]);
@@ -259,7 +258,7 @@ describe('vilt-random: single stream', () => {
     expect(a.every((h) => h.itc === undefined && h.itm !== undefined)).toBe(true);
     expect(await lastRun(ours)).toEqual({ task: 'search', mode: 'single stream', pairs: 3 });
     // the ITM of a stored entry is the ITM match() gives the same image
-    const direct = await ours.match(rgba(ref.images[1]) as never, [ref.texts[0]]);
+    const direct = await ours.match(rgbaOf(ref.images[1]) as never, [ref.texts[0]]);
     expect(Math.abs((a.find((h) => h.id === 'scene1')?.itm ?? 0) - (direct[0].itm ?? 1))).toBeLessThan(SAME);
     await ia.clear();
     await ib.clear();
@@ -302,8 +301,8 @@ describe('vlmo-random: modality experts', () => {
   });
 
   it('match: ITC from the experts and ITM from the fusion mode, as onnxruntime-web and PyTorch', async () => {
-    const a = await ours.match(rgba(ref.images[1]) as never, ref.texts);
-    const b = await ort.match(rgba(ref.images[1]) as never, ref.texts);
+    const a = await ours.match(rgbaOf(ref.images[1]) as never, ref.texts);
+    const b = await ort.match(rgbaOf(ref.images[1]) as never, ref.texts);
     sameMatches(a, b);
     expect(
       maxDiff(
@@ -326,8 +325,8 @@ describe('vlmo-random: modality experts', () => {
 
   it('classify runs as a dual encoder: cosines, no pair passes', async () => {
     const labels = ['circle', 'diamond', 'cross'];
-    const a = await ours.classify(rgba(ref.images[0]) as never, labels);
-    const b = await ort.classify(rgba(ref.images[0]) as never, labels);
+    const a = await ours.classify(rgbaOf(ref.images[0]) as never, labels);
+    const b = await ort.classify(rgbaOf(ref.images[0]) as never, labels);
     expect(a.map((x) => x.label)).toEqual(b.map((x) => x.label));
     expect(
       maxDiff(
@@ -344,8 +343,8 @@ describe('vlmo-random: modality experts', () => {
 
   it('search: the dual encoder alone, or re-ranked by the fusion mode (one pass per candidate)', async () => {
     const items = () => [
-      { id: 'scene0', image: rgba(ref.images[0]) as never },
-      { id: 'scene1', image: rgba(ref.images[1]) as never },
+      { id: 'scene0', image: rgbaOf(ref.images[0]) as never },
+      { id: 'scene1', image: rgbaOf(ref.images[1]) as never },
       { id: 'disc', image: disc('green') as never },
     ];
     const [ia, ib] = await Promise.all([ours.openIndex('vlmo-ours'), ort.openIndex('vlmo-ort')]);
@@ -392,8 +391,8 @@ describe('coca-random: contrastive captioner', () => {
 
   it('the embedding (pooler query 0) and the text decoder’s as onnxruntime-web and PyTorch', async () => {
     await embeddingsMatchTorch(ref);
-    const a = await ours.match(rgba(ref.images[1]) as never, ref.texts);
-    sameMatches(a, await ort.match(rgba(ref.images[1]) as never, ref.texts));
+    const a = await ours.match(rgbaOf(ref.images[1]) as never, ref.texts);
+    sameMatches(a, await ort.match(rgbaOf(ref.images[1]) as never, ref.texts));
     expect(a.every((s) => s.itm === undefined)).toBe(true);
     expect(
       maxDiff(
@@ -407,14 +406,14 @@ describe('coca-random: contrastive captioner', () => {
   it('captions from the pooled tokens, token for token as onnxruntime-web and PyTorch (greedy and beams)', async () => {
     for (const [i, im] of ref.images.entries()) {
       const streamed: number[] = [];
-      const a = await ours.caption(rgba(im) as never, { onToken: (t) => void streamed.push(t.tokenId) });
-      const b = await ort.caption(rgba(im) as never);
+      const a = await ours.caption(rgbaOf(im) as never, { onToken: (t) => void streamed.push(t.tokenId) });
+      const b = await ort.caption(rgbaOf(im) as never);
       expect(a.tokenIds).toEqual(b.tokenIds);
       expect(a.text).toBe(ref.captions![i]);
       expect(streamed.length).toBeGreaterThan(0);
       expect(await lastRun(ours)).toEqual({ task: 'caption', mode: 'decoder', pairs: 0 });
-      const beamA = await ours.caption(rgba(im) as never, { numBeams: 2, maxTokens: 6 });
-      const beamB = await ort.caption(rgba(im) as never, { numBeams: 2, maxTokens: 6 });
+      const beamA = await ours.caption(rgbaOf(im) as never, { numBeams: 2, maxTokens: 6 });
+      const beamB = await ort.caption(rgbaOf(im) as never, { numBeams: 2, maxTokens: 6 });
       expect(beamA.tokenIds).toEqual(beamB.tokenIds);
     }
   });
@@ -433,7 +432,7 @@ describe('coca-random: contrastive captioner', () => {
 
   it('ask, ITM re-ranking and CapFilt are UNSUPPORTED_TASK; plain search is the dual encoder', async () => {
     const idx = await ours.openIndex('coca-ours');
-    await idx.upsert([{ id: 'scene0', image: rgba(ref.images[0]) as never }]);
+    await idx.upsert([{ id: 'scene0', image: rgbaOf(ref.images[0]) as never }]);
     expect(await idx.search(ref.texts[0], { k: 1 })).toHaveLength(1);
     expect(await lastRun(ours)).toEqual({ task: 'search', mode: 'dual encoder', pairs: 0 });
     for (const rt of [ours, ort]) {
@@ -536,7 +535,7 @@ describe('our engine’s plans: no fallback, the architectures’ patterns fused
   it('vilt: patch + position + modality-type embeddings, then the one transformer over [text; patches]', async () => {
     const m = await loadFolder('vilt');
     const watch = new Stopwatch();
-    const enc = await encodeImages(m, [rgba(reference('vilt').images[0])], watch);
+    const enc = await encodeImages(m, [rgbaOf(reference('vilt').images[0])], watch);
     await fusionLogits(m, imageTokens(enc), [0], ['a red circle'], ['itm_logits', 'vqa_logits'], watch);
     disposeTensor(enc.tokens);
     placedOnOurs(2);
@@ -557,7 +556,7 @@ describe('our engine’s plans: no fallback, the architectures’ patterns fused
   it('vlmo: expert switching (text rows to the L-FFN, image rows to the V-FFN, then the VL-FFN) on our engine', async () => {
     const m = await loadFolder('vlmo');
     const watch = new Stopwatch();
-    const enc = await encodeImages(m, [rgba(reference('vlmo').images[0])], watch);
+    const enc = await encodeImages(m, [rgbaOf(reference('vlmo').images[0])], watch);
     await encodeTexts(m, ['a red circle'], watch);
     await fusionLogits(m, imageTokens(enc), [0], ['a red circle'], ['itm_logits', 'vqa_logits'], watch);
     disposeTensor(enc.tokens);
@@ -599,7 +598,7 @@ describe('our engine’s plans: no fallback, the architectures’ patterns fused
   it('coca: attentional pooling (learned queries over the image tokens) is one fused attention', async () => {
     const m = await loadFolder('coca');
     const watch = new Stopwatch();
-    const enc = await encodeImages(m, [rgba(reference('coca').images[0])], watch);
+    const enc = await encodeImages(m, [rgbaOf(reference('coca').images[0])], watch);
     await encodeTexts(m, ['a red circle'], watch);
     await captionGreedy(m, imageTokens(enc), { maxTokens: 2, minTokens: 2 }, watch);
     disposeTensor(enc.tokens);
