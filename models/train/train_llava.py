@@ -89,8 +89,9 @@ def main():
     ap.add_argument("--freeze-lm", action="store_true", help="projector connector: train the projector only")
     ap.add_argument("--relation-weight", type=float, default=1.0,
                     help="multiply the share of relation and 'which' questions in the conversations")
+    ap.add_argument("--seed", type=int, default=0, help="offsets the batch order (a continuation must not replay it)")
     a = ap.parse_args()
-    torch.manual_seed(a.stage)
+    torch.manual_seed(a.stage + 100 * a.seed)
     vit_ck = torch.load(a.vit, map_location="cpu")
     model, cfg = build(a.connector, vit_ck["cfg"])
     vit = vit_ck["state"]
@@ -114,12 +115,13 @@ def main():
         if p.requires_grad:
             (keep if p.ndim < 2 or "embed" in name or "query_tokens" in name else decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": keep, "weight_decay": 0.0}], lr=a.lr)
-    samp = data2.ChatSampler(*data2.load(a.cache.split(",")), seed=10 + a.stage + (5 if a.connector == "qformer" else 0))
+    samp = data2.ChatSampler(*data2.load(a.cache.split(",")), seed=10 + a.stage + (5 if a.connector == "qformer" else 0) + 100 * a.seed)
     n_img = n_image_tokens(cfg)
     clock = common.Clock(a.minutes)
     ck = os.path.join(a.out, "model.pt")
     meta = {"stage": a.stage, "connector": a.connector, "bs": a.bs, "lr": a.lr, "init": a.init, "vit": a.vit,
-            "freeze_lm": a.freeze_lm or a.connector == "qformer", "relation_weight": a.relation_weight}
+            "freeze_lm": a.freeze_lm or a.connector == "qformer", "relation_weight": a.relation_weight,
+            "seed": a.seed}
     step, seen = 0, 0
     while clock.frac() < 1.0:
         for g in opt.param_groups:

@@ -8,12 +8,12 @@ import {
 } from '../../src/engine/webgpu/cpu/gather-conv';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
 import type { Graph } from '../../src/engine/webgpu/ir/ir';
-import { conv2d, gather, gatherQuantized } from '../../src/engine/webgpu/ops';
+import { type Conv2dVariant, conv2d, gather, gatherQuantized } from '../../src/engine/webgpu/ops';
 import { conv2dOutputDims } from '../../src/engine/webgpu/ops/conv2d';
 import { quantLayout } from '../../src/engine/webgpu/passes/pack-quantized';
 import { packGatherBlockQuantized } from '../../src/engine/webgpu/passes/pack-quantized-gather';
 import { WebvlError } from '../../src/errors';
-import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
+import { asSoftwareAdapter, maxError, randomArray, rng, TestGpu } from './gpu-harness';
 
 let gpu: TestGpu;
 beforeAll(async () => {
@@ -258,16 +258,74 @@ describe('conv2d kernel vs CPU twin', () => {
     const want = c.relu ? Float64Array.from(base.data, (v) => unaryScalar('Relu', v)) : base.data;
     const params = { strides: c.strides, pads: c.pads, dilations: c.dilations, group: c.group };
     expect(conv2dOutputDims(c.x, c.w, params)).toEqual(base.dims);
+    // Every kernel that applies, forced, and the default choice on both kinds of adapter.
+    const perGroup = c.w[0] / (c.group ?? 1);
+    const window =
+      perGroup % 8 === 0 && Math.max(...c.w.slice(2), ...(c.strides ?? []), ...(c.dilations ?? [])) <= 8;
+    const im2col =
+      (c.group ?? 1) === 1 && (c.w[1] * c.w[2] * c.w[3]) % 4 === 0 && (base.dims[2] * base.dims[3]) % 4 === 0;
+    const variants: (Conv2dVariant | undefined)[] = [
+      undefined,
+      'direct',
+      ...(perGroup % 4 === 0 ? (['blocked'] as const) : []),
+      ...(window ? (['window'] as const) : []),
+      ...(im2col ? (['im2col'] as const) : []),
+    ];
+    for (const ctx of [gpu, asSoftwareAdapter(gpu)]) {
+      for (const variant of variants) {
+        const out = gpu.empty('float32', base.dims);
+        conv2d(
+          ctx,
+          gpu.upload('float32', c.x, x),
+          gpu.upload('float32', c.w, w),
+          c.bias ? gpu.upload('float32', [c.w[0]], bias) : null,
+          out,
+          { ...params, activation: c.relu ? 'relu' : 'none', variant },
+        );
+        expect(maxError(await gpu.read(out), want), `variant ${variant ?? 'default'}`).toBeLessThan(2e-6);
+        gpu.release();
+      }
+    }
+  });
+
+  it('im2col runs a batch larger than one column buffer in chunks of images', async () => {
+    // 72 × 144 floats of columns an image; a 2-image buffer gives chunks of 2, 2 and 1.
+    const c = { x: [5, 8, 12, 12], w: [8, 8, 3, 3] };
+    const rand = rng(7);
+    const x = randomArray(
+      c.x.reduce((a, b) => a * b, 1),
+      rand,
+    );
+    const w = randomArray(
+      c.w.reduce((a, b) => a * b, 1),
+      rand,
+    );
+    const bias = randomArray(8, rand);
+    const pads = [1, 1, 1, 1] as [number, number, number, number];
+    const base = conv2dCpu(cpuTensor(c.x, x), cpuTensor(c.w, w), { pads, bias: cpuTensor([8], bias) });
     const out = gpu.empty('float32', base.dims);
+    gpu.recorded.length = 0;
     conv2d(
-      gpu,
+      asSoftwareAdapter(gpu),
       gpu.upload('float32', c.x, x),
       gpu.upload('float32', c.w, w),
-      c.bias ? gpu.upload('float32', [c.w[0]], bias) : null,
+      gpu.upload('float32', [8], bias),
       out,
-      { ...params, activation: c.relu ? 'relu' : 'none' },
+      { pads, activation: 'relu', variant: 'im2col', maxColumnBytes: 2 * 72 * 144 * 4 },
     );
+    expect(gpu.recorded.filter((l) => l === 'Conv (im2col)')).toHaveLength(3);
+    const want = Float64Array.from(base.data, (v) => unaryScalar('Relu', v));
     expect(maxError(await gpu.read(out), want)).toBeLessThan(2e-6);
+    gpu.release();
+  });
+
+  it('rejects a forced kernel that does not apply', () => {
+    const x = gpu.upload('float32', [1, 4, 6, 6], new Float32Array(144));
+    const w = gpu.upload('float32', [6, 2, 3, 3], new Float32Array(108));
+    const out = gpu.empty('float32', [1, 6, 4, 4]);
+    for (const variant of ['blocked', 'window', 'im2col'] as const) {
+      expect(() => conv2d(gpu, x, w, null, out, { group: 2, variant })).toThrow(WebvlError);
+    }
     gpu.release();
   });
 

@@ -140,6 +140,7 @@ export type {
   AttentionVariant,
   BinaryOp,
   Conv2dParams,
+  Conv2dVariant,
   LayerNormParams,
   MatmulParams,
   MatmulVariant,

@@ -182,14 +182,14 @@ export function matmul(
   const activation = params.activation ?? 'none';
   // vec4 staging when every row of A and B starts on a 16-byte boundary (views themselves are 256-aligned).
   const vec4 = g.k % 4 === 0 && (transposeB || g.n % 4 === 0);
-  // The software kernel's epilogue adds a per-column bias only.
-  const directBias =
-    !biasAt ||
-    params.gate === true ||
-    (biasAt.rowStride === 0 && biasAt.colStride === 1 && (params.beta ?? 1) === 1);
+  // The software kernel's epilogue adds a bias per column or per row (a convolution's, ops/conv2d.ts).
+  const biasAlong = directBiasAxis(biasAt, params);
+  const directBias = !biasAt || params.gate === true || biasAlong !== null;
   const variant = params.variant ?? chooseVariant(ctx, g, transposeB, vec4, directBias);
   if (variant === 'direct') {
-    matmulDirect(ctx, a, b, bias, out, g, transposeB, activation, params.alpha ?? 1, params.gate === true);
+    if (!directBias) invalid('MatMul: the direct kernel adds a bias per column or per row only');
+    const epilogue = params.gate === true ? 'gate' : (biasAlong ?? 'column');
+    matmulDirect(ctx, a, b, bias, out, g, transposeB, activation, params.alpha ?? 1, epilogue);
     return;
   }
   if (variant === 'gemv-splitk') {
@@ -374,6 +374,14 @@ function chooseVariant(
 /** MatMul + Add (+ activation) fused: the same kernel, named for the pattern the engine lowers to it. */
 export const linear = matmul;
 
+/** The direct kernel's bias: one per column (a linear layer's), one per row (a convolution's), or neither. */
+function directBiasAxis(bias: BiasLayout | null, params: MatmulParams): 'column' | 'row' | null {
+  if (!bias || params.gate === true || (params.beta ?? 1) !== 1) return null;
+  if (bias.rowStride === 0 && bias.colStride === 1) return 'column';
+  if (bias.rowStride === 1 && bias.colStride === 0) return 'row';
+  return null;
+}
+
 /** Software adapters: 4×4 output blocks per invocation, no workgroup memory or barriers (matmul-direct*.wgsl). */
 function matmulDirect(
   ctx: KernelContext,
@@ -385,10 +393,14 @@ function matmulDirect(
   transposeB: boolean,
   activation: Activation,
   alpha: number,
-  gate: boolean,
+  epilogue: 'column' | 'row' | 'gate',
 ): void {
+  const gate = epilogue === 'gate';
   // vec4 loads: whole vec4s of A rows and B rows (K, N multiples of 4, B stored [K, N]).
   const vec4 = !transposeB && g.k % 4 === 0 && g.n % 4 === 0;
+  // A row bias is one float per row; column biases and gates are vec4s of columns in the vec4 layout.
+  const biasType = vec4 && epilogue !== 'row' ? 'vec4<f32>' : 'f32';
+  const biasAdd = epilogue === 'row' ? 'v += bias[row];' : vec4 ? 'v += bias[bn];' : 'v += bias[col];';
   const pad = DIRECT_BATCH_RANK - g.batchDims.length;
   const batch = g.batchDims.reduce((x, y) => x * y, 1);
   const blocksN = Math.ceil(g.n / 4);
@@ -400,16 +412,16 @@ function matmulDirect(
     specialize(matmulDirectWgsl + (vec4 ? matmulDirectVec4Wgsl : matmulDirectScalarWgsl), {
       ACT: DIRECT_ACTIVATION[activation],
       BIAS_DECL: bias
-        ? `@group(0) @binding(3) var<storage, read> bias: array<${vec4 ? 'vec4<f32>' : 'f32'}>;\n@group(0) @binding(4) var<uniform> u: Params;`
+        ? `@group(0) @binding(3) var<storage, read> bias: array<${biasType}>;\n@group(0) @binding(4) var<uniform> u: Params;`
         : '@group(0) @binding(3) var<uniform> u: Params;',
-      BIAS_ADD: bias && !gate ? (vec4 ? 'v += bias[bn];' : 'v += bias[col];') : '',
+      BIAS_ADD: bias && !gate ? biasAdd : '',
       GATE: gate ? ' * bias[o]' : '',
       B_LOAD: transposeB ? 'b_at(boff + col * u.k + kk)' : 'b_at(boff + kk * u.n + col)',
     });
   ctx.record({
     label: bias || activation !== 'none' ? 'Linear' : 'MatMul',
     wgsl,
-    cacheKey: `matmul|direct|${vec4 ? 'vec4' : 'scalar'}|${bRead.key}|${transposeB}|${bias === null ? 'none' : gate ? 'gate' : 'bias'}|${activation}`,
+    cacheKey: `matmul|direct|${vec4 ? 'vec4' : 'scalar'}|${bRead.key}|${transposeB}|${bias === null ? 'none' : epilogue}|${activation}`,
     workgroups: grid1d(Math.ceil((blocksN * blocksM * batch) / DIRECT_GROUP)),
     bindings: bias ? [a, b, out, bias] : [a, b, out],
     uniforms: new UniformWriter()

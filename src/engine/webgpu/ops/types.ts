@@ -166,7 +166,17 @@ export interface Conv2dParams {
   /** Default 1. Cin and Cout must be divisible by it. */
   readonly group?: number;
   readonly activation?: Activation;
+  /** Forces a kernel (tests); by default im2col + matmul on software adapters, else the direct kernels. */
+  readonly variant?: Conv2dVariant;
+  /** The im2col variant's column-buffer budget in bytes (tests); default 64 MiB. */
+  readonly maxColumnBytes?: number;
 }
+
+/**
+ * Conv kernels: one output a thread (`direct`), 4 channels × 4 columns (`blocked`), 8 × 4 with the window
+ * compiled in (`window`), or the input windows as columns times the weights as a matmul (`im2col`).
+ */
+export type Conv2dVariant = 'direct' | 'blocked' | 'window' | 'im2col';
 
 export interface TopKParams {
   readonly k: number;
