@@ -33,7 +33,8 @@ const repeats = cliCount('repeats', values.repeats ?? (quick ? '2' : '10'));
 const engines = ['wasm', 'webgpu', 'ort-webgpu', 'auto', 'transformers.js'] as const;
 
 const server = await startDevServer();
-const browser = await launch(values.flags ? values.flags.split(/\s+/).filter(Boolean) : []);
+const browserFlags = values.flags ? values.flags.split(/\s+/).filter(Boolean) : [];
+const browser = await launch(browserFlags);
 await openPage(browser.page, server.url, 'bench/index.html');
 const adapter = await browser.page.evaluate(() => window.webvlBench.adapterInfo());
 const results: RowResult[] = [];
@@ -84,19 +85,27 @@ const architectures = quick
       cliCount('single-stream-gallery', values['single-stream-gallery'] ?? '1000'),
     ).filter((r) => !only || r.name.includes(only) || 'architecture'.includes(only));
 for (const row of architectures) {
-  for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const) {
-    // A fresh page per model and engine, so that no row shares its page with an earlier runtime's heap, workers or
-    // 1,000-entry index (architectures.ts keeps what must outlive a page in sessionStorage).
-    await openPage(browser.page, server.url, 'bench/index.html');
-    // A search that runs a forward pass per image is timed once (after its warm-up run).
-    const searchRepeats = row.searchMode.startsWith('single stream') ? 1 : repeats;
-    const rs = await browser.page.evaluate(
-      ([rw, e, n, ns]) => window.webvlBench.benchArchitecture(rw, e, n, ns),
-      [row, engine, repeats, searchRepeats] as const,
-    );
-    for (const r of rs)
-      console.log(`${r.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(1)} ms`}`);
-    results.push(...rs);
+  // A fresh browser per model: its GPU process outlives pages, and a model measured after the others ran
+  // slower there (CoCa, last: search 59 ms and pair 284 ms on our engine, 13.7 and 109 ms in a browser of its
+  // own; ORT webgpu 116 and 624 against 73 and 610).
+  const own = await launch(browserFlags);
+  try {
+    for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const) {
+      // A fresh page per engine, so that no row shares its page with an earlier runtime's heap, workers or
+      // 1,000-entry index (architectures.ts keeps what must outlive a page in sessionStorage).
+      await openPage(own.page, server.url, 'bench/index.html');
+      // A search that runs a forward pass per image is timed once (after its warm-up run).
+      const searchRepeats = row.searchMode.startsWith('single stream') ? 1 : repeats;
+      const rs = await own.page.evaluate(
+        ([rw, e, n, ns]) => window.webvlBench.benchArchitecture(rw, e, n, ns),
+        [row, engine, repeats, searchRepeats] as const,
+      );
+      for (const r of rs)
+        console.log(`${r.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(1)} ms`}`);
+      results.push(...rs);
+    }
+  } finally {
+    await own.close();
   }
 }
 for (const row of chosen(indexRows(quick))) {

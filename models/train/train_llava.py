@@ -89,6 +89,8 @@ def main():
     ap.add_argument("--freeze-lm", action="store_true", help="projector connector: train the projector only")
     ap.add_argument("--relation-weight", type=float, default=1.0,
                     help="multiply the share of relation and 'which' questions in the conversations")
+    ap.add_argument("--relation-choice", type=float, default=0.0,
+                    help="share of 'is the A left of, right of, above or below the B?' questions (training only)")
     ap.add_argument("--seed", type=int, default=0, help="offsets the batch order (a continuation must not replay it)")
     a = ap.parse_args()
     torch.manual_seed(a.stage + 100 * a.seed)
@@ -105,6 +107,8 @@ def main():
     frozen = ["vision"] + (["lm"] if a.connector == "qformer" or a.freeze_lm else [])
     for t in ("relation", "which"):
         data2.TYPE_WEIGHTS[t] *= a.relation_weight
+    if a.relation_choice > 0:
+        data2.TYPE_WEIGHTS["relation_choice"] = a.relation_choice
     for name in frozen:
         getattr(model, name).requires_grad_(False).eval()
     train = [p for p in model.parameters() if p.requires_grad]
@@ -121,7 +125,7 @@ def main():
     ck = os.path.join(a.out, "model.pt")
     meta = {"stage": a.stage, "connector": a.connector, "bs": a.bs, "lr": a.lr, "init": a.init, "vit": a.vit,
             "freeze_lm": a.freeze_lm or a.connector == "qformer", "relation_weight": a.relation_weight,
-            "seed": a.seed}
+            "relation_choice": a.relation_choice, "seed": a.seed}
     step, seen = 0, 0
     while clock.frac() < 1.0:
         for g in opt.param_groups:

@@ -74,6 +74,10 @@ Q_TEMPLATES = {
     "which": ["which object is {rel} the {b}?", "what is {rel} the {b}?", "what object is {rel} the {b}?",
               "which shape is {rel} the {b}?", "what can you see {rel} the {b}?", "name the object {rel} the {b}.",
               "what is the object that is {rel} the {b}?", "which item is positioned {rel} the {b}?"],
+    # training only (train_llava.py --relation-choice), not in QA_TYPES: the relation named, not confirmed
+    "relation_choice": ["is the {a} left of , right of , above or below the {b}?",
+                        "is the {a} above , below , left of or right of the {b}?",
+                        "is the {a} to the left of , to the right of , above or below the {b}?"],
     "describe": ["describe the {i}.", "describe this {i}.", "what is in the {i}?", "what do you see?",
                  "what does the {i} show?", "write a caption for this {i}.", "give a short description of the {i}.",
                  "caption this {i}.", "a photo of", "tell me about this {i}.", "please describe the {i} in detail.",
@@ -326,7 +330,9 @@ def qa_exist(sc, rng, split):
     return None
 
 
-def qa_relation(sc, rng, split):
+def _relation_pairs(sc, rng, split):
+    """(i, j, refs of i, refs of j) for the ordered pairs with a clear relation that both have unique references
+    for, in a random order."""
     objs = sc["objects"]
     pairs = [(i, j) for i in range(len(objs)) for j in range(len(objs))
              if i != j and world.relation_of(objs[i], objs[j]) is not None]
@@ -334,14 +340,30 @@ def qa_relation(sc, rng, split):
         i, j = pairs[k]
         ra = [d for d in unique_refs(objs[i], objs) if _ref_ok(d, split)]
         rb = [d for d in unique_refs(objs[j], objs) if _ref_ok(d, split)]
-        if not ra or not rb:
-            continue
+        if ra and rb:
+            yield i, j, ra, rb
+
+
+def qa_relation(sc, rng, split):
+    objs = sc["objects"]
+    for i, j, ra, rb in _relation_pairs(sc, rng, split):
         rel = world.relation_of(objs[i], objs[j])
         positive = rng.random() < 0.5
         asked = rel if positive else OPPOSITE[rel]
         q = _fill(_pick(rng, Q_TEMPLATES["relation"]), rng, a=desc_text(_pick(rng, ra), rng),
                   b=desc_text(_pick(rng, rb), rng), rel=_pick(rng, RELATION_WORDS[asked]))
         return {"type": "relation", "question": q, "answer": "yes" if positive else "no"}
+    return None
+
+
+def qa_relation_choice(sc, rng, split):
+    """'is the A left of, right of, above or below the B?' -> the relation ('left of'): a training signal richer
+    than yes/no for the same comparison of two referred objects' positions."""
+    objs = sc["objects"]
+    for i, j, ra, rb in _relation_pairs(sc, rng, split):
+        q = _fill(_pick(rng, Q_TEMPLATES["relation_choice"]), rng, a=desc_text(_pick(rng, ra), rng),
+                  b=desc_text(_pick(rng, rb), rng))
+        return {"type": "relation_choice", "question": q, "answer": world.relation_of(objs[i], objs[j])}
     return None
 
 
@@ -377,7 +399,7 @@ MAKERS = {
     "shape": lambda sc, rng, split: qa_attribute(sc, rng, split, "shape"),
     "size": lambda sc, rng, split: qa_attribute(sc, rng, split, "size"),
     "count_all": qa_count_all, "count_attr": qa_count_attr, "exist": qa_exist, "relation": qa_relation,
-    "which": qa_which, "describe": qa_describe,
+    "which": qa_which, "describe": qa_describe, "relation_choice": qa_relation_choice,
 }
 
 
