@@ -17,7 +17,8 @@ Losses, as the seeds train each design:
         attention and V-FFN frozen (L-FFN and embeddings learn); (3) image-text: ITC on the experts + ITM, MLM and
         VQA on the fusion encoder
   coca  ITC ([CLS] at the end of the unimodal decoder vs the contrastive pooler query) + 2 x captioning LM
-VQA (ViLT, VLMo) is learned jointly in the image-text stage, not as a separate fine-tuning run.
+VQA (ViLT, VLMo) is learned jointly in the image-text stage; `--vqa-finetune CKPT` then fine-tunes a checkpoint on
+VQA alone (all weights), as the seeds fine-tune for VQA, into a separate checkpoint.
 """
 import argparse
 import os
@@ -244,6 +245,18 @@ def step_vlmo_text(m, samp, bs, g):
     return {"mlm": ce_lm(m.mlm(h), tgt)}, {}
 
 
+def step_vqa(m, samp, bs):
+    """VQA alone (the seeds' fine-tuning): one question per image through the fusion encoder."""
+    imgs, scs = samp.images_and_scenes(bs)
+    qs, ans = zip(*(vl2.sample_question(sc, samp.rng) for sc in scs))
+    px = taxo.pixels(imgs)
+    toks = m.image_embed(px) if m.cfg["arch"] == "vilt" else m.image_tokens(px)
+    qids, qmask = taxo.texts(list(qs))
+    vq = m.vqa(m.pooled(taxo.fusion_states(m, toks, qids, qmask)))
+    target = torch.tensor(ans)
+    return {"vqa": F.cross_entropy(vq, target)}, {"vqa_acc": (vq.argmax(1) == target).float().mean().item()}
+
+
 STEPS = {"clip": step_clip, "blip": step_blip, "vilt": step_vilt, "vlmo": step_vlmo, "coca": step_coca}
 
 
@@ -283,6 +296,27 @@ def run_stage(name, model_params, step_fn, clock, lr, save, log_every=10, warm=0
     return step
 
 
+def vqa_finetune(a):
+    if not taxo.has_vqa(a.arch):
+        raise SystemExit(f"{a.arch} has no VQA head")
+    m, cfg, meta = taxo.load(a.vqa_finetune)
+    if cfg["arch"] != a.arch:
+        raise SystemExit(f"{a.vqa_finetune} is a {cfg['arch']} checkpoint")
+    m.train()
+    torch.manual_seed(100)
+    out = a.out or os.path.join(common.RUNS, f"{a.arch}-vqa")
+    samp = vl2.Batches(*data2.load(a.cache.split(",")), seed=100)
+    meta = dict(meta, vqa_finetune={"from": a.vqa_finetune, "cpu_minutes": a.cpu_minutes, "lr": a.lr, "steps": 0})
+
+    def save(step):
+        meta["vqa_finetune"]["steps"] = step
+        common.save(m, cfg, os.path.join(out, "model.pt"), meta)
+
+    run_stage(f"{a.arch}-vqa", list(m.named_parameters()), lambda: step_vqa(m, samp, a.bs), CpuClock(a.cpu_minutes),
+              a.lr, save, warm=0.03)
+    print("done", meta, flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("arch", choices=taxo.ARCHS)
@@ -296,7 +330,13 @@ def main():
     ap.add_argument("--resume", action="store_true",
                     help="continue the image-text stage of the checkpoint at --out for --cpu-minutes more (fresh schedule, "
                          "new data order); VLMo's single-modality stages are not repeated")
+    ap.add_argument("--vqa-finetune", default="",
+                    help="ViLT / VLMo: fine-tune this checkpoint on VQA alone for --cpu-minutes (all weights), saved "
+                         "to --out, as the seeds fine-tune for VQA")
     a = ap.parse_args()
+    if a.vqa_finetune:
+        vqa_finetune(a)
+        return
     out = a.out or os.path.join(common.RUNS, f"{a.arch}-v2")
     ck = os.path.join(out, "model.pt")
     torch.manual_seed(0)
