@@ -160,6 +160,12 @@ def step_blip(m, b, g):
     return {"itc": l_itc, "itm": l_itm, "lm": l_lm}, {"itm_acc": acc.mean().item(), "hardneg_acc": acc[B : 2 * B].mean().item()}
 
 
+def vqa_logits(m, toks, questions):
+    """The VQA head over the fusion encoder's pooled [CLS] for one question per image token set."""
+    qids, qmask = taxo.texts(list(questions))
+    return m.vqa(m.pooled(taxo.fusion_states(m, toks, qids, qmask)))
+
+
 def fusion_multitask(m, toks, caps, negs, qs, ans, g, mlm_frac=0.5):
     """ITM (positive, hard negative, another caption), MLM on a share of the captions, VQA: ViLT and VLMo's
     fusion-side losses. toks: per-image tokens the fusion encoder reads (patch embeddings)."""
@@ -178,8 +184,7 @@ def fusion_multitask(m, toks, caps, negs, qs, ans, g, mlm_frac=0.5):
     mids, tgt = mlm_mask(ids[:nm], g)
     hm = taxo.fusion_states(m, toks[:nm], mids, mask[:nm])
     l_mlm = ce_lm(m.mlm(hm[:, : mids.shape[1]]), tgt)
-    qids, qmask = taxo.texts(qs)
-    vq = m.vqa(m.pooled(taxo.fusion_states(m, toks, qids, qmask)))
+    vq = vqa_logits(m, toks, qs)
     l_vqa = F.cross_entropy(vq, torch.from_numpy(ans))
     acc = (logits.argmax(1) == labels).float()
     logs = {"itm_acc": acc.mean().item(), "hardneg_acc": acc[B : 2 * B].mean().item(),
@@ -251,8 +256,7 @@ def step_vqa(m, samp, bs):
     qs, ans = zip(*(vl2.sample_question(sc, samp.rng) for sc in scs))
     px = taxo.pixels(imgs)
     toks = m.image_embed(px) if m.cfg["arch"] == "vilt" else m.image_tokens(px)
-    qids, qmask = taxo.texts(list(qs))
-    vq = m.vqa(m.pooled(taxo.fusion_states(m, toks, qids, qmask)))
+    vq = vqa_logits(m, toks, qs)
     target = torch.tensor(ans)
     return {"vqa": F.cross_entropy(vq, target)}, {"vqa_acc": (vq.argmax(1) == target).float().mean().item()}
 

@@ -326,6 +326,9 @@ describe('conv2d kernel vs CPU twin', () => {
     for (const variant of ['blocked', 'window', 'im2col'] as const) {
       expect(() => conv2d(gpu, x, w, null, out, { group: 2, variant })).toThrow(WebvlError);
     }
+    for (const maxColumnBytes of [0, -4096, 1.5, Number.NaN]) {
+      expect(() => conv2d(gpu, x, w, null, out, { group: 2, maxColumnBytes })).toThrow(/maxColumnBytes/);
+    }
     gpu.release();
   });
 

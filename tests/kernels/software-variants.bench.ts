@@ -4,8 +4,8 @@
 // hidden 128, MLP 256, merged QKV 384. Each sample records REPS dispatches into one submit and waits for it.
 // Run: npx vitest bench --run tests/kernels/software-variants.bench.ts
 import { afterAll, bench, describe } from 'vitest';
-import { layerNorm, matmul, reduce } from '../../src/engine/webgpu/ops';
-import type { Activation } from '../../src/engine/webgpu/ops/types';
+import { conv2d, layerNorm, matmul, reduce } from '../../src/engine/webgpu/ops';
+import type { Activation, Conv2dVariant } from '../../src/engine/webgpu/ops/types';
 import type { GpuView, KernelContext } from '../../src/engine/webgpu/plan/kernel-context';
 import { asSoftwareAdapter, randomArray, rng, TestGpu } from './gpu-harness';
 
@@ -85,5 +85,36 @@ for (const [name, dims, axes] of [
   describe(`reduce ${name}`, () => {
     for (const [variant, ctx] of variants)
       bench(variant, () => repeat(() => reduce(ctx, x, out, { op: 'Sum', axes: [...axes] })), options);
+  });
+}
+
+// Conv: the v2 vision tower's 3×3 stem (models/train/llava_nets.py deep_stem, 64×64 input, one image), im2col +
+// matmul (the software default) against the window kernel it replaced. Fewer, longer samples: one dispatch of the
+// largest layer takes tens of ms here.
+const convOptions = { time: 0, iterations: 3, warmupIterations: 1 };
+for (const [cIn, cOut, size, stride] of [
+  [32, 32, 64, 2],
+  [32, 64, 32, 1],
+  [64, 64, 32, 2],
+  [64, 64, 16, 1],
+  [64, 128, 16, 2],
+  [128, 128, 8, 1],
+] as const) {
+  const x = input([1, cIn, size, size]);
+  const w = input([cOut, cIn, 3, 3]);
+  const bias = input([cOut]);
+  const params = {
+    strides: [stride, stride] as [number, number],
+    pads: [1, 1, 1, 1] as [number, number, number, number],
+  };
+  const o = size / stride;
+  const out = gpu.empty('float32', [1, cOut, o, o]);
+  describe(`conv ${cIn}→${cOut} 3×3 stride ${stride} at ${size}×${size}`, () => {
+    for (const variant of ['im2col', 'window'] as Conv2dVariant[])
+      bench(
+        variant,
+        () => repeat(() => conv2d(software, x, w, bias, out, { ...params, variant })),
+        convOptions,
+      );
   });
 }

@@ -85,6 +85,8 @@ export function conv2d(
       .finish();
   const rowBlocks = outDims[0] * cOut * outDims[2] * Math.ceil(outDims[3] / BLOCK_COLUMNS);
   const columnBytes = params.maxColumnBytes ?? MAX_IM2COL_BYTES;
+  if (!Number.isSafeInteger(columnBytes) || columnBytes < 1)
+    invalid(`Conv: maxColumnBytes must be a positive integer, got ${columnBytes}`);
   const chunk = im2colChunk(x.dims, w.dims, outDims, group, x.offset ?? 0, out.offset ?? 0, columnBytes);
   const windowFits = perGroup % 8 === 0 && Math.max(kh, kw, sh, sw, dh, dw) <= MAX_WINDOW_CONSTANT;
   const variant: Conv2dVariant =
@@ -163,9 +165,9 @@ function im2colChunk(
 
 /**
  * A convolution as a matmul: the input windows written out as columns (shaders/conv2d-im2col.wgsl), then the
- * [Cout, Cin·kH·kW] weights times them per image, bias per row, giving NCHW. On SwiftShader the matmul kernel
- * runs a ViT stem's 3×3 convs about 3× faster than conv2d-window.wgsl, whose per-thread index arithmetic and
- * bounds checks cost more than the columns' extra memory traffic.
+ * [Cout, Cin·kH·kW] weights times them per image, bias per row, giving NCHW. On SwiftShader that runs a ViT
+ * stem's 3×3 convs 2–3.5× faster than conv2d-window.wgsl (tests/kernels/software-variants.bench.ts), whose
+ * per-thread index arithmetic and bounds checks cost more than the columns' extra memory traffic.
  */
 function conv2dIm2col(
   ctx: KernelContext,
