@@ -9,6 +9,8 @@ const MODELS = [
   ['ViLT', 'vilt-tiny', 'single stream'],
   ['VLMo', 'vlmo-tiny', 'modality experts'],
   ['CoCa', 'coca-tiny', 'contrastive captioner'],
+  ['ViLT, fine-tuned for VQA', 'vilt-tiny-vqa', 'single stream'],
+  ['VLMo, fine-tuned for VQA', 'vlmo-tiny-vqa', 'modality experts'],
 ] as const;
 
 interface Recall {
@@ -16,12 +18,13 @@ interface Recall {
   t2i: { 'R@1': number };
   queries?: number;
 }
+/** A VQA-only checkpoint has no image–text scoring, so no zero-shot, retrieval or swap figures. */
 interface Metrics {
   params?: number;
   split?: { n: number };
-  zero_shot: { object: number; scored_by: string };
-  retrieval: { n: number; itc?: Recall; itc_top16_itm_rerank?: Recall; itm_all_pairs?: Recall };
-  hard_negatives: Record<'binding' | 'relation', { itc?: number; itm?: number }>;
+  zero_shot?: { object: number; scored_by: string };
+  retrieval?: { n: number; itc?: Recall; itc_top16_itm_rerank?: Recall; itm_all_pairs?: Recall };
+  hard_negatives?: Record<'binding' | 'relation', { itc?: number; itm?: number }>;
   vqa?: { test: { vqa_overall: number }; comp?: { vqa_overall: number } };
   captioning?: { exact_match: number; cider_d: number };
 }
@@ -67,23 +70,27 @@ for (const [label, name, design] of MODELS) {
       : (JSON.parse(readFileSync(`${dir}/metrics-torch.json`, 'utf8')) as Metrics);
   const torch = JSON.parse(readFileSync(`${dir}/metrics-torch.json`, 'utf8')) as Metrics;
   const r = m.retrieval;
-  const recall = r.itm_all_pairs
-    ? `${f3(r.itm_all_pairs.i2t['R@1'])} / ${f3(r.itm_all_pairs.t2i['R@1'])} (ITM, ${r.itm_all_pairs.queries} queries)`
-    : `${f3(r.itc?.i2t['R@1'])} / ${f3(r.itc?.t2i['R@1'])}${
-        r.itc_top16_itm_rerank
-          ? `; re-ranked ${f3(r.itc_top16_itm_rerank.i2t['R@1'])} / ${f3(r.itc_top16_itm_rerank.t2i['R@1'])}`
-          : ''
-      }`;
+  const recall = !r
+    ? '—'
+    : r.itm_all_pairs
+      ? `${f3(r.itm_all_pairs.i2t['R@1'])} / ${f3(r.itm_all_pairs.t2i['R@1'])} (ITM, ${r.itm_all_pairs.queries} queries)`
+      : `${f3(r.itc?.i2t['R@1'])} / ${f3(r.itc?.t2i['R@1'])}${
+          r.itc_top16_itm_rerank
+            ? `; re-ranked ${f3(r.itc_top16_itm_rerank.i2t['R@1'])} / ${f3(r.itc_top16_itm_rerank.t2i['R@1'])}`
+            : ''
+        }`;
   const swaps = (kind: 'binding' | 'relation') => {
-    const h = m.hard_negatives[kind];
+    const h = m.hard_negatives?.[kind];
+    if (!h) return '—';
     return [h.itc !== undefined && `ITC ${f3(h.itc)}`, h.itm !== undefined && `ITM ${f3(h.itm)}`]
       .filter(Boolean)
       .join(', ');
   };
+  const zeroShot = m.zero_shot ? `${f3(m.zero_shot.object)} (${m.zero_shot.scored_by.toUpperCase()})` : '—';
   const vqa = torch.vqa ? `${f3(m.vqa?.test.vqa_overall)} / ${f3(torch.vqa.comp?.vqa_overall)}` : '—';
   const cap = m.captioning ? `${f3(m.captioning.exact_match)} / ${m.captioning.cider_d.toFixed(2)}` : '—';
   lines.push(
-    `| ${label} | ${design} | ${(torch.params ?? 0).toLocaleString('en')} | ${f3(m.zero_shot.object)} (${m.zero_shot.scored_by.toUpperCase()}) | ${recall} | ${swaps('binding')} | ${swaps('relation')} | ${vqa} | ${cap} | ${latency(name, 'search')} | ${latency(name, 'one image–text pair')} |`,
+    `| ${label} | ${design} | ${(torch.params ?? 0).toLocaleString('en')} | ${zeroShot} | ${recall} | ${swaps('binding')} | ${swaps('relation')} | ${vqa} | ${cap} | ${latency(name, 'search')} | ${latency(name, 'one image–text pair')} |`,
   );
 }
 console.log(lines.join('\n'));

@@ -60,109 +60,114 @@ export async function evaluateTaxonomy(
   );
   const single = scenes.flatMap((sc, i) => (sc.objects.length === 1 ? [i] : []));
 
-  options.onProgress?.('image and text embeddings');
-  const ie: Float32Array[] = [];
-  let te = new Map<string, Float32Array>();
-  if (can.itc) {
-    for (const im of images) ie.push(await rt.embedImage(im));
-    te = await embedTexts(rt, [
-      ...prompts.map((p) => p.text),
-      ...caps,
-      ...scenes.flatMap((s) => Object.values(s.negatives)),
-    ]);
-  }
-  const itc = (i: number, t: string) => dot(ie[i], te.get(t) as Float32Array);
-
-  options.onProgress?.('zero-shot');
-  const zeroShotScore = can.itc
-    ? itc
-    : await itmScores(
-        rt,
-        images,
-        single.flatMap((i) => prompts.map((p) => [i, p.text] as const)),
-      );
-  const zeroShot = {
-    ...zeroShotAccuracy(prompts, single, (i) => scenes[i].objects[0], zeroShotScore),
-    scored_by: can.itc ? 'itc' : 'itm',
-  };
-
-  options.onProgress?.('retrieval');
-  const retrieval: Record<string, unknown> = { n };
-  const all = Array.from({ length: n }, (_, i) => i);
-  if (can.itc) {
-    const i2t = all.map((i) =>
-      topK(
-        caps.map((c) => itc(i, c)),
-        RERANK_K,
-      ),
-    );
-    const t2i = all.map((t) =>
-      topK(
-        all.map((i) => itc(i, caps[t])),
-        RERANK_K,
-      ),
-    );
-    retrieval.itc = { i2t: recalls(i2t, n), t2i: recalls(t2i, n) };
-    if (can.itm) {
-      const p = await itmScores(rt, images, [
-        ...i2t.flatMap((row, i) => row.map((g) => [i, caps[g]] as const)),
-        ...t2i.flatMap((row, t) => row.map((i) => [i, caps[t]] as const)),
+  // A VQA-only checkpoint scores no image–text pairs: it has no zero-shot, retrieval or swap figures.
+  const scoring = async () => {
+    options.onProgress?.('image and text embeddings');
+    const ie: Float32Array[] = [];
+    let te = new Map<string, Float32Array>();
+    if (can.itc) {
+      for (const im of images) ie.push(await rt.embedImage(im));
+      te = await embedTexts(rt, [
+        ...prompts.map((p) => p.text),
+        ...caps,
+        ...scenes.flatMap((s) => Object.values(s.negatives)),
       ]);
-      retrieval[`itc_top${RERANK_K}_itm_rerank`] = {
+    }
+    const itc = (i: number, t: string) => dot(ie[i], te.get(t) as Float32Array);
+
+    options.onProgress?.('zero-shot');
+    const zeroShotScore = can.itc
+      ? itc
+      : await itmScores(
+          rt,
+          images,
+          single.flatMap((i) => prompts.map((p) => [i, p.text] as const)),
+        );
+    const zeroShot = {
+      ...zeroShotAccuracy(prompts, single, (i) => scenes[i].objects[0], zeroShotScore),
+      scored_by: can.itc ? 'itc' : 'itm',
+    };
+
+    options.onProgress?.('retrieval');
+    const retrieval: Record<string, unknown> = { n };
+    const all = Array.from({ length: n }, (_, i) => i);
+    if (can.itc) {
+      const i2t = all.map((i) =>
+        topK(
+          caps.map((c) => itc(i, c)),
+          RERANK_K,
+        ),
+      );
+      const t2i = all.map((t) =>
+        topK(
+          all.map((i) => itc(i, caps[t])),
+          RERANK_K,
+        ),
+      );
+      retrieval.itc = { i2t: recalls(i2t, n), t2i: recalls(t2i, n) };
+      if (can.itm) {
+        const p = await itmScores(rt, images, [
+          ...i2t.flatMap((row, i) => row.map((g) => [i, caps[g]] as const)),
+          ...t2i.flatMap((row, t) => row.map((i) => [i, caps[t]] as const)),
+        ]);
+        retrieval[`itc_top${RERANK_K}_itm_rerank`] = {
+          i2t: recalls(
+            i2t.map((row, i) => stableOrder(row, (g) => p(i, caps[g]))),
+            n,
+          ),
+          t2i: recalls(
+            t2i.map((row, t) => stableOrder(row, (i) => p(i, caps[t]))),
+            n,
+          ),
+        };
+      }
+    } else {
+      // A single stream has no embeddings: each query meets the whole gallery, a forward pass per pair.
+      const q = Math.min(options.pairQueries, n);
+      const queries = all.slice(0, q);
+      const p = await itmScores(rt, images, [
+        ...queries.flatMap((i) => caps.map((c) => [i, c] as const)),
+        ...queries.flatMap((t) => all.map((i) => [i, caps[t]] as const)),
+      ]);
+      retrieval.itm_all_pairs = {
+        queries: q,
         i2t: recalls(
-          i2t.map((row, i) => stableOrder(row, (g) => p(i, caps[g]))),
-          n,
+          queries.map((i) => stableOrder(all, (g) => p(i, caps[g])).slice(0, 5)),
+          q,
         ),
         t2i: recalls(
-          t2i.map((row, t) => stableOrder(row, (i) => p(i, caps[t]))),
-          n,
+          queries.map((t) => stableOrder(all, (i) => p(i, caps[t])).slice(0, 5)),
+          q,
         ),
       };
     }
-  } else {
-    // A single stream has no embeddings: each query meets the whole gallery, a forward pass per pair.
-    const q = Math.min(options.pairQueries, n);
-    const queries = all.slice(0, q);
-    const p = await itmScores(rt, images, [
-      ...queries.flatMap((i) => caps.map((c) => [i, c] as const)),
-      ...queries.flatMap((t) => all.map((i) => [i, caps[t]] as const)),
-    ]);
-    retrieval.itm_all_pairs = {
-      queries: q,
-      i2t: recalls(
-        queries.map((i) => stableOrder(all, (g) => p(i, caps[g])).slice(0, 5)),
-        q,
-      ),
-      t2i: recalls(
-        queries.map((t) => stableOrder(all, (i) => p(i, caps[t])).slice(0, 5)),
-        q,
-      ),
-    };
-  }
 
-  options.onProgress?.('hard negatives');
-  const withKind = (kind: (typeof KINDS)[number]) =>
-    scenes.flatMap((s, i) =>
-      s.negatives[kind] === undefined ? [] : [[i, s.negatives[kind] as string] as const],
-    );
-  const itm = can.itm
-    ? await itmScores(
-        rt,
-        images,
-        KINDS.flatMap((kind) =>
-          withKind(kind).flatMap(([i, neg]) => [[i, caps[i]] as const, [i, neg] as const]),
-        ),
-      )
-    : undefined;
-  const hardNegatives: Record<string, Record<string, number>> = {};
-  for (const kind of KINDS) {
-    const idx = withKind(kind);
-    const winRate = (score: (i: number, t: string) => number) =>
-      round(idx.filter(([i, neg]) => score(i, caps[i]) > score(i, neg)).length / Math.max(1, idx.length));
-    hardNegatives[kind] = { n: idx.length };
-    if (can.itc) hardNegatives[kind].itc = winRate(itc);
-    if (itm) hardNegatives[kind].itm = winRate(itm);
-  }
+    options.onProgress?.('hard negatives');
+    const withKind = (kind: (typeof KINDS)[number]) =>
+      scenes.flatMap((s, i) =>
+        s.negatives[kind] === undefined ? [] : [[i, s.negatives[kind] as string] as const],
+      );
+    const itm = can.itm
+      ? await itmScores(
+          rt,
+          images,
+          KINDS.flatMap((kind) =>
+            withKind(kind).flatMap(([i, neg]) => [[i, caps[i]] as const, [i, neg] as const]),
+          ),
+        )
+      : undefined;
+    const hardNegatives: Record<string, Record<string, number>> = {};
+    for (const kind of KINDS) {
+      const idx = withKind(kind);
+      const winRate = (score: (i: number, t: string) => number) =>
+        round(idx.filter(([i, neg]) => score(i, caps[i]) > score(i, neg)).length / Math.max(1, idx.length));
+      hardNegatives[kind] = { n: idx.length };
+      if (can.itc) hardNegatives[kind].itc = winRate(itc);
+      if (itm) hardNegatives[kind].itm = winRate(itm);
+    }
+    return { zero_shot: zeroShot, retrieval, hard_negatives: hardNegatives };
+  };
+  const scored = can.itc || can.itm ? await scoring() : undefined;
 
   const nq = Math.min(N_QA, n);
   let vqa: Record<string, unknown> | undefined;
@@ -197,9 +202,7 @@ export async function evaluateTaxonomy(
   }
   return {
     split: { n },
-    zero_shot: zeroShot,
-    retrieval,
-    hard_negatives: hardNegatives,
+    ...scored,
     ...(vqa && { vqa }),
     ...(captioning && { captioning }),
   };

@@ -11,7 +11,7 @@ MARK='# webvl device-slim'
 PATHS=(tests/corpus/hf models/clip-tiny/onnx/model.onnx 'models/*/onnx/*_fp16.onnx' e2e/fixtures bench/results
   docs examples tests/runtime/fixtures models/llava-tiny models/blip2-tiny models/data/v2-test models/data/v2-comp
   'tests/corpus/*-random' tests/models models/clip-v2 models/blip-v2 models/vilt-tiny models/vlmo-tiny models/coca-tiny
-  models/data/v2-taxo)
+  models/vilt-tiny-vqa models/vlmo-tiny-vqa models/data/v2-taxo)
 
 size() { # bytes that would travel: tracked + untracked-not-ignored files, and the kit
   local tree kit

@@ -50,6 +50,13 @@ TASKS = {
     "coca": "classify, match (ITC), embedImage/embedText, index search, caption",
 }
 
+VQA_ONLY_TASKS = ("ask (VQA classifier) only: config.json names the VQA head alone, so classify, match, embeddings "
+                  "and index search are UNSUPPORTED_TASK")
+VQA_FINETUNE = (" Then, as the seeds fine-tune for VQA, {cpu_minutes:g} more CPU-minutes on the VQA loss alone, all "
+                "weights, from lr {lr:g} ({steps} steps; train_taxo.py --vqa-finetune). The fine-tuned encoder no "
+                "longer matches its ITM head (nor, for VLMo, its experts' embeddings), so this folder ships the VQA "
+                "head only, as ViLT's VQA checkpoint is a release of its own.")
+
 
 def rounds(meta: dict) -> list[dict]:
     """Training rounds: the first from scratch (after the shared vision pre-training), then continuations."""
@@ -64,8 +71,13 @@ def schedule(meta: dict) -> str:
 def train_commands(arch: str, meta: dict) -> list[str]:
     cmd = f"TRAIN_THREADS=1 nice -n 15 /usr/bin/python3 models/train/train_taxo.py {arch}"
     first, *more = rounds(meta)
-    return ([f"{cmd} --cpu-minutes {first['cpu_minutes']:g} --lr {first['lr']:g}"]
-            + [f"{cmd} --resume --cpu-minutes {r['cpu_minutes']:g} --lr {r['lr']:g}" for r in more])
+    out = ([f"{cmd} --cpu-minutes {first['cpu_minutes']:g} --lr {first['lr']:g}"]
+           + [f"{cmd} --resume --cpu-minutes {r['cpu_minutes']:g} --lr {r['lr']:g}" for r in more])
+    if "vqa_finetune" in meta:
+        v = meta["vqa_finetune"]
+        out.append(f"{cmd} --vqa-finetune models/train/runs/{arch}-v2/model.pt --cpu-minutes {v['cpu_minutes']:g} "
+                   f"--lr {v['lr']:g} --out models/train/runs/{arch}-vqa")
+    return out
 
 
 def f4(x):
@@ -73,6 +85,20 @@ def f4(x):
 
 
 def metric_rows(m: dict) -> list[tuple[str, object]]:
+    rows = []
+    if "zero_shot" in m:  # a VQA-only checkpoint scores no image-text pairs
+        rows += scoring_rows(m)
+    for split, v in m.get("vqa", {}).items():
+        rows.append((f"VQA overall, {split} ({v['n_images']} images, {v['n_questions']} questions)", v["vqa_overall"]))
+        rows.append((f"VQA counting / relations, {split}", f"{f4(v['counting'])} / {f4(v['relations'])}"))
+    if "captioning" in m:
+        c = m["captioning"]
+        rows.append((f"caption exact match / CIDEr-D ({c['n']} images, greedy)", f"{f4(c['exact_match'])} / "
+                     f"{f4(c['cider_d'])}"))
+    return rows
+
+
+def scoring_rows(m: dict) -> list[tuple[str, object]]:
     rows = []
     zs = m["zero_shot"]
     rows.append((f"zero-shot, whole object (72 prompts, {zs['n_images']} single-object images, by {zs['scored_by']})",
@@ -88,13 +114,6 @@ def metric_rows(m: dict) -> list[tuple[str, object]]:
         for by in ("itc", "itm"):
             if by in h:
                 rows.append((f"hard negatives, {kind} swaps, by {by.upper()} (n={h['n']})", h[by]))
-    for split, v in m.get("vqa", {}).items():
-        rows.append((f"VQA overall, {split} ({v['n_images']} images, {v['n_questions']} questions)", v["vqa_overall"]))
-        rows.append((f"VQA counting / relations, {split}", f"{f4(v['counting'])} / {f4(v['relations'])}"))
-    if "captioning" in m:
-        c = m["captioning"]
-        rows.append((f"caption exact match / CIDEr-D ({c['n']} images, greedy)", f"{f4(c['exact_match'])} / "
-                     f"{f4(c['cider_d'])}"))
     return rows
 
 
@@ -110,7 +129,11 @@ def main():
     m = json.load(open(os.path.join(d, "metrics-torch.json")))
     meta = m["checkpoint_meta"]
     design, what = DESIGN[arch]
-    out = [f"# {name}: {design}, trained on shapes world v2", "",
+    vqa_ft = meta.get("vqa_finetune")
+    run = f"{arch}-vqa" if vqa_ft else f"{arch}-v2"
+    tasks = VQA_ONLY_TASKS if vqa_ft else TASKS[arch]
+    losses = LOSSES[arch] + (VQA_FINETUNE.format(**vqa_ft) if vqa_ft else "")
+    out = [f"# {name}: {design}{', fine-tuned for VQA' if vqa_ft else ''}, trained on shapes world v2", "",
            "A tiny model of the seeds' architecture comparison (see the README's taxonomy table), trained here on CPU "
            "from procedurally generated 64×64 scenes. It knows shapes world v2 only (6 shapes, 6 colours, 2 sizes, "
            "1–5 objects, pairwise relations); it is a test and benchmark model, not a general one.", "",
@@ -118,16 +141,16 @@ def main():
            f"{m['params']:,} parameters in the exported graphs. Every model of the comparison starts from the same "
            "vision pre-training (train_vit2.py: conv stem + 4-layer ViT, dense patch targets) and sees 8×8 patch "
            "tokens of 128 channels.", "",
-           f"Runtime tasks: {TASKS[arch]}.", "",
-           "## Training", "", LOSSES[arch], "",
+           f"Runtime tasks: {tasks}.", "",
+           "## Training", "", losses, "",
            f"Budget: {meta['cpu_minutes']:g} CPU-minutes of process time (the same for all five models of the "
            f"comparison), batch {meta['bs']}, AdamW with a cosine schedule per round ({schedule(meta)}); steps per "
            "stage: " + ", ".join(f"{k} {v}" for k, v in meta["stages"].items())
            + f". Data: the v2 training caches (models/train/data2.py), each image with one hard-negative caption "
            "(binding swap, relation swap or a replaced attribute). Commands:", "", "```bash",
            *train_commands(arch, meta),
-           f"/usr/bin/python3 models/train/export_taxo.py --ckpt models/train/runs/{arch}-v2/model.pt --out models/{name}",
-           f"/usr/bin/python3 models/train/evaluate_taxo.py --ckpt models/train/runs/{arch}-v2/model.pt --out "
+           f"/usr/bin/python3 models/train/export_taxo.py --ckpt models/train/runs/{run}/model.pt --out models/{name}",
+           f"/usr/bin/python3 models/train/evaluate_taxo.py --ckpt models/train/runs/{run}/model.pt --out "
            f"models/{name}/metrics-torch.json", "```", "",
            "## Evaluation", "",
            f"PyTorch (models/train/evaluate_taxo.py) on the test split: seed {m['split']['seed']}, {m['split']['n']} "

@@ -149,9 +149,10 @@ def captioning(m, toks, caps):
             "examples": [{"ref": r, "hyp": h} for h, r in list(zip(hyps, caps))[:8]]}
 
 
-def inference_params(m, arch) -> int:
-    """Parameters of the exported graphs (training-only heads left out: MLM, dense targets)."""
-    skip = ("mlm.",)
+def inference_params(m, heads) -> int:
+    """Parameters of the exported graphs (training-only heads left out: MLM, dense targets; a VQA-only checkpoint's
+    ITM head and embedding projections too)."""
+    skip = ("mlm.",) if heads & {"itc", "itm"} else ("mlm.", "itm.", "iproj.", "tproj.", "logit_scale")
     return sum(p.numel() for n, p in m.named_parameters() if not n.startswith(skip))
 
 
@@ -165,22 +166,25 @@ def main():
     a = ap.parse_args()
     m, cfg, meta = taxo.load(a.ckpt)
     arch = cfg["arch"]
-    res = {"model": arch, "checkpoint_meta": meta, "params": inference_params(m, arch), "split": {"seed": TEST[0], "n": a.n}}
+    heads = taxo.heads(arch, meta)
+    res = {"model": arch, "checkpoint_meta": meta, "params": inference_params(m, heads),
+           "split": {"seed": TEST[0], "n": a.n}}
     t0 = time.time()
     imgs, scenes, recs = vl2.eval_split(TEST[0], a.n, "test")
     ie, toks = taxo.image_side(m, imgs)
     caps = [r["caption"] for r in recs]
-    res["zero_shot"] = zero_shot(m, arch, ie, toks, scenes)
-    res["retrieval"] = retrieval(m, arch, ie, toks, caps, a.pair_queries)
-    res["hard_negatives"] = hard_negatives(m, arch, ie, toks, recs)
+    if heads & {"itc", "itm"}:
+        res["zero_shot"] = zero_shot(m, arch, ie, toks, scenes)
+        res["retrieval"] = retrieval(m, arch, ie, toks, caps, a.pair_queries)
+        res["hard_negatives"] = hard_negatives(m, arch, ie, toks, recs)
     nq = min(N_QA, a.n)
-    if taxo.has_vqa(arch):
+    if "vqa" in heads:
         res["vqa"] = {"test": vqa(m, toks, recs, nq)}
         if not a.no_comp:
             cimgs, _, crecs = vl2.eval_split(COMP[0], COMP[1], "comp")
             _, ctoks = taxo.image_side(m, cimgs)
             res["vqa"]["comp"] = vqa(m, ctoks, crecs, COMP[1])
-    if taxo.has_caption(arch):
+    if "caption" in heads:
         res["captioning"] = captioning(m, toks[:nq], caps[:nq])
     res["eval_wall_s"] = round(time.time() - t0)
     short = {k: v for k, v in res.items() if k not in ("vqa",)}

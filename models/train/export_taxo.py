@@ -15,6 +15,9 @@ Graphs (onnx/):
   coca  vision_model: pixel_values -> image_embeds [B,P] (pooler query 0), last_hidden_state [B,N,D] (queries 1..N)
         text_model: input_ids, attention_mask -> text_embeds (unimodal decoder, [CLS] query appended)
         decoder_model / decoder_with_past_model: BLIP's decoder contract over the unimodal + multimodal layers
+A checkpoint from train_taxo.py --vqa-finetune exports its VQA head alone (taxo.heads): fusion_model -> vqa_logits,
+VLMo's vision_model -> patch_embeds and no text_model; config.json names ViltForQuestionAnswering /
+VlmoForQuestionAnswering, so the runtime refuses image-text scoring on it (UNSUPPORTED_TASK).
 """
 import argparse
 import json
@@ -62,6 +65,10 @@ def fusion_heads(m, ids, mask, patches):
     return m.itm(p), m.vqa(p)
 
 
+def fusion_vqa(m, ids, mask, patches):
+    return m.vqa(m.pooled(taxo.fusion_states(m, patches, ids, mask)))
+
+
 def coca_dec(m, ids, enc):
     logits, pres = m.decode(ids, enc)
     return (logits, *[x for kv in pres for x in kv])
@@ -78,8 +85,9 @@ def sample_texts():
     return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
-def export_graphs(m, cfg, o):
+def export_graphs(m, cfg, heads, o):
     a = cfg["arch"]
+    scoring = bool(heads & {"itc", "itm"})
     px = torch.randn(2, 3, 64, 64)
     ids, mask = sample_texts()
     D, P = cfg.get("dim", cfg.get("t_dim")), cfg["proj"]
@@ -99,13 +107,20 @@ def export_graphs(m, cfg, o):
     if a == "vilt":
         onnxutil.export(M(m, lambda m, x: m.image_embed(x)), (px,), f"{o}/vision_model.onnx", ["pixel_values"],
                         ["patch_embeds"], {"pixel_values": B, "patch_embeds": B}, {"patch_embeds": ["batch_size", 65, D]})
-    if a == "vlmo":
+    if a == "vlmo" and not scoring:  # VQA alone: the fusion graph's input, no image expert embedding nor text expert
+        onnxutil.export(M(m, lambda m, x: m.image_tokens(x)), (px,), f"{o}/vision_model.onnx", ["pixel_values"],
+                        ["patch_embeds"], {"pixel_values": B, "patch_embeds": B}, {"patch_embeds": ["batch_size", 65, D]})
+    elif a == "vlmo":
         onnxutil.export(M(m, vlmo_vision), (px,), f"{o}/vision_model.onnx", ["pixel_values"],
                         ["image_embeds", "patch_embeds"], {"pixel_values": B, "image_embeds": B, "patch_embeds": B},
                         {"image_embeds": ["batch_size", P], "patch_embeds": ["batch_size", 65, D]})
         onnxutil.export(M(m, lambda m, i, k: m.text_embed(i, k)[0]), (ids, mask), f"{o}/text_model.onnx",
                         text_io[0], ["text_embeds"], {**text_io[1], "text_embeds": B}, {"text_embeds": ["batch_size", P]})
-    if a in ("vilt", "vlmo"):
+    if a in ("vilt", "vlmo") and not scoring:
+        onnxutil.export(M(m, fusion_vqa), (ids, mask, torch.randn(2, 65, D)), f"{o}/fusion_model.onnx",
+                        [*text_io[0], "patch_embeds"], ["vqa_logits"], {**text_io[1], "patch_embeds": B, "vqa_logits": B},
+                        {"vqa_logits": ["batch_size", cfg["n_answers"]]})
+    elif a in ("vilt", "vlmo"):
         patches = torch.randn(2, 65, D)
         onnxutil.export(M(m, fusion_heads), (ids, mask, patches), f"{o}/fusion_model.onnx",
                         [*text_io[0], "patch_embeds"], ["itm_logits", "vqa_logits"],
@@ -180,6 +195,8 @@ def vision_config(cfg):
 
 def config_json(m, cfg, meta):
     a = cfg["arch"]
+    if taxo.heads(a, meta) == {"vqa"}:
+        return vqa_config_json(m, cfg, meta)
     scale = float(m.logit_scale.detach().clamp(max=4.6052)) if hasattr(m, "logit_scale") else None
     base = {"torch_dtype": "float32", "webvl": {"architecture": a, "training": meta}}
     answers = {"id2label": {str(i): x for i, x in enumerate(vl2.ANSWERS)},
@@ -219,10 +236,19 @@ def config_json(m, cfg, meta):
     raise ValueError(a)
 
 
+def vqa_config_json(m, cfg, meta):
+    """A checkpoint fine-tuned for VQA alone: its VQA head only (ViltForQuestionAnswering; VLMo likewise)."""
+    full = config_json(m, cfg, {})
+    drop = ("architectures", "logit_scale", "projection_dim")
+    name = "ViltForQuestionAnswering" if cfg["arch"] == "vilt" else "VlmoForQuestionAnswering"
+    return {**{k: v for k, v in full.items() if k not in drop}, "architectures": [name],
+            "webvl": {"architecture": cfg["arch"], "heads": ["vqa"], "training": meta}}
+
+
 def write_folder(m, cfg, meta, out):
     o = os.path.join(out, "onnx")
     os.makedirs(o, exist_ok=True)
-    export_graphs(m, cfg, o)
+    export_graphs(m, cfg, taxo.heads(cfg["arch"], meta), o)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config_json(m, cfg, meta), f, indent=2)
     if taxo.has_caption(cfg["arch"]):
@@ -238,7 +264,7 @@ def write_folder(m, cfg, meta, out):
 
 # ---------------------------------------------------------------- verification (torch vs onnxruntime-web)
 @torch.no_grad()
-def verify_cases(m, cfg):
+def verify_cases(m, cfg, heads):
     a = cfg["arch"]
     imgs, _, recs = vl2.eval_split(91001, 8, "test")
     cases = []
@@ -247,6 +273,8 @@ def verify_cases(m, cfg):
         px = taxo.pixels(imgs[:bs])
         if a == "vilt":
             exp = {"patch_embeds": t(m.image_embed(px))}
+        elif a == "vlmo" and "itc" not in heads:
+            exp = {"patch_embeds": t(m.image_tokens(px))}
         elif a == "vlmo":
             e, toks = vlmo_vision(m, px)
             exp = {"image_embeds": t(e), "patch_embeds": t(toks)}
@@ -262,20 +290,20 @@ def verify_cases(m, cfg):
     for xs in (texts[:1], texts):
         ids, mask = taxo.texts(xs)
         feeds = {"input_ids": t(ids), "attention_mask": t(mask)}
-        if taxo.has_itc(a):
+        if "itc" in heads:
             e, _ = m.text_embed(ids, mask)
             cases.append({"name": f"text_b{len(xs)}_L{ids.shape[1]}", "model": "onnx/text_model.onnx", "feeds": feeds,
                           "expected": {"text_embeds": t(e)}})
         if a in ("vilt", "vlmo"):
             il, vq = fusion_heads(m, ids, mask, toks[: len(xs)])
+            exp = {"itm_logits": t(il), "vqa_logits": t(vq)} if "itm" in heads else {"vqa_logits": t(vq)}
             cases.append({"name": f"fusion_b{len(xs)}_L{ids.shape[1]}", "model": "onnx/fusion_model.onnx",
-                          "feeds": {**feeds, "patch_embeds": t(toks[: len(xs)])},
-                          "expected": {"itm_logits": t(il), "vqa_logits": t(vq)}})
+                          "feeds": {**feeds, "patch_embeds": t(toks[: len(xs)])}, "expected": exp})
         if a == "blip":
             cases.append({"name": f"itm_b{len(xs)}_L{ids.shape[1]}", "model": "onnx/itm_model.onnx",
                           "feeds": {**feeds, "encoder_hidden_states": t(toks[: len(xs)])},
                           "expected": {"itm_logits": t(m.itm_logits(ids, mask, toks[: len(xs)]))}})
-    if taxo.has_caption(a):
+    if "caption" in heads:
         _, toks8 = taxo.image_side(m, imgs)
         bos = tokv2.DEC if a == "blip" else tokv2.CLS
         NL = cfg["d_layers"] if a == "blip" else cfg["uni_layers"] + cfg["multi_layers"]
@@ -309,7 +337,7 @@ def messages_of(x: dict) -> list[dict]:
 
 
 @torch.no_grad()
-def api_reference(m, cfg) -> dict:
+def api_reference(m, cfg, heads) -> dict:
     """What the runtime API must give for two test images (RGB bytes included, so a Node test needs no PNG
     decoder): embeddings, match scores, VQA answers, greedy captions, as PyTorch computes them."""
     a = cfg["arch"]
@@ -322,19 +350,19 @@ def api_reference(m, cfg) -> dict:
     out = {"arch": a, "images": [{"width": 64, "height": 64, "rgb": im.reshape(-1).tolist()} for im in imgs],
            "texts": texts}
     ie, toks = taxo.image_side(m, imgs)
-    if taxo.has_itc(a):
+    if "itc" in heads:
         te = taxo.text_embeds(m, texts)
         out["image_embeds"] = [r6(e) for e in ie]
         out["text_embeds"] = [r6(e) for e in te]
         out["itc"] = r6(te @ ie[1])
-    if taxo.has_itm(a):
+    if "itm" in heads:
         out["itm"] = r6(taxo.itm_prob(m, toks, texts, [1] * len(texts)))
-    if taxo.has_vqa(a):
+    if "vqa" in heads:
         ids, mask = taxo.texts(questions)
         logits = taxo.vqa_logits(m, toks[[1] * len(questions)], ids, mask)
         out["questions"] = [{"messages": messages_of(x), "gold": x["answer"], "answer": vl2.ANSWERS[int(lg.argmax())],
                              "probability": round(float(lg.softmax(-1).max()), 6)} for x, lg in zip(q, logits)]
-    if taxo.has_caption(a):
+    if "caption" in heads:
         out["captions"] = taxo.captions(m, toks, MAX_NEW)
     return out
 
@@ -346,12 +374,13 @@ def main():
     ap.add_argument("--no-verify", action="store_true")
     a = ap.parse_args()
     m, cfg, meta = taxo.load(a.ckpt)
+    heads = taxo.heads(cfg["arch"], meta)
     write_folder(m, cfg, meta, a.out)
     with open(os.path.join(a.out, "reference-api.json"), "w") as f:
-        json.dump(api_reference(m, cfg), f)
+        json.dump(api_reference(m, cfg, heads), f)
     print("exported", a.out)
     if not a.no_verify:
-        cases = verify_cases(m, cfg)
+        cases = verify_cases(m, cfg, heads)
         caps = {c["name"]: c.pop("captions") for c in cases if "captions" in c}
         rep = run_cases(cases, a.out)
         for name, cs in caps.items():

@@ -100,6 +100,16 @@ def has_caption(arch: str) -> bool:
     return arch in ("blip", "coca")
 
 
+def heads(arch: str, meta: dict) -> set[str]:
+    """What a checkpoint is exported and scored for: its architecture's heads, or VQA alone for one fine-tuned by
+    train_taxo.py --vqa-finetune (its ITM head and VLMo's experts' embeddings no longer match the encoder; it ships
+    as the seeds' VQA checkpoints do, a folder of its own)."""
+    if "vqa_finetune" in meta:
+        return {"vqa"}
+    have = {"itc": has_itc(arch), "itm": has_itm(arch), "vqa": has_vqa(arch), "caption": has_caption(arch)}
+    return {k for k, v in have.items() if v}
+
+
 # ---------------------------------------------------------------- scoring (batched, no grad)
 @torch.no_grad()
 def image_side(m, imgs, bs: int = 200):

@@ -5,7 +5,7 @@
 // encoder, its fusion mode a fusion encoder. A task the architecture has no head for is UNSUPPORTED_TASK, never
 // an answer from some other head.
 import { WebvlError } from '../errors';
-import type { ModelFamily } from './model-family';
+import { blipHeads, fusionHeads, type ModelConfigJson, type ModelFamily } from './model-family';
 
 /** A call of the runtime API, as the architecture table names it. */
 export type TaskName = 'classify' | 'match' | 'caption' | 'ask' | 'embed' | 'search';
@@ -115,8 +115,28 @@ const ARCHITECTURES: Readonly<Record<ModelFamily, ArchitectureInfo>> = {
   },
 };
 
-export function architectureOf(family: ModelFamily): ArchitectureInfo {
-  return ARCHITECTURES[family];
+/**
+ * The design of a family, with the tasks its folder has no head for taken away: a BLIP folder of one head
+ * (blipHeads), a ViLT or VLMo checkpoint fine-tuned for VQA alone (fusionHeads).
+ */
+export function architectureOf(family: ModelFamily, config: ModelConfigJson = {}): ArchitectureInfo {
+  const design = ARCHITECTURES[family];
+  const absent: TaskName[] = [];
+  const scoringTasks: TaskName[] = ['classify', 'match', 'embed', 'search'];
+  if (family === 'blip') {
+    const heads = blipHeads(config);
+    if (!heads.retrieval) absent.push(...scoringTasks);
+    if (!heads.captioning) absent.push('caption');
+  }
+  if (family === 'vilt' || family === 'vlmo') {
+    const heads = fusionHeads(config);
+    if (!heads.scoring) absent.push(...scoringTasks);
+    if (!heads.vqa) absent.push('ask');
+  }
+  if (absent.length === 0) return design;
+  const tasks = { ...design.tasks };
+  for (const t of absent) tasks[t] = null;
+  return { design: design.design, tasks };
 }
 
 const WHY: Readonly<Record<TaskName, string>> = {
@@ -138,9 +158,16 @@ export function unsupportedTask(
   return new WebvlError('UNSUPPORTED_TASK', `${url} is a ${family} model: ${why}`, { family, task });
 }
 
-/** Throws UNSUPPORTED_TASK when the family cannot do the task. */
-export function requireTask(url: string, family: ModelFamily, task: TaskName): TaskMode {
-  const mode = ARCHITECTURES[family].tasks[task];
-  if (mode === null) throw unsupportedTask(url, family, task);
-  return mode;
+/** Throws UNSUPPORTED_TASK when the loaded model cannot do the task: its design, or its folder's heads. */
+export function requireTask(
+  model: { readonly url: string; readonly kind: ModelFamily; readonly architecture: ArchitectureInfo },
+  task: TaskName,
+): TaskMode {
+  const mode = model.architecture.tasks[task];
+  if (mode !== null) return mode;
+  const byDesign = ARCHITECTURES[model.kind].tasks[task] === null;
+  const why = byDesign
+    ? WHY[task]
+    : `its folder has no head for ${task} (a single-task checkpoint: config.json's architectures name its heads)`;
+  throw unsupportedTask(model.url, model.kind, task, why);
 }

@@ -248,7 +248,7 @@ export async function classifyImage(
   template: string | readonly string[] | undefined,
   watch: Stopwatch,
 ): Promise<LabelScore[]> {
-  const mode = requireTask(model.url, model.kind, 'classify');
+  const mode = requireTask(model, 'classify');
   if (mode !== 'single stream') watch.ran('classify', mode);
   if (!model.vision && model.combined) return classifyCombined(model, image, labels, template, watch);
   const enc = await encodeImages(model, [image], watch);

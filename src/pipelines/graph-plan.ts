@@ -1,7 +1,8 @@
 // Which graph files of a folder a load reads: the family's graphs in the dtype picked for each. CLIP and
 // SigLIP take the separate towers when config.json carries the trained logit scale (and bias), and the
 // combined onnx/model.onnx otherwise (its logits hold them); BLIP takes the graphs of the heads it names;
-// ViLT its patch embedding and fusion graph, VLMo its two experts and fusion graph, CoCa its image and text
+// ViLT its patch embedding and fusion graph, VLMo its two experts and fusion graph (a VQA-only VLMo: no text
+// expert), CoCa its image and text
 // sides and caption decoder (the cached-step decoder optional, as BLIP's).
 // A file the plan needs and the folder lacks is MODEL_NOT_FOUND naming that file.
 import { WebvlError } from '../errors';
@@ -9,6 +10,7 @@ import { graphFile, type ModelDType } from '../models/dtype';
 import type { FolderFile, ModelFolder } from '../models/model-folder';
 import {
   blipHeads,
+  fusionHeads,
   GRAPH_NAMES,
   type GraphRole,
   type ModelConfigJson,
@@ -61,7 +63,8 @@ export async function planGraphs(
   };
   if (family === 'llava') return fixed(['visionEncoder', 'embedTokens', 'decoderMerged']);
   if (family === 'vilt') return fixed(['vision', 'fusion']);
-  if (family === 'vlmo') return fixed(['vision', 'text', 'fusion']);
+  if (family === 'vlmo')
+    return fixed(fusionHeads(config).scoring ? ['vision', 'text', 'fusion'] : ['vision', 'fusion']);
   if (family === 'coca') return fixed(['vision', 'text', 'decoder'], ['decoderWithPast']);
   if (family === 'blip') {
     const heads = blipHeads(config);

@@ -409,6 +409,7 @@ export async function loadModel(
         ? { ...initialScoring(kind, config), source: 'combined graph' }
         : initialScoring(kind, config));
     const side = config.vision_config?.image_size ?? 224;
+    const architecture = architectureOf(kind, config);
     model = {
       url: folder.url.href,
       kind,
@@ -418,11 +419,11 @@ export async function loadModel(
       scoring,
       textLength: textLengthOf(kind, tokenizer, config),
       embeddings: {
-        image: kind === 'vilt' ? undefined : embeddingOutput(kind, 'vision'),
-        text: kind === 'vilt' ? undefined : embeddingOutput(kind, 'text'),
+        image: architecture.tasks.embed === null ? undefined : embeddingOutput(kind, 'vision'),
+        text: architecture.tasks.embed === null ? undefined : embeddingOutput(kind, 'text'),
         tokens: tokensOutput(kind),
       },
-      architecture: architectureOf(kind),
+      architecture,
       itmBosTokenId: config.itm_bos_token_id,
       vision: sessions.vision,
       pixels,

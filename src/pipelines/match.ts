@@ -25,7 +25,7 @@ export async function matchEncoded(
   watch: Stopwatch,
 ): Promise<MatchScore[]> {
   if (!Array.isArray(texts) || texts.length === 0) throw new WebvlError('INVALID_INPUT', 'no texts given');
-  const mode = requireTask(model.url, model.kind, 'match');
+  const mode = requireTask(model, 'match');
   let cos: number[] | undefined;
   if (model.embeddings.text !== undefined) {
     const t = await encodeTexts(model, texts, watch);

@@ -98,6 +98,7 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   ViltForQuestionAnswering: 'vilt',
   ViltForImageAndTextRetrieval: 'vilt',
   VlmoModel: 'vlmo',
+  VlmoForQuestionAnswering: 'vlmo',
   CoCaModel: 'coca',
 };
 
@@ -124,6 +125,19 @@ export function blipHeads(config: ModelConfigJson): { retrieval: boolean; captio
   const retrieval = a.includes('BlipForImageTextRetrieval') || a.includes('BlipModel');
   const captioning = a.includes('BlipForConditionalGeneration');
   return retrieval || captioning ? { retrieval, captioning } : { retrieval: true, captioning: true };
+}
+
+/**
+ * The heads a ViLT or VLMo folder has by its architectures. A checkpoint fine-tuned for VQA alone names only
+ * `*ForQuestionAnswering`, as transformers' ViltForQuestionAnswering releases do: its ITM head (and VLMo's experts'
+ * embeddings) no longer match the encoder, so it has no image–text scoring. VlmoModel, or no head named: both.
+ */
+export function fusionHeads(config: ModelConfigJson): { scoring: boolean; vqa: boolean } {
+  const a = Array.isArray(config.architectures) ? config.architectures : [];
+  const vqa = a.includes('ViltForQuestionAnswering') || a.includes('VlmoForQuestionAnswering');
+  const scoring = a.includes('ViltForImageAndTextRetrieval');
+  // VlmoModel (our full VLMo), ViltModel or nothing named: every head.
+  return (vqa || scoring) && !a.includes('VlmoModel') ? { scoring, vqa } : { scoring: true, vqa: true };
 }
 
 /** How image–text logits are made and turned into scores. */

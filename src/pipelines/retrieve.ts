@@ -82,7 +82,7 @@ export async function retrieve(
   imageSize: readonly [number, number],
   watch: Stopwatch,
 ): Promise<RetrievalHit[]> {
-  const mode = requireTask(model.url, model.kind, 'search');
+  const mode = requireTask(model, 'search');
   if (mode === 'single stream') return scoreEveryEntry(model, index, query, options.k, watch);
   const t = await encodeTexts(model, [query], watch);
   const rerank = options.rerank === true;

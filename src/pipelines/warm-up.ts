@@ -8,7 +8,7 @@ import { answer } from './ask';
 import { captionGreedy } from './caption';
 import { dryRun } from './dry-run';
 import { disposeTensor, encodeImages, encodeTexts } from './encode';
-import { fusionLogits } from './fusion';
+import { type FusionOutput, fusionLogits } from './fusion';
 import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
 import type { GraphRole } from './model-family';
@@ -40,9 +40,11 @@ export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) =>
     }
     if (model.fusion && images.tokens) {
       onGraph('fusion');
-      rest.push(
-        fusionLogits(model, images.tokens, [0], ['a'], ['itm_logits', 'vqa_logits'], new Stopwatch()),
-      );
+      // A VQA-only checkpoint has no ITM head.
+      const heads: FusionOutput[] = model.architecture.tasks.match
+        ? ['itm_logits', 'vqa_logits']
+        : ['vqa_logits'];
+      rest.push(fusionLogits(model, images.tokens, [0], ['a'], heads, new Stopwatch()));
     }
     if (model.decoder && model.decoderWithPast && images.tokens) {
       onGraph('decoder');

@@ -393,7 +393,7 @@ export class RuntimeCore {
     return this.serial(() =>
       this.timed(async (watch) => {
         const model = this.requireModel();
-        watch.ran('embed', requireTask(model.url, model.kind, 'embed'));
+        watch.ran('embed', requireTask(model, 'embed'));
         const enc = await encodeImages(model, [await this.pixels(image)], watch);
         disposeTensor(enc.tokens);
         return normalizeRows(enc.embeds, 1, enc.dim);
@@ -406,7 +406,7 @@ export class RuntimeCore {
       this.timed(async (watch) => {
         stringsOf('texts', texts, MAX_TEXTS_PER_CALL);
         const model = this.requireModel();
-        watch.ran('embed', requireTask(model.url, model.kind, 'embed'));
+        watch.ran('embed', requireTask(model, 'embed'));
         const t = await encodeTexts(model, texts, watch);
         const n = normalizeRows(t.embeds, t.count, t.dim);
         return Array.from({ length: t.count }, (_, i) => n.slice(i * t.dim, (i + 1) * t.dim));
@@ -419,7 +419,7 @@ export class RuntimeCore {
       this.timed(async (watch) => {
         stringsOf('texts', texts, MAX_TEXTS_PER_CALL);
         const model = this.requireModel();
-        requireTask(model.url, model.kind, 'match');
+        requireTask(model, 'match');
         const enc = await encodeImages(model, [await this.pixels(image)], watch);
         try {
           return await matchEncoded(model, enc, 0, texts, watch);
@@ -458,7 +458,7 @@ export class RuntimeCore {
           const enc = await encodeImages(model, [await this.pixels(image)], watch);
           try {
             const opts = { maxTokens, numBeams, prompt, onToken, signal };
-            watch.ran('caption', requireTask(model.url, model.kind, 'caption'));
+            watch.ran('caption', requireTask(model, 'caption'));
             return numBeams > 1
               ? await captionBeam(model, imageTokens(enc), opts, watch)
               : await captionGreedy(model, imageTokens(enc), opts, watch);
@@ -487,7 +487,7 @@ export class RuntimeCore {
         this.timed(async (watch) => {
           if (signal.aborted) throw new WebvlError('ABORTED', 'the answer was cancelled');
           const model = this.requireModel();
-          requireTask(model.url, model.kind, 'ask');
+          requireTask(model, 'ask');
           if (model.fusion && model.answers) {
             // A VQA classifier: options are checked as for any model, but an answer is one class (maxTokens
             // cannot shorten it) and the classifier's top answer is the answer (sampling does not apply).
@@ -641,7 +641,7 @@ export class RuntimeCore {
     return this.serial(() =>
       this.timed(async (watch) => {
         const model = this.requireModel();
-        requireTask(model.url, model.kind, 'search');
+        requireTask(model, 'search');
         const list = arrayOf('items', items, MAX_IMAGES_PER_CALL) as IndexItemWire[];
         if (list.length === 0) throw new WebvlError('INVALID_INPUT', 'no items to add');
         const ids = list.map((it, i) =>

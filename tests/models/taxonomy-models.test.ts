@@ -1,5 +1,5 @@
-// The committed models of the architecture comparison (clip-v2, blip-v2, vilt-tiny, vlmo-tiny, coca-tiny;
-// models/train/export_taxo.py) through the public runtime API on our engine (Node: Dawn on SwiftShader), against
+// The committed models of the architecture comparison (clip-v2, blip-v2, vilt-tiny, vlmo-tiny, coca-tiny, and the
+// VQA-only checkpoints vilt-tiny-vqa and vlmo-tiny-vqa; models/train/export_taxo.py) through the public runtime API on our engine (Node: Dawn on SwiftShader), against
 // the PyTorch outputs the export wrote beside them (reference-api.json: two evaluation images, the true caption,
 // its binding and relation swaps, questions): embeddings, ITC and ITM scores, VQA answers and greedy captions.
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,9 +25,15 @@ interface Reference {
   captions?: string[];
 }
 
-const MODELS = ['clip-v2', 'blip-v2', 'vilt-tiny', 'vlmo-tiny', 'coca-tiny'].filter((m) =>
-  existsSync(`models/${m}/reference-api.json`),
-);
+const MODELS = [
+  'clip-v2',
+  'blip-v2',
+  'vilt-tiny',
+  'vlmo-tiny',
+  'coca-tiny',
+  'vilt-tiny-vqa',
+  'vlmo-tiny-vqa',
+].filter((m) => existsSync(`models/${m}/reference-api.json`));
 /** Float32 through a different kernel order than PyTorch's: scores agree to 1e-3. */
 const TORCH = 1e-3;
 
@@ -93,6 +99,23 @@ describe.each(MODELS)('%s on our engine = PyTorch', (name) => {
         expect(r.text, q.messages.at(-1)!.content).toBe(q.answer);
         expect(Math.abs(r.answers![0].probability - q.probability)).toBeLessThan(TORCH);
       }
+    }, 120_000);
+
+  if (!ref.itm && !ref.image_embeds)
+    it('a VQA-only checkpoint refuses image–text scoring with UNSUPPORTED_TASK', async () => {
+      const tasks = (await ours.info()).model?.architecture.tasks;
+      expect(tasks?.ask).toBe('classifier');
+      for (const call of [
+        () => ours.match(rgba(ref.images[1]), ref.texts),
+        () => ours.classify(rgba(ref.images[1]), ref.texts),
+      ]) {
+        const e = await call().then(
+          () => undefined,
+          (x: { code?: string }) => x,
+        );
+        expect(e?.code).toBe('UNSUPPORTED_TASK');
+      }
+      expect(tasks?.match).toBeNull();
     }, 120_000);
 
   if (ref.captions)
