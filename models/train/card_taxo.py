@@ -133,6 +133,8 @@ def main():
     run = f"{arch}-vqa" if vqa_ft else f"{arch}-v2"
     tasks = VQA_ONLY_TASKS if vqa_ft else TASKS[arch]
     losses = LOSSES[arch] + (VQA_FINETUNE.format(**vqa_ft) if vqa_ft else "")
+    if vqa_ft:
+        what += " This folder exports the VQA head only (no ITM logits; VLMo: no text expert, no image embedding)."
     out = [f"# {name}: {design}{', fine-tuned for VQA' if vqa_ft else ''}, trained on shapes world v2", "",
            "A tiny model of the seeds' architecture comparison (see the README's taxonomy table), trained here on CPU "
            "from procedurally generated 64×64 scenes. It knows shapes world v2 only (6 shapes, 6 colours, 2 sizes, "

@@ -50,6 +50,27 @@ def lr_at(frac: float, base: float, warm: float = 0.05) -> float:
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
+class CpuClock:
+    """Progress by process CPU time (all threads), so a run's compute does not depend on what else runs."""
+
+    def __init__(self, minutes: float, start: float = 0.0, end: float = 1.0):
+        self.t0 = time.process_time()
+        self.w0 = time.time()
+        self.budget = minutes * 60
+        self.start, self.end = start, end
+
+    def frac(self) -> float:
+        return min(1.0, (time.process_time() - self.t0) / self.budget)
+
+    def cpu(self) -> float:
+        return time.process_time() - self.t0
+
+    def wall(self) -> float:
+        return time.time() - self.w0
+
+    elapsed = wall  # Clock's name for it
+
+
 class Clock:
     """Time-based progress so a run fits a wall-clock budget."""
 

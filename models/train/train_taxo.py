@@ -41,25 +41,6 @@ import vl2  # noqa: E402
 ITM_W = torch.tensor([1.0, 2.0])  # one positive to two negatives per image: weight positives up
 
 
-class CpuClock:
-    """Progress by process CPU time (all threads), so a run's compute does not depend on what else runs."""
-
-    def __init__(self, minutes: float, start: float = 0.0, end: float = 1.0):
-        self.t0 = time.process_time()
-        self.w0 = time.time()
-        self.budget = minutes * 60
-        self.start, self.end = start, end
-
-    def frac(self) -> float:
-        return min(1.0, (time.process_time() - self.t0) / self.budget)
-
-    def cpu(self) -> float:
-        return time.process_time() - self.t0
-
-    def wall(self) -> float:
-        return time.time() - self.w0
-
-
 def mlm_mask(ids: torch.Tensor, rng: torch.Generator, p: float = 0.15):
     """BERT masking of word tokens (not [CLS]/[SEP]/[PAD]): 80 % [MASK], 10 % a random word, 10 % kept.
     At least one word per row, so every row has a target."""
@@ -316,7 +297,7 @@ def vqa_finetune(a):
         meta["vqa_finetune"]["steps"] = step
         common.save(m, cfg, os.path.join(out, "model.pt"), meta)
 
-    run_stage(f"{a.arch}-vqa", list(m.named_parameters()), lambda: step_vqa(m, samp, a.bs), CpuClock(a.cpu_minutes),
+    run_stage(f"{a.arch}-vqa", list(m.named_parameters()), lambda: step_vqa(m, samp, a.bs), common.CpuClock(a.cpu_minutes),
               a.lr, save, warm=0.03)
     print("done", meta, flush=True)
 
@@ -374,7 +355,7 @@ def main():
         return save
 
     if a.resume:
-        clock = CpuClock(a.cpu_minutes)
+        clock = common.CpuClock(a.cpu_minutes)
         stage = f"vl (round {len(meta['rounds'])})"
     elif a.arch == "vlmo":
         shares = [float(x) for x in a.stages.split(",")]
@@ -384,19 +365,19 @@ def main():
         # stage 1: image only (attention, V-FFN, patch embedding)
         named = [(n, p) for n, p in m.named_parameters() if n.startswith(("patch", "types", "ln.")) or ".attn." in n
                  or ".ln1." in n or ".v." in n] + [("heads." + n, p) for n, p in heads.named_parameters()]
-        run_stage("vlmo-image", named, lambda: step_vlmo_image(m, heads, samp, a.bs), CpuClock(a.cpu_minutes * shares[0]),
+        run_stage("vlmo-image", named, lambda: step_vlmo_image(m, heads, samp, a.bs), common.CpuClock(a.cpu_minutes * shares[0]),
                   a.lr, saver("image"))
         # stage 2: text only; attention and V-FFN frozen
         for n, p in m.named_parameters():
             p.requires_grad = n.startswith(("words", "mlm")) or ".l." in n
         run_stage("vlmo-text", list(m.named_parameters()), lambda: step_vlmo_text(m, samp, 2 * a.bs, g),
-                  CpuClock(a.cpu_minutes * shares[1]), a.lr, saver("text"))
+                  common.CpuClock(a.cpu_minutes * shares[1]), a.lr, saver("text"))
         for p in m.parameters():
             p.requires_grad = True
-        clock = CpuClock(a.cpu_minutes * shares[2])
+        clock = common.CpuClock(a.cpu_minutes * shares[2])
         stage = "vl"
     else:
-        clock = CpuClock(a.cpu_minutes)
+        clock = common.CpuClock(a.cpu_minutes)
         stage = "vl"
     step_fn = STEPS[a.arch]
     run_stage(f"{a.arch}", list(m.named_parameters()), lambda: step_fn(m, samp.batch(a.bs, questions=taxo.has_vqa(a.arch)), g),
