@@ -153,9 +153,24 @@ def pad_batch(seqs: list[tuple[list[int], list[int]]]):
 
 
 class ChatSampler(Sampler):
-    def chat_batch(self, bs: int, max_turns: int = 4, captions_only: bool = False, n_image: int = tok2.N_IMAGE_TOKENS):
-        imgs, scs = self.images_and_scenes(bs)
-        seqs = [tok2.chat_ids(conversation(sc, self.rng, "train", max_turns, captions_only), n_image) for sc in scs]
+    def chat_batch(self, bs: int, max_turns: int = 4, captions_only: bool = False, n_image: int = tok2.N_IMAGE_TOKENS,
+                   relation_pairs: float = 0.0):
+        """relation_pairs: the share of the batch given to world2.qa_relation_pair's questions, each image twice (the
+        question asked both ways, one turn each)."""
+        n_pairs = int(bs * relation_pairs) // 2
+        imgs, scs = self.images_and_scenes(bs - n_pairs)
+        convs = [conversation(sc, self.rng, "train", max_turns, captions_only) for sc in scs[n_pairs:]]
+        pair_imgs = []
+        for k, sc in enumerate(scs[:n_pairs]):
+            qs = world2.qa_relation_pair(sc, self.rng, "train")
+            if qs is None:  # no relation pair in this scene: two ordinary conversations about it
+                qs = [conversation(sc, self.rng, "train", max_turns) for _ in range(2)]
+                convs += qs
+            else:
+                convs += [[(q["question"], q["answer"])] for q in qs]
+            pair_imgs += [imgs[k], imgs[k]]
+        imgs = np.concatenate([imgs[n_pairs:], np.stack(pair_imgs)]) if n_pairs else imgs
+        seqs = [tok2.chat_ids(c, n_image) for c in convs]
         ids, tgt, mask = pad_batch(seqs)
         return imgs, ids, tgt, mask
 

@@ -55,6 +55,31 @@ def load(path: str) -> tuple[llava_nets.TinyVLM, dict, dict]:
     return m, ck["cfg"], ck["meta"]
 
 
+def grid_codes(grid: int, dim: int) -> torch.Tensor:
+    """[grid*grid, dim] zero-mean 2-D sine-cosine codes whose frequencies suit a small grid (pi/2 down to pi/8 per
+    cell; half the channels from the row, half from the column). sincos_2d's MAE frequencies leave a 4 x 4 grid's
+    codes nearly equal (cosine >= 0.8 between any two), which told the LM too little about where a token is."""
+    quarter = dim // 4
+    omega = (torch.pi / 2) * 0.25 ** (torch.arange(quarter, dtype=torch.float32) / max(1, quarter - 1))
+    ys, xs = torch.meshgrid(torch.arange(grid, dtype=torch.float32), torch.arange(grid, dtype=torch.float32), indexing="ij")
+    parts = []
+    for p in (ys.reshape(-1), xs.reshape(-1)):
+        a = p[:, None] * omega[None, :]
+        parts += [torch.sin(a), torch.cos(a)]
+    codes = torch.cat(parts, 1)
+    return codes - codes.mean(0, keepdim=True)
+
+
+@torch.no_grad()
+def reset_projector_codes(model, h):
+    """--grid-codes: the projector's position codes replaced by grid_codes at the RMS of the features they add to."""
+    p = model.projector
+    rms = p(h[:, 1:]).sub(p.pos).pow(2).mean().sqrt()
+    codes = grid_codes(p.grid // p.merge, p.pos.shape[-1])
+    p.pos[0] = codes * (rms / codes.pow(2).mean().sqrt())
+    print("grid codes at rms", round(float(rms), 4), flush=True)
+
+
 @torch.no_grad()
 def init_position_codes(model, h, names):
     for name in names:
@@ -78,6 +103,8 @@ def main():
     ap.add_argument("--stage", type=int, default=2, choices=[1, 2])
     ap.add_argument("--connector", default="projector", choices=["projector", "qformer"])
     ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--cpu-clock", action="store_true",
+                    help="--minutes counts the process's CPU time, not wall time (a run sharing the CPU keeps its compute)")
     ap.add_argument("--bs", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--vit", default=os.path.join(common.RUNS, "vit2", "model.pt"))
@@ -91,6 +118,15 @@ def main():
                     help="multiply the share of relation and 'which' questions in the conversations")
     ap.add_argument("--relation-choice", type=float, default=0.0,
                     help="share of 'is the A left of, right of, above or below the B?' questions (training only)")
+    ap.add_argument("--grid-codes", action="store_true",
+                    help="projector: replace the image tokens' position codes with grid_codes at start")
+    ap.add_argument("--pos-scale", type=float, default=1.0,
+                    help="multiply the projector's image-token position codes once at start (a louder place signal)")
+    ap.add_argument("--side-questions", type=float, default=0.0,
+                    help="weight of 'is the A on the left or on the right of the image?' questions (training only)")
+    ap.add_argument("--relation-pairs", type=float, default=0.0,
+                    help="share of each batch given to relation questions asked both ways about the same image "
+                         "(world2.qa_relation_pair; training only)")
     ap.add_argument("--seed", type=int, default=0, help="offsets the batch order (a continuation must not replay it)")
     a = ap.parse_args()
     torch.manual_seed(a.stage + 100 * a.seed)
@@ -104,11 +140,16 @@ def main():
     else:
         missing = list(model.state_dict())
     fresh_pos = [k for k in ("projector.pos", "qformer.image_pos") if k in missing]
+    if a.pos_scale != 1.0 and a.connector == "projector" and not fresh_pos:
+        with torch.no_grad():
+            model.projector.pos.mul_(a.pos_scale)
     frozen = ["vision"] + (["lm"] if a.connector == "qformer" or a.freeze_lm else [])
     for t in ("relation", "which"):
         data2.TYPE_WEIGHTS[t] *= a.relation_weight
     if a.relation_choice > 0:
         data2.TYPE_WEIGHTS["relation_choice"] = a.relation_choice
+    if a.side_questions > 0:
+        data2.TYPE_WEIGHTS["side"] = a.side_questions
     for name in frozen:
         getattr(model, name).requires_grad_(False).eval()
     train = [p for p in model.parameters() if p.requires_grad]
@@ -121,22 +162,26 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": keep, "weight_decay": 0.0}], lr=a.lr)
     samp = data2.ChatSampler(*data2.load(a.cache.split(",")), seed=10 + a.stage + (5 if a.connector == "qformer" else 0) + 100 * a.seed)
     n_img = n_image_tokens(cfg)
-    clock = common.Clock(a.minutes)
+    clock = common.CpuClock(a.minutes) if a.cpu_clock else common.Clock(a.minutes)
     ck = os.path.join(a.out, "model.pt")
     meta = {"stage": a.stage, "connector": a.connector, "bs": a.bs, "lr": a.lr, "init": a.init, "vit": a.vit,
             "freeze_lm": a.freeze_lm or a.connector == "qformer", "relation_weight": a.relation_weight,
-            "relation_choice": a.relation_choice, "seed": a.seed}
+            "relation_choice": a.relation_choice, "relation_pairs": a.relation_pairs, "side_questions": a.side_questions, "pos_scale": a.pos_scale, "grid_codes": a.grid_codes, "seed": a.seed,
+            "clock": "cpu" if a.cpu_clock else "wall"}
     step, seen = 0, 0
     while clock.frac() < 1.0:
         for g in opt.param_groups:
             g["lr"] = common.lr_at(clock.frac(), a.lr, warm=0.03)
         t0 = time.time()
-        imgs, ids, tgt, mask = samp.chat_batch(a.bs, a.max_turns, captions_only=a.stage == 1, n_image=n_img)
+        imgs, ids, tgt, mask = samp.chat_batch(a.bs, a.max_turns, captions_only=a.stage == 1, n_image=n_img,
+                                               relation_pairs=a.relation_pairs)
         with torch.no_grad():
             h = model.vision(torch.from_numpy(data2.to_pixels(imgs)))
         if fresh_pos:  # start new position codes as 2-D sine-cosine codes at half the RMS of what they add to
             init_position_codes(model, h, fresh_pos)
             fresh_pos = []
+        if a.grid_codes and step == 0 and a.connector == "projector":
+            reset_projector_codes(model, h)
         feats = model.projector(h[:, 1:]) if a.connector == "projector" else model.qformer(h)
         logits = model(None, torch.from_numpy(ids), torch.from_numpy(mask), tok2.IMAGE, image_features=feats)
         tgt_t = torch.from_numpy(tgt)

@@ -78,6 +78,9 @@ Q_TEMPLATES = {
     "relation_choice": ["is the {a} left of , right of , above or below the {b}?",
                         "is the {a} above , below , left of or right of the {b}?",
                         "is the {a} to the left of , to the right of , above or below the {b}?"],
+    # training only (train_llava.py --side-questions): where one object is in the image, left/right or above/below
+    "side": ["is the {a} on the left or on the right of the {i}?", "is the {a} on the left or the right?",
+             "is the {a} above or below in the {i}?", "is the {a} in the {i} above or below?"],
     "describe": ["describe the {i}.", "describe this {i}.", "what is in the {i}?", "what do you see?",
                  "what does the {i} show?", "write a caption for this {i}.", "give a short description of the {i}.",
                  "caption this {i}.", "a photo of", "tell me about this {i}.", "please describe the {i} in detail.",
@@ -356,6 +359,37 @@ def qa_relation(sc, rng, split):
     return None
 
 
+def qa_relation_pair(sc, rng, split):
+    """One relation question asked both ways, every other word shared ('is the A left of the B?' -> yes, 'is the A
+    right of the B?' -> no; training only). Side by side in a batch, only the relation word and the two objects'
+    positions tell the answers apart, so answering from the yes/no prior earns nothing."""
+    objs = sc["objects"]
+    for i, j, ra, rb in _relation_pairs(sc, rng, split):
+        rel = world.relation_of(objs[i], objs[j])
+        words = {"i": _pick(rng, IMAGE_WORDS), "o": _pick(rng, OBJECTS_WORDS), "a": desc_text(_pick(rng, ra), rng),
+                 "b": desc_text(_pick(rng, rb), rng)}
+        template = _pick(rng, Q_TEMPLATES["relation"])
+        return [{"type": "relation", "question": template.format(rel=_pick(rng, RELATION_WORDS[r]), **words),
+                 "answer": answer} for r, answer in ((rel, "yes"), (OPPOSITE[rel], "no"))]
+    return None
+
+
+def qa_side(sc, rng, split):
+    """'is the A on the left or on the right of the image?' -> 'left' (or above/below for the second two templates),
+    only for an object at least 6 px off the image's middle line on that axis: one object's place, read off its
+    image token, which the relation questions compare for two (training only)."""
+    objs = sc["objects"]
+    for i in rng.permutation(len(objs)):
+        refs = [d for d in unique_refs(objs[i], objs) if _ref_ok(d, split)]
+        k = int(rng.integers(len(Q_TEMPLATES["side"])))
+        axis, low, high = ("x", "left", "right") if k < 2 else ("y", "above", "below")
+        off = objs[i][axis] - 32
+        if refs and abs(off) >= 6:
+            q = _fill(Q_TEMPLATES["side"][k], rng, a=desc_text(_pick(rng, refs), rng))
+            return {"type": "side", "question": q, "answer": low if off < 0 else high, "about": int(i)}
+    return None
+
+
 def qa_relation_choice(sc, rng, split):
     """'is the A left of, right of, above or below the B?' -> the relation ('left of'): a training signal richer
     than yes/no for the same comparison of two referred objects' positions."""
@@ -399,7 +433,7 @@ MAKERS = {
     "shape": lambda sc, rng, split: qa_attribute(sc, rng, split, "shape"),
     "size": lambda sc, rng, split: qa_attribute(sc, rng, split, "size"),
     "count_all": qa_count_all, "count_attr": qa_count_attr, "exist": qa_exist, "relation": qa_relation,
-    "which": qa_which, "describe": qa_describe, "relation_choice": qa_relation_choice,
+    "which": qa_which, "describe": qa_describe, "relation_choice": qa_relation_choice, "side": qa_side,
 }
 
 
