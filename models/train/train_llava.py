@@ -70,13 +70,17 @@ def grid_codes(grid: int, dim: int) -> torch.Tensor:
     return codes - codes.mean(0, keepdim=True)
 
 
+def at_rms(codes: torch.Tensor, rms) -> torch.Tensor:
+    return codes * (rms / codes.pow(2).mean().sqrt())
+
+
 @torch.no_grad()
 def reset_projector_codes(model, h):
     """--grid-codes: the projector's position codes replaced by grid_codes at the RMS of the features they add to."""
     p = model.projector
     rms = p(h[:, 1:]).sub(p.pos).pow(2).mean().sqrt()
     codes = grid_codes(p.grid // p.merge, p.pos.shape[-1])
-    p.pos[0] = codes * (rms / codes.pow(2).mean().sqrt())
+    p.pos[0] = at_rms(codes, rms)
     print("grid codes at rms", round(float(rms), 4), flush=True)
 
 
@@ -88,13 +92,13 @@ def init_position_codes(model, h, names):
             p.pos.zero_()
             rms = p(h[:, 1:]).pow(2).mean().sqrt()
             codes = sincos_2d(p.grid // p.merge, p.pos.shape[-1])
-            p.pos[0] = codes * (0.5 * rms / codes.pow(2).mean().sqrt())
+            p.pos[0] = at_rms(codes, 0.5 * rms)
         else:
             q = model.qformer
             rms = h[:, 1:].pow(2).mean().sqrt()
             codes = sincos_2d(data2.GRID, q.image_pos.shape[-1])
             q.image_pos.zero_()
-            q.image_pos[0, 1:] = codes * (0.5 * rms / codes.pow(2).mean().sqrt())
+            q.image_pos[0, 1:] = at_rms(codes, 0.5 * rms)
         print("initialised", name, "rms", round(float(rms), 4), flush=True)
 
 

@@ -40,10 +40,12 @@ export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) =>
     }
     if (model.fusion && images.tokens) {
       onGraph('fusion');
-      // A VQA-only checkpoint has no ITM head.
-      const heads: FusionOutput[] = model.architecture.tasks.match
-        ? ['itm_logits', 'vqa_logits']
-        : ['vqa_logits'];
+      // Only the heads the folder has: a single-task checkpoint lacks the other's logits.
+      const { match, ask } = model.architecture.tasks;
+      const heads: FusionOutput[] = [
+        ...(match ? (['itm_logits'] as const) : []),
+        ...(ask ? (['vqa_logits'] as const) : []),
+      ];
       rest.push(fusionLogits(model, images.tokens, [0], ['a'], heads, new Stopwatch()));
     }
     if (model.decoder && model.decoderWithPast && images.tokens) {
