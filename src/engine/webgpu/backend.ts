@@ -40,6 +40,12 @@ export interface WebGpuBackendOptions {
    * readers allow (embedding tables, product weights), else the model is refused with OUT_OF_MEMORY.
    */
   readonly maxBindingBytes?: number;
+  /**
+   * GPU memory, in bytes, the plans one session keeps for reuse may hold (inputs and intermediates of each
+   * input-shape signature seen; least recently used dropped first; the plan in use always stays). Default
+   * 256 MiB.
+   */
+  readonly planCacheBytes?: number;
 }
 
 export { isSoftwareAdapter } from '../adapter-kind';
@@ -258,6 +264,9 @@ export class WebGpuBackend implements Backend {
     const cap = options.maxBindingBytes;
     if (cap !== undefined && !(Number.isSafeInteger(cap) && cap >= 1024))
       throw new WebvlError('INVALID_INPUT', `maxBindingBytes must be an integer ≥ 1024, got ${cap}`);
+    const budget = options.planCacheBytes;
+    if (budget !== undefined && !(Number.isSafeInteger(budget) && budget >= 0))
+      throw new WebvlError('INVALID_INPUT', `planCacheBytes must be an integer ≥ 0, got ${budget}`);
   }
 
   describe(): string {
@@ -322,6 +331,6 @@ export class WebGpuBackend implements Backend {
     const limit = bindingLimit(engine.device, this.options.maxBindingBytes);
     splitOversizedConstants(graph, limit, packed);
     checkFits(graph, packed, limit, options.label ?? 'model');
-    return new WebGpuSession(engine, graph, options);
+    return new WebGpuSession(engine, graph, options, this.options.planCacheBytes);
   }
 }

@@ -28,8 +28,14 @@ import {
   type WeightFormat,
 } from './plan/plan';
 
-/** Plans kept per session (each holds its intermediate buffers); the least recently used goes first. */
-export const MAX_CACHED_PLANS = 6;
+/**
+ * Plans kept per session, least recently used dropped first: at most this many, and while more than one is
+ * kept, at most `planCacheBytes` of the GPU memory they hold. A decoder fed its growing past (no position
+ * input, so no fixed-capacity cache) plans once per length; a count of 6 made every caption past its sixth
+ * token plan each step again, in every later caption too.
+ */
+export const MAX_CACHED_PLANS = 128;
+export const DEFAULT_PLAN_CACHE_BYTES = 256 * 2 ** 20;
 
 /** What a plan looks like after the passes: for tests, benchmarks and `runtime.info()`. */
 export interface PlanDescription {
@@ -43,6 +49,8 @@ export interface PlanDescription {
   readonly pipelinesCompiled: number;
   /** Distinct pipeline cache keys of the plan's programs: which kernel variants run (e.g. `matmul|direct|…`). */
   readonly programKeys: readonly string[];
+  /** The session's plan cache: plans held now, their GPU bytes, and plans built since load (misses). */
+  readonly planCache: { readonly plans: number; readonly bytes: number; readonly built: number };
 }
 
 export interface EngineDevice {
@@ -69,6 +77,8 @@ function compatible(expected: DType, given: DType): boolean {
 
 export class WebGpuSession implements Session {
   private readonly plans = new Map<string, Plan>();
+  /** Plans built since load (probe plans included): a cache miss each. */
+  private plansBuilt = 0;
   /** Model constants on the GPU, per storage format (see plan.ts WeightFormat). */
   private readonly weights = new Map<WeightFormat | 'words', Map<HostTensor, GPUBuffer>>();
   private stats: RunStats | undefined;
@@ -88,6 +98,7 @@ export class WebGpuSession implements Session {
     private readonly engine: EngineDevice,
     private readonly graph: Graph,
     options: SessionOptions = {},
+    private readonly planCacheBytes = DEFAULT_PLAN_CACHE_BYTES,
   ) {
     this.keepOnDevice = new Set(options.keepOnDevice ?? []);
     this.label = options.label ?? 'model';
@@ -122,6 +133,11 @@ export class WebGpuSession implements Session {
       steps: plan.steps,
       pipelinesCompiled: this.engine.pipelines.size,
       programKeys: plan.programKeys,
+      planCache: {
+        plans: this.plans.size,
+        bytes: [...this.plans.values()].reduce((sum, p) => sum + p.gpuBytes, 0),
+        built: this.plansBuilt,
+      },
     };
   }
 
@@ -212,9 +228,13 @@ export class WebGpuSession implements Session {
         probe.outputs.map((o) => o.name),
       );
     this.plans.set(signature, plan);
-    while (this.plans.size > MAX_CACHED_PLANS) {
+    this.plansBuilt++;
+    let bytes = 0;
+    for (const p of this.plans.values()) bytes += p.gpuBytes;
+    while (this.plans.size > MAX_CACHED_PLANS || (this.plans.size > 1 && bytes > this.planCacheBytes)) {
       const [oldest, old] = this.plans.entries().next().value as [string, Plan];
       this.plans.delete(oldest);
+      bytes -= old.gpuBytes;
       old.release();
     }
     return plan;

@@ -108,6 +108,50 @@ describe('WebGpuSession', () => {
     await session.release();
   });
 
+  it('keeps a plan per past length for a growing decoder: a second pass over 24 lengths builds none', async () => {
+    // present = Concat(past, Neg(x)) along axis 1, as a decoder without a position input grows its past.
+    const g: Graph = {
+      nodes: [
+        node('Neg', ['x'], ['nx']),
+        node('Concat', ['past', 'nx'], ['present'], { axis: { type: 'int', value: 1 } }),
+      ],
+      initializers: new Map(),
+      inputs: [
+        { name: 'past', dtype: 'float32', shape: [1, 'past_length', 4] },
+        { name: 'x', dtype: 'float32', shape: [1, 1, 4] },
+      ],
+      outputs: [{ name: 'present', dtype: 'float32' }],
+      valueInfo: new Map(),
+      opset: 17,
+    };
+    const decode = async (session: Awaited<ReturnType<WebGpuBackend['loadGraph']>>) => {
+      let past = hostTensor('float32', [1, 0, 4], new Float32Array(0));
+      for (let step = 0; step < 24; step++) {
+        const x = Float32Array.from({ length: 4 }, (_, i) => step * 4 + i);
+        past = (await session.run({ past, x: hostTensor('float32', [1, 1, 4], x) })).present as HostTensor;
+      }
+      // Every step appended the negated row: the present holds -0, -1, …, -95.
+      expect(Array.from(past.data as Float32Array)).toEqual(Array.from({ length: 96 }, (_, i) => -i));
+      return session.describePlan()?.planCache;
+    };
+    const session = await backend.loadGraph(g);
+    expect(await decode(session)).toMatchObject({ plans: 24, built: 24 });
+    expect(await decode(session)).toMatchObject({ plans: 24, built: 24 });
+    await session.release();
+
+    // A budget of 0 bytes keeps only the plan in use: every step plans again.
+    const { device } = await backend.engineDevice();
+    const lean = new WebGpuBackend({ device, planCacheBytes: 0 });
+    const leanSession = await lean.loadGraph(g);
+    expect(await decode(leanSession)).toMatchObject({ plans: 1, built: 24 });
+    const cache = await decode(leanSession);
+    expect(cache).toMatchObject({ plans: 1, built: 48 });
+    expect(cache?.bytes).toBeGreaterThan(0);
+    await leanSession.release();
+    expect(() => new WebGpuBackend({ planCacheBytes: -1 })).toThrow(/planCacheBytes/);
+    expect(() => new WebGpuBackend({ planCacheBytes: 1.5 })).toThrow(/planCacheBytes/);
+  });
+
   it('keeps outputs on the GPU and takes them back as feeds without a read-back', async () => {
     // z = x·2 + b keeps x's shape, so z can be fed back in as x.
     const g = graph();

@@ -143,6 +143,14 @@ export class Plan {
     return this.dispatchList.length;
   }
 
+  /** GPU memory the plan holds while cached: its inputs, intermediates, scratch and uniforms (not weights). */
+  get gpuBytes(): number {
+    let bytes = 0;
+    for (const b of this.owned) bytes += b.size;
+    for (const b of this.pooled) bytes += b.size;
+    return bytes;
+  }
+
   /** Builds the plan: buffer lifetimes → reuse, kernels recorded, pipelines compiled, bind groups made. */
   static async build(deps: PlanDeps, specialized: Specialized): Promise<Plan> {
     const plan = new Plan(deps, specialized);
