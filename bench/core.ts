@@ -1,7 +1,7 @@
 // What a benchmark row does, wherever it runs: the browser page (bench/page.ts) and Node on Dawn
 // (bench/node/run.ts) call these with their own way to fetch bytes, decode images and open sessions.
 import { onnx } from 'onnx-proto';
-import type { Session } from '../src/engine/backend';
+import type { DispatchTime, Session } from '../src/engine/backend';
 import { BackendSelector } from '../src/engine/select';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../src/engine/tensor';
 import { cpuTopK } from '../src/index/cpu-topk';
@@ -26,9 +26,10 @@ import type {
   GraphEngine,
   GraphRowSpec,
   IndexRowSpec,
+  ProfileEntry,
   RowResult,
 } from './spec';
-import { relativeDiff, summarize } from './stats';
+import { relativeDiff, summarize, summarizeProfiles } from './stats';
 
 /** What the host gives the rows: bytes by URL, an image's pixels, peak GPU memory around a call. */
 export interface BenchHost {
@@ -99,6 +100,7 @@ export interface GraphRun {
   dispatches?: number;
   bytesRead?: number;
   chosen?: string;
+  profile?: ProfileEntry[];
 }
 
 async function openSession(
@@ -122,6 +124,8 @@ export async function benchGraph(
   engine: EngineName,
   repeats: number,
   bytes?: Uint8Array,
+  /** Profiled runs after the timed ones (our engine on adapters with timestamp-query); 0: none. */
+  profileRuns = 0,
 ): Promise<GraphRun> {
   const model = bytes ?? (await host.fetchBytes(row.model));
   const { session, chosen, ours } = await openSession(host, engine, model, row.id);
@@ -136,7 +140,13 @@ export async function benchGraph(
     const dispatches = ours
       ? stats?.dispatches
       : (onnx.ModelProto.decode(model).graph?.node?.length ?? undefined);
-    return { warmupMs, times, last, dispatches, bytesRead: stats?.bytesRead, chosen };
+    const runs: (readonly DispatchTime[])[] = [];
+    for (let i = 0; i < (ours ? profileRuns : 0); i++) {
+      const run = await session.profile?.(feeds);
+      if (run) runs.push(run);
+    }
+    const profile = runs.length > 0 ? summarizeProfiles(runs) : undefined;
+    return { warmupMs, times, last, dispatches, bytesRead: stats?.bytesRead, chosen, profile };
   } finally {
     await session.release();
   }
@@ -176,6 +186,7 @@ export function graphResult(
     bytesRead: r.bytesRead,
     peakGpuBytes: peakBytes,
     chosen: r.chosen,
+    profile: r.profile,
     maxRelDiffVsReference,
     tolerance: row.tolerance,
   };

@@ -77,6 +77,52 @@ function kernelSection(kernels: RowResult[]): string[] {
   ];
 }
 
+/** Shown per profiled row: its heaviest (op, kernel) pairs, then the rest summed. */
+const PROFILE_TOP = 8;
+
+/** Where our GPU time goes in each profiled row (timestamp queries; see ProfileEntry). */
+function profileSection(graphs: RowResult[]): string[] {
+  const profiled = graphs.filter((r) => r.engine === 'webgpu' && r.profile?.length);
+  if (!profiled.length) return [];
+  const lines = [
+    '',
+    'Where our GPU time goes (timestamp queries, each dispatch in a pass of its own; median per dispatch over the',
+    "profiled runs, summed per op and kernel; the total exceeds a plain run by the passes' overhead):",
+  ];
+  for (const r of profiled) {
+    const entries = r.profile!;
+    const total = entries.reduce((sum, e) => sum + e.ms, 0);
+    const rest = entries.slice(PROFILE_TOP);
+    const row = (op: string, program: string, n: number, ms: number) => [
+      op,
+      program.replaceAll('|', '\\|'), // kernel keys are '|'-joined: escaped, or they split the table
+      String(n),
+      ms.toFixed(3),
+      `${((100 * ms) / total).toFixed(1)}%`,
+    ];
+    lines.push('', `${r.id}: ${total.toFixed(2)} ms GPU in ${r.dispatches ?? '?'} dispatches`, '');
+    lines.push(
+      ...table(
+        ['op', 'kernel', 'dispatches', 'ms', 'share'],
+        [
+          ...entries.slice(0, PROFILE_TOP).map((e) => row(e.op, e.program, e.dispatches, e.ms)),
+          ...(rest.length
+            ? [
+                row(
+                  `${rest.length} more`,
+                  '',
+                  rest.reduce((n, e) => n + e.dispatches, 0),
+                  rest.reduce((sum, e) => sum + e.ms, 0),
+                ),
+              ]
+            : []),
+        ],
+      ),
+    );
+  }
+  return lines;
+}
+
 export function markdownReport(results: RowResult[], heading: string): string {
   const kernels = results.filter((r) => r.variant !== undefined);
   const graphs = results.filter((r) => r.variant === undefined);
@@ -152,6 +198,7 @@ export function markdownReport(results: RowResult[], heading: string): string {
       ),
     );
   }
+  lines.push(...profileSection(graphs));
   const auto = graphs.filter((r) => r.engine === 'auto' && r.chosen);
   if (auto.length) {
     lines.push('', 'What `auto` chose:', '');

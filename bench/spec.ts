@@ -130,7 +130,20 @@ export interface RowResult {
   variant?: string;
   /** For 'auto': the backend it chose, and why. */
   chosen?: string;
+  /** `--profile` (our engine): GPU time by node op and kernel, most first (see ProfileEntry). */
+  profile?: ProfileEntry[];
   error?: string;
+}
+
+/**
+ * One node op on one kernel in a profiled run: the sum over its dispatches of each dispatch's median GPU time
+ * across the profiled runs (timestamp queries, every dispatch in a pass of its own).
+ */
+export interface ProfileEntry {
+  op: string;
+  program: string;
+  dispatches: number;
+  ms: number;
 }
 
 /**

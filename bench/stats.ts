@@ -1,4 +1,5 @@
-import type { RowResult } from './spec';
+import type { DispatchTime } from '../src/engine/backend';
+import type { ProfileEntry, RowResult } from './spec';
 
 /** Agreement with the reference engine: relative difference at most 1e-3 (a row may set its own). */
 export const MAX_REL_DIFF = 1e-3;
@@ -32,4 +33,18 @@ export function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number
     if (!(d <= worst)) worst = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
   }
   return worst / (scale + 1e-6);
+}
+
+/** Per-dispatch medians over several profiled runs, summed per (op, kernel), most GPU time first. */
+export function summarizeProfiles(runs: readonly (readonly DispatchTime[])[]): ProfileEntry[] {
+  const groups = new Map<string, ProfileEntry>();
+  runs[0]?.forEach((d, i) => {
+    const ms = summarize(runs.map((r) => r[i]?.ms ?? 0)).median;
+    const key = `${d.op}\n${d.program}`;
+    const g = groups.get(key) ?? { op: d.op, program: d.program, dispatches: 0, ms: 0 };
+    g.dispatches++;
+    g.ms += ms;
+    groups.set(key, g);
+  });
+  return [...groups.values()].sort((a, b) => b.ms - a.ms);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { markdownReport } from '../bench/report';
 import type { RowResult } from '../bench/spec';
-import { agreesWithReference, relativeDiff, summarize } from '../bench/stats';
+import { agreesWithReference, relativeDiff, summarize, summarizeProfiles } from '../bench/stats';
 
 describe('bench statistics', () => {
   it('median and nearest-rank p90 match hand-computed values', () => {
@@ -35,5 +36,55 @@ describe('agreesWithReference', () => {
     expect(agreesWithReference(row({ maxRelDiffVsReference: 1e-2, tolerance: 3e-2 }))).toBe(true);
     expect(agreesWithReference(row({ maxRelDiffVsReference: 4e-2, tolerance: 3e-2 }))).toBe(false);
     expect(agreesWithReference(row({ maxRelDiffVsReference: Number.NaN }))).toBe(false);
+  });
+});
+
+describe('profiles', () => {
+  const d = (op: string, program: string, ms: number) => ({ op, node: `${op}-node`, program, ms });
+  // Three runs of the same four dispatches; per dispatch medians: 2, 5, 1, 3.
+  const runs = [
+    [
+      d('MatMul', 'matmul|tile64', 2),
+      d('MatMul', 'matmul|tile64', 9),
+      d('Add', 'binary|add', 1),
+      d('MatMul', 'matmul|gemv', 3),
+    ],
+    [
+      d('MatMul', 'matmul|tile64', 1),
+      d('MatMul', 'matmul|tile64', 5),
+      d('Add', 'binary|add', 1),
+      d('MatMul', 'matmul|gemv', 4),
+    ],
+    [
+      d('MatMul', 'matmul|tile64', 4),
+      d('MatMul', 'matmul|tile64', 4),
+      d('Add', 'binary|add', 2),
+      d('MatMul', 'matmul|gemv', 3),
+    ],
+  ];
+
+  it('sums per-dispatch medians per op and kernel, most GPU time first', () => {
+    expect(summarizeProfiles(runs)).toEqual([
+      { op: 'MatMul', program: 'matmul|tile64', dispatches: 2, ms: 7 },
+      { op: 'MatMul', program: 'matmul|gemv', dispatches: 1, ms: 3 },
+      { op: 'Add', program: 'binary|add', dispatches: 1, ms: 1 },
+    ]);
+  });
+
+  it('the report shows each profiled row with shares, kernel keys escaped for the table', () => {
+    const row: RowResult = {
+      id: 'model b1',
+      engine: 'webgpu',
+      warmupMs: 1,
+      medianMs: 10,
+      p90Ms: 11,
+      repeats: 3,
+      dispatches: 4,
+      profile: summarizeProfiles(runs),
+    };
+    const md = markdownReport([row], '## test');
+    expect(md).toContain('model b1: 11.00 ms GPU in 4 dispatches');
+    expect(md).toContain('| MatMul | matmul\\|tile64 | 2 | 7.000 | 63.6% |');
+    expect(md).toContain('| Add | binary\\|add | 1 | 1.000 | 9.1% |');
   });
 });

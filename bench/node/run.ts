@@ -60,6 +60,8 @@ const { values } = parseArgs({
     'decode-tokens': { type: 'string' },
     /** Comma-separated subset of engines (default: all that load here). */
     engines: { type: 'string' },
+    /** Profiled runs per graph row of our engine, after the timed ones (default 3; 1 with --quick; 0: none). */
+    profile: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -70,6 +72,7 @@ const only = values.only;
 const chosen = <T extends { id: string }>(rows: T[]): T[] =>
   only ? rows.filter((r) => only.split('|').some((part) => r.id.includes(part))) : rows;
 const threads = Math.min(4, cpus().length);
+const profileRuns = cliCount('profile', values.profile ?? (quick ? '1' : '3'), 100, 0);
 
 // Quick mode (CI, SwiftShader) keeps one row of each kind; the browser's quick bench covers the project's models.
 const projectRows = quick
@@ -223,7 +226,9 @@ async function runGraphRows(rows: GraphRowSpec[]): Promise<void> {
         // CPU engines on base-size models take seconds a run: fewer repeats there.
         const cpu = engine === 'wasm' || engine === 'ort-cpu';
         const n = row.skeleton && !quick && cpu ? Math.min(3, repeats) : repeats;
-        const { result, peakBytes } = await measurePeak(() => benchGraph(host, row, engine, n, bytes));
+        const { result, peakBytes } = await measurePeak(() =>
+          benchGraph(host, row, engine, n, bytes, profileRuns),
+        );
         log(graphResult(row, engine, result, peakBytes, reference.check(row.id, engine, result.last)));
       } catch (e) {
         log(failedRow(row.id, engine, e));

@@ -36,6 +36,16 @@ export interface RunStats {
   bytesRead: number;
 }
 
+/** One GPU dispatch of a profiled run: the graph node (after fusion) it serves, its kernel and its GPU time. */
+export interface DispatchTime {
+  /** The node's op after fusion ('webvl:Attention', 'MatMul', …). */
+  readonly op: string;
+  readonly node: string;
+  /** The kernel variant: its pipeline cache key (e.g. `matmul|tile64|…`). */
+  readonly program: string;
+  readonly ms: number;
+}
+
 /** A tensor's type and shape without its data. */
 export interface TensorShape {
   readonly dtype: DType;
@@ -55,6 +65,11 @@ export interface Session {
   prepare?(inputs: Readonly<Record<string, TensorShape>>): Promise<Record<string, TensorShape> | undefined>;
   /** Counters from the last run, where the backend can measure them. */
   lastRunStats(): RunStats | undefined;
+  /**
+   * Runs once on `feeds` and says how long each GPU dispatch took, where the backend can measure it (our engine
+   * on a device with timestamp-query); undefined elsewhere.
+   */
+  profile?(feeds: Readonly<Record<string, Tensor>>): Promise<readonly DispatchTime[] | undefined>;
   release(): Promise<void>;
 }
 

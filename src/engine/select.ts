@@ -307,6 +307,9 @@ class FallbackSession implements Session {
   lastRunStats() {
     return this.inner.lastRunStats();
   }
+  profile(feeds: Readonly<Record<string, Tensor>>) {
+    return this.inner.profile?.(feeds) ?? Promise.resolve(undefined);
+  }
   release() {
     return this.inner.release();
   }

@@ -185,6 +185,8 @@ async function acquireDevice(
   const requiredFeatures: GPUFeatureName[] = [];
   if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
   if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
+  // Profiles only (WebGpuSession.profile): runs never write timestamps.
+  if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
   const l = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures,

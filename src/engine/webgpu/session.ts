@@ -1,10 +1,11 @@
 // A loaded model on our engine: plans cached per input-shape signature, one command encoder per run,
 // outputs read back or kept on the GPU, feeds taken from the GPU without a read-back.
 import { WebvlError } from '../../errors';
-import type { RunStats, Session, SessionOptions, TensorShape } from '../backend';
+import type { DispatchTime, RunStats, Session, SessionOptions, TensorShape } from '../backend';
 import { type DType, type HostTensor, sizeOf, type Tensor } from '../tensor';
 import type { BufferPool } from './gpu/buffer-pool';
 import { WebGpuDeviceTensor } from './gpu/device-tensor';
+import { DispatchTimer, QUERIES_PER_SET } from './gpu/dispatch-timer';
 import type { PipelineCache } from './gpu/pipeline-cache';
 import { readBack } from './gpu/readback';
 import { cloneGraph, type Graph, producers } from './ir/ir';
@@ -82,6 +83,7 @@ export class WebGpuSession implements Session {
   /** Model constants on the GPU, per storage format (see plan.ts WeightFormat). */
   private readonly weights = new Map<WeightFormat | 'words', Map<HostTensor, GPUBuffer>>();
   private stats: RunStats | undefined;
+  private lastProfile: DispatchTime[] | undefined;
   private lastPlan: Plan | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private released = false;
@@ -262,7 +264,21 @@ export class WebGpuSession implements Session {
     return buffer;
   }
 
-  private async runNow(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+  /**
+   * GPU time of each dispatch of one run on `feeds` (timestamp queries, every dispatch in a pass of its own, so
+   * the sum exceeds a plain run by the passes' overhead); undefined where the device has no timestamp-query.
+   */
+  profile(feeds: Readonly<Record<string, Tensor>>): Promise<DispatchTime[] | undefined> {
+    if (!this.engine.device.features.has('timestamp-query')) return Promise.resolve(undefined);
+    const result = this.queue.then(() => this.runNow(feeds, true)).then(() => this.lastProfile);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow(
+    feeds: Readonly<Record<string, Tensor>>,
+    timed = false,
+  ): Promise<Record<string, Tensor>> {
     const dims = this.checkFeeds(feeds);
     const values = await this.steeringValues(feeds);
     // Ifs whose condition comes from run-time data: probes compute and read back conditions until every If
@@ -271,7 +287,7 @@ export class WebGpuSession implements Session {
     for (;;) {
       const plan = await this.planFor(dims, values, conditions);
       const probed = this.probes.get(plan);
-      if (!probed) return this.execute(plan, feeds);
+      if (!probed) return this.execute(plan, feeds, timed);
       const out = await this.execute(plan, feeds);
       for (const name of probed) conditions.set(name, out[name] as HostTensor);
     }
@@ -281,6 +297,7 @@ export class WebGpuSession implements Session {
   private async execute(
     plan: Plan,
     feeds: Readonly<Record<string, Tensor>>,
+    timed = false,
   ): Promise<Record<string, Tensor>> {
     const { device, pool } = this.engine;
     // Everything that can fail or wait happens before the error scope opens, so scopes never interleave.
@@ -307,7 +324,10 @@ export class WebGpuSession implements Session {
         device.queue.writeBuffer(input.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
       }
     }
-    plan.encode(encoder);
+    const timing = timed ? new DispatchTimer(device, plan.dispatchCount) : undefined;
+    if (timing) plan.encodeTimed(encoder, timing.querySets, QUERIES_PER_SET);
+    else plan.encode(encoder);
+    timing?.resolve(encoder);
     const out: Record<string, Tensor> = {};
     const pending: [string, () => Promise<HostTensor>][] = [];
     let bytesRead = 0;
@@ -327,6 +347,15 @@ export class WebGpuSession implements Session {
     const error = await device.popErrorScope();
     if (error) throw new WebvlError('INTERNAL', `${this.label}: GPU validation error: ${error.message}`);
     for (const [name, read] of pending) out[name] = await read();
+    if (timing) {
+      const ns = await timing.read();
+      this.lastProfile = plan.origins.map((o, i) => ({
+        op: o.step.op,
+        node: o.step.name,
+        program: o.program,
+        ms: ns[i] / 1e6,
+      }));
+    }
     this.stats = { dispatches: plan.dispatchCount, bytesRead };
     this.lastPlan = plan;
     return out;

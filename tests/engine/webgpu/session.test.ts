@@ -152,6 +152,31 @@ describe('WebGpuSession', () => {
     expect(() => new WebGpuBackend({ planCacheBytes: 1.5 })).toThrow(/planCacheBytes/);
   });
 
+  it('profiles a run: one timed entry per dispatch, in the plan order, named by node and kernel', async () => {
+    const session = await backend.loadGraph(graph());
+    const feeds = {
+      x: hostTensor('float32', [2, 4], [1, 2, 3, 4, 5, 6, 7, 8]),
+      mask: hostTensor('int64', [2, 3], [1, 0, 1, 0, 0, 1]),
+    };
+    const profile = await session.profile(feeds);
+    const plan = session.describePlan();
+    expect(profile).toBeDefined();
+    // SwiftShader has timestamp-query; Reshape is a view (no dispatch): Mul, Add, Transpose, Cast, Add.
+    expect(profile?.map((d) => d.node)).toEqual(
+      plan?.steps.flatMap((s) => Array.from({ length: s.dispatches }, () => s.name)),
+    );
+    expect(profile?.map((d) => d.op)).toEqual(['Mul', 'Add', 'Transpose', 'Cast', 'Add']);
+    for (const d of profile ?? []) {
+      expect(plan?.programKeys).toContain(d.program);
+      expect(d.ms).toBeGreaterThanOrEqual(0);
+    }
+    expect(profile?.reduce((sum, d) => sum + d.ms, 0)).toBeGreaterThan(0);
+    // The plan is the one runs use: a plain run after the profile builds nothing new.
+    await session.run(feeds);
+    expect(session.describePlan()?.planCache.built).toBe(1);
+    await session.release();
+  });
+
   it('keeps outputs on the GPU and takes them back as feeds without a read-back', async () => {
     // z = x·2 + b keeps x's shape, so z can be fed back in as x.
     const g = graph();

@@ -131,6 +131,8 @@ export class Plan {
   /** The distinct pipeline cache keys of the plan's programs (which kernel variants it runs). */
   programKeys: readonly string[] = [];
   private dispatchList: Dispatch[] = [];
+  /** Per dispatch, in order: the step it serves and its program's pipeline cache key. */
+  private dispatchOrigins: { readonly step: PlanStep; readonly program: string }[] = [];
   private readonly owned: GPUBuffer[] = [];
   private readonly pooled: GPUBuffer[] = [];
 
@@ -353,6 +355,8 @@ export class Plan {
       }
     }
     this.programKeys = [...new Set(programs.map((p) => p.cacheKey))];
+    const stepOf = this.steps.flatMap((step) => Array.from({ length: step.dispatches }, () => step));
+    this.dispatchOrigins = programs.map((p, i) => ({ step: stepOf[i], program: p.cacheKey }));
     return programs;
   }
 
@@ -392,6 +396,29 @@ export class Plan {
   /** Records every dispatch of the plan into one compute pass. */
   encode(encoder: GPUCommandEncoder): void {
     encodeDispatches(encoder, this.dispatchList);
+  }
+
+  /** Where each dispatch comes from (profiles): its step (node) and program, in dispatch order. */
+  get origins(): readonly { readonly step: PlanStep; readonly program: string }[] {
+    return this.dispatchOrigins;
+  }
+
+  /**
+   * Records every dispatch in a compute pass of its own that writes a timestamp at its start and end (queries
+   * 2i and 2i + 1, over query sets of `perSet` queries each): GPU time per dispatch, for profiles.
+   */
+  encodeTimed(encoder: GPUCommandEncoder, querySets: readonly GPUQuerySet[], perSet: number): void {
+    this.dispatchList.forEach((d, i) => {
+      const querySet = querySets[Math.floor((2 * i) / perSet)];
+      const first = (2 * i) % perSet;
+      const pass = encoder.beginComputePass({
+        timestampWrites: { querySet, beginningOfPassWriteIndex: first, endOfPassWriteIndex: first + 1 },
+      });
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+      pass.end();
+    });
   }
 
   release(): void {
