@@ -109,9 +109,10 @@ TYPE_WEIGHTS = {"colour": 1.0, "shape": 1.2, "size": 0.8, "count_all": 1.0, "cou
 
 
 def conversation(sc: dict, rng, split: str = "train", max_turns: int = 4, captions_only: bool = False,
-                 follow_up_p: float = 0.25) -> list[tuple[str, str]]:
+                 follow_up_p: float = 0.25, refs: list | None = None) -> list[tuple[str, str]]:
     """1..max_turns question/answer turns about one scene. 'describe' is only ever the last turn, so later
-    answers cannot be read off an earlier caption."""
+    answers cannot be read off an earlier caption. refs: if given, receives the (description, object index) pairs
+    the questions refer to objects by (world2's 'refs')."""
     if captions_only:
         q = world2.make_qa(sc, "describe", rng, split)
         return [(q["question"], q["answer"])]
@@ -133,10 +134,32 @@ def conversation(sc: dict, rng, split: str = "train", max_turns: int = 4, captio
         if q is None:
             continue
         turns.append((q["question"], q["answer"]))
+        if refs is not None:
+            refs += q.get("refs", [])
         prev = q
         if t == "describe":
             break
     return turns
+
+
+GROUND_BINS = 8  # places along each axis: 8-pixel bins of the 64-pixel image
+
+
+def grounding_targets(ids: np.ndarray, scenes: list[dict], refs: list[list]) -> np.ndarray:
+    """[B, L, 2] (x bin, y bin) of the object a description refers to, at the description's last token, wherever
+    a description a question used occurs in that row (-100 elsewhere): a training-only signal that the LM should
+    know where a referred object is by the time it has read its description."""
+    out = np.full(ids.shape + (2,), -100, np.int64)
+    for b, (sc, row_refs) in enumerate(zip(scenes, refs)):
+        row = ids[b].tolist()
+        for desc, i in row_refs:
+            d = tok2.encode_words(desc)
+            o = sc["objects"][i]
+            place = [min(GROUND_BINS - 1, int(o["x"]) * GROUND_BINS // 64), min(GROUND_BINS - 1, int(o["y"]) * GROUND_BINS // 64)]
+            for p in range(len(row) - len(d) + 1):
+                if row[p:p + len(d)] == d:
+                    out[b, p + len(d) - 1] = place
+    return out
 
 
 def pad_batch(seqs: list[tuple[list[int], list[int]]]):
@@ -154,25 +177,34 @@ def pad_batch(seqs: list[tuple[list[int], list[int]]]):
 
 class ChatSampler(Sampler):
     def chat_batch(self, bs: int, max_turns: int = 4, captions_only: bool = False, n_image: int = tok2.N_IMAGE_TOKENS,
-                   relation_pairs: float = 0.0):
+                   relation_pairs: float = 0.0, grounding: bool = False):
         """relation_pairs: the share of the batch given to world2.qa_relation_pair's questions, each image twice (the
-        question asked both ways, one turn each)."""
+        question asked both ways, one turn each). grounding: also return where each referred object is (see
+        grounding_targets)."""
         n_pairs = int(bs * relation_pairs) // 2
         imgs, scs = self.images_and_scenes(bs - n_pairs)
-        convs = [conversation(sc, self.rng, "train", max_turns, captions_only) for sc in scs[n_pairs:]]
+        conv_scenes = list(scs[n_pairs:])
+        conv_refs = [[] for _ in conv_scenes]
+        convs = [conversation(sc, self.rng, "train", max_turns, captions_only, refs=r)
+                 for sc, r in zip(conv_scenes, conv_refs)]
         pair_imgs = []
         for k, sc in enumerate(scs[:n_pairs]):
             qs = world2.qa_relation_pair(sc, self.rng, "train")
             if qs is None:  # no relation pair in this scene: two ordinary conversations about it
-                qs = [conversation(sc, self.rng, "train", max_turns) for _ in range(2)]
-                convs += qs
+                pair_refs = [[], []]
+                convs += [conversation(sc, self.rng, "train", max_turns, refs=r) for r in pair_refs]
             else:
                 convs += [[(q["question"], q["answer"])] for q in qs]
+                pair_refs = [q["refs"] for q in qs]
+            conv_scenes += [sc, sc]
+            conv_refs += pair_refs
             pair_imgs += [imgs[k], imgs[k]]
         imgs = np.concatenate([imgs[n_pairs:], np.stack(pair_imgs)]) if n_pairs else imgs
         seqs = [tok2.chat_ids(c, n_image) for c in convs]
         ids, tgt, mask = pad_batch(seqs)
-        return imgs, ids, tgt, mask
+        if not grounding:
+            return imgs, ids, tgt, mask
+        return imgs, ids, tgt, mask, grounding_targets(ids, conv_scenes, conv_refs)
 
 
 if __name__ == "__main__":

@@ -131,6 +131,10 @@ def main():
     ap.add_argument("--relation-pairs", type=float, default=0.0,
                     help="share of each batch given to relation questions asked both ways about the same image "
                          "(world2.qa_relation_pair; training only)")
+    ap.add_argument("--ground", type=float, default=0.0,
+                    help="weight of a training-only loss: predict each referred object's place (x and y in 8 bins) "
+                         "from the LM's hidden state at its description's last token (data2.grounding_targets)")
+    ap.add_argument("--ground-layer", type=int, default=2, help="the LM layer whose output --ground reads")
     ap.add_argument("--seed", type=int, default=0, help="offsets the batch order (a continuation must not replay it)")
     a = ap.parse_args()
     torch.manual_seed(a.stage + 100 * a.seed)
@@ -163,6 +167,13 @@ def main():
     for name, p in model.named_parameters():
         if p.requires_grad:
             (keep if p.ndim < 2 or "embed" in name or "query_tokens" in name else decay).append(p)
+    # --ground: a probe on one LM layer's output, trained with the model and never exported.
+    ground_head = torch.nn.Linear(cfg["lm"]["dim"], 2 * data2.GROUND_BINS) if a.ground > 0 else None
+    grounded = {}
+    if ground_head is not None:
+        decay += list(ground_head.parameters())
+        train += list(ground_head.parameters())
+        model.lm.layers[a.ground_layer - 1].register_forward_hook(lambda mod, inp, out: grounded.update(h=out[0]))
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": keep, "weight_decay": 0.0}], lr=a.lr)
     samp = data2.ChatSampler(*data2.load(a.cache.split(",")), seed=10 + a.stage + (5 if a.connector == "qformer" else 0) + 100 * a.seed)
     n_img = n_image_tokens(cfg)
@@ -171,14 +182,15 @@ def main():
     meta = {"stage": a.stage, "connector": a.connector, "bs": a.bs, "lr": a.lr, "init": a.init, "vit": a.vit,
             "freeze_lm": a.freeze_lm or a.connector == "qformer", "relation_weight": a.relation_weight,
             "relation_choice": a.relation_choice, "relation_pairs": a.relation_pairs, "side_questions": a.side_questions, "pos_scale": a.pos_scale, "grid_codes": a.grid_codes, "seed": a.seed,
-            "clock": "cpu" if a.cpu_clock else "wall"}
+            "clock": "cpu" if a.cpu_clock else "wall", "ground": a.ground, "ground_layer": a.ground_layer}
     step, seen = 0, 0
     while clock.frac() < 1.0:
         for g in opt.param_groups:
             g["lr"] = common.lr_at(clock.frac(), a.lr, warm=0.03)
         t0 = time.time()
-        imgs, ids, tgt, mask = samp.chat_batch(a.bs, a.max_turns, captions_only=a.stage == 1, n_image=n_img,
-                                               relation_pairs=a.relation_pairs)
+        batch = samp.chat_batch(a.bs, a.max_turns, captions_only=a.stage == 1, n_image=n_img,
+                                relation_pairs=a.relation_pairs, grounding=ground_head is not None)
+        imgs, ids, tgt, mask = batch[:4]
         with torch.no_grad():
             h = model.vision(torch.from_numpy(data2.to_pixels(imgs)))
         if fresh_pos:  # start new position codes as 2-D sine-cosine codes at half the RMS of what they add to
@@ -190,6 +202,14 @@ def main():
         logits = model(None, torch.from_numpy(ids), torch.from_numpy(mask), tok2.IMAGE, image_features=feats)
         tgt_t = torch.from_numpy(tgt)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_t.reshape(-1), ignore_index=-100)
+        ground_acc = None
+        if ground_head is not None:
+            place = torch.from_numpy(batch[4]).reshape(-1, 2)
+            at = place[:, 0] >= 0
+            if at.any():
+                g = ground_head(grounded["h"].reshape(-1, grounded["h"].shape[-1])[at]).reshape(-1, 2, data2.GROUND_BINS)
+                loss = loss + a.ground * F.cross_entropy(g.reshape(-1, data2.GROUND_BINS), place[at].reshape(-1))
+                ground_acc = (g.argmax(-1) == place[at]).float().mean().item()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(train, 1.0)
@@ -201,7 +221,8 @@ def main():
                 m = tgt_t >= 0
                 acc = (logits.argmax(-1)[m] == tgt_t[m]).float().mean().item()
             print(f"step {step} loss {loss.item():.4f} answer_token_acc {acc:.3f} L {ids.shape[1]} "
-                  f"lr {opt.param_groups[0]['lr']:.1e} {time.time() - t0:.2f}s elapsed {clock.elapsed():.0f}s", flush=True)
+                  f"lr {opt.param_groups[0]['lr']:.1e} {time.time() - t0:.2f}s elapsed {clock.elapsed():.0f}s"
+                  + ("" if ground_acc is None else f" ground_acc {ground_acc:.3f}"), flush=True)
         if step % a.save_every == 0:
             common.save(model, cfg, ck, dict(meta, steps=step, wall_s=round(clock.elapsed())))
     common.save(model, cfg, ck, dict(meta, steps=step, wall_s=round(clock.elapsed()), done=True))

@@ -282,7 +282,7 @@ def qa_attribute(sc, rng, split, attr):
         if refs:
             r = desc_text(_pick(rng, refs), rng)
             return {"type": attr, "question": _fill(_pick(rng, Q_TEMPLATES[attr]), rng, r=r), "answer": o[attr],
-                    "about": int(i)}
+                    "about": int(i), "refs": [(r, int(i))]}
     return None
 
 
@@ -353,9 +353,11 @@ def qa_relation(sc, rng, split):
         rel = world.relation_of(objs[i], objs[j])
         positive = rng.random() < 0.5
         asked = rel if positive else OPPOSITE[rel]
-        q = _fill(_pick(rng, Q_TEMPLATES["relation"]), rng, a=desc_text(_pick(rng, ra), rng),
-                  b=desc_text(_pick(rng, rb), rng), rel=_pick(rng, RELATION_WORDS[asked]))
-        return {"type": "relation", "question": q, "answer": "yes" if positive else "no"}
+        template = _pick(rng, Q_TEMPLATES["relation"])  # the draws in the order they always had
+        a, b = desc_text(_pick(rng, ra), rng), desc_text(_pick(rng, rb), rng)
+        q = _fill(template, rng, a=a, b=b, rel=_pick(rng, RELATION_WORDS[asked]))
+        return {"type": "relation", "question": q, "answer": "yes" if positive else "no",
+                "refs": [(a, int(i)), (b, int(j))]}
     return None
 
 
@@ -370,7 +372,8 @@ def qa_relation_pair(sc, rng, split):
                  "b": desc_text(_pick(rng, rb), rng)}
         template = _pick(rng, Q_TEMPLATES["relation"])
         return [{"type": "relation", "question": template.format(rel=_pick(rng, RELATION_WORDS[r]), **words),
-                 "answer": answer} for r, answer in ((rel, "yes"), (OPPOSITE[rel], "no"))]
+                 "answer": answer, "refs": [(words["a"], int(i)), (words["b"], int(j))]}
+                for r, answer in ((rel, "yes"), (OPPOSITE[rel], "no"))]
     return None
 
 
@@ -385,8 +388,10 @@ def qa_side(sc, rng, split):
         axis, low, high = ("x", "left", "right") if k < 2 else ("y", "above", "below")
         off = objs[i][axis] - 32
         if refs and abs(off) >= 6:
-            q = _fill(Q_TEMPLATES["side"][k], rng, a=desc_text(_pick(rng, refs), rng))
-            return {"type": "side", "question": q, "answer": low if off < 0 else high, "about": int(i)}
+            a = desc_text(_pick(rng, refs), rng)
+            q = _fill(Q_TEMPLATES["side"][k], rng, a=a)
+            return {"type": "side", "question": q, "answer": low if off < 0 else high, "about": int(i),
+                    "refs": [(a, int(i))]}
     return None
 
 
@@ -418,9 +423,11 @@ def qa_which(sc, rng, split):
             clear = [i for i in range(len(objs)) if i != j and world.relation_of(objs[i], objs[j]) == rel]
             loose = [i for i in range(len(objs)) if i != j and loosely(objs[i], objs[j], rel)]
             if len(clear) == 1 and loose == clear:
-                q = _fill(_pick(rng, Q_TEMPLATES["which"]), rng, b=desc_text(_pick(rng, rb), rng),
-                          rel=_pick(rng, RELATION_WORDS[rel]))
-                return {"type": "which", "question": q, "answer": phrase(objs[clear[0]]), "about": int(clear[0])}
+                template = _pick(rng, Q_TEMPLATES["which"])
+                b = desc_text(_pick(rng, rb), rng)
+                q = _fill(template, rng, b=b, rel=_pick(rng, RELATION_WORDS[rel]))
+                return {"type": "which", "question": q, "answer": phrase(objs[clear[0]]), "about": int(clear[0]),
+                        "refs": [(b, int(j))]}
     return None
 
 
