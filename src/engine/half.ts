@@ -38,3 +38,17 @@ export function halfToFloat(h: number): number {
   if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
+
+let halfTable: Float32Array | undefined;
+
+/** float16 bits → float32 values through a 65,536-entry table (a 31M-element embedding table in ~0.1 s). */
+export function halfsToFloats(bits: Uint16Array): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  const table = halfTable;
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
+  return out;
+}

@@ -12,6 +12,7 @@ import { resizeFormProblem } from './ir/resize-params';
 import { withNextTokenHead } from './passes/next-token-head';
 import { packQuantizedWeights } from './passes/pack-quantized';
 import { splitOversizedConstants } from './passes/split-oversized';
+import { widenHalfConstants } from './passes/widen-half-constants';
 import { GpuPixelPipeline } from './pixel-pipeline';
 import type { KernelFeatures } from './plan/kernel-context';
 import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './plan/lowering';
@@ -319,6 +320,7 @@ export class WebGpuBackend implements Backend {
     checkIfBranches(graph.nodes);
     // Quantized weights are packed once here, so what cannot be rewritten is refused just below.
     const packed = packQuantizedWeights(graph);
+    widenHalfConstants(graph);
     const missing = unsupportedOps(graph.nodes);
     if (missing.length > 0) {
       throw new WebvlError(

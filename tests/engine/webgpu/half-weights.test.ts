@@ -2,10 +2,14 @@
 // matmul weights in half precision on the GPU and computes what the original graph computes.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { halfToFloat, toHalfBits } from '../../../src/engine/half';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import type { Graph, Node } from '../../../src/engine/webgpu/ir/ir';
 import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
+import { MAX_FOLDED_ELEMENTS, tryFold } from '../../../src/engine/webgpu/passes/fold-constants';
 import { specialize } from '../../../src/engine/webgpu/passes/optimize';
+import { widenHalfConstants } from '../../../src/engine/webgpu/passes/widen-half-constants';
 import { uniformFloats } from '../../support/random';
 import { nodeGpu } from './gpu';
 import { interpret } from './reference-interpreter';
@@ -45,7 +49,8 @@ describe('float16 weights', () => {
         weights.every((t) => t.dtype === 'float16'),
         file,
       ).toBe(true);
-      // Biases, norms and embeddings still go through their Casts (folded to float32).
+      // Biases, norms and embeddings still go through their Casts here (folded to float32; at load,
+      // widen-half-constants replaces those Casts before any specialization).
       expect(s.counts.halfWeights).toBeGreaterThan(0);
       expect(s.counts.halfWeights).toBeLessThan(g.nodes.filter((n) => n.opType === 'Cast').length);
       const feeds = Object.fromEntries(
@@ -114,5 +119,114 @@ describe('float16 weights', () => {
     expect(halfElements).toBeGreaterThan(500_000);
     expect(full.bytes - half.bytes).toBeGreaterThanOrEqual(2 * halfElements);
     expect(full.bytes - half.bytes).toBeLessThan(2 * halfElements * 1.05);
+  });
+});
+
+describe('float16 constants other than product weights', () => {
+  /** y = Gather(Cast(table), ids); z = x · Cast(w): a float16 embedding table and a float16 product weight. */
+  function graph(table: Uint16Array, w: Uint16Array): Graph {
+    const node = (opType: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({
+      name: outputs[0],
+      opType,
+      domain: '',
+      attrs,
+      inputs,
+      outputs,
+    });
+    const toFloat = { to: { type: 'int' as const, value: 1 } };
+    return {
+      nodes: [
+        node('Cast', ['table'], ['table32'], toFloat),
+        node('Gather', ['table32', 'ids'], ['y']),
+        node('Cast', ['w'], ['w32'], toFloat),
+        node('MatMul', ['x', 'w32'], ['z']),
+      ],
+      initializers: new Map<string, HostTensor>([
+        ['table', hostTensor('float16', [5, 4], table)],
+        ['w', hostTensor('float16', [4, 3], w)],
+      ]),
+      inputs: [
+        { name: 'ids', dtype: 'int64', shape: [1, 'n'] },
+        { name: 'x', dtype: 'float32', shape: [1, 4] },
+      ],
+      outputs: [
+        { name: 'y', dtype: 'float32' },
+        { name: 'z', dtype: 'float32' },
+      ],
+      valueInfo: new Map(),
+      opset: 17,
+    };
+  }
+
+  it('are widened once at load: no Cast in any plan, the product weight stays half, values as the halves give', async () => {
+    const table = Uint16Array.from(uniformFloats(20, 11, -3, 3), toHalfBits);
+    const w = Uint16Array.from(uniformFloats(12, 12, -1, 1), toHalfBits);
+    const g = graph(table, w);
+    const widened = graph(table, w);
+    expect(widenHalfConstants(widened)).toBe(1); // the table's Cast; the weight's is left to keep-half-weights
+    expect(widened.nodes.map((n) => n.opType)).toEqual(['Gather', 'Cast', 'MatMul']);
+    expect(widened.initializers.get('table32')?.dtype).toBe('float32');
+    expect(Array.from(widened.initializers.get('table32')?.data as Float32Array)).toEqual(
+      Array.from(table, (h) => Math.fround(halfToFloat(h))),
+    );
+    const backend = new WebGpuBackend({ gpu: nodeGpu() });
+    backends.push(backend);
+    const session = await backend.loadGraph(g);
+    const x = [0.5, -1, 2, 0.25];
+    for (const ids of [
+      [3, 0],
+      [1, 4, 4],
+    ]) {
+      const out = await session.run({
+        ids: hostTensor('int64', [1, ids.length], ids),
+        x: hostTensor('float32', [1, 4], x),
+      });
+      const want = ids.flatMap((r) => Array.from(table.subarray(r * 4, r * 4 + 4), halfToFloat));
+      expect(Array.from((out.y as HostTensor).data as Float32Array)).toEqual(want.map(Math.fround));
+      const z = (out.z as HostTensor).data as Float32Array;
+      for (let j = 0; j < 3; j++) {
+        const dot = x.reduce((sum, xi, k) => sum + xi * halfToFloat(w[k * 3 + j]), 0);
+        expect(z[j]).toBeCloseTo(dot, 5);
+      }
+      const plan = session.describePlan();
+      expect(plan?.opCounts.Cast).toBeUndefined();
+      expect(plan?.programKeys.some((k) => k.startsWith('matmul|') && k.includes('b16'))).toBe(true);
+    }
+    expect(session.describePlan()?.planCache.built).toBe(2);
+    await session.release();
+  });
+
+  it('a constant above the folding limit is not evaluated on the host (it would be dropped as too large)', () => {
+    const n = MAX_FOLDED_ELEMENTS + 1;
+    // Any element read of the large constant throws: folding must decide from its dims alone.
+    const unreadable = new Proxy(new Float32Array(n), {
+      get: (target, prop) => {
+        if (typeof prop === 'string' && /^\d+$/.test(prop)) throw new Error('element read on the host');
+        return Reflect.get(target, prop);
+      },
+    });
+    const g: Graph = {
+      nodes: [],
+      initializers: new Map([
+        ['big', { location: 'cpu', dtype: 'float32', dims: [n], data: unreadable }],
+        ['small', hostTensor('float32', [2], [1, -2])],
+      ]),
+      inputs: [],
+      outputs: [],
+      valueInfo: new Map(),
+      opset: 17,
+    };
+    const neg = (input: string): Node => ({
+      name: `neg-${input}`,
+      opType: 'Neg',
+      domain: '',
+      attrs: {},
+      inputs: [input],
+      outputs: [`-${input}`],
+    });
+    expect(tryFold(g, neg('big'))).toBe(false);
+    expect(g.initializers.has('-big')).toBe(false);
+    expect(tryFold(g, neg('small'))).toBe(true);
+    expect(Array.from(g.initializers.get('-small')?.data as Float32Array)).toEqual([-1, 2]);
   });
 });

@@ -9,18 +9,19 @@ import type { TypedShape } from '../ir/op-shapes';
 /** Larger results stay on the GPU: folding is for shape arithmetic and small masks, not weights. */
 export const MAX_FOLDED_ELEMENTS = 1 << 20;
 
+/**
+ * The node's inputs as values when all are constants no larger than MAX_FOLDED_ELEMENTS. A larger input (a
+ * weight, an embedding table) is not read on the host: evaluating a Cast of a 31M-element float16 table took
+ * 2 s of every specialization, only for the result to be dropped as too large.
+ */
 function constantInputs(graph: Graph, node: Node): (Values | undefined)[] | undefined {
-  const values: (Values | undefined)[] = [];
+  const tensors: (HostTensor | undefined)[] = [];
   for (const name of node.inputs) {
-    if (!name) {
-      values.push(undefined);
-      continue;
-    }
-    const t = graph.initializers.get(name);
-    if (!t) return undefined;
-    values.push(toValues(t));
+    const t = name ? graph.initializers.get(name) : undefined;
+    if (name && (!t || size(t.dims) > MAX_FOLDED_ELEMENTS)) return undefined;
+    tensors.push(t);
   }
-  return values;
+  return tensors.map((t) => t && toValues(t));
 }
 
 function shapeOf(node: Node, dims: readonly number[]): HostTensor {
