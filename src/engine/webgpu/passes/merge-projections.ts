@@ -4,6 +4,7 @@
 import type { HostTensor } from '../../tensor';
 import { attrInt, attrInts, attrString, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import type { TypedShape } from '../ir/op-shapes';
+import { derivedConstant } from './derived-constants';
 import { GraphView } from './pattern';
 
 /** A constant [K, N] weight, float32 or float16 (kept half by keep-half-weights). */
@@ -85,22 +86,33 @@ export function mergeProjections(graph: Graph, shapes: Map<string, TypedShape>):
     }
     if (!ok) continue;
     const dtype = weights[0].dtype;
-    const mergedW = dtype === 'float16' ? new Uint16Array(k * total) : new Float32Array(k * total);
-    weights.forEach((w, gi) => {
-      const data = w.data as typeof mergedW;
-      for (let r = 0; r < k; r++)
-        mergedW.set(data.subarray(r * widths[gi], (r + 1) * widths[gi]), r * total + offsets[gi]);
-    });
     const wName = freshName('merged_w');
-    graph.initializers.set(wName, { location: 'cpu', dtype, dims: [k, total], data: mergedW });
+    graph.initializers.set(
+      wName,
+      derivedConstant(weights, 'merged_w', () => {
+        const mergedW = dtype === 'float16' ? new Uint16Array(k * total) : new Float32Array(k * total);
+        weights.forEach((w, gi) => {
+          const data = w.data as typeof mergedW;
+          for (let r = 0; r < k; r++)
+            mergedW.set(data.subarray(r * widths[gi], (r + 1) * widths[gi]), r * total + offsets[gi]);
+        });
+        return { location: 'cpu', dtype, dims: [k, total], data: mergedW };
+      }),
+    );
     let bName = '';
     if (group[0].inputs[2]) {
-      const mergedB = new Float32Array(total);
-      group.forEach((n, gi) => {
-        mergedB.set(graph.initializers.get(n.inputs[2])?.data as Float32Array, offsets[gi]);
-      });
+      const biases = group.map((n) => graph.initializers.get(n.inputs[2]) as HostTensor);
       bName = freshName('merged_b');
-      graph.initializers.set(bName, { location: 'cpu', dtype: 'float32', dims: [total], data: mergedB });
+      graph.initializers.set(
+        bName,
+        derivedConstant(biases, 'merged_b', () => {
+          const mergedB = new Float32Array(total);
+          biases.forEach((b, gi) => {
+            mergedB.set(b.data as Float32Array, offsets[gi]);
+          });
+          return { location: 'cpu', dtype: 'float32', dims: [total], data: mergedB };
+        }),
+      );
     }
     const out = freshName('merged_proj');
     const x = shapes.get(group[0].inputs[0]);

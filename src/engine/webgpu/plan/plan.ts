@@ -7,6 +7,7 @@ import { BUFFER_COPY_DST, BUFFER_COPY_SRC, BUFFER_STORAGE } from '../gpu/gpu-fla
 import type { PipelineCache } from '../gpu/pipeline-cache';
 import { toValues } from '../ir/const-eval';
 import { type Graph, type Node, opKey, topologicalOrder, WEBVL_DOMAIN } from '../ir/ir';
+import { derivedFrom } from '../passes/derived-constants';
 import type { Specialized } from '../passes/optimize';
 import { alignUp, buildDispatches, type Dispatch, encodeDispatches, gpuElementBytes } from './dispatch';
 import type { GpuView, KernelContext, KernelFeatures, ProgramSpec } from './kernel-context';
@@ -223,9 +224,12 @@ export class Plan {
       const t = graph.initializers.get(name);
       if (!t) return undefined;
       const slot = newSlot(name, 'const');
-      if (this.specialized.sourceInitializers.has(t)) slot.storage.buffer = this.deps.weight(t, slot.format);
+      // The model's initializers, and constants derived from them alone, are the session's (shared by plans).
+      const sources = this.specialized.sourceInitializers;
+      if (sources.has(t) || derivedFrom(t)?.every((s) => sources.has(s)))
+        slot.storage.buffer = this.deps.weight(t, slot.format);
       else {
-        // Folded (or merged) at plan time: owned by this plan.
+        // Folded at plan time: owned by this plan.
         const data = gpuWeightData(t, slot.format);
         const buffer = device.createBuffer({
           size: alignUp(Math.max(4, data.byteLength), 4),
