@@ -5,36 +5,20 @@
 // keep-half-weights keeps those weights float16 on the GPU.
 import { halfsToFloats } from '../../half';
 import { hostTensor } from '../../tensor';
-import { attrInt, type Graph } from '../ir/ir';
-
-const FLOAT = 1;
+import type { Graph, Node } from '../ir/ir';
+import { halfCasts } from './keep-half-weights';
 
 /** Returns the number of Casts replaced by widened initializers. */
 export function widenHalfConstants(graph: Graph): number {
-  const readers = new Map<string, { op: string; slot: number }[]>();
-  for (const n of graph.nodes)
-    n.inputs.forEach((name, slot) => {
-      if (name) readers.set(name, [...(readers.get(name) ?? []), { op: n.opType, slot }]);
-    });
-  const outputs = new Set(graph.outputs.map((o) => o.name));
-  let widened = 0;
-  graph.nodes = graph.nodes.filter((n) => {
-    if (n.opType !== 'Cast' || (n.domain !== '' && n.domain !== 'ai.onnx') || attrInt(n, 'to', 0) !== FLOAT)
-      return true;
-    const source = graph.initializers.get(n.inputs[0]);
-    const out = n.outputs[0];
-    const uses = readers.get(out) ?? [];
-    const productWeightOnly =
-      !outputs.has(out) &&
-      uses.length > 0 &&
-      uses.every((u) => (u.op === 'MatMul' || u.op === 'Gemm') && u.slot === 1);
-    if (source?.dtype !== 'float16' || productWeightOnly) return true;
+  const widened = new Set<Node>();
+  for (const { cast, source, productWeightOnly } of halfCasts(graph)) {
+    if (productWeightOnly) continue;
     graph.initializers.set(
-      out,
+      cast.outputs[0],
       hostTensor('float32', source.dims, halfsToFloats(source.data as Uint16Array)),
     );
-    widened++;
-    return false;
-  });
-  return widened;
+    widened.add(cast);
+  }
+  graph.nodes = graph.nodes.filter((n) => !widened.has(n));
+  return widened.size;
 }
