@@ -135,7 +135,7 @@ def conversation(sc: dict, rng, split: str = "train", max_turns: int = 4, captio
             continue
         turns.append((q["question"], q["answer"]))
         if refs is not None:
-            refs += q.get("refs", [])
+            refs += q.get("refs", []) + [(d, i, "answer") for d, i in q.get("answer_refs", [])]
         prev = q
         if t == "describe":
             break
@@ -148,17 +148,20 @@ GROUND_BINS = 8  # places along each axis: 8-pixel bins of the 64-pixel image
 def grounding_targets(ids: np.ndarray, scenes: list[dict], refs: list[list]) -> np.ndarray:
     """[B, L, 2] (x bin, y bin) of the object a description refers to, at the description's last token, wherever
     a description a question used occurs in that row (-100 elsewhere): a training-only signal that the LM should
-    know where a referred object is by the time it has read its description."""
+    know where a referred object is by the time it has read its description. A ref marked "answer" (the object a
+    'which' answer names) is grounded at the positions that predict its words: the LM should know which object
+    it is about to describe before it describes it."""
     out = np.full(ids.shape + (2,), -100, np.int64)
     for b, (sc, row_refs) in enumerate(zip(scenes, refs)):
         row = ids[b].tolist()
-        for desc, i in row_refs:
+        for desc, i, *mode in row_refs:
             d = tok2.encode_words(desc)
             o = sc["objects"][i]
             place = [min(GROUND_BINS - 1, int(o["x"]) * GROUND_BINS // 64), min(GROUND_BINS - 1, int(o["y"]) * GROUND_BINS // 64)]
-            for p in range(len(row) - len(d) + 1):
+            for p in range(1, len(row) - len(d) + 1):
                 if row[p:p + len(d)] == d:
-                    out[b, p + len(d) - 1] = place
+                    at = range(p - 1, p + len(d) - 1) if mode == ["answer"] else [p + len(d) - 1]
+                    out[b, list(at)] = place
     return out
 
 

@@ -427,7 +427,7 @@ def qa_which(sc, rng, split):
                 b = desc_text(_pick(rng, rb), rng)
                 q = _fill(template, rng, b=b, rel=_pick(rng, RELATION_WORDS[rel]))
                 return {"type": "which", "question": q, "answer": phrase(objs[clear[0]]), "about": int(clear[0]),
-                        "refs": [(b, int(j))]}
+                        "refs": [(b, int(j))], "answer_refs": [(phrase(objs[clear[0]]), int(clear[0]))]}
     return None
 
 
