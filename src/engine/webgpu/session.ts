@@ -270,7 +270,13 @@ export class WebGpuSession implements Session {
    */
   profile(feeds: Readonly<Record<string, Tensor>>): Promise<DispatchTime[] | undefined> {
     if (!this.engine.device.features.has('timestamp-query')) return Promise.resolve(undefined);
-    const result = this.queue.then(() => this.runNow(feeds, true)).then(() => this.lastProfile);
+    const result = this.queue
+      .then(() => this.runNow(feeds, true))
+      .then((out) => {
+        // Only the times are wanted: outputs kept on the GPU go back to the pool.
+        for (const t of Object.values(out)) if (t instanceof WebGpuDeviceTensor) t.dispose();
+        return this.lastProfile;
+      });
     this.queue = result.catch(() => undefined);
     return result;
   }
@@ -345,7 +351,10 @@ export class WebGpuSession implements Session {
     }
     device.queue.submit([encoder.finish()]);
     const error = await device.popErrorScope();
-    if (error) throw new WebvlError('INTERNAL', `${this.label}: GPU validation error: ${error.message}`);
+    if (error) {
+      timing?.destroy();
+      throw new WebvlError('INTERNAL', `${this.label}: GPU validation error: ${error.message}`);
+    }
     for (const [name, read] of pending) out[name] = await read();
     if (timing) {
       const ns = await timing.read();

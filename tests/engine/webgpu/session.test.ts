@@ -175,6 +175,15 @@ describe('WebGpuSession', () => {
     await session.run(feeds);
     expect(session.describePlan()?.planCache.built).toBe(1);
     await session.release();
+
+    // Outputs a profiled run would keep on the GPU go back to the pool: profiling leaks nothing.
+    const kept = await backend.loadGraph(graph(), { keepOnDevice: ['y'] });
+    const { pool } = await backend.engineDevice();
+    await kept.profile(feeds);
+    const inUse = pool.inUseCount;
+    for (let i = 0; i < 3; i++) await kept.profile(feeds);
+    expect(pool.inUseCount).toBe(inUse);
+    await kept.release();
   });
 
   it('keeps outputs on the GPU and takes them back as feeds without a read-back', async () => {

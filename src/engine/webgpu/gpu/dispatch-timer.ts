@@ -47,9 +47,14 @@ export class DispatchTimer {
         stamps[2 * i + 1] >= stamps[2 * i] ? Number(stamps[2 * i + 1] - stamps[2 * i]) : 0,
       );
     } finally {
-      for (const set of this.querySets) set.destroy();
-      this.resolved.destroy();
-      this.staging.destroy();
+      this.destroy();
     }
+  }
+
+  /** Frees the queries and buffers (read() does; a run that failed before reading calls it). */
+  destroy(): void {
+    for (const set of this.querySets) set.destroy();
+    this.resolved.destroy();
+    this.staging.destroy();
   }
 }
