@@ -355,7 +355,12 @@ export class WebGpuSession implements Session {
       timing?.destroy();
       throw new WebvlError('INTERNAL', `${this.label}: GPU validation error: ${error.message}`);
     }
-    for (const [name, read] of pending) out[name] = await read();
+    try {
+      for (const [name, read] of pending) out[name] = await read();
+    } catch (e) {
+      timing?.destroy();
+      throw e;
+    }
     if (timing) {
       const ns = await timing.read();
       this.lastProfile = plan.origins.map((o, i) => ({
