@@ -29,7 +29,7 @@ const models = ['llava-tiny', 'blip2-tiny'].filter((name) =>
 /** The folder's files served by URL, whole (no streaming in small chunks: the graphs are megabytes). */
 function folderFetch(name: string): typeof fetch {
   const dir = `models/${name}/`;
-  const files = new Map<string, Uint8Array>();
+  const files = new Map<string, Uint8Array<ArrayBuffer>>();
   for (const sub of ['', 'onnx/'])
     for (const f of readdirSync(dir + sub, { withFileTypes: true }))
       if (f.isFile())
