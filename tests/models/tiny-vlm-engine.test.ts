@@ -11,6 +11,8 @@ import { answer, type ChatMessage, type Conversation } from '../../src/pipelines
 import { loadModel } from '../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../src/pipelines/timings';
 import { nodeGpu } from '../engine/webgpu/gpu';
+import { fakeServer } from '../support/fake-folder-server';
+import { rgbaOf } from '../support/reference-values';
 
 interface Reference {
   cases: {
@@ -21,23 +23,19 @@ interface Reference {
 }
 
 const BASE = 'http://app.test/';
-const EOS = 3;
 const models = ['llava-tiny', 'blip2-tiny'].filter((name) =>
   existsSync(`tests/models/${name}.reference.json`),
 );
 
-/** The folder's files served by URL, whole (no streaming in small chunks: the graphs are megabytes). */
+/** The folder's files by URL, served in 1 MiB chunks (the graphs are megabytes). */
 function folderFetch(name: string): typeof fetch {
   const dir = `models/${name}/`;
-  const files = new Map<string, Uint8Array<ArrayBuffer>>();
+  const files: Record<string, Uint8Array> = {};
   for (const sub of ['', 'onnx/'])
     for (const f of readdirSync(dir + sub, { withFileTypes: true }))
       if (f.isFile())
-        files.set(`${BASE}${name}/${sub}${f.name}`, new Uint8Array(readFileSync(dir + sub + f.name)));
-  return (async (input: RequestInfo | URL) => {
-    const bytes = files.get(String(input));
-    return bytes ? new Response(bytes) : new Response('not found', { status: 404 });
-  }) as typeof fetch;
+        files[`${BASE}${name}/${sub}${f.name}`] = new Uint8Array(readFileSync(dir + sub + f.name));
+  return fakeServer(files, { chunkBytes: 2 ** 20 }).fetchFn;
 }
 
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
@@ -47,6 +45,8 @@ afterAll(async () => {
 
 describe.each(models)('%s on our engine = PyTorch', (name) => {
   const ref = JSON.parse(readFileSync(`tests/models/${name}.reference.json`, 'utf8')) as Reference;
+  const eos = JSON.parse(readFileSync(`models/${name}/generation_config.json`, 'utf8'))
+    .eos_token_id as number;
 
   it('greedy answers of every chat turn, later turns on the cached conversation', async () => {
     const folder = await openModelFolder(`/${name}`, {
@@ -58,21 +58,15 @@ describe.each(models)('%s on our engine = PyTorch', (name) => {
     const model = await loadModel(folder, selector, {});
     try {
       for (const c of ref.cases) {
-        const rgb = new Uint8Array(inflateSync(Buffer.from(c.rgb_zlib_base64, 'base64')));
+        const rgb = [...inflateSync(Buffer.from(c.rgb_zlib_base64, 'base64'))];
         const side = Math.sqrt(rgb.length / 3);
-        const image = {
-          width: side,
-          height: side,
-          data: Uint8Array.from({ length: side * side * 4 }, (_, i) =>
-            i % 4 === 3 ? 255 : rgb[Math.floor(i / 4) * 3 + (i % 4)],
-          ),
-        };
+        const image = rgbaOf({ width: side, height: side, rgb });
         const messages: ChatMessage[] = [];
         let conversation: Conversation | undefined;
         for (const [k, turn] of c.turns.entries()) {
           messages.push({ role: 'user', content: turn.question });
           const got = await answer(model, image, messages, conversation, { maxTokens: 40 }, new Stopwatch());
-          const ended = turn.expected_tokens.at(-1) === EOS;
+          const ended = turn.expected_tokens.at(-1) === eos;
           const where = `image ${c.image}, turn ${k}: ${turn.question}`;
           expect(got.result.tokenIds, where).toEqual(turn.expected_tokens.slice(0, ended ? -1 : undefined));
           expect(got.result.stop, where).toBe(ended ? 'eos' : 'length');

@@ -7,7 +7,14 @@ export interface FakeServer {
 
 export function fakeServer(
   files: Record<string, Uint8Array>,
-  { contentLength = () => true }: { contentLength?: (url: string) => boolean } = {},
+  {
+    contentLength = () => true,
+    chunkBytes = 7,
+  }: {
+    contentLength?: (url: string) => boolean;
+    /** Bytes per streamed chunk: small by default to exercise reassembly; larger for megabyte graphs. */
+    chunkBytes?: number;
+  } = {},
 ): FakeServer {
   const requests: string[] = [];
   const fetchFn = (async (input: RequestInfo | URL) => {
@@ -17,7 +24,7 @@ export function fakeServer(
     if (!bytes) return new Response('not found', { status: 404 });
     const stream = new ReadableStream<Uint8Array>({
       start(c) {
-        for (let i = 0; i < bytes.length; i += 7) c.enqueue(bytes.slice(i, i + 7));
+        for (let i = 0; i < bytes.length; i += chunkBytes) c.enqueue(bytes.slice(i, i + chunkBytes));
         c.close();
       },
     });

@@ -350,15 +350,12 @@ export class WebGpuSession implements Session {
       }
     }
     device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) {
-      timing?.destroy();
-      throw new WebvlError('INTERNAL', `${this.label}: GPU validation error: ${error.message}`);
-    }
     try {
+      const error = await device.popErrorScope();
+      if (error) throw new WebvlError('INTERNAL', `${this.label}: GPU validation error: ${error.message}`);
       for (const [name, read] of pending) out[name] = await read();
     } catch (e) {
-      timing?.destroy();
+      timing?.destroy(); // a run that fails before its times are read frees its queries
       throw e;
     }
     if (timing) {
