@@ -21,12 +21,24 @@ export interface NextTokenHead {
 export const NEXT_TOKEN = 'next_token';
 export const SAMPLING = 'sampling';
 
+/**
+ * Input (int64 scalar) of a decoder loaded with {@link SessionOptions.pastLength}: how many of the slots of its
+ * past_key_values.* feeds are filled. The pasts may then be fed at a fixed capacity (a {@link KvCache}).
+ */
+export const PAST_LENGTH = 'past_length';
+
 export interface SessionOptions {
   /** Output names that should stay on the GPU (returned as DeviceTensor) instead of being read back. */
   keepOnDevice?: readonly string[];
   /** Free-form label used in errors and stats. */
   label?: string;
   nextToken?: NextTokenHead;
+  /**
+   * A decoder whose positions come from its past's length (past_key_values.* inputs, no position_ids: BLIP,
+   * BART, Whisper) also takes input {@link PAST_LENGTH}, so that it can read a fixed-capacity KV cache. Backends
+   * that cannot (onnxruntime) ignore it: check `session.inputNames`.
+   */
+  pastLength?: boolean;
 }
 
 export interface RunStats {

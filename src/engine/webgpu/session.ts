@@ -1,8 +1,15 @@
 // A loaded model on our engine: plans cached per input-shape signature, one command encoder per run,
 // outputs read back or kept on the GPU, feeds taken from the GPU without a read-back.
 import { WebvlError } from '../../errors';
-import type { DispatchTime, RunStats, Session, SessionOptions, TensorShape } from '../backend';
-import { type DType, type HostTensor, sizeOf, type Tensor } from '../tensor';
+import {
+  type DispatchTime,
+  PAST_LENGTH,
+  type RunStats,
+  type Session,
+  type SessionOptions,
+  type TensorShape,
+} from '../backend';
+import { type DType, type HostTensor, hostTensor, sizeOf, type Tensor } from '../tensor';
 import type { BufferPool } from './gpu/buffer-pool';
 import { WebGpuDeviceTensor } from './gpu/device-tensor';
 import { DispatchTimer, QUERIES_PER_SET } from './gpu/dispatch-timer';
@@ -12,6 +19,7 @@ import { cloneGraph, type Graph, producers } from './ir/ir';
 import { eliminateDeadCode } from './passes/dead-code';
 import { inlineIfs } from './passes/inline-if';
 import { type PassCounts, specialize } from './passes/optimize';
+import { pastInputs, specializeAtCapacity } from './passes/past-capacity';
 import {
   bindInputValues,
   MAX_STEERING_ELEMENTS,
@@ -95,6 +103,10 @@ export class WebGpuSession implements Session {
   private readonly probes = new WeakMap<Plan, readonly string[]>();
   /** Whether the graph has Ifs (nested ones are reached through a top-level one). */
   private readonly hasIfs: boolean;
+  /** The past inputs, when the session takes PAST_LENGTH (SessionOptions.pastLength); else none. */
+  private readonly pasts: readonly string[];
+  /** Signatures whose graph passes/past-capacity.ts cannot rewrite: their runs cut the pasts to length. */
+  private readonly exactOnly = new Set<string>();
 
   constructor(
     private readonly engine: EngineDevice,
@@ -106,10 +118,13 @@ export class WebGpuSession implements Session {
     this.label = options.label ?? 'model';
     this.steering = steeringInputs(graph);
     this.hasIfs = graph.nodes.some((n) => n.opType === 'If');
+    const positional = graph.inputs.some((v) => v.name === 'position_ids');
+    this.pasts = options.pastLength && !positional ? pastInputs(graph) : [];
   }
 
   get inputNames(): readonly string[] {
-    return this.graph.inputs.map((v) => v.name);
+    const names = this.graph.inputs.map((v) => v.name);
+    return this.pasts.length > 0 ? [...names, PAST_LENGTH] : names;
   }
 
   get outputNames(): readonly string[] {
@@ -158,7 +173,9 @@ export class WebGpuSession implements Session {
     const result = this.queue.then(async () => {
       const dims = this.checkFeeds(inputs);
       if (this.steering.size > 0) return undefined;
-      const plan = await this.planFor(dims, new Map(), new Map());
+      const atCapacity =
+        this.pasts.length > 0 && inputs[PAST_LENGTH] && (await this.capacityPlan(dims, new Map()));
+      const plan = atCapacity || (await this.planFor(dims, new Map(), new Map()));
       // Ifs on run-time data: which branch runs is known only from the data.
       if (this.probes.has(plan)) return undefined;
       return Object.fromEntries(plan.outputs.map((o) => [o.name, { dtype: o.dtype, dims: o.dims }]));
@@ -209,26 +226,77 @@ export class WebGpuSession implements Session {
     values: ReadonlyMap<string, HostTensor>,
     conditions: ReadonlyMap<string, HostTensor>,
   ): Promise<Plan> {
-    const signature =
-      this.graph.inputs.map((v) => `${v.name}:${dims[v.name].join('x')}`).join(';') +
-      (values.size > 0 ? `|${valuesSignature(values)}` : '') +
-      (conditions.size > 0 ? `|if:${valuesSignature(conditions)}` : '');
-    const cached = this.plans.get(signature);
-    if (cached) {
-      this.plans.delete(signature); // re-insert: Map order doubles as LRU order
-      this.plans.set(signature, cached);
-      return cached;
-    }
-    const deps: PlanDeps = { ...this.engine, weight: (t, format) => this.weight(t, format) };
+    const signature = this.signatureOf(dims, values, conditions);
+    const cached = this.cachedPlan(signature);
+    if (cached) return cached;
     const probe = this.hasIfs ? conditionProbe(this.graph, values, conditions) : undefined;
     const plan = probe
-      ? await Plan.build(deps, specialize(probe, dims))
-      : await Plan.build(deps, specialize(this.graph, dims, values, conditions));
+      ? await Plan.build(this.planDeps(), specialize(probe, dims))
+      : await Plan.build(this.planDeps(), specialize(this.graph, dims, values, conditions));
     if (probe)
       this.probes.set(
         plan,
         probe.outputs.map((o) => o.name),
       );
+    this.remember(signature, plan);
+    return plan;
+  }
+
+  /**
+   * The plan for pasts fed at a capacity with PAST_LENGTH slots filled (passes/past-capacity.ts), one for every
+   * length; undefined when the graph cannot be planned so.
+   */
+  private async capacityPlan(
+    dims: Record<string, readonly number[]>,
+    values: ReadonlyMap<string, HostTensor>,
+  ): Promise<Plan | undefined> {
+    const signature = `${this.signatureOf(dims, values, new Map())}|capacity`;
+    if (this.exactOnly.has(signature)) return undefined;
+    const cached = this.cachedPlan(signature);
+    if (cached) return cached;
+    let plan: Plan | undefined;
+    try {
+      const specialized = specializeAtCapacity(this.graph, dims, values);
+      plan = specialized && (await Plan.build(this.planDeps(), specialized));
+    } catch {
+      // What fails here fails again, typed, on the exact path, which every run can take.
+      plan = undefined;
+    }
+    if (!plan) {
+      this.exactOnly.add(signature);
+      return undefined;
+    }
+    this.remember(signature, plan);
+    return plan;
+  }
+
+  private signatureOf(
+    dims: Record<string, readonly number[]>,
+    values: ReadonlyMap<string, HostTensor>,
+    conditions: ReadonlyMap<string, HostTensor>,
+  ): string {
+    return (
+      this.graph.inputs.map((v) => `${v.name}:${dims[v.name].join('x')}`).join(';') +
+      (values.size > 0 ? `|${valuesSignature(values)}` : '') +
+      (conditions.size > 0 ? `|if:${valuesSignature(conditions)}` : '')
+    );
+  }
+
+  private cachedPlan(signature: string): Plan | undefined {
+    const cached = this.plans.get(signature);
+    if (cached) {
+      this.plans.delete(signature); // re-insert: Map order doubles as LRU order
+      this.plans.set(signature, cached);
+    }
+    return cached;
+  }
+
+  private planDeps(): PlanDeps {
+    return { ...this.engine, weight: (t, format) => this.weight(t, format) };
+  }
+
+  /** Caches a new plan, dropping the least recently used beyond the count and byte limits. */
+  private remember(signature: string, plan: Plan): void {
     this.plans.set(signature, plan);
     this.plansBuilt++;
     let bytes = 0;
@@ -239,7 +307,6 @@ export class WebGpuSession implements Session {
       bytes -= old.gpuBytes;
       old.release();
     }
-    return plan;
   }
 
   private weight(t: HostTensor, format?: WeightFormat): GPUBuffer {
@@ -287,6 +354,21 @@ export class WebGpuSession implements Session {
   ): Promise<Record<string, Tensor>> {
     const dims = this.checkFeeds(feeds);
     const values = await this.steeringValues(feeds);
+    if (this.pasts.length > 0) {
+      const filled = await this.pastLength(feeds, dims);
+      const plan = await this.capacityPlan(dims, values);
+      if (plan) return this.execute(plan, feeds, timed);
+      return this.runCut(feeds, filled, values, timed);
+    }
+    return this.runPlanned(feeds, dims, values, timed);
+  }
+
+  private async runPlanned(
+    feeds: Readonly<Record<string, Tensor>>,
+    dims: Record<string, readonly number[]>,
+    values: ReadonlyMap<string, HostTensor>,
+    timed: boolean,
+  ): Promise<Record<string, Tensor>> {
     // Ifs whose condition comes from run-time data: probes compute and read back conditions until every If
     // on the path is decided (nested ones appear as their enclosing branch is inlined).
     const conditions = new Map<string, HostTensor>();
@@ -296,6 +378,55 @@ export class WebGpuSession implements Session {
       if (!probed) return this.execute(plan, feeds, timed);
       const out = await this.execute(plan, feeds);
       for (const name of probed) conditions.set(name, out[name] as HostTensor);
+    }
+  }
+
+  /** PAST_LENGTH's value, checked against the pasts' capacity. */
+  private async pastLength(
+    feeds: Readonly<Record<string, Tensor>>,
+    dims: Record<string, readonly number[]>,
+  ): Promise<number> {
+    const t = feeds[PAST_LENGTH];
+    if (!t)
+      throw new WebvlError('INVALID_INPUT', `${this.label}: missing input '${PAST_LENGTH}'`, {
+        expected: this.inputNames,
+      });
+    if ((t.dtype !== 'int64' && t.dtype !== 'int32') || sizeOf(t.dims) !== 1)
+      throw new WebvlError(
+        'INVALID_INPUT',
+        `${this.label}: '${PAST_LENGTH}' should be one int64, got ${t.dtype} [${t.dims}]`,
+      );
+    const host = t.location === 'cpu' ? t : await t.download();
+    const filled = Number((host.data as ArrayLike<number | bigint>)[0]);
+    const capacity = dims[this.pasts[0]][2];
+    if (this.pasts.some((p) => dims[p].length !== 4 || dims[p][2] !== capacity))
+      throw new WebvlError('INVALID_INPUT', `${this.label}: the pasts should be [B, H, capacity, D] alike`);
+    if (!Number.isInteger(filled) || filled < 0 || filled > capacity)
+      throw new WebvlError(
+        'INVALID_INPUT',
+        `${this.label}: '${PAST_LENGTH}' ${filled} should be an integer in [0, ${capacity}] (the pasts' slots)`,
+      );
+    return filled;
+  }
+
+  /** The exact plan on the pasts' first `filled` slots (a graph past-capacity.ts cannot rewrite). */
+  private async runCut(
+    feeds: Readonly<Record<string, Tensor>>,
+    filled: number,
+    values: ReadonlyMap<string, HostTensor>,
+    timed: boolean,
+  ): Promise<Record<string, Tensor>> {
+    const cut: Record<string, Tensor> = { ...feeds };
+    const made: WebGpuDeviceTensor[] = [];
+    try {
+      for (const name of this.pasts) {
+        const t = cutPast(this.engine, feeds[name], filled);
+        if (t instanceof WebGpuDeviceTensor && t !== feeds[name]) made.push(t);
+        cut[name] = t;
+      }
+      return await this.runPlanned(cut, this.checkFeeds(cut), values, timed);
+    } finally {
+      for (const t of made) t.dispose();
     }
   }
 
@@ -420,6 +551,39 @@ function conditionProbe(
   // The probe's own signature keeps every input, so the plan cache sees the same dims.
   probe.inputs = graph.inputs.filter((v) => !values.has(v.name));
   return probe;
+}
+
+/** The first `filled` slots of a past [B, H, capacity, D]: a device tensor copied on the GPU, a host one sliced. */
+function cutPast(engine: EngineDevice, t: Tensor, filled: number): Tensor {
+  const [b, h, capacity, d] = t.dims;
+  if (filled === capacity) return t;
+  const dims = [b, h, filled, d];
+  if (t instanceof WebGpuDeviceTensor) {
+    const bytes = b * h * filled * d * 4;
+    const buffer = engine.pool.acquire(Math.max(4, bytes), STORAGE_USAGE, 'past cut');
+    const encoder = engine.device.createCommandEncoder({ label: 'past cut' });
+    if (bytes > 0)
+      for (let row = 0; row < b * h; row++)
+        encoder.copyBufferToBuffer(
+          t.buffer,
+          row * capacity * d * 4,
+          buffer,
+          row * filled * d * 4,
+          filled * d * 4,
+        );
+    engine.device.queue.submit([encoder.finish()]);
+    return new WebGpuDeviceTensor(engine.device, buffer, t.dtype, dims, bytes, engine.pool);
+  }
+  if (t.location !== 'cpu')
+    throw new WebvlError('INVALID_INPUT', 'a past on another backend’s device cannot be cut to its length');
+  const out = hostTensor(t.dtype, dims);
+  const from = t.data as Float32Array; // or float16's Uint16Array: the copy is the same
+  for (let row = 0; row < b * h; row++)
+    (out.data as Float32Array).set(
+      from.subarray(row * capacity * d, (row * capacity + filled) * d),
+      row * filled * d,
+    );
+  return out;
 }
 
 function padToWords(data: ArrayBufferView): Uint8Array {

@@ -9,11 +9,13 @@ import { tryFold } from './fold-constants';
 
 /**
  * Gives every value of `graph` a concrete dtype and dims for the given input dims, folding what becomes
- * constant (folded nodes are removed from `graph.nodes`). Symbolic dims of inputs must be bound consistently.
+ * constant (folded nodes are removed from `graph.nodes`), but for nodes `keep` says to keep. Symbolic dims
+ * of inputs must be bound consistently.
  */
 export function inferShapes(
   graph: Graph,
   inputDims: Readonly<Record<string, readonly number[]>>,
+  keep?: (node: Node) => boolean,
 ): Map<string, TypedShape> {
   const shapes = new Map<string, TypedShape>();
   const bound = new Map<string, number>();
@@ -44,7 +46,7 @@ export function inferShapes(
 
   const kept: Node[] = [];
   for (const node of topologicalOrder(graph)) {
-    if (tryFold(graph, node, shapes)) {
+    if (!keep?.(node) && tryFold(graph, node, shapes)) {
       for (const o of node.outputs) {
         const t = graph.initializers.get(o);
         if (t) shapes.set(o, { dtype: t.dtype, dims: t.dims });

@@ -1,6 +1,6 @@
 // The pass pipeline for one input-shape signature: shapes + folding, then fusions, then dead code.
 import type { HostTensor } from '../../tensor';
-import { cloneGraph, type Graph } from '../ir/ir';
+import { cloneGraph, type Graph, type Node } from '../ir/ir';
 import type { TypedShape } from '../ir/op-shapes';
 import { canonicalizeContrib } from './canonicalize-contrib';
 import { eliminateDeadCode } from './dead-code';
@@ -50,6 +50,14 @@ export interface Specialized {
   readonly sourceInitializers: ReadonlySet<HostTensor>;
 }
 
+export interface SpecializeOptions {
+  /**
+   * Leave a Gather or Slice of a model constant by a computed index unfolded (a position embedding looked up
+   * at a position derived from a shape), so the index stays a constant of its own: passes/past-capacity.ts.
+   */
+  readonly keepLookups?: boolean;
+}
+
 /**
  * Runs every pass on a copy of `source` for concrete input dims, and for the values of the inputs in
  * `inputValues` (shape-steering inputs read at run time: they become constants of this plan only) and of the
@@ -60,13 +68,20 @@ export function specialize(
   inputDims: Readonly<Record<string, readonly number[]>>,
   inputValues: ReadonlyMap<string, HostTensor> = new Map(),
   conditions: ReadonlyMap<string, HostTensor> = new Map(),
+  options: SpecializeOptions = {},
 ): Specialized {
   const graph = cloneGraph(source);
   bindInputValues(graph, inputValues);
   inlineIfs(graph, conditions);
   const contrib = canonicalizeContrib(graph);
   const halfWeights = keepHalfWeights(graph);
-  const shapes = inferShapes(graph, inputDims);
+  const isModelConstant = (name: string) => source.initializers.has(name);
+  const lookup = (node: Node) =>
+    (node.opType === 'Gather' || node.opType === 'Slice') &&
+    node.domain === '' &&
+    isModelConstant(node.inputs[0]) &&
+    node.inputs.slice(1).some((i) => i && !isModelConstant(i));
+  const shapes = inferShapes(graph, inputDims, options.keepLookups ? lookup : undefined);
   dropNoOpCasts(graph, shapes);
   // Contrib attention whose lowering depends on shapes (and on total_sequence_length's value).
   const contribAttention =

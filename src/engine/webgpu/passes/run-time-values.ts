@@ -41,6 +41,11 @@ const STEERING_INPUTS: Record<string, readonly number[]> = {
   'com.microsoft:GroupQueryAttention': [6],
 };
 
+/** Whether input `slot` of `node` is a shape parameter (its value steers shapes), not data. */
+export function isSteeringSlot(node: Node, slot: number): boolean {
+  return STEERING_INPUTS[opKey(node)]?.includes(slot) ?? false;
+}
+
 /** More elements than this and an input is data, not a shape parameter: it stays on the GPU path. */
 export const MAX_STEERING_ELEMENTS = 64;
 

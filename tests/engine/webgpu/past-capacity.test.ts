@@ -1,0 +1,242 @@
+// Decoders whose positions come from the past's length (no position_ids) read a fixed-capacity KV cache
+// (passes/past-capacity.ts): pasts fed at capacity C with PAST_LENGTH slots filled give onnxruntime-node's
+// outputs on the same pasts cut to that length, and one plan serves every length. A graph the pass cannot
+// rewrite (sinusoids computed from the length) runs the exact plan on pasts cut on the GPU, with the same
+// result. Covered: BLIP's text decoder as our exporter writes it (positions from a cumsum) and as transformers
+// exports it (a Slice of position_ids, a causal mask times attention_mask), CoCa's, a merged decoder (If on
+// use_cache_branch), and a Range into a position table (BART's form).
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { relativeDiff } from '../../../bench/stats';
+import { PAST_LENGTH } from '../../../src/engine/backend';
+import { type HostTensor, hostTensor, type Tensor, toHost } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import { WebGpuDeviceTensor } from '../../../src/engine/webgpu/gpu/device-tensor';
+import { STORAGE_USAGE } from '../../../src/engine/webgpu/plan/plan';
+import type { WebGpuSession } from '../../../src/engine/webgpu/session';
+import { WebvlError } from '../../../src/errors';
+import { uniformFloats } from '../../support/random';
+import { nodeGpu } from './gpu';
+
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+afterAll(async () => (await backend.engineDevice()).device.destroy());
+
+interface Case {
+  file: string;
+  layers: number;
+  heads: number;
+  headDim: number;
+  /** encoder_hidden_states' width, when the decoder cross-attends. */
+  encoder?: number;
+  batch?: number;
+}
+
+const CASES: Record<string, Case> = {
+  'blip-tiny (our exporter)': {
+    file: 'models/blip-tiny/onnx/decoder_with_past_model.onnx',
+    layers: 3,
+    heads: 4,
+    headDim: 32,
+    encoder: 128,
+  },
+  'coca-tiny': {
+    file: 'models/coca-tiny/onnx/decoder_with_past_model.onnx',
+    layers: 5,
+    heads: 4,
+    headDim: 32,
+    encoder: 128,
+  },
+  'BLIP as transformers exports it': {
+    file: 'tests/corpus/hf/blip-export/onnx/decoder_with_past_model.onnx',
+    layers: 1,
+    heads: 2,
+    headDim: 8,
+    encoder: 16,
+  },
+  'merged decoder, batch 2': {
+    file: 'tests/corpus/merged/decoder_model_merged.onnx',
+    layers: 2,
+    heads: 4,
+    headDim: 8,
+    encoder: 24,
+    batch: 2,
+  },
+  'Range into a position table': {
+    file: 'tests/corpus/past/range_positions.onnx',
+    layers: 1,
+    heads: 2,
+    headDim: 8,
+  },
+};
+
+const CAPACITY = 16;
+
+/** Feeds for a one-token step after `filled` positions, the pasts given `slots` positions (random beyond). */
+function stepFeeds(c: Case, names: readonly string[], filled: number, slots: number, seed: number) {
+  const batch = c.batch ?? 1;
+  const feeds: Record<string, HostTensor> = {
+    input_ids: hostTensor(
+      'int64',
+      [batch, 1],
+      Array.from({ length: batch }, (_, i) => 3 + i),
+    ),
+  };
+  if (c.encoder)
+    feeds.encoder_hidden_states = hostTensor(
+      'float32',
+      [batch, 3, c.encoder],
+      uniformFloats(batch * 3 * c.encoder, 5),
+    );
+  if (names.includes('use_cache_branch')) feeds.use_cache_branch = hostTensor('bool', [1], [1]);
+  if (names.includes('attention_mask')) {
+    // Filled slots, the padding the attention must not see, then the new position.
+    const row = Array.from({ length: slots + 1 }, (_, j) => (j < filled || j === slots ? 1 : 0));
+    feeds.attention_mask = hostTensor('int64', [batch, slots + 1], Array(batch).fill(row).flat());
+  }
+  for (let l = 0; l < c.layers; l++)
+    for (const kv of ['key', 'value']) {
+      // The same values in the first `filled` slots whatever `slots` is: slot j of row r is element (r, j).
+      const full = uniformFloats(
+        batch * c.heads * CAPACITY * c.headDim,
+        seed + 2 * l + (kv === 'key' ? 0 : 1),
+      );
+      const rows = batch * c.heads;
+      const data = new Float32Array(rows * slots * c.headDim);
+      for (let r = 0; r < rows; r++)
+        data.set(
+          full.subarray(r * CAPACITY * c.headDim, (r * CAPACITY + Math.min(slots, CAPACITY)) * c.headDim),
+          r * slots * c.headDim,
+        );
+      feeds[`past_key_values.${l}.${kv}`] = hostTensor('float32', [batch, c.heads, slots, c.headDim], data);
+    }
+  return feeds;
+}
+
+const toOrt = (t: HostTensor) => new ort.Tensor(t.dtype, t.data as Float32Array, [...t.dims]) as ort.Tensor;
+
+async function reference(bytes: Uint8Array, feeds: Record<string, HostTensor>) {
+  const session = await ort.InferenceSession.create(bytes);
+  const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)])));
+  await session.release();
+  return out;
+}
+
+/** Positions [from, from + count) of a present [B, H, T, D], every row. */
+function positions(t: { dims: readonly number[]; data: unknown }, from: number, count: number): Float32Array {
+  const [b, h, total, d] = t.dims;
+  const data = t.data as Float32Array;
+  const out = new Float32Array(b * h * count * d);
+  for (let r = 0; r < b * h; r++)
+    out.set(data.subarray((r * total + from) * d, (r * total + from + count) * d), r * count * d);
+  return out;
+}
+
+describe('decoders whose positions come from the past: a fixed-capacity KV cache', () => {
+  it.each(Object.keys(CASES))('%s: one plan for every length, onnxruntime-node’s outputs', async (label) => {
+    const c = CASES[label];
+    const bytes = new Uint8Array(readFileSync(c.file));
+    const session = (await backend.load(bytes, { label, pastLength: true })) as WebGpuSession;
+    expect(session.inputNames).toContain(PAST_LENGTH);
+    const names = session.inputNames;
+    let built: number | undefined;
+    for (const filled of [5, 0, CAPACITY]) {
+      const exact = stepFeeds(c, names, filled, filled, 40);
+      const theirs = await reference(bytes, exact);
+      const ours = await session.run({
+        ...stepFeeds(c, names, filled, CAPACITY, 40),
+        [PAST_LENGTH]: hostTensor('int64', [], [filled]),
+      });
+      expect(
+        relativeDiff((ours.logits as HostTensor).data as Float32Array, theirs.logits.data as Float32Array),
+      ).toBeLessThan(1e-4);
+      // The step's own keys and values come after the capacity's slots.
+      for (const name of ['present.0.key', `present.${c.layers - 1}.value`]) {
+        const present = ours[name] as HostTensor;
+        expect(present.dims[2]).toBe(CAPACITY + 1);
+        expect(
+          relativeDiff(positions(present, CAPACITY, 1), positions(theirs[name], filled, 1)),
+        ).toBeLessThan(1e-4);
+      }
+      const plan = session.describePlan();
+      expect(plan?.signature.endsWith('|capacity')).toBe(true);
+      built ??= plan?.planCache.built;
+      expect(plan?.planCache.built).toBe(built);
+    }
+    await session.release();
+  });
+
+  it('a graph it cannot rewrite (sinusoids of the length) runs on pasts cut on the GPU, the same outputs', async () => {
+    const c: Case = { file: 'tests/corpus/past/sinusoid_positions.onnx', layers: 1, heads: 2, headDim: 8 };
+    const bytes = new Uint8Array(readFileSync(c.file));
+    const session = (await backend.load(bytes, {
+      pastLength: true,
+      keepOnDevice: ['present.0.key'],
+    })) as WebGpuSession;
+    const filled = 6;
+    const theirs = await reference(bytes, stepFeeds(c, session.inputNames, filled, filled, 9));
+    // The pasts on the GPU at capacity, as a KV cache holds them.
+    const { device } = await backend.engineDevice();
+    const feeds: Record<string, Tensor> = {
+      ...stepFeeds(c, session.inputNames, filled, CAPACITY, 9),
+      [PAST_LENGTH]: hostTensor('int64', [], [filled]),
+    };
+    for (const kv of ['key', 'value']) {
+      const host = feeds[`past_key_values.0.${kv}`] as HostTensor;
+      const data = host.data as Float32Array<ArrayBuffer>;
+      const buffer = device.createBuffer({ size: data.byteLength, usage: STORAGE_USAGE });
+      device.queue.writeBuffer(buffer, 0, data);
+      feeds[`past_key_values.0.${kv}`] = new WebGpuDeviceTensor(
+        device,
+        buffer,
+        'float32',
+        host.dims,
+        data.byteLength,
+      );
+    }
+    const ours = await session.run(feeds);
+    expect(
+      relativeDiff((ours.logits as HostTensor).data as Float32Array, theirs.logits.data as Float32Array),
+    ).toBeLessThan(1e-4);
+    expect(session.describePlan()?.signature).toContain(`past_key_values.0.key:1x2x${filled}x8`);
+    const present = await toHost(ours['present.0.key']);
+    expect(present.dims).toEqual([1, 2, filled + 1, 8]);
+    expect(
+      relativeDiff(present.data as Float32Array, theirs['present.0.key'].data as Float32Array),
+    ).toBeLessThan(1e-4);
+    await session.release();
+  });
+
+  it('PAST_LENGTH is checked: missing, not an integer count, above the capacity; the session keeps serving', async () => {
+    const c = CASES['Range into a position table'];
+    const session = await backend.load(new Uint8Array(readFileSync(c.file)), { pastLength: true });
+    const feeds = stepFeeds(c, session.inputNames, 4, 8, 1);
+    const bad: [string, HostTensor | undefined][] = [
+      ['missing', undefined],
+      ['float', hostTensor('float32', [], [4])],
+      ['two values', hostTensor('int64', [2], [4, 4])],
+      ['negative', hostTensor('int64', [], [-1])],
+      ['above capacity', hostTensor('int64', [], [9])],
+    ];
+    for (const [, value] of bad) {
+      const run = session.run(value ? { ...feeds, [PAST_LENGTH]: value } : feeds);
+      await expect(run).rejects.toBeInstanceOf(WebvlError);
+      await expect(run).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    }
+    const ok = await session.run({ ...feeds, [PAST_LENGTH]: hostTensor('int64', [], [4]) });
+    expect((ok.logits as HostTensor).dims).toEqual([1, 1, 16]);
+    await session.release();
+  });
+
+  it('without the option, or with position_ids, no PAST_LENGTH input', async () => {
+    const plain = await backend.load(new Uint8Array(readFileSync(CASES['blip-tiny (our exporter)'].file)));
+    expect(plain.inputNames).not.toContain(PAST_LENGTH);
+    const llava = await backend.load(
+      new Uint8Array(readFileSync('tests/corpus/llava-random/onnx/decoder_model_merged.onnx')),
+      { pastLength: true },
+    );
+    expect(llava.inputNames).not.toContain(PAST_LENGTH);
+    await plain.release();
+    await llava.release();
+  });
+});
