@@ -10,7 +10,7 @@ import type { ModelFolder } from '../src/models/model-folder';
 import { answer } from '../src/pipelines/ask';
 import { captionGreedy } from '../src/pipelines/caption';
 import { disposeTensor, encodeImages, imageTokens } from '../src/pipelines/encode';
-import { DecoderState, pastNames } from '../src/pipelines/generate/decoder-state';
+import { CACHE_BLOCK, DecoderState, pastNames } from '../src/pipelines/generate/decoder-state';
 import { GREEDY } from '../src/pipelines/generate/sampling';
 import { loadModel } from '../src/pipelines/loaded-model';
 import { Stopwatch } from '../src/pipelines/timings';
@@ -523,10 +523,12 @@ function disposeAll(tensors: readonly Tensor[]): void {
 }
 
 /**
- * Decoding of `tokens` steps through a decoder_with_past graph, the presents of each step fed back as the next
- * step's past (kept on the GPU by the GPU engines). Each step reads the logits back and takes their argmax, as
- * greedy decoding does, but feeds a fixed token sequence, so every engine computes the same steps and the last
- * step's logits can be compared with wasm's.
+ * Decoding of `tokens` steps through a decoder_with_past graph after a prompt of `pastLength` tokens, through
+ * DecoderState as greedy captions run it: on our engine the KV cache is held on the GPU at a fixed capacity
+ * (passes/past-capacity.ts: the decoder's positions come from its past's length), elsewhere each step's presents
+ * are the next step's past. Each step reads the logits back, as greedy decoding does, but feeds a fixed token
+ * sequence, so every engine computes the same steps and the last step's logits can be compared with wasm's. The
+ * prompt is not timed.
  */
 export async function benchDecode(
   host: BenchHost,
@@ -536,51 +538,45 @@ export async function benchDecode(
   bytes: Uint8Array,
   reference: ReferenceOutputs,
 ): Promise<RowResult> {
-  const presentNames = Array.from({ length: row.layers }, (_, i) => [
-    `present.${i}.key`,
-    `present.${i}.value`,
-  ]).flat();
-  const pastNames = presentNames.map((n) => n.replace('present', 'past_key_values'));
+  const kv = { layers: row.layers, heads: row.heads, headDim: row.headDim };
+  const presents = pastNames(kv).map((n) => n.replace('past_key_values', 'present'));
   let session: Session | undefined;
   try {
-    session = (await host.extraSession?.(engine, bytes, row.id)) ?? undefined;
-    if (!session) {
-      const selector = await BackendSelector.create(engine as GraphEngine);
-      session = await selector.load(bytes, { label: row.id, keepOnDevice: presentNames });
-    }
-    const s = session;
-    const feeds = makeFeeds([
+    const extra = await host.extraSession?.(engine, bytes, row.id);
+    const selector = extra ? undefined : await BackendSelector.create(engine as GraphEngine);
+    session =
+      extra ?? (await selector?.load(bytes, { label: row.id, keepOnDevice: presents, pastLength: true }));
+    if (!session) throw new Error(`no session for ${engine}`);
+    const handle = { session, kv, kvCache: async () => selector?.kvCache(row.id) };
+    const context = makeFeeds([
       { name: 'encoder_hidden_states', dtype: 'float32', dims: [1, row.encoderTokens, row.encoderDim] },
-      ...pastNames.map((name) => ({
-        name,
-        dtype: 'float32' as const,
-        dims: [1, row.heads, row.pastLength, row.headDim],
-      })),
     ]);
+    const rand = rng(77);
+    const ids = (n: number) =>
+      hostTensor(
+        'int64',
+        [1, n],
+        Array.from({ length: n }, () => 5 + Math.floor(rand() * (row.vocab - 5))),
+      );
+    const prompt = ids(row.pastLength);
+    const tokens = Array.from({ length: row.tokens }, () => ids(1));
     const once = async () => {
-      let past: Tensor[] = pastNames.map((n) => feeds[n]);
-      const rand = rng(77);
+      const state = new DecoderState(handle, GREEDY, row.pastLength + row.tokens, CACHE_BLOCK, context);
       const steps: number[] = [];
       let last: Float32Array = new Float32Array();
       let picked = 0;
-      for (let t = 0; t < row.tokens; t++) {
-        const t0 = performance.now();
-        const stepFeeds: Record<string, Tensor> = {
-          input_ids: hostTensor('int64', [1, 1], [5 + Math.floor(rand() * (row.vocab - 5))]),
-          encoder_hidden_states: feeds.encoder_hidden_states,
-        };
-        pastNames.forEach((n, i) => {
-          stepFeeds[n] = past[i];
-        });
-        const out = await s.run(stepFeeds);
-        last = Float32Array.from((await toHost(out.logits)).data as Float32Array);
-        picked += argmaxOf(last);
-        steps.push(performance.now() - t0);
-        if (t > 0) disposeAll(past);
-        past = presentNames.map((n) => out[n]);
+      try {
+        await state.logitsAfter(prompt);
+        for (const token of tokens) {
+          const t0 = performance.now();
+          last = await state.logitsAfter(token);
+          picked += argmaxOf(last);
+          steps.push(performance.now() - t0);
+        }
+        return { steps, last, picked, onDevice: state.cacheOnDevice };
+      } finally {
+        state.release();
       }
-      disposeAll(past);
-      return { steps, last, picked };
     };
     const { first, warmupMs, runs, peakBytes } = await warmThenRepeat(host, repeats, once);
     const totals = summarize(runs.map((r) => r.steps.reduce((a, b) => a + b, 0)));
@@ -594,6 +590,7 @@ export async function benchDecode(
       perTokenMs: perTokenMedians(first.steps.length, runs),
       peakGpuBytes: peakBytes,
       maxRelDiffVsReference: reference.check(row.id, engine, first.last),
+      chosen: first.onDevice ? 'KV cache on the GPU at a fixed capacity' : 'presents fed back',
     };
   } catch (e) {
     return failedRow(row.id, engine, e);

@@ -2,14 +2,17 @@
 // decoder's bos ([DEC]) and, with a text prompt, the prompt's tokens; the end token is text_config's
 // sep_token_id. With the exported decoder pair, decoder_model runs the prefix and returns the KV cache
 // (present.*) and decoder_with_past takes one token and the cache per step; a folder with decoder_model
-// alone (no cache outputs) runs it over the whole sequence each step. Greedy keeps the cache as the backend
-// returned it (GPU-resident on WebGPU backends) and disposes each step's old cache. Beam search reorders
-// the cache rows between steps, which we do on the host (tiny models, a few beams).
-import type { Session } from '../engine/backend';
+// alone (no cache outputs) runs it over the whole sequence each step. Greedy decodes through DecoderState: on
+// our engine the cache is held on the GPU at a fixed capacity (one plan for every step), elsewhere each step's
+// presents are the next one's past, as the backend returned them. Beam search reorders the cache rows between
+// steps, which we do on the host (tiny models, a few beams).
+import { PAST_LENGTH, type Session } from '../engine/backend';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { unsupportedTask } from './architecture';
 import { disposeTensor, gatherRows } from './encode';
+import { CACHE_BLOCK, DecoderState } from './generate/decoder-state';
+import { GREEDY } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
 import { argmax, logSoftmax } from './math';
 import { nextTask } from './next-task';
@@ -79,10 +82,9 @@ function feeds(session: Session, ids: HostTensor, states: Tensor, past: Cache | 
         [batch, pastLen + seq],
         new BigInt64Array(batch * (pastLen + seq)).fill(1n),
       );
-    else if (name === 'encoder_attention_mask') {
-      const n = states.dims[1];
-      f[name] = hostTensor('int64', [batch, n], new BigInt64Array(batch * n).fill(1n));
-    } else if (name.startsWith('past_key_values.')) {
+    else if (name === 'encoder_attention_mask') f[name] = encoderMask(states);
+    else if (name === PAST_LENGTH) f[name] = hostTensor('int64', [], [pastLen]);
+    else if (name.startsWith('past_key_values.')) {
       const t = past?.[name];
       if (!t)
         throw new WebvlError('INVALID_MODEL', `decoder input '${name}' has no matching present.* output`);
@@ -91,6 +93,12 @@ function feeds(session: Session, ids: HostTensor, states: Tensor, past: Cache | 
       throw new WebvlError('INVALID_MODEL', `decoder has an input we do not know how to feed: '${name}'`);
   }
   return f;
+}
+
+/** Every image token attended: [batch, tokens] of ones. */
+function encoderMask(states: Tensor): HostTensor {
+  const [batch, n] = states.dims;
+  return hostTensor('int64', [batch, n], new BigInt64Array(batch * n).fill(1n));
 }
 
 function splitOutputs(out: Record<string, Tensor>): { logits: Tensor; cache: Cache } {
@@ -176,45 +184,86 @@ export async function captionGreedy(
   options: CaptionOptions,
   watch: Stopwatch,
 ): Promise<CaptionResult> {
-  const { first, step, gen } = decoders(model);
+  const { gen } = decoders(model);
   const start = startIds(model, gen.bosTokenId, options.prompt);
   const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
+  const decoder = greedyDecoder(model, states, start.length + maxTokens);
   const ids: number[] = [];
   let logProb = 0;
-  let cache: Cache | undefined;
-  let cacheOnDevice = false;
   try {
+    // Each step feeds what the decoder has not seen: the start, then the token chosen last.
+    let fed = start;
     for (let t = 0; t < maxTokens; t++) {
       await stepBoundary(options.signal);
-      const sequence = [...start, ...ids];
-      // With a cache, each step after the first feeds only the newest token.
-      const withPast = step !== undefined && t > 0;
-      const session = withPast ? step : first;
-      const fed = withPast ? sequence.slice(-1) : sequence;
-      const input = hostTensor('int64', [1, fed.length], fed);
-      const pastLen = sequence.length - fed.length;
-      const out = await watch.time('decode', () =>
-        session.run(feeds(session, input, states, withPast ? cache : undefined, pastLen)),
-      );
-      const { logits, cache: next } = splitOutputs(out);
-      disposeCache(cache);
-      cache = undefined;
-      if (step) {
-        cache = next;
-        cacheOnDevice = Object.values(next).some((c) => c.location === 'gpu');
-      } else disposeCache(next);
-      const [row] = await lastLogits(logits);
+      const tokens = fed;
+      const row = await watch.time('decode', () => decoder.next(tokens));
       if (t < (options.minTokens ?? 0)) row[gen.eosTokenId] = Number.NEGATIVE_INFINITY;
       const tok = argmax(row);
       logProb += logSoftmax(row)[tok];
       if (tok === gen.eosTokenId) break;
       ids.push(tok);
+      fed = [tok];
       await emit(options, { tokenId: tok, text: captionText(model, start, ids), step: t });
     }
+    return {
+      text: captionText(model, start, ids),
+      tokenIds: ids,
+      logProb,
+      cacheOnDevice: decoder.onDevice(),
+    };
   } finally {
-    disposeCache(cache);
+    decoder.release();
   }
-  return { text: captionText(model, start, ids), tokenIds: ids, logProb, cacheOnDevice };
+}
+
+/** Greedy decoding's decoder: `next` feeds tokens after those fed before and gives the last position's logits. */
+interface GreedyDecoder {
+  next(tokens: readonly number[]): Promise<Float32Array>;
+  /** Whether the KV cache stayed on the GPU between steps. */
+  onDevice(): boolean;
+  release(): void;
+}
+
+function greedyDecoder(model: LoadedModel, states: Tensor, positions: number): GreedyDecoder {
+  const { first, step } = decoders(model);
+  const ids = (tokens: readonly number[]) => hostTensor('int64', [1, tokens.length], tokens);
+  if (!step) {
+    // No cache: the whole sequence every step.
+    const sequence: number[] = [];
+    return {
+      async next(tokens) {
+        sequence.push(...tokens);
+        const out = await first.run(feeds(first, ids(sequence), states, undefined, 0));
+        const { logits, cache } = splitOutputs(out);
+        disposeCache(cache);
+        return (await lastLogits(logits))[0];
+      },
+      onDevice: () => false,
+      release() {},
+    };
+  }
+  const context: Record<string, Tensor> = {
+    encoder_hidden_states: states,
+    encoder_attention_mask: encoderMask(states),
+  };
+  const cache = model.captionCache;
+  const state = new DecoderState(
+    {
+      session: step,
+      first,
+      kv: cache?.kv ?? { layers: 0, heads: 0, headDim: 0 },
+      kvCache: async () => cache?.factory(),
+    },
+    GREEDY,
+    positions,
+    CACHE_BLOCK,
+    context,
+  );
+  return {
+    next: (tokens) => state.logitsAfter(ids(tokens)),
+    onDevice: () => state.pastOnDevice,
+    release: () => state.release(),
+  };
 }
 
 interface Beam {

@@ -2,7 +2,7 @@
 // running, and answer with zeros of the right shapes. Warming up through it costs compilation, not execution
 // (on SwiftShader, executing BLIP's graphs once adds about half a second to the second or so of compiling).
 // Graphs on backends that prepare on their first run (onnxruntime-web) really run.
-import type { Session } from '../engine/backend';
+import type { KvCache, KvCacheSpec, Session } from '../engine/backend';
 import { hostTensor, type Tensor } from '../engine/tensor';
 import type { LoadedModel } from './loaded-model';
 
@@ -40,7 +40,32 @@ class DryRunSession implements Session {
   }
 }
 
+/**
+ * A KV cache of zeros on the host, for the dry run's zero outputs: the decoder is prepared for the capacity a
+ * real cache would have (the plan captions will run), and nothing is copied.
+ */
+class ShapeOnlyKvCache implements KvCache {
+  length = 0;
+  constructor(private readonly spec: KvCacheSpec) {}
+  get capacity(): number {
+    return this.spec.capacity;
+  }
+  pasts(): Record<string, Tensor> {
+    const { batch, heads, capacity, headDim } = this.spec;
+    const zeros = hostTensor('float32', [batch, heads, capacity, headDim]);
+    return Object.fromEntries(this.spec.names.map((n) => [n, zeros]));
+  }
+  async append(_: unknown, __: number, count: number): Promise<void> {
+    this.length += count;
+  }
+  truncate(length: number): void {
+    this.length = length;
+  }
+  release(): void {}
+}
+
 export function dryRun(model: LoadedModel): LoadedModel {
+  const cache = model.captionCache;
   const runs = new RunQueue();
   const wrap = (s: Session | undefined) => (s ? new DryRunSession(s, runs) : undefined);
   return {
@@ -52,5 +77,9 @@ export function dryRun(model: LoadedModel): LoadedModel {
     fusion: wrap(model.fusion),
     decoder: wrap(model.decoder),
     decoderWithPast: wrap(model.decoderWithPast),
+    captionCache: cache && {
+      kv: cache.kv,
+      factory: async () => ((await cache.factory()) ? async (spec) => new ShapeOnlyKvCache(spec) : undefined),
+    },
   };
 }

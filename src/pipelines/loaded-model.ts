@@ -20,7 +20,7 @@ import {
 import { type ArchitectureInfo, architectureOf } from './architecture';
 import type { Vlm } from './ask';
 import { type CaptionLimits, captionLimits } from './caption-limits';
-import type { KvCacheFactory } from './generate/decoder-state';
+import type { KvCacheFactory, KvShape } from './generate/decoder-state';
 import { MAX_TOP_K } from './generate/sampling';
 import { planGraphs } from './graph-plan';
 import {
@@ -92,6 +92,14 @@ export interface LoadedModel {
   readonly patchShape?: readonly [number, number];
   readonly decoder?: Session;
   readonly decoderWithPast?: Session;
+  /**
+   * decoder_with_past's keys/values and a KV cache on its device, where its backend keeps one (ours): captions
+   * then decode every step after the first with one plan.
+   */
+  readonly captionCache?: {
+    readonly kv: KvShape;
+    readonly factory: () => Promise<KvCacheFactory | undefined>;
+  };
   readonly generation?: GenerationConfig;
   /** Bounds on caption length and beams (BLIP models). */
   readonly captionLimits?: CaptionLimits;
@@ -175,7 +183,20 @@ function sessionOptions(role: GraphRole, keep: string[]): SessionOptions & { lab
     label: role,
     ...(keep.length ? { keepOnDevice: keep } : {}),
     ...(role === 'decoderMerged' ? { nextToken: { logits: 'logits', topK: MAX_TOP_K } } : {}),
+    // A decoder whose positions come from its past's length can then read a fixed-capacity KV cache.
+    ...(role === 'decoderWithPast' || role === 'decoderMerged' ? { pastLength: true } : {}),
   };
+}
+
+/**
+ * The shape of a decoder's keys/values as its graph declares its past inputs ([batch, heads, positions,
+ * headDim]); undefined when heads or headDim is not a number there.
+ */
+function kvShapeOf(io: GraphIo | undefined): KvShape | undefined {
+  const keys = [...(io?.inputs ?? [])].filter(([name]) => /^past_key_values\.\d+\.key$/.test(name));
+  const [, heads, , headDim] = keys[0]?.[1] ?? [];
+  if (!heads || !headDim || keys.some(([, d]) => d[1] !== heads || d[3] !== headDim)) return undefined;
+  return { layers: keys.length, heads, headDim };
 }
 
 function parseJson<T>(folder: ModelFolder, file: string, bytes: Uint8Array | undefined): T {
@@ -254,6 +275,14 @@ function vlmSessions(
   if (!visionEncoder || !embedTokens || !decoderMerged) return undefined;
   const s = spec();
   return { spec: s, visionEncoder, embedTokens, decoder: { session: decoderMerged, kv: s.kv, kvCache } };
+}
+
+function captionCache(
+  io: GraphIo | undefined,
+  factory: () => Promise<KvCacheFactory | undefined>,
+): LoadedModel['captionCache'] {
+  const kv = kvShapeOf(io);
+  return kv && { kv, factory };
 }
 
 /** Adds up the time spent in each load stage; stages may overlap (a graph compiles while the next downloads). */
@@ -435,6 +464,7 @@ export async function loadModel(
       patchShape: kind === 'vilt' || kind === 'vlmo' ? patchShapeOf(graphBytes('vision')) : undefined,
       decoder: sessions.decoder,
       decoderWithPast: sessions.decoderWithPast,
+      captionCache: captionCache(graphBytes('decoderWithPast'), () => selector.kvCache('decoderWithPast')),
       generation,
       captionLimits: limits,
       vlm: vlmSessions(

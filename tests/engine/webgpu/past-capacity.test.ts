@@ -16,6 +16,8 @@ import { WebGpuDeviceTensor } from '../../../src/engine/webgpu/gpu/device-tensor
 import { STORAGE_USAGE } from '../../../src/engine/webgpu/plan/plan';
 import type { WebGpuSession } from '../../../src/engine/webgpu/session';
 import { WebvlError } from '../../../src/errors';
+import { DecoderState } from '../../../src/pipelines/generate/decoder-state';
+import { GREEDY } from '../../../src/pipelines/generate/sampling';
 import { uniformFloats } from '../../support/random';
 import { nodeGpu } from './gpu';
 
@@ -238,5 +240,86 @@ describe('decoders whose positions come from the past: a fixed-capacity KV cache
     expect(llava.inputNames).not.toContain(PAST_LENGTH);
     await plain.release();
     await llava.release();
+  });
+});
+
+describe('greedy decoding through DecoderState with a fixed-capacity cache (blip-tiny)', () => {
+  it('gives onnxruntime-node’s greedy tokens; the cached steps run one plan', async () => {
+    const dir = 'models/blip-tiny/onnx';
+    const firstBytes = new Uint8Array(readFileSync(`${dir}/decoder_model.onnx`));
+    const stepBytes = new Uint8Array(readFileSync(`${dir}/decoder_with_past_model.onnx`));
+    const c = CASES['blip-tiny (our exporter)'];
+    const presents = Array.from({ length: c.layers }, (_, l) => [
+      `present.${l}.key`,
+      `present.${l}.value`,
+    ]).flat();
+    const first = await backend.load(firstBytes, { keepOnDevice: presents });
+    const step = (await backend.load(stepBytes, {
+      keepOnDevice: presents,
+      pastLength: true,
+    })) as WebGpuSession;
+    const states = hostTensor(
+      'float32',
+      [1, 5, c.encoder as number],
+      uniformFloats(5 * (c.encoder as number), 21, -2, 2),
+    );
+    const TOKENS = 12;
+    const BOS = (
+      JSON.parse(readFileSync('models/blip-tiny/config.json', 'utf8')) as {
+        text_config: { bos_token_id: number };
+      }
+    ).text_config.bos_token_id;
+    // Block 8: the cache grows once on the way, so the tokens also cross a re-plan for the larger capacity.
+    const state = new DecoderState(
+      {
+        session: step,
+        first,
+        kv: { layers: c.layers, heads: c.heads, headDim: c.headDim },
+        kvCache: async () => (spec) => backend.kvCache(spec),
+      },
+      GREEDY,
+      TOKENS + 1,
+      8,
+      { encoder_hidden_states: states },
+    );
+    const ours: number[] = [];
+    const builtAt: number[] = [];
+    let fed = [BOS];
+    for (let t = 0; t < TOKENS; t++) {
+      const row = await state.logitsAfter(hostTensor('int64', [1, fed.length], fed));
+      ours.push(row.indexOf(Math.max(...row)));
+      fed = [ours[t]];
+      builtAt.push(step.describePlan()?.planCache.built ?? 0);
+    }
+    expect(state.cacheOnDevice).toBe(true);
+    state.release();
+    // Plans: one for capacity 8 (steps 1-7), one for 16 (steps 8-11).
+    expect(new Set(builtAt.slice(1)).size).toBe(2);
+    expect(step.describePlan()?.signature.endsWith('|capacity')).toBe(true);
+
+    // onnxruntime-node, presents fed back as pasts.
+    const o1 = await ort.InferenceSession.create(firstBytes);
+    const o2 = await ort.InferenceSession.create(stepBytes);
+    const theirs: number[] = [];
+    let past: Record<string, ort.Tensor> = {};
+    fed = [BOS];
+    for (let t = 0; t < TOKENS; t++) {
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: toOrt(hostTensor('int64', [1, fed.length], fed)),
+        encoder_hidden_states: toOrt(states),
+        ...(t > 0 ? past : {}),
+      };
+      const out = await (t === 0 ? o1 : o2).run(feeds);
+      const logits = out.logits.data as Float32Array;
+      const v = out.logits.dims[2];
+      const row = logits.subarray(logits.length - v);
+      theirs.push(row.indexOf(Math.max(...row)));
+      fed = [theirs[t]];
+      past = Object.fromEntries(presents.map((n) => [n.replace('present', 'past_key_values'), out[n]]));
+    }
+    expect(ours).toEqual(theirs);
+    expect(new Set(ours).size).toBeGreaterThan(2); // a sequence, not one token repeated
+    await first.release();
+    await step.release();
   });
 });
