@@ -518,17 +518,13 @@ function argmaxOf(x: ArrayLike<number>): number {
   return best;
 }
 
-function disposeAll(tensors: readonly Tensor[]): void {
-  for (const t of tensors) if (t.location === 'gpu') t.dispose();
-}
-
 /**
  * Decoding of `tokens` steps through a decoder_with_past graph after a prompt of `pastLength` tokens, through
  * DecoderState as greedy captions run it: on our engine the KV cache is held on the GPU at a fixed capacity
  * (passes/past-capacity.ts: the decoder's positions come from its past's length), elsewhere each step's presents
  * are the next step's past. Each step reads the logits back, as greedy decoding does, but feeds a fixed token
  * sequence, so every engine computes the same steps and the last step's logits can be compared with wasm's. The
- * prompt is not timed.
+ * prompt (fed a token at a time, as decoder_with_past graphs take it) is not timed.
  */
 export async function benchDecode(
   host: BenchHost,
@@ -558,7 +554,8 @@ export async function benchDecode(
         [1, n],
         Array.from({ length: n }, () => 5 + Math.floor(rand() * (row.vocab - 5))),
       );
-    const prompt = ids(row.pastLength);
+    // decoder_with_past graphs take one token at a time: the prompt too.
+    const prompt = Array.from({ length: row.pastLength }, () => ids(1));
     const tokens = Array.from({ length: row.tokens }, () => ids(1));
     const once = async () => {
       const state = new DecoderState(handle, GREEDY, row.pastLength + row.tokens, CACHE_BLOCK, context);
@@ -566,7 +563,7 @@ export async function benchDecode(
       let last: Float32Array = new Float32Array();
       let picked = 0;
       try {
-        await state.logitsAfter(prompt);
+        for (const token of prompt) await state.logitsAfter(token);
         for (const token of tokens) {
           const t0 = performance.now();
           last = await state.logitsAfter(token);
