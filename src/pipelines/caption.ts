@@ -187,7 +187,9 @@ export async function captionGreedy(
   const { gen } = decoders(model);
   const start = startIds(model, gen.bosTokenId, options.prompt);
   const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
-  const decoder = greedyDecoder(model, states, start.length + maxTokens);
+  // The decoder's own limit bounds the cache, not this caption's length: every caption (and the warm-up's
+  // two tokens) then grows the cache through the same capacities, so their plans are shared.
+  const decoder = greedyDecoder(model, states, model.captionLimits?.maxTokens ?? start.length + maxTokens);
   const ids: number[] = [];
   let logProb = 0;
   try {
