@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """One-layer decoders whose positions come from the past's length, for tests/engine/webgpu/past-capacity.test.ts:
-positions as Range(past, past + s) into a learned table (BART's form: the engine plans it at a fixed KV-cache
-capacity), and as sinusoids computed from the same Range (a float derived from the length: the engine cannot
-rewrite it and cuts the past to its length instead).
+positions as Range(past, past + s) into a learned table (BART's form) and as a Slice of the table's rows
+[past, past + s) (Whisper's form), which the engine plans at a fixed KV-cache capacity; and as sinusoids
+computed from the Range (a float derived from the length: the engine cannot rewrite it and cuts the past to
+its length instead).
 
   /usr/bin/python3 scripts/make_past_graphs.py     # writes tests/corpus/past/*.onnx
 """
@@ -21,7 +22,8 @@ def const(name, array):
     return numpy_helper.from_array(np.asarray(array), name)
 
 
-def decoder(sinusoid):
+def decoder(form):
+    sinusoid = form == "sinusoid"
     rng = np.random.default_rng(7)
     w = lambda *shape: (rng.standard_normal(shape) * 0.5).astype(np.float32)  # noqa: E731
     inits = [
@@ -48,6 +50,13 @@ def decoder(sinusoid):
             helper.make_node("Sin", ["angles"], ["pos_emb"]),
         ]
         inits += [const("one_axis", np.array([1], np.int64)), const("freq", (0.3 ** np.arange(WIDTH)).astype(np.float32))]
+    elif form == "slice":
+        inits += [const("pos_table", w(MAX_POSITIONS, WIDTH)), const("zero_axis", np.array([0], np.int64))]
+        nodes += [
+            helper.make_node("Unsqueeze", ["past_len", "zero_axis"], ["start"]),
+            helper.make_node("Unsqueeze", ["end", "zero_axis"], ["stop"]),
+            helper.make_node("Slice", ["pos_table", "start", "stop", "zero_axis"], ["pos_emb"]),
+        ]
     else:
         inits.append(const("pos_table", w(MAX_POSITIONS, WIDTH)))
         nodes.append(helper.make_node("Gather", ["pos_table", "positions"], ["pos_emb"]))
@@ -73,7 +82,7 @@ def decoder(sinusoid):
     past = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", HEADS, "past", HEAD])  # noqa: E731
     present = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", HEADS, "total", HEAD])  # noqa: E731
     graph = helper.make_graph(
-        nodes, "sinusoid_positions" if sinusoid else "range_positions",
+        nodes, f"{form}_positions",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
          past("past_key_values.0.key"), past("past_key_values.0.value")],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "seq", VOCAB]),
@@ -87,10 +96,9 @@ def decoder(sinusoid):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for sinusoid in (False, True):
-        name = "sinusoid_positions" if sinusoid else "range_positions"
-        onnx.save(decoder(sinusoid), os.path.join(OUT, f"{name}.onnx"))
-        print("wrote", name)
+    for form in ("range", "slice", "sinusoid"):
+        onnx.save(decoder(form), os.path.join(OUT, f"{form}_positions.onnx"))
+        print("wrote", form)
 
 
 if __name__ == "__main__":

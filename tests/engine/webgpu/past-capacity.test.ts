@@ -4,7 +4,7 @@
 // rewrite (sinusoids computed from the length) runs the exact plan on pasts cut on the GPU, with the same
 // result. Covered: BLIP's text decoder as our exporter writes it (positions from a cumsum) and as transformers
 // exports it (a Slice of position_ids, a causal mask times attention_mask), CoCa's, a merged decoder (If on
-// use_cache_branch), and a Range into a position table (BART's form).
+// use_cache_branch), a Range into a position table (BART's form) and a Slice of one (Whisper's).
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,13 @@ const CASES: Record<string, Case> = {
     headDim: 32,
     encoder: 128,
   },
+  'blip-tiny, float16 weights': {
+    file: 'models/blip-tiny/onnx/decoder_with_past_model_fp16.onnx',
+    layers: 3,
+    heads: 4,
+    headDim: 32,
+    encoder: 128,
+  },
   'coca-tiny': {
     file: 'models/coca-tiny/onnx/decoder_with_past_model.onnx',
     layers: 5,
@@ -66,6 +73,12 @@ const CASES: Record<string, Case> = {
   },
   'Range into a position table': {
     file: 'tests/corpus/past/range_positions.onnx',
+    layers: 1,
+    heads: 2,
+    headDim: 8,
+  },
+  'a Slice of a position table': {
+    file: 'tests/corpus/past/slice_positions.onnx',
     layers: 1,
     heads: 2,
     headDim: 8,
