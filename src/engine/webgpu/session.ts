@@ -394,7 +394,7 @@ export class WebGpuSession implements Session {
     if ((t.dtype !== 'int64' && t.dtype !== 'int32') || sizeOf(t.dims) !== 1)
       throw new WebvlError(
         'INVALID_INPUT',
-        `${this.label}: '${PAST_LENGTH}' should be one int64, got ${t.dtype} [${t.dims}]`,
+        `${this.label}: '${PAST_LENGTH}' should be one integer (int64), got ${t.dtype} [${t.dims}]`,
       );
     const host = t.location === 'cpu' ? t : await t.download();
     const filled = Number((host.data as ArrayLike<number | bigint>)[0]);
@@ -420,7 +420,7 @@ export class WebGpuSession implements Session {
     const made: WebGpuDeviceTensor[] = [];
     try {
       for (const name of this.pasts) {
-        const t = cutPast(this.engine, feeds[name], filled);
+        const t = await cutPast(this.engine, feeds[name], filled);
         if (t instanceof WebGpuDeviceTensor && t !== feeds[name]) made.push(t);
         cut[name] = t;
       }
@@ -554,11 +554,13 @@ function conditionProbe(
 }
 
 /** The first `filled` slots of a past [B, H, capacity, D]: a device tensor copied on the GPU, a host one sliced. */
-function cutPast(engine: EngineDevice, t: Tensor, filled: number): Tensor {
+async function cutPast(engine: EngineDevice, t: Tensor, filled: number): Promise<Tensor> {
   const [b, h, capacity, d] = t.dims;
   if (filled === capacity) return t;
   const dims = [b, h, filled, d];
   if (t instanceof WebGpuDeviceTensor) {
+    if (t.device !== engine.device)
+      throw new WebvlError('INVALID_INPUT', 'a past lives on another GPU device');
     const bytes = b * h * filled * d * 4;
     const buffer = engine.pool.acquire(Math.max(4, bytes), STORAGE_USAGE, 'past cut');
     const encoder = engine.device.createCommandEncoder({ label: 'past cut' });
@@ -574,10 +576,9 @@ function cutPast(engine: EngineDevice, t: Tensor, filled: number): Tensor {
     engine.device.queue.submit([encoder.finish()]);
     return new WebGpuDeviceTensor(engine.device, buffer, t.dtype, dims, bytes, engine.pool);
   }
-  if (t.location !== 'cpu')
-    throw new WebvlError('INVALID_INPUT', 'a past on another backend’s device cannot be cut to its length');
+  const host = t.location === 'cpu' ? t : await t.download(); // another backend's GPU tensor
   const out = hostTensor(t.dtype, dims);
-  const from = t.data as Float32Array; // or float16's Uint16Array: the copy is the same
+  const from = host.data as Float32Array; // or float16's Uint16Array: the copy is the same
   for (let row = 0; row < b * h; row++)
     (out.data as Float32Array).set(
       from.subarray(row * capacity * d, (row * capacity + filled) * d),

@@ -131,8 +131,8 @@ function sliceToGather(a: Specialized, b: Specialized, na: Node, nb: Node, uses:
   if (moved.length !== 1) return false;
   const axis = moved[0];
   const count = outDims[axis];
-  if (wa[axis].step !== 1 || wb[axis].start !== wa[axis].start + 1 || count !== wa[axis].end - wa[axis].start)
-    return false;
+  const moves = wb[axis].start === wa[axis].start + 1 && wb[axis].end === wa[axis].end + 1;
+  if (wa[axis].step !== 1 || !moves || count !== wa[axis].end - wa[axis].start) return false;
   // Every other axis is taken whole, so the Gather's output is the Slice's.
   if (outDims.some((d, i) => i !== axis && d !== dataDims[i])) return false;
   const window = freshName(`${na.name}_window`);
