@@ -356,7 +356,9 @@ export class WebGpuSession implements Session {
     const values = await this.steeringValues(feeds);
     if (this.pasts.length > 0) {
       const filled = await this.pastLength(feeds, dims);
-      const plan = await this.capacityPlan(dims, values);
+      // Full pasts (fed at their exact length, as beam search and other backends' caches do) take the exact
+      // plan: a capacity plan for every length would cost two specializations each.
+      const plan = filled < dims[this.pasts[0]][2] ? await this.capacityPlan(dims, values) : undefined;
       if (plan) return this.execute(plan, feeds, timed);
       return this.runCut(feeds, filled, values, timed);
     }

@@ -126,6 +126,9 @@ export class DecoderState {
         `the sequence would reach ${this.seen + s} positions, above ${this.maxPositions}`,
       );
     const session = this.seen === 0 && this.decoder.first ? this.decoder.first : this.decoder.session;
+    // A cache this step would overflow grows first: the decoder never reads a full one (a decoder that takes
+    // PAST_LENGTH runs full pasts on its exact plan, which would be one more plan per block).
+    if (this.cache && this.seen + s > this.cache.capacity) await this.grow(s);
     const pastLength = this.cache ? this.cache.capacity : this.seen;
     const pasts = this.pasts();
     const feeds: Record<string, Tensor> = {};
