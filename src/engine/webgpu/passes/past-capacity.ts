@@ -9,6 +9,9 @@
 // attention whose keys include the past hides slots [PAST_LENGTH, C) through its additive mask. Anything else
 // that differs, or a past read by anything but a concat feeding fused attention, makes the graph ineligible:
 // the session then runs the exact plan on pasts cut to their filled length (session.ts).
+// Two capacities are two points: a value that agrees at both is taken as a constant, and one that steps by one
+// as the length itself. A graph that clamped or halved the length (no decoder we know of does) would be
+// misread; past-capacity.test.ts checks the forms exporters write against onnxruntime-node.
 import { PAST_LENGTH } from '../../backend';
 import type { HostTensor } from '../../tensor';
 import { toValues } from '../ir/const-eval';
