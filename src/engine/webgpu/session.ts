@@ -13,6 +13,7 @@ import { type DType, type HostTensor, hostTensor, sizeOf, type Tensor } from '..
 import type { BufferPool } from './gpu/buffer-pool';
 import { WebGpuDeviceTensor } from './gpu/device-tensor';
 import { DispatchTimer, QUERIES_PER_SET } from './gpu/dispatch-timer';
+import { copyPositions } from './gpu/kv-cache';
 import type { PipelineCache } from './gpu/pipeline-cache';
 import { readBack } from './gpu/readback';
 import { cloneGraph, type Graph, producers } from './ir/ir';
@@ -566,15 +567,12 @@ async function cutPast(engine: EngineDevice, t: Tensor, filled: number): Promise
     const bytes = b * h * filled * d * 4;
     const buffer = engine.pool.acquire(Math.max(4, bytes), STORAGE_USAGE, 'past cut');
     const encoder = engine.device.createCommandEncoder({ label: 'past cut' });
-    if (bytes > 0)
-      for (let row = 0; row < b * h; row++)
-        encoder.copyBufferToBuffer(
-          t.buffer,
-          row * capacity * d * 4,
-          buffer,
-          row * filled * d * 4,
-          filled * d * 4,
-        );
+    copyPositions(
+      encoder,
+      { buffer: t.buffer, slots: capacity, at: 0 },
+      { buffer, slots: filled, at: 0 },
+      { rows: b * h, count: filled, width: d },
+    );
     engine.device.queue.submit([encoder.finish()]);
     return new WebGpuDeviceTensor(engine.device, buffer, t.dtype, dims, bytes, engine.pool);
   }

@@ -10,6 +10,31 @@ import { WebGpuDeviceTensor } from './device-tensor';
 
 const FLOAT_BYTES = 4;
 
+/** A buffer of [rows, slots, width] float32 values, and a position among its slots. */
+interface Positions {
+  readonly buffer: GPUBuffer;
+  readonly slots: number;
+  readonly at: number;
+}
+
+/** Copies `count` positions of every row from `src` (starting at src.at) to `dst` (at dst.at): one copy a row. */
+export function copyPositions(
+  encoder: GPUCommandEncoder,
+  src: Positions,
+  dst: Positions,
+  { rows, count, width }: { rows: number; count: number; width: number },
+): void {
+  if (count === 0) return;
+  for (let row = 0; row < rows; row++)
+    encoder.copyBufferToBuffer(
+      src.buffer,
+      (row * src.slots + src.at) * width * FLOAT_BYTES,
+      dst.buffer,
+      (row * dst.slots + dst.at) * width * FLOAT_BYTES,
+      count * width * FLOAT_BYTES,
+    );
+}
+
 export class GpuKvCache implements KvCache {
   private readonly buffers = new Map<string, GPUBuffer>();
   private filled = 0;
@@ -66,15 +91,12 @@ export class GpuKvCache implements KvCache {
           'INVALID_MODEL',
           `KV cache: present '${name}' is [${present.dims}], expected [${batch}, ${heads}, ≥${from + count}, ${headDim}]`,
         );
-      const run = count * headDim * FLOAT_BYTES;
-      for (let row = 0; row < batch * heads; row++)
-        encoder.copyBufferToBuffer(
-          present.buffer,
-          (row * total + from) * headDim * FLOAT_BYTES,
-          cache,
-          (row * capacity + this.filled) * headDim * FLOAT_BYTES,
-          run,
-        );
+      copyPositions(
+        encoder,
+        { buffer: present.buffer, slots: total, at: from },
+        { buffer: cache, slots: capacity, at: this.filled },
+        { rows: batch * heads, count, width: headDim },
+      );
     }
     this.engine.device.queue.submit([encoder.finish()]);
     this.filled += count;

@@ -14,7 +14,7 @@
 // misread; past-capacity.test.ts checks the forms exporters write against onnxruntime-node.
 import { PAST_LENGTH } from '../../backend';
 import type { HostTensor } from '../../tensor';
-import { toValues } from '../ir/const-eval';
+import { sliceRanges, toValues } from '../ir/const-eval';
 import {
   type Attr,
   attrInt,
@@ -127,15 +127,15 @@ function sliceToGather(a: Specialized, b: Specialized, na: Node, nb: Node, uses:
   const dataDims = a.shapes.get(na.inputs[0])?.dims;
   const outDims = a.shapes.get(na.outputs[0])?.dims;
   if (!dataDims || !outDims || dataDims.join() !== b.shapes.get(nb.inputs[0])?.dims.join()) return false;
-  const wa = sliceWindows(a.graph, na, dataDims);
-  const wb = sliceWindows(b.graph, nb, dataDims);
+  const wa = sliceRangesOf(a.graph, na, dataDims);
+  const wb = sliceRangesOf(b.graph, nb, dataDims);
   if (!wa || !wb) return false;
-  const moved = wa.flatMap((w, axis) => (w.start === wb[axis].start ? [] : [axis]));
+  const moved = wa.start.flatMap((x, axis) => (x === wb.start[axis] ? [] : [axis]));
   if (moved.length !== 1) return false;
   const axis = moved[0];
   const count = outDims[axis];
-  const moves = wb[axis].start === wa[axis].start + 1 && wb[axis].end === wa[axis].end + 1;
-  if (wa[axis].step !== 1 || !moves || count !== wa[axis].end - wa[axis].start) return false;
+  const moves = wb.start[axis] === wa.start[axis] + 1 && wb.count[axis] === count && wa.count[axis] === count;
+  if (wa.step[axis] !== 1 || !moves) return false;
   // Every other axis is taken whole, so the Gather's output is the Slice's.
   if (outDims.some((d, i) => i !== axis && d !== dataDims[i])) return false;
   const window = freshName(`${na.name}_window`);
@@ -143,7 +143,7 @@ function sliceToGather(a: Specialized, b: Specialized, na: Node, nb: Node, uses:
     location: 'cpu',
     dtype: 'int64',
     dims: [count],
-    data: BigInt64Array.from({ length: count }, (_, i) => BigInt(wa[axis].start + i)),
+    data: BigInt64Array.from({ length: count }, (_, i) => BigInt(wa.start[axis] + i)),
   });
   a.shapes.set(window, { dtype: 'int64', dims: [count] });
   na.opType = 'Gather';
@@ -153,29 +153,19 @@ function sliceToGather(a: Specialized, b: Specialized, na: Node, nb: Node, uses:
   return true;
 }
 
-/** A constant Slice's window on each axis of data `dims`, clamped as ONNX clamps it; undefined if not constant. */
-function sliceWindows(
+/** A Slice's start, step and count per axis of data `dims` (ONNX's clamping), when its parameters are constants. */
+function sliceRangesOf(
   graph: Graph,
   node: Node,
   dims: readonly number[],
-): { start: number; end: number; step: number }[] | undefined {
+): ReturnType<typeof sliceRanges> | undefined {
   const read = (slot: number) => {
     const t = node.inputs[slot] ? graph.initializers.get(node.inputs[slot]) : undefined;
     return t ? Array.from(toValues(t).data) : undefined;
   };
-  const starts = read(1);
-  const ends = read(2);
-  if (!starts || !ends || (node.inputs[3] && !read(3)) || (node.inputs[4] && !read(4))) return undefined;
-  const axes = read(3) ?? starts.map((_, i) => i);
-  const steps = read(4) ?? starts.map(() => 1);
-  const windows = dims.map((d) => ({ start: 0, end: d, step: 1 }));
-  axes.forEach((raw, i) => {
-    const axis = raw < 0 ? raw + dims.length : raw;
-    const d = dims[axis];
-    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
-    windows[axis] = { start: clamp(starts[i]), end: clamp(ends[i]), step: steps[i] };
-  });
-  return windows;
+  const [starts, ends, axes, steps] = [read(1), read(2), read(3), read(4)];
+  if (!starts || !ends || (node.inputs[3] && !axes) || (node.inputs[4] && !steps)) return undefined;
+  return sliceRanges(dims, starts, ends, axes, steps);
 }
 
 /** Attributes equal but for int ones (dims, strides, axes sized by the past). */
@@ -284,11 +274,12 @@ function rewrite(at: Specialized, capacity: number, positions: Uses, attentions:
     }
     return mask;
   };
-  for (const node of attentions) maskOf((attrInts(node, 'k_shape') as readonly number[])[PAST_AXIS]);
+  const slotMasks = attentions.map(
+    (node) => [node, maskOf((attrInts(node, 'k_shape') as readonly number[])[PAST_AXIS])] as const,
+  );
   graph.nodes.unshift(...b.nodes);
   // An attention that has a mask already adds the slots' mask to it, just before it runs.
-  for (const node of attentions) {
-    const slots = maskOf((attrInts(node, 'k_shape') as readonly number[])[PAST_AXIS]);
+  for (const [node, slots] of slotMasks) {
     const own = node.inputs[3];
     if (!own) {
       node.inputs[3] = slots;
