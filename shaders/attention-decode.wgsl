@@ -3,8 +3,8 @@
 // one gives each (batch, head, query row) a workgroup of WG threads that split the keys among themselves
 // (thread t takes keys t, t + WG, …), each keeping its own online-softmax state (m, l, acc), and merges the WG
 // partial states at the end: M = max m_t, out = Σ_t e^{m_t − M} acc_t / Σ_t e^{m_t − M} l_t.
-// Same uniforms and bindings (attention-io.wgsl, prepended) and semantics as attention.wgsl. Placeholders: D
-// (head size).
+// Same uniforms, bindings, key sources (attention-io.wgsl, attention-keys*.wgsl, prepended) and semantics as
+// attention.wgsl. Placeholders: D (head size).
 const D: u32 = {{D}}u;
 const WG: u32 = 32u;
 
@@ -31,14 +31,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (u.causal != 0u) {
     end = min(u.sk, u.past + row + 1u);
   }
-  let k_base = u.k_start + b * u.k_strides.x + kv_head(h) * u.k_strides.y;
-  let v_base = u.v_start + b * u.v_strides.x + kv_head(h) * u.v_strides.y;
   let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;
   for (var j = lid; j < end; j += WG) {
-    let kj = k_base + j * u.k_strides.z;
     var s = 0.0;
     for (var d = 0u; d < D; d++) {
-      s = fma(qr[d], k[kj + d * u.k_strides.w], s);
+      s = fma(qr[d], key_at(b, h, j, d), s);
     }
     if (u.has_mask != 0u) {
       s += mask[m_base + j * u.m_strides.w];
@@ -53,9 +50,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     let p = exp(s - m);
     l += p;
-    let vj = v_base + j * u.v_strides.z;
     for (var d = 0u; d < D; d++) {
-      acc[d] = fma(p, v[vj + d * u.v_strides.w], acc[d]);
+      acc[d] = fma(p, value_at(b, h, j, d), acc[d]);
     }
   }
 

@@ -1,8 +1,8 @@
 // attention.wgsl with f16 arithmetic (shader-f16; `enable f16;` is prepended): K/V tiles are staged as
 // vec4<f16> (half the workgroup memory and bandwidth of f32), each score is a sum of f16 dot products of four
 // terms added up in f32, and the running max, sum and output accumulator stay f32, so the error does not grow
-// with the number of keys. Same uniforms, bindings and strided addressing as attention.wgsl (attention-io.wgsl,
-// prepended); D is a multiple of 4.
+// with the number of keys. Same uniforms, bindings, key sources and strided addressing as attention.wgsl
+// (attention-io.wgsl, attention-keys*.wgsl, prepended); D is a multiple of 4.
 const D: u32 = {{D}}u;
 const D4: u32 = D / 4u;
 const BR: u32 = {{BR}}u;
@@ -38,8 +38,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // Keys this workgroup needs at all (uniform), and the last one this thread's row may see.
   let kv_end = visible_keys(row0 + BR);
   let my_end = min(kv_end, visible_keys(row + 1u));
-  let k_base = u.k_start + b * u.k_strides.x + kv_head(h) * u.k_strides.y;
-  let v_base = u.v_start + b * u.v_strides.x + kv_head(h) * u.v_strides.y;
   let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;
 
   for (var t0 = 0u; t0 < kv_end; t0 += BC) {
@@ -50,11 +48,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       var kv = vec4<f32>(0.0);
       var vv = vec4<f32>(0.0);
       if (j < tile_len) {
-        let kr = k_base + (t0 + j) * u.k_strides.z;
-        let vr = v_base + (t0 + j) * u.v_strides.z;
         for (var i = 0u; i < 4u; i++) {
-          kv[i] = k[kr + (d + i) * u.k_strides.w];
-          vv[i] = v[vr + (d + i) * u.v_strides.w];
+          kv[i] = key_at(b, h, t0 + j, d + i);
+          vv[i] = value_at(b, h, t0 + j, d + i);
         }
       }
       k_tile[e] = vec4<f16>(kv);

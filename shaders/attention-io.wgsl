@@ -1,5 +1,7 @@
-// Uniforms and bindings shared by attention.wgsl and attention-decode.wgsl (prepended to either by
-// ops/attention.ts). Every tensor is addressed as start + b·s0 + h·s1 + s·s2 + d·s3.
+// Uniforms and bindings shared by attention.wgsl, attention-decode.wgsl and attention-f16.wgsl (prepended to
+// each by ops/attention.ts, with attention-keys.wgsl or attention-keys-tail.wgsl after it). Every tensor is
+// addressed as start + b·s0 + h·s1 + s·s2 + d·s3. Placeholder: UNIFORM (the uniform's binding, after the storage
+// bindings the key source declares).
 // Lowest finite f32: the initial running max. A score of -inf (an -inf mask) never becomes the max and gets
 // weight exp(-inf) = 0; a row with only -inf scores ends with l = 0 and writes 0.
 const LOWEST: f32 = -3.4028234663852886e38;
@@ -25,8 +27,15 @@ struct Params {
   m_start: u32,
   /** Query heads per key/value head (grouped-query attention; 1 for plain multi-head). */
   kv_group: u32,
+  /** Keys read from k/v; keys from `split` on come from k_tail/v_tail (attention-keys-tail.wgsl). */
+  split: u32,
   _pad1: u32,
+  kt_start: u32,
+  vt_start: u32,
   _pad2: u32,
+  _pad3: u32,
+  kt_strides: vec4<u32>,
+  vt_strides: vec4<u32>,
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
@@ -34,7 +43,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read> mask: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<uniform> u: Params;
+@group(0) @binding({{UNIFORM}}) var<uniform> u: Params;
 
 /** The key/value head query head `h` reads (GQA: query heads share a key/value head in groups). */
 fn kv_head(h: u32) -> u32 {

@@ -6,7 +6,7 @@
 // Every tensor is addressed through element strides (start + b·s0 + h·s1 + s·s2 + d·s3), so q/k/v/out may be
 // slices of packed projections, [B, S, H·D] or [B, H, S, D] memory alike, and the mask broadcasts with stride 0.
 // Placeholders: D (head size), BR (rows per workgroup = threads), BC (keys per tile). Uniforms and bindings:
-// attention-io.wgsl, prepended.
+// attention-io.wgsl, prepended; keys and values through key_at / value_at (attention-keys*.wgsl).
 const D: u32 = {{D}}u;
 const BR: u32 = {{BR}}u;
 const BC: u32 = {{BC}}u;
@@ -35,12 +35,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var m = LOWEST;
   var l = 0.0;
 
-  // Keys this workgroup needs at all (uniform): causal rows see keys ≤ past + row.
   // Keys this workgroup needs at all (uniform), and the last one this thread's row may see.
   let kv_end = visible_keys(row0 + BR);
   let my_end = min(kv_end, visible_keys(row + 1u));
-  let k_base = u.k_start + b * u.k_strides.x + kv_head(h) * u.k_strides.y;
-  let v_base = u.v_start + b * u.v_strides.x + kv_head(h) * u.v_strides.y;
   let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;
 
   for (var t0 = 0u; t0 < kv_end; t0 += BC) {
@@ -51,8 +48,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       var kv = 0.0;
       var vv = 0.0;
       if (j < tile_len) {
-        kv = k[k_base + (t0 + j) * u.k_strides.z + d * u.k_strides.w];
-        vv = v[v_base + (t0 + j) * u.v_strides.z + d * u.v_strides.w];
+        kv = key_at(b, h, t0 + j, d);
+        vv = value_at(b, h, t0 + j, d);
       }
       k_tile[e] = kv;
       v_tile[e] = vv;

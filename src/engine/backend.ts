@@ -23,7 +23,9 @@ export const SAMPLING = 'sampling';
 
 /**
  * Input (int64 scalar) of a decoder loaded with {@link SessionOptions.pastLength}: how many of the slots of its
- * past_key_values.* feeds are filled. The pasts may then be fed at a fixed capacity (a {@link KvCache}).
+ * past_key_values.* feeds are filled. The pasts may then be fed at a fixed capacity (a {@link KvCache}). A run
+ * whose pasts have free slots (PAST_LENGTH below their length) may return present.* outputs that hold only its
+ * new positions: the cache is read in place, never concatenated. Take a present's last S positions either way.
  */
 export const PAST_LENGTH = 'past_length';
 

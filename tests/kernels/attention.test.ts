@@ -277,3 +277,81 @@ describe('grouped-query attention (query heads share key/value heads)', () => {
     gpu.release();
   });
 });
+
+describe('keys from a KV cache read in place, then a tail of new keys (no concatenation)', () => {
+  // The cache is [B, Hkv, capacity, D] with `filled` slots valid (the rest hidden by the mask, as a decoder's
+  // padding is); the tail is [B, S, Hkv·D], the projection's layout. The twin sees the two concatenated.
+  it.each([
+    { name: 'decode step after 5 of 8 slots', Sq: 1, filled: 5, capacity: 8, S: 1, H: 2, variant: 'decode' },
+    { name: 'the same on the tiled kernel', Sq: 1, filled: 5, capacity: 8, S: 1, H: 2, variant: 'tiled' },
+    { name: 'prompt of 6 after 3, causal, GQA 4 on 2', Sq: 6, filled: 3, capacity: 16, S: 6, H: 4 },
+    { name: 'empty cache (no slots)', Sq: 2, filled: 0, capacity: 0, S: 2, H: 2, variant: 'decode' },
+    { name: 'full cache, 40 slots', Sq: 1, filled: 40, capacity: 40, S: 1, H: 2, variant: 'tiled' },
+  ] as const)('$name', async (c) => {
+    gpu.release();
+    const [B, Hkv, D] = [2, 2, 16];
+    const { Sq, filled, capacity, S, H } = c;
+    const rand = rng(capacity * 131 + S * 7 + Sq);
+    const cacheK = randomArray(B * Hkv * capacity * D, rand, -2, 2);
+    const cacheV = randomArray(B * Hkv * capacity * D, rand, -2, 2);
+    const tailK = randomArray(B * S * Hkv * D, rand, -2, 2); // [B, S, Hkv·D]
+    const tailV = randomArray(B * S * Hkv * D, rand, -2, 2);
+    const q = randomArray(B * H * Sq * D, rand, -2, 2);
+    // Keys [B, Hkv, capacity + S, D] as one tensor, for the twin; the mask hides slots [filled, capacity).
+    const Sk = capacity + S;
+    const joined = (cache: Float32Array, tail: Float32Array) => {
+      const out = new Float32Array(B * Hkv * Sk * D);
+      for (let b = 0; b < B; b++)
+        for (let h = 0; h < Hkv; h++)
+          for (let j = 0; j < Sk; j++)
+            for (let d = 0; d < D; d++)
+              out[((b * Hkv + h) * Sk + j) * D + d] =
+                j < capacity
+                  ? cache[((b * Hkv + h) * capacity + j) * D + d]
+                  : tail[((b * S + (j - capacity)) * Hkv + h) * D + d];
+      return out;
+    };
+    const mask = Float32Array.from({ length: Sk }, (_, j) => (j >= filled && j < capacity ? -3.4e38 : 0));
+    const want = attentionCpu(
+      cpuTensor([B, H, Sq, D], q),
+      cpuTensor([B, Hkv, Sk, D], joined(cacheK, tailK)),
+      cpuTensor([B, Hkv, Sk, D], joined(cacheV, tailV)),
+      { mask: cpuTensor([1, 1, 1, Sk], mask), causal: true },
+    );
+    const out = gpu.empty('float32', [B, H, Sq, D]);
+    const tailLayout = { shape: [B, Hkv, S, D] as const, strides: [S * Hkv * D, D, Hkv * D, 1] as const };
+    attention(
+      gpu,
+      gpu.upload('float32', [B, H, Sq, D], q),
+      gpu.upload('float32', [B, Hkv, capacity, D], cacheK),
+      gpu.upload('float32', [B, Hkv, capacity, D], cacheV),
+      gpu.upload('float32', [1, 1, 1, Sk], mask),
+      out,
+      {
+        causal: true,
+        out: { strides: [H * Sq * D, Sq * D, D, 1] },
+        variant: 'variant' in c ? c.variant : undefined,
+        tail: {
+          k: gpu.upload('float32', [B, S, Hkv * D], tailK),
+          v: gpu.upload('float32', [B, S, Hkv * D], tailV),
+          kLayout: tailLayout,
+          vLayout: tailLayout,
+        },
+      },
+    );
+    expect(gpu.recorded).toEqual(['Attention']);
+    expect(maxError(await gpu.read(out), want.data)).toBeLessThan(2e-5);
+    gpu.release();
+  });
+
+  it('rejects a tail whose heads or head size differ from the cache', () => {
+    const q = gpu.upload('float32', [1, 2, 1, 8], new Float32Array(16));
+    const cache = gpu.upload('float32', [1, 2, 4, 8], new Float32Array(64));
+    const out = gpu.empty('float32', [1, 1, 16]);
+    const tail = gpu.upload('float32', [1, 1, 1, 8], new Float32Array(8));
+    expect(() => attention(gpu, q, cache, cache, null, out, { tail: { k: tail, v: tail } })).toThrow(
+      /tail k shape/,
+    );
+    gpu.release();
+  });
+});

@@ -1,8 +1,11 @@
-// Fused attention (shaders/attention.wgsl): one dispatch per call, any strided q/k/v/out layout.
+// Fused attention (shaders/attention.wgsl): one dispatch per call, any strided q/k/v/out layout; keys and
+// values from one source, or from a KV cache followed by a tail of new ones (attention-keys-tail.wgsl).
 import attentionWgsl from '../../../../shaders/attention.wgsl?raw';
 import attentionDecodeWgsl from '../../../../shaders/attention-decode.wgsl?raw';
 import attentionF16Wgsl from '../../../../shaders/attention-f16.wgsl?raw';
 import attentionIoWgsl from '../../../../shaders/attention-io.wgsl?raw';
+import attentionKeysWgsl from '../../../../shaders/attention-keys.wgsl?raw';
+import attentionKeysTailWgsl from '../../../../shaders/attention-keys-tail.wgsl?raw';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   broadcastStrides,
@@ -79,19 +82,40 @@ export function attention(
   const kl = layoutOf('k', k, params.k);
   const vl = layoutOf('v', v, params.v);
   const [B, H, Sq, D] = ql.shape;
-  const Sk = kl.shape[2];
+  const tail = params.tail && {
+    k: layoutOf('tail k', params.tail.k, params.tail.kLayout),
+    v: layoutOf('tail v', params.tail.v, params.tail.vLayout),
+  };
+  // Keys from k/v, then the tail's.
+  const split = kl.shape[2];
+  const Sk = split + (tail ? tail.k.shape[2] : 0);
   // Grouped-query attention: k/v have H / group heads, each shared by `group` query heads.
   const group = H / kl.shape[1];
   if (kl.shape[0] !== B || !Number.isInteger(group) || kl.shape[3] !== D) {
     invalid(`Attention: k shape [${kl.shape}] does not match q [${ql.shape}]`);
   }
-  if (vl.shape[0] !== B || vl.shape[1] !== kl.shape[1] || vl.shape[2] !== Sk || vl.shape[3] !== D) {
+  if (vl.shape[0] !== B || vl.shape[1] !== kl.shape[1] || vl.shape[2] !== split || vl.shape[3] !== D) {
     invalid(`Attention: v shape [${vl.shape}] does not match k [${kl.shape}]`);
   }
   if (D < 1 || D > MAX_HEAD_SIZE) invalid(`Attention: head size ${D} outside 1…${MAX_HEAD_SIZE}`);
+  if (params.tail && tail) {
+    expectFloat32('Attention tail k', params.tail.k);
+    expectFloat32('Attention tail v', params.tail.v);
+    const heads = kl.shape[1];
+    for (const [name, l] of [
+      ['tail k', tail.k],
+      ['tail v', tail.v],
+    ] as const)
+      if (l.shape[0] !== B || l.shape[1] !== heads || l.shape[2] !== tail.k.shape[2] || l.shape[3] !== D)
+        invalid(`Attention: ${name} shape [${l.shape}] does not match k [${kl.shape}]`);
+    checkInside('tail k', params.tail.k, tail.k.shape, tail.k.strides, tail.k.start);
+    checkInside('tail v', params.tail.v, tail.v.shape, tail.v.strides, tail.v.start);
+  }
   checkInside('q', q, ql.shape, ql.strides, ql.start);
-  checkInside('k', k, kl.shape, kl.strides, kl.start);
-  checkInside('v', v, vl.shape, vl.strides, vl.start);
+  if (split > 0) {
+    checkInside('k', k, kl.shape, kl.strides, kl.start);
+    checkInside('v', v, vl.shape, vl.strides, vl.start);
+  }
   const oStrides = params.out?.strides ?? [Sq * H * D, D, H * D, 1];
   const oStart = params.out?.start ?? 0;
   checkInside('output', out, ql.shape, oStrides, oStart);
@@ -121,18 +145,25 @@ export function attention(
   // twice as many keys).
   const BC = (D <= 64 ? 32 : 16) * (variant === 'tiled-f16' ? 2 : 1);
   const program = attentionProgram(variant, D, BC, [Math.ceil(Sq / BR), H, B], [Sq, H, B]);
+  const bindings = [q, k, v, mask ?? q, out];
+  if (params.tail) bindings.push(params.tail.k, params.tail.v);
   ctx.record({
     label: 'Attention',
-    wgsl: (variant === 'tiled-f16' ? 'enable f16;\n' : '') + attentionIoWgsl + program.wgsl,
-    cacheKey: program.cacheKey,
+    wgsl:
+      (variant === 'tiled-f16' ? 'enable f16;\n' : '') +
+      specialize(attentionIoWgsl, { UNIFORM: bindings.length }) +
+      (tail ? attentionKeysTailWgsl : attentionKeysWgsl) +
+      program.wgsl,
+    cacheKey: `${program.cacheKey}${tail ? '|tail' : ''}`,
     workgroups: program.workgroups,
-    bindings: [q, k, v, mask ?? q, out],
+    bindings,
     uniforms: new UniformWriter()
       .u32s([B, H, Sq, Sk, Math.max(past, 0), params.causal ? 1 : 0, mask ? 1 : 0])
       .f32s([params.scale ?? 1 / Math.sqrt(D)])
       .u32s([ql.start, kl.start, vl.start, oStart])
       .u32s([...ql.strides, ...kl.strides, ...vl.strides, ...oStrides, ...mStrides])
-      .u32s([0, group])
+      .u32s([0, group, split, 0, tail?.k.start ?? 0, tail?.v.start ?? 0, 0, 0])
+      .u32s(tail ? [...tail.k.strides, ...tail.v.strides] : new Array(8).fill(0))
       .finish(),
   });
 }

@@ -70,6 +70,20 @@ export interface AttentionParams {
   readonly pastLength?: number;
   /** Forces a kernel (benchmarks and tests); default: chosen by the number of queries and the adapter. */
   readonly variant?: AttentionVariant;
+  /**
+   * Keys and values that follow k's and v's (this step's, read where their projection left them): k/v then
+   * hold only a KV cache, attended in place, and no concatenation of the two is ever made.
+   */
+  readonly tail?: AttentionTail;
+}
+
+/** The second key/value source of attention: keys Sk … Sk + S − 1, [B, Hkv, S, D] logically. */
+export interface AttentionTail {
+  readonly k: GpuView;
+  readonly v: GpuView;
+  /** Default: contiguous k.dims (then 4-D). */
+  readonly kLayout?: Strided4;
+  readonly vLayout?: Strided4;
 }
 
 /** `decode` (a workgroup per query row), `tiled` (a thread per query row), `tiled-f16` (shader-f16). */

@@ -14,7 +14,7 @@
 // misread; past-capacity.test.ts checks the forms exporters write against onnxruntime-node.
 import { PAST_LENGTH } from '../../backend';
 import type { HostTensor } from '../../tensor';
-import { sliceRanges, toValues } from '../ir/const-eval';
+import { strides as contiguous, sliceRanges, toValues } from '../ir/const-eval';
 import {
   type Attr,
   attrInt,
@@ -62,9 +62,10 @@ export function specializeAtCapacity(
   const keep = { keepLookups: true };
   const at = specialize(source, dims, values, new Map(), keep);
   const positions = positionConstants(at, specialize(source, wider, values, new Map(), keep));
-  const attentions = positions && attentionsOverPast(at, pasts);
-  if (!positions || !attentions) return undefined;
-  rewrite(at, capacity, positions, attentions);
+  const overPast = positions && attentionsOverPast(at, pasts);
+  if (!positions || !overPast) return undefined;
+  rewrite(at, capacity, positions, overPast.attentions);
+  readCacheInPlace(at, overPast.concats);
   return at;
 }
 
@@ -209,12 +210,16 @@ function countsOneMore(a: HostTensor, b: HostTensor): boolean {
 }
 
 /**
- * The fused attentions whose keys are a past concatenated with the new keys (on the positions axis); undefined
- * when a past, or its concatenation, is read by anything else.
+ * The fused attentions whose keys are a past concatenated with the new keys (on the positions axis), and those
+ * concatenations; undefined when a past, or its concatenation, is read by anything else.
  */
-function attentionsOverPast(at: Specialized, pasts: readonly string[]): Node[] | undefined {
+function attentionsOverPast(
+  at: Specialized,
+  pasts: readonly string[],
+): { attentions: Node[]; concats: Node[] } | undefined {
   const readers = consumers(at.graph);
   const found = new Set<Node>();
+  const concats: Node[] = [];
   for (const past of pasts) {
     for (const concat of readers.get(past) ?? []) {
       const isConcat =
@@ -222,6 +227,7 @@ function attentionsOverPast(at: Specialized, pasts: readonly string[]): Node[] |
         (concat.domain === WEBVL_DOMAIN && concat.opType === 'StridedConcat');
       const axis = attrInt(concat, 'axis', 0);
       if (!isConcat || concat.inputs[0] !== past || (axis + 4) % 4 !== PAST_AXIS) return undefined;
+      concats.push(concat);
       const present = concat.outputs[0];
       const total = at.shapes.get(present)?.dims[PAST_AXIS];
       for (const r of readers.get(present) ?? []) {
@@ -235,7 +241,7 @@ function attentionsOverPast(at: Specialized, pasts: readonly string[]): Node[] |
       }
     }
   }
-  return found.size > 0 ? [...found] : undefined;
+  return found.size > 0 ? { attentions: [...found], concats } : undefined;
 }
 
 function rewrite(at: Specialized, capacity: number, positions: Uses, attentions: readonly Node[]): void {
@@ -288,5 +294,115 @@ function rewrite(at: Specialized, capacity: number, positions: Uses, attentions:
     const add = new NodeBuilder(graph, shapes, 'past_capacity');
     [node.inputs[3]] = add.add('Add', [own, slots]);
     graph.nodes.splice(graph.nodes.indexOf(node), 0, ...add.nodes);
+  }
+}
+
+/** A concatenation's second input (this step's keys or values) as a strided 4-D view. */
+interface Fresh {
+  readonly source: string;
+  readonly dims: readonly number[];
+  readonly strides: readonly number[];
+  readonly start: number;
+}
+
+/** What `concat` (past ‖ new on the positions axis) appends, when it reads the past whole and in order. */
+function freshOf(at: Specialized, concat: Node): Fresh | undefined {
+  if (concat.inputs.length !== 2) return undefined;
+  const [past, source] = concat.inputs;
+  const pastDims = at.shapes.get(past)?.dims;
+  if (!pastDims) return undefined;
+  if (concat.opType === 'Concat') {
+    const dims = at.shapes.get(source)?.dims;
+    return dims && { source, dims, strides: contiguous(dims), start: 0 };
+  }
+  const sameList = (a: readonly number[] | undefined, b: readonly number[]) => a?.join() === b.join();
+  if (!sameList(attrInts(concat, 'dims_0'), pastDims)) return undefined;
+  if (!sameList(attrInts(concat, 'strides_0'), contiguous(pastDims)) || attrInt(concat, 'start_0', 0) !== 0)
+    return undefined;
+  const dims = attrInts(concat, 'dims_1');
+  const strides = attrInts(concat, 'strides_1');
+  return dims && strides && { source, dims, strides, start: attrInt(concat, 'start_1', 0) };
+}
+
+/**
+ * Every attention over past ‖ new reads the cache in place and the new keys and values as a tail
+ * (ops/attention.ts), and each present holds only the new positions: a step reads its cache once instead of
+ * copying it into a concatenation first. Done for all the concatenations or for none: an attention needs
+ * tails for both its keys and its values.
+ */
+function readCacheInPlace(at: Specialized, concats: readonly Node[]): void {
+  const { graph, shapes } = at;
+  const readers = consumers(graph);
+  const fresh = new Map<Node, Fresh>();
+  for (const concat of concats) {
+    const f = freshOf(at, concat);
+    const presentDims = at.shapes.get(concat.outputs[0])?.dims;
+    if (!f || !presentDims) return;
+    // Attentions must read the present whole, in its own layout.
+    for (const r of readers.get(concat.outputs[0]) ?? []) {
+      if (r.opType !== 'Attention') continue;
+      for (const [slot, prefix] of [
+        [1, 'k'],
+        [2, 'v'],
+      ] as const) {
+        if (r.inputs[slot] !== concat.outputs[0]) continue;
+        const whole =
+          attrInts(r, `${prefix}_shape`)?.join() === presentDims.join() &&
+          attrInts(r, `${prefix}_strides`)?.join() === contiguous(presentDims).join() &&
+          attrInt(r, `${prefix}_start`, 0) === 0;
+        if (!whole) return;
+      }
+    }
+    fresh.set(concat, f);
+  }
+  const byPresent = new Map(concats.map((c) => [c.outputs[0], c]));
+  for (const node of graph.nodes) {
+    if (node.domain !== WEBVL_DOMAIN || node.opType !== 'Attention') continue;
+    const k = byPresent.get(node.inputs[1]);
+    const v = byPresent.get(node.inputs[2]);
+    if (!k && !v) continue;
+    if (!k || !v) return; // keys over a past, values not (no decoder does this): leave all as they are
+  }
+  for (const node of graph.nodes) {
+    if (node.domain !== WEBVL_DOMAIN || node.opType !== 'Attention') continue;
+    const k = byPresent.get(node.inputs[1]);
+    const v = byPresent.get(node.inputs[2]);
+    if (!k || !v) continue;
+    const tails = [
+      ['k', 'kt', k, 1],
+      ['v', 'vt', v, 2],
+    ] as const;
+    for (const [prefix, tailPrefix, concat, slot] of tails) {
+      const past = concat.inputs[0];
+      const pastDims = shapes.get(past)?.dims as readonly number[];
+      const f = fresh.get(concat) as Fresh;
+      node.inputs[slot] = past;
+      node.attrs[`${prefix}_shape`] = { type: 'ints', value: [...pastDims] };
+      node.attrs[`${prefix}_strides`] = { type: 'ints', value: contiguous(pastDims) };
+      node.attrs[`${prefix}_start`] = { type: 'int', value: 0 };
+      node.attrs[`${tailPrefix}_shape`] = { type: 'ints', value: [...f.dims] };
+      node.attrs[`${tailPrefix}_strides`] = { type: 'ints', value: [...f.strides] };
+      node.attrs[`${tailPrefix}_start`] = { type: 'int', value: f.start };
+    }
+    while (node.inputs.length < 4) node.inputs.push('');
+    node.inputs[4] = fresh.get(k)?.source as string;
+    node.inputs[5] = fresh.get(v)?.source as string;
+  }
+  // Each present becomes a copy of the new positions alone (what a KV cache appends).
+  for (const [concat, f] of fresh) {
+    concat.opType = 'StridedConcat';
+    concat.domain = WEBVL_DOMAIN;
+    concat.inputs = [f.source];
+    concat.attrs = {
+      axis: int(PAST_AXIS),
+      dims_0: { type: 'ints', value: [...f.dims] },
+      strides_0: { type: 'ints', value: [...f.strides] },
+      start_0: int(f.start),
+    };
+    const present = concat.outputs[0];
+    const dtype = shapes.get(present)?.dtype ?? 'float32';
+    shapes.set(present, { dtype, dims: [...f.dims] });
+    for (const r of readers.get(present) ?? [])
+      if (r.opType === 'Identity') shapes.set(r.outputs[0], { dtype, dims: [...f.dims] });
   }
 }

@@ -60,7 +60,7 @@ function lastAxis(a: LowerArgs, axis: number): void {
   if (axis !== -1 && axis !== rank - 1) unsupported(a.node, `only the last axis is supported (axis=${axis})`);
 }
 
-function strided(node: Node, prefix: 'q' | 'k' | 'v'): Strided4 {
+function strided(node: Node, prefix: 'q' | 'k' | 'v' | 'kt' | 'vt'): Strided4 {
   const shape = attrInts(node, `${prefix}_shape`) ?? [];
   const strides = attrInts(node, `${prefix}_strides`) ?? [];
   return {
@@ -203,6 +203,10 @@ const LOWERINGS: Record<string, Lowering> = {
       out: { strides: [outStrides[0], outStrides[1], outStrides[2], outStrides[3]] },
       scale: attrFloat(a.node, 'scale', 1),
       causal: attrInt(a.node, 'causal', 0) === 1,
+      // Inputs 4 and 5: this step's keys and values after a KV cache read in place (passes/past-capacity.ts).
+      tail: a.inputs[4]
+        ? { k: need(a, 4), v: need(a, 5), kLayout: strided(a.node, 'kt'), vLayout: strided(a.node, 'vt') }
+        : undefined,
     });
   },
   'webvl:KvAppend': (a) => {
