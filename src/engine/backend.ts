@@ -36,9 +36,10 @@ export interface SessionOptions {
   label?: string;
   nextToken?: NextTokenHead;
   /**
-   * A decoder whose positions come from its past's length (past_key_values.* inputs, no position_ids: BLIP,
-   * BART, Whisper) also takes input {@link PAST_LENGTH}, so that it can read a fixed-capacity KV cache. Backends
-   * that cannot (onnxruntime) ignore it: check `session.inputNames`.
+   * A decoder with past_key_values.* inputs also takes input {@link PAST_LENGTH}, so that it can read a
+   * fixed-capacity KV cache in place. One whose positions come from its past's length (no position_ids: BLIP,
+   * BART, Whisper) gets them from PAST_LENGTH instead; one with position_ids and an attention_mask needs nothing
+   * more. Backends that cannot (onnxruntime) ignore it: check `session.inputNames`.
    */
   pastLength?: boolean;
 }

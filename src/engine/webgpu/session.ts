@@ -20,7 +20,7 @@ import { cloneGraph, type Graph, producers } from './ir/ir';
 import { eliminateDeadCode } from './passes/dead-code';
 import { inlineIfs } from './passes/inline-if';
 import { type PassCounts, specialize } from './passes/optimize';
-import { pastInputs, specializeAtCapacity } from './passes/past-capacity';
+import { pastInputs, specializeAtCapacity, specializeInPlace } from './passes/past-capacity';
 import {
   bindInputValues,
   MAX_STEERING_ELEMENTS,
@@ -106,6 +106,11 @@ export class WebGpuSession implements Session {
   private readonly hasIfs: boolean;
   /** The past inputs, when the session takes PAST_LENGTH (SessionOptions.pastLength); else none. */
   private readonly pasts: readonly string[];
+  /**
+   * The decoder takes position_ids: its positions and its attention_mask, not PAST_LENGTH, say where the cache
+   * ends, so pasts at a capacity need no rewrite of positions (PAST_LENGTH only says that slots are free).
+   */
+  private readonly positional: boolean;
   /** Signatures whose graph passes/past-capacity.ts cannot rewrite: their runs cut the pasts to length. */
   private readonly exactOnly = new Set<string>();
 
@@ -119,8 +124,8 @@ export class WebGpuSession implements Session {
     this.label = options.label ?? 'model';
     this.steering = steeringInputs(graph);
     this.hasIfs = graph.nodes.some((n) => n.opType === 'If');
-    const positional = graph.inputs.some((v) => v.name === 'position_ids');
-    this.pasts = options.pastLength && !positional ? pastInputs(graph) : [];
+    this.positional = graph.inputs.some((v) => v.name === 'position_ids');
+    this.pasts = options.pastLength ? pastInputs(graph) : [];
   }
 
   get inputNames(): readonly string[] {
@@ -257,7 +262,9 @@ export class WebGpuSession implements Session {
     if (cached) return cached;
     let plan: Plan | undefined;
     try {
-      const specialized = specializeAtCapacity(this.graph, dims, values);
+      const specialized = this.positional
+        ? specializeInPlace(this.graph, dims, values)
+        : specializeAtCapacity(this.graph, dims, values);
       plan = specialized && (await Plan.build(this.planDeps(), specialized));
     } catch {
       // What fails here fails again, typed, on the exact path, which every run can take.
@@ -361,6 +368,8 @@ export class WebGpuSession implements Session {
       // plan: a capacity plan for every length would cost two specializations each.
       const plan = filled < dims[this.pasts[0]][2] ? await this.capacityPlan(dims, values) : undefined;
       if (plan) return this.execute(plan, feeds, timed);
+      // A positional decoder's exact plan takes the pasts at capacity as they are (its mask hides free slots).
+      if (this.positional) return this.runPlanned(feeds, dims, values, timed);
       return this.runCut(feeds, filled, values, timed);
     }
     return this.runPlanned(feeds, dims, values, timed);

@@ -69,6 +69,24 @@ export function specializeAtCapacity(
   return at;
 }
 
+/**
+ * For a decoder that takes position_ids (its attention_mask hides a cache's free slots, so nothing in the graph
+ * depends on how many are filled): the plan for pasts of `dims[past][2]` slots that reads them in place, as
+ * specializeAtCapacity's plans do; undefined when its attentions do not read past ‖ new (nothing to gain).
+ */
+export function specializeInPlace(
+  source: Graph,
+  dims: Readonly<Record<string, readonly number[]>>,
+  values: ReadonlyMap<string, HostTensor> = new Map(),
+): Specialized | undefined {
+  const pasts = pastInputs(source);
+  if (pasts.length === 0) return undefined;
+  const at = specialize(source, dims, values);
+  const overPast = attentionsOverPast(at, pasts);
+  if (!overPast || !readCacheInPlace(at, overPast.concats)) return undefined;
+  return at;
+}
+
 type Uses = Map<string, { node: Node; slot: number }[]>;
 
 /**
@@ -330,14 +348,14 @@ function freshOf(at: Specialized, concat: Node): Fresh | undefined {
  * copying it into a concatenation first. Done for all the concatenations or for none: an attention needs
  * tails for both its keys and its values.
  */
-function readCacheInPlace(at: Specialized, concats: readonly Node[]): void {
+function readCacheInPlace(at: Specialized, concats: readonly Node[]): boolean {
   const { graph, shapes } = at;
   const readers = consumers(graph);
   const fresh = new Map<Node, Fresh>();
   for (const concat of concats) {
     const f = freshOf(at, concat);
     const presentDims = at.shapes.get(concat.outputs[0])?.dims;
-    if (!f || !presentDims) return;
+    if (!f || !presentDims) return false;
     // Attentions must read the present whole, in its own layout.
     for (const r of readers.get(concat.outputs[0]) ?? []) {
       if (r.opType !== 'Attention') continue;
@@ -350,7 +368,7 @@ function readCacheInPlace(at: Specialized, concats: readonly Node[]): void {
           attrInts(r, `${prefix}_shape`)?.join() === presentDims.join() &&
           attrInts(r, `${prefix}_strides`)?.join() === contiguous(presentDims).join() &&
           attrInt(r, `${prefix}_start`, 0) === 0;
-        if (!whole) return;
+        if (!whole) return false;
       }
     }
     fresh.set(concat, f);
@@ -361,7 +379,7 @@ function readCacheInPlace(at: Specialized, concats: readonly Node[]): void {
     const k = byPresent.get(node.inputs[1]);
     const v = byPresent.get(node.inputs[2]);
     if (!k && !v) continue;
-    if (!k || !v) return; // keys over a past, values not (no decoder does this): leave all as they are
+    if (!k || !v) return false; // keys over a past, values not (no decoder does this): leave all as they are
   }
   for (const node of graph.nodes) {
     if (node.domain !== WEBVL_DOMAIN || node.opType !== 'Attention') continue;
@@ -405,4 +423,5 @@ function readCacheInPlace(at: Specialized, concats: readonly Node[]): void {
     for (const r of readers.get(present) ?? [])
       if (r.opType === 'Identity') shapes.set(r.outputs[0], { dtype, dims: [...f.dims] });
   }
+  return true;
 }
