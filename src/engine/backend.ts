@@ -49,6 +49,8 @@ export interface RunStats {
   dispatches?: number;
   /** Bytes read back to the CPU in the last run. */
   bytesRead: number;
+  /** Inputs fed as device tensors that the run read where they were, without a copy (ours). */
+  feedsInPlace?: number;
 }
 
 /** One GPU dispatch of a profiled run: the graph node (after fusion) it serves, its kernel and its GPU time. */

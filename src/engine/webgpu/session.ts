@@ -463,8 +463,17 @@ export class WebGpuSession implements Session {
       }
     }
     device.pushErrorScope('validation');
+    // Device feeds of the plan's own size are read where they are (a KV cache is not copied every step).
+    const inPlace = plan.bindFeeds(
+      new Map(
+        sources.flatMap((s) =>
+          s.gpu && s.gpu.bytes === s.input.bytes ? [[s.input.name, s.gpu.buffer]] : [],
+        ),
+      ),
+    );
     const encoder = device.createCommandEncoder({ label: this.label });
     for (const { input, gpu, host } of sources) {
+      if (inPlace.has(input.name)) continue;
       if (gpu) {
         // Same GPU representation for every dtype we accept as compatible: a plain copy suffices.
         encoder.copyBufferToBuffer(gpu.buffer, 0, input.buffer, 0, Math.min(gpu.bytes, input.bytes));
@@ -510,7 +519,7 @@ export class WebGpuSession implements Session {
         ms: ns[i] / 1e6,
       }));
     }
-    this.stats = { dispatches: plan.dispatchCount, bytesRead };
+    this.stats = { dispatches: plan.dispatchCount, bytesRead, feedsInPlace: inPlace.size };
     this.lastPlan = plan;
     return out;
   }

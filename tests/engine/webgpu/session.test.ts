@@ -73,7 +73,11 @@ describe('WebGpuSession', () => {
       for (const [i, v] of Array.from(y.data as Float32Array).entries()) expect(v).toBeCloseTo(want.y[i], 5);
       expect(Array.from((out.m as HostTensor).data as Float32Array)).toEqual(want.m);
       // Reshape is free; Mul, Add, Transpose, Cast, Add are one dispatch each.
-      expect(session.lastRunStats()).toEqual({ dispatches: 5, bytesRead: batch * 4 * 4 + batch * 3 * 4 });
+      expect(session.lastRunStats()).toEqual({
+        dispatches: 5,
+        bytesRead: batch * 4 * 4 + batch * 3 * 4,
+        feedsInPlace: 0,
+      });
     }
     expect(session.describePlan()?.signature).toBe('x:2x4;mask:2x3');
     await session.release();
@@ -206,6 +210,52 @@ describe('WebGpuSession', () => {
     expect(Array.from(result.data as Float32Array)).toEqual(want);
     z.dispose();
     (second.xb as WebGpuDeviceTensor).dispose();
+    await session.release();
+  });
+
+  it('reads device feeds in place, whichever buffer each run brings, and host feeds as before', async () => {
+    const g = graph();
+    g.outputs = [{ name: 'xb', dtype: 'float32' }];
+    const session = await backend.loadGraph(g, { keepOnDevice: ['xb'] });
+    const mask = hostTensor('int64', [2, 3], [1, 0, 1, 1, 1, 0]);
+    const b = [0.5, -1, 2, 3];
+    const xs = [0, 1].map((k) => Float32Array.from({ length: 8 }, (_, i) => (i - 3) * (k + 1)));
+    // Two device tensors (each a first run's output, x·2 + b) to feed back as x.
+    const onDevice = [];
+    for (const x of xs)
+      onDevice.push(
+        (await session.run({ x: hostTensor('float32', [2, 4], x), mask })).xb as WebGpuDeviceTensor,
+      );
+    const twice = (x: Float32Array) => Array.from(x, (v, i) => (v * 2 + b[i % 4]) * 2 + b[i % 4]);
+    const once = (x: Float32Array) => Array.from(x, (v, i) => v * 2 + b[i % 4]);
+    // Alternate: device A, device B, a host feed (back to the plan's own buffer), device A again.
+    const order = [0, 1, -1, 0];
+    for (const k of order) {
+      const x = k < 0 ? hostTensor('float32', [2, 4], xs[1]) : onDevice[k];
+      const out = (await session.run({ x, mask })).xb as WebGpuDeviceTensor;
+      expect(session.lastRunStats()?.feedsInPlace).toBe(k < 0 ? 0 : 1);
+      const got = Array.from((await out.download()).data as Float32Array);
+      expect(got).toEqual(k < 0 ? once(xs[1]) : twice(xs[k]));
+      out.dispose();
+    }
+    for (const t of onDevice) t.dispose();
+    await session.release();
+  });
+
+  it('copies a device feed that a graph output shares storage with (a Reshape of an input)', async () => {
+    const g = graph();
+    g.outputs = [{ name: 'r0', dtype: 'float32' }];
+    g.nodes.push(node('Reshape', ['x', 'flat'], ['r0']));
+    g.initializers.set('flat', hostTensor('int64', [2], [0, 4]));
+    const session = await backend.loadGraph(g, { keepOnDevice: ['r0'] });
+    const mask = hostTensor('int64', [2, 3], [1, 0, 1, 1, 1, 0]);
+    const x = Float32Array.from({ length: 8 }, (_, i) => i + 0.5);
+    const first = (await session.run({ x: hostTensor('float32', [2, 4], x), mask })).r0 as WebGpuDeviceTensor;
+    const second = (await session.run({ x: first, mask })).r0 as WebGpuDeviceTensor;
+    expect(session.lastRunStats()?.feedsInPlace).toBe(0);
+    expect(Array.from((await second.download()).data as Float32Array)).toEqual(Array.from(x));
+    first.dispose();
+    second.dispose();
     await session.release();
   });
 

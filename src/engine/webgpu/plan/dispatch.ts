@@ -10,12 +10,45 @@ export interface Dispatch {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly workgroups: readonly [number, number, number];
+  /** Where the program's uniforms sit in the shared uniform buffer (-1: none); kept to bind it anew. */
+  readonly uniformOffset: number;
 }
 
 export interface BuiltDispatches {
   readonly dispatches: Dispatch[];
   /** Holds every program's uniforms; the caller owns it (destroy with the dispatches). */
   readonly uniformBuffer?: GPUBuffer;
+}
+
+/** The bind group of `program`: its storage views in binding order, then its slice of the uniform buffer. */
+export function bindGroupOf(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  program: ProgramSpec,
+  uniforms: { readonly buffer: GPUBuffer; readonly offset: number } | undefined,
+): GPUBindGroup {
+  const entries: GPUBindGroupEntry[] = program.bindings.map((v, binding) => ({
+    binding,
+    resource: {
+      buffer: v.buffer,
+      offset: v.offset ?? 0,
+      // A packed quantized weight is bound whole: its dims are B's logical [N, K], not its words.
+      size: v.quant
+        ? v.buffer.size - (v.offset ?? 0)
+        : Math.max(4, alignUp(sizeOf(v.dims) * gpuElementBytes(v.dtype), 4)),
+    },
+  }));
+  if (program.uniforms && uniforms) {
+    entries.push({
+      binding: program.bindings.length,
+      resource: {
+        buffer: uniforms.buffer,
+        offset: uniforms.offset,
+        size: alignUp(program.uniforms.byteLength, 16),
+      },
+    });
+  }
+  return device.createBindGroup({ label: program.label, layout: pipeline.getBindGroupLayout(0), entries });
 }
 
 /** Bytes per element on the GPU: f32 and the i32 family are 4 bytes (see ops/index.ts), f16 is 2. */
@@ -56,30 +89,16 @@ export async function buildDispatches(
   }
   device.pushErrorScope('validation');
   const dispatches = programs.map((p, i) => {
-    const entries: GPUBindGroupEntry[] = p.bindings.map((v, binding) => ({
-      binding,
-      resource: {
-        buffer: v.buffer,
-        offset: v.offset ?? 0,
-        // A packed quantized weight is bound whole: its dims are B's logical [N, K], not its words.
-        size: v.quant
-          ? v.buffer.size - (v.offset ?? 0)
-          : Math.max(4, alignUp(sizeOf(v.dims) * gpuElementBytes(v.dtype), 4)),
-      },
-    }));
-    if (p.uniforms && uniformBuffer) {
-      entries.push({
-        binding: p.bindings.length,
-        resource: { buffer: uniformBuffer, offset: offsets[i], size: alignUp(p.uniforms.byteLength, 16) },
-      });
-    }
-    const bindGroup = device.createBindGroup({
-      label: p.label,
-      layout: pipelineList[i].getBindGroupLayout(0),
-      entries,
-    });
+    const uniforms =
+      uniformBuffer && offsets[i] >= 0 ? { buffer: uniformBuffer, offset: offsets[i] } : undefined;
+    const bindGroup = bindGroupOf(device, pipelineList[i], p, uniforms);
     const [x, y = 1, z = 1] = p.workgroups;
-    return { pipeline: pipelineList[i], bindGroup, workgroups: [x, y, z] as const };
+    return {
+      pipeline: pipelineList[i],
+      bindGroup,
+      workgroups: [x, y, z] as const,
+      uniformOffset: offsets[i],
+    };
   });
   const error = await device.popErrorScope();
   if (error) {

@@ -9,7 +9,14 @@ import { toValues } from '../ir/const-eval';
 import { type Graph, type Node, opKey, topologicalOrder, WEBVL_DOMAIN } from '../ir/ir';
 import { derivedFrom } from '../passes/derived-constants';
 import type { Specialized } from '../passes/optimize';
-import { alignUp, buildDispatches, type Dispatch, encodeDispatches, gpuElementBytes } from './dispatch';
+import {
+  alignUp,
+  bindGroupOf,
+  buildDispatches,
+  type Dispatch,
+  encodeDispatches,
+  gpuElementBytes,
+} from './dispatch';
 import type { GpuView, KernelContext, KernelFeatures, ProgramSpec } from './kernel-context';
 import { FOLD_ONLY_OPS, type LowerArgs, lowering, VIEW_OPS } from './lowering';
 
@@ -136,6 +143,13 @@ export class Plan {
   private dispatchOrigins: { readonly step: PlanStep; readonly program: string }[] = [];
   private readonly owned: GPUBuffer[] = [];
   private readonly pooled: GPUBuffer[] = [];
+  private programs: readonly ProgramSpec[] = [];
+  private uniformBuffer: GPUBuffer | undefined;
+  /**
+   * Inputs whose dispatches may read a fed device buffer in place of the plan's own (bindFeeds): the buffer
+   * they read now, and which dispatches read it. An input a graph output shares storage with is not here.
+   */
+  private readonly rebindable = new Map<string, { own: GPUBuffer; bound: GPUBuffer; readers: number[] }>();
 
   private constructor(
     private readonly deps: PlanDeps,
@@ -359,6 +373,14 @@ export class Plan {
       }
     }
     this.programKeys = [...new Set(programs.map((p) => p.cacheKey))];
+    const outputBuffers = new Set(this.outputs.map((o) => o.buffer));
+    for (const input of this.inputs) {
+      if (outputBuffers.has(input.buffer)) continue;
+      const readers = programs.flatMap((p, i) =>
+        p.bindings.some((v) => v.buffer === input.buffer) ? [i] : [],
+      );
+      this.rebindable.set(input.name, { own: input.buffer, bound: input.buffer, readers });
+    }
     const stepOf = this.steps.flatMap((step) => Array.from({ length: step.dispatches }, () => step));
     this.dispatchOrigins = programs.map((p, i) => ({ step: stepOf[i], program: p.cacheKey }));
     return programs;
@@ -395,6 +417,46 @@ export class Plan {
     const built = await buildDispatches(this.deps.device, this.deps.pipelines, programs);
     if (built.uniformBuffer) this.owned.push(built.uniformBuffer);
     this.dispatchList = built.dispatches;
+    this.programs = programs;
+    this.uniformBuffer = built.uniformBuffer;
+  }
+
+  /**
+   * Makes the dispatches read these device buffers (by input name) where they would read the plan's own input
+   * buffers, so a run need not copy them in (a KV cache is read where it lives); inputs not named go back to
+   * their own buffers. Returns the inputs now read in place: the caller writes the others as usual. Bind groups
+   * are made anew only when a buffer changes, so a cache fed step after step costs nothing.
+   */
+  bindFeeds(feeds: ReadonlyMap<string, GPUBuffer>): Set<string> {
+    const inPlace = new Set<string>();
+    const changed = new Set<number>();
+    for (const [name, input] of this.rebindable) {
+      const feed = feeds.get(name);
+      const want = feed && (feed.usage & BUFFER_STORAGE) !== 0 ? feed : input.own;
+      if (want !== input.own) inPlace.add(name);
+      if (want === input.bound) continue;
+      input.bound = want;
+      for (const i of input.readers) changed.add(i);
+    }
+    if (changed.size === 0) return inPlace;
+    const bound = new Map([...this.rebindable.values()].map((r) => [r.own, r.bound]));
+    for (const i of changed) {
+      const program = this.programs[i];
+      const d = this.dispatchList[i];
+      const rebound: ProgramSpec = {
+        ...program,
+        bindings: program.bindings.map((v) => ({ ...v, buffer: bound.get(v.buffer) ?? v.buffer })),
+      };
+      const uniforms =
+        this.uniformBuffer && d.uniformOffset >= 0
+          ? { buffer: this.uniformBuffer, offset: d.uniformOffset }
+          : undefined;
+      this.dispatchList[i] = {
+        ...d,
+        bindGroup: bindGroupOf(this.deps.device, d.pipeline, rebound, uniforms),
+      };
+    }
+    return inPlace;
   }
 
   /** Records every dispatch of the plan into one compute pass. */
@@ -431,5 +493,7 @@ export class Plan {
     this.owned.length = 0;
     this.pooled.length = 0;
     this.dispatchList = [];
+    this.programs = [];
+    this.rebindable.clear();
   }
 }
