@@ -80,7 +80,7 @@ export function kernelSuite(quick: boolean): KernelSuite {
     ],
     matmulVariants: ['tile32', 'tile64', 'tile128', 'tile64-f16', 'tile128-f16'],
     attentions: [
-      ...[64, 256, 1024, 4096].map((s) => ({
+      ...[64, 197, 256, 1024, 4096].map((s) => ({
         id: `attention prefill ${s} (12 heads × 64)`,
         heads: 12,
         headDim: 64,
@@ -343,7 +343,9 @@ export class KernelBench {
       const pairs = s.causal ? (Sq * (2 * Sk - Sq + 1)) / 2 : Sq * Sk;
       const work = { flops: 4 * H * D * pairs, bytesMoved: 4 * H * D * (2 * Sq + 2 * Sk) };
       const variants: AttentionVariant[] =
-        Sq <= DECODE_MAX_QUERIES ? ['decode'] : this.features.shaderF16 ? ['tiled', 'tiled-f16'] : ['tiled'];
+        Sq <= DECODE_MAX_QUERIES
+          ? ['decode']
+          : ['tiled', 'wide', ...(this.features.shaderF16 ? (['tiled-f16'] as const) : [])];
       for (const variant of variants) {
         const one = new Recorder(this.device, this.features);
         const out = ctx.buffer('float32', [1, Sq, H * D]);

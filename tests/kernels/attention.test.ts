@@ -3,6 +3,7 @@ import { attentionCpu } from '../../src/engine/webgpu/cpu/attention';
 import { softmaxCpu } from '../../src/engine/webgpu/cpu/softmax';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
 import { attention } from '../../src/engine/webgpu/ops';
+import { DECODE_MAX_QUERIES } from '../../src/engine/webgpu/ops/attention';
 import type { AttentionParams } from '../../src/engine/webgpu/ops/types';
 import type { GpuView } from '../../src/engine/webgpu/plan/kernel-context';
 import { WebvlError } from '../../src/errors';
@@ -83,6 +84,9 @@ const CASES: Case[] = [
   { name: 'fully finfo.min-masked rows', B: 2, H: 1, Sq: 5, Sk: 6, D: 8, mask: 'fullrow-min' },
   { name: 'fully -inf-masked rows give zeros', B: 2, H: 1, Sq: 5, Sk: 6, D: 8, mask: 'fullrow-inf' },
   { name: 'D64 S257 causal', B: 2, H: 2, Sq: 257, Sk: 257, D: 64, causal: true },
+  // Head sizes the wide kernel splits unevenly (20 over 8 lanes) or in smaller key tiles (128).
+  { name: 'D20 S40 causal', B: 1, H: 2, Sq: 40, Sk: 40, D: 20, causal: true },
+  { name: 'D128 S37 key padding', B: 2, H: 2, Sq: 37, Sk: 37, D: 128, mask: 'keypad' },
   // Sq ≤ DECODE_MAX_QUERIES takes the split-keys kernel; the Sq = 1 cases above do too.
   {
     name: 'split-keys: 3 queries after past 64, full mask',
@@ -139,8 +143,18 @@ function makeMask(c: Case, rand: () => number): { dims: number[]; data: Float32A
   }
 }
 
+// Every case on the kernel the engine picks and on the wide one (a hardware adapter's pick for small grids).
+const VARIANT_CASES = CASES.flatMap((c) =>
+  (c.Sq <= DECODE_MAX_QUERIES ? (['decode', 'wide'] as const) : (['tiled', 'wide'] as const)).map(
+    (variant) => ({
+      ...c,
+      variant,
+    }),
+  ),
+);
+
 describe('attention kernel vs CPU twin', () => {
-  it.each(CASES)('$name', async (c) => {
+  it.each(VARIANT_CASES)('$name ($variant)', async (c) => {
     gpu.release();
     const { B, H, Sq, Sk, D } = c;
     const rand = rng(B * 1000 + Sq * 31 + Sk * 7 + D);
@@ -213,6 +227,7 @@ describe('attention kernel vs CPU twin', () => {
       out: c.outBHSD ? { strides: [H * Sq * D, Sq * D, D, 1] } : undefined,
       causal: c.causal,
       pastLength: c.past,
+      variant: c.variant,
     });
     expect(gpu.recorded).toEqual(['Attention']);
     const got = await gpu.read(out);
@@ -285,6 +300,7 @@ describe('keys from a KV cache read in place, then a tail of new keys (no concat
     { name: 'decode step after 5 of 8 slots', Sq: 1, filled: 5, capacity: 8, S: 1, H: 2, variant: 'decode' },
     { name: 'the same on the tiled kernel', Sq: 1, filled: 5, capacity: 8, S: 1, H: 2, variant: 'tiled' },
     { name: 'prompt of 6 after 3, causal, GQA 4 on 2', Sq: 6, filled: 3, capacity: 16, S: 6, H: 4 },
+    { name: 'the same on the tiled kernel', Sq: 6, filled: 3, capacity: 16, S: 6, H: 4, variant: 'tiled' },
     { name: 'empty cache (no slots)', Sq: 2, filled: 0, capacity: 0, S: 2, H: 2, variant: 'decode' },
     { name: 'full cache, 40 slots', Sq: 1, filled: 40, capacity: 40, S: 1, H: 2, variant: 'tiled' },
   ] as const)('$name', async (c) => {

@@ -1,5 +1,6 @@
 // The transformer-block fixture through the whole engine in Node (SwiftShader), once with the kernels' default
-// variants and once with their software-adapter (barrier-free) variants: both match NumPy.
+// variants and once with their software-adapter (barrier-free) variants: both match NumPy. Attention: the wide
+// kernel for a small grid on hardware, the tiled one in software.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
@@ -43,6 +44,9 @@ describe('kernel choice', () => {
       expect(keys.some((k) => /^matmul\|(vec4|scalar|gemv)\|b32$/.test(k))).toBe(!software);
       expect(keys.some((k) => /^layernorm\|\w+\|true$/.test(k))).toBe(software);
       expect(keys.some((k) => /^layernorm\|\w+\|false$/.test(k))).toBe(!software);
+      // A grid this small (b2 × 7 queries) takes the wide attention kernel on hardware, the tiled one in software.
+      expect(keys.some((k) => k.startsWith('attention-wide|'))).toBe(!software);
+      expect(keys.some((k) => k.startsWith('attention|'))).toBe(software);
       await session.release();
     });
   }

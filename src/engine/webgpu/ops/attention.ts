@@ -6,6 +6,7 @@ import attentionF16Wgsl from '../../../../shaders/attention-f16.wgsl?raw';
 import attentionIoWgsl from '../../../../shaders/attention-io.wgsl?raw';
 import attentionKeysWgsl from '../../../../shaders/attention-keys.wgsl?raw';
 import attentionKeysTailWgsl from '../../../../shaders/attention-keys-tail.wgsl?raw';
+import attentionWideWgsl from '../../../../shaders/attention-wide.wgsl?raw';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   broadcastStrides,
@@ -20,6 +21,14 @@ import type { AttentionParams, AttentionVariant, Strided4 } from './types';
 
 /** Query rows (= threads) per workgroup. */
 const BR = 32;
+/** Threads per query row of the wide kernel (attention-wide.wgsl): 256 threads a workgroup of BR rows. */
+const WIDE_LANES = 8;
+/**
+ * On a hardware adapter, the tiled kernel's grid below this many workgroups (of one 32-thread wave each) leaves
+ * most of a discrete GPU idle, so the wide kernel runs instead: one image's ViT-B attention is 84 workgroups.
+ * Not yet measured on a GPU: the device bench's kernel rows time both.
+ */
+const WIDE_BELOW_WORKGROUPS = 512;
 const MAX_HEAD_SIZE = 128;
 /**
  * Up to this many query rows, use attention-decode.wgsl (a workgroup per query row, keys split across its
@@ -138,13 +147,13 @@ export function attention(
   ) {
     invalid(`Attention: ${Sq} queries × ${H} heads exceed the workgroup grid`);
   }
-  const variant = params.variant ?? chooseVariant(ctx, Sq, D);
+  const tiledGrid: [number, number, number] = [Math.ceil(Sq / BR), H, B];
+  const variant = params.variant ?? chooseVariant(ctx, Sq, D, tiledGrid[0] * H * B);
   if (variant === 'tiled-f16' && (!ctx.features.shaderF16 || D % 4 !== 0))
     invalid('Attention: the f16 kernel needs shader-f16 and a head size that is a multiple of 4');
-  // Keys per tile: K and V tiles together must fit the 16 KiB most adapters leave comfortably (f16 tiles hold
-  // twice as many keys).
-  const BC = (D <= 64 ? 32 : 16) * (variant === 'tiled-f16' ? 2 : 1);
-  const program = attentionProgram(variant, D, BC, [Math.ceil(Sq / BR), H, B], [Sq, H, B]);
+  if (variant === 'wide' && ctx.features.maxInvocationsPerWorkgroup < BR * WIDE_LANES)
+    invalid(`Attention: the wide kernel needs ${BR * WIDE_LANES} invocations per workgroup`);
+  const program = attentionProgram(variant, D, tiledGrid, [Sq, H, B]);
   const bindings = [q, k, v, mask ?? q, out];
   if (params.tail) bindings.push(params.tail.k, params.tail.v);
   ctx.record({
@@ -168,22 +177,41 @@ export function attention(
   });
 }
 
-/** One query row or a few: the decode kernel; else the tiled one, in f16 when the session asked for it. */
-function chooseVariant(ctx: KernelContext, queries: number, headSize: number): AttentionVariant {
+/**
+ * One query row or a few: the decode kernel; else the tiled one, in f16 when the session asked for it, or the
+ * wide one when the tiled grid is too small for a hardware adapter.
+ */
+function chooseVariant(
+  ctx: KernelContext,
+  queries: number,
+  headSize: number,
+  tiledWorkgroups: number,
+): AttentionVariant {
   if (queries <= DECODE_MAX_QUERIES) return 'decode';
-  return ctx.features.shaderF16 && ctx.features.f16Compute === true && headSize % 4 === 0
-    ? 'tiled-f16'
-    : 'tiled';
+  if (ctx.features.shaderF16 && ctx.features.f16Compute === true && headSize % 4 === 0) return 'tiled-f16';
+  const hardware = ctx.features.softwareAdapter !== true;
+  const fits = ctx.features.maxInvocationsPerWorkgroup >= BR * WIDE_LANES;
+  return hardware && fits && tiledWorkgroups < WIDE_BELOW_WORKGROUPS ? 'wide' : 'tiled';
 }
 
 function attentionProgram(
   variant: AttentionVariant,
   D: number,
-  BC: number,
   tiledGrid: [number, number, number],
   decodeGrid: [number, number, number],
 ): { wgsl: string; cacheKey: string; workgroups: [number, number, number] } {
+  // Keys per tile: the tiles must fit the 16 KiB most adapters leave comfortably (f16 tiles hold twice as many
+  // keys; the wide kernel also keeps a tile of scores).
+  const BC = (D <= 64 ? 32 : 16) * (variant === 'tiled-f16' ? 2 : 1);
   switch (variant) {
+    case 'wide': {
+      const wideBC = D <= 64 ? 16 : 8;
+      return {
+        wgsl: specialize(attentionWideWgsl, { D, BR, L: WIDE_LANES, BC: wideBC }),
+        cacheKey: `attention-wide|${D}|${BR}|${WIDE_LANES}|${wideBC}`,
+        workgroups: tiledGrid,
+      };
+    }
     case 'decode':
       return {
         wgsl: specialize(attentionDecodeWgsl, { D }),

@@ -86,8 +86,11 @@ export interface AttentionTail {
   readonly vLayout?: Strided4;
 }
 
-/** `decode` (a workgroup per query row), `tiled` (a thread per query row), `tiled-f16` (shader-f16). */
-export type AttentionVariant = 'decode' | 'tiled' | 'tiled-f16';
+/**
+ * `decode` (a workgroup per query row), `tiled` (a thread per query row), `tiled-f16` (shader-f16), `wide`
+ * (eight threads per query row, for grids too small to fill a GPU).
+ */
+export type AttentionVariant = 'decode' | 'tiled' | 'tiled-f16' | 'wide';
 
 export interface LayerNormParams {
   /** Default 1e-5. */
