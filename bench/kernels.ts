@@ -72,6 +72,9 @@ export function kernelSuite(quick: boolean): KernelSuite {
       { id: 'ViT-B QKV b8 (1576×768 · 768×2304)', m: 1576, n: 2304, k: 768 },
       { id: 'ViT-B MLP up b8 (1576×768 · 768×3072)', m: 1576, n: 3072, k: 768 },
       { id: 'ViT-B MLP up b1 (197×768 · 768×3072)', m: 197, n: 3072, k: 768 },
+      // One image's narrow products: 48 workgroups of 64×64 tiles, 168 of 32×32 (which fills a GPU better?).
+      { id: 'ViT-B MLP down b1 (197×3072 · 3072×768)', m: 197, n: 768, k: 3072 },
+      { id: 'ViT-B out proj b1 (197×768 · 768×768)', m: 197, n: 768, k: 768 },
       // Decoding one token of a 1024-wide decoder: matrix-vector products, f32 and f16 weights.
       { id: 'decode MLP (1×1024 · 1024×4096)', m: 1, n: 4096, k: 1024 },
       { id: 'decode MLP (1×1024 · 1024×4096), f16 B', m: 1, n: 4096, k: 1024, halfB: true },
