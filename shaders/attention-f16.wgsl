@@ -21,13 +21,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   var qr: array<vec4<f16>, D4>;
   var acc: array<vec4<f32>, D4>;
-  let q_base = u.q_start + b * u.q_strides.x + h * u.q_strides.y + row * u.q_strides.z;
   for (var d4 = 0u; d4 < D4; d4++) {
     acc[d4] = vec4<f32>(0.0);
     var x = vec4<f32>(0.0);
     if (valid) {
       for (var i = 0u; i < 4u; i++) {
-        x[i] = q[q_base + (4u * d4 + i) * u.q_strides.w] * u.scale;
+        x[i] = query_at(b, h, row, 4u * d4 + i);
       }
     }
     qr[d4] = vec4<f16>(x);
@@ -87,10 +86,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   if (valid) {
     let inv = select(0.0, 1.0 / l, l > 0.0);
-    let o_base = u.o_start + b * u.o_strides.x + h * u.o_strides.y + row * u.o_strides.z;
     for (var d4 = 0u; d4 < D4; d4++) {
       for (var i = 0u; i < 4u; i++) {
-        out[o_base + (4u * d4 + i) * u.o_strides.w] = acc[d4][i] * inv;
+        write_out(b, h, row, 4u * d4 + i, acc[d4][i] * inv);
       }
     }
   }

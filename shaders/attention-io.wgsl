@@ -57,3 +57,13 @@ fn visible_keys(rows_end: u32) -> u32 {
   }
   return u.sk;
 }
+
+/** Element d of query row `row` of (b, h), pre-scaled. */
+fn query_at(b: u32, h: u32, row: u32, d: u32) -> f32 {
+  return q[u.q_start + b * u.q_strides.x + h * u.q_strides.y + row * u.q_strides.z + d * u.q_strides.w] * u.scale;
+}
+
+/** Writes element d of output row `row` of (b, h). */
+fn write_out(b: u32, h: u32, row: u32, d: u32, value: f32) {
+  out[u.o_start + b * u.o_strides.x + h * u.o_strides.y + row * u.o_strides.z + d * u.o_strides.w] = value;
+}

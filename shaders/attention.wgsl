@@ -24,12 +24,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   var qr: array<f32, D>;
   var acc: array<f32, D>;
-  let q_base = u.q_start + b * u.q_strides.x + h * u.q_strides.y + row * u.q_strides.z;
   for (var d = 0u; d < D; d++) {
     acc[d] = 0.0;
     qr[d] = 0.0;
     if (valid) {
-      qr[d] = q[q_base + d * u.q_strides.w] * u.scale;
+      qr[d] = query_at(b, h, row, d);
     }
   }
   var m = LOWEST;
@@ -86,9 +85,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   if (valid) {
     let inv = select(0.0, 1.0 / l, l > 0.0);
-    let o_base = u.o_start + b * u.o_strides.x + h * u.o_strides.y + row * u.o_strides.z;
     for (var d = 0u; d < D; d++) {
-      out[o_base + d * u.o_strides.w] = acc[d] * inv;
+      write_out(b, h, row, d, acc[d] * inv);
     }
   }
 }
