@@ -26,7 +26,7 @@ import {
   opKey,
   WEBVL_DOMAIN,
 } from '../ir/ir';
-import { int, NodeBuilder } from './node-builder';
+import { int, ints, NodeBuilder } from './node-builder';
 import { type Specialized, specialize } from './optimize';
 import { isSteeringSlot } from './run-time-values';
 
@@ -374,18 +374,15 @@ function readCacheInPlace(at: Specialized, concats: readonly Node[]): boolean {
     fresh.set(concat, f);
   }
   const byPresent = new Map(concats.map((c) => [c.outputs[0], c]));
+  const pairs: { node: Node; k: Node; v: Node }[] = [];
   for (const node of graph.nodes) {
     if (node.domain !== WEBVL_DOMAIN || node.opType !== 'Attention') continue;
     const k = byPresent.get(node.inputs[1]);
     const v = byPresent.get(node.inputs[2]);
-    if (!k && !v) continue;
-    if (!k || !v) return false; // keys over a past, values not (no decoder does this): leave all as they are
+    if (k && v) pairs.push({ node, k, v });
+    else if (k || v) return false; // keys over a past, values not (no decoder does this): leave all as they are
   }
-  for (const node of graph.nodes) {
-    if (node.domain !== WEBVL_DOMAIN || node.opType !== 'Attention') continue;
-    const k = byPresent.get(node.inputs[1]);
-    const v = byPresent.get(node.inputs[2]);
-    if (!k || !v) continue;
+  for (const { node, k, v } of pairs) {
     const tails = [
       ['k', 'kt', k, 1],
       ['v', 'vt', v, 2],
@@ -395,16 +392,16 @@ function readCacheInPlace(at: Specialized, concats: readonly Node[]): boolean {
       const pastDims = shapes.get(past)?.dims as readonly number[];
       const f = fresh.get(concat) as Fresh;
       node.inputs[slot] = past;
-      node.attrs[`${prefix}_shape`] = { type: 'ints', value: [...pastDims] };
-      node.attrs[`${prefix}_strides`] = { type: 'ints', value: contiguous(pastDims) };
-      node.attrs[`${prefix}_start`] = { type: 'int', value: 0 };
-      node.attrs[`${tailPrefix}_shape`] = { type: 'ints', value: [...f.dims] };
-      node.attrs[`${tailPrefix}_strides`] = { type: 'ints', value: [...f.strides] };
-      node.attrs[`${tailPrefix}_start`] = { type: 'int', value: f.start };
+      node.attrs[`${prefix}_shape`] = ints(pastDims);
+      node.attrs[`${prefix}_strides`] = ints(contiguous(pastDims));
+      node.attrs[`${prefix}_start`] = int(0);
+      node.attrs[`${tailPrefix}_shape`] = ints(f.dims);
+      node.attrs[`${tailPrefix}_strides`] = ints(f.strides);
+      node.attrs[`${tailPrefix}_start`] = int(f.start);
     }
     while (node.inputs.length < 4) node.inputs.push('');
-    node.inputs[4] = fresh.get(k)?.source as string;
-    node.inputs[5] = fresh.get(v)?.source as string;
+    node.inputs[4] = (fresh.get(k) as Fresh).source;
+    node.inputs[5] = (fresh.get(v) as Fresh).source;
   }
   // Each present becomes a copy of the new positions alone (what a KV cache appends).
   for (const [concat, f] of fresh) {
@@ -413,8 +410,8 @@ function readCacheInPlace(at: Specialized, concats: readonly Node[]): boolean {
     concat.inputs = [f.source];
     concat.attrs = {
       axis: int(PAST_AXIS),
-      dims_0: { type: 'ints', value: [...f.dims] },
-      strides_0: { type: 'ints', value: [...f.strides] },
+      dims_0: ints(f.dims),
+      strides_0: ints(f.strides),
       start_0: int(f.start),
     };
     const present = concat.outputs[0];
