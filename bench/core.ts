@@ -521,7 +521,8 @@ function argmaxOf(x: ArrayLike<number>): number {
 /**
  * Decoding of `tokens` steps through a decoder_with_past graph after a prompt of `pastLength` tokens, through
  * DecoderState as greedy captions run it: on our engine the KV cache is held on the GPU at a fixed capacity
- * (passes/past-capacity.ts: the decoder's positions come from its past's length), elsewhere each step's presents
+ * (passes/past-capacity.ts: the decoder's positions come from its past's length) and the image states'
+ * cross-attention keys/values are computed once (passes/hoist-context.ts), elsewhere each step's presents
  * are the next step's past. Each step reads the logits back, as greedy decoding does, but feeds a fixed token
  * sequence, so every engine computes the same steps and the last step's logits can be compared with wasm's. The
  * prompt (fed a token at a time, as decoder_with_past graphs take it) is not timed.
@@ -541,7 +542,14 @@ export async function benchDecode(
     const extra = await host.extraSession?.(engine, bytes, row.id);
     const selector = extra ? undefined : await BackendSelector.create(engine as GraphEngine);
     session =
-      extra ?? (await selector?.load(bytes, { label: row.id, keepOnDevice: presents, pastLength: true }));
+      extra ??
+      (await selector?.load(bytes, {
+        label: row.id,
+        keepOnDevice: presents,
+        pastLength: true,
+        // As captions load their decoders: the image states' own work is done once per sequence.
+        contextInputs: ['encoder_hidden_states'],
+      }));
     if (!session) throw new Error(`no session for ${engine}`);
     const handle = { session, kv, kvCache: async () => selector?.kvCache(row.id) };
     const context = makeFeeds([

@@ -42,6 +42,13 @@ export interface SessionOptions {
    * more. Backends that cannot (onnxruntime) ignore it: check `session.inputNames`.
    */
   pastLength?: boolean;
+  /**
+   * Inputs that stay the same from run to run while the same tensor object is fed (a decoder's
+   * encoder_hidden_states during one sequence): work that depends on them alone (cross-attention keys and
+   * values) may be done once and reused until another tensor is fed. The caller must not change a fed
+   * tensor's values in place. Backends may ignore it.
+   */
+  contextInputs?: readonly string[];
 }
 
 export interface RunStats {

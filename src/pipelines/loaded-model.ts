@@ -177,6 +177,9 @@ function deviceOutputs(role: GraphRole, outputNames: readonly string[]): string[
   return [];
 }
 
+/** A text decoder's inputs that stay the same for a whole sequence (DecoderState's context feeds). */
+const CONTEXT_INPUTS = ['encoder_hidden_states', 'encoder_attention_mask'];
+
 /** Session options of a graph: what to keep on the GPU; a generative decoder also picks its next token there. */
 function sessionOptions(role: GraphRole, keep: string[]): SessionOptions & { label: string } {
   return {
@@ -185,6 +188,10 @@ function sessionOptions(role: GraphRole, keep: string[]): SessionOptions & { lab
     ...(role === 'decoderMerged' ? { nextToken: { logits: 'logits', topK: MAX_TOP_K } } : {}),
     // A decoder whose positions come from its past's length can then read a fixed-capacity KV cache.
     ...(role === 'decoderWithPast' || role === 'decoderMerged' ? { pastLength: true } : {}),
+    // A caption's steps feed the same image states: their cross-attention keys/values are computed once.
+    ...(role === 'decoder' || role === 'decoderWithPast' || role === 'decoderMerged'
+      ? { contextInputs: CONTEXT_INPUTS }
+      : {}),
   };
 }
 

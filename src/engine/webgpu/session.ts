@@ -18,8 +18,9 @@ import type { PipelineCache } from './gpu/pipeline-cache';
 import { readBack } from './gpu/readback';
 import { cloneGraph, type Graph, producers } from './ir/ir';
 import { eliminateDeadCode } from './passes/dead-code';
+import { hoistContext, sameContext } from './passes/hoist-context';
 import { inlineIfs } from './passes/inline-if';
-import { type PassCounts, specialize } from './passes/optimize';
+import { type PassCounts, type Specialized, specialize } from './passes/optimize';
 import { pastInputs, specializeAtCapacity, specializeInPlace } from './passes/past-capacity';
 import {
   bindInputValues,
@@ -70,6 +71,13 @@ export interface EngineDevice {
   readonly pool: BufferPool;
 }
 
+/** Where one plan input comes from in a run. */
+interface InputSource {
+  readonly input: PlanInput;
+  readonly gpu?: WebGpuDeviceTensor;
+  readonly host?: HostTensor;
+}
+
 const FLOAT_DTYPES: readonly DType[] = ['float32', 'float16'];
 
 function compatible(expected: DType, given: DType): boolean {
@@ -113,6 +121,10 @@ export class WebGpuSession implements Session {
   private readonly positional: boolean;
   /** Signatures whose graph passes/past-capacity.ts cannot rewrite: their runs cut the pasts to length. */
   private readonly exactOnly = new Set<string>();
+  /** Inputs that stay the same between runs while the same tensor is fed (SessionOptions.contextInputs). */
+  private readonly contextInputs: ReadonlySet<string>;
+  /** Per context plan (a plan's prelude): the tensors its results were computed from. */
+  private readonly contextFed = new WeakMap<Plan, ReadonlyMap<string, unknown>>();
 
   constructor(
     private readonly engine: EngineDevice,
@@ -126,6 +138,7 @@ export class WebGpuSession implements Session {
     this.hasIfs = graph.nodes.some((n) => n.opType === 'If');
     this.positional = graph.inputs.some((v) => v.name === 'position_ids');
     this.pasts = options.pastLength ? pastInputs(graph) : [];
+    this.contextInputs = new Set(options.contextInputs ?? []);
   }
 
   get inputNames(): readonly string[] {
@@ -238,7 +251,7 @@ export class WebGpuSession implements Session {
     const probe = this.hasIfs ? conditionProbe(this.graph, values, conditions) : undefined;
     const plan = probe
       ? await Plan.build(this.planDeps(), specialize(probe, dims))
-      : await Plan.build(this.planDeps(), specialize(this.graph, dims, values, conditions));
+      : await this.build(specialize(this.graph, dims, values, conditions));
     if (probe)
       this.probes.set(
         plan,
@@ -265,7 +278,7 @@ export class WebGpuSession implements Session {
       const specialized = this.positional
         ? specializeInPlace(this.graph, dims, values)
         : specializeAtCapacity(this.graph, dims, values);
-      plan = specialized && (await Plan.build(this.planDeps(), specialized));
+      plan = specialized && (await this.build(specialized));
     } catch {
       // What fails here fails again, typed, on the exact path, which every run can take.
       plan = undefined;
@@ -297,6 +310,19 @@ export class WebGpuSession implements Session {
       this.plans.set(signature, cached);
     }
     return cached;
+  }
+
+  /** A plan, with the work on context inputs alone split into its prelude (passes/hoist-context.ts). */
+  private async build(specialized: Specialized): Promise<Plan> {
+    const split = this.contextInputs.size > 0 ? hoistContext(specialized, this.contextInputs) : undefined;
+    if (!split) return Plan.build(this.planDeps(), specialized);
+    const prelude = await Plan.build(this.planDeps(), split.context);
+    try {
+      return await Plan.build(this.planDeps(), split.step, prelude);
+    } catch (e) {
+      prelude.release();
+      throw e;
+    }
   }
 
   private planDeps(): PlanDeps {
@@ -442,16 +468,16 @@ export class WebGpuSession implements Session {
     }
   }
 
-  /** One run of `plan`: feeds uploaded or copied, one command encoder, outputs read back or kept. */
-  private async execute(
+  /** Where each input of `plan` comes from: a device tensor, or host data (downloaded from another backend). */
+  private async sourcesOf(
     plan: Plan,
     feeds: Readonly<Record<string, Tensor>>,
-    timed = false,
-  ): Promise<Record<string, Tensor>> {
-    const { device, pool } = this.engine;
-    // Everything that can fail or wait happens before the error scope opens, so scopes never interleave.
-    const sources: { input: PlanInput; gpu?: WebGpuDeviceTensor; host?: HostTensor }[] = [];
+    skip: ReadonlyMap<string, GPUBuffer>,
+  ): Promise<InputSource[]> {
+    const { device } = this.engine;
+    const sources: InputSource[] = [];
     for (const input of plan.inputs) {
+      if (skip.has(input.name)) continue;
       const t = feeds[input.name];
       if (t instanceof WebGpuDeviceTensor) {
         if (t.device !== device)
@@ -462,16 +488,24 @@ export class WebGpuSession implements Session {
         sources.push({ input, host });
       }
     }
-    device.pushErrorScope('validation');
-    // Device feeds of the plan's own size are read where they are (a KV cache is not copied every step).
-    const inPlace = plan.bindFeeds(
-      new Map(
-        sources.flatMap((s) =>
-          s.gpu && s.gpu.bytes === s.input.bytes ? [[s.input.name, s.gpu.buffer]] : [],
-        ),
-      ),
-    );
-    const encoder = device.createCommandEncoder({ label: this.label });
+    return sources;
+  }
+
+  /**
+   * Gives `plan` its inputs: device buffers of the plan's own size (feeds, or `given` by name) are bound where
+   * they are (a KV cache is not copied every step), others copied or written. Returns how many feeds were bound.
+   */
+  private writeInputs(
+    plan: Plan,
+    sources: readonly InputSource[],
+    given: ReadonlyMap<string, GPUBuffer>,
+    encoder: GPUCommandEncoder,
+  ): number {
+    const { device } = this.engine;
+    const direct = new Map(given);
+    for (const s of sources)
+      if (s.gpu && s.gpu.bytes === s.input.bytes) direct.set(s.input.name, s.gpu.buffer);
+    const inPlace = plan.bindFeeds(direct);
     for (const { input, gpu, host } of sources) {
       if (inPlace.has(input.name)) continue;
       if (gpu) {
@@ -482,6 +516,39 @@ export class WebGpuSession implements Session {
         device.queue.writeBuffer(input.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
       }
     }
+    for (const input of plan.inputs) {
+      const buffer = given.get(input.name);
+      if (buffer && !inPlace.has(input.name))
+        encoder.copyBufferToBuffer(buffer, 0, input.buffer, 0, input.bytes);
+    }
+    return [...inPlace].filter((name) => !given.has(name)).length;
+  }
+
+  /** One run of `plan`: feeds uploaded or copied, one command encoder, outputs read back or kept. */
+  private async execute(
+    plan: Plan,
+    feeds: Readonly<Record<string, Tensor>>,
+    timed = false,
+  ): Promise<Record<string, Tensor>> {
+    const { device, pool } = this.engine;
+    // The context plan runs only when a context input brings another tensor than the one its results hold.
+    const prelude = plan.prelude;
+    const contextNames = prelude?.inputs.map((i) => i.name) ?? [];
+    const rerun = prelude !== undefined && !sameContext(contextNames, feeds, this.contextFed.get(prelude));
+    const results = new Map(prelude?.outputs.map((o) => [o.name, o.buffer as GPUBuffer]) ?? []);
+    // Everything that can fail or wait happens before the error scope opens, so scopes never interleave.
+    const preludeSources = prelude && rerun ? await this.sourcesOf(prelude, feeds, new Map()) : [];
+    const sources = await this.sourcesOf(plan, feeds, results);
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: this.label });
+    let inPlace = 0;
+    if (prelude && rerun) {
+      // Until this run succeeds, the results hold nothing anyone may reuse.
+      this.contextFed.delete(prelude);
+      inPlace += this.writeInputs(prelude, preludeSources, new Map(), encoder);
+      prelude.encode(encoder);
+    }
+    inPlace += this.writeInputs(plan, sources, results, encoder);
     const timing = timed ? new DispatchTimer(device, plan.dispatchCount) : undefined;
     if (timing) plan.encodeTimed(encoder, timing.querySets, QUERIES_PER_SET);
     else plan.encode(encoder);
@@ -519,7 +586,12 @@ export class WebGpuSession implements Session {
         ms: ns[i] / 1e6,
       }));
     }
-    this.stats = { dispatches: plan.dispatchCount, bytesRead, feedsInPlace: inPlace.size };
+    if (prelude && rerun) this.contextFed.set(prelude, new Map(contextNames.map((n) => [n, feeds[n]])));
+    this.stats = {
+      dispatches: plan.dispatchCount + (prelude && rerun ? prelude.dispatchCount : 0),
+      bytesRead,
+      feedsInPlace: inPlace,
+    };
     this.lastPlan = plan;
     return out;
   }

@@ -307,6 +307,48 @@ describe('decoders whose positions come from the past: a fixed-capacity KV cache
   });
 });
 
+describe('context inputs: work on the encoder’s states alone is done once per sequence', () => {
+  it('blip-tiny: cross-attention keys/values computed when the states change, reused otherwise', async () => {
+    const c = CASES['blip-tiny (our exporter)'];
+    const bytes = new Uint8Array(readFileSync(c.file));
+    const session = (await backend.load(bytes, {
+      pastLength: true,
+      contextInputs: ['encoder_hidden_states'],
+    })) as WebGpuSession;
+    const names = session.inputNames;
+    const states = (seed: number) =>
+      hostTensor('float32', [1, 3, c.encoder as number], uniformFloats(3 * (c.encoder as number), seed));
+    const first = states(5);
+    const second = states(6);
+    const dispatches: number[] = [];
+    // Same states object for three steps (different pasts), then another object with other values.
+    for (const [filled, enc] of [
+      [3, first],
+      [4, first],
+      [9, first],
+      [9, second],
+    ] as const) {
+      const exact = { ...stepFeeds(c, names, filled, filled, 40), encoder_hidden_states: enc };
+      const theirs = await reference(bytes, exact);
+      const ours = await session.run({
+        ...stepFeeds(c, names, filled, CAPACITY, 40),
+        encoder_hidden_states: enc,
+        [PAST_LENGTH]: hostTensor('int64', [], [filled]),
+      });
+      expect(
+        relativeDiff((ours.logits as HostTensor).data as Float32Array, theirs.logits.data as Float32Array),
+      ).toBeLessThan(1e-4);
+      dispatches.push(session.lastRunStats()?.dispatches ?? 0);
+    }
+    // The states' own work (every layer's cross-attention K/V, which merge-projections makes one Linear) runs
+    // on the first step and on new states only.
+    expect(dispatches[1]).toBe(dispatches[2]);
+    expect(dispatches[0]).toBeGreaterThan(dispatches[1]);
+    expect(dispatches[3]).toBe(dispatches[0]);
+    await session.release();
+  });
+});
+
 describe('greedy decoding through DecoderState with a fixed-capacity cache (blip-tiny)', () => {
   it('gives onnxruntime-node’s greedy tokens; the cached steps run one plan', async () => {
     const dir = 'models/blip-tiny/onnx';

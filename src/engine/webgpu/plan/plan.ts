@@ -154,6 +154,11 @@ export class Plan {
   private constructor(
     private readonly deps: PlanDeps,
     readonly specialized: Specialized,
+    /**
+     * The plan of the work that depends only on context inputs (passes/hoist-context.ts): run when those
+     * change, its outputs are this plan's inputs of the same names. Owned: released with this plan.
+     */
+    readonly prelude?: Plan,
   ) {}
 
   get dispatchCount(): number {
@@ -162,15 +167,15 @@ export class Plan {
 
   /** GPU memory the plan holds while cached: its inputs, intermediates, scratch and uniforms (not weights). */
   get gpuBytes(): number {
-    let bytes = 0;
+    let bytes = this.prelude?.gpuBytes ?? 0;
     for (const b of this.owned) bytes += b.size;
     for (const b of this.pooled) bytes += b.size;
     return bytes;
   }
 
   /** Builds the plan: buffer lifetimes → reuse, kernels recorded, pipelines compiled, bind groups made. */
-  static async build(deps: PlanDeps, specialized: Specialized): Promise<Plan> {
-    const plan = new Plan(deps, specialized);
+  static async build(deps: PlanDeps, specialized: Specialized, prelude?: Plan): Promise<Plan> {
+    const plan = new Plan(deps, specialized, prelude);
     try {
       const programs = plan.record();
       await plan.finish(programs);
@@ -488,6 +493,7 @@ export class Plan {
   }
 
   release(): void {
+    this.prelude?.release();
     for (const b of this.owned) b.destroy();
     for (const b of this.pooled) this.deps.pool.release(b);
     this.owned.length = 0;
