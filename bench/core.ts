@@ -12,7 +12,7 @@ import { captionGreedy } from '../src/pipelines/caption';
 import { disposeTensor, encodeImages, imageTokens } from '../src/pipelines/encode';
 import { CACHE_BLOCK, DecoderState, pastNames } from '../src/pipelines/generate/decoder-state';
 import { GREEDY } from '../src/pipelines/generate/sampling';
-import { loadModel } from '../src/pipelines/loaded-model';
+import { CONTEXT_INPUTS, loadModel } from '../src/pipelines/loaded-model';
 import { Stopwatch } from '../src/pipelines/timings';
 import type { RgbaImage } from '../src/vision/preprocess';
 import { rng } from '../tests/support/random';
@@ -548,7 +548,7 @@ export async function benchDecode(
         keepOnDevice: presents,
         pastLength: true,
         // As captions load their decoders: the image states' own work is done once per sequence.
-        contextInputs: ['encoder_hidden_states'],
+        contextInputs: CONTEXT_INPUTS,
       }));
     if (!session) throw new Error(`no session for ${engine}`);
     const handle = { session, kv, kvCache: async () => selector?.kvCache(row.id) };

@@ -30,14 +30,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (u.causal != 0u) {
     end = min(u.sk, u.past + row + 1u);
   }
-  let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;
   for (var j = lid; j < end; j += WG) {
     var s = 0.0;
     for (var d = 0u; d < D; d++) {
       s = fma(qr[d], key_at(b, h, j, d), s);
     }
     if (u.has_mask != 0u) {
-      s += mask[m_base + j * u.m_strides.w];
+      s += mask_at(b, h, row, j);
     }
     if (s > m) {
       let corr = exp(m - s);

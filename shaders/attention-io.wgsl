@@ -67,3 +67,8 @@ fn query_at(b: u32, h: u32, row: u32, d: u32) -> f32 {
 fn write_out(b: u32, h: u32, row: u32, d: u32, value: f32) {
   out[u.o_start + b * u.o_strides.x + h * u.o_strides.y + row * u.o_strides.z + d * u.o_strides.w] = value;
 }
+
+/** The additive mask for query row `row` of (b, h) and key j (the mask broadcasts through zero strides). */
+fn mask_at(b: u32, h: u32, row: u32, j: u32) -> f32 {
+  return mask[u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z + j * u.m_strides.w];
+}

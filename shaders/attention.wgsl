@@ -37,7 +37,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // Keys this workgroup needs at all (uniform), and the last one this thread's row may see.
   let kv_end = visible_keys(row0 + BR);
   let my_end = min(kv_end, visible_keys(row + 1u));
-  let m_base = u.m_start + b * u.m_strides.x + h * u.m_strides.y + row * u.m_strides.z;
 
   for (var t0 = 0u; t0 < kv_end; t0 += BC) {
     let tile_len = min(BC, kv_end - t0);
@@ -62,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           s = fma(qr[d], k_tile[j * D + d], s);
         }
         if (u.has_mask != 0u) {
-          s += mask[m_base + (t0 + j) * u.m_strides.w];
+          s += mask_at(b, h, row, t0 + j);
         }
         if (s > m) {
           // New running max: rescale what has been accumulated so far.

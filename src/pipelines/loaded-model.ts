@@ -178,7 +178,7 @@ function deviceOutputs(role: GraphRole, outputNames: readonly string[]): string[
 }
 
 /** A text decoder's inputs that stay the same for a whole sequence (DecoderState's context feeds). */
-const CONTEXT_INPUTS = ['encoder_hidden_states', 'encoder_attention_mask'];
+export const CONTEXT_INPUTS: readonly string[] = ['encoder_hidden_states', 'encoder_attention_mask'];
 
 /** Session options of a graph: what to keep on the GPU; a generative decoder also picks its next token there. */
 function sessionOptions(role: GraphRole, keep: string[]): SessionOptions & { label: string } {
@@ -186,11 +186,11 @@ function sessionOptions(role: GraphRole, keep: string[]): SessionOptions & { lab
     label: role,
     ...(keep.length ? { keepOnDevice: keep } : {}),
     ...(role === 'decoderMerged' ? { nextToken: { logits: 'logits', topK: MAX_TOP_K } } : {}),
-    // A decoder whose positions come from its past's length can then read a fixed-capacity KV cache.
-    ...(role === 'decoderWithPast' || role === 'decoderMerged' ? { pastLength: true } : {}),
-    // A caption's steps feed the same image states: their cross-attention keys/values are computed once.
-    ...(role === 'decoder' || role === 'decoderWithPast' || role === 'decoderMerged'
-      ? { contextInputs: CONTEXT_INPUTS }
+    // A decoder fed step by step reads a fixed-capacity KV cache in place, and the image states it is fed at
+    // every step have their cross-attention keys/values computed once (the first-piece decoder runs once a
+    // sequence: a prelude would only add a plan there).
+    ...(role === 'decoderWithPast' || role === 'decoderMerged'
+      ? { pastLength: true, contextInputs: CONTEXT_INPUTS }
       : {}),
   };
 }
