@@ -574,7 +574,7 @@ export async function benchDecode(
         for (const token of prompt) await state.logitsAfter(token);
         for (const token of tokens) {
           const t0 = performance.now();
-          last = await state.logitsAfter(token);
+          [last] = await state.logitsAfter(token);
           picked += argmaxOf(last);
           steps.push(performance.now() - t0);
         }

@@ -125,6 +125,13 @@ export interface KvCache {
   append(presents: Readonly<Record<string, Tensor>>, from: number, count: number): Promise<void>;
   /** Forgets the slots from `length` on (a chat going back to a shared prefix). */
   truncate(length: number): void;
+  /**
+   * Row i becomes what row `rows[i]` held, and the batch becomes `rows.length` (beam search keeping its best
+   * hypotheses: a row may be kept twice or dropped). The tensors `pasts()` gave before are no longer valid.
+   */
+  reorder(rows: readonly number[]): Promise<void>;
+  /** Rows: the batch, as reordering left it. */
+  readonly batch: number;
   release(): void;
 }
 

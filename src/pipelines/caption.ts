@@ -2,15 +2,15 @@
 // decoder's bos ([DEC]) and, with a text prompt, the prompt's tokens; the end token is text_config's
 // sep_token_id. With the exported decoder pair, decoder_model runs the prefix and returns the KV cache
 // (present.*) and decoder_with_past takes one token and the cache per step; a folder with decoder_model
-// alone (no cache outputs) runs it over the whole sequence each step. Greedy decodes through DecoderState: on
-// our engine the cache is held on the GPU at a fixed capacity (one plan for every step), elsewhere each step's
-// presents are the next one's past, as the backend returned them. Beam search reorders the cache rows between
-// steps, which we do on the host (tiny models, a few beams).
-import { PAST_LENGTH, type Session } from '../engine/backend';
+// alone (no cache outputs) runs it over the whole sequence each step. Both greedy and beam search decode
+// through DecoderState: on our engine the cache is held on the GPU at a fixed capacity (one plan for every
+// step), elsewhere each step's presents are the next one's past, as the backend returned them. Beam search
+// runs its beams as the rows of one batch and reorders them between steps, on the GPU when the cache is there.
+import type { Session } from '../engine/backend';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { unsupportedTask } from './architecture';
-import { disposeTensor, gatherRows } from './encode';
+import { disposeTensor, repeatRow } from './encode';
 import { DecoderState } from './generate/decoder-state';
 import { GREEDY } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
@@ -64,33 +64,16 @@ export interface CaptionResult {
   readonly cacheOnDevice: boolean;
 }
 
-type Cache = Record<string, Tensor>;
-
-function pastName(presentName: string): string {
-  return presentName.replace(/^present(_key_values)?\./, 'past_key_values.');
-}
-
-function feeds(session: Session, ids: HostTensor, states: Tensor, past: Cache | undefined, pastLen: number) {
+/** Feeds of a decoder without a cache: the whole sequences, every token attended. */
+function wholeSequenceFeeds(session: Session, ids: HostTensor, states: Tensor) {
   const f: Record<string, Tensor> = {};
-  const [batch, seq] = ids.dims;
   for (const name of session.inputNames) {
     if (name === 'input_ids') f[name] = ids;
     else if (name === 'encoder_hidden_states') f[name] = states;
     else if (name === 'attention_mask')
-      f[name] = hostTensor(
-        'int64',
-        [batch, pastLen + seq],
-        new BigInt64Array(batch * (pastLen + seq)).fill(1n),
-      );
+      f[name] = hostTensor('int64', ids.dims, new BigInt64Array(ids.data.length).fill(1n));
     else if (name === 'encoder_attention_mask') f[name] = encoderMask(states);
-    else if (name === PAST_LENGTH) f[name] = hostTensor('int64', [], [pastLen]);
-    else if (name.startsWith('past_key_values.')) {
-      const t = past?.[name];
-      if (!t)
-        throw new WebvlError('INVALID_MODEL', `decoder input '${name}' has no matching present.* output`);
-      f[name] = t;
-    } else
-      throw new WebvlError('INVALID_MODEL', `decoder has an input we do not know how to feed: '${name}'`);
+    else throw new WebvlError('INVALID_MODEL', `decoder has an input we do not know how to feed: '${name}'`);
   }
   return f;
 }
@@ -99,17 +82,6 @@ function feeds(session: Session, ids: HostTensor, states: Tensor, past: Cache | 
 function encoderMask(states: Tensor): HostTensor {
   const [batch, n] = states.dims;
   return hostTensor('int64', [batch, n], new BigInt64Array(batch * n).fill(1n));
-}
-
-function splitOutputs(out: Record<string, Tensor>): { logits: Tensor; cache: Cache } {
-  const cache: Cache = {};
-  for (const [name, t] of Object.entries(out)) if (name.startsWith('present')) cache[pastName(name)] = t;
-  if (!out.logits) throw new WebvlError('INVALID_MODEL', 'decoder has no logits output');
-  return { logits: out.logits, cache };
-}
-
-function disposeCache(c: Cache | undefined): void {
-  for (const t of Object.values(c ?? {})) disposeTensor(t);
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {
@@ -187,9 +159,7 @@ export async function captionGreedy(
   const { gen } = decoders(model);
   const start = startIds(model, gen.bosTokenId, options.prompt);
   const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
-  // The decoder's own limit bounds the cache, not this caption's length: every caption (and the warm-up's
-  // two tokens) then grows the cache through the same capacities, so their plans are shared.
-  const decoder = greedyDecoder(model, states, model.captionLimits?.maxTokens ?? start.length + maxTokens);
+  const decoder = captionDecoder(model, states, start, maxTokens);
   const ids: number[] = [];
   let logProb = 0;
   try {
@@ -198,7 +168,7 @@ export async function captionGreedy(
     for (let t = 0; t < maxTokens; t++) {
       await stepBoundary(options.signal);
       const tokens = fed;
-      const row = await watch.time('decode', () => decoder.next(tokens));
+      const [row] = await watch.time('decode', () => decoder.next([tokens]));
       if (t < (options.minTokens ?? 0)) row[gen.eosTokenId] = Number.NEGATIVE_INFINITY;
       const tok = argmax(row);
       logProb += logSoftmax(row)[tok];
@@ -225,27 +195,43 @@ export async function captionGreedy(
  */
 const CAPTION_CACHE_BLOCK = 16;
 
-/** Greedy decoding's decoder: `next` feeds tokens after those fed before and gives the last position's logits. */
-interface GreedyDecoder {
-  next(tokens: readonly number[]): Promise<Float32Array>;
+/**
+ * A caption's decoder over a batch of sequences (one for greedy, a beam per row for beam search). `next` feeds
+ * each row's tokens after those fed to it before and gives each row's logits at its last position; `reorder`
+ * makes row i continue row `rows[i]`.
+ */
+interface CaptionDecoder {
+  next(rows: readonly (readonly number[])[]): Promise<Float32Array[]>;
+  reorder(rows: readonly number[]): Promise<void>;
   /** Whether the KV cache stayed on the GPU between steps. */
   onDevice(): boolean;
   release(): void;
 }
 
-function greedyDecoder(model: LoadedModel, states: Tensor, positions: number): GreedyDecoder {
+function captionDecoder(
+  model: LoadedModel,
+  states: Tensor,
+  start: readonly number[],
+  maxTokens: number,
+): CaptionDecoder {
   const { first, step } = decoders(model);
-  const ids = (tokens: readonly number[]) => hostTensor('int64', [1, tokens.length], tokens);
+  const ids = (rows: readonly (readonly number[])[]) =>
+    hostTensor('int64', [rows.length, rows[0].length], rows.flat());
   if (!step) {
-    // No cache: the whole sequence every step.
-    const sequence: number[] = [];
+    // No cache: the whole sequences every step.
+    let sequences: number[][] = [[]];
     return {
-      async next(tokens) {
-        sequence.push(...tokens);
-        const out = await first.run(feeds(first, ids(sequence), states, undefined, 0));
-        const { logits, cache } = splitOutputs(out);
-        disposeCache(cache);
-        return (await lastLogits(logits))[0];
+      async next(rows) {
+        for (const [r, tokens] of rows.entries()) sequences[r].push(...tokens);
+        const out = await first.run(
+          wholeSequenceFeeds(first, ids(sequences), await repeatRow(states, sequences.length)),
+        );
+        for (const [name, t] of Object.entries(out)) if (name !== 'logits') disposeTensor(t);
+        if (!out.logits) throw new WebvlError('INVALID_MODEL', 'decoder has no logits output');
+        return lastLogits(out.logits);
+      },
+      async reorder(rows) {
+        sequences = rows.map((r) => [...sequences[r]]);
       },
       onDevice: () => false,
       release() {},
@@ -264,12 +250,15 @@ function greedyDecoder(model: LoadedModel, states: Tensor, positions: number): G
       kvCache: async () => cache?.factory(),
     },
     GREEDY,
-    positions,
+    // The decoder's own limit bounds the cache, not this caption's length: every caption (and the warm-up's
+    // two tokens) then grows the cache through the same capacities, so their plans are shared.
+    model.captionLimits?.maxTokens ?? start.length + maxTokens,
     CAPTION_CACHE_BLOCK,
     context,
   );
   return {
-    next: (tokens) => state.logitsAfter(ids(tokens)),
+    next: (rows) => state.logitsAfter(ids(rows)),
+    reorder: (rows) => state.reorder(rows),
     onDevice: () => state.pastOnDevice,
     release: () => state.release(),
   };
@@ -299,91 +288,63 @@ export async function captionBeam(
   options: CaptionOptions,
   watch: Stopwatch,
 ): Promise<CaptionResult> {
-  const { first, step, gen } = decoders(model);
+  const { gen } = decoders(model);
   const numBeams = options.numBeams ?? 3;
   const start = startIds(model, gen.bosTokenId, options.prompt);
   const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
-  const hostStates = await toHost(states);
+  const decoder = captionDecoder(model, states, start, maxTokens);
   const finished: Beam[] = [];
   let beams: Beam[] = [{ ids: [], logProb: 0 }];
-  let cache: Record<string, HostTensor> = {};
   const score = (b: Beam) => b.logProb / Math.max(1, b.ids.length + 1);
-  for (let t = 0; t < maxTokens && beams.length; t++) {
-    await stepBoundary(options.signal);
-    const withPast = step !== undefined && t > 0;
-    const session = withPast ? step : first;
-    // All beams have the same length: with a cache each feeds its newest token, else its whole sequence.
-    const rowsFed = beams.map((b) => (withPast ? [b.ids[b.ids.length - 1]] : [...start, ...b.ids]));
-    const input = hostTensor('int64', [beams.length, rowsFed[0].length], rowsFed.flat());
-    const pastLen = start.length + beams[0].ids.length - rowsFed[0].length;
-    const enc = gatherRows(
-      hostStates,
-      beams.map(() => 0),
-    );
-    const out = await watch.time('decode', () =>
-      session.run(feeds(session, input, enc, withPast ? cache : undefined, pastLen)),
-    );
-    const { logits, cache: next } = splitOutputs(out);
-    if (options.signal?.aborted) {
-      disposeTensor(logits);
-      disposeCache(next);
-      checkAbort(options.signal);
-    }
-    const rows = await lastLogits(logits);
-    const candidates: { parent: number; tok: number; logProb: number }[] = [];
-    for (const [parent, row] of rows.entries()) {
-      if (options.signal?.aborted) {
-        disposeCache(next);
+  try {
+    // Each step feeds every beam what the decoder has not seen: the start, then the beam's newest token.
+    let fed: number[][] = [start];
+    for (let t = 0; t < maxTokens && beams.length; t++) {
+      await stepBoundary(options.signal);
+      const tokens = fed;
+      const rows = await watch.time('decode', () => decoder.next(tokens));
+      const candidates: { parent: number; tok: number; logProb: number }[] = [];
+      for (const [parent, row] of rows.entries()) {
         checkAbort(options.signal);
+        const lp = logSoftmax(row);
+        // Only the best 2·numBeams tokens of each beam can make the global top 2·numBeams.
+        for (const tok of topIndices(lp, 2 * numBeams))
+          candidates.push({ parent, tok, logProb: beams[parent].logProb + lp[tok] });
       }
-      const lp = logSoftmax(row);
-      // Only the best 2·numBeams tokens of each beam can make the global top 2·numBeams.
-      for (const tok of topIndices(lp, 2 * numBeams))
-        candidates.push({ parent, tok, logProb: beams[parent].logProb + lp[tok] });
-    }
-    candidates.sort((a, b) => b.logProb - a.logProb);
-    const kept: { parent: number; beam: Beam }[] = [];
-    for (const c of candidates) {
-      if (kept.length >= numBeams) break;
-      const ids = [...beams[c.parent].ids];
-      if (c.tok === gen.eosTokenId) {
-        if (finished.length < numBeams) finished.push({ ids, logProb: c.logProb });
-        continue;
+      candidates.sort((a, b) => b.logProb - a.logProb);
+      const kept: { parent: number; beam: Beam }[] = [];
+      for (const c of candidates) {
+        if (kept.length >= numBeams) break;
+        const ids = [...beams[c.parent].ids];
+        if (c.tok === gen.eosTokenId) {
+          if (finished.length < numBeams) finished.push({ ids, logProb: c.logProb });
+          continue;
+        }
+        ids.push(c.tok);
+        kept.push({ parent: c.parent, beam: { ids, logProb: c.logProb } });
       }
-      ids.push(c.tok);
-      kept.push({ parent: c.parent, beam: { ids, logProb: c.logProb } });
-    }
-    const hostCache: Record<string, HostTensor> = {};
-    for (const [name, tensor] of Object.entries(next)) {
-      if (!step) {
-        disposeTensor(tensor);
-        continue;
+      beams = kept.map((k) => k.beam);
+      if (beams.length) {
+        const best = beams[0];
+        await emit(options, {
+          tokenId: best.ids[best.ids.length - 1],
+          text: captionText(model, start, best.ids),
+          step: t,
+        });
       }
-      const h = await toHost(tensor);
-      disposeTensor(tensor);
-      hostCache[name] = gatherRows(
-        h,
-        kept.map((k) => k.parent),
-      );
+      if (!beams.length || finished.length >= numBeams || t + 1 === maxTokens) break;
+      await decoder.reorder(kept.map((k) => k.parent));
+      fed = beams.map((b) => [b.ids[b.ids.length - 1]]);
     }
-    cache = hostCache;
-    beams = kept.map((k) => k.beam);
-    if (beams.length) {
-      const best = beams[0];
-      await emit(options, {
-        tokenId: best.ids[best.ids.length - 1],
-        text: captionText(model, start, best.ids),
-        step: t,
-      });
-    }
-    if (finished.length >= numBeams) break;
+    const pool = finished.length ? finished : beams;
+    const best = pool.reduce((a, b) => (score(b) > score(a) ? b : a));
+    return {
+      text: captionText(model, start, best.ids),
+      tokenIds: best.ids,
+      logProb: best.logProb,
+      cacheOnDevice: decoder.onDevice(),
+    };
+  } finally {
+    decoder.release();
   }
-  const pool = finished.length ? finished : beams;
-  const best = pool.reduce((a, b) => (score(b) > score(a) ? b : a));
-  return {
-    text: captionText(model, start, best.ids),
-    tokenIds: best.ids,
-    logProb: best.logProb,
-    cacheOnDevice: false,
-  };
 }

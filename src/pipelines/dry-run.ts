@@ -46,13 +46,16 @@ class DryRunSession implements Session {
  */
 class ShapeOnlyKvCache implements KvCache {
   length = 0;
-  constructor(private readonly spec: KvCacheSpec) {}
+  batch: number;
+  constructor(private readonly spec: KvCacheSpec) {
+    this.batch = spec.batch;
+  }
   get capacity(): number {
     return this.spec.capacity;
   }
   pasts(): Record<string, Tensor> {
-    const { batch, heads, capacity, headDim } = this.spec;
-    const zeros = hostTensor('float32', [batch, heads, capacity, headDim]);
+    const { heads, capacity, headDim } = this.spec;
+    const zeros = hostTensor('float32', [this.batch, heads, capacity, headDim]);
     return Object.fromEntries(this.spec.names.map((n) => [n, zeros]));
   }
   async append(_: unknown, __: number, count: number): Promise<void> {
@@ -60,6 +63,9 @@ class ShapeOnlyKvCache implements KvCache {
   }
   truncate(length: number): void {
     this.length = length;
+  }
+  async reorder(rows: readonly number[]): Promise<void> {
+    this.batch = rows.length;
   }
   release(): void {}
 }

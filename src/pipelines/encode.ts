@@ -191,3 +191,10 @@ export function gatherRows(t: HostTensor, rows: readonly number[]): HostTensor {
   });
   return hostTensor(t.dtype, [rows.length, ...t.dims.slice(1)], out);
 }
+
+/** A [1, ...] tensor as [rows, ...], its one row repeated (one image for every beam); the tensor itself for 1. */
+export async function repeatRow(t: Tensor, rows: number): Promise<Tensor> {
+  if (t.dims[0] === rows) return t;
+  if (t.dims[0] !== 1) throw new WebvlError('INTERNAL', `cannot repeat a batch of ${t.dims[0]} rows`);
+  return gatherRows(await toHost(t), new Array<number>(rows).fill(0));
+}

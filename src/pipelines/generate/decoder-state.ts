@@ -3,7 +3,8 @@
 // takes position_ids or the past's length (PAST_LENGTH), the cache is held at a fixed capacity: every step after
 // the first has the same input shapes, so it runs one plan, and nothing but the next token id is read back (the
 // decoder's next-token head). Elsewhere each step feeds the previous step's present tensors as its past, as
-// transformers.js does.
+// transformers.js does. Beam search runs its hypotheses as rows of one batch and reorders them between steps
+// (`reorder`): on the device cache with buffer copies, else on the host.
 import {
   type KvCache,
   type KvCacheSpec,
@@ -14,7 +15,7 @@ import {
 } from '../../engine/backend';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../../engine/tensor';
 import { WebvlError } from '../../errors';
-import { disposeTensor } from '../encode';
+import { disposeTensor, gatherRows, repeatRow } from '../encode';
 import { drawsFrom, pickToken, type Sampling } from './sampling';
 
 /** Shape of the decoder's key/value tensors, from its config. */
@@ -52,8 +53,12 @@ function presentToPast(name: string): string {
 const ones = (n: number) => new BigInt64Array(n).fill(1n);
 
 export class DecoderState {
-  /** Positions the decoder has seen (the prompt and every token fed since). */
+  /** Positions the decoder has seen (the prompt and every token fed since), the same in every row. */
   private seen = 0;
+  /** Rows of the batch: 1, or the beams that reorder() kept. */
+  private rows = 1;
+  /** The context inputs repeated to each batch size met (a beam per row), made once per size. */
+  private readonly contexts = new Map<number, Promise<Record<string, Tensor>>>();
   private cache: KvCache | undefined;
   /** Exact mode: the last step's present tensors, the next step's past. */
   private presents: Record<string, Tensor> | undefined;
@@ -68,14 +73,18 @@ export class DecoderState {
     private readonly maxPositions: number,
     /** Slots the cache grows by. */
     private readonly cacheBlock = CACHE_BLOCK,
-    /** Inputs that stay the same every step (encoder_hidden_states), by name. */
-    private readonly context: Readonly<Record<string, Tensor>> = {},
+    /** Inputs that stay the same every step (encoder_hidden_states), by name: one row, repeated for beams. */
+    private readonly baseContext: Readonly<Record<string, Tensor>> = {},
   ) {
     this.draw = drawsFrom(sampling.seed ?? 0);
   }
 
   get length(): number {
     return this.seen;
+  }
+
+  get batch(): number {
+    return this.rows;
   }
 
   /** Whether steps run at a fixed cache capacity on the device (one plan for every step); known after a feed. */
@@ -103,23 +112,51 @@ export class DecoderState {
    * so no draw is spent on it.
    */
   async feed(input: Tensor, pick = true): Promise<number> {
+    if (this.rows !== 1)
+      throw new WebvlError('INTERNAL', `feed() picks one token, but ${this.rows} rows run`);
     const u = pick ? this.draw() : 0;
     return this.choose(await this.step(input, u), u);
   }
 
-  /** Feeds `input` after what was seen, and returns the logits of its last position (greedy captions score them). */
-  async logitsAfter(input: Tensor): Promise<Float32Array> {
+  /**
+   * Feeds `input` ([rows, s]) after what was seen, and returns each row's logits at its last position (captions
+   * score them).
+   */
+  async logitsAfter(input: Tensor): Promise<Float32Array[]> {
     const logits = (await this.step(input, 0)).logits;
     if (!logits) throw new WebvlError('INVALID_MODEL', 'decoder has no logits output');
     const h = await toHost(logits);
     disposeTensor(logits);
-    const [, s, v] = h.dims;
-    return (h.data as Float32Array).slice((s - 1) * v, s * v);
+    const [b, s, v] = h.dims;
+    const data = h.data as Float32Array;
+    return Array.from({ length: b }, (_, r) => data.slice((r * s + s - 1) * v, (r * s + s) * v));
+  }
+
+  /**
+   * Row i continues what row `rows[i]` was (beam search keeping its best hypotheses); the batch becomes
+   * `rows.length`.
+   */
+  async reorder(rows: readonly number[]): Promise<void> {
+    if (rows.length < 1 || rows.some((r) => !Number.isInteger(r) || r < 0 || r >= this.rows))
+      throw new WebvlError('INVALID_INPUT', `cannot reorder ${this.rows} rows as [${rows.join(', ')}]`);
+    if (this.cache) await this.cache.reorder(rows);
+    else if (this.presents) {
+      const kept: Record<string, Tensor> = {};
+      for (const [name, t] of Object.entries(this.presents)) {
+        kept[name] = gatherRows(await toHost(t), rows);
+        disposeTensor(t);
+        delete this.presents[name];
+      }
+      this.presents = kept;
+    }
+    this.rows = rows.length;
   }
 
   /** Runs the decoder on `input` after what was seen and keeps its keys/values; its other outputs. */
   private async step(input: Tensor, u: number): Promise<Record<string, Tensor>> {
-    const s = input.dims[1];
+    const [rows, s] = input.dims;
+    if (rows !== this.rows)
+      throw new WebvlError('INVALID_INPUT', `the decoder runs ${this.rows} rows, fed ${rows}`);
     if (this.seen + s > this.maxPositions)
       throw new WebvlError(
         'INVALID_INPUT',
@@ -131,6 +168,7 @@ export class DecoderState {
     if (this.cache && this.seen + s > this.cache.capacity) await this.grow(s);
     const pastLength = this.cache ? this.cache.capacity : this.seen;
     const pasts = this.pasts();
+    const context = await this.context();
     const feeds: Record<string, Tensor> = {};
     for (const name of session.inputNames) {
       if (name === 'inputs_embeds' || name === 'input_ids') feeds[name] = input;
@@ -138,13 +176,13 @@ export class DecoderState {
       else if (name === 'position_ids')
         feeds[name] = hostTensor(
           'int64',
-          [1, s],
-          BigInt64Array.from({ length: s }, (_, i) => BigInt(this.seen + i)),
+          [rows, s],
+          BigInt64Array.from({ length: rows * s }, (_, i) => BigInt(this.seen + (i % s))),
         );
       else if (name === 'use_cache_branch') feeds[name] = hostTensor('bool', [1], [pastLength > 0 ? 1 : 0]);
       else if (name === SAMPLING) feeds[name] = this.samplingFeed(u);
       else if (name === PAST_LENGTH) feeds[name] = hostTensor('int64', [], [this.seen]);
-      else if (name in this.context) feeds[name] = this.context[name];
+      else if (name in context) feeds[name] = context[name];
       else if (name in pasts) feeds[name] = pasts[name];
       else
         throw new WebvlError('INVALID_MODEL', `decoder has an input we do not know how to feed: '${name}'`);
@@ -178,12 +216,29 @@ export class DecoderState {
   }
 
   private mask(s: number): HostTensor {
-    if (!this.cache) return hostTensor('int64', [1, this.seen + s], ones(this.seen + s));
-    // Filled slots, padding the attention must not see, then the new positions.
-    const m = new BigInt64Array(this.cache.capacity + s);
-    m.fill(1n, 0, this.seen);
-    m.fill(1n, this.cache.capacity);
-    return hostTensor('int64', [1, m.length], m);
+    const rows = this.rows;
+    if (!this.cache) return hostTensor('int64', [rows, this.seen + s], ones(rows * (this.seen + s)));
+    // Filled slots, padding the attention must not see, then the new positions; every row alike.
+    const width = this.cache.capacity + s;
+    const m = new BigInt64Array(rows * width);
+    for (let r = 0; r < rows; r++) {
+      m.fill(1n, r * width, r * width + this.seen);
+      m.fill(1n, r * width + this.cache.capacity, (r + 1) * width);
+    }
+    return hostTensor('int64', [rows, width], m);
+  }
+
+  /** The context inputs at this batch size: the same tensors each step, so work on them alone runs once. */
+  private context(): Promise<Record<string, Tensor>> {
+    let c = this.contexts.get(this.rows);
+    if (!c) {
+      const rows = this.rows;
+      c = Promise.all(
+        Object.entries(this.baseContext).map(async ([n, t]) => [n, await repeatRow(t, rows)] as const),
+      ).then(Object.fromEntries);
+      this.contexts.set(rows, c);
+    }
+    return c;
   }
 
   private samplingFeed(u: number): HostTensor {
@@ -195,7 +250,7 @@ export class DecoderState {
     if (this.cache) return this.cache.pasts();
     if (this.presents) return this.presents;
     const { heads, headDim } = this.decoder.kv;
-    const empty = hostTensor('float32', [1, heads, 0, headDim], new Float32Array(0));
+    const empty = hostTensor('float32', [this.rows, heads, 0, headDim], new Float32Array(0));
     return Object.fromEntries(pastNames(this.decoder.kv).map((n) => [n, empty]));
   }
 
@@ -246,7 +301,7 @@ export class DecoderState {
     const capacity = Math.min(Math.ceil((this.seen + count + 1) / block) * block, this.maxPositions);
     const next = await factory({
       names: pastNames(kv),
-      batch: 1,
+      batch: this.rows,
       heads: kv.heads,
       headDim: kv.headDim,
       capacity,

@@ -349,34 +349,32 @@ describe('context inputs: work on the encoder’s states alone is done once per 
   });
 });
 
-describe('greedy decoding through DecoderState with a fixed-capacity cache (blip-tiny)', () => {
-  it('gives onnxruntime-node’s greedy tokens; the cached steps run one plan', async () => {
-    const dir = 'models/blip-tiny/onnx';
-    const firstBytes = new Uint8Array(readFileSync(`${dir}/decoder_model.onnx`));
-    const stepBytes = new Uint8Array(readFileSync(`${dir}/decoder_with_past_model.onnx`));
-    const c = CASES['blip-tiny (our exporter)'];
-    const presents = Array.from({ length: c.layers }, (_, l) => [
-      `present.${l}.key`,
-      `present.${l}.value`,
-    ]).flat();
-    const first = await backend.load(firstBytes, { keepOnDevice: presents });
-    const step = (await backend.load(stepBytes, {
-      keepOnDevice: presents,
-      pastLength: true,
-    })) as WebGpuSession;
-    const states = hostTensor(
-      'float32',
-      [1, 5, c.encoder as number],
-      uniformFloats(5 * (c.encoder as number), 21, -2, 2),
-    );
-    const TOKENS = 12;
-    const BOS = (
-      JSON.parse(readFileSync('models/blip-tiny/config.json', 'utf8')) as {
-        text_config: { bos_token_id: number };
-      }
-    ).text_config.bos_token_id;
-    // Block 8: the cache grows once on the way, so the tokens also cross a re-plan for the larger capacity.
-    const state = new DecoderState(
+/** blip-tiny's decoder pair on our engine, as captions load it, with random image states (5 tokens). */
+async function blipTinyDecoders() {
+  const dir = 'models/blip-tiny/onnx';
+  const firstBytes = new Uint8Array(readFileSync(`${dir}/decoder_model.onnx`));
+  const stepBytes = new Uint8Array(readFileSync(`${dir}/decoder_with_past_model.onnx`));
+  const c = CASES['blip-tiny (our exporter)'];
+  const presents = Array.from({ length: c.layers }, (_, l) => [
+    `present.${l}.key`,
+    `present.${l}.value`,
+  ]).flat();
+  const first = await backend.load(firstBytes, { keepOnDevice: presents });
+  const step = (await backend.load(stepBytes, {
+    keepOnDevice: presents,
+    pastLength: true,
+    contextInputs: ['encoder_hidden_states'],
+  })) as WebGpuSession;
+  const encoder = c.encoder as number;
+  const states = hostTensor('float32', [1, 5, encoder], uniformFloats(5 * encoder, 21, -2, 2));
+  const bos = (
+    JSON.parse(readFileSync('models/blip-tiny/config.json', 'utf8')) as {
+      text_config: { bos_token_id: number };
+    }
+  ).text_config.bos_token_id;
+  /** A DecoderState over them whose cache grows in blocks of `block`. */
+  const decoderState = (maxPositions: number, block: number) =>
+    new DecoderState(
       {
         session: step,
         first,
@@ -384,16 +382,32 @@ describe('greedy decoding through DecoderState with a fixed-capacity cache (blip
         kvCache: async () => (spec) => backend.kvCache(spec),
       },
       GREEDY,
-      TOKENS + 1,
-      8,
+      maxPositions,
+      block,
       { encoder_hidden_states: states },
     );
+  const release = async () => {
+    await first.release();
+    await step.release();
+  };
+  return { firstBytes, stepBytes, presents, step, states, bos, decoderState, release };
+}
+
+const argmaxOf = (row: ArrayLike<number>) => Array.prototype.indexOf.call(row, Math.max(...Array.from(row)));
+
+describe('greedy decoding through DecoderState with a fixed-capacity cache (blip-tiny)', () => {
+  it('gives onnxruntime-node’s greedy tokens; the cached steps run one plan', async () => {
+    const { firstBytes, stepBytes, presents, step, states, bos, decoderState, release } =
+      await blipTinyDecoders();
+    const TOKENS = 12;
+    // Block 8: the cache grows once on the way, so the tokens also cross a re-plan for the larger capacity.
+    const state = decoderState(TOKENS + 1, 8);
     const ours: number[] = [];
     const builtAt: number[] = [];
-    let fed = [BOS];
+    let fed = [bos];
     for (let t = 0; t < TOKENS; t++) {
-      const row = await state.logitsAfter(hostTensor('int64', [1, fed.length], fed));
-      ours.push(row.indexOf(Math.max(...row)));
+      const [row] = await state.logitsAfter(hostTensor('int64', [1, fed.length], fed));
+      ours.push(argmaxOf(row));
       fed = [ours[t]];
       builtAt.push(step.describePlan()?.planCache.built ?? 0);
     }
@@ -408,7 +422,7 @@ describe('greedy decoding through DecoderState with a fixed-capacity cache (blip
     const o2 = await ort.InferenceSession.create(stepBytes);
     const theirs: number[] = [];
     let past: Record<string, ort.Tensor> = {};
-    fed = [BOS];
+    fed = [bos];
     for (let t = 0; t < TOKENS; t++) {
       const feeds: Record<string, ort.Tensor> = {
         input_ids: toOrt(hostTensor('int64', [1, fed.length], fed)),
@@ -418,14 +432,75 @@ describe('greedy decoding through DecoderState with a fixed-capacity cache (blip
       const out = await (t === 0 ? o1 : o2).run(feeds);
       const logits = out.logits.data as Float32Array;
       const v = out.logits.dims[2];
-      const row = logits.subarray(logits.length - v);
-      theirs.push(row.indexOf(Math.max(...row)));
+      theirs.push(argmaxOf(logits.subarray(logits.length - v)));
       fed = [theirs[t]];
       past = Object.fromEntries(presents.map((n) => [n.replace('present', 'past_key_values'), out[n]]));
     }
     expect(ours).toEqual(theirs);
     expect(new Set(ours).size).toBeGreaterThan(2); // a sequence, not one token repeated
-    await first.release();
-    await step.release();
+    await release();
+  });
+
+  it('beam rows reordered on the GPU cache: each row’s logits are onnxruntime-node’s for its whole sequence', async () => {
+    const { firstBytes, step, states, bos, decoderState, release } = await blipTinyDecoders();
+    // After each step, which old row each new row continues: 1 → 3 rows, shuffles with repeats, 3 → 2 rows.
+    const ORDERS = [
+      [0, 0, 0],
+      [2, 0, 1],
+      [1, 1, 0],
+      [0, 2, 2],
+      [2, 1, 0],
+      [1, 0],
+      [1, 1],
+      [0, 1],
+      [1, 0],
+    ];
+    const state = decoderState(ORDERS.length + 2, 8);
+    const whole = await ort.InferenceSession.create(firstBytes);
+    let sequences = [[bos]];
+    let fed = [[bos]];
+    for (const [t, order] of ORDERS.entries()) {
+      const rows = await state.logitsAfter(hostTensor('int64', [fed.length, fed[0].length], fed.flat()));
+      // The reference runs every row's whole sequence afresh: a row that read another row's keys differs.
+      const n = sequences.length;
+      const out = await whole.run({
+        input_ids: toOrt(hostTensor('int64', [n, sequences[0].length], sequences.flat())),
+        encoder_hidden_states: toOrt(
+          hostTensor(
+            'float32',
+            [n, ...states.dims.slice(1)],
+            Array(n)
+              .fill(Array.from(states.data as Float32Array))
+              .flat(),
+          ),
+        ),
+      });
+      const [, s, v] = out.logits.dims;
+      const data = out.logits.data as Float32Array;
+      expect(rows).toHaveLength(n);
+      for (const [r, row] of rows.entries())
+        expect(
+          relativeDiff(row, data.subarray((r * s + s - 1) * v, (r * s + s) * v)),
+          `step ${t} row ${r}`,
+        ).toBeLessThan(1e-4);
+      // Row r takes its (r + 1)-th best token, so the rows' sequences differ.
+      const next = rows.map((row, r) => {
+        const ranked = Array.from(row.keys()).sort((a, b) => row[b] - row[a]);
+        return ranked[r];
+      });
+      await state.reorder(order);
+      sequences = order.map((from) => [...sequences[from], next[from]]);
+      fed = order.map((from) => [next[from]]);
+      expect(state.batch).toBe(order.length);
+    }
+    expect(state.cacheOnDevice).toBe(true);
+    expect(step.describePlan()?.signature.endsWith('|capacity')).toBe(true);
+    await expect(state.reorder([2])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(state.logitsAfter(hostTensor('int64', [3, 1], [1, 2, 3]))).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    state.release();
+    await whole.release();
+    await release();
   });
 });

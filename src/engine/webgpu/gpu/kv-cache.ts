@@ -1,6 +1,6 @@
 // A decoder's key/value cache on the device at a fixed capacity (engine/backend.ts KvCache): one buffer per
 // past input, [batch, heads, capacity, headDim]; each step's new positions are copied in with buffer copies,
-// one contiguous run per (batch, head).
+// one contiguous run per (batch, head). Beam search reorders whole rows the same way, into new buffers.
 import { WebvlError } from '../../../errors';
 import type { KvCache, KvCacheSpec } from '../../backend';
 import type { Tensor } from '../../tensor';
@@ -39,6 +39,7 @@ export class GpuKvCache implements KvCache {
   private readonly buffers = new Map<string, GPUBuffer>();
   private filled = 0;
   private released = false;
+  private rows: number;
 
   constructor(
     private readonly engine: EngineDevice,
@@ -48,9 +49,12 @@ export class GpuKvCache implements KvCache {
     for (const [what, n] of Object.entries({ batch, heads, headDim, capacity }))
       if (!Number.isInteger(n) || n < 1)
         throw new WebvlError('INVALID_INPUT', `KV cache ${what} must be a count, got ${n}`);
-    const bytes = batch * heads * capacity * headDim * FLOAT_BYTES;
-    for (const name of spec.names)
-      this.buffers.set(name, engine.pool.acquire(bytes, STORAGE_USAGE, `kv ${name}`));
+    this.rows = batch;
+    for (const name of spec.names) this.buffers.set(name, this.acquire(name, batch));
+  }
+
+  get batch(): number {
+    return this.rows;
   }
 
   get capacity(): number {
@@ -63,9 +67,9 @@ export class GpuKvCache implements KvCache {
 
   pasts(): Record<string, Tensor> {
     this.check();
-    const { batch, heads, capacity, headDim } = this.spec;
-    const dims = [batch, heads, capacity, headDim];
-    const bytes = batch * heads * capacity * headDim * FLOAT_BYTES;
+    const { heads, capacity, headDim } = this.spec;
+    const dims = [this.rows, heads, capacity, headDim];
+    const bytes = this.rowBytes() * this.rows;
     const out: Record<string, Tensor> = {};
     for (const [name, buffer] of this.buffers)
       out[name] = new WebGpuDeviceTensor(this.engine.device, buffer, 'float32', dims, bytes);
@@ -74,7 +78,8 @@ export class GpuKvCache implements KvCache {
 
   async append(presents: Readonly<Record<string, Tensor>>, from: number, count: number): Promise<void> {
     this.check();
-    const { batch, heads, capacity, headDim } = this.spec;
+    const { heads, capacity, headDim } = this.spec;
+    const batch = this.rows;
     if (this.filled + count > capacity)
       throw new WebvlError(
         'INVALID_INPUT',
@@ -102,6 +107,32 @@ export class GpuKvCache implements KvCache {
     this.filled += count;
   }
 
+  async reorder(rows: readonly number[]): Promise<void> {
+    this.check();
+    if (rows.length < 1 || rows.some((r) => !Number.isInteger(r) || r < 0 || r >= this.rows))
+      throw new WebvlError(
+        'INVALID_INPUT',
+        `KV cache: cannot reorder ${this.rows} rows as [${rows.join(', ')}]`,
+      );
+    const bytes = this.rowBytes();
+    const encoder = this.engine.device.createCommandEncoder({ label: 'kv reorder' });
+    const next = new Map<string, GPUBuffer>();
+    for (const [name, old] of this.buffers) {
+      const buffer = this.acquire(name, rows.length);
+      next.set(name, buffer);
+      // A row is one contiguous block of [heads, capacity, headDim]; only its filled slots matter, but one copy
+      // of the block is fewer commands than one per head.
+      for (const [to, from] of rows.entries())
+        encoder.copyBufferToBuffer(old, from * bytes, buffer, to * bytes, bytes);
+    }
+    this.engine.device.queue.submit([encoder.finish()]);
+    // Work submitted later, whoever the pool gives these buffers to next, runs after the copies.
+    for (const old of this.buffers.values()) this.engine.pool.release(old);
+    this.buffers.clear();
+    for (const [name, buffer] of next) this.buffers.set(name, buffer);
+    this.rows = rows.length;
+  }
+
   truncate(length: number): void {
     if (!Number.isInteger(length) || length < 0 || length > this.filled)
       throw new WebvlError(
@@ -116,6 +147,16 @@ export class GpuKvCache implements KvCache {
     this.released = true;
     for (const b of this.buffers.values()) this.engine.pool.release(b);
     this.buffers.clear();
+  }
+
+  /** Bytes of one row: [heads, capacity, headDim] float32. */
+  private rowBytes(): number {
+    const { heads, capacity, headDim } = this.spec;
+    return heads * capacity * headDim * FLOAT_BYTES;
+  }
+
+  private acquire(name: string, rows: number): GPUBuffer {
+    return this.engine.pool.acquire(rows * this.rowBytes(), STORAGE_USAGE, `kv ${name}`);
   }
 
   private check(): void {
