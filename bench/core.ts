@@ -8,7 +8,7 @@ import { cpuTopK } from '../src/index/cpu-topk';
 import { GpuMatrix } from '../src/index/gpu-topk';
 import type { ModelFolder } from '../src/models/model-folder';
 import { answer } from '../src/pipelines/ask';
-import { captionGreedy } from '../src/pipelines/caption';
+import { captionBeam, captionGreedy } from '../src/pipelines/caption';
 import { disposeTensor, encodeImages, imageTokens } from '../src/pipelines/encode';
 import { CACHE_BLOCK, DecoderState, pastNames } from '../src/pipelines/generate/decoder-state';
 import { GREEDY } from '../src/pipelines/generate/sampling';
@@ -325,7 +325,7 @@ export async function benchIndex(host: BenchHost, row: IndexRowSpec, repeats: nu
   return results;
 }
 
-/** Greedy captioning for exactly `tokens` tokens: time to first token, then each token's own time. */
+/** Captioning (greedy for exactly `tokens` tokens, or beam search): time to first token, then each step's own time. */
 export async function benchCaption(
   host: BenchHost,
   row: CaptionRowSpec,
@@ -342,19 +342,23 @@ export async function benchCaption(
       const t0 = performance.now();
       const stamps: number[] = [];
       const enc = await encodeImages(model, [image], watch);
-      const out = await captionGreedy(
-        model,
-        imageTokens(enc),
-        {
-          maxTokens: row.tokens,
-          minTokens: row.tokens,
-          onToken: () => {
-            stamps.push(performance.now());
-            return undefined;
-          },
-        },
-        watch,
-      );
+      const onToken = () => {
+        stamps.push(performance.now());
+        return undefined;
+      };
+      const out = row.beams
+        ? await captionBeam(
+            model,
+            imageTokens(enc),
+            { maxTokens: row.tokens, numBeams: row.beams, onToken },
+            watch,
+          )
+        : await captionGreedy(
+            model,
+            imageTokens(enc),
+            { maxTokens: row.tokens, minTokens: row.tokens, onToken },
+            watch,
+          );
       disposeTensor(enc.tokens);
       return { total: performance.now() - t0, steps: stepsFrom(t0, stamps), ids: out.tokenIds };
     };

@@ -103,6 +103,13 @@ export function captionRows(): CaptionRowSpec[] {
       image: '/models/data/eval/00001.png',
       tokens: 16,
     },
+    {
+      id: 'blip-tiny caption, 3 beams, up to 16 tokens',
+      model: '/models/blip-tiny/',
+      image: '/models/data/eval/00001.png',
+      tokens: 16,
+      beams: 3,
+    },
   ];
 }
 

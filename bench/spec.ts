@@ -15,12 +15,17 @@ export type EngineName =
 /** Engines that run ONNX graphs through webvl's Backend interface ('auto' = what webvl picks for users). */
 export type GraphEngine = 'webgpu' | 'ort-webgpu' | 'wasm' | 'auto';
 
-/** Greedy captioning of one image for a fixed number of tokens, through the caption pipeline. */
+/**
+ * Captioning of one image through the caption pipeline: greedy for exactly `tokens` tokens, or beam search for
+ * at most `tokens` (it stops when its beams have ended).
+ */
 export interface CaptionRowSpec {
   id: string;
   model: string;
   image: string;
   tokens: number;
+  /** Beams, for beam search; greedy when absent. */
+  beams?: number;
 }
 
 /**
