@@ -27,7 +27,8 @@ function perRow(shape: readonly (number | undefined)[] | undefined, dynamic: num
 /**
  * Bytes one beam holds at the longest caption, counted from the graphs' declared shapes: its copy of the
  * image tokens (vision last_hidden_state), its KV cache (every present.* output, per position), and its
- * logits, each twice because a step builds the new host cache while the old one is still alive.
+ * logits, each twice because reordering the beams builds the new cache (on the GPU or the host) while the old
+ * one is still alive.
  */
 export function bytesPerBeam(
   vision: GraphIo | undefined,
