@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """float32 graphs of op forms the ONNX node tests only cover in float64 (Einsum) or not at all (Resize's opset
-18-19 forms and modes the node tests skip, GroupNormalization), for the engine tests against onnxruntime-node
-(tests/engine/webgpu/op-forms.test.ts), and the tiled pools our engine claims. Every graph reads float inputs and
-writes `y`.
+18-19 forms and modes the node tests skip, GroupNormalization, pool forms), for the engine tests against
+onnxruntime-node (tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y` (and
+MaxPool's `indices`).
 
   /usr/bin/python3 scripts/make_op_graphs.py      # writes tests/corpus/ops/*.onnx
 """
@@ -69,9 +69,9 @@ GROUP_NORM = {
 }
 
 
-def save(name, nodes, inputs, inits, opset):
+def save(name, nodes, inputs, inits, opset, extra_outputs=()):
     out = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
-    m = helper.make_model(helper.make_graph(nodes, name, inputs, [out], inits),
+    m = helper.make_model(helper.make_graph(nodes, name, inputs, [out, *extra_outputs], inits),
                           opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 8
     with open(os.path.join(OUT, f"{name}.onnx"), "wb") as f:
@@ -107,20 +107,65 @@ def group_norm_graphs():
         save(name, [node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)], [scale, bias], opset)
 
 
-# Pools whose windows tile the input (kernel = strides, no pads): what our engine claims of AveragePool/MaxPool.
+# Pools: (op, input dims, attributes, with MaxPool's Indices). The tiled forms (kernel = strides) and the forms
+# the node tests skip or cover thinly: uneven pads, ceil_mode with padding counted, dilations, SAME on 1-D and 3-D,
+# column-major indices, global pools.
 POOLS = {
-    "average_pool_2d_tiled": ("AveragePool", [1, 3, 16, 12], [4, 4]),
-    "average_pool_2d_rect": ("AveragePool", [2, 2, 6, 8], [3, 2]),
-    "average_pool_1d_tiled": ("AveragePool", [2, 3, 10], [2]),
-    "average_pool_3d_tiled": ("AveragePool", [1, 2, 4, 6, 4], [2, 3, 2]),
-    "max_pool_2d_tiled": ("MaxPool", [1, 3, 8, 8], [2, 2]),
+    "average_pool_2d_tiled": ("AveragePool", [1, 3, 16, 12], dict(kernel_shape=[4, 4], strides=[4, 4]), False),
+    "average_pool_2d_rect": ("AveragePool", [2, 2, 6, 8], dict(kernel_shape=[3, 2], strides=[3, 2]), False),
+    "average_pool_1d_tiled": ("AveragePool", [2, 3, 10], dict(kernel_shape=[2], strides=[2]), False),
+    "average_pool_3d_tiled": ("AveragePool", [1, 2, 4, 6, 4], dict(kernel_shape=[2, 3, 2], strides=[2, 3, 2]), False),
+    "max_pool_2d_tiled": ("MaxPool", [1, 3, 8, 8], dict(kernel_shape=[2, 2], strides=[2, 2]), False),
+    "max_pool_resnet_stem": ("MaxPool", [1, 4, 16, 16], dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+                             True),
+    "max_pool_column_major_indices": ("MaxPool", [2, 2, 5, 7], dict(kernel_shape=[2, 3], strides=[1, 2],
+                                                                    pads=[1, 0, 0, 1], storage_order=1), True),
+    "max_pool_dilated_ceil": ("MaxPool", [1, 2, 9, 8], dict(kernel_shape=[2, 3], strides=[2, 2], dilations=[2, 1],
+                                                             ceil_mode=1), True),
+    "max_pool_3d_pads": ("MaxPool", [1, 2, 4, 5, 6], dict(kernel_shape=[2, 3, 2], strides=[1, 2, 2],
+                                                         pads=[1, 0, 1, 0, 1, 1]), True),
+    "average_pool_uneven_pads_counted": ("AveragePool", [1, 2, 6, 5], dict(kernel_shape=[3, 2], pads=[2, 0, 1, 1],
+                                                                         count_include_pad=1), False),
+    "average_pool_ceil_counted": ("AveragePool", [1, 2, 5, 7], dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1,
+                                                                    count_include_pad=1, pads=[1, 0, 0, 0]), False),
+    "average_pool_ceil_excluded": ("AveragePool", [1, 2, 5, 7], dict(kernel_shape=[3, 3], strides=[2, 2],
+                                                                     ceil_mode=1, pads=[1, 0, 0, 0]), False),
+    "average_pool_1d_same_upper": ("AveragePool", [2, 3, 11], dict(kernel_shape=[4], strides=[3],
+                                                                   auto_pad="SAME_UPPER"), False),
+    "max_pool_1d_same_lower": ("MaxPool", [2, 3, 11], dict(kernel_shape=[4], strides=[3], auto_pad="SAME_LOWER"),
+                               False),
+    "average_pool_3d_same_upper": ("AveragePool", [1, 2, 5, 4, 6], dict(kernel_shape=[2, 3, 2], strides=[2, 1, 2],
+                                                                        auto_pad="SAME_UPPER"), False),
+    "global_average_pool": ("GlobalAveragePool", [2, 3, 5, 7], {}, False),
+    "global_max_pool": ("GlobalMaxPool", [2, 3, 4, 6, 2], {}, False),
 }
 
 
 def pool_graphs():
-    for name, (op, dims, kernel) in POOLS.items():
-        node = helper.make_node(op, ["x"], ["y"], kernel_shape=kernel, strides=kernel)
-        save(name, [node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)], [], 17)
+    for name, (op, dims, attrs, indices) in POOLS.items():
+        outputs = ["y", "indices"] if indices else ["y"]
+        node = helper.make_node(op, ["x"], outputs, **attrs)
+        extra = [helper.make_tensor_value_info("indices", TensorProto.INT64, None)] if indices else []
+        save(name, [node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)], [], 19, extra)
+
+
+def torch_cnn_graph():
+    """A ResNet-style stem and head as torch exports it: Conv, BatchNorm (folded), ReLU, MaxPool2d(3, 2, 1), an
+    AvgPool2d with ceil_mode that leaves the padding out (CLIP ResNet's anti-aliased downsampling is an AvgPool2d),
+    AdaptiveAvgPool2d(1) (GlobalAveragePool), then a Linear."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(3)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 5, stride=2, padding=2, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.MaxPool2d(3, stride=2, padding=1),
+        nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4),
+    ).eval()
+    torch.onnx.export(model, torch.randn(1, 3, 29, 29), os.path.join(OUT, "torch_cnn_pools.onnx"),
+                      input_names=["x"], output_names=["y"], opset_version=17)
+    print("wrote torch_cnn_pools")
 
 
 def main():
@@ -128,6 +173,7 @@ def main():
     resize_graphs()
     group_norm_graphs()
     pool_graphs()
+    torch_cnn_graph()
     for name, (eq, shapes) in EINSUM.items():
         inputs = [helper.make_tensor_value_info(f"x{i}", TensorProto.FLOAT, s) for i, s in enumerate(shapes)]
         node = helper.make_node("Einsum", [f"x{i}" for i in range(len(shapes))], ["y"], equation=eq)

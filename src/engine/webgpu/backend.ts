@@ -8,6 +8,7 @@ import { GpuKvCache } from './gpu/kv-cache';
 import { PipelineCache } from './gpu/pipeline-cache';
 import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir/ir';
 import { decodeModel, type ExternalData } from './ir/onnx-decode';
+import { MAX_POOL_RANK } from './ir/pool-params';
 import { resizeFormProblem } from './ir/resize-params';
 import { withNextTokenHead } from './passes/next-token-head';
 import { packQuantizedWeights } from './passes/pack-quantized';
@@ -66,26 +67,10 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     return a && (a.type === 'int' || a.type === 'float') ? a.value : undefined;
   };
   if ((n.opType === 'AveragePool' || n.opType === 'MaxPool') && (n.domain === '' || n.domain === 'ai.onnx')) {
-    // Only windows that tile the input: kernel = strides, no pads, dilations, ceil mode or MaxPool indices.
-    const ints = (name: string) => {
-      const a = n.attrs[name];
-      return a?.type === 'ints' ? a.value : undefined;
-    };
-    const kernel = ints('kernel_shape');
-    // kernel_shape is required: a node without one is a bad model, which shape inference reports.
-    if (!kernel) return false;
-    const autoPad = n.attrs.auto_pad;
-    return (
-      kernel.length < 1 ||
-      kernel.length > 3 ||
-      ints('strides')?.join() !== kernel.join() ||
-      (ints('pads') ?? []).some((p) => p !== 0) ||
-      (ints('dilations') ?? []).some((d) => d !== 1) ||
-      (attr('ceil_mode') ?? 0) !== 0 ||
-      (autoPad?.type === 'string' && autoPad.value !== 'NOTSET' && autoPad.value !== 'VALID') ||
-      (attr('storage_order') ?? 0) !== 0 ||
-      !!n.outputs[1]
-    );
+    // Pools over more spatial axes than the kernel's three. kernel_shape is required: a node without one is a
+    // bad model, which shape inference reports.
+    const kernel = n.attrs.kernel_shape;
+    return kernel?.type === 'ints' && kernel.value.length > MAX_POOL_RANK;
   }
   if (n.domain === 'com.microsoft' && n.opType === 'Attention') {
     // mask_index and past_sequence_length inputs, and unequal Q/K/V hidden sizes, are not lowered.

@@ -80,36 +80,37 @@ describe('load-time checks', () => {
     expect(e2.message).toMatch(/15 scales for 16 blocks/);
   });
 
+  const maxPool = (attrs: Record<string, number[]>): Node => ({
+    name: 'pool',
+    opType: 'MaxPool',
+    domain: '',
+    attrs: Object.fromEntries(
+      Object.entries(attrs).map(([k, v]) => [k, { type: 'ints' as const, value: v }]),
+    ),
+    inputs: ['x'],
+    outputs: ['y'],
+  });
+
+  it('a MaxPool over four spatial axes (three at most) is UNSUPPORTED_OP at load', async () => {
+    const e = await loadError(
+      graph([maxPool({ kernel_shape: [2, 2, 2, 2] })], [], [f32('x', [1, 2, 4, 4, 4, 4])]),
+    );
+    expect(e).toMatchObject({ code: 'UNSUPPORTED_OP', details: { ops: ['MaxPool'] } });
+  });
+
   it.each([
-    ['overlapping windows', { kernel_shape: [3, 3], strides: [1, 1] }],
-    ['pads', { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 0, 0] }],
-    ['ceil mode', { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }],
-    ['SAME_UPPER', { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' }],
-  ])(
-    'an AveragePool with %s (only windows that tile the input are claimed) is UNSUPPORTED_OP at load',
-    async (_, attrs) => {
-      const node: Node = {
-        name: 'pool',
-        opType: 'AveragePool',
-        domain: '',
-        attrs: Object.fromEntries(
-          Object.entries(attrs).map(([k, v]) => [
-            k,
-            typeof v === 'string'
-              ? { type: 'string' as const, value: v }
-              : Array.isArray(v)
-                ? { type: 'ints' as const, value: v }
-                : { type: 'int' as const, value: v },
-          ]),
-        ),
-        inputs: ['x'],
-        outputs: ['y'],
-      };
-      const e = await loadError(graph([node], [], [f32('x', [1, 2, 8, 8])]));
-      expect(e.code).toBe('UNSUPPORTED_OP');
-      expect(e.details).toMatchObject({ ops: ['AveragePool'] });
-    },
-  );
+    ['a window larger than the padded input', { kernel_shape: [5, 5], pads: [1, 1, 1, 1] }],
+    ['pads for the wrong number of axes', { kernel_shape: [2, 2], pads: [1, 1] }],
+    ['a zero stride', { kernel_shape: [2, 2], strides: [0, 1] }],
+  ])('a MaxPool with %s is INVALID_MODEL once its input shape is known, at every run', async (_, attrs) => {
+    const session = await new WebGpuBackend({ gpu: nodeGpu() }).loadGraph(
+      graph([maxPool(attrs)], [], [f32('x', [1, 2, 2, 2])]),
+    );
+    const x = tensor('float32', [1, 2, 2, 2], new Float32Array(8));
+    await expect(session.run({ x })).rejects.toMatchObject({ code: 'INVALID_MODEL' });
+    await expect(session.run({ x })).rejects.toMatchObject({ code: 'INVALID_MODEL' });
+    await session.release();
+  });
 
   it('an If whose branch gives fewer outputs than the node declares is INVALID_MODEL', async () => {
     const branch = (op: string): Graph => ({

@@ -14,6 +14,7 @@ import {
   type Values,
 } from './const-eval';
 import { attrInt, attrInts, attrTensor, type Node, opKey } from './ir';
+import { poolParams } from './pool-params';
 import { resizeParams } from './resize-params';
 
 export interface TypedShape {
@@ -164,14 +165,16 @@ const reduce: ShapeFn = (c) => {
   return [{ dtype: x.dtype, dims }];
 };
 
+/** Pools: Y [N, C, ...out], and MaxPool's optional Indices (int64) of the same dims. */
 function poolShape(c: ShapeContext): TypedShape[] {
   const x = input(c, 0);
-  const kernel = attrInts(c.node, 'kernel_shape') ?? fail(c, 'no kernel_shape');
-  const strides = attrInts(c.node, 'strides') ?? kernel.map(() => 1);
-  if (x.dims.length !== kernel.length + 2) fail(c, `input rank ${x.dims.length}, kernel [${kernel}]`);
-  const spatial = x.dims.slice(2).map((d, i) => Math.floor((d - kernel[i]) / strides[i]) + 1);
-  if (spatial.some((d) => d < 1)) fail(c, `kernel [${kernel}] larger than the input [${x.dims}]`);
-  return [{ dtype: x.dtype, dims: [...x.dims.slice(0, 2), ...spatial] }];
+  const dims = [...x.dims.slice(0, 2), ...poolParams(c.node, x.dims).outSpatial];
+  return c.node.outputs[1]
+    ? [
+        { dtype: x.dtype, dims },
+        { dtype: 'int64', dims },
+      ]
+    : [{ dtype: x.dtype, dims }];
 }
 
 const SHAPES: Record<string, ShapeFn> = {
@@ -323,8 +326,10 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: data.dtype, dims: [...idx.slice(0, -1), ...data.dims.slice(b + k)] }];
   },
   // Without pads or dilations (the forms load() accepts): floor((d − k) / s) + 1 per spatial axis.
-  AveragePool: (c) => poolShape(c),
-  MaxPool: (c) => poolShape(c),
+  AveragePool: poolShape,
+  MaxPool: poolShape,
+  GlobalAveragePool: poolShape,
+  GlobalMaxPool: poolShape,
   Conv: (c) => {
     const x = input(c, 0).dims;
     const w = input(c, 1).dims;

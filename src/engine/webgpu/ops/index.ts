@@ -106,6 +106,8 @@ export { layerNorm } from './layer-norm';
 export { linear, matmul } from './matmul';
 /** pad(ctx, x, out, pads, mode, value): ONNX Pad (constant / reflect / edge / wrap; negative pads crop). */
 export { pad } from './pad';
+/** pool(ctx, kind, x, out, params, indices?): AveragePool / MaxPool of any window over 1-3 spatial axes. */
+export { pool } from './pool';
 /** reduce(ctx, x, out, params): ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over axes, keepdims. */
 export { reduce } from './reduce';
 /**

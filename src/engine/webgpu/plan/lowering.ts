@@ -4,6 +4,7 @@ import { WebvlError } from '../../../errors';
 import type { Values } from '../ir/const-eval';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from '../ir/ir';
 import { convPads, padAmounts, REDUCE_OPS, UNARY_OPS } from '../ir/op-shapes';
+import { MAX_POOL_RANK, poolParams } from '../ir/pool-params';
 import { resizeParams } from '../ir/resize-params';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from '../ops';
 import * as ops from '../ops';
@@ -543,29 +544,20 @@ for (const op of REDUCE_OPS) {
   };
 }
 
-/**
- * Pools whose windows tile the input (kernel = strides, no pads or dilations: patch averaging such as
- * AvgPool2d(k)) as one reduction over a view [N, C, d1/k1, k1, d2/k2, k2, …] of the input: no new kernel, one
- * dispatch. Other forms are refused at load (backend.ts unsupportedForm); spatial sizes that the kernel does not
- * divide are refused here, once shapes are known.
- */
-function tiledPool(op: 'Mean' | 'Max'): Lowering {
+/** AveragePool / MaxPool, and the Global forms (one window over all spatial axes): ops/pool.ts. */
+function poolLowering(kind: 'max' | 'average'): Lowering {
   return (a) => {
     const x = need(a, 0);
-    const kernel = attrInts(a.node, 'kernel_shape') ?? [];
-    const spatial = x.dims.slice(2);
-    if (spatial.some((d, i) => d % kernel[i] !== 0))
-      unsupported(a.node, `spatial dims [${spatial}] are not multiples of the kernel [${kernel}]`);
-    const view = [...x.dims.slice(0, 2), ...spatial.flatMap((d, i) => [d / kernel[i], kernel[i]])];
-    ops.reduce(a.ctx, { ...x, dims: view }, a.outputs[0], {
-      op,
-      axes: spatial.map((_, i) => 3 + 2 * i),
-      keepdims: false,
-    });
+    const spatial = x.dims.length - 2;
+    if (spatial > MAX_POOL_RANK) unsupported(a.node, `${spatial} spatial axes (at most ${MAX_POOL_RANK})`);
+    if (kind === 'average' && x.dtype !== 'float32') unsupported(a.node, `a ${x.dtype} input`);
+    ops.pool(a.ctx, kind, x, a.outputs[0], poolParams(a.node, x.dims), a.outputs[1]);
   };
 }
-LOWERINGS.AveragePool = tiledPool('Mean');
-LOWERINGS.MaxPool = tiledPool('Max');
+LOWERINGS.AveragePool = poolLowering('average');
+LOWERINGS.MaxPool = poolLowering('max');
+LOWERINGS.GlobalAveragePool = poolLowering('average');
+LOWERINGS.GlobalMaxPool = poolLowering('max');
 
 export function lowering(node: Pick<Node, 'opType' | 'domain'>): Lowering | undefined {
   return LOWERINGS[opKey(node)];
