@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """float32 graphs of op forms the ONNX node tests only cover in float64 (Einsum) or not at all (Resize's opset
-18-19 forms and modes the node tests skip, GroupNormalization, pool forms), for the engine tests against
+18-19 forms and modes the node tests skip, GroupNormalization, pool forms, attributes of elementwise ops,
+BatchNormalization with constant statistics, DepthToSpace, Size), for the engine tests against
 onnxruntime-node (tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y` (and
 MaxPool's `indices`).
 
@@ -168,8 +169,58 @@ def torch_cnn_graph():
     print("wrote torch_cnn_pools")
 
 
+# Elementwise ops with attributes the node tests leave at one value, on inputs in [-1, 1] (the test's feeds).
+UNARY = {
+    "elu_alpha": ("Elu", dict(alpha=0.4)),
+    "selu_custom": ("Selu", dict(alpha=1.2, gamma=0.9)),
+    "celu_alpha": ("Celu", dict(alpha=0.6)),
+    "thresholded_relu": ("ThresholdedRelu", dict(alpha=0.25)),
+    "shrink_soft": ("Shrink", dict(lambd=0.3, bias=0.1)),
+    "hard_swish": ("HardSwish", {}),
+    "softsign": ("Softsign", {}),
+    "atan": ("Atan", {}),
+    "tan": ("Tan", {}),
+    "asinh": ("Asinh", {}),
+    "log_softmax_axis1": ("LogSoftmax", dict(axis=1)),
+    "hardmax_axis1": ("Hardmax", dict(axis=1)),
+}
+
+
+def misc_graphs():
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    for name, (op, attrs) in UNARY.items():
+        save(name, [helper.make_node(op, ["x"], ["y"], **attrs)], [f("x", [2, 5, 3])], [], 17)
+    rng = np.random.default_rng(9)
+    slope = numpy_helper.from_array(rng.uniform(0.05, 0.5, (4, 1, 1)).astype(np.float32), "slope")
+    save("prelu_per_channel", [helper.make_node("PRelu", ["x", "slope"], ["y"])], [f("x", [2, 4, 3, 5])], [slope], 17)
+    save("sum_three_broadcast", [helper.make_node("Sum", ["a", "b", "c"], ["y"])],
+         [f("a", [2, 3, 4]), f("b", [3, 1]), f("c", [4])], [], 17)
+    save("mean_three_broadcast", [helper.make_node("Mean", ["a", "b", "c"], ["y"])],
+         [f("a", [2, 3, 4]), f("b", [1, 4]), f("c", [2, 1, 1])], [], 17)
+    stats = lambda n, lo, hi: numpy_helper.from_array(rng.uniform(lo, hi, 3).astype(np.float32), n)
+    save("batch_norm_constant_stats", [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"],
+                                                        epsilon=1e-3)],
+         [f("x", [2, 3, 4, 5])], [stats("s", 0.5, 1.5), stats("b", -1, 1), stats("m", -1, 1), stats("v", 0.2, 2)], 15)
+    # The mean arrives at run time: the statistics are worked out on the GPU.
+    save("batch_norm_mean_input", [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"])],
+         [f("x", [2, 3, 6]), f("m", [3])], [stats("s", 0.5, 1.5), stats("b", -1, 1), stats("v", 0.2, 2)], 15)
+    save("depth_to_space_dcr", [helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=2)],
+         [f("x", [1, 8, 2, 3])], [], 13)
+    save("depth_to_space_crd", [helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=2, mode="CRD")],
+         [f("x", [2, 8, 3, 2])], [], 13)
+    save("space_to_depth", [helper.make_node("SpaceToDepth", ["x"], ["y"], blocksize=3)], [f("x", [1, 2, 6, 9])],
+         [], 13)
+    save("reduce_log_sum_of_abs", [helper.make_node("Abs", ["x"], ["a"]),
+                                   helper.make_node("ReduceLogSum", ["a"], ["y"], axes=[1], keepdims=0)],
+         [f("x", [2, 5, 3])], [], 13)
+    # Size feeds arithmetic: y = x · size(x).
+    save("size_scales", [helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=1),
+                         helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    misc_graphs()
     resize_graphs()
     group_norm_graphs()
     pool_graphs()

@@ -1,6 +1,7 @@
-// Softmax along one axis. The tensor is viewed as [outer, axis, inner]; one workgroup per (outer, inner) row,
-// threads stride over the axis. Max-subtracted (numerically stable). Each reduction is one barrier: threads
-// write partials, then every thread combines all WG of them (barriers dominate on software adapters).
+// Softmax or LogSoftmax along one axis. The tensor is viewed as [outer, axis, inner]; one workgroup per
+// (outer, inner) row, threads stride over the axis. Max-subtracted (numerically stable). Each reduction is one
+// barrier: threads write partials, then every thread combines all WG of them (barriers dominate on software
+// adapters). Placeholder FINISH: the output of element v from the row's max and its sum of exp(v − max).
 const WG: u32 = 64u;
 
 struct Params {
@@ -13,6 +14,10 @@ struct Params {
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> u: Params;
+
+fn finish(v: f32, row_max: f32, total: f32) -> f32 {
+  return {{FINISH}};
+}
 
 var<workgroup> part_max: array<f32, WG>;
 var<workgroup> part_sum: array<f32, WG>;
@@ -51,10 +56,9 @@ fn main(
   for (var t = 0u; t < WG; t++) {
     total += part_sum[t];
   }
-  let inv = 1.0 / total;
   for (var j = lid; j < u.axis_len; j += WG) {
     let idx = base + j * step;
-    y[idx] = exp(x[idx] - row_max) * inv;
+    y[idx] = finish(x[idx], row_max, total);
   }
 }
 
@@ -80,9 +84,8 @@ fn main_rows(
   for (var j = 0u; j < u.axis_len; j++) {
     sum += exp(x[base + j * step] - m);
   }
-  let inv = 1.0 / sum;
   for (var j = 0u; j < u.axis_len; j++) {
     let idx = base + j * step;
-    y[idx] = exp(x[idx] - m) * inv;
+    y[idx] = finish(x[idx], m, sum);
   }
 }

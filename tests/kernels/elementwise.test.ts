@@ -75,7 +75,36 @@ const FLOAT_UNARY: { op: UnaryOp; lo: number; hi: number; alpha?: number; beta?:
   { op: 'Clip', lo: -3, hi: 3, alpha: -1, beta: 0.5 },
   { op: 'HardSigmoid', lo: -6, hi: 6 },
   { op: 'Softplus', lo: -10, hi: 30 },
+  { op: 'Tan', lo: -1.4, hi: 1.4 },
+  { op: 'Asin', lo: -1, hi: 1 },
+  { op: 'Acos', lo: -1, hi: 1 },
+  { op: 'Atan', lo: -10, hi: 10 },
+  { op: 'Sinh', lo: -3, hi: 3 },
+  { op: 'Cosh', lo: -3, hi: 3 },
+  { op: 'Asinh', lo: -10, hi: 10 },
+  { op: 'Acosh', lo: 1, hi: 10 },
+  { op: 'Atanh', lo: -0.95, hi: 0.95 },
+  { op: 'Softsign', lo: -10, hi: 10 },
+  { op: 'Elu', lo: -4, hi: 4, alpha: 0.7 },
+  { op: 'Selu', lo: -4, hi: 4 },
+  { op: 'Celu', lo: -4, hi: 4, alpha: 2 },
+  { op: 'ThresholdedRelu', lo: -3, hi: 3, alpha: 0.5 },
+  { op: 'HardSwish', lo: -5, hi: 5 },
+  { op: 'Shrink', lo: -3, hi: 3, alpha: 1.2, beta: 0.3 },
 ];
+
+/**
+ * Where WGSL's builtins allow more error: sin/cos an absolute 2^-11 on [-π, π], which SwiftShader uses (~1e-4);
+ * asin/acos inherit atan2's precision (SwiftShader: 2.6e-5 near ±1); asinh/acosh are log-based (3e-6 at 3).
+ */
+const UNARY_TOLERANCE: Partial<Record<UnaryOp, number>> = {
+  Sin: 5e-4,
+  Cos: 5e-4,
+  Asin: 5e-5,
+  Acos: 5e-5,
+  Asinh: 1e-5,
+  Acosh: 1e-5,
+};
 
 describe('unary kernels vs CPU twin', () => {
   it.each(FLOAT_UNARY)('$op', async ({ op, lo, hi, alpha, beta }) => {
@@ -87,8 +116,7 @@ describe('unary kernels vs CPU twin', () => {
     unary(gpu, gx, gy, { op, alpha, beta });
     const got = await gpu.read(gy);
     const want = unaryCpu(op, cpuTensor([n], x), alpha, beta).data;
-    // WGSL allows sin/cos an absolute error of 2^-11 on [-π, π]; SwiftShader uses it (~1e-4).
-    expect(maxError(got, want)).toBeLessThan(op === 'Sin' || op === 'Cos' ? 5e-4 : 2e-6);
+    expect(maxError(got, want)).toBeLessThan(UNARY_TOLERANCE[op] ?? 2e-6);
     gpu.release();
   });
 
@@ -162,7 +190,19 @@ const SHAPES: [number[], number[]][] = [
 ];
 
 describe('binary kernels vs CPU twin (NumPy broadcasting)', () => {
-  const ops: BinaryOp[] = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Equal', 'Less', 'Greater'];
+  const ops: BinaryOp[] = [
+    'Add',
+    'Sub',
+    'Mul',
+    'Div',
+    'Pow',
+    'Max',
+    'Min',
+    'Equal',
+    'Less',
+    'Greater',
+    'PRelu',
+  ];
   it.each(ops)('%s over broadcast shapes', async (op) => {
     const rand = rng(op.charCodeAt(0) * 31 + op.length);
     for (const [da, db] of SHAPES) {

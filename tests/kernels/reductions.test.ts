@@ -16,8 +16,11 @@ beforeAll(async () => {
 afterAll(() => gpu?.device.destroy());
 
 describe('CPU twins against hand-computed values', () => {
-  it('softmax of [0, ln 2, ln 3] is [1/6, 2/6, 3/6], on either axis', () => {
+  it('softmax of [0, ln 2, ln 3] is [1/6, 2/6, 3/6], on either axis; its log is ln of those', () => {
     const s = softmaxCpu(cpuTensor([3], [0, Math.LN2, Math.log(3)]));
+    const l = softmaxCpu(cpuTensor([3], [0, Math.LN2, Math.log(3)]), -1, true);
+    expect(l.data[0]).toBeCloseTo(Math.log(1 / 6), 12);
+    expect(l.data[2]).toBeCloseTo(Math.log(1 / 2), 12);
     expect(Array.from(s.data).map((v) => v * 6)).toEqual([1, 2, 3].map((v) => expect.closeTo(v, 12)));
     const t = softmaxCpu(cpuTensor([2, 1], [0, 0]), 0);
     expect(Array.from(t.data)).toEqual([0.5, 0.5]);
@@ -63,10 +66,38 @@ describe('softmax kernel vs CPU twin', () => {
     expect(maxError(await gpu.read(out), softmaxCpu(cpuTensor(dims, x), axis).data)).toBeLessThan(1e-6);
     gpu.release();
   });
+
+  it.each(
+    cases.flatMap((c) => [
+      { ...c, software: false },
+      { ...c, software: true },
+    ]),
+  )('log-softmax: $dims axis $axis software=$software', async ({ dims, axis, software }) => {
+    const ctx = software ? asSoftwareAdapter(gpu) : gpu;
+    const n = dims.reduce((a, b) => a * b, 1);
+    const x = randomArray(n, rng(n + 1), -8, 8);
+    const out = gpu.empty('float32', dims);
+    softmax(ctx, gpu.upload('float32', dims, x), out, axis, true);
+    expect(gpu.recorded).toEqual(['LogSoftmax']);
+    // Outputs down to about −16: a few float32 ulps.
+    expect(maxError(await gpu.read(out), softmaxCpu(cpuTensor(dims, x), axis, true).data)).toBeLessThan(1e-5);
+    gpu.release();
+  });
 });
 
 describe('reduce kernel vs CPU twin', () => {
-  const ops: ReduceOp[] = ['Sum', 'Mean', 'Max', 'Min', 'Prod', 'L1', 'L2', 'SumSquare', 'LogSumExp'];
+  const ops: ReduceOp[] = [
+    'Sum',
+    'Mean',
+    'Max',
+    'Min',
+    'Prod',
+    'L1',
+    'L2',
+    'SumSquare',
+    'LogSum',
+    'LogSumExp',
+  ];
   const cases: { dims: number[]; axes?: number[]; keepdims?: boolean }[] = [
     { dims: [3, 70], axes: [-1] },
     { dims: [4, 5, 6], axes: [0, 2], keepdims: false },
@@ -83,8 +114,9 @@ describe('reduce kernel vs CPU twin', () => {
     const ctx = software ? asSoftwareAdapter(gpu) : gpu;
     for (const { dims, axes, keepdims } of cases) {
       const n = dims.reduce((a, b) => a * b, 1);
-      // Prod over many elements must stay finite: values near ±1.
-      const x = op === 'Prod' ? randomArray(n, rand, 0.9, 1.1) : randomArray(n, rand, -2, 2);
+      // Prod over many elements must stay finite: values near ±1. LogSum needs a positive sum.
+      const x =
+        op === 'Prod' ? randomArray(n, rand, 0.9, 1.1) : randomArray(n, rand, op === 'LogSum' ? 0.1 : -2, 2);
       const want = reduceCpu(cpuTensor(dims, x), op, axes, keepdims);
       expect(reducedDims(dims, { op, axes, keepdims })).toEqual(want.dims);
       const out = gpu.empty('float32', want.dims);

@@ -94,6 +94,9 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     return (attr('is_packed_batching') ?? 0) !== 0 || !n.inputs[1];
   if (n.opType === 'Resize' && (n.domain === '' || n.domain === 'ai.onnx'))
     return resizeFormProblem({ ...n, name: '' }) !== undefined;
+  // BatchNormalization in training mode (running statistics as outputs).
+  if (n.opType === 'BatchNormalization')
+    return (attr('training_mode') ?? 0) !== 0 || n.outputs.slice(1).some(Boolean) || attr('spatial') === 0;
   // LayerNormalization's optional Mean / InvStdDev outputs are produced both or neither.
   if (n.opType === 'LayerNormalization') return !!n.outputs[1] !== !!n.outputs[2];
   return false;

@@ -84,6 +84,42 @@ export function unaryScalar(op: UnaryOp, v: number, alpha?: number, beta?: numbe
       return Math.min(Math.max((alpha ?? 0.2) * v + (beta ?? 0.5), 0), 1);
     case 'Softplus':
       return Math.log1p(Math.exp(v));
+    case 'Tan':
+      return Math.tan(v);
+    case 'Asin':
+      return Math.asin(v);
+    case 'Acos':
+      return Math.acos(v);
+    case 'Atan':
+      return Math.atan(v);
+    case 'Sinh':
+      return Math.sinh(v);
+    case 'Cosh':
+      return Math.cosh(v);
+    case 'Asinh':
+      return Math.asinh(v);
+    case 'Acosh':
+      return Math.acosh(v);
+    case 'Atanh':
+      return Math.atanh(v);
+    case 'Softsign':
+      return v / (1 + Math.abs(v));
+    case 'Elu':
+      return v > 0 ? v : (alpha ?? 1) * Math.expm1(v);
+    case 'Selu':
+      return (beta ?? 1.0507009873554805) * (v > 0 ? v : (alpha ?? 1.6732632423543772) * Math.expm1(v));
+    case 'Celu': {
+      const a = alpha ?? 1;
+      return Math.max(0, v) + Math.min(0, a * Math.expm1(v / a));
+    }
+    case 'ThresholdedRelu':
+      return v > (alpha ?? 1) ? v : 0;
+    case 'HardSwish':
+      return v * Math.min(Math.max(v / 6 + 0.5, 0), 1);
+    case 'Shrink': {
+      const [lambd, bias] = [alpha ?? 0.5, beta ?? 0];
+      return v < -lambd ? v + bias : v > lambd ? v - bias : 0;
+    }
   }
 }
 
@@ -132,6 +168,8 @@ export function binaryScalar(op: BinaryOp, x: number, y: number, integer = false
       return x !== 0 || y !== 0 ? 1 : 0;
     case 'Xor':
       return (x !== 0) !== (y !== 0) ? 1 : 0;
+    case 'PRelu':
+      return x >= 0 ? x : x * y;
   }
 }
 

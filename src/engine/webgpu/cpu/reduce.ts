@@ -45,6 +45,9 @@ export function reduceCpu(x: CpuTensor, op: ReduceOp, axes?: readonly number[], 
       case 'SumSquare':
         out[o] = sum((t) => t * t);
         break;
+      case 'LogSum':
+        out[o] = Math.log(sum((t) => t));
+        break;
       case 'LogSumExp':
         out[o] = Math.log(sum(Math.exp));
         break;

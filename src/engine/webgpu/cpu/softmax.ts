@@ -1,7 +1,7 @@
-// CPU twin of softmax (tests only): float64, max-subtracted.
+// CPU twin of softmax and log-softmax (tests only): float64, max-subtracted.
 import { type CpuTensor, cpuTensor } from './tensor';
 
-export function softmaxCpu(x: CpuTensor, axis = -1): CpuTensor {
+export function softmaxCpu(x: CpuTensor, axis = -1, log = false): CpuTensor {
   const rank = x.dims.length;
   const ax = axis < 0 ? axis + rank : axis;
   const len = x.dims[ax];
@@ -15,7 +15,8 @@ export function softmaxCpu(x: CpuTensor, axis = -1): CpuTensor {
       for (let j = 0; j < len; j++) m = Math.max(m, x.data[at(j)]);
       let s = 0;
       for (let j = 0; j < len; j++) s += Math.exp(x.data[at(j)] - m);
-      for (let j = 0; j < len; j++) out.data[at(j)] = Math.exp(x.data[at(j)] - m) / s;
+      for (let j = 0; j < len; j++)
+        out.data[at(j)] = log ? x.data[at(j)] - m - Math.log(s) : Math.exp(x.data[at(j)] - m) / s;
     }
   }
   return out;

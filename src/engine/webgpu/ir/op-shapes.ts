@@ -194,6 +194,27 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: input(c, 0).dtype, dims: [m, n] }];
   },
   Softmax: same,
+  // Inference mode only (backend.ts refuses training outputs at load).
+  BatchNormalization: (c) => [input(c, 0)],
+  DepthToSpace: (c) => {
+    const x = input(c, 0);
+    const bs = attrInt(c.node, 'blocksize', 0);
+    if (x.dims.length !== 4 || bs < 1 || x.dims[1] % (bs * bs) !== 0)
+      fail(c, `blocksize ${bs} on [${x.dims}]`);
+    const [n, ch, h, w] = x.dims;
+    return [{ dtype: x.dtype, dims: [n, ch / (bs * bs), h * bs, w * bs] }];
+  },
+  SpaceToDepth: (c) => {
+    const x = input(c, 0);
+    const bs = attrInt(c.node, 'blocksize', 0);
+    if (x.dims.length !== 4 || bs < 1 || x.dims[2] % bs !== 0 || x.dims[3] % bs !== 0)
+      fail(c, `blocksize ${bs} on [${x.dims}]`);
+    const [n, ch, h, w] = x.dims;
+    return [{ dtype: x.dtype, dims: [n, ch * bs * bs, h / bs, w / bs] }];
+  },
+  Size: () => [{ dtype: 'int64', dims: [] }],
+  LogSoftmax: same,
+  Hardmax: same,
   LayerNormalization: (c) => {
     const x = input(c, 0);
     // Mean / InvStdDev: float32 (stash_type 1), the normalized axes (axis … last) kept as 1s.
@@ -450,7 +471,8 @@ const SHAPES: Record<string, ShapeFn> = {
   },
 };
 
-for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mod']) SHAPES[op] = broadcast();
+for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mod', 'PRelu', 'Sum', 'Mean'])
+  SHAPES[op] = broadcast();
 for (const op of ['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor']) {
   SHAPES[op] = broadcast('bool');
 }
@@ -477,6 +499,22 @@ export const UNARY_OPS = [
   'HardSigmoid',
   'Softplus',
   'Gelu',
+  'Tan',
+  'Asin',
+  'Acos',
+  'Atan',
+  'Sinh',
+  'Cosh',
+  'Asinh',
+  'Acosh',
+  'Atanh',
+  'Softsign',
+  'Elu',
+  'Selu',
+  'Celu',
+  'ThresholdedRelu',
+  'HardSwish',
+  'Shrink',
 ] as const;
 for (const op of UNARY_OPS) SHAPES[op] = same;
 export const REDUCE_OPS = [
@@ -488,6 +526,7 @@ export const REDUCE_OPS = [
   'ReduceL1',
   'ReduceL2',
   'ReduceSumSquare',
+  'ReduceLogSum',
   'ReduceLogSumExp',
 ] as const;
 for (const op of REDUCE_OPS) SHAPES[op] = reduce;

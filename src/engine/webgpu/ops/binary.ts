@@ -31,6 +31,7 @@ const ARITH_F32: Partial<Record<BinaryOp, string>> = {
   // C fmod (ONNX Mod with fmod=1, the only mode ONNX allows for floats).
   Mod: 'x - trunc(x / y) * y',
   FMod: 'x - trunc(x / y) * y',
+  PRelu: 'select(x * y, x, x >= 0.0)',
 };
 
 const ARITH_I32: Partial<Record<BinaryOp, string>> = {
@@ -49,6 +50,7 @@ const ARITH_I32: Partial<Record<BinaryOp, string>> = {
   And: 'select(0, 1, x != 0 && y != 0)',
   Or: 'select(0, 1, x != 0 || y != 0)',
   Xor: 'select(0, 1, (x != 0) != (y != 0))',
+  PRelu: 'select(x * y, x, x >= 0)',
 };
 
 const COMPARE: Partial<Record<BinaryOp, string>> = {

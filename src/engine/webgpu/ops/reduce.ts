@@ -1,4 +1,4 @@
-// ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over any axes (shaders/reduce.wgsl).
+// ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp over any axes (shaders/reduce.wgsl).
 import reduceWgsl from '../../../../shaders/reduce.wgsl?raw';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
@@ -31,6 +31,7 @@ const SPECS: Record<Exclude<ReduceOp, 'LogSumExp'>, ReduceSpec> = {
   L1: { init: '0.0', pre: 'abs(x[idx])', combine: 'a + b', final: 'total' },
   L2: { init: '0.0', pre: 'x[idx] * x[idx]', combine: 'a + b', final: 'sqrt(total)' },
   SumSquare: { init: '0.0', pre: 'x[idx] * x[idx]', combine: 'a + b', final: 'total' },
+  LogSum: { init: '0.0', pre: 'x[idx]', combine: 'a + b', final: 'log(total)' },
 };
 
 /** Output dims of a reduction (ONNX: no axes = all axes). */

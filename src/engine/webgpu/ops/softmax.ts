@@ -1,12 +1,26 @@
-// Softmax along any axis (shaders/softmax.wgsl).
+// Softmax and LogSoftmax along any axis (shaders/softmax.wgsl).
 import softmaxWgsl from '../../../../shaders/softmax.wgsl?raw';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
-import { elementCount, expectDims, expectFloat32, grid1d, invalid, UniformWriter } from './common';
+import {
+  elementCount,
+  expectDims,
+  expectFloat32,
+  grid1d,
+  invalid,
+  specialize,
+  UniformWriter,
+} from './common';
+
+/** Each element's output from the row's max and its sum of exp(v − max). */
+const FINISH = {
+  softmax: 'exp(v - row_max) * (1.0 / total)',
+  log: 'v - row_max - log(total)',
+} as const;
 
 /** Rows per workgroup of the row-per-thread variant (its workgroup size). */
 const ROWS_PER_GROUP = 64;
 
-export function softmax(ctx: KernelContext, x: GpuView, out: GpuView, axis = -1): void {
+export function softmax(ctx: KernelContext, x: GpuView, out: GpuView, axis = -1, log = false): void {
   expectFloat32('Softmax input', x);
   expectFloat32('Softmax output', out);
   expectDims('Softmax output', out, x.dims);
@@ -20,10 +34,10 @@ export function softmax(ctx: KernelContext, x: GpuView, out: GpuView, axis = -1)
   // Software adapters: one thread per row, no barriers (see main_rows in the shader).
   const rowPerThread = ctx.features.softwareAdapter === true;
   ctx.record({
-    label: 'Softmax',
-    wgsl: softmaxWgsl,
+    label: log ? 'LogSoftmax' : 'Softmax',
+    wgsl: specialize(softmaxWgsl, { FINISH: FINISH[log ? 'log' : 'softmax'] }),
     entryPoint: rowPerThread ? 'main_rows' : 'main',
-    cacheKey: rowPerThread ? 'softmax|rows' : 'softmax',
+    cacheKey: `softmax|${rowPerThread ? 'rows' : 'groups'}|${log ? 'log' : ''}`,
     workgroups: grid1d(rowPerThread ? Math.ceil(rows / ROWS_PER_GROUP) : rows),
     bindings: [x, out],
     uniforms: new UniformWriter().u32s([rows, axisLen, inner]).finish(),

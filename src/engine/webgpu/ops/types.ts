@@ -124,13 +124,30 @@ export type UnaryOp =
   | 'LeakyRelu'
   | 'Clip'
   | 'HardSigmoid'
-  | 'Softplus';
+  | 'Softplus'
+  | 'Tan'
+  | 'Asin'
+  | 'Acos'
+  | 'Atan'
+  | 'Sinh'
+  | 'Cosh'
+  | 'Asinh'
+  | 'Acosh'
+  | 'Atanh'
+  | 'Softsign'
+  | 'Elu'
+  | 'Selu'
+  | 'Celu'
+  | 'ThresholdedRelu'
+  | 'HardSwish'
+  | 'Shrink';
 
 export interface UnaryParams {
   readonly op: UnaryOp;
-  /** LeakyRelu alpha (0.01), Clip min (-inf), HardSigmoid alpha (0.2). */
+  /** LeakyRelu alpha (0.01), Clip min (-inf), HardSigmoid alpha (0.2), Elu / Celu / ThresholdedRelu alpha (1),
+   * Selu alpha (1.6733), Shrink lambd (0.5). */
   readonly alpha?: number;
-  /** Clip max (+inf), HardSigmoid beta (0.5). */
+  /** Clip max (+inf), HardSigmoid beta (0.5), Selu gamma (1.0507), Shrink bias (0). */
   readonly beta?: number;
 }
 
@@ -152,9 +169,21 @@ export type BinaryOp =
   | 'GreaterOrEqual'
   | 'And'
   | 'Or'
-  | 'Xor';
+  | 'Xor'
+  /** x where x ≥ 0, else x · slope (y). */
+  | 'PRelu';
 
-export type ReduceOp = 'Sum' | 'Mean' | 'Max' | 'Min' | 'Prod' | 'L2' | 'L1' | 'SumSquare' | 'LogSumExp';
+export type ReduceOp =
+  | 'Sum'
+  | 'Mean'
+  | 'Max'
+  | 'Min'
+  | 'Prod'
+  | 'L2'
+  | 'L1'
+  | 'SumSquare'
+  | 'LogSum'
+  | 'LogSumExp';
 
 export interface ReduceParams {
   readonly op: ReduceOp;

@@ -44,6 +44,24 @@ const FLOAT_EXPR: Record<UnaryOp, string> = {
   HardSigmoid: 'clamp(u.alpha * v + u.beta, 0.0, 1.0)',
   // log1p(exp(v)) without overflow for large v.
   Softplus: 'select(log(1.0 + exp(v)), v, v > 20.0)',
+  Tan: 'sin_f32(v) / cos_f32(v)',
+  Asin: 'asin(v)',
+  Acos: 'acos(v)',
+  Atan: 'atan(v)',
+  Sinh: 'sinh(v)',
+  Cosh: 'cosh(v)',
+  Asinh: 'asinh(v)',
+  Acosh: 'acosh(v)',
+  Atanh: 'atanh(v)',
+  Softsign: 'v / (1.0 + abs(v))',
+  Elu: 'select(u.alpha * (exp(v) - 1.0), v, v > 0.0)',
+  // beta carries Selu's gamma.
+  Selu: 'u.beta * select(u.alpha * (exp(v) - 1.0), v, v > 0.0)',
+  Celu: 'max(v, 0.0) + min(0.0, u.alpha * (exp(v / u.alpha) - 1.0))',
+  ThresholdedRelu: 'select(0.0, v, v > u.alpha)',
+  HardSwish: 'v * clamp(v / 6.0 + 0.5, 0.0, 1.0)',
+  // alpha: lambd, beta: bias.
+  Shrink: 'select(select(0.0, v - u.beta, v > u.alpha), v + u.beta, v < -u.alpha)',
 };
 
 /** Ops that also make sense on the i32 family (ints and bools). */
@@ -57,8 +75,22 @@ const INT_EXPR: Partial<Record<UnaryOp, string>> = {
   Clip: 'clamp(v, i32(u.alpha), i32(u.beta))',
 };
 
-const DEFAULT_ALPHA: Partial<Record<UnaryOp, number>> = { LeakyRelu: 0.01, Clip: -3.4e38, HardSigmoid: 0.2 };
-const DEFAULT_BETA: Partial<Record<UnaryOp, number>> = { Clip: 3.4e38, HardSigmoid: 0.5 };
+/** ONNX's attribute defaults. */
+const DEFAULT_ALPHA: Partial<Record<UnaryOp, number>> = {
+  LeakyRelu: 0.01,
+  Clip: -3.4e38,
+  HardSigmoid: 0.2,
+  Elu: 1,
+  Selu: 1.67326319217681884765625,
+  Celu: 1,
+  ThresholdedRelu: 1,
+  Shrink: 0.5,
+};
+const DEFAULT_BETA: Partial<Record<UnaryOp, number>> = {
+  Clip: 3.4e38,
+  HardSigmoid: 0.5,
+  Selu: 1.05070102214813232421875,
+};
 
 function recordElementwise(
   ctx: KernelContext,

@@ -38,10 +38,15 @@ function shapeOf(node: Node, dims: readonly number[]): HostTensor {
  */
 export function tryFold(graph: Graph, node: Node, shapes?: ReadonlyMap<string, TypedShape>): boolean {
   if (node.domain !== '' && node.domain !== 'ai.onnx') return false;
-  if (node.opType === 'Shape') {
+  if (node.opType === 'Shape' || node.opType === 'Size') {
     const s = shapes?.get(node.inputs[0]) ?? graph.initializers.get(node.inputs[0]);
     if (!s) return false;
-    graph.initializers.set(node.outputs[0], shapeOf(node, s.dims));
+    graph.initializers.set(
+      node.outputs[0],
+      node.opType === 'Shape'
+        ? shapeOf(node, s.dims)
+        : { location: 'cpu', dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(size(s.dims))) },
+    );
     return true;
   }
   if (node.opType === 'Dropout') {
@@ -88,7 +93,7 @@ export function foldConstants(graph: Graph): number {
   const kept: Node[] = [];
   let folded = 0;
   for (const node of topologicalOrder(graph)) {
-    if (node.opType !== 'Shape' && tryFold(graph, node)) folded++;
+    if (node.opType !== 'Shape' && node.opType !== 'Size' && tryFold(graph, node)) folded++;
     else kept.push(node);
   }
   graph.nodes = kept;

@@ -65,8 +65,8 @@ export function steeringInputs(graph: Graph): Set<string> {
     seen.add(value);
     if (inputs.has(value)) found.add(value);
     const node: Node | undefined = made.get(value);
-    // Shape is where a value's dims, not its data, flow on: stop there.
-    if (node && node.opType !== 'Shape') stack.push(...node.inputs.filter(Boolean));
+    // Shape and Size are where a value's dims, not its data, flow on: stop there.
+    if (node && node.opType !== 'Shape' && node.opType !== 'Size') stack.push(...node.inputs.filter(Boolean));
   }
   return found;
 }

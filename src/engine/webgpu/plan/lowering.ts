@@ -37,7 +37,13 @@ export const VIEW_OPS: ReadonlySet<string> = new Set([
 ]);
 
 /** Ops that exist only to be folded on the CPU (their inputs are shapes/constants in practice). */
-export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set(['Shape', 'ConstantOfShape', 'Range', 'CumSum']);
+export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set([
+  'Shape',
+  'Size',
+  'ConstantOfShape',
+  'Range',
+  'CumSum',
+]);
 
 function unsupported(node: Node, why: string): never {
   throw new WebvlError('UNSUPPORTED_OP', `${opKey(node)} node '${node.name}': ${why}`, {
@@ -71,11 +77,118 @@ function strided(node: Node, prefix: 'q' | 'k' | 'v' | 'kt' | 'vt'): Strided4 {
   };
 }
 
+/**
+ * Inference BatchNormalization as y = x · k + c per channel, k = scale / √(var + ε), c = B − mean · k: computed
+ * at plan time when the statistics are constants (an export that kept the node), else by five small dispatches.
+ */
+function batchNormalization(a: LowerArgs): void {
+  const x = need(a, 0);
+  if (x.dtype !== 'float32' || x.dims.length < 2) unsupported(a.node, `a ${x.dtype} [${x.dims}] input`);
+  const channels = x.dims[1];
+  const epsilon = attrFloat(a.node, 'epsilon', 1e-5);
+  const perChannel = (v: GpuView): GpuView => ({ ...v, dims: [channels, ...x.dims.slice(2).map(() => 1)] });
+  const stats = [1, 2, 3, 4].map((i) => a.constant(i));
+  let k: GpuView;
+  let c: GpuView;
+  if (stats.every((s) => s !== undefined)) {
+    const [scale, bias, mean, variance] = stats.map((s) => Array.from(s?.data ?? [], Number));
+    const kv = scale.map((s, i) => s / Math.sqrt(variance[i] + epsilon));
+    k = a.ctx.constant('float32', [channels], Float32Array.from(kv));
+    c = a.ctx.constant(
+      'float32',
+      [channels],
+      Float32Array.from(bias, (b, i) => b - mean[i] * kv[i]),
+    );
+  } else {
+    const shifted = a.ctx.scratch('float32', [channels]);
+    ops.binary(
+      a.ctx,
+      need(a, 4),
+      a.ctx.constant('float32', [1], new Float32Array([epsilon])),
+      shifted,
+      'Add',
+    );
+    const deviation = a.ctx.scratch('float32', [channels]);
+    ops.unary(a.ctx, shifted, deviation, { op: 'Sqrt' });
+    k = a.ctx.scratch('float32', [channels]);
+    ops.binary(a.ctx, need(a, 1), deviation, k, 'Div');
+    const meanK = a.ctx.scratch('float32', [channels]);
+    ops.binary(a.ctx, need(a, 3), k, meanK, 'Mul');
+    c = a.ctx.scratch('float32', [channels]);
+    ops.binary(a.ctx, need(a, 2), meanK, c, 'Sub');
+  }
+  const scaled = a.ctx.scratch('float32', x.dims);
+  ops.binary(a.ctx, x, perChannel(k), scaled, 'Mul');
+  ops.binary(a.ctx, scaled, perChannel(c), a.outputs[0], 'Add');
+}
+
+/**
+ * DepthToSpace / SpaceToDepth as one transpose of a 6-D view. DepthToSpace DCR reads channels as
+ * [block, block, C'], CRD as [C', block, block].
+ */
+function depthSpace(a: LowerArgs, toSpace: boolean): void {
+  const x = need(a, 0);
+  const bs = attrInt(a.node, 'blocksize', 0);
+  if (x.dims.length !== 4 || bs < 1) unsupported(a.node, `blocksize ${bs} on [${x.dims}]`);
+  const [n, c, h, w] = x.dims;
+  const view = (v: GpuView, dims: number[]): GpuView => ({ ...v, dims });
+  if (toSpace) {
+    const cc = c / (bs * bs);
+    if (attrString(a.node, 'mode', 'DCR') === 'CRD')
+      ops.transpose(
+        a.ctx,
+        view(x, [n, cc, bs, bs, h, w]),
+        view(a.outputs[0], [n, cc, h, bs, w, bs]),
+        [0, 1, 4, 2, 5, 3],
+      );
+    else
+      ops.transpose(
+        a.ctx,
+        view(x, [n, bs, bs, cc, h, w]),
+        view(a.outputs[0], [n, cc, h, bs, w, bs]),
+        [0, 3, 4, 1, 5, 2],
+      );
+  } else {
+    const [hh, ww] = [h / bs, w / bs];
+    ops.transpose(
+      a.ctx,
+      view(x, [n, c, hh, bs, ww, bs]),
+      view(a.outputs[0], [n, bs, bs, c, hh, ww]),
+      [0, 3, 5, 1, 2, 4],
+    );
+  }
+}
+
+function softmaxLowering(a: LowerArgs, log: boolean): void {
+  const axis = attrInt(a.node, 'axis', a.opset >= 13 ? -1 : 1);
+  // Before opset 13 (Log)Softmax flattened to 2-D at `axis`; that equals a per-axis one only on the last axis.
+  if (a.opset < 13) lastAxis(a, axis);
+  ops.softmax(a.ctx, need(a, 0), a.outputs[0], axis, log);
+}
+
 /** ArgMax / ArgMin over any axis: the axis is moved last (one transpose into scratch) for the row kernel. */
 function argReduce(a: LowerArgs, largest: boolean): void {
   const x = need(a, 0);
+  argAlong(
+    a,
+    x,
+    attrInt(a.node, 'axis', 0),
+    largest,
+    attrInt(a.node, 'select_last_index', 0) === 1,
+    a.outputs[0],
+  );
+}
+
+/** Index of the largest (smallest) element along `axis` into `target`, whose dims are x's with that axis 1. */
+function argAlong(
+  a: LowerArgs,
+  x: GpuView,
+  axisAttr: number,
+  largest: boolean,
+  lastIndex: boolean,
+  target: GpuView,
+) {
   const rank = x.dims.length;
-  const axisAttr = attrInt(a.node, 'axis', 0);
   const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
   let rows = x;
   if (axis !== rank - 1) {
@@ -87,8 +200,33 @@ function argReduce(a: LowerArgs, largest: boolean): void {
     ops.transpose(a.ctx, x, rows, perm);
   }
   // keepdims only changes how the output is viewed: its elements are the rows' results in order.
-  const out = { ...a.outputs[0], dims: rows.dims.slice(0, -1) };
-  ops.argmax(a.ctx, rows, out, { largest, lastIndex: attrInt(a.node, 'select_last_index', 0) === 1 });
+  ops.argmax(a.ctx, rows, { ...target, dims: rows.dims.slice(0, -1) }, { largest, lastIndex });
+}
+
+/** Hardmax: 1 where an element is the first largest along the axis (argmax, then a compare with the axis' indices). */
+function hardmax(a: LowerArgs): void {
+  const x = need(a, 0);
+  const rank = x.dims.length;
+  const axisAttr = attrInt(a.node, 'axis', a.opset >= 13 ? -1 : 1);
+  // Before opset 13 Hardmax flattened to 2-D at `axis`; that equals a per-axis one only on the last axis.
+  if (a.opset < 13) lastAxis(a, axisAttr);
+  const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+  if (x.dtype !== 'float32' || axis < 0 || axis >= rank)
+    unsupported(a.node, `axis ${axisAttr} of a ${x.dtype} input`);
+  const best = a.ctx.scratch(
+    'int32',
+    x.dims.map((d, i) => (i === axis ? 1 : d)),
+  );
+  argAlong(a, x, axis, true, false, best);
+  const length = x.dims[axis];
+  const positions = a.ctx.constant(
+    'int32',
+    [length, ...x.dims.slice(axis + 1).map(() => 1)],
+    Int32Array.from({ length }, (_, i) => i),
+  );
+  const hits = a.ctx.scratch('bool', x.dims);
+  ops.binary(a.ctx, best, positions, hits, 'Equal');
+  ops.cast(a.ctx, hits, a.outputs[0]);
 }
 
 const LOWERINGS: Record<string, Lowering> = {
@@ -253,12 +391,12 @@ const LOWERINGS: Record<string, Lowering> = {
       offset += dims[axis];
     });
   },
-  Softmax: (a) => {
-    const axis = attrInt(a.node, 'axis', a.opset >= 13 ? -1 : 1);
-    // Before opset 13 Softmax flattened to 2-D at `axis`; that equals a per-axis softmax only on the last axis.
-    if (a.opset < 13) lastAxis(a, axis);
-    ops.softmax(a.ctx, need(a, 0), a.outputs[0], axis);
-  },
+  Softmax: (a) => softmaxLowering(a, false),
+  Hardmax: hardmax,
+  BatchNormalization: batchNormalization,
+  DepthToSpace: (a) => depthSpace(a, true),
+  SpaceToDepth: (a) => depthSpace(a, false),
+  LogSoftmax: (a) => softmaxLowering(a, true),
   Transpose: (a) => ops.transpose(a.ctx, need(a, 0), a.outputs[0], attrInts(a.node, 'perm')),
   Concat: (a) =>
     ops.concat(
@@ -463,40 +601,60 @@ const BINARY_OPS: readonly BinaryOp[] = [
   'And',
   'Or',
   'Xor',
+  'PRelu',
 ];
-/** Max and Min take any number of inputs: one is a copy, more fold pairwise through scratch tensors. */
+/** Max and Min take any number of inputs, as Sum (Add) and Mean do. */
 const VARIADIC: ReadonlySet<BinaryOp> = new Set(['Max', 'Min']);
+
+/** `op` folded over every input, pairwise through scratch tensors, into `out`; one input is a copy. */
+function foldInputs(a: LowerArgs, op: BinaryOp, out: GpuView): void {
+  const n = a.inputs.length;
+  if (n === 1) {
+    ops.expand(a.ctx, need(a, 0), out);
+    return;
+  }
+  let acc = need(a, 0);
+  for (let i = 1; i < n; i++) {
+    const x = need(a, i);
+    const target = i === n - 1 ? out : a.ctx.scratch(out.dtype, broadcastDims(acc.dims, x.dims));
+    ops.binary(a.ctx, acc, x, target, op);
+    acc = target;
+  }
+}
 
 for (const op of BINARY_OPS) {
   LOWERINGS[op] = (a) => {
     const n = a.inputs.length;
     if (n !== 2 && !(VARIADIC.has(op) && n >= 1)) unsupported(a.node, 'only the two-input form');
-    const out = a.outputs[0];
-    if (n === 1) {
-      ops.expand(a.ctx, need(a, 0), out);
-      return;
-    }
-    const fmod = op === 'Mod' && attrInt(a.node, 'fmod', 0) === 1;
-    let acc = need(a, 0);
-    for (let i = 1; i < n; i++) {
-      const x = need(a, i);
-      const target = i === n - 1 ? out : a.ctx.scratch(out.dtype, broadcastDims(acc.dims, x.dims));
-      ops.binary(a.ctx, acc, x, target, fmod ? 'FMod' : op);
-      acc = target;
-    }
+    foldInputs(a, op === 'Mod' && attrInt(a.node, 'fmod', 0) === 1 ? 'FMod' : op, a.outputs[0]);
   };
 }
+LOWERINGS.Sum = (a) => foldInputs(a, 'Add', a.outputs[0]);
+LOWERINGS.Mean = (a) => {
+  const out = a.outputs[0];
+  if (out.dtype !== 'float32') unsupported(a.node, `a ${out.dtype} mean`);
+  const sum = a.ctx.scratch(out.dtype, out.dims);
+  foldInputs(a, 'Add', sum);
+  ops.binary(a.ctx, sum, a.ctx.constant('float32', [1], new Float32Array([a.inputs.length])), out, 'Div');
+};
+
+/** The attributes a unary op's alpha and beta carry; absent ones take ONNX's defaults (ops/unary.ts). */
+const UNARY_ATTRS: Partial<Record<(typeof UNARY_OPS)[number], readonly [string, string?]>> = {
+  LeakyRelu: ['alpha'],
+  HardSigmoid: ['alpha', 'beta'],
+  Elu: ['alpha'],
+  Selu: ['alpha', 'gamma'],
+  Celu: ['alpha'],
+  ThresholdedRelu: ['alpha'],
+  Shrink: ['lambd', 'bias'],
+};
 
 for (const op of UNARY_OPS) {
   LOWERINGS[op] = (a) => {
     const n = a.node;
-    let alpha: number | undefined;
-    let beta: number | undefined;
-    if (op === 'LeakyRelu') alpha = attrFloat(n, 'alpha', 0.01);
-    if (op === 'HardSigmoid') {
-      alpha = attrFloat(n, 'alpha', 0.2);
-      beta = attrFloat(n, 'beta', 0.5);
-    }
+    const [alphaAttr, betaAttr] = UNARY_ATTRS[op] ?? [];
+    let alpha = alphaAttr ? attrFloat(n, alphaAttr) : undefined;
+    let beta = betaAttr ? attrFloat(n, betaAttr) : undefined;
     if (op === 'Clip') {
       const lo =
         a.opset >= 11
