@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """float32 graphs of op forms the ONNX node tests only cover in float64 (Einsum) or not at all (Resize's opset
 18-19 forms and modes the node tests skip, GroupNormalization, pool forms, attributes of elementwise ops,
-BatchNormalization with constant statistics, DepthToSpace, Size), for the engine tests against
+BatchNormalization with constant statistics, DepthToSpace, Size, ConvTranspose), for the engine tests against
 onnxruntime-node (tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y` (and
 MaxPool's `indices`).
 
@@ -213,6 +213,23 @@ def misc_graphs():
     save("reduce_log_sum_of_abs", [helper.make_node("Abs", ["x"], ["a"]),
                                    helper.make_node("ReduceLogSum", ["a"], ["y"], axes=[1], keepdims=0)],
          [f("x", [2, 5, 3])], [], 13)
+    # ConvTranspose: (input dims, weight dims, attributes, bias).
+    deconvs = {
+        "conv_transpose_upsample_bias": ([1, 8, 5, 6], [8, 4, 2, 2], dict(strides=[2, 2]), True),
+        "conv_transpose_pads_output_padding": ([2, 3, 4, 5], [3, 2, 3, 3],
+                                               dict(strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1]), False),
+        "conv_transpose_groups_dilations": ([1, 4, 5, 4], [4, 3, 2, 3],
+                                            dict(group=2, dilations=[2, 1], strides=[1, 2]), True),
+        "conv_transpose_1d_same_upper": ([2, 3, 7], [3, 2, 4], dict(strides=[3], auto_pad="SAME_UPPER"), False),
+        "conv_transpose_3d_output_shape": ([1, 2, 3, 2, 3], [2, 3, 2, 3, 2],
+                                           dict(strides=[2, 1, 2], output_shape=[6, 3, 5]), False),
+    }
+    for name, (xd, wd, attrs, bias) in deconvs.items():
+        inits = [numpy_helper.from_array(rng.uniform(-1, 1, wd).astype(np.float32), "w")]
+        if bias:
+            inits.append(numpy_helper.from_array(rng.uniform(-1, 1, wd[1] * attrs.get("group", 1)).astype(np.float32), "b"))
+        node = helper.make_node("ConvTranspose", ["x", "w", "b"] if bias else ["x", "w"], ["y"], **attrs)
+        save(name, [node], [f("x", xd)], inits, 17)
     # Size feeds arithmetic: y = x · size(x).
     save("size_scales", [helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=1),
                          helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)

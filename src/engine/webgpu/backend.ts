@@ -6,6 +6,7 @@ import type { Backend, KvCacheSpec, SessionOptions } from '../backend';
 import { BufferPool } from './gpu/buffer-pool';
 import { GpuKvCache } from './gpu/kv-cache';
 import { PipelineCache } from './gpu/pipeline-cache';
+import { MAX_CONV_TRANSPOSE_RANK } from './ir/conv-transpose-params';
 import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir/ir';
 import { decodeModel, type ExternalData } from './ir/onnx-decode';
 import { MAX_POOL_RANK } from './ir/pool-params';
@@ -94,6 +95,11 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     return (attr('is_packed_batching') ?? 0) !== 0 || !n.inputs[1];
   if (n.opType === 'Resize' && (n.domain === '' || n.domain === 'ai.onnx'))
     return resizeFormProblem({ ...n, name: '' }) !== undefined;
+  // ConvTranspose over more spatial axes than the kernel's three.
+  if (n.opType === 'ConvTranspose') {
+    const kernel = n.attrs.kernel_shape;
+    return kernel?.type === 'ints' && kernel.value.length > MAX_CONV_TRANSPOSE_RANK;
+  }
   // BatchNormalization in training mode (running statistics as outputs).
   if (n.opType === 'BatchNormalization')
     return (attr('training_mode') ?? 0) !== 0 || n.outputs.slice(1).some(Boolean) || attr('spatial') === 0;

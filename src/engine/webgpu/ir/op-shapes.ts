@@ -13,6 +13,7 @@ import {
   unsqueezeDims,
   type Values,
 } from './const-eval';
+import { convTransposeParams } from './conv-transpose-params';
 import { attrInt, attrInts, attrTensor, type Node, opKey } from './ir';
 import { poolParams } from './pool-params';
 import { resizeParams } from './resize-params';
@@ -194,6 +195,11 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: input(c, 0).dtype, dims: [m, n] }];
   },
   Softmax: same,
+  ConvTranspose: (c) => {
+    const x = input(c, 0);
+    const p = convTransposeParams(c.node, x.dims, input(c, 1).dims);
+    return [{ dtype: x.dtype, dims: [x.dims[0], p.outChannels, ...p.outSpatial] }];
+  },
   // Inference mode only (backend.ts refuses training outputs at load).
   BatchNormalization: (c) => [input(c, 0)],
   DepthToSpace: (c) => {

@@ -40,6 +40,8 @@ export { attention } from './attention';
  * where(ctx, cond, x, y, out): out = cond ? x : y, three-way broadcasting.
  */
 export { binary, where } from './binary';
+/** convTranspose(ctx, x, w, bias, out, params): ConvTranspose over 1-3 spatial axes, gather form. */
+export { convTranspose } from './conv-transpose';
 /**
  * conv2d(ctx, x, w, bias, out, params): NCHW, x [N, Cin, H, W], w [Cout, Cin/group, kH, kW], bias [Cout] or
  * null; out [N, Cout, Ho, Wo]. Strides, pads, dilations, groups, fused activation.

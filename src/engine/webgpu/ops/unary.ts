@@ -81,7 +81,7 @@ const DEFAULT_ALPHA: Partial<Record<UnaryOp, number>> = {
   Clip: -3.4e38,
   HardSigmoid: 0.2,
   Elu: 1,
-  Selu: 1.67326319217681884765625,
+  Selu: 1.6732631921768188,
   Celu: 1,
   ThresholdedRelu: 1,
   Shrink: 0.5,
@@ -89,7 +89,7 @@ const DEFAULT_ALPHA: Partial<Record<UnaryOp, number>> = {
 const DEFAULT_BETA: Partial<Record<UnaryOp, number>> = {
   Clip: 3.4e38,
   HardSigmoid: 0.5,
-  Selu: 1.05070102214813232421875,
+  Selu: 1.0507010221481323,
 };
 
 function recordElementwise(

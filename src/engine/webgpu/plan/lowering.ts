@@ -2,6 +2,7 @@
 // View ops (Reshape, Squeeze, …) have no lowering: the planner aliases their output to their input buffer.
 import { WebvlError } from '../../../errors';
 import type { Values } from '../ir/const-eval';
+import { convTransposeParams, MAX_CONV_TRANSPOSE_RANK } from '../ir/conv-transpose-params';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from '../ir/ir';
 import { convPads, padAmounts, REDUCE_OPS, UNARY_OPS } from '../ir/op-shapes';
 import { MAX_POOL_RANK, poolParams } from '../ir/pool-params';
@@ -392,6 +393,19 @@ const LOWERINGS: Record<string, Lowering> = {
     });
   },
   Softmax: (a) => softmaxLowering(a, false),
+  ConvTranspose: (a) => {
+    const x = need(a, 0);
+    const w = need(a, 1);
+    if (x.dims.length - 2 > MAX_CONV_TRANSPOSE_RANK) unsupported(a.node, `${x.dims.length - 2} spatial axes`);
+    ops.convTranspose(
+      a.ctx,
+      x,
+      w,
+      a.inputs[2] ?? null,
+      a.outputs[0],
+      convTransposeParams(a.node, x.dims, w.dims),
+    );
+  },
   Hardmax: hardmax,
   BatchNormalization: batchNormalization,
   DepthToSpace: (a) => depthSpace(a, true),
