@@ -37,12 +37,9 @@ fn main(
   if (i >= u.n) {
     return;
   }
-  let o = vec3<u32>(
-    (i / (u.out_dims.y * u.out_dims.z)) % u.out_dims.x,
-    (i / u.out_dims.z) % u.out_dims.y,
-    i % u.out_dims.z,
-  );
-  let plane = i / (u.out_dims.x * u.out_dims.y * u.out_dims.z);
+  let at_out = coords3(i, u.out_dims);
+  let o = at_out.xyz;
+  let plane = at_out.w;
   let oc = plane % u.out_channels;
   let batch = plane / u.out_channels;
   let g = oc / u.out_group;

@@ -36,12 +36,9 @@ fn main(
   if (i >= u.n) {
     return;
   }
-  let o = vec3<u32>(
-    (i / (u.out_dims.y * u.out_dims.z)) % u.out_dims.x,
-    (i / u.out_dims.z) % u.out_dims.y,
-    i % u.out_dims.z,
-  );
-  let plane = i / (u.out_dims.x * u.out_dims.y * u.out_dims.z);
+  let at_out = coords3(i, u.out_dims);
+  let o = at_out.xyz;
+  let plane = at_out.w;
   let in_size = vec3<i32>(u.in_dims.xyz);
   let start = vec3<i32>(o * u.strides.xyz) - u.pads_begin.xyz;
   let step = vec3<i32>(u.dilations.xyz);

@@ -27,3 +27,8 @@ fn strided_offset(i: u32, base: u32, rank: u32, dims: array<vec4<u32>, 2>, strid
   }
   return at;
 }
+
+/** Element i of a tensor [..., d.x, d.y, d.z]: its last three coordinates, then (in w) the index of its plane. */
+fn coords3(i: u32, d: vec4<u32>) -> vec4<u32> {
+  return vec4<u32>((i / (d.y * d.z)) % d.x, (i / d.z) % d.y, i % d.z, i / (d.x * d.y * d.z));
+}

@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { convTransposeCpu } from '../../src/engine/webgpu/cpu/conv-transpose';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
 import { convTransposeParams } from '../../src/engine/webgpu/ir/conv-transpose-params';
-import type { Node } from '../../src/engine/webgpu/ir/ir';
 import { convTranspose } from '../../src/engine/webgpu/ops';
+import { type AttrValues, onnxNode } from '../support/onnx-node';
 import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
 
 let gpu: TestGpu;
@@ -16,27 +16,8 @@ beforeAll(async () => {
 afterAll(() => gpu?.device.destroy());
 afterEach(() => gpu?.release());
 
-type Attrs = Record<string, number | string | number[]>;
-
-function node(attrs: Attrs): Node {
-  return {
-    name: 'deconv',
-    opType: 'ConvTranspose',
-    domain: '',
-    inputs: ['x', 'w'],
-    outputs: ['y'],
-    attrs: Object.fromEntries(
-      Object.entries(attrs).map(([k, v]) => [
-        k,
-        typeof v === 'string'
-          ? { type: 'string' as const, value: v }
-          : Array.isArray(v)
-            ? { type: 'ints' as const, value: v }
-            : { type: 'int' as const, value: v },
-      ]),
-    ),
-  } as Node;
-}
+type Attrs = AttrValues;
+const node = (attrs: Attrs) => onnxNode('ConvTranspose', attrs, ['x', 'w']);
 
 describe('ConvTranspose parameters (hand-computed)', () => {
   it('output sizes from pads, output_padding, auto_pad and output_shape', () => {

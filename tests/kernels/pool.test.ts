@@ -3,9 +3,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { poolCpu } from '../../src/engine/webgpu/cpu/pool';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
-import type { Node } from '../../src/engine/webgpu/ir/ir';
 import { poolParams } from '../../src/engine/webgpu/ir/pool-params';
 import { pool } from '../../src/engine/webgpu/ops';
+import { type AttrValues, onnxNode } from '../support/onnx-node';
 import { maxError, randomArray, rng, TestGpu } from './gpu-harness';
 
 let gpu: TestGpu;
@@ -15,27 +15,8 @@ beforeAll(async () => {
 afterAll(() => gpu?.device.destroy());
 afterEach(() => gpu?.release());
 
-type Attrs = Record<string, number | string | number[]>;
-
-function node(opType: string, attrs: Attrs, outputs = ['y']): Node {
-  return {
-    name: 'pool',
-    opType,
-    domain: '',
-    inputs: ['x'],
-    outputs,
-    attrs: Object.fromEntries(
-      Object.entries(attrs).map(([k, v]) => [
-        k,
-        typeof v === 'string'
-          ? { type: 'string' as const, value: v }
-          : Array.isArray(v)
-            ? { type: 'ints' as const, value: v }
-            : { type: 'int' as const, value: v },
-      ]),
-    ),
-  } as Node;
-}
+type Attrs = AttrValues;
+const node = (opType: string, attrs: Attrs, outputs = ['y']) => onnxNode(opType, attrs, ['x'], outputs);
 
 describe('pool parameters (hand-computed)', () => {
   it('pads, SAME_UPPER / SAME_LOWER and ceil_mode give the spec’s output sizes', () => {

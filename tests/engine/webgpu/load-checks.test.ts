@@ -4,6 +4,7 @@ import type { HostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import type { Graph, Node, ValueInfo } from '../../../src/engine/webgpu/ir/ir';
 import { WebvlError } from '../../../src/errors';
+import { onnxNode } from '../../support/onnx-node';
 import { nodeGpu } from './gpu';
 
 const f32 = (name: string, shape: number[]): ValueInfo => ({ name, dtype: 'float32', shape });
@@ -80,16 +81,7 @@ describe('load-time checks', () => {
     expect(e2.message).toMatch(/15 scales for 16 blocks/);
   });
 
-  const maxPool = (attrs: Record<string, number[]>): Node => ({
-    name: 'pool',
-    opType: 'MaxPool',
-    domain: '',
-    attrs: Object.fromEntries(
-      Object.entries(attrs).map(([k, v]) => [k, { type: 'ints' as const, value: v }]),
-    ),
-    inputs: ['x'],
-    outputs: ['y'],
-  });
+  const maxPool = (attrs: Record<string, number[]>) => onnxNode('MaxPool', attrs);
 
   it('a MaxPool over four spatial axes (three at most) is UNSUPPORTED_OP at load', async () => {
     const e = await loadError(

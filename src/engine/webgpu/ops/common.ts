@@ -139,6 +139,11 @@ export class UniformWriter {
   }
 }
 
+/** Up to four per-axis values as one vec4 uniform slot, absent axes given `fill` (1-3 spatial axes as three). */
+export function vec4Slot(values: readonly number[], fill: number): number[] {
+  return Array.from({ length: 4 }, (_, i) => values[i] ?? fill);
+}
+
 /** WGSL text of a float literal that always parses as f32 (e.g. `1.0`, not `1`). */
 export function f32Literal(x: number): string {
   // WGSL has no constant NaN/Inf; the largest finite f32 stands in for ±Inf.

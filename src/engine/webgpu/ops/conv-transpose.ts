@@ -12,11 +12,8 @@ import {
   invalid,
   specialize,
   UniformWriter,
+  vec4Slot,
 } from './common';
-
-/** The spatial values of one parameter as a vec4 slot, absent axes given `fill`. */
-const slot = (values: readonly number[], fill: number) =>
-  Array.from({ length: 4 }, (_, i) => values[i] ?? fill);
 
 export function convTranspose(
   ctx: KernelContext,
@@ -56,12 +53,12 @@ export function convTranspose(
     bindings,
     uniforms: new UniformWriter()
       .u32s([n, inChannels, p.outChannels, inChannels / p.group, p.outChannels / p.group])
-      .u32Array(slot(spatial, 1), 1)
-      .u32Array(slot(p.outSpatial, 1), 1)
-      .u32Array(slot(p.kernel, 1), 1)
-      .u32Array(slot(p.strides, 1), 1)
-      .u32Array(slot(p.dilations, 1), 1)
-      .u32Array(slot(p.padsBegin, 0), 1)
+      .u32Array(vec4Slot(spatial, 1), 1)
+      .u32Array(vec4Slot(p.outSpatial, 1), 1)
+      .u32Array(vec4Slot(p.kernel, 1), 1)
+      .u32Array(vec4Slot(p.strides, 1), 1)
+      .u32Array(vec4Slot(p.dilations, 1), 1)
+      .u32Array(vec4Slot(p.padsBegin, 0), 1)
       .finish(),
   });
 }

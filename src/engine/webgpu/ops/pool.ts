@@ -11,13 +11,10 @@ import {
   invalid,
   specialize,
   UniformWriter,
+  vec4Slot,
 } from './common';
 
 export type PoolKind = 'max' | 'average';
-
-/** The spatial values of one pool parameter as a vec4 slot, absent axes given `fill`. */
-const slot = (values: readonly number[], fill: number) =>
-  Array.from({ length: 4 }, (_, i) => values[i] ?? fill);
 
 /** `indices`: MaxPool's second output (int64 on the graph, i32 on the GPU), flat offsets into x. */
 export function pool(
@@ -59,14 +56,14 @@ export function pool(
     bindings,
     uniforms: new UniformWriter()
       .u32s([n, p.storageOrder])
-      .u32Array(slot(spatial, 1), 1)
-      .u32Array(slot(p.outSpatial, 1), 1)
-      .u32Array(slot(p.kernel, 1), 1)
-      .u32Array(slot(p.strides, 1), 1)
-      .u32Array(slot(p.dilations, 1), 1)
-      .u32Array(slot(p.padsBegin, 0), 1)
+      .u32Array(vec4Slot(spatial, 1), 1)
+      .u32Array(vec4Slot(p.outSpatial, 1), 1)
+      .u32Array(vec4Slot(p.kernel, 1), 1)
+      .u32Array(vec4Slot(p.strides, 1), 1)
+      .u32Array(vec4Slot(p.dilations, 1), 1)
+      .u32Array(vec4Slot(p.padsBegin, 0), 1)
       .u32Array(
-        slot(
+        vec4Slot(
           spatial.map((d, i) => d + p.padsEnd[i]),
           1,
         ),
