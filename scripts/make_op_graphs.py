@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """float32 graphs of op forms the ONNX node tests only cover in float64 (Einsum) or not at all (Resize's opset
 18-19 forms and modes the node tests skip, GroupNormalization, pool forms, attributes of elementwise ops,
-BatchNormalization with constant statistics, DepthToSpace, Size, ConvTranspose), for the engine tests against
+BatchNormalization with constant statistics, DepthToSpace, Size, ConvTranspose, ScatterElements, OneHot), for
+the engine tests against
 onnxruntime-node (tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y` (and
 MaxPool's `indices`).
 
@@ -230,6 +231,24 @@ def misc_graphs():
             inits.append(numpy_helper.from_array(rng.uniform(-1, 1, wd[1] * attrs.get("group", 1)).astype(np.float32), "b"))
         node = helper.make_node("ConvTranspose", ["x", "w", "b"] if bias else ["x", "w"], ["y"], **attrs)
         save(name, [node], [f("x", xd)], inits, 17)
+    # ScatterElements into x: indices with repeats and negatives, as constants.
+    for name, axis, reduction, opset in [("scatter_elements_add", 1, "add", 16), ("scatter_elements_max", 0, "max", 18),
+                                         ("scatter_elements_none", -1, "none", 13)]:
+        shape = [3, 4, 5]
+        ishape = [2, 3, 4] if axis != -1 else [3, 2, 6]
+        length = shape[axis]
+        idx = numpy_helper.from_array(rng.integers(-length, length, ishape).astype(np.int64), "i")
+        upd = numpy_helper.from_array(rng.uniform(-1, 1, ishape).astype(np.float32), "u")
+        attrs = dict(axis=axis) if reduction == "none" else dict(axis=axis, reduction=reduction)
+        save(name, [helper.make_node("ScatterElements", ["x", "i", "u"], ["y"], **attrs)], [f("x", shape)], [idx, upd],
+             opset)
+    # OneHot of float indices (x · 5: truncated, negative ones wrap, out-of-range ones match nothing), axis 1.
+    depth = numpy_helper.from_array(np.array(4.0, np.float32), "depth")
+    values = numpy_helper.from_array(np.array([-0.5, 2.0], np.float32), "values")
+    five = numpy_helper.from_array(np.array(5.0, np.float32), "five")
+    save("one_hot_float_indices", [helper.make_node("Mul", ["x", "five"], ["k"]),
+                                   helper.make_node("OneHot", ["k", "depth", "values"], ["y"], axis=1)],
+         [f("x", [3, 7])], [five, depth, values], 11)
     # Size feeds arithmetic: y = x · size(x).
     save("size_scales", [helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=1),
                          helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)

@@ -308,6 +308,16 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   GatherElements: (c) => [{ dtype: input(c, 0).dtype, dims: input(c, 1).dims }],
   ScatterND: (c) => [input(c, 0)],
+  ScatterElements: (c) => [input(c, 0)],
+  OneHot: (c) => {
+    const indices = input(c, 0).dims;
+    const depth = Math.trunc(constInts(c, 1, 'depth')[0]);
+    const rank = indices.length + 1;
+    const axis = normAxis(attrInt(c.node, 'axis', -1), rank);
+    if (depth < 1 || axis < 0 || axis >= rank) fail(c, `depth ${depth}, axis ${axis}`);
+    return [{ dtype: input(c, 2).dtype, dims: [...indices.slice(0, axis), depth, ...indices.slice(axis)] }];
+  },
+  Scatter: (c) => [input(c, 0)],
   InstanceNormalization: same,
   GroupNormalization: same,
   Resize: (c) => {

@@ -69,9 +69,10 @@ export { concat, copyStrided, expand, slice, tile, transpose, trilu } from './co
 export { gather, gatherQuantized, gatherRows } from './gather';
 /**
  * gatherElements(ctx, data, indices, out, axis): ONNX GatherElements (out dims = indices dims).
- * scatterNd(ctx, data, indices, updates, out, reduction): ONNX ScatterND (none / add / mul) into a copy of data.
+ * scatterNd(ctx, data, indices, updates, out, reduction): ONNX ScatterND (none / add / mul / max / min) into a copy
+ * of data. scatterElements(ctx, data, indices, updates, out, axis, reduction): ONNX ScatterElements, gather form.
  */
-export { gatherElements, scatterNd } from './gather-elements';
+export { gatherElements, scatterElements, scatterNd } from './gather-elements';
 /**
  * gatherNd(ctx, data, indices, out, batchDims): ONNX GatherND; out dims = indices.dims[..-1] +
  * data.dims[batchDims + k ..] (gatherNdDims). indices: i32 family, negative values wrap.
@@ -106,6 +107,8 @@ export { layerNorm } from './layer-norm';
  * linear(ctx, x, w, bias, out, params): the same function, named for the fused MatMul+Add(+activation).
  */
 export { linear, matmul } from './matmul';
+/** oneHot(ctx, indices, values, out, depth, axis): ONNX OneHot. */
+export { oneHot } from './one-hot';
 /** pad(ctx, x, out, pads, mode, value): ONNX Pad (constant / reflect / edge / wrap; negative pads crop). */
 export { pad } from './pad';
 /** pool(ctx, kind, x, out, params, indices?): AveragePool / MaxPool of any window over 1-3 spatial axes. */

@@ -32,6 +32,7 @@ const STEERING_INPUTS: Record<string, readonly number[]> = {
   ReduceSumSquare: [1],
   ReduceLogSumExp: [1],
   ReduceLogSum: [1],
+  OneHot: [1],
   CumSum: [1],
   Trilu: [1],
   // The branch an If takes (passes/inline-if.ts); whether a Dropout drops.

@@ -10,6 +10,7 @@ import { resizeParams } from '../ir/resize-params';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from '../ops';
 import * as ops from '../ops';
 import { broadcastDims } from '../ops/common';
+import { SCATTER_REDUCTIONS, type ScatterReduction } from '../ops/gather-elements';
 import { quantLayout } from '../passes/pack-quantized';
 import { einsum } from './einsum';
 import type { GpuView, KernelContext } from './kernel-context';
@@ -158,6 +159,12 @@ function depthSpace(a: LowerArgs, toSpace: boolean): void {
       [0, 3, 5, 1, 2, 4],
     );
   }
+}
+
+function scatterReduction(a: LowerArgs): ScatterReduction {
+  const reduction = attrString(a.node, 'reduction', 'none') as ScatterReduction;
+  if (!SCATTER_REDUCTIONS.includes(reduction)) unsupported(a.node, `reduction '${reduction}'`);
+  return reduction;
 }
 
 function softmaxLowering(a: LowerArgs, log: boolean): void {
@@ -452,12 +459,33 @@ const LOWERINGS: Record<string, Lowering> = {
   },
   GatherElements: (a) =>
     ops.gatherElements(a.ctx, need(a, 0), need(a, 1), a.outputs[0], attrInt(a.node, 'axis', 0)),
-  ScatterND: (a) => {
-    const reduction = attrString(a.node, 'reduction', 'none');
-    if (reduction !== 'none' && reduction !== 'add' && reduction !== 'mul')
-      return unsupported(a.node, `reduction '${reduction}'`);
-    ops.scatterNd(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], reduction);
+  ScatterND: (a) =>
+    ops.scatterNd(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], scatterReduction(a)),
+  ScatterElements: (a) =>
+    ops.scatterElements(
+      a.ctx,
+      need(a, 0),
+      need(a, 1),
+      need(a, 2),
+      a.outputs[0],
+      attrInt(a.node, 'axis', 0),
+      scatterReduction(a),
+    ),
+  OneHot: (a) => {
+    const depth = a.constant(1)?.data[0];
+    if (depth === undefined) return unsupported(a.node, 'depth must be known at plan time');
+    ops.oneHot(
+      a.ctx,
+      need(a, 0),
+      need(a, 2),
+      a.outputs[0],
+      Math.trunc(Number(depth)),
+      attrInt(a.node, 'axis', -1),
+    );
   },
+  // Scatter (opsets 9-10) is ScatterElements without a reduction.
+  Scatter: (a) =>
+    ops.scatterElements(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], attrInt(a.node, 'axis', 0)),
   // Statistics per (n, c) plane: group normalization with one channel per group.
   InstanceNormalization: (a) =>
     ops.groupNorm(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], {
