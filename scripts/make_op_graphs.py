@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """float32 graphs of op forms the ONNX node tests only cover in float64 (Einsum) or not at all (Resize's opset
 18-19 forms and modes the node tests skip, GroupNormalization, pool forms, attributes of elementwise ops,
-BatchNormalization with constant statistics, DepthToSpace, Size, ConvTranspose, ScatterElements, OneHot), for
-the engine tests against
+BatchNormalization with constant statistics, DepthToSpace, Size, ConvTranspose, ScatterElements, OneHot,
+GridSample), for the engine tests against
 onnxruntime-node (tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y` (and
 MaxPool's `indices`).
 
@@ -249,6 +249,16 @@ def misc_graphs():
     save("one_hot_float_indices", [helper.make_node("Mul", ["x", "five"], ["k"]),
                                    helper.make_node("OneHot", ["k", "depth", "values"], ["y"], axis=1)],
          [f("x", [3, 7])], [five, depth, values], 11)
+    # GridSample: the grid is the second input, its points up to 2× past the image's edges.
+    for mode, padding, align, opset in [("bilinear", "zeros", 0, 16), ("bicubic", "reflection", 1, 16),
+                                        ("nearest", "border", 0, 16), ("cubic", "border", 0, 20),
+                                        ("linear", "reflection", 0, 20)]:
+        twice = numpy_helper.from_array(np.array(2.0, np.float32), "two")
+        save(f"grid_sample_{mode}_{padding}_{'aligned' if align else 'edges'}",
+             [helper.make_node("Mul", ["g", "two"], ["g2"]),
+              helper.make_node("GridSample", ["x", "g2"], ["y"], mode=mode, padding_mode=padding,
+                               align_corners=align)],
+             [f("x", [2, 3, 5, 6]), f("g", [2, 4, 7, 2])], [twice], opset)
     # Size feeds arithmetic: y = x · size(x).
     save("size_scales", [helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=1),
                          helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)

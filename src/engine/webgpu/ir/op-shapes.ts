@@ -309,6 +309,13 @@ const SHAPES: Record<string, ShapeFn> = {
   GatherElements: (c) => [{ dtype: input(c, 0).dtype, dims: input(c, 1).dims }],
   ScatterND: (c) => [input(c, 0)],
   ScatterElements: (c) => [input(c, 0)],
+  GridSample: (c) => {
+    const x = input(c, 0).dims;
+    const grid = input(c, 1).dims;
+    if (grid.length !== x.length || grid[0] !== x[0] || grid.at(-1) !== x.length - 2)
+      fail(c, `grid [${grid}] for input [${x}]`);
+    return [{ dtype: input(c, 0).dtype, dims: [x[0], x[1], ...grid.slice(1, -1)] }];
+  },
   OneHot: (c) => {
     const indices = input(c, 0).dims;
     const depth = Math.trunc(constInts(c, 1, 'depth')[0]);

@@ -78,6 +78,8 @@ export { gatherElements, scatterElements, scatterNd } from './gather-elements';
  * data.dims[batchDims + k ..] (gatherNdDims). indices: i32 family, negative values wrap.
  */
 export { gatherNd, gatherNdDims } from './gather-nd';
+/** gridSample(ctx, x, grid, out, params): ONNX GridSample over 2-D images. */
+export { gridSample } from './grid-sample';
 /**
  * groupNorm(ctx, x, scale, bias, out, params): GroupNormalization over x [N, C, ...] (statistics per batch and
  * group of C / groups channels), scale/bias per channel or per group; InstanceNormalization is groups = C.

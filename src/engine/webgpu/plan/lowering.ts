@@ -11,6 +11,7 @@ import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from '../ops';
 import * as ops from '../ops';
 import { broadcastDims } from '../ops/common';
 import { SCATTER_REDUCTIONS, type ScatterReduction } from '../ops/gather-elements';
+import type { GridPadding, GridSampleMode } from '../ops/grid-sample';
 import { quantLayout } from '../passes/pack-quantized';
 import { einsum } from './einsum';
 import type { GpuView, KernelContext } from './kernel-context';
@@ -160,6 +161,15 @@ function depthSpace(a: LowerArgs, toSpace: boolean): void {
     );
   }
 }
+
+/** GridSample's modes by their opset 16 names (bilinear, bicubic) and opset 20 ones (linear, cubic). */
+const GRID_SAMPLE_MODES: Readonly<Record<string, GridSampleMode>> = {
+  nearest: 'nearest',
+  bilinear: 'linear',
+  linear: 'linear',
+  bicubic: 'cubic',
+  cubic: 'cubic',
+};
 
 function scatterReduction(a: LowerArgs): ScatterReduction {
   const reduction = attrString(a.node, 'reduction', 'none') as ScatterReduction;
@@ -471,6 +481,20 @@ const LOWERINGS: Record<string, Lowering> = {
       attrInt(a.node, 'axis', 0),
       scatterReduction(a),
     ),
+  GridSample: (a) => {
+    const x = need(a, 0);
+    if (x.dims.length !== 4) unsupported(a.node, `a ${x.dims.length - 2}-D image (2-D only)`);
+    const name = attrString(a.node, 'mode', 'linear');
+    const mode = GRID_SAMPLE_MODES[name];
+    const padding = attrString(a.node, 'padding_mode', 'zeros') as GridPadding;
+    if (!mode || !['zeros', 'border', 'reflection'].includes(padding))
+      unsupported(a.node, `mode '${name}', padding_mode '${padding}'`);
+    ops.gridSample(a.ctx, x, need(a, 1), a.outputs[0], {
+      mode,
+      padding,
+      alignCorners: attrInt(a.node, 'align_corners', 0) === 1,
+    });
+  },
   OneHot: (a) => {
     const depth = a.constant(1)?.data[0];
     if (depth === undefined) return unsupported(a.node, 'depth must be known at plan time');
