@@ -2,7 +2,7 @@
 """float32 graphs of op forms the ONNX node tests only cover in float64 (Einsum) or not at all (Resize's opset
 18-19 forms and modes the node tests skip, GroupNormalization, pool forms, attributes of elementwise ops,
 BatchNormalization with constant statistics, DepthToSpace, Size, ConvTranspose, ScatterElements, OneHot,
-GridSample), for the engine tests against
+GridSample, QuantizeLinear, DynamicQuantizeLinear), for the engine tests against
 onnxruntime-node (tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y` (and
 MaxPool's `indices`).
 
@@ -259,6 +259,28 @@ def misc_graphs():
               helper.make_node("GridSample", ["x", "g2"], ["y"], mode=mode, padding_mode=padding,
                                align_corners=align)],
              [f("x", [2, 3, 5, 6]), f("g", [2, 4, 7, 2])], [twice], opset)
+    # QuantizeLinear: one scale (uint8), per channel (int8 zero points); DynamicQuantizeLinear on its own.
+    three = numpy_helper.from_array(np.array(3.0, np.float32), "three")
+    scale = numpy_helper.from_array(np.array(0.02, np.float32), "scale")
+    # The codes come back as floats (Cast), as `y` is declared float.
+    save("quantize_linear_uint8", [helper.make_node("Mul", ["x", "three"], ["x3"]),
+                                   helper.make_node("QuantizeLinear", ["x3", "scale"], ["q"]),
+                                   helper.make_node("Cast", ["q"], ["y"], to=1)],
+         [f("x", [2, 3, 4])], [three, scale], 13)
+    scales = numpy_helper.from_array(rng.uniform(0.005, 0.02, 3).astype(np.float32), "scales")
+    zeros = numpy_helper.from_array(np.array([-5, 0, 12], np.int8), "zeros")
+    save("quantize_linear_per_axis_int8", [helper.make_node("QuantizeLinear", ["x", "scales", "zeros"], ["q"], axis=1),
+                                           helper.make_node("Cast", ["q"], ["y"], to=1)],
+         [f("x", [2, 3, 4])], [scales, zeros], 13)
+    codes = helper.make_tensor_value_info("codes", TensorProto.UINT8, None)
+    zp = helper.make_tensor_value_info("zp", TensorProto.UINT8, None)
+    m = helper.make_model(helper.make_graph([helper.make_node("DynamicQuantizeLinear", ["x"], ["codes", "y", "zp"])],
+                                            "dql", [f("x", [3, 5])],
+                                            [codes, helper.make_tensor_value_info("y", TensorProto.FLOAT, None), zp]),
+                          opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    with open(os.path.join(OUT, "dynamic_quantize_linear.onnx"), "wb") as fh:
+        fh.write(m.SerializeToString())
     # Size feeds arithmetic: y = x · size(x).
     save("size_scales", [helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=1),
                          helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)

@@ -346,6 +346,13 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   Dropout: (c) => [input(c, 0), { dtype: 'bool', dims: input(c, 0).dims }],
   DequantizeLinear: (c) => [{ dtype: 'float32', dims: input(c, 0).dims }],
+  // The zero point's type (uint8 without one).
+  QuantizeLinear: (c) => [{ dtype: c.inputs[2]?.dtype ?? 'uint8', dims: input(c, 0).dims }],
+  DynamicQuantizeLinear: (c) => [
+    { dtype: 'uint8', dims: input(c, 0).dims },
+    { dtype: 'float32', dims: [] },
+    { dtype: 'uint8', dims: [] },
+  ],
   IsInf: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
   Tile: (c) => {
     const x = input(c, 0);

@@ -169,5 +169,6 @@ export type {
  * gelu(ctx, x, out, approximate): 'none' (erf), 'tanh', or 'quick' (x·sigmoid(1.702x)).
  * cast(ctx, x, out): between float32 and the i32 family (int32/int64/bool/...); float→int truncates toward 0,
  * anything→bool is (x != 0).
+ * dequantize / quantize(ctx, x, out, scale, zeroPoint): (De)QuantizeLinear with one scale and zero point.
  */
-export { cast, dequantize, gelu, isInf, isNan, unary } from './unary';
+export { cast, dequantize, gelu, isInf, isNan, quantize, quantizedRange, unary } from './unary';

@@ -6,6 +6,7 @@ import {
   ELEMENTWISE_WORKGROUP,
   elementCount,
   expectDims,
+  f32Literal,
   grid1d,
   invalid,
   specialize,
@@ -216,6 +217,35 @@ export function dequantize(
     out,
     { in: 'i32', out: 'f32' },
     '(f32(v) - u.beta) * u.alpha',
+    scale,
+    zeroPoint,
+  );
+}
+
+/** The codes an 8-bit QuantizeLinear output holds. */
+export function quantizedRange(dtype: GpuView['dtype']): readonly [number, number] {
+  if (dtype === 'uint8') return [0, 255];
+  if (dtype === 'int8') return [-128, 127];
+  return invalid(`QuantizeLinear writes uint8 or int8, got ${dtype}`);
+}
+
+/** QuantizeLinear with one scale and zero point: saturate(round_half_even(x / scale) + zero point). */
+export function quantize(
+  ctx: KernelContext,
+  x: GpuView,
+  out: GpuView,
+  scale: number,
+  zeroPoint: number,
+): void {
+  if (x.dtype !== 'float32') invalid(`QuantizeLinear reads float32, got ${x.dtype}`);
+  const [lo, hi] = quantizedRange(out.dtype);
+  recordElementwise(
+    ctx,
+    'QuantizeLinear',
+    x,
+    out,
+    { in: 'f32', out: 'i32' },
+    `i32(clamp(round(v / u.alpha) + u.beta, ${f32Literal(lo)}, ${f32Literal(hi)}))`,
     scale,
     zeroPoint,
   );

@@ -171,6 +171,65 @@ const GRID_SAMPLE_MODES: Readonly<Record<string, GridSampleMode>> = {
   cubic: 'cubic',
 };
 
+/**
+ * DynamicQuantizeLinear on its own (the pack-quantized pass fuses the ones that feed MatMulInteger): uint8 codes
+ * over [min(0, min x), max(0, max x)], scale = range / 255, zero point = saturate(round(−low / scale)), each step
+ * a small dispatch over scalars, then saturate(round(x / scale) + zero point).
+ */
+function dynamicQuantize(a: LowerArgs): void {
+  const x = need(a, 0);
+  const [codes, scale, zero] = a.outputs;
+  if (x.dtype !== 'float32') unsupported(a.node, `a ${x.dtype} input`);
+  const scalar = () => a.ctx.scratch('float32', []);
+  const constant = (v: number) => a.ctx.constant('float32', [], new Float32Array([v]));
+  const extreme = (op: 'Max' | 'Min') => {
+    const reduced = scalar();
+    ops.reduce(a.ctx, x, reduced, { op, keepdims: false });
+    const widened = scalar();
+    ops.binary(a.ctx, reduced, constant(0), widened, op);
+    return widened;
+  };
+  const [high, low] = [extreme('Max'), extreme('Min')];
+  const range = scalar();
+  ops.binary(a.ctx, high, low, range, 'Sub');
+  ops.binary(a.ctx, range, constant(255), scale, 'Div');
+  const negated = scalar();
+  ops.unary(a.ctx, low, negated, { op: 'Neg' });
+  const zeroRatio = scalar();
+  ops.binary(a.ctx, negated, scale, zeroRatio, 'Div');
+  const zeroRounded = scalar();
+  ops.unary(a.ctx, zeroRatio, zeroRounded, { op: 'Round' });
+  const zeroPoint = scalar();
+  ops.unary(a.ctx, zeroRounded, zeroPoint, { op: 'Clip', alpha: 0, beta: 255 });
+  ops.cast(a.ctx, zeroPoint, zero);
+  const scaled = a.ctx.scratch('float32', x.dims);
+  ops.binary(a.ctx, x, scale, scaled, 'Div');
+  const rounded = a.ctx.scratch('float32', x.dims);
+  ops.unary(a.ctx, scaled, rounded, { op: 'Round' });
+  const shifted = a.ctx.scratch('float32', x.dims);
+  ops.binary(a.ctx, rounded, zeroPoint, shifted, 'Add');
+  const clipped = a.ctx.scratch('float32', x.dims);
+  ops.unary(a.ctx, shifted, clipped, { op: 'Clip', alpha: 0, beta: 255 });
+  ops.cast(a.ctx, clipped, codes);
+}
+
+/** (De)QuantizeLinear's scale and zero point when both are single constants (absent zero point: 0). */
+function scalarQuantization(a: LowerArgs): { scale: number; zeroPoint: number } | undefined {
+  const scale = a.constant(1);
+  const zero = a.node.inputs[2] ? a.constant(2) : undefined;
+  if (scale?.data.length !== 1 || (a.node.inputs[2] && zero?.data.length !== 1)) return undefined;
+  return { scale: Number(scale.data[0]), zeroPoint: Number(zero?.data[0] ?? 0) };
+}
+
+/** (De)QuantizeLinear's per-axis scale / zero point viewed as [C, 1, …] along the node's axis (scalars as they are). */
+function quantizationAxis(a: LowerArgs, x: GpuView): (v: GpuView) => GpuView {
+  const rank = x.dims.length;
+  const axisAttr = attrInt(a.node, 'axis', 1);
+  const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+  const perAxis = need(a, 1).dims.length === 1 && need(a, 1).dims[0] !== 1;
+  return (v) => (perAxis ? { ...v, dims: [v.dims[0], ...new Array<number>(rank - axis - 1).fill(1)] } : v);
+}
+
 function scatterReduction(a: LowerArgs): ScatterReduction {
   const reduction = attrString(a.node, 'reduction', 'none') as ScatterReduction;
   if (!SCATTER_REDUCTIONS.includes(reduction)) unsupported(a.node, `reduction '${reduction}'`);
@@ -571,19 +630,13 @@ const LOWERINGS: Record<string, Lowering> = {
     // from a quantized table). One constant scale and zero point: one dispatch. Otherwise (per-axis, or values
     // that arrive as inputs): y = (f32(x) − f32(zero point)) · scale, the per-axis tensors viewed as [C, 1, …].
     const x = need(a, 0);
-    const scale = a.constant(1);
-    const zero = a.node.inputs[2] ? a.constant(2) : undefined;
-    if (scale?.data.length === 1 && (!a.node.inputs[2] || zero?.data.length === 1)) {
-      ops.dequantize(a.ctx, x, a.outputs[0], scale.data[0], zero?.data[0] ?? 0);
+    const single = scalarQuantization(a);
+    if (single) {
+      ops.dequantize(a.ctx, x, a.outputs[0], single.scale, single.zeroPoint);
       return;
     }
-    const rank = x.dims.length;
-    const axisAttr = attrInt(a.node, 'axis', 1);
-    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+    const along = quantizationAxis(a, x);
     const s = need(a, 1);
-    const perAxis = s.dims.length === 1 && s.dims[0] !== 1;
-    const along = (v: GpuView): GpuView =>
-      perAxis ? { ...v, dims: [v.dims[0], ...new Array<number>(rank - axis - 1).fill(1)] } : v;
     const xf = a.ctx.scratch('float32', x.dims);
     ops.cast(a.ctx, x, xf);
     let centred = xf;
@@ -595,6 +648,35 @@ const LOWERINGS: Record<string, Lowering> = {
       ops.binary(a.ctx, xf, along(zf), centred, 'Sub');
     }
     ops.binary(a.ctx, centred, along(s), a.outputs[0], 'Mul');
+  },
+  DynamicQuantizeLinear: dynamicQuantize,
+  QuantizeLinear: (a) => {
+    // One constant scale and zero point: one dispatch. Otherwise saturate(round(x / scale) + zero point) in steps,
+    // the per-axis tensors viewed along the axis.
+    const x = need(a, 0);
+    const out = a.outputs[0];
+    const single = scalarQuantization(a);
+    if (single) {
+      ops.quantize(a.ctx, x, out, single.scale, single.zeroPoint);
+      return;
+    }
+    const along = quantizationAxis(a, x);
+    const [lo, hi] = ops.quantizedRange(out.dtype);
+    const scaled = a.ctx.scratch('float32', x.dims);
+    ops.binary(a.ctx, x, along(need(a, 1)), scaled, 'Div');
+    const rounded = a.ctx.scratch('float32', x.dims);
+    ops.unary(a.ctx, scaled, rounded, { op: 'Round' });
+    let shifted = rounded;
+    const z = a.inputs[2];
+    if (z) {
+      const zf = a.ctx.scratch('float32', z.dims);
+      ops.cast(a.ctx, z, zf);
+      shifted = a.ctx.scratch('float32', x.dims);
+      ops.binary(a.ctx, rounded, along(zf), shifted, 'Add');
+    }
+    const saturated = a.ctx.scratch('float32', x.dims);
+    ops.unary(a.ctx, shifted, saturated, { op: 'Clip', alpha: lo, beta: hi });
+    ops.cast(a.ctx, saturated, out);
   },
   IsInf: (a) =>
     ops.isInf(
