@@ -205,6 +205,12 @@ def misc_graphs():
     # The mean arrives at run time: the statistics are worked out on the GPU.
     save("batch_norm_mean_input", [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"])],
          [f("x", [2, 3, 6]), f("m", [3])], [stats("s", 0.5, 1.5), stats("b", -1, 1), stats("v", 0.2, 2)], 15)
+    # Training mode: the batch's statistics, and the running ones as outputs.
+    running = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("running_mean", "running_var")]
+    save("batch_norm_training", [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"],
+                                                  ["y", "running_mean", "running_var"], training_mode=1, momentum=0.8)],
+         [f("x", [4, 3, 2, 5])], [stats("s", 0.5, 1.5), stats("b", -1, 1), stats("m", -1, 1), stats("v", 0.2, 2)], 15,
+         running)
     save("depth_to_space_dcr", [helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=2)],
          [f("x", [1, 8, 2, 3])], [], 13)
     save("depth_to_space_crd", [helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=2, mode="CRD")],

@@ -100,9 +100,9 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     const kernel = n.attrs.kernel_shape;
     return kernel?.type === 'ints' && kernel.value.length > MAX_CONV_TRANSPOSE_RANK;
   }
-  // BatchNormalization in training mode (running statistics as outputs).
-  if (n.opType === 'BatchNormalization')
-    return (attr('training_mode') ?? 0) !== 0 || n.outputs.slice(1).some(Boolean) || attr('spatial') === 0;
+  // BatchNormalization before opset 9 with per-activation statistics (spatial = 0), or the opset 7-14 outputs
+  // only training used (saved mean / variance).
+  if (n.opType === 'BatchNormalization') return attr('spatial') === 0 || n.outputs.slice(3).some(Boolean);
   // LayerNormalization's optional Mean / InvStdDev outputs are produced both or neither.
   if (n.opType === 'LayerNormalization') return !!n.outputs[1] !== !!n.outputs[2];
   return false;

@@ -200,8 +200,12 @@ const SHAPES: Record<string, ShapeFn> = {
     const p = convTransposeParams(c.node, x.dims, input(c, 1).dims);
     return [{ dtype: x.dtype, dims: [x.dims[0], p.outChannels, ...p.outSpatial] }];
   },
-  // Inference mode only (backend.ts refuses training outputs at load).
-  BatchNormalization: (c) => [input(c, 0)],
+  // y, and in training mode the running mean and variance ([C]).
+  BatchNormalization: (c) => {
+    const x = input(c, 0);
+    const stats = { dtype: x.dtype, dims: [x.dims[1]] };
+    return [x, stats, stats].slice(0, Math.max(1, c.node.outputs.length));
+  },
   DepthToSpace: (c) => {
     const x = input(c, 0);
     const bs = attrInt(c.node, 'blocksize', 0);

@@ -81,8 +81,11 @@ function strided(node: Node, prefix: 'q' | 'k' | 'v' | 'kt' | 'vt'): Strided4 {
 }
 
 /**
- * Inference BatchNormalization as y = x · k + c per channel, k = scale / √(var + ε), c = B − mean · k: computed
- * at plan time when the statistics are constants (an export that kept the node), else by five small dispatches.
+ * BatchNormalization as y = x · k + c per channel, k = scale / √(var + ε), c = B − mean · k. In inference the
+ * statistics are the inputs: k and c are computed at plan time when they are constants (an export that kept the
+ * node), else by five small dispatches. In training mode (training_mode = 1) they are the batch's own mean and
+ * population variance over every axis but the channel one, and the optional running_mean / running_var outputs
+ * blend them into the inputs: input · momentum + batch · (1 − momentum).
  */
 function batchNormalization(a: LowerArgs): void {
   const x = need(a, 0);
@@ -90,10 +93,14 @@ function batchNormalization(a: LowerArgs): void {
   const channels = x.dims[1];
   const epsilon = attrFloat(a.node, 'epsilon', 1e-5);
   const perChannel = (v: GpuView): GpuView => ({ ...v, dims: [channels, ...x.dims.slice(2).map(() => 1)] });
+  const vector = () => a.ctx.scratch('float32', [channels]);
+  const constant = (v: number) => a.ctx.constant('float32', [1], new Float32Array([v]));
+  // Opset 14 says so with training_mode; before it, asking for the running statistics did.
+  const training = attrInt(a.node, 'training_mode', 0) === 1 || (a.opset < 14 && a.outputs.length > 1);
   const stats = [1, 2, 3, 4].map((i) => a.constant(i));
   let k: GpuView;
   let c: GpuView;
-  if (stats.every((s) => s !== undefined)) {
+  if (!training && stats.every((s) => s !== undefined)) {
     const [scale, bias, mean, variance] = stats.map((s) => Array.from(s?.data ?? [], Number));
     const kv = scale.map((s, i) => s / Math.sqrt(variance[i] + epsilon));
     k = a.ctx.constant('float32', [channels], Float32Array.from(kv));
@@ -103,26 +110,51 @@ function batchNormalization(a: LowerArgs): void {
       Float32Array.from(bias, (b, i) => b - mean[i] * kv[i]),
     );
   } else {
-    const shifted = a.ctx.scratch('float32', [channels]);
-    ops.binary(
-      a.ctx,
-      need(a, 4),
-      a.ctx.constant('float32', [1], new Float32Array([epsilon])),
-      shifted,
-      'Add',
-    );
-    const deviation = a.ctx.scratch('float32', [channels]);
+    let mean = need(a, 3);
+    let variance = need(a, 4);
+    if (training) [mean, variance] = batchStatistics(a, x, perChannel);
+    const shifted = vector();
+    ops.binary(a.ctx, variance, constant(epsilon), shifted, 'Add');
+    const deviation = vector();
     ops.unary(a.ctx, shifted, deviation, { op: 'Sqrt' });
-    k = a.ctx.scratch('float32', [channels]);
+    k = vector();
     ops.binary(a.ctx, need(a, 1), deviation, k, 'Div');
-    const meanK = a.ctx.scratch('float32', [channels]);
-    ops.binary(a.ctx, need(a, 3), k, meanK, 'Mul');
-    c = a.ctx.scratch('float32', [channels]);
+    const meanK = vector();
+    ops.binary(a.ctx, mean, k, meanK, 'Mul');
+    c = vector();
     ops.binary(a.ctx, need(a, 2), meanK, c, 'Sub');
+    if (training) {
+      const momentum = attrFloat(a.node, 'momentum', 0.9);
+      for (const [i, batch] of [mean, variance].entries()) {
+        const out = a.outputs[i + 1];
+        if (!out) continue;
+        const kept = vector();
+        ops.binary(a.ctx, need(a, i + 3), constant(momentum), kept, 'Mul');
+        const added = vector();
+        ops.binary(a.ctx, batch, constant(1 - momentum), added, 'Mul');
+        ops.binary(a.ctx, kept, added, out, 'Add');
+      }
+    }
   }
   const scaled = a.ctx.scratch('float32', x.dims);
   ops.binary(a.ctx, x, perChannel(k), scaled, 'Mul');
   ops.binary(a.ctx, scaled, perChannel(c), a.outputs[0], 'Add');
+}
+
+/** Mean and population variance of x over every axis but the channel one (axis 1), each [C]. */
+function batchStatistics(a: LowerArgs, x: GpuView, perChannel: (v: GpuView) => GpuView): [GpuView, GpuView] {
+  const channels = x.dims[1];
+  const axes = x.dims.map((_, i) => i).filter((i) => i !== 1);
+  const mean = a.ctx.scratch('float32', [channels]);
+  ops.reduce(a.ctx, x, mean, { op: 'Mean', axes, keepdims: false });
+  const centred = a.ctx.scratch('float32', x.dims);
+  ops.binary(a.ctx, x, perChannel(mean), centred, 'Sub');
+  const variance = a.ctx.scratch('float32', [channels]);
+  ops.reduce(a.ctx, centred, variance, { op: 'SumSquare', axes, keepdims: false });
+  const count = x.dims.reduce((p, d) => p * d, 1) / channels;
+  const population = a.ctx.scratch('float32', [channels]);
+  ops.binary(a.ctx, variance, a.ctx.constant('float32', [1], new Float32Array([count])), population, 'Div');
+  return [mean, population];
 }
 
 /**
