@@ -501,6 +501,23 @@ describe('greedy decoding through DecoderState with a fixed-capacity cache (blip
     });
     state.release();
     await whole.release();
+
+    // The reorders' buffers come from the pool and go back to it: more beam searches create none and keep none.
+    const { pool } = await backend.engineDevice();
+    const search = async () => {
+      const beams = decoderState(ORDERS.length + 2, 8);
+      let tokens = [[bos]];
+      for (const order of ORDERS) {
+        await beams.logitsAfter(hostTensor('int64', [tokens.length, 1], tokens.flat()));
+        await beams.reorder(order);
+        tokens = order.map((_, r) => [r + 5]);
+      }
+      beams.release();
+    };
+    await search();
+    const [created, inUse] = [pool.createdCount, pool.inUseCount];
+    for (let i = 0; i < 5; i++) await search();
+    expect([pool.createdCount, pool.inUseCount]).toEqual([created, inUse]);
     await release();
   });
 });
