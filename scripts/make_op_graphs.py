@@ -2,7 +2,8 @@
 """float32 graphs of op forms the ONNX node tests only cover in float64 (Einsum) or not at all (Resize's opset
 18-19 forms and modes the node tests skip, GroupNormalization, pool forms, attributes of elementwise ops,
 BatchNormalization with constant statistics, DepthToSpace, Size, ConvTranspose, ScatterElements, OneHot,
-GridSample, QuantizeLinear, DynamicQuantizeLinear), for the engine tests against
+GridSample, QuantizeLinear, DynamicQuantizeLinear, LRN, MeanVarianceNormalization, EyeLike), for the engine
+tests against
 onnxruntime-node (tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y` (and
 MaxPool's `indices`).
 
@@ -287,6 +288,14 @@ def misc_graphs():
     m.ir_version = 8
     with open(os.path.join(OUT, "dynamic_quantize_linear.onnx"), "wb") as fh:
         fh.write(m.SerializeToString())
+    # LRN (onnxruntime runs odd windows on 4-D inputs only), MeanVarianceNormalization on chosen axes, EyeLike off
+    # the diagonal.
+    save("lrn_size_5", [helper.make_node("LRN", ["x"], ["y"], size=5, alpha=0.3, beta=0.6, bias=1.5)],
+         [f("x", [2, 7, 3, 2])], [], 13)
+    save("mvn_axes", [helper.make_node("MeanVarianceNormalization", ["x"], ["y"], axes=[1, 2])],
+         [f("x", [2, 3, 4, 5])], [], 13)
+    save("eye_like_k", [helper.make_node("EyeLike", ["x"], ["e"], k=-1),
+                        helper.make_node("Add", ["x", "e"], ["y"])], [f("x", [4, 5])], [], 13)
     # Size feeds arithmetic: y = x · size(x).
     save("size_scales", [helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=1),
                          helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)

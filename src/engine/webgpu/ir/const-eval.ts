@@ -208,7 +208,8 @@ const UNARY: Record<string, (x: number) => number> = {
   },
 };
 
-const ONNX_TO: Record<number, DType> = {
+/** ONNX TensorProto element types (Cast's `to`, EyeLike's `dtype`) → ours. */
+export const ONNX_TO: Readonly<Record<number, DType>> = {
   1: 'float32',
   2: 'uint8',
   3: 'int8',

@@ -5,6 +5,7 @@ import { einsumDims } from '../plan/einsum';
 import {
   broadcastShape,
   normAxis,
+  ONNX_TO,
   reshapeDims,
   size,
   sliceRanges,
@@ -126,16 +127,6 @@ const broadcast =
     return [{ dtype: dtype ?? first.dtype, dims }];
   };
 
-const ONNX_TO: Record<number, DType> = {
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  6: 'int32',
-  7: 'int64',
-  9: 'bool',
-  10: 'float16',
-};
-
 function matmulDims(c: ShapeContext, a: readonly number[], b: readonly number[]): number[] {
   const a2 = a.length === 1 ? [1, a[0]] : a;
   const b2 = b.length === 1 ? [b[0], 1] : b;
@@ -223,6 +214,13 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: x.dtype, dims: [n, ch * bs * bs, h / bs, w / bs] }];
   },
   Size: () => [{ dtype: 'int64', dims: [] }],
+  EyeLike: (c) => {
+    const dtype = c.node.attrs.dtype ? ONNX_TO[attrInt(c.node, 'dtype', 1)] : input(c, 0).dtype;
+    if (!dtype || input(c, 0).dims.length !== 2) fail(c, 'a 2-D input and a supported dtype');
+    return [{ dtype, dims: input(c, 0).dims }];
+  },
+  LRN: same,
+  MeanVarianceNormalization: same,
   LogSoftmax: same,
   Hardmax: same,
   LayerNormalization: (c) => {

@@ -2,7 +2,7 @@
 // initializer (shape arithmetic: Shape → Gather → Concat → Reshape …, masks built from constants).
 import { WebvlError } from '../../../errors';
 import type { HostTensor } from '../../tensor';
-import { evaluate, fromValues, size, toValues, type Values } from '../ir/const-eval';
+import { evaluate, fromValues, ONNX_TO, size, toValues, type Values } from '../ir/const-eval';
 import { attrInt, type Graph, type Node, topologicalOrder } from '../ir/ir';
 import type { TypedShape } from '../ir/op-shapes';
 
@@ -31,6 +31,9 @@ function shapeOf(node: Node, dims: readonly number[]): HostTensor {
   return { location: 'cpu', dtype: 'int64', dims: [part.length], data: BigInt64Array.from(part, BigInt) };
 }
 
+/** Ops whose output depends on their input's shape alone, folded once shapes are known. */
+const SHAPE_ONLY: ReadonlySet<string> = new Set(['Shape', 'Size', 'EyeLike']);
+
 /**
  * Folds one node if it can: `Shape` whenever its input's shape is known (from `shapes`), anything else when
  * all its inputs are constants and const-eval handles the op. The node's outputs become initializers; the
@@ -38,6 +41,18 @@ function shapeOf(node: Node, dims: readonly number[]): HostTensor {
  */
 export function tryFold(graph: Graph, node: Node, shapes?: ReadonlyMap<string, TypedShape>): boolean {
   if (node.domain !== '' && node.domain !== 'ai.onnx') return false;
+  if (node.opType === 'EyeLike') {
+    // Ones on diagonal k of a 2-D tensor shaped like the input: a constant once that shape is known.
+    const s = shapes?.get(node.inputs[0]) ?? graph.initializers.get(node.inputs[0]);
+    const dtype = node.attrs.dtype ? ONNX_TO[attrInt(node, 'dtype', 1)] : s?.dtype;
+    if (!s || !dtype || s.dims.length !== 2) return false;
+    const [rows, cols] = s.dims;
+    const k = attrInt(node, 'k', 0);
+    const data = new Float64Array(rows * cols);
+    for (let r = 0; r < rows; r++) if (r + k >= 0 && r + k < cols) data[r * cols + r + k] = 1;
+    graph.initializers.set(node.outputs[0], fromValues({ dtype, dims: s.dims, data }));
+    return true;
+  }
   if (node.opType === 'Shape' || node.opType === 'Size') {
     const s = shapes?.get(node.inputs[0]) ?? graph.initializers.get(node.inputs[0]);
     if (!s) return false;
@@ -93,7 +108,7 @@ export function foldConstants(graph: Graph): number {
   const kept: Node[] = [];
   let folded = 0;
   for (const node of topologicalOrder(graph)) {
-    if (node.opType !== 'Shape' && node.opType !== 'Size' && tryFold(graph, node)) folded++;
+    if (!SHAPE_ONLY.has(node.opType) && tryFold(graph, node)) folded++;
     else kept.push(node);
   }
   graph.nodes = kept;

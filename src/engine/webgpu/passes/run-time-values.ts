@@ -66,8 +66,9 @@ export function steeringInputs(graph: Graph): Set<string> {
     seen.add(value);
     if (inputs.has(value)) found.add(value);
     const node: Node | undefined = made.get(value);
-    // Shape and Size are where a value's dims, not its data, flow on: stop there.
-    if (node && node.opType !== 'Shape' && node.opType !== 'Size') stack.push(...node.inputs.filter(Boolean));
+    // Shape, Size and EyeLike are where a value's dims, not its data, flow on: stop there.
+    if (node && !['Shape', 'Size', 'EyeLike'].includes(node.opType))
+      stack.push(...node.inputs.filter(Boolean));
   }
   return found;
 }

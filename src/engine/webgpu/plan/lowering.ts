@@ -43,6 +43,7 @@ export const VIEW_OPS: ReadonlySet<string> = new Set([
 export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set([
   'Shape',
   'Size',
+  'EyeLike',
   'ConstantOfShape',
   'Range',
   'CumSum',
@@ -260,6 +261,79 @@ function quantizationAxis(a: LowerArgs, x: GpuView): (v: GpuView) => GpuView {
   const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
   const perAxis = need(a, 1).dims.length === 1 && need(a, 1).dims[0] !== 1;
   return (v) => (perAxis ? { ...v, dims: [v.dims[0], ...new Array<number>(rank - axis - 1).fill(1)] } : v);
+}
+
+/**
+ * LRN: x / (bias + α · mean of x² over a window of `size` channels)^β, the window sum as an AveragePool over the
+ * channels of a [N, 1, C, rest] view (padding counted, so mean · size is the sum ONNX divides by size).
+ */
+function localResponseNorm(a: LowerArgs): void {
+  const x = need(a, 0);
+  const size = attrInt(a.node, 'size', 0);
+  if (x.dtype !== 'float32' || x.dims.length < 3 || size < 1)
+    unsupported(a.node, `size ${size} on [${x.dims}]`);
+  const [n, c] = x.dims;
+  const rest = x.dims.slice(2).reduce((p, d) => p * d, 1);
+  const view = (v: GpuView): GpuView => ({ ...v, dims: [n, 1, c, rest] });
+  const squares = a.ctx.scratch('float32', x.dims);
+  ops.binary(a.ctx, x, x, squares, 'Mul');
+  const means = a.ctx.scratch('float32', x.dims);
+  ops.pool(a.ctx, 'average', view(squares), view(means), poolParams(channelWindow(size), [n, 1, c, rest]));
+  const constant = (v: number) => a.ctx.constant('float32', [1], new Float32Array([v]));
+  const scaled = a.ctx.scratch('float32', x.dims);
+  ops.binary(a.ctx, means, constant(attrFloat(a.node, 'alpha', 1e-4)), scaled, 'Mul');
+  const based = a.ctx.scratch('float32', x.dims);
+  ops.binary(a.ctx, scaled, constant(attrFloat(a.node, 'bias', 1)), based, 'Add');
+  const powered = a.ctx.scratch('float32', x.dims);
+  ops.binary(a.ctx, based, constant(-attrFloat(a.node, 'beta', 0.75)), powered, 'Pow');
+  ops.binary(a.ctx, x, powered, a.outputs[0], 'Mul');
+}
+
+/** LRN's channel window as an AveragePool node: `size` taps placed as ONNX places them, padding counted. */
+function channelWindow(size: number): Node {
+  const before = Math.floor((size - 1) / 2);
+  return {
+    name: 'lrn-window',
+    opType: 'AveragePool',
+    domain: '',
+    inputs: [],
+    outputs: [],
+    attrs: {
+      kernel_shape: { type: 'ints', value: [size, 1] },
+      pads: { type: 'ints', value: [before, 0, size - 1 - before, 0] },
+      count_include_pad: { type: 'int', value: 1 },
+    },
+  };
+}
+
+/** MeanVarianceNormalization as its ONNX function: (x − E x) / (√(E x² − (E x)²) + 1e-9) over `axes`. */
+function meanVarianceNorm(a: LowerArgs): void {
+  const x = need(a, 0);
+  if (x.dtype !== 'float32') unsupported(a.node, `a ${x.dtype} input`);
+  const rank = x.dims.length;
+  const axes = (attrInts(a.node, 'axes') ?? [0, 2, 3]).map((d) => (d < 0 ? d + rank : d));
+  const reducedDims = x.dims.map((d, i) => (axes.includes(i) ? 1 : d));
+  const scratch = (dims: readonly number[]) => a.ctx.scratch('float32', dims);
+  const mean = (v: GpuView) => {
+    const m = scratch(reducedDims);
+    ops.reduce(a.ctx, v, m, { op: 'Mean', axes, keepdims: true });
+    return m;
+  };
+  const m = mean(x);
+  const squares = scratch(x.dims);
+  ops.binary(a.ctx, x, x, squares, 'Mul');
+  const meanSquares = mean(squares);
+  const squaredMean = scratch(reducedDims);
+  ops.binary(a.ctx, m, m, squaredMean, 'Mul');
+  const variance = scratch(reducedDims);
+  ops.binary(a.ctx, meanSquares, squaredMean, variance, 'Sub');
+  const deviation = scratch(reducedDims);
+  ops.unary(a.ctx, variance, deviation, { op: 'Sqrt' });
+  const divisor = scratch(reducedDims);
+  ops.binary(a.ctx, deviation, a.ctx.constant('float32', [1], new Float32Array([1e-9])), divisor, 'Add');
+  const centred = scratch(x.dims);
+  ops.binary(a.ctx, x, m, centred, 'Sub');
+  ops.binary(a.ctx, centred, divisor, a.outputs[0], 'Div');
 }
 
 function scatterReduction(a: LowerArgs): ScatterReduction {
@@ -501,6 +575,8 @@ const LOWERINGS: Record<string, Lowering> = {
     });
   },
   Softmax: (a) => softmaxLowering(a, false),
+  LRN: localResponseNorm,
+  MeanVarianceNormalization: meanVarianceNorm,
   ConvTranspose: (a) => {
     const x = need(a, 0);
     const w = need(a, 1);
