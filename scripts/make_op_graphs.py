@@ -1,11 +1,10 @@
 #!/usr/bin/env python3
-"""float32 graphs of op forms the ONNX node tests only cover in float64 (Einsum) or not at all (Resize's opset
-18-19 forms and modes the node tests skip, GroupNormalization, pool forms, attributes of elementwise ops,
-BatchNormalization with constant statistics, DepthToSpace, Size, ConvTranspose, ScatterElements, OneHot,
-GridSample, QuantizeLinear, DynamicQuantizeLinear, LRN, MeanVarianceNormalization, EyeLike), for the engine
-tests against
-onnxruntime-node (tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y` (and
-MaxPool's `indices`).
+"""float32 graphs of op forms the ONNX node tests cover only in float64 (Einsum), thinly or not at all (Resize's
+opset 18-19 forms and modes, GroupNormalization, pool forms, attributes of elementwise ops, BatchNormalization,
+DepthToSpace, Size, ConvTranspose, ScatterElements, OneHot, GridSample, (Dynamic)QuantizeLinear, LRN,
+MeanVarianceNormalization, EyeLike, the two losses), for the engine tests against onnxruntime-node
+(tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y` (and any other outputs the
+op has).
 
   /usr/bin/python3 scripts/make_op_graphs.py      # writes tests/corpus/ops/*.onnx
 """
@@ -296,6 +295,16 @@ def misc_graphs():
          [f("x", [2, 3, 4, 5])], [], 13)
     save("eye_like_k", [helper.make_node("EyeLike", ["x"], ["e"], k=-1),
                         helper.make_node("Add", ["x", "e"], ["y"])], [f("x", [4, 5])], [], 13)
+    # The losses: NegativeLogLikelihoodLoss with class weights and an ignored class (mean over the counted weights),
+    # SoftmaxCrossEntropyLoss unreduced with its log-probabilities; targets are constants with the ignored value.
+    targets = numpy_helper.from_array(np.array([[0, 2, -1], [1, -1, 3]], np.int64), "t")
+    weights = numpy_helper.from_array(rng.uniform(0.2, 2, 4).astype(np.float32), "w")
+    save("nll_loss_weighted_ignored", [helper.make_node("NegativeLogLikelihoodLoss", ["x", "t", "w"], ["y"],
+                                                        ignore_index=-1)], [f("x", [2, 4, 3])], [targets, weights], 13)
+    log_prob = [helper.make_tensor_value_info("log_prob", TensorProto.FLOAT, None)]
+    save("softmax_cross_entropy_none", [helper.make_node("SoftmaxCrossEntropyLoss", ["x", "t"], ["y", "log_prob"],
+                                                         reduction="none", ignore_index=-1)],
+         [f("x", [2, 4, 3])], [targets], 13, log_prob)
     # Size feeds arithmetic: y = x · size(x).
     save("size_scales", [helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=1),
                          helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)

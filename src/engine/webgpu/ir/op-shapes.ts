@@ -15,7 +15,7 @@ import {
   type Values,
 } from './const-eval';
 import { convTransposeParams } from './conv-transpose-params';
-import { attrInt, attrInts, attrTensor, type Node, opKey } from './ir';
+import { attrInt, attrInts, attrString, attrTensor, type Node, opKey } from './ir';
 import { poolParams } from './pool-params';
 import { resizeParams } from './resize-params';
 
@@ -169,6 +169,16 @@ function poolShape(c: ShapeContext): TypedShape[] {
     : [{ dtype: x.dtype, dims }];
 }
 
+/** A loss over [N, C, d…]: [N, d…] unreduced, a scalar reduced; SoftmaxCrossEntropyLoss's log_prob like the scores. */
+function lossShapes(c: ShapeContext): TypedShape[] {
+  const x = input(c, 0);
+  const target = input(c, 1).dims;
+  if (x.dims.length < 2 || target.length !== x.dims.length - 1)
+    fail(c, `input [${x.dims}], target [${target}]`);
+  const loss = { dtype: x.dtype, dims: attrString(c.node, 'reduction', 'mean') === 'none' ? target : [] };
+  return c.node.outputs[1] ? [loss, x] : [loss];
+}
+
 const SHAPES: Record<string, ShapeFn> = {
   Identity: same,
   Cast: (c) => {
@@ -220,6 +230,9 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype, dims: input(c, 0).dims }];
   },
   LRN: same,
+  NegativeLogLikelihoodLoss: (c) => lossShapes(c),
+  // The loss, and the optional log-probabilities (the scores' dims).
+  SoftmaxCrossEntropyLoss: (c) => lossShapes(c),
   MeanVarianceNormalization: same,
   LogSoftmax: same,
   Hardmax: same,

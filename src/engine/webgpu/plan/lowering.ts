@@ -336,6 +336,79 @@ function meanVarianceNorm(a: LowerArgs): void {
   ops.binary(a.ctx, centred, divisor, a.outputs[0], 'Div');
 }
 
+/**
+ * NegativeLogLikelihoodLoss over log-probabilities [N, C, d…] and targets [N, d…]: −input[n, target, d…] ·
+ * weight[target], 0 where the target is ignore_index; reduced by none, sum, or mean (the sum over the summed
+ * weights of the targets counted). SoftmaxCrossEntropyLoss feeds it LogSoftmax(scores) over the classes.
+ */
+function negativeLogLikelihood(
+  a: LowerArgs,
+  logProbs: GpuView,
+  target: GpuView,
+  weight: GpuView | null,
+): void {
+  const out = a.outputs[0];
+  const reduction = attrString(a.node, 'reduction', 'mean');
+  if (logProbs.dtype !== 'float32' || !['none', 'sum', 'mean'].includes(reduction))
+    unsupported(a.node, `a ${logProbs.dtype} input, reduction '${reduction}'`);
+  const picks = target.dims;
+  const scratch = (dtype: GpuView['dtype'], dims: readonly number[]) => a.ctx.scratch(dtype, dims);
+  // The class each position picks, as GatherElements along the classes reads it: out-of-range ones (ignore_index)
+  // are clamped and weigh 0.
+  const picked = scratch('float32', [picks[0], 1, ...picks.slice(1)]);
+  ops.gatherElements(a.ctx, logProbs, { ...target, dims: [picks[0], 1, ...picks.slice(1)] }, picked, 1);
+  let weights: GpuView | null = null;
+  if (weight) {
+    weights = scratch('float32', picks);
+    ops.gather(a.ctx, weight, target, weights, 0);
+  }
+  const ignore = attrInt(a.node, 'ignore_index');
+  if (ignore !== undefined) {
+    const hit = scratch('bool', picks);
+    ops.binary(a.ctx, target, a.ctx.constant(target.dtype, [1], new Int32Array([ignore])), hit, 'Equal');
+    const kept = scratch('bool', picks);
+    ops.unary(a.ctx, hit, kept, { op: 'Not' });
+    const counted = scratch('float32', picks);
+    ops.cast(a.ctx, kept, counted);
+    if (weights) {
+      const masked = scratch('float32', picks);
+      ops.binary(a.ctx, weights, counted, masked, 'Mul');
+      weights = masked;
+    } else weights = counted;
+  }
+  let losses = { ...picked, dims: picks };
+  if (weights) {
+    const weighted = scratch('float32', picks);
+    ops.binary(a.ctx, losses, weights, weighted, 'Mul');
+    losses = weighted;
+  }
+  if (reduction === 'none') {
+    ops.unary(a.ctx, losses, out, { op: 'Neg' });
+    return;
+  }
+  const total = scratch('float32', []);
+  ops.reduce(a.ctx, losses, total, { op: 'Sum', keepdims: false });
+  if (reduction === 'sum') {
+    ops.unary(a.ctx, total, out, { op: 'Neg' });
+    return;
+  }
+  const negated = scratch('float32', []);
+  ops.unary(a.ctx, total, negated, { op: 'Neg' });
+  let count: GpuView;
+  if (weights) {
+    count = scratch('float32', []);
+    ops.reduce(a.ctx, weights, count, { op: 'Sum', keepdims: false });
+  } else count = a.ctx.constant('float32', [], new Float32Array([picks.reduce((p, d) => p * d, 1)]));
+  ops.binary(a.ctx, negated, count, out, 'Div');
+}
+
+function softmaxCrossEntropy(a: LowerArgs): void {
+  const scores = need(a, 0);
+  const logProbs = a.outputs[1] ?? a.ctx.scratch('float32', scores.dims);
+  ops.softmax(a.ctx, scores, logProbs, 1, true);
+  negativeLogLikelihood(a, logProbs, need(a, 1), a.inputs[2] ?? null);
+}
+
 function scatterReduction(a: LowerArgs): ScatterReduction {
   const reduction = attrString(a.node, 'reduction', 'none') as ScatterReduction;
   if (!SCATTER_REDUCTIONS.includes(reduction)) unsupported(a.node, `reduction '${reduction}'`);
@@ -576,6 +649,8 @@ const LOWERINGS: Record<string, Lowering> = {
   },
   Softmax: (a) => softmaxLowering(a, false),
   LRN: localResponseNorm,
+  NegativeLogLikelihoodLoss: (a) => negativeLogLikelihood(a, need(a, 0), need(a, 1), a.inputs[2] ?? null),
+  SoftmaxCrossEntropyLoss: softmaxCrossEntropy,
   MeanVarianceNormalization: meanVarianceNorm,
   ConvTranspose: (a) => {
     const x = need(a, 0);
