@@ -2,7 +2,7 @@
 """float32 graphs of op forms the ONNX node tests cover only in float64 (Einsum), thinly or not at all (Resize's
 opset 18-19 forms and modes, GroupNormalization, pool forms, attributes of elementwise ops, BatchNormalization,
 DepthToSpace, Size, ConvTranspose, ScatterElements, OneHot, GridSample, (Dynamic)QuantizeLinear, LRN,
-MeanVarianceNormalization, EyeLike, the two losses), for the engine tests against onnxruntime-node
+MeanVarianceNormalization, EyeLike, the two losses, windows), for the engine tests against onnxruntime-node
 (tests/engine/webgpu/op-forms.test.ts). Every graph reads float inputs and writes `y` (and any other outputs the
 op has).
 
@@ -305,6 +305,12 @@ def misc_graphs():
     save("softmax_cross_entropy_none", [helper.make_node("SoftmaxCrossEntropyLoss", ["x", "t"], ["y", "log_prob"],
                                                          reduction="none", ignore_index=-1)],
          [f("x", [2, 4, 3])], [targets], 13, log_prob)
+    # Windows (folded when planning): x weighted by a periodic Hann and a symmetric Blackman window of 7.
+    seven = numpy_helper.from_array(np.array(7, np.int64), "seven")
+    save("windows_hann_blackman", [helper.make_node("HannWindow", ["seven"], ["hann"]),
+                                   helper.make_node("BlackmanWindow", ["seven"], ["blackman"], periodic=0),
+                                   helper.make_node("Mul", ["x", "hann"], ["xh"]),
+                                   helper.make_node("Add", ["xh", "blackman"], ["y"])], [f("x", [2, 7])], [seven], 17)
     # Size feeds arithmetic: y = x · size(x).
     save("size_scales", [helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=1),
                          helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)

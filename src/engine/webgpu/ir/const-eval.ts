@@ -208,6 +208,13 @@ const UNARY: Record<string, (x: number) => number> = {
   },
 };
 
+/** The generalized cosine windows (ONNX's Hann, Hamming, Blackman) at phase t = 2πn / span. */
+const WINDOWS: Record<string, (t: number) => number> = {
+  HannWindow: (t) => 0.5 - 0.5 * Math.cos(t),
+  HammingWindow: (t) => 25 / 46 - (21 / 46) * Math.cos(t),
+  BlackmanWindow: (t) => 0.42 - 0.5 * Math.cos(t) + 0.08 * Math.cos(2 * t),
+};
+
 /** ONNX TensorProto element types (Cast's `to`, EyeLike's `dtype`) → ours. */
 export const ONNX_TO: Readonly<Record<number, DType>> = {
   1: 'float32',
@@ -469,6 +476,20 @@ export function evaluate(
         out[i] = x.data[src];
       }
       return [{ dtype: x.dtype, dims: r.count, data: out }];
+    }
+    case 'HannWindow':
+    case 'HammingWindow':
+    case 'BlackmanWindow': {
+      if (!x) return undefined;
+      const dtype = ONNX_TO[attrInt(node, 'output_datatype', 1)];
+      if (!dtype) return undefined;
+      const size = Math.max(0, Math.trunc(Number(x.data[0])));
+      // Periodic windows repeat after `size` samples, symmetric ones end where they start.
+      const span = attrInt(node, 'periodic', 1) === 1 ? size : size - 1;
+      const data = Float64Array.from({ length: size }, (_, i) =>
+        narrow(dtype, WINDOWS[op]((2 * Math.PI * i) / span)),
+      );
+      return [{ dtype, dims: [size], data }];
     }
     case 'Range': {
       const [s, l, d] = inputs;

@@ -169,6 +169,13 @@ function poolShape(c: ShapeContext): TypedShape[] {
     : [{ dtype: x.dtype, dims }];
 }
 
+/** A window of `size` (its input, known when planning) samples. */
+function windowShape(c: ShapeContext): TypedShape[] {
+  const dtype = ONNX_TO[attrInt(c.node, 'output_datatype', 1)];
+  if (!dtype) fail(c, `output_datatype ${attrInt(c.node, 'output_datatype', 1)}`);
+  return [{ dtype, dims: [Math.max(0, Math.trunc(constInts(c, 0, 'the size')[0]))] }];
+}
+
 /** A loss over [N, C, d…]: [N, d…] unreduced, a scalar reduced; SoftmaxCrossEntropyLoss's log_prob like the scores. */
 function lossShapes(c: ShapeContext): TypedShape[] {
   const x = input(c, 0);
@@ -224,6 +231,9 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: x.dtype, dims: [n, ch * bs * bs, h / bs, w / bs] }];
   },
   Size: () => [{ dtype: 'int64', dims: [] }],
+  HannWindow: (c) => windowShape(c),
+  HammingWindow: (c) => windowShape(c),
+  BlackmanWindow: (c) => windowShape(c),
   EyeLike: (c) => {
     const dtype = c.node.attrs.dtype ? ONNX_TO[attrInt(c.node, 'dtype', 1)] : input(c, 0).dtype;
     if (!dtype || input(c, 0).dims.length !== 2) fail(c, 'a 2-D input and a supported dtype');

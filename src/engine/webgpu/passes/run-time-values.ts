@@ -33,6 +33,9 @@ const STEERING_INPUTS: Record<string, readonly number[]> = {
   ReduceLogSumExp: [1],
   ReduceLogSum: [1],
   OneHot: [1],
+  HannWindow: [0],
+  HammingWindow: [0],
+  BlackmanWindow: [0],
   CumSum: [1],
   Trilu: [1],
   // The branch an If takes (passes/inline-if.ts); whether a Dropout drops.
