@@ -10,7 +10,7 @@ import type { Session } from '../engine/backend';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { unsupportedTask } from './architecture';
-import { disposeTensor, repeatRow } from './encode';
+import { disposeTensor, rowRepeater } from './encode';
 import { DecoderState } from './generate/decoder-state';
 import { GREEDY } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
@@ -218,13 +218,14 @@ function captionDecoder(
   const ids = (rows: readonly (readonly number[])[]) =>
     hostTensor('int64', [rows.length, rows[0].length], rows.flat());
   if (!step) {
-    // No cache: the whole sequences every step.
+    // No cache: the whole sequences every step, the image states repeated once per batch size.
     let sequences: number[][] = [[]];
+    const statesFor = rowRepeater(states);
     return {
       async next(rows) {
         for (const [r, tokens] of rows.entries()) sequences[r].push(...tokens);
         const out = await first.run(
-          wholeSequenceFeeds(first, ids(sequences), await repeatRow(states, sequences.length)),
+          wholeSequenceFeeds(first, ids(sequences), await statesFor(sequences.length)),
         );
         for (const [name, t] of Object.entries(out)) if (name !== 'logits') disposeTensor(t);
         if (!out.logits) throw new WebvlError('INVALID_MODEL', 'decoder has no logits output');

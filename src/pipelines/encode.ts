@@ -198,3 +198,19 @@ export async function repeatRow(t: Tensor, rows: number): Promise<Tensor> {
   if (t.dims[0] !== 1) throw new WebvlError('INTERNAL', `cannot repeat a batch of ${t.dims[0]} rows`);
   return gatherRows(await toHost(t), new Array<number>(rows).fill(0));
 }
+
+/**
+ * repeatRow made once per batch size: every step at that size gets the same tensor object, which our engine
+ * takes as unchanged context (work on it alone is not redone).
+ */
+export function rowRepeater(t: Tensor): (rows: number) => Promise<Tensor> {
+  const made = new Map<number, Promise<Tensor>>();
+  return (rows) => {
+    let r = made.get(rows);
+    if (!r) {
+      r = repeatRow(t, rows);
+      made.set(rows, r);
+    }
+    return r;
+  };
+}

@@ -15,7 +15,7 @@ import {
 } from '../../engine/backend';
 import { type HostTensor, hostTensor, type Tensor, toHost } from '../../engine/tensor';
 import { WebvlError } from '../../errors';
-import { disposeTensor, gatherRows, repeatRow } from '../encode';
+import { disposeTensor, gatherRows, rowRepeater } from '../encode';
 import { drawsFrom, pickToken, type Sampling } from './sampling';
 
 /** Shape of the decoder's key/value tensors, from its config. */
@@ -57,8 +57,8 @@ export class DecoderState {
   private seen = 0;
   /** Rows of the batch: 1, or the beams that reorder() kept. */
   private rows = 1;
-  /** The context inputs repeated to each batch size met (a beam per row), made once per size. */
-  private readonly contexts = new Map<number, Promise<Record<string, Tensor>>>();
+  /** The context inputs, each repeated to each batch size met (a beam per row) once. */
+  private readonly contexts: readonly (readonly [string, (rows: number) => Promise<Tensor>])[];
   private cache: KvCache | undefined;
   /** Exact mode: the last step's present tensors, the next step's past. */
   private presents: Record<string, Tensor> | undefined;
@@ -74,9 +74,10 @@ export class DecoderState {
     /** Slots the cache grows by. */
     private readonly cacheBlock = CACHE_BLOCK,
     /** Inputs that stay the same every step (encoder_hidden_states), by name: one row, repeated for beams. */
-    private readonly baseContext: Readonly<Record<string, Tensor>> = {},
+    context: Readonly<Record<string, Tensor>> = {},
   ) {
     this.draw = drawsFrom(sampling.seed ?? 0);
+    this.contexts = Object.entries(context).map(([name, t]) => [name, rowRepeater(t)] as const);
   }
 
   get length(): number {
@@ -229,16 +230,11 @@ export class DecoderState {
   }
 
   /** The context inputs at this batch size: the same tensors each step, so work on them alone runs once. */
-  private context(): Promise<Record<string, Tensor>> {
-    let c = this.contexts.get(this.rows);
-    if (!c) {
-      const rows = this.rows;
-      c = Promise.all(
-        Object.entries(this.baseContext).map(async ([n, t]) => [n, await repeatRow(t, rows)] as const),
-      ).then(Object.fromEntries);
-      this.contexts.set(rows, c);
-    }
-    return c;
+  private async context(): Promise<Record<string, Tensor>> {
+    const rows = this.rows;
+    return Object.fromEntries(
+      await Promise.all(this.contexts.map(async ([name, repeat]) => [name, await repeat(rows)] as const)),
+    );
   }
 
   private samplingFeed(u: number): HostTensor {
