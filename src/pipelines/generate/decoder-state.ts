@@ -140,14 +140,13 @@ export class DecoderState {
   async reorder(rows: readonly number[]): Promise<void> {
     if (rows.length < 1 || rows.some((r) => !Number.isInteger(r) || r < 0 || r >= this.rows))
       throw new WebvlError('INVALID_INPUT', `cannot reorder ${this.rows} rows as [${rows.join(', ')}]`);
+    // Every beam kept where it was (the common case with few beams): nothing to copy.
+    if (rows.length === this.rows && rows.every((r, i) => r === i)) return;
     if (this.cache) await this.cache.reorder(rows);
     else if (this.presents) {
       const kept: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(this.presents)) {
-        kept[name] = gatherRows(await toHost(t), rows);
-        disposeTensor(t);
-        delete this.presents[name];
-      }
+      for (const [name, t] of Object.entries(this.presents)) kept[name] = gatherRows(await toHost(t), rows);
+      for (const t of Object.values(this.presents)) disposeTensor(t);
       this.presents = kept;
     }
     this.rows = rows.length;

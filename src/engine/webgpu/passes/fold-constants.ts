@@ -32,7 +32,7 @@ function shapeOf(node: Node, dims: readonly number[]): HostTensor {
 }
 
 /** Ops whose output depends on their input's shape alone, folded once shapes are known. */
-const SHAPE_ONLY: ReadonlySet<string> = new Set(['Shape', 'Size', 'EyeLike']);
+export const SHAPE_ONLY_OPS: ReadonlySet<string> = new Set(['Shape', 'Size', 'EyeLike']);
 
 /**
  * Folds one node if it can: `Shape` whenever its input's shape is known (from `shapes`), anything else when
@@ -108,7 +108,7 @@ export function foldConstants(graph: Graph): number {
   const kept: Node[] = [];
   let folded = 0;
   for (const node of topologicalOrder(graph)) {
-    if (!SHAPE_ONLY.has(node.opType) && tryFold(graph, node)) folded++;
+    if (!SHAPE_ONLY_OPS.has(node.opType) && tryFold(graph, node)) folded++;
     else kept.push(node);
   }
   graph.nodes = kept;

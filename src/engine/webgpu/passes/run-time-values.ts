@@ -3,6 +3,7 @@
 // plan is specialized on their values, as it is on input dims: they become constants of that plan.
 import type { HostTensor } from '../../tensor';
 import { type Graph, type Node, opKey, producers } from '../ir/ir';
+import { SHAPE_ONLY_OPS } from './fold-constants';
 
 /**
  * Input positions, per op (lowering-table keys: 'Op', or 'domain:Op' outside the default domain), whose values
@@ -69,9 +70,8 @@ export function steeringInputs(graph: Graph): Set<string> {
     seen.add(value);
     if (inputs.has(value)) found.add(value);
     const node: Node | undefined = made.get(value);
-    // Shape, Size and EyeLike are where a value's dims, not its data, flow on: stop there.
-    if (node && !['Shape', 'Size', 'EyeLike'].includes(node.opType))
-      stack.push(...node.inputs.filter(Boolean));
+    // Shape-only ops are where a value's dims, not its data, flow on: stop there.
+    if (node && !SHAPE_ONLY_OPS.has(node.opType)) stack.push(...node.inputs.filter(Boolean));
   }
   return found;
 }

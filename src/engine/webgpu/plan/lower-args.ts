@@ -31,6 +31,11 @@ export function need(a: LowerArgs, i: number): GpuView {
   return v;
 }
 
+/** A float32 scalar constant (dims [], so it broadcasts to any shape, scalars included). */
+export function floatScalar(a: LowerArgs, value: number): GpuView {
+  return a.ctx.constant('float32', [], new Float32Array([value]));
+}
+
 /** Input i's values, when they are known when planning. */
 export function constInts(a: LowerArgs, i: number): number[] | undefined {
   const v = a.constant(i);

@@ -1,11 +1,11 @@
 // Lowerings built from other kernels rather than a kernel of their own: BatchNormalization, DynamicQuantizeLinear,
 // LRN, MeanVarianceNormalization and the two losses. Each is a handful of small dispatches; none is on the hot
 // path of the models webvl targets.
-import { attrFloat, attrInt, attrInts, attrString, type Node } from '../ir/ir';
-import { poolParams } from '../ir/pool-params';
+import { attrFloat, attrInt, attrInts, attrString } from '../ir/ir';
+import type { PoolParams } from '../ir/pool-params';
 import * as ops from '../ops';
 import type { GpuView } from './kernel-context';
-import { type LowerArgs, need, unsupported } from './lower-args';
+import { floatScalar, type LowerArgs, need, unsupported } from './lower-args';
 
 /**
  * BatchNormalization as y = x · k + c per channel, k = scale / √(var + ε), c = B − mean · k. In inference the
@@ -21,7 +21,6 @@ export function batchNormalization(a: LowerArgs): void {
   const epsilon = attrFloat(a.node, 'epsilon', 1e-5);
   const perChannel = (v: GpuView): GpuView => ({ ...v, dims: [channels, ...x.dims.slice(2).map(() => 1)] });
   const vector = () => a.ctx.scratch('float32', [channels]);
-  const constant = (v: number) => a.ctx.constant('float32', [1], new Float32Array([v]));
   // Opset 14 says so with training_mode; before it, asking for the running statistics did.
   const training = attrInt(a.node, 'training_mode', 0) === 1 || (a.opset < 14 && a.outputs.length > 1);
   const stats = [1, 2, 3, 4].map((i) => a.constant(i));
@@ -41,7 +40,7 @@ export function batchNormalization(a: LowerArgs): void {
     let variance = need(a, 4);
     if (training) [mean, variance] = batchStatistics(a, x, perChannel);
     const shifted = vector();
-    ops.binary(a.ctx, variance, constant(epsilon), shifted, 'Add');
+    ops.binary(a.ctx, variance, floatScalar(a, epsilon), shifted, 'Add');
     const deviation = vector();
     ops.unary(a.ctx, shifted, deviation, { op: 'Sqrt' });
     k = vector();
@@ -56,9 +55,9 @@ export function batchNormalization(a: LowerArgs): void {
         const out = a.outputs[i + 1];
         if (!out) continue;
         const kept = vector();
-        ops.binary(a.ctx, need(a, i + 3), constant(momentum), kept, 'Mul');
+        ops.binary(a.ctx, need(a, i + 3), floatScalar(a, momentum), kept, 'Mul');
         const added = vector();
-        ops.binary(a.ctx, batch, constant(1 - momentum), added, 'Mul');
+        ops.binary(a.ctx, batch, floatScalar(a, 1 - momentum), added, 'Mul');
         ops.binary(a.ctx, kept, added, out, 'Add');
       }
     }
@@ -80,7 +79,7 @@ function batchStatistics(a: LowerArgs, x: GpuView, perChannel: (v: GpuView) => G
   ops.reduce(a.ctx, centred, variance, { op: 'SumSquare', axes, keepdims: false });
   const count = x.dims.reduce((p, d) => p * d, 1) / channels;
   const population = a.ctx.scratch('float32', [channels]);
-  ops.binary(a.ctx, variance, a.ctx.constant('float32', [1], new Float32Array([count])), population, 'Div');
+  ops.binary(a.ctx, variance, floatScalar(a, count), population, 'Div');
   return [mean, population];
 }
 
@@ -94,18 +93,17 @@ export function dynamicQuantize(a: LowerArgs): void {
   const [codes, scale, zero] = a.outputs;
   if (x.dtype !== 'float32') unsupported(a.node, `a ${x.dtype} input`);
   const scalar = () => a.ctx.scratch('float32', []);
-  const constant = (v: number) => a.ctx.constant('float32', [], new Float32Array([v]));
   const extreme = (op: 'Max' | 'Min') => {
     const reduced = scalar();
     ops.reduce(a.ctx, x, reduced, { op, keepdims: false });
     const widened = scalar();
-    ops.binary(a.ctx, reduced, constant(0), widened, op);
+    ops.binary(a.ctx, reduced, floatScalar(a, 0), widened, op);
     return widened;
   };
   const [high, low] = [extreme('Max'), extreme('Min')];
   const range = scalar();
   ops.binary(a.ctx, high, low, range, 'Sub');
-  ops.binary(a.ctx, range, constant(255), scale, 'Div');
+  ops.binary(a.ctx, range, floatScalar(a, 255), scale, 'Div');
   const negated = scalar();
   ops.unary(a.ctx, low, negated, { op: 'Neg' });
   const zeroRatio = scalar();
@@ -115,15 +113,33 @@ export function dynamicQuantize(a: LowerArgs): void {
   const zeroPoint = scalar();
   ops.unary(a.ctx, zeroRounded, zeroPoint, { op: 'Clip', alpha: 0, beta: 255 });
   ops.cast(a.ctx, zeroPoint, zero);
+  quantizeInSteps(a, x, scale, zeroPoint, codes);
+}
+
+/**
+ * saturate(round_half_even(x / scale) + zero point) into `out`'s 8-bit codes, a dispatch per step; scale and zero
+ * point (float, or null for none) broadcast against x.
+ */
+export function quantizeInSteps(
+  a: LowerArgs,
+  x: GpuView,
+  scale: GpuView,
+  zeroPoint: GpuView | null,
+  out: GpuView,
+): void {
+  const [lo, hi] = ops.quantizedRange(out.dtype);
   const scaled = a.ctx.scratch('float32', x.dims);
   ops.binary(a.ctx, x, scale, scaled, 'Div');
   const rounded = a.ctx.scratch('float32', x.dims);
   ops.unary(a.ctx, scaled, rounded, { op: 'Round' });
-  const shifted = a.ctx.scratch('float32', x.dims);
-  ops.binary(a.ctx, rounded, zeroPoint, shifted, 'Add');
+  let shifted = rounded;
+  if (zeroPoint) {
+    shifted = a.ctx.scratch('float32', x.dims);
+    ops.binary(a.ctx, rounded, zeroPoint, shifted, 'Add');
+  }
   const clipped = a.ctx.scratch('float32', x.dims);
-  ops.unary(a.ctx, shifted, clipped, { op: 'Clip', alpha: 0, beta: 255 });
-  ops.cast(a.ctx, clipped, codes);
+  ops.unary(a.ctx, shifted, clipped, { op: 'Clip', alpha: lo, beta: hi });
+  ops.cast(a.ctx, clipped, out);
 }
 
 /**
@@ -141,31 +157,28 @@ export function localResponseNorm(a: LowerArgs): void {
   const squares = a.ctx.scratch('float32', x.dims);
   ops.binary(a.ctx, x, x, squares, 'Mul');
   const means = a.ctx.scratch('float32', x.dims);
-  ops.pool(a.ctx, 'average', view(squares), view(means), poolParams(channelWindow(size), [n, 1, c, rest]));
-  const constant = (v: number) => a.ctx.constant('float32', [1], new Float32Array([v]));
+  ops.pool(a.ctx, 'average', view(squares), view(means), channelWindow(size, c, rest));
   const scaled = a.ctx.scratch('float32', x.dims);
-  ops.binary(a.ctx, means, constant(attrFloat(a.node, 'alpha', 1e-4)), scaled, 'Mul');
+  ops.binary(a.ctx, means, floatScalar(a, attrFloat(a.node, 'alpha', 1e-4)), scaled, 'Mul');
   const based = a.ctx.scratch('float32', x.dims);
-  ops.binary(a.ctx, scaled, constant(attrFloat(a.node, 'bias', 1)), based, 'Add');
+  ops.binary(a.ctx, scaled, floatScalar(a, attrFloat(a.node, 'bias', 1)), based, 'Add');
   const powered = a.ctx.scratch('float32', x.dims);
-  ops.binary(a.ctx, based, constant(-attrFloat(a.node, 'beta', 0.75)), powered, 'Pow');
+  ops.binary(a.ctx, based, floatScalar(a, -attrFloat(a.node, 'beta', 0.75)), powered, 'Pow');
   ops.binary(a.ctx, x, powered, a.outputs[0], 'Mul');
 }
 
-/** LRN's channel window as an AveragePool node: `size` taps placed as ONNX places them, padding counted. */
-function channelWindow(size: number): Node {
+/** LRN's channel window as AveragePool parameters over [N, 1, C, rest]: `size` taps placed as ONNX places them. */
+function channelWindow(size: number, channels: number, rest: number): PoolParams {
   const before = Math.floor((size - 1) / 2);
   return {
-    name: 'lrn-window',
-    opType: 'AveragePool',
-    domain: '',
-    inputs: [],
-    outputs: [],
-    attrs: {
-      kernel_shape: { type: 'ints', value: [size, 1] },
-      pads: { type: 'ints', value: [before, 0, size - 1 - before, 0] },
-      count_include_pad: { type: 'int', value: 1 },
-    },
+    kernel: [size, 1],
+    strides: [1, 1],
+    dilations: [1, 1],
+    padsBegin: [before, 0],
+    padsEnd: [size - 1 - before, 0],
+    outSpatial: [channels, rest],
+    countIncludePad: true,
+    storageOrder: 0,
   };
 }
 
@@ -193,7 +206,7 @@ export function meanVarianceNorm(a: LowerArgs): void {
   const deviation = scratch(reducedDims);
   ops.unary(a.ctx, variance, deviation, { op: 'Sqrt' });
   const divisor = scratch(reducedDims);
-  ops.binary(a.ctx, deviation, a.ctx.constant('float32', [1], new Float32Array([1e-9])), divisor, 'Add');
+  ops.binary(a.ctx, deviation, floatScalar(a, 1e-9), divisor, 'Add');
   const centred = scratch(x.dims);
   ops.binary(a.ctx, x, m, centred, 'Sub');
   ops.binary(a.ctx, centred, divisor, a.outputs[0], 'Div');
@@ -261,7 +274,11 @@ export function negativeLogLikelihood(
   if (weights) {
     count = scratch('float32', []);
     ops.reduce(a.ctx, weights, count, { op: 'Sum', keepdims: false });
-  } else count = a.ctx.constant('float32', [], new Float32Array([picks.reduce((p, d) => p * d, 1)]));
+  } else
+    count = floatScalar(
+      a,
+      picks.reduce((p, d) => p * d, 1),
+    );
   ops.binary(a.ctx, negated, count, out, 'Div');
 }
 

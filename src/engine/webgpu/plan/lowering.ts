@@ -13,13 +13,22 @@ import type { GridPadding, GridSampleMode } from '../ops/grid-sample';
 import { quantLayout } from '../passes/pack-quantized';
 import { einsum } from './einsum';
 import type { GpuView } from './kernel-context';
-import { constInts, type LowerArgs, type Lowering, lastAxis, need, unsupported } from './lower-args';
+import {
+  constInts,
+  floatScalar,
+  type LowerArgs,
+  type Lowering,
+  lastAxis,
+  need,
+  unsupported,
+} from './lower-args';
 import {
   batchNormalization,
   dynamicQuantize,
   localResponseNorm,
   meanVarianceNorm,
   negativeLogLikelihood,
+  quantizeInSteps,
   softmaxCrossEntropy,
 } from './lowering-composites';
 
@@ -110,6 +119,15 @@ function scalarQuantization(a: LowerArgs): { scale: number; zeroPoint: number } 
   const zero = a.node.inputs[2] ? a.constant(2) : undefined;
   if (scale?.data.length !== 1 || (a.node.inputs[2] && zero?.data.length !== 1)) return undefined;
   return { scale: Number(scale.data[0]), zeroPoint: Number(zero?.data[0] ?? 0) };
+}
+
+/** (De)QuantizeLinear's zero point as float32, viewed along the node's axis; null without one. */
+function floatZeroPoint(a: LowerArgs, along: (v: GpuView) => GpuView): GpuView | null {
+  const z = a.inputs[2];
+  if (!z) return null;
+  const zf = a.ctx.scratch('float32', z.dims);
+  ops.cast(a.ctx, z, zf);
+  return along(zf);
 }
 
 /** (De)QuantizeLinear's per-axis scale / zero point viewed as [C, 1, …] along the node's axis (scalars as they are). */
@@ -531,18 +549,15 @@ const LOWERINGS: Record<string, Lowering> = {
       return;
     }
     const along = quantizationAxis(a, x);
-    const s = need(a, 1);
     const xf = a.ctx.scratch('float32', x.dims);
     ops.cast(a.ctx, x, xf);
     let centred = xf;
-    const z = a.inputs[2];
-    if (z) {
-      const zf = a.ctx.scratch('float32', z.dims);
-      ops.cast(a.ctx, z, zf);
+    const zero = floatZeroPoint(a, along);
+    if (zero) {
       centred = a.ctx.scratch('float32', x.dims);
-      ops.binary(a.ctx, xf, along(zf), centred, 'Sub');
+      ops.binary(a.ctx, xf, zero, centred, 'Sub');
     }
-    ops.binary(a.ctx, centred, along(s), a.outputs[0], 'Mul');
+    ops.binary(a.ctx, centred, along(need(a, 1)), a.outputs[0], 'Mul');
   },
   DynamicQuantizeLinear: dynamicQuantize,
   QuantizeLinear: (a) => {
@@ -556,22 +571,7 @@ const LOWERINGS: Record<string, Lowering> = {
       return;
     }
     const along = quantizationAxis(a, x);
-    const [lo, hi] = ops.quantizedRange(out.dtype);
-    const scaled = a.ctx.scratch('float32', x.dims);
-    ops.binary(a.ctx, x, along(need(a, 1)), scaled, 'Div');
-    const rounded = a.ctx.scratch('float32', x.dims);
-    ops.unary(a.ctx, scaled, rounded, { op: 'Round' });
-    let shifted = rounded;
-    const z = a.inputs[2];
-    if (z) {
-      const zf = a.ctx.scratch('float32', z.dims);
-      ops.cast(a.ctx, z, zf);
-      shifted = a.ctx.scratch('float32', x.dims);
-      ops.binary(a.ctx, rounded, along(zf), shifted, 'Add');
-    }
-    const saturated = a.ctx.scratch('float32', x.dims);
-    ops.unary(a.ctx, shifted, saturated, { op: 'Clip', alpha: lo, beta: hi });
-    ops.cast(a.ctx, saturated, out);
+    quantizeInSteps(a, x, along(need(a, 1)), floatZeroPoint(a, along), out);
   },
   IsInf: (a) =>
     ops.isInf(
@@ -678,7 +678,7 @@ LOWERINGS.Mean = (a) => {
   if (out.dtype !== 'float32') unsupported(a.node, `a ${out.dtype} mean`);
   const sum = a.ctx.scratch(out.dtype, out.dims);
   foldInputs(a, 'Add', sum);
-  ops.binary(a.ctx, sum, a.ctx.constant('float32', [1], new Float32Array([a.inputs.length])), out, 'Div');
+  ops.binary(a.ctx, sum, floatScalar(a, a.inputs.length), out, 'Div');
 };
 
 /** The attributes a unary op's alpha and beta carry; absent ones take ONNX's defaults (ops/unary.ts). */
