@@ -316,8 +316,58 @@ def misc_graphs():
                          helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)
 
 
+def quantized_graphs():
+    """Integer quantized ops fed by QuantizeLinear of the float input, read back through Cast or DequantizeLinear:
+    MatMulInteger and ConvInteger (onnxruntime quantize_dynamic's ops, standalone), QLinearMatMul and QLinearConv
+    (its QOperator format)."""
+    rng = np.random.default_rng(11)
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    const = lambda name, value: numpy_helper.from_array(np.asarray(value), name)
+    codes = lambda name, dtype, shape: const(name, rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max + 1,
+                                                                shape).astype(dtype))
+    # x in [-1, 1) to uint8 codes around 128.
+    quantize = helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["q"])
+    x_quant = [const("xs", np.float32(1 / 127)), const("xz", np.uint8(128))]
+    to_float = helper.make_node("Cast", ["acc"], ["y"], to=1)
+    save("matmul_integer_per_column", [quantize, helper.make_node("MatMulInteger", ["q", "w", "xz", "wz"], ["acc"]),
+                                       to_float],
+         [f("x", [4, 6])], [*x_quant, codes("w", np.int8, [6, 5]), codes("wz", np.int8, [5])], 13)
+    save("matmul_integer_batched", [quantize, helper.make_node("MatMulInteger", ["q", "w", "xz", "wz"], ["acc"]),
+                                    to_float],
+         [f("x", [2, 3, 40])], [*x_quant, codes("w", np.uint8, [40, 4]), const("wz", np.uint8(3))], 13)
+    save("conv_integer_pads_stride", [quantize, helper.make_node("ConvInteger", ["q", "w", "xz", "wz"], ["acc"],
+                                                                 pads=[1, 1, 1, 1], strides=[2, 2]), to_float],
+         [f("x", [1, 3, 7, 7])], [*x_quant, codes("w", np.uint8, [4, 3, 3, 3]), const("wz", np.uint8(120))], 13)
+    # QOperator: symmetric int8 weights (zero points 0, as onnxruntime's quantizer makes them), per output
+    # channel scales, an int32 bias; y read back through DequantizeLinear.
+    dequantize = helper.make_node("DequantizeLinear", ["qy", "ys", "yz"], ["y"])
+    y_quant = [const("ys", np.float32(0.05)), const("yz", np.uint8(100))]
+    w_scales = lambda n: const("ws", rng.uniform(0.002, 0.01, n).astype(np.float32))
+    save("qlinear_matmul_per_column", [quantize, helper.make_node("QLinearMatMul", ["q", "xs", "xz", "w", "ws", "wz",
+                                                                                  "ys", "yz"], ["qy"]), dequantize],
+         [f("x", [3, 5, 16])], [*x_quant, *y_quant, codes("w", np.int8, [16, 6]), w_scales(6),
+                                const("wz", np.zeros(6, np.int8))], 13)
+    save("qlinear_conv_bias_groups", [quantize, helper.make_node("QLinearConv", ["q", "xs", "xz", "w", "ws", "wz",
+                                                                                "ys", "yz", "b"], ["qy"],
+                                                                 group=2, pads=[0, 1, 2, 1], dilations=[1, 2]),
+                                      dequantize],
+         [f("x", [2, 4, 6, 5])], [*x_quant, *y_quant, codes("w", np.int8, [6, 2, 3, 2]), w_scales(6),
+                                  const("wz", np.zeros(6, np.int8)),
+                                  const("b", rng.integers(-3000, 3000, 6).astype(np.int32))], 13)
+    save("qlinear_conv_1d", [quantize, helper.make_node("QLinearConv", ["q", "xs", "xz", "w", "ws", "wz", "ys", "yz"],
+                                                        ["qy"], strides=[2], auto_pad="SAME_UPPER"), dequantize],
+         [f("x", [1, 3, 11])], [*x_quant, *y_quant, codes("w", np.int8, [4, 3, 3]), w_scales(4),
+                                const("wz", np.zeros(4, np.int8))], 13)
+    # A float 1-D Conv (viewed as 2-D of height 1 by the lowering), grouped, with SAME_LOWER padding.
+    save("conv_1d_groups_same_lower", [helper.make_node("Conv", ["x", "w", "b"], ["y"], group=3, strides=[2],
+                                                        auto_pad="SAME_LOWER")],
+         [f("x", [2, 6, 9])], [const("w", rng.standard_normal([9, 2, 4]).astype(np.float32)),
+                               const("b", rng.standard_normal(9).astype(np.float32))], 13)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    quantized_graphs()
     misc_graphs()
     resize_graphs()
     group_norm_graphs()

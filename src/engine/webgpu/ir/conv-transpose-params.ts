@@ -2,8 +2,8 @@
 // dilations, the leading pads and the output size from `pads`, auto_pad or output_shape, and output_padding),
 // shared by shape inference (op-shapes.ts) and the lowering (ops/conv-transpose.ts). Padding worked out from an
 // output size goes as the spec says: SAME_UPPER puts the odd one at the end, otherwise at the start.
-import { WebvlError } from '../../../errors';
-import { attrInt, attrInts, attrString, type Node } from './ir';
+import { convAttributes } from './conv-params';
+import { attrInts, type Node } from './ir';
 
 /** Spatial ranks the kernel handles. */
 export const MAX_CONV_TRANSPOSE_RANK = 3;
@@ -23,31 +23,13 @@ export function convTransposeParams(
   xDims: readonly number[],
   wDims: readonly number[],
 ): ConvTransposeParams {
-  const fail = (why: string): never => {
-    throw new WebvlError('INVALID_MODEL', `ConvTranspose node '${node.name}': ${why}`);
-  };
+  const { kernel, strides, dilations, pads, autoPad, group, fail } = convAttributes(node, xDims, wDims);
   const spatial = xDims.slice(2);
   const rank = spatial.length;
-  if (rank < 1 || wDims.length !== xDims.length) fail(`input [${xDims}] and weight [${wDims}]`);
-  const group = attrInt(node, 'group', 1);
-  if (group < 1 || xDims[1] !== wDims[0] || xDims[1] % group !== 0)
-    fail(`${xDims[1]} input channels, weight [${wDims}], group ${group}`);
-  const kernel = attrInts(node, 'kernel_shape') ?? wDims.slice(2);
-  if (kernel.join() !== wDims.slice(2).join()) fail(`kernel_shape [${kernel}] but weight [${wDims}]`);
-  const ints = (name: string, fallback: number, length = rank): readonly number[] => {
-    const v = attrInts(node, name) ?? Array<number>(length).fill(fallback);
-    if (v.length !== length) fail(`${name} [${v}] for ${rank} spatial axes`);
-    return v;
-  };
-  const strides = ints('strides', 1);
-  const dilations = ints('dilations', 1);
-  const adjust = ints('output_padding', 0);
-  const pads = ints('pads', 0, 2 * rank);
-  if ([...strides, ...dilations].some((v) => !Number.isInteger(v) || v < 1))
-    fail('strides and dilations must be positive');
-  if ([...adjust, ...pads].some((v) => !Number.isInteger(v) || v < 0)) fail('pads must not be negative');
-  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
-  if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) fail(`auto_pad '${autoPad}'`);
+  if (xDims[1] !== wDims[0]) fail(`${xDims[1]} input channels, weight [${wDims}]`);
+  const adjust = attrInts(node, 'output_padding') ?? Array<number>(rank).fill(0);
+  if (adjust.length !== rank || adjust.some((v) => !Number.isInteger(v) || v < 0))
+    fail(`output_padding [${adjust}] for ${rank} spatial axes`);
   const given = attrInts(node, 'output_shape');
   if (given && given.length !== rank && given.length !== rank + 2) fail(`output_shape [${given}]`);
   const padsBegin: number[] = [];

@@ -14,6 +14,7 @@ import {
   unsqueezeDims,
   type Values,
 } from './const-eval';
+import { convParams } from './conv-params';
 import { convTransposeParams } from './conv-transpose-params';
 import { attrInt, attrInts, attrString, attrTensor, type Node, opKey } from './ir';
 import { poolParams } from './pool-params';
@@ -89,30 +90,6 @@ export function padAmounts(c: Pick<ShapeContext, 'node' | 'constant' | 'opset'>,
   return pads;
 }
 
-/**
- * A 2-D Conv's pads [top, left, bottom, right]: the `pads` attribute, zeros for auto_pad VALID, and for
- * SAME_UPPER / SAME_LOWER the total padding that makes out = ceil(in / stride), split with the odd pixel at
- * the end (UPPER) or the start (LOWER).
- */
-export function convPads(node: Node, x: readonly number[], w: readonly number[]): readonly number[] {
-  const autoPad = node.attrs.auto_pad;
-  const mode = autoPad?.type === 'string' ? autoPad.value : 'NOTSET';
-  if (mode === 'NOTSET') return attrInts(node, 'pads') ?? [0, 0, 0, 0];
-  if (mode === 'VALID') return [0, 0, 0, 0];
-  const strides = attrInts(node, 'strides') ?? [1, 1];
-  const dil = attrInts(node, 'dilations') ?? [1, 1];
-  const pads = [0, 0, 0, 0];
-  for (let i = 0; i < 2; i++) {
-    const k = (w[2 + i] - 1) * dil[i] + 1;
-    const out = Math.ceil(x[2 + i] / strides[i]);
-    const total = Math.max((out - 1) * strides[i] + k - x[2 + i], 0);
-    const small = Math.floor(total / 2);
-    pads[i] = mode === 'SAME_LOWER' ? total - small : small;
-    pads[i + 2] = total - pads[i];
-  }
-  return pads;
-}
-
 const broadcast =
   (dtype?: DType): ShapeFn =>
   (c) => {
@@ -126,6 +103,12 @@ const broadcast =
     const first = c.node.opType === 'Where' ? input(c, 1) : input(c, 0);
     return [{ dtype: dtype ?? first.dtype, dims }];
   };
+
+/** A convolution's output dims from its input x and weight w. */
+function convDims(c: ShapeContext, x: number, w: number): number[] {
+  const p = convParams(c.node, input(c, x).dims, input(c, w).dims);
+  return [input(c, x).dims[0], p.outChannels, ...p.outSpatial];
+}
 
 function matmulDims(c: ShapeContext, a: readonly number[], b: readonly number[]): number[] {
   const a2 = a.length === 1 ? [1, a[0]] : a;
@@ -372,6 +355,12 @@ const SHAPES: Record<string, ShapeFn> = {
   Dropout: (c) => [input(c, 0), { dtype: 'bool', dims: input(c, 0).dims }],
   DequantizeLinear: (c) => [{ dtype: 'float32', dims: input(c, 0).dims }],
   // The zero point's type (uint8 without one).
+  MatMulInteger: (c) => [{ dtype: 'int32', dims: matmulDims(c, input(c, 0).dims, input(c, 1).dims) }],
+  QLinearMatMul: (c) => [
+    { dtype: input(c, 7).dtype, dims: matmulDims(c, input(c, 0).dims, input(c, 3).dims) },
+  ],
+  ConvInteger: (c) => [{ dtype: 'int32', dims: convDims(c, 0, 1) }],
+  QLinearConv: (c) => [{ dtype: input(c, 7).dtype, dims: convDims(c, 0, 3) }],
   QuantizeLinear: (c) => [{ dtype: c.inputs[2]?.dtype ?? 'uint8', dims: input(c, 0).dims }],
   DynamicQuantizeLinear: (c) => [
     { dtype: 'uint8', dims: input(c, 0).dims },
@@ -406,19 +395,7 @@ const SHAPES: Record<string, ShapeFn> = {
   MaxPool: poolShape,
   GlobalAveragePool: poolShape,
   GlobalMaxPool: poolShape,
-  Conv: (c) => {
-    const x = input(c, 0).dims;
-    const w = input(c, 1).dims;
-    if (x.length !== 4) fail(c, 'only 2-D convolution (NCHW) is supported');
-    const strides = attrInts(c.node, 'strides') ?? [1, 1];
-    const dil = attrInts(c.node, 'dilations') ?? [1, 1];
-    const pads = convPads(c.node, x, w);
-    const out = [0, 1].map((i) => {
-      const k = (w[2 + i] - 1) * dil[i] + 1;
-      return Math.floor((x[2 + i] + pads[i] + pads[i + 2] - k) / strides[i]) + 1;
-    });
-    return [{ dtype: input(c, 0).dtype, dims: [x[0], w[0], out[0], out[1]] }];
-  },
+  Conv: (c) => [{ dtype: input(c, 0).dtype, dims: convDims(c, 0, 1) }],
   ArgMin: (c) => SHAPES.ArgMax(c),
   ArgMax: (c) => {
     const x = input(c, 0);

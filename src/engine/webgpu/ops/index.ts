@@ -86,6 +86,11 @@ export { gridSample } from './grid-sample';
  */
 export { type GroupNormParams, groupNorm } from './group-norm';
 /**
+ * matmulInteger(ctx, a, b, out, operands) and convInteger(ctx, x, w, out, params, operands): MatMulInteger and
+ * ConvInteger (8-bit codes, int32 sums), or QLinearMatMul and QLinearConv when operands.requant is given.
+ */
+export { convInteger, matmulInteger } from './integer';
+/**
  * kvAppend(ctx, past, fresh, seqlens, out, params): a key/value cache [B, H, T, D] after a step — each batch
  * row's past, then its S new rows (strided view of `fresh`) at seqlens[b] + 1 − S (0 on a first prompt),
  * zeros after (GroupQueryAttention's presents).

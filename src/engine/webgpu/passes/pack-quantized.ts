@@ -300,7 +300,8 @@ function packDynamicQuant(graph: Graph, v: GraphView, node: Node): boolean {
 /** The same chain around ConvInteger (a quantized patch embedding) → Conv on weights dequantized here. */
 function unquantizeDynamicConv(graph: Graph, v: GraphView, node: Node): boolean {
   const m = matchDynamicQuant(graph, v, node, 'ConvInteger');
-  if (m?.weight.dims.length !== 4) return false;
+  // 1-D or 2-D (the Conv lowering's forms).
+  if (!m || m.weight.dims.length < 3 || m.weight.dims.length > 4) return false;
   const channels = m.weight.dims[0];
   const perChannel = m.weight.data.length / channels;
   const scaleOf = perColumn(toValues(m.weightScale), channels);

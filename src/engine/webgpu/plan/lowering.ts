@@ -1,8 +1,9 @@
 // Lowering: for every op the engine claims, how its node becomes kernel calls (src/engine/webgpu/ops).
 // View ops (Reshape, Squeeze, …) have no lowering: the planner aliases their output to their input buffer.
+import { convParams } from '../ir/conv-params';
 import { convTransposeParams, MAX_CONV_TRANSPOSE_RANK } from '../ir/conv-transpose-params';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from '../ir/ir';
-import { convPads, padAmounts, REDUCE_OPS, UNARY_OPS } from '../ir/op-shapes';
+import { padAmounts, REDUCE_OPS, UNARY_OPS } from '../ir/op-shapes';
 import { MAX_POOL_RANK, poolParams } from '../ir/pool-params';
 import { resizeParams } from '../ir/resize-params';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from '../ops';
@@ -31,6 +32,7 @@ import {
   quantizeInSteps,
   softmaxCrossEntropy,
 } from './lowering-composites';
+import { QUANTIZED_LOWERINGS } from './lowering-quantized';
 
 export type { LowerArgs } from './lower-args';
 
@@ -602,16 +604,20 @@ const LOWERINGS: Record<string, Lowering> = {
   },
   Cast: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0], attrInt(a.node, 'to', 1) === 10),
   Conv: (a) => {
-    const x = need(a, 0);
-    if (x.dims.length !== 4) unsupported(a.node, 'only 2-D convolution');
-    const s = attrInts(a.node, 'strides') ?? [1, 1];
-    const p = convPads(a.node, x.dims, need(a, 1).dims);
-    const d = attrInts(a.node, 'dilations') ?? [1, 1];
-    ops.conv2d(a.ctx, x, need(a, 1), a.inputs[2] ?? null, a.outputs[0], {
-      strides: [s[0], s[1]],
-      pads: [p[0], p[1], p[2], p[3]],
-      dilations: [d[0], d[1]],
-      group: attrInt(a.node, 'group', 1),
+    // 2-D on the conv2d kernels; 1-D as 2-D of height 1.
+    const [x, w, out] = [need(a, 0), need(a, 1), a.outputs[0]];
+    if (x.dims.length !== 3 && x.dims.length !== 4) unsupported(a.node, `${x.dims.length - 2} spatial axes`);
+    const p = convParams(a.node, x.dims, w.dims);
+    const flat = x.dims.length === 3;
+    const plane = (v: GpuView): GpuView => (flat ? { ...v, dims: [v.dims[0], v.dims[1], 1, v.dims[2]] } : v);
+    const pair = (v: readonly number[], fill: number): [number, number] =>
+      flat ? [fill, v[0]] : [v[0], v[1]];
+    const [begin, end] = [pair(p.padsBegin, 0), pair(p.padsEnd, 0)];
+    ops.conv2d(a.ctx, plane(x), plane(w), a.inputs[2] ?? null, plane(out), {
+      strides: pair(p.strides, 1),
+      pads: [begin[0], begin[1], end[0], end[1]],
+      dilations: pair(p.dilations, 1),
+      group: p.group,
     });
   },
   ArgMax: (a) => argReduce(a, true),
@@ -759,6 +765,7 @@ LOWERINGS.AveragePool = poolLowering('average');
 LOWERINGS.MaxPool = poolLowering('max');
 LOWERINGS.GlobalAveragePool = poolLowering('average');
 LOWERINGS.GlobalMaxPool = poolLowering('max');
+Object.assign(LOWERINGS, QUANTIZED_LOWERINGS);
 
 export function lowering(node: Pick<Node, 'opType' | 'domain'>): Lowering | undefined {
   return LOWERINGS[opKey(node)];
