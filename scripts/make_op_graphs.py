@@ -316,6 +316,39 @@ def misc_graphs():
                          helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)
 
 
+def legacy_resize_graphs():
+    """Upsample (attribute scales at opset 7, input at 9) and Resize-10: asymmetric coordinates, onnxruntime's
+    nearest pixel for these opsets (floor enlarging, ceil shrinking)."""
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    scales = lambda v: numpy_helper.from_array(np.array(v, np.float32), "s")
+    save("upsample_7_nearest", [helper.make_node("Upsample", ["x"], ["y"], scales=[1.0, 1.0, 3.0, 2.0])],
+         [f("x", [1, 2, 3, 4])], [], 7)
+    save("upsample_9_linear", [helper.make_node("Upsample", ["x", "s"], ["y"], mode="linear")],
+         [f("x", [2, 1, 4, 5])], [scales([1, 1, 2, 1.5])], 9)
+    save("resize_10_nearest_shrink", [helper.make_node("Resize", ["x", "s"], ["y"])],
+         [f("x", [1, 2, 7, 9])], [scales([1, 1, 0.5, 0.6])], 10)
+    save("resize_10_linear", [helper.make_node("Resize", ["x", "s"], ["y"], mode="linear")],
+         [f("x", [1, 1, 5, 4])], [scales([1, 1, 1.7, 2.5])], 10)
+
+
+def indexing_graphs():
+    """ReverseSequence on either axis order, MaxUnpool of a MaxPool's values and indices (with and without
+    output_shape), Det of a batch of matrices."""
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    lens = lambda v: numpy_helper.from_array(np.array(v, np.int64), "lens")
+    save("reverse_sequence_time_major", [helper.make_node("ReverseSequence", ["x", "lens"], ["y"], time_axis=0,
+                                                          batch_axis=1)], [f("x", [5, 4, 3])], [lens([5, 1, 3, 0])], 10)
+    save("reverse_sequence_batch_major", [helper.make_node("ReverseSequence", ["x", "lens"], ["y"], time_axis=1,
+                                                           batch_axis=0)], [f("x", [3, 6, 2, 2])], [lens([2, 6, 4])], 10)
+    pool = helper.make_node("MaxPool", ["x"], ["p", "i"], kernel_shape=[2, 2], strides=[2, 2])
+    save("max_unpool", [pool, helper.make_node("MaxUnpool", ["p", "i"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
+         [f("x", [2, 3, 6, 4])], [], 11)
+    shape = numpy_helper.from_array(np.array([1, 2, 7, 5], np.int64), "shape")
+    save("max_unpool_output_shape", [pool, helper.make_node("MaxUnpool", ["p", "i", "shape"], ["y"], kernel_shape=[2, 2],
+                                                            strides=[2, 2])], [f("x", [1, 2, 7, 5])], [shape], 11)
+    save("det_batch", [helper.make_node("Det", ["x"], ["y"])], [f("x", [2, 3, 4, 4])], [], 11)
+
+
 def quantized_graphs():
     """Integer quantized ops fed by QuantizeLinear of the float input, read back through Cast or DequantizeLinear:
     MatMulInteger and ConvInteger (onnxruntime quantize_dynamic's ops, standalone), QLinearMatMul and QLinearConv
@@ -368,6 +401,8 @@ def quantized_graphs():
 def main():
     os.makedirs(OUT, exist_ok=True)
     quantized_graphs()
+    legacy_resize_graphs()
+    indexing_graphs()
     misc_graphs()
     resize_graphs()
     group_norm_graphs()

@@ -242,6 +242,32 @@ describe('binary kernels vs CPU twin (NumPy broadcasting)', () => {
     gpu.release();
   });
 
+  it('uint8 BitShift: bits shifted past 8 are lost, shifts of 8 or more leave 0', async () => {
+    const x = [1, 255, 200, 3, 128, 77, 255];
+    const s = [3, 1, 7, 0, 8, 200, 9];
+    const want: Record<'BitShiftLeft' | 'BitShiftRight', number[]> = {
+      BitShiftLeft: [8, 254, 0, 3, 0, 0, 0],
+      BitShiftRight: [0, 127, 1, 3, 0, 0, 0],
+    };
+    for (const op of ['BitShiftLeft', 'BitShiftRight'] as const) {
+      const go = gpu.empty('uint8', [7]);
+      binary(gpu, gpu.upload('uint8', [7], x), gpu.upload('uint8', [7], s), go, op);
+      expect(Array.from(await gpu.read(go))).toEqual(want[op]);
+      expect(Array.from(binaryCpu(op, cpuTensor([7], x), cpuTensor([7], s), true).data)).toEqual(want[op]);
+    }
+    // Only uint8 has unsigned semantics here.
+    expect(() =>
+      binary(
+        gpu,
+        gpu.upload('int32', [1], [1]),
+        gpu.upload('int32', [1], [1]),
+        gpu.empty('int32', [1]),
+        'BitShiftLeft',
+      ),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    gpu.release();
+  });
+
   it('FMod keeps the dividend sign, Mod the divisor sign (hand-computed)', async () => {
     const a = [-7, 7, -7, 7];
     const b = [2, -2, -2, 2];

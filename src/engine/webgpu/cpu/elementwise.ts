@@ -170,6 +170,11 @@ export function binaryScalar(op: BinaryOp, x: number, y: number, integer = false
       return (x !== 0) !== (y !== 0) ? 1 : 0;
     case 'PRelu':
       return x >= 0 ? x : x * y;
+    // uint8 values: shifts past 7 leave nothing.
+    case 'BitShiftLeft':
+      return y < 8 ? (x * 2 ** y) % 256 : 0;
+    case 'BitShiftRight':
+      return y < 8 ? Math.floor(x / 2 ** y) : 0;
   }
 }
 

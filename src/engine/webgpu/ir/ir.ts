@@ -76,6 +76,13 @@ export function attrInts(node: Node, name: string): readonly number[] | undefine
   return a.value;
 }
 
+export function attrFloats(node: Node, name: string): readonly number[] | undefined {
+  const a = node.attrs[name];
+  if (a === undefined) return undefined;
+  if (a.type !== 'floats') throw badAttr(node, name, 'floats', a.type);
+  return a.value;
+}
+
 export function attrString(node: Node, name: string, fallback: string): string {
   const a = node.attrs[name];
   if (a === undefined) return fallback;

@@ -17,7 +17,7 @@ import {
 import { convParams } from './conv-params';
 import { convTransposeParams } from './conv-transpose-params';
 import { attrInt, attrInts, attrString, attrTensor, type Node, opKey } from './ir';
-import { poolParams } from './pool-params';
+import { maxUnpoolDims, poolParams } from './pool-params';
 import { resizeParams } from './resize-params';
 
 export interface TypedShape {
@@ -333,12 +333,19 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: input(c, 2).dtype, dims: [...indices.slice(0, axis), depth, ...indices.slice(axis)] }];
   },
   Scatter: (c) => [input(c, 0)],
+  ReverseSequence: same,
+  Det: (c) => [{ dtype: input(c, 0).dtype, dims: input(c, 0).dims.slice(0, -2) }],
+  MaxUnpool: (c) => {
+    const shape = c.node.inputs[2] ? constInts(c, 2, 'output_shape') : undefined;
+    return [{ dtype: input(c, 0).dtype, dims: maxUnpoolDims(c.node, input(c, 0).dims, shape) }];
+  },
   InstanceNormalization: same,
   GroupNormalization: same,
   Resize: (c) => {
     const x = input(c, 0);
     return [{ dtype: x.dtype, dims: resizeParams(c.node, x.dims, c.constant, c.opset).outDims }];
   },
+  Upsample: (c) => SHAPES.Resize(c),
   Einsum: (c) => {
     const equation = c.node.attrs.equation;
     if (equation?.type !== 'string') fail(c, 'no equation');
@@ -503,7 +510,7 @@ const SHAPES: Record<string, ShapeFn> = {
   },
 };
 
-for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mod', 'PRelu', 'Sum', 'Mean'])
+for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mod', 'PRelu', 'Sum', 'Mean', 'BitShift'])
   SHAPES[op] = broadcast();
 for (const op of ['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor']) {
   SHAPES[op] = broadcast('bool');

@@ -100,3 +100,34 @@ export function poolParams(node: Node, inputDims: readonly number[]): PoolParams
     storageOrder: storageOrder as 0 | 1,
   };
 }
+
+/**
+ * MaxUnpool's output dims for input dims [N, C, ...spatial]: `output_shape` when given (its last spatial values),
+ * else each spatial axis as the MaxPool that made the input would have read it: (in − 1)·stride + kernel − pads.
+ */
+export function maxUnpoolDims(
+  node: Node,
+  inputDims: readonly number[],
+  outputShape: readonly number[] | undefined,
+): number[] {
+  const fail = (why: string): never => {
+    throw new WebvlError('INVALID_MODEL', `MaxUnpool node '${node.name}': ${why}`);
+  };
+  const spatial = inputDims.slice(2);
+  const rank = spatial.length;
+  if (inputDims.length < 3) fail(`input rank ${inputDims.length}, expected [N, C, ...spatial]`);
+  if (outputShape) {
+    if (outputShape.length !== inputDims.length)
+      fail(`output_shape [${outputShape}] for input [${inputDims}]`);
+    if (outputShape.some((d) => !Number.isInteger(d) || d < 0)) fail(`output_shape [${outputShape}]`);
+    return [...outputShape];
+  }
+  const kernel = attrInts(node, 'kernel_shape');
+  const strides = attrInts(node, 'strides') ?? new Array<number>(rank).fill(1);
+  const pads = attrInts(node, 'pads') ?? new Array<number>(2 * rank).fill(0);
+  if (!kernel || kernel.length !== rank || strides.length !== rank || pads.length !== 2 * rank)
+    fail(`kernel_shape [${kernel}], strides [${strides}], pads [${pads}] for ${rank} spatial axes`);
+  const out = spatial.map((d, i) => (d - 1) * strides[i] + (kernel?.[i] ?? 0) - pads[i] - pads[i + rank]);
+  if (out.some((d) => d < 1)) fail(`no output from input [${inputDims}]`);
+  return [...inputDims.slice(0, 2), ...out];
+}

@@ -1,10 +1,10 @@
-// ONNX Resize (opset 11+): what a node asks for once its scales or sizes are known — output dims, per-axis
+// ONNX Resize (opset 11+, and the older Resize-10 and Upsample forms): what a node asks for once its scales or sizes are known — output dims, per-axis
 // scales and crop window, and the sampling modes — shared by shape inference (op-shapes.ts) and the lowering
 // (plan/lowering.ts → ops/resize.ts). Arithmetic in f32 as onnxruntime does it: output dims
 // floor(f32(scale · in)), scales derived from sizes f32(out / in); coordinates by the spec (see `lengths`).
 import { WebvlError } from '../../../errors';
 import { normAxis, type Values } from './const-eval';
-import { attrFloat, attrInt, attrInts, attrString, type Node } from './ir';
+import { attrFloat, attrFloats, attrInt, attrInts, attrString, type Node } from './ir';
 
 export type ResizeMode = 'nearest' | 'linear' | 'cubic';
 export type CoordinateMode =
@@ -75,11 +75,51 @@ export function resizeFormProblem(node: Node): string | undefined {
 }
 
 function unsupported(node: Node, why: string): never {
-  throw new WebvlError('UNSUPPORTED_OP', `Resize node '${node.name}': ${why}`, { ops: ['Resize'] });
+  throw new WebvlError('UNSUPPORTED_OP', `${node.opType} node '${node.name}': ${why}`, {
+    ops: [node.opType],
+  });
 }
 
 function invalid(node: Node, why: string): never {
-  throw new WebvlError('INVALID_MODEL', `Resize node '${node.name}': ${why}`);
+  throw new WebvlError('INVALID_MODEL', `${node.opType} node '${node.name}': ${why}`);
+}
+
+/**
+ * Upsample (opsets 7-9) and Resize-10: scales only (the attribute before opset 9, then input 1), nearest or
+ * linear, asymmetric coordinates. Nearest picks pixels as onnxruntime does for these opsets, per axis: floor
+ * when enlarging, ceil when shrinking (a node that does both is refused, as our modes are per node).
+ */
+function legacyParams(
+  node: Node,
+  inDims: readonly number[],
+  constant: (i: number) => Values | undefined,
+  opset: number,
+): ResizeParams {
+  const fromAttribute = node.opType === 'Upsample' && opset < 9;
+  const given = fromAttribute ? attrFloats(node, 'scales') : constant(1)?.data;
+  if (!given) return unsupported(node, 'scales must be known at plan time');
+  const rank = inDims.length;
+  if (given.length !== rank) invalid(node, `${given.length} scales for rank ${rank}`);
+  const scales = Array.from(given, (s) => Math.fround(s));
+  if (scales.some((s) => !(s > 0))) invalid(node, `scales [${scales}] must be positive`);
+  const mode = attrString(node, 'mode', 'nearest');
+  if (mode !== 'nearest' && mode !== 'linear') return unsupported(node, `mode '${mode}'`);
+  if (mode === 'nearest' && scales.some((s) => s > 1) && scales.some((s) => s < 1))
+    unsupported(node, `nearest, enlarging and shrinking at once (scales [${scales}])`);
+  const lengths = scales.map((s, a) => Math.fround(s * inDims[a]));
+  return {
+    outDims: lengths.map(Math.floor),
+    scales,
+    lengths,
+    roiStart: new Array<number>(rank).fill(0),
+    roiEnd: new Array<number>(rank).fill(1),
+    mode,
+    coordinate: 'asymmetric',
+    nearest: scales.some((s) => s < 1) ? 'ceil' : 'floor',
+    cubicA: -0.75,
+    excludeOutside: false,
+    extrapolation: 0,
+  };
 }
 
 /** Resize's parameters for input dims `inDims`; roi/scales/sizes must be constants by now. */
@@ -89,7 +129,7 @@ export function resizeParams(
   constant: (i: number) => Values | undefined,
   opset: number,
 ): ResizeParams {
-  if (opset < 11) unsupported(node, 'the opset-10 form');
+  if (opset < 11 || node.opType === 'Upsample') return legacyParams(node, inDims, constant, opset);
   const problem = resizeFormProblem(node);
   if (problem) unsupported(node, problem);
   const rank = inDims.length;

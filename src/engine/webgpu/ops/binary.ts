@@ -53,6 +53,12 @@ const ARITH_I32: Partial<Record<BinaryOp, string>> = {
   PRelu: 'select(x * y, x, x >= 0)',
 };
 
+/** uint8 only: held as i32 in [0, 255], so a left shift is masked to 8 bits; shifts past 7 leave 0. */
+const SHIFT_U8: Partial<Record<BinaryOp, string>> = {
+  BitShiftLeft: 'select(0, (x << u32(y)) & 255, y < 8)',
+  BitShiftRight: 'select(0, x >> u32(y), y < 8)',
+};
+
 const COMPARE: Partial<Record<BinaryOp, string>> = {
   Equal: '==',
   Less: '<',
@@ -95,9 +101,11 @@ export function binary(ctx: KernelContext, a: GpuView, b: GpuView, out: GpuView,
     expr =
       scalar !== scalarB
         ? POW_MIXED[`${scalar}|${scalarB}`]
-        : scalar === 'f32'
-          ? ARITH_F32[op]
-          : ARITH_I32[op];
+        : a.dtype === 'uint8' && SHIFT_U8[op]
+          ? SHIFT_U8[op]
+          : scalar === 'f32'
+            ? ARITH_F32[op]
+            : ARITH_I32[op];
     if (out.dtype !== a.dtype) invalid(`${op}: output dtype ${out.dtype} differs from inputs ${a.dtype}`);
   }
   if (expr === undefined) invalid(`${op} is not defined for ${a.dtype}${mixed ? `, ${b.dtype}` : ''}`);

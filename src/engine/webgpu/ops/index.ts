@@ -58,6 +58,8 @@ export { conv2d } from './conv2d';
  * All work for any dtype (copies 32-bit words).
  */
 export { concat, copyStrided, expand, slice, tile, transpose, trilu } from './copy';
+/** det(ctx, x, out): ONNX Det of float32 [..., n, n]. */
+export { det } from './det';
 /**
  * gather(ctx, data, indices, out, axis): ONNX Gather (embeddings: axis 0). indices: i32 family, negative
  * indices wrap. out dims = data[:axis] + indices + data[axis+1:].
@@ -114,6 +116,8 @@ export { layerNorm } from './layer-norm';
  * linear(ctx, x, w, bias, out, params): the same function, named for the fused MatMul+Add(+activation).
  */
 export { linear, matmul } from './matmul';
+/** maxUnpool(ctx, x, indices, out): ONNX MaxUnpool (zeros, then x at MaxPool's flat indices). */
+export { maxUnpool } from './max-unpool';
 /** oneHot(ctx, indices, values, out, depth, axis): ONNX OneHot. */
 export { oneHot } from './one-hot';
 /** pad(ctx, x, out, pads, mode, value): ONNX Pad (constant / reflect / edge / wrap; negative pads crop). */
@@ -133,6 +137,8 @@ export { resize } from './resize';
  * `batchIndex` of out [N, 3, H, W] float32. Two dispatches. packResampleTaps lays out the taps view.
  */
 export { packResampleTaps, resizeNormalize } from './resize-normalize';
+/** reverseSequence(ctx, x, lens, out, timeAxis, batchAxis): ONNX ReverseSequence. */
+export { reverseSequence } from './reverse-sequence';
 /**
  * rotary(ctx, x, cos, sin, out): out = x·cos + rotate_half(x)·sin over the last axis (rotate_half(x) =
  * concat(−x[d/2:], x[:d/2])); cos and sin share dims, broadcast to x's. float32.

@@ -171,7 +171,10 @@ export type BinaryOp =
   | 'Or'
   | 'Xor'
   /** x where x ≥ 0, else x · slope (y). */
-  | 'PRelu';
+  | 'PRelu'
+  /** ONNX BitShift on uint8 (the one unsigned type webvl holds): bits shifted out are lost. */
+  | 'BitShiftLeft'
+  | 'BitShiftRight';
 
 export type ReduceOp =
   | 'Sum'

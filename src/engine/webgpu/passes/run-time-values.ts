@@ -22,6 +22,8 @@ const STEERING_INPUTS: Record<string, readonly number[]> = {
   TopK: [1],
   Pad: [1, 2, 3],
   Resize: [1, 2, 3],
+  Upsample: [1],
+  MaxUnpool: [2],
   Clip: [1, 2],
   ReduceSum: [1],
   ReduceMean: [1],

@@ -502,6 +502,29 @@ const LOWERINGS: Record<string, Lowering> = {
     const x = need(a, 0);
     ops.resize(a.ctx, x, a.outputs[0], resizeParams(a.node, x.dims, a.constant, a.opset));
   },
+  Upsample: (a) => LOWERINGS.Resize(a),
+  ReverseSequence: (a) =>
+    ops.reverseSequence(
+      a.ctx,
+      need(a, 0),
+      need(a, 1),
+      a.outputs[0],
+      attrInt(a.node, 'time_axis', 0),
+      attrInt(a.node, 'batch_axis', 1),
+    ),
+  MaxUnpool: (a) => ops.maxUnpool(a.ctx, need(a, 0), need(a, 1), a.outputs[0]),
+  Det: (a) => ops.det(a.ctx, need(a, 0), a.outputs[0]),
+  BitShift: (a) => {
+    const direction = attrString(a.node, 'direction', '');
+    if (direction !== 'LEFT' && direction !== 'RIGHT') unsupported(a.node, `direction '${direction}'`);
+    ops.binary(
+      a.ctx,
+      need(a, 0),
+      need(a, 1),
+      a.outputs[0],
+      direction === 'LEFT' ? 'BitShiftLeft' : 'BitShiftRight',
+    );
+  },
   Einsum: (a) => {
     const equation = attrString(a.node, 'equation', '');
     einsum(
