@@ -349,6 +349,42 @@ def indexing_graphs():
     save("det_batch", [helper.make_node("Det", ["x"], ["y"])], [f("x", [2, 3, 4, 4])], [], 11)
 
 
+def recurrent_graphs():
+    """RNN, GRU and LSTM: both directions with per-entry sequence lengths (one of 0) and initial states, reverse
+    with a clip, linear_before_reset, peepholes, other activations, and Y left out."""
+    rng = np.random.default_rng(17)
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    const = lambda name, value: numpy_helper.from_array(np.asarray(value), name)
+    weights = lambda dirs, gates, hidden, size: [
+        const("W", (rng.standard_normal([dirs, gates * hidden, size]) * 0.4).astype(np.float32)),
+        const("R", (rng.standard_normal([dirs, gates * hidden, hidden]) * 0.4).astype(np.float32)),
+        const("B", (rng.standard_normal([dirs, 2 * gates * hidden]) * 0.2).astype(np.float32))]
+    lens = const("lens", np.array([5, 2, 0, 4], np.int32))
+    state = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
+    save("lstm_bidirectional_lengths_peepholes",
+         [helper.make_node("LSTM", ["x", "W", "R", "B", "lens", "h0", "c0", "P"], ["y", "yh", "yc"],
+                           direction="bidirectional", hidden_size=6)],
+         [f("x", [5, 4, 3]), f("h0", [2, 4, 6]), f("c0", [2, 4, 6])],
+         [*weights(2, 4, 6, 3), lens, const("P", (rng.standard_normal([2, 18]) * 0.3).astype(np.float32))], 14,
+         [state("yh"), state("yc")])
+    save("lstm_reverse_clip_only_final_state",
+         [helper.make_node("LSTM", ["x", "W", "R", "B"], ["", "y"], direction="reverse", hidden_size=5, clip=0.7)],
+         [f("x", [6, 2, 4])], weights(1, 4, 5, 4), 14)
+    save("gru_linear_before_reset_reverse",
+         [helper.make_node("GRU", ["x", "W", "R", "B", "lens", "h0"], ["y", "yh"], direction="reverse", hidden_size=7,
+                           linear_before_reset=1)],
+         [f("x", [5, 4, 3]), f("h0", [1, 4, 7])], [*weights(1, 3, 7, 3), lens], 14, [state("yh")])
+    # onnxruntime's CPU kernels refuse batch-first layouts: the node tests check those (*_batchwise).
+    save("gru_bidirectional_initial_state",
+         [helper.make_node("GRU", ["x", "W", "R", "B", "", "h0"], ["y", "yh"], direction="bidirectional",
+                           hidden_size=4)],
+         [f("x", [5, 3, 2]), f("h0", [2, 3, 4])], weights(2, 3, 4, 2), 14, [state("yh")])
+    save("rnn_relu_softsign_bidirectional",
+         [helper.make_node("RNN", ["x", "W", "R", "B", "lens"], ["y", "yh"], direction="bidirectional", hidden_size=5,
+                           activations=["Relu", "Softsign"])],
+         [f("x", [5, 4, 3])], [*weights(2, 1, 5, 3), lens], 14, [state("yh")])
+
+
 def quantized_graphs():
     """Integer quantized ops fed by QuantizeLinear of the float input, read back through Cast or DequantizeLinear:
     MatMulInteger and ConvInteger (onnxruntime quantize_dynamic's ops, standalone), QLinearMatMul and QLinearConv
@@ -403,6 +439,7 @@ def main():
     quantized_graphs()
     legacy_resize_graphs()
     indexing_graphs()
+    recurrent_graphs()
     misc_graphs()
     resize_graphs()
     group_norm_graphs()

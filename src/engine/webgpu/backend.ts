@@ -18,6 +18,7 @@ import { widenHalfConstants } from './passes/widen-half-constants';
 import { GpuPixelPipeline } from './pixel-pipeline';
 import type { KernelFeatures } from './plan/kernel-context';
 import { FOLD_ONLY_OPS, lowering, SUPPORTED_CONTRIB_OPS, supportedOps, VIEW_OPS } from './plan/lowering';
+import { recurrentFormProblem } from './plan/lowering-rnn';
 import { type EngineDevice, WebGpuSession } from './session';
 
 export { supportedOps };
@@ -103,6 +104,11 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
   // BatchNormalization before opset 9 with per-activation statistics (spatial = 0), or the opset 7-14 outputs
   // only training used (saved mean / variance).
   if (n.opType === 'BatchNormalization') return attr('spatial') === 0 || n.outputs.slice(3).some(Boolean);
+  if (
+    (n.opType === 'RNN' || n.opType === 'GRU' || n.opType === 'LSTM') &&
+    (n.domain === '' || n.domain === 'ai.onnx')
+  )
+    return recurrentFormProblem({ ...n, name: '' }) !== undefined;
   // LayerNormalization's optional Mean / InvStdDev outputs are produced both or neither.
   if (n.opType === 'LayerNormalization') return !!n.outputs[1] !== !!n.outputs[2];
   return false;

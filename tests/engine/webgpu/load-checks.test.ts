@@ -104,6 +104,35 @@ describe('load-time checks', () => {
     await session.release();
   });
 
+  it.each([
+    [
+      'an activation with alpha',
+      { activations: ['Sigmoid', 'ScaledTanh', 'Tanh'], activation_alpha: [1, 2] },
+    ],
+    ['an activation outside the supported ones', { activations: ['HardSigmoid', 'Tanh', 'Tanh'] }],
+    ['coupled input and forget gates', { input_forget: 1 }],
+  ])('an LSTM with %s is UNSUPPORTED_OP at load', async (_, attrs) => {
+    const node = onnxNode('LSTM', {}, ['x', 'w', 'r'], ['', 'y']);
+    for (const [k, v] of Object.entries(attrs))
+      node.attrs[k] =
+        typeof v === 'number'
+          ? { type: 'int', value: v }
+          : typeof v[0] === 'string'
+            ? { type: 'strings', value: v as string[] }
+            : { type: 'floats', value: v as number[] };
+    const e = await loadError(
+      graph(
+        [node],
+        [
+          ['w', tensor('float32', [1, 8, 3], new Float32Array(24))],
+          ['r', tensor('float32', [1, 8, 2], new Float32Array(16))],
+        ],
+        [f32('x', [4, 1, 3])],
+      ),
+    );
+    expect(e).toMatchObject({ code: 'UNSUPPORTED_OP', details: { ops: ['LSTM'] } });
+  });
+
   it('an If whose branch gives fewer outputs than the node declares is INVALID_MODEL', async () => {
     const branch = (op: string): Graph => ({
       nodes: [{ name: op, opType: op, domain: '', attrs: {}, inputs: ['x'], outputs: ['b'] }],

@@ -104,6 +104,25 @@ const broadcast =
     return [{ dtype: dtype ?? first.dtype, dims }];
   };
 
+/** RNN / GRU / LSTM: Y, then Y_h (and LSTM's Y_c); [seq, dirs, batch, hidden] and [dirs, batch, hidden], batch first with layout 1. */
+function recurrentShapes(c: ShapeContext, outputs: number): TypedShape[] {
+  const x = input(c, 0);
+  const r = input(c, 2).dims;
+  if (x.dims.length !== 3 || r.length !== 3) fail(c, `input [${x.dims}], recurrence weight [${r}]`);
+  const dirs = attrString(c.node, 'direction', 'forward') === 'bidirectional' ? 2 : 1;
+  const hidden = r[2];
+  if (r[0] !== dirs || attrInt(c.node, 'hidden_size', hidden) !== hidden)
+    fail(
+      c,
+      `recurrence weight [${r}] for ${dirs} direction(s), hidden_size ${attrInt(c.node, 'hidden_size', hidden)}`,
+    );
+  const batchMajor = attrInt(c.node, 'layout', 0) === 1;
+  const [seq, batch] = batchMajor ? [x.dims[1], x.dims[0]] : [x.dims[0], x.dims[1]];
+  const y = batchMajor ? [batch, seq, dirs, hidden] : [seq, dirs, batch, hidden];
+  const state = batchMajor ? [batch, dirs, hidden] : [dirs, batch, hidden];
+  return [y, state, state].slice(0, outputs).map((dims) => ({ dtype: x.dtype, dims }));
+}
+
 /** A convolution's output dims from its input x and weight w. */
 function convDims(c: ShapeContext, x: number, w: number): number[] {
   const p = convParams(c.node, input(c, x).dims, input(c, w).dims);
@@ -334,6 +353,9 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   Scatter: (c) => [input(c, 0)],
   ReverseSequence: same,
+  RNN: (c) => recurrentShapes(c, 2),
+  GRU: (c) => recurrentShapes(c, 2),
+  LSTM: (c) => recurrentShapes(c, 3),
   Det: (c) => [{ dtype: input(c, 0).dtype, dims: input(c, 0).dims.slice(0, -2) }],
   MaxUnpool: (c) => {
     const shape = c.node.inputs[2] ? constInts(c, 2, 'output_shape') : undefined;

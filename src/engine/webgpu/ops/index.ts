@@ -140,6 +140,11 @@ export { packResampleTaps, resizeNormalize } from './resize-normalize';
 /** reverseSequence(ctx, x, lens, out, timeAxis, batchAxis): ONNX ReverseSequence. */
 export { reverseSequence } from './reverse-sequence';
 /**
+ * rnnRecurrence(ctx, xw, r, bias, lens, y, state, params): the recurrence of ONNX RNN / GRU / LSTM after the input
+ * projection, one dispatch (a workgroup per direction).
+ */
+export { rnnRecurrence } from './rnn';
+/**
  * rotary(ctx, x, cos, sin, out): out = x·cos + rotate_half(x)·sin over the last axis (rotate_half(x) =
  * concat(−x[d/2:], x[:d/2])); cos and sin share dims, broadcast to x's. float32.
  * rotaryCache(ctx, x, cos, sin, positions, out, params): com.microsoft RotaryEmbedding — caches

@@ -59,6 +59,17 @@ export interface SpecializeOptions {
 }
 
 /**
+ * An output left out ('') before one a node does produce (LSTM's Y when only Y_h is wanted) gets a name of its
+ * own, so the plan gives it storage like any value nobody reads; the kernels write every output they have.
+ */
+function nameSkippedOutputs(graph: Graph): void {
+  graph.nodes.forEach((node, n) => {
+    const last = node.outputs.findLastIndex((o) => o !== '');
+    node.outputs = node.outputs.map((o, i) => (o === '' && i < last ? `webvl:skipped_${n}_${i}` : o));
+  });
+}
+
+/**
  * Runs every pass on a copy of `source` for concrete input dims, and for the values of the inputs in
  * `inputValues` (shape-steering inputs read at run time: they become constants of this plan only) and of the
  * If conditions in `conditions` (computed from run-time data by a probe plan; see session.ts).
@@ -71,6 +82,7 @@ export function specialize(
   options: SpecializeOptions = {},
 ): Specialized {
   const graph = cloneGraph(source);
+  nameSkippedOutputs(graph);
   bindInputValues(graph, inputValues);
   inlineIfs(graph, conditions);
   const contrib = canonicalizeContrib(graph);

@@ -2,6 +2,7 @@
 import { WebvlError } from '../../../errors';
 import type { Values } from '../ir/const-eval';
 import { type Node, opKey } from '../ir/ir';
+import * as ops from '../ops';
 import type { GpuView, KernelContext } from './kernel-context';
 
 export interface LowerArgs {
@@ -46,4 +47,55 @@ export function constInts(a: LowerArgs, i: number): number[] | undefined {
 export function lastAxis(a: LowerArgs, axis: number): void {
   const rank = need(a, 0).dims.length;
   if (axis !== -1 && axis !== rank - 1) unsupported(a.node, `only the last axis is supported (axis=${axis})`);
+}
+
+/** Where one input sits in a buffer that packInputs() made. */
+export interface PackedInputs {
+  readonly view: GpuView;
+  readonly slices: readonly { readonly at: number; readonly length: number }[];
+}
+
+/**
+ * Small inputs (zero points, scales, biases) as consecutive slices of one 32-bit buffer of `dtype`, so a kernel
+ * binds one buffer for them all. A piece is an input index, or absent (null, or an omitted optional input): then
+ * zeros, `absentLength` of them (one by default). Built at plan time when every present input is a constant,
+ * else by one copy per piece.
+ */
+export function packInputs(
+  a: LowerArgs,
+  dtype: 'int32' | 'float32',
+  pieces: readonly (number | null | { readonly index: number; readonly absentLength: number })[],
+): PackedInputs {
+  const index = (p: (typeof pieces)[number]) => (p !== null && typeof p === 'object' ? p.index : p);
+  const present = (p: (typeof pieces)[number]) => {
+    const i = index(p);
+    return i !== null && a.inputs[i] != null ? i : undefined;
+  };
+  const lengths = pieces.map((p) => {
+    const i = present(p);
+    if (i !== undefined) return need(a, i).dims.reduce((n, d) => n * d, 1);
+    return p !== null && typeof p === 'object' ? p.absentLength : 1;
+  });
+  const slices = lengths.map((length, j) => ({ at: lengths.slice(0, j).reduce((n, l) => n + l, 0), length }));
+  const total = lengths.reduce((n, l) => n + l, 0);
+  const Data = dtype === 'int32' ? Int32Array : Float32Array;
+  const values = pieces.map((p, j) => {
+    const i = present(p);
+    return i === undefined ? { data: new Float64Array(lengths[j]) } : a.constant(i);
+  });
+  if (values.every((v) => v !== undefined)) {
+    const data = new Data(total);
+    values.forEach((v, j) => {
+      data.set(Array.from(v?.data ?? [], Number), slices[j].at);
+    });
+    return { view: a.ctx.constant(dtype, [total], data), slices };
+  }
+  const view = a.ctx.scratch(dtype, [total]);
+  const parts = pieces.map((p, j) => {
+    const i = present(p);
+    const source = i === undefined ? a.ctx.constant(dtype, [lengths[j]], new Data(lengths[j])) : need(a, i);
+    return { ...source, dtype, dims: [lengths[j]] };
+  });
+  ops.concat(a.ctx, parts, view, 0);
+  return { view, slices };
 }

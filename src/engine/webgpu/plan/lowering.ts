@@ -33,6 +33,7 @@ import {
   softmaxCrossEntropy,
 } from './lowering-composites';
 import { QUANTIZED_LOWERINGS } from './lowering-quantized';
+import { rnnLowering } from './lowering-rnn';
 
 export type { LowerArgs } from './lower-args';
 
@@ -789,6 +790,9 @@ LOWERINGS.MaxPool = poolLowering('max');
 LOWERINGS.GlobalAveragePool = poolLowering('average');
 LOWERINGS.GlobalMaxPool = poolLowering('max');
 Object.assign(LOWERINGS, QUANTIZED_LOWERINGS);
+LOWERINGS.RNN = rnnLowering('RNN');
+LOWERINGS.GRU = rnnLowering('GRU');
+LOWERINGS.LSTM = rnnLowering('LSTM');
 
 export function lowering(node: Pick<Node, 'opType' | 'domain'>): Lowering | undefined {
   return LOWERINGS[opKey(node)];
