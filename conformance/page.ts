@@ -81,7 +81,8 @@ async function runCase(backend: Backend, test: string): Promise<CaseResult> {
       await session.release();
     }
   } catch (e) {
-    if (isWebvlError(e) && e.code === 'UNSUPPORTED_OP')
+    // An op or form the engine refuses, or a data type it does not hold (bfloat16…): a typed refusal.
+    if (isWebvlError(e) && (e.code === 'UNSUPPORTED_OP' || e.code === 'UNSUPPORTED_MODEL'))
       return { status: 'unsupported', ops, dtype, reason: e.message };
     return { status: 'fail', ops, dtype, reason: e instanceof Error ? e.message : String(e) };
   }

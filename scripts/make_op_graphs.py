@@ -347,6 +347,15 @@ def indexing_graphs():
     save("max_unpool_output_shape", [pool, helper.make_node("MaxUnpool", ["p", "i", "shape"], ["y"], kernel_shape=[2, 2],
                                                             strides=[2, 2])], [f("x", [1, 2, 7, 5])], [shape], 11)
     save("det_batch", [helper.make_node("Det", ["x"], ["y"])], [f("x", [2, 3, 4, 4])], [], 11)
+    # CumSum on run-time data: float, exclusive and reversed along a middle axis; int32 along the last.
+    axis = lambda v: numpy_helper.from_array(np.array(v, np.int32), "axis")
+    save("cumsum_exclusive_reverse", [helper.make_node("CumSum", ["x", "axis"], ["y"], exclusive=1, reverse=1)],
+         [f("x", [2, 5, 3])], [axis(1)], 14)
+    ten = numpy_helper.from_array(np.array(10.0, np.float32), "ten")
+    save("cumsum_int32", [helper.make_node("Mul", ["x", "ten"], ["x10"]),
+                          helper.make_node("Cast", ["x10"], ["xi"], to=6),
+                          helper.make_node("CumSum", ["xi", "axis"], ["c"]),
+                          helper.make_node("Cast", ["c"], ["y"], to=1)], [f("x", [3, 7])], [ten, axis(-1)], 14)
 
 
 def recurrent_graphs():

@@ -131,6 +131,6 @@ describe('WebGpuBackend.load', () => {
       expect(claimed).toContain(op);
     }
     expect(unsupportedOps(claimed.map((opType) => ({ opType, domain: '' })))).toEqual([]);
-    expect(unsupportedOps([{ opType: 'LSTM', domain: '' }])).toEqual(['LSTM']);
+    expect(unsupportedOps([{ opType: 'Loop', domain: '' }])).toEqual(['Loop']);
   });
 });

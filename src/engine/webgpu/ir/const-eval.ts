@@ -215,7 +215,7 @@ const WINDOWS: Record<string, (t: number) => number> = {
   BlackmanWindow: (t) => 0.42 - 0.5 * Math.cos(t) + 0.08 * Math.cos(2 * t),
 };
 
-/** ONNX TensorProto element types (Cast's `to`, EyeLike's `dtype`) → ours. */
+/** ONNX TensorProto element types (tensors', and Cast's `to`, EyeLike's `dtype`) → the dtype that holds them. */
 export const ONNX_TO: Readonly<Record<number, DType>> = {
   1: 'float32',
   2: 'uint8',
@@ -224,6 +224,12 @@ export const ONNX_TO: Readonly<Record<number, DType>> = {
   7: 'int64',
   9: 'bool',
   10: 'float16',
+  // Held narrower (onnx-decode.ts NARROWED): double, int16, uint16, uint32, uint64.
+  11: 'float32',
+  5: 'int32',
+  4: 'int32',
+  12: 'int32',
+  13: 'int64',
 };
 
 export function normAxis(axis: number, rank: number): number {

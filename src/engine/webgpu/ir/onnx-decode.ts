@@ -3,6 +3,7 @@
 import * as protoModule from 'onnx-proto';
 import { WebvlError } from '../../../errors';
 import type { DType, HostTensor, TensorData } from '../../tensor';
+import { ONNX_TO } from './const-eval';
 import type { Attr, Dim, Graph, Node, ValueInfo } from './ir';
 
 type OnnxNs = typeof protoModule.onnx;
@@ -16,16 +17,41 @@ type LongLike = number | { toNumber(): number; toString(): string };
 /** External data files (the `location` of each tensor) by file name. */
 export type ExternalData = ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
 
-const ONNX_DTYPES: Record<number, DType> = {
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  6: 'int32',
-  7: 'int64',
-  9: 'bool',
-  10: 'float16',
+/**
+ * Element types the engine holds narrower than the file does (WebGPU has no f64, and the kernels hold integers
+ * in i32 words): each source type's width, the typed array of its raw bytes and of its typed field, and what it
+ * becomes. Doubles become float32; 16-bit and uint32 integers int32, uint64 int64 (the values must fit, as
+ * int64's must fit i32 on the GPU: larger ones saturate).
+ */
+interface Narrowed {
+  readonly width: number;
+  readonly raw: (bytes: ArrayBuffer) => ArrayLike<number> | BigUint64Array;
+  readonly field: (t: protoModule.onnx.ITensorProto) => ArrayLike<number | LongLike>;
+}
+const NARROWED: Readonly<Record<number, Narrowed>> = {
+  11: { width: 8, raw: (b) => new Float64Array(b), field: (t) => t.doubleData ?? [] },
+  5: { width: 2, raw: (b) => new Int16Array(b), field: (t) => t.int32Data ?? [] },
+  4: { width: 2, raw: (b) => new Uint16Array(b), field: (t) => t.int32Data ?? [] },
+  12: { width: 4, raw: (b) => new Uint32Array(b), field: (t) => (t.uint64Data ?? []) as LongLike[] },
+  13: { width: 8, raw: (b) => new BigUint64Array(b), field: (t) => (t.uint64Data ?? []) as LongLike[] },
 };
-const DOUBLE = 11;
+
+/** Values of a narrowed type as the dtype that holds them. */
+function narrowedData(dtype: DType, values: ArrayLike<number | bigint | LongLike>): TensorData {
+  const n = values.length;
+  if (dtype === 'float32') return Float32Array.from({ length: n }, (_, i) => Number(values[i]));
+  if (dtype === 'int64') return BigInt64Array.from({ length: n }, (_, i) => saturate64(values[i]));
+  return Int32Array.from({ length: n }, (_, i) => Math.min(2147483647, Number(toPlain(values[i]))));
+}
+
+function toPlain(v: number | bigint | LongLike): number | bigint {
+  return typeof v === 'number' || typeof v === 'bigint' ? v : BigInt(v.toString());
+}
+
+function saturate64(v: number | bigint | LongLike): bigint {
+  const b = BigInt(toPlain(v));
+  return b > 9223372036854775807n ? 9223372036854775807n : b;
+}
 
 function toNumber(v: LongLike | null | undefined): number {
   if (v === null || v === undefined) return 0;
@@ -44,9 +70,8 @@ function invalid(message: string, details?: Record<string, unknown>): WebvlError
 }
 
 export function onnxDType(code: number, what: string): DType {
-  const dtype = ONNX_DTYPES[code];
+  const dtype = ONNX_TO[code];
   if (dtype === undefined) {
-    if (code === DOUBLE) return 'float32'; // doubles are narrowed to float32 (see tensorFromProto)
     // TensorProto.DataType runs from 1 (FLOAT) to 23 (FLOAT4E2M1): anything else is a corrupt file.
     if (!(Number.isInteger(code) && code >= 1 && code <= 23)) {
       throw invalid(`${what}: ${code} is not an ONNX data type`, { dataType: code });
@@ -80,9 +105,9 @@ function fromBytes(
   bytes: Uint8Array,
   count: number,
   name: string,
-  double: boolean,
+  narrowed: Narrowed | undefined,
 ): TensorData {
-  const width = double ? 8 : BYTES[dtype];
+  const width = narrowed ? narrowed.width : BYTES[dtype];
   if (bytes.byteLength !== count * width) {
     throw invalid(`tensor '${name}': ${bytes.byteLength} bytes of data, its dims need ${count * width}`);
   }
@@ -91,7 +116,7 @@ function fromBytes(
   const own = new Uint8Array(bytes.byteLength);
   own.set(bytes);
   const copy = own.buffer;
-  if (double) return Float32Array.from(new Float64Array(copy));
+  if (narrowed) return narrowedData(dtype, narrowed.raw(copy));
   switch (dtype) {
     case 'float32':
       return new Float32Array(copy);
@@ -112,11 +137,11 @@ function fromTypedFields(
   dtype: DType,
   t: protoModule.onnx.ITensorProto,
   count: number,
-  double: boolean,
+  narrowed: Narrowed | undefined,
 ): TensorData {
   const name = t.name ?? '';
   let data: TensorData;
-  if (double) data = Float32Array.from(t.doubleData ?? []);
+  if (narrowed) data = narrowedData(dtype, narrowed.field(t));
   else {
     switch (dtype) {
       case 'float32':
@@ -148,7 +173,7 @@ export function tensorFromProto(t: protoModule.onnx.ITensorProto, external?: Ext
   const name = t.name ?? '';
   const code = t.dataType ?? 0;
   const dtype = onnxDType(code, `tensor '${name}'`);
-  const double = code === DOUBLE;
+  const narrowed = NARROWED[code];
   const dims = (t.dims ?? []).map((d) => toNumber(d as LongLike));
   if (dims.some((d) => d < 0 || !Number.isSafeInteger(d)))
     throw invalid(`tensor '${name}': bad dims [${dims}]`);
@@ -168,11 +193,11 @@ export function tensorFromProto(t: protoModule.onnx.ITensorProto, external?: Ext
         `tensor '${name}': external range ${offset}+${length} is outside '${file}' (${bytes.byteLength} bytes)`,
       );
     }
-    data = fromBytes(dtype, bytes.subarray(offset, offset + length), count, name, double);
+    data = fromBytes(dtype, bytes.subarray(offset, offset + length), count, name, narrowed);
   } else if (t.rawData && t.rawData.byteLength > 0) {
-    data = fromBytes(dtype, t.rawData, count, name, double);
+    data = fromBytes(dtype, t.rawData, count, name, narrowed);
   } else {
-    data = fromTypedFields(dtype, t, count, double);
+    data = fromTypedFields(dtype, t, count, narrowed);
   }
   return { location: 'cpu', dtype, dims, data };
 }

@@ -53,10 +53,19 @@ const ARITH_I32: Partial<Record<BinaryOp, string>> = {
   PRelu: 'select(x * y, x, x >= 0)',
 };
 
-/** uint8 only: held as i32 in [0, 255], so a left shift is masked to 8 bits; shifts past 7 leave 0. */
+/** uint8, held as i32 in [0, 255]: a left shift is masked to 8 bits; shifts past 7 leave 0. */
 const SHIFT_U8: Partial<Record<BinaryOp, string>> = {
   BitShiftLeft: 'select(0, (x << u32(y)) & 255, y < 8)',
   BitShiftRight: 'select(0, x >> u32(y), y < 8)',
+};
+
+/**
+ * The wider unsigned types, held in the i32 family (onnx-decode.ts narrows uint16 and uint32 to int32, uint64 to
+ * int64): shifts of 32 bits, right ones logical; shifts past 31 leave 0.
+ */
+const SHIFT_U32: Partial<Record<BinaryOp, string>> = {
+  BitShiftLeft: 'select(0, x << u32(y), y >= 0 && y < 32)',
+  BitShiftRight: 'select(0, i32(u32(x) >> u32(y)), y >= 0 && y < 32)',
 };
 
 const COMPARE: Partial<Record<BinaryOp, string>> = {
@@ -103,9 +112,11 @@ export function binary(ctx: KernelContext, a: GpuView, b: GpuView, out: GpuView,
         ? POW_MIXED[`${scalar}|${scalarB}`]
         : a.dtype === 'uint8' && SHIFT_U8[op]
           ? SHIFT_U8[op]
-          : scalar === 'f32'
-            ? ARITH_F32[op]
-            : ARITH_I32[op];
+          : (a.dtype === 'int32' || a.dtype === 'int64') && SHIFT_U32[op]
+            ? SHIFT_U32[op]
+            : scalar === 'f32'
+              ? ARITH_F32[op]
+              : ARITH_I32[op];
     if (out.dtype !== a.dtype) invalid(`${op}: output dtype ${out.dtype} differs from inputs ${a.dtype}`);
   }
   if (expr === undefined) invalid(`${op} is not defined for ${a.dtype}${mixed ? `, ${b.dtype}` : ''}`);

@@ -58,6 +58,8 @@ export { conv2d } from './conv2d';
  * All work for any dtype (copies 32-bit words).
  */
 export { concat, copyStrided, expand, slice, tile, transpose, trilu } from './copy';
+/** cumsum(ctx, x, out, axis, exclusive, reverse): ONNX CumSum (float32 or the i32 family). */
+export { cumsum } from './cumsum';
 /** det(ctx, x, out): ONNX Det of float32 [..., n, n]. */
 export { det } from './det';
 /**

@@ -59,11 +59,14 @@ export interface SpecializeOptions {
 }
 
 /**
- * An output left out ('') before one a node does produce (LSTM's Y when only Y_h is wanted) gets a name of its
- * own, so the plan gives it storage like any value nobody reads; the kernels write every output they have.
+ * An output of a standard op left out ('') before one the node does produce (LSTM's Y when only Y_h is wanted,
+ * TopK's values when only its indices are) gets a name of its own, so the plan gives it storage like any value
+ * nobody reads; the kernels write every output they have. Contrib ops keep theirs: their rewrites read what
+ * is left out (SkipLayerNormalization's statistics).
  */
 function nameSkippedOutputs(graph: Graph): void {
   graph.nodes.forEach((node, n) => {
+    if (node.domain !== '' && node.domain !== 'ai.onnx') return;
     const last = node.outputs.findLastIndex((o) => o !== '');
     node.outputs = node.outputs.map((o, i) => (o === '' && i < last ? `webvl:skipped_${n}_${i}` : o));
   });

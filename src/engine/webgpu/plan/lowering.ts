@@ -57,7 +57,6 @@ export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set([
   'BlackmanWindow',
   'ConstantOfShape',
   'Range',
-  'CumSum',
 ]);
 
 function strided(node: Node, prefix: 'q' | 'k' | 'v' | 'kt' | 'vt'): Strided4 {
@@ -515,6 +514,18 @@ const LOWERINGS: Record<string, Lowering> = {
     ),
   MaxUnpool: (a) => ops.maxUnpool(a.ctx, need(a, 0), need(a, 1), a.outputs[0]),
   Det: (a) => ops.det(a.ctx, need(a, 0), a.outputs[0]),
+  CumSum: (a) => {
+    const axis = constInts(a, 1)?.[0];
+    if (axis === undefined) return unsupported(a.node, 'axis must be known when planning');
+    ops.cumsum(
+      a.ctx,
+      need(a, 0),
+      a.outputs[0],
+      axis,
+      attrInt(a.node, 'exclusive', 0) === 1,
+      attrInt(a.node, 'reverse', 0) === 1,
+    );
+  },
   BitShift: (a) => {
     const direction = attrString(a.node, 'direction', '');
     if (direction !== 'LEFT' && direction !== 'RIGHT') unsupported(a.node, `direction '${direction}'`);
