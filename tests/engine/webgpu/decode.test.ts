@@ -98,6 +98,32 @@ describe('decodeModel', () => {
     expect(codeOf(() => decodeModel(bytes))).toBe('INVALID_MODEL'); // external file missing
   });
 
+  it('holds wider types narrower: double as float32, int16 / uint16 / uint32 as int32, uint64 as int64', () => {
+    const raw = (values: ArrayBufferView) =>
+      new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    const bytes = modelWith([
+      { name: 'd', dataType: 11, dims: [2], doubleData: [0.1, -2.5] },
+      { name: 'dr', dataType: 11, dims: [2], rawData: raw(Float64Array.of(1e-3, 7)) },
+      { name: 's', dataType: 5, dims: [2], rawData: raw(Int16Array.of(-300, 32767)) },
+      { name: 'us', dataType: 4, dims: [2], int32Data: [65535, 2] },
+      // uint32 past int32's range saturates, as int64 does on the GPU.
+      { name: 'u', dataType: 12, dims: [2], rawData: raw(Uint32Array.of(4000000000, 9)) },
+      { name: 'ul', dataType: 13, dims: [2], uint64Data: [5, 6] },
+    ]);
+    const g = decodeModel(bytes);
+    const values = (name: string) => [
+      initializer(g, name).dtype,
+      Array.from(initializer(g, name).data as ArrayLike<number>),
+    ];
+    expect(values('d')).toEqual(['float32', [Math.fround(0.1), -2.5]]);
+    expect(values('dr')).toEqual(['float32', [Math.fround(1e-3), 7]]);
+    expect(values('s')).toEqual(['int32', [-300, 32767]]);
+    expect(values('us')).toEqual(['int32', [65535, 2]]);
+    expect(values('u')).toEqual(['int32', [2147483647, 9]]);
+    expect(initializer(g, 'ul').dtype).toBe('int64');
+    expect(Array.from(initializer(g, 'ul').data as BigInt64Array)).toEqual([5n, 6n]);
+  });
+
   it('rejects truncated and corrupt bytes with INVALID_MODEL', () => {
     expect(codeOf(() => decodeModel(FIXTURE.subarray(0, FIXTURE.length - 100)))).toBe('INVALID_MODEL');
     const corrupt = Uint8Array.from(FIXTURE);
