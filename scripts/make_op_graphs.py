@@ -23,6 +23,14 @@ EINSUM = {
     "einsum_transpose": ("ij->ji", [[3, 4]]),
     "einsum_row_sum": ("ij->i", [[3, 4]]),
     "einsum_outer_sum": ("ij,k->ik", [[3, 4], [5]]),
+    # Ellipses broadcast from the right (a size-1 axis against a larger one), diagonals, three operands.
+    "einsum_ellipsis_broadcast": ("...ij,...jk->...ik", [[2, 1, 3, 4], [1, 5, 4, 2]]),
+    "einsum_ellipsis_implicit": ("...ij,...jk", [[3, 2, 4], [3, 4, 5]]),
+    "einsum_batch_diagonal": ("bii->bi", [[2, 4, 4]]),
+    "einsum_trace": ("ii", [[5, 5]]),
+    "einsum_diagonal_times_vector": ("iij,j->i", [[3, 3, 4], [4]]),
+    "einsum_three_operands": ("ij,jk,kl->il", [[2, 3], [3, 4], [4, 5]]),
+    "einsum_size_one_broadcast": ("ij,ij->ij", [[1, 3], [2, 3]]),
 }
 
 # Resize: (attributes, input dims, roi, scales, sizes, opset). Coordinate modes, nearest roundings and cubic
