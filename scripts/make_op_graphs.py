@@ -402,6 +402,40 @@ def recurrent_graphs():
          [f("x", [5, 4, 3])], [*weights(2, 1, 5, 3), lens], 14, [state("yh")])
 
 
+def host_op_graphs():
+    """Ops whose output shape depends on the data, computed on the host between plans: NonZero feeding a
+    GatherND, Compress by a computed condition, Unique (all four outputs) feeding arithmetic, NonMaxSuppression
+    of computed boxes."""
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    out = lambda name, t: helper.make_tensor_value_info(name, t, None)
+    zero = numpy_helper.from_array(np.array(0.0, np.float32), "zero")
+    save("nonzero_gather", [helper.make_node("Greater", ["x", "zero"], ["positive"]),
+                            helper.make_node("NonZero", ["positive"], ["at"]),
+                            helper.make_node("Transpose", ["at"], ["at_t"]),
+                            helper.make_node("GatherND", ["x", "at_t"], ["y"])],
+         [f("x", [3, 4])], [zero], 13, [out("at", TensorProto.INT64)])
+    axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
+    save("compress_rows", [helper.make_node("ReduceSum", ["x", "axes"], ["sums"], keepdims=0),
+                           helper.make_node("Greater", ["sums", "zero"], ["keep"]),
+                           helper.make_node("Compress", ["x", "keep"], ["y"], axis=0)],
+         [f("x", [6, 3])], [zero, axes], 13)
+    three = numpy_helper.from_array(np.array(3.0, np.float32), "three")
+    save("unique_sorted", [helper.make_node("Mul", ["x", "three"], ["x3"]),
+                           helper.make_node("Round", ["x3"], ["r"]),
+                           helper.make_node("Unique", ["r"], ["u", "first", "inverse", "counts"]),
+                           helper.make_node("Mul", ["u", "three"], ["y"])],
+         [f("x", [4, 5])], [three], 13,
+         [out("first", TensorProto.INT64), out("inverse", TensorProto.INT64), out("counts", TensorProto.INT64)])
+    limits = [numpy_helper.from_array(np.array([3], np.int64), "max_boxes"),
+              numpy_helper.from_array(np.array([0.3], np.float32), "iou"),
+              numpy_helper.from_array(np.array([-0.5], np.float32), "score_min")]
+    save("non_max_suppression", [helper.make_node("Abs", ["b"], ["boxes"]),
+                                 helper.make_node("NonMaxSuppression", ["boxes", "s", "max_boxes", "iou", "score_min"],
+                                                  ["selected"]),
+                                 helper.make_node("Cast", ["selected"], ["y"], to=1)],
+         [f("b", [2, 8, 4]), f("s", [2, 3, 8])], limits, 11)
+
+
 def quantized_graphs():
     """Integer quantized ops fed by QuantizeLinear of the float input, read back through Cast or DequantizeLinear:
     MatMulInteger and ConvInteger (onnxruntime quantize_dynamic's ops, standalone), QLinearMatMul and QLinearConv
@@ -457,6 +491,7 @@ def main():
     legacy_resize_graphs()
     indexing_graphs()
     recurrent_graphs()
+    host_op_graphs()
     misc_graphs()
     resize_graphs()
     group_norm_graphs()

@@ -7,6 +7,7 @@ import { BufferPool } from './gpu/buffer-pool';
 import { GpuKvCache } from './gpu/kv-cache';
 import { PipelineCache } from './gpu/pipeline-cache';
 import { MAX_CONV_TRANSPOSE_RANK } from './ir/conv-transpose-params';
+import { HOST_OPS } from './ir/host-ops';
 import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir/ir';
 import { decodeModel, type ExternalData } from './ir/onnx-decode';
 import { MAX_POOL_RANK } from './ir/pool-params';
@@ -156,6 +157,7 @@ export function unsupportedOps(ops: Iterable<OpRef>): string[] {
         n.opType === 'SimplifiedLayerNormalization' || // onnxruntime's, rewritten by canonicalize-contrib.ts
         n.opType === 'Constant' || // decoded into an initializer
         n.opType === 'If' || // inlined once its condition is known (passes/inline-if.ts)
+        HOST_OPS.has(n.opType) || // evaluated on the host between plans (ir/host-ops.ts)
         !!lowering(n)
       : n.domain === WEBVL_DOMAIN
         ? !!lowering(n)

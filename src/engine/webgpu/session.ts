@@ -9,14 +9,16 @@ import {
   type SessionOptions,
   type TensorShape,
 } from '../backend';
-import { type DType, type HostTensor, hostTensor, sizeOf, type Tensor } from '../tensor';
+import { type DType, type HostTensor, hostTensor, sizeOf, type Tensor, toHost } from '../tensor';
 import type { BufferPool } from './gpu/buffer-pool';
 import { WebGpuDeviceTensor } from './gpu/device-tensor';
 import { DispatchTimer, QUERIES_PER_SET } from './gpu/dispatch-timer';
 import { copyPositions } from './gpu/kv-cache';
 import type { PipelineCache } from './gpu/pipeline-cache';
 import { readBack } from './gpu/readback';
-import { cloneGraph, type Graph, producers } from './ir/ir';
+import { fromValues, toValues } from './ir/const-eval';
+import { evaluateHostOp, isHostOp } from './ir/host-ops';
+import { cloneGraph, type Graph, type Node, producers } from './ir/ir';
 import { eliminateDeadCode } from './passes/dead-code';
 import { hoistContext, sameContext } from './passes/hoist-context';
 import { inlineIfs } from './passes/inline-if';
@@ -112,6 +114,8 @@ export class WebGpuSession implements Session {
   private readonly probes = new WeakMap<Plan, readonly string[]>();
   /** Whether the graph has Ifs (nested ones are reached through a top-level one). */
   private readonly hasIfs: boolean;
+  /** Whether the graph has data-dependent ops, evaluated on the host between plans (ir/host-ops.ts). */
+  private readonly hasHostOps: boolean;
   /** The past inputs, when the session takes PAST_LENGTH (SessionOptions.pastLength); else none. */
   private readonly pasts: readonly string[];
   /**
@@ -136,6 +140,15 @@ export class WebGpuSession implements Session {
     this.label = options.label ?? 'model';
     this.steering = steeringInputs(graph);
     this.hasIfs = graph.nodes.some((n) => n.opType === 'If');
+    this.hasHostOps = graph.nodes.some(isHostOp);
+    const hostOps = [...new Set(graph.nodes.filter(isHostOp).map((n) => n.opType))];
+    // Host ops are cut out of the top-level graph only: not from If branches, nor from KV-cache capacity plans.
+    if (hostOps.length > 0 && (this.hasIfs || options.pastLength))
+      throw new WebvlError(
+        'UNSUPPORTED_OP',
+        `${this.label}: ${hostOps.join(', ')} in a graph with If or a KV cache at capacity`,
+        { ops: hostOps },
+      );
     this.positional = graph.inputs.some((v) => v.name === 'position_ids');
     this.pasts = options.pastLength ? pastInputs(graph) : [];
     this.contextInputs = new Set(options.contextInputs ?? []);
@@ -407,6 +420,7 @@ export class WebGpuSession implements Session {
     values: ReadonlyMap<string, HostTensor>,
     timed: boolean,
   ): Promise<Record<string, Tensor>> {
+    if (this.hasHostOps) return this.runWithHostOps(feeds, dims, values, timed);
     // Ifs whose condition comes from run-time data: probes compute and read back conditions until every If
     // on the path is decided (nested ones appear as their enclosing branch is inlined).
     const conditions = new Map<string, HostTensor>();
@@ -417,6 +431,79 @@ export class WebGpuSession implements Session {
       const out = await this.execute(plan, feeds);
       for (const name of probed) conditions.set(name, out[name] as HostTensor);
     }
+  }
+
+  /**
+   * A graph with data-dependent ops (ir/host-ops.ts). In stages: a probe plan computes the inputs of the host ops
+   * that no other host op feeds, which are read back and evaluated on the host; then the graph is cut at their
+   * inputs and outputs (cutAtHostValues), so later stages and the final plan take them as inputs and do not run
+   * their producers again. Plans are cached per stage and the dims of what was cut, like any other.
+   */
+  private async runWithHostOps(
+    feeds: Readonly<Record<string, Tensor>>,
+    dims: Record<string, readonly number[]>,
+    values: ReadonlyMap<string, HostTensor>,
+    timed: boolean,
+  ): Promise<Record<string, Tensor>> {
+    const known = new Map<string, HostTensor>();
+    for (let stage = 0; ; stage++) {
+      const cut = cutAtHostValues(this.graph, known);
+      const cutDims = { ...dims, ...Object.fromEntries([...known].map(([name, t]) => [name, t.dims])) };
+      const cutFeeds = { ...feeds, ...Object.fromEntries(known) };
+      const signature = `${this.signatureOf(dims, values, new Map())}|host${stage}:${[...known]
+        .map(([name, t]) => `${name}:${t.dims.join('x')}`)
+        .join(';')}`;
+      const ready = readyHostOps(cut);
+      if (ready.length === 0) {
+        const out: Record<string, Tensor> = {};
+        for (const o of this.graph.outputs) {
+          const t = known.get(o.name);
+          if (t) out[o.name] = t;
+        }
+        cut.outputs = cut.outputs.filter((o) => !known.has(o.name));
+        if (cut.outputs.length === 0) return out;
+        const plan = await this.hostStagePlan(`${signature}|run`, cut, cutDims, values);
+        return { ...(await this.execute(plan, cutFeeds, timed)), ...out };
+      }
+      // What the ready host ops read that is not a constant, a feed or known yet: computed by a probe plan.
+      const wanted = [
+        ...new Set(
+          ready.flatMap((n) => n.inputs.filter((i) => i && !cut.initializers.has(i) && !(i in cutFeeds))),
+        ),
+      ];
+      if (wanted.length > 0) {
+        const probe = cloneGraph(cut);
+        probe.outputs = wanted.map((name) => ({ name, dtype: 'float32' }));
+        eliminateDeadCode(probe);
+        const plan = await this.hostStagePlan(`${signature}|probe`, probe, cutDims, values);
+        const read = await this.execute(plan, cutFeeds);
+        for (const name of wanted) known.set(name, await toHost(read[name] as Tensor));
+      }
+      for (const node of ready) {
+        const inputs = await Promise.all(
+          node.inputs.map(async (name) => {
+            const t = name ? (known.get(name) ?? cut.initializers.get(name) ?? cutFeeds[name]) : undefined;
+            return t ? toValues(await toHost(t)) : null;
+          }),
+        );
+        evaluateHostOp(node, inputs).forEach((v, i) => {
+          if (node.outputs[i]) known.set(node.outputs[i], fromValues(v));
+        });
+      }
+    }
+  }
+
+  private async hostStagePlan(
+    signature: string,
+    graph: Graph,
+    dims: Record<string, readonly number[]>,
+    values: ReadonlyMap<string, HostTensor>,
+  ): Promise<Plan> {
+    const cached = this.cachedPlan(signature);
+    if (cached) return cached;
+    const plan = await this.build(specialize(graph, dims, values));
+    this.remember(signature, plan);
+    return plan;
   }
 
   /** PAST_LENGTH's value, checked against the pasts' capacity. */
@@ -644,6 +731,41 @@ function conditionProbe(
   // The probe's own signature keeps every input, so the plan cache sees the same dims.
   probe.inputs = graph.inputs.filter((v) => !values.has(v.name));
   return probe;
+}
+
+/**
+ * `graph` with the values in `known` as inputs: host ops all of whose outputs are known are dropped, and any
+ * other producer of a known value writes a name nobody reads instead (dead code, unless it has other outputs).
+ */
+function cutAtHostValues(graph: Graph, known: ReadonlyMap<string, HostTensor>): Graph {
+  const cut = cloneGraph(graph);
+  cut.nodes = cut.nodes
+    .filter((n) => !(isHostOp(n) && n.outputs.every((o) => !o || known.has(o))))
+    .map((n) => ({ ...n, outputs: n.outputs.map((o) => (known.has(o) ? `${o}:cut` : o)) }));
+  cut.inputs = [
+    ...cut.inputs,
+    ...[...known].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.dims] })),
+  ];
+  return cut;
+}
+
+/** The host ops of `graph` that no other host op feeds, however indirectly. */
+function readyHostOps(graph: Graph): Node[] {
+  const made = producers(graph);
+  const fedByHostOp = (value: string): boolean => {
+    const seen = new Set<string>();
+    const stack = [value];
+    while (stack.length > 0) {
+      const v = stack.pop() as string;
+      const node = made.get(v);
+      if (!node || seen.has(v)) continue;
+      seen.add(v);
+      if (isHostOp(node)) return true;
+      stack.push(...node.inputs.filter(Boolean));
+    }
+    return false;
+  };
+  return graph.nodes.filter((n) => isHostOp(n) && !n.inputs.some((i) => i && fedByHostOp(i)));
 }
 
 /** The first `filled` slots of a past [B, H, capacity, D]: a device tensor copied on the GPU, a host one sliced. */

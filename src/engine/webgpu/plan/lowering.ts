@@ -2,6 +2,7 @@
 // View ops (Reshape, Squeeze, …) have no lowering: the planner aliases their output to their input buffer.
 import { convParams } from '../ir/conv-params';
 import { convTransposeParams, MAX_CONV_TRANSPOSE_RANK } from '../ir/conv-transpose-params';
+import { HOST_OPS } from '../ir/host-ops';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from '../ir/ir';
 import { padAmounts, REDUCE_OPS, UNARY_OPS } from '../ir/op-shapes';
 import { MAX_POOL_RANK, poolParams } from '../ir/pool-params';
@@ -811,7 +812,7 @@ export function lowering(node: Pick<Node, 'opType' | 'domain'>): Lowering | unde
 
 /** Every ONNX op (default domain) a graph may contain for our backend to take it. */
 export function supportedOps(): string[] {
-  const own = Object.keys(LOWERINGS).filter((k) => !k.includes(':'));
+  const own = [...Object.keys(LOWERINGS).filter((k) => !k.includes(':')), ...HOST_OPS];
   // Constant nodes become initializers when the model is decoded (onnx-decode.ts).
   return [...new Set([...own, ...VIEW_OPS, ...FOLD_ONLY_OPS, 'LayerNormalization', 'Constant'])].sort();
 }

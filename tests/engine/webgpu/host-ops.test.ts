@@ -1,0 +1,89 @@
+// Data-dependent ops (ir/host-ops.ts) between plans: their inputs computed on the GPU and read back, the op
+// evaluated on the host, the rest of the graph planned with its results as inputs. Values against
+// onnxruntime-node (tests/corpus/ops: nonzero_gather, compress_rows, unique_sorted, non_max_suppression, and
+// the ONNX node tests); here, plan reuse across runs and the forms refused at load.
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hostTensor } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import type { Graph } from '../../../src/engine/webgpu/ir/ir';
+import { onnxNode } from '../../support/onnx-node';
+import { nodeGpu } from './gpu';
+
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+afterAll(async () => (await backend.engineDevice()).device.destroy());
+
+describe('host ops', () => {
+  it('NonZero → GatherND: equal to onnxruntime-node as the count changes; plans reused per count', async () => {
+    const bytes = new Uint8Array(readFileSync('tests/corpus/ops/nonzero_gather.onnx'));
+    const session = await backend.load(bytes, { label: 'nonzero_gather' });
+    const reference = await ort.InferenceSession.create(bytes);
+    // 5, 9 and again 5 positive values.
+    const inputs = [
+      [1, -1, 2, -2, 3, -3, 4, -4, 5, -5, -6, -7],
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -2, -3],
+      [-1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, -7],
+    ];
+    const built: number[] = [];
+    for (const values of inputs) {
+      const x = Float32Array.from(values);
+      const ours = await session.run({ x: hostTensor('float32', [3, 4], x) });
+      const theirs = await reference.run({ x: new ort.Tensor('float32', x, [3, 4]) });
+      expect(ours.y.dims).toEqual(theirs.y.dims);
+      expect(Array.from((ours.y as { data: Float32Array }).data)).toEqual(
+        Array.from(theirs.y.data as Float32Array),
+      );
+      expect(Array.from((ours.at as { data: BigInt64Array }).data)).toEqual(
+        Array.from(theirs.at.data as BigInt64Array),
+      );
+      built.push(session.describePlan()?.planCache.built ?? -1);
+    }
+    // The probe (NonZero's input) and a final plan for 5; only a final plan for 9; nothing new for 5 again.
+    expect(built).toEqual([2, 3, 3]);
+    await session.release();
+    await reference.release();
+  });
+
+  it('a host op in a graph with an If is UNSUPPORTED_OP at load', async () => {
+    const branch = (op: string): Graph => ({
+      nodes: [{ name: op, opType: op, domain: '', attrs: {}, inputs: ['x'], outputs: ['b'] }],
+      initializers: new Map(),
+      inputs: [],
+      outputs: [{ name: 'b', dtype: 'float32' }],
+      valueInfo: new Map(),
+      opset: 17,
+    });
+    const graph: Graph = {
+      nodes: [
+        onnxNode('NonZero', {}, ['x'], ['nz']),
+        {
+          name: 'if',
+          opType: 'If',
+          domain: '',
+          attrs: {
+            then_branch: { type: 'graph', value: branch('Relu') },
+            else_branch: { type: 'graph', value: branch('Neg') },
+          },
+          inputs: ['c'],
+          outputs: ['y'],
+        },
+      ],
+      initializers: new Map(),
+      inputs: [
+        { name: 'x', dtype: 'float32', shape: [4] },
+        { name: 'c', dtype: 'bool', shape: [1] },
+      ],
+      outputs: [
+        { name: 'y', dtype: 'float32' },
+        { name: 'nz', dtype: 'int64' },
+      ],
+      valueInfo: new Map(),
+      opset: 17,
+    };
+    await expect(backend.loadGraph(graph)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_OP',
+      details: { ops: ['NonZero'] },
+    });
+  });
+});
