@@ -319,6 +319,15 @@ def misc_graphs():
                                    helper.make_node("BlackmanWindow", ["seven"], ["blackman"], periodic=0),
                                    helper.make_node("Mul", ["x", "hann"], ["xh"]),
                                    helper.make_node("Add", ["xh", "blackman"], ["y"])], [f("x", [2, 7])], [seven], 17)
+    # CastLike: to int32 (truncating) and to float16 (rounding) by the dtype of a second input, back to float.
+    like_int = numpy_helper.from_array(np.array([0], np.int32), "like_int")
+    like_half = numpy_helper.from_array(np.array([0], np.float16), "like_half")
+    save("cast_like", [helper.make_node("Mul", ["x", "ten"], ["x10"]),
+                       helper.make_node("CastLike", ["x10", "like_int"], ["i"]),
+                       helper.make_node("CastLike", ["x", "like_half"], ["h"]),
+                       helper.make_node("Cast", ["i"], ["fi"], to=1), helper.make_node("Cast", ["h"], ["fh"], to=1),
+                       helper.make_node("Add", ["fi", "fh"], ["y"])],
+         [f("x", [3, 4])], [numpy_helper.from_array(np.array(10.0, np.float32), "ten"), like_int, like_half], 15)
     # Size feeds arithmetic: y = x · size(x).
     save("size_scales", [helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=1),
                          helper.make_node("Mul", ["x", "nf"], ["y"])], [f("x", [2, 3, 4])], [], 13)

@@ -195,6 +195,8 @@ const SHAPES: Record<string, ShapeFn> = {
     if (!to) fail(c, `cast to ONNX type ${attrInt(c.node, 'to', 1)} is not supported`);
     return [{ dtype: to, dims: input(c, 0).dims }];
   },
+  // The dtype of its second input, whatever its values.
+  CastLike: (c) => [{ dtype: input(c, 1).dtype, dims: input(c, 0).dims }],
   Where: broadcast(),
   MatMul: (c) => [{ dtype: input(c, 0).dtype, dims: matmulDims(c, input(c, 0).dims, input(c, 1).dims) }],
   Gemm: (c) => {

@@ -3,6 +3,7 @@ import type { HostTensor } from '../../tensor';
 import { cloneGraph, type Graph, type Node } from '../ir/ir';
 import type { TypedShape } from '../ir/op-shapes';
 import { canonicalizeContrib } from './canonicalize-contrib';
+import { castLikeTargets } from './cast-like';
 import { eliminateDeadCode } from './dead-code';
 import { fuseAttention } from './fuse-attention';
 import { fuseGelu } from './fuse-gelu';
@@ -97,6 +98,7 @@ export function specialize(
     isModelConstant(node.inputs[0]) &&
     node.inputs.slice(1).some((i) => i && !isModelConstant(i));
   const shapes = inferShapes(graph, inputDims, options.keepLookups ? lookup : undefined);
+  castLikeTargets(graph, shapes);
   dropNoOpCasts(graph, shapes);
   // Contrib attention whose lowering depends on shapes (and on total_sequence_length's value).
   const contribAttention =
