@@ -445,6 +445,21 @@ def host_op_graphs():
          [f("b", [2, 8, 4]), f("s", [2, 3, 8])], limits, 11)
 
 
+def signal_graphs():
+    """DFT of a real signal along a middle axis (opset 17), of a complex one with dft_length padding and inverse,
+    one-sided (opset 20, axis input); STFT framed with a Hann window; MelWeightMatrix times a power spectrum."""
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    save("dft_real_middle_axis", [helper.make_node("DFT", ["x"], ["y"], axis=1)], [f("x", [2, 7, 3, 1])], [], 17)
+    save("dft_complex_padded_inverse", [helper.make_node("DFT", ["x", "n"], ["y"], axis=1, inverse=1)],
+         [f("x", [2, 6, 2])], [i64("n", 8)], 17)
+    save("dft_onesided_axis_input", [helper.make_node("DFT", ["x", "", "axis"], ["y"], onesided=1)],
+         [f("x", [3, 10, 1])], [i64("axis", -2)], 20)
+    save("stft_hann", [helper.make_node("HannWindow", ["fl"], ["w"]),
+                       helper.make_node("STFT", ["x", "step", "w"], ["y"])],
+         [f("x", [2, 40, 1])], [i64("step", 6), numpy_helper.from_array(np.array(16, np.int32), "fl")], 17)
+
+
 def quantized_graphs():
     """Integer quantized ops fed by QuantizeLinear of the float input, read back through Cast or DequantizeLinear:
     MatMulInteger and ConvInteger (onnxruntime quantize_dynamic's ops, standalone), QLinearMatMul and QLinearConv
@@ -501,6 +516,7 @@ def main():
     indexing_graphs()
     recurrent_graphs()
     host_op_graphs()
+    signal_graphs()
     misc_graphs()
     resize_graphs()
     group_norm_graphs()

@@ -232,6 +232,30 @@ export const ONNX_TO: Readonly<Record<number, DType>> = {
   13: 'int64',
 };
 
+/**
+ * MelWeightMatrix as the ONNX reference computes it: num_mel_bins + 2 edges evenly spaced in mel (the step is
+ * the span over their count), each mapped to a spectrogram bin floor((dft_length + 1) · hz / sample_rate), and a
+ * triangle per mel bin from its left edge to its right one.
+ */
+function melWeights(bins: number, length: number, rate: number, low: number, high: number): Float64Array {
+  const spectrogramBins = Math.floor(length / 2) + 1;
+  const toMel = (hz: number) => 2595 * Math.log10(1 + hz / 700);
+  const [lowMel, highMel] = [toMel(low), toMel(high)];
+  const step = (highMel - lowMel) / (bins + 2);
+  const edges = Array.from({ length: bins + 2 }, (_, i) => {
+    const hz = 700 * (10 ** ((i * step + lowMel) / 2595) - 1);
+    return Math.trunc(Math.floor(((length + 1) * hz) / rate));
+  });
+  const out = new Float64Array(spectrogramBins * bins);
+  for (let i = 0; i < bins; i++) {
+    const [left, center, right] = [edges[i], edges[i + 1], edges[i + 2]];
+    if (center === left) out[center * bins + i] = 1;
+    else for (let j = left; j <= center; j++) out[j * bins + i] = (j - left) / (center - left);
+    for (let j = center; j < right; j++) out[j * bins + i] = (right - j) / (right - center);
+  }
+  return out;
+}
+
 export function normAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
@@ -496,6 +520,14 @@ export function evaluate(
         narrow(dtype, WINDOWS[op]((2 * Math.PI * i) / span)),
       );
       return [{ dtype, dims: [size], data }];
+    }
+    case 'MelWeightMatrix': {
+      const dtype = ONNX_TO[attrInt(node, 'output_datatype', 1)];
+      if (!dtype || inputs.slice(0, 5).some((v) => !v)) return undefined;
+      const [bins, length, rate, low, high] = inputs.map((v) => Number(v?.data[0]));
+      return [
+        { dtype, dims: [Math.floor(length / 2) + 1, bins], data: melWeights(bins, length, rate, low, high) },
+      ];
     }
     case 'Range': {
       const [s, l, d] = inputs;

@@ -236,6 +236,41 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   Size: () => [{ dtype: 'int64', dims: [] }],
   HannWindow: (c) => windowShape(c),
+  MelWeightMatrix: (c) => {
+    const dtype = ONNX_TO[attrInt(c.node, 'output_datatype', 1)];
+    if (!dtype) fail(c, `output_datatype ${attrInt(c.node, 'output_datatype', 1)}`);
+    const bins = Math.trunc(constInts(c, 0, 'num_mel_bins')[0]);
+    const length = Math.trunc(constInts(c, 1, 'dft_length')[0]);
+    if (!(bins >= 1 && length >= 1)) fail(c, `num_mel_bins ${bins}, dft_length ${length}`);
+    return [{ dtype, dims: [Math.floor(length / 2) + 1, bins] }];
+  },
+  DFT: (c) => {
+    const x = input(c, 0);
+    const rank = x.dims.length;
+    const given =
+      c.opset >= 20 ? (c.node.inputs[2] ? constInts(c, 2, 'axis')[0] : -2) : attrInt(c.node, 'axis', 1);
+    const axis = given < 0 ? given + rank : given;
+    if (rank < 2 || axis < 0 || axis >= rank - 1) fail(c, `axis ${given} of input [${x.dims}]`);
+    const n = c.node.inputs[1] ? constInts(c, 1, 'dft_length')[0] : x.dims[axis];
+    const dims = [...x.dims];
+    dims[axis] = attrInt(c.node, 'onesided', 0) === 1 ? Math.floor(n / 2) + 1 : n;
+    dims[rank - 1] = 2;
+    return [{ dtype: x.dtype, dims }];
+  },
+  STFT: (c) => {
+    const x = input(c, 0);
+    if (x.dims.length !== 3) fail(c, `signal [${x.dims}]`);
+    const step = constInts(c, 1, 'frame_step')[0];
+    const frame = c.node.inputs[3]
+      ? constInts(c, 3, 'frame_length')[0]
+      : c.node.inputs[2]
+        ? input(c, 2).dims[0]
+        : x.dims[1];
+    if (!(step >= 1 && frame >= 1 && frame <= x.dims[1]))
+      fail(c, `frame_step ${step}, frame_length ${frame}`);
+    const bins = attrInt(c.node, 'onesided', 1) === 1 ? Math.floor(frame / 2) + 1 : frame;
+    return [{ dtype: x.dtype, dims: [x.dims[0], Math.floor((x.dims[1] - frame) / step) + 1, bins, 2] }];
+  },
   HammingWindow: (c) => windowShape(c),
   BlackmanWindow: (c) => windowShape(c),
   EyeLike: (c) => {

@@ -35,6 +35,7 @@ import {
 } from './lowering-composites';
 import { QUANTIZED_LOWERINGS } from './lowering-quantized';
 import { rnnLowering } from './lowering-rnn';
+import { dft, stft } from './lowering-signal';
 
 export type { LowerArgs } from './lower-args';
 
@@ -56,6 +57,7 @@ export const FOLD_ONLY_OPS: ReadonlySet<string> = new Set([
   'HannWindow',
   'HammingWindow',
   'BlackmanWindow',
+  'MelWeightMatrix',
   'ConstantOfShape',
   'Range',
 ]);
@@ -804,6 +806,8 @@ LOWERINGS.MaxPool = poolLowering('max');
 LOWERINGS.GlobalAveragePool = poolLowering('average');
 LOWERINGS.GlobalMaxPool = poolLowering('max');
 Object.assign(LOWERINGS, QUANTIZED_LOWERINGS);
+LOWERINGS.DFT = dft;
+LOWERINGS.STFT = stft;
 LOWERINGS.RNN = rnnLowering('RNN');
 LOWERINGS.GRU = rnnLowering('GRU');
 LOWERINGS.LSTM = rnnLowering('LSTM');
