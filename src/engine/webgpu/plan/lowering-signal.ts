@@ -59,12 +59,12 @@ export function dft(a: LowerArgs): void {
   if (x.dtype !== 'float32' || rank < 2 || (channels !== 1 && channels !== 2))
     unsupported(a.node, `a ${x.dtype} [${x.dims}] input`);
   const given = a.opset >= 20 ? (a.node.inputs[2] ? constInts(a, 2)?.[0] : -2) : attrInt(a.node, 'axis', 1);
-  if (given === undefined) return unsupported(a.node, 'axis must be known when planning');
+  if (given === undefined) unsupported(a.node, 'axis must be known when planning');
   const axis = given < 0 ? given + rank : given;
   if (axis < 0 || axis >= rank - 1) unsupported(a.node, `axis ${given} of rank ${rank}`);
   const samples = x.dims[axis];
   const n = a.node.inputs[1] ? constInts(a, 1)?.[0] : samples;
-  if (n === undefined || !Number.isInteger(n) || n < 1) return unsupported(a.node, `dft_length ${n}`);
+  if (n === undefined || !Number.isInteger(n) || n < 1) unsupported(a.node, `dft_length ${n}`);
   const bins = attrInt(a.node, 'onesided', 0) === 1 ? Math.floor(n / 2) + 1 : n;
   const inverse = attrInt(a.node, 'inverse', 0) === 1;
   // The signal axis moves next to the channels: [rest…, samples, channels].
@@ -106,7 +106,7 @@ export function stft(a: LowerArgs): void {
   const windowView = a.inputs[2];
   const frameLength = a.node.inputs[3] ? constInts(a, 3)?.[0] : (windowView?.dims[0] ?? length);
   if (step === undefined || frameLength === undefined)
-    return unsupported(a.node, 'frame_step and frame_length must be known when planning');
+    unsupported(a.node, 'frame_step and frame_length must be known when planning');
   if (
     !(step >= 1) ||
     !(frameLength >= 1) ||
