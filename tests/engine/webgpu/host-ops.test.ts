@@ -41,6 +41,13 @@ describe('host ops', () => {
     }
     // The probe (NonZero's input) and a final plan for 5; only a final plan for 9; nothing new for 5 again.
     expect(built).toEqual([2, 3, 3]);
+    // More runs over both counts create no buffers and keep none.
+    const { pool } = await backend.engineDevice();
+    const [created, inUse] = [pool.createdCount, pool.inUseCount];
+    for (let i = 0; i < 20; i++)
+      await session.run({ x: hostTensor('float32', [3, 4], Float32Array.from(inputs[i % 2])) });
+    expect([pool.createdCount, pool.inUseCount]).toEqual([created, inUse]);
+    expect(session.describePlan()?.planCache.built).toBe(3);
     await session.release();
     await reference.release();
   });
