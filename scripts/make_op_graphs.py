@@ -364,6 +364,18 @@ def indexing_graphs():
     save("max_unpool_output_shape", [pool, helper.make_node("MaxUnpool", ["p", "i", "shape"], ["y"], kernel_shape=[2, 2],
                                                             strides=[2, 2])], [f("x", [1, 2, 7, 5])], [shape], 11)
     save("det_batch", [helper.make_node("Det", ["x"], ["y"])], [f("x", [2, 3, 4, 4])], [], 11)
+    # RoiAlign: rois inside, straddling and beyond the edges, two images; avg with a fixed sampling ratio and a
+    # scale (half_pixel), max adaptive (output_half_pixel).
+    rois = numpy_helper.from_array(np.array([[0, 0, 9, 9], [2.5, 1, 7.2, 8.8], [-1, 3, 4, 11], [6, 6, 30, 20]],
+                                            np.float32), "rois")
+    images = numpy_helper.from_array(np.array([0, 1, 1, 0], np.int64), "images")
+    save("roi_align_avg_half_pixel", [helper.make_node("RoiAlign", ["x", "rois", "images"], ["y"], output_height=3,
+                                                       output_width=2, sampling_ratio=2, spatial_scale=0.8)],
+         [f("x", [2, 3, 10, 12])], [rois, images], 16)
+    save("roi_align_max_output_half_pixel",
+         [helper.make_node("RoiAlign", ["x", "rois", "images"], ["y"], mode="max", output_height=2, output_width=4,
+                           coordinate_transformation_mode="output_half_pixel")],
+         [f("x", [2, 3, 10, 12])], [rois, images], 16)
     # CumSum on run-time data: float, exclusive and reversed along a middle axis; int32 along the last.
     axis = lambda v: numpy_helper.from_array(np.array(v, np.int32), "axis")
     save("cumsum_exclusive_reverse", [helper.make_node("CumSum", ["x", "axis"], ["y"], exclusive=1, reverse=1)],

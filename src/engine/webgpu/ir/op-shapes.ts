@@ -390,6 +390,17 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   Scatter: (c) => [input(c, 0)],
   ReverseSequence: same,
+  RoiAlign: (c) => [
+    {
+      dtype: input(c, 0).dtype,
+      dims: [
+        input(c, 1).dims[0],
+        input(c, 0).dims[1],
+        attrInt(c.node, 'output_height', 1),
+        attrInt(c.node, 'output_width', 1),
+      ],
+    },
+  ],
   RNN: (c) => recurrentShapes(c, 2),
   GRU: (c) => recurrentShapes(c, 2),
   LSTM: (c) => recurrentShapes(c, 3),

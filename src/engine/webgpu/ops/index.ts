@@ -146,6 +146,8 @@ export { reverseSequence } from './reverse-sequence';
  * projection, one dispatch (a workgroup per direction).
  */
 export { rnnRecurrence } from './rnn';
+/** roiAlign(ctx, x, rois, batchIndices, out, params): ONNX RoiAlign (avg or max). */
+export { roiAlign } from './roi-align';
 /**
  * rotary(ctx, x, cos, sin, out): out = x·cos + rotate_half(x)·sin over the last axis (rotate_half(x) =
  * concat(−x[d/2:], x[:d/2])); cos and sin share dims, broadcast to x's. float32.

@@ -516,6 +516,26 @@ const LOWERINGS: Record<string, Lowering> = {
       attrInt(a.node, 'batch_axis', 1),
     ),
   MaxUnpool: (a) => ops.maxUnpool(a.ctx, need(a, 0), need(a, 1), a.outputs[0]),
+  RoiAlign: (a) => {
+    const mode = attrString(a.node, 'mode', 'avg');
+    if (mode !== 'avg' && mode !== 'max') unsupported(a.node, `mode '${mode}'`);
+    // Before opset 16 RoiAlign had no coordinate mode and behaved as output_half_pixel.
+    const coordinates = attrString(
+      a.node,
+      'coordinate_transformation_mode',
+      a.opset >= 16 ? 'half_pixel' : 'output_half_pixel',
+    );
+    if (coordinates !== 'half_pixel' && coordinates !== 'output_half_pixel')
+      unsupported(a.node, `coordinate_transformation_mode '${coordinates}'`);
+    ops.roiAlign(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0], {
+      outputHeight: attrInt(a.node, 'output_height', 1),
+      outputWidth: attrInt(a.node, 'output_width', 1),
+      samplingRatio: attrInt(a.node, 'sampling_ratio', 0),
+      spatialScale: attrFloat(a.node, 'spatial_scale', 1),
+      halfPixel: coordinates === 'half_pixel',
+      mode,
+    });
+  },
   Det: (a) => ops.det(a.ctx, need(a, 0), a.outputs[0]),
   CumSum: (a) => {
     const axis = constInts(a, 1)?.[0];
