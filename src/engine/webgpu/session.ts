@@ -711,19 +711,7 @@ function conditionProbe(
   const ifs = probe.nodes.filter((n) => n.opType === 'If');
   if (ifs.length === 0) return undefined;
   const made = producers(probe);
-  const fedByIf = (value: string): boolean => {
-    const seen = new Set<string>();
-    const stack = [value];
-    while (stack.length > 0) {
-      const v = stack.pop() as string;
-      const node = made.get(v);
-      if (!node || seen.has(v)) continue;
-      seen.add(v);
-      if (node.opType === 'If') return true;
-      stack.push(...node.inputs.filter(Boolean));
-    }
-    return false;
-  };
+  const fedByIf = (value: string) => fedBy(made, value, (n) => n.opType === 'If');
   // In topological order the first If's condition depends on no If, so at least one is ready.
   const ready = [...new Set(ifs.map((n) => n.inputs[0]).filter((c) => !fedByIf(c)))];
   probe.outputs = ready.map((name) => ({ name, dtype: 'bool' }));
@@ -752,20 +740,22 @@ function cutAtHostValues(graph: Graph, known: ReadonlyMap<string, HostTensor>): 
 /** The host ops of `graph` that no other host op feeds, however indirectly. */
 function readyHostOps(graph: Graph): Node[] {
   const made = producers(graph);
-  const fedByHostOp = (value: string): boolean => {
-    const seen = new Set<string>();
-    const stack = [value];
-    while (stack.length > 0) {
-      const v = stack.pop() as string;
-      const node = made.get(v);
-      if (!node || seen.has(v)) continue;
-      seen.add(v);
-      if (isHostOp(node)) return true;
-      stack.push(...node.inputs.filter(Boolean));
-    }
-    return false;
-  };
-  return graph.nodes.filter((n) => isHostOp(n) && !n.inputs.some((i) => i && fedByHostOp(i)));
+  return graph.nodes.filter((n) => isHostOp(n) && !n.inputs.some((i) => i && fedBy(made, i, isHostOp)));
+}
+
+/** Whether a node that `matches` computes `value`, however indirectly (`made`: each value's producer). */
+function fedBy(made: ReadonlyMap<string, Node>, value: string, matches: (n: Node) => boolean): boolean {
+  const seen = new Set<string>();
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop() as string;
+    const node = made.get(v);
+    if (!node || seen.has(v)) continue;
+    seen.add(v);
+    if (matches(node)) return true;
+    stack.push(...node.inputs.filter(Boolean));
+  }
+  return false;
 }
 
 /** The first `filled` slots of a past [B, H, capacity, D]: a device tensor copied on the GPU, a host one sliced. */

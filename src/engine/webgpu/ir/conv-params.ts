@@ -4,14 +4,10 @@
 // pad so that out = ceil(in / stride), the odd one at the end (UPPER) or at the start (LOWER).
 import { WebvlError } from '../../../errors';
 import { attrInt, attrInts, attrString, type Node } from './ir';
+import type { PoolParams } from './pool-params';
 
-export interface ConvParams {
-  readonly kernel: readonly number[];
-  readonly strides: readonly number[];
-  readonly dilations: readonly number[];
-  readonly padsBegin: readonly number[];
-  readonly padsEnd: readonly number[];
-  readonly outSpatial: readonly number[];
+/** A pool's window geometry, plus groups and output channels. */
+export interface ConvParams extends Omit<PoolParams, 'countIncludePad' | 'storageOrder'> {
   readonly group: number;
   readonly outChannels: number;
 }
