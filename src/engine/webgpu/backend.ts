@@ -97,6 +97,12 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     return (attr('is_packed_batching') ?? 0) !== 0 || !n.inputs[1];
   if (n.opType === 'Resize' && (n.domain === '' || n.domain === 'ai.onnx'))
     return resizeFormProblem({ ...n, name: '' }) !== undefined;
+  // Conv over more than two spatial axes (the conv2d kernels take 1-D as 2-D); kernel_shape is optional, and
+  // without it the first run refuses the node.
+  if (n.opType === 'Conv' && (n.domain === '' || n.domain === 'ai.onnx')) {
+    const kernel = n.attrs.kernel_shape;
+    return kernel?.type === 'ints' && kernel.value.length > 2;
+  }
   // ConvTranspose over more spatial axes than the kernel's three.
   if (n.opType === 'ConvTranspose') {
     const kernel = n.attrs.kernel_shape;

@@ -90,6 +90,18 @@ describe('load-time checks', () => {
     expect(e).toMatchObject({ code: 'UNSUPPORTED_OP', details: { ops: ['MaxPool'] } });
   });
 
+  it('a Conv over three spatial axes (two at most; 1-D runs as 2-D) is UNSUPPORTED_OP at load', async () => {
+    const conv = onnxNode('Conv', { kernel_shape: [2, 2, 2] }, ['x', 'w']);
+    const e = await loadError(
+      graph(
+        [conv],
+        [['w', tensor('float32', [1, 2, 2, 2, 2], new Float32Array(16))]],
+        [f32('x', [1, 2, 4, 4, 4])],
+      ),
+    );
+    expect(e).toMatchObject({ code: 'UNSUPPORTED_OP', details: { ops: ['Conv'] } });
+  });
+
   it.each([
     ['a window larger than the padded input', { kernel_shape: [5, 5], pads: [1, 1, 1, 1] }],
     ['pads for the wrong number of axes', { kernel_shape: [2, 2], pads: [1, 1] }],
