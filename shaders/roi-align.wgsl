@@ -14,7 +14,8 @@ struct Params {
   half_pixel: u32,
   spatial_scale: f32,
   max_mode: u32,
-  _pad0: u32,
+  // Images in x: a batch index outside them gives zeros.
+  images: u32,
   _pad1: u32,
 }
 
@@ -54,7 +55,12 @@ fn main(
   let count = f32(max(grid_h * grid_w, 1u));
   let h = f32(u.height);
   let w = f32(u.width);
-  let base = (u32(batch_indices[r]) * u.channels + c) * u.height * u.width;
+  let image = batch_indices[r];
+  if (image < 0i || u32(image) >= u.images) {
+    y[i] = 0.0;
+    return;
+  }
+  let base = (u32(image) * u.channels + c) * u.height * u.width;
   var acc = 0.0;
   var seen = false;
   for (var iy = 0u; iy < grid_h; iy++) {

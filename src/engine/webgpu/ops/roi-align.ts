@@ -43,7 +43,7 @@ export function roiAlign(
     if (!Number.isInteger(v) || v < 1) invalid(`RoiAlign: output size ${v}`);
   if (!Number.isInteger(p.samplingRatio) || p.samplingRatio < 0)
     invalid(`RoiAlign: sampling_ratio ${p.samplingRatio}`);
-  const [, channels, height, width] = x.dims;
+  const [images, channels, height, width] = x.dims;
   expectDims('RoiAlign output', out, [count, channels, p.outputHeight, p.outputWidth]);
   const n = elementCount(out.dims);
   if (n === 0 || height === 0 || width === 0) return;
@@ -56,7 +56,7 @@ export function roiAlign(
     uniforms: new UniformWriter()
       .u32s([n, channels, height, width, p.outputHeight, p.outputWidth, p.samplingRatio, p.halfPixel ? 1 : 0])
       .f32s([p.spatialScale])
-      .u32s([p.mode === 'max' ? 1 : 0])
+      .u32s([p.mode === 'max' ? 1 : 0, images])
       .finish(),
   });
 }
