@@ -61,7 +61,7 @@ async function runCase(backend: Backend, test: string): Promise<CaseResult> {
   }
   const dtype = [...new Set(expected.map((t) => t?.dtype ?? 'other'))].join('+');
   if (inputs.some((t) => t === null) || expected.some((t) => t === null)) {
-    return { status: 'unsupported', ops, dtype, reason: 'tensor dtype outside webvl (double/string/…)' };
+    return { status: 'unsupported', ops, dtype, reason: 'tensor dtype outside webvl (string, bfloat16, …)' };
   }
   const inputNames = graph.input
     .map((v) => v.name!)

@@ -48,10 +48,9 @@ export function rnnLowering(cell: RnnCell): Lowering {
   return (a: LowerArgs) => {
     const [x, w, r] = [need(a, 0), need(a, 1), need(a, 2)];
     const node = a.node;
-    if (cell === 'LSTM' && attrInt(node, 'input_forget', 0) !== 0) unsupported(node, 'input_forget');
+    const problem = recurrentFormProblem(node);
+    if (problem) unsupported(node, problem);
     const direction = attrString(node, 'direction', 'forward');
-    if (!['forward', 'reverse', 'bidirectional'].includes(direction))
-      unsupported(node, `direction '${direction}'`);
     const directions = direction === 'bidirectional' ? 2 : 1;
     const batchMajor = attrInt(node, 'layout', 0) === 1;
     if (x.dims.length !== 3) unsupported(node, `input [${x.dims}]`);
