@@ -73,6 +73,13 @@ export interface EngineDevice {
   readonly pool: BufferPool;
 }
 
+/** One stage of a graph with host ops: see WebGpuSession.hostStage. */
+interface HostStage {
+  readonly cut: Graph;
+  readonly ready: readonly Node[];
+  readonly probe?: Graph;
+}
+
 /** Where one plan input comes from in a run. */
 interface InputSource {
   readonly input: PlanInput;
@@ -116,6 +123,8 @@ export class WebGpuSession implements Session {
   private readonly hasIfs: boolean;
   /** Whether the graph has data-dependent ops, evaluated on the host between plans (ir/host-ops.ts). */
   private readonly hasHostOps: boolean;
+  /** The stages of such a graph (runWithHostOps), by the names of the values cut at. */
+  private readonly hostStages = new Map<string, HostStage>();
   /** The past inputs, when the session takes PAST_LENGTH (SessionOptions.pastLength); else none. */
   private readonly pasts: readonly string[];
   /**
@@ -446,43 +455,34 @@ export class WebGpuSession implements Session {
     timed: boolean,
   ): Promise<Record<string, Tensor>> {
     const known = new Map<string, HostTensor>();
-    for (let stage = 0; ; stage++) {
-      const cut = cutAtHostValues(this.graph, known);
+    for (;;) {
+      const stage = this.hostStage(known);
       const cutDims = { ...dims, ...Object.fromEntries([...known].map(([name, t]) => [name, t.dims])) };
       const cutFeeds = { ...feeds, ...Object.fromEntries(known) };
-      const signature = `${this.signatureOf(dims, values, new Map())}|host${stage}:${[...known]
+      const signature = `${this.signatureOf(dims, values, new Map())}|host:${[...known]
         .map(([name, t]) => `${name}:${t.dims.join('x')}`)
         .join(';')}`;
-      const ready = readyHostOps(cut);
-      if (ready.length === 0) {
+      if (stage.ready.length === 0) {
         const out: Record<string, Tensor> = {};
         for (const o of this.graph.outputs) {
           const t = known.get(o.name);
           if (t) out[o.name] = t;
         }
-        cut.outputs = cut.outputs.filter((o) => !known.has(o.name));
-        if (cut.outputs.length === 0) return out;
-        const plan = await this.hostStagePlan(`${signature}|run`, cut, cutDims, values);
+        if (stage.cut.outputs.length === 0) return out;
+        const plan = await this.hostStagePlan(`${signature}|run`, stage.cut, cutDims, values);
         return { ...(await this.execute(plan, cutFeeds, timed)), ...out };
       }
-      // What the ready host ops read that is not a constant, a feed or known yet: computed by a probe plan.
-      const wanted = [
-        ...new Set(
-          ready.flatMap((n) => n.inputs.filter((i) => i && !cut.initializers.has(i) && !(i in cutFeeds))),
-        ),
-      ];
-      if (wanted.length > 0) {
-        const probe = cloneGraph(cut);
-        probe.outputs = wanted.map((name) => ({ name, dtype: 'float32' }));
-        eliminateDeadCode(probe);
-        const plan = await this.hostStagePlan(`${signature}|probe`, probe, cutDims, values);
+      if (stage.probe) {
+        const plan = await this.hostStagePlan(`${signature}|probe`, stage.probe, cutDims, values);
         const read = await this.execute(plan, cutFeeds);
-        for (const name of wanted) known.set(name, await toHost(read[name] as Tensor));
+        for (const o of stage.probe.outputs) known.set(o.name, await toHost(read[o.name] as Tensor));
       }
-      for (const node of ready) {
+      for (const node of stage.ready) {
         const inputs = await Promise.all(
           node.inputs.map(async (name) => {
-            const t = name ? (known.get(name) ?? cut.initializers.get(name) ?? cutFeeds[name]) : undefined;
+            const t = name
+              ? (known.get(name) ?? stage.cut.initializers.get(name) ?? cutFeeds[name])
+              : undefined;
             return t ? toValues(await toHost(t)) : null;
           }),
         );
@@ -491,6 +491,35 @@ export class WebGpuSession implements Session {
         });
       }
     }
+  }
+
+  /**
+   * The graph cut at the values `known` names (its outputs less those), the host ops ready in it, and the probe
+   * computing what they read that is not a constant or an input yet. The same names give the same stage, so
+   * each is derived once per session, not per run.
+   */
+  private hostStage(known: ReadonlyMap<string, HostTensor>): HostStage {
+    const key = [...known.keys()].join('\n');
+    const cachedStage = this.hostStages.get(key);
+    if (cachedStage) return cachedStage;
+    const cut = cutAtHostValues(this.graph, known);
+    const ready = readyHostOps(cut);
+    const inputs = new Set(cut.inputs.map((v) => v.name));
+    const wanted = [
+      ...new Set(
+        ready.flatMap((n) => n.inputs.filter((i) => i && !cut.initializers.has(i) && !inputs.has(i))),
+      ),
+    ];
+    let probe: Graph | undefined;
+    if (wanted.length > 0) {
+      probe = cloneGraph(cut);
+      probe.outputs = wanted.map((name) => ({ name, dtype: 'float32' }));
+      eliminateDeadCode(probe);
+    }
+    cut.outputs = cut.outputs.filter((o) => !known.has(o.name));
+    const stage = { cut, ready, probe };
+    this.hostStages.set(key, stage);
+    return stage;
   }
 
   private async hostStagePlan(
@@ -732,7 +761,8 @@ function cutAtHostValues(graph: Graph, known: ReadonlyMap<string, HostTensor>): 
     .map((n) => ({ ...n, outputs: n.outputs.map((o) => (known.has(o) ? `${o}:cut` : o)) }));
   cut.inputs = [
     ...cut.inputs,
-    ...[...known].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.dims] })),
+    // Their dims vary from run to run: each run's plan is specialized on them.
+    ...[...known].map(([name, t]) => ({ name, dtype: t.dtype })),
   ];
   return cut;
 }

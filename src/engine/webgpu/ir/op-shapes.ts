@@ -19,6 +19,7 @@ import { convTransposeParams } from './conv-transpose-params';
 import { attrInt, attrInts, attrString, attrTensor, type Node, opKey } from './ir';
 import { maxUnpoolDims, poolParams } from './pool-params';
 import { resizeParams } from './resize-params';
+import { dftParams, stftParams } from './signal-params';
 
 export interface TypedShape {
   readonly dtype: DType;
@@ -246,30 +247,16 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   DFT: (c) => {
     const x = input(c, 0);
-    const rank = x.dims.length;
-    const given =
-      c.opset >= 20 ? (c.node.inputs[2] ? constInts(c, 2, 'axis')[0] : -2) : attrInt(c.node, 'axis', 1);
-    const axis = given < 0 ? given + rank : given;
-    if (rank < 2 || axis < 0 || axis >= rank - 1) fail(c, `axis ${given} of input [${x.dims}]`);
-    const n = c.node.inputs[1] ? constInts(c, 1, 'dft_length')[0] : x.dims[axis];
+    const p = dftParams(c.node, x.dims, c.constant, c.opset);
     const dims = [...x.dims];
-    dims[axis] = attrInt(c.node, 'onesided', 0) === 1 ? Math.floor(n / 2) + 1 : n;
-    dims[rank - 1] = 2;
+    dims[p.axis] = p.bins;
+    dims[dims.length - 1] = 2;
     return [{ dtype: x.dtype, dims }];
   },
   STFT: (c) => {
     const x = input(c, 0);
-    if (x.dims.length !== 3) fail(c, `signal [${x.dims}]`);
-    const step = constInts(c, 1, 'frame_step')[0];
-    const frame = c.node.inputs[3]
-      ? constInts(c, 3, 'frame_length')[0]
-      : c.node.inputs[2]
-        ? input(c, 2).dims[0]
-        : x.dims[1];
-    if (!(step >= 1 && frame >= 1 && frame <= x.dims[1]))
-      fail(c, `frame_step ${step}, frame_length ${frame}`);
-    const bins = attrInt(c.node, 'onesided', 1) === 1 ? Math.floor(frame / 2) + 1 : frame;
-    return [{ dtype: x.dtype, dims: [x.dims[0], Math.floor((x.dims[1] - frame) / step) + 1, bins, 2] }];
+    const p = stftParams(c.node, x.dims, c.node.inputs[2] ? input(c, 2).dims : undefined, c.constant);
+    return [{ dtype: x.dtype, dims: [x.dims[0], p.frames, p.bins, 2] }];
   },
   HammingWindow: (c) => windowShape(c),
   BlackmanWindow: (c) => windowShape(c),

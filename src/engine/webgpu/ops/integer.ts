@@ -20,7 +20,6 @@ import { quantizedRange } from './unary';
 
 /** Spatial axes the conv entry point walks (1-D and 2-D padded to three). */
 export const MAX_CONV_INTEGER_RANK = 3;
-const MAX_BATCH_RANK = 8;
 
 /** Where one small operand sits in a packed buffer. */
 export interface PackedSlice {
@@ -57,7 +56,6 @@ export function matmulInteger(
 ): void {
   const label = q.requant ? 'QLinearMatMul' : 'MatMulInteger';
   const g = matmulGeometry(a.dims, b.dims, false);
-  if (g.batchDims.length > MAX_BATCH_RANK) invalid(`${label}: batch rank ${g.batchDims.length}`);
   expectDims(`${label} output`, out, g.outDims);
   // Per row (or per row of every batch) of A, per column (or per column of every batch) of B.
   const aRows = elementCount(a.dims) / Math.max(g.k, 1);

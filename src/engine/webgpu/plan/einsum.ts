@@ -209,8 +209,6 @@ function contractPair(
   const left = [...output].filter((c) => la.includes(c) && !lb.includes(c)).join('');
   const right = [...output].filter((c) => lb.includes(c) && !la.includes(c)).join('');
   const contract = [...la].filter((c) => lb.includes(c) && !output.includes(c)).join('');
-  if ([...output].some((c) => !la.includes(c) && !lb.includes(c)))
-    refuse(equation, 'an output letter broadcast from size 1 in every operand');
   const size = (letters: string) => product([...letters].map((c) => sizes.get(c) as number));
   for (const c of batch)
     if (a.dims[la.indexOf(c)] !== b.dims[lb.indexOf(c)]) refuse(equation, `batch letter '${c}' broadcasts`);

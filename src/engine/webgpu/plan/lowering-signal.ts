@@ -2,11 +2,11 @@
 // windows are a few hundred samples): each output bin's real and imaginary parts are dot products of the signal
 // with cosines and sines, so one matmul computes every bin of every row. STFT first gathers its frames with one
 // strided copy and folds a constant window into the matrix (or multiplies by one computed at run time).
-import { attrInt } from '../ir/ir';
+import { dftParams, stftParams } from '../ir/signal-params';
 import * as ops from '../ops';
 import { contiguousStrides, elementCount } from '../ops/common';
 import type { GpuView } from './kernel-context';
-import { constInts, type LowerArgs, need, unsupported } from './lower-args';
+import { type LowerArgs, need, unsupported } from './lower-args';
 
 /** Transform matrices above this many elements are refused (a 4,096-point DFT of a real signal is 34M). */
 const MAX_TRANSFORM_ELEMENTS = 1 << 24;
@@ -51,22 +51,14 @@ function transformMatrix(
   return a.ctx.constant('float32', [rows, bins * 2], w);
 }
 
-/** DFT (opset 17: axis attribute, default 1; opset 20: axis input, default −2), any axis but the last. */
+/** DFT along any axis but the last (ir/signal-params.ts reads the node). */
 export function dft(a: LowerArgs): void {
   const x = need(a, 0);
+  if (x.dtype !== 'float32') unsupported(a.node, `a ${x.dtype} input`);
+  const { axis, length, bins, inverse } = dftParams(a.node, x.dims, a.constant, a.opset);
   const rank = x.dims.length;
   const channels = x.dims[rank - 1];
-  if (x.dtype !== 'float32' || rank < 2 || (channels !== 1 && channels !== 2))
-    unsupported(a.node, `a ${x.dtype} [${x.dims}] input`);
-  const given = a.opset >= 20 ? (a.node.inputs[2] ? constInts(a, 2)?.[0] : -2) : attrInt(a.node, 'axis', 1);
-  if (given === undefined) unsupported(a.node, 'axis must be known when planning');
-  const axis = given < 0 ? given + rank : given;
-  if (axis < 0 || axis >= rank - 1) unsupported(a.node, `axis ${given} of rank ${rank}`);
   const samples = x.dims[axis];
-  const n = a.node.inputs[1] ? constInts(a, 1)?.[0] : samples;
-  if (n === undefined || !Number.isInteger(n) || n < 1) unsupported(a.node, `dft_length ${n}`);
-  const bins = attrInt(a.node, 'onesided', 0) === 1 ? Math.floor(n / 2) + 1 : n;
-  const inverse = attrInt(a.node, 'inverse', 0) === 1;
   // The signal axis moves next to the channels: [rest…, samples, channels].
   const perm = [...x.dims.keys()].filter((d) => d !== axis && d !== rank - 1).concat([axis, rank - 1]);
   const moved = perm.some((p, i) => p !== i);
@@ -85,7 +77,7 @@ export function dft(a: LowerArgs): void {
   ops.matmul(
     a.ctx,
     { ...signal, dims: [rows, samples * channels] },
-    transformMatrix(a, samples, channels, n, bins, inverse),
+    transformMatrix(a, samples, channels, length, bins, inverse),
     null,
     { ...product, dims: [rows, bins * 2] },
   );
@@ -99,26 +91,10 @@ export function dft(a: LowerArgs): void {
 /** STFT of signal [batch, length, channels]: frames of frame_length every frame_step samples, windowed. */
 export function stft(a: LowerArgs): void {
   const x = need(a, 0);
-  if (x.dtype !== 'float32' || x.dims.length !== 3 || (x.dims[2] !== 1 && x.dims[2] !== 2))
-    unsupported(a.node, `a ${x.dtype} [${x.dims}] signal`);
-  const [batch, length, channels] = x.dims;
-  const step = constInts(a, 1)?.[0];
+  if (x.dtype !== 'float32') unsupported(a.node, `a ${x.dtype} signal`);
   const windowView = a.inputs[2];
-  const frameLength = a.node.inputs[3] ? constInts(a, 3)?.[0] : (windowView?.dims[0] ?? length);
-  if (step === undefined || frameLength === undefined)
-    unsupported(a.node, 'frame_step and frame_length must be known when planning');
-  if (
-    !(step >= 1) ||
-    !(frameLength >= 1) ||
-    frameLength > length ||
-    (windowView && windowView.dims[0] !== frameLength)
-  )
-    unsupported(
-      a.node,
-      `frame_step ${step}, frame_length ${frameLength}, window [${windowView?.dims}] for ${length} samples`,
-    );
-  const frames = Math.floor((length - frameLength) / step) + 1;
-  const bins = attrInt(a.node, 'onesided', 1) === 1 ? Math.floor(frameLength / 2) + 1 : frameLength;
+  const { step, frameLength, frames, bins } = stftParams(a.node, x.dims, windowView?.dims, a.constant);
+  const [batch, length, channels] = x.dims;
   // Frames [batch, frames, frame_length, channels], overlapping reads of the signal.
   const frameDims = [batch, frames, frameLength, channels];
   let framed: GpuView = a.ctx.scratch('float32', frameDims);
