@@ -99,6 +99,7 @@ export interface GraphRun {
   last: Float32Array;
   dispatches?: number;
   bytesRead?: number;
+  weightBytes?: number;
   chosen?: string;
   profile?: ProfileEntry[];
 }
@@ -146,7 +147,10 @@ export async function benchGraph(
       if (run) runs.push(run);
     }
     const profile = runs.length > 0 ? summarizeProfiles(runs) : undefined;
-    return { warmupMs, times, last, dispatches, bytesRead: stats?.bytesRead, chosen, profile };
+    return {
+      ...{ warmupMs, times, last, dispatches, chosen, profile },
+      ...{ bytesRead: stats?.bytesRead, weightBytes: stats?.weightBytes },
+    };
   } finally {
     await session.release();
   }
@@ -185,6 +189,7 @@ export function graphResult(
     dispatches: r.dispatches,
     bytesRead: r.bytesRead,
     peakGpuBytes: peakBytes,
+    weightGpuBytes: r.weightBytes,
     chosen: r.chosen,
     profile: r.profile,
     maxRelDiffVsReference,
@@ -500,7 +505,7 @@ export async function benchGenerate(
       }
     };
     const measured = await warmThenRepeat(host, repeats, once);
-    return tokenRowResult(
+    const result = tokenRowResult(
       row,
       engine,
       measured,
@@ -509,6 +514,7 @@ export async function benchGenerate(
         ? 'KV cache on the GPU at a fixed capacity, token picked on the GPU'
         : 'presents fed back',
     );
+    return { ...result, weightGpuBytes: session.lastRunStats()?.weightBytes };
   } catch (e) {
     return failedRow(row.id, engine, e);
   } finally {
@@ -598,6 +604,7 @@ export async function benchDecode(
       repeats: totals.n,
       perTokenMs: perTokenMedians(first.steps.length, runs),
       peakGpuBytes: peakBytes,
+      weightGpuBytes: session.lastRunStats()?.weightBytes,
       maxRelDiffVsReference: reference.check(row.id, engine, first.last),
       chosen: first.onDevice ? 'KV cache on the GPU at a fixed capacity' : 'presents fed back',
     };

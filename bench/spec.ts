@@ -128,6 +128,8 @@ export interface RowResult {
   perTokenMs?: number[];
   /** Peak bytes of GPU buffers alive during the row above those alive before it (0 for CPU engines). */
   peakGpuBytes?: number;
+  /** Our engine: GPU bytes it holds for the model's weights after the row (RunStats.weightBytes). */
+  weightGpuBytes?: number;
   /** Kernel rows: floating-point operations and bytes of memory traffic one run does (for GFLOP/s, GB/s). */
   flops?: number;
   bytesMoved?: number;

@@ -26,6 +26,10 @@ EINSUM = {
     # Ellipses broadcast from the right (a size-1 axis against a larger one), diagonals, three operands.
     "einsum_ellipsis_broadcast": ("...ij,...jk->...ik", [[2, 1, 3, 4], [1, 5, 4, 2]]),
     "einsum_ellipsis_implicit": ("...ij,...jk", [[3, 2, 4], [3, 4, 5]]),
+    # An ellipsis against none (onnxruntime refuses ellipses of two different non-zero ranks), and a diagonal
+    # under an ellipsis.
+    "einsum_ellipsis_against_none": ("...ij,jk->...ik", [[2, 2, 3, 4], [4, 5]]),
+    "einsum_ellipsis_diagonal": ("...ii->...i", [[2, 3, 4, 4]]),
     "einsum_batch_diagonal": ("bii->bi", [[2, 4, 4]]),
     "einsum_trace": ("ii", [[5, 5]]),
     "einsum_diagonal_times_vector": ("iij,j->i", [[3, 3, 4], [4]]),
@@ -521,9 +525,48 @@ def quantized_graphs():
                                const("b", rng.standard_normal(9).astype(np.float32))], 13)
 
 
+def q4f16_graphs():
+    """transformers.js q4f16 forms: MatMulNBits and GatherBlockQuantized with float16 scales (kept half on the GPU),
+    in a float16 region between Casts (op-forms checks names with f16 at the output's float16 rounding)."""
+    rng = np.random.default_rng(12)
+    const = lambda name, value: numpy_helper.from_array(np.asarray(value), name)
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    k, n, block = 80, 12, 32  # 3 blocks a column, the last one partial
+    blocks = -(-k // block)
+    matmul = [
+        helper.make_node("Cast", ["x"], ["xh"], to=TensorProto.FLOAT16),
+        helper.make_node("MatMulNBits", ["xh", "w", "ws", "wz"], ["yh"], domain="com.microsoft", K=k, N=n, bits=4,
+                         block_size=block),
+        helper.make_node("Cast", ["yh"], ["y"], to=TensorProto.FLOAT),
+    ]
+    matmul_inits = [const("w", rng.integers(0, 256, [n, blocks, block // 2]).astype(np.uint8)),
+                    const("ws", rng.uniform(0.01, 0.1, n * blocks).astype(np.float16)),
+                    const("wz", rng.integers(0, 256, n * -(-blocks // 2)).astype(np.uint8))]
+    rows, cols = 9, 64
+    gather = [
+        helper.make_node("GatherBlockQuantized", ["table", "ids", "ts"], ["rows"], domain="com.microsoft",
+                         block_size=16, quantize_axis=1),
+        helper.make_node("Cast", ["rows"], ["rowsf"], to=TensorProto.FLOAT),
+        helper.make_node("Add", ["rowsf", "x"], ["y"]),
+    ]
+    gather_inits = [const("table", rng.integers(0, 256, [rows, cols // 2]).astype(np.uint8)),
+                    const("ids", np.array([[3, 0], [8, 3]], np.int64)),
+                    const("ts", rng.uniform(0.01, 0.1, [rows, cols // 16]).astype(np.float16))]
+    for name, nodes, dims, inits in [("matmul_nbits_f16_scales", matmul, [3, 5, k], matmul_inits),
+                                     ("gather_block_quantized_f16_scales", gather, [2, 2, cols], gather_inits)]:
+        inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)]
+        out = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+        m = helper.make_model(helper.make_graph(nodes, name, inputs, [out], inits), opset_imports=opsets)
+        m.ir_version = 8
+        with open(os.path.join(OUT, f"{name}.onnx"), "wb") as f:
+            f.write(m.SerializeToString())
+        print("wrote", name)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     quantized_graphs()
+    q4f16_graphs()
     legacy_resize_graphs()
     indexing_graphs()
     recurrent_graphs()

@@ -58,6 +58,8 @@ export interface RunStats {
   bytesRead: number;
   /** Inputs fed as device tensors that the run read where they were, without a copy (ours). */
   feedsInPlace?: number;
+  /** GPU bytes the session holds for the model's constants, in every storage format it uploaded (ours). */
+  weightBytes?: number;
 }
 
 /** One GPU dispatch of a profiled run: the graph node (after fusion) it serves, its kernel and its GPU time. */

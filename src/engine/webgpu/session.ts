@@ -108,6 +108,7 @@ export class WebGpuSession implements Session {
   private plansBuilt = 0;
   /** Model constants on the GPU, per storage format (see plan.ts WeightFormat). */
   private readonly weights = new Map<WeightFormat | 'words', Map<HostTensor, GPUBuffer>>();
+  private weightBytes = 0;
   private stats: RunStats | undefined;
   private lastProfile: DispatchTime[] | undefined;
   private lastPlan: Plan | undefined;
@@ -383,6 +384,7 @@ export class WebGpuSession implements Session {
       const words = data.byteLength % 4 === 0 ? data : padToWords(data);
       device.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
       cache.set(t, buffer);
+      this.weightBytes += buffer.size;
     }
     return buffer;
   }
@@ -707,6 +709,7 @@ export class WebGpuSession implements Session {
       dispatches: plan.dispatchCount + (prelude && rerun ? prelude.dispatchCount : 0),
       bytesRead,
       feedsInPlace: inPlace,
+      weightBytes: this.weightBytes,
     };
     this.lastPlan = plan;
     return out;
@@ -719,6 +722,7 @@ export class WebGpuSession implements Session {
     this.plans.clear();
     for (const cache of this.weights.values()) for (const b of cache.values()) b.destroy();
     this.weights.clear();
+    this.weightBytes = 0;
     this.lastPlan = undefined;
   }
 }

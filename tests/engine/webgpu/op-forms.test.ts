@@ -42,13 +42,18 @@ describe('op forms vs onnxruntime-node', () => {
       ),
     );
     expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
+    // Graphs with a float16 region: onnxruntime rounds its float16 values, ours stay f32 on the GPU (2⁻¹¹).
+    const tolerance = file.includes('f16') ? 1e-3 : 1e-5;
     for (const [name, want] of Object.entries(theirs)) {
       const got = ours[name] as HostTensor;
       expect(got.dims, name).toEqual(want.dims);
       // Integer outputs (MaxPool's indices) exactly.
       if (want.type === 'int64')
         expect(Array.from(got.data as BigInt64Array), name).toEqual(Array.from(want.data as BigInt64Array));
-      else expect(relativeDiff(got.data as Float32Array, want.data as Float32Array), name).toBeLessThan(1e-5);
+      else
+        expect(relativeDiff(got.data as Float32Array, want.data as Float32Array), name).toBeLessThan(
+          tolerance,
+        );
     }
     await session.release();
     await reference.release();

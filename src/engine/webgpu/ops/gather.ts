@@ -2,7 +2,6 @@
 // packed quantized table (shaders/gather-quant.wgsl over matmul-b-quant.wgsl's dequantizing reader).
 import gatherWgsl from '../../../../shaders/gather.wgsl?raw';
 import gatherQuantWgsl from '../../../../shaders/gather-quant.wgsl?raw';
-import matmulBQuantWgsl from '../../../../shaders/matmul-b-quant.wgsl?raw';
 import type { QuantLayout } from '../passes/pack-quantized';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
@@ -12,9 +11,9 @@ import {
   grid1d,
   invalid,
   isFloat,
-  specialize,
   UniformWriter,
 } from './common';
+import { quantizedB } from './matmul';
 
 /** The checks every Gather makes of its indices and table dtype. */
 function checkGather(data: GpuView, indices: GpuView, out: GpuView): void {
@@ -116,18 +115,11 @@ export function gatherQuantized(
   expectDims('GatherBlockQuantized output', out, [...indices.dims, ...rowDims.slice(1)]);
   const n = elementCount(out.dims);
   if (n === 0) return;
-  const constants = {
-    K: layout.k,
-    BLOCK: layout.blockSize,
-    BLOCKS_PER_ROW: layout.blocksPerRow,
-    ZERO_POINT_WORD: layout.zeroPointWord,
-    CODE_WORD: layout.codeWord,
-    BITS: layout.bits,
-  };
+  const reader = quantizedB(layout);
   ctx.record({
     label: 'GatherBlockQuantized',
-    wgsl: specialize(matmulBQuantWgsl, constants) + gatherQuantWgsl,
-    cacheKey: `gather-quant|${Object.values(constants).join('|')}`,
+    wgsl: reader.wgsl + gatherQuantWgsl,
+    cacheKey: `gather-quant|${reader.key}`,
     workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WORKGROUP)),
     // The packed table is bound whole (quant set: its dims are not its words).
     bindings: [indices, { ...table, dims: [layout.n, layout.k], quant: layout }, out],

@@ -19,6 +19,7 @@ import matmulIoWgsl from '../../../../shaders/matmul-io.wgsl?raw';
 import loadScalarWgsl from '../../../../shaders/matmul-load-scalar.wgsl?raw';
 import loadVec4Wgsl from '../../../../shaders/matmul-load-vec4.wgsl?raw';
 import matmulTiledWgsl from '../../../../shaders/matmul-tiled.wgsl?raw';
+import type { QuantLayout } from '../passes/pack-quantized';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   broadcastDims,
@@ -73,25 +74,26 @@ const DIRECT_ACTIVATION: Record<Activation, string> = {
   silu: 'return silu(x);',
 };
 
+/** The reader of a packed quantized B (matmul-b-quant.wgsl's b_at / b4_at) for `q`, and its cache key. */
+export function quantizedB(q: QuantLayout): { wgsl: string; key: string } {
+  const constants = {
+    K: q.k,
+    BLOCK: q.blockSize,
+    BLOCKS_PER_ROW: q.blocksPerRow,
+    ZERO_POINT_WORD: q.zeroPointWord,
+    CODE_WORD: q.codeWord,
+    BITS: q.bits,
+    HALF_SCALES: Number(q.halfScales),
+  };
+  return { wgsl: specialize(bQuantWgsl, constants), key: `q${Object.values(constants).join('|')}` };
+}
+
 /**
  * B's storage (float32, float16 weights widened on load, or packed quantized weights dequantized on load) for
  * element-wise and vec4 reads.
  */
 function bAccess(b: GpuView, vec4: boolean): { wgsl: string; key: string } {
-  const q = b.quant;
-  if (q) {
-    return {
-      wgsl: specialize(bQuantWgsl, {
-        K: q.k,
-        BLOCK: q.blockSize,
-        BLOCKS_PER_ROW: q.blocksPerRow,
-        ZERO_POINT_WORD: q.zeroPointWord,
-        CODE_WORD: q.codeWord,
-        BITS: q.bits,
-      }),
-      key: `q${q.bits}|${q.k}|${q.blockSize}|${q.n}`,
-    };
-  }
+  if (b.quant) return quantizedB(b.quant);
   const half = b.dtype === 'float16';
   return {
     wgsl: vec4 ? (half ? bF16x4Wgsl : bF32x4Wgsl) : half ? bF16Wgsl : bF32Wgsl,

@@ -37,7 +37,7 @@ export function packGatherBlockQuantized(graph: Graph, node: Node): boolean {
   const stored = data.dims[rank - 1];
   const k = stored * perByte;
   const n = data.dims.slice(0, -1).reduce((a, b) => a * b, 1);
-  const layout = quantLayout(n, k, bits, blockSize);
+  const layout = quantLayout(n, k, bits, blockSize, scales.dtype === 'float16');
   const blocks = layout.blocksPerRow;
   const expectScales = [...data.dims.slice(0, -1), blocks];
   if (scales.dims.join() !== expectScales.join())
@@ -73,6 +73,7 @@ export function packGatherBlockQuantized(graph: Graph, node: Node): boolean {
     attrs: {
       bits: { type: 'int', value: bits },
       block_size: { type: 'int', value: blockSize },
+      half_scales: { type: 'int', value: layout.halfScales ? 1 : 0 },
       // Logical dims of the table (the last one unpacked): the output is indices' dims + row_dims[1:].
       row_dims: { type: 'ints', value: [...data.dims.slice(0, -1), k] },
       // float16 scales make a float16 output (held as f32 on the GPU, like every float16 activation).

@@ -16,6 +16,7 @@
 // Runs on the source graph before load() checks ops, so what it cannot rewrite is refused there (and the
 // graph falls back to onnxruntime-web).
 import { WebvlError } from '../../../errors';
+import { toHalfBits } from '../../half';
 import type { HostTensor } from '../../tensor';
 import { toValues, type Values } from '../ir/const-eval';
 import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
@@ -30,22 +31,35 @@ export interface QuantLayout {
   readonly bits: 4 | 8;
   readonly blockSize: number;
   readonly blocksPerRow: number;
-  /** Word offsets: f32 scales [N·blocks], one zero-point byte per block, then the codes. */
+  /**
+   * Scales kept float16, two a word, where the file gives them so (q4f16): exact, and 0.5 bits a weight fewer
+   * at blocks of 32. Else float32.
+   */
+  readonly halfScales: boolean;
+  /** Word offsets: scales [N·blocks], one zero-point byte per block, then the codes. */
   readonly zeroPointWord: number;
   readonly codeWord: number;
 }
 
-export function quantLayout(n: number, k: number, bits: 4 | 8, blockSize: number): QuantLayout {
+export function quantLayout(
+  n: number,
+  k: number,
+  bits: 4 | 8,
+  blockSize: number,
+  halfScales = false,
+): QuantLayout {
   const blocksPerRow = Math.ceil(k / blockSize);
   const blocks = n * blocksPerRow;
+  const zeroPointWord = halfScales ? Math.ceil(blocks / 2) : blocks;
   return {
     n,
     k,
     bits,
     blockSize,
     blocksPerRow,
-    zeroPointWord: blocks,
-    codeWord: blocks + Math.ceil(blocks / 4),
+    halfScales,
+    zeroPointWord,
+    codeWord: zeroPointWord + Math.ceil(blocks / 4),
   };
 }
 
@@ -65,7 +79,8 @@ export function packQuantizedWeight(
   const view = new DataView(bytes.buffer);
   const blocks = n * blocksPerRow;
   for (let b = 0; b < blocks; b++) {
-    view.setFloat32(b * 4, scale(b), true);
+    if (layout.halfScales) view.setUint16(b * 2, toHalfBits(scale(b)), true);
+    else view.setFloat32(b * 4, scale(b), true);
     bytes[zeroPointWord * 4 + b] = zeroPoint(b);
   }
   const base = codeWord * 4;
@@ -90,6 +105,7 @@ function qmatmul(name: string, inputs: string[], output: string, layout: QuantLa
       K: { type: 'int', value: layout.k },
       N: { type: 'int', value: layout.n },
       block_size: { type: 'int', value: layout.blockSize },
+      half_scales: { type: 'int', value: layout.halfScales ? 1 : 0 },
     },
     inputs,
     outputs: [output],
@@ -119,7 +135,7 @@ function packNBits(graph: Graph, node: Node, top: Graph = graph): boolean {
   const n = attrInt(node, 'N', 0);
   const blockSize = attrInt(node, 'block_size', 0);
   if (k <= 0 || n <= 0 || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) return false;
-  const layout = quantLayout(n, k, 4, blockSize);
+  const layout = quantLayout(n, k, 4, blockSize, scales.dtype === 'float16');
   const packedName = `${bName}_webvl_q4`;
   if (top.initializers.has(packedName)) {
     // Packed already, for the other branch.

@@ -251,6 +251,7 @@ const LOWERINGS: Record<string, Lowering> = {
       attrInt(node, 'K', 0),
       attrInt(node, 'bits', 4) === 8 ? 8 : 4,
       attrInt(node, 'block_size', 0),
+      attrInt(node, 'half_scales', 0) === 1,
     );
     const b: GpuView = { ...need(a, 1), dims: [layout.n, layout.k], quant: layout };
     ops.matmul(a.ctx, need(a, 0), b, a.inputs[2] ?? null, a.outputs[0], {
@@ -268,6 +269,7 @@ const LOWERINGS: Record<string, Lowering> = {
       k,
       attrInt(a.node, 'bits', 4) === 8 ? 8 : 4,
       attrInt(a.node, 'block_size', 0),
+      attrInt(a.node, 'half_scales', 0) === 1,
     );
     ops.gatherQuantized(a.ctx, need(a, 1), layout, rowDims, need(a, 0), a.outputs[0]);
   },

@@ -1,0 +1,115 @@
+// RunStats.weightBytes: the GPU bytes a session holds for the model's constants, the figure the benchmarks give
+// per dtype. Hand-computed sizes: f32 weights as words, 4-bit weights as their packed bytes.
+import { afterAll, describe, expect, it } from 'vitest';
+import { toHalfBits } from '../../../src/engine/half';
+import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import type { Graph, Node } from '../../../src/engine/webgpu/ir/ir';
+import { nodeGpu } from './gpu';
+
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+afterAll(async () => (await backend.engineDevice()).device.destroy());
+
+const [K, N, BLOCK] = [64, 32, 32];
+const BLOCKS = K / BLOCK;
+
+function graph(node: Node, initializers: [string, HostTensor][]): Graph {
+  return {
+    nodes: [node],
+    initializers: new Map(initializers),
+    inputs: [{ name: 'x', dtype: 'float32', shape: [2, K] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [2, N] }],
+    valueInfo: new Map(),
+    opset: 17,
+  };
+}
+
+async function weightBytesAfterRun(g: Graph): Promise<number | undefined> {
+  const session = await backend.loadGraph(g);
+  try {
+    await session.run({
+      x: hostTensor(
+        'float32',
+        [2, K],
+        Float32Array.from({ length: 2 * K }, (_, i) => i / K),
+      ),
+    });
+    const before = session.lastRunStats()?.weightBytes;
+    // A second run uploads nothing more.
+    await session.run({ x: hostTensor('float32', [2, K], new Float32Array(2 * K)) });
+    expect(session.lastRunStats()?.weightBytes).toBe(before);
+    return before;
+  } finally {
+    await session.release();
+  }
+}
+
+describe('weights held on the GPU', () => {
+  it('a float32 MatMul weight is held as K·N words', async () => {
+    const w = hostTensor(
+      'float32',
+      [K, N],
+      Float32Array.from({ length: K * N }, (_, i) => Math.sin(i)),
+    );
+    const node: Node = {
+      name: 'mm',
+      opType: 'MatMul',
+      domain: '',
+      attrs: {},
+      inputs: ['x', 'w'],
+      outputs: ['y'],
+    };
+    expect(await weightBytesAfterRun(graph(node, [['w', w]]))).toBe(K * N * 4);
+  });
+
+  it.each([
+    { scales: 'float32', bits: 5.25 },
+    { scales: 'float16', bits: 4.75 },
+  ] as const)(
+    'a 4-bit MatMulNBits weight with $scales scales is held packed: $bits of 32 bits',
+    async (c) => {
+      const half = c.scales === 'float16';
+      const node: Node = {
+        name: 'q4',
+        opType: 'MatMulNBits',
+        domain: 'com.microsoft',
+        attrs: {
+          K: { type: 'int', value: K },
+          N: { type: 'int', value: N },
+          bits: { type: 'int', value: 4 },
+          block_size: { type: 'int', value: BLOCK },
+        },
+        inputs: ['x', 'w', 's', 'z'],
+        outputs: ['y'],
+      };
+      const blocks = N * BLOCKS;
+      const scaleValues = Float32Array.from({ length: blocks }, (_, i) => (i + 1) / 64);
+      const codes = N * BLOCKS * (BLOCK / 2); // two 4-bit codes a byte
+      const zeros = N * Math.ceil(BLOCKS / 2); // two 4-bit zero points a byte in the file
+      const held = await weightBytesAfterRun(
+        graph(node, [
+          [
+            'w',
+            hostTensor(
+              'uint8',
+              [N, BLOCKS, BLOCK / 2],
+              Uint8Array.from({ length: codes }, (_, i) => i % 251),
+            ),
+          ],
+          [
+            's',
+            half
+              ? hostTensor('float16', [blocks], Uint16Array.from(scaleValues, toHalfBits))
+              : hostTensor('float32', [blocks], scaleValues),
+          ],
+          ['z', hostTensor('uint8', [zeros], new Uint8Array(zeros).fill(0x88))],
+        ]),
+      );
+      // On the GPU: the scales as the file gives them (float16 ones stay half), then one zero-point byte per
+      // block (passes/pack-quantized.ts), so the kernel reads bytes, then the codes.
+      expect(held).toBe(codes + blocks * (half ? 2 : 4) + blocks);
+      // Bits a weight: 4 for the code, 32 or 16 for the scale of each block of 32, 8 for its zero point.
+      expect(held! / (K * N * 4)).toBeCloseTo(c.bits / 32, 6);
+    },
+  );
+});
