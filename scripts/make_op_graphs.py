@@ -563,9 +563,36 @@ def q4f16_graphs():
         print("wrote", name)
 
 
+def cast_graphs():
+    """Casts to integer types narrower than the i32 the GPU holds them in wrap to their width: from int32 run-time
+    values (x scaled past every range, truncated) and from constants (folded at load)."""
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    targets = [("u8", TensorProto.UINT8), ("i8", TensorProto.INT8), ("u16", TensorProto.UINT16),
+               ("i16", TensorProto.INT16)]
+    nodes = [helper.make_node("Mul", ["x", "big"], ["scaled"]),
+             helper.make_node("Cast", ["scaled"], ["whole"], to=TensorProto.INT32)]
+    outputs = []
+    for i, (label, code) in enumerate(targets):
+        nodes += [helper.make_node("Cast", ["whole"], [label], to=code),
+                  helper.make_node("Cast", [label], ["y" if i == 0 else f"{label}_f"], to=TensorProto.FLOAT)]
+        if i:
+            outputs.append(helper.make_tensor_value_info(f"{label}_f", TensorProto.FLOAT, None))
+    save("cast_wraps_narrow_ints", nodes, [f("x", [4, 8])],
+         [numpy_helper.from_array(np.float32(90000), "big")], 17, outputs)
+    constants = numpy_helper.from_array(np.array([300, -1, 70000, -40000, 128, 255, -129, 65535], np.int32), "c")
+    nodes = [helper.make_node("Cast", ["c"], ["c8"], to=TensorProto.INT8),
+             helper.make_node("Cast", ["c"], ["c16"], to=TensorProto.UINT16),
+             helper.make_node("Cast", ["c8"], ["c8f"], to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["c16"], ["c16f"], to=TensorProto.FLOAT),
+             helper.make_node("Add", ["c8f", "c16f"], ["sum"]),
+             helper.make_node("Add", ["sum", "x"], ["y"])]
+    save("cast_wraps_folded_constants", nodes, [f("x", [8])], [constants], 17)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     quantized_graphs()
+    cast_graphs()
     q4f16_graphs()
     legacy_resize_graphs()
     indexing_graphs()

@@ -2,7 +2,7 @@
 // are all known at plan time. Values are held as float64 (int64 shapes fit exactly below 2^53).
 
 import { WebvlError } from '../../../errors';
-import { halfToFloat } from '../../half';
+import { halfToFloat, toHalfBits } from '../../half';
 import type { DType, HostTensor, TensorData } from '../../tensor';
 import { attrFloat, attrInt, attrInts, attrTensor, type Node } from './ir';
 
@@ -232,6 +232,27 @@ export const ONNX_TO: Readonly<Record<number, DType>> = {
   13: 'int64',
 };
 
+/** Integer element types narrower than the i32 they are held in, by ONNX code: the bits a Cast keeps, signed or not. */
+export const WRAPPED_INTS: Readonly<Record<number, { bits: 8 | 16; signed: boolean }>> = {
+  2: { bits: 8, signed: false },
+  3: { bits: 8, signed: true },
+  4: { bits: 16, signed: false },
+  5: { bits: 16, signed: true },
+};
+
+/**
+ * One value Cast to ONNX element type `code`, as NumPy's astype and onnxruntime compute it: floats round to
+ * their precision (float16 to half), integers truncate toward zero and wrap to their width (two's complement).
+ */
+export function castValue(code: number, x: number): number {
+  if (code === 10) return halfToFloat(toHalfBits(x));
+  const wrap = WRAPPED_INTS[code];
+  if (!wrap || Number.isNaN(x)) return narrow(ONNX_TO[code] ?? 'float32', x);
+  const span = 2 ** wrap.bits;
+  const low = ((Math.trunc(x) % span) + span) % span;
+  return wrap.signed && low >= span / 2 ? low - span : low;
+}
+
 /**
  * MelWeightMatrix as the ONNX reference computes it: num_mel_bins + 2 edges evenly spaced in mel (the step is
  * the span over their count), each mapped to a spectrogram bin floor((dft_length + 1) · hz / sample_rate), and a
@@ -424,9 +445,10 @@ export function evaluate(
   switch (op) {
     case 'Cast': {
       if (!x) return undefined;
-      const to = ONNX_TO[attrInt(node, 'to', 1)];
+      const code = attrInt(node, 'to', 1);
+      const to = ONNX_TO[code];
       if (!to) return undefined;
-      return [{ dtype: to, dims: x.dims, data: x.data.map((v) => narrow(to, v)) }];
+      return [{ dtype: to, dims: x.dims, data: x.data.map((v) => castValue(code, v)) }];
     }
     case 'Where': {
       const [c, a, b] = inputs;

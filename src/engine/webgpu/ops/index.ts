@@ -187,8 +187,8 @@ export type {
 /**
  * unary(ctx, x, out, params): elementwise op (see UnaryOp); float32 (Abs/Neg/Relu/Sign also int; Not on bool).
  * gelu(ctx, x, out, approximate): 'none' (erf), 'tanh', or 'quick' (x·sigmoid(1.702x)).
- * cast(ctx, x, out): between float32 and the i32 family (int32/int64/bool/...); float→int truncates toward 0,
- * anything→bool is (x != 0).
+ * cast(ctx, x, out, to?): between float32 and the i32 family (int32/int64/bool/...); float→int truncates toward 0,
+ * (u)int8 and (u)int16 targets wrap to their width, float16 ones round to half, anything→bool is (x != 0).
  * dequantize / quantize(ctx, x, out, scale, zeroPoint): (De)QuantizeLinear with one scale and zero point.
  */
 export { cast, dequantize, gelu, isInf, isNan, quantize, quantizedRange, unary } from './unary';

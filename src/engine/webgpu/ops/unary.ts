@@ -1,6 +1,7 @@
 // Elementwise unary ops, GELU and Cast (shaders/unary.wgsl + shaders/activations.wgsl).
 import activationsWgsl from '../../../../shaders/activations.wgsl?raw';
 import unaryWgsl from '../../../../shaders/unary.wgsl?raw';
+import { WRAPPED_INTS } from '../ir/const-eval';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
   ELEMENTWISE_WORKGROUP,
@@ -144,32 +145,41 @@ export function gelu(
 /** f32 → the nearest half, as f32 again (pack2x16float rounds; no shader-f16 needed). */
 const ROUND_TO_HALF = 'unpack2x16float(pack2x16float(vec2<f32>(v, 0.0))).x';
 
+/** The ONNX element type a view's dtype names, where it holds no wider type (ir/const-eval.ts ONNX_TO). */
+const ONNX_CODE: Partial<Record<GpuView['dtype'], number>> = { uint8: 2, int8: 3 };
+
 /**
- * Cast between the GPU forms (f32, one i32 per element). `toHalf`: Cast to float16, whose values stay f32 on
- * the GPU (plan.ts) rounded to half precision.
+ * Cast between the GPU forms (f32, one i32 per element). `to`: the node's ONNX element type, when it says more
+ * than `out`'s dtype: float16 (values stay f32 on the GPU, plan.ts, rounded to half precision), or int16 /
+ * uint16 held as i32. Integer targets narrower than i32 wrap to their width, as NumPy and onnxruntime do.
  */
-export function cast(ctx: KernelContext, x: GpuView, out: GpuView, toHalf = false): void {
+export function cast(ctx: KernelContext, x: GpuView, out: GpuView, to?: number): void {
   if (x.dtype === 'float16' || out.dtype === 'float16') invalid('Cast: float16 views are f32 on the GPU');
-  if (toHalf) {
+  if (to === 10) {
     const from = wgslScalar(x.dtype);
     const expr = ROUND_TO_HALF.replace('v,', from === 'f32' ? 'v,' : 'f32(v),');
     recordElementwise(ctx, `Cast(${x.dtype}→float16)`, x, out, { in: from, out: 'f32' }, expr, 0, 0);
     return;
   }
   const from = wgslScalar(x.dtype);
-  const to = wgslScalar(out.dtype);
+  const target = wgslScalar(out.dtype);
   let expr: string;
   if (out.dtype === 'bool') {
     expr = from === 'f32' ? 'select(0, 1, v != 0.0)' : 'select(0, 1, v != 0)';
-  } else if (from === to) {
+  } else if (from === target) {
     expr = 'v';
-  } else if (to === 'i32') {
+  } else if (target === 'i32') {
     // WGSL f32→i32 truncates toward zero and saturates, as ONNX Cast does for in-range values.
     expr = 'i32(v)';
   } else {
     expr = 'f32(v)';
   }
-  recordElementwise(ctx, `Cast(${x.dtype}→${out.dtype})`, x, out, { in: from, out: to }, expr, 0, 0);
+  const wrap = WRAPPED_INTS[ONNX_CODE[out.dtype] ?? to ?? 0];
+  if (wrap) {
+    const shift = 32 - wrap.bits;
+    expr = wrap.signed ? `((${expr} << ${shift}u) >> ${shift}u)` : `(${expr} & ${2 ** wrap.bits - 1})`;
+  }
+  recordElementwise(ctx, `Cast(${x.dtype}→${out.dtype})`, x, out, { in: from, out: target }, expr, 0, 0);
 }
 
 /** bits & 0x7fffffff of an f32: above 0x7f800000 is NaN, equal is ±infinity (a bit test, since a compiler may

@@ -662,9 +662,9 @@ const LOWERINGS: Record<string, Lowering> = {
       start += n;
     });
   },
-  Cast: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0], attrInt(a.node, 'to', 1) === 10),
+  Cast: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0], attrInt(a.node, 'to', 1)),
   // `to` written once shapes are known (passes/cast-like.ts).
-  CastLike: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0], attrInt(a.node, 'to', 1) === 10),
+  CastLike: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0], attrInt(a.node, 'to', 1)),
   Conv: (a) => {
     // 2-D on the conv2d kernels; 1-D as 2-D of height 1.
     const [x, w, out] = [need(a, 0), need(a, 1), a.outputs[0]];
