@@ -52,6 +52,48 @@ describe('host ops', () => {
     await reference.release();
   });
 
+  it('bad run-time data for a host op is INVALID_INPUT; the session keeps serving and keeps no buffers', async () => {
+    // y = Compress(x · 2, condition, axis 0) + 1: GPU work before and after the host op.
+    const graph: Graph = {
+      nodes: [
+        onnxNode('Mul', {}, ['x', 'two'], ['doubled']),
+        onnxNode('Compress', { axis: 0 }, ['doubled', 'keep'], ['kept']),
+        onnxNode('Add', {}, ['kept', 'one'], ['y']),
+      ],
+      initializers: new Map([
+        ['two', hostTensor('float32', [], [2])],
+        ['one', hostTensor('float32', [], [1])],
+      ]),
+      inputs: [
+        { name: 'x', dtype: 'float32', shape: [4, 2] },
+        { name: 'keep', dtype: 'bool', shape: ['n'] },
+      ],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      valueInfo: new Map(),
+      opset: 17,
+    };
+    const session = await backend.loadGraph(graph);
+    const x = hostTensor('float32', [4, 2], [0, 1, 2, 3, 4, 5, 6, 7]);
+    const good = () => session.run({ x, keep: hostTensor('bool', [3], [0, 1, 1]) });
+    // Rows 1 and 2, doubled, plus one (by hand).
+    expect(Array.from((await good()).y.data as Float32Array)).toEqual([5, 7, 9, 11]);
+    const bad = () =>
+      expect(session.run({ x, keep: hostTensor('bool', [6], [1, 0, 1, 0, 1, 0]) })).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+        message: expect.stringMatching(/6 conditions for an axis of 4/),
+      });
+    // The first bad run plans its condition's shape; later ones reuse that plan and leave nothing in use.
+    await bad();
+    const { pool } = await backend.engineDevice();
+    const [created, inUse] = [pool.createdCount, pool.inUseCount];
+    for (let i = 0; i < 5; i++) {
+      await bad();
+      expect(Array.from((await good()).y.data as Float32Array)).toEqual([5, 7, 9, 11]);
+    }
+    expect([pool.createdCount, pool.inUseCount]).toEqual([created, inUse]);
+    await session.release();
+  });
+
   it('a host op in a graph with an If is UNSUPPORTED_OP at load', async () => {
     const branch = (op: string): Graph => ({
       nodes: [{ name: op, opType: op, domain: '', attrs: {}, inputs: ['x'], outputs: ['b'] }],
