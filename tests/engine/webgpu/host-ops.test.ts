@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hostTensor } from '../../../src/engine/tensor';
+import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import type { Graph } from '../../../src/engine/webgpu/ir/ir';
 import { onnxNode } from '../../support/onnx-node';
@@ -76,7 +76,7 @@ describe('host ops', () => {
     const x = hostTensor('float32', [4, 2], [0, 1, 2, 3, 4, 5, 6, 7]);
     const good = () => session.run({ x, keep: hostTensor('bool', [3], [0, 1, 1]) });
     // Rows 1 and 2, doubled, plus one (by hand).
-    expect(Array.from((await good()).y.data as Float32Array)).toEqual([5, 7, 9, 11]);
+    expect(Array.from(((await good()).y as HostTensor).data as Float32Array)).toEqual([5, 7, 9, 11]);
     const bad = () =>
       expect(session.run({ x, keep: hostTensor('bool', [6], [1, 0, 1, 0, 1, 0]) })).rejects.toMatchObject({
         code: 'INVALID_INPUT',
@@ -88,7 +88,7 @@ describe('host ops', () => {
     const [created, inUse] = [pool.createdCount, pool.inUseCount];
     for (let i = 0; i < 5; i++) {
       await bad();
-      expect(Array.from((await good()).y.data as Float32Array)).toEqual([5, 7, 9, 11]);
+      expect(Array.from(((await good()).y as HostTensor).data as Float32Array)).toEqual([5, 7, 9, 11]);
     }
     expect([pool.createdCount, pool.inUseCount]).toEqual([created, inUse]);
     await session.release();

@@ -77,6 +77,8 @@ describe('WebGpuSession', () => {
         dispatches: 5,
         bytesRead: batch * 4 * 4 + batch * 3 * 4,
         feedsInPlace: 0,
+        // The constants 2, b [4] and 1 as f32 words (the Reshape's shape folds away).
+        weightBytes: (1 + 4 + 1) * 4,
       });
     }
     expect(session.describePlan()?.signature).toBe('x:2x4;mask:2x3');

@@ -239,15 +239,24 @@ export class Plan {
         bytes: slot.storage.bytes,
       });
     }
+    // Constants go up when a kernel binds one (GpuView.buffer read), so the operands lowerings read on the host
+    // (a Reshape's shape, Slice's starts, Resize's scales) never take a GPU buffer.
+    const uploads = new Map<Storage, () => GPUBuffer>();
+    const bufferOf = (storage: Storage): GPUBuffer | undefined => {
+      const upload = uploads.get(storage);
+      if (upload && !storage.buffer) storage.buffer = upload();
+      uploads.delete(storage);
+      return storage.buffer;
+    };
     const constantSlot = (name: string): ValueSlot | undefined => {
       const t = graph.initializers.get(name);
       if (!t) return undefined;
       const slot = newSlot(name, 'const');
-      // The model's initializers, and constants derived from them alone, are the session's (shared by plans).
-      const sources = this.specialized.sourceInitializers;
-      if (sources.has(t) || derivedFrom(t)?.every((s) => sources.has(s)))
-        slot.storage.buffer = this.deps.weight(t, slot.format);
-      else {
+      uploads.set(slot.storage, () => {
+        // The model's initializers, and constants derived from them alone, are the session's (shared by plans).
+        const sources = this.specialized.sourceInitializers;
+        if (sources.has(t) || derivedFrom(t)?.every((s) => sources.has(s)))
+          return this.deps.weight(t, slot.format);
         // Folded at plan time: owned by this plan.
         const data = gpuWeightData(t, slot.format);
         const buffer = device.createBuffer({
@@ -257,8 +266,8 @@ export class Plan {
         });
         device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
         this.owned.push(buffer);
-        slot.storage.buffer = buffer;
-      }
+        return buffer;
+      });
       return slot;
     };
 
@@ -309,11 +318,17 @@ export class Plan {
     };
     const programs: ProgramSpec[] = [];
     const ctx = this.kernelContext(programs);
-    const view = (slot: ValueSlot): GpuView => ({
-      buffer: slot.storage.buffer as GPUBuffer,
-      dtype: slot.dtype,
-      dims: slot.dims,
-    });
+    const view = (slot: ValueSlot): GpuView => {
+      const { storage, dtype, dims } = slot;
+      if (!uploads.has(storage)) return { buffer: storage.buffer as GPUBuffer, dtype, dims };
+      return {
+        get buffer() {
+          return bufferOf(storage) as GPUBuffer;
+        },
+        dtype,
+        dims,
+      };
+    };
     order.forEach((node, step) => {
       const before = programs.length;
       if (!isView(node)) {
@@ -372,7 +387,7 @@ export class Plan {
           name: o.name,
           dtype: logical,
           dims: slot.dims,
-          buffer: slot.storage.buffer,
+          buffer: bufferOf(slot.storage),
           bytes: sizeOf(slot.dims) * gpuElementBytes(slot.dtype),
         });
       }
