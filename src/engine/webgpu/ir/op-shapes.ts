@@ -63,6 +63,27 @@ function constInts(c: ShapeContext, i: number, what: string): number[] {
 
 const same: ShapeFn = (c) => [input(c, 0)];
 
+/**
+ * An axis normalized against `rank`. Outside [−rank, rank) (or [−rank, rank] where the op allows the end, as
+ * Flatten does) is the model's error, as onnxruntime refuses it, not an input's.
+ */
+function axisIn(c: ShapeContext, axis: number, rank: number, what = 'axis', inclusive = false): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a > (inclusive ? rank : rank - 1))
+    fail(c, `${what} ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+
+const axisAttr = (c: ShapeContext, fallback: number, rank: number, inclusive = false): number =>
+  axisIn(c, attrInt(c.node, 'axis', fallback), rank, 'axis', inclusive);
+
+/** The input's type and dims, after checking the op's axis attribute where the node sets one. */
+const sameAlongAxis: ShapeFn = (c) => {
+  const x = input(c, 0);
+  if (c.node.attrs.axis) axisAttr(c, 0, x.dims.length);
+  return [x];
+};
+
 /** Pad's amounts, begins then ends for every axis: the `pads` input (opset 11+, over `axes` in 18+) or attribute. */
 export function padAmounts(c: Pick<ShapeContext, 'node' | 'constant' | 'opset'>, rank: number): number[] {
   const given = c.opset >= 11 ? c.constant(1) : undefined;
@@ -78,6 +99,11 @@ export function padAmounts(c: Pick<ShapeContext, 'node' | 'constant' | 'opset'>,
       ops: ['Pad'],
     });
   const axes = axesValue ? Array.from(axesValue.data, (a) => normAxis(a, rank)) : [...Array(rank).keys()];
+  if (axes.some((a) => !(a >= 0 && a < rank)))
+    throw new WebvlError(
+      'INVALID_MODEL',
+      `Pad node '${c.node.name}': axes [${axesValue?.data}] for rank ${rank}`,
+    );
   if (raw.length !== 2 * axes.length)
     throw new WebvlError(
       'INVALID_MODEL',
@@ -149,7 +175,7 @@ function reduceAxes(c: ShapeContext, rank: number): number[] {
   if (!axes || axes.length === 0) {
     return attrInt(c.node, 'noop_with_empty_axes', 0) === 1 ? [] : [...Array(rank).keys()];
   }
-  return axes.map((a) => normAxis(a, rank));
+  return axes.map((a) => axisIn(c, a, rank));
 }
 
 const reduce: ShapeFn = (c) => {
@@ -207,7 +233,7 @@ const SHAPES: Record<string, ShapeFn> = {
     const n = attrInt(c.node, 'transB', 0) ? b[0] : b[1];
     return [{ dtype: input(c, 0).dtype, dims: [m, n] }];
   },
-  Softmax: same,
+  Softmax: sameAlongAxis,
   ConvTranspose: (c) => {
     const x = input(c, 0);
     const p = convTransposeParams(c.node, x.dims, input(c, 1).dims);
@@ -270,18 +296,23 @@ const SHAPES: Record<string, ShapeFn> = {
   // The loss, and the optional log-probabilities (the scores' dims).
   SoftmaxCrossEntropyLoss: (c) => lossShapes(c),
   MeanVarianceNormalization: same,
-  LogSoftmax: same,
-  Hardmax: same,
+  LogSoftmax: sameAlongAxis,
+  Hardmax: sameAlongAxis,
   LayerNormalization: (c) => {
     const x = input(c, 0);
     // Mean / InvStdDev: float32 (stash_type 1), the normalized axes (axis … last) kept as 1s.
-    const axis = normAxis(attrInt(c.node, 'axis', -1), x.dims.length);
+    const axis = axisAttr(c, -1, x.dims.length);
     const stats = { dtype: 'float32' as const, dims: x.dims.map((d, i) => (i < axis ? d : 1)) };
     return [x, stats, stats];
   },
   Transpose: (c) => {
     const x = input(c, 0);
     const perm = attrInts(c.node, 'perm') ?? x.dims.map((_, i) => x.dims.length - 1 - i);
+    if (
+      perm.length !== x.dims.length ||
+      new Set(perm.map((p) => axisIn(c, p, perm.length))).size !== perm.length
+    )
+      fail(c, `perm [${perm}] is not a permutation of rank ${x.dims.length}`);
     return [{ dtype: x.dtype, dims: perm.map((p) => x.dims[p]) }];
   },
   Reshape: (c) => {
@@ -292,23 +323,29 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   Flatten: (c) => {
     const x = input(c, 0);
-    const axis = normAxis(attrInt(c.node, 'axis', 1), x.dims.length);
+    const axis = axisAttr(c, 1, x.dims.length, true);
     return [{ dtype: x.dtype, dims: [size(x.dims.slice(0, axis)), size(x.dims.slice(axis))] }];
   },
   Squeeze: (c) => {
     const x = input(c, 0);
     const axes =
       c.opset >= 13 ? (c.inputs[1] ? constInts(c, 1, 'axes') : undefined) : attrInts(c.node, 'axes');
+    for (const a of axes ?? []) {
+      const d = x.dims[axisIn(c, a, x.dims.length)];
+      if (d !== 1) fail(c, `axis ${a} has size ${d}, not 1`);
+    }
     return [{ dtype: x.dtype, dims: squeezeDims(x.dims, axes) }];
   },
   Unsqueeze: (c) => {
     const x = input(c, 0);
     const axes = c.opset >= 13 ? constInts(c, 1, 'axes') : (attrInts(c.node, 'axes') ?? fail(c, 'no axes'));
+    const rank = x.dims.length + axes.length;
+    if (new Set(axes.map((a) => axisIn(c, a, rank))).size !== axes.length) fail(c, `axes [${axes}] repeat`);
     return [{ dtype: x.dtype, dims: unsqueezeDims(x.dims, axes) }];
   },
   Concat: (c) => {
     const first = input(c, 0);
-    const axis = normAxis(attrInt(c.node, 'axis', 0), first.dims.length);
+    const axis = axisAttr(c, 0, first.dims.length);
     const dims = [...first.dims];
     dims[axis] = c.inputs.reduce((a, _t, i) => a + input(c, i).dims[axis], 0);
     return [{ dtype: first.dtype, dims }];
@@ -318,13 +355,14 @@ const SHAPES: Record<string, ShapeFn> = {
     const starts = constInts(c, 1, 'starts');
     const ends = constInts(c, 2, 'ends');
     const axes = c.inputs[3] ? constInts(c, 3, 'axes') : undefined;
+    for (const a of axes ?? []) axisIn(c, a, x.dims.length);
     const steps = c.inputs[4] ? constInts(c, 4, 'steps') : undefined;
     return [{ dtype: x.dtype, dims: sliceRanges(x.dims, starts, ends, axes, steps).count }];
   },
   Gather: (c) => {
     const data = input(c, 0);
     const idx = input(c, 1);
-    const axis = normAxis(attrInt(c.node, 'axis', 0), data.dims.length);
+    const axis = axisAttr(c, 0, data.dims.length);
     return [
       { dtype: data.dtype, dims: [...data.dims.slice(0, axis), ...idx.dims, ...data.dims.slice(axis + 1)] },
     ];
@@ -350,16 +388,24 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: input(c, 0).dtype, dims: [Math.max(Math.ceil((l - s) / d), 0)] }];
   },
   Trilu: same,
-  CumSum: same,
+  CumSum: (c) => {
+    const x = input(c, 0);
+    const axis = c.constant(1);
+    if (axis) axisIn(c, axis.data[0], x.dims.length);
+    return [x];
+  },
   IsNaN: (c) => [{ dtype: 'bool', dims: input(c, 0).dims }],
   Pad: (c) => {
     const x = input(c, 0);
     const pads = padAmounts(c, x.dims.length);
     return [{ dtype: x.dtype, dims: x.dims.map((d, i) => d + pads[i] + pads[i + x.dims.length]) }];
   },
-  GatherElements: (c) => [{ dtype: input(c, 0).dtype, dims: input(c, 1).dims }],
+  GatherElements: (c) => {
+    axisAttr(c, 0, input(c, 0).dims.length);
+    return [{ dtype: input(c, 0).dtype, dims: input(c, 1).dims }];
+  },
   ScatterND: (c) => [input(c, 0)],
-  ScatterElements: (c) => [input(c, 0)],
+  ScatterElements: sameAlongAxis,
   GridSample: (c) => {
     const x = input(c, 0).dims;
     const grid = input(c, 1).dims;
@@ -376,7 +422,13 @@ const SHAPES: Record<string, ShapeFn> = {
     return [{ dtype: input(c, 2).dtype, dims: [...indices.slice(0, axis), depth, ...indices.slice(axis)] }];
   },
   Scatter: (c) => [input(c, 0)],
-  ReverseSequence: same,
+  ReverseSequence: (c) => {
+    const x = input(c, 0);
+    const [batch, time] = [attrInt(c.node, 'batch_axis', 1), attrInt(c.node, 'time_axis', 0)];
+    if (x.dims.length < 2 || batch === time || ![batch, time].every((a) => a === 0 || a === 1))
+      fail(c, `batch_axis ${batch} and time_axis ${time} on rank ${x.dims.length}`);
+    return [x];
+  },
   RoiAlign: (c) => [
     {
       dtype: input(c, 0).dtype,
@@ -440,7 +492,7 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   Split: (c) => {
     const x = input(c, 0);
-    const axis = normAxis(attrInt(c.node, 'axis', 0), x.dims.length);
+    const axis = axisAttr(c, 0, x.dims.length);
     return splitSizes(c, x.dims[axis]).map((n) => ({
       dtype: x.dtype,
       dims: x.dims.map((d, i) => (i === axis ? n : d)),
@@ -463,14 +515,14 @@ const SHAPES: Record<string, ShapeFn> = {
   ArgMin: (c) => SHAPES.ArgMax(c),
   ArgMax: (c) => {
     const x = input(c, 0);
-    const axis = normAxis(attrInt(c.node, 'axis', 0), x.dims.length);
+    const axis = axisAttr(c, 0, x.dims.length);
     const keep = attrInt(c.node, 'keepdims', 1) === 1;
     const dims = keep ? x.dims.map((d, i) => (i === axis ? 1 : d)) : x.dims.filter((_, i) => i !== axis);
     return [{ dtype: 'int64', dims }];
   },
   TopK: (c) => {
     const x = input(c, 0);
-    const axis = normAxis(attrInt(c.node, 'axis', -1), x.dims.length);
+    const axis = axisAttr(c, -1, x.dims.length);
     const k = constInts(c, 1, 'k')[0];
     const dims = x.dims.map((d, i) => (i === axis ? k : d));
     return [
