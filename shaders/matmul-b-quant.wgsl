@@ -1,7 +1,7 @@
 // How the matmul kernels read a quantized B (passes/pack-quantized.ts): B is [N, K] (transposed), one packed
 // tensor of u32 words: a scale per block of BLOCK along K (f32, or two f16 a word when HALF_SCALES is 1), then
-// one zero-point byte per block, then the BITS-bit codes, row-major, low bits first. b_at(i) / b4_at(i) (i indexing elements / groups of four along K)
-// dequantize on load: (code − zero point) · scale. The arithmetic stays f32.
+// one zero-point byte per block, then the BITS-bit codes, row-major, low bits first. b_at(i) / b4_at(i) (i
+// indexing elements / groups of four along K) dequantize on load: (code − zero point) · scale, in f32.
 const QK: u32 = {{K}}u;
 const BLOCK: u32 = {{BLOCK}}u;
 const BLOCKS_PER_ROW: u32 = {{BLOCKS_PER_ROW}}u;
