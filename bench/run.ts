@@ -1,6 +1,7 @@
 // npm run bench [-- --quick] [--repeats N] [--only TEXT] [--browser PATH] [--flags "--extra --chromium --flags"]
 // --only runs just the rows whose id contains TEXT (results get a -only suffix).
-// --gallery N / --single-stream-gallery N: index sizes of the architecture rows (default 1000 / 1000).
+// --gallery N / --single-stream-gallery N: index sizes of the architecture rows (default 1000 / 1000);
+// --no-architectures skips them (their 1000-image indexes take most of a full run's time).
 // One page, one run: every engine on every row, same inputs; JSON + markdown under bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     gallery: { type: 'string', default: '1000' },
     'single-stream-gallery': { type: 'string', default: '1000' },
+    'no-architectures': { type: 'boolean', default: false },
   },
 });
 const only = values.only;
@@ -78,12 +80,13 @@ for (const row of chosen(askRows(quick))) {
   }
 }
 // The architecture comparison: trained models only, so not in --quick (CI has no time for 1000-image indexes).
-const architectures = quick
-  ? []
-  : architectureRows(
-      cliCount('gallery', values.gallery ?? '1000'),
-      cliCount('single-stream-gallery', values['single-stream-gallery'] ?? '1000'),
-    ).filter((r) => !only || r.name.includes(only) || 'architecture'.includes(only));
+const architectures =
+  quick || values['no-architectures']
+    ? []
+    : architectureRows(
+        cliCount('gallery', values.gallery ?? '1000'),
+        cliCount('single-stream-gallery', values['single-stream-gallery'] ?? '1000'),
+      ).filter((r) => !only || r.name.includes(only) || 'architecture'.includes(only));
 for (const row of architectures) {
   // A fresh browser per model: its GPU process outlives pages, and a model measured after the others ran
   // slower there (CoCa, last: search 59 ms and pair 284 ms on our engine, 13.7 and 109 ms in a browser of its
