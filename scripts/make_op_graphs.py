@@ -589,9 +589,22 @@ def cast_graphs():
     save("cast_wraps_folded_constants", nodes, [f("x", [8])], [constants], 17)
 
 
+def axis_form_graphs():
+    """Opset 11 (Log)Softmax and Hardmax over a non-last axis (x coerced to 2-D there), and TopK off the last axis."""
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    for name, op, axis in [("softmax_opset11_axis1", "Softmax", 1), ("log_softmax_opset11_axis0", "LogSoftmax", 0),
+                           ("hardmax_opset11_axis1", "Hardmax", 1)]:
+        save(name, [helper.make_node(op, ["x"], ["y"], axis=axis)], [f("x", [2, 3, 4])], [], 11)
+    indices = helper.make_tensor_value_info("i", TensorProto.INT64, None)
+    for name, axis, largest in [("topk_axis0", 0, 1), ("topk_middle_axis_smallest", 1, 0)]:
+        save(name, [helper.make_node("TopK", ["x", "k"], ["y", "i"], axis=axis, largest=largest)], [f("x", [4, 5, 3])],
+             [numpy_helper.from_array(np.array([2], np.int64), "k")], 13, [indices])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     quantized_graphs()
+    axis_form_graphs()
     cast_graphs()
     q4f16_graphs()
     legacy_resize_graphs()

@@ -43,12 +43,6 @@ export function constInts(a: LowerArgs, i: number): number[] | undefined {
   return v ? Array.from(v.data) : undefined;
 }
 
-/** Refuses an axis other than the last (the pre-opset-13 flattening forms equal ours only there). */
-export function lastAxis(a: LowerArgs, axis: number): void {
-  const rank = need(a, 0).dims.length;
-  if (axis !== -1 && axis !== rank - 1) unsupported(a.node, `only the last axis is supported (axis=${axis})`);
-}
-
 /** Where one input sits in a buffer that packInputs() made. */
 export interface PackedInputs {
   readonly view: GpuView;

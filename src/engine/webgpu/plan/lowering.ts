@@ -20,7 +20,6 @@ import {
   floatScalar,
   type LowerArgs,
   type Lowering,
-  lastAxis,
   need,
   unsupported,
 } from './lower-args';
@@ -150,10 +149,25 @@ function scatterReduction(a: LowerArgs): ScatterReduction {
   return reduction;
 }
 
+/**
+ * Before opset 13, (Log)Softmax and Hardmax coerce x to 2-D at `axis` and work along its second dim: views of x
+ * and of the output as [∏ dims before the axis, ∏ the rest], contiguous as they are.
+ */
+function flattenedAt(a: LowerArgs, axisAttr: number): { x: GpuView; out: GpuView } {
+  const x = need(a, 0);
+  const axis = axisAttr < 0 ? axisAttr + x.dims.length : axisAttr;
+  const count = (d: readonly number[]) => d.reduce((p, n) => p * n, 1);
+  const dims = [count(x.dims.slice(0, axis)), count(x.dims.slice(axis))];
+  return { x: { ...x, dims }, out: { ...a.outputs[0], dims } };
+}
+
 function softmaxLowering(a: LowerArgs, log: boolean): void {
   const axis = attrInt(a.node, 'axis', a.opset >= 13 ? -1 : 1);
-  // Before opset 13 (Log)Softmax flattened to 2-D at `axis`; that equals a per-axis one only on the last axis.
-  if (a.opset < 13) lastAxis(a, axis);
+  if (a.opset < 13) {
+    const flat = flattenedAt(a, axis);
+    ops.softmax(a.ctx, flat.x, flat.out, -1, log);
+    return;
+  }
   ops.softmax(a.ctx, need(a, 0), a.outputs[0], axis, log);
 }
 
@@ -196,11 +210,10 @@ function argAlong(
 
 /** Hardmax: 1 where an element is the first largest along the axis (argmax, then a compare with the axis' indices). */
 function hardmax(a: LowerArgs): void {
-  const x = need(a, 0);
+  const attr = attrInt(a.node, 'axis', a.opset >= 13 ? -1 : 1);
+  const { x, out } = a.opset < 13 ? flattenedAt(a, attr) : { x: need(a, 0), out: a.outputs[0] };
   const rank = x.dims.length;
-  const axisAttr = attrInt(a.node, 'axis', a.opset >= 13 ? -1 : 1);
-  // Before opset 13 Hardmax flattened to 2-D at `axis`; that equals a per-axis one only on the last axis.
-  if (a.opset < 13) lastAxis(a, axisAttr);
+  const axisAttr = a.opset < 13 ? -1 : attr;
   const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
   if (x.dtype !== 'float32' || axis < 0 || axis >= rank)
     unsupported(a.node, `axis ${axisAttr} of a ${x.dtype} input`);
@@ -217,7 +230,7 @@ function hardmax(a: LowerArgs): void {
   );
   const hits = a.ctx.scratch('bool', x.dims);
   ops.binary(a.ctx, best, positions, hits, 'Equal');
-  ops.cast(a.ctx, hits, a.outputs[0]);
+  ops.cast(a.ctx, hits, out);
 }
 
 const LOWERINGS: Record<string, Lowering> = {
@@ -685,13 +698,28 @@ const LOWERINGS: Record<string, Lowering> = {
   ArgMax: (a) => argReduce(a, true),
   ArgMin: (a) => argReduce(a, false),
   TopK: (a) => {
-    lastAxis(a, attrInt(a.node, 'axis', -1));
     const k = constInts(a, 1)?.[0];
     if (k === undefined) return unsupported(a.node, 'k must be constant');
-    ops.topk(a.ctx, need(a, 0), a.outputs[0], a.outputs[1], {
-      k,
-      largest: attrInt(a.node, 'largest', 1) === 1,
-    });
+    const x = need(a, 0);
+    const rank = x.dims.length;
+    const axisAttr = attrInt(a.node, 'axis', -1);
+    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+    const params = { k, largest: attrInt(a.node, 'largest', 1) === 1 };
+    if (axis === rank - 1) return ops.topk(a.ctx, x, a.outputs[0], a.outputs[1], params);
+    // Another axis: moved last (a transpose into scratch) for the row kernel, and both outputs moved back.
+    const perm = [...x.dims.keys()].filter((d) => d !== axis).concat(axis);
+    const rows = a.ctx.scratch(
+      x.dtype,
+      perm.map((p) => x.dims[p]),
+    );
+    ops.transpose(a.ctx, x, rows, perm);
+    const dims = [...rows.dims.slice(0, -1), k];
+    const values = a.ctx.scratch(x.dtype, dims);
+    const indices = a.ctx.scratch(a.outputs[1].dtype, dims);
+    ops.topk(a.ctx, rows, values, indices, params);
+    const back = perm.map((_, i) => perm.indexOf(i));
+    ops.transpose(a.ctx, values, a.outputs[0], back);
+    ops.transpose(a.ctx, indices, a.outputs[1], back);
   },
 };
 
