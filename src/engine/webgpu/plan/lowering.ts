@@ -15,14 +15,7 @@ import type { GridPadding, GridSampleMode } from '../ops/grid-sample';
 import { quantLayout } from '../passes/pack-quantized';
 import { einsum } from './einsum';
 import type { GpuView } from './kernel-context';
-import {
-  constInts,
-  floatScalar,
-  type LowerArgs,
-  type Lowering,
-  need,
-  unsupported,
-} from './lower-args';
+import { constInts, floatScalar, type LowerArgs, type Lowering, need, unsupported } from './lower-args';
 import {
   batchNormalization,
   dynamicQuantize,
