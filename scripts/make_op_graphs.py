@@ -601,9 +601,27 @@ def axis_form_graphs():
              [numpy_helper.from_array(np.array([2], np.int64), "k")], 13, [indices])
 
 
+def conv3d_patch_graphs():
+    """3-D Conv in its patch-embedding form (strides = kernel: a video VLM's Conv3d over frames and patches),
+    with a bias, with tails shorter than the kernel dropped, and one patch per input as Qwen2-VL feeds it."""
+    rng = np.random.default_rng(13)
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    w = lambda dims: numpy_helper.from_array(rng.standard_normal(dims).astype(np.float32), "w")
+    bias = numpy_helper.from_array(rng.standard_normal(5).astype(np.float32), "b")
+    save("conv3d_patch_embed", [helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[2, 3, 3],
+                                                 strides=[2, 3, 3])], [f("x", [2, 3, 4, 6, 6])],
+         [w([5, 3, 2, 3, 3]), bias], 13)
+    save("conv3d_patch_tails", [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[2, 2, 2], strides=[2, 2, 2])],
+         [f("x", [1, 2, 5, 7, 4])], [w([4, 2, 2, 2, 2])], 13)
+    save("conv3d_one_patch_per_input", [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[2, 4, 4],
+                                                         strides=[2, 4, 4])], [f("x", [6, 3, 2, 4, 4])],
+         [w([16, 3, 2, 4, 4])], 13)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     quantized_graphs()
+    conv3d_patch_graphs()
     axis_form_graphs()
     cast_graphs()
     q4f16_graphs()

@@ -6,6 +6,7 @@ import type { Backend, KvCacheSpec, SessionOptions } from '../backend';
 import { BufferPool } from './gpu/buffer-pool';
 import { GpuKvCache } from './gpu/kv-cache';
 import { PipelineCache } from './gpu/pipeline-cache';
+import { isPatchConv } from './ir/conv-params';
 import { MAX_CONV_TRANSPOSE_RANK } from './ir/conv-transpose-params';
 import { HOST_OPS } from './ir/host-ops';
 import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir/ir';
@@ -97,11 +98,29 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     return (attr('is_packed_batching') ?? 0) !== 0 || !n.inputs[1];
   if (n.opType === 'Resize' && (n.domain === '' || n.domain === 'ai.onnx'))
     return resizeFormProblem({ ...n, name: '' }) !== undefined;
-  // Conv over more than two spatial axes (the conv2d kernels take 1-D as 2-D); kernel_shape is optional, and
-  // without it the first run refuses the node.
+  // Conv over more than two spatial axes (the conv2d kernels take 1-D as 2-D) unless it is a 3-D patch
+  // embedding; kernel_shape is optional, and without it the first run decides.
   if (n.opType === 'Conv' && (n.domain === '' || n.domain === 'ai.onnx')) {
-    const kernel = n.attrs.kernel_shape;
-    return kernel?.type === 'ints' && kernel.value.length > 2;
+    const ints = (name: string) => {
+      const a = n.attrs[name];
+      return a?.type === 'ints' ? a.value : undefined;
+    };
+    const kernel = ints('kernel_shape');
+    if (!kernel || kernel.length <= 2) return false;
+    const autoPad = n.attrs.auto_pad?.type === 'string' ? n.attrs.auto_pad.value : 'NOTSET';
+    const pads = ints('pads') ?? [0, 0, 0, 0, 0, 0];
+    return (
+      kernel.length !== 3 ||
+      (attr('group') ?? 1) !== 1 ||
+      (autoPad !== 'NOTSET' && autoPad !== 'VALID') ||
+      !isPatchConv({
+        kernel,
+        strides: ints('strides') ?? [1, 1, 1],
+        dilations: ints('dilations') ?? [1, 1, 1],
+        padsBegin: pads.slice(0, 3),
+        padsEnd: pads.slice(3),
+      })
+    );
   }
   // ConvTranspose over more spatial axes than the kernel's three.
   if (n.opType === 'ConvTranspose') {

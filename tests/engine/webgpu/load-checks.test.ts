@@ -4,7 +4,7 @@ import type { HostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import type { Graph, Node, ValueInfo } from '../../../src/engine/webgpu/ir/ir';
 import { WebvlError } from '../../../src/errors';
-import { onnxNode } from '../../support/onnx-node';
+import { type AttrValues, onnxNode } from '../../support/onnx-node';
 import { nodeGpu } from './gpu';
 
 const f32 = (name: string, shape: number[]): ValueInfo => ({ name, dtype: 'float32', shape });
@@ -90,16 +90,34 @@ describe('load-time checks', () => {
     expect(e).toMatchObject({ code: 'UNSUPPORTED_OP', details: { ops: ['MaxPool'] } });
   });
 
-  it('a Conv over three spatial axes (two at most; 1-D runs as 2-D) is UNSUPPORTED_OP at load', async () => {
-    const conv = onnxNode('Conv', { kernel_shape: [2, 2, 2] }, ['x', 'w']);
-    const e = await loadError(
-      graph(
-        [conv],
-        [['w', tensor('float32', [1, 2, 2, 2, 2], new Float32Array(16))]],
-        [f32('x', [1, 2, 4, 4, 4])],
-      ),
+  it.each<[string, AttrValues]>([
+    ['overlapping windows', { kernel_shape: [2, 2, 2] }],
+    ['padded patches', { kernel_shape: [2, 2, 2], strides: [2, 2, 2], pads: [1, 0, 0, 1, 0, 0] }],
+    ['dilated patches', { kernel_shape: [2, 2, 2], strides: [2, 2, 2], dilations: [1, 2, 1] }],
+    ['SAME padding', { kernel_shape: [2, 2, 2], strides: [2, 2, 2], auto_pad: 'SAME_UPPER' }],
+  ])(
+    'a Conv over three spatial axes with %s (only disjoint patches run) is UNSUPPORTED_OP at load',
+    async (_l, attrs) => {
+      const conv = onnxNode('Conv', attrs, ['x', 'w']);
+      const e = await loadError(
+        graph(
+          [conv],
+          [['w', tensor('float32', [1, 2, 2, 2, 2], new Float32Array(16))]],
+          [f32('x', [1, 2, 4, 4, 4])],
+        ),
+      );
+      expect(e).toMatchObject({ code: 'UNSUPPORTED_OP', details: { ops: ['Conv'] } });
+    },
+  );
+
+  it('a Conv over three spatial axes in disjoint patches (strides = kernel) loads', async () => {
+    const conv = onnxNode('Conv', { kernel_shape: [2, 2, 2], strides: [2, 2, 2] }, ['x', 'w']);
+    const g = graph(
+      [conv],
+      [['w', tensor('float32', [1, 2, 2, 2, 2], new Float32Array(16))]],
+      [f32('x', [1, 2, 4, 4, 4])],
     );
-    expect(e).toMatchObject({ code: 'UNSUPPORTED_OP', details: { ops: ['Conv'] } });
+    await expect(new WebGpuBackend({ gpu: nodeGpu() }).loadGraph(g)).resolves.toBeDefined();
   });
 
   it.each([

@@ -12,6 +12,19 @@ export interface ConvParams extends Omit<PoolParams, 'countIncludePad' | 'storag
   readonly outChannels: number;
 }
 
+/**
+ * Windows that tile the input (a patch embedding): strides equal to the kernel, no padding or dilation. The one
+ * form of Conv over three spatial axes the engine runs (plan/lowering.ts patchConv), with one group.
+ */
+export function isPatchConv(
+  p: Pick<ConvParams, 'kernel' | 'strides' | 'dilations' | 'padsBegin' | 'padsEnd'>,
+): boolean {
+  return (
+    p.kernel.every((k, i) => p.strides[i] === k && p.dilations[i] === 1) &&
+    [...p.padsBegin, ...p.padsEnd].every((v) => v === 0)
+  );
+}
+
 /** The attributes every convolution shares, read and checked for `rank` spatial axes. */
 export interface ConvAttributes {
   readonly kernel: readonly number[];

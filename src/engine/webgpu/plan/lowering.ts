@@ -1,6 +1,6 @@
 // Lowering: for every op the engine claims, how its node becomes kernel calls (src/engine/webgpu/ops).
 // View ops (Reshape, Squeeze, …) have no lowering: the planner aliases their output to their input buffer.
-import { convParams } from '../ir/conv-params';
+import { type ConvParams, convParams, isPatchConv } from '../ir/conv-params';
 import { convTransposeParams, MAX_CONV_TRANSPOSE_RANK } from '../ir/conv-transpose-params';
 import { HOST_OPS } from '../ir/host-ops';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from '../ir/ir';
@@ -224,6 +224,36 @@ function hardmax(a: LowerArgs): void {
   const hits = a.ctx.scratch('bool', x.dims);
   ops.binary(a.ctx, best, positions, hits, 'Equal');
   ops.cast(a.ctx, hits, out);
+}
+
+/**
+ * A 3-D convolution in its patch-embedding form (a video VLM's Conv3d over frames × patches): each window is a
+ * disjoint patch, so the output is the patches, gathered into rows by one strided copy (a tail shorter than the
+ * kernel dropped), times the weights as a [Cout, Cin·k₁·k₂·k₃] matrix, moved back to channels-first.
+ */
+function patchConv(a: LowerArgs, p: ConvParams): void {
+  const [x, w, out] = [need(a, 0), need(a, 1), a.outputs[0]];
+  if (p.group !== 1 || !isPatchConv(p))
+    unsupported(a.node, '3 spatial axes other than disjoint patches (strides = kernel, no pads, one group)');
+  const [n, c, ...spatial] = x.dims;
+  const [k1, k2, k3] = p.kernel;
+  const [o1, o2, o3] = p.outSpatial;
+  const [s1, s2, s3] = [spatial[1] * spatial[2], spatial[2], 1];
+  const volume = spatial[0] * s1;
+  // x as [N, O₁, O₂, O₃, C, k₁, k₂, k₃]: the patch of each output position, one row each.
+  const dims = [n, o1, o2, o3, c, k1, k2, k3];
+  const strides = [c * volume, k1 * s1, k2 * s2, k3 * s3, volume, s1, s2, s3];
+  const rows = n * o1 * o2 * o3;
+  const width = c * k1 * k2 * k3;
+  const patches = a.ctx.scratch('float32', [rows, width]);
+  const contiguous = dims.map((_, i) => dims.slice(i + 1).reduce((q, d) => q * d, 1));
+  ops.copyStrided(a.ctx, x, strides, 0, patches, contiguous, 0, dims, 'Conv patches');
+  const products = a.ctx.scratch('float32', [n, o1 * o2 * o3, p.outChannels]);
+  const weights: GpuView = { ...w, dims: [p.outChannels, width] };
+  ops.matmul(a.ctx, { ...patches, dims: [n, o1 * o2 * o3, width] }, weights, a.inputs[2] ?? null, products, {
+    transposeB: true,
+  });
+  ops.transpose(a.ctx, products, { ...out, dims: [n, p.outChannels, o1 * o2 * o3] }, [0, 2, 1]);
 }
 
 const LOWERINGS: Record<string, Lowering> = {
@@ -672,10 +702,11 @@ const LOWERINGS: Record<string, Lowering> = {
   // `to` written once shapes are known (passes/cast-like.ts).
   CastLike: (a) => ops.cast(a.ctx, need(a, 0), a.outputs[0], attrInt(a.node, 'to', 1)),
   Conv: (a) => {
-    // 2-D on the conv2d kernels; 1-D as 2-D of height 1.
+    // 2-D on the conv2d kernels; 1-D as 2-D of height 1; 3-D in its patch-embedding form.
     const [x, w, out] = [need(a, 0), need(a, 1), a.outputs[0]];
-    if (x.dims.length !== 3 && x.dims.length !== 4) unsupported(a.node, `${x.dims.length - 2} spatial axes`);
     const p = convParams(a.node, x.dims, w.dims);
+    if (x.dims.length === 5) return patchConv(a, p);
+    if (x.dims.length !== 3 && x.dims.length !== 4) unsupported(a.node, `${x.dims.length - 2} spatial axes`);
     const flat = x.dims.length === 3;
     const plane = (v: GpuView): GpuView => (flat ? { ...v, dims: [v.dims[0], v.dims[1], 1, v.dims[2]] } : v);
     const pair = (v: readonly number[], fill: number): [number, number] =>
