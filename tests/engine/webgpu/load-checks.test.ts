@@ -256,7 +256,7 @@ describe('load-time checks', () => {
   refused(
     'GroupQueryAttention',
     'com.microsoft',
-    { ...heads, local_window_size: { type: 'int', value: 16 } },
+    { ...heads, local_window_size: { type: 'int', value: 0 } },
     gqa,
   );
   refused('GroupQueryAttention', 'com.microsoft', { ...heads, softcap: { type: 'float', value: 30 } }, gqa);

@@ -9,9 +9,11 @@
 //   ends), and query i sees keys ≤ past + i, by a mask built on the GPU from seqlens_k.
 // - do_rotary: queries and keys rotate by the caches at those positions (on a first prompt, 0 … S − 1 in every
 //   row, padding included, as onnxruntime's CPU kernel numbers them).
+// - local_window_size W > 0 (a sliding window, as Mistral's): a query sees its last visible key and the W − 1
+//   before it, W keys at most, as the CPU kernel of onnxruntime 1.30 (the version this project pins) masks them.
 // One webvl Attention per node (GQA: the kernel shares each key/value head among its query heads), a
-// webvl KvAppend per present (ops/kv-append.ts), a Rotary per rotated tensor; local windows, softcap and
-// smooth softmax are refused at load (backend.ts).
+// webvl KvAppend per present (ops/kv-append.ts), a Rotary per rotated tensor; softcap, smooth softmax and a
+// window of 0 (onnxruntime versions disagree on it) are refused at load (backend.ts).
 import { WebvlError } from '../../../errors';
 import { toValues } from '../ir/const-eval';
 import { attrFloat, attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
@@ -134,6 +136,17 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
   const scale = attrFloat(node, 'scale', 0) || 1 / Math.sqrt(headSize);
   const outDims = [batch, seq, heads * headSize];
   const outStrides = [seq * heads * headSize, headSize, heads * headSize, 1];
+  const window = attrInt(node, 'local_window_size', -1);
+  if (first && window > 0) {
+    // Query i sees keys i − W + 1 … i of the prompt: a constant additive mask [1, 1, S, S] of 0 / −inf.
+    const mask = b.constant(
+      'float32',
+      [1, 1, seq, seq],
+      range.flatMap((i) => range.map((j) => (j <= i && j > i - window ? 0 : Number.NEGATIVE_INFINITY))),
+    );
+    b.nodes.push(attentionNode(node.name, q, k, v, mask, node.outputs[0], outDims, outStrides, scale, false));
+    return b.nodes;
+  }
   if (first) {
     b.nodes.push(attentionNode(node.name, q, k, v, '', node.outputs[0], outDims, outStrides, scale, true));
     return b.nodes;
@@ -152,7 +165,16 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
     [1, 1, 1, cacheLen],
     Array.from({ length: cacheLen }, (_, j) => j),
   );
-  const visible = b.add('LessOrEqual', [keys, limit])[0];
+  let visible = b.add('LessOrEqual', [keys, limit])[0];
+  if (window > 0) {
+    // And key j > limit − W, i.e. limit ≤ j + W − 1.
+    const reach = b.constant(
+      'int32',
+      [1, 1, 1, cacheLen],
+      Array.from({ length: cacheLen }, (_, j) => j + window - 1),
+    );
+    visible = b.add('And', [visible, b.add('LessOrEqual', [limit, reach])[0]])[0];
+  }
   const mask = b.add('Where', [
     visible,
     b.constant('float32', [], [0]),
