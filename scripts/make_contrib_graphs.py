@@ -134,7 +134,7 @@ def rotary_embedding():
 
 def group_query_attention():
     """GroupQueryAttention with symbolic batch, sequence and past lengths: separate or packed QKV, with and
-    without rotary (rotate-half, interleaved, partial), a sliding window, seqlens_k [B] and total_sequence_length
+    without rotary (rotate-half, interleaved, partial), a sliding window, a softcap, seqlens_k [B] and total_sequence_length
     as inputs."""
     ms = "com.microsoft"
     f32 = TensorProto.FLOAT
@@ -143,6 +143,7 @@ def group_query_attention():
         ("gqa_rotary", 4, 2, 16, False, (0, 8), {}),
         ("gqa_packed_rotary_interleaved", 4, 1, 32, True, (1, 8), dict(scale=0.3)),
         ("gqa_local_window", 4, 2, 16, False, (0, 8), dict(local_window_size=2)),
+        ("gqa_softcap", 4, 2, 16, False, None, dict(softcap=0.5, scale=1.0)),
     ]:
         inputs = []
         if packed:

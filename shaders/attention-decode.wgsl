@@ -35,6 +35,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var d = 0u; d < D; d++) {
       s = fma(qr[d], key_at(b, h, j, d), s);
     }
+    s = capped(s);
     if (u.has_mask != 0u) {
       s += mask_at(b, h, row, j);
     }

@@ -62,6 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var d4 = 0u; d4 < D4; d4++) {
           s += f32(dot(qr[d4], k_tile[j * D4 + d4]));
         }
+        s = capped(s);
         if (u.has_mask != 0u) {
           s += mask_at(b, h, row, t0 + j);
         }

@@ -29,7 +29,8 @@ struct Params {
   kv_group: u32,
   /** Keys read from k/v; keys from `split` on come from k_tail/v_tail (attention-keys-tail.wgsl). */
   split: u32,
-  _pad1: u32,
+  /** GroupQueryAttention's softcap c: scores become c·tanh(s / c) before the mask and softmax; 0: none. */
+  softcap: f32,
   kt_start: u32,
   vt_start: u32,
   _pad2: u32,
@@ -56,6 +57,14 @@ fn visible_keys(rows_end: u32) -> u32 {
     return min(u.sk, u.past + min(rows_end, u.sq));
   }
   return u.sk;
+}
+
+/** A score after the softcap, if any (u.softcap). */
+fn capped(s: f32) -> f32 {
+  if (u.softcap > 0.0) {
+    return u.softcap * tanh(s / u.softcap);
+  }
+  return s;
 }
 
 /** Element d of query row `row` of (b, h), pre-scaled. */

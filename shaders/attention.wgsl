@@ -60,6 +60,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var d = 0u; d < D; d++) {
           s = fma(qr[d], k_tile[j * D + d], s);
         }
+        s = capped(s);
         if (u.has_mask != 0u) {
           s += mask_at(b, h, row, t0 + j);
         }

@@ -58,10 +58,24 @@ interface Case {
   cacheCapacity?: number;
   /** Output as [B, H, Sq, D] instead of the default [B, Sq, H·D]. */
   outBHSD?: boolean;
+  /** GroupQueryAttention's softcap: scores c·tanh(s / c) before the mask. */
+  softcap?: number;
 }
 
 const CASES: Case[] = [
   { name: 'self D8 S7', B: 2, H: 2, Sq: 7, Sk: 7, D: 8 },
+  {
+    name: 'softcap 2, causal, key padding D16 S40',
+    B: 2,
+    H: 2,
+    Sq: 40,
+    Sk: 40,
+    D: 16,
+    causal: true,
+    mask: 'keypad',
+    softcap: 2,
+  },
+  { name: 'softcap 1.5, decode D32 past 20', B: 1, H: 2, Sq: 1, Sk: 21, D: 32, causal: true, softcap: 1.5 },
   { name: 'key padding D16 S33', B: 2, H: 3, Sq: 33, Sk: 33, D: 16, mask: 'keypad' },
   { name: 'cross D32 Sq16 Sk129 full mask', B: 2, H: 2, Sq: 16, Sk: 129, D: 32, mask: 'full' },
   { name: 'causal packed QKV D64 S64', B: 2, H: 2, Sq: 64, Sk: 64, D: 64, causal: true, packed: true },
@@ -170,6 +184,7 @@ describe('attention kernel vs CPU twin', () => {
         mask: mask ? cpuTensor(mask.dims, mask.data) : undefined,
         causal: c.causal,
         pastLength: c.past,
+        softcap: c.softcap,
       },
     );
 
@@ -227,6 +242,7 @@ describe('attention kernel vs CPU twin', () => {
       out: c.outBHSD ? { strides: [H * Sq * D, Sq * D, D, 1] } : undefined,
       causal: c.causal,
       pastLength: c.past,
+      softcap: c.softcap,
       variant: c.variant,
     });
     expect(gpu.recorded).toEqual(['Attention']);

@@ -83,13 +83,13 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
   // MultiHeadAttention: not the CUDA decoding inputs (past_sequence_length, cache_indirection) nor the QK output.
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
     return n.inputs.slice(8).some(Boolean) || n.outputs.slice(3).some(Boolean);
-  // GroupQueryAttention: a sliding window of W > 0 keys (passes/lower-gqa.ts), but no window of 0 (onnxruntime
-  // versions disagree on it), softcap or smooth softmax; none of the newer optional inputs (position_ids,
-  // attention_bias, head_sink) nor the QK output.
+  // GroupQueryAttention: a sliding window of W > 0 keys and a softcap (passes/lower-gqa.ts), but no window of 0
+  // (onnxruntime versions disagree on it), negative softcap or smooth softmax; none of the newer optional inputs
+  // (position_ids, attention_bias, head_sink) nor the QK output.
   if (n.domain === 'com.microsoft' && n.opType === 'GroupQueryAttention')
     return (
       ((attr('local_window_size') ?? -1) !== -1 && (attr('local_window_size') ?? -1) <= 0) ||
-      (attr('softcap') ?? 0) !== 0 ||
+      (attr('softcap') ?? 0) < 0 ||
       (attr('smooth_softmax') ?? 0) !== 0 ||
       n.inputs.slice(9).some(Boolean) ||
       n.outputs.slice(3).some(Boolean)

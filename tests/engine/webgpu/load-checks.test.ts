@@ -259,7 +259,7 @@ describe('load-time checks', () => {
     { ...heads, local_window_size: { type: 'int', value: 0 } },
     gqa,
   );
-  refused('GroupQueryAttention', 'com.microsoft', { ...heads, softcap: { type: 'float', value: 30 } }, gqa);
+  refused('GroupQueryAttention', 'com.microsoft', { ...heads, softcap: { type: 'float', value: -1 } }, gqa);
   refused(
     'GroupQueryAttention',
     'com.microsoft',

@@ -8,6 +8,8 @@ export interface AttentionCpuOptions {
   causal?: boolean;
   /** Default Sk − Sq. Query i sees keys 0 … pastLength + i when causal. */
   pastLength?: number;
+  /** Scores become c·tanh(s / c) after the scale, before the mask; 0 or absent: none. */
+  softcap?: number;
 }
 
 /** Returns [B, H, Sq, D]. Rows whose scores are all -inf give zeros (what our kernel documents). */
@@ -35,6 +37,7 @@ export function attentionCpu(
           let s = 0;
           for (let d = 0; d < D; d++) s += q.data[qo + d] * k.data[ko + d];
           s *= scale;
+          if (options.softcap) s = options.softcap * Math.tanh(s / options.softcap);
           if (options.mask) s += options.mask.data[broadcastIndex([b, h, i, j], options.mask.dims)];
           if (options.causal && j > past + i) s = Number.NEGATIVE_INFINITY;
           scores[j] = s;

@@ -139,6 +139,8 @@ export function attention(
   if (params.causal && (past < 0 || past + Sq > Sk)) {
     invalid(`Attention: causal with pastLength ${past} needs past + Sq (${past + Sq}) ≤ Sk (${Sk})`);
   }
+  const softcap = params.softcap ?? 0;
+  if (!Number.isFinite(softcap) || softcap < 0) invalid(`Attention: softcap ${softcap} must be ≥ 0`);
   if (B === 0 || H === 0 || Sq === 0) return;
   if (Sk === 0) invalid('Attention: no keys');
   if (
@@ -171,7 +173,9 @@ export function attention(
       .f32s([params.scale ?? 1 / Math.sqrt(D)])
       .u32s([ql.start, kl.start, vl.start, oStart])
       .u32s([...ql.strides, ...kl.strides, ...vl.strides, ...oStrides, ...mStrides])
-      .u32s([0, group, split, 0, tail?.k.start ?? 0, tail?.v.start ?? 0, 0, 0])
+      .u32s([0, group, split])
+      .f32s([params.softcap ?? 0])
+      .u32s([tail?.k.start ?? 0, tail?.v.start ?? 0, 0, 0])
       .u32s(tail ? [...tail.k.strides, ...tail.v.strides] : new Array(8).fill(0))
       .finish(),
   });

@@ -64,6 +64,8 @@ export interface AttentionParams {
   readonly out?: { readonly strides: readonly [number, number, number, number]; readonly start?: number };
   /** Multiplies q·k. Default 1/sqrt(D). */
   readonly scale?: number;
+  /** Scores become c·tanh(s / c) after the scale, before the mask (GroupQueryAttention's softcap). 0: none. */
+  readonly softcap?: number;
   /** Query i (0-based in this call) attends keys 0 … pastLength + i. */
   readonly causal?: boolean;
   /** Number of cached keys in front of this call's queries (KV-cache decoding). Default Sk − Sq. */

@@ -12,8 +12,9 @@
 // - local_window_size W > 0 (a sliding window, as Mistral's): a query sees its last visible key and the W − 1
 //   before it, W keys at most, as the CPU kernel of onnxruntime 1.30 (the version this project pins) masks them.
 // One webvl Attention per node (GQA: the kernel shares each key/value head among its query heads), a
-// webvl KvAppend per present (ops/kv-append.ts), a Rotary per rotated tensor; softcap, smooth softmax and a
-// window of 0 (onnxruntime versions disagree on it) are refused at load (backend.ts).
+// webvl KvAppend per present (ops/kv-append.ts), a Rotary per rotated tensor; softcap c > 0 squashes the
+// scores (c·tanh(s / c)) in the kernel; smooth softmax and a window of 0 (onnxruntime versions disagree on it)
+// are refused at load (backend.ts).
 import { WebvlError } from '../../../errors';
 import { toValues } from '../ir/const-eval';
 import { attrFloat, attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
@@ -137,6 +138,13 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
   const outDims = [batch, seq, heads * headSize];
   const outStrides = [seq * heads * headSize, headSize, heads * headSize, 1];
   const window = attrInt(node, 'local_window_size', -1);
+  // softcap c > 0: scores become c·tanh(s / c) in the kernel, before the mask.
+  const softcap = attrFloat(node, 'softcap', 0);
+  const attend = (...args: Parameters<typeof attentionNode>): Node => {
+    const attention = attentionNode(...args);
+    if (softcap > 0) attention.attrs.softcap = { type: 'float', value: softcap };
+    return attention;
+  };
   if (first && window > 0) {
     // Query i sees keys i − W + 1 … i of the prompt: a constant additive mask [1, 1, S, S] of 0 / −inf.
     const mask = b.constant(
@@ -144,11 +152,11 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
       [1, 1, seq, seq],
       range.flatMap((i) => range.map((j) => (j <= i && j > i - window ? 0 : Number.NEGATIVE_INFINITY))),
     );
-    b.nodes.push(attentionNode(node.name, q, k, v, mask, node.outputs[0], outDims, outStrides, scale, false));
+    b.nodes.push(attend(node.name, q, k, v, mask, node.outputs[0], outDims, outStrides, scale, false));
     return b.nodes;
   }
   if (first) {
-    b.nodes.push(attentionNode(node.name, q, k, v, '', node.outputs[0], outDims, outStrides, scale, true));
+    b.nodes.push(attend(node.name, q, k, v, '', node.outputs[0], outDims, outStrides, scale, true));
     return b.nodes;
   }
   // Query i of row b sees keys 0 … seqlens[b] + 1 − S + i: an additive mask [B, 1, S, T'] of 0 / −inf.
@@ -187,7 +195,7 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
     start: 0,
   });
   b.nodes.push(
-    attentionNode(
+    attend(
       node.name,
       q,
       cache(presentKey),

@@ -370,6 +370,7 @@ const LOWERINGS: Record<string, Lowering> = {
       v: strided(a.node, 'v'),
       out: { strides: [outStrides[0], outStrides[1], outStrides[2], outStrides[3]] },
       scale: attrFloat(a.node, 'scale', 1),
+      softcap: attrFloat(a.node, 'softcap', 0),
       causal: attrInt(a.node, 'causal', 0) === 1,
       // Inputs 4 and 5: this step's keys and values after a KV cache read in place (passes/past-capacity.ts).
       tail: a.inputs[4]
