@@ -51,6 +51,24 @@ function present(
   )[0];
 }
 
+/**
+ * The additive mask (0 / −inf) under which a query whose last visible key is `limit` sees key j (`keys`, an
+ * index tensor broadcasting against `limit`): j ≤ limit, and with a window W > 0 also j > limit − W.
+ */
+function windowMask(b: NodeBuilder, keys: string, limit: string, window: number): string {
+  let visible = b.add('LessOrEqual', [keys, limit])[0];
+  if (window > 0) {
+    // j > limit − W, i.e. limit ≤ j + W − 1.
+    const reach = b.add('Add', [keys, b.constant('int32', [], [window - 1])])[0];
+    visible = b.add('And', [visible, b.add('LessOrEqual', [limit, reach])[0]])[0];
+  }
+  return b.add('Where', [
+    visible,
+    b.constant('float32', [], [0]),
+    b.constant('float32', [], [Number.NEGATIVE_INFINITY]),
+  ])[0];
+}
+
 function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[] {
   const [query, key, value, pastKey, pastValue, seqlens, totalName, cos, sin] = node.inputs;
   const b = new NodeBuilder(graph, shapes, node.name);
@@ -146,12 +164,9 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
     return attention;
   };
   if (first && window > 0) {
-    // Query i sees keys i − W + 1 … i of the prompt: a constant additive mask [1, 1, S, S] of 0 / −inf.
-    const mask = b.constant(
-      'float32',
-      [1, 1, seq, seq],
-      range.flatMap((i) => range.map((j) => (j <= i && j > i - window ? 0 : Number.NEGATIVE_INFINITY))),
-    );
+    // Query i sees keys i − W + 1 … i of the prompt: an additive mask [1, 1, S, S] of 0 / −inf, made on the GPU.
+    const rows = b.constant('int32', [1, 1, seq, 1], range);
+    const mask = windowMask(b, b.constant('int32', [1, 1, 1, seq], range), rows, window);
     b.nodes.push(attend(node.name, q, k, v, mask, node.outputs[0], outDims, outStrides, scale, false));
     return b.nodes;
   }
@@ -173,21 +188,7 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
     [1, 1, 1, cacheLen],
     Array.from({ length: cacheLen }, (_, j) => j),
   );
-  let visible = b.add('LessOrEqual', [keys, limit])[0];
-  if (window > 0) {
-    // And key j > limit − W, i.e. limit ≤ j + W − 1.
-    const reach = b.constant(
-      'int32',
-      [1, 1, 1, cacheLen],
-      Array.from({ length: cacheLen }, (_, j) => j + window - 1),
-    );
-    visible = b.add('And', [visible, b.add('LessOrEqual', [limit, reach])[0]])[0];
-  }
-  const mask = b.add('Where', [
-    visible,
-    b.constant('float32', [], [0]),
-    b.constant('float32', [], [Number.NEGATIVE_INFINITY]),
-  ])[0];
+  const mask = windowMask(b, keys, limit, window);
   const cache = (source: string): View4 => ({
     source,
     dims: cacheDims,
