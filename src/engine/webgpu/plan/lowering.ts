@@ -9,7 +9,7 @@ import { MAX_POOL_RANK, poolParams } from '../ir/pool-params';
 import { resizeParams } from '../ir/resize-params';
 import type { Activation, BinaryOp, ReduceOp, Strided4, UnaryOp } from '../ops';
 import * as ops from '../ops';
-import { broadcastDims } from '../ops/common';
+import { broadcastDims, contiguousStrides, elementCount } from '../ops/common';
 import { SCATTER_REDUCTIONS, type ScatterReduction } from '../ops/gather-elements';
 import type { GridPadding, GridSampleMode } from '../ops/grid-sample';
 import { quantLayout } from '../passes/pack-quantized';
@@ -149,8 +149,7 @@ function scatterReduction(a: LowerArgs): ScatterReduction {
 function flattenedAt(a: LowerArgs, axisAttr: number): { x: GpuView; out: GpuView } {
   const x = need(a, 0);
   const axis = axisAttr < 0 ? axisAttr + x.dims.length : axisAttr;
-  const count = (d: readonly number[]) => d.reduce((p, n) => p * n, 1);
-  const dims = [count(x.dims.slice(0, axis)), count(x.dims.slice(axis))];
+  const dims = [elementCount(x.dims.slice(0, axis)), elementCount(x.dims.slice(axis))];
   return { x: { ...x, dims }, out: { ...a.outputs[0], dims } };
 }
 
@@ -187,18 +186,21 @@ function argAlong(
   target: GpuView,
 ) {
   const rank = x.dims.length;
-  const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
-  let rows = x;
-  if (axis !== rank - 1) {
-    const perm = [...x.dims.keys()].filter((d) => d !== axis).concat(axis);
-    rows = a.ctx.scratch(
-      x.dtype,
-      perm.map((p) => x.dims[p]),
-    );
-    ops.transpose(a.ctx, x, rows, perm);
-  }
+  const { rows } = axisLast(a, x, axisAttr < 0 ? axisAttr + rank : axisAttr);
   // keepdims only changes how the output is viewed: its elements are the rows' results in order.
   ops.argmax(a.ctx, rows, { ...target, dims: rows.dims.slice(0, -1) }, { largest, lastIndex });
+}
+
+/** x with `axis` moved last (a transpose into scratch unless it is last already), for the row kernels. */
+function axisLast(a: LowerArgs, x: GpuView, axis: number): { rows: GpuView; perm: number[] } {
+  const perm = [...x.dims.keys()].filter((d) => d !== axis).concat(axis);
+  if (axis === x.dims.length - 1) return { rows: x, perm };
+  const rows = a.ctx.scratch(
+    x.dtype,
+    perm.map((p) => x.dims[p]),
+  );
+  ops.transpose(a.ctx, x, rows, perm);
+  return { rows, perm };
 }
 
 /** Hardmax: 1 where an element is the first largest along the axis (argmax, then a compare with the axis' indices). */
@@ -246,8 +248,7 @@ function patchConv(a: LowerArgs, p: ConvParams): void {
   const rows = n * o1 * o2 * o3;
   const width = c * k1 * k2 * k3;
   const patches = a.ctx.scratch('float32', [rows, width]);
-  const contiguous = dims.map((_, i) => dims.slice(i + 1).reduce((q, d) => q * d, 1));
-  ops.copyStrided(a.ctx, x, strides, 0, patches, contiguous, 0, dims, 'Conv patches');
+  ops.copyStrided(a.ctx, x, strides, 0, patches, contiguousStrides(dims), 0, dims, 'Conv patches');
   const products = a.ctx.scratch('float32', [n, o1 * o2 * o3, p.outChannels]);
   const weights: GpuView = { ...w, dims: [p.outChannels, width] };
   ops.matmul(a.ctx, { ...patches, dims: [n, o1 * o2 * o3, width] }, weights, a.inputs[2] ?? null, products, {
@@ -731,13 +732,8 @@ const LOWERINGS: Record<string, Lowering> = {
     const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
     const params = { k, largest: attrInt(a.node, 'largest', 1) === 1 };
     if (axis === rank - 1) return ops.topk(a.ctx, x, a.outputs[0], a.outputs[1], params);
-    // Another axis: moved last (a transpose into scratch) for the row kernel, and both outputs moved back.
-    const perm = [...x.dims.keys()].filter((d) => d !== axis).concat(axis);
-    const rows = a.ctx.scratch(
-      x.dtype,
-      perm.map((p) => x.dims[p]),
-    );
-    ops.transpose(a.ctx, x, rows, perm);
+    // Another axis: moved last for the row kernel, and both outputs moved back.
+    const { rows, perm } = axisLast(a, x, axis);
     const dims = [...rows.dims.slice(0, -1), k];
     const values = a.ctx.scratch(x.dtype, dims);
     const indices = a.ctx.scratch(a.outputs[1].dtype, dims);
