@@ -22,14 +22,17 @@ export function summarize(samples: readonly number[]): { median: number; p90: nu
   return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, p90: rank(0.9), n: s.length };
 }
 
-/** Largest |a-b| / (max|b| + 1e-6) over two float arrays: a scale-aware cross-check between engines. */
+/**
+ * Largest |a-b| / (max|b| + 1e-6) over two float arrays: a scale-aware cross-check between engines. Equal
+ * infinities agree and do not count in the scale; any other infinity or NaN is an infinite difference.
+ */
 export function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Number.POSITIVE_INFINITY;
   let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  for (let i = 0; i < b.length; i++) if (Number.isFinite(b[i])) scale = Math.max(scale, Math.abs(b[i]));
   let worst = 0;
   for (let i = 0; i < b.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
+    const d = a[i] === b[i] ? 0 : Math.abs(a[i] - b[i]);
     if (!(d <= worst)) worst = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
   }
   return worst / (scale + 1e-6);

@@ -21,12 +21,17 @@ async function fetchBytes(url: string): Promise<Uint8Array | null> {
   return r.ok ? new Uint8Array(await r.arrayBuffer()) : null;
 }
 
-async function loadSet(test: string, prefix: 'input' | 'output'): Promise<(HostTensor | null)[]> {
+/** The test's input or output tensors; `declared`: the graph's element types for them, in order. */
+async function loadSet(
+  test: string,
+  prefix: 'input' | 'output',
+  declared: readonly (number | undefined)[],
+): Promise<(HostTensor | null)[]> {
   const out: (HostTensor | null)[] = [];
   for (let i = 0; ; i++) {
     const bytes = await fetchBytes(`/onnx-node-tests/${test}/test_data_set_0/${prefix}_${i}.pb`);
     if (!bytes) return out;
-    out.push(decodeTensorProto(bytes));
+    out.push(decodeTensorProto(bytes, declared[i]));
   }
 }
 
@@ -47,10 +52,16 @@ async function runCase(backend: Backend, test: string): Promise<CaseResult> {
       reason: `non-tensor values: ${nonTensor.map((v) => v.name)}`,
     };
   }
+  const fed = graph.input.filter((v) => !graph.initializer.some((i) => i.name === v.name));
   let inputs: (HostTensor | null)[];
   let expected: (HostTensor | null)[];
   try {
-    [inputs, expected] = await Promise.all([loadSet(test, 'input'), loadSet(test, 'output')]);
+    const types = (values: onnx.IValueInfoProto[]) =>
+      values.map((v) => v.type?.tensorType?.elemType ?? undefined);
+    [inputs, expected] = await Promise.all([
+      loadSet(test, 'input', types(fed)),
+      loadSet(test, 'output', types(graph.output)),
+    ]);
   } catch (e) {
     return {
       status: 'unsupported',
@@ -61,12 +72,9 @@ async function runCase(backend: Backend, test: string): Promise<CaseResult> {
   }
   const dtype = [...new Set(expected.map((t) => t?.dtype ?? 'other'))].join('+');
   if (inputs.some((t) => t === null) || expected.some((t) => t === null)) {
-    return { status: 'unsupported', ops, dtype, reason: 'tensor dtype outside webvl (string, bfloat16, …)' };
+    return { status: 'unsupported', ops, dtype, reason: 'tensor dtype outside webvl (string, complex, …)' };
   }
-  const inputNames = graph.input
-    .map((v) => v.name!)
-    .filter((n) => !graph.initializer.some((i) => i.name === n));
-  const feeds = Object.fromEntries(inputNames.map((n, i) => [n, inputs[i]!]));
+  const feeds = Object.fromEntries(fed.map((v, i) => [v.name!, inputs[i]!]));
   try {
     const session = await backend.load(bytes, { label: test });
     try {
@@ -81,7 +89,7 @@ async function runCase(backend: Backend, test: string): Promise<CaseResult> {
       await session.release();
     }
   } catch (e) {
-    // An op or form the engine refuses, or a data type it does not hold (bfloat16…): a typed refusal.
+    // An op or form the engine refuses, or a data type it does not hold (float8…): a typed refusal.
     if (isWebvlError(e) && (e.code === 'UNSUPPORTED_OP' || e.code === 'UNSUPPORTED_MODEL'))
       return { status: 'unsupported', ops, dtype, reason: e.message };
     return { status: 'fail', ops, dtype, reason: e instanceof Error ? e.message : String(e) };

@@ -589,6 +589,35 @@ def cast_graphs():
     save("cast_wraps_folded_constants", nodes, [f("x", [8])], [constants], 17)
 
 
+def bfloat16_graphs():
+    """bfloat16, held as float32: weights stored in it (widened exactly at load), Casts to it from run-time values
+    and from constants (rounded to nearest even, ties included), and CastLike to a bfloat16 initializer."""
+    rng = np.random.default_rng(17)
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    weights = rng.standard_normal([8, 5]).astype(np.float32)
+    bits = (weights.view(np.uint32) >> 16).astype(np.uint16)  # truncated: any bfloat16 values will do
+    w = helper.make_tensor("w", TensorProto.BFLOAT16, [8, 5], bits.tobytes(), raw=True)
+    # 1 + k/256: odd k are ties between two bfloat16 neighbours, rounded to the even one; float32's largest value
+    # rounds to infinity.
+    ties = np.array([1 + 1 / 256, 1 + 3 / 256, -(1 + 5 / 256), 1 + 1 / 512, np.finfo(np.float32).max, 1e-3, 7.0,
+                     -0.0], np.float32)
+    nodes = [helper.make_node("Mul", ["x", "spread"], ["wide"]),
+             helper.make_node("Cast", ["wide"], ["wide_bf16"], to=TensorProto.BFLOAT16),
+             helper.make_node("Cast", ["wide_bf16"], ["rounded"], to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["w"], ["wf"], to=TensorProto.FLOAT),
+             helper.make_node("MatMul", ["rounded", "wf"], ["y"]),
+             helper.make_node("Mul", ["x", "zero"], ["nothing"]),
+             helper.make_node("Add", ["nothing", "ties"], ["ties_at_run_time"]),
+             helper.make_node("CastLike", ["ties_at_run_time", "w"], ["ties_bf16"]),
+             helper.make_node("Cast", ["ties_bf16"], ["ties_rounded"], to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["ties"], ["ties_folded_bf16"], to=TensorProto.BFLOAT16),
+             helper.make_node("Cast", ["ties_folded_bf16"], ["ties_folded"], to=TensorProto.FLOAT)]
+    outputs = [f("ties_rounded", None), f("ties_folded", None)]
+    constants = [w, numpy_helper.from_array(ties, "ties"), numpy_helper.from_array(np.float32(0), "zero"),
+                 numpy_helper.from_array(np.float32(1000), "spread")]
+    save("cast_bfloat16", nodes, [f("x", [3, 8])], constants, 17, outputs)
+
+
 def axis_form_graphs():
     """Opset 11 (Log)Softmax and Hardmax over a non-last axis (x coerced to 2-D there), and TopK off the last axis."""
     f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
@@ -624,6 +653,7 @@ def main():
     conv3d_patch_graphs()
     axis_form_graphs()
     cast_graphs()
+    bfloat16_graphs()
     q4f16_graphs()
     legacy_resize_graphs()
     indexing_graphs()

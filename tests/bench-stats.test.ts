@@ -14,6 +14,12 @@ describe('bench statistics', () => {
     expect(relativeDiff([1, 2.5], [1, 2])).toBeCloseTo(0.25, 6);
     expect(relativeDiff([Number.NaN], [1])).toBe(Number.POSITIVE_INFINITY);
     expect(relativeDiff([1, 2], [1])).toBe(Number.POSITIVE_INFINITY);
+    // Equal infinities agree and leave the scale to the finite values; an infinity against a number does not.
+    expect(relativeDiff([Number.POSITIVE_INFINITY, 2.5], [Number.POSITIVE_INFINITY, 2])).toBeCloseTo(0.25, 6);
+    expect(relativeDiff([Number.NEGATIVE_INFINITY], [Number.POSITIVE_INFINITY])).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+    expect(relativeDiff([Number.POSITIVE_INFINITY, 1], [3e38, 1])).toBe(Number.POSITIVE_INFINITY);
   });
 });
 

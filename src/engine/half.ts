@@ -52,3 +52,22 @@ export function halfsToFloats(bits: Uint16Array): Float32Array {
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
   return out;
 }
+
+/** bfloat16 bits → float32 values: a bfloat16 is the top half of a float32, so the widening is exact. */
+export function bfloat16sToFloats(bits: ArrayLike<number>): Float32Array {
+  const words = new Uint32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) words[i] = (bits[i] & 0xffff) << 16;
+  return new Float32Array(words.buffer);
+}
+
+/**
+ * x rounded to the nearest bfloat16 (ties to even), as a number: what onnx.helper.float32_to_bfloat16 and
+ * onnxruntime's Cast compute. NaN stays NaN; the rounding may carry into infinity.
+ */
+export function roundToBfloat16(x: number): number {
+  f32[0] = x;
+  const bits = u32[0];
+  if ((bits & 0x7fffffff) > 0x7f800000) return Number.NaN;
+  u32[0] = ((bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return f32[0];
+}

@@ -98,6 +98,22 @@ describe('decodeModel', () => {
     expect(codeOf(() => decodeModel(bytes))).toBe('INVALID_MODEL'); // external file missing
   });
 
+  it('widens bfloat16 to float32 exactly, from raw bytes and from int32_data bit patterns', () => {
+    // 0x3f80 = 1, 0xc0a0 = -5, 0x3eab = 0.333984375 (1/3 truncated to 8 bits), 0x7f80 = +infinity.
+    const bits = Uint16Array.of(0x3f80, 0xc0a0);
+    const bytes = modelWith([
+      { name: 'raw', dataType: 16, dims: [2], rawData: new Uint8Array(bits.buffer) },
+      { name: 'field', dataType: 16, dims: [2], int32Data: [0x3eab, 0x7f80] },
+    ]);
+    const g = decodeModel(bytes);
+    expect(initializer(g, 'raw').dtype).toBe('float32');
+    expect(Array.from(initializer(g, 'raw').data as Float32Array)).toEqual([1, -5]);
+    expect(Array.from(initializer(g, 'field').data as Float32Array)).toEqual([
+      0.333984375,
+      Number.POSITIVE_INFINITY,
+    ]);
+  });
+
   it('holds wider types narrower: double as float32, int16 / uint16 / uint32 as int32, uint64 as int64', () => {
     const raw = (values: ArrayBufferView) =>
       new Uint8Array(values.buffer, values.byteOffset, values.byteLength);

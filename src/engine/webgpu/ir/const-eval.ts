@@ -2,7 +2,7 @@
 // are all known at plan time. Values are held as float64 (int64 shapes fit exactly below 2^53).
 
 import { WebvlError } from '../../../errors';
-import { halfToFloat, toHalfBits } from '../../half';
+import { halfToFloat, roundToBfloat16, toHalfBits } from '../../half';
 import type { DType, HostTensor, TensorData } from '../../tensor';
 import { attrFloat, attrInt, attrInts, attrTensor, type Node } from './ir';
 
@@ -224,8 +224,9 @@ export const ONNX_TO: Readonly<Record<number, DType>> = {
   7: 'int64',
   9: 'bool',
   10: 'float16',
-  // Held narrower (onnx-decode.ts NARROWED): double, int16, uint16, uint32, uint64.
+  // Held narrower (onnx-decode.ts NARROWED): double, bfloat16, int16, uint16, uint32, uint64.
   11: 'float32',
+  16: 'float32',
   5: 'int32',
   4: 'int32',
   12: 'int32',
@@ -242,10 +243,12 @@ export const WRAPPED_INTS: Readonly<Record<number, { bits: 8 | 16; signed: boole
 
 /**
  * One value Cast to ONNX element type `code`, as NumPy's astype and onnxruntime compute it: floats round to
- * their precision (float16 to half), integers truncate toward zero and wrap to their width (two's complement).
+ * their precision (float16 to half, bfloat16 to an 8-bit significand), integers truncate toward zero and wrap
+ * to their width (two's complement).
  */
 export function castValue(code: number, x: number): number {
   if (code === 10) return halfToFloat(toHalfBits(x));
+  if (code === 16) return roundToBfloat16(x);
   const wrap = WRAPPED_INTS[code];
   if (!wrap || Number.isNaN(x)) return narrow(ONNX_TO[code] ?? 'float32', x);
   const span = 2 ** wrap.bits;

@@ -2,6 +2,7 @@
 // message objects into our plain IR and typed arrays.
 import * as protoModule from 'onnx-proto';
 import { WebvlError } from '../../../errors';
+import { bfloat16sToFloats } from '../../half';
 import type { DType, HostTensor, TensorData } from '../../tensor';
 import { ONNX_TO } from './const-eval';
 import type { Attr, Dim, Graph, Node, ValueInfo } from './ir';
@@ -20,8 +21,8 @@ export type ExternalData = ReadonlyMap<string, Uint8Array> | Readonly<Record<str
 /**
  * Element types the engine holds narrower than the file does (WebGPU has no f64, and the kernels hold integers
  * in i32 words): each source type's width, the typed array of its raw bytes and of its typed field, and what it
- * becomes. Doubles become float32; 16-bit and uint32 integers int32, uint64 int64 (the values must fit, as
- * int64's must fit i32 on the GPU: larger ones saturate).
+ * becomes. Doubles and bfloat16 become float32 (bfloat16 exactly); 16-bit and uint32 integers int32, uint64
+ * int64 (the values must fit, as int64's must fit i32 on the GPU: larger ones saturate).
  */
 interface Narrowed {
   readonly width: number;
@@ -30,6 +31,12 @@ interface Narrowed {
 }
 const NARROWED: Readonly<Record<number, Narrowed>> = {
   11: { width: 8, raw: (b) => new Float64Array(b), field: (t) => t.doubleData ?? [] },
+  // bfloat16 bit patterns travel in int32_data, as float16's do.
+  16: {
+    width: 2,
+    raw: (b) => bfloat16sToFloats(new Uint16Array(b)),
+    field: (t) => bfloat16sToFloats(t.int32Data ?? []),
+  },
   5: { width: 2, raw: (b) => new Int16Array(b), field: (t) => t.int32Data ?? [] },
   4: { width: 2, raw: (b) => new Uint16Array(b), field: (t) => t.int32Data ?? [] },
   12: { width: 4, raw: (b) => new Uint32Array(b), field: (t) => (t.uint64Data ?? []) as LongLike[] },
@@ -345,5 +352,35 @@ function decodeGraph(g: protoModule.onnx.IGraphProto, opset: number, external?: 
     const info = valueInfoFromProto(v);
     if (info) valueInfo.set(info.name, info);
   }
+  castLikeNarrowedTargets(g, nodes);
   return { nodes, initializers, inputs, outputs, valueInfo, opset };
+}
+
+/**
+ * CastLike casts to the declared type of its second input. Where that type is held narrower (bfloat16 as
+ * float32, int16 as int32), the holder's dtype no longer names it, so its code is written on the node as `to`
+ * here; passes/cast-like.ts fills in every other target from inferred dtypes.
+ */
+function castLikeNarrowedTargets(g: protoModule.onnx.IGraphProto, nodes: Node[]): void {
+  const declared = new Map<string, number>();
+  for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.valueInfo ?? [])]) {
+    const code = v.type?.tensorType?.elemType;
+    if (v.name && code) declared.set(v.name, code);
+  }
+  for (const t of g.initializer ?? []) if (t.name && t.dataType) declared.set(t.name, t.dataType);
+  for (const n of g.node ?? []) {
+    const value = n.opType === 'Constant' ? n.attribute?.find((a) => a.name === 'value')?.t : undefined;
+    if (value?.dataType && n.output?.[0]) declared.set(n.output[0], value.dataType);
+  }
+  for (const node of nodes) {
+    const isOnnx = node.domain === '' || node.domain === 'ai.onnx';
+    if (isOnnx && node.opType === 'Cast' && node.attrs.to?.type === 'int')
+      declared.set(node.outputs[0], node.attrs.to.value);
+    if (!isOnnx || node.opType !== 'CastLike') continue;
+    const code = declared.get(node.inputs[1]);
+    if (code !== undefined && NARROWED[code]) {
+      node.attrs.to = { type: 'int', value: code };
+      declared.set(node.outputs[0], code);
+    } else delete node.attrs.to;
+  }
 }

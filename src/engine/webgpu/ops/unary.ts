@@ -145,20 +145,34 @@ export function gelu(
 /** f32 → the nearest half, as f32 again (pack2x16float rounds; no shader-f16 needed). */
 const ROUND_TO_HALF = 'unpack2x16float(pack2x16float(vec2<f32>(v, 0.0))).x';
 
+/**
+ * f32 → the nearest bfloat16 (ties to even), as f32 again: the low 16 bits rounded away on the bits, as
+ * onnxruntime's Cast does. NaN keeps its NaN (the add could carry it into infinity).
+ */
+function roundToBfloat16(value: string): string {
+  const bits = `bitcast<u32>(${value})`;
+  const rounded = `((${bits} + 0x7fffu + ((${bits} >> 16u) & 1u)) & 0xffff0000u)`;
+  return `bitcast<f32>(select(${rounded}, 0x7fc00000u, (${bits} & 0x7fffffffu) > 0x7f800000u))`;
+}
+
 /** The ONNX element type a view's dtype names, where it holds no wider type (ir/const-eval.ts ONNX_TO). */
 const ONNX_CODE: Partial<Record<GpuView['dtype'], number>> = { uint8: 2, int8: 3 };
 
 /**
  * Cast between the GPU forms (f32, one i32 per element). `to`: the node's ONNX element type, when it says more
- * than `out`'s dtype: float16 (values stay f32 on the GPU, plan.ts, rounded to half precision), or int16 /
- * uint16 held as i32. Integer targets narrower than i32 wrap to their width, as NumPy and onnxruntime do.
+ * than `out`'s dtype: float16 or bfloat16 (values stay f32 on the GPU, plan.ts, rounded to that precision), or
+ * int16 / uint16 held as i32. Integer targets narrower than i32 wrap to their width, as NumPy and onnxruntime do.
  */
 export function cast(ctx: KernelContext, x: GpuView, out: GpuView, to?: number): void {
   if (x.dtype === 'float16' || out.dtype === 'float16') invalid('Cast: float16 views are f32 on the GPU');
-  if (to === 10) {
+  if (to === 10 || to === 16) {
     const from = wgslScalar(x.dtype);
-    const expr = ROUND_TO_HALF.replace('v,', from === 'f32' ? 'v,' : 'f32(v),');
-    recordElementwise(ctx, `Cast(${x.dtype}→float16)`, x, out, { in: from, out: 'f32' }, expr, 0, 0);
+    const value = from === 'f32' ? 'v' : 'f32(v)';
+    const [label, expr] =
+      to === 10
+        ? ['float16', ROUND_TO_HALF.replace('v,', `${value},`)]
+        : ['bfloat16', roundToBfloat16(value)];
+    recordElementwise(ctx, `Cast(${x.dtype}→${label})`, x, out, { in: from, out: 'f32' }, expr, 0, 0);
     return;
   }
   const from = wgslScalar(x.dtype);

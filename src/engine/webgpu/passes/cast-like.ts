@@ -12,6 +12,7 @@ for (const code of [1, 2, 3, 6, 7, 9, 10]) ONNX_CODE.set(ONNX_TO[code], code);
 export function castLikeTargets(graph: Graph, shapes: ReadonlyMap<string, TypedShape>): void {
   for (const node of graph.nodes) {
     if (node.opType !== 'CastLike' || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+    if (node.attrs.to) continue; // a narrowed declared type, written at decode (onnx-decode.ts)
     const dtype = shapes.get(node.inputs[1])?.dtype;
     const code = dtype && ONNX_CODE.get(dtype);
     if (code) node.attrs.to = { type: 'int', value: code };
