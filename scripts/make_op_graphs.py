@@ -589,6 +589,46 @@ def cast_graphs():
     save("cast_wraps_folded_constants", nodes, [f("x", [8])], [constants], 17)
 
 
+def matmul_nbits_graphs():
+    """MatMulNBits forms beyond transformers.js' q4: 2- and 8-bit codes, packed zero points at those widths, float
+    zero points (whole codes: packed; fractional: dequantized at load), a bias, a K with a partial last block."""
+    rng = np.random.default_rng(19)
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+
+    def nbits(name, bits, k, n, a_dims, zeros=None, bias=False, block=32):
+        blocks = -(-k // block)
+        inits = [numpy_helper.from_array(rng.integers(0, 256, (n, blocks, block * bits // 8), dtype=np.uint8), "w"),
+                 numpy_helper.from_array((rng.standard_normal((n, blocks)) * 0.1).astype(np.float32), "ws")]
+        inputs = ["x", "w", "ws"]
+        if zeros == "packed":
+            inits.append(numpy_helper.from_array(
+                rng.integers(0, 256, (n, -(-blocks * bits // 8)), dtype=np.uint8), "wz"))
+        elif zeros == "whole":
+            inits.append(numpy_helper.from_array(rng.integers(0, 2 ** bits, (n, blocks)).astype(np.float32), "wz"))
+        elif zeros == "fractional":
+            inits.append(numpy_helper.from_array(
+                (rng.standard_normal((n, blocks)) * 2 + 2 ** (bits - 1)).astype(np.float32), "wz"))
+        inputs.append("wz" if zeros else "")
+        if bias:
+            inits.append(numpy_helper.from_array(rng.standard_normal(n).astype(np.float32), "b"))
+            inputs += ["", "b"]
+        node = helper.make_node("MatMulNBits", inputs, ["y"], domain="com.microsoft", K=k, N=n, bits=bits,
+                                block_size=block)
+        out = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+        m = helper.make_model(helper.make_graph([node], name, [f("x", a_dims)], [out], inits),
+                              opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+        m.ir_version = 8
+        with open(os.path.join(OUT, f"{name}.onnx"), "wb") as fh:
+            fh.write(m.SerializeToString())
+        print("wrote", name)
+
+    nbits("matmul_nbits_2bit_packed_zeros", 2, 80, 6, [3, 80], zeros="packed")
+    nbits("matmul_nbits_2bit_whole_float_zeros", 2, 64, 5, [2, 3, 64], zeros="whole")
+    nbits("matmul_nbits_8bit_bias", 8, 96, 7, [4, 96], bias=True)
+    nbits("matmul_nbits_8bit_packed_zeros_tail", 8, 72, 6, [2, 72], zeros="packed", block=16)
+    nbits("matmul_nbits_4bit_fractional_zeros_bias", 4, 64, 6, [3, 64], zeros="fractional", bias=True)
+
+
 def bfloat16_graphs():
     """bfloat16, held as float32: weights stored in it (widened exactly at load), Casts to it from run-time values
     and from constants (rounded to nearest even, ties included), and CastLike to a bfloat16 initializer."""
@@ -654,6 +694,7 @@ def main():
     axis_form_graphs()
     cast_graphs()
     bfloat16_graphs()
+    matmul_nbits_graphs()
     q4f16_graphs()
     legacy_resize_graphs()
     indexing_graphs()

@@ -112,4 +112,54 @@ describe('weights held on the GPU', () => {
       expect(held! / (K * N * 4)).toBeCloseTo(c.bits / 32, 6);
     },
   );
+
+  // Other MatMulNBits forms: 8-bit codes held as bytes, 2-bit ones widened to nibbles (the kernels read nibbles
+  // or bytes), and float zero points that are not whole codes dequantized to a float32 weight at load.
+  it.each([
+    { bits: 8, zeros: 'none', codeBytes: K * N, fractional: false },
+    { bits: 2, zeros: 'none', codeBytes: (K * N) / 2, fractional: false },
+    { bits: 4, zeros: 'whole floats', codeBytes: (K * N) / 2, fractional: false },
+    { bits: 4, zeros: 'fractional floats', codeBytes: 0, fractional: true },
+  ] as const)(
+    'a $bits-bit MatMulNBits weight with $zeros zero points holds $codeBytes code bytes',
+    async (c) => {
+      const blocks = N * BLOCKS;
+      const zeros: [string, HostTensor][] =
+        c.zeros === 'none'
+          ? []
+          : [
+              [
+                'z',
+                hostTensor(
+                  'float32',
+                  [N, BLOCKS],
+                  Float32Array.from({ length: blocks }, (_, i) => (i % 15) + (c.fractional ? 0.5 : 0)),
+                ),
+              ],
+            ];
+      const node: Node = {
+        name: 'nbits',
+        opType: 'MatMulNBits',
+        domain: 'com.microsoft',
+        attrs: {
+          K: { type: 'int', value: K },
+          N: { type: 'int', value: N },
+          bits: { type: 'int', value: c.bits },
+          block_size: { type: 'int', value: BLOCK },
+        },
+        inputs: ['x', 'w', 's', ...zeros.map(([name]) => name)],
+        outputs: ['y'],
+      };
+      const fileBytes = (N * K * c.bits) / 8;
+      const held = await weightBytesAfterRun(
+        graph(node, [
+          ['w', hostTensor('uint8', [N, BLOCKS, (BLOCK * c.bits) / 8], new Uint8Array(fileBytes).fill(0x5a))],
+          ['s', hostTensor('float32', [blocks], new Float32Array(blocks).fill(0.25))],
+          ...zeros,
+        ]),
+      );
+      // Packed: scales, one zero-point byte per block, the codes. Dequantized: K·N float32 words.
+      expect(held).toBe(c.fractional ? K * N * 4 : c.codeBytes + blocks * 4 + blocks);
+    },
+  );
 });

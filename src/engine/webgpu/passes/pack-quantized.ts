@@ -1,8 +1,8 @@
 // Quantized weights, packed once at load: every quantized matmul becomes one webvl QMatMul whose B is a single
 // packed tensor (block scales, block zero points and 4- or 8-bit codes, see packQuantizedWeight), which the
 // matmul kernels dequantize as they read it (shaders/matmul-b-quant.wgsl). Forms:
-// - com.microsoft MatMulNBits (transformers.js q4 / q4f16): 4-bit codes [N, K/block, block/2], scales, packed
-//   4-bit zero points (default 8).
+// - com.microsoft MatMulNBits (transformers.js q4 / q4f16; onnxruntime's quantizers at 2 and 8 bits too): codes
+//   [N, K/block, block·bits/8], scales, packed or float zero points (default 2^(bits−1)), an optional bias.
 // - DynamicQuantizeLinear → MatMulInteger → Cast → Mul(scale) (onnxruntime quantize_dynamic: q8 / int8 /
 //   uint8 / quantized): per-tensor or per-column 8-bit weights. The activation's dynamic quantization is
 //   dropped: the product is computed in f32 on the dequantized weights (W8A32), closer to the float model than
@@ -19,9 +19,9 @@ import { WebvlError } from '../../../errors';
 import { toHalfBits } from '../../half';
 import type { HostTensor } from '../../tensor';
 import { toValues, type Values } from '../ir/const-eval';
-import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import { attrInt, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import { packGatherBlockQuantized } from './pack-quantized-gather';
-import { GraphView, replaceNodes } from './pattern';
+import { GraphView, replaceNodes, replaceNodesWith } from './pattern';
 
 /** Layout of a packed quantized weight, in 32-bit words from the start of the tensor. */
 export interface QuantLayout {
@@ -119,61 +119,102 @@ function packed(graph: Graph, name: string, bytes: Uint8Array): string {
 }
 
 /**
- * MatMulNBits (4-bit, no g_idx) → QMatMul. In an If branch (`graph`), weights may live in the enclosing model
- * (`top`), where the packed weight goes too, so that both branches of a merged decoder share it.
+ * MatMulNBits (2-, 4- or 8-bit codes, no g_idx, which onnxruntime deprecates) → QMatMul, and an Add where it has
+ * a bias. 2-bit codes are held as 4-bit ones, since the kernels read nibbles or bytes. Zero points: absent
+ * (2^(bits−1)), packed uint8 (bits each, as B), or unpacked floats; floats that are not whole codes cannot be a
+ * zero-point byte, so that weight is dequantized to float32 here instead, as MatMulBnb4's is. In an If branch
+ * (`graph`), weights may live in the enclosing model (`top`), where the packed weight goes too, so that both
+ * branches of a merged decoder share it.
  */
 function packNBits(graph: Graph, node: Node, top: Graph = graph): boolean {
   if (node.domain !== 'com.microsoft' || node.opType !== 'MatMulNBits') return false;
-  const [a, bName, sName, zName, gIdx, bias] = node.inputs;
+  const [a, bName, sName, zName, gIdx, biasName] = node.inputs;
   const get = (name: string) => graph.initializers.get(name) ?? top.initializers.get(name);
   const b = get(bName);
   const scales = get(sName);
   const zeros = zName ? get(zName) : undefined;
-  if (!b || !scales || (zName && !zeros) || gIdx || bias) return false;
-  if (attrInt(node, 'bits', 4) !== 4 || (zeros && zeros.dtype !== 'uint8')) return false;
+  if (!b || !scales || (zName && !zeros) || gIdx) return false;
+  const bits = attrInt(node, 'bits', 4);
+  if (bits !== 2 && bits !== 4 && bits !== 8) return false;
   const k = attrInt(node, 'K', 0);
   const n = attrInt(node, 'N', 0);
   const blockSize = attrInt(node, 'block_size', 0);
   if (k <= 0 || n <= 0 || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) return false;
-  const layout = quantLayout(n, k, 4, blockSize, scales.dtype === 'float16');
-  const packedName = `${bName}_webvl_q4`;
-  if (top.initializers.has(packedName)) {
-    // Packed already, for the other branch.
-    replaceNodes(graph, [node], qmatmul(node.name, [a, packedName], node.outputs[0], layout));
-    return true;
-  }
-  const blobBytes = blockSize / 2;
+  const blocksPerRow = Math.ceil(k / blockSize);
+  const blobBytes = (blockSize * bits) / 8;
   const s = toValues(scales).data;
-  const zeroBytes = n * Math.ceil(layout.blocksPerRow / 2);
+  const packedZeros = zeros?.dtype === 'uint8';
+  const zeroBytesPerRow = Math.ceil((blocksPerRow * bits) / 8);
+  const zeroCount = packedZeros ? n * zeroBytesPerRow : n * blocksPerRow;
   const bad =
-    b.data.length !== n * layout.blocksPerRow * blobBytes
-      ? `B has ${b.data.length} bytes, K=${k} N=${n} block_size=${blockSize} need ${n * layout.blocksPerRow * blobBytes}`
-      : s.length !== n * layout.blocksPerRow
-        ? `${s.length} scales for ${n * layout.blocksPerRow} blocks`
-        : zeros && zeros.data.length !== zeroBytes
-          ? `${zeros.data.length} zero-point bytes for ${n * layout.blocksPerRow} blocks`
+    b.data.length !== n * blocksPerRow * blobBytes
+      ? `B has ${b.data.length} bytes, K=${k} N=${n} bits=${bits} block_size=${blockSize} need ${n * blocksPerRow * blobBytes}`
+      : s.length !== n * blocksPerRow
+        ? `${s.length} scales for ${n * blocksPerRow} blocks`
+        : zeros && zeros.data.length !== zeroCount
+          ? `${zeros.data.length} zero points for ${n * blocksPerRow} blocks (${zeroCount} expected)`
           : undefined;
   if (bad) throw new WebvlError('INVALID_MODEL', `MatMulNBits node '${node.name}': ${bad}`);
-  const zeroBytesPerRow = zeroBytes / n;
+  const mask = (1 << bits) - 1;
+  const perByte = 8 / bits;
   const codes = b.data as Uint8Array;
-  const bytes = packQuantizedWeight(
-    layout,
-    (row, col) => {
-      const blk = Math.floor(col / blockSize);
-      const within = col % blockSize;
-      const byte = codes[(row * layout.blocksPerRow + blk) * blobBytes + (within >> 1)];
-      return (byte >> ((within & 1) * 4)) & 15;
-    },
-    (blk) => s[blk],
-    (blk) => {
-      if (!zeros) return 8;
-      const row = Math.floor(blk / layout.blocksPerRow);
-      const j = blk % layout.blocksPerRow;
-      return ((zeros.data[row * zeroBytesPerRow + (j >> 1)] as number) >> ((j & 1) * 4)) & 15;
-    },
-  );
-  const w = packed(top, packedName, bytes);
-  replaceNodes(graph, [node], qmatmul(node.name, [a, w], node.outputs[0], layout));
+  const code = (row: number, col: number) => {
+    const within = col % blockSize;
+    const byte =
+      codes[(row * blocksPerRow + Math.floor(col / blockSize)) * blobBytes + Math.floor(within / perByte)];
+    return (byte >> ((within % perByte) * bits)) & mask;
+  };
+  const floatZeros = zeros && !packedZeros ? toValues(zeros).data : undefined;
+  const zeroPoint = (blk: number): number => {
+    if (floatZeros) return floatZeros[blk];
+    if (!zeros) return 1 << (bits - 1);
+    const row = Math.floor(blk / blocksPerRow);
+    const j = blk % blocksPerRow;
+    return (
+      ((zeros.data[row * zeroBytesPerRow + Math.floor(j / perByte)] as number) >> ((j % perByte) * bits)) &
+      mask
+    );
+  };
+  const outputs = [node.outputs[0]];
+  const replacement: Node[] = [];
+  if (biasName) {
+    const product = freshName(`${node.outputs[0]}_unbiased`);
+    replacement.push({
+      name: `${node.name}_bias`,
+      opType: 'Add',
+      domain: '',
+      attrs: {},
+      inputs: [product, biasName],
+      outputs: [node.outputs[0]],
+    });
+    outputs[0] = product;
+  }
+  // Zero points that are whole codes fit the packed form; others only a dequantized float32 weight.
+  const wholeCodes = !floatZeros || floatZeros.every((z) => Number.isInteger(z) && z >= 0 && z <= mask);
+  const layout = quantLayout(n, k, bits === 8 ? 8 : 4, blockSize, scales.dtype === 'float16');
+  const weight = `${bName}_webvl_${wholeCodes ? `q${bits}` : 'dequantized'}`;
+  if (!top.initializers.has(weight)) {
+    // (else made already, for the other branch of a merged decoder)
+    if (wholeCodes)
+      packed(
+        top,
+        weight,
+        packQuantizedWeight(layout, code, (blk) => s[blk], zeroPoint),
+      );
+    else {
+      const w = new Float32Array(k * n);
+      for (let row = 0; row < n; row++)
+        for (let col = 0; col < k; col++) {
+          const blk = row * blocksPerRow + Math.floor(col / blockSize);
+          w[col * n + row] = Math.fround((code(row, col) - zeroPoint(blk)) * s[blk]);
+        }
+      top.initializers.set(weight, { location: 'cpu', dtype: 'float32', dims: [k, n], data: w });
+    }
+  }
+  const product: Node = wholeCodes
+    ? qmatmul(node.name, [a, weight], outputs[0], layout)
+    : { name: node.name, opType: 'MatMul', domain: '', attrs: {}, inputs: [a, weight], outputs };
+  replaceNodesWith(graph, [node], [product, ...replacement]);
   return true;
 }
 
