@@ -629,6 +629,43 @@ def matmul_nbits_graphs():
     nbits("matmul_nbits_4bit_fractional_zeros_bias", 4, 64, 6, [3, 64], zeros="fractional", bias=True)
 
 
+def int4_tensor(name, dims, values, signed):
+    """An INT4 (22) / UINT4 (21) initializer: two values a byte, low nibble first (this onnx predates the types)."""
+    v = np.asarray(values).flatten().astype(np.int64) & 15
+    if len(v) % 2:
+        v = np.append(v, 0)
+    t = TensorProto()
+    t.name = name
+    t.dims.extend(dims)
+    t.data_type = 22 if signed else 21
+    t.raw_data = (v[0::2] | (v[1::2] << 4)).astype(np.uint8).tobytes()
+    return t
+
+
+def qdq_blocked_graphs():
+    """Opset 21 QDQ weights as onnxruntime's quantizers write them: int4 / uint4 / int8 codes with scales per block
+    along K, dequantized into a MatMul (packed for the quantized matmul kernels), and blocked along another axis
+    (folded to float32 at load)."""
+    rng = np.random.default_rng(23)
+    f = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    scales = lambda dims: numpy_helper.from_array((rng.standard_normal(dims) * 0.1).astype(np.float32), "s")
+
+    def qdq(name, w, inits, a_dims, axis, block, zero=True, extra=()):
+        node = helper.make_node("DequantizeLinear", ["w", "s", "z"] if zero else ["w", "s"], ["wf"], axis=axis,
+                                block_size=block)
+        save(name, [node, *extra] if extra else [node, helper.make_node("MatMul", ["x", "wf"], ["y"])],
+             [f("x", a_dims)], [w, *inits], 21)
+
+    qdq("dq_int4_blocked_matmul", int4_tensor("w", [40, 6], rng.integers(-8, 8, (40, 6)), True),
+        [scales([3, 6]), int4_tensor("z", [3, 6], rng.integers(-8, 8, (3, 6)), True)], [3, 40], 0, 16)
+    qdq("dq_uint4_blocked_matmul_no_zero", int4_tensor("w", [64, 5], rng.integers(0, 16, (64, 5)), False),
+        [scales([2, 5])], [2, 3, 64], 0, 32, zero=False)
+    qdq("dq_int8_blocked_matmul", numpy_helper.from_array(rng.integers(-128, 128, (48, 4)).astype(np.int8), "w"),
+        [scales([3, 4]), numpy_helper.from_array(rng.integers(-20, 20, (3, 4)).astype(np.int8), "z")], [2, 48], 0, 16)
+    qdq("dq_uint4_blocked_axis1_folded", int4_tensor("w", [24, 40], rng.integers(0, 16, (24, 40)), False),
+        [scales([24, 3]), int4_tensor("z", [24, 3], rng.integers(0, 16, (24, 3)), False)], [2, 24], 1, 16)
+
+
 def bfloat16_graphs():
     """bfloat16, held as float32: weights stored in it (widened exactly at load), Casts to it from run-time values
     and from constants (rounded to nearest even, ties included), and CastLike to a bfloat16 initializer."""
@@ -695,6 +732,7 @@ def main():
     cast_graphs()
     bfloat16_graphs()
     matmul_nbits_graphs()
+    qdq_blocked_graphs()
     q4f16_graphs()
     legacy_resize_graphs()
     indexing_graphs()

@@ -114,6 +114,21 @@ describe('decodeModel', () => {
     ]);
   });
 
+  it('unpacks int4 / uint4 (two a byte, low nibble first) to one code a byte, from raw bytes and int32_data', () => {
+    const bytes = modelWith([
+      // 3 int4 values in 2 bytes: 0x9 → −7, 0x7 → 7, then 0xF → −1 (the last high nibble is padding).
+      { name: 'i4', dataType: 22, dims: [3], rawData: Uint8Array.of(0x79, 0x0f) },
+      { name: 'u4', dataType: 21, dims: [2, 2], int32Data: [0x3e, 0xa0] },
+    ]);
+    const g = decodeModel(bytes);
+    expect(initializer(g, 'i4').dtype).toBe('int8');
+    expect(Array.from(initializer(g, 'i4').data as Int8Array)).toEqual([-7, 7, -1]);
+    expect(initializer(g, 'u4').dtype).toBe('uint8');
+    expect(Array.from(initializer(g, 'u4').data as Uint8Array)).toEqual([14, 3, 0, 10]);
+    const short = modelWith([{ name: 'i4', dataType: 22, dims: [5], rawData: Uint8Array.of(1, 2) }]);
+    expect(codeOf(() => decodeModel(short))).toBe('INVALID_MODEL');
+  });
+
   it('holds wider types narrower: double as float32, int16 / uint16 / uint32 as int32, uint64 as int64', () => {
     const raw = (values: ArrayBufferView) =>
       new Uint8Array(values.buffer, values.byteOffset, values.byteLength);

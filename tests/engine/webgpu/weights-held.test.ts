@@ -162,4 +162,39 @@ describe('weights held on the GPU', () => {
       expect(held).toBe(c.fractional ? K * N * 4 : c.codeBytes + blocks * 4 + blocks);
     },
   );
+
+  // Opset 21 QDQ weights (DequantizeLinear blocked along K into a MatMul): packed at 4 bits when every code fits a
+  // nibble (int4 files, held one code a byte after decoding), else at 8.
+  it.each([
+    { codes: 'int4 range', high: 7, codeBytes: (K * N) / 2 },
+    { codes: 'int8 range', high: 100, codeBytes: K * N },
+  ] as const)(
+    'a blocked DequantizeLinear → MatMul weight with $codes codes holds $codeBytes code bytes',
+    async (c) => {
+      const blocks = N * BLOCKS;
+      const g = graph(
+        { name: 'mm', opType: 'MatMul', domain: '', attrs: {}, inputs: ['x', 'wf'], outputs: ['y'] },
+        [
+          [
+            'w',
+            hostTensor(
+              'int8',
+              [K, N],
+              Int8Array.from({ length: K * N }, (_, i) => (i % (c.high + 9)) - 8),
+            ),
+          ],
+          ['s', hostTensor('float32', [BLOCKS, N], new Float32Array(blocks).fill(0.5))],
+        ],
+      );
+      g.nodes.unshift({
+        name: 'dq',
+        opType: 'DequantizeLinear',
+        domain: '',
+        attrs: { axis: { type: 'int', value: 0 }, block_size: { type: 'int', value: BLOCK } },
+        inputs: ['w', 's'],
+        outputs: ['wf'],
+      });
+      expect(await weightBytesAfterRun(g)).toBe(c.codeBytes + blocks * 4 + blocks);
+    },
+  );
 });

@@ -76,8 +76,33 @@ function invalid(message: string, details?: Record<string, unknown>): WebvlError
   return new WebvlError('INVALID_MODEL', message, details);
 }
 
+/**
+ * 4-bit integers (opset 21's UINT4 = 21, INT4 = 22), two a byte in the file, low nibble first: held one a byte,
+ * as uint8 / int8, so the kernels and the folding read ordinary codes (pack-quantized.ts packs them back to
+ * nibbles for the matmul kernels).
+ */
+const NIBBLES: Readonly<Record<number, { dtype: 'uint8' | 'int8'; signed: boolean }>> = {
+  21: { dtype: 'uint8', signed: false },
+  22: { dtype: 'int8', signed: true },
+};
+
+/** `count` 4-bit values from their packed bytes, sign-extended for INT4. */
+function unpackNibbles(bytes: ArrayLike<number>, count: number, signed: boolean, name: string): TensorData {
+  if (bytes.length !== Math.ceil(count / 2)) {
+    throw invalid(
+      `tensor '${name}': ${bytes.length} bytes of 4-bit data, its dims need ${Math.ceil(count / 2)}`,
+    );
+  }
+  const out = signed ? new Int8Array(count) : new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const nibble = (bytes[i >> 1] >> ((i & 1) * 4)) & 15;
+    out[i] = signed && nibble >= 8 ? nibble - 16 : nibble;
+  }
+  return out;
+}
+
 export function onnxDType(code: number, what: string): DType {
-  const dtype = ONNX_TO[code];
+  const dtype = ONNX_TO[code] ?? NIBBLES[code]?.dtype;
   if (dtype === undefined) {
     // TensorProto.DataType runs from 1 (FLOAT) to 23 (FLOAT4E2M1): anything else is a corrupt file.
     if (!(Number.isInteger(code) && code >= 1 && code <= 23)) {
@@ -185,6 +210,7 @@ export function tensorFromProto(t: protoModule.onnx.ITensorProto, external?: Ext
   if (dims.some((d) => d < 0 || !Number.isSafeInteger(d)))
     throw invalid(`tensor '${name}': bad dims [${dims}]`);
   const count = dims.reduce((a, b) => a * b, 1);
+  const nibbles = NIBBLES[code];
   let data: TensorData;
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
     const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
@@ -200,9 +226,17 @@ export function tensorFromProto(t: protoModule.onnx.ITensorProto, external?: Ext
         `tensor '${name}': external range ${offset}+${length} is outside '${file}' (${bytes.byteLength} bytes)`,
       );
     }
-    data = fromBytes(dtype, bytes.subarray(offset, offset + length), count, name, narrowed);
+    const range = bytes.subarray(offset, offset + length);
+    data = nibbles
+      ? unpackNibbles(range, count, nibbles.signed, name)
+      : fromBytes(dtype, range, count, name, narrowed);
   } else if (t.rawData && t.rawData.byteLength > 0) {
-    data = fromBytes(dtype, t.rawData, count, name, narrowed);
+    data = nibbles
+      ? unpackNibbles(t.rawData, count, nibbles.signed, name)
+      : fromBytes(dtype, t.rawData, count, name, narrowed);
+  } else if (nibbles) {
+    // int32_data holds the packed bytes, one a field.
+    data = unpackNibbles(t.int32Data ?? [], count, nibbles.signed, name);
   } else {
     data = fromTypedFields(dtype, t, count, narrowed);
   }

@@ -7,7 +7,9 @@
 //   uint8 / quantized): per-tensor or per-column 8-bit weights. The activation's dynamic quantization is
 //   dropped: the product is computed in f32 on the dequantized weights (W8A32), closer to the float model than
 //   ORT's integer path; the difference is that activation rounding (the tolerance tests document).
-// - DequantizeLinear of a constant (quantized embedding tables): folded to float32 here, once.
+// - DequantizeLinear of constant codes blocked along K into a MatMul (opset 21 QDQ: int4 / uint4 / int8):
+//   packed as MatMulNBits is, at 4 bits when every code fits a nibble.
+// - Any other DequantizeLinear of a constant (quantized embedding tables): folded to float32 here, once.
 // - com.microsoft GatherBlockQuantized (q4 embedding tables): packed the same way, read by webvl QGather
 //   (pack-quantized-gather.ts).
 // - com.microsoft MatMulBnb4 (transformers.js bnb4: FP4 / NF4 codes, a lookup table, times block absmax):
@@ -383,7 +385,86 @@ function unquantizeDynamicConv(graph: Graph, v: GraphView, node: Node): boolean 
   return true;
 }
 
-/** DequantizeLinear whose inputs are all constants → a float32 constant. */
+/**
+ * DequantizeLinear's parameters for constant codes, per the spec: one scale (per tensor), one per index of
+ * `axis`, or (opset 21's block_size) one per block of `blockSize` along `axis`, the scale tensor x's shape with
+ * that dim divided. `paramIndex(i)` is the scale / zero-point index of x's element i.
+ */
+function dequantizeParams(node: Node, x: HostTensor, scaleCount: number) {
+  const rank = x.dims.length;
+  const axisAttr = attrInt(node, 'axis', 1);
+  const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+  const blockSize = attrInt(node, 'block_size', 0);
+  const along = x.dims[axis] ?? 1;
+  const inner = x.dims.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const blocks = blockSize > 0 ? Math.ceil(along / blockSize) : along;
+  const outer = x.dims.slice(0, axis).reduce((p, d) => p * d, 1);
+  if (scaleCount === 1) return { axis, blockSize, paramIndex: () => 0 };
+  if (axis < 0 || axis >= rank || scaleCount !== (blockSize > 0 ? outer * blocks * inner : along))
+    return undefined;
+  const paramIndex = (i: number): number => {
+    const a = Math.floor(i / inner) % along;
+    if (blockSize <= 0) return a;
+    const o = Math.floor(i / (inner * along));
+    return (o * blocks + Math.floor(a / blockSize)) * inner + (i % inner);
+  };
+  return { axis, blockSize, paramIndex };
+}
+
+/**
+ * DequantizeLinear of constant codes blocked along K (opset 21's int4 / uint4 / int8 QDQ weights, as
+ * onnxruntime's quantizers write them) whose only reader is a MatMul's B → QMatMul with the weight packed: 4-bit
+ * when every code and zero point fits a nibble, else 8-bit. Signed codes are offset to unsigned ones, zero
+ * points with them, so (code − zero point) is unchanged.
+ */
+function packDequantizedMatMul(graph: Graph, node: Node): boolean {
+  if ((node.domain !== '' && node.domain !== 'ai.onnx') || node.opType !== 'DequantizeLinear') return false;
+  const [xName, sName, zName] = node.inputs;
+  const x = graph.initializers.get(xName);
+  const scales = graph.initializers.get(sName);
+  const zeros = zName ? graph.initializers.get(zName) : undefined;
+  if (
+    !x ||
+    !scales ||
+    (zName && !zeros) ||
+    x.dims.length !== 2 ||
+    (x.dtype !== 'int8' && x.dtype !== 'uint8')
+  )
+    return false;
+  const out = node.outputs[0];
+  const readers = [graph, ...branchesOf(graph)].flatMap((g) => g.nodes.filter((n) => n.inputs.includes(out)));
+  const matmul = readers[0];
+  if (readers.length !== 1 || matmul.opType !== 'MatMul' || matmul.domain !== '' || matmul.inputs[0] === out)
+    return false;
+  if (!graph.nodes.includes(matmul) || graph.outputs.some((o) => o.name === out)) return false;
+  const [k, n] = x.dims;
+  const params = dequantizeParams(node, x, scales.data.length);
+  if (params?.axis !== 0 || params.blockSize <= 0) return false;
+  const codes = x.data as Int8Array | Uint8Array;
+  const zv = zeros ? (zeros.data as Int8Array | Uint8Array) : undefined;
+  const signed = x.dtype === 'int8';
+  const [low, high] = signed ? [-8, 7] : [0, 15];
+  const fits = (v: ArrayLike<number>) => Array.prototype.every.call(v, (c: number) => c >= low && c <= high);
+  const bits = fits(codes) && (!zv || fits(zv)) ? 4 : 8;
+  const offset = signed ? 2 ** (bits - 1) : 0;
+  const blocksPerRow = Math.ceil(k / params.blockSize);
+  const layout = quantLayout(n, k, bits, params.blockSize, scales.dtype === 'float16');
+  const sv = toValues(scales).data;
+  // Scales and zero points are [K blocks, N]; the packed blocks run along K within each output column.
+  const param = (blk: number) => (blk % blocksPerRow) * n + Math.floor(blk / blocksPerRow);
+  const bytes = packQuantizedWeight(
+    layout,
+    (row, col) => codes[col * n + row] + offset,
+    (blk) => sv[param(blk)],
+    (blk) => (zv ? zv[param(blk)] : 0) + offset,
+  );
+  const weight = packed(graph, `${xName}_webvl_dq${bits}`, bytes);
+  graph.nodes = graph.nodes.filter((m) => m !== node);
+  replaceNodes(graph, [matmul], qmatmul(matmul.name, [matmul.inputs[0], weight], matmul.outputs[0], layout));
+  return true;
+}
+
+/** DequantizeLinear of constant codes (per tensor, per axis or blocked) → its float32 values, once. */
 function foldDequantize(graph: Graph, node: Node): boolean {
   if ((node.domain !== '' && node.domain !== 'ai.onnx') || node.opType !== 'DequantizeLinear') return false;
   const [xName, sName, zName] = node.inputs;
@@ -393,14 +474,12 @@ function foldDequantize(graph: Graph, node: Node): boolean {
   if (!x || !s || (zName && !z)) return false;
   const sv = toValues(s).data;
   const zv = z ? toValues(z).data : new Float64Array(sv.length);
+  const params = dequantizeParams(node, x, sv.length);
+  if (!params || zv.length !== sv.length) return false;
   const xv = toValues(x);
-  const rank = x.dims.length;
-  const axis = attrInt(node, 'axis', 1) < 0 ? attrInt(node, 'axis', 1) + rank : attrInt(node, 'axis', 1);
-  const inner = x.dims.slice(axis + 1).reduce((p, d) => p * d, 1);
-  if (sv.length !== 1 && (attrInt(node, 'block_size', 0) !== 0 || sv.length !== x.dims[axis])) return false;
   const out = new Float32Array(xv.data.length);
   for (let i = 0; i < out.length; i++) {
-    const c = sv.length === 1 ? 0 : Math.floor(i / inner) % x.dims[axis];
+    const c = params.paramIndex(i);
     out[i] = (xv.data[i] - zv[c]) * sv[c];
   }
   graph.initializers.set(node.outputs[0], { location: 'cpu', dtype: 'float32', dims: x.dims, data: out });
@@ -423,6 +502,7 @@ export function packQuantizedWeights(graph: Graph): Set<string> {
   for (const node of [...graph.nodes])
     packNBits(graph, node) ||
       dequantizeBnb4(graph, node) ||
+      packDequantizedMatMul(graph, node) ||
       foldDequantize(graph, node) ||
       packGatherBlockQuantized(graph, node);
   // Merged decoders keep their matmuls inside If branches.
