@@ -662,6 +662,20 @@ def qdq_blocked_graphs():
         [scales([2, 5])], [2, 3, 64], 0, 32, zero=False)
     qdq("dq_int8_blocked_matmul", numpy_helper.from_array(rng.integers(-128, 128, (48, 4)).astype(np.int8), "w"),
         [scales([3, 4]), numpy_helper.from_array(rng.integers(-20, 20, (3, 4)).astype(np.int8), "z")], [2, 48], 0, 16)
+    # Codes computed at run time: the blocked scales and zero points are expanded along the axis on the GPU.
+    ten = numpy_helper.from_array(np.float32(50), "ten")
+    save("dq_blocked_run_time_codes", [helper.make_node("Mul", ["x", "ten"], ["x10"]),
+                                       helper.make_node("Cast", ["x10"], ["q"], to=TensorProto.INT8),
+                                       helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], axis=1,
+                                                        block_size=4)],
+         [f("x", [4, 6])], [scales([4, 2]), numpy_helper.from_array(rng.integers(-5, 5, (4, 2)).astype(np.int8), "z"),
+                            ten], 21)
+    save("quantize_blocked_round_trip", [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], axis=0,
+                                                          block_size=2),
+                                         helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], axis=0,
+                                                          block_size=2)],
+         [f("x", [5, 3])], [numpy_helper.from_array(np.abs(rng.standard_normal((3, 3)) * 0.01).astype(np.float32), "s"),
+                            numpy_helper.from_array(rng.integers(-5, 5, (3, 3)).astype(np.int8), "z")], 21)
     qdq("dq_uint4_blocked_axis1_folded", int4_tensor("w", [24, 40], rng.integers(0, 16, (24, 40)), False),
         [scales([24, 3]), int4_tensor("z", [24, 3], rng.integers(0, 16, (24, 3)), False)], [2, 24], 1, 16)
 

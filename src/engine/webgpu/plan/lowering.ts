@@ -1,5 +1,6 @@
 // Lowering: for every op the engine claims, how its node becomes kernel calls (src/engine/webgpu/ops).
 // View ops (Reshape, Squeeze, …) have no lowering: the planner aliases their output to their input buffer.
+import { WebvlError } from '../../../errors';
 import { type ConvParams, convParams, isPatchConv } from '../ir/conv-params';
 import { convTransposeParams, MAX_CONV_TRANSPOSE_RANK } from '../ir/conv-transpose-params';
 import { HOST_OPS } from '../ir/host-ops';
@@ -127,11 +128,35 @@ function floatZeroPoint(a: LowerArgs, along: (v: GpuView) => GpuView): GpuView |
   return along(zf);
 }
 
-/** (De)QuantizeLinear's per-axis scale / zero point viewed as [C, 1, …] along the node's axis (scalars as they are). */
+/**
+ * (De)QuantizeLinear's per-axis scale / zero point viewed as [C, 1, …] along the node's axis (scalars as they
+ * are). Blocked ones (opset 21's block_size: x's shape with the axis divided into blocks) are gathered along the
+ * axis to x's full shape, each block's entry repeated over its elements.
+ */
 function quantizationAxis(a: LowerArgs, x: GpuView): (v: GpuView) => GpuView {
   const rank = x.dims.length;
   const axisAttr = attrInt(a.node, 'axis', 1);
   const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+  const blockSize = attrInt(a.node, 'block_size', 0);
+  if (blockSize > 0) {
+    const along = x.dims[axis];
+    const blockOf = a.ctx.constant(
+      'int32',
+      [along],
+      Int32Array.from({ length: along }, (_, i) => Math.floor(i / blockSize)),
+    );
+    return (v) => {
+      const expected = x.dims.map((d, i) => (i === axis ? Math.ceil(d / blockSize) : d));
+      if (v.dims.join() !== expected.join())
+        throw new WebvlError(
+          'INVALID_MODEL',
+          `${a.node.opType} node '${a.node.name}': blocked parameters [${v.dims}], x needs [${expected}]`,
+        );
+      const full = a.ctx.scratch(v.dtype, x.dims);
+      ops.gather(a.ctx, v, blockOf, full, axis);
+      return full;
+    };
+  }
   const perAxis = need(a, 1).dims.length === 1 && need(a, 1).dims[0] !== 1;
   return (v) => (perAxis ? { ...v, dims: [v.dims[0], ...new Array<number>(rank - axis - 1).fill(1)] } : v);
 }
