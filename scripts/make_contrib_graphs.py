@@ -14,6 +14,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from make_op_graphs import int4_tensor
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "corpus", "contrib")
 OUT_ATTENTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "corpus", "contrib-attention")
 B, S, C = 2, 5, 32
@@ -102,6 +104,23 @@ def gather_block_quantized():
         node = helper.make_node("GatherBlockQuantized", inputs, ["y"], domain="com.microsoft", bits=bits,
                                 block_size=block, gather_axis=0, quantize_axis=len(lead) + 1)
         save(name, [node], [ids], [x("y", (B, S, *lead, k))], inits)
+    # int4 / uint4 data: one logical code per element (two a byte in the file), zero points of the same type
+    # (default 0). Their own generator, so the graphs above keep their values.
+    nibbles = np.random.default_rng(29)
+    for name, signed, zero_points in [("gather_block_quantized_int4", True, True),
+                                      ("gather_block_quantized_uint4_default_zero", False, False)]:
+        low, high = (-8, 8) if signed else (0, 16)
+        blocks = k // 16
+        inits = [int4_tensor("table", [vocab, k], nibbles.integers(low, high, [vocab, k]), signed),
+                 numpy_helper.from_array((nibbles.random([vocab, blocks]) * 0.2 + 0.01).astype(np.float32), "scales")]
+        inputs = ["table", "ids", "scales"]
+        if zero_points:
+            inits.append(int4_tensor("zero_points", [vocab, blocks], nibbles.integers(low, high, [vocab, blocks]),
+                                     signed))
+            inputs.append("zero_points")
+        node = helper.make_node("GatherBlockQuantized", inputs, ["y"], domain="com.microsoft", block_size=16,
+                                gather_axis=0, quantize_axis=1)
+        save(name, [node], [ids], [x("y", (B, S, k))], inits)
 
 
 

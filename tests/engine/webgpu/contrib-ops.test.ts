@@ -31,6 +31,8 @@ const EXPECTED_OPS: Record<string, Record<string, number>> = {
   gather_block_quantized_q4_default_zero: { 'webvl:QGather': 1 },
   gather_block_quantized_q8: { 'webvl:QGather': 1 },
   gather_block_quantized_q4_rank3: { 'webvl:QGather': 1 },
+  gather_block_quantized_int4: { 'webvl:QGather': 1 },
+  gather_block_quantized_uint4_default_zero: { 'webvl:QGather': 1 },
   rotary_embedding_3d: { 'webvl:Rotary': 1 },
   rotary_embedding_3d_interleaved: { 'webvl:Rotary': 1 },
   rotary_embedding_4d: { 'webvl:Rotary': 1 },

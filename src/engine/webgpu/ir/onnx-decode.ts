@@ -386,16 +386,19 @@ function decodeGraph(g: protoModule.onnx.IGraphProto, opset: number, external?: 
     const info = valueInfoFromProto(v);
     if (info) valueInfo.set(info.name, info);
   }
-  castLikeNarrowedTargets(g, nodes);
+  declaredTypeAttrs(g, nodes);
   return { nodes, initializers, inputs, outputs, valueInfo, opset };
 }
 
 /**
- * CastLike casts to the declared type of its second input. Where that type is held narrower (bfloat16 as
- * float32, int16 as int32), the holder's dtype no longer names it, so its code is written on the node as `to`
- * here; passes/cast-like.ts fills in every other target from inferred dtypes.
+ * What the decoded dtypes no longer tell, written on the nodes that depend on it:
+ * - CastLike casts to the declared type of its second input. Where that type is held narrower (bfloat16 as
+ *   float32, int16 as int32), its code is written on the node as `to`; passes/cast-like.ts fills in every other
+ *   target from inferred dtypes.
+ * - GatherBlockQuantized reads int4 / uint4 data (held one code a byte) differently from uint8 data (two codes
+ *   a byte): the data's type code is written as `data_type`.
  */
-function castLikeNarrowedTargets(g: protoModule.onnx.IGraphProto, nodes: Node[]): void {
+function declaredTypeAttrs(g: protoModule.onnx.IGraphProto, nodes: Node[]): void {
   const declared = new Map<string, number>();
   for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.valueInfo ?? [])]) {
     const code = v.type?.tensorType?.elemType;
@@ -407,6 +410,11 @@ function castLikeNarrowedTargets(g: protoModule.onnx.IGraphProto, nodes: Node[])
     if (value?.dataType && n.output?.[0]) declared.set(n.output[0], value.dataType);
   }
   for (const node of nodes) {
+    if (node.domain === 'com.microsoft' && node.opType === 'GatherBlockQuantized') {
+      const code = declared.get(node.inputs[0]);
+      if (code === undefined) delete node.attrs.data_type;
+      else node.attrs.data_type = { type: 'int', value: code };
+    }
     const isOnnx = node.domain === '' || node.domain === 'ai.onnx';
     if (isOnnx && node.opType === 'Cast' && node.attrs.to?.type === 'int')
       declared.set(node.outputs[0], node.attrs.to.value);
