@@ -1,6 +1,7 @@
 // How the matmul kernels read a quantized B (passes/pack-quantized.ts): B is [N, K] (transposed), one packed
 // tensor of u32 words: a scale per block of BLOCK along K (f32, or two f16 a word when HALF_SCALES is 1), then
-// one zero-point byte per block, then the BITS-bit codes, row-major, low bits first. b_at(i) / b4_at(i) (i
+// one zero-point byte per block (none when every block has UNIFORM_ZERO_POINT; 256 means per block), then the
+// BITS-bit codes, row-major, low bits first. b_at(i) / b4_at(i) (i
 // indexing elements / groups of four along K) dequantize on load: (code − zero point) · scale, in f32.
 const QK: u32 = {{K}}u;
 const BLOCK: u32 = {{BLOCK}}u;
@@ -11,6 +12,7 @@ const BITS: u32 = {{BITS}}u;
 const CODES_PER_WORD: u32 = 32u / BITS;
 const MASK: u32 = (1u << BITS) - 1u;
 const HALF_SCALES: u32 = {{HALF_SCALES}}u;
+const UNIFORM_ZERO_POINT: u32 = {{UNIFORM_ZERO_POINT}}u;
 
 @group(0) @binding(1) var<storage, read> b: array<u32>;
 
@@ -19,6 +21,9 @@ fn block_of(i: u32) -> u32 {
 }
 
 fn zero_point(blk: u32) -> f32 {
+  if (UNIFORM_ZERO_POINT < 256u) {
+    return f32(UNIFORM_ZERO_POINT);
+  }
   return f32((b[ZERO_POINT_WORD + blk / 4u] >> ((blk % 4u) * 8u)) & 255u);
 }
 

@@ -7,10 +7,10 @@ import {
   gatherCpu,
 } from '../../src/engine/webgpu/cpu/gather-conv';
 import { cpuTensor } from '../../src/engine/webgpu/cpu/tensor';
-import type { Graph } from '../../src/engine/webgpu/ir/ir';
+import type { Graph, Node } from '../../src/engine/webgpu/ir/ir';
 import { type Conv2dVariant, conv2d, gather, gatherQuantized } from '../../src/engine/webgpu/ops';
 import { conv2dOutputDims } from '../../src/engine/webgpu/ops/conv2d';
-import { quantLayout } from '../../src/engine/webgpu/passes/pack-quantized';
+import { layoutFromAttrs } from '../../src/engine/webgpu/passes/pack-quantized';
 import { packGatherBlockQuantized } from '../../src/engine/webgpu/passes/pack-quantized-gather';
 import { WebvlError } from '../../src/errors';
 import { asSoftwareAdapter, maxError, randomArray, rng, TestGpu } from './gpu-harness';
@@ -58,7 +58,7 @@ describe('gather kernel vs CPU twin', () => {
 });
 
 /** A one-node GatherBlockQuantized graph holding `t`, packed by the load-time pass; its packed table. */
-function packed(t: BlockQuantizedTable): { bytes: Uint8Array; rowDims: number[] } {
+function packed(t: BlockQuantizedTable): { bytes: Uint8Array; rowDims: number[]; node: Node } {
   const graph: Graph = {
     nodes: [
       {
@@ -110,7 +110,7 @@ function packed(t: BlockQuantizedTable): { bytes: Uint8Array; rowDims: number[] 
   expect(packGatherBlockQuantized(graph, graph.nodes[0])).toBe(true);
   const node = graph.nodes[0];
   const rowDims = node.attrs.row_dims?.type === 'ints' ? [...node.attrs.row_dims.value] : [];
-  return { bytes: graph.initializers.get(node.inputs[1])?.data as Uint8Array, rowDims };
+  return { bytes: graph.initializers.get(node.inputs[1])?.data as Uint8Array, rowDims, node };
 }
 
 describe('quantized gather kernel vs CPU twin', () => {
@@ -152,14 +152,14 @@ describe('quantized gather kernel vs CPU twin', () => {
     const rows = c.dims[0];
     const ids = [0, rows - 1, -1, 2, rows, -rows - 1, 1];
     const want = gatherBlockQuantizedCpu(t, cpuTensor([7], ids));
-    const { bytes, rowDims } = packed(t);
+    const { bytes, rowDims, node } = packed(t);
     const words = new Int32Array(Math.ceil(bytes.length / 4));
     new Uint8Array(words.buffer).set(bytes);
     const out = gpu.empty('float32', want.dims);
     gatherQuantized(
       gpu,
       gpu.constant('uint8', [bytes.length], words),
-      quantLayout(lines, k, c.bits, c.blockSize),
+      layoutFromAttrs(node, lines, k),
       rowDims,
       gpu.upload('int32', [7], ids),
       out,

@@ -84,6 +84,8 @@ export function quantizedB(q: QuantLayout): { wgsl: string; key: string } {
     CODE_WORD: q.codeWord,
     BITS: q.bits,
     HALF_SCALES: Number(q.halfScales),
+    // 256: a zero point per block, read from the tensor.
+    UNIFORM_ZERO_POINT: q.uniformZeroPoint ?? 256,
   };
   return { wgsl: specialize(bQuantWgsl, constants), key: `q${Object.values(constants).join('|')}` };
 }

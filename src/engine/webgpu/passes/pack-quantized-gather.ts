@@ -7,10 +7,9 @@
 // points of the data's type (uint8 4-bit: two per byte; defaults 8, or 128 for 8-bit codes, and 0 for int4 /
 // uint4), as onnxruntime's CPU kernel defines them.
 import { WebvlError } from '../../../errors';
-import type { HostTensor } from '../../tensor';
 import { toValues } from '../ir/const-eval';
 import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
-import { packQuantizedWeight, quantLayout } from './pack-quantized';
+import { layoutAttrs, packOnce } from './pack-quantized';
 import { replaceNodes } from './pattern';
 
 function invalid(node: Node, why: string): never {
@@ -45,8 +44,7 @@ export function packGatherBlockQuantized(graph: Graph, node: Node): boolean {
   const stored = data.dims[rank - 1];
   const k = stored * perByte;
   const n = data.dims.slice(0, -1).reduce((a, b) => a * b, 1);
-  const layout = quantLayout(n, k, bits, blockSize, scales.dtype === 'float16');
-  const blocks = layout.blocksPerRow;
+  const blocks = Math.ceil(k / blockSize);
   const expectScales = [...data.dims.slice(0, -1), blocks];
   if (scales.dims.join() !== expectScales.join())
     invalid(
@@ -62,14 +60,19 @@ export function packGatherBlockQuantized(graph: Graph, node: Node): boolean {
   const mask = (1 << bits) - 1;
   // Signed int4 codes and zero points move to unsigned nibbles together: code − zero point is unchanged.
   const offset = signed ? 8 : 0;
-  const bytes = packQuantizedWeight(
-    layout,
-    (row, col) =>
+  const packedName = `${dataName}_webvl_q${bits}_gather`;
+  const layout = packOnce(graph, packedName, () => ({
+    n,
+    k,
+    bits,
+    blockSize,
+    halfScales: scales.dtype === 'float16',
+    code: (row, col) =>
       nibbleTyped
         ? codes[row * stored + col] + offset
         : (codes[row * stored + Math.floor(col / perByte)] >> ((col % perByte) * bits)) & mask,
-    (blk) => s[blk],
-    (blk) => {
+    scale: (blk) => s[blk],
+    zeroPoint: (blk) => {
       // onnxruntime's defaults: 0 for int4 / uint4 data, the middle code for uint8 data.
       if (!z) return nibbleTyped ? offset : 1 << (bits - 1);
       const row = Math.floor(blk / blocks);
@@ -77,18 +80,13 @@ export function packGatherBlockQuantized(graph: Graph, node: Node): boolean {
       if (nibbleTyped) return z[row * zeroPerRow + j] + offset;
       return (z[row * zeroPerRow + Math.floor(j / perByte)] >> ((j % perByte) * bits)) & mask;
     },
-  );
-  const packedName = `${dataName}_webvl_q${bits}_gather`;
-  const packed: HostTensor = { location: 'cpu', dtype: 'uint8', dims: [bytes.length], data: bytes };
-  graph.initializers.set(packedName, packed);
+  }));
   replaceNodes(graph, [node], {
     name: node.name,
     opType: 'QGather',
     domain: WEBVL_DOMAIN,
     attrs: {
-      bits: { type: 'int', value: bits },
-      block_size: { type: 'int', value: blockSize },
-      half_scales: { type: 'int', value: layout.halfScales ? 1 : 0 },
+      ...layoutAttrs(layout),
       // Logical dims of the table (the last one unpacked): the output is indices' dims + row_dims[1:].
       row_dims: { type: 'ints', value: [...data.dims.slice(0, -1), k] },
       // float16 scales make a float16 output (held as f32 on the GPU, like every float16 activation).

@@ -21,7 +21,7 @@ import { WebvlError } from '../../../errors';
 import { toHalfBits } from '../../half';
 import type { HostTensor } from '../../tensor';
 import { toValues, type Values } from '../ir/const-eval';
-import { attrInt, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import { type Attr, attrInt, freshName, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import { packGatherBlockQuantized } from './pack-quantized-gather';
 import { GraphView, replaceNodes, replaceNodesWith } from './pattern';
 
@@ -38,7 +38,12 @@ export interface QuantLayout {
    * at blocks of 32. Else float32.
    */
   readonly halfScales: boolean;
-  /** Word offsets: scales [N·blocks], one zero-point byte per block, then the codes. */
+  /**
+   * The zero point of every block when they are all one value (symmetric files give none: 2^(bits−1)), held in
+   * the shader instead of a byte a block (0.25 bits a weight at blocks of 32). null: a byte per block.
+   */
+  readonly uniformZeroPoint: number | null;
+  /** Word offsets: scales [N·blocks], one zero-point byte per block unless uniform, then the codes. */
   readonly zeroPointWord: number;
   readonly codeWord: number;
 }
@@ -49,6 +54,7 @@ export function quantLayout(
   bits: 4 | 8,
   blockSize: number,
   halfScales = false,
+  uniformZeroPoint: number | null = null,
 ): QuantLayout {
   const blocksPerRow = Math.ceil(k / blockSize);
   const blocks = n * blocksPerRow;
@@ -60,41 +66,77 @@ export function quantLayout(
     blockSize,
     blocksPerRow,
     halfScales,
+    uniformZeroPoint,
     zeroPointWord,
-    codeWord: zeroPointWord + Math.ceil(blocks / 4),
+    codeWord: zeroPointWord + (uniformZeroPoint === null ? Math.ceil(blocks / 4) : 0),
   };
 }
 
+/** A quantized weight to pack: B as [N, K], codes already unsigned, a scale and zero point per block along K. */
+export interface QuantSource {
+  readonly n: number;
+  readonly k: number;
+  readonly bits: 4 | 8;
+  readonly blockSize: number;
+  readonly halfScales?: boolean;
+  readonly code: (n: number, k: number) => number;
+  readonly scale: (block: number) => number;
+  readonly zeroPoint: (block: number) => number;
+}
+
 /**
- * Packs codes (one per element of B as [N, K], row-major, already unsigned), scales and zero points (one per
- * block of `blockSize` along K) into one byte tensor: the layout quantLayout() describes.
+ * Packs a quantized weight into one byte tensor in the layout it returns (quantLayout(): scales, a zero-point
+ * byte per block unless they are all one value, codes).
  */
-export function packQuantizedWeight(
-  layout: QuantLayout,
-  code: (n: number, k: number) => number,
-  scale: (block: number) => number,
-  zeroPoint: (block: number) => number,
-): Uint8Array {
-  const { n, k, bits, blocksPerRow, zeroPointWord, codeWord } = layout;
+export function packQuantized(q: QuantSource): { layout: QuantLayout; bytes: Uint8Array } {
+  const blocks = q.n * Math.ceil(q.k / q.blockSize);
+  const first = q.zeroPoint(0);
+  let uniform = true;
+  for (let b = 1; b < blocks && uniform; b++) uniform = q.zeroPoint(b) === first;
+  const layout = quantLayout(q.n, q.k, q.bits, q.blockSize, q.halfScales ?? false, uniform ? first : null);
+  const { n, k, bits, zeroPointWord, codeWord } = layout;
   const codeBytes = Math.ceil((n * k * bits) / 8);
   const bytes = new Uint8Array(codeWord * 4 + Math.ceil(codeBytes / 4) * 4);
   const view = new DataView(bytes.buffer);
-  const blocks = n * blocksPerRow;
   for (let b = 0; b < blocks; b++) {
-    if (layout.halfScales) view.setUint16(b * 2, toHalfBits(scale(b)), true);
-    else view.setFloat32(b * 4, scale(b), true);
-    bytes[zeroPointWord * 4 + b] = zeroPoint(b);
+    if (layout.halfScales) view.setUint16(b * 2, toHalfBits(q.scale(b)), true);
+    else view.setFloat32(b * 4, q.scale(b), true);
+    if (!uniform) bytes[zeroPointWord * 4 + b] = q.zeroPoint(b);
   }
   const base = codeWord * 4;
   for (let row = 0; row < n; row++) {
     for (let col = 0; col < k; col++) {
       const i = row * k + col;
-      const q = code(row, col);
-      if (bits === 8) bytes[base + i] = q;
-      else bytes[base + (i >> 1)] |= (q & 15) << ((i & 1) * 4);
+      const c = q.code(row, col);
+      if (bits === 8) bytes[base + i] = c;
+      else bytes[base + (i >> 1)] |= (c & 15) << ((i & 1) * 4);
     }
   }
-  return bytes;
+  return { layout, bytes };
+}
+
+/** The attributes every packed-weight node carries, from which the lowering rebuilds its layout. */
+export function layoutAttrs(layout: QuantLayout): Record<string, Attr> {
+  const attrs: Record<string, Attr> = {
+    bits: { type: 'int', value: layout.bits },
+    block_size: { type: 'int', value: layout.blockSize },
+    half_scales: { type: 'int', value: layout.halfScales ? 1 : 0 },
+  };
+  if (layout.uniformZeroPoint !== null) attrs.zero_point = { type: 'int', value: layout.uniformZeroPoint };
+  return attrs;
+}
+
+/** layoutAttrs() read back, for a weight of N rows by K. */
+export function layoutFromAttrs(node: Node, n: number, k: number): QuantLayout {
+  const zero = node.attrs.zero_point;
+  return quantLayout(
+    n,
+    k,
+    attrInt(node, 'bits', 4) === 8 ? 8 : 4,
+    attrInt(node, 'block_size', 0),
+    attrInt(node, 'half_scales', 0) === 1,
+    zero?.type === 'int' ? zero.value : null,
+  );
 }
 
 function qmatmul(name: string, inputs: string[], output: string, layout: QuantLayout): Node {
@@ -103,21 +145,29 @@ function qmatmul(name: string, inputs: string[], output: string, layout: QuantLa
     opType: 'QMatMul',
     domain: WEBVL_DOMAIN,
     attrs: {
-      bits: { type: 'int', value: layout.bits },
+      ...layoutAttrs(layout),
       K: { type: 'int', value: layout.k },
       N: { type: 'int', value: layout.n },
-      block_size: { type: 'int', value: layout.blockSize },
-      half_scales: { type: 'int', value: layout.halfScales ? 1 : 0 },
     },
     inputs,
     outputs: [output],
   };
 }
 
-function packed(graph: Graph, name: string, bytes: Uint8Array): string {
+/** Layouts of the weights packed into each graph, so a weight two If branches share is packed once. */
+const packedLayouts = new WeakMap<Graph, Map<string, QuantLayout>>();
+
+/** Packs `source` as initializer `name` of `graph` (once) and returns its layout. */
+export function packOnce(graph: Graph, name: string, source: () => QuantSource): QuantLayout {
+  const layouts = packedLayouts.get(graph) ?? new Map<string, QuantLayout>();
+  packedLayouts.set(graph, layouts);
+  const known = layouts.get(name);
+  if (known && graph.initializers.has(name)) return known;
+  const { layout, bytes } = packQuantized(source());
   const t: HostTensor = { location: 'cpu', dtype: 'uint8', dims: [bytes.length], data: bytes };
   graph.initializers.set(name, t);
-  return name;
+  layouts.set(name, layout);
+  return layout;
 }
 
 /**
@@ -193,17 +243,23 @@ function packNBits(graph: Graph, node: Node, top: Graph = graph): boolean {
   }
   // Zero points that are whole codes fit the packed form; others only a dequantized float32 weight.
   const wholeCodes = !floatZeros || floatZeros.every((z) => Number.isInteger(z) && z >= 0 && z <= mask);
-  const layout = quantLayout(n, k, bits === 8 ? 8 : 4, blockSize, scales.dtype === 'float16');
   const weight = `${bName}_webvl_${wholeCodes ? `q${bits}` : 'dequantized'}`;
-  if (!top.initializers.has(weight)) {
-    // (else made already, for the other branch of a merged decoder)
-    if (wholeCodes)
-      packed(
-        top,
-        weight,
-        packQuantizedWeight(layout, code, (blk) => s[blk], zeroPoint),
-      );
-    else {
+  let product: Node;
+  if (wholeCodes) {
+    const layout = packOnce(top, weight, () => ({
+      n,
+      k,
+      bits: bits === 8 ? 8 : 4,
+      blockSize,
+      halfScales: scales.dtype === 'float16',
+      code,
+      scale: (blk) => s[blk],
+      zeroPoint,
+    }));
+    product = qmatmul(node.name, [a, weight], outputs[0], layout);
+  } else {
+    // (made once, for both branches of a merged decoder)
+    if (!top.initializers.has(weight)) {
       const w = new Float32Array(k * n);
       for (let row = 0; row < n; row++)
         for (let col = 0; col < k; col++) {
@@ -212,10 +268,8 @@ function packNBits(graph: Graph, node: Node, top: Graph = graph): boolean {
         }
       top.initializers.set(weight, { location: 'cpu', dtype: 'float32', dims: [k, n], data: w });
     }
+    product = { name: node.name, opType: 'MatMul', domain: '', attrs: {}, inputs: [a, weight], outputs };
   }
-  const product: Node = wholeCodes
-    ? qmatmul(node.name, [a, weight], outputs[0], layout)
-    : { name: node.name, opType: 'MatMul', domain: '', attrs: {}, inputs: [a, weight], outputs };
   replaceNodesWith(graph, [node], [product, ...replacement]);
   return true;
 }
@@ -344,14 +398,16 @@ function packDynamicQuant(graph: Graph, v: GraphView, node: Node): boolean {
   // int8 codes become unsigned by adding 128 to codes and zero point alike.
   const shift = m.weight.dtype === 'int8' ? 128 : 0;
   const codes = m.weight.data as Uint8Array | Int8Array;
-  const layout = quantLayout(nDim, kDim, 8, kDim);
-  const bytes = packQuantizedWeight(
-    layout,
-    (row, col) => codes[col * nDim + row] + shift,
-    (blk) => scaleOf(blk),
-    (blk) => zeroOf(blk) + shift,
-  );
-  const w = packed(graph, `${node.inputs[1]}_webvl_q8`, bytes);
+  const w = `${node.inputs[1]}_webvl_q8`;
+  const layout = packOnce(graph, w, () => ({
+    n: nDim,
+    k: kDim,
+    bits: 8,
+    blockSize: kDim,
+    code: (row, col) => codes[col * nDim + row] + shift,
+    scale: (blk) => scaleOf(blk),
+    zeroPoint: (blk) => zeroOf(blk) + shift,
+  }));
   replaceNodes(graph, m.remove, qmatmul(node.name, [m.x, w], m.out, layout));
   return true;
 }
@@ -448,17 +504,20 @@ function packDequantizedMatMul(graph: Graph, node: Node): boolean {
   const bits = fits(codes) && (!zv || fits(zv)) ? 4 : 8;
   const offset = signed ? 2 ** (bits - 1) : 0;
   const blocksPerRow = Math.ceil(k / params.blockSize);
-  const layout = quantLayout(n, k, bits, params.blockSize, scales.dtype === 'float16');
   const sv = toValues(scales).data;
   // Scales and zero points are [K blocks, N]; the packed blocks run along K within each output column.
   const param = (blk: number) => (blk % blocksPerRow) * n + Math.floor(blk / blocksPerRow);
-  const bytes = packQuantizedWeight(
-    layout,
-    (row, col) => codes[col * n + row] + offset,
-    (blk) => sv[param(blk)],
-    (blk) => (zv ? zv[param(blk)] : 0) + offset,
-  );
-  const weight = packed(graph, `${xName}_webvl_dq${bits}`, bytes);
+  const weight = `${xName}_webvl_dq${bits}`;
+  const layout = packOnce(graph, weight, () => ({
+    n,
+    k,
+    bits,
+    blockSize: params.blockSize,
+    halfScales: scales.dtype === 'float16',
+    code: (row, col) => codes[col * n + row] + offset,
+    scale: (blk) => sv[param(blk)],
+    zeroPoint: (blk) => (zv ? zv[param(blk)] : 0) + offset,
+  }));
   graph.nodes = graph.nodes.filter((m) => m !== node);
   replaceNodes(graph, [matmul], qmatmul(matmul.name, [matmul.inputs[0], weight], matmul.outputs[0], layout));
   return true;

@@ -13,7 +13,7 @@ import * as ops from '../ops';
 import { broadcastDims, contiguousStrides, elementCount } from '../ops/common';
 import { SCATTER_REDUCTIONS, type ScatterReduction } from '../ops/gather-elements';
 import type { GridPadding, GridSampleMode } from '../ops/grid-sample';
-import { quantLayout } from '../passes/pack-quantized';
+import { layoutFromAttrs } from '../passes/pack-quantized';
 import { einsum } from './einsum';
 import type { GpuView } from './kernel-context';
 import { constInts, floatScalar, type LowerArgs, type Lowering, need, unsupported } from './lower-args';
@@ -308,13 +308,7 @@ const LOWERINGS: Record<string, Lowering> = {
   'webvl:QMatMul': (a) => {
     // B packed by passes/pack-quantized.ts, read as [N, K] and dequantized by the matmul kernels.
     const node = a.node;
-    const layout = quantLayout(
-      attrInt(node, 'N', 0),
-      attrInt(node, 'K', 0),
-      attrInt(node, 'bits', 4) === 8 ? 8 : 4,
-      attrInt(node, 'block_size', 0),
-      attrInt(node, 'half_scales', 0) === 1,
-    );
+    const layout = layoutFromAttrs(node, attrInt(node, 'N', 0), attrInt(node, 'K', 0));
     const b: GpuView = { ...need(a, 1), dims: [layout.n, layout.k], quant: layout };
     ops.matmul(a.ctx, need(a, 0), b, a.inputs[2] ?? null, a.outputs[0], {
       transposeB: true,
@@ -326,13 +320,7 @@ const LOWERINGS: Record<string, Lowering> = {
     // Table packed by passes/pack-quantized-gather.ts; its logical dims are row_dims.
     const rowDims = attrInts(a.node, 'row_dims') ?? [];
     const k = rowDims[rowDims.length - 1];
-    const layout = quantLayout(
-      rowDims.reduce((p, d) => p * d, 1) / k,
-      k,
-      attrInt(a.node, 'bits', 4) === 8 ? 8 : 4,
-      attrInt(a.node, 'block_size', 0),
-      attrInt(a.node, 'half_scales', 0) === 1,
-    );
+    const layout = layoutFromAttrs(a.node, rowDims.reduce((p, d) => p * d, 1) / k, k);
     ops.gatherQuantized(a.ctx, need(a, 1), layout, rowDims, need(a, 0), a.outputs[0]);
   },
   'webvl:GatherRows': (a) =>
