@@ -103,7 +103,14 @@ describe('weights held on the GPU', () => {
               : hostTensor('float32', [blocks], scaleValues),
           ],
           // Zero points that differ from block to block (uniform ones are held in the shader, below).
-          ['z', hostTensor('uint8', [zeros], Uint8Array.from({ length: zeros }, (_, i) => (i * 37) % 256))],
+          [
+            'z',
+            hostTensor(
+              'uint8',
+              [zeros],
+              Uint8Array.from({ length: zeros }, (_, i) => (i * 37) % 256),
+            ),
+          ],
         ]),
       );
       // On the GPU: the scales as the file gives them (float16 ones stay half), then one zero-point byte per
