@@ -1,8 +1,14 @@
 // Our WebGPU engine in Chromium (SwiftShader WebGPU) on the ONNX fixtures, against the NumPy references
-// written by scripts/make_fixtures.py and against onnxruntime-web (wasm).
+// written by scripts/make_fixtures.py and against onnxruntime-web (wasm); and on the op-forms corpus against
+// onnxruntime-node.
+import { readdirSync, readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { relativeDiff } from '../bench/stats';
+import { decodeModel } from '../src/engine/webgpu/ir/onnx-decode';
+import { uniformFloats } from '../tests/support/random';
 import { type BrowserSession, launch, openPage } from './browser';
-import type { BenchResult, FixtureResult, ModelResult } from './pages/engine';
+import type { BenchResult, FixtureResult, ModelResult, PlainTensor } from './pages/engine';
 
 let browser: BrowserSession;
 
@@ -133,4 +139,49 @@ describe('ours vs ORT webgpu on the same page (SwiftShader: timings are informat
       expect(r.dispatches.ours).toBeLessThan(r.dispatches.ortWebgpu / 2);
     });
   }
+});
+
+// The graphs tests/engine/webgpu/op-forms.test.ts runs in Node (Dawn), run here in the browser: every op form the
+// corpus holds (quantized weights, bfloat16, control of axes, contrib forms) works the same in Chromium.
+describe('op forms in Chromium vs onnxruntime-node (tests/corpus/ops)', () => {
+  const dir = 'tests/corpus/ops';
+  it.each(readdirSync(dir).filter((f) => f.endsWith('.onnx')))('%s', async (file) => {
+    const bytes = new Uint8Array(readFileSync(`${dir}/${file}`));
+    const inputs: Record<string, PlainTensor> = {};
+    decodeModel(bytes).inputs.forEach((v, i) => {
+      const dims = (v.shape ?? []).map(Number);
+      inputs[v.name] = {
+        dims,
+        data: Array.from(
+          uniformFloats(
+            dims.reduce((a, b) => a * b, 1),
+            60 + i,
+          ),
+        ),
+      };
+    });
+    const ours = await browser.page.evaluate(([f, x]) => window.webvlEngine.runGraph(f, x), [
+      file,
+      inputs,
+    ] as const);
+    // onnxruntime's own kernels, its fusions off (as op-forms.test.ts runs it).
+    const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
+    const theirs = await reference.run(
+      Object.fromEntries(
+        Object.entries(inputs).map(([k, t]) => [
+          k,
+          new ort.Tensor('float32', Float32Array.from(t.data), t.dims),
+        ]),
+      ),
+    );
+    await reference.release();
+    expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
+    const tolerance = file.includes('f16') ? 1e-3 : 1e-5;
+    for (const [name, want] of Object.entries(theirs)) {
+      expect(ours[name].dims, name).toEqual([...want.dims]);
+      const expected = Array.from(want.data as ArrayLike<number | bigint>, Number);
+      if (want.type === 'int64') expect(ours[name].data, name).toEqual(expected);
+      else expect(relativeDiff(ours[name].data, expected), name).toBeLessThan(tolerance);
+    }
+  });
 });

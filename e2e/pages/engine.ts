@@ -208,7 +208,40 @@ async function benchModel(path: string, dims: Record<string, number[]>, repeats 
   };
 }
 
-const api = { runFixture, runModel, benchModel };
+/** A tensor as it crosses page.evaluate: dims and plain numbers. */
+export interface PlainTensor {
+  dims: number[];
+  data: number[];
+}
+
+/**
+ * Runs one graph of the op-forms corpus (tests/corpus/ops, served under /corpus/) through our engine on the
+ * float32 inputs the test sends; returns every output as plain numbers (int64 as numbers), for the test to
+ * compare with onnxruntime-node.
+ */
+async function runGraph(
+  file: string,
+  inputs: Record<string, PlainTensor>,
+): Promise<Record<string, PlainTensor>> {
+  const bytes = new Uint8Array(await (await fetch(`/corpus/ops/${file}`)).arrayBuffer());
+  const session = await ours.load(bytes, { label: file });
+  try {
+    const feeds = Object.fromEntries(
+      Object.entries(inputs).map(([k, t]) => [k, hostTensor('float32', t.dims, Float32Array.from(t.data))]),
+    );
+    const outputs = await hostAll(await session.run(feeds));
+    return Object.fromEntries(
+      Object.entries(outputs).map(([k, t]) => [
+        k,
+        { dims: [...t.dims], data: Array.from(t.data as ArrayLike<number | bigint>, Number) },
+      ]),
+    );
+  } finally {
+    await session.release();
+  }
+}
+
+const api = { runFixture, runModel, benchModel, runGraph };
 
 declare global {
   interface Window {
