@@ -30,7 +30,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (u.causal != 0u) {
     end = min(u.sk, u.past + row + 1u);
   }
-  for (var j = lid; j < end; j += WG) {
+  for (var j = first_visible_key(row) + lid; j < end; j += WG) {
     var s = 0.0;
     for (var d = 0u; d < D; d++) {
       s = fma(qr[d], key_at(b, h, j, d), s);

@@ -37,8 +37,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // Keys this workgroup needs at all (uniform), and the last one this thread's row may see.
   let kv_end = visible_keys(row0 + BR);
   let my_end = min(kv_end, visible_keys(row + 1u));
+  // Under a causal window, the first key the workgroup's first row sees, and this thread's row.
+  let kv_begin = first_visible_key(row0);
+  let my_begin = first_visible_key(row);
 
-  for (var t0 = 0u; t0 < kv_end; t0 += BC) {
+  for (var t0 = kv_begin; t0 < kv_end; t0 += BC) {
     let tile_len = min(BC, kv_end - t0);
     for (var e = lid; e < BC * D4; e += BR) {
       let j = e / D4;
@@ -57,7 +60,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
     if (valid) {
       let n = min(tile_len, select(0u, my_end - t0, my_end > t0));
-      for (var j = 0u; j < n; j++) {
+      let j0 = select(0u, my_begin - t0, my_begin > t0);
+      for (var j = j0; j < n; j++) {
         var s = 0.0;
         for (var d4 = 0u; d4 < D4; d4++) {
           s += f32(dot(qr[d4], k_tile[j * D4 + d4]));

@@ -33,7 +33,8 @@ struct Params {
   softcap: f32,
   kt_start: u32,
   vt_start: u32,
-  _pad2: u32,
+  /** A causal sliding window W: each query row sees its own key and the W − 1 before it; 0: no window. */
+  window: u32,
   _pad3: u32,
   kt_strides: vec4<u32>,
   vt_strides: vec4<u32>,
@@ -57,6 +58,15 @@ fn visible_keys(rows_end: u32) -> u32 {
     return min(u.sk, u.past + min(rows_end, u.sq));
   }
   return u.sk;
+}
+
+/** The first key query row `row` may see: 0, or under a causal window the W − 1 keys before its own. */
+fn first_visible_key(row: u32) -> u32 {
+  let own = u.past + row;
+  if (u.causal != 0u && u.window > 0u && own + 1u > u.window) {
+    return own + 1u - u.window;
+  }
+  return 0u;
 }
 
 /** A score after the softcap, if any (u.softcap). */

@@ -45,8 +45,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   let kv_end = visible_keys(row0 + BR);
   let my_end = min(kv_end, visible_keys(row + 1u));
+  // Under a causal window, the first key the workgroup's first row sees, and this thread's row.
+  let kv_begin = first_visible_key(row0);
+  let my_begin = first_visible_key(row);
 
-  for (var t0 = 0u; t0 < kv_end; t0 += BC) {
+  for (var t0 = kv_begin; t0 < kv_end; t0 += BC) {
     let tile_len = min(BC, kv_end - t0);
     for (var e = lid; e < BC * D; e += BR * L) {
       let j = e / D;
@@ -76,8 +79,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
     if (valid) {
       let n = min(tile_len, select(0u, my_end - t0, my_end > t0));
+      let j0 = select(0u, my_begin - t0, my_begin > t0);
       var tile_max = m;
-      for (var j = 0u; j < n; j++) {
+      for (var j = j0; j < n; j++) {
         tile_max = max(tile_max, s_tile[r * BC + j]);
       }
       // The new running max: rescale what has been accumulated (corr = 1 when it did not move).
@@ -87,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         acc[i] *= corr;
       }
       m = tile_max;
-      for (var j = 0u; j < n; j++) {
+      for (var j = j0; j < n; j++) {
         let p = exp(s_tile[r * BC + j] - m);
         l += p;
         for (var i = 0u; i < DL; i++) {

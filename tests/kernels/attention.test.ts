@@ -60,6 +60,8 @@ interface Case {
   outBHSD?: boolean;
   /** GroupQueryAttention's softcap: scores c·tanh(s / c) before the mask. */
   softcap?: number;
+  /** A causal sliding window: query i sees keys past + i − window + 1 … past + i. */
+  window?: number;
 }
 
 const CASES: Case[] = [
@@ -77,6 +79,24 @@ const CASES: Case[] = [
   },
   { name: 'softcap 1.5, decode D32 past 20', B: 1, H: 2, Sq: 1, Sk: 21, D: 32, causal: true, softcap: 1.5 },
   { name: 'key padding D16 S33', B: 2, H: 3, Sq: 33, Sk: 33, D: 16, mask: 'keypad' },
+  // Sliding windows: narrower than a workgroup's rows and a key tile, across tiles, after a past, wider than
+  // every key (plain causal), and on the split-keys kernel.
+  { name: 'window 5, causal D16 S70', B: 2, H: 2, Sq: 70, Sk: 70, D: 16, causal: true, window: 5 },
+  {
+    name: 'window 40, prefill after past 9, key padding',
+    B: 2,
+    H: 2,
+    Sq: 30,
+    Sk: 39,
+    D: 16,
+    causal: true,
+    past: 9,
+    window: 40,
+    mask: 'keypad',
+  },
+  { name: 'window 300 over 40 keys', B: 1, H: 2, Sq: 40, Sk: 40, D: 8, causal: true, window: 300 },
+  { name: 'window 8, decode D32 past 20', B: 1, H: 2, Sq: 1, Sk: 21, D: 32, causal: true, window: 8 },
+  { name: 'window 3, split-keys after past 64', B: 2, H: 2, Sq: 3, Sk: 67, D: 32, causal: true, window: 3 },
   { name: 'cross D32 Sq16 Sk129 full mask', B: 2, H: 2, Sq: 16, Sk: 129, D: 32, mask: 'full' },
   { name: 'causal packed QKV D64 S64', B: 2, H: 2, Sq: 64, Sk: 64, D: 64, causal: true, packed: true },
   { name: 'decode D64 past 64', B: 2, H: 2, Sq: 1, Sk: 65, D: 64, causal: true, mask: 'keypad' },
@@ -185,6 +205,7 @@ describe('attention kernel vs CPU twin', () => {
         causal: c.causal,
         pastLength: c.past,
         softcap: c.softcap,
+        window: c.window,
       },
     );
 
@@ -243,6 +264,7 @@ describe('attention kernel vs CPU twin', () => {
       causal: c.causal,
       pastLength: c.past,
       softcap: c.softcap,
+      window: c.window,
       variant: c.variant,
     });
     expect(gpu.recorded).toEqual(['Attention']);

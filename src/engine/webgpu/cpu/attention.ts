@@ -10,6 +10,8 @@ export interface AttentionCpuOptions {
   pastLength?: number;
   /** Scores become c·tanh(s / c) after the scale, before the mask; 0 or absent: none. */
   softcap?: number;
+  /** With causal: query i sees only keys pastLength + i − window + 1 … pastLength + i; 0 or absent: all. */
+  window?: number;
 }
 
 /** Returns [B, H, Sq, D]. Rows whose scores are all -inf give zeros (what our kernel documents). */
@@ -40,6 +42,7 @@ export function attentionCpu(
           if (options.softcap) s = options.softcap * Math.tanh(s / options.softcap);
           if (options.mask) s += options.mask.data[broadcastIndex([b, h, i, j], options.mask.dims)];
           if (options.causal && j > past + i) s = Number.NEGATIVE_INFINITY;
+          if (options.causal && options.window && j <= past + i - options.window) s = Number.NEGATIVE_INFINITY;
           scores[j] = s;
         }
         let m = Number.NEGATIVE_INFINITY;

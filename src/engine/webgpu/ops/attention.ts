@@ -141,6 +141,10 @@ export function attention(
   }
   const softcap = params.softcap ?? 0;
   if (!Number.isFinite(softcap) || softcap < 0) invalid(`Attention: softcap ${softcap} must be ≥ 0`);
+  const window = params.window ?? 0;
+  if (!Number.isSafeInteger(window) || window < 0 || window >= 2 ** 32)
+    invalid(`Attention: window ${window} must be a non-negative integer`);
+  if (window > 0 && !params.causal) invalid('Attention: a sliding window needs causal attention');
   if (B === 0 || H === 0 || Sq === 0) return;
   if (Sk === 0) invalid('Attention: no keys');
   if (
@@ -175,7 +179,7 @@ export function attention(
       .u32s([...ql.strides, ...kl.strides, ...vl.strides, ...oStrides, ...mStrides])
       .u32s([0, group, split])
       .f32s([params.softcap ?? 0])
-      .u32s([tail?.k.start ?? 0, tail?.v.start ?? 0, 0, 0])
+      .u32s([tail?.k.start ?? 0, tail?.v.start ?? 0, window, 0])
       .u32s(tail ? [...tail.k.strides, ...tail.v.strides] : new Array(8).fill(0))
       .finish(),
   });

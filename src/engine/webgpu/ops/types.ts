@@ -68,6 +68,11 @@ export interface AttentionParams {
   readonly softcap?: number;
   /** Query i (0-based in this call) attends keys 0 … pastLength + i. */
   readonly causal?: boolean;
+  /**
+   * With causal: a sliding window W, query i attends only keys pastLength + i − W + 1 … pastLength + i
+   * (GroupQueryAttention's local_window_size), computed in the kernel. 0: none.
+   */
+  readonly window?: number;
   /** Number of cached keys in front of this call's queries (KV-cache decoding). Default Sk − Sq. */
   readonly pastLength?: number;
   /** Forces a kernel (benchmarks and tests); default: chosen by the number of queries and the adapter. */

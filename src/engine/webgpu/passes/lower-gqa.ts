@@ -11,6 +11,8 @@
 //   row, padding included, as onnxruntime's CPU kernel numbers them).
 // - local_window_size W > 0 (a sliding window, as Mistral's): a query sees its last visible key and the W − 1
 //   before it, W keys at most, as the CPU kernel of onnxruntime 1.30 (the version this project pins) masks them.
+//   On a first prompt the attention kernel walks only those keys (its `window`), so no S × S mask exists; later
+//   steps fold the window into their seqlens mask, [B, 1, S, T], which they build anyway.
 // One webvl Attention per node (GQA: the kernel shares each key/value head among its query heads), a
 // webvl KvAppend per present (ops/kv-append.ts), a Rotary per rotated tensor; softcap c > 0 squashes the
 // scores (c·tanh(s / c)) in the kernel; smooth softmax and a window of 0 (onnxruntime versions disagree on it)
@@ -163,15 +165,11 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
     if (softcap > 0) attention.attrs.softcap = { type: 'float', value: softcap };
     return attention;
   };
-  if (first && window > 0) {
-    // Query i sees keys i − W + 1 … i of the prompt: an additive mask [1, 1, S, S] of 0 / −inf, made on the GPU.
-    const rows = b.constant('int32', [1, 1, seq, 1], range);
-    const mask = windowMask(b, b.constant('int32', [1, 1, 1, seq], range), rows, window);
-    b.nodes.push(attend(node.name, q, k, v, mask, node.outputs[0], outDims, outStrides, scale, false));
-    return b.nodes;
-  }
   if (first) {
-    b.nodes.push(attend(node.name, q, k, v, '', node.outputs[0], outDims, outStrides, scale, true));
+    // Causal; under a window W query i sees keys i − W + 1 … i, which the kernel walks alone (no S × S mask).
+    const attention = attend(node.name, q, k, v, '', node.outputs[0], outDims, outStrides, scale, true);
+    if (window > 0) attention.attrs.window = { type: 'int', value: window };
+    b.nodes.push(attention);
     return b.nodes;
   }
   // Query i of row b sees keys 0 … seqlens[b] + 1 − S + i: an additive mask [B, 1, S, T'] of 0 / −inf.
