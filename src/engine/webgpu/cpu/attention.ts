@@ -42,7 +42,8 @@ export function attentionCpu(
           if (options.softcap) s = options.softcap * Math.tanh(s / options.softcap);
           if (options.mask) s += options.mask.data[broadcastIndex([b, h, i, j], options.mask.dims)];
           if (options.causal && j > past + i) s = Number.NEGATIVE_INFINITY;
-          if (options.causal && options.window && j <= past + i - options.window) s = Number.NEGATIVE_INFINITY;
+          if (options.causal && options.window && j <= past + i - options.window)
+            s = Number.NEGATIVE_INFINITY;
           scores[j] = s;
         }
         let m = Number.NEGATIVE_INFINITY;
