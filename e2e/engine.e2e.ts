@@ -5,8 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { relativeDiff } from '../bench/stats';
-import { decodeModel } from '../src/engine/webgpu/ir/onnx-decode';
-import { uniformFloats } from '../tests/support/random';
+import type { HostTensor } from '../src/engine/tensor';
+import { contribFeeds, opFormFeeds } from '../tests/support/corpus-feeds';
 import { type BrowserSession, launch, openPage } from './browser';
 import type { BenchResult, FixtureResult, ModelResult, PlainTensor } from './pages/engine';
 
@@ -141,47 +141,58 @@ describe('ours vs ORT webgpu on the same page (SwiftShader: timings are informat
   }
 });
 
-// The graphs tests/engine/webgpu/op-forms.test.ts runs in Node (Dawn), run here in the browser: every op form the
-// corpus holds (quantized weights, bfloat16, control of axes, contrib forms) works the same in Chromium.
-describe('op forms in Chromium vs onnxruntime-node (tests/corpus/ops)', () => {
-  const dir = 'tests/corpus/ops';
-  it.each(readdirSync(dir).filter((f) => f.endsWith('.onnx')))('%s', async (file) => {
-    const bytes = new Uint8Array(readFileSync(`${dir}/${file}`));
-    const inputs: Record<string, PlainTensor> = {};
-    decodeModel(bytes).inputs.forEach((v, i) => {
-      const dims = (v.shape ?? []).map(Number);
-      inputs[v.name] = {
-        dims,
-        data: Array.from(
-          uniformFloats(
-            dims.reduce((a, b) => a * b, 1),
-            60 + i,
-          ),
-        ),
-      };
-    });
-    const ours = await browser.page.evaluate(([f, x]) => window.webvlEngine.runGraph(f, x), [
-      file,
-      inputs,
-    ] as const);
-    // onnxruntime's own kernels, its fusions off (as op-forms.test.ts runs it).
-    const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
-    const theirs = await reference.run(
-      Object.fromEntries(
-        Object.entries(inputs).map(([k, t]) => [
-          k,
-          new ort.Tensor('float32', Float32Array.from(t.data), t.dims),
-        ]),
-      ),
-    );
-    await reference.release();
-    expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
-    const tolerance = file.includes('f16') ? 1e-3 : 1e-5;
-    for (const [name, want] of Object.entries(theirs)) {
-      expect(ours[name].dims, name).toEqual([...want.dims]);
-      const expected = Array.from(want.data as ArrayLike<number | bigint>, Number);
-      if (want.type === 'int64') expect(ours[name].data, name).toEqual(expected);
-      else expect(relativeDiff(ours[name].data, expected), name).toBeLessThan(tolerance);
-    }
-  });
+// The graphs tests/engine/webgpu/op-forms.test.ts and contrib-ops.test.ts run in Node (Dawn), run here in the
+// browser on the same inputs: every op form and contrib op the corpora hold (quantized weights, bfloat16,
+// axis forms, fused normalizations, rotary, quantized tables) works the same in Chromium.
+function plain(feeds: Record<string, HostTensor>): Record<string, PlainTensor> {
+  return Object.fromEntries(
+    Object.entries(feeds).map(([k, t]) => [
+      k,
+      {
+        dtype: t.dtype === 'int64' ? 'int64' : 'float32',
+        dims: [...t.dims],
+        data: Array.from(t.data as ArrayLike<number | bigint>, Number),
+      },
+    ]),
+  );
+}
+
+async function expectLikeOnnxruntime(dir: string, file: string, feeds: Record<string, HostTensor>) {
+  const bytes = new Uint8Array(readFileSync(`tests/corpus/${dir}/${file}`));
+  const inputs = plain(feeds);
+  const ours = await browser.page.evaluate(([d, f, x]) => window.webvlEngine.runGraph(d, f, x), [
+    dir,
+    file,
+    inputs,
+  ] as const);
+  // onnxruntime's own kernels, its fusions off (as the Node tests run it).
+  const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
+  const theirs = await reference.run(
+    Object.fromEntries(
+      Object.entries(feeds).map(([k, t]) => [
+        k,
+        new ort.Tensor(t.dtype as 'float32' | 'int64', t.data as Float32Array | BigInt64Array, [...t.dims]),
+      ]),
+    ),
+  );
+  await reference.release();
+  expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
+  const tolerance = file.includes('f16') ? 1e-3 : 1e-5;
+  for (const [name, want] of Object.entries(theirs)) {
+    expect(ours[name].dims, name).toEqual([...want.dims]);
+    const expected = Array.from(want.data as ArrayLike<number | bigint>, Number);
+    if (want.type === 'int64') expect(ours[name].data, name).toEqual(expected);
+    else expect(relativeDiff(ours[name].data, expected), name).toBeLessThan(tolerance);
+  }
+}
+
+const onnxFiles = (dir: string) => readdirSync(`tests/corpus/${dir}`).filter((f) => f.endsWith('.onnx'));
+
+describe('corpus graphs in Chromium vs onnxruntime-node', () => {
+  it.each(onnxFiles('ops'))('ops/%s', (file) =>
+    expectLikeOnnxruntime('ops', file, opFormFeeds(readFileSync(`tests/corpus/ops/${file}`))),
+  );
+  it.each(onnxFiles('contrib'))('contrib/%s', (file) =>
+    expectLikeOnnxruntime('contrib', file, contribFeeds(readFileSync(`tests/corpus/contrib/${file}`))),
+  );
 });

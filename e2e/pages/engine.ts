@@ -208,32 +208,42 @@ async function benchModel(path: string, dims: Record<string, number[]>, repeats 
   };
 }
 
-/** A tensor as it crosses page.evaluate: dims and plain numbers. */
+/** A tensor as it crosses page.evaluate: its dtype, dims and plain numbers (int64 ones as numbers). */
 export interface PlainTensor {
+  dtype: 'float32' | 'int64';
   dims: number[];
   data: number[];
 }
 
 /**
- * Runs one graph of the op-forms corpus (tests/corpus/ops, served under /corpus/) through our engine on the
- * float32 inputs the test sends; returns every output as plain numbers (int64 as numbers), for the test to
- * compare with onnxruntime-node.
+ * Runs one corpus graph (tests/corpus/<dir>, served under /corpus/) through our engine on the inputs the test
+ * sends; returns every output as plain numbers, for the test to compare with onnxruntime-node.
  */
 async function runGraph(
+  dir: string,
   file: string,
   inputs: Record<string, PlainTensor>,
 ): Promise<Record<string, PlainTensor>> {
-  const bytes = new Uint8Array(await (await fetch(`/corpus/ops/${file}`)).arrayBuffer());
+  const bytes = new Uint8Array(await (await fetch(`/corpus/${dir}/${file}`)).arrayBuffer());
   const session = await ours.load(bytes, { label: file });
   try {
     const feeds = Object.fromEntries(
-      Object.entries(inputs).map(([k, t]) => [k, hostTensor('float32', t.dims, Float32Array.from(t.data))]),
+      Object.entries(inputs).map(([k, t]) => [
+        k,
+        t.dtype === 'int64'
+          ? hostTensor('int64', t.dims, BigInt64Array.from(t.data, BigInt))
+          : hostTensor('float32', t.dims, Float32Array.from(t.data)),
+      ]),
     );
     const outputs = await hostAll(await session.run(feeds));
     return Object.fromEntries(
       Object.entries(outputs).map(([k, t]) => [
         k,
-        { dims: [...t.dims], data: Array.from(t.data as ArrayLike<number | bigint>, Number) },
+        {
+          dtype: t.dtype === 'int64' ? 'int64' : 'float32',
+          dims: [...t.dims],
+          data: Array.from(t.data as ArrayLike<number | bigint>, Number),
+        },
       ]),
     );
   } finally {

@@ -6,10 +6,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
-import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
+import type { HostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
-import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
-import { rng, uniformFloats } from '../../support/random';
+import { contribFeeds } from '../../support/corpus-feeds';
 import { nodeGpu } from './gpu';
 
 const DIR = 'tests/corpus/contrib';
@@ -41,29 +40,6 @@ const EXPECTED_OPS: Record<string, Record<string, number>> = {
   rotary_embedding_no_heads: { 'webvl:Rotary': 1 },
 };
 
-/**
- * Rows of the quantized tables and the rotary caches (scripts/make_contrib_graphs.py): ids are drawn from
- * [−rows, rows) (negative ones wrap), positions from [0, rows − S) so an offset's tokens stay in the cache.
- */
-const TABLE_ROWS = 16;
-const SEQ = 5;
-
-/** Random feeds for the graph's declared inputs: floats in [−2, 2), ids and positions. */
-function feedsFor(bytes: Uint8Array): Record<string, HostTensor> {
-  const feeds: Record<string, HostTensor> = {};
-  decodeModel(bytes).inputs.forEach((v, i) => {
-    const dims = (v.shape ?? []).map(Number);
-    const n = dims.reduce((a, b) => a * b, 1);
-    if (v.dtype === 'int64') {
-      const rand = rng(70 + i);
-      const [lo, hi] = v.name === 'position_ids' ? [0, TABLE_ROWS - SEQ] : [-TABLE_ROWS, TABLE_ROWS];
-      const ids = BigInt64Array.from({ length: n }, () => BigInt(lo + Math.floor(rand() * (hi - lo))));
-      feeds[v.name] = hostTensor('int64', dims, ids);
-    } else feeds[v.name] = hostTensor('float32', dims, uniformFloats(n, 40 + i, -2, 2));
-  });
-  return feeds;
-}
-
 describe('contrib ops vs onnxruntime-node', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.onnx'));
   it('has a graph for every expected case', () => {
@@ -72,8 +48,9 @@ describe('contrib ops vs onnxruntime-node', () => {
   it.each(files)('%s', async (file) => {
     const bytes = new Uint8Array(readFileSync(`${DIR}/${file}`));
     const session = await backend.load(bytes, { label: file });
-    const reference = await ort.InferenceSession.create(bytes);
-    const feeds = feedsFor(bytes);
+    // onnxruntime's own kernels, its graph fusions off (see op-forms.test.ts).
+    const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
+    const feeds = contribFeeds(bytes);
     const ours = await session.run(feeds);
     const theirs = await reference.run(
       Object.fromEntries(

@@ -4,10 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
-import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
+import type { HostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
-import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
-import { uniformFloats } from '../../support/random';
+import { opFormFeeds } from '../../support/corpus-feeds';
 import { nodeGpu } from './gpu';
 
 const DIR = 'tests/corpus/ops';
@@ -17,19 +16,7 @@ afterAll(async () => (await backend.engineDevice()).device.destroy());
 describe('op forms vs onnxruntime-node', () => {
   it.each(readdirSync(DIR).filter((f) => f.endsWith('.onnx')))('%s', async (file) => {
     const bytes = new Uint8Array(readFileSync(`${DIR}/${file}`));
-    const graph = decodeModel(bytes);
-    const feeds: Record<string, HostTensor> = {};
-    graph.inputs.forEach((v, i) => {
-      const dims = (v.shape ?? []).map(Number);
-      feeds[v.name] = hostTensor(
-        'float32',
-        dims,
-        uniformFloats(
-          dims.reduce((a, b) => a * b, 1),
-          60 + i,
-        ),
-      );
-    });
+    const feeds = opFormFeeds(bytes);
     const session = await backend.load(bytes, { label: file });
     // onnxruntime's graph optimizations off: its fusions may change the arithmetic (DequantizeLinear + MatMul
     // becomes a MatMulNBits that quantizes the activations to int8, 0.3–0.5% off), and the reference is each op's
