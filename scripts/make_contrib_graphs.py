@@ -153,8 +153,8 @@ def rotary_embedding():
 
 def group_query_attention():
     """GroupQueryAttention with symbolic batch, sequence and past lengths: separate or packed QKV, with and
-    without rotary (rotate-half, interleaved, partial), a sliding window, a softcap, seqlens_k [B] and total_sequence_length
-    as inputs."""
+    without rotary (rotate-half, interleaved, partial), a sliding window, a softcap, attention sinks, seqlens_k [B]
+    and total_sequence_length as inputs."""
     ms = "com.microsoft"
     f32 = TensorProto.FLOAT
     for name, heads, kv_heads, d, packed, rotary, extra in [
@@ -163,6 +163,10 @@ def group_query_attention():
         ("gqa_packed_rotary_interleaved", 4, 1, 32, True, (1, 8), dict(scale=0.3)),
         ("gqa_local_window", 4, 2, 16, False, (0, 8), dict(local_window_size=2)),
         ("gqa_softcap", 4, 2, 16, False, None, dict(softcap=0.5, scale=1.0)),
+        # Attention sinks: a virtual key of score 0 (smooth softmax) or of a learned score per head (head_sink),
+        # with no value, in every row's softmax.
+        ("gqa_smooth_softmax", 4, 2, 16, False, None, dict(smooth_softmax=1)),
+        ("gqa_head_sink", 4, 2, 16, False, (0, 8), dict(smooth_softmax=1)),
     ]:
         inputs = []
         if packed:
@@ -184,6 +188,11 @@ def group_query_attention():
             inits += rotary_caches(32, half)
             names += ["cos_cache", "sin_cache"]
             attrs.update(do_rotary=1, rotary_interleaved=interleaved)
+        if name == "gqa_head_sink":
+            # Drawn from their own generator, so the graphs above keep their values.
+            sinks = np.random.default_rng(31).standard_normal(heads).astype(np.float32) * 2
+            inits.append(numpy_helper.from_array(sinks, "head_sink"))
+            names += ["", "", "head_sink"]
         node = helper.make_node("GroupQueryAttention", names, ["output", "present_key", "present_value"],
                                 domain=ms, **attrs)
         outputs = [helper.make_tensor_value_info("output", f32, ["B", "S", heads * d]),

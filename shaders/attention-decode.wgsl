@@ -24,8 +24,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     qr[d] = query_at(b, h, row, d);
     acc[d] = 0.0;
   }
-  var m = LOWEST;
-  var l = 0.0;
+  // The sink, if any, counts once: in thread 0's partial state.
+  var m = select(LOWEST, start_max(h), lid == 0u);
+  var l = select(0.0, start_sum(), lid == 0u);
   var end = u.sk;
   if (u.causal != 0u) {
     end = min(u.sk, u.past + row + 1u);

@@ -1,7 +1,7 @@
 // Uniforms and bindings shared by attention.wgsl, attention-decode.wgsl and attention-f16.wgsl (prepended to
 // each by ops/attention.ts, with attention-keys.wgsl or attention-keys-tail.wgsl after it). Every tensor is
-// addressed as start + b·s0 + h·s1 + s·s2 + d·s3. Placeholder: UNIFORM (the uniform's binding, after the storage
-// bindings the key source declares).
+// addressed as start + b·s0 + h·s1 + s·s2 + d·s3. Placeholders: SINK and UNIFORM (the attention sinks' and the
+// uniform's bindings, after the storage bindings the key source declares).
 // Lowest finite f32: the initial running max. A score of -inf (an -inf mask) never becomes the max and gets
 // weight exp(-inf) = 0; a row with only -inf scores ends with l = 0 and writes 0.
 const LOWEST: f32 = -3.4028234663852886e38;
@@ -35,7 +35,8 @@ struct Params {
   vt_start: u32,
   /** A causal sliding window W: each query row sees its own key and the W − 1 before it; 0: no window. */
   window: u32,
-  _pad3: u32,
+  /** 1: an attention sink per query head in `sink` (a virtual key of that score and no value); 0: none. */
+  has_sinks: u32,
   kt_strides: vec4<u32>,
   vt_strides: vec4<u32>,
 }
@@ -45,7 +46,24 @@ struct Params {
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read> mask: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding({{SINK}}) var<storage, read> sink: array<f32>;
 @group(0) @binding({{UNIFORM}}) var<uniform> u: Params;
+
+/**
+ * The running max before any key: head h's attention sink (GroupQueryAttention's smooth softmax and
+ * head_sink: a virtual key whose score joins every row's softmax and whose value is zero), or LOWEST.
+ */
+fn start_max(h: u32) -> f32 {
+  if (u.has_sinks != 0u) {
+    return sink[h];
+  }
+  return LOWEST;
+}
+
+/** The running sum before any key: the sink's weight exp(sink − max) at max = sink, or 0. */
+fn start_sum() -> f32 {
+  return select(0.0, 1.0, u.has_sinks != 0u);
+}
 
 /** The key/value head query head `h` reads (GQA: query heads share a key/value head in groups). */
 fn kv_head(h: u32) -> u32 {

@@ -40,8 +40,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var i = 0u; i < DL; i++) {
     acc[i] = 0.0;
   }
-  var m = LOWEST;
-  var l = 0.0;
+  var m = start_max(h);
+  var l = start_sum();
 
   let kv_end = visible_keys(row0 + BR);
   let my_end = min(kv_end, visible_keys(row + 1u));

@@ -31,8 +31,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       qr[d] = query_at(b, h, row, d);
     }
   }
-  var m = LOWEST;
-  var l = 0.0;
+  var m = start_max(h);
+  var l = start_sum();
 
   // Keys this workgroup needs at all (uniform), and the last one this thread's row may see.
   let kv_end = visible_keys(row0 + BR);

@@ -62,6 +62,8 @@ interface Case {
   softcap?: number;
   /** A causal sliding window: query i sees keys past + i − window + 1 … past + i. */
   window?: number;
+  /** Attention sinks, one per query head: a virtual key of that score and no value. */
+  sinks?: number[];
 }
 
 const CASES: Case[] = [
@@ -97,6 +99,30 @@ const CASES: Case[] = [
   { name: 'window 300 over 40 keys', B: 1, H: 2, Sq: 40, Sk: 40, D: 8, causal: true, window: 300 },
   { name: 'window 8, decode D32 past 20', B: 1, H: 2, Sq: 1, Sk: 21, D: 32, causal: true, window: 8 },
   { name: 'window 3, split-keys after past 64', B: 2, H: 2, Sq: 3, Sk: 67, D: 32, causal: true, window: 3 },
+  // Attention sinks: above and below the scores, with key padding, fully masked rows (the sink keeps them at 0),
+  // a decode step.
+  {
+    name: 'sinks, causal key padding D16 S40',
+    B: 2,
+    H: 2,
+    Sq: 40,
+    Sk: 40,
+    D: 16,
+    causal: true,
+    mask: 'keypad',
+    sinks: [3, -2],
+  },
+  {
+    name: 'sinks, fully -inf-masked rows',
+    B: 2,
+    H: 2,
+    Sq: 5,
+    Sk: 6,
+    D: 8,
+    mask: 'fullrow-inf',
+    sinks: [0, 1],
+  },
+  { name: 'sinks, decode D32 past 20', B: 1, H: 3, Sq: 1, Sk: 21, D: 32, causal: true, sinks: [0, 4, -1] },
   { name: 'cross D32 Sq16 Sk129 full mask', B: 2, H: 2, Sq: 16, Sk: 129, D: 32, mask: 'full' },
   { name: 'causal packed QKV D64 S64', B: 2, H: 2, Sq: 64, Sk: 64, D: 64, causal: true, packed: true },
   { name: 'decode D64 past 64', B: 2, H: 2, Sq: 1, Sk: 65, D: 64, causal: true, mask: 'keypad' },
@@ -206,6 +232,7 @@ describe('attention kernel vs CPU twin', () => {
         pastLength: c.past,
         softcap: c.softcap,
         window: c.window,
+        sinks: c.sinks,
       },
     );
 
@@ -265,6 +292,7 @@ describe('attention kernel vs CPU twin', () => {
       pastLength: c.past,
       softcap: c.softcap,
       window: c.window,
+      sinks: c.sinks ? gpu.upload('float32', [c.sinks.length], Float32Array.from(c.sinks)) : undefined,
       variant: c.variant,
     });
     expect(gpu.recorded).toEqual(['Attention']);

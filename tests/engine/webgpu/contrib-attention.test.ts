@@ -41,7 +41,15 @@ const GQA_STEPS: Step[] = [
   { name: 'decode into a longer buffer', batch: 1, seq: 1, past: 8, total: 6, seqlens: [5] },
 ];
 
-const GRAPHS = ['gqa', 'gqa_rotary', 'gqa_packed_rotary_interleaved', 'gqa_local_window', 'gqa_softcap'];
+const GRAPHS = [
+  'gqa',
+  'gqa_rotary',
+  'gqa_packed_rotary_interleaved',
+  'gqa_local_window',
+  'gqa_softcap',
+  'gqa_smooth_softmax',
+  'gqa_head_sink',
+];
 
 function ortTensor(t: HostTensor): ort.Tensor {
   return new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, [...t.dims]);

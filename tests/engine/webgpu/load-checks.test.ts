@@ -263,7 +263,8 @@ describe('load-time checks', () => {
   refused(
     'GroupQueryAttention',
     'com.microsoft',
-    { ...heads, smooth_softmax: { type: 'int', value: 1 } },
+    // smooth_softmax is a flag: 0 or 1 (attention sinks); any other value is left to onnxruntime.
+    { ...heads, smooth_softmax: { type: 'int', value: 2 } },
     gqa,
   );
   refused('GroupQueryAttention', 'com.microsoft', heads, [...gqa, '', '', 'position_ids', 'attention_bias']);

@@ -12,6 +12,8 @@ export interface AttentionCpuOptions {
   softcap?: number;
   /** With causal: query i sees only keys pastLength + i − window + 1 … pastLength + i; 0 or absent: all. */
   window?: number;
+  /** Per query head, a virtual key of this score and no value in every row's softmax (attention sinks). */
+  sinks?: ArrayLike<number>;
 }
 
 /** Returns [B, H, Sq, D]. Rows whose scores are all -inf give zeros (what our kernel documents). */
@@ -46,10 +48,11 @@ export function attentionCpu(
             s = Number.NEGATIVE_INFINITY;
           scores[j] = s;
         }
-        let m = Number.NEGATIVE_INFINITY;
+        const sink = options.sinks ? options.sinks[h] : Number.NEGATIVE_INFINITY;
+        let m = sink;
         for (let j = 0; j < Sk; j++) m = Math.max(m, scores[j]);
         if (m === Number.NEGATIVE_INFINITY) continue; // all keys excluded: zeros
-        let sum = 0;
+        let sum = Math.exp(sink - m); // the sink's weight (0 without one)
         for (let j = 0; j < Sk; j++) {
           scores[j] = Math.exp(scores[j] - m);
           sum += scores[j];

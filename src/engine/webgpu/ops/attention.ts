@@ -145,6 +145,11 @@ export function attention(
   if (!Number.isSafeInteger(window) || window < 0 || window >= 2 ** 32)
     invalid(`Attention: window ${window} must be a non-negative integer`);
   if (window > 0 && !params.causal) invalid('Attention: a sliding window needs causal attention');
+  if (params.sinks) {
+    expectFloat32('Attention sinks', params.sinks);
+    if (elementCount(params.sinks.dims) !== H)
+      invalid(`Attention: ${elementCount(params.sinks.dims)} sinks for ${H} heads`);
+  }
   if (B === 0 || H === 0 || Sq === 0) return;
   if (Sk === 0) invalid('Attention: no keys');
   if (
@@ -162,11 +167,13 @@ export function attention(
   const program = attentionProgram(variant, D, tiledGrid, [Sq, H, B]);
   const bindings = [q, k, v, mask ?? q, out];
   if (params.tail) bindings.push(params.tail.k, params.tail.v);
+  const sinkBinding = bindings.length;
+  bindings.push(params.sinks ?? q);
   ctx.record({
     label: 'Attention',
     wgsl:
       (variant === 'tiled-f16' ? 'enable f16;\n' : '') +
-      specialize(attentionIoWgsl, { UNIFORM: bindings.length }) +
+      specialize(attentionIoWgsl, { SINK: sinkBinding, UNIFORM: bindings.length }) +
       (tail ? attentionKeysTailWgsl : attentionKeysWgsl) +
       program.wgsl,
     cacheKey: `${program.cacheKey}${tail ? '|tail' : ''}`,
@@ -179,7 +186,7 @@ export function attention(
       .u32s([...ql.strides, ...kl.strides, ...vl.strides, ...oStrides, ...mStrides])
       .u32s([0, group, split])
       .f32s([params.softcap ?? 0])
-      .u32s([tail?.k.start ?? 0, tail?.v.start ?? 0, window, 0])
+      .u32s([tail?.k.start ?? 0, tail?.v.start ?? 0, window, params.sinks ? 1 : 0])
       .u32s(tail ? [...tail.k.strides, ...tail.v.strides] : new Array(8).fill(0))
       .finish(),
   });

@@ -73,6 +73,11 @@ export interface AttentionParams {
    * (GroupQueryAttention's local_window_size), computed in the kernel. 0: none.
    */
   readonly window?: number;
+  /**
+   * Attention sinks, float32 [H]: per query head a virtual key of that score and no value in every row's softmax
+   * (GroupQueryAttention's smooth_softmax, sinks of 0, and head_sink).
+   */
+  readonly sinks?: GpuView;
   /** Number of cached keys in front of this call's queries (KV-cache decoding). Default Sk − Sq. */
   readonly pastLength?: number;
   /** Forces a kernel (benchmarks and tests); default: chosen by the number of queries and the adapter. */

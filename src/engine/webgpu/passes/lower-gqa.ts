@@ -13,10 +13,12 @@
 //   before it, W keys at most, as the CPU kernel of onnxruntime 1.30 (the version this project pins) masks them.
 //   On a first prompt the attention kernel walks only those keys (its `window`), so no S × S mask exists; later
 //   steps fold the window into their seqlens mask, [B, 1, S, T], which they build anyway.
+// - smooth_softmax and head_sink (attention sinks): a virtual key of score 0, or head_sink[h], and no value joins
+//   every row's softmax, in the kernel (its start state).
 // One webvl Attention per node (GQA: the kernel shares each key/value head among its query heads), a
 // webvl KvAppend per present (ops/kv-append.ts), a Rotary per rotated tensor; softcap c > 0 squashes the
-// scores (c·tanh(s / c)) in the kernel; smooth softmax and a window of 0 (onnxruntime versions disagree on it)
-// are refused at load (backend.ts).
+// scores (c·tanh(s / c)) in the kernel; a window of 0 (onnxruntime versions disagree on it) is refused at load
+// (backend.ts).
 import { WebvlError } from '../../../errors';
 import { toValues } from '../ir/const-eval';
 import { attrFloat, attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
@@ -160,9 +162,20 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
   const window = attrInt(node, 'local_window_size', -1);
   // softcap c > 0: scores become c·tanh(s / c) in the kernel, before the mask.
   const softcap = attrFloat(node, 'softcap', 0);
+  // Attention sinks: head_sink's score per head, or 0 for every head under smooth_softmax alone.
+  const headSink = node.inputs[11];
+  const sinks =
+    headSink ||
+    (attrInt(node, 'smooth_softmax', 0) === 1
+      ? b.constant('float32', [heads], new Array(heads).fill(0))
+      : '');
   const attend = (...args: Parameters<typeof attentionNode>): Node => {
     const attention = attentionNode(...args);
     if (softcap > 0) attention.attrs.softcap = { type: 'float', value: softcap };
+    if (sinks) {
+      while (attention.inputs.length < 6) attention.inputs.push('');
+      attention.inputs[6] = sinks;
+    }
     return attention;
   };
   if (first) {

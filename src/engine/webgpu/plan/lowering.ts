@@ -387,6 +387,8 @@ const LOWERINGS: Record<string, Lowering> = {
       softcap: attrFloat(a.node, 'softcap', 0),
       causal: attrInt(a.node, 'causal', 0) === 1,
       window: attrInt(a.node, 'window', 0),
+      // Input 6: attention sinks, one per query head (passes/lower-gqa.ts).
+      sinks: a.inputs[6] ? need(a, 6) : undefined,
       // Inputs 4 and 5: this step's keys and values after a KV cache read in place (passes/past-capacity.ts).
       tail: a.inputs[4]
         ? { k: need(a, 4), v: need(a, 5), kLayout: strided(a.node, 'kt'), vLayout: strided(a.node, 'vt') }
