@@ -167,6 +167,8 @@ def group_query_attention():
         # with no value, in every row's softmax.
         ("gqa_smooth_softmax", 4, 2, 16, False, None, dict(smooth_softmax=1)),
         ("gqa_head_sink", 4, 2, 16, False, (0, 8), dict(smooth_softmax=1)),
+        # An additive attention_bias [B, 1, S, T].
+        ("gqa_attention_bias", 4, 2, 16, False, (0, 8), {}),
     ]:
         inputs = []
         if packed:
@@ -188,6 +190,9 @@ def group_query_attention():
             inits += rotary_caches(32, half)
             names += ["cos_cache", "sin_cache"]
             attrs.update(do_rotary=1, rotary_interleaved=interleaved)
+        if name == "gqa_attention_bias":
+            inputs.append(helper.make_tensor_value_info("attention_bias", f32, ["B", 1, "S", "T"]))
+            names += ["", "attention_bias"]
         if name == "gqa_head_sink":
             # Drawn from their own generator, so the graphs above keep their values.
             sinks = np.random.default_rng(31).standard_normal(heads).astype(np.float32) * 2

@@ -83,15 +83,15 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
   // MultiHeadAttention: not the CUDA decoding inputs (past_sequence_length, cache_indirection) nor the QK output.
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')
     return n.inputs.slice(8).some(Boolean) || n.outputs.slice(3).some(Boolean);
-  // GroupQueryAttention: a sliding window of W > 0 keys, a softcap and attention sinks (smooth softmax,
-  // head_sink) (passes/lower-gqa.ts), but no window of 0 (onnxruntime versions disagree on it) nor negative
-  // softcap; of the newer optional inputs, neither position_ids nor attention_bias, nor the QK output.
+  // GroupQueryAttention: a sliding window of W > 0 keys, a softcap, attention sinks (smooth softmax, head_sink)
+  // and attention_bias (passes/lower-gqa.ts), but no window of 0 (onnxruntime versions disagree on it) nor
+  // negative softcap; not position_ids (onnxruntime's CPU kernel ignores it on a first prompt), nor the QK output.
   if (n.domain === 'com.microsoft' && n.opType === 'GroupQueryAttention')
     return (
       ((attr('local_window_size') ?? -1) !== -1 && (attr('local_window_size') ?? -1) <= 0) ||
       (attr('softcap') ?? 0) < 0 ||
       ((attr('smooth_softmax') ?? 0) !== 0 && (attr('smooth_softmax') ?? 0) !== 1) ||
-      n.inputs.slice(9, 11).some(Boolean) ||
+      !!n.inputs[9] ||
       n.inputs.slice(12).some(Boolean) ||
       n.outputs.slice(3).some(Boolean)
     );

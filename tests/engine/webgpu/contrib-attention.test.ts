@@ -49,6 +49,7 @@ const GRAPHS = [
   'gqa_softcap',
   'gqa_smooth_softmax',
   'gqa_head_sink',
+  'gqa_attention_bias',
 ];
 
 function ortTensor(t: HostTensor): ort.Tensor {
@@ -60,7 +61,13 @@ function ortTensor(t: HostTensor): ort.Tensor {
  * padding mask of random 0/1 (each row keeps its first key) or of key lengths in 1 … L.
  */
 function feeds(bytes: Uint8Array, step: Step): Record<string, HostTensor> {
-  const dims: Record<string, number> = { B: step.batch, S: step.seq, P: step.past, L: step.keys ?? 0 };
+  const dims: Record<string, number> = {
+    B: step.batch,
+    S: step.seq,
+    P: step.past,
+    L: step.keys ?? 0,
+    T: step.total,
+  };
   const out: Record<string, HostTensor> = {};
   decodeModel(bytes).inputs.forEach((v, i) => {
     const shape = (v.shape ?? []).map((d) => (typeof d === 'number' ? d : dims[d]));

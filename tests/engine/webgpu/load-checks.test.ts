@@ -267,7 +267,7 @@ describe('load-time checks', () => {
     { ...heads, smooth_softmax: { type: 'int', value: 2 } },
     gqa,
   );
-  refused('GroupQueryAttention', 'com.microsoft', heads, [...gqa, '', '', 'position_ids', 'attention_bias']);
+  refused('GroupQueryAttention', 'com.microsoft', heads, [...gqa, '', '', 'position_ids']);
   refused('MultiHeadAttention', 'com.microsoft', { num_heads: { type: 'int', value: 4 } }, [
     'q',
     'k',

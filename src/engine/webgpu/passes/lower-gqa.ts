@@ -13,6 +13,8 @@
 //   before it, W keys at most, as the CPU kernel of onnxruntime 1.30 (the version this project pins) masks them.
 //   On a first prompt the attention kernel walks only those keys (its `window`), so no S × S mask exists; later
 //   steps fold the window into their seqlens mask, [B, 1, S, T], which they build anyway.
+// - attention_bias [B or 1, H or 1, S, T] adds to the scores (the kernel's mask on a first prompt, else added to
+//   the seqlens mask). position_ids stays refused: onnxruntime's CPU kernel ignores it on a first prompt.
 // - smooth_softmax and head_sink (attention sinks): a virtual key of score 0, or head_sink[h], and no value joins
 //   every row's softmax, in the kernel (its start state).
 // One webvl Attention per node (GQA: the kernel shares each key/value head among its query heads), a
@@ -178,9 +180,22 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
     }
     return attention;
   };
+  // attention_bias [B or 1, H or 1, S, T]: added to the scores, under the causal and window masks.
+  const bias = node.inputs[10];
   if (first) {
     // Causal; under a window W query i sees keys i − W + 1 … i, which the kernel walks alone (no S × S mask).
-    const attention = attend(node.name, q, k, v, '', node.outputs[0], outDims, outStrides, scale, true);
+    const attention = attend(
+      node.name,
+      q,
+      k,
+      v,
+      bias ?? '',
+      node.outputs[0],
+      outDims,
+      outStrides,
+      scale,
+      true,
+    );
     if (window > 0) attention.attrs.window = { type: 'int', value: window };
     b.nodes.push(attention);
     return b.nodes;
@@ -199,7 +214,18 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
     [1, 1, 1, cacheLen],
     Array.from({ length: cacheLen }, (_, j) => j),
   );
-  const mask = windowMask(b, keys, limit, window);
+  let mask = windowMask(b, keys, limit, window);
+  if (bias) {
+    // The bias spans total_sequence_length keys; a longer cache buffer's keys past it are masked already.
+    const biasKeys = shapes.get(bias)?.dims[3] ?? total;
+    if (biasKeys !== total)
+      invalid(node, `attention_bias has ${biasKeys} keys, total_sequence_length is ${total}`);
+    const padded =
+      cacheLen > total
+        ? b.add('Pad', [bias, b.constant('int64', [8], [0, 0, 0, 0, 0, 0, 0, cacheLen - total])])[0]
+        : bias;
+    mask = b.add('Add', [mask, padded])[0];
+  }
   const cache = (source: string): View4 => ({
     source,
     dims: cacheDims,
