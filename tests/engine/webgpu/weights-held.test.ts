@@ -24,6 +24,23 @@ function graph(node: Node, initializers: [string, HostTensor][]): Graph {
   };
 }
 
+/** A MatMulNBits node of x [2, K] by the packed weight w (K × N, blocks of BLOCK) with `bits`-bit codes. */
+function matMulNBits(bits: number, inputs: string[]): Node {
+  return {
+    name: 'nbits',
+    opType: 'MatMulNBits',
+    domain: 'com.microsoft',
+    attrs: {
+      K: { type: 'int', value: K },
+      N: { type: 'int', value: N },
+      bits: { type: 'int', value: bits },
+      block_size: { type: 'int', value: BLOCK },
+    },
+    inputs,
+    outputs: ['y'],
+  };
+}
+
 async function weightBytesAfterRun(g: Graph): Promise<number | undefined> {
   const session = await backend.loadGraph(g);
   try {
@@ -69,19 +86,7 @@ describe('weights held on the GPU', () => {
     'a 4-bit MatMulNBits weight with $scales scales is held packed: $bits of 32 bits',
     async (c) => {
       const half = c.scales === 'float16';
-      const node: Node = {
-        name: 'q4',
-        opType: 'MatMulNBits',
-        domain: 'com.microsoft',
-        attrs: {
-          K: { type: 'int', value: K },
-          N: { type: 'int', value: N },
-          bits: { type: 'int', value: 4 },
-          block_size: { type: 'int', value: BLOCK },
-        },
-        inputs: ['x', 'w', 's', 'z'],
-        outputs: ['y'],
-      };
+      const node = matMulNBits(4, ['x', 'w', 's', 'z']);
       const blocks = N * BLOCKS;
       const scaleValues = Float32Array.from({ length: blocks }, (_, i) => (i + 1) / 64);
       const codes = N * BLOCKS * (BLOCK / 2); // two 4-bit codes a byte
@@ -145,19 +150,7 @@ describe('weights held on the GPU', () => {
                 ),
               ],
             ];
-      const node: Node = {
-        name: 'nbits',
-        opType: 'MatMulNBits',
-        domain: 'com.microsoft',
-        attrs: {
-          K: { type: 'int', value: K },
-          N: { type: 'int', value: N },
-          bits: { type: 'int', value: c.bits },
-          block_size: { type: 'int', value: BLOCK },
-        },
-        inputs: ['x', 'w', 's', ...zeros.map(([name]) => name)],
-        outputs: ['y'],
-      };
+      const node = matMulNBits(c.bits, ['x', 'w', 's', ...zeros.map(([name]) => name)]);
       const fileBytes = (N * K * c.bits) / 8;
       const held = await weightBytesAfterRun(
         graph(node, [

@@ -474,19 +474,10 @@ function dequantizeParams(node: Node, x: HostTensor, scaleCount: number) {
  * points with them, so (code − zero point) is unchanged.
  */
 function packDequantizedMatMul(graph: Graph, node: Node): boolean {
-  if ((node.domain !== '' && node.domain !== 'ai.onnx') || node.opType !== 'DequantizeLinear') return false;
-  const [xName, sName, zName] = node.inputs;
-  const x = graph.initializers.get(xName);
-  const scales = graph.initializers.get(sName);
-  const zeros = zName ? graph.initializers.get(zName) : undefined;
-  if (
-    !x ||
-    !scales ||
-    (zName && !zeros) ||
-    x.dims.length !== 2 ||
-    (x.dtype !== 'int8' && x.dtype !== 'uint8')
-  )
-    return false;
+  const dq = constantDequantize(graph, node);
+  if (dq?.x.dims.length !== 2 || (dq.x.dtype !== 'int8' && dq.x.dtype !== 'uint8')) return false;
+  const { x, scales, zeros } = dq;
+  const xName = node.inputs[0];
   const out = node.outputs[0];
   const readers = [graph, ...branchesOf(graph)].flatMap((g) => g.nodes.filter((n) => n.inputs.includes(out)));
   const matmul = readers[0];
@@ -523,14 +514,25 @@ function packDequantizedMatMul(graph: Graph, node: Node): boolean {
   return true;
 }
 
-/** DequantizeLinear of constant codes (per tensor, per axis or blocked) → its float32 values, once. */
-function foldDequantize(graph: Graph, node: Node): boolean {
-  if ((node.domain !== '' && node.domain !== 'ai.onnx') || node.opType !== 'DequantizeLinear') return false;
+/** A DequantizeLinear whose codes, scales and zero points (if any) are all constants. */
+function constantDequantize(
+  graph: Graph,
+  node: Node,
+): { x: HostTensor; scales: HostTensor; zeros?: HostTensor } | undefined {
+  if ((node.domain !== '' && node.domain !== 'ai.onnx') || node.opType !== 'DequantizeLinear')
+    return undefined;
   const [xName, sName, zName] = node.inputs;
   const x = graph.initializers.get(xName);
-  const s = graph.initializers.get(sName);
-  const z = zName ? graph.initializers.get(zName) : undefined;
-  if (!x || !s || (zName && !z)) return false;
+  const scales = graph.initializers.get(sName);
+  const zeros = zName ? graph.initializers.get(zName) : undefined;
+  return x && scales && (!zName || zeros) ? { x, scales, zeros } : undefined;
+}
+
+/** DequantizeLinear of constant codes (per tensor, per axis or blocked) → its float32 values, once. */
+function foldDequantize(graph: Graph, node: Node): boolean {
+  const dq = constantDequantize(graph, node);
+  if (!dq) return false;
+  const { x, scales: s, zeros: z } = dq;
   const sv = toValues(s).data;
   const zv = z ? toValues(z).data : new Float64Array(sv.length);
   const params = dequantizeParams(node, x, sv.length);
