@@ -6,6 +6,7 @@ import type { Backend, KvCacheSpec, SessionOptions } from '../backend';
 import { BufferPool } from './gpu/buffer-pool';
 import { GpuKvCache } from './gpu/kv-cache';
 import { PipelineCache } from './gpu/pipeline-cache';
+import { ONNX_TO } from './ir/const-eval';
 import { isPatchConv } from './ir/conv-params';
 import { MAX_CONV_TRANSPOSE_RANK } from './ir/conv-transpose-params';
 import { HOST_OPS } from './ir/host-ops';
@@ -75,6 +76,12 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     // bad model, which shape inference reports.
     const kernel = n.attrs.kernel_shape;
     return kernel?.type === 'ints' && kernel.value.length > MAX_POOL_RANK;
+  }
+  // Cast (and CastLike, whose target the decoder writes where the dtype does not name it) to a valid ONNX type
+  // the engine does not hold (string, complex, float8, int4, float4).
+  if ((n.opType === 'Cast' || n.opType === 'CastLike') && (n.domain === '' || n.domain === 'ai.onnx')) {
+    const to = attr('to');
+    return to !== undefined && Number.isInteger(to) && to >= 1 && to <= 23 && ONNX_TO[to] === undefined;
   }
   if (n.domain === 'com.microsoft' && n.opType === 'Attention') {
     // mask_index and past_sequence_length inputs, and unequal Q/K/V hidden sizes, are not lowered.

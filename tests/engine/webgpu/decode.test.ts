@@ -129,6 +129,32 @@ describe('decodeModel', () => {
     expect(codeOf(() => decodeModel(short))).toBe('INVALID_MODEL');
   });
 
+  it("writes CastLike's target where the like input's declared type is held as another", () => {
+    const castLike = (likeType: number) => {
+      const model = onnx.ModelProto.create({
+        irVersion: 10,
+        opsetImport: [{ domain: '', version: 21 }],
+        graph: {
+          name: 'g',
+          node: [{ opType: 'CastLike', input: ['x', 'like'], output: ['y'], name: 'c' }],
+          // One value: 2 bytes of bfloat16 or float16, 1 byte of int4.
+          initializer: [
+            { name: 'like', dataType: likeType, dims: [1], rawData: new Uint8Array(likeType === 22 ? 1 : 2) },
+          ],
+          input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
+          output: [
+            { name: 'y', type: { tensorType: { elemType: likeType, shape: { dim: [{ dimValue: 2 }] } } } },
+          ],
+        },
+      });
+      return decodeModel(onnx.ModelProto.encode(model).finish()).nodes[0].attrs.to;
+    };
+    // bfloat16 (held as float32) and int4 (held as int8): written; float16 names its own dtype: left to inference.
+    expect(castLike(16)).toEqual({ type: 'int', value: 16 });
+    expect(castLike(22)).toEqual({ type: 'int', value: 22 });
+    expect(castLike(10)).toBeUndefined();
+  });
+
   it('holds wider types narrower: double as float32, int16 / uint16 / uint32 as int32, uint64 as int64', () => {
     const raw = (values: ArrayBufferView) =>
       new Uint8Array(values.buffer, values.byteOffset, values.byteLength);

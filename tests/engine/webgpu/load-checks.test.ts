@@ -298,4 +298,7 @@ describe('load-time checks', () => {
     'scales',
   ]);
   refused('Resize', '', { mode: { type: 'string', value: 'lanczos' } }, ['x', '', 'scales']);
+  // Casts to types the engine does not hold: float8 e4m3fn, and int4 (CastLike's target as the decoder writes it).
+  refused('Cast', '', { to: { type: 'int', value: 17 } }, ['x']);
+  refused('CastLike', '', { to: { type: 'int', value: 22 } }, ['x', 'like']);
 });

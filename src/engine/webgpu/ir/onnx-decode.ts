@@ -392,9 +392,9 @@ function decodeGraph(g: protoModule.onnx.IGraphProto, opset: number, external?: 
 
 /**
  * What the decoded dtypes no longer tell, written on the nodes that depend on it:
- * - CastLike casts to the declared type of its second input. Where that type is held narrower (bfloat16 as
- *   float32, int16 as int32), its code is written on the node as `to`; passes/cast-like.ts fills in every other
- *   target from inferred dtypes.
+ * - CastLike casts to the declared type of its second input. Where that type is held as another (bfloat16 as
+ *   float32, int16 as int32, int4 as int8), its code is written on the node as `to`; passes/cast-like.ts fills
+ *   in every other target from inferred dtypes.
  * - GatherBlockQuantized reads int4 / uint4 data (held one code a byte) differently from uint8 data (two codes
  *   a byte): the data's type code is written as `data_type`.
  */
@@ -420,7 +420,8 @@ function declaredTypeAttrs(g: protoModule.onnx.IGraphProto, nodes: Node[]): void
       declared.set(node.outputs[0], node.attrs.to.value);
     if (!isOnnx || node.opType !== 'CastLike') continue;
     const code = declared.get(node.inputs[1]);
-    if (code !== undefined && NARROWED[code]) {
+    // int4 / uint4 targets too: load() refuses those casts (their holders' dtypes would cast to 8 bits).
+    if (code !== undefined && (NARROWED[code] || NIBBLES[code])) {
       node.attrs.to = { type: 'int', value: code };
       declared.set(node.outputs[0], code);
     } else delete node.attrs.to;
