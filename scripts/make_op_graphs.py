@@ -303,6 +303,17 @@ def misc_graphs():
     # the diagonal.
     save("lrn_size_5", [helper.make_node("LRN", ["x"], ["y"], size=5, alpha=0.3, beta=0.6, bias=1.5)],
          [f("x", [2, 7, 3, 2])], [], 13)
+    # LayerNormalization asked for one statistic only (Mean, or InvStdDev), on the last axis and on axis 1.
+    ln_rng = np.random.default_rng(37)  # its own, so the graphs after keep their values
+    ln_stats = [numpy_helper.from_array(ln_rng.standard_normal(s).astype(np.float32), n) for n, s in
+                [("gamma", [3, 4]), ("beta", [3, 4]), ("gamma_last", [4]), ("beta_last", [4])]]
+    save("layer_norm_mean_only", [helper.make_node("LayerNormalization", ["x", "gamma_last", "beta_last"],
+                                                   ["y", "mean"], axis=-1)],
+         [f("x", [2, 3, 4])], ln_stats[2:], 17, [helper.make_tensor_value_info("mean", TensorProto.FLOAT, None)])
+    save("layer_norm_inv_std_dev_only_axis1", [helper.make_node("LayerNormalization", ["x", "gamma", "beta"],
+                                                                ["y", "", "inv_std_dev"], axis=1)],
+         [f("x", [2, 3, 4])], ln_stats[:2], 17,
+         [helper.make_tensor_value_info("inv_std_dev", TensorProto.FLOAT, None)])
     save("mvn_axes", [helper.make_node("MeanVarianceNormalization", ["x"], ["y"], axes=[1, 2])],
          [f("x", [2, 3, 4, 5])], [], 13)
     save("eye_like_k", [helper.make_node("EyeLike", ["x"], ["e"], k=-1),

@@ -144,8 +144,6 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     (n.domain === '' || n.domain === 'ai.onnx')
   )
     return recurrentFormProblem({ ...n, name: '' }) !== undefined;
-  // LayerNormalization's optional Mean / InvStdDev outputs are produced both or neither.
-  if (n.opType === 'LayerNormalization') return !!n.outputs[1] !== !!n.outputs[2];
   return false;
 }
 

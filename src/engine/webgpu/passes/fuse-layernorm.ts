@@ -83,8 +83,10 @@ export function fuseLayerNorm(graph: Graph, shapes: ReadonlyMap<string, TypedSha
     if (node.opType === 'LayerNormalization') {
       const rank = shapes.get(node.inputs[0])?.dims.length ?? 0;
       const axis = attrInt(node, 'axis', -1);
-      // Only the normalized-over-last-axis form; Mean and InvStdDev both or neither (load() refuses others).
+      // Only the normalized-over-last-axis form with Mean and InvStdDev both or neither; the plain lowering
+      // (plan/lowering.ts) takes the others, one statistic written into scratch.
       if (axis !== -1 && axis !== rank - 1) return false;
+      if (!!node.outputs[1] !== !!node.outputs[2]) return false;
       const stats = node.outputs[1] && node.outputs[2] ? [node.outputs[1], node.outputs[2]] : undefined;
       const inputs = [node.inputs[0], node.inputs[1], node.inputs[2] ?? ''];
       replaceNodes(

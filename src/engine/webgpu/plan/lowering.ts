@@ -641,7 +641,11 @@ const LOWERINGS: Record<string, Lowering> = {
     const rows = x.dims.slice(0, axis).reduce((p, d) => p * d, 1);
     const flat = (v: GpuView, dims: number[]): GpuView => ({ ...v, dims });
     const beta = a.inputs[2];
-    const stats = a.outputs[1] && a.outputs[2];
+    // Mean and InvStdDev are both optional: the kernel writes both, one of them into scratch if only the other
+    // is asked for.
+    const [, mean, invStdDev] = a.outputs;
+    const stat = (v: GpuView | null | undefined) =>
+      v ? flat(v, [rows, 1]) : a.ctx.scratch('float32', [rows, 1]);
     ops.layerNorm(
       a.ctx,
       flat(x, [rows, cols]),
@@ -651,7 +655,7 @@ const LOWERINGS: Record<string, Lowering> = {
       flat(a.outputs[0], [rows, cols]),
       null,
       { epsilon: attrFloat(a.node, 'epsilon', 1e-5) },
-      stats ? { mean: flat(a.outputs[1], [rows, 1]), invStdDev: flat(a.outputs[2], [rows, 1]) } : null,
+      mean || invStdDev ? { mean: stat(mean), invStdDev: stat(invStdDev) } : null,
     );
   },
   DequantizeLinear: (a) => {
