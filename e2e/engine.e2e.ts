@@ -6,6 +6,14 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { relativeDiff } from '../bench/stats';
 import type { HostTensor } from '../src/engine/tensor';
+import {
+  attentionFeeds,
+  definedRows,
+  GQA_GRAPHS,
+  GQA_STEPS,
+  MHA_CASES,
+  PACKED_ATTENTION_CASES,
+} from '../tests/support/attention-steps';
 import { contribFeeds, opFormFeeds } from '../tests/support/corpus-feeds';
 import { type BrowserSession, launch, openPage } from './browser';
 import type { BenchResult, FixtureResult, ModelResult, PlainTensor } from './pages/engine';
@@ -149,7 +157,7 @@ function plain(feeds: Record<string, HostTensor>): Record<string, PlainTensor> {
     Object.entries(feeds).map(([k, t]) => [
       k,
       {
-        dtype: t.dtype === 'int64' ? 'int64' : 'float32',
+        dtype: t.dtype === 'int64' || t.dtype === 'int32' ? t.dtype : 'float32',
         dims: [...t.dims],
         data: Array.from(t.data as ArrayLike<number | bigint>, Number),
       },
@@ -157,7 +165,20 @@ function plain(feeds: Record<string, HostTensor>): Record<string, PlainTensor> {
   );
 }
 
-async function expectLikeOnnxruntime(dir: string, file: string, feeds: Record<string, HostTensor>) {
+interface Comparison {
+  /** Default: onnxruntime's own kernels, its fusions off (as the op-forms and contrib Node tests run it). */
+  readonly optimized?: boolean;
+  readonly tolerance?: number;
+  /** The part of an output onnxruntime defines (attention: rows past a padded row's length are not). */
+  readonly defined?: (name: string, data: Float32Array, width: number) => Float32Array;
+}
+
+async function expectLikeOnnxruntime(
+  dir: string,
+  file: string,
+  feeds: Record<string, HostTensor>,
+  how: Comparison = {},
+) {
   const bytes = new Uint8Array(readFileSync(`tests/corpus/${dir}/${file}`));
   const inputs = plain(feeds);
   const ours = await browser.page.evaluate(([d, f, x]) => window.webvlEngine.runGraph(d, f, x), [
@@ -165,24 +186,36 @@ async function expectLikeOnnxruntime(dir: string, file: string, feeds: Record<st
     file,
     inputs,
   ] as const);
-  // onnxruntime's own kernels, its fusions off (as the Node tests run it).
-  const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
+  const reference = await ort.InferenceSession.create(
+    bytes,
+    how.optimized ? {} : { graphOptimizationLevel: 'disabled' },
+  );
   const theirs = await reference.run(
     Object.fromEntries(
       Object.entries(feeds).map(([k, t]) => [
         k,
-        new ort.Tensor(t.dtype as 'float32' | 'int64', t.data as Float32Array | BigInt64Array, [...t.dims]),
+        new ort.Tensor(
+          t.dtype as 'float32' | 'int64' | 'int32',
+          t.data as Float32Array | BigInt64Array | Int32Array,
+          [...t.dims],
+        ),
       ]),
     ),
   );
   await reference.release();
   expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
-  const tolerance = file.includes('f16') ? 1e-3 : 1e-5;
+  const tolerance = how.tolerance ?? (file.includes('f16') ? 1e-3 : 1e-5);
   for (const [name, want] of Object.entries(theirs)) {
     expect(ours[name].dims, name).toEqual([...want.dims]);
     const expected = Array.from(want.data as ArrayLike<number | bigint>, Number);
-    if (want.type === 'int64') expect(ours[name].data, name).toEqual(expected);
-    else expect(relativeDiff(ours[name].data, expected), name).toBeLessThan(tolerance);
+    if (want.type === 'int64') {
+      expect(ours[name].data, name).toEqual(expected);
+      continue;
+    }
+    const width = Number(want.dims[want.dims.length - 1]);
+    const defined = (x: ArrayLike<number>) =>
+      how.defined ? how.defined(name, Float32Array.from(x), width) : Float32Array.from(x);
+    expect(relativeDiff(defined(ours[name].data), defined(expected)), name).toBeLessThan(tolerance);
   }
 }
 
@@ -195,4 +228,19 @@ describe('corpus graphs in Chromium vs onnxruntime-node', () => {
   it.each(onnxFiles('contrib'))('contrib/%s', (file) =>
     expectLikeOnnxruntime('contrib', file, contribFeeds(readFileSync(`tests/corpus/contrib/${file}`))),
   );
+  // The attention graphs step by step, as contrib-attention.test.ts runs them (onnxruntime as it ships).
+  const attentionCases = [
+    ...GQA_GRAPHS.flatMap((graph) => GQA_STEPS.map((step) => ({ graph, step }))),
+    ...MHA_CASES,
+    ...PACKED_ATTENTION_CASES,
+  ];
+  it.each(attentionCases)('contrib-attention/$graph: $step.name', ({ graph, step }) => {
+    const file = `${graph}.onnx`;
+    const feeds = attentionFeeds(readFileSync(`tests/corpus/contrib-attention/${file}`), step);
+    return expectLikeOnnxruntime('contrib-attention', file, feeds, {
+      optimized: true,
+      tolerance: 1e-4,
+      defined: (name, data, width) => (name === 'output' ? definedRows(data, step, width) : data),
+    });
+  });
 });

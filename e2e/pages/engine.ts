@@ -210,7 +210,7 @@ async function benchModel(path: string, dims: Record<string, number[]>, repeats 
 
 /** A tensor as it crosses page.evaluate: its dtype, dims and plain numbers (int64 ones as numbers). */
 export interface PlainTensor {
-  dtype: 'float32' | 'int64';
+  dtype: 'float32' | 'int64' | 'int32';
   dims: number[];
   data: number[];
 }
@@ -232,7 +232,9 @@ async function runGraph(
         k,
         t.dtype === 'int64'
           ? hostTensor('int64', t.dims, BigInt64Array.from(t.data, BigInt))
-          : hostTensor('float32', t.dims, Float32Array.from(t.data)),
+          : t.dtype === 'int32'
+            ? hostTensor('int32', t.dims, Int32Array.from(t.data))
+            : hostTensor('float32', t.dims, Float32Array.from(t.data)),
       ]),
     );
     const outputs = await hostAll(await session.run(feeds));
@@ -240,7 +242,7 @@ async function runGraph(
       Object.entries(outputs).map(([k, t]) => [
         k,
         {
-          dtype: t.dtype === 'int64' ? 'int64' : 'float32',
+          dtype: t.dtype === 'int64' || t.dtype === 'int32' ? t.dtype : 'float32',
           dims: [...t.dims],
           data: Array.from(t.data as ArrayLike<number | bigint>, Number),
         },
