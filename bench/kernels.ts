@@ -39,6 +39,8 @@ export interface AttentionShape {
   queries: number;
   keys: number;
   causal: boolean;
+  /** A causal sliding window: each query sees its own key and the window − 1 before it. */
+  window?: number;
 }
 
 export interface KernelSuite {
@@ -60,6 +62,15 @@ export function kernelSuite(quick: boolean): KernelSuite {
       attentions: [
         { id: 'attention prefill 64', heads: 2, headDim: 64, queries: 64, keys: 64, causal: false },
         { id: 'attention decode over 256', heads: 2, headDim: 64, queries: 1, keys: 256, causal: true },
+        {
+          id: 'attention prefill 64, window 16',
+          heads: 2,
+          headDim: 64,
+          queries: 64,
+          keys: 64,
+          causal: true,
+          window: 16,
+        },
       ],
     };
   }
@@ -90,6 +101,17 @@ export function kernelSuite(quick: boolean): KernelSuite {
         queries: s,
         keys: s,
         causal: false,
+      })),
+      // A long causal prefill with and without a sliding window (Gemma-style local layers): the windowed kernel
+      // walks 1024 keys a query instead of up to 4096.
+      ...[undefined, 1024].map((window) => ({
+        id: `attention causal prefill 4096${window ? `, window ${window}` : ''} (8 heads × 64)`,
+        heads: 8,
+        headDim: 64,
+        queries: 4096,
+        keys: 4096,
+        causal: true,
+        window,
       })),
       {
         id: 'attention decode over 4096 (16 heads × 64)',
@@ -337,13 +359,18 @@ export class KernelBench {
         cpuTensor([1, H, checkQ, D], sliceQueries(q, H, Sq, D, first, checkQ)),
         cpuTensor([1, H, Sk, D], k),
         cpuTensor([1, H, Sk, D], v),
-        { causal: s.causal, pastLength: Sk - Sq + first },
+        { causal: s.causal, pastLength: Sk - Sq + first, window: s.window },
       );
       const wantRows = new Float32Array(checkQ * H * D);
       for (let h = 0; h < H; h++)
         for (let i = 0; i < checkQ; i++)
           for (let d = 0; d < D; d++) wantRows[(i * H + h) * D + d] = want.data[(h * checkQ + i) * D + d];
-      const pairs = s.causal ? (Sq * (2 * Sk - Sq + 1)) / 2 : Sq * Sk;
+      // Query-key pairs computed: all, the causal triangle, or at most `window` keys a query.
+      let pairs = Sq * Sk;
+      if (s.causal) {
+        pairs = 0;
+        for (let i = 0; i < Sq; i++) pairs += Math.min(Sk - Sq + i + 1, s.window || Sk);
+      }
       const work = { flops: 4 * H * D * pairs, bytesMoved: 4 * H * D * (2 * Sq + 2 * Sk) };
       const variants: AttentionVariant[] =
         Sq <= DECODE_MAX_QUERIES
@@ -353,7 +380,7 @@ export class KernelBench {
         const one = new Recorder(this.device, this.features);
         const out = ctx.buffer('float32', [1, Sq, H * D]);
         try {
-          attention(one, qv, kv, vv, null, out, { causal: s.causal, variant });
+          attention(one, qv, kv, vv, null, out, { causal: s.causal, window: s.window, variant });
           const timed = await this.timeRecorded(one);
           const got = (await ctx.read(out)).subarray(first * H * D);
           rows.push(kernelRow(s.id, `attention ${variant}`, timed, work, relativeDiff(got, wantRows)));
