@@ -263,6 +263,18 @@ def packed_attention():
     node = helper.make_node("Attention", ["input", "weights", "bias", "", "", "attention_bias"], ["output", "present"],
                             domain=ms, num_heads=heads)
     save("attention_present_bias", [node], [x, attn_bias], [out, present], [weights, bias], OUT_ATTENTION)
+    # mask_index as onnxruntime's optimizer leaves BERT's attention mask ([B, S] 0/1), as key lengths [B], lengths
+    # and starts [2B], per query [B, S, S], and GPT-2's [B, P + S] over a past.
+    for name, dims in [("attention_mask_index_2d", ["B", "S"]), ("attention_mask_index_lengths", ["B"]),
+                       ("attention_mask_index_lengths_starts", ["2B"]), ("attention_mask_index_3d", ["B", "S", "S"])]:
+        mask = helper.make_tensor_value_info("key_padding_mask", TensorProto.INT32, dims)
+        node = helper.make_node("Attention", ["input", "weights", "bias", "key_padding_mask"], ["output"], domain=ms,
+                                num_heads=heads)
+        save(name, [node], [x, mask], [out], [weights, bias], OUT_ATTENTION)
+    mask = helper.make_tensor_value_info("key_padding_mask", TensorProto.INT32, ["B", "T"])
+    node = helper.make_node("Attention", ["input", "weights", "bias", "key_padding_mask", "past"], ["output", "present"],
+                            domain=ms, num_heads=heads, unidirectional=1)
+    save("attention_mask_index_past_causal", [node], [x, mask, past], [out, present], [weights, bias], OUT_ATTENTION)
 
 
 if __name__ == "__main__":

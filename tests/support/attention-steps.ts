@@ -48,6 +48,7 @@ export function attentionFeeds(bytes: Uint8Array, step: Step): Record<string, Ho
     P: step.past,
     L: step.keys ?? 0,
     T: step.total,
+    '2B': 2 * step.batch,
   };
   const out: Record<string, HostTensor> = {};
   decodeModel(bytes).inputs.forEach((v, i) => {
@@ -72,11 +73,12 @@ export function attentionFeeds(bytes: Uint8Array, step: Step): Record<string, Ho
 }
 
 /**
- * The output rows onnxruntime defines: on a right-padded first prompt, positions past a row's length hold
- * whatever its kernel leaves there; elsewhere every row counts.
+ * The output rows onnxruntime defines: on a GroupQueryAttention first prompt (its rows' lengths in seqlens),
+ * positions past a row's length hold whatever its kernel leaves there; elsewhere every row counts (the other
+ * attention ops have no seqlens).
  */
 export function definedRows(data: Float32Array, step: Step, width: number): Float32Array {
-  if (step.seq !== step.total) return data;
+  if (step.seq !== step.total || step.seqlens.length === 0) return data;
   const kept: number[] = [];
   for (let b = 0; b < step.batch; b++)
     for (let s = 0; s <= Math.min(step.seqlens[b], step.seq - 1); s++)
@@ -109,4 +111,11 @@ export const PACKED_ATTENTION_CASES = [
   { graph: 'attention_past_causal', step: mha('prompt', 2, 4, 4) },
   { graph: 'attention_past_causal', step: mha('decode', 2, 1, 1, 4) },
   { graph: 'attention_present_bias', step: mha('encoder', 2, 5, 5) },
+  // mask_index: BERT's [B, S] 0/1 mask, key lengths [B], lengths and starts [2B], [B, S, S], GPT-2's over a past.
+  { graph: 'attention_mask_index_2d', step: mha('encoder', 2, 5, 5) },
+  { graph: 'attention_mask_index_lengths', step: mha('encoder', 3, 4, 4) },
+  { graph: 'attention_mask_index_lengths_starts', step: mha('encoder', 2, 5, 5) },
+  { graph: 'attention_mask_index_3d', step: mha('encoder', 2, 4, 4) },
+  { graph: 'attention_mask_index_past_causal', step: mha('prompt', 2, 4, 4) },
+  { graph: 'attention_mask_index_past_causal', step: mha('decode', 2, 1, 1, 4) },
 ];

@@ -84,8 +84,8 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
     return to !== undefined && Number.isInteger(to) && to >= 1 && to <= 23 && ONNX_TO[to] === undefined;
   }
   if (n.domain === 'com.microsoft' && n.opType === 'Attention') {
-    // mask_index and past_sequence_length inputs, and unequal Q/K/V hidden sizes, are not lowered.
-    return !!n.inputs[3] || n.inputs.slice(6).some(Boolean) || n.attrs.qkv_hidden_sizes !== undefined;
+    // past_sequence_length, and unequal Q/K/V hidden sizes, are not lowered (mask_index is, passes/padding-mask.ts).
+    return n.inputs.slice(6).some(Boolean) || n.attrs.qkv_hidden_sizes !== undefined;
   }
   // MultiHeadAttention: not the CUDA decoding inputs (past_sequence_length, cache_indirection) nor the QK output.
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention')

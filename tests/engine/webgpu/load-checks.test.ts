@@ -284,7 +284,10 @@ describe('load-time checks', () => {
     'x',
     'w',
     'b',
-    'mask_index',
+    '',
+    '',
+    '',
+    'past_sequence_length',
   ]);
   refused('RotaryEmbedding', 'com.microsoft', { is_packed_batching: { type: 'int', value: 1 } }, [
     'x',

@@ -15,6 +15,7 @@ import { attrFloat, attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/i
 import type { TypedShape } from '../ir/op-shapes';
 import { attentionNode, MAX_HEAD_DIM, type View4 } from './fuse-attention';
 import { int, ints, NodeBuilder } from './node-builder';
+import { paddingMask } from './padding-mask';
 import { replaceNodesWith } from './pattern';
 
 function unsupported(node: Node, why: string): never {
@@ -50,38 +51,7 @@ function concatPresent(b: NodeBuilder, past: string, view: View4, output: string
 /** The additive mask [B|1, N|1, S, T] from key_padding_mask and attention_bias, or '' without either. */
 function additiveMask(b: NodeBuilder, node: Node, kpm: string, bias: string, dims: number[]): string {
   const [batch, , seq, total] = dims;
-  let mask = '';
-  if (kpm) {
-    const md = b.shape(kpm)?.dims ?? [];
-    const filter = b.constant('float32', [], [attrFloat(node, 'mask_filter_value', -10000)]);
-    const zero = b.constant('float32', [], [0]);
-    // Integer constants in the mask's own dtype (onnxruntime takes int32; int64 compares the same).
-    const intType = b.shape(kpm)?.dtype === 'int64' ? 'int64' : 'int32';
-    if (md.length === 1 && md[0] === batch) {
-      // Key lengths: keys from each row's length on are masked.
-      const keys = b.constant(
-        intType,
-        [1, total],
-        Array.from({ length: total }, (_, j) => j),
-      );
-      const lengths = b.add('Reshape', [kpm, b.constant('int64', [2], [batch, 1])])[0];
-      const kept = b.add('Less', [keys, lengths])[0];
-      mask = b.add('Reshape', [
-        b.add('Where', [kept, zero, filter])[0],
-        b.constant('int64', [4], [batch, 1, 1, total]),
-      ])[0];
-    } else if (
-      (md.length === 2 && md.join() === [batch, total].join()) ||
-      (md.length === 3 && md.join() === [batch, seq, total].join())
-    ) {
-      const masked = b.add('Equal', [kpm, b.constant(intType, [], [0])])[0];
-      const shape = md.length === 2 ? [batch, 1, 1, total] : [batch, 1, seq, total];
-      mask = b.add('Reshape', [
-        b.add('Where', [masked, filter, zero])[0],
-        b.constant('int64', [4], shape),
-      ])[0];
-    } else unsupported(node, `key_padding_mask [${md}]`);
-  }
+  let mask = kpm ? paddingMask(b, node, kpm, [batch, seq, total], (why) => unsupported(node, why)) : '';
   if (bias) mask = mask ? b.add('Add', [mask, bias])[0] : bias;
   return mask;
 }

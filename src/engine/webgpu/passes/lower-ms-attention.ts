@@ -3,17 +3,20 @@
 // output. With `past` [2, B, N, P, H] the present [2, B, N, P + S, H] is the past followed by the new keys and
 // values (one strided copy each, read in place from the projection), and attention runs over it; a present
 // without a past is the new keys and values. unidirectional is causal (query i sees keys ≤ P + i). mask_index
-// and past_sequence_length are refused at load (backend.ts); unequal Q/K/V sizes too.
+// ([B] key lengths, [2B] lengths and starts, [B, T] or [B, S, T] 0/1: passes/padding-mask.ts) and attention_bias
+// add into one mask; the 4-D Megatron mask is refused when shapes are known, past_sequence_length at load
+// (backend.ts), unequal Q/K/V sizes too.
 import { WebvlError } from '../../../errors';
 import { strides as contiguous } from '../ir/const-eval';
 import { attrFloat, attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import type { TypedShape } from '../ir/op-shapes';
 import { attentionNode, MAX_HEAD_DIM, type View4 } from './fuse-attention';
 import { int, ints, NodeBuilder } from './node-builder';
+import { paddingMask } from './padding-mask';
 import { replaceNodesWith } from './pattern';
 
 function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[] {
-  const [input, weights, bias, , past, attnBias] = node.inputs;
+  const [input, weights, bias, maskIndex, past, attnBias] = node.inputs;
   const b = new NodeBuilder(graph, shapes, node.name);
   const heads = attrInt(node, 'num_heads', 0);
   const xd = shapes.get(input)?.dims ?? [];
@@ -69,13 +72,24 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
     }
   }
   const scale = attrFloat(node, 'scale', 0) || 1 / Math.sqrt(d);
+  // mask_index (key lengths, lengths and starts, or a 0/1 mask over the past and new keys) and attention_bias:
+  // one additive mask.
+  const total = (past ? (shapes.get(past)?.dims[3] ?? 0) : 0) + seq;
+  let mask = maskIndex
+    ? paddingMask(b, node, maskIndex, [batch, seq, total], (why) => {
+        throw new WebvlError('UNSUPPORTED_OP', `Attention node '${node.name}': mask_index as ${why}`, {
+          ops: ['com.microsoft:Attention'],
+        });
+      })
+    : '';
+  if (attnBias) mask = mask ? b.add('Add', [mask, attnBias])[0] : attnBias;
   b.nodes.push(
     attentionNode(
       node.name,
       third(0),
       k,
       v,
-      attnBias ?? '',
+      mask,
       node.outputs[0],
       [batch, seq, hidden],
       [seq * hidden, d, hidden, 1],
