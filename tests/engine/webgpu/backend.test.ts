@@ -55,7 +55,7 @@ describe('WebGpuBackend.load', () => {
     expect(e.details?.ops).toEqual(['Loop', 'com.example:Foo']);
   });
 
-  it('rejects unsupported forms of supported ops at load time (a lone LayerNormalization Mean output, com.microsoft Attention with a mask index)', () => {
+  it('rejects unsupported forms of supported ops at load time (casts to types not held, com.microsoft Attention with past_sequence_length)', () => {
     const ln = (axis: number) => ({
       opType: 'LayerNormalization',
       domain: '',
@@ -65,10 +65,11 @@ describe('WebGpuBackend.load', () => {
     // Any axis: the normalized axes are flattened into one row (lowering.ts).
     expect(unsupportedOps([ln(-1)])).toEqual([]);
     expect(unsupportedOps([ln(1)])).toEqual([]);
-    // The optional Mean / InvStdDev outputs: both or neither.
+    // The optional Mean / InvStdDev outputs: any of them (one alone: the other goes to scratch).
     expect(unsupportedOps([{ ...ln(-1), outputs: ['y', 'mean', 'inv'] }])).toEqual([]);
     expect(unsupportedOps([{ ...ln(-1), outputs: ['y', '', ''] }])).toEqual([]);
-    expect(unsupportedOps([{ ...ln(-1), outputs: ['y', 'mean'] }])).toEqual(['LayerNormalization']);
+    expect(unsupportedOps([{ ...ln(-1), outputs: ['y', 'mean'] }])).toEqual([]);
+    expect(unsupportedOps([{ ...ln(-1), outputs: ['y', '', 'inv'] }])).toEqual([]);
     // Dropout runs as inference (y = x, mask all true); a training_mode input is read when the plan is made
     // (random dropping is refused then, see fold-constants.ts), so load() accepts it.
     const dropout = (inputs: string[]) => ({
@@ -89,6 +90,9 @@ describe('WebGpuBackend.load', () => {
     // Cast to float16 runs too: half values are held as f32 and rounded (unary.ts).
     expect(unsupportedOps([cast(1)])).toEqual([]);
     expect(unsupportedOps([cast(10)])).toEqual([]);
+    // bfloat16 is held as float32; string (8), float8 (17) and int4 (22) are not held.
+    expect(unsupportedOps([cast(16)])).toEqual([]);
+    for (const to of [8, 17, 22]) expect(unsupportedOps([cast(to)])).toEqual(['Cast']);
     const msAttention = (inputs: string[]) => ({
       opType: 'Attention',
       domain: 'com.microsoft',
@@ -96,7 +100,11 @@ describe('WebGpuBackend.load', () => {
       inputs,
     });
     expect(unsupportedOps([msAttention(['x', 'w', 'b'])])).toEqual([]);
-    expect(unsupportedOps([msAttention(['x', 'w', 'b', 'mask_index'])])).toEqual(['com.microsoft:Attention']);
+    // mask_index runs (passes/padding-mask.ts); past_sequence_length (input 6) does not.
+    expect(unsupportedOps([msAttention(['x', 'w', 'b', 'mask_index'])])).toEqual([]);
+    expect(unsupportedOps([msAttention(['x', 'w', 'b', '', '', '', 'past_sequence_length'])])).toEqual([
+      'com.microsoft:Attention',
+    ]);
   });
 
   it('rejects corrupt bytes with INVALID_MODEL', async () => {
