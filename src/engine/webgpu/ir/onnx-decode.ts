@@ -46,6 +46,8 @@ const NARROWED: Readonly<Record<number, Narrowed>> = {
 /** Values of a narrowed type as the dtype that holds them. */
 function narrowedData(dtype: DType, values: ArrayLike<number | bigint | LongLike>): TensorData {
   const n = values.length;
+  // bfloat16 arrives widened already: no second pass over a large table.
+  if (values instanceof Float32Array) return values;
   if (dtype === 'float32') return Float32Array.from({ length: n }, (_, i) => Number(values[i]));
   if (dtype === 'int64') return BigInt64Array.from({ length: n }, (_, i) => saturate64(values[i]));
   return Int32Array.from({ length: n }, (_, i) => Math.min(2147483647, Number(toPlain(values[i]))));

@@ -496,8 +496,10 @@ function packDequantizedMatMul(graph: Graph, node: Node): boolean {
   const offset = signed ? 2 ** (bits - 1) : 0;
   const blocksPerRow = Math.ceil(k / params.blockSize);
   const sv = toValues(scales).data;
-  // Scales and zero points are [K blocks, N]; the packed blocks run along K within each output column.
-  const param = (blk: number) => (blk % blocksPerRow) * n + Math.floor(blk / blocksPerRow);
+  // Packed block `blk` is block (blk mod blocksPerRow) along K of output column ⌊blk / blocksPerRow⌋: the
+  // scale and zero point of its first element, x[k0][column].
+  const param = (blk: number) =>
+    params.paramIndex((blk % blocksPerRow) * params.blockSize * n + Math.floor(blk / blocksPerRow));
   const weight = `${xName}_webvl_dq${bits}`;
   const layout = packOnce(graph, weight, () => ({
     n,
