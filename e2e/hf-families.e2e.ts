@@ -143,6 +143,67 @@ describe.each(BACKENDS)('CLIP as exported for transformers.js (%s)', (backend) =
   });
 });
 
+// Weights outside the graphs (as exporters write models past protobuf's 2 GB): clip-export's graphs re-saved with
+// every initializer in data files: model.onnx_data, text_model.onnx_data{,_1} (transformers.js' chunks) and
+// vision_model.onnx.data (torch.onnx's naming).
+describe.each(BACKENDS)('CLIP with external-data files (%s)', (backend) => {
+  const ref = reference<DualReference>('clip-export');
+
+  /** `files`: every file under onnx/ the load reads, in order (each graph's data files right after it). */
+  async function expectClipExport(url: string, graphs: string[], files: string[], what: string) {
+    const { info, progress } = await browser.page.evaluate((u) => window.hfTest.load(u), url);
+    expect(info.graphs.map((g) => g.file)).toEqual(graphs);
+    expect(info.placements.every((p) => p.backend === backend)).toBe(true);
+    const read = [...new Set(progress.filter((p) => p.stage === 'downloading').map((p) => p.file))];
+    expect(read.filter((f) => f.startsWith('onnx/'))).toEqual(files);
+    for (const [i, image] of ref.images.entries()) {
+      const got = await browser.page.evaluate(([p, l, t]) => window.hfTest.classify(p, l, t), [
+        png(image),
+        ref.labels,
+        ref.template,
+      ] as const);
+      const probs = ref.labels.map((l) => got.find((s) => s.label === l)!.probability);
+      record(`clip ${what} classify (${backend})`, rel(probs, ref.classify[i]));
+      const embed = await browser.page.evaluate((p) => window.hfTest.embedImage(p), png(image));
+      record(`clip ${what} embedImage (${backend})`, rel(embed, ref.imageEmbeds[i]));
+    }
+    const texts = await browser.page.evaluate((t) => window.hfTest.embedText(t), ref.texts);
+    for (const [i, t] of texts.entries())
+      record(`clip ${what} embedText (${backend})`, rel(t, ref.textEmbeds[i]));
+  }
+
+  it("towers whose weights are in torch's vision_model.onnx.data and transformers.js' text_model.onnx_data{,_1} = clip-export's PyTorch values", async () => {
+    await browser.page.evaluate((b) => window.hfTest.create(b), backend);
+    await expectClipExport(
+      `${CORPUS}clip-external/`,
+      ['onnx/vision_model.onnx', 'onnx/text_model.onnx'],
+      [
+        'onnx/vision_model.onnx',
+        'onnx/vision_model.onnx.data',
+        'onnx/text_model.onnx',
+        'onnx/text_model.onnx_data',
+        'onnx/text_model.onnx_data_1',
+      ],
+      'external towers',
+    );
+  });
+
+  it('the combined model.onnx with its model.onnx_data = the same values', async () => {
+    await serveFolder('**/served/clip-external-combined/**', 'clip-external', { omit: /_model\.onnx/ });
+    try {
+      await browser.page.evaluate((b) => window.hfTest.create(b), backend);
+      await expectClipExport(
+        '/served/clip-external-combined/',
+        ['onnx/model.onnx'],
+        ['onnx/model.onnx', 'onnx/model.onnx_data'],
+        'external combined',
+      );
+    } finally {
+      await browser.context.unroute('**/served/clip-external-combined/**');
+    }
+  });
+});
+
 describe.each(
   BACKENDS.flatMap((backend) =>
     (
@@ -457,6 +518,15 @@ describe('transformers.js interop', () => {
     [
       '/corpus/hf/',
       'clip-export',
+      '/corpus/hf/images/scene-0-32.png',
+      ['red circle', 'blue square', 'yellow star'],
+      'a photo of a {}',
+    ],
+    // Its combined graph's weights in model.onnx_data, which transformers.js finds by config.json's
+    // use_external_data_format and webvl by the graph's own tensor locations.
+    [
+      '/corpus/hf/',
+      'clip-external',
       '/corpus/hf/images/scene-0-32.png',
       ['red circle', 'blue square', 'yellow star'],
       'a photo of a {}',

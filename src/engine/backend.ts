@@ -29,7 +29,12 @@ export const SAMPLING = 'sampling';
  */
 export const PAST_LENGTH = 'past_length';
 
+/** A graph's external-data files (`use_external_data_format`), by the `location` its tensors name. */
+export type ExternalData = ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
+
 export interface SessionOptions {
+  /** The files the graph's external tensors live in; needed when its weights are not inside the .onnx file. */
+  externalData?: ExternalData;
   /** Output names that should stay on the GPU (returned as DeviceTensor) instead of being read back. */
   keepOnDevice?: readonly string[];
   /** Free-form label used in errors and stats. */

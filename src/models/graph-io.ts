@@ -2,6 +2,7 @@
 // ModelProto.graph → GraphProto.input/output → ValueInfoProto.name/type → tensor_type.shape.dim is parsed,
 // and every other field (initializers included) is skipped, so this costs microseconds even for large files.
 // Used to size caption beams (pipelines/caption-limits.ts) without a backend.
+import { Cursor, children } from './proto-wire';
 
 /** A dimension: a number when the graph fixes it, undefined when it is symbolic ('batch_size') or absent. */
 export type DeclaredShape = readonly (number | undefined)[];
@@ -9,79 +10,6 @@ export type DeclaredShape = readonly (number | undefined)[];
 export interface GraphIo {
   readonly inputs: ReadonlyMap<string, DeclaredShape>;
   readonly outputs: ReadonlyMap<string, DeclaredShape>;
-}
-
-interface Field {
-  readonly no: number;
-  /** Varint value (wire type 0). */
-  readonly value?: number;
-  /** Byte range of a length-delimited field (wire type 2). */
-  readonly start?: number;
-  readonly end?: number;
-}
-
-class Cursor {
-  constructor(
-    private readonly bytes: Uint8Array,
-    public at: number,
-    private readonly end: number,
-  ) {}
-
-  get done(): boolean {
-    return this.at >= this.end;
-  }
-
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.at >= this.end) throw new Error('truncated varint');
-      const b = this.bytes[this.at++];
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    throw new Error('varint too long');
-  }
-
-  next(): Field {
-    const key = this.varint();
-    const no = Math.floor(key / 8);
-    switch (key & 7) {
-      case 0:
-        return { no, value: this.varint() };
-      case 1:
-        this.skip(8);
-        return { no };
-      case 2: {
-        const length = this.varint();
-        const start = this.at;
-        this.skip(length);
-        return { no, start, end: start + length };
-      }
-      case 5:
-        this.skip(4);
-        return { no };
-      default:
-        throw new Error(`unsupported wire type ${key & 7}`);
-    }
-  }
-
-  private skip(n: number): void {
-    if (this.at + n > this.end) throw new Error('truncated field');
-    this.at += n;
-  }
-}
-
-/** Every length-delimited field numbered `no` in [start, end). */
-function children(bytes: Uint8Array, start: number, end: number, no: number): [number, number][] {
-  const out: [number, number][] = [];
-  const c = new Cursor(bytes, start, end);
-  while (!c.done) {
-    const f = c.next();
-    if (f.no === no && f.start !== undefined && f.end !== undefined) out.push([f.start, f.end]);
-  }
-  return out;
 }
 
 const utf8 = new TextDecoder();

@@ -20,22 +20,28 @@ export class LoadCounter {
 
   /**
    * Reads the files one after another, reporting bytes as they arrive; `onFile` hears each file as soon as its
-   * bytes are in (and verified), so work on it can start while the next one downloads.
+   * bytes are in (and verified), so work on it can start while the next one downloads. It may name files found
+   * on the way (a graph's external data), which are read right after it.
    */
   async read(
     files: readonly FolderFile[],
-    onFile?: (file: string, bytes: Uint8Array) => void,
+    onFile?: (file: string, bytes: Uint8Array) => Promise<readonly FolderFile[] | undefined>,
   ): Promise<Map<string, Uint8Array>> {
-    this.total += files.reduce((s, f) => s + (f.size ?? 0), 0);
+    const queue = [...files];
+    const announce = (fs: readonly FolderFile[]) => {
+      this.total += fs.reduce((s, f) => s + (f.size ?? 0), 0);
+    };
+    announce(queue);
     const out = new Map<string, Uint8Array>();
-    for (const [i, f] of files.entries()) {
+    for (let i = 0; i < queue.length; i++) {
+      const f = queue[i];
       const announced = f.size ?? 0;
       const bytes = await f.read((fileLoaded, fromCache, stage = 'downloading') => {
         const fileTotal = Math.max(announced, fileLoaded);
         this.onProgress?.({
           stage,
           step: i + 1,
-          steps: files.length,
+          steps: queue.length,
           model: this.model,
           file: f.file,
           fileLoaded,
@@ -48,7 +54,11 @@ export class LoadCounter {
       this.total += bytes.length - announced;
       this.loaded += bytes.length;
       out.set(f.file, bytes);
-      onFile?.(f.file, bytes);
+      const more = await onFile?.(f.file, bytes);
+      if (more?.length) {
+        announce(more);
+        queue.splice(i + 1, 0, ...more);
+      }
     }
     return out;
   }

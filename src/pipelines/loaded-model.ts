@@ -1,11 +1,12 @@
 // A model folder turned into sessions + tokenizer + preprocessing plan. config.json names the family
 // (model-family.ts), which decides the graphs (graph-plan.ts), the scoring and the text padding; the dtype
 // picks each graph's file as transformers.js does (models/dtype.ts).
-import type { Session, SessionOptions } from '../engine/backend';
+import type { ExternalData, Session, SessionOptions } from '../engine/backend';
 import type { PixelPipeline } from '../engine/pixels';
 import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
 import { type DTypeOption, type ModelDType, pickDType } from '../models/dtype';
+import { ExternalDataReader } from '../models/external-data';
 import { type GraphIo, graphIo } from '../models/graph-io';
 import { LoadCounter } from '../models/load-counter';
 import type { FolderFile, ModelFolder } from '../models/model-folder';
@@ -339,12 +340,6 @@ export async function loadModel(
   // A VQA classifier's answers are checked before any graph is fetched.
   const answers = kind === 'vilt' || kind === 'vlmo' ? answersOf(config) : undefined;
   const tjsConfig = config['transformers.js_config'] ?? {};
-  if (tjsConfig.use_external_data_format) {
-    throw new WebvlError(
-      'UNSUPPORTED_MODEL',
-      'config.json asks for external weight files (use_external_data_format): webvl reads single-file graphs',
-    );
-  }
   const [processor, tokenizerFile, tokenizerConfig, generationFile] = await Promise.all([
     openRequired(folder, 'preprocessor_config.json'),
     openRequired(folder, 'tokenizer.json'),
@@ -392,24 +387,28 @@ export async function loadModel(
   const releaseAll = () =>
     Promise.all(Object.values(sessions).map((s) => s.release().catch(() => undefined)));
   let compiling: Promise<void> = Promise.resolve();
-  const compile = (role: GraphRole, model: Uint8Array) => {
+  const compile = (role: GraphRole, model: Uint8Array, externalData: ExternalData | undefined) => {
     compiling = compiling.then(() =>
       clock.time('compiling', async () => {
         stageEvent('compiling', role);
         await prepared;
         const keep = backend === 'wasm' ? [] : deviceOutputs(role, outputNames(model, role));
-        sessions[role] = await selector.load(model, sessionOptions(role, keep));
+        sessions[role] = await selector.load(model, { ...sessionOptions(role, keep), externalData });
       }),
     );
     compiling.catch(() => undefined); // awaited below; a failure here must not go unhandled meanwhile
   };
+  const external = new ExternalDataReader<GraphRole>(folder);
   let bytes: Map<string, Uint8Array>;
   try {
     bytes = await counter.read(
       graphs.map((g) => g.file),
-      (file, b) => {
+      // A graph whose weights live in external-data files is compiled once the last of them is in.
+      async (file, b) => {
         const g = graphs.find((x) => x.file.file === file);
-        if (g) compile(g.role, b);
+        const more = g ? await external.graphRead(g.role, file, b) : external.fileRead(file, b);
+        for (const ready of external.complete()) compile(ready.key, ready.model, ready.externalData);
+        return more;
       },
     );
     clock.mark(undefined);

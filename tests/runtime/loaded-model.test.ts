@@ -1,16 +1,19 @@
 // Which files a load reads, by family (config.json) and dtype (transformers.js naming), for folders with and
 // without a manifest; and the typed errors for what cannot be loaded. The backend is a recorder: each graph
 // "file" holds its own name, so what was compiled can be read back.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Session } from '../../src/engine/backend';
+import type { ExternalData, Session } from '../../src/engine/backend';
 import type { BackendSelector } from '../../src/engine/select';
 import { WebvlError } from '../../src/errors';
 import { pickDType } from '../../src/models/dtype';
 import { openModelFolder } from '../../src/models/model-folder';
+import type { LoadProgress } from '../../src/models/model-store';
 import { loadModel } from '../../src/pipelines/loaded-model';
 import { familyOf } from '../../src/pipelines/model-family';
 import { fakeServer, utf8 } from '../support/fake-folder-server';
+import { onnx } from '../support/onnx-proto';
 
 const BASE = 'http://app.test/';
 const DIR = `${BASE}models/m/`;
@@ -36,6 +39,7 @@ function serve(config: object, graphs: string[], extra: Record<string, Uint8Arra
 /** A selector whose backend records the graphs it is given and runs nothing. */
 function recorder(backend: 'wasm' | 'webgpu' = 'wasm') {
   const compiled: Record<string, string> = {};
+  const externals: Record<string, ExternalData | undefined> = {};
   const session: Session = {
     inputNames: [],
     outputNames: [],
@@ -45,14 +49,15 @@ function recorder(backend: 'wasm' | 'webgpu' = 'wasm') {
   };
   const selector = {
     decision: { name: backend, reason: 'test' },
-    async load(model: Uint8Array, { label }: { label: string }) {
+    async load(model: Uint8Array, { label, externalData }: { label: string; externalData?: ExternalData }) {
       compiled[label] = new TextDecoder().decode(model);
+      externals[label] = externalData;
       return session;
     },
     pixelPipeline: async () => undefined,
     prepare: async () => undefined,
   } as unknown as BackendSelector;
-  return { selector, compiled };
+  return { selector, compiled, externals };
 }
 
 async function load(server: ReturnType<typeof serve>, options: Parameters<typeof loadModel>[2] = {}) {
@@ -60,7 +65,12 @@ async function load(server: ReturnType<typeof serve>, options: Parameters<typeof
   const folder = await openModelFolder('/models/m', { baseUrl: BASE, cache: null, fetch: server.fetchFn });
   // The recorded sessions run nothing, so the warm-up run is left out.
   const model = await loadModel(folder, rec.selector, { warmUp: false, ...options });
-  return { model, compiled: rec.compiled, requests: server.requests.map((u) => u.replace(DIR, '')) };
+  return {
+    model,
+    compiled: rec.compiled,
+    externals: rec.externals,
+    requests: server.requests.map((u) => u.replace(DIR, '')),
+  };
 }
 
 async function failure(p: Promise<unknown>): Promise<WebvlError> {
@@ -207,11 +217,6 @@ describe('graphs per family', () => {
     expect(clip.message).not.toContain('vision_model');
   });
 
-  it('external weight files (use_external_data_format) are refused with UNSUPPORTED_MODEL', async () => {
-    const cfg = { model_type: 'clip', 'transformers.js_config': { use_external_data_format: true } };
-    expect((await failure(load(serve(cfg, ALL_CLIP)))).code).toBe('UNSUPPORTED_MODEL');
-  });
-
   it('processor values we do not implement are UNSUPPORTED_MODEL before any graph is fetched', async () => {
     const server = serve({ model_type: 'clip' }, ALL_CLIP, {
       [`${DIR}preprocessor_config.json`]: utf8(JSON.stringify({ ...PROCESSOR, resample: 1 })),
@@ -220,6 +225,120 @@ describe('graphs per family', () => {
     expect(e.code).toBe('UNSUPPORTED_MODEL');
     expect(e.message).toContain('lanczos');
     expect(server.requests.some((r) => r.endsWith('.onnx'))).toBe(false);
+  });
+});
+
+describe('external-data files (use_external_data_format)', () => {
+  // clip-export's towers re-saved by Python's onnx with every tensor external (make_external_data_corpus.py).
+  const EXT = 'tests/corpus/hf/clip-external/onnx/';
+  const GRAPHS = ['vision_model.onnx', 'text_model.onnx'];
+  const DATA = ['vision_model.onnx.data', 'text_model.onnx_data', 'text_model.onnx_data_1'];
+  const bytesOf = (f: string) => new Uint8Array(readFileSync(`${EXT}${f}`));
+  const CONFIG = {
+    model_type: 'clip',
+    logit_scale: 2,
+    'transformers.js_config': { use_external_data_format: { model: 1, text_model: 2 } },
+  };
+  const folderWith = (files: Record<string, Uint8Array>) =>
+    serve(CONFIG, [], Object.fromEntries(Object.entries(files).map(([f, b]) => [`${DIR}onnx/${f}`, b])));
+  const allFiles = () => Object.fromEntries([...GRAPHS, ...DATA].map((f) => [f, bytesOf(f)]));
+
+  it('each graph is compiled with the files its tensors name, each read right after its graph and counted in byte progress', async () => {
+    const progress: LoadProgress[] = [];
+    const { externals, requests, model } = await load(folderWith(allFiles()), {
+      onProgress: (p) => progress.push(p),
+    });
+    expect(Object.keys(externals).sort()).toEqual(['text', 'vision']);
+    const asRecord = (d: ExternalData | undefined) => Object.fromEntries(d instanceof Map ? d : []);
+    expect(asRecord(externals.vision)).toEqual({
+      'vision_model.onnx.data': bytesOf('vision_model.onnx.data'),
+    });
+    expect(asRecord(externals.text)).toEqual({
+      'text_model.onnx_data': bytesOf('text_model.onnx_data'),
+      'text_model.onnx_data_1': bytesOf('text_model.onnx_data_1'),
+    });
+    expect(requests.filter((r) => r.startsWith('onnx/'))).toEqual([
+      'onnx/vision_model.onnx',
+      'onnx/text_model.onnx',
+      'onnx/vision_model.onnx.data',
+      'onnx/text_model.onnx_data',
+      'onnx/text_model.onnx_data_1',
+    ]);
+    // Opened (above) as planned; read each graph, then its data files, so a graph compiles as the next downloads.
+    const downloads = progress.filter((p) => p.stage === 'downloading').map((p) => p.file);
+    expect([...new Set(downloads)].filter((f) => f.startsWith('onnx/'))).toEqual([
+      'onnx/vision_model.onnx',
+      'onnx/vision_model.onnx.data',
+      'onnx/text_model.onnx',
+      'onnx/text_model.onnx_data',
+      'onnx/text_model.onnx_data_1',
+    ]);
+    const graphBytes = [...GRAPHS, ...DATA].reduce((s, f) => s + bytesOf(f).length, 0);
+    const last = progress.filter((p) => p.stage === 'downloading').at(-1);
+    expect(last?.file).toBe('onnx/text_model.onnx_data_1');
+    expect(last?.loaded).toBe(last?.total);
+    expect(model.bytes).toBe(last?.total); // every file counted once
+    expect(model.bytes).toBeGreaterThan(graphBytes);
+    expect(progress.every((p) => p.loaded <= p.total)).toBe(true);
+    expect(model.graphs.map((g) => g.file)).toEqual(['onnx/vision_model.onnx', 'onnx/text_model.onnx']);
+  });
+
+  it('with a manifest, data files are verified like the graphs: a changed byte is INTEGRITY_MISMATCH', async () => {
+    const files: Record<string, Uint8Array> = allFiles();
+    const all: Record<string, Uint8Array> = {
+      'config.json': utf8(JSON.stringify(CONFIG)),
+      'preprocessor_config.json': utf8(JSON.stringify(PROCESSOR)),
+      'tokenizer.json': new Uint8Array(TOKENIZER),
+      ...Object.fromEntries(Object.entries(files).map(([f, b]) => [`onnx/${f}`, b])),
+    };
+    const manifest = {
+      version: 1,
+      files: Object.fromEntries(
+        Object.entries(all).map(([f, b]) => [
+          f,
+          { size: b.length, sha256: createHash('sha256').update(b).digest('hex') },
+        ]),
+      ),
+    };
+    const served = (bytes: Record<string, Uint8Array>) =>
+      fakeServer({
+        [`${DIR}manifest.json`]: utf8(JSON.stringify(manifest)),
+        ...Object.fromEntries(Object.entries(bytes).map(([f, b]) => [`${DIR}${f}`, b])),
+      });
+    const { model, externals } = await load(served(all));
+    expect(model.verified).toBe(true);
+    expect(externals.text instanceof Map && [...externals.text.keys()]).toEqual([
+      'text_model.onnx_data',
+      'text_model.onnx_data_1',
+    ]);
+    const tampered = all['onnx/text_model.onnx_data_1'].slice();
+    tampered[100] ^= 1;
+    const e = await failure(load(served({ ...all, 'onnx/text_model.onnx_data_1': tampered })));
+    expect(e.code).toBe('INTEGRITY_MISMATCH');
+    expect(e.message).toContain('onnx/text_model.onnx_data_1');
+  });
+
+  it('a data file the folder lacks is MODEL_NOT_FOUND naming it and its graph', async () => {
+    const files = allFiles();
+    delete files['text_model.onnx_data_1'];
+    const e = await failure(load(folderWith(files)));
+    expect(e.code).toBe('MODEL_NOT_FOUND');
+    expect(e.message).toContain('onnx/text_model.onnx_data_1');
+    expect(e.message).toContain('external data of onnx/text_model.onnx');
+    expect(e.details?.files).toEqual(['onnx/text_model.onnx_data_1']);
+  });
+
+  it('a location that leaves the folder is INVALID_MODEL, and nothing is fetched for it', async () => {
+    const files: Record<string, Uint8Array> = allFiles();
+    const model = onnx.ModelProto.decode(files['vision_model.onnx']);
+    for (const t of model.graph?.initializer ?? [])
+      for (const entry of t.externalData ?? []) if (entry.key === 'location') entry.value = '../config.json';
+    files['vision_model.onnx'] = onnx.ModelProto.encode(model).finish();
+    const server = folderWith(files);
+    const e = await failure(load(server));
+    expect(e.code).toBe('INVALID_MODEL');
+    expect(e.message).toContain("'../config.json'");
+    expect(server.requests.filter((r) => r.includes('onnx_data'))).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { WebvlError } from '../../errors';
-import type { Backend, BackendName, RunStats, Session, SessionOptions } from '../backend';
+import type { Backend, BackendName, ExternalData, RunStats, Session, SessionOptions } from '../backend';
 import type { PixelBatchSpec, PixelJob, PixelPipeline } from '../pixels';
 import type { DeviceTensor, DType, HostTensor, Tensor, TensorData } from '../tensor';
 import type { GpuPixelPipeline } from '../webgpu/pixel-pipeline';
@@ -219,6 +219,7 @@ export class OrtBackend implements Backend {
         preferredOutputLocation: keep.size
           ? Object.fromEntries([...keep].map((n) => [n, 'gpu-buffer' as const]))
           : undefined,
+        externalData: options.externalData ? externalDataFiles(options.externalData) : undefined,
       });
     } catch (e) {
       throw ortError(e, label, 'load');
@@ -226,4 +227,10 @@ export class OrtBackend implements Backend {
     this.sessionCreated = true;
     return new OrtSessionWrapper(ort, session, label);
   }
+}
+
+/** onnxruntime-web's form of a graph's external-data files: a path (the tensors' `location`) and its bytes. */
+function externalDataFiles(files: ExternalData): { path: string; data: Uint8Array }[] {
+  const entries = files instanceof Map ? [...files] : Object.entries(files);
+  return entries.map(([path, data]) => ({ path, data }));
 }

@@ -11,7 +11,7 @@ import { isPatchConv } from './ir/conv-params';
 import { MAX_CONV_TRANSPOSE_RANK } from './ir/conv-transpose-params';
 import { HOST_OPS } from './ir/host-ops';
 import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir/ir';
-import { decodeModel, type ExternalData } from './ir/onnx-decode';
+import { decodeModel } from './ir/onnx-decode';
 import { MAX_POOL_RANK } from './ir/pool-params';
 import { resizeFormProblem } from './ir/resize-params';
 import { withNextTokenHead } from './passes/next-token-head';
@@ -56,11 +56,6 @@ export interface WebGpuBackendOptions {
 }
 
 export { isSoftwareAdapter } from '../adapter-kind';
-
-export interface WebGpuLoadOptions extends SessionOptions {
-  /** External-data files of the model, by the file name its tensors reference. */
-  readonly externalData?: ExternalData;
-}
 
 /**
  * Forms of otherwise supported ops that the engine cannot run, decidable from the node alone (so load()
@@ -344,7 +339,7 @@ export class WebGpuBackend implements Backend {
     return new GpuPixelPipeline(await this.engineDevice());
   }
 
-  async load(model: Uint8Array, options: WebGpuLoadOptions = {}): Promise<WebGpuSession> {
+  async load(model: Uint8Array, options: SessionOptions = {}): Promise<WebGpuSession> {
     return this.loadGraph(decodeModel(model, options.externalData), options);
   }
 

@@ -1,13 +1,8 @@
 // WebGpuBackend.load(): what it refuses, and with which typed error, before any GPU work.
-import * as protoModule from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { supportedOps, unsupportedOps, WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import { WebvlError } from '../../../src/errors';
-
-type OnnxNs = typeof protoModule.onnx;
-const onnx: OnnxNs =
-  (protoModule as unknown as { onnx?: OnnxNs }).onnx ??
-  (protoModule as unknown as { default: { onnx: OnnxNs } }).default.onnx;
+import { onnx } from '../../support/onnx-proto';
 
 function model(ops: { opType: string; domain?: string }[]): Uint8Array {
   const f32 = (name: string) => ({

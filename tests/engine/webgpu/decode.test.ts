@@ -1,15 +1,11 @@
 import { readFileSync } from 'node:fs';
-import * as protoModule from 'onnx-proto';
+import type * as protoModule from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../../src/engine/tensor';
 import { type Graph, topologicalOrder } from '../../../src/engine/webgpu/ir/ir';
 import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
 import { WebvlError } from '../../../src/errors';
-
-type OnnxNs = typeof protoModule.onnx;
-const onnx: OnnxNs =
-  (protoModule as unknown as { onnx?: OnnxNs }).onnx ??
-  (protoModule as unknown as { default: { onnx: OnnxNs } }).default.onnx;
+import { onnx } from '../../support/onnx-proto';
 
 const FIXTURE = readFileSync('e2e/fixtures/transformer-block/model.onnx');
 

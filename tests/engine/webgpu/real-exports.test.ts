@@ -53,10 +53,19 @@ function toOrt(t: HostTensor): ort.Tensor {
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
 afterAll(async () => (await backend.engineDevice()).device.destroy());
 
-async function compare(path: string, family: string) {
+/** `externalData`: the graph's weights are in these files beside it, which onnxruntime-node reads from disk. */
+async function compare(path: string, family: string, externalData?: readonly string[]) {
   const bytes = new Uint8Array(readFileSync(`${ROOT}/${path}`));
-  const session = await backend.load(bytes, { label: path });
-  const reference = await ort.InferenceSession.create(bytes);
+  const dir = path.slice(0, path.lastIndexOf('/') + 1);
+  const session = await backend.load(bytes, {
+    label: path,
+    externalData:
+      externalData &&
+      new Map(externalData.map((f) => [f, new Uint8Array(readFileSync(`${ROOT}/${dir}${f}`))])),
+  });
+  const reference = await (externalData
+    ? ort.InferenceSession.create(`${ROOT}/${path}`)
+    : ort.InferenceSession.create(bytes));
   try {
     const feeds = feedsFor(family, session.inputNames);
     const ours = await session.run(feeds);
@@ -128,6 +137,18 @@ describe('real exports on our engine vs onnxruntime-node', () => {
     const { diffs, plan } = await compare(path, family);
     for (const [name, d] of Object.entries(diffs)) expect(d, name).toBeLessThan(3e-2);
     expect(plan?.opCounts['webvl:QMatMul'] ?? 0).toBeGreaterThan(0);
+  });
+});
+
+describe('weights in external-data files (clip-external: clip-export re-saved by onnx)', () => {
+  it.each([
+    ['vision_model.onnx', ['vision_model.onnx.data']],
+    ['text_model.onnx', ['text_model.onnx_data', 'text_model.onnx_data_1']],
+    ['model.onnx', ['model.onnx_data']],
+  ])('%s reads its tensors from %j as onnxruntime-node does from disk, within 1e-4', async (graph, files) => {
+    const { diffs } = await compare(`clip-external/onnx/${graph}`, 'clip-export', files);
+    expect(Object.keys(diffs).length).toBeGreaterThan(0);
+    for (const [name, d] of Object.entries(diffs)) expect(d, name).toBeLessThan(1e-4);
   });
 });
 

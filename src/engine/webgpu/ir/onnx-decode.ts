@@ -2,6 +2,7 @@
 // message objects into our plain IR and typed arrays.
 import * as protoModule from 'onnx-proto';
 import { WebvlError } from '../../../errors';
+import type { ExternalData } from '../../backend';
 import { bfloat16sToFloats } from '../../half';
 import type { DType, HostTensor, TensorData } from '../../tensor';
 import { ONNX_TO } from './const-eval';
@@ -14,9 +15,6 @@ const onnx: OnnxNs =
   (protoModule as unknown as { default: { onnx: OnnxNs } }).default.onnx;
 
 type LongLike = number | { toNumber(): number; toString(): string };
-
-/** External data files (the `location` of each tensor) by file name. */
-export type ExternalData = ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
 
 /**
  * Element types the engine holds narrower than the file does (WebGPU has no f64, and the kernels hold integers
