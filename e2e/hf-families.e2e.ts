@@ -156,6 +156,7 @@ describe.each(BACKENDS)('CLIP with external-data files (%s)', (backend) => {
     expect(info.placements.every((p) => p.backend === backend)).toBe(true);
     const read = [...new Set(progress.filter((p) => p.stage === 'downloading').map((p) => p.file))];
     expect(read.filter((f) => f.startsWith('onnx/'))).toEqual(files);
+    expect(info.graphs.flatMap((g) => [g.file, ...(g.externalData ?? [])])).toEqual(files);
     for (const [i, image] of ref.images.entries()) {
       const got = await browser.page.evaluate(([p, l, t]) => window.hfTest.classify(p, l, t), [
         png(image),

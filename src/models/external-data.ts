@@ -100,6 +100,7 @@ export class ExternalDataReader<K> {
   private readonly pending: { key: K; model: Uint8Array; paths: Map<string, string> }[] = [];
   private readonly wanted = new Set<string>();
   private readonly arrived = new Map<string, Uint8Array>();
+  private readonly files = new Map<K, string[]>();
 
   constructor(private readonly folder: ModelFolder) {}
 
@@ -107,6 +108,7 @@ export class ExternalDataReader<K> {
   async graphRead(key: K, graphFile: string, model: Uint8Array): Promise<FolderFile[]> {
     const paths = new Map(externalDataLocations(model).map((l) => [l, externalDataPath(graphFile, l)]));
     this.pending.push({ key, model, paths });
+    this.files.set(key, [...new Set(paths.values())]);
     const fresh = [...new Set(paths.values())].filter((p) => !this.wanted.has(p));
     for (const p of fresh) this.wanted.add(p);
     const opened = await Promise.all(fresh.map((p) => this.folder.open(p)));
@@ -120,6 +122,11 @@ export class ExternalDataReader<K> {
       );
     }
     return opened as FolderFile[];
+  }
+
+  /** The folder paths of the external-data files graph `key` named. */
+  filesOf(key: K): string[] {
+    return this.files.get(key) ?? [];
   }
 
   fileRead(file: string, bytes: Uint8Array): undefined {

@@ -55,6 +55,8 @@ export interface LoadedGraph {
   readonly file: string;
   /** That file's dtype. */
   readonly dtype: ModelDType;
+  /** The external-data files its weights were read from, relative to the folder; absent when it has none. */
+  readonly externalData?: readonly string[];
 }
 
 export interface LoadedModel {
@@ -484,7 +486,15 @@ export async function loadModel(
             json('generation_config.json', {}),
           ),
       ),
-      graphs: graphs.map((g) => ({ role: g.role, file: g.file.file, dtype: g.dtype })),
+      graphs: graphs.map((g) => {
+        const data = external.filesOf(g.role);
+        return {
+          role: g.role,
+          file: g.file.file,
+          dtype: g.dtype,
+          ...(data.length ? { externalData: data } : {}),
+        };
+      }),
       verified: folder.verified,
       bytes: counter.bytes,
       stageMs: clock.ms,

@@ -280,7 +280,20 @@ describe('external-data files (use_external_data_format)', () => {
     expect(model.bytes).toBe(last?.total); // every file counted once
     expect(model.bytes).toBeGreaterThan(graphBytes);
     expect(progress.every((p) => p.loaded <= p.total)).toBe(true);
-    expect(model.graphs.map((g) => g.file)).toEqual(['onnx/vision_model.onnx', 'onnx/text_model.onnx']);
+    expect(model.graphs).toEqual([
+      {
+        role: 'vision',
+        file: 'onnx/vision_model.onnx',
+        dtype: 'fp32',
+        externalData: ['onnx/vision_model.onnx.data'],
+      },
+      {
+        role: 'text',
+        file: 'onnx/text_model.onnx',
+        dtype: 'fp32',
+        externalData: ['onnx/text_model.onnx_data', 'onnx/text_model.onnx_data_1'],
+      },
+    ]);
   });
 
   it('with a manifest, data files are verified like the graphs: a changed byte is INTEGRITY_MISMATCH', async () => {
