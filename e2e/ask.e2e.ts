@@ -5,6 +5,7 @@
 // mid-answer; and the worker serving on after each.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadLlavaOrt, pixelValues } from '../tests/support/llava-ort';
 import { type BrowserSession, launch, openPage } from './browser';
 
 const FOLDER = '/corpus/llava-random/';
@@ -109,6 +110,48 @@ describe.each(['wasm', 'webgpu'] as const)('ask and chat (%s)', (backend) => {
       ref.chat.answers[0].length,
     ] as const);
     expect(again.result.tokenIds).toEqual(ref.chat.answers[0]);
+  });
+});
+
+// A float16 export (float16 inputs_embeds, image features, keys and values, logits: *_fp16.onnx, made by
+// scripts/make_half_io_graphs.py) answers as onnxruntime-node answers on the same graphs (tests/support/llava-ort.ts,
+// float32 feeds narrowed to the float16 its inputs declare). Not on onnxruntime-web's WebGPU provider here: its
+// float16 kernels need the adapter's shader-f16, which SwiftShader lacks (our engine holds float16 as float32).
+describe.each(['wasm', 'webgpu'] as const)('a float16 export (%s)', (backend) => {
+  it('two turns give onnxruntime-node’s greedy tokens, the second on the first’s cache', async () => {
+    const reference = await loadLlavaOrt('tests/corpus/llava-random', '_fp16');
+    const features = await reference.imageFeatures(pixelValues(ref.chat.image_rgb, 0.5, 0.5));
+    const first = await reference.answer(ref.chat.prompt_ids[0], features, null, 6);
+    // Its first answer is PyTorch's float32 one, so the second turn's prompt is the one PyTorch was given.
+    expect(first.tokens).toEqual(ref.chat.answers[0]);
+    const second = await reference.answer(
+      ref.chat.prompt_ids[1].slice(first.state.total),
+      features,
+      first.state,
+      6,
+    );
+    const page = browser.page;
+    await page.evaluate((b) => window.askTest.create(b), backend);
+    const info = await page.evaluate((u) => window.askTest.load(u, 'fp16'), FOLDER);
+    expect(info.graphs.map((g) => g.file)).toEqual([
+      'onnx/vision_encoder_fp16.onnx',
+      'onnx/embed_tokens_fp16.onnx',
+      'onnx/decoder_model_merged_fp16.onnx',
+    ]);
+    expect(info.placements.every((p) => p.backend === backend)).toBe(true);
+    const [q1, q2] = ref.chat.questions;
+    const one = await page.evaluate(([im, m]) => window.askTest.chat(im, m, { maxTokens: 6 }), [
+      rgba,
+      [user(q1)],
+    ] as const);
+    expect(one.result.tokenIds).toEqual(first.tokens);
+    const turns = [user(q1), { role: 'assistant' as const, content: one.result.text }, user(q2)];
+    const two = await page.evaluate(([im, m]) => window.askTest.chat(im, m, { maxTokens: 6 }), [
+      rgba,
+      turns,
+    ] as const);
+    expect(two.result.reusedTokens).toBe(first.state.total - 1);
+    expect(two.result.tokenIds).toEqual(second.tokens);
   });
 });
 

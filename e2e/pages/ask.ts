@@ -1,7 +1,7 @@
 // Test page for asking about an image (rt.ask / rt.chat) through the public API, as an app calls it
 // (window.askTest): answers streamed, options checked, errors typed, aborts honoured.
 import { createRuntime, type Runtime } from '../../src/api/runtime';
-import type { AskCallOptions, BackendChoice, ChatMessage } from '../../src/api/types';
+import type { AskCallOptions, BackendChoice, ChatMessage, ModelDType } from '../../src/api/types';
 import { WebvlError } from '../../src/errors';
 
 let rt: Runtime | undefined;
@@ -30,8 +30,8 @@ const api = {
     await rt?.dispose();
     rt = await createRuntime({ backend });
   },
-  async load(url: string) {
-    return runtime().load(url);
+  async load(url: string, dtype?: ModelDType) {
+    return runtime().load(url, dtype ? { dtype } : {});
   },
   info: () => runtime().info(),
   /** chat(), with every token onToken heard. */

@@ -39,6 +39,13 @@ export function halfToFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
+/** float32 values → float16 bits, each rounded to nearest even. */
+export function floatsToHalfs(values: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = toHalfBits(values[i]);
+  return out;
+}
+
 let halfTable: Float32Array | undefined;
 
 /** float16 bits → float32 values through a 65,536-entry table (a 31M-element embedding table in ~0.1 s). */

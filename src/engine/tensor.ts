@@ -1,4 +1,5 @@
 import { WebvlError } from '../errors';
+import { floatsToHalfs, halfsToFloats } from './half';
 
 export type DType = 'float32' | 'float16' | 'int32' | 'int64' | 'uint8' | 'int8' | 'bool';
 
@@ -66,4 +67,27 @@ export function hostTensor(
 
 export async function toHost(t: Tensor): Promise<HostTensor> {
   return t.location === 'cpu' ? t : t.download();
+}
+
+/**
+ * `t` on the host with float16 values widened to float32: what the pipelines compute with, whichever float kind
+ * a graph declares for its outputs (float16 exports without keep_io_types).
+ */
+export async function toHostFloats(t: Tensor): Promise<HostTensor> {
+  const host = await toHost(t);
+  if (host.dtype !== 'float16') return host;
+  return {
+    location: 'cpu',
+    dtype: 'float32',
+    dims: host.dims,
+    data: halfsToFloats(host.data as Uint16Array),
+  };
+}
+
+/** A float tensor on the host as the other float kind (float32 ↔ float16), rounding to nearest even. */
+export function asFloatKind(t: HostTensor, dtype: 'float32' | 'float16'): HostTensor {
+  if (t.dtype === dtype) return t;
+  const data =
+    dtype === 'float16' ? floatsToHalfs(t.data as Float32Array) : halfsToFloats(t.data as Uint16Array);
+  return { location: 'cpu', dtype, dims: t.dims, data };
 }

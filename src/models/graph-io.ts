@@ -1,5 +1,5 @@
-// The declared input/output shapes of an ONNX graph, read straight from the protobuf wire format: only
-// ModelProto.graph → GraphProto.input/output → ValueInfoProto.name/type → tensor_type.shape.dim is parsed,
+// The declared input/output shapes and element types of an ONNX graph, read straight from the protobuf wire
+// format: only ModelProto.graph → GraphProto.input/output → ValueInfoProto.name/type → tensor_type is parsed,
 // and every other field (initializers included) is skipped, so this costs microseconds even for large files.
 // Used to size caption beams (pipelines/caption-limits.ts) without a backend.
 import { Cursor, children } from './proto-wire';
@@ -10,16 +10,34 @@ export type DeclaredShape = readonly (number | undefined)[];
 export interface GraphIo {
   readonly inputs: ReadonlyMap<string, DeclaredShape>;
   readonly outputs: ReadonlyMap<string, DeclaredShape>;
+  /** The ONNX element type of each input and output (1 float32, 10 float16, 7 int64, …) where declared. */
+  readonly elementTypes: ReadonlyMap<string, number>;
 }
+
+/** TensorProto.DataType.FLOAT16. */
+export const ONNX_FLOAT16 = 10;
 
 const utf8 = new TextDecoder();
 
-function valueInfo(bytes: Uint8Array, start: number, end: number): [string, DeclaredShape] | undefined {
+interface ValueInfo {
+  readonly name: string;
+  readonly shape: DeclaredShape;
+  readonly elementType: number | undefined;
+}
+
+function valueInfo(bytes: Uint8Array, start: number, end: number): ValueInfo | undefined {
   const [name] = children(bytes, start, end, 1);
   if (!name) return undefined;
   const shape: (number | undefined)[] = [];
+  let elementType: number | undefined;
   for (const [ts, te] of children(bytes, start, end, 2)) {
     for (const [tt, tte] of children(bytes, ts, te, 1)) {
+      // TypeProto.Tensor: elem_type = 1 (a varint), shape = 2.
+      const c = new Cursor(bytes, tt, tte);
+      while (!c.done) {
+        const f = c.next();
+        if (f.no === 1 && f.value !== undefined) elementType = f.value;
+      }
       for (const [ss, se] of children(bytes, tt, tte, 2)) {
         for (const [ds, de] of children(bytes, ss, se, 1)) {
           let dim: number | undefined;
@@ -33,7 +51,7 @@ function valueInfo(bytes: Uint8Array, start: number, end: number): [string, Decl
       }
     }
   }
-  return [utf8.decode(bytes.subarray(name[0], name[1])), shape];
+  return { name: utf8.decode(bytes.subarray(name[0], name[1])), shape, elementType };
 }
 
 /** Declared shapes of the graph's inputs and outputs; undefined when the bytes are not a readable model. */
@@ -42,12 +60,21 @@ export function graphIo(model: Uint8Array): GraphIo | undefined {
     const [graph] = children(model, 0, model.length, 7);
     if (!graph) return undefined;
     const read = (no: number) =>
-      new Map(
-        children(model, graph[0], graph[1], no)
-          .map(([s, e]) => valueInfo(model, s, e))
-          .filter((v) => v !== undefined),
-      );
-    return { inputs: read(11), outputs: read(12) };
+      children(model, graph[0], graph[1], no)
+        .map(([s, e]) => valueInfo(model, s, e))
+        .filter((v) => v !== undefined);
+    const inputs = read(11);
+    const outputs = read(12);
+    const shapes = (vs: ValueInfo[]) => new Map(vs.map((v) => [v.name, v.shape]));
+    return {
+      inputs: shapes(inputs),
+      outputs: shapes(outputs),
+      elementTypes: new Map(
+        [...inputs, ...outputs].flatMap((v) =>
+          v.elementType === undefined ? [] : [[v.name, v.elementType] as const],
+        ),
+      ),
+    };
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@
 // step), elsewhere each step's presents are the next one's past, as the backend returned them. Beam search
 // runs its beams as the rows of one batch and reorders them between steps, on the GPU when the cache is there.
 import type { Session } from '../engine/backend';
-import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
+import { type HostTensor, hostTensor, type Tensor, toHostFloats } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { unsupportedTask } from './architecture';
 import { disposeTensor, rowRepeater } from './encode';
@@ -96,7 +96,7 @@ async function stepBoundary(signal: AbortSignal | undefined): Promise<void> {
 
 /** Logits of the last position of every row: [B, S, V] → B rows of V. */
 async function lastLogits(t: Tensor): Promise<Float32Array[]> {
-  const h = await toHost(t);
+  const h = await toHostFloats(t);
   disposeTensor(t);
   const [b, s, v] = h.dims;
   const data = h.data as Float32Array;

@@ -3,7 +3,7 @@
 // (SigLIP). With a combined graph the logits are its logits_per_image, as transformers.js reads them. A
 // single-stream model (ViLT) has no embeddings: each prompt is paired with the image in one fusion pass, and
 // the log-odds of a match take the place of the scaled cosine.
-import { type HostTensor, hostTensor, toHost } from '../engine/tensor';
+import { type HostTensor, hostTensor, toHostFloats } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { MAX_TEMPLATES, MAX_TEXTS_PER_CALL } from '../limits';
 import type { TextTokenizer } from '../text/tokenizer';
@@ -188,7 +188,7 @@ async function classifyCombined(
   const host = async (name: string): Promise<HostTensor> => {
     const t = out[name];
     if (!t) throw new WebvlError('INVALID_MODEL', `the combined graph has no ${name} output`);
-    const h = (await toHost(t)) as HostTensor;
+    const h = (await toHostFloats(t)) as HostTensor;
     disposeTensor(t);
     return h;
   };

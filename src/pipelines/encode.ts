@@ -3,7 +3,7 @@
 // encoded once per request; its tokens (last_hidden_state, GPU-resident where the backend allows) feed ITM
 // and the caption decoder of the same request.
 import type { Session } from '../engine/backend';
-import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
+import { type HostTensor, hostTensor, type Tensor, toHostFloats } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { pixelJobs } from '../vision/pixel-jobs';
 import { preprocessBatch, type RgbaImage } from '../vision/preprocess';
@@ -69,7 +69,7 @@ export async function encodeImages(
     disposeTensor(tokens);
     throw new WebvlError('INVALID_MODEL', `vision model has no ${name} output`);
   }
-  const embeds = (await toHost(embedsT)) as HostTensor;
+  const embeds = (await toHostFloats(embedsT)) as HostTensor;
   disposeTensor(embedsT);
   return {
     count: images.length,
@@ -149,7 +149,7 @@ export async function runCombined(
 
 async function hostEmbeddings(count: number, t: Tensor | undefined, name: string) {
   if (!t) throw new WebvlError('INVALID_MODEL', `the model has no ${name} output`);
-  const host = (await toHost(t)) as HostTensor;
+  const host = (await toHostFloats(t)) as HostTensor;
   disposeTensor(t);
   return { count, dim: host.dims[1], embeds: host.data as Float32Array };
 }
@@ -196,7 +196,7 @@ export function gatherRows(t: HostTensor, rows: readonly number[]): HostTensor {
 export async function repeatRow(t: Tensor, rows: number): Promise<Tensor> {
   if (t.dims[0] === rows) return t;
   if (t.dims[0] !== 1) throw new WebvlError('INTERNAL', `cannot repeat a batch of ${t.dims[0]} rows`);
-  return gatherRows(await toHost(t), new Array<number>(rows).fill(0));
+  return gatherRows(await toHostFloats(t), new Array<number>(rows).fill(0));
 }
 
 /**

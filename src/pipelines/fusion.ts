@@ -1,7 +1,7 @@
 // The fusion graph of ViLT (its one transformer) and VLMo (its fusion mode): text tokens and an image's patch
 // embeddings in, one forward pass per image–text pair, itm_logits [B, 2] and vqa_logits [B, answers] out.
 // Patch embeddings are computed once per image (vision_model) and reused for every text it is paired with.
-import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
+import { type HostTensor, hostTensor, type Tensor, toHostFloats } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { disposeTensor, gatherRows } from './encode';
 import type { LoadedModel } from './loaded-model';
@@ -44,7 +44,7 @@ export async function fusionLogits(
       for (const name of outputs) {
         const t = out[name];
         if (!t) throw new WebvlError('INVALID_MODEL', `the fusion graph has no ${name} output`);
-        const h = (await toHost(t)) as HostTensor;
+        const h = (await toHostFloats(t)) as HostTensor;
         widths[name] = h.dims[1];
         const list = parts[name] ?? [];
         list.push(h.data as Float32Array);
@@ -58,7 +58,7 @@ export async function fusionLogits(
   // One text: the GPU-resident patches are fed as they are. More: read back once (one image's patch embeddings
   // are small) and batch FUSION_BATCH pairs a run, rather than one run per text.
   const onDevice = patches.location === 'gpu' && sameImage && patches.dims[0] === 1 && texts.length === 1;
-  const host = onDevice ? undefined : ((await toHost(patches)) as HostTensor);
+  const host = onDevice ? undefined : ((await toHostFloats(patches)) as HostTensor);
   const step = onDevice ? 1 : FUSION_BATCH;
   for (let i = 0; i < texts.length; i += step) {
     const chunk = texts.slice(i, i + step);

@@ -1,6 +1,6 @@
 // Image–text matching through the fusion encoder: softmax over itm_logits, probability of index 1 (match).
 // BLIP's ITM graph reads the image tokens; ViLT and VLMo's fusion graph (fusion.ts) the patch embeddings.
-import { type HostTensor, hostTensor, type Tensor, toHost } from '../engine/tensor';
+import { type HostTensor, hostTensor, type Tensor, toHostFloats } from '../engine/tensor';
 import { unsupportedTask } from './architecture';
 import { disposeTensor, gatherRows } from './encode';
 import { fusionLogits, matchProbabilities } from './fusion';
@@ -40,7 +40,7 @@ export async function itmProbabilities(
     const out = await watch.time('itm', () =>
       itm.run({ input_ids: ids, attention_mask: mask, encoder_hidden_states: states }),
     );
-    const logits = await toHost(out.itm_logits);
+    const logits = await toHostFloats(out.itm_logits);
     for (const t of Object.values(out)) disposeTensor(t);
     const probs: number[] = [];
     for (let b = 0; b < logits.dims[0]; b++) {
@@ -59,6 +59,6 @@ export async function itmProbabilities(
     }
     return out;
   }
-  const host = await toHost(tokens);
+  const host = await toHostFloats(tokens);
   return run(ids, mask, gatherRows(host, imageRows));
 }

@@ -7,7 +7,7 @@ import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
 import { type DTypeOption, type ModelDType, pickDType } from '../models/dtype';
 import { ExternalDataReader } from '../models/external-data';
-import { type GraphIo, graphIo } from '../models/graph-io';
+import { type GraphIo, graphIo, ONNX_FLOAT16 } from '../models/graph-io';
 import { LoadCounter } from '../models/load-counter';
 import type { FolderFile, ModelFolder } from '../models/model-folder';
 import type { LoadProgress, LoadStage, ProgressListener } from '../models/model-store';
@@ -439,7 +439,11 @@ export async function loadModel(
   try {
     // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
     const imageRole = sessions.vision ? 'vision' : sessions.visionEncoder ? 'visionEncoder' : undefined;
-    const pixels = imageRole ? await selector.pixelPipeline(imageRole).catch(() => undefined) : undefined;
+    // It writes float32: a graph that declares float16 pixels (a float16 export without keep_io_types) takes
+    // the CPU path's, rounded to float16 as its input declares.
+    const halfPixels = imageRole && graphBytes(imageRole)?.elementTypes.get('pixel_values') === ONNX_FLOAT16;
+    const pixels =
+      imageRole && !halfPixels ? await selector.pixelPipeline(imageRole).catch(() => undefined) : undefined;
     const scoring: Scoring =
       trained ??
       (sessions.combined

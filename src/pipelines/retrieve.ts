@@ -4,7 +4,7 @@
 // model (ViLT) has no embeddings: its entries keep the images' patch embeddings, and every search runs the
 // fusion graph on every (query, entry) pair — the cost the seeds' taxonomy is about, measured, not hidden.
 
-import { type HostTensor, hostTensor, toHost } from '../engine/tensor';
+import { type HostTensor, hostTensor, toHostFloats } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import type { EmbeddingIndex, IndexHit } from '../index/embedding-index';
 import type { RgbaImage } from '../vision/preprocess';
@@ -62,7 +62,7 @@ export async function indexRecords(
         payload: new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength),
       }));
     }
-    const host = (await toHost(imageTokens(enc))) as HostTensor;
+    const host = (await toHostFloats(imageTokens(enc))) as HostTensor;
     const per = host.data.length / images.length;
     const data = host.data as Float32Array;
     return images.map((_, r) => ({

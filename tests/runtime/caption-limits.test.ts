@@ -53,6 +53,7 @@ describe('captionLimits', () => {
         ['logits', [_, _, 28]],
         ['present.0.key', [_, _, _, 32]],
       ]),
+      elementTypes: new Map(),
     };
     expect(captionLimits(32, onnx('vision_model'), decoder).maxBeams).toBe(MAX_BEAMS_UNSIZED);
     expect(captionLimits(32, undefined, undefined).maxBeams).toBe(MAX_BEAMS_UNSIZED);

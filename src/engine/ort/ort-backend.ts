@@ -1,7 +1,15 @@
 import { WebvlError } from '../../errors';
 import type { Backend, BackendName, ExternalData, RunStats, Session, SessionOptions } from '../backend';
 import type { PixelBatchSpec, PixelJob, PixelPipeline } from '../pixels';
-import type { DeviceTensor, DType, HostTensor, Tensor, TensorData } from '../tensor';
+import {
+  asFloatKind,
+  type DeviceTensor,
+  type DType,
+  type HostTensor,
+  type Tensor,
+  type TensorData,
+  toHost,
+} from '../tensor';
 import type { GpuPixelPipeline } from '../webgpu/pixel-pipeline';
 import { getOrt, type Ort } from './ort-env';
 import { identityModel } from './ort-warm-model';
@@ -20,8 +28,13 @@ class OrtDeviceTensor implements DeviceTensor {
     return this.ortTensor.dims;
   }
   async download(): Promise<HostTensor> {
-    const data = (await this.ortTensor.getData()) as TensorData;
-    return { location: 'cpu', dtype: this.dtype, dims: [...this.dims], data };
+    const data = await this.ortTensor.getData();
+    return {
+      location: 'cpu',
+      dtype: this.dtype,
+      dims: [...this.dims],
+      data: hostData(this.dtype, data as ArrayBufferView),
+    };
   }
   dispose(): void {
     this.ortTensor.dispose();
@@ -32,6 +45,16 @@ async function toOrtTensor(ort: Ort, t: Tensor): Promise<OrtTensor> {
   if (t instanceof OrtDeviceTensor) return t.ortTensor;
   const host = t.location === 'cpu' ? t : await t.download();
   return new ort.Tensor(host.dtype, host.data, host.dims);
+}
+
+/**
+ * An ORT tensor's data as webvl holds it: float16 as its bits (Uint16Array). Where the runtime has Float16Array,
+ * onnxruntime-web hands float16 data as one, whose elements are numbers, not bits; the bytes are the same.
+ */
+function hostData(dtype: string, data: ArrayBufferView): TensorData {
+  if (dtype === 'float16' && !(data instanceof Uint16Array))
+    return new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+  return data as TensorData;
 }
 
 function bytesOf(t: OrtTensor): number {
@@ -69,11 +92,28 @@ export function ortError(e: unknown, label: string, phase: 'load' | 'run'): Webv
 
 class OrtSessionWrapper implements Session {
   private stats: RunStats | undefined;
+  /** The float kind each float input declares: onnxruntime takes only that one. */
+  private readonly floatInputs: ReadonlyMap<string, 'float32' | 'float16'>;
+
   constructor(
     private readonly ort: Ort,
     private readonly session: OrtSession,
     private readonly label: string,
-  ) {}
+  ) {
+    this.floatInputs = new Map(
+      (session.inputMetadata ?? []).flatMap((m) =>
+        m.isTensor && (m.type === 'float32' || m.type === 'float16') ? [[m.name, m.type] as const] : [],
+      ),
+    );
+  }
+
+  /** `t` as onnxruntime takes it for input `name`: float32 and float16 feeds become the kind it declares. */
+  private async feed(name: string, t: Tensor): Promise<OrtTensor> {
+    const want = this.floatInputs.get(name);
+    if (!want || t.dtype === want || (t.dtype !== 'float32' && t.dtype !== 'float16'))
+      return toOrtTensor(this.ort, t);
+    return toOrtTensor(this.ort, asFloatKind(await toHost(t), want));
+  }
 
   get inputNames(): readonly string[] {
     return this.session.inputNames;
@@ -91,7 +131,7 @@ class OrtSessionWrapper implements Session {
       }
     }
     const ortFeeds: Record<string, OrtTensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = await toOrtTensor(this.ort, t);
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = await this.feed(name, t);
     let results: Record<string, OrtTensor>;
     try {
       results = (await this.session.run(ortFeeds)) as Record<string, OrtTensor>;
@@ -109,7 +149,7 @@ class OrtSessionWrapper implements Session {
           location: 'cpu',
           dtype: t.type as DType,
           dims: [...t.dims],
-          data: t.data as TensorData,
+          data: hostData(t.type, t.data as ArrayBufferView),
         };
       }
     }

@@ -9,7 +9,7 @@ import {
   type SessionOptions,
   type TensorShape,
 } from '../backend';
-import { type DType, type HostTensor, hostTensor, sizeOf, type Tensor, toHost } from '../tensor';
+import { asFloatKind, type DType, type HostTensor, hostTensor, sizeOf, type Tensor, toHost } from '../tensor';
 import type { BufferPool } from './gpu/buffer-pool';
 import { WebGpuDeviceTensor } from './gpu/device-tensor';
 import { DispatchTimer, QUERIES_PER_SET } from './gpu/dispatch-timer';
@@ -630,7 +630,8 @@ export class WebGpuSession implements Session {
         // Same GPU representation for every dtype we accept as compatible: a plain copy suffices.
         encoder.copyBufferToBuffer(gpu.buffer, 0, input.buffer, 0, Math.min(gpu.bytes, input.bytes));
       } else if (host && sizeOf(host.dims) > 0) {
-        const data = toGpuData(host);
+        // A float16 input holds float16 values: a float32 feed is rounded to them, as a float16 feed would be.
+        const data = toGpuData(input.declared === 'float16' ? asFloatKind(host, 'float16') : host);
         device.queue.writeBuffer(input.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
       }
     }

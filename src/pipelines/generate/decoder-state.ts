@@ -13,7 +13,7 @@ import {
   SAMPLING,
   type Session,
 } from '../../engine/backend';
-import { type HostTensor, hostTensor, type Tensor, toHost } from '../../engine/tensor';
+import { type HostTensor, hostTensor, type Tensor, toHostFloats } from '../../engine/tensor';
 import { WebvlError } from '../../errors';
 import { disposeTensor, gatherRows, rowRepeater } from '../encode';
 import { drawsFrom, pickToken, type Sampling } from './sampling';
@@ -126,7 +126,7 @@ export class DecoderState {
   async logitsAfter(input: Tensor): Promise<Float32Array[]> {
     const logits = (await this.step(input, 0)).logits;
     if (!logits) throw new WebvlError('INVALID_MODEL', 'decoder has no logits output');
-    const h = await toHost(logits);
+    const h = await toHostFloats(logits);
     disposeTensor(logits);
     const [b, s, v] = h.dims;
     const data = h.data as Float32Array;
@@ -145,7 +145,8 @@ export class DecoderState {
     if (this.cache) await this.cache.reorder(rows);
     else if (this.presents) {
       const kept: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(this.presents)) kept[name] = gatherRows(await toHost(t), rows);
+      for (const [name, t] of Object.entries(this.presents))
+        kept[name] = gatherRows(await toHostFloats(t), rows);
       for (const t of Object.values(this.presents)) disposeTensor(t);
       this.presents = kept;
     }
@@ -251,10 +252,10 @@ export class DecoderState {
 
   private async choose(out: Record<string, Tensor>, u: number): Promise<number> {
     const head = out[NEXT_TOKEN];
-    if (head) return Number((await toHost(head)).data[0]);
+    if (head) return Number((await toHostFloats(head)).data[0]);
     const logits = out.logits;
     if (!logits) throw new WebvlError('INVALID_MODEL', 'decoder has no logits output');
-    const h = await toHost(logits);
+    const h = await toHostFloats(logits);
     disposeTensor(logits);
     const [, s, v] = h.dims;
     const row = (h.data as Float32Array).subarray((s - 1) * v, s * v);

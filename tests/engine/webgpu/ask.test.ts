@@ -10,6 +10,7 @@ import { answer, type Conversation, promptPositions, vlmOf } from '../../../src/
 import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
 import { fakeServer } from '../../support/fake-folder-server';
+import { loadLlavaOrt, pixelValues } from '../../support/llava-ort';
 import { nodeGpu } from './gpu';
 
 const DISK = 'tests/corpus/llava-random/';
@@ -37,10 +38,14 @@ const image = {
 };
 
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
-let model: LoadedModel;
-beforeAll(async () => {
+/** The folder through the loader, on our engine; `dtype` 'fp16' reads the float16-IO graphs (*_fp16.onnx). */
+async function loadFolder(dtype?: 'fp16'): Promise<LoadedModel> {
+  const suffix = dtype ? `_${dtype}` : '';
   const files = Object.fromEntries(
-    FILES.map((f) => [`${BASE}m/${f}`, new Uint8Array(readFileSync(DISK + f))]),
+    FILES.map((f) => [
+      `${BASE}m/${f.replace('.onnx', `${suffix}.onnx`)}`,
+      new Uint8Array(readFileSync(DISK + f.replace('.onnx', `${suffix}.onnx`))),
+    ]),
   );
   const folder = await openModelFolder('/m', {
     baseUrl: BASE,
@@ -48,7 +53,11 @@ beforeAll(async () => {
     fetch: fakeServer(files).fetchFn,
   });
   const selector = new BackendSelector({ name: 'webgpu', reason: 'test' }, false, async () => backend);
-  model = await loadModel(folder, selector, {});
+  return loadModel(folder, selector, dtype ? { dtype } : {});
+}
+let model: LoadedModel;
+beforeAll(async () => {
+  model = await loadFolder();
 });
 afterAll(async () => {
   await model?.release();
@@ -146,5 +155,37 @@ describe('ask and chat on our engine', () => {
     expect(() => vlmOf({ ...model, vlm: undefined })).toThrow(
       expect.objectContaining({ code: 'UNSUPPORTED_TASK' }),
     );
+  });
+});
+
+describe('a float16 export (float16 inputs_embeds, image features, keys and values and logits)', () => {
+  it('two turns on our engine answer as onnxruntime-node answers on the same graphs, the pixels rounded to the float16 the vision graph declares', async () => {
+    const half = await loadFolder('fp16');
+    const reference = await loadLlavaOrt(DISK, '_fp16');
+    try {
+      const spec = vlmOf(half).spec;
+      // The pipeline's prompt ids, image positions as the image token (where the reference writes the features).
+      const ids = (turns: Parameters<typeof promptPositions>[2]) =>
+        promptPositions(half, spec, turns).map((id) => (id === -1 ? spec.imageTokenId : id));
+      const features = await reference.imageFeatures(pixelValues(ref.chat.image_rgb, 0.5, 0.5));
+      const [q1, q2] = ref.chat.questions;
+      const one = await answer(half, image, [user(q1)], undefined, { maxTokens: 6 }, new Stopwatch());
+      const first = await reference.answer(ids([user(q1)]), features, null, 6);
+      expect(one.result.tokenIds).toEqual(first.tokens);
+      expect(one.result.cacheOnDevice).toBe(true);
+      const turns = [user(q1), { role: 'assistant' as const, content: one.result.text }, user(q2)];
+      const two = await answer(half, image, turns, one.conversation, { maxTokens: 6 }, new Stopwatch());
+      // The reference continues from its first turn's cache with the rest of the same prompt.
+      const second = await reference.answer(ids(turns).slice(first.state.total), features, first.state, 6);
+      // The reference fed its last answer token too; the pipeline leaves it for the next turn's prompt.
+      expect(two.result.reusedTokens).toBe(first.state.total - 1);
+      expect(two.result.tokenIds).toEqual(second.tokens);
+      two.conversation.release();
+      console.log(
+        `float16 export: ${JSON.stringify([first.tokens, second.tokens])}; float32 PyTorch: ${JSON.stringify(ref.chat.answers)}`,
+      );
+    } finally {
+      await half.release();
+    }
   });
 });

@@ -261,6 +261,28 @@ describe('WebGpuSession', () => {
     await session.release();
   });
 
+  it('a float16 input holds float16 values: a float32 feed is rounded to nearest even, a float16 feed read as it is', async () => {
+    const g: Graph = {
+      nodes: [node('Cast', ['x'], ['y'], { to: { type: 'int', value: 1 } })],
+      initializers: new Map(),
+      inputs: [{ name: 'x', dtype: 'float16', shape: [4] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      valueInfo: new Map(),
+      opset: 17,
+    };
+    const session = await backend.loadGraph(g, { label: 'half input' });
+    // 0.1 and 1/3 are not halves; 2049 ties between 2048 and 2050 (even: 2048); 65520 rounds to infinity.
+    const values = [0.1, 1 / 3, 2049, 65520];
+    // Rounded by hand: 0.1 → 0x2e66 = 0.0999755859375, 1/3 → 0x3555 = 0.333251953125.
+    const rounded = [0.0999755859375, 0.333251953125, 2048, Number.POSITIVE_INFINITY];
+    const fromFloats = await session.run({ x: hostTensor('float32', [4], values) });
+    expect(Array.from((fromFloats.y as HostTensor).data as Float32Array)).toEqual(rounded);
+    const halves = hostTensor('float16', [4], [0x2e66, 0x3555, 0x6800, 0x7c00]);
+    const fromHalves = await session.run({ x: halves });
+    expect(Array.from((fromHalves.y as HostTensor).data as Float32Array)).toEqual(rounded);
+    await session.release();
+  });
+
   it('reuses buffers across a long chain: 11 intermediates live in 2 buffers', async () => {
     // y = Neg(Sigmoid(Neg(Sigmoid(…x)))) — 12 nodes, each value dead after the next node reads it.
     const nodes: Node[] = [];

@@ -126,7 +126,10 @@ export interface PlanOutput {
 
 export interface PlanInput {
   readonly name: string;
+  /** How the buffer holds it: float16 inputs are held as float32. */
   readonly dtype: DType;
+  /** The dtype the graph declares. */
+  readonly declared: DType;
   readonly dims: readonly number[];
   readonly buffer: GPUBuffer;
   readonly bytes: number;
@@ -234,6 +237,7 @@ export class Plan {
       this.inputs.push({
         name: input.name,
         dtype: slot.dtype,
+        declared: input.dtype,
         dims: slot.dims,
         buffer,
         bytes: slot.storage.bytes,
