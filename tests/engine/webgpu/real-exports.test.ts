@@ -150,6 +150,32 @@ describe('weights in external-data files (clip-external: clip-export re-saved by
     expect(Object.keys(diffs).length).toBeGreaterThan(0);
     for (const [name, d] of Object.entries(diffs)) expect(d, name).toBeLessThan(1e-4);
   });
+
+  it('a data file shorter than its tensors say, or one not given, is INVALID_MODEL at load naming the file', async () => {
+    const dir = `${ROOT}/clip-external/onnx/`;
+    const graph = new Uint8Array(readFileSync(`${dir}text_model.onnx`));
+    const data = new Uint8Array(readFileSync(`${dir}text_model.onnx_data_1`));
+    const refused = async (externalData: Map<string, Uint8Array>) => {
+      try {
+        await backend.load(graph, { label: 'truncated', externalData });
+      } catch (e) {
+        return e as { code: string; message: string };
+      }
+      throw new Error('loaded');
+    };
+    const full = new Uint8Array(readFileSync(`${dir}text_model.onnx_data`));
+    const short = await refused(
+      new Map([
+        ['text_model.onnx_data', full],
+        ['text_model.onnx_data_1', data.subarray(0, data.length - 4)],
+      ]),
+    );
+    expect(short.code).toBe('INVALID_MODEL');
+    expect(short.message).toContain("'text_model.onnx_data_1'");
+    const missing = await refused(new Map([['text_model.onnx_data', full]]));
+    expect(missing.code).toBe('INVALID_MODEL');
+    expect(missing.message).toContain("'text_model.onnx_data_1'");
+  });
 });
 
 describe('torch 2.x patterns fuse', () => {
