@@ -331,6 +331,42 @@ describe('loading folders as they are', () => {
     expect(again.progress.every((p) => p.fromCache)).toBe(true);
   });
 
+  it("Optimum's layout (optimum-cli export onnx): model.onnx at the folder's root, no onnx/ folder = PyTorch", async () => {
+    const ref = reference<DualReference>('clip-export');
+    await browser.context.route('**/served/clip-optimum/**', async (route) => {
+      const file = new URL(route.request().url()).pathname.split('/served/clip-optimum/')[1] ?? '';
+      const disk = file === 'model.onnx' ? 'onnx/model.onnx' : file.endsWith('.onnx') ? undefined : file;
+      let body: Buffer | undefined;
+      try {
+        body = disk ? readFileSync(`${DISK}clip-export/${disk}`) : undefined;
+      } catch {
+        body = undefined;
+      }
+      await route.fulfill(body ? { status: 200, body } : { status: 404, body: '' });
+    });
+    try {
+      await browser.page.evaluate(() => window.hfTest.create('webgpu'));
+      const { info } = await browser.page.evaluate((u) => window.hfTest.load(u), '/served/clip-optimum/');
+      expect(info.graphs.map((g) => g.file)).toEqual(['model.onnx']);
+      for (const [i, image] of ref.images.entries()) {
+        const got = await browser.page.evaluate(([p, l, t]) => window.hfTest.classify(p, l, t), [
+          png(image),
+          ref.labels,
+          ref.template,
+        ] as const);
+        record(
+          'clip in Optimum layout classify (webgpu)',
+          rel(
+            ref.labels.map((l) => got.find((s) => s.label === l)!.probability),
+            ref.classify[i],
+          ),
+        );
+      }
+    } finally {
+      await browser.context.unroute('**/served/clip-optimum/**');
+    }
+  });
+
   it('a Hub-style URL (<origin>/<org>/<name>/resolve/<rev>/) loads when its origin is allowed, and is refused otherwise', async () => {
     const ref = reference<DualReference>('clip-export');
     await serveFolder('https://hub.test/**', 'clip-export', { cors: true });

@@ -28,9 +28,12 @@ export function isModelDType(v: unknown): v is ModelDType {
   return typeof v === 'string' && Object.hasOwn(SUFFIX, v);
 }
 
+/** Where transformers.js keeps a folder's graphs. */
+export const GRAPH_DIR = 'onnx/';
+
 /** The file of a graph in a dtype: graphFile('vision_model', 'q4') = 'onnx/vision_model_q4.onnx'. */
 export function graphFile(graph: string, dtype: ModelDType): string {
-  return `onnx/${graph}${SUFFIX[dtype]}.onnx`;
+  return `${GRAPH_DIR}${graph}${SUFFIX[dtype]}.onnx`;
 }
 
 /** Checks a dtype option that came through the API (structured clone, so anything). */

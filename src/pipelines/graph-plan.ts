@@ -4,9 +4,11 @@
 // ViLT its patch embedding and fusion graph, VLMo its two experts and fusion graph (a VQA-only VLMo: no text
 // expert), CoCa its image and text
 // sides and caption decoder (the cached-step decoder optional, as BLIP's).
-// A file the plan needs and the folder lacks is MODEL_NOT_FOUND naming that file.
+// Graphs are looked for under onnx/ (transformers.js' layout), then at the folder's root (what optimum-cli export
+// onnx and ORTModel.save_pretrained write). A file the plan needs and the folder lacks is MODEL_NOT_FOUND naming
+// that file.
 import { WebvlError } from '../errors';
-import { graphFile, type ModelDType } from '../models/dtype';
+import { GRAPH_DIR, graphFile, type ModelDType } from '../models/dtype';
 import type { FolderFile, ModelFolder } from '../models/model-folder';
 import {
   blipHeads,
@@ -25,9 +27,13 @@ export interface PlannedGraph {
 
 function notFound(folder: ModelFolder, files: readonly { file: string; dtype: ModelDType }[]): WebvlError {
   const named = files.map((f) => (f.dtype === 'fp32' ? f.file : `${f.file} (the ${f.dtype} variant)`));
-  return new WebvlError('MODEL_NOT_FOUND', `${folder.url.href} has no ${named.join(' and no ')}`, {
-    files: files.map((f) => f.file),
-  });
+  return new WebvlError(
+    'MODEL_NOT_FOUND',
+    `${folder.url.href} has no ${named.join(' and no ')} (nor at its root)`,
+    {
+      files: files.map((f) => f.file),
+    },
+  );
 }
 
 export async function planGraphs(
@@ -43,7 +49,7 @@ export async function planGraphs(
   };
   const open = async (role: GraphRole) => {
     const w = want(role);
-    const file = await folder.open(w.file);
+    const file = (await folder.open(w.file)) ?? (await folder.open(w.file.slice(GRAPH_DIR.length)));
     return { ...w, found: file };
   };
   const planned = (xs: Awaited<ReturnType<typeof open>>[]): PlannedGraph[] =>

@@ -197,6 +197,22 @@ describe('graphs per family', () => {
     expect(retrieval.model.generation).toBeUndefined();
   });
 
+  it("Optimum's layout (optimum-cli export onnx, ORTModel.save_pretrained): graphs at the folder's root, onnx/ first where both are", async () => {
+    const root = await load(serve({ model_type: 'clip' }, ['model.onnx', 'model_quantized.onnx']));
+    expect(root.compiled).toEqual({ combined: 'model.onnx' });
+    expect(root.model.graphs.map((g) => g.file)).toEqual(['model.onnx']);
+    expect(root.requests.filter((r) => r.endsWith('.onnx'))).toEqual(['onnx/model.onnx', 'model.onnx']);
+    const q8 = await load(serve({ model_type: 'clip' }, ['model.onnx', 'model_quantized.onnx']), {
+      dtype: 'q8',
+    });
+    expect(q8.compiled).toEqual({ combined: 'model_quantized.onnx' });
+    const both = await load(serve({ model_type: 'clip' }, ['model.onnx', 'onnx/model.onnx']));
+    expect(both.compiled).toEqual({ combined: 'onnx/model.onnx' });
+    const none = await failure(load(serve({ model_type: 'clip' }, ['onnx/text_model.onnx'])));
+    expect(none.code).toBe('MODEL_NOT_FOUND');
+    expect(none.message).toContain('nor at its root');
+  });
+
   it('a graph the family needs and the folder lacks is MODEL_NOT_FOUND naming the file', async () => {
     const e = await failure(
       load(
