@@ -113,8 +113,8 @@ describe.each(['wasm', 'webgpu'] as const)('ask and chat (%s)', (backend) => {
   });
 });
 
-// A float16 export (float16 inputs_embeds, image features, keys and values, logits: *_fp16.onnx, made by
-// scripts/make_half_io_graphs.py) answers as onnxruntime-node answers on the same graphs (tests/support/llava-ort.ts,
+// A float16 export (float16 image features, inputs_embeds, keys and values, logits; float32 pixel_values:
+// *_fp16.onnx, made by scripts/make_half_io_graphs.py) answers as onnxruntime-node answers on the same graphs (tests/support/llava-ort.ts,
 // float32 feeds narrowed to the float16 its inputs declare). Not on onnxruntime-web's WebGPU provider here: its
 // float16 kernels need the adapter's shader-f16, which SwiftShader lacks (our engine holds float16 as float32).
 describe.each(['wasm', 'webgpu'] as const)('a float16 export (%s)', (backend) => {

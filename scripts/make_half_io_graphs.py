@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""tests/corpus/llava-random/onnx/*_fp16.onnx: the llava-random graphs as a float16 export without
-`keep_io_types` leaves them, the form of most transformers.js VLM folders' fp16 / q4f16 files: every float
-input and output is float16 (inputs_embeds, image_features, the past and present keys and values, logits) and
-the top-level float weights are stored as float16. Inside, each is cast back to float32, so onnxruntime's CPU
+"""tests/corpus/llava-random/onnx/*_fp16.onnx: the llava-random graphs in the form of transformers.js VLM folders'
+fp16 / q4f16 files: every float input and output is float16 (image_features, inputs_embeds, the past and present
+keys and values, logits) but pixel_values, which the image processor gives as float32 (transformers.js feeds it
+so), and the top-level float weights are stored as float16. Inside, each is cast back to float32, so onnxruntime's CPU
 provider (which lacks float16 kernels for some ops) runs them as the reference. Run from the repository root:
 
   /usr/bin/python3 scripts/make_half_io_graphs.py
@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 DIR = 'tests/corpus/llava-random/onnx'
 GRAPHS = ['vision_encoder', 'embed_tokens', 'decoder_model_merged']
+KEEP_FLOAT32 = {'pixel_values'}
 
 
 def rename_uses(graph, old, new):
@@ -37,7 +38,7 @@ def halve(model):
         front.append(helper.make_node('Cast', [f'{name}_fp16'], [name], to=TensorProto.FLOAT,
                                       name=f'{name}_widen'))
     for value in graph.input:
-        if value.type.tensor_type.elem_type != TensorProto.FLOAT:
+        if value.type.tensor_type.elem_type != TensorProto.FLOAT or value.name in KEEP_FLOAT32:
             continue
         value.type.tensor_type.elem_type = TensorProto.FLOAT16
         rename_uses(graph, value.name, f'{value.name}_f32')

@@ -2,11 +2,18 @@
 // llava-layout folder (scripts/make_llava_random.py): the chat template's ids, the answers of a two-turn chat and
 // the reuse of the first turn's KV cache, all against PyTorch's greedy tokens; the typed refusals.
 import { readFileSync } from 'node:fs';
+import { env, LlavaForConditionalGeneration, Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendSelector } from '../../../src/engine/select';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import { openModelFolder } from '../../../src/models/model-folder';
-import { answer, type Conversation, promptPositions, vlmOf } from '../../../src/pipelines/ask';
+import {
+  answer,
+  type ChatMessage,
+  type Conversation,
+  promptPositions,
+  vlmOf,
+} from '../../../src/pipelines/ask';
 import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
 import { fakeServer } from '../../support/fake-folder-server';
@@ -159,7 +166,7 @@ describe('ask and chat on our engine', () => {
 });
 
 describe('a float16 export (float16 inputs_embeds, image features, keys and values and logits)', () => {
-  it('two turns on our engine answer as onnxruntime-node answers on the same graphs, the pixels rounded to the float16 the vision graph declares', async () => {
+  it('two turns on our engine answer as onnxruntime-node answers on the same graphs', async () => {
     const half = await loadFolder('fp16');
     const reference = await loadLlavaOrt(DISK, '_fp16');
     try {
@@ -186,6 +193,49 @@ describe('a float16 export (float16 inputs_embeds, image features, keys and valu
       );
     } finally {
       await half.release();
+    }
+  });
+});
+
+// transformers.js' own LLaVA (onnxruntime-node underneath) reads this folder as it is: its greedy answers to the
+// pipeline's prompt ids are the answers our engine gives through the loader and the ask pipeline.
+describe("transformers.js' LlavaForConditionalGeneration on the same folder", () => {
+  it.each(['fp32', 'fp16'] as const)('%s: both turns of the chat give our answers', async (dtype) => {
+    env.localModelPath = 'tests/corpus/';
+    env.allowRemoteModels = false;
+    const theirs = await LlavaForConditionalGeneration.from_pretrained('llava-random', {
+      dtype,
+      device: 'cpu',
+    });
+    const ours = dtype === 'fp32' ? model : await loadFolder(dtype);
+    try {
+      const spec = vlmOf(ours).spec;
+      const side = Math.sqrt(ref.chat.image_rgb.length / 3);
+      const pixels = new Tensor('float32', pixelValues(ref.chat.image_rgb, 0.5, 0.5), [1, 3, side, side]);
+      let turns: ChatMessage[] = [];
+      let conversation: Conversation | undefined;
+      for (const question of ref.chat.questions) {
+        turns = [...turns, user(question)];
+        const ids = promptPositions(ours, spec, turns).map((id) =>
+          BigInt(id === -1 ? spec.imageTokenId : id),
+        );
+        const generated = (await theirs.generate({
+          input_ids: new Tensor('int64', BigInt64Array.from(ids), [1, ids.length]),
+          attention_mask: new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+          pixel_values: pixels,
+          max_new_tokens: 6,
+          do_sample: false,
+        })) as Tensor;
+        const want = Array.from(generated.data as BigInt64Array, Number).slice(ids.length);
+        const got = await answer(ours, image, turns, conversation, { maxTokens: 6 }, new Stopwatch());
+        expect(got.result.tokenIds, question).toEqual(want);
+        conversation = got.conversation;
+        turns = [...turns, { role: 'assistant' as const, content: got.result.text }];
+      }
+      conversation?.release();
+    } finally {
+      await theirs.dispose();
+      if (ours !== model) await ours.release();
     }
   });
 });
