@@ -14,6 +14,7 @@ import { type Graph, type Node, opKey, WEBVL_DOMAIN } from './ir/ir';
 import { decodeModel } from './ir/onnx-decode';
 import { MAX_POOL_RANK } from './ir/pool-params';
 import { resizeFormProblem } from './ir/resize-params';
+import { dropUnreadInitializers } from './passes/dead-code';
 import { withNextTokenHead } from './passes/next-token-head';
 import { packQuantizedWeights } from './passes/pack-quantized';
 import { splitOversizedConstants } from './passes/split-oversized';
@@ -350,6 +351,8 @@ export class WebGpuBackend implements Backend {
     // Quantized weights are packed once here, so what cannot be rewritten is refused just below.
     const packed = packQuantizedWeights(graph);
     widenHalfConstants(graph);
+    // The packed weights replace their sources: nothing reads those any more, and the session keeps the graph.
+    dropUnreadInitializers(graph);
     const missing = unsupportedOps(graph.nodes);
     if (missing.length > 0) {
       throw new WebvlError(

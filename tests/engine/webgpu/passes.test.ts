@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { cloneGraph, type Graph, type Node } from '../../../src/engine/webgpu/ir/ir';
 import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
-import { eliminateDeadCode } from '../../../src/engine/webgpu/passes/dead-code';
+import { dropUnreadInitializers, eliminateDeadCode } from '../../../src/engine/webgpu/passes/dead-code';
 import { foldConstants } from '../../../src/engine/webgpu/passes/fold-constants';
 import { inferShapes } from '../../../src/engine/webgpu/passes/infer-shapes';
 import { specialize } from '../../../src/engine/webgpu/passes/optimize';
+import { packQuantizedWeights } from '../../../src/engine/webgpu/passes/pack-quantized';
 import { uniformFloats } from '../../support/random';
 import { interpret } from './reference-interpreter';
 
@@ -228,6 +229,52 @@ describe('GELU forms', () => {
   it('leaves a look-alike with the wrong constant alone', () => {
     const g = graph(cases[2][1], { c: scalar(1.5) }, [x], ['y']);
     expect(ops(specialize(g, { x: [2, 5] }).graph)).toEqual({ Mul: 2, Sigmoid: 1 });
+  });
+});
+
+describe('initializers nothing reads', () => {
+  it('are dropped, in the graph and its If branches; those a branch reads from the outer scope, or an output names, stay', () => {
+    const branch = (name: string, reads: string, own: Record<string, HostTensor>) =>
+      graph([node('Add', ['x', reads], [name])], own, [], [name]);
+    const g = graph(
+      [
+        node('If', ['cond'], ['y'], {
+          then_branch: { type: 'graph', value: branch('t', 'outer_w', { t_unused: scalar(1) }) },
+          else_branch: { type: 'graph', value: branch('e', 'e_w', { e_w: scalar(2) }) },
+        }),
+      ],
+      { outer_w: scalar(3), stale: scalar(4), shown: scalar(5) },
+      [
+        { name: 'x', dtype: 'float32', shape: [] },
+        { name: 'cond', dtype: 'bool', shape: [] },
+      ],
+      ['y', 'shown'],
+    );
+    expect(dropUnreadInitializers(g).sort()).toEqual(['stale', 't_unused']);
+    expect([...g.initializers.keys()].sort()).toEqual(['outer_w', 'shown']);
+    const [thenBranch, elseBranch] = ['then_branch', 'else_branch'].map(
+      (k) => (g.nodes[0].attrs[k] as { value: Graph }).value,
+    );
+    expect(thenBranch.initializers.size).toBe(0);
+    expect([...elseBranch.initializers.keys()]).toEqual(['e_w']);
+  });
+
+  it("a q4 export's MatMulNBits codes, scales and zero points are gone once packed; every initializer left is read", () => {
+    const g = decodeModel(new Uint8Array(readFileSync('tests/corpus/hf/llama-hf/onnx/model_q4.onnx')));
+    const sources = new Set(
+      g.nodes.filter((n) => n.opType === 'MatMulNBits').flatMap((n) => n.inputs.slice(1).filter(Boolean)),
+    );
+    expect(sources.size).toBeGreaterThan(0);
+    const packed = packQuantizedWeights(g);
+    const bytes = (gr: Graph) => [...gr.initializers.values()].reduce((a, t) => a + t.data.byteLength, 0);
+    const before = bytes(g);
+    dropUnreadInitializers(g);
+    for (const name of sources) expect(g.initializers.has(name), name).toBe(false);
+    for (const name of packed) expect(g.initializers.has(name), name).toBe(true);
+    const read = new Set([...g.nodes.flatMap((n) => n.inputs), ...g.outputs.map((o) => o.name)]);
+    for (const name of g.initializers.keys()) expect(read.has(name), name).toBe(true);
+    console.log(`llama-hf q4: host initializer bytes ${before} → ${bytes(g)} after packing`);
+    expect(bytes(g)).toBeLessThan(before);
   });
 });
 
