@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExternalData, Session } from '../../src/engine/backend';
 import type { BackendSelector } from '../../src/engine/select';
 import { WebvlError } from '../../src/errors';
+import { MemoryByteCache } from '../../src/models/byte-cache';
 import { pickDType } from '../../src/models/dtype';
 import { openModelFolder } from '../../src/models/model-folder';
 import type { LoadProgress } from '../../src/models/model-store';
@@ -345,6 +346,20 @@ describe('external-data files (use_external_data_format)', () => {
     const e = await failure(load(served({ ...all, 'onnx/text_model.onnx_data_1': tampered })));
     expect(e.code).toBe('INTEGRITY_MISMATCH');
     expect(e.message).toContain('onnx/text_model.onnx_data_1');
+  });
+
+  it('data files are cached with the graphs: a second load of the folder makes no request', async () => {
+    const server = folderWith(allFiles());
+    const cache = new MemoryByteCache();
+    const open = () => openModelFolder('/models/m', { baseUrl: BASE, cache, fetch: server.fetchFn });
+    const first = recorder();
+    await loadModel(await open(), first.selector, { warmUp: false });
+    const requests = server.requests.length;
+    expect(server.requests.some((r) => r.endsWith('text_model.onnx_data_1'))).toBe(true);
+    const second = recorder();
+    await loadModel(await open(), second.selector, { warmUp: false });
+    expect(server.requests.length).toBe(requests);
+    expect(second.externals).toEqual(first.externals);
   });
 
   it('a data file the folder lacks is MODEL_NOT_FOUND naming it and its graph', async () => {
