@@ -1,6 +1,7 @@
 // ONNX Gather along one axis: data viewed as [outer, axis_len, inner], indices flattened to n_idx;
-// out[o, j, i] = data[o, indices[j], i]. Copies 32-bit words, so any 32-bit dtype works. Negative indices wrap;
-// out-of-range indices (an ONNX error) are clamped rather than read out of bounds.
+// out[o, j, i] = data[o, indices[j], i]. Copies 32-bit words through the table reader prepended
+// (gather-table-words.wgsl: any 32-bit dtype; gather-table-f16.wgsl: a float16 table, each element widened to
+// f32). Negative indices wrap; out-of-range indices (an ONNX error) are clamped rather than read out of bounds.
 // `data` may hold only rows [lo, lo + len) of the axis (a table split over several bindings, one dispatch per
 // piece): elements whose row lies outside are left for another piece's dispatch. A whole table has lo = 0.
 struct Params {
@@ -12,7 +13,6 @@ struct Params {
   len: u32,
 }
 
-@group(0) @binding(0) var<storage, read> data: array<u32>;
 @group(0) @binding(1) var<storage, read> indices: array<i32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 @group(0) @binding(3) var<uniform> u: Params;
@@ -39,5 +39,5 @@ fn main(
   if (row < u.lo || row >= u.lo + u.len) {
     return;
   }
-  out[i] = data[(o * u.len + row - u.lo) * u.inner + inner_i];
+  out[i] = table_word((o * u.len + row - u.lo) * u.inner + inner_i);
 }

@@ -350,9 +350,6 @@ export class WebGpuBackend implements Backend {
     checkIfBranches(graph.nodes);
     // Quantized weights are packed once here, so what cannot be rewritten is refused just below.
     const packed = packQuantizedWeights(graph);
-    widenHalfConstants(graph);
-    // The packed weights replace their sources: nothing reads those any more, and the session keeps the graph.
-    dropUnreadInitializers(graph);
     const missing = unsupportedOps(graph.nodes);
     if (missing.length > 0) {
       throw new WebvlError(
@@ -365,6 +362,11 @@ export class WebGpuBackend implements Backend {
     }
     const engine = await this.engineDevice();
     const limit = bindingLimit(engine.device, this.options.maxBindingBytes);
+    // A float16 tensor kept half must fit one binding; larger ones are widened here and split below.
+    widenHalfConstants(graph, limit);
+    // The packed and widened tensors replace their sources: nothing reads those any more, and the session keeps
+    // the graph.
+    dropUnreadInitializers(graph);
     splitOversizedConstants(graph, limit, packed);
     checkFits(graph, packed, limit, options.label ?? 'model');
     return new WebGpuSession(engine, graph, options, this.options.planCacheBytes);

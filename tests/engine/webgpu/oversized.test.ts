@@ -5,8 +5,10 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
+import { halfToFloat, toHalfBits } from '../../../src/engine/half';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import type { Graph, Node } from '../../../src/engine/webgpu/ir/ir';
 import { rng, uniformFloats } from '../../support/random';
 import { nodeGpu } from './gpu';
 
@@ -87,5 +89,52 @@ describe('constants larger than one binding', () => {
   it('validates maxBindingBytes', () => {
     for (const bad of [0, 1023, 2.5, Number.NaN, -1])
       expect(() => new WebGpuBackend({ gpu: nodeGpu(), maxBindingBytes: bad })).toThrow(/maxBindingBytes/);
+  });
+});
+
+describe('float16 tables kept half', () => {
+  /** y = Gather(Cast(table, float32), ids) over a float16 [rows, 24] table. */
+  function halfTable(rows: number): { graph: Graph; table: Uint16Array } {
+    const table = Uint16Array.from(uniformFloats(rows * 24, rows, -2, 2), toHalfBits);
+    const node = (opType: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({
+      name: outputs[0],
+      opType,
+      domain: '',
+      attrs,
+      inputs,
+      outputs,
+    });
+    return {
+      table,
+      graph: {
+        nodes: [
+          node('Cast', ['table'], ['table32'], { to: { type: 'int', value: 1 } }),
+          node('Gather', ['table32', 'ids'], ['y']),
+        ],
+        initializers: new Map([['table', hostTensor('float16', [rows, 24], table)]]),
+        inputs: [{ name: 'ids', dtype: 'int64', shape: [2, 5] }],
+        outputs: [{ name: 'y', dtype: 'float32' }],
+        valueInfo: new Map(),
+        opset: 17,
+      },
+    };
+  }
+
+  it.each([
+    [100, 'fits one binding as halves (4,800 bytes): read half', 'gather|f16', 4800],
+    [300, 'does not (14,400 bytes): widened at load and split into pieces of rows', undefined, 300 * 24 * 4],
+  ] as const)('%i rows %s', async (rows, _what, program, held) => {
+    const { graph, table } = halfTable(rows);
+    const session = await backend.loadGraph(graph, { label: `half table ${rows}` });
+    const ids = Array.from({ length: 10 }, (_, i) => (i * 37) % rows);
+    const out = await session.run({ ids: hostTensor('int64', [2, 5], ids) });
+    const want = ids.flatMap((r) => Array.from(table.subarray(r * 24, r * 24 + 24), halfToFloat));
+    expect((out.y as HostTensor).dtype).toBe('float32');
+    expect(Array.from((out.y as HostTensor).data as Float32Array)).toEqual(want);
+    const plan = session.describePlan();
+    if (program) expect(plan?.programKeys).toContain(program);
+    else expect(plan?.opCounts['webvl:GatherRows']).toBe(1);
+    expect(session.lastRunStats()?.weightBytes).toBe(held);
+    await session.release();
   });
 });

@@ -77,6 +77,10 @@ export function fromValues(v: Values): HostTensor {
     case 'uint8':
       data = Uint8Array.from(v.data, (x) => Math.trunc(x));
       break;
+    case 'float16':
+      // Rows of a float16 table kept half (a Gather of constant positions): exact, the values are halves.
+      data = Uint16Array.from(v.data, toHalfBits);
+      break;
     default:
       throw new WebvlError('UNSUPPORTED_MODEL', `constant folding does not produce ${v.dtype} tensors`);
   }

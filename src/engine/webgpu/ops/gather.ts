@@ -2,6 +2,8 @@
 // packed quantized table (shaders/gather-quant.wgsl over matmul-b-quant.wgsl's dequantizing reader).
 import gatherWgsl from '../../../../shaders/gather.wgsl?raw';
 import gatherQuantWgsl from '../../../../shaders/gather-quant.wgsl?raw';
+import tableF16Wgsl from '../../../../shaders/gather-table-f16.wgsl?raw';
+import tableWordsWgsl from '../../../../shaders/gather-table-words.wgsl?raw';
 import type { QuantLayout } from '../passes/pack-quantized';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
 import {
@@ -15,11 +17,14 @@ import {
 } from './common';
 import { quantizedB } from './matmul';
 
-/** The checks every Gather makes of its indices and table dtype. */
+/**
+ * The checks every Gather makes of its indices and table dtype. A float16 table is one kept half
+ * (keep-half-weights.ts); its output, like every float16 value, is held as f32.
+ */
 function checkGather(data: GpuView, indices: GpuView, out: GpuView): void {
   if (isFloat(indices.dtype)) invalid(`Gather: indices must be integers, got ${indices.dtype}`);
-  if (data.dtype === 'float16') invalid('Gather: float16 data is not supported yet');
-  if (out.dtype !== data.dtype) invalid(`Gather: output dtype ${out.dtype} differs from data ${data.dtype}`);
+  const held = data.dtype === 'float16' ? 'float32' : data.dtype;
+  if (out.dtype !== held) invalid(`Gather: output dtype ${out.dtype} differs from data ${data.dtype}`);
 }
 
 /**
@@ -34,10 +39,11 @@ function recordGather(
   axis: { len: number; inner: number; lo: number; rows: number },
 ): void {
   const n = elementCount(out.dims);
+  const half = data.dtype === 'float16';
   ctx.record({
     label: 'Gather',
-    wgsl: gatherWgsl,
-    cacheKey: 'gather',
+    wgsl: (half ? tableF16Wgsl : tableWordsWgsl) + gatherWgsl,
+    cacheKey: half ? 'gather|f16' : 'gather',
     workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WORKGROUP)),
     bindings: [data, indices, out],
     uniforms: new UniformWriter()

@@ -51,8 +51,8 @@ export function toGpuHalfData(t: HostTensor): Uint16Array {
 export type WeightFormat = 'half' | 'packed';
 
 /**
- * Constants stored in another form: float16 ones that only ever serve as B of a matmul stay half
- * (keep-half-weights.ts); the packed quantized weights of QMatMul and QGather nodes (input 1) go up as their
+ * Constants stored in another form: float16 ones that only ever serve as B of a matmul or as a Gather's table
+ * stay half (keep-half-weights.ts); the packed quantized weights of QMatMul and QGather nodes (input 1) go up as their
  * raw bytes (pack-quantized.ts, pack-quantized-gather.ts).
  */
 function weightFormats(graph: Graph): Map<string, WeightFormat> {
@@ -63,10 +63,12 @@ function weightFormats(graph: Graph): Map<string, WeightFormat> {
       ((n.domain === '' || n.domain === 'ai.onnx') && (n.opType === 'MatMul' || n.opType === 'Gemm')) ||
       (n.domain === WEBVL_DOMAIN && n.opType === 'Linear');
     const quantized = n.domain === WEBVL_DOMAIN && (n.opType === 'QMatMul' || n.opType === 'QGather');
+    const gather = (n.domain === '' || n.domain === 'ai.onnx') && n.opType === 'Gather';
     n.inputs.forEach((name, slot) => {
       const t = graph.initializers.get(name);
       if (quantized && slot === 1 && t) out.set(name, 'packed');
-      else if (t?.dtype === 'float16' && matmul && slot === 1) out.set(name, 'half');
+      else if (t?.dtype === 'float16' && ((matmul && slot === 1) || (gather && slot === 0)))
+        out.set(name, 'half');
       else if (t?.dtype === 'float16') bad.add(name);
     });
   }
@@ -385,8 +387,12 @@ export class Plan {
       const t = graph.initializers.get(o.name);
       if (t) this.outputs.push({ name: o.name, dtype: t.dtype, dims: t.dims, constant: t, bytes: 0 });
       else {
-        // A float16 output is held as f32 on the GPU and narrowed to halves when read back.
-        const logical = shapes.get(o.name)?.dtype === 'float16' ? 'float16' : slot.dtype;
+        // A float16 output is held as f32 on the GPU and narrowed to halves when read back. The graph's declared
+        // float kind wins over the inferred one: a Gather from a table kept half (keep-half-weights.ts) yields
+        // float16 where the model, through its dropped Cast, declares float32.
+        const inferred = shapes.get(o.name)?.dtype === 'float16' ? 'float16' : slot.dtype;
+        const logical =
+          slot.dtype === 'float32' && (o.dtype === 'float32' || o.dtype === 'float16') ? o.dtype : inferred;
         this.outputs.push({
           name: o.name,
           dtype: logical,
