@@ -1,9 +1,8 @@
 // float16 weights stay float16 on the GPU: `Cast(to=float32)` of a float16 initializer whose every reader takes
-// it as the B operand of MatMul/Gemm or as a Gather's table (an embedding, and a tied LM head's other side) is
-// dropped, and the readers see the float16 tensor itself. The matmul kernels widen B on load
-// (shaders/matmul-b-f16*.wgsl), the gather kernel each element it copies (shaders/gather-half.wgsl), so the values
-// are exactly what the Cast would give, at half the memory and bandwidth. Any other use (biases, norms) is widened
-// once at load (widen-half-constants.ts).
+// it as the B operand of MatMul/Gemm or as a Gather's table (an embedding) is dropped, and the readers see the
+// float16 tensor itself. The matmul kernels widen B on load (shaders/matmul-b-f16*.wgsl), the gather kernel each
+// element it copies (shaders/gather-table-f16.wgsl), so the values are exactly what the Cast would give, at half
+// the memory and bandwidth. Any other use (biases, norms) is widened once at load (widen-half-constants.ts).
 import type { HostTensor } from '../../tensor';
 import { attrInt, type Graph, type Node } from '../ir/ir';
 
@@ -18,7 +17,7 @@ export interface HalfCast {
 }
 
 /** Whether `u` can read float16 `name` itself: as a MatMul/Gemm B of a 2-D weight, or as a Gather's table. */
-export function takesHalf(u: Node, name: string, rank: number): boolean {
+function takesHalf(u: Node, name: string, rank: number): boolean {
   if (u.domain !== '' && u.domain !== 'ai.onnx') return false;
   const slots = u.inputs.flatMap((input, slot) => (input === name ? [slot] : []));
   if (u.opType === 'MatMul' || u.opType === 'Gemm') return rank === 2 && slots.every((slot) => slot === 1);

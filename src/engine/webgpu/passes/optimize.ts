@@ -91,7 +91,12 @@ export function specialize(
   inlineIfs(graph, conditions);
   const contrib = canonicalizeContrib(graph);
   const halfWeights = keepHalfWeights(graph);
-  const isModelConstant = (name: string) => source.initializers.has(name);
+  // By tensor: a Cast of a float16 weight that keep-half-weights dropped names the model's tensor itself.
+  const sourceInitializers = new Set(source.initializers.values());
+  const isModelConstant = (name: string) => {
+    const t = graph.initializers.get(name);
+    return t !== undefined && sourceInitializers.has(t);
+  };
   const lookup = (node: Node) =>
     (node.opType === 'Gather' || node.opType === 'Slice') &&
     node.domain === '' &&
@@ -134,6 +139,6 @@ export function specialize(
       halfWeights,
       contrib: contrib + contribAttention,
     },
-    sourceInitializers: new Set(source.initializers.values()),
+    sourceInitializers,
   };
 }
