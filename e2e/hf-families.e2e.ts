@@ -49,6 +49,16 @@ function record(key: string, value: number) {
   expect(value, key).toBeLessThanOrEqual(1e-4);
 }
 
+/** The page's probabilities for ref's labels on `image`, in ref's label order. */
+async function classifyProbabilities(ref: DualReference, image: string): Promise<number[]> {
+  const got = await browser.page.evaluate(([p, l, t]) => window.hfTest.classify(p, l, t), [
+    png(image),
+    ref.labels,
+    ref.template,
+  ] as const);
+  return ref.labels.map((l) => got.find((s) => s.label === l)!.probability);
+}
+
 let browser: BrowserSession;
 let base: string;
 
@@ -118,20 +128,11 @@ describe.each(BACKENDS)('CLIP as exported for transformers.js (%s)', (backend) =
       await browser.page.evaluate((b) => window.hfTest.create(b), backend);
       const { info } = await browser.page.evaluate((u) => window.hfTest.load(u), '/served/clip-combined/');
       expect(info.graphs.map((g) => g.file)).toEqual(['onnx/model.onnx']);
-      for (const [i, image] of ref.images.entries()) {
-        const got = await browser.page.evaluate(([p, l, t]) => window.hfTest.classify(p, l, t), [
-          png(image),
-          ref.labels,
-          ref.template,
-        ] as const);
+      for (const [i, image] of ref.images.entries())
         record(
           `clip combined classify (${backend})`,
-          rel(
-            ref.labels.map((l) => got.find((s) => s.label === l)!.probability),
-            ref.classify[i],
-          ),
+          rel(await classifyProbabilities(ref, image), ref.classify[i]),
         );
-      }
       const texts = await browser.page.evaluate((t) => window.hfTest.embedText(t), ref.texts);
       for (const [i, t] of texts.entries())
         record(`clip combined embedText (${backend})`, rel(t, ref.textEmbeds[i]));
@@ -158,13 +159,10 @@ describe.each(BACKENDS)('CLIP with external-data files (%s)', (backend) => {
     expect(read.filter((f) => f.startsWith('onnx/'))).toEqual(files);
     expect(info.graphs.flatMap((g) => [g.file, ...(g.externalData ?? [])])).toEqual(files);
     for (const [i, image] of ref.images.entries()) {
-      const got = await browser.page.evaluate(([p, l, t]) => window.hfTest.classify(p, l, t), [
-        png(image),
-        ref.labels,
-        ref.template,
-      ] as const);
-      const probs = ref.labels.map((l) => got.find((s) => s.label === l)!.probability);
-      record(`clip ${what} classify (${backend})`, rel(probs, ref.classify[i]));
+      record(
+        `clip ${what} classify (${backend})`,
+        rel(await classifyProbabilities(ref, image), ref.classify[i]),
+      );
       const embed = await browser.page.evaluate((p) => window.hfTest.embedImage(p), png(image));
       record(`clip ${what} embedImage (${backend})`, rel(embed, ref.imageEmbeds[i]));
     }
@@ -348,20 +346,11 @@ describe('loading folders as they are', () => {
       await browser.page.evaluate(() => window.hfTest.create('webgpu'));
       const { info } = await browser.page.evaluate((u) => window.hfTest.load(u), '/served/clip-optimum/');
       expect(info.graphs.map((g) => g.file)).toEqual(['model.onnx']);
-      for (const [i, image] of ref.images.entries()) {
-        const got = await browser.page.evaluate(([p, l, t]) => window.hfTest.classify(p, l, t), [
-          png(image),
-          ref.labels,
-          ref.template,
-        ] as const);
+      for (const [i, image] of ref.images.entries())
         record(
           'clip in Optimum layout classify (webgpu)',
-          rel(
-            ref.labels.map((l) => got.find((s) => s.label === l)!.probability),
-            ref.classify[i],
-          ),
+          rel(await classifyProbabilities(ref, image), ref.classify[i]),
         );
-      }
     } finally {
       await browser.context.unroute('**/served/clip-optimum/**');
     }

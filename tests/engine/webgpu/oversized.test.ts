@@ -8,7 +8,8 @@ import { relativeDiff } from '../../../bench/stats';
 import { halfToFloat, toHalfBits } from '../../../src/engine/half';
 import { type HostTensor, hostTensor } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
-import type { Graph, Node } from '../../../src/engine/webgpu/ir/ir';
+import type { Graph } from '../../../src/engine/webgpu/ir/ir';
+import { onnxNode } from '../../support/onnx-node';
 import { rng, uniformFloats } from '../../support/random';
 import { nodeGpu } from './gpu';
 
@@ -96,20 +97,12 @@ describe('float16 tables kept half', () => {
   /** y = Gather(Cast(table, float32), ids) over a float16 [rows, 24] table. */
   function halfTable(rows: number): { graph: Graph; table: Uint16Array } {
     const table = Uint16Array.from(uniformFloats(rows * 24, rows, -2, 2), toHalfBits);
-    const node = (opType: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({
-      name: outputs[0],
-      opType,
-      domain: '',
-      attrs,
-      inputs,
-      outputs,
-    });
     return {
       table,
       graph: {
         nodes: [
-          node('Cast', ['table'], ['table32'], { to: { type: 'int', value: 1 } }),
-          node('Gather', ['table32', 'ids'], ['y']),
+          onnxNode('Cast', { to: 1 }, ['table'], ['table32']),
+          onnxNode('Gather', {}, ['table32', 'ids'], ['y']),
         ],
         initializers: new Map([['table', hostTensor('float16', [rows, 24], table)]]),
         inputs: [{ name: 'ids', dtype: 'int64', shape: [2, 5] }],
