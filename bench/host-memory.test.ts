@@ -1,8 +1,10 @@
 // Host memory a WebGPU session keeps for a base-size model (npm run bench:host-memory; not part of npm test):
 // each model is filled from its skeleton, loaded, the model's bytes dropped, then planned once, with ArrayBuffer
-// bytes measured after forced garbage collections. The GPU copies live in the GPU process in a browser (here,
+// bytes measured after forced garbage collections. Writes bench/results/<date>-node-host-memory.{json,md}
+// (WEBVL_HOST_MEMORY_OUT: another path, without extension; WEBVL_HOST_MEMORY_LABEL: what the run measured). The GPU copies live in the GPU process in a browser (here,
 // SwiftShader's memory counts in rss, not in ArrayBuffers).
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, it } from 'vitest';
@@ -28,11 +30,34 @@ const MODELS: [string, Record<string, readonly number[]> | undefined][] = [
   ['decoder-base', undefined],
 ];
 
-const rows = [
-  '| model | file MB | held after load MB | after the first plan MB |',
-  '| --- | --- | --- | --- |',
-];
-afterAll(() => console.log(rows.join('\n')));
+interface Row {
+  readonly model: string;
+  readonly fileMB: number;
+  readonly heldAfterLoadMB: number;
+  readonly afterFirstPlanMB: number | null;
+}
+const rows: Row[] = [];
+
+afterAll(() => {
+  const label = process.env.WEBVL_HOST_MEMORY_LABEL ?? 'this checkout';
+  const out =
+    process.env.WEBVL_HOST_MEMORY_OUT ??
+    `bench/results/${new Date().toISOString().slice(0, 10)}-node-host-memory`;
+  const md = [
+    `# Host memory a session keeps (${label})`,
+    '',
+    'ArrayBuffer bytes after load with the model bytes dropped, and after the first plan (Node, Dawn on SwiftShader).',
+    '',
+    '| model | file MB | held after load MB | after the first plan MB |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.model} | ${r.fileMB} | ${r.heldAfterLoadMB} | ${r.afterFirstPlanMB ?? '—'} |`),
+    '',
+  ].join('\n');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}.json`, `${JSON.stringify({ label, node: process.version, rows }, null, 2)}\n`);
+  writeFileSync(`${out}.md`, md);
+  console.log(md);
+});
 
 it.each(MODELS)(
   '%s',
@@ -46,16 +71,16 @@ it.each(MODELS)(
     const session = await backend.load(bytes, { label: name });
     bytes = undefined;
     const loaded = (await arrayBufferBytes()) - base;
-    let planned = '—';
+    let planned: number | null = null;
     if (shapes) {
       await session.prepare(
         Object.fromEntries(
           Object.entries(shapes).map(([k, dims]) => [k, { dtype: 'float32' as const, dims }]),
         ),
       );
-      planned = String(mb((await arrayBufferBytes()) - base));
+      planned = mb((await arrayBufferBytes()) - base);
     }
-    rows.push(`| ${name} | ${mb(file)} | ${mb(loaded)} | ${planned} |`);
+    rows.push({ model: name, fileMB: mb(file), heldAfterLoadMB: mb(loaded), afterFirstPlanMB: planned });
     await session.release();
     (await backend.engineDevice()).device.destroy();
   },
