@@ -423,17 +423,18 @@ export async function loadModel(
   const generation = graphs.some((g) => g.role === 'decoder')
     ? toGeneration(config, json<GenerationConfigJson>('generation_config.json', {}))
     : undefined;
-  const graphBytes = (role: GraphRole) => {
-    const g = graphs.find((x) => x.role === role);
-    return g ? graphIo(bytes.get(g.file.file)!) : undefined;
+  // Each graph's declared inputs and outputs, read once from its bytes.
+  const ios = new Map<GraphRole, GraphIo | undefined>();
+  const graphIoOf = (role: GraphRole) => {
+    if (!ios.has(role)) {
+      const g = graphs.find((x) => x.role === role);
+      ios.set(role, g ? graphIo(bytes.get(g.file.file)!) : undefined);
+    }
+    return ios.get(role);
   };
   const limits =
     generation &&
-    captionLimits(
-      decoderPositions(config, tokenizer, generation),
-      graphBytes('vision'),
-      graphBytes('decoder'),
-    );
+    captionLimits(decoderPositions(config, tokenizer, generation), graphIoOf('vision'), graphIoOf('decoder'));
 
   let model: LoadedModel;
   try {
@@ -441,7 +442,7 @@ export async function loadModel(
     const imageRole = sessions.vision ? 'vision' : sessions.visionEncoder ? 'visionEncoder' : undefined;
     // It writes float32: a graph that declares float16 pixels (a float16 export without keep_io_types) takes
     // the CPU path's, rounded to float16 as its input declares.
-    const halfPixels = imageRole && graphBytes(imageRole)?.elementTypes.get('pixel_values') === ONNX_FLOAT16;
+    const halfPixels = imageRole && graphIoOf(imageRole)?.elementTypes.get('pixel_values') === ONNX_FLOAT16;
     const pixels =
       imageRole && !halfPixels ? await selector.pixelPipeline(imageRole).catch(() => undefined) : undefined;
     const scoring: Scoring =
@@ -473,10 +474,10 @@ export async function loadModel(
       itm: sessions.itm,
       fusion: sessions.fusion,
       answers,
-      patchShape: kind === 'vilt' || kind === 'vlmo' ? patchShapeOf(graphBytes('vision')) : undefined,
+      patchShape: kind === 'vilt' || kind === 'vlmo' ? patchShapeOf(graphIoOf('vision')) : undefined,
       decoder: sessions.decoder,
       decoderWithPast: sessions.decoderWithPast,
-      captionCache: captionCache(graphBytes('decoderWithPast'), () => selector.kvCache('decoderWithPast')),
+      captionCache: captionCache(graphIoOf('decoderWithPast'), () => selector.kvCache('decoderWithPast')),
       generation,
       captionLimits: limits,
       vlm: vlmSessions(

@@ -20,9 +20,12 @@ export function paddingMask(
   const zero = b.constant('float32', [], [0]);
   // Integer constants in the mask's own dtype (onnxruntime takes int32; int64 compares the same).
   const intType = b.shape(mask)?.dtype === 'int64' ? 'int64' : 'int32';
-  // 0 where `kept`, the filter value elsewhere, as [B, 1, S|1, T].
-  const additive = (kept: string, shape: number[]) =>
-    b.add('Reshape', [b.add('Where', [kept, zero, filter])[0], b.constant('int64', [4], shape)])[0];
+  // 0 where `cond` says a key is kept (the filter value where it says masked), as [B, 1, S|1, T].
+  const additive = (cond: string, shape: number[], condKeeps = true) =>
+    b.add('Reshape', [
+      b.add('Where', condKeeps ? [cond, zero, filter] : [cond, filter, zero])[0],
+      b.constant('int64', [4], shape),
+    ])[0];
   if (md.length === 1 && (md[0] === batch || md[0] === 2 * batch)) {
     const keys = b.constant(
       intType,
@@ -53,7 +56,7 @@ export function paddingMask(
   ) {
     const masked = b.add('Equal', [mask, b.constant(intType, [], [0])])[0];
     const shape = md.length === 2 ? [batch, 1, 1, total] : [batch, 1, seq, total];
-    return b.add('Reshape', [b.add('Where', [masked, filter, zero])[0], b.constant('int64', [4], shape)])[0];
+    return additive(masked, shape, false);
   }
   return fail(`a key padding mask of dims [${md}] for batch ${batch}, ${seq} queries and ${total} keys`);
 }
