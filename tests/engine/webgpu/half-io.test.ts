@@ -140,6 +140,6 @@ describe('float16 inputs and outputs (clip-export towers)', () => {
     const top = Math.max(...logits);
     const exps = logits.map((z) => Math.exp(z - top));
     const sum = exps.reduce((a, b) => a + b, 0);
-    labels.forEach((l, k) => expect(Math.abs(got[l] - exps[k] / sum), l).toBeLessThan(1e-5));
+    for (const [k, l] of labels.entries()) expect(Math.abs(got[l] - exps[k] / sum), l).toBeLessThan(1e-5);
   });
 });
