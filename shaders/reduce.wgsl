@@ -1,7 +1,7 @@
 // Reductions over any set of axes. One workgroup per output element; its threads stride over the reduced
 // elements. Kept and reduced coordinates are decoded from per-group dims/strides (uniforms), so any axes work
 // without a transpose. The placeholders INIT, PRE (maps each element), COMBINE (of `a` and `b`) and FINAL (of
-// `total` and the count `n`) specialize the op.
+// `total` and the count `n`) specialize the op; T is its scalar (f32, or i32 for integer tensors).
 const WG: u32 = 64u;
 
 struct Params {
@@ -15,11 +15,11 @@ struct Params {
   red_strides: array<vec4<u32>, 2>,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<{{T}}>;
+@group(0) @binding(1) var<storage, read_write> y: array<{{T}}>;
 @group(0) @binding(2) var<uniform> u: Params;
 
-var<workgroup> scratch: array<f32, WG>;
+var<workgroup> scratch: array<{{T}}, WG>;
 
 // Offset of output o's first element: its kept coordinates through kept_strides.
 fn kept_base(o: u32) -> u32 {
@@ -31,7 +31,7 @@ fn reduced_index(base: u32, r: u32) -> u32 {
   return strided_offset(r, base, u.red_rank, u.red_dims, u.red_strides);
 }
 
-fn combine(a: f32, b: f32) -> f32 {
+fn combine(a: {{T}}, b: {{T}}) -> {{T}} {
   return {{COMBINE}};
 }
 
@@ -46,7 +46,7 @@ fn main(
     return;
   }
   let base = kept_base(o);
-  var acc: f32 = {{INIT}};
+  var acc: {{T}} = {{INIT}};
   for (var r = lid; r < u.reduced; r += WG) {
     let idx = reduced_index(base, r);
     let v = {{PRE}};
@@ -60,7 +60,7 @@ fn main(
     for (var t = 1u; t < WG; t++) {
       total = combine(total, scratch[t]);
     }
-    let n = f32(u.reduced);
+    let n = {{T}}(u.reduced);
     y[o] = {{FINAL}};
   }
 }
@@ -78,12 +78,12 @@ fn main_rows(
     return;
   }
   let base = kept_base(o);
-  var total: f32 = {{INIT}};
+  var total: {{T}} = {{INIT}};
   for (var r = 0u; r < u.reduced; r++) {
     let idx = reduced_index(base, r);
     let v = {{PRE}};
     total = combine(total, v);
   }
-  let n = f32(u.reduced);
+  let n = {{T}}(u.reduced);
   y[o] = {{FINAL}};
 }

@@ -1,13 +1,16 @@
-// Asking about an image with a generative VLM (the llava family, LLaVA- or BLIP-2-style): the chat template
-// renders the conversation, the image encoder's features take the place of the image token, and the decoder
-// answers token by token. The prompt is fed in pieces (text before the image, the image features, the text after),
-// each appended to the decoder's KV cache, so the image features go from the image encoder to the decoder on the
-// device with no splicing and no read-back. A conversation keeps its cache: the next chat turn about the same
-// image feeds only what the previous turns did not (the image is encoded once).
+// Asking about an image with a generative VLM (the llava family, LLaVA-, BLIP-2- or Idefics3/SmolVLM-style): the
+// chat template renders the conversation, the image encoder's features take the place of the image tokens, and
+// the decoder answers token by token. The prompt is fed in pieces (text before the image, the image features, the
+// text after), each appended to the decoder's KV cache, so the image features go from the image encoder to the
+// decoder on the device with no splicing and no read-back. An Idefics3 image is several runs of image tokens,
+// one per tile, each after the tokens that name its place; each tile is encoded alone, so each run's features are
+// a tensor of their own. A conversation keeps its cache: the next chat turn about the same image feeds only what
+// the previous turns did not (the image is encoded once).
 import { Template } from '@huggingface/jinja';
 import type { Session } from '../engine/backend';
-import { hostTensor, type Tensor } from '../engine/tensor';
+import { type HostTensor, hostTensor, type Tensor } from '../engine/tensor';
 import { WebvlError } from '../errors';
+import { tileGeometry, tileImage } from '../vision/image-tiles';
 import type { RgbaImage } from '../vision/preprocess';
 import { disposeTensor, preprocess } from './encode';
 import { type DecoderHandle, DecoderState } from './generate/decoder-state';
@@ -15,7 +18,7 @@ import { GREEDY, type Sampling } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
 import { nextTask } from './next-task';
 import type { Stopwatch } from './timings';
-import type { VlmSpec } from './vlm-spec';
+import type { TiledImages, VlmSpec } from './vlm-spec';
 
 /** One message of a conversation about an image. */
 export interface ChatMessage {
@@ -74,8 +77,13 @@ export interface AnswerResult {
 /** Default answer length when the call gives none. */
 const DEFAULT_MAX_TOKENS = 64;
 
-/** What a conversation has fed its decoder: token ids, and the image as one marker per position. */
-const IMAGE_POSITION = -1;
+/**
+ * What a conversation has fed its decoder: token ids, and the image as one marker per position, -1 − k for the
+ * k-th run of image tokens (an Idefics3 tile; LLaVA's image is run 0).
+ */
+const runMarker = (run: number) => -1 - run;
+const runOf = (position: number) => -1 - position;
+const isImage = (position: number) => position < 0;
 
 /** The sessions and settings of a loaded llava-family model. */
 export interface Vlm {
@@ -98,12 +106,13 @@ export function vlmOf(model: LoadedModel): Vlm {
 
 /** A conversation about one image: its features on the device and its decoder state, kept between turns. */
 export class Conversation {
-  /** Token ids fed so far (IMAGE_POSITION where the image's features went). */
+  /** Token ids fed so far (run markers where the image's features went). */
   fed: number[] = [];
 
   constructor(
     readonly imageKey: string,
-    readonly features: Tensor,
+    /** One tensor per run of image tokens, in prompt order. */
+    readonly features: readonly Tensor[],
     public state: DecoderState,
   ) {}
 
@@ -116,7 +125,7 @@ export class Conversation {
 
   release(): void {
     this.state.release();
-    disposeTensor(this.features);
+    for (const f of this.features) disposeTensor(f);
   }
 }
 
@@ -128,37 +137,108 @@ export function imageKey(image: RgbaImage): string {
   return `${image.width}x${image.height}:${(h >>> 0).toString(16)}`;
 }
 
-/** The conversation rendered by the chat template and tokenized, the image's token run expanded to its positions. */
-export function promptPositions(
-  model: LoadedModel,
-  spec: VlmSpec,
-  messages: readonly ChatMessage[],
-): number[] {
-  const text = new Template(spec.chatTemplate).render({
-    messages: messages.map((m) => ({ role: m.role, content: m.content })),
+/**
+ * Whether a chat template reads each message's content as a list of parts ({type: 'image'}, {type: 'text',
+ * text}), as llava-hf's and SmolVLM's do, rather than as a string.
+ */
+export function takesContentParts(template: string): boolean {
+  return /for\s+\w+\s+in\s+(message|m|msg)(\[\s*['"]content['"]\s*\]|\.content)|content['"]?\]?\s*\[\s*0\s*\]/.test(
+    template,
+  );
+}
+
+/** The conversation as the chat template writes it; the image is the first user message's first part. */
+export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[]): string {
+  const parts = takesContentParts(spec.chatTemplate);
+  const firstUser = messages.findIndex((m) => m.role === 'user');
+  return new Template(spec.chatTemplate).render({
+    messages: messages.map((m, i) => ({
+      role: m.role,
+      content: parts
+        ? [...(i === firstUser ? [{ type: 'image' }] : []), { type: 'text', text: m.content }]
+        : m.content,
+    })),
     bos_token: spec.bosToken,
     eos_token: spec.eosToken,
     add_generation_prompt: true,
   });
+}
+
+/** How an image's tiles are laid out: rows × cols tiles and the global one, or one image (0 × 0). */
+export interface TileGrid {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/**
+ * Idefics3Processor's expansion of the image: a run of image tokens per tile, after <row_r_col_c>, a line per
+ * row, then the global image's run after <global-img>; an image that is not split is that last run alone.
+ */
+export function tiledImagePrompt(
+  tiles: TiledImages,
+  { rows, cols }: TileGrid,
+  tokensPerTile: number,
+): string {
+  const run = tiles.imageText.repeat(tokensPerTile);
+  const global = `${tiles.fakeToken}${tiles.globalToken}${run}${tiles.fakeToken}`;
+  if (rows === 0 && cols === 0) return global;
+  let text = '';
+  for (let r = 1; r <= rows; r++) {
+    for (let c = 1; c <= cols; c++) text += `${tiles.fakeToken}<row_${r}_col_${c}>${run}`;
+    text += '\n';
+  }
+  return `${text}\n${global}`;
+}
+
+function imagesError(found: number, expected = 1): WebvlError {
+  return new WebvlError(
+    'INVALID_INPUT',
+    expected === 1
+      ? `the chat template put ${found} images in the prompt; a conversation is about exactly one image`
+      : `the prompt holds ${found} runs of image tokens where the image has ${expected} tiles`,
+  );
+}
+
+/**
+ * The conversation rendered by the chat template and tokenized, each run of image tokens marked by its index. A
+ * LLaVA image is one run (the template's image token, or a run of them, expanded to imageTokens positions); an
+ * Idefics3 image is expanded as its processor does, to one run of imageTokens per tile of `grid`.
+ */
+export function promptPositions(
+  model: LoadedModel,
+  spec: VlmSpec,
+  messages: readonly ChatMessage[],
+  grid: TileGrid = { rows: 0, cols: 0 },
+): number[] {
+  let text = renderChat(spec, messages);
+  const runs = spec.tiles ? grid.rows * grid.cols + (grid.rows > 0 ? 1 : 0) || 1 : 1;
+  if (spec.tiles) {
+    const pieces = text.split(spec.tiles.imageText);
+    if (pieces.length !== 2) throw imagesError(pieces.length - 1);
+    text = pieces.join(tiledImagePrompt(spec.tiles, grid, spec.imageTokens));
+  }
   const ids = model.tokenizer.promptIds(text);
   const out: number[] = [];
-  let images = 0;
+  let run = 0;
   for (let i = 0; i < ids.length; i++) {
     if (ids[i] !== spec.imageTokenId) {
       out.push(ids[i]);
       continue;
     }
-    // A run of image tokens (one, or already expanded by the template) is where the image goes.
-    while (ids[i + 1] === spec.imageTokenId) i++;
-    out.push(...new Array<number>(spec.imageTokens).fill(IMAGE_POSITION));
-    images++;
+    let end = i + 1;
+    while (ids[end] === spec.imageTokenId) end++;
+    // LLaVA: a run of image tokens (one, or already expanded by the template) is where the image goes. Idefics3:
+    // the expansion wrote each run at its full length.
+    if (spec.tiles && end - i !== spec.imageTokens)
+      throw new WebvlError(
+        'INVALID_MODEL',
+        `a run of ${end - i} image tokens where a tile has ${spec.imageTokens}`,
+      );
+    out.push(...new Array<number>(spec.imageTokens).fill(runMarker(run)));
+    run++;
+    i = end - 1;
   }
-  if (images !== 1) {
-    throw new WebvlError(
-      'INVALID_INPUT',
-      `the chat template put ${images} images in the prompt; a conversation is about exactly one image`,
-    );
-  }
+  if (run !== runs) throw imagesError(run, runs);
   return out;
 }
 
@@ -189,12 +269,13 @@ async function feedPositions(
   let token = -1;
   let at = from;
   while (at < positions.length) {
-    if (positions[at] === IMAGE_POSITION) {
+    if (isImage(positions[at])) {
+      const features = conv.features[runOf(positions[at])];
       at += vlm.spec.imageTokens;
-      token = await conv.state.feed(conv.features, at === positions.length);
+      token = await conv.state.feed(features, at === positions.length);
     } else {
       let end = at;
-      while (end < positions.length && positions[end] !== IMAGE_POSITION) end++;
+      while (end < positions.length && !isImage(positions[end])) end++;
       const embeds = await embed(vlm, positions.slice(at, end));
       try {
         token = await conv.state.feed(embeds, end === positions.length);
@@ -208,32 +289,88 @@ async function feedPositions(
   return token;
 }
 
+/** One run of the vision encoder: its image_features, checked to be one run of image tokens. */
+async function visionFeatures(vlm: Vlm, feeds: Record<string, Tensor>, watch: Stopwatch): Promise<Tensor> {
+  const out = await watch.time('vision', () => vlm.visionEncoder.run(feeds));
+  for (const [k, t] of Object.entries(out)) if (k !== 'image_features') disposeTensor(t);
+  const features = out.image_features;
+  if (features?.dims[0] !== 1 || features.dims[1] !== vlm.spec.imageTokens) {
+    disposeTensor(features);
+    throw new WebvlError(
+      'INVALID_MODEL',
+      `vision_encoder gave image_features [${features?.dims}], expected [1, ${vlm.spec.imageTokens}, hidden]`,
+    );
+  }
+  return features;
+}
+
+/** The image's features, one tensor per run of image tokens (LLaVA: one; Idefics3: one per tile, in order). */
 export async function encodeImageFeatures(
   model: LoadedModel,
   vlm: Vlm,
   image: RgbaImage,
   watch: Stopwatch,
-): Promise<Tensor> {
+  split = true,
+): Promise<Tensor[]> {
+  const { tiles } = vlm.spec;
+  if (tiles) return encodeTiles(vlm, tiles, image, watch, split);
   const pixels = await watch.time('preprocess', () => preprocess(model, [image]));
   try {
-    const out = await watch.time('vision', () => vlm.visionEncoder.run({ pixel_values: pixels }));
-    for (const [k, t] of Object.entries(out)) if (k !== 'image_features') disposeTensor(t);
-    const features = out.image_features;
-    if (!features || features.dims[1] !== vlm.spec.imageTokens)
-      throw new WebvlError(
-        'INVALID_MODEL',
-        `vision_encoder gave image_features [${features?.dims}], expected [1, ${vlm.spec.imageTokens}, hidden]`,
-      );
-    return features;
+    return [await visionFeatures(vlm, { pixel_values: pixels }, watch)];
   } finally {
     disposeTensor(pixels);
   }
 }
 
 /**
+ * Idefics3: the tiles, each encoded alone (a batch of one image, its pixel mask all kept), so each run's features
+ * are a tensor of their own, fed where its run goes. The vision encoder sees each image alone either way.
+ */
+async function encodeTiles(
+  vlm: Vlm,
+  tiles: TiledImages,
+  image: RgbaImage,
+  watch: Stopwatch,
+  split: boolean,
+): Promise<Tensor[]> {
+  const cut = await watch.time('preprocess', async () => tileImage(image, { ...tiles.plan, split }));
+  const t = cut.edge;
+  const lead = tiles.pixelRank === 5 ? [1, 1] : [1];
+  const mask: HostTensor | undefined = vlm.visionEncoder.inputNames.includes('pixel_attention_mask')
+    ? hostTensor('bool', [...lead, t, t], new Uint8Array(t * t).fill(1))
+    : undefined;
+  const features: Tensor[] = [];
+  try {
+    for (let k = 0; k < cut.count; k++) {
+      const size = 3 * t * t;
+      const pixels = hostTensor('float32', [...lead, 3, t, t], cut.data.slice(k * size, (k + 1) * size));
+      features.push(
+        await visionFeatures(
+          vlm,
+          { pixel_values: pixels, ...(mask ? { pixel_attention_mask: mask } : {}) },
+          watch,
+        ),
+      );
+    }
+  } catch (e) {
+    for (const f of features) disposeTensor(f);
+    throw e;
+  }
+  return features;
+}
+
+/** The first position at or before `at` that does not split a run of image tokens. */
+function outsideRuns(positions: readonly number[], at: number): number {
+  let n = at;
+  while (n > 0 && n < positions.length && isImage(positions[n]) && positions[n - 1] === positions[n]) n--;
+  return n;
+}
+
+/**
  * Answers the last user message of `messages` about `image`, reusing `previous` (the last conversation) when it
  * is about the same image and its fed tokens begin the new prompt. Returns the answer and the conversation to
- * keep (the caller releases the one it replaces).
+ * keep (the caller releases the one it replaces). `split` false (the warm-up's) encodes an Idefics3 image as its
+ * global tile alone.
  */
 export async function answer(
   model: LoadedModel,
@@ -242,10 +379,14 @@ export async function answer(
   previous: Conversation | undefined,
   options: AskOptions,
   watch: Stopwatch,
+  split = true,
 ): Promise<{ result: AnswerResult; conversation: Conversation }> {
   const vlm = vlmOf(model);
   const { spec } = vlm;
-  const positions = promptPositions(model, spec, messages);
+  const grid: TileGrid = spec.tiles
+    ? tileGeometry({ ...spec.tiles.plan, split }, image.height, image.width)
+    : { rows: 0, cols: 0 };
+  const positions = promptPositions(model, spec, messages, grid);
   if (positions.length + 1 > spec.maxPositions) {
     const [code, what] =
       messages.length > 1
@@ -267,9 +408,9 @@ export async function answer(
   // Reuse the previous turns' cache as far as the new prompt begins with what they fed: never a part of the
   // image, and never everything (the last position must be fed to get a token out).
   let conv = previous?.imageKey === key ? previous : undefined;
-  let reused = conv ? Math.min(commonPrefix(conv.fed, positions), positions.length - 1) : 0;
-  const imageAt = positions.indexOf(IMAGE_POSITION);
-  if (reused > imageAt && reused < imageAt + spec.imageTokens) reused = imageAt;
+  let reused = conv
+    ? outsideRuns(positions, Math.min(commonPrefix(conv.fed, positions), positions.length - 1))
+    : 0;
   let fresh: Conversation | undefined;
   if (conv) {
     try {
@@ -280,7 +421,7 @@ export async function answer(
     if (reused === 0)
       conv.restart(new DecoderState(vlm.decoder, options.sampling ?? GREEDY, spec.maxPositions));
   } else {
-    const features = await encodeImageFeatures(model, vlm, image, watch);
+    const features = await encodeImageFeatures(model, vlm, image, watch, split);
     fresh = new Conversation(
       key,
       features,
@@ -296,7 +437,7 @@ export async function answer(
     checkAbort(options.signal);
     let token = await watch.time('prefill', () => feedPositions(vlm, c, positions, reused));
     for (let step = 0; ; step++) {
-      if (token === spec.eosTokenId && !options.ignoreEos) {
+      if (spec.eosTokenIds.includes(token) && !options.ignoreEos) {
         stop = 'eos';
         break;
       }

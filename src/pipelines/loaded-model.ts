@@ -12,6 +12,7 @@ import { LoadCounter } from '../models/load-counter';
 import type { FolderFile, ModelFolder } from '../models/model-folder';
 import type { LoadProgress, LoadStage, ProgressListener } from '../models/model-store';
 import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
+import { isTiledProcessor, planTiles, tilePreprocessPlan } from '../vision/image-tiles';
 import {
   fixedOutputSize,
   type PreprocessorConfigJson,
@@ -217,6 +218,24 @@ function parseJson<T>(folder: ModelFolder, file: string, bytes: Uint8Array | und
   }
 }
 
+/** Files of a generative VLM's processor that a folder may have beside its tokenizer. */
+const VLM_PROCESSOR_FILES = ['processor_config.json', 'chat_template.jinja', 'chat_template.json'];
+
+/** The chat template a folder keeps apart from tokenizer_config.json, as transformers reads it: .jinja first. */
+function chatTemplateOf(folder: ModelFolder, files: ReadonlyMap<string, Uint8Array>): string | undefined {
+  const jinja = files.get('chat_template.jinja');
+  if (jinja) return new TextDecoder().decode(jinja);
+  if (!files.has('chat_template.json')) return undefined;
+  const t = parseJson<{ chat_template?: unknown }>(
+    folder,
+    'chat_template.json',
+    files.get('chat_template.json'),
+  );
+  if (typeof t.chat_template !== 'string')
+    throw new WebvlError('INVALID_MODEL', `${folder.url.href}chat_template.json has no chat_template string`);
+  return t.chat_template;
+}
+
 async function openRequired(folder: ModelFolder, file: string): Promise<FolderFile> {
   const f = await folder.open(file);
   if (!f) throw new WebvlError('MODEL_NOT_FOUND', `${folder.url.href} has no ${file}`, { files: [file] });
@@ -342,20 +361,25 @@ export async function loadModel(
   // A VQA classifier's answers are checked before any graph is fetched.
   const answers = kind === 'vilt' || kind === 'vlmo' ? answersOf(config) : undefined;
   const tjsConfig = config['transformers.js_config'] ?? {};
-  const [processor, tokenizerFile, tokenizerConfig, generationFile] = await Promise.all([
+  const generative = kind === 'blip' || kind === 'llava' || kind === 'coca';
+  // A generative VLM's processor may keep more beside the tokenizer: its own config (Idefics3's image_seq_len)
+  // and the chat template, in newer folders.
+  const vlmFiles = kind === 'llava' ? VLM_PROCESSOR_FILES : [];
+  const opened = await Promise.all([
     openRequired(folder, 'preprocessor_config.json'),
     openRequired(folder, 'tokenizer.json'),
     folder.open('tokenizer_config.json'),
-    kind === 'blip' || kind === 'llava' || kind === 'coca'
-      ? folder.open('generation_config.json')
-      : undefined,
+    generative ? folder.open('generation_config.json') : undefined,
+    ...vlmFiles.map((f) => folder.open(f)),
   ]);
-  const jsons = await counter.read(
-    [processor, tokenizerFile, tokenizerConfig, generationFile].filter((f) => f !== undefined),
-  );
+  const jsons = await counter.read(opened.filter((f) => f !== undefined));
   const json = <T>(file: string, fallback?: T): T =>
     jsons.has(file) ? parseJson<T>(folder, file, jsons.get(file)) : (fallback as T);
-  const plan = planPreprocess(json<PreprocessorConfigJson>('preprocessor_config.json'));
+  const processorConfig = json<PreprocessorConfigJson>('preprocessor_config.json');
+  const tilePlan =
+    kind === 'llava' && isTiledProcessor(processorConfig) ? planTiles(processorConfig) : undefined;
+  // Tiles are cut on the CPU; the plan says what one tile is (its size, the pixel values' affine map).
+  const plan = tilePlan ? tilePreprocessPlan(tilePlan) : planPreprocess(processorConfig);
   const tokenizer = TextTokenizer.fromJson(
     json<object>('tokenizer.json'),
     json<TokenizerConfigJson>('tokenizer_config.json', {}),
@@ -444,7 +468,9 @@ export async function loadModel(
     // the CPU path's, rounded to float16 as its input declares.
     const halfPixels = imageRole && graphIoOf(imageRole)?.elementTypes.get('pixel_values') === ONNX_FLOAT16;
     const pixels =
-      imageRole && !halfPixels ? await selector.pixelPipeline(imageRole).catch(() => undefined) : undefined;
+      imageRole && !halfPixels && !tilePlan
+        ? await selector.pixelPipeline(imageRole).catch(() => undefined)
+        : undefined;
     const scoring: Scoring =
       trained ??
       (sessions.combined
@@ -484,12 +510,14 @@ export async function loadModel(
         sessions,
         () => selector.kvCache('decoderMerged'),
         () =>
-          vlmSpec(
-            config,
-            json<TokenizerConfigJson>('tokenizer_config.json', {}),
-            tokenizer,
-            json('generation_config.json', {}),
-          ),
+          vlmSpec(config, tokenizer, {
+            tokenizerConfig: json<TokenizerConfigJson>('tokenizer_config.json', {}),
+            generation: json('generation_config.json', {}),
+            processor: json('processor_config.json', {}),
+            chatTemplate: chatTemplateOf(folder, jsons),
+            tilePlan,
+            pixelRank: graphIoOf('visionEncoder')?.inputs.get('pixel_values')?.length,
+          }),
       ),
       graphs: graphs.map((g) => {
         const data = external.filesOf(g.role);

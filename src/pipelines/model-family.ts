@@ -8,7 +8,8 @@
 //           decoder_model (+ decoder_with_past_model), per the heads config.json names.
 //   llava   transformers.js' LLaVA layout, a generative VLM (also BLIP-2 style, its Q-Former inside the image
 //           encoder): vision_encoder (image features in the language model's width), embed_tokens and
-//           decoder_model_merged; questions through the chat template in tokenizer_config.json.
+//           decoder_model_merged; questions through the folder's chat template. Idefics3 and SmolVLM folders
+//           (model_type idefics3, smolvlm) have the same graphs; their processor cuts an image into tiles.
 //   vilt    single stream (ViLT): vision_model embeds the patches (patch_embeds, with position and modality-type
 //           embeddings), fusion_model runs the one transformer over [text; patches] → itm_logits, vqa_logits.
 //           No embeddings: every image–text pair is a forward pass of fusion_model.
@@ -25,6 +26,9 @@ import { WebvlError } from '../errors';
 export type ModelFamily = 'clip' | 'siglip' | 'blip' | 'llava' | 'vilt' | 'vlmo' | 'coca';
 
 const FAMILIES: readonly ModelFamily[] = ['clip', 'siglip', 'blip', 'llava', 'vilt', 'vlmo', 'coca'];
+
+/** Other model types that are a family's: their folders have the family's graphs. */
+const FAMILY_OF_TYPE: Readonly<Record<string, ModelFamily>> = { idefics3: 'llava', smolvlm: 'llava' };
 
 /**
  * What a graph does in a model: towers, the combined CLIP/SigLIP graph, BLIP's heads; a generative VLM's image
@@ -68,6 +72,9 @@ export interface ModelConfigJson {
   /** LLaVA: the token whose embeddings the image features replace, and how many of them an image takes. */
   image_token_index?: number;
   image_seq_length?: number;
+  /** Idefics3 names its image token so; its connector merges scale_factor² patches into one feature. */
+  image_token_id?: number;
+  scale_factor?: number;
   text_config?: {
     bos_token_id?: number;
     eos_token_id?: number;
@@ -81,7 +88,7 @@ export interface ModelConfigJson {
     hidden_size?: number;
     head_dim?: number;
   };
-  vision_config?: { image_size?: number };
+  vision_config?: { image_size?: number; patch_size?: number };
   /** VQA classifiers (vilt, vlmo): answer index → answer text. */
   id2label?: Record<string, string>;
   'transformers.js_config'?: { dtype?: unknown; use_external_data_format?: unknown };
@@ -94,6 +101,8 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   BlipForImageTextRetrieval: 'blip',
   BlipForConditionalGeneration: 'blip',
   LlavaForConditionalGeneration: 'llava',
+  Idefics3ForConditionalGeneration: 'llava',
+  SmolVLMForConditionalGeneration: 'llava',
   ViltModel: 'vilt',
   ViltForQuestionAnswering: 'vilt',
   ViltForImageAndTextRetrieval: 'vilt',
@@ -105,11 +114,13 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
 /** The family a config names; UNSUPPORTED_MODEL naming what it says otherwise. */
 export function familyOf(config: ModelConfigJson): ModelFamily {
   const type = config.model_type;
-  const named = FAMILIES.find((f) => f === type);
+  const named =
+    FAMILIES.find((f) => f === type) ??
+    (type !== undefined && Object.hasOwn(FAMILY_OF_TYPE, type) ? FAMILY_OF_TYPE[type] : undefined);
   if (named) return named;
   const architectures = Array.isArray(config.architectures) ? config.architectures : [];
-  const known = architectures.map((a) => FAMILY_OF_ARCHITECTURE[a]).find((f) => f !== undefined);
-  if (type === undefined && known) return known;
+  const known = architectures.find((a) => Object.hasOwn(FAMILY_OF_ARCHITECTURE, a));
+  if (type === undefined && known) return FAMILY_OF_ARCHITECTURE[known];
   const says = type !== undefined ? `model_type '${type}'` : 'no model_type';
   const archs = architectures.length ? ` (architectures ${architectures.join(', ')})` : '';
   throw new WebvlError(

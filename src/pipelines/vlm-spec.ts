@@ -1,9 +1,23 @@
 // What the ask/chat pipeline needs to know of a generative VLM folder (the llava family): the chat template,
 // the image token and how many positions an image takes, the language model's key/value shape and context.
+// Idefics3 folders (SmolVLM) cut an image into tiles: each tile is a run of image tokens in the prompt, after
+// the tokens that name its place (Idefics3Processor's expansion of the one <image> the template writes).
 import { WebvlError } from '../errors';
 import type { TextTokenizer, TokenizerConfigJson } from '../text/tokenizer';
+import type { TilePlan } from '../vision/image-tiles';
 import type { KvShape } from './generate/decoder-state';
 import type { ModelConfigJson } from './model-family';
+
+/** Idefics3's tiling: the processor's plan and the strings its prompt expansion writes. */
+export interface TiledImages {
+  readonly plan: TilePlan;
+  /** The text the chat template writes for the image, which the expansion replaces. */
+  readonly imageText: string;
+  readonly fakeToken: string;
+  readonly globalToken: string;
+  /** The vision encoder's pixel_values rank: 5 ([batch, images, 3, H, W]) as transformers.js exports it, or 4. */
+  readonly pixelRank: 4 | 5;
+}
 
 export interface VlmSpec {
   /** Jinja chat template (tokenizer_config.json's chat_template, else LLaVA-1.5's). */
@@ -11,11 +25,17 @@ export interface VlmSpec {
   /** The strings the template writes for the start and end of a sequence. */
   readonly bosToken: string;
   readonly eosToken: string;
-  readonly eosTokenId: number;
+  /** The tokens that end an answer (generation_config.json's eos_token_id, one or several). */
+  readonly eosTokenIds: readonly number[];
   /** The token the template writes where the image goes; its embeddings are replaced by the image features. */
   readonly imageTokenId: number;
-  /** Positions an image takes in the language model: how many feature vectors the image encoder returns. */
+  /**
+   * Positions one run of image tokens takes in the language model: how many feature vectors the image encoder
+   * returns for the image (for a tile, with tiling).
+   */
   readonly imageTokens: number;
+  /** Idefics3's tiles; absent where an image is one run (LLaVA). */
+  readonly tiles?: TiledImages;
   readonly kv: KvShape;
   /** Positions the language model has (prompt, image and answer together). */
   readonly maxPositions: number;
@@ -35,12 +55,30 @@ function tokenString(t: unknown): string | undefined {
   return typeof content === 'string' ? content : undefined;
 }
 
-export function vlmSpec(
-  config: ModelConfigJson,
-  tokenizerConfig: TokenizerConfigJson,
-  tokenizer: TextTokenizer,
-  generation: { eos_token_id?: number | number[] },
-): VlmSpec {
+/** What else a folder says of its processor: processor_config.json, and a chat template kept apart. */
+export interface VlmFolderFiles {
+  readonly tokenizerConfig: TokenizerConfigJson;
+  readonly generation: { eos_token_id?: number | number[] };
+  /** processor_config.json (Idefics3: image_seq_len). */
+  readonly processor?: { image_seq_len?: unknown };
+  /** chat_template.jinja, or chat_template.json's chat_template: newer folders keep the template there. */
+  readonly chatTemplate?: string;
+  /** Idefics3's tiling, where the preprocessor config is Idefics3's. */
+  readonly tilePlan?: TilePlan;
+  readonly pixelRank?: number;
+}
+
+/** tokenizer_config.json's chat_template: a string, or a list of named templates ('default' is the chat one). */
+function templateOf(t: unknown): string | undefined {
+  if (typeof t === 'string') return t;
+  if (!Array.isArray(t)) return undefined;
+  const named = t as { name?: unknown; template?: unknown }[];
+  const pick = named.find((x) => x?.name === 'default') ?? named[0];
+  return typeof pick?.template === 'string' ? pick.template : undefined;
+}
+
+export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files: VlmFolderFiles): VlmSpec {
+  const { tokenizerConfig, generation } = files;
   const t = config.text_config ?? {};
   const bad = (what: string): never => {
     throw new WebvlError('INVALID_MODEL', `config.json of a llava model: ${what}`);
@@ -57,24 +95,49 @@ export function vlmSpec(
   const maxPositions = isCount(t.max_position_embeddings)
     ? t.max_position_embeddings
     : bad('text_config.max_position_embeddings is not a count');
-  const imageTokenId = config.image_token_index;
+  const imageTokenId = config.image_token_index ?? config.image_token_id;
   if (typeof imageTokenId !== 'number' || !Number.isInteger(imageTokenId) || imageTokenId < 0)
-    bad('no image_token_index');
-  const imageTokens = isCount(config.image_seq_length)
-    ? config.image_seq_length
-    : bad('image_seq_length is not a count');
+    bad('no image_token_index (or image_token_id)');
+  const tiles = files.tilePlan && tiledImages(files.tilePlan, files.pixelRank, tokenizer);
+  const imageTokens = tiles ? tileTokens(config, files.processor) : config.image_seq_length;
+  if (!isCount(imageTokens)) bad('image_seq_length is not a count');
   const eosIds = generation.eos_token_id ?? t.eos_token_id;
-  const eosTokenId = Array.isArray(eosIds) ? eosIds[0] : eosIds;
-  if (typeof eosTokenId !== 'number') bad('no eos_token_id (text_config or generation_config.json)');
-  const template = tokenizerConfig.chat_template;
+  const eosTokenIds = (Array.isArray(eosIds) ? eosIds : [eosIds]).filter((id) => Number.isInteger(id));
+  if (eosTokenIds.length === 0) bad('no eos_token_id (text_config or generation_config.json)');
   return {
-    chatTemplate: typeof template === 'string' ? template : LLAVA_TEMPLATE,
+    chatTemplate: files.chatTemplate ?? templateOf(tokenizerConfig.chat_template) ?? LLAVA_TEMPLATE,
     bosToken: tokenString(tokenizerConfig.bos_token) ?? '',
-    eosToken: tokenString(tokenizerConfig.eos_token) ?? tokenizer.tokenOf(eosTokenId as number) ?? '',
-    eosTokenId: eosTokenId as number,
+    eosToken: tokenString(tokenizerConfig.eos_token) ?? tokenizer.tokenOf(eosTokenIds[0] as number) ?? '',
+    eosTokenIds: eosTokenIds as number[],
     imageTokenId: imageTokenId as number,
-    imageTokens,
+    imageTokens: imageTokens as number,
+    ...(tiles ? { tiles } : {}),
     kv: { layers, heads: kvHeads as number, headDim: headDim as number },
     maxPositions,
   };
+}
+
+/**
+ * Feature vectors per tile: processor_config.json's image_seq_len, else what the vision config implies (patches
+ * per tile, merged scale_factor² at a time by the connector's pixel shuffle), as Idefics3Processor computes it.
+ */
+function tileTokens(config: ModelConfigJson, processor: VlmFolderFiles['processor']): unknown {
+  if (processor?.image_seq_len !== undefined) return processor.image_seq_len;
+  const v = config.vision_config ?? {};
+  const scale = config.scale_factor ?? 2;
+  if (!isCount(v.image_size) || !isCount(v.patch_size) || !isCount(scale)) return undefined;
+  return (v.image_size / v.patch_size) ** 2 / scale ** 2;
+}
+
+function tiledImages(plan: TilePlan, pixelRank: number | undefined, tokenizer: TextTokenizer): TiledImages {
+  // The strings Idefics3Processor writes; a tokenizer without them cannot hold the expanded prompt.
+  const strings = {
+    imageText: '<image>',
+    fakeToken: '<fake_token_around_image>',
+    globalToken: '<global-img>',
+  };
+  for (const s of Object.values(strings))
+    if (tokenizer.tokenId(s) === undefined)
+      throw new WebvlError('INVALID_MODEL', `an Idefics3 tokenizer must hold the token '${s}'`);
+  return { plan, ...strings, pixelRank: pixelRank === 4 ? 4 : 5 };
 }

@@ -75,6 +75,7 @@ async function warmUpVlm(model: LoadedModel, onGraph: (graph: GraphRole) => void
     undefined,
     { maxTokens: 2 },
     new Stopwatch(),
+    false, // an Idefics3 image as its global tile alone: every tile has the same shape
   );
   conversation.release();
 }

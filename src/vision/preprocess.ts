@@ -1,4 +1,4 @@
-// RGBA pixels → NCHW float32 on the CPU: bilinear or bicubic resize with Pillow's antialiasing (the filter
+// RGBA pixels → NCHW float32 on the CPU: lanczos, bilinear or bicubic resize with Pillow's antialiasing (the filter
 // widens when shrinking, as Image.resize does), optional centre crop, rescale, per-channel normalize.
 import { WebvlError } from '../errors';
 import { outputSize, type PreprocessPlan, type Resample, resizedSize } from './preprocessor-config';
@@ -32,8 +32,12 @@ interface Taps {
   readonly maxTaps: number;
 }
 
+const sinc = (x: number) => (x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x));
+
 /** Pillow's filters (libImaging/Resample.c): support at scale 1 and the kernel. */
 const FILTERS: Readonly<Record<Resample, { support: number; kernel: (x: number) => number }>> = {
+  // Sinc windowed by a 3-lobe sinc, as Pillow's lanczos_filter.
+  lanczos: { support: 3, kernel: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) },
   bilinear: { support: 1, kernel: (x) => Math.max(0, 1 - Math.abs(x)) },
   // Keys' cubic with a = -0.5, as Pillow's bicubic_filter.
   bicubic: {
@@ -79,7 +83,7 @@ export function resampleTaps(inSize: number, outSize: number, resample: Resample
 }
 
 /** Planar float RGB [3, H, W] in 0..255 from RGBA (alpha dropped, like PIL's convert('RGB')). */
-function toPlanarRgb(img: RgbaImage): Float64Array {
+export function toPlanarRgb(img: RgbaImage): Float64Array {
   const n = img.width * img.height;
   const out = new Float64Array(3 * n);
   for (let i = 0; i < n; i++) {
@@ -94,7 +98,7 @@ function toPlanarRgb(img: RgbaImage): Float64Array {
  * Separable resize of planar [3, h, w] → [3, oh, ow]. Like Pillow, the horizontal pass runs first and its
  * result is rounded and clamped to 8 bits before the vertical pass, so we land within ±1 level of PIL.
  */
-function resizePlanar(
+export function resizePlanar(
   src: Float64Array,
   [h, w]: readonly [number, number],
   [oh, ow]: readonly [number, number],
@@ -154,7 +158,7 @@ export function placeImage(plan: PreprocessPlan, height: number, width: number):
 }
 
 /** Per-channel affine map of 0..255 values: v · scale[c] − shift[c] (rescale, then normalize). */
-export function channelAffine(plan: PreprocessPlan): {
+export function channelAffine(plan: Pick<PreprocessPlan, 'rescale' | 'mean' | 'std'>): {
   scale: [number, number, number];
   shift: [number, number, number];
 } {

@@ -1,5 +1,5 @@
 // Hugging Face's image-processor config (preprocessor_config.json) → what preprocess.ts does, as the CLIP,
-// SigLIP and BLIP image processors do it: convert to RGB, resize (Pillow bilinear or bicubic; `size` as
+// SigLIP and BLIP image processors do it: convert to RGB, resize (Pillow lanczos, bilinear or bicubic; `size` as
 // {height, width}, {shortest_edge} or an int), centre crop, rescale, normalize. A value we do not implement is
 // refused with UNSUPPORTED_MODEL rather than giving silently different pixels.
 import { WebvlError } from '../errors';
@@ -7,7 +7,7 @@ import { WebvlError } from '../errors';
 export interface PreprocessorConfigJson {
   do_resize?: boolean;
   size?: number | { height?: number; width?: number; shortest_edge?: number; longest_edge?: number };
-  /** PIL resample id: 2 = bilinear, 3 = bicubic (the two implemented). */
+  /** PIL resample id: 1 = lanczos, 2 = bilinear, 3 = bicubic (the three implemented). */
   resample?: number;
   do_center_crop?: boolean;
   crop_size?: number | { height: number; width: number };
@@ -23,8 +23,8 @@ export interface PreprocessorConfigJson {
 }
 
 /** Pillow's resampling filters that we implement, by the id transformers stores (PILImageResampling). */
-export type Resample = 'bilinear' | 'bicubic';
-const RESAMPLE_IDS: Readonly<Record<number, Resample>> = { 2: 'bilinear', 3: 'bicubic' };
+export type Resample = 'lanczos' | 'bilinear' | 'bicubic';
+const RESAMPLE_IDS: Readonly<Record<number, Resample>> = { 1: 'lanczos', 2: 'bilinear', 3: 'bicubic' };
 const PIL_FILTER_NAMES = ['nearest', 'lanczos', 'bilinear', 'bicubic', 'box', 'hamming'];
 
 /** Resolved plan: resize target, optional crop, per-channel affine map applied to 0..255 values. */
@@ -109,14 +109,14 @@ function planResize(cfg: PreprocessorConfigJson): PreprocessPlan['resize'] {
   );
 }
 
-function planResample(cfg: PreprocessorConfigJson): Resample {
+export function planResample(cfg: PreprocessorConfigJson): Resample {
   // transformers' default for CLIP, SigLIP and BLIP processors is bicubic; ours (models/*-tiny) say 2.
   const id = cfg.resample ?? 3;
   const resample = RESAMPLE_IDS[id];
   if (!resample) {
     const name = PIL_FILTER_NAMES[id] ?? String(id);
     throw unsupported(
-      `resample ${id} (${name}) is not implemented; webvl resizes with 2 (bilinear) or 3 (bicubic)`,
+      `resample ${id} (${name}) is not implemented; webvl resizes with 1 (lanczos), 2 (bilinear) or 3 (bicubic)`,
       {
         resample: id,
       },
@@ -144,6 +144,13 @@ export function planPreprocess(cfg: PreprocessorConfigJson): PreprocessPlan {
             width: positiveInt(c.width, 'crop_size.width'),
           };
   }
+  return { resize, resample: planResample(cfg), crop, ...planPixelValues(cfg) };
+}
+
+/** do_rescale and do_normalize: the per-channel affine map of 0..255 values. */
+export function planPixelValues(
+  cfg: PreprocessorConfigJson,
+): Pick<PreprocessPlan, 'rescale' | 'mean' | 'std'> {
   const normalize = cfg.do_normalize !== false;
   const std = triple(normalize ? cfg.image_std : undefined, 1, 'image_std');
   if (std.some((x) => x === 0)) throw new WebvlError('INVALID_MODEL', 'preprocessor_config.json: zero std');
@@ -151,14 +158,7 @@ export function planPreprocess(cfg: PreprocessorConfigJson): PreprocessPlan {
   if (typeof rescale !== 'number' || !Number.isFinite(rescale)) {
     throw new WebvlError('INVALID_MODEL', 'preprocessor_config.json: rescale_factor must be a number');
   }
-  return {
-    resize,
-    resample: planResample(cfg),
-    crop,
-    rescale,
-    mean: triple(normalize ? cfg.image_mean : undefined, 0, 'image_mean'),
-    std,
-  };
+  return { rescale, mean: triple(normalize ? cfg.image_mean : undefined, 0, 'image_mean'), std };
 }
 
 /** Output [H, W] of a plan for an input of the given size. */

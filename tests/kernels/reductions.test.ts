@@ -126,6 +126,53 @@ describe('reduce kernel vs CPU twin', () => {
     }
   });
 
+  it.each([false, true])(
+    'integer Sum/Max/Min/Prod/L1/SumSquare (int64 held as i32), hand-computed, software=%s',
+    async (software) => {
+      const ctx = software ? asSoftwareAdapter(gpu) : gpu;
+      // [[3, -7, 2], [0, 5, -1]] over each row, and the bool mask sums an Idefics3 export takes (ReduceSum of
+      // a 0/1 patch mask cast to int64).
+      const x = [3, -7, 2, 0, 5, -1];
+      const want: Record<string, number[]> = {
+        Sum: [-2, 4],
+        Max: [3, 5],
+        Min: [-7, -1],
+        Prod: [-42, 0],
+        L1: [12, 6],
+        SumSquare: [62, 26],
+      };
+      for (const [op, values] of Object.entries(want)) {
+        for (const dtype of ['int32', 'int64'] as const) {
+          const out = gpu.empty(dtype, [2, 1]);
+          reduce(ctx, gpu.upload(dtype, [2, 3], x), out, { op: op as ReduceOp, axes: [1] });
+          expect(Array.from(await gpu.read(out)), `${op} ${dtype}`).toEqual(values);
+          gpu.release();
+        }
+      }
+      const mask = gpu.upload(
+        'int64',
+        [2, 4, 4],
+        Array.from({ length: 32 }, (_, i) => (i % 4 < 3 || i >= 16 ? 1 : 0)),
+      );
+      const sums = gpu.empty('int64', [2, 4]);
+      reduce(ctx, mask, sums, { op: 'Sum', axes: [2], keepdims: false });
+      expect(Array.from(await gpu.read(sums))).toEqual([3, 3, 3, 3, 4, 4, 4, 4]);
+      gpu.release();
+    },
+  );
+
+  it('refuses integer reductions that leave the integers, and mixed dtypes', () => {
+    const x = gpu.upload('int64', [2, 3], [1, 2, 3, 4, 5, 6]);
+    for (const op of ['Mean', 'L2', 'LogSum', 'LogSumExp'] as const)
+      expect(() => reduce(gpu, x, gpu.empty('int64', [2, 1]), { op, axes: [1] })).toThrow(
+        /not defined for int64/,
+      );
+    expect(() => reduce(gpu, x, gpu.empty('float32', [2, 1]), { op: 'Sum', axes: [1] })).toThrow(
+      /output is float32/,
+    );
+    gpu.release();
+  });
+
   it('rejects a wrongly shaped output', () => {
     const x = gpu.upload('float32', [2, 3], [1, 2, 3, 4, 5, 6]);
     expect(() => reduce(gpu, x, gpu.empty('float32', [2]), { op: 'Sum', axes: [1] })).toThrow(WebvlError);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WebvlError } from '../../src/errors';
+import { planTiles, tileGeometry, tileImage } from '../../src/vision/image-tiles';
 import { preprocessBatch, preprocessRgba, resampleTaps } from '../../src/vision/preprocess';
 import { type PreprocessorConfigJson, planPreprocess } from '../../src/vision/preprocessor-config';
 import { base64Bytes, base64Floats, levelSize, preprocessFixture } from './fixtures/preprocess-fixture';
@@ -110,7 +111,7 @@ describe('planPreprocess refuses what it does not implement (UNSUPPORTED_MODEL, 
   };
   it.each([
     ['resample 0 (nearest)', { ...base, resample: 0 }, /resample 0 \(nearest\)/],
-    ['resample 1 (lanczos)', { ...base, resample: 1 }, /lanczos/],
+    ['resample 5 (hamming)', { ...base, resample: 5 }, /hamming/],
     ['resample 4 (box)', { ...base, resample: 4 }, /box/],
     ['size {longest_edge}', { ...base, size: { longest_edge: 8 } }, /longest_edge/],
     ['size {shortest_edge, longest_edge}', { ...base, size: { shortest_edge: 8, longest_edge: 16 } }, /size/],
@@ -136,5 +137,62 @@ describe('planPreprocess refuses what it does not implement (UNSUPPORTED_MODEL, 
     expect(blip.resize).toEqual({ kind: 'exact', height: 384, width: 384 });
     expect(planPreprocess({ ...base, resample: 3 }).resample).toBe('bicubic');
     expect(planPreprocess({ ...base, resample: 2 }).resample).toBe('bilinear');
+    expect(planPreprocess({ ...base, resample: 1 }).resample).toBe('lanczos');
+  });
+});
+
+describe("Idefics3's tiles (SmolVLM) vs transformers' Pillow backend", () => {
+  for (const c of preprocessFixture.tiles) {
+    it(c.name, () => {
+      const out = tileImage(
+        { width: c.width, height: c.height, data: base64Bytes(c.rgba) },
+        planTiles(c.config),
+      );
+      expect([out.rows, out.cols]).toEqual([c.rows, c.cols]);
+      expect([out.count, 3, out.edge, out.edge]).toEqual(c.dims);
+      const expected = base64Floats(c.expected);
+      // Three resizes in a row, each rounded to 8 bits as Pillow does: still one level at most, and rarely.
+      const level = levelSize(c.config)[0];
+      let maxLevels = 0;
+      let off = 0;
+      for (let i = 0; i < expected.length; i++) {
+        const levels = Math.abs(out.data[i] - expected[i]) / level;
+        maxLevels = Math.max(maxLevels, levels);
+        if (levels > 1e-3) off++;
+      }
+      expect(maxLevels).toBeLessThanOrEqual(1.01);
+      expect(off / expected.length).toBeLessThan(0.05);
+    });
+  }
+
+  it("SmolVLM-256M's sizes (longest edge 2048, tiles of 512), by hand", () => {
+    const plan = planTiles({ size: { longest_edge: 2048 }, max_image_size: { longest_edge: 512 } });
+    // 640×480 → 2048 × int(2048 / (4/3)) = 1536: 4 × 3 tiles.
+    expect(tileGeometry(plan, 480, 640)).toEqual({
+      resized: [1536, 2048],
+      grid: [1536, 2048],
+      rows: 3,
+      cols: 4,
+    });
+    // 100×333 (tall): 2048 high, int(2048 · 100/333) = 615 → 616 (even) wide; grid 2048 × 1024.
+    expect(tileGeometry(plan, 333, 100)).toEqual({
+      resized: [2048, 616],
+      grid: [2048, 1024],
+      rows: 4,
+      cols: 2,
+    });
+    // A 1×1 image is resized up to 2048 × 2048 like any other.
+    expect(tileGeometry(plan, 1, 1)).toEqual({ resized: [2048, 2048], grid: [2048, 2048], rows: 4, cols: 4 });
+  });
+
+  it('refuses sizes it cannot hold, with INVALID_MODEL', () => {
+    const bad = [
+      { size: { longest_edge: 0 }, max_image_size: { longest_edge: 32 } },
+      { size: { longest_edge: 64 }, max_image_size: { longest_edge: 4097 } },
+      { size: { longest_edge: 64 } },
+      { size: { height: 64, width: 64 }, max_image_size: { longest_edge: 32 } },
+    ];
+    for (const cfg of bad)
+      expect(() => planTiles(cfg)).toThrow(/longest_edge must be an integer in 1\.\.4096/);
   });
 });

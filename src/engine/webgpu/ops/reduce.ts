@@ -1,15 +1,8 @@
-// ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp over any axes (shaders/reduce.wgsl).
+// ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp over any axes (shaders/reduce.wgsl); the ones
+// that stay integers (Sum, Max, Min, Prod, L1, SumSquare) on int32/int64 too, wrapping as onnxruntime does.
 import reduceWgsl from '../../../../shaders/reduce.wgsl?raw';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
-import {
-  contiguousStrides,
-  expectDims,
-  expectFloat32,
-  grid1d,
-  invalid,
-  specialize,
-  UniformWriter,
-} from './common';
+import { contiguousStrides, expectDims, grid1d, invalid, specialize, UniformWriter } from './common';
 import type { ReduceOp, ReduceParams } from './types';
 
 /** Outputs per workgroup of the one-thread-per-output variant (its workgroup size). */
@@ -34,6 +27,16 @@ const SPECS: Record<Exclude<ReduceOp, 'LogSumExp'>, ReduceSpec> = {
   LogSum: { init: '0.0', pre: 'x[idx]', combine: 'a + b', final: 'log(total)' },
 };
 
+/** Integer forms: the same combines on i32 (int64 is held as i32), with the integer identities. */
+const INT_SPECS: Partial<Record<ReduceOp, ReduceSpec>> = {
+  Sum: { ...SPECS.Sum, init: '0' },
+  Max: { ...SPECS.Max, init: '-2147483647 - 1' },
+  Min: { ...SPECS.Min, init: '2147483647' },
+  Prod: { ...SPECS.Prod, init: '1' },
+  L1: { ...SPECS.L1, init: '0' },
+  SumSquare: { ...SPECS.SumSquare, init: '0' },
+};
+
 /** Output dims of a reduction (ONNX: no axes = all axes). */
 export function reducedDims(dims: readonly number[], params: ReduceParams): number[] {
   const axes = normalizedAxes(dims.length, params.axes);
@@ -54,8 +57,13 @@ function normalizedAxes(rank: number, axes?: readonly number[]): number[] {
 }
 
 export function reduce(ctx: KernelContext, x: GpuView, out: GpuView, params: ReduceParams): void {
-  expectFloat32(`Reduce${params.op} input`, x);
-  expectFloat32(`Reduce${params.op} output`, out);
+  const integer = x.dtype === 'int32' || x.dtype === 'int64';
+  if (x.dtype !== 'float32' && !integer)
+    invalid(`Reduce${params.op} input must be float32, int32 or int64, got ${x.dtype}`);
+  if (out.dtype !== x.dtype) invalid(`Reduce${params.op} output is ${out.dtype}, its input ${x.dtype}`);
+  const intSpec = integer ? INT_SPECS[params.op] : undefined;
+  if (integer && !intSpec) invalid(`Reduce${params.op} is not defined for ${x.dtype} here`);
+  const scalar = integer ? 'i32' : 'f32';
   if (x.dims.length > 8) invalid(`Reduce: rank ${x.dims.length} exceeds 8`);
   expectDims(`Reduce${params.op} output`, out, reducedDims(x.dims, params));
   const axes = normalizedAxes(x.dims.length, params.axes);
@@ -87,19 +95,20 @@ export function reduce(ctx: KernelContext, x: GpuView, out: GpuView, params: Red
     ctx.record({
       label,
       wgsl: specialize(reduceWgsl, {
+        T: scalar,
         INIT: spec.init,
         PRE: spec.pre,
         COMBINE: spec.combine,
         FINAL: spec.final,
       }),
       entryPoint,
-      cacheKey: `reduce|${entryPoint}|${spec.init}|${spec.pre}|${spec.combine}|${spec.final}`,
+      cacheKey: `reduce|${entryPoint}|${scalar}|${spec.init}|${spec.pre}|${spec.combine}|${spec.final}`,
       workgroups,
       bindings: [input, output],
       uniforms,
     });
   if (params.op !== 'LogSumExp') {
-    record(SPECS[params.op], x, out, `Reduce${params.op}`);
+    record(intSpec ?? SPECS[params.op], x, out, `Reduce${params.op}`);
     return;
   }
   // LogSumExp = max + log Σ exp(x − max): a max pass into a scratch view, then a pass that reads those maxima
@@ -107,6 +116,7 @@ export function reduce(ctx: KernelContext, x: GpuView, out: GpuView, params: Red
   const maxes = ctx.scratch('float32', out.dims);
   record(SPECS.Max, x, maxes, 'ReduceLogSumExp(max)');
   const lse = specialize(reduceWgsl, {
+    T: 'f32',
     INIT: '0.0',
     PRE: 'exp(x[idx] - m[o])',
     COMBINE: 'a + b',

@@ -1,0 +1,167 @@
+// Idefics3's image processor (SmolVLM's too), as transformers' Pillow backend runs it: the longest edge is
+// resized to `size.longest_edge` (the other side keeps the aspect ratio, rounded up to even), both sides then go
+// up to multiples of the tile edge (`max_image_size.longest_edge`), and an image larger than one tile is cut into
+// rows × cols tiles, followed by the whole image resized to one tile (the global image). Every resize is
+// Pillow's, rounded to 8 bits in between, as transformers' Pillow image processor works on uint8 images.
+import { WebvlError } from '../errors';
+import { channelAffine, checkImage, type RgbaImage, resizePlanar, toPlanarRgb } from './preprocess';
+import {
+  type PreprocessorConfigJson,
+  type PreprocessPlan,
+  planPixelValues,
+  planResample,
+} from './preprocessor-config';
+
+/** transformers' MAX_IMAGE_SIZE: no side is resized past it. */
+const MAX_IMAGE_SIZE = 4096;
+
+export interface TilePlan extends Pick<PreprocessPlan, 'resample' | 'rescale' | 'mean' | 'std'> {
+  /** The first resize's longest edge, or null where do_resize is off. */
+  readonly longestEdge: number | null;
+  /** A tile's side, which the vision encoder takes. */
+  readonly tile: number;
+  /** do_image_splitting: tiles plus the global image; off, one tile-sized image. */
+  readonly split: boolean;
+}
+
+/** Tiles of one image, as the vision encoder takes them: [tiles, 3, tile, tile], row-major, the global one last. */
+export interface ImageTiles {
+  readonly data: Float32Array;
+  readonly count: number;
+  readonly edge: number;
+  /** The grid (0 × 0 where the image was not split: one image, no global tile). */
+  readonly rows: number;
+  readonly cols: number;
+}
+
+const PROCESSOR_TYPES = ['Idefics3ImageProcessor', 'SmolVLMImageProcessor'];
+
+/** Whether a preprocessor config is Idefics3's (by its type, or by the tile size only it has). */
+export function isTiledProcessor(cfg: PreprocessorConfigJson): boolean {
+  const type = cfg.image_processor_type ?? '';
+  return PROCESSOR_TYPES.some((t) => type.startsWith(t)) || cfg.max_image_size !== undefined;
+}
+
+function edgeOf(v: unknown, name: string): number {
+  const edge = (v as { longest_edge?: unknown } | undefined)?.longest_edge;
+  if (!Number.isInteger(edge) || (edge as number) < 1 || (edge as number) > MAX_IMAGE_SIZE) {
+    throw new WebvlError(
+      'INVALID_MODEL',
+      `preprocessor_config.json: ${name}.longest_edge must be an integer in 1..${MAX_IMAGE_SIZE}`,
+      { [name]: v },
+    );
+  }
+  return edge as number;
+}
+
+/** Switches of Idefics3's processor that change pixels in ways we do not implement. */
+const UNIMPLEMENTED = ['do_center_crop', 'do_flip_channel_order', 'size_divisor'] as const;
+
+export function planTiles(cfg: PreprocessorConfigJson): TilePlan {
+  for (const key of UNIMPLEMENTED) {
+    const v = cfg[key];
+    if (v !== undefined && v !== null && v !== false)
+      throw new WebvlError(
+        'UNSUPPORTED_MODEL',
+        `preprocessor_config.json: ${key} = ${JSON.stringify(v)} is not implemented`,
+      );
+  }
+  return {
+    longestEdge: cfg.do_resize === false ? null : edgeOf(cfg.size, 'size'),
+    tile: edgeOf(cfg.max_image_size, 'max_image_size'),
+    split: cfg.do_image_splitting !== false,
+    resample: planResample({ resample: 1, ...cfg }),
+    ...planPixelValues(cfg),
+  };
+}
+
+/** One tile as a plain preprocessing plan: what the vision encoder takes (its size, the pixel values' map). */
+export function tilePreprocessPlan(plan: TilePlan): PreprocessPlan {
+  const { tile, resample, rescale, mean, std } = plan;
+  return { resize: { kind: 'exact', height: tile, width: tile }, resample, crop: null, rescale, mean, std };
+}
+
+/** transformers' _resize_output_size_rescale_to_max_len, then _resize_output_size_scale_below_upper_bound. */
+export function resizedForLongestEdge(height: number, width: number, longest: number): [number, number] {
+  let [h, w] = [height, width];
+  const aspect = w / h;
+  if (w >= h) {
+    w = longest;
+    h = Math.trunc(w / aspect);
+    h += h % 2;
+  } else {
+    h = longest;
+    w = Math.trunc(h * aspect);
+    w += w % 2;
+  }
+  [h, w] = [Math.max(h, 1), Math.max(w, 1)];
+  const bound = w / h;
+  if (w >= h && w > MAX_IMAGE_SIZE) [w, h] = [MAX_IMAGE_SIZE, Math.trunc(MAX_IMAGE_SIZE / bound)];
+  else if (h > w && h > MAX_IMAGE_SIZE) [h, w] = [MAX_IMAGE_SIZE, Math.trunc(MAX_IMAGE_SIZE * bound)];
+  return [Math.max(h, 1), Math.max(w, 1)];
+}
+
+/** resize_for_vision_encoder: both sides up to multiples of the tile edge, the aspect ratio kept on the way. */
+export function resizedForTiles(height: number, width: number, tile: number): [number, number] {
+  const aspect = width / height;
+  const up = (v: number) => Math.ceil(v / tile) * tile;
+  if (width >= height) {
+    const w = up(width);
+    return [up(Math.trunc(w / aspect)), w];
+  }
+  const h = up(height);
+  return [h, up(Math.trunc(h * aspect))];
+}
+
+/** The sizes an image goes through: after the first resize, the tiled grid, and the grid's rows × cols. */
+export function tileGeometry(
+  plan: TilePlan,
+  height: number,
+  width: number,
+): { resized: [number, number]; grid: [number, number]; rows: number; cols: number } {
+  const resized =
+    plan.longestEdge === null ? [height, width] : resizedForLongestEdge(height, width, plan.longestEdge);
+  const [rh, rw] = resized as [number, number];
+  if (!plan.split) return { resized: [rh, rw], grid: [plan.tile, plan.tile], rows: 0, cols: 0 };
+  const grid = resizedForTiles(rh, rw, plan.tile);
+  const split = grid[0] > plan.tile || grid[1] > plan.tile;
+  return {
+    resized: [rh, rw],
+    grid,
+    rows: split ? grid[0] / plan.tile : 0,
+    cols: split ? grid[1] / plan.tile : 0,
+  };
+}
+
+/** The image's tiles, preprocessed (rescaled and normalized) for the vision encoder. */
+export function tileImage(img: RgbaImage, plan: TilePlan): ImageTiles {
+  checkImage(img);
+  const { resized, grid, rows, cols } = tileGeometry(plan, img.height, img.width);
+  const t = plan.tile;
+  const first = resizePlanar(toPlanarRgb(img), [img.height, img.width], resized, plan.resample);
+  const whole = resizePlanar(first, resized, grid, plan.resample);
+  const count = rows * cols + (rows > 0 ? 1 : 0) || 1;
+  const plane = t * t;
+  const data = new Float32Array(count * 3 * plane);
+  const { scale, shift } = channelAffine(plan);
+  // Tile `index` from planes [3, height, width] at (top, left), rescaled and normalized.
+  const put = (
+    index: number,
+    planes: Float64Array,
+    [height, width]: readonly number[],
+    top: number,
+    left: number,
+  ) => {
+    for (let c = 0; c < 3; c++) {
+      const to = (index * 3 + c) * plane;
+      for (let y = 0; y < t; y++) {
+        const from = (c * height + top + y) * width + left;
+        for (let x = 0; x < t; x++) data[to + y * t + x] = planes[from + x] * scale[c] - shift[c];
+      }
+    }
+  };
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) put(r * cols + c, whole, grid, r * t, c * t);
+  // The global image (or the one image, unsplit): the grid resized to one tile.
+  put(count - 1, rows > 0 ? resizePlanar(whole, grid, [t, t], plan.resample) : whole, [t, t], 0, 0);
+  return { data, count, edge: t, rows, cols };
+}

@@ -1,0 +1,335 @@
+// Asking about an image with an Idefics3 / SmolVLM folder on our engine, through the loader and the ask pipeline:
+// a random-weight folder in transformers.js' layout (scripts/make_smolvlm_random.py) whose processor upsizes the
+// image and cuts it into 2 × 2 tiles plus the global one. Checked against PyTorch (the tiles Pillow made, each
+// tile's features, the prompt ids and the greedy answers of a two-turn chat) and against transformers.js' own
+// Idefics3Processor and Idefics3ForConditionalGeneration on the same folder.
+import { readFileSync } from 'node:fs';
+import {
+  AutoProcessor,
+  env,
+  Idefics3ForConditionalGeneration,
+  RawImage,
+  Tensor,
+} from '@huggingface/transformers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackendSelector } from '../../../src/engine/select';
+import { toHostFloats } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import { openModelFolder } from '../../../src/models/model-folder';
+import {
+  answer,
+  type ChatMessage,
+  type Conversation,
+  promptPositions,
+  renderChat,
+  takesContentParts,
+  vlmOf,
+} from '../../../src/pipelines/ask';
+import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
+import { Stopwatch } from '../../../src/pipelines/timings';
+import { tileImage } from '../../../src/vision/image-tiles';
+import { fakeServer } from '../../support/fake-folder-server';
+import { nodeGpu } from './gpu';
+
+const NAME = 'smolvlm-random';
+const DISK = `tests/corpus/${NAME}/`;
+const BASE = 'http://app.test/';
+const FILES = [
+  'config.json',
+  'generation_config.json',
+  'preprocessor_config.json',
+  'processor_config.json',
+  'chat_template.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'onnx/vision_encoder.onnx',
+  'onnx/embed_tokens.onnx',
+  'onnx/decoder_model_merged.onnx',
+];
+interface Floats {
+  dims: number[];
+  data: number[];
+}
+const ref = JSON.parse(readFileSync(`${DISK}reference.json`, 'utf8')) as {
+  image: { width: number; height: number; rgba: number[] };
+  tiles: Floats & { rows: number; cols: number };
+  image_features: Floats;
+  questions: string[];
+  prompt_ids: number[][];
+  answers: number[][];
+};
+const image = { width: ref.image.width, height: ref.image.height, data: Uint8Array.from(ref.image.rgba) };
+
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+const requests: string[] = [];
+async function loadFolder(files = FILES): Promise<LoadedModel> {
+  const served = Object.fromEntries(
+    files.map((f) => [`${BASE}m/${f}`, new Uint8Array(readFileSync(DISK + f))]),
+  );
+  const server = fakeServer(served);
+  const folder = await openModelFolder('/m', {
+    baseUrl: BASE,
+    cache: null,
+    fetch: async (input, init) => {
+      requests.push(String(input));
+      return server.fetchFn(input, init);
+    },
+  });
+  const selector = new BackendSelector({ name: 'webgpu', reason: 'test' }, false, async () => backend);
+  return loadModel(folder, selector);
+}
+let model: LoadedModel;
+beforeAll(async () => {
+  model = await loadFolder();
+});
+afterAll(async () => {
+  await model?.release();
+  (await backend.engineDevice()).device.destroy();
+});
+
+const user = (content: string): ChatMessage => ({ role: 'user', content });
+const assistant = (content: string): ChatMessage => ({ role: 'assistant', content });
+const words = (ids: number[]) => model.tokenizer.decode(ids);
+/** PyTorch's prompt ids with the image tokens as the pipeline marks them: -1 − k in the k-th run. */
+function marked(ids: number[], imageTokenId: number, perRun: number): number[] {
+  let seen = 0;
+  return ids.map((id) => (id === imageTokenId ? -1 - Math.floor(seen++ / perRun) : id));
+}
+const maxRelative = (got: ArrayLike<number>, want: ArrayLike<number>) => {
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    diff = Math.max(diff, Math.abs(got[i] - want[i]));
+  }
+  return diff / scale;
+};
+
+describe('an Idefics3 (SmolVLM) folder loads as it is', () => {
+  it('as the llava family, with its processor config, chat_template.json and both end tokens', () => {
+    const spec = vlmOf(model).spec;
+    expect(model.kind).toBe('llava');
+    expect(spec.imageTokens).toBe(4);
+    expect(spec.tiles?.plan).toMatchObject({ longestEdge: 64, tile: 32, split: true, resample: 'lanczos' });
+    expect(spec.tiles?.pixelRank).toBe(5);
+    expect(spec.eosTokenIds).toEqual([0, 3]);
+    expect(takesContentParts(spec.chatTemplate)).toBe(true);
+    expect(requests.filter((r) => r.endsWith('chat_template.jinja'))).toHaveLength(1); // asked, absent
+  });
+
+  it("the tiles are Pillow's (transformers' Pillow backend), one 8-bit level apart at most", () => {
+    const tiles = tileImage(image, vlmOf(model).spec.tiles!.plan);
+    expect([tiles.rows, tiles.cols]).toEqual([ref.tiles.rows, ref.tiles.cols]);
+    expect([tiles.count, 3, tiles.edge, tiles.edge]).toEqual(ref.tiles.dims);
+    let worst = 0;
+    for (let i = 0; i < ref.tiles.data.length; i++)
+      worst = Math.max(worst, Math.abs(tiles.data[i] - ref.tiles.data[i]));
+    expect(worst).toBeLessThanOrEqual((2 / 255) * 1.001);
+  });
+
+  it("each tile's features on our engine equal PyTorch's (the tile fed alone)", async () => {
+    const vision = vlmOf(model).visionEncoder;
+    const [n, , t] = ref.tiles.dims;
+    const per = ref.image_features.data.length / n;
+    for (let k = 0; k < n; k++) {
+      const pixels = ref.tiles.data.slice(k * 3 * t * t, (k + 1) * 3 * t * t);
+      const out = await vision.run({
+        pixel_values: {
+          location: 'cpu',
+          dtype: 'float32',
+          dims: [1, 1, 3, t, t],
+          data: Float32Array.from(pixels),
+        },
+        pixel_attention_mask: {
+          location: 'cpu',
+          dtype: 'bool',
+          dims: [1, 1, t, t],
+          data: new Uint8Array(t * t).fill(1),
+        },
+      });
+      const got = (await toHostFloats(out.image_features)).data as Float32Array;
+      expect(
+        maxRelative(got, ref.image_features.data.slice(k * per, (k + 1) * per)),
+        `tile ${k}`,
+      ).toBeLessThan(1e-4);
+      if (out.image_features.location === 'gpu') out.image_features.dispose();
+    }
+  });
+
+  it('the chat renders, expands and tokenizes to the ids PyTorch was given, a run per tile', () => {
+    const spec = vlmOf(model).spec;
+    const grid = { rows: ref.tiles.rows, cols: ref.tiles.cols };
+    expect(promptPositions(model, spec, [user(ref.questions[0])], grid)).toEqual(
+      marked(ref.prompt_ids[0], spec.imageTokenId, spec.imageTokens),
+    );
+    const second = [user(ref.questions[0]), assistant(words(ref.answers[0])), user(ref.questions[1])];
+    expect(promptPositions(model, spec, second, grid)).toEqual(
+      marked(ref.prompt_ids[1], spec.imageTokenId, spec.imageTokens),
+    );
+  });
+});
+
+describe('ask and chat about a tiled image on our engine', () => {
+  it('two turns: answers equal PyTorch’s; the second reuses the first turn’s cache', async () => {
+    const [q1, q2] = ref.questions;
+    const [a1, a2] = ref.answers;
+    const first = await answer(
+      model,
+      image,
+      [user(q1)],
+      undefined,
+      { maxTokens: a1.length },
+      new Stopwatch(),
+    );
+    expect(first.result.tokenIds).toEqual(a1);
+    expect(first.result).toMatchObject({ reusedTokens: 0, cacheOnDevice: true, stop: 'length' });
+    expect(first.result.promptTokens).toBe(ref.prompt_ids[0].length);
+    expect(first.conversation.features).toHaveLength(5);
+    const turns = [user(q1), assistant(first.result.text), user(q2)];
+    const second = await answer(
+      model,
+      image,
+      turns,
+      first.conversation,
+      { maxTokens: a2.length },
+      new Stopwatch(),
+    );
+    expect(second.result.tokenIds).toEqual(a2);
+    expect(second.conversation).toBe(first.conversation);
+    // Reused: what the first turn fed (its prompt, its answer but the last token) as far as the second prompt
+    // begins with it; the answer's special tokens are not in its text, so the reuse ends at the first of them.
+    const fed = [...ref.prompt_ids[0], ...a1.slice(0, -1)];
+    let common = 0;
+    while (fed[common] === ref.prompt_ids[1][common]) common++;
+    expect(common).toBeGreaterThan(ref.prompt_ids[0].length);
+    expect(second.result.reusedTokens).toBe(common);
+    second.conversation.release();
+  });
+
+  it('any of the end tokens ends the answer (the second of generation_config.json’s two)', async () => {
+    const vlm = vlmOf(model);
+    const first = ref.answers[0][0];
+    const ending = { ...model, vlm: { ...vlm, spec: { ...vlm.spec, eosTokenIds: [0, first] } } };
+    const got = await answer(
+      ending,
+      image,
+      [user(ref.questions[0])],
+      undefined,
+      { maxTokens: 4 },
+      new Stopwatch(),
+    );
+    expect(got.result).toMatchObject({ tokenIds: [], text: '', stop: 'eos' });
+    got.conversation.release();
+  });
+
+  it('a template that writes the image twice, or a question that does, is refused typed', async () => {
+    await expect(
+      answer(model, image, [user('w1 <image> w2')], undefined, { maxTokens: 1 }, new Stopwatch()),
+    ).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/2 images/) });
+  });
+});
+
+describe('chat templates that read content parts', () => {
+  it('a llava-hf style template gets parts, the image first in the first user message', () => {
+    const template =
+      "{% for message in messages %}{% if message['role'] == 'user' %}USER: {% else %}ASSISTANT: {% endif %}" +
+      "{% for item in message['content'] %}{% if item['type'] == 'text' %}{{ item['text'] }}{% elif item['type'] == " +
+      "'image' %}<image>\n{% endif %}{% endfor %}{% if message['role'] != 'user' %}</s>{% endif %} {% endfor %}" +
+      '{% if add_generation_prompt %}ASSISTANT:{% endif %}';
+    const spec = { ...vlmOf(model).spec, chatTemplate: template };
+    expect(takesContentParts(template)).toBe(true);
+    expect(renderChat(spec, [user('what?'), assistant('a cat'), user('where?')])).toBe(
+      'USER: <image>\nwhat? ASSISTANT: a cat</s> USER: where? ASSISTANT:',
+    );
+  });
+
+  it('string templates (LLaVA-1.5, ours) get strings', () => {
+    const template =
+      "{% for message in messages %}{% if message['role'] == 'user' %}USER: {% if loop.first %}<image>\n{% endif %}" +
+      "{{ message['content'] }} {% else %}ASSISTANT: {{ message['content'] }}{% endif %}{% endfor %}";
+    expect(takesContentParts(template)).toBe(false);
+    expect(renderChat({ ...vlmOf(model).spec, chatTemplate: template }, [user('what?')])).toBe(
+      'USER: <image>\nwhat? ',
+    );
+  });
+});
+
+// transformers.js' own Idefics3 classes (onnxruntime-node underneath) read this folder as it is.
+describe("transformers.js' Idefics3Processor and Idefics3ForConditionalGeneration on the same folder", () => {
+  env.localModelPath = 'tests/corpus/';
+  env.allowRemoteModels = false;
+  const template = (
+    JSON.parse(readFileSync(`${DISK}chat_template.json`, 'utf8')) as { chat_template: string }
+  ).chat_template;
+  const rgb = () => {
+    const data = new Uint8ClampedArray(image.width * image.height * 3);
+    for (let i = 0; i < image.width * image.height; i++)
+      for (let c = 0; c < 3; c++) data[i * 3 + c] = image.data[i * 4 + c];
+    return new RawImage(data, image.width, image.height, 3);
+  };
+
+  it('its processor renders and expands the chat to our prompt ids', async () => {
+    const processor = await AutoProcessor.from_pretrained(NAME);
+    const spec = vlmOf(model).spec;
+    const messages = [
+      { role: 'user', content: [{ type: 'image' }, { type: 'text', text: ref.questions[0] }] },
+      { role: 'assistant', content: [{ type: 'text', text: words(ref.answers[0]) }] },
+      { role: 'user', content: [{ type: 'text', text: ref.questions[1] }] },
+    ];
+    const text = processor.apply_chat_template(messages, {
+      add_generation_prompt: true,
+      chat_template: template,
+    });
+    const inputs = await processor(text, rgb());
+    const theirs = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+    const ours = promptPositions(
+      model,
+      spec,
+      [user(ref.questions[0]), assistant(words(ref.answers[0])), user(ref.questions[1])],
+      { rows: ref.tiles.rows, cols: ref.tiles.cols },
+    );
+    expect(ours).toEqual(marked(theirs, spec.imageTokenId, spec.imageTokens));
+    expect(inputs.pixel_values.dims).toEqual([1, ...ref.tiles.dims]);
+  });
+
+  it('its model, given the same tiles and ids, answers both turns as we do', async () => {
+    const theirs = await Idefics3ForConditionalGeneration.from_pretrained(NAME, {
+      dtype: 'fp32',
+      device: 'cpu',
+    });
+    try {
+      const spec = vlmOf(model).spec;
+      const grid = { rows: ref.tiles.rows, cols: ref.tiles.cols };
+      const pixels = new Tensor('float32', Float32Array.from(ref.tiles.data), [1, ...ref.tiles.dims]);
+      const [n, , t] = ref.tiles.dims;
+      const mask = new Tensor('bool', new Uint8Array(n * t * t).fill(1), [1, n, t, t]);
+      let turns: ChatMessage[] = [];
+      let conversation: Conversation | undefined;
+      for (const question of ref.questions) {
+        turns = [...turns, user(question)];
+        const ids = promptPositions(model, spec, turns, grid).map((id) =>
+          BigInt(id < 0 ? spec.imageTokenId : id),
+        );
+        const generated = (await theirs.generate({
+          input_ids: new Tensor('int64', BigInt64Array.from(ids), [1, ids.length]),
+          attention_mask: new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+          pixel_values: pixels,
+          pixel_attention_mask: mask,
+          max_new_tokens: 6,
+          do_sample: false,
+        })) as Tensor;
+        const want = Array.from(generated.data as BigInt64Array, Number)
+          .slice(ids.length)
+          .filter((id) => !spec.eosTokenIds.includes(id));
+        const got = await answer(model, image, turns, conversation, { maxTokens: 6 }, new Stopwatch());
+        expect(got.result.tokenIds, question).toEqual(want.slice(0, got.result.tokenIds.length));
+        expect(got.result.tokenIds.length).toBe(want.length);
+        conversation = got.conversation;
+        turns = [...turns, assistant(got.result.text)];
+      }
+      conversation?.release();
+    } finally {
+      await theirs.dispose();
+    }
+  });
+});
