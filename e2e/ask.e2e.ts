@@ -155,6 +155,50 @@ describe.each(['wasm', 'webgpu'] as const)('a float16 export (%s)', (backend) =>
   });
 });
 
+// A SmolVLM (Idefics3) folder as transformers.js lays it out (tests/corpus/smolvlm-random,
+// scripts/make_smolvlm_random.py): the processor upsizes a 45×29 image and cuts it into 2 × 2 tiles plus the global
+// one, each a run of image tokens in the prompt; the chat template (chat_template.json) reads content parts.
+describe.each(['wasm', 'webgpu'] as const)('a SmolVLM folder: tiled images (%s)', (backend) => {
+  const smol = JSON.parse(readFileSync('tests/corpus/smolvlm-random/reference.json', 'utf8')) as {
+    image: { width: number; height: number; rgba: number[] };
+    questions: string[];
+    prompt_ids: number[][];
+    answers: number[][];
+  };
+  it('two turns answer with PyTorch’s greedy tokens, the second on the first’s cache', async () => {
+    const page = browser.page;
+    await page.evaluate((b) => window.askTest.create(b), backend);
+    const info = await page.evaluate((u) => window.askTest.load(u), '/corpus/smolvlm-random/');
+    expect(info.kind).toBe('llava');
+    expect(info.placements.every((p) => p.backend === backend)).toBe(true);
+    const image = { width: smol.image.width, height: smol.image.height, data: smol.image.rgba };
+    const [q1, q2] = smol.questions;
+    const [a1, a2] = smol.answers;
+    const first = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      image,
+      [user(q1)],
+      a1.length,
+    ] as const);
+    expect(first.result.tokenIds).toEqual(a1);
+    expect(first.result.promptTokens).toBe(smol.prompt_ids[0].length);
+    const turns = [user(q1), { role: 'assistant' as const, content: first.result.text }, user(q2)];
+    const second = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      image,
+      turns,
+      a2.length,
+    ] as const);
+    expect(second.result.tokenIds).toEqual(a2);
+    expect(second.result.promptTokens).toBe(smol.prompt_ids[1].length);
+    // The first turn's prompt and answer (but its last token) as far as the second prompt begins with them: the
+    // answer's text leaves out its special tokens. On wasm too: host presents are cut back to it.
+    const fed = [...smol.prompt_ids[0], ...a1.slice(0, -1)];
+    let common = 0;
+    while (fed[common] === smol.prompt_ids[1][common]) common++;
+    expect(common).toBeGreaterThan(smol.prompt_ids[0].length);
+    expect(second.result.reusedTokens).toBe(common);
+  });
+});
+
 describe('sampling agrees across backends', () => {
   it('the same seed draws the same answer on the GPU head and on the host', async () => {
     const page = browser.page;

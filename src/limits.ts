@@ -16,6 +16,9 @@ export const MAX_IMAGES_PER_CALL = 1_000;
 /** Width or height of an RGBA pixel buffer (larger images come as files or bitmaps). */
 export const MAX_IMAGE_SIDE = 16_384;
 
+/** Tiles an Idefics3 (SmolVLM) image may be cut into: each is a vision encoder run and a run of image tokens. */
+export const MAX_IMAGE_TILES = 1_024;
+
 /** Index search: hits returned, and ITM candidates re-scored when re-ranking. */
 export const MAX_SEARCH_K = 10_000;
 export const MAX_RERANK_CANDIDATES = 256;

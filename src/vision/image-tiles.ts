@@ -4,6 +4,7 @@
 // rows × cols tiles, followed by the whole image resized to one tile (the global image). Every resize is
 // Pillow's, rounded to 8 bits in between, as transformers' Pillow image processor works on uint8 images.
 import { WebvlError } from '../errors';
+import { MAX_IMAGE_TILES } from '../limits';
 import { channelAffine, checkImage, type RgbaImage, resizePlanar, toPlanarRgb } from './preprocess';
 import {
   type PreprocessorConfigJson,
@@ -125,6 +126,13 @@ export function tileGeometry(
   if (!plan.split) return { resized: [rh, rw], grid: [plan.tile, plan.tile], rows: 0, cols: 0 };
   const grid = resizedForTiles(rh, rw, plan.tile);
   const split = grid[0] > plan.tile || grid[1] > plan.tile;
+  const tiles = (grid[0] / plan.tile) * (grid[1] / plan.tile);
+  if (tiles > MAX_IMAGE_TILES)
+    throw new WebvlError(
+      'BAD_IMAGE',
+      `a ${width}×${height} image would be cut into ${tiles} tiles of ${plan.tile}; at most ${MAX_IMAGE_TILES}`,
+      { tiles, maxTiles: MAX_IMAGE_TILES },
+    );
   return {
     resized: [rh, rw],
     grid,

@@ -185,6 +185,12 @@ describe("Idefics3's tiles (SmolVLM) vs transformers' Pillow backend", () => {
     expect(tileGeometry(plan, 1, 1)).toEqual({ resized: [2048, 2048], grid: [2048, 2048], rows: 4, cols: 4 });
   });
 
+  it('an image that would make more than MAX_IMAGE_TILES tiles is BAD_IMAGE (no resize: the image sets the grid)', () => {
+    const plan = planTiles({ do_resize: false, max_image_size: { longest_edge: 16 } });
+    expect(tileGeometry(plan, 512, 512)).toMatchObject({ rows: 32, cols: 32 }); // 1,024 tiles: the limit
+    expect(() => tileGeometry(plan, 513, 512)).toThrow(expect.objectContaining({ code: 'BAD_IMAGE' }));
+  });
+
   it('refuses sizes it cannot hold, with INVALID_MODEL', () => {
     const bad = [
       { size: { longest_edge: 0 }, max_image_size: { longest_edge: 32 } },

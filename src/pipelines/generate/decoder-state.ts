@@ -204,9 +204,30 @@ export class DecoderState {
     if (!Number.isInteger(length) || length < 0 || length > this.seen)
       throw new WebvlError('INVALID_INPUT', `cannot rewind ${this.seen} positions to ${length}`);
     if (length === this.seen) return;
-    if (!this.cache) throw new WebvlError('INVALID_INPUT', 'this decoder cannot rewind its cache');
-    this.cache.truncate(length);
+    if (this.cache) this.cache.truncate(length);
+    else this.presents = this.presentsCutTo(length);
     this.seen = length;
+  }
+
+  /** Exact mode: the presents' first `length` positions, sliced on the host (where the backend keeps them). */
+  private presentsCutTo(length: number): Record<string, Tensor> | undefined {
+    const presents = this.presents;
+    if (!presents || Object.values(presents).some((t) => t.location !== 'cpu' || t.dims.length !== 4))
+      throw new WebvlError('INVALID_INPUT', 'this decoder cannot rewind its cache');
+    const cut: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(presents) as [string, HostTensor][]) {
+      const [b, h, total, d] = t.dims;
+      const out = hostTensor(t.dtype, [b, h, length, d]);
+      // Float32Array or float16's Uint16Array: the copy is the same.
+      const from = t.data as Float32Array;
+      for (let row = 0; row < b * h; row++)
+        (out.data as Float32Array).set(
+          from.subarray(row * total * d, (row * total + length) * d),
+          row * length * d,
+        );
+      cut[name] = out;
+    }
+    return cut;
   }
 
   release(): void {

@@ -105,6 +105,38 @@ describe('generation with a GPU KV cache', () => {
     await embed.release();
   });
 
+  it('the exact-length path rewinds host presents (a later chat turn reuses part of them)', async () => {
+    const embed = await backend.load(embedBytes);
+    const plain = await backend.load(decoderBytes); // presents come back to the host
+    const exact = new DecoderState(exactLength(plain), GREEDY, 64);
+    const all = ref.greedy_tokens;
+    expect(await generate(exact, embed, 6)).toEqual(all.slice(0, 6));
+    expect(exact.length).toBe(6 + 5);
+    // Back to the prompt and two tokens, then on again from the third: PyTorch's tokens after it.
+    exact.rewind(6 + 2);
+    expect(exact.length).toBe(8);
+    const tokens = [all[2]];
+    while (tokens.length < all.length - 2) {
+      const { inputs_embeds } = await embed.run({
+        input_ids: hostTensor('int64', [1, 1], [tokens.at(-1) as number]),
+      });
+      tokens.push(await exact.feed(inputs_embeds as Tensor));
+    }
+    expect(tokens).toEqual(all.slice(2));
+    expect(() => exact.rewind(exact.length + 1)).toThrow(/cannot rewind/);
+    exact.release();
+    // Presents a backend keeps on its device, without a cache to truncate, cannot be cut on the host.
+    const presents = ['present.0.key', 'present.0.value', 'present.1.key', 'present.1.value'];
+    const kept = await backend.load(decoderBytes, { keepOnDevice: presents });
+    const onDevice = new DecoderState(exactLength(kept), GREEDY, 64);
+    await generate(onDevice, embed, 2);
+    expect(() => onDevice.rewind(6)).toThrow(/cannot rewind its cache/);
+    onDevice.release();
+    await plain.release();
+    await kept.release();
+    await embed.release();
+  });
+
   it('first-step logits equal PyTorch’s', async () => {
     const session = await backend.load(decoderBytes);
     const feeds: Record<string, Tensor> = {
