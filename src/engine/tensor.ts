@@ -23,6 +23,11 @@ export interface DeviceTensor {
   readonly dims: readonly number[];
   download(): Promise<HostTensor>;
   dispose(): void;
+  /**
+   * This tensor followed by `rest` along axis 1, as a new tensor on the same device (pieces [1, sᵢ, …] of one
+   * sequence), or undefined where this backend cannot join them there.
+   */
+  joinSequence?(rest: readonly DeviceTensor[]): DeviceTensor | undefined;
 }
 
 export type Tensor = HostTensor | DeviceTensor;
@@ -90,4 +95,29 @@ export function asFloatKind(t: HostTensor, dtype: 'float32' | 'float16'): HostTe
   const data =
     dtype === 'float16' ? floatsToHalfs(t.data as Float32Array) : halfsToFloats(t.data as Uint16Array);
   return { location: 'cpu', dtype, dims: t.dims, data };
+}
+
+/**
+ * Pieces [1, sᵢ, …] of one sequence joined along axis 1: on the host where all are host tensors, on the device
+ * where their backend joins them there; undefined otherwise (the caller uses the pieces one by one).
+ */
+export function joinSequence(parts: readonly Tensor[]): Tensor | undefined {
+  const [first, ...rest] = parts;
+  if (first?.dims[0] !== 1) return undefined;
+  const tail = first.dims.slice(2).join(',');
+  if (rest.some((t) => t.dtype !== first.dtype || t.dims[0] !== 1 || t.dims.slice(2).join(',') !== tail))
+    return undefined;
+  const length = parts.reduce((n, t) => n + t.dims[1], 0);
+  if (parts.every((t) => t.location === 'cpu')) {
+    const out = hostTensor(first.dtype, [1, length, ...first.dims.slice(2)]);
+    let at = 0;
+    for (const t of parts as HostTensor[]) {
+      (out.data as Float32Array).set(t.data as Float32Array, at); // any one typed-array kind: the copy is the same
+      at += t.data.length;
+    }
+    return out;
+  }
+  if (first.location === 'gpu' && rest.every((t) => t.location === 'gpu'))
+    return first.joinSequence?.(rest as DeviceTensor[]);
+  return undefined;
 }

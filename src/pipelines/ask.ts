@@ -1,14 +1,14 @@
 // Asking about an image with a generative VLM (the llava family, LLaVA-, BLIP-2- or Idefics3/SmolVLM-style): the
 // chat template renders the conversation, the image encoder's features take the place of the image tokens, and
-// the decoder answers token by token. The prompt is fed in pieces (text before the image, the image features, the
-// text after), each appended to the decoder's KV cache, so the image features go from the image encoder to the
-// decoder on the device with no splicing and no read-back. An Idefics3 image is several runs of image tokens,
-// one per tile, each after the tokens that name its place; each tile is encoded alone, so each run's features are
-// a tensor of their own. A conversation keeps its cache: the next chat turn about the same image feeds only what
-// the previous turns did not (the image is encoded once).
+// the decoder answers token by token. The prompt's pieces (text before the image, the image features, the text
+// after) are joined where they live, buffer copies on our engine's device, into one prefill run; so the image
+// features go from the image encoder to the decoder with no read-back. An Idefics3 image is several runs of image
+// tokens, one per tile, each after the tokens that name its place; each tile is encoded alone, so each run's
+// features are a tensor of their own. A conversation keeps its cache: the next chat turn about the same image
+// feeds only what the previous turns did not (the image is encoded once).
 import { Template } from '@huggingface/jinja';
 import type { Session } from '../engine/backend';
-import { type HostTensor, hostTensor, type Tensor } from '../engine/tensor';
+import { type HostTensor, hostTensor, joinSequence, type Tensor } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { tileGeometry, tileImage } from '../vision/image-tiles';
 import type { RgbaImage } from '../vision/preprocess';
@@ -139,9 +139,11 @@ export function imageKey(image: RgbaImage): string {
 
 /**
  * Whether a chat template reads each message's content as a list of parts ({type: 'image'}, {type: 'text',
- * text}), as llava-hf's and SmolVLM's do, rather than as a string.
+ * text}), as llava-hf's and SmolVLM's do, rather than as a string. A template that tests `is string` takes
+ * strings too, and gets them (its other branches may print a message's content whole, as our tiny models' do).
  */
 export function takesContentParts(template: string): boolean {
+  if (/\bis\s+string\b/.test(template)) return false;
   return /for\s+\w+\s+in\s+(message|m|msg)(\[\s*['"]content['"]\s*\]|\.content)|content['"]?\]?\s*\[\s*0\s*\]/.test(
     template,
   );
@@ -259,34 +261,50 @@ async function embed(vlm: Vlm, ids: readonly number[]): Promise<Tensor> {
   return embeds;
 }
 
-/** Feeds positions [from, to) of `positions`; returns the token the decoder chose after the last. */
+/**
+ * Feeds positions [from, end) of `positions`; returns the token the decoder chose after the last. The pieces (text
+ * embedded, runs of image features) are joined into one sequence where the backend can (the host's tensors, our
+ * engine's device tensors): one prefill run, however many tiles. Elsewhere they are fed one after another.
+ */
 async function feedPositions(
   vlm: Vlm,
   conv: Conversation,
   positions: readonly number[],
   from: number,
 ): Promise<number> {
-  let token = -1;
-  let at = from;
-  while (at < positions.length) {
-    if (isImage(positions[at])) {
-      const features = conv.features[runOf(positions[at])];
-      at += vlm.spec.imageTokens;
-      token = await conv.state.feed(features, at === positions.length);
-    } else {
-      let end = at;
-      while (end < positions.length && !isImage(positions[end])) end++;
-      const embeds = await embed(vlm, positions.slice(at, end));
-      try {
-        token = await conv.state.feed(embeds, end === positions.length);
-      } finally {
-        disposeTensor(embeds);
+  const pieces: { tensor: Tensor; embedded: boolean; end: number }[] = [];
+  try {
+    for (let at = from; at < positions.length; ) {
+      if (isImage(positions[at])) {
+        const tensor = conv.features[runOf(positions[at])];
+        at += vlm.spec.imageTokens;
+        pieces.push({ tensor, embedded: false, end: at });
+      } else {
+        let end = at;
+        while (end < positions.length && !isImage(positions[end])) end++;
+        pieces.push({ tensor: await embed(vlm, positions.slice(at, end)), embedded: true, end });
+        at = end;
       }
-      at = end;
     }
-    conv.fed = positions.slice(0, at);
+    const joined = pieces.length > 1 ? joinSequence(pieces.map((p) => p.tensor)) : undefined;
+    let token = -1;
+    if (joined) {
+      try {
+        token = await conv.state.feed(joined);
+      } finally {
+        disposeTensor(joined);
+      }
+      conv.fed = positions.slice();
+      return token;
+    }
+    for (const [i, p] of pieces.entries()) {
+      token = await conv.state.feed(p.tensor, i === pieces.length - 1);
+      conv.fed = positions.slice(0, p.end);
+    }
+    return token;
+  } finally {
+    for (const p of pieces) if (p.embedded) disposeTensor(p.tensor);
   }
-  return token;
 }
 
 /** One run of the vision encoder: its image_features, checked to be one run of image tokens. */

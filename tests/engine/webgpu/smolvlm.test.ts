@@ -13,7 +13,14 @@ import {
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendSelector } from '../../../src/engine/select';
-import { toHostFloats } from '../../../src/engine/tensor';
+import {
+  type HostTensor,
+  hostTensor,
+  joinSequence,
+  type Tensor as OurTensor,
+  toHost,
+  toHostFloats,
+} from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import { openModelFolder } from '../../../src/models/model-folder';
 import {
@@ -25,6 +32,7 @@ import {
   takesContentParts,
   vlmOf,
 } from '../../../src/pipelines/ask';
+import { disposeTensor } from '../../../src/pipelines/encode';
 import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
 import { tileImage } from '../../../src/vision/image-tiles';
@@ -206,6 +214,56 @@ describe('ask and chat about a tiled image on our engine', () => {
     second.conversation.release();
   });
 
+  it('the prompt is one prefill run: its 10 pieces joined on the device, with the answer unchanged', async () => {
+    const vlm = vlmOf(model);
+    const runs: number[] = [];
+    const session = vlm.decoder.session;
+    const counting = {
+      ...session,
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      run: (feeds: Parameters<typeof session.run>[0]) => {
+        runs.push(feeds.inputs_embeds.dims[1]);
+        return session.run(feeds);
+      },
+      lastRunStats: () => session.lastRunStats(),
+      release: () => session.release(),
+    };
+    const counted = { ...model, vlm: { ...vlm, decoder: { ...vlm.decoder, session: counting } } };
+    const got = await answer(
+      counted,
+      image,
+      [user(ref.questions[0])],
+      undefined,
+      { maxTokens: 3 },
+      new Stopwatch(),
+    );
+    expect(got.result.tokenIds).toEqual(ref.answers[0].slice(0, 3));
+    // The whole prompt in one run, then one position per step.
+    expect(runs).toEqual([ref.prompt_ids[0].length, 1, 1]);
+    got.conversation.release();
+  });
+
+  it('joinSequence: device pieces join on the GPU, host pieces on the host; pieces that differ do not join', async () => {
+    const embed = async (ids: number[]) =>
+      (await vlmOf(model).embedTokens.run({ input_ids: hostTensor('int64', [1, ids.length], ids) }))
+        .inputs_embeds;
+    const [ab, c, abc] = [await embed([20, 21]), await embed([22]), await embed([20, 21, 22])];
+    expect(ab.location).toBe('gpu');
+    const joined = joinSequence([ab, c]);
+    expect(joined?.dims).toEqual([1, 3, 32]);
+    const want = (await toHost(abc)).data;
+    expect((await toHost(joined as OurTensor)).data).toEqual(want);
+    const host = joinSequence([await toHost(ab), await toHost(c)]);
+    expect(host?.location).toBe('cpu');
+    expect((host as HostTensor).data).toEqual(want);
+    expect(joinSequence([ab, await toHost(c)])).toBeUndefined(); // a host piece beside device ones
+    expect(
+      joinSequence([hostTensor('float32', [1, 2, 3]), hostTensor('float32', [1, 2, 4])]),
+    ).toBeUndefined();
+    for (const t of [ab, c, abc, joined]) disposeTensor(t);
+  });
+
   it('any of the end tokens ends the answer (the second of generation_config.json’s two)', async () => {
     const vlm = vlmOf(model);
     const first = ref.answers[0][0];
@@ -241,6 +299,20 @@ describe('chat templates that read content parts', () => {
     expect(renderChat(spec, [user('what?'), assistant('a cat'), user('where?')])).toBe(
       'USER: <image>\nwhat? ASSISTANT: a cat</s> USER: where? ASSISTANT:',
     );
+  });
+
+  it('a template that takes both forms (`is string`, as blip2-tiny’s) gets strings', () => {
+    const template = JSON.parse(
+      readFileSync('models/blip2-tiny/tokenizer_config.json', 'utf8'),
+    ).chat_template;
+    expect(takesContentParts(template)).toBe(false);
+    expect(
+      renderChat({ ...vlmOf(model).spec, chatTemplate: template, bosToken: '<s>' }, [
+        user('what?'),
+        assistant('a cat'),
+        user('where?'),
+      ]),
+    ).toBe('<s><|user|> <image> what?<|assistant|> a cat</s><|user|> where?<|assistant|>');
   });
 
   it('string templates (LLaVA-1.5, ours) get strings', () => {

@@ -3,6 +3,7 @@
 import { WebvlError } from '../../../errors';
 import type { DeviceTensor, DType, HostTensor } from '../../tensor';
 import type { BufferPool } from './buffer-pool';
+import { BUFFER_COPY_DST, BUFFER_COPY_SRC, BUFFER_STORAGE } from './gpu-flags';
 import { readBack } from './readback';
 
 export class WebGpuDeviceTensor implements DeviceTensor {
@@ -30,6 +31,38 @@ export class WebGpuDeviceTensor implements DeviceTensor {
     const pending = readBack(this.device, encoder, this.buffer, this.bytes, this.dtype, this.dims);
     this.device.queue.submit([encoder.finish()]);
     return pending();
+  }
+
+  /** Byte copies into one pooled buffer: contiguous [1, s, …] pieces follow each other along axis 1. */
+  joinSequence(rest: readonly DeviceTensor[]): WebGpuDeviceTensor | undefined {
+    const parts = [this, ...rest];
+    const pool = this.pool;
+    if (!pool || !parts.every((t) => t instanceof WebGpuDeviceTensor && t.device === this.device))
+      return undefined;
+    const tensors = parts as WebGpuDeviceTensor[];
+    if (tensors.some((t) => t.bytes % 4 !== 0)) return undefined; // buffer copies move whole words
+    const bytes = tensors.reduce((n, t) => n + t.bytes, 0);
+    const buffer = pool.acquire(
+      Math.max(4, bytes),
+      BUFFER_STORAGE | BUFFER_COPY_SRC | BUFFER_COPY_DST,
+      'joined sequence',
+    );
+    const encoder = this.device.createCommandEncoder({ label: 'join sequence' });
+    let at = 0;
+    for (const t of tensors) {
+      if (t.bytes > 0) encoder.copyBufferToBuffer(t.buffer, 0, buffer, at, t.bytes);
+      at += t.bytes;
+    }
+    this.device.queue.submit([encoder.finish()]);
+    const length = tensors.reduce((n, t) => n + t.dims[1], 0);
+    return new WebGpuDeviceTensor(
+      this.device,
+      buffer,
+      this.dtype,
+      [1, length, ...this.dims.slice(2)],
+      bytes,
+      pool,
+    );
   }
 
   dispose(): void {
