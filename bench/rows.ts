@@ -278,6 +278,9 @@ export function askRows(quick: boolean): AskRowSpec[] {
     quick || trained.length === 0
       ? [['llava (random weights)', '/corpus/llava-random/']]
       : trained.map((m) => [m, `/models/${m}/`]);
+  // Idefics3's tiles: the image upsized and cut into 2 × 2 tiles plus the global one, five vision runs and a
+  // prompt of ten pieces (tests/corpus/smolvlm-random).
+  if (!quick) folders.push(['SmolVLM (random weights, 2×2 tiles + global)', '/corpus/smolvlm-random/']);
   return folders.map(([name, model]) => ({
     id: `${name} ask: image + question, then ${tokens} tokens`,
     model,

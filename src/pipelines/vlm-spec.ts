@@ -20,7 +20,10 @@ export interface TiledImages {
 }
 
 export interface VlmSpec {
-  /** Jinja chat template (tokenizer_config.json's chat_template, else LLaVA-1.5's). */
+  /**
+   * Jinja chat template: chat_template.jinja's, chat_template.json's, tokenizer_config.json's (its 'default' where
+   * it names several), else LLaVA-1.5's.
+   */
   readonly chatTemplate: string;
   /** The strings the template writes for the start and end of a sequence. */
   readonly bosToken: string;

@@ -35,6 +35,8 @@ import {
 import { disposeTensor } from '../../../src/pipelines/encode';
 import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
+import { type VlmFolderFiles, vlmSpec } from '../../../src/pipelines/vlm-spec';
+import { TextTokenizer } from '../../../src/text/tokenizer';
 import { tileImage } from '../../../src/vision/image-tiles';
 import { fakeServer } from '../../support/fake-folder-server';
 import { nodeGpu } from './gpu';
@@ -70,10 +72,12 @@ const image = { width: ref.image.width, height: ref.image.height, data: Uint8Arr
 
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
 const requests: string[] = [];
-async function loadFolder(files = FILES): Promise<LoadedModel> {
-  const served = Object.fromEntries(
-    files.map((f) => [`${BASE}m/${f}`, new Uint8Array(readFileSync(DISK + f))]),
-  );
+/** The folder through the loader on our engine; `extra` adds or replaces files. */
+async function loadFolder(extra: Record<string, string> = {}): Promise<LoadedModel> {
+  const served = Object.fromEntries([
+    ...FILES.map((f) => [`${BASE}m/${f}`, new Uint8Array(readFileSync(DISK + f))]),
+    ...Object.entries(extra).map(([f, text]) => [`${BASE}m/${f}`, new TextEncoder().encode(text)]),
+  ]);
   const server = fakeServer(served);
   const folder = await openModelFolder('/m', {
     baseUrl: BASE,
@@ -125,6 +129,19 @@ describe('an Idefics3 (SmolVLM) folder loads as it is', () => {
     expect(requests.filter((r) => r.endsWith('chat_template.jinja'))).toHaveLength(1); // asked, absent
   });
 
+  it('chat_template.jinja comes before chat_template.json; a chat_template.json without a string is INVALID_MODEL', async () => {
+    const jinja = await loadFolder({ 'chat_template.jinja': '{{ "J:" }}<image>{{ messages[0].content }}' });
+    try {
+      expect(vlmOf(jinja).spec.chatTemplate).toBe('{{ "J:" }}<image>{{ messages[0].content }}');
+    } finally {
+      await jinja.release();
+    }
+    await expect(loadFolder({ 'chat_template.json': '{"chat_template": 3}' })).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+      message: expect.stringMatching(/chat_template\.json has no chat_template string/),
+    });
+  });
+
   it("the tiles are Pillow's (transformers' Pillow backend), one 8-bit level apart at most", () => {
     const tiles = tileImage(image, vlmOf(model).spec.tiles!.plan);
     expect([tiles.rows, tiles.cols]).toEqual([ref.tiles.rows, ref.tiles.cols]);
@@ -173,6 +190,51 @@ describe('an Idefics3 (SmolVLM) folder loads as it is', () => {
     const second = [user(ref.questions[0]), assistant(words(ref.answers[0])), user(ref.questions[1])];
     expect(promptPositions(model, spec, second, grid)).toEqual(
       marked(ref.prompt_ids[1], spec.imageTokenId, spec.imageTokens),
+    );
+  });
+});
+
+describe('vlmSpec: where the chat template comes from, and what an Idefics3 folder must hold', () => {
+  const config = JSON.parse(readFileSync(`${DISK}config.json`, 'utf8'));
+  const generation = JSON.parse(readFileSync(`${DISK}generation_config.json`, 'utf8'));
+  const spec = (files: Partial<VlmFolderFiles>, cfg = config) =>
+    vlmSpec(cfg, model.tokenizer, {
+      tokenizerConfig: {},
+      generation,
+      tilePlan: vlmOf(model).spec.tiles?.plan,
+      ...files,
+    });
+  it("a template file first, then tokenizer_config.json's ('default' of a named list), then LLaVA-1.5's", () => {
+    const named = [
+      { name: 'tool_use', template: 'T' },
+      { name: 'default', template: 'D' },
+    ];
+    expect(spec({ chatTemplate: 'F', tokenizerConfig: { chat_template: 'C' } }).chatTemplate).toBe('F');
+    expect(spec({ tokenizerConfig: { chat_template: 'C' } }).chatTemplate).toBe('C');
+    expect(spec({ tokenizerConfig: { chat_template: named } }).chatTemplate).toBe('D');
+    expect(spec({}).chatTemplate).toMatch(/^\{% for message in messages %\}.*USER: /);
+  });
+
+  it('tokens per tile: processor_config.json, else (image_size / patch_size)² / scale_factor²', () => {
+    const plan = vlmOf(model).spec.tiles!.plan;
+    expect(spec({ tilePlan: plan, processor: { image_seq_len: 4 } }).imageTokens).toBe(4);
+    expect(spec({ tilePlan: plan }).imageTokens).toBe(4); // (32 / 8)² / 2²
+    const smolvlm256 = { ...config, scale_factor: 4, vision_config: { image_size: 512, patch_size: 16 } };
+    expect(spec({ tilePlan: plan }, smolvlm256).imageTokens).toBe(64);
+    expect(() => spec({ tilePlan: plan }, { ...config, scale_factor: 3 })).toThrow(
+      /image_seq_length is not a count/,
+    );
+  });
+
+  it('an Idefics3 tokenizer without its image strings is INVALID_MODEL', () => {
+    const plain = JSON.parse(readFileSync('tests/corpus/llava-random/tokenizer.json', 'utf8'));
+    const tokenizer = TextTokenizer.fromJson(plain, {});
+    const plan = vlmOf(model).spec.tiles!.plan;
+    expect(() => vlmSpec(config, tokenizer, { tokenizerConfig: {}, generation, tilePlan: plan })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_MODEL',
+        message: expect.stringMatching(/fake_token_around_image/),
+      }),
     );
   });
 });
