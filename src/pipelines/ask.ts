@@ -10,7 +10,7 @@ import { Template } from '@huggingface/jinja';
 import type { Session } from '../engine/backend';
 import { type HostTensor, hostTensor, joinSequence, type Tensor } from '../engine/tensor';
 import { WebvlError } from '../errors';
-import { tileGeometry, tileImage } from '../vision/image-tiles';
+import { type TilePlan, tileCount, tileGeometry, tileImage } from '../vision/image-tiles';
 import type { RgbaImage } from '../vision/preprocess';
 import { disposeTensor, preprocess } from './encode';
 import { type DecoderHandle, DecoderState } from './generate/decoder-state';
@@ -213,7 +213,7 @@ export function promptPositions(
   grid: TileGrid = { rows: 0, cols: 0 },
 ): number[] {
   let text = renderChat(spec, messages);
-  const runs = spec.tiles ? grid.rows * grid.cols + (grid.rows > 0 ? 1 : 0) || 1 : 1;
+  const runs = spec.tiles ? tileCount(grid) : 1;
   if (spec.tiles) {
     const pieces = text.split(spec.tiles.imageText);
     if (pieces.length !== 2) throw imagesError(pieces.length - 1);
@@ -351,7 +351,7 @@ async function encodeTiles(
   watch: Stopwatch,
   split: boolean,
 ): Promise<Tensor[]> {
-  const cut = await watch.time('preprocess', async () => tileImage(image, { ...tiles.plan, split }));
+  const cut = await watch.time('preprocess', async () => tileImage(image, tilesFor(tiles, split)));
   const t = cut.edge;
   const lead = tiles.pixelRank === 5 ? [1, 1] : [1];
   const mask: HostTensor | undefined = vlm.visionEncoder.inputNames.includes('pixel_attention_mask')
@@ -375,6 +375,11 @@ async function encodeTiles(
     throw e;
   }
   return features;
+}
+
+/** The folder's tiling, or (split false: the warm-up's) one tile-sized image whatever the folder says. */
+function tilesFor(tiles: TiledImages, split: boolean): TilePlan {
+  return split ? tiles.plan : { ...tiles.plan, split: false };
 }
 
 /** The first position at or before `at` that does not split a run of image tokens. */
@@ -402,7 +407,7 @@ export async function answer(
   const vlm = vlmOf(model);
   const { spec } = vlm;
   const grid: TileGrid = spec.tiles
-    ? tileGeometry({ ...spec.tiles.plan, split }, image.height, image.width)
+    ? tileGeometry(tilesFor(spec.tiles, split), image.height, image.width)
     : { rows: 0, cols: 0 };
   const positions = promptPositions(model, spec, messages, grid);
   if (positions.length + 1 > spec.maxPositions) {

@@ -82,6 +82,11 @@ export function tilePreprocessPlan(plan: TilePlan): PreprocessPlan {
   return { resize: { kind: 'exact', height: tile, width: tile }, resample, crop: null, rescale, mean, std };
 }
 
+/** Tiles a grid makes: rows × cols and the global one, or the one image where it was not split (0 × 0). */
+export function tileCount({ rows, cols }: { readonly rows: number; readonly cols: number }): number {
+  return rows > 0 ? rows * cols + 1 : 1;
+}
+
 /** transformers' _resize_output_size_rescale_to_max_len, then _resize_output_size_scale_below_upper_bound. */
 export function resizedForLongestEdge(height: number, width: number, longest: number): [number, number] {
   let [h, w] = [height, width];
@@ -148,7 +153,7 @@ export function tileImage(img: RgbaImage, plan: TilePlan): ImageTiles {
   const t = plan.tile;
   const first = resizePlanar(toPlanarRgb(img), [img.height, img.width], resized, plan.resample);
   const whole = resizePlanar(first, resized, grid, plan.resample);
-  const count = rows * cols + (rows > 0 ? 1 : 0) || 1;
+  const count = tileCount({ rows, cols });
   const plane = t * t;
   const data = new Float32Array(count * 3 * plane);
   const { scale, shift } = channelAffine(plan);

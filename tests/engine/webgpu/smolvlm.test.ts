@@ -426,6 +426,37 @@ describe("transformers.js' Idefics3Processor and Idefics3ForConditionalGeneratio
     expect(inputs.pixel_values.dims).toEqual([1, ...ref.tiles.dims]);
   });
 
+  it('a folder with do_image_splitting off: one tile, the prompt its processor writes for an unsplit image', async () => {
+    const processor = await AutoProcessor.from_pretrained(NAME);
+    const vlm = vlmOf(model);
+    const tiles = vlm.spec.tiles!;
+    const unsplit = {
+      ...model,
+      vlm: { ...vlm, spec: { ...vlm.spec, tiles: { ...tiles, plan: { ...tiles.plan, split: false } } } },
+    };
+    const messages = [
+      { role: 'user', content: [{ type: 'image' }, { type: 'text', text: ref.questions[0] }] },
+    ];
+    const text = processor.apply_chat_template(messages, {
+      add_generation_prompt: true,
+      chat_template: template,
+    });
+    const inputs = await processor(text, rgb(), { do_image_splitting: false });
+    const theirs = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+    expect(inputs.pixel_values.dims).toEqual([1, 1, 3, 32, 32]);
+    const got = await answer(
+      unsplit,
+      image,
+      [user(ref.questions[0])],
+      undefined,
+      { maxTokens: 1 },
+      new Stopwatch(),
+    );
+    expect(got.conversation.features).toHaveLength(1);
+    expect(got.conversation.fed).toEqual(marked(theirs, vlm.spec.imageTokenId, vlm.spec.imageTokens));
+    got.conversation.release();
+  });
+
   it('its model, given the same tiles and ids, answers both turns as we do', async () => {
     const theirs = await Idefics3ForConditionalGeneration.from_pretrained(NAME, {
       dtype: 'fp32',
