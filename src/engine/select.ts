@@ -4,6 +4,7 @@
 // and a model our engine rejects (UNSUPPORTED_OP, or the engine not built yet) → onnxruntime-web's webgpu.
 
 import { WebvlError } from '../errors';
+import { holdsFloat16 } from '../models/graph-io';
 import { isSoftwareAdapter } from './adapter-kind';
 import type {
   Backend,
@@ -28,6 +29,8 @@ export interface AdapterSummary {
   readonly description: string;
   /** True for software or fallback adapters (SwiftShader, llvmpipe, Microsoft Basic Render Driver). */
   readonly software: boolean;
+  /** Whether it offers `shader-f16`, which onnxruntime-web's WebGPU provider needs for float16 graphs. */
+  readonly shaderF16?: boolean;
 }
 
 export interface DeviceProbe {
@@ -58,6 +61,7 @@ export async function probeDevice(): Promise<DeviceProbe> {
       architecture: info.architecture ?? '',
       description: info.description ?? '',
       software: isSoftwareAdapter(adapter),
+      shaderF16: adapter.features?.has('shader-f16') ?? false,
     },
   };
 }
@@ -138,6 +142,9 @@ export interface SelectorOptions {
 const ORT_WEBGPU_LOST =
   "onnxruntime-web's WebGPU device was lost and ORT cannot make another in this worker → onnxruntime-web wasm";
 
+const HALF_WITHOUT_SHADER_F16 =
+  "the graph computes in float16 and this adapter has no shader-f16, which onnxruntime-web's WebGPU provider needs";
+
 /**
  * Loads graphs onto the decided backend, falling back per model: in 'auto' mode a graph our engine refuses
  * (UNSUPPORTED_OP at load, or at its first run) goes to onnxruntime-web webgpu. Every placement is recorded
@@ -152,13 +159,22 @@ export class BackendSelector {
     private readonly auto: boolean,
     private readonly factory: BackendFactory = createBackend,
     private readonly ortWebgpu = true,
+    /** The adapter's shader-f16: without it, a float16 graph our engine hands on goes to wasm, not ORT's WebGPU. */
+    private readonly shaderF16 = true,
   ) {}
 
   static async create(choice: BackendChoice, options: SelectorOptions = {}): Promise<BackendSelector> {
     const ortWebgpu = options.ortWebgpu ?? true;
-    let decision = decideBackend(choice, options.probe ?? (await probeDevice()));
+    const probe = options.probe ?? (await probeDevice());
+    let decision = decideBackend(choice, probe);
     if (decision.name === 'ort-webgpu' && !ortWebgpu) decision = { name: 'wasm', reason: ORT_WEBGPU_LOST };
-    return new BackendSelector(decision, choice === 'auto', createBackend, ortWebgpu);
+    return new BackendSelector(
+      decision,
+      choice === 'auto',
+      createBackend,
+      ortWebgpu,
+      probe.adapter?.shaderF16 ?? true,
+    );
   }
 
   /** Starts the decided backend ahead of its first load (see Backend.prepare); never rejects. */
@@ -228,12 +244,17 @@ export class BackendSelector {
   }
 
   private async loadOnOrt(model: Uint8Array, options: SessionOptions & { label: string }, why: WebvlError) {
-    const target = this.ortWebgpu ? 'ort-webgpu' : 'wasm';
+    const noWebgpu = !this.ortWebgpu
+      ? ORT_WEBGPU_LOST
+      : !this.shaderF16 && holdsFloat16(model)
+        ? HALF_WITHOUT_SHADER_F16
+        : undefined;
+    const target = noWebgpu ? 'wasm' : 'ort-webgpu';
     const session = await (await this.backend(target)).load(model, options);
     this.placed.set(options.label, {
       label: options.label,
       backend: target,
-      reason: `webvl engine: ${why.message} → onnxruntime-web ${this.ortWebgpu ? 'webgpu' : `wasm (${ORT_WEBGPU_LOST})`}`,
+      reason: `webvl engine: ${why.message} → onnxruntime-web ${noWebgpu ? `wasm (${noWebgpu})` : 'webgpu'}`,
     });
     return session;
   }

@@ -39,9 +39,9 @@ function graphLocations(bytes: Uint8Array, start: number, end: number, out: Set<
   for (const [s, e] of children(bytes, start, end, 5)) tensor(s, e);
   for (const [ns, ne] of children(bytes, start, end, 1)) {
     for (const [as, ae] of children(bytes, ns, ne, 5)) {
-      // AttributeProto: t = 5, tensors = 11, g = 6, graphs = 10.
-      for (const [ts, te] of [...children(bytes, as, ae, 5), ...children(bytes, as, ae, 11)]) tensor(ts, te);
-      for (const [gs, ge] of [...children(bytes, as, ae, 6), ...children(bytes, as, ae, 10)])
+      // AttributeProto: t = 5, tensors = 10, g = 6, graphs = 11.
+      for (const [ts, te] of [...children(bytes, as, ae, 5), ...children(bytes, as, ae, 10)]) tensor(ts, te);
+      for (const [gs, ge] of [...children(bytes, as, ae, 6), ...children(bytes, as, ae, 11)])
         graphLocations(bytes, gs, ge, out);
     }
   }

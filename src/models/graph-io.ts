@@ -79,3 +79,49 @@ export function graphIo(model: Uint8Array): GraphIo | undefined {
     return undefined;
   }
 }
+
+const utf8Name = (bytes: Uint8Array, [s, e]: [number, number]) => utf8.decode(bytes.subarray(s, e));
+
+/** A varint field numbered `no` in [start, end), or undefined. */
+function varintField(bytes: Uint8Array, start: number, end: number, no: number): number | undefined {
+  const c = new Cursor(bytes, start, end);
+  let found: number | undefined;
+  while (!c.done) {
+    const f = c.next();
+    if (f.no === no && f.value !== undefined) found = f.value;
+  }
+  return found;
+}
+
+/**
+ * Whether a graph computes in float16 anywhere: a float16 initializer, constant, input or output, or a Cast to
+ * float16, in the graph or its subgraphs. Read from the wire format, tensor bytes skipped; a model that does not
+ * parse says false.
+ */
+export function holdsFloat16(model: Uint8Array): boolean {
+  const isHalfTensor = ([s, e]: [number, number]) => varintField(model, s, e, 2) === ONNX_FLOAT16;
+  const graphHalf = (start: number, end: number): boolean => {
+    // GraphProto: initializer 5, input 11, output 12; node 1 → attribute 5 → t 5 / tensors 10 / g 6 / graphs 11.
+    if (children(model, start, end, 5).some(isHalfTensor)) return true;
+    const io = [...children(model, start, end, 11), ...children(model, start, end, 12)];
+    if (io.some(([s, e]) => valueInfo(model, s, e)?.elementType === ONNX_FLOAT16)) return true;
+    for (const [ns, ne] of children(model, start, end, 1)) {
+      const [op] = children(model, ns, ne, 4);
+      const cast = op !== undefined && utf8Name(model, op) === 'Cast';
+      for (const [as, ae] of children(model, ns, ne, 5)) {
+        const [name] = children(model, as, ae, 1);
+        if (cast && name && utf8Name(model, name) === 'to' && varintField(model, as, ae, 3) === ONNX_FLOAT16)
+          return true;
+        if ([...children(model, as, ae, 5), ...children(model, as, ae, 10)].some(isHalfTensor)) return true;
+        for (const [gs, ge] of [...children(model, as, ae, 6), ...children(model, as, ae, 11)])
+          if (graphHalf(gs, ge)) return true;
+      }
+    }
+    return false;
+  };
+  try {
+    return children(model, 0, model.length, 7).some(([s, e]) => graphHalf(s, e));
+  } catch {
+    return false;
+  }
+}

@@ -80,6 +80,34 @@ describe('externalDataLocations', () => {
     ).finish();
     expect(externalDataLocations(model)).toEqual(['main.bin', 'branch-init.bin', 'branch.bin']);
   });
+
+  it('finds tensors of list attributes (tensors = 10) and initializers of graph lists (graphs = 11)', () => {
+    const model = onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 17 }],
+        graph: {
+          name: 'g',
+          node: [
+            {
+              opType: 'Custom',
+              domain: 'test',
+              output: ['y'],
+              attribute: [
+                { name: 'ts', type: 9, tensors: [externalTensor('t', 'list.bin')] },
+                {
+                  name: 'gs',
+                  type: 10,
+                  graphs: [{ name: 'sub', initializer: [externalTensor('w', 'graphs.bin')] }],
+                },
+              ],
+            },
+          ],
+        },
+      }),
+    ).finish();
+    expect(externalDataLocations(model)).toEqual(['list.bin', 'graphs.bin']);
+  });
 });
 
 describe('externalDataPath', () => {

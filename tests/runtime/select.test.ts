@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Backend, BackendName, Session } from '../../src/engine/backend';
 import { BackendSelector, decideBackend } from '../../src/engine/select';
@@ -69,6 +70,29 @@ describe('BackendSelector per-model fallback', () => {
     const where = Object.fromEntries(sel.placements.map((p) => [p.label, p.backend]));
     expect(where).toEqual({ vision: 'webgpu', text: 'ort-webgpu', itm: 'ort-webgpu' });
     expect(sel.placements.find((p) => p.label === 'itm')?.reason).toContain('kernel Bar');
+  });
+
+  it('auto: a float16 graph it hands on goes to wasm where the adapter has no shader-f16 (ORT webgpu needs it)', async () => {
+    const refusing = (name: BackendName): Backend => {
+      const b = fakeBackend(name);
+      return name === 'webgpu'
+        ? { ...b, load: async () => Promise.reject(new WebvlError('UNSUPPORTED_OP', 'op Foo')) }
+        : b;
+    };
+    const half = new Uint8Array(readFileSync('tests/corpus/llava-random/onnx/embed_tokens_fp16.onnx'));
+    const full = new Uint8Array(readFileSync('tests/corpus/llava-random/onnx/embed_tokens.onnx'));
+    const noF16 = new BackendSelector(hw, true, async (n) => refusing(n), true, false);
+    await noF16.load(half, { label: 'half' });
+    await noF16.load(full, { label: 'full' });
+    const withF16 = new BackendSelector(hw, true, async (n) => refusing(n), true, true);
+    await withF16.load(half, { label: 'half' });
+    const where = (sel: BackendSelector) =>
+      Object.fromEntries(sel.placements.map((p) => [p.label, p.backend]));
+    expect(where(noF16)).toEqual({ half: 'wasm', full: 'ort-webgpu' });
+    expect(noF16.placements[0].reason).toMatch(
+      /op Foo → onnxruntime-web wasm \(the graph computes in float16 .*shader-f16/,
+    );
+    expect(where(withF16)).toEqual({ half: 'ort-webgpu' });
   });
 
   it('an explicit webgpu choice never falls back silently', async () => {
