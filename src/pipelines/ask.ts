@@ -149,21 +149,32 @@ export function takesContentParts(template: string): boolean {
   );
 }
 
-/** The conversation as the chat template writes it; the image is the first user message's first part. */
+/**
+ * The conversation as the chat template writes it; the image is the first user message's first part. A template
+ * that refuses the conversation (raise_exception: roles that do not alternate, say) is INVALID_INPUT, with its
+ * words.
+ */
 export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[]): string {
   const parts = takesContentParts(spec.chatTemplate);
   const firstUser = messages.findIndex((m) => m.role === 'user');
-  return new Template(spec.chatTemplate).render({
-    messages: messages.map((m, i) => ({
-      role: m.role,
-      content: parts
-        ? [...(i === firstUser ? [{ type: 'image' }] : []), { type: 'text', text: m.content }]
-        : m.content,
-    })),
-    bos_token: spec.bosToken,
-    eos_token: spec.eosToken,
-    add_generation_prompt: true,
-  });
+  try {
+    return new Template(spec.chatTemplate).render({
+      messages: messages.map((m, i) => ({
+        role: m.role,
+        content: parts
+          ? [...(i === firstUser ? [{ type: 'image' }] : []), { type: 'text', text: m.content }]
+          : m.content,
+      })),
+      bos_token: spec.bosToken,
+      eos_token: spec.eosToken,
+      add_generation_prompt: true,
+    });
+  } catch (e) {
+    throw new WebvlError(
+      'INVALID_INPUT',
+      `the model's chat template refused the conversation: ${(e as Error).message}`,
+    );
+  }
 }
 
 /** How an image's tiles are laid out: rows × cols tiles and the global one, or one image (0 × 0). */

@@ -2,6 +2,7 @@
 // the image token and how many positions an image takes, the language model's key/value shape and context.
 // Idefics3 folders (SmolVLM) cut an image into tiles: each tile is a run of image tokens in the prompt, after
 // the tokens that name its place (Idefics3Processor's expansion of the one <image> the template writes).
+import { Template } from '@huggingface/jinja';
 import { WebvlError } from '../errors';
 import type { TextTokenizer, TokenizerConfigJson } from '../text/tokenizer';
 import type { TilePlan } from '../vision/image-tiles';
@@ -104,11 +105,17 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
   const tiles = files.tilePlan && tiledImages(files.tilePlan, files.pixelRank, tokenizer);
   const imageTokens = tiles ? tileTokens(config, files.processor) : config.image_seq_length;
   if (!isCount(imageTokens)) bad('image_seq_length is not a count');
+  const chatTemplate = files.chatTemplate ?? templateOf(tokenizerConfig.chat_template) ?? LLAVA_TEMPLATE;
+  try {
+    new Template(chatTemplate); // parsed once here, so a broken one fails the load, not the first question
+  } catch (e) {
+    bad(`its chat template does not parse: ${(e as Error).message}`);
+  }
   const eosIds = generation.eos_token_id ?? t.eos_token_id;
   const eosTokenIds = (Array.isArray(eosIds) ? eosIds : [eosIds]).filter((id) => Number.isInteger(id));
   if (eosTokenIds.length === 0) bad('no eos_token_id (text_config or generation_config.json)');
   return {
-    chatTemplate: files.chatTemplate ?? templateOf(tokenizerConfig.chat_template) ?? LLAVA_TEMPLATE,
+    chatTemplate,
     bosToken: tokenString(tokenizerConfig.bos_token) ?? '',
     eosToken: tokenString(tokenizerConfig.eos_token) ?? tokenizer.tokenOf(eosTokenIds[0] as number) ?? '',
     eosTokenIds: eosTokenIds as number[],

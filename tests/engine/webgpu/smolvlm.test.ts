@@ -226,6 +226,26 @@ describe('vlmSpec: where the chat template comes from, and what an Idefics3 fold
     );
   });
 
+  it('a chat template that does not parse is INVALID_MODEL at load; one that refuses a conversation, INVALID_INPUT', async () => {
+    expect(() => spec({ chatTemplate: '{% for m in %}' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_MODEL',
+        message: expect.stringMatching(/chat template does not parse/),
+      }),
+    );
+    const strict =
+      "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}" +
+      "{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}<image>{{ message['content'] }}{% endfor %}";
+    const vlm = vlmOf(model);
+    const picky = { ...model, vlm: { ...vlm, spec: { ...vlm.spec, chatTemplate: strict } } };
+    await expect(
+      answer(picky, image, [assistant('w1'), user('w2')], undefined, { maxTokens: 1 }, new Stopwatch()),
+    ).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringMatching(/roles must alternate/),
+    });
+  });
+
   it('an Idefics3 tokenizer without its image strings is INVALID_MODEL', () => {
     const plain = JSON.parse(readFileSync('tests/corpus/llava-random/tokenizer.json', 'utf8'));
     const tokenizer = TextTokenizer.fromJson(plain, {});
