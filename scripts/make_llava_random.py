@@ -107,6 +107,22 @@ def answer(lm, vision, pixels, ids, steps):
     return tokens
 
 
+def word_tokenizer(vocab, added):
+    """A word-level tokenizer.json: lower-cased words and punctuation looked up in `vocab`, and the `added`
+    (token, special) pairs matched whole first."""
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": special} for t, special in added],
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                       "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": None,
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "<unk>", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100, "vocab": vocab},
+    }
+
+
 def write_folder(lm_config):
     """config.json, generation, preprocessing and tokenizer files, as a llava folder has them."""
     def dump(name, obj):
@@ -127,37 +143,37 @@ def write_folder(lm_config):
         "rescale_factor": 1 / 255, "do_normalize": True, "image_mean": [0.5] * 3, "image_std": [0.5] * 3,
         "do_center_crop": False, "do_convert_rgb": True, "image_processor_type": "CLIPImageProcessor",
     })
-    dump("tokenizer.json", {
-        "version": "1.0", "truncation": None, "padding": None,
-        "added_tokens": [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-                          "normalized": False, "special": True} for i, t in enumerate(SPECIALS)],
-        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
-                       "strip_accents": None, "lowercase": True},
-        "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": None,
-        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-        "model": {"type": "WordPiece", "unk_token": "<unk>", "continuing_subword_prefix": "##",
-                  "max_input_chars_per_word": 100, "vocab": ID},
-    })
+    dump("tokenizer.json", word_tokenizer(ID, [(t, True) for t in SPECIALS]))
     dump("tokenizer_config.json", {
         "model_max_length": MAX_POSITIONS, "pad_token": "<pad>", "unk_token": "<unk>", "bos_token": "<s>",
         "eos_token": "</s>", "chat_template": CHAT_TEMPLATE,
     })
 
 
-def main():
-    torch.manual_seed(13)
-    lm = LM(LM_CONFIG).eval()
+def spread(lm):
+    """Larger than nn.Linear's default init, so greedy decoding wanders instead of repeating one token."""
     with torch.no_grad():
-        # Larger than nn.Linear's default init, so greedy decoding wanders instead of repeating one token.
         for name, p in lm.named_parameters():
             if name.endswith(("q.weight", "k.weight", "v.weight", "o.weight", "up.weight", "gate.weight", "down.weight")):
                 p.mul_(SPREAD)
-    os.makedirs(os.path.join(OUT, "onnx"), exist_ok=True)
-    onnx.save(merged_decoder(lm), os.path.join(OUT, "onnx", "decoder_model_merged.onnx"))
+
+
+def export_language_model(lm, folder):
+    """onnx/decoder_model_merged.onnx and onnx/embed_tokens.onnx of `lm`, as transformers.js' layout has them."""
+    os.makedirs(os.path.join(folder, "onnx"), exist_ok=True)
+    onnx.save(merged_decoder(lm), os.path.join(folder, "onnx", "decoder_model_merged.onnx"))
     with torch.no_grad():
         seq = {0: "batch_size", 1: "sequence_length"}
-        onnxutil.export(Embed(lm), (torch.tensor([[1, 2]]),), os.path.join(OUT, "onnx", "embed_tokens.onnx"),
+        onnxutil.export(Embed(lm), (torch.tensor([[1, 2]]),), os.path.join(folder, "onnx", "embed_tokens.onnx"),
                         ["input_ids"], ["inputs_embeds"], {"input_ids": seq, "inputs_embeds": seq})
+
+
+def main():
+    torch.manual_seed(13)
+    lm = LM(LM_CONFIG).eval()
+    spread(lm)
+    export_language_model(lm, OUT)
+    with torch.no_grad():
         torch.manual_seed(17)
         vision = VisionEncoder().eval()
         onnxutil.export(vision, (torch.randn(1, 3, IMAGE_SIDE, IMAGE_SIDE),),

@@ -30,10 +30,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "models", "train"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "runtime", "fixtures"))
-import onnx  # noqa: E402
 import onnxutil  # noqa: E402
 from hf_modules import Cfg, EncoderLayer, additive_mask  # noqa: E402
-from llama_lm import LM, LmConfig, merged_decoder  # noqa: E402
+from llama_lm import LM, LmConfig  # noqa: E402
+from make_llava_random import export_language_model, spread, word_tokenizer  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "tests", "corpus", "smolvlm-random")
 LONGEST, TILE, PATCH, SCALE = 64, 32, 8, 2
@@ -181,15 +181,6 @@ class VisionEncoder(nn.Module):
         return self.model(pixel_values, pixel_attention_mask)
 
 
-class Embed(nn.Module):
-    def __init__(self, lm):
-        super().__init__()
-        self.lm = lm
-
-    def forward(self, input_ids):
-        return self.lm.embed(input_ids)
-
-
 def tokenize(text):
     """The word-level tokenizer of write_folder: special tokens whole, then lower-cased words and punctuation."""
     ids = []
@@ -256,17 +247,7 @@ def write_folder():
     dump("preprocessor_config.json", PREPROCESSOR)
     dump("processor_config.json", {"image_seq_len": SEQ, "processor_class": "Idefics3Processor"})
     dump("chat_template.json", {"chat_template": CHAT_TEMPLATE})
-    dump("tokenizer.json", {
-        "version": "1.0", "truncation": None, "padding": None,
-        "added_tokens": [{"id": ID[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-                          "normalized": False, "special": t != NEWLINE} for t in SPECIALS + [NEWLINE]],
-        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
-                       "strip_accents": None, "lowercase": True},
-        "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": None,
-        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-        "model": {"type": "WordPiece", "unk_token": "<unk>", "continuing_subword_prefix": "##",
-                  "max_input_chars_per_word": 100, "vocab": ID},
-    })
+    dump("tokenizer.json", word_tokenizer(ID, [(t, True) for t in SPECIALS] + [(NEWLINE, False)]))
     dump("tokenizer_config.json", {
         "model_max_length": MAX_POSITIONS, "pad_token": "<|endoftext|>", "unk_token": "<unk>",
         "bos_token": "<|im_start|>", "eos_token": "<end_of_utterance>", "processor_class": "Idefics3Processor",
@@ -279,18 +260,12 @@ def main():
     torch.manual_seed(41)
     lm = LM(LmConfig(vocab=V, dim=D, layers=L, heads=H, kv_heads=KVH, ffn=FF)).eval()
     vision_model = Idefics3Model().eval()
+    spread(lm)
     with torch.no_grad():
-        for name, p in lm.named_parameters():
-            if name.endswith(("q.weight", "k.weight", "v.weight", "o.weight", "up.weight", "gate.weight", "down.weight")):
-                p.mul_(SPREAD)  # so greedy decoding wanders instead of repeating one token
         for p in vision_model.connector.parameters():
             p.mul_(SPREAD)
-    os.makedirs(os.path.join(OUT, "onnx"), exist_ok=True)
-    onnx.save(merged_decoder(lm), os.path.join(OUT, "onnx", "decoder_model_merged.onnx"))
+    export_language_model(lm, OUT)
     with torch.no_grad():
-        seq = {0: "batch_size", 1: "sequence_length"}
-        onnxutil.export(Embed(lm), (torch.tensor([[1, 2]]),), os.path.join(OUT, "onnx", "embed_tokens.onnx"),
-                        ["input_ids"], ["inputs_embeds"], {"input_ids": seq, "inputs_embeds": seq})
         images = {0: "batch_size", 1: "num_images", 2: "height", 3: "width"}
         onnxutil.export(VisionEncoder(vision_model),
                         (torch.randn(1, 2, 3, TILE, TILE), torch.ones(1, 2, TILE, TILE, dtype=torch.bool)),

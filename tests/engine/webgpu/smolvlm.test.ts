@@ -12,6 +12,7 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relativeDiff } from '../../../bench/stats';
 import { BackendSelector } from '../../../src/engine/select';
 import {
   type HostTensor,
@@ -107,15 +108,6 @@ function marked(ids: number[], imageTokenId: number, perRun: number): number[] {
   let seen = 0;
   return ids.map((id) => (id === imageTokenId ? -1 - Math.floor(seen++ / perRun) : id));
 }
-const maxRelative = (got: ArrayLike<number>, want: ArrayLike<number>) => {
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]));
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-  }
-  return diff / scale;
-};
 
 describe('an Idefics3 (SmolVLM) folder loads as it is', () => {
   it('as the llava family, with its processor config, chat_template.json and both end tokens', () => {
@@ -174,7 +166,7 @@ describe('an Idefics3 (SmolVLM) folder loads as it is', () => {
       });
       const got = (await toHostFloats(out.image_features)).data as Float32Array;
       expect(
-        maxRelative(got, ref.image_features.data.slice(k * per, (k + 1) * per)),
+        relativeDiff(got, ref.image_features.data.slice(k * per, (k + 1) * per)),
         `tile ${k}`,
       ).toBeLessThan(1e-4);
       if (out.image_features.location === 'gpu') out.image_features.dispose();
