@@ -160,7 +160,7 @@ export function tileImage(img: RgbaImage, plan: TilePlan): ImageTiles {
   // Tile `index` from planes [3, height, width] at (top, left), rescaled and normalized.
   const put = (
     index: number,
-    planes: Float64Array,
+    planes: Uint8Array,
     [height, width]: readonly number[],
     top: number,
     left: number,

@@ -82,10 +82,10 @@ export function resampleTaps(inSize: number, outSize: number, resample: Resample
   return { start, count, weights, maxTaps };
 }
 
-/** Planar float RGB [3, H, W] in 0..255 from RGBA (alpha dropped, like PIL's convert('RGB')). */
-export function toPlanarRgb(img: RgbaImage): Float64Array {
+/** Planar 8-bit RGB [3, H, W] from RGBA (alpha dropped, like PIL's convert('RGB')). */
+export function toPlanarRgb(img: RgbaImage): Uint8Array {
   const n = img.width * img.height;
-  const out = new Float64Array(3 * n);
+  const out = new Uint8Array(3 * n);
   for (let i = 0; i < n; i++) {
     out[i] = img.data[i * 4];
     out[n + i] = img.data[i * 4 + 1];
@@ -95,31 +95,34 @@ export function toPlanarRgb(img: RgbaImage): Float64Array {
 }
 
 /**
- * Separable resize of planar [3, h, w] → [3, oh, ow]. Like Pillow, the horizontal pass runs first and its
- * result is rounded and clamped to 8 bits before the vertical pass, so we land within ±1 level of PIL.
+ * Separable resize of planar 8-bit [3, h, w] → [3, oh, ow]. Like Pillow, a pass runs only along an axis whose
+ * size changes, the horizontal one first, and each pass's result is rounded and clamped to 8 bits, so we land
+ * within ±1 level of PIL.
  */
 export function resizePlanar(
-  src: Float64Array,
+  src: Uint8Array,
   [h, w]: readonly [number, number],
   [oh, ow]: readonly [number, number],
   resample: Resample,
-): Float64Array {
-  if (h === oh && w === ow) return src;
-  const tx = resampleTaps(w, ow, resample);
-  const ty = resampleTaps(h, oh, resample);
-  const mid = new Float64Array(3 * h * ow);
-  for (let c = 0; c < 3; c++) {
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < ow; x++) {
-        let acc = 0;
-        for (let k = 0; k < tx.count[x]; k++)
-          acc += tx.weights[x * tx.maxTaps + k] * src[(c * h + y) * w + tx.start[x] + k];
-        mid[(c * h + y) * ow + x] = w === ow ? acc : clamp8(acc);
+): Uint8Array {
+  let mid = src;
+  if (w !== ow) {
+    const tx = resampleTaps(w, ow, resample);
+    mid = new Uint8Array(3 * h * ow);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < ow; x++) {
+          let acc = 0;
+          for (let k = 0; k < tx.count[x]; k++)
+            acc += tx.weights[x * tx.maxTaps + k] * src[(c * h + y) * w + tx.start[x] + k];
+          mid[(c * h + y) * ow + x] = clamp8(acc);
+        }
       }
     }
   }
   if (h === oh) return mid;
-  const out = new Float64Array(3 * oh * ow);
+  const ty = resampleTaps(h, oh, resample);
+  const out = new Uint8Array(3 * oh * ow);
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < oh; y++) {
       for (let x = 0; x < ow; x++) {
@@ -173,7 +176,7 @@ export function channelAffine(plan: Pick<PreprocessPlan, 'rescale' | 'mean' | 's
 function resizeAndCrop(
   img: RgbaImage,
   plan: PreprocessPlan,
-): { planes: Float64Array; height: number; width: number } {
+): { planes: Uint8Array; height: number; width: number } {
   checkImage(img);
   const {
     resized: [rh, rw],
@@ -182,7 +185,7 @@ function resizeAndCrop(
     left,
   } = placeImage(plan, img.height, img.width);
   const resized = resizePlanar(toPlanarRgb(img), [img.height, img.width], [rh, rw], plan.resample);
-  const planes = new Float64Array(3 * oh * ow);
+  const planes = new Uint8Array(3 * oh * ow);
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < oh; y++) {
       const sy = y + top;
