@@ -398,7 +398,7 @@ describe('loading folders as they are', () => {
       let body: Buffer | undefined;
       if (file === 'config.json' && kind === 'family') body = Buffer.from('{"model_type":"qwen2_vl"}');
       else if (file === 'preprocessor_config.json' && kind === 'processor')
-        body = Buffer.from(JSON.stringify({ ...JSON.parse(real(file).toString()), resample: 1 }));
+        body = Buffer.from(JSON.stringify({ ...JSON.parse(real(file).toString()), resample: 5 }));
       else if (!(kind === 'file' && file === 'tokenizer.json') && file !== 'manifest.json') {
         try {
           body = real(file);
@@ -422,7 +422,7 @@ describe('loading folders as they are', () => {
         '/served/bad-processor/',
       );
       expect(processor.code).toBe('UNSUPPORTED_MODEL');
-      expect(processor.message).toContain('resample 1 (lanczos)');
+      expect(processor.message).toContain('resample 5 (hamming)');
       const variant = await browser.page.evaluate(([u, d]) => window.hfTest.loadCode(u, d), [
         `${CORPUS}clip-export/`,
         'q4',
