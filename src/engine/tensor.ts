@@ -121,3 +121,16 @@ export function joinSequence(parts: readonly Tensor[]): Tensor | undefined {
     return first.joinSequence?.(rest as DeviceTensor[]);
   return undefined;
 }
+
+/** The first `length` positions of a host [B, H, S, D] (a past or present): a copy, row by row. */
+export function firstPositions(t: HostTensor, length: number): HostTensor {
+  const [b, h, total, d] = t.dims;
+  const out = hostTensor(t.dtype, [b, h, length, d]);
+  const from = t.data as Float32Array; // or float16's Uint16Array: the copy is the same
+  for (let row = 0; row < b * h; row++)
+    (out.data as Float32Array).set(
+      from.subarray(row * total * d, (row * total + length) * d),
+      row * length * d,
+    );
+  return out;
+}

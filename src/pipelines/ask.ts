@@ -362,17 +362,17 @@ async function encodeTiles(
   watch: Stopwatch,
   split: boolean,
 ): Promise<Tensor[]> {
-  const cut = await watch.time('preprocess', async () => tileImage(image, tilesFor(tiles, split)));
-  const t = cut.edge;
+  const tiled = await watch.time('preprocess', async () => tileImage(image, tilesFor(tiles, split)));
+  const t = tiled.edge;
   const lead = tiles.pixelRank === 5 ? [1, 1] : [1];
   const mask: HostTensor | undefined = vlm.visionEncoder.inputNames.includes('pixel_attention_mask')
     ? hostTensor('bool', [...lead, t, t], new Uint8Array(t * t).fill(1))
     : undefined;
   const features: Tensor[] = [];
   try {
-    for (let k = 0; k < cut.count; k++) {
-      const size = 3 * t * t;
-      const pixels = hostTensor('float32', [...lead, 3, t, t], cut.data.slice(k * size, (k + 1) * size));
+    for (let k = 0; k < tiled.count; k++) {
+      const tile = await watch.time('preprocess', async () => tiled.tile(k));
+      const pixels = hostTensor('float32', [...lead, 3, t, t], tile);
       features.push(
         await visionFeatures(
           vlm,

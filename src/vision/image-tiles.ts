@@ -25,9 +25,12 @@ export interface TilePlan extends Pick<PreprocessPlan, 'resample' | 'rescale' | 
   readonly split: boolean;
 }
 
-/** Tiles of one image, as the vision encoder takes them: [tiles, 3, tile, tile], row-major, the global one last. */
+/**
+ * Tiles of one image, as the vision encoder takes them: row-major, the global one last. Each is made when asked
+ * for ([3, tile, tile] float32), so only the 8-bit grid is held while they are encoded one by one.
+ */
 export interface ImageTiles {
-  readonly data: Float32Array;
+  tile(index: number): Float32Array;
   readonly count: number;
   readonly edge: number;
   /** The grid (0 × 0 where the image was not split: one image, no global tile). */
@@ -153,28 +156,39 @@ export function tileImage(img: RgbaImage, plan: TilePlan): ImageTiles {
   const t = plan.tile;
   const first = resizePlanar(toPlanarRgb(img), [img.height, img.width], resized, plan.resample);
   const whole = resizePlanar(first, resized, grid, plan.resample);
+  // The global image (or the one image, unsplit): the grid resized to one tile.
+  const global = rows > 0 ? resizePlanar(whole, grid, [t, t], plan.resample) : whole;
   const count = tileCount({ rows, cols });
-  const plane = t * t;
-  const data = new Float32Array(count * 3 * plane);
   const { scale, shift } = channelAffine(plan);
-  // Tile `index` from planes [3, height, width] at (top, left), rescaled and normalized.
-  const put = (
-    index: number,
-    planes: Uint8Array,
-    [height, width]: readonly number[],
-    top: number,
-    left: number,
-  ) => {
+  // A tile from planes [3, height, width] at (top, left), rescaled and normalized.
+  const cut = (planes: Uint8Array, [height, width]: readonly number[], top: number, left: number) => {
+    const out = new Float32Array(3 * t * t);
     for (let c = 0; c < 3; c++) {
-      const to = (index * 3 + c) * plane;
       for (let y = 0; y < t; y++) {
         const from = (c * height + top + y) * width + left;
-        for (let x = 0; x < t; x++) data[to + y * t + x] = planes[from + x] * scale[c] - shift[c];
+        for (let x = 0; x < t; x++) out[(c * t + y) * t + x] = planes[from + x] * scale[c] - shift[c];
       }
     }
+    return out;
   };
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) put(r * cols + c, whole, grid, r * t, c * t);
-  // The global image (or the one image, unsplit): the grid resized to one tile.
-  put(count - 1, rows > 0 ? resizePlanar(whole, grid, [t, t], plan.resample) : whole, [t, t], 0, 0);
-  return { data, count, edge: t, rows, cols };
+  return {
+    tile(index: number): Float32Array {
+      if (!Number.isInteger(index) || index < 0 || index >= count)
+        throw new WebvlError('INTERNAL', `tile ${index} of ${count}`);
+      if (index === count - 1) return cut(global, [t, t], 0, 0);
+      return cut(whole, grid, Math.floor(index / cols) * t, (index % cols) * t);
+    },
+    count,
+    edge: t,
+    rows,
+    cols,
+  };
+}
+
+/** All tiles in one array [count, 3, tile, tile] (tests and references; the pipeline takes them one by one). */
+export function allTiles(tiles: ImageTiles): Float32Array {
+  const size = 3 * tiles.edge * tiles.edge;
+  const out = new Float32Array(tiles.count * size);
+  for (let k = 0; k < tiles.count; k++) out.set(tiles.tile(k), k * size);
+  return out;
 }

@@ -9,7 +9,15 @@ import {
   type SessionOptions,
   type TensorShape,
 } from '../backend';
-import { asFloatKind, type DType, type HostTensor, hostTensor, sizeOf, type Tensor, toHost } from '../tensor';
+import {
+  asFloatKind,
+  type DType,
+  firstPositions,
+  type HostTensor,
+  sizeOf,
+  type Tensor,
+  toHost,
+} from '../tensor';
 import type { BufferPool } from './gpu/buffer-pool';
 import { WebGpuDeviceTensor } from './gpu/device-tensor';
 import { DispatchTimer, QUERIES_PER_SET } from './gpu/dispatch-timer';
@@ -813,15 +821,7 @@ async function cutPast(engine: EngineDevice, t: Tensor, filled: number): Promise
     engine.device.queue.submit([encoder.finish()]);
     return new WebGpuDeviceTensor(engine.device, buffer, t.dtype, dims, bytes, engine.pool);
   }
-  const host = t.location === 'cpu' ? t : await t.download(); // another backend's GPU tensor
-  const out = hostTensor(t.dtype, dims);
-  const from = host.data as Float32Array; // or float16's Uint16Array: the copy is the same
-  for (let row = 0; row < b * h; row++)
-    (out.data as Float32Array).set(
-      from.subarray(row * capacity * d, (row * capacity + filled) * d),
-      row * filled * d,
-    );
-  return out;
+  return firstPositions(t.location === 'cpu' ? t : await t.download(), filled); // another backend's GPU tensor
 }
 
 function padToWords(data: ArrayBufferView): Uint8Array {

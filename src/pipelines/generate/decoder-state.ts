@@ -13,7 +13,7 @@ import {
   SAMPLING,
   type Session,
 } from '../../engine/backend';
-import { type HostTensor, hostTensor, type Tensor, toHostFloats } from '../../engine/tensor';
+import { firstPositions, type HostTensor, hostTensor, type Tensor, toHostFloats } from '../../engine/tensor';
 import { WebvlError } from '../../errors';
 import { disposeTensor, gatherRows, rowRepeater } from '../encode';
 import { drawsFrom, pickToken, type Sampling } from './sampling';
@@ -210,23 +210,12 @@ export class DecoderState {
   }
 
   /** Exact mode: the presents' first `length` positions, sliced on the host (where the backend keeps them). */
-  private presentsCutTo(length: number): Record<string, Tensor> | undefined {
+  private presentsCutTo(length: number): Record<string, Tensor> {
     const presents = this.presents;
     if (!presents || Object.values(presents).some((t) => t.location !== 'cpu' || t.dims.length !== 4))
       throw new WebvlError('INVALID_INPUT', 'this decoder cannot rewind its cache');
     const cut: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(presents) as [string, HostTensor][]) {
-      const [b, h, total, d] = t.dims;
-      const out = hostTensor(t.dtype, [b, h, length, d]);
-      // Float32Array or float16's Uint16Array: the copy is the same.
-      const from = t.data as Float32Array;
-      for (let row = 0; row < b * h; row++)
-        (out.data as Float32Array).set(
-          from.subarray(row * total * d, (row * total + length) * d),
-          row * length * d,
-        );
-      cut[name] = out;
-    }
+    for (const [name, t] of Object.entries(presents)) cut[name] = firstPositions(t as HostTensor, length);
     return cut;
   }
 
