@@ -6,7 +6,6 @@
 // tokens, one per tile, each after the tokens that name its place; each tile is encoded alone, so each run's
 // features are a tensor of their own. A conversation keeps its cache: the next chat turn about the same image
 // feeds only what the previous turns did not (the image is encoded once).
-import { Template } from '@huggingface/jinja';
 import type { Session } from '../engine/backend';
 import { type HostTensor, hostTensor, joinSequence, type Tensor } from '../engine/tensor';
 import { WebvlError } from '../errors';
@@ -18,7 +17,7 @@ import { GREEDY, type Sampling } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
 import { nextTask } from './next-task';
 import type { Stopwatch } from './timings';
-import type { TiledImages, VlmSpec } from './vlm-spec';
+import { parsedTemplate, type TiledImages, type VlmSpec } from './vlm-spec';
 
 /** One message of a conversation about an image. */
 export interface ChatMessage {
@@ -158,7 +157,7 @@ export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[]): str
   const parts = takesContentParts(spec.chatTemplate);
   const firstUser = messages.findIndex((m) => m.role === 'user');
   try {
-    return new Template(spec.chatTemplate).render({
+    return parsedTemplate(spec.chatTemplate).render({
       messages: messages.map((m, i) => ({
         role: m.role,
         content: parts

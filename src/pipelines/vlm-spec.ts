@@ -72,6 +72,21 @@ export interface VlmFolderFiles {
   readonly pixelRank?: number;
 }
 
+/** Chat templates parsed so far, by source: parsed once per model, not per question. */
+const PARSED = new Map<string, Template>();
+const PARSED_KEPT = 16;
+
+/** The chat template parsed (@huggingface/jinja), from a small cache; throws what the parser throws. */
+export function parsedTemplate(source: string): Template {
+  let t = PARSED.get(source);
+  if (!t) {
+    t = new Template(source);
+    if (PARSED.size >= PARSED_KEPT) PARSED.delete(PARSED.keys().next().value as string);
+    PARSED.set(source, t);
+  }
+  return t;
+}
+
 /** tokenizer_config.json's chat_template: a string, or a list of named templates ('default' is the chat one). */
 function templateOf(t: unknown): string | undefined {
   if (typeof t === 'string') return t;
@@ -107,7 +122,7 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
   if (!isCount(imageTokens)) bad('image_seq_length is not a count');
   const chatTemplate = files.chatTemplate ?? templateOf(tokenizerConfig.chat_template) ?? LLAVA_TEMPLATE;
   try {
-    new Template(chatTemplate); // parsed once here, so a broken one fails the load, not the first question
+    parsedTemplate(chatTemplate); // parsed here, so a broken one fails the load, not the first question
   } catch (e) {
     bad(`its chat template does not parse: ${(e as Error).message}`);
   }

@@ -11,6 +11,7 @@ import {
   type PreprocessPlan,
   planPixelValues,
   planResample,
+  refuseSwitches,
 } from './preprocessor-config';
 
 /** transformers' MAX_IMAGE_SIZE: no side is resized past it. */
@@ -62,14 +63,7 @@ function edgeOf(v: unknown, name: string): number {
 const UNIMPLEMENTED = ['do_center_crop', 'do_flip_channel_order', 'size_divisor'] as const;
 
 export function planTiles(cfg: PreprocessorConfigJson): TilePlan {
-  for (const key of UNIMPLEMENTED) {
-    const v = cfg[key];
-    if (v !== undefined && v !== null && v !== false)
-      throw new WebvlError(
-        'UNSUPPORTED_MODEL',
-        `preprocessor_config.json: ${key} = ${JSON.stringify(v)} is not implemented`,
-      );
-  }
+  refuseSwitches(cfg, UNIMPLEMENTED);
   return {
     longestEdge: cfg.do_resize === false ? null : edgeOf(cfg.size, 'size'),
     tile: edgeOf(cfg.max_image_size, 'max_image_size'),

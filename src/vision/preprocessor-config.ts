@@ -125,13 +125,17 @@ export function planResample(cfg: PreprocessorConfigJson): Resample {
   return resample;
 }
 
-export function planPreprocess(cfg: PreprocessorConfigJson): PreprocessPlan {
-  for (const key of UNIMPLEMENTED_SWITCHES) {
+/** UNSUPPORTED_MODEL for the first of `keys` that the config turns on. */
+export function refuseSwitches(cfg: PreprocessorConfigJson, keys: readonly string[]): void {
+  for (const key of keys) {
     const v = cfg[key];
-    if (v !== undefined && v !== null && v !== false) {
+    if (v !== undefined && v !== null && v !== false)
       throw unsupported(`${key} = ${JSON.stringify(v)} is not implemented`, { [key]: v });
-    }
   }
+}
+
+export function planPreprocess(cfg: PreprocessorConfigJson): PreprocessPlan {
+  refuseSwitches(cfg, UNIMPLEMENTED_SWITCHES);
   const resize = planResize(cfg);
   let crop: PreprocessPlan['crop'] = null;
   if (cfg.do_center_crop && cfg.crop_size !== undefined) {

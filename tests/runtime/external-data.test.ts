@@ -6,7 +6,7 @@ import type * as protoModule from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { WebvlError } from '../../src/errors';
 import { externalDataLocations, externalDataPath } from '../../src/models/external-data';
-import { onnx } from '../support/onnx-proto';
+import { encodeGraph } from '../support/onnx-proto';
 
 const graphOf = (path: string) => new Uint8Array(readFileSync(`tests/corpus/hf/${path}`));
 
@@ -53,59 +53,47 @@ describe('externalDataLocations', () => {
       initializer: [externalTensor('w', 'branch-init.bin')],
       output: [{ name: 'c' }],
     };
-    const model = onnx.ModelProto.encode(
-      onnx.ModelProto.create({
-        irVersion: 8,
-        opsetImport: [{ domain: '', version: 17 }],
-        graph: {
-          name: 'g',
-          node: [
-            {
-              opType: 'If',
-              input: ['cond'],
-              output: ['y'],
-              attribute: [
-                { name: 'then_branch', type: 5, g: branch },
-                { name: 'else_branch', type: 5, g: { ...branch, initializer: [] } },
-              ],
-            },
-          ],
-          initializer: [
-            externalTensor('a', 'main.bin'),
-            { name: 'inline', dataType: 1, dims: [1], rawData: new Uint8Array(4) },
-            externalTensor('b', 'main.bin'),
+    const model = encodeGraph({
+      name: 'g',
+      node: [
+        {
+          opType: 'If',
+          input: ['cond'],
+          output: ['y'],
+          attribute: [
+            { name: 'then_branch', type: 5, g: branch },
+            { name: 'else_branch', type: 5, g: { ...branch, initializer: [] } },
           ],
         },
-      }),
-    ).finish();
+      ],
+      initializer: [
+        externalTensor('a', 'main.bin'),
+        { name: 'inline', dataType: 1, dims: [1], rawData: new Uint8Array(4) },
+        externalTensor('b', 'main.bin'),
+      ],
+    });
     expect(externalDataLocations(model)).toEqual(['main.bin', 'branch-init.bin', 'branch.bin']);
   });
 
   it('finds tensors of list attributes (tensors = 10) and initializers of graph lists (graphs = 11)', () => {
-    const model = onnx.ModelProto.encode(
-      onnx.ModelProto.create({
-        irVersion: 8,
-        opsetImport: [{ domain: '', version: 17 }],
-        graph: {
-          name: 'g',
-          node: [
+    const model = encodeGraph({
+      name: 'g',
+      node: [
+        {
+          opType: 'Custom',
+          domain: 'test',
+          output: ['y'],
+          attribute: [
+            { name: 'ts', type: 9, tensors: [externalTensor('t', 'list.bin')] },
             {
-              opType: 'Custom',
-              domain: 'test',
-              output: ['y'],
-              attribute: [
-                { name: 'ts', type: 9, tensors: [externalTensor('t', 'list.bin')] },
-                {
-                  name: 'gs',
-                  type: 10,
-                  graphs: [{ name: 'sub', initializer: [externalTensor('w', 'graphs.bin')] }],
-                },
-              ],
+              name: 'gs',
+              type: 10,
+              graphs: [{ name: 'sub', initializer: [externalTensor('w', 'graphs.bin')] }],
             },
           ],
         },
-      }),
-    ).finish();
+      ],
+    });
     expect(externalDataLocations(model)).toEqual(['list.bin', 'graphs.bin']);
   });
 });

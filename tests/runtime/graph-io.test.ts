@@ -3,25 +3,19 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { holdsFloat16 } from '../../src/models/graph-io';
-import { onnx, type protoModule } from '../support/onnx-proto';
+import { encodeGraph, type protoModule } from '../support/onnx-proto';
 
 const FLOAT = 1;
 const FLOAT16 = 10;
 const corpus = (f: string) => new Uint8Array(readFileSync(`tests/corpus/llava-random/onnx/${f}`));
 
-/** A one-node float32 graph y = op(x), with `more` of the node's attributes, initializers or a branch. */
+/** A one-node graph with float32 input x and output y, and the given initializers. */
 function graphWith(node: protoModule.onnx.INodeProto, initializer: protoModule.onnx.ITensorProto[] = []) {
   const io = (name: string) => ({
     name,
     type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: 1 }] } } },
   });
-  return onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
-      graph: { name: 'g', node: [node], initializer, input: [io('x')], output: [io('y')] },
-    }),
-  ).finish();
+  return encodeGraph({ name: 'g', node: [node], initializer, input: [io('x')], output: [io('y')] });
 }
 const tensor = (dataType: number): protoModule.onnx.ITensorProto => ({
   name: 'w',

@@ -9,3 +9,10 @@ export const onnx: OnnxNs =
   (protoModule as unknown as { default: { onnx: OnnxNs } }).default.onnx;
 
 export type { protoModule };
+
+/** A model holding `graph` (IR 8, default opset 17), encoded. */
+export function encodeGraph(graph: protoModule.onnx.IGraphProto): Uint8Array {
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph }),
+  ).finish();
+}
