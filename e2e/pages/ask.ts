@@ -1,7 +1,14 @@
-// Test page for asking about an image (rt.ask / rt.chat) through the public API, as an app calls it
-// (window.askTest): answers streamed, options checked, errors typed, aborts honoured.
+// Test page for asking about an image (rt.ask / rt.chat) and for a generative model's captions (rt.caption:
+// Florence-2's text tasks) through the public API, as an app calls it (window.askTest): answers streamed, options
+// checked, errors typed, aborts honoured.
 import { createRuntime, type Runtime } from '../../src/api/runtime';
-import type { AskCallOptions, BackendChoice, ChatMessage, ModelDType } from '../../src/api/types';
+import type {
+  AskCallOptions,
+  BackendChoice,
+  CaptionCallOptions,
+  ChatMessage,
+  ModelDType,
+} from '../../src/api/types';
 import { WebvlError } from '../../src/errors';
 
 let rt: Runtime | undefined;
@@ -47,6 +54,17 @@ const api = {
     });
     return { result, streamed };
   },
+  /** caption(), with every token onToken heard. */
+  async caption(rgba: Rgba, options: Omit<CaptionCallOptions, 'onToken' | 'signal'> = {}) {
+    const streamed: number[] = [];
+    const result = await runtime().caption(image(rgba), {
+      ...options,
+      onToken: (t) => void streamed.push(t.tokenId),
+    });
+    return { result, streamed, lastRun: (await runtime().info()).lastRun };
+  },
+  captionCode: (rgba: Rgba, options: unknown) =>
+    codeOf(() => runtime().caption(image(rgba), options as CaptionCallOptions)),
   askCode: (rgba: Rgba, question: unknown, options?: unknown) =>
     codeOf(() => runtime().ask(image(rgba), question as string, options as AskCallOptions)),
   chatCode: (rgba: Rgba, messages: unknown) =>

@@ -107,9 +107,11 @@ export function captionArguments(v: unknown) {
   assertSendable('options', numbers);
   const prompt =
     o.prompt === undefined ? undefined : stringOf('options.prompt', o.prompt, MAX_TEMPLATE_LENGTH);
+  const task = o.task === undefined ? undefined : stringOf('options.task', o.task, MAX_TEMPLATE_LENGTH);
   return {
     numbers,
     prompt,
+    task,
     onToken: callbackOf<(t: never) => void>('options.onToken', o.onToken),
     signal: signalOf('options.signal', o.signal),
   };

@@ -399,7 +399,11 @@ export async function connectRuntime(
                     })
                   : undefined;
               const numbers = a.numbers as { maxTokens?: number; numBeams?: number };
-              const options = a.prompt === undefined ? numbers : { ...numbers, prompt: a.prompt };
+              const options = {
+                ...numbers,
+                ...(a.prompt === undefined ? {} : { prompt: a.prompt }),
+                ...(a.task === undefined ? {} : { task: a.task }),
+              };
               return result(await remote(() => api.caption(w, options, onToken, id)));
             },
           ),

@@ -83,7 +83,7 @@ export interface RuntimeOptions {
 export interface LoadedModelInfo {
   /** The model folder's absolute URL. */
   readonly url: string;
-  /** The family config.json names: 'clip', 'siglip', 'blip', 'llava', 'vilt', 'vlmo' or 'coca'. */
+  /** The family config.json names: 'clip', 'siglip', 'blip', 'llava', 'vilt', 'vlmo', 'coca' or 'florence2'. */
   readonly kind: ModelKind;
   /**
    * The model's design in the seeds' taxonomy ('dual encoder', 'fused encoders', 'single stream', 'modality
@@ -213,6 +213,12 @@ export interface CaptionCallOptions {
   maxTokens?: number;
   /** Text the caption starts with (BLIP's conditional captioning); the result's text includes it. */
   prompt?: string;
+  /**
+   * Florence-2 only: the task token whose prompt the model answers, among those its processor answers in text
+   * (`'<CAPTION>'`, the default, `'<DETAILED_CAPTION>'`, `'<MORE_DETAILED_CAPTION>'`, `'<OCR>'`); other models
+   * reject it with INVALID_INPUT.
+   */
+  task?: string;
   /** 1 (default) = greedy; more = beam search; at most info().model.maxBeams. */
   numBeams?: number;
   /** Hears the caption so far after each step, in order, before the result arrives. */

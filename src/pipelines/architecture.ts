@@ -20,7 +20,7 @@ export type TaskMode = 'dual encoder' | 'single stream' | 'dual encoder + fusion
 
 /** The design of a model and how each task runs on it (null: the architecture cannot do it). */
 export interface ArchitectureInfo {
-  /** 'dual encoder' (CLIP, SigLIP), 'fused encoders' (ALBEF/BLIP), 'single stream' (ViLT), 'modality experts' (VLMo), 'contrastive captioner' (CoCa), 'generative' (LLaVA, BLIP-2). */
+  /** 'dual encoder' (CLIP, SigLIP), 'fused encoders' (ALBEF/BLIP), 'single stream' (ViLT), 'modality experts' (VLMo), 'contrastive captioner' (CoCa), 'generative' (LLaVA, BLIP-2, Florence-2). */
   readonly design:
     | 'dual encoder'
     | 'fused encoders'
@@ -113,6 +113,11 @@ const ARCHITECTURES: Readonly<Record<ModelFamily, ArchitectureInfo>> = {
     design: 'generative',
     tasks: { classify: null, match: null, caption: null, ask: 'decoder', embed: null, search: null },
   },
+  // Florence-2's tasks are prompts of one encoder-decoder; webvl serves those answered in text through caption.
+  florence2: {
+    design: 'generative',
+    tasks: { classify: null, match: null, caption: 'decoder', ask: null, embed: null, search: null },
+  },
 };
 
 /**
@@ -142,7 +147,7 @@ export function architectureOf(family: ModelFamily, config: ModelConfigJson = {}
 const WHY: Readonly<Record<TaskName, string>> = {
   classify: 'it has no image–text scoring head',
   match: 'it has no image–text scoring head',
-  caption: 'it has no caption decoder (load a BLIP or CoCa model)',
+  caption: 'it has no caption decoder (load a BLIP, CoCa or Florence-2 model)',
   ask: 'it cannot answer questions (load a ViLT, VLMo or llava-family model)',
   embed: 'it has no image or text embedding: a single-stream model scores each image–text pair in one pass',
   search: 'it has no image–text scoring head',

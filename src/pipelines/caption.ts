@@ -150,39 +150,75 @@ function captionText(model: LoadedModel, start: readonly number[], ids: readonly
   return model.tokenizer.decode([...start.slice(1), ...ids]);
 }
 
-export async function captionGreedy(
+/**
+ * What a caption decodes from: the decoder's first tokens, its end token and length, a decoder over the image,
+ * and the logits processors of the model's generation config (Florence-2's forced first token and n-gram rule).
+ */
+export interface CaptionSource {
+  /** Tokens fed before the first one chosen (BLIP: bos and the prompt; Florence-2: decoder_start_token_id). */
+  readonly start: readonly number[];
+  readonly eosTokenId: number;
+  /** Most tokens chosen (the end token included). */
+  readonly maxTokens: number;
+  readonly decoder: CaptionDecoder;
+  /** The caption of `ids` (the tokens chosen), as it is returned and streamed. */
+  text(ids: readonly number[]): string;
+  /**
+   * Rules on step `step`'s log-probabilities of a sequence that has chosen `ids` so far, applied in place
+   * (transformers' logits processors, which run after the log-softmax in beam search).
+   */
+  constrain?(logProbs: Float64Array, ids: readonly number[], step: number): void;
+}
+
+/** BLIP's and CoCa's captions: the image tokens read by decoder_model (and decoder_with_past_model). */
+function blipSource(model: LoadedModel, states: Tensor, options: CaptionOptions): CaptionSource {
+  const { gen } = decoders(model);
+  const start = startIds(model, gen.bosTokenId, options.prompt);
+  const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
+  return {
+    start,
+    eosTokenId: gen.eosTokenId,
+    maxTokens,
+    decoder: captionDecoder(model, states, start, maxTokens),
+    text: (ids) => captionText(model, start, ids),
+  };
+}
+
+export function captionGreedy(
   model: LoadedModel,
   states: Tensor,
   options: CaptionOptions,
   watch: Stopwatch,
 ): Promise<CaptionResult> {
-  const { gen } = decoders(model);
-  const start = startIds(model, gen.bosTokenId, options.prompt);
-  const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
-  const decoder = captionDecoder(model, states, start, maxTokens);
+  return decodeGreedy(blipSource(model, states, options), options, watch);
+}
+
+export async function decodeGreedy(
+  source: CaptionSource,
+  options: CaptionOptions,
+  watch: Stopwatch,
+): Promise<CaptionResult> {
+  const { decoder, eosTokenId: eos } = source;
   const ids: number[] = [];
   let logProb = 0;
   try {
     // Each step feeds what the decoder has not seen: the start, then the token chosen last.
-    let fed = start;
-    for (let t = 0; t < maxTokens; t++) {
+    let fed = source.start;
+    for (let t = 0; t < source.maxTokens; t++) {
       await stepBoundary(options.signal);
       const tokens = fed;
       const [row] = await watch.time('decode', () => decoder.next([tokens]));
-      if (t < (options.minTokens ?? 0)) row[gen.eosTokenId] = Number.NEGATIVE_INFINITY;
-      const tok = argmax(row);
-      logProb += logSoftmax(row)[tok];
-      if (tok === gen.eosTokenId) break;
+      if (t < (options.minTokens ?? 0)) row[eos] = Number.NEGATIVE_INFINITY;
+      const lp = logSoftmax(row);
+      source.constrain?.(lp, ids, t);
+      const tok = argmax(lp);
+      logProb += lp[tok];
+      if (tok === eos) break;
       ids.push(tok);
       fed = [tok];
-      await emit(options, { tokenId: tok, text: captionText(model, start, ids), step: t });
+      await emit(options, { tokenId: tok, text: source.text(ids), step: t });
     }
-    return {
-      text: captionText(model, start, ids),
-      tokenIds: ids,
-      logProb,
-      cacheOnDevice: decoder.onDevice(),
-    };
+    return { text: source.text(ids), tokenIds: ids, logProb, cacheOnDevice: decoder.onDevice() };
   } finally {
     decoder.release();
   }
@@ -200,7 +236,7 @@ const CAPTION_CACHE_BLOCK = 16;
  * each row's tokens after those fed to it before and gives each row's logits at its last position; `reorder`
  * makes row i continue row `rows[i]`.
  */
-interface CaptionDecoder {
+export interface CaptionDecoder {
   next(rows: readonly (readonly number[])[]): Promise<Float32Array[]>;
   reorder(rows: readonly number[]): Promise<void>;
   /** Whether the KV cache stayed on the GPU between steps. */
@@ -283,23 +319,28 @@ function topIndices(values: ArrayLike<number>, k: number): number[] {
  * decoder steps (after yielding, so an abort message can arrive), after each step's run and between beams;
  * onToken is awaited and may stop the search, as in greedy decoding.
  */
-export async function captionBeam(
+export function captionBeam(
   model: LoadedModel,
   states: Tensor,
   options: CaptionOptions,
   watch: Stopwatch,
 ): Promise<CaptionResult> {
-  const { gen } = decoders(model);
+  return decodeBeam(blipSource(model, states, options), options, watch);
+}
+
+export async function decodeBeam(
+  source: CaptionSource,
+  options: CaptionOptions,
+  watch: Stopwatch,
+): Promise<CaptionResult> {
   const numBeams = options.numBeams ?? 3;
-  const start = startIds(model, gen.bosTokenId, options.prompt);
-  const maxTokens = room(model, start, options.maxTokens ?? defaultMaxTokens(model));
-  const decoder = captionDecoder(model, states, start, maxTokens);
+  const { decoder, start, maxTokens } = source;
   const finished: Beam[] = [];
   let beams: Beam[] = [{ ids: [], logProb: 0 }];
   const score = (b: Beam) => b.logProb / Math.max(1, b.ids.length + 1);
   try {
     // Each step feeds every beam what the decoder has not seen: the start, then the beam's newest token.
-    let fed: number[][] = [start];
+    let fed: (readonly number[])[] = [start];
     for (let t = 0; t < maxTokens && beams.length; t++) {
       await stepBoundary(options.signal);
       const tokens = fed;
@@ -308,6 +349,7 @@ export async function captionBeam(
       for (const [parent, row] of rows.entries()) {
         checkAbort(options.signal);
         const lp = logSoftmax(row);
+        source.constrain?.(lp, beams[parent].ids, t);
         // Only the best 2·numBeams tokens of each beam can make the global top 2·numBeams.
         for (const tok of topIndices(lp, 2 * numBeams))
           candidates.push({ parent, tok, logProb: beams[parent].logProb + lp[tok] });
@@ -317,7 +359,7 @@ export async function captionBeam(
       for (const c of candidates) {
         if (kept.length >= numBeams) break;
         const ids = [...beams[c.parent].ids];
-        if (c.tok === gen.eosTokenId) {
+        if (c.tok === source.eosTokenId) {
           if (finished.length < numBeams) finished.push({ ids, logProb: c.logProb });
           continue;
         }
@@ -329,7 +371,7 @@ export async function captionBeam(
         const best = beams[0];
         await emit(options, {
           tokenId: best.ids[best.ids.length - 1],
-          text: captionText(model, start, best.ids),
+          text: source.text(best.ids),
           step: t,
         });
       }
@@ -340,7 +382,7 @@ export async function captionBeam(
     const pool = finished.length ? finished : beams;
     const best = pool.reduce((a, b) => (score(b) > score(a) ? b : a));
     return {
-      text: captionText(model, start, best.ids),
+      text: source.text(best.ids),
       tokenIds: best.ids,
       logProb: best.logProb,
       cacheOnDevice: decoder.onDevice(),

@@ -3,7 +3,8 @@
 // combined onnx/model.onnx otherwise (its logits hold them); BLIP takes the graphs of the heads it names;
 // ViLT its patch embedding and fusion graph, VLMo its two experts and fusion graph (a VQA-only VLMo: no text
 // expert), CoCa its image and text
-// sides and caption decoder (the cached-step decoder optional, as BLIP's).
+// sides and caption decoder (the cached-step decoder optional, as BLIP's); Florence-2 its image encoder,
+// embeddings, text encoder and merged decoder.
 // Graphs are looked for under onnx/ (transformers.js' layout), then at the folder's root (what optimum-cli export
 // onnx and ORTModel.save_pretrained write). A file the plan needs and the folder lacks is MODEL_NOT_FOUND naming
 // that file.
@@ -68,6 +69,7 @@ export async function planGraphs(
     return planned(got.filter((g) => g.found));
   };
   if (family === 'llava') return fixed(['visionEncoder', 'embedTokens', 'decoderMerged']);
+  if (family === 'florence2') return fixed(['visionEncoder', 'embedTokens', 'encoder', 'decoderMerged']);
   if (family === 'vilt') return fixed(['vision', 'fusion']);
   if (family === 'vlmo')
     return fixed(fusionHeads(config).scoring ? ['vision', 'text', 'fusion'] : ['vision', 'fusion']);

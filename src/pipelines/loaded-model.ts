@@ -22,6 +22,13 @@ import {
 import { type ArchitectureInfo, architectureOf } from './architecture';
 import type { Vlm } from './ask';
 import { type CaptionLimits, captionLimits } from './caption-limits';
+import {
+  type Florence2,
+  type Florence2GenerationJson,
+  type Florence2ProcessorJson,
+  type Florence2Spec,
+  florence2Spec,
+} from './florence2';
 import type { KvCacheFactory, KvShape } from './generate/decoder-state';
 import { MAX_TOP_K } from './generate/sampling';
 import { planGraphs } from './graph-plan';
@@ -109,6 +116,8 @@ export interface LoadedModel {
   readonly captionLimits?: CaptionLimits;
   /** A generative VLM's graphs and settings (the llava family): what ask and chat run. */
   readonly vlm?: Vlm;
+  /** Florence-2's graphs and settings: what caption runs on that family. */
+  readonly florence?: Florence2;
   readonly graphs: readonly LoadedGraph[];
   /** False when the folder had no manifest, so nothing could be checked against a hash. */
   readonly verified: boolean;
@@ -176,6 +185,7 @@ function deviceOutputs(role: GraphRole, outputNames: readonly string[]): string[
   if (role === 'vision') return outputNames.filter((n) => n === 'last_hidden_state' || n === 'patch_embeds');
   if (role === 'visionEncoder') return outputNames.filter((n) => n === 'image_features');
   if (role === 'embedTokens') return outputNames.filter((n) => n === 'inputs_embeds');
+  if (role === 'encoder') return outputNames.filter((n) => n === 'last_hidden_state');
   if (role === 'decoder' || role === 'decoderWithPast' || role === 'decoderMerged')
     return outputNames.filter((n) => n.startsWith('present'));
   return [];
@@ -184,8 +194,17 @@ function deviceOutputs(role: GraphRole, outputNames: readonly string[]): string[
 /** A text decoder's inputs that stay the same for a whole sequence (DecoderState's context feeds). */
 export const CONTEXT_INPUTS: readonly string[] = ['encoder_hidden_states', 'encoder_attention_mask'];
 
-/** Session options of a graph: what to keep on the GPU; a generative decoder also picks its next token there. */
-function sessionOptions(role: GraphRole, keep: string[]): SessionOptions & { label: string } {
+/**
+ * Session options of a graph: what to keep on the GPU; a generative decoder also picks its next token there.
+ * An encoder-decoder's merged decoder (Florence-2) is scored on its logits and feeds its presents back as they
+ * are: its past length is not an input and its cross-attention keys/values come from the first step.
+ */
+function sessionOptions(
+  role: GraphRole,
+  keep: string[],
+  kind: ModelFamily,
+): SessionOptions & { label: string } {
+  if (kind === 'florence2') return { label: role, ...(keep.length ? { keepOnDevice: keep } : {}) };
   return {
     label: role,
     ...(keep.length ? { keepOnDevice: keep } : {}),
@@ -204,7 +223,10 @@ function sessionOptions(role: GraphRole, keep: string[]): SessionOptions & { lab
  * headDim]); undefined when heads or headDim is not a number there.
  */
 function kvShapeOf(io: GraphIo | undefined): KvShape | undefined {
-  const keys = [...(io?.inputs ?? [])].filter(([name]) => /^past_key_values\.\d+\.key$/.test(name));
+  // A seq2seq decoder's self-attention pasts are past_key_values.N.decoder.key.
+  const keys = [...(io?.inputs ?? [])].filter(([name]) =>
+    /^past_key_values\.\d+\.(decoder\.)?key$/.test(name),
+  );
   const [, heads, , headDim] = keys[0]?.[1] ?? [];
   if (!heads || !headDim || keys.some(([, d]) => d[1] !== heads || d[3] !== headDim)) return undefined;
   return { layers: keys.length, heads, headDim };
@@ -300,10 +322,29 @@ function vlmSessions(
   kvCache: () => Promise<KvCacheFactory | undefined>,
   spec: () => VlmSpec,
 ): Vlm | undefined {
-  const { visionEncoder, embedTokens, decoderMerged } = sessions;
-  if (!visionEncoder || !embedTokens || !decoderMerged) return undefined;
+  const { visionEncoder, embedTokens, decoderMerged, encoder } = sessions;
+  // An encoder-decoder (Florence-2) has these graphs too, but does not answer chats.
+  if (!visionEncoder || !embedTokens || !decoderMerged || encoder) return undefined;
   const s = spec();
   return { spec: s, visionEncoder, embedTokens, decoder: { session: decoderMerged, kv: s.kv, kvCache } };
+}
+
+/** Florence-2's sessions as its caption pipeline takes them. */
+function florenceSessions(sessions: Partial<Record<GraphRole, Session>>, spec: Florence2Spec): Florence2 {
+  const { visionEncoder, embedTokens, encoder, decoderMerged } = sessions;
+  if (!visionEncoder || !embedTokens || !encoder || !decoderMerged)
+    throw new WebvlError('INTERNAL', 'a Florence-2 graph was planned but not compiled');
+  return { spec, visionEncoder, embedTokens, encoder, decoder: decoderMerged };
+}
+
+/** Florence-2's tokens as the caption options read them (its max_length counts the decoder's start token). */
+function florenceGeneration(spec: Florence2Spec): GenerationConfig {
+  return {
+    bosTokenId: spec.decoderStartTokenId,
+    eosTokenId: spec.eosTokenId,
+    padTokenId: spec.eosTokenId,
+    maxLength: spec.maxLength,
+  };
 }
 
 function captionCache(
@@ -361,7 +402,7 @@ export async function loadModel(
   // A VQA classifier's answers are checked before any graph is fetched.
   const answers = kind === 'vilt' || kind === 'vlmo' ? answersOf(config) : undefined;
   const tjsConfig = config['transformers.js_config'] ?? {};
-  const generative = kind === 'blip' || kind === 'llava' || kind === 'coca';
+  const generative = kind === 'blip' || kind === 'llava' || kind === 'coca' || kind === 'florence2';
   // A generative VLM's processor may keep more beside the tokenizer: its own config (Idefics3's image_seq_len)
   // and the chat template, in newer folders.
   const vlmFiles = kind === 'llava' ? VLM_PROCESSOR_FILES : [];
@@ -419,7 +460,7 @@ export async function loadModel(
         stageEvent('compiling', role);
         await prepared;
         const keep = backend === 'wasm' ? [] : deviceOutputs(role, outputNames(model, role));
-        sessions[role] = await selector.load(model, { ...sessionOptions(role, keep), externalData });
+        sessions[role] = await selector.load(model, { ...sessionOptions(role, keep, kind), externalData });
       }),
     );
     compiling.catch(() => undefined); // awaited below; a failure here must not go unhandled meanwhile
@@ -444,9 +485,6 @@ export async function loadModel(
     await releaseAll();
     throw e;
   }
-  const generation = graphs.some((g) => g.role === 'decoder')
-    ? toGeneration(config, json<GenerationConfigJson>('generation_config.json', {}))
-    : undefined;
   // Each graph's declared inputs and outputs, read once from its bytes.
   const ios = new Map<GraphRole, GraphIo | undefined>();
   const graphIoOf = (role: GraphRole) => {
@@ -456,12 +494,34 @@ export async function loadModel(
     }
     return ios.get(role);
   };
-  const limits =
-    generation &&
-    captionLimits(decoderPositions(config, tokenizer, generation), graphIoOf('vision'), graphIoOf('decoder'));
 
   let model: LoadedModel;
   try {
+    const florence =
+      kind === 'florence2'
+        ? florenceSessions(
+            sessions,
+            florence2Spec(
+              config,
+              processorConfig as Florence2ProcessorJson,
+              json<Florence2GenerationJson>('generation_config.json', {}),
+              kvShapeOf(graphIoOf('decoderMerged')),
+            ),
+          )
+        : undefined;
+    const generation = florence
+      ? florenceGeneration(florence.spec)
+      : graphs.some((g) => g.role === 'decoder')
+        ? toGeneration(config, json<GenerationConfigJson>('generation_config.json', {}))
+        : undefined;
+    const limits = florence
+      ? captionLimits(florence.spec.maxPositions, graphIoOf('encoder'), graphIoOf('decoderMerged'))
+      : generation &&
+        captionLimits(
+          decoderPositions(config, tokenizer, generation),
+          graphIoOf('vision'),
+          graphIoOf('decoder'),
+        );
     // GPU preprocessing is an optimisation: if it cannot start, the CPU path does the same work.
     const imageRole = sessions.vision ? 'vision' : sessions.visionEncoder ? 'visionEncoder' : undefined;
     // It writes float32: a graph that declares float16 pixels (a float16 export without keep_io_types) takes
@@ -506,6 +566,7 @@ export async function loadModel(
       captionCache: captionCache(graphIoOf('decoderWithPast'), () => selector.kvCache('decoderWithPast')),
       generation,
       captionLimits: limits,
+      florence,
       vlm: vlmSessions(
         sessions,
         () => selector.kvCache('decoderMerged'),

@@ -19,13 +19,25 @@
 //   coca    contrastive captioner (CoCa): vision_model gives image_embeds (the contrastive pooler query) and the
 //           decoder's pooled image tokens (last_hidden_state) in one pass; text_model the unimodal decoder's
 //           embedding; decoder_model (+ decoder_with_past_model) the captioner, fed as BLIP's is.
+//   florence2  an encoder-decoder answering task tokens (Florence-2, transformers.js' layout): vision_encoder
+//           (image features), embed_tokens, encoder_model over [image features; task prompt] and
+//           decoder_model_merged (Optimum's seq2seq merge: self- and cross-attention keys/values per layer).
 // VQA answers of vilt/vlmo are config.json's id2label, as transformers' ViltForQuestionAnswering keeps them.
 // Our models/clip-tiny and models/blip-tiny are clip and blip folders that carry logit_scale in config.json.
 import { WebvlError } from '../errors';
 
-export type ModelFamily = 'clip' | 'siglip' | 'blip' | 'llava' | 'vilt' | 'vlmo' | 'coca';
+export type ModelFamily = 'clip' | 'siglip' | 'blip' | 'llava' | 'vilt' | 'vlmo' | 'coca' | 'florence2';
 
-const FAMILIES: readonly ModelFamily[] = ['clip', 'siglip', 'blip', 'llava', 'vilt', 'vlmo', 'coca'];
+const FAMILIES: readonly ModelFamily[] = [
+  'clip',
+  'siglip',
+  'blip',
+  'llava',
+  'vilt',
+  'vlmo',
+  'coca',
+  'florence2',
+];
 
 /** Other model types that are a family's: their folders have the family's graphs. */
 const FAMILY_OF_TYPE: Readonly<Record<string, ModelFamily>> = { idefics3: 'llava', smolvlm: 'llava' };
@@ -44,6 +56,7 @@ export type GraphRole =
   | 'visionEncoder'
   | 'embedTokens'
   | 'decoderMerged'
+  | 'encoder'
   | 'fusion';
 
 /** Graph roles and their file names (`onnx/<name><dtype suffix>.onnx`). */
@@ -57,6 +70,7 @@ export const GRAPH_NAMES: Readonly<Record<GraphRole, string>> = {
   visionEncoder: 'vision_encoder',
   embedTokens: 'embed_tokens',
   decoderMerged: 'decoder_model_merged',
+  encoder: 'encoder_model',
   fusion: 'fusion_model',
 };
 
@@ -109,6 +123,7 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   VlmoModel: 'vlmo',
   VlmoForQuestionAnswering: 'vlmo',
   CoCaModel: 'coca',
+  Florence2ForConditionalGeneration: 'florence2',
 };
 
 /** The family a config names; UNSUPPORTED_MODEL naming what it says otherwise. */

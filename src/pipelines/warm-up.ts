@@ -8,6 +8,7 @@ import { answer } from './ask';
 import { captionGreedy } from './caption';
 import { dryRun } from './dry-run';
 import { disposeTensor, encodeImages, encodeTexts } from './encode';
+import { captionFlorence, type Florence2 } from './florence2';
 import { type FusionOutput, fusionLogits } from './fusion';
 import { itmProbabilities } from './itm';
 import type { LoadedModel } from './loaded-model';
@@ -22,6 +23,7 @@ import { Stopwatch } from './timings';
  */
 export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) => void): Promise<void> {
   if (loaded.vlm) return warmUpVlm(loaded, onGraph);
+  if (loaded.florence) return warmUpFlorence(loaded, loaded.florence, onGraph);
   const model = dryRun(loaded);
   const [height, width] =
     model.plan.resize?.kind === 'exact' ? outputSize(model.plan, 1, 1) : outputSize(model.plan, 64, 64);
@@ -78,4 +80,19 @@ async function warmUpVlm(model: LoadedModel, onGraph: (graph: GraphRole) => void
     false, // an Idefics3 image as its global tile alone: every tile has the same shape
   );
   conversation.release();
+}
+
+/**
+ * Florence-2 captions a grey image in two tokens: the image and text encoders, then the merged decoder's first
+ * step and its cached step (real runs, as for a generative VLM: the branch is picked by an input's value).
+ */
+async function warmUpFlorence(
+  model: LoadedModel,
+  florence: Florence2,
+  onGraph: (graph: GraphRole) => void,
+): Promise<void> {
+  const [height, width] = outputSize(model.plan, 64, 64);
+  const grey = { width, height, data: new Uint8Array(width * height * 4).fill(128) };
+  onGraph('visionEncoder');
+  await captionFlorence(model, florence, grey, { maxTokens: 2, minTokens: 2 }, new Stopwatch());
 }

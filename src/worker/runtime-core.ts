@@ -40,6 +40,7 @@ import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
 import { type CaptionResult, captionBeam, captionGreedy, type TokenListener } from '../pipelines/caption';
 import { classifyImage, type LabelScore } from '../pipelines/classify';
 import { disposeTensor, encodeImages, encodeTexts, imageTokens } from '../pipelines/encode';
+import { captionFlorence, defaultFlorenceTokens, taskPrompt } from '../pipelines/florence2';
 import { checkSampling, GREEDY, MAX_TOP_K, type Sampling } from '../pipelines/generate/sampling';
 import { type DTypeOption, type LoadedModel, loadModel } from '../pipelines/loaded-model';
 import { type MatchScore, matchEncoded } from '../pipelines/match';
@@ -444,7 +445,7 @@ export class RuntimeCore {
 
   caption(
     image: WireImage,
-    options: { maxTokens?: number; numBeams?: number; prompt?: string },
+    options: { maxTokens?: number; numBeams?: number; prompt?: string; task?: string },
     onToken: TokenListener | undefined,
     requestId: number | undefined,
   ): Promise<Timed<CaptionResult>> {
@@ -454,7 +455,12 @@ export class RuntimeCore {
         this.timed(async (watch) => {
           if (signal.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
           const model = this.requireModel();
-          const { maxTokens, numBeams, prompt } = this.captionOptions(model, options);
+          const { maxTokens, numBeams, prompt, task } = this.captionOptions(model, options);
+          if (model.florence) {
+            watch.ran('caption', requireTask(model, 'caption'));
+            const opts = { maxTokens, numBeams, task, onToken, signal };
+            return captionFlorence(model, model.florence, await this.pixels(image), opts, watch);
+          }
           const enc = await encodeImages(model, [await this.pixels(image)], watch);
           try {
             const opts = { maxTokens, numBeams, prompt, onToken, signal };
@@ -557,15 +563,37 @@ export class RuntimeCore {
   private captionOptions(
     model: LoadedModel,
     options: unknown,
-  ): { maxTokens: number; numBeams: number; prompt?: string } {
+  ): { maxTokens: number; numBeams: number; prompt?: string; task?: string } {
     const o = optionsObject('options', options);
     const limits = model.captionLimits;
     if (!limits || !model.generation) throw unsupportedTask(model.url, model.kind, 'caption');
-    const fallback = Math.min(model.generation.maxLength, limits.maxTokens);
+    const florence = model.florence?.spec;
+    // Florence-2 is conditioned on a task's prompt, not on the caption's first words.
+    if (florence && o.prompt !== undefined)
+      throw new WebvlError(
+        'INVALID_INPUT',
+        `options.prompt is BLIP's caption prefix; ${model.url} is a Florence-2 model, which takes options.task`,
+        { field: 'options.prompt' },
+      );
+    if (!florence && o.task !== undefined)
+      throw new WebvlError(
+        'INVALID_INPUT',
+        `options.task applies to Florence-2 models; ${model.url} is not one`,
+        {
+          field: 'options.task',
+        },
+      );
+    const fallback = Math.min(
+      florence ? defaultFlorenceTokens(florence) : model.generation.maxLength,
+      limits.maxTokens,
+    );
+    const task = o.task === undefined ? undefined : stringOf('options.task', o.task, 10_000);
+    if (florence && task !== undefined) taskPrompt(florence, task);
     return {
       maxTokens: integerIn('options.maxTokens', o.maxTokens, 1, limits.maxTokens, fallback),
       numBeams: integerIn('options.numBeams', o.numBeams, 1, limits.maxBeams, 1),
       prompt: o.prompt === undefined ? undefined : stringOf('options.prompt', o.prompt, 10_000),
+      task,
     };
   }
 

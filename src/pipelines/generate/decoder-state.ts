@@ -4,7 +4,10 @@
 // the first has the same input shapes, so it runs one plan, and nothing but the next token id is read back (the
 // decoder's next-token head). Elsewhere each step feeds the previous step's present tensors as its past, as
 // transformers.js does. Beam search runs its hypotheses as rows of one batch and reorders them between steps
-// (`reorder`): on the device cache with buffer copies, else on the host.
+// (`reorder`): on the device cache with buffer copies, else on the host. An encoder-decoder's merged decoder
+// (Optimum's seq2seq layout: past_key_values.N.decoder.* and past_key_values.N.encoder.*) returns the
+// cross-attention keys/values on its first step only; later steps' encoder presents are placeholders, so the
+// first step's are kept for the whole sequence, as transformers.js does.
 import {
   type KvCache,
   type KvCacheSpec,
@@ -48,6 +51,11 @@ export function pastNames(kv: KvShape): string[] {
 
 function presentToPast(name: string): string {
   return name.replace(/^present(_key_values)?\./, 'past_key_values.');
+}
+
+/** A seq2seq decoder's cross-attention keys/values: computed from the encoder's states once per sequence. */
+export function isCrossAttentionPast(name: string): boolean {
+  return /^past_key_values\.\d+\.encoder\./.test(name);
 }
 
 const ones = (n: number) => new BigInt64Array(n).fill(1n);
@@ -215,7 +223,8 @@ export class DecoderState {
     if (!presents || Object.values(presents).some((t) => t.location !== 'cpu' || t.dims.length !== 4))
       throw new WebvlError('INVALID_INPUT', 'this decoder cannot rewind its cache');
     const cut: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(presents)) cut[name] = firstPositions(t as HostTensor, length);
+    for (const [name, t] of Object.entries(presents))
+      cut[name] = isCrossAttentionPast(name) ? t : firstPositions(t as HostTensor, length);
     return cut;
   }
 
@@ -257,7 +266,10 @@ export class DecoderState {
     if (this.presents) return this.presents;
     const { heads, headDim } = this.decoder.kv;
     const empty = hostTensor('float32', [this.rows, heads, 0, headDim], new Float32Array(0));
-    return Object.fromEntries(pastNames(this.decoder.kv).map((n) => [n, empty]));
+    const declared = this.decoder.session.inputNames.filter((n) => n.startsWith('past_key_values.'));
+    return Object.fromEntries(
+      (declared.length ? declared : pastNames(this.decoder.kv)).map((n) => [n, empty]),
+    );
   }
 
   private async choose(out: Record<string, Tensor>, u: number): Promise<number> {
@@ -285,8 +297,14 @@ export class DecoderState {
       this.mode = { factory: positional ? await this.decoder.kvCache() : undefined };
     }
     if (!this.mode.factory) {
-      for (const t of Object.values(this.presents ?? {})) disposeTensor(t);
-      this.presents = presents;
+      const next = { ...presents };
+      for (const [name, old] of Object.entries(this.presents ?? {})) {
+        if (this.seen > 0 && isCrossAttentionPast(name) && name in next) {
+          disposeTensor(next[name]);
+          next[name] = old;
+        } else disposeTensor(old);
+      }
+      this.presents = next;
       return;
     }
     try {

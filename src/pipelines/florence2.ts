@@ -1,0 +1,295 @@
+// Florence-2 (transformers.js' layout: vision_encoder, embed_tokens, encoder_model, decoder_model_merged), an
+// encoder-decoder that answers task tokens. A task ('<CAPTION>', '<OCR>', …) becomes its prompt
+// (preprocessor_config.json's task_prompts_without_inputs); the encoder reads [image features; prompt
+// embeddings], and the merged decoder generates from decoder_start_token_id under generation_config.json's rules,
+// as transformers' generate applies them: the first token forced to forced_bos_token_id, the last allowed one to
+// forced_eos_token_id, and no n-gram of no_repeat_ngram_size repeated. Only tasks whose answer is plain text
+// (post-processing type 'pure_text') are served; the others answer with regions (<loc_…> tokens).
+import type { Session } from '../engine/backend';
+import { hostTensor, joinSequence, type Tensor, toHostFloats } from '../engine/tensor';
+import { WebvlError } from '../errors';
+import type { RgbaImage } from '../vision/preprocess';
+import {
+  type CaptionDecoder,
+  type CaptionOptions,
+  type CaptionResult,
+  type CaptionSource,
+  decodeBeam,
+  decodeGreedy,
+} from './caption';
+import { disposeTensor, preprocess } from './encode';
+import { DecoderState, type KvShape } from './generate/decoder-state';
+import { GREEDY } from './generate/sampling';
+import type { LoadedModel } from './loaded-model';
+import type { ModelConfigJson } from './model-family';
+import type { Stopwatch } from './timings';
+
+/** The task a Florence-2 caption runs when none is asked for. */
+export const DEFAULT_FLORENCE_TASK = '<CAPTION>';
+
+export interface Florence2Spec {
+  /** Tasks served (answers in plain text), each with the prompt the encoder reads. */
+  readonly prompts: ReadonlyMap<string, string>;
+  /** Every task the processor names, with its answer's post-processing type (to say why one is refused). */
+  readonly answerTypes: ReadonlyMap<string, string>;
+  readonly decoderStartTokenId: number;
+  readonly eosTokenId: number;
+  readonly forcedBosTokenId?: number;
+  readonly forcedEosTokenId?: number;
+  /** 0: no rule. */
+  readonly noRepeatNgramSize: number;
+  /** generation_config's max_length: the decoder's sequence, its start token included. */
+  readonly maxLength: number;
+  /** Positions of the decoder. */
+  readonly maxPositions: number;
+  readonly kv: KvShape;
+}
+
+export interface Florence2 {
+  readonly spec: Florence2Spec;
+  readonly visionEncoder: Session;
+  readonly embedTokens: Session;
+  readonly encoder: Session;
+  readonly decoder: Session;
+}
+
+export interface Florence2ProcessorJson {
+  tasks_answer_post_processing_type?: Record<string, unknown>;
+  task_prompts_without_inputs?: Record<string, unknown>;
+}
+
+export interface Florence2GenerationJson {
+  decoder_start_token_id?: unknown;
+  eos_token_id?: unknown;
+  forced_bos_token_id?: unknown;
+  forced_eos_token_id?: unknown;
+  no_repeat_ngram_size?: unknown;
+  max_length?: unknown;
+}
+
+const isId = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+
+function invalid(why: string): never {
+  throw new WebvlError('INVALID_MODEL', `a Florence-2 folder needs ${why}`);
+}
+
+/** An optional id: absent or null is none, anything else must be an id. */
+function optionalId(v: unknown, name: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  return isId(v) ? v : invalid(`generation_config.json's ${name} to be a token id`);
+}
+
+export function florence2Spec(
+  config: ModelConfigJson,
+  processor: Florence2ProcessorJson,
+  generation: Florence2GenerationJson,
+  kv: KvShape | undefined,
+): Florence2Spec {
+  const text = config.text_config ?? {};
+  const types = new Map<string, string>();
+  for (const [task, type] of Object.entries(processor.tasks_answer_post_processing_type ?? {}))
+    if (typeof type === 'string') types.set(task, type);
+  const prompts = new Map<string, string>();
+  const without = processor.task_prompts_without_inputs;
+  if (!without || typeof without !== 'object')
+    invalid("preprocessor_config.json's task_prompts_without_inputs (the task prompts)");
+  for (const [task, prompt] of Object.entries(without)) {
+    if (typeof prompt !== 'string') invalid(`a prompt string for task ${task}`);
+    // transformers.js' default type is pure_text.
+    if ((types.get(task) ?? 'pure_text') === 'pure_text') prompts.set(task, prompt);
+    if (!types.has(task)) types.set(task, 'pure_text');
+  }
+  const start = generation.decoder_start_token_id ?? text.eos_token_id;
+  const eos = Array.isArray(generation.eos_token_id)
+    ? generation.eos_token_id[0]
+    : (generation.eos_token_id ?? text.eos_token_id);
+  if (!isId(start) || !isId(eos)) invalid('a decoder_start_token_id and an eos_token_id');
+  const ngram = generation.no_repeat_ngram_size ?? 0;
+  if (!isId(ngram)) invalid("generation_config.json's no_repeat_ngram_size to be a count");
+  // transformers' GenerationConfig default, as for BLIP.
+  const maxLength = generation.max_length ?? 20;
+  if (!isId(maxLength) || maxLength < 2) invalid("generation_config.json's max_length to be 2 or more");
+  const positions = text.max_position_embeddings ?? 1024;
+  if (!isId(positions) || positions < 2) invalid("text_config's max_position_embeddings to be a count");
+  if (!kv) invalid('decoder_model_merged to declare its past keys/values as [batch, heads, positions, size]');
+  return {
+    prompts,
+    answerTypes: types,
+    decoderStartTokenId: start,
+    eosTokenId: eos,
+    forcedBosTokenId: optionalId(generation.forced_bos_token_id, 'forced_bos_token_id'),
+    forcedEosTokenId: optionalId(generation.forced_eos_token_id, 'forced_eos_token_id'),
+    noRepeatNgramSize: ngram,
+    maxLength,
+    maxPositions: positions,
+    kv,
+  };
+}
+
+/** The prompt of a task; INVALID_INPUT for a task the processor does not name or whose answer is not text. */
+export function taskPrompt(spec: Florence2Spec, task: string): string {
+  const prompt = spec.prompts.get(task);
+  if (prompt !== undefined) return prompt;
+  const served = [...spec.prompts.keys()].join(', ');
+  const type = spec.answerTypes.get(task);
+  const why =
+    type === undefined
+      ? `is not a task of this model`
+      : `answers with ${type === 'pure_text' ? 'an input this call does not take' : `regions (${type})`}, not text`;
+  throw new WebvlError('INVALID_INPUT', `options.task '${task}' ${why}; tasks served: ${served}`, {
+    field: 'options.task',
+  });
+}
+
+/** Sets every log-probability to −∞ but `token`'s, which becomes 0 (transformers' forced-token processors). */
+function force(logProbs: Float64Array, token: number): void {
+  logProbs.fill(Number.NEGATIVE_INFINITY);
+  logProbs[token] = 0;
+}
+
+/**
+ * Bans each token that would repeat an n-gram of `sequence` (transformers' NoRepeatNGramLogitsProcessor): the
+ * tokens that followed an earlier occurrence of the sequence's last n − 1 tokens.
+ */
+export function banRepeatedNgrams(logProbs: Float64Array, sequence: readonly number[], n: number): void {
+  if (n < 1 || sequence.length + 1 < n) return;
+  const tail = sequence.length - (n - 1);
+  for (let i = 0; i + n <= sequence.length; i++) {
+    let same = true;
+    for (let k = 0; k < n - 1 && same; k++) same = sequence[i + k] === sequence[tail + k];
+    if (same) logProbs[sequence[i + n - 1]] = Number.NEGATIVE_INFINITY;
+  }
+}
+
+/** Tokens a caption may choose by default: max_length counts the decoder's start token. */
+export function defaultFlorenceTokens(spec: Florence2Spec): number {
+  return spec.maxLength - 1;
+}
+
+/** The encoder's input: the image features, then the prompt's embeddings (joined where they live). */
+async function encoderInput(f: Florence2, features: Tensor, prompt: Tensor): Promise<Tensor> {
+  const joined = joinSequence([features, prompt]);
+  if (joined) return joined;
+  // Device tensors that cannot be joined in place (onnxruntime-web's): joined on the host.
+  const host = joinSequence([await toHostFloats(features), await toHostFloats(prompt)]);
+  if (!host)
+    throw new WebvlError('INVALID_MODEL', `${f.visionEncoder.outputNames} and embed_tokens widths differ`);
+  return host;
+}
+
+async function embed(f: Florence2, ids: Tensor): Promise<Tensor> {
+  const out = await f.embedTokens.run({ input_ids: ids });
+  const embeds = out.inputs_embeds;
+  if (!embeds) throw new WebvlError('INVALID_MODEL', 'embed_tokens has no inputs_embeds output');
+  return embeds;
+}
+
+/** The encoder's states for an image and a prompt, and their attention mask (every position kept). */
+async function encode(
+  model: LoadedModel,
+  f: Florence2,
+  image: RgbaImage,
+  promptIds: readonly number[],
+  watch: Stopwatch,
+): Promise<{ states: Tensor; mask: Tensor }> {
+  const pixels = await watch.time('preprocess', () => preprocess(model, [image]));
+  let features: Tensor | undefined;
+  let prompt: Tensor | undefined;
+  let input: Tensor | undefined;
+  try {
+    const out = await watch.time('vision', () => f.visionEncoder.run({ pixel_values: pixels }));
+    for (const [k, t] of Object.entries(out)) if (k !== 'image_features') disposeTensor(t);
+    features = out.image_features;
+    if (features?.dims.length !== 3 || features.dims[0] !== 1)
+      throw new WebvlError('INVALID_MODEL', `vision_encoder gave image_features [${features?.dims}]`);
+    prompt = await embed(f, hostTensor('int64', [1, promptIds.length], promptIds));
+    input = await encoderInput(f, features, prompt);
+    const n = input.dims[1];
+    const mask = hostTensor('int64', [1, n], new BigInt64Array(n).fill(1n));
+    const feeds: Record<string, Tensor> = {};
+    for (const name of f.encoder.inputNames) {
+      if (name === 'inputs_embeds') feeds[name] = input;
+      else if (name === 'attention_mask') feeds[name] = mask;
+      else
+        throw new WebvlError(
+          'INVALID_MODEL',
+          `encoder_model has an input we do not know how to feed: '${name}'`,
+        );
+    }
+    const encoded = await watch.time('encoder', () => f.encoder.run(feeds));
+    for (const [k, t] of Object.entries(encoded)) if (k !== 'last_hidden_state') disposeTensor(t);
+    if (!encoded.last_hidden_state)
+      throw new WebvlError('INVALID_MODEL', 'encoder_model has no last_hidden_state');
+    return { states: encoded.last_hidden_state, mask };
+  } finally {
+    disposeTensor(pixels);
+    disposeTensor(features);
+    disposeTensor(prompt);
+    disposeTensor(input);
+  }
+}
+
+/** The merged decoder over a batch of rows, fed token ids embedded by embed_tokens. */
+function florenceDecoder(f: Florence2, states: Tensor, mask: Tensor): CaptionDecoder {
+  const state = new DecoderState(
+    { session: f.decoder, kv: f.spec.kv, kvCache: async () => undefined },
+    GREEDY,
+    f.spec.maxPositions,
+    undefined,
+    { encoder_hidden_states: states, encoder_attention_mask: mask },
+  );
+  return {
+    async next(rows) {
+      const embeds = await embed(f, hostTensor('int64', [rows.length, rows[0].length], rows.flat()));
+      try {
+        return await state.logitsAfter(embeds);
+      } finally {
+        disposeTensor(embeds);
+      }
+    },
+    reorder: (rows) => state.reorder(rows),
+    onDevice: () => state.pastOnDevice,
+    release: () => state.release(),
+  };
+}
+
+export interface FlorenceCaptionOptions extends CaptionOptions {
+  /** A task token of the model (default '<CAPTION>'). */
+  task?: string;
+}
+
+/** A caption (or another text task's answer) of a Florence-2 model: greedy, or beam search with numBeams > 1. */
+export async function captionFlorence(
+  model: LoadedModel,
+  f: Florence2,
+  image: RgbaImage,
+  options: FlorenceCaptionOptions,
+  watch: Stopwatch,
+): Promise<CaptionResult> {
+  const { spec } = f;
+  const promptIds = model.tokenizer.encode(taskPrompt(spec, options.task ?? DEFAULT_FLORENCE_TASK), true);
+  const start = [spec.decoderStartTokenId];
+  // The last token chosen is never fed back: a start of one leaves every position.
+  const maxTokens = Math.min(options.maxTokens ?? defaultFlorenceTokens(spec), spec.maxPositions);
+  const { states, mask } = await encode(model, f, image, promptIds, watch);
+  try {
+    const source: CaptionSource = {
+      start,
+      eosTokenId: spec.eosTokenId,
+      maxTokens,
+      decoder: florenceDecoder(f, states, mask),
+      text: (ids) => model.tokenizer.decode(ids),
+      constrain(logProbs, ids, step) {
+        banRepeatedNgrams(logProbs, [...start, ...ids], spec.noRepeatNgramSize);
+        if (step === 0 && spec.forcedBosTokenId !== undefined) force(logProbs, spec.forcedBosTokenId);
+        if (step === maxTokens - 1 && spec.forcedEosTokenId !== undefined)
+          force(logProbs, spec.forcedEosTokenId);
+      },
+    };
+    return (options.numBeams ?? 1) > 1
+      ? await decodeBeam(source, options, watch)
+      : await decodeGreedy(source, options, watch);
+  } finally {
+    disposeTensor(states);
+  }
+}

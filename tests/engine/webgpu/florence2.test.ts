@@ -1,0 +1,273 @@
+// Captions and text tasks of a Florence-2 folder on our engine, through the loader and the caption pipeline: a
+// random-weight encoder-decoder in transformers.js' layout (scripts/make_florence2_random.py: a DaViT-style image
+// tower with Florence-2's projector, a BART encoder and Optimum's merged seq2seq decoder). Checked against PyTorch
+// (pixel values, image features, encoder states, greedy ids under Florence-2's generation rules) and against
+// transformers.js' own Florence2Processor and Florence2ForConditionalGeneration on the same folder.
+import { readFileSync } from 'node:fs';
+import {
+  AutoProcessor,
+  env,
+  Florence2ForConditionalGeneration,
+  RawImage,
+  type Tensor,
+} from '@huggingface/transformers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relativeDiff } from '../../../bench/stats';
+import { BackendSelector } from '../../../src/engine/select';
+import { hostTensor, joinSequence, toHostFloats } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import { openModelFolder } from '../../../src/models/model-folder';
+import { disposeTensor, preprocess } from '../../../src/pipelines/encode';
+import { captionFlorence, taskPrompt } from '../../../src/pipelines/florence2';
+import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
+import { Stopwatch } from '../../../src/pipelines/timings';
+import { fakeServer } from '../../support/fake-folder-server';
+import { nodeGpu } from './gpu';
+
+const NAME = 'florence2-random';
+const DISK = `tests/corpus/${NAME}/`;
+const BASE = 'http://app.test/';
+const FILES = [
+  'config.json',
+  'generation_config.json',
+  'preprocessor_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'onnx/vision_encoder.onnx',
+  'onnx/embed_tokens.onnx',
+  'onnx/encoder_model.onnx',
+  'onnx/decoder_model_merged.onnx',
+];
+interface Floats {
+  dims: number[];
+  data: number[];
+}
+interface TaskRef {
+  prompt: string;
+  input_ids: number[];
+  greedy: number[];
+  stop: 'eos' | 'forced_eos';
+  no_repeat_fired: { step: number; banned: number; chosen: number }[];
+  text: string;
+  encoder_last_hidden_state?: Floats;
+}
+const ref = JSON.parse(readFileSync(`${DISK}reference.json`, 'utf8')) as {
+  config: { max_new_tokens: number };
+  image_rgb: Floats;
+  pixel_values: Floats;
+  image_features: Floats;
+  tasks: Record<string, TaskRef>;
+};
+const [side] = ref.image_rgb.dims;
+const image = {
+  width: side,
+  height: side,
+  data: Uint8Array.from({ length: side * side * 4 }, (_, i) =>
+    i % 4 === 3 ? 255 : ref.image_rgb.data[Math.floor(i / 4) * 3 + (i % 4)],
+  ),
+};
+const TASKS = Object.keys(ref.tasks);
+const MAX_TOKENS = ref.config.max_new_tokens;
+
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+/** The folder through the loader on our engine; `extra` adds or replaces files. */
+async function loadFolder(extra: Record<string, string> = {}): Promise<LoadedModel> {
+  const served = Object.fromEntries([
+    ...FILES.map((f) => [`${BASE}m/${f}`, new Uint8Array(readFileSync(DISK + f))]),
+    ...Object.entries(extra).map(([f, text]) => [`${BASE}m/${f}`, new TextEncoder().encode(text)]),
+  ]);
+  const server = fakeServer(served);
+  const folder = await openModelFolder('/m', { baseUrl: BASE, cache: null, fetch: server.fetchFn });
+  const selector = new BackendSelector({ name: 'webgpu', reason: 'test' }, false, async () => backend);
+  return loadModel(folder, selector);
+}
+let model: LoadedModel;
+beforeAll(async () => {
+  model = await loadFolder();
+});
+afterAll(async () => {
+  await model?.release();
+  (await backend.engineDevice()).device.destroy();
+});
+const florence = () => {
+  if (!model.florence) throw new Error('not loaded as Florence-2');
+  return model.florence;
+};
+
+describe('a Florence-2 folder loads as it is', () => {
+  it('as the florence2 family: four graphs, its tasks and generation rules, a caption-only architecture', () => {
+    expect(model.kind).toBe('florence2');
+    expect(model.graphs.map((g) => g.file)).toEqual([
+      'onnx/vision_encoder.onnx',
+      'onnx/embed_tokens.onnx',
+      'onnx/encoder_model.onnx',
+      'onnx/decoder_model_merged.onnx',
+    ]);
+    expect(model.vlm).toBeUndefined();
+    expect(model.architecture.tasks).toMatchObject({ caption: 'decoder', ask: null, classify: null });
+    const { spec } = florence();
+    expect(spec).toMatchObject({
+      decoderStartTokenId: 2,
+      eosTokenId: 2,
+      forcedBosTokenId: 0,
+      forcedEosTokenId: 2,
+      noRepeatNgramSize: 3,
+      maxLength: 20,
+      maxPositions: 64,
+      kv: { layers: 2, heads: 4, headDim: 8 },
+    });
+    // Region tasks (boxes, polygons) are not served; every text task is.
+    expect(spec.prompts.has('<OD>')).toBe(false);
+    for (const task of TASKS) expect(taskPrompt(spec, task)).toBe(ref.tasks[task].prompt);
+    expect(model.captionLimits?.maxTokens).toBe(64);
+  });
+
+  it("the prompts' ids are BART's: <s> … </s>", () => {
+    for (const task of TASKS)
+      expect(model.tokenizer.encode(ref.tasks[task].prompt, true), task).toEqual(ref.tasks[task].input_ids);
+  });
+
+  it('a folder without task prompts is INVALID_MODEL', async () => {
+    const processor = JSON.parse(readFileSync(`${DISK}preprocessor_config.json`, 'utf8'));
+    delete processor.task_prompts_without_inputs;
+    await expect(loadFolder({ 'preprocessor_config.json': JSON.stringify(processor) })).rejects.toMatchObject(
+      {
+        code: 'INVALID_MODEL',
+        message: expect.stringMatching(/task_prompts_without_inputs/),
+      },
+    );
+  });
+});
+
+describe('Florence-2 on our engine equals PyTorch', () => {
+  it('pixel values and image features', async () => {
+    const pixels = await toHostFloats(await preprocess(model, [image]));
+    expect(pixels.dims).toEqual(ref.pixel_values.dims);
+    expect(relativeDiff(pixels.data as Float32Array, ref.pixel_values.data)).toBeLessThan(1e-5);
+    const out = await florence().visionEncoder.run({
+      pixel_values: hostTensor('float32', ref.pixel_values.dims, ref.pixel_values.data),
+    });
+    const features = await toHostFloats(out.image_features);
+    disposeTensor(out.image_features);
+    expect(features.dims).toEqual(ref.image_features.dims);
+    expect(relativeDiff(features.data as Float32Array, ref.image_features.data)).toBeLessThan(1e-4);
+  });
+
+  it("the encoder's states over [image features; prompt embeddings]", async () => {
+    const f = florence();
+    const task = ref.tasks['<CAPTION>'];
+    const features = hostTensor('float32', ref.image_features.dims, ref.image_features.data);
+    const ids = task.input_ids;
+    const embeds = await toHostFloats(
+      (await f.embedTokens.run({ input_ids: hostTensor('int64', [1, ids.length], ids) })).inputs_embeds,
+    );
+    const input = joinSequence([features, embeds])!;
+    const n = input.dims[1];
+    const out = await f.encoder.run({
+      inputs_embeds: input,
+      attention_mask: hostTensor('int64', [1, n], new BigInt64Array(n).fill(1n)),
+    });
+    const states = await toHostFloats(out.last_hidden_state);
+    disposeTensor(out.last_hidden_state);
+    const want = task.encoder_last_hidden_state!;
+    expect(states.dims).toEqual(want.dims);
+    expect(relativeDiff(states.data as Float32Array, want.data)).toBeLessThan(1e-4);
+  });
+
+  it.each(TASKS)(
+    '%s: greedy ids with the first token forced, no 3-gram repeated and the last forced to </s>',
+    async (task) => {
+      const want = ref.tasks[task];
+      const streamed: number[] = [];
+      const got = await captionFlorence(
+        model,
+        florence(),
+        image,
+        {
+          task,
+          maxTokens: MAX_TOKENS,
+          onToken: (t) => void streamed.push(t.tokenId),
+        },
+        new Stopwatch(),
+      );
+      expect(got.tokenIds).toEqual(want.greedy);
+      expect(streamed).toEqual(want.greedy);
+      expect(got.text).toBe(want.text);
+      // The presents stay on the GPU between steps, fed back as the next step's past.
+      expect(got.cacheOnDevice).toBe(true);
+    },
+  );
+
+  it('beam search keeps the rules: its first token forced, no 3-gram repeated', async () => {
+    for (const task of TASKS) {
+      const got = await captionFlorence(
+        model,
+        florence(),
+        image,
+        { task, maxTokens: MAX_TOKENS, numBeams: 3 },
+        new Stopwatch(),
+      );
+      const sequence = [2, ...got.tokenIds];
+      expect(got.tokenIds[0], task).toBe(0);
+      const grams = sequence.slice(2).map((_, i) => sequence.slice(i, i + 3).join(','));
+      expect(new Set(grams).size, `${task}: ${sequence}`).toBe(grams.length);
+      expect(got.tokenIds.length).toBeLessThan(MAX_TOKENS);
+      expect(Number.isFinite(got.logProb)).toBe(true);
+    }
+  });
+});
+
+// transformers.js' own Florence-2 classes (onnxruntime-node underneath) read this folder as it is.
+describe("transformers.js' Florence2Processor and Florence2ForConditionalGeneration on the same folder", () => {
+  env.localModelPath = 'tests/corpus/';
+  env.allowRemoteModels = false;
+  const rgb = () => {
+    const data = new Uint8ClampedArray(ref.image_rgb.data);
+    return new RawImage(data, side, side, 3);
+  };
+
+  it('its processor makes our prompt ids and pixel values', async () => {
+    const processor = await AutoProcessor.from_pretrained(NAME);
+    for (const task of TASKS) {
+      const inputs = await processor(rgb(), task);
+      const ids = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+      expect(ids, task).toEqual(model.tokenizer.encode(taskPrompt(florence().spec, task), true));
+      const pixels = await toHostFloats(await preprocess(model, [image]));
+      expect(
+        relativeDiff(pixels.data as Float32Array, inputs.pixel_values.data as Float32Array),
+      ).toBeLessThan(1e-5);
+    }
+  });
+
+  it('its model generates the tokens we do, greedy, with the folder’s generation config', async () => {
+    const theirs = await Florence2ForConditionalGeneration.from_pretrained(NAME, {
+      dtype: 'fp32',
+      device: 'cpu',
+    });
+    const processor = await AutoProcessor.from_pretrained(NAME);
+    try {
+      for (const task of TASKS) {
+        const inputs = await processor(rgb(), task);
+        const generated = (await theirs.generate({
+          ...inputs,
+          max_new_tokens: MAX_TOKENS,
+          num_beams: 1,
+          do_sample: false,
+        })) as Tensor;
+        // Their sequence starts with decoder_start_token_id and keeps the end token.
+        const ids = Array.from(generated.data as BigInt64Array, Number).slice(1);
+        const want = ids.at(-1) === 2 ? ids.slice(0, -1) : ids;
+        const got = await captionFlorence(
+          model,
+          florence(),
+          image,
+          { task, maxTokens: MAX_TOKENS },
+          new Stopwatch(),
+        );
+        expect(got.tokenIds, task).toEqual(want);
+      }
+    } finally {
+      await theirs.dispose();
+    }
+  });
+});
