@@ -9,6 +9,7 @@ import { GpuMatrix } from '../src/index/gpu-topk';
 import type { ModelFolder } from '../src/models/model-folder';
 import { answer } from '../src/pipelines/ask';
 import { captionBeam, captionGreedy } from '../src/pipelines/caption';
+import { captionFlorence } from '../src/pipelines/florence2';
 import { disposeTensor, encodeImages, imageTokens } from '../src/pipelines/encode';
 import { CACHE_BLOCK, DecoderState, pastNames } from '../src/pipelines/generate/decoder-state';
 import { GREEDY } from '../src/pipelines/generate/sampling';
@@ -346,11 +347,22 @@ export async function benchCaption(
       const watch = new Stopwatch();
       const t0 = performance.now();
       const stamps: number[] = [];
-      const enc = await encodeImages(model, [image], watch);
       const onToken = () => {
         stamps.push(performance.now());
         return undefined;
       };
+      if (model.florence) {
+        // Florence-2 encodes the image and its task prompt itself; its last step is forced to the end token.
+        const out = await captionFlorence(
+          model,
+          model.florence,
+          image,
+          { maxTokens: row.tokens, numBeams: row.beams, minTokens: row.beams ? 0 : row.tokens, onToken },
+          watch,
+        );
+        return { total: performance.now() - t0, steps: stepsFrom(t0, stamps), ids: out.tokenIds };
+      }
+      const enc = await encodeImages(model, [image], watch);
       const out = row.beams
         ? await captionBeam(
             model,

@@ -94,9 +94,22 @@ export function indexRows(quick: boolean, sizes?: readonly { rows: number; dim: 
   }));
 }
 
-export function captionRows(): CaptionRowSpec[] {
-  if (!existsSync('models/blip-tiny/onnx/decoder_with_past_model.onnx')) return [];
+export function captionRows(quick: boolean): CaptionRowSpec[] {
+  // Florence-2's encoder-decoder: the image and task prompt encoded once, then the merged decoder step by step
+  // (tests/corpus/florence2-random; full runs only).
+  const florence: CaptionRowSpec[] = quick
+    ? []
+    : [
+        {
+          id: 'Florence-2 (random weights) <CAPTION>, greedy 16 tokens',
+          model: '/corpus/florence2-random/',
+          image: '/models/data/eval/00001.png',
+          tokens: 16,
+        },
+      ];
+  if (!existsSync('models/blip-tiny/onnx/decoder_with_past_model.onnx')) return florence;
   return [
+    ...florence,
     {
       id: 'blip-tiny caption, greedy 16 tokens',
       model: '/models/blip-tiny/',

@@ -52,7 +52,7 @@ for (const row of chosen([...benchRows(quick), ...(quick ? [] : exportRows())]))
     console.log(`${row.id} · ${engine}: ${r.error ? `error ${r.error}` : `${r.medianMs.toFixed(2)} ms`}`);
   }
 }
-for (const row of chosen(captionRows())) {
+for (const row of chosen(captionRows(quick))) {
   for (const engine of ['wasm', 'webgpu', 'ort-webgpu', 'auto'] as const) {
     const r = await browser.page.evaluate(([rw, e, n]) => window.webvlBench.benchCaption(rw, e, n), [
       row,

@@ -1,7 +1,8 @@
 // Florence-2 through the public API in headless Chromium, on onnxruntime-web wasm and on our engine, with a
 // random-weight folder in transformers.js' layout (tests/corpus/florence2-random, scripts/make_florence2_random.py):
-// caption's text tasks give PyTorch's greedy ids under Florence-2's generation rules, streamed; a region task, a
-// BLIP prompt and a question are typed refusals; and the worker serves on after each.
+// caption's text and region tasks give PyTorch's greedy ids under Florence-2's generation rules, streamed, region
+// tasks with their regions; a polygon task, a BLIP prompt and a question are typed refusals; and the worker serves
+// on after each.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type BrowserSession, launch, openPage } from './browser';
@@ -10,7 +11,7 @@ const FOLDER = '/corpus/florence2-random/';
 const ref = JSON.parse(readFileSync('tests/corpus/florence2-random/reference.json', 'utf8')) as {
   config: { max_new_tokens: number };
   image_rgb: { dims: number[]; data: number[] };
-  tasks: Record<string, { greedy: number[]; text: string }>;
+  tasks: Record<string, { greedy: number[]; text?: string; input?: string }>;
 };
 const [side] = ref.image_rgb.dims;
 const rgba = {
@@ -33,7 +34,7 @@ afterAll(async () => {
 });
 
 describe.each(['wasm', 'webgpu'] as const)('a Florence-2 folder (%s)', (backend) => {
-  it('loads as it is and answers its text tasks with PyTorch’s greedy ids, streamed', async () => {
+  it('loads as it is and answers its text and region tasks with PyTorch’s greedy ids, streamed', async () => {
     const page = browser.page;
     await page.evaluate((b) => window.askTest.create(b), backend);
     const info = await page.evaluate((u) => window.askTest.load(u), FOLDER);
@@ -46,26 +47,40 @@ describe.each(['wasm', 'webgpu'] as const)('a Florence-2 folder (%s)', (backend)
     ]);
     expect(info.placements.every((p) => p.backend === backend)).toBe(true);
     expect(info.maxCaptionTokens).toBe(64);
+    expect(info.captionTasks).toEqual(expect.arrayContaining(Object.keys(ref.tasks)));
+    expect(info.captionTasks).not.toContain('<REGION_TO_SEGMENTATION>');
     for (const [task, want] of Object.entries(ref.tasks)) {
       const got = await page.evaluate(([im, o]) => window.askTest.caption(im, o), [
         rgba,
-        { task, maxTokens },
+        { task, maxTokens, ...(want.input === undefined ? {} : { taskInput: want.input }) },
       ] as const);
       expect(got.result.tokenIds, task).toEqual(want.greedy);
       expect(got.streamed, task).toEqual(want.greedy);
-      expect(got.result.text, task).toBe(want.text);
       expect(got.lastRun).toMatchObject({ task: 'caption', mode: 'decoder' });
+      // Text tasks answer in text; region tasks name regions too (their values are checked against
+      // transformers.js' post_process_generation in tests/engine/webgpu/florence2.test.ts).
+      if (want.text !== undefined) expect(got.result.regions, task).toBeUndefined();
+      else {
+        expect(got.result.regions?.boxes.length, task).toBeGreaterThan(0);
+        expect(
+          got.result.regions?.boxes.every((b) => b.length === (task === '<OCR_WITH_REGION>' ? 8 : 4)),
+        ).toBe(true);
+      }
     }
     // No task: <CAPTION>, up to generation_config's max_length (20, its start token included).
     const plain = await page.evaluate(([im]) => window.askTest.caption(im), [rgba] as const);
     expect(plain.result.tokenIds).toEqual(ref.tasks['<CAPTION>'].greedy);
   });
 
-  it('a region task, an unknown task, a BLIP prompt, a question and bad numbers are typed; it serves on', async () => {
+  it('a polygon task, an unknown task, inputs given or missing, a BLIP prompt, a question and bad numbers are typed; it serves on', async () => {
     const page = browser.page;
     const code = (options: unknown) =>
       page.evaluate(([im, o]) => window.askTest.captionCode(im, o), [rgba, options] as const);
-    expect(await code({ task: '<OD>' })).toBe('INVALID_INPUT');
+    expect(await code({ task: '<REGION_TO_SEGMENTATION>', taskInput: '<loc_1><loc_2>' })).toBe(
+      'INVALID_INPUT',
+    );
+    expect(await code({ task: '<CAPTION_TO_PHRASE_GROUNDING>' })).toBe('INVALID_INPUT');
+    expect(await code({ task: '<OD>', taskInput: 'cats' })).toBe('INVALID_INPUT');
     expect(await code({ task: 'what is this?' })).toBe('INVALID_INPUT');
     expect(await code({ task: 3 })).toBe('INVALID_INPUT');
     expect(await code({ prompt: 'a picture of' })).toBe('INVALID_INPUT');
@@ -90,9 +105,10 @@ describe('options.task on another model', () => {
     const caption = () =>
       page.evaluate(([im]) => window.askTest.caption(im, { maxTokens: 4 }), [rgba] as const);
     const before = await caption();
-    expect(
-      await page.evaluate(([im]) => window.askTest.captionCode(im, { task: '<CAPTION>' }), [rgba] as const),
-    ).toBe('INVALID_INPUT');
+    for (const options of [{ task: '<CAPTION>' }, { taskInput: 'a red circle' }])
+      expect(
+        await page.evaluate(([im, o]) => window.askTest.captionCode(im, o), [rgba, options] as const),
+      ).toBe('INVALID_INPUT');
     expect((await caption()).result.tokenIds).toEqual(before.result.tokenIds);
   });
 });

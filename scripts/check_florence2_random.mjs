@@ -1,15 +1,20 @@
 // Checks tests/corpus/florence2-random (scripts/make_florence2_random.py) against its reference.json: the tokenizer
-// with @huggingface/tokenizers, and the four graphs with onnxruntime-node run as transformers.js runs Florence-2:
+// with @huggingface/tokenizers and with transformers.js' AutoTokenizer (byte-level pieces, <s> … </s>, the location
+// tokens <loc_0> … <loc_999> kept adjacent when decoded), transformers.js' Florence2Processor (construct_prompts and
+// post_process_generation, whose results are printed), and the four graphs with onnxruntime-node run as
+// transformers.js runs Florence-2:
 // vision_encoder → embed_tokens → [image features ; prompt embeddings] → encoder_model → decoder_model_merged, its
 // first step with use_cache_branch false and empty pasts, then cached steps fed the decoder's presents and the
 // FIRST step's encoder presents (the cached branch's present.*.encoder.* are Optimum's empty constants, ignored).
 // Greedy decoding with Florence-2's processors: forced BOS, no repeated 3-grams, forced EOS at max_length.
 // usage: node scripts/check_florence2_random.mjs [MODEL_DIR]
 import { readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { AutoProcessor, AutoTokenizer, env } from '@huggingface/transformers';
 import ort from 'onnxruntime-node';
 
-const dir = process.argv[2] ?? new URL('../tests/corpus/florence2-random', import.meta.url).pathname;
+const dir = resolve(process.argv[2] ?? new URL('../tests/corpus/florence2-random', import.meta.url).pathname);
 const ref = JSON.parse(readFileSync(`${dir}/reference.json`, 'utf8'));
 const json = (name) => JSON.parse(readFileSync(`${dir}/${name}`, 'utf8'));
 const config = json('config.json');
@@ -31,12 +36,69 @@ const maxDiff = (a, b) =>
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 // --- tokenizer ---------------------------------------------------------------------------------------------------
-const tk = new Tokenizer(json('tokenizer.json'), json('tokenizer_config.json'));
+const V = config.text_config.vocab_size;
+const LOC0 = ref.config.loc_token_start;
+check(V === ref.config.vocab && V === LOC0 + 1000, `vocab_size ${V} = <loc_0> ${LOC0} + 1000`);
+env.localModelPath = `${dirname(dir)}/`;
+env.allowRemoteModels = false;
+const tokenizers = {
+  '@huggingface/tokenizers': new Tokenizer(json('tokenizer.json'), json('tokenizer_config.json')),
+  'transformers.js AutoTokenizer': await AutoTokenizer.from_pretrained(basename(dir)),
+};
+for (const [name, tk] of Object.entries(tokenizers)) {
+  const encode = (text) => {
+    const out = tk.encode(text); // transformers.js' gives the ids, @huggingface/tokenizers' an encoding
+    return Array.from(out.ids ?? out);
+  };
+  const decode = (ids, skip) => tk.decode(ids, { skip_special_tokens: skip });
+  const id = (token) => (tk.token_to_id ? tk.token_to_id(token) : tk.convert_tokens_to_ids(token));
+  check(
+    id('<loc_0>') === LOC0 && id('<loc_999>') === V - 1 && id('<s>') === 0 && id('</s>') === 2,
+    `${name}: <loc_0> ${id('<loc_0>')}, <loc_999> ${id('<loc_999>')}`,
+  );
+  for (const [task, t] of Object.entries(ref.tasks)) {
+    const ids = encode(t.prompt);
+    check(
+      same(ids, t.input_ids) && ids[0] === 0 && ids.at(-1) === 2 && !ids.includes(3),
+      `${name}: ${task} encode ${JSON.stringify(t.prompt)} → ${JSON.stringify(ids)}`,
+    );
+    const text = decode(t.greedy, true);
+    if (t.text !== undefined) check(text === t.text, `${name}: ${task} decode → ${JSON.stringify(text)}`);
+    check(!/<loc_|<s>|<\/s>/.test(text), `${name}: ${task} decode, specials skipped, has no <loc_*>, <s>, </s>`);
+  }
+  // Location tokens decode adjacent to their neighbours; Ġ pieces give single spaces; specials skip.
+  const ids = [0, id('describe'), LOC0 + 1, LOC0 + 6, id('Ġw0'), id('Ġw1'), LOC0 + 999, id('?'), 2];
+  const kept = decode(ids, false);
+  check(
+    kept === '<s>describe<loc_1><loc_6> w0 w1<loc_999>?</s>',
+    `${name}: decode ${JSON.stringify(ids)} → ${JSON.stringify(kept)}`,
+  );
+  const skipped = decode(ids, true);
+  check(skipped === 'describe w0 w1?', `${name}: decode, specials skipped → ${JSON.stringify(skipped)}`);
+  const locs = encode('Locate<loc_5><loc_999> in the image.');
+  check(
+    same(locs, [0, id('locate'), LOC0 + 5, V - 1, id('Ġin'), id('Ġthe'), id('Ġimage'), id('.'), 2]),
+    `${name}: encode with location tokens → ${JSON.stringify(locs)}`,
+  );
+}
+
+// --- transformers.js' Florence2Processor: prompts, and the answers' post-processing (printed) -----------------------
+const processor = await AutoProcessor.from_pretrained(basename(dir));
+const [side] = ref.image_rgb.dims;
 for (const [task, t] of Object.entries(ref.tasks)) {
-  const ids = Array.from(tk.encode(t.prompt).ids);
-  check(same(ids, t.input_ids), `${task} encode ${JSON.stringify(t.prompt)} → ${JSON.stringify(ids)}`);
-  const text = tk.decode(t.greedy, { skip_special_tokens: true });
-  check(text === t.text, `${task} decode → ${JSON.stringify(text)}`);
+  const [prompt] = processor.construct_prompts(task + (t.input ?? ''));
+  const ids = Array.from(processor.tokenizer(prompt).input_ids.data, Number);
+  check(
+    prompt === t.prompt && same(ids, t.input_ids),
+    `processor: construct_prompts(${JSON.stringify(task + (t.input ?? ''))}) → ${JSON.stringify(prompt)} → ` +
+      JSON.stringify(ids),
+  );
+  // What transformers.js' generate returns (decoder start, the answer, EOS), decoded with the specials kept.
+  const text = processor.batch_decode([[gen.decoder_start_token_id, ...t.greedy, gen.eos_token_id]], {
+    skip_special_tokens: false,
+  })[0];
+  const result = processor.post_process_generation(text, task, [side, side]);
+  console.log(`     ${task} ${JSON.stringify(text)}\n     → ${JSON.stringify(result)}`);
 }
 
 // --- graphs ------------------------------------------------------------------------------------------------------
@@ -48,7 +110,6 @@ const f32 = (data, dims) => new ort.Tensor('float32', Float32Array.from(data), d
 const i64 = (data, dims) => new ort.Tensor('int64', BigInt64Array.from(data.map(BigInt)), dims);
 
 // The processor's pixels from the test image (no resize at this size): rescale, normalise, HWC → CHW.
-const [side] = ref.image_rgb.dims;
 const pixels = new Float32Array(3 * side * side);
 for (let c = 0; c < 3; c++)
   for (let p = 0; p < side * side; p++)

@@ -131,8 +131,11 @@ const ort = getOrt();
 ort.env.wasm.wasmPaths = `${ortDir}/`;
 ort.env.wasm.numThreads = threads;
 
-/** URL paths of the repo ('/models/…') as files under the root. */
-const fileOf = (url: string) => join(root, new URL(url, 'http://local/').pathname);
+/** URL paths of the repo ('/models/…'; '/corpus/…' is tests/corpus, as the dev server maps it) as files. */
+const fileOf = (url: string) => {
+  const path = new URL(url, 'http://local/').pathname;
+  return join(root, path.startsWith('/corpus/') ? `tests${path}` : path);
+};
 const fileFetch: typeof fetch = async (input) => {
   const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
   const path = fileOf(url);
@@ -260,7 +263,9 @@ for (const row of generates) {
 for (const row of indexes) for (const r of await benchIndex(host, row, repeats)) log(r);
 await runGraphRows(graphRows.filter((r) => !r.skeleton));
 const captionReference = new Map<string, number[]>();
-for (const row of quick ? [] : chosen(captionRows())) {
+// The device kit leaves the test corpus behind (scripts/device-slim.sh): rows of folders it lacks are skipped.
+const captionFolders = captionRows(quick).filter((r) => existsSync(fileOf(`${r.model}config.json`)));
+for (const row of quick ? [] : chosen(captionFolders)) {
   for (const engine of ['wasm', 'webgpu', 'ort-webgpu'] as const)
     log(await benchCaption(host, row, engine, quick ? 1 : repeats, captionReference));
 }

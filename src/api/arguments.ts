@@ -108,10 +108,13 @@ export function captionArguments(v: unknown) {
   const prompt =
     o.prompt === undefined ? undefined : stringOf('options.prompt', o.prompt, MAX_TEMPLATE_LENGTH);
   const task = o.task === undefined ? undefined : stringOf('options.task', o.task, MAX_TEMPLATE_LENGTH);
+  const taskInput =
+    o.taskInput === undefined ? undefined : stringOf('options.taskInput', o.taskInput, MAX_TEMPLATE_LENGTH);
   return {
     numbers,
     prompt,
     task,
+    taskInput,
     onToken: callbackOf<(t: never) => void>('options.onToken', o.onToken),
     signal: signalOf('options.signal', o.signal),
   };

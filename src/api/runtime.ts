@@ -403,6 +403,7 @@ export async function connectRuntime(
                 ...numbers,
                 ...(a.prompt === undefined ? {} : { prompt: a.prompt }),
                 ...(a.task === undefined ? {} : { task: a.task }),
+                ...(a.taskInput === undefined ? {} : { taskInput: a.taskInput }),
               };
               return result(await remote(() => api.caption(w, options, onToken, id)));
             },

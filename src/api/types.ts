@@ -7,6 +7,7 @@ import type { AnswerResult, AnswerToken, ChatMessage } from '../pipelines/ask';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
 import type { LabelScore } from '../pipelines/classify';
+import type { CaptionRegions } from '../pipelines/florence2-answer';
 import type { DTypeOption, GraphRole, LoadedGraph, ModelDType, ModelKind } from '../pipelines/loaded-model';
 import type { MatchScore } from '../pipelines/match';
 import type { ModelFamily } from '../pipelines/model-family';
@@ -20,6 +21,7 @@ export type {
   BackendChoice,
   BackendName,
   CapFiltItem,
+  CaptionRegions,
   CaptionResult,
   CaptionToken,
   ChatMessage,
@@ -119,6 +121,8 @@ export interface LoadedModelInfo {
   readonly maxCaptionTokens?: number;
   /** Caption bounds: `numBeams` from 1 to this, the beams whose host state fits in 64 MiB at full length. */
   readonly maxBeams?: number;
+  /** Florence-2: the tasks `caption` takes as `options.task` (those whose answers webvl reads), in the folder's order. */
+  readonly captionTasks?: readonly string[];
   /** VQA classifiers (ViLT, VLMo): the answers they choose from. */
   readonly answers?: readonly string[];
   /** Ask/chat bounds (llava-family models): `maxTokens` from 1 to this. */
@@ -215,10 +219,13 @@ export interface CaptionCallOptions {
   prompt?: string;
   /**
    * Florence-2 only: the task token whose prompt the model answers, among those its processor answers in text
-   * (`'<CAPTION>'`, the default, `'<DETAILED_CAPTION>'`, `'<MORE_DETAILED_CAPTION>'`, `'<OCR>'`); other models
-   * reject it with INVALID_INPUT.
+   * (`'<CAPTION>'`, the default, `'<DETAILED_CAPTION>'`, `'<MORE_DETAILED_CAPTION>'`, `'<OCR>'`) or in regions,
+   * returned as `result.regions` (`'<OD>'`, `'<DENSE_REGION_CAPTION>'`, `'<REGION_PROPOSAL>'`,
+   * `'<OCR_WITH_REGION>'`, `'<CAPTION_TO_PHRASE_GROUNDING>'`, …); other models reject it with INVALID_INPUT.
    */
   task?: string;
+  /** Florence-2 only: the input of a task that takes one (the phrases `'<CAPTION_TO_PHRASE_GROUNDING>'` finds). */
+  taskInput?: string;
   /** 1 (default) = greedy; more = beam search; at most info().model.maxBeams. */
   numBeams?: number;
   /** Hears the caption so far after each step, in order, before the result arrives. */

@@ -11,6 +11,7 @@ import { type HostTensor, hostTensor, type Tensor, toHostFloats } from '../engin
 import { WebvlError } from '../errors';
 import { unsupportedTask } from './architecture';
 import { disposeTensor, rowRepeater } from './encode';
+import type { CaptionRegions } from './florence2-answer';
 import { DecoderState } from './generate/decoder-state';
 import { GREEDY } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
@@ -62,6 +63,8 @@ export interface CaptionResult {
   readonly logProb: number;
   /** Whether the KV cache stayed on the GPU between steps (DeviceTensor) rather than in host memory. */
   readonly cacheOnDevice: boolean;
+  /** Florence-2's region tasks (options.task '<OD>', '<OCR_WITH_REGION>', …): the regions its text names. */
+  readonly regions?: CaptionRegions;
 }
 
 /** Feeds of a decoder without a cache: the whole sequences, every token attended. */

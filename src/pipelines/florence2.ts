@@ -3,8 +3,10 @@
 // (preprocessor_config.json's task_prompts_without_inputs); the encoder reads [image features; prompt
 // embeddings], and the merged decoder generates from decoder_start_token_id under generation_config.json's rules,
 // as transformers' generate applies them: the first token forced to forced_bos_token_id, the last allowed one to
-// forced_eos_token_id, and no n-gram of no_repeat_ngram_size repeated. Only tasks whose answer is plain text
-// (post-processing type 'pure_text') are served; the others answer with regions (<loc_…> tokens).
+// forced_eos_token_id, and no n-gram of no_repeat_ngram_size repeated. Tasks with an input (phrase grounding:
+// task_prompts_with_input) put it in their prompt. Answers are read as transformers.js' Florence2Processor reads
+// them (florence2-answer.ts): text, or regions for the tasks answered with boxes (<OD>, grounding) or quads
+// (<OCR_WITH_REGION>); polygon answers (segmentation) are refused.
 import type { Session } from '../engine/backend';
 import { hostTensor, joinSequence, type Tensor, toHostFloats } from '../engine/tensor';
 import { WebvlError } from '../errors';
@@ -18,6 +20,7 @@ import {
   decodeGreedy,
 } from './caption';
 import { disposeTensor, preprocess } from './encode';
+import { ANSWER_KINDS, type AnswerKind, answerRegions, answerText } from './florence2-answer';
 import { DecoderState, type KvShape } from './generate/decoder-state';
 import { GREEDY } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
@@ -28,9 +31,11 @@ import type { Stopwatch } from './timings';
 export const DEFAULT_FLORENCE_TASK = '<CAPTION>';
 
 export interface Florence2Spec {
-  /** Tasks served (answers in plain text), each with the prompt the encoder reads. */
+  /** Tasks without an input, each with the prompt the encoder reads. */
   readonly prompts: ReadonlyMap<string, string>;
-  /** Every task the processor names, with its answer's post-processing type (to say why one is refused). */
+  /** Tasks that take an input, each with its prompt template ('{input}' is where the input goes). */
+  readonly inputPrompts: ReadonlyMap<string, string>;
+  /** Every task the processor names, with its answer's post-processing type ('pure_text' when unnamed). */
   readonly answerTypes: ReadonlyMap<string, string>;
   readonly decoderStartTokenId: number;
   readonly eosTokenId: number;
@@ -56,6 +61,7 @@ export interface Florence2 {
 export interface Florence2ProcessorJson {
   tasks_answer_post_processing_type?: Record<string, unknown>;
   task_prompts_without_inputs?: Record<string, unknown>;
+  task_prompts_with_input?: Record<string, unknown>;
 }
 
 export interface Florence2GenerationJson {
@@ -89,16 +95,22 @@ export function florence2Spec(
   const types = new Map<string, string>();
   for (const [task, type] of Object.entries(processor.tasks_answer_post_processing_type ?? {}))
     if (typeof type === 'string') types.set(task, type);
-  const prompts = new Map<string, string>();
-  const without = processor.task_prompts_without_inputs;
-  if (!without || typeof without !== 'object')
+  const promptsOf = (field: 'task_prompts_without_inputs' | 'task_prompts_with_input') => {
+    const listed = processor[field] ?? {};
+    if (typeof listed !== 'object') invalid(`preprocessor_config.json's ${field} to be an object`);
+    const prompts = new Map<string, string>();
+    for (const [task, prompt] of Object.entries(listed)) {
+      if (typeof prompt !== 'string') invalid(`a prompt string for task ${task}`);
+      prompts.set(task, prompt);
+      // transformers.js' default type is pure_text.
+      if (!types.has(task)) types.set(task, 'pure_text');
+    }
+    return prompts;
+  };
+  if (!processor.task_prompts_without_inputs)
     invalid("preprocessor_config.json's task_prompts_without_inputs (the task prompts)");
-  for (const [task, prompt] of Object.entries(without)) {
-    if (typeof prompt !== 'string') invalid(`a prompt string for task ${task}`);
-    // transformers.js' default type is pure_text.
-    if ((types.get(task) ?? 'pure_text') === 'pure_text') prompts.set(task, prompt);
-    if (!types.has(task)) types.set(task, 'pure_text');
-  }
+  const prompts = promptsOf('task_prompts_without_inputs');
+  const inputPrompts = promptsOf('task_prompts_with_input');
   const start = generation.decoder_start_token_id ?? text.eos_token_id;
   const eos = Array.isArray(generation.eos_token_id)
     ? generation.eos_token_id[0]
@@ -114,6 +126,7 @@ export function florence2Spec(
   if (!kv) invalid('decoder_model_merged to declare its past keys/values as [batch, heads, positions, size]');
   return {
     prompts,
+    inputPrompts,
     answerTypes: types,
     decoderStartTokenId: start,
     eosTokenId: eos,
@@ -126,19 +139,45 @@ export function florence2Spec(
   };
 }
 
-/** The prompt of a task; INVALID_INPUT for a task the processor does not name or whose answer is not text. */
-export function taskPrompt(spec: Florence2Spec, task: string): string {
-  const prompt = spec.prompts.get(task);
-  if (prompt !== undefined) return prompt;
-  const served = [...spec.prompts.keys()].join(', ');
+/** The tasks whose answers webvl reads, in the processor's order (without inputs first). */
+export function servedTasks(spec: Florence2Spec): string[] {
+  return [...spec.prompts.keys(), ...spec.inputPrompts.keys()].filter((t) =>
+    ANSWER_KINDS.includes(spec.answerTypes.get(t) ?? ''),
+  );
+}
+
+function badTask(spec: Florence2Spec, field: string, why: string): never {
+  throw new WebvlError('INVALID_INPUT', `${why}; tasks served: ${servedTasks(spec).join(', ')}`, { field });
+}
+
+/** What a task asks: the encoder's prompt, and how its answer is read. */
+export interface TaskPlan {
+  readonly prompt: string;
+  readonly answer: AnswerKind;
+}
+
+/**
+ * A task's prompt, built as transformers.js' construct_prompts builds it, and how its answer is read. INVALID_INPUT
+ * for a task the processor does not name, one whose answer webvl does not read (polygons), an input given to a
+ * task without one or missing from a task with one.
+ */
+export function taskPlan(spec: Florence2Spec, task: string, input?: string): TaskPlan {
   const type = spec.answerTypes.get(task);
-  const why =
-    type === undefined
-      ? `is not a task of this model`
-      : `answers with ${type === 'pure_text' ? 'an input this call does not take' : `regions (${type})`}, not text`;
-  throw new WebvlError('INVALID_INPUT', `options.task '${task}' ${why}; tasks served: ${served}`, {
-    field: 'options.task',
-  });
+  const fixed = spec.prompts.get(task);
+  const template = spec.inputPrompts.get(task);
+  if (type === undefined || (fixed === undefined && template === undefined))
+    badTask(spec, 'options.task', `options.task '${task}' is not a task of this model`);
+  if (!ANSWER_KINDS.includes(type))
+    badTask(spec, 'options.task', `options.task '${task}' answers with ${type}, which webvl does not read`);
+  const answer = type as AnswerKind;
+  if (fixed !== undefined) {
+    if (input !== undefined) badTask(spec, 'options.taskInput', `options.task '${task}' takes no input`);
+    return { prompt: fixed, answer };
+  }
+  if (input === undefined)
+    badTask(spec, 'options.taskInput', `options.task '${task}' needs options.taskInput`);
+  // transformers.js is given the task and its input as one text, which the template takes whole, less the task.
+  return { prompt: (template as string).replaceAll('{input}', task + input).replaceAll(task, ''), answer };
 }
 
 /** Sets every log-probability to −∞ but `token`'s, which becomes 0 (transformers' forced-token processors). */
@@ -256,6 +295,8 @@ function florenceDecoder(f: Florence2, states: Tensor, mask: Tensor): CaptionDec
 export interface FlorenceCaptionOptions extends CaptionOptions {
   /** A task token of the model (default '<CAPTION>'). */
   task?: string;
+  /** The input of a task that takes one (the phrases to ground). */
+  taskInput?: string;
 }
 
 /** A caption (or another text task's answer) of a Florence-2 model: greedy, or beam search with numBeams > 1. */
@@ -267,7 +308,10 @@ export async function captionFlorence(
   watch: Stopwatch,
 ): Promise<CaptionResult> {
   const { spec } = f;
-  const promptIds = model.tokenizer.encode(taskPrompt(spec, options.task ?? DEFAULT_FLORENCE_TASK), true);
+  const plan = taskPlan(spec, options.task ?? DEFAULT_FLORENCE_TASK, options.taskInput);
+  const promptIds = model.tokenizer.encode(plan.prompt, true);
+  // Location tokens are special tokens: the text keeps them, as transformers.js decodes Florence-2's answers.
+  const text = (ids: readonly number[]) => answerText(model.tokenizer.decode(ids, false));
   const start = [spec.decoderStartTokenId];
   // The last token chosen is never fed back: a start of one leaves every position.
   const maxTokens = Math.min(options.maxTokens ?? defaultFlorenceTokens(spec), spec.maxPositions);
@@ -278,7 +322,7 @@ export async function captionFlorence(
       eosTokenId: spec.eosTokenId,
       maxTokens,
       decoder: florenceDecoder(f, states, mask),
-      text: (ids) => model.tokenizer.decode(ids),
+      text,
       constrain(logProbs, ids, step) {
         banRepeatedNgrams(logProbs, [...start, ...ids], spec.noRepeatNgramSize);
         if (step === 0 && spec.forcedBosTokenId !== undefined) force(logProbs, spec.forcedBosTokenId);
@@ -286,9 +330,12 @@ export async function captionFlorence(
           force(logProbs, spec.forcedEosTokenId);
       },
     };
-    return (options.numBeams ?? 1) > 1
-      ? await decodeBeam(source, options, watch)
-      : await decodeGreedy(source, options, watch);
+    const result =
+      (options.numBeams ?? 1) > 1
+        ? await decodeBeam(source, options, watch)
+        : await decodeGreedy(source, options, watch);
+    if (plan.answer === 'pure_text') return result;
+    return { ...result, regions: answerRegions(result.text, plan.answer, image.width, image.height) };
   } finally {
     disposeTensor(states);
   }

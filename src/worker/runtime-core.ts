@@ -40,7 +40,13 @@ import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
 import { type CaptionResult, captionBeam, captionGreedy, type TokenListener } from '../pipelines/caption';
 import { classifyImage, type LabelScore } from '../pipelines/classify';
 import { disposeTensor, encodeImages, encodeTexts, imageTokens } from '../pipelines/encode';
-import { captionFlorence, defaultFlorenceTokens, taskPrompt } from '../pipelines/florence2';
+import {
+  captionFlorence,
+  DEFAULT_FLORENCE_TASK,
+  defaultFlorenceTokens,
+  servedTasks,
+  taskPlan,
+} from '../pipelines/florence2';
 import { checkSampling, GREEDY, MAX_TOP_K, type Sampling } from '../pipelines/generate/sampling';
 import { type DTypeOption, type LoadedModel, loadModel } from '../pipelines/loaded-model';
 import { type MatchScore, matchEncoded } from '../pipelines/match';
@@ -115,6 +121,7 @@ function describeModel(
     maxTextTokens: model.tokenizer.maxLength,
     maxCaptionTokens: model.captionLimits?.maxTokens,
     maxBeams: model.captionLimits?.maxBeams,
+    captionTasks: model.florence && servedTasks(model.florence.spec),
     answers: model.answers,
     maxAnswerTokens: model.vlm ? Math.min(MAX_ANSWER_TOKENS, model.vlm.spec.maxPositions - 1) : undefined,
     contextLength: model.vlm?.spec.maxPositions,
@@ -445,7 +452,7 @@ export class RuntimeCore {
 
   caption(
     image: WireImage,
-    options: { maxTokens?: number; numBeams?: number; prompt?: string; task?: string },
+    options: { maxTokens?: number; numBeams?: number; prompt?: string; task?: string; taskInput?: string },
     onToken: TokenListener | undefined,
     requestId: number | undefined,
   ): Promise<Timed<CaptionResult>> {
@@ -455,10 +462,10 @@ export class RuntimeCore {
         this.timed(async (watch) => {
           if (signal.aborted) throw new WebvlError('ABORTED', 'caption was cancelled');
           const model = this.requireModel();
-          const { maxTokens, numBeams, prompt, task } = this.captionOptions(model, options);
+          const { maxTokens, numBeams, prompt, task, taskInput } = this.captionOptions(model, options);
           if (model.florence) {
             watch.ran('caption', requireTask(model, 'caption'));
-            const opts = { maxTokens, numBeams, task, onToken, signal };
+            const opts = { maxTokens, numBeams, task, taskInput, onToken, signal };
             return captionFlorence(model, model.florence, await this.pixels(image), opts, watch);
           }
           const enc = await encodeImages(model, [await this.pixels(image)], watch);
@@ -563,7 +570,7 @@ export class RuntimeCore {
   private captionOptions(
     model: LoadedModel,
     options: unknown,
-  ): { maxTokens: number; numBeams: number; prompt?: string; task?: string } {
+  ): { maxTokens: number; numBeams: number; prompt?: string; task?: string; taskInput?: string } {
     const o = optionsObject('options', options);
     const limits = model.captionLimits;
     if (!limits || !model.generation) throw unsupportedTask(model.url, model.kind, 'caption');
@@ -575,25 +582,27 @@ export class RuntimeCore {
         `options.prompt is BLIP's caption prefix; ${model.url} is a Florence-2 model, which takes options.task`,
         { field: 'options.prompt' },
       );
-    if (!florence && o.task !== undefined)
-      throw new WebvlError(
-        'INVALID_INPUT',
-        `options.task applies to Florence-2 models; ${model.url} is not one`,
-        {
-          field: 'options.task',
-        },
-      );
+    for (const field of ['task', 'taskInput'] as const)
+      if (!florence && o[field] !== undefined)
+        throw new WebvlError(
+          'INVALID_INPUT',
+          `options.${field} applies to Florence-2 models; ${model.url} is not one`,
+          { field: `options.${field}` },
+        );
     const fallback = Math.min(
       florence ? defaultFlorenceTokens(florence) : model.generation.maxLength,
       limits.maxTokens,
     );
     const task = o.task === undefined ? undefined : stringOf('options.task', o.task, 10_000);
-    if (florence && task !== undefined) taskPrompt(florence, task);
+    const taskInput =
+      o.taskInput === undefined ? undefined : stringOf('options.taskInput', o.taskInput, 10_000);
+    if (florence) taskPlan(florence, task ?? DEFAULT_FLORENCE_TASK, taskInput);
     return {
       maxTokens: integerIn('options.maxTokens', o.maxTokens, 1, limits.maxTokens, fallback),
       numBeams: integerIn('options.numBeams', o.numBeams, 1, limits.maxBeams, 1),
       prompt: o.prompt === undefined ? undefined : stringOf('options.prompt', o.prompt, 10_000),
       task,
+      taskInput,
     };
   }
 

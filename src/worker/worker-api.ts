@@ -53,7 +53,13 @@ export function createWorkerApi() {
     match: (image: WireImage, texts: string[]) => guard(() => ready().match(image, texts)),
     caption: (
       image: WireImage,
-      options: { maxTokens?: number; numBeams?: number; prompt?: string; task?: string },
+      options: {
+        maxTokens?: number;
+        numBeams?: number;
+        prompt?: string;
+        task?: string;
+        taskInput?: string;
+      },
       onToken: TokenListener | undefined,
       requestId: number | undefined,
     ) => releasing(onToken, () => guard(() => ready().caption(image, options, onToken, requestId))),

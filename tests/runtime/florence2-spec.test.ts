@@ -1,15 +1,25 @@
 // Florence-2's settings read from its folder (tasks, generation rules) and the logits processors its captions
 // apply, on hand-computed cases of transformers' NoRepeatNGramLogitsProcessor.
 import { describe, expect, it } from 'vitest';
-import { banRepeatedNgrams, florence2Spec, taskPrompt } from '../../src/pipelines/florence2';
+import { banRepeatedNgrams, florence2Spec, taskPlan } from '../../src/pipelines/florence2';
+import { answerRegions, answerText } from '../../src/pipelines/florence2-answer';
 
 const KV = { layers: 2, heads: 4, headDim: 8 };
 const PROCESSOR = {
-  tasks_answer_post_processing_type: { '<OCR>': 'pure_text', '<OD>': 'description_with_bboxes' },
+  tasks_answer_post_processing_type: {
+    '<OCR>': 'pure_text',
+    '<OD>': 'description_with_bboxes',
+    '<CAPTION_TO_PHRASE_GROUNDING>': 'phrase_grounding',
+    '<REGION_TO_SEGMENTATION>': 'polygons',
+  },
   task_prompts_without_inputs: {
     '<CAPTION>': 'What does the image describe?',
     '<OCR>': 'What is the text in the image?',
     '<OD>': 'Locate the objects with category name in the image.',
+  },
+  task_prompts_with_input: {
+    '<CAPTION_TO_PHRASE_GROUNDING>': 'Locate the phrases in the caption: {input}',
+    '<REGION_TO_SEGMENTATION>': 'What is the polygon mask of region {input}',
   },
 };
 const GENERATION = {
@@ -49,7 +59,7 @@ describe('no_repeat_ngram_size, as transformers bans repeated n-grams', () => {
 });
 
 describe("a Florence-2 folder's settings", () => {
-  it('reads the generation rules and serves the tasks answered in text', () => {
+  it('reads the generation rules and every task, with how its answer is read', () => {
     const s = spec();
     expect(s).toMatchObject({
       decoderStartTokenId: 2,
@@ -62,20 +72,35 @@ describe("a Florence-2 folder's settings", () => {
       kv: KV,
     });
     // A task the type map does not list is plain text (transformers.js' default).
-    expect([...s.prompts.keys()]).toEqual(['<CAPTION>', '<OCR>']);
-    expect(taskPrompt(s, '<OCR>')).toBe('What is the text in the image?');
+    expect(taskPlan(s, '<CAPTION>')).toEqual({ prompt: 'What does the image describe?', answer: 'pure_text' });
+    expect(taskPlan(s, '<OD>')).toEqual({
+      prompt: 'Locate the objects with category name in the image.',
+      answer: 'description_with_bboxes',
+    });
+    // As construct_prompts builds it from '<CAPTION_TO_PHRASE_GROUNDING>a red circle'.
+    expect(taskPlan(s, '<CAPTION_TO_PHRASE_GROUNDING>', 'a red circle')).toEqual({
+      prompt: 'Locate the phrases in the caption: a red circle',
+      answer: 'phrase_grounding',
+    });
   });
 
-  it('a task answered with regions, or unknown, is INVALID_INPUT naming the tasks served', () => {
-    expect(() => taskPrompt(spec(), '<OD>')).toThrow(
-      expect.objectContaining({
-        code: 'INVALID_INPUT',
-        message: expect.stringMatching(/regions \(description_with_bboxes\).*<CAPTION>, <OCR>/),
-      }),
-    );
-    expect(() => taskPrompt(spec(), 'describe it')).toThrow(
-      expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/not a task/) }),
-    );
+  it('an unknown task, a polygon task, an input given or missing are INVALID_INPUT naming the tasks served', () => {
+    const cases: [string, string | undefined, string, RegExp][] = [
+      ['describe it', undefined, 'options.task', /not a task/],
+      ['<REGION_TO_SEGMENTATION>', '<loc_1>', 'options.task', /polygons, which webvl does not read/],
+      ['<OD>', 'cats', 'options.taskInput', /takes no input/],
+      ['<CAPTION_TO_PHRASE_GROUNDING>', undefined, 'options.taskInput', /needs options.taskInput/],
+    ];
+    for (const [task, input, field, why] of cases)
+      expect(() => taskPlan(spec(), task, input), task).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_INPUT',
+          details: { field },
+          message: expect.stringMatching(
+            new RegExp(`${why.source}.*tasks served: <CAPTION>, <OCR>, <OD>, <CAPTION_TO_PHRASE_GROUNDING>$`),
+          ),
+        }),
+      );
   });
 
   it('missing task prompts, ids that are not ids, or an undeclared cache are INVALID_MODEL', () => {
@@ -107,5 +132,37 @@ describe("a Florence-2 folder's settings", () => {
       undefined,
       1024,
     ]);
+  });
+});
+
+function expectNear(got: readonly (readonly number[])[], want: number[][]): void {
+  expect(got.map((b) => b.length)).toEqual(want.map((b) => b.length));
+  got.forEach((b, i) => {
+    b.forEach((v, j) => expect(v).toBeCloseTo(want[i][j], 9));
+  });
+}
+
+describe("Florence-2's answers, read as transformers.js' post_process_generation reads them", () => {
+  it('the text keeps location tokens but not <s> and </s>', () => {
+    expect(answerText('<s>a cat<loc_1><loc_2></s>')).toBe('a cat<loc_1><loc_2>');
+  });
+
+  it('boxes: four bins after a label, each at its centre, x by the width and y by the height', () => {
+    const text = 'a cat<loc_0><loc_499><loc_999><loc_9><loc_10><loc_20><loc_30><loc_40>dog<loc_1><loc_2><loc_3>';
+    // The second box has no text before it: it repeats the label. Three bins make no box.
+    const got = answerRegions(text, 'description_with_bboxes', 200, 100);
+    expect([got.shape, got.labels]).toEqual(['box', ['a cat', 'a cat']]);
+    expectNear(got.boxes, [
+      [0.1, 49.95, 199.9, 0.95],
+      [2.1, 2.05, 6.1, 4.05],
+    ]);
+  });
+
+  it('quads: eight bins after a label (OCR with regions)', () => {
+    const bins = [0, 1, 2, 3, 4, 5, 6, 7].map((b) => `<loc_${b * 100}>`).join('');
+    const got = answerRegions(`</s>TOTAL 12${bins}x`, 'ocr', 1000, 500);
+    expect(got.shape).toBe('quad');
+    expect(got.labels).toEqual(['</s>TOTAL 12']);
+    expectNear(got.boxes, [[0.5, 50.25, 200.5, 150.25, 400.5, 250.25, 600.5, 350.25]]);
   });
 });

@@ -1,8 +1,9 @@
-// Captions and text tasks of a Florence-2 folder on our engine, through the loader and the caption pipeline: a
-// random-weight encoder-decoder in transformers.js' layout (scripts/make_florence2_random.py: a DaViT-style image
-// tower with Florence-2's projector, a BART encoder and Optimum's merged seq2seq decoder). Checked against PyTorch
-// (pixel values, image features, encoder states, greedy ids under Florence-2's generation rules) and against
-// transformers.js' own Florence2Processor and Florence2ForConditionalGeneration on the same folder.
+// Florence-2's tasks on our engine, through the loader and the caption pipeline: a random-weight encoder-decoder
+// in transformers.js' layout (scripts/make_florence2_random.py: a DaViT-style image tower with Florence-2's
+// projector, a BART encoder, Optimum's merged seq2seq decoder, a byte-level tokenizer with the location tokens).
+// Checked against PyTorch (pixel values, image features, encoder states, greedy ids under Florence-2's generation
+// rules, for text and region tasks) and against transformers.js' own Florence2Processor (prompts, decoded answers,
+// post_process_generation's regions) and Florence2ForConditionalGeneration on the same folder.
 import { readFileSync } from 'node:fs';
 import {
   AutoProcessor,
@@ -17,8 +18,9 @@ import { BackendSelector } from '../../../src/engine/select';
 import { hostTensor, joinSequence, toHostFloats } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import { openModelFolder } from '../../../src/models/model-folder';
+import type { CaptionResult } from '../../../src/pipelines/caption';
 import { disposeTensor, preprocess } from '../../../src/pipelines/encode';
-import { captionFlorence, taskPrompt } from '../../../src/pipelines/florence2';
+import { captionFlorence, taskPlan } from '../../../src/pipelines/florence2';
 import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
 import { fakeServer } from '../../support/fake-folder-server';
@@ -44,11 +46,13 @@ interface Floats {
 }
 interface TaskRef {
   prompt: string;
+  input?: string;
   input_ids: number[];
   greedy: number[];
   stop: 'eos' | 'forced_eos';
   no_repeat_fired: { step: number; banned: number; chosen: number }[];
-  text: string;
+  /** Pure-text tasks: the answer decoded with special tokens skipped. */
+  text?: string;
   encoder_last_hidden_state?: Floats;
 }
 const ref = JSON.parse(readFileSync(`${DISK}reference.json`, 'utf8')) as {
@@ -116,9 +120,8 @@ describe('a Florence-2 folder loads as it is', () => {
       maxPositions: 64,
       kv: { layers: 2, heads: 4, headDim: 8 },
     });
-    // Region tasks (boxes, polygons) are not served; every text task is.
-    expect(spec.prompts.has('<OD>')).toBe(false);
-    for (const task of TASKS) expect(taskPrompt(spec, task)).toBe(ref.tasks[task].prompt);
+    for (const task of TASKS)
+      expect(taskPlan(spec, task, ref.tasks[task].input).prompt).toBe(ref.tasks[task].prompt);
     expect(model.captionLimits?.maxTokens).toBe(64);
   });
 
@@ -185,6 +188,7 @@ describe('Florence-2 on our engine equals PyTorch', () => {
         image,
         {
           task,
+          taskInput: want.input,
           maxTokens: MAX_TOKENS,
           onToken: (t) => void streamed.push(t.tokenId),
         },
@@ -192,7 +196,9 @@ describe('Florence-2 on our engine equals PyTorch', () => {
       );
       expect(got.tokenIds).toEqual(want.greedy);
       expect(streamed).toEqual(want.greedy);
-      expect(got.text).toBe(want.text);
+      if (want.text !== undefined) expect(model.tokenizer.decode(got.tokenIds)).toBe(want.text);
+      // Region tasks name regions; text tasks do not.
+      expect(got.regions === undefined, task).toBe(want.text !== undefined);
       // The presents stay on the GPU between steps, fed back as the next step's past.
       expect(got.cacheOnDevice).toBe(true);
     },
@@ -204,7 +210,7 @@ describe('Florence-2 on our engine equals PyTorch', () => {
         model,
         florence(),
         image,
-        { task, maxTokens: MAX_TOKENS, numBeams: 3 },
+        { task, taskInput: ref.tasks[task].input, maxTokens: MAX_TOKENS, numBeams: 3 },
         new Stopwatch(),
       );
       const sequence = [2, ...got.tokenIds];
@@ -226,48 +232,100 @@ describe("transformers.js' Florence2Processor and Florence2ForConditionalGenerat
     return new RawImage(data, side, side, 3);
   };
 
+  /** What transformers.js' processor is given: the task, and its input after it. */
+  const text = (task: string) => task + (ref.tasks[task].input ?? '');
+
   it('its processor makes our prompt ids and pixel values', async () => {
     const processor = await AutoProcessor.from_pretrained(NAME);
+    const pixels = await toHostFloats(await preprocess(model, [image]));
     for (const task of TASKS) {
-      const inputs = await processor(rgb(), task);
+      const inputs = await processor(rgb(), text(task));
       const ids = Array.from(inputs.input_ids.data as BigInt64Array, Number);
-      expect(ids, task).toEqual(model.tokenizer.encode(taskPrompt(florence().spec, task), true));
-      const pixels = await toHostFloats(await preprocess(model, [image]));
+      expect(ids, task).toEqual(
+        model.tokenizer.encode(taskPlan(florence().spec, task, ref.tasks[task].input).prompt, true),
+      );
       expect(
         relativeDiff(pixels.data as Float32Array, inputs.pixel_values.data as Float32Array),
       ).toBeLessThan(1e-5);
     }
   });
 
-  it('its model generates the tokens we do, greedy, with the folder’s generation config', async () => {
+  type Answer = string | { labels: string[]; bboxes?: number[][]; quad_boxes?: number[][] };
+  interface Florence2Processor {
+    batch_decode(ids: Tensor | number[][], options: { skip_special_tokens: boolean }): string[];
+    post_process_generation(text: string, task: string, size: [number, number]): Record<string, Answer>;
+  }
+  /** Our answer equals what transformers.js' post_process_generation reads from `decoded`. */
+  function expectAnswer(got: CaptionResult, post: Answer, task: string): void {
+    if (typeof post === 'string') {
+      expect(got.text, task).toBe(post);
+      expect(got.regions).toBeUndefined();
+      return;
+    }
+    expect(got.regions?.shape, task).toBe(post.quad_boxes ? 'quad' : 'box');
+    expect(got.regions?.labels, task).toEqual(post.labels);
+    expect(got.regions?.boxes, task).toEqual(post.quad_boxes ?? post.bboxes);
+    expect(got.regions?.boxes.length, task).toBeGreaterThan(0);
+  }
+
+  it('its model generates our tokens, greedy; its decoding and post_process_generation give our text and regions', async () => {
     const theirs = await Florence2ForConditionalGeneration.from_pretrained(NAME, {
       dtype: 'fp32',
       device: 'cpu',
     });
-    const processor = await AutoProcessor.from_pretrained(NAME);
+    const processor = (await AutoProcessor.from_pretrained(NAME)) as unknown as Florence2Processor &
+      ((image: RawImage, text: string) => Promise<Record<string, Tensor>>);
     try {
       for (const task of TASKS) {
-        const inputs = await processor(rgb(), task);
+        const inputs = await processor(rgb(), text(task));
         const generated = (await theirs.generate({
           ...inputs,
           max_new_tokens: MAX_TOKENS,
           num_beams: 1,
           do_sample: false,
         })) as Tensor;
-        // Their sequence starts with decoder_start_token_id and keeps the end token.
-        const ids = Array.from(generated.data as BigInt64Array, Number).slice(1);
-        const want = ids.at(-1) === 2 ? ids.slice(0, -1) : ids;
+        const ids = Array.from(generated.data as BigInt64Array, Number);
+        const decoded = processor.batch_decode(generated, { skip_special_tokens: false })[0];
         const got = await captionFlorence(
           model,
           florence(),
           image,
-          { task, maxTokens: MAX_TOKENS },
+          { task, taskInput: ref.tasks[task].input, maxTokens: MAX_TOKENS },
           new Stopwatch(),
         );
+        // Their sequence starts with decoder_start_token_id and keeps the end token.
+        const want = ids.slice(1).at(-1) === 2 ? ids.slice(1, -1) : ids.slice(1);
         expect(got.tokenIds, task).toEqual(want);
+        expectAnswer(got, processor.post_process_generation(decoded, task, [side, side])[task], task);
       }
     } finally {
       await theirs.dispose();
+    }
+  });
+
+  it('regions of a wide image scale x by its width and y by its height, as post_process_generation scales them', async () => {
+    const processor = (await AutoProcessor.from_pretrained(NAME)) as unknown as Florence2Processor;
+    // 48 × 32 (the model sees it resized to 32 × 32): each column of the test image, some twice.
+    const width = 48;
+    const wide = {
+      width,
+      height: side,
+      data: Uint8Array.from({ length: width * side * 4 }, (_, i) => {
+        const [p, c] = [Math.floor(i / 4), i % 4];
+        const [y, x] = [Math.floor(p / width), Math.floor(((p % width) * side) / width)];
+        return image.data[(y * side + x) * 4 + c];
+      }),
+    };
+    for (const task of TASKS.filter((t) => ref.tasks[t].text === undefined)) {
+      const got = await captionFlorence(
+        model,
+        florence(),
+        wide,
+        { task, taskInput: ref.tasks[task].input, maxTokens: MAX_TOKENS },
+        new Stopwatch(),
+      );
+      const decoded = processor.batch_decode([[2, ...got.tokenIds, 2]], { skip_special_tokens: false })[0];
+      expectAnswer(got, processor.post_process_generation(decoded, task, [width, side])[task], task);
     }
   });
 });
