@@ -63,7 +63,7 @@ export interface CaptionResult {
   readonly logProb: number;
   /** Whether the KV cache stayed on the GPU between steps (DeviceTensor) rather than in host memory. */
   readonly cacheOnDevice: boolean;
-  /** Florence-2's region tasks (options.task '<OD>', '<OCR_WITH_REGION>', …): the regions its text names. */
+  /** Florence-2's region tasks (`options.task` `'<OD>'`, `'<OCR_WITH_REGION>'`, …): the regions its text names. */
   readonly regions?: CaptionRegions;
 }
 
