@@ -72,7 +72,7 @@ describe.each(['wasm', 'webgpu'] as const)('a Florence-2 folder (%s)', (backend)
     expect(plain.result.tokenIds).toEqual(ref.tasks['<CAPTION>'].greedy);
   });
 
-  it('a polygon task, an unknown task, inputs given or missing, a BLIP prompt, a question and bad numbers are typed; it serves on', async () => {
+  it('a polygon task, an unknown task, inputs given, missing or too long, a BLIP prompt, a question and bad numbers are typed; it serves on', async () => {
     const page = browser.page;
     const code = (options: unknown) =>
       page.evaluate(([im, o]) => window.askTest.captionCode(im, o), [rgba, options] as const);
@@ -81,6 +81,10 @@ describe.each(['wasm', 'webgpu'] as const)('a Florence-2 folder (%s)', (backend)
     );
     expect(await code({ task: '<CAPTION_TO_PHRASE_GROUNDING>' })).toBe('INVALID_INPUT');
     expect(await code({ task: '<OD>', taskInput: 'cats' })).toBe('INVALID_INPUT');
+    // 17 image features and a 49-token prompt: past the encoder's 64 positions.
+    expect(await code({ task: '<CAPTION_TO_PHRASE_GROUNDING>', taskInput: 'red '.repeat(40) })).toBe(
+      'TEXT_TOO_LONG',
+    );
     expect(await code({ task: 'what is this?' })).toBe('INVALID_INPUT');
     expect(await code({ task: 3 })).toBe('INVALID_INPUT');
     expect(await code({ prompt: 'a picture of' })).toBe('INVALID_INPUT');

@@ -27,6 +27,9 @@ import type { LoadedModel } from './loaded-model';
 import type { ModelConfigJson } from './model-family';
 import type { Stopwatch } from './timings';
 
+/** Most positions a decoder config may declare (as BLIP's max_length is bounded). */
+const MAX_DECODER_POSITIONS = 100_000;
+
 /** The task a Florence-2 caption runs when none is asked for. */
 export const DEFAULT_FLORENCE_TASK = '<CAPTION>';
 
@@ -118,11 +121,14 @@ export function florence2Spec(
   if (!isId(start) || !isId(eos)) invalid('a decoder_start_token_id and an eos_token_id');
   const ngram = generation.no_repeat_ngram_size ?? 0;
   if (!isId(ngram)) invalid("generation_config.json's no_repeat_ngram_size to be a count");
-  // transformers' GenerationConfig default, as for BLIP.
+  // transformers' GenerationConfig default, as for BLIP; the same bounds as BLIP's.
   const maxLength = generation.max_length ?? 20;
-  if (!isId(maxLength) || maxLength < 2) invalid("generation_config.json's max_length to be 2 or more");
+  const within = (n: unknown): n is number => isId(n) && n >= 2 && n <= MAX_DECODER_POSITIONS;
+  if (!within(maxLength))
+    invalid(`generation_config.json's max_length to be from 2 to ${MAX_DECODER_POSITIONS}`);
   const positions = text.max_position_embeddings ?? 1024;
-  if (!isId(positions) || positions < 2) invalid("text_config's max_position_embeddings to be a count");
+  if (!within(positions))
+    invalid(`text_config's max_position_embeddings to be from 2 to ${MAX_DECODER_POSITIONS}`);
   if (!kv) invalid('decoder_model_merged to declare its past keys/values as [batch, heads, positions, size]');
   return {
     prompts,
@@ -241,6 +247,14 @@ async function encode(
     features = out.image_features;
     if (features?.dims.length !== 3 || features.dims[0] !== 1)
       throw new WebvlError('INVALID_MODEL', `vision_encoder gave image_features [${features?.dims}]`);
+    // The encoder has a position per image feature and prompt token; a longer input would read past its table.
+    const positions = features.dims[1] + promptIds.length;
+    if (positions > f.spec.maxPositions)
+      throw new WebvlError(
+        'TEXT_TOO_LONG',
+        `the task's prompt (${promptIds.length} tokens) and the image's ${features.dims[1]} features exceed the encoder's ${f.spec.maxPositions} positions`,
+        { tokens: positions, maxLength: f.spec.maxPositions },
+      );
     prompt = await embed(f, hostTensor('int64', [1, promptIds.length], promptIds));
     input = await encoderInput(f, features, prompt);
     const n = input.dims[1];

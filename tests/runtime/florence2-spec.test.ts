@@ -72,7 +72,10 @@ describe("a Florence-2 folder's settings", () => {
       kv: KV,
     });
     // A task the type map does not list is plain text (transformers.js' default).
-    expect(taskPlan(s, '<CAPTION>')).toEqual({ prompt: 'What does the image describe?', answer: 'pure_text' });
+    expect(taskPlan(s, '<CAPTION>')).toEqual({
+      prompt: 'What does the image describe?',
+      answer: 'pure_text',
+    });
     expect(taskPlan(s, '<OD>')).toEqual({
       prompt: 'Locate the objects with category name in the image.',
       answer: 'description_with_bboxes',
@@ -109,10 +112,18 @@ describe("a Florence-2 folder's settings", () => {
       [{ task_prompts_without_inputs: { '<CAPTION>': 3 } }, GENERATION, KV, /prompt string/],
       [PROCESSOR, { ...GENERATION, forced_bos_token_id: -1 }, KV, /forced_bos_token_id/],
       [PROCESSOR, { ...GENERATION, no_repeat_ngram_size: 1.5 }, KV, /no_repeat_ngram_size/],
-      [PROCESSOR, { ...GENERATION, max_length: 1 }, KV, /max_length/],
+      [PROCESSOR, { ...GENERATION, max_length: 1 }, KV, /max_length to be from 2 to 100000/],
+      [PROCESSOR, { ...GENERATION, max_length: 100_001 }, KV, /max_length/],
       [PROCESSOR, { eos_token_id: 2 }, KV, /decoder_start_token_id/],
       [PROCESSOR, GENERATION, undefined, /past keys\/values/],
     ];
+    const huge = { text_config: { max_position_embeddings: 1e9 } };
+    expect(() => florence2Spec(huge, PROCESSOR, GENERATION, KV)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_MODEL',
+        message: expect.stringMatching(/max_position_embeddings/),
+      }),
+    );
     for (const [processor, generation, kv, why] of cases)
       expect(() => florence2Spec({}, processor, generation, kv), String(why)).toThrow(
         expect.objectContaining({ code: 'INVALID_MODEL', message: expect.stringMatching(why) }),
@@ -148,7 +159,8 @@ describe("Florence-2's answers, read as transformers.js' post_process_generation
   });
 
   it('boxes: four bins after a label, each at its centre, x by the width and y by the height', () => {
-    const text = 'a cat<loc_0><loc_499><loc_999><loc_9><loc_10><loc_20><loc_30><loc_40>dog<loc_1><loc_2><loc_3>';
+    const text =
+      'a cat<loc_0><loc_499><loc_999><loc_9><loc_10><loc_20><loc_30><loc_40>dog<loc_1><loc_2><loc_3>';
     // The second box has no text before it: it repeats the label. Three bins make no box.
     const got = answerRegions(text, 'description_with_bboxes', 200, 100);
     expect([got.shape, got.labels]).toEqual(['box', ['a cat', 'a cat']]);
