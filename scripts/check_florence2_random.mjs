@@ -64,7 +64,10 @@ for (const [name, tk] of Object.entries(tokenizers)) {
     );
     const text = decode(t.greedy, true);
     if (t.text !== undefined) check(text === t.text, `${name}: ${task} decode → ${JSON.stringify(text)}`);
-    check(!/<loc_|<s>|<\/s>/.test(text), `${name}: ${task} decode, specials skipped, has no <loc_*>, <s>, </s>`);
+    check(
+      !/<loc_|<s>|<\/s>/.test(text),
+      `${name}: ${task} decode, specials skipped, has no <loc_*>, <s>, </s>`,
+    );
   }
   // Location tokens decode adjacent to their neighbours; Ġ pieces give single spaces; specials skip.
   const ids = [0, id('describe'), LOC0 + 1, LOC0 + 6, id('Ġw0'), id('Ġw1'), LOC0 + 999, id('?'), 2];

@@ -4,7 +4,7 @@
 // and a model our engine rejects (UNSUPPORTED_OP, or the engine not built yet) → onnxruntime-web's webgpu.
 
 import { WebvlError } from '../errors';
-import { holdsFloat16 } from '../models/graph-io';
+import { holdsFloat16 } from '../onnx/graph-io';
 import { isSoftwareAdapter } from './adapter-kind';
 import type {
   Backend,

@@ -3,8 +3,8 @@
 // graph names them itself, in each external tensor's `location`, so they are found by walking the wire format
 // (tensors' bytes skipped) rather than guessed from the config.
 import { WebvlError } from '../errors';
+import { Cursor, children } from '../onnx/proto-wire';
 import type { FolderFile, ModelFolder } from './model-folder';
-import { Cursor, children } from './proto-wire';
 
 /** TensorProto.DataLocation.EXTERNAL. */
 const EXTERNAL = 1;

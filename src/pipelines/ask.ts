@@ -50,6 +50,11 @@ export interface AskOptions {
    * engine times the same number of steps.
    */
   readonly ignoreEos?: boolean;
+  /**
+   * Idefics3: false encodes the image as its global tile alone, whatever the folder says (the warm-up: every tile
+   * has the same shape). Default true: tiles as the processor cuts them.
+   */
+  readonly splitTiles?: boolean;
 }
 
 /** An answer, and how much of the prompt the conversation's cache already held. */
@@ -402,8 +407,7 @@ function outsideRuns(positions: readonly number[], at: number): number {
 /**
  * Answers the last user message of `messages` about `image`, reusing `previous` (the last conversation) when it
  * is about the same image and its fed tokens begin the new prompt. Returns the answer and the conversation to
- * keep (the caller releases the one it replaces). `split` false (the warm-up's) encodes an Idefics3 image as its
- * global tile alone.
+ * keep (the caller releases the one it replaces).
  */
 export async function answer(
   model: LoadedModel,
@@ -412,8 +416,8 @@ export async function answer(
   previous: Conversation | undefined,
   options: AskOptions,
   watch: Stopwatch,
-  split = true,
 ): Promise<{ result: AnswerResult; conversation: Conversation }> {
+  const split = options.splitTiles ?? true;
   const vlm = vlmOf(model);
   const { spec } = vlm;
   const grid: TileGrid = spec.tiles

@@ -1,7 +1,7 @@
 // How long a caption and how many beams one caption call may ask for, from the model itself: the decoder's
 // position count bounds the tokens, and the memory one beam holds bounds the beams.
 import { BEAM_MEMORY_BYTES, MAX_BEAMS_UNSIZED } from '../limits';
-import type { GraphIo } from '../models/graph-io';
+import type { GraphIo } from '../onnx/graph-io';
 
 export interface CaptionLimits {
   /** Most tokens one caption can have: one per decoder position. */

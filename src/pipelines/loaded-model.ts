@@ -7,10 +7,10 @@ import type { BackendSelector } from '../engine/select';
 import { WebvlError } from '../errors';
 import { type DTypeOption, type ModelDType, pickDType } from '../models/dtype';
 import { ExternalDataReader } from '../models/external-data';
-import { type GraphIo, graphIo, ONNX_FLOAT16 } from '../models/graph-io';
 import { LoadCounter } from '../models/load-counter';
 import type { FolderFile, ModelFolder } from '../models/model-folder';
 import type { LoadProgress, LoadStage, ProgressListener } from '../models/model-store';
+import { type GraphIo, graphIo, ONNX_FLOAT16 } from '../onnx/graph-io';
 import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
 import { isTiledProcessor, planTiles, tilePreprocessPlan } from '../vision/image-tiles';
 import {

@@ -75,9 +75,8 @@ async function warmUpVlm(model: LoadedModel, onGraph: (graph: GraphRole) => void
     grey,
     [{ role: 'user', content: 'a' }],
     undefined,
-    { maxTokens: 2 },
+    { maxTokens: 2, splitTiles: false }, // an Idefics3 image as its global tile alone
     new Stopwatch(),
-    false, // an Idefics3 image as its global tile alone: every tile has the same shape
   );
   conversation.release();
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BEAM_MEMORY_BYTES, MAX_BEAMS_UNSIZED } from '../../src/limits';
-import { graphIo } from '../../src/models/graph-io';
+import { graphIo } from '../../src/onnx/graph-io';
 import { bytesPerBeam, captionLimits } from '../../src/pipelines/caption-limits';
 
 const onnx = (name: string) =>

@@ -148,9 +148,8 @@ describe("a Florence-2 folder's settings", () => {
 
 function expectNear(got: readonly (readonly number[])[], want: number[][]): void {
   expect(got.map((b) => b.length)).toEqual(want.map((b) => b.length));
-  got.forEach((b, i) => {
-    b.forEach((v, j) => expect(v).toBeCloseTo(want[i][j], 9));
-  });
+  for (const [i, box] of got.entries())
+    for (const [j, v] of box.entries()) expect(v).toBeCloseTo(want[i][j], 9);
 }
 
 describe("Florence-2's answers, read as transformers.js' post_process_generation reads them", () => {

@@ -2,7 +2,7 @@
 // such a graph to wasm, not onnxruntime-web's WebGPU provider, on an adapter without shader-f16).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { holdsFloat16 } from '../../src/models/graph-io';
+import { holdsFloat16 } from '../../src/onnx/graph-io';
 import { encodeGraph, type protoModule } from '../support/onnx-proto';
 
 const FLOAT = 1;

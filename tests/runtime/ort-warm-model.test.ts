@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { identityModel } from '../../src/engine/ort/ort-warm-model';
 import { decodeModel } from '../../src/engine/webgpu/ir/onnx-decode';
-import { graphIo } from '../../src/models/graph-io';
+import { graphIo } from '../../src/onnx/graph-io';
 
 describe('identityModel (hand-encoded ONNX)', () => {
   it('decodes with onnx-proto to y = Identity(x) on float[1], opset 13', () => {

@@ -1,5 +1,5 @@
 // The protobuf wire format, read in place: enough to walk an ONNX model's fields without decoding it (its
-// tensors' bytes are skipped, never copied). Used by graph-io.ts and external-data.ts.
+// tensors' bytes are skipped, never copied). Used by graph-io.ts and models/external-data.ts.
 
 export interface Field {
   readonly no: number;
