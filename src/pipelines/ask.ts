@@ -11,7 +11,7 @@ import { type HostTensor, hostTensor, joinSequence, type Tensor } from '../engin
 import { WebvlError } from '../errors';
 import { type TilePlan, tileCount, tileGeometry, tileImage } from '../vision/image-tiles';
 import type { RgbaImage } from '../vision/preprocess';
-import { disposeTensor, preprocess } from './encode';
+import { disposeTensor, embedTokens, preprocess } from './encode';
 import { type DecoderHandle, DecoderState } from './generate/decoder-state';
 import { GREEDY, type Sampling } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
@@ -269,12 +269,8 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new WebvlError('ABORTED', 'the answer was cancelled');
 }
 
-async function embed(vlm: Vlm, ids: readonly number[]): Promise<Tensor> {
-  const out = await vlm.embedTokens.run({ input_ids: hostTensor('int64', [1, ids.length], ids) });
-  const embeds = out.inputs_embeds;
-  if (!embeds) throw new WebvlError('INVALID_MODEL', 'embed_tokens has no inputs_embeds output');
-  return embeds;
-}
+const embed = (vlm: Vlm, ids: readonly number[]): Promise<Tensor> =>
+  embedTokens(vlm.embedTokens, hostTensor('int64', [1, ids.length], ids));
 
 /**
  * Feeds positions [from, end) of `positions`; returns the token the decoder chose after the last. The pieces (text

@@ -93,6 +93,14 @@ function cpuPixels(model: LoadedModel, images: readonly RgbaImage[]): HostTensor
   return hostTensor('float32', batch.dims, batch.data);
 }
 
+/** embed_tokens' embeddings of token ids ([rows, length] int64): a generative model's text input. */
+export async function embedTokens(session: Session, ids: Tensor): Promise<Tensor> {
+  const out = await session.run({ input_ids: ids });
+  const embeds = out.inputs_embeds;
+  if (!embeds) throw new WebvlError('INVALID_MODEL', 'embed_tokens has no inputs_embeds output');
+  return embeds;
+}
+
 export function disposeTensor(t: Tensor | undefined): void {
   if (t?.location === 'gpu') t.dispose();
 }

@@ -19,7 +19,7 @@ import {
   decodeBeam,
   decodeGreedy,
 } from './caption';
-import { disposeTensor, preprocess } from './encode';
+import { disposeTensor, embedTokens, preprocess } from './encode';
 import { ANSWER_KINDS, type AnswerKind, answerRegions, answerText } from './florence2-answer';
 import { DecoderState, type KvShape } from './generate/decoder-state';
 import { GREEDY } from './generate/sampling';
@@ -222,13 +222,6 @@ async function encoderInput(f: Florence2, features: Tensor, prompt: Tensor): Pro
   return host;
 }
 
-async function embed(f: Florence2, ids: Tensor): Promise<Tensor> {
-  const out = await f.embedTokens.run({ input_ids: ids });
-  const embeds = out.inputs_embeds;
-  if (!embeds) throw new WebvlError('INVALID_MODEL', 'embed_tokens has no inputs_embeds output');
-  return embeds;
-}
-
 /** The encoder's states for an image and a prompt, and their attention mask (every position kept). */
 async function encode(
   model: LoadedModel,
@@ -255,7 +248,7 @@ async function encode(
         `the task's prompt (${promptIds.length} tokens) and the image's ${features.dims[1]} features exceed the encoder's ${f.spec.maxPositions} positions`,
         { tokens: positions, maxLength: f.spec.maxPositions },
       );
-    prompt = await embed(f, hostTensor('int64', [1, promptIds.length], promptIds));
+    prompt = await embedTokens(f.embedTokens, hostTensor('int64', [1, promptIds.length], promptIds));
     input = await encoderInput(f, features, prompt);
     const n = input.dims[1];
     const mask = hostTensor('int64', [1, n], new BigInt64Array(n).fill(1n));
@@ -293,7 +286,10 @@ function florenceDecoder(f: Florence2, states: Tensor, mask: Tensor): CaptionDec
   );
   return {
     async next(rows) {
-      const embeds = await embed(f, hostTensor('int64', [rows.length, rows[0].length], rows.flat()));
+      const embeds = await embedTokens(
+        f.embedTokens,
+        hostTensor('int64', [rows.length, rows[0].length], rows.flat()),
+      );
       try {
         return await state.logitsAfter(embeds);
       } finally {

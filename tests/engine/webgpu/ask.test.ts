@@ -4,9 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { env, LlavaForConditionalGeneration, Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackendSelector } from '../../../src/engine/select';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
-import { openModelFolder } from '../../../src/models/model-folder';
 import {
   answer,
   type ChatMessage,
@@ -14,14 +12,13 @@ import {
   promptPositions,
   vlmOf,
 } from '../../../src/pipelines/ask';
-import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
+import type { LoadedModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
-import { fakeServer } from '../../support/fake-folder-server';
+import { loadCorpusFolder } from '../../support/corpus-folder';
 import { loadLlavaOrt, pixelValues } from '../../support/llava-ort';
 import { nodeGpu } from './gpu';
 
 const DISK = 'tests/corpus/llava-random/';
-const BASE = 'http://app.test/';
 const FILES = [
   'config.json',
   'generation_config.json',
@@ -46,22 +43,7 @@ const image = {
 
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
 /** The folder through the loader, on our engine; `dtype` 'fp16' reads the float16-IO graphs (*_fp16.onnx). */
-async function loadFolder(dtype?: 'fp16'): Promise<LoadedModel> {
-  const suffix = dtype ? `_${dtype}` : '';
-  const files = Object.fromEntries(
-    FILES.map((f) => [
-      `${BASE}m/${f.replace('.onnx', `${suffix}.onnx`)}`,
-      new Uint8Array(readFileSync(DISK + f.replace('.onnx', `${suffix}.onnx`))),
-    ]),
-  );
-  const folder = await openModelFolder('/m', {
-    baseUrl: BASE,
-    cache: null,
-    fetch: fakeServer(files).fetchFn,
-  });
-  const selector = new BackendSelector({ name: 'webgpu', reason: 'test' }, false, async () => backend);
-  return loadModel(folder, selector, dtype ? { dtype } : {});
-}
+const loadFolder = (dtype?: 'fp16') => loadCorpusFolder(backend, DISK, FILES, { dtype });
 let model: LoadedModel;
 beforeAll(async () => {
   model = await loadFolder();

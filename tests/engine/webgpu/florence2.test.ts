@@ -14,21 +14,18 @@ import {
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
-import { BackendSelector } from '../../../src/engine/select';
 import { hostTensor, joinSequence, toHostFloats } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
-import { openModelFolder } from '../../../src/models/model-folder';
 import type { CaptionResult } from '../../../src/pipelines/caption';
 import { disposeTensor, preprocess } from '../../../src/pipelines/encode';
 import { captionFlorence, taskPlan } from '../../../src/pipelines/florence2';
-import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
+import type { LoadedModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
-import { fakeServer } from '../../support/fake-folder-server';
+import { loadCorpusFolder } from '../../support/corpus-folder';
 import { nodeGpu } from './gpu';
 
 const NAME = 'florence2-random';
 const DISK = `tests/corpus/${NAME}/`;
-const BASE = 'http://app.test/';
 const FILES = [
   'config.json',
   'generation_config.json',
@@ -75,16 +72,7 @@ const MAX_TOKENS = ref.config.max_new_tokens;
 
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
 /** The folder through the loader on our engine; `extra` adds or replaces files. */
-async function loadFolder(extra: Record<string, string> = {}): Promise<LoadedModel> {
-  const served = Object.fromEntries([
-    ...FILES.map((f) => [`${BASE}m/${f}`, new Uint8Array(readFileSync(DISK + f))]),
-    ...Object.entries(extra).map(([f, text]) => [`${BASE}m/${f}`, new TextEncoder().encode(text)]),
-  ]);
-  const server = fakeServer(served);
-  const folder = await openModelFolder('/m', { baseUrl: BASE, cache: null, fetch: server.fetchFn });
-  const selector = new BackendSelector({ name: 'webgpu', reason: 'test' }, false, async () => backend);
-  return loadModel(folder, selector);
-}
+const loadFolder = (extra: Record<string, string> = {}) => loadCorpusFolder(backend, DISK, FILES, { extra });
 let model: LoadedModel;
 beforeAll(async () => {
   model = await loadFolder();

@@ -13,7 +13,6 @@ import {
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
-import { BackendSelector } from '../../../src/engine/select';
 import {
   type HostTensor,
   hostTensor,
@@ -23,7 +22,6 @@ import {
   toHostFloats,
 } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
-import { openModelFolder } from '../../../src/models/model-folder';
 import {
   answer,
   type ChatMessage,
@@ -34,17 +32,16 @@ import {
   vlmOf,
 } from '../../../src/pipelines/ask';
 import { disposeTensor } from '../../../src/pipelines/encode';
-import { type LoadedModel, loadModel } from '../../../src/pipelines/loaded-model';
+import type { LoadedModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
 import { type VlmFolderFiles, vlmSpec } from '../../../src/pipelines/vlm-spec';
 import { TextTokenizer } from '../../../src/text/tokenizer';
 import { allTiles, tileImage } from '../../../src/vision/image-tiles';
-import { fakeServer } from '../../support/fake-folder-server';
+import { loadCorpusFolder } from '../../support/corpus-folder';
 import { nodeGpu } from './gpu';
 
 const NAME = 'smolvlm-random';
 const DISK = `tests/corpus/${NAME}/`;
-const BASE = 'http://app.test/';
 const FILES = [
   'config.json',
   'generation_config.json',
@@ -74,23 +71,8 @@ const image = { width: ref.image.width, height: ref.image.height, data: Uint8Arr
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
 const requests: string[] = [];
 /** The folder through the loader on our engine; `extra` adds or replaces files. */
-async function loadFolder(extra: Record<string, string> = {}): Promise<LoadedModel> {
-  const served = Object.fromEntries([
-    ...FILES.map((f) => [`${BASE}m/${f}`, new Uint8Array(readFileSync(DISK + f))]),
-    ...Object.entries(extra).map(([f, text]) => [`${BASE}m/${f}`, new TextEncoder().encode(text)]),
-  ]);
-  const server = fakeServer(served);
-  const folder = await openModelFolder('/m', {
-    baseUrl: BASE,
-    cache: null,
-    fetch: async (input, init) => {
-      requests.push(String(input));
-      return server.fetchFn(input, init);
-    },
-  });
-  const selector = new BackendSelector({ name: 'webgpu', reason: 'test' }, false, async () => backend);
-  return loadModel(folder, selector);
-}
+const loadFolder = (extra: Record<string, string> = {}) =>
+  loadCorpusFolder(backend, DISK, FILES, { extra, requests });
 let model: LoadedModel;
 beforeAll(async () => {
   model = await loadFolder();
