@@ -28,6 +28,11 @@ export interface DeviceTensor {
    * sequence), or undefined where this backend cannot join them there.
    */
   joinSequence?(rest: readonly DeviceTensor[]): DeviceTensor | undefined;
+  /**
+   * Rows `rows` of this [B, …] tensor (repeats allowed) as a new tensor on the same device (beams reordered,
+   * one image repeated per beam), or undefined where this backend cannot gather them there.
+   */
+  gatherRows?(rows: readonly number[]): DeviceTensor | undefined;
 }
 
 export type Tensor = HostTensor | DeviceTensor;

@@ -274,7 +274,7 @@ function captionDecoder(
         sequences = rows.map((r) => [...sequences[r]]);
       },
       onDevice: () => false,
-      release() {},
+      release: () => statesFor.release(),
     };
   }
   const context: Record<string, Tensor> = {

@@ -200,20 +200,33 @@ export function gatherRows(t: HostTensor, rows: readonly number[]): HostTensor {
   return hostTensor(t.dtype, [rows.length, ...t.dims.slice(1)], out);
 }
 
+/** Rows `rows` of a [B, ...] tensor: on its device where the backend can gather them there, else on the host. */
+export async function gatherRowsOf(t: Tensor, rows: readonly number[]): Promise<Tensor> {
+  const onDevice = t.location === 'gpu' ? t.gatherRows?.(rows) : undefined;
+  return onDevice ?? gatherRows(await toHostFloats(t), rows);
+}
+
 /** A [1, ...] tensor as [rows, ...], its one row repeated (one image for every beam); the tensor itself for 1. */
 export async function repeatRow(t: Tensor, rows: number): Promise<Tensor> {
   if (t.dims[0] === rows) return t;
   if (t.dims[0] !== 1) throw new WebvlError('INTERNAL', `cannot repeat a batch of ${t.dims[0]} rows`);
-  return gatherRows(await toHostFloats(t), new Array<number>(rows).fill(0));
+  return gatherRowsOf(t, new Array<number>(rows).fill(0));
+}
+
+/** repeatRow made once per batch size, and the copies it made released together. */
+export interface RowRepeater {
+  (rows: number): Promise<Tensor>;
+  /** Disposes the repeated copies (device ones hold pooled buffers); the tensor it repeats is its owner's. */
+  release(): void;
 }
 
 /**
  * repeatRow made once per batch size: every step at that size gets the same tensor object, which our engine
  * takes as unchanged context (work on it alone is not redone).
  */
-export function rowRepeater(t: Tensor): (rows: number) => Promise<Tensor> {
+export function rowRepeater(t: Tensor): RowRepeater {
   const made = new Map<number, Promise<Tensor>>();
-  return (rows) => {
+  const repeat = (rows: number) => {
     let r = made.get(rows);
     if (!r) {
       r = repeatRow(t, rows);
@@ -221,4 +234,14 @@ export function rowRepeater(t: Tensor): (rows: number) => Promise<Tensor> {
     }
     return r;
   };
+  return Object.assign(repeat, {
+    release() {
+      for (const r of made.values())
+        r.then(
+          (copy) => copy !== t && disposeTensor(copy),
+          () => undefined,
+        );
+      made.clear();
+    },
+  });
 }

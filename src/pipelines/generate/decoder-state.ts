@@ -18,7 +18,7 @@ import {
 } from '../../engine/backend';
 import { firstPositions, type HostTensor, hostTensor, type Tensor, toHostFloats } from '../../engine/tensor';
 import { WebvlError } from '../../errors';
-import { disposeTensor, gatherRows, rowRepeater } from '../encode';
+import { disposeTensor, gatherRowsOf, type RowRepeater, rowRepeater } from '../encode';
 import { drawsFrom, pickToken, type Sampling } from './sampling';
 
 /** Shape of the decoder's key/value tensors, from its config. */
@@ -66,7 +66,7 @@ export class DecoderState {
   /** Rows of the batch: 1, or the beams that reorder() kept. */
   private rows = 1;
   /** The context inputs, each repeated to each batch size met (a beam per row) once. */
-  private readonly contexts: readonly (readonly [string, (rows: number) => Promise<Tensor>])[];
+  private readonly contexts: readonly (readonly [string, RowRepeater])[];
   private cache: KvCache | undefined;
   /** Exact mode: the last step's present tensors, the next step's past. */
   private presents: Record<string, Tensor> | undefined;
@@ -153,8 +153,7 @@ export class DecoderState {
     if (this.cache) await this.cache.reorder(rows);
     else if (this.presents) {
       const kept: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(this.presents))
-        kept[name] = gatherRows(await toHostFloats(t), rows);
+      for (const [name, t] of Object.entries(this.presents)) kept[name] = await gatherRowsOf(t, rows);
       for (const t of Object.values(this.presents)) disposeTensor(t);
       this.presents = kept;
     }
@@ -229,6 +228,7 @@ export class DecoderState {
   }
 
   release(): void {
+    for (const [, repeat] of this.contexts) repeat.release();
     this.cache?.release();
     this.cache = undefined;
     for (const t of Object.values(this.presents ?? {})) disposeTensor(t);

@@ -14,10 +14,16 @@ import {
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
-import { hostTensor, joinSequence, toHostFloats } from '../../../src/engine/tensor';
+import { hostTensor, joinSequence, toHost, toHostFloats } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import type { CaptionResult } from '../../../src/pipelines/caption';
-import { disposeTensor, preprocess } from '../../../src/pipelines/encode';
+import {
+  disposeTensor,
+  embedTokens,
+  gatherRows,
+  gatherRowsOf,
+  preprocess,
+} from '../../../src/pipelines/encode';
 import { captionFlorence, taskPlan } from '../../../src/pipelines/florence2';
 import type { LoadedModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
@@ -209,6 +215,22 @@ describe('Florence-2 on our engine equals PyTorch', () => {
       expect(got.tokenIds.length).toBeLessThan(MAX_TOKENS);
       expect(Number.isFinite(got.logProb)).toBe(true);
     }
+  });
+});
+
+describe('rows gathered on the device (beams reordered, an image repeated per beam)', () => {
+  it('equal the host gather, repeats included; rows out of range are not gathered', async () => {
+    const ids = [4, 5, 6, 7, 8, 9];
+    const embeds = await embedTokens(florence().embedTokens, hostTensor('int64', [3, 2], ids));
+    expect(embeds.location).toBe('gpu');
+    const rows = [2, 0, 2, 1];
+    const gathered = await gatherRowsOf(embeds, rows);
+    expect(gathered.location).toBe('gpu');
+    expect(gathered.dims).toEqual([4, 2, 32]);
+    const want = gatherRows(await toHost(embeds), rows);
+    expect((await toHost(gathered)).data).toEqual(want.data);
+    expect(embeds.location === 'gpu' && embeds.gatherRows?.([0, 3])).toBeUndefined();
+    for (const t of [embeds, gathered]) disposeTensor(t);
   });
 });
 

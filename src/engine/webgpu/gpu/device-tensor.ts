@@ -34,6 +34,33 @@ export class WebGpuDeviceTensor implements DeviceTensor {
   }
 
   /** Byte copies into one pooled buffer: contiguous [1, s, …] pieces follow each other along axis 1. */
+  gatherRows(rows: readonly number[]): WebGpuDeviceTensor | undefined {
+    const pool = this.pool;
+    const [batch] = this.dims;
+    if (!pool || !batch || rows.length === 0 || rows.some((r) => !Number.isInteger(r) || r < 0 || r >= batch))
+      return undefined;
+    const rowBytes = this.bytes / batch;
+    if (rowBytes % 4 !== 0) return undefined; // buffer copies move whole words
+    const buffer = pool.acquire(
+      Math.max(4, rows.length * rowBytes),
+      BUFFER_STORAGE | BUFFER_COPY_SRC | BUFFER_COPY_DST,
+      'gathered rows',
+    );
+    const encoder = this.device.createCommandEncoder({ label: 'gather rows' });
+    if (rowBytes > 0)
+      for (const [i, r] of rows.entries())
+        encoder.copyBufferToBuffer(this.buffer, r * rowBytes, buffer, i * rowBytes, rowBytes);
+    this.device.queue.submit([encoder.finish()]);
+    return new WebGpuDeviceTensor(
+      this.device,
+      buffer,
+      this.dtype,
+      [rows.length, ...this.dims.slice(1)],
+      rows.length * rowBytes,
+      pool,
+    );
+  }
+
   joinSequence(rest: readonly DeviceTensor[]): WebGpuDeviceTensor | undefined {
     const parts = [this, ...rest];
     const pool = this.pool;
