@@ -212,13 +212,16 @@ export function defaultFlorenceTokens(spec: Florence2Spec): number {
 }
 
 /** The encoder's input: the image features, then the prompt's embeddings (joined where they live). */
-async function encoderInput(f: Florence2, features: Tensor, prompt: Tensor): Promise<Tensor> {
+async function encoderInput(features: Tensor, prompt: Tensor): Promise<Tensor> {
   const joined = joinSequence([features, prompt]);
   if (joined) return joined;
   // Device tensors that cannot be joined in place (onnxruntime-web's): joined on the host.
   const host = joinSequence([await toHostFloats(features), await toHostFloats(prompt)]);
   if (!host)
-    throw new WebvlError('INVALID_MODEL', `${f.visionEncoder.outputNames} and embed_tokens widths differ`);
+    throw new WebvlError(
+      'INVALID_MODEL',
+      "vision_encoder's image_features and embed_tokens' embeddings differ in width",
+    );
   return host;
 }
 
@@ -249,7 +252,7 @@ async function encode(
         { tokens: positions, maxLength: f.spec.maxPositions },
       );
     prompt = await embedTokens(f.embedTokens, hostTensor('int64', [1, promptIds.length], promptIds));
-    input = await encoderInput(f, features, prompt);
+    input = await encoderInput(features, prompt);
     const n = input.dims[1];
     const mask = hostTensor('int64', [1, n], new BigInt64Array(n).fill(1n));
     const feeds: Record<string, Tensor> = {};

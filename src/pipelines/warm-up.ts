@@ -3,6 +3,7 @@
 // graph's first run with a given shape; doing that during load() means the user's first request does not pay
 // for it, and "loaded" means "usable at full speed".
 
+import type { RgbaImage } from '../vision/preprocess';
 import { outputSize } from '../vision/preprocessor-config';
 import { answer } from './ask';
 import { captionGreedy } from './caption';
@@ -15,6 +16,11 @@ import type { LoadedModel } from './loaded-model';
 import type { GraphRole } from './model-family';
 import { Stopwatch } from './timings';
 
+/** A mid-grey RGBA image of the size given. */
+function greyImage(height: number, width: number): RgbaImage {
+  return { width, height, data: new Uint8Array(width * height * 4).fill(128) };
+}
+
 /**
  * Runs each graph once (through dryRun: where the backend can, it only prepares); `onGraph` hears which graph
  * is about to run. Graphs that do not feed each other run
@@ -25,9 +31,9 @@ export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) =>
   if (loaded.vlm) return warmUpVlm(loaded, onGraph);
   if (loaded.florence) return warmUpFlorence(loaded, loaded.florence, onGraph);
   const model = dryRun(loaded);
-  const [height, width] =
-    model.plan.resize?.kind === 'exact' ? outputSize(model.plan, 1, 1) : outputSize(model.plan, 64, 64);
-  const grey = { width, height, data: new Uint8Array(width * height * 4).fill(128) };
+  const grey = greyImage(
+    ...(model.plan.resize?.kind === 'exact' ? outputSize(model.plan, 1, 1) : outputSize(model.plan, 64, 64)),
+  );
   // A CLIP/SigLIP folder may hold the combined graph instead of the towers: it serves both sides.
   onGraph(model.vision ? 'vision' : 'combined');
   const vision = encodeImages(model, [grey], new Stopwatch());
@@ -67,8 +73,7 @@ export async function warmUp(loaded: LoadedModel, onGraph: (graph: GraphRole) =>
  * branch from an input's value, so it cannot be prepared from shapes alone: these are real runs.
  */
 async function warmUpVlm(model: LoadedModel, onGraph: (graph: GraphRole) => void): Promise<void> {
-  const [height, width] = outputSize(model.plan, 64, 64);
-  const grey = { width, height, data: new Uint8Array(width * height * 4).fill(128) };
+  const grey = greyImage(...outputSize(model.plan, 64, 64));
   onGraph('visionEncoder');
   const { conversation } = await answer(
     model,
@@ -90,8 +95,7 @@ async function warmUpFlorence(
   florence: Florence2,
   onGraph: (graph: GraphRole) => void,
 ): Promise<void> {
-  const [height, width] = outputSize(model.plan, 64, 64);
-  const grey = { width, height, data: new Uint8Array(width * height * 4).fill(128) };
+  const grey = greyImage(...outputSize(model.plan, 64, 64));
   onGraph('visionEncoder');
   await captionFlorence(model, florence, grey, { maxTokens: 2, minTokens: 2 }, new Stopwatch());
 }
