@@ -21,7 +21,7 @@ import {
 } from './caption';
 import { disposeTensor, embedTokens, preprocess } from './encode';
 import { ANSWER_KINDS, type AnswerKind, answerRegions, answerText } from './florence2-answer';
-import { DecoderState, type KvShape } from './generate/decoder-state';
+import { type DecoderHandle, DecoderState, type KvShape } from './generate/decoder-state';
 import { GREEDY } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
 import type { ModelConfigJson } from './model-family';
@@ -58,7 +58,8 @@ export interface Florence2 {
   readonly visionEncoder: Session;
   readonly embedTokens: Session;
   readonly encoder: Session;
-  readonly decoder: Session;
+  /** The merged decoder, with a KV cache on its device when its backend keeps one (ours). */
+  readonly decoder: DecoderHandle;
 }
 
 export interface Florence2ProcessorJson {
@@ -280,13 +281,10 @@ async function encode(
 
 /** The merged decoder over a batch of rows, fed token ids embedded by embed_tokens. */
 function florenceDecoder(f: Florence2, states: Tensor, mask: Tensor): CaptionDecoder {
-  const state = new DecoderState(
-    { session: f.decoder, kv: f.spec.kv, kvCache: async () => undefined },
-    GREEDY,
-    f.spec.maxPositions,
-    undefined,
-    { encoder_hidden_states: states, encoder_attention_mask: mask },
-  );
+  const state = new DecoderState(f.decoder, GREEDY, f.spec.maxPositions, undefined, {
+    encoder_hidden_states: states,
+    encoder_attention_mask: mask,
+  });
   return {
     async next(rows) {
       const embeds = await embedTokens(

@@ -196,15 +196,20 @@ export const CONTEXT_INPUTS: readonly string[] = ['encoder_hidden_states', 'enco
 
 /**
  * Session options of a graph: what to keep on the GPU; a generative decoder also picks its next token there.
- * An encoder-decoder's merged decoder (Florence-2) is scored on its logits and feeds its presents back as they
- * are: its past length is not an input and its cross-attention keys/values come from the first step.
+ * An encoder-decoder's merged decoder (Florence-2) is scored on its logits (its generation rules read them) and
+ * reads a fixed-capacity KV cache by its past length; its cross-attention keys/values come from the first step.
  */
 function sessionOptions(
   role: GraphRole,
   keep: string[],
   kind: ModelFamily,
 ): SessionOptions & { label: string } {
-  if (kind === 'florence2') return { label: role, ...(keep.length ? { keepOnDevice: keep } : {}) };
+  if (kind === 'florence2')
+    return {
+      label: role,
+      ...(keep.length ? { keepOnDevice: keep } : {}),
+      ...(role === 'decoderMerged' ? { pastLength: true } : {}),
+    };
   return {
     label: role,
     ...(keep.length ? { keepOnDevice: keep } : {}),
@@ -330,11 +335,21 @@ function vlmSessions(
 }
 
 /** Florence-2's sessions as its caption pipeline takes them. */
-function florenceSessions(sessions: Partial<Record<GraphRole, Session>>, spec: Florence2Spec): Florence2 {
+function florenceSessions(
+  sessions: Partial<Record<GraphRole, Session>>,
+  spec: Florence2Spec,
+  kvCache: () => Promise<KvCacheFactory | undefined>,
+): Florence2 {
   const { visionEncoder, embedTokens, encoder, decoderMerged } = sessions;
   if (!visionEncoder || !embedTokens || !encoder || !decoderMerged)
     throw new WebvlError('INTERNAL', 'a Florence-2 graph was planned but not compiled');
-  return { spec, visionEncoder, embedTokens, encoder, decoder: decoderMerged };
+  return {
+    spec,
+    visionEncoder,
+    embedTokens,
+    encoder,
+    decoder: { session: decoderMerged, kv: spec.kv, kvCache },
+  };
 }
 
 /** Florence-2's tokens as the caption options read them (its max_length counts the decoder's start token). */
@@ -507,6 +522,7 @@ export async function loadModel(
               json<Florence2GenerationJson>('generation_config.json', {}),
               kvShapeOf(graphIoOf('decoderMerged')),
             ),
+            () => selector.kvCache('decoderMerged'),
           )
         : undefined;
     const generation = florence

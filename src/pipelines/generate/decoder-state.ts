@@ -7,7 +7,8 @@
 // (`reorder`): on the device cache with buffer copies, else on the host. An encoder-decoder's merged decoder
 // (Optimum's seq2seq layout: past_key_values.N.decoder.* and past_key_values.N.encoder.*) returns the
 // cross-attention keys/values on its first step only; later steps' encoder presents are placeholders, so the
-// first step's are kept for the whole sequence, as transformers.js does.
+// first step's are kept for the whole sequence, as transformers.js does. With a device cache, only the
+// self-attention pasts live in it: the cross-attention ones are fed beside it as they came.
 import {
   type KvCache,
   type KvCacheSpec,
@@ -60,6 +61,17 @@ export function isCrossAttentionPast(name: string): boolean {
 
 const ones = (n: number) => new BigInt64Array(n).fill(1n);
 
+/** Rows `rows` of every tensor (beams reordered); the old tensors are disposed. */
+async function gatherAll(
+  tensors: Readonly<Record<string, Tensor>>,
+  rows: readonly number[],
+): Promise<Record<string, Tensor>> {
+  const kept: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(tensors)) kept[name] = await gatherRowsOf(t, rows);
+  for (const t of Object.values(tensors)) disposeTensor(t);
+  return kept;
+}
+
 export class DecoderState {
   /** Positions the decoder has seen (the prompt and every token fed since), the same in every row. */
   private seen = 0;
@@ -70,6 +82,8 @@ export class DecoderState {
   private cache: KvCache | undefined;
   /** Exact mode: the last step's present tensors, the next step's past. */
   private presents: Record<string, Tensor> | undefined;
+  /** Device-cache mode: a seq2seq decoder's cross-attention keys/values, from its first step. */
+  private cross: Record<string, Tensor> | undefined;
   private draw: () => number;
   /** Decided after the first step, once the decoder's placement is settled: the cache factory, or exact mode. */
   private mode: { factory: KvCacheFactory | undefined } | undefined;
@@ -150,13 +164,10 @@ export class DecoderState {
       throw new WebvlError('INVALID_INPUT', `cannot reorder ${this.rows} rows as [${rows.join(', ')}]`);
     // Every beam kept where it was (the common case with few beams): nothing to copy.
     if (rows.length === this.rows && rows.every((r, i) => r === i)) return;
-    if (this.cache) await this.cache.reorder(rows);
-    else if (this.presents) {
-      const kept: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(this.presents)) kept[name] = await gatherRowsOf(t, rows);
-      for (const t of Object.values(this.presents)) disposeTensor(t);
-      this.presents = kept;
-    }
+    if (this.cache) {
+      await this.cache.reorder(rows);
+      if (this.cross) this.cross = await gatherAll(this.cross, rows);
+    } else if (this.presents) this.presents = await gatherAll(this.presents, rows);
     this.rows = rows.length;
   }
 
@@ -231,8 +242,10 @@ export class DecoderState {
     for (const [, repeat] of this.contexts) repeat.release();
     this.cache?.release();
     this.cache = undefined;
-    for (const t of Object.values(this.presents ?? {})) disposeTensor(t);
+    for (const t of [...Object.values(this.presents ?? {}), ...Object.values(this.cross ?? {})])
+      disposeTensor(t);
     this.presents = undefined;
+    this.cross = undefined;
   }
 
   private mask(s: number): HostTensor {
@@ -262,14 +275,17 @@ export class DecoderState {
   }
 
   private pasts(): Record<string, Tensor> {
-    if (this.cache) return this.cache.pasts();
+    if (this.cache) return { ...this.cache.pasts(), ...this.cross };
     if (this.presents) return this.presents;
     const { heads, headDim } = this.decoder.kv;
     const empty = hostTensor('float32', [this.rows, heads, 0, headDim], new Float32Array(0));
+    return Object.fromEntries(this.declaredPasts().map((n) => [n, empty]));
+  }
+
+  /** The decoder's past inputs as it declares them (else the plain names of its KV shape). */
+  private declaredPasts(): string[] {
     const declared = this.decoder.session.inputNames.filter((n) => n.startsWith('past_key_values.'));
-    return Object.fromEntries(
-      (declared.length ? declared : pastNames(this.decoder.kv)).map((n) => [n, empty]),
-    );
+    return declared.length ? declared : pastNames(this.decoder.kv);
   }
 
   private async choose(out: Record<string, Tensor>, u: number): Promise<number> {
@@ -307,12 +323,20 @@ export class DecoderState {
       this.presents = next;
       return;
     }
+    // The first step's cross-attention presents are the real ones; later steps return placeholders.
+    const own: Record<string, Tensor> = {};
+    const cross: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(presents))
+      if (!isCrossAttentionPast(name)) own[name] = t;
+      else if (!this.cross) cross[name] = t;
+      else disposeTensor(t);
+    if (!this.cross && Object.keys(cross).length > 0) this.cross = cross;
     try {
       if (!this.cache || this.seen + count > this.cache.capacity) await this.grow(count);
-      const total = Object.values(presents)[0]?.dims[2] ?? count;
-      await this.cache?.append(presents, total - count, count);
+      const total = Object.values(own)[0]?.dims[2] ?? count;
+      await this.cache?.append(own, total - count, count);
     } finally {
-      for (const t of Object.values(presents)) disposeTensor(t);
+      for (const t of Object.values(own)) disposeTensor(t);
     }
   }
 
@@ -324,7 +348,7 @@ export class DecoderState {
     const block = this.cacheBlock;
     const capacity = Math.min(Math.ceil((this.seen + count + 1) / block) * block, this.maxPositions);
     const next = await factory({
-      names: pastNames(kv),
+      names: this.declaredPasts().filter((n) => !isCrossAttentionPast(n)),
       batch: this.rows,
       heads: kv.heads,
       headDim: kv.headDim,

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
 import { hostTensor, joinSequence, toHost, toHostFloats } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import type { WebGpuSession } from '../../../src/engine/webgpu/session';
 import type { CaptionResult } from '../../../src/pipelines/caption';
 import {
   disposeTensor,
@@ -198,6 +199,25 @@ describe('Florence-2 on our engine equals PyTorch', () => {
       expect(got.cacheOnDevice).toBe(true);
     },
   );
+
+  it('steps after the first read a fixed-capacity KV cache in place: two decoder plans for a whole answer', async () => {
+    const decoder = florence().decoder.session as WebGpuSession;
+    const builtBefore = decoder.describePlan()?.planCache.built ?? 0;
+    // A phrase of a length no test used: its encoder length is new, so every plan this answer runs is built now.
+    const got = await captionFlorence(
+      model,
+      florence(),
+      image,
+      { task: '<CAPTION_TO_PHRASE_GROUNDING>', taskInput: 'two small blue squares', maxTokens: MAX_TOKENS },
+      new Stopwatch(),
+    );
+    expect(got.tokenIds.length).toBeGreaterThan(10);
+    const plan = decoder.describePlan();
+    // The first step (no past), then one plan at the cache's capacity for every later step.
+    expect((plan?.planCache.built ?? 0) - builtBefore).toBe(2);
+    expect(plan?.signature.endsWith('|capacity')).toBe(true);
+    expect(plan?.programKeys.some((k) => /^attention.*\|tail$/.test(k))).toBe(true);
+  });
 
   it('beam search keeps the rules: its first token forced, no 3-gram repeated', async () => {
     for (const task of TASKS) {

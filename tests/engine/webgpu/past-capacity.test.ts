@@ -5,7 +5,9 @@
 // rewrite (sinusoids computed from the length) runs the exact plan on pasts cut on the GPU, with the same
 // result. Covered: BLIP's text decoder as our exporter writes it (positions from a cumsum) and as transformers
 // exports it (a Slice of position_ids, a causal mask times attention_mask), CoCa's, a merged decoder (If on
-// use_cache_branch), a Range into a position table (BART's form) and a Slice of one (Whisper's).
+// use_cache_branch), a Range into a position table (BART's form) and a Slice of one (Whisper's), and an
+// encoder-decoder's merged decoder (Optimum's seq2seq layout, Florence-2's) whose cross-attention pasts are fed
+// at the encoder's length beside the self-attention ones at capacity.
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,8 +34,13 @@ interface Case {
   headDim: number;
   /** encoder_hidden_states' width, when the decoder cross-attends. */
   encoder?: number;
+  /** inputs_embeds' width, when the decoder takes embeddings instead of ids. */
+  embeds?: number;
   batch?: number;
 }
+
+/** Encoder positions in every case (its states, and a seq2seq decoder's cross-attention pasts). */
+const ENCODER_POSITIONS = 3;
 
 const CASES: Record<string, Case> = {
   'blip-tiny (our exporter)': {
@@ -84,26 +91,48 @@ const CASES: Record<string, Case> = {
     heads: 2,
     headDim: 8,
   },
+  'seq2seq merged decoder (Florence-2), batch 2': {
+    file: 'tests/corpus/florence2-random/onnx/decoder_model_merged.onnx',
+    layers: 2,
+    heads: 4,
+    headDim: 8,
+    encoder: 32,
+    embeds: 32,
+    batch: 2,
+  },
 };
+
+/** A seq2seq decoder's self-attention pasts are past_key_values.N.decoder.*, its presents present.N.decoder.*. */
+const selfPrefix = (names: readonly string[]) =>
+  names.includes('past_key_values.0.decoder.key') ? 'decoder.' : '';
 
 const CAPACITY = 16;
 
 /** Feeds for a one-token step after `filled` positions, the pasts given `slots` positions (random beyond). */
 function stepFeeds(c: Case, names: readonly string[], filled: number, slots: number, seed: number) {
   const batch = c.batch ?? 1;
-  const feeds: Record<string, HostTensor> = {
-    input_ids: hostTensor(
-      'int64',
-      [batch, 1],
-      Array.from({ length: batch }, (_, i) => 3 + i),
-    ),
-  };
+  const feeds: Record<string, HostTensor> = c.embeds
+    ? { inputs_embeds: hostTensor('float32', [batch, 1, c.embeds], uniformFloats(batch * c.embeds, 7)) }
+    : {
+        input_ids: hostTensor(
+          'int64',
+          [batch, 1],
+          Array.from({ length: batch }, (_, i) => 3 + i),
+        ),
+      };
   if (c.encoder)
     feeds.encoder_hidden_states = hostTensor(
       'float32',
-      [batch, 3, c.encoder],
-      uniformFloats(batch * 3 * c.encoder, 5),
+      [batch, ENCODER_POSITIONS, c.encoder],
+      uniformFloats(batch * ENCODER_POSITIONS * c.encoder, 5),
     );
+  if (names.includes('encoder_attention_mask'))
+    feeds.encoder_attention_mask = hostTensor(
+      'int64',
+      [batch, ENCODER_POSITIONS],
+      Array(batch * ENCODER_POSITIONS).fill(1),
+    );
+  const own = selfPrefix(names);
   if (names.includes('use_cache_branch')) feeds.use_cache_branch = hostTensor('bool', [1], [1]);
   if (names.includes('attention_mask')) {
     // Filled slots, the padding the attention must not see, then the new position.
@@ -124,7 +153,21 @@ function stepFeeds(c: Case, names: readonly string[], filled: number, slots: num
           full.subarray(r * CAPACITY * c.headDim, (r * CAPACITY + Math.min(slots, CAPACITY)) * c.headDim),
           r * slots * c.headDim,
         );
-      feeds[`past_key_values.${l}.${kv}`] = hostTensor('float32', [batch, c.heads, slots, c.headDim], data);
+      feeds[`past_key_values.${l}.${own}${kv}`] = hostTensor(
+        'float32',
+        [batch, c.heads, slots, c.headDim],
+        data,
+      );
+      // Cross-attention pasts span the encoder's positions, whatever the self-attention pasts' capacity.
+      if (own)
+        feeds[`past_key_values.${l}.encoder.${kv}`] = hostTensor(
+          'float32',
+          [batch, c.heads, ENCODER_POSITIONS, c.headDim],
+          uniformFloats(
+            batch * c.heads * ENCODER_POSITIONS * c.headDim,
+            seed + 100 + 2 * l + (kv === 'key' ? 0 : 1),
+          ),
+        );
     }
   return feeds;
 }
@@ -170,7 +213,8 @@ describe('decoders whose positions come from the past: a fixed-capacity KV cache
       // At capacity the presents hold only the step's own keys and values (the cache is read in place); full
       // pasts give the whole present, the step's after the capacity's slots.
       const atCapacity = filled < CAPACITY;
-      for (const name of ['present.0.key', `present.${c.layers - 1}.value`]) {
+      const own = selfPrefix(names);
+      for (const name of [`present.0.${own}key`, `present.${c.layers - 1}.${own}value`]) {
         const present = ours[name] as HostTensor;
         expect(present.dims[2]).toBe(atCapacity ? 1 : CAPACITY + 1);
         expect(

@@ -1,5 +1,5 @@
 // Decoders whose positions come from the length of their past (no position_ids input: BLIP's text decoder,
-// BART, Whisper) read a KV cache held at a fixed capacity as a decoder with position_ids does: one plan for
+// BART, Florence-2, Whisper) read a KV cache held at a fixed capacity as a decoder with position_ids does: one plan for
 // every step. The plan is built for pasts of `capacity` slots and takes the slots filled as input PAST_LENGTH.
 //
 // What the graph derives from the past's length is found by specializing it twice, for capacities C and
@@ -35,9 +35,15 @@ const PAST_AXIS = 2;
 /** What the mask adds for a slot the attention must not see (transformers' finfo(float32).min). */
 const HIDDEN = -3.4028234663852886e38;
 
-/** The graph's past key/value inputs. */
+/**
+ * The graph's past key/value inputs that grow a position a step: a seq2seq decoder's cross-attention pasts
+ * (Optimum's past_key_values.N.encoder.*) span the encoder's positions, fixed for the whole sequence, and are fed
+ * as they are.
+ */
 export function pastInputs(graph: Graph): string[] {
-  return graph.inputs.filter((v) => v.name.startsWith('past_key_values.')).map((v) => v.name);
+  return graph.inputs
+    .filter((v) => v.name.startsWith('past_key_values.') && !/^past_key_values\.\d+\.encoder\./.test(v.name))
+    .map((v) => v.name);
 }
 
 /**
