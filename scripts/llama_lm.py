@@ -29,6 +29,11 @@ class LmConfig:
     kv_heads: int
     ffn: int
     theta: float = 10000.0
+    # Qwen2: biases on the query/key/value projections.
+    qkv_bias: bool = False
+    # Qwen2-VL's multimodal rotary embedding: position_ids [3, batch, seq] (temporal, height, width), the rotary
+    # frequencies split into these sections, each rotated by one of the three (None: plain position_ids).
+    mrope_section: tuple = None
 
     @property
     def head_dim(self) -> int:
@@ -54,9 +59,9 @@ class Layer(torch.nn.Module):
         super().__init__()
         self.c = c
         hd = c.head_dim
-        self.q = torch.nn.Linear(c.dim, c.heads * hd, bias=False)
-        self.k = torch.nn.Linear(c.dim, c.kv_heads * hd, bias=False)
-        self.v = torch.nn.Linear(c.dim, c.kv_heads * hd, bias=False)
+        self.q = torch.nn.Linear(c.dim, c.heads * hd, bias=c.qkv_bias)
+        self.k = torch.nn.Linear(c.dim, c.kv_heads * hd, bias=c.qkv_bias)
+        self.v = torch.nn.Linear(c.dim, c.kv_heads * hd, bias=c.qkv_bias)
         self.o = torch.nn.Linear(c.heads * hd, c.dim, bias=False)
         self.gate = torch.nn.Linear(c.dim, c.ffn, bias=False)
         self.up = torch.nn.Linear(c.dim, c.ffn, bias=False)
@@ -98,7 +103,14 @@ class LM(torch.nn.Module):
         inv = 1.0 / self.c.theta ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd)
         freqs = position_ids[..., None].float() * inv
         emb = torch.cat([freqs, freqs], dim=-1)
-        cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+        cos, sin = emb.cos(), emb.sin()
+        if self.c.mrope_section is not None:
+            # transformers' apply_multimodal_rotary_pos_emb: section i of the frequencies (twice, for both halves)
+            # from position axis i % 3.
+            sections = list(self.c.mrope_section) * 2
+            cos = torch.cat([m[i % 3] for i, m in enumerate(cos.split(sections, dim=-1))], dim=-1)
+            sin = torch.cat([m[i % 3] for i, m in enumerate(sin.split(sections, dim=-1))], dim=-1)
+        cos, sin = cos[:, None], sin[:, None]
         s = inputs_embeds.shape[1]
         total = attention_mask.shape[1]
         # Causal over absolute slots (queries are the last s of `total`), and the padding mask.
@@ -141,22 +153,27 @@ def merged_decoder(lm: LM) -> onnx.ModelProto:
     with torch.no_grad(), tempfile.TemporaryDirectory() as tmp:
         emb = torch.randn(1, 3, c.dim)
         seq = {0: "batch_size", 1: "sequence_length"}
+        mrope = c.mrope_section is not None
+        positions = (lambda a, b: torch.arange(a, b)[None].expand(3, 1, b - a)) if mrope else \
+            (lambda a, b: torch.arange(a, b)[None])
         dyn = {"inputs_embeds": seq, "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
-               "position_ids": seq}
+               "position_ids": {1: "batch_size", 2: "sequence_length"} if mrope else seq}
         io = ["inputs_embeds", "attention_mask", "position_ids"]
         first = os.path.join(tmp, "first.onnx")
-        onnxutil.export(First(lm), (emb, torch.ones(1, 3, dtype=torch.int64), torch.arange(3)[None]), first, io,
+        onnxutil.export(First(lm), (emb, torch.ones(1, 3, dtype=torch.int64), positions(0, 3)), first, io,
                         ["logits", *present], {**dyn, **{p: {0: "batch_size", 2: "total"} for p in present}})
         cached = os.path.join(tmp, "cached.onnx")
         past = [torch.randn(1, c.kv_heads, 4, hd) for _ in past_names]
-        onnxutil.export(Cached(lm), (emb, torch.ones(1, 7, dtype=torch.int64), torch.arange(4, 7)[None], *past),
+        onnxutil.export(Cached(lm), (emb, torch.ones(1, 7, dtype=torch.int64), positions(4, 7), *past),
                         cached, [*io, *past_names], ["logits", *present],
                         {**dyn, **{p: {0: "batch_size", 2: "past"} for p in past_names},
                          **{p: {0: "batch_size", 2: "total"} for p in present}})
         inputs = [helper.make_tensor_value_info("inputs_embeds", f, ["batch_size", "sequence_length", c.dim]),
                   helper.make_tensor_value_info("attention_mask", TensorProto.INT64,
                                                 ["batch_size", "total_sequence_length"]),
-                  helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+                  helper.make_tensor_value_info("position_ids", TensorProto.INT64,
+                                                [3, "batch_size", "sequence_length"] if mrope
+                                                else ["batch_size", "sequence_length"]),
                   *[helper.make_tensor_value_info(p, f, ["batch_size", c.kv_heads, "past", hd]) for p in past_names]]
         outputs = [helper.make_tensor_value_info("logits", f, ["batch_size", "sequence_length", c.vocab]),
                    *[helper.make_tensor_value_info(p, f, ["batch_size", c.kv_heads, "total", hd]) for p in present]]

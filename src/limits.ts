@@ -19,6 +19,9 @@ export const MAX_IMAGE_SIDE = 16_384;
 /** Tiles an Idefics3 (SmolVLM) image may be cut into: each is a vision encoder run and a run of image tokens. */
 export const MAX_IMAGE_TILES = 1_024;
 
+/** Image tokens one Qwen2-VL image may become (its processor's max_pixels bounds them; Qwen2-VL's is 16,384). */
+export const MAX_IMAGE_TOKENS = 65_536;
+
 /** Index search: hits returned, and ITM candidates re-scored when re-ranking. */
 export const MAX_SEARCH_K = 10_000;
 export const MAX_RERANK_CANDIDATES = 256;

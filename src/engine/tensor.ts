@@ -33,6 +33,11 @@ export interface DeviceTensor {
    * one image repeated per beam), or undefined where this backend cannot gather them there.
    */
   gatherRows?(rows: readonly number[]): DeviceTensor | undefined;
+  /**
+   * The same data as a tensor of other dims (as many elements), taking this one's place: this tensor is spent
+   * (its buffer now the new one's). Undefined where this backend cannot do that.
+   */
+  reshaped?(dims: readonly number[]): DeviceTensor | undefined;
 }
 
 export type Tensor = HostTensor | DeviceTensor;

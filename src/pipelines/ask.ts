@@ -4,20 +4,23 @@
 // after) are joined where they live, buffer copies on our engine's device, into one prefill run; so the image
 // features go from the image encoder to the decoder with no read-back. An Idefics3 image is several runs of image
 // tokens, one per tile, each after the tokens that name its place; each tile is encoded alone, so each run's
-// features are a tensor of their own. A conversation keeps its cache: the next chat turn about the same image
-// feeds only what the previous turns did not (the image is encoded once).
+// features are a tensor of their own. A Qwen2-VL image is resized to a patch grid of its own (its run is as long
+// as the grid has image tokens), and its positions are 3-D: the image's tokens take their row and column
+// (M-RoPE). A conversation keeps its cache: the next chat turn about the same image feeds only what the previous
+// turns did not (the image is encoded once).
 import type { Session } from '../engine/backend';
 import { type HostTensor, hostTensor, joinSequence, type Tensor } from '../engine/tensor';
 import { WebvlError } from '../errors';
+import { imagePatches, patchGrid, patchTokens } from '../vision/image-patches';
 import { type TilePlan, tileCount, tileGeometry, tileImage } from '../vision/image-tiles';
 import type { RgbaImage } from '../vision/preprocess';
-import { disposeTensor, embedTokens, preprocess } from './encode';
-import { type DecoderHandle, DecoderState } from './generate/decoder-state';
+import { disposeTensor, embedTokens, preprocess, withDims } from './encode';
+import { type DecoderHandle, DecoderState, type PositionMap } from './generate/decoder-state';
 import { GREEDY, type Sampling } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
 import { nextTask } from './next-task';
 import type { Stopwatch } from './timings';
-import { parsedTemplate, type TiledImages, type VlmSpec } from './vlm-spec';
+import { type PatchedImages, parsedTemplate, type TiledImages, type VlmSpec } from './vlm-spec';
 
 /** One message of a conversation about an image. */
 export interface ChatMessage {
@@ -118,6 +121,7 @@ export class Conversation {
     /** One tensor per run of image tokens, in prompt order. */
     readonly features: readonly Tensor[],
     public state: DecoderState,
+    readonly layout: ImageLayout,
   ) {}
 
   /** Starts over on the same image features (a new conversation, or a decoder that cannot rewind). */
@@ -159,15 +163,23 @@ export function takesContentParts(template: string): boolean {
  * words.
  */
 export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[]): string {
-  const parts = takesContentParts(spec.chatTemplate);
+  const template = spec.chatTemplate;
+  const parts = takesContentParts(template);
+  // A template that takes both forms gets the image's message as parts where only its parts branch writes the
+  // image (Qwen2-VL's), the other messages as strings.
+  const imageParts =
+    !parts &&
+    /\bis\s+string\b/.test(template) &&
+    /\[\s*['"]type['"]\s*\]\s*==\s*['"]image['"]/.test(template);
   const firstUser = messages.findIndex((m) => m.role === 'user');
   try {
-    return parsedTemplate(spec.chatTemplate).render({
+    return parsedTemplate(template).render({
       messages: messages.map((m, i) => ({
         role: m.role,
-        content: parts
-          ? [...(i === firstUser ? [{ type: 'image' }] : []), { type: 'text', text: m.content }]
-          : m.content,
+        content:
+          parts || (imageParts && i === firstUser)
+            ? [...(i === firstUser ? [{ type: 'image' }] : []), { type: 'text', text: m.content }]
+            : m.content,
       })),
       bos_token: spec.bosToken,
       eos_token: spec.eosToken,
@@ -185,6 +197,56 @@ export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[]): str
 export interface TileGrid {
   readonly rows: number;
   readonly cols: number;
+}
+
+/** How one image enters the prompt: runs of image tokens, each as long. */
+export interface ImageLayout {
+  /** Idefics3's tile grid (0 × 0: one image). */
+  readonly grid: TileGrid;
+  readonly runs: number;
+  readonly tokensPerRun: number;
+  /** Qwen2-VL: the image's tokens as rows × columns (patches merged), which its 3-D positions follow. */
+  readonly tokenGrid?: readonly [number, number];
+}
+
+/** The layout of an Idefics3 image cut into `grid`'s tiles (0 × 0: the global image alone). */
+export function tiledLayout(spec: VlmSpec, grid: TileGrid): ImageLayout {
+  return { grid, runs: tileCount(grid), tokensPerRun: spec.imageTokens };
+}
+
+/** How an image of this size enters the prompt of `spec`'s model. */
+export function imageLayout(
+  spec: VlmSpec,
+  { height, width }: { readonly height: number; readonly width: number },
+  split = true,
+): ImageLayout {
+  if (spec.tiles) return tiledLayout(spec, tileGeometry(tilesFor(spec.tiles, split), height, width));
+  const single = { rows: 0, cols: 0 };
+  if (!spec.patches) return { grid: single, runs: 1, tokensPerRun: spec.imageTokens };
+  const { plan } = spec.patches;
+  const grid = patchGrid(plan, height, width);
+  return {
+    grid: single,
+    runs: 1,
+    tokensPerRun: patchTokens(plan, grid),
+    tokenGrid: [grid[1] / plan.merge, grid[2] / plan.merge],
+  };
+}
+
+/**
+ * Qwen2-VL's 3-D positions (transformers' get_rope_index) for a prompt whose image tokens start at `start`, laid
+ * out as rows × cols: text before counts 0, 1, …; the image's tokens share the temporal position `start` and take
+ * start + their row and start + their column; text after goes on from the largest of those, plus one.
+ */
+export function mropePositions(start: number, [rows, cols]: readonly [number, number]): PositionMap {
+  const n = rows * cols;
+  const delta = Math.max(rows, cols) - n;
+  return (i: number) => {
+    if (i < start) return [i, i, i];
+    if (i >= start + n) return [i + delta, i + delta, i + delta];
+    const k = i - start;
+    return [start, start + Math.floor(k / cols), start + (k % cols)];
+  };
 }
 
 /**
@@ -225,14 +287,20 @@ export function promptPositions(
   model: LoadedModel,
   spec: VlmSpec,
   messages: readonly ChatMessage[],
-  grid: TileGrid = { rows: 0, cols: 0 },
+  layout: ImageLayout = { grid: { rows: 0, cols: 0 }, runs: 1, tokensPerRun: spec.imageTokens },
 ): number[] {
   let text = renderChat(spec, messages);
-  const runs = spec.tiles ? tileCount(grid) : 1;
+  const { runs, tokensPerRun } = layout;
   if (spec.tiles) {
     const pieces = text.split(spec.tiles.imageText);
     if (pieces.length !== 2) throw imagesError(pieces.length - 1);
-    text = pieces.join(tiledImagePrompt(spec.tiles, grid, spec.imageTokens));
+    text = pieces.join(tiledImagePrompt(spec.tiles, layout.grid, tokensPerRun));
+  } else if (spec.patches) {
+    // Qwen2VLProcessor's expansion: the one image token the template writes, repeated for the image's grid.
+    const imageText = model.tokenizer.tokenOf(spec.imageTokenId) ?? '';
+    const pieces = text.split(imageText);
+    if (!imageText || pieces.length !== 2) throw imagesError(pieces.length - 1);
+    text = pieces.join(imageText.repeat(tokensPerRun));
   }
   const ids = model.tokenizer.promptIds(text);
   const out: number[] = [];
@@ -244,14 +312,14 @@ export function promptPositions(
     }
     let end = i + 1;
     while (ids[end] === spec.imageTokenId) end++;
-    // LLaVA: a run of image tokens (one, or already expanded by the template) is where the image goes. Idefics3:
-    // the expansion wrote each run at its full length.
-    if (spec.tiles && end - i !== spec.imageTokens)
+    // LLaVA: a run of image tokens (one, or already expanded by the template) is where the image goes. Idefics3
+    // and Qwen2-VL: the expansion wrote each run at its full length.
+    if ((spec.tiles || spec.patches) && end - i !== tokensPerRun)
       throw new WebvlError(
         'INVALID_MODEL',
-        `a run of ${end - i} image tokens where a tile has ${spec.imageTokens}`,
+        `a run of ${end - i} image tokens where an image has ${tokensPerRun}`,
       );
-    out.push(...new Array<number>(spec.imageTokens).fill(runMarker(run)));
+    out.push(...new Array<number>(tokensPerRun).fill(runMarker(run)));
     run++;
     i = end - 1;
   }
@@ -288,7 +356,7 @@ async function feedPositions(
     for (let at = from; at < positions.length; ) {
       if (isImage(positions[at])) {
         const tensor = conv.features[runOf(positions[at])];
-        at += vlm.spec.imageTokens;
+        at += conv.layout.tokensPerRun;
         pieces.push({ tensor, embedded: false, end: at });
       } else {
         let end = at;
@@ -318,19 +386,29 @@ async function feedPositions(
   }
 }
 
-/** One run of the vision encoder: its image_features, checked to be one run of image tokens. */
-async function visionFeatures(vlm: Vlm, feeds: Record<string, Tensor>, watch: Stopwatch): Promise<Tensor> {
+/**
+ * One run of the vision encoder: its image_features, checked to be one run of `tokens` image tokens ([1, tokens,
+ * hidden]; Qwen2-VL's [tokens, hidden] is taken as that).
+ */
+async function visionFeatures(
+  vlm: Vlm,
+  feeds: Record<string, Tensor>,
+  tokens: number,
+  watch: Stopwatch,
+): Promise<Tensor> {
   const out = await watch.time('vision', () => vlm.visionEncoder.run(feeds));
   for (const [k, t] of Object.entries(out)) if (k !== 'image_features') disposeTensor(t);
   const features = out.image_features;
-  if (features?.dims[0] !== 1 || features.dims[1] !== vlm.spec.imageTokens) {
+  const dims = features?.dims ?? [];
+  const flat = dims.length === 2 && dims[0] === tokens;
+  if (!flat && (dims.length !== 3 || dims[0] !== 1 || dims[1] !== tokens)) {
     disposeTensor(features);
     throw new WebvlError(
       'INVALID_MODEL',
-      `vision_encoder gave image_features [${features?.dims}], expected [1, ${vlm.spec.imageTokens}, hidden]`,
+      `vision_encoder gave image_features [${dims}], expected [1, ${tokens}, hidden]`,
     );
   }
-  return features;
+  return flat ? withDims(features, [1, ...dims]) : features;
 }
 
 /** The image's features, one tensor per run of image tokens (LLaVA: one; Idefics3: one per tile, in order). */
@@ -341,14 +419,35 @@ export async function encodeImageFeatures(
   watch: Stopwatch,
   split = true,
 ): Promise<Tensor[]> {
-  const { tiles } = vlm.spec;
+  const { tiles, patches } = vlm.spec;
   if (tiles) return encodeTiles(vlm, tiles, image, watch, split);
+  if (patches) return [await encodePatches(vlm, patches, image, watch)];
   const pixels = await watch.time('preprocess', () => preprocess(model, [image]));
   try {
-    return [await visionFeatures(vlm, { pixel_values: pixels }, watch)];
+    return [await visionFeatures(vlm, { pixel_values: pixels }, vlm.spec.imageTokens, watch)];
   } finally {
     disposeTensor(pixels);
   }
+}
+
+/** Qwen2-VL: the image's patches and their grid, one vision encoder run. */
+async function encodePatches(
+  vlm: Vlm,
+  patches: PatchedImages,
+  image: RgbaImage,
+  watch: Stopwatch,
+): Promise<Tensor> {
+  const { pixels, grid } = await watch.time('preprocess', async () => imagePatches(image, patches.plan));
+  const rows = grid[0] * grid[1] * grid[2];
+  return visionFeatures(
+    vlm,
+    {
+      pixel_values: hostTensor('float32', [rows, pixels.length / rows], pixels),
+      [patches.gridInput]: hostTensor('int64', [1, 3], grid),
+    },
+    patchTokens(patches.plan, grid),
+    watch,
+  );
 }
 
 /**
@@ -377,6 +476,7 @@ async function encodeTiles(
         await visionFeatures(
           vlm,
           { pixel_values: pixels, ...(mask ? { pixel_attention_mask: mask } : {}) },
+          vlm.spec.imageTokens,
           watch,
         ),
       );
@@ -416,10 +516,8 @@ export async function answer(
   const split = options.splitTiles ?? true;
   const vlm = vlmOf(model);
   const { spec } = vlm;
-  const grid: TileGrid = spec.tiles
-    ? tileGeometry(tilesFor(spec.tiles, split), image.height, image.width)
-    : { rows: 0, cols: 0 };
-  const positions = promptPositions(model, spec, messages, grid);
+  const layout = imageLayout(spec, image, split);
+  const positions = promptPositions(model, spec, messages, layout);
   if (positions.length + 1 > spec.maxPositions) {
     const [code, what] =
       messages.length > 1
@@ -459,11 +557,17 @@ export async function answer(
       key,
       features,
       new DecoderState(vlm.decoder, options.sampling ?? GREEDY, spec.maxPositions),
+      layout,
     );
     conv = fresh;
   }
   const c = conv;
   c.state.setSampling(options.sampling ?? GREEDY);
+  if (spec.mropeSection) {
+    const start = positions.findIndex(isImage);
+    if (!layout.tokenGrid || start < 0) throw imagesError(0);
+    c.state.setPositionMap(mropePositions(start, layout.tokenGrid));
+  }
   const tokens: number[] = [];
   let stop: AnswerResult['stop'] = 'length';
   try {

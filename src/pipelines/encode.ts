@@ -3,7 +3,7 @@
 // encoded once per request; its tokens (last_hidden_state, GPU-resident where the backend allows) feed ITM
 // and the caption decoder of the same request.
 import type { Session } from '../engine/backend';
-import { type HostTensor, hostTensor, type Tensor, toHostFloats } from '../engine/tensor';
+import { type HostTensor, hostTensor, sizeOf, type Tensor, toHostFloats } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { pixelJobs } from '../vision/pixel-jobs';
 import { preprocessBatch, type RgbaImage } from '../vision/preprocess';
@@ -204,6 +204,21 @@ export function gatherRows(t: HostTensor, rows: readonly number[]): HostTensor {
 export async function gatherRowsOf(t: Tensor, rows: readonly number[]): Promise<Tensor> {
   const onDevice = t.location === 'gpu' ? t.gatherRows?.(rows) : undefined;
   return onDevice ?? gatherRows(await toHostFloats(t), rows);
+}
+
+/**
+ * `t`'s data as a tensor of `dims` (as many elements), taking its place: a view on the host and on a backend that
+ * can re-dim its device tensors, else read back.
+ */
+export async function withDims(t: Tensor, dims: readonly number[]): Promise<Tensor> {
+  if (sizeOf(dims) !== sizeOf(t.dims))
+    throw new WebvlError('INTERNAL', `cannot view [${t.dims}] as [${dims}]`);
+  if (t.location === 'cpu') return { ...t, dims: [...dims] };
+  const moved = t.reshaped?.(dims);
+  if (moved) return moved;
+  const host = await t.download();
+  t.dispose();
+  return { ...host, dims: [...dims] };
 }
 
 /** A [1, ...] tensor as [rows, ...], its one row repeated (one image for every beam); the tensor itself for 1. */

@@ -12,6 +12,7 @@ import type { FolderFile, ModelFolder } from '../models/model-folder';
 import type { LoadProgress, LoadStage, ProgressListener } from '../models/model-store';
 import { type GraphIo, graphIo, ONNX_FLOAT16 } from '../onnx/graph-io';
 import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
+import { isPatchProcessor, patchPreprocessPlan, planPatches } from '../vision/image-patches';
 import { isTiledProcessor, planTiles, tilePreprocessPlan } from '../vision/image-tiles';
 import {
   fixedOutputSize,
@@ -434,8 +435,17 @@ export async function loadModel(
   const processorConfig = json<PreprocessorConfigJson>('preprocessor_config.json');
   const tilePlan =
     kind === 'llava' && isTiledProcessor(processorConfig) ? planTiles(processorConfig) : undefined;
-  // Tiles are cut on the CPU; the plan says what one tile is (its size, the pixel values' affine map).
-  const plan = tilePlan ? tilePreprocessPlan(tilePlan) : planPreprocess(processorConfig);
+  const patchPlan =
+    kind === 'llava' && !tilePlan && isPatchProcessor(processorConfig)
+      ? planPatches(processorConfig)
+      : undefined;
+  // Tiles and patches are cut on the CPU; the plan says what one tile is (its size, the pixel values' affine map),
+  // or the least image a patch grid takes.
+  const plan = tilePlan
+    ? tilePreprocessPlan(tilePlan)
+    : patchPlan
+      ? patchPreprocessPlan(patchPlan)
+      : planPreprocess(processorConfig);
   const tokenizer = TextTokenizer.fromJson(
     json<object>('tokenizer.json'),
     json<TokenizerConfigJson>('tokenizer_config.json', {}),
@@ -544,7 +554,7 @@ export async function loadModel(
     // the CPU path's, rounded to float16 as its input declares.
     const halfPixels = imageRole && graphIoOf(imageRole)?.elementTypes.get('pixel_values') === ONNX_FLOAT16;
     const pixels =
-      imageRole && !halfPixels && !tilePlan
+      imageRole && !halfPixels && !tilePlan && !patchPlan
         ? await selector.pixelPipeline(imageRole).catch(() => undefined)
         : undefined;
     const scoring: Scoring =
@@ -594,6 +604,8 @@ export async function loadModel(
             chatTemplate: chatTemplateOf(folder, jsons),
             tilePlan,
             pixelRank: graphIoOf('visionEncoder')?.inputs.get('pixel_values')?.length,
+            patchPlan,
+            visionInputs: [...(graphIoOf('visionEncoder')?.inputs.keys() ?? [])],
           }),
       ),
       graphs: graphs.map((g) => {

@@ -10,6 +10,7 @@
 //           encoder): vision_encoder (image features in the language model's width), embed_tokens and
 //           decoder_model_merged; questions through the folder's chat template. Idefics3 and SmolVLM folders
 //           (model_type idefics3, smolvlm) have the same graphs; their processor cuts an image into tiles.
+//           Qwen2-VL folders (qwen2_vl) too: an image is its own grid of patches, positions are 3-D (M-RoPE).
 //   vilt    single stream (ViLT): vision_model embeds the patches (patch_embeds, with position and modality-type
 //           embeddings), fusion_model runs the one transformer over [text; patches] → itm_logits, vqa_logits.
 //           No embeddings: every image–text pair is a forward pass of fusion_model.
@@ -40,7 +41,11 @@ const FAMILIES: readonly ModelFamily[] = [
 ];
 
 /** Other model types that are a family's: their folders have the family's graphs. */
-const FAMILY_OF_TYPE: Readonly<Record<string, ModelFamily>> = { idefics3: 'llava', smolvlm: 'llava' };
+const FAMILY_OF_TYPE: Readonly<Record<string, ModelFamily>> = {
+  idefics3: 'llava',
+  smolvlm: 'llava',
+  qwen2_vl: 'llava',
+};
 
 /**
  * What a graph does in a model: towers, the combined CLIP/SigLIP graph, BLIP's heads; a generative VLM's image
@@ -89,6 +94,17 @@ export interface ModelConfigJson {
   /** Idefics3 names its image token so; its connector merges scale_factor² patches into one feature. */
   image_token_id?: number;
   scale_factor?: number;
+  /** Qwen2-VL: the token before an image's tokens. */
+  vision_start_token_id?: number;
+  /** Qwen2-VL keeps its language model's fields at the top level (text_config's, below), with its rotary sections. */
+  rope_scaling?: { type?: string; mrope_section?: unknown };
+  num_hidden_layers?: number;
+  num_attention_heads?: number;
+  num_key_value_heads?: number;
+  hidden_size?: number;
+  head_dim?: number;
+  max_position_embeddings?: number;
+  eos_token_id?: number;
   text_config?: {
     bos_token_id?: number;
     eos_token_id?: number;
@@ -101,6 +117,7 @@ export interface ModelConfigJson {
     num_key_value_heads?: number;
     hidden_size?: number;
     head_dim?: number;
+    rope_scaling?: { type?: string; mrope_section?: unknown };
   };
   vision_config?: { image_size?: number; patch_size?: number };
   /** VQA classifiers (vilt, vlmo): answer index → answer text. */
@@ -117,6 +134,7 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   LlavaForConditionalGeneration: 'llava',
   Idefics3ForConditionalGeneration: 'llava',
   SmolVLMForConditionalGeneration: 'llava',
+  Qwen2VLForConditionalGeneration: 'llava',
   ViltModel: 'vilt',
   ViltForQuestionAnswering: 'vilt',
   ViltForImageAndTextRetrieval: 'vilt',

@@ -1,10 +1,13 @@
 // What the ask/chat pipeline needs to know of a generative VLM folder (the llava family): the chat template,
 // the image token and how many positions an image takes, the language model's key/value shape and context.
 // Idefics3 folders (SmolVLM) cut an image into tiles: each tile is a run of image tokens in the prompt, after
-// the tokens that name its place (Idefics3Processor's expansion of the one <image> the template writes).
+// the tokens that name its place (Idefics3Processor's expansion of the one <image> the template writes). Qwen2-VL
+// folders resize an image to a patch grid of its own, so each image is its own number of image tokens, and their
+// language model takes 3-D positions (temporal, row, column: M-RoPE).
 import { Template } from '@huggingface/jinja';
 import { WebvlError } from '../errors';
 import type { TextTokenizer, TokenizerConfigJson } from '../text/tokenizer';
+import type { PatchPlan } from '../vision/image-patches';
 import type { TilePlan } from '../vision/image-tiles';
 import type { KvShape } from './generate/decoder-state';
 import type { ModelConfigJson } from './model-family';
@@ -18,6 +21,13 @@ export interface TiledImages {
   readonly globalToken: string;
   /** The vision encoder's pixel_values rank: 5 ([batch, images, 3, H, W]) as transformers.js exports it, or 4. */
   readonly pixelRank: 4 | 5;
+}
+
+/** Qwen2-VL's images: patches of a grid sized per image. */
+export interface PatchedImages {
+  readonly plan: PatchPlan;
+  /** The vision encoder's grid input: grid_thw (transformers.js' Qwen2-VL export) or image_grid_thw. */
+  readonly gridInput: string;
 }
 
 export interface VlmSpec {
@@ -35,11 +45,15 @@ export interface VlmSpec {
   readonly imageTokenId: number;
   /**
    * Positions one run of image tokens takes in the language model: how many feature vectors the image encoder
-   * returns for the image (for a tile, with tiling).
+   * returns for the image (for a tile, with tiling). 0 with patches: each image has its own.
    */
   readonly imageTokens: number;
   /** Idefics3's tiles; absent where an image is one run (LLaVA). */
   readonly tiles?: TiledImages;
+  /** Qwen2-VL's patch grids. */
+  readonly patches?: PatchedImages;
+  /** The language model's rotary sections when it takes 3-D position_ids [3, batch, seq] (M-RoPE). */
+  readonly mropeSection?: readonly number[];
   readonly kv: KvShape;
   /** Positions the language model has (prompt, image and answer together). */
   readonly maxPositions: number;
@@ -70,6 +84,9 @@ export interface VlmFolderFiles {
   /** Idefics3's tiling, where the preprocessor config is Idefics3's. */
   readonly tilePlan?: TilePlan;
   readonly pixelRank?: number;
+  /** Qwen2-VL's patches, where the preprocessor config is Qwen2-VL's, and its vision encoder's input names. */
+  readonly patchPlan?: PatchPlan;
+  readonly visionInputs?: readonly string[];
 }
 
 /** Chat templates parsed so far, by source: parsed once per model, not per question. */
@@ -98,7 +115,8 @@ function templateOf(t: unknown): string | undefined {
 
 export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files: VlmFolderFiles): VlmSpec {
   const { tokenizerConfig, generation } = files;
-  const t = config.text_config ?? {};
+  // Qwen2-VL's config keeps the language model's fields at its top level.
+  const t = config.text_config ?? config;
   const bad = (what: string): never => {
     throw new WebvlError('INVALID_MODEL', `config.json of a llava model: ${what}`);
   };
@@ -118,8 +136,11 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
   if (typeof imageTokenId !== 'number' || !Number.isInteger(imageTokenId) || imageTokenId < 0)
     bad('no image_token_index (or image_token_id)');
   const tiles = files.tilePlan && tiledImages(files.tilePlan, files.pixelRank, tokenizer);
-  const imageTokens = tiles ? tileTokens(config, files.processor) : config.image_seq_length;
-  if (!isCount(imageTokens)) bad('image_seq_length is not a count');
+  const patches = files.patchPlan && patchedImages(files.patchPlan, files.visionInputs ?? []);
+  const imageTokens = tiles ? tileTokens(config, files.processor) : patches ? 0 : config.image_seq_length;
+  if (!patches && !isCount(imageTokens)) bad('image_seq_length is not a count');
+  const mropeSection = mropeOf(t.rope_scaling?.mrope_section, headDim as number);
+  if (patches && !mropeSection) bad('a Qwen2-VL config needs rope_scaling.mrope_section');
   const chatTemplate = files.chatTemplate ?? templateOf(tokenizerConfig.chat_template) ?? LLAVA_TEMPLATE;
   try {
     parsedTemplate(chatTemplate); // parsed here, so a broken one fails the load, not the first question
@@ -137,6 +158,8 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
     imageTokenId: imageTokenId as number,
     imageTokens: imageTokens as number,
     ...(tiles ? { tiles } : {}),
+    ...(patches ? { patches } : {}),
+    ...(mropeSection ? { mropeSection } : {}),
     kv: { layers, heads: kvHeads as number, headDim: headDim as number },
     maxPositions,
   };
@@ -165,4 +188,31 @@ function tiledImages(plan: TilePlan, pixelRank: number | undefined, tokenizer: T
     if (tokenizer.tokenId(s) === undefined)
       throw new WebvlError('INVALID_MODEL', `an Idefics3 tokenizer must hold the token '${s}'`);
   return { plan, ...strings, pixelRank: pixelRank === 4 ? 4 : 5 };
+}
+
+/** rope_scaling.mrope_section: counts that add up to half the head size; undefined where absent. */
+function mropeOf(section: unknown, headDim: number): number[] | undefined {
+  if (section === undefined) return undefined;
+  const ok =
+    Array.isArray(section) &&
+    section.length === 3 &&
+    section.every((n) => Number.isInteger(n) && n >= 0) &&
+    section.reduce((a: number, b: number) => a + b, 0) === headDim / 2;
+  if (!ok)
+    throw new WebvlError(
+      'INVALID_MODEL',
+      `config.json: rope_scaling.mrope_section ${JSON.stringify(section)} should be 3 counts adding up to ${headDim / 2}`,
+    );
+  return section as number[];
+}
+
+/** The grid input a Qwen2-VL vision encoder takes beside pixel_values. */
+function patchedImages(plan: PatchPlan, inputs: readonly string[]): PatchedImages {
+  const gridInput = ['grid_thw', 'image_grid_thw'].find((n) => inputs.includes(n));
+  if (!gridInput || !inputs.includes('pixel_values'))
+    throw new WebvlError(
+      'INVALID_MODEL',
+      `a Qwen2-VL vision_encoder takes pixel_values and grid_thw (or image_grid_thw), not ${inputs.join(', ')}`,
+    );
+  return { plan, gridInput };
 }

@@ -95,16 +95,18 @@ describe('family by config.json', () => {
     expect(familyOf({ architectures: ['ViltForQuestionAnswering'] })).toBe('vilt');
     expect(familyOf({ model_type: 'vlmo' })).toBe('vlmo');
     expect(familyOf({ architectures: ['CoCaModel'] })).toBe('coca');
+    expect(familyOf({ model_type: 'qwen2_vl' })).toBe('llava');
+    expect(familyOf({ architectures: ['Qwen2VLForConditionalGeneration'] })).toBe('llava');
     const e = (() => {
       try {
-        familyOf({ model_type: 'qwen2_vl', architectures: ['Qwen2VLForConditionalGeneration'] });
+        familyOf({ model_type: 'paligemma', architectures: ['PaliGemmaForConditionalGeneration'] });
       } catch (x) {
         return x as WebvlError;
       }
     })();
     expect(e?.code).toBe('UNSUPPORTED_MODEL');
-    expect(e?.message).toContain("model_type 'qwen2_vl'");
-    expect(e?.message).toContain('Qwen2VLForConditionalGeneration');
+    expect(e?.message).toContain("model_type 'paligemma'");
+    expect(e?.message).toContain('PaliGemmaForConditionalGeneration');
   });
 
   it('a folder naming an unknown family is refused before any graph or processor file is asked for', async () => {

@@ -31,6 +31,9 @@ export interface KvShape {
 
 export type KvCacheFactory = (spec: KvCacheSpec) => Promise<KvCache>;
 
+/** 3-D positions (Qwen2-VL's M-RoPE): the [temporal, row, column] position of sequence index i. */
+export type PositionMap = (index: number) => readonly [number, number, number];
+
 export interface DecoderHandle {
   readonly session: Session;
   /** The graph for a sequence's first piece, when the decoder takes no empty past (BLIP's decoder_model). */
@@ -87,6 +90,8 @@ export class DecoderState {
   private draw: () => number;
   /** Decided after the first step, once the decoder's placement is settled: the cache factory, or exact mode. */
   private mode: { factory: KvCacheFactory | undefined } | undefined;
+  /** Set for a decoder that takes position_ids [3, batch, seq]; else positions count up from 0. */
+  private positionMap: PositionMap | undefined;
 
   constructor(
     private readonly decoder: DecoderHandle,
@@ -127,6 +132,11 @@ export class DecoderState {
   setSampling(sampling: Sampling): void {
     this.sampling = sampling;
     this.draw = drawsFrom(sampling.seed ?? 0);
+  }
+
+  /** Positions as 3-D (position_ids [3, rows, s]), index by index, from the next feed on. */
+  setPositionMap(map: PositionMap): void {
+    this.positionMap = map;
   }
 
   /**
@@ -192,12 +202,7 @@ export class DecoderState {
     for (const name of session.inputNames) {
       if (name === 'inputs_embeds' || name === 'input_ids') feeds[name] = input;
       else if (name === 'attention_mask') feeds[name] = this.mask(s);
-      else if (name === 'position_ids')
-        feeds[name] = hostTensor(
-          'int64',
-          [rows, s],
-          BigInt64Array.from({ length: rows * s }, (_, i) => BigInt(this.seen + (i % s))),
-        );
+      else if (name === 'position_ids') feeds[name] = this.positionIds(rows, s);
       else if (name === 'use_cache_branch') feeds[name] = hostTensor('bool', [1], [pastLength > 0 ? 1 : 0]);
       else if (name === SAMPLING) feeds[name] = this.samplingFeed(u);
       else if (name === PAST_LENGTH) feeds[name] = hostTensor('int64', [], [this.seen]);
@@ -267,6 +272,24 @@ export class DecoderState {
     return Object.fromEntries(
       await Promise.all(this.contexts.map(async ([name, repeat]) => [name, await repeat(rows)] as const)),
     );
+  }
+
+  /** position_ids of the next `s` positions in every row: [rows, s], or [3, rows, s] with a position map. */
+  private positionIds(rows: number, s: number): HostTensor {
+    const map = this.positionMap;
+    if (!map)
+      return hostTensor(
+        'int64',
+        [rows, s],
+        BigInt64Array.from({ length: rows * s }, (_, i) => BigInt(this.seen + (i % s))),
+      );
+    const data = new BigInt64Array(3 * rows * s);
+    for (let j = 0; j < s; j++) {
+      const p = map(this.seen + j);
+      for (let axis = 0; axis < 3; axis++)
+        for (let r = 0; r < rows; r++) data[(axis * rows + r) * s + j] = BigInt(p[axis]);
+    }
+    return hostTensor('int64', [3, rows, s], data);
   }
 
   private samplingFeed(u: number): HostTensor {

@@ -92,6 +92,13 @@ export class WebGpuDeviceTensor implements DeviceTensor {
     );
   }
 
+  reshaped(dims: readonly number[]): WebGpuDeviceTensor | undefined {
+    if (dims.reduce((n, d) => n * d, 1) !== this.dims.reduce((n, d) => n * d, 1)) return undefined;
+    const buffer = this.buffer;
+    this.disposed = true; // the buffer goes with the new tensor, back to the pool when that is disposed
+    return new WebGpuDeviceTensor(this.device, buffer, this.dtype, [...dims], this.bytes, this.pool);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

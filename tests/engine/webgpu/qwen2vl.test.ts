@@ -1,0 +1,284 @@
+// Asking about an image with a Qwen2-VL folder on our engine, through the loader and the ask pipeline: a
+// random-weight folder in transformers.js' layout (scripts/make_qwen2vl_random.py) whose processor resizes the
+// image to a patch grid of its own (smart_resize) and whose language model takes 3-D positions (M-RoPE). Checked
+// against PyTorch (smart_resize's sizes, the patches Pillow made, the image features at two grids, the prompt ids
+// and positions, the greedy answers of a two-turn chat) and against transformers.js' own Qwen2VLProcessor and
+// Qwen2VLForConditionalGeneration on the same folder.
+import { readFileSync } from 'node:fs';
+import {
+  AutoProcessor,
+  env,
+  Qwen2VLForConditionalGeneration,
+  RawImage,
+  Tensor,
+} from '@huggingface/transformers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relativeDiff } from '../../../bench/stats';
+import { hostTensor, toHostFloats } from '../../../src/engine/tensor';
+import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import {
+  answer,
+  type ChatMessage,
+  type Conversation,
+  imageLayout,
+  mropePositions,
+  promptPositions,
+  vlmOf,
+} from '../../../src/pipelines/ask';
+import { disposeTensor } from '../../../src/pipelines/encode';
+import type { LoadedModel } from '../../../src/pipelines/loaded-model';
+import { Stopwatch } from '../../../src/pipelines/timings';
+import { imagePatches, smartResize } from '../../../src/vision/image-patches';
+import { loadCorpusFolder } from '../../support/corpus-folder';
+import { nodeGpu } from './gpu';
+
+const NAME = 'qwen2vl-random';
+const DISK = `tests/corpus/${NAME}/`;
+const FILES = [
+  'config.json',
+  'generation_config.json',
+  'preprocessor_config.json',
+  'chat_template.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'onnx/vision_encoder.onnx',
+  'onnx/embed_tokens.onnx',
+  'onnx/decoder_model_merged.onnx',
+];
+interface Floats {
+  dims: number[];
+  data: number[];
+}
+const ref = JSON.parse(readFileSync(`${DISK}reference.json`, 'utf8')) as {
+  image: { width: number; height: number; rgba: number[] };
+  pixel_values: Floats;
+  grid_thw: number[];
+  image_features: Floats;
+  crop: { grid_thw: number[]; pixel_values: number[]; image_features: Floats };
+  questions: string[];
+  prompt_ids: number[][];
+  position_ids: number[][];
+  rope_delta: number;
+  answers: number[][];
+  smart_resize: number[][];
+};
+const image = { width: ref.image.width, height: ref.image.height, data: Uint8Array.from(ref.image.rgba) };
+
+const backend = new WebGpuBackend({ gpu: nodeGpu() });
+let model: LoadedModel;
+beforeAll(async () => {
+  model = await loadCorpusFolder(backend, DISK, FILES);
+}, 60_000);
+afterAll(async () => {
+  await model?.release();
+  (await backend.engineDevice()).device.destroy();
+});
+
+const user = (content: string): ChatMessage => ({ role: 'user', content });
+const assistant = (content: string): ChatMessage => ({ role: 'assistant', content });
+const words = (ids: number[]) => model.tokenizer.decode(ids);
+/** PyTorch's prompt ids with the image tokens as the pipeline marks them (-1: the one run). */
+const marked = (ids: number[], imageTokenId: number) => ids.map((id) => (id === imageTokenId ? -1 : id));
+
+describe('a Qwen2-VL folder loads as it is', () => {
+  it('as the llava family: patches of a grid per image, 3-D positions, its chat template and end tokens', () => {
+    const { spec } = vlmOf(model);
+    expect(model.kind).toBe('llava');
+    expect(spec.patches).toMatchObject({
+      gridInput: 'grid_thw',
+      plan: { patch: 4, merge: 2, temporal: 2, minPixels: 256, maxPixels: 4096, resample: 'bicubic' },
+    });
+    expect(spec.mropeSection).toEqual([2, 3, 3]);
+    expect(spec.kv).toEqual({ layers: 2, heads: 1, headDim: 16 });
+    expect(spec.eosTokenIds).toEqual([3, 0]);
+    expect(spec.maxPositions).toBe(256);
+  });
+
+  it("smart_resize gives transformers' sizes (Python's rounding: 36 × 60 goes to 32 × 56)", () => {
+    const { plan } = vlmOf(model).spec.patches!;
+    for (const [h, w, rh, rw] of ref.smart_resize)
+      expect(smartResize(h, w, plan.patch * plan.merge, plan.minPixels, plan.maxPixels), `${h}×${w}`).toEqual(
+        [rh, rw],
+      );
+  });
+
+  it("the patches are Qwen2VLImageProcessor's (Pillow's bicubic), one 8-bit level apart at most", () => {
+    const got = imagePatches(image, vlmOf(model).spec.patches!.plan);
+    expect(got.grid).toEqual(ref.grid_thw);
+    expect([got.pixels.length / ref.pixel_values.dims[1], ref.pixel_values.dims[1]]).toEqual(
+      ref.pixel_values.dims,
+    );
+    let worst = 0;
+    for (let i = 0; i < ref.pixel_values.data.length; i++)
+      worst = Math.max(worst, Math.abs(got.pixels[i] - ref.pixel_values.data[i]));
+    // One level is 1/255 over the smallest std.
+    expect(worst).toBeLessThanOrEqual(1 / 255 / 0.26130258 + 1e-5);
+  });
+
+  it("the vision encoder's features on our engine equal PyTorch's, at two grids", async () => {
+    const vision = vlmOf(model).visionEncoder;
+    const cases = [
+      [ref.pixel_values.data, ref.grid_thw, ref.image_features],
+      [ref.crop.pixel_values, ref.crop.grid_thw, ref.crop.image_features],
+    ] as const;
+    for (const [pixels, grid, want] of cases) {
+      const rows = grid[0] * grid[1] * grid[2];
+      const out = await vision.run({
+        pixel_values: hostTensor('float32', [rows, pixels.length / rows], Float32Array.from(pixels)),
+        grid_thw: hostTensor('int64', [1, 3], grid),
+      });
+      const got = await toHostFloats(out.image_features);
+      disposeTensor(out.image_features);
+      expect(got.dims).toEqual(want.dims);
+      expect(relativeDiff(got.data as Float32Array, want.data)).toBeLessThan(1e-4);
+    }
+  });
+});
+
+describe('the prompt: ids and 3-D positions', () => {
+  it('the chat renders, expands and tokenizes to the ids PyTorch was given, the image one run', () => {
+    const { spec } = vlmOf(model);
+    const layout = imageLayout(spec, image);
+    expect(layout).toMatchObject({ runs: 1, tokensPerRun: 24, tokenGrid: [4, 6] });
+    expect(promptPositions(model, spec, [user(ref.questions[0])], layout)).toEqual(
+      marked(ref.prompt_ids[0], spec.imageTokenId),
+    );
+    const second = [user(ref.questions[0]), assistant(words(ref.answers[0])), user(ref.questions[1])];
+    expect(promptPositions(model, spec, second, layout)).toEqual(
+      marked(ref.prompt_ids[1], spec.imageTokenId),
+    );
+  });
+
+  it("positions are get_rope_index's: text counts, the image takes its rows and columns, then the delta", () => {
+    const ids = ref.prompt_ids[0];
+    const start = ids.indexOf(vlmOf(model).spec.imageTokenId);
+    const map = mropePositions(start, [4, 6]);
+    for (let i = 0; i < ids.length; i++)
+      expect(map(i), `position ${i}`).toEqual([0, 1, 2].map((a) => ref.position_ids[a][i]));
+    // Generated tokens go on from the last, shifted by the delta.
+    expect(map(ids.length)).toEqual(new Array(3).fill(ids.length + ref.rope_delta));
+  });
+});
+
+describe('ask and chat about an image on our engine', () => {
+  it('two turns: answers equal PyTorch’s; the second reuses the first turn’s cache', async () => {
+    const [q1, q2] = ref.questions;
+    const [a1, a2] = ref.answers;
+    const first = await answer(
+      model,
+      image,
+      [user(q1)],
+      undefined,
+      { maxTokens: a1.length },
+      new Stopwatch(),
+    );
+    expect(first.result.tokenIds).toEqual(a1);
+    expect(first.result).toMatchObject({ reusedTokens: 0, cacheOnDevice: true });
+    expect(first.result.promptTokens).toBe(ref.prompt_ids[0].length);
+    const turns = [user(q1), assistant(first.result.text), user(q2)];
+    const second = await answer(
+      model,
+      image,
+      turns,
+      first.conversation,
+      { maxTokens: a2.length },
+      new Stopwatch(),
+    );
+    expect(second.result.tokenIds).toEqual(a2);
+    expect(second.result.reusedTokens).toBeGreaterThan(ref.prompt_ids[0].length);
+    second.conversation.release();
+  });
+
+  it('an image of another size is another grid: its own run length, answered without error', async () => {
+    const small = { width: 16, height: 16, data: new Uint8Array(16 * 16 * 4).fill(90) };
+    const layout = imageLayout(vlmOf(model).spec, small);
+    expect(layout.tokenGrid).toEqual([2, 2]); // 16 × 16 is 256 pixels: min_pixels, 4 × 4 patches
+    const got = await answer(model, small, [user('w1')], undefined, { maxTokens: 2 }, new Stopwatch());
+    expect(got.result.promptTokens).toBe(
+      promptPositions(model, vlmOf(model).spec, [user('w1')], layout).length,
+    );
+    got.conversation.release();
+  });
+});
+
+// transformers.js' own Qwen2-VL classes (onnxruntime-node underneath) read this folder as it is.
+describe("transformers.js' Qwen2VLProcessor and Qwen2VLForConditionalGeneration on the same folder", () => {
+  env.localModelPath = 'tests/corpus/';
+  env.allowRemoteModels = false;
+  const rgb = () => {
+    const data = new Uint8ClampedArray(image.width * image.height * 3);
+    for (let i = 0; i < image.width * image.height; i++)
+      for (let c = 0; c < 3; c++) data[i * 3 + c] = image.data[i * 4 + c];
+    return new RawImage(data, image.width, image.height, 3);
+  };
+  const messages = [
+    { role: 'user', content: [{ type: 'image' }, { type: 'text', text: '' }] },
+    { role: 'assistant', content: [{ type: 'text', text: '' }] },
+    { role: 'user', content: [{ type: 'text', text: '' }] },
+  ];
+
+  it('its processor renders and expands the chat to our prompt ids, with our grid', async () => {
+    const processor = await AutoProcessor.from_pretrained(NAME);
+    const { spec } = vlmOf(model);
+    const chat = structuredClone(messages);
+    chat[0].content[1].text = ref.questions[0];
+    chat[1].content[0].text = words(ref.answers[0]);
+    chat[2].content[0].text = ref.questions[1];
+    const template = (
+      JSON.parse(readFileSync(`${DISK}chat_template.json`, 'utf8')) as { chat_template: string }
+    ).chat_template;
+    const text = processor.apply_chat_template(chat, {
+      add_generation_prompt: true,
+      chat_template: template,
+    });
+    const inputs = await processor(text, rgb());
+    const theirs = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+    const ours = promptPositions(
+      model,
+      spec,
+      [user(ref.questions[0]), assistant(words(ref.answers[0])), user(ref.questions[1])],
+      imageLayout(spec, image),
+    );
+    expect(ours).toEqual(marked(theirs, spec.imageTokenId));
+    expect(Array.from(inputs.image_grid_thw.data as BigInt64Array, Number)).toEqual(ref.grid_thw);
+    expect(inputs.pixel_values.dims).toEqual(ref.pixel_values.dims);
+  });
+
+  it('its model, given the same patches and ids, answers both turns as we do', async () => {
+    const theirs = await Qwen2VLForConditionalGeneration.from_pretrained(NAME, {
+      dtype: 'fp32',
+      device: 'cpu',
+    });
+    try {
+      const { spec } = vlmOf(model);
+      const layout = imageLayout(spec, image);
+      const pixels = new Tensor('float32', Float32Array.from(ref.pixel_values.data), ref.pixel_values.dims);
+      const grid = new Tensor('int64', BigInt64Array.from(ref.grid_thw.map(BigInt)), [1, 3]);
+      let turns: ChatMessage[] = [];
+      let conversation: Conversation | undefined;
+      for (const question of ref.questions) {
+        turns = [...turns, user(question)];
+        const ids = promptPositions(model, spec, turns, layout).map((id) =>
+          BigInt(id < 0 ? spec.imageTokenId : id),
+        );
+        const generated = (await theirs.generate({
+          input_ids: new Tensor('int64', BigInt64Array.from(ids), [1, ids.length]),
+          attention_mask: new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+          pixel_values: pixels,
+          image_grid_thw: grid,
+          max_new_tokens: 8,
+          do_sample: false,
+        })) as Tensor;
+        const want = Array.from(generated.data as BigInt64Array, Number).slice(ids.length);
+        const end = want.findIndex((id) => spec.eosTokenIds.includes(id));
+        const got = await answer(model, image, turns, conversation, { maxTokens: 8 }, new Stopwatch());
+        expect(got.result.tokenIds, question).toEqual(end < 0 ? want : want.slice(0, end));
+        conversation = got.conversation;
+        turns = [...turns, assistant(got.result.text)];
+      }
+      conversation?.release();
+    } finally {
+      await theirs.dispose();
+    }
+  });
+});
