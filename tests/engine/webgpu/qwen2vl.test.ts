@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
 import { hostTensor, toHostFloats } from '../../../src/engine/tensor';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
+import type { WebGpuSession } from '../../../src/engine/webgpu/session';
 import {
   answer,
   type ChatMessage,
@@ -131,6 +132,10 @@ describe('a Qwen2-VL folder loads as it is', () => {
       disposeTensor(out.image_features);
       expect(got.dims).toEqual(want.dims);
       expect(relativeDiff(got.data as Float32Array, want.data)).toBeLessThan(1e-4);
+      // Each block's attention over the patches ([heads, patches, size], no batch axis) is one fused dispatch.
+      const { opCounts } = (vision as WebGpuSession).describePlan()!;
+      expect(opCounts['webvl:Attention']).toBe(2);
+      expect(opCounts.Softmax).toBeUndefined();
     }
   });
 });
@@ -174,6 +179,9 @@ describe('ask and chat about an image on our engine', () => {
     );
     expect(first.result.tokenIds).toEqual(a1);
     expect(first.result).toMatchObject({ reusedTokens: 0, cacheOnDevice: true });
+    // One fused attention per decoder layer, reading the KV cache in place.
+    const decoder = vlmOf(model).decoder.session as WebGpuSession;
+    expect(decoder.describePlan()?.opCounts['webvl:Attention']).toBe(2);
     expect(first.result.promptTokens).toBe(ref.prompt_ids[0].length);
     const turns = [user(q1), assistant(first.result.text), user(q2)];
     const second = await answer(

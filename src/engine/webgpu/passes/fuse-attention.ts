@@ -2,7 +2,8 @@
 // Reshape/Transpose chains that split heads in front and merge them behind, → one webvl Attention node.
 // Q, K and V become strided views of the projections (no transpose copies), and the output is written
 // straight into the merged-heads layout. onnxruntime's attention ops lower to the same node (lower-gqa.ts,
-// lower-mha.ts, lower-ms-attention.ts).
+// lower-mha.ts, lower-ms-attention.ts). Heads without a batch axis ([H, S, D]: Qwen2-VL's vision attention over
+// one image's patches) are read as a batch of one.
 import { strides as contiguous } from '../ir/const-eval';
 import { attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import type { TypedShape } from '../ir/op-shapes';
@@ -61,8 +62,14 @@ function resolveView(
       strides = contiguous(dims);
     }
   }
+  // [H, S, D]: a batch of one.
+  if (dims.length === 3) return { source, dims: [1, ...dims], strides: [sizeOf(dims), ...strides], start: 0 };
   if (dims.length !== 4) return undefined;
   return { source, dims, strides, start: 0 };
+}
+
+function sizeOf(dims: readonly number[]): number {
+  return dims.reduce((n, d) => n * d, 1);
 }
 
 /** A webvl Attention node over q/k/v views, writing `out` through `outStrides` (its dims `outDims`). */
@@ -183,9 +190,10 @@ function broadcastsTo(mask: readonly number[], target: readonly number[]): boole
 function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string, TypedShape>): boolean {
   const v = new GraphView(graph);
   const sDims = shapes.get(softmax.inputs[0])?.dims;
-  if (sDims?.length !== 4) return false;
+  const rank = sDims?.length;
+  if (!sDims || (rank !== 4 && rank !== 3)) return false;
   const axis = attrInt(softmax, 'axis', graph.opset >= 13 ? -1 : 1);
-  if (axis !== -1 && axis !== 3) return false;
+  if (axis !== -1 && axis !== sDims.length - 1) return false;
   const chain: Node[] = [softmax];
   let cur = softmax.inputs[0];
   let scale = 1;
@@ -290,21 +298,24 @@ function fuseDecomposed(graph: Graph, softmax: Node, shapes: ReadonlyMap<string,
   for (const x of [q, k, val]) if (shapes.get(x.source)?.dtype !== 'float32') return false;
   const dv = val.dims[3];
 
-  // Output: merge heads in place when Transpose(0,2,1,3) [→ Reshape to [B, Sq, H·Dv]] follows.
+  // Output: merge heads in place when Transpose(0,2,1,3) [→ Reshape to [B, Sq, H·Dv]] follows (without a batch
+  // axis: Transpose(1,0,2) [→ Reshape to [Sq, H·Dv]]).
+  const batched = rank === 4;
   let out = pv.outputs[0];
-  let outDims: readonly number[] = [b, h, sq, dv];
+  let outDims: readonly number[] = batched ? [b, h, sq, dv] : [h, sq, dv];
   const outNodes: Node[] = [];
-  let outStrides = contiguous(outDims);
+  let outStrides = contiguous([b, h, sq, dv]);
   const tr = v.onlyConsumer(out, 'Transpose');
   const perm = tr && attrInts(tr, 'perm');
-  if (tr && perm && perm.join() === '0,2,1,3') {
+  if (tr && perm && perm.join() === (batched ? '0,2,1,3' : '1,0,2')) {
     out = tr.outputs[0];
     outNodes.push(tr);
-    outDims = [b, sq, h, dv];
+    outDims = batched ? [b, sq, h, dv] : [sq, h, dv];
     outStrides = [sq * h * dv, dv, h * dv, 1];
     const rs = v.onlyConsumer(out, 'Reshape');
     const rsDims = rs && shapes.get(rs.outputs[0])?.dims;
-    if (rs && rsDims && rsDims.join() === [b, sq, h * dv].join()) {
+    const merged = batched ? [b, sq, h * dv] : [sq, h * dv];
+    if (rs && rsDims && rsDims.join() === merged.join()) {
       out = rs.outputs[0];
       outNodes.push(rs);
       outDims = rsDims;
