@@ -209,6 +209,46 @@ describe('ask and chat about an image on our engine', () => {
   });
 });
 
+describe('what a Qwen2-VL folder and image must be', () => {
+  const json = (file: string) => JSON.parse(readFileSync(`${DISK}${file}`, 'utf8'));
+  const refused = async (file: string, edit: (j: Record<string, unknown>) => void, pattern: RegExp) => {
+    const j = json(file);
+    edit(j);
+    await expect(
+      loadCorpusFolder(backend, DISK, FILES, { extra: { [file]: JSON.stringify(j) } }),
+    ).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringMatching(pattern) });
+  };
+
+  it('INVALID_MODEL at load: rotary sections that do not add up, pixel bounds out of order or out of range', async () => {
+    await refused(
+      'config.json',
+      (c) => void (c.rope_scaling = { type: 'mrope', mrope_section: [2, 3, 4] }),
+      /mrope_section/,
+    );
+    await refused('config.json', (c) => void delete c.rope_scaling, /mrope_section/);
+    await refused('preprocessor_config.json', (p) => void (p.min_pixels = 8192), /min_pixels 8192 is above/);
+    await refused('preprocessor_config.json', (p) => void (p.merge_size = 0), /merge_size/);
+    await refused('preprocessor_config.json', (p) => void (p.max_pixels = 1.5), /max_pixels/);
+  });
+
+  it('an image of aspect ratio above 200 is BAD_IMAGE; the model answers the next question', async () => {
+    const thin = { width: 402, height: 2, data: new Uint8Array(402 * 2 * 4).fill(60) };
+    await expect(
+      answer(model, thin, [user('w1')], undefined, { maxTokens: 1 }, new Stopwatch()),
+    ).rejects.toMatchObject({ code: 'BAD_IMAGE', message: expect.stringMatching(/aspect ratio/) });
+    const next = await answer(
+      model,
+      image,
+      [user(ref.questions[0])],
+      undefined,
+      { maxTokens: 2 },
+      new Stopwatch(),
+    );
+    expect(next.result.tokenIds).toEqual(ref.answers[0].slice(0, 2));
+    next.conversation.release();
+  });
+});
+
 // transformers.js' own Qwen2-VL classes (onnxruntime-node underneath) read this folder as it is.
 describe("transformers.js' Qwen2VLProcessor and Qwen2VLForConditionalGeneration on the same folder", () => {
   env.localModelPath = 'tests/corpus/';
