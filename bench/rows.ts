@@ -294,6 +294,8 @@ export function askRows(quick: boolean): AskRowSpec[] {
   // Idefics3's tiles: the image upsized and cut into 2 × 2 tiles plus the global one, five vision runs and a
   // prompt of ten pieces (tests/corpus/smolvlm-random).
   if (!quick) folders.push(['SmolVLM (random weights, 2×2 tiles + global)', '/corpus/smolvlm-random/']);
+  // Qwen2-VL: the image resized to its own patch grid, one vision run, 3-D positions (tests/corpus/qwen2vl-random).
+  if (!quick) folders.push(['Qwen2-VL (random weights, own patch grid)', '/corpus/qwen2vl-random/']);
   return folders.map(([name, model]) => ({
     id: `${name} ask: image + question, then ${tokens} tokens`,
     model,
