@@ -29,6 +29,7 @@ import { captionFlorence, taskPlan } from '../../../src/pipelines/florence2';
 import type { LoadedModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
 import { loadCorpusFolder } from '../../support/corpus-folder';
+import { countLiveBuffers } from '../../support/live-buffers';
 import { nodeGpu } from './gpu';
 
 const NAME = 'florence2-random';
@@ -203,12 +204,16 @@ describe('Florence-2 on our engine equals PyTorch', () => {
   it('steps after the first read a fixed-capacity KV cache in place: two decoder plans for a whole answer', async () => {
     const decoder = florence().decoder.session as WebGpuSession;
     const builtBefore = decoder.describePlan()?.planCache.built ?? 0;
-    // A phrase of a length no test used: its encoder length is new, so every plan this answer runs is built now.
+    // A prompt longer than any other test's: its encoder length is new, so every plan this answer runs is built now.
     const got = await captionFlorence(
       model,
       florence(),
       image,
-      { task: '<CAPTION_TO_PHRASE_GROUNDING>', taskInput: 'two small blue squares', maxTokens: MAX_TOKENS },
+      {
+        task: '<CAPTION_TO_PHRASE_GROUNDING>',
+        taskInput: 'two small blue squares and a long green line',
+        maxTokens: MAX_TOKENS,
+      },
       new Stopwatch(),
     );
     expect(got.tokenIds.length).toBeGreaterThan(10);
@@ -258,22 +263,7 @@ describe('Florence-2 requests leave nothing behind', () => {
   it('GPU buffers stay flat over greedy, beam, region and refused requests', {
     timeout: 300_000,
   }, async () => {
-    // Counts the buffers alive on the engine's device: created, not yet destroyed (pooled ones stay alive).
-    const { device } = await backend.engineDevice();
-    let live = 0;
-    const create = device.createBuffer.bind(device);
-    device.createBuffer = (descriptor: GPUBufferDescriptor) => {
-      const buffer = create(descriptor);
-      live++;
-      const destroy = buffer.destroy.bind(buffer);
-      let gone = false;
-      buffer.destroy = () => {
-        if (!gone) live--;
-        gone = true;
-        return destroy();
-      };
-      return buffer;
-    };
+    const live = countLiveBuffers((await backend.engineDevice()).device);
     const round = async () => {
       for (const task of TASKS)
         await captionFlorence(
@@ -302,12 +292,12 @@ describe('Florence-2 requests leave nothing behind', () => {
       // buffers: measured, 4,144 then 4,161, then 4,161 for six more rounds).
       await round();
       await round();
-      const after = live;
+      const after = live.count;
       await round();
       await round();
-      expect(live).toBe(after);
+      expect(live.count).toBe(after);
     } finally {
-      device.createBuffer = create;
+      live.restore();
     }
   });
 });

@@ -12,7 +12,7 @@ import { fuseLinear } from './fuse-linear';
 import { fuseResidualLayerNorm } from './fuse-residual-layernorm';
 import { dropNoOpCasts, fuseRmsNorm } from './fuse-rmsnorm';
 import { fuseRotary } from './fuse-rotary';
-import { fuseTransposeConcat } from './fuse-transpose-concat';
+import { fuseTransposeConcat, fuseTransposeSplit } from './fuse-transpose-concat';
 import { inferShapes } from './infer-shapes';
 import { inlineIfs } from './inline-if';
 import { keepHalfWeights } from './keep-half-weights';
@@ -117,7 +117,8 @@ export function specialize(
   const linear = fuseLinear(graph, shapes);
   const attention = fuseAttention(graph, shapes);
   const residualLayerNorm = fuseResidualLayerNorm(graph, shapes);
-  const transposeConcat = fuseTransposeConcat(graph, shapes);
+  // Transposes that Concats and Splits read in place.
+  const transposeConcat = fuseTransposeConcat(graph, shapes) + fuseTransposeSplit(graph, shapes);
   // The head-split chains the attention pass bypassed are still there; drop them so the projections'
   // only readers are the attention nodes.
   deadNodes += eliminateDeadCode(graph);

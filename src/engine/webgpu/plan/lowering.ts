@@ -272,10 +272,25 @@ function patchConv(a: LowerArgs, p: ConvParams): void {
   const strides = [c * volume, k1 * s1, k2 * s2, k3 * s3, volume, s1, s2, s3];
   const rows = n * o1 * o2 * o3;
   const width = c * k1 * k2 * k3;
+  const weights: GpuView = { ...w, dims: [p.outChannels, width] };
+  if (rows === n && spatial.every((d, i) => d === p.kernel[i])) {
+    // One patch per image, the whole of it (Qwen2-VL's patch embedding: pixel_values rows viewed as patches):
+    // the rows are the input as it lies, and [N, Cout] is already channels-first.
+    ops.matmul(
+      a.ctx,
+      { ...x, dims: [n, width] },
+      weights,
+      a.inputs[2] ?? null,
+      { ...out, dims: [n, p.outChannels] },
+      {
+        transposeB: true,
+      },
+    );
+    return;
+  }
   const patches = a.ctx.scratch('float32', [rows, width]);
   ops.copyStrided(a.ctx, x, strides, 0, patches, contiguousStrides(dims), 0, dims, 'Conv patches');
   const products = a.ctx.scratch('float32', [n, o1 * o2 * o3, p.outChannels]);
-  const weights: GpuView = { ...w, dims: [p.outChannels, width] };
   ops.matmul(a.ctx, { ...patches, dims: [n, o1 * o2 * o3, width] }, weights, a.inputs[2] ?? null, products, {
     transposeB: true,
   });
