@@ -199,50 +199,53 @@ describe.each(['wasm', 'webgpu'] as const)('a SmolVLM folder: tiled images (%s)'
   });
 });
 
-// A Qwen2-VL folder as transformers.js lays it out (tests/corpus/qwen2vl-random, scripts/make_qwen2vl_random.py):
-// the processor resizes a 45×29 image to a 48×32 grid of patches (24 image tokens), the language model takes 3-D
-// positions (M-RoPE), and the chat template writes the image where the message's content parts put it.
-describe.each(['wasm', 'webgpu'] as const)(
-  'a Qwen2-VL folder: an image as its own patch grid (%s)',
-  (backend) => {
-    const qwen = JSON.parse(readFileSync('tests/corpus/qwen2vl-random/reference.json', 'utf8')) as {
-      image: { width: number; height: number; rgba: number[] };
-      questions: string[];
-      prompt_ids: number[][];
-      answers: number[][];
-    };
-    it('two turns answer with PyTorch’s greedy tokens; an image too thin is BAD_IMAGE, and the chat goes on', async () => {
-      const page = browser.page;
-      await page.evaluate((b) => window.askTest.create(b), backend);
-      const info = await page.evaluate((u) => window.askTest.load(u), '/corpus/qwen2vl-random/');
-      expect(info.kind).toBe('llava');
-      expect(info.placements.every((p) => p.backend === backend)).toBe(true);
-      const image = { width: qwen.image.width, height: qwen.image.height, data: qwen.image.rgba };
-      const [q1, q2] = qwen.questions;
-      const [a1, a2] = qwen.answers;
-      const first = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
-        image,
-        [user(q1)],
-        a1.length,
-      ] as const);
-      expect(first.result.tokenIds).toEqual(a1);
-      expect(first.streamed).toEqual(a1);
-      expect(first.result.promptTokens).toBe(qwen.prompt_ids[0].length);
-      const thin = { width: 402, height: 2, data: new Array(402 * 2 * 4).fill(70) };
-      expect(
-        await page.evaluate(([im, m]) => window.askTest.chatCode(im, m), [thin, [user(q1)]] as const),
-      ).toBe('BAD_IMAGE');
-      const turns = [user(q1), { role: 'assistant' as const, content: first.result.text }, user(q2)];
-      const second = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
-        image,
-        turns,
-        a2.length,
-      ] as const);
-      expect(second.result.tokenIds).toEqual(a2);
-      expect(second.result.promptTokens).toBe(qwen.prompt_ids[1].length);
-    });
-  },
-);
+// Qwen2-VL and Qwen2.5-VL folders as transformers.js lays them out (tests/corpus/qwen2vl-random,
+// tests/corpus/qwen25vl-random): the processor resizes a 45×29 image to a 48×32 grid of patches (24 image tokens),
+// the language model takes 3-D positions (M-RoPE), and the chat template writes the image where the message's
+// content parts put it; Qwen2.5-VL's vision tower attends in windows.
+describe.each([
+  ['wasm', 'qwen2vl-random'],
+  ['webgpu', 'qwen2vl-random'],
+  ['wasm', 'qwen25vl-random'],
+  ['webgpu', 'qwen25vl-random'],
+] as const)('a Qwen2-VL folder: an image as its own patch grid (%s, %s)', (backend, corpus) => {
+  const qwen = JSON.parse(readFileSync(`tests/corpus/${corpus}/reference.json`, 'utf8')) as {
+    image: { width: number; height: number; rgba: number[] };
+    questions: string[];
+    prompt_ids: number[][];
+    answers: number[][];
+  };
+  it('two turns answer with PyTorch’s greedy tokens; an image too thin is BAD_IMAGE, and the chat goes on', async () => {
+    const page = browser.page;
+    await page.evaluate((b) => window.askTest.create(b), backend);
+    const info = await page.evaluate((u) => window.askTest.load(u), `/corpus/${corpus}/`);
+    expect(info.kind).toBe('llava');
+    expect(info.placements.every((p) => p.backend === backend)).toBe(true);
+    const image = { width: qwen.image.width, height: qwen.image.height, data: qwen.image.rgba };
+    const [q1, q2] = qwen.questions;
+    const [a1, a2] = qwen.answers;
+    const first = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      image,
+      [user(q1)],
+      a1.length,
+    ] as const);
+    expect(first.result.tokenIds).toEqual(a1);
+    expect(first.streamed).toEqual(a1);
+    expect(first.result.promptTokens).toBe(qwen.prompt_ids[0].length);
+    const thin = { width: 402, height: 2, data: new Array(402 * 2 * 4).fill(70) };
+    expect(
+      await page.evaluate(([im, m]) => window.askTest.chatCode(im, m), [thin, [user(q1)]] as const),
+    ).toBe('BAD_IMAGE');
+    const turns = [user(q1), { role: 'assistant' as const, content: first.result.text }, user(q2)];
+    const second = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      image,
+      turns,
+      a2.length,
+    ] as const);
+    expect(second.result.tokenIds).toEqual(a2);
+    expect(second.result.promptTokens).toBe(qwen.prompt_ids[1].length);
+  });
+});
 
 describe('sampling agrees across backends', () => {
   it('the same seed draws the same answer on the GPU head and on the host', async () => {

@@ -472,6 +472,37 @@ def host_op_graphs():
          [f("b", [2, 8, 4]), f("s", [2, 3, 8])], limits, 11)
 
 
+def steered_host_op_graphs():
+    """Host ops whose inputs derive from a small int input that steers shapes (a grid, as Qwen2.5-VL's window
+    order derives from image_grid_thw): Range → Reshape → Pad (by computed amounts) → NonZero of the unpadded
+    positions → GatherND, then TopK ascending of that order (its argsort). Once the grid is bound they fold."""
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    n = helper.make_node
+    nodes = [
+        n("Gather", ["grid", "zero"], ["h"], axis=0), n("Gather", ["grid", "one"], ["w"], axis=0),
+        n("Mul", ["h", "w"], ["hw"]), n("Range", ["zero", "hw", "one"], ["index"]),
+        n("Reshape", ["index", "grid"], ["plane"]),
+        n("Mod", ["h", "two"], ["h_odd"]), n("Sub", ["two", "h_odd"], ["pad_h"]),
+        n("Mod", ["w", "two"], ["w_odd"]), n("Sub", ["two", "w_odd"], ["pad_w"]),
+        n("Unsqueeze", ["pad_h", "zero_axis"], ["pad_h1"]), n("Unsqueeze", ["pad_w", "zero_axis"], ["pad_w1"]),
+        n("Concat", ["zeros2", "pad_h1", "pad_w1"], ["pads"], axis=0),
+        n("Pad", ["plane", "pads", "minus100"], ["padded"], mode="constant"),
+        n("Equal", ["padded", "minus100"], ["is_pad"]), n("Not", ["is_pad"], ["kept"]),
+        n("Reshape", ["padded", "flat"], ["padded_flat"]), n("Reshape", ["kept", "flat"], ["kept_flat"]),
+        n("NonZero", ["kept_flat"], ["at"]), n("Transpose", ["at"], ["at_t"]),
+        n("GatherND", ["padded_flat", "at_t"], ["order"]),
+        n("Gather", ["x", "order"], ["y"], axis=0),
+        n("Unsqueeze", ["hw", "zero_axis"], ["k"]),
+        n("TopK", ["order", "k"], ["sorted", "reverse"], largest=0),
+    ]
+    inits = [i64("zero", 0), i64("one", 1), i64("two", 2), i64("zero_axis", [0]), i64("zeros2", [0, 0]),
+             i64("minus100", -100), i64("flat", [-1])]
+    save("steered_window_order", nodes,
+         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3]),
+          helper.make_tensor_value_info("grid", TensorProto.INT64, [2])], inits, 13,
+         [helper.make_tensor_value_info("reverse", TensorProto.INT64, None)])
+
+
 def signal_graphs():
     """DFT of a real signal along a middle axis (opset 17), of a complex one with dft_length padding and inverse,
     one-sided (opset 20, axis input); STFT framed with a Hann window; MelWeightMatrix times a power spectrum."""
@@ -763,6 +794,7 @@ def main():
     indexing_graphs()
     recurrent_graphs()
     host_op_graphs()
+    steered_host_op_graphs()
     signal_graphs()
     misc_graphs()
     resize_graphs()

@@ -144,15 +144,17 @@ class VisionAttention(nn.Module):
         self.qkv = nn.Linear(EMBED, 3 * EMBED)
         self.proj = nn.Linear(EMBED, EMBED)
 
-    def forward(self, x, cos, sin):
+    def forward(self, x, cos, sin, mask=None):
         n = x.shape[0]
         q, k, v = self.qkv(x).reshape(n, 3, V_HEADS, -1).permute(1, 0, 2, 3).unbind(0)
         cos, sin = cos.unsqueeze(-2), sin.unsqueeze(-2)  # apply_rotary_pos_emb_vision
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         q, k, v = q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1)
-        # One image, one frame: cu_seqlens is one window, every patch sees every other.
-        att = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(EMBED // V_HEADS), dim=-1)
+        # One image, one frame: cu_seqlens is one window, every patch sees every other (Qwen2.5-VL's windowed
+        # blocks: an additive mask keeps each patch to its window).
+        scores = q @ k.transpose(1, 2) / math.sqrt(EMBED // V_HEADS)
+        att = torch.softmax(scores if mask is None else scores + mask, dim=-1)
         return self.proj((att @ v).transpose(0, 1).reshape(n, -1))
 
 
@@ -292,22 +294,29 @@ def answer(lm, features, ids, grid, steps):
     return tokens
 
 
-def write_folder():
+def write_folder(out=OUT, model_type="qwen2_vl", architecture="Qwen2VLForConditionalGeneration", vision=None,
+                 text_config=None):
+    """The folder's JSON files. `text_config`: the language model's fields nested under that model_type, as newer
+    configs (Qwen2.5-VL's) have them, instead of at the top level (Qwen2-VL's)."""
     def dump(name, obj):
-        with open(os.path.join(OUT, name), "w") as fh:
+        with open(os.path.join(out, name), "w") as fh:
             json.dump(obj, fh, indent=2)
 
+    text = {
+        "vocab_size": V, "hidden_size": D, "num_hidden_layers": L, "num_attention_heads": H,
+        "num_key_value_heads": KVH, "intermediate_size": FF, "max_position_embeddings": MAX_POSITIONS,
+        "rope_theta": 10000.0, "rms_norm_eps": 1e-6, "rope_scaling": {"type": "mrope", "mrope_section": list(MROPE)},
+        "tie_word_embeddings": True, "bos_token_id": ID["<|endoftext|>"], "eos_token_id": IM_END,
+    }
     dump("config.json", {
-        "architectures": ["Qwen2VLForConditionalGeneration"], "model_type": "qwen2_vl",
+        "architectures": [architecture], "model_type": model_type,
         "image_token_id": IMAGE, "video_token_id": ID["<|video_pad|>"], "vision_start_token_id": VISION_START,
-        "vision_end_token_id": ID["<|vision_end|>"], "vocab_size": V, "hidden_size": D, "num_hidden_layers": L,
-        "num_attention_heads": H, "num_key_value_heads": KVH, "intermediate_size": FF,
-        "max_position_embeddings": MAX_POSITIONS, "rope_theta": 10000.0, "rms_norm_eps": 1e-6,
-        "rope_scaling": {"type": "mrope", "mrope_section": list(MROPE)}, "tie_word_embeddings": True,
-        "bos_token_id": ID["<|endoftext|>"], "eos_token_id": IM_END,
+        "vision_end_token_id": ID["<|vision_end|>"],
+        **({"text_config": {"model_type": text_config, **text}} if text_config else text),
         "vision_config": {"depth": V_DEPTH, "embed_dim": EMBED, "hidden_size": D, "num_heads": V_HEADS,
                           "mlp_ratio": MLP_RATIO, "hidden_act": "quick_gelu", "in_channels": 3,
-                          "patch_size": PATCH, "spatial_merge_size": MERGE, "temporal_patch_size": TEMPORAL},
+                          "patch_size": PATCH, "spatial_merge_size": MERGE, "temporal_patch_size": TEMPORAL,
+                          **(vision or {})},
     })
     dump("generation_config.json", {"bos_token_id": ID["<|endoftext|>"], "eos_token_id": [IM_END, EOS],
                                     "pad_token_id": EOS})
@@ -320,28 +329,45 @@ def write_folder():
     })
 
 
-def main():
-    from make_preprocess_fixture import smooth_image
-
-    torch.manual_seed(43)
+def language_model(seed):
+    torch.manual_seed(seed)
     lm = LM(LmConfig(vocab=V, dim=D, layers=L, heads=H, kv_heads=KVH, ffn=FF, qkv_bias=True,
                      mrope_section=MROPE)).eval()
-    visual = Qwen2VisionTransformer().eval()
     spread(lm)
+    return lm
+
+
+def test_image():
+    from make_preprocess_fixture import smooth_image
+
+    rgba = np.random.default_rng(7).integers(0, 256, (29, 45, 4), dtype=np.uint8)
+    return (0.6 * smooth_image(29, 45) + 0.4 * rgba).astype(np.uint8)
+
+
+def main():
+    lm = language_model(43)
+    visual = Qwen2VisionTransformer().eval()
     with torch.no_grad():
         for p in visual.merger.parameters():
             p.mul_(SPREAD)
     export_language_model(lm, OUT)
+    write_folder()
+    ref = export_and_reference(lm, visual, OUT, "grid_thw")
+    print(f"wrote {OUT}: grid {ref['grid_thw']} → {len(ref['image_features']['data']) // D} image tokens; prompts of "
+          f"{len(ref['prompt_ids'][0])} and {len(ref['prompt_ids'][1])} positions (delta {ref['rope_delta']}); answers "
+          f"{ref['answers'][0]}, {ref['answers'][1]}")
+
+
+def export_and_reference(lm, visual, out, grid_name):
+    """onnx/vision_encoder.onnx of `visual` (inputs pixel_values and `grid_name`) and reference.json."""
     with torch.no_grad():
-        rgba = np.random.default_rng(7).integers(0, 256, (29, 45, 4), dtype=np.uint8)
-        rgba = (0.6 * smooth_image(29, 45) + 0.4 * rgba).astype(np.uint8)
+        rgba = test_image()
         patches, grid = image_patches(rgba)
         pixels = torch.from_numpy(patches)
         grid_thw = torch.tensor([grid])
-        onnxutil.export(VisionEncoder(visual), (pixels, grid_thw), os.path.join(OUT, "onnx", "vision_encoder.onnx"),
-                        ["pixel_values", "grid_thw"], ["image_features"],
+        onnxutil.export(VisionEncoder(visual), (pixels, grid_thw), os.path.join(out, "onnx", "vision_encoder.onnx"),
+                        ["pixel_values", grid_name], ["image_features"],
                         {"pixel_values": {0: "patches"}, "image_features": {0: "image_tokens"}})
-        write_folder()
         features = visual(pixels, grid_thw)
         # A second size through the same graph: 24 × 40 patches at another grid.
         other, other_grid = image_patches(np.ascontiguousarray(rgba[:24, :40]))
@@ -370,10 +396,9 @@ def main():
         "answers": [turn1, turn2],
         "smart_resize": sizes,
     }
-    with open(os.path.join(OUT, "reference.json"), "w") as fh:
+    with open(os.path.join(out, "reference.json"), "w") as fh:
         json.dump(ref, fh)
-    print(f"wrote {OUT}: grid {grid} → {tokens} image tokens; prompts of {len(ids1)} and {len(ids2)} positions "
-          f"(delta {delta1}); answers {turn1}, {turn2}")
+    return ref
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@
 //           encoder): vision_encoder (image features in the language model's width), embed_tokens and
 //           decoder_model_merged; questions through the folder's chat template. Idefics3 and SmolVLM folders
 //           (model_type idefics3, smolvlm) have the same graphs; their processor cuts an image into tiles.
-//           Qwen2-VL folders (qwen2_vl) too: an image is its own grid of patches, positions are 3-D (M-RoPE).
+//           Qwen2-VL and Qwen2.5-VL folders (qwen2_vl, qwen2_5_vl) too: an image is its own grid of patches, positions are 3-D (M-RoPE).
 //   vilt    single stream (ViLT): vision_model embeds the patches (patch_embeds, with position and modality-type
 //           embeddings), fusion_model runs the one transformer over [text; patches] → itm_logits, vqa_logits.
 //           No embeddings: every image–text pair is a forward pass of fusion_model.
@@ -45,6 +45,7 @@ const FAMILY_OF_TYPE: Readonly<Record<string, ModelFamily>> = {
   idefics3: 'llava',
   smolvlm: 'llava',
   qwen2_vl: 'llava',
+  qwen2_5_vl: 'llava',
 };
 
 /**
@@ -135,6 +136,7 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   Idefics3ForConditionalGeneration: 'llava',
   SmolVLMForConditionalGeneration: 'llava',
   Qwen2VLForConditionalGeneration: 'llava',
+  Qwen2_5_VLForConditionalGeneration: 'llava',
   ViltModel: 'vilt',
   ViltForQuestionAnswering: 'vilt',
   ViltForImageAndTextRetrieval: 'vilt',

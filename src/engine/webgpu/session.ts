@@ -134,6 +134,8 @@ export class WebGpuSession implements Session {
   private readonly hasHostOps: boolean;
   /** The stages of such a graph (runWithHostOps), by the names of the values cut at. */
   private readonly hostStages = new Map<string, HostStage>();
+  /** Signatures whose specialized graph still has host ops: they run in stages. */
+  private readonly hostOpsLeft = new Set<string>();
   /** The past inputs, when the session takes PAST_LENGTH (SessionOptions.pastLength); else none. */
   private readonly pasts: readonly string[];
   /**
@@ -439,7 +441,10 @@ export class WebGpuSession implements Session {
     values: ReadonlyMap<string, HostTensor>,
     timed: boolean,
   ): Promise<Record<string, Tensor>> {
-    if (this.hasHostOps) return this.runWithHostOps(feeds, dims, values, timed);
+    if (this.hasHostOps) {
+      const folded = await this.foldedHostPlan(dims, values);
+      return folded ? this.execute(folded, feeds, timed) : this.runWithHostOps(feeds, dims, values, timed);
+    }
     // Ifs whose condition comes from run-time data: probes compute and read back conditions until every If
     // on the path is decided (nested ones appear as their enclosing branch is inlined).
     const conditions = new Map<string, HostTensor>();
@@ -450,6 +455,34 @@ export class WebGpuSession implements Session {
       const out = await this.execute(plan, feeds);
       for (const name of probed) conditions.set(name, out[name] as HostTensor);
     }
+  }
+
+  /**
+   * The one plan of a graph whose host ops all fold once its steering values are bound (their inputs derive from
+   * shapes and those values: Qwen2.5-VL's window order from image_grid_thw), or undefined where one is left to
+   * run (staged by runWithHostOps). Either answer is kept per signature.
+   */
+  private async foldedHostPlan(
+    dims: Record<string, readonly number[]>,
+    values: ReadonlyMap<string, HostTensor>,
+  ): Promise<Plan | undefined> {
+    const signature = `${this.signatureOf(dims, values, new Map())}|folded`;
+    if (this.hostOpsLeft.has(signature)) return undefined;
+    const cached = this.cachedPlan(signature);
+    if (cached) return cached;
+    let specialized: Specialized | undefined;
+    try {
+      specialized = specialize(this.graph, dims, values);
+    } catch {
+      // Shapes past a host op left are not known before it runs; what else fails, fails typed in stages too.
+    }
+    if (!specialized || specialized.graph.nodes.some(isHostOp)) {
+      this.hostOpsLeft.add(signature);
+      return undefined;
+    }
+    const plan = await this.build(specialized);
+    this.remember(signature, plan);
+    return plan;
   }
 
   /**

@@ -52,6 +52,41 @@ describe('host ops', () => {
     await reference.release();
   });
 
+  it('host ops whose inputs follow from a steering input fold: one plan per grid, onnxruntime-node’s values', async () => {
+    // Range → Reshape → Pad by computed amounts → NonZero → GatherND, and TopK of the result (its argsort), all
+    // from `grid` (Qwen2.5-VL's window order from image_grid_thw): with the grid bound, nothing is left to stage.
+    const bytes = new Uint8Array(readFileSync('tests/corpus/ops/steered_window_order.onnx'));
+    const session = await backend.load(bytes, { label: 'steered_window_order' });
+    const reference = await ort.InferenceSession.create(bytes);
+    let built = 0;
+    for (const [h, w] of [
+      [3, 4],
+      [2, 5],
+      [3, 4],
+    ]) {
+      const x = Float32Array.from({ length: h * w * 3 }, (_, i) => (i * 7) % 11);
+      const feeds = { x: hostTensor('float32', [h * w, 3], x), grid: hostTensor('int64', [2], [h, w]) };
+      const ours = await session.run(feeds);
+      const theirs = await reference.run({
+        x: new ort.Tensor('float32', x, [h * w, 3]),
+        grid: new ort.Tensor('int64', BigInt64Array.from([BigInt(h), BigInt(w)]), [2]),
+      });
+      expect(Array.from((ours.y as HostTensor).data as Float32Array)).toEqual(
+        Array.from(theirs.y.data as Float32Array),
+      );
+      expect(Array.from((ours.reverse as HostTensor).data as BigInt64Array)).toEqual(
+        Array.from(theirs.reverse.data as BigInt64Array),
+      );
+      const plan = session.describePlan();
+      for (const op of ['NonZero', 'Pad', 'TopK', 'GatherND']) expect(plan?.opCounts[op], op).toBeUndefined();
+      built = plan?.planCache.built ?? -1;
+    }
+    // One plan for each of the two grids (no probe, no staged plans); the first grid again builds nothing.
+    expect(built).toBe(2);
+    await session.release();
+    await reference.release();
+  });
+
   it('bad run-time data for a host op is INVALID_INPUT; the session keeps serving and keeps no buffers', async () => {
     // y = Compress(x · 2, condition, axis 0) + 1: GPU work before and after the host op.
     const graph: Graph = {

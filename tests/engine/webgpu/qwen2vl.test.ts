@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import {
   AutoProcessor,
   env,
+  Qwen2_5_VLForConditionalGeneration,
   Qwen2VLForConditionalGeneration,
   RawImage,
   Tensor,
@@ -82,6 +83,112 @@ const words = (ids: number[]) => model.tokenizer.decode(ids);
 /** PyTorch's prompt ids with the image tokens as the pipeline marks them (-1: the one run). */
 const marked = (ids: number[], imageTokenId: number) => ids.map((id) => (id === imageTokenId ? -1 : id));
 
+type QwenRef = typeof ref;
+/** The test image of a corpus's reference. */
+const imageOf = (r: QwenRef) => ({
+  width: r.image.width,
+  height: r.image.height,
+  data: Uint8Array.from(r.image.rgba),
+});
+
+/** The vision encoder on our engine, at the reference's two grids: PyTorch's features, each attention fused. */
+async function visionMatchesPyTorch(m: LoadedModel, r: QwenRef, gridInput: string): Promise<void> {
+  const vision = vlmOf(m).visionEncoder;
+  const cases = [
+    [r.pixel_values.data, r.grid_thw, r.image_features],
+    [r.crop.pixel_values, r.crop.grid_thw, r.crop.image_features],
+  ] as const;
+  for (const [pixels, grid, want] of cases) {
+    const rows = grid[0] * grid[1] * grid[2];
+    const out = await vision.run({
+      pixel_values: hostTensor('float32', [rows, pixels.length / rows], Float32Array.from(pixels)),
+      [gridInput]: hostTensor('int64', [1, 3], grid),
+    });
+    const got = await toHostFloats(out.image_features);
+    disposeTensor(out.image_features);
+    expect(got.dims).toEqual(want.dims);
+    expect(relativeDiff(got.data as Float32Array, want.data)).toBeLessThan(1e-4);
+    // Each block's attention over the patches ([heads, patches, size], no batch axis) is one fused dispatch.
+    const { opCounts } = (vision as WebGpuSession).describePlan()!;
+    expect(opCounts['webvl:Attention']).toBe(2);
+    expect(opCounts.Softmax).toBeUndefined();
+    // q, k and v are split from the fused projection by strided copies (no transposed copy first), and the
+    // patch embedding is one matmul over the rows as they lie.
+    expect(opCounts.Transpose).toBeUndefined();
+    expect(opCounts.Split).toBeUndefined();
+  }
+}
+
+/** A two-turn chat on our engine: PyTorch's greedy tokens, the second turn on the first turn's cache. */
+async function chatMatchesPyTorch(m: LoadedModel, r: QwenRef): Promise<void> {
+  const [q1, q2] = r.questions;
+  const [a1, a2] = r.answers;
+  const picture = imageOf(r);
+  const first = await answer(m, picture, [user(q1)], undefined, { maxTokens: a1.length }, new Stopwatch());
+  expect(first.result.tokenIds).toEqual(a1);
+  expect(first.result).toMatchObject({ reusedTokens: 0, cacheOnDevice: true });
+  // One fused attention per decoder layer, reading the KV cache in place.
+  const decoder = vlmOf(m).decoder.session as WebGpuSession;
+  expect(decoder.describePlan()?.opCounts['webvl:Attention']).toBe(2);
+  expect(first.result.promptTokens).toBe(r.prompt_ids[0].length);
+  const turns = [user(q1), assistant(first.result.text), user(q2)];
+  const second = await answer(
+    m,
+    picture,
+    turns,
+    first.conversation,
+    { maxTokens: a2.length },
+    new Stopwatch(),
+  );
+  expect(second.result.tokenIds).toEqual(a2);
+  expect(second.result.reusedTokens).toBeGreaterThan(r.prompt_ids[0].length);
+  second.conversation.release();
+}
+
+/** transformers.js' own model class on the same folder, given the same patches and ids, answers as we do. */
+async function theirModelAnswersAsWeDo(
+  cls: typeof Qwen2VLForConditionalGeneration,
+  name: string,
+  m: LoadedModel,
+  r: QwenRef,
+): Promise<void> {
+  env.localModelPath = 'tests/corpus/';
+  env.allowRemoteModels = false;
+  const theirs = await cls.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
+  try {
+    const { spec } = vlmOf(m);
+    const picture = imageOf(r);
+    const layout = imageLayout(spec, picture);
+    const pixels = new Tensor('float32', Float32Array.from(r.pixel_values.data), r.pixel_values.dims);
+    const grid = new Tensor('int64', BigInt64Array.from(r.grid_thw.map(BigInt)), [1, 3]);
+    let turns: ChatMessage[] = [];
+    let conversation: Conversation | undefined;
+    for (const question of r.questions) {
+      turns = [...turns, user(question)];
+      const ids = promptPositions(m, spec, turns, layout).map((id) =>
+        BigInt(id < 0 ? spec.imageTokenId : id),
+      );
+      const generated = (await theirs.generate({
+        input_ids: new Tensor('int64', BigInt64Array.from(ids), [1, ids.length]),
+        attention_mask: new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+        pixel_values: pixels,
+        image_grid_thw: grid,
+        max_new_tokens: 8,
+        do_sample: false,
+      })) as Tensor;
+      const want = Array.from(generated.data as BigInt64Array, Number).slice(ids.length);
+      const end = want.findIndex((id) => spec.eosTokenIds.includes(id));
+      const got = await answer(m, picture, turns, conversation, { maxTokens: 8 }, new Stopwatch());
+      expect(got.result.tokenIds, question).toEqual(end < 0 ? want : want.slice(0, end));
+      conversation = got.conversation;
+      turns = [...turns, assistant(got.result.text)];
+    }
+    conversation?.release();
+  } finally {
+    await theirs.dispose();
+  }
+}
+
 describe('a Qwen2-VL folder loads as it is', () => {
   it('as the llava family: patches of a grid per image, 3-D positions, its chat template and end tokens', () => {
     const { spec } = vlmOf(model);
@@ -117,32 +224,8 @@ describe('a Qwen2-VL folder loads as it is', () => {
     expect(worst).toBeLessThanOrEqual(1 / 255 / 0.26130258 + 1e-5);
   });
 
-  it("the vision encoder's features on our engine equal PyTorch's, at two grids", async () => {
-    const vision = vlmOf(model).visionEncoder;
-    const cases = [
-      [ref.pixel_values.data, ref.grid_thw, ref.image_features],
-      [ref.crop.pixel_values, ref.crop.grid_thw, ref.crop.image_features],
-    ] as const;
-    for (const [pixels, grid, want] of cases) {
-      const rows = grid[0] * grid[1] * grid[2];
-      const out = await vision.run({
-        pixel_values: hostTensor('float32', [rows, pixels.length / rows], Float32Array.from(pixels)),
-        grid_thw: hostTensor('int64', [1, 3], grid),
-      });
-      const got = await toHostFloats(out.image_features);
-      disposeTensor(out.image_features);
-      expect(got.dims).toEqual(want.dims);
-      expect(relativeDiff(got.data as Float32Array, want.data)).toBeLessThan(1e-4);
-      // Each block's attention over the patches ([heads, patches, size], no batch axis) is one fused dispatch.
-      const { opCounts } = (vision as WebGpuSession).describePlan()!;
-      expect(opCounts['webvl:Attention']).toBe(2);
-      expect(opCounts.Softmax).toBeUndefined();
-      // q, k and v are split from the fused projection by strided copies (no transposed copy first), and the
-      // patch embedding is one matmul over the rows as they lie.
-      expect(opCounts.Transpose).toBeUndefined();
-      expect(opCounts.Split).toBeUndefined();
-    }
-  });
+  it("the vision encoder's features on our engine equal PyTorch's, at two grids", () =>
+    visionMatchesPyTorch(model, ref, 'grid_thw'));
 });
 
 describe('the prompt: ids and 3-D positions', () => {
@@ -171,36 +254,8 @@ describe('the prompt: ids and 3-D positions', () => {
 });
 
 describe('ask and chat about an image on our engine', () => {
-  it('two turns: answers equal PyTorch’s; the second reuses the first turn’s cache', async () => {
-    const [q1, q2] = ref.questions;
-    const [a1, a2] = ref.answers;
-    const first = await answer(
-      model,
-      image,
-      [user(q1)],
-      undefined,
-      { maxTokens: a1.length },
-      new Stopwatch(),
-    );
-    expect(first.result.tokenIds).toEqual(a1);
-    expect(first.result).toMatchObject({ reusedTokens: 0, cacheOnDevice: true });
-    // One fused attention per decoder layer, reading the KV cache in place.
-    const decoder = vlmOf(model).decoder.session as WebGpuSession;
-    expect(decoder.describePlan()?.opCounts['webvl:Attention']).toBe(2);
-    expect(first.result.promptTokens).toBe(ref.prompt_ids[0].length);
-    const turns = [user(q1), assistant(first.result.text), user(q2)];
-    const second = await answer(
-      model,
-      image,
-      turns,
-      first.conversation,
-      { maxTokens: a2.length },
-      new Stopwatch(),
-    );
-    expect(second.result.tokenIds).toEqual(a2);
-    expect(second.result.reusedTokens).toBeGreaterThan(ref.prompt_ids[0].length);
-    second.conversation.release();
-  });
+  it('two turns: answers equal PyTorch’s; the second reuses the first turn’s cache', () =>
+    chatMatchesPyTorch(model, ref));
 
   it('an image of another size is another grid: its own run length, answered without error', async () => {
     const small = { width: 16, height: 16, data: new Uint8Array(16 * 16 * 4).fill(90) };
@@ -227,13 +282,39 @@ describe('what a Qwen2-VL folder and image must be', () => {
   it('INVALID_MODEL at load: rotary sections that do not add up, pixel bounds out of order or out of range', async () => {
     await refused(
       'config.json',
-      (c) => void (c.rope_scaling = { type: 'mrope', mrope_section: [2, 3, 4] }),
+      (c) => {
+        c.rope_scaling = { type: 'mrope', mrope_section: [2, 3, 4] };
+      },
       /mrope_section/,
     );
-    await refused('config.json', (c) => void delete c.rope_scaling, /mrope_section/);
-    await refused('preprocessor_config.json', (p) => void (p.min_pixels = 8192), /min_pixels 8192 is above/);
-    await refused('preprocessor_config.json', (p) => void (p.merge_size = 0), /merge_size/);
-    await refused('preprocessor_config.json', (p) => void (p.max_pixels = 1.5), /max_pixels/);
+    await refused(
+      'config.json',
+      (c) => {
+        delete c.rope_scaling;
+      },
+      /mrope_section/,
+    );
+    await refused(
+      'preprocessor_config.json',
+      (p) => {
+        p.min_pixels = 8192;
+      },
+      /min_pixels 8192 is above/,
+    );
+    await refused(
+      'preprocessor_config.json',
+      (p) => {
+        p.merge_size = 0;
+      },
+      /merge_size/,
+    );
+    await refused(
+      'preprocessor_config.json',
+      (p) => {
+        p.max_pixels = 1.5;
+      },
+      /max_pixels/,
+    );
   });
 
   it('an image of aspect ratio above 200 is BAD_IMAGE; the model answers the next question', async () => {
@@ -329,41 +410,30 @@ describe("transformers.js' Qwen2VLProcessor and Qwen2VLForConditionalGeneration 
     expect(inputs.pixel_values.dims).toEqual(ref.pixel_values.dims);
   });
 
-  it('its model, given the same patches and ids, answers both turns as we do', async () => {
-    const theirs = await Qwen2VLForConditionalGeneration.from_pretrained(NAME, {
-      dtype: 'fp32',
-      device: 'cpu',
-    });
-    try {
-      const { spec } = vlmOf(model);
-      const layout = imageLayout(spec, image);
-      const pixels = new Tensor('float32', Float32Array.from(ref.pixel_values.data), ref.pixel_values.dims);
-      const grid = new Tensor('int64', BigInt64Array.from(ref.grid_thw.map(BigInt)), [1, 3]);
-      let turns: ChatMessage[] = [];
-      let conversation: Conversation | undefined;
-      for (const question of ref.questions) {
-        turns = [...turns, user(question)];
-        const ids = promptPositions(model, spec, turns, layout).map((id) =>
-          BigInt(id < 0 ? spec.imageTokenId : id),
-        );
-        const generated = (await theirs.generate({
-          input_ids: new Tensor('int64', BigInt64Array.from(ids), [1, ids.length]),
-          attention_mask: new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
-          pixel_values: pixels,
-          image_grid_thw: grid,
-          max_new_tokens: 8,
-          do_sample: false,
-        })) as Tensor;
-        const want = Array.from(generated.data as BigInt64Array, Number).slice(ids.length);
-        const end = want.findIndex((id) => spec.eosTokenIds.includes(id));
-        const got = await answer(model, image, turns, conversation, { maxTokens: 8 }, new Stopwatch());
-        expect(got.result.tokenIds, question).toEqual(end < 0 ? want : want.slice(0, end));
-        conversation = got.conversation;
-        turns = [...turns, assistant(got.result.text)];
-      }
-      conversation?.release();
-    } finally {
-      await theirs.dispose();
-    }
+  it('its model, given the same patches and ids, answers both turns as we do', () =>
+    theirModelAnswersAsWeDo(Qwen2VLForConditionalGeneration, NAME, model, ref));
+});
+
+// Qwen2.5-VL (scripts/make_qwen25vl_random.py): the same pipeline, its vision tower in the graph (RMSNorm, SwiGLU,
+// window attention with the patches reordered window by window and put back after the merger), image_grid_thw.
+describe('a Qwen2.5-VL folder: window attention in its vision tower, image_grid_thw', () => {
+  const NAME25 = 'qwen25vl-random';
+  const DISK25 = `tests/corpus/${NAME25}/`;
+  const ref25 = JSON.parse(readFileSync(`${DISK25}reference.json`, 'utf8')) as QwenRef;
+  let model25: LoadedModel;
+  beforeAll(async () => {
+    model25 = await loadCorpusFolder(backend, DISK25, FILES);
+  }, 60_000);
+  afterAll(() => model25?.release());
+
+  it('loads as the llava family, its vision encoder fed image_grid_thw', () => {
+    expect(model25.kind).toBe('llava');
+    expect(vlmOf(model25).spec.patches?.gridInput).toBe('image_grid_thw');
   });
+  it("the vision encoder's features on our engine equal PyTorch's, at two grids", () =>
+    visionMatchesPyTorch(model25, ref25, 'image_grid_thw'));
+  it('two turns: answers equal PyTorch’s; the second reuses the first turn’s cache', () =>
+    chatMatchesPyTorch(model25, ref25));
+  it("transformers.js' own Qwen2_5_VLForConditionalGeneration answers both turns as we do", () =>
+    theirModelAnswersAsWeDo(Qwen2_5_VLForConditionalGeneration, NAME25, model25, ref25));
 });

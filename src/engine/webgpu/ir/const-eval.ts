@@ -4,7 +4,7 @@
 import { WebvlError } from '../../../errors';
 import { halfToFloat, roundToBfloat16, toHalfBits } from '../../half';
 import type { DType, HostTensor, TensorData } from '../../tensor';
-import { attrFloat, attrInt, attrInts, attrTensor, type Node } from './ir';
+import { attrFloat, attrInt, attrInts, attrString, attrTensor, type Node } from './ir';
 
 /** A constant in evaluation form. */
 export interface Values {
@@ -733,6 +733,26 @@ export function evaluate(
       }
       return [{ dtype: x.dtype, dims, data }];
     }
+    case 'Pad':
+      return x && padValues(node, inputs, opset);
+    case 'NonZero': {
+      // [rank, n]: the coordinates of each nonzero element, in row-major order.
+      if (!x) return undefined;
+      const own = strides(x.dims);
+      const hits: number[] = [];
+      x.data.forEach((v, i) => {
+        if (v !== 0) hits.push(i);
+      });
+      const data = new Float64Array(x.dims.length * hits.length);
+      hits.forEach((at, j) => {
+        x.dims.forEach((d, axis) => {
+          data[axis * hits.length + j] = Math.floor(at / own[axis]) % d;
+        });
+      });
+      return [{ dtype: 'int64', dims: [x.dims.length, hits.length], data }];
+    }
+    case 'TopK':
+      return x && topKValues(node, inputs, opset);
     case 'Clip': {
       if (!x) return undefined;
       const lo = opset >= 11 ? (inputs[1]?.data[0] ?? -Infinity) : attrFloat(node, 'min', -Infinity);
@@ -742,4 +762,73 @@ export function evaluate(
     default:
       return undefined;
   }
+}
+
+/** Pad in constant mode (other modes: not folded): pads [begins…, ends…] on `axes` (all by default). */
+function padValues(node: Node, inputs: readonly (Values | undefined)[], opset: number): Values[] | undefined {
+  const x = inputs[0] as Values;
+  const rank = x.dims.length;
+  if (attrString(node, 'mode', 'constant') !== 'constant') return undefined;
+  const given = opset >= 11 ? ints(inputs[1]) : attrInts(node, 'pads');
+  if (!given) return undefined;
+  const axes = opset >= 18 && node.inputs[3] ? ints(inputs[3]) : Array.from({ length: rank }, (_, i) => i);
+  if (!axes || given.length !== 2 * axes.length) return undefined;
+  const begin = new Array<number>(rank).fill(0);
+  const end = new Array<number>(rank).fill(0);
+  axes.forEach((a, i) => {
+    begin[normAxis(a, rank)] = given[i];
+    end[normAxis(a, rank)] = given[i + axes.length];
+  });
+  const fill = opset >= 11 ? (node.inputs[2] ? inputs[2]?.data[0] : 0) : attrFloat(node, 'value', 0);
+  if (fill === undefined) return undefined;
+  const dims = x.dims.map((d, i) => d + begin[i] + end[i]);
+  if (dims.some((d) => d < 0)) return undefined;
+  const own = strides(x.dims);
+  const outStrides = strides(dims);
+  const data = new Float64Array(size(dims)).fill(fill);
+  for (let o = 0; o < data.length; o++) {
+    let at = 0;
+    let inside = true;
+    for (let d = 0; d < rank && inside; d++) {
+      const src = (Math.floor(o / outStrides[d]) % dims[d]) - begin[d];
+      inside = src >= 0 && src < x.dims[d];
+      at += src * own[d];
+    }
+    if (inside) data[o] = x.data[at];
+  }
+  return [{ dtype: x.dtype, dims, data }];
+}
+
+/** TopK: the k largest (or smallest) along an axis and their indices; ties keep the lower index first. */
+function topKValues(
+  node: Node,
+  inputs: readonly (Values | undefined)[],
+  opset: number,
+): Values[] | undefined {
+  const x = inputs[0] as Values;
+  const k = opset >= 10 ? ints(inputs[1])?.[0] : attrInt(node, 'k', -1);
+  const axis = normAxis(attrInt(node, 'axis', -1), x.dims.length);
+  const n = x.dims[axis];
+  if (k === undefined || k < 0 || k > n) return undefined;
+  const largest = attrInt(node, 'largest', 1) === 1;
+  const inner = size(x.dims.slice(axis + 1));
+  const outer = size(x.dims.slice(0, axis));
+  const dims = x.dims.map((d, i) => (i === axis ? k : d));
+  const values = new Float64Array(size(dims));
+  const indices = new Float64Array(size(dims));
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      const at = (j: number) => x.data[(o * n + j) * inner + i];
+      const order = Array.from({ length: n }, (_, j) => j).sort((a, b) =>
+        at(a) === at(b) ? a - b : largest ? at(b) - at(a) : at(a) - at(b),
+      );
+      for (let j = 0; j < k; j++) {
+        values[(o * k + j) * inner + i] = at(order[j]);
+        indices[(o * k + j) * inner + i] = order[j];
+      }
+    }
+  return [
+    { dtype: x.dtype, dims, data: values },
+    { dtype: 'int64', dims, data: indices },
+  ];
 }
