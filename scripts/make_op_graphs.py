@@ -83,12 +83,13 @@ GROUP_NORM = {
 }
 
 
-def save(name, nodes, inputs, inits, opset, extra_outputs=()):
+def save(name, nodes, inputs, inits, opset, extra_outputs=(), folder=OUT):
     out = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     m = helper.make_model(helper.make_graph(nodes, name, inputs, [out, *extra_outputs], inits),
                           opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 8
-    with open(os.path.join(OUT, f"{name}.onnx"), "wb") as f:
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, f"{name}.onnx"), "wb") as f:
         f.write(m.SerializeToString())
     print("wrote", name)
 
@@ -500,7 +501,9 @@ def steered_host_op_graphs():
     save("steered_window_order", nodes,
          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3]),
           helper.make_tensor_value_info("grid", TensorProto.INT64, [2])], inits, 13,
-         [helper.make_tensor_value_info("reverse", TensorProto.INT64, None)])
+         [helper.make_tensor_value_info("reverse", TensorProto.INT64, None)],
+         # Not with the op forms: its inputs are an int grid and rows to match it, not random floats.
+         folder=os.path.join(OUT, "..", "steered"))
 
 
 def signal_graphs():

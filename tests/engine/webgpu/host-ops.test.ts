@@ -55,7 +55,7 @@ describe('host ops', () => {
   it('host ops whose inputs follow from a steering input fold: one plan per grid, onnxruntime-node’s values', async () => {
     // Range → Reshape → Pad by computed amounts → NonZero → GatherND, and TopK of the result (its argsort), all
     // from `grid` (Qwen2.5-VL's window order from image_grid_thw): with the grid bound, nothing is left to stage.
-    const bytes = new Uint8Array(readFileSync('tests/corpus/ops/steered_window_order.onnx'));
+    const bytes = new Uint8Array(readFileSync('tests/corpus/steered/steered_window_order.onnx'));
     const session = await backend.load(bytes, { label: 'steered_window_order' });
     const reference = await ort.InferenceSession.create(bytes);
     let built = 0;
