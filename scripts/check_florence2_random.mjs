@@ -100,7 +100,9 @@ for (const [task, t] of Object.entries(ref.tasks)) {
   const text = processor.batch_decode([[gen.decoder_start_token_id, ...t.greedy, gen.eos_token_id]], {
     skip_special_tokens: false,
   })[0];
-  const result = processor.post_process_generation(text, task, [side, side]);
+  // transformers.js does not read polygons (segmentation): their text is printed alone.
+  const polygons = processor.tasks_answer_post_processing_type.get(task) === 'polygons';
+  const result = polygons ? '(polygons)' : processor.post_process_generation(text, task, [side, side]);
   console.log(`     ${task} ${JSON.stringify(text)}\n     → ${JSON.stringify(result)}`);
 }
 

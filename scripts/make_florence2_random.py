@@ -26,7 +26,8 @@ pipeline's tests:
 
 reference.json holds PyTorch's results (no ONNX involved): the test image, its pixel values and image features, and
 for each of REFERENCE_TASKS (pure text: <CAPTION>, <DETAILED_CAPTION>, <OCR>; regions: <OD>, <OCR_WITH_REGION>,
-<REGION_PROPOSAL>, and <CAPTION_TO_PHRASE_GROUNDING> with the input "a red circle") the prompt as transformers.js'
+<REGION_PROPOSAL>, <CAPTION_TO_PHRASE_GROUNDING> and <REFERRING_EXPRESSION_SEGMENTATION> with the input "a red
+circle") the prompt as transformers.js'
 construct_prompts builds it, its ids, and the greedy answer as transformers' generate makes it for Florence-2
 (decoder start 2, forced BOS 0, no repeated 3-grams, forced EOS at max_length), plus a plain greedy run (no
 processors) with its first steps' logits for engine-level checks. The weights are random; the seed is one for which
@@ -112,8 +113,8 @@ TASK_PROMPTS_WITH_INPUT = {
     "<REGION_TO_OCR>": "What text is in the region {input}?",
 }
 REFERENCE_TASKS = ["<CAPTION>", "<DETAILED_CAPTION>", "<OCR>", "<OD>", "<OCR_WITH_REGION>", "<REGION_PROPOSAL>",
-                   "<CAPTION_TO_PHRASE_GROUNDING>"]
-TASK_INPUTS = {"<CAPTION_TO_PHRASE_GROUNDING>": "a red circle"}
+                   "<CAPTION_TO_PHRASE_GROUNDING>", "<REFERRING_EXPRESSION_SEGMENTATION>"]
+TASK_INPUTS = {"<CAPTION_TO_PHRASE_GROUNDING>": "a red circle", "<REFERRING_EXPRESSION_SEGMENTATION>": "a red circle"}
 
 
 def construct_prompt(task, text=""):

@@ -6,7 +6,7 @@
 // forced_eos_token_id, and no n-gram of no_repeat_ngram_size repeated. Tasks with an input (phrase grounding:
 // task_prompts_with_input) put it in their prompt. Answers are read as transformers.js' Florence2Processor reads
 // them (florence2-answer.ts): text, or regions for the tasks answered with boxes (<OD>, grounding) or quads
-// (<OCR_WITH_REGION>); polygon answers (segmentation) are refused.
+// (<OCR_WITH_REGION>); segmentation's polygons as transformers' post-processor reads them.
 import type { Session } from '../engine/backend';
 import { hostTensor, joinSequence, type Tensor, toHostFloats } from '../engine/tensor';
 import { WebvlError } from '../errors';
@@ -165,8 +165,8 @@ export interface TaskPlan {
 
 /**
  * A task's prompt, built as transformers.js' construct_prompts builds it, and how its answer is read. INVALID_INPUT
- * for a task the processor does not name, one whose answer webvl does not read (polygons), an input given to a
- * task without one or missing from a task with one.
+ * for a task the processor does not name, one whose answer type webvl does not read, an input given to a task
+ * without one or missing from a task with one.
  */
 export function taskPlan(spec: Florence2Spec, task: string, input?: string): TaskPlan {
   const type = spec.answerTypes.get(task);

@@ -11,11 +11,13 @@ const PROCESSOR = {
     '<OD>': 'description_with_bboxes',
     '<CAPTION_TO_PHRASE_GROUNDING>': 'phrase_grounding',
     '<REGION_TO_SEGMENTATION>': 'polygons',
+    '<HEATMAP>': 'heatmap',
   },
   task_prompts_without_inputs: {
     '<CAPTION>': 'What does the image describe?',
     '<OCR>': 'What is the text in the image?',
     '<OD>': 'Locate the objects with category name in the image.',
+    '<HEATMAP>': 'Where does the image draw the eye?',
   },
   task_prompts_with_input: {
     '<CAPTION_TO_PHRASE_GROUNDING>': 'Locate the phrases in the caption: {input}',
@@ -87,10 +89,10 @@ describe("a Florence-2 folder's settings", () => {
     });
   });
 
-  it('an unknown task, a polygon task, an input given or missing are INVALID_INPUT naming the tasks served', () => {
+  it('an unknown task, an answer webvl does not read, an input given or missing are INVALID_INPUT naming the tasks served', () => {
     const cases: [string, string | undefined, string, RegExp][] = [
       ['describe it', undefined, 'options.task', /not a task/],
-      ['<REGION_TO_SEGMENTATION>', '<loc_1>', 'options.task', /polygons, which webvl does not read/],
+      ['<HEATMAP>', undefined, 'options.task', /heatmap, which webvl does not read/],
       ['<OD>', 'cats', 'options.taskInput', /takes no input/],
       ['<CAPTION_TO_PHRASE_GROUNDING>', undefined, 'options.taskInput', /needs options.taskInput/],
     ];
@@ -100,7 +102,9 @@ describe("a Florence-2 folder's settings", () => {
           code: 'INVALID_INPUT',
           details: { field },
           message: expect.stringMatching(
-            new RegExp(`${why.source}.*tasks served: <CAPTION>, <OCR>, <OD>, <CAPTION_TO_PHRASE_GROUNDING>$`),
+            new RegExp(
+              `${why.source}.*tasks served: <CAPTION>, <OCR>, <OD>, <CAPTION_TO_PHRASE_GROUNDING>, <REGION_TO_SEGMENTATION>$`,
+            ),
           ),
         }),
       );
@@ -167,6 +171,40 @@ describe("Florence-2's answers, read as transformers.js' post_process_generation
       [0.1, 49.95, 199.9, 0.95],
       [2.1, 2.05, 6.1, 4.05],
     ]);
+  });
+
+  it('polygons: runs of bins split by <sep>, points at bin centres; a lone x dropped; no phrase needed', () => {
+    // transformers' parse_description_with_polygons_from_text_and_spans, 'polygons' (an empty phrase allowed):
+    // one region of two polygons (the <sep>), the second with 7 bins (its last x dropped).
+    const text =
+      '<loc_100><loc_200><loc_300><loc_200><loc_300><loc_400><sep><loc_0><loc_999><loc_10><loc_20><loc_30><loc_40><loc_50>';
+    const got = answerRegions(text, 'polygons', 1000, 500);
+    expect([got.shape, got.labels, got.boxes]).toEqual(['polygon', [''], []]);
+    expect(got.polygons).toHaveLength(1);
+    expectNear(got.polygons?.[0] ?? [], [
+      [100.5, 100.25, 300.5, 100.25, 300.5, 200.25],
+      [0.5, 499.75, 10.5, 10.25, 30.5, 20.25],
+    ]);
+    // Fewer than four tokens make no region.
+    expect(answerRegions('<loc_1><loc_2><loc_3>', 'polygons', 10, 10).polygons).toEqual([]);
+  });
+
+  it('open-vocabulary detection: polygons per <poly> … </poly> after a phrase where it writes <poly>, else boxes', () => {
+    const text =
+      'a cat<poly><loc_0><loc_0><loc_10><loc_0><loc_10><loc_10></poly><poly><loc_5><loc_5><loc_6><loc_6></poly>';
+    const got = answerRegions(text, 'description_with_bboxes_or_polygons', 100, 100);
+    // Each <poly> instance is a region with the phrase's label.
+    expect([got.shape, got.labels]).toEqual(['polygon', ['a cat', 'a cat']]);
+    expectNear(got.polygons?.[0] ?? [], [[0.05, 0.05, 1.05, 0.05, 1.05, 1.05]]);
+    expectNear(got.polygons?.[1] ?? [], [[0.55, 0.55, 0.65, 0.65]]);
+    const boxes = answerRegions(
+      'a dog<loc_0><loc_0><loc_999><loc_999>',
+      'description_with_bboxes_or_polygons',
+      100,
+      100,
+    );
+    expect([boxes.shape, boxes.labels, boxes.polygons]).toEqual(['box', ['a dog'], undefined]);
+    expectNear(boxes.boxes, [[0.05, 0.05, 99.95, 99.95]]);
   });
 
   it('quads: eight bins after a label (OCR with regions)', () => {

@@ -334,6 +334,8 @@ describe("transformers.js' Florence2Processor and Florence2ForConditionalGenerat
     batch_decode(ids: Tensor | number[][], options: { skip_special_tokens: boolean }): string[];
     post_process_generation(text: string, task: string, size: [number, number]): Record<string, Answer>;
   }
+  const isPolygonTask = (task: string) =>
+    taskPlan(florence().spec, task, ref.tasks[task].input).answer === 'polygons';
   /** Our answer equals what transformers.js' post_process_generation reads from `decoded`. */
   function expectAnswer(got: CaptionResult, post: Answer, task: string): void {
     if (typeof post === 'string') {
@@ -375,7 +377,13 @@ describe("transformers.js' Florence2Processor and Florence2ForConditionalGenerat
         // Their sequence starts with decoder_start_token_id and keeps the end token.
         const want = ids.slice(1).at(-1) === 2 ? ids.slice(1, -1) : ids.slice(1);
         expect(got.tokenIds, task).toEqual(want);
-        expectAnswer(got, processor.post_process_generation(decoded, task, [side, side])[task], task);
+        // transformers.js does not read polygons (segmentation): the decoded text is compared, the polygons are
+        // read as transformers' Python post-processor reads them (hand cases in florence2-spec.test.ts).
+        if (isPolygonTask(task)) {
+          expect(got.text, task).toBe(decoded.replaceAll('<s>', '').replaceAll('</s>', ''));
+          expect(got.regions?.shape, task).toBe('polygon');
+          expect(got.regions?.polygons?.length, task).toBeGreaterThan(0);
+        } else expectAnswer(got, processor.post_process_generation(decoded, task, [side, side])[task], task);
       }
     } finally {
       await theirs.dispose();
@@ -395,7 +403,7 @@ describe("transformers.js' Florence2Processor and Florence2ForConditionalGenerat
         return image.data[(y * side + x) * 4 + c];
       }),
     };
-    for (const task of TASKS.filter((t) => ref.tasks[t].text === undefined)) {
+    for (const task of TASKS.filter((t) => ref.tasks[t].text === undefined && !isPolygonTask(t))) {
       const got = await captionFlorence(
         model,
         florence(),
