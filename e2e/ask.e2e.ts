@@ -83,6 +83,7 @@ describe.each(['wasm', 'webgpu'] as const)('ask and chat (%s)', (backend) => {
     expect(await code('w1', { sampling: { topK: 1000 } })).toBe('INVALID_INPUT');
     expect(await code('w1', { sampling: { temperature: -1 } })).toBe('INVALID_INPUT');
     expect(await code('w1', { sampling: { seed: 1.5 } })).toBe('INVALID_INPUT');
+    expect(await code('w1', { maxPixels: 1024 })).toBe('INVALID_INPUT');
     const long = Array.from({ length: 20 }, (_, i) =>
       i % 2 ? { role: 'assistant', content: 'w4 w5' } : user('w1 w2 w3'),
     );
@@ -236,6 +237,11 @@ describe.each([
     expect(
       await page.evaluate(([im, m]) => window.askTest.chatCode(im, m), [thin, [user(q1)]] as const),
     ).toBe('BAD_IMAGE');
+    // maxPixels outside the processor's bounds is INVALID_INPUT (on llava-random, a model without patch grids, too).
+    const maxPixelsCode = (n: number) =>
+      page.evaluate(([im, q, o]) => window.askTest.askCode(im, q, o), [image, q1, { maxPixels: n }] as const);
+    expect(await maxPixelsCode(4097)).toBe('INVALID_INPUT');
+    expect(await maxPixelsCode(255)).toBe('INVALID_INPUT');
     const turns = [user(q1), { role: 'assistant' as const, content: first.result.text }, user(q2)];
     const second = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
       image,

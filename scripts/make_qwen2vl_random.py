@@ -98,11 +98,12 @@ def smart_resize(height, width, factor=FACTOR, min_pixels=MIN_PIXELS, max_pixels
     return h_bar, w_bar
 
 
-def image_patches(rgba):
+def image_patches(rgba, max_pixels=MAX_PIXELS):
     """Qwen2VLImageProcessor on one image: smart_resize (Pillow bicubic on 8 bits), rescale, normalize, then the
-    patches flattened in merge-window order, the one frame repeated to the temporal patch size."""
+    patches flattened in merge-window order, the one frame repeated to the temporal patch size. `max_pixels` as
+    the processor takes it per call."""
     h, w = rgba.shape[:2]
-    rh, rw = smart_resize(h, w)
+    rh, rw = smart_resize(h, w, max_pixels=max_pixels)
     img = Image.fromarray(rgba[..., :3]).resize((rw, rh), Image.BICUBIC)
     x = np.asarray(img).astype(np.float32).transpose(2, 0, 1) * np.float32(1 / 255)
     x = (x - np.array(MEAN, np.float32)[:, None, None]) / np.array(STD, np.float32)[:, None, None]
@@ -380,6 +381,11 @@ def export_and_reference(lm, visual, out, grid_name):
         ids2 = tokenize(chat_text([(q1, reply1), (q2, None)], tokens))
         turn2 = answer(lm, features, ids2, grid, 8)
         pos1, delta1 = rope_index(ids1, grid)
+        # The processor called with max_pixels=256: a 16 × 8 image, 2 image tokens.
+        few, few_grid = image_patches(rgba, max_pixels=256)
+        few_features = visual(torch.from_numpy(few), torch.tensor([few_grid]))
+        few_ids = tokenize(chat_text([(q1, None)], few_features.shape[0]))
+        few_answer = answer(lm, few_features, few_ids, few_grid, 8)
     sizes = [[h, w, *smart_resize(h, w)] for h, w in [(29, 45), (24, 40), (36, 20), (8, 8), (100, 30), (500, 333),
                                                       (12, 1000), (44, 52), (36, 60), (3, 5)]]
     ref = {
@@ -395,6 +401,7 @@ def export_and_reference(lm, visual, out, grid_name):
         "rope_delta": delta1,
         "answers": [turn1, turn2],
         "smart_resize": sizes,
+        "max_pixels_256": {"grid_thw": few_grid, "prompt_ids": few_ids, "answer": few_answer},
     }
     with open(os.path.join(out, "reference.json"), "w") as fh:
         json.dump(ref, fh)

@@ -123,7 +123,12 @@ export function captionArguments(v: unknown) {
 /** ask/chat: the numbers and sampling go to the worker as they are (it checks each one); callbacks stay here. */
 export function askArguments(v: unknown) {
   const o = optionsObject('options', v);
-  const numbers = { maxTokens: o.maxTokens, sampling: o.sampling, topAnswers: o.topAnswers };
+  const numbers = {
+    maxTokens: o.maxTokens,
+    sampling: o.sampling,
+    topAnswers: o.topAnswers,
+    maxPixels: o.maxPixels,
+  };
   assertSendable('options', numbers);
   return {
     numbers,

@@ -335,7 +335,10 @@ export async function connectRuntime(
                     return signal?.aborted === true;
                   })
                 : undefined;
-            const options = a.numbers as Pick<AskCallOptions, 'maxTokens' | 'sampling' | 'topAnswers'>;
+            const options = a.numbers as Pick<
+              AskCallOptions,
+              'maxTokens' | 'sampling' | 'topAnswers' | 'maxPixels'
+            >;
             return result<AnswerResult>(
               await remote(() => api.chat(w, list as ChatMessage[], options, onToken, id)),
             );

@@ -205,6 +205,13 @@ export interface AskCallOptions {
    * with INVALID_INPUT.
    */
   topAnswers?: number;
+  /**
+   * Qwen2-VL and Qwen2.5-VL only: the most pixels the image is resized to, as transformers' processor takes
+   * `max_pixels` per call. An integer from the processor's `min_pixels` to its `max_pixels` (the default): fewer
+   * pixels make fewer image tokens, a faster answer that sees less detail. Other models reject it with
+   * INVALID_INPUT.
+   */
+  maxPixels?: number;
   /** Hears the answer so far after each token, in order, before the result arrives. */
   onToken?: (t: AnswerToken) => void;
   /** Aborting it stops the answer with ABORTED. */

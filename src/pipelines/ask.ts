@@ -58,6 +58,8 @@ export interface AskOptions {
    * has the same shape). Default true: tiles as the processor cuts them.
    */
   readonly splitTiles?: boolean;
+  /** Qwen2-VL: the most pixels the image is resized to (default, and at most: the processor's max_pixels). */
+  readonly maxPixels?: number;
 }
 
 /** An answer, and how much of the prompt the conversation's cache already held. */
@@ -493,6 +495,23 @@ function tilesFor(tiles: TiledImages, split: boolean): TilePlan {
   return split ? tiles.plan : { ...tiles.plan, split: false };
 }
 
+/** The model with its images' pixels bounded by `maxPixels` (Qwen2-VL; within the processor's own bounds). */
+function withMaxPixels(vlm: Vlm, maxPixels: number | undefined): Vlm {
+  const patches = vlm.spec.patches;
+  if (maxPixels === undefined) return vlm;
+  if (
+    !patches ||
+    !Number.isInteger(maxPixels) ||
+    maxPixels < patches.plan.minPixels ||
+    maxPixels > patches.plan.maxPixels
+  )
+    throw new WebvlError('INVALID_INPUT', `maxPixels ${maxPixels} does not apply to this model's images`, {
+      field: 'options.maxPixels',
+    });
+  const plan = { ...patches.plan, maxPixels };
+  return { ...vlm, spec: { ...vlm.spec, patches: { ...patches, plan } } };
+}
+
 /** The first position at or before `at` that does not split a run of image tokens. */
 function outsideRuns(positions: readonly number[], at: number): number {
   let n = at;
@@ -514,7 +533,7 @@ export async function answer(
   watch: Stopwatch,
 ): Promise<{ result: AnswerResult; conversation: Conversation }> {
   const split = options.splitTiles ?? true;
-  const vlm = vlmOf(model);
+  const vlm = withMaxPixels(vlmOf(model), options.maxPixels);
   const { spec } = vlm;
   const layout = imageLayout(spec, image, split);
   const positions = promptPositions(model, spec, messages, layout);
@@ -534,7 +553,8 @@ export async function answer(
   }
   const room = spec.maxPositions - positions.length;
   const maxTokens = Math.min(options.maxTokens ?? DEFAULT_MAX_TOKENS, room);
-  const key = imageKey(image);
+  // The same image at other pixel bounds is other features.
+  const key = `${imageKey(image)}|${vlm.spec.patches?.plan.maxPixels ?? ''}`;
 
   // Reuse the previous turns' cache as far as the new prompt begins with what they fed: never a part of the
   // image, and never everything (the last position must be fed to get a token out).

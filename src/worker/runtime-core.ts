@@ -490,7 +490,7 @@ export class RuntimeCore {
   chat(
     image: WireImage,
     messages: unknown,
-    options: { maxTokens?: number; sampling?: unknown; topAnswers?: number },
+    options: { maxTokens?: number; sampling?: unknown; topAnswers?: number; maxPixels?: number },
     onToken: ((t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>) | undefined,
     requestId: number | undefined,
   ): Promise<Timed<AnswerResult>> {
@@ -507,6 +507,7 @@ export class RuntimeCore {
             const o = optionsObject('options', options);
             if (o.maxTokens !== undefined)
               integerIn('options.maxTokens', o.maxTokens, 1, MAX_ANSWER_TOKENS, 1);
+            if (o.maxPixels !== undefined) noMaxPixels(model.url);
             samplingOf(o.sampling);
             const top = integerIn(
               'options.topAnswers',
@@ -539,6 +540,12 @@ export class RuntimeCore {
                   1,
                 );
           const sampling = samplingOf(o.sampling);
+          const patches = vlm.spec.patches?.plan;
+          if (o.maxPixels !== undefined && !patches) noMaxPixels(model.url);
+          const maxPixels =
+            o.maxPixels === undefined || !patches
+              ? undefined
+              : integerIn('options.maxPixels', o.maxPixels, patches.minPixels, patches.maxPixels, 1);
           const turns = chatMessages(messages);
           const pixels = await this.pixels(image);
           const { result, conversation } = await answer(
@@ -546,7 +553,7 @@ export class RuntimeCore {
             pixels,
             turns,
             this.conversation,
-            { maxTokens, sampling, onToken, signal },
+            { maxTokens, sampling, onToken, signal, ...(maxPixels ? { maxPixels } : {}) },
             watch,
           );
           if (conversation !== this.conversation) this.endConversation();
@@ -783,4 +790,13 @@ export class RuntimeCore {
     this.indexDevice = undefined;
     for (const d of new Set([...devices.map((x) => x.device), indexDevice])) d?.destroy();
   }
+}
+
+/** INVALID_INPUT: maxPixels on a model whose images are not resized to a patch grid of their own. */
+function noMaxPixels(url: string): never {
+  throw new WebvlError(
+    'INVALID_INPUT',
+    `options.maxPixels applies to models that resize each image to a patch grid (Qwen2-VL); ${url} does not`,
+    { field: 'options.maxPixels' },
+  );
 }

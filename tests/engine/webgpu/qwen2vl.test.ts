@@ -64,6 +64,7 @@ const ref = JSON.parse(readFileSync(`${DISK}reference.json`, 'utf8')) as {
   rope_delta: number;
   answers: number[][];
   smart_resize: number[][];
+  max_pixels_256: { grid_thw: number[]; prompt_ids: number[]; answer: number[] };
 };
 const image = { width: ref.image.width, height: ref.image.height, data: Uint8Array.from(ref.image.rgba) };
 
@@ -256,6 +257,38 @@ describe('the prompt: ids and 3-D positions', () => {
 describe('ask and chat about an image on our engine', () => {
   it('two turns: answers equal PyTorch’s; the second reuses the first turn’s cache', () =>
     chatMatchesPyTorch(model, ref));
+
+  it('maxPixels bounds the image as the processor’s max_pixels does: fewer image tokens, PyTorch’s answer', async () => {
+    const want = ref.max_pixels_256;
+    const got = await answer(
+      model,
+      image,
+      [user(ref.questions[0])],
+      undefined,
+      { maxTokens: want.answer.length, maxPixels: 256 },
+      new Stopwatch(),
+    );
+    expect(got.conversation.layout.tokenGrid).toEqual([want.grid_thw[1] / 2, want.grid_thw[2] / 2]);
+    expect(got.result.promptTokens).toBe(want.prompt_ids.length);
+    expect(got.result.tokenIds).toEqual(want.answer);
+    // The same image at the full bound is other features: the conversation starts over.
+    const full = await answer(
+      model,
+      image,
+      [user(ref.questions[0])],
+      got.conversation,
+      { maxTokens: 2 },
+      new Stopwatch(),
+    );
+    expect(full.conversation).not.toBe(got.conversation);
+    expect(full.result.tokenIds).toEqual(ref.answers[0].slice(0, 2));
+    got.conversation.release();
+    full.conversation.release();
+    for (const bad of [255, 4097, 300.5])
+      await expect(
+        answer(model, image, [user('w1')], undefined, { maxTokens: 1, maxPixels: bad }, new Stopwatch()),
+      ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
 
   it('an image of another size is another grid: its own run length, answered without error', async () => {
     const small = { width: 16, height: 16, data: new Uint8Array(16 * 16 * 4).fill(90) };
