@@ -248,11 +248,12 @@ def tokenize(text):
 
 
 def chat_text(turns, image_tokens):
-    """The chat template rendered for [(question, answer or None), …], the image in the first user message, its
-    <|image_pad|> expanded as Qwen2VLProcessor does."""
+    """The chat template rendered for [(question, answer or None), …], the image (or images: a list of token
+    counts) in the first user message, each <|image_pad|> expanded as Qwen2VLProcessor does."""
+    counts = image_tokens if isinstance(image_tokens, list) else [image_tokens]
     text = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
     for k, (question, reply) in enumerate(turns):
-        image = "<|vision_start|>" + "<|image_pad|>" * image_tokens + "<|vision_end|>" if k == 0 else ""
+        image = "".join("<|vision_start|>" + "<|image_pad|>" * n + "<|vision_end|>" for n in counts) if k == 0 else ""
         text += f"<|im_start|>user\n{image}{question}<|im_end|>\n"
         if reply is not None:
             text += f"<|im_start|>assistant\n{reply}<|im_end|>\n"
@@ -260,24 +261,34 @@ def chat_text(turns, image_tokens):
 
 
 def rope_index(ids, grid):
-    """transformers' get_rope_index for one image of grid (t, h, w): [3, len] positions and the delta after."""
-    _, gh, gw = grid[0], grid[1] // MERGE, grid[2] // MERGE
-    start = ids.index(IMAGE)
-    n = gh * gw
-    pos = [[i for i in range(start)] for _ in range(3)]
-    for k in range(n):
-        pos[0].append(start)
-        pos[1].append(start + k // gw)
-        pos[2].append(start + k % gw)
-    after = max(max(p) for p in pos) + 1
-    for i in range(len(ids) - start - n):
+    """transformers' get_rope_index for the images of grids (t, h, w) (one grid, or a list, in order): [3, len]
+    positions and the delta after. Text goes on from the largest position so far, plus one; an image's tokens take
+    that, plus their row, plus their column."""
+    grids = grid if isinstance(grid[0], list) else [grid]
+    pos = [[], [], []]
+    at = 0
+    for g in grids:
+        gh, gw = g[1] // MERGE, g[2] // MERGE
+        start = ids.index(IMAGE, at)
+        nxt = max(max(p) for p in pos) + 1 if pos[0] else 0
+        for i in range(start - at):
+            for p in pos:
+                p.append(nxt + i)
+        base = nxt + start - at
+        for k in range(gh * gw):
+            pos[0].append(base)
+            pos[1].append(base + k // gw)
+            pos[2].append(base + k % gw)
+        at = start + gh * gw
+    nxt = max(max(p) for p in pos) + 1
+    for i in range(len(ids) - at):
         for p in pos:
-            p.append(after + i)
+            p.append(nxt + i)
     return pos, max(max(p) for p in pos) + 1 - len(ids)
 
 
 def answer(lm, features, ids, grid, steps):
-    """Greedy tokens for a prompt whose <|image_pad|> embeddings are replaced by the image's features."""
+    """Greedy tokens for a prompt whose <|image_pad|> embeddings are replaced by the images' features (in order)."""
     emb = lm.embed(torch.tensor([ids]))
     emb[0, torch.tensor(ids) == IMAGE] = features
     pos, delta = rope_index(ids, grid)
@@ -386,6 +397,11 @@ def export_and_reference(lm, visual, out, grid_name):
         few_features = visual(torch.from_numpy(few), torch.tensor([few_grid]))
         few_ids = tokenize(chat_text([(q1, None)], few_features.shape[0]))
         few_answer = answer(lm, few_features, few_ids, few_grid, 8)
+        # Two images in the first message: the test image, then its crop.
+        both_ids = tokenize(chat_text([(q1, None)], [tokens, other_features.shape[0]]))
+        both_grids = [grid, other_grid]
+        both_answer = answer(lm, torch.cat([features, other_features]), both_ids, both_grids, 8)
+        both_positions, _ = rope_index(both_ids, both_grids)
     sizes = [[h, w, *smart_resize(h, w)] for h, w in [(29, 45), (24, 40), (36, 20), (8, 8), (100, 30), (500, 333),
                                                       (12, 1000), (44, 52), (36, 60), (3, 5)]]
     ref = {
@@ -402,6 +418,7 @@ def export_and_reference(lm, visual, out, grid_name):
         "answers": [turn1, turn2],
         "smart_resize": sizes,
         "max_pixels_256": {"grid_thw": few_grid, "prompt_ids": few_ids, "answer": few_answer},
+        "two_images": {"prompt_ids": both_ids, "position_ids": both_positions, "answer": both_answer},
     }
     with open(os.path.join(out, "reference.json"), "w") as fh:
         json.dump(ref, fh)

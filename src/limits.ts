@@ -39,6 +39,9 @@ export const BEAM_MEMORY_BYTES = 64 * 2 ** 20;
 /** Beams allowed when the decoder's shapes do not say how large a beam is. */
 export const MAX_BEAMS_UNSIZED = 8;
 
+/** Images one conversation may be about (ask, chat): each is a vision encoder run and its runs of image tokens. */
+export const MAX_CHAT_IMAGES = 16;
+
 /** Tokens one answer may generate (ask, chat). */
 export const MAX_ANSWER_TOKENS = 1_024;
 

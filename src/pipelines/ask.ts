@@ -11,6 +11,7 @@
 import type { Session } from '../engine/backend';
 import { type HostTensor, hostTensor, joinSequence, type Tensor } from '../engine/tensor';
 import { WebvlError } from '../errors';
+import { MAX_CHAT_IMAGES } from '../limits';
 import { imagePatches, patchGrid, patchTokens } from '../vision/image-patches';
 import { type TilePlan, tileCount, tileGeometry, tileImage } from '../vision/image-tiles';
 import type { RgbaImage } from '../vision/preprocess';
@@ -113,18 +114,26 @@ export function vlmOf(model: LoadedModel): Vlm {
   return model.vlm;
 }
 
-/** A conversation about one image: its features on the device and its decoder state, kept between turns. */
+/**
+ * A conversation about its images (one, or several in order): their features on the device and its decoder state,
+ * kept between turns.
+ */
 export class Conversation {
-  /** Token ids fed so far (run markers where the image's features went). */
+  /** Token ids fed so far (run markers where the images' features went). */
   fed: number[] = [];
+  /** Positions of each run of image tokens, in prompt order. */
+  readonly runLengths: readonly number[];
 
   constructor(
     readonly imageKey: string,
     /** One tensor per run of image tokens, in prompt order. */
     readonly features: readonly Tensor[],
     public state: DecoderState,
-    readonly layout: ImageLayout,
-  ) {}
+    /** Each image's layout, in order. */
+    readonly layouts: readonly ImageLayout[],
+  ) {
+    this.runLengths = runLengthsOf(layouts);
+  }
 
   /** Starts over on the same image features (a new conversation, or a decoder that cannot rewind). */
   restart(state: DecoderState): void {
@@ -160,11 +169,11 @@ export function takesContentParts(template: string): boolean {
 }
 
 /**
- * The conversation as the chat template writes it; the image is the first user message's first part. A template
+ * The conversation as the chat template writes it; the images are the first user message's first parts. A template
  * that refuses the conversation (raise_exception: roles that do not alternate, say) is INVALID_INPUT, with its
  * words.
  */
-export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[]): string {
+export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[], images = 1): string {
   const template = spec.chatTemplate;
   const parts = takesContentParts(template);
   // A template that takes both forms gets the image's message as parts where only its parts branch writes the
@@ -180,7 +189,10 @@ export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[]): str
         role: m.role,
         content:
           parts || (imageParts && i === firstUser)
-            ? [...(i === firstUser ? [{ type: 'image' }] : []), { type: 'text', text: m.content }]
+            ? [
+                ...(i === firstUser ? new Array(images).fill({ type: 'image' }) : []),
+                { type: 'text', text: m.content },
+              ]
             : m.content,
       })),
       bos_token: spec.bosToken,
@@ -211,6 +223,11 @@ export interface ImageLayout {
   readonly tokenGrid?: readonly [number, number];
 }
 
+/** The positions of each run of image tokens of images laid out as `layouts`, in prompt order. */
+export function runLengthsOf(layouts: readonly ImageLayout[]): number[] {
+  return layouts.flatMap((l) => new Array<number>(l.runs).fill(l.tokensPerRun));
+}
+
 /** The layout of an Idefics3 image cut into `grid`'s tiles (0 × 0: the global image alone). */
 export function tiledLayout(spec: VlmSpec, grid: TileGrid): ImageLayout {
   return { grid, runs: tileCount(grid), tokensPerRun: spec.imageTokens };
@@ -235,19 +252,37 @@ export function imageLayout(
   };
 }
 
+/** Where an image's tokens start in the prompt, and their rows × columns. */
+export interface ImageSpan {
+  readonly start: number;
+  readonly grid: readonly [number, number];
+}
+
 /**
- * Qwen2-VL's 3-D positions (transformers' get_rope_index) for a prompt whose image tokens start at `start`, laid
- * out as rows × cols: text before counts 0, 1, …; the image's tokens share the temporal position `start` and take
- * start + their row and start + their column; text after goes on from the largest of those, plus one.
+ * Qwen2-VL's 3-D positions (transformers' get_rope_index) for a prompt whose images' tokens lie at `images` (in
+ * order): text counts on from the last position, plus one (0, 1, … at first); an image's tokens share one temporal
+ * position, the next, and take it plus their row and it plus their column; text after an image goes on from the
+ * largest of those, plus one.
  */
-export function mropePositions(start: number, [rows, cols]: readonly [number, number]): PositionMap {
-  const n = rows * cols;
-  const delta = Math.max(rows, cols) - n;
+export function mropePositions(images: readonly ImageSpan[]): PositionMap {
+  // Text at index i is at i + shift: the shift before each image, and after the last.
+  const spans: (ImageSpan & { readonly base: number; readonly shiftAfter: number })[] = [];
+  let shift = 0;
+  for (const image of images) {
+    const [rows, cols] = image.grid;
+    const base = image.start + shift;
+    shift = base + Math.max(rows, cols) - (image.start + rows * cols);
+    spans.push({ ...image, base, shiftAfter: shift });
+  }
   return (i: number) => {
-    if (i < start) return [i, i, i];
-    if (i >= start + n) return [i + delta, i + delta, i + delta];
-    const k = i - start;
-    return [start, start + Math.floor(k / cols), start + (k % cols)];
+    let before = 0;
+    for (const { start, grid, base, shiftAfter } of spans) {
+      if (i < start) break;
+      const k = i - start;
+      if (k < grid[0] * grid[1]) return [base, base + Math.floor(k / grid[1]), base + (k % grid[1])];
+      before = shiftAfter;
+    }
+    return [i + before, i + before, i + before];
   };
 }
 
@@ -271,39 +306,41 @@ export function tiledImagePrompt(
   return `${text}\n${global}`;
 }
 
-function imagesError(found: number, expected = 1): WebvlError {
+function imagesError(found: number, images: number): WebvlError {
   return new WebvlError(
     'INVALID_INPUT',
-    expected === 1
-      ? `the chat template put ${found} images in the prompt; a conversation is about exactly one image`
-      : `the prompt holds ${found} runs of image tokens where the image has ${expected} tiles`,
+    `the chat template put ${found} image${found === 1 ? '' : 's'} in the prompt where the conversation has ${images}`,
   );
 }
 
 /**
- * The conversation rendered by the chat template and tokenized, each run of image tokens marked by its index. A
- * LLaVA image is one run (the template's image token, or a run of them, expanded to imageTokens positions); an
- * Idefics3 image is expanded as its processor does, to one run of imageTokens per tile of `grid`.
+ * The conversation about images laid out as `layouts` (one per image, in order) rendered by the chat template and
+ * tokenized, each run of image tokens marked by its index. A LLaVA image is one run (the template's image token,
+ * or a run of them, expanded to imageTokens positions); an Idefics3 image is expanded as its processor does, to
+ * one run of imageTokens per tile; a Qwen2-VL image to one run as long as its grid has image tokens.
  */
 export function promptPositions(
   model: LoadedModel,
   spec: VlmSpec,
   messages: readonly ChatMessage[],
-  layout: ImageLayout = { grid: { rows: 0, cols: 0 }, runs: 1, tokensPerRun: spec.imageTokens },
+  layouts: readonly ImageLayout[] = [{ grid: { rows: 0, cols: 0 }, runs: 1, tokensPerRun: spec.imageTokens }],
 ): number[] {
-  let text = renderChat(spec, messages);
-  const { runs, tokensPerRun } = layout;
-  if (spec.tiles) {
-    const pieces = text.split(spec.tiles.imageText);
-    if (pieces.length !== 2) throw imagesError(pieces.length - 1);
-    text = pieces.join(tiledImagePrompt(spec.tiles, layout.grid, tokensPerRun));
-  } else if (spec.patches) {
-    // Qwen2VLProcessor's expansion: the one image token the template writes, repeated for the image's grid.
-    const imageText = model.tokenizer.tokenOf(spec.imageTokenId) ?? '';
+  let text = renderChat(spec, messages, layouts.length);
+  const imageText = spec.tiles
+    ? spec.tiles.imageText
+    : spec.patches
+      ? (model.tokenizer.tokenOf(spec.imageTokenId) ?? '')
+      : undefined;
+  if (imageText !== undefined) {
     const pieces = text.split(imageText);
-    if (!imageText || pieces.length !== 2) throw imagesError(pieces.length - 1);
-    text = pieces.join(imageText.repeat(tokensPerRun));
+    if (!imageText || pieces.length !== layouts.length + 1)
+      throw imagesError(pieces.length - 1, layouts.length);
+    // Each image the template writes becomes its runs, as its processor expands it.
+    const expand = (l: ImageLayout) =>
+      spec.tiles ? tiledImagePrompt(spec.tiles, l.grid, l.tokensPerRun) : imageText.repeat(l.tokensPerRun);
+    text = pieces.map((piece, k) => (k === 0 ? piece : expand(layouts[k - 1]) + piece)).join('');
   }
+  const lengths = runLengthsOf(layouts);
   const ids = model.tokenizer.promptIds(text);
   const out: number[] = [];
   let run = 0;
@@ -314,18 +351,17 @@ export function promptPositions(
     }
     let end = i + 1;
     while (ids[end] === spec.imageTokenId) end++;
-    // LLaVA: a run of image tokens (one, or already expanded by the template) is where the image goes. Idefics3
+    const length = lengths[run] ?? spec.imageTokens;
+    // LLaVA: a run of image tokens (one, or already expanded by the template) is where an image goes. Idefics3
     // and Qwen2-VL: the expansion wrote each run at its full length.
-    if ((spec.tiles || spec.patches) && end - i !== tokensPerRun)
-      throw new WebvlError(
-        'INVALID_MODEL',
-        `a run of ${end - i} image tokens where an image has ${tokensPerRun}`,
-      );
-    out.push(...new Array<number>(tokensPerRun).fill(runMarker(run)));
+    if ((spec.tiles || spec.patches) && end - i !== length)
+      throw new WebvlError('INVALID_MODEL', `a run of ${end - i} image tokens where an image has ${length}`);
+    out.push(...new Array<number>(length).fill(runMarker(run)));
     run++;
     i = end - 1;
   }
-  if (run !== runs) throw imagesError(run, runs);
+  // LLaVA's images are a run each: the runs are the images the template wrote.
+  if (run !== lengths.length) throw imagesError(run, layouts.length);
   return out;
 }
 
@@ -357,8 +393,9 @@ async function feedPositions(
   try {
     for (let at = from; at < positions.length; ) {
       if (isImage(positions[at])) {
-        const tensor = conv.features[runOf(positions[at])];
-        at += conv.layout.tokensPerRun;
+        const run = runOf(positions[at]);
+        const tensor = conv.features[run];
+        at += conv.runLengths[run];
         pieces.push({ tensor, embedded: false, end: at });
       } else {
         let end = at;
@@ -512,6 +549,15 @@ function withMaxPixels(vlm: Vlm, maxPixels: number | undefined): Vlm {
   return { ...vlm, spec: { ...vlm.spec, patches: { ...patches, plan } } };
 }
 
+/** Where each image's tokens start in `positions` (Qwen2-VL's images: one run each), with their grids. */
+function imageSpans(positions: readonly number[], layouts: readonly ImageLayout[]): ImageSpan[] {
+  return layouts.map((layout, k) => {
+    const start = positions.indexOf(runMarker(k));
+    if (!layout.tokenGrid || start < 0) throw imagesError(0, layouts.length);
+    return { start, grid: layout.tokenGrid };
+  });
+}
+
 /** The first position at or before `at` that does not split a run of image tokens. */
 function outsideRuns(positions: readonly number[], at: number): number {
   let n = at;
@@ -520,13 +566,14 @@ function outsideRuns(positions: readonly number[], at: number): number {
 }
 
 /**
- * Answers the last user message of `messages` about `image`, reusing `previous` (the last conversation) when it
- * is about the same image and its fed tokens begin the new prompt. Returns the answer and the conversation to
- * keep (the caller releases the one it replaces).
+ * Answers the last user message of `messages` about `images` (one, or several: all parts of the first user
+ * message, in order), reusing `previous` (the last conversation) when it is about the same images and its fed
+ * tokens begin the new prompt. Returns the answer and the conversation to keep (the caller releases the one it
+ * replaces).
  */
 export async function answer(
   model: LoadedModel,
-  image: RgbaImage,
+  images: RgbaImage | readonly RgbaImage[],
   messages: readonly ChatMessage[],
   previous: Conversation | undefined,
   options: AskOptions,
@@ -535,8 +582,17 @@ export async function answer(
   const split = options.splitTiles ?? true;
   const vlm = withMaxPixels(vlmOf(model), options.maxPixels);
   const { spec } = vlm;
-  const layout = imageLayout(spec, image, split);
-  const positions = promptPositions(model, spec, messages, layout);
+  const list: readonly RgbaImage[] = Array.isArray(images) ? images : [images as RgbaImage];
+  if (list.length < 1 || list.length > MAX_CHAT_IMAGES)
+    throw new WebvlError(
+      'INVALID_INPUT',
+      `a conversation is about 1 to ${MAX_CHAT_IMAGES} images, not ${list.length}`,
+      {
+        field: 'images',
+      },
+    );
+  const layouts = list.map((image) => imageLayout(spec, image, split));
+  const positions = promptPositions(model, spec, messages, layouts);
   if (positions.length + 1 > spec.maxPositions) {
     const [code, what] =
       messages.length > 1
@@ -553,8 +609,8 @@ export async function answer(
   }
   const room = spec.maxPositions - positions.length;
   const maxTokens = Math.min(options.maxTokens ?? DEFAULT_MAX_TOKENS, room);
-  // The same image at other pixel bounds is other features.
-  const key = `${imageKey(image)}|${vlm.spec.patches?.plan.maxPixels ?? ''}`;
+  // The same images at other pixel bounds are other features.
+  const key = `${list.map(imageKey).join(';')}|${vlm.spec.patches?.plan.maxPixels ?? ''}`;
 
   // Reuse the previous turns' cache as far as the new prompt begins with what they fed: never a part of the
   // image, and never everything (the last position must be fed to get a token out).
@@ -572,22 +628,25 @@ export async function answer(
     if (reused === 0)
       conv.restart(new DecoderState(vlm.decoder, options.sampling ?? GREEDY, spec.maxPositions));
   } else {
-    const features = await encodeImageFeatures(model, vlm, image, watch, split);
+    const features: Tensor[] = [];
+    try {
+      for (const image of list)
+        features.push(...(await encodeImageFeatures(model, vlm, image, watch, split)));
+    } catch (e) {
+      for (const f of features) disposeTensor(f);
+      throw e;
+    }
     fresh = new Conversation(
       key,
       features,
       new DecoderState(vlm.decoder, options.sampling ?? GREEDY, spec.maxPositions),
-      layout,
+      layouts,
     );
     conv = fresh;
   }
   const c = conv;
   c.state.setSampling(options.sampling ?? GREEDY);
-  if (spec.mropeSection) {
-    const start = positions.findIndex(isImage);
-    if (!layout.tokenGrid || start < 0) throw imagesError(0);
-    c.state.setPositionMap(mropePositions(start, layout.tokenGrid));
-  }
+  if (spec.mropeSection) c.state.setPositionMap(mropePositions(imageSpans(positions, layouts)));
   const tokens: number[] = [];
   let stop: AnswerResult['stop'] = 'length';
   try {

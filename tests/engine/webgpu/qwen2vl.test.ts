@@ -65,8 +65,18 @@ const ref = JSON.parse(readFileSync(`${DISK}reference.json`, 'utf8')) as {
   answers: number[][];
   smart_resize: number[][];
   max_pixels_256: { grid_thw: number[]; prompt_ids: number[]; answer: number[] };
+  two_images: { prompt_ids: number[]; position_ids: number[][]; answer: number[] };
 };
 const image = { width: ref.image.width, height: ref.image.height, data: Uint8Array.from(ref.image.rgba) };
+/** The reference's crop: the image's first 24 rows and 40 columns. */
+const crop = {
+  width: 40,
+  height: 24,
+  data: Uint8Array.from({ length: 24 * 40 * 4 }, (_, i) => {
+    const [p, c] = [Math.floor(i / 4), i % 4];
+    return ref.image.rgba[(Math.floor(p / 40) * ref.image.width + (p % 40)) * 4 + c];
+  }),
+};
 
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
 let model: LoadedModel;
@@ -166,7 +176,7 @@ async function theirModelAnswersAsWeDo(
     let conversation: Conversation | undefined;
     for (const question of r.questions) {
       turns = [...turns, user(question)];
-      const ids = promptPositions(m, spec, turns, layout).map((id) =>
+      const ids = promptPositions(m, spec, turns, [layout]).map((id) =>
         BigInt(id < 0 ? spec.imageTokenId : id),
       );
       const generated = (await theirs.generate({
@@ -234,11 +244,11 @@ describe('the prompt: ids and 3-D positions', () => {
     const { spec } = vlmOf(model);
     const layout = imageLayout(spec, image);
     expect(layout).toMatchObject({ runs: 1, tokensPerRun: 24, tokenGrid: [4, 6] });
-    expect(promptPositions(model, spec, [user(ref.questions[0])], layout)).toEqual(
+    expect(promptPositions(model, spec, [user(ref.questions[0])], [layout])).toEqual(
       marked(ref.prompt_ids[0], spec.imageTokenId),
     );
     const second = [user(ref.questions[0]), assistant(words(ref.answers[0])), user(ref.questions[1])];
-    expect(promptPositions(model, spec, second, layout)).toEqual(
+    expect(promptPositions(model, spec, second, [layout])).toEqual(
       marked(ref.prompt_ids[1], spec.imageTokenId),
     );
   });
@@ -246,7 +256,7 @@ describe('the prompt: ids and 3-D positions', () => {
   it("positions are get_rope_index's: text counts, the image takes its rows and columns, then the delta", () => {
     const ids = ref.prompt_ids[0];
     const start = ids.indexOf(vlmOf(model).spec.imageTokenId);
-    const map = mropePositions(start, [4, 6]);
+    const map = mropePositions([{ start, grid: [4, 6] }]);
     for (let i = 0; i < ids.length; i++)
       expect(map(i), `position ${i}`).toEqual([0, 1, 2].map((a) => ref.position_ids[a][i]));
     // Generated tokens go on from the last, shifted by the delta.
@@ -268,7 +278,7 @@ describe('ask and chat about an image on our engine', () => {
       { maxTokens: want.answer.length, maxPixels: 256 },
       new Stopwatch(),
     );
-    expect(got.conversation.layout.tokenGrid).toEqual([want.grid_thw[1] / 2, want.grid_thw[2] / 2]);
+    expect(got.conversation.layouts[0].tokenGrid).toEqual([want.grid_thw[1] / 2, want.grid_thw[2] / 2]);
     expect(got.result.promptTokens).toBe(want.prompt_ids.length);
     expect(got.result.tokenIds).toEqual(want.answer);
     // The same image at the full bound is other features: the conversation starts over.
@@ -290,13 +300,64 @@ describe('ask and chat about an image on our engine', () => {
       ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 
+  it('two images in one message: PyTorch’s prompt ids, 3-D positions and answer', async () => {
+    const want = ref.two_images;
+    const { spec } = vlmOf(model);
+    const layouts = [imageLayout(spec, image), imageLayout(spec, crop)];
+    const positions = promptPositions(model, spec, [user(ref.questions[0])], layouts);
+    // Image k's tokens are marked −1 − k.
+    expect(positions).toEqual(
+      want.prompt_ids.map((id, i) =>
+        id === spec.imageTokenId ? (i < want.prompt_ids.indexOf(id) + 24 ? -1 : -2) : id,
+      ),
+    );
+    const map = mropePositions([
+      { start: positions.indexOf(-1), grid: [4, 6] },
+      { start: positions.indexOf(-2), grid: [3, 5] },
+    ]);
+    for (let i = 0; i < positions.length; i++)
+      expect(map(i), `position ${i}`).toEqual([0, 1, 2].map((a) => want.position_ids[a][i]));
+    const got = await answer(
+      model,
+      [image, crop],
+      [user(ref.questions[0])],
+      undefined,
+      { maxTokens: want.answer.length },
+      new Stopwatch(),
+    );
+    expect(got.result.tokenIds).toEqual(want.answer);
+    expect(got.conversation.features).toHaveLength(2);
+    // The same images again continue the conversation; the first alone does not.
+    const again = await answer(
+      model,
+      [image, crop],
+      [user(ref.questions[0]), assistant(got.result.text), user('w9')],
+      got.conversation,
+      { maxTokens: 1 },
+      new Stopwatch(),
+    );
+    expect(again.conversation).toBe(got.conversation);
+    expect(again.result.reusedTokens).toBeGreaterThan(want.prompt_ids.length);
+    const alone = await answer(
+      model,
+      image,
+      [user('w9')],
+      again.conversation,
+      { maxTokens: 1 },
+      new Stopwatch(),
+    );
+    expect(alone.conversation).not.toBe(got.conversation);
+    got.conversation.release();
+    alone.conversation.release();
+  });
+
   it('an image of another size is another grid: its own run length, answered without error', async () => {
     const small = { width: 16, height: 16, data: new Uint8Array(16 * 16 * 4).fill(90) };
     const layout = imageLayout(vlmOf(model).spec, small);
     expect(layout.tokenGrid).toEqual([2, 2]); // 16 × 16 is 256 pixels: min_pixels, 4 × 4 patches
     const got = await answer(model, small, [user('w1')], undefined, { maxTokens: 2 }, new Stopwatch());
     expect(got.result.promptTokens).toBe(
-      promptPositions(model, vlmOf(model).spec, [user('w1')], layout).length,
+      promptPositions(model, vlmOf(model).spec, [user('w1')], [layout]).length,
     );
     got.conversation.release();
   });
@@ -436,7 +497,7 @@ describe("transformers.js' Qwen2VLProcessor and Qwen2VLForConditionalGeneration 
       model,
       spec,
       [user(ref.questions[0]), assistant(words(ref.answers[0])), user(ref.questions[1])],
-      imageLayout(spec, image),
+      [imageLayout(spec, image)],
     );
     expect(ours).toEqual(marked(theirs, spec.imageTokenId));
     expect(Array.from(inputs.image_grid_thw.data as BigInt64Array, Number)).toEqual(ref.grid_thw);

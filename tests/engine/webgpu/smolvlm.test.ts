@@ -160,11 +160,11 @@ describe('an Idefics3 (SmolVLM) folder loads as it is', () => {
   it('the chat renders, expands and tokenizes to the ids PyTorch was given, a run per tile', () => {
     const spec = vlmOf(model).spec;
     const grid = { rows: ref.tiles.rows, cols: ref.tiles.cols };
-    expect(promptPositions(model, spec, [user(ref.questions[0])], tiledLayout(spec, grid))).toEqual(
+    expect(promptPositions(model, spec, [user(ref.questions[0])], [tiledLayout(spec, grid)])).toEqual(
       marked(ref.prompt_ids[0], spec.imageTokenId, spec.imageTokens),
     );
     const second = [user(ref.questions[0]), assistant(words(ref.answers[0])), user(ref.questions[1])];
-    expect(promptPositions(model, spec, second, tiledLayout(spec, grid))).toEqual(
+    expect(promptPositions(model, spec, second, [tiledLayout(spec, grid)])).toEqual(
       marked(ref.prompt_ids[1], spec.imageTokenId, spec.imageTokens),
     );
   });
@@ -416,7 +416,7 @@ describe("transformers.js' Idefics3Processor and Idefics3ForConditionalGeneratio
       model,
       spec,
       [user(ref.questions[0]), assistant(words(ref.answers[0])), user(ref.questions[1])],
-      tiledLayout(spec, { rows: ref.tiles.rows, cols: ref.tiles.cols }),
+      [tiledLayout(spec, { rows: ref.tiles.rows, cols: ref.tiles.cols })],
     );
     expect(ours).toEqual(marked(theirs, spec.imageTokenId, spec.imageTokens));
     expect(inputs.pixel_values.dims).toEqual([1, ...ref.tiles.dims]);
@@ -468,7 +468,7 @@ describe("transformers.js' Idefics3Processor and Idefics3ForConditionalGeneratio
       let conversation: Conversation | undefined;
       for (const question of ref.questions) {
         turns = [...turns, user(question)];
-        const ids = promptPositions(model, spec, turns, tiledLayout(spec, grid)).map((id) =>
+        const ids = promptPositions(model, spec, turns, [tiledLayout(spec, grid)]).map((id) =>
           BigInt(id < 0 ? spec.imageTokenId : id),
         );
         const generated = (await theirs.generate({
