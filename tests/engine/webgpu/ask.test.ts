@@ -137,6 +137,20 @@ describe('ask and chat on our engine', () => {
     await expect(
       answer(model, image, [user('w1')], conversation, { signal: aborted.signal }, new Stopwatch()),
     ).rejects.toMatchObject({ code: 'ABORTED' });
+    // Its template writes one image: two are refused, as are none and more than the limit.
+    await expect(
+      answer(model, [image, other], [user('w1')], conversation, {}, new Stopwatch()),
+    ).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringMatching(/put 1 image in the prompt where the conversation has 2/),
+    });
+    for (const images of [[], new Array(17).fill(image)])
+      await expect(answer(model, images, [user('w1')], undefined, {}, new Stopwatch())).rejects.toMatchObject(
+        {
+          code: 'INVALID_INPUT',
+          message: expect.stringMatching(/1 to 16 images/),
+        },
+      );
     conversation.release();
   });
 

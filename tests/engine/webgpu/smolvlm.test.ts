@@ -453,6 +453,79 @@ describe("transformers.js' Idefics3Processor and Idefics3ForConditionalGeneratio
     got.conversation.release();
   });
 
+  it('two images: its processor writes our prompt ids, its model answers as we do', async () => {
+    // The test image and a 20 × 30 crop of it, both in the first message.
+    const crop = {
+      width: 30,
+      height: 20,
+      data: Uint8Array.from({ length: 20 * 30 * 4 }, (_, i) => {
+        const [p, c] = [Math.floor(i / 4), i % 4];
+        return image.data[(Math.floor(p / 30) * image.width + (p % 30)) * 4 + c];
+      }),
+    };
+    const rgbOf = (im: typeof image) => {
+      const data = new Uint8ClampedArray(im.width * im.height * 3);
+      for (let i = 0; i < im.width * im.height; i++)
+        for (let c = 0; c < 3; c++) data[i * 3 + c] = im.data[i * 4 + c];
+      return new RawImage(data, im.width, im.height, 3);
+    };
+    const processor = await AutoProcessor.from_pretrained(NAME);
+    const messages = [
+      {
+        role: 'user',
+        content: [{ type: 'image' }, { type: 'image' }, { type: 'text', text: ref.questions[0] }],
+      },
+    ];
+    const text = processor.apply_chat_template(messages, {
+      add_generation_prompt: true,
+      chat_template: template,
+    });
+    const inputs = await processor(text, [[rgbOf(image), rgbOf(crop)]]);
+    const theirIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+    const theirs = await Idefics3ForConditionalGeneration.from_pretrained(NAME, {
+      dtype: 'fp32',
+      device: 'cpu',
+    });
+    try {
+      // Our tiles (Pillow's resampling, checked above), not its processor's (another resize): the model is compared.
+      const spec = vlmOf(model).spec;
+      const plan = spec.tiles!.plan;
+      const tiles = [image, crop].map((im) => allTiles(tileImage(im, plan)));
+      const [n, , t] = inputs.pixel_values.dims.slice(1);
+      const pixels = new Float32Array(n * 3 * t * t);
+      pixels.set(tiles[0]);
+      pixels.set(tiles[1], tiles[0].length);
+      const generated = (await theirs.generate({
+        input_ids: inputs.input_ids,
+        attention_mask: inputs.attention_mask,
+        pixel_values: new Tensor('float32', pixels, [1, n, 3, t, t]),
+        pixel_attention_mask: new Tensor('bool', new Uint8Array(n * t * t).fill(1), [1, n, t, t]),
+        max_new_tokens: 6,
+        do_sample: false,
+      })) as Tensor;
+      const want = Array.from(generated.data as BigInt64Array, Number)
+        .slice(theirIds.length)
+        .filter((id) => !spec.eosTokenIds.includes(id));
+      const got = await answer(
+        model,
+        [image, crop],
+        [user(ref.questions[0])],
+        undefined,
+        { maxTokens: 6 },
+        new Stopwatch(),
+      );
+      // Both images' tiles, in order: 2 × 2 + global, then the crop's.
+      expect(got.conversation.features.length).toBe(inputs.pixel_values.dims[1]);
+      const fed = got.conversation.fed.slice(0, got.result.promptTokens);
+      expect(fed.map((id) => (id < 0 ? spec.imageTokenId : id))).toEqual(theirIds);
+      expect(got.result.tokenIds).toEqual(want.slice(0, got.result.tokenIds.length));
+      expect(got.result.tokenIds.length).toBe(want.length);
+      got.conversation.release();
+    } finally {
+      await theirs.dispose();
+    }
+  });
+
   it('its model, given the same tiles and ids, answers both turns as we do', async () => {
     const theirs = await Idefics3ForConditionalGeneration.from_pretrained(NAME, {
       dtype: 'fp32',
