@@ -84,6 +84,13 @@ describe.each(['wasm', 'webgpu'] as const)('ask and chat (%s)', (backend) => {
     expect(await code('w1', { sampling: { temperature: -1 } })).toBe('INVALID_INPUT');
     expect(await code('w1', { sampling: { seed: 1.5 } })).toBe('INVALID_INPUT');
     expect(await code('w1', { maxPixels: 1024 })).toBe('INVALID_INPUT');
+    // Its template writes one image: two are INVALID_INPUT (and none, before anything is posted).
+    expect(
+      await page.evaluate(([im, m]) => window.askTest.chatCode(im, m), [[rgba, rgba], [user('w1')]] as const),
+    ).toBe('INVALID_INPUT');
+    expect(await page.evaluate(([m]) => window.askTest.chatCode([], m), [[user('w1')]] as const)).toBe(
+      'INVALID_INPUT',
+    );
     const long = Array.from({ length: 20 }, (_, i) =>
       i % 2 ? { role: 'assistant', content: 'w4 w5' } : user('w1 w2 w3'),
     );
@@ -215,6 +222,7 @@ describe.each([
     questions: string[];
     prompt_ids: number[][];
     answers: number[][];
+    two_images: { prompt_ids: number[]; answer: number[] };
   };
   it('two turns answer with PyTorch’s greedy tokens; an image too thin is BAD_IMAGE, and the chat goes on', async () => {
     const page = browser.page;
@@ -250,6 +258,24 @@ describe.each([
     ] as const);
     expect(second.result.tokenIds).toEqual(a2);
     expect(second.result.promptTokens).toBe(qwen.prompt_ids[1].length);
+    if (corpus === 'qwen2vl-random') {
+      // Two images in the first message (the image, then its first 24 rows × 40 columns): PyTorch's answer.
+      const crop = {
+        width: 40,
+        height: 24,
+        data: Array.from({ length: 24 * 40 * 4 }, (_, i) => {
+          const [p, c] = [Math.floor(i / 4), i % 4];
+          return image.data[(Math.floor(p / 40) * image.width + (p % 40)) * 4 + c];
+        }),
+      };
+      const both = await page.evaluate(([ims, m, n]) => window.askTest.chat(ims, m, { maxTokens: n }), [
+        [image, crop],
+        [user(q1)],
+        qwen.two_images.answer.length,
+      ] as const);
+      expect(both.result.tokenIds).toEqual(qwen.two_images.answer);
+      expect(both.result.promptTokens).toBe(qwen.two_images.prompt_ids.length);
+    }
   });
 });
 

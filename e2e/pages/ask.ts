@@ -22,6 +22,9 @@ const image = (rgba: { width: number; height: number; data: number[] }) => ({
   data: Uint8Array.from(rgba.data),
 });
 type Rgba = { width: number; height: number; data: number[] };
+/** One image, or several (a conversation about all of them). */
+const images = (rgba: Rgba | readonly Rgba[]) =>
+  Array.isArray(rgba) ? (rgba as readonly Rgba[]).map(image) : image(rgba as Rgba);
 
 async function codeOf(f: () => Promise<unknown>): Promise<string> {
   try {
@@ -43,12 +46,12 @@ const api = {
   info: () => runtime().info(),
   /** chat(), with every token onToken heard. */
   async chat(
-    rgba: Rgba,
+    rgba: Rgba | readonly Rgba[],
     messages: readonly ChatMessage[],
     options: Omit<AskCallOptions, 'onToken' | 'signal'> = {},
   ) {
     const streamed: number[] = [];
-    const result = await runtime().chat(image(rgba), messages, {
+    const result = await runtime().chat(images(rgba), messages, {
       ...options,
       onToken: (t) => void streamed.push(t.tokenId),
     });
@@ -67,8 +70,8 @@ const api = {
     codeOf(() => runtime().caption(image(rgba), options as CaptionCallOptions)),
   askCode: (rgba: Rgba, question: unknown, options?: unknown) =>
     codeOf(() => runtime().ask(image(rgba), question as string, options as AskCallOptions)),
-  chatCode: (rgba: Rgba, messages: unknown) =>
-    codeOf(() => runtime().chat(image(rgba), messages as ChatMessage[])),
+  chatCode: (rgba: Rgba | readonly Rgba[], messages: unknown) =>
+    codeOf(() => runtime().chat(images(rgba), messages as ChatMessage[])),
   /** Aborts after the first token; resolves to the error code and the tokens heard before. */
   async abortMidStream(rgba: Rgba, question: string) {
     const ctl = new AbortController();

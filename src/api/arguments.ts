@@ -4,6 +4,7 @@
 import type { BackendChoice } from '../engine/select';
 import { WebvlError } from '../errors';
 import {
+  MAX_CHAT_IMAGES,
   MAX_CHAT_MESSAGES,
   MAX_ID_LENGTH,
   MAX_IDS_PER_REMOVE,
@@ -142,6 +143,23 @@ export function questionMessages(question: unknown): { role: 'user'; content: st
   const content = stringOf('question', question, MAX_MESSAGE_CHARS, false);
   if (content.trim() === '') throw new WebvlError('EMPTY_TEXT', 'the question is empty');
   return [{ role: 'user', content }];
+}
+
+/**
+ * The images of ask/chat when given as an array (1 to MAX_CHAT_IMAGES), else undefined (one image, checked when it
+ * is read).
+ */
+export function chatImagesArgument(image: unknown): readonly unknown[] | undefined {
+  if (!Array.isArray(image)) return undefined;
+  if (image.length < 1 || image.length > MAX_CHAT_IMAGES)
+    throw new WebvlError(
+      'INVALID_INPUT',
+      `a conversation is about 1 to ${MAX_CHAT_IMAGES} images, not ${image.length}`,
+      {
+        field: 'image',
+      },
+    );
+  return image;
 }
 
 export function chatMessagesArgument(messages: unknown): unknown[] {

@@ -12,6 +12,7 @@ import {
   askArguments,
   capfiltArguments,
   captionArguments,
+  chatImagesArgument,
   chatMessagesArgument,
   classifyArguments,
   indexItems,
@@ -111,16 +112,26 @@ export interface Runtime {
   /**
    * Answers a question about the image (llava-family models, LLaVA or BLIP-2 style); tokens stream to
    * `onToken`. A blank question is EMPTY_TEXT; one that does not fit the context with the image, TEXT_TOO_LONG;
-   * any other model, UNSUPPORTED_TASK.
+   * any other model, UNSUPPORTED_TASK. An array asks about several images (1 to 16, in order: see `chat`).
    */
-  ask(image: ImageInput, question: string, options?: AskCallOptions): Promise<AnswerResult>;
+  ask(
+    image: ImageInput | readonly ImageInput[],
+    question: string,
+    options?: AskCallOptions,
+  ): Promise<AnswerResult>;
   /**
    * Answers the last user message of a conversation about the image. Pass the whole conversation each turn
    * (user and assistant messages, the last one the user's): the runtime keeps the image's features and the
    * conversation's KV cache, so the next turn about the same image only feeds what is new. A conversation that
-   * no longer fits the context is CONTEXT_FULL.
+   * no longer fits the context is CONTEXT_FULL. An array of images (1 to 16) puts them all, in order, in the first
+   * user message, for models whose chat template takes each image as a content part (SmolVLM, Qwen2-VL); a
+   * template that writes one image refuses more with INVALID_INPUT, as VQA classifiers do.
    */
-  chat(image: ImageInput, messages: readonly ChatMessage[], options?: AskCallOptions): Promise<AnswerResult>;
+  chat(
+    image: ImageInput | readonly ImageInput[],
+    messages: readonly ChatMessage[],
+    options?: AskCallOptions,
+  ): Promise<AnswerResult>;
   /** BLIP's CapFilt: captions each image, then keeps the captions (and given web texts) that ITM accepts. */
   capfilt(images: readonly ImageInput[], options: CapFiltOptions): Promise<CapFiltItem[]>;
   /** Opens (or creates) the named index, stored in IndexedDB and searched on the GPU when there is one. */
@@ -318,13 +329,18 @@ export async function connectRuntime(
   const nothing = async () => undefined;
   let disposing: Promise<void> | undefined;
   /** ask and chat: the messages, then tokens streamed back through a proxy that also reports the signal. */
-  const converse = (image: ImageInput, messages: () => unknown[], opts: AskCallOptions | undefined) =>
+  const converse = (
+    image: ImageInput | readonly ImageInput[],
+    messages: () => unknown[],
+    opts: AskCallOptions | undefined,
+  ) =>
     call(() => {
       const list = messages();
       const a = askArguments(opts);
+      const images = chatImagesArgument(image);
       return withSignal(a.signal, (id) =>
         ordered(
-          () => wire(image),
+          (): Promise<WireImage | WireImage[]> => (images ? wireAll(images, (w) => w) : wire(image)),
           async (w) => {
             const user = a.onToken as ((t: AnswerToken) => void) | undefined;
             const signal = a.signal;

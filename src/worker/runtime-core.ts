@@ -488,7 +488,7 @@ export class RuntimeCore {
    * earlier turns about the same image are reused from the cache). Tokens stream to onToken.
    */
   chat(
-    image: WireImage,
+    image: WireImage | WireImage[],
     messages: unknown,
     options: { maxTokens?: number; sampling?: unknown; topAnswers?: number; maxPixels?: number },
     onToken: ((t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>) | undefined,
@@ -517,8 +517,15 @@ export class RuntimeCore {
               Math.min(TOP_ANSWERS, model.answers.length),
             );
             const turns = chatMessages(messages);
+            if (Array.isArray(image) && image.length !== 1)
+              throw new WebvlError(
+                'INVALID_INPUT',
+                `${model.url} answers about one image; it was given ${image.length}`,
+                { field: 'image' },
+              );
             this.endConversation();
-            return answerByClassifier(model, await this.pixels(image), turns, onToken, watch, top);
+            const one = Array.isArray(image) ? image[0] : image;
+            return answerByClassifier(model, await this.pixels(one), turns, onToken, watch, top);
           }
           const vlm = vlmOf(model);
           const o = optionsObject('options', options);
@@ -547,7 +554,9 @@ export class RuntimeCore {
               ? undefined
               : integerIn('options.maxPixels', o.maxPixels, patches.minPixels, patches.maxPixels, 1);
           const turns = chatMessages(messages);
-          const pixels = await this.pixels(image);
+          const pixels = Array.isArray(image)
+            ? await Promise.all(image.map((w) => this.pixels(w)))
+            : await this.pixels(image);
           const { result, conversation } = await answer(
             model,
             pixels,

@@ -64,9 +64,9 @@ export function createWorkerApi() {
       requestId: number | undefined,
     ) => releasing(onToken, () => guard(() => ready().caption(image, options, onToken, requestId))),
     chat: (
-      image: WireImage,
+      image: WireImage | WireImage[],
       messages: ChatMessage[],
-      options: { maxTokens?: number; sampling?: SamplingOptions; topAnswers?: number },
+      options: { maxTokens?: number; sampling?: SamplingOptions; topAnswers?: number; maxPixels?: number },
       onToken: ((t: AnswerToken) => boolean | undefined) | undefined,
       requestId: number | undefined,
     ) => releasing(onToken, () => guard(() => ready().chat(image, messages, options, onToken, requestId))),
