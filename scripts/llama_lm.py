@@ -103,14 +103,16 @@ class LM(torch.nn.Module):
         inv = 1.0 / self.c.theta ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd)
         freqs = position_ids[..., None].float() * inv
         emb = torch.cat([freqs, freqs], dim=-1)
-        cos, sin = emb.cos(), emb.sin()
-        if self.c.mrope_section is not None:
+        if self.c.mrope_section is None:
+            cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+        else:
             # transformers' apply_multimodal_rotary_pos_emb: section i of the frequencies (twice, for both halves)
             # from position axis i % 3.
             sections = list(self.c.mrope_section) * 2
+            cos, sin = emb.cos(), emb.sin()
             cos = torch.cat([m[i % 3] for i, m in enumerate(cos.split(sections, dim=-1))], dim=-1)
             sin = torch.cat([m[i % 3] for i, m in enumerate(sin.split(sections, dim=-1))], dim=-1)
-        cos, sin = cos[:, None], sin[:, None]
+            cos, sin = cos[:, None], sin[:, None]
         s = inputs_embeds.shape[1]
         total = attention_mask.shape[1]
         # Causal over absolute slots (queries are the last s of `total`), and the padding mask.

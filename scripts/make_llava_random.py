@@ -11,6 +11,7 @@ PyTorch's greedy tokens: for prompt embeddings fed directly, and for a two-turn 
 """
 import json
 import os
+import re
 import sys
 
 import onnx
@@ -105,6 +106,18 @@ def answer(lm, vision, pixels, ids, steps):
         tokens.append(tok)
         emb = torch.cat([emb, lm.embed(torch.tensor([[tok]]))], dim=1)
     return tokens
+
+
+def word_ids(text, specials, ids):
+    """What word_tokenizer's tokenizer.json makes of `text`: the `specials` whole, then lower-cased words and
+    punctuation, each looked up in `ids`."""
+    out = []
+    for part in re.split("(" + "|".join(re.escape(s) for s in specials) + ")", text):
+        if part in ids:
+            out.append(ids[part])
+        else:
+            out += [ids[w] for w in re.findall(r"\w+|[^\w\s]", part.lower())]
+    return out
 
 
 def word_tokenizer(vocab, added):

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "runtime", "fixtures"))
 import onnxutil  # noqa: E402
 from hf_modules import Cfg, EncoderLayer, additive_mask  # noqa: E402
 from llama_lm import LM, LmConfig  # noqa: E402
-from make_llava_random import export_language_model, spread, word_tokenizer  # noqa: E402
+from make_llava_random import export_language_model, spread, word_ids, word_tokenizer  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "tests", "corpus", "smolvlm-random")
 LONGEST, TILE, PATCH, SCALE = 64, 32, 8, 2
@@ -182,14 +182,8 @@ class VisionEncoder(nn.Module):
 
 
 def tokenize(text):
-    """The word-level tokenizer of write_folder: special tokens whole, then lower-cased words and punctuation."""
-    ids = []
-    for part in re.split("(" + "|".join(re.escape(s) for s in SPECIALS + [NEWLINE]) + ")", text):
-        if part in ID:
-            ids.append(ID[part])
-        else:
-            ids += [ID[w] for w in re.findall(r"\w+|[^\w\s]", part.lower())]
-    return ids
+    """The word-level tokenizer of write_folder: special tokens (and line breaks) whole, then lower-cased words."""
+    return word_ids(text, SPECIALS + [NEWLINE], ID)
 
 
 def image_prompt(rows, cols):

@@ -391,12 +391,14 @@ describe("transformers.js' Idefics3Processor and Idefics3ForConditionalGeneratio
   const template = (
     JSON.parse(readFileSync(`${DISK}chat_template.json`, 'utf8')) as { chat_template: string }
   ).chat_template;
-  const rgb = () => {
-    const data = new Uint8ClampedArray(image.width * image.height * 3);
-    for (let i = 0; i < image.width * image.height; i++)
-      for (let c = 0; c < 3; c++) data[i * 3 + c] = image.data[i * 4 + c];
-    return new RawImage(data, image.width, image.height, 3);
+  /** An RGBA image as transformers.js' RGB RawImage. */
+  const rgbOf = (im: typeof image) => {
+    const data = new Uint8ClampedArray(im.width * im.height * 3);
+    for (let i = 0; i < im.width * im.height; i++)
+      for (let c = 0; c < 3; c++) data[i * 3 + c] = im.data[i * 4 + c];
+    return new RawImage(data, im.width, im.height, 3);
   };
+  const rgb = () => rgbOf(image);
 
   it('its processor renders and expands the chat to our prompt ids', async () => {
     const processor = await AutoProcessor.from_pretrained(NAME);
@@ -462,12 +464,6 @@ describe("transformers.js' Idefics3Processor and Idefics3ForConditionalGeneratio
         const [p, c] = [Math.floor(i / 4), i % 4];
         return image.data[(Math.floor(p / 30) * image.width + (p % 30)) * 4 + c];
       }),
-    };
-    const rgbOf = (im: typeof image) => {
-      const data = new Uint8ClampedArray(im.width * im.height * 3);
-      for (let i = 0; i < im.width * im.height; i++)
-        for (let c = 0; c < 3; c++) data[i * 3 + c] = im.data[i * 4 + c];
-      return new RawImage(data, im.width, im.height, 3);
     };
     const processor = await AutoProcessor.from_pretrained(NAME);
     const messages = [
