@@ -296,6 +296,8 @@ export function askRows(quick: boolean): AskRowSpec[] {
   if (!quick) folders.push(['SmolVLM (random weights, 2×2 tiles + global)', '/corpus/smolvlm-random/']);
   // Qwen2-VL: the image resized to its own patch grid, one vision run, 3-D positions (tests/corpus/qwen2vl-random).
   if (!quick) folders.push(['Qwen2-VL (random weights, own patch grid)', '/corpus/qwen2vl-random/']);
+  // Qwen2.5-VL: window attention in the vision tower, its window order folded from the grid.
+  if (!quick) folders.push(['Qwen2.5-VL (random weights, windowed vision)', '/corpus/qwen25vl-random/']);
   return folders.map(([name, model]) => ({
     id: `${name} ask: image + question, then ${tokens} tokens`,
     model,

@@ -8,6 +8,7 @@ import { WebvlError } from '../errors';
 import { MAX_IMAGE_TOKENS } from '../limits';
 import { channelAffine, checkImage, type RgbaImage, resizePlanar, toPlanarRgb } from './preprocess';
 import {
+  isProcessorOf,
   type PreprocessorConfigJson,
   type PreprocessPlan,
   planPixelValues,
@@ -36,12 +37,9 @@ export interface ImagePatches {
   readonly width: number;
 }
 
-const PROCESSOR_TYPES = ['Qwen2VLImageProcessor', 'Qwen2_5_VLImageProcessor'];
-
 /** Whether a preprocessor config is Qwen2-VL's (by its type, or by the merge size only it has). */
 export function isPatchProcessor(cfg: PreprocessorConfigJson): boolean {
-  const type = cfg.image_processor_type ?? '';
-  return PROCESSOR_TYPES.some((t) => type.startsWith(t)) || cfg.merge_size !== undefined;
+  return isProcessorOf(cfg, ['Qwen2VLImageProcessor', 'Qwen2_5_VLImageProcessor'], 'merge_size');
 }
 
 const invalid = (what: string, details?: Record<string, unknown>) =>

@@ -7,6 +7,7 @@ import { WebvlError } from '../errors';
 import { MAX_IMAGE_TILES } from '../limits';
 import { channelAffine, checkImage, type RgbaImage, resizePlanar, toPlanarRgb } from './preprocess';
 import {
+  isProcessorOf,
   type PreprocessorConfigJson,
   type PreprocessPlan,
   planPixelValues,
@@ -39,12 +40,9 @@ export interface ImageTiles {
   readonly cols: number;
 }
 
-const PROCESSOR_TYPES = ['Idefics3ImageProcessor', 'SmolVLMImageProcessor'];
-
 /** Whether a preprocessor config is Idefics3's (by its type, or by the tile size only it has). */
 export function isTiledProcessor(cfg: PreprocessorConfigJson): boolean {
-  const type = cfg.image_processor_type ?? '';
-  return PROCESSOR_TYPES.some((t) => type.startsWith(t)) || cfg.max_image_size !== undefined;
+  return isProcessorOf(cfg, ['Idefics3ImageProcessor', 'SmolVLMImageProcessor'], 'max_image_size');
 }
 
 function edgeOf(v: unknown, name: string): number {

@@ -125,6 +125,15 @@ export function planResample(cfg: PreprocessorConfigJson): Resample {
   return resample;
 }
 
+/**
+ * Whether a preprocessor config is of a processor family: its type starts with one of `types`, or it has `key`,
+ * a setting only that family's processor reads.
+ */
+export function isProcessorOf(cfg: PreprocessorConfigJson, types: readonly string[], key: string): boolean {
+  const type = cfg.image_processor_type ?? '';
+  return types.some((t) => type.startsWith(t)) || cfg[key] !== undefined;
+}
+
 /** UNSUPPORTED_MODEL for the first of `keys` that the config turns on. */
 export function refuseSwitches(cfg: PreprocessorConfigJson, keys: readonly string[]): void {
   for (const key of keys) {
