@@ -232,7 +232,7 @@ export async function decodeGreedy(
  * over, and copies, all the slots of its capacity: on SwiftShader blocks of 64 made blip-tiny's steps markedly
  * slower than blocks of 16, which still plan once per block rather than once per token.
  */
-const CAPTION_CACHE_BLOCK = 16;
+export const CAPTION_CACHE_BLOCK = 16;
 
 /**
  * A caption's decoder over a batch of sequences (one for greedy, a beam per row for beam search). `next` feeds

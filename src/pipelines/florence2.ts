@@ -12,6 +12,7 @@ import { hostTensor, joinSequence, type Tensor, toHostFloats } from '../engine/t
 import { WebvlError } from '../errors';
 import type { RgbaImage } from '../vision/preprocess';
 import {
+  CAPTION_CACHE_BLOCK,
   type CaptionDecoder,
   type CaptionOptions,
   type CaptionResult,
@@ -281,7 +282,8 @@ async function encode(
 
 /** The merged decoder over a batch of rows, fed token ids embedded by embed_tokens. */
 function florenceDecoder(f: Florence2, states: Tensor, mask: Tensor): CaptionDecoder {
-  const state = new DecoderState(f.decoder, GREEDY, f.spec.maxPositions, undefined, {
+  // Captions' blocks: short answers attend over few free slots, and still plan once per block.
+  const state = new DecoderState(f.decoder, GREEDY, f.spec.maxPositions, CAPTION_CACHE_BLOCK, {
     encoder_hidden_states: states,
     encoder_attention_mask: mask,
   });
