@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadLlavaOrt, pixelValues } from '../tests/support/llava-ort';
+import { cropRgba } from '../tests/support/rgba';
 import { type BrowserSession, launch, openPage } from './browser';
 
 const FOLDER = '/corpus/llava-random/';
@@ -260,14 +261,9 @@ describe.each([
     expect(second.result.promptTokens).toBe(qwen.prompt_ids[1].length);
     if (corpus === 'qwen2vl-random') {
       // Two images in the first message (the image, then its first 24 rows × 40 columns): PyTorch's answer.
-      const crop = {
-        width: 40,
-        height: 24,
-        data: Array.from({ length: 24 * 40 * 4 }, (_, i) => {
-          const [p, c] = [Math.floor(i / 4), i % 4];
-          return image.data[(Math.floor(p / 40) * image.width + (p % 40)) * 4 + c];
-        }),
-      };
+      // Plain numbers: what a test page is sent.
+      const cut = cropRgba(image, 40, 24);
+      const crop = { ...cut, data: Array.from(cut.data) };
       const both = await page.evaluate(([ims, m, n]) => window.askTest.chat(ims, m, { maxTokens: n }), [
         [image, crop],
         [user(q1)],

@@ -29,6 +29,14 @@ export const SAMPLING = 'sampling';
  */
 export const PAST_LENGTH = 'past_length';
 
+/**
+ * A seq2seq decoder's cross-attention keys/values (Optimum's past_key_values.N.encoder.*): computed from the
+ * encoder's states once per sequence, so their length is the encoder's, not the past's.
+ */
+export function isCrossAttentionPast(name: string): boolean {
+  return /^past_key_values\.\d+\.encoder\./.test(name);
+}
+
 /** A graph's external-data files (`use_external_data_format`), by the `location` its tensors name. */
 export type ExternalData = ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
 

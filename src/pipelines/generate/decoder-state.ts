@@ -10,6 +10,7 @@
 // first step's are kept for the whole sequence, as transformers.js does. With a device cache, only the
 // self-attention pasts live in it: the cross-attention ones are fed beside it as they came.
 import {
+  isCrossAttentionPast,
   type KvCache,
   type KvCacheSpec,
   NEXT_TOKEN,
@@ -55,11 +56,6 @@ export function pastNames(kv: KvShape): string[] {
 
 function presentToPast(name: string): string {
   return name.replace(/^present(_key_values)?\./, 'past_key_values.');
-}
-
-/** A seq2seq decoder's cross-attention keys/values: computed from the encoder's states once per sequence. */
-export function isCrossAttentionPast(name: string): boolean {
-  return /^past_key_values\.\d+\.encoder\./.test(name);
 }
 
 const ones = (n: number) => new BigInt64Array(n).fill(1n);

@@ -10,7 +10,6 @@ import {
   env,
   Qwen2_5_VLForConditionalGeneration,
   Qwen2VLForConditionalGeneration,
-  RawImage,
   Tensor,
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +32,7 @@ import { Stopwatch } from '../../../src/pipelines/timings';
 import { imagePatches, smartResize } from '../../../src/vision/image-patches';
 import { loadCorpusFolder } from '../../support/corpus-folder';
 import { countLiveBuffers } from '../../support/live-buffers';
+import { cropRgba, rgbRawImage } from '../../support/rgba';
 import { nodeGpu } from './gpu';
 
 const NAME = 'qwen2vl-random';
@@ -69,14 +69,7 @@ const ref = JSON.parse(readFileSync(`${DISK}reference.json`, 'utf8')) as {
 };
 const image = { width: ref.image.width, height: ref.image.height, data: Uint8Array.from(ref.image.rgba) };
 /** The reference's crop: the image's first 24 rows and 40 columns. */
-const crop = {
-  width: 40,
-  height: 24,
-  data: Uint8Array.from({ length: 24 * 40 * 4 }, (_, i) => {
-    const [p, c] = [Math.floor(i / 4), i % 4];
-    return ref.image.rgba[(Math.floor(p / 40) * ref.image.width + (p % 40)) * 4 + c];
-  }),
-};
+const crop = cropRgba(image, 40, 24);
 
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
 let model: LoadedModel;
@@ -465,12 +458,7 @@ describe('Qwen2-VL requests leave nothing behind', () => {
 describe("transformers.js' Qwen2VLProcessor and Qwen2VLForConditionalGeneration on the same folder", () => {
   env.localModelPath = 'tests/corpus/';
   env.allowRemoteModels = false;
-  const rgb = () => {
-    const data = new Uint8ClampedArray(image.width * image.height * 3);
-    for (let i = 0; i < image.width * image.height; i++)
-      for (let c = 0; c < 3; c++) data[i * 3 + c] = image.data[i * 4 + c];
-    return new RawImage(data, image.width, image.height, 3);
-  };
+  const rgb = () => rgbRawImage(image);
   const messages = [
     { role: 'user', content: [{ type: 'image' }, { type: 'text', text: '' }] },
     { role: 'assistant', content: [{ type: 'text', text: '' }] },

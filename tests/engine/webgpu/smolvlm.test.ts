@@ -4,13 +4,7 @@
 // tile's features, the prompt ids and the greedy answers of a two-turn chat) and against transformers.js' own
 // Idefics3Processor and Idefics3ForConditionalGeneration on the same folder.
 import { readFileSync } from 'node:fs';
-import {
-  AutoProcessor,
-  env,
-  Idefics3ForConditionalGeneration,
-  RawImage,
-  Tensor,
-} from '@huggingface/transformers';
+import { AutoProcessor, env, Idefics3ForConditionalGeneration, Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relativeDiff } from '../../../bench/stats';
 import {
@@ -39,6 +33,7 @@ import { type VlmFolderFiles, vlmSpec } from '../../../src/pipelines/vlm-spec';
 import { TextTokenizer } from '../../../src/text/tokenizer';
 import { allTiles, tileImage } from '../../../src/vision/image-tiles';
 import { loadCorpusFolder } from '../../support/corpus-folder';
+import { cropRgba, rgbRawImage } from '../../support/rgba';
 import { nodeGpu } from './gpu';
 
 const NAME = 'smolvlm-random';
@@ -391,14 +386,7 @@ describe("transformers.js' Idefics3Processor and Idefics3ForConditionalGeneratio
   const template = (
     JSON.parse(readFileSync(`${DISK}chat_template.json`, 'utf8')) as { chat_template: string }
   ).chat_template;
-  /** An RGBA image as transformers.js' RGB RawImage. */
-  const rgbOf = (im: typeof image) => {
-    const data = new Uint8ClampedArray(im.width * im.height * 3);
-    for (let i = 0; i < im.width * im.height; i++)
-      for (let c = 0; c < 3; c++) data[i * 3 + c] = im.data[i * 4 + c];
-    return new RawImage(data, im.width, im.height, 3);
-  };
-  const rgb = () => rgbOf(image);
+  const rgb = () => rgbRawImage(image);
 
   it('its processor renders and expands the chat to our prompt ids', async () => {
     const processor = await AutoProcessor.from_pretrained(NAME);
@@ -457,14 +445,7 @@ describe("transformers.js' Idefics3Processor and Idefics3ForConditionalGeneratio
 
   it('two images: its processor writes our prompt ids, its model answers as we do', async () => {
     // The test image and a 20 × 30 crop of it, both in the first message.
-    const crop = {
-      width: 30,
-      height: 20,
-      data: Uint8Array.from({ length: 20 * 30 * 4 }, (_, i) => {
-        const [p, c] = [Math.floor(i / 4), i % 4];
-        return image.data[(Math.floor(p / 30) * image.width + (p % 30)) * 4 + c];
-      }),
-    };
+    const crop = cropRgba(image, 30, 20);
     const processor = await AutoProcessor.from_pretrained(NAME);
     const messages = [
       {
@@ -476,7 +457,7 @@ describe("transformers.js' Idefics3Processor and Idefics3ForConditionalGeneratio
       add_generation_prompt: true,
       chat_template: template,
     });
-    const inputs = await processor(text, [[rgbOf(image), rgbOf(crop)]]);
+    const inputs = await processor(text, [[rgbRawImage(image), rgbRawImage(crop)]]);
     const theirIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
     const theirs = await Idefics3ForConditionalGeneration.from_pretrained(NAME, {
       dtype: 'fp32',

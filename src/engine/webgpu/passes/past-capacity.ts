@@ -12,7 +12,7 @@
 // Two capacities are two points: a value that agrees at both is taken as a constant, and one that steps by one
 // as the length itself. A graph that clamped or halved the length (no decoder we know of does) would be
 // misread; past-capacity.test.ts checks the forms exporters write against onnxruntime-node.
-import { PAST_LENGTH } from '../../backend';
+import { isCrossAttentionPast, PAST_LENGTH } from '../../backend';
 import type { HostTensor } from '../../tensor';
 import { strides as contiguous, sliceRanges, toValues } from '../ir/const-eval';
 import {
@@ -42,7 +42,7 @@ const HIDDEN = -3.4028234663852886e38;
  */
 export function pastInputs(graph: Graph): string[] {
   return graph.inputs
-    .filter((v) => v.name.startsWith('past_key_values.') && !/^past_key_values\.\d+\.encoder\./.test(v.name))
+    .filter((v) => v.name.startsWith('past_key_values.') && !isCrossAttentionPast(v.name))
     .map((v) => v.name);
 }
 
