@@ -275,6 +275,83 @@ describe.each([
   });
 });
 
+// Gemma3 and PaliGemma folders as transformers.js lays them out (tests/corpus/gemma3-random,
+// tests/corpus/paligemma-random, scripts/make_gemma_random.py): Gemma3's template writes <start_of_image>, which
+// becomes the image's tokens between its start and end tokens, and its local layer's sliding window is shorter
+// than the prompt (so its pasts grow, no fixed-capacity cache); PaliGemma has no chat template and its first step
+// attends both ways over the image and the prompt.
+describe.each(['wasm', 'webgpu'] as const)('Gemma3 and PaliGemma folders (%s)', (backend) => {
+  const reference = (corpus: string) =>
+    JSON.parse(readFileSync(`tests/corpus/${corpus}/reference.json`, 'utf8')) as {
+      image: { width: number; height: number; rgba: number[] };
+      questions: string[];
+      prompt_ids: number[][];
+      answers: number[][];
+    };
+  const imageOf = (r: ReturnType<typeof reference>) => ({
+    width: r.image.width,
+    height: r.image.height,
+    data: r.image.rgba,
+  });
+
+  it('Gemma3: two turns answer with PyTorch’s greedy tokens', async () => {
+    const page = browser.page;
+    const gemma = reference('gemma3-random');
+    await page.evaluate((b) => window.askTest.create(b), backend);
+    const info = await page.evaluate((u) => window.askTest.load(u), '/corpus/gemma3-random/');
+    expect(info.kind).toBe('llava');
+    expect(info.placements.every((p) => p.backend === backend)).toBe(true);
+    const image = imageOf(gemma);
+    const [q1, q2] = gemma.questions;
+    const [a1, a2] = gemma.answers;
+    const first = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      image,
+      [user(q1)],
+      8,
+    ] as const);
+    expect(first.result.tokenIds).toEqual(a1);
+    expect(first.streamed).toEqual(a1);
+    expect(first.result.promptTokens).toBe(gemma.prompt_ids[0].length);
+    expect(first.result.cacheOnDevice).toBe(false);
+    const turns = [user(q1), { role: 'assistant' as const, content: first.result.text }, user(q2)];
+    const second = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      image,
+      turns,
+      8,
+    ] as const);
+    expect(second.result.tokenIds).toEqual(a2);
+    expect(second.result.promptTokens).toBe(gemma.prompt_ids[1].length);
+  });
+
+  it('PaliGemma: each prompt answers PyTorch’s tokens; a chat of several messages is INVALID_INPUT, and it goes on', async () => {
+    const page = browser.page;
+    const pali = reference('paligemma-random');
+    await page.evaluate((b) => window.askTest.create(b), backend);
+    await page.evaluate((u) => window.askTest.load(u), '/corpus/paligemma-random/');
+    const image = imageOf(pali);
+    for (const [k, q] of pali.questions.entries()) {
+      const got = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+        image,
+        [user(q)],
+        8,
+      ] as const);
+      expect(got.result.tokenIds).toEqual(pali.answers[k]);
+      expect(got.result.reusedTokens).toBe(0);
+      expect(got.result.promptTokens).toBe(pali.prompt_ids[k].length);
+    }
+    const turns = [user('w1'), { role: 'assistant' as const, content: 'w2' }, user('w3')];
+    expect(await page.evaluate(([im, m]) => window.askTest.chatCode(im, m), [image, turns] as const)).toBe(
+      'INVALID_INPUT',
+    );
+    const again = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      image,
+      [user(pali.questions[0])],
+      8,
+    ] as const);
+    expect(again.result.tokenIds).toEqual(pali.answers[0]);
+  });
+});
+
 describe('sampling agrees across backends', () => {
   it('the same seed draws the same answer on the GPU head and on the host', async () => {
     const page = browser.page;

@@ -1,5 +1,5 @@
 """A LLaMA-style language model (RMSNorm, rotary position embeddings, grouped-query attention, SwiGLU, tied
-embeddings) taking inputs_embeds, as transformers.js' LLaVA layout feeds its decoder, and its export as Optimum's
+embeddings), with the options Qwen2 and the Gemma family add, taking inputs_embeds, as transformers.js' LLaVA layout feeds its decoder, and its export as Optimum's
 decoder_model_merged.onnx: the first step and a cached step exported by torch, then merged into one graph whose
 If on `use_cache_branch` picks one (models/train/merge_decoder.py). Used by the test corpus
 (scripts/make_llava_random.py) and the base-size benchmark skeletons (bench/models/export_skeletons.py).
@@ -34,19 +34,44 @@ class LmConfig:
     # Qwen2-VL's multimodal rotary embedding: position_ids [3, batch, seq] (temporal, height, width), the rotary
     # frequencies split into these sections, each rotated by one of the three (None: plain position_ids).
     mrope_section: tuple = None
+    # Gemma: RMSNorm scales by 1 + weight, the MLP's gate is GELU (tanh), queries scaled by attn_scalar ** -0.5
+    # (None: head_dim), inputs_embeds times sqrt(dim) inside the decoder (Gemma 1 and 2; Gemma3 scales in its
+    # embedding module).
+    gemma_norm: bool = False
+    gelu_gate: bool = False
+    attn_scalar: float = None
+    embed_scale: bool = False
+    # Gemma3: RMSNorm on each head's queries and keys; norms after attention and around the MLP too.
+    qk_norm: bool = False
+    sandwich_norms: bool = False
+    # Gemma3's local layers: they see the last `sliding_window` positions, with rotary base local_theta; every
+    # global_every-th layer attends to all. None: every layer global.
+    sliding_window: int = None
+    global_every: int = 1
+    local_theta: float = None
+    # PaliGemma: the first step (the image and the prompt) attends both ways; what follows is causal.
+    prefix_lm: bool = False
+    # Gemma's head size, where it is not dim / heads.
+    head_size: int = None
+
+    def is_local(self, layer: int) -> bool:
+        return self.sliding_window is not None and (layer + 1) % self.global_every != 0
 
     @property
     def head_dim(self) -> int:
-        return self.dim // self.heads
+        return self.head_size or self.dim // self.heads
 
 
 class RMSNorm(torch.nn.Module):
-    def __init__(self, dim):
+    def __init__(self, dim, plus_one=False):
         super().__init__()
-        self.weight = torch.nn.Parameter(1 + 0.1 * torch.randn(dim))
+        # Gemma keeps the weight around 0 and scales by 1 + weight.
+        self.plus_one = plus_one
+        self.weight = torch.nn.Parameter((0 if plus_one else 1) + 0.1 * torch.randn(dim))
 
     def forward(self, x):
-        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
+        w = 1 + self.weight if self.plus_one else self.weight
+        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
 
 
 def rotate_half(x):
@@ -66,7 +91,12 @@ class Layer(torch.nn.Module):
         self.gate = torch.nn.Linear(c.dim, c.ffn, bias=False)
         self.up = torch.nn.Linear(c.dim, c.ffn, bias=False)
         self.down = torch.nn.Linear(c.ffn, c.dim, bias=False)
-        self.n1, self.n2 = RMSNorm(c.dim), RMSNorm(c.dim)
+        g = c.gemma_norm
+        self.n1, self.n2 = RMSNorm(c.dim, g), RMSNorm(c.dim, g)
+        if c.qk_norm:
+            self.q_norm, self.k_norm = RMSNorm(hd, g), RMSNorm(hd, g)
+        if c.sandwich_norms:
+            self.post_attn, self.post_mlp = RMSNorm(c.dim, g), RMSNorm(c.dim, g)
 
     def forward(self, x, cos, sin, mask, past):
         c, hd = self.c, self.c.head_dim
@@ -75,6 +105,8 @@ class Layer(torch.nn.Module):
         q = self.q(h).view(b, s, c.heads, hd).transpose(1, 2)
         k = self.k(h).view(b, s, c.kv_heads, hd).transpose(1, 2)
         v = self.v(h).view(b, s, c.kv_heads, hd).transpose(1, 2)
+        if c.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         if past is not None:
@@ -84,10 +116,16 @@ class Layer(torch.nn.Module):
         rep = c.heads // c.kv_heads
         kr = k[:, :, None].expand(b, c.kv_heads, rep, k.shape[2], hd).reshape(b, c.heads, k.shape[2], hd)
         vr = v[:, :, None].expand(b, c.kv_heads, rep, v.shape[2], hd).reshape(b, c.heads, v.shape[2], hd)
-        att = torch.softmax(q @ kr.transpose(2, 3) / hd ** 0.5 + mask, dim=-1)
-        x = x + self.o((att @ vr).transpose(1, 2).reshape(b, s, c.dim))
+        scores = q @ kr.transpose(2, 3)
+        scores = scores * c.attn_scalar ** -0.5 if c.attn_scalar else scores / hd ** 0.5
+        att = torch.softmax(scores + mask, dim=-1)
+        h = self.o((att @ vr).transpose(1, 2).reshape(b, s, c.heads * hd))
+        x = x + (self.post_attn(h) if c.sandwich_norms else h)
         h = self.n2(x)
-        return x + self.down(torch.nn.functional.silu(self.gate(h)) * self.up(h)), present
+        gate = self.gate(h)
+        gate = torch.nn.functional.gelu(gate, approximate="tanh") if c.gelu_gate else torch.nn.functional.silu(gate)
+        h = self.down(gate * self.up(h))
+        return x + (self.post_mlp(h) if c.sandwich_norms else h), present
 
 
 class LM(torch.nn.Module):
@@ -96,15 +134,15 @@ class LM(torch.nn.Module):
         self.c = c
         self.embed = torch.nn.Embedding(c.vocab, c.dim)
         self.layers = torch.nn.ModuleList([Layer(c) for _ in range(c.layers)])
-        self.norm = RMSNorm(c.dim)
+        self.norm = RMSNorm(c.dim, c.gemma_norm)
 
-    def forward(self, inputs_embeds, attention_mask, position_ids, past=None):
+    def rotary(self, position_ids, theta):
         hd = self.c.head_dim
-        inv = 1.0 / self.c.theta ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd)
+        inv = 1.0 / theta ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd)
         freqs = position_ids[..., None].float() * inv
         emb = torch.cat([freqs, freqs], dim=-1)
         if self.c.mrope_section is None:
-            cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+            return emb.cos()[:, None], emb.sin()[:, None]
         else:
             # transformers' apply_multimodal_rotary_pos_emb: section i of the frequencies (twice, for both halves)
             # from position axis i % 3.
@@ -112,18 +150,28 @@ class LM(torch.nn.Module):
             cos, sin = emb.cos(), emb.sin()
             cos = torch.cat([m[i % 3] for i, m in enumerate(cos.split(sections, dim=-1))], dim=-1)
             sin = torch.cat([m[i % 3] for i, m in enumerate(sin.split(sections, dim=-1))], dim=-1)
-            cos, sin = cos[:, None], sin[:, None]
+            return cos[:, None], sin[:, None]
+
+    def forward(self, inputs_embeds, attention_mask, position_ids, past=None):
+        c = self.c
+        cos, sin = self.rotary(position_ids, c.theta)
+        local = self.rotary(position_ids, c.local_theta) if c.local_theta else (cos, sin)
         s = inputs_embeds.shape[1]
         total = attention_mask.shape[1]
         # Causal over absolute slots (queries are the last s of `total`), and the padding mask.
         i = torch.arange(s)[:, None] + (total - s)
         j = torch.arange(total)[None, :]
-        allowed = (j <= i)[None, None] & attention_mask[:, None, None, :].bool()
-        mask = (~allowed).to(torch.float32) * torch.finfo(torch.float32).min
-        x = inputs_embeds
+        causal = torch.ones(s, total, dtype=torch.bool) if c.prefix_lm and past is None else j <= i
+        masks = []
+        for window in (None, c.sliding_window) if c.sliding_window else (None,):
+            near = causal if window is None else causal & (i - j < window)
+            allowed = near[None, None] & attention_mask[:, None, None, :].bool()
+            masks.append((~allowed).to(torch.float32) * torch.finfo(torch.float32).min)
+        x = inputs_embeds * torch.tensor(c.dim ** 0.5) if c.embed_scale else inputs_embeds
         presents = []
         for li, layer in enumerate(self.layers):
-            x, p = layer(x, cos, sin, mask, None if past is None else past[li])
+            lc, ls = local if c.is_local(li) else (cos, sin)
+            x, p = layer(x, lc, ls, masks[1] if c.is_local(li) else masks[0], None if past is None else past[li])
             presents.append(p)
         return self.norm(x) @ self.embed.weight.T, presents
 

@@ -171,13 +171,14 @@ def spread(lm):
                 p.mul_(SPREAD)
 
 
-def export_language_model(lm, folder):
-    """onnx/decoder_model_merged.onnx and onnx/embed_tokens.onnx of `lm`, as transformers.js' layout has them."""
+def export_language_model(lm, folder, embed=None):
+    """onnx/decoder_model_merged.onnx and onnx/embed_tokens.onnx of `lm` (its embedding, or the module `embed`), as
+    transformers.js' layout has them."""
     os.makedirs(os.path.join(folder, "onnx"), exist_ok=True)
     onnx.save(merged_decoder(lm), os.path.join(folder, "onnx", "decoder_model_merged.onnx"))
     with torch.no_grad():
         seq = {0: "batch_size", 1: "sequence_length"}
-        onnxutil.export(Embed(lm), (torch.tensor([[1, 2]]),), os.path.join(folder, "onnx", "embed_tokens.onnx"),
+        onnxutil.export(embed or Embed(lm), (torch.tensor([[1, 2]]),), os.path.join(folder, "onnx", "embed_tokens.onnx"),
                         ["input_ids"], ["inputs_embeds"], {"input_ids": seq, "inputs_embeds": seq})
 
 

@@ -6,10 +6,12 @@
 // tokens, one per tile, each after the tokens that name its place; each tile is encoded alone, so each run's
 // features are a tensor of their own. A Qwen2-VL image is resized to a patch grid of its own (its run is as long
 // as the grid has image tokens), and its positions are 3-D: the image's tokens take their row and column
-// (M-RoPE). A conversation keeps its cache: the next chat turn about the same image feeds only what the previous
-// turns did not (the image is encoded once).
+// (M-RoPE). A Gemma3 image's tokens sit between its start and end tokens. A PaliGemma prompt is the image's
+// tokens, <bos>, one prompt and a line break, all fed in one step (its first step attends both ways). A
+// conversation keeps its cache: the next chat turn about the same image feeds only what the previous turns did
+// not (the image is encoded once; PaliGemma's prompts start over on the same image features).
 import type { Session } from '../engine/backend';
-import { type HostTensor, hostTensor, joinSequence, type Tensor } from '../engine/tensor';
+import { type HostTensor, hostTensor, joinSequence, type Tensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';
 import { MAX_CHAT_IMAGES } from '../limits';
 import { imagePatches, patchGrid, patchTokens } from '../vision/image-patches';
@@ -325,22 +327,27 @@ export function promptPositions(
   messages: readonly ChatMessage[],
   layouts: readonly ImageLayout[] = [{ grid: { rows: 0, cols: 0 }, runs: 1, tokensPerRun: spec.imageTokens }],
 ): number[] {
+  const lengths = runLengthsOf(layouts);
+  if (spec.prefixLm)
+    return [
+      ...lengths.flatMap((n, run) => new Array<number>(n).fill(runMarker(run))),
+      ...model.tokenizer.promptIds(paliGemmaPrompt(spec, messages)),
+    ];
   let text = renderChat(spec, messages, layouts.length);
-  const imageText = spec.tiles
-    ? spec.tiles.imageText
-    : spec.patches
-      ? (model.tokenizer.tokenOf(spec.imageTokenId) ?? '')
-      : undefined;
-  if (imageText !== undefined) {
-    const pieces = text.split(imageText);
-    if (!imageText || pieces.length !== layouts.length + 1)
+  const imageToken = model.tokenizer.tokenOf(spec.imageTokenId) ?? '';
+  const { tiles, wrapped } = spec;
+  const written = tiles ? tiles.imageText : spec.patches ? imageToken : wrapped?.marker;
+  if (written !== undefined) {
+    const pieces = text.split(written);
+    if (!written || !imageToken || pieces.length !== layouts.length + 1)
       throw imagesError(pieces.length - 1, layouts.length);
     // Each image the template writes becomes its runs, as its processor expands it.
-    const expand = (l: ImageLayout) =>
-      spec.tiles ? tiledImagePrompt(spec.tiles, l.grid, l.tokensPerRun) : imageText.repeat(l.tokensPerRun);
+    const expand = ({ grid, tokensPerRun }: ImageLayout) =>
+      tiles
+        ? tiledImagePrompt(tiles, grid, tokensPerRun)
+        : `${wrapped?.before ?? ''}${imageToken.repeat(tokensPerRun)}${wrapped?.after ?? ''}`;
     text = pieces.map((piece, k) => (k === 0 ? piece : expand(layouts[k - 1]) + piece)).join('');
   }
-  const lengths = runLengthsOf(layouts);
   const ids = model.tokenizer.promptIds(text);
   const out: number[] = [];
   let run = 0;
@@ -352,9 +359,9 @@ export function promptPositions(
     let end = i + 1;
     while (ids[end] === spec.imageTokenId) end++;
     const length = lengths[run] ?? spec.imageTokens;
-    // LLaVA: a run of image tokens (one, or already expanded by the template) is where an image goes. Idefics3
-    // and Qwen2-VL: the expansion wrote each run at its full length.
-    if ((spec.tiles || spec.patches) && end - i !== length)
+    // LLaVA: a run of image tokens (one, or already expanded by the template) is where an image goes. Idefics3,
+    // Qwen2-VL and Gemma3: the expansion wrote each run at its full length.
+    if (written !== undefined && end - i !== length)
       throw new WebvlError('INVALID_MODEL', `a run of ${end - i} image tokens where an image has ${length}`);
     out.push(...new Array<number>(length).fill(runMarker(run)));
     run++;
@@ -363,6 +370,20 @@ export function promptPositions(
   // LLaVA's images are a run each: the runs are the images the template wrote.
   if (run !== lengths.length) throw imagesError(run, layouts.length);
   return out;
+}
+
+/**
+ * PaliGemmaProcessor's text after the images' tokens: <bos>, the prompt, a line break. PaliGemma answers one
+ * prompt (it has no chat template): a conversation of one user message.
+ */
+function paliGemmaPrompt(spec: VlmSpec, messages: readonly ChatMessage[]): string {
+  if (messages.length !== 1 || messages[0].role !== 'user')
+    throw new WebvlError(
+      'INVALID_INPUT',
+      `a PaliGemma model answers one prompt (it has no chat template): ask, or chat with one user message, not ${messages.length} messages`,
+      { field: 'messages' },
+    );
+  return `${spec.bosToken}${messages[0].content}\n`;
 }
 
 function commonPrefix(a: readonly number[], b: readonly number[]): number {
@@ -404,7 +425,14 @@ async function feedPositions(
         at = end;
       }
     }
-    const joined = pieces.length > 1 ? joinSequence(pieces.map((p) => p.tensor)) : undefined;
+    let joined = pieces.length > 1 ? joinSequence(pieces.map((p) => p.tensor)) : undefined;
+    // A prefix LM's prompt attends both ways only within one step: pieces that do not join where they live are
+    // joined on the host.
+    if (!joined && pieces.length > 1 && vlm.spec.prefixLm) {
+      joined = joinSequence(await Promise.all(pieces.map((p) => toHost(p.tensor))));
+      if (!joined)
+        throw new WebvlError('INVALID_MODEL', "the image features and the prompt's embeddings do not join");
+    }
     let token = -1;
     if (joined) {
       try {
@@ -615,9 +643,10 @@ export async function answer(
   // Reuse the previous turns' cache as far as the new prompt begins with what they fed: never a part of the
   // image, and never everything (the last position must be fed to get a token out).
   let conv = previous?.imageKey === key ? previous : undefined;
-  let reused = conv
-    ? outsideRuns(positions, Math.min(commonPrefix(conv.fed, positions), positions.length - 1))
-    : 0;
+  let reused =
+    conv && !spec.prefixLm
+      ? outsideRuns(positions, Math.min(commonPrefix(conv.fed, positions), positions.length - 1))
+      : 0;
   let fresh: Conversation | undefined;
   if (conv) {
     try {

@@ -332,7 +332,10 @@ function vlmSessions(
   // An encoder-decoder (Florence-2) has these graphs too, but does not answer chats.
   if (!visionEncoder || !embedTokens || !decoderMerged || encoder) return undefined;
   const s = spec();
-  return { spec: s, visionEncoder, embedTokens, decoder: { session: decoderMerged, kv: s.kv, kvCache } };
+  // A sliding window's mask counts cache slots: a fixed-capacity cache's gap before the new positions would
+  // stretch it, so such a decoder feeds its pasts as they grew.
+  const cache = s.slidingWindow ? async () => undefined : kvCache;
+  return { spec: s, visionEncoder, embedTokens, decoder: { session: decoderMerged, kv: s.kv, kvCache: cache } };
 }
 
 /** Florence-2's sessions as its caption pipeline takes them. */
@@ -601,6 +604,7 @@ export async function loadModel(
             tokenizerConfig: json<TokenizerConfigJson>('tokenizer_config.json', {}),
             generation: json('generation_config.json', {}),
             processor: json('processor_config.json', {}),
+            preprocessorImageTokens: (processorConfig as { image_seq_length?: unknown }).image_seq_length,
             chatTemplate: chatTemplateOf(folder, jsons),
             tilePlan,
             pixelRank: graphIoOf('visionEncoder')?.inputs.get('pixel_values')?.length,

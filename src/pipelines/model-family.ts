@@ -11,6 +11,8 @@
 //           decoder_model_merged; questions through the folder's chat template. Idefics3 and SmolVLM folders
 //           (model_type idefics3, smolvlm) have the same graphs; their processor cuts an image into tiles.
 //           Qwen2-VL and Qwen2.5-VL folders (qwen2_vl, qwen2_5_vl) too: an image is its own grid of patches, positions are 3-D (M-RoPE).
+//           Gemma3 folders (gemma3) too: the template's <start_of_image> becomes the image's tokens between its
+//           start and end tokens. PaliGemma folders (paligemma) have no chat template: the image, then one prompt.
 //   vilt    single stream (ViLT): vision_model embeds the patches (patch_embeds, with position and modality-type
 //           embeddings), fusion_model runs the one transformer over [text; patches] → itm_logits, vqa_logits.
 //           No embeddings: every image–text pair is a forward pass of fusion_model.
@@ -46,6 +48,8 @@ const FAMILY_OF_TYPE: Readonly<Record<string, ModelFamily>> = {
   smolvlm: 'llava',
   qwen2_vl: 'llava',
   qwen2_5_vl: 'llava',
+  gemma3: 'llava',
+  paligemma: 'llava',
 };
 
 /**
@@ -95,6 +99,8 @@ export interface ModelConfigJson {
   /** Idefics3 names its image token so; its connector merges scale_factor² patches into one feature. */
   image_token_id?: number;
   scale_factor?: number;
+  /** Gemma3: how many image tokens an image takes. */
+  mm_tokens_per_image?: number;
   /** Qwen2-VL: the token before an image's tokens. */
   vision_start_token_id?: number;
   /** Qwen2-VL keeps its language model's fields at the top level (text_config's, below), with its rotary sections. */
@@ -106,6 +112,9 @@ export interface ModelConfigJson {
   head_dim?: number;
   max_position_embeddings?: number;
   eos_token_id?: number;
+  sliding_window?: number | null;
+  use_sliding_window?: boolean;
+  layer_types?: string[];
   text_config?: {
     bos_token_id?: number;
     eos_token_id?: number;
@@ -119,6 +128,10 @@ export interface ModelConfigJson {
     hidden_size?: number;
     head_dim?: number;
     rope_scaling?: { type?: string; mrope_section?: unknown };
+    /** Local attention (Gemma3, Mistral): positions a windowed layer sees; Qwen2 names one it does not use. */
+    sliding_window?: number | null;
+    use_sliding_window?: boolean;
+    layer_types?: string[];
   };
   vision_config?: { image_size?: number; patch_size?: number };
   /** VQA classifiers (vilt, vlmo): answer index → answer text. */
@@ -137,6 +150,8 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   SmolVLMForConditionalGeneration: 'llava',
   Qwen2VLForConditionalGeneration: 'llava',
   Qwen2_5_VLForConditionalGeneration: 'llava',
+  Gemma3ForConditionalGeneration: 'llava',
+  PaliGemmaForConditionalGeneration: 'llava',
   ViltModel: 'vilt',
   ViltForQuestionAnswering: 'vilt',
   ViltForImageAndTextRetrieval: 'vilt',

@@ -3,7 +3,10 @@
 // Idefics3 folders (SmolVLM) cut an image into tiles: each tile is a run of image tokens in the prompt, after
 // the tokens that name its place (Idefics3Processor's expansion of the one <image> the template writes). Qwen2-VL
 // folders resize an image to a patch grid of its own, so each image is its own number of image tokens, and their
-// language model takes 3-D positions (temporal, row, column: M-RoPE).
+// language model takes 3-D positions (temporal, row, column: M-RoPE). Gemma3 folders write <start_of_image> where
+// an image goes, which their processor expands to the image's tokens between start and end tokens; their language
+// model has local layers (a sliding window). PaliGemma folders have no chat template: the prompt is the image's
+// tokens, <bos>, one prompt and a line break, and the image and prompt attend both ways (a prefix LM).
 import { Template } from '@huggingface/jinja';
 import { WebvlError } from '../errors';
 import type { TextTokenizer, TokenizerConfigJson } from '../text/tokenizer';
@@ -30,6 +33,15 @@ export interface PatchedImages {
   readonly gridInput: string;
 }
 
+/** Gemma3's image: the text the template writes for it, and what its processor writes instead. */
+export interface WrappedImages {
+  /** What the template writes (boi_token). */
+  readonly marker: string;
+  /** Before and after the image's run of image tokens. */
+  readonly before: string;
+  readonly after: string;
+}
+
 export interface VlmSpec {
   /**
    * Jinja chat template: chat_template.jinja's, chat_template.json's, tokenizer_config.json's (its 'default' where
@@ -54,6 +66,18 @@ export interface VlmSpec {
   readonly patches?: PatchedImages;
   /** The language model's rotary sections when it takes 3-D position_ids [3, batch, seq] (M-RoPE). */
   readonly mropeSection?: readonly number[];
+  /** Gemma3's image start and end around each image's tokens. */
+  readonly wrapped?: WrappedImages;
+  /**
+   * PaliGemma: no chat template; one prompt after the images' tokens and <bos>, all attended both ways on the
+   * first step (so a prompt is never fed on top of another's cache).
+   */
+  readonly prefixLm?: boolean;
+  /**
+   * Positions a local layer of the language model sees (Gemma3's sliding window), when fewer than it has. Its mask
+   * counts cache slots, so the cache must hold positions without gaps: no fixed-capacity cache.
+   */
+  readonly slidingWindow?: number;
   readonly kv: KvShape;
   /** Positions the language model has (prompt, image and answer together). */
   readonly maxPositions: number;
@@ -77,8 +101,10 @@ function tokenString(t: unknown): string | undefined {
 export interface VlmFolderFiles {
   readonly tokenizerConfig: TokenizerConfigJson;
   readonly generation: { eos_token_id?: number | number[] };
-  /** processor_config.json (Idefics3: image_seq_len). */
-  readonly processor?: { image_seq_len?: unknown };
+  /** processor_config.json (Idefics3: image_seq_len; Gemma3: image_seq_length). */
+  readonly processor?: { image_seq_len?: unknown; image_seq_length?: unknown };
+  /** preprocessor_config.json's image_seq_length (PaliGemma's processor reads it there). */
+  readonly preprocessorImageTokens?: unknown;
   /** chat_template.jinja, or chat_template.json's chat_template: newer folders keep the template there. */
   readonly chatTemplate?: string;
   /** Idefics3's tiling, where the preprocessor config is Idefics3's. */
@@ -137,11 +163,23 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
     bad('no image_token_index (or image_token_id)');
   const tiles = files.tilePlan && tiledImages(files.tilePlan, files.pixelRank, tokenizer);
   const patches = files.patchPlan && patchedImages(files.patchPlan, files.visionInputs ?? []);
-  const imageTokens = tiles ? tileTokens(config, files.processor) : patches ? 0 : config.image_seq_length;
+  const imageTokens = tiles
+    ? tileTokens(config, files.processor)
+    : patches
+      ? 0
+      : (config.image_seq_length ??
+        files.processor?.image_seq_length ??
+        files.preprocessorImageTokens ??
+        config.mm_tokens_per_image);
   if (!patches && !isCount(imageTokens)) bad('image_seq_length is not a count');
+  const wrapped = isGemma3(config) ? wrappedImages(tokenizerConfig, tokenizer, imageTokenId as number) : undefined;
+  const prefixLm = isPaliGemma(config);
   const mropeSection = mropeOf(t.rope_scaling?.mrope_section, headDim as number);
   if (patches && !mropeSection) bad('a Qwen2-VL config needs rope_scaling.mrope_section');
-  const chatTemplate = files.chatTemplate ?? templateOf(tokenizerConfig.chat_template) ?? LLAVA_TEMPLATE;
+  // PaliGemma's prompt is its processor's, not a template's.
+  const chatTemplate = prefixLm
+    ? ''
+    : (files.chatTemplate ?? templateOf(tokenizerConfig.chat_template) ?? LLAVA_TEMPLATE);
   try {
     parsedTemplate(chatTemplate); // parsed here, so a broken one fails the load, not the first question
   } catch (e) {
@@ -160,6 +198,9 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
     ...(tiles ? { tiles } : {}),
     ...(patches ? { patches } : {}),
     ...(mropeSection ? { mropeSection } : {}),
+    ...(wrapped ? { wrapped } : {}),
+    ...(prefixLm ? { prefixLm } : {}),
+    ...slidingWindowOf(t, maxPositions),
     kv: { layers, heads: kvHeads as number, headDim: headDim as number },
     maxPositions,
   };
@@ -215,4 +256,44 @@ function patchedImages(plan: PatchPlan, inputs: readonly string[]): PatchedImage
       `a Qwen2-VL vision_encoder takes pixel_values and grid_thw (or image_grid_thw), not ${inputs.join(', ')}`,
     );
   return { plan, gridInput };
+}
+
+const modelIs = (config: ModelConfigJson, type: string, architecture: string): boolean =>
+  config.model_type === type || (config.model_type === undefined && !!config.architectures?.includes(architecture));
+const isGemma3 = (config: ModelConfigJson) => modelIs(config, 'gemma3', 'Gemma3ForConditionalGeneration');
+const isPaliGemma = (config: ModelConfigJson) => modelIs(config, 'paligemma', 'PaliGemmaForConditionalGeneration');
+
+/** Gemma3Processor's expansion of boi_token: "\n\n" boi, the image tokens, eoi "\n\n" (tokenizer_config.json's). */
+function wrappedImages(
+  config: TokenizerConfigJson,
+  tokenizer: TextTokenizer,
+  imageTokenId: number,
+): WrappedImages {
+  const named = config as { boi_token?: unknown; eoi_token?: unknown; image_token?: unknown };
+  const [boi, eoi, image] = [named.boi_token, named.eoi_token, named.image_token].map(tokenString);
+  if (!boi || !eoi || !image)
+    throw new WebvlError('INVALID_MODEL', 'a Gemma3 tokenizer_config.json names boi_token, eoi_token and image_token');
+  if (tokenizer.tokenId(image) !== imageTokenId)
+    throw new WebvlError(
+      'INVALID_MODEL',
+      `tokenizer_config.json's image_token '${image}' is not config.json's image_token_index ${imageTokenId}`,
+    );
+  for (const s of [boi, eoi])
+    if (tokenizer.tokenId(s) === undefined)
+      throw new WebvlError('INVALID_MODEL', `a Gemma3 tokenizer must hold the token '${s}'`);
+  return { marker: boi, before: `\n\n${boi}`, after: `${eoi}\n\n` };
+}
+
+/**
+ * The language model's sliding window, where a layer has one that is shorter than its positions: Gemma3's (its
+ * layer_types name sliding_attention), not Qwen2's (use_sliding_window false).
+ */
+function slidingWindowOf(
+  t: NonNullable<ModelConfigJson['text_config']> | ModelConfigJson,
+  maxPositions: number,
+): { slidingWindow?: number } {
+  const window = t.sliding_window;
+  if (!isCount(window) || window >= maxPositions || t.use_sliding_window === false) return {};
+  if (Array.isArray(t.layer_types) && !t.layer_types.includes('sliding_attention')) return {};
+  return { slidingWindow: window };
 }
