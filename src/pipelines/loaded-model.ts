@@ -335,7 +335,12 @@ function vlmSessions(
   // A sliding window's mask counts cache slots: a fixed-capacity cache's gap before the new positions would
   // stretch it, so such a decoder feeds its pasts as they grew.
   const cache = s.slidingWindow ? async () => undefined : kvCache;
-  return { spec: s, visionEncoder, embedTokens, decoder: { session: decoderMerged, kv: s.kv, kvCache: cache } };
+  return {
+    spec: s,
+    visionEncoder,
+    embedTokens,
+    decoder: { session: decoderMerged, kv: s.kv, kvCache: cache },
+  };
 }
 
 /** Florence-2's sessions as its caption pipeline takes them. */

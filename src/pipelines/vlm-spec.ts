@@ -172,7 +172,9 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
         files.preprocessorImageTokens ??
         config.mm_tokens_per_image);
   if (!patches && !isCount(imageTokens)) bad('image_seq_length is not a count');
-  const wrapped = isGemma3(config) ? wrappedImages(tokenizerConfig, tokenizer, imageTokenId as number) : undefined;
+  const wrapped = isGemma3(config)
+    ? wrappedImages(tokenizerConfig, tokenizer, imageTokenId as number)
+    : undefined;
   const prefixLm = isPaliGemma(config);
   const mropeSection = mropeOf(t.rope_scaling?.mrope_section, headDim as number);
   if (patches && !mropeSection) bad('a Qwen2-VL config needs rope_scaling.mrope_section');
@@ -259,9 +261,11 @@ function patchedImages(plan: PatchPlan, inputs: readonly string[]): PatchedImage
 }
 
 const modelIs = (config: ModelConfigJson, type: string, architecture: string): boolean =>
-  config.model_type === type || (config.model_type === undefined && !!config.architectures?.includes(architecture));
+  config.model_type === type ||
+  (config.model_type === undefined && !!config.architectures?.includes(architecture));
 const isGemma3 = (config: ModelConfigJson) => modelIs(config, 'gemma3', 'Gemma3ForConditionalGeneration');
-const isPaliGemma = (config: ModelConfigJson) => modelIs(config, 'paligemma', 'PaliGemmaForConditionalGeneration');
+const isPaliGemma = (config: ModelConfigJson) =>
+  modelIs(config, 'paligemma', 'PaliGemmaForConditionalGeneration');
 
 /** Gemma3Processor's expansion of boi_token: "\n\n" boi, the image tokens, eoi "\n\n" (tokenizer_config.json's). */
 function wrappedImages(
@@ -272,7 +276,10 @@ function wrappedImages(
   const named = config as { boi_token?: unknown; eoi_token?: unknown; image_token?: unknown };
   const [boi, eoi, image] = [named.boi_token, named.eoi_token, named.image_token].map(tokenString);
   if (!boi || !eoi || !image)
-    throw new WebvlError('INVALID_MODEL', 'a Gemma3 tokenizer_config.json names boi_token, eoi_token and image_token');
+    throw new WebvlError(
+      'INVALID_MODEL',
+      'a Gemma3 tokenizer_config.json names boi_token, eoi_token and image_token',
+    );
   if (tokenizer.tokenId(image) !== imageTokenId)
     throw new WebvlError(
       'INVALID_MODEL',
