@@ -242,6 +242,73 @@ describe('a Gemma3 folder loads as it is and answers as PyTorch does', () => {
   });
 });
 
+describe('what a Gemma-family folder says decides its prompt and its cache; what contradicts itself is INVALID_MODEL', () => {
+  const json = (name: Name, file: string) => JSON.parse(readFileSync(`${disk(name)}${file}`, 'utf8'));
+  /** The folder with config.json's text_config (or another file) changed. */
+  const withFile = (name: Name, file: string, change: (j: Record<string, unknown>) => void) => {
+    const j = json(name, file);
+    change(j);
+    return loadCorpusFolder(backend, disk(name), FOLDERS[name], { extra: { [file]: JSON.stringify(j) } });
+  };
+
+  it('no sliding window where every layer attends to all, or where the config says it is not used (Qwen2)', async () => {
+    for (const change of [
+      (t: Record<string, unknown>) => {
+        t.layer_types = ['full_attention', 'full_attention'];
+      },
+      (t: Record<string, unknown>) => {
+        t.use_sliding_window = false;
+      },
+      (t: Record<string, unknown>) => {
+        t.sliding_window = 128; // as many positions as the model has
+      },
+    ]) {
+      const model = await withFile('gemma3-random', 'config.json', (j) =>
+        change(j.text_config as Record<string, unknown>),
+      );
+      try {
+        expect(vlmOf(model).spec.slidingWindow).toBeUndefined();
+      } finally {
+        await model.release();
+      }
+    }
+  });
+
+  it('image tokens from processor_config.json, else config.json mm_tokens_per_image', async () => {
+    const model = await loadCorpusFolder(
+      backend,
+      disk('gemma3-random'),
+      FOLDERS['gemma3-random'].filter((f) => f !== 'processor_config.json'),
+    );
+    try {
+      expect(vlmOf(model).spec.imageTokens).toBe(4);
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('a Gemma3 tokenizer_config.json without its image tokens, or naming another image token, is INVALID_MODEL', async () => {
+    await expect(
+      withFile('gemma3-random', 'tokenizer_config.json', (j) => {
+        delete j.boi_token;
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringMatching(/boi_token/) });
+    await expect(
+      withFile('gemma3-random', 'tokenizer_config.json', (j) => {
+        j.image_token = '<end_of_image>';
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringMatching(/image_token_index/) });
+  });
+
+  it('a PaliGemma folder without image_seq_length anywhere is INVALID_MODEL', async () => {
+    await expect(
+      withFile('paligemma-random', 'preprocessor_config.json', (j) => {
+        delete j.image_seq_length;
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringMatching(/image_seq_length/) });
+  });
+});
+
 describe('a PaliGemma folder loads as it is and answers as PyTorch does', () => {
   const ref = reference('paligemma-random');
   const image = imageOf(ref);
