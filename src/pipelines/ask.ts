@@ -337,6 +337,14 @@ export function promptPositions(
   const imageToken = model.tokenizer.tokenOf(spec.imageTokenId) ?? '';
   const { tiles, wrapped } = spec;
   const written = tiles ? tiles.imageText : spec.patches ? imageToken : wrapped?.marker;
+  // A template that writes no image (FastVLM's is Qwen2's) gets the image token and a line break before the first
+  // user message's text, as LLaVA's conversations put it.
+  if (written === undefined && imageToken && !text.includes(imageToken))
+    text = renderChat(
+      spec,
+      withImageTokens(messages, imageToken.concat('\n').repeat(layouts.length)),
+      layouts.length,
+    );
   if (written !== undefined) {
     const pieces = text.split(written);
     if (!written || !imageToken || pieces.length !== layouts.length + 1)
@@ -370,6 +378,12 @@ export function promptPositions(
   // LLaVA's images are a run each: the runs are the images the template wrote.
   if (run !== lengths.length) throw imagesError(run, layouts.length);
   return out;
+}
+
+/** `messages` with `prefix` before the first user message's text. */
+function withImageTokens(messages: readonly ChatMessage[], prefix: string): ChatMessage[] {
+  const first = messages.findIndex((m) => m.role === 'user');
+  return messages.map((m, i) => (i === first ? { ...m, content: prefix + m.content } : m));
 }
 
 /**

@@ -610,6 +610,7 @@ export async function loadModel(
             generation: json('generation_config.json', {}),
             processor: json('processor_config.json', {}),
             preprocessorImageTokens: (processorConfig as { image_seq_length?: unknown }).image_seq_length,
+            pixelSize: pixelSizeOf(fixedOutputSize(plan)),
             chatTemplate: chatTemplateOf(folder, jsons),
             tilePlan,
             pixelRank: graphIoOf('visionEncoder')?.inputs.get('pixel_values')?.length,
@@ -640,3 +641,6 @@ export async function loadModel(
   }
   return model;
 }
+
+const pixelSizeOf = (size: [number, number] | undefined) =>
+  size ? { height: size[0], width: size[1] } : undefined;

@@ -13,6 +13,7 @@
 //           Qwen2-VL and Qwen2.5-VL folders (qwen2_vl, qwen2_5_vl) too: an image is its own grid of patches, positions are 3-D (M-RoPE).
 //           Gemma3 folders (gemma3) too: the template's <start_of_image> becomes the image's tokens between its
 //           start and end tokens. PaliGemma folders (paligemma) have no chat template: the image, then one prompt.
+//           FastVLM folders (llava_qwen2) are LLaVA's, their language model's fields at the top of config.json.
 //   vilt    single stream (ViLT): vision_model embeds the patches (patch_embeds, with position and modality-type
 //           embeddings), fusion_model runs the one transformer over [text; patches] → itm_logits, vqa_logits.
 //           No embeddings: every image–text pair is a forward pass of fusion_model.
@@ -50,6 +51,7 @@ const FAMILY_OF_TYPE: Readonly<Record<string, ModelFamily>> = {
   qwen2_5_vl: 'llava',
   gemma3: 'llava',
   paligemma: 'llava',
+  llava_qwen2: 'llava',
 };
 
 /**
@@ -152,6 +154,7 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   Qwen2_5_VLForConditionalGeneration: 'llava',
   Gemma3ForConditionalGeneration: 'llava',
   PaliGemmaForConditionalGeneration: 'llava',
+  LlavaQwen2ForCausalLM: 'llava',
   ViltModel: 'vilt',
   ViltForQuestionAnswering: 'vilt',
   ViltForImageAndTextRetrieval: 'vilt',

@@ -101,8 +101,18 @@ function tokenString(t: unknown): string | undefined {
 export interface VlmFolderFiles {
   readonly tokenizerConfig: TokenizerConfigJson;
   readonly generation: { eos_token_id?: number | number[] };
-  /** processor_config.json (Idefics3: image_seq_len; Gemma3: image_seq_length). */
-  readonly processor?: { image_seq_len?: unknown; image_seq_length?: unknown };
+  /**
+   * processor_config.json (Idefics3: image_seq_len; Gemma3: image_seq_length; LLaVA's processor: patch_size and
+   * num_additional_image_tokens, from which it counts an image's tokens).
+   */
+  readonly processor?: {
+    image_seq_len?: unknown;
+    image_seq_length?: unknown;
+    patch_size?: unknown;
+    num_additional_image_tokens?: unknown;
+  };
+  /** The pixel values' height and width, where every image has the same (a resize to a size, or a crop). */
+  readonly pixelSize?: { readonly height: number; readonly width: number };
   /** preprocessor_config.json's image_seq_length (PaliGemma's processor reads it there). */
   readonly preprocessorImageTokens?: unknown;
   /** chat_template.jinja, or chat_template.json's chat_template: newer folders keep the template there. */
@@ -170,7 +180,8 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
       : (config.image_seq_length ??
         files.processor?.image_seq_length ??
         files.preprocessorImageTokens ??
-        config.mm_tokens_per_image);
+        config.mm_tokens_per_image ??
+        llavaProcessorTokens(files));
   if (!patches && !isCount(imageTokens)) bad('image_seq_length is not a count');
   const wrapped = isGemma3(config)
     ? wrappedImages(tokenizerConfig, tokenizer, imageTokenId as number)
@@ -258,6 +269,17 @@ function patchedImages(plan: PatchPlan, inputs: readonly string[]): PatchedImage
       `a Qwen2-VL vision_encoder takes pixel_values and grid_thw (or image_grid_thw), not ${inputs.join(', ')}`,
     );
   return { plan, gridInput };
+}
+
+/**
+ * LlavaProcessor's count of an image's tokens, where processor_config.json gives a patch size: patches of the pixel
+ * values' height and width, plus num_additional_image_tokens (a class token).
+ */
+function llavaProcessorTokens({ processor, pixelSize }: VlmFolderFiles): number | undefined {
+  const patch = processor?.patch_size;
+  const extra = processor?.num_additional_image_tokens ?? 0;
+  if (!pixelSize || !isCount(patch) || !Number.isInteger(extra) || (extra as number) < 0) return undefined;
+  return Math.floor(pixelSize.height / patch) * Math.floor(pixelSize.width / patch) + (extra as number);
 }
 
 const modelIs = (config: ModelConfigJson, type: string, architecture: string): boolean =>

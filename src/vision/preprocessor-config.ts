@@ -53,6 +53,7 @@ const UNIMPLEMENTED_SWITCHES = [
   'size_divisor',
   'crop_pct',
   'max_size',
+  'do_pan_and_scan',
 ] as const;
 
 const unsupported = (why: string, details?: Record<string, unknown>) =>

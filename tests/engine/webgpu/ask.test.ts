@@ -1,8 +1,17 @@
 // Asking about an image on our engine, through the model loader and the ask pipeline, with a random-weight
 // llava-layout folder (scripts/make_llava_random.py): the chat template's ids, the answers of a two-turn chat and
 // the reuse of the first turn's KV cache, all against PyTorch's greedy tokens; the typed refusals.
-import { readFileSync } from 'node:fs';
-import { env, LlavaForConditionalGeneration, Tensor } from '@huggingface/transformers';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import {
+  AutoProcessor,
+  env,
+  LlavaForConditionalGeneration,
+  LlavaQwen2ForCausalLM,
+  RawImage,
+  Tensor,
+} from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../../src/engine/webgpu/backend';
 import {
@@ -189,6 +198,120 @@ describe('a float16 export (float16 inputs_embeds, image features, keys and valu
       );
     } finally {
       await half.release();
+    }
+  });
+});
+
+// A FastVLM-style folder (model_type llava_qwen2): the language model's fields at the top of config.json, no
+// image_seq_length (LlavaProcessor counts an image's tokens from processor_config.json's patch size), and a chat
+// template that writes no image (Qwen2's): the image token goes before the first question, as LLaVA's
+// conversations put it. Made here from llava-random's graphs, so PyTorch's answers are llava-random's.
+describe('a FastVLM-style folder (llava_qwen2) answers as PyTorch does', () => {
+  const config = JSON.parse(readFileSync(`${DISK}config.json`, 'utf8'));
+  const tokenizerConfig = JSON.parse(readFileSync(`${DISK}tokenizer_config.json`, 'utf8'));
+  const files: Record<string, string> = {
+    'config.json': JSON.stringify({
+      ...config.text_config,
+      architectures: ['LlavaQwen2ForCausalLM'],
+      model_type: 'llava_qwen2',
+      image_token_index: config.image_token_index,
+    }),
+    'preprocessor_config.json': JSON.stringify({
+      ...JSON.parse(readFileSync(`${DISK}preprocessor_config.json`, 'utf8')),
+      processor_class: 'LlavaProcessor',
+    }),
+    'processor_config.json': JSON.stringify({
+      image_token: '<image>',
+      patch_size: 8,
+      num_additional_image_tokens: 0,
+      processor_class: 'LlavaProcessor',
+    }),
+    'tokenizer_config.json': JSON.stringify({
+      ...tokenizerConfig,
+      chat_template:
+        "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}<|user|> {{ message['content'] }}" +
+        "{% else %}<|assistant|> {{ message['content'] }}</s>{% endif %}{% endfor %}" +
+        '{% if add_generation_prompt %}<|assistant|>{% endif %}',
+    }),
+  };
+  /** The folder on disk, for transformers.js: llava-random's files with these. */
+  const tmp = mkdtempSync(join(tmpdir(), 'webvl-fastvlm-'));
+  for (const f of [...FILES, 'processor_config.json']) {
+    mkdirSync(dirname(join(tmp, 'fastvlm', f)), { recursive: true });
+    writeFileSync(join(tmp, 'fastvlm', f), files[f] ?? readFileSync(DISK + f));
+  }
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("the image's tokens from the patch size; the image token before the first question; two turns answer PyTorch's tokens", async () => {
+    const fast = await loadCorpusFolder(backend, DISK, FILES, { extra: files });
+    try {
+      const spec = vlmOf(fast).spec;
+      expect(fast.kind).toBe('llava');
+      expect(spec.imageTokens).toBe(4);
+      const marked = (ids: number[]) => ids.map((id) => (id === spec.imageTokenId ? -1 : id));
+      let turns: ChatMessage[] = [];
+      let conversation: Conversation | undefined;
+      for (const [k, question] of ref.chat.questions.entries()) {
+        turns = [...turns, user(question)];
+        expect(promptPositions(fast, spec, turns)).toEqual(marked(ref.chat.prompt_ids[k]));
+        const got = await answer(
+          fast,
+          image,
+          turns,
+          conversation,
+          { maxTokens: ref.chat.answers[k].length },
+          new Stopwatch(),
+        );
+        expect(got.result.tokenIds, question).toEqual(ref.chat.answers[k]);
+        conversation = got.conversation;
+        turns = [...turns, { role: 'assistant' as const, content: got.result.text }];
+      }
+      conversation?.release();
+      // A question that writes the image token itself (as FastVLM's model card does) gets no second one.
+      expect(promptPositions(fast, spec, [user(`<image>${ref.chat.questions[0]}`)])).toEqual(
+        marked(ref.chat.prompt_ids[0]),
+      );
+    } finally {
+      await fast.release();
+    }
+  });
+
+  it("transformers.js' LlavaProcessor expands our prompt as we do; LlavaQwen2ForCausalLM answers as we do", async () => {
+    env.localModelPath = `${tmp}/`;
+    env.allowRemoteModels = false;
+    const fast = await loadCorpusFolder(backend, DISK, FILES, { extra: files });
+    const processor = await AutoProcessor.from_pretrained('fastvlm');
+    const theirs = await LlavaQwen2ForCausalLM.from_pretrained('fastvlm', { dtype: 'fp32', device: 'cpu' });
+    try {
+      const spec = vlmOf(fast).spec;
+      const question = ref.chat.questions[0];
+      const text = processor.apply_chat_template([{ role: 'user', content: `<image>\n${question}` }], {
+        add_generation_prompt: true,
+      }) as string;
+      const inputs = await processor(
+        new RawImage(Uint8ClampedArray.from(ref.chat.image_rgb), side, side, 3),
+        text,
+        {
+          add_special_tokens: false,
+        },
+      );
+      const theirIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+      const ours = promptPositions(fast, spec, [user(question)]);
+      expect(ours.map((id) => (id < 0 ? spec.imageTokenId : id))).toEqual(theirIds);
+      const generated = (await theirs.generate({
+        ...inputs,
+        pixel_values: new Tensor('float32', pixelValues(ref.chat.image_rgb, 0.5, 0.5), [1, 3, side, side]),
+        max_new_tokens: 6,
+        do_sample: false,
+      })) as Tensor;
+      const want = Array.from(generated.data as BigInt64Array, Number).slice(theirIds.length);
+      const got = await answer(fast, image, [user(question)], undefined, { maxTokens: 6 }, new Stopwatch());
+      expect(got.result.tokenIds).toEqual(want);
+      got.conversation.release();
+    } finally {
+      await theirs.dispose();
+      await fast.release();
+      env.localModelPath = 'tests/corpus/';
     }
   });
 });
