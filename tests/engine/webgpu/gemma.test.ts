@@ -300,6 +300,14 @@ describe('what a Gemma-family folder says decides its prompt and its cache; what
     ).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringMatching(/image_token_index/) });
   });
 
+  it("Gemma3's pan and scan (extra crops of a wide image) is not implemented: UNSUPPORTED_MODEL when a folder turns it on", async () => {
+    await expect(
+      withFile('gemma3-random', 'preprocessor_config.json', (j) => {
+        j.do_pan_and_scan = true;
+      }),
+    ).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL', message: expect.stringMatching(/do_pan_and_scan/) });
+  });
+
   it('a PaliGemma folder without image_seq_length anywhere is INVALID_MODEL', async () => {
     await expect(
       withFile('paligemma-random', 'preprocessor_config.json', (j) => {
