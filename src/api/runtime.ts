@@ -124,8 +124,9 @@ export interface Runtime {
    * (user and assistant messages, the last one the user's): the runtime keeps the image's features and the
    * conversation's KV cache, so the next turn about the same image only feeds what is new. A conversation that
    * no longer fits the context is CONTEXT_FULL. An array of images (1 to 16) puts them all, in order, in the first
-   * user message, for models whose chat template takes each image as a content part (SmolVLM, Qwen2-VL); a
-   * template that writes one image refuses more with INVALID_INPUT, as VQA classifiers do.
+   * user message, for models whose chat template takes each image as a content part (SmolVLM, Qwen2-VL, Gemma3); a
+   * template that writes one image refuses more with INVALID_INPUT, as VQA classifiers do. PaliGemma has no chat
+   * template: it answers one user message (its images, then the prompt); a longer conversation is INVALID_INPUT.
    */
   chat(
     image: ImageInput | readonly ImageInput[],

@@ -27,8 +27,11 @@ import { type PatchedImages, parsedTemplate, type TiledImages, type VlmSpec } fr
 
 /** One message of a conversation about an image. */
 export interface ChatMessage {
-  /** Who said it: the user's questions, the model's answers (as it gave them). */
-  readonly role: 'user' | 'assistant';
+  /**
+   * Who said it: the user's questions, the model's answers (as it gave them), or (first, at most once) the system's
+   * instructions, for models whose chat template has a system role.
+   */
+  readonly role: 'system' | 'user' | 'assistant';
   /** The text. */
   readonly content: string;
 }
@@ -177,6 +180,16 @@ export function takesContentParts(template: string): boolean {
  */
 export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[], images = 1): string {
   const template = spec.chatTemplate;
+  // A template that never names the system role would write its message as another's (LLaVA-1.5's as the
+  // assistant's).
+  if (messages.some((m) => m.role === 'system') && !/['"]system['"]/.test(template))
+    throw new WebvlError(
+      'INVALID_INPUT',
+      "this model's chat template has no system role: leave the system message out",
+      {
+        field: 'messages',
+      },
+    );
   const parts = takesContentParts(template);
   // A template that takes both forms gets the image's message as parts where only its parts branch writes the
   // image (Qwen2-VL's), the other messages as strings.

@@ -134,7 +134,11 @@ function chatMessages(v: unknown): ChatMessage[] {
   const messages = arrayOf('messages', v, MAX_CHAT_MESSAGES).map((m, i) => {
     const o = optionsObject(`messages[${i}]`, m);
     if (o.role === undefined) throw new WebvlError('INVALID_INPUT', `messages[${i}].role is missing`);
-    const role = oneOf(`messages[${i}].role`, o.role, ['user', 'assistant'] as const, 'user');
+    const role = oneOf(`messages[${i}].role`, o.role, ['system', 'user', 'assistant'] as const, 'user');
+    if (role === 'system' && i > 0)
+      throw new WebvlError('INVALID_INPUT', `messages[${i}]: a system message comes first, and once`, {
+        field: `messages[${i}].role`,
+      });
     const content = stringOf(`messages[${i}].content`, o.content, MAX_MESSAGE_CHARS, false);
     if (content.trim() === '') throw new WebvlError('EMPTY_TEXT', `messages[${i}] has no text`, { index: i });
     return { role, content };
@@ -517,6 +521,12 @@ export class RuntimeCore {
               Math.min(TOP_ANSWERS, model.answers.length),
             );
             const turns = chatMessages(messages);
+            if (turns[0].role === 'system')
+              throw new WebvlError(
+                'INVALID_INPUT',
+                `${model.url} is a VQA classifier: it reads questions, not a system message`,
+                { field: 'messages' },
+              );
             if (Array.isArray(image) && image.length !== 1)
               throw new WebvlError(
                 'INVALID_INPUT',

@@ -439,6 +439,28 @@ describe("transformers.js' Gemma3 and PaliGemma processors and models on the sam
     }
   });
 
+  it('Gemma3 with a system message: Gemma3Processor writes our prompt ids (the system text before the first question)', async () => {
+    const model = models['gemma3-random']!;
+    const ref = reference('gemma3-random');
+    const image = imageOf(ref);
+    const spec = vlmOf(model).spec;
+    const processor = await AutoProcessor.from_pretrained('gemma3-random');
+    const system = 'w40 w41';
+    const text = processor.apply_chat_template(
+      [
+        { role: 'system', content: [{ type: 'text', text: system }] },
+        { role: 'user', content: [{ type: 'image' }, { type: 'text', text: ref.questions[0] }] },
+      ],
+      { add_generation_prompt: true },
+    ) as string;
+    const inputs = await processor(text, rgbRawImage(image), { add_special_tokens: false });
+    const theirIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+    const turns: ChatMessage[] = [{ role: 'system', content: system }, user(ref.questions[0])];
+    expect(
+      unmarked(promptPositions(model, spec, turns, [imageLayout(spec, image)]), spec.imageTokenId),
+    ).toEqual(theirIds);
+  });
+
   it('PaliGemmaProcessor writes our prompt ids (one image and two); PaliGemmaForConditionalGeneration answers as we do', async () => {
     const model = models['paligemma-random']!;
     const ref = reference('paligemma-random');

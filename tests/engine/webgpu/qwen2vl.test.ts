@@ -494,6 +494,51 @@ describe("transformers.js' Qwen2VLProcessor and Qwen2VLForConditionalGeneration 
 
   it('its model, given the same patches and ids, answers both turns as we do', () =>
     theirModelAnswersAsWeDo(Qwen2VLForConditionalGeneration, NAME, model, ref));
+
+  it('a system message (in place of the default one): its processor writes our prompt ids, its model answers as we do', async () => {
+    const processor = await AutoProcessor.from_pretrained(NAME);
+    const theirs = await Qwen2VLForConditionalGeneration.from_pretrained(NAME, {
+      dtype: 'fp32',
+      device: 'cpu',
+    });
+    try {
+      const { spec } = vlmOf(model);
+      const template = (
+        JSON.parse(readFileSync(`${DISK}chat_template.json`, 'utf8')) as { chat_template: string }
+      ).chat_template;
+      const system = 'you are a w5 w6 assistant .';
+      const text = processor.apply_chat_template(
+        [
+          { role: 'system', content: [{ type: 'text', text: system }] },
+          { role: 'user', content: [{ type: 'image' }, { type: 'text', text: ref.questions[0] }] },
+        ],
+        { add_generation_prompt: true, chat_template: template },
+      );
+      const inputs = await processor(text, rgb());
+      const theirIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+      const turns: ChatMessage[] = [{ role: 'system', content: system }, user(ref.questions[0])];
+      expect(promptPositions(model, spec, turns, [imageLayout(spec, image)])).toEqual(
+        marked(theirIds, spec.imageTokenId),
+      );
+      const generated = (await theirs.generate({
+        input_ids: inputs.input_ids,
+        attention_mask: inputs.attention_mask,
+        pixel_values: new Tensor('float32', Float32Array.from(ref.pixel_values.data), ref.pixel_values.dims),
+        image_grid_thw: inputs.image_grid_thw,
+        max_new_tokens: 8,
+        do_sample: false,
+      })) as Tensor;
+      const want = Array.from(generated.data as BigInt64Array, Number).slice(theirIds.length);
+      const end = want.findIndex((id) => spec.eosTokenIds.includes(id));
+      const got = await answer(model, image, turns, undefined, { maxTokens: 8 }, new Stopwatch());
+      expect(got.result.tokenIds).toEqual(end < 0 ? want : want.slice(0, end));
+      // The system message changed the prompt: not the answer without it.
+      expect(got.result.tokenIds).not.toEqual(ref.answers[0]);
+      got.conversation.release();
+    } finally {
+      await theirs.dispose();
+    }
+  });
 });
 
 // Qwen2.5-VL (scripts/make_qwen25vl_random.py): the same pipeline, its vision tower in the graph (RMSNorm, SwiGLU,
