@@ -35,7 +35,13 @@ const repeats = cliCount('repeats', values.repeats ?? (quick ? '2' : '10'));
 const engines = ['wasm', 'webgpu', 'ort-webgpu', 'auto', 'transformers.js'] as const;
 
 const server = await startDevServer();
-const browserFlags = values.flags ? values.flags.split(/\s+/).filter(Boolean) : [];
+// V8 first runs WebAssembly on its baseline compiler (Liftoff) and tiers hot functions up over time, so the first
+// rows of a page timed ORT wasm (and transformers.js) on baseline code: Gemma3's row 240 ms instead of 43 ms.
+// Optimized code from the first call times every row in the steady state a long-lived page reaches.
+const browserFlags = [
+  '--js-flags=--no-liftoff',
+  ...(values.flags ? values.flags.split(/\s+/).filter(Boolean) : []),
+];
 const browser = await launch(browserFlags);
 await openPage(browser.page, server.url, 'bench/index.html');
 const adapter = await browser.page.evaluate(() => window.webvlBench.adapterInfo());

@@ -106,6 +106,15 @@ describe.each(['wasm', 'webgpu'] as const)('ask and chat (%s)', (backend) => {
         rgba,
       ] as const),
     ).toBe('INVALID_INPUT');
+    // A system message: not after the first message; not for a template without a system role (this one's).
+    const system = { role: 'system' as const, content: 'w2' };
+    for (const messages of [
+      [user('w1'), system, user('w3')],
+      [system, user('w1')],
+    ])
+      expect(await page.evaluate(([im, m]) => window.askTest.chatCode(im, m), [rgba, messages] as const)).toBe(
+        'INVALID_INPUT',
+      );
     const aborted = await page.evaluate(([im]) => window.askTest.abortMidStream(im, 'w1 w2'), [
       rgba,
     ] as const);
@@ -224,6 +233,7 @@ describe.each([
     prompt_ids: number[][];
     answers: number[][];
     two_images: { prompt_ids: number[]; answer: number[] };
+    system: { text: string; prompt_ids: number[]; answer: number[] };
   };
   it('two turns answer with PyTorch’s greedy tokens; an image too thin is BAD_IMAGE, and the chat goes on', async () => {
     const page = browser.page;
@@ -259,6 +269,15 @@ describe.each([
     ] as const);
     expect(second.result.tokenIds).toEqual(a2);
     expect(second.result.promptTokens).toBe(qwen.prompt_ids[1].length);
+    // The conversation's own system message in place of the template's default one: PyTorch's answer.
+    const system = { role: 'system' as const, content: qwen.system.text };
+    const instructed = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      image,
+      [system, user(q1)],
+      8,
+    ] as const);
+    expect(instructed.result.tokenIds).toEqual(qwen.system.answer);
+    expect(instructed.result.promptTokens).toBe(qwen.system.prompt_ids.length);
     if (corpus === 'qwen2vl-random') {
       // Two images in the first message (the image, then its first 24 rows × 40 columns): PyTorch's answer.
       // Plain numbers: what a test page is sent.

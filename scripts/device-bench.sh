@@ -85,7 +85,8 @@ if [ -n "${WEBVL_DEVICE_BACKGROUND:-}" ]; then
   background=$!
 fi
 
-BENCH=("$NODE" "$ROOT/bench/bench.mjs" --root "$REPO")
+# --no-liftoff: ORT wasm on V8's optimizing compiler from the first call, as a long-lived page runs it.
+BENCH=("$NODE" --no-liftoff "$ROOT/bench/bench.mjs" --root "$REPO")
 "${BENCH[@]}" --print-suite "$OUT/suite.json"
 
 stage "Node benchmark"

@@ -241,11 +241,12 @@ def tokenize(text):
     return word_ids(text, SPECIALS + [NEWLINE], ID)
 
 
-def chat_text(turns, image_tokens):
+def chat_text(turns, image_tokens, system="You are a helpful assistant."):
     """The chat template rendered for [(question, answer or None), …], the image (or images: a list of token
-    counts) in the first user message, each <|image_pad|> expanded as Qwen2VLProcessor does."""
+    counts) in the first user message, each <|image_pad|> expanded as Qwen2VLProcessor does; the system message
+    the template writes when the conversation has none, or the conversation's."""
     counts = image_tokens if isinstance(image_tokens, list) else [image_tokens]
-    text = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    text = f"<|im_start|>system\n{system}<|im_end|>\n"
     for k, (question, reply) in enumerate(turns):
         image = "".join("<|vision_start|>" + "<|image_pad|>" * n + "<|vision_end|>" for n in counts) if k == 0 else ""
         text += f"<|im_start|>user\n{image}{question}<|im_end|>\n"
@@ -396,6 +397,10 @@ def export_and_reference(lm, visual, out, grid_name):
         both_grids = [grid, other_grid]
         both_answer = answer(lm, torch.cat([features, other_features]), both_ids, both_grids, 8)
         both_positions, _ = rope_index(both_ids, both_grids)
+        # A system message of the conversation's own, in place of the template's default.
+        system = "you are a w5 w6 assistant ."
+        system_ids = tokenize(chat_text([(q1, None)], tokens, system))
+        system_answer = answer(lm, features, system_ids, grid, 8)
     sizes = [[h, w, *smart_resize(h, w)] for h, w in [(29, 45), (24, 40), (36, 20), (8, 8), (100, 30), (500, 333),
                                                       (12, 1000), (44, 52), (36, 60), (3, 5)]]
     ref = {
@@ -413,6 +418,7 @@ def export_and_reference(lm, visual, out, grid_name):
         "smart_resize": sizes,
         "max_pixels_256": {"grid_thw": few_grid, "prompt_ids": few_ids, "answer": few_answer},
         "two_images": {"prompt_ids": both_ids, "position_ids": both_positions, "answer": both_answer},
+        "system": {"text": system, "prompt_ids": system_ids, "answer": system_answer},
     }
     with open(os.path.join(out, "reference.json"), "w") as fh:
         json.dump(ref, fh)

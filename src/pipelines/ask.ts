@@ -174,15 +174,23 @@ export function takesContentParts(template: string): boolean {
 }
 
 /**
+ * Whether a chat template can write a system message: it names the role, or writes each message's role as it is
+ * (SmolVLM's `message['role'] | capitalize`). Others would write it as another's (LLaVA-1.5's as the assistant's).
+ */
+export function hasSystemRole(template: string): boolean {
+  return (
+    /['"]system['"]/.test(template) || /\{\{[^}]*\b\w+(\[\s*['"]role['"]\s*\]|\.role\b)/.test(template)
+  );
+}
+
+/**
  * The conversation as the chat template writes it; the images are the first user message's first parts. A template
  * that refuses the conversation (raise_exception: roles that do not alternate, say) is INVALID_INPUT, with its
  * words.
  */
 export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[], images = 1): string {
   const template = spec.chatTemplate;
-  // A template that never names the system role would write its message as another's (LLaVA-1.5's as the
-  // assistant's).
-  if (messages.some((m) => m.role === 'system') && !/['"]system['"]/.test(template))
+  if (messages.some((m) => m.role === 'system') && !hasSystemRole(template))
     throw new WebvlError(
       'INVALID_INPUT',
       "this model's chat template has no system role: leave the system message out",

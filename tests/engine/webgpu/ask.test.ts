@@ -1,7 +1,7 @@
 // Asking about an image on our engine, through the model loader and the ask pipeline, with a random-weight
 // llava-layout folder (scripts/make_llava_random.py): the chat template's ids, the answers of a two-turn chat and
 // the reuse of the first turn's KV cache, all against PyTorch's greedy tokens; the typed refusals.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -18,7 +18,9 @@ import {
   answer,
   type ChatMessage,
   type Conversation,
+  hasSystemRole,
   promptPositions,
+  renderChat,
   vlmOf,
 } from '../../../src/pipelines/ask';
 import type { LoadedModel } from '../../../src/pipelines/loaded-model';
@@ -313,6 +315,43 @@ describe('a FastVLM-style folder (llava_qwen2) answers as PyTorch does', () => {
       await fast.release();
       env.localModelPath = 'tests/corpus/';
     }
+  });
+});
+
+describe('a system message goes where the chat template writes one', () => {
+  const corpusTemplate = (name: string) => {
+    const dir = `tests/corpus/${name}/`;
+    if (existsSync(`${dir}chat_template.jinja`)) return readFileSync(`${dir}chat_template.jinja`, 'utf8');
+    if (existsSync(`${dir}chat_template.json`))
+      return JSON.parse(readFileSync(`${dir}chat_template.json`, 'utf8')).chat_template as string;
+    return JSON.parse(readFileSync(`${dir}tokenizer_config.json`, 'utf8')).chat_template as string;
+  };
+
+  it('templates that name the role, or write each role as it is, take one; LLaVA-1.5-style ones do not', () => {
+    expect(hasSystemRole(corpusTemplate('qwen2vl-random'))).toBe(true);
+    expect(hasSystemRole(corpusTemplate('gemma3-random'))).toBe(true);
+    expect(hasSystemRole(corpusTemplate('smolvlm-random'))).toBe(true); // message['role'] | capitalize
+    expect(hasSystemRole(corpusTemplate('llava-random'))).toBe(false); // else-branch: the assistant's
+    const spec = vlmOf(model).spec;
+    expect(() => promptPositions(model, spec, [{ role: 'system', content: 'w1' }, user('w2')])).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT' }),
+    );
+  });
+
+  it("SmolVLM's template writes it as transformers.js' Idefics3Processor does", async () => {
+    env.localModelPath = 'tests/corpus/';
+    env.allowRemoteModels = false;
+    const processor = await AutoProcessor.from_pretrained('smolvlm-random');
+    const template = corpusTemplate('smolvlm-random');
+    const theirs = processor.apply_chat_template(
+      [
+        { role: 'system', content: [{ type: 'text', text: 'w1 w2' }] },
+        { role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'w3' }] },
+      ],
+      { add_generation_prompt: true, chat_template: template },
+    );
+    const spec = { ...vlmOf(model).spec, chatTemplate: template };
+    expect(renderChat(spec, [{ role: 'system', content: 'w1 w2' }, user('w3')])).toBe(theirs);
   });
 });
 
