@@ -36,7 +36,8 @@ const engines = ['wasm', 'webgpu', 'ort-webgpu', 'auto', 'transformers.js'] as c
 
 const server = await startDevServer();
 // V8 first runs WebAssembly on its baseline compiler (Liftoff) and tiers hot functions up over time, so the first
-// rows of a page timed ORT wasm (and transformers.js) on baseline code: Gemma3's row 240 ms instead of 43 ms.
+// rows of a page timed ORT wasm (and transformers.js) on baseline code: the Qwen2-VL row alone 240.8 ms instead
+// of 51.2 ms (bench/results/2026-12-07-swiftshader-{liftoff-on-qwen2vl,vlms-qwen2vl-rerun}.md).
 // Optimized code from the first call times every row in the steady state a long-lived page reaches.
 const browserFlags = [
   '--js-flags=--no-liftoff',

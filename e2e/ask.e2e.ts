@@ -112,9 +112,9 @@ describe.each(['wasm', 'webgpu'] as const)('ask and chat (%s)', (backend) => {
       [user('w1'), system, user('w3')],
       [system, user('w1')],
     ])
-      expect(await page.evaluate(([im, m]) => window.askTest.chatCode(im, m), [rgba, messages] as const)).toBe(
-        'INVALID_INPUT',
-      );
+      expect(
+        await page.evaluate(([im, m]) => window.askTest.chatCode(im, m), [rgba, messages] as const),
+      ).toBe('INVALID_INPUT');
     const aborted = await page.evaluate(([im]) => window.askTest.abortMidStream(im, 'w1 w2'), [
       rgba,
     ] as const);
@@ -299,7 +299,7 @@ describe.each([
 // becomes the image's tokens between its start and end tokens, and its local layer's sliding window is shorter
 // than the prompt (so its pasts grow, no fixed-capacity cache); PaliGemma has no chat template and its first step
 // attends both ways over the image and the prompt.
-describe.each(['wasm', 'webgpu'] as const)('Gemma3 and PaliGemma folders (%s)', (backend) => {
+describe.each(['wasm', 'webgpu'] as const)('Gemma3, PaliGemma and FastVLM-style folders (%s)', (backend) => {
   const reference = (corpus: string) =>
     JSON.parse(readFileSync(`tests/corpus/${corpus}/reference.json`, 'utf8')) as {
       image: { width: number; height: number; rgba: number[] };
@@ -340,6 +340,29 @@ describe.each(['wasm', 'webgpu'] as const)('Gemma3 and PaliGemma folders (%s)', 
     ] as const);
     expect(second.result.tokenIds).toEqual(a2);
     expect(second.result.promptTokens).toBe(gemma.prompt_ids[1].length);
+  });
+
+  it('FastVLM-style (llava_qwen2, tests/corpus/fastvlm-style: llava-random’s graphs): two turns answer PyTorch’s tokens', async () => {
+    const page = browser.page;
+    await page.evaluate((b) => window.askTest.create(b), backend);
+    const info = await page.evaluate((u) => window.askTest.load(u), '/corpus/fastvlm-style/');
+    expect(info.kind).toBe('llava');
+    const [q1, q2] = ref.chat.questions;
+    const [a1, a2] = ref.chat.answers;
+    const first = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      rgba,
+      [user(q1)],
+      a1.length,
+    ] as const);
+    expect(first.result.tokenIds).toEqual(a1);
+    expect(first.result.promptTokens).toBe(ref.chat.prompt_ids[0].length);
+    const turns = [user(q1), { role: 'assistant' as const, content: first.result.text }, user(q2)];
+    const second = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [
+      rgba,
+      turns,
+      a2.length,
+    ] as const);
+    expect(second.result.tokenIds).toEqual(a2);
   });
 
   it('PaliGemma: each prompt answers PyTorch’s tokens; a chat of several messages is INVALID_INPUT, and it goes on', async () => {

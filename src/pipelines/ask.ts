@@ -178,9 +178,7 @@ export function takesContentParts(template: string): boolean {
  * (SmolVLM's `message['role'] | capitalize`). Others would write it as another's (LLaVA-1.5's as the assistant's).
  */
 export function hasSystemRole(template: string): boolean {
-  return (
-    /['"]system['"]/.test(template) || /\{\{[^}]*\b\w+(\[\s*['"]role['"]\s*\]|\.role\b)/.test(template)
-  );
+  return /['"]system['"]/.test(template) || /\{\{[^}]*\b\w+(\[\s*['"]role['"]\s*\]|\.role\b)/.test(template);
 }
 
 /**

@@ -1,9 +1,7 @@
 // Asking about an image on our engine, through the model loader and the ask pipeline, with a random-weight
 // llava-layout folder (scripts/make_llava_random.py): the chat template's ids, the answers of a two-turn chat and
 // the reuse of the first turn's KV cache, all against PyTorch's greedy tokens; the typed refusals.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   AutoProcessor,
   env,
@@ -204,48 +202,17 @@ describe('a float16 export (float16 inputs_embeds, image features, keys and valu
   });
 });
 
-// A FastVLM-style folder (model_type llava_qwen2): the language model's fields at the top of config.json, no
-// image_seq_length (LlavaProcessor counts an image's tokens from processor_config.json's patch size), and a chat
-// template that writes no image (Qwen2's): the image token goes before the first question, as LLaVA's
-// conversations put it. Made here from llava-random's graphs, so PyTorch's answers are llava-random's.
+// A FastVLM-style folder (model_type llava_qwen2; tests/corpus/fastvlm-style, scripts/make_fastvlm_style.py): the
+// language model's fields at the top of config.json, no image_seq_length (LlavaProcessor counts an image's tokens
+// from processor_config.json's patch size), and a chat template that writes no image (as Qwen2's): the image token
+// goes before the first question, as LLaVA's conversations put it. Its graphs are llava-random's, so PyTorch's
+// answers are llava-random's.
 describe('a FastVLM-style folder (llava_qwen2) answers as PyTorch does', () => {
-  const config = JSON.parse(readFileSync(`${DISK}config.json`, 'utf8'));
-  const tokenizerConfig = JSON.parse(readFileSync(`${DISK}tokenizer_config.json`, 'utf8'));
-  const files: Record<string, string> = {
-    'config.json': JSON.stringify({
-      ...config.text_config,
-      architectures: ['LlavaQwen2ForCausalLM'],
-      model_type: 'llava_qwen2',
-      image_token_index: config.image_token_index,
-    }),
-    'preprocessor_config.json': JSON.stringify({
-      ...JSON.parse(readFileSync(`${DISK}preprocessor_config.json`, 'utf8')),
-      processor_class: 'LlavaProcessor',
-    }),
-    'processor_config.json': JSON.stringify({
-      image_token: '<image>',
-      patch_size: 8,
-      num_additional_image_tokens: 0,
-      processor_class: 'LlavaProcessor',
-    }),
-    'tokenizer_config.json': JSON.stringify({
-      ...tokenizerConfig,
-      chat_template:
-        "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}<|user|> {{ message['content'] }}" +
-        "{% else %}<|assistant|> {{ message['content'] }}</s>{% endif %}{% endfor %}" +
-        '{% if add_generation_prompt %}<|assistant|>{% endif %}',
-    }),
-  };
-  /** The folder on disk, for transformers.js: llava-random's files with these. */
-  const tmp = mkdtempSync(join(tmpdir(), 'webvl-fastvlm-'));
-  for (const f of [...FILES, 'processor_config.json']) {
-    mkdirSync(dirname(join(tmp, 'fastvlm', f)), { recursive: true });
-    writeFileSync(join(tmp, 'fastvlm', f), files[f] ?? readFileSync(DISK + f));
-  }
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const FAST = 'tests/corpus/fastvlm-style/';
+  const FAST_FILES = [...FILES, 'processor_config.json'];
 
   it("the image's tokens from the patch size; the image token before the first question; two turns answer PyTorch's tokens", async () => {
-    const fast = await loadCorpusFolder(backend, DISK, FILES, { extra: files });
+    const fast = await loadCorpusFolder(backend, FAST, FAST_FILES);
     try {
       const spec = vlmOf(fast).spec;
       expect(fast.kind).toBe('llava');
@@ -279,11 +246,14 @@ describe('a FastVLM-style folder (llava_qwen2) answers as PyTorch does', () => {
   });
 
   it("transformers.js' LlavaProcessor expands our prompt as we do; LlavaQwen2ForCausalLM answers as we do", async () => {
-    env.localModelPath = `${tmp}/`;
+    env.localModelPath = 'tests/corpus/';
     env.allowRemoteModels = false;
-    const fast = await loadCorpusFolder(backend, DISK, FILES, { extra: files });
-    const processor = await AutoProcessor.from_pretrained('fastvlm');
-    const theirs = await LlavaQwen2ForCausalLM.from_pretrained('fastvlm', { dtype: 'fp32', device: 'cpu' });
+    const fast = await loadCorpusFolder(backend, FAST, FAST_FILES);
+    const processor = await AutoProcessor.from_pretrained('fastvlm-style');
+    const theirs = await LlavaQwen2ForCausalLM.from_pretrained('fastvlm-style', {
+      dtype: 'fp32',
+      device: 'cpu',
+    });
     try {
       const spec = vlmOf(fast).spec;
       const question = ref.chat.questions[0];
@@ -313,7 +283,6 @@ describe('a FastVLM-style folder (llava_qwen2) answers as PyTorch does', () => {
     } finally {
       await theirs.dispose();
       await fast.release();
-      env.localModelPath = 'tests/corpus/';
     }
   });
 });
