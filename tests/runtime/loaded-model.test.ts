@@ -97,16 +97,19 @@ describe('family by config.json', () => {
     expect(familyOf({ architectures: ['CoCaModel'] })).toBe('coca');
     expect(familyOf({ model_type: 'qwen2_vl' })).toBe('llava');
     expect(familyOf({ architectures: ['Qwen2VLForConditionalGeneration'] })).toBe('llava');
+    expect(familyOf({ model_type: 'gemma3' })).toBe('llava');
+    expect(familyOf({ architectures: ['PaliGemmaForConditionalGeneration'] })).toBe('llava');
+    expect(familyOf({ model_type: 'llava_qwen2' })).toBe('llava');
     const e = (() => {
       try {
-        familyOf({ model_type: 'paligemma', architectures: ['PaliGemmaForConditionalGeneration'] });
+        familyOf({ model_type: 'lfm2_vl', architectures: ['Lfm2VlForConditionalGeneration'] });
       } catch (x) {
         return x as WebvlError;
       }
     })();
     expect(e?.code).toBe('UNSUPPORTED_MODEL');
-    expect(e?.message).toContain("model_type 'paligemma'");
-    expect(e?.message).toContain('PaliGemmaForConditionalGeneration');
+    expect(e?.message).toContain("model_type 'lfm2_vl'");
+    expect(e?.message).toContain('Lfm2VlForConditionalGeneration');
   });
 
   it('a folder naming an unknown family is refused before any graph or processor file is asked for', async () => {
