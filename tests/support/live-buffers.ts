@@ -31,3 +31,24 @@ export function countLiveBuffers(device: GPUDevice): LiveBuffers {
     },
   };
 }
+
+/**
+ * The live-buffer count after two rounds of `round` (which build the plans and fill the pools every request
+ * needs) and after two more: a flat count means nothing leaks.
+ */
+export async function liveBuffersOverRounds(
+  device: GPUDevice,
+  round: () => Promise<void>,
+): Promise<{ warm: number; after: number }> {
+  const live = countLiveBuffers(device);
+  try {
+    await round();
+    await round();
+    const warm = live.count;
+    await round();
+    await round();
+    return { warm, after: live.count };
+  } finally {
+    live.restore();
+  }
+}

@@ -28,7 +28,7 @@ import { disposeTensor, preprocess } from '../../../src/pipelines/encode';
 import type { LoadedModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
 import { loadCorpusFolder } from '../../support/corpus-folder';
-import { countLiveBuffers } from '../../support/live-buffers';
+import { liveBuffersOverRounds } from '../../support/live-buffers';
 import { cropRgba, rgbRawImage } from '../../support/rgba';
 import { nodeGpu } from './gpu';
 
@@ -227,18 +227,9 @@ describe('a Gemma3 folder loads as it is and answers as PyTorch does', () => {
       );
       got.conversation.release();
     };
-    const live = countLiveBuffers((await backend.engineDevice()).device);
-    try {
-      // Two rounds build the plans and fill the pools every request needs.
-      await round();
-      await round();
-      const after = live.count;
-      await round();
-      await round();
-      expect(live.count).toBe(after);
-    } finally {
-      live.restore();
-    }
+    // Two rounds build the plans and fill the pools every request needs.
+    const { warm, after } = await liveBuffersOverRounds((await backend.engineDevice()).device, round);
+    expect(after).toBe(warm);
   });
 });
 

@@ -31,7 +31,7 @@ import type { LoadedModel } from '../../../src/pipelines/loaded-model';
 import { Stopwatch } from '../../../src/pipelines/timings';
 import { imagePatches, smartResize } from '../../../src/vision/image-patches';
 import { loadCorpusFolder } from '../../support/corpus-folder';
-import { countLiveBuffers } from '../../support/live-buffers';
+import { liveBuffersOverRounds } from '../../support/live-buffers';
 import { cropRgba, rgbRawImage } from '../../support/rgba';
 import { nodeGpu } from './gpu';
 
@@ -427,7 +427,6 @@ describe('Qwen2-VL requests leave nothing behind', () => {
   it('GPU buffers stay flat over chats, images of other grids and refused images', {
     timeout: 300_000,
   }, async () => {
-    const live = countLiveBuffers((await backend.engineDevice()).device);
     const small = { width: 20, height: 36, data: new Uint8Array(20 * 36 * 4).fill(90) };
     const thin = { width: 402, height: 2, data: new Uint8Array(402 * 2 * 4).fill(60) };
     const round = async () => {
@@ -441,17 +440,9 @@ describe('Qwen2-VL requests leave nothing behind', () => {
         answer(model, thin, [user('w1')], undefined, { maxTokens: 1 }, new Stopwatch()),
       ).rejects.toMatchObject({ code: 'BAD_IMAGE' });
     };
-    try {
-      // Two rounds build the plans and fill the pools every request needs.
-      await round();
-      await round();
-      const after = live.count;
-      await round();
-      await round();
-      expect(live.count).toBe(after);
-    } finally {
-      live.restore();
-    }
+    // Two rounds build the plans and fill the pools every request needs.
+    const { warm, after } = await liveBuffersOverRounds((await backend.engineDevice()).device, round);
+    expect(after).toBe(warm);
   });
 });
 

@@ -176,6 +176,12 @@ async function askOptionsChecked(rt: Runtime, answers: number) {
     expect(await outcome(() => rt.ask(img(), 'what colour?', { maxTokens }))).toBe('INVALID_INPUT');
   }
   expect(await outcome(() => rt.ask(img(), 'what colour?', { sampling: { topK: 0 } }))).toBe('INVALID_INPUT');
+  // A classifier reads questions: a system message is refused, not read as part of the question.
+  const system = [
+    { role: 'system' as const, content: 'answer briefly' },
+    { role: 'user' as const, content: 'what colour?' },
+  ];
+  expect(await outcome(() => rt.chat(img(), system))).toBe('INVALID_INPUT');
   expect((await rt.ask(img(), 'what colour?', { topAnswers: answers })).answers).toHaveLength(answers);
 }
 
