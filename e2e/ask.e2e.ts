@@ -40,6 +40,7 @@ describe.each(['wasm', 'webgpu'] as const)('ask and chat (%s)', (backend) => {
     const info = await page.evaluate((u) => window.askTest.load(u), FOLDER);
     expect(info.kind).toBe('llava');
     expect(info.contextLength).toBe(64);
+    expect(info.chat).toEqual({ systemMessage: false, turns: true, maxImages: 1 });
     expect(info.placements.every((p) => p.backend === backend)).toBe(true);
     const [q1, q2] = ref.chat.questions;
     const [a1, a2] = ref.chat.answers;
@@ -319,6 +320,7 @@ describe.each(['wasm', 'webgpu'] as const)('Gemma3, PaliGemma and FastVLM-style 
     await page.evaluate((b) => window.askTest.create(b), backend);
     const info = await page.evaluate((u) => window.askTest.load(u), '/corpus/gemma3-random/');
     expect(info.kind).toBe('llava');
+    expect(info.chat).toEqual({ systemMessage: true, turns: true, maxImages: 16 });
     expect(info.placements.every((p) => p.backend === backend)).toBe(true);
     const image = imageOf(gemma);
     const [q1, q2] = gemma.questions;
@@ -369,7 +371,8 @@ describe.each(['wasm', 'webgpu'] as const)('Gemma3, PaliGemma and FastVLM-style 
     const page = browser.page;
     const pali = reference('paligemma-random');
     await page.evaluate((b) => window.askTest.create(b), backend);
-    await page.evaluate((u) => window.askTest.load(u), '/corpus/paligemma-random/');
+    const info = await page.evaluate((u) => window.askTest.load(u), '/corpus/paligemma-random/');
+    expect(info.chat).toEqual({ systemMessage: false, turns: false, maxImages: 16 });
     const image = imageOf(pali);
     for (const [k, q] of pali.questions.entries()) {
       const got = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [

@@ -3,7 +3,7 @@ import type { BackendName } from '../engine/backend';
 import type { AdapterSummary, BackendChoice, ModelPlacement } from '../engine/select';
 import type { LoadProgress, LoadStage } from '../models/model-store';
 import type { ArchitectureInfo, RunMode, TaskMode, TaskName } from '../pipelines/architecture';
-import type { AnswerResult, AnswerToken, ChatMessage } from '../pipelines/ask';
+import type { AnswerResult, AnswerToken, ChatCapabilities, ChatMessage } from '../pipelines/ask';
 import type { CapFiltItem } from '../pipelines/capfilt';
 import type { CaptionResult, CaptionToken } from '../pipelines/caption';
 import type { LabelScore } from '../pipelines/classify';
@@ -24,6 +24,7 @@ export type {
   CaptionRegions,
   CaptionResult,
   CaptionToken,
+  ChatCapabilities,
   ChatMessage,
   DTypeOption,
   GraphRole,
@@ -129,6 +130,8 @@ export interface LoadedModelInfo {
   readonly maxAnswerTokens?: number;
   /** Positions of the language model: a conversation's prompt, image and answers together. */
   readonly contextLength?: number;
+  /** What `chat` takes (llava-family models): a system message, earlier turns, how many images. */
+  readonly chat?: ChatCapabilities;
   /** Milliseconds spent in each stage of the load; downloading and compiling overlap, so they may add up to more. */
   readonly stageMs: Readonly<Record<LoadStage, number>>;
 }

@@ -181,6 +181,37 @@ export function hasSystemRole(template: string): boolean {
   return /['"]system['"]/.test(template) || /\{\{[^}]*\b\w+(\[\s*['"]role['"]\s*\]|\.role\b)/.test(template);
 }
 
+/** What a generative VLM's conversations may hold, from its chat template and prompt format. */
+export interface ChatCapabilities {
+  /** Whether a conversation may open with a system message. */
+  readonly systemMessage: boolean;
+  /** Whether a conversation may hold earlier turns (PaliGemma answers one prompt). */
+  readonly turns: boolean;
+  /** How many images a conversation may hold: 1 where the chat template writes one image. */
+  readonly maxImages: number;
+}
+
+/**
+ * The conversations `vlm` takes. The image count is found by rendering a two-image question as a request would:
+ * a template that writes one image refuses it.
+ */
+export function chatCapabilities(model: LoadedModel, vlm: Vlm): ChatCapabilities {
+  const { spec } = vlm;
+  const probe = imageLayout(spec, { height: 64, width: 64 });
+  let maxImages = MAX_CHAT_IMAGES;
+  try {
+    promptPositions(model, spec, [{ role: 'user', content: 'a' }], [probe, probe]);
+  } catch (e) {
+    if (!(e instanceof WebvlError) || e.code !== 'INVALID_INPUT') throw e;
+    maxImages = 1;
+  }
+  return {
+    systemMessage: !spec.prefixLm && hasSystemRole(spec.chatTemplate),
+    turns: !spec.prefixLm,
+    maxImages,
+  };
+}
+
 /**
  * The conversation as the chat template writes it; the images are the first user message's first parts. A template
  * that refuses the conversation (raise_exception: roles that do not alternate, say) is INVALID_INPUT, with its

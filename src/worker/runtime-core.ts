@@ -34,6 +34,7 @@ import {
   answer,
   type ChatMessage,
   type Conversation,
+  chatCapabilities,
   vlmOf,
 } from '../pipelines/ask';
 import { type CapFiltItem, capfilt } from '../pipelines/capfilt';
@@ -125,6 +126,7 @@ function describeModel(
     answers: model.answers,
     maxAnswerTokens: model.vlm ? Math.min(MAX_ANSWER_TOKENS, model.vlm.spec.maxPositions - 1) : undefined,
     contextLength: model.vlm?.spec.maxPositions,
+    chat: model.vlm && chatCapabilities(model, model.vlm),
     stageMs: model.stageMs,
   };
 }

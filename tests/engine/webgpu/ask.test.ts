@@ -16,6 +16,7 @@ import {
   answer,
   type ChatMessage,
   type Conversation,
+  chatCapabilities,
   hasSystemRole,
   promptPositions,
   renderChat,
@@ -217,6 +218,14 @@ describe('a FastVLM-style folder (llava_qwen2) answers as PyTorch does', () => {
       const spec = vlmOf(fast).spec;
       expect(fast.kind).toBe('llava');
       expect(spec.imageTokens).toBe(4);
+      // Its template writes no image, so each image's token and a line break go before the question; but this
+      // word-level tokenizer drops line breaks, so two images' tokens would be one run: one image, as the probe
+      // finds.
+      expect(chatCapabilities(fast, vlmOf(fast))).toEqual({
+        systemMessage: false,
+        turns: true,
+        maxImages: 1,
+      });
       const marked = (ids: number[]) => ids.map((id) => (id === spec.imageTokenId ? -1 : id));
       let turns: ChatMessage[] = [];
       let conversation: Conversation | undefined;
@@ -301,6 +310,12 @@ describe('a system message goes where the chat template writes one', () => {
     expect(hasSystemRole(corpusTemplate('gemma3-random'))).toBe(true);
     expect(hasSystemRole(corpusTemplate('smolvlm-random'))).toBe(true); // message['role'] | capitalize
     expect(hasSystemRole(corpusTemplate('llava-random'))).toBe(false); // else-branch: the assistant's
+    // info().model.chat says so, and that this template writes one image.
+    expect(chatCapabilities(model, vlmOf(model))).toEqual({
+      systemMessage: false,
+      turns: true,
+      maxImages: 1,
+    });
     const spec = vlmOf(model).spec;
     expect(() => promptPositions(model, spec, [{ role: 'system', content: 'w1' }, user('w2')])).toThrow(
       expect.objectContaining({ code: 'INVALID_INPUT' }),

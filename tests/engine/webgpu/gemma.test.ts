@@ -20,6 +20,7 @@ import {
   answer,
   type ChatMessage,
   type Conversation,
+  chatCapabilities,
   imageLayout,
   promptPositions,
   vlmOf,
@@ -143,6 +144,11 @@ describe('a Gemma3 folder loads as it is and answers as PyTorch does', () => {
     expect(spec.slidingWindow).toBe(6);
     expect(spec.eosTokenIds).toEqual([1, 5]);
     expect(spec.prefixLm).toBeUndefined();
+    expect(chatCapabilities(gemma3(), vlmOf(gemma3()))).toEqual({
+      systemMessage: true,
+      turns: true,
+      maxImages: 16,
+    });
   });
 
   it("the chat template and the image's expansion give PyTorch's prompt ids, both turns", () => {
@@ -320,6 +326,12 @@ describe('a PaliGemma folder loads as it is and answers as PyTorch does', () => 
     expect(spec.imageTokens).toBe(16);
     expect(spec.slidingWindow).toBeUndefined();
     expect(spec.wrapped).toBeUndefined();
+    // One prompt, no system message; its processor puts any number of images before it.
+    expect(chatCapabilities(pali(), vlmOf(pali()))).toEqual({
+      systemMessage: false,
+      turns: false,
+      maxImages: 16,
+    });
   });
 
   it("PaliGemmaProcessor's prompt: the image's tokens, <bos>, the prompt, a line break; PyTorch's ids", () => {

@@ -21,6 +21,7 @@ import {
   answer,
   type ChatMessage,
   type Conversation,
+  chatCapabilities,
   imageLayout,
   mropePositions,
   promptPositions,
@@ -198,6 +199,11 @@ describe('a Qwen2-VL folder loads as it is', () => {
   it('as the llava family: patches of a grid per image, 3-D positions, its chat template and end tokens', () => {
     const { spec } = vlmOf(model);
     expect(model.kind).toBe('llava');
+    expect(chatCapabilities(model, vlmOf(model))).toEqual({
+      systemMessage: true,
+      turns: true,
+      maxImages: 16,
+    });
     expect(spec.patches).toMatchObject({
       gridInput: 'grid_thw',
       plan: { patch: 4, merge: 2, temporal: 2, minPixels: 256, maxPixels: 4096, resample: 'bicubic' },

@@ -20,6 +20,7 @@ import {
   answer,
   type ChatMessage,
   type Conversation,
+  chatCapabilities,
   promptPositions,
   renderChat,
   takesContentParts,
@@ -96,6 +97,11 @@ describe('an Idefics3 (SmolVLM) folder loads as it is', () => {
     expect(spec.tiles?.pixelRank).toBe(5);
     expect(spec.eosTokenIds).toEqual([0, 3]);
     expect(takesContentParts(spec.chatTemplate)).toBe(true);
+    expect(chatCapabilities(model, vlmOf(model))).toEqual({
+      systemMessage: true,
+      turns: true,
+      maxImages: 16,
+    });
     expect(requests.filter((r) => r.endsWith('chat_template.jinja'))).toHaveLength(1); // asked, absent
   });
 
