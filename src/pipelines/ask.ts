@@ -193,16 +193,17 @@ export interface ChatCapabilities {
 
 /**
  * The conversations `vlm` takes. The image count is found by rendering a two-image question as a request would:
- * a template that writes one image refuses it.
+ * a template that writes one image refuses it (any typed refusal of the probe counts as one image: info() must
+ * not fail where a one-image request would not).
  */
 export function chatCapabilities(model: LoadedModel, vlm: Vlm): ChatCapabilities {
   const { spec } = vlm;
-  const probe = imageLayout(spec, { height: 64, width: 64 });
   let maxImages = MAX_CHAT_IMAGES;
   try {
+    const probe = imageLayout(spec, { height: 64, width: 64 });
     promptPositions(model, spec, [{ role: 'user', content: 'a' }], [probe, probe]);
   } catch (e) {
-    if (!(e instanceof WebvlError) || e.code !== 'INVALID_INPUT') throw e;
+    if (!(e instanceof WebvlError)) throw e;
     maxImages = 1;
   }
   return {
