@@ -235,6 +235,7 @@ describe.each([
     answers: number[][];
     two_images: { prompt_ids: number[]; answer: number[] };
     system: { text: string; prompt_ids: number[]; answer: number[] };
+    repetition_penalty: { penalty: number; prompt_ids: number[][]; answers: number[][] };
   };
   it('two turns answer with PyTorch’s greedy tokens; an image too thin is BAD_IMAGE, and the chat goes on', async () => {
     const page = browser.page;
@@ -279,6 +280,33 @@ describe.each([
     ] as const);
     expect(instructed.result.tokenIds).toEqual(qwen.system.answer);
     expect(instructed.result.promptTokens).toBe(qwen.system.prompt_ids.length);
+    // A repetition penalty given per call (the folder's default is none): PyTorch's answers under transformers'
+    // processor, both turns; out-of-range values are INVALID_INPUT and the chat goes on.
+    expect(info.repetitionPenalty).toBe(1);
+    const { penalty, answers } = qwen.repetition_penalty;
+    const penalizedChat = (m: readonly { role: 'user' | 'assistant'; content: string }[]) =>
+      page.evaluate(([im, msgs, o]) => window.askTest.chat(im, msgs, o), [
+        image,
+        m,
+        { maxTokens: 8, repetitionPenalty: penalty },
+      ] as const);
+    const p1 = await penalizedChat([user(q1)]);
+    expect(p1.result.tokenIds).toEqual(answers[0]);
+    for (const bad of [0, 10.5, '1.3'])
+      expect(
+        await page.evaluate(([im, q, o]) => window.askTest.askCode(im, q, o), [
+          image,
+          q1,
+          { repetitionPenalty: bad },
+        ] as const),
+      ).toBe('INVALID_INPUT');
+    const p2 = await penalizedChat([
+      user(q1),
+      { role: 'assistant' as const, content: p1.result.text },
+      user(q2),
+    ]);
+    expect(p2.result.tokenIds).toEqual(answers[1]);
+    expect(p2.result.promptTokens).toBe(qwen.repetition_penalty.prompt_ids[1].length);
     if (corpus === 'qwen2vl-random') {
       // Two images in the first message (the image, then its first 24 rows × 40 columns): PyTorch's answer.
       // Plain numbers: what a test page is sent.

@@ -282,8 +282,18 @@ def rope_index(ids, grid):
     return pos, max(max(p) for p in pos) + 1 - len(ids)
 
 
-def answer(lm, features, ids, grid, steps):
-    """Greedy tokens for a prompt whose <|image_pad|> embeddings are replaced by the images' features (in order)."""
+def penalized(logits, ids, penalty):
+    """transformers' RepetitionPenaltyLogitsProcessor: every token of `ids` (prompt and answer so far) once, its
+    logit divided by the penalty where positive, multiplied where negative."""
+    seen = torch.tensor([sorted(set(ids))])
+    score = torch.gather(logits, 1, seen)
+    score = torch.where(score < 0, score * penalty, score / penalty)
+    return logits.scatter(1, seen, score)
+
+
+def answer(lm, features, ids, grid, steps, penalty=1.0):
+    """Greedy tokens for a prompt whose <|image_pad|> embeddings are replaced by the images' features (in order),
+    under a repetition penalty (1: none)."""
     emb = lm.embed(torch.tensor([ids]))
     emb[0, torch.tensor(ids) == IMAGE] = features
     pos, delta = rope_index(ids, grid)
@@ -292,7 +302,10 @@ def answer(lm, features, ids, grid, steps):
     for _ in range(steps):
         n = emb.shape[1]
         logits, _ = lm(emb, torch.ones(1, n, dtype=torch.int64), positions)
-        tok = int(logits[0, -1].argmax())
+        last = logits[:, -1]
+        if penalty != 1.0:
+            last = penalized(last, ids + tokens, penalty)
+        tok = int(last[0].argmax())
         if tok in (EOS, IM_END):
             break
         tokens.append(tok)
@@ -401,6 +414,13 @@ def export_and_reference(lm, visual, out, grid_name):
         system = "you are a w5 w6 assistant ."
         system_ids = tokenize(chat_text([(q1, None)], tokens, system))
         system_answer = answer(lm, features, system_ids, grid, 8)
+        # generation_config's repetition_penalty (Qwen2-VL's own is 1.05; a stronger one changes these answers):
+        # a two-turn chat, the second turn's prompt holding the first's penalized answer.
+        penalty = 1.3
+        rep1 = answer(lm, features, ids1, grid, 8, penalty)
+        rep_ids2 = tokenize(chat_text([(q1, " ".join(VOCAB[t] for t in rep1 if t >= len(SPECIALS))), (q2, None)],
+                                      tokens))
+        rep2 = answer(lm, features, rep_ids2, grid, 8, penalty)
     sizes = [[h, w, *smart_resize(h, w)] for h, w in [(29, 45), (24, 40), (36, 20), (8, 8), (100, 30), (500, 333),
                                                       (12, 1000), (44, 52), (36, 60), (3, 5)]]
     ref = {
@@ -419,6 +439,7 @@ def export_and_reference(lm, visual, out, grid_name):
         "max_pixels_256": {"grid_thw": few_grid, "prompt_ids": few_ids, "answer": few_answer},
         "two_images": {"prompt_ids": both_ids, "position_ids": both_positions, "answer": both_answer},
         "system": {"text": system, "prompt_ids": system_ids, "answer": system_answer},
+        "repetition_penalty": {"penalty": penalty, "prompt_ids": [ids1, rep_ids2], "answers": [rep1, rep2]},
     }
     with open(os.path.join(out, "reference.json"), "w") as fh:
         json.dump(ref, fh)

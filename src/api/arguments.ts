@@ -127,6 +127,7 @@ export function askArguments(v: unknown) {
   const numbers = {
     maxTokens: o.maxTokens,
     sampling: o.sampling,
+    repetitionPenalty: o.repetitionPenalty,
     topAnswers: o.topAnswers,
     maxPixels: o.maxPixels,
   };

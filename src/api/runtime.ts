@@ -354,7 +354,7 @@ export async function connectRuntime(
                 : undefined;
             const options = a.numbers as Pick<
               AskCallOptions,
-              'maxTokens' | 'sampling' | 'topAnswers' | 'maxPixels'
+              'maxTokens' | 'sampling' | 'repetitionPenalty' | 'topAnswers' | 'maxPixels'
             >;
             return result<AnswerResult>(
               await remote(() => api.chat(w, list as ChatMessage[], options, onToken, id)),

@@ -132,6 +132,11 @@ export interface LoadedModelInfo {
   readonly contextLength?: number;
   /** What `chat` takes (llava-family models): a system message, earlier turns, how many images. */
   readonly chat?: ChatCapabilities;
+  /**
+   * llava-family models: the repetition penalty answers use unless `options.repetitionPenalty` says otherwise
+   * (generation_config.json's repetition_penalty; 1, none, where it has none).
+   */
+  readonly repetitionPenalty?: number;
   /** Milliseconds spent in each stage of the load; downloading and compiling overlap, so they may add up to more. */
   readonly stageMs: Readonly<Record<LoadStage, number>>;
 }
@@ -202,6 +207,13 @@ export interface AskCallOptions {
    * classifier checks it and answers with its top answer.
    */
   sampling?: SamplingOptions;
+  /**
+   * transformers' repetition penalty: the logit of each token the prompt or the answer so far holds is divided by
+   * it where positive, multiplied where negative, before the next token is chosen (so above 1 discourages repeats).
+   * A number from 0.001 to 10; default the model's (`info().model.repetitionPenalty`: generation_config.json's
+   * repetition_penalty, else 1, none). On our engine it runs on the GPU. A VQA classifier checks it and ignores it.
+   */
+  repetitionPenalty?: number;
   /**
    * VQA classifiers (ViLT, VLMo): how many of the best answers `AnswerResult.answers` lists, an integer from 1 to
    * the number of answers the model knows (`info().model.answers`); default 5. A generative model rejects it

@@ -14,12 +14,24 @@ export type BackendName = 'webgpu' | 'ort-webgpu' | 'wasm';
 export interface NextTokenHead {
   readonly logits: string;
   readonly topK: number;
+  /**
+   * Penalize the tokens the sequence holds before choosing (transformers' repetition_penalty), from inputs
+   * {@link REPEATED_TOKENS} and {@link REPETITION_PENALTY}.
+   */
+  readonly repetitionPenalty?: boolean;
   /** Keep `logits` among the outputs (default: dropped, so it is neither kept nor read back). */
   readonly keepLogits?: boolean;
 }
 
 export const NEXT_TOKEN = 'next_token';
 export const SAMPLING = 'sampling';
+/**
+ * Input (int32 [batch, words], words ≥ vocab / 32) of a head with a repetition penalty: the tokens each row's
+ * sequence holds (prompt and answer so far), token t as bit t % 32 of word t / 32.
+ */
+export const REPEATED_TOKENS = 'repeated_tokens';
+/** Input (float32 [batch]) of a head with a repetition penalty: each row's penalty (1: none). */
+export const REPETITION_PENALTY = 'repetition_penalty';
 
 /**
  * Input (int64 scalar) of a decoder loaded with {@link SessionOptions.pastLength}: how many of the slots of its

@@ -51,6 +51,11 @@ export interface AskOptions {
   readonly maxTokens?: number;
   /** Default greedy. */
   readonly sampling?: Sampling;
+  /**
+   * transformers' repetition penalty over the prompt's and the answer's tokens (1: none); default the folder's
+   * generation_config.json repetition_penalty (spec.repetitionPenalty). The caller checks its range.
+   */
+  readonly repetitionPenalty?: number;
   /** Awaited per token; returning true stops the answer with ABORTED. */
   readonly onToken?: (t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>;
   readonly signal?: AbortSignal;
@@ -651,6 +656,11 @@ function imageSpans(positions: readonly number[], layouts: readonly ImageLayout[
   });
 }
 
+/** The token ids of a prompt as the model's processor gives them: each image position is the image token. */
+function promptTokenIds(positions: readonly number[], imageTokenId: number): number[] {
+  return positions.map((p) => (isImage(p) ? imageTokenId : p));
+}
+
 /** The first position at or before `at` that does not split a run of image tokens. */
 function outsideRuns(positions: readonly number[], at: number): number {
   let n = at;
@@ -740,6 +750,10 @@ export async function answer(
   }
   const c = conv;
   c.state.setSampling(options.sampling ?? GREEDY);
+  c.state.setRepetitionPenalty(
+    options.repetitionPenalty ?? spec.repetitionPenalty,
+    promptTokenIds(positions, spec.imageTokenId),
+  );
   if (spec.mropeSection) c.state.setPositionMap(mropePositions(imageSpans(positions, layouts)));
   const tokens: number[] = [];
   let stop: AnswerResult['stop'] = 'length';

@@ -214,7 +214,9 @@ function sessionOptions(
   return {
     label: role,
     ...(keep.length ? { keepOnDevice: keep } : {}),
-    ...(role === 'decoderMerged' ? { nextToken: { logits: 'logits', topK: MAX_TOP_K } } : {}),
+    ...(role === 'decoderMerged'
+      ? { nextToken: { logits: 'logits', topK: MAX_TOP_K, repetitionPenalty: true } }
+      : {}),
     // A decoder fed step by step reads a fixed-capacity KV cache in place, and the image states it is fed at
     // every step have their cross-attention keys/values computed once (the first-piece decoder runs once a
     // sequence: a prelude would only add a plan there).
@@ -327,6 +329,8 @@ function vlmSessions(
   sessions: Partial<Record<GraphRole, Session>>,
   kvCache: () => Promise<KvCacheFactory | undefined>,
   spec: () => VlmSpec,
+  /** The decoder's logits' vocabulary, as its graph declares it. */
+  logitsVocab: number | undefined,
 ): Vlm | undefined {
   const { visionEncoder, embedTokens, decoderMerged, encoder } = sessions;
   // An encoder-decoder (Florence-2) has these graphs too, but does not answer chats.
@@ -339,7 +343,7 @@ function vlmSessions(
     spec: s,
     visionEncoder,
     embedTokens,
-    decoder: { session: decoderMerged, kv: s.kv, kvCache: cache },
+    decoder: { session: decoderMerged, kv: s.kv, kvCache: cache, vocab: logitsVocab ?? s.vocab },
   };
 }
 
@@ -617,6 +621,7 @@ export async function loadModel(
             patchPlan,
             visionInputs: [...(graphIoOf('visionEncoder')?.inputs.keys() ?? [])],
           }),
+        graphIoOf('decoderMerged')?.outputs.get('logits')?.[2],
       ),
       graphs: graphs.map((g) => {
         const data = external.filesOf(g.role);

@@ -114,6 +114,7 @@ export interface ModelConfigJson {
   head_dim?: number;
   max_position_embeddings?: number;
   eos_token_id?: number;
+  vocab_size?: number;
   sliding_window?: number | null;
   use_sliding_window?: boolean;
   layer_types?: string[];
@@ -129,6 +130,7 @@ export interface ModelConfigJson {
     num_key_value_heads?: number;
     hidden_size?: number;
     head_dim?: number;
+    vocab_size?: number;
     rope_scaling?: { type?: string; mrope_section?: unknown };
     /** Local attention (Gemma3, Mistral): positions a windowed layer sees; Qwen2 names one it does not use. */
     sliding_window?: number | null;

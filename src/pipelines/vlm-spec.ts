@@ -13,6 +13,7 @@ import type { TextTokenizer, TokenizerConfigJson } from '../text/tokenizer';
 import type { PatchPlan } from '../vision/image-patches';
 import type { TilePlan } from '../vision/image-tiles';
 import type { KvShape } from './generate/decoder-state';
+import { isRepetitionPenalty, MAX_REPETITION_PENALTY, MIN_REPETITION_PENALTY } from './generate/sampling';
 import type { ModelConfigJson } from './model-family';
 
 /** Idefics3's tiling: the processor's plan and the strings its prompt expansion writes. */
@@ -81,6 +82,10 @@ export interface VlmSpec {
   readonly kv: KvShape;
   /** Positions the language model has (prompt, image and answer together). */
   readonly maxPositions: number;
+  /** The language model's vocabulary size (text_config.vocab_size), where the config gives it. */
+  readonly vocab?: number;
+  /** Answers' default repetition penalty: generation_config.json's repetition_penalty, else 1 (none). */
+  readonly repetitionPenalty: number;
 }
 
 /** LLaVA-1.5's conversation format, for folders whose tokenizer_config.json carries no chat_template. */
@@ -100,7 +105,7 @@ function tokenString(t: unknown): string | undefined {
 /** What else a folder says of its processor: processor_config.json, and a chat template kept apart. */
 export interface VlmFolderFiles {
   readonly tokenizerConfig: TokenizerConfigJson;
-  readonly generation: { eos_token_id?: number | number[] };
+  readonly generation: { eos_token_id?: number | number[]; repetition_penalty?: unknown };
   /**
    * processor_config.json (Idefics3: image_seq_len; Gemma3: image_seq_length; LLaVA's processor: patch_size and
    * num_additional_image_tokens, from which it counts an image's tokens).
@@ -201,6 +206,12 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
   const eosIds = generation.eos_token_id ?? t.eos_token_id;
   const eosTokenIds = (Array.isArray(eosIds) ? eosIds : [eosIds]).filter((id) => Number.isInteger(id));
   if (eosTokenIds.length === 0) bad('no eos_token_id (text_config or generation_config.json)');
+  const repetitionPenalty = generation.repetition_penalty ?? 1;
+  if (!isRepetitionPenalty(repetitionPenalty))
+    throw new WebvlError(
+      'INVALID_MODEL',
+      `generation_config.json: repetition_penalty ${JSON.stringify(repetitionPenalty)} should be a number from ${MIN_REPETITION_PENALTY} to ${MAX_REPETITION_PENALTY}`,
+    );
   return {
     chatTemplate,
     bosToken: tokenString(tokenizerConfig.bos_token) ?? '',
@@ -216,6 +227,8 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
     ...slidingWindowOf(t, maxPositions),
     kv: { layers, heads: kvHeads as number, headDim: headDim as number },
     maxPositions,
+    ...(isCount(t.vocab_size) ? { vocab: t.vocab_size } : {}),
+    repetitionPenalty,
   };
 }
 

@@ -48,7 +48,14 @@ import {
   servedTasks,
   taskPlan,
 } from '../pipelines/florence2';
-import { checkSampling, GREEDY, MAX_TOP_K, type Sampling } from '../pipelines/generate/sampling';
+import {
+  checkSampling,
+  GREEDY,
+  MAX_REPETITION_PENALTY,
+  MAX_TOP_K,
+  MIN_REPETITION_PENALTY,
+  type Sampling,
+} from '../pipelines/generate/sampling';
 import { type DTypeOption, type LoadedModel, loadModel } from '../pipelines/loaded-model';
 import { type MatchScore, matchEncoded } from '../pipelines/match';
 import { normalizeRows } from '../pipelines/math';
@@ -127,6 +134,7 @@ function describeModel(
     maxAnswerTokens: model.vlm ? Math.min(MAX_ANSWER_TOKENS, model.vlm.spec.maxPositions - 1) : undefined,
     contextLength: model.vlm?.spec.maxPositions,
     chat: model.vlm && chatCapabilities(model, model.vlm),
+    repetitionPenalty: model.vlm?.spec.repetitionPenalty,
     stageMs: model.stageMs,
   };
 }
@@ -164,6 +172,13 @@ function samplingOf(v: unknown): Sampling {
   };
   checkSampling(s);
   return s;
+}
+
+/** options.repetitionPenalty: a number in range; undefined (the folder's default) when absent. */
+function repetitionPenaltyOf(v: unknown): number | undefined {
+  return v === undefined
+    ? undefined
+    : numberIn('options.repetitionPenalty', v, MIN_REPETITION_PENALTY, MAX_REPETITION_PENALTY);
 }
 
 export class RuntimeCore {
@@ -496,7 +511,13 @@ export class RuntimeCore {
   chat(
     image: WireImage | WireImage[],
     messages: unknown,
-    options: { maxTokens?: number; sampling?: unknown; topAnswers?: number; maxPixels?: number },
+    options: {
+      maxTokens?: number;
+      sampling?: unknown;
+      repetitionPenalty?: number;
+      topAnswers?: number;
+      maxPixels?: number;
+    },
     onToken: ((t: AnswerToken) => undefined | boolean | Promise<undefined | boolean>) | undefined,
     requestId: number | undefined,
   ): Promise<Timed<AnswerResult>> {
@@ -515,6 +536,7 @@ export class RuntimeCore {
               integerIn('options.maxTokens', o.maxTokens, 1, MAX_ANSWER_TOKENS, 1);
             if (o.maxPixels !== undefined) noMaxPixels(model.url);
             samplingOf(o.sampling);
+            repetitionPenaltyOf(o.repetitionPenalty);
             const top = integerIn(
               'options.topAnswers',
               o.topAnswers,
@@ -559,6 +581,7 @@ export class RuntimeCore {
                   1,
                 );
           const sampling = samplingOf(o.sampling);
+          const repetitionPenalty = repetitionPenaltyOf(o.repetitionPenalty);
           const patches = vlm.spec.patches?.plan;
           if (o.maxPixels !== undefined && !patches) noMaxPixels(model.url);
           const maxPixels =
@@ -574,7 +597,14 @@ export class RuntimeCore {
             pixels,
             turns,
             this.conversation,
-            { maxTokens, sampling, onToken, signal, ...(maxPixels ? { maxPixels } : {}) },
+            {
+              maxTokens,
+              sampling,
+              onToken,
+              signal,
+              ...(maxPixels ? { maxPixels } : {}),
+              ...(repetitionPenalty !== undefined ? { repetitionPenalty } : {}),
+            },
             watch,
           );
           if (conversation !== this.conversation) this.endConversation();

@@ -66,7 +66,13 @@ export function createWorkerApi() {
     chat: (
       image: WireImage | WireImage[],
       messages: ChatMessage[],
-      options: { maxTokens?: number; sampling?: SamplingOptions; topAnswers?: number; maxPixels?: number },
+      options: {
+        maxTokens?: number;
+        sampling?: SamplingOptions;
+        repetitionPenalty?: number;
+        topAnswers?: number;
+        maxPixels?: number;
+      },
       onToken: ((t: AnswerToken) => boolean | undefined) | undefined,
       requestId: number | undefined,
     ) => releasing(onToken, () => guard(() => ready().chat(image, messages, options, onToken, requestId))),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sampleTopK, topk } from '../../src/engine/webgpu/ops';
+import { repetitionPenalty, sampleTopK, topk } from '../../src/engine/webgpu/ops';
 import { WebvlError } from '../../src/errors';
-import { drawsFrom, pickToken } from '../../src/pipelines/generate/sampling';
+import { drawsFrom, heldBitset, penalizeRepeats, pickToken } from '../../src/pipelines/generate/sampling';
 import { randomArray, rng, TestGpu } from './gpu-harness';
 
 let gpu: TestGpu;
@@ -85,6 +85,72 @@ describe('token sampling kernel', () => {
     expect(() =>
       sampleTopK(gpu, v, v, gpu.upload('float32', [2, 4], new Float32Array(8)), gpu.empty('int32', [2])),
     ).toThrow(/integers/);
+    gpu.release();
+  });
+});
+
+describe('repetition penalty kernel', () => {
+  it('hand-computed: held tokens divided where positive, multiplied where negative, the rest copied', async () => {
+    // Row 0 holds tokens 1, 2, 3 and 33 (bits 1-3 of word 0, bit 1 of word 1) at penalty 2; row 1 holds token 0
+    // and 34 at penalty 0.5 (below 1: held tokens favoured).
+    const logits = [
+      [0.5, 4, -3, 0, 1, ...Array(28).fill(0.25), 6, -6],
+      [-2, 1, 1, 1, 1, ...Array(28).fill(0), 1, -1],
+    ];
+    const want = [
+      [0.5, 2, -6, 0, 1, ...Array(28).fill(0.25), 3, -6],
+      [-1, 1, 1, 1, 1, ...Array(28).fill(0), 1, -0.5],
+    ];
+    const seen = [0b1110, 0b10, 0b1, 0b100];
+    const out = gpu.empty('float32', [2, 35]);
+    repetitionPenalty(
+      gpu,
+      gpu.upload('float32', [2, 35], logits.flat()),
+      gpu.upload('int32', [2, 2], seen),
+      gpu.upload('float32', [2], [2, 0.5]),
+      out,
+    );
+    expect(Array.from(await gpu.read(out))).toEqual(want.flat());
+    // The host twin and the bitset it is fed from.
+    expect(Array.from(heldBitset(new Set([1, 2, 3, 33]), 2))).toEqual(seen.slice(0, 2));
+    expect(Array.from(heldBitset(new Set([31, 0]), 1, 3))).toEqual([-2147483647, -2147483647, -2147483647]);
+    const row = Float32Array.from(logits[0]);
+    penalizeRepeats(row, new Set([1, 2, 3, 33]), 2);
+    expect(Array.from(row)).toEqual(want[0]);
+    gpu.release();
+  });
+
+  it('a held token loses its place: TopK after the penalty picks the next best', async () => {
+    const vocab = 4000; // 125 words, several workgroups
+    const logits = randomArray(vocab, rng(3), -4, 4);
+    const best = logits.indexOf(Math.max(...logits));
+    const held = new Set([best, 7, 3999]);
+    const penalized = gpu.empty('float32', [1, vocab]);
+    repetitionPenalty(
+      gpu,
+      gpu.upload('float32', [1, vocab], logits),
+      gpu.upload('int32', [1, 125], heldBitset(held, 125)),
+      gpu.upload('float32', [1], [1.5]),
+      penalized,
+    );
+    const host = Float32Array.from(logits);
+    penalizeRepeats(host, held, 1.5);
+    const got = await gpu.read(penalized);
+    expect(Array.from(got)).toEqual(Array.from(host));
+    const next = pickToken(host, { temperature: 1, topK: 1, topP: 1 }, 0);
+    expect(next).not.toBe(best);
+    gpu.release();
+  });
+
+  it('rejects a bitset too short for the vocabulary and non-int32 words', () => {
+    const x = gpu.upload('float32', [1, 40], new Float32Array(40));
+    const p = gpu.upload('float32', [1], [1.2]);
+    expect(() =>
+      repetitionPenalty(gpu, x, gpu.upload('int32', [1, 1], [0]), p, gpu.empty('float32', [1, 40])),
+    ).toThrow(/bitset words cannot hold 40 tokens/);
+    expect(() =>
+      repetitionPenalty(gpu, x, gpu.upload('float32', [1, 2], [0, 0]), p, gpu.empty('float32', [1, 40])),
+    ).toThrow(WebvlError);
     gpu.release();
   });
 });

@@ -15,13 +15,15 @@ import {
   type KvCacheSpec,
   NEXT_TOKEN,
   PAST_LENGTH,
+  REPEATED_TOKENS,
+  REPETITION_PENALTY,
   SAMPLING,
   type Session,
 } from '../../engine/backend';
 import { firstPositions, type HostTensor, hostTensor, type Tensor, toHostFloats } from '../../engine/tensor';
 import { WebvlError } from '../../errors';
 import { disposeTensor, gatherRowsOf, type RowRepeater, rowRepeater } from '../encode';
-import { drawsFrom, pickToken, type Sampling } from './sampling';
+import { drawsFrom, heldBitset, penalizeRepeats, pickToken, type Sampling } from './sampling';
 
 /** Shape of the decoder's key/value tensors, from its config. */
 export interface KvShape {
@@ -42,6 +44,8 @@ export interface DecoderHandle {
   readonly kv: KvShape;
   /** Where the decoder runs now, a KV cache on that device, if its backend keeps one (ours). */
   kvCache(): Promise<KvCacheFactory | undefined>;
+  /** Tokens the decoder's logits score (the vocabulary), where known: a repetition penalty on the GPU needs it. */
+  readonly vocab?: number;
 }
 
 /** Slots added to the cache at a time, so that a plan serves many steps and a conversation grows in few. */
@@ -88,6 +92,9 @@ export class DecoderState {
   private mode: { factory: KvCacheFactory | undefined } | undefined;
   /** Set for a decoder that takes position_ids [3, batch, seq]; else positions count up from 0. */
   private positionMap: PositionMap | undefined;
+  /** transformers' repetition penalty (1: none), over the tokens the sequence holds: its prompt's and its picks. */
+  private penalty = 1;
+  private held = new Set<number>();
 
   constructor(
     private readonly decoder: DecoderHandle,
@@ -130,6 +137,15 @@ export class DecoderState {
     this.draw = drawsFrom(sampling.seed ?? 0);
   }
 
+  /**
+   * Penalize the tokens of the sequence (`prompt`: its prompt's token ids, each picked token joins them) by
+   * `penalty` when choosing, as transformers' repetition_penalty does; 1 turns it off.
+   */
+  setRepetitionPenalty(penalty: number, prompt: Iterable<number>): void {
+    this.penalty = penalty;
+    this.held = new Set(prompt);
+  }
+
   /** Positions as 3-D (position_ids [3, rows, s]), index by index, from the next feed on. */
   setPositionMap(map: PositionMap): void {
     this.positionMap = map;
@@ -144,7 +160,9 @@ export class DecoderState {
     if (this.rows !== 1)
       throw new WebvlError('INTERNAL', `feed() picks one token, but ${this.rows} rows run`);
     const u = pick ? this.draw() : 0;
-    return this.choose(await this.step(input, u), u);
+    const token = await this.choose(await this.step(input, u), u);
+    if (pick) this.held.add(token);
+    return token;
   }
 
   /**
@@ -201,6 +219,9 @@ export class DecoderState {
       else if (name === 'position_ids') feeds[name] = this.positionIds(rows, s);
       else if (name === 'use_cache_branch') feeds[name] = hostTensor('bool', [1], [pastLength > 0 ? 1 : 0]);
       else if (name === SAMPLING) feeds[name] = this.samplingFeed(u);
+      else if (name === REPEATED_TOKENS) feeds[name] = this.heldFeed(rows);
+      else if (name === REPETITION_PENALTY)
+        feeds[name] = hostTensor('float32', [rows], new Float32Array(rows).fill(this.penalty));
       else if (name === PAST_LENGTH) feeds[name] = hostTensor('int64', [], [this.seen]);
       else if (name in context) feeds[name] = context[name];
       else if (name in pasts) feeds[name] = pasts[name];
@@ -293,6 +314,15 @@ export class DecoderState {
     return hostTensor('float32', [1, 4], [temperature, topP, u, topK]);
   }
 
+  /** The tokens held, as the GPU head's bitset, the same for every row. */
+  private heldFeed(rows: number): HostTensor {
+    const vocab = this.decoder.vocab;
+    if (vocab === undefined)
+      throw new WebvlError('INVALID_MODEL', "the decoder's logits do not say how many tokens they score");
+    const words = Math.ceil(vocab / 32);
+    return hostTensor('int32', [rows, words], heldBitset(this.penalty === 1 ? [] : this.held, words, rows));
+  }
+
   private pasts(): Record<string, Tensor> {
     if (this.cache) return { ...this.cache.pasts(), ...this.cross };
     if (this.presents) return this.presents;
@@ -315,7 +345,8 @@ export class DecoderState {
     const h = await toHostFloats(logits);
     disposeTensor(logits);
     const [, s, v] = h.dims;
-    const row = (h.data as Float32Array).subarray((s - 1) * v, s * v);
+    const row = (h.data as Float32Array).slice((s - 1) * v, s * v);
+    penalizeRepeats(row, this.held, this.penalty);
     return pickToken(row, this.sampling, u);
   }
 

@@ -77,3 +77,36 @@ export function pickToken(row: ArrayLike<number>, s: Sampling, draw: number): nu
   }
   return candidates[kept - 1];
 }
+
+/**
+ * The repetition penalties a request or a folder may ask for (transformers': 1 is none, above 1 discourages
+ * repeats, below 1 favours them). Past 10 a held token is all but banned, which an end token or maxTokens does
+ * better; below 1e-3 one is all but forced.
+ */
+export const MIN_REPETITION_PENALTY = 1e-3;
+export const MAX_REPETITION_PENALTY = 10;
+
+export function isRepetitionPenalty(p: unknown): p is number {
+  return typeof p === 'number' && p >= MIN_REPETITION_PENALTY && p <= MAX_REPETITION_PENALTY;
+}
+
+/**
+ * transformers' RepetitionPenaltyLogitsProcessor, in place: each token `held` (the sequence so far, each token
+ * once) has its logit divided by `penalty` where positive, multiplied where negative. The GPU head
+ * (shaders/repetition-penalty.wgsl) does the same.
+ */
+export function penalizeRepeats(row: Float32Array, held: ReadonlySet<number>, penalty: number): void {
+  if (penalty === 1) return;
+  for (const t of held) {
+    if (t < 0 || t >= row.length) continue;
+    row[t] = row[t] < 0 ? row[t] * penalty : row[t] / penalty;
+  }
+}
+
+/** The tokens `held`, as the GPU head reads them: bit t % 32 of word t / 32, `words` per row, `rows` alike. */
+export function heldBitset(held: Iterable<number>, words: number, rows = 1): Int32Array {
+  const bits = new Int32Array(words * rows);
+  for (const t of held) if (t >= 0 && t < words * 32) bits[t >>> 5] |= 1 << (t & 31);
+  for (let r = 1; r < rows; r++) bits.copyWithin(r * words, 0, words);
+  return bits;
+}

@@ -68,6 +68,7 @@ const ref = JSON.parse(readFileSync(`${DISK}reference.json`, 'utf8')) as {
   max_pixels_256: { grid_thw: number[]; prompt_ids: number[]; answer: number[] };
   two_images: { prompt_ids: number[]; position_ids: number[][]; answer: number[] };
   system: { text: string; prompt_ids: number[]; answer: number[] };
+  repetition_penalty: { penalty: number; prompt_ids: number[][]; answers: number[][] };
 };
 const image = { width: ref.image.width, height: ref.image.height, data: Uint8Array.from(ref.image.rgba) };
 /** The reference's crop: the image's first 24 rows and 40 columns. */
@@ -125,17 +126,29 @@ async function visionMatchesPyTorch(m: LoadedModel, r: QwenRef, gridInput: strin
   }
 }
 
-/** A two-turn chat on our engine: PyTorch's greedy tokens, the second turn on the first turn's cache. */
-async function chatMatchesPyTorch(m: LoadedModel, r: QwenRef): Promise<void> {
+/**
+ * A two-turn chat on our engine: PyTorch's greedy tokens, the second turn on the first turn's cache. `penalty`:
+ * under the reference's repetition penalty (given per call), its answers.
+ */
+async function chatMatchesPyTorch(m: LoadedModel, r: QwenRef, penalty?: 'penalty'): Promise<void> {
   const [q1, q2] = r.questions;
-  const [a1, a2] = r.answers;
+  const [a1, a2] = penalty ? r.repetition_penalty.answers : r.answers;
+  const options = penalty ? { repetitionPenalty: r.repetition_penalty.penalty } : {};
   const picture = imageOf(r);
-  const first = await answer(m, picture, [user(q1)], undefined, { maxTokens: a1.length }, new Stopwatch());
+  const first = await answer(
+    m,
+    picture,
+    [user(q1)],
+    undefined,
+    { maxTokens: a1.length, ...options },
+    new Stopwatch(),
+  );
   expect(first.result.tokenIds).toEqual(a1);
   expect(first.result).toMatchObject({ reusedTokens: 0, cacheOnDevice: true });
-  // One fused attention per decoder layer, reading the KV cache in place.
+  // One fused attention per decoder layer, reading the KV cache in place; the penalty before the head.
   const decoder = vlmOf(m).decoder.session as WebGpuSession;
   expect(decoder.describePlan()?.opCounts['webvl:Attention']).toBe(2);
+  expect(decoder.describePlan()?.opCounts['webvl:RepetitionPenalty']).toBe(1);
   expect(first.result.promptTokens).toBe(r.prompt_ids[0].length);
   const turns = [user(q1), assistant(first.result.text), user(q2)];
   const second = await answer(
@@ -143,11 +156,14 @@ async function chatMatchesPyTorch(m: LoadedModel, r: QwenRef): Promise<void> {
     picture,
     turns,
     first.conversation,
-    { maxTokens: a2.length },
+    { maxTokens: a2.length, ...options },
     new Stopwatch(),
   );
   expect(second.result.tokenIds).toEqual(a2);
   expect(second.result.reusedTokens).toBeGreaterThan(r.prompt_ids[0].length);
+  if (penalty) expect(second.result.promptTokens).toBe(r.repetition_penalty.prompt_ids[1].length);
+  // Each step read back one token id: the penalty ran on the GPU.
+  expect(decoder.lastRunStats()?.bytesRead).toBe(4);
   second.conversation.release();
 }
 
@@ -157,6 +173,8 @@ async function theirModelAnswersAsWeDo(
   name: string,
   m: LoadedModel,
   r: QwenRef,
+  /** A repetition penalty given to both. */
+  penalty?: number,
 ): Promise<void> {
   env.localModelPath = 'tests/corpus/';
   env.allowRemoteModels = false;
@@ -181,10 +199,12 @@ async function theirModelAnswersAsWeDo(
         image_grid_thw: grid,
         max_new_tokens: 8,
         do_sample: false,
+        ...(penalty ? { repetition_penalty: penalty } : {}),
       })) as Tensor;
       const want = Array.from(generated.data as BigInt64Array, Number).slice(ids.length);
       const end = want.findIndex((id) => spec.eosTokenIds.includes(id));
-      const got = await answer(m, picture, turns, conversation, { maxTokens: 8 }, new Stopwatch());
+      const options = { maxTokens: 8, ...(penalty ? { repetitionPenalty: penalty } : {}) };
+      const got = await answer(m, picture, turns, conversation, options, new Stopwatch());
       expect(got.result.tokenIds, question).toEqual(end < 0 ? want : want.slice(0, end));
       conversation = got.conversation;
       turns = [...turns, assistant(got.result.text)];
@@ -267,6 +287,49 @@ describe('the prompt: ids and 3-D positions', () => {
 describe('ask and chat about an image on our engine', () => {
   it('two turns: answers equal PyTorch’s; the second reuses the first turn’s cache', () =>
     chatMatchesPyTorch(model, ref));
+
+  it("a repetition penalty (transformers' processor over prompt and answer): PyTorch's answers, on the GPU", async () => {
+    await chatMatchesPyTorch(model, ref, 'penalty');
+    // The penalty is what changed them: the second turn repeats a token five times without it.
+    expect(ref.repetition_penalty.answers[1]).not.toEqual(ref.answers[1]);
+  });
+
+  it("generation_config.json's repetition_penalty is the default; a call's own, or 1, overrides it", async () => {
+    const generation = JSON.parse(readFileSync(`${DISK}generation_config.json`, 'utf8'));
+    const penalized = await loadCorpusFolder(backend, DISK, FILES, {
+      extra: {
+        'generation_config.json': JSON.stringify({
+          ...generation,
+          repetition_penalty: ref.repetition_penalty.penalty,
+        }),
+      },
+    });
+    try {
+      expect(vlmOf(penalized).spec.repetitionPenalty).toBe(ref.repetition_penalty.penalty);
+      expect(vlmOf(model).spec.repetitionPenalty).toBe(1);
+      const [q1, q2] = ref.questions;
+      const [a1, a2] = ref.repetition_penalty.answers;
+      const turns = [user(q1), assistant(words(a1)), user(q2)];
+      const byDefault = await answer(penalized, image, turns, undefined, { maxTokens: 8 }, new Stopwatch());
+      expect(byDefault.result.tokenIds).toEqual(a2);
+      // 1 given per call turns it off on the same conversation: the unpenalized continuation of that prompt.
+      const off = await answer(
+        penalized,
+        image,
+        turns,
+        byDefault.conversation,
+        { maxTokens: 8, repetitionPenalty: 1 },
+        new Stopwatch(),
+      );
+      const plain = await answer(model, image, turns, undefined, { maxTokens: 8 }, new Stopwatch());
+      expect(off.result.tokenIds).toEqual(plain.result.tokenIds);
+      expect(off.result.tokenIds).not.toEqual(a2);
+      off.conversation.release();
+      plain.conversation.release();
+    } finally {
+      await penalized.release();
+    }
+  });
 
   it('maxPixels bounds the image as the processor’s max_pixels does: fewer image tokens, PyTorch’s answer', async () => {
     const want = ref.max_pixels_256;
@@ -372,6 +435,17 @@ describe('what a Qwen2-VL folder and image must be', () => {
       loadCorpusFolder(backend, DISK, FILES, { extra: { [file]: JSON.stringify(j) } }),
     ).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringMatching(pattern) });
   };
+
+  it('INVALID_MODEL at load: a repetition_penalty that is not a number from 0.001 to 10', async () => {
+    for (const bad of [0, -1, 11, '1.05', true])
+      await refused(
+        'generation_config.json',
+        (g) => {
+          g.repetition_penalty = bad;
+        },
+        /repetition_penalty/,
+      );
+  });
 
   it('INVALID_MODEL at load: rotary sections that do not add up, pixel bounds out of order or out of range', async () => {
     await refused(
@@ -493,6 +567,15 @@ describe("transformers.js' Qwen2VLProcessor and Qwen2VLForConditionalGeneration 
   it('its model, given the same patches and ids, answers both turns as we do', () =>
     theirModelAnswersAsWeDo(Qwen2VLForConditionalGeneration, NAME, model, ref));
 
+  it('its model with a repetition penalty answers both turns as we do with the same penalty', () =>
+    theirModelAnswersAsWeDo(
+      Qwen2VLForConditionalGeneration,
+      NAME,
+      model,
+      ref,
+      ref.repetition_penalty.penalty,
+    ));
+
   it('a system message (in place of the default one): its processor writes our prompt ids, its model answers as we do', async () => {
     const processor = await AutoProcessor.from_pretrained(NAME);
     const theirs = await Qwen2VLForConditionalGeneration.from_pretrained(NAME, {
@@ -563,6 +646,8 @@ describe('a Qwen2.5-VL folder: window attention in its vision tower, image_grid_
     visionMatchesPyTorch(model25, ref25, 'image_grid_thw'));
   it('two turns: answers equal PyTorch’s; the second reuses the first turn’s cache', () =>
     chatMatchesPyTorch(model25, ref25));
+  it("a repetition penalty: PyTorch's answers, on the GPU", () =>
+    chatMatchesPyTorch(model25, ref25, 'penalty'));
   it("transformers.js' own Qwen2_5_VLForConditionalGeneration answers both turns as we do", () =>
     theirModelAnswersAsWeDo(Qwen2_5_VLForConditionalGeneration, NAME25, model25, ref25));
 });

@@ -610,6 +610,7 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   'webvl:Rotary': (c) => [input(c, 0)],
   'webvl:SampleTopK': (c) => [{ dtype: 'int64', dims: input(c, 0).dims.slice(0, -1) }],
+  'webvl:RepetitionPenalty': (c) => [input(c, 0)],
   'webvl:StridedConcat': (c) => [
     { dtype: input(c, 0).dtype, dims: attrInts(c.node, 'out_dims') ?? fail(c, 'no out_dims') },
   ],

@@ -129,6 +129,11 @@ export { pool } from './pool';
 /** reduce(ctx, x, out, params): ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over axes, keepdims. */
 export { reduce } from './reduce';
 /**
+ * repetitionPenalty(ctx, logits, seen, penalty, out): logits [rows, vocab]; the tokens whose bit is set in the
+ * row's int32 bitset seen [rows, words] are divided by penalty [rows] where positive, multiplied where negative.
+ */
+export { repetitionPenalty } from './repetition-penalty';
+/**
  * resize(ctx, x, out, params): ONNX Resize (opset 11+) with its parameters resolved (ir/resize-params.ts):
  * nearest (any 32-bit dtype), linear and cubic (float32) over any axes of rank ≤ 8, every coordinate mode.
  */

@@ -1,7 +1,8 @@
-// The generation head (engine/backend.ts NextTokenHead) as graph nodes: the last position's logits, then ArgMax,
-// or TopK and SampleTopK (ops/sample.ts). Added once at load, so every plan of the decoder ends in one token id.
+// The generation head (engine/backend.ts NextTokenHead) as graph nodes: the last position's logits, a repetition
+// penalty if asked (ops/repetition-penalty.ts), then ArgMax, or TopK and SampleTopK (ops/sample.ts). Added once at
+// load, so every plan of the decoder ends in one token id.
 import { WebvlError } from '../../../errors';
-import { NEXT_TOKEN, type NextTokenHead, SAMPLING } from '../../backend';
+import { NEXT_TOKEN, type NextTokenHead, REPEATED_TOKENS, REPETITION_PENALTY, SAMPLING } from '../../backend';
 import { freshName, type Graph, WEBVL_DOMAIN } from '../ir/ir';
 
 /** The most candidates SampleTopK draws from (TopK runs k rounds over the vocabulary). */
@@ -32,13 +33,31 @@ export function withNextTokenHead(graph: Graph, head: NextTokenHead): Graph {
     },
   ];
   const inputs = [...graph.inputs];
+  let chosenFrom = last;
+  if (head.repetitionPenalty) {
+    const vocab = logits.shape?.[2];
+    chosenFrom = freshName('penalized_logits');
+    nodes.push({
+      name: freshName('repetition_penalty'),
+      opType: 'RepetitionPenalty',
+      domain: WEBVL_DOMAIN,
+      attrs: {},
+      inputs: [last, REPEATED_TOKENS, REPETITION_PENALTY],
+      outputs: [chosenFrom],
+    });
+    const words = typeof vocab === 'number' ? Math.ceil(vocab / 32) : 'words';
+    inputs.push(
+      { name: REPEATED_TOKENS, dtype: 'int32', shape: [batch, words] },
+      { name: REPETITION_PENALTY, dtype: 'float32', shape: [batch] },
+    );
+  }
   if (head.topK === 1) {
     nodes.push({
       name: freshName('argmax'),
       opType: 'ArgMax',
       domain: '',
       attrs: { axis: { type: 'int', value: -1 }, keepdims: { type: 'int', value: 0 } },
-      inputs: [last],
+      inputs: [chosenFrom],
       outputs: [NEXT_TOKEN],
     });
   } else {
@@ -57,7 +76,7 @@ export function withNextTokenHead(graph: Graph, head: NextTokenHead): Graph {
         opType: 'TopK',
         domain: '',
         attrs: { axis: { type: 'int', value: -1 } },
-        inputs: [last, k],
+        inputs: [chosenFrom, k],
         outputs: [values, indices],
       },
       {

@@ -348,6 +348,8 @@ const LOWERINGS: Record<string, Lowering> = {
       a.outputs[0],
     ),
   'webvl:SampleTopK': (a) => ops.sampleTopK(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
+  'webvl:RepetitionPenalty': (a) =>
+    ops.repetitionPenalty(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
   'webvl:Rotary': (a) => {
     if (a.inputs.length < 4) return ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]);
     // The cache form (canonicalize-contrib.ts: com.microsoft RotaryEmbedding), inputs x, cos, sin, positions.
