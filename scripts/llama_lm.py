@@ -34,6 +34,10 @@ class LmConfig:
     # Qwen2-VL's multimodal rotary embedding: position_ids [3, batch, seq] (temporal, height, width), the rotary
     # frequencies split into these sections, each rotated by one of the three (None: plain position_ids).
     mrope_section: tuple = None
+    # Qwen3-VL's interleaved MRoPE (transformers' Qwen3VLTextRotaryEmbedding.apply_interleaved_mrope): frequency j
+    # from height where j % 3 == 1 and j < 3 · mrope_section[1], from width where j % 3 == 2 and
+    # j < 3 · mrope_section[2], from the temporal axis otherwise (the rest of both halves likewise).
+    mrope_interleaved: bool = False
     # Gemma: RMSNorm scales by 1 + weight, the MLP's gate is GELU (tanh), queries scaled by attn_scalar ** -0.5
     # (None: head_dim), inputs_embeds times sqrt(dim) inside the decoder (Gemma 1 and 2; Gemma3 scales in its
     # embedding module).
@@ -142,6 +146,13 @@ class LM(torch.nn.Module):
         freqs = position_ids[..., None].float() * inv
         emb = torch.cat([freqs, freqs], dim=-1)
         if self.c.mrope_section is None:
+            return emb.cos()[:, None], emb.sin()[:, None]
+        elif self.c.mrope_interleaved:
+            half = hd // 2
+            _, sh, sw = self.c.mrope_section
+            axis = [1 if j % 3 == 1 and j < 3 * sh else 2 if j % 3 == 2 and j < 3 * sw else 0 for j in range(half)]
+            pick = torch.tensor(axis * 2)
+            emb = torch.where(pick == 1, emb[1], torch.where(pick == 2, emb[2], emb[0]))
             return emb.cos()[:, None], emb.sin()[:, None]
         else:
             # transformers' apply_multimodal_rotary_pos_emb: section i of the frequencies (twice, for both halves)

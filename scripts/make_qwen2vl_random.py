@@ -51,6 +51,7 @@ MAX_POSITIONS = 256
 SPREAD = 4.0
 MEAN = [0.48145466, 0.4578275, 0.40821073]
 STD = [0.26862954, 0.26130258, 0.27577711]
+DEFAULT_SYSTEM = "You are a helpful assistant."  # what the chat template writes when a conversation has none
 
 SPECIALS = ["<|endoftext|>", "<unk>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
             "<|image_pad|>", "<|video_pad|>"]
@@ -98,15 +99,15 @@ def smart_resize(height, width, factor=FACTOR, min_pixels=MIN_PIXELS, max_pixels
     return h_bar, w_bar
 
 
-def image_patches(rgba, max_pixels=MAX_PIXELS):
+def image_patches(rgba, max_pixels=MAX_PIXELS, mean=MEAN, std=STD):
     """Qwen2VLImageProcessor on one image: smart_resize (Pillow bicubic on 8 bits), rescale, normalize, then the
     patches flattened in merge-window order, the one frame repeated to the temporal patch size. `max_pixels` as
-    the processor takes it per call."""
+    the processor takes it per call; `mean` and `std` the config's image_mean and image_std."""
     h, w = rgba.shape[:2]
     rh, rw = smart_resize(h, w, max_pixels=max_pixels)
     img = Image.fromarray(rgba[..., :3]).resize((rw, rh), Image.BICUBIC)
     x = np.asarray(img).astype(np.float32).transpose(2, 0, 1) * np.float32(1 / 255)
-    x = (x - np.array(MEAN, np.float32)[:, None, None]) / np.array(STD, np.float32)[:, None, None]
+    x = (x - np.array(mean, np.float32)[:, None, None]) / np.array(std, np.float32)[:, None, None]
     patches = np.tile(x[None], (TEMPORAL, 1, 1, 1))
     gt, gh, gw = 1, rh // PATCH, rw // PATCH
     patches = patches.reshape(gt, TEMPORAL, 3, gh // MERGE, MERGE, PATCH, gw // MERGE, MERGE, PATCH)
@@ -241,12 +242,13 @@ def tokenize(text):
     return word_ids(text, SPECIALS + [NEWLINE], ID)
 
 
-def chat_text(turns, image_tokens, system="You are a helpful assistant."):
+def chat_text(turns, image_tokens, system=DEFAULT_SYSTEM):
     """The chat template rendered for [(question, answer or None), …], the image (or images: a list of token
     counts) in the first user message, each <|image_pad|> expanded as Qwen2VLProcessor does; the system message
-    the template writes when the conversation has none, or the conversation's."""
+    the template writes when the conversation has none, or the conversation's (None: no system message, as
+    Qwen3-VL's template writes none of its own)."""
     counts = image_tokens if isinstance(image_tokens, list) else [image_tokens]
-    text = f"<|im_start|>system\n{system}<|im_end|>\n"
+    text = "" if system is None else f"<|im_start|>system\n{system}<|im_end|>\n"
     for k, (question, reply) in enumerate(turns):
         image = "".join("<|vision_start|>" + "<|image_pad|>" * n + "<|vision_end|>" for n in counts) if k == 0 else ""
         text += f"<|im_start|>user\n{image}{question}<|im_end|>\n"
@@ -378,11 +380,13 @@ def main():
           f"{ref['answers'][0]}, {ref['answers'][1]}")
 
 
-def export_and_reference(lm, visual, out, grid_name):
-    """onnx/vision_encoder.onnx of `visual` (inputs pixel_values and `grid_name`) and reference.json."""
+def export_and_reference(lm, visual, out, grid_name, mean=MEAN, std=STD, default_system=DEFAULT_SYSTEM):
+    """onnx/vision_encoder.onnx of `visual` (inputs pixel_values and `grid_name`) and reference.json. `mean`, `std`:
+    the preprocessor's normalization; `default_system`: the system message the chat template writes when the
+    conversation has none (None: none)."""
     with torch.no_grad():
         rgba = test_image()
-        patches, grid = image_patches(rgba)
+        patches, grid = image_patches(rgba, mean=mean, std=std)
         pixels = torch.from_numpy(patches)
         grid_thw = torch.tensor([grid])
         onnxutil.export(VisionEncoder(visual), (pixels, grid_thw), os.path.join(out, "onnx", "vision_encoder.onnx"),
@@ -390,23 +394,23 @@ def export_and_reference(lm, visual, out, grid_name):
                         {"pixel_values": {0: "patches"}, "image_features": {0: "image_tokens"}})
         features = visual(pixels, grid_thw)
         # A second size through the same graph: 24 × 40 patches at another grid.
-        other, other_grid = image_patches(np.ascontiguousarray(rgba[:24, :40]))
+        other, other_grid = image_patches(np.ascontiguousarray(rgba[:24, :40]), mean=mean, std=std)
         other_features = visual(torch.from_numpy(other), torch.tensor([other_grid]))
         tokens = features.shape[0]
         q1, q2 = "w3 w10 w7", "w5 w6"
-        ids1 = tokenize(chat_text([(q1, None)], tokens))
+        ids1 = tokenize(chat_text([(q1, None)], tokens, default_system))
         turn1 = answer(lm, features, ids1, grid, 8)
         reply1 = " ".join(VOCAB[t] for t in turn1 if t >= len(SPECIALS))
-        ids2 = tokenize(chat_text([(q1, reply1), (q2, None)], tokens))
+        ids2 = tokenize(chat_text([(q1, reply1), (q2, None)], tokens, default_system))
         turn2 = answer(lm, features, ids2, grid, 8)
         pos1, delta1 = rope_index(ids1, grid)
         # The processor called with max_pixels=256: a 16 × 8 image, 2 image tokens.
-        few, few_grid = image_patches(rgba, max_pixels=256)
+        few, few_grid = image_patches(rgba, max_pixels=256, mean=mean, std=std)
         few_features = visual(torch.from_numpy(few), torch.tensor([few_grid]))
-        few_ids = tokenize(chat_text([(q1, None)], few_features.shape[0]))
+        few_ids = tokenize(chat_text([(q1, None)], few_features.shape[0], default_system))
         few_answer = answer(lm, few_features, few_ids, few_grid, 8)
         # Two images in the first message: the test image, then its crop.
-        both_ids = tokenize(chat_text([(q1, None)], [tokens, other_features.shape[0]]))
+        both_ids = tokenize(chat_text([(q1, None)], [tokens, other_features.shape[0]], default_system))
         both_grids = [grid, other_grid]
         both_answer = answer(lm, torch.cat([features, other_features]), both_ids, both_grids, 8)
         both_positions, _ = rope_index(both_ids, both_grids)
@@ -419,7 +423,7 @@ def export_and_reference(lm, visual, out, grid_name):
         penalty = 1.3
         rep1 = answer(lm, features, ids1, grid, 8, penalty)
         rep_ids2 = tokenize(chat_text([(q1, " ".join(VOCAB[t] for t in rep1 if t >= len(SPECIALS))), (q2, None)],
-                                      tokens))
+                                      tokens, default_system))
         rep2 = answer(lm, features, rep_ids2, grid, 8, penalty)
     sizes = [[h, w, *smart_resize(h, w)] for h, w in [(29, 45), (24, 40), (36, 20), (8, 8), (100, 30), (500, 333),
                                                       (12, 1000), (44, 52), (36, 60), (3, 5)]]

@@ -10,7 +10,8 @@
 //           encoder): vision_encoder (image features in the language model's width), embed_tokens and
 //           decoder_model_merged; questions through the folder's chat template. Idefics3 and SmolVLM folders
 //           (model_type idefics3, smolvlm) have the same graphs; their processor cuts an image into tiles.
-//           Qwen2-VL and Qwen2.5-VL folders (qwen2_vl, qwen2_5_vl) too: an image is its own grid of patches, positions are 3-D (M-RoPE).
+//           Qwen2-VL, Qwen2.5-VL and Qwen3-VL folders (qwen2_vl, qwen2_5_vl, qwen3_vl) too: an image is its own
+//           grid of patches, positions are 3-D (M-RoPE).
 //           Gemma3 folders (gemma3) too: the template's <start_of_image> becomes the image's tokens between its
 //           start and end tokens. PaliGemma folders (paligemma) have no chat template: the image, then one prompt.
 //           FastVLM folders (llava_qwen2) are LLaVA's, their language model's fields at the top of config.json.
@@ -49,6 +50,7 @@ const FAMILY_OF_TYPE: Readonly<Record<string, ModelFamily>> = {
   smolvlm: 'llava',
   qwen2_vl: 'llava',
   qwen2_5_vl: 'llava',
+  qwen3_vl: 'llava',
   gemma3: 'llava',
   paligemma: 'llava',
   llava_qwen2: 'llava',
@@ -107,6 +109,8 @@ export interface ModelConfigJson {
   vision_start_token_id?: number;
   /** Qwen2-VL keeps its language model's fields at the top level (text_config's, below), with its rotary sections. */
   rope_scaling?: { type?: string; mrope_section?: unknown };
+  /** transformers 5 writes the rotary settings here instead of rope_scaling. */
+  rope_parameters?: { mrope_section?: unknown };
   num_hidden_layers?: number;
   num_attention_heads?: number;
   num_key_value_heads?: number;
@@ -132,6 +136,7 @@ export interface ModelConfigJson {
     head_dim?: number;
     vocab_size?: number;
     rope_scaling?: { type?: string; mrope_section?: unknown };
+    rope_parameters?: { mrope_section?: unknown };
     /** Local attention (Gemma3, Mistral): positions a windowed layer sees; Qwen2 names one it does not use. */
     sliding_window?: number | null;
     use_sliding_window?: boolean;
@@ -154,6 +159,7 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   SmolVLMForConditionalGeneration: 'llava',
   Qwen2VLForConditionalGeneration: 'llava',
   Qwen2_5_VLForConditionalGeneration: 'llava',
+  Qwen3VLForConditionalGeneration: 'llava',
   Gemma3ForConditionalGeneration: 'llava',
   PaliGemmaForConditionalGeneration: 'llava',
   LlavaQwen2ForCausalLM: 'llava',

@@ -192,7 +192,10 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
     ? wrappedImages(tokenizerConfig, tokenizer, imageTokenId as number)
     : undefined;
   const prefixLm = isPaliGemma(config);
-  const mropeSection = mropeOf(t.rope_scaling?.mrope_section, headDim as number);
+  const mropeSection = mropeOf(
+    t.rope_scaling?.mrope_section ?? t.rope_parameters?.mrope_section,
+    headDim as number,
+  );
   if (patches && !mropeSection) bad('a Qwen2-VL config needs rope_scaling.mrope_section');
   // PaliGemma's prompt is its processor's, not a template's.
   const chatTemplate = prefixLm
