@@ -88,7 +88,31 @@ export const GRAPH_NAMES: Readonly<Record<GraphRole, string>> = {
   fusion: 'fusion_model',
 };
 
-export interface ModelConfigJson {
+/** A language model's fields: config.json's text_config, or its top level (Qwen2-VL, FastVLM). */
+export interface TextConfigJson {
+  bos_token_id?: number;
+  eos_token_id?: number;
+  sep_token_id?: number;
+  pad_token_id?: number;
+  max_position_embeddings?: number;
+  /** A LLaMA-style language model's shape (LLaVA). */
+  num_hidden_layers?: number;
+  num_attention_heads?: number;
+  num_key_value_heads?: number;
+  hidden_size?: number;
+  head_dim?: number;
+  vocab_size?: number;
+  /** Qwen2-VL's rotary sections (M-RoPE). */
+  rope_scaling?: { type?: string; mrope_section?: unknown };
+  /** transformers 5 writes the rotary settings here instead of rope_scaling. */
+  rope_parameters?: { mrope_section?: unknown };
+  /** Local attention (Gemma3, Mistral): positions a windowed layer sees; Qwen2 names one it does not use. */
+  sliding_window?: number | null;
+  use_sliding_window?: boolean;
+  layer_types?: string[];
+}
+
+export interface ModelConfigJson extends TextConfigJson {
   model_type?: string;
   architectures?: string[];
   /** Written by webvl's exporters (and our tiny models): the trained temperature, log-space. */
@@ -107,41 +131,7 @@ export interface ModelConfigJson {
   mm_tokens_per_image?: number;
   /** Qwen2-VL: the token before an image's tokens. */
   vision_start_token_id?: number;
-  /** Qwen2-VL keeps its language model's fields at the top level (text_config's, below), with its rotary sections. */
-  rope_scaling?: { type?: string; mrope_section?: unknown };
-  /** transformers 5 writes the rotary settings here instead of rope_scaling. */
-  rope_parameters?: { mrope_section?: unknown };
-  num_hidden_layers?: number;
-  num_attention_heads?: number;
-  num_key_value_heads?: number;
-  hidden_size?: number;
-  head_dim?: number;
-  max_position_embeddings?: number;
-  eos_token_id?: number;
-  vocab_size?: number;
-  sliding_window?: number | null;
-  use_sliding_window?: boolean;
-  layer_types?: string[];
-  text_config?: {
-    bos_token_id?: number;
-    eos_token_id?: number;
-    sep_token_id?: number;
-    pad_token_id?: number;
-    max_position_embeddings?: number;
-    /** A LLaMA-style language model's shape (LLaVA). */
-    num_hidden_layers?: number;
-    num_attention_heads?: number;
-    num_key_value_heads?: number;
-    hidden_size?: number;
-    head_dim?: number;
-    vocab_size?: number;
-    rope_scaling?: { type?: string; mrope_section?: unknown };
-    rope_parameters?: { mrope_section?: unknown };
-    /** Local attention (Gemma3, Mistral): positions a windowed layer sees; Qwen2 names one it does not use. */
-    sliding_window?: number | null;
-    use_sliding_window?: boolean;
-    layer_types?: string[];
-  };
+  text_config?: TextConfigJson;
   vision_config?: { image_size?: number; patch_size?: number };
   /** VQA classifiers (vilt, vlmo): answer index → answer text. */
   id2label?: Record<string, string>;

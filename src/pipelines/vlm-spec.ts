@@ -14,7 +14,7 @@ import type { PatchPlan } from '../vision/image-patches';
 import type { TilePlan } from '../vision/image-tiles';
 import type { KvShape } from './generate/decoder-state';
 import { isRepetitionPenalty, MAX_REPETITION_PENALTY, MIN_REPETITION_PENALTY } from './generate/sampling';
-import type { ModelConfigJson } from './model-family';
+import type { ModelConfigJson, TextConfigJson } from './model-family';
 
 /** Idefics3's tiling: the processor's plan and the strings its prompt expansion writes. */
 export interface TiledImages {
@@ -333,10 +333,7 @@ function wrappedImages(
  * The language model's sliding window, where a layer has one that is shorter than its positions: Gemma3's (its
  * layer_types name sliding_attention), not Qwen2's (use_sliding_window false).
  */
-function slidingWindowOf(
-  t: NonNullable<ModelConfigJson['text_config']> | ModelConfigJson,
-  maxPositions: number,
-): { slidingWindow?: number } {
+function slidingWindowOf(t: TextConfigJson, maxPositions: number): { slidingWindow?: number } {
   const window = t.sliding_window;
   if (!isCount(window) || window >= maxPositions || t.use_sliding_window === false) return {};
   if (Array.isArray(t.layer_types) && !t.layer_types.includes('sliding_attention')) return {};
