@@ -218,15 +218,18 @@ describe.each(['wasm', 'webgpu'] as const)('a SmolVLM folder: tiled images (%s)'
   });
 });
 
-// Qwen2-VL and Qwen2.5-VL folders as transformers.js lays them out (tests/corpus/qwen2vl-random,
-// tests/corpus/qwen25vl-random): the processor resizes a 45×29 image to a 48×32 grid of patches (24 image tokens),
-// the language model takes 3-D positions (M-RoPE), and the chat template writes the image where the message's
-// content parts put it; Qwen2.5-VL's vision tower attends in windows.
+// Qwen2-VL, Qwen2.5-VL and Qwen3-VL folders as transformers.js lays them out (tests/corpus/qwen2vl-random,
+// qwen25vl-random, qwen3vl-random): the processor resizes a 45×29 image to a 48×32 grid of patches (24 image
+// tokens), the language model takes 3-D positions (M-RoPE), and the chat template writes the image where the
+// message's content parts put it; Qwen2.5-VL's vision tower attends in windows; Qwen3-VL's resamples its learned
+// position embeddings to the grid, and its language model interleaves the M-RoPE sections.
 describe.each([
   ['wasm', 'qwen2vl-random'],
   ['webgpu', 'qwen2vl-random'],
   ['wasm', 'qwen25vl-random'],
   ['webgpu', 'qwen25vl-random'],
+  ['wasm', 'qwen3vl-random'],
+  ['webgpu', 'qwen3vl-random'],
 ] as const)('a Qwen2-VL folder: an image as its own patch grid (%s, %s)', (backend, corpus) => {
   const qwen = JSON.parse(readFileSync(`tests/corpus/${corpus}/reference.json`, 'utf8')) as {
     image: { width: number; height: number; rgba: number[] };

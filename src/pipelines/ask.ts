@@ -235,11 +235,11 @@ export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[], imag
     );
   const parts = takesContentParts(template);
   // A template that takes both forms gets the image's message as parts where only its parts branch writes the
-  // image (Qwen2-VL's), the other messages as strings.
+  // image (Qwen2-VL's `content['type']`, Qwen3-VL's `content.type`), the other messages as strings.
   const imageParts =
     !parts &&
     /\bis\s+string\b/.test(template) &&
-    /\[\s*['"]type['"]\s*\]\s*==\s*['"]image['"]/.test(template);
+    /(\[\s*['"]type['"]\s*\]|\.type)\s*==\s*['"]image['"]/.test(template);
   const firstUser = messages.findIndex((m) => m.role === 'user');
   try {
     return parsedTemplate(template).render({

@@ -10,6 +10,7 @@ import {
   env,
   Qwen2_5_VLForConditionalGeneration,
   Qwen2VLForConditionalGeneration,
+  Qwen3VLForConditionalGeneration,
   Tensor,
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,6 +166,36 @@ async function chatMatchesPyTorch(m: LoadedModel, r: QwenRef, penalty?: 'penalty
   // Each step read back one token id: the penalty ran on the GPU.
   expect(decoder.lastRunStats()?.bytesRead).toBe(4);
   second.conversation.release();
+}
+
+/** transformers.js' own processor on the same folder renders and expands a two-turn chat to our prompt ids. */
+async function theirProcessorWritesOurIds(name: string, m: LoadedModel, r: QwenRef): Promise<void> {
+  env.localModelPath = 'tests/corpus/';
+  env.allowRemoteModels = false;
+  const processor = await AutoProcessor.from_pretrained(name);
+  const { spec } = vlmOf(m);
+  const picture = imageOf(r);
+  const chat = [
+    { role: 'user', content: [{ type: 'image' }, { type: 'text', text: r.questions[0] }] },
+    { role: 'assistant', content: [{ type: 'text', text: m.tokenizer.decode(r.answers[0]) }] },
+    { role: 'user', content: [{ type: 'text', text: r.questions[1] }] },
+  ];
+  const template = (
+    JSON.parse(readFileSync(`tests/corpus/${name}/chat_template.json`, 'utf8')) as { chat_template: string }
+  ).chat_template;
+  const text = processor.apply_chat_template(chat, { add_generation_prompt: true, chat_template: template });
+  const inputs = await processor(text, rgbRawImage(picture));
+  const theirs = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+  const ours = promptPositions(
+    m,
+    spec,
+    [user(r.questions[0]), assistant(m.tokenizer.decode(r.answers[0])), user(r.questions[1])],
+    [imageLayout(spec, picture)],
+  );
+  expect(ours).toEqual(marked(theirs, spec.imageTokenId));
+  expect(ours.length).toBe(r.prompt_ids[1].length);
+  expect(Array.from(inputs.image_grid_thw.data as BigInt64Array, Number)).toEqual(r.grid_thw);
+  expect(inputs.pixel_values.dims).toEqual(r.pixel_values.dims);
 }
 
 /** transformers.js' own model class on the same folder, given the same patches and ids, answers as we do. */
@@ -531,38 +562,9 @@ describe("transformers.js' Qwen2VLProcessor and Qwen2VLForConditionalGeneration 
   env.localModelPath = 'tests/corpus/';
   env.allowRemoteModels = false;
   const rgb = () => rgbRawImage(image);
-  const messages = [
-    { role: 'user', content: [{ type: 'image' }, { type: 'text', text: '' }] },
-    { role: 'assistant', content: [{ type: 'text', text: '' }] },
-    { role: 'user', content: [{ type: 'text', text: '' }] },
-  ];
 
-  it('its processor renders and expands the chat to our prompt ids, with our grid', async () => {
-    const processor = await AutoProcessor.from_pretrained(NAME);
-    const { spec } = vlmOf(model);
-    const chat = structuredClone(messages);
-    chat[0].content[1].text = ref.questions[0];
-    chat[1].content[0].text = words(ref.answers[0]);
-    chat[2].content[0].text = ref.questions[1];
-    const template = (
-      JSON.parse(readFileSync(`${DISK}chat_template.json`, 'utf8')) as { chat_template: string }
-    ).chat_template;
-    const text = processor.apply_chat_template(chat, {
-      add_generation_prompt: true,
-      chat_template: template,
-    });
-    const inputs = await processor(text, rgb());
-    const theirs = Array.from(inputs.input_ids.data as BigInt64Array, Number);
-    const ours = promptPositions(
-      model,
-      spec,
-      [user(ref.questions[0]), assistant(words(ref.answers[0])), user(ref.questions[1])],
-      [imageLayout(spec, image)],
-    );
-    expect(ours).toEqual(marked(theirs, spec.imageTokenId));
-    expect(Array.from(inputs.image_grid_thw.data as BigInt64Array, Number)).toEqual(ref.grid_thw);
-    expect(inputs.pixel_values.dims).toEqual(ref.pixel_values.dims);
-  });
+  it('its processor renders and expands the chat to our prompt ids, with our grid', () =>
+    theirProcessorWritesOurIds(NAME, model, ref));
 
   it('its model, given the same patches and ids, answers both turns as we do', () =>
     theirModelAnswersAsWeDo(Qwen2VLForConditionalGeneration, NAME, model, ref));
@@ -650,4 +652,49 @@ describe('a Qwen2.5-VL folder: window attention in its vision tower, image_grid_
     chatMatchesPyTorch(model25, ref25, 'penalty'));
   it("transformers.js' own Qwen2_5_VLForConditionalGeneration answers both turns as we do", () =>
     theirModelAnswersAsWeDo(Qwen2_5_VLForConditionalGeneration, NAME25, model25, ref25));
+});
+
+// Qwen3-VL (scripts/make_qwen3vl_random.py), as transformers.js runs it (Qwen2.5-VL's pipeline): its vision tower's
+// learned position embeddings resampled to each grid in the graph, LayerNorm blocks with GELU-tanh MLPs; a Qwen3
+// language model (q/k norms) with interleaved M-RoPE; its preprocessor's pixel bounds in size.shortest_edge /
+// longest_edge; no DeepStack features (transformers.js passes none).
+describe('a Qwen3-VL folder: learned position embeddings resampled per grid, interleaved M-RoPE', () => {
+  const NAME3 = 'qwen3vl-random';
+  const DISK3 = `tests/corpus/${NAME3}/`;
+  const ref3 = JSON.parse(readFileSync(`${DISK3}reference.json`, 'utf8')) as QwenRef;
+  const preprocessor = JSON.parse(readFileSync(`${DISK3}preprocessor_config.json`, 'utf8'));
+  let model3: LoadedModel;
+  beforeAll(async () => {
+    model3 = await loadCorpusFolder(backend, DISK3, FILES);
+  }, 60_000);
+  afterAll(() => model3?.release());
+
+  it('loads as the llava family: pixel bounds from size, mean and std 0.5, image_grid_thw', () => {
+    expect(model3.kind).toBe('llava');
+    const { spec } = vlmOf(model3);
+    expect(spec.patches?.gridInput).toBe('image_grid_thw');
+    expect(preprocessor.min_pixels).toBeUndefined();
+    expect(spec.patches?.plan).toMatchObject({
+      minPixels: preprocessor.size.shortest_edge,
+      maxPixels: preprocessor.size.longest_edge,
+    });
+    expect(imagePatches(imageOf(ref3), spec.patches!.plan).grid).toEqual(ref3.grid_thw);
+  });
+  it("the patches are the processor's (mean and std 0.5), one 8-bit level apart at most", () => {
+    const { pixels } = imagePatches(imageOf(ref3), vlmOf(model3).spec.patches!.plan);
+    let worst = 0;
+    for (let i = 0; i < pixels.length; i++)
+      worst = Math.max(worst, Math.abs(pixels[i] - ref3.pixel_values.data[i]));
+    expect(worst).toBeLessThanOrEqual(1 / 255 / 0.5 + 1e-6);
+  });
+  it("the vision encoder's features on our engine equal PyTorch's, at two grids", () =>
+    visionMatchesPyTorch(model3, ref3, 'image_grid_thw'));
+  it('two turns: answers equal PyTorch’s; the second reuses the first turn’s cache', () =>
+    chatMatchesPyTorch(model3, ref3));
+  it("a repetition penalty: PyTorch's answers, on the GPU", () =>
+    chatMatchesPyTorch(model3, ref3, 'penalty'));
+  it("transformers.js' own Qwen3VLProcessor renders and expands the chat to our prompt ids, with our grid", () =>
+    theirProcessorWritesOurIds(NAME3, model3, ref3));
+  it("transformers.js' own Qwen3VLForConditionalGeneration answers both turns as we do", () =>
+    theirModelAnswersAsWeDo(Qwen3VLForConditionalGeneration, NAME3, model3, ref3));
 });
