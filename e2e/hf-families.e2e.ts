@@ -396,7 +396,7 @@ describe('loading folders as they are', () => {
       const [, kind, file] = url.pathname.match(/\/served\/bad-([a-z]+)\/(.*)$/) ?? [];
       const real = (f: string) => readFileSync(`${DISK}clip-export/${f}`);
       let body: Buffer | undefined;
-      if (file === 'config.json' && kind === 'family') body = Buffer.from('{"model_type":"lfm2_vl"}');
+      if (file === 'config.json' && kind === 'family') body = Buffer.from('{"model_type":"llava_onevision"}');
       else if (file === 'preprocessor_config.json' && kind === 'processor')
         body = Buffer.from(JSON.stringify({ ...JSON.parse(real(file).toString()), resample: 5 }));
       else if (!(kind === 'file' && file === 'tokenizer.json') && file !== 'manifest.json') {
@@ -413,7 +413,7 @@ describe('loading folders as they are', () => {
       await browser.page.evaluate((u) => window.hfTest.load(u), `${CORPUS}clip-export/`);
       const family = await browser.page.evaluate((u) => window.hfTest.loadCode(u), '/served/bad-family/');
       expect(family.code).toBe('UNSUPPORTED_MODEL');
-      expect(family.message).toContain("'lfm2_vl'");
+      expect(family.message).toContain("'llava_onevision'");
       const file = await browser.page.evaluate((u) => window.hfTest.loadCode(u), '/served/bad-file/');
       expect(file.code).toBe('MODEL_NOT_FOUND');
       expect(file.message).toContain('tokenizer.json');

@@ -16,6 +16,7 @@ import { WebvlError } from '../errors';
 import { MAX_CHAT_IMAGES } from '../limits';
 import { imagePatches, patchGrid, patchTokens } from '../vision/image-patches';
 import { type TilePlan, tileCount, tileGeometry, tileImage } from '../vision/image-tiles';
+import { type Lfm2TilePlan, lfm2Geometry, lfm2Pieces, lfm2PieceTokens } from '../vision/lfm2-tiles';
 import type { RgbaImage } from '../vision/preprocess';
 import { disposeTensor, embedTokens, preprocess, withDims } from './encode';
 import { type DecoderHandle, DecoderState, type PositionMap } from './generate/decoder-state';
@@ -23,7 +24,13 @@ import { GREEDY, type Sampling } from './generate/sampling';
 import type { LoadedModel } from './loaded-model';
 import { nextTask } from './next-task';
 import type { Stopwatch } from './timings';
-import { type PatchedImages, parsedTemplate, type TiledImages, type VlmSpec } from './vlm-spec';
+import {
+  type Lfm2Images,
+  type PatchedImages,
+  parsedTemplate,
+  type TiledImages,
+  type VlmSpec,
+} from './vlm-spec';
 
 /** One message of a conversation about an image. */
 export interface ChatMessage {
@@ -271,19 +278,21 @@ export interface TileGrid {
   readonly cols: number;
 }
 
-/** How one image enters the prompt: runs of image tokens, each as long. */
+/** How one image enters the prompt: runs of image tokens, each as long (or as runTokens says). */
 export interface ImageLayout {
-  /** Idefics3's tile grid (0 × 0: one image). */
+  /** Idefics3's and LFM2-VL's tile grid (0 × 0: one image). */
   readonly grid: TileGrid;
   readonly runs: number;
   readonly tokensPerRun: number;
+  /** LFM2-VL: each run's length (its tiles', then its thumbnail's). */
+  readonly runTokens?: readonly number[];
   /** Qwen2-VL: the image's tokens as rows × columns (patches merged), which its 3-D positions follow. */
   readonly tokenGrid?: readonly [number, number];
 }
 
 /** The positions of each run of image tokens of images laid out as `layouts`, in prompt order. */
 export function runLengthsOf(layouts: readonly ImageLayout[]): number[] {
-  return layouts.flatMap((l) => new Array<number>(l.runs).fill(l.tokensPerRun));
+  return layouts.flatMap((l) => l.runTokens ?? new Array<number>(l.runs).fill(l.tokensPerRun));
 }
 
 /** The layout of an Idefics3 image cut into `grid`'s tiles (0 × 0: the global image alone). */
@@ -298,6 +307,12 @@ export function imageLayout(
   split = true,
 ): ImageLayout {
   if (spec.tiles) return tiledLayout(spec, tileGeometry(tilesFor(spec.tiles, split), height, width));
+  if (spec.lfm2) {
+    const plan = lfm2PlanFor(spec.lfm2, split);
+    const { rows, cols, pieces } = lfm2Geometry(plan, height, width);
+    const runTokens = pieces.map((piece) => lfm2PieceTokens(plan, piece));
+    return { grid: { rows, cols }, runs: pieces.length, tokensPerRun: runTokens[0], runTokens };
+  }
   const single = { rows: 0, cols: 0 };
   if (!spec.patches) return { grid: single, runs: 1, tokensPerRun: spec.imageTokens };
   const { plan } = spec.patches;
@@ -364,6 +379,22 @@ export function tiledImagePrompt(
   return `${text}\n${global}`;
 }
 
+/**
+ * Lfm2VlProcessor's expansion of the image: its start token; a tiled image's runs, each after <|img_row_r_col_c|>,
+ * then the thumbnail's run after its token; or the one image's run; its end token.
+ */
+export function lfm2ImagePrompt(lfm2: Lfm2Images, layout: ImageLayout): string {
+  const runs = runLengthsOf([layout]);
+  const run = (k: number) => lfm2.imageText.repeat(runs[k]);
+  const { rows, cols } = layout.grid;
+  if (rows === 0) return `${lfm2.start}${run(0)}${lfm2.end}`;
+  let text = lfm2.start;
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) text += `<|img_row_${r + 1}_col_${c + 1}|>${run(r * cols + c)}`;
+  if (runs.length > rows * cols) text += `${lfm2.thumbnail}${run(rows * cols)}`;
+  return text + lfm2.end;
+}
+
 function imagesError(found: number, images: number): WebvlError {
   return new WebvlError(
     'INVALID_INPUT',
@@ -391,8 +422,14 @@ export function promptPositions(
     ];
   let text = renderChat(spec, messages, layouts.length);
   const imageToken = model.tokenizer.tokenOf(spec.imageTokenId) ?? '';
-  const { tiles, wrapped } = spec;
-  const written = tiles ? tiles.imageText : spec.patches ? imageToken : wrapped?.marker;
+  const { tiles, wrapped, lfm2 } = spec;
+  const written = tiles
+    ? tiles.imageText
+    : lfm2
+      ? lfm2.imageText
+      : spec.patches
+        ? imageToken
+        : wrapped?.marker;
   // A template that writes no image (FastVLM's is Qwen2's) gets the image token and a line break before the first
   // user message's text, as LLaVA's conversations put it.
   if (written === undefined && imageToken && !text.includes(imageToken))
@@ -406,10 +443,12 @@ export function promptPositions(
     if (!written || !imageToken || pieces.length !== layouts.length + 1)
       throw imagesError(pieces.length - 1, layouts.length);
     // Each image the template writes becomes its runs, as its processor expands it.
-    const expand = ({ grid, tokensPerRun }: ImageLayout) =>
+    const expand = (layout: ImageLayout) =>
       tiles
-        ? tiledImagePrompt(tiles, grid, tokensPerRun)
-        : `${wrapped?.before ?? ''}${imageToken.repeat(tokensPerRun)}${wrapped?.after ?? ''}`;
+        ? tiledImagePrompt(tiles, layout.grid, layout.tokensPerRun)
+        : lfm2
+          ? lfm2ImagePrompt(lfm2, layout)
+          : `${wrapped?.before ?? ''}${imageToken.repeat(layout.tokensPerRun)}${wrapped?.after ?? ''}`;
     text = pieces.map((piece, k) => (k === 0 ? piece : expand(layouts[k - 1]) + piece)).join('');
   }
   const ids = model.tokenizer.promptIds(text);
@@ -556,8 +595,9 @@ export async function encodeImageFeatures(
   watch: Stopwatch,
   split = true,
 ): Promise<Tensor[]> {
-  const { tiles, patches } = vlm.spec;
+  const { tiles, patches, lfm2 } = vlm.spec;
   if (tiles) return encodeTiles(vlm, tiles, image, watch, split);
+  if (lfm2) return encodeLfm2Pieces(vlm, lfm2, image, watch, split);
   if (patches) return [await encodePatches(vlm, patches, image, watch)];
   const pixels = await watch.time('preprocess', () => preprocess(model, [image]));
   try {
@@ -623,6 +663,45 @@ async function encodeTiles(
     throw e;
   }
   return features;
+}
+
+/**
+ * LFM2-VL: each piece (tile, thumbnail, or the one image) encoded alone, its patches as they are (no padding: the
+ * mask keeps them all) with its patch grid, so each run's features are a tensor of their own.
+ */
+async function encodeLfm2Pieces(
+  vlm: Vlm,
+  lfm2: Lfm2Images,
+  image: RgbaImage,
+  watch: Stopwatch,
+  split: boolean,
+): Promise<Tensor[]> {
+  const plan = lfm2PlanFor(lfm2, split);
+  const { geometry, piece } = await watch.time('preprocess', async () => lfm2Pieces(image, plan));
+  const inputs = vlm.visionEncoder.inputNames;
+  const features: Tensor[] = [];
+  try {
+    for (let k = 0; k < geometry.pieces.length; k++) {
+      const { patches, rows, cols } = await watch.time('preprocess', async () => piece(k));
+      const n = rows * cols;
+      const feeds: Record<string, Tensor> = {
+        pixel_values: hostTensor('float32', [1, n, patches.length / n], patches),
+      };
+      if (inputs.includes('pixel_attention_mask'))
+        feeds.pixel_attention_mask = hostTensor('int64', [1, n], new BigInt64Array(n).fill(1n));
+      if (inputs.includes('spatial_shapes')) feeds.spatial_shapes = hostTensor('int64', [1, 2], [rows, cols]);
+      features.push(await visionFeatures(vlm, feeds, lfm2PieceTokens(plan, geometry.pieces[k]), watch));
+    }
+  } catch (e) {
+    for (const f of features) disposeTensor(f);
+    throw e;
+  }
+  return features;
+}
+
+/** LFM2-VL's tiling, or (split false: the warm-up's) the one smart-resized image whatever the folder says. */
+function lfm2PlanFor(lfm2: Lfm2Images, split: boolean): Lfm2TilePlan {
+  return split ? lfm2.plan : { ...lfm2.plan, split: false };
 }
 
 /** The folder's tiling, or (split false: the warm-up's) one tile-sized image whatever the folder says. */

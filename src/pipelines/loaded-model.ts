@@ -14,6 +14,7 @@ import { type GraphIo, graphIo, ONNX_FLOAT16 } from '../onnx/graph-io';
 import { TextTokenizer, type TokenizerConfigJson } from '../text/tokenizer';
 import { isPatchProcessor, patchPreprocessPlan, planPatches } from '../vision/image-patches';
 import { isTiledProcessor, planTiles, tilePreprocessPlan } from '../vision/image-tiles';
+import { isLfm2Processor, lfm2PreprocessPlan, planLfm2Tiles } from '../vision/lfm2-tiles';
 import {
   fixedOutputSize,
   type PreprocessorConfigJson,
@@ -30,7 +31,12 @@ import {
   type Florence2Spec,
   florence2Spec,
 } from './florence2';
-import type { KvCacheFactory, KvShape } from './generate/decoder-state';
+import {
+  isRecurrentState,
+  type KvCacheFactory,
+  type KvShape,
+  type StateInput,
+} from './generate/decoder-state';
 import { MAX_TOP_K } from './generate/sampling';
 import { planGraphs } from './graph-plan';
 import {
@@ -329,8 +335,8 @@ function vlmSessions(
   sessions: Partial<Record<GraphRole, Session>>,
   kvCache: () => Promise<KvCacheFactory | undefined>,
   spec: () => VlmSpec,
-  /** The decoder's logits' vocabulary, as its graph declares it. */
-  logitsVocab: number | undefined,
+  /** The decoder's inputs and outputs as its graph declares them. */
+  decoderIo: GraphIo | undefined,
 ): Vlm | undefined {
   const { visionEncoder, embedTokens, decoderMerged, encoder } = sessions;
   // An encoder-decoder (Florence-2) has these graphs too, but does not answer chats.
@@ -343,8 +349,23 @@ function vlmSessions(
     spec: s,
     visionEncoder,
     embedTokens,
-    decoder: { session: decoderMerged, kv: s.kv, kvCache: cache, vocab: logitsVocab ?? s.vocab },
+    decoder: {
+      session: decoderMerged,
+      kv: s.kv,
+      kvCache: cache,
+      vocab: decoderIo?.outputs.get('logits')?.[2] ?? s.vocab,
+      states: recurrentStatesOf(decoderIo),
+    },
   };
+}
+
+/** A hybrid decoder's recurrent state inputs (LFM2's past_conv.N …) as its graph declares them. */
+function recurrentStatesOf(io: GraphIo | undefined): ReadonlyMap<string, StateInput> {
+  const states = new Map<string, StateInput>();
+  for (const [name, dims] of io?.inputs ?? [])
+    if (isRecurrentState(name))
+      states.set(name, { dims, dtype: io?.elementTypes.get(name) === ONNX_FLOAT16 ? 'float16' : 'float32' });
+  return states;
 }
 
 /** Florence-2's sessions as its caption pipeline takes them. */
@@ -445,19 +466,25 @@ export async function loadModel(
   const json = <T>(file: string, fallback?: T): T =>
     jsons.has(file) ? parseJson<T>(folder, file, jsons.get(file)) : (fallback as T);
   const processorConfig = json<PreprocessorConfigJson>('preprocessor_config.json');
+  const lfm2Plan =
+    kind === 'llava' && isLfm2Processor(processorConfig) ? planLfm2Tiles(processorConfig) : undefined;
   const tilePlan =
-    kind === 'llava' && isTiledProcessor(processorConfig) ? planTiles(processorConfig) : undefined;
+    kind === 'llava' && !lfm2Plan && isTiledProcessor(processorConfig)
+      ? planTiles(processorConfig)
+      : undefined;
   const patchPlan =
-    kind === 'llava' && !tilePlan && isPatchProcessor(processorConfig)
+    kind === 'llava' && !lfm2Plan && !tilePlan && isPatchProcessor(processorConfig)
       ? planPatches(processorConfig)
       : undefined;
   // Tiles and patches are cut on the CPU; the plan says what one tile is (its size, the pixel values' affine map),
   // or the least image a patch grid takes.
-  const plan = tilePlan
-    ? tilePreprocessPlan(tilePlan)
-    : patchPlan
-      ? patchPreprocessPlan(patchPlan)
-      : planPreprocess(processorConfig);
+  const plan = lfm2Plan
+    ? lfm2PreprocessPlan(lfm2Plan)
+    : tilePlan
+      ? tilePreprocessPlan(tilePlan)
+      : patchPlan
+        ? patchPreprocessPlan(patchPlan)
+        : planPreprocess(processorConfig);
   const tokenizer = TextTokenizer.fromJson(
     json<object>('tokenizer.json'),
     json<TokenizerConfigJson>('tokenizer_config.json', {}),
@@ -566,7 +593,7 @@ export async function loadModel(
     // the CPU path's, rounded to float16 as its input declares.
     const halfPixels = imageRole && graphIoOf(imageRole)?.elementTypes.get('pixel_values') === ONNX_FLOAT16;
     const pixels =
-      imageRole && !halfPixels && !tilePlan && !patchPlan
+      imageRole && !halfPixels && !tilePlan && !patchPlan && !lfm2Plan
         ? await selector.pixelPipeline(imageRole).catch(() => undefined)
         : undefined;
     const scoring: Scoring =
@@ -617,11 +644,12 @@ export async function loadModel(
             pixelSize: pixelSizeOf(fixedOutputSize(plan)),
             chatTemplate: chatTemplateOf(folder, jsons),
             tilePlan,
+            lfm2Plan,
             pixelRank: graphIoOf('visionEncoder')?.inputs.get('pixel_values')?.length,
             patchPlan,
             visionInputs: [...(graphIoOf('visionEncoder')?.inputs.keys() ?? [])],
           }),
-        graphIoOf('decoderMerged')?.outputs.get('logits')?.[2],
+        graphIoOf('decoderMerged'),
       ),
       graphs: graphs.map((g) => {
         const data = external.filesOf(g.role);

@@ -15,6 +15,8 @@
 //           Gemma3 folders (gemma3) too: the template's <start_of_image> becomes the image's tokens between its
 //           start and end tokens. PaliGemma folders (paligemma) have no chat template: the image, then one prompt.
 //           FastVLM folders (llava_qwen2) are LLaVA's, their language model's fields at the top of config.json.
+//           LFM2-VL folders (lfm2_vl): tiles and a thumbnail of patch grids of their own size (SigLIP2 NaFlex), and a
+//           hybrid decoder whose convolution layers carry a state from step to step (past_conv.N).
 //   vilt    single stream (ViLT): vision_model embeds the patches (patch_embeds, with position and modality-type
 //           embeddings), fusion_model runs the one transformer over [text; patches] → itm_logits, vqa_logits.
 //           No embeddings: every image–text pair is a forward pass of fusion_model.
@@ -51,6 +53,7 @@ const FAMILY_OF_TYPE: Readonly<Record<string, ModelFamily>> = {
   qwen2_vl: 'llava',
   qwen2_5_vl: 'llava',
   qwen3_vl: 'llava',
+  lfm2_vl: 'llava',
   gemma3: 'llava',
   paligemma: 'llava',
   llava_qwen2: 'llava',
@@ -150,6 +153,7 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   Qwen2VLForConditionalGeneration: 'llava',
   Qwen2_5_VLForConditionalGeneration: 'llava',
   Qwen3VLForConditionalGeneration: 'llava',
+  Lfm2VlForConditionalGeneration: 'llava',
   Gemma3ForConditionalGeneration: 'llava',
   PaliGemmaForConditionalGeneration: 'llava',
   LlavaQwen2ForCausalLM: 'llava',

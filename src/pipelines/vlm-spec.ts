@@ -12,6 +12,7 @@ import { WebvlError } from '../errors';
 import type { TextTokenizer, TokenizerConfigJson } from '../text/tokenizer';
 import type { PatchPlan } from '../vision/image-patches';
 import type { TilePlan } from '../vision/image-tiles';
+import type { Lfm2TilePlan } from '../vision/lfm2-tiles';
 import type { KvShape } from './generate/decoder-state';
 import { isRepetitionPenalty, MAX_REPETITION_PENALTY, MIN_REPETITION_PENALTY } from './generate/sampling';
 import type { ModelConfigJson, TextConfigJson } from './model-family';
@@ -32,6 +33,17 @@ export interface PatchedImages {
   readonly plan: PatchPlan;
   /** The vision encoder's grid input: grid_thw (transformers.js' Qwen2-VL export) or image_grid_thw. */
   readonly gridInput: string;
+}
+
+/** LFM2-VL's images: tiles and a thumbnail, or one image, between its start and end tokens. */
+export interface Lfm2Images {
+  readonly plan: Lfm2TilePlan;
+  /** The image token the template writes, which the expansion repeats for each piece. */
+  readonly imageText: string;
+  readonly start: string;
+  readonly end: string;
+  /** Before the thumbnail's run. */
+  readonly thumbnail: string;
 }
 
 /** Gemma3's image: the text the template writes for it, and what its processor writes instead. */
@@ -65,6 +77,8 @@ export interface VlmSpec {
   readonly tiles?: TiledImages;
   /** Qwen2-VL's patch grids. */
   readonly patches?: PatchedImages;
+  /** LFM2-VL's tiles and thumbnail. */
+  readonly lfm2?: Lfm2Images;
   /** The language model's rotary sections when it takes 3-D position_ids [3, batch, seq] (M-RoPE). */
   readonly mropeSection?: readonly number[];
   /** Gemma3's image start and end around each image's tokens. */
@@ -111,6 +125,11 @@ export interface VlmFolderFiles {
    * num_additional_image_tokens, from which it counts an image's tokens).
    */
   readonly processor?: {
+    /** LFM2-VL's processor strings (Lfm2VlProcessor's defaults where absent). */
+    image_token?: unknown;
+    image_start_token?: unknown;
+    image_end_token?: unknown;
+    image_thumbnail?: unknown;
     image_seq_len?: unknown;
     image_seq_length?: unknown;
     patch_size?: unknown;
@@ -127,6 +146,8 @@ export interface VlmFolderFiles {
   readonly pixelRank?: number;
   /** Qwen2-VL's patches, where the preprocessor config is Qwen2-VL's, and its vision encoder's input names. */
   readonly patchPlan?: PatchPlan;
+  /** LFM2-VL's tiling, where the preprocessor config is Lfm2VlImageProcessor's. */
+  readonly lfm2Plan?: Lfm2TilePlan;
   readonly visionInputs?: readonly string[];
 }
 
@@ -178,16 +199,18 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
     bad('no image_token_index (or image_token_id)');
   const tiles = files.tilePlan && tiledImages(files.tilePlan, files.pixelRank, tokenizer);
   const patches = files.patchPlan && patchedImages(files.patchPlan, files.visionInputs ?? []);
+  const lfm2 =
+    files.lfm2Plan && lfm2Images(files.lfm2Plan, files.processor, tokenizer, imageTokenId as number);
   const imageTokens = tiles
     ? tileTokens(config, files.processor)
-    : patches
+    : patches || lfm2
       ? 0
       : (config.image_seq_length ??
         files.processor?.image_seq_length ??
         files.preprocessorImageTokens ??
         config.mm_tokens_per_image ??
         llavaProcessorTokens(files));
-  if (!patches && !isCount(imageTokens)) bad('image_seq_length is not a count');
+  if (!patches && !lfm2 && !isCount(imageTokens)) bad('image_seq_length is not a count');
   const wrapped = isGemma3(config)
     ? wrappedImages(tokenizerConfig, tokenizer, imageTokenId as number)
     : undefined;
@@ -224,6 +247,7 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
     imageTokens: imageTokens as number,
     ...(tiles ? { tiles } : {}),
     ...(patches ? { patches } : {}),
+    ...(lfm2 ? { lfm2 } : {}),
     ...(mropeSection ? { mropeSection } : {}),
     ...(wrapped ? { wrapped } : {}),
     ...(prefixLm ? { prefixLm } : {}),
@@ -258,6 +282,31 @@ function tiledImages(plan: TilePlan, pixelRank: number | undefined, tokenizer: T
     if (tokenizer.tokenId(s) === undefined)
       throw new WebvlError('INVALID_MODEL', `an Idefics3 tokenizer must hold the token '${s}'`);
   return { plan, ...strings, pixelRank: pixelRank === 4 ? 4 : 5 };
+}
+
+/** LFM2-VL's expansion strings (processor_config.json's, else Lfm2VlProcessor's), each a token of the tokenizer. */
+function lfm2Images(
+  plan: Lfm2TilePlan,
+  processor: VlmFolderFiles['processor'],
+  tokenizer: TextTokenizer,
+  imageTokenId: number,
+): Lfm2Images {
+  const named = (v: unknown, fallback: string) => tokenString(v) ?? fallback;
+  const strings = {
+    imageText: named(processor?.image_token, '<image>'),
+    start: named(processor?.image_start_token, '<|image_start|>'),
+    end: named(processor?.image_end_token, '<|image_end|>'),
+    thumbnail: named(processor?.image_thumbnail, '<|img_thumbnail|>'),
+  };
+  for (const s of Object.values(strings))
+    if (tokenizer.tokenId(s) === undefined)
+      throw new WebvlError('INVALID_MODEL', `an LFM2-VL tokenizer must hold the token '${s}'`);
+  if (tokenizer.tokenId(strings.imageText) !== imageTokenId)
+    throw new WebvlError(
+      'INVALID_MODEL',
+      `the image token '${strings.imageText}' is not config.json's image_token_id ${imageTokenId}`,
+    );
+  return { plan, ...strings };
 }
 
 /** rope_scaling.mrope_section: counts that add up to half the head size; undefined where absent. */

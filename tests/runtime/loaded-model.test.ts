@@ -100,16 +100,18 @@ describe('family by config.json', () => {
     expect(familyOf({ model_type: 'gemma3' })).toBe('llava');
     expect(familyOf({ architectures: ['PaliGemmaForConditionalGeneration'] })).toBe('llava');
     expect(familyOf({ model_type: 'llava_qwen2' })).toBe('llava');
+    expect(familyOf({ model_type: 'qwen3_vl' })).toBe('llava');
+    expect(familyOf({ architectures: ['Lfm2VlForConditionalGeneration'] })).toBe('llava');
     const e = (() => {
       try {
-        familyOf({ model_type: 'lfm2_vl', architectures: ['Lfm2VlForConditionalGeneration'] });
+        familyOf({ model_type: 'llava_onevision', architectures: ['LlavaOnevisionForConditionalGeneration'] });
       } catch (x) {
         return x as WebvlError;
       }
     })();
     expect(e?.code).toBe('UNSUPPORTED_MODEL');
-    expect(e?.message).toContain("model_type 'lfm2_vl'");
-    expect(e?.message).toContain('Lfm2VlForConditionalGeneration');
+    expect(e?.message).toContain("model_type 'llava_onevision'");
+    expect(e?.message).toContain('LlavaOnevisionForConditionalGeneration');
   });
 
   it('a folder naming an unknown family is refused before any graph or processor file is asked for', async () => {

@@ -8,7 +8,9 @@
 // (Optimum's seq2seq layout: past_key_values.N.decoder.* and past_key_values.N.encoder.*) returns the
 // cross-attention keys/values on its first step only; later steps' encoder presents are placeholders, so the
 // first step's are kept for the whole sequence, as transformers.js does. With a device cache, only the
-// self-attention pasts live in it: the cross-attention ones are fed beside it as they came.
+// self-attention pasts live in it: the cross-attention ones are fed beside it as they came. A hybrid decoder's
+// recurrent states (LFM2's past_conv.N, Mamba's past_ssm.N, Qwen3.5's past_recurrent.N) start as zeros at their
+// declared shapes and are replaced by each step's presents; they hold no positions, so they cannot be rewound.
 import {
   isCrossAttentionPast,
   type KvCache,
@@ -34,6 +36,17 @@ export interface KvShape {
 
 export type KvCacheFactory = (spec: KvCacheSpec) => Promise<KvCache>;
 
+/** A recurrent state input as the graph declares it: numbers where it fixes them (the first axis is the batch). */
+export interface StateInput {
+  readonly dims: readonly (number | undefined)[];
+  readonly dtype: 'float32' | 'float16';
+}
+
+/** A hybrid decoder's recurrent state input (past_conv.N, past_recurrent.N, past_ssm.N), not a key/value past. */
+export function isRecurrentState(name: string): boolean {
+  return /^past_(conv|recurrent|ssm)\./.test(name);
+}
+
 /** 3-D positions (Qwen2-VL's M-RoPE): the [temporal, row, column] position of sequence index i. */
 export type PositionMap = (index: number) => readonly [number, number, number];
 
@@ -46,6 +59,8 @@ export interface DecoderHandle {
   kvCache(): Promise<KvCacheFactory | undefined>;
   /** Tokens the decoder's logits score (the vocabulary), where known: a repetition penalty on the GPU needs it. */
   readonly vocab?: number;
+  /** Its recurrent state inputs (isRecurrentState) as declared, by name. */
+  readonly states?: ReadonlyMap<string, StateInput>;
 }
 
 /** Slots added to the cache at a time, so that a plan serves many steps and a conversation grows in few. */
@@ -59,7 +74,9 @@ export function pastNames(kv: KvShape): string[] {
 }
 
 function presentToPast(name: string): string {
-  return name.replace(/^present(_key_values)?\./, 'past_key_values.');
+  return name
+    .replace(/^present_(conv|recurrent|ssm)\./, 'past_$1.')
+    .replace(/^present(_key_values)?\./, 'past_key_values.');
 }
 
 const ones = (n: number) => new BigInt64Array(n).fill(1n);
@@ -87,6 +104,8 @@ export class DecoderState {
   private presents: Record<string, Tensor> | undefined;
   /** Device-cache mode: a seq2seq decoder's cross-attention keys/values, from its first step. */
   private cross: Record<string, Tensor> | undefined;
+  /** A hybrid decoder's recurrent states after the last step (zeros before the first), by past name. */
+  private states: Record<string, Tensor> | undefined;
   private draw: () => number;
   /** Decided after the first step, once the decoder's placement is settled: the cache factory, or exact mode. */
   private mode: { factory: KvCacheFactory | undefined } | undefined;
@@ -192,6 +211,7 @@ export class DecoderState {
       await this.cache.reorder(rows);
       if (this.cross) this.cross = await gatherAll(this.cross, rows);
     } else if (this.presents) this.presents = await gatherAll(this.presents, rows);
+    if (this.states) this.states = await gatherAll(this.states, rows);
     this.rows = rows.length;
   }
 
@@ -223,6 +243,9 @@ export class DecoderState {
       else if (name === REPETITION_PENALTY)
         feeds[name] = hostTensor('float32', [rows], new Float32Array(rows).fill(this.penalty));
       else if (name === PAST_LENGTH) feeds[name] = hostTensor('int64', [], [this.seen]);
+      // Only the last position's logits are read (newer exports compute no others when told so).
+      else if (name === 'num_logits_to_keep') feeds[name] = hostTensor('int64', [], [1]);
+      else if (isRecurrentState(name)) feeds[name] = this.stateOf(name, rows);
       else if (name in context) feeds[name] = context[name];
       else if (name in pasts) feeds[name] = pasts[name];
       else
@@ -230,10 +253,15 @@ export class DecoderState {
     }
     const out = await session.run(feeds);
     const presents: Record<string, Tensor> = {};
+    const states: Record<string, Tensor> = {};
     const rest: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(out))
-      if (name.startsWith('present')) presents[presentToPast(name)] = t;
+    for (const [name, t] of Object.entries(out)) {
+      const past = presentToPast(name);
+      if (isRecurrentState(past)) states[past] = t;
+      else if (name.startsWith('present')) presents[past] = t;
       else rest[name] = t;
+    }
+    this.keepStates(states);
     await this.keep(presents, s);
     this.seen += s;
     return rest;
@@ -244,6 +272,11 @@ export class DecoderState {
     if (!Number.isInteger(length) || length < 0 || length > this.seen)
       throw new WebvlError('INVALID_INPUT', `cannot rewind ${this.seen} positions to ${length}`);
     if (length === this.seen) return;
+    if (this.states)
+      throw new WebvlError(
+        'INVALID_INPUT',
+        'a recurrent state holds no positions: this decoder cannot rewind',
+      );
     if (this.cache) this.cache.truncate(length);
     else this.presents = this.presentsCutTo(length);
     this.seen = length;
@@ -264,10 +297,15 @@ export class DecoderState {
     for (const [, repeat] of this.contexts) repeat.release();
     this.cache?.release();
     this.cache = undefined;
-    for (const t of [...Object.values(this.presents ?? {}), ...Object.values(this.cross ?? {})])
+    for (const t of [
+      ...Object.values(this.presents ?? {}),
+      ...Object.values(this.cross ?? {}),
+      ...Object.values(this.states ?? {}),
+    ])
       disposeTensor(t);
     this.presents = undefined;
     this.cross = undefined;
+    this.states = undefined;
   }
 
   private mask(s: number): HostTensor {
@@ -312,6 +350,27 @@ export class DecoderState {
   private samplingFeed(u: number): HostTensor {
     const { temperature, topP, topK } = this.sampling;
     return hostTensor('float32', [1, 4], [temperature, topP, u, topK]);
+  }
+
+  /** A recurrent state's feed: the last step's, or zeros at its declared shape before the first. */
+  private stateOf(name: string, rows: number): Tensor {
+    const kept = this.states?.[name];
+    if (kept) return kept;
+    const declared = this.decoder.states?.get(name);
+    if (!declared || declared.dims.slice(1).some((d) => d === undefined))
+      throw new WebvlError(
+        'INVALID_MODEL',
+        `the decoder's state input '${name}' has no fixed shape to start from`,
+      );
+    const dims = [rows, ...(declared.dims.slice(1) as number[])];
+    return hostTensor(declared.dtype, dims); // zeros
+  }
+
+  /** Keeps a step's recurrent states for the next one, releasing the previous ones. */
+  private keepStates(states: Record<string, Tensor>): void {
+    if (Object.keys(states).length === 0) return;
+    for (const t of Object.values(this.states ?? {})) disposeTensor(t);
+    this.states = states;
   }
 
   /** The tokens held, as the GPU head's bitset, the same for every row. */
