@@ -380,8 +380,10 @@ export function tiledImagePrompt(
 }
 
 /**
- * Lfm2VlProcessor's expansion of the image: its start token; a tiled image's runs, each after <|img_row_r_col_c|>,
- * then the thumbnail's run after its token; or the one image's run; its end token.
+ * Lfm2VlProcessor's expansion of the image: its start token; a tiled image's runs (row by row), each after an
+ * <|img_row_r_col_c|> label, then the thumbnail's run after its token; or the one image's run; its end token.
+ * transformers' resize_and_split keeps the grid's width as its "rows", so the labels count r up to the number of
+ * columns and c up to the number of rows (a 3-wide, 1-high image is r1c1, r2c1, r3c1); the model was trained so.
  */
 export function lfm2ImagePrompt(lfm2: Lfm2Images, layout: ImageLayout): string {
   const runs = runLengthsOf([layout]);
@@ -389,8 +391,8 @@ export function lfm2ImagePrompt(lfm2: Lfm2Images, layout: ImageLayout): string {
   const { rows, cols } = layout.grid;
   if (rows === 0) return `${lfm2.start}${run(0)}${lfm2.end}`;
   let text = lfm2.start;
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < cols; c++) text += `<|img_row_${r + 1}_col_${c + 1}|>${run(r * cols + c)}`;
+  for (let r = 0; r < cols; r++)
+    for (let c = 0; c < rows; c++) text += `<|img_row_${r + 1}_col_${c + 1}|>${run(r * rows + c)}`;
   if (runs.length > rows * cols) text += `${lfm2.thumbnail}${run(rows * cols)}`;
   return text + lfm2.end;
 }

@@ -71,7 +71,6 @@ function countIn(v: unknown, fallback: number, name: string, max: number): numbe
 
 export function planLfm2Tiles(cfg: PreprocessorConfigJson): Lfm2TilePlan {
   refuseSwitches(cfg, ['do_center_crop', 'do_flip_channel_order']);
-  if (cfg.do_resize === false) throw invalid('do_resize false is not implemented');
   const patch = countIn(cfg.encoder_patch_size ?? cfg.patch_size, 16, 'encoder_patch_size', 256);
   const minTiles = countIn(cfg.min_tiles, 2, 'min_tiles', MAX_IMAGE_TILES);
   const maxTiles = countIn(cfg.max_tiles, 10, 'max_tiles', MAX_IMAGE_TILES);

@@ -104,7 +104,10 @@ describe('family by config.json', () => {
     expect(familyOf({ architectures: ['Lfm2VlForConditionalGeneration'] })).toBe('llava');
     const e = (() => {
       try {
-        familyOf({ model_type: 'llava_onevision', architectures: ['LlavaOnevisionForConditionalGeneration'] });
+        familyOf({
+          model_type: 'llava_onevision',
+          architectures: ['LlavaOnevisionForConditionalGeneration'],
+        });
       } catch (x) {
         return x as WebvlError;
       }
