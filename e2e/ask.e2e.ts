@@ -428,6 +428,60 @@ describe.each(['wasm', 'webgpu'] as const)('Gemma3, PaliGemma and FastVLM-style 
   });
 });
 
+// LFM2-VL (tests/corpus/lfm2vl-random, scripts/make_lfm2vl_random.py): a small image as one patch grid of its own
+// size, a large one as three tiles and a thumbnail; a hybrid decoder whose convolution layers pass a state from step
+// to step beside the attention layer's KV cache.
+describe.each(['wasm', 'webgpu'] as const)(
+  'an LFM2-VL folder: tiles of their own size, a hybrid decoder (%s)',
+  (backend) => {
+    interface Picture {
+      width: number;
+      height: number;
+      rgba: number[];
+    }
+    const lfm2 = JSON.parse(readFileSync('tests/corpus/lfm2vl-random/reference.json', 'utf8')) as {
+      images: { small: Picture; large: Picture };
+      chat: { questions: string[]; texts: string[]; prompt_ids: number[][]; answers: number[][] };
+      large: { question: string; prompt_ids: number[]; answer: number[] };
+    };
+    const picture = (p: Picture) => ({ width: p.width, height: p.height, data: p.rgba });
+
+    it('two turns about a small image and a question about a large one answer with PyTorch’s greedy tokens', async () => {
+      const page = browser.page;
+      await page.evaluate((b) => window.askTest.create(b), backend);
+      const info = await page.evaluate((u) => window.askTest.load(u), '/corpus/lfm2vl-random/');
+      expect(info.kind).toBe('llava');
+      expect(info.chat).toEqual({ systemMessage: true, turns: true, maxImages: 16 });
+      expect(info.placements.every((p) => p.backend === backend)).toBe(true);
+      const small = picture(lfm2.images.small);
+      const [q1, q2] = lfm2.chat.questions;
+      const [a1, a2] = lfm2.chat.answers;
+      const first = await page.evaluate(([im, m]) => window.askTest.chat(im, m, { maxTokens: 8 }), [
+        small,
+        [user(q1)],
+      ] as const);
+      expect(first.result.tokenIds).toEqual(a1);
+      expect(first.streamed).toEqual(a1);
+      expect(first.result.promptTokens).toBe(lfm2.chat.prompt_ids[0].length);
+      expect(first.result.cacheOnDevice).toBe(backend === 'webgpu');
+      // The reply as PyTorch's conversation wrote it.
+      const reply = lfm2.chat.texts[1].split('<|im_start|>assistant\n')[1].split('<|im_end|>')[0];
+      const second = await page.evaluate(([im, m]) => window.askTest.chat(im, m, { maxTokens: 8 }), [
+        small,
+        [user(q1), { role: 'assistant' as const, content: reply }, user(q2)],
+      ] as const);
+      expect(second.result.tokenIds).toEqual(a2);
+      expect(second.result.promptTokens).toBe(lfm2.chat.prompt_ids[1].length);
+      const large = await page.evaluate(([im, m]) => window.askTest.chat(im, m, { maxTokens: 8 }), [
+        picture(lfm2.images.large),
+        [user(lfm2.large.question)],
+      ] as const);
+      expect(large.result.tokenIds).toEqual(lfm2.large.answer);
+      expect(large.result.promptTokens).toBe(lfm2.large.prompt_ids.length);
+    });
+  },
+);
+
 describe('sampling agrees across backends', () => {
   it('the same seed draws the same answer on the GPU head and on the host', async () => {
     const page = browser.page;
