@@ -298,6 +298,10 @@ export function askRows(quick: boolean): AskRowSpec[] {
   if (!quick) folders.push(['Qwen2-VL (random weights, own patch grid)', '/corpus/qwen2vl-random/']);
   // Qwen2.5-VL: window attention in the vision tower, its window order folded from the grid.
   if (!quick) folders.push(['Qwen2.5-VL (random weights, windowed vision)', '/corpus/qwen25vl-random/']);
+  // Qwen3-VL: learned position embeddings resampled to the grid in the graph, interleaved M-RoPE.
+  if (!quick) folders.push(['Qwen3-VL (random weights, resampled positions)', '/corpus/qwen3vl-random/']);
+  // LFM2-VL: the image as one patch grid of its own size; a hybrid decoder with convolution states.
+  if (!quick) folders.push(['LFM2-VL (random weights, hybrid decoder)', '/corpus/lfm2vl-random/']);
   // Gemma3: a local layer's sliding window shorter than the prompt, so pasts grow (no fixed-capacity cache).
   if (!quick) folders.push(['Gemma3 (random weights, sliding window)', '/corpus/gemma3-random/']);
   // PaliGemma: no chat template, the image and prompt fed in one step that attends both ways.
