@@ -83,9 +83,34 @@ export function patchPreprocessPlan(plan: PatchPlan): PreprocessPlan {
 }
 
 /** Python's round(): halves go to the even neighbour. */
-function roundHalfEven(x: number): number {
+export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * The step every smart_resize shares: (h, w), the image's sides already rounded to multiples of `factor`, scaled
+ * down or up with the image's own aspect ratio when their area is outside [minPixels, maxPixels].
+ */
+export function boundArea(
+  [height, width]: readonly [number, number],
+  [h, w]: readonly [number, number],
+  factor: number,
+  minPixels: number,
+  maxPixels: number,
+): [number, number] {
+  if (h * w > maxPixels) {
+    const beta = Math.sqrt((height * width) / maxPixels);
+    return [
+      Math.max(factor, Math.floor(height / beta / factor) * factor),
+      Math.max(factor, Math.floor(width / beta / factor) * factor),
+    ];
+  }
+  if (h * w < minPixels) {
+    const beta = Math.sqrt(minPixels / (height * width));
+    return [Math.ceil((height * beta) / factor) * factor, Math.ceil((width * beta) / factor) * factor];
+  }
+  return [h, w];
 }
 
 /**
@@ -104,18 +129,11 @@ export function smartResize(
       'BAD_IMAGE',
       `the image is ${width}×${height}: its aspect ratio must be below 200 for this model`,
     );
-  let h = roundHalfEven(height / factor) * factor;
-  let w = roundHalfEven(width / factor) * factor;
-  if (h * w > maxPixels) {
-    const beta = Math.sqrt((height * width) / maxPixels);
-    h = Math.max(factor, Math.floor(height / beta / factor) * factor);
-    w = Math.max(factor, Math.floor(width / beta / factor) * factor);
-  } else if (h * w < minPixels) {
-    const beta = Math.sqrt(minPixels / (height * width));
-    h = Math.ceil((height * beta) / factor) * factor;
-    w = Math.ceil((width * beta) / factor) * factor;
-  }
-  return [h, w];
+  const rounded: [number, number] = [
+    roundHalfEven(height / factor) * factor,
+    roundHalfEven(width / factor) * factor,
+  ];
+  return boundArea([height, width], rounded, factor, minPixels, maxPixels);
 }
 
 /** The patch grid (frames, rows, columns) an image of this size is cut into. */

@@ -8,6 +8,7 @@
 // 8-bit image, as torchvision resizes uint8 tensors.
 import { WebvlError } from '../errors';
 import { MAX_IMAGE_TILES } from '../limits';
+import { boundArea, roundHalfEven } from './image-patches';
 import { channelAffine, checkImage, type RgbaImage, resizePlanar, toPlanarRgb } from './preprocess';
 import {
   isProcessorOf,
@@ -109,31 +110,23 @@ export function lfm2PreprocessPlan(plan: Lfm2TilePlan): PreprocessPlan {
   return { resize: { kind: 'exact', height: side, width: side }, resample, crop: null, rescale, mean, std };
 }
 
-/** Python's round(): halves go to the even neighbour. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 const roundByFactor = (n: number, factor: number) => roundHalfEven(n / factor) * factor;
 
-/** Lfm2VlImageProcessorFast.smart_resize: [height, width], multiples of patch × downsample. */
+/** Lfm2VlImageProcessorFast.smart_resize: [height, width], multiples of patch × downsample (at least one each). */
 export function lfm2SmartResize(plan: Lfm2TilePlan, height: number, width: number): [number, number] {
   const factor = plan.patch * plan.downsample;
   const perToken = factor * factor;
-  const [minPixels, maxPixels] = [plan.minImageTokens * perToken, plan.maxImageTokens * perToken];
-  let h = Math.max(factor, roundByFactor(height, factor));
-  let w = Math.max(factor, roundByFactor(width, factor));
-  if (h * w > maxPixels) {
-    const beta = Math.sqrt((height * width) / maxPixels);
-    h = Math.max(factor, Math.floor(height / beta / factor) * factor);
-    w = Math.max(factor, Math.floor(width / beta / factor) * factor);
-  } else if (h * w < minPixels) {
-    const beta = Math.sqrt(minPixels / (height * width));
-    h = Math.ceil((height * beta) / factor) * factor;
-    w = Math.ceil((width * beta) / factor) * factor;
-  }
-  return [h, w];
+  const rounded: [number, number] = [
+    Math.max(factor, roundByFactor(height, factor)),
+    Math.max(factor, roundByFactor(width, factor)),
+  ];
+  return boundArea(
+    [height, width],
+    rounded,
+    factor,
+    plan.minImageTokens * perToken,
+    plan.maxImageTokens * perToken,
+  );
 }
 
 /** _is_image_too_large: more pixels than max_image_tokens allow, by more than the tolerance. */
