@@ -1,10 +1,11 @@
 // transformers' repetition penalty over a generation step's logits [rows, vocab]: a token the sequence already
-// holds (its bit set in the row's bitset of 32-token words) has its logit divided by the row's penalty where
-// positive, multiplied where negative; every other logit is copied. One thread per logit.
+// holds (its bit set in the row's bitset of 32-token words; tokens past the bitset are not held) has its logit
+// divided by the row's penalty where positive, multiplied where negative; every other logit is copied. One thread
+// per logit.
 struct Params {
   rows: u32,
   vocab: u32,
-  // Bitset words per row (at least ceil(vocab / 32)).
+  // Bitset words per row.
   words: u32,
   _pad: u32,
 }
@@ -28,7 +29,8 @@ fn main(
   let row = i / u.vocab;
   let token = i % u.vocab;
   let x = logits[i];
-  let held = (seen[row * u.words + token / 32u] >> (token % 32u)) & 1u;
+  let word = token / 32u;
+  let held = select(0u, (seen[row * u.words + min(word, u.words - 1u)] >> (token % 32u)) & 1u, word < u.words);
   let p = penalty[row];
   out[i] = select(x, select(x / p, x * p, x < 0.0), held == 1u);
 }

@@ -142,14 +142,26 @@ describe('repetition penalty kernel', () => {
     gpu.release();
   });
 
-  it('rejects a bitset too short for the vocabulary and non-int32 words', () => {
-    const x = gpu.upload('float32', [1, 40], new Float32Array(40));
-    const p = gpu.upload('float32', [1], [1.2]);
+  it('tokens past a short bitset are not held; a bitset of non-int32 words is refused', async () => {
+    const logits = Array.from({ length: 40 }, (_, i) => i - 20);
+    const out = gpu.empty('float32', [1, 40]);
+    // One word: tokens 0..31; bit 3 set, and nothing can hold 35.
+    repetitionPenalty(
+      gpu,
+      gpu.upload('float32', [1, 40], logits),
+      gpu.upload('int32', [1, 1], [0b1000]),
+      gpu.upload('float32', [1], [2]),
+      out,
+    );
+    expect(Array.from(await gpu.read(out))).toEqual(logits.map((x, i) => (i === 3 ? x * 2 : x)));
     expect(() =>
-      repetitionPenalty(gpu, x, gpu.upload('int32', [1, 1], [0]), p, gpu.empty('float32', [1, 40])),
-    ).toThrow(/bitset words cannot hold 40 tokens/);
-    expect(() =>
-      repetitionPenalty(gpu, x, gpu.upload('float32', [1, 2], [0, 0]), p, gpu.empty('float32', [1, 40])),
+      repetitionPenalty(
+        gpu,
+        gpu.upload('float32', [1, 40], logits),
+        gpu.upload('float32', [1, 2], [0, 0]),
+        gpu.upload('float32', [1], [1.2]),
+        gpu.empty('float32', [1, 40]),
+      ),
     ).toThrow(WebvlError);
     gpu.release();
   });

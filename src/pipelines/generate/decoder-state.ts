@@ -373,13 +373,18 @@ export class DecoderState {
     this.states = states;
   }
 
-  /** The tokens held, as the GPU head's bitset, the same for every row. */
+  /**
+   * The tokens held, as the GPU head's bitset, the same for every row: a word per 32 tokens of the vocabulary. A
+   * decoder whose vocabulary is unknown gets words enough for its largest held token, in powers of two (so the
+   * shape, and with it the plan, changes seldom); with no penalty, one word of nothing.
+   */
   private heldFeed(rows: number): HostTensor {
-    const vocab = this.decoder.vocab;
-    if (vocab === undefined)
-      throw new WebvlError('INVALID_MODEL', "the decoder's logits do not say how many tokens they score");
-    const words = Math.ceil(vocab / 32);
-    return hostTensor('int32', [rows, words], heldBitset(this.penalty === 1 ? [] : this.held, words, rows));
+    const none = this.penalty === 1;
+    const vocab = this.decoder.vocab ?? (none ? 1 : Math.max(0, ...this.held) + 1);
+    const words = this.decoder.vocab
+      ? Math.ceil(vocab / 32)
+      : 2 ** Math.ceil(Math.log2(Math.ceil(vocab / 32)));
+    return hostTensor('int32', [rows, words], heldBitset(none ? [] : this.held, words, rows));
   }
 
   private pasts(): Record<string, Tensor> {

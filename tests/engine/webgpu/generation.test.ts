@@ -175,6 +175,30 @@ describe('generation with a GPU KV cache', () => {
     for (const s of [onGpu, onHost, embed]) await s.release();
   });
 
+  it('a repetition penalty on the GPU head picks what the host picks', async () => {
+    const embed = await backend.load(embedBytes, { keepOnDevice: ['inputs_embeds'] });
+    const presents = ['present.0.key', 'present.0.value', 'present.1.key', 'present.1.value'];
+    const onGpu = await backend.load(decoderBytes, {
+      keepOnDevice: presents,
+      nextToken: { logits: 'logits', topK: 8, repetitionPenalty: true },
+    });
+    const onHost = await backend.load(decoderBytes, { keepOnDevice: presents });
+    const run = async (handle: DecoderHandle) => {
+      const state = new DecoderState(handle, GREEDY, 64);
+      // The prompt's tokens as the penalty sees them (its embeddings come from elsewhere): the first greedy ones.
+      state.setRepetitionPenalty(1.8, ref.greedy_tokens.slice(0, 2));
+      const tokens = await generate(state, embed, 10);
+      state.release();
+      return tokens;
+    };
+    const host = await run(exactLength(onHost));
+    expect(await run({ ...onOurEngine(onGpu), vocab: ref.config.vocab })).toEqual(host);
+    // The penalty moved the answer off the greedy path.
+    expect(host).not.toEqual(ref.greedy_tokens.slice(0, 10));
+    expect((onGpu as WebGpuSession).describePlan()?.opCounts['webvl:RepetitionPenalty']).toBe(1);
+    for (const s of [onGpu, onHost, embed]) await s.release();
+  });
+
   it('refuses a sequence past its positions', async () => {
     const session = await backend.load(decoderBytes, { nextToken: { logits: 'logits', topK: 1 } });
     const state = new DecoderState(onOurEngine(session), GREEDY, 4);

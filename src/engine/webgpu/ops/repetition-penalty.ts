@@ -6,7 +6,7 @@ import { ELEMENTWISE_WORKGROUP, expectDims, expectFloat32, grid1d, invalid, Unif
 
 /**
  * logits [rows, vocab] (float32), seen [rows, words] (a bitset of the tokens held, token t is bit t % 32 of word
- * t / 32; int32 words), penalty [rows] (float32) → out [rows, vocab].
+ * t / 32, int32 words; tokens past it are not held), penalty [rows] (float32) → out [rows, vocab].
  */
 export function repetitionPenalty(
   ctx: KernelContext,
@@ -23,10 +23,7 @@ export function repetitionPenalty(
   if (seen.dtype !== 'int32' || seen.dims.length !== 2 || seen.dims[0] !== rows)
     invalid(`RepetitionPenalty: seen must be int32 [${rows}, words], got ${seen.dtype} [${seen.dims}]`);
   const words = seen.dims[1];
-  if (words * 32 < vocab)
-    invalid(
-      `RepetitionPenalty: ${words} bitset words cannot hold ${vocab} tokens (${Math.ceil(vocab / 32)} needed)`,
-    );
+  if (words < 1) invalid('RepetitionPenalty: the bitset has no words');
   expectDims('RepetitionPenalty penalty', penalty, [rows]);
   expectDims('RepetitionPenalty output', out, logits.dims);
   const n = rows * vocab;
