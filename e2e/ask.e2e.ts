@@ -85,6 +85,8 @@ describe.each(['wasm', 'webgpu'] as const)('ask and chat (%s)', (backend) => {
     expect(await code('w1', { sampling: { topK: 1000 } })).toBe('INVALID_INPUT');
     expect(await code('w1', { sampling: { temperature: -1 } })).toBe('INVALID_INPUT');
     expect(await code('w1', { sampling: { seed: 1.5 } })).toBe('INVALID_INPUT');
+    expect(await code('w1', { sampling: { minP: 1.5 } })).toBe('INVALID_INPUT');
+    expect(await code('w1', { sampling: { minP: -0.1 } })).toBe('INVALID_INPUT');
     expect(await code('w1', { maxPixels: 1024 })).toBe('INVALID_INPUT');
     // Its template writes one image: two are INVALID_INPUT (and none, before anything is posted).
     expect(
@@ -483,23 +485,32 @@ describe.each(['wasm', 'webgpu'] as const)(
 );
 
 describe('sampling agrees across backends', () => {
-  it('the same seed draws the same answer on the GPU head and on the host', async () => {
+  it('the same seed draws the same answer on the GPU head and on the host, with min-p too', async () => {
     const page = browser.page;
-    const answer = async (backend: 'wasm' | 'webgpu') => {
+    const seeded = { temperature: 0.9, topK: 8, topP: 0.9, seed: 5 };
+    const answer = async (backend: 'wasm' | 'webgpu', sampling?: typeof seeded & { minP?: number }) => {
       await page.evaluate((b) => window.askTest.create(b), backend);
       await page.evaluate((u) => window.askTest.load(u), FOLDER);
       return (
         await page.evaluate(
-          ([im]) =>
+          ([im, s]) =>
             window.askTest.chat(im, [{ role: 'user', content: 'w7 w8' }], {
               maxTokens: 6,
-              sampling: { temperature: 0.9, topK: 8, topP: 0.9, seed: 5 },
+              ...(s ? { sampling: s } : {}),
             }),
-          [rgba] as const,
+          [rgba, sampling] as const,
         )
       ).result.tokenIds;
     };
-    expect(await answer('webgpu')).toEqual(await answer('wasm'));
+    expect(await answer('webgpu', seeded)).toEqual(await answer('wasm', seeded));
+    const cut = { ...seeded, minP: 0.3 };
+    expect(await answer('webgpu', cut)).toEqual(await answer('wasm', cut));
+    // minP 1 keeps only the most likely candidate: the greedy answer, however hot the draw (which alone is not).
+    const greedy = await answer('wasm');
+    const hot = { ...seeded, temperature: 5, topP: 1 };
+    expect(await answer('webgpu', hot)).not.toEqual(greedy);
+    expect(await answer('webgpu', { ...hot, minP: 1 })).toEqual(greedy);
+    expect(await answer('wasm', { ...hot, minP: 1 })).toEqual(greedy);
   });
 
   it('a model that cannot answer is UNSUPPORTED_TASK', async () => {

@@ -191,6 +191,11 @@ export interface SamplingOptions {
   topK?: number;
   /** Nucleus: the most likely candidates whose probability adds up to topP, in (0, 1]; default 1. */
   topP?: number;
+  /**
+   * Min-p: leaves out candidates less likely than minP times the most likely one (after topK and topP, as
+   * transformers' MinPLogitsWarper), in [0, 1]; default 0 (none). LFM2-VL's authors recommend 0.15.
+   */
+  minP?: number;
   /** Seeds the draws (an integer from 0 to 2^32 − 1; default 0): the same seed gives the same answer. */
   seed?: number;
 }

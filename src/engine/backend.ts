@@ -7,8 +7,8 @@ export type BackendName = 'webgpu' | 'ort-webgpu' | 'wasm';
 /**
  * A generation head appended to a decoder: output {@link NEXT_TOKEN} [batch] (int64) is the token chosen at the
  * last position of `logits` [batch, seq, vocab], so a step reads back one id, not a vocabulary of logits.
- * `topK` 1 picks the highest; above 1 draws from the topK best by input {@link SAMPLING} [batch, 4] =
- * (temperature, top_p, uniform draw in [0, 1), top_k ≤ topK; top_k 1 is greedy). Backends that cannot
+ * `topK` 1 picks the highest; above 1 draws from the topK best by input {@link SAMPLING} [batch, 5] =
+ * (temperature, top_p, uniform draw in [0, 1), top_k ≤ topK, min_p; top_k 1 is greedy). Backends that cannot
  * (onnxruntime) ignore it: check `session.outputNames`.
  */
 export interface NextTokenHead {

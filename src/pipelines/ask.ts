@@ -7,9 +7,11 @@
 // features are a tensor of their own. A Qwen2-VL image is resized to a patch grid of its own (its run is as long
 // as the grid has image tokens), and its positions are 3-D: the image's tokens take their row and column
 // (M-RoPE). A Gemma3 image's tokens sit between its start and end tokens. A PaliGemma prompt is the image's
-// tokens, <bos>, one prompt and a line break, all fed in one step (its first step attends both ways). A
+// tokens, <bos>, one prompt and a line break, all fed in one step (its first step attends both ways). An LFM2-VL
+// image is one run per tile and one for its thumbnail (or one run), each piece a patch grid of its own size. A
 // conversation keeps its cache: the next chat turn about the same image feeds only what the previous turns did
-// not (the image is encoded once; PaliGemma's prompts start over on the same image features).
+// not (the image is encoded once; PaliGemma's prompts start over on the same image features, and so does a
+// hybrid decoder's chat whose new prompt does not go on from everything fed: its states cannot be cut back).
 import type { Session } from '../engine/backend';
 import { type HostTensor, hostTensor, joinSequence, type Tensor, toHost } from '../engine/tensor';
 import { WebvlError } from '../errors';

@@ -168,6 +168,7 @@ function samplingOf(v: unknown): Sampling {
       o.temperature === undefined ? 1 : numberIn('options.sampling.temperature', o.temperature, 1e-3, 100),
     topK: integerIn('options.sampling.topK', o.topK, 1, MAX_TOP_K, MAX_TOP_K),
     topP: o.topP === undefined ? 1 : numberIn('options.sampling.topP', o.topP, 1e-6, 1),
+    minP: o.minP === undefined ? 0 : numberIn('options.sampling.minP', o.minP, 0, 1),
     seed: integerIn('options.sampling.seed', o.seed, 0, 0xffffffff, 0),
   };
   checkSampling(s);

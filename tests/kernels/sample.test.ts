@@ -14,10 +14,13 @@ describe('token sampling kernel', () => {
   it('hand-computed nucleus: weights 1, e⁻¹, e⁻² with top_p 0.7 keep two; the draw picks within them', async () => {
     // Mass 1 < 0.7 · 1.503, then 1.368 ≥ 1.052: two kept. Draw 0.5 → 0.684 < 1: the first; 0.8 → 1.094: the second.
     const rows = [
-      [1, 0.7, 0.5, 3],
-      [1, 0.7, 0.8, 3],
-      [1, 0.7, 0.8, 1], // top_k 1: greedy whatever the draw
-      [1, 1, 0.95, 3], // no nucleus cut: 0.95 · 1.503 = 1.428 > 1.368: the third
+      [1, 0.7, 0.5, 3, 0],
+      [1, 0.7, 0.8, 3, 0],
+      [1, 0.7, 0.8, 1, 0], // top_k 1: greedy whatever the draw
+      [1, 1, 0.95, 3, 0], // no nucleus cut: 0.95 · 1.503 = 1.428 > 1.368: the third
+      // min_p 0.2 drops e⁻² = 0.135 < 0.2 (kept e⁻¹ = 0.368): 0.95 · 1.368 = 1.300 > 1: the second.
+      [1, 1, 0.95, 3, 0.2],
+      [1, 1, 0.95, 3, 0.5], // min_p 0.5 keeps the best alone
     ];
     const token = gpu.empty('int32', [rows.length]);
     sampleTopK(
@@ -32,13 +35,16 @@ describe('token sampling kernel', () => {
         [rows.length, 3],
         rows.flatMap(() => [7, 3, 9]),
       ),
-      gpu.upload('float32', [rows.length, 4], rows.flat()),
+      gpu.upload('float32', [rows.length, 5], rows.flat()),
       token,
     );
-    expect(Array.from(await gpu.read(token))).toEqual([7, 3, 7, 9]);
+    expect(Array.from(await gpu.read(token))).toEqual([7, 3, 7, 9, 3, 7]);
     const logits = [0, 1, 0, 0, 0, 0, 0, 2, 0, 0].map((v, i) => (i === 9 ? 0.5 : v));
     // The host twin on the full row: candidates 7 (2), 1 (1), 9 (0.5).
     expect(pickToken(logits, { temperature: 1, topK: 3, topP: 1, seed: 0 }, 0.1)).toBe(7);
+    // Weights 1, e⁻¹, e^-1.5 = 0.223: min_p 0.3 keeps two, so a draw of 0.99 picks the second, 1.
+    expect(pickToken(logits, { temperature: 1, topK: 3, topP: 1 }, 0.99)).toBe(9);
+    expect(pickToken(logits, { temperature: 1, topK: 3, topP: 1, minP: 0.3 }, 0.99)).toBe(1);
     gpu.release();
   });
 
@@ -46,26 +52,27 @@ describe('token sampling kernel', () => {
     const vocab = 300;
     const k = 16;
     const settings = [
-      { temperature: 1, topK: 16, topP: 0.9 },
-      { temperature: 0.5, topK: 5, topP: 1 },
-      { temperature: 2, topK: 16, topP: 0.5 },
-      { temperature: 1, topK: 1, topP: 1 },
+      { temperature: 1, topK: 16, topP: 0.9, minP: 0 },
+      { temperature: 0.5, topK: 5, topP: 1, minP: 0 },
+      { temperature: 2, topK: 16, topP: 0.5, minP: 0 },
+      { temperature: 1, topK: 1, topP: 1, minP: 0 },
+      { temperature: 1.5, topK: 16, topP: 1, minP: 0.15 },
     ];
     const rowsPer = 8;
     const n = settings.length * rowsPer;
     const logits = randomArray(n * vocab, rng(5), -4, 4);
     const draw = drawsFrom(99);
     const sampling = settings.flatMap((s) =>
-      Array.from({ length: rowsPer }, () => [s.temperature, s.topP, draw(), s.topK]).flat(),
+      Array.from({ length: rowsPer }, () => [s.temperature, s.topP, draw(), s.topK, s.minP]).flat(),
     );
     const values = gpu.empty('float32', [n, k]);
     const indices = gpu.empty('int32', [n, k]);
     topk(gpu, gpu.upload('float32', [n, vocab], logits), values, indices, { k });
     const token = gpu.empty('int32', [n]);
-    sampleTopK(gpu, values, indices, gpu.upload('float32', [n, 4], sampling), token);
+    sampleTopK(gpu, values, indices, gpu.upload('float32', [n, 5], sampling), token);
     const want = Array.from({ length: n }, (_, r) => {
-      const [temperature, topP, u, topK] = sampling.slice(r * 4, r * 4 + 4);
-      return pickToken(logits.subarray(r * vocab, (r + 1) * vocab), { temperature, topP, topK }, u);
+      const [temperature, topP, u, topK, minP] = sampling.slice(r * 5, r * 5 + 5);
+      return pickToken(logits.subarray(r * vocab, (r + 1) * vocab), { temperature, topP, topK, minP }, u);
     });
     expect(Array.from(await gpu.read(token))).toEqual(want);
     // Not all greedy: the draws do move off the best token.
@@ -80,10 +87,10 @@ describe('token sampling kernel', () => {
     const v = gpu.upload('float32', [2, 3], new Float32Array(6));
     const i = gpu.upload('int32', [2, 3], new Int32Array(6));
     expect(() =>
-      sampleTopK(gpu, v, i, gpu.upload('float32', [2, 3], new Float32Array(6)), gpu.empty('int32', [2])),
+      sampleTopK(gpu, v, i, gpu.upload('float32', [2, 4], new Float32Array(8)), gpu.empty('int32', [2])),
     ).toThrow(WebvlError);
     expect(() =>
-      sampleTopK(gpu, v, v, gpu.upload('float32', [2, 4], new Float32Array(8)), gpu.empty('int32', [2])),
+      sampleTopK(gpu, v, v, gpu.upload('float32', [2, 5], new Float32Array(10)), gpu.empty('int32', [2])),
     ).toThrow(/integers/);
     gpu.release();
   });

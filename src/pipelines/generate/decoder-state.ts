@@ -348,8 +348,8 @@ export class DecoderState {
   }
 
   private samplingFeed(u: number): HostTensor {
-    const { temperature, topP, topK } = this.sampling;
-    return hostTensor('float32', [1, 4], [temperature, topP, u, topK]);
+    const { temperature, topP, topK, minP = 0 } = this.sampling;
+    return hostTensor('float32', [1, 5], [temperature, topP, u, topK, minP]);
   }
 
   /** A recurrent state's feed: the last step's, or zeros at its declared shape before the first. */

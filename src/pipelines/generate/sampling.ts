@@ -1,4 +1,4 @@
-// Choosing the next token: greedy, or temperature + top-k + top-p sampling with a seeded draw. The GPU head
+// Choosing the next token: greedy, or temperature + top-k + top-p + min-p sampling with a seeded draw. The GPU head
 // (shaders/sample-topk.wgsl) does the same on our engine; this is the host path for other backends, in the
 // same order of operations so both pick the same token for the same draw.
 import { WebvlError } from '../../errors';
@@ -10,6 +10,8 @@ export interface Sampling {
   readonly topK: number;
   /** Nucleus: the smallest prefix of the candidates whose probability reaches topP, in (0, 1]. */
   readonly topP: number;
+  /** Drops candidates less likely than minP times the most likely one, in [0, 1] (default 0: none). */
+  readonly minP?: number;
   /** Seeds the draws, so a seeded answer repeats. */
   readonly seed?: number;
 }
@@ -28,6 +30,8 @@ export function checkSampling(s: Sampling): void {
   if (!Number.isInteger(s.topK) || s.topK < 1 || s.topK > MAX_TOP_K)
     bad(`topK must be an integer in [1, ${MAX_TOP_K}], got ${s.topK}`);
   if (!Number.isFinite(s.topP) || s.topP <= 0 || s.topP > 1) bad(`topP must be in (0, 1], got ${s.topP}`);
+  if (s.minP !== undefined && !(Number.isFinite(s.minP) && s.minP >= 0 && s.minP <= 1))
+    bad(`minP must be in [0, 1], got ${s.minP}`);
   if (s.seed !== undefined && (!Number.isInteger(s.seed) || s.seed < 0 || s.seed > 0xffffffff))
     bad(`seed must be an integer in [0, 2^32), got ${s.seed}`);
 }
@@ -58,7 +62,11 @@ function best(row: ArrayLike<number>, k: number): number[] {
   return out;
 }
 
-/** The token `draw` in [0, 1) selects from `row`'s logits under `s`. */
+/**
+ * The token `draw` in [0, 1) selects from `row`'s logits under `s`: the topK best, weighted by softmax at the
+ * temperature, cut to the nucleus (the smallest prefix whose mass reaches topP), then to those at least minP times
+ * as likely as the best (transformers' warpers in its order: temperature, top-k, top-p, min-p; one always kept).
+ */
 export function pickToken(row: ArrayLike<number>, s: Sampling, draw: number): number {
   const candidates = best(row, Math.min(s.topK, row.length));
   if (candidates.length === 1) return candidates[0];
@@ -70,6 +78,12 @@ export function pickToken(row: ArrayLike<number>, s: Sampling, draw: number): nu
   do {
     mass += weights[kept++];
   } while (kept < candidates.length && mass < s.topP * total);
+  // Weights fall from 1 (the best): min-p keeps a prefix too, whose mass is summed again as the GPU head does.
+  if (s.minP) {
+    while (kept > 1 && weights[kept - 1] < s.minP) kept--;
+    mass = 0;
+    for (let i = 0; i < kept; i++) mass += weights[i];
+  }
   let running = 0;
   for (let i = 0; i < kept; i++) {
     running += weights[i];

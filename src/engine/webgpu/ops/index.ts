@@ -163,7 +163,8 @@ export { roiAlign } from './roi-align';
 export { type RotaryCacheParams, rotary, rotaryCache } from './rotary';
 /**
  * sampleTopK(ctx, values, indices, sampling, token): per row of TopK's [rows, k] values (best first) and indices,
- * a token drawn by sampling [rows, 4] = (temperature, top_p, uniform draw in [0, 1), top_k ≤ k); token [rows].
+ * a token drawn by sampling [rows, 5] = (temperature, top_p, uniform draw in [0, 1), top_k ≤ k, min_p); token
+ * [rows].
  */
 export { sampleTopK } from './sample';
 /** softmax(ctx, x, out, axis): numerically stable softmax along any axis (negative allowed). float32. */

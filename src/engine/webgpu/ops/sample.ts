@@ -1,4 +1,4 @@
-// Token sampling on the GPU (shaders/sample-topk.wgsl): temperature, top-k (the TopK before it) and top-p, so a
+// Token sampling on the GPU (shaders/sample-topk.wgsl): temperature, top-k (the TopK before it), top-p and min-p, so a
 // generation step reads back one token id rather than a vocabulary of logits.
 import sampleWgsl from '../../../../shaders/sample-topk.wgsl?raw';
 import type { GpuView, KernelContext } from '../plan/kernel-context';
@@ -19,7 +19,7 @@ export function sampleTopK(
   if (values.dims.length !== 2) invalid(`SampleTopK: values must be [rows, k], got [${values.dims}]`);
   const [rows, k] = values.dims;
   expectDims('SampleTopK indices', indices, values.dims);
-  expectDims('SampleTopK sampling', sampling, [rows, 4]);
+  expectDims('SampleTopK sampling', sampling, [rows, 5]);
   expectDims('SampleTopK token', token, [rows]);
   for (const [name, v] of [
     ['indices', indices],

@@ -88,7 +88,7 @@ export function withNextTokenHead(graph: Graph, head: NextTokenHead): Graph {
         outputs: [NEXT_TOKEN],
       },
     );
-    inputs.push({ name: SAMPLING, dtype: 'float32', shape: [batch, 4] });
+    inputs.push({ name: SAMPLING, dtype: 'float32', shape: [batch, 5] });
   }
   const outputs = graph.outputs.filter((o) => head.keepLogits || o.name !== head.logits);
   outputs.push({ name: NEXT_TOKEN, dtype: 'int64', shape: [batch] });
