@@ -137,6 +137,12 @@ export interface LoadedModelInfo {
    * (generation_config.json's repetition_penalty; 1, none, where it has none).
    */
   readonly repetitionPenalty?: number;
+  /**
+   * llava-family models whose generation_config.json samples (do_sample): the sampling it recommends, within
+   * webvl's bounds (topK at most 64). Answers are greedy unless a request passes `sampling`; pass this one to answer
+   * as the model's authors suggest.
+   */
+  readonly sampling?: SamplingOptions;
   /** Milliseconds spent in each stage of the load; downloading and compiling overlap, so they may add up to more. */
   readonly stageMs: Readonly<Record<LoadStage, number>>;
 }

@@ -14,7 +14,13 @@ import type { PatchPlan } from '../vision/image-patches';
 import type { TilePlan } from '../vision/image-tiles';
 import type { Lfm2TilePlan } from '../vision/lfm2-tiles';
 import type { KvShape } from './generate/decoder-state';
-import { isRepetitionPenalty, MAX_REPETITION_PENALTY, MIN_REPETITION_PENALTY } from './generate/sampling';
+import {
+  isRepetitionPenalty,
+  MAX_REPETITION_PENALTY,
+  MAX_TOP_K,
+  MIN_REPETITION_PENALTY,
+  type Sampling,
+} from './generate/sampling';
 import type { ModelConfigJson, TextConfigJson } from './model-family';
 
 /** Idefics3's tiling: the processor's plan and the strings its prompt expansion writes. */
@@ -100,6 +106,11 @@ export interface VlmSpec {
   readonly vocab?: number;
   /** Answers' default repetition penalty: generation_config.json's repetition_penalty, else 1 (none). */
   readonly repetitionPenalty: number;
+  /**
+   * The sampling generation_config.json recommends (do_sample true), within what a request may ask (topK at most
+   * MAX_TOP_K); answers stay greedy unless a request asks for it.
+   */
+  readonly suggestedSampling?: Sampling;
 }
 
 /** LLaVA-1.5's conversation format, for folders whose tokenizer_config.json carries no chat_template. */
@@ -119,7 +130,15 @@ function tokenString(t: unknown): string | undefined {
 /** What else a folder says of its processor: processor_config.json, and a chat template kept apart. */
 export interface VlmFolderFiles {
   readonly tokenizerConfig: TokenizerConfigJson;
-  readonly generation: { eos_token_id?: number | number[]; repetition_penalty?: unknown };
+  readonly generation: {
+    eos_token_id?: number | number[];
+    repetition_penalty?: unknown;
+    do_sample?: unknown;
+    temperature?: unknown;
+    top_k?: unknown;
+    top_p?: unknown;
+    min_p?: unknown;
+  };
   /**
    * processor_config.json (Idefics3: image_seq_len; Gemma3: image_seq_length; LLaVA's processor: patch_size and
    * num_additional_image_tokens, from which it counts an image's tokens).
@@ -238,6 +257,7 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
       'INVALID_MODEL',
       `generation_config.json: repetition_penalty ${JSON.stringify(repetitionPenalty)} should be a number from ${MIN_REPETITION_PENALTY} to ${MAX_REPETITION_PENALTY}`,
     );
+  const suggestedSampling = suggestedSamplingOf(generation);
   return {
     chatTemplate,
     bosToken: tokenString(tokenizerConfig.bos_token) ?? '',
@@ -256,6 +276,35 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
     maxPositions,
     ...(isCount(t.vocab_size) ? { vocab: t.vocab_size } : {}),
     repetitionPenalty,
+    ...(suggestedSampling ? { suggestedSampling } : {}),
+  };
+}
+
+/**
+ * generation_config.json's sampling as transformers' defaults complete it (temperature 1, top_k 50, top_p 1, no
+ * min_p), where do_sample is on and the temperature is above 0 (at 0 transformers decodes greedily); top_k 0 (off)
+ * and above MAX_TOP_K become MAX_TOP_K, the most candidates the GPU head draws from. INVALID_MODEL for values that
+ * are not numbers in transformers' ranges.
+ */
+function suggestedSamplingOf(generation: VlmFolderFiles['generation']): Sampling | undefined {
+  if (generation.do_sample !== true) return undefined;
+  const numberOr = (v: unknown, fallback: number, name: string, ok: (n: number) => boolean): number => {
+    const n = v ?? fallback;
+    if (typeof n !== 'number' || !Number.isFinite(n) || !ok(n))
+      throw new WebvlError(
+        'INVALID_MODEL',
+        `generation_config.json: ${name} ${JSON.stringify(v)} is out of range`,
+      );
+    return n;
+  };
+  const temperature = numberOr(generation.temperature, 1, 'temperature', (t) => t >= 0);
+  if (temperature === 0) return undefined;
+  const topK = numberOr(generation.top_k, 50, 'top_k', (k) => Number.isInteger(k) && k >= 0);
+  return {
+    temperature: Math.min(temperature, 100),
+    topK: topK === 0 ? MAX_TOP_K : Math.min(topK, MAX_TOP_K),
+    topP: numberOr(generation.top_p, 1, 'top_p', (p) => p > 0 && p <= 1),
+    minP: numberOr(generation.min_p, 0, 'min_p', (p) => p >= 0 && p <= 1),
   };
 }
 

@@ -135,6 +135,7 @@ function describeModel(
     contextLength: model.vlm?.spec.maxPositions,
     chat: model.vlm && chatCapabilities(model, model.vlm),
     repetitionPenalty: model.vlm?.spec.repetitionPenalty,
+    sampling: model.vlm?.spec.suggestedSampling && { ...model.vlm.spec.suggestedSampling },
     stageMs: model.stageMs,
   };
 }

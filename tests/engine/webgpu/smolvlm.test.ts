@@ -223,6 +223,38 @@ describe('vlmSpec: where the chat template comes from, and what an Idefics3 fold
     });
   });
 
+  it("generation_config.json's sampling: suggested where do_sample is on, transformers' defaults filled in", () => {
+    const plan = vlmOf(model).spec.tiles!.plan;
+    const withGeneration = (g: Record<string, unknown>) =>
+      vlmSpec(config, model.tokenizer, {
+        tokenizerConfig: {},
+        generation: { ...generation, ...g },
+        tilePlan: plan,
+      });
+    expect(withGeneration({}).suggestedSampling).toBeUndefined();
+    expect(withGeneration({ do_sample: false, temperature: 0.5 }).suggestedSampling).toBeUndefined();
+    expect(withGeneration({ do_sample: true, temperature: 0 }).suggestedSampling).toBeUndefined(); // greedy
+    // LFM2-VL's recommendation; top_k unset is transformers' 50.
+    expect(withGeneration({ do_sample: true, temperature: 0.1, min_p: 0.15 }).suggestedSampling).toEqual({
+      temperature: 0.1,
+      topK: 50,
+      topP: 1,
+      minP: 0.15,
+    });
+    // Gemma3's: top_k 64, top_p 0.95; top_k 0 (off) and past 64 are the most the GPU head draws from.
+    expect(withGeneration({ do_sample: true, top_k: 64, top_p: 0.95 }).suggestedSampling).toMatchObject({
+      temperature: 1,
+      topK: 64,
+      topP: 0.95,
+    });
+    expect(withGeneration({ do_sample: true, top_k: 0 }).suggestedSampling?.topK).toBe(64);
+    expect(withGeneration({ do_sample: true, top_k: 1000 }).suggestedSampling?.topK).toBe(64);
+    for (const bad of [{ top_p: 0 }, { top_k: 2.5 }, { temperature: -1 }, { min_p: 2 }, { top_p: '0.9' }])
+      expect(() => withGeneration({ do_sample: true, ...bad })).toThrow(
+        expect.objectContaining({ code: 'INVALID_MODEL' }),
+      );
+  });
+
   it('an Idefics3 tokenizer without its image strings is INVALID_MODEL', () => {
     const plain = JSON.parse(readFileSync('tests/corpus/llava-random/tokenizer.json', 'utf8'));
     const tokenizer = TextTokenizer.fromJson(plain, {});
