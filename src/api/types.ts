@@ -199,7 +199,7 @@ export interface SamplingOptions {
   topP?: number;
   /**
    * Min-p: leaves out candidates less likely than minP times the most likely one (after topK and topP, as
-   * transformers' MinPLogitsWarper), in [0, 1]; default 0 (none). LFM2-VL's authors recommend 0.15.
+   * transformers' MinPLogitsWarper), in [0, 1]; default 0 (none).
    */
   minP?: number;
   /** Seeds the draws (an integer from 0 to 2^32 − 1; default 0): the same seed gives the same answer. */

@@ -14,6 +14,7 @@ import {
   planPixelValues,
   planResample,
   refuseSwitches,
+  squarePlan,
 } from './preprocessor-config';
 
 export interface PatchPlan extends Pick<PreprocessPlan, 'resample' | 'rescale' | 'mean' | 'std'> {
@@ -77,9 +78,7 @@ export function planPatches(cfg: PreprocessorConfigJson): PatchPlan {
  * merge × merge patches), which the warm-up encodes.
  */
 export function patchPreprocessPlan(plan: PatchPlan): PreprocessPlan {
-  const side = plan.patch * plan.merge;
-  const { resample, rescale, mean, std } = plan;
-  return { resize: { kind: 'exact', height: side, width: side }, resample, crop: null, rescale, mean, std };
+  return squarePlan(plan.patch * plan.merge, plan);
 }
 
 /** Python's round(): halves go to the even neighbour. */

@@ -13,6 +13,7 @@ import {
   planPixelValues,
   planResample,
   refuseSwitches,
+  squarePlan,
 } from './preprocessor-config';
 
 /** transformers' MAX_IMAGE_SIZE: no side is resized past it. */
@@ -73,8 +74,7 @@ export function planTiles(cfg: PreprocessorConfigJson): TilePlan {
 
 /** One tile as a plain preprocessing plan: what the vision encoder takes (its size, the pixel values' map). */
 export function tilePreprocessPlan(plan: TilePlan): PreprocessPlan {
-  const { tile, resample, rescale, mean, std } = plan;
-  return { resize: { kind: 'exact', height: tile, width: tile }, resample, crop: null, rescale, mean, std };
+  return squarePlan(plan.tile, plan);
 }
 
 /** Tiles a grid makes: rows × cols and the global one, or the one image where it was not split (0 × 0). */

@@ -17,6 +17,7 @@ import {
   planPixelValues,
   planResample,
   refuseSwitches,
+  squarePlan,
 } from './preprocessor-config';
 
 export interface Lfm2TilePlan extends Pick<PreprocessPlan, 'resample' | 'rescale' | 'mean' | 'std'> {
@@ -105,9 +106,7 @@ export function planLfm2Tiles(cfg: PreprocessorConfigJson): Lfm2TilePlan {
  * encodes, and the pixel values' map.
  */
 export function lfm2PreprocessPlan(plan: Lfm2TilePlan): PreprocessPlan {
-  const side = plan.patch * plan.downsample * Math.ceil(Math.sqrt(plan.minImageTokens));
-  const { resample, rescale, mean, std } = plan;
-  return { resize: { kind: 'exact', height: side, width: side }, resample, crop: null, rescale, mean, std };
+  return squarePlan(plan.patch * plan.downsample * Math.ceil(Math.sqrt(plan.minImageTokens)), plan);
 }
 
 const roundByFactor = (n: number, factor: number) => roundHalfEven(n / factor) * factor;

@@ -175,6 +175,17 @@ export function planPixelValues(
   return { rescale, mean: triple(normalize ? cfg.image_mean : undefined, 0, 'image_mean'), std };
 }
 
+/**
+ * A plain plan that resizes every image to side × side with `pixels`' resample and pixel-value map: what one tile,
+ * or the least image a CPU-cut processor takes, is (the warm-up and the image size info() reports).
+ */
+export function squarePlan(
+  side: number,
+  { resample, rescale, mean, std }: Pick<PreprocessPlan, 'resample' | 'rescale' | 'mean' | 'std'>,
+): PreprocessPlan {
+  return { resize: { kind: 'exact', height: side, width: side }, resample, crop: null, rescale, mean, std };
+}
+
 /** Output [H, W] of a plan for an input of the given size. */
 export function outputSize(plan: PreprocessPlan, height: number, width: number): [number, number] {
   let [h, w] = resizedSize(plan, height, width);

@@ -114,6 +114,7 @@ export class DecoderState {
   /** transformers' repetition penalty (1: none), over the tokens the sequence holds: its prompt's and its picks. */
   private penalty = 1;
   private held = new Set<number>();
+  private emptyHeld: HostTensor | undefined;
 
   constructor(
     private readonly decoder: DecoderHandle,
@@ -384,7 +385,12 @@ export class DecoderState {
     const words = this.decoder.vocab
       ? Math.ceil(vocab / 32)
       : 2 ** Math.ceil(Math.log2(Math.ceil(vocab / 32)));
-    return hostTensor('int32', [rows, words], heldBitset(none ? [] : this.held, words, rows));
+    // Without a penalty every step feeds the same empty bitset: made once.
+    const empty = this.emptyHeld;
+    if (none && empty?.dims[0] === rows && empty.dims[1] === words) return empty;
+    const feed = hostTensor('int32', [rows, words], heldBitset(none ? [] : this.held, words, rows));
+    if (none) this.emptyHeld = feed;
+    return feed;
   }
 
   private pasts(): Record<string, Tensor> {
@@ -409,7 +415,9 @@ export class DecoderState {
     const h = await toHostFloats(logits);
     disposeTensor(logits);
     const [, s, v] = h.dims;
-    const row = (h.data as Float32Array).slice((s - 1) * v, s * v);
+    const last = (h.data as Float32Array).subarray((s - 1) * v, s * v);
+    // A copy only where the penalty changes it.
+    const row = this.penalty === 1 ? last : last.slice();
     penalizeRepeats(row, this.held, this.penalty);
     return pickToken(row, this.sampling, u);
   }
