@@ -17,6 +17,7 @@ import {
 import { convParams } from './conv-params';
 import { convTransposeParams } from './conv-transpose-params';
 import { attrInt, attrInts, attrString, attrTensor, type Node, opKey } from './ir';
+import { causalConvParams, linearAttentionDims, linearAttentionParams } from './linear-attention-params';
 import { maxUnpoolDims, poolParams } from './pool-params';
 import { resizeParams } from './resize-params';
 import { dftParams, stftParams } from './signal-params';
@@ -532,6 +533,22 @@ const SHAPES: Record<string, ShapeFn> = {
   },
   // Contrib ops the attention pass lowers: outputs [B, S, hidden] like the query (packed QKV: a third of W).
   // MultiHeadAttention: output [B, S, N·Hv]; presents [B, N, past + L, H] (key/value [B, L, ·] or [B, N, L, H]).
+  'com.microsoft:LinearAttention': (c) => {
+    const q = input(c, 0);
+    const p = linearAttentionParams(
+      c.node,
+      q.dims,
+      input(c, 1).dims,
+      input(c, 2).dims,
+      c.inputs[4]?.dims,
+      c.inputs[5]?.dims,
+    );
+    return linearAttentionDims(p, q.dims).map((dims) => ({ dtype: q.dtype, dims }));
+  },
+  'com.microsoft:CausalConvWithState': (c) => {
+    const x = input(c, 0);
+    return [x, { dtype: x.dtype, dims: causalConvParams(c.node, x.dims, input(c, 1).dims).stateDims }];
+  },
   'com.microsoft:MultiHeadAttention': (c) => {
     const q = input(c, 0);
     const heads = attrInt(c.node, 'num_heads', 0);

@@ -108,6 +108,17 @@ export { type KvAppendParams, kvAppend } from './kv-append';
  */
 export { layerNorm } from './layer-norm';
 /**
+ * linearAttention(ctx, query, key, value, past, decay, beta, out, present, params): com.microsoft LinearAttention,
+ * a recurrent state per head walked token by token under one of four update rules; causalConv(ctx, x, weight,
+ * bias, past, y, present, params): com.microsoft CausalConvWithState, the depthwise causal convolution before it.
+ */
+export {
+  type CausalConvParams,
+  causalConv,
+  type LinearAttentionParams,
+  linearAttention,
+} from './linear-attention';
+/**
  * matmul(ctx, a, b, bias, out, params): out = act(alpha · A×B + bias), or act(alpha · A×B) · gate when params.gate
  * says the bias operand is a gate of out's dims.
  * a [..., M, K], b [..., K, N] (or [..., N, K] with transposeB); batch dims broadcast NumPy-style; a rank-1 a is

@@ -5,6 +5,7 @@ import { type ConvParams, convParams, isPatchConv } from '../ir/conv-params';
 import { convTransposeParams, MAX_CONV_TRANSPOSE_RANK } from '../ir/conv-transpose-params';
 import { HOST_OPS } from '../ir/host-ops';
 import { attrFloat, attrInt, attrInts, attrString, type Node, opKey } from '../ir/ir';
+import { causalConvParams, linearAttentionParams } from '../ir/linear-attention-params';
 import { padAmounts, REDUCE_OPS, UNARY_OPS } from '../ir/op-shapes';
 import { MAX_POOL_RANK, poolParams } from '../ir/pool-params';
 import { resizeParams } from '../ir/resize-params';
@@ -916,6 +917,44 @@ LOWERINGS.GlobalMaxPool = poolLowering('max');
 Object.assign(LOWERINGS, QUANTIZED_LOWERINGS);
 LOWERINGS.DFT = dft;
 LOWERINGS.STFT = stft;
+LOWERINGS['com.microsoft:LinearAttention'] = (a) => {
+  const [query, key, value] = [need(a, 0), need(a, 1), need(a, 2)];
+  const [past, decay, beta] = [a.inputs[3] ?? null, a.inputs[4] ?? null, a.inputs[5] ?? null];
+  const p = linearAttentionParams(a.node, query.dims, key.dims, value.dims, decay?.dims, beta?.dims);
+  const gated = p.rule === 'gated' || p.rule === 'gated_delta';
+  const delta = p.rule === 'delta' || p.rule === 'gated_delta';
+  // A rule ignores the inputs it does not use (onnxruntime does too).
+  ops.linearAttention(
+    a.ctx,
+    query,
+    key,
+    value,
+    past,
+    gated ? decay : null,
+    delta ? beta : null,
+    a.outputs[0],
+    a.outputs[1],
+    p,
+  );
+};
+LOWERINGS['com.microsoft:CausalConvWithState'] = (a) => {
+  const x = need(a, 0);
+  const p = causalConvParams(a.node, x.dims, need(a, 1).dims);
+  // Trailing channel axes of channels-last activations read as one.
+  const flat = (v: GpuView): GpuView =>
+    p.channelsLast ? { ...v, dims: [v.dims[0], v.dims[1], p.channels] } : v;
+  const past = a.inputs[3] ?? null;
+  ops.causalConv(
+    a.ctx,
+    flat(x),
+    need(a, 1),
+    a.inputs[2] ?? null,
+    past && flat(past),
+    flat(a.outputs[0]),
+    flat(a.outputs[1]),
+    p,
+  );
+};
 LOWERINGS.RNN = rnnLowering('RNN');
 LOWERINGS.GRU = rnnLowering('GRU');
 LOWERINGS.LSTM = rnnLowering('LSTM');
@@ -943,6 +982,9 @@ export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
   'com.microsoft:GroupQueryAttention',
   // Rewritten into webvl Rotary's cache form (canonicalize-contrib.ts).
   'com.microsoft:RotaryEmbedding',
+  // Hybrid decoders' recurrent layers (ops/linear-attention.ts).
+  'com.microsoft:LinearAttention',
+  'com.microsoft:CausalConvWithState',
   // Rewritten into standard and fused ops by passes/canonicalize-contrib.ts.
   'com.microsoft:Gelu',
   'com.microsoft:QuickGelu',
