@@ -66,6 +66,9 @@ def main():
     group_query_attention()
     multi_head_attention()
     packed_attention()
+    # Last, so that the random draws of the graphs above stay as they were.
+    mrotary_embedding()
+    hybrid_decoder_gates()
 
 
 def matmul_bnb4():
@@ -149,6 +152,49 @@ def rotary_embedding():
         pos = helper.make_tensor_value_info("position_ids", TensorProto.INT64, pos_shape)
         save(name, [node], [x("x", shape), pos], [x("y", shape)], rotary_caches(positions, half))
 
+
+
+def mrotary_embedding():
+    """MRotaryEmbedding (Qwen2-VL to Qwen3.5's multimodal rotary): position ids [3, B, S] (temporal, height,
+    width), the angles split among them in turn (mrope_layout 0) or interleaved (1), 3-D and 4-D inputs, a partial
+    rotary dimension."""
+    heads, d, positions = 4, 16, 16
+    for name, shape, attrs, half in [
+        ("mrotary_embedding_sections", (B, S, heads * d), dict(num_heads=heads, mrope_section=[4, 2, 2]), d // 2),
+        ("mrotary_embedding_interleaved_4d", (B, heads, S, d), dict(mrope_section=[3, 1, 4], mrope_layout=1),
+         d // 2),
+        ("mrotary_embedding_partial_interleaved", (B, S, heads * d),
+         dict(num_heads=heads, rotary_embedding_dim=8, mrope_section=[2, 1, 1], mrope_layout=1), 4),
+    ]:
+        node = helper.make_node("MRotaryEmbedding", ["x", "position_ids", "cos_cache", "sin_cache"], ["y"],
+                                domain="com.microsoft", **attrs)
+        pos = helper.make_tensor_value_info("position_ids", TensorProto.INT64, [3, B, S])
+        save(name, [node], [x("x", shape), pos], [x("y", shape)], rotary_caches(positions, half))
+
+
+def hybrid_decoder_gates():
+    """The ops a Gated DeltaNet layer wraps LinearAttention in: LinearAttentionGate (decay = -exp(A_log) ·
+    softplus(a + dt_bias), beta = sigmoid(b)), GatedRMSNorm over each head of a packed output, times SiLU(gate),
+    and the L2 normalization of queries and keys (LpNormalization)."""
+    heads, width = 4, 8
+    dt_bias = const("dt_bias", [heads], 0.5)
+    decay_scale = numpy_helper.from_array(-np.exp(rng.standard_normal(heads) * 0.5).astype(np.float32),
+                                          "decay_scale")
+    save("linear_attention_gate",
+         [helper.make_node("LinearAttentionGate", ["a", "dt_bias", "decay_scale", "b"], ["decay", "beta"],
+                           domain="com.microsoft")],
+         [x("a", (B, S, heads)), x("b", (B, S, heads))], [x("decay", (B, S, heads)), x("beta", (B, S, heads))],
+         [dt_bias, decay_scale])
+    save("linear_attention_gate_decay_only",
+         [helper.make_node("LinearAttentionGate", ["a", "dt_bias", "decay_scale"], ["decay"], domain="com.microsoft")],
+         [x("a", (B, S, heads))], [x("decay", (B, S, heads))], [dt_bias, decay_scale])
+    scale = const("scale", [width], 0.2, 1.0)
+    save("gated_rms_norm",
+         [helper.make_node("GatedRMSNorm", ["x", "scale", "gate"], ["y"], domain="com.microsoft", epsilon=1e-6)],
+         [x("x", (B, S, heads * width)), x("gate", (B, S, heads * width))], [x("y", (B, S, heads * width))], [scale])
+    save("lp_normalization_l2", [helper.make_node("LpNormalization", ["x"], ["y"], axis=-1, p=2)], [x()], [x("y")], [])
+    save("lp_normalization_l1_axis1", [helper.make_node("LpNormalization", ["x"], ["y"], axis=1, p=1)], [x()],
+         [x("y")], [])
 
 
 def group_query_attention():

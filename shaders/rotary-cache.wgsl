@@ -2,7 +2,10 @@
 // GroupQueryAttention's do_rotary): x is [B, S, H·D] (heads_first 0) or [B, H, S, D] (heads_first 1); the first
 // `rotary_dim` values of each head rotate, the rest are copied, and heads from `rotated_heads` on are copied
 // whole (the values of a packed QKV). A token's angle row is cos/sin[pos · rotary_dim / 2 …], its position
-// positions[b · S + s] (format 1) or positions[0] + s (format 0), clamped into the cache. Pairs are
+// positions[b · S + s] (format 1) or positions[0] + s (format 0), clamped into the cache; multimodal rotary
+// (com.microsoft MRotaryEmbedding, format 2) reads one of three position streams [3, B, S] per angle c: the
+// sections of mrope_section in turn (layout 0), or the temporal stream with every third angle from 1 taken from
+// the height stream and from 2 from the width one, within 3 · their sections (layout 1, interleaved). Pairs are
 // (i, i + rotary_dim / 2) in the rotate-half form, (2i, 2i + 1) interleaved:
 // out_first = x_first · cos − x_second · sin, out_second = x_second · cos + x_first · sin.
 struct Params {
@@ -16,8 +19,14 @@ struct Params {
   interleaved: u32,
   pos_format: u32,
   cache_rows: u32,
+  // Multimodal rotary (format 2): the three sections and their layout.
+  section_t: u32,
+  section_h: u32,
+  section_w: u32,
+  mrope_layout: u32,
+  // Batch rows of a position stream.
+  batch_rows: u32,
   _pad1: u32,
-  _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -26,6 +35,20 @@ struct Params {
 @group(0) @binding(3) var<storage, read> positions: array<i32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> u: Params;
+
+/** Which position stream (0 temporal, 1 height, 2 width) angle c of a multimodal rotary reads. */
+fn mrope_stream(c: u32) -> u32 {
+  if (u.mrope_layout == 1u) {
+    if (c % 3u == 1u && c < 3u * u.section_h) {
+      return 1u;
+    }
+    if (c % 3u == 2u && c < 3u * u.section_w) {
+      return 2u;
+    }
+    return 0u;
+  }
+  return select(select(2u, 1u, c < u.section_t + u.section_h), 0u, c < u.section_t);
+}
 
 @compute @workgroup_size(256)
 fn main(
@@ -55,8 +78,6 @@ fn main(
     out[i] = x[i];
     return;
   }
-  var pos = select(positions[0] + i32(s), positions[b * u.seq + s], u.pos_format == 1u);
-  pos = clamp(pos, 0, i32(u.cache_rows) - 1);
   let half = u.rotary_dim / 2u;
   var c: u32;
   var partner: u32;
@@ -70,6 +91,11 @@ fn main(
     first = d < half;
     partner = select(d - half, d + half, first);
   }
+  var pos = select(positions[0] + i32(s), positions[b * u.seq + s], u.pos_format == 1u);
+  if (u.pos_format == 2u) {
+    pos = positions[(mrope_stream(c) * u.batch_rows + b) * u.seq + s];
+  }
+  pos = clamp(pos, 0, i32(u.cache_rows) - 1);
   let at = u32(pos) * half + c;
   let other = x[i - d + partner];
   out[i] = x[i] * cos_cache[at] + select(other, -other, first) * sin_cache[at];

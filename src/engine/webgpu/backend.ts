@@ -99,8 +99,12 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
       n.outputs.slice(3).some(Boolean)
     );
   // Packed batching (sequences concatenated without padding) is a RotaryEmbedding form we do not lower.
-  if (n.domain === 'com.microsoft' && n.opType === 'RotaryEmbedding')
+  if (n.domain === 'com.microsoft' && (n.opType === 'RotaryEmbedding' || n.opType === 'MRotaryEmbedding'))
     return (attr('is_packed_batching') ?? 0) !== 0 || !n.inputs[1];
+  // The state window of LinearAttention / CausalConvWithState and 2-D or 3-D convolutions (onnxruntime runs
+  // them on CUDA only).
+  if (n.domain === 'com.microsoft' && (n.opType === 'LinearAttention' || n.opType === 'CausalConvWithState'))
+    return (attr('state_window') ?? 0) !== 0 || (attr('ndim') ?? 1) !== 1;
   if (n.opType === 'Resize' && (n.domain === '' || n.domain === 'ai.onnx'))
     return resizeFormProblem({ ...n, name: '' }) !== undefined;
   // Conv over more than two spatial axes (the conv2d kernels take 1-D as 2-D) unless it is a 3-D patch

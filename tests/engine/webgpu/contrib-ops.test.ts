@@ -38,6 +38,14 @@ const EXPECTED_OPS: Record<string, Record<string, number>> = {
   rotary_embedding_4d_interleaved_offset: { 'webvl:Rotary': 1 },
   rotary_embedding_partial: { 'webvl:Rotary': 1 },
   rotary_embedding_no_heads: { 'webvl:Rotary': 1 },
+  mrotary_embedding_sections: { 'webvl:Rotary': 1 },
+  mrotary_embedding_interleaved_4d: { 'webvl:Rotary': 1 },
+  mrotary_embedding_partial_interleaved: { 'webvl:Rotary': 1 },
+  linear_attention_gate: { Add: 1, Softplus: 1, Mul: 1, Sigmoid: 1 },
+  linear_attention_gate_decay_only: { Add: 1, Softplus: 1, Mul: 1 },
+  gated_rms_norm: { Reshape: 2, 'webvl:LayerNorm': 1, Sigmoid: 1, Mul: 2 },
+  lp_normalization_l2: { LpNormalization: 1 },
+  lp_normalization_l1_axis1: { LpNormalization: 1 },
 };
 
 describe('contrib ops vs onnxruntime-node', () => {

@@ -299,6 +299,7 @@ const SHAPES: Record<string, ShapeFn> = {
   MeanVarianceNormalization: same,
   LogSoftmax: sameAlongAxis,
   Hardmax: sameAlongAxis,
+  LpNormalization: same,
   LayerNormalization: (c) => {
     const x = input(c, 0);
     // Mean / InvStdDev: float32 (stash_type 1), the normalized axes (axis … last) kept as 1s.

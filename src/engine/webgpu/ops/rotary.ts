@@ -62,6 +62,11 @@ export interface RotaryCacheParams {
   readonly interleaved: boolean;
   /** Heads from this one on are copied unrotated (a packed QKV's values); default all rotate. */
   readonly rotatedHeads?: number;
+  /**
+   * Multimodal rotary (com.microsoft MRotaryEmbedding): positions are [3, B, S], temporal, height and width
+   * streams, split among the angles by `section` (summing to rotaryDim / 2), in turn or interleaved.
+   */
+  readonly mrope?: { readonly section: readonly [number, number, number]; readonly interleaved: boolean };
 }
 
 /**
@@ -103,7 +108,12 @@ export function rotaryCache(
       `RotaryEmbedding: caches [${cos.dims}] / [${sin.dims}] must both be [positions, ${p.rotaryDim / 2}]`,
     );
   const perToken = elementCount(positions.dims) !== 1;
-  if (perToken && !sameDims(positions.dims, [b, seq]))
+  if (p.mrope) {
+    if (!sameDims(positions.dims, [3, b, seq]))
+      invalid(`MRotaryEmbedding: position ids [${positions.dims}] must be [3, ${b}, ${seq}]`);
+    if (p.mrope.section.reduce((x, y) => x + y, 0) !== p.rotaryDim / 2)
+      invalid(`MRotaryEmbedding: mrope_section [${p.mrope.section}] does not sum to ${p.rotaryDim / 2}`);
+  } else if (perToken && !sameDims(positions.dims, [b, seq]))
     invalid(`RotaryEmbedding: position ids [${positions.dims}] must be [${b}, ${seq}] or one offset`);
   const n = elementCount(x.dims);
   if (n === 0) return;
@@ -116,7 +126,8 @@ export function rotaryCache(
     bindings: [x, cos, sin, positions, out],
     uniforms: new UniformWriter()
       .u32s([n, p.heads, seq, headSize, p.rotaryDim, p.rotatedHeads ?? p.heads])
-      .u32s([p.layout === 'bsnh' ? 0 : 1, p.interleaved ? 1 : 0, perToken ? 1 : 0, cos.dims[0]])
+      .u32s([p.layout === 'bsnh' ? 0 : 1, p.interleaved ? 1 : 0, p.mrope ? 2 : perToken ? 1 : 0, cos.dims[0]])
+      .u32s([...(p.mrope?.section ?? [0, 0, 0]), p.mrope?.interleaved ? 1 : 0, b, 0])
       .finish(),
   });
 }

@@ -2,9 +2,11 @@
 // standard ops and our fused ones, so the usual passes and kernels serve them: SkipLayerNormalization becomes
 // Add + LayerNorm (the residual fusion folds the Add back in), BiasGelu / FastGelu Add + Gelu (the Linear
 // fusion absorbs both into a matmul epilogue), Gelu / QuickGelu our Gelu, the Simplified (RMS) norms our
-// LayerNorm with rms=1, RotaryEmbedding our Rotary in its cache form (positions read on the GPU). Runs first,
-// before shapes are inferred.
-import { attrFloat, attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+// LayerNorm with rms=1, RotaryEmbedding and MRotaryEmbedding our Rotary in its cache form (positions read on the
+// GPU), the hybrid decoders' LinearAttentionGate and GatedRMSNorm standard ops. Runs first, before shapes are
+// inferred.
+import { hostTensor } from '../../tensor';
+import { attrFloat, attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import { replaceNodesWith } from './pattern';
 
 const MS = 'com.microsoft';
@@ -38,8 +40,53 @@ function layerNorm(node: Node, inputs: string[], outputs: string[], rms: boolean
   };
 }
 
+function standard(name: string, opType: string, inputs: string[], output: string): Node {
+  return { name, opType, domain: '', attrs: {}, inputs, outputs: [output] };
+}
+
+/**
+ * GatedRMSNorm: Y = X · rsqrt(mean(X²) + ε) · scale · SiLU(gate), the mean over each group of C = |scale| values
+ * of the last axis: X read as rows of C, one RMS LayerNorm, read back in X's shape, times SiLU(gate). Needs scale
+ * as a constant (its length fixes the rows).
+ */
+function gatedRmsNorm(graph: Graph, node: Node): Node[] | undefined {
+  const [x, scale, gate] = node.inputs;
+  const weight = graph.initializers.get(scale);
+  if (!weight || weight.dims.length !== 1 || !gate) return undefined;
+  const n = node.name;
+  const rowsShape = `${n}_rows_shape`;
+  graph.initializers.set(
+    rowsShape,
+    hostTensor('int64', [2], BigInt64Array.from([-1n, BigInt(weight.dims[0])])),
+  );
+  return [
+    standard(`${n}_shape`, 'Shape', [x], `${n}_x_shape`),
+    standard(`${n}_rows`, 'Reshape', [x, rowsShape], `${n}_x_rows`),
+    layerNorm(node, [`${n}_x_rows`, scale, ''], [`${n}_normed_rows`], true),
+    standard(`${n}_normed`, 'Reshape', [`${n}_normed_rows`, `${n}_x_shape`], `${n}_normed_x`),
+    standard(`${n}_gate_sigmoid`, 'Sigmoid', [gate], `${n}_gate_sigmoid_out`),
+    standard(`${n}_gate_silu`, 'Mul', [gate, `${n}_gate_sigmoid_out`], `${n}_gate_silu_out`),
+    standard(n, 'Mul', [`${n}_normed_x`, `${n}_gate_silu_out`], node.outputs[0]),
+  ];
+}
+
+/** LinearAttentionGate: decay = decay_scale · Softplus(a + dt_bias); beta = Sigmoid(b) where asked for. */
+function linearAttentionGate(node: Node): Node[] | undefined {
+  const [a, dtBias, decayScale, b] = node.inputs;
+  const [decay, beta] = node.outputs;
+  if (beta && !b) return undefined;
+  const n = node.name;
+  const nodes = [
+    standard(`${n}_biased`, 'Add', [a, dtBias], `${n}_biased_out`),
+    standard(`${n}_softplus`, 'Softplus', [`${n}_biased_out`], `${n}_softplus_out`),
+    standard(n, 'Mul', [`${n}_softplus_out`, decayScale], decay),
+  ];
+  if (beta) nodes.push(standard(`${n}_beta`, 'Sigmoid', [b], beta));
+  return nodes;
+}
+
 /** The nodes that replace one contrib node, or undefined to leave it (load() then refuses it). */
-function rewrite(node: Node): Node[] | undefined {
+function rewrite(graph: Graph, node: Node): Node[] | undefined {
   // onnxruntime registers SimplifiedLayerNormalization in the default domain, the rest under com.microsoft.
   const simplified =
     node.opType === 'SimplifiedLayerNormalization' && (node.domain === '' || node.domain === 'ai.onnx');
@@ -98,6 +145,33 @@ function rewrite(node: Node): Node[] | undefined {
         },
       ];
     }
+    case 'MRotaryEmbedding': {
+      // Inputs x, position_ids [3, B, S], cos_cache, sin_cache → Rotary in its cache form with three position
+      // streams. Packed batching is a form we do not lower (load() then refuses the node).
+      if (attrInt(node, 'is_packed_batching', 0) !== 0) return undefined;
+      const [input, positions, cos, sin] = node.inputs;
+      const int = (name: string) => ({ type: 'int' as const, value: attrInt(node, name, 0) });
+      return [
+        {
+          name: node.name,
+          opType: 'Rotary',
+          domain: WEBVL_DOMAIN,
+          attrs: {
+            interleaved: int('interleaved'),
+            num_heads: int('num_heads'),
+            rotary_embedding_dim: int('rotary_embedding_dim'),
+            mrope_section: { type: 'ints', value: attrInts(node, 'mrope_section') ?? [] },
+            mrope_layout: int('mrope_layout'),
+          },
+          inputs: [input, cos, sin, positions],
+          outputs: [out],
+        },
+      ];
+    }
+    case 'GatedRMSNorm':
+      return gatedRmsNorm(graph, node);
+    case 'LinearAttentionGate':
+      return linearAttentionGate(node);
     case 'SimplifiedLayerNormalization': {
       if (attrInt(node, 'axis', -1) !== -1 || node.outputs[1]) return undefined;
       return [layerNorm(node, [x, second, ''], [out], true)];
@@ -111,7 +185,7 @@ function rewrite(node: Node): Node[] | undefined {
 export function canonicalizeContrib(graph: Graph): number {
   let count = 0;
   for (const node of [...graph.nodes]) {
-    const replacement = rewrite(node);
+    const replacement = rewrite(graph, node);
     if (!replacement) continue;
     replaceNodesWith(graph, [node], replacement);
     count++;

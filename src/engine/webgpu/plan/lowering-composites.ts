@@ -288,3 +288,24 @@ export function softmaxCrossEntropy(a: LowerArgs): void {
   ops.softmax(a.ctx, scores, logProbs, 1, true);
   negativeLogLikelihood(a, logProbs, need(a, 1), a.inputs[2] ?? null);
 }
+
+/**
+ * LpNormalization: x divided by its L1 or L2 norm along one axis, as a reduction and a division; a vector of norm
+ * 0 stays 0, as onnxruntime leaves it (the norm is floored at the smallest normal float, below which every
+ * element is 0 anyway).
+ */
+export function lpNormalization(a: LowerArgs): void {
+  const x = need(a, 0);
+  const p = attrInt(a.node, 'p', 2);
+  if (p !== 1 && p !== 2) unsupported(a.node, `p = ${p} (ONNX allows 1 and 2)`);
+  const rank = x.dims.length;
+  const axis = attrInt(a.node, 'axis', -1);
+  if (axis < -rank || axis >= rank) unsupported(a.node, `axis ${axis} out of range for rank ${rank}`);
+  const at = axis < 0 ? axis + rank : axis;
+  const normDims = x.dims.map((d, i) => (i === at ? 1 : d));
+  const norm = a.ctx.scratch('float32', normDims);
+  ops.reduce(a.ctx, x, norm, { op: p === 1 ? 'L1' : 'L2', axes: [at], keepdims: true });
+  const floored = a.ctx.scratch('float32', normDims);
+  ops.binary(a.ctx, norm, floatScalar(a, 1.1754943508222875e-38), floored, 'Max');
+  ops.binary(a.ctx, x, floored, a.outputs[0], 'Div');
+}

@@ -22,6 +22,7 @@ import {
   batchNormalization,
   dynamicQuantize,
   localResponseNorm,
+  lpNormalization,
   meanVarianceNorm,
   negativeLogLikelihood,
   quantizeInSteps,
@@ -361,12 +362,18 @@ const LOWERINGS: Record<string, Lowering> = {
     // onnxruntime: without num_heads (3-D x), the caches give the head size (all of it rotates).
     const heads = rank4 ? x.dims[1] : attrInt(a.node, 'num_heads', 0) || x.dims[2] / ((cos.dims[1] ?? 0) * 2);
     const headSize = rank4 ? x.dims[3] : x.dims[2] / heads;
+    const section = attrInts(a.node, 'mrope_section');
+    if (section && section.length !== 3)
+      unsupported(a.node, `mrope_section [${section}] is not three sections`);
+    const layout = attrInt(a.node, 'mrope_layout', 0);
+    if (layout !== 0 && layout !== 1) unsupported(a.node, `mrope_layout ${layout}`);
     ops.rotaryCache(a.ctx, x, cos, need(a, 2), need(a, 3), a.outputs[0], {
       layout: rank4 ? 'bnsh' : 'bsnh',
       heads,
       rotaryDim: rotaryDim || headSize,
       interleaved: attrInt(a.node, 'interleaved', 0) === 1,
       rotatedHeads: attrInt(a.node, 'rotated_heads', heads),
+      mrope: section && { section: [section[0], section[1], section[2]], interleaved: layout === 1 },
     });
   },
   'webvl:Gelu': (a) =>
@@ -915,6 +922,7 @@ LOWERINGS.MaxPool = poolLowering('max');
 LOWERINGS.GlobalAveragePool = poolLowering('average');
 LOWERINGS.GlobalMaxPool = poolLowering('max');
 Object.assign(LOWERINGS, QUANTIZED_LOWERINGS);
+LOWERINGS.LpNormalization = lpNormalization;
 LOWERINGS.DFT = dft;
 LOWERINGS.STFT = stft;
 LOWERINGS['com.microsoft:LinearAttention'] = (a) => {
@@ -982,9 +990,14 @@ export const SUPPORTED_CONTRIB_OPS: ReadonlySet<string> = new Set([
   'com.microsoft:GroupQueryAttention',
   // Rewritten into webvl Rotary's cache form (canonicalize-contrib.ts).
   'com.microsoft:RotaryEmbedding',
+  'com.microsoft:MRotaryEmbedding',
   // Hybrid decoders' recurrent layers (ops/linear-attention.ts).
   'com.microsoft:LinearAttention',
   'com.microsoft:CausalConvWithState',
+  // Rewritten into standard ops (canonicalize-contrib.ts): the gates before LinearAttention, the gated norm
+  // after it.
+  'com.microsoft:LinearAttentionGate',
+  'com.microsoft:GatedRMSNorm',
   // Rewritten into standard and fused ops by passes/canonicalize-contrib.ts.
   'com.microsoft:Gelu',
   'com.microsoft:QuickGelu',
