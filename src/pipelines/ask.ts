@@ -232,7 +232,13 @@ export function chatCapabilities(model: LoadedModel, vlm: Vlm): ChatCapabilities
  * that refuses the conversation (raise_exception: roles that do not alternate, say) is INVALID_INPUT, with its
  * words.
  */
-export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[], images = 1): string {
+export function renderChat(
+  spec: VlmSpec,
+  messages: readonly ChatMessage[],
+  images = 1,
+  /** Whether the template opens the assistant's answer (as it does for a question). */
+  generationPrompt = true,
+): string {
   const template = spec.chatTemplate;
   if (messages.some((m) => m.role === 'system') && !hasSystemRole(template))
     throw new WebvlError(
@@ -264,7 +270,7 @@ export function renderChat(spec: VlmSpec, messages: readonly ChatMessage[], imag
       })),
       bos_token: spec.bosToken,
       eos_token: spec.eosToken,
-      add_generation_prompt: true,
+      add_generation_prompt: generationPrompt,
     });
   } catch (e) {
     throw new WebvlError(
@@ -417,6 +423,8 @@ export function promptPositions(
   spec: VlmSpec,
   messages: readonly ChatMessage[],
   layouts: readonly ImageLayout[] = [{ grid: { rows: 0, cols: 0 }, runs: 1, tokensPerRun: spec.imageTokens }],
+  /** false: the conversation so far, without the opening of the assistant's answer. */
+  generationPrompt = true,
 ): number[] {
   const lengths = runLengthsOf(layouts);
   if (spec.prefixLm)
@@ -424,7 +432,7 @@ export function promptPositions(
       ...lengths.flatMap((n, run) => new Array<number>(n).fill(runMarker(run))),
       ...model.tokenizer.promptIds(paliGemmaPrompt(spec, messages)),
     ];
-  let text = renderChat(spec, messages, layouts.length);
+  let text = renderChat(spec, messages, layouts.length, generationPrompt);
   const imageToken = model.tokenizer.tokenOf(spec.imageTokenId) ?? '';
   const { tiles, wrapped, lfm2 } = spec;
   const written = tiles
@@ -441,6 +449,7 @@ export function promptPositions(
       spec,
       withImageTokens(messages, imageToken.concat('\n').repeat(layouts.length)),
       layouts.length,
+      generationPrompt,
     );
   if (written !== undefined) {
     const pieces = text.split(written);
@@ -522,6 +531,8 @@ async function feedPositions(
   conv: Conversation,
   positions: readonly number[],
   from: number,
+  /** false: no token is wanted after the last position (a first part of the prompt). */
+  pick = true,
 ): Promise<number> {
   const pieces: { tensor: Tensor; embedded: boolean; end: number }[] = [];
   try {
@@ -549,7 +560,7 @@ async function feedPositions(
     let token = -1;
     if (joined) {
       try {
-        token = await conv.state.feed(joined);
+        token = await conv.state.feed(joined, pick);
       } finally {
         disposeTensor(joined);
       }
@@ -557,7 +568,7 @@ async function feedPositions(
       return token;
     }
     for (const [i, p] of pieces.entries()) {
-      token = await conv.state.feed(p.tensor, i === pieces.length - 1);
+      token = await conv.state.feed(p.tensor, pick && i === pieces.length - 1);
       conv.fed = positions.slice(0, p.end);
     }
     return token;
@@ -745,6 +756,25 @@ function promptTokenIds(positions: readonly number[], imageTokenId: number): num
 }
 
 /** The first position at or before `at` that does not split a run of image tokens. */
+/**
+ * Where the conversation so far ends in `positions` (the prompt without the opening of the answer), if it is a
+ * place to split the prompt's feed at: past `from`, before the end, outside any image run.
+ */
+function historyEnd(
+  model: LoadedModel,
+  spec: VlmSpec,
+  messages: readonly ChatMessage[],
+  layouts: readonly ImageLayout[],
+  positions: readonly number[],
+  from: number,
+): number | undefined {
+  if (spec.prefixLm) return undefined;
+  const history = promptPositions(model, spec, messages, layouts, false);
+  const end = history.length;
+  const splits = end > from && end < positions.length && outsideRuns(positions, end) === end;
+  return splits && commonPrefix(history, positions) === end ? end : undefined;
+}
+
 function outsideRuns(positions: readonly number[], at: number): number {
   let n = at;
   while (n > 0 && n < positions.length && isImage(positions[n]) && positions[n - 1] === positions[n]) n--;
@@ -805,6 +835,11 @@ export async function answer(
     conv && !spec.prefixLm
       ? outsideRuns(positions, Math.min(commonPrefix(conv.fed, positions), positions.length - 1))
       : 0;
+  // A hybrid decoder's recurrent state goes back only to its checkpoint (or goes on from all it was fed).
+  if (conv?.state.recurrent && reused < conv.state.length) {
+    const at = conv.state.checkpointLength;
+    reused = at !== undefined && at <= reused ? at : 0;
+  }
   let fresh: Conversation | undefined;
   if (conv) {
     try {
@@ -842,7 +877,19 @@ export async function answer(
   let stop: AnswerResult['stop'] = 'length';
   try {
     checkAbort(options.signal);
-    let token = await watch.time('prefill', () => feedPositions(vlm, c, positions, reused));
+    const checkpoint = c.state.recurrent
+      ? historyEnd(model, spec, messages, layouts, positions, reused)
+      : undefined;
+    let token = await watch.time('prefill', async () => {
+      // A hybrid decoder keeps its states where the conversation so far ends, which the next turn's prompt
+      // begins with even where the template writes this answer otherwise than it was generated (Qwen3.5 drops
+      // the empty think block): two runs instead of one, so that the next turn need not feed the image again.
+      if (checkpoint !== undefined) {
+        await feedPositions(vlm, c, positions.slice(0, checkpoint), reused, false);
+        c.state.markCheckpoint();
+      }
+      return feedPositions(vlm, c, positions, checkpoint ?? reused);
+    });
     for (let step = 0; ; step++) {
       if (spec.eosTokenIds.includes(token) && !options.ignoreEos) {
         stop = 'eos';

@@ -10,8 +10,9 @@
 //           encoder): vision_encoder (image features in the language model's width), embed_tokens and
 //           decoder_model_merged; questions through the folder's chat template. Idefics3 and SmolVLM folders
 //           (model_type idefics3, smolvlm) have the same graphs; their processor cuts an image into tiles.
-//           Qwen2-VL, Qwen2.5-VL and Qwen3-VL folders (qwen2_vl, qwen2_5_vl, qwen3_vl) too: an image is its own
-//           grid of patches, positions are 3-D (M-RoPE).
+//           Qwen2-VL, Qwen2.5-VL, Qwen3-VL and Qwen3.5 folders (qwen2_vl, qwen2_5_vl, qwen3_vl, qwen3_5) too: an
+//           image is its own grid of patches, positions are 3-D (M-RoPE); Qwen3.5's decoder is a hybrid whose
+//           linear-attention layers carry a state from step to step (past_conv.N, past_recurrent.N).
 //           Gemma3 folders (gemma3) too: the template's <start_of_image> becomes the image's tokens between its
 //           start and end tokens. PaliGemma folders (paligemma) have no chat template: the image, then one prompt.
 //           FastVLM folders (llava_qwen2) are LLaVA's, their language model's fields at the top of config.json.
@@ -53,6 +54,7 @@ const FAMILY_OF_TYPE: Readonly<Record<string, ModelFamily>> = {
   qwen2_vl: 'llava',
   qwen2_5_vl: 'llava',
   qwen3_vl: 'llava',
+  qwen3_5: 'llava',
   lfm2_vl: 'llava',
   gemma3: 'llava',
   paligemma: 'llava',
@@ -108,7 +110,9 @@ export interface TextConfigJson {
   /** Qwen2-VL's rotary sections (M-RoPE). */
   rope_scaling?: { type?: string; mrope_section?: unknown };
   /** transformers 5 writes the rotary settings here instead of rope_scaling. */
-  rope_parameters?: { mrope_section?: unknown };
+  rope_parameters?: { mrope_section?: unknown; partial_rotary_factor?: unknown };
+  /** The share of each head that rotates (Qwen3.5: 0.25); M-RoPE's sections cover that share. */
+  partial_rotary_factor?: unknown;
   /** Local attention (Gemma3, Mistral): positions a windowed layer sees; Qwen2 names one it does not use. */
   sliding_window?: number | null;
   use_sliding_window?: boolean;
@@ -153,6 +157,7 @@ const FAMILY_OF_ARCHITECTURE: Readonly<Record<string, ModelFamily>> = {
   Qwen2VLForConditionalGeneration: 'llava',
   Qwen2_5_VLForConditionalGeneration: 'llava',
   Qwen3VLForConditionalGeneration: 'llava',
+  Qwen3_5ForConditionalGeneration: 'llava',
   Lfm2VlForConditionalGeneration: 'llava',
   Gemma3ForConditionalGeneration: 'llava',
   PaliGemmaForConditionalGeneration: 'llava',

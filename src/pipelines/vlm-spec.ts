@@ -234,9 +234,12 @@ export function vlmSpec(config: ModelConfigJson, tokenizer: TextTokenizer, files
     ? wrappedImages(tokenizerConfig, tokenizer, imageTokenId as number)
     : undefined;
   const prefixLm = isPaliGemma(config);
+  const rotaryShare = t.partial_rotary_factor ?? t.rope_parameters?.partial_rotary_factor ?? 1;
+  if (typeof rotaryShare !== 'number' || !(rotaryShare > 0 && rotaryShare <= 1))
+    bad(`partial_rotary_factor ${JSON.stringify(rotaryShare)} is not in (0, 1]`);
   const mropeSection = mropeOf(
     t.rope_scaling?.mrope_section ?? t.rope_parameters?.mrope_section,
-    headDim as number,
+    Math.round((headDim as number) * (rotaryShare as number)),
   );
   if (patches && !mropeSection) bad('a Qwen2-VL config needs rope_scaling.mrope_section');
   // PaliGemma's prompt is its processor's, not a template's.
@@ -359,17 +362,18 @@ function lfm2Images(
 }
 
 /** rope_scaling.mrope_section: counts that add up to half the head size; undefined where absent. */
-function mropeOf(section: unknown, headDim: number): number[] | undefined {
+/** M-RoPE's three sections, which split the rotary half of each head (`rotaryDim` its rotating values). */
+function mropeOf(section: unknown, rotaryDim: number): number[] | undefined {
   if (section === undefined) return undefined;
   const ok =
     Array.isArray(section) &&
     section.length === 3 &&
     section.every((n) => Number.isInteger(n) && n >= 0) &&
-    section.reduce((a: number, b: number) => a + b, 0) === headDim / 2;
+    section.reduce((a: number, b: number) => a + b, 0) === rotaryDim / 2;
   if (!ok)
     throw new WebvlError(
       'INVALID_MODEL',
-      `config.json: rope_scaling.mrope_section ${JSON.stringify(section)} should be 3 counts adding up to ${headDim / 2}`,
+      `config.json: rope_scaling.mrope_section ${JSON.stringify(section)} should be 3 counts adding up to ${rotaryDim / 2}`,
     );
   return section as number[];
 }

@@ -106,6 +106,11 @@ export class DecoderState {
   private cross: Record<string, Tensor> | undefined;
   /** A hybrid decoder's recurrent states after the last step (zeros before the first), by past name. */
   private states: Record<string, Tensor> | undefined;
+  /**
+   * A hybrid decoder's states kept at one earlier position (markCheckpoint): the one place rewind() can go back
+   * to, since a recurrent state cannot be cut as a key/value cache can.
+   */
+  private checkpoint: { readonly seen: number; readonly states: Record<string, Tensor> } | undefined;
   private draw: () => number;
   /** Decided after the first step, once the decoder's placement is settled: the cache factory, or exact mode. */
   private mode: { factory: KvCacheFactory | undefined } | undefined;
@@ -212,6 +217,8 @@ export class DecoderState {
       await this.cache.reorder(rows);
       if (this.cross) this.cross = await gatherAll(this.cross, rows);
     } else if (this.presents) this.presents = await gatherAll(this.presents, rows);
+    // A checkpoint has the old rows: beams cannot go back to it.
+    this.dropCheckpoint();
     if (this.states) this.states = await gatherAll(this.states, rows);
     this.rows = rows.length;
   }
@@ -268,16 +275,43 @@ export class DecoderState {
     return rest;
   }
 
-  /** Goes back to the first `length` positions (a chat turn resuming from a shared prefix). */
+  /** Whether the decoder carries recurrent states (a hybrid: LFM2, Qwen3.5), which rewind only to a checkpoint. */
+  get recurrent(): boolean {
+    return (this.decoder.states?.size ?? 0) > 0;
+  }
+
+  /** The position rewind() can return to on a hybrid decoder (markCheckpoint), if any. */
+  get checkpointLength(): number | undefined {
+    return this.checkpoint?.seen;
+  }
+
+  /**
+   * Keeps the recurrent states as they are now (no copy: the next steps make new ones), so that rewind() can come
+   * back to this position; replaces the checkpoint before.
+   */
+  markCheckpoint(): void {
+    if (!this.states) return;
+    this.dropCheckpoint();
+    this.checkpoint = { seen: this.seen, states: this.states };
+  }
+
+  /**
+   * Goes back to the first `length` positions (a chat turn resuming from a shared prefix). A hybrid decoder goes
+   * back only to its checkpoint, whose states it takes up again.
+   */
   rewind(length: number): void {
     if (!Number.isInteger(length) || length < 0 || length > this.seen)
       throw new WebvlError('INVALID_INPUT', `cannot rewind ${this.seen} positions to ${length}`);
     if (length === this.seen) return;
-    if (this.states)
-      throw new WebvlError(
-        'INVALID_INPUT',
-        'a recurrent state holds no positions: this decoder cannot rewind',
-      );
+    if (this.states) {
+      const kept = this.checkpoint;
+      if (kept?.seen !== length)
+        throw new WebvlError(
+          'INVALID_INPUT',
+          `a recurrent state holds no positions: this decoder rewinds only to its checkpoint (${kept?.seen ?? 'none'}), not to ${length}`,
+        );
+      this.keepStates(kept.states);
+    }
     if (this.cache) this.cache.truncate(length);
     else this.presents = this.presentsCutTo(length);
     this.seen = length;
@@ -295,6 +329,7 @@ export class DecoderState {
   }
 
   release(): void {
+    this.dropCheckpoint();
     for (const [, repeat] of this.contexts) repeat.release();
     this.cache?.release();
     this.cache = undefined;
@@ -367,11 +402,18 @@ export class DecoderState {
     return hostTensor(declared.dtype, dims); // zeros
   }
 
-  /** Keeps a step's recurrent states for the next one, releasing the previous ones. */
+  /** Keeps a step's recurrent states for the next one, releasing the previous ones (unless the checkpoint's). */
   private keepStates(states: Record<string, Tensor>): void {
     if (Object.keys(states).length === 0) return;
-    for (const t of Object.values(this.states ?? {})) disposeTensor(t);
+    if (this.states !== this.checkpoint?.states)
+      for (const t of Object.values(this.states ?? {})) disposeTensor(t);
     this.states = states;
+  }
+
+  private dropCheckpoint(): void {
+    const kept = this.checkpoint;
+    this.checkpoint = undefined;
+    if (kept && kept.states !== this.states) for (const t of Object.values(kept.states)) disposeTensor(t);
   }
 
   /**

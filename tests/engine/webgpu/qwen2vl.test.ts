@@ -4,12 +4,13 @@
 // against PyTorch (smart_resize's sizes, the patches Pillow made, the image features at two grids, the prompt ids
 // and positions, the greedy answers of a two-turn chat) and against transformers.js' own Qwen2VLProcessor and
 // Qwen2VLForConditionalGeneration on the same folder.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   AutoProcessor,
   env,
   Qwen2_5_VLForConditionalGeneration,
   Qwen2VLForConditionalGeneration,
+  Qwen3_5ForConditionalGeneration,
   Qwen3VLForConditionalGeneration,
   Tensor,
 } from '@huggingface/transformers';
@@ -161,7 +162,18 @@ async function chatMatchesPyTorch(m: LoadedModel, r: QwenRef, penalty?: 'penalty
     new Stopwatch(),
   );
   expect(second.result.tokenIds).toEqual(a2);
-  expect(second.result.reusedTokens).toBeGreaterThan(r.prompt_ids[0].length);
+  if (vlmOf(m).decoder.states?.size) {
+    // A hybrid decoder (Qwen3.5) goes back to the checkpoint where the first turn's conversation ended: its
+    // template writes the answer without the empty think block the generation prompt opened.
+    const history = promptPositions(
+      m,
+      vlmOf(m).spec,
+      [user(q1)],
+      [imageLayout(vlmOf(m).spec, picture)],
+      false,
+    );
+    expect(second.result.reusedTokens).toBe(history.length);
+  } else expect(second.result.reusedTokens).toBeGreaterThan(r.prompt_ids[0].length);
   if (penalty) expect(second.result.promptTokens).toBe(r.repetition_penalty.prompt_ids[1].length);
   // Each step read back one token id: the penalty ran on the GPU.
   expect(decoder.lastRunStats()?.bytesRead).toBe(4);
@@ -180,10 +192,16 @@ async function theirProcessorWritesOurIds(name: string, m: LoadedModel, r: QwenR
     { role: 'assistant', content: [{ type: 'text', text: m.tokenizer.decode(r.answers[0]) }] },
     { role: 'user', content: [{ type: 'text', text: r.questions[1] }] },
   ];
-  const template = (
-    JSON.parse(readFileSync(`tests/corpus/${name}/chat_template.json`, 'utf8')) as { chat_template: string }
-  ).chat_template;
-  const text = processor.apply_chat_template(chat, { add_generation_prompt: true, chat_template: template });
+  // A folder with chat_template.jinja (Qwen3.5's) has the same template in tokenizer_config.json, which
+  // transformers.js reads.
+  const json = `tests/corpus/${name}/chat_template.json`;
+  const template = existsSync(json)
+    ? (JSON.parse(readFileSync(json, 'utf8')) as { chat_template: string }).chat_template
+    : undefined;
+  const text = processor.apply_chat_template(chat, {
+    add_generation_prompt: true,
+    ...(template ? { chat_template: template } : {}),
+  });
   const inputs = await processor(text, rgbRawImage(picture));
   const theirs = Array.from(inputs.input_ids.data as BigInt64Array, Number);
   const ours = promptPositions(
@@ -697,4 +715,118 @@ describe('a Qwen3-VL folder: learned position embeddings resampled per grid, int
     theirProcessorWritesOurIds(NAME3, model3, ref3));
   it("transformers.js' own Qwen3VLForConditionalGeneration answers both turns as we do", () =>
     theirModelAnswersAsWeDo(Qwen3VLForConditionalGeneration, NAME3, model3, ref3));
+});
+
+// Qwen3.5 (scripts/make_qwen35_random.py): Qwen3-VL's vision tower and pipeline, and a hybrid language model whose
+// linear-attention layers (Gated DeltaNet) carry a convolution state and a recurrent state from step to step, as
+// real exports write them: onnxruntime's CausalConvWithState and LinearAttention. Its full-attention layers gate
+// their output and rotate part of each head (interleaved M-RoPE); its template closes an empty think block.
+describe('a Qwen3.5 folder: a hybrid decoder of Gated DeltaNet and gated attention layers', () => {
+  const NAME35 = 'qwen35-random';
+  const DISK35 = `tests/corpus/${NAME35}/`;
+  const FILES35 = FILES.map((f) => (f === 'chat_template.json' ? 'chat_template.jinja' : f));
+  const ref35 = JSON.parse(readFileSync(`${DISK35}reference.json`, 'utf8')) as QwenRef;
+  let model35: LoadedModel;
+  beforeAll(async () => {
+    model35 = await loadCorpusFolder(backend, DISK35, FILES35);
+  }, 60_000);
+  afterAll(() => model35?.release());
+
+  it('loads as the llava family: rotary sections over the rotating part of each head, image_grid_thw', () => {
+    expect(model35.kind).toBe('llava');
+    const { spec } = vlmOf(model35);
+    expect(spec.patches?.gridInput).toBe('image_grid_thw');
+    expect(spec.mropeSection).toEqual([2, 1, 1]);
+    expect(imagePatches(imageOf(ref35), spec.patches!.plan).grid).toEqual(ref35.grid_thw);
+  });
+  it("the vision encoder's features on our engine equal PyTorch's, at two grids", () =>
+    visionMatchesPyTorch(model35, ref35, 'image_grid_thw'));
+  it('two turns: answers equal PyTorch’s, every recurrent layer one dispatch per step', async () => {
+    await chatMatchesPyTorch(model35, ref35);
+    const { opCounts } = (vlmOf(model35).decoder.session as WebGpuSession).describePlan()!;
+    expect(opCounts['com.microsoft:LinearAttention']).toBe(2);
+    expect(opCounts['com.microsoft:CausalConvWithState']).toBe(2);
+  });
+  it("a repetition penalty: PyTorch's answers, on the GPU", () =>
+    chatMatchesPyTorch(model35, ref35, 'penalty'));
+  it('two images in one message, and a system message: PyTorch’s prompt ids and answers', async () => {
+    const { spec } = vlmOf(model35);
+    const picture = imageOf(ref35);
+    const pair = [picture, cropRgba(picture, 40, 24)];
+    const both = await answer(
+      model35,
+      pair,
+      [user(ref35.questions[0])],
+      undefined,
+      { maxTokens: ref35.two_images.answer.length },
+      new Stopwatch(),
+    );
+    expect(both.result.promptTokens).toBe(ref35.two_images.prompt_ids.length);
+    expect(both.result.tokenIds).toEqual(ref35.two_images.answer);
+    both.conversation.release();
+    const system: ChatMessage[] = [{ role: 'system', content: ref35.system.text }, user(ref35.questions[0])];
+    expect(promptPositions(model35, spec, system, [imageLayout(spec, picture)])).toEqual(
+      marked(ref35.system.prompt_ids, spec.imageTokenId),
+    );
+    const got = await answer(model35, picture, system, undefined, { maxTokens: 8 }, new Stopwatch());
+    expect(got.result.tokenIds).toEqual(ref35.system.answer);
+    got.conversation.release();
+  });
+  it('GPU buffers stay flat over three-turn chats (checkpoints replaced and released) and a chat that starts over', {
+    timeout: 300_000,
+  }, async () => {
+    const picture = imageOf(ref35);
+    const round = async () => {
+      const first = await answer(
+        model35,
+        picture,
+        [user('w1')],
+        undefined,
+        { maxTokens: 3 },
+        new Stopwatch(),
+      );
+      let turns = [user('w1'), assistant(first.result.text), user('w2 w3')];
+      const second = await answer(
+        model35,
+        picture,
+        turns,
+        first.conversation,
+        { maxTokens: 3 },
+        new Stopwatch(),
+      );
+      expect(second.result.reusedTokens).toBeGreaterThan(0);
+      turns = [...turns, assistant(second.result.text), user('w4')];
+      const third = await answer(
+        model35,
+        picture,
+        turns,
+        second.conversation,
+        { maxTokens: 3 },
+        new Stopwatch(),
+      );
+      expect(third.result.reusedTokens).toBeGreaterThan(second.result.reusedTokens);
+      // Another first question: nothing to go back to, the conversation starts over.
+      const other = await answer(
+        model35,
+        picture,
+        [user('w5')],
+        third.conversation,
+        { maxTokens: 2 },
+        new Stopwatch(),
+      );
+      expect(other.result.reusedTokens).toBe(0);
+      other.conversation.release();
+    };
+    const { warm, after } = await liveBuffersOverRounds((await backend.engineDevice()).device, round);
+    expect(after).toBe(warm);
+  });
+  it("transformers.js' own Qwen3VLProcessor renders and expands the chat to our prompt ids, with our grid", () =>
+    theirProcessorWritesOurIds(NAME35, model35, ref35));
+  it("transformers.js' own Qwen3_5ForConditionalGeneration answers both turns as we do", () =>
+    theirModelAnswersAsWeDo(
+      Qwen3_5ForConditionalGeneration as unknown as typeof Qwen2VLForConditionalGeneration,
+      NAME35,
+      model35,
+      ref35,
+    ));
 });
