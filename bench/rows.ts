@@ -302,6 +302,8 @@ export function askRows(quick: boolean): AskRowSpec[] {
   if (!quick) folders.push(['Qwen3-VL (random weights, resampled positions)', '/corpus/qwen3vl-random/']);
   // LFM2-VL: the image as one patch grid of its own size; a hybrid decoder with convolution states.
   if (!quick) folders.push(['LFM2-VL (random weights, hybrid decoder)', '/corpus/lfm2vl-random/']);
+  // Qwen3.5: a hybrid decoder of Gated DeltaNet layers (LinearAttention, CausalConvWithState) and gated attention.
+  if (!quick) folders.push(['Qwen3.5 (random weights, Gated DeltaNet hybrid)', '/corpus/qwen35-random/']);
   // Gemma3: a local layer's sliding window shorter than the prompt, so pasts grow (no fixed-capacity cache).
   if (!quick) folders.push(['Gemma3 (random weights, sliding window)', '/corpus/gemma3-random/']);
   // PaliGemma: no chat template, the image and prompt fed in one step that attends both ways.

@@ -224,7 +224,8 @@ describe.each(['wasm', 'webgpu'] as const)('a SmolVLM folder: tiled images (%s)'
 // qwen25vl-random, qwen3vl-random): the processor resizes a 45×29 image to a 48×32 grid of patches (24 image
 // tokens), the language model takes 3-D positions (M-RoPE), and the chat template writes the image where the
 // message's content parts put it; Qwen2.5-VL's vision tower attends in windows; Qwen3-VL's resamples its learned
-// position embeddings to the grid, and its language model interleaves the M-RoPE sections.
+// position embeddings to the grid, and its language model interleaves the M-RoPE sections; Qwen3.5's (qwen35-random)
+// is a hybrid of Gated DeltaNet layers (onnxruntime's LinearAttention and CausalConvWithState) and gated attention.
 describe.each([
   ['wasm', 'qwen2vl-random'],
   ['webgpu', 'qwen2vl-random'],
@@ -232,6 +233,8 @@ describe.each([
   ['webgpu', 'qwen25vl-random'],
   ['wasm', 'qwen3vl-random'],
   ['webgpu', 'qwen3vl-random'],
+  ['wasm', 'qwen35-random'],
+  ['webgpu', 'qwen35-random'],
 ] as const)('a Qwen2-VL folder: an image as its own patch grid (%s, %s)', (backend, corpus) => {
   const qwen = JSON.parse(readFileSync(`tests/corpus/${corpus}/reference.json`, 'utf8')) as {
     image: { width: number; height: number; rgba: number[] };
@@ -276,6 +279,11 @@ describe.each([
     ] as const);
     expect(second.result.tokenIds).toEqual(a2);
     expect(second.result.promptTokens).toBe(qwen.prompt_ids[1].length);
+    // Qwen3.5's hybrid decoder went back to the checkpoint of its states after the first question (its 24 image
+    // tokens and the question not fed again), the others to all the first turn fed.
+    expect(second.result.reusedTokens).toBeGreaterThan(
+      corpus === 'qwen35-random' ? 24 : qwen.prompt_ids[0].length,
+    );
     // The conversation's own system message in place of the template's default one: PyTorch's answer.
     const system = { role: 'system' as const, content: qwen.system.text };
     const instructed = await page.evaluate(([im, m, n]) => window.askTest.chat(im, m, { maxTokens: n }), [

@@ -14,7 +14,7 @@ import {
   MHA_CASES,
   PACKED_ATTENTION_CASES,
 } from '../tests/support/attention-steps';
-import { contribFeeds, opFormFeeds } from '../tests/support/corpus-feeds';
+import { contribFeeds, opFormFeeds, recurrentFeeds } from '../tests/support/corpus-feeds';
 import { type BrowserSession, launch, openPage } from './browser';
 import type { BenchResult, FixtureResult, ModelResult, PlainTensor } from './pages/engine';
 
@@ -228,6 +228,12 @@ describe('corpus graphs in Chromium vs onnxruntime-node', () => {
   it.each(onnxFiles('contrib'))('contrib/%s', (file) =>
     expectLikeOnnxruntime('contrib', file, contribFeeds(readFileSync(`tests/corpus/contrib/${file}`))),
   );
+  // Hybrid decoders' recurrent ops (linear-attention.test.ts): a 6-token prompt and one token, from random states.
+  it.each(onnxFiles('linear-attention'))('linear-attention/%s', async (file) => {
+    const bytes = readFileSync(`tests/corpus/linear-attention/${file}`);
+    await expectLikeOnnxruntime('linear-attention', file, recurrentFeeds(bytes, 6, 10), { tolerance: 1e-4 });
+    await expectLikeOnnxruntime('linear-attention', file, recurrentFeeds(bytes, 1, 30), { tolerance: 1e-4 });
+  });
   // The attention graphs step by step, as contrib-attention.test.ts runs them (onnxruntime as it ships).
   const attentionCases = [
     ...GQA_GRAPHS.flatMap((graph) => GQA_STEPS.map((step) => ({ graph, step }))),

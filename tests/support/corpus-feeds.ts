@@ -40,3 +40,24 @@ export function contribFeeds(bytes: Uint8Array): Record<string, HostTensor> {
 function elements(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
+
+/**
+ * tests/corpus/linear-attention: batch 2 and `steps` tokens for the symbolic dims, floats in [−1, 1) from `seed`;
+ * `state` (the previous call's present state) in place of past_state.
+ */
+export function recurrentFeeds(
+  bytes: Uint8Array,
+  steps: number,
+  seed: number,
+  state?: HostTensor,
+): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {};
+  decodeModel(bytes).inputs.forEach((v, i) => {
+    const dims = (v.shape ?? []).map((d) => (d === 'batch' ? 2 : d === 'steps' ? steps : Number(d)));
+    feeds[v.name] =
+      v.name === 'past_state' && state
+        ? state
+        : hostTensor('float32', dims, uniformFloats(elements(dims), seed + i, -1, 1));
+  });
+  return feeds;
+}

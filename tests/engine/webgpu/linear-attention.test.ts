@@ -16,11 +16,10 @@ import {
   linearAttentionParams,
 } from '../../../src/engine/webgpu/ir/linear-attention-params';
 import { decodeModel } from '../../../src/engine/webgpu/ir/onnx-decode';
-import { uniformFloats } from '../../support/random';
+import { recurrentFeeds } from '../../support/corpus-feeds';
 import { nodeGpu } from './gpu';
 
 const DIR = 'tests/corpus/linear-attention';
-const BATCH = 2;
 const PROMPT = 6;
 const backend = new WebGpuBackend({ gpu: nodeGpu() });
 afterAll(async () => (await backend.engineDevice()).device.destroy());
@@ -29,25 +28,6 @@ const worst = new Map<string, number>();
 afterAll(() => console.log('max relative error vs onnxruntime-node:', Object.fromEntries(worst)));
 
 const files = readdirSync(DIR).filter((f) => f.endsWith('.onnx'));
-
-/** Random feeds at `steps` tokens; `state` replaces past_state (the previous call's present). */
-function feedsFor(
-  bytes: Uint8Array,
-  steps: number,
-  seed: number,
-  state?: HostTensor,
-): Record<string, HostTensor> {
-  const feeds: Record<string, HostTensor> = {};
-  decodeModel(bytes).inputs.forEach((v, i) => {
-    const dims = (v.shape ?? []).map((d) => (d === 'batch' ? BATCH : d === 'steps' ? steps : Number(d)));
-    const n = dims.reduce((a, b) => a * b, 1);
-    feeds[v.name] =
-      v.name === 'past_state' && state
-        ? state
-        : hostTensor('float32', dims, uniformFloats(n, seed + i, -1, 1));
-  });
-  return feeds;
-}
 
 function toOrt(feeds: Record<string, HostTensor>): Record<string, ort.Tensor> {
   return Object.fromEntries(
@@ -72,7 +52,7 @@ describe('LinearAttention / CausalConvWithState vs onnxruntime-node', () => {
       [PROMPT, 10],
       [1, 30],
     ]) {
-      const feeds = feedsFor(bytes, steps, seed, state);
+      const feeds = recurrentFeeds(bytes, steps, seed, state);
       const ours = await session.run(feeds);
       const theirs = await reference.run(toOrt(feeds));
       for (const name of session.outputNames) {
@@ -101,7 +81,7 @@ describe('the CPU twins agree with onnxruntime-node', () => {
     const node = model.nodes.find((n) => n.opType === 'LinearAttention');
     if (!node) throw new Error('no LinearAttention node');
     // The graph's shaping before the op, computed here: normalized keys, -softplus decay, sigmoid beta.
-    const feeds = feedsFor(bytes, PROMPT, 70);
+    const feeds = recurrentFeeds(bytes, PROMPT, 70);
     const get = (name: string) => feeds[name] as HostTensor | undefined;
     const q = get('q') as HostTensor;
     const v = get('v') as HostTensor;
@@ -149,7 +129,7 @@ describe('the CPU twins agree with onnxruntime-node', () => {
     const bytes = new Uint8Array(readFileSync(`${DIR}/${file}`));
     const model = decodeModel(bytes);
     const node = model.nodes[0];
-    const feeds = feedsFor(bytes, PROMPT, 90);
+    const feeds = recurrentFeeds(bytes, PROMPT, 90);
     const x = feeds.x;
     const weight = model.initializers.get('weight');
     const bias = model.initializers.get('bias');
