@@ -228,6 +228,9 @@ describe('corpus graphs in Chromium vs onnxruntime-node', () => {
   it.each(onnxFiles('contrib'))('contrib/%s', (file) =>
     expectLikeOnnxruntime('contrib', file, contribFeeds(readFileSync(`tests/corpus/contrib/${file}`))),
   );
+  it.each(onnxFiles('opset23'))('opset23/%s', (file) =>
+    expectLikeOnnxruntime('opset23', file, contribFeeds(readFileSync(`tests/corpus/opset23/${file}`))),
+  );
   // Hybrid decoders' recurrent ops (linear-attention.test.ts): a 6-token prompt and one token, from random states.
   it.each(onnxFiles('linear-attention'))('linear-attention/%s', async (file) => {
     const bytes = readFileSync(`tests/corpus/linear-attention/${file}`);

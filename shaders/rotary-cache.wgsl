@@ -5,7 +5,8 @@
 // positions[b · S + s] (format 1) or positions[0] + s (format 0), clamped into the cache; multimodal rotary
 // (com.microsoft MRotaryEmbedding, format 2) reads one of three position streams [3, B, S] per angle c: the
 // sections of mrope_section in turn (layout 0), or the temporal stream with every third angle from 1 taken from
-// the height stream and from 2 from the width one, within 3 · their sections (layout 1, interleaved). Pairs are
+// the height stream and from 2 from the width one, within 3 · their sections (layout 1, interleaved); caches with a
+// row per token (opset 23's RotaryEmbedding without position ids, format 3) are read at row b · S + s. Pairs are
 // (i, i + rotary_dim / 2) in the rotate-half form, (2i, 2i + 1) interleaved:
 // out_first = x_first · cos − x_second · sin, out_second = x_second · cos + x_first · sin.
 struct Params {
@@ -94,6 +95,8 @@ fn main(
   var pos = select(positions[0] + i32(s), positions[b * u.seq + s], u.pos_format == 1u);
   if (u.pos_format == 2u) {
     pos = positions[(mrope_stream(c) * u.batch_rows + b) * u.seq + s];
+  } else if (u.pos_format == 3u) {
+    pos = i32(b * u.seq + s);
   }
   pos = clamp(pos, 0, i32(u.cache_rows) - 1);
   let at = u32(pos) * half + c;

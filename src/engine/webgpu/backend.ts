@@ -98,6 +98,9 @@ function unsupportedForm(n: Pick<Node, 'opType' | 'domain' | 'attrs' | 'inputs' 
       n.inputs.slice(12).some(Boolean) ||
       n.outputs.slice(3).some(Boolean)
     );
+  // Opset 23's Attention: not its QK output, nor opset 24's nonpad_kv_seqlen, nor softmax in another precision.
+  if (n.opType === 'Attention' && (n.domain === '' || n.domain === 'ai.onnx'))
+    return !!n.inputs[6] || !!n.outputs[3] || ![undefined, 1].includes(attr('softmax_precision'));
   // Packed batching (sequences concatenated without padding) is a RotaryEmbedding form we do not lower.
   if (n.domain === 'com.microsoft' && (n.opType === 'RotaryEmbedding' || n.opType === 'MRotaryEmbedding'))
     return (attr('is_packed_batching') ?? 0) !== 0 || !n.inputs[1];
@@ -187,6 +190,8 @@ export function unsupportedOps(ops: Iterable<OpRef>): string[] {
         FOLD_ONLY_OPS.has(n.opType) ||
         n.opType === 'LayerNormalization' ||
         n.opType === 'SimplifiedLayerNormalization' || // onnxruntime's, rewritten by canonicalize-contrib.ts
+        n.opType === 'RotaryEmbedding' || // opset 23's, rewritten by canonicalize-contrib.ts too
+        n.opType === 'Attention' || // opset 23's, lowered once shapes are known (passes/lower-onnx-attention.ts)
         n.opType === 'Constant' || // decoded into an initializer
         n.opType === 'If' || // inlined once its condition is known (passes/inline-if.ts)
         HOST_OPS.has(n.opType) || // evaluated on the host between plans (ir/host-ops.ts)

@@ -300,6 +300,7 @@ const SHAPES: Record<string, ShapeFn> = {
   LogSoftmax: sameAlongAxis,
   Hardmax: sameAlongAxis,
   LpNormalization: same,
+  RMSNormalization: same,
   LayerNormalization: (c) => {
     const x = input(c, 0);
     // Mean / InvStdDev: float32 (stash_type 1), the normalized axes (axis … last) kept as 1s.
@@ -549,6 +550,31 @@ const SHAPES: Record<string, ShapeFn> = {
   'com.microsoft:CausalConvWithState': (c) => {
     const x = input(c, 0);
     return [x, { dtype: x.dtype, dims: causalConvParams(c.node, x.dims, input(c, 1).dims).stateDims }];
+  },
+  // Opset 23's Attention: Y like Q with V's head size; presents [B, Nkv, past + L, ·]; QK [B, Nq, S, T].
+  Attention: (c) => {
+    const q = input(c, 0);
+    const k = input(c, 1).dims;
+    const v = input(c, 2).dims;
+    const rank = q.dims.length;
+    if ((rank !== 3 && rank !== 4) || k.length !== rank || v.length !== rank)
+      fail(c, `query, key and value must all be 3-D or 4-D, got [${q.dims}], [${k}], [${v}]`);
+    const qHeads = rank === 4 ? q.dims[1] : attrInt(c.node, 'q_num_heads', 0);
+    const kvHeads = rank === 4 ? k[1] : attrInt(c.node, 'kv_num_heads', 0);
+    if (qHeads < 1 || kvHeads < 1) fail(c, 'q_num_heads and kv_num_heads are required for 3-D inputs');
+    const [batch, ,] = q.dims;
+    const seq = rank === 4 ? q.dims[2] : q.dims[1];
+    const length = rank === 4 ? k[2] : k[1];
+    const kHead = rank === 4 ? k[3] : k[2] / kvHeads;
+    const vHead = rank === 4 ? v[3] : v[2] / kvHeads;
+    const past = c.inputs[4]?.dims[2] ?? 0;
+    const total = past + length;
+    return [
+      { dtype: q.dtype, dims: rank === 4 ? [batch, qHeads, seq, vHead] : [batch, seq, qHeads * vHead] },
+      { dtype: q.dtype, dims: [batch, kvHeads, total, kHead] },
+      { dtype: q.dtype, dims: [batch, kvHeads, total, vHead] },
+      { dtype: q.dtype, dims: [batch, qHeads, seq, total] },
+    ];
   },
   'com.microsoft:MultiHeadAttention': (c) => {
     const q = input(c, 0);

@@ -67,6 +67,8 @@ export interface RotaryCacheParams {
    * streams, split among the angles by `section` (summing to rotaryDim / 2), in turn or interleaved.
    */
   readonly mrope?: { readonly section: readonly [number, number, number]; readonly interleaved: boolean };
+  /** The caches hold a row per token (B · S rows, row b · S + s); positions are not read. */
+  readonly tokenRows?: boolean;
 }
 
 /**
@@ -89,7 +91,7 @@ export function rotaryCache(
     ['output', out],
   ] as const)
     expectFloat32(`RotaryEmbedding ${name}`, t);
-  if (isFloat(positions.dtype))
+  if (!p.tokenRows && isFloat(positions.dtype))
     invalid(`RotaryEmbedding: position ids must be integers, got ${positions.dtype}`);
   expectDims('RotaryEmbedding output', out, x.dims);
   const rank = p.layout === 'bsnh' ? 3 : 4;
@@ -108,7 +110,10 @@ export function rotaryCache(
       `RotaryEmbedding: caches [${cos.dims}] / [${sin.dims}] must both be [positions, ${p.rotaryDim / 2}]`,
     );
   const perToken = elementCount(positions.dims) !== 1;
-  if (p.mrope) {
+  if (p.tokenRows) {
+    if (cos.dims[0] !== b * seq)
+      invalid(`RotaryEmbedding: caches of ${cos.dims[0]} rows for ${b} × ${seq} tokens`);
+  } else if (p.mrope) {
     if (!sameDims(positions.dims, [3, b, seq]))
       invalid(`MRotaryEmbedding: position ids [${positions.dims}] must be [3, ${b}, ${seq}]`);
     if (p.mrope.section.reduce((x, y) => x + y, 0) !== p.rotaryDim / 2)
@@ -126,8 +131,15 @@ export function rotaryCache(
     bindings: [x, cos, sin, positions, out],
     uniforms: new UniformWriter()
       .u32s([n, p.heads, seq, headSize, p.rotaryDim, p.rotatedHeads ?? p.heads])
-      .u32s([p.layout === 'bsnh' ? 0 : 1, p.interleaved ? 1 : 0, p.mrope ? 2 : perToken ? 1 : 0, cos.dims[0]])
+      .u32s([p.layout === 'bsnh' ? 0 : 1, p.interleaved ? 1 : 0, positionFormat(p, perToken), cos.dims[0]])
       .u32s([...(p.mrope?.section ?? [0, 0, 0]), p.mrope?.interleaved ? 1 : 0, b, 0])
       .finish(),
   });
+}
+
+/** How the kernel finds a token's cache row (shaders/rotary-cache.wgsl's pos_format). */
+function positionFormat(p: RotaryCacheParams, perToken: boolean): number {
+  if (p.tokenRows) return 3;
+  if (p.mrope) return 2;
+  return perToken ? 1 : 0;
 }

@@ -3,8 +3,8 @@
 // Add + LayerNorm (the residual fusion folds the Add back in), BiasGelu / FastGelu Add + Gelu (the Linear
 // fusion absorbs both into a matmul epilogue), Gelu / QuickGelu our Gelu, the Simplified (RMS) norms our
 // LayerNorm with rms=1, RotaryEmbedding and MRotaryEmbedding our Rotary in its cache form (positions read on the
-// GPU), the hybrid decoders' LinearAttentionGate and GatedRMSNorm standard ops. Runs first, before shapes are
-// inferred.
+// GPU), the hybrid decoders' LinearAttentionGate and GatedRMSNorm standard ops; opset 23's standard RotaryEmbedding
+// our Rotary too. Runs first, before shapes are inferred.
 import { hostTensor } from '../../tensor';
 import { attrFloat, attrInt, attrInts, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import { replaceNodesWith } from './pattern';
@@ -85,8 +85,32 @@ function linearAttentionGate(node: Node): Node[] | undefined {
   return nodes;
 }
 
+/**
+ * Opset 23's RotaryEmbedding (inputs x, cos_cache, sin_cache, position_ids?) → Rotary in its cache form; without
+ * position ids the caches hold a row per token ([B, S, rotary / 2]).
+ */
+function standardRotary(node: Node): Node {
+  const [input, cos, sin, positions] = node.inputs;
+  const int = (name: string) => ({ type: 'int' as const, value: attrInt(node, name, 0) });
+  return {
+    name: node.name,
+    opType: 'Rotary',
+    domain: WEBVL_DOMAIN,
+    attrs: {
+      interleaved: int('interleaved'),
+      num_heads: int('num_heads'),
+      rotary_embedding_dim: int('rotary_embedding_dim'),
+      ...(positions ? {} : { token_caches: { type: 'int' as const, value: 1 } }),
+    },
+    inputs: positions ? [input, cos, sin, positions] : [input, cos, sin],
+    outputs: [node.outputs[0]],
+  };
+}
+
 /** The nodes that replace one contrib node, or undefined to leave it (load() then refuses it). */
 function rewrite(graph: Graph, node: Node): Node[] | undefined {
+  if (node.opType === 'RotaryEmbedding' && (node.domain === '' || node.domain === 'ai.onnx'))
+    return [standardRotary(node)];
   // onnxruntime registers SimplifiedLayerNormalization in the default domain, the rest under com.microsoft.
   const simplified =
     node.opType === 'SimplifiedLayerNormalization' && (node.domain === '' || node.domain === 'ai.onnx');

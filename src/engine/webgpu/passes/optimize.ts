@@ -19,6 +19,7 @@ import { keepHalfWeights } from './keep-half-weights';
 import { lowerGroupQueryAttention } from './lower-gqa';
 import { lowerMultiHeadAttention } from './lower-mha';
 import { lowerMsAttention } from './lower-ms-attention';
+import { lowerOnnxAttention } from './lower-onnx-attention';
 import { mergeProjections } from './merge-projections';
 import { bindInputValues } from './run-time-values';
 
@@ -105,11 +106,12 @@ export function specialize(
   const shapes = inferShapes(graph, inputDims, options.keepLookups ? lookup : undefined);
   castLikeTargets(graph, shapes);
   dropNoOpCasts(graph, shapes);
-  // Contrib attention whose lowering depends on shapes (and on total_sequence_length's value).
+  // Contrib attention, and opset 23's, whose lowering depends on shapes (and on total_sequence_length's value).
   const contribAttention =
     lowerGroupQueryAttention(graph, shapes) +
     lowerMultiHeadAttention(graph, shapes) +
-    lowerMsAttention(graph, shapes);
+    lowerMsAttention(graph, shapes) +
+    lowerOnnxAttention(graph, shapes);
   let deadNodes = eliminateDeadCode(graph);
   const gelu = fuseGelu(graph);
   const layerNorm = fuseLayerNorm(graph, shapes) + fuseRmsNorm(graph, shapes);

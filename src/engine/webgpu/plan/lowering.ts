@@ -353,7 +353,9 @@ const LOWERINGS: Record<string, Lowering> = {
   'webvl:RepetitionPenalty': (a) =>
     ops.repetitionPenalty(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]),
   'webvl:Rotary': (a) => {
-    if (a.inputs.length < 4) return ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]);
+    const tokenCaches = attrInt(a.node, 'token_caches', 0) === 1;
+    if (a.inputs.length < 4 && !tokenCaches)
+      return ops.rotary(a.ctx, need(a, 0), need(a, 1), need(a, 2), a.outputs[0]);
     // The cache form (canonicalize-contrib.ts: com.microsoft RotaryEmbedding), inputs x, cos, sin, positions.
     const x = need(a, 0);
     const cos = need(a, 1);
@@ -367,14 +369,26 @@ const LOWERINGS: Record<string, Lowering> = {
       unsupported(a.node, `mrope_section [${section}] is not three sections`);
     const layout = attrInt(a.node, 'mrope_layout', 0);
     if (layout !== 0 && layout !== 1) unsupported(a.node, `mrope_layout ${layout}`);
-    ops.rotaryCache(a.ctx, x, cos, need(a, 2), need(a, 3), a.outputs[0], {
-      layout: rank4 ? 'bnsh' : 'bsnh',
-      heads,
-      rotaryDim: rotaryDim || headSize,
-      interleaved: attrInt(a.node, 'interleaved', 0) === 1,
-      rotatedHeads: attrInt(a.node, 'rotated_heads', heads),
-      mrope: section && { section: [section[0], section[1], section[2]], interleaved: layout === 1 },
-    });
+    // Caches per token ([B, S, rotary / 2], opset 23's RotaryEmbedding without position ids) are read as a
+    // cache of B · S rows, row b · S + s for token s of row b.
+    const positions = tokenCaches ? cos : need(a, 3);
+    ops.rotaryCache(
+      a.ctx,
+      x,
+      tokenCaches ? rowsOf(cos) : cos,
+      tokenCaches ? rowsOf(need(a, 2)) : need(a, 2),
+      positions,
+      a.outputs[0],
+      {
+        layout: rank4 ? 'bnsh' : 'bsnh',
+        heads,
+        rotaryDim: rotaryDim || headSize,
+        interleaved: attrInt(a.node, 'interleaved', 0) === 1,
+        rotatedHeads: attrInt(a.node, 'rotated_heads', heads),
+        mrope: section && { section: [section[0], section[1], section[2]], interleaved: layout === 1 },
+        tokenRows: tokenCaches,
+      },
+    );
   },
   'webvl:Gelu': (a) =>
     ops.gelu(
@@ -683,6 +697,37 @@ const LOWERINGS: Record<string, Lowering> = {
       mean || invStdDev ? { mean: stat(mean), invStdDev: stat(invStdDev) } : null,
     );
   },
+  // Opset 23's RMSNormalization: the same kernel as LayerNormalization's, root mean square only, over axes axis …
+  // last; a scale that broadcasts to them is expanded first.
+  RMSNormalization: (a) => {
+    const x = need(a, 0);
+    const rank = x.dims.length;
+    const axisAttr = attrInt(a.node, 'axis', -1);
+    if (axisAttr < -rank || axisAttr >= rank)
+      unsupported(a.node, `axis ${axisAttr} out of range for rank ${rank}`);
+    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+    const normalized = x.dims.slice(axis);
+    const cols = normalized.reduce((p, d) => p * d, 1);
+    const rows = x.dims.slice(0, axis).reduce((p, d) => p * d, 1);
+    let scale = need(a, 1);
+    if (scale.dims.reduce((p, d) => p * d, 1) !== cols) {
+      const full = a.ctx.scratch(scale.dtype, normalized);
+      ops.expand(a.ctx, scale, full);
+      scale = full;
+    }
+    const flat = (v: GpuView, dims: number[]): GpuView => ({ ...v, dims });
+    ops.layerNorm(
+      a.ctx,
+      flat(x, [rows, cols]),
+      flat(scale, [cols]),
+      null,
+      null,
+      flat(a.outputs[0], [rows, cols]),
+      null,
+      { epsilon: attrFloat(a.node, 'epsilon', 1e-5), rms: true },
+      null,
+    );
+  },
   DequantizeLinear: (a) => {
     // Constant codes were folded at load (pack-quantized.ts); these are codes computed at run time (a Gather
     // from a quantized table). One constant scale and zero point: one dispatch. Otherwise (per-axis, or values
@@ -907,6 +952,11 @@ for (const op of REDUCE_OPS) {
   };
 }
 
+/** A [B, S, half] cache per token as [B · S, half] rows. */
+function rowsOf(v: GpuView): GpuView {
+  return { ...v, dims: [v.dims.slice(0, -1).reduce((p, d) => p * d, 1), v.dims[v.dims.length - 1] ?? 0] };
+}
+
 /** AveragePool / MaxPool, and the Global forms (one window over all spatial axes): ops/pool.ts. */
 function poolLowering(kind: 'max' | 'average'): Lowering {
   return (a) => {
@@ -975,7 +1025,17 @@ export function lowering(node: Pick<Node, 'opType' | 'domain'>): Lowering | unde
 export function supportedOps(): string[] {
   const own = [...Object.keys(LOWERINGS).filter((k) => !k.includes(':')), ...HOST_OPS];
   // Constant nodes become initializers when the model is decoded (onnx-decode.ts).
-  return [...new Set([...own, ...VIEW_OPS, ...FOLD_ONLY_OPS, 'LayerNormalization', 'Constant'])].sort();
+  return [
+    ...new Set([
+      ...own,
+      ...VIEW_OPS,
+      ...FOLD_ONLY_OPS,
+      'LayerNormalization',
+      'Constant',
+      'RotaryEmbedding',
+      'Attention',
+    ]),
+  ].sort();
 }
 
 /**
