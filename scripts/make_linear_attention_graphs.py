@@ -10,7 +10,8 @@ on onnxruntime-node for a prompt and then a decoding step fed the prompt's prese
   channels-last activations.
 
 The graphs shape their raw inputs the way models do before the op, so that random feeds stay in the op's domain:
-keys L2-normalised for the delta rules, decay = -softplus(x) (log-space, below 0), beta = sigmoid(x).
+keys L2-normalised for the delta rules (torch's export of transformers' l2norm, which our engine fuses into one
+RMS norm), decay = -softplus(x) (log-space, below 0), beta = sigmoid(x).
 
   /usr/bin/python3 scripts/make_linear_attention_graphs.py     # writes tests/corpus/linear-attention/*.onnx
 """
@@ -39,16 +40,24 @@ def save(name, nodes, inputs, outputs, inits=()):
 
 
 def l2_normalized(raw, out, heads, dim):
-    """raw [B, T, heads·dim] → out, each head's vector divided by its L2 norm (as the delta rules expect)."""
+    """raw [B, T, heads·dim] → out, each head's vector times 1/sqrt(sum(x²) + 1e-6), as torch exports transformers'
+    l2norm (the delta rules expect unit keys)."""
     shape4 = numpy_helper.from_array(np.array([0, 0, heads, dim], np.int64), f"{out}_heads")
     shape3 = numpy_helper.from_array(np.array([0, 0, heads * dim], np.int64), f"{out}_packed")
+    axes = numpy_helper.from_array(np.array([-1], np.int64), f"{out}_axes")
+    eps = numpy_helper.from_array(np.array(1e-6, np.float32), f"{out}_eps")
+    one = numpy_helper.from_array(np.array(1.0, np.float32), f"{out}_one")
     nodes = [
         helper.make_node("Reshape", [raw, shape4.name], [f"{out}_4d"]),
-        helper.make_node("ReduceL2", [f"{out}_4d"], [f"{out}_norm"], axes=[-1], keepdims=1),
-        helper.make_node("Div", [f"{out}_4d", f"{out}_norm"], [f"{out}_unit"]),
+        helper.make_node("Mul", [f"{out}_4d", f"{out}_4d"], [f"{out}_squares"]),
+        helper.make_node("ReduceSum", [f"{out}_squares", axes.name], [f"{out}_sum"], keepdims=1),
+        helper.make_node("Add", [f"{out}_sum", eps.name], [f"{out}_sum_eps"]),
+        helper.make_node("Sqrt", [f"{out}_sum_eps"], [f"{out}_norm"]),
+        helper.make_node("Div", [one.name, f"{out}_norm"], [f"{out}_inverse"]),
+        helper.make_node("Mul", [f"{out}_4d", f"{out}_inverse"], [f"{out}_unit"]),
         helper.make_node("Reshape", [f"{out}_unit", shape3.name], [out]),
     ]
-    return nodes, [shape4, shape3]
+    return nodes, [shape4, shape3, axes, eps, one]
 
 
 def linear_attention(name, rule, hq, hkv, dk, dv, decay_width=None, beta_width=None, past=True, scale=None):

@@ -1,6 +1,8 @@
 // RMSNorm as torch exports it (LLaMA-style decoders): x · 1/sqrt(mean(x²) + eps) · γ, written as
 // Pow(x, 2) | Mul(x, x) → ReduceMean(last axis) → Add(eps) → Sqrt → Reciprocal | Div(1, ·) → Mul(x, ·) → Mul(γ),
 // or with Div(x, sqrt) in place of the last two. One LayerNorm node with rms=1 (one dispatch, no mean pass).
+// The L2 normalization of Gated DeltaNet's queries and keys (transformers' l2norm: x · 1/sqrt(sum(x²) + eps)) is
+// the same chain with ReduceSum: over n values it is the RMS norm with eps / n and γ / sqrt(n).
 // Float-to-float Casts (the export's upcasts of f32 values) are dropped first, as they copy for nothing.
 import { attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
 import type { TypedShape } from '../ir/op-shapes';
@@ -40,6 +42,8 @@ interface RmsMatch {
   /** The normalized value (before any γ). */
   normalized: string;
   eps: number;
+  /** A sum of squares (an L2 norm) rather than their mean. */
+  sum: boolean;
 }
 
 /** From the Sqrt of mean(x²) + eps to the normalized output. */
@@ -48,8 +52,11 @@ function matchRms(v: GraphView, sqrt: Node, shapes: ReadonlyMap<string, TypedSha
   if (!addEps) return undefined;
   const meanName = addEps.inputs.find((i) => !v.isConstant(i)) ?? '';
   const eps = v.scalar(v.other(addEps, meanName) ?? '');
-  const mean = v.producedBy(meanName, 'ReduceMean');
+  const reduced = v.producedBy(meanName, 'ReduceMean');
+  const summed = reduced ? undefined : v.producedBy(meanName, 'ReduceSum');
+  const mean = reduced ?? summed;
   if (eps === undefined || !mean || !isLastAxisMean(v, mean, shapes)) return undefined;
+  const sum = summed !== undefined;
   const pow = v.producedBy(mean.inputs[0], 'Pow');
   const square = v.producedBy(mean.inputs[0], 'Mul');
   let x: string | undefined;
@@ -61,14 +68,14 @@ function matchRms(v: GraphView, sqrt: Node, shapes: ReadonlyMap<string, TypedSha
   // x / sqrt(…)
   const div = v.onlyConsumer(sqrt.outputs[0], 'Div');
   if (div && div.inputs[0] === x && div.inputs[1] === sqrt.outputs[0])
-    return { x, nodes: [...head, div], normalized: div.outputs[0], eps };
+    return { x, nodes: [...head, div], normalized: div.outputs[0], eps, sum };
   // x · (1 / sqrt(…)) with Reciprocal or Div(1, ·)
   const inv =
     v.onlyConsumer(sqrt.outputs[0], 'Reciprocal') ??
     (div && near(v.scalar(div.inputs[0]), 1) ? div : undefined);
   const mul = inv && v.onlyConsumer(inv.outputs[0], 'Mul');
   if (!inv || !mul || v.other(mul, inv.outputs[0]) !== x) return undefined;
-  return { x, nodes: [...head, inv, mul], normalized: mul.outputs[0], eps };
+  return { x, nodes: [...head, inv, mul], normalized: mul.outputs[0], eps, sum };
 }
 
 /** Returns the number of RMSNorms fused. Needs inferred shapes. */
@@ -85,15 +92,17 @@ export function fuseRmsNorm(graph: Graph, shapes: ReadonlyMap<string, TypedShape
     const gamma = gammaName ? graph.initializers.get(gammaName) : undefined;
     const withGamma = !!gamma && gamma.data.length === channels && gamma.dtype === 'float32';
     if (!m.nodes.slice(0, -1).every((n) => v.usedOnlyBy(n.outputs[0], m.nodes))) return false;
-    const gammaInput = withGamma ? (gammaName as string) : `${node.name}_rms_ones`;
-    if (!withGamma) {
-      if (channels === undefined) return false;
-      graph.initializers.set(gammaInput, {
-        location: 'cpu',
-        dtype: 'float32',
-        dims: [channels],
-        data: new Float32Array(channels).fill(1),
-      });
+    if (channels === undefined && (m.sum || !withGamma)) return false;
+    // An L2 norm is the RMS norm with γ / sqrt(n) (a γ of its own, as the model's may be shared).
+    const own = !withGamma || m.sum;
+    const gammaInput = own ? `${node.name}_rms_gamma` : (gammaName as string);
+    if (own) {
+      const n = channels as number;
+      const factor = m.sum ? 1 / Math.sqrt(n) : 1;
+      const data = withGamma
+        ? Float32Array.from(gamma.data as Float32Array, (g) => g * factor)
+        : new Float32Array(n).fill(factor);
+      graph.initializers.set(gammaInput, { location: 'cpu', dtype: 'float32', dims: [n], data });
     }
     const out = withGamma ? (scale as Node).outputs[0] : m.normalized;
     const nodes = withGamma ? [...m.nodes, scale as Node] : m.nodes;
@@ -101,7 +110,10 @@ export function fuseRmsNorm(graph: Graph, shapes: ReadonlyMap<string, TypedShape
       name: `${node.name}_rmsnorm`,
       opType: 'LayerNorm',
       domain: WEBVL_DOMAIN,
-      attrs: { epsilon: { type: 'float', value: m.eps }, rms: { type: 'int', value: 1 } },
+      attrs: {
+        epsilon: { type: 'float', value: m.sum ? m.eps / (channels as number) : m.eps },
+        rms: { type: 'int', value: 1 },
+      },
       inputs: [m.x, gammaInput, ''],
       outputs: [out],
     });
