@@ -86,11 +86,11 @@ function linearAttentionGate(node: Node): Node[] | undefined {
 }
 
 /**
- * Opset 23's RotaryEmbedding (inputs x, cos_cache, sin_cache, position_ids?) → Rotary in its cache form; without
- * position ids the caches hold a row per token ([B, S, rotary / 2]).
+ * Our Rotary in its cache form over `inputs` (x, cos, sin, positions; positions absent: caches with a row per
+ * token), with the node's interleaved / num_heads / rotary_embedding_dim and `extra` attributes. Its lowering reads
+ * the layout (3-D [B, S, H·D] or 4-D [B, H, S, D]) off x.
  */
-function standardRotary(node: Node): Node {
-  const [input, cos, sin, positions] = node.inputs;
+function rotary(node: Node, inputs: string[], extra: Node['attrs'] = {}): Node {
   const int = (name: string) => ({ type: 'int' as const, value: attrInt(node, name, 0) });
   return {
     name: node.name,
@@ -100,17 +100,19 @@ function standardRotary(node: Node): Node {
       interleaved: int('interleaved'),
       num_heads: int('num_heads'),
       rotary_embedding_dim: int('rotary_embedding_dim'),
-      ...(positions ? {} : { token_caches: { type: 'int' as const, value: 1 } }),
+      ...(inputs[3] ? {} : { token_caches: { type: 'int' as const, value: 1 } }),
+      ...extra,
     },
-    inputs: positions ? [input, cos, sin, positions] : [input, cos, sin],
+    inputs: inputs[3] ? inputs : inputs.slice(0, 3),
     outputs: [node.outputs[0]],
   };
 }
 
 /** The nodes that replace one contrib node, or undefined to leave it (load() then refuses it). */
 function rewrite(graph: Graph, node: Node): Node[] | undefined {
+  // Opset 23's RotaryEmbedding: inputs x, cos_cache, sin_cache, position_ids (absent: caches per token).
   if (node.opType === 'RotaryEmbedding' && (node.domain === '' || node.domain === 'ai.onnx'))
-    return [standardRotary(node)];
+    return [rotary(node, [...node.inputs])];
   // onnxruntime registers SimplifiedLayerNormalization in the default domain, the rest under com.microsoft.
   const simplified =
     node.opType === 'SimplifiedLayerNormalization' && (node.domain === '' || node.domain === 'ai.onnx');
@@ -150,46 +152,20 @@ function rewrite(graph: Graph, node: Node): Node[] | undefined {
       return nodes;
     }
     case 'RotaryEmbedding': {
-      // Inputs x, position_ids, cos_cache, sin_cache → Rotary(x, cos, sin, positions); its lowering reads the
-      // layout (3-D [B, S, H·D] or 4-D [B, H, S, D]) off x. onnxruntime ignores `scale`.
+      // Inputs x, position_ids, cos_cache, sin_cache. onnxruntime ignores `scale`.
       const [input, positions, cos, sin] = node.inputs;
-      const int = (name: string) => ({ type: 'int' as const, value: attrInt(node, name, 0) });
-      return [
-        {
-          name: node.name,
-          opType: 'Rotary',
-          domain: WEBVL_DOMAIN,
-          attrs: {
-            interleaved: int('interleaved'),
-            num_heads: int('num_heads'),
-            rotary_embedding_dim: int('rotary_embedding_dim'),
-          },
-          inputs: [input, cos, sin, positions],
-          outputs: [out],
-        },
-      ];
+      return [rotary(node, [input, cos, sin, positions])];
     }
     case 'MRotaryEmbedding': {
-      // Inputs x, position_ids [3, B, S], cos_cache, sin_cache → Rotary in its cache form with three position
-      // streams. Packed batching is a form we do not lower (load() then refuses the node).
+      // Inputs x, position_ids [3, B, S], cos_cache, sin_cache: three position streams. Packed batching is a form
+      // we do not lower (load() then refuses the node).
       if (attrInt(node, 'is_packed_batching', 0) !== 0) return undefined;
       const [input, positions, cos, sin] = node.inputs;
-      const int = (name: string) => ({ type: 'int' as const, value: attrInt(node, name, 0) });
       return [
-        {
-          name: node.name,
-          opType: 'Rotary',
-          domain: WEBVL_DOMAIN,
-          attrs: {
-            interleaved: int('interleaved'),
-            num_heads: int('num_heads'),
-            rotary_embedding_dim: int('rotary_embedding_dim'),
-            mrope_section: { type: 'ints', value: attrInts(node, 'mrope_section') ?? [] },
-            mrope_layout: int('mrope_layout'),
-          },
-          inputs: [input, cos, sin, positions],
-          outputs: [out],
-        },
+        rotary(node, [input, cos, sin, positions], {
+          mrope_section: { type: 'ints', value: attrInts(node, 'mrope_section') ?? [] },
+          mrope_layout: { type: 'int', value: attrInt(node, 'mrope_layout', 0) },
+        }),
       ];
     }
     case 'GatedRMSNorm':

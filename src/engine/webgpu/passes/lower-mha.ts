@@ -25,7 +25,7 @@ function unsupported(node: Node, why: string): never {
 }
 
 /** `view` copied into `output` [B, N, ·, H] after `past` (if any): a KV cache's present (one strided copy each). */
-function concatPresent(b: NodeBuilder, past: string, view: View4, output: string): string {
+export function concatPresent(b: NodeBuilder, past: string, view: View4, output: string): string {
   const sources: string[] = [];
   const attrs: Node['attrs'] = { axis: int(2) };
   const pastDims = past ? (b.shape(past)?.dims ?? []) : [];

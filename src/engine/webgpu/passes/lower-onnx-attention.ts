@@ -13,10 +13,11 @@
 // float are refused at load (backend.ts) or here with UNSUPPORTED_OP.
 import { WebvlError } from '../../../errors';
 import { strides as contiguous } from '../ir/const-eval';
-import { attrFloat, attrInt, type Graph, type Node, WEBVL_DOMAIN } from '../ir/ir';
+import { attrFloat, attrInt, type Graph, type Node } from '../ir/ir';
 import type { TypedShape } from '../ir/op-shapes';
 import { attentionNode, MAX_HEAD_DIM, type View4 } from './fuse-attention';
-import { int, ints, NodeBuilder } from './node-builder';
+import { concatPresent } from './lower-mha';
+import { NodeBuilder } from './node-builder';
 import { replaceNodesWith } from './pattern';
 
 function unsupported(node: Node, why: string): never {
@@ -34,30 +35,6 @@ function headsView(source: string, dims: readonly number[], heads: number): View
     strides: [length * width, size, width, 1],
     start: 0,
   };
-}
-
-/** `view` after `past` along the sequence axis, into `output`: a present (one strided copy each). */
-function present(b: NodeBuilder, past: string, view: View4, output: string): string {
-  const attrs: Node['attrs'] = { axis: int(2) };
-  const sources: string[] = [];
-  const pastDims = past ? (b.shape(past)?.dims ?? []) : [];
-  if (past) {
-    sources.push(past);
-    attrs.dims_0 = ints(pastDims);
-    attrs.strides_0 = ints(contiguous(pastDims));
-  }
-  const i = sources.length;
-  sources.push(view.source);
-  attrs[`dims_${i}`] = ints(view.dims);
-  attrs[`strides_${i}`] = ints(view.strides);
-  attrs[`start_${i}`] = int(view.start);
-  const outDims = [...view.dims];
-  outDims[2] += pastDims[2] ?? 0;
-  attrs.out_dims = ints(outDims);
-  return b.add('StridedConcat', sources, attrs, {
-    domain: WEBVL_DOMAIN,
-    outputs: output ? [output] : undefined,
-  })[0];
 }
 
 /** attn_mask as an additive float mask of rank 4 over `total` keys (bool: 0 where true, −∞ where false). */
@@ -113,11 +90,11 @@ function lower(graph: Graph, shapes: Map<string, TypedShape>, node: Node): Node[
     return { source: name, dims: [...dims], strides: contiguous(dims), start: 0 };
   };
   if (pastKey || presentKey) {
-    const p = present(b, pastKey, k, presentKey);
+    const p = concatPresent(b, pastKey, k, presentKey);
     if (pastKey) k = cached(p);
   }
   if (pastValue || presentValue) {
-    const p = present(b, pastValue, v, presentValue);
+    const p = concatPresent(b, pastValue, v, presentValue);
     if (pastValue) v = cached(p);
   }
   const [batch, , seq] = q.dims;
