@@ -755,7 +755,6 @@ function promptTokenIds(positions: readonly number[], imageTokenId: number): num
   return positions.map((p) => (isImage(p) ? imageTokenId : p));
 }
 
-/** The first position at or before `at` that does not split a run of image tokens. */
 /**
  * Where the conversation so far ends in `positions` (the prompt without the opening of the answer), if it is a
  * place to split the prompt's feed at: past `from`, before the end, outside any image run.
@@ -775,6 +774,7 @@ function historyEnd(
   return splits && commonPrefix(history, positions) === end ? end : undefined;
 }
 
+/** The first position at or before `at` that does not split a run of image tokens. */
 function outsideRuns(positions: readonly number[], at: number): number {
   let n = at;
   while (n > 0 && n < positions.length && isImage(positions[n]) && positions[n - 1] === positions[n]) n--;
