@@ -1,6 +1,6 @@
 // CPU twins of ops/linear-attention.ts (tests only): onnxruntime's LinearAttention and CausalConvWithState
 // written as their definitions read, one token at a time, in float64.
-import type { CausalConvParams, LinearAttentionParams } from '../ops/linear-attention';
+import { type CausalConvParams, type LinearAttentionParams, ruleTerms } from '../ops/linear-attention';
 import { type CpuTensor, cpuTensor } from './tensor';
 
 /** Which state head (and key head) a query head reads, and which query head a state head answers with. */
@@ -34,8 +34,7 @@ export function linearAttentionCpu(
   const slots = Math.max(p.qHeads, kvHeads);
   const output = cpuTensor([batch, steps, slots * dv]);
   const present = cpuTensor([batch, kvHeads, dk, dv], past?.data);
-  const gated = p.rule === 'gated' || p.rule === 'gated_delta';
-  const delta = p.rule === 'delta' || p.rule === 'gated_delta';
+  const { gated, delta } = ruleTerms(p.rule);
   const pairs = headPairs(p);
   for (let b = 0; b < batch; b++)
     for (let t = 0; t < steps; t++) {

@@ -9,6 +9,7 @@ import {
   type LinearAttentionParams,
   type LinearAttentionRule,
   MAX_LINEAR_ATTENTION_KEY,
+  ruleTerms,
 } from '../ops/linear-attention';
 import { attrFloat, attrInt, attrString, type Node, opKey } from './ir';
 
@@ -65,8 +66,7 @@ export function linearAttentionParams(
   const dv = divide(value[2], kvHeads, 'value width by kv_num_heads', invalid);
   if (dk > MAX_LINEAR_ATTENTION_KEY) unsupported(`key width ${dk} (at most ${MAX_LINEAR_ATTENTION_KEY})`);
   const r = rule as LinearAttentionRule;
-  const gated = r === 'gated' || r === 'gated_delta';
-  const delta = r === 'delta' || r === 'gated_delta';
+  const { gated, delta } = ruleTerms(r);
   if (gated && !decay) invalid(`update_rule ${r} needs a decay input`);
   if (delta && !beta) invalid(`update_rule ${r} needs a beta input`);
   if (decay && gated && decay[2] !== kvHeads && decay[2] !== kvHeads * dk)

@@ -18,6 +18,14 @@ import {
 export const LINEAR_ATTENTION_RULES = ['linear', 'gated', 'delta', 'gated_delta'] as const;
 export type LinearAttentionRule = (typeof LINEAR_ATTENTION_RULES)[number];
 
+/** Which terms a rule has: the decay (gated, gated_delta) and the delta rule's recall (delta, gated_delta). */
+export function ruleTerms(rule: LinearAttentionRule): { readonly gated: boolean; readonly delta: boolean } {
+  return {
+    gated: rule === 'gated' || rule === 'gated_delta',
+    delta: rule === 'delta' || rule === 'gated_delta',
+  };
+}
+
 /** The key width a thread keeps in registers (one column of the state); wider keys are refused. */
 export const MAX_LINEAR_ATTENTION_KEY = 256;
 const LINEAR_ATTENTION_WORKGROUP = 64;
@@ -72,8 +80,7 @@ export function linearAttention(
   expectDims('LinearAttention key', key, [batch, steps, keyHeads * dk]);
   expectDims('LinearAttention value', value, [batch, steps, kvHeads * dv]);
   if (past) expectDims('LinearAttention past_state', past, [batch, kvHeads, dk, dv]);
-  const gated = p.rule === 'gated' || p.rule === 'gated_delta';
-  const delta = p.rule === 'delta' || p.rule === 'gated_delta';
+  const { gated, delta } = ruleTerms(p.rule);
   if (gated !== (decay !== null))
     invalid(`LinearAttention: rule ${p.rule} ${gated ? 'needs' : 'takes no'} decay`);
   if (delta !== (beta !== null))

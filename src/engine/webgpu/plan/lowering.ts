@@ -14,6 +14,7 @@ import * as ops from '../ops';
 import { broadcastDims, contiguousStrides, elementCount } from '../ops/common';
 import { SCATTER_REDUCTIONS, type ScatterReduction } from '../ops/gather-elements';
 import type { GridPadding, GridSampleMode } from '../ops/grid-sample';
+import { ruleTerms } from '../ops/linear-attention';
 import { layoutFromAttrs } from '../passes/pack-quantized';
 import { einsum } from './einsum';
 import type { GpuView } from './kernel-context';
@@ -673,25 +674,20 @@ const LOWERINGS: Record<string, Lowering> = {
     // Over axes axis … last (fuse-layernorm.ts takes the last-axis form): the same kernel on 2-D views
     // [rows, cols], γ/β flattened to cols, the statistics one per row.
     const x = need(a, 0);
-    const rank = x.dims.length;
-    const axisAttr = attrInt(a.node, 'axis', -1);
-    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
-    const cols = x.dims.slice(axis).reduce((p, d) => p * d, 1);
-    const rows = x.dims.slice(0, axis).reduce((p, d) => p * d, 1);
-    const flat = (v: GpuView, dims: number[]): GpuView => ({ ...v, dims });
+    const { rows, cols } = normalizedRows(a, x);
     const beta = a.inputs[2];
     // Mean and InvStdDev are both optional: the kernel writes both, one of them into scratch if only the other
     // is asked for.
     const [, mean, invStdDev] = a.outputs;
     const stat = (v: GpuView | null | undefined) =>
-      v ? flat(v, [rows, 1]) : a.ctx.scratch('float32', [rows, 1]);
+      v ? viewAs(v, [rows, 1]) : a.ctx.scratch('float32', [rows, 1]);
     ops.layerNorm(
       a.ctx,
-      flat(x, [rows, cols]),
-      flat(need(a, 1), [cols]),
-      beta ? flat(beta, [cols]) : null,
+      viewAs(x, [rows, cols]),
+      viewAs(need(a, 1), [cols]),
+      beta ? viewAs(beta, [cols]) : null,
       null,
-      flat(a.outputs[0], [rows, cols]),
+      viewAs(a.outputs[0], [rows, cols]),
       null,
       { epsilon: attrFloat(a.node, 'epsilon', 1e-5) },
       mean || invStdDev ? { mean: stat(mean), invStdDev: stat(invStdDev) } : null,
@@ -701,28 +697,20 @@ const LOWERINGS: Record<string, Lowering> = {
   // last; a scale that broadcasts to them is expanded first.
   RMSNormalization: (a) => {
     const x = need(a, 0);
-    const rank = x.dims.length;
-    const axisAttr = attrInt(a.node, 'axis', -1);
-    if (axisAttr < -rank || axisAttr >= rank)
-      unsupported(a.node, `axis ${axisAttr} out of range for rank ${rank}`);
-    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
-    const normalized = x.dims.slice(axis);
-    const cols = normalized.reduce((p, d) => p * d, 1);
-    const rows = x.dims.slice(0, axis).reduce((p, d) => p * d, 1);
+    const { rows, cols, normalized } = normalizedRows(a, x);
     let scale = need(a, 1);
     if (scale.dims.reduce((p, d) => p * d, 1) !== cols) {
       const full = a.ctx.scratch(scale.dtype, normalized);
       ops.expand(a.ctx, scale, full);
       scale = full;
     }
-    const flat = (v: GpuView, dims: number[]): GpuView => ({ ...v, dims });
     ops.layerNorm(
       a.ctx,
-      flat(x, [rows, cols]),
-      flat(scale, [cols]),
+      viewAs(x, [rows, cols]),
+      viewAs(scale, [cols]),
       null,
       null,
-      flat(a.outputs[0], [rows, cols]),
+      viewAs(a.outputs[0], [rows, cols]),
       null,
       { epsilon: attrFloat(a.node, 'epsilon', 1e-5), rms: true },
       null,
@@ -952,6 +940,29 @@ for (const op of REDUCE_OPS) {
   };
 }
 
+/** `v` read with other dims (the same elements). */
+function viewAs(v: GpuView, dims: number[]): GpuView {
+  return { ...v, dims };
+}
+
+/**
+ * LayerNormalization's and RMSNormalization's split of x at `axis`: the rows before it, the values normalized
+ * together after it (`normalized`, their dims; `cols`, their count).
+ */
+function normalizedRows(a: LowerArgs, x: GpuView): { rows: number; cols: number; normalized: number[] } {
+  const rank = x.dims.length;
+  const axisAttr = attrInt(a.node, 'axis', -1);
+  if (axisAttr < -rank || axisAttr >= rank)
+    unsupported(a.node, `axis ${axisAttr} out of range for rank ${rank}`);
+  const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+  const normalized = x.dims.slice(axis);
+  return {
+    rows: x.dims.slice(0, axis).reduce((p, d) => p * d, 1),
+    cols: normalized.reduce((p, d) => p * d, 1),
+    normalized,
+  };
+}
+
 /** A [B, S, half] cache per token as [B · S, half] rows. */
 function rowsOf(v: GpuView): GpuView {
   return { ...v, dims: [v.dims.slice(0, -1).reduce((p, d) => p * d, 1), v.dims[v.dims.length - 1] ?? 0] };
@@ -979,8 +990,7 @@ LOWERINGS['com.microsoft:LinearAttention'] = (a) => {
   const [query, key, value] = [need(a, 0), need(a, 1), need(a, 2)];
   const [past, decay, beta] = [a.inputs[3] ?? null, a.inputs[4] ?? null, a.inputs[5] ?? null];
   const p = linearAttentionParams(a.node, query.dims, key.dims, value.dims, decay?.dims, beta?.dims);
-  const gated = p.rule === 'gated' || p.rule === 'gated_delta';
-  const delta = p.rule === 'delta' || p.rule === 'gated_delta';
+  const { gated, delta } = ruleTerms(p.rule);
   // A rule ignores the inputs it does not use (onnxruntime does too).
   ops.linearAttention(
     a.ctx,
