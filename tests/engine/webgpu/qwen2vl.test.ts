@@ -496,6 +496,25 @@ describe('what a Qwen2-VL folder and image must be', () => {
       );
   });
 
+  it('INVALID_MODEL at load: a partial_rotary_factor outside (0, 1], or one the rotary sections do not cover', async () => {
+    for (const bad of [0, -0.5, 1.5, '0.5'])
+      await refused(
+        'config.json',
+        (c) => {
+          c.partial_rotary_factor = bad;
+        },
+        /partial_rotary_factor/,
+      );
+    // This folder's sections cover whole heads: with half of each head rotating they add up to twice too much.
+    await refused(
+      'config.json',
+      (c) => {
+        c.partial_rotary_factor = 0.5;
+      },
+      /mrope_section/,
+    );
+  });
+
   it('INVALID_MODEL at load: rotary sections that do not add up, pixel bounds out of order or out of range', async () => {
     await refused(
       'config.json',
